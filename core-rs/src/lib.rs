@@ -1,0 +1,18 @@
+//! trader's Rust core.
+//!
+//! Domain code lives in plain Rust modules that never touch PyO3; the bindings sit in
+//! [`python`] behind the `python` feature, so `cargo test` and the criterion benches use the
+//! crate as an ordinary `rlib`.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+pub mod error;
+pub mod indicators;
+pub mod pool;
+pub mod ring;
+pub mod simd;
+
+#[cfg(feature = "python")]
+mod python;
+
+pub use error::{CoreError, CoreResult};

@@ -1,0 +1,22 @@
+//! PyO3 bindings: thin wrappers over the domain modules, the error mapping and the numpy
+//! crossing. Nothing here computes anything a Rust caller would need.
+
+mod arrays;
+mod errors;
+mod indicators;
+mod ring;
+mod simd;
+
+use pyo3::prelude::*;
+
+pub(crate) use arrays::{f64_array, f64_array_2d};
+pub(crate) use errors::to_py_err;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    simd::register(m)?;
+    indicators::register(m)?;
+    ring::register(m)?;
+    Ok(())
+}

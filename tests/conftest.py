@@ -1,0 +1,37 @@
+"""Shared fixtures: where the recorded market data lives, and how to read its 1-minute bars.
+
+The data stays in ``../shared/data`` (or ``$TRADER_SHARED_DATA``) and is read in place. A test that
+needs it is skipped on a developer machine without it, and *fails* under ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests._data import ROOT, kline_files, load_ohlcv
+
+
+def _data_dir() -> Path:
+    return Path(os.environ.get("TRADER_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = _data_dir()
+    if not (path / "klines_1m").is_dir():
+        msg = f"recorded market data not found at {path} (set TRADER_SHARED_DATA)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture(scope="session")
+def klines_1m(shared_data: Path) -> dict[str, dict]:
+    """Every 1-minute bar file in the shared data, as ``{relative name: {open, high, ..., volume}}``."""
+    files = kline_files(shared_data / "klines_1m")
+    assert files, f"no 1-minute bar files under {shared_data / 'klines_1m'}"
+    return {str(p.relative_to(shared_data)): load_ohlcv(p) for p in files}
