@@ -1,6 +1,6 @@
 //! numpy in: borrow a contiguous float64 array without copying, or explain in one line why not.
 
-use numpy::{PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::{PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
 use crate::error::CoreError;

@@ -2,6 +2,7 @@
 //! crossing. Nothing here computes anything a Rust caller would need.
 
 mod arrays;
+mod buffers;
 mod errors;
 mod indicators;
 mod ring;
@@ -10,6 +11,8 @@ mod simd;
 use pyo3::prelude::*;
 
 pub(crate) use arrays::{f64_array, f64_array_2d};
+#[allow(unused_imports, reason = "used by the kernels' bindings as they land")]
+pub(crate) use buffers::{into_pyarray1, into_pyarray2, take};
 pub(crate) use errors::to_py_err;
 
 #[pymodule]
