@@ -1,0 +1,153 @@
+"""The benchmark gate.
+
+Runs the criterion benches (``core-rs/benches``) and the pytest-benchmark suites (``benches/``),
+then prints, for every acceptance line, ours against its anchor measured in the same run, and
+exits 1 if any ratio falls below its threshold. Ratios only: absolute times are printed for the
+reader, never judged, because the machines are shared and noisy.
+
+Conventions the suites follow (see each bench file):
+- pytest-benchmark: one ``benchmark.group`` per line; ``extra_info["role"]`` is ``"ours"`` or
+  ``"anchor"``; ``extra_info["items"]`` is the number of values one call processes.
+- criterion: one ``benchmark_group`` per line, ``Throughput::Elements`` set; our function's id is
+  ``trader``, the anchors have their own ids.
+The ratio is always a throughput ratio, ours / anchor (items per second), from medians.
+
+Usage: ``python benches/gate.py [--skip-cargo] [--skip-pytest] [--only GROUP ...]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Line:
+    group: str
+    source: str  # "criterion" or "pytest"
+    what: str
+    threshold: float  # minimum throughput ratio ours / anchor
+    anchor: str = ""  # criterion: the anchor's id; pytest: "" (the role="anchor" entry)
+    note: str = ""
+
+
+# Each acceptance line of the benchmark section, with the anchor it is measured against.
+LINES: list[Line] = [
+    Line("batch_ema", "pytest", "batch EMA per value vs talib.EMA", 1.0),
+    Line("batch_rsi", "pytest", "batch RSI per value vs talib.RSI", 1.0),
+    Line("batch_macd", "pytest", "batch MACD per value vs talib.MACD", 1.0),
+    Line("ema_multi_8x1M", "pytest", "ema_multi, 8 periods x 1M values vs 8 talib.EMA calls", 6.0),
+    Line("stream_ema_py", "pytest", "EMA.update from Python vs nautilus 1.221 update_raw", 1.0),
+    Line("decision_py", "pytest", "decision kernel, 16 signals, one call from Python vs numpy", 1.0),
+    Line("decision_batch_py", "pytest", "decision kernel batched from Python vs numpy", 1.0),
+    Line("ema_update", "criterion", "streaming EMA update (Rust) vs the batch recurrence per value", 0.5, anchor="batch_kernel"),
+    Line("decision_tick", "criterion", "decision kernel, 16 signals per tick (Rust) vs naive loop", 1.0, anchor="naive"),
+    Line("decision_batch", "criterion", "decision kernel batched (Rust) vs naive loop", 1.0, anchor="naive"),
+    Line("spsc_ring", "criterion", "SPSC ring across two threads vs rtrb", 0.7, anchor="rtrb"),
+    Line("spsc_ring", "criterion", "SPSC ring across two threads vs crossbeam ArrayQueue", 1.0, anchor="crossbeam_arrayqueue"),
+    Line("pool", "criterion", "pool acquire+release vs Box alloc+free", 1.0, anchor="box_alloc"),
+]
+
+
+def run(cmd: list[str], **kw) -> None:
+    print("$", " ".join(cmd), flush=True)
+    subprocess.run(cmd, cwd=ROOT, check=True, **kw)
+
+
+def criterion_dir() -> Path:
+    return Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "criterion"
+
+
+def criterion_rate(group: str, bench_id: str) -> float | None:
+    """Elements per second from criterion's median estimate, or None if absent."""
+    base = criterion_dir() / group / bench_id / "new"
+    try:
+        est = json.loads((base / "estimates.json").read_text())
+        meta = json.loads((base / "benchmark.json").read_text())
+    except FileNotFoundError:
+        return None
+    ns = est["median"]["point_estimate"]
+    tp = meta.get("throughput") or {}
+    elems = tp.get("Elements") or tp.get("Bytes") or 1
+    return elems / (ns * 1e-9)
+
+
+def pytest_rates(path: Path) -> dict[str, dict[str, tuple[float, dict]]]:
+    """{group: {role: (items per second, extra_info)}} from a pytest-benchmark JSON file."""
+    data = json.loads(path.read_text())
+    out: dict[str, dict[str, tuple[float, dict]]] = {}
+    for b in data["benchmarks"]:
+        info = b.get("extra_info", {})
+        role = info.get("role")
+        if role not in ("ours", "anchor"):
+            continue
+        rate = info.get("items", 1) / b["stats"]["median"]
+        out.setdefault(b["group"], {})[role] = (rate, info)
+    return out
+
+
+def fmt_rate(r: float) -> str:
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if r >= scale:
+            return f"{r / scale:.2f}{unit}/s"
+    return f"{r:.1f}/s"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--skip-cargo", action="store_true", help="reuse criterion results already in target/criterion")
+    ap.add_argument("--skip-pytest", action="store_true", help="reuse benches/.results.json")
+    ap.add_argument("--only", nargs="*", default=None, help="check only these groups")
+    args = ap.parse_args(argv)
+
+    lines = [ln for ln in LINES if args.only is None or ln.group in args.only]
+    if not args.skip_cargo and any(ln.source == "criterion" for ln in lines):
+        run(["cargo", "bench", "-p", "trader-core", "--benches", "--", "--noplot"])
+    results = ROOT / "benches" / ".results.json"
+    if not args.skip_pytest and any(ln.source == "pytest" for ln in lines):
+        groups = sorted({ln.group for ln in lines if ln.source == "pytest"})
+        run([sys.executable, "-m", "pytest", "benches", "-q", "-p", "no:cacheprovider", "--benchmark-only",
+             "--benchmark-disable-gc", f"--benchmark-json={results}", "-k", " or ".join(groups)])
+    py = pytest_rates(results) if results.exists() else {}
+
+    failed = 0
+    rows = []
+    for ln in lines:
+        if ln.source == "criterion":
+            ours, anchor = criterion_rate(ln.group, "trader"), criterion_rate(ln.group, ln.anchor)
+            extra = ""
+        else:
+            g = py.get(ln.group, {})
+            ours = g.get("ours", (None, {}))[0]
+            anchor = g.get("anchor", (None, {}))[0]
+            info = g.get("ours", (None, {}))[1]
+            extra = ", ".join(f"{k}={v}" for k, v in info.items() if k not in ("role", "items"))
+        if ours is None or anchor is None:
+            rows.append((ln, None, None, None, "MISSING", extra))
+            failed += 1
+            continue
+        ratio = ours / anchor
+        ok = ratio >= ln.threshold
+        failed += not ok
+        rows.append((ln, ours, anchor, ratio, "ok" if ok else "FAIL", extra))
+
+    print()
+    print(f"{'line':<18} {'ours':>12} {'anchor':>12} {'ratio':>7} {'min':>5}  verdict  what")
+    for ln, ours, anchor, ratio, verdict, extra in rows:
+        o = fmt_rate(ours) if ours else "-"
+        a = fmt_rate(anchor) if anchor else "-"
+        r = f"{ratio:.2f}" if ratio else "-"
+        print(f"{ln.group:<18} {o:>12} {a:>12} {r:>7} {ln.threshold:>5.2f}  {verdict:<7}  {ln.what}" + (f"  [{extra}]" if extra else ""))
+    print(f"\ngate: {len(rows) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
