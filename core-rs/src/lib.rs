@@ -6,11 +6,15 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod engine;
 pub mod error;
 pub mod indicators;
+pub mod model;
 pub mod pool;
+pub mod portfolio;
 pub mod ring;
 pub mod simd;
+pub mod venue;
 
 #[cfg(feature = "python")]
 mod python;

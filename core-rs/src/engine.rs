@@ -1,0 +1,387 @@
+//! The event loop: data → venue (settle) → strategy → venue (new orders) → portfolio.
+//!
+//! One [`Backtest`] runs bars of one or many instruments, merged by timestamp upstream, in
+//! batches (call [`Backtest::run`] once per batch, then [`Backtest::finish`]). For each bar:
+//! 1. the venue matches the orders resting from earlier bars against it (next-open market
+//!    orders, limit orders) and the fills go to the portfolio;
+//! 2. the instrument is marked at the bar's close;
+//! 3. order events are handed to the handler, then the handler sees the bar (the Python
+//!    strategy, or a vectorized decision array: both go through the same [`Handler`] trait, so
+//!    they share the venue and the portfolio, and give the same fills for the same decisions);
+//! 4. commands the handler issued go to the venue at once (close-mode market orders fill here);
+//! 5. when the timestamp advances, one equity point is recorded.
+
+use crate::error::{CoreError, CoreResult};
+use crate::model::fixed::{money_to_f64, pow10};
+use crate::model::{Bar, BarColumns, Command, Fill, Instrument, OrderEvent, OrderId, OrderKind, Side};
+use crate::portfolio::Portfolio;
+use crate::venue::{SimVenue, VenueConfig};
+
+/// The strategy side of the loop.
+pub trait Handler {
+    type Error;
+
+    /// Order events (accepted, rejected, filled, canceled) produced since the last call; read them
+    /// from `bt.events()`. The engine clears them after this returns.
+    fn on_events(&mut self, bt: &mut Backtest) -> Result<(), Self::Error>;
+
+    /// Bar `bar` (index `i` in the current batch) after the venue settled and the portfolio was
+    /// marked at its close. Orders go in through `bt.submit(...)`.
+    fn on_bar(&mut self, bt: &mut Backtest, bar: &Bar, i: usize) -> Result<(), Self::Error>;
+}
+
+#[derive(Debug)]
+pub enum RunError<E> {
+    Core(CoreError),
+    Handler(E),
+}
+
+impl<E> From<CoreError> for RunError<E> {
+    fn from(e: CoreError) -> Self {
+        RunError::Core(e)
+    }
+}
+
+/// The equity curve: one point per distinct timestamp, after every bar of that timestamp.
+#[derive(Debug, Default, Clone)]
+pub struct EquityCurve {
+    pub ts: Vec<i64>,
+    pub equity: Vec<f64>,
+    /// Whether any position was open at that point.
+    pub exposed: Vec<bool>,
+}
+
+pub struct Backtest {
+    pub instruments: Vec<Instrument>,
+    pub venue: SimVenue,
+    pub portfolio: Portfolio,
+    pub fills: Vec<Fill>,
+    pub curve: EquityCurve,
+    events: Vec<OrderEvent>,
+    applied: usize,
+    current: Option<Bar>,
+    bar_index: u64,
+    last_ts: Option<i64>,
+    next_id: OrderId,
+}
+
+impl Backtest {
+    pub fn new(instruments: Vec<Instrument>, venue: VenueConfig, initial_cash: f64) -> CoreResult<Self> {
+        if instruments.is_empty() {
+            return Err(CoreError::InvalidArgument { name: "instruments", reason: "at least one instrument is needed".into() });
+        }
+        if !(initial_cash.is_finite() && initial_cash > 0.0) {
+            return Err(CoreError::InvalidArgument { name: "cash", reason: format!("must be a positive number, got {initial_cash}") });
+        }
+        // Cash is given in currency units; keep it exact to 1e-8 before scaling up.
+        let cents = (initial_cash * 1e8).round() as i128;
+        let cash = cents * pow10(crate::model::MONEY_DP - 8);
+        let n = instruments.len();
+        Ok(Self {
+            instruments,
+            venue: SimVenue::new(venue),
+            portfolio: Portfolio::new(cash, n),
+            fills: Vec::new(),
+            curve: EquityCurve::default(),
+            events: Vec::new(),
+            applied: 0,
+            current: None,
+            bar_index: 0,
+            last_ts: None,
+            next_id: 0,
+        })
+    }
+
+    /// Events not yet handed to the handler.
+    pub fn events(&self) -> &[OrderEvent] {
+        &self.events
+    }
+
+    /// The bar being handled, if any.
+    pub fn current_bar(&self) -> Option<&Bar> {
+        self.current.as_ref()
+    }
+
+    /// Bars processed so far.
+    pub fn bars(&self) -> u64 {
+        self.bar_index
+    }
+
+    /// A fresh order id for handlers that do not bring their own (ids only need to increase).
+    pub fn next_order_id(&mut self) -> OrderId {
+        self.next_id = self.next_id.max(self.venue.last_id()) + 1;
+        self.next_id
+    }
+
+    /// Send a command to the venue now; fills it produces reach the portfolio at once.
+    pub fn submit(&mut self, cmd: Command) {
+        let ts = self.current.map_or(self.last_ts.unwrap_or(0), |b| b.ts);
+        let bar = self.current;
+        self.venue.command(&self.instruments, cmd, bar.as_ref(), self.bar_index, ts, &mut self.events, &mut self.fills);
+        self.apply_fills();
+    }
+
+    fn apply_fills(&mut self) {
+        while self.applied < self.fills.len() {
+            let f = &self.fills[self.applied];
+            self.portfolio.apply(&self.instruments[f.instrument as usize], f);
+            self.applied += 1;
+        }
+    }
+
+    fn record_point(&mut self, ts: i64) {
+        let eq = self.portfolio.equity(&self.instruments);
+        self.curve.ts.push(ts);
+        self.curve.equity.push(money_to_f64(eq));
+        self.curve.exposed.push(self.portfolio.positions.iter().any(|p| p.qty != 0));
+    }
+
+    /// Equity in currency units at the current marks.
+    pub fn equity(&self) -> f64 {
+        money_to_f64(self.portfolio.equity(&self.instruments))
+    }
+
+    pub fn cash(&self) -> f64 {
+        money_to_f64(self.portfolio.cash)
+    }
+
+    /// Signed position of `instrument` in raw units.
+    pub fn position_raw(&self, instrument: u32) -> i64 {
+        self.portfolio.positions.get(instrument as usize).map_or(0, |p| p.qty)
+    }
+
+    /// Deliver pending events to the handler until none are left (a handler may react to an
+    /// event with a command that yields more events; 64 rounds is far beyond any sane strategy).
+    fn deliver<H: Handler>(&mut self, h: &mut H) -> Result<(), RunError<H::Error>> {
+        let mut rounds = 0;
+        while !self.events.is_empty() {
+            rounds += 1;
+            if rounds > 64 {
+                return Err(RunError::Core(CoreError::InvalidArgument {
+                    name: "strategy",
+                    reason: "order events kept triggering new orders within one bar (64 rounds)".into(),
+                }));
+            }
+            h.on_events(self).map_err(RunError::Handler)?;
+            self.events.clear();
+        }
+        Ok(())
+    }
+
+    /// Run one batch of bars through the handler.
+    pub fn run<H: Handler>(&mut self, cols: &BarColumns<'_>, h: &mut H) -> Result<(), RunError<H::Error>> {
+        cols.check()?;
+        for i in 0..cols.len() {
+            let bar = cols.bar(i, &self.instruments)?;
+            if let Some(last) = self.last_ts {
+                if bar.ts < last {
+                    return Err(RunError::Core(CoreError::InvalidArgument {
+                        name: "ts",
+                        reason: format!("bars must be sorted by time: bar {i} at {} comes after {last}", bar.ts),
+                    }));
+                }
+                if bar.ts > last {
+                    self.record_point(last);
+                }
+            }
+            self.last_ts = Some(bar.ts);
+            self.step(&bar, i, h)?;
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn step<H: Handler>(&mut self, bar: &Bar, i: usize, h: &mut H) -> Result<(), RunError<H::Error>> {
+        self.bar_index += 1;
+        self.venue.on_bar(&self.instruments, bar, self.bar_index, &mut self.events, &mut self.fills);
+        self.apply_fills();
+        self.portfolio.mark(bar.instrument, bar.close);
+        self.current = Some(*bar);
+        self.deliver(h)?;
+        h.on_bar(self, bar, i).map_err(RunError::Handler)?;
+        self.deliver(h)?;
+        self.current = None;
+        Ok(())
+    }
+
+    /// Close the run: record the last equity point. Open orders and positions stay as they are.
+    pub fn finish(&mut self) {
+        if let Some(last) = self.last_ts.take() {
+            self.record_point(last);
+        }
+    }
+
+    /// Quantity (raw, a multiple of the lot) worth `fraction` of the current equity at price `px`,
+    /// rounded down. The one sizing rule shared by the Python API and the vectorized path.
+    pub fn qty_for_fraction(&self, instrument: u32, fraction: f64, px: f64) -> i64 {
+        let inst = &self.instruments[instrument as usize];
+        qty_for_fraction(inst, fraction, self.equity(), px)
+    }
+}
+
+/// `floor(fraction * equity / px)` in raw units of `inst`, rounded down to its lot.
+pub fn qty_for_fraction(inst: &Instrument, fraction: f64, equity: f64, px: f64) -> i64 {
+    if !(fraction > 0.0 && equity > 0.0 && px > 0.0) {
+        return 0;
+    }
+    let units = fraction * equity / px * pow10(inst.size_dp as u32) as f64;
+    let raw = units.floor();
+    if !raw.is_finite() || raw >= 9.0e18 {
+        return 0;
+    }
+    let raw = raw as i64;
+    raw - raw % inst.lot
+}
+
+/// Decisions computed for the whole series at once (vectorized path), run bar by bar through the
+/// same venue and portfolio as an event-driven strategy, with no per-bar Python call.
+#[derive(Debug, Clone, Copy)]
+pub enum Decisions<'a> {
+    /// Per bar: +1 go long (reverse a short), -1 go short (or only close a long when
+    /// `allow_short` is false), 0 nothing. The ema_cross semantics.
+    Signals { signal: &'a [i8], allow_short: bool },
+    /// Per bar: the target signed position in instrument units; NaN keeps the current one.
+    Targets { target: &'a [f64] },
+}
+
+/// The vectorized handler: turns decision arrays into market orders.
+pub struct VectorHandler<'a> {
+    pub decisions: Decisions<'a>,
+    /// Fixed order quantity in instrument units; 0 means `size` × equity.
+    pub qty: f64,
+    pub size: f64,
+}
+
+impl Handler for VectorHandler<'_> {
+    type Error = CoreError;
+
+    fn on_events(&mut self, _bt: &mut Backtest) -> Result<(), CoreError> {
+        Ok(())
+    }
+
+    #[inline]
+    fn on_bar(&mut self, bt: &mut Backtest, bar: &Bar, i: usize) -> Result<(), CoreError> {
+        let inst_id = bar.instrument;
+        match self.decisions {
+            Decisions::Signals { signal, allow_short } => {
+                let s = signal[i];
+                if s == 0 {
+                    return Ok(());
+                }
+                let close = crate::model::fixed::from_raw(bar.close, bt.instruments[inst_id as usize].price_dp);
+                let pos = bt.position_raw(inst_id);
+                let (side, qty) = signal_order(bt, inst_id, s, pos, allow_short, self.qty, self.size, close);
+                if qty > 0 {
+                    let id = bt.next_order_id();
+                    bt.submit(Command::Submit { id, instrument: inst_id, side, kind: OrderKind::Market, qty });
+                }
+            }
+            Decisions::Targets { target } => {
+                let t = target[i];
+                if t.is_nan() {
+                    return Ok(());
+                }
+                let inst = &bt.instruments[inst_id as usize];
+                let want = crate::model::fixed::to_raw(t, inst.size_dp).ok_or_else(|| CoreError::InvalidArgument {
+                    name: "target",
+                    reason: format!("bar {i}: target {t} is not a finite position"),
+                })?;
+                let want = want - want % inst.lot;
+                let delta = want - bt.position_raw(inst_id);
+                if delta != 0 {
+                    let id = bt.next_order_id();
+                    let side = if delta > 0 { Side::Buy } else { Side::Sell };
+                    bt.submit(Command::Submit { id, instrument: inst_id, side, kind: OrderKind::Market, qty: delta.abs() });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The order an ema_cross-style signal asks for, given the current position: +1 buys into a
+/// long (covering a short first), -1 closes a long and, with `allow_short`, goes short.
+/// `qty` > 0 is a fixed quantity in units; otherwise `size` × equity at `px`.
+#[allow(clippy::too_many_arguments, reason = "one call site per path; a struct would only rename the arguments")]
+pub fn signal_order(bt: &Backtest, inst_id: u32, signal: i8, pos: i64, allow_short: bool, qty: f64, size: f64, px: f64) -> (Side, i64) {
+    let inst = &bt.instruments[inst_id as usize];
+    let open_qty = || {
+        if qty > 0.0 {
+            let raw = crate::model::fixed::to_raw(qty, inst.size_dp).unwrap_or(0);
+            raw - raw % inst.lot
+        } else {
+            bt.qty_for_fraction(inst_id, size, px)
+        }
+    };
+    if signal > 0 {
+        if pos > 0 {
+            return (Side::Buy, 0);
+        }
+        (Side::Buy, -pos + open_qty())
+    } else {
+        if pos < 0 {
+            return (Side::Sell, 0);
+        }
+        let extra = if allow_short { open_qty() } else { 0 };
+        (Side::Sell, pos + extra)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Bps;
+    use crate::venue::FillAt;
+
+    struct Script(Vec<(usize, Side, f64)>);
+
+    impl Handler for Script {
+        type Error = CoreError;
+        fn on_events(&mut self, _bt: &mut Backtest) -> Result<(), CoreError> {
+            Ok(())
+        }
+        fn on_bar(&mut self, bt: &mut Backtest, _bar: &Bar, i: usize) -> Result<(), CoreError> {
+            for &(at, side, qty) in &self.0 {
+                if at == i {
+                    let id = bt.next_order_id();
+                    let qty = crate::model::fixed::to_raw(qty, 3).unwrap();
+                    bt.submit(Command::Submit { id, instrument: 0, side, kind: OrderKind::Market, qty });
+                }
+            }
+            Ok(())
+        }
+    }
+
+    fn cols<'a>(ts: &'a [i64], o: &'a [f64], c: &'a [f64], v: &'a [f64]) -> BarColumns<'a> {
+        BarColumns { ts, open: o, high: c, low: o, close: c, volume: v, instrument: None }
+    }
+
+    #[test]
+    fn market_orders_fill_next_open_or_close_with_slippage_and_fees() {
+        let inst = Instrument::new("X", 2, 3).unwrap();
+        let ts = [1, 2, 3];
+        let o = [100.0, 101.0, 102.0];
+        let c = [100.5, 101.5, 102.5];
+        let v = [1.0; 3];
+        for (fill_at, want_px) in [(FillAt::NextOpen, 10_100 + 11), (FillAt::Close, 10_050 + 11)] {
+            // 10 bps slippage on 101.00 = 0.101 → 101.111 → ceil to the cent = 101.12
+            let cfg = VenueConfig { fill_at, slippage: Bps::from_f64(10.0).unwrap(), fee: Bps::from_f64(5.0).unwrap() };
+            let mut bt = Backtest::new(vec![inst.clone()], cfg, 10_000.0).unwrap();
+            bt.run(&cols(&ts, &o, &c, &v), &mut Script(vec![(0, Side::Buy, 1.0), (2, Side::Sell, 1.0)])).unwrap();
+            bt.finish();
+            let want_px = if fill_at == FillAt::Close { 10_061 } else { want_px };
+            assert_eq!(bt.fills[0].px, want_px, "{fill_at:?}");
+            let unfilled = if fill_at == FillAt::NextOpen { 1 } else { 0 };
+            assert_eq!(bt.venue.open_orders().len(), unfilled, "a sell on the last bar stays open in next-open mode");
+            assert_eq!(bt.curve.equity.len(), 3);
+        }
+    }
+
+    #[test]
+    fn unsorted_bars_are_an_error() {
+        let inst = Instrument::new("X", 2, 3).unwrap();
+        let mut bt = Backtest::new(vec![inst], VenueConfig::default(), 1000.0).unwrap();
+        let r = bt.run(&cols(&[2, 1], &[1.0, 1.0], &[1.0, 1.0], &[1.0, 1.0]), &mut Script(vec![]));
+        assert!(matches!(r, Err(RunError::Core(CoreError::InvalidArgument { name: "ts", .. }))));
+    }
+}

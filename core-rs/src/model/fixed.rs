@@ -1,0 +1,106 @@
+//! Exact fixed-point arithmetic for prices, quantities and money.
+//!
+//! Prices and quantities are `i64` counts of the instrument's smallest increment
+//! (`10^-precision`); money is an `i128` count of `10^-MONEY_DP` units of the quote currency.
+//! A notional `price * qty` is exact at scale `10^(price_dp + size_dp)`, and every supported
+//! precision keeps `price_dp + size_dp <= MONEY_DP`, so cash moves by exact amounts: no float drift
+//! in cash and positions. Only fees and slippage round, and they round against the trader.
+
+/// Decimal places of money amounts.
+pub const MONEY_DP: u32 = 18;
+/// Largest precision accepted for prices and for sizes (their sum stays within `MONEY_DP`).
+pub const MAX_DP: u8 = 9;
+
+pub const fn pow10(dp: u32) -> i128 {
+    let mut v: i128 = 1;
+    let mut i = 0;
+    while i < dp {
+        v *= 10;
+        i += 1;
+    }
+    v
+}
+
+/// Integer division rounding toward +infinity.
+#[inline]
+pub fn div_ceil(a: i128, b: i128) -> i128 {
+    debug_assert!(b > 0);
+    let q = a.div_euclid(b);
+    if a.rem_euclid(b) == 0 { q } else { q + 1 }
+}
+
+/// Integer division rounding toward -infinity.
+#[inline]
+pub fn div_floor(a: i128, b: i128) -> i128 {
+    debug_assert!(b > 0);
+    a.div_euclid(b)
+}
+
+/// `value` (a float) as a count of `10^-dp`, rounded to nearest. `None` if not finite or out of range.
+#[inline]
+pub fn to_raw(value: f64, dp: u8) -> Option<i64> {
+    let scaled = (value * pow10(dp as u32) as f64).round();
+    if scaled.is_finite() && scaled.abs() < 9.0e18 { Some(scaled as i64) } else { None }
+}
+
+#[inline]
+pub fn from_raw(raw: i64, dp: u8) -> f64 {
+    raw as f64 / pow10(dp as u32) as f64
+}
+
+#[inline]
+pub fn money_to_f64(m: i128) -> f64 {
+    // Split to keep the integer part exact before the division.
+    let scale = pow10(MONEY_DP);
+    (m / scale) as f64 + (m % scale) as f64 / scale as f64
+}
+
+/// Exact decimal text of a fixed-point value (for reports and CSV).
+pub fn format_fixed(raw: i128, dp: u32) -> String {
+    if dp == 0 {
+        return raw.to_string();
+    }
+    let scale = pow10(dp);
+    let sign = if raw < 0 { "-" } else { "" };
+    let a = raw.unsigned_abs();
+    let s = scale as u128;
+    format!("{sign}{}.{:0width$}", a / s, a % s, width = dp as usize)
+}
+
+/// A rate (fees, slippage) in basis points, held exactly as a count of 1e-6 bp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Bps(pub i64);
+
+impl Bps {
+    /// Denominator: 1 = 10_000 bp = 10^10 units.
+    pub const ONE: i128 = 10_000_000_000;
+
+    pub fn from_f64(bps: f64) -> Option<Bps> {
+        let v = (bps * 1e6).round();
+        if v.is_finite() && v >= 0.0 && v < 1e15 { Some(Bps(v as i64)) } else { None }
+    }
+
+    pub fn as_f64(self) -> f64 {
+        self.0 as f64 / 1e6
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_and_format() {
+        assert_eq!(div_ceil(7, 2), 4);
+        assert_eq!(div_ceil(-7, 2), -3);
+        assert_eq!(div_floor(-7, 2), -4);
+        assert_eq!(to_raw(101.25, 2), Some(10125));
+        assert_eq!(to_raw(0.1 + 0.2, 1), Some(3));
+        assert_eq!(to_raw(f64::NAN, 2), None);
+        assert_eq!(format_fixed(-12345, 3), "-12.345");
+        assert_eq!(format_fixed(5, 3), "0.005");
+        assert_eq!(money_to_f64(pow10(MONEY_DP) * 3 / 2), 1.5);
+        assert_eq!(Bps::from_f64(2.5), Some(Bps(2_500_000)));
+        assert_eq!(Bps::from_f64(-1.0), None);
+    }
+}

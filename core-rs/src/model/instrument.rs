@@ -1,0 +1,59 @@
+//! Instruments: what is traded and at which precision.
+
+use super::fixed::{MAX_DP, pow10};
+use crate::error::{CoreError, CoreResult};
+
+/// Index of an instrument inside one engine (its position in the engine's instrument list).
+pub type InstrumentId = u32;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instrument {
+    pub symbol: String,
+    /// Decimal places of prices.
+    pub price_dp: u8,
+    /// Decimal places of quantities.
+    pub size_dp: u8,
+    /// Price increment in raw units (>= 1).
+    pub tick: i64,
+    /// Quantity step in raw units (>= 1).
+    pub lot: i64,
+    /// Smallest order quantity in raw units (>= lot).
+    pub min_qty: i64,
+}
+
+impl Instrument {
+    /// An instrument with tick = 10^-price_dp and lot = min_qty = 10^-size_dp.
+    pub fn new(symbol: impl Into<String>, price_dp: u8, size_dp: u8) -> CoreResult<Self> {
+        Self::new_checked(symbol, price_dp, size_dp, 1, 1, 1)
+    }
+
+    pub fn new_checked(symbol: impl Into<String>, price_dp: u8, size_dp: u8, tick: i64, lot: i64, min_qty: i64) -> CoreResult<Self> {
+        let symbol = symbol.into();
+        if symbol.is_empty() {
+            return Err(CoreError::InvalidArgument { name: "symbol", reason: "must not be empty".into() });
+        }
+        for (name, dp) in [("price_precision", price_dp), ("size_precision", size_dp)] {
+            if dp > MAX_DP {
+                return Err(CoreError::InvalidArgument { name, reason: format!("must be at most {MAX_DP}, got {dp}") });
+            }
+        }
+        for (name, v) in [("tick", tick), ("lot", lot), ("min_qty", min_qty)] {
+            if v < 1 {
+                return Err(CoreError::InvalidArgument { name, reason: format!("must be >= 1 raw unit, got {v}") });
+            }
+        }
+        Ok(Self { symbol, price_dp, size_dp, tick, lot, min_qty })
+    }
+
+    /// Money units per (raw price x raw qty): notional = px * qty * this.
+    #[inline]
+    pub fn notional_scale(&self) -> i128 {
+        pow10(super::fixed::MONEY_DP - self.price_dp as u32 - self.size_dp as u32)
+    }
+
+    /// Exact notional of `qty` at `px`, in money units.
+    #[inline]
+    pub fn notional(&self, px: i64, qty: i64) -> i128 {
+        px as i128 * qty as i128 * self.notional_scale()
+    }
+}

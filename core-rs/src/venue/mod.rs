@@ -1,0 +1,207 @@
+//! The simulated exchange: order acceptance, matching against bars, fill prices, fees.
+//!
+//! Fill model for bars (documented contract, tested against a plain-Python reference):
+//! - **Market** orders fill at the next bar's open of their instrument (`FillAt::NextOpen`, the
+//!   default) or, when submitted while a bar is being handled, at that bar's close
+//!   (`FillAt::Close`). The price moves against the trader by the slippage rate and is rounded to
+//!   the tick against the trader (buys up, sells down). A market order submitted on the last bar
+//!   stays unfilled.
+//! - **Limit** orders are live from the bar after they are submitted: a buy fills at the open if
+//!   the bar opens at or below the limit (a gap fills better), else at the limit if the low reaches
+//!   it; sells mirror this. No slippage on limit fills (they rest on the book).
+//! - **Fees**: `fee_bps × notional`, rounded up to the money unit, on every fill.
+//! - Orders of one instrument are matched in submission order; each fills whole.
+
+use crate::model::fixed::{div_ceil, div_floor};
+use crate::model::{Bar, Bps, Command, Fill, Instrument, Liquidity, Order, OrderEvent, OrderId, OrderKind, OrderStatus, RejectReason, Side};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FillAt {
+    #[default]
+    NextOpen,
+    Close,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VenueConfig {
+    pub fill_at: FillAt,
+    pub slippage: Bps,
+    pub fee: Bps,
+}
+
+#[derive(Debug, Default)]
+pub struct SimVenue {
+    pub config: VenueConfig,
+    /// Open orders in submission order.
+    open: Vec<Order>,
+    last_id: OrderId,
+    pub orders_submitted: u64,
+}
+
+impl SimVenue {
+    pub fn new(config: VenueConfig) -> Self {
+        Self { config, ..Self::default() }
+    }
+
+    pub fn open_orders(&self) -> &[Order] {
+        &self.open
+    }
+
+    /// The highest order id seen so far (ids must increase).
+    pub fn last_id(&self) -> OrderId {
+        self.last_id
+    }
+
+    /// Market price moved against the trader by the slippage, rounded to the tick against them.
+    pub fn slipped(&self, inst: &Instrument, side: Side, px: i64) -> i64 {
+        let one = Bps::ONE;
+        let slip = self.config.slippage.0 as i128;
+        let tick = inst.tick as i128;
+        match side {
+            Side::Buy => {
+                let adj = div_ceil(px as i128 * (one + slip), one);
+                (div_ceil(adj, tick) * tick) as i64
+            }
+            Side::Sell => {
+                let adj = div_floor(px as i128 * (one - slip).max(0), one);
+                ((div_floor(adj, tick) * tick) as i64).max(inst.tick)
+            }
+        }
+    }
+
+    pub fn fee(&self, inst: &Instrument, px: i64, qty: i64) -> i128 {
+        div_ceil(inst.notional(px, qty) * self.config.fee.0 as i128, Bps::ONE)
+    }
+
+    fn validate(&self, instruments: &[Instrument], id: OrderId, inst_id: u32, kind: OrderKind, qty: i64) -> Result<(), RejectReason> {
+        if id <= self.last_id {
+            return Err(RejectReason::DuplicateOrderId);
+        }
+        let inst = instruments.get(inst_id as usize).ok_or(RejectReason::UnknownInstrument)?;
+        if qty <= 0 {
+            return Err(RejectReason::NonPositiveQuantity);
+        }
+        if qty % inst.lot != 0 {
+            return Err(RejectReason::QuantityNotMultipleOfLot);
+        }
+        if qty < inst.min_qty {
+            return Err(RejectReason::QuantityBelowMinimum);
+        }
+        if let OrderKind::Limit(px) = kind {
+            if px <= 0 {
+                return Err(RejectReason::NonPositivePrice);
+            }
+            if px % inst.tick != 0 {
+                return Err(RejectReason::PriceNotMultipleOfTick);
+            }
+        }
+        Ok(())
+    }
+
+    /// Handle a command during bar `bar` (index `bar_index` in the stream). Fills immediately
+    /// when the fill model says so (market orders with `FillAt::Close`).
+    pub fn command(
+        &mut self,
+        instruments: &[Instrument],
+        cmd: Command,
+        bar: Option<&Bar>,
+        bar_index: u64,
+        ts: i64,
+        events: &mut Vec<OrderEvent>,
+        fills: &mut Vec<Fill>,
+    ) {
+        match cmd {
+            Command::Submit { id, instrument, side, kind, qty } => {
+                self.orders_submitted += 1;
+                if let Err(reason) = self.validate(instruments, id, instrument, kind, qty) {
+                    if reason != RejectReason::DuplicateOrderId {
+                        self.last_id = self.last_id.max(id);
+                    }
+                    events.push(OrderEvent::Rejected { id, ts, reason });
+                    return;
+                }
+                self.last_id = id;
+                events.push(OrderEvent::Accepted { id, ts });
+                let order = Order { id, instrument, side, kind, qty, filled: 0, status: OrderStatus::Accepted, ts_submitted: ts, bar_submitted: bar_index };
+                let fill_now = matches!(kind, OrderKind::Market) && self.config.fill_at == FillAt::Close;
+                match bar {
+                    Some(bar) if fill_now && bar.instrument == instrument => {
+                        let inst = &instruments[instrument as usize];
+                        let px = self.slipped(inst, side, bar.close);
+                        Self::fill(self.fee(inst, px, qty), order, px, ts, Liquidity::Taker, events, fills);
+                    }
+                    _ => self.open.push(order),
+                }
+            }
+            Command::Cancel { id } => match self.open.iter().position(|o| o.id == id) {
+                Some(i) => {
+                    self.open.remove(i);
+                    events.push(OrderEvent::Canceled { id, ts });
+                }
+                None => {
+                    let reason = if id <= self.last_id { RejectReason::OrderClosed } else { RejectReason::UnknownOrder };
+                    events.push(OrderEvent::CancelRejected { id, ts, reason });
+                }
+            },
+            Command::CancelAll { instrument } => {
+                self.open.retain(|o| {
+                    let hit = instrument.is_none_or(|i| i == o.instrument);
+                    if hit {
+                        events.push(OrderEvent::Canceled { id: o.id, ts });
+                    }
+                    !hit
+                });
+            }
+        }
+    }
+
+    fn fill(fee: i128, order: Order, px: i64, ts: i64, liquidity: Liquidity, events: &mut Vec<OrderEvent>, fills: &mut Vec<Fill>) {
+        fills.push(Fill { ts, order_id: order.id, instrument: order.instrument, side: order.side, px, qty: order.qty, fee, liquidity });
+        events.push(OrderEvent::Filled { fill_index: fills.len() - 1, ts, id: order.id });
+    }
+
+    /// Match the open orders of `bar`'s instrument that were submitted before this bar.
+    pub fn on_bar(&mut self, instruments: &[Instrument], bar: &Bar, bar_index: u64, events: &mut Vec<OrderEvent>, fills: &mut Vec<Fill>) {
+        if self.open.is_empty() {
+            return;
+        }
+        let inst = &instruments[bar.instrument as usize];
+        let mut i = 0;
+        while i < self.open.len() {
+            let o = &self.open[i];
+            if o.instrument != bar.instrument || o.bar_submitted >= bar_index {
+                i += 1;
+                continue;
+            }
+            let hit = match (o.kind, o.side) {
+                (OrderKind::Market, side) => Some((self.slipped(inst, side, bar.open), Liquidity::Taker)),
+                (OrderKind::Limit(lim), Side::Buy) => {
+                    if bar.open <= lim {
+                        Some((bar.open, Liquidity::Maker))
+                    } else if bar.low <= lim {
+                        Some((lim, Liquidity::Maker))
+                    } else {
+                        None
+                    }
+                }
+                (OrderKind::Limit(lim), Side::Sell) => {
+                    if bar.open >= lim {
+                        Some((bar.open, Liquidity::Maker))
+                    } else if bar.high >= lim {
+                        Some((lim, Liquidity::Maker))
+                    } else {
+                        None
+                    }
+                }
+            };
+            match hit {
+                Some((px, liq)) => {
+                    let order = self.open.remove(i);
+                    let fee = self.fee(inst, px, order.qty);
+                    Self::fill(fee, order, px, bar.ts, liq, events, fills);
+                }
+                None => i += 1,
+            }
+        }
+    }
+}
