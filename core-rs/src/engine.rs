@@ -247,6 +247,8 @@ pub enum Decisions<'a> {
 /// The vectorized handler: turns decision arrays into market orders.
 pub struct VectorHandler<'a> {
     pub decisions: Decisions<'a>,
+    /// The batch's close column: sizing uses the same float close a Python strategy reads.
+    pub close: &'a [f64],
     /// Fixed order quantity in instrument units; 0 means `size` × equity.
     pub qty: f64,
     pub size: f64,
@@ -268,7 +270,7 @@ impl Handler for VectorHandler<'_> {
                 if s == 0 {
                     return Ok(());
                 }
-                let close = crate::model::fixed::from_raw(bar.close, bt.instruments[inst_id as usize].price_dp);
+                let close = self.close[i];
                 let pos = bt.position_raw(inst_id);
                 let (side, qty) = signal_order(bt, inst_id, s, pos, allow_short, self.qty, self.size, close);
                 if qty > 0 {

@@ -3,6 +3,7 @@
 
 mod arrays;
 mod buffers;
+mod engine;
 mod errors;
 mod indicators;
 mod ring;
@@ -21,5 +22,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     simd::register(m)?;
     indicators::register(m)?;
     ring::register(m)?;
+    engine::register(m)?;
     Ok(())
 }

@@ -1,0 +1,640 @@
+//! Bindings of the backtest engine: the `Backtest` object, the strategy's `Context`, the reused
+//! `Bar` view and `OrderEvent`s.
+//!
+//! The Rust loop calls Python once per bar (the strategy's `on_bar`) and once per order event
+//! only if the strategy overrides `on_order_event`. Nothing is allocated per bar: one `Bar`
+//! object per instrument is updated in place (see its docs), the context is a plain Rust object
+//! whose snapshot is refreshed before each call, and commands are drained after it.
+
+use numpy::{IntoPyArray, PyArray1};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use super::f64_array;
+use crate::engine::{Backtest, Decisions, Handler, RunError, VectorHandler};
+use crate::error::CoreError;
+use crate::model::fixed::{format_fixed, from_raw, money_to_f64, to_raw, MONEY_DP};
+use crate::model::{Bar, BarColumns, Bps, Command, Instrument, Liquidity, OrderEvent, OrderKind, Side};
+use crate::venue::{FillAt, VenueConfig};
+
+/// One bar, as a strategy sees it in `on_bar`.
+///
+/// NB: the engine reuses one `Bar` object per instrument and updates it in place for every bar
+/// (no Python object per bar). Read it inside the callback; call `bar.copy()` to keep one.
+#[pyclass(module = "trader._core", name = "Bar")]
+#[derive(Clone, Debug, Default)]
+pub struct PyBar {
+    #[pyo3(get)]
+    ts: i64,
+    #[pyo3(get)]
+    open: f64,
+    #[pyo3(get)]
+    high: f64,
+    #[pyo3(get)]
+    low: f64,
+    #[pyo3(get)]
+    close: f64,
+    #[pyo3(get)]
+    volume: f64,
+    #[pyo3(get)]
+    instrument: u32,
+}
+
+#[pymethods]
+impl PyBar {
+    #[new]
+    #[pyo3(signature = (ts, open, high, low, close, volume, instrument = 0))]
+    fn new(ts: i64, open: f64, high: f64, low: f64, close: f64, volume: f64, instrument: u32) -> Self {
+        Self { ts, open, high, low, close, volume, instrument }
+    }
+
+    /// An independent copy (the object passed to `on_bar` is reused for the next bar).
+    fn copy(&self) -> Self {
+        self.clone()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Bar(ts={}, open={}, high={}, low={}, close={}, volume={}, instrument={})",
+            self.ts, self.open, self.high, self.low, self.close, self.volume, self.instrument
+        )
+    }
+}
+
+/// An order event: `kind` is one of "accepted", "rejected", "filled", "canceled", "cancel_rejected".
+#[pyclass(module = "trader._core", name = "OrderEvent", frozen)]
+#[derive(Clone, Debug)]
+pub struct PyOrderEvent {
+    #[pyo3(get)]
+    kind: &'static str,
+    #[pyo3(get)]
+    order_id: u64,
+    #[pyo3(get)]
+    ts: i64,
+    #[pyo3(get)]
+    reason: Option<&'static str>,
+    #[pyo3(get)]
+    instrument: Option<u32>,
+    #[pyo3(get)]
+    side: Option<&'static str>,
+    #[pyo3(get)]
+    price: Option<f64>,
+    #[pyo3(get)]
+    qty: Option<f64>,
+    #[pyo3(get)]
+    fee: Option<f64>,
+    #[pyo3(get)]
+    liquidity: Option<&'static str>,
+}
+
+#[pymethods]
+impl PyOrderEvent {
+    fn __repr__(&self) -> String {
+        let mut s = format!("OrderEvent({}, order_id={}, ts={}", self.kind, self.order_id, self.ts);
+        if let Some(r) = self.reason {
+            s += &format!(", reason={r:?}");
+        }
+        if let (Some(side), Some(px), Some(q)) = (self.side, self.price, self.qty) {
+            s += &format!(", {side} {q} @ {px}");
+        }
+        s + ")"
+    }
+}
+
+impl PyOrderEvent {
+    fn from_event(ev: &OrderEvent, bt: &Backtest) -> Self {
+        let base = |kind, order_id, ts, reason| Self {
+            kind,
+            order_id,
+            ts,
+            reason,
+            instrument: None,
+            side: None,
+            price: None,
+            qty: None,
+            fee: None,
+            liquidity: None,
+        };
+        match *ev {
+            OrderEvent::Accepted { id, ts } => base("accepted", id, ts, None),
+            OrderEvent::Rejected { id, ts, reason } => base("rejected", id, ts, Some(reason.as_str())),
+            OrderEvent::Canceled { id, ts } => base("canceled", id, ts, None),
+            OrderEvent::CancelRejected { id, ts, reason } => base("cancel_rejected", id, ts, Some(reason.as_str())),
+            OrderEvent::Filled { fill_index, ts, id } => {
+                let f = &bt.fills[fill_index];
+                let inst = &bt.instruments[f.instrument as usize];
+                Self {
+                    instrument: Some(f.instrument),
+                    side: Some(f.side.as_str()),
+                    price: Some(from_raw(f.px, inst.price_dp)),
+                    qty: Some(from_raw(f.qty, inst.size_dp)),
+                    fee: Some(money_to_f64(f.fee)),
+                    liquidity: Some(match f.liquidity {
+                        Liquidity::Maker => "maker",
+                        Liquidity::Taker => "taker",
+                    }),
+                    ..base("filled", id, ts, None)
+                }
+            }
+        }
+    }
+}
+
+/// The strategy's handle on the engine during a run: order entry and a snapshot of the account.
+///
+/// Commands are queued and reach the venue right after the callback returns, in order.
+#[pyclass(module = "trader._core", name = "Context")]
+pub struct PyContext {
+    instruments: Vec<Instrument>,
+    commands: Vec<Command>,
+    next_id: u64,
+    ts: i64,
+    cash: i128,
+    equity: i128,
+    positions: Vec<i64>,
+}
+
+impl PyContext {
+    fn inst(&self, instrument: u32) -> PyResult<&Instrument> {
+        self.instruments.get(instrument as usize).ok_or_else(|| {
+            CoreError::InvalidArgument { name: "instrument", reason: format!("no instrument {instrument} (there are {})", self.instruments.len()) }.into()
+        })
+    }
+
+    fn refresh(&mut self, bt: &Backtest) {
+        self.cash = bt.portfolio.cash;
+        self.equity = bt.portfolio.equity(&bt.instruments);
+        for (dst, p) in self.positions.iter_mut().zip(&bt.portfolio.positions) {
+            *dst = p.qty;
+        }
+        if let Some(b) = bt.current_bar() {
+            self.ts = b.ts;
+        }
+    }
+}
+
+#[pymethods]
+impl PyContext {
+    #[new]
+    fn new(symbols: Vec<String>, price_precision: Vec<u8>, size_precision: Vec<u8>) -> PyResult<Self> {
+        let instruments = make_instruments(symbols, price_precision, size_precision)?;
+        let n = instruments.len();
+        Ok(Self { instruments, commands: Vec::new(), next_id: 0, ts: 0, cash: 0, equity: 0, positions: vec![0; n] })
+    }
+
+    /// Queue an order; returns its id. `side` is +1 (buy) or -1 (sell); `price` makes it a limit
+    /// order. Quantities and prices are rounded to the instrument's precision; a quantity that is
+    /// not a positive multiple of the lot is rejected by the venue (an order event says why).
+    #[pyo3(signature = (side, qty, instrument = 0, price = None))]
+    fn submit(&mut self, side: i32, qty: f64, instrument: u32, price: Option<f64>) -> PyResult<u64> {
+        let inst = self.inst(instrument)?;
+        let side = match side {
+            1 => Side::Buy,
+            -1 => Side::Sell,
+            other => return Err(PyValueError::new_err(format!("side: must be +1 (buy) or -1 (sell), got {other}"))),
+        };
+        let qty_raw = to_raw(qty, inst.size_dp)
+            .ok_or_else(|| CoreError::InvalidArgument { name: "qty", reason: format!("must be a finite number, got {qty}") })?;
+        let kind = match price {
+            None => OrderKind::Market,
+            Some(p) => OrderKind::Limit(
+                to_raw(p, inst.price_dp).ok_or_else(|| CoreError::InvalidArgument { name: "price", reason: format!("must be a finite number, got {p}") })?,
+            ),
+        };
+        self.next_id += 1;
+        let id = self.next_id;
+        self.commands.push(Command::Submit { id, instrument, side, kind, qty: qty_raw });
+        Ok(id)
+    }
+
+    /// Queue a cancel of order `order_id`.
+    fn cancel(&mut self, order_id: u64) {
+        self.commands.push(Command::Cancel { id: order_id });
+    }
+
+    /// Queue a cancel of every open order (of one instrument, or all).
+    #[pyo3(signature = (instrument = None))]
+    fn cancel_all(&mut self, instrument: Option<u32>) {
+        self.commands.push(Command::CancelAll { instrument });
+    }
+
+    /// Signed position of `instrument` in units (long > 0).
+    #[pyo3(signature = (instrument = 0))]
+    fn position(&self, instrument: u32) -> PyResult<f64> {
+        let inst = self.inst(instrument)?;
+        Ok(from_raw(self.positions[instrument as usize], inst.size_dp))
+    }
+
+    /// Cash balance in quote currency.
+    #[getter]
+    fn cash(&self) -> f64 {
+        money_to_f64(self.cash)
+    }
+
+    /// Cash plus positions at the latest closes.
+    #[getter]
+    fn equity(&self) -> f64 {
+        money_to_f64(self.equity)
+    }
+
+    /// Time of the current event, UTC epoch nanoseconds.
+    #[getter]
+    fn ts(&self) -> i64 {
+        self.ts
+    }
+
+    /// Quantity worth `fraction` of equity at `price`, rounded down to the lot.
+    #[pyo3(signature = (fraction, price, instrument = 0))]
+    fn qty_for_fraction(&self, fraction: f64, price: f64, instrument: u32) -> PyResult<f64> {
+        let inst = self.inst(instrument)?;
+        let raw = crate::engine::qty_for_fraction(inst, fraction, money_to_f64(self.equity), price);
+        Ok(from_raw(raw, inst.size_dp))
+    }
+}
+
+/// How an engine-updated indicator takes its input from a bar.
+#[derive(Clone, Copy)]
+enum Source {
+    Open,
+    High,
+    Low,
+    Close,
+    Volume,
+    /// `update(high, low, close)`
+    Hlc,
+    /// `update(close, volume)`
+    CloseVolume,
+    /// `update(high, low, close, volume)`
+    Hlcv,
+}
+
+impl Source {
+    fn parse(s: &str) -> PyResult<Self> {
+        Ok(match s {
+            "open" => Self::Open,
+            "high" => Self::High,
+            "low" => Self::Low,
+            "close" => Self::Close,
+            "volume" => Self::Volume,
+            "hlc" => Self::Hlc,
+            "close_volume" => Self::CloseVolume,
+            "hlcv" => Self::Hlcv,
+            other => {
+                return Err(CoreError::InvalidArgument {
+                    name: "source",
+                    reason: format!("unknown indicator input {other:?} (expected open, high, low, close, volume, hlc, close_volume, hlcv)"),
+                }
+                .into());
+            }
+        })
+    }
+}
+
+struct PyHandler<'py> {
+    on_bar: Bound<'py, PyAny>,
+    on_event: Option<Bound<'py, PyAny>>,
+    ctx: Bound<'py, PyContext>,
+    bars: Vec<Bound<'py, PyBar>>,
+    indicators: Vec<(u32, Source, Bound<'py, PyAny>)>,
+    cols: BarColumns<'py>,
+}
+
+impl PyHandler<'_> {
+    fn drain(&self, bt: &mut Backtest) {
+        let cmds = std::mem::take(&mut self.ctx.borrow_mut().commands);
+        for cmd in cmds {
+            bt.submit(cmd);
+        }
+    }
+
+    fn update_indicators(&self, inst: u32, i: usize) -> PyResult<()> {
+        let c = &self.cols;
+        for (want, src, ind) in &self.indicators {
+            if *want != inst {
+                continue;
+            }
+            let upd = pyo3::intern!(ind.py(), "update");
+            match src {
+                Source::Open => ind.call_method1(upd, (c.open[i],))?,
+                Source::High => ind.call_method1(upd, (c.high[i],))?,
+                Source::Low => ind.call_method1(upd, (c.low[i],))?,
+                Source::Close => ind.call_method1(upd, (c.close[i],))?,
+                Source::Volume => ind.call_method1(upd, (c.volume[i],))?,
+                Source::Hlc => ind.call_method1(upd, (c.high[i], c.low[i], c.close[i]))?,
+                Source::CloseVolume => ind.call_method1(upd, (c.close[i], c.volume[i]))?,
+                Source::Hlcv => ind.call_method1(upd, (c.high[i], c.low[i], c.close[i], c.volume[i]))?,
+            };
+        }
+        Ok(())
+    }
+}
+
+impl Handler for PyHandler<'_> {
+    type Error = PyErr;
+
+    fn on_events(&mut self, bt: &mut Backtest) -> PyResult<()> {
+        let Some(cb) = &self.on_event else { return Ok(()) };
+        let events: Vec<PyOrderEvent> = bt.events().iter().map(|e| PyOrderEvent::from_event(e, bt)).collect();
+        self.ctx.borrow_mut().refresh(bt);
+        for ev in events {
+            cb.call1((ev,))?;
+        }
+        self.drain(bt);
+        Ok(())
+    }
+
+    fn on_bar(&mut self, bt: &mut Backtest, bar: &Bar, i: usize) -> PyResult<()> {
+        if !self.indicators.is_empty() {
+            self.update_indicators(bar.instrument, i)?;
+        }
+        self.ctx.borrow_mut().refresh(bt);
+        let obj = &self.bars[bar.instrument as usize];
+        {
+            let c = &self.cols;
+            let mut b = obj.borrow_mut();
+            b.ts = bar.ts;
+            b.open = c.open[i];
+            b.high = c.high[i];
+            b.low = c.low[i];
+            b.close = c.close[i];
+            b.volume = c.volume[i];
+            b.instrument = bar.instrument;
+        }
+        self.on_bar.call1((obj,))?;
+        self.drain(bt);
+        Ok(())
+    }
+}
+
+fn make_instruments(symbols: Vec<String>, price_precision: Vec<u8>, size_precision: Vec<u8>) -> PyResult<Vec<Instrument>> {
+    crate::error::check_len("price_precision", symbols.len(), price_precision.len())?;
+    crate::error::check_len("size_precision", symbols.len(), size_precision.len())?;
+    let mut out = Vec::with_capacity(symbols.len());
+    for ((s, p), q) in symbols.into_iter().zip(price_precision).zip(size_precision) {
+        out.push(Instrument::new(s, p, q)?);
+    }
+    Ok(out)
+}
+
+fn run_err(e: RunError<PyErr>) -> PyErr {
+    match e {
+        RunError::Core(e) => e.into(),
+        RunError::Handler(e) => e,
+    }
+}
+
+fn bps(name: &'static str, v: f64) -> PyResult<Bps> {
+    Bps::from_f64(v).ok_or_else(|| CoreError::InvalidArgument { name, reason: format!("must be a finite number >= 0, got {v}") }.into())
+}
+
+/// The backtest engine: one simulated venue, one cash account, bars in batches.
+#[pyclass(module = "trader._core", name = "Backtest")]
+pub struct PyBacktest {
+    inner: Backtest,
+}
+
+macro_rules! columns {
+    ($ts:expr, $o:expr, $h:expr, $l:expr, $c:expr, $v:expr, $inst:expr) => {
+        BarColumns { ts: $ts, open: $o, high: $h, low: $l, close: $c, volume: $v, instrument: $inst }
+    };
+}
+
+#[pymethods]
+impl PyBacktest {
+    #[new]
+    #[pyo3(signature = (symbols, price_precision, size_precision, cash = 10_000.0, fee_bps = 0.0, slippage_bps = 0.0, fill_at = "next_open"))]
+    fn new(
+        symbols: Vec<String>,
+        price_precision: Vec<u8>,
+        size_precision: Vec<u8>,
+        cash: f64,
+        fee_bps: f64,
+        slippage_bps: f64,
+        fill_at: &str,
+    ) -> PyResult<Self> {
+        let instruments = make_instruments(symbols, price_precision, size_precision)?;
+        let fill_at = match fill_at {
+            "next_open" => FillAt::NextOpen,
+            "close" => FillAt::Close,
+            other => {
+                return Err(CoreError::InvalidArgument { name: "fill_at", reason: format!("must be 'next_open' or 'close', got {other:?}") }.into());
+            }
+        };
+        let cfg = VenueConfig { fill_at, slippage: bps("slippage_bps", slippage_bps)?, fee: bps("fee_bps", fee_bps)? };
+        Ok(Self { inner: Backtest::new(instruments, cfg, cash)? })
+    }
+
+    /// Run one batch of bars through a Python strategy. `indicators` is a list of
+    /// `(instrument, source, indicator)` updated before each `on_bar` of that instrument.
+    #[allow(clippy::too_many_arguments, reason = "mirrors the Python signature")]
+    #[pyo3(signature = (on_bar, on_event, context, ts, open, high, low, close, volume, instrument = None, indicators = Vec::new()))]
+    fn run<'py>(
+        &mut self,
+        py: Python<'py>,
+        on_bar: Bound<'py, PyAny>,
+        on_event: Option<Bound<'py, PyAny>>,
+        context: Bound<'py, PyContext>,
+        ts: numpy::PyReadonlyArray1<'py, i64>,
+        open: &Bound<'py, PyAny>,
+        high: &Bound<'py, PyAny>,
+        low: &Bound<'py, PyAny>,
+        close: &Bound<'py, PyAny>,
+        volume: &Bound<'py, PyAny>,
+        instrument: Option<numpy::PyReadonlyArray1<'py, u32>>,
+        indicators: Vec<(u32, String, Bound<'py, PyAny>)>,
+    ) -> PyResult<()> {
+        let (o, h, l, c, v) = (f64_array(open, "open")?, f64_array(high, "high")?, f64_array(low, "low")?, f64_array(close, "close")?, f64_array(volume, "volume")?);
+        let cols = columns!(ts.as_slice()?, o.as_slice()?, h.as_slice()?, l.as_slice()?, c.as_slice()?, v.as_slice()?, match &instrument {
+            Some(a) => Some(a.as_slice()?),
+            None => None,
+        });
+        let n_inst = self.inner.instruments.len();
+        if context.borrow().instruments.len() != n_inst {
+            return Err(CoreError::InvalidArgument { name: "context", reason: "context and engine have different instruments".into() }.into());
+        }
+        let bars = (0..n_inst).map(|_| Bound::new(py, PyBar::default())).collect::<PyResult<Vec<_>>>()?;
+        let indicators = indicators.into_iter().map(|(i, s, ind)| Ok((i, Source::parse(&s)?, ind))).collect::<PyResult<Vec<_>>>()?;
+        let mut h = PyHandler { on_bar, on_event, ctx: context, bars, indicators, cols };
+        self.inner.run(&cols, &mut h).map_err(run_err)
+    }
+
+    /// Run one batch through the vectorized path: decisions for every bar computed up front,
+    /// simulated in Rust with the GIL released. Give `signal` (int8: +1 long, -1 short/exit, 0
+    /// nothing; ema_cross semantics with `allow_short`) or `target` (float: target position in
+    /// units, NaN = keep). `qty` > 0 is a fixed order size, else `size` × equity.
+    #[allow(clippy::too_many_arguments, reason = "mirrors the Python signature")]
+    #[pyo3(signature = (ts, open, high, low, close, volume, instrument = None, *, signal = None, target = None, qty = 0.0, size = 1.0, allow_short = false))]
+    fn run_vectorized<'py>(
+        &mut self,
+        py: Python<'py>,
+        ts: numpy::PyReadonlyArray1<'py, i64>,
+        open: &Bound<'py, PyAny>,
+        high: &Bound<'py, PyAny>,
+        low: &Bound<'py, PyAny>,
+        close: &Bound<'py, PyAny>,
+        volume: &Bound<'py, PyAny>,
+        instrument: Option<numpy::PyReadonlyArray1<'py, u32>>,
+        signal: Option<numpy::PyReadonlyArray1<'py, i8>>,
+        target: Option<&Bound<'py, PyAny>>,
+        qty: f64,
+        size: f64,
+        allow_short: bool,
+    ) -> PyResult<()> {
+        let (o, h, l, c, v) = (f64_array(open, "open")?, f64_array(high, "high")?, f64_array(low, "low")?, f64_array(close, "close")?, f64_array(volume, "volume")?);
+        let target = target.map(|t| f64_array(t, "target")).transpose()?;
+        let cols = columns!(ts.as_slice()?, o.as_slice()?, h.as_slice()?, l.as_slice()?, c.as_slice()?, v.as_slice()?, match &instrument {
+            Some(a) => Some(a.as_slice()?),
+            None => None,
+        });
+        let decisions = match (&signal, &target) {
+            (Some(s), None) => {
+                let s = s.as_slice()?;
+                crate::error::check_len("signal", cols.len(), s.len())?;
+                Decisions::Signals { signal: s, allow_short }
+            }
+            (None, Some(t)) => {
+                let t = t.as_slice()?;
+                crate::error::check_len("target", cols.len(), t.len())?;
+                Decisions::Targets { target: t }
+            }
+            _ => return Err(CoreError::InvalidArgument { name: "signal", reason: "give exactly one of signal= or target=".into() }.into()),
+        };
+        if !(qty >= 0.0 && qty.is_finite()) || !(size > 0.0 && size.is_finite()) {
+            return Err(CoreError::InvalidArgument { name: "qty", reason: format!("qty must be >= 0 and size > 0, got qty={qty}, size={size}") }.into());
+        }
+        let inner = &mut self.inner;
+        py.detach(|| {
+            let mut h = VectorHandler { decisions, close: cols.close, qty, size };
+            inner.run(&cols, &mut h)
+        })
+        .map_err(|e| match e {
+            RunError::Core(e) | RunError::Handler(e) => PyErr::from(e),
+        })
+    }
+
+    /// End the run: record the last equity point. Open orders and positions stay.
+    fn finish(&mut self) {
+        self.inner.finish();
+    }
+
+    /// The fills so far as numpy columns: ts, instrument, side (+1/-1), price, qty, fee, order_id,
+    /// maker (bool).
+    fn fills<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let bt = &self.inner;
+        let f = &bt.fills;
+        let d = PyDict::new(py);
+        let dp = |i: u32| &bt.instruments[i as usize];
+        d.set_item("ts", f.iter().map(|x| x.ts).collect::<Vec<_>>().into_pyarray(py))?;
+        d.set_item("instrument", f.iter().map(|x| x.instrument).collect::<Vec<_>>().into_pyarray(py))?;
+        d.set_item("side", f.iter().map(|x| x.side.sign() as i8).collect::<Vec<_>>().into_pyarray(py))?;
+        d.set_item("price", f.iter().map(|x| from_raw(x.px, dp(x.instrument).price_dp)).collect::<Vec<_>>().into_pyarray(py))?;
+        d.set_item("qty", f.iter().map(|x| from_raw(x.qty, dp(x.instrument).size_dp)).collect::<Vec<_>>().into_pyarray(py))?;
+        d.set_item("fee", f.iter().map(|x| money_to_f64(x.fee)).collect::<Vec<_>>().into_pyarray(py))?;
+        d.set_item("order_id", f.iter().map(|x| x.order_id).collect::<Vec<_>>().into_pyarray(py))?;
+        d.set_item("maker", f.iter().map(|x| x.liquidity == Liquidity::Maker).collect::<Vec<_>>().into_pyarray(py))?;
+        Ok(d)
+    }
+
+    /// The fills as exact decimal strings (price, qty, fee), for reports that must not round.
+    fn fills_exact(&self) -> Vec<(i64, u32, i8, String, String, String, u64)> {
+        let bt = &self.inner;
+        bt.fills
+            .iter()
+            .map(|f| {
+                let inst = &bt.instruments[f.instrument as usize];
+                (
+                    f.ts,
+                    f.instrument,
+                    f.side.sign() as i8,
+                    format_fixed(f.px as i128, inst.price_dp as u32),
+                    format_fixed(f.qty as i128, inst.size_dp as u32),
+                    format_fixed(f.fee, MONEY_DP),
+                    f.order_id,
+                )
+            })
+            .collect()
+    }
+
+    /// The equity curve: (ts, equity, exposed).
+    fn equity_curve<'py>(&self, py: Python<'py>) -> (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<bool>>) {
+        let c = &self.inner.curve;
+        (c.ts.clone().into_pyarray(py), c.equity.clone().into_pyarray(py), c.exposed.clone().into_pyarray(py))
+    }
+
+    /// Closed round trips as numpy columns: instrument, long, entry_ts, exit_ts, qty, pnl.
+    fn trades<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let bt = &self.inner;
+        let t = &bt.portfolio.trades;
+        let d = PyDict::new(py);
+        d.set_item("instrument", t.iter().map(|x| x.instrument).collect::<Vec<_>>().into_pyarray(py))?;
+        d.set_item("long", t.iter().map(|x| x.long).collect::<Vec<_>>().into_pyarray(py))?;
+        d.set_item("entry_ts", t.iter().map(|x| x.entry_ts).collect::<Vec<_>>().into_pyarray(py))?;
+        d.set_item("exit_ts", t.iter().map(|x| x.exit_ts).collect::<Vec<_>>().into_pyarray(py))?;
+        d.set_item("qty", t.iter().map(|x| from_raw(x.max_qty, bt.instruments[x.instrument as usize].size_dp)).collect::<Vec<_>>().into_pyarray(py))?;
+        d.set_item("pnl", t.iter().map(|x| money_to_f64(x.pnl)).collect::<Vec<_>>().into_pyarray(py))?;
+        Ok(d)
+    }
+
+    /// Open positions: list of (instrument, qty, avg_price, realized_pnl, unrealized_pnl).
+    fn positions(&self) -> Vec<(u32, f64, f64, f64, f64)> {
+        let bt = &self.inner;
+        bt.portfolio
+            .positions
+            .iter()
+            .zip(&bt.instruments)
+            .enumerate()
+            .map(|(i, (p, inst))| (i as u32, from_raw(p.qty, inst.size_dp), p.avg_px(inst), money_to_f64(p.realized), money_to_f64(p.unrealized(inst))))
+            .collect()
+    }
+
+    /// Open orders: list of (order_id, instrument, side, qty, limit price or None).
+    fn open_orders(&self) -> Vec<(u64, u32, i8, f64, Option<f64>)> {
+        let bt = &self.inner;
+        bt.venue
+            .open_orders()
+            .iter()
+            .map(|o| {
+                let inst = &bt.instruments[o.instrument as usize];
+                let px = match o.kind {
+                    OrderKind::Limit(p) => Some(from_raw(p, inst.price_dp)),
+                    OrderKind::Market => None,
+                };
+                (o.id, o.instrument, o.side.sign() as i8, from_raw(o.qty, inst.size_dp), px)
+            })
+            .collect()
+    }
+
+    #[getter]
+    fn cash(&self) -> f64 {
+        self.inner.cash()
+    }
+
+    #[getter]
+    fn equity(&self) -> f64 {
+        self.inner.equity()
+    }
+
+    #[getter]
+    fn fees(&self) -> f64 {
+        money_to_f64(self.inner.portfolio.fees)
+    }
+
+    #[getter]
+    fn bars(&self) -> u64 {
+        self.inner.bars()
+    }
+
+    #[getter]
+    fn orders(&self) -> u64 {
+        self.inner.venue.orders_submitted
+    }
+}
+
+pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyBacktest>()?;
+    m.add_class::<PyContext>()?;
+    m.add_class::<PyBar>()?;
+    m.add_class::<PyOrderEvent>()?;
+    Ok(())
+}

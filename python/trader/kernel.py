@@ -1,0 +1,268 @@
+"""The backtest kernel: wires data, clock, message bus, cache, the Rust engine and the strategy.
+
+Shape after NautilusTrader's kernel, sized to what a bar backtest needs:
+- **clock**: backtest time is the time of the event being handled (``Clock.now_ns``);
+- **message bus**: order events are published on ``orders.<kind>`` topics; the strategy's
+  ``on_order_event`` and any other subscriber (reports, risk layers) receive them;
+- **cache**: instruments by id and symbol, and the last bar per instrument;
+- **data engine**: feeds from data-source plugins, merged by timestamp into batches;
+- **execution / risk / portfolio**: the Rust engine (`trader._core.Backtest`): venue, account,
+  positions, equity curve. Risk layers plug in between the strategy and the venue in issue 5.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from trader import _core
+from trader.exceptions import InvalidInputError
+from trader.results import BacktestResult, statistics
+from trader.strategy import Signals, Strategy
+
+__all__ = ["BacktestConfig", "BacktestKernel", "Clock", "MessageBus", "Cache", "infer_price_precision"]
+
+
+@dataclasses.dataclass
+class BacktestConfig:
+    """Engine settings (``trader backtest`` flags map one to one)."""
+
+    cash: float = 10_000.0
+    fee_bps: float = 0.0
+    slippage_bps: float = 0.0
+    fill_at: str = "next_open"
+    #: "event" (Python callbacks), "vectorized" (the strategy's arrays), or "auto" (vectorized when
+    #: the strategy offers it and has no event-only features in use).
+    mode: str = "event"
+    price_precision: int | None = None
+    size_precision: int = 6
+
+    def check(self) -> None:
+        if not (self.cash > 0):
+            raise InvalidInputError(f"cash: must be > 0, got {self.cash}")
+        for name in ("fee_bps", "slippage_bps"):
+            v = getattr(self, name)
+            if not (v >= 0):
+                raise InvalidInputError(f"{name.replace('_', '-')}: must be >= 0, got {v}")
+        if self.fill_at not in ("next_open", "close"):
+            raise InvalidInputError(f"fill-at: must be next_open or close, got {self.fill_at!r}")
+        if self.mode not in ("event", "vectorized", "auto"):
+            raise InvalidInputError(f"mode: must be event, vectorized or auto, got {self.mode!r}")
+        if not (0 <= self.size_precision <= 9):
+            raise InvalidInputError(f"size-precision: must be within 0..9, got {self.size_precision}")
+
+
+class Clock:
+    """Backtest clock: the time of the event being handled."""
+
+    def __init__(self) -> None:
+        self.now_ns = 0
+
+
+class MessageBus:
+    """Topic publish/subscribe for events (exact topic or a ``prefix.*`` wildcard)."""
+
+    def __init__(self) -> None:
+        self._subs: dict[str, list[Callable[[Any], None]]] = defaultdict(list)
+
+    def subscribe(self, topic: str, handler: Callable[[Any], None]) -> None:
+        self._subs[topic].append(handler)
+
+    def has_subscribers(self, prefix: str) -> bool:
+        return any(t == prefix or t.startswith(prefix + ".") or t == prefix + ".*" for t in self._subs)
+
+    def publish(self, topic: str, message: Any) -> None:
+        for handler in self._subs.get(topic, ()):
+            handler(message)
+        head = topic.split(".", 1)[0]
+        for handler in self._subs.get(head + ".*", ()):
+            handler(message)
+
+
+class Cache:
+    """Instruments and the latest state the kernel knows of."""
+
+    def __init__(self, symbols: list[str]) -> None:
+        self.symbols = list(symbols)
+        self.instrument_ids = {s: i for i, s in enumerate(symbols)}
+
+
+def infer_price_precision(*arrays: np.ndarray, max_dp: int = 9) -> int:
+    """Smallest number of decimals that represents every price exactly (within float noise)."""
+    vals = np.concatenate([a[np.isfinite(a)][:200_000] for a in arrays])
+    for dp in range(max_dp + 1):
+        scaled = vals * 10.0**dp
+        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-6 * np.maximum(1.0, np.abs(scaled)) * 1e-3 + 1e-6):
+            return dp
+    return max_dp
+
+
+def merge_batches(feeds: list[Any]) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray | None]]:
+    """Merge the feeds' bar batches by timestamp into ``(columns, instrument ids)`` chunks.
+
+    One feed passes through unchanged. With several, each chunk holds every buffered bar up to the
+    smallest "last timestamp" among feeds that still have data, so order is exact across batch
+    boundaries; ties keep instrument order (stable sort).
+    """
+    cols = ("ts", "open", "high", "low", "close", "volume")
+    if len(feeds) == 1:
+        for b in feeds[0].batches():
+            if len(b):
+                yield {c: getattr(b, c) for c in cols}, None
+        return
+    iters = [iter(f.batches()) for f in feeds]
+    bufs: list[dict[str, np.ndarray] | None] = [None] * len(feeds)
+
+    def refill(i: int) -> None:
+        while bufs[i] is None or len(bufs[i]["ts"]) == 0:
+            b = next(iters[i], None)
+            if b is None:
+                bufs[i] = None
+                return
+            bufs[i] = {c: getattr(b, c) for c in cols}
+
+    for i in range(len(feeds)):
+        refill(i)
+    while any(b is not None for b in bufs):
+        live = [i for i, b in enumerate(bufs) if b is not None]
+        bound = min(bufs[i]["ts"][-1] for i in live)
+        parts, ids = [], []
+        for i in live:
+            b = bufs[i]
+            k = int(np.searchsorted(b["ts"], bound, side="right"))
+            parts.append({c: b[c][:k] for c in cols})
+            ids.append(np.full(k, i, dtype=np.uint32))
+            bufs[i] = {c: b[c][k:] for c in cols}
+            refill(i)
+        merged = {c: np.concatenate([p[c] for p in parts]) for c in cols}
+        inst = np.concatenate(ids)
+        order = np.argsort(merged["ts"], kind="stable")
+        yield {c: np.ascontiguousarray(v[order]) for c, v in merged.items()}, np.ascontiguousarray(inst[order])
+
+
+class BacktestKernel:
+    """Runs one strategy over one or more bar feeds and returns a :class:`BacktestResult`."""
+
+    def __init__(self, strategy: Strategy, feeds: Iterable[Any], config: BacktestConfig | None = None) -> None:
+        self.strategy = strategy
+        self.feeds = list(feeds)
+        if not self.feeds:
+            raise InvalidInputError("data: no bar feed given")
+        self.config = config or BacktestConfig()
+        self.config.check()
+        self.clock = Clock()
+        self.bus = MessageBus()
+        self.cache = Cache([f.symbol for f in self.feeds])
+        if len(set(self.cache.symbols)) != len(self.cache.symbols):
+            raise InvalidInputError(f"data: the same symbol appears twice ({', '.join(self.cache.symbols)})")
+
+    def run(self, on_batch: Callable[[int], None] | None = None) -> BacktestResult:
+        """Run to the end of the data. ``on_batch(bars_done)`` reports progress."""
+        cfg = self.config
+        strat = self.strategy
+        symbols = self.cache.symbols
+        batches = merge_batches(self.feeds)
+        first = next(batches, None)
+        if first is None:
+            raise InvalidInputError("data: no bars to run on")
+        cols0, _ = first
+        dp = cfg.price_precision
+        if dp is None:
+            dp = infer_price_precision(cols0["open"], cols0["high"], cols0["low"], cols0["close"])
+        n = len(symbols)
+        engine = _core.Backtest(symbols, [dp] * n, [cfg.size_precision] * n, cfg.cash, cfg.fee_bps, cfg.slippage_bps, cfg.fill_at)
+        ctx = _core.Context(symbols, [dp] * n, [cfg.size_precision] * n)
+        strat._attach(ctx, symbols)
+
+        vector = cfg.mode in ("vectorized", "auto")
+        decisions: Signals | None = None
+        if vector:
+            if n != 1:
+                if cfg.mode == "vectorized":
+                    raise InvalidInputError("mode vectorized: runs on one instrument; use --mode event for several")
+                vector = False
+            else:
+                feed = self.feeds[0]
+                bars = feed.load() if hasattr(feed, "load") else None
+                decisions = strat.vectorized(bars) if bars is not None else None
+                if decisions is None:
+                    if cfg.mode == "vectorized":
+                        raise InvalidInputError(f"mode vectorized: strategy {strat.name} has no vectorized form")
+                    vector = False
+                else:
+                    all_bars = {c: np.ascontiguousarray(getattr(bars, c)) for c in ("ts", "open", "high", "low", "close", "volume")}
+
+        user_handler = strat._event_handler()
+
+        def publish(ev: Any) -> None:
+            self.clock.now_ns = ev.ts
+            self.bus.publish("orders." + ev.kind, ev)
+            if user_handler is not None:
+                user_handler(ev)
+
+        # Events cross into Python only when someone listens (the strategy or a bus subscriber).
+        on_event = publish if (user_handler is not None or self.bus.has_subscribers("orders")) else None
+
+        elapsed = 0.0
+        strat.on_start()
+        indicators = list(strat._indicators)
+        if vector:
+            t0 = time.perf_counter()
+            sig = decisions.signal if decisions.signal is not None else None
+            tgt = decisions.target if decisions.target is not None else None
+            kw: dict[str, Any] = {"qty": decisions.qty, "size": decisions.size, "allow_short": decisions.allow_short}
+            if sig is not None:
+                kw["signal"] = np.ascontiguousarray(sig, dtype=np.int8)
+            else:
+                kw["target"] = np.ascontiguousarray(tgt, dtype=np.float64)
+            engine.run_vectorized(all_bars["ts"], all_bars["open"], all_bars["high"], all_bars["low"], all_bars["close"], all_bars["volume"], None, **kw)
+            elapsed += time.perf_counter() - t0
+            if on_batch:
+                on_batch(engine.bars)
+        else:
+            def chunks() -> Iterator[tuple[dict[str, np.ndarray], np.ndarray | None]]:
+                yield first
+                yield from batches
+
+            for cols, inst in chunks():
+                t0 = time.perf_counter()
+                engine.run(strat.on_bar, on_event, ctx, cols["ts"], cols["open"], cols["high"], cols["low"], cols["close"], cols["volume"], inst, indicators)
+                elapsed += time.perf_counter() - t0
+                self.clock.now_ns = int(cols["ts"][-1])
+                if on_batch:
+                    on_batch(engine.bars)
+        engine.finish()
+        strat.on_stop()
+        return self._result(engine, elapsed)
+
+    def _result(self, engine: Any, elapsed: float) -> BacktestResult:
+        ts, equity, exposed = engine.equity_curve()
+        trades = engine.trades()
+        interval = min((getattr(f, "interval_ns", 0) or 0) for f in self.feeds) or 60_000_000_000
+        stats = statistics(equity, ts, exposed, trades["pnl"], self.config.cash, interval, engine.fees)
+        meta: dict[str, Any] = {}
+        gaps = [f.meta.get("gaps") for f in self.feeds if getattr(f, "meta", None) and f.meta.get("gaps")]
+        if gaps:
+            meta["gaps"] = gaps
+        return BacktestResult(
+            strategy=self.strategy.name,
+            params=self.strategy.param_values(),
+            symbols=self.cache.symbols,
+            stats=stats,
+            fills=engine.fills(),
+            fills_exact=engine.fills_exact(),
+            equity_ts=ts,
+            equity=equity,
+            trades=trades,
+            positions=engine.positions(),
+            open_orders=engine.open_orders(),
+            bars=int(engine.bars),
+            orders=int(engine.orders),
+            elapsed_s=elapsed,
+            meta=meta,
+        )

@@ -1,0 +1,154 @@
+"""Backtest results and the statistics computed from them.
+
+Conventions (documented because users compare them with other tools):
+- Returns are simple returns of the equity curve, one per point (one point per bar timestamp).
+- Annualization uses the bar interval: ``periods_per_year = 365.25 days / interval`` (crypto
+  trades every day). Sharpe = mean / std (ddof=1) × sqrt(periods_per_year), risk-free rate 0;
+  Sortino uses the downside deviation sqrt(mean(min(r, 0)^2)).
+- CAGR = (final / initial) ^ (1 / years) - 1 with years = (last ts - first ts + interval) / year.
+- Max drawdown is the largest peak-to-trough fall of equity, as a fraction of the peak; its
+  duration is the longest time spent below a previous peak (nanoseconds and bars).
+- Calmar = CAGR / max drawdown. Trades are closed round trips (flat → flat, or a reversal), with
+  PnL net of fees; win rate, profit factor (gross profit / gross loss) and expectancy (mean PnL per
+  trade) come from them. Exposure is the fraction of points with an open position.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = ["BacktestResult", "statistics"]
+
+YEAR_NS = int(365.25 * 24 * 3600 * 1e9)
+
+
+def statistics(
+    equity: np.ndarray,
+    ts: np.ndarray,
+    exposed: np.ndarray,
+    trade_pnl: np.ndarray,
+    initial_cash: float,
+    interval_ns: int,
+    fees: float,
+) -> dict[str, float | int | None]:
+    """Every statistic of the report, from the equity curve and the closed trades."""
+    n = len(equity)
+    final = float(equity[-1]) if n else initial_cash
+    out: dict[str, Any] = {"initial_cash": initial_cash, "final_equity": final}
+    out["total_return"] = final / initial_cash - 1.0
+    span_ns = (int(ts[-1]) - int(ts[0]) + interval_ns) if n else 0
+    years = span_ns / YEAR_NS if span_ns > 0 else 0.0
+    if years > 0 and final > 0:
+        out["cagr"] = (final / initial_cash) ** (1.0 / years) - 1.0
+    else:
+        out["cagr"] = -1.0 if final <= 0 and years > 0 else 0.0
+    prev = np.concatenate(([initial_cash], equity[:-1])) if n else np.array([])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rets = np.where(prev > 0, equity / prev - 1.0, 0.0) if n else np.array([])
+    ppy = YEAR_NS / interval_ns if interval_ns > 0 else 0.0
+    if n > 1 and ppy > 0:
+        sd = float(np.std(rets, ddof=1))
+        mean = float(np.mean(rets))
+        out["sharpe"] = mean / sd * math.sqrt(ppy) if sd > 0 else 0.0
+        dd = math.sqrt(float(np.mean(np.minimum(rets, 0.0) ** 2)))
+        out["sortino"] = mean / dd * math.sqrt(ppy) if dd > 0 else 0.0
+    else:
+        out["sharpe"] = out["sortino"] = 0.0
+    if n:
+        peak = np.maximum.accumulate(np.maximum(equity, initial_cash))
+        draw = np.where(peak > 0, 1.0 - equity / peak, 0.0)
+        out["max_drawdown"] = float(draw.max())
+        below = draw > 0
+        longest, start = 0, None
+        for i, b in enumerate(below):  # runs of "below the peak"; O(n) once per report
+            if b and start is None:
+                start = i
+            elif not b and start is not None:
+                longest = max(longest, i - start)
+                start = None
+        if start is not None:
+            longest = max(longest, n - start)
+        out["max_drawdown_bars"] = int(longest)
+        out["max_drawdown_duration_s"] = longest * interval_ns / 1e9
+        out["exposure"] = float(np.mean(exposed))
+    else:
+        out.update(max_drawdown=0.0, max_drawdown_bars=0, max_drawdown_duration_s=0.0, exposure=0.0)
+    out["calmar"] = out["cagr"] / out["max_drawdown"] if out["max_drawdown"] > 0 else 0.0
+    k = len(trade_pnl)
+    wins = trade_pnl[trade_pnl > 0]
+    losses = trade_pnl[trade_pnl < 0]
+    out["trades"] = int(k)
+    out["win_rate"] = len(wins) / k if k else 0.0
+    gross_loss = -float(losses.sum())
+    out["profit_factor"] = float(wins.sum()) / gross_loss if gross_loss > 0 else (math.inf if len(wins) else 0.0)
+    out["expectancy"] = float(trade_pnl.mean()) if k else 0.0
+    out["fees_paid"] = fees
+    return out
+
+
+@dataclasses.dataclass
+class BacktestResult:
+    """Everything a backtest produced. ``stats`` holds the report; arrays hold the detail."""
+
+    strategy: str
+    params: dict[str, Any]
+    symbols: list[str]
+    stats: dict[str, Any]
+    fills: dict[str, np.ndarray]
+    fills_exact: list[tuple]
+    equity_ts: np.ndarray
+    equity: np.ndarray
+    trades: dict[str, np.ndarray]
+    positions: list[tuple]
+    open_orders: list[tuple]
+    bars: int
+    orders: int
+    elapsed_s: float
+    meta: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """The report as one flat JSON-ready dict (what ``--json`` prints)."""
+        s = dict(self.stats)
+        s.update(
+            strategy=self.strategy,
+            params=self.params,
+            symbols=self.symbols,
+            bars=self.bars,
+            orders=self.orders,
+            fills=int(len(self.fills["ts"])),
+            elapsed_s=self.elapsed_s,
+            bars_per_s=self.bars / self.elapsed_s if self.elapsed_s > 0 else None,
+        )
+        if "gaps" in self.meta:
+            s["gaps"] = self.meta["gaps"]
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in s.items()}
+
+    def write_fills(self, path: str) -> None:
+        """Write one row per fill: ts, side, price, qty, fee, order_id (+ symbol) as CSV or Parquet."""
+        import pyarrow as pa
+
+        rows = self.fills_exact
+        table = pa.table(
+            {
+                "ts": pa.array([r[0] for r in rows], pa.timestamp("ns", tz="UTC")),
+                "symbol": pa.array([self.symbols[r[1]] for r in rows], pa.string()),
+                "side": pa.array(["BUY" if r[2] > 0 else "SELL" for r in rows], pa.string()),
+                "price": pa.array([float(r[3]) for r in rows], pa.float64()),
+                "qty": pa.array([float(r[4]) for r in rows], pa.float64()),
+                "fee": pa.array([float(r[5]) for r in rows], pa.float64()),
+                "order_id": pa.array([r[6] for r in rows], pa.uint64()),
+            }
+        )
+        table = table.select(["ts", "side", "price", "qty", "fee", "order_id", "symbol"])
+        if path.endswith(".parquet"):
+            import pyarrow.parquet as pq
+
+            pq.write_table(table, path)
+        else:
+            import pyarrow.csv as pcsv
+
+            pcsv.write_csv(table, path)

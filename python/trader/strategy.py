@@ -1,0 +1,287 @@
+"""The Strategy base class: the same object runs in ``trader backtest`` and ``trader live``.
+
+A strategy declares its parameters on the class with :class:`Param`, registers indicators in
+``on_start`` (the engine updates them before each bar), and trades from the callbacks::
+
+    class EmaCross(Strategy):
+        name = "ema_cross"
+        fast = Param(10, int, ge=1, help="fast EMA period")
+        slow = Param(30, int, ge=2, help="slow EMA period")
+
+        def validate(self):
+            if self.fast >= self.slow:
+                raise ValueError("fast must be < slow")
+
+        def on_start(self):
+            self.fast_ema = self.indicator(EMA(self.fast))
+
+        def on_bar(self, bar):
+            ...
+            self.buy(1.0)
+
+Vectorized path: a strategy may also implement :meth:`Strategy.vectorized`, returning decisions
+for the whole series at once (``Signals``); the engine then simulates them in Rust with no
+per-bar Python call, through the same venue and portfolio.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+
+from trader.exceptions import InvalidInputError
+
+__all__ = ["Param", "Strategy", "Signals", "ParameterError"]
+
+_MISSING = object()
+
+
+class ParameterError(InvalidInputError):
+    """An unknown, ill-typed or out-of-range strategy parameter."""
+
+
+@dataclasses.dataclass
+class Param:
+    """A declared strategy parameter: default, type, bounds and help.
+
+    Values given as strings (from the command line) are converted to ``type``; booleans accept
+    true/false/yes/no/1/0.
+    """
+
+    default: Any
+    type: type = dataclasses.field(default=type(None))
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+    choices: tuple | None = None
+    help: str = ""
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if self.type is type(None):
+            self.type = type(self.default)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        return obj.__dict__.get(self.name, self.default)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.name] = self.convert(value, getattr(obj, "name", type(obj).__name__))
+
+    def convert(self, value: Any, strategy: str) -> Any:
+        where = f"strategy {strategy}: parameter {self.name}"
+        t = self.type
+        try:
+            if t is bool:
+                if isinstance(value, str):
+                    low = value.strip().lower()
+                    if low not in ("true", "false", "yes", "no", "1", "0", "on", "off"):
+                        raise ValueError(value)
+                    value = low in ("true", "yes", "1", "on")
+                elif not isinstance(value, (bool, np.bool_)):
+                    raise TypeError(value)
+                value = bool(value)
+            elif t is int:
+                if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                    raise TypeError(value)
+                value = int(value)
+            elif t is float:
+                if isinstance(value, bool):
+                    raise TypeError(value)
+                value = float(value)
+                if not math.isfinite(value):
+                    raise ValueError(value)
+            else:
+                value = t(value)
+        except (TypeError, ValueError):
+            raise ParameterError(f"{where}: expected {t.__name__}, got {value!r}") from None
+        for op, bound, ok in (
+            (">=", self.ge, lambda v, b: v >= b),
+            (">", self.gt, lambda v, b: v > b),
+            ("<=", self.le, lambda v, b: v <= b),
+            ("<", self.lt, lambda v, b: v < b),
+        ):
+            if bound is not None and not ok(value, bound):
+                raise ParameterError(f"{where}: must be {op} {bound}, got {value!r}")
+        if self.choices is not None and value not in self.choices:
+            raise ParameterError(f"{where}: must be one of {', '.join(map(str, self.choices))}, got {value!r}")
+        return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Signals:
+    """Decisions for a whole series (the vectorized path).
+
+    Exactly one of:
+    - ``signal``: int8 per bar, +1 go long (covering a short first), -1 close a long and, with
+      ``allow_short``, go short, 0 nothing (ema_cross semantics);
+    - ``target``: float per bar, the target signed position in instrument units (NaN: keep).
+    ``qty`` > 0 orders a fixed quantity, else ``size`` × equity at the bar's close.
+    """
+
+    signal: np.ndarray | None = None
+    target: np.ndarray | None = None
+    qty: float = 0.0
+    size: float = 1.0
+    allow_short: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.signal is None) == (self.target is None):
+            raise InvalidInputError("Signals: give exactly one of signal= or target=")
+
+
+class Strategy:
+    """Base class of every strategy. Subclass it, declare ``Param``s, override the callbacks."""
+
+    #: Registry name (``trader backtest --strategy NAME``).
+    name: ClassVar[str] = ""
+    #: One line for ``trader strategies``.
+    description: ClassVar[str] = ""
+
+    def __init__(self, **params: Any) -> None:
+        known = self.params()
+        for key, value in params.items():
+            if key not in known:
+                names = ", ".join(known) or "none"
+                raise ParameterError(f"strategy {self.name or type(self).__name__}: unknown parameter {key!r} (known: {names})")
+            setattr(self, key, value)
+        try:
+            self.validate()
+        except ParameterError:
+            raise
+        except (ValueError, TypeError) as e:
+            raise ParameterError(f"strategy {self.name or type(self).__name__}: {e}") from None
+        self._ctx: Any = None
+        self._indicators: list[tuple[int, str, Any]] = []
+        self.symbols: list[str] = []
+
+    # -- declaration ----------------------------------------------------------------------------
+    @classmethod
+    def params(cls) -> dict[str, Param]:
+        """The declared parameters, by name, in declaration order (base classes first)."""
+        out: dict[str, Param] = {}
+        for klass in reversed(cls.__mro__):
+            for key, value in vars(klass).items():
+                if isinstance(value, Param):
+                    out[key] = value
+        return out
+
+    def param_values(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.params()}
+
+    def validate(self) -> None:
+        """Check constraints between parameters; raise ValueError with a clear message."""
+
+    # -- callbacks ------------------------------------------------------------------------------
+    def on_start(self) -> None:
+        """Called once before the first event: register indicators here."""
+
+    def on_bar(self, bar: Any) -> None:
+        """Called for every bar, after the engine updated the registered indicators.
+
+        The ``bar`` object is reused for the next bar: use ``bar.copy()`` to keep it.
+        """
+
+    def on_trade(self, trade: Any) -> None:
+        """Called for every trade tick."""
+
+    def on_quote(self, quote: Any) -> None:
+        """Called for every top-of-book quote."""
+
+    def on_order_event(self, event: Any) -> None:
+        """Called for each order event (accepted, rejected, filled, canceled, ...)."""
+
+    def on_stop(self) -> None:
+        """Called once after the last event."""
+
+    def vectorized(self, bars: Any) -> Signals | None:
+        """Optionally return decisions for the whole series (the vectorized path)."""
+        return None
+
+    # -- indicators -----------------------------------------------------------------------------
+    def indicator(self, indicator: Any, source: str = "close", instrument: int = 0) -> Any:
+        """Register a streaming indicator; the engine updates it from ``source`` before each bar.
+
+        ``source``: open, high, low, close, volume, hlc (``update(high, low, close)``),
+        close_volume, hlcv.
+        """
+        self._indicators.append((instrument, source, indicator))
+        return indicator
+
+    # -- orders ---------------------------------------------------------------------------------
+    def _context(self) -> Any:
+        if self._ctx is None:
+            raise RuntimeError("the strategy is not attached to a running engine")
+        return self._ctx
+
+    def buy(self, qty: float, *, price: float | None = None, instrument: int = 0) -> int:
+        """Buy ``qty`` at market (or limit ``price``); returns the order id."""
+        return self._context().submit(1, qty, instrument, price)
+
+    def sell(self, qty: float, *, price: float | None = None, instrument: int = 0) -> int:
+        """Sell ``qty`` at market (or limit ``price``); returns the order id."""
+        return self._context().submit(-1, qty, instrument, price)
+
+    def order(self, side: str | int, qty: float, *, price: float | None = None, instrument: int = 0) -> int:
+        """Submit an order: ``side`` is "buy"/"sell" (or +1/-1)."""
+        s = {"buy": 1, "sell": -1, 1: 1, -1: -1}.get(side.lower() if isinstance(side, str) else side)
+        if s is None:
+            raise InvalidInputError(f"side: must be 'buy' or 'sell', got {side!r}")
+        return self._context().submit(s, qty, instrument, price)
+
+    def close(self, instrument: int = 0) -> int | None:
+        """Flatten the position at market; returns the order id, or None when already flat."""
+        ctx = self._context()
+        pos = ctx.position(instrument)
+        if pos == 0:
+            return None
+        return ctx.submit(-1 if pos > 0 else 1, abs(pos), instrument, None)
+
+    def cancel(self, order_id: int) -> None:
+        self._context().cancel(order_id)
+
+    def cancel_all(self, instrument: int | None = None) -> None:
+        self._context().cancel_all(instrument)
+
+    # -- state ----------------------------------------------------------------------------------
+    def position(self, instrument: int = 0) -> float:
+        """Signed position in units (long > 0)."""
+        return self._context().position(instrument)
+
+    @property
+    def cash(self) -> float:
+        return self._context().cash
+
+    @property
+    def equity(self) -> float:
+        return self._context().equity
+
+    @property
+    def clock(self) -> int:
+        """Time of the current event, UTC epoch nanoseconds (backtest: the bar's time)."""
+        return self._context().ts
+
+    def qty_for(self, fraction: float, price: float, instrument: int = 0) -> float:
+        """Quantity worth ``fraction`` of equity at ``price``, rounded down to the lot."""
+        return self._context().qty_for_fraction(fraction, price, instrument)
+
+    # -- engine side ----------------------------------------------------------------------------
+    def _attach(self, ctx: Any, symbols: list[str]) -> None:
+        self._ctx = ctx
+        self.symbols = list(symbols)
+        self._indicators = []
+
+    def _overrides(self, method: str) -> bool:
+        return getattr(type(self), method) is not getattr(Strategy, method)
+
+    def _event_handler(self) -> Callable[[Any], None] | None:
+        return self.on_order_event if self._overrides("on_order_event") else None

@@ -1,0 +1,70 @@
+"""ema_cross: trade the crosses of a fast and a slow EMA of the close.
+
+The contract (tested against an independent reference): EMAs with TA-Lib's seeding. The fast EMA
+crosses above the slow one on bar i when ``fast[i-1] <= slow[i-1]`` and ``fast[i] > slow[i]``
+(both defined on i-1 and i) → buy (covering a short first); it crosses below when
+``fast[i-1] >= slow[i-1]`` and ``fast[i] < slow[i]`` → close the long, or with ``allow_short``
+reverse to a short. ``qty`` is a fixed quantity; 0 invests ``size`` × equity at the bar's close,
+rounded down to the lot step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from trader.indicators import EMA, ema
+from trader.strategy import Param, Signals, Strategy
+
+
+class EmaCross(Strategy):
+    name = "ema_cross"
+    description = "Fast/slow EMA crossover, long-only or long/short"
+
+    fast = Param(10, int, ge=1, help="fast EMA period")
+    slow = Param(30, int, ge=2, help="slow EMA period")
+    qty = Param(0.0, float, ge=0.0, help="fixed order quantity; 0 = size x equity")
+    size = Param(1.0, float, gt=0.0, help="fraction of equity per entry when qty is 0")
+    allow_short = Param(False, bool, help="reverse to a short on a downward cross")
+
+    def validate(self) -> None:
+        if self.fast >= self.slow:
+            raise ValueError(f"fast ({self.fast}) must be < slow ({self.slow})")
+
+    def on_start(self) -> None:
+        self.fast_ema = self.indicator(EMA(self.fast))
+        self.slow_ema = self.indicator(EMA(self.slow))
+        self._prev = (float("nan"), float("nan"))
+
+    def _entry_qty(self, price: float) -> float:
+        return self.qty if self.qty > 0 else self.qty_for(self.size, price)
+
+    def on_bar(self, bar: Any) -> None:
+        f = self.fast_ema.value
+        s = self.slow_ema.value
+        pf, ps = self._prev
+        self._prev = (f, s)
+        if pf <= ps and f > s:
+            pos = self.position()
+            if pos <= 0:
+                q = self._entry_qty(bar.close) - pos
+                if q > 0:
+                    self.buy(q)
+        elif pf >= ps and f < s:
+            pos = self.position()
+            if pos > 0 or (pos == 0 and self.allow_short):
+                q = pos + (self._entry_qty(bar.close) if self.allow_short else 0.0)
+                if q > 0:
+                    self.sell(q)
+
+    def vectorized(self, bars: Any) -> Signals:
+        close = np.ascontiguousarray(bars.close, dtype=np.float64)
+        f, s = ema(close, self.fast), ema(close, self.slow)
+        sig = np.zeros(len(close), dtype=np.int8)
+        with np.errstate(invalid="ignore"):
+            up = (f[:-1] <= s[:-1]) & (f[1:] > s[1:])
+            down = (f[:-1] >= s[:-1]) & (f[1:] < s[1:])
+        sig[1:][up] = 1
+        sig[1:][down] = -1
+        return Signals(signal=sig, qty=self.qty, size=self.size, allow_short=self.allow_short)
