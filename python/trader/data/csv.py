@@ -124,7 +124,7 @@ def generic_layout(path: str, line: str) -> CsvLayout:
     return CsvLayout(delimiter, True, len(names), names.index(ts), tuple(idx), tuple(names))  # type: ignore[arg-type]
 
 
-def stream_csv(path: str, layout: CsvLayout, state: dict, block_size: int = BLOCK_SIZE) -> Iterator[Chunk]:
+def stream_csv(path: str, layout: CsvLayout, state: dict, block_size: int | None = None) -> Iterator[Chunk]:
     """Stream a CSV file as raw :class:`Chunk` objects, one per Arrow block.
 
     ``state`` collects what is learnt on the way (``ts_unit``) and is shared with the feed's meta.
@@ -137,7 +137,7 @@ def stream_csv(path: str, layout: CsvLayout, state: dict, block_size: int = BLOC
         strings_can_be_null=False,
         quoted_strings_can_be_null=False,
     )
-    read = pa_csv.ReadOptions(block_size=block_size, skip_rows=int(layout.has_header), column_names=names)
+    read = pa_csv.ReadOptions(block_size=block_size or BLOCK_SIZE, skip_rows=int(layout.has_header), column_names=names)
     parse = pa_csv.ParseOptions(delimiter=layout.delimiter)
     ts_name = layout.names[layout.ts_index]
     row = 1
@@ -211,7 +211,7 @@ def _is_datetime(text: str) -> bool:
 
 def peek_interval(path: str, layout: CsvLayout, state: dict) -> int:
     """The interval inferred from the first block of the file; DataError if there are no rows."""
-    for chunk in stream_csv(path, layout, state, block_size=1 << 20):
+    for chunk in stream_csv(path, layout, state, block_size=min(BLOCK_SIZE, 1 << 20)):
         return infer_interval(chunk.ts)
     raise DataError(f"{path}: no data rows (the file has only a header)")
 
