@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from trader.data._time import NS_PER, epoch_unit
+from trader.data._time import NS_PER, epoch_unit, to_ns
 from trader.data.validate import row_error
 from trader.exceptions import DataError
 
@@ -75,12 +75,18 @@ def _strings_ns(arr: pa.Array | pa.ChunkedArray, where: str, first_row: int, col
         except pa.ArrowInvalid:
             continue
         return np.ascontiguousarray(ns.cast(pa.int64()).to_numpy(zero_copy_only=False))
+    # Mixed forms (naive and offset-carrying ISO strings, or epochs among strings): one by one.
+    out = np.empty(len(arr), dtype=np.int64)
     for i, text in enumerate(arr.to_pylist()):
+        value = str(text).strip()
         try:
-            _dt.datetime.fromisoformat(str(text).strip().replace("Z", "+00:00"))
-        except ValueError:
+            if value.lstrip("-").isdigit():
+                out[i] = int(value) * NS_PER[epoch_unit(int(value))]
+            else:
+                out[i] = to_ns(_dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
+        except (ValueError, OverflowError):
             raise row_error(where, first_row + i, f"{column} {text!r} is not a date/time or an epoch number") from None
-    raise DataError(f"{where}: {column}: mixed date/time formats (use ISO 8601 throughout)")
+    return out
 
 
 def floats(arr: pa.Array | pa.ChunkedArray, where: str, first_row: int, column: str) -> np.ndarray:
