@@ -99,7 +99,7 @@ class SyntheticGenerator:
         omega = 1.0 - GARCH_ALPHA - GARCH_BETA
         regime, remaining = 1, int(rng.geometric(1.0 / stays[1]))
         h_prev, z_prev = 1.0, 0.0
-        log_p = math.log(self.price)
+        last_close = float(self.price)
         total = self.bars if limit is None else min(self.bars, limit)
         done = 0
         while done < total:
@@ -133,11 +133,11 @@ class SyntheticGenerator:
             two_var = 2.0 * s * s
             hi = 0.5 * (r + np.sqrt(r * r + two_var * e[0]))
             lo = 0.5 * (r - np.sqrt(r * r + two_var * e[1]))
-            c = np.exp(log_p + np.cumsum(r))
+            c = last_close * np.exp(np.cumsum(r))
             o = np.empty(n)
-            o[0] = math.exp(log_p)
+            o[0] = last_close
             o[1:] = c[:-1]
-            log_p = math.log(c[-1])
+            last_close = float(c[-1])
             # high >= max(o, c) and low <= min(o, c) in exact arithmetic; clamp away rounding.
             high = np.maximum(o * np.exp(hi), np.maximum(o, c))
             low = np.minimum(o * np.exp(lo), np.minimum(o, c))
