@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+import time
 
 import click
 
@@ -21,6 +23,108 @@ def info() -> None:
     """Show the version and the SIMD backend in use."""
     click.echo(f"trader {trader.__version__}")
     click.echo(f"simd backend: {trader.simd_backend()} (available: {', '.join(trader.simd_backends_available())})")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+def plugins(as_json: bool) -> None:
+    """List every plugin by kind with the distribution that supplied it, and the broken ones."""
+    from trader.plugins import get_plugin_manager, list_plugins
+
+    pm = get_plugin_manager()
+    rows = list_plugins(pm)
+    if as_json:
+        out = {
+            "plugins": [{"kind": r.kind, "name": r.name, "module": r.module, "distribution": r.distribution} for r in rows],
+            "broken": [{"name": b.name, "distribution": b.dist, "error": b.error} for b in pm.broken],
+        }
+        click.echo(json.dumps(out, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title="trader plugins")
+    for col in ("kind", "name", "module", "distribution"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r.kind, r.name, r.module, r.distribution)
+    console.print(table)
+    if pm.broken:
+        broken = Table(title="broken plugins (skipped)", style="red")
+        for col in ("name", "distribution", "error"):
+            broken.add_column(col)
+        for b in pm.broken:
+            broken.add_row(b.name, b.dist, b.error)
+        console.print(broken)
+
+
+@cli.group()
+def data() -> None:
+    """Inspect market data files."""
+
+
+def _option_value(text: str) -> object:
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+@data.command()
+@click.argument("path")
+@click.option("--source", "source_name", help="Data source by name (default: the first that can open PATH).")
+@click.option("--gaps", "gap_policy", type=click.Choice(["report", "error", "fill"]), default="report", show_default=True, help="Gap policy.")
+@click.option("--symbol", help="Instrument symbol (default: from the file name).")
+@click.option("--start", help="First bar to include (ISO date/time, UTC).")
+@click.option("--end", help="Stop before this time (ISO date/time, UTC).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1_000_000, show_default=True)
+@click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE", help="Source option, e.g. -o bars=1000 -o seed=7 -o interval=1h.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+def inspect(path, source_name, gap_policy, symbol, start, end, batch_size, options, as_json) -> None:
+    """Read PATH (or "synthetic") through its data source and print rows, span, interval and gaps."""
+    from trader.data._time import duration
+    from trader.plugins import find_data_source
+
+    opts = {}
+    for item in options:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--option")
+        opts[key.strip()] = _option_value(value.strip())
+    source = find_data_source(None if path == "synthetic" else path, source_name)
+    t0 = time.perf_counter()
+    feed = source.open(
+        None if path == "synthetic" and source.name == "synthetic" else path,
+        symbol=symbol, start=start, end=end, batch_size=batch_size, gap_policy=gap_policy, **opts,
+    )
+    batches = 0
+    for _ in feed.batches():
+        batches += 1
+    seconds = time.perf_counter() - t0
+    meta = dict(feed.meta, batches=batches, seconds=round(seconds, 6))
+    if as_json:
+        click.echo(json.dumps(meta, indent=2, default=str))
+        return
+    g = meta["gaps"]
+    span = duration(meta["last_ts"] - meta["first_ts"]) if meta["first_ts"] is not None else "-"
+    click.echo(f"file:     {meta['path']}  (source: {meta['source']})")
+    click.echo(f"symbol:   {meta['symbol']}")
+    click.echo(f"rows:     {meta['rows']}  ->  bars: {meta['bars']} in {batches} batch(es)")
+    click.echo(f"span:     {meta['first']} .. {meta['last']}  ({span})")
+    click.echo(f"interval: {meta['interval']}")
+    if g["count"]:
+        click.echo(f"gaps:     {g['count']} ({g['missing_bars']} missing bars, largest {g['largest']}; policy {g['policy']})")
+        for item in g["first"]:
+            click.echo(f"  row {item['row']}: {item['after']} -> {item['before']} ({item['missing_bars']} missing)")
+        if g["count"] > len(g["first"]):
+            click.echo(f"  ... and {g['count'] - len(g['first'])} more")
+    else:
+        click.echo("gaps:     none")
+    if meta["bars"]:
+        click.echo(f"read:     {seconds:.3f} s ({meta['bars'] / max(seconds, 1e-9):,.0f} bars/s)")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,6 +15,7 @@ __all__ = [
     "NanInSeriesError",
     "SimdUnavailableError",
     "CapacityError",
+    "DataError",
 ]
 
 
@@ -49,3 +50,14 @@ class SimdUnavailableError(TraderError, RuntimeError):
 
 class CapacityError(TraderError):
     """A bounded container (ring buffer, object pool) cannot take more."""
+
+
+class DataError(InvalidInputError):
+    """Market data that cannot be used: a missing or empty file, a missing column, a value that is
+    not a number, NaN, a non-positive price, ``high < low``, unsorted or duplicate timestamps, a gap
+    refused by the gap policy.
+
+    The message always starts with the file (or source) name, then the 1-based *data row* (the
+    header line is not counted; row 1 is the first bar) when the problem belongs to a row, then the
+    problem, e.g. ``data/x.csv: row 17: high 101.5 < low 102.0``.
+    """

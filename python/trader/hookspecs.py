@@ -1,0 +1,50 @@
+"""Every hook the framework calls. Plugins implement them with ``@trader.hookimpl``.
+
+Hooks are named ``trader_*``. Each returns a list of the objects the plugin provides; the framework
+collects the lists of every registered plugin (see :mod:`trader.plugins`). None is
+``firstresult``: every plugin's answer counts.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+#: Marker for hook specifications of the project ``"trader"``.
+hookspec = pluggy.HookspecMarker("trader")
+
+
+@hookspec
+def trader_data_sources() -> list:  # type: ignore[empty-body]
+    """Data sources this plugin provides.
+
+    A data source has ``name: str``, ``description: str``, ``can_open(path) -> bool`` and
+    ``open(path, *, symbol=None, start=None, end=None, batch_size=1_000_000, gap_policy="report",
+    **options) -> trader.data.BarFeed`` (the protocol :class:`trader.data.DataSource`).
+
+    :return: a list of data source objects; names must be unique across all plugins.
+    """
+
+
+@hookspec
+def trader_strategies() -> list:  # type: ignore[empty-body]
+    """Strategy classes this plugin provides.
+
+    :return: a list of Strategy subclasses, each with a class attribute ``name`` unique across all
+        plugins.
+    """
+
+
+@hookspec
+def trader_venues() -> list:  # type: ignore[empty-body]
+    """Venues this plugin provides: the simulated exchange, exchange adapters, paper venues.
+
+    :return: a list of venue objects or classes, each with a ``name`` unique across all plugins.
+    """
+
+
+@hookspec
+def trader_risk_layers() -> list:  # type: ignore[empty-body]
+    """Risk layers this plugin provides (pre-trade checks added to the risk engine).
+
+    :return: a list of risk layer objects or classes, each with a ``name`` unique across all plugins.
+    """
