@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+import traceback
 import time
 
 import click
 
 import trader
-from trader.exceptions import TraderError
+from trader.exceptions import StrategyError, TraderError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -127,6 +128,103 @@ def inspect(path, source_name, gap_policy, symbol, start, end, batch_size, optio
         click.echo(f"read:     {seconds:.3f} s ({meta['bars'] / max(seconds, 1e-9):,.0f} bars/s)")
 
 
+def _parse_params(items: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected key=value, got {item!r}", param_hint="-p")
+        out[key.strip()] = value.strip()
+    return out
+
+
+@cli.command()
+@click.option("--strategy", "-s", "strategy_name", default="ema_cross", show_default=True, help="Strategy name (see `trader strategies`).")
+@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="Strategy parameter, repeatable.")
+@click.option("--data", "paths", multiple=True, metavar="PATH", help="Bar file(s); several = several instruments. Default: the synthetic series.")
+@click.option("--source", "source_name", help="Data source by name (default: the first that can open PATH).")
+@click.option("--symbol", help="Instrument symbol (one --data only; default: from the file name).")
+@click.option("--start", help="First bar to include (ISO date/time, UTC).")
+@click.option("--end", help="Stop before this time (ISO date/time, UTC).")
+@click.option("--gaps", "gap_policy", type=click.Choice(["report", "error", "fill"]), default="report", show_default=True, help="What to do with gaps in time.")
+@click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE", help="Data source option, e.g. -o bars=1000000 -o seed=7.")
+@click.option("--cash", type=float, default=10_000.0, show_default=True, help="Initial cash (quote currency).")
+@click.option("--fee-bps", type=float, default=0.0, show_default=True, help="Fee per fill, basis points of notional.")
+@click.option("--slippage-bps", type=float, default=0.0, show_default=True, help="Market fills move against you by this much.")
+@click.option("--fill-at", type=click.Choice(["next_open", "close"]), default="next_open", show_default=True, help="Where market orders fill.")
+@click.option("--mode", type=click.Choice(["event", "vectorized", "auto"]), default="event", show_default=True, help="Python callbacks per bar, or the strategy's arrays simulated in Rust.")
+@click.option("--price-precision", type=click.IntRange(0, 9), default=None, help="Price decimals (default: inferred from the data).")
+@click.option("--size-precision", type=click.IntRange(0, 9), default=6, show_default=True, help="Quantity decimals.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1_000_000, show_default=True, help="Bars per batch streamed into the engine.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every statistic on stdout.")
+@click.option("--fills-out", type=click.Path(dir_okay=False), help="Write the fills to PATH.csv or PATH.parquet.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write an HTML report to PATH.")
+def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_policy, options, cash, fee_bps, slippage_bps, fill_at, mode,
+             price_precision, size_precision, batch_size, as_json, fills_out, report_path) -> None:
+    """Backtest a strategy on bar data (the seeded synthetic series when no --data is given)."""
+    from trader.backtest import run_backtest
+
+    if fills_out and not fills_out.endswith((".csv", ".parquet")):
+        raise click.BadParameter(f"{fills_out}: must end in .csv or .parquet", param_hint="--fills-out")
+    if symbol and len(paths) > 1:
+        raise click.BadParameter("--symbol works with one --data only", param_hint="--symbol")
+    opts = {}
+    for item in options:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--option")
+        opts[key.strip()] = _option_value(value.strip())
+    show_progress = not as_json and sys.stderr.isatty()
+    result = run_backtest(
+        strategy_name, _parse_params(params), list(paths) or [None], source=source_name, symbol=symbol, start=start, end=end,
+        gap_policy=gap_policy, options=opts, cash=cash, fee_bps=fee_bps, slippage_bps=slippage_bps, fill_at=fill_at, mode=mode,
+        price_precision=price_precision, size_precision=size_precision, batch_size=batch_size, progress=show_progress,
+    )
+    if fills_out:
+        result.write_fills(fills_out)
+    if report_path:
+        from trader.report import write_html
+
+        write_html(result, report_path)
+    if as_json:
+        click.echo(json.dumps(result.summary(), default=str))
+        return
+    from trader.report import print_summary
+
+    print_summary(result)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+def strategies(as_json: bool) -> None:
+    """List the strategies every plugin provides, with their parameters and defaults."""
+    from trader.plugins import get_plugin_manager, strategies as all_strategies
+
+    pm = get_plugin_manager()
+    found = all_strategies(pm)
+    rows = []
+    for name, cls in sorted(found.items()):
+        rows.append({
+            "name": name,
+            "description": getattr(cls, "description", ""),
+            "params": {k: {"default": p.default, "type": p.type.__name__, "help": p.help} for k, p in cls.params().items()},
+        })
+    if as_json:
+        click.echo(json.dumps(rows, default=str, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="strategies")
+    table.add_column("name", style="bold")
+    table.add_column("parameters (default)")
+    table.add_column("description")
+    for r in rows:
+        ps = ", ".join(f"{k}={v['default']!r}" for k, v in r["params"].items())
+        table.add_row(r["name"], ps, r["description"])
+    Console().print(table)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: bad usage or bad input exits 2 with one line on stderr, no traceback."""
     try:
@@ -138,6 +236,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(e.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
+        sys.exit(1)
+    except StrategyError as e:
+        cause = e.__cause__ or e
+        traceback.print_exception(type(cause), cause, cause.__traceback__)
+        click.echo(f"error: {e}; the run was stopped and no result was produced", err=True)
         sys.exit(1)
     except TraderError as e:
         click.echo(f"error: {e}", err=True)

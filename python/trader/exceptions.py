@@ -15,6 +15,7 @@ __all__ = [
     "NanInSeriesError",
     "SimdUnavailableError",
     "CapacityError",
+    "StrategyError",
     "DataError",
 ]
 
@@ -60,4 +61,12 @@ class DataError(InvalidInputError):
     The message always starts with the file (or source) name, then the 1-based *data row* (the
     header line is not counted; row 1 is the first bar) when the problem belongs to a row, then the
     problem, e.g. ``data/x.csv: row 17: high 101.5 < low 102.0``.
+    """
+
+
+class StrategyError(TraderError):
+    """A strategy's own code raised; the original exception is the ``__cause__``.
+
+    The run stops at once and no result is produced: partial results are never reported as a
+    success. The CLI prints the strategy's traceback and exits 1.
     """

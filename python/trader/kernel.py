@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from trader import _core
-from trader.exceptions import InvalidInputError
+from trader.exceptions import InvalidInputError, StrategyError
 from trader.results import BacktestResult, statistics
 from trader.strategy import Signals, Strategy
 
@@ -145,6 +145,14 @@ def merge_batches(feeds: list[Any]) -> Iterator[tuple[dict[str, np.ndarray], np.
         yield {c: np.ascontiguousarray(v[order]) for c, v in merged.items()}, np.ascontiguousarray(inst[order])
 
 
+def _call(callback: Callable[[], None]) -> None:
+    """Run a strategy lifecycle callback; its exceptions become StrategyError (cause kept)."""
+    try:
+        callback()
+    except Exception as e:
+        raise StrategyError(f"the strategy raised {type(e).__name__}: {e}") from e
+
+
 class BacktestKernel:
     """Runs one strategy over one or more bar feeds and returns a :class:`BacktestResult`."""
 
@@ -189,7 +197,10 @@ class BacktestKernel:
             else:
                 feed = self.feeds[0]
                 bars = feed.load() if hasattr(feed, "load") else None
-                decisions = strat.vectorized(bars) if bars is not None else None
+                try:
+                    decisions = strat.vectorized(bars) if bars is not None else None
+                except Exception as e:
+                    raise StrategyError(f"the strategy raised {type(e).__name__}: {e}") from e
                 if decisions is None:
                     if cfg.mode == "vectorized":
                         raise InvalidInputError(f"mode vectorized: strategy {strat.name} has no vectorized form")
@@ -209,7 +220,7 @@ class BacktestKernel:
         on_event = publish if (user_handler is not None or self.bus.has_subscribers("orders")) else None
 
         elapsed = 0.0
-        strat.on_start()
+        _call(strat.on_start)
         indicators = list(strat._indicators)
         if vector:
             t0 = time.perf_counter()
@@ -237,7 +248,7 @@ class BacktestKernel:
                 if on_batch:
                     on_batch(engine.bars)
         engine.finish()
-        strat.on_stop()
+        _call(strat.on_stop)
         return self._result(engine, elapsed)
 
     def _result(self, engine: Any, elapsed: float) -> BacktestResult:

@@ -377,10 +377,10 @@ fn make_instruments(symbols: Vec<String>, price_precision: Vec<u8>, size_precisi
     Ok(out)
 }
 
-fn run_err(e: RunError<PyErr>) -> PyErr {
+fn run_err(py: Python<'_>, e: RunError<PyErr>) -> PyErr {
     match e {
         RunError::Core(e) => e.into(),
-        RunError::Handler(e) => e,
+        RunError::Handler(e) => super::strategy_error(py, e),
     }
 }
 
@@ -456,7 +456,7 @@ impl PyBacktest {
         let bars = (0..n_inst).map(|_| Bound::new(py, PyBar::default())).collect::<PyResult<Vec<_>>>()?;
         let indicators = indicators.into_iter().map(|(i, s, ind)| Ok((i, Source::parse(&s)?, ind))).collect::<PyResult<Vec<_>>>()?;
         let mut h = PyHandler { on_bar, on_event, ctx: context, bars, indicators, cols };
-        self.inner.run(&cols, &mut h).map_err(run_err)
+        self.inner.run(&cols, &mut h).map_err(|e| run_err(py, e))
     }
 
     /// Run one batch through the vectorized path: decisions for every bar computed up front,

@@ -12,6 +12,7 @@ mod exc {
     pyo3::import_exception!(trader.exceptions, NanInSeriesError);
     pyo3::import_exception!(trader.exceptions, SimdUnavailableError);
     pyo3::import_exception!(trader.exceptions, CapacityError);
+    pyo3::import_exception!(trader.exceptions, StrategyError);
 }
 
 /// Map a core error onto its Python exception, message unchanged.
@@ -35,4 +36,13 @@ impl From<CoreError> for PyErr {
     fn from(err: CoreError) -> Self {
         to_py_err(err)
     }
+}
+
+/// Wrap an exception raised by a strategy's callback: a `StrategyError` whose `__cause__` is the
+/// original (its traceback intact), so callers can tell a strategy bug from bad input.
+pub(crate) fn strategy_error(py: pyo3::Python<'_>, err: PyErr) -> PyErr {
+    let msg = format!("the strategy raised {}", err);
+    let wrapped = exc::StrategyError::new_err(msg);
+    wrapped.set_cause(py, Some(err));
+    wrapped
 }

@@ -1,0 +1,75 @@
+"""``run_backtest``: the programmatic form of ``trader backtest``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from trader.exceptions import InvalidInputError
+from trader.kernel import BacktestConfig, BacktestKernel
+from trader.results import BacktestResult
+from trader.strategy import Strategy
+
+__all__ = ["run_backtest", "make_strategy"]
+
+
+def make_strategy(name: str | type[Strategy] | Strategy, params: dict[str, Any] | None = None) -> Strategy:
+    """A strategy instance from a registered name, a class, or an instance (params validated)."""
+    if isinstance(name, Strategy):
+        if params:
+            raise InvalidInputError("params: give them to the strategy's constructor, not with an instance")
+        return name
+    if isinstance(name, type) and issubclass(name, Strategy):
+        return name(**(params or {}))
+    from trader.plugins import strategies
+
+    found = strategies()
+    cls = found.get(str(name))
+    if cls is None:
+        raise InvalidInputError(f"strategy: unknown strategy {name!r} (known: {', '.join(sorted(found)) or 'none'})")
+    return cls(**(params or {}))
+
+
+def run_backtest(
+    strategy: str | type[Strategy] | Strategy = "ema_cross",
+    params: dict[str, Any] | None = None,
+    data: Sequence[str | None] | str | None = None,
+    *,
+    source: str | None = None,
+    symbol: str | None = None,
+    start: Any = None,
+    end: Any = None,
+    gap_policy: str = "report",
+    options: dict[str, Any] | None = None,
+    cash: float = 10_000.0,
+    fee_bps: float = 0.0,
+    slippage_bps: float = 0.0,
+    fill_at: str = "next_open",
+    mode: str = "event",
+    price_precision: int | None = None,
+    size_precision: int = 6,
+    batch_size: int = 1_000_000,
+    progress: bool = False,
+) -> BacktestResult:
+    """Run ``strategy`` over ``data`` (paths; ``None`` = the synthetic series) and return the result."""
+    from trader.plugins import find_data_source
+
+    strat = make_strategy(strategy, params)
+    paths = [data] if data is None or isinstance(data, str) else list(data)
+    feeds = []
+    for path in paths:
+        src = find_data_source(path, source)
+        feeds.append(
+            src.open(path, symbol=symbol, start=start, end=end, batch_size=batch_size, gap_policy=gap_policy, **(options or {}))
+        )
+    config = BacktestConfig(cash=cash, fee_bps=fee_bps, slippage_bps=slippage_bps, fill_at=fill_at, mode=mode,
+                            price_precision=price_precision, size_precision=size_precision)
+    kernel = BacktestKernel(strat, feeds, config)
+    if not progress:
+        return kernel.run()
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    total = sum(int(f.meta.get("rows") or 0) for f in feeds) or None
+    with Progress(TextColumn("[bold]backtest"), BarColumn(), TextColumn("{task.completed:,} bars"), TimeElapsedColumn(), transient=True) as bar:
+        task = bar.add_task("run", total=total)
+        return kernel.run(on_batch=lambda done: bar.update(task, completed=done))

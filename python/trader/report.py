@@ -1,0 +1,99 @@
+"""Human-readable reports of a backtest: a rich summary on the terminal and a standalone HTML page."""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any
+
+import numpy as np
+
+from trader.results import BacktestResult
+
+__all__ = ["print_summary", "write_html", "format_stats"]
+
+_PERCENT = {"total_return", "cagr", "max_drawdown", "win_rate", "exposure"}
+_ORDER = [
+    "initial_cash", "final_equity", "total_return", "cagr", "sharpe", "sortino", "max_drawdown", "max_drawdown_duration_s",
+    "calmar", "trades", "win_rate", "profit_factor", "expectancy", "exposure", "fees_paid", "bars", "orders", "fills",
+    "elapsed_s", "bars_per_s",
+]
+
+
+def _fmt(key: str, v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return "inf" if v > 0 else "-inf"
+        if key in _PERCENT:
+            return f"{v * 100:.2f}%"
+        if key == "max_drawdown_duration_s":
+            return f"{v / 86400:.2f} d"
+        if key == "bars_per_s":
+            return f"{v:,.0f}"
+        return f"{v:,.4f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def format_stats(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(k, _fmt(k, summary.get(k))) for k in _ORDER if k in summary]
+
+
+def print_summary(result: BacktestResult) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    s = result.summary()
+    con = Console()
+    params = ", ".join(f"{k}={v}" for k, v in result.params.items())
+    table = Table(title=f"{result.strategy}({params}) on {', '.join(result.symbols)}")
+    table.add_column("statistic")
+    table.add_column("value", justify="right")
+    for k, v in format_stats(s):
+        table.add_row(k, v)
+    con.print(table)
+    for gap in result.meta.get("gaps", []):
+        con.print(f"[yellow]gaps in {gap.get('path', 'data')}: {gap.get('count')} ({gap.get('missing_bars')} missing bars; policy {gap.get('policy')})")
+    if result.open_orders:
+        con.print(f"{len(result.open_orders)} order(s) still open at the end (not filled).")
+
+
+def _svg_curve(ts: np.ndarray, eq: np.ndarray, width: int = 900, height: int = 260) -> str:
+    if len(eq) < 2:
+        return ""
+    step = max(1, len(eq) // 2000)
+    x = ts[::step].astype(np.float64)
+    y = eq[::step]
+    x = (x - x[0]) / max(x[-1] - x[0], 1) * (width - 20) + 10
+    lo, hi = float(y.min()), float(y.max())
+    y = height - 10 - (y - lo) / max(hi - lo, 1e-12) * (height - 20)
+    pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x, y))
+    return (f'<svg width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="equity curve">'
+            f'<rect width="100%" height="100%" fill="#fafafa"/><polyline fill="none" stroke="#1f6feb" stroke-width="1.2" points="{pts}"/>'
+            f'<text x="10" y="14" font-size="11">{hi:,.2f}</text><text x="10" y="{height - 2}" font-size="11">{lo:,.2f}</text></svg>')
+
+
+def write_html(result: BacktestResult, path: str) -> None:
+    """A standalone HTML report: parameters, every statistic, the equity curve, the fills."""
+    s = result.summary()
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in format_stats(s))
+    params = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>" for k, v in result.params.items())
+    f = result.fills_exact
+    fills = "".join(
+        f"<tr><td>{np.datetime64(r[0], 'ns')}</td><td>{'BUY' if r[2] > 0 else 'SELL'}</td><td>{r[3]}</td><td>{r[4]}</td><td>{r[5]}</td><td>{r[6]}</td></tr>"
+        for r in f[:500]
+    )
+    more = f"<p>… and {len(f) - 500} more fills (use --fills-out for all).</p>" if len(f) > 500 else ""
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>trader report: {html.escape(result.strategy)}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2em}}table{{border-collapse:collapse;margin-bottom:1.5em}}td,th{{border:1px solid #ddd;padding:3px 8px;text-align:right}}td:first-child{{text-align:left}}</style></head>
+<body><h1>{html.escape(result.strategy)} on {html.escape(', '.join(result.symbols))}</h1>
+<h2>Parameters</h2><table>{params}</table>
+<h2>Statistics</h2><table>{rows}</table>
+<h2>Equity</h2>{_svg_curve(result.equity_ts, result.equity)}
+<h2>Fills</h2><table><tr><th>ts</th><th>side</th><th>price</th><th>qty</th><th>fee</th><th>order id</th></tr>{fills}</table>{more}
+</body></html>"""
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(page)
