@@ -121,7 +121,15 @@ impl Backtest {
         self.apply_fills();
     }
 
+    #[inline(always)]
     fn apply_fills(&mut self) {
+        if self.applied < self.fills.len() {
+            self.apply_fills_slow();
+        }
+    }
+
+    #[inline(never)]
+    fn apply_fills_slow(&mut self) {
         while self.applied < self.fills.len() {
             let f = &self.fills[self.applied];
             self.portfolio.apply(&self.instruments[f.instrument as usize], f);
@@ -129,11 +137,11 @@ impl Backtest {
         }
     }
 
+    #[inline]
     fn record_point(&mut self, ts: i64) {
-        let eq = self.portfolio.equity(&self.instruments);
         self.curve.ts.push(ts);
-        self.curve.equity.push(money_to_f64(eq));
-        self.curve.exposed.push(self.portfolio.positions.iter().any(|p| p.qty != 0));
+        self.curve.equity.push(self.portfolio.equity_f64());
+        self.curve.exposed.push(self.portfolio.exposed());
     }
 
     /// Equity in currency units at the current marks.
@@ -152,7 +160,16 @@ impl Backtest {
 
     /// Deliver pending events to the handler until none are left (a handler may react to an
     /// event with a command that yields more events; 64 rounds is far beyond any sane strategy).
+    #[inline(always)]
     fn deliver<H: Handler>(&mut self, h: &mut H) -> Result<(), RunError<H::Error>> {
+        if self.events.is_empty() {
+            return Ok(());
+        }
+        self.deliver_slow(h)
+    }
+
+    #[inline(never)]
+    fn deliver_slow<H: Handler>(&mut self, h: &mut H) -> Result<(), RunError<H::Error>> {
         let mut rounds = 0;
         while !self.events.is_empty() {
             rounds += 1;
@@ -171,8 +188,10 @@ impl Backtest {
     /// Run one batch of bars through the handler.
     pub fn run<H: Handler>(&mut self, cols: &BarColumns<'_>, h: &mut H) -> Result<(), RunError<H::Error>> {
         cols.check()?;
+        cols.validate(&self.instruments)?;
         for i in 0..cols.len() {
-            let bar = cols.bar(i, &self.instruments)?;
+            let id = cols.instrument_at(i);
+            let bar = cols.bar_unchecked(i, id, &self.instruments[id as usize]);
             if let Some(last) = self.last_ts {
                 if bar.ts < last {
                     return Err(RunError::Core(CoreError::InvalidArgument {
@@ -190,12 +209,12 @@ impl Backtest {
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn step<H: Handler>(&mut self, bar: &Bar, i: usize, h: &mut H) -> Result<(), RunError<H::Error>> {
         self.bar_index += 1;
         self.venue.on_bar(&self.instruments, bar, self.bar_index, &mut self.events, &mut self.fills);
         self.apply_fills();
-        self.portfolio.mark(bar.instrument, bar.close);
+        self.portfolio.mark(bar.instrument, bar.close, bar.close as f64 / self.instruments[bar.instrument as usize].price_scale);
         self.current = Some(*bar);
         self.deliver(h)?;
         h.on_bar(self, bar, i).map_err(RunError::Handler)?;

@@ -8,6 +8,7 @@
 //! This account is a plain cash account with no credit check: a short sale credits its proceeds
 //! and a buy may take cash below zero. Balance and leverage limits belong to the risk engine.
 
+use crate::model::fixed::money_to_f64;
 use crate::model::{Fill, Instrument, InstrumentId, Side};
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -20,6 +21,9 @@ pub struct Position {
     pub realized: i128,
     /// Last mark (raw price), the close of the latest bar.
     pub mark: i64,
+    /// The same mark and the quantity as floats, for the equity curve.
+    mark_f: f64,
+    qty_f: f64,
     /// The open round trip, if any.
     trip: Option<OpenTrip>,
 }
@@ -65,6 +69,10 @@ impl Position {
 pub struct Portfolio {
     pub initial_cash: i128,
     pub cash: i128,
+    /// `cash` as a float, refreshed on every fill (the equity curve reads it once a bar).
+    cash_f: f64,
+    /// Number of instruments with a non-zero position.
+    open_positions: usize,
     pub fees: i128,
     pub positions: Vec<Position>,
     pub trades: Vec<Trade>,
@@ -72,7 +80,15 @@ pub struct Portfolio {
 
 impl Portfolio {
     pub fn new(initial_cash: i128, n_instruments: usize) -> Self {
-        Self { initial_cash, cash: initial_cash, fees: 0, positions: vec![Position::default(); n_instruments], trades: Vec::new() }
+        Self {
+            initial_cash,
+            cash: initial_cash,
+            cash_f: money_to_f64(initial_cash),
+            open_positions: 0,
+            fees: 0,
+            positions: vec![Position::default(); n_instruments],
+            trades: Vec::new(),
+        }
     }
 
     /// Apply one fill: cash by exactly `±notional - fee`, position and cost basis, realized PnL,
@@ -85,8 +101,10 @@ impl Portfolio {
             Side::Sell => self.cash += notional - fill.fee,
         }
         self.fees += fill.fee;
+        self.cash_f = money_to_f64(self.cash);
 
         let pos = &mut self.positions[fill.instrument as usize];
+        let was_open = pos.qty != 0;
         let mut remaining = signed_qty;
         let mut fee_left = fill.fee;
         // Close (part of) the existing position first.
@@ -128,12 +146,41 @@ impl Portfolio {
             trip.max_qty = trip.max_qty.max(pos.qty.abs());
             trip.fees += fee_left;
         }
+        pos.qty_f = pos.qty as f64 / inst.size_scale;
+        match (was_open, pos.qty != 0) {
+            (false, true) => self.open_positions += 1,
+            (true, false) => self.open_positions -= 1,
+            _ => {}
+        }
     }
 
-    /// Mark instrument `id` at raw price `px`.
+    /// Mark instrument `id` at raw price `px` (`px_f` is the same price as a float).
     #[inline]
-    pub fn mark(&mut self, id: InstrumentId, px: i64) {
-        self.positions[id as usize].mark = px;
+    pub fn mark(&mut self, id: InstrumentId, px: i64, px_f: f64) {
+        let p = &mut self.positions[id as usize];
+        p.mark = px;
+        p.mark_f = px_f;
+    }
+
+    /// Whether any position is open.
+    #[inline]
+    pub fn exposed(&self) -> bool {
+        self.open_positions > 0
+    }
+
+    /// Equity as a float for the equity curve: cash plus positions at their marks. Within ~1e-15
+    /// relative of [`Portfolio::equity`], which stays the exact figure for sizing and reports.
+    #[inline]
+    pub fn equity_f64(&self) -> f64 {
+        let mut eq = self.cash_f;
+        if self.open_positions > 0 {
+            for p in &self.positions {
+                if p.qty != 0 {
+                    eq += p.qty_f * p.mark_f;
+                }
+            }
+        }
+        eq
     }
 
     /// Cash plus every position at its mark, in money units.
@@ -165,7 +212,8 @@ mod tests {
         p.apply(&inst, &fill(Side::Buy, 10_000, 2_000, 0, 1)); // buy 2 @ 100.00
         assert_eq!(p.cash, money(800));
         assert_eq!(p.positions[0].qty, 2_000);
-        p.mark(0, 11_000);
+        p.mark(0, 11_000, 110.0);
+        assert!((p.equity_f64() - 1020.0).abs() < 1e-9);
         assert_eq!(p.equity(std::slice::from_ref(&inst)), money(1020));
         p.apply(&inst, &fill(Side::Sell, 11_000, 3_000, 0, 2)); // sell 3 @ 110: close 2, open short 1
         assert_eq!(p.cash, money(1130));

@@ -1,6 +1,6 @@
 //! Bars as the engine sees them: one instrument, raw fixed-point prices, float volume.
 
-use super::fixed::to_raw;
+use super::fixed::{round_i64, to_raw_scaled};
 use super::instrument::{Instrument, InstrumentId};
 use crate::error::{CoreError, CoreResult};
 
@@ -61,6 +61,46 @@ impl<'a> BarColumns<'a> {
         self.instrument.map_or(0, |ids| ids[i])
     }
 
+    /// Check every bar once, up front: known instrument, prices positive and finite and within
+    /// the fixed-point range. After this, [`BarColumns::bar_unchecked`] cannot fail.
+    pub fn validate(&self, instruments: &[Instrument]) -> CoreResult<()> {
+        let max_scale = instruments.iter().map(|x| x.price_scale).fold(0.0, f64::max);
+        let limit = 9.0e18 / max_scale;
+        for (name, col) in [("open", self.open), ("high", self.high), ("low", self.low), ("close", self.close)] {
+            // NB: a branch-free pass the compiler vectorises; the slow path below names the row.
+            let ok = col.iter().fold(true, |acc, &v| acc & (v > 0.0) & (v < limit));
+            if !ok {
+                let i = col.iter().position(|&v| !(v > 0.0 && v < limit)).unwrap_or(0);
+                return Err(CoreError::InvalidArgument { name, reason: format!("bar {i}: price {} is not a positive finite number in range", col[i]) });
+            }
+        }
+        if let Some(ids) = self.instrument {
+            if let Some(i) = ids.iter().position(|&id| id as usize >= instruments.len()) {
+                return Err(CoreError::InvalidArgument {
+                    name: "instrument",
+                    reason: format!("bar {i} names instrument {}, but only {} are known", ids[i], instruments.len()),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Bar `i` in raw units of `inst` (its instrument), for columns that passed
+    /// [`BarColumns::validate`].
+    #[inline(always)]
+    pub fn bar_unchecked(&self, i: usize, id: InstrumentId, inst: &Instrument) -> Bar {
+        let s = inst.price_scale;
+        Bar {
+            instrument: id,
+            ts: self.ts[i],
+            open: round_i64(self.open[i] * s),
+            high: round_i64(self.high[i] * s),
+            low: round_i64(self.low[i] * s),
+            close: round_i64(self.close[i] * s),
+            volume: self.volume[i],
+        }
+    }
+
     /// Bar `i` in raw units of its instrument.
     #[inline]
     pub fn bar(&self, i: usize, instruments: &[Instrument]) -> CoreResult<Bar> {
@@ -69,9 +109,9 @@ impl<'a> BarColumns<'a> {
             name: "instrument",
             reason: format!("bar {i} names instrument {id}, but only {} are known", instruments.len()),
         })?;
-        let dp = inst.price_dp;
+        let scale = inst.price_scale;
         let raw = |name: &'static str, v: f64| {
-            to_raw(v, dp).filter(|r| *r > 0).ok_or_else(|| CoreError::InvalidArgument {
+            to_raw_scaled(v, scale).filter(|r| *r > 0).ok_or_else(|| CoreError::InvalidArgument {
                 name,
                 reason: format!("bar {i}: price {v} is not a positive finite number"),
             })

@@ -19,6 +19,9 @@ pub struct Instrument {
     pub lot: i64,
     /// Smallest order quantity in raw units (>= lot).
     pub min_qty: i64,
+    /// `10^price_dp` and `10^size_dp` as floats (raw = round(value * scale)).
+    pub price_scale: f64,
+    pub size_scale: f64,
 }
 
 impl Instrument {
@@ -42,7 +45,7 @@ impl Instrument {
                 return Err(CoreError::InvalidArgument { name, reason: format!("must be >= 1 raw unit, got {v}") });
             }
         }
-        Ok(Self { symbol, price_dp, size_dp, tick, lot, min_qty })
+        Ok(Self { symbol, price_dp, size_dp, tick, lot, min_qty, price_scale: pow10(price_dp as u32) as f64, size_scale: pow10(size_dp as u32) as f64 })
     }
 
     /// Money units per (raw price x raw qty): notional = px * qty * this.

@@ -161,10 +161,15 @@ impl SimVenue {
     }
 
     /// Match the open orders of `bar`'s instrument that were submitted before this bar.
+    #[inline(always)]
     pub fn on_bar(&mut self, instruments: &[Instrument], bar: &Bar, bar_index: u64, events: &mut Vec<OrderEvent>, fills: &mut Vec<Fill>) {
-        if self.open.is_empty() {
-            return;
+        if !self.open.is_empty() {
+            self.match_open(instruments, bar, bar_index, events, fills);
         }
+    }
+
+    #[inline(never)]
+    fn match_open(&mut self, instruments: &[Instrument], bar: &Bar, bar_index: u64, events: &mut Vec<OrderEvent>, fills: &mut Vec<Fill>) {
         let inst = &instruments[bar.instrument as usize];
         let mut i = 0;
         while i < self.open.len() {
