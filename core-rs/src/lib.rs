@@ -8,6 +8,7 @@
 
 pub mod error;
 pub mod indicators;
+pub mod model;
 pub mod pool;
 pub mod ring;
 pub mod simd;
