@@ -120,12 +120,14 @@ fn overwrite_mode_increasing_and_accounted() {
             *received += 1;
         }
     };
+    let mut rounds = 0u64;
     while !producer.is_finished() {
         buf.clear();
-        rx.pop_batch(&mut buf, 256);
+        rx.pop_batch(&mut buf, if rounds & 1 == 0 { 1 } else { 256 });
         check(&buf, &mut received);
         // A consumer that is sometimes slow, so that both full and empty states occur.
-        if received % 7 == 0 {
+        rounds += 1;
+        if rounds.is_multiple_of(64) {
             thread::yield_now();
         }
     }
