@@ -68,10 +68,11 @@ fn loom_normal_pop_batch() {
 /// `Box`ed so loom also catches a double read/free of a cell (a leak or double drop would abort).
 #[test]
 fn loom_overwrite_push_pop() {
-    for cap in [1usize, 2] {
+    // (capacity, pushes, consumer attempts while the producer runs). Capacity 1 with 4 pushes and
+    // 3 attempts lets a cell make the full round trip producer -> consumer -> producer concurrently.
+    for (cap, pushed, attempts) in [(1usize, 4u32, 3usize), (2, 3, 2)] {
         loom::model(move || {
             let (mut tx, mut rx) = OverwriteRing::<Box<u32>>::new(cap).unwrap();
-            let pushed = 3u32;
             let producer = thread::spawn(move || {
                 let mut evicted = Vec::new();
                 for i in 0..pushed {
@@ -83,8 +84,8 @@ fn loom_overwrite_push_pop() {
                 evicted
             });
             let mut got = Vec::new();
-            // Two attempts while the producer runs, then drain after it finished.
-            for _ in 0..2 {
+            // A few attempts while the producer runs, then drain after it finished.
+            for _ in 0..attempts {
                 if let Some(v) = rx.pop() {
                     got.push(*v);
                 }
