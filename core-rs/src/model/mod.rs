@@ -1,11 +1,13 @@
-//! Plain Rust types shared by the engine, the venue and the portfolio.
+//! Plain Rust types shared by the engine, the venue, the portfolio and the ring (no PyO3 here).
 
 pub mod bar;
+pub mod event;
 pub mod fixed;
 pub mod instrument;
 pub mod order;
 
 pub use bar::{Bar, BarColumns};
+pub use event::{AggressorSide, EventKind, MarketEvent};
 pub use fixed::{Bps, MONEY_DP};
 pub use instrument::{Instrument, InstrumentId};
 pub use order::{Command, Fill, Liquidity, Order, OrderEvent, OrderId, OrderKind, OrderStatus, RejectReason, Side};

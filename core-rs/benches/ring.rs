@@ -1,0 +1,156 @@
+//! SPSC ring vs rtrb vs crossbeam's ArrayQueue (N u64 messages across two threads, same
+//! capacity), and pool acquire+release vs Box::new/drop.
+//!
+//! `cargo bench -p trader-core --bench ring`
+
+use std::hint::black_box;
+use std::thread;
+use std::time::Duration;
+
+use _core::model::MarketEvent;
+use _core::pool::Pool;
+use _core::ring::RingBuffer;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use crossbeam_queue::ArrayQueue;
+
+const CAPACITY: usize = 4096;
+
+/// Spin briefly, then yield: with two threads on a machine whose cores are shared, pure spinning
+/// can burn a whole time slice waiting for a descheduled peer. All three rings use the same policy.
+#[inline]
+fn backoff(spins: &mut u32) {
+    if *spins < 100 {
+        *spins += 1;
+        std::hint::spin_loop();
+    } else {
+        thread::yield_now();
+    }
+}
+const N: u64 = 1_000_000;
+
+/// One message transfer: producer thread spawned per iteration, consumer on the bench thread.
+/// The consumer sums what it receives so that nothing is optimised away and every ring does the
+/// same work.
+fn run_trader() -> u64 {
+    let (mut tx, mut rx) = RingBuffer::<u64>::new(CAPACITY).unwrap();
+    let producer = thread::spawn(move || {
+        for i in 0..N {
+            let mut spins = 0;
+            while tx.push(i).is_err() {
+                backoff(&mut spins);
+            }
+        }
+    });
+    let (mut sum, mut got, mut spins) = (0u64, 0u64, 0u32);
+    while got < N {
+        match rx.pop() {
+            Ok(v) => {
+                sum = sum.wrapping_add(v);
+                got += 1;
+                spins = 0;
+            }
+            Err(_) => backoff(&mut spins),
+        }
+    }
+    producer.join().unwrap();
+    sum
+}
+
+fn run_rtrb() -> u64 {
+    let (mut tx, mut rx) = rtrb::RingBuffer::<u64>::new(CAPACITY);
+    let producer = thread::spawn(move || {
+        for i in 0..N {
+            let mut spins = 0;
+            while tx.push(i).is_err() {
+                backoff(&mut spins);
+            }
+        }
+    });
+    let (mut sum, mut got, mut spins) = (0u64, 0u64, 0u32);
+    while got < N {
+        match rx.pop() {
+            Ok(v) => {
+                sum = sum.wrapping_add(v);
+                got += 1;
+                spins = 0;
+            }
+            Err(_) => backoff(&mut spins),
+        }
+    }
+    producer.join().unwrap();
+    sum
+}
+
+fn run_crossbeam() -> u64 {
+    let q = std::sync::Arc::new(ArrayQueue::<u64>::new(CAPACITY));
+    let qp = std::sync::Arc::clone(&q);
+    let producer = thread::spawn(move || {
+        for i in 0..N {
+            let mut spins = 0;
+            while qp.push(i).is_err() {
+                backoff(&mut spins);
+            }
+        }
+    });
+    let (mut sum, mut got, mut spins) = (0u64, 0u64, 0u32);
+    while got < N {
+        match q.pop() {
+            Some(v) => {
+                sum = sum.wrapping_add(v);
+                got += 1;
+                spins = 0;
+            }
+            None => backoff(&mut spins),
+        }
+    }
+    producer.join().unwrap();
+    sum
+}
+
+fn spsc_ring(c: &mut Criterion) {
+    let expected = N * (N - 1) / 2;
+    assert_eq!(run_trader(), expected);
+    assert_eq!(run_rtrb(), expected);
+    assert_eq!(run_crossbeam(), expected);
+    let mut g = c.benchmark_group("spsc_ring");
+    g.throughput(Throughput::Elements(N));
+    g.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
+    g.bench_function("trader", |b| b.iter(|| black_box(run_trader())));
+    g.bench_function("rtrb", |b| b.iter(|| black_box(run_rtrb())));
+    g.bench_function("crossbeam_arrayqueue", |b| b.iter(|| black_box(run_crossbeam())));
+    g.finish();
+}
+
+const POOL_OPS: u64 = 1024;
+
+fn pool(c: &mut Criterion) {
+    let mut g = c.benchmark_group("pool");
+    g.throughput(Throughput::Elements(POOL_OPS));
+    g.sample_size(20).warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(2));
+    let mut pool = Pool::new(64, MarketEvent::default).unwrap();
+    g.bench_function("trader", |b| {
+        b.iter(|| {
+            for i in 0..POOL_OPS {
+                let h = pool.acquire().unwrap();
+                let e = pool.get_mut(h).unwrap();
+                e.ts_event = i;
+                black_box(&*e);
+                pool.release(h).unwrap();
+            }
+        })
+    });
+    g.bench_function("box_alloc", |b| {
+        b.iter(|| {
+            for i in 0..POOL_OPS {
+                let mut e = Box::new(MarketEvent::default());
+                e.ts_event = i;
+                black_box(&*e);
+                drop(e);
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, spsc_ring, pool);
+criterion_main!(benches);
