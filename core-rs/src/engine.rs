@@ -28,6 +28,15 @@ pub trait Handler {
     /// Bar `bar` (index `i` in the current batch) after the venue settled and the portfolio was
     /// marked at its close. Orders go in through `bt.submit(...)`.
     fn on_bar(&mut self, bt: &mut Backtest, bar: &Bar, i: usize) -> Result<(), Self::Error>;
+
+    /// The first bar at or after `i` (below `n`) that this handler needs to see. A handler that
+    /// knows its decisions in advance returns past the bars where it would do nothing, and the
+    /// engine, when no order is open, only marks and records equity across them. Default: every
+    /// bar is seen.
+    #[inline]
+    fn quiet_until(&self, i: usize, _n: usize) -> usize {
+        i
+    }
 }
 
 #[derive(Debug)]
@@ -189,32 +198,82 @@ impl Backtest {
     pub fn run<H: Handler>(&mut self, cols: &BarColumns<'_>, h: &mut H) -> Result<(), RunError<H::Error>> {
         cols.check()?;
         cols.validate(&self.instruments)?;
-        for i in 0..cols.len() {
-            let id = cols.instrument_at(i);
-            let bar = cols.bar_unchecked(i, id, &self.instruments[id as usize]);
-            if let Some(last) = self.last_ts {
-                if bar.ts < last {
-                    return Err(RunError::Core(CoreError::InvalidArgument {
-                        name: "ts",
-                        reason: format!("bars must be sorted by time: bar {i} at {} comes after {last}", bar.ts),
-                    }));
-                }
-                if bar.ts > last {
-                    self.record_point(last);
+        let n = cols.len();
+        let single = cols.instrument.is_none();
+        let mut i = 0;
+        while i < n {
+            if single && self.venue.open_orders().is_empty() {
+                let j = h.quiet_until(i, n).min(n);
+                if j > i {
+                    self.quiet_span(cols, i, j)?;
+                    i = j;
+                    continue;
                 }
             }
-            self.last_ts = Some(bar.ts);
-            self.step(&bar, i, h)?;
+            let id = cols.instrument_at(i);
+            let bar = cols.bar_unchecked(i, id, &self.instruments[id as usize]);
+            self.advance_clock(bar.ts, i)?;
+            self.step(&bar, cols.close[i], i, h)?;
+            i += 1;
         }
         Ok(())
     }
 
     #[inline(always)]
-    fn step<H: Handler>(&mut self, bar: &Bar, i: usize, h: &mut H) -> Result<(), RunError<H::Error>> {
+    fn advance_clock(&mut self, ts: i64, i: usize) -> CoreResult<()> {
+        if let Some(last) = self.last_ts {
+            if ts < last {
+                return Err(unsorted(i, ts, last));
+            }
+            if ts > last {
+                self.record_point(last);
+            }
+        }
+        self.last_ts = Some(ts);
+        Ok(())
+    }
+
+    /// Bars `i..j` of a one-instrument batch during which nothing can happen (no open order, no
+    /// decision): mark each close and record the equity points, in one tight loop. Gives the same
+    /// curve as stepping through them one by one.
+    fn quiet_span(&mut self, cols: &BarColumns<'_>, i: usize, j: usize) -> CoreResult<()> {
+        let cash = self.portfolio.cash_f64();
+        let qty = self.portfolio.positions[0].qty_f64();
+        let exposed = self.portfolio.exposed();
+        let mut mark = self.portfolio.positions[0].mark_f64();
+        let (ts, close) = (&cols.ts[i..j], &cols.close[i..j]);
+        let curve = &mut self.curve;
+        curve.ts.reserve(j - i);
+        curve.equity.reserve(j - i);
+        curve.exposed.reserve(j - i);
+        let mut last = self.last_ts;
+        for (k, (&t, &c)) in ts.iter().zip(close).enumerate() {
+            if let Some(l) = last {
+                if t < l {
+                    return Err(unsorted(i + k, t, l));
+                }
+                if t > l {
+                    curve.ts.push(l);
+                    curve.equity.push(cash + qty * mark);
+                    curve.exposed.push(exposed);
+                }
+            }
+            last = Some(t);
+            mark = c;
+        }
+        self.last_ts = last;
+        let inst = &self.instruments[0];
+        self.portfolio.mark(0, crate::model::fixed::round_i64(close[j - i - 1] * inst.price_scale), mark);
+        self.bar_index += (j - i) as u64;
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn step<H: Handler>(&mut self, bar: &Bar, close_f: f64, i: usize, h: &mut H) -> Result<(), RunError<H::Error>> {
         self.bar_index += 1;
         self.venue.on_bar(&self.instruments, bar, self.bar_index, &mut self.events, &mut self.fills);
         self.apply_fills();
-        self.portfolio.mark(bar.instrument, bar.close, bar.close as f64 / self.instruments[bar.instrument as usize].price_scale);
+        self.portfolio.mark(bar.instrument, bar.close, close_f);
         self.current = Some(*bar);
         self.deliver(h)?;
         h.on_bar(self, bar, i).map_err(RunError::Handler)?;
@@ -236,6 +295,10 @@ impl Backtest {
         let inst = &self.instruments[instrument as usize];
         qty_for_fraction(inst, fraction, self.equity(), px)
     }
+}
+
+fn unsorted(i: usize, ts: i64, last: i64) -> CoreError {
+    CoreError::InvalidArgument { name: "ts", reason: format!("bars must be sorted by time: bar {i} at {ts} comes after {last}") }
 }
 
 /// `floor(fraction * equity / px)` in raw units of `inst`, rounded down to its lot.
@@ -275,6 +338,14 @@ pub struct VectorHandler<'a> {
 
 impl Handler for VectorHandler<'_> {
     type Error = CoreError;
+
+    #[inline]
+    fn quiet_until(&self, i: usize, n: usize) -> usize {
+        match self.decisions {
+            Decisions::Signals { signal, .. } => signal[i..n].iter().position(|&s| s != 0).map_or(n, |k| i + k),
+            Decisions::Targets { target } => target[i..n].iter().position(|t| !t.is_nan()).map_or(n, |k| i + k),
+        }
+    }
 
     fn on_events(&mut self, _bt: &mut Backtest) -> Result<(), CoreError> {
         Ok(())

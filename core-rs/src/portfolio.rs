@@ -59,6 +59,18 @@ impl Position {
         per_raw / 10f64.powi(inst.price_dp as i32)
     }
 
+    /// The position as a float in units (kept in step with `qty`).
+    #[inline]
+    pub fn qty_f64(&self) -> f64 {
+        self.qty_f
+    }
+
+    /// The last mark as a float.
+    #[inline]
+    pub fn mark_f64(&self) -> f64 {
+        self.mark_f
+    }
+
     /// Unrealized PnL at the current mark, money units.
     pub fn unrealized(&self, inst: &Instrument) -> i128 {
         inst.notional(self.mark, self.qty) - self.cost
@@ -160,6 +172,12 @@ impl Portfolio {
         let p = &mut self.positions[id as usize];
         p.mark = px;
         p.mark_f = px_f;
+    }
+
+    /// Cash as a float in currency units.
+    #[inline]
+    pub fn cash_f64(&self) -> f64 {
+        self.cash_f
     }
 
     /// Whether any position is open.
