@@ -5,26 +5,57 @@
 //! first valid value, exactly as TA-Lib's Python wrapper does; a NaN after the first valid value
 //! is an error ([`CoreError::NanInSeries`]) rather than a silently poisoned tail.
 //!
-//! The `*_kernel` functions are the single-series reference recurrences, written in TA-Lib's
-//! operation order (no fused multiply-add): they take a NaN-free slice and write every output,
-//! NaN for the lookback. The multi-lane SIMD kernels in [`crate::simd`] are tested against them.
+//! The `*_kernel` functions are the single-series reference recurrences, written in TA-Lib 0.8's
+//! exact operation order (fused multiply-adds exactly where TA-Lib fuses): they take a NaN-free
+//! slice and write every output, NaN for the lookback. The multi-lane SIMD kernels in
+//! [`crate::simd`] are tested against them.
+//!
+//! Streaming types ([`Sma`], [`Ema`], ...) share their step functions with the batch kernels, so
+//! `update` over a series returns bit-for-bit what the batch function returns. Their storage (the
+//! ring of the last `period` values where one is needed) is allocated once, at construction.
+//! Streaming NaN policy: `update(NaN)` before the first valid value returns NaN and changes
+//! nothing (a leading NaN); after it, it is a [`CoreError::NanInSeries`] error and the state is
+//! left untouched.
 
+pub mod atr;
+pub mod bbands;
 pub mod ema;
+pub mod macd;
+pub mod obv;
+pub mod ring;
 pub mod rsi;
 pub mod sma;
+pub mod stddev;
+pub mod vwap;
+pub mod wma;
+pub mod zscore;
+
+pub use atr::Atr;
+pub use bbands::Bbands;
+pub use ema::Ema;
+pub use macd::Macd;
+pub use obv::Obv;
+pub use rsi::Rsi;
+pub use sma::Sma;
+pub use stddev::StdDev;
+pub use vwap::Vwap;
+pub use wma::Wma;
+pub use zscore::ZScore;
 
 use std::sync::OnceLock;
 
 use crate::error::{CoreError, CoreResult};
 
-/// Whether the TA-Lib-compatible recurrences fuse their multiply-add.
+/// Whether the CPU has hardware FMA, i.e. whether the `#[target_feature(enable = "fma")]`
+/// bodies of the kernels may be called.
 ///
-/// NB: TA-Lib 0.8's build is multiversioned (GCC `target_clones`): `TA_EMA`, `TA_MACD`, `TA_ATR`
-/// and `TA_BBANDS` each have a `.fma` clone that its resolver picks on any CPU with FMA, where
-/// `prev = (x - prev) * k + prev` compiles to one `vfmadd231sd` (seen in `objdump -d` of the
-/// wheel's `libta-lib`). To stay bit-identical with the reference we fuse exactly when it does:
-/// on FMA CPUs, whatever `TRADER_SIMD` says (the scalar backend fuses too, through `f64::mul_add`
-/// inside an `fma` target-feature function), and never elsewhere.
+/// NB: TA-Lib 0.8's build (C library 0.8.1 in the 0.8.2 wheel) is multiversioned (GCC
+/// `target_clones`): `TA_EMA`, `TA_MACD`, `TA_ATR` and `TA_BBANDS` each have a `.fma` clone
+/// where `prev = (x - prev) * k + prev` is one `vfmadd231sd`. Their `.default` clones are fused
+/// too: they call libm's `fma()` at the same sites (`objdump -d` of the wheel's `libta-lib`,
+/// `call fma@plt`), so TA-Lib's results are the fused ones on *every* CPU. Our kernels therefore
+/// always fuse (`f64::mul_add`); this flag only picks the fast body (one instruction) over the
+/// portable one (libm's exact, slower `fma`). Bits are the same either way.
 pub fn fused() -> bool {
     static FUSED: OnceLock<bool> = OnceLock::new();
     *FUSED.get_or_init(|| {
@@ -49,6 +80,21 @@ pub fn first_valid(name: &'static str, x: &[f64]) -> CoreResult<usize> {
     Ok(start)
 }
 
+/// The common start of several same-length inputs: the largest of their first valid indices
+/// (TA-Lib's wrapper `check_begidx*`). Errors name the first input with a wrong length or a NaN
+/// after its first valid value.
+pub fn first_valid_all(inputs: &[(&'static str, &[f64])]) -> CoreResult<usize> {
+    let n = inputs.first().map_or(0, |(_, x)| x.len());
+    for &(name, x) in inputs {
+        crate::error::check_len(name, n, x.len())?;
+    }
+    let mut start = 0;
+    for &(name, x) in inputs {
+        start = start.max(first_valid(name, x)?);
+    }
+    Ok(start)
+}
+
 /// Run a single-series kernel over `x` with the NaN policy applied: NaN before the first valid
 /// value, the kernel on the rest.
 pub fn apply(
@@ -60,4 +106,17 @@ pub fn apply(
     let mut out = vec![f64::NAN; x.len()];
     kernel(&x[start..], &mut out[start..]);
     Ok(out)
+}
+
+/// Shared NaN gate of the streaming types: `Ok(true)` to process the value, `Ok(false)` for a
+/// leading NaN (skipped), an error for a NaN after the first valid value.
+#[inline(always)]
+pub(crate) fn stream_gate(name: &'static str, x: f64, started: bool, count: usize) -> CoreResult<bool> {
+    if x.is_nan() {
+        if started {
+            return Err(CoreError::NanInSeries { name, index: count });
+        }
+        return Ok(false);
+    }
+    Ok(true)
 }
