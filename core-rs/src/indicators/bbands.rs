@@ -73,7 +73,7 @@ pub fn bbands_kernel(x: &[f64], p: BbandsParams, upper: &mut [f64], middle: &mut
     }
 }
 
-/// Batch BBANDS (TA-Lib `BBANDS(real, timeperiod=5, nbdevup=2, nbdevdn=2, matype=0)`):
+/// Batch BBANDS (TA-Lib 0.8 `BBANDS(real, timeperiod=20, nbdevup=2, nbdevdn=2, matype=0)`):
 /// `(upper, middle, lower)`.
 pub fn bbands(x: &[f64], period: i64, up: f64, dn: f64, matype: i64) -> CoreResult<(Vec<f64>, Vec<f64>, Vec<f64>)> {
     let p = BbandsParams::new(period, up, dn, matype)?;

@@ -1,27 +1,60 @@
 //! Weighted moving average (linear weights 1..=period, newest heaviest).
+//!
+//! NB: TA-Lib 0.8.1's `TA_WMA` (read with `objdump -d`) runs the classic running sums of
+//! `ta_WMA.c` but rebuilds them from the window every `8·period` outputs (the `k`-th output,
+//! 1-based, is computed from scratch when `k % (8·period) == 0`), which bounds the drift of the
+//! running sums. We do the same, so WMA is bit-identical.
 
 use super::ring::Window;
 use crate::error::{check_period, CoreResult};
 
-/// TA-Lib's running sums: `sum` = Σ w_i x_i, `sub` = Σ x_i, `trailing` = value leaving next.
+/// TA-Lib's running sums: `sum` = Σ w_i x_i, `sub` = Σ x_i, `trailing` = value leaving next,
+/// `counter` = outputs left before the next rebuild.
 #[derive(Debug, Clone, Copy)]
 struct Sums {
     sum: f64,
     sub: f64,
     trailing: f64,
+    counter: usize,
 }
 
-/// One main-loop step (TA-Lib's order): returns the output; `oldest` is the first value of the
-/// current window (subtracted from `sub` at the next step).
+impl Sums {
+    fn new(period: usize) -> Self {
+        Self { sum: 0.0, sub: 0.0, trailing: 0.0, counter: 8 * period }
+    }
+}
+
+/// One output (TA-Lib's order): `oldest` is the first value of the window ending at `x`
+/// (subtracted from `sub` at the next step); `window` yields that window oldest first and is
+/// read only on a rebuild.
 #[inline(always)]
-fn step(s: &mut Sums, x: f64, p: f64, divider: f64, oldest: f64) -> f64 {
-    s.sub += x;
-    s.sub -= s.trailing;
-    s.sum += x * p;
+fn step<'a>(s: &mut Sums, x: f64, period: usize, divider: f64, oldest: f64, window: impl FnOnce() -> (&'a [f64], &'a [f64])) -> f64 {
+    s.counter -= 1;
+    let sum = if s.counter != 0 {
+        s.sub += x;
+        s.sub -= s.trailing;
+        s.sum += x * period as f64;
+        s.sum
+    } else {
+        let (a, b) = window();
+        rebuild(s, a, b, period)
+    };
     s.trailing = oldest;
-    let out = s.sum / divider;
-    s.sum -= s.sub;
-    out
+    s.sum = sum - s.sub;
+    sum / divider
+}
+
+#[cold]
+#[inline(never)]
+fn rebuild(s: &mut Sums, a: &[f64], b: &[f64], period: usize) -> f64 {
+    let (mut sub, mut sum) = (0.0, 0.0);
+    for (j, &v) in a.iter().chain(b).enumerate() {
+        sub += v;
+        sum += (j + 1) as f64 * v;
+    }
+    s.sub = sub;
+    s.counter = 8 * period;
+    sum
 }
 
 #[inline]
@@ -41,14 +74,15 @@ pub fn wma_kernel(x: &[f64], period: usize, out: &mut [f64]) {
         out.copy_from_slice(x);
         return;
     }
-    let (p, div) = (period as f64, divider(period));
-    let mut s = Sums { sum: 0.0, sub: 0.0, trailing: 0.0 };
+    let div = divider(period);
+    let mut s = Sums::new(period);
     for (i, &v) in x[..period - 1].iter().enumerate() {
         s.sub += v;
         s.sum += v * (i + 1) as f64;
     }
     for i in period - 1..n {
-        out[i] = step(&mut s, x[i], p, div, x[i + 1 - period]);
+        let w = &x[i + 1 - period..=i];
+        out[i] = step(&mut s, x[i], period, div, w[0], || (w, &[]));
     }
 }
 
@@ -76,7 +110,7 @@ impl Wma {
         Ok(Self {
             period,
             div: divider(period),
-            s: Sums { sum: 0.0, sub: 0.0, trailing: 0.0 },
+            s: Sums::new(period),
             window: Window::new(period),
             count: 0,
             value: f64::NAN,
@@ -97,7 +131,9 @@ impl Wma {
             self.s.sub += x;
             self.s.sum += x * self.count as f64;
         } else {
-            self.value = step(&mut self.s, x, self.period as f64, self.div, self.window.oldest());
+            let old = self.window.oldest();
+            let w = &self.window;
+            self.value = step(&mut self.s, x, self.period, self.div, old, || w.as_slices());
         }
         Ok(self.value)
     }
@@ -116,7 +152,7 @@ impl Wma {
     }
     /// Back to the state right after construction.
     pub fn reset(&mut self) {
-        self.s = Sums { sum: 0.0, sub: 0.0, trailing: 0.0 };
+        self.s = Sums::new(self.period);
         self.window.clear();
         self.count = 0;
         self.value = f64::NAN;
@@ -132,7 +168,7 @@ mod tests {
         let out = wma(&[1.0, 2.0, 3.0, 4.0], 3).unwrap();
         assert_eq!(out[2], (1.0 + 4.0 + 9.0) / 6.0);
         assert_eq!(out[3], (2.0 + 6.0 + 12.0) / 6.0);
-        let x: Vec<f64> = (0..100).map(|i| ((i * 13 % 11) as f64) * 1.5 + 10.0).collect();
+        let x: Vec<f64> = (0..400).map(|i| ((i * 13 % 11) as f64) * 1.5 + 10.0).collect();
         for p in [1, 2, 5, 20] {
             let b = wma(&x, p).unwrap();
             let mut w = Wma::new(p).unwrap();
