@@ -118,7 +118,7 @@ def test_state_properties_and_reset():
     m = ind.MACD()
     assert all(math.isnan(v) for v in m.update(1.0))
     assert isinstance(m.value, tuple) and len(m.value) == 3
-    b = ind.BBANDS()
+    b = ind.BBANDS(5)
     for v in (1.0, 2.0, 3.0, 4.0, 5.0):
         up, mid, lo = b.update(v)
     assert mid == 3.0 and up > mid > lo and b.initialized
