@@ -137,7 +137,9 @@ def test_nan_after_start_raises_and_keeps_state(name):
     with pytest.raises(exc.NanInSeriesError):
         feed(obj, bad, 5)
     assert obj.count == 5
-    assert obj.value == before
+    assert np.array_equal(np.asarray(obj.value, dtype=float), np.asarray(before, dtype=float), equal_nan=True)
+    feed(obj, good, 5)  # and goes on as if the bad bar never came
+    assert obj.count == 6
 
 
 @pytest.mark.parametrize(
