@@ -102,11 +102,19 @@ pub fn atr_kernel(high: &[f64], low: &[f64], close: &[f64], period: usize, out: 
 
 /// Batch ATR (TA-Lib `ATR(high, low, close, timeperiod=14)`).
 pub fn atr(high: &[f64], low: &[f64], close: &[f64], period: i64) -> CoreResult<Vec<f64>> {
+    let mut out = super::output(high.len(), 0);
+    atr_into(high, low, close, period, &mut out)?;
+    Ok(out)
+}
+
+/// [`atr`] into `out` (as long as the inputs, every element written).
+pub fn atr_into(high: &[f64], low: &[f64], close: &[f64], period: i64, out: &mut [f64]) -> CoreResult<()> {
     let period = check_period("timeperiod", period, 1)?;
     let start = super::first_valid_all(&[("high", high), ("low", low), ("close", close)])?;
-    let mut out = vec![f64::NAN; high.len()];
+    crate::error::check_len("out", high.len(), out.len())?;
+    out[..start].fill(f64::NAN);
     atr_kernel(&high[start..], &low[start..], &close[start..], period, &mut out[start..]);
-    Ok(out)
+    Ok(())
 }
 
 /// The NaN gate of multi-input streaming types: `Ok(false)` skips a bar with a NaN before the

@@ -76,12 +76,25 @@ pub fn bbands_kernel(x: &[f64], p: BbandsParams, upper: &mut [f64], middle: &mut
 /// Batch BBANDS (TA-Lib 0.8 `BBANDS(real, timeperiod=20, nbdevup=2, nbdevdn=2, matype=0)`):
 /// `(upper, middle, lower)`.
 pub fn bbands(x: &[f64], period: i64, up: f64, dn: f64, matype: i64) -> CoreResult<(Vec<f64>, Vec<f64>, Vec<f64>)> {
-    let p = BbandsParams::new(period, up, dn, matype)?;
-    let start = super::first_valid("real", x)?;
     let n = x.len();
-    let (mut u, mut m, mut l) = (vec![f64::NAN; n], vec![f64::NAN; n], vec![f64::NAN; n]);
-    bbands_kernel(&x[start..], p, &mut u[start..], &mut m[start..], &mut l[start..]);
+    let (mut u, mut m, mut l) = (super::output(n, 0), super::output(n, 0), super::output(n, 0));
+    bbands_into(x, period, up, dn, matype, [&mut u, &mut m, &mut l])?;
     Ok((u, m, l))
+}
+
+/// [`bbands`] into `(upper, middle, lower)` buffers (each as long as `x`, every element written).
+pub fn bbands_into(x: &[f64], period: i64, up: f64, dn: f64, matype: i64, out: [&mut [f64]; 3]) -> CoreResult<()> {
+    let p = BbandsParams::new(period, up, dn, matype)?;
+    let [u, m, l] = out;
+    for (name, o) in [("upperband", &*u), ("middleband", &*m), ("lowerband", &*l)] {
+        crate::error::check_len(name, x.len(), o.len())?;
+    }
+    let start = super::first_valid("real", x)?;
+    for o in [&mut *u, &mut *m, &mut *l] {
+        o[..start].fill(f64::NAN);
+    }
+    bbands_kernel(&x[start..], p, &mut u[start..], &mut m[start..], &mut l[start..]);
+    Ok(())
 }
 
 /// Streaming BBANDS: bit-for-bit [`bbands`]. Amortised O(1); the window allocated once.

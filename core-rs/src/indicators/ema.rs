@@ -90,12 +90,19 @@ pub fn ema_kernel(x: &[f64], period: usize, out: &mut [f64]) {
 
 /// Batch EMA of `x` (TA-Lib `EMA(real, timeperiod)`).
 pub fn ema(x: &[f64], period: i64) -> CoreResult<Vec<f64>> {
+    let mut out = super::output(x.len(), 0);
+    ema_into(x, period, &mut out)?;
+    Ok(out)
+}
+
+/// [`ema`] into `out` (same length as `x`, every element written).
+pub fn ema_into(x: &[f64], period: i64, out: &mut [f64]) -> CoreResult<()> {
     let period = check_period("timeperiod", period, 1)?;
-    super::apply("real", x, |x, out| ema_kernel(x, period, out))
+    super::apply_into("real", x, out, |x, out| ema_kernel(x, period, out))
 }
 
 /// Streaming EMA: bit-for-bit [`ema`] (same seed sum, same fused step). O(1), no allocation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Ema {
     k: f64,
     value: f64,

@@ -121,12 +121,25 @@ pub fn macd_kernel(x: &[f64], p: MacdPeriods, m: &mut [f64], s: &mut [f64], h: &
 /// Batch MACD (TA-Lib `MACD(real, fastperiod=12, slowperiod=26, signalperiod=9)`):
 /// `(macd, signal, hist)`.
 pub fn macd(x: &[f64], fast: i64, slow: i64, signal: i64) -> CoreResult<(Vec<f64>, Vec<f64>, Vec<f64>)> {
-    let p = MacdPeriods::new(fast, slow, signal)?;
-    let start = super::first_valid("real", x)?;
     let n = x.len();
-    let (mut m, mut s, mut h) = (vec![f64::NAN; n], vec![f64::NAN; n], vec![f64::NAN; n]);
-    macd_kernel(&x[start..], p, &mut m[start..], &mut s[start..], &mut h[start..]);
+    let (mut m, mut s, mut h) = (super::output(n, 0), super::output(n, 0), super::output(n, 0));
+    macd_into(x, fast, slow, signal, [&mut m, &mut s, &mut h])?;
     Ok((m, s, h))
+}
+
+/// [`macd`] into `(macd, signal, hist)` buffers (each as long as `x`, every element written).
+pub fn macd_into(x: &[f64], fast: i64, slow: i64, signal: i64, out: [&mut [f64]; 3]) -> CoreResult<()> {
+    let p = MacdPeriods::new(fast, slow, signal)?;
+    let [m, s, h] = out;
+    for (name, o) in [("macd", &*m), ("macdsignal", &*s), ("macdhist", &*h)] {
+        crate::error::check_len(name, x.len(), o.len())?;
+    }
+    let start = super::first_valid("real", x)?;
+    for o in [&mut *m, &mut *s, &mut *h] {
+        o[..start].fill(f64::NAN);
+    }
+    macd_kernel(&x[start..], p, &mut m[start..], &mut s[start..], &mut h[start..]);
+    Ok(())
 }
 
 /// Streaming MACD: bit-for-bit [`macd`]. O(1), no allocation.

@@ -33,7 +33,7 @@ pub fn obv_kernel(x: &[f64], volume: &[f64], out: &mut [f64]) {
 /// Batch OBV (TA-Lib `OBV(real, volume)`).
 pub fn obv(x: &[f64], volume: &[f64]) -> CoreResult<Vec<f64>> {
     let start = super::first_valid_all(&[("real", x), ("volume", volume)])?;
-    let mut out = vec![f64::NAN; x.len()];
+    let mut out = super::output(x.len(), start);
     obv_kernel(&x[start..], &volume[start..], &mut out[start..]);
     Ok(out)
 }

@@ -68,8 +68,15 @@ pub fn rsi_kernel(x: &[f64], period: usize, out: &mut [f64]) {
 
 /// Batch RSI of `x` (TA-Lib `RSI(real, timeperiod)`, `timeperiod >= 2` as in TA-Lib).
 pub fn rsi(x: &[f64], period: i64) -> CoreResult<Vec<f64>> {
+    let mut out = super::output(x.len(), 0);
+    rsi_into(x, period, &mut out)?;
+    Ok(out)
+}
+
+/// [`rsi`] into `out` (same length as `x`, every element written).
+pub fn rsi_into(x: &[f64], period: i64, out: &mut [f64]) -> CoreResult<()> {
     let period = check_period("timeperiod", period, 2)?;
-    super::apply("real", x, |x, out| rsi_kernel(x, period, out))
+    super::apply_into("real", x, out, |x, out| rsi_kernel(x, period, out))
 }
 
 /// Streaming RSI: bit-for-bit [`rsi`]. O(1), no allocation.

@@ -26,8 +26,15 @@ pub fn sma_kernel(x: &[f64], period: usize, out: &mut [f64]) {
 
 /// Batch SMA of `x` (TA-Lib `SMA(real, timeperiod)`).
 pub fn sma(x: &[f64], period: i64) -> CoreResult<Vec<f64>> {
+    let mut out = super::output(x.len(), 0);
+    sma_into(x, period, &mut out)?;
+    Ok(out)
+}
+
+/// [`sma`] into `out` (same length as `x`, every element written).
+pub fn sma_into(x: &[f64], period: i64, out: &mut [f64]) -> CoreResult<()> {
     let period = check_period("timeperiod", period, 1)?;
-    super::apply("real", x, |x, out| sma_kernel(x, period, out))
+    super::apply_into("real", x, out, |x, out| sma_kernel(x, period, out))
 }
 
 /// Streaming SMA: bit-for-bit [`sma`] over the values pushed so far (same running total, same

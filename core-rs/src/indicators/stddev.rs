@@ -143,9 +143,16 @@ pub(crate) fn check_finite(name: &'static str, v: f64) -> CoreResult<f64> {
 
 /// Batch STDDEV (TA-Lib `STDDEV(real, timeperiod=5, nbdev=1.0)`, `timeperiod >= 2`).
 pub fn stddev(x: &[f64], period: i64, nbdev: f64) -> CoreResult<Vec<f64>> {
+    let mut out = super::output(x.len(), 0);
+    stddev_into(x, period, nbdev, &mut out)?;
+    Ok(out)
+}
+
+/// [`stddev`] into `out` (same length as `x`, every element written).
+pub fn stddev_into(x: &[f64], period: i64, nbdev: f64, out: &mut [f64]) -> CoreResult<()> {
     let period = check_period("timeperiod", period, 2)?;
     let nbdev = check_finite("nbdev", nbdev)?;
-    super::apply("real", x, |x, out| stddev_kernel(x, period, nbdev, out))
+    super::apply_into("real", x, out, |x, out| stddev_kernel(x, period, nbdev, out))
 }
 
 /// Batch VAR (TA-Lib `VAR(real, timeperiod=5)`, population variance, `timeperiod >= 2`).

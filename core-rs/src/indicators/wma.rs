@@ -88,8 +88,15 @@ pub fn wma_kernel(x: &[f64], period: usize, out: &mut [f64]) {
 
 /// Batch WMA of `x` (TA-Lib `WMA(real, timeperiod)`).
 pub fn wma(x: &[f64], period: i64) -> CoreResult<Vec<f64>> {
+    let mut out = super::output(x.len(), 0);
+    wma_into(x, period, &mut out)?;
+    Ok(out)
+}
+
+/// [`wma`] into `out` (same length as `x`, every element written).
+pub fn wma_into(x: &[f64], period: i64, out: &mut [f64]) -> CoreResult<()> {
     let period = check_period("timeperiod", period, 1)?;
-    super::apply("real", x, |x, out| wma_kernel(x, period, out))
+    super::apply_into("real", x, out, |x, out| wma_kernel(x, period, out))
 }
 
 /// Streaming WMA: bit-for-bit [`wma`]. O(1), the window allocated once.

@@ -44,8 +44,15 @@ pub fn zscore_kernel(x: &[f64], period: usize, out: &mut [f64]) {
 
 /// Batch z-score, `timeperiod >= 2`.
 pub fn zscore(x: &[f64], period: i64) -> CoreResult<Vec<f64>> {
+    let mut out = super::output(x.len(), 0);
+    zscore_into(x, period, &mut out)?;
+    Ok(out)
+}
+
+/// [`zscore`] into `out` (same length as `x`, every element written).
+pub fn zscore_into(x: &[f64], period: i64, out: &mut [f64]) -> CoreResult<()> {
     let period = check_period("timeperiod", period, 2)?;
-    super::apply("real", x, |x, out| zscore_kernel(x, period, out))
+    super::apply_into("real", x, out, |x, out| zscore_kernel(x, period, out))
 }
 
 /// Streaming z-score: bit-for-bit [`zscore`].

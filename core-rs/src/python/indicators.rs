@@ -2,17 +2,41 @@
 //! released around the kernel) and the streaming classes (thin wrappers, `update` does nothing
 //! but the Rust step).
 
-use numpy::{IntoPyArray, PyArray1};
+use numpy::{IntoPyArray, PyArray1, PyArrayMethods};
 use pyo3::prelude::*;
 
 use super::f64_array;
+use crate::error::CoreResult;
 use crate::indicators as ind;
 
 type Arr<'py> = Bound<'py, PyArray1<f64>>;
 type Arr3<'py> = (Arr<'py>, Arr<'py>, Arr<'py>);
 
-fn out3<'py>(py: Python<'py>, (a, b, c): (Vec<f64>, Vec<f64>, Vec<f64>)) -> Arr3<'py> {
-    (a.into_pyarray(py), b.into_pyarray(py), c.into_pyarray(py))
+/// Allocate the output as a numpy array and let `f` write all of it with the GIL released.
+///
+/// NB: numpy's allocator asks for transparent huge pages on large arrays; a `Vec` handed over
+/// with `into_pyarray` took a 4 KiB page fault per 512 values and made 1M-value batches ~2x
+/// slower than talib (benches/test_bench_indicators.py). Zeroed (`calloc`), so no uninitialised
+/// memory is ever behind a Rust reference.
+fn run1<'py>(py: Python<'py>, n: usize, f: impl FnOnce(&mut [f64]) -> CoreResult<()> + Send) -> PyResult<Arr<'py>> {
+    let out = PyArray1::<f64>::zeros(py, n, false);
+    {
+        let mut rw = out.readwrite();
+        let o = rw.as_slice_mut()?;
+        py.detach(|| f(o))?;
+    }
+    Ok(out)
+}
+
+/// [`run1`] for three outputs.
+fn run3<'py>(py: Python<'py>, n: usize, f: impl FnOnce([&mut [f64]; 3]) -> CoreResult<()> + Send) -> PyResult<Arr3<'py>> {
+    let (a, b, c) = (PyArray1::<f64>::zeros(py, n, false), PyArray1::<f64>::zeros(py, n, false), PyArray1::<f64>::zeros(py, n, false));
+    {
+        let (mut ra, mut rb, mut rc) = (a.readwrite(), b.readwrite(), c.readwrite());
+        let (sa, sb, sc) = (ra.as_slice_mut()?, rb.as_slice_mut()?, rc.as_slice_mut()?);
+        py.detach(|| f([sa, sb, sc]))?;
+    }
+    Ok((a, b, c))
 }
 
 macro_rules! batch1 {
@@ -23,26 +47,26 @@ macro_rules! batch1 {
         fn $name<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, timeperiod: i64) -> PyResult<Arr<'py>> {
             let x = f64_array(real, "real")?;
             let x = x.as_slice()?;
-            Ok(py.detach(|| $f(x, timeperiod))?.into_pyarray(py))
+            run1(py, x.len(), |o| $f(x, timeperiod, o))
         }
     };
 }
 
 batch1!(
     /// Simple moving average (TA-Lib `SMA`). NaN for the lookback.
-    sma, 30, ind::sma::sma
+    sma, 30, ind::sma::sma_into
 );
 batch1!(
     /// Exponential moving average (TA-Lib `EMA`): seeded with the mean of the first `timeperiod` values.
-    ema, 30, ind::ema::ema
+    ema, 30, ind::ema::ema_into
 );
 batch1!(
     /// Weighted moving average (TA-Lib `WMA`).
-    wma, 30, ind::wma::wma
+    wma, 30, ind::wma::wma_into
 );
 batch1!(
     /// Relative strength index with Wilder's smoothing (TA-Lib `RSI`).
-    rsi, 14, ind::rsi::rsi
+    rsi, 14, ind::rsi::rsi_into
 );
 
 /// Rolling z-score `(x - SMA) / STDDEV` (0.0 where the deviation is 0).
@@ -51,7 +75,7 @@ batch1!(
 fn zscore<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, timeperiod: i64) -> PyResult<Arr<'py>> {
     let x = f64_array(real, "real")?;
     let x = x.as_slice()?;
-    Ok(py.detach(|| ind::zscore::zscore(x, timeperiod))?.into_pyarray(py))
+    run1(py, x.len(), |o| ind::zscore::zscore_into(x, timeperiod, o))
 }
 
 /// Rolling population standard deviation (TA-Lib `STDDEV`).
@@ -60,7 +84,7 @@ fn zscore<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, timeperiod: i64) -> Py
 fn stddev<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, timeperiod: i64, nbdev: f64) -> PyResult<Arr<'py>> {
     let x = f64_array(real, "real")?;
     let x = x.as_slice()?;
-    Ok(py.detach(|| ind::stddev::stddev(x, timeperiod, nbdev))?.into_pyarray(py))
+    run1(py, x.len(), |o| ind::stddev::stddev_into(x, timeperiod, nbdev, o))
 }
 
 /// MACD (TA-Lib `MACD`): `(macd, signal, hist)`.
@@ -69,7 +93,7 @@ fn stddev<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, timeperiod: i64, nbdev
 fn macd<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, fastperiod: i64, slowperiod: i64, signalperiod: i64) -> PyResult<Arr3<'py>> {
     let x = f64_array(real, "real")?;
     let x = x.as_slice()?;
-    Ok(out3(py, py.detach(|| ind::macd::macd(x, fastperiod, slowperiod, signalperiod))?))
+    run3(py, x.len(), |o| ind::macd::macd_into(x, fastperiod, slowperiod, signalperiod, o))
 }
 
 /// Bollinger bands (TA-Lib `BBANDS`, `matype=0` only): `(upper, middle, lower)`. Default period 20, as in TA-Lib 0.8.
@@ -78,7 +102,7 @@ fn macd<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, fastperiod: i64, slowper
 fn bbands<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, timeperiod: i64, nbdevup: f64, nbdevdn: f64, matype: i64) -> PyResult<Arr3<'py>> {
     let x = f64_array(real, "real")?;
     let x = x.as_slice()?;
-    Ok(out3(py, py.detach(|| ind::bbands::bbands(x, timeperiod, nbdevup, nbdevdn, matype))?))
+    run3(py, x.len(), |o| ind::bbands::bbands_into(x, timeperiod, nbdevup, nbdevdn, matype, o))
 }
 
 /// Average true range (TA-Lib `ATR`).
@@ -87,7 +111,7 @@ fn bbands<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, timeperiod: i64, nbdev
 fn atr<'py>(py: Python<'py>, high: &Bound<'py, PyAny>, low: &Bound<'py, PyAny>, close: &Bound<'py, PyAny>, timeperiod: i64) -> PyResult<Arr<'py>> {
     let (h, l, c) = (f64_array(high, "high")?, f64_array(low, "low")?, f64_array(close, "close")?);
     let (h, l, c) = (h.as_slice()?, l.as_slice()?, c.as_slice()?);
-    Ok(py.detach(|| ind::atr::atr(h, l, c, timeperiod))?.into_pyarray(py))
+    run1(py, h.len(), |o| ind::atr::atr_into(h, l, c, timeperiod, o))
 }
 
 /// On-balance volume (TA-Lib `OBV`).
@@ -165,20 +189,52 @@ stream_class!(
     }
 );
 
-stream_class!(
-    /// Streaming EMA; `update(x)` equals `ema` bit for bit.
-    PyEma, "EMA", ind::Ema, f64, {
+/// Streaming EMA; `update(x)` equals `ema` bit for bit.
+///
+/// NB: `frozen` + `unsendable` with the state in a `Cell`: no borrow flag to take and release
+/// (atomic operations in PyO3's checker) on the hot `update`; the object stays on the thread
+/// that made it (PyO3 checks), which makes the `Cell` sound. Measured against NautilusTrader's
+/// `update_raw` in `benches/test_bench_indicators.py` (group `stream_ema_py`).
+#[pyclass(name = "EMA", module = "trader._core", frozen, unsendable)]
+struct PyEma(std::cell::Cell<ind::Ema>);
+
+#[pymethods]
+impl PyEma {
     #[new]
     #[pyo3(signature = (timeperiod = 30))]
     fn new(timeperiod: i64) -> PyResult<Self> {
-        Ok(Self(ind::Ema::new(timeperiod)?))
+        Ok(Self(std::cell::Cell::new(ind::Ema::new(timeperiod)?)))
     }
+    /// Push one value; the EMA (NaN during the lookback).
     #[inline]
-    fn update(&mut self, x: f64) -> PyResult<f64> {
-        Ok(self.0.update(x)?)
+    fn update(&self, x: f64) -> PyResult<f64> {
+        let mut e = self.0.get();
+        let r = e.update(x)?;
+        self.0.set(e);
+        Ok(r)
     }
+    /// The last output (NaN during the lookback).
+    #[getter]
+    fn value(&self) -> f64 {
+        self.0.get().value()
     }
-);
+    /// Valid values pushed so far.
+    #[getter]
+    fn count(&self) -> usize {
+        self.0.get().count()
+    }
+    /// Whether the lookback is over.
+    #[getter]
+    fn initialized(&self) -> bool {
+        self.0.get().initialized()
+    }
+    /// Back to the state right after construction.
+    fn reset(&self) {
+        let mut e = self.0.get();
+        e.reset();
+        self.0.set(e);
+    }
+}
 
 stream_class!(
     /// Streaming WMA; `update(x)` equals `wma` bit for bit.
