@@ -85,7 +85,7 @@ def test_stream_ema_ours(benchmark):
     benchmark.extra_info["role"] = "ours"
     benchmark.extra_info["items"] = N_STREAM
     # Correct: same final value as the batch EMA (bit for bit).
-    benchmark.extra_info["correct"] = _loop_ours() == ind.ema(X[:N_STREAM], 20)[-1]
+    benchmark.extra_info["correct"] = bool(_loop_ours() == ind.ema(X[:N_STREAM], 20)[-1])
     benchmark.pedantic(_loop_ours, rounds=10, iterations=1, warmup_rounds=1)
 
 
