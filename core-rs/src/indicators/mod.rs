@@ -5,26 +5,57 @@
 //! first valid value, exactly as TA-Lib's Python wrapper does; a NaN after the first valid value
 //! is an error ([`CoreError::NanInSeries`]) rather than a silently poisoned tail.
 //!
-//! The `*_kernel` functions are the single-series reference recurrences, written in TA-Lib's
-//! operation order (no fused multiply-add): they take a NaN-free slice and write every output,
-//! NaN for the lookback. The multi-lane SIMD kernels in [`crate::simd`] are tested against them.
+//! The `*_kernel` functions are the single-series reference recurrences, written in TA-Lib 0.8's
+//! exact operation order (fused multiply-adds exactly where TA-Lib fuses): they take a NaN-free
+//! slice and write every output, NaN for the lookback. The multi-lane SIMD kernels in
+//! [`crate::simd`] are tested against them.
+//!
+//! Streaming types ([`Sma`], [`Ema`], ...) share their step functions with the batch kernels, so
+//! `update` over a series returns bit-for-bit what the batch function returns. Their storage (the
+//! ring of the last `period` values where one is needed) is allocated once, at construction.
+//! Streaming NaN policy: `update(NaN)` before the first valid value returns NaN and changes
+//! nothing (a leading NaN); after it, it is a [`CoreError::NanInSeries`] error and the state is
+//! left untouched.
 
+pub mod atr;
+pub mod bbands;
 pub mod ema;
+pub mod macd;
+pub mod obv;
+pub mod ring;
 pub mod rsi;
 pub mod sma;
+pub mod stddev;
+pub mod vwap;
+pub mod wma;
+pub mod zscore;
+
+pub use atr::Atr;
+pub use bbands::Bbands;
+pub use ema::Ema;
+pub use macd::Macd;
+pub use obv::Obv;
+pub use rsi::Rsi;
+pub use sma::Sma;
+pub use stddev::StdDev;
+pub use vwap::Vwap;
+pub use wma::Wma;
+pub use zscore::ZScore;
 
 use std::sync::OnceLock;
 
 use crate::error::{CoreError, CoreResult};
 
-/// Whether the TA-Lib-compatible recurrences fuse their multiply-add.
+/// Whether the CPU has hardware FMA, i.e. whether the `#[target_feature(enable = "fma")]`
+/// bodies of the kernels may be called.
 ///
-/// NB: TA-Lib 0.8's build is multiversioned (GCC `target_clones`): `TA_EMA`, `TA_MACD`, `TA_ATR`
-/// and `TA_BBANDS` each have a `.fma` clone that its resolver picks on any CPU with FMA, where
-/// `prev = (x - prev) * k + prev` compiles to one `vfmadd231sd` (seen in `objdump -d` of the
-/// wheel's `libta-lib`). To stay bit-identical with the reference we fuse exactly when it does:
-/// on FMA CPUs, whatever `TRADER_SIMD` says (the scalar backend fuses too, through `f64::mul_add`
-/// inside an `fma` target-feature function), and never elsewhere.
+/// NB: TA-Lib 0.8's build (C library 0.8.1 in the 0.8.2 wheel) is multiversioned (GCC
+/// `target_clones`): `TA_EMA`, `TA_MACD`, `TA_ATR` and `TA_BBANDS` each have a `.fma` clone
+/// where `prev = (x - prev) * k + prev` is one `vfmadd231sd`. Their `.default` clones are fused
+/// too: they call libm's `fma()` at the same sites (`objdump -d` of the wheel's `libta-lib`,
+/// `call fma@plt`), so TA-Lib's results are the fused ones on *every* CPU. Our kernels therefore
+/// always fuse (`f64::mul_add`); this flag only picks the fast body (one instruction) over the
+/// portable one (libm's exact, slower `fma`). Bits are the same either way.
 pub fn fused() -> bool {
     static FUSED: OnceLock<bool> = OnceLock::new();
     *FUSED.get_or_init(|| {
@@ -43,8 +74,41 @@ pub fn fused() -> bool {
 /// follows it.
 pub fn first_valid(name: &'static str, x: &[f64]) -> CoreResult<usize> {
     let start = x.iter().position(|v| !v.is_nan()).unwrap_or(x.len());
-    if let Some(off) = x[start..].iter().position(|v| v.is_nan()) {
+    if has_nan(&x[start..]) {
+        let off = x[start..].iter().position(|v| v.is_nan()).unwrap_or(0);
         return Err(CoreError::NanInSeries { name, index: start + off });
+    }
+    Ok(start)
+}
+
+/// Whether `x` holds a NaN: branch-free over blocks of 32 (vectorises), so the check costs a
+/// fraction of the indicator's own pass.
+#[inline]
+fn has_nan(x: &[f64]) -> bool {
+    let mut chunks = x.chunks_exact(32);
+    for c in &mut chunks {
+        let mut any = false;
+        for &v in c {
+            any |= v.is_nan();
+        }
+        if any {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|v| v.is_nan())
+}
+
+/// The common start of several same-length inputs: the largest of their first valid indices
+/// (TA-Lib's wrapper `check_begidx*`). Errors name the first input with a wrong length or a NaN
+/// after its first valid value.
+pub fn first_valid_all(inputs: &[(&'static str, &[f64])]) -> CoreResult<usize> {
+    let n = inputs.first().map_or(0, |(_, x)| x.len());
+    for &(name, x) in inputs {
+        crate::error::check_len(name, n, x.len())?;
+    }
+    let mut start = 0;
+    for &(name, x) in inputs {
+        start = start.max(first_valid(name, x)?);
     }
     Ok(start)
 }
@@ -56,8 +120,47 @@ pub fn apply(
     x: &[f64],
     kernel: impl FnOnce(&[f64], &mut [f64]),
 ) -> CoreResult<Vec<f64>> {
-    let start = first_valid(name, x)?;
-    let mut out = vec![f64::NAN; x.len()];
-    kernel(&x[start..], &mut out[start..]);
+    let mut out = output(x.len(), 0);
+    apply_into(name, x, &mut out, kernel)?;
     Ok(out)
+}
+
+/// [`apply`] into a caller's buffer (`out.len() == x.len()`; every element is written). The
+/// bindings use it to write straight into a numpy array.
+pub fn apply_into(
+    name: &'static str,
+    x: &[f64],
+    out: &mut [f64],
+    kernel: impl FnOnce(&[f64], &mut [f64]),
+) -> CoreResult<()> {
+    crate::error::check_len("out", x.len(), out.len())?;
+    let start = first_valid(name, x)?;
+    out[..start].fill(f64::NAN);
+    kernel(&x[start..], &mut out[start..]);
+    Ok(())
+}
+
+/// An output vector of `n` values with NaN before `start`; the rest is left for the kernel to
+/// write (every kernel writes all of its slice).
+///
+/// NB: allocated zeroed (`calloc`: fresh pages from the OS, no write pass) rather than filled
+/// with NaN, which wrote every output twice and cost ~30% on 1M-value batches (measured against
+/// talib in `benches/test_bench_indicators.py`).
+pub(crate) fn output(n: usize, start: usize) -> Vec<f64> {
+    let mut out = vec![0.0; n];
+    out[..start.min(n)].fill(f64::NAN);
+    out
+}
+
+/// Shared NaN gate of the streaming types: `Ok(true)` to process the value, `Ok(false)` for a
+/// leading NaN (skipped), an error for a NaN after the first valid value.
+#[inline(always)]
+pub(crate) fn stream_gate(name: &'static str, x: f64, started: bool, count: usize) -> CoreResult<bool> {
+    if x.is_nan() {
+        if started {
+            return Err(CoreError::NanInSeries { name, index: count });
+        }
+        return Ok(false);
+    }
+    Ok(true)
 }

@@ -1,42 +1,388 @@
-//! Bindings of `indicators/`: batch functions (numpy in, numpy out, GIL released) and the
-//! streaming classes.
+//! Bindings of `indicators/`: batch functions (numpy in without copying, numpy out, GIL
+//! released around the kernel) and the streaming classes (thin wrappers, `update` does nothing
+//! but the Rust step).
 
-use numpy::{IntoPyArray, PyArray1};
+use numpy::{IntoPyArray, PyArray1, PyArrayMethods};
 use pyo3::prelude::*;
 
 use super::f64_array;
-use crate::indicators;
+use crate::error::CoreResult;
+use crate::indicators as ind;
 
-/// Simple moving average (TA-Lib `SMA`). NaN for the lookback.
-#[pyfunction]
-#[pyo3(signature = (real, timeperiod = 30))]
-fn sma<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, timeperiod: i64) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let x = f64_array(real, "real")?;
-    let x = x.as_slice()?;
-    Ok(py.detach(|| indicators::sma::sma(x, timeperiod))?.into_pyarray(py))
+type Arr<'py> = Bound<'py, PyArray1<f64>>;
+type Arr3<'py> = (Arr<'py>, Arr<'py>, Arr<'py>);
+
+/// Allocate the output as a numpy array and let `f` write all of it with the GIL released.
+///
+/// NB: numpy's allocator asks for transparent huge pages on large arrays; a `Vec` handed over
+/// with `into_pyarray` took a 4 KiB page fault per 512 values and made 1M-value batches ~2x
+/// slower than talib (benches/test_bench_indicators.py). Zeroed (`calloc`), so no uninitialised
+/// memory is ever behind a Rust reference.
+fn run1<'py>(py: Python<'py>, n: usize, f: impl FnOnce(&mut [f64]) -> CoreResult<()> + Send) -> PyResult<Arr<'py>> {
+    let out = PyArray1::<f64>::zeros(py, n, false);
+    {
+        let mut rw = out.readwrite();
+        let o = rw.as_slice_mut()?;
+        py.detach(|| f(o))?;
+    }
+    Ok(out)
 }
 
-/// Exponential moving average (TA-Lib `EMA`): seeded with the mean of the first `timeperiod` values.
-#[pyfunction]
-#[pyo3(signature = (real, timeperiod = 30))]
-fn ema<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, timeperiod: i64) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let x = f64_array(real, "real")?;
-    let x = x.as_slice()?;
-    Ok(py.detach(|| indicators::ema::ema(x, timeperiod))?.into_pyarray(py))
+/// [`run1`] for three outputs.
+fn run3<'py>(py: Python<'py>, n: usize, f: impl FnOnce([&mut [f64]; 3]) -> CoreResult<()> + Send) -> PyResult<Arr3<'py>> {
+    let (a, b, c) = (PyArray1::<f64>::zeros(py, n, false), PyArray1::<f64>::zeros(py, n, false), PyArray1::<f64>::zeros(py, n, false));
+    {
+        let (mut ra, mut rb, mut rc) = (a.readwrite(), b.readwrite(), c.readwrite());
+        let (sa, sb, sc) = (ra.as_slice_mut()?, rb.as_slice_mut()?, rc.as_slice_mut()?);
+        py.detach(|| f([sa, sb, sc]))?;
+    }
+    Ok((a, b, c))
 }
 
-/// Relative strength index with Wilder's smoothing (TA-Lib `RSI`).
+macro_rules! batch1 {
+    ($(#[$doc:meta])* $name:ident, $default:expr, $f:path) => {
+        $(#[$doc])*
+        #[pyfunction]
+        #[pyo3(signature = (real, timeperiod = $default))]
+        fn $name<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, timeperiod: i64) -> PyResult<Arr<'py>> {
+            let x = f64_array(real, "real")?;
+            let x = x.as_slice()?;
+            run1(py, x.len(), |o| $f(x, timeperiod, o))
+        }
+    };
+}
+
+batch1!(
+    /// Simple moving average (TA-Lib `SMA`). NaN for the lookback.
+    sma, 30, ind::sma::sma_into
+);
+batch1!(
+    /// Exponential moving average (TA-Lib `EMA`): seeded with the mean of the first `timeperiod` values.
+    ema, 30, ind::ema::ema_into
+);
+batch1!(
+    /// Weighted moving average (TA-Lib `WMA`).
+    wma, 30, ind::wma::wma_into
+);
+batch1!(
+    /// Relative strength index with Wilder's smoothing (TA-Lib `RSI`).
+    rsi, 14, ind::rsi::rsi_into
+);
+
+/// Rolling z-score `(x - SMA) / STDDEV` (0.0 where the deviation is 0).
 #[pyfunction]
-#[pyo3(signature = (real, timeperiod = 14))]
-fn rsi<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, timeperiod: i64) -> PyResult<Bound<'py, PyArray1<f64>>> {
+#[pyo3(signature = (real, timeperiod))]
+fn zscore<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, timeperiod: i64) -> PyResult<Arr<'py>> {
     let x = f64_array(real, "real")?;
     let x = x.as_slice()?;
-    Ok(py.detach(|| indicators::rsi::rsi(x, timeperiod))?.into_pyarray(py))
+    run1(py, x.len(), |o| ind::zscore::zscore_into(x, timeperiod, o))
 }
+
+/// Rolling population standard deviation (TA-Lib `STDDEV`).
+#[pyfunction]
+#[pyo3(signature = (real, timeperiod = 5, nbdev = 1.0))]
+fn stddev<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, timeperiod: i64, nbdev: f64) -> PyResult<Arr<'py>> {
+    let x = f64_array(real, "real")?;
+    let x = x.as_slice()?;
+    run1(py, x.len(), |o| ind::stddev::stddev_into(x, timeperiod, nbdev, o))
+}
+
+/// MACD (TA-Lib `MACD`): `(macd, signal, hist)`.
+#[pyfunction]
+#[pyo3(signature = (real, fastperiod = 12, slowperiod = 26, signalperiod = 9))]
+fn macd<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, fastperiod: i64, slowperiod: i64, signalperiod: i64) -> PyResult<Arr3<'py>> {
+    let x = f64_array(real, "real")?;
+    let x = x.as_slice()?;
+    run3(py, x.len(), |o| ind::macd::macd_into(x, fastperiod, slowperiod, signalperiod, o))
+}
+
+/// Bollinger bands (TA-Lib `BBANDS`, `matype=0` only): `(upper, middle, lower)`. Default period 20, as in TA-Lib 0.8.
+#[pyfunction]
+#[pyo3(signature = (real, timeperiod = 20, nbdevup = 2.0, nbdevdn = 2.0, matype = 0))]
+fn bbands<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, timeperiod: i64, nbdevup: f64, nbdevdn: f64, matype: i64) -> PyResult<Arr3<'py>> {
+    let x = f64_array(real, "real")?;
+    let x = x.as_slice()?;
+    run3(py, x.len(), |o| ind::bbands::bbands_into(x, timeperiod, nbdevup, nbdevdn, matype, o))
+}
+
+/// Average true range (TA-Lib `ATR`).
+#[pyfunction]
+#[pyo3(signature = (high, low, close, timeperiod = 14))]
+fn atr<'py>(py: Python<'py>, high: &Bound<'py, PyAny>, low: &Bound<'py, PyAny>, close: &Bound<'py, PyAny>, timeperiod: i64) -> PyResult<Arr<'py>> {
+    let (h, l, c) = (f64_array(high, "high")?, f64_array(low, "low")?, f64_array(close, "close")?);
+    let (h, l, c) = (h.as_slice()?, l.as_slice()?, c.as_slice()?);
+    run1(py, h.len(), |o| ind::atr::atr_into(h, l, c, timeperiod, o))
+}
+
+/// On-balance volume (TA-Lib `OBV`).
+#[pyfunction]
+#[pyo3(signature = (real, volume))]
+fn obv<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, volume: &Bound<'py, PyAny>) -> PyResult<Arr<'py>> {
+    let (x, v) = (f64_array(real, "real")?, f64_array(volume, "volume")?);
+    let (x, v) = (x.as_slice()?, v.as_slice()?);
+    Ok(py.detach(|| ind::obv::obv(x, v))?.into_pyarray(py))
+}
+
+/// Volume-weighted average price of the typical price (`timeperiod=0`: cumulative).
+#[pyfunction]
+#[pyo3(signature = (high, low, close, volume, timeperiod = 0))]
+fn vwap<'py>(
+    py: Python<'py>,
+    high: &Bound<'py, PyAny>,
+    low: &Bound<'py, PyAny>,
+    close: &Bound<'py, PyAny>,
+    volume: &Bound<'py, PyAny>,
+    timeperiod: i64,
+) -> PyResult<Arr<'py>> {
+    let (h, l) = (f64_array(high, "high")?, f64_array(low, "low")?);
+    let (c, v) = (f64_array(close, "close")?, f64_array(volume, "volume")?);
+    let (h, l, c, v) = (h.as_slice()?, l.as_slice()?, c.as_slice()?, v.as_slice()?);
+    Ok(py.detach(|| ind::vwap::vwap(h, l, c, v, timeperiod))?.into_pyarray(py))
+}
+
+/// A streaming class: the wrapper struct plus `value`, `count`, `initialized`, `reset` around
+/// the given constructor and `update`.
+macro_rules! stream_class {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $inner:ty, $out:ty, { $($items:tt)* }) => {
+        $(#[$doc])*
+        #[pyclass(name = $name, module = "trader._core")]
+        struct $ty($inner);
+
+        #[pymethods]
+        impl $ty {
+            $($items)*
+
+            /// The last output (NaN during the lookback).
+            #[getter]
+            fn value(&self) -> $out {
+                self.0.value()
+            }
+            /// Valid values (bars) pushed so far.
+            #[getter]
+            fn count(&self) -> usize {
+                self.0.count()
+            }
+            /// Whether the lookback is over.
+            #[getter]
+            fn initialized(&self) -> bool {
+                self.0.initialized()
+            }
+            /// Back to the state right after construction (storage kept).
+            fn reset(&mut self) {
+                self.0.reset()
+            }
+        }
+    };
+}
+
+stream_class!(
+    /// Streaming SMA; `update(x)` equals `sma` bit for bit.
+    PySma, "SMA", ind::Sma, f64, {
+    #[new]
+    #[pyo3(signature = (timeperiod = 30))]
+    fn new(timeperiod: i64) -> PyResult<Self> {
+        Ok(Self(ind::Sma::new(timeperiod)?))
+    }
+    fn update(&mut self, x: f64) -> PyResult<f64> {
+        Ok(self.0.update(x)?)
+    }
+    }
+);
+
+/// Streaming EMA; `update(x)` equals `ema` bit for bit.
+///
+/// NB: `frozen` + `unsendable` with the state in a `Cell`: no borrow flag to take and release
+/// (atomic operations in PyO3's checker) on the hot `update`; the object stays on the thread
+/// that made it (PyO3 checks), which makes the `Cell` sound. Measured against NautilusTrader's
+/// `update_raw` in `benches/test_bench_indicators.py` (group `stream_ema_py`).
+#[pyclass(name = "EMA", module = "trader._core", frozen, unsendable)]
+struct PyEma(std::cell::Cell<ind::Ema>);
+
+#[pymethods]
+impl PyEma {
+    #[new]
+    #[pyo3(signature = (timeperiod = 30))]
+    fn new(timeperiod: i64) -> PyResult<Self> {
+        Ok(Self(std::cell::Cell::new(ind::Ema::new(timeperiod)?)))
+    }
+    /// Push one value; the EMA (NaN during the lookback).
+    #[inline]
+    fn update(&self, x: f64) -> PyResult<f64> {
+        let mut e = self.0.get();
+        let r = e.update(x)?;
+        self.0.set(e);
+        Ok(r)
+    }
+    /// The last output (NaN during the lookback).
+    #[getter]
+    fn value(&self) -> f64 {
+        self.0.get().value()
+    }
+    /// Valid values pushed so far.
+    #[getter]
+    fn count(&self) -> usize {
+        self.0.get().count()
+    }
+    /// Whether the lookback is over.
+    #[getter]
+    fn initialized(&self) -> bool {
+        self.0.get().initialized()
+    }
+    /// Back to the state right after construction.
+    fn reset(&self) {
+        let mut e = self.0.get();
+        e.reset();
+        self.0.set(e);
+    }
+}
+
+stream_class!(
+    /// Streaming WMA; `update(x)` equals `wma` bit for bit.
+    PyWma, "WMA", ind::Wma, f64, {
+    #[new]
+    #[pyo3(signature = (timeperiod = 30))]
+    fn new(timeperiod: i64) -> PyResult<Self> {
+        Ok(Self(ind::Wma::new(timeperiod)?))
+    }
+    fn update(&mut self, x: f64) -> PyResult<f64> {
+        Ok(self.0.update(x)?)
+    }
+    }
+);
+
+stream_class!(
+    /// Streaming RSI; `update(x)` equals `rsi` bit for bit.
+    PyRsi, "RSI", ind::Rsi, f64, {
+    #[new]
+    #[pyo3(signature = (timeperiod = 14))]
+    fn new(timeperiod: i64) -> PyResult<Self> {
+        Ok(Self(ind::Rsi::new(timeperiod)?))
+    }
+    fn update(&mut self, x: f64) -> PyResult<f64> {
+        Ok(self.0.update(x)?)
+    }
+    }
+);
+
+stream_class!(
+    /// Streaming STDDEV; `update(x)` equals `stddev` bit for bit.
+    PyStdDev, "STDDEV", ind::StdDev, f64, {
+    #[new]
+    #[pyo3(signature = (timeperiod = 5, nbdev = 1.0))]
+    fn new(timeperiod: i64, nbdev: f64) -> PyResult<Self> {
+        Ok(Self(ind::StdDev::new(timeperiod, nbdev)?))
+    }
+    fn update(&mut self, x: f64) -> PyResult<f64> {
+        Ok(self.0.update(x)?)
+    }
+    }
+);
+
+stream_class!(
+    /// Streaming z-score; `update(x)` equals `zscore` bit for bit.
+    PyZScore, "ZScore", ind::ZScore, f64, {
+    #[new]
+    #[pyo3(signature = (timeperiod))]
+    fn new(timeperiod: i64) -> PyResult<Self> {
+        Ok(Self(ind::ZScore::new(timeperiod)?))
+    }
+    fn update(&mut self, x: f64) -> PyResult<f64> {
+        Ok(self.0.update(x)?)
+    }
+    }
+);
+
+stream_class!(
+    /// Streaming MACD; `update(x) -> (macd, signal, hist)` equals `macd` bit for bit.
+    PyMacd, "MACD", ind::Macd, (f64, f64, f64), {
+    #[new]
+    #[pyo3(signature = (fastperiod = 12, slowperiod = 26, signalperiod = 9))]
+    fn new(fastperiod: i64, slowperiod: i64, signalperiod: i64) -> PyResult<Self> {
+        Ok(Self(ind::Macd::new(fastperiod, slowperiod, signalperiod)?))
+    }
+    fn update(&mut self, x: f64) -> PyResult<(f64, f64, f64)> {
+        Ok(self.0.update(x)?)
+    }
+    }
+);
+
+stream_class!(
+    /// Streaming BBANDS; `update(x) -> (upper, middle, lower)` equals `bbands` bit for bit.
+    PyBbands, "BBANDS", ind::Bbands, (f64, f64, f64), {
+    #[new]
+    #[pyo3(signature = (timeperiod = 20, nbdevup = 2.0, nbdevdn = 2.0, matype = 0))]
+    fn new(timeperiod: i64, nbdevup: f64, nbdevdn: f64, matype: i64) -> PyResult<Self> {
+        Ok(Self(ind::Bbands::new(timeperiod, nbdevup, nbdevdn, matype)?))
+    }
+    fn update(&mut self, x: f64) -> PyResult<(f64, f64, f64)> {
+        Ok(self.0.update(x)?)
+    }
+    }
+);
+
+stream_class!(
+    /// Streaming ATR; `update(high, low, close)` equals `atr` bit for bit.
+    PyAtr, "ATR", ind::Atr, f64, {
+    #[new]
+    #[pyo3(signature = (timeperiod = 14))]
+    fn new(timeperiod: i64) -> PyResult<Self> {
+        Ok(Self(ind::Atr::new(timeperiod)?))
+    }
+    fn update(&mut self, high: f64, low: f64, close: f64) -> PyResult<f64> {
+        Ok(self.0.update(high, low, close)?)
+    }
+    }
+);
+
+stream_class!(
+    /// Streaming OBV; `update(real, volume)` equals `obv` bit for bit.
+    PyObv, "OBV", ind::Obv, f64, {
+    #[new]
+    fn new() -> Self {
+        Self(ind::Obv::new())
+    }
+    fn update(&mut self, real: f64, volume: f64) -> PyResult<f64> {
+        Ok(self.0.update(real, volume)?)
+    }
+    }
+);
+
+stream_class!(
+    /// Streaming VWAP; `update(high, low, close, volume)` equals `vwap` bit for bit.
+    PyVwap, "VWAP", ind::Vwap, f64, {
+    #[new]
+    #[pyo3(signature = (timeperiod = 0))]
+    fn new(timeperiod: i64) -> PyResult<Self> {
+        Ok(Self(ind::Vwap::new(timeperiod)?))
+    }
+    fn update(&mut self, high: f64, low: f64, close: f64, volume: f64) -> PyResult<f64> {
+        Ok(self.0.update(high, low, close, volume)?)
+    }
+    }
+);
 
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sma, m)?)?;
     m.add_function(wrap_pyfunction!(ema, m)?)?;
+    m.add_function(wrap_pyfunction!(wma, m)?)?;
     m.add_function(wrap_pyfunction!(rsi, m)?)?;
+    m.add_function(wrap_pyfunction!(macd, m)?)?;
+    m.add_function(wrap_pyfunction!(bbands, m)?)?;
+    m.add_function(wrap_pyfunction!(atr, m)?)?;
+    m.add_function(wrap_pyfunction!(stddev, m)?)?;
+    m.add_function(wrap_pyfunction!(obv, m)?)?;
+    m.add_function(wrap_pyfunction!(zscore, m)?)?;
+    m.add_function(wrap_pyfunction!(vwap, m)?)?;
+    m.add_class::<PySma>()?;
+    m.add_class::<PyEma>()?;
+    m.add_class::<PyWma>()?;
+    m.add_class::<PyRsi>()?;
+    m.add_class::<PyMacd>()?;
+    m.add_class::<PyBbands>()?;
+    m.add_class::<PyAtr>()?;
+    m.add_class::<PyStdDev>()?;
+    m.add_class::<PyZScore>()?;
+    m.add_class::<PyVwap>()?;
+    m.add_class::<PyObv>()?;
     Ok(())
 }

@@ -1,0 +1,66 @@
+//! Indicator benchmarks. `ema_update`: the streaming EMA step per value (`trader`) next to the
+//! batch recurrence over the same data (`batch_kernel`, the anchor: the streaming step must stay
+//! close to it). `batch_*`: whole-series kernels per value.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use _core::indicators::{ema::ema_kernel, macd::macd, rsi::rsi, Ema};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+fn series(n: usize) -> Vec<f64> {
+    let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut p = 30_000.0;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            p *= 1.0 + ((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 0.002;
+            p
+        })
+        .collect()
+}
+
+fn ema_update(c: &mut Criterion) {
+    let x = series(100_000);
+    let mut g = c.benchmark_group("ema_update");
+    g.measurement_time(Duration::from_secs(2)).sample_size(20).warm_up_time(Duration::from_millis(500));
+    g.throughput(Throughput::Elements(x.len() as u64));
+    g.bench_function("trader", |b| {
+        b.iter(|| {
+            let mut e = Ema::new(20).expect("valid period");
+            let mut acc = 0.0;
+            for &v in black_box(&x) {
+                acc += e.update(v).unwrap_or(0.0);
+            }
+            black_box(acc)
+        })
+    });
+    let mut out = vec![0.0; x.len()];
+    g.bench_function("batch_kernel", |b| {
+        b.iter(|| {
+            ema_kernel(black_box(&x), 20, &mut out);
+            black_box(out[out.len() - 1])
+        })
+    });
+    g.finish();
+}
+
+fn batch(c: &mut Criterion) {
+    let x = series(1_000_000);
+    for (name, f) in [
+        ("batch_ema", Box::new(|x: &[f64]| _core::indicators::ema::ema(x, 20).map(|v| v[v.len() - 1])) as Box<dyn Fn(&[f64]) -> _>),
+        ("batch_rsi", Box::new(|x: &[f64]| rsi(x, 14).map(|v| v[v.len() - 1]))),
+        ("batch_macd", Box::new(|x: &[f64]| macd(x, 12, 26, 9).map(|v| v.0[v.0.len() - 1]))),
+    ] {
+        let mut g = c.benchmark_group(name);
+        g.measurement_time(Duration::from_secs(2)).sample_size(20).warm_up_time(Duration::from_millis(500));
+        g.throughput(Throughput::Elements(x.len() as u64));
+        g.bench_function("trader", |b| b.iter(|| black_box(f(black_box(&x)).expect("valid input"))));
+        g.finish();
+    }
+}
+
+criterion_group!(benches, ema_update, batch);
+criterion_main!(benches);

@@ -1,0 +1,67 @@
+"""Technical indicators with TA-Lib's conventions, computed by the Rust core.
+
+Batch functions take 1-D contiguous float64 numpy arrays (borrowed, not copied) and return new
+arrays (tuples where TA-Lib returns several), NaN for the lookback; the GIL is released while
+they run. Argument names, order and defaults are TA-Lib's. Values are bit-identical to TA-Lib
+0.8 (the 0.8.2 wheel) for ``sma, ema, wma, rsi, macd, bbands, atr, stddev, obv``.
+
+Streaming classes (``SMA``, ``EMA``, ...) take one value (or bar) per ``update`` call, in O(1)
+without allocating, and return bit for bit what the batch function returns at that index.
+
+NaN policy: leading NaNs are skipped (the lookback starts at the first valid value; for several
+inputs at the latest first valid value of any of them); a NaN after that raises
+``trader.exceptions.NanInSeriesError``. Streaming: ``update(nan)`` before the first valid value
+returns NaN and changes nothing; after it, it raises and leaves the state untouched.
+"""
+
+from __future__ import annotations
+
+from trader._core import (
+    ATR,
+    BBANDS,
+    EMA,
+    MACD,
+    OBV,
+    RSI,
+    SMA,
+    STDDEV,
+    VWAP,
+    WMA,
+    ZScore,
+    atr,
+    bbands,
+    ema,
+    macd,
+    obv,
+    rsi,
+    sma,
+    stddev,
+    vwap,
+    wma,
+    zscore,
+)
+
+__all__ = [
+    "sma",
+    "ema",
+    "wma",
+    "rsi",
+    "macd",
+    "bbands",
+    "atr",
+    "stddev",
+    "obv",
+    "zscore",
+    "vwap",
+    "SMA",
+    "EMA",
+    "WMA",
+    "RSI",
+    "MACD",
+    "BBANDS",
+    "ATR",
+    "STDDEV",
+    "ZScore",
+    "VWAP",
+    "OBV",
+]
