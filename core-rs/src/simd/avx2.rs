@@ -7,7 +7,7 @@
 use std::arch::x86_64::*;
 
 use super::scalar::{self, Rolling};
-use super::{decision_finish, ACC};
+use super::{decision_finish, ACC, TA_IS_ZERO_EPS};
 use crate::indicators::ema::{ema_k, ema_kernel};
 use crate::indicators::rsi::rsi_kernel;
 use crate::indicators::sma::sma_kernel;
@@ -293,7 +293,7 @@ unsafe fn rsi_group<const R: usize>(x: &[f64], periods: &[usize], out: *mut f64,
     let p: [__m256d; R] = std::array::from_fn(|r| from_lanes(&pp, r));
     let pm1: [__m256d; R] = std::array::from_fn(|r| from_lanes(&pm, r));
     let (zero, hundred) = (_mm256_setzero_pd(), _mm256_set1_pd(100.0));
-    let (neg_eps, eps) = (_mm256_set1_pd(-0.00000001), _mm256_set1_pd(0.00000001));
+    let (neg_eps, eps) = (_mm256_set1_pd(-TA_IS_ZERO_EPS), _mm256_set1_pd(TA_IS_ZERO_EPS));
     let mut t = pmax + 1;
     while t + 4 <= n {
         let mut res = [[zero; 4]; R];

@@ -172,6 +172,14 @@ pub(crate) fn combine_acc(mut acc: [f64; ACC]) -> f64 {
 
 pub(crate) use decision::finish as decision_finish;
 
+/// The bound of [`crate::indicators::rsi::ta_is_zero`] (`-eps < v < eps`), used by the SIMD RSI
+/// compare-and-blend. Must equal the bound the single-period kernel uses (the test
+/// `ta_is_zero_bound_matches_indicators` fails otherwise).
+/// NB: TA-Lib 0.8's wheel actually uses `TA_EPSILON = 1e-14` in RSI (seen on
+/// ADABTC-1m-2021-11-28, period 2), while `ta_is_zero` says 1e-8; if `indicators` changes its
+/// bound, change this constant with it.
+pub const TA_IS_ZERO_EPS: f64 = 0.00000001;
+
 /// Outputs per chunk of the rolling kernels for a window `w`: chunks are independent (each
 /// re-seeded with an exact window sum), so SIMD lanes run one chunk each and the scalar
 /// reference walks the same chunks in order. Depends only on `w`, never on the backend.
@@ -509,6 +517,14 @@ pub fn corr(x: &[f64], y: &[f64]) -> CoreResult<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ta_is_zero_bound_matches_indicators() {
+        use crate::indicators::rsi::ta_is_zero;
+        let below = TA_IS_ZERO_EPS * (1.0 - 1e-12);
+        assert!(ta_is_zero(below) && ta_is_zero(-below));
+        assert!(!ta_is_zero(TA_IS_ZERO_EPS) && !ta_is_zero(-TA_IS_ZERO_EPS));
+    }
 
     #[test]
     fn resolve_names_and_errors() {
