@@ -1,0 +1,640 @@
+//! The AVX-512 backend (F + DQ + VL, with AVX2 and FMA): 8 f64 lanes per register. Mirrors
+//! [`super::scalar`] kernel by kernel exactly as [`super::avx2`] does with 4 lanes; every result
+//! is bit-identical to the scalar one.
+//!
+//! Every `pub unsafe fn` here requires a CPU with AVX-512F/DQ/VL ([`super::Backend::Avx512`]'s
+//! `is_available()`, which implies AVX2 and FMA); the dispatchers in [`super`] check it first.
+
+use std::arch::x86_64::*;
+
+use super::scalar::{self, Rolling};
+use super::{decision_finish, ACC, TA_IS_ZERO_EPS};
+use crate::indicators::ema::{ema_k, ema_kernel};
+use crate::indicators::rsi::rsi_kernel;
+use crate::indicators::sma::sma_kernel;
+
+/// f64 lanes per register.
+const L: usize = 8;
+/// Registers interleaved by the multi-lane recurrences (see the NB in `avx2.rs`).
+const R_MAX: usize = 2;
+const LANES: usize = L * R_MAX;
+
+// ------------------------------------------------------------------------------------------
+// Helpers
+// ------------------------------------------------------------------------------------------
+
+/// `v[s][l]` (time `s`, lane `l`) → `o[l][s]` on 4×4 blocks (as in `avx2.rs`).
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+#[inline]
+fn transpose4(v: [__m256d; 4]) -> [__m256d; 4] {
+    let t0 = _mm256_unpacklo_pd(v[0], v[1]);
+    let t1 = _mm256_unpackhi_pd(v[0], v[1]);
+    let t2 = _mm256_unpacklo_pd(v[2], v[3]);
+    let t3 = _mm256_unpackhi_pd(v[2], v[3]);
+    [
+        _mm256_permute2f128_pd::<0x20>(t0, t2),
+        _mm256_permute2f128_pd::<0x20>(t1, t3),
+        _mm256_permute2f128_pd::<0x31>(t0, t2),
+        _mm256_permute2f128_pd::<0x31>(t1, t3),
+    ]
+}
+
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+#[inline]
+fn lo(v: __m512d) -> __m256d {
+    _mm512_castpd512_pd256(v)
+}
+
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+#[inline]
+fn hi(v: __m512d) -> __m256d {
+    _mm512_extractf64x4_pd::<1>(v)
+}
+
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+#[inline]
+fn join(lo: __m256d, hi: __m256d) -> __m512d {
+    _mm512_insertf64x4::<1>(_mm512_castpd256_pd512(lo), hi)
+}
+
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+#[inline]
+fn lanes(v: __m512d) -> [f64; L] {
+    // SAFETY: __m512d and [f64; 8] have the same size and every bit pattern is valid for both.
+    unsafe { std::mem::transmute::<__m512d, [f64; L]>(v) }
+}
+
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+#[inline]
+fn from_lanes(a: &[f64], r: usize) -> __m512d {
+    let a = &a[r * L..r * L + L];
+    _mm512_setr_pd(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7])
+}
+
+/// Run a single-period kernel per row through a scratch row (series too short to vectorise).
+///
+/// # Safety
+/// `out + r * stride + t` must be valid for writes for `r < periods.len()`, `t < x.len()`.
+unsafe fn rows_scalar(x: &[f64], periods: &[usize], out: *mut f64, stride: usize, kernel: fn(&[f64], usize, &mut [f64])) {
+    let mut tmp = vec![0.0; x.len()];
+    for (r, &p) in periods.iter().enumerate() {
+        kernel(x, p, &mut tmp);
+        // SAFETY: the caller guarantees row r has room for x.len() values; tmp is separate.
+        unsafe { std::ptr::copy_nonoverlapping(tmp.as_ptr(), out.add(r * stride), x.len()) };
+    }
+}
+
+/// # Safety
+/// Row `r` of `out` must have room for `src.len()` values.
+#[inline]
+unsafe fn put_row(out: *mut f64, stride: usize, r: usize, src: &[f64]) {
+    // SAFETY: guaranteed by the caller; `src` never aliases the output.
+    unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), out.add(r * stride), src.len()) };
+}
+
+/// Store 4 time steps × `R * 8` lanes into the rows (`t..t+4` of each row `< m`).
+///
+/// # Safety
+/// Rows `< m` of `out` must have room for `t + 4` values.
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+#[inline]
+unsafe fn store_block<const R: usize>(res: &[[__m512d; 4]; R], m: usize, out: *mut f64, stride: usize, t: usize) {
+    for (r, block) in res.iter().enumerate() {
+        let halves = [transpose4(block.map(|v| lo(v))), transpose4(block.map(|v| hi(v)))];
+        for (h, tr) in halves.into_iter().enumerate() {
+            for (l, v) in tr.into_iter().enumerate() {
+                let row = r * L + h * 4 + l;
+                if row < m {
+                    // SAFETY: row < m and t + 4 <= row length (caller).
+                    unsafe { _mm256_storeu_pd(out.add(row * stride + t), v) };
+                }
+            }
+        }
+    }
+}
+
+macro_rules! for_groups {
+    ($periods:expr, $out:expr, $stride:expr, |$chunk:ident, $o:ident| $one:expr, $two:expr) => {
+        for (g, $chunk) in $periods.chunks(LANES).enumerate() {
+            // SAFETY: row g * LANES exists (the caller's block has `periods.len()` rows).
+            let $o = unsafe { $out.add(g * LANES * $stride) };
+            if $chunk.len() <= L { $one } else { $two }
+        }
+    };
+}
+
+// ------------------------------------------------------------------------------------------
+// Multi-lane EMA / SMA / RSI
+// ------------------------------------------------------------------------------------------
+
+/// EMA rows (see [`super::ema_multi`] and [`super::avx2::ema_multi`]).
+///
+/// # Safety
+/// The CPU must support AVX-512F/DQ/VL (and so AVX2 and FMA). `out + r * stride + t` must be
+/// valid for writes for `r < periods.len()`, `t < x.len()`; all are written exactly once.
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+pub unsafe fn ema_multi(x: &[f64], periods: &[usize], out: *mut f64, stride: usize) {
+    debug_assert!(crate::indicators::fused(), "AVX-512 CPUs have FMA");
+    for_groups!(periods, out, stride, |chunk, o| unsafe { ema_group::<1>(x, chunk, o, stride) }, unsafe {
+        ema_group::<2>(x, chunk, o, stride)
+    });
+}
+
+/// # Safety
+/// As [`ema_multi`], with `periods.len() <= R * 8`.
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+unsafe fn ema_group<const R: usize>(x: &[f64], periods: &[usize], out: *mut f64, stride: usize) {
+    let (n, m) = (x.len(), periods.len());
+    let pmax = periods.iter().copied().max().unwrap_or(1);
+    if n <= pmax {
+        // SAFETY: forwarded caller contract.
+        return unsafe { rows_scalar(x, periods, out, stride, ema_kernel) };
+    }
+    let mut tmp = vec![0.0; pmax];
+    let (mut st, mut kk) = ([0.0; LANES], [0.0; LANES]);
+    for lane in 0..R * L {
+        let p = periods[lane.min(m - 1)];
+        if lane < m {
+            ema_kernel(&x[..pmax], p, &mut tmp);
+            // SAFETY: row lane < m has room for n > pmax values.
+            unsafe { put_row(out, stride, lane, &tmp) };
+            st[lane] = tmp[pmax - 1];
+        } else {
+            st[lane] = st[m - 1];
+        }
+        kk[lane] = ema_k(p);
+    }
+    let mut s: [__m512d; R] = std::array::from_fn(|r| from_lanes(&st, r));
+    let k: [__m512d; R] = std::array::from_fn(|r| from_lanes(&kk, r));
+    let mut t = pmax;
+    while t + 4 <= n {
+        let mut res = [[_mm512_setzero_pd(); 4]; R];
+        for j in 0..4 {
+            let xv = _mm512_set1_pd(x[t + j]);
+            for r in 0..R {
+                s[r] = _mm512_fmadd_pd(_mm512_sub_pd(xv, s[r]), k[r], s[r]);
+                res[r][j] = s[r];
+            }
+        }
+        // SAFETY: t + 4 <= n.
+        unsafe { store_block::<R>(&res, m, out, stride, t) };
+        t += 4;
+    }
+    for r in 0..R {
+        st[r * L..r * L + L].copy_from_slice(&lanes(s[r]));
+    }
+    for row in 0..m {
+        let (mut prev, kr) = (st[row], kk[row]);
+        for (tt, &v) in x.iter().enumerate().skip(t) {
+            prev = (v - prev).mul_add(kr, prev);
+            // SAFETY: row < m, tt < n.
+            unsafe { out.add(row * stride + tt).write(prev) };
+        }
+    }
+}
+
+/// SMA rows (see [`super::sma_multi`]).
+///
+/// # Safety
+/// As [`ema_multi`].
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+pub unsafe fn sma_multi(x: &[f64], periods: &[usize], out: *mut f64, stride: usize) {
+    for_groups!(periods, out, stride, |chunk, o| unsafe { sma_group::<1>(x, chunk, o, stride) }, unsafe {
+        sma_group::<2>(x, chunk, o, stride)
+    });
+}
+
+/// # Safety
+/// As [`ema_multi`], with `periods.len() <= R * 8`.
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+unsafe fn sma_group<const R: usize>(x: &[f64], periods: &[usize], out: *mut f64, stride: usize) {
+    let (n, m) = (x.len(), periods.len());
+    let pmax = periods.iter().copied().max().unwrap_or(1);
+    if n < pmax + 4 {
+        // SAFETY: forwarded caller contract.
+        return unsafe { rows_scalar(x, periods, out, stride, sma_kernel) };
+    }
+    let t0 = pmax - 1;
+    let mut tmp = vec![0.0; t0];
+    let (mut tot, mut pp, mut first) = ([0.0; LANES], [1.0; LANES], [0i64; LANES]);
+    for lane in 0..R * L {
+        let p = periods[lane.min(m - 1)];
+        tot[lane] = scalar::sma_prefix(x, p, t0, &mut tmp);
+        if lane < m {
+            // SAFETY: row lane < m has room for n > t0 values.
+            unsafe { put_row(out, stride, lane, &tmp) };
+        }
+        pp[lane] = p as f64;
+        first[lane] = t0 as i64 + 1 - p as i64;
+    }
+    let mut s: [__m512d; R] = std::array::from_fn(|r| from_lanes(&tot, r));
+    let p: [__m512d; R] = std::array::from_fn(|r| from_lanes(&pp, r));
+    let mut idx: [__m512i; R] = std::array::from_fn(|r| {
+        let o = &first[r * L..r * L + L];
+        _mm512_setr_epi64(o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7])
+    });
+    let one = _mm512_set1_epi64(1);
+    let xp = x.as_ptr();
+    let mut t = t0;
+    while t + 4 <= n {
+        let mut res = [[_mm512_setzero_pd(); 4]; R];
+        for j in 0..4 {
+            let xv = _mm512_set1_pd(x[t + j]);
+            for r in 0..R {
+                s[r] = _mm512_add_pd(s[r], xv);
+                res[r][j] = _mm512_div_pd(s[r], p[r]);
+                // SAFETY: 0 <= t + j + 1 - p_lane <= t + j < n for every lane (t >= pmax - 1).
+                let old = unsafe { _mm512_i64gather_pd::<8>(idx[r], xp) };
+                s[r] = _mm512_sub_pd(s[r], old);
+                idx[r] = _mm512_add_epi64(idx[r], one);
+            }
+        }
+        // SAFETY: t + 4 <= n.
+        unsafe { store_block::<R>(&res, m, out, stride, t) };
+        t += 4;
+    }
+    for r in 0..R {
+        tot[r * L..r * L + L].copy_from_slice(&lanes(s[r]));
+    }
+    for row in 0..m {
+        let (mut total, pr, pu) = (tot[row], pp[row], periods[row]);
+        for tt in t..n {
+            total += x[tt];
+            let v = total / pr;
+            total -= x[tt + 1 - pu];
+            // SAFETY: row < m, tt < n.
+            unsafe { out.add(row * stride + tt).write(v) };
+        }
+    }
+}
+
+/// RSI rows (see [`super::rsi_multi`]).
+///
+/// # Safety
+/// As [`ema_multi`].
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+pub unsafe fn rsi_multi(x: &[f64], periods: &[usize], out: *mut f64, stride: usize) {
+    for_groups!(periods, out, stride, |chunk, o| unsafe { rsi_group::<1>(x, chunk, o, stride) }, unsafe {
+        rsi_group::<2>(x, chunk, o, stride)
+    });
+}
+
+/// # Safety
+/// As [`ema_multi`], with `periods.len() <= R * 8`.
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+unsafe fn rsi_group<const R: usize>(x: &[f64], periods: &[usize], out: *mut f64, stride: usize) {
+    let (n, m) = (x.len(), periods.len());
+    let pmax = periods.iter().copied().max().unwrap_or(1);
+    if n <= pmax + 1 {
+        // SAFETY: forwarded caller contract.
+        return unsafe { rows_scalar(x, periods, out, stride, rsi_kernel) };
+    }
+    let mut tmp = vec![0.0; pmax + 1];
+    let (mut gain, mut loss, mut pp, mut pm) = ([0.0; LANES], [0.0; LANES], [1.0; LANES], [0.0; LANES]);
+    for lane in 0..R * L {
+        let p = periods[lane.min(m - 1)];
+        (gain[lane], loss[lane]) = scalar::rsi_prefix(x, p, pmax, &mut tmp);
+        if lane < m {
+            // SAFETY: row lane < m has room for n > pmax + 1 values.
+            unsafe { put_row(out, stride, lane, &tmp) };
+        }
+        pp[lane] = p as f64;
+        pm[lane] = (p - 1) as f64;
+    }
+    let mut g: [__m512d; R] = std::array::from_fn(|r| from_lanes(&gain, r));
+    let mut lo_: [__m512d; R] = std::array::from_fn(|r| from_lanes(&loss, r));
+    let p: [__m512d; R] = std::array::from_fn(|r| from_lanes(&pp, r));
+    let pm1: [__m512d; R] = std::array::from_fn(|r| from_lanes(&pm, r));
+    let (zero, hundred) = (_mm512_setzero_pd(), _mm512_set1_pd(100.0));
+    let (neg_eps, eps) = (_mm512_set1_pd(-TA_IS_ZERO_EPS), _mm512_set1_pd(TA_IS_ZERO_EPS));
+    let mut t = pmax + 1;
+    while t + 4 <= n {
+        let mut res = [[zero; 4]; R];
+        for j in 0..4 {
+            let d = x[t + j] - x[t + j - 1];
+            let dv = _mm512_set1_pd(d);
+            let neg: __mmask8 = if d < 0.0 { 0xff } else { 0 };
+            for r in 0..R {
+                let lm = _mm512_mul_pd(lo_[r], pm1[r]);
+                let gm = _mm512_mul_pd(g[r], pm1[r]);
+                lo_[r] = _mm512_div_pd(_mm512_mask_blend_pd(neg, lm, _mm512_sub_pd(lm, dv)), p[r]);
+                g[r] = _mm512_div_pd(_mm512_mask_blend_pd(neg, _mm512_add_pd(gm, dv), gm), p[r]);
+                let sum = _mm512_add_pd(g[r], lo_[r]);
+                let above = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(neg_eps, sum);
+                let is_zero = _mm512_mask_cmp_pd_mask::<_CMP_LT_OQ>(above, sum, eps);
+                let v = _mm512_mul_pd(hundred, _mm512_div_pd(g[r], sum));
+                res[r][j] = _mm512_mask_blend_pd(is_zero, v, zero);
+            }
+        }
+        // SAFETY: t + 4 <= n.
+        unsafe { store_block::<R>(&res, m, out, stride, t) };
+        t += 4;
+    }
+    for r in 0..R {
+        gain[r * L..r * L + L].copy_from_slice(&lanes(g[r]));
+        loss[r * L..r * L + L].copy_from_slice(&lanes(lo_[r]));
+    }
+    for row in 0..m {
+        let (mut gn, mut ls, pr, pmr) = (gain[row], loss[row], pp[row], pm[row]);
+        for tt in t..n {
+            let d = x[tt] - x[tt - 1];
+            ls *= pmr;
+            gn *= pmr;
+            if d < 0.0 {
+                ls -= d;
+            } else {
+                gn += d;
+            }
+            ls /= pr;
+            gn /= pr;
+            // SAFETY: row < m, tt < n.
+            unsafe { out.add(row * stride + tt).write(scalar::rsi_value(gn, ls)) };
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Rolling statistics: lanes = 8 consecutive chunks
+// ------------------------------------------------------------------------------------------
+
+/// Rolling statistic, chunked exactly as [`scalar::rolling`].
+///
+/// # Safety
+/// The CPU must support AVX-512F/DQ/VL; `out` must be valid for writes of `x.len()` values (all
+/// written exactly once). `w >= 1`, `chunk` a multiple of 8, for `Std`, `ddof < w`.
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+pub unsafe fn rolling(x: &[f64], w: usize, kind: Rolling, chunk: usize, out: *mut f64) {
+    let n = x.len();
+    for t in 0..(w - 1).min(n) {
+        // SAFETY: t < n.
+        unsafe { out.add(t).write(f64::NAN) };
+    }
+    if n < w {
+        return;
+    }
+    let n_out = n - (w - 1);
+    let groups = n_out / chunk / L;
+    for g in 0..groups {
+        // SAFETY: 8 full chunks starting there lie inside x and out.
+        unsafe { rolling_group(x, w, kind, chunk, w - 1 + g * L * chunk, out) };
+    }
+    let mut ts = w - 1 + groups * L * chunk;
+    while ts < n {
+        let te = (ts + chunk).min(n);
+        // SAFETY: t < n for every emitted t.
+        scalar::rolling_chunk(x, w, kind, ts, te, |t, v| unsafe { out.add(t).write(v) });
+        ts = te;
+    }
+}
+
+/// # Safety
+/// As [`rolling`], and `ts0 + 8 * chunk <= x.len()`, `ts0 >= w - 1`.
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+unsafe fn rolling_group(x: &[f64], w: usize, kind: Rolling, chunk: usize, ts0: usize, out: *mut f64) {
+    let ts: [usize; L] = std::array::from_fn(|j| ts0 + j * chunk);
+    let wf = w as f64;
+    let wv = _mm512_set1_pd(wf);
+    let zero = _mm512_setzero_pd();
+    let xp = x.as_ptr();
+    let (mut a, mut b) = ([0.0; L], [0.0; L]);
+    let denom = match kind {
+        Rolling::Std { ddof } => (w - ddof) as f64,
+        _ => 1.0,
+    };
+    for j in 0..L {
+        let v = match kind {
+            Rolling::Sum | Rolling::Mean => {
+                a[j] = scalar::window_sum(x, ts[j], w);
+                if kind == Rolling::Sum { a[j] } else { a[j] / wf }
+            }
+            Rolling::Std { .. } => {
+                (a[j], b[j]) = scalar::window_mean_m2(x, ts[j], w);
+                scalar::std_from_m2(b[j], denom)
+            }
+        };
+        // SAFETY: ts[j] < n.
+        unsafe { out.add(ts[j]).write(v) };
+    }
+    let dv = _mm512_set1_pd(denom);
+    let mut va = from_lanes(&a, 0);
+    let mut vb = from_lanes(&b, 0);
+    let load = |at: usize, back: usize| -> [__m512d; 4] {
+        // SAFETY: at >= 1 and ts[j] >= w - 1, so ts[j] + at - back >= 0 for back <= w; and
+        // ts[j] + at + 4 <= ts[j] + chunk <= n (the loop condition).
+        let v: [__m256d; L] = std::array::from_fn(|j| unsafe { _mm256_loadu_pd(xp.add(ts[j] + at - back)) });
+        let l = transpose4([v[0], v[1], v[2], v[3]]);
+        let h = transpose4([v[4], v[5], v[6], v[7]]);
+        std::array::from_fn(|k| join(l[k], h[k]))
+    };
+    let mut s = 1;
+    while s + 4 <= chunk {
+        let xn = load(s, 0);
+        let xo = load(s, w);
+        let mut res = [zero; 4];
+        for k in 0..4 {
+            res[k] = match kind {
+                Rolling::Sum | Rolling::Mean => {
+                    va = _mm512_add_pd(va, _mm512_sub_pd(xn[k], xo[k]));
+                    if kind == Rolling::Sum { va } else { _mm512_div_pd(va, wv) }
+                }
+                Rolling::Std { .. } => {
+                    let dx = _mm512_sub_pd(xn[k], xo[k]);
+                    let mean_new = _mm512_add_pd(va, _mm512_div_pd(dx, wv));
+                    let t = _mm512_add_pd(_mm512_sub_pd(xn[k], mean_new), _mm512_sub_pd(xo[k], va));
+                    vb = _mm512_add_pd(vb, _mm512_mul_pd(dx, t));
+                    va = mean_new;
+                    let pos = _mm512_maskz_mov_pd(_mm512_cmp_pd_mask::<_CMP_GT_OQ>(vb, zero), vb);
+                    _mm512_sqrt_pd(_mm512_div_pd(pos, dv))
+                }
+            };
+        }
+        let tl = transpose4(res.map(|v| lo(v)));
+        let th = transpose4(res.map(|v| hi(v)));
+        for j in 0..L {
+            let v = if j < 4 { tl[j] } else { th[j - 4] };
+            // SAFETY: ts[j] + s + 4 <= ts[j] + chunk <= n.
+            unsafe { _mm256_storeu_pd(out.add(ts[j] + s), v) };
+        }
+        s += 4;
+    }
+    let (fa, fb) = (lanes(va), lanes(vb));
+    for j in 0..L {
+        let (mut a, mut b) = (fa[j], fb[j]);
+        for t in ts[j] + s..ts[j] + chunk {
+            let v = match kind {
+                Rolling::Sum | Rolling::Mean => {
+                    a += x[t] - x[t - w];
+                    if kind == Rolling::Sum { a } else { a / wf }
+                }
+                Rolling::Std { .. } => {
+                    (a, b) = scalar::slide_m2(a, b, x[t], x[t - w], wf);
+                    scalar::std_from_m2(b, denom)
+                }
+            };
+            // SAFETY: t < ts[j] + chunk <= n.
+            unsafe { out.add(t).write(v) };
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Reductions: 4 registers = the 32 accumulators of scalar::reduce
+// ------------------------------------------------------------------------------------------
+
+const REGS: usize = ACC / L;
+
+/// `combine_acc` on registers: z[i] holds acc[8i..8i+8].
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+#[inline]
+fn combine(z: [__m512d; REGS]) -> f64 {
+    let b0 = _mm512_add_pd(z[0], z[2]);
+    let b1 = _mm512_add_pd(z[1], z[3]);
+    let c = _mm512_add_pd(b0, b1);
+    let d = _mm256_add_pd(lo(c), hi(c));
+    let e = _mm_add_pd(_mm256_castpd256_pd128(d), _mm256_extractf128_pd::<1>(d));
+    _mm_cvtsd_f64(e) + _mm_cvtsd_f64(_mm_unpackhi_pd(e, e))
+}
+
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+#[inline]
+fn reduce(n: usize, term: impl Fn(usize) -> __m512d, tail: impl Fn(usize) -> f64) -> f64 {
+    let bulk = n - n % ACC;
+    let mut a = [_mm512_setzero_pd(); REGS];
+    let mut i = 0;
+    while i < bulk {
+        for (r, acc) in a.iter_mut().enumerate() {
+            *acc = _mm512_add_pd(*acc, term(i + r * L));
+        }
+        i += ACC;
+    }
+    let mut s = combine(a);
+    for i in bulk..n {
+        s += tail(i);
+    }
+    s
+}
+
+/// `Σ x` (see [`scalar::sum`]).
+///
+/// # Safety
+/// The CPU must support AVX-512F/DQ/VL.
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+pub unsafe fn sum(x: &[f64]) -> f64 {
+    let p = x.as_ptr();
+    // SAFETY: `reduce` only asks for i + 8 <= bulk <= x.len().
+    reduce(x.len(), |i| unsafe { _mm512_loadu_pd(p.add(i)) }, |i| x[i])
+}
+
+/// `Σ (x - m)²` (see [`scalar::sum_sq_dev`]).
+///
+/// # Safety
+/// The CPU must support AVX-512F/DQ/VL.
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+pub unsafe fn sum_sq_dev(x: &[f64], m: f64) -> f64 {
+    let (p, mv) = (x.as_ptr(), _mm512_set1_pd(m));
+    reduce(
+        x.len(),
+        |i| {
+            // SAFETY: i + 8 <= x.len().
+            let d = _mm512_sub_pd(unsafe { _mm512_loadu_pd(p.add(i)) }, mv);
+            _mm512_mul_pd(d, d)
+        },
+        |i| {
+            let d = x[i] - m;
+            d * d
+        },
+    )
+}
+
+/// `Σ (x - mx)(y - my)` (see [`scalar::sum_cross_dev`]).
+///
+/// # Safety
+/// The CPU must support AVX-512F/DQ/VL; `x.len() == y.len()`.
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+pub unsafe fn sum_cross_dev(x: &[f64], y: &[f64], mx: f64, my: f64) -> f64 {
+    let n = x.len().min(y.len());
+    let (px, py) = (x.as_ptr(), y.as_ptr());
+    let (mxv, myv) = (_mm512_set1_pd(mx), _mm512_set1_pd(my));
+    reduce(
+        n,
+        |i| {
+            // SAFETY: i + 8 <= n <= both lengths.
+            let (a, b) = unsafe { (_mm512_loadu_pd(px.add(i)), _mm512_loadu_pd(py.add(i))) };
+            _mm512_mul_pd(_mm512_sub_pd(a, mxv), _mm512_sub_pd(b, myv))
+        },
+        |i| (x[i] - mx) * (y[i] - my),
+    )
+}
+
+// ------------------------------------------------------------------------------------------
+// Decision kernel: 1 register = the 8 accumulators of scalar::decision_dot
+// ------------------------------------------------------------------------------------------
+
+/// `w · s'` for 8 signals (the policy of [`scalar::effective_signal`]).
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+#[inline]
+fn weighted8(s: __m512d, t: __m512d, w: __m512d) -> __m512d {
+    let v = _mm512_maskz_mov_pd(_mm512_cmp_pd_mask::<_CMP_ORD_Q>(s, s), s);
+    let v = _mm512_min_pd(_mm512_max_pd(v, _mm512_set1_pd(-1.0)), _mm512_set1_pd(1.0));
+    let below = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(_mm512_abs_pd(v), t);
+    _mm512_mul_pd(w, _mm512_mask_blend_pd(below, v, _mm512_setzero_pd()))
+}
+
+/// The weighted sum of [`scalar::decision_dot`], same order.
+///
+/// # Safety
+/// The CPU must support AVX-512F/DQ/VL; `w` and `t` hold at least
+/// `s.len().next_multiple_of(8)` values.
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+#[inline]
+pub unsafe fn decision_dot(w: &[f64], t: &[f64], s: &[f64]) -> f64 {
+    let n = s.len();
+    debug_assert!(w.len() >= n.next_multiple_of(8) && t.len() >= n.next_multiple_of(8));
+    let (wp, tp, sp) = (w.as_ptr(), t.as_ptr(), s.as_ptr());
+    let mut acc = _mm512_setzero_pd();
+    let mut i = 0;
+    while i + 8 <= n {
+        // SAFETY: i + 8 <= n <= the lengths of s, w and t.
+        unsafe {
+            acc = _mm512_add_pd(acc, weighted8(_mm512_loadu_pd(sp.add(i)), _mm512_loadu_pd(tp.add(i)), _mm512_loadu_pd(wp.add(i))));
+        }
+        i += 8;
+    }
+    if i < n {
+        let mut buf = [0.0; 8];
+        buf[..n - i].copy_from_slice(&s[i..]);
+        // SAFETY: w and t are padded to a multiple of 8 >= i + 8; buf holds 8 values.
+        unsafe {
+            acc = _mm512_add_pd(acc, weighted8(_mm512_loadu_pd(buf.as_ptr()), _mm512_loadu_pd(tp.add(i)), _mm512_loadu_pd(wp.add(i))));
+        }
+    }
+    let b = _mm256_add_pd(lo(acc), hi(acc));
+    let c = _mm_add_pd(_mm256_castpd256_pd128(b), _mm256_extractf128_pd::<1>(b));
+    _mm_cvtsd_f64(c) + _mm_cvtsd_f64(_mm_unpackhi_pd(c, c))
+}
+
+/// Row-by-row decisions, each exactly [`decision_dot`] + `finish`.
+///
+/// # Safety
+/// As [`decision_dot`] with `s.len() = n`; `signals.len() = bars * n`, the outputs hold `bars`.
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+#[allow(clippy::too_many_arguments)] // reason: the kernel's parameters, unpacked for the hot loop
+pub unsafe fn decide_batch(
+    w: &[f64],
+    t: &[f64],
+    n: usize,
+    norm: f64,
+    band: f64,
+    signals: &[f64],
+    actions: &mut [i8],
+    scores: &mut [f64],
+    sizes: &mut [f64],
+) {
+    for (i, row) in signals.chunks_exact(n).enumerate() {
+        // SAFETY: forwarded contract.
+        let d = decision_finish(unsafe { decision_dot(w, t, row) }, norm, band);
+        actions[i] = d.action;
+        scores[i] = d.score;
+        sizes[i] = d.size;
+    }
+}
