@@ -66,12 +66,6 @@ def test_multi_matches_talib_on_real_data(closes: list[tuple[str, np.ndarray]]) 
             assert _same(rsi[j], _core.rsi(x, p)), (name, "rsi", p)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="indicators::rsi::ta_is_zero uses 1e-8 but TA-Lib 0.8 uses TA_EPSILON=1e-14: on "
-    "ADABTC-1m-2021-11-28 (price ~3e-5), period 2, _core.rsi gives 0 where talib.RSI gives 18.39. "
-    "rsi_multi follows _core.rsi bit for bit (simd::TA_IS_ZERO_EPS); fix both together.",
-)
 def test_rsi_multi_matches_talib_on_real_data(closes: list[tuple[str, np.ndarray]]) -> None:
     periods = [2, 3, 7, 14, 20, 50, 100, 200, 9]
     for name, x in closes:

@@ -5,6 +5,11 @@ arrays (tuples where TA-Lib returns several), NaN for the lookback; the GIL is r
 they run. Argument names, order and defaults are TA-Lib's. Values are bit-identical to TA-Lib
 0.8 (the 0.8.2 wheel) for ``sma, ema, wma, rsi, macd, bbands, atr, stddev, obv``.
 
+Multi-lane functions (``ema_multi``, ``sma_multi``, ``rsi_multi``) compute many periods in one
+pass over the series on the SIMD backend (8 lanes with AVX-512, 4 with AVX2) and return a
+``(len(periods), len(real))`` array whose row ``j`` equals the single-period function for
+``periods[j]`` bit for bit: the engine of parameter sweeps.
+
 Streaming classes (``SMA``, ``EMA``, ...) take one value (or bar) per ``update`` call, in O(1)
 without allocating, and return bit for bit what the batch function returns at that index.
 
@@ -31,10 +36,13 @@ from trader._core import (
     atr,
     bbands,
     ema,
+    ema_multi,
     macd,
     obv,
     rsi,
+    rsi_multi,
     sma,
+    sma_multi,
     stddev,
     vwap,
     wma,
@@ -42,6 +50,9 @@ from trader._core import (
 )
 
 __all__ = [
+    "ema_multi",
+    "sma_multi",
+    "rsi_multi",
     "sma",
     "ema",
     "wma",

@@ -10,15 +10,9 @@
 
 use crate::error::{check_period, CoreResult};
 
-/// TA-Lib's `TA_IS_ZERO`: an absolute tolerance of 1e-8 (kept for callers of the classic rule).
-#[inline]
-pub fn ta_is_zero(v: f64) -> bool {
-    -0.00000001 < v && v < 0.00000001
-}
-
 /// Gain and loss of one change, as TA-Lib 0.8.1 splits it.
 #[inline(always)]
-fn split(d: f64) -> (f64, f64) {
+pub fn split(d: f64) -> (f64, f64) {
     let g = if 0.0 < d { d } else { 0.0 };
     (g, g - d)
 }

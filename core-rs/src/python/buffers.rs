@@ -13,8 +13,8 @@
 
 use std::sync::Mutex;
 
-use numpy::ndarray::{ArrayView1, ArrayView2};
-use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods};
+use numpy::ndarray::ArrayView2;
+use numpy::{IntoPyArray, PyArray2, PyArrayMethods};
 use pyo3::prelude::*;
 
 /// Buffers smaller than this (in f64 elements, 1 MiB) are not worth caching.
@@ -26,34 +26,24 @@ const MAX_CACHED_BYTES: usize = 512 << 20;
 
 static CACHE: Mutex<Vec<Vec<f64>>> = Mutex::new(Vec::new());
 
-/// A buffer of exactly `len` initialised f64s: a cached one of a close capacity if there is one,
-/// else a zeroed allocation (calloc: fresh mmap'd pages are zero already, so no extra pass).
-pub(crate) fn take(len: usize) -> Vec<f64> {
+/// An empty buffer whose capacity can hold `len` f64s without touching fresh pages: a cached one
+/// of a close capacity if there is one, else a new empty `Vec` (the kernel then allocates).
+pub(crate) fn recycled(len: usize) -> Vec<f64> {
     if len >= MIN_RECYCLED {
         let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(i) = cache.iter().position(|b| b.capacity() >= len && b.capacity() <= len + len / 2) {
             let mut buf = cache.swap_remove(i);
-            // Every element below `capacity` was initialised by an earlier user of the buffer
-            // (buffers enter the cache only at their full initialised length), so shrinking or
-            // growing `len` within the capacity exposes no uninitialised memory.
-            buf.truncate(len);
-            if buf.len() < len {
-                buf.resize(len, 0.0);
-            }
+            buf.clear();
             return buf;
         }
     }
-    vec![0.0; len]
+    Vec::new()
 }
 
-fn give_back(mut buf: Vec<f64>) {
-    if buf.capacity() < MIN_RECYCLED {
-        return;
-    }
-    // Keep the whole initialised capacity visible to the next `take`.
+fn give_back(buf: Vec<f64>) {
     let cap = buf.capacity();
-    if buf.len() < cap {
-        buf.resize(cap, 0.0);
+    if cap < MIN_RECYCLED {
+        return;
     }
     let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
     let held: usize = cache.iter().map(|b| b.capacity() * 8).sum();
@@ -91,17 +81,4 @@ pub(crate) fn into_pyarray2<'py>(py: Python<'py>, buf: Vec<f64>, rows: usize, co
     debug_assert_eq!(view.len(), len);
     // SAFETY: as above; `owner` becomes the array's base object and keeps the memory alive.
     Ok(unsafe { PyArray2::borrow_from_array(&view, owner.into_any()) })
-}
-
-/// `buf` as a 1-D numpy array, recycled when large.
-pub(crate) fn into_pyarray1<'py>(py: Python<'py>, buf: Vec<f64>) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    if buf.len() < MIN_RECYCLED {
-        return Ok(buf.into_pyarray(py));
-    }
-    let (ptr, len) = (buf.as_ptr(), buf.len());
-    let owner = Bound::new(py, RecycledBuffer { buf: Mutex::new(buf) })?;
-    // SAFETY: see `into_pyarray2`: the block outlives the array through its base object.
-    let view = unsafe { ArrayView1::from_shape_ptr([len], ptr) };
-    // SAFETY: see `into_pyarray2`.
-    Ok(unsafe { PyArray1::borrow_from_array(&view, owner.into_any()) })
 }

@@ -12,9 +12,8 @@ mod simd;
 use pyo3::prelude::*;
 
 pub(crate) use arrays::{f64_array, f64_array_2d};
-#[allow(unused_imports, reason = "used by the kernels' bindings as they land")]
-pub(crate) use buffers::{into_pyarray1, into_pyarray2, take};
-pub(crate) use errors::{strategy_error, to_py_err};
+pub(crate) use buffers::{into_pyarray2, recycled};
+pub(crate) use errors::strategy_error;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -2,7 +2,7 @@
 //! reductions and the decision kernel. Long kernels release the GIL; `DecisionKernel.decide`
 //! does not (it takes a few tens of nanoseconds, less than releasing and re-taking the GIL).
 
-use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyUntypedArrayMethods};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
 use super::{f64_array, f64_array_2d};
@@ -34,33 +34,33 @@ fn bad_periods(obj: &Bound<'_, PyAny>) -> PyErr {
     CoreError::ArrayType { name: "periods", reason: format!("expected a sequence of integers, got {ty}") }.into()
 }
 
-fn rows_to_py(py: Python<'_>, rows: Rows) -> PyResult<Bound<'_, PyArray2<f64>>> {
-    let (r, c) = (rows.rows, rows.cols);
-    rows.data.into_pyarray(py).reshape([r, c])
+/// A multi-lane call on the process backend, its output in a recycled buffer handed to numpy
+/// without a copy (see `buffers`).
+fn multi_py<'py>(py: Python<'py>, kind: simd::Multi, real: &Bound<'py, PyAny>, periods: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let x = f64_array(real, "real")?;
+    let (x, p) = (x.as_slice()?, periods_arg(periods)?);
+    let b = simd::backend()?;
+    let buf = super::recycled(p.len().saturating_mul(x.len()));
+    let rows: Rows = py.detach(|| simd::multi_in(b, kind, x, &p, buf))?;
+    super::into_pyarray2(py, rows.data, rows.rows, rows.cols)
 }
 
 /// EMA for several periods in one pass: shape (len(periods), len(real)); row j equals ema(real, periods[j]).
 #[pyfunction]
 fn ema_multi<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, periods: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray2<f64>>> {
-    let x = f64_array(real, "real")?;
-    let (x, p) = (x.as_slice()?, periods_arg(periods)?);
-    rows_to_py(py, py.detach(|| simd::ema_multi(x, &p))?)
+    multi_py(py, simd::Multi::Ema, real, periods)
 }
 
 /// SMA for several periods in one pass: shape (len(periods), len(real)).
 #[pyfunction]
 fn sma_multi<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, periods: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray2<f64>>> {
-    let x = f64_array(real, "real")?;
-    let (x, p) = (x.as_slice()?, periods_arg(periods)?);
-    rows_to_py(py, py.detach(|| simd::sma_multi(x, &p))?)
+    multi_py(py, simd::Multi::Sma, real, periods)
 }
 
 /// RSI for several periods in one pass: shape (len(periods), len(real)).
 #[pyfunction]
 fn rsi_multi<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, periods: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray2<f64>>> {
-    let x = f64_array(real, "real")?;
-    let (x, p) = (x.as_slice()?, periods_arg(periods)?);
-    rows_to_py(py, py.detach(|| simd::rsi_multi(x, &p))?)
+    multi_py(py, simd::Multi::Rsi, real, periods)
 }
 
 fn rolling<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, window: i64, kind: Rolling) -> PyResult<Bound<'py, PyArray1<f64>>> {

@@ -7,7 +7,7 @@
 use std::arch::x86_64::*;
 
 use super::scalar::{self, Rolling};
-use super::{decision_finish, ACC, TA_IS_ZERO_EPS};
+use super::{decision_finish, ACC};
 use crate::indicators::ema::{ema_k, ema_kernel};
 use crate::indicators::rsi::rsi_kernel;
 use crate::indicators::sma::sma_kernel;
@@ -285,30 +285,27 @@ unsafe fn rsi_group<const R: usize>(x: &[f64], periods: &[usize], out: *mut f64,
             // SAFETY: row lane < m has room for n > pmax + 1 values.
             unsafe { put_row(out, stride, lane, &tmp) };
         }
-        pp[lane] = p as f64;
+        pp[lane] = 1.0 / p as f64;
         pm[lane] = (p - 1) as f64;
     }
     let mut g: [__m256d; R] = std::array::from_fn(|r| from_lanes(&gain, r));
     let mut lo: [__m256d; R] = std::array::from_fn(|r| from_lanes(&loss, r));
-    let p: [__m256d; R] = std::array::from_fn(|r| from_lanes(&pp, r));
+    let inv: [__m256d; R] = std::array::from_fn(|r| from_lanes(&pp, r));
     let pm1: [__m256d; R] = std::array::from_fn(|r| from_lanes(&pm, r));
     let (zero, hundred) = (_mm256_setzero_pd(), _mm256_set1_pd(100.0));
-    let (neg_eps, eps) = (_mm256_set1_pd(-TA_IS_ZERO_EPS), _mm256_set1_pd(TA_IS_ZERO_EPS));
     let mut t = pmax + 1;
     while t + 4 <= n {
         let mut res = [[zero; 4]; R];
         for j in 0..4 {
-            let dv = _mm256_set1_pd(x[t + j] - x[t + j - 1]);
-            let neg = _mm256_cmp_pd::<_CMP_LT_OQ>(dv, zero);
+            let (gs, ls) = scalar::rsi_split(x[t + j] - x[t + j - 1]);
+            let (gv, lv) = (_mm256_set1_pd(gs), _mm256_set1_pd(ls));
             for r in 0..R {
-                let lm = _mm256_mul_pd(lo[r], pm1[r]);
-                let gm = _mm256_mul_pd(g[r], pm1[r]);
-                lo[r] = _mm256_div_pd(_mm256_blendv_pd(lm, _mm256_sub_pd(lm, dv), neg), p[r]);
-                g[r] = _mm256_div_pd(_mm256_blendv_pd(_mm256_add_pd(gm, dv), gm, neg), p[r]);
+                // (gain * (p-1) + g) / p and (l + loss * (p-1)) / p, as `rsi_step` (no FMA).
+                g[r] = _mm256_mul_pd(_mm256_add_pd(_mm256_mul_pd(g[r], pm1[r]), gv), inv[r]);
+                lo[r] = _mm256_mul_pd(_mm256_add_pd(lv, _mm256_mul_pd(lo[r], pm1[r])), inv[r]);
                 let sum = _mm256_add_pd(g[r], lo[r]);
-                let is_zero =
-                    _mm256_and_pd(_mm256_cmp_pd::<_CMP_LT_OQ>(neg_eps, sum), _mm256_cmp_pd::<_CMP_LT_OQ>(sum, eps));
-                res[r][j] = _mm256_andnot_pd(is_zero, _mm256_mul_pd(hundred, _mm256_div_pd(g[r], sum)));
+                let pos = _mm256_cmp_pd::<_CMP_GT_OQ>(sum, zero);
+                res[r][j] = _mm256_and_pd(pos, _mm256_mul_pd(_mm256_div_pd(g[r], sum), hundred));
             }
         }
         // SAFETY: t + 4 <= n.
@@ -320,18 +317,9 @@ unsafe fn rsi_group<const R: usize>(x: &[f64], periods: &[usize], out: *mut f64,
         loss[r * L..r * L + L].copy_from_slice(&lanes(lo[r]));
     }
     for row in 0..m {
-        let (mut gn, mut ls, pr, pmr) = (gain[row], loss[row], pp[row], pm[row]);
+        let (mut gn, mut ls, inv_r, pmr) = (gain[row], loss[row], pp[row], pm[row]);
         for tt in t..n {
-            let d = x[tt] - x[tt - 1];
-            ls *= pmr;
-            gn *= pmr;
-            if d < 0.0 {
-                ls -= d;
-            } else {
-                gn += d;
-            }
-            ls /= pr;
-            gn /= pr;
+            scalar::rsi_step(&mut gn, &mut ls, x[tt] - x[tt - 1], pmr, inv_r);
             // SAFETY: row < m, tt < n.
             unsafe { out.add(row * stride + tt).write(scalar::rsi_value(gn, ls)) };
         }

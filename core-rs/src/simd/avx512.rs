@@ -8,7 +8,7 @@
 use std::arch::x86_64::*;
 
 use super::scalar::{self, Rolling};
-use super::{decision_finish, ACC, TA_IS_ZERO_EPS};
+use super::{decision_finish, ACC};
 use crate::indicators::ema::{ema_k, ema_kernel};
 use crate::indicators::rsi::rsi_kernel;
 use crate::indicators::sma::sma_kernel;
@@ -298,32 +298,27 @@ unsafe fn rsi_group<const R: usize>(x: &[f64], periods: &[usize], out: *mut f64,
             // SAFETY: row lane < m has room for n > pmax + 1 values.
             unsafe { put_row(out, stride, lane, &tmp) };
         }
-        pp[lane] = p as f64;
+        pp[lane] = 1.0 / p as f64;
         pm[lane] = (p - 1) as f64;
     }
     let mut g: [__m512d; R] = std::array::from_fn(|r| from_lanes(&gain, r));
     let mut lo_: [__m512d; R] = std::array::from_fn(|r| from_lanes(&loss, r));
-    let p: [__m512d; R] = std::array::from_fn(|r| from_lanes(&pp, r));
+    let inv: [__m512d; R] = std::array::from_fn(|r| from_lanes(&pp, r));
     let pm1: [__m512d; R] = std::array::from_fn(|r| from_lanes(&pm, r));
     let (zero, hundred) = (_mm512_setzero_pd(), _mm512_set1_pd(100.0));
-    let (neg_eps, eps) = (_mm512_set1_pd(-TA_IS_ZERO_EPS), _mm512_set1_pd(TA_IS_ZERO_EPS));
     let mut t = pmax + 1;
     while t + 4 <= n {
         let mut res = [[zero; 4]; R];
         for j in 0..4 {
-            let d = x[t + j] - x[t + j - 1];
-            let dv = _mm512_set1_pd(d);
-            let neg: __mmask8 = if d < 0.0 { 0xff } else { 0 };
+            let (gs, ls) = scalar::rsi_split(x[t + j] - x[t + j - 1]);
+            let (gv, lv) = (_mm512_set1_pd(gs), _mm512_set1_pd(ls));
             for r in 0..R {
-                let lm = _mm512_mul_pd(lo_[r], pm1[r]);
-                let gm = _mm512_mul_pd(g[r], pm1[r]);
-                lo_[r] = _mm512_div_pd(_mm512_mask_blend_pd(neg, lm, _mm512_sub_pd(lm, dv)), p[r]);
-                g[r] = _mm512_div_pd(_mm512_mask_blend_pd(neg, _mm512_add_pd(gm, dv), gm), p[r]);
+                // (gain * (p-1) + g) / p and (l + loss * (p-1)) / p, as `rsi_step` (no FMA).
+                g[r] = _mm512_mul_pd(_mm512_add_pd(_mm512_mul_pd(g[r], pm1[r]), gv), inv[r]);
+                lo_[r] = _mm512_mul_pd(_mm512_add_pd(lv, _mm512_mul_pd(lo_[r], pm1[r])), inv[r]);
                 let sum = _mm512_add_pd(g[r], lo_[r]);
-                let above = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(neg_eps, sum);
-                let is_zero = _mm512_mask_cmp_pd_mask::<_CMP_LT_OQ>(above, sum, eps);
-                let v = _mm512_mul_pd(hundred, _mm512_div_pd(g[r], sum));
-                res[r][j] = _mm512_mask_blend_pd(is_zero, v, zero);
+                let pos = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(sum, zero);
+                res[r][j] = _mm512_maskz_mul_pd(pos, _mm512_div_pd(g[r], sum), hundred);
             }
         }
         // SAFETY: t + 4 <= n.
@@ -335,18 +330,9 @@ unsafe fn rsi_group<const R: usize>(x: &[f64], periods: &[usize], out: *mut f64,
         loss[r * L..r * L + L].copy_from_slice(&lanes(lo_[r]));
     }
     for row in 0..m {
-        let (mut gn, mut ls, pr, pmr) = (gain[row], loss[row], pp[row], pm[row]);
+        let (mut gn, mut ls, inv_r, pmr) = (gain[row], loss[row], pp[row], pm[row]);
         for tt in t..n {
-            let d = x[tt] - x[tt - 1];
-            ls *= pmr;
-            gn *= pmr;
-            if d < 0.0 {
-                ls -= d;
-            } else {
-                gn += d;
-            }
-            ls /= pr;
-            gn /= pr;
+            scalar::rsi_step(&mut gn, &mut ls, x[tt] - x[tt - 1], pmr, inv_r);
             // SAFETY: row < m, tt < n.
             unsafe { out.add(row * stride + tt).write(scalar::rsi_value(gn, ls)) };
         }

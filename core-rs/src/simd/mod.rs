@@ -172,14 +172,6 @@ pub(crate) fn combine_acc(mut acc: [f64; ACC]) -> f64 {
 
 pub(crate) use decision::finish as decision_finish;
 
-/// The bound of [`crate::indicators::rsi::ta_is_zero`] (`-eps < v < eps`), used by the SIMD RSI
-/// compare-and-blend. Must equal the bound the single-period kernel uses (the test
-/// `ta_is_zero_bound_matches_indicators` fails otherwise).
-/// NB: TA-Lib 0.8's wheel actually uses `TA_EPSILON = 1e-14` in RSI (seen on
-/// ADABTC-1m-2021-11-28, period 2), while `ta_is_zero` says 1e-8; if `indicators` changes its
-/// bound, change this constant with it.
-pub const TA_IS_ZERO_EPS: f64 = 0.00000001;
-
 /// Outputs per chunk of the rolling kernels for a window `w`: chunks are independent (each
 /// re-seeded with an exact window sum), so SIMD lanes run one chunk each and the scalar
 /// reference walks the same chunks in order. Depends only on `w`, never on the backend.
@@ -207,23 +199,32 @@ impl Rows {
     }
 }
 
+/// Which indicator a multi-lane call computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Multi {
+pub enum Multi {
     Ema,
     Sma,
     Rsi,
 }
 
-fn check_periods(periods: &[i64]) -> CoreResult<Vec<usize>> {
+/// Validate the periods of a multi-lane call: the same minimum as the single-period function
+/// (1 for EMA/SMA, 2 for RSI, as TA-Lib).
+fn check_periods(periods: &[i64], min: i64) -> CoreResult<Vec<usize>> {
     if periods.is_empty() {
         return Err(CoreError::InvalidArgument { name: "periods", reason: "must name at least one period".into() });
     }
-    periods.iter().map(|&p| check_period("periods", p, 1)).collect()
+    periods.iter().map(|&p| check_period("periods", p, min)).collect()
 }
 
 fn multi(b: Backend, kind: Multi, x: &[f64], periods: &[i64]) -> CoreResult<Rows> {
+    multi_in(b, kind, x, periods, Vec::new())
+}
+
+/// A multi-lane indicator written into `buf` (its contents are discarded; its capacity is reused
+/// when large enough, so a caller that recycles output buffers avoids fresh page faults).
+pub fn multi_in(b: Backend, kind: Multi, x: &[f64], periods: &[i64], mut buf: Vec<f64>) -> CoreResult<Rows> {
     ensure_available(b)?;
-    let periods = check_periods(periods)?;
+    let periods = check_periods(periods, if matches!(kind, Multi::Rsi) { 2 } else { 1 })?;
     let start = first_valid("real", x)?;
     let (m, n) = (periods.len(), x.len());
     let total = m.checked_mul(n).ok_or_else(|| CoreError::InvalidArgument {
@@ -231,8 +232,10 @@ fn multi(b: Backend, kind: Multi, x: &[f64], periods: &[i64]) -> CoreResult<Rows
         reason: format!("{m} rows of {n} values do not fit in memory"),
     })?;
     let xs = &x[start..];
+    buf.clear();
     if b == Backend::Scalar {
-        let mut data = vec![f64::NAN; total];
+        let mut data = buf;
+        data.resize(total, f64::NAN);
         if !xs.is_empty() {
             let out = &mut data[start..];
             match kind {
@@ -245,9 +248,13 @@ fn multi(b: Backend, kind: Multi, x: &[f64], periods: &[i64]) -> CoreResult<Rows
     }
     #[cfg(target_arch = "x86_64")]
     {
-        let mut data: Vec<f64> = Vec::with_capacity(total);
+        let mut data = buf;
+        let fresh = data.capacity() < total;
+        data.reserve_exact(total);
         let base = data.as_mut_ptr();
-        advise_huge_pages(base, total);
+        if fresh {
+            advise_huge_pages(base, total);
+        }
         for r in 0..m {
             for t in 0..start {
                 // SAFETY: r * n + t < m * n = capacity.
@@ -544,14 +551,6 @@ pub fn corr(x: &[f64], y: &[f64]) -> CoreResult<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ta_is_zero_bound_matches_indicators() {
-        use crate::indicators::rsi::ta_is_zero;
-        let below = TA_IS_ZERO_EPS * (1.0 - 1e-12);
-        assert!(ta_is_zero(below) && ta_is_zero(-below));
-        assert!(!ta_is_zero(TA_IS_ZERO_EPS) && !ta_is_zero(-TA_IS_ZERO_EPS));
-    }
 
     #[test]
     fn resolve_names_and_errors() {

@@ -5,7 +5,8 @@
 //! [`super`] for the per-kernel guarantee). All kernels take NaN-free slices; the NaN policy and
 //! argument validation live in [`super`].
 
-use crate::indicators::{ema::ema_kernel, rsi::rsi_kernel, rsi::ta_is_zero, sma::sma_kernel};
+pub use crate::indicators::rsi::{rsi_step, rsi_value, split as rsi_split};
+use crate::indicators::{ema::ema_kernel, rsi::rsi_kernel, sma::sma_kernel};
 
 use super::{combine_acc, decision_finish, ACC, DECISION_ACC};
 
@@ -55,47 +56,26 @@ pub fn sma_prefix(x: &[f64], period: usize, upto: usize, out: &mut [f64]) -> f64
 }
 
 /// [`rsi_kernel`] stopped after index `last` (`period <= last < x.len()`): writes `out[..=last]`
-/// and returns `(gain, loss)` after that step.
+/// and returns `(gain, loss)` after that step. Same steps as the kernel (shared helpers).
 pub fn rsi_prefix(x: &[f64], period: usize, last: usize, out: &mut [f64]) -> (f64, f64) {
     debug_assert!(period <= last && last < x.len() && out.len() > last);
     out[..period].fill(f64::NAN);
-    let p = period as f64;
+    let inv = 1.0 / period as f64;
     let pm1 = (period - 1) as f64;
     let (mut gain, mut loss) = (0.0, 0.0);
-    let mut prev = x[0];
-    for &v in &x[1..=period] {
-        let d = v - prev;
-        prev = v;
-        if d < 0.0 {
-            loss -= d;
-        } else {
-            gain += d;
-        }
+    for i in 1..=period {
+        let (g, l) = rsi_split(x[i] - x[i - 1]);
+        gain += g;
+        loss += l;
     }
-    loss /= p;
-    gain /= p;
+    gain *= inv;
+    loss *= inv;
     out[period] = rsi_value(gain, loss);
     for i in period + 1..=last {
-        let d = x[i] - x[i - 1];
-        loss *= pm1;
-        gain *= pm1;
-        if d < 0.0 {
-            loss -= d;
-        } else {
-            gain += d;
-        }
-        loss /= p;
-        gain /= p;
+        rsi_step(&mut gain, &mut loss, x[i] - x[i - 1], pm1, inv);
         out[i] = rsi_value(gain, loss);
     }
     (gain, loss)
-}
-
-/// TA-Lib's RSI output from the smoothed gain and loss.
-#[inline(always)]
-pub fn rsi_value(gain: f64, loss: f64) -> f64 {
-    let s = gain + loss;
-    if ta_is_zero(s) { 0.0 } else { 100.0 * (gain / s) }
 }
 
 // ------------------------------------------------------------------------------------------
