@@ -51,11 +51,11 @@ pub fn seed_mean(x: &[f64]) -> f64 {
 }
 
 #[inline(always)]
-fn ema_body(x: &[f64], period: usize, out: &mut [f64]) {
+fn ema_body(x: &[f64], period: usize, out: &mut [f64]) -> bool {
     let n = x.len();
     out[..(period - 1).min(n)].fill(f64::NAN);
     if n < period {
-        return;
+        return x.iter().any(|v| v.is_nan());
     }
     let k = ema_k(period);
     let mut prev = seed_mean(&x[..period]);
@@ -64,13 +64,14 @@ fn ema_body(x: &[f64], period: usize, out: &mut [f64]) {
         prev = ema_step::<true>(v, prev, k);
         *o = prev;
     }
+    prev.is_nan()
 }
 
 /// # Safety
 /// The CPU must support FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "fma")]
-unsafe fn ema_body_fma(x: &[f64], period: usize, out: &mut [f64]) {
+unsafe fn ema_body_fma(x: &[f64], period: usize, out: &mut [f64]) -> bool {
     ema_body(x, period, out)
 }
 
@@ -78,6 +79,11 @@ unsafe fn ema_body_fma(x: &[f64], period: usize, out: &mut [f64]) {
 /// `prev = fma(x - prev, k, prev)`. `out[..period-1]` is NaN. Bit-identical to `TA_EMA` 0.8.1
 /// on every CPU (see [`super::fused`]).
 pub fn ema_kernel(x: &[f64], period: usize, out: &mut [f64]) {
+    ema_kernel_tainted(x, period, out);
+}
+
+/// [`ema_kernel`], returning whether a NaN reached the state (it then stays there).
+pub fn ema_kernel_tainted(x: &[f64], period: usize, out: &mut [f64]) -> bool {
     assert_eq!(x.len(), out.len());
     assert!(period >= 1);
     #[cfg(target_arch = "x86_64")]
@@ -98,7 +104,7 @@ pub fn ema(x: &[f64], period: i64) -> CoreResult<Vec<f64>> {
 /// [`ema`] into `out` (same length as `x`, every element written).
 pub fn ema_into(x: &[f64], period: i64, out: &mut [f64]) -> CoreResult<()> {
     let period = check_period("timeperiod", period, 1)?;
-    super::apply_into("real", x, out, |x, out| ema_kernel(x, period, out))
+    super::apply_into_propagating("real", x, out, |x, out| ema_kernel_tainted(x, period, out))
 }
 
 /// Streaming EMA: bit-for-bit [`ema`] (same seed sum, same fused step). O(1), no allocation.

@@ -58,14 +58,14 @@ fn price_step(x: f64, fast: &mut f64, slow: &mut f64, k: Ks) -> f64 {
 }
 
 #[inline(always)]
-fn macd_body(x: &[f64], p: MacdPeriods, m: &mut [f64], s: &mut [f64], h: &mut [f64]) {
+fn macd_body(x: &[f64], p: MacdPeriods, m: &mut [f64], s: &mut [f64], h: &mut [f64]) -> bool {
     let n = x.len();
     let lb = p.lookback();
     for o in [&mut *m, &mut *s, &mut *h] {
         o[..lb.min(n)].fill(f64::NAN);
     }
     if n <= lb {
-        return;
+        return x.iter().any(|v| v.is_nan());
     }
     let k = Ks::new(p);
     let (mut slow_sum, mut fast_sum) = (0.0, 0.0);
@@ -97,18 +97,21 @@ fn macd_body(x: &[f64], p: MacdPeriods, m: &mut [f64], s: &mut [f64], h: &mut [f
         s[j] = sig;
         h[j] = macd - sig;
     }
+    // Every input reaches the slow EMA (from bar 0) and the fast one, so a NaN stays in the state.
+    fast.is_nan() || slow.is_nan() || sig.is_nan()
 }
 
 /// # Safety
 /// The CPU must support FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "fma")]
-unsafe fn macd_body_fma(x: &[f64], p: MacdPeriods, m: &mut [f64], s: &mut [f64], h: &mut [f64]) {
+unsafe fn macd_body_fma(x: &[f64], p: MacdPeriods, m: &mut [f64], s: &mut [f64], h: &mut [f64]) -> bool {
     macd_body(x, p, m, s, h)
 }
 
-/// TA-Lib's MACD on a NaN-free slice into three outputs (NaN for the lookback).
-pub fn macd_kernel(x: &[f64], p: MacdPeriods, m: &mut [f64], s: &mut [f64], h: &mut [f64]) {
+/// TA-Lib's MACD on a leading-NaN-free slice into three outputs (NaN for the lookback);
+/// returns whether a NaN reached the state (the caller turns that into `NanInSeries`).
+pub fn macd_kernel(x: &[f64], p: MacdPeriods, m: &mut [f64], s: &mut [f64], h: &mut [f64]) -> bool {
     assert!(x.len() == m.len() && x.len() == s.len() && x.len() == h.len());
     #[cfg(target_arch = "x86_64")]
     if super::fused() {
@@ -134,11 +137,13 @@ pub fn macd_into(x: &[f64], fast: i64, slow: i64, signal: i64, out: [&mut [f64];
     for (name, o) in [("macd", &*m), ("macdsignal", &*s), ("macdhist", &*h)] {
         crate::error::check_len(name, x.len(), o.len())?;
     }
-    let start = super::first_valid("real", x)?;
+    let start = super::leading_nans(x);
     for o in [&mut *m, &mut *s, &mut *h] {
         o[..start].fill(f64::NAN);
     }
-    macd_kernel(&x[start..], p, &mut m[start..], &mut s[start..], &mut h[start..]);
+    if macd_kernel(&x[start..], p, &mut m[start..], &mut s[start..], &mut h[start..]) {
+        super::nan_error("real", x, start)?;
+    }
     Ok(())
 }
 

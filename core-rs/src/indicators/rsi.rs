@@ -34,11 +34,16 @@ pub fn rsi_step(gain: &mut f64, loss: &mut f64, d: f64, pm1: f64, inv: f64) {
 
 /// TA-Lib 0.8.1's RSI on a NaN-free slice; `out[..period]` is NaN.
 pub fn rsi_kernel(x: &[f64], period: usize, out: &mut [f64]) {
+    rsi_kernel_tainted(x, period, out);
+}
+
+/// [`rsi_kernel`], returning whether a NaN reached the averages (it then stays there).
+pub fn rsi_kernel_tainted(x: &[f64], period: usize, out: &mut [f64]) -> bool {
     debug_assert_eq!(x.len(), out.len());
     let n = x.len();
     out[..period.min(n)].fill(f64::NAN);
     if n <= period {
-        return;
+        return x.iter().any(|v| v.is_nan());
     }
     let inv = 1.0 / period as f64;
     let pm1 = (period - 1) as f64;
@@ -58,6 +63,8 @@ pub fn rsi_kernel(x: &[f64], period: usize, out: &mut [f64]) {
         prev = v;
         *o = rsi_value(gain, loss);
     }
+    // A NaN change makes the loss NaN for good (`g - d`); a NaN last value shows in `prev`.
+    gain.is_nan() || loss.is_nan() || prev.is_nan()
 }
 
 /// Batch RSI of `x` (TA-Lib `RSI(real, timeperiod)`, `timeperiod >= 2` as in TA-Lib).
@@ -70,7 +77,7 @@ pub fn rsi(x: &[f64], period: i64) -> CoreResult<Vec<f64>> {
 /// [`rsi`] into `out` (same length as `x`, every element written).
 pub fn rsi_into(x: &[f64], period: i64, out: &mut [f64]) -> CoreResult<()> {
     let period = check_period("timeperiod", period, 2)?;
-    super::apply_into("real", x, out, |x, out| rsi_kernel(x, period, out))
+    super::apply_into_propagating("real", x, out, |x, out| rsi_kernel_tainted(x, period, out))
 }
 
 /// Streaming RSI: bit-for-bit [`rsi`]. O(1), no allocation.

@@ -18,25 +18,68 @@ type Arr3<'py> = (Arr<'py>, Arr<'py>, Arr<'py>);
 /// with `into_pyarray` took a 4 KiB page fault per 512 values and made 1M-value batches ~2x
 /// slower than talib (benches/test_bench_indicators.py). Zeroed (`calloc`), so no uninitialised
 /// memory is ever behind a Rust reference.
-fn run1<'py>(py: Python<'py>, n: usize, f: impl FnOnce(&mut [f64]) -> CoreResult<()> + Send) -> PyResult<Arr<'py>> {
-    let out = PyArray1::<f64>::zeros(py, n, false);
-    {
-        let mut rw = out.readwrite();
-        let o = rw.as_slice_mut()?;
-        py.detach(|| f(o))?;
+/// Where a batch function's output goes before it becomes a numpy array.
+///
+/// NB: neither output is zero-filled first: `PyArray1::zeros` (calloc) costs a memset or 8 MB of
+/// fresh zero pages per 1M-value call (~25% of an EMA's time). Every kernel behind `run1`/`run3`
+/// writes each element exactly once (`apply_into`: NaN prefix, then the kernel) before anything
+/// reads it, and on error the buffer is dropped unread, so no uninitialised value is observed.
+enum Out<'py> {
+    /// Small outputs: a numpy array of its own (`PyArray_EMPTY`, like TA-Lib's wrapper).
+    Numpy(Bound<'py, PyArray1<f64>>),
+    /// Large outputs: a recycled Rust buffer handed to numpy without a copy (see `buffers`).
+    Recycled(Vec<f64>),
+}
+
+impl<'py> Out<'py> {
+    fn new(py: Python<'py>, n: usize) -> Self {
+        if super::is_large(n) {
+            let mut buf = super::recycled(n);
+            buf.reserve_exact(n);
+            // SAFETY: capacity >= n; the elements are written before they are read (see above).
+            unsafe { buf.set_len(n) };
+            Out::Recycled(buf)
+        } else {
+            // SAFETY: as above: the array is fully written before it is read or returned.
+            Out::Numpy(unsafe { PyArray1::<f64>::new(py, n, false) })
+        }
     }
-    Ok(out)
+
+    fn finish(self, py: Python<'py>) -> PyResult<Arr<'py>> {
+        match self {
+            Out::Numpy(a) => Ok(a),
+            Out::Recycled(buf) => super::into_pyarray1(py, buf),
+        }
+    }
+}
+
+/// Run `f` over one output slice (GIL released) and return it as a numpy array.
+fn run1<'py>(py: Python<'py>, n: usize, f: impl FnOnce(&mut [f64]) -> CoreResult<()> + Send) -> PyResult<Arr<'py>> {
+    let mut out = Out::new(py, n);
+    match &mut out {
+        Out::Numpy(a) => {
+            let mut rw = a.readwrite();
+            let o = rw.as_slice_mut()?;
+            py.detach(|| f(o))?;
+        }
+        Out::Recycled(buf) => py.detach(|| f(buf))?,
+    }
+    out.finish(py)
 }
 
 /// [`run1`] for three outputs.
 fn run3<'py>(py: Python<'py>, n: usize, f: impl FnOnce([&mut [f64]; 3]) -> CoreResult<()> + Send) -> PyResult<Arr3<'py>> {
-    let (a, b, c) = (PyArray1::<f64>::zeros(py, n, false), PyArray1::<f64>::zeros(py, n, false), PyArray1::<f64>::zeros(py, n, false));
-    {
-        let (mut ra, mut rb, mut rc) = (a.readwrite(), b.readwrite(), c.readwrite());
-        let (sa, sb, sc) = (ra.as_slice_mut()?, rb.as_slice_mut()?, rc.as_slice_mut()?);
-        py.detach(|| f([sa, sb, sc]))?;
+    let (mut a, mut b, mut c) = (Out::new(py, n), Out::new(py, n), Out::new(py, n));
+    match (&mut a, &mut b, &mut c) {
+        (Out::Recycled(x), Out::Recycled(y), Out::Recycled(z)) => py.detach(|| f([x, y, z]))?,
+        (Out::Numpy(x), Out::Numpy(y), Out::Numpy(z)) => {
+            let (mut rx, mut ry, mut rz) = (x.readwrite(), y.readwrite(), z.readwrite());
+            let (sx, sy, sz) = (rx.as_slice_mut()?, ry.as_slice_mut()?, rz.as_slice_mut()?);
+            py.detach(|| f([sx, sy, sz]))?;
+        }
+        _ => unreachable!("three outputs of one length take the same path"),
     }
-    Ok((a, b, c))
+    Ok((a.finish(py)?, b.finish(py)?, c.finish(py)?))
 }
 
 macro_rules! batch1 {
@@ -189,50 +232,58 @@ stream_class!(
     }
 );
 
+/// `EMA.update` as a `METH_O` C function (see `fastcall`).
+unsafe extern "C" fn ema_update_o(slf: *mut pyo3::ffi::PyObject, arg: *mut pyo3::ffi::PyObject) -> *mut pyo3::ffi::PyObject {
+    // SAFETY: CPython calls a METH_O method with the GIL held, `slf` an instance of the class the
+    // descriptor was made for (`EMA`, checked by the descriptor) and `arg` a valid borrowed object.
+    unsafe {
+        let py = Python::assume_attached();
+        let Some(x) = super::fastcall::arg_f64(arg) else { return std::ptr::null_mut() };
+        let this = Bound::<PyAny>::ref_from_ptr(py, &slf).cast_unchecked::<PyEma>();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| this.get().0.with(py, |e| e.update(x)).map_err(PyErr::from)));
+        super::fastcall::return_f64(py, r)
+    }
+}
+
 /// Streaming EMA; `update(x)` equals `ema` bit for bit.
 ///
-/// NB: `frozen` + `unsendable` with the state in a `Cell`: no borrow flag to take and release
-/// (atomic operations in PyO3's checker) on the hot `update`; the object stays on the thread
-/// that made it (PyO3 checks), which makes the `Cell` sound. Measured against NautilusTrader's
-/// `update_raw` in `benches/test_bench_indicators.py` (group `stream_ema_py`).
-#[pyclass(name = "EMA", module = "trader._core", frozen, unsendable)]
-struct PyEma(std::cell::Cell<ind::Ema>);
+/// NB: the hot `update` takes no borrow flag and no thread check: the state sits in a
+/// [`GilCell`], which relies on the GIL to serialise access (see its SAFETY note). Measured
+/// against NautilusTrader's `update_raw` in `benches/test_bench_indicators.py` (`stream_ema_py`):
+/// the `unsendable` + `Cell` form spent ~10 ns a call in PyO3's thread check.
+#[pyclass(name = "EMA", module = "trader._core", frozen)]
+struct PyEma(super::fastcall::GilCell<ind::Ema>);
 
 #[pymethods]
 impl PyEma {
     #[new]
     #[pyo3(signature = (timeperiod = 30))]
     fn new(timeperiod: i64) -> PyResult<Self> {
-        Ok(Self(std::cell::Cell::new(ind::Ema::new(timeperiod)?)))
+        Ok(Self(super::fastcall::GilCell::new(ind::Ema::new(timeperiod)?)))
     }
     /// Push one value; the EMA (NaN during the lookback).
     #[inline]
-    fn update(&self, x: f64) -> PyResult<f64> {
-        let mut e = self.0.get();
-        let r = e.update(x)?;
-        self.0.set(e);
-        Ok(r)
+    fn update(&self, py: Python<'_>, x: f64) -> PyResult<f64> {
+        Ok(self.0.with(py, |e| e.update(x))?)
     }
     /// The last output (NaN during the lookback).
     #[getter]
-    fn value(&self) -> f64 {
-        self.0.get().value()
+    fn value(&self, py: Python<'_>) -> f64 {
+        self.0.with(py, |e| e.value())
     }
     /// Valid values pushed so far.
     #[getter]
-    fn count(&self) -> usize {
-        self.0.get().count()
+    fn count(&self, py: Python<'_>) -> usize {
+        self.0.with(py, |e| e.count())
     }
     /// Whether the lookback is over.
     #[getter]
-    fn initialized(&self) -> bool {
-        self.0.get().initialized()
+    fn initialized(&self, py: Python<'_>) -> bool {
+        self.0.with(py, |e| e.initialized())
     }
     /// Back to the state right after construction.
-    fn reset(&self) {
-        let mut e = self.0.get();
-        e.reset();
-        self.0.set(e);
+    fn reset(&self, py: Python<'_>) {
+        self.0.with(py, |e| e.reset())
     }
 }
 
@@ -375,6 +426,12 @@ pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(vwap, m)?)?;
     m.add_class::<PySma>()?;
     m.add_class::<PyEma>()?;
+    super::fastcall::install_meth_o(
+        &m.py().get_type::<PyEma>(),
+        c"update",
+        c"update(x) -> float: push one value; the EMA (NaN during the lookback).",
+        ema_update_o,
+    )?;
     m.add_class::<PyWma>()?;
     m.add_class::<PyRsi>()?;
     m.add_class::<PyMacd>()?;

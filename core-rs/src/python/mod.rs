@@ -5,6 +5,7 @@ mod arrays;
 mod buffers;
 mod engine;
 mod errors;
+mod fastcall;
 mod indicators;
 mod ring;
 mod simd;
@@ -12,7 +13,7 @@ mod simd;
 use pyo3::prelude::*;
 
 pub(crate) use arrays::{f64_array, f64_array_2d};
-pub(crate) use buffers::{into_pyarray2, recycled};
+pub(crate) use buffers::{into_pyarray1, into_pyarray2, is_large, recycled};
 pub(crate) use errors::strategy_error;
 
 #[pymodule]
