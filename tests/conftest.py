@@ -35,3 +35,16 @@ def klines_1m(shared_data: Path) -> dict[str, dict]:
     files = kline_files(shared_data / "klines_1m")
     assert files, f"no 1-minute bar files under {shared_data / 'klines_1m'}"
     return {str(p.relative_to(shared_data)): load_ohlcv(p) for p in files}
+
+
+@pytest.fixture(scope="session")
+def klines_1m_paths(shared_data: Path) -> list[tuple[Path, dict]]:
+    """Every 1-minute bar file with its bars as the engine reads them (ts in ns + OHLCV)."""
+    from trader.data import open_bars
+
+    out = []
+    for p in kline_files(shared_data / "klines_1m"):
+        b = open_bars(str(p)).load()
+        out.append((p, {"ts": b.ts, "open": b.open, "high": b.high, "low": b.low, "close": b.close, "volume": b.volume}))
+    assert out
+    return out

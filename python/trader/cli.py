@@ -232,8 +232,10 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
     except click.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code)
+        # Usage and bad-value errors: one line, no usage block, exit 2 (the contract of every
+        # bad-input path; `trader CMD --help` has the usage).
+        click.echo(f"error: {e.format_message()}", err=True)
+        sys.exit(2)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)

@@ -41,6 +41,8 @@ class BacktestConfig:
     mode: str = "event"
     price_precision: int | None = None
     size_precision: int = 6
+    #: The venue plugin that simulates the exchange.
+    venue: str = "sim"
 
     def check(self) -> None:
         if not (self.cash > 0):
@@ -183,7 +185,13 @@ class BacktestKernel:
         if dp is None:
             dp = infer_price_precision(cols0["open"], cols0["high"], cols0["low"], cols0["close"])
         n = len(symbols)
-        engine = _core.Backtest(symbols, [dp] * n, [cfg.size_precision] * n, cfg.cash, cfg.fee_bps, cfg.slippage_bps, cfg.fill_at)
+        from trader.plugins import venues
+
+        known = venues()
+        if cfg.venue not in known:
+            raise InvalidInputError(f"venue: unknown venue {cfg.venue!r} (known: {', '.join(sorted(known)) or 'none'})")
+        engine = known[cfg.venue].create(symbols, [dp] * n, [cfg.size_precision] * n, cash=cfg.cash, fee_bps=cfg.fee_bps,
+                                         slippage_bps=cfg.slippage_bps, fill_at=cfg.fill_at)
         ctx = _core.Context(symbols, [dp] * n, [cfg.size_precision] * n)
         strat._attach(ctx, symbols)
 
@@ -257,7 +265,7 @@ class BacktestKernel:
         interval = min((getattr(f, "interval_ns", 0) or 0) for f in self.feeds) or 60_000_000_000
         stats = statistics(equity, ts, exposed, trades["pnl"], self.config.cash, interval, engine.fees)
         meta: dict[str, Any] = {}
-        gaps = [f.meta.get("gaps") for f in self.feeds if getattr(f, "meta", None) and f.meta.get("gaps")]
+        gaps = [dict(g, path=f.meta.get("path")) for f in self.feeds if (g := (getattr(f, "meta", None) or {}).get("gaps")) and g.get("count")]
         if gaps:
             meta["gaps"] = gaps
         return BacktestResult(

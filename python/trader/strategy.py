@@ -270,6 +270,10 @@ class Strategy:
         """Time of the current event, UTC epoch nanoseconds (backtest: the bar's time)."""
         return self._context().ts
 
+    def lot(self, instrument: int = 0) -> float:
+        """The instrument's quantity step, in units: order quantities are multiples of it."""
+        return self._context().lot(instrument)
+
     def qty_for(self, fraction: float, price: float, instrument: int = 0) -> float:
         """Quantity worth ``fraction`` of equity at ``price``, rounded down to the lot."""
         return self._context().qty_for_fraction(fraction, price, instrument)

@@ -15,18 +15,16 @@ from typing import Any
 import numpy as np
 
 from trader.indicators import EMA, ema
-from trader.strategy import Param, Signals, Strategy
+from trader.strategy import Param, Signals
+from trader_strategies._sizing import Sized
 
 
-class EmaCross(Strategy):
+class EmaCross(Sized):
     name = "ema_cross"
     description = "Fast/slow EMA crossover, long-only or long/short"
 
     fast = Param(10, int, ge=1, help="fast EMA period")
     slow = Param(30, int, ge=2, help="slow EMA period")
-    qty = Param(0.0, float, ge=0.0, help="fixed order quantity; 0 = size x equity")
-    size = Param(1.0, float, gt=0.0, help="fraction of equity per entry when qty is 0")
-    allow_short = Param(False, bool, help="reverse to a short on a downward cross")
 
     def validate(self) -> None:
         if self.fast >= self.slow:
@@ -37,26 +35,15 @@ class EmaCross(Strategy):
         self.slow_ema = self.indicator(EMA(self.slow))
         self._prev = (float("nan"), float("nan"))
 
-    def _entry_qty(self, price: float) -> float:
-        return self.qty if self.qty > 0 else self.qty_for(self.size, price)
-
     def on_bar(self, bar: Any) -> None:
         f = self.fast_ema.value
         s = self.slow_ema.value
         pf, ps = self._prev
         self._prev = (f, s)
         if pf <= ps and f > s:
-            pos = self.position()
-            if pos <= 0:
-                q = self._entry_qty(bar.close) - pos
-                if q > 0:
-                    self.buy(q)
+            self.go_long(bar.close)
         elif pf >= ps and f < s:
-            pos = self.position()
-            if pos > 0 or (pos == 0 and self.allow_short):
-                q = pos + (self._entry_qty(bar.close) if self.allow_short else 0.0)
-                if q > 0:
-                    self.sell(q)
+            self.go_short_or_flat(bar.close)
 
     def vectorized(self, bars: Any) -> Signals:
         close = np.ascontiguousarray(bars.close, dtype=np.float64)

@@ -49,10 +49,15 @@ fn give_back(buf: Vec<f64>) {
     if cap < MIN_RECYCLED {
         return;
     }
+    if cap * 8 > MAX_CACHED_BYTES {
+        return;
+    }
     let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
-    let held: usize = cache.iter().map(|b| b.capacity() * 8).sum();
-    if cache.len() < MAX_CACHED && held + cap * 8 <= MAX_CACHED_BYTES {
-        cache.push(buf);
+    // The buffer released last is the likeliest to be asked for next (a loop of calls of one
+    // size): keep it, dropping the oldest ones until the bounds hold again.
+    cache.push(buf);
+    while cache.len() > MAX_CACHED || cache.iter().map(|b| b.capacity() * 8).sum::<usize>() > MAX_CACHED_BYTES {
+        cache.remove(0);
     }
 }
 

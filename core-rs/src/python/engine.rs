@@ -12,6 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::f64_array;
+use super::indicators::{BarInputs, Source, Updater};
 use crate::engine::{Backtest, Decisions, Handler, RunError, VectorHandler};
 use crate::error::CoreError;
 use crate::model::fixed::{format_fixed, from_raw, money_to_f64, to_raw, MONEY_DP};
@@ -244,6 +245,13 @@ impl PyContext {
         self.ts
     }
 
+    /// The quantity step of `instrument`, in units.
+    #[pyo3(signature = (instrument = 0))]
+    fn lot(&self, instrument: u32) -> PyResult<f64> {
+        let inst = self.inst(instrument)?;
+        Ok(from_raw(inst.lot, inst.size_dp))
+    }
+
     /// Quantity worth `fraction` of equity at `price`, rounded down to the lot.
     #[pyo3(signature = (fraction, price, instrument = 0))]
     fn qty_for_fraction(&self, fraction: f64, price: f64, instrument: u32) -> PyResult<f64> {
@@ -253,50 +261,12 @@ impl PyContext {
     }
 }
 
-/// How an engine-updated indicator takes its input from a bar.
-#[derive(Clone, Copy)]
-enum Source {
-    Open,
-    High,
-    Low,
-    Close,
-    Volume,
-    /// `update(high, low, close)`
-    Hlc,
-    /// `update(close, volume)`
-    CloseVolume,
-    /// `update(high, low, close, volume)`
-    Hlcv,
-}
-
-impl Source {
-    fn parse(s: &str) -> PyResult<Self> {
-        Ok(match s {
-            "open" => Self::Open,
-            "high" => Self::High,
-            "low" => Self::Low,
-            "close" => Self::Close,
-            "volume" => Self::Volume,
-            "hlc" => Self::Hlc,
-            "close_volume" => Self::CloseVolume,
-            "hlcv" => Self::Hlcv,
-            other => {
-                return Err(CoreError::InvalidArgument {
-                    name: "source",
-                    reason: format!("unknown indicator input {other:?} (expected open, high, low, close, volume, hlc, close_volume, hlcv)"),
-                }
-                .into());
-            }
-        })
-    }
-}
-
 struct PyHandler<'py> {
     on_bar: Bound<'py, PyAny>,
     on_event: Option<Bound<'py, PyAny>>,
     ctx: Bound<'py, PyContext>,
     bars: Vec<Bound<'py, PyBar>>,
-    indicators: Vec<(u32, Source, Bound<'py, PyAny>)>,
+    indicators: Vec<(u32, Source, Updater<'py>)>,
     cols: BarColumns<'py>,
 }
 
@@ -310,21 +280,11 @@ impl PyHandler<'_> {
 
     fn update_indicators(&self, inst: u32, i: usize) -> PyResult<()> {
         let c = &self.cols;
+        let b = BarInputs { open: c.open[i], high: c.high[i], low: c.low[i], close: c.close[i], volume: c.volume[i] };
         for (want, src, ind) in &self.indicators {
-            if *want != inst {
-                continue;
+            if *want == inst {
+                ind.update(*src, &b)?;
             }
-            let upd = pyo3::intern!(ind.py(), "update");
-            match src {
-                Source::Open => ind.call_method1(upd, (c.open[i],))?,
-                Source::High => ind.call_method1(upd, (c.high[i],))?,
-                Source::Low => ind.call_method1(upd, (c.low[i],))?,
-                Source::Close => ind.call_method1(upd, (c.close[i],))?,
-                Source::Volume => ind.call_method1(upd, (c.volume[i],))?,
-                Source::Hlc => ind.call_method1(upd, (c.high[i], c.low[i], c.close[i]))?,
-                Source::CloseVolume => ind.call_method1(upd, (c.close[i], c.volume[i]))?,
-                Source::Hlcv => ind.call_method1(upd, (c.high[i], c.low[i], c.close[i], c.volume[i]))?,
-            };
         }
         Ok(())
     }
@@ -454,7 +414,13 @@ impl PyBacktest {
             return Err(CoreError::InvalidArgument { name: "context", reason: "context and engine have different instruments".into() }.into());
         }
         let bars = (0..n_inst).map(|_| Bound::new(py, PyBar::default())).collect::<PyResult<Vec<_>>>()?;
-        let indicators = indicators.into_iter().map(|(i, s, ind)| Ok((i, Source::parse(&s)?, ind))).collect::<PyResult<Vec<_>>>()?;
+        let indicators = indicators
+            .into_iter()
+            .map(|(i, s, ind)| {
+                let src = Source::parse(&s)?;
+                Ok((i, src, Updater::new(ind, src)?))
+            })
+            .collect::<PyResult<Vec<_>>>()?;
         let mut h = PyHandler { on_bar, on_event, ctx: context, bars, indicators, cols };
         self.inner.run(&cols, &mut h).map_err(|e| run_err(py, e))
     }

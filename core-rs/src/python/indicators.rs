@@ -189,7 +189,7 @@ macro_rules! stream_class {
     ($(#[$doc:meta])* $ty:ident, $name:literal, $inner:ty, $out:ty, { $($items:tt)* }) => {
         $(#[$doc])*
         #[pyclass(name = $name, module = "trader._core")]
-        struct $ty($inner);
+        pub(crate) struct $ty($inner);
 
         #[pymethods]
         impl $ty {
@@ -252,7 +252,7 @@ unsafe extern "C" fn ema_update_o(slf: *mut pyo3::ffi::PyObject, arg: *mut pyo3:
 /// against NautilusTrader's `update_raw` in `benches/test_bench_indicators.py` (`stream_ema_py`):
 /// the `unsendable` + `Cell` form spent ~10 ns a call in PyO3's thread check.
 #[pyclass(name = "EMA", module = "trader._core", frozen)]
-struct PyEma(super::fastcall::GilCell<ind::Ema>);
+pub(crate) struct PyEma(super::fastcall::GilCell<ind::Ema>);
 
 #[pymethods]
 impl PyEma {
@@ -442,4 +442,168 @@ pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyVwap>()?;
     m.add_class::<PyObv>()?;
     Ok(())
+}
+
+/// The engine's handle on a registered indicator: the built-in classes are updated straight on
+/// their Rust state (a few ns), anything else through its Python `update` method.
+pub(crate) enum Updater<'py> {
+    Ema(Bound<'py, PyEma>),
+    Sma(Bound<'py, PySma>),
+    Wma(Bound<'py, PyWma>),
+    Rsi(Bound<'py, PyRsi>),
+    StdDev(Bound<'py, PyStdDev>),
+    ZScore(Bound<'py, PyZScore>),
+    Macd(Bound<'py, PyMacd>),
+    Bbands(Bound<'py, PyBbands>),
+    Atr(Bound<'py, PyAtr>),
+    Obv(Bound<'py, PyObv>),
+    Vwap(Bound<'py, PyVwap>),
+    Python(Bound<'py, PyAny>),
+}
+
+/// One bar's inputs, as the engine hands them to an indicator.
+#[derive(Clone, Copy)]
+pub(crate) struct BarInputs {
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
+}
+
+/// What an indicator reads from each bar.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Source {
+    Open,
+    High,
+    Low,
+    Close,
+    Volume,
+    /// `update(high, low, close)`
+    Hlc,
+    /// `update(close, volume)`
+    CloseVolume,
+    /// `update(high, low, close, volume)`
+    Hlcv,
+}
+
+impl Source {
+    pub(crate) fn parse(s: &str) -> PyResult<Self> {
+        Ok(match s {
+            "open" => Self::Open,
+            "high" => Self::High,
+            "low" => Self::Low,
+            "close" => Self::Close,
+            "volume" => Self::Volume,
+            "hlc" => Self::Hlc,
+            "close_volume" => Self::CloseVolume,
+            "hlcv" => Self::Hlcv,
+            other => {
+                return Err(crate::error::CoreError::InvalidArgument {
+                    name: "source",
+                    reason: format!("unknown indicator input {other:?} (expected open, high, low, close, volume, hlc, close_volume, hlcv)"),
+                }
+                .into());
+            }
+        })
+    }
+
+    fn single(self, b: &BarInputs) -> Option<f64> {
+        match self {
+            Self::Open => Some(b.open),
+            Self::High => Some(b.high),
+            Self::Low => Some(b.low),
+            Self::Close => Some(b.close),
+            Self::Volume => Some(b.volume),
+            _ => None,
+        }
+    }
+}
+
+impl<'py> Updater<'py> {
+    /// Recognise a built-in indicator and check that `source` gives it the inputs it takes.
+    pub(crate) fn new(obj: Bound<'py, PyAny>, source: Source) -> PyResult<Self> {
+        let single = !matches!(source, Source::Hlc | Source::CloseVolume | Source::Hlcv);
+        let need = |ok: bool, what: &str| -> PyResult<()> {
+            if ok {
+                Ok(())
+            } else {
+                let ty = obj.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+                Err(crate::error::CoreError::InvalidArgument { name: "source", reason: format!("{ty} takes {what}, not {source:?}") }.into())
+            }
+        };
+        macro_rules! try_single {
+            ($($variant:ident => $ty:ty),*) => {
+                $(if let Ok(b) = obj.cast::<$ty>() {
+                    need(single, "one value a bar (open, high, low, close or volume)")?;
+                    return Ok(Self::$variant(b.clone()));
+                })*
+            };
+        }
+        try_single!(Ema => PyEma, Sma => PySma, Wma => PyWma, Rsi => PyRsi, StdDev => PyStdDev, ZScore => PyZScore, Macd => PyMacd, Bbands => PyBbands);
+        if let Ok(b) = obj.cast::<PyAtr>() {
+            need(source == Source::Hlc, "source=\"hlc\"")?;
+            return Ok(Self::Atr(b.clone()));
+        }
+        if let Ok(b) = obj.cast::<PyObv>() {
+            need(source == Source::CloseVolume, "source=\"close_volume\"")?;
+            return Ok(Self::Obv(b.clone()));
+        }
+        if let Ok(b) = obj.cast::<PyVwap>() {
+            need(source == Source::Hlcv, "source=\"hlcv\"")?;
+            return Ok(Self::Vwap(b.clone()));
+        }
+        Ok(Self::Python(obj))
+    }
+
+    /// Feed one bar.
+    #[inline]
+    pub(crate) fn update(&self, source: Source, b: &BarInputs) -> PyResult<()> {
+        let x = source.single(b).unwrap_or(b.close);
+        match self {
+            Self::Ema(o) => {
+                o.get().0.with(o.py(), |e| e.update(x))?;
+            }
+            Self::Sma(o) => {
+                o.borrow_mut().0.update(x)?;
+            }
+            Self::Wma(o) => {
+                o.borrow_mut().0.update(x)?;
+            }
+            Self::Rsi(o) => {
+                o.borrow_mut().0.update(x)?;
+            }
+            Self::StdDev(o) => {
+                o.borrow_mut().0.update(x)?;
+            }
+            Self::ZScore(o) => {
+                o.borrow_mut().0.update(x)?;
+            }
+            Self::Macd(o) => {
+                o.borrow_mut().0.update(x)?;
+            }
+            Self::Bbands(o) => {
+                o.borrow_mut().0.update(x)?;
+            }
+            Self::Atr(o) => {
+                o.borrow_mut().0.update(b.high, b.low, b.close)?;
+            }
+            Self::Obv(o) => {
+                o.borrow_mut().0.update(b.close, b.volume)?;
+            }
+            Self::Vwap(o) => {
+                o.borrow_mut().0.update(b.high, b.low, b.close, b.volume)?;
+            }
+            Self::Python(o) => {
+                let upd = pyo3::intern!(o.py(), "update");
+                match source {
+                    Source::Hlc => o.call_method1(upd, (b.high, b.low, b.close))?,
+                    Source::CloseVolume => o.call_method1(upd, (b.close, b.volume))?,
+                    Source::Hlcv => o.call_method1(upd, (b.high, b.low, b.close, b.volume))?,
+                    _ => o.call_method1(upd, (x,))?,
+                };
+            }
+        }
+        Ok(())
+    }
 }

@@ -249,12 +249,8 @@ pub fn multi_in(b: Backend, kind: Multi, x: &[f64], periods: &[i64], mut buf: Ve
     #[cfg(target_arch = "x86_64")]
     {
         let mut data = buf;
-        let fresh = data.capacity() < total;
         data.reserve_exact(total);
         let base = data.as_mut_ptr();
-        if fresh {
-            advise_huge_pages(base, total);
-        }
         for r in 0..m {
             for t in 0..start {
                 // SAFETY: r * n + t < m * n = capacity.
@@ -283,32 +279,6 @@ pub fn multi_in(b: Backend, kind: Multi, x: &[f64], periods: &[i64], mut buf: Ve
     }
     #[cfg(not(target_arch = "x86_64"))]
     unreachable!("only the scalar backend is available off x86_64")
-}
-
-/// Ask the kernel to back a large, still untouched output with transparent huge pages.
-///
-/// NB: a fresh 64 MB output (8 rows × 1M) costs 16k page faults on 4 KiB pages — measured at
-/// ~30 ms on the dev box, more than the kernel itself; with `MADV_HUGEPAGE` it is 32 faults.
-/// Only the 2 MiB-aligned interior of the allocation is advised; the call is advice (its
-/// result is ignored: without THP nothing changes).
-fn advise_huge_pages(ptr: *mut f64, len: usize) {
-    #[cfg(target_os = "linux")]
-    {
-        const HUGE: usize = 2 << 20;
-        let bytes = len * std::mem::size_of::<f64>();
-        if bytes < 2 * HUGE {
-            return;
-        }
-        let start = (ptr as usize).next_multiple_of(HUGE);
-        let end = (ptr as usize + bytes) / HUGE * HUGE;
-        if end > start {
-            // SAFETY: [start, end) lies inside our own live allocation; madvise(MADV_HUGEPAGE)
-            // changes no contents, only how future faults in the range are served.
-            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (ptr, len);
 }
 
 /// EMA of `x` for every period at once: row `j` is bit-identical to

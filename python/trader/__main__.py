@@ -1,0 +1,5 @@
+"""``python -m trader``: the same as the ``trader`` command."""
+
+from trader.cli import main
+
+main()
