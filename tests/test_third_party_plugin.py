@@ -19,7 +19,7 @@ def installed_plugin():
         p = subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True, timeout=300)
         assert p.returncode == 0, p.stdout + p.stderr
 
-    pip("install", "--no-build-isolation", "--no-deps", "--quiet", str(DIST))
+    pip("install", "--no-deps", "--quiet", str(DIST))
     yield
     pip("uninstall", "--yes", "--quiet", "trader-example-plugin")
 

@@ -26,6 +26,13 @@ def info() -> None:
     click.echo(f"simd backend: {trader.simd_backend()} (available: {', '.join(trader.simd_backends_available())})")
 
 
+def _console():
+    """A rich console; piped output gets a wide page so names and module paths never wrap."""
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=160)
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
 def plugins(as_json: bool) -> None:
@@ -44,10 +51,10 @@ def plugins(as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = _console()
     table = Table(title="trader plugins")
     for col in ("kind", "name", "module", "distribution"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=True)
     for r in rows:
         table.add_row(r.kind, r.name, r.module, r.distribution)
     console.print(table)
@@ -222,7 +229,7 @@ def strategies(as_json: bool) -> None:
     for r in rows:
         ps = ", ".join(f"{k}={v['default']!r}" for k, v in r["params"].items())
         table.add_row(r["name"], ps, r["description"])
-    Console().print(table)
+    _console().print(table)
 
 
 def main(argv: list[str] | None = None) -> None:

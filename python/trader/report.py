@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import math
+import sys
 from typing import Any
 
 import numpy as np
@@ -47,7 +48,7 @@ def print_summary(result: BacktestResult) -> None:
     from rich.table import Table
 
     s = result.summary()
-    con = Console()
+    con = Console() if sys.stdout.isatty() else Console(width=120)
     params = ", ".join(f"{k}={v}" for k, v in result.params.items())
     table = Table(title=f"{result.strategy}({params}) on {', '.join(result.symbols)}")
     table.add_column("statistic")
