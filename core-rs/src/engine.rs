@@ -199,6 +199,10 @@ impl Backtest {
         cols.check()?;
         cols.validate(&self.instruments)?;
         let n = cols.len();
+        // At most one equity point per bar: one allocation per batch, no regrowth copies.
+        self.curve.ts.reserve(n);
+        self.curve.equity.reserve(n);
+        self.curve.exposed.reserve(n);
         let single = cols.instrument.is_none();
         let mut i = 0;
         while i < n {
@@ -240,30 +244,46 @@ impl Backtest {
         let cash = self.portfolio.cash_f64();
         let qty = self.portfolio.positions[0].qty_f64();
         let exposed = self.portfolio.exposed();
-        let mut mark = self.portfolio.positions[0].mark_f64();
+        let mark = self.portfolio.positions[0].mark_f64();
         let (ts, close) = (&cols.ts[i..j], &cols.close[i..j]);
+        // NB: the common case, timestamps strictly increasing, is written as whole slices (the
+        // compiler vectorises the check and the equity map): ~10 instructions a bar instead of
+        // ~70 for the general loop below.
+        let increasing = ts.windows(2).fold(true, |ok, w| ok & (w[0] < w[1]));
         let curve = &mut self.curve;
-        curve.ts.reserve(j - i);
-        curve.equity.reserve(j - i);
-        curve.exposed.reserve(j - i);
-        let mut last = self.last_ts;
-        for (k, (&t, &c)) in ts.iter().zip(close).enumerate() {
-            if let Some(l) = last {
-                if t < l {
-                    return Err(unsorted(i + k, t, l));
-                }
-                if t > l {
-                    curve.ts.push(l);
-                    curve.equity.push(cash + qty * mark);
-                    curve.exposed.push(exposed);
-                }
+        match self.last_ts {
+            Some(last) if increasing && last < ts[0] => {
+                let m = ts.len();
+                curve.ts.push(last);
+                curve.ts.extend_from_slice(&ts[..m - 1]);
+                curve.equity.push(cash + qty * mark);
+                curve.equity.extend(close[..m - 1].iter().map(|&c| cash + qty * c));
+                curve.exposed.extend(std::iter::repeat_n(exposed, m));
+                self.last_ts = Some(ts[m - 1]);
             }
-            last = Some(t);
-            mark = c;
+            _ => {
+                let mut last = self.last_ts;
+                let mut mark = mark;
+                for (k, (&t, &c)) in ts.iter().zip(close).enumerate() {
+                    if let Some(l) = last {
+                        if t < l {
+                            return Err(unsorted(i + k, t, l));
+                        }
+                        if t > l {
+                            curve.ts.push(l);
+                            curve.equity.push(cash + qty * mark);
+                            curve.exposed.push(exposed);
+                        }
+                    }
+                    last = Some(t);
+                    mark = c;
+                }
+                self.last_ts = last;
+            }
         }
-        self.last_ts = last;
         let inst = &self.instruments[0];
-        self.portfolio.mark(0, crate::model::fixed::round_i64(close[j - i - 1] * inst.price_scale), mark);
+        let c = close[close.len() - 1];
+        self.portfolio.mark(0, crate::model::fixed::round_i64(c * inst.price_scale), c);
         self.bar_index += (j - i) as u64;
         Ok(())
     }

@@ -122,11 +122,12 @@ impl Portfolio {
         // Close (part of) the existing position first.
         if pos.qty != 0 && (pos.qty > 0) != (remaining > 0) {
             let closing = remaining.abs().min(pos.qty.abs());
-            let removed_cost = pos.cost * closing as i128 / pos.qty.abs() as i128;
+            // Whole closes (the common case) need no 128-bit division.
+            let removed_cost = if closing == pos.qty.abs() { pos.cost } else { pos.cost * closing as i128 / pos.qty.abs() as i128 };
             let proceeds = inst.notional(fill.px, closing);
             let pnl = pos.qty.signum() as i128 * proceeds - removed_cost;
             // The fee is split pro rata between the closing and the opening part.
-            let closing_fee = fill.fee * closing as i128 / fill.qty as i128;
+            let closing_fee = if closing == fill.qty { fill.fee } else { fill.fee * closing as i128 / fill.qty as i128 };
             fee_left -= closing_fee;
             pos.realized += pnl;
             pos.cost -= removed_cost;

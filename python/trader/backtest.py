@@ -33,7 +33,7 @@ def make_strategy(name: str | type[Strategy] | Strategy, params: dict[str, Any] 
 def run_backtest(
     strategy: str | type[Strategy] | Strategy = "ema_cross",
     params: dict[str, Any] | None = None,
-    data: Sequence[str | None] | str | None = None,
+    data: Sequence[Any] | str | Any | None = None,
     *,
     source: str | None = None,
     symbol: str | None = None,
@@ -51,13 +51,21 @@ def run_backtest(
     batch_size: int = 1_000_000,
     progress: bool = False,
 ) -> BacktestResult:
-    """Run ``strategy`` over ``data`` (paths; ``None`` = the synthetic series) and return the result."""
+    """Run ``strategy`` over ``data`` and return the result.
+
+    ``data``: a path, ``None`` (the synthetic series), a :class:`trader.data.Bars` held in memory,
+    or a list of those (several instruments, merged by timestamp).
+    """
+    from trader.data import Bars, MemoryFeed
     from trader.plugins import find_data_source
 
     strat = make_strategy(strategy, params)
-    paths = [data] if data is None or isinstance(data, str) else list(data)
+    paths = list(data) if isinstance(data, (list, tuple)) else [data]
     feeds = []
     for path in paths:
+        if isinstance(path, Bars):
+            feeds.append(MemoryFeed(path.between(start, end) if (start or end) else path, batch_size))
+            continue
         src = find_data_source(path, source)
         feeds.append(
             src.open(path, symbol=symbol, start=start, end=end, batch_size=batch_size, gap_policy=gap_policy, **(options or {}))

@@ -67,9 +67,12 @@ impl<'a> BarColumns<'a> {
         let max_scale = instruments.iter().map(|x| x.price_scale).fold(0.0, f64::max);
         let limit = 9.0e18 / max_scale;
         for (name, col) in [("open", self.open), ("high", self.high), ("low", self.low), ("close", self.close)] {
-            // NB: a branch-free pass the compiler vectorises; the slow path below names the row.
-            let ok = col.iter().fold(true, |acc, &v| acc & (v > 0.0) & (v < limit));
-            if !ok {
+            // NB: branch-free over blocks of 16 so the compiler vectorises it (~1 instruction a
+            // value); the slow path below names the row.
+            let bad = |c: &[f64]| c.iter().fold(0u8, |acc, &v| acc | (!(v > 0.0) as u8) | (!(v < limit) as u8));
+            let mut chunks = col.chunks_exact(16);
+            let any_bad = chunks.by_ref().any(|c| bad(c) != 0) || bad(chunks.remainder()) != 0;
+            if any_bad {
                 let i = col.iter().position(|&v| !(v > 0.0 && v < limit)).unwrap_or(0);
                 return Err(CoreError::InvalidArgument { name, reason: format!("bar {i}: price {} is not a positive finite number in range", col[i]) });
             }

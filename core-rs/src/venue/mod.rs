@@ -54,6 +54,9 @@ impl SimVenue {
 
     /// Market price moved against the trader by the slippage, rounded to the tick against them.
     pub fn slipped(&self, inst: &Instrument, side: Side, px: i64) -> i64 {
+        if self.config.slippage.0 == 0 && px % inst.tick == 0 {
+            return px; // no slippage and already on the tick: skip the 128-bit divisions
+        }
         let one = Bps::ONE;
         let slip = self.config.slippage.0 as i128;
         let tick = inst.tick as i128;
@@ -70,6 +73,9 @@ impl SimVenue {
     }
 
     pub fn fee(&self, inst: &Instrument, px: i64, qty: i64) -> i128 {
+        if self.config.fee.0 == 0 {
+            return 0;
+        }
         div_ceil(inst.notional(px, qty) * self.config.fee.0 as i128, Bps::ONE)
     }
 

@@ -22,6 +22,7 @@ from trader.data.binance import BinanceSource
 from trader.data.csv import CsvSource
 from trader.data.feed import BarFeed
 from trader.data.gaps import GAP_POLICIES
+from trader.data.memory import MemoryFeed
 from trader.data.synthetic import SyntheticSource
 
 
@@ -62,6 +63,7 @@ def open_bars(path: str | os.PathLike | None = None, *, source: str | None = Non
 
 
 __all__ = [
+    "MemoryFeed",
     "Bars",
     "BarFeed",
     "DataSource",
