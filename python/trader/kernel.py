@@ -260,7 +260,7 @@ class BacktestKernel:
         return self._result(engine, elapsed)
 
     def _result(self, engine: Any, elapsed: float) -> BacktestResult:
-        ts, equity, exposed = engine.equity_curve()
+        ts, equity, exposed = engine.take_equity_curve()
         trades = engine.trades()
         interval = min((getattr(f, "interval_ns", 0) or 0) for f in self.feeds) or 60_000_000_000
         stats = statistics(equity, ts, exposed, trades["pnl"], self.config.cash, interval, engine.fees)

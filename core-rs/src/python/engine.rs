@@ -528,6 +528,12 @@ impl PyBacktest {
         (c.ts.clone().into_pyarray(py), c.equity.clone().into_pyarray(py), c.exposed.clone().into_pyarray(py))
     }
 
+    /// The equity curve, moved out of the engine (no copy; the engine's curve is empty after).
+    fn take_equity_curve<'py>(&mut self, py: Python<'py>) -> (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<bool>>) {
+        let c = std::mem::take(&mut self.inner.curve);
+        (c.ts.into_pyarray(py), c.equity.into_pyarray(py), c.exposed.into_pyarray(py))
+    }
+
     /// Closed round trips as numpy columns: instrument, long, entry_ts, exit_ts, qty, pnl.
     fn trades<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let bt = &self.inner;
