@@ -358,3 +358,141 @@ class ObjectPool:
     @property
     def capacity(self) -> int:
         """Slots in the pool (grows only with a growth policy)."""
+
+# ---------------------------------------------------------------------------------------------
+# Backtest engine (wired by trader.kernel; strategies see Bar, OrderEvent and, through
+# trader.Strategy, the Context)
+# ---------------------------------------------------------------------------------------------
+
+class Bar:
+    """One bar as a strategy sees it in ``on_bar``.
+
+    The engine reuses one ``Bar`` per instrument and updates it in place for every bar (no
+    Python object per bar): read it inside the callback, or keep ``bar.copy()``.
+    """
+
+    ts: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    instrument: int
+    def __init__(self, ts: int, open: float, high: float, low: float, close: float, volume: float, instrument: int = 0) -> None: ...
+    def copy(self) -> Bar: ...
+
+class OrderEvent:
+    """An order event: ``kind`` is accepted, rejected, filled, canceled or cancel_rejected.
+
+    Rejections carry ``reason``; fills carry ``instrument``, ``side`` ("BUY"/"SELL"), ``price``,
+    ``qty``, ``fee`` and ``liquidity`` ("maker"/"taker").
+    """
+
+    kind: str
+    order_id: int
+    ts: int
+    reason: str | None
+    instrument: int | None
+    side: str | None
+    price: float | None
+    qty: float | None
+    fee: float | None
+    liquidity: str | None
+
+class Context:
+    """The strategy's handle on a running engine: order entry and an account snapshot.
+
+    Commands are queued and reach the venue right after the callback returns, in order.
+    """
+
+    def __init__(self, symbols: list[str], price_precision: list[int], size_precision: list[int]) -> None: ...
+    def submit(self, side: int, qty: float, instrument: int = 0, price: float | None = None) -> int:
+        """Queue an order (+1 buy, -1 sell; a price makes it a limit order); returns its id."""
+    def cancel(self, order_id: int) -> None: ...
+    def cancel_all(self, instrument: int | None = None) -> None: ...
+    def position(self, instrument: int = 0) -> float:
+        """Signed position in units (long > 0)."""
+    @property
+    def cash(self) -> float: ...
+    @property
+    def equity(self) -> float:
+        """Cash plus positions at the latest closes."""
+    @property
+    def ts(self) -> int:
+        """Time of the current event, UTC epoch nanoseconds."""
+    def lot(self, instrument: int = 0) -> float:
+        """The instrument's quantity step in units."""
+    def qty_for_fraction(self, fraction: float, price: float, instrument: int = 0) -> float:
+        """Quantity worth ``fraction`` of equity at ``price``, rounded down to the lot."""
+
+class Backtest:
+    """The backtest engine: one simulated venue, one cash account, bars in batches.
+
+    Prices and quantities are exact fixed point at each instrument's precision; market orders fill
+    at the next bar's open (``fill_at="next_open"``) or this bar's close (``"close"``), moved
+    against the trader by ``slippage_bps``; limit orders fill at the limit or better on a gap;
+    fees are ``fee_bps`` x notional, rounded up.
+    """
+
+    def __init__(
+        self,
+        symbols: list[str],
+        price_precision: list[int],
+        size_precision: list[int],
+        cash: float = 10_000.0,
+        fee_bps: float = 0.0,
+        slippage_bps: float = 0.0,
+        fill_at: str = "next_open",
+    ) -> None: ...
+    def run(
+        self,
+        on_bar: object,
+        on_event: object | None,
+        context: Context,
+        ts: npt.NDArray[np.int64],
+        open: F64Array,
+        high: F64Array,
+        low: F64Array,
+        close: F64Array,
+        volume: F64Array,
+        instrument: npt.NDArray[np.uint32] | None = None,
+        indicators: list[tuple[int, str, object]] = ...,
+    ) -> None:
+        """Run one batch of bars through a Python strategy (``StrategyError`` if it raises)."""
+    def run_vectorized(
+        self,
+        ts: npt.NDArray[np.int64],
+        open: F64Array,
+        high: F64Array,
+        low: F64Array,
+        close: F64Array,
+        volume: F64Array,
+        instrument: npt.NDArray[np.uint32] | None = None,
+        *,
+        signal: npt.NDArray[np.int8] | None = None,
+        target: F64Array | None = None,
+        qty: float = 0.0,
+        size: float = 1.0,
+        allow_short: bool = False,
+    ) -> None:
+        """Run one batch from decision arrays, in Rust with the GIL released."""
+    def finish(self) -> None: ...
+    def fills(self) -> dict[str, npt.NDArray[np.generic]]: ...
+    def fills_exact(self) -> list[tuple[int, int, int, str, str, str, int]]:
+        """(ts, instrument, side, price, qty, fee, order_id) with exact decimal strings."""
+    def equity_curve(self) -> tuple[npt.NDArray[np.int64], F64Array, npt.NDArray[np.bool_]]: ...
+    def take_equity_curve(self) -> tuple[npt.NDArray[np.int64], F64Array, npt.NDArray[np.bool_]]: ...
+    def trades(self) -> dict[str, npt.NDArray[np.generic]]: ...
+    def positions(self) -> list[tuple[int, float, float, float, float]]:
+        """(instrument, qty, avg_price, realized_pnl, unrealized_pnl) per instrument."""
+    def open_orders(self) -> list[tuple[int, int, int, float, float | None]]: ...
+    @property
+    def cash(self) -> float: ...
+    @property
+    def equity(self) -> float: ...
+    @property
+    def fees(self) -> float: ...
+    @property
+    def bars(self) -> int: ...
+    @property
+    def orders(self) -> int: ...
