@@ -28,73 +28,21 @@ fn backoff(spins: &mut u32) {
 }
 const N: u64 = 1_000_000;
 
-/// One message transfer: producer thread spawned per iteration, consumer on the bench thread.
-/// The consumer sums what it receives so that nothing is optimised away and every ring does the
-/// same work.
-fn run_trader() -> u64 {
-    let (mut tx, mut rx) = RingBuffer::<u64>::new(CAPACITY).unwrap();
+/// One transfer of N messages: producer thread spawned per iteration, consumer on the bench
+/// thread. The consumer sums what it receives so that nothing is optimised away; every queue
+/// goes through this same harness (same backoff, same work), only `push`/`pop` differ.
+fn exchange<P: Send + 'static, C>(mut tx: P, mut rx: C, push: fn(&mut P, u64) -> bool, pop: fn(&mut C) -> Option<u64>) -> u64 {
     let producer = thread::spawn(move || {
         for i in 0..N {
             let mut spins = 0;
-            while tx.push(i).is_err() {
+            while !push(&mut tx, i) {
                 backoff(&mut spins);
             }
         }
     });
     let (mut sum, mut got, mut spins) = (0u64, 0u64, 0u32);
     while got < N {
-        match rx.pop() {
-            Ok(v) => {
-                sum = sum.wrapping_add(v);
-                got += 1;
-                spins = 0;
-            }
-            Err(_) => backoff(&mut spins),
-        }
-    }
-    producer.join().unwrap();
-    sum
-}
-
-fn run_rtrb() -> u64 {
-    let (mut tx, mut rx) = rtrb::RingBuffer::<u64>::new(CAPACITY);
-    let producer = thread::spawn(move || {
-        for i in 0..N {
-            let mut spins = 0;
-            while tx.push(i).is_err() {
-                backoff(&mut spins);
-            }
-        }
-    });
-    let (mut sum, mut got, mut spins) = (0u64, 0u64, 0u32);
-    while got < N {
-        match rx.pop() {
-            Ok(v) => {
-                sum = sum.wrapping_add(v);
-                got += 1;
-                spins = 0;
-            }
-            Err(_) => backoff(&mut spins),
-        }
-    }
-    producer.join().unwrap();
-    sum
-}
-
-fn run_crossbeam() -> u64 {
-    let q = std::sync::Arc::new(ArrayQueue::<u64>::new(CAPACITY));
-    let qp = std::sync::Arc::clone(&q);
-    let producer = thread::spawn(move || {
-        for i in 0..N {
-            let mut spins = 0;
-            while qp.push(i).is_err() {
-                backoff(&mut spins);
-            }
-        }
-    });
-    let (mut sum, mut got, mut spins) = (0u64, 0u64, 0u32);
-    while got < N {
-        match q.pop() {
+        match pop(&mut rx) {
             Some(v) => {
                 sum = sum.wrapping_add(v);
                 got += 1;
@@ -105,6 +53,21 @@ fn run_crossbeam() -> u64 {
     }
     producer.join().unwrap();
     sum
+}
+
+fn run_trader() -> u64 {
+    let (tx, rx) = RingBuffer::<u64>::new(CAPACITY).unwrap();
+    exchange(tx, rx, |tx, v| tx.push(v).is_ok(), |rx| rx.pop().ok())
+}
+
+fn run_rtrb() -> u64 {
+    let (tx, rx) = rtrb::RingBuffer::<u64>::new(CAPACITY);
+    exchange(tx, rx, |tx, v| tx.push(v).is_ok(), |rx| rx.pop().ok())
+}
+
+fn run_crossbeam() -> u64 {
+    let q = std::sync::Arc::new(ArrayQueue::<u64>::new(CAPACITY));
+    exchange(std::sync::Arc::clone(&q), q, |q, v| q.push(v).is_ok(), |q| q.pop())
 }
 
 fn spsc_ring(c: &mut Criterion) {
