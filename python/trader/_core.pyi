@@ -3,11 +3,57 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Self, final
 
 import numpy as np
 import numpy.typing as npt
 
-F64Array = npt.NDArray[np.float64]
+_F64Array = npt.NDArray[np.float64]
+
+__all__ = [
+    "__version__",
+    "simd_backend",
+    "simd_backends_available",
+    "ema_multi",
+    "sma_multi",
+    "rsi_multi",
+    "rolling_sum",
+    "rolling_mean",
+    "rolling_std",
+    "reduce_sum",
+    "reduce_mean",
+    "reduce_std",
+    "reduce_corr",
+    "DecisionKernel",
+    "sma",
+    "ema",
+    "wma",
+    "rsi",
+    "macd",
+    "bbands",
+    "atr",
+    "stddev",
+    "obv",
+    "zscore",
+    "vwap",
+    "SMA",
+    "EMA",
+    "WMA",
+    "RSI",
+    "MACD",
+    "BBANDS",
+    "ATR",
+    "STDDEV",
+    "ZScore",
+    "VWAP",
+    "OBV",
+    "EventRing",
+    "ObjectPool",
+    "Backtest",
+    "Context",
+    "Bar",
+    "OrderEvent",
+]
 
 __version__: str
 
@@ -35,45 +81,45 @@ def simd_backends_available() -> list[str]:
 # (C library 0.8.1, on every CPU) for sma, ema, wma, rsi, macd, bbands, atr, stddev, obv.
 # ---------------------------------------------------------------------------------------------
 
-def sma(real: F64Array, timeperiod: int = 30) -> F64Array:
+def sma(real: _F64Array, timeperiod: int = 30) -> _F64Array:
     """Simple moving average (``talib.SMA``); ``timeperiod >= 1``."""
 
-def ema(real: F64Array, timeperiod: int = 30) -> F64Array:
+def ema(real: _F64Array, timeperiod: int = 30) -> _F64Array:
     """Exponential moving average seeded with the mean of the first ``timeperiod`` values (``talib.EMA``)."""
 
-def wma(real: F64Array, timeperiod: int = 30) -> F64Array:
+def wma(real: _F64Array, timeperiod: int = 30) -> _F64Array:
     """Linearly weighted moving average (``talib.WMA``)."""
 
-def rsi(real: F64Array, timeperiod: int = 14) -> F64Array:
+def rsi(real: _F64Array, timeperiod: int = 14) -> _F64Array:
     """Relative strength index with Wilder's smoothing (``talib.RSI``); ``timeperiod >= 2``."""
 
 def macd(
-    real: F64Array, fastperiod: int = 12, slowperiod: int = 26, signalperiod: int = 9
-) -> tuple[F64Array, F64Array, F64Array]:
+    real: _F64Array, fastperiod: int = 12, slowperiod: int = 26, signalperiod: int = 9
+) -> tuple[_F64Array, _F64Array, _F64Array]:
     """``(macd, signal, hist)`` as ``talib.MACD``. Fast/slow ``>= 2``, signal ``>= 1``; a fast period
     larger than the slow one is swapped, as TA-Lib does. Lookback ``slow - 1 + signal - 1``."""
 
 def bbands(
-    real: F64Array, timeperiod: int = 20, nbdevup: float = 2.0, nbdevdn: float = 2.0, matype: int = 0
-) -> tuple[F64Array, F64Array, F64Array]:
+    real: _F64Array, timeperiod: int = 20, nbdevup: float = 2.0, nbdevdn: float = 2.0, matype: int = 0
+) -> tuple[_F64Array, _F64Array, _F64Array]:
     """Bollinger bands ``(upper, middle, lower)`` as ``talib.BBANDS`` (default period 20, as TA-Lib 0.8).
     Only ``matype=0`` (SMA); any other value raises InvalidInputError."""
 
-def atr(high: F64Array, low: F64Array, close: F64Array, timeperiod: int = 14) -> F64Array:
+def atr(high: _F64Array, low: _F64Array, close: _F64Array, timeperiod: int = 14) -> _F64Array:
     """Average true range (``talib.ATR``): Wilder-smoothed true range seeded by the mean of the first
     ``timeperiod`` true ranges; lookback ``timeperiod``."""
 
-def stddev(real: F64Array, timeperiod: int = 5, nbdev: float = 1.0) -> F64Array:
+def stddev(real: _F64Array, timeperiod: int = 5, nbdev: float = 1.0) -> _F64Array:
     """Rolling population standard deviation times ``nbdev`` (``talib.STDDEV``); ``timeperiod >= 2``."""
 
-def obv(real: F64Array, volume: F64Array) -> F64Array:
+def obv(real: _F64Array, volume: _F64Array) -> _F64Array:
     """On-balance volume (``talib.OBV``), seeded with the first volume."""
 
-def zscore(real: F64Array, timeperiod: int) -> F64Array:
+def zscore(real: _F64Array, timeperiod: int) -> _F64Array:
     """Rolling ``(x - SMA) / STDDEV`` (population) over ``timeperiod >= 2`` values. Zero deviation
     (flat window) gives 0.0, never inf/NaN."""
 
-def vwap(high: F64Array, low: F64Array, close: F64Array, volume: F64Array, timeperiod: int = 0) -> F64Array:
+def vwap(high: _F64Array, low: _F64Array, close: _F64Array, volume: _F64Array, timeperiod: int = 0) -> _F64Array:
     """Volume-weighted typical price ``(h+l+c)/3``: cumulative from the first valid bar
     (``timeperiod=0``) or over the last ``timeperiod`` bars. Zero volume in the window gives NaN."""
 
@@ -112,61 +158,73 @@ class _Stream3:
     def reset(self) -> None:
         """Back to the state right after construction."""
 
+@final
 class SMA(_Stream):
-    def __init__(self, timeperiod: int = 30) -> None: ...
+    def __new__(cls, timeperiod: int = 30) -> Self: ...
     def update(self, x: float) -> float: ...
 
+@final
 class EMA(_Stream):
-    """Streaming EMA. Not shareable between threads (it stays on the thread that made it)."""
-    def __init__(self, timeperiod: int = 30) -> None: ...
-    def update(self, x: float) -> float: ...
+    """Streaming EMA. Usable from any thread (calls are serialised by the GIL). ``update`` is a
+    ``METH_O`` fast path: its one argument is positional-only."""
+    def __new__(cls, timeperiod: int = 30) -> Self: ...
+    def update(self, x: float, /) -> float: ...
 
+@final
 class WMA(_Stream):
-    def __init__(self, timeperiod: int = 30) -> None: ...
+    def __new__(cls, timeperiod: int = 30) -> Self: ...
     def update(self, x: float) -> float: ...
 
+@final
 class RSI(_Stream):
-    def __init__(self, timeperiod: int = 14) -> None: ...
+    def __new__(cls, timeperiod: int = 14) -> Self: ...
     def update(self, x: float) -> float: ...
 
+@final
 class STDDEV(_Stream):
-    def __init__(self, timeperiod: int = 5, nbdev: float = 1.0) -> None: ...
+    def __new__(cls, timeperiod: int = 5, nbdev: float = 1.0) -> Self: ...
     def update(self, x: float) -> float: ...
 
+@final
 class ZScore(_Stream):
-    def __init__(self, timeperiod: int) -> None: ...
+    def __new__(cls, timeperiod: int) -> Self: ...
     def update(self, x: float) -> float: ...
 
+@final
 class MACD(_Stream3):
-    def __init__(self, fastperiod: int = 12, slowperiod: int = 26, signalperiod: int = 9) -> None: ...
+    def __new__(cls, fastperiod: int = 12, slowperiod: int = 26, signalperiod: int = 9) -> Self: ...
     def update(self, x: float) -> tuple[float, float, float]:
         """``(macd, signal, hist)``."""
 
+@final
 class BBANDS(_Stream3):
-    def __init__(self, timeperiod: int = 20, nbdevup: float = 2.0, nbdevdn: float = 2.0, matype: int = 0) -> None: ...
+    def __new__(cls, timeperiod: int = 20, nbdevup: float = 2.0, nbdevdn: float = 2.0, matype: int = 0) -> Self: ...
     def update(self, x: float) -> tuple[float, float, float]:
         """``(upper, middle, lower)``."""
 
+@final
 class ATR(_Stream):
-    def __init__(self, timeperiod: int = 14) -> None: ...
+    def __new__(cls, timeperiod: int = 14) -> Self: ...
     def update(self, high: float, low: float, close: float) -> float: ...
 
+@final
 class OBV(_Stream):
-    def __init__(self) -> None: ...
+    def __new__(cls) -> Self: ...
     def update(self, real: float, volume: float) -> float: ...
 
+@final
 class VWAP(_Stream):
-    def __init__(self, timeperiod: int = 0) -> None: ...
+    def __new__(cls, timeperiod: int = 0) -> Self: ...
     def update(self, high: float, low: float, close: float, volume: float) -> float: ...
 
 # ---------------------------------------------------------------------------------------------
 # SIMD kernels: multi-lane indicators, rolling statistics, reductions, decision kernel
 # ---------------------------------------------------------------------------------------------
 
-I64Array = npt.NDArray[np.int64]
-I8Array = npt.NDArray[np.int8]
+_I64Array = npt.NDArray[np.int64]
+_I8Array = npt.NDArray[np.int8]
 
-def ema_multi(real: F64Array, periods: Sequence[int] | I64Array) -> F64Array:
+def ema_multi(real: _F64Array, periods: Sequence[int] | _I64Array) -> _F64Array:
     """EMA for several periods in one pass over ``real``.
 
     Returns a C-contiguous ``(len(periods), len(real))`` array whose row ``j`` is bit-identical to
@@ -176,43 +234,44 @@ def ema_multi(real: F64Array, periods: Sequence[int] | I64Array) -> F64Array:
     ``NanInSeriesError`` for a NaN after the first valid value. GIL released.
     """
 
-def sma_multi(real: F64Array, periods: Sequence[int] | I64Array) -> F64Array:
+def sma_multi(real: _F64Array, periods: Sequence[int] | _I64Array) -> _F64Array:
     """SMA for several periods in one pass; row ``j`` is bit-identical to ``sma(real, periods[j])``."""
 
-def rsi_multi(real: F64Array, periods: Sequence[int] | I64Array) -> F64Array:
+def rsi_multi(real: _F64Array, periods: Sequence[int] | _I64Array) -> _F64Array:
     """RSI for several periods in one pass; row ``j`` is bit-identical to ``rsi(real, periods[j])``."""
 
-def rolling_sum(real: F64Array, window: int) -> F64Array:
+def rolling_sum(real: _F64Array, window: int) -> _F64Array:
     """Rolling sum over ``window`` values; NaN for the first ``window - 1`` (after leading NaNs).
 
     Computed in chunks re-seeded with an exact window sum (the same chunks on every backend, so the
     result is bit-identical across backends); ~1e-12 relative to an exact recomputation.
     """
 
-def rolling_mean(real: F64Array, window: int) -> F64Array:
+def rolling_mean(real: _F64Array, window: int) -> _F64Array:
     """Rolling mean over ``window`` values (``rolling_sum / window``)."""
 
-def rolling_std(real: F64Array, window: int, ddof: int = 0) -> F64Array:
+def rolling_std(real: _F64Array, window: int, ddof: int = 0) -> _F64Array:
     """Rolling standard deviation over ``window`` values, divisor ``window - ddof`` (0: population).
 
     Sliding mean/M2 (Welford) updates re-seeded every chunk by a two-pass window computation.
     """
 
-def reduce_sum(real: F64Array) -> float:
+def reduce_sum(real: _F64Array) -> float:
     """Sum of the valid values (0.0 if none); 32 accumulators, pairwise-combined (``trader.kernels.sum``)."""
 
-def reduce_mean(real: F64Array) -> float:
+def reduce_mean(real: _F64Array) -> float:
     """Mean of the valid values (``trader.kernels.mean``); ``InvalidInputError`` if there are none."""
 
-def reduce_std(real: F64Array, ddof: int = 0) -> float:
+def reduce_std(real: _F64Array, ddof: int = 0) -> float:
     """Two-pass standard deviation, divisor ``count - ddof`` (``trader.kernels.std``)."""
 
-def reduce_corr(x: F64Array, y: F64Array) -> float:
+def reduce_corr(x: _F64Array, y: _F64Array) -> float:
     """Pearson correlation over the pairs after both series' leading NaNs; NaN if a side is constant.
 
     ``LengthMismatchError`` if the lengths differ (``trader.kernels.corr``).
     """
 
+@final
 class DecisionKernel:
     """Weighted fusion of N signal confidences into ``(action, score, size)``.
 
@@ -224,10 +283,10 @@ class DecisionKernel:
     ``LengthMismatchError`` when thresholds and weights differ in length.
     """
 
-    def __init__(self, weights: Sequence[float] | F64Array, thresholds: Sequence[float] | F64Array, neutral_band: float) -> None: ...
-    def decide(self, signals: F64Array) -> tuple[int, float, float]:
+    def __new__(cls, weights: Sequence[float] | _F64Array, thresholds: Sequence[float] | _F64Array, neutral_band: float) -> Self: ...
+    def decide(self, signals: _F64Array) -> tuple[int, float, float]:
         """One decision for a 1-D float64 array of ``n_signals`` values; no allocation, GIL held."""
-    def decide_batch(self, signals: F64Array) -> tuple[I8Array, F64Array, F64Array]:
+    def decide_batch(self, signals: _F64Array) -> tuple[_I8Array, _F64Array, _F64Array]:
         """Decisions for a ``(n_bars, n_signals)`` float64 array; row ``i`` equals ``decide(signals[i])`` bit for bit."""
     @property
     def n_signals(self) -> int: ...
@@ -241,6 +300,7 @@ class DecisionKernel:
 # Ring buffer and object pool
 # ---------------------------------------------------------------------------------------------
 
+@final
 class EventRing:
     """A bounded single-producer single-consumer ring of fixed-layout market events.
 
@@ -264,7 +324,7 @@ class EventRing:
       ``delivered + dropped + len(ring) == pushed``.
     """
 
-    def __init__(self, capacity: int, overwrite: bool = False) -> None: ...
+    def __new__(cls, capacity: int, overwrite: bool = False) -> Self: ...
     def push_trade(
         self,
         ts: int,
@@ -327,6 +387,7 @@ class EventRing:
     def dropped(self) -> int:
         """Events evicted so far (always 0 in normal mode)."""
 
+@final
 class ObjectPool:
     """A pre-sized pool of event slots with O(1) acquire/release (``core-rs/src/pool.rs``).
 
@@ -338,14 +399,14 @@ class ObjectPool:
     * Releasing twice, a stale handle or another pool's handle raises ``InvalidInputError``.
     """
 
-    def __init__(self, capacity: int, max_capacity: int | None = None) -> None: ...
+    def __new__(cls, capacity: int, max_capacity: int | None = None) -> Self: ...
     def acquire(self) -> int | None:
         """Take a free slot; its handle, or ``None`` when exhausted."""
 
     def release(self, handle: int) -> None:
         """Give a slot back. ``InvalidInputError`` on double release or a foreign handle."""
 
-    def __contains__(self, handle: int) -> bool:
+    def __contains__(self, handle: int, /) -> bool:
         """Whether ``handle`` is live in this pool."""
 
     def stats(self) -> dict[str, int]:
@@ -364,6 +425,7 @@ class ObjectPool:
 # trader.Strategy, the Context)
 # ---------------------------------------------------------------------------------------------
 
+@final
 class Bar:
     """One bar as a strategy sees it in ``on_bar``.
 
@@ -371,16 +433,24 @@ class Bar:
     Python object per bar): read it inside the callback, or keep ``bar.copy()``.
     """
 
-    ts: int
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
-    instrument: int
-    def __init__(self, ts: int, open: float, high: float, low: float, close: float, volume: float, instrument: int = 0) -> None: ...
+    @property
+    def ts(self) -> int: ...
+    @property
+    def open(self) -> float: ...
+    @property
+    def high(self) -> float: ...
+    @property
+    def low(self) -> float: ...
+    @property
+    def close(self) -> float: ...
+    @property
+    def volume(self) -> float: ...
+    @property
+    def instrument(self) -> int: ...
+    def __new__(cls, ts: int, open: float, high: float, low: float, close: float, volume: float, instrument: int = 0) -> Self: ...
     def copy(self) -> Bar: ...
 
+@final
 class OrderEvent:
     """An order event: ``kind`` is accepted, rejected, filled, canceled or cancel_rejected.
 
@@ -388,24 +458,35 @@ class OrderEvent:
     ``qty``, ``fee`` and ``liquidity`` ("maker"/"taker").
     """
 
-    kind: str
-    order_id: int
-    ts: int
-    reason: str | None
-    instrument: int | None
-    side: str | None
-    price: float | None
-    qty: float | None
-    fee: float | None
-    liquidity: str | None
+    @property
+    def kind(self) -> str: ...
+    @property
+    def order_id(self) -> int: ...
+    @property
+    def ts(self) -> int: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def instrument(self) -> int | None: ...
+    @property
+    def side(self) -> str | None: ...
+    @property
+    def price(self) -> float | None: ...
+    @property
+    def qty(self) -> float | None: ...
+    @property
+    def fee(self) -> float | None: ...
+    @property
+    def liquidity(self) -> str | None: ...
 
+@final
 class Context:
     """The strategy's handle on a running engine: order entry and an account snapshot.
 
     Commands are queued and reach the venue right after the callback returns, in order.
     """
 
-    def __init__(self, symbols: list[str], price_precision: list[int], size_precision: list[int]) -> None: ...
+    def __new__(cls, symbols: list[str], price_precision: list[int], size_precision: list[int]) -> Self: ...
     def submit(self, side: int, qty: float, instrument: int = 0, price: float | None = None) -> int:
         """Queue an order (+1 buy, -1 sell; a price makes it a limit order); returns its id."""
     def cancel(self, order_id: int) -> None: ...
@@ -425,6 +506,7 @@ class Context:
     def qty_for_fraction(self, fraction: float, price: float, instrument: int = 0) -> float:
         """Quantity worth ``fraction`` of equity at ``price``, rounded down to the lot."""
 
+@final
 class Backtest:
     """The backtest engine: one simulated venue, one cash account, bars in batches.
 
@@ -434,8 +516,8 @@ class Backtest:
     fees are ``fee_bps`` x notional, rounded up.
     """
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         symbols: list[str],
         price_precision: list[int],
         size_precision: list[int],
@@ -443,18 +525,18 @@ class Backtest:
         fee_bps: float = 0.0,
         slippage_bps: float = 0.0,
         fill_at: str = "next_open",
-    ) -> None: ...
+    ) -> Self: ...
     def run(
         self,
         on_bar: object,
         on_event: object | None,
         context: Context,
         ts: npt.NDArray[np.int64],
-        open: F64Array,
-        high: F64Array,
-        low: F64Array,
-        close: F64Array,
-        volume: F64Array,
+        open: _F64Array,
+        high: _F64Array,
+        low: _F64Array,
+        close: _F64Array,
+        volume: _F64Array,
         instrument: npt.NDArray[np.uint32] | None = None,
         indicators: list[tuple[int, str, object]] = ...,
     ) -> None:
@@ -462,15 +544,15 @@ class Backtest:
     def run_vectorized(
         self,
         ts: npt.NDArray[np.int64],
-        open: F64Array,
-        high: F64Array,
-        low: F64Array,
-        close: F64Array,
-        volume: F64Array,
+        open: _F64Array,
+        high: _F64Array,
+        low: _F64Array,
+        close: _F64Array,
+        volume: _F64Array,
         instrument: npt.NDArray[np.uint32] | None = None,
         *,
         signal: npt.NDArray[np.int8] | None = None,
-        target: F64Array | None = None,
+        target: _F64Array | None = None,
         qty: float = 0.0,
         size: float = 1.0,
         allow_short: bool = False,
@@ -480,8 +562,8 @@ class Backtest:
     def fills(self) -> dict[str, npt.NDArray[np.generic]]: ...
     def fills_exact(self) -> list[tuple[int, int, int, str, str, str, int]]:
         """(ts, instrument, side, price, qty, fee, order_id) with exact decimal strings."""
-    def equity_curve(self) -> tuple[npt.NDArray[np.int64], F64Array, npt.NDArray[np.bool_]]: ...
-    def take_equity_curve(self) -> tuple[npt.NDArray[np.int64], F64Array, npt.NDArray[np.bool_]]: ...
+    def equity_curve(self) -> tuple[npt.NDArray[np.int64], _F64Array, npt.NDArray[np.bool_]]: ...
+    def take_equity_curve(self) -> tuple[npt.NDArray[np.int64], _F64Array, npt.NDArray[np.bool_]]: ...
     def trades(self) -> dict[str, npt.NDArray[np.generic]]: ...
     def positions(self) -> list[tuple[int, float, float, float, float]]:
         """(instrument, qty, avg_price, realized_pnl, unrealized_pnl) per instrument."""

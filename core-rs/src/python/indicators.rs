@@ -82,8 +82,10 @@ fn run3<'py>(py: Python<'py>, n: usize, f: impl FnOnce([&mut [f64]; 3]) -> CoreR
     Ok((a.finish(py)?, b.finish(py)?, c.finish(py)?))
 }
 
+// `$default:tt`, not `expr`: PyO3 writes a default into `__text_signature__` only when it sees a
+// literal token; an `expr` fragment arrives wrapped in an invisible group and shows as `...`.
 macro_rules! batch1 {
-    ($(#[$doc:meta])* $name:ident, $default:expr, $f:path) => {
+    ($(#[$doc:meta])* $name:ident, $default:tt, $f:path) => {
         $(#[$doc])*
         #[pyfunction]
         #[pyo3(signature = (real, timeperiod = $default))]
@@ -429,7 +431,9 @@ pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     super::fastcall::install_meth_o(
         &m.py().get_type::<PyEma>(),
         c"update",
-        c"update(x) -> float: push one value; the EMA (NaN during the lookback).",
+        // CPython's text-signature convention (`name(sig)\n--\n\n` then the doc): gives
+        // `__text_signature__`, so `inspect.signature` and stubtest see the real parameters.
+        c"update($self, x, /)\n--\n\nPush one value; the EMA (NaN during the lookback).",
         ema_update_o,
     )?;
     m.add_class::<PyWma>()?;
