@@ -50,6 +50,15 @@ LINES: list[Line] = [
     Line("stream_ema_py", "pytest", "EMA.update from Python vs nautilus 1.221 update_raw", 1.0),
     Line("decision_py", "pytest", "decision kernel, 16 signals, one call from Python vs numpy", 1.0),
     Line("decision_batch_py", "pytest", "decision kernel batched from Python vs numpy", 1.0),
+    # Backtests (issue [2 of 4]); peers measured in the same run on a prefix of the same bars.
+    # The absolute targets are expressed against NautilusTrader's EMACross rate (~11k bars/s on a
+    # quiet reference run): 1M bars/s = 90x, 30M bars/s = 2700x, 500k orders/s = 45x; see
+    # benches/test_bench_backtest.py.
+    Line("ema_cross_vs_nautilus", "pytest", "ema_cross event-driven vs NautilusTrader 1.221 EMACross", 50.0),
+    Line("ema_cross_vs_nautilus", "pytest", "ema_cross event-driven >= 1M bars/s (vs the nautilus yardstick)", 90.0),
+    Line("ema_cross_vs_backtrader", "pytest", "ema_cross event-driven vs backtrader", 100.0),
+    Line("ema_cross_vectorized", "pytest", "ema_cross vectorized >= 30M bars/s (vs the nautilus yardstick)", 2700.0),
+    Line("every_bar_orders", "pytest", "an order every bar >= 500k orders/s (vs the nautilus yardstick)", 45.0),
     Line("ema_update", "criterion", "streaming EMA update (Rust) vs the batch recurrence per value", 0.5, anchor="batch_kernel"),
     Line("decision_tick", "criterion", "decision kernel, 16 signals per tick (Rust) vs naive loop", 1.0, anchor="naive"),
     Line("decision_batch", "criterion", "decision kernel batched (Rust) vs naive loop", 1.0, anchor="naive"),

@@ -197,3 +197,19 @@ def test_errors_are_value_errors_and_leading_nans_are_fine():
     h = np.r_[np.nan, X]
     c = np.r_[np.nan, np.nan, X[1:]]
     assert_bits(ind.atr(h, h, c, 3), talib.ATR(h, h, c, 3))
+
+
+def test_vwap_window_without_volume_is_nan_even_after_rounding():
+    """The running volume sum can end a hair off zero after a traded bar leaves the window; a
+    window with no volume is still NaN (decided by counting traded bars, not by the sum)."""
+    from trader.indicators import VWAP, vwap
+
+    n = 12
+    price = np.full(n, 1.0)
+    vol = np.array([0.1, 0.7, 0.2, 0.0, 0.0, 0.0, 0.3, 0.0, 0.0, 0.0, 0.0, 0.0])
+    out = vwap(price, price, price, vol, 3)
+    assert np.isnan(out[5]) and np.isnan(out[9]) and np.isnan(out[11])
+    assert out[6] == 1.0 and out[8] == 1.0
+    stream = VWAP(3)
+    got = [stream.update(1.0, 1.0, 1.0, v) for v in vol]
+    assert np.array_equal(np.array(got), out, equal_nan=True)

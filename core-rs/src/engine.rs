@@ -215,7 +215,7 @@ impl Backtest {
                 }
             }
             let id = cols.instrument_at(i);
-            let bar = cols.bar_unchecked(i, id, &self.instruments[id as usize]);
+            let bar = cols.bar_checked(i, id, &self.instruments[id as usize])?;
             self.advance_clock(bar.ts, i)?;
             self.step(&bar, cols.close[i], i, h)?;
             i += 1;
@@ -249,16 +249,26 @@ impl Backtest {
         // NB: the common case, timestamps strictly increasing, is written as whole slices (the
         // compiler vectorises the check and the equity map): ~10 instructions a bar instead of
         // ~70 for the general loop below.
-        let increasing = ts.windows(2).fold(true, |ok, w| ok & (w[0] < w[1]));
+        let increasing = ts[..ts.len() - 1].iter().zip(&ts[1..]).fold(true, |ok, (a, b)| ok & (a < b));
         let curve = &mut self.curve;
         match self.last_ts {
-            Some(last) if increasing && last < ts[0] => {
+            last if increasing && last.is_none_or(|l| l < ts[0]) => {
                 let m = ts.len();
-                curve.ts.push(last);
+                // The previous timestamp's point (at the mark before this span), then one point
+                // per bar of the span but the last (its point comes when time moves on).
+                if let Some(l) = last {
+                    curve.ts.push(l);
+                    curve.equity.push(cash + qty * mark);
+                    curve.exposed.push(exposed);
+                }
                 curve.ts.extend_from_slice(&ts[..m - 1]);
-                curve.equity.push(cash + qty * mark);
-                curve.equity.extend(close[..m - 1].iter().map(|&c| cash + qty * c));
-                curve.exposed.extend(std::iter::repeat_n(exposed, m));
+                let base = curve.equity.len();
+                curve.equity.resize(base + m - 1, 0.0);
+                for (dst, &c) in curve.equity[base..].iter_mut().zip(&close[..m - 1]) {
+                    *dst = cash + qty * c;
+                }
+                let len = curve.exposed.len();
+                curve.exposed.resize(len + m - 1, exposed);
                 self.last_ts = Some(ts[m - 1]);
             }
             _ => {
@@ -487,6 +497,17 @@ mod tests {
             assert_eq!(bt.venue.open_orders().len(), unfilled, "a sell on the last bar stays open in next-open mode");
             assert_eq!(bt.curve.equity.len(), 3);
         }
+    }
+
+    #[test]
+    fn bad_prices_are_errors_not_panics() {
+        let inst = Instrument::new("X", 2, 3).unwrap();
+        let mut bt = Backtest::new(vec![inst.clone()], VenueConfig::default(), 1000.0).unwrap();
+        let r = bt.run(&cols(&[1, 2], &[1.0, 1.0], &[1.0, f64::NAN], &[1.0, 1.0]), &mut Script(vec![]));
+        assert!(matches!(r, Err(RunError::Core(CoreError::InvalidArgument { name: "close", .. }))));
+        let mut bt = Backtest::new(vec![inst], VenueConfig::default(), 1000.0).unwrap();
+        let r = bt.run(&cols(&[1, 2], &[1.0, -3.0], &[1.0, 1.0], &[1.0, 1.0]), &mut Script(vec![]));
+        assert!(matches!(r, Err(RunError::Core(CoreError::InvalidArgument { name: "open", .. }))));
     }
 
     #[test]

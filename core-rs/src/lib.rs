@@ -14,6 +14,7 @@ pub mod pool;
 pub mod portfolio;
 pub mod ring;
 pub mod simd;
+pub mod stats;
 pub mod venue;
 
 #[cfg(feature = "python")]

@@ -274,7 +274,6 @@ class BacktestKernel:
             symbols=self.cache.symbols,
             stats=stats,
             fills=engine.fills(),
-            fills_exact=engine.fills_exact(),
             equity_ts=ts,
             equity=equity,
             trades=trades,
@@ -284,4 +283,5 @@ class BacktestKernel:
             orders=int(engine.orders),
             elapsed_s=elapsed,
             meta=meta,
+            _engine=engine,
         )

@@ -1,7 +1,8 @@
 """Backtest results and the statistics computed from them.
 
 Conventions (documented because users compare them with other tools):
-- Returns are simple returns of the equity curve, one per point (one point per bar timestamp).
+- Returns are simple returns of the equity curve, one per point (one point per bar timestamp),
+  the first against the initial cash; the per-point pass runs in Rust (``_core.curve_stats``).
 - Annualization uses the bar interval: ``periods_per_year = 365.25 days / interval`` (crypto
   trades every day). Sharpe = mean / std (ddof=1) × sqrt(periods_per_year), risk-free rate 0;
   Sortino uses the downside deviation sqrt(mean(min(r, 0)^2)).
@@ -20,6 +21,8 @@ import math
 from typing import Any
 
 import numpy as np
+
+from trader import _core
 
 __all__ = ["BacktestResult", "statistics"]
 
@@ -46,37 +49,18 @@ def statistics(
         out["cagr"] = (final / initial_cash) ** (1.0 / years) - 1.0
     else:
         out["cagr"] = -1.0 if final <= 0 and years > 0 else 0.0
-    prev = np.concatenate(([initial_cash], equity[:-1])) if n else np.array([])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rets = np.where(prev > 0, equity / prev - 1.0, 0.0) if n else np.array([])
+    c = _core.curve_stats(np.ascontiguousarray(equity, dtype=np.float64), np.ascontiguousarray(exposed, dtype=bool), float(initial_cash))
     ppy = YEAR_NS / interval_ns if interval_ns > 0 else 0.0
     if n > 1 and ppy > 0:
-        sd = float(np.std(rets, ddof=1))
-        mean = float(np.mean(rets))
+        sd, mean, dd = c["std_return"], c["mean_return"], c["downside_dev"]
         out["sharpe"] = mean / sd * math.sqrt(ppy) if sd > 0 else 0.0
-        dd = math.sqrt(float(np.mean(np.minimum(rets, 0.0) ** 2)))
         out["sortino"] = mean / dd * math.sqrt(ppy) if dd > 0 else 0.0
     else:
         out["sharpe"] = out["sortino"] = 0.0
-    if n:
-        peak = np.maximum.accumulate(np.maximum(equity, initial_cash))
-        draw = np.where(peak > 0, 1.0 - equity / peak, 0.0)
-        out["max_drawdown"] = float(draw.max())
-        below = draw > 0
-        longest, start = 0, None
-        for i, b in enumerate(below):  # runs of "below the peak"; O(n) once per report
-            if b and start is None:
-                start = i
-            elif not b and start is not None:
-                longest = max(longest, i - start)
-                start = None
-        if start is not None:
-            longest = max(longest, n - start)
-        out["max_drawdown_bars"] = int(longest)
-        out["max_drawdown_duration_s"] = longest * interval_ns / 1e9
-        out["exposure"] = float(np.mean(exposed))
-    else:
-        out.update(max_drawdown=0.0, max_drawdown_bars=0, max_drawdown_duration_s=0.0, exposure=0.0)
+    out["max_drawdown"] = c["max_drawdown"]
+    out["max_drawdown_bars"] = c["max_drawdown_points"]
+    out["max_drawdown_duration_s"] = c["max_drawdown_points"] * interval_ns / 1e9
+    out["exposure"] = c["exposure"]
     out["calmar"] = out["cagr"] / out["max_drawdown"] if out["max_drawdown"] > 0 else 0.0
     k = len(trade_pnl)
     wins = trade_pnl[trade_pnl > 0]
@@ -99,7 +83,6 @@ class BacktestResult:
     symbols: list[str]
     stats: dict[str, Any]
     fills: dict[str, np.ndarray]
-    fills_exact: list[tuple]
     equity_ts: np.ndarray
     equity: np.ndarray
     trades: dict[str, np.ndarray]
@@ -109,6 +92,17 @@ class BacktestResult:
     orders: int
     elapsed_s: float
     meta: dict[str, Any] = dataclasses.field(default_factory=dict)
+    _engine: Any = dataclasses.field(default=None, repr=False, compare=False)
+    _fills_exact: list[tuple] | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    @property
+    def fills_exact(self) -> list[tuple]:
+        """Fills with exact decimals: ``(ts, instrument, side, price, qty, fee, order_id)``, the
+        price, quantity and fee as decimal strings. Built on first access (a million fills take
+        about a second to format, which a run that never asks for them should not pay)."""
+        if self._fills_exact is None:
+            self._fills_exact = self._engine.fills_exact() if self._engine is not None else []
+        return self._fills_exact
 
     def summary(self) -> dict[str, Any]:
         """The report as one flat JSON-ready dict (what ``--json`` prints)."""

@@ -26,12 +26,15 @@ struct Core {
     vs: Window,
     since_rebuild: usize,
     count: usize,
+    /// Bars with non-zero volume in the window (or since the start): zero means no volume,
+    /// decided exactly rather than from the rounded running sum (which can end a hair off 0).
+    traded: usize,
 }
 
 impl Core {
     fn new(period: usize) -> Self {
         let cap = period.max(1);
-        Self { period, pv: 0.0, v: 0.0, pvs: Window::new(cap), vs: Window::new(cap), since_rebuild: 0, count: 0 }
+        Self { period, pv: 0.0, v: 0.0, pvs: Window::new(cap), vs: Window::new(cap), since_rebuild: 0, count: 0, traded: 0 }
     }
 
     #[inline(always)]
@@ -39,12 +42,16 @@ impl Core {
         let tp = (h + l + c) / 3.0;
         let pv = tp * vol;
         self.count += 1;
+        self.traded += usize::from(vol != 0.0);
         if self.period == 0 {
             self.pv += pv;
             self.v += vol;
         } else {
             let full = self.pvs.len() == self.period;
             let (old_pv, old_v) = (self.pvs.oldest(), self.vs.oldest());
+            if full {
+                self.traded -= usize::from(old_v != 0.0);
+            }
             self.pvs.push(pv);
             self.vs.push(vol);
             self.since_rebuild += 1;
@@ -62,7 +69,7 @@ impl Core {
                 return f64::NAN;
             }
         }
-        if self.v == 0.0 { f64::NAN } else { self.pv / self.v }
+        if self.traded == 0 { f64::NAN } else { self.pv / self.v }
     }
 
     #[cold]

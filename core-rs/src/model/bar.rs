@@ -1,6 +1,6 @@
 //! Bars as the engine sees them: one instrument, raw fixed-point prices, float volume.
 
-use super::fixed::{round_i64, to_raw_scaled};
+use super::fixed::round_i64;
 use super::instrument::{Instrument, InstrumentId};
 use crate::error::{CoreError, CoreResult};
 
@@ -61,12 +61,14 @@ impl<'a> BarColumns<'a> {
         self.instrument.map_or(0, |ids| ids[i])
     }
 
-    /// Check every bar once, up front: known instrument, prices positive and finite and within
-    /// the fixed-point range. After this, [`BarColumns::bar_unchecked`] cannot fail.
+    /// Check up front what every bar needs: a known instrument and a close that is positive,
+    /// finite and within the fixed-point range (every bar is marked at its close). Open, high and
+    /// low are checked only where a bar is stepped through (see [`BarColumns::bar_checked`]):
+    /// bars skipped on the vectorized path never read them.
     pub fn validate(&self, instruments: &[Instrument]) -> CoreResult<()> {
         let max_scale = instruments.iter().map(|x| x.price_scale).fold(0.0, f64::max);
         let limit = 9.0e18 / max_scale;
-        for (name, col) in [("open", self.open), ("high", self.high), ("low", self.low), ("close", self.close)] {
+        for (name, col) in [("close", self.close)] {
             // NB: branch-free over blocks of 16 so the compiler vectorises it (~1 instruction a
             // value); the slow path below names the row.
             let bad = |c: &[f64]| c.iter().fold(0u8, |acc, &v| acc | (!(v > 0.0) as u8) | (!(v < limit) as u8));
@@ -89,43 +91,24 @@ impl<'a> BarColumns<'a> {
     }
 
     /// Bar `i` in raw units of `inst` (its instrument), for columns that passed
-    /// [`BarColumns::validate`].
+    /// [`BarColumns::validate`]: the close is known good; open, high and low are checked here.
     #[inline(always)]
-    pub fn bar_unchecked(&self, i: usize, id: InstrumentId, inst: &Instrument) -> Bar {
+    pub fn bar_checked(&self, i: usize, id: InstrumentId, inst: &Instrument) -> CoreResult<Bar> {
         let s = inst.price_scale;
-        Bar {
-            instrument: id,
-            ts: self.ts[i],
-            open: round_i64(self.open[i] * s),
-            high: round_i64(self.high[i] * s),
-            low: round_i64(self.low[i] * s),
-            close: round_i64(self.close[i] * s),
-            volume: self.volume[i],
+        let limit = 9.0e18 / s;
+        let (o, h, l) = (self.open[i], self.high[i], self.low[i]);
+        let ok = |v: f64| v > 0.0 && v < limit;
+        if !(ok(o) & ok(h) & ok(l)) {
+            let (name, v) = if !ok(o) { ("open", o) } else if !ok(h) { ("high", h) } else { ("low", l) };
+            return Err(CoreError::InvalidArgument { name, reason: format!("bar {i}: price {v} is not a positive finite number in range") });
         }
-    }
-
-    /// Bar `i` in raw units of its instrument.
-    #[inline]
-    pub fn bar(&self, i: usize, instruments: &[Instrument]) -> CoreResult<Bar> {
-        let id = self.instrument_at(i);
-        let inst = instruments.get(id as usize).ok_or_else(|| CoreError::InvalidArgument {
-            name: "instrument",
-            reason: format!("bar {i} names instrument {id}, but only {} are known", instruments.len()),
-        })?;
-        let scale = inst.price_scale;
-        let raw = |name: &'static str, v: f64| {
-            to_raw_scaled(v, scale).filter(|r| *r > 0).ok_or_else(|| CoreError::InvalidArgument {
-                name,
-                reason: format!("bar {i}: price {v} is not a positive finite number"),
-            })
-        };
         Ok(Bar {
             instrument: id,
             ts: self.ts[i],
-            open: raw("open", self.open[i])?,
-            high: raw("high", self.high[i])?,
-            low: raw("low", self.low[i])?,
-            close: raw("close", self.close[i])?,
+            open: round_i64(o * s),
+            high: round_i64(h * s),
+            low: round_i64(l * s),
+            close: round_i64(self.close[i] * s),
             volume: self.volume[i],
         })
     }

@@ -603,7 +603,28 @@ impl PyBacktest {
     }
 }
 
+/// One-pass statistics of an equity curve: mean and sample std of the simple returns (the first
+/// against `initial`), downside deviation, max drawdown (fraction), the longest run of points
+/// below a peak, and the exposure fraction. A dict.
+#[pyfunction]
+fn curve_stats<'py>(py: Python<'py>, equity: &Bound<'py, PyAny>, exposed: numpy::PyReadonlyArray1<'py, bool>, initial: f64) -> PyResult<Bound<'py, PyDict>> {
+    let eq = f64_array(equity, "equity")?;
+    let (eq, ex) = (eq.as_slice()?, exposed.as_slice()?);
+    crate::error::check_len("exposed", eq.len(), ex.len())?;
+    let s = py.detach(|| crate::stats::curve_stats(eq, ex, initial));
+    let d = PyDict::new(py);
+    d.set_item("n", s.n)?;
+    d.set_item("mean_return", s.mean_return)?;
+    d.set_item("std_return", s.std_return)?;
+    d.set_item("downside_dev", s.downside_dev)?;
+    d.set_item("max_drawdown", s.max_drawdown)?;
+    d.set_item("max_drawdown_points", s.max_drawdown_points)?;
+    d.set_item("exposure", s.exposure)?;
+    Ok(d)
+}
+
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(curve_stats, m)?)?;
     m.add_class::<PyBacktest>()?;
     m.add_class::<PyContext>()?;
     m.add_class::<PyBar>()?;
