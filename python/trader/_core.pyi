@@ -50,6 +50,7 @@ __all__ = [
     "EventRing",
     "ObjectPool",
     "Backtest",
+    "curve_stats",
     "Context",
     "Bar",
     "OrderEvent",
@@ -578,3 +579,9 @@ class Backtest:
     def bars(self) -> int: ...
     @property
     def orders(self) -> int: ...
+
+def curve_stats(equity: _F64Array, exposed: npt.NDArray[np.bool_], initial: float) -> dict[str, float | int]:
+    """One-pass statistics of an equity curve: ``n``, ``mean_return`` and ``std_return`` (ddof=1)
+    of the simple returns (the first against ``initial``), ``downside_dev``, ``max_drawdown`` (a
+    fraction of the running peak, the initial cash counting as one), ``max_drawdown_points`` (the
+    longest run below a peak) and ``exposure`` (fraction of points with a position)."""
