@@ -285,3 +285,16 @@ def test_trader_simd_env() -> None:
         else:
             assert res.returncode != 0 and res.returncode > 0  # an exception, never a crash (signal)
             assert "SimdUnavailableError" in res.stderr and f"TRADER_SIMD={name}" in res.stderr
+
+
+def test_crossings_match_the_written_rule(closes: list[tuple[str, np.ndarray]]) -> None:
+    from trader.kernels import crossings
+
+    for _name, x in closes[:3]:
+        f, s = _core.ema(x, 5), _core.ema(x, 21)
+        got = crossings(f, s)
+        with np.errstate(invalid="ignore"):
+            up = np.r_[False, (f[:-1] <= s[:-1]) & (f[1:] > s[1:])]
+            down = np.r_[False, (f[:-1] >= s[:-1]) & (f[1:] < s[1:])]
+        assert np.array_equal(got, up.astype(np.int8) - down.astype(np.int8))
+        assert not got[:21].any()  # the slow EMA's lookback never crosses

@@ -13,6 +13,7 @@ pub mod model;
 pub mod pool;
 pub mod portfolio;
 pub mod ring;
+pub mod signals;
 pub mod simd;
 pub mod stats;
 pub mod venue;

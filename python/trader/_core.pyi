@@ -51,6 +51,7 @@ __all__ = [
     "ObjectPool",
     "Backtest",
     "curve_stats",
+    "crossings",
     "Context",
     "Bar",
     "OrderEvent",
@@ -585,3 +586,7 @@ def curve_stats(equity: _F64Array, exposed: npt.NDArray[np.bool_], initial: floa
     of the simple returns (the first against ``initial``), ``downside_dev``, ``max_drawdown`` (a
     fraction of the running peak, the initial cash counting as one), ``max_drawdown_points`` (the
     longest run below a peak) and ``exposure`` (fraction of points with a position)."""
+
+def crossings(a: _F64Array, b: _F64Array) -> npt.NDArray[np.int8]:
+    """Where ``a`` crosses ``b``: +1 on bar i when ``a[i-1] <= b[i-1]`` and ``a[i] > b[i]``, -1 for
+    the mirror, else 0; NaN never crosses (``trader.kernels.crossings``)."""

@@ -15,6 +15,7 @@ raises ``NanInSeriesError``. Inputs must be contiguous float64 numpy arrays.
 from __future__ import annotations
 
 from trader._core import (
+    crossings,
     reduce_corr as corr,
     reduce_mean as mean,
     reduce_std as std,
@@ -24,4 +25,4 @@ from trader._core import (
     rolling_sum,
 )
 
-__all__ = ["corr", "mean", "rolling_mean", "rolling_std", "rolling_sum", "std", "sum"]
+__all__ = ["corr", "crossings", "mean", "rolling_mean", "rolling_std", "rolling_sum", "std", "sum"]

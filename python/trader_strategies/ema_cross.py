@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from trader.indicators import EMA, ema
+from trader.indicators import EMA, ema_multi
+from trader.kernels import crossings
 from trader.strategy import Param, Signals
 from trader_strategies._sizing import Sized
 
@@ -47,11 +48,6 @@ class EmaCross(Sized):
 
     def vectorized(self, bars: Any) -> Signals:
         close = np.ascontiguousarray(bars.close, dtype=np.float64)
-        f, s = ema(close, self.fast), ema(close, self.slow)
-        sig = np.zeros(len(close), dtype=np.int8)
-        with np.errstate(invalid="ignore"):
-            up = (f[:-1] <= s[:-1]) & (f[1:] > s[1:])
-            down = (f[:-1] >= s[:-1]) & (f[1:] < s[1:])
-        sig[1:][up] = 1
-        sig[1:][down] = -1
+        both = ema_multi(close, [self.fast, self.slow])  # one SIMD pass; rows == ema(close, p)
+        sig = crossings(both[0], both[1])  # +1 / -1 exactly where on_bar sees the crosses
         return Signals(signal=sig, qty=self.qty, size=self.size, allow_short=self.allow_short)

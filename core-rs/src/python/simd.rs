@@ -201,7 +201,16 @@ impl PyDecisionKernel {
     }
 }
 
+/// Crossings of `a` over `b` as int8: +1 up-cross, -1 down-cross, 0 else (NaN never crosses).
+#[pyfunction]
+fn crossings<'py>(py: Python<'py>, a: &Bound<'py, PyAny>, b: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray1<i8>>> {
+    let (a, b) = (f64_array(a, "a")?, f64_array(b, "b")?);
+    let (a, b) = (a.as_slice()?, b.as_slice()?);
+    Ok(py.detach(|| crate::signals::crossings(a, b))?.into_pyarray(py))
+}
+
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(crossings, m)?)?;
     m.add_function(wrap_pyfunction!(simd_backend, m)?)?;
     m.add_function(wrap_pyfunction!(simd_backends_available, m)?)?;
     m.add_function(wrap_pyfunction!(ema_multi, m)?)?;
