@@ -5,13 +5,12 @@
 //!   trade, snapshot) + Binance sync procedure + book updates + bookTicker comparisons;
 //!   anchor `decode_only` = the same decoding (JSON + fixed-point parse of every level) without
 //!   any book. Throughput: depth price-level deltas in the recording.
-//! - group `book_apply`: the design measurement behind the sorted-vector ladder: apply the
-//!   recording's pre-decoded deltas to our `L2Book` (`trader`) vs a `BTreeMap` per side
-//!   (`btreemap`).
+//! - group `book_apply`: the design measurement behind the book's ladder: apply the recording's
+//!   pre-decoded deltas to our `L2Book` (`trader`, a `BTreeMap` per side) vs the alternative
+//!   we measured and rejected, sorted parallel vectors with the best level last (`sorted_vec`).
 //!
 //! Data: `$TRADER_SHARED_DATA` or `../shared/data` beside the project.
 
-use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -26,6 +25,31 @@ fn data_dir() -> PathBuf {
     match std::env::var_os("TRADER_SHARED_DATA") {
         Some(p) => PathBuf::from(p),
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
+    }
+}
+
+/// The rejected alternative: keys ascending (bids px, asks -px), best last, quantities beside.
+#[derive(Default)]
+struct SortedVecSide {
+    keys: Vec<i64>,
+    qtys: Vec<i64>,
+}
+
+impl SortedVecSide {
+    #[inline]
+    fn set(&mut self, key: i64, qty: i64) {
+        match self.keys.binary_search(&key) {
+            Ok(i) if qty == 0 => {
+                self.keys.remove(i);
+                self.qtys.remove(i);
+            }
+            Ok(i) => self.qtys[i] = qty,
+            Err(i) if qty != 0 => {
+                self.keys.insert(i, key);
+                self.qtys.insert(i, qty);
+            }
+            Err(_) => {}
+        }
     }
 }
 
@@ -86,19 +110,18 @@ fn bench(c: &mut Criterion) {
             black_box((book.best_bid(), book.best_ask()))
         })
     });
-    g.bench_function("btreemap", |b| {
+    g.bench_function("sorted_vec", |b| {
         b.iter(|| {
-            let mut bids: BTreeMap<i64, i64> = BTreeMap::new();
-            let mut asks: BTreeMap<i64, i64> = BTreeMap::new();
+            let mut bids = SortedVecSide::default();
+            let mut asks = SortedVecSide::default();
             for d in black_box(&deltas) {
-                let m = if d.side == BookSide::Bid { &mut bids } else { &mut asks };
-                if d.qty == 0 {
-                    m.remove(&d.px);
+                if d.side == BookSide::Bid {
+                    bids.set(d.px, d.qty)
                 } else {
-                    m.insert(d.px, d.qty);
+                    asks.set(-d.px, d.qty)
                 }
             }
-            black_box((bids.last_key_value().map(|(k, v)| (*k, *v)), asks.first_key_value().map(|(k, v)| (*k, *v))))
+            black_box((bids.keys.last().copied(), asks.keys.last().copied()))
         })
     });
     g.finish();

@@ -16,6 +16,14 @@
 //! inside an aggregated diff event: *not comparable*. The replay keeps the top of book after each
 //! applied event (a bounded history), so a ticker is resolved whichever of the two streams
 //! arrived first; a ticker beyond the last applied event waits for the next one.
+//!
+//! ## The second check: the top after every applied event
+//! Binance pushes a `bookTicker` for *every* change of the best bid/ask (price or quantity), in
+//! update-id order. So the top of book at id `u` is the one shown by the latest ticker with id
+//! `<= u`. Once a ticker with a larger id has arrived, every applied event (and the snapshot
+//! state) is checked this way (`event_top_*`): this covers almost every event, where the exact
+//! rule above covers only the tickers that happen to fall on an event boundary. It relies on the
+//! ticker stream being complete; a dropped ticker would show up as a mismatch here.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
@@ -79,6 +87,13 @@ pub struct ReplayReport {
     pub ticker_unresolved: u64,
     /// The first few mismatches, described.
     pub mismatch_examples: Vec<String>,
+    /// Applied events (and synced snapshot states) whose top of book was checked against the
+    /// latest ticker at or before their final id, and how many matched (see module docs).
+    pub event_top_checked: u64,
+    pub event_top_matched: u64,
+    pub event_top_mismatch_examples: Vec<String>,
+    /// Tickers whose id went backwards in the ticker stream (not used for the event check).
+    pub ticker_out_of_order: u64,
     /// Sum of traded quantities (raw, at `size_dp`).
     pub trade_volume_raw: i128,
     /// Is the book synced at the end, and its top of book then.
@@ -96,6 +111,11 @@ impl ReplayReport {
     /// Matched / compared (NaN when nothing was comparable).
     pub fn match_rate(&self) -> f64 {
         if self.ticker_compared == 0 { f64::NAN } else { self.ticker_matched as f64 / self.ticker_compared as f64 }
+    }
+
+    /// Event tops matched / checked (NaN when nothing was checked).
+    pub fn event_top_match_rate(&self) -> f64 {
+        if self.event_top_checked == 0 { f64::NAN } else { self.event_top_matched as f64 / self.event_top_checked as f64 }
     }
 }
 
@@ -137,6 +157,10 @@ pub struct Replay {
     snap_asks: Vec<Level>,
     history: VecDeque<Hist>,
     pending: Vec<Ticker>,
+    /// Recent tickers in stream (= update id) order, for the event check.
+    tickers: VecDeque<Ticker>,
+    /// Applied states not yet checked against the ticker stream.
+    unchecked: VecDeque<Hist>,
     report: ReplayReport,
 }
 
@@ -167,6 +191,8 @@ impl Replay {
             snap_asks: Vec::new(),
             history: VecDeque::new(),
             pending: Vec::new(),
+            tickers: VecDeque::new(),
+            unchecked: VecDeque::new(),
             report,
         }
     }
@@ -322,12 +348,57 @@ impl Replay {
             bid: Level { px: parse_fixed(t.bid_px, pdp, "bookTicker b")?, qty: parse_fixed(t.bid_qty, sdp, "bookTicker B")? },
             ask: Level { px: parse_fixed(t.ask_px, pdp, "bookTicker a")?, qty: parse_fixed(t.ask_qty, sdp, "bookTicker A")? },
         };
+        match self.tickers.back() {
+            Some(b) if b.u > tk.u => self.report.ticker_out_of_order += 1,
+            _ => {
+                if self.tickers.len() >= self.opts.history {
+                    self.tickers.pop_front();
+                }
+                self.tickers.push_back(tk);
+                self.check_events();
+            }
+        }
         if self.history.is_empty() {
             self.report.ticker_before_sync += 1;
             return Ok(());
         }
         self.settle(tk);
         Ok(())
+    }
+
+    /// Check every unchecked state whose final id is below the newest ticker's.
+    fn check_events(&mut self) {
+        let Some(newest) = self.tickers.back().map(|t| t.u) else { return };
+        while let Some(e) = self.unchecked.front().copied() {
+            if e.last >= newest {
+                break;
+            }
+            self.unchecked.pop_front();
+            let n = self.tickers.partition_point(|t| t.u <= e.last);
+            if n == 0 {
+                continue; // no ticker at or before this state in the window
+            }
+            let t = self.tickers[n - 1];
+            let r = &mut self.report;
+            r.event_top_checked += 1;
+            let ok = e.top.bid == Some(t.bid) && e.top.ask == Some(t.ask);
+            if ok {
+                r.event_top_matched += 1;
+            } else if r.event_top_mismatch_examples.len() < 5 {
+                r.event_top_mismatch_examples.push(format!(
+                    "state at u={} (event U={}): book bid {} ask {}, latest ticker u={} bid {}@{} ask {}@{}",
+                    e.last,
+                    e.first,
+                    fmt_level(e.top.bid),
+                    fmt_level(e.top.ask),
+                    t.u,
+                    t.bid.px,
+                    t.bid.qty,
+                    t.ask.px,
+                    t.ask.qty
+                ));
+            }
+        }
     }
 
     fn resolve(&self, u: u64) -> Resolution {
@@ -385,6 +456,8 @@ impl Replay {
             self.history.pop_front();
         }
         self.history.push_back(e);
+        self.unchecked.push_back(e);
+        self.check_events();
         if !self.pending.is_empty() {
             let pending = std::mem::take(&mut self.pending);
             for t in pending {
@@ -395,6 +468,7 @@ impl Replay {
 
     fn drop_history(&mut self) {
         self.history.clear();
+        self.unchecked.clear();
         self.report.ticker_unresolved += self.pending.len() as u64;
         self.pending.clear();
     }
