@@ -401,7 +401,13 @@ impl BookSync {
         }
     }
 
-    fn check_ids(ids: &DiffIds) -> CoreResult<()> {
+    fn check_ids(&self, ids: &DiffIds) -> CoreResult<()> {
+        if self.kind.is_futures() && ids.prev.is_none() {
+            return Err(CoreError::InvalidArgument {
+                name: "pu",
+                reason: format!("a {} diff must carry `pu` (event U={} u={})", self.kind.name(), ids.first, ids.last),
+            });
+        }
         if ids.first > ids.last {
             return Err(CoreError::InvalidArgument {
                 name: "U",
@@ -453,7 +459,7 @@ impl BookSync {
     /// Errors only for malformed input (negative quantity, `U > u`, a futures diff without `pu`);
     /// sync problems are reported through the outcome and the counters.
     pub fn on_diff(&mut self, ids: DiffIds, deltas: &[Delta]) -> CoreResult<DiffOutcome> {
-        Self::check_ids(&ids)?;
+        self.check_ids(&ids)?;
         match self.state {
             SyncState::Synced { last_update_id } => {
                 if self.continues(last_update_id, &ids)? {
