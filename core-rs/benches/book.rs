@@ -56,13 +56,13 @@ impl SortedVecSide {
 fn deltas_of(text: &str, pdp: u8, sdp: u8) -> Vec<Delta> {
     let mut out = Vec::new();
     for line in text.lines() {
-        if let Ok(l) = decode_line(line) {
-            if let WsMessage::Depth(d) = l.msg {
-                for (side, raw) in [(BookSide::Bid, d.bids), (BookSide::Ask, d.asks)] {
-                    for lv in levels(raw) {
-                        let (p, q) = lv.expect("recorded level");
-                        out.push(Delta { side, px: parse_fixed(p, pdp, "px").unwrap(), qty: parse_fixed(q, sdp, "qty").unwrap() });
-                    }
+        if let Ok(l) = decode_line(line)
+            && let WsMessage::Depth(d) = l.msg
+        {
+            for (side, raw) in [(BookSide::Bid, d.bids), (BookSide::Ask, d.asks)] {
+                for lv in levels(raw) {
+                    let (p, q) = lv.expect("recorded level");
+                    out.push(Delta { side, px: parse_fixed(p, pdp, "px").unwrap(), qty: parse_fixed(q, sdp, "qty").unwrap() });
                 }
             }
         }

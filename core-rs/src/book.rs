@@ -440,12 +440,12 @@ impl BookSync {
     }
 
     fn push_buffer(&mut self, ids: DiffIds, deltas: &[Delta]) -> CoreResult<()> {
-        if let Some(back) = self.buffer.back() {
-            if !self.continues(back.ids.last, &ids)? {
-                // Nothing before the break can ever be part of a synced sequence.
-                self.stats.gaps += 1;
-                self.buffer.clear();
-            }
+        if let Some(back) = self.buffer.back()
+            && !self.continues(back.ids.last, &ids)?
+        {
+            // Nothing before the break can ever be part of a synced sequence.
+            self.stats.gaps += 1;
+            self.buffer.clear();
         }
         if self.buffer.len() >= self.max_buffer {
             self.buffer.pop_front();

@@ -159,13 +159,11 @@ pub fn decode_json(json: &str) -> CoreResult<WsMessage<'_>> {
     const STREAM: &str = "{\"stream\":\"";
     const DATA: &str = ",\"data\":";
     // Fast path: the exact layout Binance sends, sliced without a second JSON pass.
-    if let Some(rest) = json.strip_prefix(STREAM) {
-        if let Some(q) = rest.find('"') {
-            let stream = &rest[..q];
-            if let Some(data) = rest[q + 1..].strip_prefix(DATA).and_then(|d| d.strip_suffix('}')) {
-                return decode_data(stream, data);
-            }
-        }
+    if let Some(rest) = json.strip_prefix(STREAM)
+        && let Some(q) = rest.find('"')
+        && let Some(data) = rest[q + 1..].strip_prefix(DATA).and_then(|d| d.strip_suffix('}'))
+    {
+        return decode_data(&rest[..q], data);
     }
     if json.starts_with("{\"lastUpdateId\"") {
         return Ok(WsMessage::Snapshot(from_json(json, "snapshot")?));

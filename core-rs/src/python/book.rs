@@ -15,10 +15,10 @@ fn paths_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<PathBuf>> {
     if let Ok(p) = obj.extract::<PathBuf>() {
         return Ok(vec![p]);
     }
-    if !obj.is_instance_of::<pyo3::types::PyBytes>() {
-        if let Ok(v) = obj.extract::<Vec<PathBuf>>() {
-            return Ok(v);
-        }
+    if !obj.is_instance_of::<pyo3::types::PyBytes>()
+        && let Ok(v) = obj.extract::<Vec<PathBuf>>()
+    {
+        return Ok(v);
     }
     let ty = obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "object".into());
     Err(CoreError::InvalidArgument { name: "path", reason: format!("expected a path or a sequence of paths, got {ty}") }.into())
@@ -32,9 +32,9 @@ fn dp_arg(name: &'static str, v: Option<i64>) -> PyResult<Option<u8>> {
     }
 }
 
-fn level<'py>(py: Python<'py>, l: Option<Level>, r: &ReplayReport) -> PyResult<Option<(String, String)>> {
-    let _ = py;
-    Ok(l.map(|l| (format_fixed(l.px as i128, r.price_dp as u32), format_fixed(l.qty as i128, r.size_dp as u32))))
+/// A level as exact decimal strings `(price, qty)`.
+fn level(l: Option<Level>, r: &ReplayReport) -> Option<(String, String)> {
+    l.map(|l| (format_fixed(l.px as i128, r.price_dp as u32), format_fixed(l.qty as i128, r.size_dp as u32)))
 }
 
 /// Replay a raw Binance WebSocket recording (or several, as one session) through the L2 book.
@@ -100,8 +100,8 @@ fn replay_binance_depth<'py>(
     d.set_item("event_top_mismatch_examples", r.event_top_mismatch_examples.clone())?;
     d.set_item("trade_volume", format_fixed(r.trade_volume_raw, r.size_dp as u32))?;
     d.set_item("synced_at_end", r.synced_at_end)?;
-    d.set_item("best_bid", level(py, r.best_bid, &r)?)?;
-    d.set_item("best_ask", level(py, r.best_ask, &r)?)?;
+    d.set_item("best_bid", level(r.best_bid, &r))?;
+    d.set_item("best_ask", level(r.best_ask, &r))?;
     d.set_item("bid_levels", r.bid_levels)?;
     d.set_item("ask_levels", r.ask_levels)?;
     d.set_item("elapsed_s", r.elapsed_s)?;
