@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from trader._core import replay_binance_depth
+from trader._core import L2Book, replay_binance_depth
 from trader.exceptions import InvalidInputError
 
 WS = Path("l2_book") / "hftbacktest_raw_ws"
@@ -147,3 +147,35 @@ def test_bad_input(tmp_path: Path) -> None:
         replay_binance_depth(plain, market="usdm")  # a futures stream must carry pu
     with pytest.raises(InvalidInputError, match="path"):
         replay_binance_depth(123)  # type: ignore[arg-type]
+
+
+def test_l2book_class() -> None:
+    b = L2Book(2, 3)
+    assert (b.best_bid(), b.best_ask(), b.price_precision) == (None, None, 2)
+    b.apply_delta("bid", "100.5", "1.25")
+    b.apply_delta("bid", "100.25", "2")
+    b.apply_delta("ask", "101", "0.001")
+    b.apply_delta("ask", "102.10", "3")
+    assert b.best_bid() == ("100.50", "1.250")
+    assert b.best_ask() == ("101.00", "0.001")
+    assert b.depth("ask", 5) == [("101.00", "0.001"), ("102.10", "3.000")]
+    b.apply_delta("ask", "101", "0")
+    b.apply_delta("ask", "999", "0")  # absent: no-op
+    assert (b.levels("bid"), b.levels("ask")) == (2, 1)
+    assert not b.is_crossed()
+    b.apply_delta("bid", "102.10", "1")
+    assert b.is_crossed()
+    for args in [("mid", "1", "1"), ("bid", "1.001", "1"), ("bid", "1", "-1"), ("bid", "x", "1")]:
+        with pytest.raises(InvalidInputError):
+            b.apply_delta(*args)
+    with pytest.raises(InvalidInputError, match="size_precision"):
+        L2Book(2, 10)
+
+
+def test_l2book_from_recording(ws_dir: Path) -> None:
+    book, report = L2Book.from_binance_recording(ws_dir / "usdm/btcusdt_20240808.gz")
+    assert report["synced_at_end"] and report["sync_errors"] == 0
+    assert book.best_bid() == report["best_bid"] and book.best_ask() == report["best_ask"]
+    bids = book.depth("bid", 20)
+    assert len(bids) == 20 and [float(p) for p, _ in bids] == sorted((float(p) for p, _ in bids), reverse=True)
+    assert (book.levels("bid"), book.levels("ask")) == (report["bid_levels"], report["ask_levels"])

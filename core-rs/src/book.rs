@@ -8,8 +8,8 @@
 //! last). Bids are keyed by price, asks by `-price`, so both sides are "ascending, best last".
 //! NB: a `BTreeMap` beat a sorted `Vec` (binary search + insert/remove, best level at the end so
 //! top-of-book changes move little) on the real stream: `benches/book.rs`, group `book_apply`,
-//! usdm BTCUSDT (443k deltas, books grow to ~5,000 levels a side): BTreeMap 16.5 M deltas/s,
-//! sorted SoA vectors 12.6 M deltas/s. The futures diff stream touches levels all over the book
+//! usdm BTCUSDT (443k deltas, books grow to ~5,000 levels a side), two runs: BTreeMap
+//! 14.9-16.5 M deltas/s, sorted SoA vectors 12.6-13.2 M deltas/s. The futures diff stream touches levels all over the book
 //! (far levels appear and vanish), so the vector's memmoves dominate its faster search.
 //!
 //! [`BookSync`] wraps a book with Binance's documented procedure for a local order book:
@@ -364,6 +364,11 @@ impl BookSync {
 
     pub fn stats(&self) -> SyncStats {
         self.stats
+    }
+
+    /// The book, taken out of the machine.
+    pub fn into_book(self) -> L2Book {
+        self.book
     }
 
     /// Number of diff events waiting in the buffer.

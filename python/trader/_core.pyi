@@ -536,3 +536,35 @@ def replay_binance_depth(
     ``trade_volume``; ``elapsed_s`` and ``deltas_per_s``. Raises ``FileNotFoundError`` for a
     missing file and ``InvalidInputError`` for a malformed line (named ``file:line``).
     """
+
+class L2Book:
+    """An L2 order book for one instrument: prices and quantities are integers scaled by
+    ``10**price_precision`` / ``10**size_precision`` inside, exact decimal strings outside."""
+
+    def __init__(self, price_precision: int, size_precision: int) -> None: ...
+    @staticmethod
+    def from_binance_recording(
+        path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        market: str = "usdm",
+        price_precision: int | None = None,
+        size_precision: int | None = None,
+    ) -> tuple[L2Book, dict[str, object]]:
+        """The book at the end of a replay, with the replay's report (see ``replay_binance_depth``;
+        the book is only meaningful if ``report["synced_at_end"]``)."""
+    @property
+    def price_precision(self) -> int: ...
+    @property
+    def size_precision(self) -> int: ...
+    def apply_delta(self, side: str, price: str, qty: str) -> None:
+        """Set the absolute quantity at ``price`` on ``side`` (``"bid"``/``"ask"``); ``"0"`` deletes
+        the level (deleting an absent level is a no-op). ``InvalidInputError`` for a negative or
+        malformed number, or a non-zero digit past the precision."""
+    def best_bid(self) -> tuple[str, str] | None:
+        """``(price, qty)`` of the best bid, or ``None`` if there is none."""
+    def best_ask(self) -> tuple[str, str] | None: ...
+    def depth(self, side: str, n: int) -> list[tuple[str, str]]:
+        """The best ``n`` levels of ``side``, best first."""
+    def is_crossed(self) -> bool:
+        """Best bid >= best ask (never true for a correct book after a whole diff event)."""
+    def levels(self, side: str) -> int:
+        """Number of levels on ``side``."""

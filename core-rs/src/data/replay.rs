@@ -474,7 +474,13 @@ impl Replay {
     }
 
     /// End the replay and return the report.
-    pub fn finish(mut self) -> ReplayReport {
+    pub fn finish(self) -> ReplayReport {
+        self.finish_with_book().0
+    }
+
+    /// End the replay; return the report and the final book (`None` if no message ever gave the
+    /// precision). The book is only meaningful if `report.synced_at_end`.
+    pub fn finish_with_book(mut self) -> (ReplayReport, Option<L2Book>) {
         self.report.ticker_unresolved += self.pending.len() as u64;
         self.pending.clear();
         if let Some(sync) = &self.sync {
@@ -488,7 +494,7 @@ impl Replay {
             self.report.bid_levels = book.len(BookSide::Bid);
             self.report.ask_levels = book.len(BookSide::Ask);
         }
-        self.report
+        (self.report, self.sync.map(|s| s.into_book()))
     }
 }
 
@@ -533,6 +539,11 @@ pub fn read_recording(path: &Path) -> CoreResult<String> {
 /// to the next (a recorder that rotates files at midnight continues the same update-id
 /// sequence, so the second file is only replayable after the first).
 pub fn replay_files<P: AsRef<Path>>(paths: &[P], opts: ReplayOptions) -> CoreResult<ReplayReport> {
+    Ok(replay_files_with_book(paths, opts)?.0)
+}
+
+/// [`replay_files`], also returning the final book (see [`Replay::finish_with_book`]).
+pub fn replay_files_with_book<P: AsRef<Path>>(paths: &[P], opts: ReplayOptions) -> CoreResult<(ReplayReport, Option<L2Book>)> {
     if paths.is_empty() {
         return Err(CoreError::InvalidArgument { name: "path", reason: "no recording given".into() });
     }
@@ -554,9 +565,9 @@ pub fn replay_files<P: AsRef<Path>>(paths: &[P], opts: ReplayOptions) -> CoreRes
             r.feed_line(&line).map_err(|e| at_line(e, &source, n))?;
         }
     }
-    let mut rep = r.finish();
+    let (mut rep, book) = r.finish_with_book();
     rep.elapsed_s = t0.elapsed().as_secs_f64();
-    Ok(rep)
+    Ok((rep, book))
 }
 
 /// Decode every line of an in-memory recording, parsing every level to fixed point, without

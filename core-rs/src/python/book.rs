@@ -1,4 +1,5 @@
-//! Bindings of the L2 book replay: `replay_binance_depth(path, market, ...) -> dict`.
+//! Bindings of the L2 book: `replay_binance_depth(path, market, ...) -> dict` and the `L2Book`
+//! class (exact decimal strings in and out).
 
 use std::path::PathBuf;
 
@@ -6,8 +7,9 @@ use pyo3::exceptions::PyFileNotFoundError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::book::{Level, MarketKind};
-use crate::data::replay::{ReplayOptions, ReplayReport, replay_files};
+use crate::book::{BookSide, L2Book, Level, MarketKind};
+use crate::data::decimal::parse_fixed;
+use crate::data::replay::{ReplayOptions, ReplayReport, replay_files, replay_files_with_book};
 use crate::error::CoreError;
 use crate::model::fixed::{MAX_DP, format_fixed};
 
@@ -47,6 +49,13 @@ fn replay_binance_depth<'py>(
     price_precision: Option<i64>,
     size_precision: Option<i64>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let paths = check_paths(path)?;
+    let opts = replay_opts(market, price_precision, size_precision)?;
+    let r = py.detach(|| replay_files(&paths, opts))?;
+    report_dict(py, &paths, opts, &r)
+}
+
+fn check_paths(path: &Bound<'_, PyAny>) -> PyResult<Vec<PathBuf>> {
     let paths = paths_arg(path)?;
     if paths.is_empty() {
         return Err(CoreError::InvalidArgument { name: "path", reason: "no recording given".into() }.into());
@@ -56,11 +65,17 @@ fn replay_binance_depth<'py>(
             return Err(PyFileNotFoundError::new_err(format!("path: no such recording: {}", p.display())));
         }
     }
+    Ok(paths)
+}
+
+fn replay_opts(market: &str, price_precision: Option<i64>, size_precision: Option<i64>) -> PyResult<ReplayOptions> {
     let mut opts = ReplayOptions::new(MarketKind::parse(market)?);
     opts.price_dp = dp_arg("price_precision", price_precision)?;
     opts.size_dp = dp_arg("size_precision", size_precision)?;
-    let r = py.detach(|| replay_files(&paths, opts))?;
+    Ok(opts)
+}
 
+fn report_dict<'py>(py: Python<'py>, paths: &[PathBuf], opts: ReplayOptions, r: &ReplayReport) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("market", opts.market.name())?;
     d.set_item("files", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>())?;
@@ -100,8 +115,8 @@ fn replay_binance_depth<'py>(
     d.set_item("event_top_mismatch_examples", r.event_top_mismatch_examples.clone())?;
     d.set_item("trade_volume", format_fixed(r.trade_volume_raw, r.size_dp as u32))?;
     d.set_item("synced_at_end", r.synced_at_end)?;
-    d.set_item("best_bid", level(r.best_bid, &r))?;
-    d.set_item("best_ask", level(r.best_ask, &r))?;
+    d.set_item("best_bid", level(r.best_bid, r))?;
+    d.set_item("best_ask", level(r.best_ask, r))?;
     d.set_item("bid_levels", r.bid_levels)?;
     d.set_item("ask_levels", r.ask_levels)?;
     d.set_item("elapsed_s", r.elapsed_s)?;
@@ -110,7 +125,108 @@ fn replay_binance_depth<'py>(
     Ok(d)
 }
 
+fn side_arg(side: &str) -> PyResult<BookSide> {
+    match side {
+        "bid" | "b" | "buy" => Ok(BookSide::Bid),
+        "ask" | "a" | "sell" => Ok(BookSide::Ask),
+        _ => Err(CoreError::InvalidArgument { name: "side", reason: format!("expected 'bid' or 'ask', got {side:?}") }.into()),
+    }
+}
+
+/// An L2 order book with exact fixed-point prices and quantities (decimal strings in and out).
+#[pyclass(module = "trader._core", name = "L2Book")]
+pub struct PyL2Book {
+    book: L2Book,
+}
+
+impl PyL2Book {
+    fn text(&self, l: Level) -> (String, String) {
+        (format_fixed(l.px as i128, self.book.price_dp() as u32), format_fixed(l.qty as i128, self.book.size_dp() as u32))
+    }
+}
+
+#[pymethods]
+impl PyL2Book {
+    #[new]
+    fn new(price_precision: i64, size_precision: i64) -> PyResult<Self> {
+        let p = dp_arg("price_precision", Some(price_precision))?.unwrap_or(0);
+        let s = dp_arg("size_precision", Some(size_precision))?.unwrap_or(0);
+        Ok(Self { book: L2Book::new(p, s)? })
+    }
+
+    /// The book at the end of a replay (see `replay_binance_depth`), with the replay's report.
+    #[staticmethod]
+    #[pyo3(signature = (path, market = "usdm", price_precision = None, size_precision = None))]
+    fn from_binance_recording<'py>(
+        py: Python<'py>,
+        path: &Bound<'py, PyAny>,
+        market: &str,
+        price_precision: Option<i64>,
+        size_precision: Option<i64>,
+    ) -> PyResult<(Self, Bound<'py, PyDict>)> {
+        let paths = check_paths(path)?;
+        let opts = replay_opts(market, price_precision, size_precision)?;
+        let (r, book) = py.detach(|| replay_files_with_book(&paths, opts))?;
+        let Some(book) = book else {
+            return Err(CoreError::InvalidArgument { name: "path", reason: "no price or size in the recording".into() }.into());
+        };
+        Ok((Self { book }, report_dict(py, &paths, opts, &r)?))
+    }
+
+    #[getter]
+    fn price_precision(&self) -> u8 {
+        self.book.price_dp()
+    }
+
+    #[getter]
+    fn size_precision(&self) -> u8 {
+        self.book.size_dp()
+    }
+
+    /// Set the absolute quantity at `price` on `side` ("bid"/"ask"); quantity "0" deletes the level.
+    fn apply_delta(&mut self, side: &str, price: &str, qty: &str) -> PyResult<()> {
+        let side = side_arg(side)?;
+        let px = parse_fixed(price, self.book.price_dp(), "price")?;
+        let q = parse_fixed(qty, self.book.size_dp(), "qty")?;
+        Ok(self.book.apply_delta(side, px, q)?)
+    }
+
+    fn best_bid(&self) -> Option<(String, String)> {
+        self.book.best_bid().map(|l| self.text(l))
+    }
+
+    fn best_ask(&self) -> Option<(String, String)> {
+        self.book.best_ask().map(|l| self.text(l))
+    }
+
+    /// The best `n` levels of `side`, best first, as `(price, qty)` decimal strings.
+    fn depth(&self, side: &str, n: usize) -> PyResult<Vec<(String, String)>> {
+        Ok(self.book.depth(side_arg(side)?, n).into_iter().map(|l| self.text(l)).collect())
+    }
+
+    fn is_crossed(&self) -> bool {
+        self.book.is_crossed()
+    }
+
+    /// Number of levels on `side`.
+    fn levels(&self, side: &str) -> PyResult<usize> {
+        Ok(self.book.len(side_arg(side)?))
+    }
+
+    fn __repr__(&self) -> String {
+        let f = |l: Option<(String, String)>| l.map(|(p, q)| format!("{q}@{p}")).unwrap_or_else(|| "-".into());
+        format!(
+            "L2Book(bid={}, ask={}, levels={}/{})",
+            f(self.best_bid()),
+            f(self.best_ask()),
+            self.book.len(BookSide::Bid),
+            self.book.len(BookSide::Ask)
+        )
+    }
+}
+
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(replay_binance_depth, m)?)?;
+    m.add_class::<PyL2Book>()?;
     Ok(())
 }
