@@ -6,6 +6,8 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod book;
+pub mod data;
 pub mod engine;
 pub mod error;
 pub mod indicators;

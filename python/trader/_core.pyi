@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Self, final
 
@@ -52,6 +53,8 @@ __all__ = [
     "Backtest",
     "curve_stats",
     "crossings",
+    "replay_binance_depth",
+    "L2Book",
     "Context",
     "Bar",
     "OrderEvent",
@@ -590,3 +593,74 @@ def curve_stats(equity: _F64Array, exposed: npt.NDArray[np.bool_], initial: floa
 def crossings(a: _F64Array, b: _F64Array) -> npt.NDArray[np.int8]:
     """Where ``a`` crosses ``b``: +1 on bar i when ``a[i-1] <= b[i-1]`` and ``a[i] > b[i]``, -1 for
     the mirror, else 0; NaN never crosses (``trader.kernels.crossings``)."""
+
+# ---------------------------------------------------------------------------------------------
+# L2 order book: Binance diff-depth replay
+# ---------------------------------------------------------------------------------------------
+
+def replay_binance_depth(
+    path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    market: str = "usdm",
+    price_precision: int | None = None,
+    size_precision: int | None = None,
+) -> dict[str, object]:
+    """Replay a raw Binance WebSocket recording through the Rust L2 book; return a report.
+
+    ``path`` is one recording (``<receive time ns> <JSON>`` per line, gzip or plain) or a sequence
+    of them replayed as one session, in order (the book carries over: a recorder that rotates
+    files continues the same update-id sequence, so a continuation file only syncs after its
+    predecessor). ``market`` is ``"usdm"``, ``"cm"`` (futures rules: drop diffs with
+    ``u < lastUpdateId``, the first applied has ``U <= lastUpdateId <= u``, then ``pu`` == the
+    previous ``u``) or ``"spot"`` (drop ``u <= lastUpdateId``, the first applied has
+    ``U <= lastUpdateId + 1 <= u``, then ``U`` == previous ``u + 1``). A continuity break puts the
+    book out of sync (``sync_errors``) until the next snapshot line. Prices and sizes are parsed
+    from their decimal strings straight into integers scaled by ``10**precision`` (default: the
+    number of decimals of the first price/size in the file; a non-zero digit past the precision
+    is an ``InvalidInputError``). Decoding runs in Rust with the GIL released.
+
+    Report keys: ``messages``, ``depth_messages``, ``ticker_messages``, ``trade_messages``,
+    ``snapshot_messages``, ``deltas_decoded``, ``depth_updates_applied``, ``deltas_applied``,
+    ``dropped_stale``, ``gaps``, ``sync_errors``, ``syncs``, ``resyncs``, ``snapshots_ignored``,
+    ``crossed_after_event``; the bookTicker checks: ``ticker_comparisons`` / ``ticker_matches`` /
+    ``match_rate`` (tickers whose update id pins the book state exactly: equal to a diff's final
+    ``u``, or between two diffs on futures), ``mismatch_bid_px`` ... ``mismatch_examples``,
+    ``ticker_inside_event`` (intermediate states inside an aggregated diff: not comparable),
+    ``ticker_before_sync``, ``ticker_unresolved``, and ``event_top_checks`` /
+    ``event_top_matches`` / ``event_top_match_rate`` (the top after every applied diff vs the
+    latest ticker at or before its ``u``); the end state: ``synced_at_end``, ``best_bid`` and
+    ``best_ask`` as exact ``(price, qty)`` decimal strings, ``bid_levels``, ``ask_levels``;
+    ``trade_volume``; ``elapsed_s`` and ``deltas_per_s``. Raises ``FileNotFoundError`` for a
+    missing file and ``InvalidInputError`` for a malformed line (named ``file:line``).
+    """
+
+class L2Book:
+    """An L2 order book for one instrument: prices and quantities are integers scaled by
+    ``10**price_precision`` / ``10**size_precision`` inside, exact decimal strings outside."""
+
+    def __init__(self, price_precision: int, size_precision: int) -> None: ...
+    @staticmethod
+    def from_binance_recording(
+        path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        market: str = "usdm",
+        price_precision: int | None = None,
+        size_precision: int | None = None,
+    ) -> tuple[L2Book, dict[str, object]]:
+        """The book at the end of a replay, with the replay's report (see ``replay_binance_depth``;
+        the book is only meaningful if ``report["synced_at_end"]``)."""
+    @property
+    def price_precision(self) -> int: ...
+    @property
+    def size_precision(self) -> int: ...
+    def apply_delta(self, side: str, price: str, qty: str) -> None:
+        """Set the absolute quantity at ``price`` on ``side`` (``"bid"``/``"ask"``); ``"0"`` deletes
+        the level (deleting an absent level is a no-op). ``InvalidInputError`` for a negative or
+        malformed number, or a non-zero digit past the precision."""
+    def best_bid(self) -> tuple[str, str] | None:
+        """``(price, qty)`` of the best bid, or ``None`` if there is none."""
+    def best_ask(self) -> tuple[str, str] | None: ...
+    def depth(self, side: str, n: int) -> list[tuple[str, str]]:
+        """The best ``n`` levels of ``side``, best first."""
+    def is_crossed(self) -> bool:
+        """Best bid >= best ask (never true for a correct book after a whole diff event)."""
+    def levels(self, side: str) -> int:
+        """Number of levels on ``side``."""

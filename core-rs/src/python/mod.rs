@@ -2,6 +2,7 @@
 //! crossing. Nothing here computes anything a Rust caller would need.
 
 mod arrays;
+mod book;
 mod buffers;
 mod engine;
 mod errors;
@@ -23,5 +24,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     indicators::register(m)?;
     ring::register(m)?;
     engine::register(m)?;
+    book::register(m)?;
     Ok(())
 }

@@ -1,0 +1,342 @@
+//! Decoder of raw Binance WebSocket recordings: one message a line, `<local receive time ns> <JSON>`.
+//!
+//! The JSON is a combined-stream envelope `{"stream":"btcusdt@depth@0ms","data":{...}}` (diff
+//! depth, `bookTicker`, `trade`, `aggTrade`) or a bare REST depth snapshot
+//! `{"lastUpdateId":...,"bids":[...],"asks":[...]}`. Decoding borrows from the line: price and
+//! quantity strings are `&str` slices, and the level arrays of depth messages are kept as raw
+//! JSON and walked by [`levels`] without allocating (one pass, straight into the caller's
+//! fixed-point parser).
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::error::{CoreError, CoreResult};
+
+fn err(reason: impl Into<String>) -> CoreError {
+    CoreError::InvalidArgument { name: "line", reason: reason.into() }
+}
+
+/// A diff-depth event (`depthUpdate`). Spot has no `T` nor `pu`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DepthDiff<'a> {
+    /// Event time (ms).
+    #[serde(rename = "E")]
+    pub event_time: i64,
+    /// Transaction time (ms), futures only.
+    #[serde(rename = "T", default)]
+    pub transact_time: Option<i64>,
+    /// `U`: first update id in the event.
+    #[serde(rename = "U")]
+    pub first_update_id: u64,
+    /// `u`: final update id in the event.
+    #[serde(rename = "u")]
+    pub final_update_id: u64,
+    /// `pu`: final update id of the previous event (futures only).
+    #[serde(rename = "pu", default)]
+    pub prev_final_update_id: Option<u64>,
+    #[serde(rename = "b", borrow)]
+    pub bids: &'a RawValue,
+    #[serde(rename = "a", borrow)]
+    pub asks: &'a RawValue,
+}
+
+/// A `bookTicker` event: best bid/ask as the exchange saw them at update id `u`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BookTicker<'a> {
+    #[serde(rename = "u")]
+    pub update_id: u64,
+    #[serde(rename = "b", borrow)]
+    pub bid_px: &'a str,
+    #[serde(rename = "B", borrow)]
+    pub bid_qty: &'a str,
+    #[serde(rename = "a", borrow)]
+    pub ask_px: &'a str,
+    #[serde(rename = "A", borrow)]
+    pub ask_qty: &'a str,
+    /// Transaction time (ms), futures only.
+    #[serde(rename = "T", default)]
+    pub transact_time: Option<i64>,
+    /// Event time (ms), futures only.
+    #[serde(rename = "E", default)]
+    pub event_time: Option<i64>,
+}
+
+/// A `trade` or `aggTrade` event.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Trade<'a> {
+    #[serde(rename = "p", borrow)]
+    pub px: &'a str,
+    #[serde(rename = "q", borrow)]
+    pub qty: &'a str,
+    /// Is the buyer the maker (i.e. the aggressor sold)?
+    #[serde(rename = "m")]
+    pub buyer_is_maker: bool,
+    /// Trade time (ms).
+    #[serde(rename = "T")]
+    pub trade_time: i64,
+}
+
+/// A REST depth snapshot.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Snapshot<'a> {
+    #[serde(rename = "lastUpdateId")]
+    pub last_update_id: u64,
+    #[serde(borrow)]
+    pub bids: &'a RawValue,
+    #[serde(borrow)]
+    pub asks: &'a RawValue,
+}
+
+/// One decoded message.
+#[derive(Debug, Clone)]
+pub enum WsMessage<'a> {
+    Depth(DepthDiff<'a>),
+    BookTicker(BookTicker<'a>),
+    Trade(Trade<'a>),
+    Snapshot(Snapshot<'a>),
+    /// A stream this decoder does not interpret (named).
+    Other { stream: &'a str },
+}
+
+/// One line: local receive time (ns) and the message.
+#[derive(Debug, Clone)]
+pub struct WsLine<'a> {
+    pub recv_ns: i64,
+    pub msg: WsMessage<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum StreamKind {
+    Depth,
+    BookTicker,
+    Trade,
+    Other,
+}
+
+fn stream_kind(stream: &str) -> StreamKind {
+    // "btcusdt@depth@0ms", "btcusdt@bookTicker", "btcusdt@trade", "btcusdt@aggTrade"
+    let channel = match stream.find('@') {
+        Some(p) => &stream[p + 1..],
+        None => stream,
+    };
+    if channel.starts_with("depth") {
+        StreamKind::Depth
+    } else if channel == "bookTicker" {
+        StreamKind::BookTicker
+    } else if channel == "trade" || channel == "aggTrade" {
+        StreamKind::Trade
+    } else {
+        StreamKind::Other
+    }
+}
+
+fn from_json<'a, T: Deserialize<'a>>(json: &'a str, what: &str) -> CoreResult<T> {
+    serde_json::from_str(json).map_err(|e| err(format!("bad {what} message: {e}")))
+}
+
+fn decode_data<'a>(stream: &'a str, data: &'a str) -> CoreResult<WsMessage<'a>> {
+    Ok(match stream_kind(stream) {
+        StreamKind::Depth => WsMessage::Depth(from_json(data, "depth")?),
+        StreamKind::BookTicker => WsMessage::BookTicker(from_json(data, "bookTicker")?),
+        StreamKind::Trade => WsMessage::Trade(from_json(data, "trade")?),
+        StreamKind::Other => WsMessage::Other { stream },
+    })
+}
+
+/// The general shape, for lines the fast path does not recognise (other key order, spacing).
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default)]
+    stream: Option<&'a str>,
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+    #[serde(rename = "lastUpdateId", default)]
+    last_update_id: Option<u64>,
+}
+
+/// Decode the JSON part of a line.
+pub fn decode_json(json: &str) -> CoreResult<WsMessage<'_>> {
+    const STREAM: &str = "{\"stream\":\"";
+    const DATA: &str = ",\"data\":";
+    // Fast path: the exact layout Binance sends, sliced without a second JSON pass.
+    if let Some(rest) = json.strip_prefix(STREAM)
+        && let Some(q) = rest.find('"')
+        && let Some(data) = rest[q + 1..].strip_prefix(DATA).and_then(|d| d.strip_suffix('}'))
+    {
+        return decode_data(&rest[..q], data);
+    }
+    if json.starts_with("{\"lastUpdateId\"") {
+        return Ok(WsMessage::Snapshot(from_json(json, "snapshot")?));
+    }
+    let env: Envelope<'_> = from_json(json, "envelope")?;
+    match (env.stream, env.data, env.last_update_id) {
+        (Some(stream), Some(data), _) => decode_data(stream, data.get()),
+        (None, None, Some(_)) => Ok(WsMessage::Snapshot(from_json(json, "snapshot")?)),
+        _ => Err(err("neither a combined-stream message ({\"stream\",\"data\"}) nor a depth snapshot")),
+    }
+}
+
+/// Decode one recorded line `<ns> <JSON>`.
+pub fn decode_line(line: &str) -> CoreResult<WsLine<'_>> {
+    let line = line.trim_end_matches(['\n', '\r']);
+    let Some((ts, json)) = line.split_once(' ') else {
+        return Err(err("expected `<receive time ns> <JSON>`"));
+    };
+    let recv_ns: i64 = ts.parse().map_err(|_| err(format!("bad receive timestamp {ts:?}")))?;
+    Ok(WsLine { recv_ns, msg: decode_json(json.trim_start())? })
+}
+
+/// Iterator over the `["price","qty"]` pairs of a raw level array, as borrowed strings.
+/// Strict: any other shape (numbers, escapes, missing brackets) yields one error and stops.
+pub struct Levels<'a> {
+    b: &'a [u8],
+    s: &'a str,
+    i: usize,
+    done: bool,
+}
+
+/// Walk a raw JSON array of `[price, qty]` string pairs.
+pub fn levels(raw: &RawValue) -> Levels<'_> {
+    let s = raw.get();
+    let mut it = Levels { b: s.as_bytes(), s, i: 0, done: false };
+    it.skip_ws();
+    if it.b.get(it.i) == Some(&b'[') {
+        it.i += 1;
+        it.skip_ws();
+        if it.b.get(it.i) == Some(&b']') {
+            it.done = true;
+        }
+    } else {
+        it.i = usize::MAX; // reported by next()
+    }
+    it
+}
+
+impl<'a> Levels<'a> {
+    #[inline]
+    fn skip_ws(&mut self) {
+        while let Some(c) = self.b.get(self.i) {
+            if c.is_ascii_whitespace() {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    #[inline]
+    fn expect(&mut self, c: u8) -> Option<()> {
+        self.skip_ws();
+        if self.b.get(self.i) == Some(&c) {
+            self.i += 1;
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    #[inline]
+    fn string(&mut self) -> Option<&'a str> {
+        self.expect(b'"')?;
+        let start = self.i;
+        let len = self.b.get(start..)?.iter().position(|&c| c == b'"' || c == b'\\')?;
+        if self.b[start + len] == b'\\' {
+            return None;
+        }
+        self.i = start + len + 1;
+        // Both ends sit on ASCII quotes, so they are char boundaries.
+        self.s.get(start..start + len)
+    }
+
+    fn pair(&mut self) -> Option<(&'a str, &'a str)> {
+        self.expect(b'[')?;
+        let px = self.string()?;
+        self.expect(b',')?;
+        let qty = self.string()?;
+        self.expect(b']')?;
+        self.skip_ws();
+        match self.b.get(self.i) {
+            Some(b',') => self.i += 1,
+            Some(b']') => self.done = true,
+            _ => return None,
+        }
+        Some((px, qty))
+    }
+}
+
+impl<'a> Iterator for Levels<'a> {
+    type Item = CoreResult<(&'a str, &'a str)>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        if self.i == usize::MAX {
+            self.done = true;
+            return Some(Err(err(format!("expected an array of [price, qty] pairs, got {}", short(self.s)))));
+        }
+        match self.pair() {
+            Some(p) => Some(Ok(p)),
+            None => {
+                self.done = true;
+                Some(Err(err(format!("bad [price, qty] pair in {}", short(self.s)))))
+            }
+        }
+    }
+}
+
+fn short(s: &str) -> String {
+    let mut end = s.len().min(80);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    if end < s.len() { format!("{}...", &s[..end]) } else { s.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_the_four_shapes() {
+        let l = r#"1723161255030314667 {"stream":"btcusdt@depth@0ms","data":{"e":"depthUpdate","E":1723161256299,"T":1723161256298,"s":"BTCUSDT","U":5,"u":9,"pu":4,"b":[["58710.20","0.014"],["61510.90","0.000"]],"a":[]}}"#;
+        let d = decode_line(l).unwrap();
+        assert_eq!(d.recv_ns, 1723161255030314667);
+        let WsMessage::Depth(x) = d.msg else { panic!() };
+        assert_eq!((x.first_update_id, x.final_update_id, x.prev_final_update_id, x.transact_time), (5, 9, Some(4), Some(1723161256298)));
+        let b: Vec<_> = levels(x.bids).collect::<CoreResult<_>>().unwrap();
+        assert_eq!(b, vec![("58710.20", "0.014"), ("61510.90", "0.000")]);
+        assert_eq!(levels(x.asks).count(), 0);
+
+        let l = r#"1 {"stream":"btcusdt@bookTicker","data":{"u":50093239212,"s":"BTCUSDT","b":"61837.63000000","B":"3.78826000","a":"61837.64000000","A":"1.54698000"}}"#;
+        let WsMessage::BookTicker(t) = decode_line(l).unwrap().msg else { panic!() };
+        assert_eq!((t.update_id, t.bid_px, t.ask_qty, t.event_time), (50093239212, "61837.63000000", "1.54698000", None));
+
+        let l = r#"2 {"stream":"btcusdt@trade","data":{"e":"trade","E":1,"T":7,"s":"BTCUSDT","t":3,"p":"61800.30","q":"0.006","X":"MARKET","m":false}}"#;
+        let WsMessage::Trade(t) = decode_line(l).unwrap().msg else { panic!() };
+        assert_eq!((t.px, t.qty, t.buyer_is_maker, t.trade_time), ("61800.30", "0.006", false, 7));
+
+        let l = r#"3 {"lastUpdateId":77,"E":1,"T":2,"symbol":"X","bids":[["1.0","2"]],"asks":[ [ "3.0" , "4" ] ]}"#;
+        let WsMessage::Snapshot(s) = decode_line(l).unwrap().msg else { panic!() };
+        assert_eq!(s.last_update_id, 77);
+        assert_eq!(levels(s.asks).collect::<CoreResult<Vec<_>>>().unwrap(), vec![("3.0", "4")]);
+
+        // Other key order goes through the general path.
+        let l = r#"4 {"data":{"u":1,"b":"1","B":"2","a":"3","A":"4"},"stream":"x@bookTicker"}"#;
+        assert!(matches!(decode_line(l).unwrap().msg, WsMessage::BookTicker(_)));
+        let l = r#"5 {"stream":"x@kline_1m","data":{"k":1}}"#;
+        assert!(matches!(decode_line(l).unwrap().msg, WsMessage::Other { stream: "x@kline_1m" }));
+    }
+
+    #[test]
+    fn rejects_bad_lines() {
+        for l in ["", "abc", "12 {", "x {\"lastUpdateId\":1,\"bids\":[],\"asks\":[]}", "1 {\"foo\":1}", "1 {\"stream\":\"a@depth\",\"data\":{\"E\":1}}"] {
+            assert!(decode_line(l).is_err(), "{l:?}");
+        }
+        for raw in [r#"[["1",2]]"#, r#"{"a":1}"#, r#"[["1\"","2"]]"#, r#"[["1","2","3"]]"#, r#"[[]]"#, r#"[1]"#] {
+            let v: &RawValue = serde_json::from_str(raw).unwrap();
+            assert!(levels(v).any(|r| r.is_err()), "{raw}");
+        }
+    }
+}
