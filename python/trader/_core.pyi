@@ -633,11 +633,12 @@ def replay_binance_depth(
     missing file and ``InvalidInputError`` for a malformed line (named ``file:line``).
     """
 
+@final
 class L2Book:
     """An L2 order book for one instrument: prices and quantities are integers scaled by
     ``10**price_precision`` / ``10**size_precision`` inside, exact decimal strings outside."""
 
-    def __init__(self, price_precision: int, size_precision: int) -> None: ...
+    def __new__(cls, price_precision: int, size_precision: int) -> Self: ...
     @staticmethod
     def from_binance_recording(
         path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
