@@ -12,6 +12,8 @@ memory-mapped and read record batch by record batch (large record batches are sl
 
 from __future__ import annotations
 
+import abc
+
 import os
 from collections.abc import Iterator
 
@@ -47,7 +49,7 @@ def _chunks(where: str, batches: Iterator[pa.RecordBatch], cols: list[str], stat
             row += part.num_rows
 
 
-class _ArrowSource:
+class _ArrowSource(abc.ABC):
     """Shared open() of the Arrow-based sources; subclasses say how to list and read batches."""
 
     name = ""
@@ -58,11 +60,13 @@ class _ArrowSource:
         """By extension."""
         return path is not None and suffixes(path) in self.suffixes
 
+    @abc.abstractmethod
     def _schema_rows(self, where: str) -> tuple[list[str], int]:
-        raise NotImplementedError
+        """The file's column names and its row count (read from metadata, not data)."""
 
+    @abc.abstractmethod
     def _batches(self, where: str, cols: list[str]) -> Iterator[pa.RecordBatch]:
-        raise NotImplementedError
+        """Record batches of the columns ``cols``, in file order."""
 
     def open(
         self,
