@@ -358,3 +358,28 @@ proptest! {
         }
     }
 }
+
+/// Outputs above the parallel threshold are split across two threads (rows by halves): they
+/// must give the same bits as scalar too. 8 rows x 150k values = 9.6 MB.
+#[test]
+fn large_multi_lane_outputs_split_across_threads_match_scalar() {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut x = Vec::with_capacity(150_000); // a multiple of 4: rows stay 32-byte aligned
+    let mut p = 100.0;
+    for _ in 0..150_000 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        p *= 1.0 + ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 0.01;
+        x.push(p);
+    }
+    let periods = [5, 10, 20, 30, 50, 100, 150, 199];
+    let ema = simd::ema_multi_with(Backend::Scalar, &x, &periods).unwrap();
+    let rsi = simd::rsi_multi_with(Backend::Scalar, &x, &periods).unwrap();
+    for b in backends("large_multi_lane_outputs_split_across_threads_match_scalar") {
+        let got = simd::ema_multi_with(b, &x, &periods).unwrap();
+        assert_eq!(f64_bits(&got.data), f64_bits(&ema.data), "ema {}", b.name());
+        let got = simd::rsi_multi_with(b, &x, &periods).unwrap();
+        assert_eq!(f64_bits(&got.data), f64_bits(&rsi.data), "rsi {}", b.name());
+    }
+}
