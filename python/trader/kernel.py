@@ -87,11 +87,10 @@ class MessageBus:
 
 
 class Cache:
-    """Instruments and the latest state the kernel knows of."""
+    """The instruments of the run, by id (the index every order and bar carries)."""
 
     def __init__(self, symbols: list[str]) -> None:
         self.symbols = list(symbols)
-        self.instrument_ids = {s: i for i, s in enumerate(symbols)}
 
 
 def infer_price_precision(*arrays: np.ndarray, max_dp: int = 9) -> int:
