@@ -21,8 +21,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from trader.data.csv import CSV_SUFFIXES, CsvLayout, first_line, is_number, make_csv_feed, sniff_delimiter, split_fields
-from trader.data.feed import BarFeed, check_file, suffixes
+from trader.data.csv import CSV_SUFFIXES, CsvFileSource, CsvLayout, first_line, is_number, sniff_delimiter, split_fields
+from trader.data.feed import suffixes
 from trader.exceptions import DataError
 
 FIELDS = (
@@ -46,7 +46,7 @@ def binance_layout(path: str, line: str) -> CsvLayout:
     return CsvLayout(delimiter, has_header, len(FIELDS), 0, (1, 2, 3, 4, 5), names)
 
 
-class BinanceSource:
+class BinanceSource(CsvFileSource):
     """Binance public-data kline CSV (12 columns, header optional, ms/µs/datetime open times)."""
 
     name = "binance"
@@ -64,30 +64,6 @@ class BinanceSource:
             return False
         return True
 
-    def open(
-        self,
-        path: str | os.PathLike | None,
-        *,
-        symbol: str | None = None,
-        start: object = None,
-        end: object = None,
-        batch_size: int = 1_000_000,
-        gap_policy: str = "report",
-        interval: str | int | None = None,
-        **options: object,
-    ) -> BarFeed:
-        """Open a Binance kline file as a :class:`BarFeed` (``meta["ts_unit"]`` says ms or us).
-
-        :param interval: the bar interval (``"1m"``...); inferred from the first block if omitted.
-        """
-        if path is None:
-            raise DataError("binance: a file path is needed")
-        if options:
-            raise DataError(f"{path}: unknown option(s) for the binance source: {', '.join(options)}")
-        where = str(path)
-        check_file(where)
-        layout = binance_layout(where, first_line(where))
-        return make_csv_feed(
-            self.name, where, layout, symbol=symbol, start=start, end=end,
-            batch_size=batch_size, gap_policy=gap_policy, interval=interval,
-        )
+    def layout(self, where: str, line: str) -> CsvLayout:
+        """Binance's 12-column kline layout (``meta["ts_unit"]`` then says ms or us)."""
+        return binance_layout(where, line)

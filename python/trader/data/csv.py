@@ -16,6 +16,7 @@ number makes Arrow stop; the file is then re-scanned from the start to name the 
 
 from __future__ import annotations
 
+import abc
 import bz2
 import csv as _csv
 import gzip
@@ -247,16 +248,16 @@ def make_csv_feed(
     return feed
 
 
-class CsvSource:
-    """Generic OHLCV CSV with a header line (see the module docs for the layout)."""
+class CsvFileSource(abc.ABC):
+    """Shared ``open()`` of the text-file sources: they differ only in how they read the layout
+    (columns, header, epoch unit) from the file's first line (:meth:`layout`)."""
 
-    name = "csv"
-    description = "OHLCV CSV with a header (timestamp|time|date|datetime|open_time + open/high/low/close/volume); gz/bz2/zip"
+    name = ""
+    description = ""
 
-    def can_open(self, path: str | os.PathLike | None) -> bool:
-        """A CSV-like extension. (The Binance source, tried first, claims the 12-column kline
-        layout; any other CSV comes here, so a broken header gets a precise error from :meth:`open`.)"""
-        return path is not None and suffixes(path) in CSV_SUFFIXES
+    @abc.abstractmethod
+    def layout(self, where: str, line: str) -> CsvLayout:
+        """The file's layout from its first line; ``DataError`` naming the file if it is not one."""
 
     def open(
         self,
@@ -270,18 +271,33 @@ class CsvSource:
         interval: str | int | None = None,
         **options: object,
     ) -> BarFeed:
-        """Open a generic OHLCV CSV file as a :class:`BarFeed`.
+        """Open the file as a :class:`BarFeed`.
 
         :param interval: the bar interval (``"1m"``...); inferred from the first block if omitted.
         """
         if path is None:
-            raise DataError("csv: a file path is needed")
+            raise DataError(f"{self.name}: a file path is needed")
         if options:
-            raise DataError(f"{path}: unknown option(s) for the csv source: {', '.join(options)}")
+            raise DataError(f"{path}: unknown option(s) for the {self.name} source: {', '.join(options)}")
         where = str(path)
         check_file(where)
-        layout = generic_layout(where, first_line(where))
         return make_csv_feed(
-            self.name, where, layout, symbol=symbol, start=start, end=end,
+            self.name, where, self.layout(where, first_line(where)), symbol=symbol, start=start, end=end,
             batch_size=batch_size, gap_policy=gap_policy, interval=interval,
         )
+
+
+class CsvSource(CsvFileSource):
+    """Generic OHLCV CSV with a header line (see the module docs for the layout)."""
+
+    name = "csv"
+    description = "OHLCV CSV with a header (timestamp|time|date|datetime|open_time + open/high/low/close/volume); gz/bz2/zip"
+
+    def can_open(self, path: str | os.PathLike | None) -> bool:
+        """A CSV-like extension. (The Binance source, tried first, claims the 12-column kline
+        layout; any other CSV comes here, so a broken header gets a precise error from :meth:`open`.)"""
+        return path is not None and suffixes(path) in CSV_SUFFIXES
+
+    def layout(self, where: str, line: str) -> CsvLayout:
+        """A header naming a timestamp column and open/high/low/close/volume."""
+        return generic_layout(where, line)
