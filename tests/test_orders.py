@@ -86,7 +86,7 @@ def test_cancel_and_rejections_reach_the_strategy_as_events():
     kinds = [(k, kind, reason) for k, kind, _id, _px, _q, reason in s.events]
     assert kinds == [
         (0, "accepted", None),
-        (2, "canceled", None),
+        (2, "canceled", "canceled on request"),
         (3, "cancel_rejected", "order is no longer open"),
         (4, "rejected", "quantity must be positive"),  # rounds to 0 at 6 decimals
     ]

@@ -13,7 +13,7 @@
 
 use crate::error::{CoreError, CoreResult};
 use crate::model::fixed::{money_to_f64, pow10};
-use crate::model::{Bar, BarColumns, Command, Fill, Instrument, OrderEvent, OrderId, OrderKind, Side};
+use crate::model::{Bar, BarColumns, Command, Fill, Instrument, OrderEvent, OrderId, OrderKind, OrderSpec, Side};
 use crate::portfolio::Portfolio;
 use crate::venue::{SimVenue, VenueConfig};
 
@@ -395,7 +395,7 @@ impl Handler for VectorHandler<'_> {
                 let (side, qty) = signal_order(bt, inst_id, s, pos, allow_short, self.qty, self.size, close);
                 if qty > 0 {
                     let id = bt.next_order_id();
-                    bt.submit(Command::Submit { id, instrument: inst_id, side, kind: OrderKind::Market, qty });
+                    bt.submit(Command::Submit(OrderSpec::new(id, inst_id, side, OrderKind::Market, qty)));
                 }
             }
             Decisions::Targets { target } => {
@@ -413,7 +413,7 @@ impl Handler for VectorHandler<'_> {
                 if delta != 0 {
                     let id = bt.next_order_id();
                     let side = if delta > 0 { Side::Buy } else { Side::Sell };
-                    bt.submit(Command::Submit { id, instrument: inst_id, side, kind: OrderKind::Market, qty: delta.abs() });
+                    bt.submit(Command::Submit(OrderSpec::new(id, inst_id, side, OrderKind::Market, delta.abs())));
                 }
             }
         }
@@ -467,7 +467,7 @@ mod tests {
                 if at == i {
                     let id = bt.next_order_id();
                     let qty = crate::model::fixed::to_raw(qty, 3).unwrap();
-                    bt.submit(Command::Submit { id, instrument: 0, side, kind: OrderKind::Market, qty });
+                    bt.submit(Command::Submit(OrderSpec::new(id, 0, side, OrderKind::Market, qty)));
                 }
             }
             Ok(())

@@ -10,4 +10,7 @@ pub use bar::{Bar, BarColumns};
 pub use event::{AggressorSide, EventKind, MarketEvent};
 pub use fixed::{Bps, MONEY_DP};
 pub use instrument::{Instrument, InstrumentId};
-pub use order::{Command, Fill, Liquidity, Order, OrderEvent, OrderId, OrderKind, OrderStatus, RejectReason, Side};
+pub use order::{
+    Command, Fill, Liquidity, ListId, ListKind, Order, OrderEvent, OrderEventKind, OrderId, OrderKind, OrderSpec, OrderStatus, Reason, RejectReason, Side, TimeInForce,
+    TrailingOffset,
+};

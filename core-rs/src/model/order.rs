@@ -1,10 +1,19 @@
-//! Orders, fills and the events a strategy sees.
+//! Orders, fills and the events a strategy sees: the one order model shared by every venue (bars,
+//! ticks, L2), the Python API and the reports. Shaped after NautilusTrader's order model.
+//!
+//! Prices and quantities are raw integers at the instrument's precision (see
+//! [`crate::model::Instrument`]); money is i128 at [`crate::model::MONEY_DP`].
 
+use super::fixed::Bps;
 use super::instrument::InstrumentId;
 
+/// A client order id: chosen by the strategy (or the engine), unique for the run. A second
+/// submission with an id already seen is denied, never executed twice.
 pub type OrderId = u64;
+/// The id of a contingent order list (OCO / OTO / bracket).
+pub type ListId = u64;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Side {
     Buy,
     Sell,
@@ -19,6 +28,14 @@ impl Side {
         }
     }
 
+    #[inline]
+    pub fn opposite(self) -> Side {
+        match self {
+            Side::Buy => Side::Sell,
+            Side::Sell => Side::Buy,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Side::Buy => "BUY",
@@ -27,40 +44,278 @@ impl Side {
     }
 }
 
+/// How far a trailing stop sits from the best price seen since it was (re)armed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrailingOffset {
+    /// An absolute distance in raw price units (a multiple of the tick).
+    Price(i64),
+    /// A distance relative to the reference price (rounded to the tick away from the market).
+    Bps(Bps),
+    /// A number of ticks.
+    Ticks(i64),
+}
+
+/// The order type. Prices and triggers are raw price units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderKind {
     Market,
-    /// Limit price in raw price units.
-    Limit(i64),
+    Limit { px: i64 },
+    /// Becomes a market order when the market trades through `trigger` against the order's side
+    /// (buy stop: price rises to `trigger`; sell stop: falls to it).
+    StopMarket { trigger: i64 },
+    /// Becomes a limit order at `px` when the stop `trigger` is touched.
+    StopLimit { trigger: i64, px: i64 },
+    /// Becomes a market order when the market touches `trigger` in the order's favour (buy: price
+    /// falls to `trigger`; sell: rises to it).
+    MarketIfTouched { trigger: i64 },
+    /// Becomes a limit order at `px` when `trigger` is touched in the order's favour.
+    LimitIfTouched { trigger: i64, px: i64 },
+    /// A stop-market whose trigger trails the best price since activation by `offset` (only ever
+    /// moving in the order's favour). `activation`: the trail starts once the market reaches it
+    /// (None: at once).
+    TrailingStopMarket { offset: TrailingOffset, activation: Option<i64> },
+    /// A trailing stop that becomes a limit order, its limit `limit_offset` beyond the trigger.
+    TrailingStopLimit { offset: TrailingOffset, limit_offset: TrailingOffset, activation: Option<i64> },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrderStatus {
-    Accepted,
-    Filled,
-    Canceled,
-    Rejected,
+impl OrderKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Market => "MARKET",
+            Self::Limit { .. } => "LIMIT",
+            Self::StopMarket { .. } => "STOP_MARKET",
+            Self::StopLimit { .. } => "STOP_LIMIT",
+            Self::MarketIfTouched { .. } => "MARKET_IF_TOUCHED",
+            Self::LimitIfTouched { .. } => "LIMIT_IF_TOUCHED",
+            Self::TrailingStopMarket { .. } => "TRAILING_STOP_MARKET",
+            Self::TrailingStopLimit { .. } => "TRAILING_STOP_LIMIT",
+        }
+    }
+
+    /// The limit price, for kinds that have a fixed one.
+    pub fn limit_px(&self) -> Option<i64> {
+        match *self {
+            Self::Limit { px } | Self::StopLimit { px, .. } | Self::LimitIfTouched { px, .. } => Some(px),
+            _ => None,
+        }
+    }
+
+    /// The trigger price, for kinds that have a fixed one.
+    pub fn trigger_px(&self) -> Option<i64> {
+        match *self {
+            Self::StopMarket { trigger } | Self::StopLimit { trigger, .. } | Self::MarketIfTouched { trigger } | Self::LimitIfTouched { trigger, .. } => Some(trigger),
+            _ => None,
+        }
+    }
+
+    /// Whether the order waits for a trigger before it can trade.
+    pub fn is_conditional(&self) -> bool {
+        !matches!(self, Self::Market | Self::Limit { .. })
+    }
 }
 
+/// Time in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimeInForce {
+    /// Good till canceled.
+    #[default]
+    Gtc,
+    /// Immediate or cancel: fills what it can on arrival, the rest is canceled.
+    Ioc,
+    /// Fill or kill: fills in full on arrival or not at all (canceled, nothing traded).
+    Fok,
+    /// Good till date: expires at `expire_ts` (ns) if still working.
+    Gtd { expire_ts: i64 },
+    /// Expires at the end of the UTC day it was accepted in.
+    Day,
+}
+
+impl TimeInForce {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Gtc => "GTC",
+            Self::Ioc => "IOC",
+            Self::Fok => "FOK",
+            Self::Gtd { .. } => "GTD",
+            Self::Day => "DAY",
+        }
+    }
+}
+
+/// Everything a strategy states about one order.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Order {
+pub struct OrderSpec {
     pub id: OrderId,
     pub instrument: InstrumentId,
     pub side: Side,
     pub kind: OrderKind,
-    /// Raw quantity (> 0).
+    /// Raw quantity (> 0, a multiple of the lot).
     pub qty: i64,
-    pub filled: i64,
+    pub tif: TimeInForce,
+    /// Only ever rests on the book: rejected (not filled) if it would take liquidity on arrival.
+    pub post_only: bool,
+    /// May only reduce the position: rejected/canceled/shrunk so that it never grows or flips it.
+    pub reduce_only: bool,
+    /// Iceberg: only this much is shown at a time (queue position resets at each refill). None:
+    /// all of it.
+    pub display_qty: Option<i64>,
+}
+
+impl OrderSpec {
+    /// A plain GTC order with no instructions.
+    pub fn new(id: OrderId, instrument: InstrumentId, side: Side, kind: OrderKind, qty: i64) -> Self {
+        Self { id, instrument, side, kind, qty, tif: TimeInForce::Gtc, post_only: false, reduce_only: false, display_qty: None }
+    }
+}
+
+/// Contingent order lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKind {
+    /// One cancels the other(s): when one leg fills (even partly), the others are canceled; a
+    /// partial fill of one leg reduces the others to its leaves quantity.
+    Oco,
+    /// One triggers the other(s): `orders[0]` is the parent; the children are held (not at the
+    /// venue) until the parent fills, then activate sized to the parent's filled quantity.
+    Oto,
+    /// Entry + take-profit + stop-loss (`orders` = [entry, take_profit, stop_loss]): an OTO whose
+    /// two children form an OCO. Children activate on the entry's fill, sized to the filled
+    /// quantity (growing with further partial fills), and cancel together.
+    Bracket,
+}
+
+impl ListKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Oco => "OCO",
+            Self::Oto => "OTO",
+            Self::Bracket => "BRACKET",
+        }
+    }
+}
+
+/// Order lifecycle, as NautilusTrader's: `Initialized → Submitted → Accepted → (Triggered) →
+/// PartiallyFilled → Filled`, or a terminal `Denied` (refused before the venue), `Rejected` (by
+/// the venue), `Canceled`, `Expired`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderStatus {
+    Initialized,
+    /// Sent, in flight to the venue (latency).
+    Submitted,
+    Accepted,
+    /// A conditional order whose trigger was hit (now working as market/limit).
+    Triggered,
+    PartiallyFilled,
+    Filled,
+    Canceled,
+    Expired,
+    Rejected,
+    Denied,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Initialized => "INITIALIZED",
+            Self::Submitted => "SUBMITTED",
+            Self::Accepted => "ACCEPTED",
+            Self::Triggered => "TRIGGERED",
+            Self::PartiallyFilled => "PARTIALLY_FILLED",
+            Self::Filled => "FILLED",
+            Self::Canceled => "CANCELED",
+            Self::Expired => "EXPIRED",
+            Self::Rejected => "REJECTED",
+            Self::Denied => "DENIED",
+        }
+    }
+
+    /// No further event can change the order.
+    pub fn is_closed(self) -> bool {
+        matches!(self, Self::Filled | Self::Canceled | Self::Expired | Self::Rejected | Self::Denied)
+    }
+
+    /// At the venue and able to trade (or to be triggered).
+    pub fn is_working(self) -> bool {
+        matches!(self, Self::Accepted | Self::Triggered | Self::PartiallyFilled)
+    }
+
+    /// The one table of legal transitions; the venue asserts every change against it.
+    pub fn can_become(self, next: OrderStatus) -> bool {
+        use OrderStatus::*;
+        match (self, next) {
+            (Initialized, Submitted | Denied) => true,
+            (Submitted, Accepted | Rejected | Canceled) => true,
+            (Accepted, Triggered | PartiallyFilled | Filled | Canceled | Expired) => true,
+            (Triggered, PartiallyFilled | Filled | Canceled | Expired) => true,
+            (PartiallyFilled, PartiallyFilled | Filled | Canceled | Expired) => true,
+            _ => false,
+        }
+    }
+}
+
+/// An order as the venue keeps it: the spec plus its state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Order {
+    pub spec: OrderSpec,
     pub status: OrderStatus,
-    pub ts_submitted: i64,
+    /// Raw quantity filled so far; `filled + leaves() == spec.qty` always.
+    pub filled: i64,
+    /// Sum of `px * qty` over the fills (raw units), for the average fill price.
+    pub filled_notional: i128,
+    /// Current trigger of a trailing stop (raw price), once armed.
+    pub trail_trigger: Option<i64>,
+    pub list: Option<ListId>,
+    /// Parent order of an OTO/bracket child.
+    pub parent: Option<OrderId>,
+    /// Market mid/last price when the order was submitted (raw), for slippage reports.
+    pub arrival_px: Option<i64>,
+    pub ts_init: i64,
+    pub ts_last: i64,
     /// Index of the bar (of any instrument) during which the order was submitted.
     pub bar_submitted: u64,
+}
+
+impl Order {
+    pub fn new(spec: OrderSpec, ts: i64, bar_submitted: u64) -> Self {
+        Self {
+            spec,
+            status: OrderStatus::Initialized,
+            filled: 0,
+            filled_notional: 0,
+            trail_trigger: None,
+            list: None,
+            parent: None,
+            arrival_px: None,
+            ts_init: ts,
+            ts_last: ts,
+            bar_submitted,
+        }
+    }
+
+    #[inline]
+    pub fn id(&self) -> OrderId {
+        self.spec.id
+    }
+
+    #[inline]
+    pub fn leaves(&self) -> i64 {
+        if self.status.is_closed() { 0 } else { self.spec.qty - self.filled }
+    }
+
+    /// Average fill price in raw units (None before the first fill).
+    pub fn avg_px(&self) -> Option<f64> {
+        (self.filled > 0).then(|| self.filled_notional as f64 / self.filled as f64)
+    }
 }
 
 /// A strategy's request, as it crosses into the engine.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    Submit { id: OrderId, instrument: InstrumentId, side: Side, kind: OrderKind, qty: i64 },
+    Submit(OrderSpec),
+    /// A contingent list; see [`ListKind`] for the order of `orders`.
+    SubmitList { list: ListId, kind: ListKind, orders: Vec<OrderSpec> },
+    /// Change a working order's quantity (total, not leaves), limit price or trigger. Only the
+    /// given fields change; a quantity at or below what already filled is refused.
+    Modify { id: OrderId, qty: Option<i64>, px: Option<i64>, trigger: Option<i64> },
     Cancel { id: OrderId },
     CancelAll { instrument: Option<InstrumentId> },
 }
@@ -69,6 +324,15 @@ pub enum Command {
 pub enum Liquidity {
     Maker,
     Taker,
+}
+
+impl Liquidity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Maker => "MAKER",
+            Self::Taker => "TAKER",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -80,26 +344,51 @@ pub struct Fill {
     /// Raw price and quantity of the fill.
     pub px: i64,
     pub qty: i64,
-    /// Fee in money units (always >= 0, rounded up).
+    /// Fee in money units (>= 0 a charge, < 0 a maker rebate; charges round up, rebates down).
     pub fee: i128,
     pub liquidity: Liquidity,
 }
 
-/// Why an order was rejected or a cancel refused.
+/// Why an order was denied, rejected, canceled or expired, or a modify/cancel refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RejectReason {
+pub enum Reason {
     UnknownInstrument,
     NonPositiveQuantity,
     QuantityNotMultipleOfLot,
     QuantityBelowMinimum,
     PriceNotMultipleOfTick,
     NonPositivePrice,
+    InvalidOrder,
     DuplicateOrderId,
     UnknownOrder,
     OrderClosed,
+    /// A post-only order would have taken liquidity.
+    PostOnlyWouldTake,
+    /// A reduce-only order would have grown or flipped the position.
+    ReduceOnlyWouldIncrease,
+    /// A FOK order could not fill in full on arrival.
+    FokCannotFill,
+    /// The unfilled rest of an IOC order.
+    IocRemainder,
+    /// The strategy asked for it.
+    Requested,
+    /// Another leg of its OCO group filled.
+    OcoSibling,
+    /// Its OTO/bracket parent was canceled or rejected before any fill.
+    ParentClosed,
+    /// GTD date reached / end of the DAY.
+    Expired,
+    /// The account could not carry the order (margin / cash).
+    InsufficientMargin,
+    /// Closed by the venue's liquidation engine.
+    Liquidation,
+    /// A market order found nothing to trade against (empty book side).
+    NoLiquidity,
+    /// A risk check refused it (the risk engine fills in the detail).
+    Risk,
 }
 
-impl RejectReason {
+impl Reason {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::UnknownInstrument => "unknown instrument",
@@ -108,30 +397,114 @@ impl RejectReason {
             Self::QuantityBelowMinimum => "quantity below the instrument's minimum",
             Self::PriceNotMultipleOfTick => "price is not a multiple of the tick size",
             Self::NonPositivePrice => "price must be positive",
-            Self::DuplicateOrderId => "duplicate order id",
+            Self::InvalidOrder => "the order's fields are inconsistent",
+            Self::DuplicateOrderId => "duplicate client order id",
             Self::UnknownOrder => "unknown order id",
             Self::OrderClosed => "order is no longer open",
+            Self::PostOnlyWouldTake => "post-only order would take liquidity",
+            Self::ReduceOnlyWouldIncrease => "reduce-only order would increase the position",
+            Self::FokCannotFill => "fill-or-kill order could not fill in full",
+            Self::IocRemainder => "immediate-or-cancel remainder",
+            Self::Requested => "canceled on request",
+            Self::OcoSibling => "another leg of the OCO filled",
+            Self::ParentClosed => "parent order closed without a fill",
+            Self::Expired => "time in force expired",
+            Self::InsufficientMargin => "insufficient margin",
+            Self::Liquidation => "liquidated",
+            Self::NoLiquidity => "no liquidity to trade against",
+            Self::Risk => "refused by a risk check",
         }
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum OrderEvent {
-    Accepted { id: OrderId, ts: i64 },
-    Rejected { id: OrderId, ts: i64, reason: RejectReason },
-    Filled { fill_index: usize, ts: i64, id: OrderId },
-    Canceled { id: OrderId, ts: i64 },
-    CancelRejected { id: OrderId, ts: i64, reason: RejectReason },
+/// Kept for the existing call sites: a rejection reason is a [`Reason`].
+pub type RejectReason = Reason;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderEventKind {
+    /// Refused before reaching the venue (duplicate id, invalid fields, risk).
+    Denied(Reason),
+    /// Sent towards the venue (arrives after the submit latency).
+    Submitted,
+    Accepted,
+    Rejected(Reason),
+    /// A conditional order's trigger was hit.
+    Triggered,
+    /// Quantity/price/trigger changed (by the strategy, or a child resized to its parent's fill).
+    Updated,
+    ModifyRejected(Reason),
+    /// `fill_index` indexes the engine's fill list.
+    PartiallyFilled { fill_index: usize },
+    Filled { fill_index: usize },
+    Canceled(Reason),
+    CancelRejected(Reason),
+    Expired,
+}
+
+impl OrderEventKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Denied(_) => "denied",
+            Self::Submitted => "submitted",
+            Self::Accepted => "accepted",
+            Self::Rejected(_) => "rejected",
+            Self::Triggered => "triggered",
+            Self::Updated => "updated",
+            Self::ModifyRejected(_) => "modify_rejected",
+            Self::PartiallyFilled { .. } => "partially_filled",
+            Self::Filled { .. } => "filled",
+            Self::Canceled(_) => "canceled",
+            Self::CancelRejected(_) => "cancel_rejected",
+            Self::Expired => "expired",
+        }
+    }
+
+    pub fn reason(&self) -> Option<Reason> {
+        match *self {
+            Self::Denied(r) | Self::Rejected(r) | Self::ModifyRejected(r) | Self::Canceled(r) | Self::CancelRejected(r) => Some(r),
+            Self::Expired => Some(Reason::Expired),
+            _ => None,
+        }
+    }
+
+    pub fn fill_index(&self) -> Option<usize> {
+        match *self {
+            Self::PartiallyFilled { fill_index } | Self::Filled { fill_index } => Some(fill_index),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderEvent {
+    pub id: OrderId,
+    pub ts: i64,
+    pub kind: OrderEventKind,
 }
 
 impl OrderEvent {
+    #[inline]
     pub fn order_id(&self) -> OrderId {
-        match *self {
-            Self::Accepted { id, .. }
-            | Self::Rejected { id, .. }
-            | Self::Filled { id, .. }
-            | Self::Canceled { id, .. }
-            | Self::CancelRejected { id, .. } => id,
+        self.id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transitions_follow_the_table() {
+        use OrderStatus::*;
+        let all = [Initialized, Submitted, Accepted, Triggered, PartiallyFilled, Filled, Canceled, Expired, Rejected, Denied];
+        for s in all {
+            if s.is_closed() {
+                assert!(all.iter().all(|&n| !s.can_become(n)), "{s:?} is terminal");
+            }
         }
+        assert!(Initialized.can_become(Denied));
+        assert!(!Accepted.can_become(Rejected));
+        assert!(!Filled.can_become(Canceled));
+        assert!(PartiallyFilled.can_become(PartiallyFilled));
     }
 }

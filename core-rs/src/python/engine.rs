@@ -16,7 +16,7 @@ use super::indicators::{BarInputs, Source, Updater};
 use crate::engine::{Backtest, Decisions, Handler, RunError, VectorHandler};
 use crate::error::CoreError;
 use crate::model::fixed::{format_fixed, from_raw, money_to_f64, to_raw, MONEY_DP};
-use crate::model::{Bar, BarColumns, Bps, Command, Instrument, Liquidity, OrderEvent, OrderKind, Side};
+use crate::model::{Bar, BarColumns, Bps, Command, Instrument, Liquidity, OrderEvent, OrderKind, OrderSpec, Side};
 use crate::venue::{FillAt, VenueConfig};
 
 /// One bar, as a strategy sees it in `on_bar`.
@@ -117,12 +117,11 @@ impl PyOrderEvent {
             fee: None,
             liquidity: None,
         };
-        match *ev {
-            OrderEvent::Accepted { id, ts } => base("accepted", id, ts, None),
-            OrderEvent::Rejected { id, ts, reason } => base("rejected", id, ts, Some(reason.as_str())),
-            OrderEvent::Canceled { id, ts } => base("canceled", id, ts, None),
-            OrderEvent::CancelRejected { id, ts, reason } => base("cancel_rejected", id, ts, Some(reason.as_str())),
-            OrderEvent::Filled { fill_index, ts, id } => {
+        let (id, ts) = (ev.id, ev.ts);
+        let kind = ev.kind.as_str();
+        match ev.kind.fill_index() {
+            None => base(kind, id, ts, ev.kind.reason().map(|r| r.as_str())),
+            Some(fill_index) => {
                 let f = &bt.fills[fill_index];
                 let inst = &bt.instruments[f.instrument as usize];
                 Self {
@@ -135,7 +134,7 @@ impl PyOrderEvent {
                         Liquidity::Maker => "maker",
                         Liquidity::Taker => "taker",
                     }),
-                    ..base("filled", id, ts, None)
+                    ..base(kind, id, ts, None)
                 }
             }
         }
@@ -199,13 +198,13 @@ impl PyContext {
             .ok_or_else(|| CoreError::InvalidArgument { name: "qty", reason: format!("must be a finite number, got {qty}") })?;
         let kind = match price {
             None => OrderKind::Market,
-            Some(p) => OrderKind::Limit(
-                to_raw(p, inst.price_dp).ok_or_else(|| CoreError::InvalidArgument { name: "price", reason: format!("must be a finite number, got {p}") })?,
-            ),
+            Some(p) => OrderKind::Limit {
+                px: to_raw(p, inst.price_dp).ok_or_else(|| CoreError::InvalidArgument { name: "price", reason: format!("must be a finite number, got {p}") })?,
+            },
         };
         self.next_id += 1;
         let id = self.next_id;
-        self.commands.push(Command::Submit { id, instrument, side, kind, qty: qty_raw });
+        self.commands.push(Command::Submit(OrderSpec::new(id, instrument, side, kind, qty_raw)));
         Ok(id)
     }
 
@@ -567,12 +566,10 @@ impl PyBacktest {
             .open_orders()
             .iter()
             .map(|o| {
-                let inst = &bt.instruments[o.instrument as usize];
-                let px = match o.kind {
-                    OrderKind::Limit(p) => Some(from_raw(p, inst.price_dp)),
-                    OrderKind::Market => None,
-                };
-                (o.id, o.instrument, o.side.sign() as i8, from_raw(o.qty, inst.size_dp), px)
+                let s = &o.spec;
+                let inst = &bt.instruments[s.instrument as usize];
+                let px = s.kind.limit_px().map(|p| from_raw(p, inst.price_dp));
+                (s.id, s.instrument, s.side.sign() as i8, from_raw(o.leaves(), inst.size_dp), px)
             })
             .collect()
     }

@@ -13,7 +13,7 @@
 //! - Orders of one instrument are matched in submission order; each fills whole.
 
 use crate::model::fixed::{div_ceil, div_floor};
-use crate::model::{Bar, Bps, Command, Fill, Instrument, Liquidity, Order, OrderEvent, OrderId, OrderKind, OrderStatus, RejectReason, Side};
+use crate::model::{Bar, Bps, Command, Fill, Instrument, Liquidity, Order, OrderEvent, OrderEventKind, OrderId, OrderKind, OrderSpec, OrderStatus, Reason, Side};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FillAt {
@@ -79,26 +79,30 @@ impl SimVenue {
         div_ceil(inst.notional(px, qty) * self.config.fee.0 as i128, Bps::ONE)
     }
 
-    fn validate(&self, instruments: &[Instrument], id: OrderId, inst_id: u32, kind: OrderKind, qty: i64) -> Result<(), RejectReason> {
+    fn validate(&self, instruments: &[Instrument], spec: &OrderSpec) -> Result<(), Reason> {
+        let OrderSpec { id, instrument: inst_id, kind, qty, .. } = *spec;
         if id <= self.last_id {
-            return Err(RejectReason::DuplicateOrderId);
+            return Err(Reason::DuplicateOrderId);
         }
-        let inst = instruments.get(inst_id as usize).ok_or(RejectReason::UnknownInstrument)?;
+        let inst = instruments.get(inst_id as usize).ok_or(Reason::UnknownInstrument)?;
         if qty <= 0 {
-            return Err(RejectReason::NonPositiveQuantity);
+            return Err(Reason::NonPositiveQuantity);
         }
         if qty % inst.lot != 0 {
-            return Err(RejectReason::QuantityNotMultipleOfLot);
+            return Err(Reason::QuantityNotMultipleOfLot);
         }
         if qty < inst.min_qty {
-            return Err(RejectReason::QuantityBelowMinimum);
+            return Err(Reason::QuantityBelowMinimum);
         }
-        if let OrderKind::Limit(px) = kind {
+        if !matches!(kind, OrderKind::Market | OrderKind::Limit { .. }) {
+            return Err(Reason::InvalidOrder);
+        }
+        if let OrderKind::Limit { px } = kind {
             if px <= 0 {
-                return Err(RejectReason::NonPositivePrice);
+                return Err(Reason::NonPositivePrice);
             }
             if px % inst.tick != 0 {
-                return Err(RejectReason::PriceNotMultipleOfTick);
+                return Err(Reason::PriceNotMultipleOfTick);
             }
         }
         Ok(())
@@ -117,18 +121,20 @@ impl SimVenue {
         fills: &mut Vec<Fill>,
     ) {
         match cmd {
-            Command::Submit { id, instrument, side, kind, qty } => {
+            Command::Submit(spec) => {
                 self.orders_submitted += 1;
-                if let Err(reason) = self.validate(instruments, id, instrument, kind, qty) {
-                    if reason != RejectReason::DuplicateOrderId {
+                let (id, instrument, side, kind, qty) = (spec.id, spec.instrument, spec.side, spec.kind, spec.qty);
+                if let Err(reason) = self.validate(instruments, &spec) {
+                    if reason != Reason::DuplicateOrderId {
                         self.last_id = self.last_id.max(id);
                     }
-                    events.push(OrderEvent::Rejected { id, ts, reason });
+                    events.push(OrderEvent { id, ts, kind: OrderEventKind::Rejected(reason) });
                     return;
                 }
                 self.last_id = id;
-                events.push(OrderEvent::Accepted { id, ts });
-                let order = Order { id, instrument, side, kind, qty, filled: 0, status: OrderStatus::Accepted, ts_submitted: ts, bar_submitted: bar_index };
+                events.push(OrderEvent { id, ts, kind: OrderEventKind::Accepted });
+                let mut order = Order::new(spec, ts, bar_index);
+                order.status = OrderStatus::Accepted;
                 let fill_now = matches!(kind, OrderKind::Market) && self.config.fill_at == FillAt::Close;
                 match bar {
                     Some(bar) if fill_now && bar.instrument == instrument => {
@@ -139,31 +145,40 @@ impl SimVenue {
                     _ => self.open.push(order),
                 }
             }
-            Command::Cancel { id } => match self.open.iter().position(|o| o.id == id) {
+            Command::Cancel { id } => match self.open.iter().position(|o| o.id() == id) {
                 Some(i) => {
                     self.open.remove(i);
-                    events.push(OrderEvent::Canceled { id, ts });
+                    events.push(OrderEvent { id, ts, kind: OrderEventKind::Canceled(Reason::Requested) });
                 }
                 None => {
-                    let reason = if id <= self.last_id { RejectReason::OrderClosed } else { RejectReason::UnknownOrder };
-                    events.push(OrderEvent::CancelRejected { id, ts, reason });
+                    let reason = if id <= self.last_id { Reason::OrderClosed } else { Reason::UnknownOrder };
+                    events.push(OrderEvent { id, ts, kind: OrderEventKind::CancelRejected(reason) });
                 }
             },
             Command::CancelAll { instrument } => {
                 self.open.retain(|o| {
-                    let hit = instrument.is_none_or(|i| i == o.instrument);
+                    let hit = instrument.is_none_or(|i| i == o.spec.instrument);
                     if hit {
-                        events.push(OrderEvent::Canceled { id: o.id, ts });
+                        events.push(OrderEvent { id: o.id(), ts, kind: OrderEventKind::Canceled(Reason::Requested) });
                     }
                     !hit
                 });
+            }
+            Command::SubmitList { orders, .. } => {
+                for spec in orders {
+                    events.push(OrderEvent { id: spec.id, ts, kind: OrderEventKind::Denied(Reason::InvalidOrder) });
+                }
+            }
+            Command::Modify { id, .. } => {
+                events.push(OrderEvent { id, ts, kind: OrderEventKind::ModifyRejected(Reason::InvalidOrder) });
             }
         }
     }
 
     fn fill(fee: i128, order: Order, px: i64, ts: i64, liquidity: Liquidity, events: &mut Vec<OrderEvent>, fills: &mut Vec<Fill>) {
-        fills.push(Fill { ts, order_id: order.id, instrument: order.instrument, side: order.side, px, qty: order.qty, fee, liquidity });
-        events.push(OrderEvent::Filled { fill_index: fills.len() - 1, ts, id: order.id });
+        let s = &order.spec;
+        fills.push(Fill { ts, order_id: s.id, instrument: s.instrument, side: s.side, px, qty: s.qty, fee, liquidity });
+        events.push(OrderEvent { id: s.id, ts, kind: OrderEventKind::Filled { fill_index: fills.len() - 1 } });
     }
 
     /// Match the open orders of `bar`'s instrument that were submitted before this bar.
@@ -180,13 +195,13 @@ impl SimVenue {
         let mut i = 0;
         while i < self.open.len() {
             let o = &self.open[i];
-            if o.instrument != bar.instrument || o.bar_submitted >= bar_index {
+            if o.spec.instrument != bar.instrument || o.bar_submitted >= bar_index {
                 i += 1;
                 continue;
             }
-            let hit = match (o.kind, o.side) {
+            let hit = match (o.spec.kind, o.spec.side) {
                 (OrderKind::Market, side) => Some((self.slipped(inst, side, bar.open), Liquidity::Taker)),
-                (OrderKind::Limit(lim), Side::Buy) => {
+                (OrderKind::Limit { px: lim }, Side::Buy) => {
                     if bar.open <= lim {
                         Some((bar.open, Liquidity::Maker))
                     } else if bar.low <= lim {
@@ -195,7 +210,7 @@ impl SimVenue {
                         None
                     }
                 }
-                (OrderKind::Limit(lim), Side::Sell) => {
+                (OrderKind::Limit { px: lim }, Side::Sell) => {
                     if bar.open >= lim {
                         Some((bar.open, Liquidity::Maker))
                     } else if bar.high >= lim {
@@ -204,11 +219,13 @@ impl SimVenue {
                         None
                     }
                 }
+                // Refused at submission by `validate`.
+                _ => None,
             };
             match hit {
                 Some((px, liq)) => {
                     let order = self.open.remove(i);
-                    let fee = self.fee(inst, px, order.qty);
+                    let fee = self.fee(inst, px, order.spec.qty);
                     Self::fill(fee, order, px, bar.ts, liq, events, fills);
                 }
                 None => i += 1,
