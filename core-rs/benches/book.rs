@@ -62,7 +62,11 @@ fn deltas_of(text: &str, pdp: u8, sdp: u8) -> Vec<Delta> {
             for (side, raw) in [(BookSide::Bid, d.bids), (BookSide::Ask, d.asks)] {
                 for lv in levels(raw) {
                     let (p, q) = lv.expect("recorded level");
-                    out.push(Delta { side, px: parse_fixed(p, pdp, "px").unwrap(), qty: parse_fixed(q, sdp, "qty").unwrap() });
+                    out.push(Delta {
+                        side,
+                        px: parse_fixed(p, pdp, "px").unwrap(),
+                        qty: parse_fixed(q, sdp, "qty").unwrap(),
+                    });
                 }
             }
         }
@@ -92,8 +96,19 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("book_replay");
     g.throughput(Throughput::Elements(n));
-    g.measurement_time(Duration::from_secs(3)).sample_size(10).warm_up_time(Duration::from_millis(500));
-    g.bench_function("trader", |b| b.iter(|| black_box(replay_text(black_box(&text), opts).unwrap().sync.deltas_applied)));
+    g.measurement_time(Duration::from_secs(3))
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500));
+    g.bench_function("trader", |b| {
+        b.iter(|| {
+            black_box(
+                replay_text(black_box(&text), opts)
+                    .unwrap()
+                    .sync
+                    .deltas_applied,
+            )
+        })
+    });
     g.bench_function("decode_only", |b| {
         b.iter(|| black_box(decode_only(black_box(&text), first.price_dp, first.size_dp).unwrap()))
     });
@@ -102,7 +117,9 @@ fn bench(c: &mut Criterion) {
     let deltas = deltas_of(&text, first.price_dp, first.size_dp);
     let mut g = c.benchmark_group("book_apply");
     g.throughput(Throughput::Elements(deltas.len() as u64));
-    g.measurement_time(Duration::from_secs(2)).sample_size(10).warm_up_time(Duration::from_millis(500));
+    g.measurement_time(Duration::from_secs(2))
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500));
     g.bench_function("trader", |b| {
         b.iter(|| {
             let mut book = L2Book::new(first.price_dp, first.size_dp).unwrap();

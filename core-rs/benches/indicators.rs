@@ -5,8 +5,8 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use _core::indicators::{ema::ema_kernel, macd::macd, rsi::rsi, Ema};
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use _core::indicators::{Ema, ema::ema_kernel, macd::macd, rsi::rsi};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn series(n: usize) -> Vec<f64> {
     let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -25,7 +25,9 @@ fn series(n: usize) -> Vec<f64> {
 fn ema_update(c: &mut Criterion) {
     let x = series(100_000);
     let mut g = c.benchmark_group("ema_update");
-    g.measurement_time(Duration::from_secs(2)).sample_size(20).warm_up_time(Duration::from_millis(500));
+    g.measurement_time(Duration::from_secs(2))
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500));
     g.throughput(Throughput::Elements(x.len() as u64));
     g.bench_function("trader", |b| {
         b.iter(|| {
@@ -50,14 +52,28 @@ fn ema_update(c: &mut Criterion) {
 fn batch(c: &mut Criterion) {
     let x = series(1_000_000);
     for (name, f) in [
-        ("batch_ema", Box::new(|x: &[f64]| _core::indicators::ema::ema(x, 20).map(|v| v[v.len() - 1])) as Box<dyn Fn(&[f64]) -> _>),
-        ("batch_rsi", Box::new(|x: &[f64]| rsi(x, 14).map(|v| v[v.len() - 1]))),
-        ("batch_macd", Box::new(|x: &[f64]| macd(x, 12, 26, 9).map(|v| v.0[v.0.len() - 1]))),
+        (
+            "batch_ema",
+            Box::new(|x: &[f64]| _core::indicators::ema::ema(x, 20).map(|v| v[v.len() - 1]))
+                as Box<dyn Fn(&[f64]) -> _>,
+        ),
+        (
+            "batch_rsi",
+            Box::new(|x: &[f64]| rsi(x, 14).map(|v| v[v.len() - 1])),
+        ),
+        (
+            "batch_macd",
+            Box::new(|x: &[f64]| macd(x, 12, 26, 9).map(|v| v.0[v.0.len() - 1])),
+        ),
     ] {
         let mut g = c.benchmark_group(name);
-        g.measurement_time(Duration::from_secs(2)).sample_size(20).warm_up_time(Duration::from_millis(500));
+        g.measurement_time(Duration::from_secs(2))
+            .sample_size(20)
+            .warm_up_time(Duration::from_millis(500));
         g.throughput(Throughput::Elements(x.len() as u64));
-        g.bench_function("trader", |b| b.iter(|| black_box(f(black_box(&x)).expect("valid input"))));
+        g.bench_function("trader", |b| {
+            b.iter(|| black_box(f(black_box(&x)).expect("valid input")))
+        });
         g.finish();
     }
 }

@@ -31,7 +31,12 @@ const N: u64 = 1_000_000;
 /// One transfer of N messages: producer thread spawned per iteration, consumer on the bench
 /// thread. The consumer sums what it receives so that nothing is optimised away; every queue
 /// goes through this same harness (same backoff, same work), only `push`/`pop` differ.
-fn exchange<P: Send + 'static, C>(mut tx: P, mut rx: C, push: fn(&mut P, u64) -> bool, pop: fn(&mut C) -> Option<u64>) -> u64 {
+fn exchange<P: Send + 'static, C>(
+    mut tx: P,
+    mut rx: C,
+    push: fn(&mut P, u64) -> bool,
+    pop: fn(&mut C) -> Option<u64>,
+) -> u64 {
     let producer = thread::spawn(move || {
         for i in 0..N {
             let mut spins = 0;
@@ -67,7 +72,12 @@ fn run_rtrb() -> u64 {
 
 fn run_crossbeam() -> u64 {
     let q = std::sync::Arc::new(ArrayQueue::<u64>::new(CAPACITY));
-    exchange(std::sync::Arc::clone(&q), q, |q, v| q.push(v).is_ok(), |q| q.pop())
+    exchange(
+        std::sync::Arc::clone(&q),
+        q,
+        |q, v| q.push(v).is_ok(),
+        |q| q.pop(),
+    )
 }
 
 fn spsc_ring(c: &mut Criterion) {
@@ -77,10 +87,14 @@ fn spsc_ring(c: &mut Criterion) {
     assert_eq!(run_crossbeam(), expected);
     let mut g = c.benchmark_group("spsc_ring");
     g.throughput(Throughput::Elements(N));
-    g.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
     g.bench_function("trader", |b| b.iter(|| black_box(run_trader())));
     g.bench_function("rtrb", |b| b.iter(|| black_box(run_rtrb())));
-    g.bench_function("crossbeam_arrayqueue", |b| b.iter(|| black_box(run_crossbeam())));
+    g.bench_function("crossbeam_arrayqueue", |b| {
+        b.iter(|| black_box(run_crossbeam()))
+    });
     g.finish();
 }
 
@@ -89,7 +103,9 @@ const POOL_OPS: u64 = 1024;
 fn pool(c: &mut Criterion) {
     let mut g = c.benchmark_group("pool");
     g.throughput(Throughput::Elements(POOL_OPS));
-    g.sample_size(20).warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(2));
+    g.sample_size(20)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2));
     let mut pool = Pool::new(64, MarketEvent::default).unwrap();
     g.bench_function("trader", |b| {
         b.iter(|| {

@@ -5,7 +5,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use _core::simd::{self, Backend, DecisionKernel};
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -30,10 +30,16 @@ fn ema_multi(c: &mut Criterion) {
     let auto = simd::backend().expect("TRADER_SIMD names a backend this CPU runs");
     let mut g = c.benchmark_group("ema_multi");
     g.throughput(Throughput::Elements((PERIODS.len() * N) as u64));
-    g.sample_size(10).measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(500));
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500));
     eprintln!("ema_multi: auto backend = {}", auto.name());
-    g.bench_function("trader", |b| b.iter(|| simd::ema_multi_with(auto, black_box(&x), &PERIODS).unwrap()));
-    g.bench_function("scalar", |b| b.iter(|| simd::ema_multi_with(Backend::Scalar, black_box(&x), &PERIODS).unwrap()));
+    g.bench_function("trader", |b| {
+        b.iter(|| simd::ema_multi_with(auto, black_box(&x), &PERIODS).unwrap())
+    });
+    g.bench_function("scalar", |b| {
+        b.iter(|| simd::ema_multi_with(Backend::Scalar, black_box(&x), &PERIODS).unwrap())
+    });
     g.finish();
 }
 
@@ -64,7 +70,11 @@ impl Naive {
         if score > self.band {
             (1, score, ((score - self.band) / (1.0 - self.band)).min(1.0))
         } else if score < -self.band {
-            (-1, score, ((-score - self.band) / (1.0 - self.band)).min(1.0))
+            (
+                -1,
+                score,
+                ((-score - self.band) / (1.0 - self.band)).min(1.0),
+            )
         } else {
             (0, score, 0.0)
         }
@@ -75,7 +85,9 @@ fn setup() -> (DecisionKernel, Naive, Vec<f64>) {
     let mut rng = StdRng::seed_from_u64(2);
     let w: Vec<f64> = (0..SIGNALS).map(|_| rng.random_range(-1.0..2.0)).collect();
     let t: Vec<f64> = (0..SIGNALS).map(|_| rng.random_range(0.0..0.3)).collect();
-    let signals: Vec<f64> = (0..SIGNALS * BARS).map(|_| rng.random_range(-1.1..1.1)).collect();
+    let signals: Vec<f64> = (0..SIGNALS * BARS)
+        .map(|_| rng.random_range(-1.1..1.1))
+        .collect();
     let k = DecisionKernel::new(&w, &t, 0.1).expect("valid kernel");
     (k, Naive { w, t, band: 0.1 }, signals)
 }
@@ -84,7 +96,9 @@ fn decision_tick(c: &mut Criterion) {
     let (k, naive, signals) = setup();
     let mut g = c.benchmark_group("decision_tick");
     g.throughput(Throughput::Elements(1));
-    g.sample_size(20).measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(500));
+    g.sample_size(20)
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500));
     let rows: Vec<&[f64]> = signals.chunks_exact(SIGNALS).take(1024).collect();
     let mut i = 0usize;
     g.bench_function("trader", |b| {
@@ -106,9 +120,16 @@ fn decision_batch(c: &mut Criterion) {
     let (k, naive, signals) = setup();
     let mut g = c.benchmark_group("decision_batch");
     g.throughput(Throughput::Elements((BARS * SIGNALS) as u64));
-    g.sample_size(20).measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(500));
+    g.sample_size(20)
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500));
     let (mut a, mut s, mut z) = (vec![0i8; BARS], vec![0.0; BARS], vec![0.0; BARS]);
-    g.bench_function("trader", |b| b.iter(|| k.decide_batch(black_box(&signals), &mut a, &mut s, &mut z).unwrap()));
+    g.bench_function("trader", |b| {
+        b.iter(|| {
+            k.decide_batch(black_box(&signals), &mut a, &mut s, &mut z)
+                .unwrap()
+        })
+    });
     g.bench_function("naive", |b| {
         b.iter(|| {
             for (i, row) in black_box(&signals).chunks_exact(SIGNALS).enumerate() {

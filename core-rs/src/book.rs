@@ -111,7 +111,12 @@ impl L2Book {
                 });
             }
         }
-        Ok(Self { bids: Ladder::default(), asks: Ladder::default(), price_dp, size_dp })
+        Ok(Self {
+            bids: Ladder::default(),
+            asks: Ladder::default(),
+            price_dp,
+            size_dp,
+        })
     }
 
     pub fn price_dp(&self) -> u8 {
@@ -127,10 +132,16 @@ impl L2Book {
     #[inline]
     pub fn apply_delta(&mut self, side: BookSide, px: i64, qty: i64) -> CoreResult<()> {
         if qty < 0 {
-            return Err(CoreError::InvalidArgument { name: "qty", reason: format!("must be >= 0, got {qty}") });
+            return Err(CoreError::InvalidArgument {
+                name: "qty",
+                reason: format!("must be >= 0, got {qty}"),
+            });
         }
         if px == i64::MIN {
-            return Err(CoreError::InvalidArgument { name: "px", reason: "out of range".into() });
+            return Err(CoreError::InvalidArgument {
+                name: "px",
+                reason: "out of range".into(),
+            });
         }
         match side {
             BookSide::Bid => self.bids.set(px, qty),
@@ -175,8 +186,18 @@ impl L2Book {
     /// The best `n` levels of `side`, best first.
     pub fn depth(&self, side: BookSide, n: usize) -> Vec<Level> {
         match side {
-            BookSide::Bid => self.bids.iter_best_first().take(n).map(|(px, qty)| Level { px, qty }).collect(),
-            BookSide::Ask => self.asks.iter_best_first().take(n).map(|(k, qty)| Level { px: -k, qty }).collect(),
+            BookSide::Bid => self
+                .bids
+                .iter_best_first()
+                .take(n)
+                .map(|(px, qty)| Level { px, qty })
+                .collect(),
+            BookSide::Ask => self
+                .asks
+                .iter_best_first()
+                .take(n)
+                .map(|(k, qty)| Level { px: -k, qty })
+                .collect(),
         }
     }
 
@@ -383,7 +404,12 @@ impl BookSync {
                 Some(pu) => Ok(pu == last),
                 None => Err(CoreError::InvalidArgument {
                     name: "pu",
-                    reason: format!("a {} diff must carry `pu` (event U={} u={})", self.kind.name(), next.first, next.last),
+                    reason: format!(
+                        "a {} diff must carry `pu` (event U={} u={})",
+                        self.kind.name(),
+                        next.first,
+                        next.last
+                    ),
                 }),
             }
         } else {
@@ -393,7 +419,11 @@ impl BookSync {
 
     /// Is `ids` older than a book at `snapshot_id` (Binance step "drop any event where ...")?
     fn stale_vs_snapshot(&self, snapshot_id: u64, ids: &DiffIds) -> bool {
-        if self.kind.is_futures() { ids.last < snapshot_id } else { ids.last <= snapshot_id }
+        if self.kind.is_futures() {
+            ids.last < snapshot_id
+        } else {
+            ids.last <= snapshot_id
+        }
     }
 
     /// Does the first applied event straddle the snapshot?
@@ -410,13 +440,21 @@ impl BookSync {
         if self.kind.is_futures() && ids.prev.is_none() {
             return Err(CoreError::InvalidArgument {
                 name: "pu",
-                reason: format!("a {} diff must carry `pu` (event U={} u={})", self.kind.name(), ids.first, ids.last),
+                reason: format!(
+                    "a {} diff must carry `pu` (event U={} u={})",
+                    self.kind.name(),
+                    ids.first,
+                    ids.last
+                ),
             });
         }
         if ids.first > ids.last {
             return Err(CoreError::InvalidArgument {
                 name: "U",
-                reason: format!("first update id {} is after the final id u={}", ids.first, ids.last),
+                reason: format!(
+                    "first update id {} is after the final id u={}",
+                    ids.first, ids.last
+                ),
             });
         }
         Ok(())
@@ -426,7 +464,9 @@ impl BookSync {
         self.book.apply_all(deltas)?;
         self.stats.applied += 1;
         self.stats.deltas_applied += deltas.len() as u64;
-        self.state = SyncState::Synced { last_update_id: ids.last };
+        self.state = SyncState::Synced {
+            last_update_id: ids.last,
+        };
         Ok(())
     }
 
@@ -456,7 +496,10 @@ impl BookSync {
             self.buffer.pop_front();
             self.stats.buffer_overflows += 1;
         }
-        self.buffer.push_back(Buffered { ids, deltas: deltas.to_vec() });
+        self.buffer.push_back(Buffered {
+            ids,
+            deltas: deltas.to_vec(),
+        });
         Ok(())
     }
 
@@ -507,7 +550,12 @@ impl BookSync {
     /// replaced by the snapshot and the buffered diffs are replayed by Binance's rules: stale ones
     /// dropped, the first kept one must straddle `last_update_id`, the rest are continuous by
     /// construction of the buffer.
-    pub fn on_snapshot(&mut self, last_update_id: u64, bids: &[Level], asks: &[Level]) -> CoreResult<SyncState> {
+    pub fn on_snapshot(
+        &mut self,
+        last_update_id: u64,
+        bids: &[Level],
+        asks: &[Level],
+    ) -> CoreResult<SyncState> {
         if self.is_synced() {
             self.stats.snapshots_ignored += 1;
             return Ok(self.state);
@@ -520,7 +568,9 @@ impl BookSync {
             book.apply_delta(BookSide::Ask, l.px, l.qty)?;
         }
         self.book = book;
-        self.state = SyncState::AwaitingFirst { snapshot_id: last_update_id };
+        self.state = SyncState::AwaitingFirst {
+            snapshot_id: last_update_id,
+        };
         let buffered = std::mem::take(&mut self.buffer);
         let mut replayed = buffered.into_iter();
         for b in replayed.by_ref() {

@@ -13,7 +13,9 @@
 
 use crate::error::{CoreError, CoreResult};
 use crate::model::fixed::{money_to_f64, pow10};
-use crate::model::{Bar, BarColumns, Command, Fill, Instrument, OrderEvent, OrderId, OrderKind, OrderSpec, Side};
+use crate::model::{
+    Bar, BarColumns, Command, Fill, Instrument, OrderEvent, OrderId, OrderKind, OrderSpec, Side,
+};
 use crate::portfolio::Portfolio;
 use crate::venue::{SimVenue, VenueConfig};
 
@@ -75,12 +77,22 @@ pub struct Backtest {
 }
 
 impl Backtest {
-    pub fn new(instruments: Vec<Instrument>, venue: VenueConfig, initial_cash: f64) -> CoreResult<Self> {
+    pub fn new(
+        instruments: Vec<Instrument>,
+        venue: VenueConfig,
+        initial_cash: f64,
+    ) -> CoreResult<Self> {
         if instruments.is_empty() {
-            return Err(CoreError::InvalidArgument { name: "instruments", reason: "at least one instrument is needed".into() });
+            return Err(CoreError::InvalidArgument {
+                name: "instruments",
+                reason: "at least one instrument is needed".into(),
+            });
         }
         if !(initial_cash.is_finite() && initial_cash > 0.0) {
-            return Err(CoreError::InvalidArgument { name: "cash", reason: format!("must be a positive number, got {initial_cash}") });
+            return Err(CoreError::InvalidArgument {
+                name: "cash",
+                reason: format!("must be a positive number, got {initial_cash}"),
+            });
         }
         // Cash is given in currency units; keep it exact to 1e-8 before scaling up.
         let cents = (initial_cash * 1e8).round() as i128;
@@ -126,7 +138,15 @@ impl Backtest {
     pub fn submit(&mut self, cmd: Command) {
         let ts = self.current.map_or(self.last_ts.unwrap_or(0), |b| b.ts);
         let bar = self.current;
-        self.venue.command(&self.instruments, cmd, bar.as_ref(), self.bar_index, ts, &mut self.events, &mut self.fills);
+        self.venue.command(
+            &self.instruments,
+            cmd,
+            bar.as_ref(),
+            self.bar_index,
+            ts,
+            &mut self.events,
+            &mut self.fills,
+        );
         self.apply_fills();
     }
 
@@ -141,7 +161,8 @@ impl Backtest {
     fn apply_fills_slow(&mut self) {
         while self.applied < self.fills.len() {
             let f = &self.fills[self.applied];
-            self.portfolio.apply(&self.instruments[f.instrument as usize], f);
+            self.portfolio
+                .apply(&self.instruments[f.instrument as usize], f);
             self.applied += 1;
         }
     }
@@ -164,7 +185,10 @@ impl Backtest {
 
     /// Signed position of `instrument` in raw units.
     pub fn position_raw(&self, instrument: u32) -> i64 {
-        self.portfolio.positions.get(instrument as usize).map_or(0, |p| p.qty)
+        self.portfolio
+            .positions
+            .get(instrument as usize)
+            .map_or(0, |p| p.qty)
     }
 
     /// Deliver pending events to the handler until none are left (a handler may react to an
@@ -185,7 +209,8 @@ impl Backtest {
             if rounds > 64 {
                 return Err(RunError::Core(CoreError::InvalidArgument {
                     name: "strategy",
-                    reason: "order events kept triggering new orders within one bar (64 rounds)".into(),
+                    reason: "order events kept triggering new orders within one bar (64 rounds)"
+                        .into(),
                 }));
             }
             h.on_events(self).map_err(RunError::Handler)?;
@@ -195,7 +220,11 @@ impl Backtest {
     }
 
     /// Run one batch of bars through the handler.
-    pub fn run<H: Handler>(&mut self, cols: &BarColumns<'_>, h: &mut H) -> Result<(), RunError<H::Error>> {
+    pub fn run<H: Handler>(
+        &mut self,
+        cols: &BarColumns<'_>,
+        h: &mut H,
+    ) -> Result<(), RunError<H::Error>> {
         cols.check()?;
         cols.validate(&self.instruments)?;
         let n = cols.len();
@@ -249,7 +278,10 @@ impl Backtest {
         // NB: the common case, timestamps strictly increasing, is written as whole slices (the
         // compiler vectorises the check and the equity map): ~10 instructions a bar instead of
         // ~70 for the general loop below.
-        let increasing = ts[..ts.len() - 1].iter().zip(&ts[1..]).fold(true, |ok, (a, b)| ok & (a < b));
+        let increasing = ts[..ts.len() - 1]
+            .iter()
+            .zip(&ts[1..])
+            .fold(true, |ok, (a, b)| ok & (a < b));
         let curve = &mut self.curve;
         match self.last_ts {
             last if increasing && last.is_none_or(|l| l < ts[0]) => {
@@ -293,15 +325,28 @@ impl Backtest {
         }
         let inst = &self.instruments[0];
         let c = close[close.len() - 1];
-        self.portfolio.mark(0, crate::model::fixed::round_i64(c * inst.price_scale), c);
+        self.portfolio
+            .mark(0, crate::model::fixed::round_i64(c * inst.price_scale), c);
         self.bar_index += (j - i) as u64;
         Ok(())
     }
 
     #[inline(always)]
-    fn step<H: Handler>(&mut self, bar: &Bar, close_f: f64, i: usize, h: &mut H) -> Result<(), RunError<H::Error>> {
+    fn step<H: Handler>(
+        &mut self,
+        bar: &Bar,
+        close_f: f64,
+        i: usize,
+        h: &mut H,
+    ) -> Result<(), RunError<H::Error>> {
         self.bar_index += 1;
-        self.venue.on_bar(&self.instruments, bar, self.bar_index, &mut self.events, &mut self.fills);
+        self.venue.on_bar(
+            &self.instruments,
+            bar,
+            self.bar_index,
+            &mut self.events,
+            &mut self.fills,
+        );
         self.apply_fills();
         self.portfolio.mark(bar.instrument, bar.close, close_f);
         self.current = Some(*bar);
@@ -328,7 +373,10 @@ impl Backtest {
 }
 
 fn unsorted(i: usize, ts: i64, last: i64) -> CoreError {
-    CoreError::InvalidArgument { name: "ts", reason: format!("bars must be sorted by time: bar {i} at {ts} comes after {last}") }
+    CoreError::InvalidArgument {
+        name: "ts",
+        reason: format!("bars must be sorted by time: bar {i} at {ts} comes after {last}"),
+    }
 }
 
 /// `floor(fraction * equity / px)` in raw units of `inst`, rounded down to its lot.
@@ -372,8 +420,14 @@ impl Handler for VectorHandler<'_> {
     #[inline]
     fn quiet_until(&self, i: usize, n: usize) -> usize {
         match self.decisions {
-            Decisions::Signals { signal, .. } => signal[i..n].iter().position(|&s| s != 0).map_or(n, |k| i + k),
-            Decisions::Targets { target } => target[i..n].iter().position(|t| !t.is_nan()).map_or(n, |k| i + k),
+            Decisions::Signals { signal, .. } => signal[i..n]
+                .iter()
+                .position(|&s| s != 0)
+                .map_or(n, |k| i + k),
+            Decisions::Targets { target } => target[i..n]
+                .iter()
+                .position(|t| !t.is_nan())
+                .map_or(n, |k| i + k),
         }
     }
 
@@ -385,17 +439,27 @@ impl Handler for VectorHandler<'_> {
     fn on_bar(&mut self, bt: &mut Backtest, bar: &Bar, i: usize) -> Result<(), CoreError> {
         let inst_id = bar.instrument;
         match self.decisions {
-            Decisions::Signals { signal, allow_short } => {
+            Decisions::Signals {
+                signal,
+                allow_short,
+            } => {
                 let s = signal[i];
                 if s == 0 {
                     return Ok(());
                 }
                 let close = self.close[i];
                 let pos = bt.position_raw(inst_id);
-                let (side, qty) = signal_order(bt, inst_id, s, pos, allow_short, self.qty, self.size, close);
+                let (side, qty) =
+                    signal_order(bt, inst_id, s, pos, allow_short, self.qty, self.size, close);
                 if qty > 0 {
                     let id = bt.next_order_id();
-                    bt.submit(Command::Submit(OrderSpec::new(id, inst_id, side, OrderKind::Market, qty)));
+                    bt.submit(Command::Submit(OrderSpec::new(
+                        id,
+                        inst_id,
+                        side,
+                        OrderKind::Market,
+                        qty,
+                    )));
                 }
             }
             Decisions::Targets { target } => {
@@ -404,16 +468,24 @@ impl Handler for VectorHandler<'_> {
                     return Ok(());
                 }
                 let inst = &bt.instruments[inst_id as usize];
-                let want = crate::model::fixed::to_raw(t, inst.size_dp).ok_or_else(|| CoreError::InvalidArgument {
-                    name: "target",
-                    reason: format!("bar {i}: target {t} is not a finite position"),
+                let want = crate::model::fixed::to_raw(t, inst.size_dp).ok_or_else(|| {
+                    CoreError::InvalidArgument {
+                        name: "target",
+                        reason: format!("bar {i}: target {t} is not a finite position"),
+                    }
                 })?;
                 let want = want - want % inst.lot;
                 let delta = want - bt.position_raw(inst_id);
                 if delta != 0 {
                     let id = bt.next_order_id();
                     let side = if delta > 0 { Side::Buy } else { Side::Sell };
-                    bt.submit(Command::Submit(OrderSpec::new(id, inst_id, side, OrderKind::Market, delta.abs())));
+                    bt.submit(Command::Submit(OrderSpec::new(
+                        id,
+                        inst_id,
+                        side,
+                        OrderKind::Market,
+                        delta.abs(),
+                    )));
                 }
             }
         }
@@ -424,8 +496,20 @@ impl Handler for VectorHandler<'_> {
 /// The order an ema_cross-style signal asks for, given the current position: +1 buys into a
 /// long (covering a short first), -1 closes a long and, with `allow_short`, goes short.
 /// `qty` > 0 is a fixed quantity in units; otherwise `size` × equity at `px`.
-#[allow(clippy::too_many_arguments, reason = "one call site per path; a struct would only rename the arguments")]
-pub fn signal_order(bt: &Backtest, inst_id: u32, signal: i8, pos: i64, allow_short: bool, qty: f64, size: f64, px: f64) -> (Side, i64) {
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call site per path; a struct would only rename the arguments"
+)]
+pub fn signal_order(
+    bt: &Backtest,
+    inst_id: u32,
+    signal: i8,
+    pos: i64,
+    allow_short: bool,
+    qty: f64,
+    size: f64,
+    px: f64,
+) -> (Side, i64) {
     let inst = &bt.instruments[inst_id as usize];
     let open_qty = || {
         if qty > 0.0 {
@@ -467,7 +551,13 @@ mod tests {
                 if at == i {
                     let id = bt.next_order_id();
                     let qty = crate::model::fixed::to_raw(qty, 3).unwrap();
-                    bt.submit(Command::Submit(OrderSpec::new(id, 0, side, OrderKind::Market, qty)));
+                    bt.submit(Command::Submit(OrderSpec::new(
+                        id,
+                        0,
+                        side,
+                        OrderKind::Market,
+                        qty,
+                    )));
                 }
             }
             Ok(())
@@ -475,7 +565,15 @@ mod tests {
     }
 
     fn cols<'a>(ts: &'a [i64], o: &'a [f64], c: &'a [f64], v: &'a [f64]) -> BarColumns<'a> {
-        BarColumns { ts, open: o, high: c, low: o, close: c, volume: v, instrument: None }
+        BarColumns {
+            ts,
+            open: o,
+            high: c,
+            low: o,
+            close: c,
+            volume: v,
+            instrument: None,
+        }
     }
 
     #[test]
@@ -485,16 +583,35 @@ mod tests {
         let o = [100.0, 101.0, 102.0];
         let c = [100.5, 101.5, 102.5];
         let v = [1.0; 3];
-        for (fill_at, want_px) in [(FillAt::NextOpen, 10_100 + 11), (FillAt::Close, 10_050 + 11)] {
+        for (fill_at, want_px) in [
+            (FillAt::NextOpen, 10_100 + 11),
+            (FillAt::Close, 10_050 + 11),
+        ] {
             // 10 bps slippage on 101.00 = 0.101 → 101.111 → ceil to the cent = 101.12
-            let cfg = VenueConfig { fill_at, slippage: Bps::from_f64(10.0).unwrap(), fee: Bps::from_f64(5.0).unwrap() };
+            let cfg = VenueConfig {
+                fill_at,
+                slippage: Bps::from_f64(10.0).unwrap(),
+                fee: Bps::from_f64(5.0).unwrap(),
+            };
             let mut bt = Backtest::new(vec![inst.clone()], cfg, 10_000.0).unwrap();
-            bt.run(&cols(&ts, &o, &c, &v), &mut Script(vec![(0, Side::Buy, 1.0), (2, Side::Sell, 1.0)])).unwrap();
+            bt.run(
+                &cols(&ts, &o, &c, &v),
+                &mut Script(vec![(0, Side::Buy, 1.0), (2, Side::Sell, 1.0)]),
+            )
+            .unwrap();
             bt.finish();
-            let want_px = if fill_at == FillAt::Close { 10_061 } else { want_px };
+            let want_px = if fill_at == FillAt::Close {
+                10_061
+            } else {
+                want_px
+            };
             assert_eq!(bt.fills[0].px, want_px, "{fill_at:?}");
             let unfilled = if fill_at == FillAt::NextOpen { 1 } else { 0 };
-            assert_eq!(bt.venue.open_orders().len(), unfilled, "a sell on the last bar stays open in next-open mode");
+            assert_eq!(
+                bt.venue.open_orders().len(),
+                unfilled,
+                "a sell on the last bar stays open in next-open mode"
+            );
             assert_eq!(bt.curve.equity.len(), 3);
         }
     }
@@ -503,18 +620,45 @@ mod tests {
     fn bad_prices_are_errors_not_panics() {
         let inst = Instrument::new("X", 2, 3).unwrap();
         let mut bt = Backtest::new(vec![inst.clone()], VenueConfig::default(), 1000.0).unwrap();
-        let r = bt.run(&cols(&[1, 2], &[1.0, 1.0], &[1.0, f64::NAN], &[1.0, 1.0]), &mut Script(vec![]));
-        assert!(matches!(r, Err(RunError::Core(CoreError::InvalidArgument { name: "close", .. }))));
+        let r = bt.run(
+            &cols(&[1, 2], &[1.0, 1.0], &[1.0, f64::NAN], &[1.0, 1.0]),
+            &mut Script(vec![]),
+        );
+        assert!(matches!(
+            r,
+            Err(RunError::Core(CoreError::InvalidArgument {
+                name: "close",
+                ..
+            }))
+        ));
         let mut bt = Backtest::new(vec![inst], VenueConfig::default(), 1000.0).unwrap();
-        let r = bt.run(&cols(&[1, 2], &[1.0, -3.0], &[1.0, 1.0], &[1.0, 1.0]), &mut Script(vec![]));
-        assert!(matches!(r, Err(RunError::Core(CoreError::InvalidArgument { name: "open", .. }))));
+        let r = bt.run(
+            &cols(&[1, 2], &[1.0, -3.0], &[1.0, 1.0], &[1.0, 1.0]),
+            &mut Script(vec![]),
+        );
+        assert!(matches!(
+            r,
+            Err(RunError::Core(CoreError::InvalidArgument {
+                name: "open",
+                ..
+            }))
+        ));
     }
 
     #[test]
     fn unsorted_bars_are_an_error() {
         let inst = Instrument::new("X", 2, 3).unwrap();
         let mut bt = Backtest::new(vec![inst], VenueConfig::default(), 1000.0).unwrap();
-        let r = bt.run(&cols(&[2, 1], &[1.0, 1.0], &[1.0, 1.0], &[1.0, 1.0]), &mut Script(vec![]));
-        assert!(matches!(r, Err(RunError::Core(CoreError::InvalidArgument { name: "ts", .. }))));
+        let r = bt.run(
+            &cols(&[2, 1], &[1.0, 1.0], &[1.0, 1.0], &[1.0, 1.0]),
+            &mut Script(vec![]),
+        );
+        assert!(matches!(
+            r,
+            Err(RunError::Core(CoreError::InvalidArgument {
+                name: "ts",
+                ..
+            }))
+        ));
     }
 }

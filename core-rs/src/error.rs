@@ -9,9 +9,17 @@ pub type CoreResult<T> = Result<T, CoreError>;
 #[derive(Debug, Clone, PartialEq)]
 pub enum CoreError {
     /// A period / window / capacity argument outside its allowed range.
-    InvalidPeriod { name: &'static str, value: i64, min: i64 },
+    InvalidPeriod {
+        name: &'static str,
+        value: i64,
+        min: i64,
+    },
     /// Two inputs that must have the same length do not.
-    LengthMismatch { name: &'static str, expected: usize, got: usize },
+    LengthMismatch {
+        name: &'static str,
+        expected: usize,
+        got: usize,
+    },
     /// A NaN after the first valid value of a series. Leading NaNs are skipped (TA-Lib's
     /// convention); a NaN in the middle would silently poison every later value, so it is an error.
     NanInSeries { name: &'static str, index: usize },
@@ -20,7 +28,10 @@ pub enum CoreError {
     /// Any other argument outside its domain.
     InvalidArgument { name: &'static str, reason: String },
     /// `TRADER_SIMD` names a backend this CPU (or build) cannot run.
-    SimdUnavailable { requested: String, available: Vec<&'static str> },
+    SimdUnavailable {
+        requested: String,
+        available: Vec<&'static str>,
+    },
     /// `TRADER_SIMD` names no backend at all.
     UnknownSimdBackend { requested: String },
     /// A bounded container (ring, pool) cannot take more.
@@ -33,8 +44,15 @@ impl fmt::Display for CoreError {
             Self::InvalidPeriod { name, value, min } => {
                 write!(f, "{name}: must be an integer >= {min}, got {value}")
             }
-            Self::LengthMismatch { name, expected, got } => {
-                write!(f, "{name}: length {got} does not match the series length {expected}")
+            Self::LengthMismatch {
+                name,
+                expected,
+                got,
+            } => {
+                write!(
+                    f,
+                    "{name}: length {got} does not match the series length {expected}"
+                )
             }
             Self::NanInSeries { name, index } => write!(
                 f,
@@ -42,7 +60,10 @@ impl fmt::Display for CoreError {
             ),
             Self::ArrayType { name, reason } => write!(f, "{name}: {reason}"),
             Self::InvalidArgument { name, reason } => write!(f, "{name}: {reason}"),
-            Self::SimdUnavailable { requested, available } => write!(
+            Self::SimdUnavailable {
+                requested,
+                available,
+            } => write!(
                 f,
                 "TRADER_SIMD={requested}: this CPU cannot run the {requested} backend (available: {})",
                 available.join(", ")
@@ -69,7 +90,11 @@ pub fn check_period(name: &'static str, value: i64, min: i64) -> CoreResult<usiz
 /// Check that `got` equals the series length `expected`.
 pub fn check_len(name: &'static str, expected: usize, got: usize) -> CoreResult<()> {
     if expected != got {
-        return Err(CoreError::LengthMismatch { name, expected, got });
+        return Err(CoreError::LengthMismatch {
+            name,
+            expected,
+            got,
+        });
     }
     Ok(())
 }

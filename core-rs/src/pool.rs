@@ -72,7 +72,11 @@ impl Handle {
 
     /// Inverse of [`Handle::to_bits`]. Any value is accepted; the pool validates it on use.
     pub fn from_bits(bits: u128) -> Self {
-        Self { pool: (bits >> 64) as u32, index: bits as u32, generation: (bits >> 32) as u32 }
+        Self {
+            pool: (bits >> 64) as u32,
+            index: bits as u32,
+            generation: (bits >> 32) as u32,
+        }
     }
 }
 
@@ -116,7 +120,10 @@ pub struct Pool<T> {
 
 impl<T> fmt::Debug for Pool<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Pool").field("id", &self.id).field("stats", &self.stats).finish()
+        f.debug_struct("Pool")
+            .field("id", &self.id)
+            .field("stats", &self.stats)
+            .finish()
     }
 }
 
@@ -153,7 +160,10 @@ impl<T> Pool<T> {
         mut factory: impl FnMut() -> T + Send + 'static,
     ) -> CoreResult<Self> {
         if capacity == 0 {
-            return Err(CoreError::Capacity { name: "capacity", reason: "must be at least 1, got 0".into() });
+            return Err(CoreError::Capacity {
+                name: "capacity",
+                reason: "must be at least 1, got 0".into(),
+            });
         }
         if max_capacity < capacity {
             return Err(CoreError::Capacity {
@@ -168,7 +178,11 @@ impl<T> Pool<T> {
             });
         }
         let mut entries = Vec::with_capacity(capacity);
-        entries.extend((0..capacity).map(|_| Entry { value: factory(), generation: 0, in_use: false }));
+        entries.extend((0..capacity).map(|_| Entry {
+            value: factory(),
+            generation: 0,
+            in_use: false,
+        }));
         let mut free = Vec::with_capacity(capacity);
         // Lowest index on top of the stack, so a fresh pool hands out 0, 1, 2, ...
         free.extend((0..capacity as u32).rev());
@@ -178,7 +192,11 @@ impl<T> Pool<T> {
             factory: Box::new(factory),
             id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
             max_capacity,
-            stats: PoolStats { capacity, available: capacity, ..PoolStats::default() },
+            stats: PoolStats {
+                capacity,
+                available: capacity,
+                ..PoolStats::default()
+            },
         })
     }
 
@@ -191,7 +209,11 @@ impl<T> Pool<T> {
         self.entries.reserve_exact(new - old);
         self.free.reserve_exact(new - self.free.len());
         for _ in old..new {
-            self.entries.push(Entry { value: (self.factory)(), generation: 0, in_use: false });
+            self.entries.push(Entry {
+                value: (self.factory)(),
+                generation: 0,
+                in_use: false,
+            });
         }
         self.free.extend((old as u32..new as u32).rev());
         self.stats.capacity = new;
@@ -229,7 +251,11 @@ impl<T> Pool<T> {
         s.in_use += 1;
         s.available = s.capacity - s.in_use;
         s.high_water = s.high_water.max(s.in_use);
-        Some(Handle { pool: self.id, index, generation: entry.generation })
+        Some(Handle {
+            pool: self.id,
+            index,
+            generation: entry.generation,
+        })
     }
 
     /// [`Pool::acquire`], with exhaustion as [`CoreError::Capacity`].
@@ -248,16 +274,24 @@ impl<T> Pool<T> {
     }
 
     fn check(&self, handle: Handle) -> CoreResult<usize> {
-        let bad = |reason: String| CoreError::InvalidArgument { name: "handle", reason };
+        let bad = |reason: String| CoreError::InvalidArgument {
+            name: "handle",
+            reason,
+        };
         if handle.pool != self.id {
-            return Err(bad(format!("belongs to pool {}, not to this pool ({})", handle.pool, self.id)));
+            return Err(bad(format!(
+                "belongs to pool {}, not to this pool ({})",
+                handle.pool, self.id
+            )));
         }
         let index = handle.index as usize;
         let Some(entry) = self.entries.get(index) else {
             return Err(bad(format!("slot {index} does not exist")));
         };
         if !entry.in_use || entry.generation != handle.generation {
-            return Err(bad(format!("slot {index} was already released (stale or double release)")));
+            return Err(bad(format!(
+                "slot {index} was already released (stale or double release)"
+            )));
         }
         Ok(index)
     }
@@ -390,7 +424,12 @@ mod tests {
         let e = a.release(hb).unwrap_err();
         assert!(e.to_string().starts_with("handle: belongs to pool"), "{e}");
         let forged = Handle::from_bits(ha.to_bits() + 100);
-        assert!(a.release(forged).unwrap_err().to_string().contains("does not exist"));
+        assert!(
+            a.release(forged)
+                .unwrap_err()
+                .to_string()
+                .contains("does not exist")
+        );
         assert_eq!(a.in_use(), 1);
         a.release(ha).unwrap();
         // Reacquired slot has a new generation: the old handle stays dead.
@@ -417,7 +456,10 @@ mod tests {
         let hs: Vec<_> = (0..5).map(|_| p.acquire().unwrap()).collect();
         assert!(p.acquire().is_none());
         let s = p.stats();
-        assert_eq!((s.capacity, s.grows, s.failed_acquires, s.high_water), (5, 2, 1, 5));
+        assert_eq!(
+            (s.capacity, s.grows, s.failed_acquires, s.high_water),
+            (5, 2, 1, 5)
+        );
         for h in hs {
             p.release(h).unwrap();
         }

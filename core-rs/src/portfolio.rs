@@ -123,11 +123,19 @@ impl Portfolio {
         if pos.qty != 0 && (pos.qty > 0) != (remaining > 0) {
             let closing = remaining.abs().min(pos.qty.abs());
             // Whole closes (the common case) need no 128-bit division.
-            let removed_cost = if closing == pos.qty.abs() { pos.cost } else { pos.cost * closing as i128 / pos.qty.abs() as i128 };
+            let removed_cost = if closing == pos.qty.abs() {
+                pos.cost
+            } else {
+                pos.cost * closing as i128 / pos.qty.abs() as i128
+            };
             let proceeds = inst.notional(fill.px, closing);
             let pnl = pos.qty.signum() as i128 * proceeds - removed_cost;
             // The fee is split pro rata between the closing and the opening part.
-            let closing_fee = if closing == fill.qty { fill.fee } else { fill.fee * closing as i128 / fill.qty as i128 };
+            let closing_fee = if closing == fill.qty {
+                fill.fee
+            } else {
+                fill.fee * closing as i128 / fill.qty as i128
+            };
             fee_left -= closing_fee;
             pos.realized += pnl;
             pos.cost -= removed_cost;
@@ -155,7 +163,13 @@ impl Portfolio {
         if remaining != 0 {
             pos.cost += remaining.signum() as i128 * inst.notional(fill.px, remaining.abs());
             pos.qty += remaining;
-            let trip = pos.trip.get_or_insert(OpenTrip { entry_ts: fill.ts, long: remaining > 0, max_qty: 0, realized: 0, fees: 0 });
+            let trip = pos.trip.get_or_insert(OpenTrip {
+                entry_ts: fill.ts,
+                long: remaining > 0,
+                max_qty: 0,
+                realized: 0,
+                fees: 0,
+            });
             trip.max_qty = trip.max_qty.max(pos.qty.abs());
             trip.fees += fee_left;
         }
@@ -220,7 +234,16 @@ mod tests {
     use crate::model::{Liquidity, fixed::pow10};
 
     fn fill(side: Side, px: i64, qty: i64, fee: i128, ts: i64) -> Fill {
-        Fill { ts, order_id: 1, instrument: 0, side, px, qty, fee, liquidity: Liquidity::Taker }
+        Fill {
+            ts,
+            order_id: 1,
+            instrument: 0,
+            side,
+            px,
+            qty,
+            fee,
+            liquidity: Liquidity::Taker,
+        }
     }
 
     #[test]

@@ -108,16 +108,24 @@ type NotSync = PhantomData<Cell<()>>;
 
 fn checked_capacity(capacity: usize, max: usize) -> CoreResult<usize> {
     if capacity == 0 {
-        return Err(CoreError::Capacity { name: "capacity", reason: "must be at least 1, got 0".into() });
+        return Err(CoreError::Capacity {
+            name: "capacity",
+            reason: "must be at least 1, got 0".into(),
+        });
     }
     if capacity > max {
-        return Err(CoreError::Capacity { name: "capacity", reason: format!("must be at most {max}, got {capacity}") });
+        return Err(CoreError::Capacity {
+            name: "capacity",
+            reason: format!("must be at most {max}, got {capacity}"),
+        });
     }
     Ok(capacity.next_power_of_two())
 }
 
 fn new_slots<T>(n: usize) -> Box<[UnsafeCell<MaybeUninit<T>>]> {
-    (0..n).map(|_| UnsafeCell::new(MaybeUninit::uninit())).collect()
+    (0..n)
+        .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -213,7 +221,8 @@ impl<T> Drop for Shared<T> {
         while head != tail {
             // SAFETY: both handles are gone (this is the last reference), and every slot in
             // [head, tail) holds an initialised value that nobody popped.
-            self.slot(head).with_mut(|p| unsafe { (*p).assume_init_drop() });
+            self.slot(head)
+                .with_mut(|p| unsafe { (*p).assume_init_drop() });
             head = head.wrapping_add(1);
         }
     }
@@ -254,7 +263,10 @@ impl<T> RingBuffer<T> {
     /// assert_eq!((tx.capacity(), rx.capacity()), (1024, 1024));
     /// assert!(RingBuffer::<u32>::new(0).is_err());
     /// ```
-    #[allow(clippy::new_ret_no_self, reason = "a ring is only ever used through its two ends")]
+    #[allow(
+        clippy::new_ret_no_self,
+        reason = "a ring is only ever used through its two ends"
+    )]
     pub fn new(capacity: usize) -> CoreResult<(Producer<T>, Consumer<T>)> {
         let cap = checked_capacity(capacity, MAX_CAPACITY)?;
         let shared = Arc::new(Shared {
@@ -263,8 +275,18 @@ impl<T> RingBuffer<T> {
             slots: new_slots(cap),
             mask: cap - 1,
         });
-        let producer = Producer { shared: Arc::clone(&shared), tail: 0, cached_head: 0, _not_sync: PhantomData };
-        let consumer = Consumer { shared, head: 0, cached_tail: 0, _not_sync: PhantomData };
+        let producer = Producer {
+            shared: Arc::clone(&shared),
+            tail: 0,
+            cached_head: 0,
+            _not_sync: PhantomData,
+        };
+        let consumer = Consumer {
+            shared,
+            head: 0,
+            cached_tail: 0,
+            _not_sync: PhantomData,
+        };
         Ok((producer, consumer))
     }
 }
@@ -281,7 +303,10 @@ pub struct Producer<T> {
 
 impl<T> fmt::Debug for Producer<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Producer").field("capacity", &self.capacity()).field("len", &self.len()).finish()
+        f.debug_struct("Producer")
+            .field("capacity", &self.capacity())
+            .field("len", &self.len())
+            .finish()
     }
 }
 
@@ -311,7 +336,9 @@ impl<T> Producer<T> {
         // SAFETY: tail - head < capacity, so slot `tail` is outside [head, tail): the consumer does
         // not read it until we publish the new tail below, and it holds no live value (it was
         // never written or its value was moved out by the consumer).
-        self.shared.slot(self.tail).with_mut(|p| unsafe { (*p).write(value) });
+        self.shared
+            .slot(self.tail)
+            .with_mut(|p| unsafe { (*p).write(value) });
         self.tail = self.tail.wrapping_add(1);
         // Release: the write above is visible to a consumer that sees the new tail.
         self.shared.tail.store(self.tail, Ordering::Release);
@@ -390,7 +417,10 @@ pub struct Consumer<T> {
 
 impl<T> fmt::Debug for Consumer<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Consumer").field("capacity", &self.capacity()).field("len", &self.len()).finish()
+        f.debug_struct("Consumer")
+            .field("capacity", &self.capacity())
+            .field("len", &self.len())
+            .finish()
     }
 }
 
@@ -424,7 +454,10 @@ impl<T> Consumer<T> {
         // SAFETY: head < tail (as published with Release by the producer and loaded with Acquire),
         // so slot `head` holds an initialised value the producer will not touch until we publish
         // head + 1; we move it out exactly once.
-        let value = self.shared.slot(self.head).with(|p| unsafe { (*p).assume_init_read() });
+        let value = self
+            .shared
+            .slot(self.head)
+            .with(|p| unsafe { (*p).assume_init_read() });
         self.head = self.head.wrapping_add(1);
         // Release: our read of the slot happens before the producer reuses it.
         self.shared.head.store(self.head, Ordering::Release);
@@ -463,7 +496,10 @@ impl<T> Consumer<T> {
             // SAFETY: every index in [head, head + n) is below the tail loaded with Acquire, so each
             // slot holds an initialised value the producer will not touch before we publish the new
             // head; each is moved out exactly once.
-            let value = self.shared.slot(self.head.wrapping_add(i)).with(|p| unsafe { (*p).assume_init_read() });
+            let value = self
+                .shared
+                .slot(self.head.wrapping_add(i))
+                .with(|p| unsafe { (*p).assume_init_read() });
             out.push(value);
         }
         self.head = self.head.wrapping_add(n);
@@ -488,7 +524,11 @@ impl<T> Consumer<T> {
         // SAFETY: as in `pop`, slot `head` is initialised and the producer does not write it while
         // it is in [head, tail); the returned borrow ties up `&mut self`, so no pop can move the
         // value out while the reference lives.
-        Some(self.shared.slot(self.head).with(|p| unsafe { (*p).assume_init_ref() }))
+        Some(
+            self.shared
+                .slot(self.head)
+                .with(|p| unsafe { (*p).assume_init_ref() }),
+        )
     }
 
     /// Number of items available to pop right now (a snapshot: the producer may add more).
@@ -501,7 +541,10 @@ impl<T> Consumer<T> {
     /// assert_eq!(rx.slots(), 2);
     /// ```
     pub fn slots(&self) -> usize {
-        self.shared.tail.load(Ordering::Acquire).wrapping_sub(self.head)
+        self.shared
+            .tail
+            .load(Ordering::Acquire)
+            .wrapping_sub(self.head)
     }
 
     /// Number of items in the ring right now; the same as [`Consumer::slots`].
@@ -569,7 +612,11 @@ fn is_full(word: u64) -> bool {
 #[inline(always)]
 fn tag_distance(word: u64, index: u64) -> i64 {
     let d = ((word >> TAG_SHIFT).wrapping_sub(index)) & TAG_MASK;
-    if d >= 1 << (TAG_BITS - 1) { d as i64 - (1i64 << TAG_BITS) } else { d as i64 }
+    if d >= 1 << (TAG_BITS - 1) {
+        d as i64 - (1i64 << TAG_BITS)
+    } else {
+        d as i64
+    }
 }
 
 struct OverwriteShared<T> {
@@ -615,7 +662,8 @@ impl<T> Drop for OverwriteShared<T> {
             if is_full(word) {
                 // SAFETY: both handles are gone; a full slot references a cell holding a value that
                 // was neither consumed nor evicted, and each cell is referenced by one slot at most.
-                self.cell(cell_of(word)).with_mut(|p| unsafe { (*p).assume_init_drop() });
+                self.cell(cell_of(word))
+                    .with_mut(|p| unsafe { (*p).assume_init_drop() });
             }
         }
     }
@@ -656,12 +704,17 @@ impl<T> OverwriteRing<T> {
     /// assert_eq!((tx.capacity(), rx.capacity()), (128, 128));
     /// assert!(OverwriteRing::<u64>::new(0).is_err());
     /// ```
-    #[allow(clippy::new_ret_no_self, reason = "a ring is only ever used through its two ends")]
+    #[allow(
+        clippy::new_ret_no_self,
+        reason = "a ring is only ever used through its two ends"
+    )]
     pub fn new(capacity: usize) -> CoreResult<(OverwriteProducer<T>, OverwriteConsumer<T>)> {
         let cap = checked_capacity(capacity, MAX_OVERWRITE_CAPACITY)?;
         let cap64 = cap as u64;
         // Slot i starts empty, tagged as if item i - cap had been consumed, and owns cell i.
-        let slots = (0..cap).map(|i| AtomicU64::new(pack((i as u64).wrapping_sub(cap64), i, false))).collect();
+        let slots = (0..cap)
+            .map(|i| AtomicU64::new(pack((i as u64).wrapping_sub(cap64), i, false)))
+            .collect();
         let shared = Arc::new(OverwriteShared {
             slots,
             cells: new_slots(cap + 2),
@@ -670,9 +723,19 @@ impl<T> OverwriteRing<T> {
             head: CachePadded::new(AtomicU64::new(0)),
             dropped: CachePadded::new(AtomicU64::new(0)),
         });
-        let producer =
-            OverwriteProducer { shared: Arc::clone(&shared), tail: 0, spare: cap, dropped: 0, _not_sync: PhantomData };
-        let consumer = OverwriteConsumer { shared, head: 0, spare: cap + 1, _not_sync: PhantomData };
+        let producer = OverwriteProducer {
+            shared: Arc::clone(&shared),
+            tail: 0,
+            spare: cap,
+            dropped: 0,
+            _not_sync: PhantomData,
+        };
+        let consumer = OverwriteConsumer {
+            shared,
+            head: 0,
+            spare: cap + 1,
+            _not_sync: PhantomData,
+        };
         Ok((producer, consumer))
     }
 }
@@ -715,11 +778,15 @@ impl<T> OverwriteProducer<T> {
         let shared = &*self.shared;
         // SAFETY: `spare` is owned by this handle alone: it is referenced by no slot (it was the
         // initial spare or came out of a slot through our own swap below) and holds no live value.
-        shared.cell(self.spare).with_mut(|p| unsafe { (*p).write(value) });
+        shared
+            .cell(self.spare)
+            .with_mut(|p| unsafe { (*p).write(value) });
         let t = self.tail;
         // AcqRel: Release publishes the value to the consumer that takes this cell; Acquire orders
         // the consumer's read of the cell we get back before our next write into it.
-        let old = shared.slot(t).swap(pack(t, self.spare, true), Ordering::AcqRel);
+        let old = shared
+            .slot(t)
+            .swap(pack(t, self.spare, true), Ordering::AcqRel);
         self.tail = t.wrapping_add(1);
         shared.pushed.store(self.tail, Ordering::Release);
         self.spare = cell_of(old);
@@ -728,7 +795,11 @@ impl<T> OverwriteProducer<T> {
             shared.dropped.store(self.dropped, Ordering::Release);
             // SAFETY: the swap removed the last reference to this cell from the ring, so we own it;
             // it is full, i.e. holds item t - capacity, which nobody consumed. Moved out once.
-            Some(shared.cell(self.spare).with(|p| unsafe { (*p).assume_init_read() }))
+            Some(
+                shared
+                    .cell(self.spare)
+                    .with(|p| unsafe { (*p).assume_init_read() }),
+            )
         } else {
             None
         }
@@ -767,7 +838,11 @@ impl<T> OverwriteProducer<T> {
     /// assert_eq!(tx.len(), 2);
     /// ```
     pub fn len(&self) -> usize {
-        ring_len(self.tail, self.shared.head.load(Ordering::Acquire), self.capacity())
+        ring_len(
+            self.tail,
+            self.shared.head.load(Ordering::Acquire),
+            self.capacity(),
+        )
     }
 
     /// `true` if no item is unread right now.
@@ -812,7 +887,10 @@ pub struct OverwriteConsumer<T> {
 
 impl<T> fmt::Debug for OverwriteConsumer<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OverwriteConsumer").field("capacity", &self.capacity()).field("len", &self.len()).finish()
+        f.debug_struct("OverwriteConsumer")
+            .field("capacity", &self.capacity())
+            .field("len", &self.len())
+            .finish()
     }
 }
 
@@ -840,15 +918,25 @@ impl<T> OverwriteConsumer<T> {
                 return None;
             }
             if d == 0 {
-                debug_assert!(is_full(word), "only the consumer empties a slot and it then moves on");
+                debug_assert!(
+                    is_full(word),
+                    "only the consumer empties a slot and it then moves on"
+                );
                 // AcqRel: Acquire pairs with the producer's Release swap (the cell's value is
                 // visible); Release orders our earlier read of `spare` before the producer reuses it.
-                match slot.compare_exchange(word, pack(h, self.spare, false), Ordering::AcqRel, Ordering::Acquire) {
+                match slot.compare_exchange(
+                    word,
+                    pack(h, self.spare, false),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
                     Ok(_) => {
                         let cell = cell_of(word);
                         // SAFETY: the successful exchange removed the only reference to `cell` from
                         // the ring: we own it, and it holds item h (full bit set). Moved out once.
-                        let value = shared.cell(cell).with(|p| unsafe { (*p).assume_init_read() });
+                        let value = shared
+                            .cell(cell)
+                            .with(|p| unsafe { (*p).assume_init_read() });
                         self.spare = cell;
                         self.head = h.wrapping_add(1);
                         shared.head.store(self.head, Ordering::Release);
@@ -911,7 +999,11 @@ impl<T> OverwriteConsumer<T> {
     /// assert_eq!(rx.len(), 2);
     /// ```
     pub fn len(&self) -> usize {
-        ring_len(self.shared.pushed.load(Ordering::Acquire), self.head, self.capacity())
+        ring_len(
+            self.shared.pushed.load(Ordering::Acquire),
+            self.head,
+            self.capacity(),
+        )
     }
 
     /// `true` if nothing can be popped right now.
@@ -944,7 +1036,13 @@ mod tests {
 
     #[test]
     fn capacity_is_validated_and_rounded() {
-        assert!(matches!(RingBuffer::<u8>::new(0), Err(CoreError::Capacity { name: "capacity", .. })));
+        assert!(matches!(
+            RingBuffer::<u8>::new(0),
+            Err(CoreError::Capacity {
+                name: "capacity",
+                ..
+            })
+        ));
         assert!(RingBuffer::<u8>::new(MAX_CAPACITY + 1).is_err());
         assert_eq!(RingBuffer::<u8>::new(1).unwrap().0.capacity(), 1);
         assert_eq!(RingBuffer::<u8>::new(1025).unwrap().0.capacity(), 2048);
@@ -1008,6 +1106,9 @@ mod tests {
         assert_eq!(tag_distance(pack(3, 0, true), 5), -2);
         assert_eq!(tag_distance(pack(0, 0, true), TAG_MASK), 1);
         assert_eq!(tag_distance(pack(TAG_MASK, 0, true), 0), -1);
-        assert_eq!(tag_distance(pack(u64::MAX - 3, 7, false), u64::MAX.wrapping_sub(7)), 4);
+        assert_eq!(
+            tag_distance(pack(u64::MAX - 3, 7, false), u64::MAX.wrapping_sub(7)),
+            4
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! Signal helpers over whole series (the vectorized path's building blocks).
 
-use crate::error::{check_len, CoreResult};
+use crate::error::{CoreResult, check_len};
 
 /// Where `a` crosses `b`: `+1` on bar `i` when `a[i-1] <= b[i-1]` and `a[i] > b[i]`, `-1` when
 /// `a[i-1] >= b[i-1]` and `a[i] < b[i]`, else `0` (bar 0 is always 0). A comparison with NaN is

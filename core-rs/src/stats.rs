@@ -36,9 +36,24 @@ fn ret(e: f64, prev: f64) -> f64 {
 pub fn curve_stats(equity: &[f64], exposed: &[bool], initial: f64) -> CurveStats {
     let n = equity.len();
     if n == 0 {
-        return CurveStats { n, mean_return: 0.0, std_return: 0.0, downside_dev: 0.0, max_drawdown: 0.0, max_drawdown_points: 0, exposure: 0.0 };
+        return CurveStats {
+            n,
+            mean_return: 0.0,
+            std_return: 0.0,
+            downside_dev: 0.0,
+            max_drawdown: 0.0,
+            max_drawdown_points: 0,
+            exposure: 0.0,
+        };
     }
-    let pairs = || std::iter::once((equity[0], initial)).chain(equity[1..].iter().copied().zip(equity[..n - 1].iter().copied()));
+    let pairs = || {
+        std::iter::once((equity[0], initial)).chain(
+            equity[1..]
+                .iter()
+                .copied()
+                .zip(equity[..n - 1].iter().copied()),
+        )
+    };
     let (sum, down2) = pairs().fold((0.0, 0.0), |(s, d), (e, p)| {
         let r = ret(e, p);
         let neg = r.min(0.0);
@@ -67,7 +82,11 @@ pub fn curve_stats(equity: &[f64], exposed: &[bool], initial: f64) -> CurveStats
     CurveStats {
         n,
         mean_return: mean,
-        std_return: if n > 1 { (m2 / (n - 1) as f64).sqrt() } else { 0.0 },
+        std_return: if n > 1 {
+            (m2 / (n - 1) as f64).sqrt()
+        } else {
+            0.0
+        },
         downside_dev: (down2 / n as f64).sqrt(),
         max_drawdown: 1.0 - low_ratio,
         max_drawdown_points: longest,
@@ -83,7 +102,12 @@ mod tests {
     fn matches_a_direct_computation() {
         let eq = [100.0, 110.0, 99.0, 99.0, 120.0, 90.0];
         let s = curve_stats(&eq, &[false, true, true, true, false, true], 100.0);
-        let rets: Vec<f64> = std::iter::once(100.0).chain(eq).collect::<Vec<_>>().windows(2).map(|w| w[1] / w[0] - 1.0).collect();
+        let rets: Vec<f64> = std::iter::once(100.0)
+            .chain(eq)
+            .collect::<Vec<_>>()
+            .windows(2)
+            .map(|w| w[1] / w[0] - 1.0)
+            .collect();
         let mean = rets.iter().sum::<f64>() / 6.0;
         let var = rets.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / 5.0;
         assert!((s.mean_return - mean).abs() < 1e-15 && (s.std_return - var.sqrt()).abs() < 1e-15);

@@ -28,7 +28,10 @@ fn every_recording_replays_in_sync() {
         (MarketKind::UsdM, vec!["usdm/ethusdt_20240808.gz"]),
         (MarketKind::CoinM, vec!["cm/btcusd_perp_20240808.gz"]),
         (MarketKind::Spot, vec!["spot/btcusdt_20240808.gz"]),
-        (MarketKind::Spot, vec!["spot/btcusdt_20240808.gz", "spot/btcusdt_20240809.gz"]),
+        (
+            MarketKind::Spot,
+            vec!["spot/btcusdt_20240808.gz", "spot/btcusdt_20240809.gz"],
+        ),
     ];
     for (kind, files) in sessions {
         let paths: Vec<PathBuf> = files.iter().map(|f| d.join(f)).collect();
@@ -39,21 +42,42 @@ fn every_recording_replays_in_sync() {
         assert_eq!(r.crossed_after_event, 0, "{files:?}");
         assert!(r.synced_at_end, "{files:?}");
         assert!(r.ticker_compared > 0, "{files:?}");
-        assert_eq!(r.ticker_matched, r.ticker_compared, "{files:?}: {:?}", r.mismatch_examples);
+        assert_eq!(
+            r.ticker_matched, r.ticker_compared,
+            "{files:?}: {:?}",
+            r.mismatch_examples
+        );
         // Top after every event vs the latest ticker at or before it: exact everywhere except two
         // spot 2024-08-09 events where the diff event omits a level inserted a few ids before its
         // final `u` (the next event deletes that level); see tests/test_book.py.
         let allowed = if files.len() == 2 { 2 } else { 0 };
         assert!(r.event_top_checked > r.sync.applied * 9 / 10, "{files:?}");
-        assert!(r.event_top_checked - r.event_top_matched <= allowed, "{files:?}: {:?}", r.event_top_mismatch_examples);
+        assert!(
+            r.event_top_checked - r.event_top_matched <= allowed,
+            "{files:?}: {:?}",
+            r.event_top_mismatch_examples
+        );
     }
 }
 
 #[test]
 fn a_continuation_file_alone_never_syncs_and_reports_it() {
     let Some(d) = ws_dir() else { return };
-    let r = replay_files(&[d.join("spot/btcusdt_20240809.gz")], ReplayOptions::new(MarketKind::Spot)).unwrap();
-    assert_eq!((r.snapshot_messages, r.sync.syncs, r.sync.applied, r.sync.sync_errors, r.sync.gaps), (0, 0, 0, 0, 0));
+    let r = replay_files(
+        &[d.join("spot/btcusdt_20240809.gz")],
+        ReplayOptions::new(MarketKind::Spot),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            r.snapshot_messages,
+            r.sync.syncs,
+            r.sync.applied,
+            r.sync.sync_errors,
+            r.sync.gaps
+        ),
+        (0, 0, 0, 0, 0)
+    );
     assert!(!r.synced_at_end);
     assert_eq!(r.ticker_compared, 0);
     assert_eq!(r.ticker_before_sync, r.ticker_messages);

@@ -82,7 +82,10 @@ fn pool_steady_state_does_not_allocate() {
             }
         }
     });
-    assert_eq!(n, 0, "pool acquire/release allocated {n} times in steady state");
+    assert_eq!(
+        n, 0,
+        "pool acquire/release allocated {n} times in steady state"
+    );
     assert_eq!(pool.stats().in_use, 0);
     // Exhaustion (None, counted) does not allocate either.
     let mut small = Pool::new(1, || 0u8).unwrap();

@@ -98,7 +98,11 @@ fn loom_overwrite_push_pop() {
             assert_eq!(got.len() as u64 + rx.dropped(), u64::from(pushed));
             let mut all: Vec<u32> = got.iter().chain(&evicted).copied().collect();
             all.sort_unstable();
-            assert_eq!(all, (0..pushed).collect::<Vec<_>>(), "each item exactly once");
+            assert_eq!(
+                all,
+                (0..pushed).collect::<Vec<_>>(),
+                "each item exactly once"
+            );
             // The newest item is never evicted.
             assert_eq!(got.last(), Some(&(pushed - 1)));
         });

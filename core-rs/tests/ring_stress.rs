@@ -114,7 +114,10 @@ fn overwrite_mode_increasing_and_accounted() {
     let mut buf = Vec::with_capacity(256);
     let mut check = |buf: &[u64], received: &mut u64| {
         for &v in buf {
-            assert!(last.is_none_or(|l| v > l), "not strictly increasing: {v} after {last:?}");
+            assert!(
+                last.is_none_or(|l| v > l),
+                "not strictly increasing: {v} after {last:?}"
+            );
             assert!(v < N);
             last = Some(v);
             *received += 1;
@@ -136,7 +139,11 @@ fn overwrite_mode_increasing_and_accounted() {
     rx.pop_batch(&mut buf, usize::MAX);
     check(&buf, &mut received);
     assert_eq!(rx.dropped(), evicted);
-    assert_eq!(received + rx.dropped(), N, "received {received} + dropped {evicted} != pushed {N}");
+    assert_eq!(
+        received + rx.dropped(),
+        N,
+        "received {received} + dropped {evicted} != pushed {N}"
+    );
     assert_eq!(last, Some(N - 1), "the newest item is never dropped");
     eprintln!("overwrite mode: {N} pushed, {received} received, {evicted} dropped");
 }
@@ -189,5 +196,9 @@ fn boxed_values_move_exactly_once() {
     }
     let mut all: Vec<u64> = got.iter().chain(&evicted).copied().collect();
     all.sort_unstable();
-    assert_eq!(all, (0..N_BOXED).collect::<Vec<_>>(), "every value delivered or evicted exactly once");
+    assert_eq!(
+        all,
+        (0..N_BOXED).collect::<Vec<_>>(),
+        "every value delivered or evicted exactly once"
+    );
 }

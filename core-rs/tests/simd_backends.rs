@@ -5,9 +5,9 @@
 //! uses the scalar operation order (see `simd/mod.rs`), so no tolerance is needed. The log says
 //! which backends ran and which were skipped because the CPU lacks them (`--nocapture`).
 
+use _core::CoreError;
 use _core::indicators::{ema::ema, rsi::rsi, sma::sma};
 use _core::simd::{self, Backend, DecisionKernel, Rolling, Rows};
-use _core::CoreError;
 use proptest::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -34,16 +34,30 @@ fn inputs() -> Vec<(String, Vec<f64>)> {
     let mut rng = StdRng::seed_from_u64(0x5eed);
     let mut out = Vec::new();
     for &n in LENGTHS {
-        out.push((format!("price n={n}"), walk(&mut rng, n, 30_000.0, 0.004, 0)));
+        out.push((
+            format!("price n={n}"),
+            walk(&mut rng, n, 30_000.0, 0.004, 0),
+        ));
         if n >= 3 {
-            out.push((format!("lead-nan n={n}"), walk(&mut rng, n, 1.5, 0.02, n.min(13) / 2)));
+            out.push((
+                format!("lead-nan n={n}"),
+                walk(&mut rng, n, 1.5, 0.02, n.min(13) / 2),
+            ));
         }
         if n >= 100 {
             out.push((format!("tiny n={n}"), walk(&mut rng, n, 1e-150, 0.05, 0)));
             out.push((format!("huge n={n}"), walk(&mut rng, n, 1e150, 0.05, 0)));
             let noise: Vec<f64> = (0..n).map(|_| rng.random::<f64>() - 0.5).collect();
             out.push((format!("noise n={n}"), noise));
-            let flat: Vec<f64> = (0..n).map(|i| if (i / 37) % 2 == 0 { 100.0 } else { 100.0 + (i % 5) as f64 }).collect();
+            let flat: Vec<f64> = (0..n)
+                .map(|i| {
+                    if (i / 37) % 2 == 0 {
+                        100.0
+                    } else {
+                        100.0 + (i % 5) as f64
+                    }
+                })
+                .collect();
             out.push((format!("flat n={n}"), flat));
         }
     }
@@ -64,7 +78,11 @@ const WINDOWS: &[i64] = &[1, 2, 5, 20, 600];
 /// Backends under test, logged once per test.
 fn backends(test: &str) -> Vec<Backend> {
     let ran = simd::available();
-    let skipped: Vec<&str> = Backend::ALL.into_iter().filter(|b| !b.is_available()).map(Backend::name).collect();
+    let skipped: Vec<&str> = Backend::ALL
+        .into_iter()
+        .filter(|b| !b.is_available())
+        .map(Backend::name)
+        .collect();
     eprintln!(
         "[{test}] backends ran: {:?}; skipped (CPU lacks them): {:?}",
         ran.iter().map(|b| b.name()).collect::<Vec<_>>(),
@@ -83,7 +101,9 @@ trait Bits {
 }
 
 fn f64_bits(v: &[f64]) -> Vec<u64> {
-    v.iter().map(|x| if x.is_nan() { u64::MAX } else { x.to_bits() }).collect()
+    v.iter()
+        .map(|x| if x.is_nan() { u64::MAX } else { x.to_bits() })
+        .collect()
 }
 
 impl Bits for Rows {
@@ -167,12 +187,31 @@ backends_agree!(rolling_std_matches_scalar, |b, x| WINDOWS
     .flat_map(|&w| [0, 1].map(|ddof| simd::rolling_with(b, x, w, Rolling::Std { ddof })))
     .collect::<Vec<_>>());
 backends_agree!(reductions_match_scalar, |b, x| {
-    let y: Vec<f64> = x.iter().enumerate().map(|(i, v)| v * 0.5 + (i % 7) as f64).collect();
-    vec![simd::sum_with(b, x), simd::mean_with(b, x), simd::std_with(b, x, 0), simd::std_with(b, x, 1), simd::corr_with(b, x, &y)]
+    let y: Vec<f64> = x
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v * 0.5 + (i % 7) as f64)
+        .collect();
+    vec![
+        simd::sum_with(b, x),
+        simd::mean_with(b, x),
+        simd::std_with(b, x, 0),
+        simd::std_with(b, x, 1),
+        simd::corr_with(b, x, &y),
+    ]
 });
 backends_agree!(decision_matches_scalar, |b, x| {
     // Signals from the series, squashed into [-1.2, 1.2] so some are clamped.
-    let sig: Vec<f64> = x.iter().map(|v| if v.is_nan() { f64::NAN } else { 1.2 * (v * 1e3).sin() }).collect();
+    let sig: Vec<f64> = x
+        .iter()
+        .map(|v| {
+            if v.is_nan() {
+                f64::NAN
+            } else {
+                1.2 * (v * 1e3).sin()
+            }
+        })
+        .collect();
     [1usize, 3, 4, 7, 8, 16, 19]
         .iter()
         .map(|&n| {
@@ -218,17 +257,35 @@ fn multi_rows_equal_single_period_kernels() {
             for ps in PERIOD_SETS {
                 // RSI needs periods >= 2 (TA-Lib's minimum), so period 1 is left out of its rows.
                 let rsi_ps: Vec<i64> = ps.iter().copied().filter(|&p| p >= 2).collect();
-                let (e, s) = (simd::ema_multi_with(b, &x, ps).unwrap(), simd::sma_multi_with(b, &x, ps).unwrap());
+                let (e, s) = (
+                    simd::ema_multi_with(b, &x, ps).unwrap(),
+                    simd::sma_multi_with(b, &x, ps).unwrap(),
+                );
                 let r = (!rsi_ps.is_empty()).then(|| simd::rsi_multi_with(b, &x, &rsi_ps).unwrap());
                 assert_eq!((e.rows, e.cols), (ps.len(), x.len()));
                 for (j, &p) in ps.iter().enumerate() {
                     let ctx = || format!("{} {label} period {p}", b.name());
-                    assert_eq!(f64_bits(e.row(j)), f64_bits(&ema(&x, p).unwrap()), "ema {}", ctx());
-                    assert_eq!(f64_bits(s.row(j)), f64_bits(&sma(&x, p).unwrap()), "sma {}", ctx());
+                    assert_eq!(
+                        f64_bits(e.row(j)),
+                        f64_bits(&ema(&x, p).unwrap()),
+                        "ema {}",
+                        ctx()
+                    );
+                    assert_eq!(
+                        f64_bits(s.row(j)),
+                        f64_bits(&sma(&x, p).unwrap()),
+                        "sma {}",
+                        ctx()
+                    );
                 }
                 if let Some(r) = &r {
                     for (j, &p) in rsi_ps.iter().enumerate() {
-                        assert_eq!(f64_bits(r.row(j)), f64_bits(&rsi(&x, p).unwrap()), "rsi {} {label} period {p}", b.name());
+                        assert_eq!(
+                            f64_bits(r.row(j)),
+                            f64_bits(&rsi(&x, p).unwrap()),
+                            "rsi {} {label} period {p}",
+                            b.name()
+                        );
                     }
                 }
             }
@@ -253,8 +310,17 @@ fn rolling_and_reductions_close_to_naive() {
                 let s: f64 = win.iter().sum();
                 let m = s / w as f64;
                 let sd = (win.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / w as f64).sqrt();
-                assert!((sum[t] - s).abs() <= 1e-12 * s.abs(), "{} sum w={w} t={t}", b.name());
-                assert!((std[t] - sd).abs() <= 1e-9 * sd + 1e-12 * m, "{} std w={w} t={t}: {} vs {sd}", b.name(), std[t]);
+                assert!(
+                    (sum[t] - s).abs() <= 1e-12 * s.abs(),
+                    "{} sum w={w} t={t}",
+                    b.name()
+                );
+                assert!(
+                    (std[t] - sd).abs() <= 1e-9 * sd + 1e-12 * m,
+                    "{} std w={w} t={t}: {} vs {sd}",
+                    b.name(),
+                    std[t]
+                );
             }
             assert!(sum[..w - 1].iter().all(|v| v.is_nan()));
         }
@@ -277,25 +343,71 @@ fn rolling_and_reductions_close_to_naive() {
 fn errors_name_the_input() {
     let x = [1.0, 2.0, f64::NAN, 4.0];
     for b in backends("errors_name_the_input") {
-        assert!(matches!(simd::ema_multi_with(b, &x, &[3]), Err(CoreError::NanInSeries { name: "real", index: 2 })));
-        assert!(matches!(simd::sma_multi_with(b, &[1.0], &[]), Err(CoreError::InvalidArgument { name: "periods", .. })));
-        assert!(matches!(simd::rsi_multi_with(b, &[1.0], &[3, 0]), Err(CoreError::InvalidPeriod { name: "periods", .. })));
-        assert!(matches!(simd::rolling_with(b, &[1.0], 0, Rolling::Sum), Err(CoreError::InvalidPeriod { name: "window", .. })));
+        assert!(matches!(
+            simd::ema_multi_with(b, &x, &[3]),
+            Err(CoreError::NanInSeries {
+                name: "real",
+                index: 2
+            })
+        ));
+        assert!(matches!(
+            simd::sma_multi_with(b, &[1.0], &[]),
+            Err(CoreError::InvalidArgument {
+                name: "periods",
+                ..
+            })
+        ));
+        assert!(matches!(
+            simd::rsi_multi_with(b, &[1.0], &[3, 0]),
+            Err(CoreError::InvalidPeriod {
+                name: "periods",
+                ..
+            })
+        ));
+        assert!(matches!(
+            simd::rolling_with(b, &[1.0], 0, Rolling::Sum),
+            Err(CoreError::InvalidPeriod { name: "window", .. })
+        ));
         assert!(matches!(
             simd::rolling_with(b, &[1.0, 2.0], 2, Rolling::Std { ddof: 2 }),
             Err(CoreError::InvalidArgument { name: "ddof", .. })
         ));
-        assert!(matches!(simd::rolling_with(b, &x, 2, Rolling::Mean), Err(CoreError::NanInSeries { .. })));
-        assert!(matches!(simd::sum_with(b, &x), Err(CoreError::NanInSeries { index: 2, .. })));
-        assert!(matches!(simd::mean_with(b, &[f64::NAN]), Err(CoreError::InvalidArgument { .. })));
-        assert!(matches!(simd::std_with(b, &x, 0), Err(CoreError::NanInSeries { .. })));
-        assert!(matches!(simd::corr_with(b, &[1.0, 2.0], &[1.0]), Err(CoreError::LengthMismatch { name: "y", .. })));
+        assert!(matches!(
+            simd::rolling_with(b, &x, 2, Rolling::Mean),
+            Err(CoreError::NanInSeries { .. })
+        ));
+        assert!(matches!(
+            simd::sum_with(b, &x),
+            Err(CoreError::NanInSeries { index: 2, .. })
+        ));
+        assert!(matches!(
+            simd::mean_with(b, &[f64::NAN]),
+            Err(CoreError::InvalidArgument { .. })
+        ));
+        assert!(matches!(
+            simd::std_with(b, &x, 0),
+            Err(CoreError::NanInSeries { .. })
+        ));
+        assert!(matches!(
+            simd::corr_with(b, &[1.0, 2.0], &[1.0]),
+            Err(CoreError::LengthMismatch { name: "y", .. })
+        ));
         assert_eq!(simd::sum_with(b, &[f64::NAN, f64::NAN]), Ok(0.0));
-        assert!(simd::corr_with(b, &[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0]).unwrap().is_nan());
+        assert!(
+            simd::corr_with(b, &[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0])
+                .unwrap()
+                .is_nan()
+        );
     }
     for b in Backend::ALL.into_iter().filter(|b| !b.is_available()) {
-        assert!(matches!(simd::ema_multi_with(b, &[1.0], &[1]), Err(CoreError::SimdUnavailable { .. })));
-        assert!(matches!(DecisionKernel::with_backend(b, &[1.0], &[0.0], 0.0), Err(CoreError::SimdUnavailable { .. })));
+        assert!(matches!(
+            simd::ema_multi_with(b, &[1.0], &[1]),
+            Err(CoreError::SimdUnavailable { .. })
+        ));
+        assert!(matches!(
+            DecisionKernel::with_backend(b, &[1.0], &[0.0], 0.0),
+            Err(CoreError::SimdUnavailable { .. })
+        ));
     }
 }
 

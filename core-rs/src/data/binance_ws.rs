@@ -13,7 +13,10 @@ use serde_json::value::RawValue;
 use crate::error::{CoreError, CoreResult};
 
 fn err(reason: impl Into<String>) -> CoreError {
-    CoreError::InvalidArgument { name: "line", reason: reason.into() }
+    CoreError::InvalidArgument {
+        name: "line",
+        reason: reason.into(),
+    }
 }
 
 /// A diff-depth event (`depthUpdate`). Spot has no `T` nor `pu`.
@@ -95,7 +98,9 @@ pub enum WsMessage<'a> {
     Trade(Trade<'a>),
     Snapshot(Snapshot<'a>),
     /// A stream this decoder does not interpret (named).
-    Other { stream: &'a str },
+    Other {
+        stream: &'a str,
+    },
 }
 
 /// One line: local receive time (ns) and the message.
@@ -161,7 +166,9 @@ pub fn decode_json(json: &str) -> CoreResult<WsMessage<'_>> {
     // Fast path: the exact layout Binance sends, sliced without a second JSON pass.
     if let Some(rest) = json.strip_prefix(STREAM)
         && let Some(q) = rest.find('"')
-        && let Some(data) = rest[q + 1..].strip_prefix(DATA).and_then(|d| d.strip_suffix('}'))
+        && let Some(data) = rest[q + 1..]
+            .strip_prefix(DATA)
+            .and_then(|d| d.strip_suffix('}'))
     {
         return decode_data(&rest[..q], data);
     }
@@ -172,7 +179,9 @@ pub fn decode_json(json: &str) -> CoreResult<WsMessage<'_>> {
     match (env.stream, env.data, env.last_update_id) {
         (Some(stream), Some(data), _) => decode_data(stream, data.get()),
         (None, None, Some(_)) => Ok(WsMessage::Snapshot(from_json(json, "snapshot")?)),
-        _ => Err(err("neither a combined-stream message ({\"stream\",\"data\"}) nor a depth snapshot")),
+        _ => Err(err(
+            "neither a combined-stream message ({\"stream\",\"data\"}) nor a depth snapshot",
+        )),
     }
 }
 
@@ -182,8 +191,13 @@ pub fn decode_line(line: &str) -> CoreResult<WsLine<'_>> {
     let Some((ts, json)) = line.split_once(' ') else {
         return Err(err("expected `<receive time ns> <JSON>`"));
     };
-    let recv_ns: i64 = ts.parse().map_err(|_| err(format!("bad receive timestamp {ts:?}")))?;
-    Ok(WsLine { recv_ns, msg: decode_json(json.trim_start())? })
+    let recv_ns: i64 = ts
+        .parse()
+        .map_err(|_| err(format!("bad receive timestamp {ts:?}")))?;
+    Ok(WsLine {
+        recv_ns,
+        msg: decode_json(json.trim_start())?,
+    })
 }
 
 /// Iterator over the `["price","qty"]` pairs of a raw level array, as borrowed strings.
@@ -198,7 +212,12 @@ pub struct Levels<'a> {
 /// Walk a raw JSON array of `[price, qty]` string pairs.
 pub fn levels(raw: &RawValue) -> Levels<'_> {
     let s = raw.get();
-    let mut it = Levels { b: s.as_bytes(), s, i: 0, done: false };
+    let mut it = Levels {
+        b: s.as_bytes(),
+        s,
+        i: 0,
+        done: false,
+    };
     it.skip_ws();
     if it.b.get(it.i) == Some(&b'[') {
         it.i += 1;
@@ -239,7 +258,11 @@ impl<'a> Levels<'a> {
     fn string(&mut self) -> Option<&'a str> {
         self.expect(b'"')?;
         let start = self.i;
-        let len = self.b.get(start..)?.iter().position(|&c| c == b'"' || c == b'\\')?;
+        let len = self
+            .b
+            .get(start..)?
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\')?;
         if self.b[start + len] == b'\\' {
             return None;
         }
@@ -274,13 +297,19 @@ impl<'a> Iterator for Levels<'a> {
         }
         if self.i == usize::MAX {
             self.done = true;
-            return Some(Err(err(format!("expected an array of [price, qty] pairs, got {}", short(self.s)))));
+            return Some(Err(err(format!(
+                "expected an array of [price, qty] pairs, got {}",
+                short(self.s)
+            ))));
         }
         match self.pair() {
             Some(p) => Some(Ok(p)),
             None => {
                 self.done = true;
-                Some(Err(err(format!("bad [price, qty] pair in {}", short(self.s)))))
+                Some(Err(err(format!(
+                    "bad [price, qty] pair in {}",
+                    short(self.s)
+                ))))
             }
         }
     }
@@ -291,7 +320,11 @@ fn short(s: &str) -> String {
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    if end < s.len() { format!("{}...", &s[..end]) } else { s.to_string() }
+    if end < s.len() {
+        format!("{}...", &s[..end])
+    } else {
+        s.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -304,37 +337,82 @@ mod tests {
         let d = decode_line(l).unwrap();
         assert_eq!(d.recv_ns, 1723161255030314667);
         let WsMessage::Depth(x) = d.msg else { panic!() };
-        assert_eq!((x.first_update_id, x.final_update_id, x.prev_final_update_id, x.transact_time), (5, 9, Some(4), Some(1723161256298)));
+        assert_eq!(
+            (
+                x.first_update_id,
+                x.final_update_id,
+                x.prev_final_update_id,
+                x.transact_time
+            ),
+            (5, 9, Some(4), Some(1723161256298))
+        );
         let b: Vec<_> = levels(x.bids).collect::<CoreResult<_>>().unwrap();
         assert_eq!(b, vec![("58710.20", "0.014"), ("61510.90", "0.000")]);
         assert_eq!(levels(x.asks).count(), 0);
 
         let l = r#"1 {"stream":"btcusdt@bookTicker","data":{"u":50093239212,"s":"BTCUSDT","b":"61837.63000000","B":"3.78826000","a":"61837.64000000","A":"1.54698000"}}"#;
-        let WsMessage::BookTicker(t) = decode_line(l).unwrap().msg else { panic!() };
-        assert_eq!((t.update_id, t.bid_px, t.ask_qty, t.event_time), (50093239212, "61837.63000000", "1.54698000", None));
+        let WsMessage::BookTicker(t) = decode_line(l).unwrap().msg else {
+            panic!()
+        };
+        assert_eq!(
+            (t.update_id, t.bid_px, t.ask_qty, t.event_time),
+            (50093239212, "61837.63000000", "1.54698000", None)
+        );
 
         let l = r#"2 {"stream":"btcusdt@trade","data":{"e":"trade","E":1,"T":7,"s":"BTCUSDT","t":3,"p":"61800.30","q":"0.006","X":"MARKET","m":false}}"#;
-        let WsMessage::Trade(t) = decode_line(l).unwrap().msg else { panic!() };
-        assert_eq!((t.px, t.qty, t.buyer_is_maker, t.trade_time), ("61800.30", "0.006", false, 7));
+        let WsMessage::Trade(t) = decode_line(l).unwrap().msg else {
+            panic!()
+        };
+        assert_eq!(
+            (t.px, t.qty, t.buyer_is_maker, t.trade_time),
+            ("61800.30", "0.006", false, 7)
+        );
 
         let l = r#"3 {"lastUpdateId":77,"E":1,"T":2,"symbol":"X","bids":[["1.0","2"]],"asks":[ [ "3.0" , "4" ] ]}"#;
-        let WsMessage::Snapshot(s) = decode_line(l).unwrap().msg else { panic!() };
+        let WsMessage::Snapshot(s) = decode_line(l).unwrap().msg else {
+            panic!()
+        };
         assert_eq!(s.last_update_id, 77);
-        assert_eq!(levels(s.asks).collect::<CoreResult<Vec<_>>>().unwrap(), vec![("3.0", "4")]);
+        assert_eq!(
+            levels(s.asks).collect::<CoreResult<Vec<_>>>().unwrap(),
+            vec![("3.0", "4")]
+        );
 
         // Other key order goes through the general path.
         let l = r#"4 {"data":{"u":1,"b":"1","B":"2","a":"3","A":"4"},"stream":"x@bookTicker"}"#;
-        assert!(matches!(decode_line(l).unwrap().msg, WsMessage::BookTicker(_)));
+        assert!(matches!(
+            decode_line(l).unwrap().msg,
+            WsMessage::BookTicker(_)
+        ));
         let l = r#"5 {"stream":"x@kline_1m","data":{"k":1}}"#;
-        assert!(matches!(decode_line(l).unwrap().msg, WsMessage::Other { stream: "x@kline_1m" }));
+        assert!(matches!(
+            decode_line(l).unwrap().msg,
+            WsMessage::Other {
+                stream: "x@kline_1m"
+            }
+        ));
     }
 
     #[test]
     fn rejects_bad_lines() {
-        for l in ["", "abc", "12 {", "x {\"lastUpdateId\":1,\"bids\":[],\"asks\":[]}", "1 {\"foo\":1}", "1 {\"stream\":\"a@depth\",\"data\":{\"E\":1}}"] {
+        for l in [
+            "",
+            "abc",
+            "12 {",
+            "x {\"lastUpdateId\":1,\"bids\":[],\"asks\":[]}",
+            "1 {\"foo\":1}",
+            "1 {\"stream\":\"a@depth\",\"data\":{\"E\":1}}",
+        ] {
             assert!(decode_line(l).is_err(), "{l:?}");
         }
-        for raw in [r#"[["1",2]]"#, r#"{"a":1}"#, r#"[["1\"","2"]]"#, r#"[["1","2","3"]]"#, r#"[[]]"#, r#"[1]"#] {
+        for raw in [
+            r#"[["1",2]]"#,
+            r#"{"a":1}"#,
+            r#"[["1\"","2"]]"#,
+            r#"[["1","2","3"]]"#,
+            r#"[[]]"#,
+            r#"[1]"#,
+        ] {
             let v: &RawValue = serde_json::from_str(raw).unwrap();
             assert!(levels(v).any(|r| r.is_err()), "{raw}");
         }

@@ -5,7 +5,10 @@ use crate::model::fixed::MAX_DP;
 
 /// Why a decimal string was refused.
 fn bad(name: &'static str, s: &str, why: &str) -> CoreError {
-    CoreError::InvalidArgument { name, reason: format!("{why}: {s:?}") }
+    CoreError::InvalidArgument {
+        name,
+        reason: format!("{why}: {s:?}"),
+    }
 }
 
 /// Parse a non-negative decimal string (`"61800.20"`, `"3"`, `"0.00100000"`) as a count of
@@ -51,7 +54,11 @@ pub fn parse_fixed(s: &str, dp: u8, name: &'static str) -> CoreResult<i64> {
                 };
                 frac += 1;
             } else if d != 0 {
-                return Err(bad(name, s, &format!("more decimals than the precision ({dp})")));
+                return Err(bad(
+                    name,
+                    s,
+                    &format!("more decimals than the precision ({dp})"),
+                ));
             }
             i += 1;
         }
@@ -98,7 +105,18 @@ mod tests {
         assert_eq!(parse_fixed("1001", 0, "q").unwrap(), 1001);
         assert_eq!(parse_fixed("0", 3, "q").unwrap(), 0);
         assert!(parse_fixed("61800.25", 1, "px").is_err());
-        for s in ["", ".5", "5.", "-1", "+1", "1e5", "1.2.3", "abc", " 1", "99999999999999999999"] {
+        for s in [
+            "",
+            ".5",
+            "5.",
+            "-1",
+            "+1",
+            "1e5",
+            "1.2.3",
+            "abc",
+            " 1",
+            "99999999999999999999",
+        ] {
             assert!(parse_fixed(s, 2, "px").is_err(), "{s:?}");
         }
         assert_eq!(decimals_of("61837.63000000", "px").unwrap(), 8);

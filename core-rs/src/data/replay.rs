@@ -30,7 +30,10 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::time::Instant;
 
-use crate::book::{BookSide, BookSync, Delta, DiffIds, DiffOutcome, L2Book, Level, MarketKind, SyncState, SyncStats};
+use crate::book::{
+    BookSide, BookSync, Delta, DiffIds, DiffOutcome, L2Book, Level, MarketKind, SyncState,
+    SyncStats,
+};
 use crate::data::binance_ws::{BookTicker, DepthDiff, Snapshot, WsMessage, decode_line, levels};
 use crate::data::decimal::{decimals_of, parse_fixed};
 use crate::error::{CoreError, CoreResult};
@@ -48,7 +51,12 @@ pub struct ReplayOptions {
 
 impl ReplayOptions {
     pub fn new(market: MarketKind) -> Self {
-        Self { market, price_dp: None, size_dp: None, history: 4096 }
+        Self {
+            market,
+            price_dp: None,
+            size_dp: None,
+            history: 4096,
+        }
     }
 }
 
@@ -110,12 +118,20 @@ pub struct ReplayReport {
 impl ReplayReport {
     /// Matched / compared (NaN when nothing was comparable).
     pub fn match_rate(&self) -> f64 {
-        if self.ticker_compared == 0 { f64::NAN } else { self.ticker_matched as f64 / self.ticker_compared as f64 }
+        if self.ticker_compared == 0 {
+            f64::NAN
+        } else {
+            self.ticker_matched as f64 / self.ticker_compared as f64
+        }
     }
 
     /// Event tops matched / checked (NaN when nothing was checked).
     pub fn event_top_match_rate(&self) -> f64 {
-        if self.event_top_checked == 0 { f64::NAN } else { self.event_top_matched as f64 / self.event_top_checked as f64 }
+        if self.event_top_checked == 0 {
+            f64::NAN
+        } else {
+            self.event_top_matched as f64 / self.event_top_checked as f64
+        }
     }
 }
 
@@ -165,7 +181,10 @@ pub struct Replay {
 }
 
 fn top_of(book: &L2Book) -> Top {
-    Top { bid: book.best_bid(), ask: book.best_ask() }
+    Top {
+        bid: book.best_bid(),
+        ask: book.best_ask(),
+    }
 }
 
 fn fmt_level(l: Option<Level>) -> String {
@@ -177,13 +196,19 @@ fn fmt_level(l: Option<Level>) -> String {
 
 impl Replay {
     pub fn new(opts: ReplayOptions) -> Self {
-        let mut report = ReplayReport { market: Some(opts.market), ..Default::default() };
+        let mut report = ReplayReport {
+            market: Some(opts.market),
+            ..Default::default()
+        };
         if let (Some(p), Some(s)) = (opts.price_dp, opts.size_dp) {
             report.price_dp = p;
             report.size_dp = s;
         }
         Self {
-            opts: ReplayOptions { history: opts.history.max(2), ..opts },
+            opts: ReplayOptions {
+                history: opts.history.max(2),
+                ..opts
+            },
             sync: None,
             early: Vec::new(),
             scratch: Vec::with_capacity(1024),
@@ -260,7 +285,11 @@ impl Replay {
         for (side, raw) in [(BookSide::Bid, d.bids), (BookSide::Ask, d.asks)] {
             for lv in levels(raw) {
                 let (p, q) = lv?;
-                self.scratch.push(Delta { side, px: parse_fixed(p, pdp, "price")?, qty: parse_fixed(q, sdp, "qty")? });
+                self.scratch.push(Delta {
+                    side,
+                    px: parse_fixed(p, pdp, "price")?,
+                    qty: parse_fixed(q, sdp, "qty")?,
+                });
             }
         }
         Ok(())
@@ -268,7 +297,11 @@ impl Replay {
 
     fn on_depth(&mut self, d: &DepthDiff<'_>) -> CoreResult<()> {
         self.report.depth_messages += 1;
-        let ids = DiffIds { first: d.first_update_id, last: d.final_update_id, prev: d.prev_final_update_id };
+        let ids = DiffIds {
+            first: d.first_update_id,
+            last: d.final_update_id,
+            prev: d.prev_final_update_id,
+        };
         if self.sync.is_none() {
             let first = levels(d.bids).chain(levels(d.asks)).next();
             match first {
@@ -284,7 +317,9 @@ impl Replay {
         }
         self.parse_levels(d)?;
         self.report.deltas_decoded += self.scratch.len() as u64;
-        let Some(sync) = self.sync.as_mut() else { unreachable!("created above") };
+        let Some(sync) = self.sync.as_mut() else {
+            unreachable!("created above")
+        };
         match sync.on_diff(ids, &self.scratch)? {
             DiffOutcome::Applied => {
                 let book = sync.book();
@@ -292,7 +327,11 @@ impl Replay {
                     self.report.crossed_after_event += 1;
                 }
                 let top = top_of(book);
-                self.push_history(Hist { first: ids.first, last: ids.last, top });
+                self.push_history(Hist {
+                    first: ids.first,
+                    last: ids.last,
+                    top,
+                });
             }
             DiffOutcome::Gap => self.drop_history(),
             DiffOutcome::Stale | DiffOutcome::Buffered => {}
@@ -305,7 +344,10 @@ impl Replay {
         if self.sync.is_none() {
             let first = levels(s.bids).chain(levels(s.asks)).next();
             let Some(r) = first else {
-                return Err(CoreError::InvalidArgument { name: "line", reason: "empty snapshot: cannot infer the precision".into() });
+                return Err(CoreError::InvalidArgument {
+                    name: "line",
+                    reason: "empty snapshot: cannot infer the precision".into(),
+                });
             };
             let (p, q) = r?;
             self.ensure_sync(p, q)?;
@@ -316,10 +358,15 @@ impl Replay {
         for (raw, out) in [(s.bids, &mut self.snap_bids), (s.asks, &mut self.snap_asks)] {
             for lv in levels(raw) {
                 let (p, q) = lv?;
-                out.push(Level { px: parse_fixed(p, pdp, "snapshot price")?, qty: parse_fixed(q, sdp, "snapshot qty")? });
+                out.push(Level {
+                    px: parse_fixed(p, pdp, "snapshot price")?,
+                    qty: parse_fixed(q, sdp, "snapshot qty")?,
+                });
             }
         }
-        let Some(sync) = self.sync.as_mut() else { unreachable!("created above") };
+        let Some(sync) = self.sync.as_mut() else {
+            unreachable!("created above")
+        };
         if sync.is_synced() {
             sync.on_snapshot(s.last_update_id, &self.snap_bids, &self.snap_asks)?; // counted, ignored
             return Ok(());
@@ -328,12 +375,16 @@ impl Replay {
         let top = top_of(sync.book());
         self.drop_history();
         match state {
-            SyncState::Synced { last_update_id } => {
-                self.push_history(Hist { first: last_update_id, last: last_update_id, top })
-            }
-            SyncState::AwaitingFirst { snapshot_id } => {
-                self.push_history(Hist { first: snapshot_id, last: snapshot_id, top })
-            }
+            SyncState::Synced { last_update_id } => self.push_history(Hist {
+                first: last_update_id,
+                last: last_update_id,
+                top,
+            }),
+            SyncState::AwaitingFirst { snapshot_id } => self.push_history(Hist {
+                first: snapshot_id,
+                last: snapshot_id,
+                top,
+            }),
             SyncState::AwaitingSnapshot | SyncState::OutOfSync => {}
         }
         Ok(())
@@ -345,8 +396,14 @@ impl Replay {
         let (pdp, sdp) = (self.report.price_dp, self.report.size_dp);
         let tk = Ticker {
             u: t.update_id,
-            bid: Level { px: parse_fixed(t.bid_px, pdp, "bookTicker b")?, qty: parse_fixed(t.bid_qty, sdp, "bookTicker B")? },
-            ask: Level { px: parse_fixed(t.ask_px, pdp, "bookTicker a")?, qty: parse_fixed(t.ask_qty, sdp, "bookTicker A")? },
+            bid: Level {
+                px: parse_fixed(t.bid_px, pdp, "bookTicker b")?,
+                qty: parse_fixed(t.bid_qty, sdp, "bookTicker B")?,
+            },
+            ask: Level {
+                px: parse_fixed(t.ask_px, pdp, "bookTicker a")?,
+                qty: parse_fixed(t.ask_qty, sdp, "bookTicker A")?,
+            },
         };
         match self.tickers.back() {
             Some(b) if b.u > tk.u => self.report.ticker_out_of_order += 1,
@@ -368,7 +425,9 @@ impl Replay {
 
     /// Check every unchecked state whose final id is below the newest ticker's.
     fn check_events(&mut self) {
-        let Some(newest) = self.tickers.back().map(|t| t.u) else { return };
+        let Some(newest) = self.tickers.back().map(|t| t.u) else {
+            return;
+        };
         while let Some(e) = self.unchecked.front().copied() {
             if e.last >= newest {
                 break;
@@ -409,9 +468,17 @@ impl Replay {
         }
         let e = h[n - 1];
         if n == h.len() {
-            return if e.last == u { Resolution::Compare(e.top) } else { Resolution::Wait };
+            return if e.last == u {
+                Resolution::Compare(e.top)
+            } else {
+                Resolution::Wait
+            };
         }
-        if e.last == u || h[n].first > u { Resolution::Compare(e.top) } else { Resolution::Inside }
+        if e.last == u || h[n].first > u {
+            Resolution::Compare(e.top)
+        } else {
+            Resolution::Inside
+        }
     }
 
     /// Resolve a ticker now, or keep it for later.
@@ -499,7 +566,10 @@ impl Replay {
 }
 
 fn at_line(e: CoreError, source: &str, n: usize) -> CoreError {
-    CoreError::InvalidArgument { name: "path", reason: format!("{source}:{n}: {e}") }
+    CoreError::InvalidArgument {
+        name: "path",
+        reason: format!("{source}:{n}: {e}"),
+    }
 }
 
 /// Replay a whole recording held in memory (already decompressed).
@@ -516,11 +586,17 @@ pub fn replay_text(text: &str, opts: ReplayOptions) -> CoreResult<ReplayReport> 
 
 /// Open a recording, gunzipping it if it starts with the gzip magic bytes.
 pub fn open_recording(path: &Path) -> CoreResult<Box<dyn BufRead>> {
-    let io = |e: std::io::Error| CoreError::InvalidArgument { name: "path", reason: format!("{}: {e}", path.display()) };
+    let io = |e: std::io::Error| CoreError::InvalidArgument {
+        name: "path",
+        reason: format!("{}: {e}", path.display()),
+    };
     let mut f = BufReader::with_capacity(1 << 16, std::fs::File::open(path).map_err(io)?);
     let gz = f.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
     Ok(if gz {
-        Box::new(BufReader::with_capacity(1 << 16, flate2::bufread::MultiGzDecoder::new(f)))
+        Box::new(BufReader::with_capacity(
+            1 << 16,
+            flate2::bufread::MultiGzDecoder::new(f),
+        ))
     } else {
         Box::new(f)
     })
@@ -531,7 +607,10 @@ pub fn read_recording(path: &Path) -> CoreResult<String> {
     let mut s = String::new();
     open_recording(path)?
         .read_to_string(&mut s)
-        .map_err(|e| CoreError::InvalidArgument { name: "path", reason: format!("{}: {e}", path.display()) })?;
+        .map_err(|e| CoreError::InvalidArgument {
+            name: "path",
+            reason: format!("{}: {e}", path.display()),
+        })?;
     Ok(s)
 }
 
@@ -543,9 +622,15 @@ pub fn replay_files<P: AsRef<Path>>(paths: &[P], opts: ReplayOptions) -> CoreRes
 }
 
 /// [`replay_files`], also returning the final book (see [`Replay::finish_with_book`]).
-pub fn replay_files_with_book<P: AsRef<Path>>(paths: &[P], opts: ReplayOptions) -> CoreResult<(ReplayReport, Option<L2Book>)> {
+pub fn replay_files_with_book<P: AsRef<Path>>(
+    paths: &[P],
+    opts: ReplayOptions,
+) -> CoreResult<(ReplayReport, Option<L2Book>)> {
     if paths.is_empty() {
-        return Err(CoreError::InvalidArgument { name: "path", reason: "no recording given".into() });
+        return Err(CoreError::InvalidArgument {
+            name: "path",
+            reason: "no recording given".into(),
+        });
     }
     let t0 = Instant::now();
     let mut r = Replay::new(opts);
@@ -557,7 +642,12 @@ pub fn replay_files_with_book<P: AsRef<Path>>(paths: &[P], opts: ReplayOptions) 
         let mut n = 0usize;
         loop {
             line.clear();
-            let got = rd.read_line(&mut line).map_err(|e| CoreError::InvalidArgument { name: "path", reason: format!("{source}:{}: {e}", n + 1) })?;
+            let got = rd
+                .read_line(&mut line)
+                .map_err(|e| CoreError::InvalidArgument {
+                    name: "path",
+                    reason: format!("{source}:{}: {e}", n + 1),
+                })?;
             if got == 0 {
                 break;
             }
@@ -585,7 +675,9 @@ pub fn decode_only(text: &str, price_dp: u8, size_dp: u8) -> CoreResult<u64> {
             let mut k = 0;
             for x in levels(raw) {
                 let (p, q) = x?;
-                acc = acc.wrapping_add(parse_fixed(p, price_dp, "price")? ^ parse_fixed(q, size_dp, "qty")?);
+                acc = acc.wrapping_add(
+                    parse_fixed(p, price_dp, "price")? ^ parse_fixed(q, size_dp, "qty")?,
+                );
                 k += 1;
             }
             Ok(k)
@@ -599,12 +691,19 @@ pub fn decode_only(text: &str, price_dp: u8, size_dp: u8) -> CoreResult<u64> {
                 lv(s.asks)?;
             }
             WsMessage::BookTicker(t) => {
-                for (s, dp) in [(t.bid_px, price_dp), (t.bid_qty, size_dp), (t.ask_px, price_dp), (t.ask_qty, size_dp)] {
+                for (s, dp) in [
+                    (t.bid_px, price_dp),
+                    (t.bid_qty, size_dp),
+                    (t.ask_px, price_dp),
+                    (t.ask_qty, size_dp),
+                ] {
                     acc = acc.wrapping_add(parse_fixed(s, dp, "bookTicker")?);
                 }
             }
             WsMessage::Trade(t) => {
-                acc = acc.wrapping_add(parse_fixed(t.px, price_dp, "trade")? ^ parse_fixed(t.qty, size_dp, "trade")?);
+                acc = acc.wrapping_add(
+                    parse_fixed(t.px, price_dp, "trade")? ^ parse_fixed(t.qty, size_dp, "trade")?,
+                );
             }
             WsMessage::Other { .. } => {}
         }

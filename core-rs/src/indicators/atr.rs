@@ -6,7 +6,7 @@
 //! `.default` clone calls `fma()`, its `.fma` clone uses `vfmadd132sd`):
 //! `atr = fma(a, atr, tr * b)` with `a = (period - 1) / period`, `b = 1 - a`. Bit-identical.
 
-use crate::error::{check_period, CoreError, CoreResult};
+use crate::error::{CoreError, CoreResult, check_period};
 
 /// TA-Lib's true range from today's high/low and yesterday's close.
 #[inline(always)]
@@ -108,19 +108,35 @@ pub fn atr(high: &[f64], low: &[f64], close: &[f64], period: i64) -> CoreResult<
 }
 
 /// [`atr`] into `out` (as long as the inputs, every element written).
-pub fn atr_into(high: &[f64], low: &[f64], close: &[f64], period: i64, out: &mut [f64]) -> CoreResult<()> {
+pub fn atr_into(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    period: i64,
+    out: &mut [f64],
+) -> CoreResult<()> {
     let period = check_period("timeperiod", period, 1)?;
     let start = super::first_valid_all(&[("high", high), ("low", low), ("close", close)])?;
     crate::error::check_len("out", high.len(), out.len())?;
     out[..start].fill(f64::NAN);
-    atr_kernel(&high[start..], &low[start..], &close[start..], period, &mut out[start..]);
+    atr_kernel(
+        &high[start..],
+        &low[start..],
+        &close[start..],
+        period,
+        &mut out[start..],
+    );
     Ok(())
 }
 
 /// The NaN gate of multi-input streaming types: `Ok(false)` skips a bar with a NaN before the
 /// first complete bar; after it, a NaN is an error naming its input.
 #[inline(always)]
-pub(crate) fn gate_bar(inputs: &[(&'static str, f64)], started: bool, count: usize) -> CoreResult<bool> {
+pub(crate) fn gate_bar(
+    inputs: &[(&'static str, f64)],
+    started: bool,
+    count: usize,
+) -> CoreResult<bool> {
     for &(name, v) in inputs {
         if v.is_nan() {
             if started {
@@ -148,13 +164,25 @@ impl Atr {
     /// `timeperiod >= 1`.
     pub fn new(period: i64) -> CoreResult<Self> {
         let period = check_period("timeperiod", period, 1)?;
-        Ok(Self { period, co: Coef::new(period), hw: super::fused(), prev_close: f64::NAN, sum: 0.0, count: 0, value: f64::NAN })
+        Ok(Self {
+            period,
+            co: Coef::new(period),
+            hw: super::fused(),
+            prev_close: f64::NAN,
+            sum: 0.0,
+            count: 0,
+            value: f64::NAN,
+        })
     }
 
     /// Push one bar; the ATR (NaN for the first `timeperiod` bars).
     #[inline]
     pub fn update(&mut self, high: f64, low: f64, close: f64) -> CoreResult<f64> {
-        if !gate_bar(&[("high", high), ("low", low), ("close", close)], self.count > 0, self.count)? {
+        if !gate_bar(
+            &[("high", high), ("low", low), ("close", close)],
+            self.count > 0,
+            self.count,
+        )? {
             return Ok(f64::NAN);
         }
         self.count += 1;
@@ -207,17 +235,34 @@ mod tests {
 
     #[test]
     fn streaming_equals_batch() {
-        let c: Vec<f64> = (0..300).map(|i| 100.0 + ((i as f64) * 0.3).sin() * 4.0).collect();
-        let h: Vec<f64> = c.iter().enumerate().map(|(i, v)| v + 0.5 + (i % 3) as f64 * 0.2).collect();
-        let l: Vec<f64> = c.iter().enumerate().map(|(i, v)| v - 0.4 - (i % 4) as f64 * 0.1).collect();
+        let c: Vec<f64> = (0..300)
+            .map(|i| 100.0 + ((i as f64) * 0.3).sin() * 4.0)
+            .collect();
+        let h: Vec<f64> = c
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + 0.5 + (i % 3) as f64 * 0.2)
+            .collect();
+        let l: Vec<f64> = c
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v - 0.4 - (i % 4) as f64 * 0.1)
+            .collect();
         for p in [1, 2, 14, 50] {
             let b = atr(&h, &l, &c, p).unwrap();
             assert!(b[p as usize - 1].is_nan() && !b[p as usize].is_nan());
             let mut s = Atr::new(p).unwrap();
             for i in 0..c.len() {
-                assert_eq!(s.update(h[i], l[i], c[i]).unwrap().to_bits(), b[i].to_bits(), "p={p} i={i}");
+                assert_eq!(
+                    s.update(h[i], l[i], c[i]).unwrap().to_bits(),
+                    b[i].to_bits(),
+                    "p={p} i={i}"
+                );
             }
         }
-        assert!(matches!(atr(&h, &l[1..], &c, 14), Err(CoreError::LengthMismatch { name: "low", .. })));
+        assert!(matches!(
+            atr(&h, &l[1..], &c, 14),
+            Err(CoreError::LengthMismatch { name: "low", .. })
+        ));
     }
 }

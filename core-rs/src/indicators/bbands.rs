@@ -7,8 +7,8 @@
 //! `upper = fma(nbdevup, std, middle)` (fused on every CPU) and `lower = middle - std * nbdevdn`.
 
 use super::ring::Window;
-use super::stddev::{check_finite, VarCore};
-use crate::error::{check_period, CoreError, CoreResult};
+use super::stddev::{VarCore, check_finite};
+use crate::error::{CoreError, CoreResult, check_period};
 
 /// Validated BBANDS parameters.
 #[derive(Debug, Clone, Copy)]
@@ -46,7 +46,13 @@ fn bands(mid: f64, var: f64, up: f64, dn: f64) -> (f64, f64, f64) {
 }
 
 /// TA-Lib 0.8.1's BBANDS (SMA) on a NaN-free slice into three outputs (NaN for the lookback).
-pub fn bbands_kernel(x: &[f64], p: BbandsParams, upper: &mut [f64], middle: &mut [f64], lower: &mut [f64]) {
+pub fn bbands_kernel(
+    x: &[f64],
+    p: BbandsParams,
+    upper: &mut [f64],
+    middle: &mut [f64],
+    lower: &mut [f64],
+) {
     let n = x.len();
     let lb = p.period - 1;
     for o in [&mut *upper, &mut *middle, &mut *lower] {
@@ -75,15 +81,32 @@ pub fn bbands_kernel(x: &[f64], p: BbandsParams, upper: &mut [f64], middle: &mut
 
 /// Batch BBANDS (TA-Lib 0.8 `BBANDS(real, timeperiod=20, nbdevup=2, nbdevdn=2, matype=0)`):
 /// `(upper, middle, lower)`.
-pub fn bbands(x: &[f64], period: i64, up: f64, dn: f64, matype: i64) -> CoreResult<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+pub fn bbands(
+    x: &[f64],
+    period: i64,
+    up: f64,
+    dn: f64,
+    matype: i64,
+) -> CoreResult<(Vec<f64>, Vec<f64>, Vec<f64>)> {
     let n = x.len();
-    let (mut u, mut m, mut l) = (super::output(n, 0), super::output(n, 0), super::output(n, 0));
+    let (mut u, mut m, mut l) = (
+        super::output(n, 0),
+        super::output(n, 0),
+        super::output(n, 0),
+    );
     bbands_into(x, period, up, dn, matype, [&mut u, &mut m, &mut l])?;
     Ok((u, m, l))
 }
 
 /// [`bbands`] into `(upper, middle, lower)` buffers (each as long as `x`, every element written).
-pub fn bbands_into(x: &[f64], period: i64, up: f64, dn: f64, matype: i64, out: [&mut [f64]; 3]) -> CoreResult<()> {
+pub fn bbands_into(
+    x: &[f64],
+    period: i64,
+    up: f64,
+    dn: f64,
+    matype: i64,
+    out: [&mut [f64]; 3],
+) -> CoreResult<()> {
     let p = BbandsParams::new(period, up, dn, matype)?;
     let [u, m, l] = out;
     for (name, o) in [("upperband", &*u), ("middleband", &*m), ("lowerband", &*l)] {
@@ -93,7 +116,13 @@ pub fn bbands_into(x: &[f64], period: i64, up: f64, dn: f64, matype: i64, out: [
     for o in [&mut *u, &mut *m, &mut *l] {
         o[..start].fill(f64::NAN);
     }
-    bbands_kernel(&x[start..], p, &mut u[start..], &mut m[start..], &mut l[start..]);
+    bbands_kernel(
+        &x[start..],
+        p,
+        &mut u[start..],
+        &mut m[start..],
+        &mut l[start..],
+    );
     Ok(())
 }
 
@@ -171,7 +200,9 @@ mod tests {
 
     #[test]
     fn middle_is_sma_and_streaming_matches() {
-        let x: Vec<f64> = (0..300).map(|i| 20.0 + ((i as f64) * 0.2).sin() * 2.0).collect();
+        let x: Vec<f64> = (0..300)
+            .map(|i| 20.0 + ((i as f64) * 0.2).sin() * 2.0)
+            .collect();
         for (p, up, dn) in [(5, 2.0, 2.0), (2, 1.0, 3.0), (20, 1.5, 1.5)] {
             let (u, m, l) = bbands(&x, p, up, dn, 0).unwrap();
             let sm = super::super::sma::sma(&x, p).unwrap();
@@ -179,7 +210,10 @@ mod tests {
             let mut s = Bbands::new(p, up, dn, 0).unwrap();
             for i in 0..x.len() {
                 let (a, b, c) = s.update(x[i]).unwrap();
-                assert_eq!((a.to_bits(), b.to_bits(), c.to_bits()), (u[i].to_bits(), m[i].to_bits(), l[i].to_bits()));
+                assert_eq!(
+                    (a.to_bits(), b.to_bits(), c.to_bits()),
+                    (u[i].to_bits(), m[i].to_bits(), l[i].to_bits())
+                );
                 if !a.is_nan() {
                     assert!(a >= b && b >= c);
                 }

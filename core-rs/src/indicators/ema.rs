@@ -1,6 +1,6 @@
 //! Exponential moving average.
 
-use crate::error::{check_period, CoreResult};
+use crate::error::{CoreResult, check_period};
 
 /// TA-Lib's smoothing factor `2 / (period + 1)`.
 #[inline]
@@ -12,7 +12,11 @@ pub fn ema_k(period: usize) -> f64 {
 /// every CPU, see [`super::fused`]) or with two roundings (older TA-Lib builds).
 #[inline(always)]
 pub fn ema_step<const FUSED: bool>(x: f64, prev: f64, k: f64) -> f64 {
-    if FUSED { (x - prev).mul_add(k, prev) } else { (x - prev) * k + prev }
+    if FUSED {
+        (x - prev).mul_add(k, prev)
+    } else {
+        (x - prev) * k + prev
+    }
 }
 
 /// The fused step through the FMA instruction.
@@ -122,7 +126,14 @@ impl Ema {
     /// A streaming EMA with `period >= 1` (argument name in errors: `timeperiod`).
     pub fn new(period: i64) -> CoreResult<Self> {
         let period = check_period("timeperiod", period, 1)?;
-        Ok(Self { k: ema_k(period), value: f64::NAN, sum: 0.0, count: 0, period, hw: super::fused() })
+        Ok(Self {
+            k: ema_k(period),
+            value: f64::NAN,
+            sum: 0.0,
+            count: 0,
+            period,
+            hw: super::fused(),
+        })
     }
 
     /// Push one value and return the EMA (NaN during the lookback).
@@ -183,7 +194,9 @@ mod tests {
         let mut p = 100.0;
         (0..n)
             .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 p += ((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 2.0;
                 p
             })
@@ -197,7 +210,11 @@ mod tests {
             let batch = ema(&x, p).unwrap();
             let mut e = Ema::new(p).unwrap();
             for (i, &v) in x.iter().enumerate() {
-                assert_eq!(e.update(v).unwrap().to_bits(), batch[i].to_bits(), "p={p} i={i}");
+                assert_eq!(
+                    e.update(v).unwrap().to_bits(),
+                    batch[i].to_bits(),
+                    "p={p} i={i}"
+                );
             }
             assert!(e.initialized());
         }

@@ -9,7 +9,7 @@
 //! 0.8.1 does on every CPU). Lookback: `slow - 1 + signal - 1`.
 
 use super::ema::{ema_k, ema_step};
-use crate::error::{check_period, CoreResult};
+use crate::error::{CoreResult, check_period};
 
 /// Validated MACD periods, `fast <= slow` after TA-Lib's swap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +45,11 @@ struct Ks {
 
 impl Ks {
     fn new(p: MacdPeriods) -> Self {
-        Self { fast: ema_k(p.fast), slow: ema_k(p.slow), signal: ema_k(p.signal) }
+        Self {
+            fast: ema_k(p.fast),
+            slow: ema_k(p.slow),
+            signal: ema_k(p.signal),
+        }
     }
 }
 
@@ -105,7 +109,13 @@ fn macd_body(x: &[f64], p: MacdPeriods, m: &mut [f64], s: &mut [f64], h: &mut [f
 /// The CPU must support FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "fma")]
-unsafe fn macd_body_fma(x: &[f64], p: MacdPeriods, m: &mut [f64], s: &mut [f64], h: &mut [f64]) -> bool {
+unsafe fn macd_body_fma(
+    x: &[f64],
+    p: MacdPeriods,
+    m: &mut [f64],
+    s: &mut [f64],
+    h: &mut [f64],
+) -> bool {
     macd_body(x, p, m, s, h)
 }
 
@@ -123,15 +133,30 @@ pub fn macd_kernel(x: &[f64], p: MacdPeriods, m: &mut [f64], s: &mut [f64], h: &
 
 /// Batch MACD (TA-Lib `MACD(real, fastperiod=12, slowperiod=26, signalperiod=9)`):
 /// `(macd, signal, hist)`.
-pub fn macd(x: &[f64], fast: i64, slow: i64, signal: i64) -> CoreResult<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+pub fn macd(
+    x: &[f64],
+    fast: i64,
+    slow: i64,
+    signal: i64,
+) -> CoreResult<(Vec<f64>, Vec<f64>, Vec<f64>)> {
     let n = x.len();
-    let (mut m, mut s, mut h) = (super::output(n, 0), super::output(n, 0), super::output(n, 0));
+    let (mut m, mut s, mut h) = (
+        super::output(n, 0),
+        super::output(n, 0),
+        super::output(n, 0),
+    );
     macd_into(x, fast, slow, signal, [&mut m, &mut s, &mut h])?;
     Ok((m, s, h))
 }
 
 /// [`macd`] into `(macd, signal, hist)` buffers (each as long as `x`, every element written).
-pub fn macd_into(x: &[f64], fast: i64, slow: i64, signal: i64, out: [&mut [f64]; 3]) -> CoreResult<()> {
+pub fn macd_into(
+    x: &[f64],
+    fast: i64,
+    slow: i64,
+    signal: i64,
+    out: [&mut [f64]; 3],
+) -> CoreResult<()> {
     let p = MacdPeriods::new(fast, slow, signal)?;
     let [m, s, h] = out;
     for (name, o) in [("macd", &*m), ("macdsignal", &*s), ("macdhist", &*h)] {
@@ -141,7 +166,13 @@ pub fn macd_into(x: &[f64], fast: i64, slow: i64, signal: i64, out: [&mut [f64];
     for o in [&mut *m, &mut *s, &mut *h] {
         o[..start].fill(f64::NAN);
     }
-    if macd_kernel(&x[start..], p, &mut m[start..], &mut s[start..], &mut h[start..]) {
+    if macd_kernel(
+        &x[start..],
+        p,
+        &mut m[start..],
+        &mut s[start..],
+        &mut h[start..],
+    ) {
         super::nan_error("real", x, start)?;
     }
     Ok(())
@@ -263,7 +294,9 @@ mod tests {
 
     #[test]
     fn streaming_equals_batch() {
-        let x: Vec<f64> = (0..400).map(|i| 100.0 + ((i as f64) * 0.11).sin() * 7.0 + (i % 5) as f64 * 0.3).collect();
+        let x: Vec<f64> = (0..400)
+            .map(|i| 100.0 + ((i as f64) * 0.11).sin() * 7.0 + (i % 5) as f64 * 0.3)
+            .collect();
         for (f, s, g) in [(12, 26, 9), (2, 3, 1), (3, 2, 2), (5, 5, 1), (2, 30, 15)] {
             let (bm, bs, bh) = macd(&x, f, s, g).unwrap();
             let mut st = Macd::new(f, s, g).unwrap();

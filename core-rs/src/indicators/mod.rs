@@ -76,7 +76,10 @@ pub fn first_valid(name: &'static str, x: &[f64]) -> CoreResult<usize> {
     let start = x.iter().position(|v| !v.is_nan()).unwrap_or(x.len());
     if has_nan(&x[start..]) {
         let off = x[start..].iter().position(|v| v.is_nan()).unwrap_or(0);
-        return Err(CoreError::NanInSeries { name, index: start + off });
+        return Err(CoreError::NanInSeries {
+            name,
+            index: start + off,
+        });
     }
     Ok(start)
 }
@@ -126,7 +129,10 @@ pub fn apply_into_propagating(
 /// `NanInSeries` naming the first NaN of `x` at or after `start`, if there is one.
 pub fn nan_error(name: &'static str, x: &[f64], start: usize) -> CoreResult<()> {
     match x[start..].iter().position(|v| v.is_nan()) {
-        Some(off) => Err(CoreError::NanInSeries { name, index: start + off }),
+        Some(off) => Err(CoreError::NanInSeries {
+            name,
+            index: start + off,
+        }),
         None => Ok(()), // NaN state from infinities, not from a NaN input: TA-Lib's outputs stand
     }
 }
@@ -188,7 +194,12 @@ pub(crate) fn output(n: usize, start: usize) -> Vec<f64> {
 /// Shared NaN gate of the streaming types: `Ok(true)` to process the value, `Ok(false)` for a
 /// leading NaN (skipped), an error for a NaN after the first valid value.
 #[inline(always)]
-pub(crate) fn stream_gate(name: &'static str, x: f64, started: bool, count: usize) -> CoreResult<bool> {
+pub(crate) fn stream_gate(
+    name: &'static str,
+    x: f64,
+    started: bool,
+    count: usize,
+) -> CoreResult<bool> {
     if x.is_nan() {
         if started {
             return Err(CoreError::NanInSeries { name, index: count });

@@ -19,7 +19,9 @@ fn step(obv: f64, x: f64, prev: f64, v: f64) -> f64 {
 /// TA-Lib's OBV on NaN-free, equal-length slices.
 pub fn obv_kernel(x: &[f64], volume: &[f64], out: &mut [f64]) {
     assert!(x.len() == volume.len() && x.len() == out.len());
-    let Some((&x0, _)) = x.split_first() else { return };
+    let Some((&x0, _)) = x.split_first() else {
+        return;
+    };
     let mut obv = volume[0];
     let mut prev = x0;
     out[0] = obv;
@@ -49,16 +51,28 @@ pub struct Obv {
 impl Obv {
     /// A new OBV.
     pub fn new() -> Self {
-        Self { obv: f64::NAN, prev: f64::NAN, count: 0 }
+        Self {
+            obv: f64::NAN,
+            prev: f64::NAN,
+            count: 0,
+        }
     }
 
     /// Push one bar (`close`, `volume`); the OBV.
     #[inline]
     pub fn update(&mut self, x: f64, volume: f64) -> CoreResult<f64> {
-        if !gate_bar(&[("real", x), ("volume", volume)], self.count > 0, self.count)? {
+        if !gate_bar(
+            &[("real", x), ("volume", volume)],
+            self.count > 0,
+            self.count,
+        )? {
             return Ok(f64::NAN);
         }
-        self.obv = if self.count == 0 { volume } else { step(self.obv, x, self.prev, volume) };
+        self.obv = if self.count == 0 {
+            volume
+        } else {
+            step(self.obv, x, self.prev, volume)
+        };
         self.prev = x;
         self.count += 1;
         Ok(self.obv)

@@ -12,7 +12,11 @@ pub struct Window {
 impl Window {
     /// A window of `cap >= 1` slots.
     pub fn new(cap: usize) -> Self {
-        Self { buf: vec![0.0; cap.max(1)].into_boxed_slice(), head: 0, len: 0 }
+        Self {
+            buf: vec![0.0; cap.max(1)].into_boxed_slice(),
+            head: 0,
+            len: 0,
+        }
     }
 
     /// Number of values held (at most the capacity).

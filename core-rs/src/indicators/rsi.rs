@@ -8,7 +8,7 @@
 //! `avg_gain / (avg_gain + avg_loss) * 100` when that sum is `> 0`, else `0`. We do exactly that,
 //! so RSI is bit-identical too, including tiny prices (no 1e-8 absolute tolerance any more).
 
-use crate::error::{check_period, CoreResult};
+use crate::error::{CoreResult, check_period};
 
 /// Gain and loss of one change, as TA-Lib 0.8.1 splits it.
 #[inline(always)]
@@ -171,7 +171,9 @@ mod tests {
 
     #[test]
     fn streaming_equals_batch_and_bounds() {
-        let x: Vec<f64> = (0..300).map(|i| 50.0 + ((i as f64) * 0.37).sin() * 5.0 + (i % 7) as f64).collect();
+        let x: Vec<f64> = (0..300)
+            .map(|i| 50.0 + ((i as f64) * 0.37).sin() * 5.0 + (i % 7) as f64)
+            .collect();
         for p in [2, 3, 14, 50] {
             let batch = rsi(&x, p).unwrap();
             let mut r = Rsi::new(p).unwrap();

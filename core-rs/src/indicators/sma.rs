@@ -1,6 +1,6 @@
 //! Simple moving average.
 
-use crate::error::{check_period, CoreResult};
+use crate::error::{CoreResult, check_period};
 
 /// TA-Lib's SMA recurrence on a NaN-free slice: add the new value, emit, subtract the oldest.
 /// `out[..period-1]` is NaN. Bit-identical to `TA_SMA`.
@@ -52,7 +52,13 @@ impl Sma {
     /// A streaming SMA over `period >= 1` values (argument name in errors: `timeperiod`).
     pub fn new(period: i64) -> CoreResult<Self> {
         let period = check_period("timeperiod", period, 1)?;
-        Ok(Self { period, total: 0.0, window: super::ring::Window::new(period), count: 0, value: f64::NAN })
+        Ok(Self {
+            period,
+            total: 0.0,
+            window: super::ring::Window::new(period),
+            count: 0,
+            value: f64::NAN,
+        })
     }
 
     /// Push one value; the SMA of the last `period` values, NaN while fewer have been seen.
@@ -103,7 +109,9 @@ mod tests {
 
     #[test]
     fn streaming_equals_batch() {
-        let x: Vec<f64> = (0..200).map(|i| 100.0 + ((i * 37 % 17) as f64).sin() * 3.0).collect();
+        let x: Vec<f64> = (0..200)
+            .map(|i| 100.0 + ((i * 37 % 17) as f64).sin() * 3.0)
+            .collect();
         for p in [1, 2, 3, 14, 30] {
             let batch = sma(&x, p).unwrap();
             let mut s = Sma::new(p).unwrap();

@@ -14,7 +14,7 @@
 //! Amortised O(1) per value (a rebuild costs O(p)).
 
 use super::ring::Window;
-use crate::error::{check_period, CoreError, CoreResult};
+use crate::error::{CoreError, CoreResult, check_period};
 
 /// The shifted running sums of TA-Lib 0.8.1's rolling variance.
 #[derive(Debug, Clone)]
@@ -30,7 +30,14 @@ pub struct VarCore {
 impl VarCore {
     /// A core for windows of `p >= 2` values.
     pub fn new(p: usize) -> Self {
-        Self { p, inv: 1.0 / p as f64, k: 0.0, s1: 0.0, s2: 0.0, counter: 32 * p }
+        Self {
+            p,
+            inv: 1.0 / p as f64,
+            k: 0.0,
+            s1: 0.0,
+            s2: 0.0,
+            counter: 32 * p,
+        }
     }
 
     /// Forget everything.
@@ -54,7 +61,12 @@ impl VarCore {
     /// leaves after the variance is taken. `window` yields the window's values oldest first
     /// (only read on a rebuild). Returns the variance.
     #[inline(always)]
-    pub fn step<'a>(&mut self, x: f64, old: f64, window: impl FnOnce() -> (&'a [f64], &'a [f64])) -> f64 {
+    pub fn step<'a>(
+        &mut self,
+        x: f64,
+        old: f64,
+        window: impl FnOnce() -> (&'a [f64], &'a [f64]),
+    ) -> f64 {
         let d = x - self.k;
         self.s1 += d;
         self.s2 += d * d;
@@ -137,7 +149,10 @@ pub(crate) fn check_finite(name: &'static str, v: f64) -> CoreResult<f64> {
     if v.is_finite() {
         Ok(v)
     } else {
-        Err(CoreError::InvalidArgument { name, reason: format!("must be a finite number, got {v}") })
+        Err(CoreError::InvalidArgument {
+            name,
+            reason: format!("must be a finite number, got {v}"),
+        })
     }
 }
 
@@ -152,7 +167,9 @@ pub fn stddev(x: &[f64], period: i64, nbdev: f64) -> CoreResult<Vec<f64>> {
 pub fn stddev_into(x: &[f64], period: i64, nbdev: f64, out: &mut [f64]) -> CoreResult<()> {
     let period = check_period("timeperiod", period, 2)?;
     let nbdev = check_finite("nbdev", nbdev)?;
-    super::apply_into("real", x, out, |x, out| stddev_kernel(x, period, nbdev, out))
+    super::apply_into("real", x, out, |x, out| {
+        stddev_kernel(x, period, nbdev, out)
+    })
 }
 
 /// Batch VAR (TA-Lib `VAR(real, timeperiod=5)`, population variance, `timeperiod >= 2`).
@@ -173,7 +190,11 @@ pub struct RollingVar {
 impl RollingVar {
     /// For windows of `p >= 2` values.
     pub fn new(p: usize) -> Self {
-        Self { core: VarCore::new(p), window: Window::new(p), count: 0 }
+        Self {
+            core: VarCore::new(p),
+            window: Window::new(p),
+            count: 0,
+        }
     }
     /// Push a (non-NaN) value; the variance once the window is full, else `None`.
     #[inline(always)]
@@ -218,7 +239,12 @@ impl StdDev {
     pub fn new(period: i64, nbdev: f64) -> CoreResult<Self> {
         let period = check_period("timeperiod", period, 2)?;
         let nbdev = check_finite("nbdev", nbdev)?;
-        Ok(Self { rv: RollingVar::new(period), period, nbdev, value: f64::NAN })
+        Ok(Self {
+            rv: RollingVar::new(period),
+            period,
+            nbdev,
+            value: f64::NAN,
+        })
     }
 
     /// Push one value; the deviation of the last `timeperiod` values (NaN during the lookback).
@@ -262,11 +288,17 @@ mod tests {
 
     #[test]
     fn close_to_two_pass_variance_even_far_from_zero() {
-        let x: Vec<f64> = (0..2000).map(|i| 1e6 + ((i * 7919 % 101) as f64) * 0.01).collect();
+        let x: Vec<f64> = (0..2000)
+            .map(|i| 1e6 + ((i * 7919 % 101) as f64) * 0.01)
+            .collect();
         let v = var(&x, 20).unwrap();
         for i in 19..x.len() {
             let r = naive_var(&x[i - 19..=i]);
-            assert!((v[i] - r).abs() <= 1e-9 * r.max(1e-12), "i={i} {} {r}", v[i]);
+            assert!(
+                (v[i] - r).abs() <= 1e-9 * r.max(1e-12),
+                "i={i} {} {r}",
+                v[i]
+            );
         }
     }
 
@@ -275,12 +307,24 @@ mod tests {
         let v = stddev(&[3.0; 10], 4, 1.0).unwrap();
         assert!(v[2].is_nan());
         assert_eq!(v[9], 0.0);
-        let x: Vec<f64> = (0..500).map(|i| if i % 50 < 10 { 5.0 } else { 5.0 + (i as f64 * 0.3).cos() * 1e-3 }).collect();
+        let x: Vec<f64> = (0..500)
+            .map(|i| {
+                if i % 50 < 10 {
+                    5.0
+                } else {
+                    5.0 + (i as f64 * 0.3).cos() * 1e-3
+                }
+            })
+            .collect();
         for p in [2, 3, 10, 40] {
             let b = stddev(&x, p, 2.0).unwrap();
             let mut s = StdDev::new(p, 2.0).unwrap();
             for (i, &xv) in x.iter().enumerate() {
-                assert_eq!(s.update(xv).unwrap().to_bits(), b[i].to_bits(), "p={p} i={i}");
+                assert_eq!(
+                    s.update(xv).unwrap().to_bits(),
+                    b[i].to_bits(),
+                    "p={p} i={i}"
+                );
             }
         }
         assert!(StdDev::new(1, 1.0).is_err());

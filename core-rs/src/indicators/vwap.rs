@@ -14,7 +14,7 @@
 
 use super::atr::gate_bar;
 use super::ring::Window;
-use crate::error::{check_period, CoreResult};
+use crate::error::{CoreResult, check_period};
 
 /// The shared state of batch and streaming VWAP.
 #[derive(Debug, Clone)]
@@ -34,7 +34,16 @@ struct Core {
 impl Core {
     fn new(period: usize) -> Self {
         let cap = period.max(1);
-        Self { period, pv: 0.0, v: 0.0, pvs: Window::new(cap), vs: Window::new(cap), since_rebuild: 0, count: 0, traded: 0 }
+        Self {
+            period,
+            pv: 0.0,
+            v: 0.0,
+            pvs: Window::new(cap),
+            vs: Window::new(cap),
+            since_rebuild: 0,
+            count: 0,
+            traded: 0,
+        }
     }
 
     #[inline(always)]
@@ -69,7 +78,11 @@ impl Core {
                 return f64::NAN;
             }
         }
-        if self.traded == 0 { f64::NAN } else { self.pv / self.v }
+        if self.traded == 0 {
+            f64::NAN
+        } else {
+            self.pv / self.v
+        }
     }
 
     #[cold]
@@ -83,9 +96,20 @@ impl Core {
 }
 
 /// Batch VWAP (`timeperiod = 0` cumulative, `> 0` rolling).
-pub fn vwap(high: &[f64], low: &[f64], close: &[f64], volume: &[f64], period: i64) -> CoreResult<Vec<f64>> {
+pub fn vwap(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    volume: &[f64],
+    period: i64,
+) -> CoreResult<Vec<f64>> {
     let period = check_period("timeperiod", period, 0)?;
-    let start = super::first_valid_all(&[("high", high), ("low", low), ("close", close), ("volume", volume)])?;
+    let start = super::first_valid_all(&[
+        ("high", high),
+        ("low", low),
+        ("close", close),
+        ("volume", volume),
+    ])?;
     let mut out = vec![f64::NAN; high.len()];
     let mut core = Core::new(period);
     for i in start..high.len() {
@@ -105,13 +129,21 @@ impl Vwap {
     /// `timeperiod >= 0` (0 = cumulative).
     pub fn new(period: i64) -> CoreResult<Self> {
         let period = check_period("timeperiod", period, 0)?;
-        Ok(Self { core: Core::new(period), value: f64::NAN })
+        Ok(Self {
+            core: Core::new(period),
+            value: f64::NAN,
+        })
     }
 
     /// Push one bar; the VWAP (NaN during the lookback or with zero volume).
     #[inline]
     pub fn update(&mut self, high: f64, low: f64, close: f64, volume: f64) -> CoreResult<f64> {
-        let inputs = [("high", high), ("low", low), ("close", close), ("volume", volume)];
+        let inputs = [
+            ("high", high),
+            ("low", low),
+            ("close", close),
+            ("volume", volume),
+        ];
         if !gate_bar(&inputs, self.core.count > 0, self.core.count)? {
             return Ok(f64::NAN);
         }
@@ -159,7 +191,10 @@ mod tests {
         assert!(z.iter().all(|x| x.is_nan()));
         let mut s = Vwap::new(2).unwrap();
         for i in 0..4 {
-            assert_eq!(s.update(h[i], l[i], c[i], v[i]).unwrap().to_bits(), roll[i].to_bits());
+            assert_eq!(
+                s.update(h[i], l[i], c[i], v[i]).unwrap().to_bits(),
+                roll[i].to_bits()
+            );
         }
     }
 }

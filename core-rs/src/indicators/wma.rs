@@ -6,7 +6,7 @@
 //! running sums. We do the same, so WMA is bit-identical.
 
 use super::ring::Window;
-use crate::error::{check_period, CoreResult};
+use crate::error::{CoreResult, check_period};
 
 /// TA-Lib's running sums: `sum` = Σ w_i x_i, `sub` = Σ x_i, `trailing` = value leaving next,
 /// `counter` = outputs left before the next rebuild.
@@ -20,7 +20,12 @@ struct Sums {
 
 impl Sums {
     fn new(period: usize) -> Self {
-        Self { sum: 0.0, sub: 0.0, trailing: 0.0, counter: 8 * period }
+        Self {
+            sum: 0.0,
+            sub: 0.0,
+            trailing: 0.0,
+            counter: 8 * period,
+        }
     }
 }
 
@@ -28,7 +33,14 @@ impl Sums {
 /// (subtracted from `sub` at the next step); `window` yields that window oldest first and is
 /// read only on a rebuild.
 #[inline(always)]
-fn step<'a>(s: &mut Sums, x: f64, period: usize, divider: f64, oldest: f64, window: impl FnOnce() -> (&'a [f64], &'a [f64])) -> f64 {
+fn step<'a>(
+    s: &mut Sums,
+    x: f64,
+    period: usize,
+    divider: f64,
+    oldest: f64,
+    window: impl FnOnce() -> (&'a [f64], &'a [f64]),
+) -> f64 {
     s.counter -= 1;
     let sum = if s.counter != 0 {
         s.sub += x;
@@ -175,12 +187,18 @@ mod tests {
         let out = wma(&[1.0, 2.0, 3.0, 4.0], 3).unwrap();
         assert_eq!(out[2], (1.0 + 4.0 + 9.0) / 6.0);
         assert_eq!(out[3], (2.0 + 6.0 + 12.0) / 6.0);
-        let x: Vec<f64> = (0..400).map(|i| ((i * 13 % 11) as f64) * 1.5 + 10.0).collect();
+        let x: Vec<f64> = (0..400)
+            .map(|i| ((i * 13 % 11) as f64) * 1.5 + 10.0)
+            .collect();
         for p in [1, 2, 5, 20] {
             let b = wma(&x, p).unwrap();
             let mut w = Wma::new(p).unwrap();
             for (i, &v) in x.iter().enumerate() {
-                assert_eq!(w.update(v).unwrap().to_bits(), b[i].to_bits(), "p={p} i={i}");
+                assert_eq!(
+                    w.update(v).unwrap().to_bits(),
+                    b[i].to_bits(),
+                    "p={p} i={i}"
+                );
             }
         }
     }

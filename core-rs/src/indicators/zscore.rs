@@ -8,7 +8,7 @@
 
 use super::ring::Window;
 use super::stddev::VarCore;
-use crate::error::{check_period, CoreResult};
+use crate::error::{CoreResult, check_period};
 
 #[inline(always)]
 fn z(x: f64, mean: f64, var: f64) -> f64 {
@@ -70,7 +70,14 @@ impl ZScore {
     /// `timeperiod >= 2`.
     pub fn new(period: i64) -> CoreResult<Self> {
         let period = check_period("timeperiod", period, 2)?;
-        Ok(Self { period, core: VarCore::new(period), window: Window::new(period), total: 0.0, count: 0, value: f64::NAN })
+        Ok(Self {
+            period,
+            core: VarCore::new(period),
+            window: Window::new(period),
+            total: 0.0,
+            count: 0,
+            value: f64::NAN,
+        })
     }
 
     /// Push one value; its z-score within the last `timeperiod` values.

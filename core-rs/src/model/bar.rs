@@ -66,24 +66,44 @@ impl<'a> BarColumns<'a> {
     /// low are checked only where a bar is stepped through (see [`BarColumns::bar_checked`]):
     /// bars skipped on the vectorized path never read them.
     pub fn validate(&self, instruments: &[Instrument]) -> CoreResult<()> {
-        let max_scale = instruments.iter().map(|x| x.price_scale).fold(0.0, f64::max);
+        let max_scale = instruments
+            .iter()
+            .map(|x| x.price_scale)
+            .fold(0.0, f64::max);
         let limit = 9.0e18 / max_scale;
         for (name, col) in [("close", self.close)] {
             // NB: branch-free over blocks of 16 so the compiler vectorises it (~1 instruction a
             // value); the slow path below names the row.
-            let bad = |c: &[f64]| c.iter().fold(0u8, |acc, &v| acc | (!(v > 0.0) as u8) | (!(v < limit) as u8));
+            let bad = |c: &[f64]| {
+                c.iter().fold(0u8, |acc, &v| {
+                    acc | (!(v > 0.0) as u8) | (!(v < limit) as u8)
+                })
+            };
             let mut chunks = col.chunks_exact(16);
             let any_bad = chunks.by_ref().any(|c| bad(c) != 0) || bad(chunks.remainder()) != 0;
             if any_bad {
-                let i = col.iter().position(|&v| !(v > 0.0 && v < limit)).unwrap_or(0);
-                return Err(CoreError::InvalidArgument { name, reason: format!("bar {i}: price {} is not a positive finite number in range", col[i]) });
+                let i = col
+                    .iter()
+                    .position(|&v| !(v > 0.0 && v < limit))
+                    .unwrap_or(0);
+                return Err(CoreError::InvalidArgument {
+                    name,
+                    reason: format!(
+                        "bar {i}: price {} is not a positive finite number in range",
+                        col[i]
+                    ),
+                });
             }
         }
         if let Some(ids) = self.instrument {
             if let Some(i) = ids.iter().position(|&id| id as usize >= instruments.len()) {
                 return Err(CoreError::InvalidArgument {
                     name: "instrument",
-                    reason: format!("bar {i} names instrument {}, but only {} are known", ids[i], instruments.len()),
+                    reason: format!(
+                        "bar {i} names instrument {}, but only {} are known",
+                        ids[i],
+                        instruments.len()
+                    ),
                 });
             }
         }
@@ -99,8 +119,17 @@ impl<'a> BarColumns<'a> {
         let (o, h, l) = (self.open[i], self.high[i], self.low[i]);
         let ok = |v: f64| v > 0.0 && v < limit;
         if !(ok(o) & ok(h) & ok(l)) {
-            let (name, v) = if !ok(o) { ("open", o) } else if !ok(h) { ("high", h) } else { ("low", l) };
-            return Err(CoreError::InvalidArgument { name, reason: format!("bar {i}: price {v} is not a positive finite number in range") });
+            let (name, v) = if !ok(o) {
+                ("open", o)
+            } else if !ok(h) {
+                ("high", h)
+            } else {
+                ("low", l)
+            };
+            return Err(CoreError::InvalidArgument {
+                name,
+                reason: format!("bar {i}: price {v} is not a positive finite number in range"),
+            });
         }
         Ok(Bar {
             instrument: id,

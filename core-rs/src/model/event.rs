@@ -122,7 +122,16 @@ impl MarketEvent {
     /// assert_eq!((e.kind, e.price, e.side), (EventKind::Trade, 100.5, 1));
     /// ```
     pub fn trade(ts: u64, instrument_id: u32, price: f64, size: f64, side: AggressorSide) -> Self {
-        Self { kind: EventKind::Trade, side: side as u8, instrument_id, ts_event: ts, ts_init: ts, price, size, ..Self::default() }
+        Self {
+            kind: EventKind::Trade,
+            side: side as u8,
+            instrument_id,
+            ts_event: ts,
+            ts_init: ts,
+            price,
+            size,
+            ..Self::default()
+        }
     }
 
     /// A top-of-book quote.
@@ -132,8 +141,25 @@ impl MarketEvent {
     /// let e = MarketEvent::quote(1, 7, 99.0, 101.0, 2.0, 3.0);
     /// assert_eq!((e.kind, e.bid, e.ask_size), (EventKind::Quote, 99.0, 3.0));
     /// ```
-    pub fn quote(ts: u64, instrument_id: u32, bid: f64, ask: f64, bid_size: f64, ask_size: f64) -> Self {
-        Self { kind: EventKind::Quote, instrument_id, ts_event: ts, ts_init: ts, bid, ask, bid_size, ask_size, ..Self::default() }
+    pub fn quote(
+        ts: u64,
+        instrument_id: u32,
+        bid: f64,
+        ask: f64,
+        bid_size: f64,
+        ask_size: f64,
+    ) -> Self {
+        Self {
+            kind: EventKind::Quote,
+            instrument_id,
+            ts_event: ts,
+            ts_init: ts,
+            bid,
+            ask,
+            bid_size,
+            ask_size,
+            ..Self::default()
+        }
     }
 }
 
@@ -152,10 +178,19 @@ mod tests {
 
     #[test]
     fn codes_round_trip() {
-        for k in [EventKind::Trade, EventKind::Quote, EventKind::Bar, EventKind::BookDelta] {
+        for k in [
+            EventKind::Trade,
+            EventKind::Quote,
+            EventKind::Bar,
+            EventKind::BookDelta,
+        ] {
             assert_eq!(EventKind::from_code(k as u8), Some(k));
         }
-        for s in [AggressorSide::NoAggressor, AggressorSide::Buyer, AggressorSide::Seller] {
+        for s in [
+            AggressorSide::NoAggressor,
+            AggressorSide::Buyer,
+            AggressorSide::Seller,
+        ] {
             assert_eq!(AggressorSide::from_code(s as u8), Some(s));
         }
     }

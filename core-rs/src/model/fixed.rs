@@ -56,7 +56,11 @@ pub fn round_i64(x: f64) -> i64 {
 #[inline]
 pub fn to_raw_scaled(value: f64, scale: f64) -> Option<i64> {
     let scaled = value * scale;
-    if scaled.abs() < 9.0e18 { Some(round_i64(scaled)) } else { None } // NaN fails the comparison
+    if scaled.abs() < 9.0e18 {
+        Some(round_i64(scaled))
+    } else {
+        None
+    } // NaN fails the comparison
 }
 
 /// `value` (a float) as a count of `10^-dp`, rounded to nearest. `None` if not finite or out of range.
@@ -101,7 +105,11 @@ impl Bps {
 
     pub fn from_f64(bps: f64) -> Option<Bps> {
         let v = (bps * 1e6).round();
-        if v.is_finite() && v >= 0.0 && v < 1e15 { Some(Bps(v as i64)) } else { None }
+        if v.is_finite() && v >= 0.0 && v < 1e15 {
+            Some(Bps(v as i64))
+        } else {
+            None
+        }
     }
 
     pub fn as_f64(self) -> f64 {
@@ -123,7 +131,15 @@ mod tests {
         assert_eq!(to_raw(f64::NAN, 2), None);
         assert_eq!(to_raw(f64::INFINITY, 2), None);
         assert_eq!(to_raw(-2.5, 0), Some(-3));
-        for x in [0.49999999999999994, 1.5, 2.5, -0.5, 123456.789, -7.25, 4503599627370497.0] {
+        for x in [
+            0.49999999999999994,
+            1.5,
+            2.5,
+            -0.5,
+            123456.789,
+            -7.25,
+            4503599627370497.0,
+        ] {
             assert_eq!(round_i64(x), x.round() as i64, "{x}");
         }
         assert_eq!(format_fixed(-12345, 3), "-12.345");

@@ -30,22 +30,47 @@ impl Instrument {
         Self::new_checked(symbol, price_dp, size_dp, 1, 1, 1)
     }
 
-    pub fn new_checked(symbol: impl Into<String>, price_dp: u8, size_dp: u8, tick: i64, lot: i64, min_qty: i64) -> CoreResult<Self> {
+    pub fn new_checked(
+        symbol: impl Into<String>,
+        price_dp: u8,
+        size_dp: u8,
+        tick: i64,
+        lot: i64,
+        min_qty: i64,
+    ) -> CoreResult<Self> {
         let symbol = symbol.into();
         if symbol.is_empty() {
-            return Err(CoreError::InvalidArgument { name: "symbol", reason: "must not be empty".into() });
+            return Err(CoreError::InvalidArgument {
+                name: "symbol",
+                reason: "must not be empty".into(),
+            });
         }
         for (name, dp) in [("price_precision", price_dp), ("size_precision", size_dp)] {
             if dp > MAX_DP {
-                return Err(CoreError::InvalidArgument { name, reason: format!("must be at most {MAX_DP}, got {dp}") });
+                return Err(CoreError::InvalidArgument {
+                    name,
+                    reason: format!("must be at most {MAX_DP}, got {dp}"),
+                });
             }
         }
         for (name, v) in [("tick", tick), ("lot", lot), ("min_qty", min_qty)] {
             if v < 1 {
-                return Err(CoreError::InvalidArgument { name, reason: format!("must be >= 1 raw unit, got {v}") });
+                return Err(CoreError::InvalidArgument {
+                    name,
+                    reason: format!("must be >= 1 raw unit, got {v}"),
+                });
             }
         }
-        Ok(Self { symbol, price_dp, size_dp, tick, lot, min_qty, price_scale: pow10(price_dp as u32) as f64, size_scale: pow10(size_dp as u32) as f64 })
+        Ok(Self {
+            symbol,
+            price_dp,
+            size_dp,
+            tick,
+            lot,
+            min_qty,
+            price_scale: pow10(price_dp as u32) as f64,
+            size_scale: pow10(size_dp as u32) as f64,
+        })
     }
 
     /// Money units per (raw price x raw qty): notional = px * qty * this.

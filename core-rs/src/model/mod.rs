@@ -11,6 +11,6 @@ pub use event::{AggressorSide, EventKind, MarketEvent};
 pub use fixed::{Bps, MONEY_DP};
 pub use instrument::{Instrument, InstrumentId};
 pub use order::{
-    Command, Fill, Liquidity, ListId, ListKind, Order, OrderEvent, OrderEventKind, OrderId, OrderKind, OrderSpec, OrderStatus, Reason, RejectReason, Side, TimeInForce,
-    TrailingOffset,
+    Command, Fill, Liquidity, ListId, ListKind, Order, OrderEvent, OrderEventKind, OrderId,
+    OrderKind, OrderSpec, OrderStatus, Reason, RejectReason, Side, TimeInForce, TrailingOffset,
 };

@@ -59,23 +59,42 @@ pub enum TrailingOffset {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderKind {
     Market,
-    Limit { px: i64 },
+    Limit {
+        px: i64,
+    },
     /// Becomes a market order when the market trades through `trigger` against the order's side
     /// (buy stop: price rises to `trigger`; sell stop: falls to it).
-    StopMarket { trigger: i64 },
+    StopMarket {
+        trigger: i64,
+    },
     /// Becomes a limit order at `px` when the stop `trigger` is touched.
-    StopLimit { trigger: i64, px: i64 },
+    StopLimit {
+        trigger: i64,
+        px: i64,
+    },
     /// Becomes a market order when the market touches `trigger` in the order's favour (buy: price
     /// falls to `trigger`; sell: rises to it).
-    MarketIfTouched { trigger: i64 },
+    MarketIfTouched {
+        trigger: i64,
+    },
     /// Becomes a limit order at `px` when `trigger` is touched in the order's favour.
-    LimitIfTouched { trigger: i64, px: i64 },
+    LimitIfTouched {
+        trigger: i64,
+        px: i64,
+    },
     /// A stop-market whose trigger trails the best price since activation by `offset` (only ever
     /// moving in the order's favour). `activation`: the trail starts once the market reaches it
     /// (None: at once).
-    TrailingStopMarket { offset: TrailingOffset, activation: Option<i64> },
+    TrailingStopMarket {
+        offset: TrailingOffset,
+        activation: Option<i64>,
+    },
     /// A trailing stop that becomes a limit order, its limit `limit_offset` beyond the trigger.
-    TrailingStopLimit { offset: TrailingOffset, limit_offset: TrailingOffset, activation: Option<i64> },
+    TrailingStopLimit {
+        offset: TrailingOffset,
+        limit_offset: TrailingOffset,
+        activation: Option<i64>,
+    },
 }
 
 impl OrderKind {
@@ -95,7 +114,9 @@ impl OrderKind {
     /// The limit price, for kinds that have a fixed one.
     pub fn limit_px(&self) -> Option<i64> {
         match *self {
-            Self::Limit { px } | Self::StopLimit { px, .. } | Self::LimitIfTouched { px, .. } => Some(px),
+            Self::Limit { px } | Self::StopLimit { px, .. } | Self::LimitIfTouched { px, .. } => {
+                Some(px)
+            }
             _ => None,
         }
     }
@@ -103,7 +124,10 @@ impl OrderKind {
     /// The trigger price, for kinds that have a fixed one.
     pub fn trigger_px(&self) -> Option<i64> {
         match *self {
-            Self::StopMarket { trigger } | Self::StopLimit { trigger, .. } | Self::MarketIfTouched { trigger } | Self::LimitIfTouched { trigger, .. } => Some(trigger),
+            Self::StopMarket { trigger }
+            | Self::StopLimit { trigger, .. }
+            | Self::MarketIfTouched { trigger }
+            | Self::LimitIfTouched { trigger, .. } => Some(trigger),
             _ => None,
         }
     }
@@ -163,8 +187,24 @@ pub struct OrderSpec {
 
 impl OrderSpec {
     /// A plain GTC order with no instructions.
-    pub fn new(id: OrderId, instrument: InstrumentId, side: Side, kind: OrderKind, qty: i64) -> Self {
-        Self { id, instrument, side, kind, qty, tif: TimeInForce::Gtc, post_only: false, reduce_only: false, display_qty: None }
+    pub fn new(
+        id: OrderId,
+        instrument: InstrumentId,
+        side: Side,
+        kind: OrderKind,
+        qty: i64,
+    ) -> Self {
+        Self {
+            id,
+            instrument,
+            side,
+            kind,
+            qty,
+            tif: TimeInForce::Gtc,
+            post_only: false,
+            reduce_only: false,
+            display_qty: None,
+        }
     }
 }
 
@@ -230,12 +270,18 @@ impl OrderStatus {
 
     /// No further event can change the order.
     pub fn is_closed(self) -> bool {
-        matches!(self, Self::Filled | Self::Canceled | Self::Expired | Self::Rejected | Self::Denied)
+        matches!(
+            self,
+            Self::Filled | Self::Canceled | Self::Expired | Self::Rejected | Self::Denied
+        )
     }
 
     /// At the venue and able to trade (or to be triggered).
     pub fn is_working(self) -> bool {
-        matches!(self, Self::Accepted | Self::Triggered | Self::PartiallyFilled)
+        matches!(
+            self,
+            Self::Accepted | Self::Triggered | Self::PartiallyFilled
+        )
     }
 
     /// The one table of legal transitions; the venue asserts every change against it.
@@ -298,7 +344,11 @@ impl Order {
 
     #[inline]
     pub fn leaves(&self) -> i64 {
-        if self.status.is_closed() { 0 } else { self.spec.qty - self.filled }
+        if self.status.is_closed() {
+            0
+        } else {
+            self.spec.qty - self.filled
+        }
     }
 
     /// Average fill price in raw units (None before the first fill).
@@ -312,12 +362,25 @@ impl Order {
 pub enum Command {
     Submit(OrderSpec),
     /// A contingent list; see [`ListKind`] for the order of `orders`.
-    SubmitList { list: ListId, kind: ListKind, orders: Vec<OrderSpec> },
+    SubmitList {
+        list: ListId,
+        kind: ListKind,
+        orders: Vec<OrderSpec>,
+    },
     /// Change a working order's quantity (total, not leaves), limit price or trigger. Only the
     /// given fields change; a quantity at or below what already filled is refused.
-    Modify { id: OrderId, qty: Option<i64>, px: Option<i64>, trigger: Option<i64> },
-    Cancel { id: OrderId },
-    CancelAll { instrument: Option<InstrumentId> },
+    Modify {
+        id: OrderId,
+        qty: Option<i64>,
+        px: Option<i64>,
+        trigger: Option<i64>,
+    },
+    Cancel {
+        id: OrderId,
+    },
+    CancelAll {
+        instrument: Option<InstrumentId>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -434,8 +497,12 @@ pub enum OrderEventKind {
     Updated,
     ModifyRejected(Reason),
     /// `fill_index` indexes the engine's fill list.
-    PartiallyFilled { fill_index: usize },
-    Filled { fill_index: usize },
+    PartiallyFilled {
+        fill_index: usize,
+    },
+    Filled {
+        fill_index: usize,
+    },
     Canceled(Reason),
     CancelRejected(Reason),
     Expired,
@@ -461,7 +528,11 @@ impl OrderEventKind {
 
     pub fn reason(&self) -> Option<Reason> {
         match *self {
-            Self::Denied(r) | Self::Rejected(r) | Self::ModifyRejected(r) | Self::Canceled(r) | Self::CancelRejected(r) => Some(r),
+            Self::Denied(r)
+            | Self::Rejected(r)
+            | Self::ModifyRejected(r)
+            | Self::Canceled(r)
+            | Self::CancelRejected(r) => Some(r),
             Self::Expired => Some(Reason::Expired),
             _ => None,
         }
@@ -496,7 +567,18 @@ mod tests {
     #[test]
     fn transitions_follow_the_table() {
         use OrderStatus::*;
-        let all = [Initialized, Submitted, Accepted, Triggered, PartiallyFilled, Filled, Canceled, Expired, Rejected, Denied];
+        let all = [
+            Initialized,
+            Submitted,
+            Accepted,
+            Triggered,
+            PartiallyFilled,
+            Filled,
+            Canceled,
+            Expired,
+            Rejected,
+            Denied,
+        ];
         for s in all {
             if s.is_closed() {
                 assert!(all.iter().all(|&n| !s.can_become(n)), "{s:?} is terminal");

@@ -22,21 +22,38 @@ fn paths_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<PathBuf>> {
     {
         return Ok(v);
     }
-    let ty = obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "object".into());
-    Err(CoreError::InvalidArgument { name: "path", reason: format!("expected a path or a sequence of paths, got {ty}") }.into())
+    let ty = obj
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "object".into());
+    Err(CoreError::InvalidArgument {
+        name: "path",
+        reason: format!("expected a path or a sequence of paths, got {ty}"),
+    }
+    .into())
 }
 
 fn dp_arg(name: &'static str, v: Option<i64>) -> PyResult<Option<u8>> {
     match v {
         None => Ok(None),
         Some(d) if (0..=MAX_DP as i64).contains(&d) => Ok(Some(d as u8)),
-        Some(d) => Err(CoreError::InvalidArgument { name, reason: format!("must be between 0 and {MAX_DP}, got {d}") }.into()),
+        Some(d) => Err(CoreError::InvalidArgument {
+            name,
+            reason: format!("must be between 0 and {MAX_DP}, got {d}"),
+        }
+        .into()),
     }
 }
 
 /// A level as exact decimal strings `(price, qty)`.
 fn level(l: Option<Level>, r: &ReplayReport) -> Option<(String, String)> {
-    l.map(|l| (format_fixed(l.px as i128, r.price_dp as u32), format_fixed(l.qty as i128, r.size_dp as u32)))
+    l.map(|l| {
+        (
+            format_fixed(l.px as i128, r.price_dp as u32),
+            format_fixed(l.qty as i128, r.size_dp as u32),
+        )
+    })
 }
 
 /// Replay a raw Binance WebSocket recording (or several, as one session) through the L2 book.
@@ -58,27 +75,49 @@ fn replay_binance_depth<'py>(
 fn check_paths(path: &Bound<'_, PyAny>) -> PyResult<Vec<PathBuf>> {
     let paths = paths_arg(path)?;
     if paths.is_empty() {
-        return Err(CoreError::InvalidArgument { name: "path", reason: "no recording given".into() }.into());
+        return Err(CoreError::InvalidArgument {
+            name: "path",
+            reason: "no recording given".into(),
+        }
+        .into());
     }
     for p in &paths {
         if !p.is_file() {
-            return Err(PyFileNotFoundError::new_err(format!("path: no such recording: {}", p.display())));
+            return Err(PyFileNotFoundError::new_err(format!(
+                "path: no such recording: {}",
+                p.display()
+            )));
         }
     }
     Ok(paths)
 }
 
-fn replay_opts(market: &str, price_precision: Option<i64>, size_precision: Option<i64>) -> PyResult<ReplayOptions> {
+fn replay_opts(
+    market: &str,
+    price_precision: Option<i64>,
+    size_precision: Option<i64>,
+) -> PyResult<ReplayOptions> {
     let mut opts = ReplayOptions::new(MarketKind::parse(market)?);
     opts.price_dp = dp_arg("price_precision", price_precision)?;
     opts.size_dp = dp_arg("size_precision", size_precision)?;
     Ok(opts)
 }
 
-fn report_dict<'py>(py: Python<'py>, paths: &[PathBuf], opts: ReplayOptions, r: &ReplayReport) -> PyResult<Bound<'py, PyDict>> {
+fn report_dict<'py>(
+    py: Python<'py>,
+    paths: &[PathBuf],
+    opts: ReplayOptions,
+    r: &ReplayReport,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("market", opts.market.name())?;
-    d.set_item("files", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>())?;
+    d.set_item(
+        "files",
+        paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>(),
+    )?;
     d.set_item("price_precision", r.price_dp)?;
     d.set_item("size_precision", r.size_dp)?;
     d.set_item("messages", r.messages)?;
@@ -112,15 +151,25 @@ fn report_dict<'py>(py: Python<'py>, paths: &[PathBuf], opts: ReplayOptions, r: 
     d.set_item("event_top_checks", r.event_top_checked)?;
     d.set_item("event_top_matches", r.event_top_matched)?;
     d.set_item("event_top_match_rate", r.event_top_match_rate())?;
-    d.set_item("event_top_mismatch_examples", r.event_top_mismatch_examples.clone())?;
-    d.set_item("trade_volume", format_fixed(r.trade_volume_raw, r.size_dp as u32))?;
+    d.set_item(
+        "event_top_mismatch_examples",
+        r.event_top_mismatch_examples.clone(),
+    )?;
+    d.set_item(
+        "trade_volume",
+        format_fixed(r.trade_volume_raw, r.size_dp as u32),
+    )?;
     d.set_item("synced_at_end", r.synced_at_end)?;
     d.set_item("best_bid", level(r.best_bid, r))?;
     d.set_item("best_ask", level(r.best_ask, r))?;
     d.set_item("bid_levels", r.bid_levels)?;
     d.set_item("ask_levels", r.ask_levels)?;
     d.set_item("elapsed_s", r.elapsed_s)?;
-    let rate = if r.elapsed_s > 0.0 { r.deltas_decoded as f64 / r.elapsed_s } else { f64::NAN };
+    let rate = if r.elapsed_s > 0.0 {
+        r.deltas_decoded as f64 / r.elapsed_s
+    } else {
+        f64::NAN
+    };
     d.set_item("deltas_per_s", rate)?;
     Ok(d)
 }
@@ -129,7 +178,11 @@ fn side_arg(side: &str) -> PyResult<BookSide> {
     match side {
         "bid" | "b" | "buy" => Ok(BookSide::Bid),
         "ask" | "a" | "sell" => Ok(BookSide::Ask),
-        _ => Err(CoreError::InvalidArgument { name: "side", reason: format!("expected 'bid' or 'ask', got {side:?}") }.into()),
+        _ => Err(CoreError::InvalidArgument {
+            name: "side",
+            reason: format!("expected 'bid' or 'ask', got {side:?}"),
+        }
+        .into()),
     }
 }
 
@@ -141,7 +194,10 @@ pub struct PyL2Book {
 
 impl PyL2Book {
     fn text(&self, l: Level) -> (String, String) {
-        (format_fixed(l.px as i128, self.book.price_dp() as u32), format_fixed(l.qty as i128, self.book.size_dp() as u32))
+        (
+            format_fixed(l.px as i128, self.book.price_dp() as u32),
+            format_fixed(l.qty as i128, self.book.size_dp() as u32),
+        )
     }
 }
 
@@ -151,7 +207,9 @@ impl PyL2Book {
     fn new(price_precision: i64, size_precision: i64) -> PyResult<Self> {
         let p = dp_arg("price_precision", Some(price_precision))?.unwrap_or(0);
         let s = dp_arg("size_precision", Some(size_precision))?.unwrap_or(0);
-        Ok(Self { book: L2Book::new(p, s)? })
+        Ok(Self {
+            book: L2Book::new(p, s)?,
+        })
     }
 
     /// The book at the end of a replay (see `replay_binance_depth`), with the replay's report.
@@ -168,7 +226,11 @@ impl PyL2Book {
         let opts = replay_opts(market, price_precision, size_precision)?;
         let (r, book) = py.detach(|| replay_files_with_book(&paths, opts))?;
         let Some(book) = book else {
-            return Err(CoreError::InvalidArgument { name: "path", reason: "no price or size in the recording".into() }.into());
+            return Err(CoreError::InvalidArgument {
+                name: "path",
+                reason: "no price or size in the recording".into(),
+            }
+            .into());
         };
         Ok((Self { book }, report_dict(py, &paths, opts, &r)?))
     }
@@ -201,7 +263,12 @@ impl PyL2Book {
 
     /// The best `n` levels of `side`, best first, as `(price, qty)` decimal strings.
     fn depth(&self, side: &str, n: usize) -> PyResult<Vec<(String, String)>> {
-        Ok(self.book.depth(side_arg(side)?, n).into_iter().map(|l| self.text(l)).collect())
+        Ok(self
+            .book
+            .depth(side_arg(side)?, n)
+            .into_iter()
+            .map(|l| self.text(l))
+            .collect())
     }
 
     fn is_crossed(&self) -> bool {
@@ -214,7 +281,10 @@ impl PyL2Book {
     }
 
     fn __repr__(&self) -> String {
-        let f = |l: Option<(String, String)>| l.map(|(p, q)| format!("{q}@{p}")).unwrap_or_else(|| "-".into());
+        let f = |l: Option<(String, String)>| {
+            l.map(|(p, q)| format!("{q}@{p}"))
+                .unwrap_or_else(|| "-".into())
+        };
         format!(
             "L2Book(bid={}, ask={}, levels={}/{})",
             f(self.best_bid()),

@@ -35,7 +35,10 @@ static CACHE: Mutex<Vec<Vec<f64>>> = Mutex::new(Vec::new());
 pub(crate) fn recycled(len: usize) -> Vec<f64> {
     if len >= MIN_RECYCLED {
         let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(i) = cache.iter().position(|b| b.capacity() >= len && b.capacity() <= len + len / 2) {
+        if let Some(i) = cache
+            .iter()
+            .position(|b| b.capacity() >= len && b.capacity() <= len + len / 2)
+        {
             let mut buf = cache.swap_remove(i);
             buf.clear();
             return buf;
@@ -56,7 +59,9 @@ fn give_back(buf: Vec<f64>) {
     // The buffer released last is the likeliest to be asked for next (a loop of calls of one
     // size): keep it, dropping the oldest ones until the bounds hold again.
     cache.push(buf);
-    while cache.len() > MAX_CACHED || cache.iter().map(|b| b.capacity() * 8).sum::<usize>() > MAX_CACHED_BYTES {
+    while cache.len() > MAX_CACHED
+        || cache.iter().map(|b| b.capacity() * 8).sum::<usize>() > MAX_CACHED_BYTES
+    {
         cache.remove(0);
     }
 }
@@ -76,13 +81,23 @@ impl Drop for RecycledBuffer {
 }
 
 /// `buf` (row-major, `rows * cols` long) as a C-contiguous 2-D numpy array.
-pub(crate) fn into_pyarray2<'py>(py: Python<'py>, buf: Vec<f64>, rows: usize, cols: usize) -> PyResult<Bound<'py, PyArray2<f64>>> {
+pub(crate) fn into_pyarray2<'py>(
+    py: Python<'py>,
+    buf: Vec<f64>,
+    rows: usize,
+    cols: usize,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
     assert_eq!(buf.len(), rows * cols);
     if buf.len() < MIN_RECYCLED {
         return Ok(buf.into_pyarray(py).reshape([rows, cols])?);
     }
     let (ptr, len) = (buf.as_ptr(), buf.len());
-    let owner = Bound::new(py, RecycledBuffer { buf: Mutex::new(buf) })?;
+    let owner = Bound::new(
+        py,
+        RecycledBuffer {
+            buf: Mutex::new(buf),
+        },
+    )?;
     // SAFETY: `ptr`/`len` describe the heap block of the Vec now owned by `owner`; moving the Vec
     // into the object did not move that block, and it is neither resized nor freed until
     // `owner` is dropped, which numpy does only after the array (whose base it becomes) is gone.
@@ -93,12 +108,20 @@ pub(crate) fn into_pyarray2<'py>(py: Python<'py>, buf: Vec<f64>, rows: usize, co
 }
 
 /// `buf` as a 1-D numpy array, recycled when large.
-pub(crate) fn into_pyarray1<'py>(py: Python<'py>, buf: Vec<f64>) -> PyResult<Bound<'py, PyArray1<f64>>> {
+pub(crate) fn into_pyarray1<'py>(
+    py: Python<'py>,
+    buf: Vec<f64>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
     if buf.len() < MIN_RECYCLED {
         return Ok(buf.into_pyarray(py));
     }
     let (ptr, len) = (buf.as_ptr(), buf.len());
-    let owner = Bound::new(py, RecycledBuffer { buf: Mutex::new(buf) })?;
+    let owner = Bound::new(
+        py,
+        RecycledBuffer {
+            buf: Mutex::new(buf),
+        },
+    )?;
     // SAFETY: see `into_pyarray2`: the block outlives the array through its base object.
     let view = unsafe { ArrayView1::from_shape_ptr([len], ptr) };
     // SAFETY: see `into_pyarray2`.

@@ -15,8 +15,10 @@ use super::f64_array;
 use super::indicators::{BarInputs, Source, Updater};
 use crate::engine::{Backtest, Decisions, Handler, RunError, VectorHandler};
 use crate::error::CoreError;
-use crate::model::fixed::{format_fixed, from_raw, money_to_f64, to_raw, MONEY_DP};
-use crate::model::{Bar, BarColumns, Bps, Command, Instrument, Liquidity, OrderEvent, OrderKind, OrderSpec, Side};
+use crate::model::fixed::{MONEY_DP, format_fixed, from_raw, money_to_f64, to_raw};
+use crate::model::{
+    Bar, BarColumns, Bps, Command, Instrument, Liquidity, OrderEvent, OrderKind, OrderSpec, Side,
+};
 use crate::venue::{FillAt, VenueConfig};
 
 /// One bar, as a strategy sees it in `on_bar`.
@@ -46,8 +48,24 @@ pub struct PyBar {
 impl PyBar {
     #[new]
     #[pyo3(signature = (ts, open, high, low, close, volume, instrument = 0))]
-    fn new(ts: i64, open: f64, high: f64, low: f64, close: f64, volume: f64, instrument: u32) -> Self {
-        Self { ts, open, high, low, close, volume, instrument }
+    fn new(
+        ts: i64,
+        open: f64,
+        high: f64,
+        low: f64,
+        close: f64,
+        volume: f64,
+        instrument: u32,
+    ) -> Self {
+        Self {
+            ts,
+            open,
+            high,
+            low,
+            close,
+            volume,
+            instrument,
+        }
     }
 
     /// An independent copy (the object passed to `on_bar` is reused for the next bar).
@@ -92,7 +110,10 @@ pub struct PyOrderEvent {
 #[pymethods]
 impl PyOrderEvent {
     fn __repr__(&self) -> String {
-        let mut s = format!("OrderEvent({}, order_id={}, ts={}", self.kind, self.order_id, self.ts);
+        let mut s = format!(
+            "OrderEvent({}, order_id={}, ts={}",
+            self.kind, self.order_id, self.ts
+        );
         if let Some(r) = self.reason {
             s += &format!(", reason={r:?}");
         }
@@ -158,7 +179,14 @@ pub struct PyContext {
 impl PyContext {
     fn inst(&self, instrument: u32) -> PyResult<&Instrument> {
         self.instruments.get(instrument as usize).ok_or_else(|| {
-            CoreError::InvalidArgument { name: "instrument", reason: format!("no instrument {instrument} (there are {})", self.instruments.len()) }.into()
+            CoreError::InvalidArgument {
+                name: "instrument",
+                reason: format!(
+                    "no instrument {instrument} (there are {})",
+                    self.instruments.len()
+                ),
+            }
+            .into()
         })
     }
 
@@ -177,34 +205,63 @@ impl PyContext {
 #[pymethods]
 impl PyContext {
     #[new]
-    fn new(symbols: Vec<String>, price_precision: Vec<u8>, size_precision: Vec<u8>) -> PyResult<Self> {
+    fn new(
+        symbols: Vec<String>,
+        price_precision: Vec<u8>,
+        size_precision: Vec<u8>,
+    ) -> PyResult<Self> {
         let instruments = make_instruments(symbols, price_precision, size_precision)?;
         let n = instruments.len();
-        Ok(Self { instruments, commands: Vec::new(), next_id: 0, ts: 0, cash: 0, equity: 0, positions: vec![0; n] })
+        Ok(Self {
+            instruments,
+            commands: Vec::new(),
+            next_id: 0,
+            ts: 0,
+            cash: 0,
+            equity: 0,
+            positions: vec![0; n],
+        })
     }
 
     /// Queue an order; returns its id. `side` is +1 (buy) or -1 (sell); `price` makes it a limit
     /// order. Quantities and prices are rounded to the instrument's precision; a quantity that is
     /// not a positive multiple of the lot is rejected by the venue (an order event says why).
     #[pyo3(signature = (side, qty, instrument = 0, price = None))]
-    fn submit(&mut self, side: i32, qty: f64, instrument: u32, price: Option<f64>) -> PyResult<u64> {
+    fn submit(
+        &mut self,
+        side: i32,
+        qty: f64,
+        instrument: u32,
+        price: Option<f64>,
+    ) -> PyResult<u64> {
         let inst = self.inst(instrument)?;
         let side = match side {
             1 => Side::Buy,
             -1 => Side::Sell,
-            other => return Err(PyValueError::new_err(format!("side: must be +1 (buy) or -1 (sell), got {other}"))),
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "side: must be +1 (buy) or -1 (sell), got {other}"
+                )));
+            }
         };
-        let qty_raw = to_raw(qty, inst.size_dp)
-            .ok_or_else(|| CoreError::InvalidArgument { name: "qty", reason: format!("must be a finite number, got {qty}") })?;
+        let qty_raw = to_raw(qty, inst.size_dp).ok_or_else(|| CoreError::InvalidArgument {
+            name: "qty",
+            reason: format!("must be a finite number, got {qty}"),
+        })?;
         let kind = match price {
             None => OrderKind::Market,
             Some(p) => OrderKind::Limit {
-                px: to_raw(p, inst.price_dp).ok_or_else(|| CoreError::InvalidArgument { name: "price", reason: format!("must be a finite number, got {p}") })?,
+                px: to_raw(p, inst.price_dp).ok_or_else(|| CoreError::InvalidArgument {
+                    name: "price",
+                    reason: format!("must be a finite number, got {p}"),
+                })?,
             },
         };
         self.next_id += 1;
         let id = self.next_id;
-        self.commands.push(Command::Submit(OrderSpec::new(id, instrument, side, kind, qty_raw)));
+        self.commands.push(Command::Submit(OrderSpec::new(
+            id, instrument, side, kind, qty_raw,
+        )));
         Ok(id)
     }
 
@@ -279,7 +336,13 @@ impl PyHandler<'_> {
 
     fn update_indicators(&self, inst: u32, i: usize) -> PyResult<()> {
         let c = &self.cols;
-        let b = BarInputs { open: c.open[i], high: c.high[i], low: c.low[i], close: c.close[i], volume: c.volume[i] };
+        let b = BarInputs {
+            open: c.open[i],
+            high: c.high[i],
+            low: c.low[i],
+            close: c.close[i],
+            volume: c.volume[i],
+        };
         for (want, src, ind) in &self.indicators {
             if *want == inst {
                 ind.update(*src, &b)?;
@@ -293,8 +356,14 @@ impl Handler for PyHandler<'_> {
     type Error = PyErr;
 
     fn on_events(&mut self, bt: &mut Backtest) -> PyResult<()> {
-        let Some(cb) = &self.on_event else { return Ok(()) };
-        let events: Vec<PyOrderEvent> = bt.events().iter().map(|e| PyOrderEvent::from_event(e, bt)).collect();
+        let Some(cb) = &self.on_event else {
+            return Ok(());
+        };
+        let events: Vec<PyOrderEvent> = bt
+            .events()
+            .iter()
+            .map(|e| PyOrderEvent::from_event(e, bt))
+            .collect();
         self.ctx.borrow_mut().refresh(bt);
         for ev in events {
             cb.call1((ev,))?;
@@ -326,7 +395,11 @@ impl Handler for PyHandler<'_> {
     }
 }
 
-fn make_instruments(symbols: Vec<String>, price_precision: Vec<u8>, size_precision: Vec<u8>) -> PyResult<Vec<Instrument>> {
+fn make_instruments(
+    symbols: Vec<String>,
+    price_precision: Vec<u8>,
+    size_precision: Vec<u8>,
+) -> PyResult<Vec<Instrument>> {
     crate::error::check_len("price_precision", symbols.len(), price_precision.len())?;
     crate::error::check_len("size_precision", symbols.len(), size_precision.len())?;
     let mut out = Vec::with_capacity(symbols.len());
@@ -344,7 +417,13 @@ fn run_err(py: Python<'_>, e: RunError<PyErr>) -> PyErr {
 }
 
 fn bps(name: &'static str, v: f64) -> PyResult<Bps> {
-    Bps::from_f64(v).ok_or_else(|| CoreError::InvalidArgument { name, reason: format!("must be a finite number >= 0, got {v}") }.into())
+    Bps::from_f64(v).ok_or_else(|| {
+        CoreError::InvalidArgument {
+            name,
+            reason: format!("must be a finite number >= 0, got {v}"),
+        }
+        .into()
+    })
 }
 
 /// The backtest engine: one simulated venue, one cash account, bars in batches.
@@ -355,7 +434,15 @@ pub struct PyBacktest {
 
 macro_rules! columns {
     ($ts:expr, $o:expr, $h:expr, $l:expr, $c:expr, $v:expr, $inst:expr) => {
-        BarColumns { ts: $ts, open: $o, high: $h, low: $l, close: $c, volume: $v, instrument: $inst }
+        BarColumns {
+            ts: $ts,
+            open: $o,
+            high: $h,
+            low: $l,
+            close: $c,
+            volume: $v,
+            instrument: $inst,
+        }
     };
 }
 
@@ -377,11 +464,21 @@ impl PyBacktest {
             "next_open" => FillAt::NextOpen,
             "close" => FillAt::Close,
             other => {
-                return Err(CoreError::InvalidArgument { name: "fill_at", reason: format!("must be 'next_open' or 'close', got {other:?}") }.into());
+                return Err(CoreError::InvalidArgument {
+                    name: "fill_at",
+                    reason: format!("must be 'next_open' or 'close', got {other:?}"),
+                }
+                .into());
             }
         };
-        let cfg = VenueConfig { fill_at, slippage: bps("slippage_bps", slippage_bps)?, fee: bps("fee_bps", fee_bps)? };
-        Ok(Self { inner: Backtest::new(instruments, cfg, cash)? })
+        let cfg = VenueConfig {
+            fill_at,
+            slippage: bps("slippage_bps", slippage_bps)?,
+            fee: bps("fee_bps", fee_bps)?,
+        };
+        Ok(Self {
+            inner: Backtest::new(instruments, cfg, cash)?,
+        })
     }
 
     /// Run one batch of bars through a Python strategy. `indicators` is a list of
@@ -403,16 +500,36 @@ impl PyBacktest {
         instrument: Option<numpy::PyReadonlyArray1<'py, u32>>,
         indicators: Vec<(u32, String, Bound<'py, PyAny>)>,
     ) -> PyResult<()> {
-        let (o, h, l, c, v) = (f64_array(open, "open")?, f64_array(high, "high")?, f64_array(low, "low")?, f64_array(close, "close")?, f64_array(volume, "volume")?);
-        let cols = columns!(ts.as_slice()?, o.as_slice()?, h.as_slice()?, l.as_slice()?, c.as_slice()?, v.as_slice()?, match &instrument {
-            Some(a) => Some(a.as_slice()?),
-            None => None,
-        });
+        let (o, h, l, c, v) = (
+            f64_array(open, "open")?,
+            f64_array(high, "high")?,
+            f64_array(low, "low")?,
+            f64_array(close, "close")?,
+            f64_array(volume, "volume")?,
+        );
+        let cols = columns!(
+            ts.as_slice()?,
+            o.as_slice()?,
+            h.as_slice()?,
+            l.as_slice()?,
+            c.as_slice()?,
+            v.as_slice()?,
+            match &instrument {
+                Some(a) => Some(a.as_slice()?),
+                None => None,
+            }
+        );
         let n_inst = self.inner.instruments.len();
         if context.borrow().instruments.len() != n_inst {
-            return Err(CoreError::InvalidArgument { name: "context", reason: "context and engine have different instruments".into() }.into());
+            return Err(CoreError::InvalidArgument {
+                name: "context",
+                reason: "context and engine have different instruments".into(),
+            }
+            .into());
         }
-        let bars = (0..n_inst).map(|_| Bound::new(py, PyBar::default())).collect::<PyResult<Vec<_>>>()?;
+        let bars = (0..n_inst)
+            .map(|_| Bound::new(py, PyBar::default()))
+            .collect::<PyResult<Vec<_>>>()?;
         let indicators = indicators
             .into_iter()
             .map(|(i, s, ind)| {
@@ -420,7 +537,14 @@ impl PyBacktest {
                 Ok((i, src, Updater::new(ind, src)?))
             })
             .collect::<PyResult<Vec<_>>>()?;
-        let mut h = PyHandler { on_bar, on_event, ctx: context, bars, indicators, cols };
+        let mut h = PyHandler {
+            on_bar,
+            on_event,
+            ctx: context,
+            bars,
+            indicators,
+            cols,
+        };
         self.inner.run(&cols, &mut h).map_err(|e| run_err(py, e))
     }
 
@@ -446,31 +570,63 @@ impl PyBacktest {
         size: f64,
         allow_short: bool,
     ) -> PyResult<()> {
-        let (o, h, l, c, v) = (f64_array(open, "open")?, f64_array(high, "high")?, f64_array(low, "low")?, f64_array(close, "close")?, f64_array(volume, "volume")?);
+        let (o, h, l, c, v) = (
+            f64_array(open, "open")?,
+            f64_array(high, "high")?,
+            f64_array(low, "low")?,
+            f64_array(close, "close")?,
+            f64_array(volume, "volume")?,
+        );
         let target = target.map(|t| f64_array(t, "target")).transpose()?;
-        let cols = columns!(ts.as_slice()?, o.as_slice()?, h.as_slice()?, l.as_slice()?, c.as_slice()?, v.as_slice()?, match &instrument {
-            Some(a) => Some(a.as_slice()?),
-            None => None,
-        });
+        let cols = columns!(
+            ts.as_slice()?,
+            o.as_slice()?,
+            h.as_slice()?,
+            l.as_slice()?,
+            c.as_slice()?,
+            v.as_slice()?,
+            match &instrument {
+                Some(a) => Some(a.as_slice()?),
+                None => None,
+            }
+        );
         let decisions = match (&signal, &target) {
             (Some(s), None) => {
                 let s = s.as_slice()?;
                 crate::error::check_len("signal", cols.len(), s.len())?;
-                Decisions::Signals { signal: s, allow_short }
+                Decisions::Signals {
+                    signal: s,
+                    allow_short,
+                }
             }
             (None, Some(t)) => {
                 let t = t.as_slice()?;
                 crate::error::check_len("target", cols.len(), t.len())?;
                 Decisions::Targets { target: t }
             }
-            _ => return Err(CoreError::InvalidArgument { name: "signal", reason: "give exactly one of signal= or target=".into() }.into()),
+            _ => {
+                return Err(CoreError::InvalidArgument {
+                    name: "signal",
+                    reason: "give exactly one of signal= or target=".into(),
+                }
+                .into());
+            }
         };
         if !(qty >= 0.0 && qty.is_finite()) || !(size > 0.0 && size.is_finite()) {
-            return Err(CoreError::InvalidArgument { name: "qty", reason: format!("qty must be >= 0 and size > 0, got qty={qty}, size={size}") }.into());
+            return Err(CoreError::InvalidArgument {
+                name: "qty",
+                reason: format!("qty must be >= 0 and size > 0, got qty={qty}, size={size}"),
+            }
+            .into());
         }
         let inner = &mut self.inner;
         py.detach(|| {
-            let mut h = VectorHandler { decisions, close: cols.close, qty, size };
+            let mut h = VectorHandler {
+                decisions,
+                close: cols.close,
+                qty,
+                size,
+            };
             inner.run(&cols, &mut h)
         })
         .map_err(|e| match e {
@@ -490,14 +646,59 @@ impl PyBacktest {
         let f = &bt.fills;
         let d = PyDict::new(py);
         let dp = |i: u32| &bt.instruments[i as usize];
-        d.set_item("ts", f.iter().map(|x| x.ts).collect::<Vec<_>>().into_pyarray(py))?;
-        d.set_item("instrument", f.iter().map(|x| x.instrument).collect::<Vec<_>>().into_pyarray(py))?;
-        d.set_item("side", f.iter().map(|x| x.side.sign() as i8).collect::<Vec<_>>().into_pyarray(py))?;
-        d.set_item("price", f.iter().map(|x| from_raw(x.px, dp(x.instrument).price_dp)).collect::<Vec<_>>().into_pyarray(py))?;
-        d.set_item("qty", f.iter().map(|x| from_raw(x.qty, dp(x.instrument).size_dp)).collect::<Vec<_>>().into_pyarray(py))?;
-        d.set_item("fee", f.iter().map(|x| money_to_f64(x.fee)).collect::<Vec<_>>().into_pyarray(py))?;
-        d.set_item("order_id", f.iter().map(|x| x.order_id).collect::<Vec<_>>().into_pyarray(py))?;
-        d.set_item("maker", f.iter().map(|x| x.liquidity == Liquidity::Maker).collect::<Vec<_>>().into_pyarray(py))?;
+        d.set_item(
+            "ts",
+            f.iter().map(|x| x.ts).collect::<Vec<_>>().into_pyarray(py),
+        )?;
+        d.set_item(
+            "instrument",
+            f.iter()
+                .map(|x| x.instrument)
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        d.set_item(
+            "side",
+            f.iter()
+                .map(|x| x.side.sign() as i8)
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        d.set_item(
+            "price",
+            f.iter()
+                .map(|x| from_raw(x.px, dp(x.instrument).price_dp))
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        d.set_item(
+            "qty",
+            f.iter()
+                .map(|x| from_raw(x.qty, dp(x.instrument).size_dp))
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        d.set_item(
+            "fee",
+            f.iter()
+                .map(|x| money_to_f64(x.fee))
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        d.set_item(
+            "order_id",
+            f.iter()
+                .map(|x| x.order_id)
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        d.set_item(
+            "maker",
+            f.iter()
+                .map(|x| x.liquidity == Liquidity::Maker)
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
         Ok(d)
     }
 
@@ -522,15 +723,37 @@ impl PyBacktest {
     }
 
     /// The equity curve: (ts, equity, exposed).
-    fn equity_curve<'py>(&self, py: Python<'py>) -> (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<bool>>) {
+    fn equity_curve<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> (
+        Bound<'py, PyArray1<i64>>,
+        Bound<'py, PyArray1<f64>>,
+        Bound<'py, PyArray1<bool>>,
+    ) {
         let c = &self.inner.curve;
-        (c.ts.clone().into_pyarray(py), c.equity.clone().into_pyarray(py), c.exposed.clone().into_pyarray(py))
+        (
+            c.ts.clone().into_pyarray(py),
+            c.equity.clone().into_pyarray(py),
+            c.exposed.clone().into_pyarray(py),
+        )
     }
 
     /// The equity curve, moved out of the engine (no copy; the engine's curve is empty after).
-    fn take_equity_curve<'py>(&mut self, py: Python<'py>) -> (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<bool>>) {
+    fn take_equity_curve<'py>(
+        &mut self,
+        py: Python<'py>,
+    ) -> (
+        Bound<'py, PyArray1<i64>>,
+        Bound<'py, PyArray1<f64>>,
+        Bound<'py, PyArray1<bool>>,
+    ) {
         let c = std::mem::take(&mut self.inner.curve);
-        (c.ts.into_pyarray(py), c.equity.into_pyarray(py), c.exposed.into_pyarray(py))
+        (
+            c.ts.into_pyarray(py),
+            c.equity.into_pyarray(py),
+            c.exposed.into_pyarray(py),
+        )
     }
 
     /// Closed round trips as numpy columns: instrument, long, entry_ts, exit_ts, qty, pnl.
@@ -538,12 +761,48 @@ impl PyBacktest {
         let bt = &self.inner;
         let t = &bt.portfolio.trades;
         let d = PyDict::new(py);
-        d.set_item("instrument", t.iter().map(|x| x.instrument).collect::<Vec<_>>().into_pyarray(py))?;
-        d.set_item("long", t.iter().map(|x| x.long).collect::<Vec<_>>().into_pyarray(py))?;
-        d.set_item("entry_ts", t.iter().map(|x| x.entry_ts).collect::<Vec<_>>().into_pyarray(py))?;
-        d.set_item("exit_ts", t.iter().map(|x| x.exit_ts).collect::<Vec<_>>().into_pyarray(py))?;
-        d.set_item("qty", t.iter().map(|x| from_raw(x.max_qty, bt.instruments[x.instrument as usize].size_dp)).collect::<Vec<_>>().into_pyarray(py))?;
-        d.set_item("pnl", t.iter().map(|x| money_to_f64(x.pnl)).collect::<Vec<_>>().into_pyarray(py))?;
+        d.set_item(
+            "instrument",
+            t.iter()
+                .map(|x| x.instrument)
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        d.set_item(
+            "long",
+            t.iter()
+                .map(|x| x.long)
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        d.set_item(
+            "entry_ts",
+            t.iter()
+                .map(|x| x.entry_ts)
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        d.set_item(
+            "exit_ts",
+            t.iter()
+                .map(|x| x.exit_ts)
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        d.set_item(
+            "qty",
+            t.iter()
+                .map(|x| from_raw(x.max_qty, bt.instruments[x.instrument as usize].size_dp))
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        d.set_item(
+            "pnl",
+            t.iter()
+                .map(|x| money_to_f64(x.pnl))
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
         Ok(d)
     }
 
@@ -555,7 +814,15 @@ impl PyBacktest {
             .iter()
             .zip(&bt.instruments)
             .enumerate()
-            .map(|(i, (p, inst))| (i as u32, from_raw(p.qty, inst.size_dp), p.avg_px(inst), money_to_f64(p.realized), money_to_f64(p.unrealized(inst))))
+            .map(|(i, (p, inst))| {
+                (
+                    i as u32,
+                    from_raw(p.qty, inst.size_dp),
+                    p.avg_px(inst),
+                    money_to_f64(p.realized),
+                    money_to_f64(p.unrealized(inst)),
+                )
+            })
             .collect()
     }
 
@@ -569,7 +836,13 @@ impl PyBacktest {
                 let s = &o.spec;
                 let inst = &bt.instruments[s.instrument as usize];
                 let px = s.kind.limit_px().map(|p| from_raw(p, inst.price_dp));
-                (s.id, s.instrument, s.side.sign() as i8, from_raw(o.leaves(), inst.size_dp), px)
+                (
+                    s.id,
+                    s.instrument,
+                    s.side.sign() as i8,
+                    from_raw(o.leaves(), inst.size_dp),
+                    px,
+                )
             })
             .collect()
     }
@@ -604,7 +877,12 @@ impl PyBacktest {
 /// against `initial`), downside deviation, max drawdown (fraction), the longest run of points
 /// below a peak, and the exposure fraction. A dict.
 #[pyfunction]
-fn curve_stats<'py>(py: Python<'py>, equity: &Bound<'py, PyAny>, exposed: numpy::PyReadonlyArray1<'py, bool>, initial: f64) -> PyResult<Bound<'py, PyDict>> {
+fn curve_stats<'py>(
+    py: Python<'py>,
+    equity: &Bound<'py, PyAny>,
+    exposed: numpy::PyReadonlyArray1<'py, bool>,
+    initial: f64,
+) -> PyResult<Bound<'py, PyDict>> {
     let eq = f64_array(equity, "equity")?;
     let (eq, ex) = (eq.as_slice()?, exposed.as_slice()?);
     crate::error::check_len("exposed", eq.len(), ex.len())?;

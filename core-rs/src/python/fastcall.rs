@@ -22,7 +22,12 @@ unsafe impl Sync for StaticDef {}
 unsafe impl Send for StaticDef {}
 
 /// Install `f` as the `METH_O` method `name` of `ty`.
-pub(crate) fn install_meth_o(ty: &Bound<'_, PyType>, name: &'static CStr, doc: &'static CStr, f: ffi::PyCFunction) -> PyResult<()> {
+pub(crate) fn install_meth_o(
+    ty: &Bound<'_, PyType>,
+    name: &'static CStr,
+    doc: &'static CStr,
+    f: ffi::PyCFunction,
+) -> PyResult<()> {
     let def: &'static StaticDef = Box::leak(Box::new(StaticDef(ffi::PyMethodDef {
         ml_name: name.as_ptr(),
         ml_meth: ffi::PyMethodDefPointer { PyCFunction: f },
@@ -33,10 +38,17 @@ pub(crate) fn install_meth_o(ty: &Bound<'_, PyType>, name: &'static CStr, doc: &
     // SAFETY: `ty` is a live type object; `def` is 'static and never mutated (CPython only reads
     // it); the new reference the call returns is owned by the `Bound` right away.
     let descr = unsafe {
-        let raw = ffi::PyDescr_NewMethod(ty.as_type_ptr(), (&def.0 as *const ffi::PyMethodDef).cast_mut());
+        let raw = ffi::PyDescr_NewMethod(
+            ty.as_type_ptr(),
+            (&def.0 as *const ffi::PyMethodDef).cast_mut(),
+        );
         Bound::from_owned_ptr_or_err(py, raw)?
     };
-    ty.setattr(name.to_str().map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?, descr)
+    ty.setattr(
+        name.to_str()
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?,
+        descr,
+    )
 }
 
 /// The float value of a borrowed argument: exact floats read directly, anything else through
@@ -52,14 +64,21 @@ pub(crate) unsafe fn arg_f64(arg: *mut ffi::PyObject) -> Option<f64> {
             return Some(ffi::PyFloat_AS_DOUBLE(arg));
         }
         let v = ffi::PyFloat_AsDouble(arg);
-        if v == -1.0 && !ffi::PyErr_Occurred().is_null() { None } else { Some(v) }
+        if v == -1.0 && !ffi::PyErr_Occurred().is_null() {
+            None
+        } else {
+            Some(v)
+        }
     }
 }
 
 /// Turn a Rust result into what a `METH_O` function returns: a new float, or NULL with the
 /// exception set. Catches panics (none are expected) so none crosses the C boundary.
 #[inline(always)]
-pub(crate) fn return_f64(py: Python<'_>, r: std::thread::Result<PyResult<f64>>) -> *mut ffi::PyObject {
+pub(crate) fn return_f64(
+    py: Python<'_>,
+    r: std::thread::Result<PyResult<f64>>,
+) -> *mut ffi::PyObject {
     match r {
         // SAFETY: the GIL is held (we are inside a CPython call).
         Ok(Ok(v)) => unsafe { ffi::PyFloat_FromDouble(v) },
@@ -68,7 +87,8 @@ pub(crate) fn return_f64(py: Python<'_>, r: std::thread::Result<PyResult<f64>>) 
             ptr::null_mut()
         }
         Err(_) => {
-            pyo3::exceptions::PySystemError::new_err("trader: panic in a METH_O fast path").restore(py);
+            pyo3::exceptions::PySystemError::new_err("trader: panic in a METH_O fast path")
+                .restore(py);
             ptr::null_mut()
         }
     }

@@ -54,7 +54,11 @@ impl<'py> Out<'py> {
 }
 
 /// Run `f` over one output slice (GIL released) and return it as a numpy array.
-fn run1<'py>(py: Python<'py>, n: usize, f: impl FnOnce(&mut [f64]) -> CoreResult<()> + Send) -> PyResult<Arr<'py>> {
+fn run1<'py>(
+    py: Python<'py>,
+    n: usize,
+    f: impl FnOnce(&mut [f64]) -> CoreResult<()> + Send,
+) -> PyResult<Arr<'py>> {
     let mut out = Out::new(py, n);
     match &mut out {
         Out::Numpy(a) => {
@@ -68,7 +72,11 @@ fn run1<'py>(py: Python<'py>, n: usize, f: impl FnOnce(&mut [f64]) -> CoreResult
 }
 
 /// [`run1`] for three outputs.
-fn run3<'py>(py: Python<'py>, n: usize, f: impl FnOnce([&mut [f64]; 3]) -> CoreResult<()> + Send) -> PyResult<Arr3<'py>> {
+fn run3<'py>(
+    py: Python<'py>,
+    n: usize,
+    f: impl FnOnce([&mut [f64]; 3]) -> CoreResult<()> + Send,
+) -> PyResult<Arr3<'py>> {
     let (mut a, mut b, mut c) = (Out::new(py, n), Out::new(py, n), Out::new(py, n));
     match (&mut a, &mut b, &mut c) {
         (Out::Recycled(x), Out::Recycled(y), Out::Recycled(z)) => py.detach(|| f([x, y, z]))?,
@@ -126,35 +134,69 @@ fn zscore<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, timeperiod: i64) -> Py
 /// Rolling population standard deviation (TA-Lib `STDDEV`).
 #[pyfunction]
 #[pyo3(signature = (real, timeperiod = 5, nbdev = 1.0))]
-fn stddev<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, timeperiod: i64, nbdev: f64) -> PyResult<Arr<'py>> {
+fn stddev<'py>(
+    py: Python<'py>,
+    real: &Bound<'py, PyAny>,
+    timeperiod: i64,
+    nbdev: f64,
+) -> PyResult<Arr<'py>> {
     let x = f64_array(real, "real")?;
     let x = x.as_slice()?;
-    run1(py, x.len(), |o| ind::stddev::stddev_into(x, timeperiod, nbdev, o))
+    run1(py, x.len(), |o| {
+        ind::stddev::stddev_into(x, timeperiod, nbdev, o)
+    })
 }
 
 /// MACD (TA-Lib `MACD`): `(macd, signal, hist)`.
 #[pyfunction]
 #[pyo3(signature = (real, fastperiod = 12, slowperiod = 26, signalperiod = 9))]
-fn macd<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, fastperiod: i64, slowperiod: i64, signalperiod: i64) -> PyResult<Arr3<'py>> {
+fn macd<'py>(
+    py: Python<'py>,
+    real: &Bound<'py, PyAny>,
+    fastperiod: i64,
+    slowperiod: i64,
+    signalperiod: i64,
+) -> PyResult<Arr3<'py>> {
     let x = f64_array(real, "real")?;
     let x = x.as_slice()?;
-    run3(py, x.len(), |o| ind::macd::macd_into(x, fastperiod, slowperiod, signalperiod, o))
+    run3(py, x.len(), |o| {
+        ind::macd::macd_into(x, fastperiod, slowperiod, signalperiod, o)
+    })
 }
 
 /// Bollinger bands (TA-Lib `BBANDS`, `matype=0` only): `(upper, middle, lower)`. Default period 20, as in TA-Lib 0.8.
 #[pyfunction]
 #[pyo3(signature = (real, timeperiod = 20, nbdevup = 2.0, nbdevdn = 2.0, matype = 0))]
-fn bbands<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, timeperiod: i64, nbdevup: f64, nbdevdn: f64, matype: i64) -> PyResult<Arr3<'py>> {
+fn bbands<'py>(
+    py: Python<'py>,
+    real: &Bound<'py, PyAny>,
+    timeperiod: i64,
+    nbdevup: f64,
+    nbdevdn: f64,
+    matype: i64,
+) -> PyResult<Arr3<'py>> {
     let x = f64_array(real, "real")?;
     let x = x.as_slice()?;
-    run3(py, x.len(), |o| ind::bbands::bbands_into(x, timeperiod, nbdevup, nbdevdn, matype, o))
+    run3(py, x.len(), |o| {
+        ind::bbands::bbands_into(x, timeperiod, nbdevup, nbdevdn, matype, o)
+    })
 }
 
 /// Average true range (TA-Lib `ATR`).
 #[pyfunction]
 #[pyo3(signature = (high, low, close, timeperiod = 14))]
-fn atr<'py>(py: Python<'py>, high: &Bound<'py, PyAny>, low: &Bound<'py, PyAny>, close: &Bound<'py, PyAny>, timeperiod: i64) -> PyResult<Arr<'py>> {
-    let (h, l, c) = (f64_array(high, "high")?, f64_array(low, "low")?, f64_array(close, "close")?);
+fn atr<'py>(
+    py: Python<'py>,
+    high: &Bound<'py, PyAny>,
+    low: &Bound<'py, PyAny>,
+    close: &Bound<'py, PyAny>,
+    timeperiod: i64,
+) -> PyResult<Arr<'py>> {
+    let (h, l, c) = (
+        f64_array(high, "high")?,
+        f64_array(low, "low")?,
+        f64_array(close, "close")?,
+    );
     let (h, l, c) = (h.as_slice()?, l.as_slice()?, c.as_slice()?);
     run1(py, h.len(), |o| ind::atr::atr_into(h, l, c, timeperiod, o))
 }
@@ -162,7 +204,11 @@ fn atr<'py>(py: Python<'py>, high: &Bound<'py, PyAny>, low: &Bound<'py, PyAny>, 
 /// On-balance volume (TA-Lib `OBV`).
 #[pyfunction]
 #[pyo3(signature = (real, volume))]
-fn obv<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, volume: &Bound<'py, PyAny>) -> PyResult<Arr<'py>> {
+fn obv<'py>(
+    py: Python<'py>,
+    real: &Bound<'py, PyAny>,
+    volume: &Bound<'py, PyAny>,
+) -> PyResult<Arr<'py>> {
     let (x, v) = (f64_array(real, "real")?, f64_array(volume, "volume")?);
     let (x, v) = (x.as_slice()?, v.as_slice()?);
     Ok(py.detach(|| ind::obv::obv(x, v))?.into_pyarray(py))
@@ -182,7 +228,9 @@ fn vwap<'py>(
     let (h, l) = (f64_array(high, "high")?, f64_array(low, "low")?);
     let (c, v) = (f64_array(close, "close")?, f64_array(volume, "volume")?);
     let (h, l, c, v) = (h.as_slice()?, l.as_slice()?, c.as_slice()?, v.as_slice()?);
-    Ok(py.detach(|| ind::vwap::vwap(h, l, c, v, timeperiod))?.into_pyarray(py))
+    Ok(py
+        .detach(|| ind::vwap::vwap(h, l, c, v, timeperiod))?
+        .into_pyarray(py))
 }
 
 /// A streaming class: the wrapper struct plus `value`, `count`, `initialized`, `reset` around
@@ -235,14 +283,21 @@ stream_class!(
 );
 
 /// `EMA.update` as a `METH_O` C function (see `fastcall`).
-unsafe extern "C" fn ema_update_o(slf: *mut pyo3::ffi::PyObject, arg: *mut pyo3::ffi::PyObject) -> *mut pyo3::ffi::PyObject {
+unsafe extern "C" fn ema_update_o(
+    slf: *mut pyo3::ffi::PyObject,
+    arg: *mut pyo3::ffi::PyObject,
+) -> *mut pyo3::ffi::PyObject {
     // SAFETY: CPython calls a METH_O method with the GIL held, `slf` an instance of the class the
     // descriptor was made for (`EMA`, checked by the descriptor) and `arg` a valid borrowed object.
     unsafe {
         let py = Python::assume_attached();
-        let Some(x) = super::fastcall::arg_f64(arg) else { return std::ptr::null_mut() };
+        let Some(x) = super::fastcall::arg_f64(arg) else {
+            return std::ptr::null_mut();
+        };
         let this = Bound::<PyAny>::ref_from_ptr(py, &slf).cast_unchecked::<PyEma>();
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| this.get().0.with(py, |e| e.update(x)).map_err(PyErr::from)));
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            this.get().0.with(py, |e| e.update(x)).map_err(PyErr::from)
+        }));
         super::fastcall::return_f64(py, r)
     }
 }
@@ -261,7 +316,9 @@ impl PyEma {
     #[new]
     #[pyo3(signature = (timeperiod = 30))]
     fn new(timeperiod: i64) -> PyResult<Self> {
-        Ok(Self(super::fastcall::GilCell::new(ind::Ema::new(timeperiod)?)))
+        Ok(Self(super::fastcall::GilCell::new(ind::Ema::new(
+            timeperiod,
+        )?)))
     }
     /// Push one value; the EMA (NaN during the lookback).
     #[inline]
@@ -532,8 +589,16 @@ impl<'py> Updater<'py> {
             if ok {
                 Ok(())
             } else {
-                let ty = obj.get_type().name().map(|n| n.to_string()).unwrap_or_default();
-                Err(crate::error::CoreError::InvalidArgument { name: "source", reason: format!("{ty} takes {what}, not {source:?}") }.into())
+                let ty = obj
+                    .get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default();
+                Err(crate::error::CoreError::InvalidArgument {
+                    name: "source",
+                    reason: format!("{ty} takes {what}, not {source:?}"),
+                }
+                .into())
             }
         };
         macro_rules! try_single {

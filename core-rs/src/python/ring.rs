@@ -10,11 +10,16 @@ use pyo3::types::PyDict;
 use crate::error::CoreError;
 use crate::model::{AggressorSide, EventKind, MarketEvent};
 use crate::pool::{Handle, Pool, PoolStats};
-use crate::ring::{Consumer, OverwriteConsumer, OverwriteProducer, OverwriteRing, Producer, RingBuffer};
+use crate::ring::{
+    Consumer, OverwriteConsumer, OverwriteProducer, OverwriteRing, Producer, RingBuffer,
+};
 
 enum Ends {
     Normal(Producer<MarketEvent>, Consumer<MarketEvent>),
-    Overwrite(OverwriteProducer<MarketEvent>, OverwriteConsumer<MarketEvent>),
+    Overwrite(
+        OverwriteProducer<MarketEvent>,
+        OverwriteConsumer<MarketEvent>,
+    ),
 }
 
 struct Inner {
@@ -65,12 +70,17 @@ impl EventRing {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock cannot leave the ring inconsistent (every ring operation
         // is complete or not started), so a poisoned lock is still usable.
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
 fn check_ts(name: &'static str, ts: i64) -> Result<u64, CoreError> {
-    u64::try_from(ts).map_err(|_| CoreError::InvalidArgument { name, reason: format!("must be >= 0 (ns since the epoch), got {ts}") })
+    u64::try_from(ts).map_err(|_| CoreError::InvalidArgument {
+        name,
+        reason: format!("must be >= 0 (ns since the epoch), got {ts}"),
+    })
 }
 
 fn check_id(id: i64) -> Result<u32, CoreError> {
@@ -81,14 +91,24 @@ fn check_id(id: i64) -> Result<u32, CoreError> {
 }
 
 fn check_finite(name: &'static str, v: f64) -> Result<f64, CoreError> {
-    if v.is_finite() { Ok(v) } else { Err(CoreError::InvalidArgument { name, reason: format!("must be finite, got {v}") }) }
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(CoreError::InvalidArgument {
+            name,
+            reason: format!("must be finite, got {v}"),
+        })
+    }
 }
 
 fn check_side(side: i64) -> Result<AggressorSide, CoreError> {
-    u8::try_from(side).ok().and_then(AggressorSide::from_code).ok_or_else(|| CoreError::InvalidArgument {
-        name: "side",
-        reason: format!("must be 0 (no aggressor), 1 (buyer) or 2 (seller), got {side}"),
-    })
+    u8::try_from(side)
+        .ok()
+        .and_then(AggressorSide::from_code)
+        .ok_or_else(|| CoreError::InvalidArgument {
+            name: "side",
+            reason: format!("must be 0 (no aggressor), 1 (buyer) or 2 (seller), got {side}"),
+        })
 }
 
 fn event_dict<'py>(py: Python<'py>, e: &MarketEvent) -> PyResult<Bound<'py, PyDict>> {
@@ -133,11 +153,26 @@ impl EventRing {
             Ends::Normal(tx, _) => tx.capacity(),
             Ends::Overwrite(tx, _) => tx.capacity(),
         };
-        Ok(Self { inner: Mutex::new(Inner { ends, scratch: Vec::new() }), capacity, overwrite })
+        Ok(Self {
+            inner: Mutex::new(Inner {
+                ends,
+                scratch: Vec::new(),
+            }),
+            capacity,
+            overwrite,
+        })
     }
 
     #[pyo3(signature = (ts, instrument_id, price, size, side = 0, ts_init = None))]
-    fn push_trade(&self, ts: i64, instrument_id: i64, price: f64, size: f64, side: i64, ts_init: Option<i64>) -> PyResult<bool> {
+    fn push_trade(
+        &self,
+        ts: i64,
+        instrument_id: i64,
+        price: f64,
+        size: f64,
+        side: i64,
+        ts_init: Option<i64>,
+    ) -> PyResult<bool> {
         let ts_event = check_ts("ts", ts)?;
         let mut e = MarketEvent::trade(
             ts_event,
@@ -187,8 +222,10 @@ impl EventRing {
     fn pop_batch<'py>(&self, py: Python<'py>, max: Option<i64>) -> PyResult<Bound<'py, PyDict>> {
         let max = match max {
             None => self.capacity,
-            Some(m) => usize::try_from(m)
-                .map_err(|_| CoreError::InvalidArgument { name: "max", reason: format!("must be >= 0, got {m}") })?,
+            Some(m) => usize::try_from(m).map_err(|_| CoreError::InvalidArgument {
+                name: "max",
+                reason: format!("must be >= 0, got {m}"),
+            })?,
         };
         struct Columns {
             kind: Vec<u8>,
@@ -227,7 +264,10 @@ impl EventRing {
         d.set_item("instrument_id", cols.instrument_id.into_pyarray(py))?;
         d.set_item("ts_event", cols.ts_event.into_pyarray(py))?;
         d.set_item("ts_init", cols.ts_init.into_pyarray(py))?;
-        for (name, col) in ["price", "size", "bid", "ask", "bid_size", "ask_size"].into_iter().zip(cols.f) {
+        for (name, col) in ["price", "size", "bid", "ask", "bid_size", "ask_size"]
+            .into_iter()
+            .zip(cols.f)
+        {
             d.set_item(name, col.into_pyarray(py))?;
         }
         Ok(d)
@@ -277,7 +317,9 @@ pub(crate) struct ObjectPool {
 
 impl ObjectPool {
     fn lock(&self) -> MutexGuard<'_, Pool<MarketEvent>> {
-        self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.pool
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -300,11 +342,19 @@ impl ObjectPool {
     #[pyo3(signature = (capacity, max_capacity = None))]
     fn new(capacity: i64, max_capacity: Option<i64>) -> PyResult<Self> {
         let to_usize = |name: &'static str, v: i64| {
-            usize::try_from(v).map_err(|_| CoreError::Capacity { name, reason: format!("must be at least 1, got {v}") })
+            usize::try_from(v).map_err(|_| CoreError::Capacity {
+                name,
+                reason: format!("must be at least 1, got {v}"),
+            })
         };
         let cap = to_usize("capacity", capacity)?;
-        let max = max_capacity.map(|m| to_usize("max_capacity", m)).transpose()?.unwrap_or(cap);
-        Ok(Self { pool: Mutex::new(Pool::with_growth(cap, max, MarketEvent::default)?) })
+        let max = max_capacity
+            .map(|m| to_usize("max_capacity", m))
+            .transpose()?
+            .unwrap_or(cap);
+        Ok(Self {
+            pool: Mutex::new(Pool::with_growth(cap, max, MarketEvent::default)?),
+        })
     }
 
     fn acquire(&self) -> Option<u128> {

@@ -6,7 +6,7 @@ use numpy::{IntoPyArray, PyArray1, PyArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
 use super::{f64_array, f64_array_2d};
-use crate::error::{check_len, CoreError};
+use crate::error::{CoreError, check_len};
 use crate::simd::{self, DecisionKernel, Rolling, Rows};
 
 /// The SIMD backend in use: "scalar", "avx2" or "avx512".
@@ -18,25 +18,42 @@ fn simd_backend() -> PyResult<&'static str> {
 /// Every backend this CPU can run, scalar first.
 #[pyfunction]
 fn simd_backends_available() -> Vec<&'static str> {
-    simd::available().into_iter().map(simd::Backend::name).collect()
+    simd::available()
+        .into_iter()
+        .map(simd::Backend::name)
+        .collect()
 }
 
 /// `periods`: a sequence of ints or an integer numpy array.
 fn periods_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<i64>> {
-    if obj.is_instance_of::<pyo3::types::PyString>() || obj.is_instance_of::<pyo3::types::PyBytes>() {
+    if obj.is_instance_of::<pyo3::types::PyString>() || obj.is_instance_of::<pyo3::types::PyBytes>()
+    {
         return Err(bad_periods(obj));
     }
     obj.extract::<Vec<i64>>().map_err(|_| bad_periods(obj))
 }
 
 fn bad_periods(obj: &Bound<'_, PyAny>) -> PyErr {
-    let ty = obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "object".into());
-    CoreError::ArrayType { name: "periods", reason: format!("expected a sequence of integers, got {ty}") }.into()
+    let ty = obj
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "object".into());
+    CoreError::ArrayType {
+        name: "periods",
+        reason: format!("expected a sequence of integers, got {ty}"),
+    }
+    .into()
 }
 
 /// A multi-lane call on the process backend, its output in a recycled buffer handed to numpy
 /// without a copy (see `buffers`).
-fn multi_py<'py>(py: Python<'py>, kind: simd::Multi, real: &Bound<'py, PyAny>, periods: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+fn multi_py<'py>(
+    py: Python<'py>,
+    kind: simd::Multi,
+    real: &Bound<'py, PyAny>,
+    periods: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
     let x = f64_array(real, "real")?;
     let (x, p) = (x.as_slice()?, periods_arg(periods)?);
     let b = simd::backend()?;
@@ -47,51 +64,95 @@ fn multi_py<'py>(py: Python<'py>, kind: simd::Multi, real: &Bound<'py, PyAny>, p
 
 /// EMA for several periods in one pass: shape (len(periods), len(real)); row j equals ema(real, periods[j]).
 #[pyfunction]
-fn ema_multi<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, periods: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+fn ema_multi<'py>(
+    py: Python<'py>,
+    real: &Bound<'py, PyAny>,
+    periods: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
     multi_py(py, simd::Multi::Ema, real, periods)
 }
 
 /// SMA for several periods in one pass: shape (len(periods), len(real)).
 #[pyfunction]
-fn sma_multi<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, periods: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+fn sma_multi<'py>(
+    py: Python<'py>,
+    real: &Bound<'py, PyAny>,
+    periods: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
     multi_py(py, simd::Multi::Sma, real, periods)
 }
 
 /// RSI for several periods in one pass: shape (len(periods), len(real)).
 #[pyfunction]
-fn rsi_multi<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, periods: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+fn rsi_multi<'py>(
+    py: Python<'py>,
+    real: &Bound<'py, PyAny>,
+    periods: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
     multi_py(py, simd::Multi::Rsi, real, periods)
 }
 
-fn rolling<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, window: i64, kind: Rolling) -> PyResult<Bound<'py, PyArray1<f64>>> {
+fn rolling<'py>(
+    py: Python<'py>,
+    real: &Bound<'py, PyAny>,
+    window: i64,
+    kind: Rolling,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
     let x = f64_array(real, "real")?;
     let x = x.as_slice()?;
     let b = simd::backend()?;
-    Ok(py.detach(|| simd::rolling_with(b, x, window, kind))?.into_pyarray(py))
+    Ok(py
+        .detach(|| simd::rolling_with(b, x, window, kind))?
+        .into_pyarray(py))
 }
 
 fn ddof_arg(ddof: i64) -> PyResult<usize> {
-    usize::try_from(ddof)
-        .map_err(|_| CoreError::InvalidArgument { name: "ddof", reason: format!("must be >= 0, got {ddof}") }.into())
+    usize::try_from(ddof).map_err(|_| {
+        CoreError::InvalidArgument {
+            name: "ddof",
+            reason: format!("must be >= 0, got {ddof}"),
+        }
+        .into()
+    })
 }
 
 /// Rolling sum over `window` values (NaN for the first window-1).
 #[pyfunction]
-fn rolling_sum<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, window: i64) -> PyResult<Bound<'py, PyArray1<f64>>> {
+fn rolling_sum<'py>(
+    py: Python<'py>,
+    real: &Bound<'py, PyAny>,
+    window: i64,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
     rolling(py, real, window, Rolling::Sum)
 }
 
 /// Rolling mean over `window` values (NaN for the first window-1).
 #[pyfunction]
-fn rolling_mean<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, window: i64) -> PyResult<Bound<'py, PyArray1<f64>>> {
+fn rolling_mean<'py>(
+    py: Python<'py>,
+    real: &Bound<'py, PyAny>,
+    window: i64,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
     rolling(py, real, window, Rolling::Mean)
 }
 
 /// Rolling standard deviation over `window` values, divisor window - ddof.
 #[pyfunction]
 #[pyo3(signature = (real, window, ddof = 0))]
-fn rolling_std<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, window: i64, ddof: i64) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    rolling(py, real, window, Rolling::Std { ddof: ddof_arg(ddof)? })
+fn rolling_std<'py>(
+    py: Python<'py>,
+    real: &Bound<'py, PyAny>,
+    window: i64,
+    ddof: i64,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    rolling(
+        py,
+        real,
+        window,
+        Rolling::Std {
+            ddof: ddof_arg(ddof)?,
+        },
+    )
 }
 
 /// Sum of the valid values.
@@ -137,14 +198,27 @@ struct PyDecisionKernel {
 impl PyDecisionKernel {
     #[new]
     #[pyo3(signature = (weights, thresholds, neutral_band))]
-    fn new(weights: &Bound<'_, PyAny>, thresholds: &Bound<'_, PyAny>, neutral_band: f64) -> PyResult<Self> {
+    fn new(
+        weights: &Bound<'_, PyAny>,
+        thresholds: &Bound<'_, PyAny>,
+        neutral_band: f64,
+    ) -> PyResult<Self> {
         let floats = |obj: &Bound<'_, PyAny>, name: &'static str| -> PyResult<Vec<f64>> {
             obj.extract::<Vec<f64>>().map_err(|_| {
-                CoreError::ArrayType { name, reason: "expected a sequence of floats".into() }.into()
+                CoreError::ArrayType {
+                    name,
+                    reason: "expected a sequence of floats".into(),
+                }
+                .into()
             })
         };
-        let (w, t) = (floats(weights, "weights")?, floats(thresholds, "thresholds")?);
-        Ok(Self { inner: DecisionKernel::new(&w, &t, neutral_band)? })
+        let (w, t) = (
+            floats(weights, "weights")?,
+            floats(thresholds, "thresholds")?,
+        );
+        Ok(Self {
+            inner: DecisionKernel::new(&w, &t, neutral_band)?,
+        })
     }
 
     /// One decision: (action, score, size) for a 1-D float64 array of n_signals values.
@@ -160,7 +234,11 @@ impl PyDecisionKernel {
         &self,
         py: Python<'py>,
         signals: &Bound<'py, PyAny>,
-    ) -> PyResult<(Bound<'py, PyArray1<i8>>, Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>)> {
+    ) -> PyResult<(
+        Bound<'py, PyArray1<i8>>,
+        Bound<'py, PyArray1<f64>>,
+        Bound<'py, PyArray1<f64>>,
+    )> {
         let s = f64_array_2d(signals, "signals")?;
         let shape = s.shape();
         check_len("signals", self.inner.n_signals(), shape[1])?;
@@ -168,7 +246,9 @@ impl PyDecisionKernel {
         let s = s.as_slice()?;
         let (a, sc, sz) = py.detach(|| {
             let (mut a, mut sc, mut sz) = (vec![0i8; bars], vec![0.0; bars], vec![0.0; bars]);
-            self.inner.decide_batch(s, &mut a, &mut sc, &mut sz).map(|()| (a, sc, sz))
+            self.inner
+                .decide_batch(s, &mut a, &mut sc, &mut sz)
+                .map(|()| (a, sc, sz))
         })?;
         Ok((a.into_pyarray(py), sc.into_pyarray(py), sz.into_pyarray(py)))
     }
@@ -203,10 +283,16 @@ impl PyDecisionKernel {
 
 /// Crossings of `a` over `b` as int8: +1 up-cross, -1 down-cross, 0 else (NaN never crosses).
 #[pyfunction]
-fn crossings<'py>(py: Python<'py>, a: &Bound<'py, PyAny>, b: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray1<i8>>> {
+fn crossings<'py>(
+    py: Python<'py>,
+    a: &Bound<'py, PyAny>,
+    b: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyArray1<i8>>> {
     let (a, b) = (f64_array(a, "a")?, f64_array(b, "b")?);
     let (a, b) = (a.as_slice()?, b.as_slice()?);
-    Ok(py.detach(|| crate::signals::crossings(a, b))?.into_pyarray(py))
+    Ok(py
+        .detach(|| crate::signals::crossings(a, b))?
+        .into_pyarray(py))
 }
 
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

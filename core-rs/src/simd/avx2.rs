@@ -7,7 +7,7 @@
 use std::arch::x86_64::*;
 
 use super::scalar::{self, Rolling};
-use super::{decision_finish, ACC};
+use super::{ACC, decision_finish};
 use crate::indicators::ema::{ema_k, ema_kernel};
 use crate::indicators::rsi::rsi_kernel;
 use crate::indicators::sma::sma_kernel;
@@ -57,7 +57,13 @@ fn from_lanes(a: &[f64], r: usize) -> __m256d {
 ///
 /// # Safety
 /// `out + r * stride + t` must be valid for writes for `r < periods.len()`, `t < x.len()`.
-unsafe fn rows_scalar(x: &[f64], periods: &[usize], out: *mut f64, stride: usize, kernel: fn(&[f64], usize, &mut [f64])) {
+unsafe fn rows_scalar(
+    x: &[f64],
+    periods: &[usize],
+    out: *mut f64,
+    stride: usize,
+    kernel: fn(&[f64], usize, &mut [f64]),
+) {
     let mut tmp = vec![0.0; x.len()];
     for (r, &p) in periods.iter().enumerate() {
         kernel(x, p, &mut tmp);
@@ -83,7 +89,13 @@ unsafe fn put_row(out: *mut f64, stride: usize, r: usize, src: &[f64]) {
 /// Rows `< m` of `out` must have room for `t + 4` values.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn store_block<const R: usize>(res: &[[__m256d; 4]; R], m: usize, out: *mut f64, stride: usize, t: usize) {
+unsafe fn store_block<const R: usize>(
+    res: &[[__m256d; 4]; R],
+    m: usize,
+    out: *mut f64,
+    stride: usize,
+    t: usize,
+) {
     for (r, block) in res.iter().enumerate() {
         let tr = transpose4(*block);
         for (l, v) in tr.into_iter().enumerate() {
@@ -111,7 +123,14 @@ pub(crate) const STREAM_BYTES: usize = 8 << 20;
 /// 64-byte aligned for every row.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn stream_block8<const R: usize>(lo: &[[__m256d; 4]; R], hi: &[[__m256d; 4]; R], m: usize, out: *mut f64, stride: usize, t: usize) {
+unsafe fn stream_block8<const R: usize>(
+    lo: &[[__m256d; 4]; R],
+    hi: &[[__m256d; 4]; R],
+    m: usize,
+    out: *mut f64,
+    stride: usize,
+    t: usize,
+) {
     for r in 0..R {
         let (a, b) = (transpose4(lo[r]), transpose4(hi[r]));
         for l in 0..L {
@@ -151,9 +170,13 @@ macro_rules! for_groups {
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn ema_multi(x: &[f64], periods: &[usize], out: *mut f64, stride: usize) {
     debug_assert!(crate::indicators::fused(), "the AVX2 backend requires FMA");
-    for_groups!(periods, out, stride, |chunk, o| unsafe { ema_group::<1>(x, chunk, o, stride) }, unsafe {
-        ema_group::<2>(x, chunk, o, stride)
-    });
+    for_groups!(
+        periods,
+        out,
+        stride,
+        |chunk, o| unsafe { ema_group::<1>(x, chunk, o, stride) },
+        unsafe { ema_group::<2>(x, chunk, o, stride) }
+    );
 }
 
 /// # Safety
@@ -172,7 +195,11 @@ unsafe fn ema_group<const R: usize>(x: &[f64], periods: &[usize], out: *mut f64,
     // aligned (rows are `stride` apart); the lanes run the reference kernel up to that start,
     // which gives the same values as stepping them (the same recurrence).
     let nt = n * m * 8 >= STREAM_BYTES && (out as usize) % 8 == 0 && (stride * 8) % 64 == 0;
-    let t0 = if nt { pmax + (8 - ((out as usize / 8) + pmax) % 8) % 8 } else { pmax };
+    let t0 = if nt {
+        pmax + (8 - ((out as usize / 8) + pmax) % 8) % 8
+    } else {
+        pmax
+    };
     if n <= t0 {
         // SAFETY: forwarded caller contract.
         return unsafe { rows_scalar(x, periods, out, stride, ema_kernel) };
@@ -248,9 +275,13 @@ unsafe fn ema_group<const R: usize>(x: &[f64], periods: &[usize], out: *mut f64,
 /// As [`ema_multi`].
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn sma_multi(x: &[f64], periods: &[usize], out: *mut f64, stride: usize) {
-    for_groups!(periods, out, stride, |chunk, o| unsafe { sma_group::<1>(x, chunk, o, stride) }, unsafe {
-        sma_group::<2>(x, chunk, o, stride)
-    });
+    for_groups!(
+        periods,
+        out,
+        stride,
+        |chunk, o| unsafe { sma_group::<1>(x, chunk, o, stride) },
+        unsafe { sma_group::<2>(x, chunk, o, stride) }
+    );
 }
 
 /// # Safety
@@ -281,7 +312,12 @@ unsafe fn sma_group<const R: usize>(x: &[f64], periods: &[usize], out: *mut f64,
     // idx[r] = t + 1 - p_lane, the index that leaves the window after step t.
     let mut idx: [__m256i; R] = std::array::from_fn(|r| {
         let o = &off[r * L..r * L + L];
-        _mm256_setr_epi64x(t0 as i64 - o[0], t0 as i64 - o[1], t0 as i64 - o[2], t0 as i64 - o[3])
+        _mm256_setr_epi64x(
+            t0 as i64 - o[0],
+            t0 as i64 - o[1],
+            t0 as i64 - o[2],
+            t0 as i64 - o[3],
+        )
     });
     let one = _mm256_set1_epi64x(1);
     let xp = x.as_ptr();
@@ -324,9 +360,13 @@ unsafe fn sma_group<const R: usize>(x: &[f64], periods: &[usize], out: *mut f64,
 /// As [`ema_multi`].
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn rsi_multi(x: &[f64], periods: &[usize], out: *mut f64, stride: usize) {
-    for_groups!(periods, out, stride, |chunk, o| unsafe { rsi_group::<1>(x, chunk, o, stride) }, unsafe {
-        rsi_group::<2>(x, chunk, o, stride)
-    });
+    for_groups!(
+        periods,
+        out,
+        stride,
+        |chunk, o| unsafe { rsi_group::<1>(x, chunk, o, stride) },
+        unsafe { rsi_group::<2>(x, chunk, o, stride) }
+    );
 }
 
 /// # Safety
@@ -340,7 +380,8 @@ unsafe fn rsi_group<const R: usize>(x: &[f64], periods: &[usize], out: *mut f64,
         return unsafe { rows_scalar(x, periods, out, stride, rsi_kernel) };
     }
     let mut tmp = vec![0.0; pmax + 1];
-    let (mut gain, mut loss, mut pp, mut pm) = ([0.0; LANES], [0.0; LANES], [1.0; LANES], [0.0; LANES]);
+    let (mut gain, mut loss, mut pp, mut pm) =
+        ([0.0; LANES], [0.0; LANES], [1.0; LANES], [0.0; LANES]);
     for lane in 0..R * L {
         let p = periods[lane.min(m - 1)];
         (gain[lane], loss[lane]) = scalar::rsi_prefix(x, p, pmax, &mut tmp);
@@ -431,7 +472,14 @@ pub unsafe fn rolling(x: &[f64], w: usize, kind: Rolling, chunk: usize, out: *mu
 /// # Safety
 /// As [`rolling`], and `ts0 + 4 * chunk <= x.len()`, `ts0 >= w - 1`.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn rolling_group(x: &[f64], w: usize, kind: Rolling, chunk: usize, ts0: usize, out: *mut f64) {
+unsafe fn rolling_group(
+    x: &[f64],
+    w: usize,
+    kind: Rolling,
+    chunk: usize,
+    ts0: usize,
+    out: *mut f64,
+) {
     let ts: [usize; L] = std::array::from_fn(|j| ts0 + j * chunk);
     let wf = w as f64;
     let wv = _mm256_set1_pd(wf);
@@ -447,7 +495,11 @@ unsafe fn rolling_group(x: &[f64], w: usize, kind: Rolling, chunk: usize, ts0: u
         let v = match kind {
             Rolling::Sum | Rolling::Mean => {
                 a[j] = scalar::window_sum(x, ts[j], w);
-                if kind == Rolling::Sum { a[j] } else { a[j] / wf }
+                if kind == Rolling::Sum {
+                    a[j]
+                } else {
+                    a[j] / wf
+                }
             }
             Rolling::Std { .. } => {
                 (a[j], b[j]) = scalar::window_mean_m2(x, ts[j], w);
@@ -464,7 +516,8 @@ unsafe fn rolling_group(x: &[f64], w: usize, kind: Rolling, chunk: usize, ts0: u
     let load = |at: usize, back: usize| -> [__m256d; 4] {
         // SAFETY: at >= 1 and ts[j] >= w - 1, so ts[j] + at - back >= 0 for back <= w; and
         // ts[j] + at + 4 <= ts[j] + chunk <= n (the loop condition).
-        let v: [__m256d; 4] = std::array::from_fn(|j| unsafe { _mm256_loadu_pd(xp.add(ts[j] + at - back)) });
+        let v: [__m256d; 4] =
+            std::array::from_fn(|j| unsafe { _mm256_loadu_pd(xp.add(ts[j] + at - back)) });
         transpose4(v)
     };
     let mut s = 1;
@@ -476,7 +529,11 @@ unsafe fn rolling_group(x: &[f64], w: usize, kind: Rolling, chunk: usize, ts0: u
             res[k] = match kind {
                 Rolling::Sum | Rolling::Mean => {
                     va = _mm256_add_pd(va, _mm256_sub_pd(xn[k], xo[k]));
-                    if kind == Rolling::Sum { va } else { _mm256_div_pd(va, wv) }
+                    if kind == Rolling::Sum {
+                        va
+                    } else {
+                        _mm256_div_pd(va, wv)
+                    }
                 }
                 Rolling::Std { .. } => {
                     let dx = _mm256_sub_pd(xn[k], xo[k]);
@@ -638,10 +695,21 @@ pub unsafe fn decision_dot(w: &[f64], t: &[f64], s: &[f64]) -> f64 {
     while i + 8 <= n {
         // SAFETY: i + 8 <= n <= the lengths of s, w and t.
         unsafe {
-            lo = _mm256_add_pd(lo, weighted4(_mm256_loadu_pd(sp.add(i)), _mm256_loadu_pd(tp.add(i)), _mm256_loadu_pd(wp.add(i))));
+            lo = _mm256_add_pd(
+                lo,
+                weighted4(
+                    _mm256_loadu_pd(sp.add(i)),
+                    _mm256_loadu_pd(tp.add(i)),
+                    _mm256_loadu_pd(wp.add(i)),
+                ),
+            );
             hi = _mm256_add_pd(
                 hi,
-                weighted4(_mm256_loadu_pd(sp.add(i + 4)), _mm256_loadu_pd(tp.add(i + 4)), _mm256_loadu_pd(wp.add(i + 4))),
+                weighted4(
+                    _mm256_loadu_pd(sp.add(i + 4)),
+                    _mm256_loadu_pd(tp.add(i + 4)),
+                    _mm256_loadu_pd(wp.add(i + 4)),
+                ),
             );
         }
         i += 8;
@@ -651,10 +719,21 @@ pub unsafe fn decision_dot(w: &[f64], t: &[f64], s: &[f64]) -> f64 {
         buf[..n - i].copy_from_slice(&s[i..]);
         // SAFETY: w and t are padded to a multiple of 8 >= i + 8; buf holds 8 values.
         unsafe {
-            lo = _mm256_add_pd(lo, weighted4(_mm256_loadu_pd(buf.as_ptr()), _mm256_loadu_pd(tp.add(i)), _mm256_loadu_pd(wp.add(i))));
+            lo = _mm256_add_pd(
+                lo,
+                weighted4(
+                    _mm256_loadu_pd(buf.as_ptr()),
+                    _mm256_loadu_pd(tp.add(i)),
+                    _mm256_loadu_pd(wp.add(i)),
+                ),
+            );
             hi = _mm256_add_pd(
                 hi,
-                weighted4(_mm256_loadu_pd(buf.as_ptr().add(4)), _mm256_loadu_pd(tp.add(i + 4)), _mm256_loadu_pd(wp.add(i + 4))),
+                weighted4(
+                    _mm256_loadu_pd(buf.as_ptr().add(4)),
+                    _mm256_loadu_pd(tp.add(i + 4)),
+                    _mm256_loadu_pd(wp.add(i + 4)),
+                ),
             );
         }
     }

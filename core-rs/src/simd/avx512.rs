@@ -8,7 +8,7 @@
 use std::arch::x86_64::*;
 
 use super::scalar::{self, Rolling};
-use super::{decision_finish, ACC};
+use super::{ACC, decision_finish};
 use crate::indicators::ema::{ema_k, ema_kernel};
 use crate::indicators::rsi::rsi_kernel;
 use crate::indicators::sma::sma_kernel;
@@ -75,7 +75,13 @@ fn from_lanes(a: &[f64], r: usize) -> __m512d {
 ///
 /// # Safety
 /// `out + r * stride + t` must be valid for writes for `r < periods.len()`, `t < x.len()`.
-unsafe fn rows_scalar(x: &[f64], periods: &[usize], out: *mut f64, stride: usize, kernel: fn(&[f64], usize, &mut [f64])) {
+unsafe fn rows_scalar(
+    x: &[f64],
+    periods: &[usize],
+    out: *mut f64,
+    stride: usize,
+    kernel: fn(&[f64], usize, &mut [f64]),
+) {
     let mut tmp = vec![0.0; x.len()];
     for (r, &p) in periods.iter().enumerate() {
         kernel(x, p, &mut tmp);
@@ -98,9 +104,18 @@ unsafe fn put_row(out: *mut f64, stride: usize, r: usize, src: &[f64]) {
 /// Rows `< m` of `out` must have room for `t + 4` values.
 #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
 #[inline]
-unsafe fn store_block<const R: usize>(res: &[[__m512d; 4]; R], m: usize, out: *mut f64, stride: usize, t: usize) {
+unsafe fn store_block<const R: usize>(
+    res: &[[__m512d; 4]; R],
+    m: usize,
+    out: *mut f64,
+    stride: usize,
+    t: usize,
+) {
     for (r, block) in res.iter().enumerate() {
-        let halves = [transpose4(block.map(|v| lo(v))), transpose4(block.map(|v| hi(v)))];
+        let halves = [
+            transpose4(block.map(|v| lo(v))),
+            transpose4(block.map(|v| hi(v))),
+        ];
         for (h, tr) in halves.into_iter().enumerate() {
             for (l, v) in tr.into_iter().enumerate() {
                 let row = r * L + h * 4 + l;
@@ -135,9 +150,13 @@ macro_rules! for_groups {
 #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
 pub unsafe fn ema_multi(x: &[f64], periods: &[usize], out: *mut f64, stride: usize) {
     debug_assert!(crate::indicators::fused(), "AVX-512 CPUs have FMA");
-    for_groups!(periods, out, stride, |chunk, o| unsafe { ema_group::<1>(x, chunk, o, stride) }, unsafe {
-        ema_group::<2>(x, chunk, o, stride)
-    });
+    for_groups!(
+        periods,
+        out,
+        stride,
+        |chunk, o| unsafe { ema_group::<1>(x, chunk, o, stride) },
+        unsafe { ema_group::<2>(x, chunk, o, stride) }
+    );
 }
 
 /// # Safety
@@ -199,9 +218,13 @@ unsafe fn ema_group<const R: usize>(x: &[f64], periods: &[usize], out: *mut f64,
 /// As [`ema_multi`].
 #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
 pub unsafe fn sma_multi(x: &[f64], periods: &[usize], out: *mut f64, stride: usize) {
-    for_groups!(periods, out, stride, |chunk, o| unsafe { sma_group::<1>(x, chunk, o, stride) }, unsafe {
-        sma_group::<2>(x, chunk, o, stride)
-    });
+    for_groups!(
+        periods,
+        out,
+        stride,
+        |chunk, o| unsafe { sma_group::<1>(x, chunk, o, stride) },
+        unsafe { sma_group::<2>(x, chunk, o, stride) }
+    );
 }
 
 /// # Safety
@@ -274,9 +297,13 @@ unsafe fn sma_group<const R: usize>(x: &[f64], periods: &[usize], out: *mut f64,
 /// As [`ema_multi`].
 #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
 pub unsafe fn rsi_multi(x: &[f64], periods: &[usize], out: *mut f64, stride: usize) {
-    for_groups!(periods, out, stride, |chunk, o| unsafe { rsi_group::<1>(x, chunk, o, stride) }, unsafe {
-        rsi_group::<2>(x, chunk, o, stride)
-    });
+    for_groups!(
+        periods,
+        out,
+        stride,
+        |chunk, o| unsafe { rsi_group::<1>(x, chunk, o, stride) },
+        unsafe { rsi_group::<2>(x, chunk, o, stride) }
+    );
 }
 
 /// # Safety
@@ -290,7 +317,8 @@ unsafe fn rsi_group<const R: usize>(x: &[f64], periods: &[usize], out: *mut f64,
         return unsafe { rows_scalar(x, periods, out, stride, rsi_kernel) };
     }
     let mut tmp = vec![0.0; pmax + 1];
-    let (mut gain, mut loss, mut pp, mut pm) = ([0.0; LANES], [0.0; LANES], [1.0; LANES], [0.0; LANES]);
+    let (mut gain, mut loss, mut pp, mut pm) =
+        ([0.0; LANES], [0.0; LANES], [1.0; LANES], [0.0; LANES]);
     for lane in 0..R * L {
         let p = periods[lane.min(m - 1)];
         (gain[lane], loss[lane]) = scalar::rsi_prefix(x, p, pmax, &mut tmp);
@@ -376,7 +404,14 @@ pub unsafe fn rolling(x: &[f64], w: usize, kind: Rolling, chunk: usize, out: *mu
 /// # Safety
 /// As [`rolling`], and `ts0 + 8 * chunk <= x.len()`, `ts0 >= w - 1`.
 #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-unsafe fn rolling_group(x: &[f64], w: usize, kind: Rolling, chunk: usize, ts0: usize, out: *mut f64) {
+unsafe fn rolling_group(
+    x: &[f64],
+    w: usize,
+    kind: Rolling,
+    chunk: usize,
+    ts0: usize,
+    out: *mut f64,
+) {
     let ts: [usize; L] = std::array::from_fn(|j| ts0 + j * chunk);
     let wf = w as f64;
     let wv = _mm512_set1_pd(wf);
@@ -391,7 +426,11 @@ unsafe fn rolling_group(x: &[f64], w: usize, kind: Rolling, chunk: usize, ts0: u
         let v = match kind {
             Rolling::Sum | Rolling::Mean => {
                 a[j] = scalar::window_sum(x, ts[j], w);
-                if kind == Rolling::Sum { a[j] } else { a[j] / wf }
+                if kind == Rolling::Sum {
+                    a[j]
+                } else {
+                    a[j] / wf
+                }
             }
             Rolling::Std { .. } => {
                 (a[j], b[j]) = scalar::window_mean_m2(x, ts[j], w);
@@ -407,7 +446,8 @@ unsafe fn rolling_group(x: &[f64], w: usize, kind: Rolling, chunk: usize, ts0: u
     let load = |at: usize, back: usize| -> [__m512d; 4] {
         // SAFETY: at >= 1 and ts[j] >= w - 1, so ts[j] + at - back >= 0 for back <= w; and
         // ts[j] + at + 4 <= ts[j] + chunk <= n (the loop condition).
-        let v: [__m256d; L] = std::array::from_fn(|j| unsafe { _mm256_loadu_pd(xp.add(ts[j] + at - back)) });
+        let v: [__m256d; L] =
+            std::array::from_fn(|j| unsafe { _mm256_loadu_pd(xp.add(ts[j] + at - back)) });
         let l = transpose4([v[0], v[1], v[2], v[3]]);
         let h = transpose4([v[4], v[5], v[6], v[7]]);
         std::array::from_fn(|k| join(l[k], h[k]))
@@ -421,7 +461,11 @@ unsafe fn rolling_group(x: &[f64], w: usize, kind: Rolling, chunk: usize, ts0: u
             res[k] = match kind {
                 Rolling::Sum | Rolling::Mean => {
                     va = _mm512_add_pd(va, _mm512_sub_pd(xn[k], xo[k]));
-                    if kind == Rolling::Sum { va } else { _mm512_div_pd(va, wv) }
+                    if kind == Rolling::Sum {
+                        va
+                    } else {
+                        _mm512_div_pd(va, wv)
+                    }
                 }
                 Rolling::Std { .. } => {
                     let dx = _mm512_sub_pd(xn[k], xo[k]);
@@ -582,7 +626,14 @@ pub unsafe fn decision_dot(w: &[f64], t: &[f64], s: &[f64]) -> f64 {
     while i + 8 <= n {
         // SAFETY: i + 8 <= n <= the lengths of s, w and t.
         unsafe {
-            acc = _mm512_add_pd(acc, weighted8(_mm512_loadu_pd(sp.add(i)), _mm512_loadu_pd(tp.add(i)), _mm512_loadu_pd(wp.add(i))));
+            acc = _mm512_add_pd(
+                acc,
+                weighted8(
+                    _mm512_loadu_pd(sp.add(i)),
+                    _mm512_loadu_pd(tp.add(i)),
+                    _mm512_loadu_pd(wp.add(i)),
+                ),
+            );
         }
         i += 8;
     }
@@ -591,7 +642,14 @@ pub unsafe fn decision_dot(w: &[f64], t: &[f64], s: &[f64]) -> f64 {
         buf[..n - i].copy_from_slice(&s[i..]);
         // SAFETY: w and t are padded to a multiple of 8 >= i + 8; buf holds 8 values.
         unsafe {
-            acc = _mm512_add_pd(acc, weighted8(_mm512_loadu_pd(buf.as_ptr()), _mm512_loadu_pd(tp.add(i)), _mm512_loadu_pd(wp.add(i))));
+            acc = _mm512_add_pd(
+                acc,
+                weighted8(
+                    _mm512_loadu_pd(buf.as_ptr()),
+                    _mm512_loadu_pd(tp.add(i)),
+                    _mm512_loadu_pd(wp.add(i)),
+                ),
+            );
         }
     }
     let b = _mm256_add_pd(lo(acc), hi(acc));

@@ -13,9 +13,9 @@
 //! The weighted sum uses [`super::DECISION_ACC`] accumulators in a fixed order, so `decide` and
 //! `decide_batch` on any backend give the same score bit for bit. `decide` allocates nothing.
 
-use crate::error::{check_len, CoreError, CoreResult};
+use crate::error::{CoreError, CoreResult, check_len};
 
-use super::{backend, ensure_available, scalar, Backend, DECISION_ACC};
+use super::{Backend, DECISION_ACC, backend, ensure_available, scalar};
 
 /// One decision.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -39,8 +39,16 @@ pub(crate) fn finish(dot: f64, norm: f64, band: f64) -> Decision {
     } else {
         0
     };
-    let size = if action != 0 { ((score.abs() - band) / (1.0 - band)).clamp(0.0, 1.0) } else { 0.0 };
-    Decision { action, score, size }
+    let size = if action != 0 {
+        ((score.abs() - band) / (1.0 - band)).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    Decision {
+        action,
+        score,
+        size,
+    }
 }
 
 /// Weighted fusion of N signals (see the module docs). Validated once at construction.
@@ -66,11 +74,19 @@ impl DecisionKernel {
     }
 
     /// A kernel on an explicit backend (errors if the CPU lacks it).
-    pub fn with_backend(b: Backend, weights: &[f64], thresholds: &[f64], band: f64) -> CoreResult<Self> {
+    pub fn with_backend(
+        b: Backend,
+        weights: &[f64],
+        thresholds: &[f64],
+        band: f64,
+    ) -> CoreResult<Self> {
         ensure_available(b)?;
         let n = weights.len();
         if n == 0 {
-            return Err(CoreError::InvalidArgument { name: "weights", reason: "must hold at least one weight".into() });
+            return Err(CoreError::InvalidArgument {
+                name: "weights",
+                reason: "must hold at least one weight".into(),
+            });
         }
         check_len("thresholds", n, thresholds.len())?;
         if let Some(i) = weights.iter().position(|w| !w.is_finite()) {
@@ -103,7 +119,14 @@ impl DecisionKernel {
         w.resize(padded, 0.0);
         let mut t = thresholds.to_vec();
         t.resize(padded, 0.0);
-        Ok(Self { n, weights: w, thresholds: t, norm, band, backend: b })
+        Ok(Self {
+            n,
+            weights: w,
+            thresholds: t,
+            norm,
+            band,
+            backend: b,
+        })
     }
 
     /// Number of signals per decision.
@@ -134,10 +157,16 @@ impl DecisionKernel {
             match self.backend {
                 // SAFETY: the backend was checked at construction; the padded weights and
                 // thresholds hold `n.next_multiple_of(8)` values and `signals.len() == n`.
-                Backend::Avx2 => return unsafe { super::avx2::decision_dot(&self.weights, &self.thresholds, signals) },
+                Backend::Avx2 => {
+                    return unsafe {
+                        super::avx2::decision_dot(&self.weights, &self.thresholds, signals)
+                    };
+                }
                 // SAFETY: as above.
                 Backend::Avx512 => {
-                    return unsafe { super::avx512::decision_dot(&self.weights, &self.thresholds, signals) };
+                    return unsafe {
+                        super::avx512::decision_dot(&self.weights, &self.thresholds, signals)
+                    };
                 }
                 Backend::Scalar => {}
             }
@@ -164,7 +193,11 @@ impl DecisionKernel {
         if signals.len() % self.n != 0 {
             return Err(CoreError::InvalidArgument {
                 name: "signals",
-                reason: format!("{} values is not a whole number of rows of {} signals", signals.len(), self.n),
+                reason: format!(
+                    "{} values is not a whole number of rows of {} signals",
+                    signals.len(),
+                    self.n
+                ),
             });
         }
         let bars = signals.len() / self.n;
@@ -177,18 +210,31 @@ impl DecisionKernel {
             match self.backend {
                 // SAFETY: backend checked at construction; lengths checked above.
                 Backend::Avx2 => unsafe {
-                    super::avx2::decide_batch(w, t, self.n, self.norm, self.band, signals, actions, scores, sizes);
+                    super::avx2::decide_batch(
+                        w, t, self.n, self.norm, self.band, signals, actions, scores, sizes,
+                    );
                     return Ok(());
                 },
                 // SAFETY: as above.
                 Backend::Avx512 => unsafe {
-                    super::avx512::decide_batch(w, t, self.n, self.norm, self.band, signals, actions, scores, sizes);
+                    super::avx512::decide_batch(
+                        w, t, self.n, self.norm, self.band, signals, actions, scores, sizes,
+                    );
                     return Ok(());
                 },
                 Backend::Scalar => {}
             }
         }
-        scalar::decide_batch(&w[..self.n], &t[..self.n], self.norm, self.band, signals, actions, scores, sizes);
+        scalar::decide_batch(
+            &w[..self.n],
+            &t[..self.n],
+            self.norm,
+            self.band,
+            signals,
+            actions,
+            scores,
+            sizes,
+        );
         Ok(())
     }
 }
@@ -201,25 +247,35 @@ mod tests {
     fn validation_names_the_argument() {
         let e = DecisionKernel::with_backend(Backend::Scalar, &[], &[], 0.1).unwrap_err();
         assert!(e.to_string().starts_with("weights:"), "{e}");
-        let e = DecisionKernel::with_backend(Backend::Scalar, &[1.0, f64::NAN], &[0.0, 0.0], 0.1).unwrap_err();
+        let e = DecisionKernel::with_backend(Backend::Scalar, &[1.0, f64::NAN], &[0.0, 0.0], 0.1)
+            .unwrap_err();
         assert!(e.to_string().starts_with("weights:"), "{e}");
-        let e = DecisionKernel::with_backend(Backend::Scalar, &[0.0, 0.0], &[0.0, 0.0], 0.1).unwrap_err();
+        let e = DecisionKernel::with_backend(Backend::Scalar, &[0.0, 0.0], &[0.0, 0.0], 0.1)
+            .unwrap_err();
         assert!(e.to_string().starts_with("weights:"), "{e}");
-        let e = DecisionKernel::with_backend(Backend::Scalar, &[1.0], &[0.0, 0.0], 0.1).unwrap_err();
+        let e =
+            DecisionKernel::with_backend(Backend::Scalar, &[1.0], &[0.0, 0.0], 0.1).unwrap_err();
         assert!(e.to_string().starts_with("thresholds:"), "{e}");
         let e = DecisionKernel::with_backend(Backend::Scalar, &[1.0], &[1.5], 0.1).unwrap_err();
         assert!(e.to_string().starts_with("thresholds:"), "{e}");
         let e = DecisionKernel::with_backend(Backend::Scalar, &[1.0], &[0.5], 1.0).unwrap_err();
         assert!(e.to_string().starts_with("neutral_band:"), "{e}");
         let k = DecisionKernel::with_backend(Backend::Scalar, &[1.0], &[0.5], 0.0).unwrap();
-        assert!(k.decide(&[0.1, 0.2]).unwrap_err().to_string().starts_with("signals:"));
+        assert!(
+            k.decide(&[0.1, 0.2])
+                .unwrap_err()
+                .to_string()
+                .starts_with("signals:")
+        );
     }
 
     #[test]
     fn hand_computed() {
         // w = [2, -1, 1], t = [0.1, 0.1, 0.5]; s = [0.5, -0.4, 0.3] → s' = [0.5, -0.4, 0]
         // dot = 1.0 + 0.4 = 1.4; norm = 4; score = 0.35; band 0.2 → long, size = 0.15 / 0.8.
-        let k = DecisionKernel::with_backend(Backend::Scalar, &[2.0, -1.0, 1.0], &[0.1, 0.1, 0.5], 0.2).unwrap();
+        let k =
+            DecisionKernel::with_backend(Backend::Scalar, &[2.0, -1.0, 1.0], &[0.1, 0.1, 0.5], 0.2)
+                .unwrap();
         let d = k.decide(&[0.5, -0.4, 0.3]).unwrap();
         assert_eq!(d.action, 1);
         assert!((d.score - 0.35).abs() < 1e-15);

@@ -26,7 +26,7 @@
 
 use std::sync::OnceLock;
 
-use crate::error::{check_len, check_period, CoreError, CoreResult};
+use crate::error::{CoreError, CoreResult, check_len, check_period};
 use crate::indicators::first_valid;
 
 pub mod decision;
@@ -72,7 +72,10 @@ impl Backend {
         match self {
             Backend::Scalar => true,
             #[cfg(target_arch = "x86_64")]
-            Backend::Avx2 => std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma"),
+            Backend::Avx2 => {
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+            }
             #[cfg(target_arch = "x86_64")]
             Backend::Avx512 => {
                 std::arch::is_x86_feature_detected!("avx512f")
@@ -89,14 +92,19 @@ impl Backend {
             "scalar" => Ok(Backend::Scalar),
             "avx2" => Ok(Backend::Avx2),
             "avx512" => Ok(Backend::Avx512),
-            _ => Err(CoreError::UnknownSimdBackend { requested: name.to_string() }),
+            _ => Err(CoreError::UnknownSimdBackend {
+                requested: name.to_string(),
+            }),
         }
     }
 }
 
 /// Every backend this CPU can run, scalar first.
 pub fn available() -> Vec<Backend> {
-    Backend::ALL.into_iter().filter(|b| b.is_available()).collect()
+    Backend::ALL
+        .into_iter()
+        .filter(|b| b.is_available())
+        .collect()
 }
 
 /// The best backend this CPU can run.
@@ -211,9 +219,15 @@ pub enum Multi {
 /// (1 for EMA/SMA, 2 for RSI, as TA-Lib).
 fn check_periods(periods: &[i64], min: i64) -> CoreResult<Vec<usize>> {
     if periods.is_empty() {
-        return Err(CoreError::InvalidArgument { name: "periods", reason: "must name at least one period".into() });
+        return Err(CoreError::InvalidArgument {
+            name: "periods",
+            reason: "must name at least one period".into(),
+        });
     }
-    periods.iter().map(|&p| check_period("periods", p, min)).collect()
+    periods
+        .iter()
+        .map(|&p| check_period("periods", p, min))
+        .collect()
 }
 
 fn multi(b: Backend, kind: Multi, x: &[f64], periods: &[i64]) -> CoreResult<Rows> {
@@ -222,7 +236,13 @@ fn multi(b: Backend, kind: Multi, x: &[f64], periods: &[i64]) -> CoreResult<Rows
 
 /// A multi-lane indicator written into `buf` (its contents are discarded; its capacity is reused
 /// when large enough, so a caller that recycles output buffers avoids fresh page faults).
-pub fn multi_in(b: Backend, kind: Multi, x: &[f64], periods: &[i64], mut buf: Vec<f64>) -> CoreResult<Rows> {
+pub fn multi_in(
+    b: Backend,
+    kind: Multi,
+    x: &[f64],
+    periods: &[i64],
+    mut buf: Vec<f64>,
+) -> CoreResult<Rows> {
     ensure_available(b)?;
     let periods = check_periods(periods, if matches!(kind, Multi::Rsi) { 2 } else { 1 })?;
     let start = first_valid("real", x)?;
@@ -244,7 +264,11 @@ pub fn multi_in(b: Backend, kind: Multi, x: &[f64], periods: &[i64], mut buf: Ve
                 Multi::Rsi => scalar::rsi_multi(xs, &periods, out, n),
             }
         }
-        return Ok(Rows { data, rows: m, cols: n });
+        return Ok(Rows {
+            data,
+            rows: m,
+            cols: n,
+        });
     }
     #[cfg(target_arch = "x86_64")]
     {
@@ -275,7 +299,11 @@ pub fn multi_in(b: Backend, kind: Multi, x: &[f64], periods: &[i64], mut buf: Ve
         // SAFETY: the NaN prefix above and the kernel (which writes every `(r, t)` with
         // `t < xs.len()`, see its docs) initialised all `m * n` elements exactly once.
         unsafe { data.set_len(total) };
-        Ok(Rows { data, rows: m, cols: n })
+        Ok(Rows {
+            data,
+            rows: m,
+            cols: n,
+        })
     }
     #[cfg(not(target_arch = "x86_64"))]
     unreachable!("only the scalar backend is available off x86_64")
@@ -406,7 +434,9 @@ fn reduce(b: Backend, r: Red<'_>) -> f64 {
         match (b, r) {
             (Backend::Avx2, Red::Sum(x)) => return unsafe { avx2::sum(x) },
             (Backend::Avx2, Red::SqDev(x, m)) => return unsafe { avx2::sum_sq_dev(x, m) },
-            (Backend::Avx2, Red::CrossDev(x, y, mx, my)) => return unsafe { avx2::sum_cross_dev(x, y, mx, my) },
+            (Backend::Avx2, Red::CrossDev(x, y, mx, my)) => {
+                return unsafe { avx2::sum_cross_dev(x, y, mx, my) };
+            }
             (Backend::Avx512, Red::Sum(x)) => return unsafe { avx512::sum(x) },
             (Backend::Avx512, Red::SqDev(x, m)) => return unsafe { avx512::sum_sq_dev(x, m) },
             (Backend::Avx512, Red::CrossDev(x, y, mx, my)) => {
@@ -434,7 +464,10 @@ fn valid_part(x: &[f64]) -> &[f64] {
 }
 
 fn no_values(name: &'static str, need: usize) -> CoreError {
-    CoreError::InvalidArgument { name, reason: format!("needs at least {need} valid (non-NaN) value(s)") }
+    CoreError::InvalidArgument {
+        name,
+        reason: format!("needs at least {need} valid (non-NaN) value(s)"),
+    }
 }
 
 /// `Σ x` over the valid values on an explicit backend (0.0 when there are none).
@@ -469,7 +502,10 @@ pub fn std_with(b: Backend, x: &[f64], ddof: usize) -> CoreResult<f64> {
     if xs.len() <= ddof {
         return Err(CoreError::InvalidArgument {
             name: "ddof",
-            reason: format!("must be smaller than the number of valid values ({}), got {ddof}", xs.len()),
+            reason: format!(
+                "must be smaller than the number of valid values ({}), got {ddof}",
+                xs.len()
+            ),
         });
     }
     let ss = reduce(b, Red::SqDev(xs, m));
@@ -526,7 +562,10 @@ mod tests {
     fn resolve_names_and_errors() {
         assert_eq!(resolve(Some("scalar")), Ok(Backend::Scalar));
         assert_eq!(resolve(None), Ok(detect()));
-        assert!(matches!(resolve(Some("sse9")), Err(CoreError::UnknownSimdBackend { .. })));
+        assert!(matches!(
+            resolve(Some("sse9")),
+            Err(CoreError::UnknownSimdBackend { .. })
+        ));
         for b in Backend::ALL {
             let r = resolve(Some(b.name()));
             assert_eq!(r.is_ok(), b.is_available(), "{b:?}");

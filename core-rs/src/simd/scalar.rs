@@ -8,7 +8,7 @@
 pub use crate::indicators::rsi::{rsi_step, rsi_value, split as rsi_split};
 use crate::indicators::{ema::ema_kernel, rsi::rsi_kernel, sma::sma_kernel};
 
-use super::{combine_acc, decision_finish, ACC, DECISION_ACC};
+use super::{ACC, DECISION_ACC, combine_acc, decision_finish};
 
 // ------------------------------------------------------------------------------------------
 // Multi-lane indicators: the scalar backend is the single-period kernels, one row at a time.
@@ -88,7 +88,9 @@ pub enum Rolling {
     Sum,
     Mean,
     /// Standard deviation with divisor `window - ddof`.
-    Std { ddof: usize },
+    Std {
+        ddof: usize,
+    },
 }
 
 /// Seed of a rolling chunk whose first output is at `ts`: the window sum, in index order.
@@ -132,7 +134,14 @@ pub fn std_from_m2(m2: f64, denom: f64) -> f64 {
 /// One chunk of a rolling statistic: `emit(t, value)` for `t in ts..te`, windows of `w` ending
 /// at `t` (`ts >= w - 1`).
 #[inline(always)]
-pub fn rolling_chunk(x: &[f64], w: usize, kind: Rolling, ts: usize, te: usize, mut emit: impl FnMut(usize, f64)) {
+pub fn rolling_chunk(
+    x: &[f64],
+    w: usize,
+    kind: Rolling,
+    ts: usize,
+    te: usize,
+    mut emit: impl FnMut(usize, f64),
+) {
     let wf = w as f64;
     match kind {
         Rolling::Sum | Rolling::Mean => {
@@ -228,7 +237,12 @@ pub fn decision_dot(w: &[f64], t: &[f64], s: &[f64]) -> f64 {
     for (i, &v) in s.iter().enumerate() {
         acc[i % DECISION_ACC] += w[i] * effective_signal(v, t[i]);
     }
-    let b = [acc[0] + acc[4], acc[1] + acc[5], acc[2] + acc[6], acc[3] + acc[7]];
+    let b = [
+        acc[0] + acc[4],
+        acc[1] + acc[5],
+        acc[2] + acc[6],
+        acc[3] + acc[7],
+    ];
     let c = [b[0] + b[2], b[1] + b[3]];
     c[0] + c[1]
 }

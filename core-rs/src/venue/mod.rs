@@ -13,7 +13,10 @@
 //! - Orders of one instrument are matched in submission order; each fills whole.
 
 use crate::model::fixed::{div_ceil, div_floor};
-use crate::model::{Bar, Bps, Command, Fill, Instrument, Liquidity, Order, OrderEvent, OrderEventKind, OrderId, OrderKind, OrderSpec, OrderStatus, Reason, Side};
+use crate::model::{
+    Bar, Bps, Command, Fill, Instrument, Liquidity, Order, OrderEvent, OrderEventKind, OrderId,
+    OrderKind, OrderSpec, OrderStatus, Reason, Side,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FillAt {
@@ -40,7 +43,10 @@ pub struct SimVenue {
 
 impl SimVenue {
     pub fn new(config: VenueConfig) -> Self {
-        Self { config, ..Self::default() }
+        Self {
+            config,
+            ..Self::default()
+        }
     }
 
     pub fn open_orders(&self) -> &[Order] {
@@ -80,11 +86,19 @@ impl SimVenue {
     }
 
     fn validate(&self, instruments: &[Instrument], spec: &OrderSpec) -> Result<(), Reason> {
-        let OrderSpec { id, instrument: inst_id, kind, qty, .. } = *spec;
+        let OrderSpec {
+            id,
+            instrument: inst_id,
+            kind,
+            qty,
+            ..
+        } = *spec;
         if id <= self.last_id {
             return Err(Reason::DuplicateOrderId);
         }
-        let inst = instruments.get(inst_id as usize).ok_or(Reason::UnknownInstrument)?;
+        let inst = instruments
+            .get(inst_id as usize)
+            .ok_or(Reason::UnknownInstrument)?;
         if qty <= 0 {
             return Err(Reason::NonPositiveQuantity);
         }
@@ -123,24 +137,42 @@ impl SimVenue {
         match cmd {
             Command::Submit(spec) => {
                 self.orders_submitted += 1;
-                let (id, instrument, side, kind, qty) = (spec.id, spec.instrument, spec.side, spec.kind, spec.qty);
+                let (id, instrument, side, kind, qty) =
+                    (spec.id, spec.instrument, spec.side, spec.kind, spec.qty);
                 if let Err(reason) = self.validate(instruments, &spec) {
                     if reason != Reason::DuplicateOrderId {
                         self.last_id = self.last_id.max(id);
                     }
-                    events.push(OrderEvent { id, ts, kind: OrderEventKind::Rejected(reason) });
+                    events.push(OrderEvent {
+                        id,
+                        ts,
+                        kind: OrderEventKind::Rejected(reason),
+                    });
                     return;
                 }
                 self.last_id = id;
-                events.push(OrderEvent { id, ts, kind: OrderEventKind::Accepted });
+                events.push(OrderEvent {
+                    id,
+                    ts,
+                    kind: OrderEventKind::Accepted,
+                });
                 let mut order = Order::new(spec, ts, bar_index);
                 order.status = OrderStatus::Accepted;
-                let fill_now = matches!(kind, OrderKind::Market) && self.config.fill_at == FillAt::Close;
+                let fill_now =
+                    matches!(kind, OrderKind::Market) && self.config.fill_at == FillAt::Close;
                 match bar {
                     Some(bar) if fill_now && bar.instrument == instrument => {
                         let inst = &instruments[instrument as usize];
                         let px = self.slipped(inst, side, bar.close);
-                        Self::fill(self.fee(inst, px, qty), order, px, ts, Liquidity::Taker, events, fills);
+                        Self::fill(
+                            self.fee(inst, px, qty),
+                            order,
+                            px,
+                            ts,
+                            Liquidity::Taker,
+                            events,
+                            fills,
+                        );
                     }
                     _ => self.open.push(order),
                 }
@@ -148,49 +180,110 @@ impl SimVenue {
             Command::Cancel { id } => match self.open.iter().position(|o| o.id() == id) {
                 Some(i) => {
                     self.open.remove(i);
-                    events.push(OrderEvent { id, ts, kind: OrderEventKind::Canceled(Reason::Requested) });
+                    events.push(OrderEvent {
+                        id,
+                        ts,
+                        kind: OrderEventKind::Canceled(Reason::Requested),
+                    });
                 }
                 None => {
-                    let reason = if id <= self.last_id { Reason::OrderClosed } else { Reason::UnknownOrder };
-                    events.push(OrderEvent { id, ts, kind: OrderEventKind::CancelRejected(reason) });
+                    let reason = if id <= self.last_id {
+                        Reason::OrderClosed
+                    } else {
+                        Reason::UnknownOrder
+                    };
+                    events.push(OrderEvent {
+                        id,
+                        ts,
+                        kind: OrderEventKind::CancelRejected(reason),
+                    });
                 }
             },
             Command::CancelAll { instrument } => {
                 self.open.retain(|o| {
                     let hit = instrument.is_none_or(|i| i == o.spec.instrument);
                     if hit {
-                        events.push(OrderEvent { id: o.id(), ts, kind: OrderEventKind::Canceled(Reason::Requested) });
+                        events.push(OrderEvent {
+                            id: o.id(),
+                            ts,
+                            kind: OrderEventKind::Canceled(Reason::Requested),
+                        });
                     }
                     !hit
                 });
             }
             Command::SubmitList { orders, .. } => {
                 for spec in orders {
-                    events.push(OrderEvent { id: spec.id, ts, kind: OrderEventKind::Denied(Reason::InvalidOrder) });
+                    events.push(OrderEvent {
+                        id: spec.id,
+                        ts,
+                        kind: OrderEventKind::Denied(Reason::InvalidOrder),
+                    });
                 }
             }
             Command::Modify { id, .. } => {
-                events.push(OrderEvent { id, ts, kind: OrderEventKind::ModifyRejected(Reason::InvalidOrder) });
+                events.push(OrderEvent {
+                    id,
+                    ts,
+                    kind: OrderEventKind::ModifyRejected(Reason::InvalidOrder),
+                });
             }
         }
     }
 
-    fn fill(fee: i128, order: Order, px: i64, ts: i64, liquidity: Liquidity, events: &mut Vec<OrderEvent>, fills: &mut Vec<Fill>) {
+    fn fill(
+        fee: i128,
+        order: Order,
+        px: i64,
+        ts: i64,
+        liquidity: Liquidity,
+        events: &mut Vec<OrderEvent>,
+        fills: &mut Vec<Fill>,
+    ) {
         let s = &order.spec;
-        fills.push(Fill { ts, order_id: s.id, instrument: s.instrument, side: s.side, px, qty: s.qty, fee, liquidity });
-        events.push(OrderEvent { id: s.id, ts, kind: OrderEventKind::Filled { fill_index: fills.len() - 1 } });
+        fills.push(Fill {
+            ts,
+            order_id: s.id,
+            instrument: s.instrument,
+            side: s.side,
+            px,
+            qty: s.qty,
+            fee,
+            liquidity,
+        });
+        events.push(OrderEvent {
+            id: s.id,
+            ts,
+            kind: OrderEventKind::Filled {
+                fill_index: fills.len() - 1,
+            },
+        });
     }
 
     /// Match the open orders of `bar`'s instrument that were submitted before this bar.
     #[inline(always)]
-    pub fn on_bar(&mut self, instruments: &[Instrument], bar: &Bar, bar_index: u64, events: &mut Vec<OrderEvent>, fills: &mut Vec<Fill>) {
+    pub fn on_bar(
+        &mut self,
+        instruments: &[Instrument],
+        bar: &Bar,
+        bar_index: u64,
+        events: &mut Vec<OrderEvent>,
+        fills: &mut Vec<Fill>,
+    ) {
         if !self.open.is_empty() {
             self.match_open(instruments, bar, bar_index, events, fills);
         }
     }
 
     #[inline(never)]
-    fn match_open(&mut self, instruments: &[Instrument], bar: &Bar, bar_index: u64, events: &mut Vec<OrderEvent>, fills: &mut Vec<Fill>) {
+    fn match_open(
+        &mut self,
+        instruments: &[Instrument],
+        bar: &Bar,
+        bar_index: u64,
+        events: &mut Vec<OrderEvent>,
+        fills: &mut Vec<Fill>,
+    ) {
         let inst = &instruments[bar.instrument as usize];
         let mut i = 0;
         while i < self.open.len() {
@@ -200,7 +293,9 @@ impl SimVenue {
                 continue;
             }
             let hit = match (o.spec.kind, o.spec.side) {
-                (OrderKind::Market, side) => Some((self.slipped(inst, side, bar.open), Liquidity::Taker)),
+                (OrderKind::Market, side) => {
+                    Some((self.slipped(inst, side, bar.open), Liquidity::Taker))
+                }
                 (OrderKind::Limit { px: lim }, Side::Buy) => {
                     if bar.open <= lim {
                         Some((bar.open, Liquidity::Maker))
