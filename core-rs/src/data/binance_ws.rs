@@ -77,6 +77,9 @@ pub struct Trade<'a> {
     /// Trade time (ms).
     #[serde(rename = "T")]
     pub trade_time: i64,
+    /// Trade id (`t` of `trade`; `aggTrade` carries `a` instead, left `None`).
+    #[serde(rename = "t", default)]
+    pub id: Option<i64>,
 }
 
 /// A REST depth snapshot.

@@ -3,7 +3,9 @@
 pub mod binance_ws;
 pub mod decimal;
 pub mod replay;
+pub mod ticks;
 
 pub use binance_ws::{BookTicker, DepthDiff, Snapshot, Trade, WsLine, WsMessage, decode_line};
 pub use decimal::{decimals_of, parse_fixed};
 pub use replay::{Replay, ReplayOptions, ReplayReport, replay_files, replay_text};
+pub use ticks::{QuoteTicks, Ticks, TardisKind, TradeTicks, WsTicks, read_binance_ticks_file, read_tardis_file};
