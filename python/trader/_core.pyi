@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Self, final
+from typing import Any, Self, final
 
 import numpy as np
 import numpy.typing as npt
@@ -494,6 +494,12 @@ class Context:
     def __new__(cls, symbols: list[str], price_precision: list[int], size_precision: list[int]) -> Self: ...
     def submit(self, side: int, qty: float, instrument: int = 0, price: float | None = None) -> int:
         """Queue an order (+1 buy, -1 sell; a price makes it a limit order); returns its id."""
+    def submit_order(self, request: Any) -> int:
+        """Queue a ``trader.orders.OrderRequest``; returns its client order id."""
+    def submit_list(self, kind: str, requests: list[Any]) -> list[int]:
+        """Queue a contingent list ("oco", "oto" parent first, "bracket" entry/tp/sl); returns the ids."""
+    def modify(self, order_id: int, qty: float | None = None, price: float | None = None, trigger: float | None = None) -> None:
+        """Queue a change of a working order's quantity, limit price or trigger."""
     def cancel(self, order_id: int) -> None: ...
     def cancel_all(self, instrument: int | None = None) -> None: ...
     def position(self, instrument: int = 0) -> float:

@@ -43,6 +43,16 @@ def trader_venues() -> list:  # type: ignore[empty-body]
 
 
 @hookspec
+def trader_fill_models() -> list:  # type: ignore[empty-body]
+    """Fill models of the simulated venue: matching for bars, quotes or L2 books, and the
+    slippage, latency and fee models applied on top (see ``trader.fill_models``).
+
+    :return: a list of ``trader.fill_models.FillModel`` objects, each with a ``kind`` and a
+        ``name`` unique across all plugins.
+    """
+
+
+@hookspec
 def trader_risk_layers() -> list:  # type: ignore[empty-body]
     """Risk layers this plugin provides (pre-trade checks added to the risk engine).
 

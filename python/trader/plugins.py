@@ -36,6 +36,7 @@ KINDS = {
     "data source": "trader_data_sources",
     "strategy": "trader_strategies",
     "venue": "trader_venues",
+    "fill model": "trader_fill_models",
     "risk layer": "trader_risk_layers",
 }
 
@@ -210,6 +211,11 @@ def strategies(pm: TraderPluginManager | None = None) -> dict[str, type]:
 def venues(pm: TraderPluginManager | None = None) -> dict[str, Any]:
     """``{name: venue}`` of every plugin."""
     return _by_name("venue", KINDS["venue"], pm)
+
+
+def fill_models(pm: TraderPluginManager | None = None) -> dict[str, Any]:
+    """``{name: FillModel}`` of every plugin (names are unique across kinds)."""
+    return _by_name("fill model", KINDS["fill model"], pm)
 
 
 def risk_layers(pm: TraderPluginManager | None = None) -> dict[str, Any]:

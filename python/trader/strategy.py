@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from trader import orders
 from trader.exceptions import InvalidInputError
 
 __all__ = ["Param", "Strategy", "Signals", "ParameterError"]
@@ -223,20 +224,83 @@ class Strategy:
             raise RuntimeError("the strategy is not attached to a running engine")
         return self._ctx
 
-    def buy(self, qty: float, *, price: float | None = None, instrument: int = 0) -> int:
-        """Buy ``qty`` at market (or limit ``price``); returns the order id."""
-        return self._context().submit(1, qty, instrument, price)
+    def buy(self, qty: float, *, price: float | None = None, instrument: int = 0, **instructions: Any) -> int:
+        """Buy ``qty`` at market (or limit ``price``); returns the order id.
 
-    def sell(self, qty: float, *, price: float | None = None, instrument: int = 0) -> int:
-        """Sell ``qty`` at market (or limit ``price``); returns the order id."""
-        return self._context().submit(-1, qty, instrument, price)
+        ``instructions``: ``time_in_force``, ``expire_time``, ``post_only``, ``reduce_only``,
+        ``display_qty``, ``client_id`` (see :mod:`trader.orders`).
+        """
+        return self.order(1, qty, price=price, instrument=instrument, **instructions)
 
-    def order(self, side: str | int, qty: float, *, price: float | None = None, instrument: int = 0) -> int:
-        """Submit an order: ``side`` is "buy"/"sell" (or +1/-1)."""
+    def sell(self, qty: float, *, price: float | None = None, instrument: int = 0, **instructions: Any) -> int:
+        """Sell ``qty`` at market (or limit ``price``); returns the order id (see :meth:`buy`)."""
+        return self.order(-1, qty, price=price, instrument=instrument, **instructions)
+
+    def order(self, side: str | int, qty: float, *, price: float | None = None, instrument: int = 0, **instructions: Any) -> int:
+        """Submit a market (or limit, with ``price``) order: ``side`` is "buy"/"sell" (or +1/-1)."""
         s = {"buy": 1, "sell": -1, 1: 1, -1: -1}.get(side.lower() if isinstance(side, str) else side)
         if s is None:
             raise InvalidInputError(f"side: must be 'buy' or 'sell', got {side!r}")
+        if instructions:
+            kind = "market" if price is None else "limit"
+            return self.submit(orders.OrderRequest(s, qty, kind, price=price, instrument=instrument, **instructions))
         return self._context().submit(s, qty, instrument, price)
+
+    def submit(self, order: orders.OrderRequest) -> int:
+        """Submit an order request built with :mod:`trader.orders`; returns its client order id."""
+        if not isinstance(order, orders.OrderRequest):
+            raise InvalidInputError(f"order: expected a trader.orders.OrderRequest, got {type(order).__name__}")
+        return self._context().submit_order(order)
+
+    def submit_oco(self, *legs: orders.OrderRequest) -> list[int]:
+        """One-cancels-other: when one leg fills (even partly) the others are canceled (or reduced)."""
+        if len(legs) < 2:
+            raise InvalidInputError(f"legs: an OCO needs at least two orders, got {len(legs)}")
+        return self._context().submit_list("oco", self._requests(legs))
+
+    def submit_oto(self, parent: orders.OrderRequest, *children: orders.OrderRequest) -> list[int]:
+        """One-triggers-other: the children go to the venue once ``parent`` fills, sized to its fill."""
+        if not children:
+            raise InvalidInputError("children: an OTO needs at least one child order")
+        return self._context().submit_list("oto", self._requests((parent, *children)))
+
+    def bracket(
+        self,
+        side: str | int,
+        qty: float,
+        *,
+        take_profit: float,
+        stop_loss: float,
+        entry_price: float | None = None,
+        stop_limit: float | None = None,
+        instrument: int = 0,
+        time_in_force: str = "GTC",
+    ) -> list[int]:
+        """Entry (market, or limit at ``entry_price``) with a take-profit limit and a stop-loss
+        (stop-market, or stop-limit at ``stop_limit``). The exits activate on the entry's fill,
+        sized to the filled quantity, and cancel each other. Returns [entry, take_profit, stop_loss] ids.
+        """
+        s = orders._side(side)
+        entry = orders.OrderRequest(s, qty, "market" if entry_price is None else "limit", price=entry_price, instrument=instrument, time_in_force=time_in_force)
+        tp = orders.limit(-s, qty, take_profit, instrument=instrument, reduce_only=True)
+        if stop_limit is None:
+            sl = orders.stop_market(-s, qty, stop_loss, instrument=instrument, reduce_only=True)
+        else:
+            sl = orders.stop_limit(-s, qty, stop_loss, stop_limit, instrument=instrument, reduce_only=True)
+        return self._context().submit_list("bracket", [entry, tp, sl])
+
+    def modify(self, order_id: int, *, qty: float | None = None, price: float | None = None, trigger: float | None = None) -> None:
+        """Change a working order's total quantity, limit price or trigger (an event confirms)."""
+        if qty is None and price is None and trigger is None:
+            raise InvalidInputError("modify: give at least one of qty, price, trigger")
+        self._context().modify(order_id, qty, price, trigger)
+
+    @staticmethod
+    def _requests(reqs: Any) -> list[orders.OrderRequest]:
+        for r in reqs:
+            if not isinstance(r, orders.OrderRequest):
+                raise InvalidInputError(f"order: expected a trader.orders.OrderRequest, got {type(r).__name__}")
+        return list(reqs)
 
     def close(self, instrument: int = 0) -> int | None:
         """Flatten the position at market; returns the order id, or None when already flat."""

@@ -170,6 +170,9 @@ pub struct PyContext {
     instruments: Vec<Instrument>,
     commands: Vec<Command>,
     next_id: u64,
+    next_list: u64,
+    /// Instrument of every order id handed out, for `modify` (prices convert per instrument).
+    order_instrument: std::collections::HashMap<u64, u32>,
     ts: i64,
     cash: i128,
     equity: i128,
@@ -177,6 +180,30 @@ pub struct PyContext {
 }
 
 impl PyContext {
+    /// The request's client id, or the next free one; ids handed out only grow.
+    fn take_id(&mut self, client: Option<u64>, instrument: u32) -> u64 {
+        let id = match client {
+            Some(c) => {
+                self.next_id = self.next_id.max(c);
+                c
+            }
+            None => {
+                self.next_id += 1;
+                self.next_id
+            }
+        };
+        self.order_instrument.entry(id).or_insert(instrument);
+        id
+    }
+
+    fn spec(&mut self, request: &Bound<'_, PyAny>) -> PyResult<crate::model::OrderSpec> {
+        let instrument: u32 = request.getattr("instrument")?.extract()?;
+        let client: Option<u64> = request.getattr("client_id")?.extract()?;
+        let inst = self.inst(instrument)?.clone();
+        let id = self.take_id(client, instrument);
+        super::orders::spec_from_request(&inst, instrument, request, id)
+    }
+
     fn inst(&self, instrument: u32) -> PyResult<&Instrument> {
         self.instruments.get(instrument as usize).ok_or_else(|| {
             CoreError::InvalidArgument {
@@ -216,6 +243,8 @@ impl PyContext {
             instruments,
             commands: Vec::new(),
             next_id: 0,
+            next_list: 0,
+            order_instrument: std::collections::HashMap::new(),
             ts: 0,
             cash: 0,
             equity: 0,
@@ -257,12 +286,47 @@ impl PyContext {
                 })?,
             },
         };
-        self.next_id += 1;
-        let id = self.next_id;
+        let id = self.take_id(None, instrument);
         self.commands.push(Command::Submit(OrderSpec::new(
             id, instrument, side, kind, qty_raw,
         )));
         Ok(id)
+    }
+
+    /// Queue an order request (`trader.orders.OrderRequest`); returns its client order id (the
+    /// request's `client_id`, or the next free one). A duplicate id is denied by the venue.
+    fn submit_order(&mut self, request: &Bound<'_, PyAny>) -> PyResult<u64> {
+        let spec = self.spec(request)?;
+        let id = spec.id;
+        self.commands.push(Command::Submit(spec));
+        Ok(id)
+    }
+
+    /// Queue a contingent list: `kind` is "oco", "oto" (first request is the parent) or
+    /// "bracket" (entry, take-profit, stop-loss). Returns the client ids in the same order.
+    fn submit_list(&mut self, kind: &str, requests: Vec<Bound<'_, PyAny>>) -> PyResult<Vec<u64>> {
+        let kind = super::orders::list_kind(kind)?;
+        let specs = requests.iter().map(|r| self.spec(r)).collect::<PyResult<Vec<_>>>()?;
+        let ids = specs.iter().map(|s| s.id).collect();
+        self.next_list += 1;
+        self.commands.push(Command::SubmitList { list: self.next_list, kind, orders: specs });
+        Ok(ids)
+    }
+
+    /// Queue a change of a working order: total quantity, limit price and/or trigger price.
+    #[pyo3(signature = (order_id, qty = None, price = None, trigger = None))]
+    fn modify(&mut self, order_id: u64, qty: Option<f64>, price: Option<f64>, trigger: Option<f64>) -> PyResult<()> {
+        // An id this strategy never used: the venue answers with a ModifyRejected event.
+        let inst = self.order_instrument.get(&order_id).map_or(Ok(&self.instruments[0]), |&i| self.inst(i))?;
+        let conv = |v: Option<f64>, dp: u8, name: &'static str| {
+            v.map(|x| to_raw(x, dp).ok_or_else(|| CoreError::InvalidArgument { name, reason: format!("must be a finite number, got {x}") }))
+                .transpose()
+        };
+        let qty = conv(qty, inst.size_dp, "qty")?;
+        let px = conv(price, inst.price_dp, "price")?;
+        let trigger = conv(trigger, inst.price_dp, "trigger")?;
+        self.commands.push(Command::Modify { id: order_id, qty, px, trigger });
+        Ok(())
     }
 
     /// Queue a cancel of order `order_id`.

@@ -8,6 +8,7 @@ mod engine;
 mod errors;
 mod fastcall;
 mod indicators;
+mod orders;
 mod ring;
 mod simd;
 
