@@ -228,6 +228,62 @@ impl L2Book {
         self.bids.clear();
         self.asks.clear();
     }
+
+    /// Walk `side` from its best level outwards, as a taker of up to `qty` would (a buy takes the
+    /// asks), never past `limit` (a buy: prices `<= limit`; a sell: `>= limit`; `None`: no
+    /// limit). Each level taken is pushed to `out` as `(px, qty taken)`; returns the total taken
+    /// (less than `qty` when the side runs out or the limit stops the walk). The book itself is
+    /// not changed: the recorded book is the market's, and the next diff restores its state.
+    pub fn walk(&self, side: BookSide, limit: Option<i64>, qty: i64, out: &mut Vec<Level>) -> i64 {
+        let mut left = qty.max(0);
+        let take = |px: i64, lvl: i64, left: &mut i64, out: &mut Vec<Level>| {
+            let q = lvl.min(*left);
+            out.push(Level { px, qty: q });
+            *left -= q;
+        };
+        match side {
+            BookSide::Ask => {
+                for (k, q) in self.asks.iter_best_first() {
+                    let px = -k;
+                    if left == 0 || limit.is_some_and(|l| px > l) {
+                        break;
+                    }
+                    take(px, q, &mut left, out);
+                }
+            }
+            BookSide::Bid => {
+                for (px, q) in self.bids.iter_best_first() {
+                    if left == 0 || limit.is_some_and(|l| px < l) {
+                        break;
+                    }
+                    take(px, q, &mut left, out);
+                }
+            }
+        }
+        qty.max(0) - left
+    }
+
+    /// How much of up to `max` a taker could take from `side` without passing `limit` (the
+    /// fill-or-kill check; see [`walk`](Self::walk)).
+    pub fn available(&self, side: BookSide, limit: Option<i64>, max: i64) -> i64 {
+        let mut n = 0i64;
+        let within = |px: i64| match (side, limit) {
+            (_, None) => true,
+            (BookSide::Ask, Some(l)) => px <= l,
+            (BookSide::Bid, Some(l)) => px >= l,
+        };
+        let iter: Box<dyn Iterator<Item = (i64, i64)>> = match side {
+            BookSide::Ask => Box::new(self.asks.iter_best_first().map(|(k, q)| (-k, q))),
+            BookSide::Bid => Box::new(self.bids.iter_best_first()),
+        };
+        for (px, q) in iter {
+            if n >= max || !within(px) {
+                break;
+            }
+            n = n.saturating_add(q);
+        }
+        n.min(max)
+    }
 }
 
 /// Which Binance market a diff stream comes from: the sync rules differ.

@@ -12,6 +12,9 @@
 //! - **Fees**: `fee_bps × notional`, rounded up to the money unit, on every fill.
 //! - Orders of one instrument are matched in submission order; each fills whole.
 
+pub mod l2;
+pub mod queue;
+
 use crate::model::fixed::{div_ceil, div_floor};
 use crate::model::{
     Bar, Bps, Command, Fill, Instrument, Liquidity, Order, OrderEvent, OrderEventKind, OrderId,
