@@ -9,6 +9,7 @@
 pub mod book;
 pub mod data;
 pub mod engine;
+pub mod engine_l2;
 pub mod error;
 pub mod indicators;
 pub mod model;

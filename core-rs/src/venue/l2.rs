@@ -95,10 +95,10 @@ pub fn crosses(book: &L2Book, side: Side, px: i64) -> bool {
     }
 }
 
-/// The L2 (and quote) matcher: the book plus the queue state of our working orders.
+/// The L2 (and quote) matcher: the queue state of our working orders. The book is the
+/// caller's (e.g. the one [`crate::book::BookSync`] keeps), passed to each call.
 #[derive(Debug, Clone)]
 pub struct L2Matcher {
-    book: L2Book,
     model: QueueModel,
     working: Vec<Working>,
     scratch: Vec<Level>,
@@ -111,9 +111,8 @@ pub struct L2Matcher {
 }
 
 impl L2Matcher {
-    pub fn new(book: L2Book, model: QueueModel) -> Self {
+    pub fn new(model: QueueModel) -> Self {
         Self {
-            book,
             model,
             working: Vec::new(),
             scratch: Vec::with_capacity(16),
@@ -121,16 +120,6 @@ impl L2Matcher {
             quote_mode: false,
             side_changed: [false; 2],
         }
-    }
-
-    pub fn book(&self) -> &L2Book {
-        &self.book
-    }
-
-    /// The book, to apply depth updates through (then call [`on_level`](Self::on_level) for
-    /// each changed level and [`sweep_crossed`](Self::sweep_crossed) after the event).
-    pub fn book_mut(&mut self) -> &mut L2Book {
-        &mut self.book
     }
 
     pub fn model(&self) -> QueueModel {
@@ -154,27 +143,27 @@ impl L2Matcher {
 
     /// Replace the book by one level a side (a top-of-book quote). A side with a zero or
     /// missing quantity is empty. Queue positions at the quoted prices follow the new sizes.
-    pub fn set_top(&mut self, bid: Option<Level>, ask: Option<Level>) {
+    pub fn set_top(&mut self, book: &mut L2Book, bid: Option<Level>, ask: Option<Level>) {
         self.quote_mode = true;
         let norm = |l: Option<Level>| l.filter(|l| l.qty > 0);
         self.side_changed = [
-            norm(bid) != self.book.best_bid(),
-            norm(ask) != self.book.best_ask(),
+            norm(bid) != book.best_bid(),
+            norm(ask) != book.best_ask(),
         ];
-        self.book.clear();
+        book.clear();
         for (side, l) in [(BookSide::Bid, bid), (BookSide::Ask, ask)] {
             if let Some(l) = l
                 && l.qty > 0
             {
                 // A quote's price is never i64::MIN and its size is > 0: cannot fail.
-                let _ = self.book.apply_delta(side, l.px, l.qty);
+                let _ = book.apply_delta(side, l.px, l.qty);
             }
         }
         if !self.working.is_empty() {
             let model = self.model;
             for w in &mut self.working {
                 if let Some(px) = w.px {
-                    let q = self.book.qty_at(own(w.side), px).unwrap_or(0);
+                    let q = book.qty_at(own(w.side), px).unwrap_or(0);
                     if q != w.queue.level_qty {
                         w.queue.on_level(model, q);
                     }
@@ -189,6 +178,7 @@ impl L2Matcher {
     #[allow(clippy::too_many_arguments)] // reason: one flat call per arrival on the hot path
     pub fn arrive(
         &mut self,
+        book: &L2Book,
         id: OrderId,
         side: Side,
         px: Option<i64>,
@@ -202,19 +192,19 @@ impl L2Matcher {
         }
         let marketable = match px {
             None => true,
-            Some(p) => crosses(&self.book, side, p),
+            Some(p) => crosses(book, side, p),
         };
         if post_only && marketable {
             return Arrival::Reject(Reason::PostOnlyWouldTake);
         }
         let take_side = opposite(side);
-        if tif == TimeInForce::Fok && self.book.available(take_side, px, leaves) < leaves {
+        if tif == TimeInForce::Fok && book.available(take_side, px, leaves) < leaves {
             return Arrival::Cancel(Reason::FokCannotFill);
         }
         let mut filled = 0;
         if marketable {
             self.scratch.clear();
-            filled = self.book.walk(take_side, px, leaves, &mut self.scratch);
+            filled = book.walk(take_side, px, leaves, &mut self.scratch);
             out.extend(self.scratch.iter().map(|l| MatchFill {
                 id,
                 px: l.px,
@@ -248,7 +238,7 @@ impl L2Matcher {
                 Arrival::Taking
             }
             (Some(p), _) => {
-                let level = self.book.qty_at(own(side), p).unwrap_or(0);
+                let level = book.qty_at(own(side), p).unwrap_or(0);
                 self.working.push(Working {
                     id,
                     side,
@@ -359,11 +349,11 @@ impl L2Matcher {
 
     /// After a book event: resting limits the opposite side now crosses fill in full at their
     /// price (Maker); market orders still taking walk the book (Taker).
-    pub fn sweep_crossed(&mut self, out: &mut Vec<MatchFill>) {
+    pub fn sweep_crossed(&mut self, book: &L2Book, out: &mut Vec<MatchFill>) {
         if self.working.is_empty() {
             return;
         }
-        let (bid, ask) = (self.book.best_bid(), self.book.best_ask());
+        let (bid, ask) = (book.best_bid(), book.best_ask());
         let mut any = false;
         for i in 0..self.working.len() {
             let w = self.working[i];
@@ -387,7 +377,7 @@ impl L2Matcher {
                         continue;
                     }
                     self.scratch.clear();
-                    let got = self.book.walk(opposite(w.side), None, w.leaves, &mut self.scratch);
+                    let got = book.walk(opposite(w.side), None, w.leaves, &mut self.scratch);
                     if got > 0 {
                         for k in 0..self.scratch.len() {
                             let l = self.scratch[k];
@@ -419,6 +409,10 @@ mod tests {
         b
     }
 
+    fn mk(b: L2Book, model: QueueModel) -> (L2Book, L2Matcher) {
+        (b, L2Matcher::new(model))
+    }
+
     fn fills(v: &[MatchFill]) -> Vec<(i64, i64, Liquidity)> {
         v.iter().map(|f| (f.px, f.qty, f.liquidity)).collect()
     }
@@ -427,9 +421,9 @@ mod tests {
 
     #[test]
     fn market_walks_three_levels() {
-        let mut m = L2Matcher::new(book(&[(99, 5)], &[(100, 2), (101, 3), (102, 4), (103, 9)]), QueueModel::RiskAverse);
+        let (bk, mut m) = mk(book(&[(99, 5)], &[(100, 2), (101, 3), (102, 4), (103, 9)]), QueueModel::RiskAverse);
         let mut out = vec![];
-        let a = m.arrive(1, Side::Buy, None, 8, TimeInForce::Gtc, false, &mut out);
+        let a = m.arrive(&bk, 1, Side::Buy, None, 8, TimeInForce::Gtc, false, &mut out);
         assert_eq!(a, Arrival::Filled);
         assert_eq!(fills(&out), vec![(100, 2, Taker), (101, 3, Taker), (102, 3, Taker)]);
         // VWAP = (200 + 303 + 306) / 8
@@ -443,36 +437,36 @@ mod tests {
         let b = book(&[(98, 1), (99, 2)], &[(101, 1)]);
         let mut out = vec![];
         // IOC sell market: 3 of 5 fill, rest canceled.
-        let mut m = L2Matcher::new(b.clone(), QueueModel::RiskAverse);
-        let a = m.arrive(1, Side::Sell, None, 5, TimeInForce::Ioc, false, &mut out);
+        let (bk, mut m) = mk(b.clone(), QueueModel::RiskAverse);
+        let a = m.arrive(&bk, 1, Side::Sell, None, 5, TimeInForce::Ioc, false, &mut out);
         assert_eq!(a, Arrival::Cancel(Reason::IocRemainder));
         assert_eq!(fills(&out), vec![(99, 2, Taker), (98, 1, Taker)]);
         // GTC market on an L2 book: the book ran out, the rest is canceled.
         out.clear();
-        let a = m.arrive(2, Side::Sell, None, 5, TimeInForce::Gtc, false, &mut out);
+        let a = m.arrive(&bk, 2, Side::Sell, None, 5, TimeInForce::Gtc, false, &mut out);
         assert_eq!(a, Arrival::Cancel(Reason::IocRemainder));
         assert!(m.is_idle());
         // In quote mode the rest keeps taking at the next quotes that change the side it takes.
-        let mut q = L2Matcher::new(L2Book::new(1, 0).unwrap(), QueueModel::RiskAverse);
-        q.set_top(Some(Level { px: 99, qty: 2 }), Some(Level { px: 101, qty: 1 }));
+        let (mut qb, mut q) = mk(L2Book::new(1, 0).unwrap(), QueueModel::RiskAverse);
+        q.set_top(&mut qb, Some(Level { px: 99, qty: 2 }), Some(Level { px: 101, qty: 1 }));
         out.clear();
-        assert_eq!(q.arrive(5, Side::Sell, None, 5, TimeInForce::Gtc, false, &mut out), Arrival::Taking);
-        q.set_top(Some(Level { px: 99, qty: 2 }), Some(Level { px: 100, qty: 1 })); // bid unchanged
-        q.sweep_crossed(&mut out);
+        assert_eq!(q.arrive(&qb, 5, Side::Sell, None, 5, TimeInForce::Gtc, false, &mut out), Arrival::Taking);
+        q.set_top(&mut qb, Some(Level { px: 99, qty: 2 }), Some(Level { px: 100, qty: 1 })); // bid unchanged
+        q.sweep_crossed(&qb, &mut out);
         assert_eq!(fills(&out), vec![(99, 2, Taker)]);
-        q.set_top(Some(Level { px: 98, qty: 4 }), Some(Level { px: 100, qty: 1 }));
-        q.sweep_crossed(&mut out);
+        q.set_top(&mut qb, Some(Level { px: 98, qty: 4 }), Some(Level { px: 100, qty: 1 }));
+        q.sweep_crossed(&qb, &mut out);
         assert_eq!(fills(&out), vec![(99, 2, Taker), (98, 3, Taker)]);
         assert!(q.is_idle());
         // Market into an empty side, IOC: nothing, NoLiquidity.
-        let mut m = L2Matcher::new(book(&[], &[(101, 1)]), QueueModel::RiskAverse);
+        let (bk, mut m) = mk(book(&[], &[(101, 1)]), QueueModel::RiskAverse);
         out.clear();
-        let a = m.arrive(3, Side::Sell, None, 1, TimeInForce::Ioc, false, &mut out);
+        let a = m.arrive(&bk, 3, Side::Sell, None, 1, TimeInForce::Ioc, false, &mut out);
         assert_eq!((a, out.len()), (Arrival::Cancel(Reason::NoLiquidity), 0));
         // Limit GTC takes what crosses, rests the rest at its price.
-        let mut m = L2Matcher::new(b, QueueModel::RiskAverse);
+        let (bk, mut m) = mk(b, QueueModel::RiskAverse);
         out.clear();
-        let a = m.arrive(4, Side::Buy, Some(101), 3, TimeInForce::Gtc, false, &mut out);
+        let a = m.arrive(&bk, 4, Side::Buy, Some(101), 3, TimeInForce::Gtc, false, &mut out);
         assert_eq!(a, Arrival::Resting);
         assert_eq!(fills(&out), vec![(101, 1, Taker)]);
         assert_eq!(m.get(4).map(|w| (w.leaves, w.px)), Some((2, Some(101))));
@@ -482,31 +476,31 @@ mod tests {
     fn fok_and_ioc_on_thin_book() {
         let b = book(&[(99, 1)], &[(100, 1), (101, 1)]);
         let mut out = vec![];
-        let mut m = L2Matcher::new(b.clone(), QueueModel::RiskAverse);
-        assert_eq!(m.arrive(1, Side::Buy, Some(101), 3, TimeInForce::Fok, false, &mut out), Arrival::Cancel(Reason::FokCannotFill));
+        let (bk, mut m) = mk(b.clone(), QueueModel::RiskAverse);
+        assert_eq!(m.arrive(&bk, 1, Side::Buy, Some(101), 3, TimeInForce::Fok, false, &mut out), Arrival::Cancel(Reason::FokCannotFill));
         assert!(out.is_empty());
-        assert_eq!(m.arrive(2, Side::Buy, Some(101), 2, TimeInForce::Fok, false, &mut out), Arrival::Filled);
+        assert_eq!(m.arrive(&bk, 2, Side::Buy, Some(101), 2, TimeInForce::Fok, false, &mut out), Arrival::Filled);
         assert_eq!(fills(&out), vec![(100, 1, Taker), (101, 1, Taker)]);
         out.clear();
-        assert_eq!(m.arrive(3, Side::Buy, Some(100), 3, TimeInForce::Ioc, false, &mut out), Arrival::Cancel(Reason::IocRemainder));
+        assert_eq!(m.arrive(&bk, 3, Side::Buy, Some(100), 3, TimeInForce::Ioc, false, &mut out), Arrival::Cancel(Reason::IocRemainder));
         assert_eq!(fills(&out), vec![(100, 1, Taker)]);
         assert!(m.is_idle());
     }
 
     #[test]
     fn post_only_rejected_when_crossing() {
-        let mut m = L2Matcher::new(book(&[(99, 1)], &[(100, 1)]), QueueModel::RiskAverse);
+        let (bk, mut m) = mk(book(&[(99, 1)], &[(100, 1)]), QueueModel::RiskAverse);
         let mut out = vec![];
-        assert_eq!(m.arrive(1, Side::Buy, Some(100), 1, TimeInForce::Gtc, true, &mut out), Arrival::Reject(Reason::PostOnlyWouldTake));
-        assert_eq!(m.arrive(2, Side::Buy, Some(99), 1, TimeInForce::Gtc, true, &mut out), Arrival::Resting);
+        assert_eq!(m.arrive(&bk, 1, Side::Buy, Some(100), 1, TimeInForce::Gtc, true, &mut out), Arrival::Reject(Reason::PostOnlyWouldTake));
+        assert_eq!(m.arrive(&bk, 2, Side::Buy, Some(99), 1, TimeInForce::Gtc, true, &mut out), Arrival::Resting);
         assert!(out.is_empty());
     }
 
     #[test]
     fn queue_consumed_by_trades_then_filled() {
-        let mut m = L2Matcher::new(book(&[(99, 5)], &[(100, 3)]), QueueModel::RiskAverse);
+        let (bk, mut m) = mk(book(&[(99, 5)], &[(100, 3)]), QueueModel::RiskAverse);
         let mut out = vec![];
-        assert_eq!(m.arrive(7, Side::Buy, Some(99), 4, TimeInForce::Gtc, false, &mut out), Arrival::Resting);
+        assert_eq!(m.arrive(&bk, 7, Side::Buy, Some(99), 4, TimeInForce::Gtc, false, &mut out), Arrival::Resting);
         assert_eq!(m.get(7).unwrap().queue.ahead, 5);
         m.on_trade(99, 3, AggressorSide::Seller, &mut out); // 5 -> 2 ahead
         assert!(out.is_empty());
@@ -522,12 +516,12 @@ mod tests {
     #[test]
     fn cancellations_erode_queue_per_model() {
         for (model, expect) in [(QueueModel::RiskAverse, 7), (QueueModel::Power(2.0), 7), (QueueModel::Log, 7)] {
-            let mut m = L2Matcher::new(book(&[(99, 10)], &[(100, 3)]), model);
+            let (mut bk, mut m) = mk(book(&[(99, 10)], &[(100, 3)]), model);
             let mut out = vec![];
-            m.arrive(1, Side::Buy, Some(99), 1, TimeInForce::Gtc, false, &mut out);
+            m.arrive(&bk, 1, Side::Buy, Some(99), 1, TimeInForce::Gtc, false, &mut out);
             // 3 canceled right after we joined: nothing is behind us, so the probabilistic models
             // take it all from ahead; risk-averse keeps 10 ahead... clamped to the visible 7.
-            m.book_mut().apply_delta(BookSide::Bid, 99, 7).unwrap();
+            bk.apply_delta(BookSide::Bid, 99, 7).unwrap();
             m.on_level(BookSide::Bid, 99, 7);
             let ahead = m.get(1).unwrap().queue.ahead;
             assert_eq!(ahead, expect, "{model:?}");
@@ -547,17 +541,17 @@ mod tests {
 
     #[test]
     fn crossing_book_fills_resting_and_quotes() {
-        let mut m = L2Matcher::new(book(&[(99, 1)], &[(101, 1)]), QueueModel::RiskAverse);
+        let (mut bk, mut m) = mk(book(&[(99, 1)], &[(101, 1)]), QueueModel::RiskAverse);
         let mut out = vec![];
-        m.arrive(1, Side::Sell, Some(101), 2, TimeInForce::Gtc, false, &mut out);
-        m.arrive(2, Side::Buy, Some(99), 2, TimeInForce::Gtc, false, &mut out);
+        m.arrive(&bk, 1, Side::Sell, Some(101), 2, TimeInForce::Gtc, false, &mut out);
+        m.arrive(&bk, 2, Side::Buy, Some(99), 2, TimeInForce::Gtc, false, &mut out);
         // A quote moves the bid up to 101: our sell is crossed.
-        m.set_top(Some(Level { px: 101, qty: 4 }), Some(Level { px: 102, qty: 1 }));
-        m.sweep_crossed(&mut out);
+        m.set_top(&mut bk, Some(Level { px: 101, qty: 4 }), Some(Level { px: 102, qty: 1 }));
+        m.sweep_crossed(&bk, &mut out);
         assert_eq!(out, vec![MatchFill { id: 1, px: 101, qty: 2, liquidity: Maker }]);
         // Market at the touch with the quoted size only.
         out.clear();
-        let a = m.arrive(3, Side::Buy, None, 3, TimeInForce::Ioc, false, &mut out);
+        let a = m.arrive(&bk, 3, Side::Buy, None, 3, TimeInForce::Ioc, false, &mut out);
         assert_eq!((a, fills(&out)), (Arrival::Cancel(Reason::IocRemainder), vec![(102, 1, Taker)]));
     }
 }

@@ -1,0 +1,173 @@
+//! The L2 backtest loop on the recorded usdm stream, and a property test of the L2 matcher.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use _core::book::{BookSide, L2Book, MarketKind};
+use _core::data::ticks::{Ticks, read_binance_ticks_file, read_tardis_file};
+use _core::engine_l2::{L2Config, PassiveMarketMaker, run_l2_files};
+use _core::model::AggressorSide;
+use _core::model::order::{Liquidity, OrderStatus, Side, TimeInForce};
+use _core::venue::l2::{Arrival, L2Matcher, MatchFill};
+use _core::venue::queue::QueueModel;
+use proptest::prelude::*;
+
+fn data_dir() -> Option<PathBuf> {
+    let p = match std::env::var_os("TRADER_SHARED_DATA") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
+    };
+    if p.is_dir() {
+        return Some(p);
+    }
+    assert!(std::env::var("CI").map(|v| v != "true").unwrap_or(true), "shared data missing under CI: {}", p.display());
+    eprintln!("shared data not found at {}: skipped", p.display());
+    None
+}
+
+#[test]
+fn mm_backtest_on_usdm_recording() {
+    let Some(d) = data_dir() else { return };
+    let path = d.join("l2_book/hftbacktest_raw_ws/usdm/btcusdt_20240808.gz");
+    for model in [QueueModel::RiskAverse, QueueModel::Power(2.0)] {
+        let mut cfg = L2Config::new(MarketKind::UsdM);
+        cfg.queue = model;
+        cfg.maker_fee_bps = -0.5;
+        cfg.taker_fee_bps = 5.0;
+        let mm = PassiveMarketMaker::new(2, 10, 0).unwrap(); // 0.002 BTC, at most 0.010
+        let (r, _, orders) = run_l2_files(&[&path], cfg, mm).unwrap();
+        assert_eq!(r.events, 93_954);
+        assert_eq!(r.sync.sync_errors, 0);
+        assert_eq!((r.price_dp, r.size_dp), (2, 3));
+        assert!(r.strategy_calls > 3000, "{}", r.strategy_calls); // 100 ms over ~5.75 min
+        assert!(r.fills > 0 && r.maker_fills == r.fills, "post-only quotes only make: {r:?}");
+        assert!(r.position.abs() <= 10);
+        // Exact money: cash = -sum(sign * px * qty * scale) - fees, from the fill list.
+        let scale: i128 = 10i128.pow(18 - 5);
+        let mut cash = 0i128;
+        let mut pos = 0i64;
+        let mut per_order: HashMap<u64, i64> = HashMap::new();
+        for f in &orders.fills {
+            cash -= f.side.sign() as i128 * f.px as i128 * f.qty as i128 * scale + f.fee;
+            pos += f.side.sign() * f.qty;
+            *per_order.entry(f.order_id).or_default() += f.qty;
+            assert_eq!(f.liquidity, Liquidity::Maker);
+            assert!(f.fee <= 0, "maker rebate");
+        }
+        assert_eq!((cash, pos), (r.cash, r.position));
+        for (id, q) in per_order {
+            let o = orders.get(id).unwrap();
+            assert!(q <= o.spec.qty);
+            assert_eq!(q, o.filled);
+            if o.status == OrderStatus::Filled {
+                assert_eq!(q, o.spec.qty);
+            }
+        }
+        eprintln!("{model:?}: {} events, {} calls, {} orders, {} fills, pos {}, cash {}", r.events, r.strategy_calls, r.orders, r.fills, r.position, r.cash);
+    }
+}
+
+#[test]
+fn tick_files_decode() {
+    let Some(d) = data_dir() else { return };
+    let Ticks::Trades(t) = read_tardis_file(&d.join("trades/nautilus/tardis_trades.csv.gz")).unwrap() else { panic!() };
+    assert_eq!(t.len(), 9_999);
+    // first and last rows, read by hand from the file
+    assert_eq!((t.ts_event[0], t.ts_local[0], t.id[0], t.side[0], t.price[0], t.size[0]), (1582329602111000000, 1582329602418379000, 42377944, 1, 9682.0, 0.132));
+    assert_eq!((t.ts_event[9998], t.id[9998], t.side[9998], t.price[9998], t.size[9998]), (1582337147728000000, 42387942, 2, 9666.84, 0.07));
+    let Ticks::Quotes(q) = read_tardis_file(&d.join("trades/nautilus/tardis_quotes.csv.gz")).unwrap() else { panic!() };
+    assert_eq!(q.len(), 9_999);
+    assert_eq!((q.ask_size[0], q.ask_price[0], q.bid_price[0], q.bid_size[0]), (0.84, 9682.0, 9681.92, 0.67));
+    assert_eq!((q.ts_event[9998], q.ask_size[9998], q.ask_price[9998], q.bid_price[9998], q.bid_size[9998]), (1582329827061000000, 0.031, 9672.09, 9671.19, 0.012));
+    let w = read_binance_ticks_file(&d.join("l2_book/hftbacktest_raw_ws/usdm/btcusdt_20240808.gz")).unwrap();
+    assert_eq!(w.trades.len(), 21_313);
+    assert_eq!(w.quotes.len(), 66_089);
+    assert_eq!((w.trades.price[0], w.trades.size[0], w.trades.side[0], w.trades.id[0]), (61800.3, 0.006, AggressorSide::Buyer as u8, 5266583935));
+    assert_eq!((w.quotes.bid_price[0], w.quotes.bid_size[0], w.quotes.ask_price[0], w.quotes.ask_size[0]), (61800.2, 2.507, 61800.3, 2.51));
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Arrive { side: bool, px: Option<i64>, qty: i64, tif: u8, post_only: bool },
+    Trade { px: i64, qty: i64, buyer: bool },
+    Level { bid: bool, px: i64, qty: i64 },
+    Cancel { k: usize },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (any::<bool>(), proptest::option::of(95i64..106), 1i64..20, 0u8..3, any::<bool>())
+            .prop_map(|(side, px, qty, tif, post_only)| Op::Arrive { side, px, qty, tif, post_only }),
+        (95i64..106, 1i64..15, any::<bool>()).prop_map(|(px, qty, buyer)| Op::Trade { px, qty, buyer }),
+        (any::<bool>(), 95i64..106, 0i64..30).prop_map(|(bid, px, qty)| Op::Level { bid, px, qty }),
+        (0usize..50).prop_map(|k| Op::Cancel { k }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+    /// No fill exceeds its order; filled + leaves = qty; post-only fills are Maker; nothing fills
+    /// after a cancel.
+    #[test]
+    fn matcher_properties(ops in proptest::collection::vec(op(), 1..60), power in any::<bool>()) {
+        let mut book = L2Book::new(0, 0).unwrap();
+        for p in 95..100 { book.apply_delta(BookSide::Bid, p, 5).unwrap(); }
+        for p in 101..106 { book.apply_delta(BookSide::Ask, p, 5).unwrap(); }
+        let mut m = L2Matcher::new(if power { QueueModel::Power(2.0) } else { QueueModel::RiskAverse });
+        let mut qty: HashMap<u64, (i64, bool)> = HashMap::new();
+        let mut filled: HashMap<u64, i64> = HashMap::new();
+        let mut closed: Vec<u64> = Vec::new();
+        let mut out: Vec<MatchFill> = Vec::new();
+        let mut next = 1u64;
+        for o in ops {
+            out.clear();
+            let closed_before = closed.clone();
+            match o {
+                Op::Arrive { side, px, qty: q, tif, post_only } => {
+                    let id = next; next += 1;
+                    let tif = [TimeInForce::Gtc, TimeInForce::Ioc, TimeInForce::Fok][tif as usize];
+                    let side = if side { Side::Buy } else { Side::Sell };
+                    let post_only = post_only && px.is_some();
+                    qty.insert(id, (q, post_only));
+                    let a = m.arrive(&book, id, side, px, q, tif, post_only, &mut out);
+                    if matches!(a, Arrival::Reject(_)) { prop_assert!(out.is_empty()); }
+                    if tif == TimeInForce::Fok { prop_assert!(out.is_empty() || out.iter().map(|f| f.qty).sum::<i64>() == q); }
+                    if !matches!(a, Arrival::Resting | Arrival::Taking) { closed.push(id); }
+                }
+                Op::Trade { px, qty: q, buyer } => m.on_trade(px, q, if buyer { AggressorSide::Buyer } else { AggressorSide::Seller }, &mut out),
+                Op::Level { bid, px, qty: q } => {
+                    let side = if bid { BookSide::Bid } else { BookSide::Ask };
+                    book.apply_delta(side, px, q).unwrap();
+                    if !book.is_crossed() {
+                        m.on_level(side, px, q);
+                        m.sweep_crossed(&book, &mut out);
+                    } else {
+                        book.apply_delta(side, px, 0).unwrap();
+                        m.on_level(side, px, 0);
+                    }
+                }
+                Op::Cancel { k } => {
+                    let ids: Vec<u64> = m.working().iter().map(|w| w.id).collect();
+                    if !ids.is_empty() { let id = ids[k % ids.len()]; prop_assert!(m.remove(id)); closed.push(id); }
+                }
+            }
+            for f in &out {
+                prop_assert!(f.qty > 0);
+                prop_assert!(!closed_before.contains(&f.id), "order {} filled after it closed", f.id);
+                let (q, po) = qty[&f.id];
+                if po { prop_assert_eq!(f.liquidity, Liquidity::Maker); }
+                let e = filled.entry(f.id).or_default();
+                *e += f.qty;
+                prop_assert!(*e <= q, "order {} filled {} of {}", f.id, *e, q);
+            }
+            for w in m.working() {
+                prop_assert!(!closed.contains(&w.id));
+                let (q, _) = qty[&w.id];
+                prop_assert_eq!(filled.get(&w.id).copied().unwrap_or(0) + w.leaves, q, "filled + leaves = qty");
+            }
+        }
+        for id in &closed {
+            prop_assert!(m.get(*id).is_none());
+        }
+    }
+}
