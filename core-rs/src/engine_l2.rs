@@ -32,7 +32,7 @@ use crate::model::order::{
     Side,
 };
 use crate::model::{AggressorSide, Instrument};
-use crate::venue::l2::{Arrival, L2Matcher, MatchFill};
+use crate::venue::l2::{Arrival, L2Matcher, MatchFill, Working};
 use crate::venue::queue::QueueModel;
 
 /// How to run an L2 backtest.
@@ -75,6 +75,8 @@ pub struct L2View<'a> {
     /// Cash in money units (1e-18 of the quote currency), fees included.
     pub cash: i128,
     pub orders: &'a L2Orders,
+    /// The orders working at the venue (resting limits), with their queue positions.
+    pub working: &'a [Working],
 }
 
 /// A strategy driven by the L2 loop: it pushes [`Command`]s (Submit, Cancel, CancelAll).
@@ -310,6 +312,25 @@ impl<S: L2Strategy> L2Backtest<S> {
         if line.trim().is_empty() {
             return Ok(());
         }
+        // bookTicker lines (70% of a futures recording) are not used by this loop: recognise them
+        // from the envelope's stream name and skip the JSON decoding.
+                if let Some((ts, rest)) = line.split_once(' ')
+            && rest.as_bytes().get(..80).map_or(false, |h| {
+                h.starts_with(b"{\"stream\":\"") && h.windows(12).any(|w| w == b"@bookTicker\"")
+            })
+        {
+            let recv: i64 = ts.parse().map_err(|_| CoreError::InvalidArgument {
+                name: "line",
+                reason: format!("bad receive timestamp {ts:?}"),
+            })?;
+            self.report.events += 1;
+            self.report.ticker_messages += 1;
+            self.clock = self.clock.max(recv);
+            if self.report.first_ts == 0 {
+                self.report.first_ts = self.clock;
+            }
+            return self.after_event();
+        }
         let l = decode_line(line)?;
         self.report.events += 1;
         if l.recv_ns > self.clock {
@@ -447,6 +468,7 @@ impl<S: L2Strategy> L2Backtest<S> {
                     position: self.position,
                     cash: self.cash,
                     orders: &self.orders,
+                    working: self.matcher.working(),
                 };
                 self.strategy.on_elapse(&view, &mut cmds)?;
             }
@@ -489,6 +511,7 @@ impl<S: L2Strategy> L2Backtest<S> {
                 position: self.position,
                 cash: self.cash,
                 orders: &self.orders,
+                working: self.matcher.working(),
             };
             self.strategy.on_fill(&view, &fill, &mut cmds)?;
         }

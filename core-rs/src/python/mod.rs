@@ -8,6 +8,7 @@ mod engine;
 mod errors;
 mod fastcall;
 mod indicators;
+mod l2;
 mod orders;
 mod ring;
 mod simd;
@@ -26,5 +27,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ring::register(m)?;
     engine::register(m)?;
     book::register(m)?;
+    l2::register(m)?;
     Ok(())
 }
