@@ -17,8 +17,10 @@ hookimpl = pluggy.HookimplMarker("trader")
 
 from trader.strategy import Param, Signals, Strategy  # noqa: E402  (needs hookimpl defined first for plugins importing trader)
 from trader.backtest import run_backtest  # noqa: E402
+from trader.l2 import run_l2_backtest  # noqa: E402
 
 __all__ = [
+    "run_l2_backtest",
     "__version__",
     "exceptions",
     "hookimpl",

@@ -671,3 +671,82 @@ class L2Book:
         """Best bid >= best ask (never true for a correct book after a whole diff event)."""
     def levels(self, side: str) -> int:
         """Number of levels on ``side``."""
+
+# ---------------------------------------------------------------------------------------------
+# Ticks and the L2 backtest loop
+# ---------------------------------------------------------------------------------------------
+
+def read_tardis(path: str | os.PathLike[str]) -> tuple[str, dict[str, npt.NDArray[Any]]]:
+    """Decode a Tardis.dev trades or quotes CSV (``.csv`` or ``.csv.gz``) into numpy columns.
+
+    Returns ``(kind, columns)``: kind ``"trades"`` (columns ``ts_event``, ``ts_local`` int64 ns,
+    ``price``, ``size`` float64, ``side`` uint8 aggressor 0/1 buyer/2 seller, ``id`` int64) or
+    ``"quotes"`` (``ts_event``, ``ts_local``, ``bid_price``, ``bid_size``, ``ask_price``,
+    ``ask_size``; an empty side is NaN), told by the header. ``InvalidInputError`` names
+    ``file:line`` and the column of a bad value.
+    """
+
+def read_binance_ticks(
+    path: str | os.PathLike[str],
+) -> tuple[dict[str, npt.NDArray[Any]], dict[str, npt.NDArray[Any]]]:
+    """The ``trade`` and ``bookTicker`` streams of a raw Binance WebSocket recording as
+    ``(trades, quotes)`` numpy column dicts (same columns as :func:`read_tardis`; ``ts_event`` is
+    the trade/transaction time, or the receive time for spot tickers that carry none)."""
+
+@final
+class L2Context:
+    """The strategy's view of the L2 engine during :func:`run_l2_backtest` (``Strategy._ctx``,
+    passed to ``Strategy.on_book``). Prices and sizes are floats in instrument units."""
+    @property
+    def ts(self) -> int:
+        """Market time of the wake-up (recorder receive time, epoch ns)."""
+    @property
+    def best_bid(self) -> float | None: ...
+    @property
+    def best_ask(self) -> float | None: ...
+    @property
+    def bid_size(self) -> float: ...
+    @property
+    def ask_size(self) -> float: ...
+    @property
+    def tick(self) -> float: ...
+    @property
+    def cash(self) -> float: ...
+    def position(self, instrument: int = 0) -> float:
+        """Signed position in units."""
+    def is_working(self, order_id: int) -> bool:
+        """Whether the order rests at the venue (not filled, canceled or rejected)."""
+    def submit(self, side: int, qty: float, instrument: int = 0, price: float | None = None) -> int:
+        """Queue a market (``price=None``) or limit order; returns its id."""
+    def submit_order(self, request: Any) -> int:
+        """Queue a ``trader.orders.OrderRequest`` (instructions such as ``post_only`` apply)."""
+    def cancel(self, order_id: int) -> None: ...
+    def cancel_all(self, instrument: int | None = None) -> None: ...
+    def lot(self, instrument: int = 0) -> float: ...
+
+def run_l2_backtest(
+    paths: Sequence[str | os.PathLike[str]],
+    strategy: Any = None,
+    *,
+    market: str = "usdm",
+    queue: str = "risk_averse",
+    elapse_ns: int = 100_000_000,
+    maker_fee_bps: float = 0.0,
+    taker_fee_bps: float = 0.0,
+    qty: float = 0.001,
+    max_position: float = 0.01,
+    offset_ticks: int = 0,
+    price_precision: int | None = None,
+    size_precision: int | None = None,
+) -> dict[str, Any]:
+    """Run an L2 backtest over raw Binance recordings (see :func:`trader.run_l2_backtest`).
+
+    ``strategy=None`` runs the native passive market maker (``qty``, ``max_position`` in units,
+    ``offset_ticks``) with the GIL released; otherwise a Python ``Strategy`` whose ``on_book`` is
+    called every ``elapse_ns`` of market time. ``queue``: ``risk_averse``, ``power``,
+    ``power:N`` or ``log``. The report: ``events``, message counts, ``deltas``,
+    ``sync_errors``, ``strategy_calls``, ``orders``, ``fills``, ``maker_fills``,
+    ``taker_fills``, ``position``, ``cash``, ``fees``, ``volume``, ``last_mid``, precisions,
+    ``first_ts``, ``last_ts``, ``seconds`` and ``fill_columns`` (numpy: ``ts``, ``order_id``,
+    ``side``, ``price``, ``qty``, ``fee``, ``maker``).
+    """

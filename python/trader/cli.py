@@ -116,6 +116,15 @@ def inspect(path, source_name, gap_policy, symbol, start, end, batch_size, optio
     if as_json:
         click.echo(json.dumps(meta, indent=2, default=str))
         return
+    if meta.get("kind") in ("trades", "quotes"):  # a tick source (trader.data.ticks)
+        span = duration(meta["last_ts"] - meta["first_ts"]) if meta["first_ts"] is not None else "-"
+        click.echo(f"file:     {meta['path']}  (source: {meta['source']})")
+        click.echo(f"symbol:   {meta['symbol']}")
+        click.echo(f"rows:     {meta['rows']}  ->  {meta['kind']}: {meta['ticks']} in {batches} batch(es)")
+        click.echo(f"span:     {meta['first']} .. {meta['last']}  ({span})")
+        if meta["ticks"]:
+            click.echo(f"read:     {seconds:.3f} s ({meta['ticks'] / max(seconds, 1e-9):,.0f} ticks/s)")
+        return
     g = meta["gaps"]
     span = duration(meta["last_ts"] - meta["first_ts"]) if meta["first_ts"] is not None else "-"
     click.echo(f"file:     {meta['path']}  (source: {meta['source']})")

@@ -201,6 +201,11 @@ class Strategy:
     def on_order_event(self, event: Any) -> None:
         """Called for each order event (accepted, rejected, filled, canceled, ...)."""
 
+    def on_book(self, book: Any) -> None:
+        """Called by the L2 engine (:func:`trader.run_l2_backtest`) every ``elapse`` of market time
+        while the book is synced. ``book`` is the engine context: ``best_bid``, ``best_ask``,
+        ``bid_size``, ``ask_size``, ``tick``, ``ts``, ``is_working(order_id)``."""
+
     def on_stop(self) -> None:
         """Called once after the last event."""
 

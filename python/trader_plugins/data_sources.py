@@ -1,16 +1,36 @@
-"""Built-in data sources: Binance kline CSV, generic OHLCV CSV, Parquet, Feather, synthetic.
+"""Built-in data sources: Binance kline CSV, tick sources (Tardis CSV, Binance WebSocket
+recordings, Parquet ticks), generic OHLCV CSV, Parquet, Feather, synthetic.
 
 Order matters for :func:`trader.plugins.find_data_source` (first ``can_open`` wins): the Binance
-layout is tried before the generic CSV one (a file both can read gives the same bars).
+layout is tried before the generic CSV one (a file both can read gives the same bars); the tick
+sources sniff their files' headers/columns and come before the generic CSV and Parquet ones.
 """
 
 from __future__ import annotations
 
 from trader import hookimpl
-from trader.data import BinanceSource, CsvSource, FeatherSource, ParquetSource, SyntheticSource
+from trader.data import (
+    BinanceSource,
+    BinanceWsTickSource,
+    CsvSource,
+    FeatherSource,
+    ParquetSource,
+    ParquetTickSource,
+    SyntheticSource,
+    TardisSource,
+)
 
 
 @hookimpl
 def trader_data_sources() -> list:
-    """The five built-in data sources."""
-    return [BinanceSource(), CsvSource(), ParquetSource(), FeatherSource(), SyntheticSource()]
+    """The built-in data sources (bars and ticks)."""
+    return [
+        BinanceSource(),
+        TardisSource(),
+        BinanceWsTickSource(),
+        ParquetTickSource(),
+        CsvSource(),
+        ParquetSource(),
+        FeatherSource(),
+        SyntheticSource(),
+    ]

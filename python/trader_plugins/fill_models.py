@@ -63,10 +63,11 @@ MODELS = [
             "market order walks the levels (VWAP fill). A resting limit joins the back of its level's queue; "
             "trades at its price consume the queue ahead first; size removed from the level without a trade "
             "is a cancellation, taken from ahead of us with the probability of the queue model "
-            "(risk_averse: never; power: hftbacktest's power-probability model with exponent `power`)."
+            "(risk_averse: never; power: hftbacktest's power-probability model with exponent `power`; log: "
+            "f(x) = ln(1 + x)). Trades through our price, or the opposite side crossing it, fill the whole rest."
         ),
         params={
-            "queue": ModelParam("power", str, "queue model: risk_averse or power", _choice("risk_averse", "power")),
+            "queue": ModelParam("power", str, "queue model: risk_averse, power or log", _choice("risk_averse", "power", "log")),
             "power": ModelParam(2.0, float, "exponent of the power queue model", _positive),
         },
     ),

@@ -24,6 +24,7 @@ from trader.data.feed import BarFeed
 from trader.data.gaps import GAP_POLICIES
 from trader.data.memory import MemoryFeed
 from trader.data.synthetic import SyntheticSource
+from trader.data.ticks import BinanceWsTickSource, ParquetTickSource, TardisSource, TickFeed, Ticks
 
 
 @runtime_checkable
@@ -74,5 +75,10 @@ __all__ = [
     "FeatherSource",
     "SyntheticSource",
     "infer_interval",
+    "Ticks",
+    "TickFeed",
+    "TardisSource",
+    "BinanceWsTickSource",
+    "ParquetTickSource",
     "open_bars",
 ]

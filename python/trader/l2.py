@@ -1,0 +1,77 @@
+"""L2 backtests over raw Binance WebSocket recordings (the per-event loop runs in Rust).
+
+:func:`run_l2_backtest` replays a recording (depth diffs through Binance's sync procedure, trades)
+into the Rust L2 matcher — market orders walk the book, resting limits keep a queue position
+(see the ``l2`` fill model in :mod:`trader.fill_models`) — and calls the strategy on a throttle
+of market time (``elapse_ms``, as hftbacktest's ``elapse``) through :meth:`Strategy.on_book`,
+and on its own fills through :meth:`Strategy.on_order_event`. With ``strategy=None`` the native
+Rust passive market maker runs instead (no Python call per wake-up).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from trader import _core
+from trader.exceptions import InvalidInputError
+from trader.strategy import Strategy
+
+__all__ = ["run_l2_backtest", "queue_spec"]
+
+NATIVE_PARAMS = ("qty", "max_position", "offset_ticks")
+
+
+def queue_spec(fill_model: str | Mapping[str, Any] | None) -> str:
+    """The Rust queue model name for an ``l2`` fill model (``"l2:queue=power,power=3"``, a
+    config dict, or None for the default), e.g. ``"power:3.0"`` or ``"risk_averse"``."""
+    from trader.fill_models import resolve
+
+    cfg = resolve("l2", fill_model if fill_model is not None else "l2")
+    q = cfg.get("queue", "risk_averse")
+    if q == "power":
+        return f"power:{float(cfg.get('power', 2.0))}"
+    return str(q)
+
+
+def run_l2_backtest(
+    path: str | os.PathLike | Sequence[str | os.PathLike],
+    strategy: Strategy | str | None = None,
+    *,
+    market: str = "usdm",
+    fill_model: str | Mapping[str, Any] | None = None,
+    elapse_ms: float = 100.0,
+    maker_fee_bps: float = 0.0,
+    taker_fee_bps: float = 0.0,
+    **params: Any,
+) -> dict:
+    """Run an L2 backtest; returns the report dict (events, fills, position, cash, fees, ...,
+    ``fill_columns``: numpy columns of every fill).
+
+    ``strategy``: a :class:`Strategy` instance, the name of a registered strategy (``params``
+    are its parameters), or None for the native Rust market maker (``params``: ``qty``,
+    ``max_position`` in units, ``offset_ticks``).
+    """
+    paths = [os.fspath(path)] if isinstance(path, (str, os.PathLike)) else [os.fspath(p) for p in path]
+    if not (elapse_ms > 0):
+        raise InvalidInputError(f"elapse_ms: must be > 0, got {elapse_ms!r}")
+    queue = queue_spec(fill_model)
+    common = dict(market=market, queue=queue, elapse_ns=int(round(elapse_ms * 1e6)), maker_fee_bps=float(maker_fee_bps), taker_fee_bps=float(taker_fee_bps))
+    if strategy is None:
+        unknown = sorted(set(params) - set(NATIVE_PARAMS))
+        if unknown:
+            raise InvalidInputError(f"native market maker: unknown parameter {unknown[0]!r} (known: {', '.join(NATIVE_PARAMS)})")
+        return _core.run_l2_backtest(paths, None, **common, **params)
+    if isinstance(strategy, str):
+        from trader.plugins import strategies
+
+        known = strategies()
+        if strategy not in known:
+            raise InvalidInputError(f"unknown strategy {strategy!r} (known: {', '.join(known)})")
+        strategy = known[strategy](**params)
+    elif params:
+        raise InvalidInputError("strategy parameters go to the strategy's constructor when an instance is given")
+    if not isinstance(strategy, Strategy):
+        raise InvalidInputError(f"strategy: expected a trader.Strategy, a strategy name or None, got {type(strategy).__name__}")
+    return _core.run_l2_backtest(paths, strategy, **common)
