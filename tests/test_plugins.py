@@ -10,7 +10,7 @@ from trader import plugins
 from trader.cli import main
 from trader.exceptions import DataError
 
-BUILTINS = {"binance", "csv", "parquet", "feather", "synthetic"}
+BUILTINS = {"binance", "tardis", "binance_ws", "parquet_ticks", "csv", "parquet", "feather", "synthetic"}
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +45,7 @@ def test_builtins_come_from_our_distribution():
         assert sources[name].module == "trader_plugins.data_sources"
     assert plugins.get_plugin_manager().broken == []
     assert {"ema_cross"} <= set(plugins.strategies())
-    assert list(plugins.data_sources())[:5] == ["binance", "csv", "parquet", "feather", "synthetic"]
+    assert list(plugins.data_sources())[:8] == ["binance", "tardis", "binance_ws", "parquet_ticks", "csv", "parquet", "feather", "synthetic"]
 
 
 def test_broken_plugins_reported_by_name_and_skipped(monkeypatch, tmp_path, capsys):
@@ -124,7 +124,7 @@ def test_duplicate_names_name_both_distributions(monkeypatch, tmp_path):
 def test_find_data_source():
     assert plugins.find_data_source(None).name == "synthetic"
     assert plugins.find_data_source("whatever.bin", "feather").name == "feather"
-    with pytest.raises(DataError, match=r"unknown data source 'nope' \(known: binance, csv"):
+    with pytest.raises(DataError, match=r"unknown data source 'nope' \(known: binance, tardis, binance_ws, parquet_ticks, csv"):
         plugins.find_data_source("x.csv", "nope")
     with pytest.raises(DataError, match=r"missing.bin: no such file"):
         plugins.find_data_source("missing.bin")
@@ -133,7 +133,7 @@ def test_find_data_source():
 def test_find_data_source_unreadable(tmp_path):
     path = tmp_path / "x.bin"
     path.write_text("hello")
-    with pytest.raises(DataError, match=r"no data source can read .*x.bin \(known: binance, csv, parquet, feather, synthetic\)"):
+    with pytest.raises(DataError, match=r"no data source can read .*x.bin \(known: binance, tardis, binance_ws, parquet_ticks, csv, parquet, feather, synthetic\)"):
         plugins.find_data_source(str(path))
 
 
