@@ -121,6 +121,11 @@ class BacktestResult:
             s["gaps"] = self.meta["gaps"]
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in s.items()}
 
+    def account_exact(self) -> dict[str, Any]:
+        """The account as exact decimal strings: ``cash``, ``fees`` (paid, net of rebates),
+        ``initial_cash`` and ``positions`` (signed quantity per instrument)."""
+        return self._engine.account_exact() if self._engine is not None else {}
+
     # -- Arrow reports ----------------------------------------------------------------------------
     def fills_table(self) -> Any:
         """One row per fill (a ``pyarrow.Table``): time, symbol, order id, side, price, quantity,

@@ -926,6 +926,19 @@ impl PyBacktest {
         money_to_f64(self.inner.portfolio.fees)
     }
 
+    /// The account as exact decimal strings: initial_cash, cash, fees, positions (per instrument).
+    fn account_exact<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let bt = &self.inner;
+        let p = &bt.portfolio;
+        let d = PyDict::new(py);
+        d.set_item("initial_cash", format_fixed(p.initial_cash, MONEY_DP))?;
+        d.set_item("cash", format_fixed(p.cash, MONEY_DP))?;
+        d.set_item("fees", format_fixed(p.fees, MONEY_DP))?;
+        let positions: Vec<String> = p.positions.iter().zip(&bt.instruments).map(|(pos, inst)| format_fixed(pos.qty as i128, inst.size_dp as u32)).collect();
+        d.set_item("positions", positions)?;
+        Ok(d)
+    }
+
     #[getter]
     fn bars(&self) -> u64 {
         self.inner.bars()
