@@ -59,6 +59,9 @@ LINES: list[Line] = [
     Line("ema_cross_vs_backtrader", "pytest", "ema_cross event-driven vs backtrader", 100.0),
     Line("ema_cross_vectorized", "pytest", "ema_cross vectorized >= 30M bars/s (vs the nautilus yardstick)", 2700.0),
     Line("every_bar_orders", "pytest", "an order every bar >= 500k orders/s (vs the nautilus yardstick)", 45.0),
+    # Orders and fill realism (issue [3 of 4]): protective orders keep the bar loop fast.
+    Line("bracket_exits", "pytest", "ema_cross with bracket exits vs plain ema_cross (>= 50%)", 0.5),
+    Line("trailing_exits", "pytest", "ema_cross with trailing stops vs plain ema_cross (>= 50%)", 0.5),
     Line("ema_update", "criterion", "streaming EMA update (Rust) vs the batch recurrence per value", 0.5, anchor="batch_kernel"),
     Line("decision_tick", "criterion", "decision kernel, 16 signals per tick (Rust) vs naive loop", 1.0, anchor="naive"),
     Line("decision_batch", "criterion", "decision kernel batched (Rust) vs naive loop", 1.0, anchor="naive"),

@@ -95,12 +95,13 @@ impl Backtest {
             });
         }
         // Cash is given in currency units; keep it exact to 1e-8 before scaling up.
+        venue.validate()?;
         let cents = (initial_cash * 1e8).round() as i128;
         let cash = cents * pow10(crate::model::MONEY_DP - 8);
         let n = instruments.len();
         Ok(Self {
+            venue: SimVenue::new(venue, &instruments),
             instruments,
-            venue: SimVenue::new(venue),
             portfolio: Portfolio::new(cash, n),
             fills: Vec::new(),
             curve: EquityCurve::default(),
@@ -235,7 +236,7 @@ impl Backtest {
         let single = cols.instrument.is_none();
         let mut i = 0;
         while i < n {
-            if single && self.venue.open_orders().is_empty() {
+            if single && self.venue.is_idle() {
                 let j = h.quiet_until(i, n).min(n);
                 if j > i {
                     self.quiet_span(cols, i, j)?;
@@ -325,8 +326,9 @@ impl Backtest {
         }
         let inst = &self.instruments[0];
         let c = close[close.len() - 1];
-        self.portfolio
-            .mark(0, crate::model::fixed::round_i64(c * inst.price_scale), c);
+        let px = crate::model::fixed::round_i64(c * inst.price_scale);
+        self.portfolio.mark(0, px, c);
+        self.venue.set_last_px(0, px);
         self.bar_index += (j - i) as u64;
         Ok(())
     }
@@ -592,6 +594,7 @@ mod tests {
                 fill_at,
                 slippage: Bps::from_f64(10.0).unwrap(),
                 fee: Bps::from_f64(5.0).unwrap(),
+                ..VenueConfig::default()
             };
             let mut bt = Backtest::new(vec![inst.clone()], cfg, 10_000.0).unwrap();
             bt.run(
@@ -608,7 +611,7 @@ mod tests {
             assert_eq!(bt.fills[0].px, want_px, "{fill_at:?}");
             let unfilled = if fill_at == FillAt::NextOpen { 1 } else { 0 };
             assert_eq!(
-                bt.venue.open_orders().len(),
+                bt.venue.working_orders().count(),
                 unfilled,
                 "a sell on the last bar stays open in next-open mode"
             );

@@ -12,11 +12,15 @@
 //!   [`L2Strategy::on_elapse`]; after every fill, [`L2Strategy::on_fill`]. The commands they
 //!   return reach the venue at once (no latency in this loop).
 //!
-//! Order lifecycle: [`L2Orders`] keeps every order's status and events through the one status
-//! table of [`crate::model::OrderStatus`] (Market and Limit orders; other kinds are denied here).
+//! Order lifecycle: the one order manager, [`crate::venue::Orders`], owns every status change and
+//! event (duplicate ids, validation, post-only/reduce-only, IOC/FOK, OCO/OTO/bracket,
+//! modify/cancel); this loop only decides fills ([`L2Matcher`]) and triggers. Conditional orders
+//! (stop, if-touched, trailing) wait off the book and trigger on trade prints (trailing stops
+//! trail the trade price); once triggered they arrive at the matcher as market or limit orders.
+//! After every call that can change orders, the matcher is reconciled with the manager (closed
+//! orders leave it, resized ones follow, newly working ones — OTO/bracket children — arrive).
 //! Money is exact: cash moves by `Instrument::notional` and fees round against the trader.
 
-use std::collections::HashMap;
 use std::io::BufRead;
 use std::path::Path;
 use std::time::Instant;
@@ -28,10 +32,10 @@ use crate::data::replay::open_recording;
 use crate::error::{CoreError, CoreResult};
 use crate::model::fixed::{Bps, div_ceil, div_floor};
 use crate::model::order::{
-    Command, Fill, Liquidity, Order, OrderEvent, OrderEventKind, OrderId, OrderKind, OrderSpec, OrderStatus, Reason,
-    Side,
+    Command, Fill, Liquidity, OrderEvent, OrderId, OrderKind, OrderSpec, OrderStatus, Side,
 };
 use crate::model::{AggressorSide, Instrument};
+use crate::venue::Orders;
 use crate::venue::l2::{Arrival, L2Matcher, MatchFill, Working};
 use crate::venue::queue::QueueModel;
 
@@ -74,7 +78,7 @@ pub struct L2View<'a> {
     pub position: i64,
     /// Cash in money units (1e-18 of the quote currency), fees included.
     pub cash: i128,
-    pub orders: &'a L2Orders,
+    pub orders: &'a Orders,
     /// The orders working at the venue (resting limits), with their queue positions.
     pub working: &'a [Working],
 }
@@ -100,95 +104,12 @@ fn signed_bps(bps: f64, name: &'static str) -> CoreResult<i64> {
     }
 }
 
-/// The orders of one L2 run: status, fills and events, every transition checked against
-/// [`OrderStatus::can_become`].
-#[derive(Debug, Default)]
-pub struct L2Orders {
-    orders: HashMap<OrderId, Order>,
+/// The orders, fills and events of a finished run.
+#[derive(Debug)]
+pub struct L2Run {
+    pub orders: Orders,
     pub fills: Vec<Fill>,
     pub events: Vec<OrderEvent>,
-}
-
-impl L2Orders {
-    pub fn get(&self, id: OrderId) -> Option<&Order> {
-        self.orders.get(&id)
-    }
-
-    /// Is `id` working at the venue?
-    pub fn is_working(&self, id: OrderId) -> bool {
-        self.orders.get(&id).is_some_and(|o| o.status.is_working())
-    }
-
-    pub fn len(&self) -> usize {
-        self.orders.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.orders.is_empty()
-    }
-
-    fn set(&mut self, id: OrderId, ts: i64, next: OrderStatus, kind: OrderEventKind) {
-        if let Some(o) = self.orders.get_mut(&id) {
-            debug_assert!(o.status.can_become(next), "{:?} -> {next:?}", o.status);
-            if o.status.can_become(next) {
-                o.status = next;
-                o.ts_last = ts;
-                self.events.push(OrderEvent { id, ts, kind });
-            }
-        }
-    }
-
-    fn deny(&mut self, id: OrderId, ts: i64, r: Reason) {
-        self.events.push(OrderEvent {
-            id,
-            ts,
-            kind: OrderEventKind::Denied(r),
-        });
-    }
-
-    fn fill(&mut self, inst: &Instrument, f: MatchFill, fee_rate: i64, ts: i64) -> Option<&Fill> {
-        let o = self.orders.get_mut(&f.id)?;
-        let qty = f.qty.min(o.spec.qty - o.filled);
-        if qty <= 0 || !o.status.is_working() {
-            return None;
-        }
-        o.filled += qty;
-        o.filled_notional += f.px as i128 * qty as i128;
-        o.ts_last = ts;
-        let full = o.filled == o.spec.qty;
-        o.status = if full {
-            OrderStatus::Filled
-        } else {
-            OrderStatus::PartiallyFilled
-        };
-        let raw_fee = inst.notional(f.px, qty) * fee_rate as i128;
-        let fee = if raw_fee >= 0 {
-            div_ceil(raw_fee, Bps::ONE * 1_000_000)
-        } else {
-            div_floor(raw_fee, Bps::ONE * 1_000_000)
-        };
-        let fill_index = self.fills.len();
-        self.fills.push(Fill {
-            ts,
-            order_id: f.id,
-            instrument: o.spec.instrument,
-            side: o.spec.side,
-            px: f.px,
-            qty,
-            fee,
-            liquidity: f.liquidity,
-        });
-        self.events.push(OrderEvent {
-            id: f.id,
-            ts,
-            kind: if full {
-                OrderEventKind::Filled { fill_index }
-            } else {
-                OrderEventKind::PartiallyFilled { fill_index }
-            },
-        });
-        self.fills.last()
-    }
 }
 
 /// Counts and results of one L2 backtest.
@@ -230,8 +151,13 @@ pub struct L2Backtest<S: L2Strategy> {
     sync: Option<BookSync>,
     inst: Option<Instrument>,
     matcher: L2Matcher,
-    pub orders: L2Orders,
-    position: i64,
+    orders: Orders,
+    fills: Vec<Fill>,
+    events: Vec<OrderEvent>,
+    /// Conditional orders accepted and waiting for their trigger.
+    untriggered: Vec<OrderId>,
+    /// Orders being matched on arrival right now (not to be re-sent by `reconcile`).
+    arriving: Vec<OrderId>,
     cash: i128,
     clock: i64,
     next_wake: Option<i64>,
@@ -262,8 +188,11 @@ impl<S: L2Strategy> L2Backtest<S> {
             sync: None,
             inst: None,
             matcher: L2Matcher::new(model),
-            orders: L2Orders::default(),
-            position: 0,
+            orders: Orders::default(),
+            fills: Vec::new(),
+            events: Vec::new(),
+            untriggered: Vec::new(),
+            arriving: Vec::new(),
             cash: 0,
             clock: i64::MIN,
             next_wake: None,
@@ -284,6 +213,10 @@ impl<S: L2Strategy> L2Backtest<S> {
         &self.matcher
     }
 
+    pub fn orders(&self) -> &Orders {
+        &self.orders
+    }
+
     fn ensure(&mut self, px: &str, qty: &str) -> CoreResult<()> {
         if self.sync.is_some() {
             return Ok(());
@@ -301,7 +234,9 @@ impl<S: L2Strategy> L2Backtest<S> {
             sync.on_diff(ids, &[])?;
         }
         self.sync = Some(sync);
-        self.inst = Some(Instrument::new("L2", pdp, sdp)?);
+        let inst = Instrument::new("L2", pdp, sdp)?;
+        self.orders = Orders::new(std::slice::from_ref(&inst));
+        self.inst = Some(inst);
         self.report.price_dp = pdp;
         self.report.size_dp = sdp;
         Ok(())
@@ -385,7 +320,7 @@ impl<S: L2Strategy> L2Backtest<S> {
             WsMessage::Trade(t) => {
                 self.report.trade_messages += 1;
                 self.ensure(t.px, t.qty)?;
-                if !self.matcher.is_idle() {
+                if !self.matcher.is_idle() || !self.untriggered.is_empty() {
                     let px = parse_fixed(t.px, self.report.price_dp, "trade price")?;
                     let qty = parse_fixed(t.qty, self.report.size_dp, "trade qty")?;
                     let side = if t.buyer_is_maker {
@@ -394,6 +329,9 @@ impl<S: L2Strategy> L2Backtest<S> {
                         AggressorSide::Buyer
                     };
                     self.matcher.on_trade(px, qty, side, &mut self.mfills);
+                    if !self.untriggered.is_empty() {
+                        self.check_triggers(px)?;
+                    }
                 }
             }
             WsMessage::Snapshot(s) => {
@@ -465,7 +403,7 @@ impl<S: L2Strategy> L2Backtest<S> {
                     ts,
                     book: sync.book(),
                     instrument: inst,
-                    position: self.position,
+                    position: self.orders.position(0),
                     cash: self.cash,
                     orders: &self.orders,
                     working: self.matcher.working(),
@@ -478,19 +416,57 @@ impl<S: L2Strategy> L2Backtest<S> {
         Ok(())
     }
 
+    /// The market price a post-only order of `side` must not reach (the opposite touch).
+    fn mark(&self, side: Side) -> Option<i64> {
+        let book = self.sync.as_ref()?.book();
+        match side {
+            Side::Buy => book.best_ask(),
+            Side::Sell => book.best_bid(),
+        }
+        .map(|l| l.px)
+    }
+
     fn apply_fill(&mut self, f: MatchFill, ts: i64) -> CoreResult<()> {
         let Some(inst) = self.inst.as_ref() else {
             return Ok(());
         };
+        let Some(o) = self.orders.get(f.id) else {
+            return Ok(());
+        };
+        if !o.status.is_working() {
+            return Ok(());
+        }
+        // Reduce-only orders never fill beyond the position they reduce.
+        let qty = f.qty.min(self.orders.fill_cap(o));
+        if qty <= 0 {
+            self.reconcile(ts)?;
+            return Ok(());
+        }
         let rate = match f.liquidity {
             Liquidity::Maker => self.maker_rate,
             Liquidity::Taker => self.taker_rate,
+        } as i128;
+        let raw_fee = inst.notional(f.px, qty) * rate;
+        let denom = Bps::ONE * 1_000_000;
+        let fee = if raw_fee >= 0 {
+            div_ceil(raw_fee, denom)
+        } else {
+            div_floor(raw_fee, denom)
         };
-        let Some(fill) = self.orders.fill(inst, f, rate, ts).cloned() else {
+        self.orders.apply_fill(
+            f.id,
+            f.px,
+            qty,
+            f.liquidity,
+            fee,
+            ts,
+            &mut self.fills,
+            &mut self.events,
+        );
+        let Some(fill) = self.fills.last().cloned() else {
             return Ok(());
         };
         let sign = fill.side.sign();
-        self.position += sign * fill.qty;
         self.cash -= sign as i128 * inst.notional(fill.px, fill.qty) + fill.fee;
         self.report.fees += fill.fee;
         self.report.fills += 1;
@@ -499,16 +475,14 @@ impl<S: L2Strategy> L2Backtest<S> {
             Liquidity::Maker => self.report.maker_fills += 1,
             Liquidity::Taker => self.report.taker_fills += 1,
         }
-        if !self.orders.is_working(fill.order_id) {
-            self.matcher.remove(fill.order_id);
-        }
+        self.reconcile(ts)?;
         let mut cmds = std::mem::take(&mut self.cmds);
         if let (Some(sync), Some(inst)) = (self.sync.as_ref(), self.inst.as_ref()) {
             let view = L2View {
                 ts,
                 book: sync.book(),
                 instrument: inst,
-                position: self.position,
+                position: self.orders.position(0),
                 cash: self.cash,
                 orders: &self.orders,
                 working: self.matcher.working(),
@@ -520,6 +494,127 @@ impl<S: L2Strategy> L2Backtest<S> {
         Ok(())
     }
 
+    /// Bring the matcher in line with the order manager after any change: closed orders leave
+    /// it, resized ones follow, orders newly working at the manager (released OTO/bracket
+    /// children, triggered conditionals) arrive, untriggered conditionals wait for a trade.
+    fn reconcile(&mut self, ts: i64) -> CoreResult<()> {
+        let mut stale: Vec<(OrderId, i64)> = Vec::new();
+        for w in self.matcher.working() {
+            let leaves = self
+                .orders
+                .get(w.id)
+                .filter(|o| o.status.is_working())
+                .map_or(0, |o| o.leaves());
+            if leaves != w.leaves {
+                stale.push((w.id, leaves));
+            }
+        }
+        for (id, leaves) in stale {
+            self.matcher.set_leaves(id, leaves);
+        }
+        let orders = &self.orders;
+        self.untriggered
+            .retain(|id| orders.get(*id).is_some_and(|o| o.status == OrderStatus::Accepted));
+        let new: Vec<OrderId> = self
+            .orders
+            .working_ids(0)
+            .iter()
+            .copied()
+            .filter(|id| {
+                self.matcher.get(*id).is_none()
+                    && !self.untriggered.contains(id)
+                    && !self.arriving.contains(id)
+            })
+            .collect();
+        for id in new {
+            self.arrive(id, ts)?;
+        }
+        Ok(())
+    }
+
+    /// A working order (at the manager) reaches the matcher: conditionals wait for a trigger,
+    /// the rest takes what it can and rests/cancels per its time in force.
+    fn arrive(&mut self, id: OrderId, ts: i64) -> CoreResult<()> {
+        let Some(o) = self.orders.get(id) else {
+            return Ok(());
+        };
+        let px = match (o.spec.kind, o.status) {
+            (OrderKind::Market, _) => None,
+            (OrderKind::Limit { px }, _) => Some(px),
+            (_, OrderStatus::Accepted) => {
+                if let Some(m) = self.mark(o.spec.side) {
+                    self.orders.update_trail(id, m);
+                }
+                self.untriggered.push(id);
+                return Ok(());
+            }
+            (OrderKind::StopMarket { .. } | OrderKind::MarketIfTouched { .. }, _)
+            | (OrderKind::TrailingStopMarket { .. }, _) => None,
+            (OrderKind::StopLimit { px, .. } | OrderKind::LimitIfTouched { px, .. }, _) => Some(px),
+            (OrderKind::TrailingStopLimit { .. }, _) => o.trail_limit,
+        };
+        let (side, tif, post_only) = (o.spec.side, o.spec.tif, o.spec.post_only);
+        let leaves = o.leaves(); // a reduce-only cap applies at each fill
+        let Some(sync) = self.sync.as_ref() else {
+            return Ok(());
+        };
+        let mut mf = Vec::new();
+        let arrival = self
+            .matcher
+            .arrive(sync.book(), id, side, px, leaves, tif, post_only, &mut mf);
+        self.arriving.push(id);
+        for f in mf {
+            self.apply_fill(f, ts)?;
+        }
+        self.arriving.retain(|x| *x != id);
+        match arrival {
+            Arrival::Cancel(r) | Arrival::Reject(r) => {
+                self.matcher.remove(id);
+                self.orders.cancel_with(id, r, ts, &mut self.events);
+                self.reconcile(ts)?;
+            }
+            Arrival::Filled | Arrival::Resting | Arrival::Taking => {}
+        }
+        Ok(())
+    }
+
+    /// A trade printed at `px`: trail the trailing stops, trigger the conditionals it reaches.
+    fn check_triggers(&mut self, px: i64) -> CoreResult<()> {
+        let ts = self.clock;
+        let mut hit = Vec::new();
+        for &id in &self.untriggered {
+            self.orders.update_trail(id, px);
+            let Some(o) = self.orders.get(id) else { continue };
+            let trig = match o.spec.kind {
+                OrderKind::TrailingStopMarket { .. } | OrderKind::TrailingStopLimit { .. } => {
+                    o.trail_trigger
+                }
+                k => k.trigger_px(),
+            };
+            let Some(t) = trig else { continue };
+            let stop_like = !matches!(
+                o.spec.kind,
+                OrderKind::MarketIfTouched { .. } | OrderKind::LimitIfTouched { .. }
+            );
+            let reached = match (o.spec.side, stop_like) {
+                (Side::Buy, true) | (Side::Sell, false) => px >= t,
+                (Side::Sell, true) | (Side::Buy, false) => px <= t,
+            };
+            if reached {
+                hit.push(id);
+            }
+        }
+        if hit.is_empty() {
+            return Ok(());
+        }
+        self.untriggered.retain(|id| !hit.contains(id));
+        for id in hit {
+            self.orders.trigger(id, ts, &mut self.events);
+            self.arrive(id, ts)?;
+        }
+        Ok(())
+    }
+
     fn run_commands(&mut self, cmds: &mut Vec<Command>, ts: i64) -> CoreResult<()> {
         if cmds.is_empty() {
             return Ok(());
@@ -528,22 +623,35 @@ impl<S: L2Strategy> L2Backtest<S> {
         for c in pending.drain(..) {
             match c {
                 Command::Submit(spec) => self.submit(spec, ts)?,
-                Command::Cancel { id } => self.cancel(id, ts, Reason::Requested),
-                Command::CancelAll { .. } => {
-                    let ids: Vec<OrderId> = self.matcher.working().iter().map(|w| w.id).collect();
-                    for id in ids {
-                        self.cancel(id, ts, Reason::Requested);
+                Command::SubmitList { list, kind, orders } => {
+                    self.report.orders += orders.len() as u64;
+                    let mark = orders.first().and_then(|o| self.mark(o.side));
+                    if self
+                        .orders
+                        .register_list(list, kind, orders, ts, 0, &mut self.events)
+                    {
+                        self.orders.accept_list(list, ts, mark, &mut self.events);
                     }
+                    self.reconcile(ts)?;
                 }
-                Command::Modify { id, .. } => self.orders.events.push(OrderEvent {
-                    id,
-                    ts,
-                    kind: OrderEventKind::ModifyRejected(Reason::InvalidOrder),
-                }),
-                Command::SubmitList { orders, .. } => {
-                    for o in orders {
-                        self.orders.deny(o.id, ts, Reason::InvalidOrder);
+                Command::Cancel { id } => {
+                    self.orders.cancel(id, ts, &mut self.events);
+                    self.reconcile(ts)?;
+                }
+                Command::CancelAll { instrument } => {
+                    self.orders.cancel_all(instrument, ts, &mut self.events);
+                    self.reconcile(ts)?;
+                }
+                Command::Modify { id, qty, px, trigger } => {
+                    let before = self.orders.get(id).map(|o| o.spec.kind);
+                    let mark = self.orders.get(id).and_then(|o| self.mark(o.spec.side));
+                    self.orders
+                        .modify(id, qty, px, trigger, ts, mark, &mut self.events);
+                    // A new price loses the queue position: the order arrives again.
+                    if self.orders.get(id).map(|o| o.spec.kind) != before {
+                        self.matcher.remove(id);
                     }
+                    self.reconcile(ts)?;
                 }
             }
         }
@@ -551,88 +659,21 @@ impl<S: L2Strategy> L2Backtest<S> {
         Ok(())
     }
 
-    fn cancel(&mut self, id: OrderId, ts: i64, r: Reason) {
-        if self.orders.is_working(id) {
-            self.matcher.remove(id);
-            self.orders.set(id, ts, OrderStatus::Canceled, OrderEventKind::Canceled(r));
-        } else {
-            let why = if self.orders.get(id).is_some() {
-                Reason::OrderClosed
-            } else {
-                Reason::UnknownOrder
-            };
-            self.orders.events.push(OrderEvent {
-                id,
-                ts,
-                kind: OrderEventKind::CancelRejected(why),
-            });
-        }
-    }
-
     fn submit(&mut self, spec: OrderSpec, ts: i64) -> CoreResult<()> {
-        let id = spec.id;
-        if self.orders.orders.contains_key(&id) {
-            self.orders.deny(id, ts, Reason::DuplicateOrderId);
-            return Ok(());
-        }
-        let px = match spec.kind {
-            OrderKind::Market => None,
-            OrderKind::Limit { px } => Some(px),
-            _ => {
-                self.orders.deny(id, ts, Reason::InvalidOrder);
-                return Ok(());
-            }
-        };
-        let bad = if spec.qty <= 0 {
-            Some(Reason::NonPositiveQuantity)
-        } else if px.is_some_and(|p| p <= 0) {
-            Some(Reason::NonPositivePrice)
-        } else {
-            None
-        };
-        if let Some(r) = bad {
-            self.orders.deny(id, ts, r);
+        let (id, side) = (spec.id, spec.side);
+        if !self.orders.register(spec, ts, 0, &mut self.events) {
             return Ok(());
         }
         self.report.orders += 1;
-        let (side, qty, tif, post_only) = (spec.side, spec.qty, spec.tif, spec.post_only);
-        let mut o = Order::new(spec, ts, 0);
-        o.arrival_px = None;
-        self.orders.orders.insert(id, o);
-        self.orders
-            .set(id, ts, OrderStatus::Submitted, OrderEventKind::Submitted);
-        let Some(sync) = self.sync.as_ref() else {
-            self.orders
-                .set(id, ts, OrderStatus::Rejected, OrderEventKind::Rejected(Reason::NoLiquidity));
-            return Ok(());
-        };
-        let mut mf = std::mem::take(&mut self.mfills);
-        let arrival = self
-            .matcher
-            .arrive(sync.book(), id, side, px, qty, tif, post_only, &mut mf);
-        if let Arrival::Reject(r) = arrival {
-            self.orders
-                .set(id, ts, OrderStatus::Rejected, OrderEventKind::Rejected(r));
-            self.mfills = mf;
-            return Ok(());
-        }
-        self.orders
-            .set(id, ts, OrderStatus::Accepted, OrderEventKind::Accepted);
-        for f in mf.drain(..) {
-            self.apply_fill(f, ts)?;
-        }
-        self.mfills = mf;
-        if let Arrival::Cancel(r) = arrival
-            && self.orders.is_working(id)
-        {
-            self.orders
-                .set(id, ts, OrderStatus::Canceled, OrderEventKind::Canceled(r));
+        let mark = self.mark(side);
+        if self.orders.accept(id, ts, mark, &mut self.events) {
+            self.arrive(id, ts)?;
         }
         Ok(())
     }
 
     /// End the run and return the report.
-    pub fn finish(mut self) -> (L2Report, S, L2Orders) {
+    pub fn finish(mut self) -> (L2Report, S, L2Run) {
         if let Some(s) = &self.sync {
             self.report.sync = s.stats();
             let b = s.book();
@@ -641,15 +682,20 @@ impl<S: L2Strategy> L2Backtest<S> {
                 self.report.last_mid = Some((bb.px + ba.px) as f64 / 2.0 / scale);
             }
         }
-        self.report.position = self.position;
+        self.report.position = self.orders.position(0);
         self.report.cash = self.cash;
         self.report.last_ts = self.clock;
-        (self.report, self.strategy, self.orders)
+        let run = L2Run {
+            orders: self.orders,
+            fills: self.fills,
+            events: self.events,
+        };
+        (self.report, self.strategy, run)
     }
 }
 
 /// Run an L2 backtest over recorded lines held in memory.
-pub fn run_l2_text<S: L2Strategy>(text: &str, cfg: L2Config, strategy: S) -> CoreResult<(L2Report, S, L2Orders)> {
+pub fn run_l2_text<S: L2Strategy>(text: &str, cfg: L2Config, strategy: S) -> CoreResult<(L2Report, S, L2Run)> {
     let t0 = Instant::now();
     let mut bt = L2Backtest::new(cfg, strategy)?;
     for (i, line) in text.lines().enumerate() {
@@ -668,7 +714,7 @@ pub fn run_l2_files<S: L2Strategy, P: AsRef<Path>>(
     paths: &[P],
     cfg: L2Config,
     strategy: S,
-) -> CoreResult<(L2Report, S, L2Orders)> {
+) -> CoreResult<(L2Report, S, L2Run)> {
     if paths.is_empty() {
         return Err(CoreError::InvalidArgument {
             name: "path",
@@ -747,7 +793,7 @@ impl PassiveMarketMaker {
             Side::Buy => self.bid,
             Side::Sell => self.ask,
         };
-        let live = slot.filter(|(id, _)| view.orders.is_working(*id));
+        let live = slot.filter(|(id, _)| view.orders.get(*id).is_some_and(|o| o.status.is_working()));
         let keep = match (live, want) {
             (Some((_, px)), Some(w)) => px == w,
             _ => false,

@@ -35,7 +35,7 @@ fn mm_backtest_on_usdm_recording() {
         cfg.maker_fee_bps = -0.5;
         cfg.taker_fee_bps = 5.0;
         let mm = PassiveMarketMaker::new(2, 10, 0).unwrap(); // 0.002 BTC, at most 0.010
-        let (r, _, orders) = run_l2_files(&[&path], cfg, mm).unwrap();
+        let (r, _, run) = run_l2_files(&[&path], cfg, mm).unwrap();
         assert_eq!(r.events, 93_954);
         assert_eq!(r.sync.sync_errors, 0);
         assert_eq!((r.price_dp, r.size_dp), (2, 3));
@@ -47,7 +47,7 @@ fn mm_backtest_on_usdm_recording() {
         let mut cash = 0i128;
         let mut pos = 0i64;
         let mut per_order: HashMap<u64, i64> = HashMap::new();
-        for f in &orders.fills {
+        for f in &run.fills {
             cash -= f.side.sign() as i128 * f.px as i128 * f.qty as i128 * scale + f.fee;
             pos += f.side.sign() * f.qty;
             *per_order.entry(f.order_id).or_default() += f.qty;
@@ -56,7 +56,7 @@ fn mm_backtest_on_usdm_recording() {
         }
         assert_eq!((cash, pos), (r.cash, r.position));
         for (id, q) in per_order {
-            let o = orders.get(id).unwrap();
+            let o = run.orders.get(id).unwrap();
             assert!(q <= o.spec.qty);
             assert_eq!(q, o.filled);
             if o.status == OrderStatus::Filled {
@@ -169,5 +169,98 @@ proptest! {
         for id in &closed {
             prop_assert!(m.get(*id).is_none());
         }
+    }
+}
+
+mod scripted {
+    use _core::book::MarketKind;
+    use _core::engine_l2::{L2Config, L2Strategy, L2View, run_l2_text};
+    use _core::error::CoreResult;
+    use _core::model::order::{
+        Command, Fill, ListKind, OrderKind, OrderSpec, OrderStatus, Reason, Side, TimeInForce,
+    };
+    use _core::model::OrderEventKind;
+
+    struct Script {
+        sent: bool,
+    }
+
+    fn spec(id: u64, side: Side, kind: OrderKind, qty: i64, tif: TimeInForce, post_only: bool) -> OrderSpec {
+        let mut s = OrderSpec::new(id, 0, side, kind, qty);
+        s.tif = tif;
+        s.post_only = post_only;
+        s
+    }
+
+    impl L2Strategy for Script {
+        fn on_elapse(&mut self, _v: &L2View<'_>, cmds: &mut Vec<Command>) -> CoreResult<()> {
+            if self.sent {
+                return Ok(());
+            }
+            self.sent = true;
+            use OrderKind::*;
+            use TimeInForce::*;
+            cmds.push(Command::Submit(spec(1, Side::Buy, Market, 6, Ioc, false)));
+            cmds.push(Command::Submit(spec(2, Side::Buy, Limit { px: 1010 }, 1, Gtc, true)));
+            cmds.push(Command::Submit(spec(3, Side::Buy, Limit { px: 1030 }, 20, Fok, false)));
+            cmds.push(Command::Submit(spec(4, Side::Buy, Limit { px: 990 }, 2, Gtc, false)));
+            cmds.push(Command::SubmitList {
+                list: 1,
+                kind: ListKind::Bracket,
+                orders: vec![
+                    spec(5, Side::Buy, Limit { px: 980 }, 1, Gtc, false),
+                    spec(6, Side::Sell, Limit { px: 1100 }, 1, Gtc, false),
+                    spec(7, Side::Sell, StopMarket { trigger: 900 }, 1, Gtc, false),
+                ],
+            });
+            cmds.push(Command::Submit(spec(1, Side::Buy, Market, 1, Ioc, false))); // duplicate id
+            Ok(())
+        }
+        fn on_fill(&mut self, _v: &L2View<'_>, _f: &Fill, _c: &mut Vec<Command>) -> CoreResult<()> {
+            Ok(())
+        }
+    }
+
+    const REC: &str = concat!(
+        r#"1000 {"lastUpdateId":10,"bids":[["99.0","5"]],"asks":[["101.0","2"],["102.0","3"],["103.0","4"]]}"#, "\n",
+        r#"2000 {"stream":"x@depth@0ms","data":{"e":"depthUpdate","E":1,"T":1,"s":"X","U":9,"u":11,"pu":8,"b":[],"a":[]}}"#, "\n",
+        r#"3000 {"stream":"x@trade","data":{"e":"trade","E":1,"T":3,"s":"X","t":1,"p":"99.0","q":"6","m":true}}"#, "\n",
+        r#"4000 {"stream":"x@trade","data":{"e":"trade","E":1,"T":4,"s":"X","t":2,"p":"97.0","q":"1","m":true}}"#, "\n",
+        r#"5000 {"stream":"x@trade","data":{"e":"trade","E":1,"T":5,"s":"X","t":3,"p":"89.0","q":"1","m":true}}"#, "\n",
+    );
+
+    #[test]
+    fn every_instruction_through_the_order_manager() {
+        let mut cfg = L2Config::new(MarketKind::UsdM);
+        cfg.elapse_ns = 1_000_000_000;
+        let (r, _, run) = run_l2_text(REC, cfg, Script { sent: false }).unwrap();
+        assert_eq!((r.price_dp, r.size_dp, r.sync.sync_errors), (1, 0, 0));
+        let fills: Vec<(u64, i64, i64)> = run.fills.iter().map(|f| (f.order_id, f.px, f.qty)).collect();
+        assert_eq!(
+            fills,
+            vec![
+                (1, 1010, 2), (1, 1020, 3), (1, 1030, 1), // market walks three levels (taker)
+                (4, 990, 1),                              // queue of 5 eaten by the 6-lot print, 1 reaches us
+                (4, 990, 1),                              // print through 99: the rest
+                (5, 980, 1),                              // bracket entry: print through 98
+                (7, 990, 1),                              // stop triggered at 89: sells into the bid
+            ]
+        );
+        let st = |id| run.orders.get(id).unwrap().status;
+        assert_eq!(st(1), OrderStatus::Filled);
+        assert_eq!(st(2), OrderStatus::Rejected);
+        assert_eq!(st(3), OrderStatus::Canceled);
+        assert_eq!((st(4), st(5), st(7)), (OrderStatus::Filled, OrderStatus::Filled, OrderStatus::Filled));
+        assert_eq!(st(6), OrderStatus::Canceled); // OCO sibling of the stop
+        let reason = |id, f: fn(&OrderEventKind) -> Option<Reason>| {
+            run.events.iter().filter(|e| e.id == id).find_map(|e| f(&e.kind))
+        };
+        assert_eq!(reason(2, |k| if let OrderEventKind::Rejected(r) = k { Some(*r) } else { None }), Some(Reason::PostOnlyWouldTake));
+        assert_eq!(reason(3, |k| if let OrderEventKind::Canceled(r) = k { Some(*r) } else { None }), Some(Reason::FokCannotFill));
+        assert_eq!(reason(6, |k| if let OrderEventKind::Canceled(r) = k { Some(*r) } else { None }), Some(Reason::OcoSibling));
+        assert_eq!(reason(1, |k| if let OrderEventKind::Denied(r) = k { Some(*r) } else { None }), Some(Reason::DuplicateOrderId));
+        assert!(run.events.iter().any(|e| e.id == 7 && e.kind == OrderEventKind::Triggered));
+        assert_eq!(run.fills.iter().filter(|f| f.liquidity == _core::model::Liquidity::Taker).count(), 4);
+        assert_eq!(r.position, 6 + 2 + 1 - 1);
     }
 }

@@ -571,6 +571,8 @@ class Backtest:
         """Run one batch from decision arrays, in Rust with the GIL released."""
     def finish(self) -> None: ...
     def fills(self) -> dict[str, npt.NDArray[np.generic]]: ...
+    def account_exact(self) -> dict[str, Any]:
+        """The account as exact decimal strings: initial_cash, cash, fees, positions (list)."""
     def fills_exact(self) -> list[tuple[int, int, int, str, str, str, int]]:
         """(ts, instrument, side, price, qty, fee, order_id) with exact decimal strings."""
     def equity_curve(self) -> tuple[npt.NDArray[np.int64], _F64Array, npt.NDArray[np.bool_]]: ...
@@ -720,6 +722,10 @@ class L2Context:
         """Queue a market (``price=None``) or limit order; returns its id."""
     def submit_order(self, request: Any) -> int:
         """Queue a ``trader.orders.OrderRequest`` (instructions such as ``post_only`` apply)."""
+    def submit_list(self, kind: str, requests: list[Any]) -> list[int]:
+        """Queue a contingent list (``"oco"``, ``"oto"``, ``"bracket"``); returns the ids in order."""
+    def modify(self, order_id: int, qty: float | None = None, price: float | None = None, trigger: float | None = None) -> None:
+        """Queue a change of a working order (a new price loses the queue position)."""
     def cancel(self, order_id: int) -> None: ...
     def cancel_all(self, instrument: int | None = None) -> None: ...
     def lot(self, instrument: int = 0) -> float: ...

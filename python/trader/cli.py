@@ -174,9 +174,11 @@ def _parse_params(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--batch-size", type=click.IntRange(min=1), default=1_000_000, show_default=True, help="Bars per batch streamed into the engine.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every statistic on stdout.")
 @click.option("--fills-out", type=click.Path(dir_okay=False), help="Write the fills to PATH.csv or PATH.parquet.")
+@click.option("--tables-out", type=click.Path(file_okay=False), help="Write orders, fills and positions tables (Arrow) into DIR.")
+@click.option("--tables-format", type=click.Choice(["parquet", "csv", "feather"]), default="parquet", show_default=True, help="Format of --tables-out.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write an HTML report to PATH.")
 def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_policy, options, cash, fee_bps, slippage_bps, fill_at, mode,
-             price_precision, size_precision, batch_size, as_json, fills_out, report_path) -> None:
+             price_precision, size_precision, batch_size, as_json, fills_out, tables_out, tables_format, report_path) -> None:
     """Backtest a strategy on bar data (the seeded synthetic series when no --data is given)."""
     from trader.backtest import run_backtest
 
@@ -198,6 +200,12 @@ def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_
     )
     if fills_out:
         result.write_fills(fills_out)
+    if tables_out:
+        import os
+
+        os.makedirs(tables_out, exist_ok=True)
+        for name in ("orders", "fills", "positions"):
+            result.write_table(name, os.path.join(tables_out, f"{name}.{tables_format}"))
     if report_path:
         from trader.report import write_html
 

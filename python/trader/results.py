@@ -121,6 +121,86 @@ class BacktestResult:
             s["gaps"] = self.meta["gaps"]
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in s.items()}
 
+    def account_exact(self) -> dict[str, Any]:
+        """The account as exact decimal strings: ``cash``, ``fees`` (paid, net of rebates),
+        ``initial_cash`` and ``positions`` (signed quantity per instrument)."""
+        return self._engine.account_exact() if self._engine is not None else {}
+
+    # -- Arrow reports ----------------------------------------------------------------------------
+    def fills_table(self) -> Any:
+        """One row per fill (a ``pyarrow.Table``): time, symbol, order id, side, price, quantity,
+        fee (negative = rebate), liquidity side (MAKER/TAKER), the order's arrival price (the
+        market price when it was submitted: the mark, or the mid on quotes/books) and the slippage
+        against it, in price units and basis points (positive = worse for the trader)."""
+        import pyarrow as pa
+
+        f = self.fills
+        sign = np.where(f["side"] > 0, 1.0, -1.0)
+        arrival = f.get("arrival_price", np.full(len(f["ts"]), np.nan))
+        slip = (f["price"] - arrival) * sign
+        with np.errstate(invalid="ignore", divide="ignore"):
+            slip_bps = slip / arrival * 1e4
+        return pa.table(
+            {
+                "ts": pa.array(f["ts"], pa.timestamp("ns", tz="UTC")),
+                "symbol": pa.array([self.symbols[i] for i in f["instrument"]], pa.string()) if len(f["ts"]) else pa.array([], pa.string()),
+                "order_id": pa.array(f["order_id"], pa.uint64()),
+                "side": pa.array(np.where(f["side"] > 0, "BUY", "SELL").astype(object), pa.string()),
+                "price": pa.array(f["price"], pa.float64()),
+                "qty": pa.array(f["qty"], pa.float64()),
+                "fee": pa.array(f["fee"], pa.float64()),
+                "liquidity": pa.array(np.where(f["maker"], "MAKER", "TAKER").astype(object), pa.string()),
+                "arrival_price": pa.array(arrival, pa.float64(), from_pandas=True),
+                "slippage": pa.array(slip, pa.float64(), from_pandas=True),
+                "slippage_bps": pa.array(slip_bps, pa.float64(), from_pandas=True),
+            }
+        )
+
+    def orders_table(self) -> Any:
+        """One row per order the strategy submitted (``pyarrow.Table``): id, symbol, side, type,
+        time in force, instructions, quantity, filled, average fill price, limit/trigger prices,
+        final status and its reason, contingent list and parent, first and last event time."""
+        import pyarrow as pa
+
+        cols = self._engine.orders() if self._engine is not None else {}
+        if not cols:
+            return pa.table({"order_id": pa.array([], pa.uint64())})
+        out: dict[str, Any] = {}
+        for key, values in cols.items():
+            if key == "instrument":
+                out["symbol"] = pa.array([self.symbols[i] for i in values], pa.string())
+            elif key in ("ts_init", "ts_last"):
+                out[key] = pa.array(values, pa.timestamp("ns", tz="UTC"))
+            elif isinstance(values, np.ndarray) and values.dtype.kind == "f":
+                out[key] = pa.array(values, from_pandas=True)  # NaN = not applicable → null
+            else:
+                out[key] = pa.array(values)
+        return pa.table(out)
+
+    def positions_table(self) -> Any:
+        """One row per instrument (``pyarrow.Table``): symbol, signed quantity, average entry price,
+        realized and unrealized PnL at the last mark."""
+        import pyarrow as pa
+
+        rows = self.positions
+        return pa.table(
+            {
+                "symbol": pa.array([self.symbols[r[0]] for r in rows], pa.string()),
+                "qty": pa.array([r[1] for r in rows], pa.float64()),
+                "avg_price": pa.array([r[2] if r[1] != 0 else None for r in rows], pa.float64()),
+                "realized_pnl": pa.array([r[3] for r in rows], pa.float64()),
+                "unrealized_pnl": pa.array([r[4] for r in rows], pa.float64()),
+            }
+        )
+
+    def write_table(self, name: str, path: str) -> None:
+        """Write the ``orders``, ``fills`` or ``positions`` table to ``path`` (.csv, .parquet,
+        .feather/.arrow)."""
+        tables = {"orders": self.orders_table, "fills": self.fills_table, "positions": self.positions_table}
+        if name not in tables:
+            raise ValueError(f"table: must be one of {', '.join(tables)}, got {name!r}")
+        write_arrow(tables[name](), path)
+
     def write_fills(self, path: str) -> None:
         """Write one row per fill: ts, side, price, qty, fee, order_id (+ symbol) as CSV or Parquet."""
         import pyarrow as pa
@@ -138,11 +218,20 @@ class BacktestResult:
             }
         )
         table = table.select(["ts", "side", "price", "qty", "fee", "order_id", "symbol"])
-        if path.endswith(".parquet"):
-            import pyarrow.parquet as pq
+        write_arrow(table, path)
 
-            pq.write_table(table, path)
-        else:
-            import pyarrow.csv as pcsv
 
-            pcsv.write_csv(table, path)
+def write_arrow(table: Any, path: str) -> None:
+    """Write a ``pyarrow.Table`` as CSV, Parquet or Arrow IPC (feather), chosen by the suffix."""
+    if path.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, path)
+    elif path.endswith((".feather", ".arrow", ".ipc")):
+        import pyarrow.feather as feather
+
+        feather.write_feather(table, path)
+    else:
+        import pyarrow.csv as pcsv
+
+        pcsv.write_csv(table, path)

@@ -274,25 +274,41 @@ class Strategy:
         side: str | int,
         qty: float,
         *,
-        take_profit: float,
-        stop_loss: float,
+        take_profit: float | None = None,
+        stop_loss: float | None = None,
+        trailing_offset: float | None = None,
+        offset_type: str = "price",
         entry_price: float | None = None,
         stop_limit: float | None = None,
         instrument: int = 0,
         time_in_force: str = "GTC",
     ) -> list[int]:
-        """Entry (market, or limit at ``entry_price``) with a take-profit limit and a stop-loss
-        (stop-market, or stop-limit at ``stop_limit``). The exits activate on the entry's fill,
-        sized to the filled quantity, and cancel each other. Returns [entry, take_profit, stop_loss] ids.
+        """An entry (market, or limit at ``entry_price``) with protective exits that activate on
+        its fill, sized to the filled quantity: a take-profit limit at ``take_profit`` and a stop
+        at ``stop_loss`` (stop-market, or stop-limit at ``stop_limit``) or a trailing stop
+        ``trailing_offset`` away (in ``offset_type`` units: price, bps or ticks). With both a
+        take-profit and a stop, the exits cancel each other (a bracket); with one exit it is an
+        OTO. Returns the ids: [entry, exit, ...] in that order (take-profit first).
         """
         s = orders._side(side)
-        entry = orders.OrderRequest(s, qty, "market" if entry_price is None else "limit", price=entry_price, instrument=instrument, time_in_force=time_in_force)
-        tp = orders.limit(-s, qty, take_profit, instrument=instrument, reduce_only=True)
-        if stop_limit is None:
-            sl = orders.stop_market(-s, qty, stop_loss, instrument=instrument, reduce_only=True)
-        else:
-            sl = orders.stop_limit(-s, qty, stop_loss, stop_limit, instrument=instrument, reduce_only=True)
-        return self._context().submit_list("bracket", [entry, tp, sl])
+        if stop_loss is not None and trailing_offset is not None:
+            raise InvalidInputError("bracket: give stop_loss or trailing_offset, not both")
+        if take_profit is None and stop_loss is None and trailing_offset is None:
+            raise InvalidInputError("bracket: give at least one exit (take_profit, stop_loss or trailing_offset)")
+        entry = orders.OrderRequest(s, qty, "market" if entry_price is None else "limit", price=entry_price,
+                                    instrument=instrument, time_in_force=time_in_force)
+        exits = []
+        if take_profit is not None:
+            exits.append(orders.limit(-s, qty, take_profit, instrument=instrument, reduce_only=True))
+        if stop_loss is not None:
+            if stop_limit is None:
+                exits.append(orders.stop_market(-s, qty, stop_loss, instrument=instrument, reduce_only=True))
+            else:
+                exits.append(orders.stop_limit(-s, qty, stop_loss, stop_limit, instrument=instrument, reduce_only=True))
+        elif trailing_offset is not None:
+            exits.append(orders.trailing_stop_market(-s, qty, trailing_offset, offset_type=offset_type, instrument=instrument, reduce_only=True))
+        kind = "bracket" if len(exits) == 2 else "oto"
+        return self._context().submit_list(kind, [entry, *exits])
 
     def modify(self, order_id: int, *, qty: float | None = None, price: float | None = None, trigger: float | None = None) -> None:
         """Change a working order's total quantity, limit price or trigger (an event confirms)."""

@@ -5,7 +5,9 @@ crosses above the slow one on bar i when ``fast[i-1] <= slow[i-1]`` and ``fast[i
 (both defined on i-1 and i) → buy (covering a short first); it crosses below when
 ``fast[i-1] >= slow[i-1]`` and ``fast[i] < slow[i]`` → close the long, or with ``allow_short``
 reverse to a short. ``qty`` is a fixed quantity; 0 invests ``size`` × equity at the bar's close,
-rounded down to the lot step.
+rounded down to the lot step. With ``stop_loss``, ``take_profit`` and/or ``trailing`` (fractions of
+the entry's close), each entry goes in as a bracket (or an OTO with one exit) whose exits activate
+on the entry's fill and cancel together; a crossing the other way cancels them and closes.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class EmaCross(Sized):
     slow = Param(30, int, ge=2, help="slow EMA period")
 
     def validate(self) -> None:
+        super().validate()
         if self.fast >= self.slow:
             raise ValueError(f"fast ({self.fast}) must be < slow ({self.slow})")
 
@@ -46,7 +49,9 @@ class EmaCross(Sized):
         elif pf >= ps and f < s:
             self.go_short_or_flat(bar.close)
 
-    def vectorized(self, bars: Any) -> Signals:
+    def vectorized(self, bars: Any) -> Signals | None:
+        if self.has_exits:
+            return None  # protective orders need the event path
         close = np.ascontiguousarray(bars.close, dtype=np.float64)
         both = ema_multi(close, [self.fast, self.slow])  # one SIMD pass; rows == ema(close, p)
         sig = crossings(both[0], both[1])  # +1 / -1 exactly where on_bar sees the crosses

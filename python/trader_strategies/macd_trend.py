@@ -23,6 +23,7 @@ class MacdTrend(Sized):
     zero_filter = Param(False, bool, help="enter longs only above 0 and shorts only below 0")
 
     def validate(self) -> None:
+        super().validate()
         if self.fast >= self.slow:
             raise ValueError(f"fast ({self.fast}) must be < slow ({self.slow})")
 

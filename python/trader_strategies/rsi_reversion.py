@@ -23,6 +23,7 @@ class RsiReversion(Sized):
     exit = Param(50.0, float, gt=0.0, lt=100.0, help="leave a long above this level")
 
     def validate(self) -> None:
+        super().validate()
         if not self.lower < self.exit < self.upper:
             raise ValueError(f"need lower < exit < upper, got {self.lower} / {self.exit} / {self.upper}")
 

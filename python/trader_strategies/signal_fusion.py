@@ -44,6 +44,7 @@ class SignalFusion(Strategy):
     allow_short = Param(True, bool, help="hold short positions on negative scores")
 
     def validate(self) -> None:
+        super().validate()
         if self.fast >= self.slow:
             raise ValueError(f"fast ({self.fast}) must be < slow ({self.slow})")
         if self.w_trend == self.w_momentum == self.w_reversion == self.w_bands == 0:

@@ -318,6 +318,12 @@ pub struct Order {
     pub ts_last: i64,
     /// Index of the bar (of any instrument) during which the order was submitted.
     pub bar_submitted: u64,
+    /// Bar venues: index of the first bar the order takes part in (set on acceptance).
+    pub first_bar: u64,
+    /// When a GTD / DAY order expires (ns), resolved on acceptance.
+    pub expire_ts: Option<i64>,
+    /// The limit of a triggered trailing stop limit (raw price).
+    pub trail_limit: Option<i64>,
 }
 
 impl Order {
@@ -334,6 +340,30 @@ impl Order {
             ts_init: ts,
             ts_last: ts,
             bar_submitted,
+            first_bar: 0,
+            expire_ts: None,
+            trail_limit: None,
+        }
+    }
+
+    /// The limit price the order works at now: its fixed limit, or a triggered trailing stop
+    /// limit's computed one; None for market-type orders.
+    #[inline]
+    pub fn limit_price(&self) -> Option<i64> {
+        match self.spec.kind {
+            OrderKind::TrailingStopLimit { .. } => self.trail_limit,
+            k => k.limit_px(),
+        }
+    }
+
+    /// The trigger the order waits for now (fixed, or a trailing stop's current one).
+    #[inline]
+    pub fn trigger_price(&self) -> Option<i64> {
+        match self.spec.kind {
+            OrderKind::TrailingStopMarket { .. } | OrderKind::TrailingStopLimit { .. } => {
+                self.trail_trigger
+            }
+            k => k.trigger_px(),
         }
     }
 
@@ -425,6 +455,8 @@ pub enum Reason {
     DuplicateOrderId,
     UnknownOrder,
     OrderClosed,
+    /// A modify asked for a quantity at or below what already filled.
+    ModifyBelowFilled,
     /// A post-only order would have taken liquidity.
     PostOnlyWouldTake,
     /// A reduce-only order would have grown or flipped the position.
@@ -464,6 +496,7 @@ impl Reason {
             Self::DuplicateOrderId => "duplicate client order id",
             Self::UnknownOrder => "unknown order id",
             Self::OrderClosed => "order is no longer open",
+            Self::ModifyBelowFilled => "new quantity is not above the filled quantity",
             Self::PostOnlyWouldTake => "post-only order would take liquidity",
             Self::ReduceOnlyWouldIncrease => "reduce-only order would increase the position",
             Self::FokCannotFill => "fill-or-kill order could not fill in full",

@@ -17,7 +17,8 @@ use crate::engine::{Backtest, Decisions, Handler, RunError, VectorHandler};
 use crate::error::CoreError;
 use crate::model::fixed::{MONEY_DP, format_fixed, from_raw, money_to_f64, to_raw};
 use crate::model::{
-    Bar, BarColumns, Bps, Command, Instrument, Liquidity, OrderEvent, OrderKind, OrderSpec, Side,
+    Bar, BarColumns, Bps, Command, Instrument, Liquidity, OrderEvent, OrderEventKind, OrderKind,
+    OrderSpec, Side,
 };
 use crate::venue::{FillAt, VenueConfig};
 
@@ -423,9 +424,12 @@ impl Handler for PyHandler<'_> {
         let Some(cb) = &self.on_event else {
             return Ok(());
         };
+        // NB: `submitted` events are not passed on yet (the Python order API comes later; until
+        // then a strategy sees the events it always saw).
         let events: Vec<PyOrderEvent> = bt
             .events()
             .iter()
+            .filter(|e| e.kind != OrderEventKind::Submitted)
             .map(|e| PyOrderEvent::from_event(e, bt))
             .collect();
         self.ctx.borrow_mut().refresh(bt);
@@ -539,6 +543,7 @@ impl PyBacktest {
             fill_at,
             slippage: bps("slippage_bps", slippage_bps)?,
             fee: bps("fee_bps", fee_bps)?,
+            ..VenueConfig::default()
         };
         Ok(Self {
             inner: Backtest::new(instruments, cfg, cash)?,
@@ -894,8 +899,7 @@ impl PyBacktest {
     fn open_orders(&self) -> Vec<(u64, u32, i8, f64, Option<f64>)> {
         let bt = &self.inner;
         bt.venue
-            .open_orders()
-            .iter()
+            .working_orders()
             .map(|o| {
                 let s = &o.spec;
                 let inst = &bt.instruments[s.instrument as usize];
@@ -924,6 +928,19 @@ impl PyBacktest {
     #[getter]
     fn fees(&self) -> f64 {
         money_to_f64(self.inner.portfolio.fees)
+    }
+
+    /// The account as exact decimal strings: initial_cash, cash, fees, positions (per instrument).
+    fn account_exact<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let bt = &self.inner;
+        let p = &bt.portfolio;
+        let d = PyDict::new(py);
+        d.set_item("initial_cash", format_fixed(p.initial_cash, MONEY_DP))?;
+        d.set_item("cash", format_fixed(p.cash, MONEY_DP))?;
+        d.set_item("fees", format_fixed(p.fees, MONEY_DP))?;
+        let positions: Vec<String> = p.positions.iter().zip(&bt.instruments).map(|(pos, inst)| format_fixed(pos.qty as i128, inst.size_dp as u32)).collect();
+        d.set_item("positions", positions)?;
+        Ok(d)
     }
 
     #[getter]

@@ -10,7 +10,7 @@ use pyo3::types::PyDict;
 
 use crate::book::MarketKind;
 use crate::data::ticks::{QuoteTicks, Ticks, TradeTicks, read_binance_ticks_file, read_tardis_file};
-use crate::engine_l2::{L2Config, L2Orders, L2Report, L2Strategy, L2View, PassiveMarketMaker, run_l2_files};
+use crate::engine_l2::{L2Config, L2Report, L2Run, L2Strategy, L2View, PassiveMarketMaker, run_l2_files};
 use crate::error::{CoreError, CoreResult};
 use crate::model::Instrument;
 use crate::model::fixed::{from_raw, money_to_f64, to_raw};
@@ -81,6 +81,7 @@ pub struct PyL2Context {
     inst: Option<Instrument>,
     commands: Vec<Command>,
     next_id: u64,
+    next_list: u64,
 }
 
 impl PyL2Context {
@@ -98,6 +99,7 @@ impl PyL2Context {
             inst: None,
             commands: Vec::new(),
             next_id: 1,
+            next_list: 0,
         }
     }
 
@@ -186,6 +188,50 @@ impl PyL2Context {
         self.next_id += 1;
         self.commands.push(Command::Submit(spec));
         Ok(id)
+    }
+
+    /// Queue a contingent list (`"oco"`, `"oto"`, `"bracket"`); returns the ids in order.
+    fn submit_list(&mut self, kind: &str, requests: Vec<Bound<'_, PyAny>>) -> PyResult<Vec<u64>> {
+        let kind = super::orders::list_kind(kind)?;
+        let mut specs = Vec::with_capacity(requests.len());
+        for r in &requests {
+            let id = self.next_id;
+            specs.push(super::orders::spec_from_request(self.inst()?, 0, r, id)?);
+            self.next_id += 1;
+        }
+        let ids = specs.iter().map(|s| s.id).collect();
+        self.next_list += 1;
+        self.commands.push(Command::SubmitList {
+            list: self.next_list,
+            kind,
+            orders: specs,
+        });
+        Ok(ids)
+    }
+
+    /// Queue a change of a working order (a new price loses the queue position).
+    #[pyo3(signature = (order_id, qty = None, price = None, trigger = None))]
+    fn modify(&mut self, order_id: u64, qty: Option<f64>, price: Option<f64>, trigger: Option<f64>) -> PyResult<()> {
+        let inst = self.inst()?;
+        let conv = |v: Option<f64>, dp: u8, name: &'static str| {
+            v.map(|x| {
+                to_raw(x, dp).ok_or_else(|| CoreError::InvalidArgument {
+                    name,
+                    reason: format!("must be a finite number, got {x}"),
+                })
+            })
+            .transpose()
+        };
+        let qty = conv(qty, inst.size_dp, "qty")?;
+        let px = conv(price, inst.price_dp, "price")?;
+        let trigger = conv(trigger, inst.price_dp, "trigger")?;
+        self.commands.push(Command::Modify {
+            id: order_id,
+            qty,
+            px,
+            trigger,
+        });
+        Ok(())
     }
 
     fn cancel(&mut self, order_id: u64) {
@@ -301,7 +347,7 @@ impl L2Strategy for NativeMm {
     }
 }
 
-fn report_dict<'py>(py: Python<'py>, r: &L2Report, orders: &L2Orders) -> PyResult<Bound<'py, PyDict>> {
+fn report_dict<'py>(py: Python<'py>, r: &L2Report, run: &L2Run) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     let (pdp, sdp) = (r.price_dp, r.size_dp);
     d.set_item("events", r.events)?;
@@ -326,7 +372,7 @@ fn report_dict<'py>(py: Python<'py>, r: &L2Report, orders: &L2Orders) -> PyResul
     d.set_item("first_ts", r.first_ts)?;
     d.set_item("last_ts", r.last_ts)?;
     d.set_item("seconds", r.elapsed_s)?;
-    let f = &orders.fills;
+    let f = &run.fills;
     let fills = PyDict::new(py);
     fills.set_item("ts", f.iter().map(|x| x.ts).collect::<Vec<_>>().into_pyarray(py))?;
     fills.set_item("order_id", f.iter().map(|x| x.order_id).collect::<Vec<_>>().into_pyarray(py))?;

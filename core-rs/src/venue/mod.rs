@@ -1,67 +1,152 @@
-//! The simulated exchange: order acceptance, matching against bars, fill prices, fees.
+//! The simulated exchange: order entry (with latency), the order manager, the bar fill model,
+//! fees and slippage.
 //!
-//! Fill model for bars (documented contract, tested against a plain-Python reference):
-//! - **Market** orders fill at the next bar's open of their instrument (`FillAt::NextOpen`, the
-//!   default) or, when submitted while a bar is being handled, at that bar's close
-//!   (`FillAt::Close`). The price moves against the trader by the slippage rate and is rounded to
-//!   the tick against the trader (buys up, sells down). A market order submitted on the last bar
-//!   stays unfilled.
-//! - **Limit** orders are live from the bar after they are submitted: a buy fills at the open if
-//!   the bar opens at or below the limit (a gap fills better), else at the limit if the low reaches
-//!   it; sells mirror this. No slippage on limit fills (they rest on the book).
-//! - **Fees**: `fee_bps × notional`, rounded up to the money unit, on every fill.
-//! - Orders of one instrument are matched in submission order; each fills whole.
+//! - [`orders`]: the order manager every venue kind shares (state machine, contingent lists,
+//!   time in force, instructions).
+//! - [`bars`]: the bar fill model (intrabar path, triggers, gap rule, volume cap); its module
+//!   docs state what it assumes.
+//! - [`latency`]: submit / cancel / modify latency legs.
+//!
+//! A command sent at `t` arrives at `t + latency` (zero by default). Until it arrives the order is
+//! `Submitted`; on bars an order arriving at `T` takes part from the first bar whose timestamp is
+//! `>= T` that comes after the bar it was sent in (zero latency: the next bar). Commands that
+//! arrive at once (zero latency) are handled during the call; delayed ones are handled at the
+//! start of the first bar (of any instrument) at or after their arrival time, before matching, in
+//! arrival order. A cancel in flight cannot stop a fill that happens before it arrives.
+//!
+//! **Fees**: [`SimVenue::fee`], `fee_bps × notional` rounded up to the money unit, on every fill.
+//! **Slippage**: [`SimVenue::taker_px`], taker fills move against the trader by `slippage_bps`
+//! and round to the tick against them (buys up, sells down); maker fills have none.
 
+pub mod bars;
 pub mod l2;
+pub mod latency;
+pub mod orders;
 pub mod queue;
 
+pub use bars::IntrabarPath;
+pub use latency::{Latency, LatencyConfig, LatencyModel, Leg};
+pub use orders::{OrderList, Orders};
+
+use crate::error::{CoreError, CoreResult};
 use crate::model::fixed::{div_ceil, div_floor};
 use crate::model::{
-    Bar, Bps, Command, Fill, Instrument, Liquidity, Order, OrderEvent, OrderEventKind, OrderId,
-    OrderKind, OrderSpec, OrderStatus, Reason, Side,
+    Bar, Bps, Command, Fill, Instrument, InstrumentId, Liquidity, ListId, Order, OrderEvent,
+    OrderId, OrderKind, Reason, Side, TimeInForce,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FillAt {
+    /// Market orders fill at the open of the first bar they take part in.
     #[default]
     NextOpen,
+    /// A market order that arrives while a bar of its instrument is handled fills at that bar's
+    /// close (delayed ones, arriving between bars, still fill at the next open).
     Close,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct VenueConfig {
     pub fill_at: FillAt,
     pub slippage: Bps,
     pub fee: Bps,
+    /// The order in which a bar visits its high and low.
+    pub path: IntrabarPath,
+    /// At most this fraction (0, 1] of a bar's volume fills per bar, over all the orders of its
+    /// instrument; the rest stays working. None: no cap.
+    pub volume_cap: Option<f64>,
+    pub latency: LatencyConfig,
+}
+
+impl VenueConfig {
+    pub fn validate(&self) -> CoreResult<()> {
+        if let Some(c) = self.volume_cap {
+            if !(c > 0.0 && c <= 1.0) {
+                return Err(CoreError::InvalidArgument {
+                    name: "volume_cap",
+                    reason: format!("must be in (0, 1], got {c}"),
+                });
+            }
+        }
+        self.latency.validate()
+    }
+}
+
+/// A command on its way to the venue.
+#[derive(Debug, Clone, PartialEq)]
+enum Pending {
+    Accept(OrderId),
+    AcceptList(ListId),
+    Modify {
+        id: OrderId,
+        qty: Option<i64>,
+        px: Option<i64>,
+        trigger: Option<i64>,
+    },
+    Cancel(OrderId),
+    CancelAll(Option<InstrumentId>),
 }
 
 #[derive(Debug, Default)]
 pub struct SimVenue {
     pub config: VenueConfig,
-    /// Open orders in submission order.
-    open: Vec<Order>,
-    last_id: OrderId,
+    pub orders: Orders,
+    latency: LatencyModel,
+    /// Commands in flight: (arrival ts, send sequence, command), sorted.
+    pending: Vec<(i64, u64, Pending)>,
+    sent: u64,
+    /// Last close seen per instrument (the market price for post-only checks and trailing).
+    last_px: Vec<Option<i64>>,
+    /// Per instrument: (bar index, quantity the volume cap still allows in that bar).
+    budget: Vec<(u64, i64)>,
     pub orders_submitted: u64,
 }
 
 impl SimVenue {
-    pub fn new(config: VenueConfig) -> Self {
+    pub fn new(config: VenueConfig, instruments: &[Instrument]) -> Self {
         Self {
             config,
+            orders: Orders::new(instruments),
+            latency: LatencyModel::new(config.latency),
+            last_px: vec![None; instruments.len()],
+            budget: vec![(u64::MAX, 0); instruments.len()],
             ..Self::default()
         }
     }
 
-    pub fn open_orders(&self) -> &[Order] {
-        &self.open
+    /// Every working order, instrument by instrument.
+    pub fn working_orders(&self) -> impl Iterator<Item = &Order> {
+        (0..self.last_px.len() as InstrumentId).flat_map(move |i| self.orders.working(i))
     }
 
-    /// The highest order id seen so far (ids must increase).
+    /// No order can trade and no command is in flight: bars can be skipped.
+    #[inline]
+    pub fn is_idle(&self) -> bool {
+        self.orders.n_working() == 0 && self.pending.is_empty()
+    }
+
+    /// Commands sent but not yet arrived.
+    pub fn in_flight(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The highest order id seen so far.
     pub fn last_id(&self) -> OrderId {
-        self.last_id
+        self.orders.last_id()
     }
 
-    /// Market price moved against the trader by the slippage, rounded to the tick against them.
+    /// Record the market price of `instrument` (engines that skip bars call this).
+    #[inline]
+    pub fn set_last_px(&mut self, instrument: InstrumentId, px: i64) {
+        self.last_px[instrument as usize] = Some(px);
+    }
+
+    pub fn last_px(&self, instrument: InstrumentId) -> Option<i64> {
+        self.last_px.get(instrument as usize).copied().flatten()
+    }
+
+    /// Market price moved against the trader by the flat slippage rate, rounded to the tick
+    /// against them.
     pub fn slipped(&self, inst: &Instrument, side: Side, px: i64) -> i64 {
         if self.config.slippage.0 == 0 && px % inst.tick == 0 {
             return px; // no slippage and already on the tick: skip the 128-bit divisions
@@ -81,52 +166,29 @@ impl SimVenue {
         }
     }
 
-    pub fn fee(&self, inst: &Instrument, px: i64, qty: i64) -> i128 {
+    /// The one slippage hook: the price a taker fill of `qty` gets when the market is at `px`
+    /// during `bar`. Today the flat rate of [`SimVenue::slipped`]; `qty` and `bar` are there for
+    /// size- and spread-aware models.
+    #[inline]
+    pub fn taker_px(&self, inst: &Instrument, side: Side, px: i64, qty: i64, bar: &Bar) -> i64 {
+        let _ = (qty, bar);
+        self.slipped(inst, side, px)
+    }
+
+    /// The one fee hook: the fee of a fill (money units; charges round up). Today a flat rate for
+    /// both sides; `liquidity` is there for maker/taker schedules.
+    #[inline]
+    pub fn fee(&self, inst: &Instrument, px: i64, qty: i64, liquidity: Liquidity) -> i128 {
+        let _ = liquidity;
         if self.config.fee.0 == 0 {
             return 0;
         }
         div_ceil(inst.notional(px, qty) * self.config.fee.0 as i128, Bps::ONE)
     }
 
-    fn validate(&self, instruments: &[Instrument], spec: &OrderSpec) -> Result<(), Reason> {
-        let OrderSpec {
-            id,
-            instrument: inst_id,
-            kind,
-            qty,
-            ..
-        } = *spec;
-        if id <= self.last_id {
-            return Err(Reason::DuplicateOrderId);
-        }
-        let inst = instruments
-            .get(inst_id as usize)
-            .ok_or(Reason::UnknownInstrument)?;
-        if qty <= 0 {
-            return Err(Reason::NonPositiveQuantity);
-        }
-        if qty % inst.lot != 0 {
-            return Err(Reason::QuantityNotMultipleOfLot);
-        }
-        if qty < inst.min_qty {
-            return Err(Reason::QuantityBelowMinimum);
-        }
-        if !matches!(kind, OrderKind::Market | OrderKind::Limit { .. }) {
-            return Err(Reason::InvalidOrder);
-        }
-        if let OrderKind::Limit { px } = kind {
-            if px <= 0 {
-                return Err(Reason::NonPositivePrice);
-            }
-            if px % inst.tick != 0 {
-                return Err(Reason::PriceNotMultipleOfTick);
-            }
-        }
-        Ok(())
-    }
-
-    /// Handle a command during bar `bar` (index `bar_index` in the stream). Fills immediately
-    /// when the fill model says so (market orders with `FillAt::Close`).
+    /// Handle a command sent at `ts` while bar `bar` (index `bar_index`) is handled, or between
+    /// bars (`bar` None; `bar_index` = bars seen so far).
+    #[allow(clippy::too_many_arguments, reason = "the engine's one entry point")]
     pub fn command(
         &mut self,
         instruments: &[Instrument],
@@ -137,133 +199,182 @@ impl SimVenue {
         events: &mut Vec<OrderEvent>,
         fills: &mut Vec<Fill>,
     ) {
-        match cmd {
+        let (leg, pending) = match cmd {
             Command::Submit(spec) => {
                 self.orders_submitted += 1;
-                let (id, instrument, side, kind, qty) =
-                    (spec.id, spec.instrument, spec.side, spec.kind, spec.qty);
-                if let Err(reason) = self.validate(instruments, &spec) {
-                    if reason != Reason::DuplicateOrderId {
-                        self.last_id = self.last_id.max(id);
-                    }
-                    events.push(OrderEvent {
-                        id,
-                        ts,
-                        kind: OrderEventKind::Rejected(reason),
-                    });
+                let id = spec.id;
+                if !self.orders.register(spec, ts, bar_index, events) {
                     return;
                 }
-                self.last_id = id;
-                events.push(OrderEvent {
+                (Leg::Submit, Pending::Accept(id))
+            }
+            Command::SubmitList { list, kind, orders } => {
+                self.orders_submitted += orders.len() as u64;
+                if !self
+                    .orders
+                    .register_list(list, kind, orders, ts, bar_index, events)
+                {
+                    return;
+                }
+                (Leg::Submit, Pending::AcceptList(list))
+            }
+            Command::Modify {
+                id,
+                qty,
+                px,
+                trigger,
+            } => (
+                Leg::Modify,
+                Pending::Modify {
                     id,
-                    ts,
-                    kind: OrderEventKind::Accepted,
-                });
-                let mut order = Order::new(spec, ts, bar_index);
-                order.status = OrderStatus::Accepted;
-                let fill_now =
-                    matches!(kind, OrderKind::Market) && self.config.fill_at == FillAt::Close;
-                match bar {
-                    Some(bar) if fill_now && bar.instrument == instrument => {
-                        let inst = &instruments[instrument as usize];
-                        let px = self.slipped(inst, side, bar.close);
-                        Self::fill(
-                            self.fee(inst, px, qty),
-                            order,
-                            px,
-                            ts,
-                            Liquidity::Taker,
-                            events,
-                            fills,
-                        );
+                    qty,
+                    px,
+                    trigger,
+                },
+            ),
+            Command::Cancel { id } => (Leg::Cancel, Pending::Cancel(id)),
+            Command::CancelAll { instrument } => (Leg::Cancel, Pending::CancelAll(instrument)),
+        };
+        let lat = self.latency.draw(leg);
+        if lat == 0 {
+            self.orders.release_from = bar_index + 1;
+            self.arrive(instruments, pending, bar, bar_index, ts, events, fills);
+        } else {
+            let at = ts.saturating_add(lat);
+            self.sent += 1;
+            let key = (at, self.sent);
+            let pos = self.pending.partition_point(|p| (p.0, p.1) <= key);
+            self.pending.insert(pos, (at, self.sent, pending));
+        }
+    }
+
+    /// A command reaches the venue at `ts`. `bar`: the bar being handled when it arrives at
+    /// once (close-mode market fills).
+    #[allow(clippy::too_many_arguments, reason = "internal")]
+    fn arrive(
+        &mut self,
+        instruments: &[Instrument],
+        cmd: Pending,
+        bar: Option<&Bar>,
+        bar_index: u64,
+        ts: i64,
+        events: &mut Vec<OrderEvent>,
+        fills: &mut Vec<Fill>,
+    ) {
+        match cmd {
+            Pending::Accept(id) => {
+                let Some(inst) = self.orders.get(id).map(|o| o.spec.instrument) else {
+                    return;
+                };
+                let mark = self.last_px(inst);
+                if self.orders.accept(id, ts, mark, events) {
+                    self.close_fill(instruments, id, bar, bar_index, ts, events, fills);
+                }
+            }
+            Pending::AcceptList(list) => {
+                let Some(l) = self.orders.list(list) else {
+                    return;
+                };
+                let first = l.ids[0];
+                let mark = self
+                    .orders
+                    .get(first)
+                    .and_then(|o| self.last_px(o.spec.instrument));
+                self.orders.accept_list(list, ts, mark, events);
+                if let Some(l) = self.orders.list(list) {
+                    for id in l.ids.clone() {
+                        self.close_fill(instruments, id, bar, bar_index, ts, events, fills);
                     }
-                    _ => self.open.push(order),
                 }
             }
-            Command::Cancel { id } => match self.open.iter().position(|o| o.id() == id) {
-                Some(i) => {
-                    self.open.remove(i);
-                    events.push(OrderEvent {
-                        id,
-                        ts,
-                        kind: OrderEventKind::Canceled(Reason::Requested),
-                    });
-                }
-                None => {
-                    let reason = if id <= self.last_id {
-                        Reason::OrderClosed
-                    } else {
-                        Reason::UnknownOrder
-                    };
-                    events.push(OrderEvent {
-                        id,
-                        ts,
-                        kind: OrderEventKind::CancelRejected(reason),
-                    });
-                }
-            },
-            Command::CancelAll { instrument } => {
-                self.open.retain(|o| {
-                    let hit = instrument.is_none_or(|i| i == o.spec.instrument);
-                    if hit {
-                        events.push(OrderEvent {
-                            id: o.id(),
-                            ts,
-                            kind: OrderEventKind::Canceled(Reason::Requested),
-                        });
+            Pending::Modify {
+                id,
+                qty,
+                px,
+                trigger,
+            } => {
+                let mark = self
+                    .orders
+                    .get(id)
+                    .and_then(|o| self.last_px(o.spec.instrument));
+                self.orders.modify(id, qty, px, trigger, ts, mark, events);
+            }
+            Pending::Cancel(id) => self.orders.cancel(id, ts, events),
+            Pending::CancelAll(instrument) => self.orders.cancel_all(instrument, ts, events),
+        }
+    }
+
+    /// Close mode: a market order accepted while a bar of its instrument is handled fills at
+    /// that bar's close (within what the volume cap still allows in that bar).
+    #[allow(clippy::too_many_arguments, reason = "internal")]
+    fn close_fill(
+        &mut self,
+        instruments: &[Instrument],
+        id: OrderId,
+        bar: Option<&Bar>,
+        bar_index: u64,
+        ts: i64,
+        events: &mut Vec<OrderEvent>,
+        fills: &mut Vec<Fill>,
+    ) {
+        if self.config.fill_at != FillAt::Close {
+            return;
+        }
+        let (Some(bar), Some(o)) = (bar, self.orders.get(id)) else {
+            return;
+        };
+        if o.spec.instrument != bar.instrument
+            || o.spec.kind != OrderKind::Market
+            || !o.status.is_working()
+        {
+            return;
+        }
+        let (side, leaves) = (o.spec.side, o.leaves());
+        let inst = &instruments[bar.instrument as usize];
+        let mut m = bars::Matcher::new(self, inst, bar, bar_index);
+        let px = m.venue.taker_px(inst, side, bar.close, leaves, bar);
+        m.fill(id, px, Liquidity::Taker, ts, events, fills);
+        m.finish();
+        if let Some(o) = self.orders.get(id) {
+            if o.status.is_working() {
+                match o.spec.tif {
+                    TimeInForce::Ioc => {
+                        self.orders
+                            .cancel_with(id, Reason::IocRemainder, ts, events)
                     }
-                    !hit
-                });
-            }
-            Command::SubmitList { orders, .. } => {
-                for spec in orders {
-                    events.push(OrderEvent {
-                        id: spec.id,
-                        ts,
-                        kind: OrderEventKind::Denied(Reason::InvalidOrder),
-                    });
+                    TimeInForce::Fok => {
+                        self.orders
+                            .cancel_with(id, Reason::FokCannotFill, ts, events)
+                    }
+                    _ => {}
                 }
-            }
-            Command::Modify { id, .. } => {
-                events.push(OrderEvent {
-                    id,
-                    ts,
-                    kind: OrderEventKind::ModifyRejected(Reason::InvalidOrder),
-                });
             }
         }
     }
 
-    fn fill(
-        fee: i128,
-        order: Order,
-        px: i64,
+    /// Deliver the commands that arrived by `ts` (in arrival order), each at its arrival time.
+    #[inline(never)]
+    fn arrivals(
+        &mut self,
+        instruments: &[Instrument],
         ts: i64,
-        liquidity: Liquidity,
+        bar_index: u64,
         events: &mut Vec<OrderEvent>,
         fills: &mut Vec<Fill>,
     ) {
-        let s = &order.spec;
-        fills.push(Fill {
-            ts,
-            order_id: s.id,
-            instrument: s.instrument,
-            side: s.side,
-            px,
-            qty: s.qty,
-            fee,
-            liquidity,
-        });
-        events.push(OrderEvent {
-            id: s.id,
-            ts,
-            kind: OrderEventKind::Filled {
-                fill_index: fills.len() - 1,
-            },
-        });
+        let n = self.pending.partition_point(|p| p.0 <= ts);
+        if n == 0 {
+            return;
+        }
+        let due: Vec<(i64, u64, Pending)> = self.pending.drain(..n).collect();
+        self.orders.release_from = bar_index;
+        for (at, _, cmd) in due {
+            self.arrive(instruments, cmd, None, bar_index, at, events, fills);
+        }
     }
 
-    /// Match the open orders of `bar`'s instrument that were submitted before this bar.
+    /// Settle bar `bar` (index `bar_index` in the stream): deliver the commands that arrived by
+    /// its time, expire orders, then match the working orders of its instrument that take part.
     #[inline(always)]
     pub fn on_bar(
         &mut self,
@@ -273,61 +384,13 @@ impl SimVenue {
         events: &mut Vec<OrderEvent>,
         fills: &mut Vec<Fill>,
     ) {
-        if !self.open.is_empty() {
-            self.match_open(instruments, bar, bar_index, events, fills);
+        if !self.pending.is_empty() {
+            self.arrivals(instruments, bar.ts, bar_index, events, fills);
         }
-    }
-
-    #[inline(never)]
-    fn match_open(
-        &mut self,
-        instruments: &[Instrument],
-        bar: &Bar,
-        bar_index: u64,
-        events: &mut Vec<OrderEvent>,
-        fills: &mut Vec<Fill>,
-    ) {
-        let inst = &instruments[bar.instrument as usize];
-        let mut i = 0;
-        while i < self.open.len() {
-            let o = &self.open[i];
-            if o.spec.instrument != bar.instrument || o.bar_submitted >= bar_index {
-                i += 1;
-                continue;
-            }
-            let hit = match (o.spec.kind, o.spec.side) {
-                (OrderKind::Market, side) => {
-                    Some((self.slipped(inst, side, bar.open), Liquidity::Taker))
-                }
-                (OrderKind::Limit { px: lim }, Side::Buy) => {
-                    if bar.open <= lim {
-                        Some((bar.open, Liquidity::Maker))
-                    } else if bar.low <= lim {
-                        Some((lim, Liquidity::Maker))
-                    } else {
-                        None
-                    }
-                }
-                (OrderKind::Limit { px: lim }, Side::Sell) => {
-                    if bar.open >= lim {
-                        Some((bar.open, Liquidity::Maker))
-                    } else if bar.high >= lim {
-                        Some((lim, Liquidity::Maker))
-                    } else {
-                        None
-                    }
-                }
-                // Refused at submission by `validate`.
-                _ => None,
-            };
-            match hit {
-                Some((px, liq)) => {
-                    let order = self.open.remove(i);
-                    let fee = self.fee(inst, px, order.spec.qty);
-                    Self::fill(fee, order, px, bar.ts, liq, events, fills);
-                }
-                None => i += 1,
-            }
+        if !self.orders.working_ids(bar.instrument).is_empty() {
+            let inst = &instruments[bar.instrument as usize];
+            self.match_bar(inst, bar, bar_index, events, fills);
         }
+        self.last_px[bar.instrument as usize] = Some(bar.close);
     }
 }

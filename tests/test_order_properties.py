@@ -1,0 +1,198 @@
+"""Property tests of the order model through the Python API (hypothesis), over random bars and
+random order sequences: every order type, time in force, instruction, contingent list, modify and
+cancel. The Rust side has the same properties as a proptest (``core-rs/tests/order_properties.rs``).
+
+Invariants, checked on every run:
+- no fill exceeds its order, fills are positive, and ``filled + leaves == qty`` for every order;
+- the fills of an order add up to its filled quantity;
+- cash, positions and fees reconcile exactly (decimal arithmetic on the exact fills): the final
+  cash is the initial cash minus the signed notional of every fill minus every fee, and each
+  position is the signed sum of its fills;
+- an OCO (and a bracket's two exits) never fills both legs;
+- a reduce-only fill never grows a position nor flips it;
+- a post-only order never takes liquidity (all its fills are MAKER);
+- nothing fills after its cancel (no fill event for an order after its ``canceled`` event).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from trader import Strategy, orders, run_backtest
+from trader.data import Bars
+
+MIN = 60_000_000_000
+EXAMPLES = 10_000
+
+TYPES = ["market", "limit", "stop_market", "stop_limit", "market_if_touched", "limit_if_touched", "trailing_stop_market", "trailing_stop_limit"]
+
+
+@st.composite
+def bar_series(draw):
+    n = draw(st.integers(3, 14))
+    price = 100.0
+    rows = []
+    for _ in range(n):
+        o = round(price + draw(st.integers(-30, 30)) / 10, 1)
+        c = round(o + draw(st.integers(-30, 30)) / 10, 1)
+        h = round(max(o, c) + draw(st.integers(0, 20)) / 10, 1)
+        lo = round(min(o, c) - draw(st.integers(0, 20)) / 10, 1)
+        v = float(draw(st.integers(1, 5)))
+        rows.append((max(o, 1.0), max(h, 1.0), max(lo, 1.0), max(c, 1.0), v))
+        price = c
+    return rows
+
+
+@st.composite
+def request(draw):
+    ty = draw(st.sampled_from(TYPES))
+    side = draw(st.sampled_from([1, -1]))
+    qty = draw(st.integers(1, 4)) / 2
+    off = lambda: draw(st.integers(-25, 25)) / 10  # noqa: E731 - price offsets from the close
+    kw: dict = {}
+    if ty in ("limit", "stop_limit", "limit_if_touched"):
+        kw["price"] = off()
+    if ty in ("stop_market", "stop_limit", "market_if_touched", "limit_if_touched"):
+        kw["trigger"] = off()
+    if ty.startswith("trailing"):
+        kw["offset"] = draw(st.integers(1, 20)) / 10
+        if ty == "trailing_stop_limit":
+            kw["limit_offset"] = draw(st.integers(1, 10)) / 10
+    tif = draw(st.sampled_from(["GTC", "GTC", "IOC", "FOK", "GTD", "DAY"]))
+    if ty == "market" and tif in ("GTD", "DAY"):
+        tif = "GTC"
+    kw["time_in_force"] = tif
+    if tif == "GTD":
+        kw["expire_time"] = draw(st.integers(1, 6))  # in bars from submission; made absolute below
+    if "price" in kw or ty == "trailing_stop_limit":
+        kw["post_only"] = draw(st.booleans())
+    kw["reduce_only"] = draw(st.integers(0, 3)) == 0
+    if draw(st.integers(0, 4)) == 0 and qty >= 1:
+        kw["display_qty"] = 0.5
+    return ty, side, qty, kw
+
+
+ACTION = st.one_of(
+    st.tuples(st.just("submit"), request()),
+    st.tuples(st.just("oco"), request(), request()),
+    st.tuples(st.just("bracket"), st.sampled_from([1, -1]), st.integers(1, 4), st.integers(1, 30), st.integers(1, 30), st.booleans()),
+    st.tuples(st.just("cancel"), st.integers(0, 50)),
+    st.tuples(st.just("modify"), st.integers(0, 50), st.integers(-20, 20)),
+)
+
+
+def build(ty, side, qty, kw, close, ts):
+    kw = dict(kw)
+    for key in ("price", "trigger"):
+        if key in kw:
+            kw[key] = max(round(close + kw[key], 1), 0.1)
+    if "expire_time" in kw:
+        kw["expire_time"] = ts + kw["expire_time"] * MIN
+    return orders.OrderRequest(side, qty, ty, **kw)
+
+
+class Random(Strategy):
+    name = "random_orders"
+
+    def __init__(self, plan):
+        super().__init__()
+        self.plan = plan
+        self.ids: list[int] = []
+        self.events: list[tuple[str, int, float | None, str | None]] = []
+
+    def on_start(self):
+        self.i = -1
+
+    def on_bar(self, bar):
+        self.i += 1
+        for action in self.plan.get(self.i, ()):
+            kind = action[0]
+            if kind == "submit":
+                self.ids.append(self.submit(build(*action[1], bar.close, bar.ts)))
+            elif kind == "oco":
+                self.ids += self.submit_oco(build(*action[1], bar.close, bar.ts), build(*action[2], bar.close, bar.ts))
+            elif kind == "bracket":
+                _, side, q, tp, sl, limit_entry = action
+                self.ids += self.bracket(
+                    side, q / 2,
+                    take_profit=round(bar.close * (1 + side * tp / 1000), 1),
+                    stop_loss=round(bar.close * (1 - side * sl / 1000), 1),
+                    entry_price=round(bar.close - side * 0.5, 1) if limit_entry else None,
+                )
+            elif kind == "cancel" and self.ids:
+                self.cancel(self.ids[action[1] % len(self.ids)])
+            elif kind == "modify" and self.ids:
+                oid = self.ids[action[1] % len(self.ids)]
+                if action[2] % 2:
+                    self.modify(oid, price=round(bar.close + action[2] / 10, 1))
+                else:
+                    self.modify(oid, qty=abs(action[2]) / 4 + 0.5)
+
+    def on_order_event(self, event):
+        self.events.append((event.kind, event.order_id, event.qty, event.liquidity))
+
+
+def check(r, strat):
+    o = r.orders_table().to_pydict()
+    n = len(o["order_id"])
+    by_id = {o["order_id"][k]: k for k in range(n)}
+    # Fills vs orders.
+    per_order: dict[int, Decimal] = {}
+    for ts, inst, side, px, q, fee, oid in r.fills_exact:
+        assert Decimal(q) > 0
+        per_order[oid] = per_order.get(oid, Decimal(0)) + Decimal(q)
+    for k in range(n):
+        qty, filled, leaves = Decimal(str(o["qty"][k])), Decimal(str(o["filled"][k])), Decimal(str(o["leaves"][k]))
+        assert filled <= qty, o["order_id"][k]
+        assert filled + leaves == qty, (o["order_id"][k], filled, leaves, qty)
+        assert per_order.get(o["order_id"][k], Decimal(0)) == filled, o["order_id"][k]
+    # Exact reconciliation.
+    account = r.account_exact()
+    cash = Decimal(account["initial_cash"])
+    pos = Decimal(0)
+    for ts, inst, side, px, q, fee, oid in r.fills_exact:
+        cash -= side * Decimal(px) * Decimal(q) + Decimal(fee)
+        pos += side * Decimal(q)
+    assert Decimal(account["cash"]) == cash
+    assert Decimal(account["positions"][0]) == pos
+    assert Decimal(account["fees"]) == sum((Decimal(f[5]) for f in r.fills_exact), Decimal(0))
+    # OCO legs and bracket exits: at most one leg of a list's exits trades.
+    legs: dict[int, int] = {}
+    for k in range(n):
+        if o["list_id"][k] is not None and o["contingency"][k] == "OCO" and o["filled"][k] > 0:
+            legs[o["list_id"][k]] = legs.get(o["list_id"][k], 0) + 1
+    assert all(v == 1 for v in legs.values()), legs
+    # Reduce-only and post-only, replaying the fills in order.
+    position = Decimal(0)
+    for ts, inst, side, px, q, fee, oid in r.fills_exact:
+        k = by_id[oid]
+        after = position + side * Decimal(q)
+        if o["reduce_only"][k]:
+            assert abs(after) <= abs(position) and (after == 0 or (after > 0) == (position > 0)), oid
+        position = after
+    maker = dict(zip(r.fills["order_id"].tolist(), r.fills["maker"].tolist()))
+    for k in range(n):
+        if o["post_only"][k] and o["filled"][k] > 0:
+            assert all(m for oid, m in zip(r.fills["order_id"].tolist(), r.fills["maker"].tolist()) if oid == o["order_id"][k])
+    del maker
+    # Nothing fills after a cancel.
+    canceled: set[int] = set()
+    for kind, oid, _q, _liq in strat.events:
+        if kind in ("filled", "partially_filled"):
+            assert oid not in canceled, oid
+        if kind == "canceled":
+            canceled.add(oid)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(rows=bar_series(), plan=st.dictionaries(st.integers(0, 13), st.lists(ACTION, min_size=1, max_size=3), max_size=6))
+def test_random_order_sequences_keep_every_invariant(rows, plan):
+    o, h, lo, c, v = (np.array(col, dtype=np.float64) for col in zip(*rows))
+    ts = np.arange(len(rows), dtype=np.int64) * MIN
+    strat = Random(plan)
+    r = run_backtest(strat, data=Bars("X", ts, o, h, lo, c, v), price_precision=1, size_precision=1, cash=1_000_000.0, fee_bps=5.0)
+    check(r, strat)
