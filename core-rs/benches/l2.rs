@@ -55,10 +55,24 @@ fn bench(c: &mut Criterion) {
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500));
     g.bench_function("trader", |b| {
-        b.iter(|| black_box(run_l2_text(black_box(&text), cfg.clone(), mm()).unwrap().0.fills))
+        b.iter(|| {
+            black_box(
+                run_l2_text(black_box(&text), cfg.clone(), mm())
+                    .unwrap()
+                    .0
+                    .fills,
+            )
+        })
     });
     g.bench_function("replay", |b| {
-        b.iter(|| black_box(replay_text(black_box(&text), ropts).unwrap().sync.deltas_applied))
+        b.iter(|| {
+            black_box(
+                replay_text(black_box(&text), ropts)
+                    .unwrap()
+                    .sync
+                    .deltas_applied,
+            )
+        })
     });
     g.finish();
 }

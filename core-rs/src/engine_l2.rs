@@ -25,7 +25,9 @@ use std::io::BufRead;
 use std::path::Path;
 use std::time::Instant;
 
-use crate::book::{BookSide, BookSync, Delta, DiffIds, DiffOutcome, L2Book, Level, MarketKind, SyncStats};
+use crate::book::{
+    BookSide, BookSync, Delta, DiffIds, DiffOutcome, L2Book, Level, MarketKind, SyncStats,
+};
 use crate::data::binance_ws::{WsMessage, decode_line, levels};
 use crate::data::decimal::{decimals_of, parse_fixed};
 use crate::data::replay::open_recording;
@@ -88,7 +90,12 @@ pub trait L2Strategy {
     /// Called every `elapse_ns` of market time while the book is synced.
     fn on_elapse(&mut self, view: &L2View<'_>, cmds: &mut Vec<Command>) -> CoreResult<()>;
     /// Called after each fill of one of its orders.
-    fn on_fill(&mut self, view: &L2View<'_>, fill: &Fill, cmds: &mut Vec<Command>) -> CoreResult<()>;
+    fn on_fill(
+        &mut self,
+        view: &L2View<'_>,
+        fill: &Fill,
+        cmds: &mut Vec<Command>,
+    ) -> CoreResult<()>;
 }
 
 /// Signed basis points as an exact rate (count of 1e-6 bp).
@@ -249,7 +256,7 @@ impl<S: L2Strategy> L2Backtest<S> {
         }
         // bookTicker lines (70% of a futures recording) are not used by this loop: recognise them
         // from the envelope's stream name and skip the JSON decoding.
-                if let Some((ts, rest)) = line.split_once(' ')
+        if let Some((ts, rest)) = line.split_once(' ')
             && rest.as_bytes().get(..80).map_or(false, |h| {
                 h.starts_with(b"{\"stream\":\"") && h.windows(12).any(|w| w == b"@bookTicker\"")
             })
@@ -310,7 +317,9 @@ impl<S: L2Strategy> L2Backtest<S> {
                 let Some(sync) = self.sync.as_mut() else {
                     unreachable!("created above")
                 };
-                if sync.on_diff(ids, &self.scratch)? == DiffOutcome::Applied && !self.matcher.is_idle() {
+                if sync.on_diff(ids, &self.scratch)? == DiffOutcome::Applied
+                    && !self.matcher.is_idle()
+                {
                     for d in &self.scratch {
                         self.matcher.on_level(d.side, d.px, d.qty);
                     }
@@ -513,8 +522,11 @@ impl<S: L2Strategy> L2Backtest<S> {
             self.matcher.set_leaves(id, leaves);
         }
         let orders = &self.orders;
-        self.untriggered
-            .retain(|id| orders.get(*id).is_some_and(|o| o.status == OrderStatus::Accepted));
+        self.untriggered.retain(|id| {
+            orders
+                .get(*id)
+                .is_some_and(|o| o.status == OrderStatus::Accepted)
+        });
         let new: Vec<OrderId> = self
             .orders
             .working_ids(0)
@@ -559,9 +571,9 @@ impl<S: L2Strategy> L2Backtest<S> {
             return Ok(());
         };
         let mut mf = Vec::new();
-        let arrival = self
-            .matcher
-            .arrive(sync.book(), id, side, px, leaves, tif, post_only, &mut mf);
+        let arrival =
+            self.matcher
+                .arrive(sync.book(), id, side, px, leaves, tif, post_only, &mut mf);
         self.arriving.push(id);
         for f in mf {
             self.apply_fill(f, ts)?;
@@ -584,7 +596,9 @@ impl<S: L2Strategy> L2Backtest<S> {
         let mut hit = Vec::new();
         for &id in &self.untriggered {
             self.orders.update_trail(id, px);
-            let Some(o) = self.orders.get(id) else { continue };
+            let Some(o) = self.orders.get(id) else {
+                continue;
+            };
             let trig = match o.spec.kind {
                 OrderKind::TrailingStopMarket { .. } | OrderKind::TrailingStopLimit { .. } => {
                     o.trail_trigger
@@ -642,7 +656,12 @@ impl<S: L2Strategy> L2Backtest<S> {
                     self.orders.cancel_all(instrument, ts, &mut self.events);
                     self.reconcile(ts)?;
                 }
-                Command::Modify { id, qty, px, trigger } => {
+                Command::Modify {
+                    id,
+                    qty,
+                    px,
+                    trigger,
+                } => {
                     let before = self.orders.get(id).map(|o| o.spec.kind);
                     let mark = self.orders.get(id).and_then(|o| self.mark(o.spec.side));
                     self.orders
@@ -695,7 +714,11 @@ impl<S: L2Strategy> L2Backtest<S> {
 }
 
 /// Run an L2 backtest over recorded lines held in memory.
-pub fn run_l2_text<S: L2Strategy>(text: &str, cfg: L2Config, strategy: S) -> CoreResult<(L2Report, S, L2Run)> {
+pub fn run_l2_text<S: L2Strategy>(
+    text: &str,
+    cfg: L2Config,
+    strategy: S,
+) -> CoreResult<(L2Report, S, L2Run)> {
     let t0 = Instant::now();
     let mut bt = L2Backtest::new(cfg, strategy)?;
     for (i, line) in text.lines().enumerate() {
@@ -730,18 +753,21 @@ pub fn run_l2_files<S: L2Strategy, P: AsRef<Path>>(
         let mut n = 0usize;
         loop {
             line.clear();
-            let got = rd.read_line(&mut line).map_err(|e| CoreError::InvalidArgument {
-                name: "path",
-                reason: format!("{}:{}: {e}", p.display(), n + 1),
-            })?;
+            let got = rd
+                .read_line(&mut line)
+                .map_err(|e| CoreError::InvalidArgument {
+                    name: "path",
+                    reason: format!("{}:{}: {e}", p.display(), n + 1),
+                })?;
             if got == 0 {
                 break;
             }
             n += 1;
-            bt.feed_line(&line).map_err(|e| CoreError::InvalidArgument {
-                name: "path",
-                reason: format!("{}:{n}: {e}", p.display()),
-            })?;
+            bt.feed_line(&line)
+                .map_err(|e| CoreError::InvalidArgument {
+                    name: "path",
+                    reason: format!("{}:{n}: {e}", p.display()),
+                })?;
         }
     }
     let mut out = bt.finish();
@@ -782,18 +808,13 @@ impl PassiveMarketMaker {
         })
     }
 
-    fn quote(
-        &mut self,
-        view: &L2View<'_>,
-        side: Side,
-        want: Option<i64>,
-        cmds: &mut Vec<Command>,
-    ) {
+    fn quote(&mut self, view: &L2View<'_>, side: Side, want: Option<i64>, cmds: &mut Vec<Command>) {
         let slot = match side {
             Side::Buy => self.bid,
             Side::Sell => self.ask,
         };
-        let live = slot.filter(|(id, _)| view.orders.get(*id).is_some_and(|o| o.status.is_working()));
+        let live =
+            slot.filter(|(id, _)| view.orders.get(*id).is_some_and(|o| o.status.is_working()));
         let keep = match (live, want) {
             (Some((_, px)), Some(w)) => px == w,
             _ => false,
@@ -825,14 +846,21 @@ impl L2Strategy for PassiveMarketMaker {
             return Ok(());
         };
         let tick = view.instrument.tick;
-        let bid = (view.position + self.qty <= self.max_position).then_some(b.px - self.offset_ticks * tick);
-        let ask = (view.position - self.qty >= -self.max_position).then_some(a.px + self.offset_ticks * tick);
+        let bid = (view.position + self.qty <= self.max_position)
+            .then_some(b.px - self.offset_ticks * tick);
+        let ask = (view.position - self.qty >= -self.max_position)
+            .then_some(a.px + self.offset_ticks * tick);
         self.quote(view, Side::Buy, bid, cmds);
         self.quote(view, Side::Sell, ask, cmds);
         Ok(())
     }
 
-    fn on_fill(&mut self, _view: &L2View<'_>, _fill: &Fill, _cmds: &mut Vec<Command>) -> CoreResult<()> {
+    fn on_fill(
+        &mut self,
+        _view: &L2View<'_>,
+        _fill: &Fill,
+        _cmds: &mut Vec<Command>,
+    ) -> CoreResult<()> {
         Ok(())
     }
 }

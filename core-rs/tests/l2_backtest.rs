@@ -20,7 +20,11 @@ fn data_dir() -> Option<PathBuf> {
     if p.is_dir() {
         return Some(p);
     }
-    assert!(std::env::var("CI").map(|v| v != "true").unwrap_or(true), "shared data missing under CI: {}", p.display());
+    assert!(
+        std::env::var("CI").map(|v| v != "true").unwrap_or(true),
+        "shared data missing under CI: {}",
+        p.display()
+    );
     eprintln!("shared data not found at {}: skipped", p.display());
     None
 }
@@ -40,7 +44,10 @@ fn mm_backtest_on_usdm_recording() {
         assert_eq!(r.sync.sync_errors, 0);
         assert_eq!((r.price_dp, r.size_dp), (2, 3));
         assert!(r.strategy_calls > 3000, "{}", r.strategy_calls); // 100 ms over ~5.75 min
-        assert!(r.fills > 0 && r.maker_fills == r.fills, "post-only quotes only make: {r:?}");
+        assert!(
+            r.fills > 0 && r.maker_fills == r.fills,
+            "post-only quotes only make: {r:?}"
+        );
         assert!(r.position.abs() <= 10);
         // Exact money: cash = -sum(sign * px * qty * scale) - fees, from the fill list.
         let scale: i128 = 10i128.pow(18 - 5);
@@ -63,42 +70,140 @@ fn mm_backtest_on_usdm_recording() {
                 assert_eq!(q, o.spec.qty);
             }
         }
-        eprintln!("{model:?}: {} events, {} calls, {} orders, {} fills, pos {}, cash {}", r.events, r.strategy_calls, r.orders, r.fills, r.position, r.cash);
+        eprintln!(
+            "{model:?}: {} events, {} calls, {} orders, {} fills, pos {}, cash {}",
+            r.events, r.strategy_calls, r.orders, r.fills, r.position, r.cash
+        );
     }
 }
 
 #[test]
 fn tick_files_decode() {
     let Some(d) = data_dir() else { return };
-    let Ticks::Trades(t) = read_tardis_file(&d.join("trades/nautilus/tardis_trades.csv.gz")).unwrap() else { panic!() };
+    let Ticks::Trades(t) =
+        read_tardis_file(&d.join("trades/nautilus/tardis_trades.csv.gz")).unwrap()
+    else {
+        panic!()
+    };
     assert_eq!(t.len(), 9_999);
     // first and last rows, read by hand from the file
-    assert_eq!((t.ts_event[0], t.ts_local[0], t.id[0], t.side[0], t.price[0], t.size[0]), (1582329602111000000, 1582329602418379000, 42377944, 1, 9682.0, 0.132));
-    assert_eq!((t.ts_event[9998], t.id[9998], t.side[9998], t.price[9998], t.size[9998]), (1582337147728000000, 42387942, 2, 9666.84, 0.07));
-    let Ticks::Quotes(q) = read_tardis_file(&d.join("trades/nautilus/tardis_quotes.csv.gz")).unwrap() else { panic!() };
+    assert_eq!(
+        (
+            t.ts_event[0],
+            t.ts_local[0],
+            t.id[0],
+            t.side[0],
+            t.price[0],
+            t.size[0]
+        ),
+        (
+            1582329602111000000,
+            1582329602418379000,
+            42377944,
+            1,
+            9682.0,
+            0.132
+        )
+    );
+    assert_eq!(
+        (
+            t.ts_event[9998],
+            t.id[9998],
+            t.side[9998],
+            t.price[9998],
+            t.size[9998]
+        ),
+        (1582337147728000000, 42387942, 2, 9666.84, 0.07)
+    );
+    let Ticks::Quotes(q) =
+        read_tardis_file(&d.join("trades/nautilus/tardis_quotes.csv.gz")).unwrap()
+    else {
+        panic!()
+    };
     assert_eq!(q.len(), 9_999);
-    assert_eq!((q.ask_size[0], q.ask_price[0], q.bid_price[0], q.bid_size[0]), (0.84, 9682.0, 9681.92, 0.67));
-    assert_eq!((q.ts_event[9998], q.ask_size[9998], q.ask_price[9998], q.bid_price[9998], q.bid_size[9998]), (1582329827061000000, 0.031, 9672.09, 9671.19, 0.012));
-    let w = read_binance_ticks_file(&d.join("l2_book/hftbacktest_raw_ws/usdm/btcusdt_20240808.gz")).unwrap();
+    assert_eq!(
+        (q.ask_size[0], q.ask_price[0], q.bid_price[0], q.bid_size[0]),
+        (0.84, 9682.0, 9681.92, 0.67)
+    );
+    assert_eq!(
+        (
+            q.ts_event[9998],
+            q.ask_size[9998],
+            q.ask_price[9998],
+            q.bid_price[9998],
+            q.bid_size[9998]
+        ),
+        (1582329827061000000, 0.031, 9672.09, 9671.19, 0.012)
+    );
+    let w = read_binance_ticks_file(&d.join("l2_book/hftbacktest_raw_ws/usdm/btcusdt_20240808.gz"))
+        .unwrap();
     assert_eq!(w.trades.len(), 21_313);
     assert_eq!(w.quotes.len(), 66_089);
-    assert_eq!((w.trades.price[0], w.trades.size[0], w.trades.side[0], w.trades.id[0]), (61800.3, 0.006, AggressorSide::Buyer as u8, 5266583935));
-    assert_eq!((w.quotes.bid_price[0], w.quotes.bid_size[0], w.quotes.ask_price[0], w.quotes.ask_size[0]), (61800.2, 2.507, 61800.3, 2.51));
+    assert_eq!(
+        (
+            w.trades.price[0],
+            w.trades.size[0],
+            w.trades.side[0],
+            w.trades.id[0]
+        ),
+        (61800.3, 0.006, AggressorSide::Buyer as u8, 5266583935)
+    );
+    assert_eq!(
+        (
+            w.quotes.bid_price[0],
+            w.quotes.bid_size[0],
+            w.quotes.ask_price[0],
+            w.quotes.ask_size[0]
+        ),
+        (61800.2, 2.507, 61800.3, 2.51)
+    );
 }
 
 #[derive(Debug, Clone)]
 enum Op {
-    Arrive { side: bool, px: Option<i64>, qty: i64, tif: u8, post_only: bool },
-    Trade { px: i64, qty: i64, buyer: bool },
-    Level { bid: bool, px: i64, qty: i64 },
-    Cancel { k: usize },
+    Arrive {
+        side: bool,
+        px: Option<i64>,
+        qty: i64,
+        tif: u8,
+        post_only: bool,
+    },
+    Trade {
+        px: i64,
+        qty: i64,
+        buyer: bool,
+    },
+    Level {
+        bid: bool,
+        px: i64,
+        qty: i64,
+    },
+    Cancel {
+        k: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        (any::<bool>(), proptest::option::of(95i64..106), 1i64..20, 0u8..3, any::<bool>())
-            .prop_map(|(side, px, qty, tif, post_only)| Op::Arrive { side, px, qty, tif, post_only }),
-        (95i64..106, 1i64..15, any::<bool>()).prop_map(|(px, qty, buyer)| Op::Trade { px, qty, buyer }),
+        (
+            any::<bool>(),
+            proptest::option::of(95i64..106),
+            1i64..20,
+            0u8..3,
+            any::<bool>()
+        )
+            .prop_map(|(side, px, qty, tif, post_only)| Op::Arrive {
+                side,
+                px,
+                qty,
+                tif,
+                post_only
+            }),
+        (95i64..106, 1i64..15, any::<bool>()).prop_map(|(px, qty, buyer)| Op::Trade {
+            px,
+            qty,
+            buyer
+        }),
         (any::<bool>(), 95i64..106, 0i64..30).prop_map(|(bid, px, qty)| Op::Level { bid, px, qty }),
         (0usize..50).prop_map(|k| Op::Cancel { k }),
     ]
@@ -176,16 +281,23 @@ mod scripted {
     use _core::book::MarketKind;
     use _core::engine_l2::{L2Config, L2Strategy, L2View, run_l2_text};
     use _core::error::CoreResult;
+    use _core::model::OrderEventKind;
     use _core::model::order::{
         Command, Fill, ListKind, OrderKind, OrderSpec, OrderStatus, Reason, Side, TimeInForce,
     };
-    use _core::model::OrderEventKind;
 
     struct Script {
         sent: bool,
     }
 
-    fn spec(id: u64, side: Side, kind: OrderKind, qty: i64, tif: TimeInForce, post_only: bool) -> OrderSpec {
+    fn spec(
+        id: u64,
+        side: Side,
+        kind: OrderKind,
+        qty: i64,
+        tif: TimeInForce,
+        post_only: bool,
+    ) -> OrderSpec {
         let mut s = OrderSpec::new(id, 0, side, kind, qty);
         s.tif = tif;
         s.post_only = post_only;
@@ -201,9 +313,30 @@ mod scripted {
             use OrderKind::*;
             use TimeInForce::*;
             cmds.push(Command::Submit(spec(1, Side::Buy, Market, 6, Ioc, false)));
-            cmds.push(Command::Submit(spec(2, Side::Buy, Limit { px: 1010 }, 1, Gtc, true)));
-            cmds.push(Command::Submit(spec(3, Side::Buy, Limit { px: 1030 }, 20, Fok, false)));
-            cmds.push(Command::Submit(spec(4, Side::Buy, Limit { px: 990 }, 2, Gtc, false)));
+            cmds.push(Command::Submit(spec(
+                2,
+                Side::Buy,
+                Limit { px: 1010 },
+                1,
+                Gtc,
+                true,
+            )));
+            cmds.push(Command::Submit(spec(
+                3,
+                Side::Buy,
+                Limit { px: 1030 },
+                20,
+                Fok,
+                false,
+            )));
+            cmds.push(Command::Submit(spec(
+                4,
+                Side::Buy,
+                Limit { px: 990 },
+                2,
+                Gtc,
+                false,
+            )));
             cmds.push(Command::SubmitList {
                 list: 1,
                 kind: ListKind::Bracket,
@@ -222,11 +355,16 @@ mod scripted {
     }
 
     const REC: &str = concat!(
-        r#"1000 {"lastUpdateId":10,"bids":[["99.0","5"]],"asks":[["101.0","2"],["102.0","3"],["103.0","4"]]}"#, "\n",
-        r#"2000 {"stream":"x@depth@0ms","data":{"e":"depthUpdate","E":1,"T":1,"s":"X","U":9,"u":11,"pu":8,"b":[],"a":[]}}"#, "\n",
-        r#"3000 {"stream":"x@trade","data":{"e":"trade","E":1,"T":3,"s":"X","t":1,"p":"99.0","q":"6","m":true}}"#, "\n",
-        r#"4000 {"stream":"x@trade","data":{"e":"trade","E":1,"T":4,"s":"X","t":2,"p":"97.0","q":"1","m":true}}"#, "\n",
-        r#"5000 {"stream":"x@trade","data":{"e":"trade","E":1,"T":5,"s":"X","t":3,"p":"89.0","q":"1","m":true}}"#, "\n",
+        r#"1000 {"lastUpdateId":10,"bids":[["99.0","5"]],"asks":[["101.0","2"],["102.0","3"],["103.0","4"]]}"#,
+        "\n",
+        r#"2000 {"stream":"x@depth@0ms","data":{"e":"depthUpdate","E":1,"T":1,"s":"X","U":9,"u":11,"pu":8,"b":[],"a":[]}}"#,
+        "\n",
+        r#"3000 {"stream":"x@trade","data":{"e":"trade","E":1,"T":3,"s":"X","t":1,"p":"99.0","q":"6","m":true}}"#,
+        "\n",
+        r#"4000 {"stream":"x@trade","data":{"e":"trade","E":1,"T":4,"s":"X","t":2,"p":"97.0","q":"1","m":true}}"#,
+        "\n",
+        r#"5000 {"stream":"x@trade","data":{"e":"trade","E":1,"T":5,"s":"X","t":3,"p":"89.0","q":"1","m":true}}"#,
+        "\n",
     );
 
     #[test]
@@ -235,32 +373,86 @@ mod scripted {
         cfg.elapse_ns = 1_000_000_000;
         let (r, _, run) = run_l2_text(REC, cfg, Script { sent: false }).unwrap();
         assert_eq!((r.price_dp, r.size_dp, r.sync.sync_errors), (1, 0, 0));
-        let fills: Vec<(u64, i64, i64)> = run.fills.iter().map(|f| (f.order_id, f.px, f.qty)).collect();
+        let fills: Vec<(u64, i64, i64)> = run
+            .fills
+            .iter()
+            .map(|f| (f.order_id, f.px, f.qty))
+            .collect();
         assert_eq!(
             fills,
             vec![
-                (1, 1010, 2), (1, 1020, 3), (1, 1030, 1), // market walks three levels (taker)
-                (4, 990, 1),                              // queue of 5 eaten by the 6-lot print, 1 reaches us
-                (4, 990, 1),                              // print through 99: the rest
-                (5, 980, 1),                              // bracket entry: print through 98
-                (7, 990, 1),                              // stop triggered at 89: sells into the bid
+                (1, 1010, 2),
+                (1, 1020, 3),
+                (1, 1030, 1), // market walks three levels (taker)
+                (4, 990, 1),  // queue of 5 eaten by the 6-lot print, 1 reaches us
+                (4, 990, 1),  // print through 99: the rest
+                (5, 980, 1),  // bracket entry: print through 98
+                (7, 990, 1),  // stop triggered at 89: sells into the bid
             ]
         );
         let st = |id| run.orders.get(id).unwrap().status;
         assert_eq!(st(1), OrderStatus::Filled);
         assert_eq!(st(2), OrderStatus::Rejected);
         assert_eq!(st(3), OrderStatus::Canceled);
-        assert_eq!((st(4), st(5), st(7)), (OrderStatus::Filled, OrderStatus::Filled, OrderStatus::Filled));
+        assert_eq!(
+            (st(4), st(5), st(7)),
+            (
+                OrderStatus::Filled,
+                OrderStatus::Filled,
+                OrderStatus::Filled
+            )
+        );
         assert_eq!(st(6), OrderStatus::Canceled); // OCO sibling of the stop
         let reason = |id, f: fn(&OrderEventKind) -> Option<Reason>| {
-            run.events.iter().filter(|e| e.id == id).find_map(|e| f(&e.kind))
+            run.events
+                .iter()
+                .filter(|e| e.id == id)
+                .find_map(|e| f(&e.kind))
         };
-        assert_eq!(reason(2, |k| if let OrderEventKind::Rejected(r) = k { Some(*r) } else { None }), Some(Reason::PostOnlyWouldTake));
-        assert_eq!(reason(3, |k| if let OrderEventKind::Canceled(r) = k { Some(*r) } else { None }), Some(Reason::FokCannotFill));
-        assert_eq!(reason(6, |k| if let OrderEventKind::Canceled(r) = k { Some(*r) } else { None }), Some(Reason::OcoSibling));
-        assert_eq!(reason(1, |k| if let OrderEventKind::Denied(r) = k { Some(*r) } else { None }), Some(Reason::DuplicateOrderId));
-        assert!(run.events.iter().any(|e| e.id == 7 && e.kind == OrderEventKind::Triggered));
-        assert_eq!(run.fills.iter().filter(|f| f.liquidity == _core::model::Liquidity::Taker).count(), 4);
+        assert_eq!(
+            reason(2, |k| if let OrderEventKind::Rejected(r) = k {
+                Some(*r)
+            } else {
+                None
+            }),
+            Some(Reason::PostOnlyWouldTake)
+        );
+        assert_eq!(
+            reason(3, |k| if let OrderEventKind::Canceled(r) = k {
+                Some(*r)
+            } else {
+                None
+            }),
+            Some(Reason::FokCannotFill)
+        );
+        assert_eq!(
+            reason(6, |k| if let OrderEventKind::Canceled(r) = k {
+                Some(*r)
+            } else {
+                None
+            }),
+            Some(Reason::OcoSibling)
+        );
+        assert_eq!(
+            reason(1, |k| if let OrderEventKind::Denied(r) = k {
+                Some(*r)
+            } else {
+                None
+            }),
+            Some(Reason::DuplicateOrderId)
+        );
+        assert!(
+            run.events
+                .iter()
+                .any(|e| e.id == 7 && e.kind == OrderEventKind::Triggered)
+        );
+        assert_eq!(
+            run.fills
+                .iter()
+                .filter(|f| f.liquidity == _core::model::Liquidity::Taker)
+                .count(),
+            4
+        );
         assert_eq!(r.position, 6 + 2 + 1 - 1);
     }
 }

@@ -106,7 +106,14 @@ impl TardisKind {
     }
 }
 
-const TRADE_COLS: [&str; 6] = ["timestamp", "local_timestamp", "id", "side", "price", "amount"];
+const TRADE_COLS: [&str; 6] = [
+    "timestamp",
+    "local_timestamp",
+    "id",
+    "side",
+    "price",
+    "amount",
+];
 const QUOTE_COLS: [&str; 6] = [
     "timestamp",
     "local_timestamp",
@@ -126,7 +133,11 @@ fn bad(where_: &str, line: usize, reason: impl std::fmt::Display) -> CoreError {
 /// The kind of a Tardis CSV from its header line, and the index of each needed column (in the
 /// order of `TRADE_COLS` / `QUOTE_COLS`). `None` if the header is neither.
 pub fn tardis_header(header: &str) -> Option<(TardisKind, [usize; 6])> {
-    let names: Vec<&str> = header.trim_end_matches(['\r', '\n']).split(',').map(str::trim).collect();
+    let names: Vec<&str> = header
+        .trim_end_matches(['\r', '\n'])
+        .split(',')
+        .map(str::trim)
+        .collect();
     let find = |cols: &[&str; 6]| -> Option<[usize; 6]> {
         let mut out = [0usize; 6];
         for (o, c) in out.iter_mut().zip(cols) {
@@ -161,8 +172,13 @@ fn finite(v: f64, col: &str, where_: &str, line: usize, nonneg: bool) -> CoreRes
 }
 
 fn us_to_ns(us: i64, col: &str, where_: &str, line: usize) -> CoreResult<i64> {
-    us.checked_mul(1000)
-        .ok_or_else(|| bad(where_, line, format!("column {col}: timestamp out of range")))
+    us.checked_mul(1000).ok_or_else(|| {
+        bad(
+            where_,
+            line,
+            format!("column {col}: timestamp out of range"),
+        )
+    })
 }
 
 /// Decode a Tardis CSV (trades or quotes, told by the header) from a reader; `where_` names the
@@ -218,7 +234,11 @@ pub fn read_tardis<R: BufRead>(mut rd: R, where_: &str) -> CoreResult<Ticks> {
         let ts = us_to_ns(num(f(0), cols[0], where_, n)?, cols[0], where_, n)?;
         let local = us_to_ns(num(f(1), cols[1], where_, n)?, cols[1], where_, n)?;
         if ts < prev_ts {
-            return Err(bad(where_, n, format!("timestamp {ts} ns goes back in time")));
+            return Err(bad(
+                where_,
+                n,
+                format!("timestamp {ts} ns goes back in time"),
+            ));
         }
         prev_ts = ts;
         match kind {
@@ -228,7 +248,13 @@ pub fn read_tardis<R: BufRead>(mut rd: R, where_: &str) -> CoreResult<Ticks> {
                     "buy" => AggressorSide::Buyer,
                     "sell" => AggressorSide::Seller,
                     "unknown" | "" => AggressorSide::NoAggressor,
-                    s => return Err(bad(where_, n, format!("column side: {s:?} is not buy/sell/unknown"))),
+                    s => {
+                        return Err(bad(
+                            where_,
+                            n,
+                            format!("column side: {s:?} is not buy/sell/unknown"),
+                        ));
+                    }
                 };
                 let px = finite(num(f(4), cols[4], where_, n)?, cols[4], where_, n, true)?;
                 let qty = finite(num(f(5), cols[5], where_, n)?, cols[5], where_, n, true)?;
@@ -280,10 +306,11 @@ fn fnum(s: &str, what: &'static str) -> CoreResult<f64> {
 }
 
 fn ms_to_ns(ms: i64) -> CoreResult<i64> {
-    ms.checked_mul(1_000_000).ok_or_else(|| CoreError::InvalidArgument {
-        name: "T",
-        reason: format!("time {ms} ms out of range"),
-    })
+    ms.checked_mul(1_000_000)
+        .ok_or_else(|| CoreError::InvalidArgument {
+            name: "T",
+            reason: format!("time {ms} ms out of range"),
+        })
 }
 
 /// Decode the `trade` and `bookTicker` lines of a Binance recording read from `rd`.
@@ -372,7 +399,15 @@ mod tests {
             panic!("quotes expected")
         };
         assert_eq!(qs.ts_event, vec![1000, 3000]);
-        assert_eq!((qs.ask_size[0], qs.ask_price[0], qs.bid_price[0], qs.bid_size[0]), (0.84, 9682.0, 9681.92, 0.67));
+        assert_eq!(
+            (
+                qs.ask_size[0],
+                qs.ask_price[0],
+                qs.bid_price[0],
+                qs.bid_size[0]
+            ),
+            (0.84, 9682.0, 9681.92, 0.67)
+        );
         assert!(qs.ask_price[1].is_nan());
     }
 
@@ -386,7 +421,9 @@ mod tests {
             ("a,b,5,2,3,buy,1,1\na,b,4,2,3,buy,1,1\n", "t:3: timestamp"),
             ("a,b,1,2,3,buy,-1,1\n", "t:2: column price"),
         ] {
-            let e = read_tardis(format!("{h}{row}").as_bytes(), "t").unwrap_err().to_string();
+            let e = read_tardis(format!("{h}{row}").as_bytes(), "t")
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(needle), "{e}");
         }
         assert!(read_tardis("a,b,c\n".as_bytes(), "t").is_err());

@@ -29,8 +29,8 @@
 //!   quoted size, limits fill when a trade prints through or the opposite quote crosses them".
 
 use crate::book::{BookSide, L2Book, Level};
-use crate::model::order::{Liquidity, OrderId, Reason, Side, TimeInForce};
 use crate::model::AggressorSide;
+use crate::model::order::{Liquidity, OrderId, Reason, Side, TimeInForce};
 
 use super::queue::{QueueModel, QueuePos};
 
@@ -146,10 +146,7 @@ impl L2Matcher {
     pub fn set_top(&mut self, book: &mut L2Book, bid: Option<Level>, ask: Option<Level>) {
         self.quote_mode = true;
         let norm = |l: Option<Level>| l.filter(|l| l.qty > 0);
-        self.side_changed = [
-            norm(bid) != book.best_bid(),
-            norm(ask) != book.best_ask(),
-        ];
+        self.side_changed = [norm(bid) != book.best_bid(), norm(ask) != book.best_ask()];
         book.clear();
         for (side, l) in [(BookSide::Bid, bid), (BookSide::Ask, ask)] {
             if let Some(l) = l
@@ -217,11 +214,13 @@ impl L2Matcher {
             return Arrival::Filled;
         }
         match (px, tif) {
-            (_, TimeInForce::Ioc | TimeInForce::Fok) => Arrival::Cancel(if filled == 0 && px.is_none() {
-                Reason::NoLiquidity
-            } else {
-                Reason::IocRemainder
-            }),
+            (_, TimeInForce::Ioc | TimeInForce::Fok) => {
+                Arrival::Cancel(if filled == 0 && px.is_none() {
+                    Reason::NoLiquidity
+                } else {
+                    Reason::IocRemainder
+                })
+            }
             (None, _) if !self.quote_mode => Arrival::Cancel(if filled == 0 {
                 Reason::NoLiquidity
             } else {
@@ -273,7 +272,14 @@ impl L2Matcher {
         }
     }
 
-    fn record(&mut self, i: usize, px: i64, qty: i64, liquidity: Liquidity, out: &mut Vec<MatchFill>) {
+    fn record(
+        &mut self,
+        i: usize,
+        px: i64,
+        qty: i64,
+        liquidity: Liquidity,
+        out: &mut Vec<MatchFill>,
+    ) {
         let w = &mut self.working[i];
         w.leaves -= qty;
         out.push(MatchFill {
@@ -290,7 +296,13 @@ impl L2Matcher {
 
     /// A trade printed at `px` for `qty`, `aggressor` the side that took. Resting orders it
     /// reaches fill (Maker, at their own price).
-    pub fn on_trade(&mut self, px: i64, qty: i64, aggressor: AggressorSide, out: &mut Vec<MatchFill>) {
+    pub fn on_trade(
+        &mut self,
+        px: i64,
+        qty: i64,
+        aggressor: AggressorSide,
+        out: &mut Vec<MatchFill>,
+    ) {
         if self.working.is_empty() || qty <= 0 {
             return;
         }
@@ -421,11 +433,26 @@ mod tests {
 
     #[test]
     fn market_walks_three_levels() {
-        let (bk, mut m) = mk(book(&[(99, 5)], &[(100, 2), (101, 3), (102, 4), (103, 9)]), QueueModel::RiskAverse);
+        let (bk, mut m) = mk(
+            book(&[(99, 5)], &[(100, 2), (101, 3), (102, 4), (103, 9)]),
+            QueueModel::RiskAverse,
+        );
         let mut out = vec![];
-        let a = m.arrive(&bk, 1, Side::Buy, None, 8, TimeInForce::Gtc, false, &mut out);
+        let a = m.arrive(
+            &bk,
+            1,
+            Side::Buy,
+            None,
+            8,
+            TimeInForce::Gtc,
+            false,
+            &mut out,
+        );
         assert_eq!(a, Arrival::Filled);
-        assert_eq!(fills(&out), vec![(100, 2, Taker), (101, 3, Taker), (102, 3, Taker)]);
+        assert_eq!(
+            fills(&out),
+            vec![(100, 2, Taker), (101, 3, Taker), (102, 3, Taker)]
+        );
         // VWAP = (200 + 303 + 306) / 8
         let vwap = out.iter().map(|f| f.px * f.qty).sum::<i64>() as f64 / 8.0;
         assert_eq!(vwap, 809.0 / 8.0);
@@ -438,35 +465,95 @@ mod tests {
         let mut out = vec![];
         // IOC sell market: 3 of 5 fill, rest canceled.
         let (bk, mut m) = mk(b.clone(), QueueModel::RiskAverse);
-        let a = m.arrive(&bk, 1, Side::Sell, None, 5, TimeInForce::Ioc, false, &mut out);
+        let a = m.arrive(
+            &bk,
+            1,
+            Side::Sell,
+            None,
+            5,
+            TimeInForce::Ioc,
+            false,
+            &mut out,
+        );
         assert_eq!(a, Arrival::Cancel(Reason::IocRemainder));
         assert_eq!(fills(&out), vec![(99, 2, Taker), (98, 1, Taker)]);
         // GTC market on an L2 book: the book ran out, the rest is canceled.
         out.clear();
-        let a = m.arrive(&bk, 2, Side::Sell, None, 5, TimeInForce::Gtc, false, &mut out);
+        let a = m.arrive(
+            &bk,
+            2,
+            Side::Sell,
+            None,
+            5,
+            TimeInForce::Gtc,
+            false,
+            &mut out,
+        );
         assert_eq!(a, Arrival::Cancel(Reason::IocRemainder));
         assert!(m.is_idle());
         // In quote mode the rest keeps taking at the next quotes that change the side it takes.
         let (mut qb, mut q) = mk(L2Book::new(1, 0).unwrap(), QueueModel::RiskAverse);
-        q.set_top(&mut qb, Some(Level { px: 99, qty: 2 }), Some(Level { px: 101, qty: 1 }));
+        q.set_top(
+            &mut qb,
+            Some(Level { px: 99, qty: 2 }),
+            Some(Level { px: 101, qty: 1 }),
+        );
         out.clear();
-        assert_eq!(q.arrive(&qb, 5, Side::Sell, None, 5, TimeInForce::Gtc, false, &mut out), Arrival::Taking);
-        q.set_top(&mut qb, Some(Level { px: 99, qty: 2 }), Some(Level { px: 100, qty: 1 })); // bid unchanged
+        assert_eq!(
+            q.arrive(
+                &qb,
+                5,
+                Side::Sell,
+                None,
+                5,
+                TimeInForce::Gtc,
+                false,
+                &mut out
+            ),
+            Arrival::Taking
+        );
+        q.set_top(
+            &mut qb,
+            Some(Level { px: 99, qty: 2 }),
+            Some(Level { px: 100, qty: 1 }),
+        ); // bid unchanged
         q.sweep_crossed(&qb, &mut out);
         assert_eq!(fills(&out), vec![(99, 2, Taker)]);
-        q.set_top(&mut qb, Some(Level { px: 98, qty: 4 }), Some(Level { px: 100, qty: 1 }));
+        q.set_top(
+            &mut qb,
+            Some(Level { px: 98, qty: 4 }),
+            Some(Level { px: 100, qty: 1 }),
+        );
         q.sweep_crossed(&qb, &mut out);
         assert_eq!(fills(&out), vec![(99, 2, Taker), (98, 3, Taker)]);
         assert!(q.is_idle());
         // Market into an empty side, IOC: nothing, NoLiquidity.
         let (bk, mut m) = mk(book(&[], &[(101, 1)]), QueueModel::RiskAverse);
         out.clear();
-        let a = m.arrive(&bk, 3, Side::Sell, None, 1, TimeInForce::Ioc, false, &mut out);
+        let a = m.arrive(
+            &bk,
+            3,
+            Side::Sell,
+            None,
+            1,
+            TimeInForce::Ioc,
+            false,
+            &mut out,
+        );
         assert_eq!((a, out.len()), (Arrival::Cancel(Reason::NoLiquidity), 0));
         // Limit GTC takes what crosses, rests the rest at its price.
         let (bk, mut m) = mk(b, QueueModel::RiskAverse);
         out.clear();
-        let a = m.arrive(&bk, 4, Side::Buy, Some(101), 3, TimeInForce::Gtc, false, &mut out);
+        let a = m.arrive(
+            &bk,
+            4,
+            Side::Buy,
+            Some(101),
+            3,
+            TimeInForce::Gtc,
+            false,
+            &mut out,
+        );
         assert_eq!(a, Arrival::Resting);
         assert_eq!(fills(&out), vec![(101, 1, Taker)]);
         assert_eq!(m.get(4).map(|w| (w.leaves, w.px)), Some((2, Some(101))));
@@ -477,12 +564,48 @@ mod tests {
         let b = book(&[(99, 1)], &[(100, 1), (101, 1)]);
         let mut out = vec![];
         let (bk, mut m) = mk(b.clone(), QueueModel::RiskAverse);
-        assert_eq!(m.arrive(&bk, 1, Side::Buy, Some(101), 3, TimeInForce::Fok, false, &mut out), Arrival::Cancel(Reason::FokCannotFill));
+        assert_eq!(
+            m.arrive(
+                &bk,
+                1,
+                Side::Buy,
+                Some(101),
+                3,
+                TimeInForce::Fok,
+                false,
+                &mut out
+            ),
+            Arrival::Cancel(Reason::FokCannotFill)
+        );
         assert!(out.is_empty());
-        assert_eq!(m.arrive(&bk, 2, Side::Buy, Some(101), 2, TimeInForce::Fok, false, &mut out), Arrival::Filled);
+        assert_eq!(
+            m.arrive(
+                &bk,
+                2,
+                Side::Buy,
+                Some(101),
+                2,
+                TimeInForce::Fok,
+                false,
+                &mut out
+            ),
+            Arrival::Filled
+        );
         assert_eq!(fills(&out), vec![(100, 1, Taker), (101, 1, Taker)]);
         out.clear();
-        assert_eq!(m.arrive(&bk, 3, Side::Buy, Some(100), 3, TimeInForce::Ioc, false, &mut out), Arrival::Cancel(Reason::IocRemainder));
+        assert_eq!(
+            m.arrive(
+                &bk,
+                3,
+                Side::Buy,
+                Some(100),
+                3,
+                TimeInForce::Ioc,
+                false,
+                &mut out
+            ),
+            Arrival::Cancel(Reason::IocRemainder)
+        );
         assert_eq!(fills(&out), vec![(100, 1, Taker)]);
         assert!(m.is_idle());
     }
@@ -491,8 +614,32 @@ mod tests {
     fn post_only_rejected_when_crossing() {
         let (bk, mut m) = mk(book(&[(99, 1)], &[(100, 1)]), QueueModel::RiskAverse);
         let mut out = vec![];
-        assert_eq!(m.arrive(&bk, 1, Side::Buy, Some(100), 1, TimeInForce::Gtc, true, &mut out), Arrival::Reject(Reason::PostOnlyWouldTake));
-        assert_eq!(m.arrive(&bk, 2, Side::Buy, Some(99), 1, TimeInForce::Gtc, true, &mut out), Arrival::Resting);
+        assert_eq!(
+            m.arrive(
+                &bk,
+                1,
+                Side::Buy,
+                Some(100),
+                1,
+                TimeInForce::Gtc,
+                true,
+                &mut out
+            ),
+            Arrival::Reject(Reason::PostOnlyWouldTake)
+        );
+        assert_eq!(
+            m.arrive(
+                &bk,
+                2,
+                Side::Buy,
+                Some(99),
+                1,
+                TimeInForce::Gtc,
+                true,
+                &mut out
+            ),
+            Arrival::Resting
+        );
         assert!(out.is_empty());
     }
 
@@ -500,7 +647,19 @@ mod tests {
     fn queue_consumed_by_trades_then_filled() {
         let (bk, mut m) = mk(book(&[(99, 5)], &[(100, 3)]), QueueModel::RiskAverse);
         let mut out = vec![];
-        assert_eq!(m.arrive(&bk, 7, Side::Buy, Some(99), 4, TimeInForce::Gtc, false, &mut out), Arrival::Resting);
+        assert_eq!(
+            m.arrive(
+                &bk,
+                7,
+                Side::Buy,
+                Some(99),
+                4,
+                TimeInForce::Gtc,
+                false,
+                &mut out
+            ),
+            Arrival::Resting
+        );
         assert_eq!(m.get(7).unwrap().queue.ahead, 5);
         m.on_trade(99, 3, AggressorSide::Seller, &mut out); // 5 -> 2 ahead
         assert!(out.is_empty());
@@ -515,10 +674,23 @@ mod tests {
 
     #[test]
     fn cancellations_erode_queue_per_model() {
-        for (model, expect) in [(QueueModel::RiskAverse, 7), (QueueModel::Power(2.0), 7), (QueueModel::Log, 7)] {
+        for (model, expect) in [
+            (QueueModel::RiskAverse, 7),
+            (QueueModel::Power(2.0), 7),
+            (QueueModel::Log, 7),
+        ] {
             let (mut bk, mut m) = mk(book(&[(99, 10)], &[(100, 3)]), model);
             let mut out = vec![];
-            m.arrive(&bk, 1, Side::Buy, Some(99), 1, TimeInForce::Gtc, false, &mut out);
+            m.arrive(
+                &bk,
+                1,
+                Side::Buy,
+                Some(99),
+                1,
+                TimeInForce::Gtc,
+                false,
+                &mut out,
+            );
             // 3 canceled right after we joined: nothing is behind us, so the probabilistic models
             // take it all from ahead; risk-averse keeps 10 ahead... clamped to the visible 7.
             bk.apply_delta(BookSide::Bid, 99, 7).unwrap();
@@ -543,15 +715,57 @@ mod tests {
     fn crossing_book_fills_resting_and_quotes() {
         let (mut bk, mut m) = mk(book(&[(99, 1)], &[(101, 1)]), QueueModel::RiskAverse);
         let mut out = vec![];
-        m.arrive(&bk, 1, Side::Sell, Some(101), 2, TimeInForce::Gtc, false, &mut out);
-        m.arrive(&bk, 2, Side::Buy, Some(99), 2, TimeInForce::Gtc, false, &mut out);
+        m.arrive(
+            &bk,
+            1,
+            Side::Sell,
+            Some(101),
+            2,
+            TimeInForce::Gtc,
+            false,
+            &mut out,
+        );
+        m.arrive(
+            &bk,
+            2,
+            Side::Buy,
+            Some(99),
+            2,
+            TimeInForce::Gtc,
+            false,
+            &mut out,
+        );
         // A quote moves the bid up to 101: our sell is crossed.
-        m.set_top(&mut bk, Some(Level { px: 101, qty: 4 }), Some(Level { px: 102, qty: 1 }));
+        m.set_top(
+            &mut bk,
+            Some(Level { px: 101, qty: 4 }),
+            Some(Level { px: 102, qty: 1 }),
+        );
         m.sweep_crossed(&bk, &mut out);
-        assert_eq!(out, vec![MatchFill { id: 1, px: 101, qty: 2, liquidity: Maker }]);
+        assert_eq!(
+            out,
+            vec![MatchFill {
+                id: 1,
+                px: 101,
+                qty: 2,
+                liquidity: Maker
+            }]
+        );
         // Market at the touch with the quoted size only.
         out.clear();
-        let a = m.arrive(&bk, 3, Side::Buy, None, 3, TimeInForce::Ioc, false, &mut out);
-        assert_eq!((a, fills(&out)), (Arrival::Cancel(Reason::IocRemainder), vec![(102, 1, Taker)]));
+        let a = m.arrive(
+            &bk,
+            3,
+            Side::Buy,
+            None,
+            3,
+            TimeInForce::Ioc,
+            false,
+            &mut out,
+        );
+        assert_eq!(
+            (a, fills(&out)),
+            (Arrival::Cancel(Reason::IocRemainder), vec![(102, 1, Taker)])
+        );
     }
 }

@@ -58,7 +58,9 @@ impl QueueModel {
             _ => match s.strip_prefix("power:") {
                 Some(n) => match n.parse::<f64>() {
                     Ok(n) if n.is_finite() && n > 0.0 => Ok(Self::Power(n)),
-                    _ => Err(bad(format!("power exponent must be a positive number, got {n:?}"))),
+                    _ => Err(bad(format!(
+                        "power exponent must be a positive number, got {n:?}"
+                    ))),
                 },
                 None => Err(bad(format!(
                     "expected 'risk_averse', 'power', 'power:N' or 'log', got {s:?}"
@@ -231,8 +233,14 @@ mod tests {
 
     #[test]
     fn parse_names() {
-        assert_eq!(QueueModel::parse("risk_averse").unwrap(), QueueModel::RiskAverse);
-        assert_eq!(QueueModel::parse("power:3").unwrap(), QueueModel::Power(3.0));
+        assert_eq!(
+            QueueModel::parse("risk_averse").unwrap(),
+            QueueModel::RiskAverse
+        );
+        assert_eq!(
+            QueueModel::parse("power:3").unwrap(),
+            QueueModel::Power(3.0)
+        );
         assert_eq!(QueueModel::parse("LOG").unwrap(), QueueModel::Log);
         assert!(QueueModel::parse("power:-1").is_err());
         assert!(QueueModel::parse("fifo").is_err());
