@@ -257,9 +257,10 @@ impl<S: L2Strategy> L2Backtest<S> {
         // bookTicker lines (70% of a futures recording) are not used by this loop: recognise them
         // from the envelope's stream name and skip the JSON decoding.
         if let Some((ts, rest)) = line.split_once(' ')
-            && rest.as_bytes().get(..80).map_or(false, |h| {
+            && {
+                let h = &rest.as_bytes()[..rest.len().min(80)];
                 h.starts_with(b"{\"stream\":\"") && h.windows(12).any(|w| w == b"@bookTicker\"")
-            })
+            }
         {
             let recv: i64 = ts.parse().map_err(|_| CoreError::InvalidArgument {
                 name: "line",

@@ -27,20 +27,15 @@
 //! (conservative: we never advance by a fraction we did not earn).
 
 /// How cancellations at our price move our queue position (see the module docs).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum QueueModel {
     /// Cancellations are always behind us.
+    #[default]
     RiskAverse,
     /// `f(x) = x^n`, `n > 0` (`n = 1`: proportional; `n = 2`: hftbacktest's "square").
     Power(f64),
     /// `f(x) = ln(1 + x)`.
     Log,
-}
-
-impl Default for QueueModel {
-    fn default() -> Self {
-        Self::RiskAverse
-    }
 }
 
 impl QueueModel {
