@@ -111,6 +111,67 @@ fn signed_bps(bps: f64, name: &'static str) -> CoreResult<i64> {
     }
 }
 
+fn book_of<'a>(sync: &'a Option<BookSync>, quotes: &'a Option<L2Book>) -> Option<&'a L2Book> {
+    match quotes {
+        Some(b) => Some(b),
+        None => sync.as_ref().map(|s| s.book()),
+    }
+}
+
+/// Run a quote-mode backtest over decoded tick columns (see [`L2Backtest::new_quotes`]): quotes
+/// and trades merged by `ts_event` (a quote before a trade at the same time), prices and sizes
+/// converted to raw integers at `price_dp` / `size_dp` (rounded to nearest; NaN sides are empty).
+pub fn run_ticks<S: L2Strategy>(
+    trades: &crate::data::ticks::TradeTicks,
+    quotes: &crate::data::ticks::QuoteTicks,
+    cfg: L2Config,
+    price_dp: u8,
+    size_dp: u8,
+    strategy: S,
+) -> CoreResult<(L2Report, S, L2Run)> {
+    use crate::model::fixed::to_raw;
+    let t0 = Instant::now();
+    let mut bt = L2Backtest::new_quotes(cfg, price_dp, size_dp, strategy)?;
+    let raw = |v: f64, dp: u8, name: &'static str, i: usize| {
+        to_raw(v, dp).ok_or_else(|| CoreError::InvalidArgument {
+            name,
+            reason: format!("row {}: not a finite number: {v}", i + 1),
+        })
+    };
+    let level = |px: f64, qty: f64, i: usize| -> CoreResult<Option<Level>> {
+        if px.is_nan() || qty.is_nan() {
+            return Ok(None);
+        }
+        Ok(Some(Level {
+            px: raw(px, price_dp, "quote price", i)?,
+            qty: raw(qty, size_dp, "quote size", i)?,
+        }))
+    };
+    let (mut i, mut j) = (0usize, 0usize);
+    while i < quotes.len() || j < trades.len() {
+        let quote_next =
+            j >= trades.len() || (i < quotes.len() && quotes.ts_event[i] <= trades.ts_event[j]);
+        if quote_next {
+            let bid = level(quotes.bid_price[i], quotes.bid_size[i], i)?;
+            let ask = level(quotes.ask_price[i], quotes.ask_size[i], i)?;
+            bt.feed_quote(quotes.ts_event[i], bid, ask)?;
+            i += 1;
+        } else {
+            let side = AggressorSide::from_code(trades.side[j]).unwrap_or_default();
+            bt.feed_trade(
+                trades.ts_event[j],
+                raw(trades.price[j], price_dp, "trade price", j)?,
+                raw(trades.size[j], size_dp, "trade size", j)?,
+                side,
+            )?;
+            j += 1;
+        }
+    }
+    let mut out = bt.finish();
+    out.0.elapsed_s = t0.elapsed().as_secs_f64();
+    Ok(out)
+}
+
 /// The orders, fills and events of a finished run.
 #[derive(Debug)]
 pub struct L2Run {
@@ -156,6 +217,8 @@ pub struct L2Backtest<S: L2Strategy> {
     taker_rate: i64,
     strategy: S,
     sync: Option<BookSync>,
+    /// Quote mode: the one-level book of the latest top-of-book quote (no depth stream).
+    quote_book: Option<L2Book>,
     inst: Option<Instrument>,
     matcher: L2Matcher,
     orders: Orders,
@@ -193,6 +256,7 @@ impl<S: L2Strategy> L2Backtest<S> {
             taker_rate,
             strategy,
             sync: None,
+            quote_book: None,
             inst: None,
             matcher: L2Matcher::new(model),
             orders: Orders::default(),
@@ -388,7 +452,10 @@ impl<S: L2Strategy> L2Backtest<S> {
             self.mfills = mfills;
             self.mfills.clear();
         }
-        let synced = self.sync.as_ref().is_some_and(|s| s.is_synced());
+        let synced = match &self.quote_book {
+            Some(b) => !b.is_empty(),
+            None => self.sync.as_ref().is_some_and(|s| s.is_synced()),
+        };
         if !synced {
             return Ok(());
         }
@@ -406,12 +473,14 @@ impl<S: L2Strategy> L2Backtest<S> {
             self.report.strategy_calls += 1;
             let mut cmds = std::mem::take(&mut self.cmds);
             {
-                let (Some(sync), Some(inst)) = (self.sync.as_ref(), self.inst.as_ref()) else {
+                let (Some(book), Some(inst)) =
+                    (book_of(&self.sync, &self.quote_book), self.inst.as_ref())
+                else {
                     return Ok(());
                 };
                 let view = L2View {
                     ts,
-                    book: sync.book(),
+                    book,
                     instrument: inst,
                     position: self.orders.position(0),
                     cash: self.cash,
@@ -428,7 +497,7 @@ impl<S: L2Strategy> L2Backtest<S> {
 
     /// The market price a post-only order of `side` must not reach (the opposite touch).
     fn mark(&self, side: Side) -> Option<i64> {
-        let book = self.sync.as_ref()?.book();
+        let book = book_of(&self.sync, &self.quote_book)?;
         match side {
             Side::Buy => book.best_ask(),
             Side::Sell => book.best_bid(),
@@ -487,10 +556,12 @@ impl<S: L2Strategy> L2Backtest<S> {
         }
         self.reconcile(ts)?;
         let mut cmds = std::mem::take(&mut self.cmds);
-        if let (Some(sync), Some(inst)) = (self.sync.as_ref(), self.inst.as_ref()) {
+        if let (Some(book), Some(inst)) =
+            (book_of(&self.sync, &self.quote_book), self.inst.as_ref())
+        {
             let view = L2View {
                 ts,
-                book: sync.book(),
+                book,
                 instrument: inst,
                 position: self.orders.position(0),
                 cash: self.cash,
@@ -568,13 +639,13 @@ impl<S: L2Strategy> L2Backtest<S> {
         };
         let (side, tif, post_only) = (o.spec.side, o.spec.tif, o.spec.post_only);
         let leaves = o.leaves(); // a reduce-only cap applies at each fill
-        let Some(sync) = self.sync.as_ref() else {
+        let Some(book) = book_of(&self.sync, &self.quote_book) else {
             return Ok(());
         };
         let mut mf = Vec::new();
-        let arrival =
-            self.matcher
-                .arrive(sync.book(), id, side, px, leaves, tif, post_only, &mut mf);
+        let arrival = self
+            .matcher
+            .arrive(book, id, side, px, leaves, tif, post_only, &mut mf);
         self.arriving.push(id);
         for f in mf {
             self.apply_fill(f, ts)?;
@@ -692,11 +763,94 @@ impl<S: L2Strategy> L2Backtest<S> {
         Ok(())
     }
 
+    /// A backtest on top-of-book quotes and trade ticks (no depth stream): each quote becomes a
+    /// one-level book ([`L2Matcher::set_top`]); feed events with [`feed_quote`](Self::feed_quote)
+    /// and [`feed_trade`](Self::feed_trade) in time order. Prices and sizes are raw at
+    /// `price_dp` / `size_dp`.
+    pub fn new_quotes(
+        mut cfg: L2Config,
+        price_dp: u8,
+        size_dp: u8,
+        strategy: S,
+    ) -> CoreResult<Self> {
+        cfg.price_dp = Some(price_dp);
+        cfg.size_dp = Some(size_dp);
+        let mut bt = Self::new(cfg, strategy)?;
+        let inst = Instrument::new("TICKS", price_dp, size_dp)?;
+        bt.orders = Orders::new(std::slice::from_ref(&inst));
+        bt.inst = Some(inst);
+        bt.quote_book = Some(L2Book::new(price_dp, size_dp)?);
+        bt.report.price_dp = price_dp;
+        bt.report.size_dp = size_dp;
+        Ok(bt)
+    }
+
+    fn tick_clock(&mut self, ts: i64) {
+        self.report.events += 1;
+        self.clock = self.clock.max(ts);
+        if self.report.first_ts == 0 {
+            self.report.first_ts = self.clock;
+        }
+    }
+
+    /// Quote mode: a new top of book (a side with no level or size 0 is empty).
+    pub fn feed_quote(
+        &mut self,
+        ts: i64,
+        bid: Option<Level>,
+        ask: Option<Level>,
+    ) -> CoreResult<()> {
+        if self.quote_book.is_none() {
+            return Err(CoreError::InvalidArgument {
+                name: "quote",
+                reason: "this backtest reads a depth stream, not quotes (use new_quotes)".into(),
+            });
+        };
+        for (name, l) in [("bid", bid), ("ask", ask)] {
+            if let Some(l) = l
+                && (l.qty < 0 || l.px <= 0)
+            {
+                return Err(CoreError::InvalidArgument {
+                    name,
+                    reason: format!("price must be > 0 and size >= 0, got {}@{}", l.qty, l.px),
+                });
+            }
+        }
+        self.tick_clock(ts);
+        self.report.ticker_messages += 1;
+        let Some(book) = self.quote_book.as_mut() else {
+            unreachable!("checked above")
+        };
+        self.matcher.set_top(book, bid, ask);
+        if !self.matcher.is_idle() {
+            self.matcher.sweep_crossed(book, &mut self.mfills);
+        }
+        self.after_event()
+    }
+
+    /// Quote mode (or any mode): a trade print of `qty` at `px`, `aggressor` the taker's side.
+    pub fn feed_trade(
+        &mut self,
+        ts: i64,
+        px: i64,
+        qty: i64,
+        aggressor: AggressorSide,
+    ) -> CoreResult<()> {
+        self.tick_clock(ts);
+        self.report.trade_messages += 1;
+        self.matcher.on_trade(px, qty, aggressor, &mut self.mfills);
+        if !self.untriggered.is_empty() {
+            self.check_triggers(px)?;
+        }
+        self.after_event()
+    }
+
     /// End the run and return the report.
     pub fn finish(mut self) -> (L2Report, S, L2Run) {
         if let Some(s) = &self.sync {
             self.report.sync = s.stats();
-            let b = s.book();
+        }
+        if let Some(b) = book_of(&self.sync, &self.quote_book) {
             if let (Some(bb), Some(ba)) = (b.best_bid(), b.best_ask()) {
                 let scale = 10f64.powi(self.report.price_dp as i32);
                 self.report.last_mid = Some((bb.px + ba.px) as f64 / 2.0 / scale);

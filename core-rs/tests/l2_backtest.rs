@@ -210,7 +210,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(ProptestConfig::with_cases(10_000))]
     /// No fill exceeds its order; filled + leaves = qty; post-only fills are Maker; nothing fills
     /// after a cancel.
     #[test]
@@ -454,5 +454,116 @@ mod scripted {
             4
         );
         assert_eq!(r.position, 6 + 2 + 1 - 1);
+    }
+}
+
+mod quotes {
+    use _core::book::{Level, MarketKind};
+    use _core::data::ticks::{Ticks, read_tardis_file};
+    use _core::engine_l2::{
+        L2Backtest, L2Config, L2Strategy, L2View, PassiveMarketMaker, run_ticks,
+    };
+    use _core::error::CoreResult;
+    use _core::model::AggressorSide;
+    use _core::model::order::{Command, Fill, Liquidity, OrderKind, OrderSpec, OrderStatus, Side};
+
+    struct Script(bool);
+
+    impl L2Strategy for Script {
+        fn on_elapse(&mut self, _v: &L2View<'_>, cmds: &mut Vec<Command>) -> CoreResult<()> {
+            if !std::mem::replace(&mut self.0, true) {
+                cmds.push(Command::Submit(OrderSpec::new(
+                    1,
+                    0,
+                    Side::Buy,
+                    OrderKind::Market,
+                    3,
+                )));
+                cmds.push(Command::Submit(OrderSpec::new(
+                    2,
+                    0,
+                    Side::Buy,
+                    OrderKind::Limit { px: 1000 },
+                    2,
+                )));
+                cmds.push(Command::Submit(OrderSpec::new(
+                    3,
+                    0,
+                    Side::Sell,
+                    OrderKind::Limit { px: 1020 },
+                    1,
+                )));
+            }
+            Ok(())
+        }
+        fn on_fill(&mut self, _v: &L2View<'_>, _f: &Fill, _c: &mut Vec<Command>) -> CoreResult<()> {
+            Ok(())
+        }
+    }
+
+    fn lv(px: i64, qty: i64) -> Option<Level> {
+        Some(Level { px, qty })
+    }
+
+    #[test]
+    fn touch_fills_trade_through_and_crossing_quote() {
+        let mut cfg = L2Config::new(MarketKind::UsdM);
+        cfg.elapse_ns = 1_000_000_000_000;
+        let mut bt = L2Backtest::new_quotes(cfg, 1, 0, Script(false)).unwrap();
+        bt.feed_quote(1, lv(990, 2), lv(1010, 1)).unwrap(); // market takes the quoted 1 at the touch
+        bt.feed_quote(2, lv(990, 2), lv(1010, 1)).unwrap(); // ask unchanged: nothing new to take
+        bt.feed_quote(3, lv(990, 2), lv(1005, 3)).unwrap(); // new ask: the rest takes 2 at 100.5
+        bt.feed_trade(4, 995, 1, AggressorSide::Seller).unwrap(); // prints through our 100 bid
+        bt.feed_quote(5, lv(1020, 1), lv(1030, 1)).unwrap(); // bid crosses our 102 offer
+        assert!(bt.feed_trade(6, 1030, 1, AggressorSide::Buyer).is_ok());
+        let (r, _, run) = bt.finish();
+        let fills: Vec<(u64, i64, i64, Liquidity)> = run
+            .fills
+            .iter()
+            .map(|f| (f.order_id, f.px, f.qty, f.liquidity))
+            .collect();
+        assert_eq!(
+            fills,
+            vec![
+                (1, 1010, 1, Liquidity::Taker),
+                (1, 1005, 2, Liquidity::Taker),
+                (2, 1000, 2, Liquidity::Maker),
+                (3, 1020, 1, Liquidity::Maker),
+            ]
+        );
+        for id in 1..=3 {
+            assert_eq!(run.orders.get(id).unwrap().status, OrderStatus::Filled);
+        }
+        assert_eq!((r.events, r.position), (6, 4));
+    }
+
+    #[test]
+    fn market_maker_on_tardis_ticks() {
+        let Some(d) = super::data_dir() else { return };
+        let Ticks::Trades(t) =
+            read_tardis_file(&d.join("trades/nautilus/tardis_trades.csv.gz")).unwrap()
+        else {
+            panic!()
+        };
+        let Ticks::Quotes(q) =
+            read_tardis_file(&d.join("trades/nautilus/tardis_quotes.csv.gz")).unwrap()
+        else {
+            panic!()
+        };
+        let mut cfg = L2Config::new(MarketKind::UsdM);
+        cfg.maker_fee_bps = -0.25;
+        let mm = PassiveMarketMaker::new(1, 5, 0).unwrap();
+        let (r, _, run) = run_ticks(&t, &q, cfg, 2, 3, mm).unwrap();
+        assert_eq!(r.events, 19_998);
+        assert!(r.fills > 0 && r.maker_fills == r.fills);
+        assert!(r.position.abs() <= 5);
+        let scale: i128 = 10i128.pow(18 - 5);
+        let cash: i128 = run
+            .fills
+            .iter()
+            .map(|f| -(f.side.sign() as i128 * f.px as i128 * f.qty as i128 * scale) - f.fee)
+            .sum();
+        assert_eq!(cash, r.cash);
+        eprintln!("tardis quotes: {} fills, position {}", r.fills, r.position);
     }
 }
