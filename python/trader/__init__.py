@@ -17,10 +17,11 @@ hookimpl = pluggy.HookimplMarker("trader")
 
 from trader.strategy import Param, Signals, Strategy  # noqa: E402  (needs hookimpl defined first for plugins importing trader)
 from trader.backtest import run_backtest  # noqa: E402
-from trader.l2 import run_l2_backtest  # noqa: E402
+from trader.l2 import run_l2_backtest, run_tick_backtest  # noqa: E402
 
 __all__ = [
     "run_l2_backtest",
+    "run_tick_backtest",
     "__version__",
     "exceptions",
     "hookimpl",

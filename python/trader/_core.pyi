@@ -756,3 +756,23 @@ def run_l2_backtest(
     ``first_ts``, ``last_ts``, ``seconds`` and ``fill_columns`` (numpy: ``ts``, ``order_id``,
     ``side``, ``price``, ``qty``, ``fee``, ``maker``).
     """
+
+def run_tick_backtest(
+    trades: dict[str, npt.NDArray[Any]],
+    quotes: dict[str, npt.NDArray[Any]],
+    strategy: Any = None,
+    *,
+    price_precision: int,
+    size_precision: int,
+    queue: str = "risk_averse",
+    elapse_ns: int = 100_000_000,
+    maker_fee_bps: float = 0.0,
+    taker_fee_bps: float = 0.0,
+    qty: float = 0.001,
+    max_position: float = 0.01,
+    offset_ticks: int = 0,
+) -> dict[str, Any]:
+    """A quote-mode backtest over tick columns (``ts_event``, ``price``, ``size``, ``side`` for
+    trades; ``ts_event``, ``bid_price``, ``bid_size``, ``ask_price``, ``ask_size`` for quotes, as
+    :func:`read_tardis` returns them), merged by time; each quote is a one-level book (see
+    :func:`trader.run_tick_backtest`). Same report as :func:`run_l2_backtest`."""

@@ -18,7 +18,7 @@ from trader import _core
 from trader.exceptions import InvalidInputError
 from trader.strategy import Strategy
 
-__all__ = ["run_l2_backtest", "queue_spec"]
+__all__ = ["run_l2_backtest", "run_tick_backtest", "queue_spec"]
 
 NATIVE_PARAMS = ("qty", "max_position", "offset_ticks")
 
@@ -63,15 +63,74 @@ def run_l2_backtest(
         if unknown:
             raise InvalidInputError(f"native market maker: unknown parameter {unknown[0]!r} (known: {', '.join(NATIVE_PARAMS)})")
         return _core.run_l2_backtest(paths, None, **common, **params)
+    strategy = _strategy(strategy, params)
+    return _core.run_l2_backtest(paths, strategy, **common)
+
+
+def _strategy(strategy: Strategy | str, params: dict) -> Strategy:
     if isinstance(strategy, str):
         from trader.plugins import strategies
 
         known = strategies()
         if strategy not in known:
             raise InvalidInputError(f"unknown strategy {strategy!r} (known: {', '.join(known)})")
-        strategy = known[strategy](**params)
-    elif params:
+        return known[strategy](**params)
+    if params:
         raise InvalidInputError("strategy parameters go to the strategy's constructor when an instance is given")
     if not isinstance(strategy, Strategy):
         raise InvalidInputError(f"strategy: expected a trader.Strategy, a strategy name or None, got {type(strategy).__name__}")
-    return _core.run_l2_backtest(paths, strategy, **common)
+    return strategy
+
+
+def _ticks(src: Any, kind: str) -> dict:
+    from trader.data.ticks import Ticks
+
+    if isinstance(src, Ticks):
+        if src.kind != kind:
+            raise InvalidInputError(f"{kind}: got {src.kind} ticks")
+        return dict(src.columns)
+    from trader.plugins import find_data_source
+
+    source = find_data_source(os.fspath(src))
+    options = {"stream": kind} if source.name == "binance_ws" else {}
+    feed = source.open(os.fspath(src), **options)
+    if getattr(feed, "kind", None) != kind:
+        raise InvalidInputError(f"{kind}: {src} holds {getattr(feed, 'kind', 'bars')}, not {kind}")
+    return dict(feed.load().columns)
+
+
+def run_tick_backtest(
+    trades: Any,
+    quotes: Any = None,
+    strategy: Strategy | str | None = None,
+    *,
+    price_precision: int,
+    size_precision: int,
+    fill_model: str | Mapping[str, Any] | None = None,
+    elapse_ms: float = 100.0,
+    maker_fee_bps: float = 0.0,
+    taker_fee_bps: float = 0.0,
+    **params: Any,
+) -> dict:
+    """A backtest on trade ticks and top-of-book quotes (the ``quotes`` fill model): market
+    orders fill at the touch up to the quoted size, resting limits fill when a trade prints
+    through them, the opposite quote crosses them, or (queue model) enough trades print at
+    their price. ``trades`` / ``quotes``: paths (read by their data source; one Binance
+    recording gives both when ``quotes`` is None) or :class:`trader.data.Ticks`. Prices and
+    sizes are converted at ``price_precision`` / ``size_precision``. Same report as
+    :func:`run_l2_backtest`."""
+    if quotes is None:
+        quotes = trades
+    if not (elapse_ms > 0):
+        raise InvalidInputError(f"elapse_ms: must be > 0, got {elapse_ms!r}")
+    common = dict(
+        price_precision=price_precision, size_precision=size_precision, queue=queue_spec(fill_model),
+        elapse_ns=int(round(elapse_ms * 1e6)), maker_fee_bps=float(maker_fee_bps), taker_fee_bps=float(taker_fee_bps),
+    )
+    t, q = _ticks(trades, "trades"), _ticks(quotes, "quotes")
+    if strategy is None:
+        unknown = sorted(set(params) - set(NATIVE_PARAMS))
+        if unknown:
+            raise InvalidInputError(f"native market maker: unknown parameter {unknown[0]!r} (known: {', '.join(NATIVE_PARAMS)})")
+        return _core.run_tick_backtest(t, q, None, **common, **params)
+    return _core.run_tick_backtest(t, q, _strategy(strategy, params), **common)

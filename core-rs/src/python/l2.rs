@@ -10,7 +10,8 @@ use pyo3::types::PyDict;
 
 use crate::book::MarketKind;
 use crate::data::ticks::{QuoteTicks, Ticks, TradeTicks, read_binance_ticks_file, read_tardis_file};
-use crate::engine_l2::{L2Config, L2Report, L2Run, L2Strategy, L2View, PassiveMarketMaker, run_l2_files};
+use crate::data::ticks::QuoteTicks as Qt;
+use crate::engine_l2::{L2Config, L2Report, L2Run, L2Strategy, L2View, PassiveMarketMaker, run_l2_files, run_ticks};
 use crate::error::{CoreError, CoreResult};
 use crate::model::Instrument;
 use crate::model::fixed::{from_raw, money_to_f64, to_raw};
@@ -441,34 +442,141 @@ fn run_l2_backtest<'py>(
             report_dict(py, &r, &orders)
         }
         Some(obj) => {
-            let ctx = Py::new(py, PyL2Context::new())?;
-            let handler = obj.call_method0("_event_handler")?;
-            let on_fill = if handler.is_none() { None } else { Some(handler.unbind()) };
-            obj.call_method1("_attach", (ctx.bind(py), vec!["L2"]))?;
-            obj.call_method0("on_start")?;
-            let error = std::rc::Rc::new(std::cell::RefCell::new(None));
-            let s = PyStrategy {
-                obj: obj.clone().unbind(),
-                ctx,
-                on_fill,
-                error: error.clone(),
-            };
-            let (r, _, orders) = match run_l2_files(&paths, cfg, s) {
-                Ok(x) => x,
-                Err(e) => {
-                    return Err(match error.borrow_mut().take() {
-                        Some(pe) => crate::python::strategy_error(py, pe),
-                        None => e.into(),
-                    });
-                }
-            };
-            obj.call_method0("on_stop")?;
-            report_dict(py, &r, &orders)
+            let (s, error) = py_strategy(py, &obj)?;
+            let out = run_l2_files(&paths, cfg, s);
+            finish_py(py, &obj, out, &error)
         }
     }
 }
 
+fn col<T: numpy::Element + Copy>(d: &Bound<'_, PyDict>, name: &'static str) -> PyResult<Vec<T>> {
+    let v = d.get_item(name)?.ok_or_else(|| CoreError::InvalidArgument {
+        name,
+        reason: "column missing".into(),
+    })?;
+    let a: numpy::PyReadonlyArray1<'_, T> = v.extract().map_err(|e| CoreError::InvalidArgument {
+        name,
+        reason: format!("expected a 1-d numpy array of {}: {e}", std::any::type_name::<T>()),
+    })?;
+    Ok(a.as_slice()?.to_vec())
+}
+
+fn same_len(name: &'static str, n: usize, cols: &[usize]) -> PyResult<()> {
+    if cols.iter().any(|&k| k != n) {
+        return Err(CoreError::InvalidArgument {
+            name,
+            reason: "columns of different lengths".into(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Quote-mode backtest over tick columns (dicts of numpy arrays as `read_tardis` /
+/// `read_binance_ticks` return them). `strategy=None` runs the native market maker.
+#[pyfunction]
+#[pyo3(signature = (trades, quotes, strategy = None, *, price_precision, size_precision, queue = "risk_averse",
+    elapse_ns = 100_000_000, maker_fee_bps = 0.0, taker_fee_bps = 0.0, qty = 0.001, max_position = 0.01,
+    offset_ticks = 0))]
+#[allow(clippy::too_many_arguments)] // reason: keyword arguments of one Python entry point
+fn run_tick_backtest<'py>(
+    py: Python<'py>,
+    trades: &Bound<'py, PyDict>,
+    quotes: &Bound<'py, PyDict>,
+    strategy: Option<Bound<'py, PyAny>>,
+    price_precision: u8,
+    size_precision: u8,
+    queue: &str,
+    elapse_ns: i64,
+    maker_fee_bps: f64,
+    taker_fee_bps: f64,
+    qty: f64,
+    max_position: f64,
+    offset_ticks: i64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let t = TradeTicks {
+        ts_event: col(trades, "ts_event")?,
+        ts_local: Vec::new(),
+        price: col(trades, "price")?,
+        size: col(trades, "size")?,
+        side: col(trades, "side")?,
+        id: Vec::new(),
+    };
+    same_len("trades", t.ts_event.len(), &[t.price.len(), t.size.len(), t.side.len()])?;
+    let q = Qt {
+        ts_event: col(quotes, "ts_event")?,
+        ts_local: Vec::new(),
+        bid_price: col(quotes, "bid_price")?,
+        bid_size: col(quotes, "bid_size")?,
+        ask_price: col(quotes, "ask_price")?,
+        ask_size: col(quotes, "ask_size")?,
+    };
+    same_len("quotes", q.ts_event.len(), &[q.bid_price.len(), q.bid_size.len(), q.ask_price.len(), q.ask_size.len()])?;
+    let mut cfg = L2Config::new(MarketKind::UsdM);
+    cfg.queue = QueueModel::parse(queue)?;
+    cfg.elapse_ns = elapse_ns;
+    cfg.maker_fee_bps = maker_fee_bps;
+    cfg.taker_fee_bps = taker_fee_bps;
+    match strategy {
+        None => {
+            let mm = NativeMm {
+                qty,
+                max_position,
+                offset_ticks,
+                inner: None,
+            };
+            let (r, _, run) = py.detach(|| run_ticks(&t, &q, cfg, price_precision, size_precision, mm))?;
+            report_dict(py, &r, &run)
+        }
+        Some(obj) => {
+            let (s, error) = py_strategy(py, &obj)?;
+            let out = run_ticks(&t, &q, cfg, price_precision, size_precision, s);
+            finish_py(py, &obj, out, &error)
+        }
+    }
+}
+
+type ErrSlot = std::rc::Rc<std::cell::RefCell<Option<PyErr>>>;
+
+fn py_strategy(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<(PyStrategy, ErrSlot)> {
+    let ctx = Py::new(py, PyL2Context::new())?;
+    let handler = obj.call_method0("_event_handler")?;
+    let on_fill = if handler.is_none() { None } else { Some(handler.unbind()) };
+    obj.call_method1("_attach", (ctx.bind(py), vec!["L2"]))?;
+    obj.call_method0("on_start")?;
+    let error: ErrSlot = std::rc::Rc::new(std::cell::RefCell::new(None));
+    Ok((
+        PyStrategy {
+            obj: obj.clone().unbind(),
+            ctx,
+            on_fill,
+            error: error.clone(),
+        },
+        error,
+    ))
+}
+
+fn finish_py<'py>(
+    py: Python<'py>,
+    obj: &Bound<'py, PyAny>,
+    out: CoreResult<(L2Report, PyStrategy, L2Run)>,
+    error: &ErrSlot,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (r, _, run) = match out {
+        Ok(x) => x,
+        Err(e) => {
+            return Err(match error.borrow_mut().take() {
+                Some(pe) => crate::python::strategy_error(py, pe),
+                None => e.into(),
+            });
+        }
+    };
+    obj.call_method0("on_stop")?;
+    report_dict(py, &r, &run)
+}
+
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(run_tick_backtest, m)?)?;
     m.add_function(wrap_pyfunction!(read_tardis, m)?)?;
     m.add_function(wrap_pyfunction!(read_binance_ticks, m)?)?;
     m.add_function(wrap_pyfunction!(run_l2_backtest, m)?)?;
