@@ -66,3 +66,23 @@ def test_errors(usdm: str, tmp_path: Path) -> None:
         trader.run_l2_backtest(usdm, fill_model="l2:queue=fifo")
     with pytest.raises(FileNotFoundError):
         trader.run_l2_backtest(str(tmp_path / "missing.gz"))
+
+
+def test_tick_backtest_python_matches_native(shared_data: Path) -> None:
+    d = shared_data / "trades" / "nautilus"
+    kw = dict(price_precision=2, size_precision=3, maker_fee_bps=-0.25)
+    native = trader.run_tick_backtest(d / "tardis_trades.csv.gz", d / "tardis_quotes.csv.gz", None, qty=0.001, max_position=0.005, **kw)
+    py = trader.run_tick_backtest(d / "tardis_trades.csv.gz", d / "tardis_quotes.csv.gz", L2MarketMaker(qty=0.001, max_position=0.005), **kw)
+    assert native["events"] == py["events"] == 19_998
+    for k in ("orders", "fills", "maker_fills", "position", "cash", "fees"):
+        assert native[k] == py[k], k
+    assert native["fills"] > 0 and native["maker_fills"] == native["fills"]
+
+
+def test_tick_backtest_on_binance_recording(usdm: str, shared_data: Path) -> None:
+    r = trader.run_tick_backtest(usdm, None, None, price_precision=2, size_precision=3, qty=0.002)
+    assert r["events"] == 21_313 + 66_089
+    assert r["fills"] > 0 and r["maker_fills"] == r["fills"]
+    tardis_trades = shared_data / "trades/nautilus/tardis_trades.csv.gz"
+    with pytest.raises(InvalidInputError, match="quotes: .* holds trades"):
+        trader.run_tick_backtest(usdm, tardis_trades, price_precision=2, size_precision=3)
