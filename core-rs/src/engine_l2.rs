@@ -54,6 +54,9 @@ pub struct L2Config {
     /// Fee rates in basis points (a negative maker rate is a rebate).
     pub maker_fee_bps: f64,
     pub taker_fee_bps: f64,
+    /// Decode depth diffs in Binance's exact layout with a one-pass scanner (falls back to the
+    /// general JSON decoder for any other shape). Off: always the general decoder.
+    pub fast_decode: bool,
 }
 
 impl L2Config {
@@ -66,8 +69,94 @@ impl L2Config {
             elapse_ns: 100_000_000,
             maker_fee_bps: 0.0,
             taker_fee_bps: 0.0,
+            fast_decode: true,
         }
     }
+}
+
+/// One-pass decoder of a diff-depth message in the exact layout Binance sends
+/// (`{"stream":"..@depth..","data":{..,"U":..,"u":..[,"pu":..],"b":[["p","q"],..],"a":[..]}}`):
+/// the ids, and every level parsed straight to fixed point into `out` (bids, then asks).
+/// `None`: not this layout (the caller uses the general decoder); `Some(Err)`: a bad number.
+// NB: the general path scans each level array twice (serde validates the raw value, then the
+// level walker parses it); perf on the usdm recording put ~20% of the loop in serde's scans.
+fn fast_depth(json: &str, pdp: u8, sdp: u8, out: &mut Vec<Delta>) -> Option<CoreResult<DiffIds>> {
+    const HEAD: &str = "{\"stream\":\"";
+    let b = json.as_bytes();
+    let rest = json.strip_prefix(HEAD)?;
+    let q = rest.find('"')?;
+    if !rest[..q].contains("@depth") {
+        return None;
+    }
+    let mut i = HEAD.len() + q;
+    let num = |i: &mut usize| -> Option<u64> {
+        let start = *i;
+        let mut v: u64 = 0;
+        while let Some(&c) = b.get(*i) {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+            *i += 1;
+        }
+        (*i > start).then_some(v)
+    };
+    let expect = |i: &mut usize, pat: &str| -> Option<()> {
+        if json.get(*i..)?.starts_with(pat) {
+            *i += pat.len();
+            Some(())
+        } else {
+            None
+        }
+    };
+    i += json.get(i..)?.find(",\"U\":")? + 5;
+    let first = num(&mut i)?;
+    expect(&mut i, ",\"u\":")?;
+    let last = num(&mut i)?;
+    let prev = if expect(&mut i, ",\"pu\":").is_some() {
+        Some(num(&mut i)?)
+    } else {
+        None
+    };
+    out.clear();
+    for (side, key) in [(BookSide::Bid, ",\"b\":["), (BookSide::Ask, ",\"a\":[")] {
+        expect(&mut i, key)?;
+        if b.get(i) == Some(&b']') {
+            i += 1;
+            continue;
+        }
+        loop {
+            expect(&mut i, "[\"")?;
+            let n = b.get(i..)?.iter().position(|&c| c == b'"')?;
+            let px = &json[i..i + n];
+            i += n + 1;
+            expect(&mut i, ",\"")?;
+            let n = b.get(i..)?.iter().position(|&c| c == b'"')?;
+            let qty = &json[i..i + n];
+            i += n + 1;
+            expect(&mut i, "]")?;
+            let d = parse_fixed(px, pdp, "price").and_then(|px| {
+                Ok(Delta {
+                    side,
+                    px,
+                    qty: parse_fixed(qty, sdp, "qty")?,
+                })
+            });
+            match d {
+                Ok(d) => out.push(d),
+                Err(e) => return Some(Err(e)),
+            }
+            match b.get(i) {
+                Some(b',') => i += 1,
+                Some(b']') => {
+                    i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    (json.get(i..)?.trim_end() == "}}").then_some(Ok(DiffIds { first, last, prev }))
 }
 
 /// What the strategy sees when it is called (raw prices and sizes at the instrument's precision).
@@ -192,6 +281,8 @@ pub struct L2Report {
     pub ticker_messages: u64,
     pub snapshot_messages: u64,
     pub deltas: u64,
+    /// Depth messages decoded by the one-pass decoder (the rest went through serde).
+    pub fast_depth: u64,
     pub sync: SyncStats,
     pub strategy_calls: u64,
     pub orders: u64,
@@ -313,6 +404,21 @@ impl<S: L2Strategy> L2Backtest<S> {
         Ok(())
     }
 
+    /// Apply the decoded diff in `self.scratch`: Binance sync, queue positions, crossed orders.
+    fn apply_depth(&mut self, ids: DiffIds) -> CoreResult<()> {
+        self.report.deltas += self.scratch.len() as u64;
+        let Some(sync) = self.sync.as_mut() else {
+            return Ok(());
+        };
+        if sync.on_diff(ids, &self.scratch)? == DiffOutcome::Applied && !self.matcher.is_idle() {
+            for d in &self.scratch {
+                self.matcher.on_level(d.side, d.px, d.qty);
+            }
+            self.matcher.sweep_crossed(sync.book(), &mut self.mfills);
+        }
+        Ok(())
+    }
+
     /// Feed one recorded line.
     pub fn feed_line(&mut self, line: &str) -> CoreResult<()> {
         if line.trim().is_empty() {
@@ -337,6 +443,28 @@ impl<S: L2Strategy> L2Backtest<S> {
                 self.report.first_ts = self.clock;
             }
             return self.after_event();
+        }
+        if self.cfg.fast_decode
+            && self.sync.is_some()
+            && let Some((ts, rest)) = line.trim_end().split_once(' ')
+        {
+            let (pdp, sdp) = (self.report.price_dp, self.report.size_dp);
+            let mut deltas = std::mem::take(&mut self.scratch);
+            let got = fast_depth(rest, pdp, sdp, &mut deltas);
+            self.scratch = deltas;
+            if let Some(ids) = got {
+                let ids = ids?;
+                let recv: i64 = ts.parse().map_err(|_| CoreError::InvalidArgument {
+                    name: "line",
+                    reason: format!("bad receive timestamp {ts:?}"),
+                })?;
+                self.report.events += 1;
+                self.report.depth_messages += 1;
+                self.report.fast_depth += 1;
+                self.clock = self.clock.max(recv);
+                self.apply_depth(ids)?;
+                return self.after_event();
+            }
         }
         let l = decode_line(line)?;
         self.report.events += 1;
@@ -378,18 +506,7 @@ impl<S: L2Strategy> L2Backtest<S> {
                         });
                     }
                 }
-                self.report.deltas += self.scratch.len() as u64;
-                let Some(sync) = self.sync.as_mut() else {
-                    unreachable!("created above")
-                };
-                if sync.on_diff(ids, &self.scratch)? == DiffOutcome::Applied
-                    && !self.matcher.is_idle()
-                {
-                    for d in &self.scratch {
-                        self.matcher.on_level(d.side, d.px, d.qty);
-                    }
-                    self.matcher.sweep_crossed(sync.book(), &mut self.mfills);
-                }
+                self.apply_depth(ids)?;
             }
             WsMessage::Trade(t) => {
                 self.report.trade_messages += 1;

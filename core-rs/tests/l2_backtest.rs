@@ -567,3 +567,62 @@ mod quotes {
         eprintln!("tardis quotes: {} fills, position {}", r.fills, r.position);
     }
 }
+
+/// The one-pass depth decoder and the general JSON decoder give the same run, on futures and
+/// spot recordings.
+#[test]
+fn fast_and_general_depth_decoders_agree() {
+    let Some(d) = data_dir() else { return };
+    for (market, file) in [
+        (
+            MarketKind::UsdM,
+            "l2_book/hftbacktest_raw_ws/usdm/btcusdt_20240808.gz",
+        ),
+        (
+            MarketKind::Spot,
+            "l2_book/hftbacktest_raw_ws/spot/btcusdt_20240808.gz",
+        ),
+    ] {
+        let path = d.join(file);
+        let run = |fast: bool| {
+            let mut cfg = L2Config::new(market);
+            cfg.queue = QueueModel::Power(2.0);
+            cfg.fast_decode = fast;
+            let mm = PassiveMarketMaker::new(2, 10, 1).unwrap();
+            run_l2_files(&[&path], cfg, mm).unwrap()
+        };
+        let (a, _, ra) = run(true);
+        let (b, _, rb) = run(false);
+        assert_eq!(a.sync.sync_errors, 0, "{file}");
+        assert_eq!(
+            (
+                a.events,
+                a.depth_messages,
+                a.deltas,
+                a.strategy_calls,
+                a.fills,
+                a.cash,
+                a.position
+            ),
+            (
+                b.events,
+                b.depth_messages,
+                b.deltas,
+                b.strategy_calls,
+                b.fills,
+                b.cash,
+                b.position
+            ),
+            "{file}"
+        );
+        assert_eq!(ra.fills, rb.fills);
+        assert!(a.deltas > 10_000, "{file}: {}", a.deltas);
+        // every depth message after the first (which fixes the precision) took the fast path
+        assert!(
+            a.fast_depth + 1 >= a.depth_messages && b.fast_depth == 0,
+            "{file}: {} of {}",
+            a.fast_depth,
+            a.depth_messages
+        );
+    }
+}
