@@ -573,6 +573,10 @@ class Backtest:
     def fills(self) -> dict[str, npt.NDArray[np.generic]]: ...
     def account_exact(self) -> dict[str, Any]:
         """The account as exact decimal strings: initial_cash, cash, fees, positions (list)."""
+    def orders_columns(self) -> dict[str, Any]:
+        """Every order of the run as columns: order_id, instrument, side, type, time_in_force,
+        post_only, reduce_only, display_qty, qty, filled, leaves, avg_price, price, trigger, status,
+        contingency, list_id, parent_id, arrival_price, ts_init, ts_last."""
     def fills_exact(self) -> list[tuple[int, int, int, str, str, str, int]]:
         """(ts, instrument, side, price, qty, fee, order_id) with exact decimal strings."""
     def equity_curve(self) -> tuple[npt.NDArray[np.int64], _F64Array, npt.NDArray[np.bool_]]: ...

@@ -201,18 +201,24 @@ impl SimVenue {
             Command::Submit(spec) => {
                 self.orders_submitted += 1;
                 let id = spec.id;
+                let arrival = self.last_px(spec.instrument);
                 if !self.orders.register(spec, ts, bar_index, events) {
                     return;
                 }
+                self.orders.set_arrival(id, arrival);
                 (Leg::Submit, Pending::Accept(id))
             }
             Command::SubmitList { list, kind, orders } => {
                 self.orders_submitted += orders.len() as u64;
+                let arrivals: Vec<(OrderId, Option<i64>)> = orders.iter().map(|o| (o.id, self.last_px(o.instrument))).collect();
                 if !self
                     .orders
                     .register_list(list, kind, orders, ts, bar_index, events)
                 {
                     return;
+                }
+                for (id, px) in arrivals {
+                    self.orders.set_arrival(id, px);
                 }
                 (Leg::Submit, Pending::AcceptList(list))
             }
