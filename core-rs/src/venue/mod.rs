@@ -9,10 +9,13 @@
 //! - **Limit** orders are live from the bar after they are submitted: a buy fills at the open if
 //!   the bar opens at or below the limit (a gap fills better), else at the limit if the low reaches
 //!   it; sells mirror this. No slippage on limit fills (they rest on the book).
-//! - **Fees**: `fee_bps × notional`, rounded up to the money unit, on every fill.
+//! - **Fees**: by the fee model (`fees.rs`; flat `fee_bps × notional` by default), rounded up to
+//!   the money unit, on every fill; slippage by the slippage model (`slippage.rs`).
 //! - Orders of one instrument are matched in submission order; each fills whole.
 
-use crate::model::fixed::{div_ceil, div_floor};
+pub mod fees;
+pub mod slippage;
+
 use crate::model::{
     Bar, Bps, Command, Fill, Instrument, Liquidity, Order, OrderEvent, OrderEventKind, OrderId,
     OrderKind, OrderSpec, OrderStatus, Reason, Side,
@@ -39,12 +42,18 @@ pub struct SimVenue {
     open: Vec<Order>,
     last_id: OrderId,
     pub orders_submitted: u64,
+    // accounts: the fee and slippage models (built from `config` by `new`; replace them to use
+    // tiers or another slippage model).
+    pub fee_model: fees::FeeModel,
+    pub slip_model: slippage::Slippage,
 }
 
 impl SimVenue {
     pub fn new(config: VenueConfig) -> Self {
         Self {
             config,
+            fee_model: fees::FeeModel::flat(config.fee, config.fee),
+            slip_model: slippage::Slippage::FixedBps(config.slippage),
             ..Self::default()
         }
     }
@@ -58,31 +67,22 @@ impl SimVenue {
         self.last_id
     }
 
-    /// Market price moved against the trader by the slippage, rounded to the tick against them.
-    pub fn slipped(&self, inst: &Instrument, side: Side, px: i64) -> i64 {
-        if self.config.slippage.0 == 0 && px % inst.tick == 0 {
-            return px; // no slippage and already on the tick: skip the 128-bit divisions
-        }
-        let one = Bps::ONE;
-        let slip = self.config.slippage.0 as i128;
-        let tick = inst.tick as i128;
-        match side {
-            Side::Buy => {
-                let adj = div_ceil(px as i128 * (one + slip), one);
-                (div_ceil(adj, tick) * tick) as i64
-            }
-            Side::Sell => {
-                let adj = div_floor(px as i128 * (one - slip).max(0), one);
-                ((div_floor(adj, tick) * tick) as i64).max(inst.tick)
-            }
-        }
+    /// Market price moved against the trader by the slippage model, rounded to the tick against
+    /// them (`bar`: the bar the order fills in, for models that read volume and volatility).
+    #[inline]
+    pub fn slipped(&self, inst: &Instrument, side: Side, px: i64, qty: i64, bar: &Bar) -> i64 {
+        let ctx = if self.slip_model.needs_ctx() {
+            slippage::SlipCtx::from_bar(bar)
+        } else {
+            slippage::SlipCtx::default()
+        };
+        self.slip_model.price(inst, side, px, qty, &ctx)
     }
 
-    pub fn fee(&self, inst: &Instrument, px: i64, qty: i64) -> i128 {
-        if self.config.fee.0 == 0 {
-            return 0;
-        }
-        div_ceil(inst.notional(px, qty) * self.config.fee.0 as i128, Bps::ONE)
+    /// Fee of one fill by the fee model (records the traded volume for the tiers).
+    #[inline]
+    pub fn fee(&mut self, inst: &Instrument, px: i64, qty: i64, liq: Liquidity, ts: i64) -> i128 {
+        self.fee_model.fee(inst, px, qty, liq, ts)
     }
 
     fn validate(&self, instruments: &[Instrument], spec: &OrderSpec) -> Result<(), Reason> {
@@ -163,9 +163,9 @@ impl SimVenue {
                 match bar {
                     Some(bar) if fill_now && bar.instrument == instrument => {
                         let inst = &instruments[instrument as usize];
-                        let px = self.slipped(inst, side, bar.close);
+                        let px = self.slipped(inst, side, bar.close, qty, bar);
                         Self::fill(
-                            self.fee(inst, px, qty),
+                            self.fee(inst, px, qty, Liquidity::Taker, ts),
                             order,
                             px,
                             ts,
@@ -293,9 +293,10 @@ impl SimVenue {
                 continue;
             }
             let hit = match (o.spec.kind, o.spec.side) {
-                (OrderKind::Market, side) => {
-                    Some((self.slipped(inst, side, bar.open), Liquidity::Taker))
-                }
+                (OrderKind::Market, side) => Some((
+                    self.slipped(inst, side, bar.open, o.spec.qty, bar),
+                    Liquidity::Taker,
+                )),
                 (OrderKind::Limit { px: lim }, Side::Buy) => {
                     if bar.open <= lim {
                         Some((bar.open, Liquidity::Maker))
@@ -320,7 +321,7 @@ impl SimVenue {
             match hit {
                 Some((px, liq)) => {
                     let order = self.open.remove(i);
-                    let fee = self.fee(inst, px, order.spec.qty);
+                    let fee = self.fee(inst, px, order.spec.qty, liq, bar.ts);
                     Self::fill(fee, order, px, bar.ts, liq, events, fills);
                 }
                 None => i += 1,
