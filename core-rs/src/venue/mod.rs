@@ -250,6 +250,7 @@ impl SimVenue {
             qty: s.qty,
             fee,
             liquidity,
+            liquidation: false,
         });
         events.push(OrderEvent {
             id: s.id,
