@@ -139,16 +139,16 @@ impl Backtest {
     pub fn submit(&mut self, cmd: Command) {
         let ts = self.current.map_or(self.last_ts.unwrap_or(0), |b| b.ts);
         // accounts: the margin account's pre-trade check (a no-op on a cash account).
-        if let Command::Submit(spec) = &cmd {
-            if let Err(reason) = self.margin_check(spec) {
-                let kind = OrderEventKind::Rejected(reason);
-                self.events.push(OrderEvent {
-                    id: spec.id,
-                    ts,
-                    kind,
-                });
-                return;
-            }
+        if let Command::Submit(spec) = &cmd
+            && let Err(reason) = self.margin_check(spec)
+        {
+            let kind = OrderEventKind::Rejected(reason);
+            self.events.push(OrderEvent {
+                id: spec.id,
+                ts,
+                kind,
+            });
+            return;
         }
         let bar = self.current;
         self.venue.command(

@@ -46,9 +46,9 @@ pub enum Account {
 ///   - long:  `LP = (C − M) / (q (1 − MMR))`, rounded down to the tick; with `M = IMR·C` this is
 ///     `E (1 − IMR) / (1 − MMR)`;
 ///   - short: `LP = (C + M) / (q (1 + MMR))`, rounded up to the tick = `E (1 + IMR) / (1 + MMR)`.
-///   The check is made once a bar after the venue settled it: a long is liquidated when the bar's
-///   low reaches `LP`, a short when its high does; the position closes at `LP`, or at the open if
-///   the bar opened through it. The fill (`liquidation = true`, `order_id` 0, taker) pays the
+/// - The liquidation check is made once a bar, after the venue settled it: a long is liquidated
+///   when the bar's low reaches `LP`, a short when its high does; the position closes at `LP`, or
+///   at the open if the bar opened through it. The fill (`liquidation = true`, `order_id` 0, taker) pays the
 ///   liquidation fee `ceil(liq_fee × notional)` instead of a trading fee, and every open order of
 ///   the instrument is canceled with `Reason::Liquidation`. A loss beyond the posted margin (a
 ///   gap through `LP`) is taken from the wallet: there is no insurance fund.
@@ -363,10 +363,10 @@ impl Portfolio {
     /// venue settles the bar.
     #[inline]
     pub fn on_bar_open(&mut self, inst: &Instrument, bar: &Bar) {
-        if let Account::Margin(cfg) = &self.account {
-            if !matches!(cfg.funding, Funding::None) {
-                self.settle_funding(inst, bar);
-            }
+        if let Account::Margin(cfg) = &self.account
+            && !matches!(cfg.funding, Funding::None)
+        {
+            self.settle_funding(inst, bar);
         }
     }
 

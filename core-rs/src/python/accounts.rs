@@ -27,7 +27,7 @@ fn rate_bps(name: &'static str, v: f64) -> PyResult<Rate> {
 
 /// Quote-currency units as exact money (to 1e-8, like the initial cash).
 fn money(name: &'static str, v: f64) -> PyResult<i128> {
-    if !(v.is_finite() && v >= 0.0 && v < 1e20) {
+    if !(0.0..1e20).contains(&v) {
         return Err(bad(name, format!("must be a finite amount >= 0, got {v}")));
     }
     Ok((v * 1e8).round() as i128 * pow10(MONEY_DP - 8))
