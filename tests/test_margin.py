@@ -199,3 +199,19 @@ def test_fee_and_slippage_knobs():
         run_backtest(Script({}), data=data, account="isolated")
     with pytest.raises(InvalidInputError, match="maintenance_margin"):
         run_backtest(Script({}), data=data, price_precision=2, account="margin", leverage=10.0, maintenance_margin=0.2)
+
+
+def test_cli_margin_account_flags(ftx, capsys):
+    import json
+
+    from trader.cli import main
+
+    path, _ = ftx
+    args = ["backtest", "--data", path, "--price-precision", "2", "--account", "margin", "--leverage", "20",
+            "--funding-rate", "0.0001", "--mode", "vectorized", "-p", "fast=10", "-p", "slow=30", "--json"]
+    main(args)
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["funding_paid"] != 0.0 and isinstance(summary["liquidations"], int)
+    with pytest.raises(SystemExit) as e:
+        main(["backtest", "--account", "margin", "--leverage", "10", "--maintenance-margin", "0.5"])
+    assert e.value.code == 2 and "maintenance_margin" in capsys.readouterr().err
