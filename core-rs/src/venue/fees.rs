@@ -171,9 +171,9 @@ impl FeeModel {
         liquidity: Liquidity,
         ts: i64,
     ) -> i128 {
-        let k = match self.basis {
-            TierBasis::Fixed(k) => k,
-            TierBasis::Rolling { window_ns } => self.roll(ts, window_ns),
+        let (k, rolling) = match self.basis {
+            TierBasis::Fixed(k) => (k, false),
+            TierBasis::Rolling { window_ns } => (self.roll(ts, window_ns), true),
         };
         self.last_tier = k;
         let tier = &self.tiers[k];
@@ -181,8 +181,11 @@ impl FeeModel {
             Liquidity::Maker => tier.maker,
             Liquidity::Taker => tier.taker,
         };
+        if rate.0 == 0 && !rolling {
+            return 0; // the common flat zero fee: no 128-bit work
+        }
         let notional = inst.notional(px, qty);
-        if let TierBasis::Rolling { .. } = self.basis {
+        if rolling {
             self.history.push_back((ts, notional));
             self.volume += notional;
         }
