@@ -520,7 +520,9 @@ class Backtest:
     Prices and quantities are exact fixed point at each instrument's precision; market orders fill
     at the next bar's open (``fill_at="next_open"``) or this bar's close (``"close"``), moved
     against the trader by ``slippage_bps``; limit orders fill at the limit or better on a gap;
-    fees are ``fee_bps`` x notional, rounded up.
+    fees are ``fee_bps`` x notional, rounded up. :func:`configure_account` switches to a margin
+    account, fee tiers or another slippage model; :func:`account_state` reads the account back.
+    ``fills()`` has a ``liquidation`` column (forced closes, order id 0).
     """
 
     def __new__(
