@@ -152,3 +152,64 @@ fn funding_through_the_engine() {
     assert_eq!(paid, vec![-306 * M / 10_000, -303 * M / 10_000]);
     assert_eq!(bt.portfolio.wallet(), 1000 * M + 609 * M / 10_000);
 }
+
+mod reconcile {
+    use super::*;
+    use _core::model::{Fill, Liquidity};
+    use _core::portfolio::Portfolio;
+    use proptest::prelude::*;
+
+    fn step() -> impl Strategy<Value = (bool, i64, i64, i64, bool)> {
+        // (buy?, qty raw, price raw, fee raw money/1e10, funding bar?)
+        (
+            any::<bool>(),
+            1i64..5_000,
+            5_000i64..15_000,
+            0i64..1_000_000,
+            any::<bool>(),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 8 } else { 2_000 }))]
+
+        /// Whatever the fills and funding: wallet = initial + realized − fees − funding, exactly;
+        /// cash moves by exactly ±notional − fee − funding; margin is posted only while a position
+        /// is open and never negative; fees and funding reconcile with the lists.
+        #[test]
+        fn cash_margin_fees_funding_reconcile(steps in prop::collection::vec(step(), 1..60), lev in 1u32..50) {
+            let inst = Instrument::new("X", 2, 3).unwrap();
+            let funding = Funding::Constant { rate: Rate::from_bps(1.5).unwrap(), interval_ns: 10 };
+            let mut p = Portfolio::new(1_000_000 * M, 1);
+            let cfg = MarginConfig::new(lev as f64, 0.001, 0.0, funding).unwrap();
+            let imr = Rate::from(cfg.imr);
+            p.set_account(Account::Margin(cfg));
+            let mut cash = p.cash;
+            for (k, &(buy, qty, px, fee, fund)) in steps.iter().enumerate() {
+                let ts = k as i64 * 10;
+                if fund {
+                    let bar = Bar { instrument: 0, ts, open: px, high: px, low: px, close: px, volume: 1.0 };
+                    let before = p.funding_paid;
+                    p.on_bar_open(&inst, &bar);
+                    cash -= p.funding_paid - before;
+                }
+                let side = if buy { Side::Buy } else { Side::Sell };
+                let fee = fee as i128 * 10_000_000_000;
+                let f = Fill { ts, order_id: k as u64 + 1, instrument: 0, side, px, qty, fee,
+                    liquidity: Liquidity::Taker, liquidation: false };
+                p.apply(&inst, &f);
+                let n = inst.notional(px, qty);
+                cash += if buy { -n - fee } else { n - fee };
+                prop_assert_eq!(p.cash, cash);
+                let pos = &p.positions[0];
+                prop_assert_eq!(p.wallet(), p.initial_cash + pos.realized - p.fees - p.funding_paid);
+                prop_assert!(pos.margin >= 0);
+                prop_assert_eq!(pos.margin == 0, pos.qty == 0 || pos.cost == 0);
+                prop_assert_eq!(p.funding.iter().map(|x| x.amount).sum::<i128>(), p.funding_paid);
+                // The margin stays IMR × cost, up to one money unit of rounding per fill.
+                let want = imr.charge(pos.cost.abs());
+                prop_assert!((pos.margin - want).abs() <= steps.len() as i128, "{} vs {}", pos.margin, want);
+            }
+        }
+    }
+}
