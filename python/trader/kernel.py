@@ -43,6 +43,45 @@ class BacktestConfig:
     size_precision: int = 6
     #: The venue plugin that simulates the exchange.
     venue: str = "sim"
+    #: Account: "cash" (spot) or "margin" (perpetuals: isolated margin, liquidation, funding; see
+    #: ``trader._core.configure_account`` for the model).
+    account: str = "cash"
+    leverage: float = 1.0
+    #: Maintenance margin rate and liquidation fee, as fractions of the notional.
+    maintenance_margin: float = 0.005
+    liquidation_fee: float = 0.0
+    #: Funding: a constant rate (fraction) every ``funding_interval_h`` hours, or a series of
+    #: ``(ts_ns, rate)`` pairs (or a ``(ts array, rate array)`` tuple).
+    funding_rate: float | None = None
+    funding: Any = None
+    funding_interval_h: float = 8.0
+    #: Maker/taker fees in bps (None: ``fee_bps``; a negative maker fee is a rebate), or tiers
+    #: ``[(min_30d_volume, maker_bps, taker_bps), ...]`` picked by 30-day volume or fixed by
+    #: ``fee_tier``.
+    maker_fee_bps: float | None = None
+    taker_fee_bps: float | None = None
+    fee_tiers: list[tuple[float, float, float]] | None = None
+    fee_tier: int | None = None
+    #: Slippage model: "fixed" (``slippage_bps``), "none", "spread" (half of ``spread_bps``) or
+    #: "sqrt" (``impact_k`` x bar sigma x sqrt(qty / bar volume), capped at ``impact_max_bps``).
+    slippage: str = "fixed"
+    spread_bps: float = 0.0
+    impact_k: float = 1.0
+    impact_max_bps: float = 500.0
+
+    def account_options(self) -> dict[str, Any]:
+        """The account/fee/slippage knobs that differ from the defaults (passed to the venue)."""
+        defaults = BacktestConfig()
+        out: dict[str, Any] = {}
+        for name in ("account", "leverage", "maintenance_margin", "liquidation_fee", "funding_rate", "funding_interval_h",
+                     "maker_fee_bps", "taker_fee_bps", "fee_tiers", "fee_tier", "slippage", "spread_bps", "impact_k",
+                     "impact_max_bps"):
+            v = getattr(self, name)
+            if v != getattr(defaults, name):
+                out[name] = [tuple(map(float, t)) for t in v] if name == "fee_tiers" else v
+        if self.funding is not None:
+            out["funding"] = funding_series(self.funding)
+        return out
 
     def check(self) -> None:
         if not (self.cash > 0):
@@ -55,6 +94,10 @@ class BacktestConfig:
             raise InvalidInputError(f"fill-at: must be next_open or close, got {self.fill_at!r}")
         if self.mode not in ("event", "vectorized", "auto"):
             raise InvalidInputError(f"mode: must be event, vectorized or auto, got {self.mode!r}")
+        if self.account not in ("cash", "margin"):
+            raise InvalidInputError(f"account: must be cash or margin, got {self.account!r}")
+        if self.slippage not in ("fixed", "none", "spread", "sqrt"):
+            raise InvalidInputError(f"slippage: must be fixed, none, spread or sqrt, got {self.slippage!r}")
         if not (0 <= self.size_precision <= 9):
             raise InvalidInputError(f"size-precision: must be within 0..9, got {self.size_precision}")
 
@@ -91,6 +134,25 @@ class Cache:
 
     def __init__(self, symbols: list[str]) -> None:
         self.symbols = list(symbols)
+
+
+def funding_series(funding: Any) -> list[tuple[int, float]]:
+    """``[(ts_ns, rate), ...]`` from pairs, a ``(ts, rate)`` pair of arrays or a dict with ``ts``
+    and ``rate`` (timestamps as int ns or numpy datetime64)."""
+    if isinstance(funding, dict):
+        funding = (funding["ts"], funding["rate"])
+    if isinstance(funding, tuple) and len(funding) == 2 and np.ndim(funding[0]) == 1:
+        ts = np.asarray(funding[0])
+        if np.issubdtype(ts.dtype, np.datetime64):
+            ts = ts.astype("datetime64[ns]").astype(np.int64)
+        rate = np.asarray(funding[1], dtype=np.float64)
+        if len(ts) != len(rate):
+            raise InvalidInputError(f"funding: {len(ts)} times but {len(rate)} rates")
+        return [(int(t), float(r)) for t, r in zip(ts, rate)]
+    try:
+        return [(int(t), float(r)) for t, r in funding]
+    except (TypeError, ValueError) as e:
+        raise InvalidInputError(f"funding: expected (ts_ns, rate) pairs, got {funding!r:.80}") from e
 
 
 def infer_price_precision(*arrays: np.ndarray, max_dp: int = 9) -> int:
@@ -190,7 +252,7 @@ class BacktestKernel:
         if cfg.venue not in known:
             raise InvalidInputError(f"venue: unknown venue {cfg.venue!r} (known: {', '.join(sorted(known)) or 'none'})")
         engine = known[cfg.venue].create(symbols, [dp] * n, [cfg.size_precision] * n, cash=cfg.cash, fee_bps=cfg.fee_bps,
-                                         slippage_bps=cfg.slippage_bps, fill_at=cfg.fill_at)
+                                         slippage_bps=cfg.slippage_bps, fill_at=cfg.fill_at, **cfg.account_options())
         ctx = _core.Context(symbols, [dp] * n, [cfg.size_precision] * n)
         strat._attach(ctx, symbols)
 
@@ -267,6 +329,11 @@ class BacktestKernel:
         gaps = [dict(g, path=f.meta.get("path")) for f in self.feeds if (g := (getattr(f, "meta", None) or {}).get("gaps")) and g.get("count")]
         if gaps:
             meta["gaps"] = gaps
+        account: dict[str, Any] = _core.account_state(engine) if isinstance(engine, _core.Backtest) else {}
+        funding = account.pop("funding", {})
+        if account.get("account") == "margin":
+            stats["funding_paid"] = account["funding_paid"]
+            stats["liquidations"] = account["liquidations"]
         return BacktestResult(
             strategy=self.strategy.name,
             params=self.strategy.param_values(),
@@ -282,5 +349,7 @@ class BacktestKernel:
             orders=int(engine.orders),
             elapsed_s=elapsed,
             meta=meta,
+            account=account,
+            funding=funding,
             _engine=engine,
         )

@@ -92,6 +92,11 @@ class BacktestResult:
     orders: int
     elapsed_s: float
     meta: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: The account at the end (``trader._core.account_state``): account type, wallet, margin_used,
+    #: free_margin, funding_paid, liquidations, liquidation_price per instrument.
+    account: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: Funding settlements as columns: ts, instrument, qty, mark, rate, amount (> 0 paid).
+    funding: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     _engine: Any = dataclasses.field(default=None, repr=False, compare=False)
     _fills_exact: list[tuple] | None = dataclasses.field(default=None, repr=False, compare=False)
 

@@ -20,9 +20,13 @@ class SimulatedVenue:
     description = "Simulated exchange for backtests (market and limit orders on bars)"
 
     def create(self, symbols: list[str], price_precision: list[int], size_precision: list[int], *, cash: float,
-               fee_bps: float, slippage_bps: float, fill_at: str) -> Any:
-        """The engine for one backtest: a ``trader._core.Backtest``."""
-        return _core.Backtest(symbols, price_precision, size_precision, cash, fee_bps, slippage_bps, fill_at)
+               fee_bps: float, slippage_bps: float, fill_at: str, **account: Any) -> Any:
+        """The engine for one backtest: a ``trader._core.Backtest``. ``account``: the keyword
+        arguments of ``trader._core.configure_account`` (margin account, fee tiers, slippage model)."""
+        engine = _core.Backtest(symbols, price_precision, size_precision, cash, fee_bps, slippage_bps, fill_at)
+        if account:
+            _core.configure_account(engine, **account)
+        return engine
 
 
 @hookimpl

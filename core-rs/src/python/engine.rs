@@ -500,6 +500,17 @@ pub struct PyBacktest {
     inner: Backtest,
 }
 
+// accounts: `configure_account` / `account_state` (python/accounts.rs) reach the engine here.
+impl PyBacktest {
+    pub(super) fn inner(&self) -> &Backtest {
+        &self.inner
+    }
+
+    pub(super) fn inner_mut(&mut self) -> &mut Backtest {
+        &mut self.inner
+    }
+}
+
 macro_rules! columns {
     ($ts:expr, $o:expr, $h:expr, $l:expr, $c:expr, $v:expr, $inst:expr) => {
         BarColumns {
@@ -709,7 +720,7 @@ impl PyBacktest {
     }
 
     /// The fills so far as numpy columns: ts, instrument, side (+1/-1), price, qty, fee, order_id,
-    /// maker (bool).
+    /// maker (bool), liquidation (bool).
     fn fills<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let bt = &self.inner;
         let f = &bt.fills;
@@ -765,6 +776,14 @@ impl PyBacktest {
             "maker",
             f.iter()
                 .map(|x| x.liquidity == Liquidity::Maker)
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        // accounts: forced closes by the margin account's liquidation engine.
+        d.set_item(
+            "liquidation",
+            f.iter()
+                .map(|x| x.liquidation)
                 .collect::<Vec<_>>()
                 .into_pyarray(py),
         )?;

@@ -1,6 +1,7 @@
 //! PyO3 bindings: thin wrappers over the domain modules, the error mapping and the numpy
 //! crossing. Nothing here computes anything a Rust caller would need.
 
+mod accounts;
 mod arrays;
 mod book;
 mod buffers;
@@ -26,5 +27,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ring::register(m)?;
     engine::register(m)?;
     book::register(m)?;
+    accounts::register(m)?;
     Ok(())
 }

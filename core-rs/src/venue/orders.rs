@@ -722,6 +722,7 @@ impl Orders {
             qty,
             fee,
             liquidity,
+            liquidation: false,
         });
         let fill_index = fills.len() - 1;
         if done {
