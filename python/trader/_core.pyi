@@ -600,6 +600,26 @@ class Backtest:
     @property
     def orders(self) -> int: ...
 
+def configure_venue(
+    backtest: Backtest,
+    *,
+    path: str = "proximity",
+    volume_cap: float | None = None,
+    latency: str = "none",
+    submit_ms: float = 0.0,
+    cancel_ms: float | None = None,
+    modify_ms: float | None = None,
+    sigma: float = 0.5,
+    seed: int = 0,
+) -> None:
+    """Set the bar fill model and the latency of ``backtest`` before its run.
+
+    ``path``: the intrabar path, "proximity" (the extreme nearer the open first), "ohlc" (high
+    first) or "olhc" (low first). ``volume_cap``: at most this fraction of a bar's volume fills per
+    bar (the rest keeps working). ``latency``: "none", "constant" (``submit_ms``, ``cancel_ms``,
+    ``modify_ms``) or "lognormal" (those are medians; ``sigma`` of the log delay; ``seed``).
+    """
+
 def configure_account(
     backtest: Backtest,
     *,

@@ -65,6 +65,9 @@ def run_backtest(
     spread_bps: float = 0.0,
     impact_k: float = 1.0,
     impact_max_bps: float = 500.0,
+    fill_model: str | None = None,
+    latency: str | None = None,
+    fees: str | None = None,
 ) -> BacktestResult:
     """Run ``strategy`` over ``data`` and return the result.
 
@@ -76,6 +79,11 @@ def run_backtest(
     ``leverage``, ``maintenance_margin``, ``liquidation_fee`` and ``funding_rate`` (constant, every
     ``funding_interval_h`` hours) or ``funding`` (a series); ``maker_fee_bps``/``taker_fee_bps`` or
     ``fee_tiers``/``fee_tier``; ``slippage`` = "fixed" | "none" | "spread" | "sqrt".
+
+    Fill models (venue plugins, ``trader.fill_models``; ``trader plugins`` lists them) by name as
+    ``"NAME[:k=v,...]"``: ``fill_model`` (bars: intrabar path, volume participation),
+    ``latency`` (constant, lognormal), ``fees`` (flat, tiered), and ``slippage`` (also a model name:
+    fixed_bps, no_slippage, spread, sqrt_impact).
     """
     from trader.data import Bars, MemoryFeed
     from trader.plugins import find_data_source
@@ -97,7 +105,7 @@ def run_backtest(
                             funding_rate=funding_rate, funding=funding, funding_interval_h=funding_interval_h,
                             maker_fee_bps=maker_fee_bps, taker_fee_bps=taker_fee_bps, fee_tiers=fee_tiers,
                             fee_tier=fee_tier, slippage=slippage, spread_bps=spread_bps, impact_k=impact_k,
-                            impact_max_bps=impact_max_bps)
+                            impact_max_bps=impact_max_bps, fill_model=fill_model, latency=latency, fees=fees)
     kernel = BacktestKernel(strat, feeds, config)
     if not progress:
         return kernel.run()

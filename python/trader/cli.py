@@ -167,7 +167,10 @@ def _parse_params(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--funding-rate", type=float, default=None, help="Margin account: constant funding rate (fraction) every 8 h (00/08/16 UTC).")
 @click.option("--maker-fee-bps", type=float, default=None, help="Maker fee in bps (negative: rebate; default: --fee-bps).")
 @click.option("--taker-fee-bps", type=float, default=None, help="Taker fee in bps (default: --fee-bps).")
-@click.option("--slippage", "slippage_model", type=click.Choice(["fixed", "none", "spread", "sqrt"]), default="fixed", show_default=True, help="Slippage model: fixed (--slippage-bps), none, spread (--spread-bps), sqrt (square-root impact, --impact-k).")
+@click.option("--slippage", "slippage_model", default="fixed", show_default=True, metavar="MODEL", help="Slippage model: fixed (--slippage-bps), none, spread (--spread-bps), sqrt (square-root impact, --impact-k), or a fill model NAME[:k=v,...] (see `trader plugins`).")
+@click.option("--fill-model", metavar="MODEL", help="Bar fill model NAME[:k=v,...], e.g. bars:path=ohlc,participation=0.1.")
+@click.option("--latency", metavar="MODEL", help="Latency model NAME[:k=v,...], e.g. constant:submit_ms=50 or lognormal:submit_ms=20,sigma=0.5.")
+@click.option("--fees", "fee_model", metavar="MODEL", help="Fee model NAME[:k=v,...], e.g. tiered:schedule=binance_usdm or flat:maker_bps=-1,taker_bps=4.")
 @click.option("--spread-bps", type=float, default=0.0, show_default=True, help="Assumed spread for --slippage spread.")
 @click.option("--impact-k", type=float, default=1.0, show_default=True, help="Coefficient of --slippage sqrt.")
 @click.option("--price-precision", type=click.IntRange(0, 9), default=None, help="Price decimals (default: inferred from the data).")
@@ -180,6 +183,7 @@ def _parse_params(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write an HTML report to PATH.")
 def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_policy, options, cash, fee_bps, slippage_bps, fill_at, mode,
              account, leverage, maintenance_margin, liquidation_fee, funding_rate, maker_fee_bps, taker_fee_bps, slippage_model,
+             fill_model, latency, fee_model,
              spread_bps, impact_k, price_precision, size_precision, batch_size, as_json, fills_out, tables_out, tables_format, report_path) -> None:
     """Backtest a strategy on bar data (the seeded synthetic series when no --data is given)."""
     from trader.backtest import run_backtest
@@ -201,6 +205,7 @@ def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_
         price_precision=price_precision, size_precision=size_precision, batch_size=batch_size, progress=show_progress,
         account=account, leverage=leverage, maintenance_margin=maintenance_margin, liquidation_fee=liquidation_fee,
         funding_rate=funding_rate, maker_fee_bps=maker_fee_bps, taker_fee_bps=taker_fee_bps, slippage=slippage_model,
+        fill_model=fill_model, latency=latency, fees=fee_model,
         spread_bps=spread_bps, impact_k=impact_k,
     )
     if fills_out:

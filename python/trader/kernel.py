@@ -28,6 +28,11 @@ from trader.strategy import Signals, Strategy
 __all__ = ["BacktestConfig", "BacktestKernel", "Clock", "MessageBus", "Cache", "infer_price_precision"]
 
 
+#: The short slippage names (the fill models fixed_bps, no_slippage, spread, sqrt_impact with the
+#: flags --slippage-bps, --spread-bps, --impact-k).
+LEGACY_SLIPPAGE = ("fixed", "none", "spread", "sqrt")
+
+
 @dataclasses.dataclass
 class BacktestConfig:
     """Engine settings (``trader backtest`` flags map one to one)."""
@@ -64,7 +69,15 @@ class BacktestConfig:
     fee_tier: int | None = None
     #: Slippage model: "fixed" (``slippage_bps``), "none", "spread" (half of ``spread_bps``) or
     #: "sqrt" (``impact_k`` x bar sigma x sqrt(qty / bar volume), capped at ``impact_max_bps``).
+    #: Also any slippage fill model as ``NAME[:k=v,...]`` (``trader plugins``: fixed_bps,
+    #: no_slippage, spread, sqrt_impact).
     slippage: str = "fixed"
+    #: Fill models (plugins, see ``trader.fill_models``) as ``NAME[:k=v,...]``: the bar matching
+    #: model (``bars:path=ohlc,participation=0.1``), the latency (``lognormal:submit_ms=20``) and
+    #: the fee model (``tiered:schedule=binance_usdm``, ``flat:maker_bps=-1,taker_bps=4``).
+    fill_model: str | None = None
+    latency: str | None = None
+    fees: str | None = None
     spread_bps: float = 0.0
     impact_k: float = 1.0
     impact_max_bps: float = 500.0
@@ -76,11 +89,25 @@ class BacktestConfig:
         for name in ("account", "leverage", "maintenance_margin", "liquidation_fee", "funding_rate", "funding_interval_h",
                      "maker_fee_bps", "taker_fee_bps", "fee_tiers", "fee_tier", "slippage", "spread_bps", "impact_k",
                      "impact_max_bps"):
+            if name == "slippage" and self.slippage not in LEGACY_SLIPPAGE:
+                continue  # a fill-model spec: see models()
             v = getattr(self, name)
             if v != getattr(defaults, name):
                 out[name] = [tuple(map(float, t)) for t in v] if name == "fee_tiers" else v
         if self.funding is not None:
             out["funding"] = funding_series(self.funding)
+        return out
+
+    def models(self) -> dict[str, dict[str, Any]]:
+        """The fill models chosen by name (``{kind: config}``), resolved among the plugins."""
+        from trader.fill_models import resolve
+
+        out = {}
+        for kind, spec in (("bars", self.fill_model), ("latency", self.latency), ("fees", self.fees)):
+            if spec is not None:
+                out[kind] = resolve(kind, spec)
+        if self.slippage not in LEGACY_SLIPPAGE:
+            out["slippage"] = resolve("slippage", self.slippage)
         return out
 
     def check(self) -> None:
@@ -96,10 +123,20 @@ class BacktestConfig:
             raise InvalidInputError(f"mode: must be event, vectorized or auto, got {self.mode!r}")
         if self.account not in ("cash", "margin"):
             raise InvalidInputError(f"account: must be cash or margin, got {self.account!r}")
-        if self.slippage not in ("fixed", "none", "spread", "sqrt"):
-            raise InvalidInputError(f"slippage: must be fixed, none, spread or sqrt, got {self.slippage!r}")
+        self.models()  # unknown models and bad parameters fail here, naming the model
         if not (0 <= self.size_precision <= 9):
             raise InvalidInputError(f"size-precision: must be within 0..9, got {self.size_precision}")
+
+
+def venue_kwargs(cfg: BacktestConfig) -> dict[str, Any]:
+    """Keyword arguments for the venue's ``create`` beyond the basic ones: the account options
+    that differ from the defaults, and ``models`` when fill models were chosen by name (so venues
+    that know neither keep working with the defaults)."""
+    kw = cfg.account_options()
+    models = cfg.models()
+    if models:
+        kw["models"] = models
+    return kw
 
 
 class Clock:
@@ -252,7 +289,7 @@ class BacktestKernel:
         if cfg.venue not in known:
             raise InvalidInputError(f"venue: unknown venue {cfg.venue!r} (known: {', '.join(sorted(known)) or 'none'})")
         engine = known[cfg.venue].create(symbols, [dp] * n, [cfg.size_precision] * n, cash=cfg.cash, fee_bps=cfg.fee_bps,
-                                         slippage_bps=cfg.slippage_bps, fill_at=cfg.fill_at, **cfg.account_options())
+                                         slippage_bps=cfg.slippage_bps, fill_at=cfg.fill_at, **venue_kwargs(cfg))
         ctx = _core.Context(symbols, [dp] * n, [cfg.size_precision] * n)
         strat._attach(ctx, symbols)
 

@@ -12,6 +12,7 @@ mod indicators;
 mod orders;
 mod ring;
 mod simd;
+mod venue;
 
 use pyo3::prelude::*;
 
@@ -28,5 +29,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     engine::register(m)?;
     book::register(m)?;
     accounts::register(m)?;
+    venue::register(m)?;
     Ok(())
 }

@@ -178,7 +178,7 @@ impl SimVenue {
     /// during `bar`, by the slippage model (flat `slippage_bps` by default).
     #[inline]
     pub fn taker_px(&self, inst: &Instrument, side: Side, px: i64, qty: i64, bar: &Bar) -> i64 {
-        if let slippage::Slippage::FixedBps(_) = self.slip_model {
+        if self.slip_model == slippage::Slippage::FixedBps(self.config.slippage) {
             return self.slipped(inst, side, px);
         }
         let ctx = if self.slip_model.needs_ctx() { slippage::SlipCtx::from_bar(bar) } else { slippage::SlipCtx::default() };
