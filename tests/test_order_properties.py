@@ -16,6 +16,7 @@ Invariants, checked on every run:
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 
 import numpy as np
@@ -26,7 +27,7 @@ from trader import Strategy, orders, run_backtest
 from trader.data import Bars
 
 MIN = 60_000_000_000
-EXAMPLES = 10_000
+EXAMPLES = int(os.environ.get("TRADER_PROPERTY_EXAMPLES", 10_000))
 
 TYPES = ["market", "limit", "stop_market", "stop_limit", "market_if_touched", "limit_if_touched", "trailing_stop_market", "trailing_stop_limit"]
 

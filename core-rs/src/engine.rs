@@ -14,7 +14,8 @@
 use crate::error::{CoreError, CoreResult};
 use crate::model::fixed::{money_to_f64, pow10};
 use crate::model::{
-    Bar, BarColumns, Command, Fill, Instrument, OrderEvent, OrderId, OrderKind, OrderSpec, Side,
+    Bar, BarColumns, Command, Fill, Instrument, OrderEvent, OrderEventKind, OrderId, OrderKind,
+    OrderSpec, Reason, Side,
 };
 use crate::portfolio::Portfolio;
 use crate::venue::{SimVenue, VenueConfig};
@@ -138,6 +139,19 @@ impl Backtest {
     /// Send a command to the venue now; fills it produces reach the portfolio at once.
     pub fn submit(&mut self, cmd: Command) {
         let ts = self.current.map_or(self.last_ts.unwrap_or(0), |b| b.ts);
+        // accounts: the margin account's pre-trade check (a no-op on a cash account): the order
+        // is denied before it reaches the venue, as a risk check would.
+        if let Command::Submit(spec) = &cmd
+            && let Err(reason) = self.margin_check(spec)
+        {
+            let kind = OrderEventKind::Denied(reason);
+            self.events.push(OrderEvent {
+                id: spec.id,
+                ts,
+                kind,
+            });
+            return;
+        }
         let bar = self.current;
         self.venue.command(
             &self.instruments,
@@ -149,6 +163,57 @@ impl Backtest {
             &mut self.fills,
         );
         self.apply_fills();
+    }
+
+    /// accounts: initial margin for `spec` at its limit/trigger price, or the last mark.
+    #[inline]
+    fn margin_check(&self, spec: &OrderSpec) -> Result<(), Reason> {
+        if !self.portfolio.is_margin() {
+            return Ok(());
+        }
+        let (Some(inst), Some(pos)) = (
+            self.instruments.get(spec.instrument as usize),
+            self.portfolio.positions.get(spec.instrument as usize),
+        ) else {
+            return Ok(());
+        };
+        let px = spec
+            .kind
+            .limit_px()
+            .or(spec.kind.trigger_px())
+            .unwrap_or(pos.mark);
+        self.portfolio
+            .check_margin(inst, spec.instrument, spec.side, spec.qty, px)
+    }
+
+    /// accounts: apply the liquidation fill the portfolio pushed, tell the handler (an order event
+    /// with order id 0), cancel the instrument's open orders with `Reason::Liquidation`.
+    #[inline(never)]
+    fn on_liquidation(&mut self, bar: &Bar) {
+        let fill_index = self.fills.len() - 1;
+        self.apply_fills();
+        // The order manager tracks positions for reduce-only orders: the forced close moved one.
+        let qty = self.portfolio.positions[bar.instrument as usize].qty;
+        self.venue.orders.set_position(bar.instrument, qty);
+        let kind = OrderEventKind::Filled { fill_index };
+        self.events.push(OrderEvent {
+            id: 0,
+            ts: bar.ts,
+            kind,
+        });
+        let from = self.events.len();
+        let cancel = Command::CancelAll {
+            instrument: Some(bar.instrument),
+        };
+        let (bi, ts) = (self.bar_index, bar.ts);
+        let (events, fills) = (&mut self.events, &mut self.fills);
+        self.venue
+            .command(&self.instruments, cancel, Some(bar), bi, ts, events, fills);
+        for e in &mut self.events[from..] {
+            if let OrderEventKind::Canceled(r) = &mut e.kind {
+                *r = Reason::Liquidation;
+            }
+        }
     }
 
     #[inline(always)]
@@ -236,7 +301,7 @@ impl Backtest {
         let single = cols.instrument.is_none();
         let mut i = 0;
         while i < n {
-            if single && self.venue.is_idle() {
+            if single && self.venue.is_idle() && !self.portfolio.needs_every_bar() {
                 let j = h.quiet_until(i, n).min(n);
                 if j > i {
                     self.quiet_span(cols, i, j)?;
@@ -342,6 +407,9 @@ impl Backtest {
         h: &mut H,
     ) -> Result<(), RunError<H::Error>> {
         self.bar_index += 1;
+        // accounts: funding due at this bar's open (margin accounts).
+        self.portfolio
+            .on_bar_open(&self.instruments[bar.instrument as usize], bar);
         self.venue.on_bar(
             &self.instruments,
             bar,
@@ -350,6 +418,13 @@ impl Backtest {
             &mut self.fills,
         );
         self.apply_fills();
+        // accounts: liquidation when the bar's adverse extreme reaches the liquidation price.
+        if self
+            .portfolio
+            .liquidate(&self.instruments, bar, &mut self.fills)
+        {
+            self.on_liquidation(bar);
+        }
         self.portfolio.mark(bar.instrument, bar.close, close_f);
         self.current = Some(*bar);
         self.deliver(h)?;

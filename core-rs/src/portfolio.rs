@@ -5,11 +5,161 @@
 //! `notional ± fee` on each fill, so the balance reconciles with the fill list to the last unit. The cost basis of a partly closed position is reduced
 //! pro rata (integer division toward zero); realized PnL absorbs that rounding, cash never does.
 //!
-//! This account is a plain cash account with no credit check: a short sale credits its proceeds
-//! and a buy may take cash below zero. Balance and leverage limits belong to the risk engine.
+//! # Accounts
+//! - **Cash** (spot, the default): no credit check: a short sale credits its proceeds and a buy may
+//!   take cash below zero. Balance limits belong to the risk engine.
+//! - **Margin** (perpetuals, [`Account::Margin`]): the same exact ledger plus isolated margin,
+//!   funding and liquidation, documented on [`MarginConfig`]. `cash` keeps the spot convention
+//!   (it moves by `±notional` on every fill), so equity is computed the same way for both; the
+//!   perpetual's *wallet balance* is `cash + Σ cost basis` = initial + realized PnL − fees −
+//!   funding, exactly ([`Portfolio::wallet`]).
 
-use crate::model::fixed::money_to_f64;
-use crate::model::{Fill, Instrument, InstrumentId, Side};
+use crate::error::{CoreError, CoreResult};
+use crate::model::fixed::{Rate, div_ceil, div_floor, money_to_f64};
+use crate::model::{Bar, Bps, Fill, Instrument, InstrumentId, Liquidity, Reason, Side};
+
+/// The kind of account.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Account {
+    #[default]
+    Cash,
+    Margin(MarginConfig),
+}
+
+/// A margin account for perpetual futures (one quote currency, linear contracts).
+///
+/// **Model** (isolated margin per position — each position's risk is its own, which keeps every
+/// number hand-checkable; the rates are account-wide, the same for every instrument):
+/// - Initial margin rate `IMR = 1 / leverage` (rounded up to the rate unit 1e-10), maintenance
+///   margin rate `MMR` (< IMR).
+/// - Opening or adding `q` at price `p` posts margin `ceil(IMR × q·p)` to the position (money
+///   units); closing part of a position releases its margin pro rata (rounded down; a full close
+///   releases it all). Margin is an allocation of the wallet, not a cash movement.
+/// - `margin_used = Σ position margin`, `free_margin = wallet − margin_used`. An order is refused
+///   (`Reason::InsufficientMargin`) when the margin its opening part needs, `ceil(IMR × q·p)`,
+///   exceeds `free_margin` plus the margin its closing part releases ([`Portfolio::check_margin`]).
+///   `p` is the limit/trigger price, or the last mark for market orders. Resting orders reserve
+///   nothing; the fee is not part of the check.
+/// - **Liquidation** when the position's own equity falls to its maintenance margin, taken on the
+///   mark value: `M + q(P − E) ≤ MMR·q·P` for a long (`M` posted margin, `E` average entry, `q`
+///   quantity, `C = q·E` the cost basis), `M + q(E − P) ≤ MMR·q·P` for a short. Solved for `P`:
+///   - long:  `LP = (C − M) / (q (1 − MMR))`, rounded down to the tick; with `M = IMR·C` this is
+///     `E (1 − IMR) / (1 − MMR)`;
+///   - short: `LP = (C + M) / (q (1 + MMR))`, rounded up to the tick = `E (1 + IMR) / (1 + MMR)`.
+/// - The liquidation check is made once a bar, after the venue settled it: a long is liquidated
+///   when the bar's low reaches `LP`, a short when its high does; the position closes at `LP`, or
+///   at the open if the bar opened through it. The fill (`liquidation = true`, `order_id` 0, taker) pays the
+///   liquidation fee `ceil(liq_fee × notional)` instead of a trading fee, and every open order of
+///   the instrument is canceled with `Reason::Liquidation`. A loss beyond the posted margin (a
+///   gap through `LP`) is taken from the wallet: there is no insurance fund.
+/// - **Funding** ([`Funding`]): at each funding time `t`, on the first bar of the instrument with
+///   `ts ≥ t`, before the venue settles that bar (orders filling at that bar's open come after the
+///   funding instant), a position of signed quantity `q` pays `q × mark × rate` with mark = that
+///   bar's open: longs pay and shorts receive when the rate is positive. Rounded up (a payment
+///   rounds up, a receipt toward zero). Funding times skipped by a data gap are each settled on
+///   the first bar after them. Funding moves `cash`, is reported in [`Portfolio::funding`], and
+///   counts in the round trip's PnL like a fee.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarginConfig {
+    /// Initial margin rate (1 / leverage).
+    pub imr: Bps,
+    /// Maintenance margin rate.
+    pub mmr: Bps,
+    /// Liquidation fee rate on the liquidated notional.
+    pub liq_fee: Bps,
+    pub funding: Funding,
+}
+
+/// When funding is paid and at which rate. The same schedule applies to every instrument.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Funding {
+    #[default]
+    None,
+    /// A constant rate every `interval_ns`, at multiples of it since the epoch (8 h: 00, 08, 16 UTC).
+    Constant { rate: Rate, interval_ns: i64 },
+    /// A series of `(ts, rate)`, strictly increasing in time.
+    Series(Vec<(i64, Rate)>),
+}
+
+/// Eight hours: Binance's and most exchanges' funding interval.
+pub const FUNDING_8H_NS: i64 = 8 * 3600 * 1_000_000_000;
+
+impl MarginConfig {
+    /// `leverage` ≥ 1; `maintenance` and `liquidation_fee` as fractions (0.005 = 0.5%).
+    pub fn new(
+        leverage: f64,
+        maintenance: f64,
+        liquidation_fee: f64,
+        funding: Funding,
+    ) -> CoreResult<Self> {
+        if !(leverage.is_finite() && (1.0..=1000.0).contains(&leverage)) {
+            return Err(CoreError::InvalidArgument {
+                name: "leverage",
+                reason: format!("must be within 1..=1000, got {leverage}"),
+            });
+        }
+        // IMR = 1 / leverage, rounded up to the rate unit (never more leverage than asked).
+        let imr = Bps((Bps::ONE as f64 / leverage).ceil() as i64);
+        let mmr = Bps::from_f64(maintenance * 1e4)
+            .filter(|m| m.0 < imr.0)
+            .ok_or_else(|| CoreError::InvalidArgument {
+                name: "maintenance_margin",
+                reason: format!(
+                    "must be >= 0 and below the initial margin rate 1/leverage = {}, got {maintenance}",
+                    1.0 / leverage
+                ),
+            })?;
+        let liq_fee = Bps::from_f64(liquidation_fee * 1e4)
+            .filter(|f| (f.0 as i128) < Bps::ONE)
+            .ok_or_else(|| CoreError::InvalidArgument {
+                name: "liquidation_fee",
+                reason: format!("must be within [0, 1), got {liquidation_fee}"),
+            })?;
+        match &funding {
+            Funding::Constant { interval_ns, .. } if *interval_ns <= 0 => {
+                return Err(CoreError::InvalidArgument {
+                    name: "funding_interval",
+                    reason: format!("must be positive, got {interval_ns} ns"),
+                });
+            }
+            Funding::Series(s) => {
+                if let Some(k) = s.windows(2).position(|w| w[1].0 <= w[0].0) {
+                    return Err(CoreError::InvalidArgument {
+                        name: "funding",
+                        reason: format!(
+                            "funding times must be strictly increasing: entry {} at {} follows {}",
+                            k + 1,
+                            s[k + 1].0,
+                            s[k].0
+                        ),
+                    });
+                }
+            }
+            _ => {}
+        }
+        Ok(Self {
+            imr,
+            mmr,
+            liq_fee,
+            funding,
+        })
+    }
+}
+
+/// One funding settlement of one position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FundingPayment {
+    /// The funding time.
+    pub ts: i64,
+    pub instrument: InstrumentId,
+    /// Signed raw position at the funding time.
+    pub qty: i64,
+    /// Raw mark price used (the open of the first bar at or after `ts`).
+    pub mark: i64,
+    pub rate: Rate,
+    /// Paid by the account (> 0) or received (< 0), money units.
+    pub amount: i128,
+}
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Position {
@@ -26,6 +176,8 @@ pub struct Position {
     qty_f: f64,
     /// The open round trip, if any.
     trip: Option<OpenTrip>,
+    /// Isolated margin posted to the position (margin accounts), money units.
+    pub margin: i128,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +240,14 @@ pub struct Portfolio {
     pub fees: i128,
     pub positions: Vec<Position>,
     pub trades: Vec<Trade>,
+    pub account: Account,
+    /// Funding settlements, in order (margin accounts).
+    pub funding: Vec<FundingPayment>,
+    /// Net funding paid (> 0) or received (< 0), money units.
+    pub funding_paid: i128,
+    /// Per instrument: the next funding time (constant rate; `i64::MIN` before the first bar) or
+    /// the index of the next series entry.
+    funding_next: Vec<i64>,
 }
 
 impl Portfolio {
@@ -100,7 +260,222 @@ impl Portfolio {
             fees: 0,
             positions: vec![Position::default(); n_instruments],
             trades: Vec::new(),
+            account: Account::Cash,
+            funding: Vec::new(),
+            funding_paid: 0,
+            funding_next: vec![i64::MIN; n_instruments],
         }
+    }
+
+    /// Switch the account type (before the first fill).
+    pub fn set_account(&mut self, account: Account) {
+        self.funding_next = match &account {
+            Account::Margin(MarginConfig {
+                funding: Funding::Series(_),
+                ..
+            }) => vec![0; self.positions.len()],
+            _ => vec![i64::MIN; self.positions.len()],
+        };
+        self.account = account;
+    }
+
+    #[inline]
+    pub fn is_margin(&self) -> bool {
+        matches!(self.account, Account::Margin(_))
+    }
+
+    /// Whether the engine must step through every bar (a margin position needs its liquidation
+    /// check and funding on each bar, so the no-order fast path is off while one is open).
+    #[inline]
+    pub fn needs_every_bar(&self) -> bool {
+        self.open_positions > 0 && self.is_margin()
+    }
+
+    /// Wallet balance: initial cash + realized PnL − fees − funding (= `cash + Σ cost`), exact.
+    pub fn wallet(&self) -> i128 {
+        self.cash + self.positions.iter().map(|p| p.cost).sum::<i128>()
+    }
+
+    /// Margin posted to the open positions (0 for a cash account).
+    pub fn margin_used(&self) -> i128 {
+        self.positions.iter().map(|p| p.margin).sum()
+    }
+
+    /// Wallet minus the margin posted (a cash account: its cash).
+    pub fn free_margin(&self) -> i128 {
+        match self.account {
+            Account::Cash => self.cash,
+            Account::Margin(_) => self.wallet() - self.margin_used(),
+        }
+    }
+
+    /// The liquidation price of instrument `id`'s position (raw), or None (cash account, flat, or
+    /// a long that cannot be liquidated above 0). See [`MarginConfig`] for the formula.
+    pub fn liquidation_price(&self, inst: &Instrument, id: InstrumentId) -> Option<i64> {
+        let Account::Margin(cfg) = &self.account else {
+            return None;
+        };
+        let pos = self.positions.get(id as usize)?;
+        liq_price(inst, pos, cfg.mmr).filter(|&p| p > 0)
+    }
+
+    /// Pre-trade margin check of an order of `qty` (raw) at `px` (raw) on a margin account
+    /// (always Ok on a cash account). See [`MarginConfig`].
+    pub fn check_margin(
+        &self,
+        inst: &Instrument,
+        id: InstrumentId,
+        side: Side,
+        qty: i64,
+        px: i64,
+    ) -> Result<(), Reason> {
+        let Account::Margin(cfg) = &self.account else {
+            return Ok(());
+        };
+        let Some(pos) = self.positions.get(id as usize) else {
+            return Ok(()); // the venue rejects unknown instruments
+        };
+        if qty <= 0 || px <= 0 {
+            return Ok(()); // the venue rejects these with their own reasons
+        }
+        let opposite = pos.qty != 0 && (pos.qty > 0) != (side == Side::Buy);
+        let closing = if opposite { qty.min(pos.qty.abs()) } else { 0 };
+        let opening = qty - closing;
+        if opening == 0 {
+            return Ok(());
+        }
+        let required = Rate::from(cfg.imr).charge(inst.notional(px, opening));
+        let released = if closing == 0 {
+            0
+        } else if closing == pos.qty.abs() {
+            pos.margin
+        } else {
+            pos.margin * closing as i128 / pos.qty.abs() as i128
+        };
+        if required > self.free_margin() + released {
+            Err(Reason::InsufficientMargin)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Funding due at bar `bar` of `inst` (margin accounts; a no-op otherwise). Call before the
+    /// venue settles the bar.
+    #[inline]
+    pub fn on_bar_open(&mut self, inst: &Instrument, bar: &Bar) {
+        if let Account::Margin(cfg) = &self.account
+            && !matches!(cfg.funding, Funding::None)
+        {
+            self.settle_funding(inst, bar);
+        }
+    }
+
+    #[inline(never)]
+    fn settle_funding(&mut self, inst: &Instrument, bar: &Bar) {
+        let Self {
+            account,
+            positions,
+            funding_next,
+            ..
+        } = self;
+        let Account::Margin(cfg) = &*account else {
+            return;
+        };
+        let id = bar.instrument as usize;
+        let next = &mut funding_next[id];
+        let mut due: Vec<(i64, Rate)> = Vec::new();
+        match &cfg.funding {
+            Funding::None => {}
+            Funding::Constant { rate, interval_ns } => {
+                if *next == i64::MIN {
+                    *next = div_ceil(bar.ts as i128, *interval_ns as i128) as i64 * interval_ns;
+                }
+                while bar.ts >= *next {
+                    due.push((*next, *rate));
+                    *next += interval_ns;
+                }
+            }
+            Funding::Series(series) => {
+                while let Some(&(t, r)) = series.get(*next as usize) {
+                    if t > bar.ts {
+                        break;
+                    }
+                    due.push((t, r));
+                    *next += 1;
+                }
+            }
+        }
+        if positions[id].qty == 0 || due.is_empty() {
+            return;
+        }
+        for (ts, rate) in due {
+            let pos = &mut self.positions[id];
+            let amount = rate.charge(inst.notional(bar.open, pos.qty));
+            if let Some(trip) = pos.trip.as_mut() {
+                trip.fees += amount;
+            }
+            let qty = pos.qty;
+            self.cash -= amount;
+            self.funding_paid += amount;
+            self.funding.push(FundingPayment {
+                ts,
+                instrument: bar.instrument,
+                qty,
+                mark: bar.open,
+                rate,
+                amount,
+            });
+        }
+        self.cash_f = money_to_f64(self.cash);
+    }
+
+    /// Liquidation check of `bar`'s instrument after the venue settled the bar (margin accounts).
+    /// On a hit, pushes the liquidation fill to `fills` (not yet applied) and returns true; the
+    /// caller applies it and cancels the instrument's open orders with `Reason::Liquidation`.
+    #[inline]
+    pub fn liquidate(
+        &mut self,
+        instruments: &[Instrument],
+        bar: &Bar,
+        fills: &mut Vec<Fill>,
+    ) -> bool {
+        let Account::Margin(cfg) = &self.account else {
+            return false;
+        };
+        let pos = &self.positions[bar.instrument as usize];
+        if pos.qty == 0 {
+            return false;
+        }
+        let inst = &instruments[bar.instrument as usize];
+        let Some(lp) = liq_price(inst, pos, cfg.mmr) else {
+            return false;
+        };
+        let (hit, px, side) = if pos.qty > 0 {
+            (bar.low <= lp, bar.open.min(lp), Side::Sell)
+        } else {
+            (bar.high >= lp, bar.open.max(lp), Side::Buy)
+        };
+        if !hit {
+            return false;
+        }
+        let qty = pos.qty.abs();
+        let fee = if cfg.liq_fee.0 == 0 {
+            0
+        } else {
+            Rate::from(cfg.liq_fee).charge(inst.notional(px, qty))
+        };
+        fills.push(Fill {
+            ts: bar.ts,
+            order_id: 0,
+            instrument: bar.instrument,
+            side,
+            px,
+            qty,
+            fee,
+            liquidity: Liquidity::Taker,
+            liquidation: true,
+        });
+        true
     }
 
     /// Apply one fill: cash by exactly `±notional - fee`, position and cost basis, realized PnL,
@@ -114,6 +489,10 @@ impl Portfolio {
         }
         self.fees += fill.fee;
         self.cash_f = money_to_f64(self.cash);
+        let imr = match &self.account {
+            Account::Cash => 0,
+            Account::Margin(cfg) => cfg.imr.0,
+        };
 
         let pos = &mut self.positions[fill.instrument as usize];
         let was_open = pos.qty != 0;
@@ -137,6 +516,13 @@ impl Portfolio {
                 fill.fee * closing as i128 / fill.qty as i128
             };
             fee_left -= closing_fee;
+            if pos.margin != 0 {
+                pos.margin -= if closing == pos.qty.abs() {
+                    pos.margin
+                } else {
+                    pos.margin * closing as i128 / pos.qty.abs() as i128
+                };
+            }
             pos.realized += pnl;
             pos.cost -= removed_cost;
             pos.qty += closing * remaining.signum();
@@ -161,7 +547,11 @@ impl Portfolio {
         }
         // Open or add with what is left.
         if remaining != 0 {
-            pos.cost += remaining.signum() as i128 * inst.notional(fill.px, remaining.abs());
+            let opened = inst.notional(fill.px, remaining.abs());
+            if imr != 0 {
+                pos.margin += Rate(imr).charge(opened);
+            }
+            pos.cost += remaining.signum() as i128 * opened;
             pos.qty += remaining;
             let trip = pos.trip.get_or_insert(OpenTrip {
                 entry_ts: fill.ts,
@@ -228,10 +618,36 @@ impl Portfolio {
     }
 }
 
+/// Liquidation price of a position (raw, on the tick), see [`MarginConfig`]. None when flat or the
+/// 128-bit products overflow (positions beyond ~10^10 quote units at money precision).
+fn liq_price(inst: &Instrument, pos: &Position, mmr: Bps) -> Option<i64> {
+    if pos.qty == 0 {
+        return None;
+    }
+    let one = Bps::ONE;
+    let q = pos.qty.unsigned_abs() as i128;
+    let unit = q.checked_mul(inst.notional_scale())?; // money units per raw price unit
+    let tick = inst.tick as i128;
+    let c = pos.cost.abs();
+    let lp = if pos.qty > 0 {
+        let num = (c - pos.margin).checked_mul(one)?;
+        let den = unit.checked_mul(one - mmr.0 as i128)?;
+        if num <= 0 {
+            return Some(0);
+        }
+        div_floor(div_floor(num, den), tick) * tick
+    } else {
+        let num = (c + pos.margin).checked_mul(one)?;
+        let den = unit.checked_mul(one + mmr.0 as i128)?;
+        div_ceil(div_ceil(num, den), tick) * tick
+    };
+    i64::try_from(lp).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Liquidity, fixed::pow10};
+    use crate::model::fixed::pow10;
 
     fn fill(side: Side, px: i64, qty: i64, fee: i128, ts: i64) -> Fill {
         Fill {
@@ -243,6 +659,7 @@ mod tests {
             qty,
             fee,
             liquidity: Liquidity::Taker,
+            liquidation: false,
         }
     }
 
@@ -268,5 +685,209 @@ mod tests {
         assert_eq!(p.cash, money(1130 - 90 - 1));
         assert_eq!(p.trades[1].pnl, money(20 - 1));
         assert_eq!(p.fees, money(1));
+    }
+
+    fn margin(lev: f64, mmr: f64, liq_fee: f64, funding: Funding) -> Account {
+        Account::Margin(MarginConfig::new(lev, mmr, liq_fee, funding).unwrap())
+    }
+
+    fn bar(ts: i64, o: i64, h: i64, l: i64, c: i64) -> Bar {
+        Bar {
+            instrument: 0,
+            ts,
+            open: o,
+            high: h,
+            low: l,
+            close: c,
+            volume: 1.0,
+        }
+    }
+
+    const M: i128 = pow10(crate::model::MONEY_DP);
+
+    #[test]
+    fn isolated_margin_is_posted_released_and_checked() {
+        let inst = Instrument::new("X", 2, 3).unwrap();
+        let mut p = Portfolio::new(1000 * M, 1);
+        p.set_account(margin(10.0, 0.005, 0.0, Funding::None));
+        // 10x: 2 units @ 100.00 post 20.00; wallet stays 1000 (no fee), free 980.
+        p.apply(&inst, &fill(Side::Buy, 10_000, 2_000, M / 10, 1));
+        assert_eq!(p.positions[0].margin, 20 * M);
+        assert_eq!(p.wallet(), 1000 * M - M / 10);
+        assert_eq!(p.free_margin(), 980 * M - M / 10);
+        // Half closed at 110: releases 10.00; realized +10 → wallet 1009.9.
+        p.apply(&inst, &fill(Side::Sell, 11_000, 1_000, 0, 2));
+        assert_eq!(p.positions[0].margin, 10 * M);
+        assert_eq!(p.wallet(), 1010 * M - M / 10);
+        assert_eq!(
+            p.wallet(),
+            p.initial_cash + p.positions[0].realized - p.fees
+        );
+        // Free 999.9: an order needing 1000.00 of margin (100 units @ 100 at 10x) is refused;
+        // 99 units (990.00) pass; a sell of 101 closes 1 (releases 10.00) and opens 100 (1000.00).
+        let free = p.free_margin();
+        assert_eq!(free, 1000 * M - M / 10);
+        assert_eq!(
+            p.check_margin(&inst, 0, Side::Buy, 100_000, 10_000),
+            Err(Reason::InsufficientMargin)
+        );
+        assert_eq!(p.check_margin(&inst, 0, Side::Buy, 99_000, 10_000), Ok(()));
+        assert_eq!(
+            p.check_margin(&inst, 0, Side::Sell, 101_000, 10_000),
+            Ok(())
+        );
+        assert_eq!(
+            p.check_margin(&inst, 0, Side::Sell, 102_000, 10_000),
+            Err(Reason::InsufficientMargin)
+        );
+        // Reducing never needs margin.
+        assert_eq!(p.check_margin(&inst, 0, Side::Sell, 1_000, 10_000), Ok(()));
+        // A cash account never refuses.
+        let cash = Portfolio::new(M, 1);
+        assert_eq!(
+            cash.check_margin(&inst, 0, Side::Buy, 1_000_000, 10_000),
+            Ok(())
+        );
+        assert!(MarginConfig::new(0.5, 0.0, 0.0, Funding::None).is_err());
+        assert!(
+            MarginConfig::new(10.0, 0.1, 0.0, Funding::None).is_err(),
+            "MMR must be < IMR"
+        );
+        assert!(MarginConfig::new(10.0, 0.005, 1.0, Funding::None).is_err());
+        assert!(
+            MarginConfig::new(
+                10.0,
+                0.005,
+                0.0,
+                Funding::Series(vec![(2, Rate(1)), (2, Rate(1))])
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn liquidation_prices_by_hand() {
+        let inst = Instrument::new("X", 2, 3).unwrap();
+        // 10x, MMR 0.5%. Long 2 @ 100: C = 200, M = 20.
+        // LP = (C - M) / (q (1 - MMR)) = 180 / 1.99 = 90.4522… → 90.45 (down to the cent).
+        // Check: at 90.45 equity 20 - 2 × 9.55 = 0.90 ≤ 0.5% × 180.90 = 0.9045; at 90.46
+        // 0.92 > 0.9046.
+        let mut p = Portfolio::new(1000 * M, 1);
+        p.set_account(margin(10.0, 0.005, 0.001, Funding::None));
+        p.apply(&inst, &fill(Side::Buy, 10_000, 2_000, 0, 1));
+        assert_eq!(p.liquidation_price(&inst, 0), Some(9_045));
+        // Short 2 @ 100: LP = 220 / 2.01 = 109.4527… → 109.46 (up).
+        let mut s = Portfolio::new(1000 * M, 1);
+        s.set_account(margin(10.0, 0.005, 0.0, Funding::None));
+        s.apply(&inst, &fill(Side::Sell, 10_000, 2_000, 0, 1));
+        assert_eq!(s.liquidation_price(&inst, 0), Some(10_946));
+        // 1x long cannot be liquidated (LP = 0).
+        let mut one = Portfolio::new(1000 * M, 1);
+        one.set_account(margin(1.0, 0.005, 0.0, Funding::None));
+        one.apply(&inst, &fill(Side::Buy, 10_000, 2_000, 0, 1));
+        assert_eq!(one.liquidation_price(&inst, 0), None);
+
+        let insts = std::slice::from_ref(&inst);
+        let mut fills = Vec::new();
+        // Low 90.46: safe. Low 90.45: liquidated at 90.45 (the open is above).
+        assert!(!p.liquidate(insts, &bar(2, 9_500, 9_600, 9_046, 9_100), &mut fills));
+        assert!(p.liquidate(insts, &bar(3, 9_500, 9_600, 9_045, 9_100), &mut fills));
+        let f = fills.pop().unwrap();
+        assert_eq!(
+            (f.side, f.px, f.qty, f.order_id, f.liquidation),
+            (Side::Sell, 9_045, 2_000, 0, true)
+        );
+        // Liquidation fee 0.1% of 180.90 = 0.1809.
+        assert_eq!(f.fee, 1809 * M / 10_000);
+        p.apply(&inst, &f);
+        // Cash: 1000 - 200 + 180.90 - 0.1809 = 980.7191; flat, no margin left.
+        assert_eq!(p.cash, 9_807_191 * M / 10_000);
+        assert_eq!(p.wallet(), p.cash);
+        assert_eq!(p.positions[0].margin, 0);
+        assert_eq!(p.trades[0].pnl, -(19 * M + 2809 * M / 10_000));
+        // A bar opening through the LP fills at the open.
+        s.apply(&inst, &fill(Side::Buy, 10_000, 2_000, 0, 4)); // flat the short
+        s.apply(&inst, &fill(Side::Sell, 10_000, 2_000, 0, 5));
+        assert!(s.liquidate(insts, &bar(6, 11_500, 11_800, 11_400, 11_600), &mut fills));
+        let g = fills.pop().unwrap();
+        assert_eq!((g.side, g.px, g.fee), (Side::Buy, 11_500, 0));
+    }
+
+    #[test]
+    fn funding_is_qty_times_mark_times_rate() {
+        let inst = Instrument::new("X", 2, 3).unwrap();
+        let h = 3600 * 1_000_000_000i64;
+        let rate = Rate::from_fraction(0.0001).unwrap(); // 1 bp
+        let mut p = Portfolio::new(1000 * M, 1);
+        p.set_account(margin(
+            5.0,
+            0.01,
+            0.0,
+            Funding::Constant {
+                rate,
+                interval_ns: FUNDING_8H_NS,
+            },
+        ));
+        // Flat at 00:00: nothing is paid. Long 2 from 01:00.
+        p.on_bar_open(&inst, &bar(0, 10_000, 10_000, 10_000, 10_000));
+        p.apply(&inst, &fill(Side::Buy, 10_000, 2_000, 0, h));
+        p.on_bar_open(&inst, &bar(7 * h, 10_300, 10_300, 10_300, 10_300));
+        assert!(p.funding.is_empty());
+        // 08:00 bar opens at 105.00: pays 2 × 105 × 0.0001 = 0.021.
+        p.on_bar_open(&inst, &bar(8 * h, 10_500, 10_600, 10_400, 10_500));
+        assert_eq!(p.funding.len(), 1);
+        assert_eq!(p.funding[0].amount, 21 * M / 1000);
+        assert_eq!((p.funding[0].ts, p.funding[0].mark), (8 * h, 10_500));
+        // A gap from 09:00 to 17:01: the 16:00 funding is settled at 17:01's open (110.00): 0.022.
+        p.on_bar_open(&inst, &bar(9 * h, 10_500, 10_600, 10_400, 10_500));
+        p.on_bar_open(
+            &inst,
+            &bar(17 * h + 60_000_000_000, 11_000, 11_000, 11_000, 11_000),
+        );
+        assert_eq!(p.funding.len(), 2);
+        assert_eq!(
+            (p.funding[1].ts, p.funding[1].amount),
+            (16 * h, 22 * M / 1000)
+        );
+        assert_eq!(p.funding_paid, 43 * M / 1000);
+        assert_eq!(p.cash, 800 * M - 43 * M / 1000);
+        assert_eq!(p.wallet(), 1000 * M - 43 * M / 1000);
+
+        // A short under a series: +1 bp then -3 bp: receives 0.02 (2 × 100 × 1bp), pays 0.0603
+        // (2 × 100.50 × 3 bp); rounding of a 1e-10 rate: receipts toward zero, payments up.
+        let mut s = Portfolio::new(1000 * M, 1);
+        s.set_account(margin(
+            5.0,
+            0.01,
+            0.0,
+            Funding::Series(vec![
+                (10, rate),
+                (20, Rate::from_bps(-3.0).unwrap()),
+                (30, Rate(-1)),
+            ]),
+        ));
+        s.apply(&inst, &fill(Side::Sell, 10_000, 2_000, 0, 0));
+        s.on_bar_open(&inst, &bar(10, 10_000, 10_000, 10_000, 10_000));
+        s.on_bar_open(&inst, &bar(25, 10_050, 10_050, 10_050, 10_050));
+        assert_eq!(
+            s.funding.iter().map(|f| f.amount).collect::<Vec<_>>(),
+            vec![-2 * M / 100, 603 * M / 10_000]
+        );
+        // Rounding: a 1-raw position on an instrument whose notional is px × qty money units.
+        let tiny = Instrument::new("T", 9, 9).unwrap();
+        let mut t = Portfolio::new(M, 1);
+        t.set_account(margin(
+            5.0,
+            0.01,
+            0.0,
+            Funding::Series(vec![(1, Rate(-3)), (2, Rate(3))]),
+        ));
+        t.apply(&tiny, &fill(Side::Buy, 7, 1, 0, 0)); // notional 7 money units
+        t.on_bar_open(&tiny, &bar(1, 7, 7, 7, 7)); // receives 2.1e-9 → 0 (toward zero)
+        t.on_bar_open(&tiny, &bar(2, 7, 7, 7, 7)); // pays 2.1e-9 → 1 (up)
+        assert_eq!(
+            t.funding.iter().map(|f| f.amount).collect::<Vec<_>>(),
+            vec![0, 1]
+        );
     }
 }

@@ -51,6 +51,8 @@ __all__ = [
     "EventRing",
     "ObjectPool",
     "Backtest",
+    "configure_account",
+    "account_state",
     "curve_stats",
     "crossings",
     "replay_binance_depth",
@@ -529,7 +531,9 @@ class Backtest:
     Prices and quantities are exact fixed point at each instrument's precision; market orders fill
     at the next bar's open (``fill_at="next_open"``) or this bar's close (``"close"``), moved
     against the trader by ``slippage_bps``; limit orders fill at the limit or better on a gap;
-    fees are ``fee_bps`` x notional, rounded up.
+    fees are ``fee_bps`` x notional, rounded up. :func:`configure_account` switches to a margin
+    account, fee tiers or another slippage model; :func:`account_state` reads the account back.
+    ``fills()`` has a ``liquidation`` column (forced closes, order id 0).
     """
 
     def __new__(
@@ -578,6 +582,10 @@ class Backtest:
     def fills(self) -> dict[str, npt.NDArray[np.generic]]: ...
     def account_exact(self) -> dict[str, Any]:
         """The account as exact decimal strings: initial_cash, cash, fees, positions (list)."""
+    def orders_columns(self) -> dict[str, Any]:
+        """Every order of the run as columns: order_id, instrument, side, type, time_in_force,
+        post_only, reduce_only, display_qty, qty, filled, leaves, avg_price, price, trigger, status,
+        contingency, list_id, parent_id, arrival_price, ts_init, ts_last."""
     def fills_exact(self) -> list[tuple[int, int, int, str, str, str, int]]:
         """(ts, instrument, side, price, qty, fee, order_id) with exact decimal strings."""
     def equity_curve(self) -> tuple[npt.NDArray[np.int64], _F64Array, npt.NDArray[np.bool_]]: ...
@@ -596,6 +604,81 @@ class Backtest:
     def bars(self) -> int: ...
     @property
     def orders(self) -> int: ...
+
+def configure_venue(
+    backtest: Backtest,
+    *,
+    path: str = "proximity",
+    volume_cap: float | None = None,
+    latency: str = "none",
+    submit_ms: float = 0.0,
+    cancel_ms: float | None = None,
+    modify_ms: float | None = None,
+    sigma: float = 0.5,
+    seed: int = 0,
+) -> None:
+    """Set the bar fill model and the latency of ``backtest`` before its run.
+
+    ``path``: the intrabar path, "proximity" (the extreme nearer the open first), "ohlc" (high
+    first) or "olhc" (low first). ``volume_cap``: at most this fraction of a bar's volume fills per
+    bar (the rest keeps working). ``latency``: "none", "constant" (``submit_ms``, ``cancel_ms``,
+    ``modify_ms``) or "lognormal" (those are medians; ``sigma`` of the log delay; ``seed``).
+    """
+
+def configure_account(
+    backtest: Backtest,
+    *,
+    account: str = "cash",
+    leverage: float = 1.0,
+    maintenance_margin: float = 0.005,
+    liquidation_fee: float = 0.0,
+    funding_rate: float | None = None,
+    funding: list[tuple[int, float]] | None = None,
+    funding_interval_h: float = 8.0,
+    maker_fee_bps: float | None = None,
+    taker_fee_bps: float | None = None,
+    fee_tiers: list[tuple[float, float, float]] | None = None,
+    fee_tier: int | None = None,
+    slippage: str = "fixed",
+    slippage_bps: float | None = None,
+    spread_bps: float = 0.0,
+    impact_k: float = 1.0,
+    impact_max_bps: float = 500.0,
+) -> None:
+    """Set the account, fee and slippage models of ``backtest`` before its run.
+
+    **Account** ``"cash"`` (spot, default) or ``"margin"`` (perpetuals, isolated margin per
+    position; rates account-wide): IMR = 1/``leverage``, MMR = ``maintenance_margin`` (< IMR).
+    Opening ``q`` at ``p`` posts ``ceil(IMR q p)``; closing releases it pro rata. Orders whose
+    opening part needs more than the free margin (wallet − posted margin, plus what the closing
+    part releases) are rejected ("insufficient margin"). Liquidation price, maintenance taken on
+    the mark value: long ``LP = (C − M) / (q (1 − MMR))`` = ``E (1 − IMR) / (1 − MMR)`` rounded
+    down to the tick, short ``LP = (C + M) / (q (1 + MMR))`` = ``E (1 + IMR) / (1 + MMR)``
+    rounded up (``C`` cost basis, ``M`` posted margin, ``E`` entry). A bar whose low (long) or
+    high (short) reaches LP closes the position at LP, or at the open if it gapped through, with
+    a fill flagged ``liquidation`` (order id 0) paying ``liquidation_fee`` x notional, and cancels
+    the instrument's open orders (reason "liquidated"). **Funding**: ``funding_rate`` every
+    ``funding_interval_h`` hours (00/08/16 UTC for 8) or a ``funding`` series of ``(ts_ns,
+    rate)``; at each funding time, on the first bar at or after it and before its fills, a
+    position pays ``qty x open x rate`` (longs pay when positive; payments round up, receipts
+    toward zero).
+
+    **Fees**: ``maker_fee_bps``/``taker_fee_bps`` (default: the engine's ``fee_bps``; a negative
+    maker fee is a rebate) or ``fee_tiers`` = ``[(min_30d_volume, maker_bps, taker_bps), ...]``,
+    the tier picked by the notional traded over the trailing 30 days (current fill excluded), or
+    fixed by ``fee_tier``. Charges round up, rebates toward zero.
+
+    **Slippage**: ``"fixed"`` (``slippage_bps``, default the engine's), ``"none"``, ``"spread"``
+    (half of an assumed ``spread_bps`` spread on bars), ``"sqrt"`` (``impact_k`` x Parkinson
+    sigma of the bar x sqrt(qty / bar volume), at most ``impact_max_bps``); prices round to the
+    tick against the trader.
+    """
+
+def account_state(backtest: Backtest) -> dict[str, Any]:
+    """The account: ``account``, ``wallet`` (initial + realized − fees − funding), ``margin_used``,
+    ``free_margin``, ``funding_paid`` (net, > 0 paid), ``liquidations``, ``liquidation_price``
+    (per instrument, None when flat) and ``funding`` (numpy columns ts, instrument, qty, mark,
+    rate, amount)."""
 
 def curve_stats(equity: _F64Array, exposed: npt.NDArray[np.bool_], initial: float) -> dict[str, float | int]:
     """One-pass statistics of an equity curve: ``n``, ``mean_return`` and ``std_return`` (ddof=1)

@@ -50,11 +50,40 @@ def run_backtest(
     size_precision: int = 6,
     batch_size: int = 1_000_000,
     progress: bool = False,
+    account: str = "cash",
+    leverage: float = 1.0,
+    maintenance_margin: float = 0.005,
+    liquidation_fee: float = 0.0,
+    funding_rate: float | None = None,
+    funding: Any = None,
+    funding_interval_h: float = 8.0,
+    maker_fee_bps: float | None = None,
+    taker_fee_bps: float | None = None,
+    fee_tiers: list[tuple[float, float, float]] | None = None,
+    fee_tier: int | None = None,
+    slippage: str = "fixed",
+    spread_bps: float = 0.0,
+    impact_k: float = 1.0,
+    impact_max_bps: float = 500.0,
+    fill_model: str | None = None,
+    latency: str | None = None,
+    fees: str | None = None,
 ) -> BacktestResult:
     """Run ``strategy`` over ``data`` and return the result.
 
     ``data``: a path, ``None`` (the synthetic series), a :class:`trader.data.Bars` held in memory,
     or a list of those (several instruments, merged by timestamp).
+
+    Account, fees and slippage (see :class:`trader.kernel.BacktestConfig` and
+    ``trader._core.configure_account`` for the documented models): ``account="margin"`` with
+    ``leverage``, ``maintenance_margin``, ``liquidation_fee`` and ``funding_rate`` (constant, every
+    ``funding_interval_h`` hours) or ``funding`` (a series); ``maker_fee_bps``/``taker_fee_bps`` or
+    ``fee_tiers``/``fee_tier``; ``slippage`` = "fixed" | "none" | "spread" | "sqrt".
+
+    Fill models (venue plugins, ``trader.fill_models``; ``trader plugins`` lists them) by name as
+    ``"NAME[:k=v,...]"``: ``fill_model`` (bars: intrabar path, volume participation),
+    ``latency`` (constant, lognormal), ``fees`` (flat, tiered), and ``slippage`` (also a model name:
+    fixed_bps, no_slippage, spread, sqrt_impact).
     """
     from trader.data import Bars, MemoryFeed
     from trader.plugins import find_data_source
@@ -71,7 +100,12 @@ def run_backtest(
             src.open(path, symbol=symbol, start=start, end=end, batch_size=batch_size, gap_policy=gap_policy, **(options or {}))
         )
     config = BacktestConfig(cash=cash, fee_bps=fee_bps, slippage_bps=slippage_bps, fill_at=fill_at, mode=mode,
-                            price_precision=price_precision, size_precision=size_precision)
+                            price_precision=price_precision, size_precision=size_precision, account=account,
+                            leverage=leverage, maintenance_margin=maintenance_margin, liquidation_fee=liquidation_fee,
+                            funding_rate=funding_rate, funding=funding, funding_interval_h=funding_interval_h,
+                            maker_fee_bps=maker_fee_bps, taker_fee_bps=taker_fee_bps, fee_tiers=fee_tiers,
+                            fee_tier=fee_tier, slippage=slippage, spread_bps=spread_bps, impact_k=impact_k,
+                            impact_max_bps=impact_max_bps, fill_model=fill_model, latency=latency, fees=fees)
     kernel = BacktestKernel(strat, feeds, config)
     if not progress:
         return kernel.run()

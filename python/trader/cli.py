@@ -169,6 +169,19 @@ def _parse_params(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--slippage-bps", type=float, default=0.0, show_default=True, help="Market fills move against you by this much.")
 @click.option("--fill-at", type=click.Choice(["next_open", "close"]), default="next_open", show_default=True, help="Where market orders fill.")
 @click.option("--mode", type=click.Choice(["event", "vectorized", "auto"]), default="event", show_default=True, help="Python callbacks per bar, or the strategy's arrays simulated in Rust.")
+@click.option("--account", type=click.Choice(["cash", "margin"]), default="cash", show_default=True, help="Spot cash account, or a perpetuals margin account (isolated margin, liquidation, funding).")
+@click.option("--leverage", type=float, default=1.0, show_default=True, help="Margin account: leverage (initial margin = 1/leverage).")
+@click.option("--maintenance-margin", type=float, default=0.005, show_default=True, help="Margin account: maintenance margin rate (fraction).")
+@click.option("--liquidation-fee", type=float, default=0.0, show_default=True, help="Margin account: fee on a liquidated notional (fraction).")
+@click.option("--funding-rate", type=float, default=None, help="Margin account: constant funding rate (fraction) every 8 h (00/08/16 UTC).")
+@click.option("--maker-fee-bps", type=float, default=None, help="Maker fee in bps (negative: rebate; default: --fee-bps).")
+@click.option("--taker-fee-bps", type=float, default=None, help="Taker fee in bps (default: --fee-bps).")
+@click.option("--slippage", "slippage_model", default="fixed", show_default=True, metavar="MODEL", help="Slippage model: fixed (--slippage-bps), none, spread (--spread-bps), sqrt (square-root impact, --impact-k), or a fill model NAME[:k=v,...] (see `trader plugins`).")
+@click.option("--fill-model", metavar="MODEL", help="Bar fill model NAME[:k=v,...], e.g. bars:path=ohlc,participation=0.1.")
+@click.option("--latency", metavar="MODEL", help="Latency model NAME[:k=v,...], e.g. constant:submit_ms=50 or lognormal:submit_ms=20,sigma=0.5.")
+@click.option("--fees", "fee_model", metavar="MODEL", help="Fee model NAME[:k=v,...], e.g. tiered:schedule=binance_usdm or flat:maker_bps=-1,taker_bps=4.")
+@click.option("--spread-bps", type=float, default=0.0, show_default=True, help="Assumed spread for --slippage spread.")
+@click.option("--impact-k", type=float, default=1.0, show_default=True, help="Coefficient of --slippage sqrt.")
 @click.option("--price-precision", type=click.IntRange(0, 9), default=None, help="Price decimals (default: inferred from the data).")
 @click.option("--size-precision", type=click.IntRange(0, 9), default=6, show_default=True, help="Quantity decimals.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1_000_000, show_default=True, help="Bars per batch streamed into the engine.")
@@ -178,7 +191,9 @@ def _parse_params(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--tables-format", type=click.Choice(["parquet", "csv", "feather"]), default="parquet", show_default=True, help="Format of --tables-out.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write an HTML report to PATH.")
 def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_policy, options, cash, fee_bps, slippage_bps, fill_at, mode,
-             price_precision, size_precision, batch_size, as_json, fills_out, tables_out, tables_format, report_path) -> None:
+             account, leverage, maintenance_margin, liquidation_fee, funding_rate, maker_fee_bps, taker_fee_bps, slippage_model,
+             fill_model, latency, fee_model,
+             spread_bps, impact_k, price_precision, size_precision, batch_size, as_json, fills_out, tables_out, tables_format, report_path) -> None:
     """Backtest a strategy on bar data (the seeded synthetic series when no --data is given)."""
     from trader.backtest import run_backtest
 
@@ -197,6 +212,10 @@ def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_
         strategy_name, _parse_params(params), list(paths) or [None], source=source_name, symbol=symbol, start=start, end=end,
         gap_policy=gap_policy, options=opts, cash=cash, fee_bps=fee_bps, slippage_bps=slippage_bps, fill_at=fill_at, mode=mode,
         price_precision=price_precision, size_precision=size_precision, batch_size=batch_size, progress=show_progress,
+        account=account, leverage=leverage, maintenance_margin=maintenance_margin, liquidation_fee=liquidation_fee,
+        funding_rate=funding_rate, maker_fee_bps=maker_fee_bps, taker_fee_bps=taker_fee_bps, slippage=slippage_model,
+        fill_model=fill_model, latency=latency, fees=fee_model,
+        spread_bps=spread_bps, impact_k=impact_k,
     )
     if fills_out:
         result.write_fills(fills_out)

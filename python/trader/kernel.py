@@ -28,6 +28,11 @@ from trader.strategy import Signals, Strategy
 __all__ = ["BacktestConfig", "BacktestKernel", "Clock", "MessageBus", "Cache", "infer_price_precision"]
 
 
+#: The short slippage names (the fill models fixed_bps, no_slippage, spread, sqrt_impact with the
+#: flags --slippage-bps, --spread-bps, --impact-k).
+LEGACY_SLIPPAGE = ("fixed", "none", "spread", "sqrt")
+
+
 @dataclasses.dataclass
 class BacktestConfig:
     """Engine settings (``trader backtest`` flags map one to one)."""
@@ -43,6 +48,67 @@ class BacktestConfig:
     size_precision: int = 6
     #: The venue plugin that simulates the exchange.
     venue: str = "sim"
+    #: Account: "cash" (spot) or "margin" (perpetuals: isolated margin, liquidation, funding; see
+    #: ``trader._core.configure_account`` for the model).
+    account: str = "cash"
+    leverage: float = 1.0
+    #: Maintenance margin rate and liquidation fee, as fractions of the notional.
+    maintenance_margin: float = 0.005
+    liquidation_fee: float = 0.0
+    #: Funding: a constant rate (fraction) every ``funding_interval_h`` hours, or a series of
+    #: ``(ts_ns, rate)`` pairs (or a ``(ts array, rate array)`` tuple).
+    funding_rate: float | None = None
+    funding: Any = None
+    funding_interval_h: float = 8.0
+    #: Maker/taker fees in bps (None: ``fee_bps``; a negative maker fee is a rebate), or tiers
+    #: ``[(min_30d_volume, maker_bps, taker_bps), ...]`` picked by 30-day volume or fixed by
+    #: ``fee_tier``.
+    maker_fee_bps: float | None = None
+    taker_fee_bps: float | None = None
+    fee_tiers: list[tuple[float, float, float]] | None = None
+    fee_tier: int | None = None
+    #: Slippage model: "fixed" (``slippage_bps``), "none", "spread" (half of ``spread_bps``) or
+    #: "sqrt" (``impact_k`` x bar sigma x sqrt(qty / bar volume), capped at ``impact_max_bps``).
+    #: Also any slippage fill model as ``NAME[:k=v,...]`` (``trader plugins``: fixed_bps,
+    #: no_slippage, spread, sqrt_impact).
+    slippage: str = "fixed"
+    #: Fill models (plugins, see ``trader.fill_models``) as ``NAME[:k=v,...]``: the bar matching
+    #: model (``bars:path=ohlc,participation=0.1``), the latency (``lognormal:submit_ms=20``) and
+    #: the fee model (``tiered:schedule=binance_usdm``, ``flat:maker_bps=-1,taker_bps=4``).
+    fill_model: str | None = None
+    latency: str | None = None
+    fees: str | None = None
+    spread_bps: float = 0.0
+    impact_k: float = 1.0
+    impact_max_bps: float = 500.0
+
+    def account_options(self) -> dict[str, Any]:
+        """The account/fee/slippage knobs that differ from the defaults (passed to the venue)."""
+        defaults = BacktestConfig()
+        out: dict[str, Any] = {}
+        for name in ("account", "leverage", "maintenance_margin", "liquidation_fee", "funding_rate", "funding_interval_h",
+                     "maker_fee_bps", "taker_fee_bps", "fee_tiers", "fee_tier", "slippage", "spread_bps", "impact_k",
+                     "impact_max_bps"):
+            if name == "slippage" and self.slippage not in LEGACY_SLIPPAGE:
+                continue  # a fill-model spec: see models()
+            v = getattr(self, name)
+            if v != getattr(defaults, name):
+                out[name] = [tuple(map(float, t)) for t in v] if name == "fee_tiers" else v
+        if self.funding is not None:
+            out["funding"] = funding_series(self.funding)
+        return out
+
+    def models(self) -> dict[str, dict[str, Any]]:
+        """The fill models chosen by name (``{kind: config}``), resolved among the plugins."""
+        from trader.fill_models import resolve
+
+        out = {}
+        for kind, spec in (("bars", self.fill_model), ("latency", self.latency), ("fees", self.fees)):
+            if spec is not None:
+                out[kind] = resolve(kind, spec)
+        if self.slippage not in LEGACY_SLIPPAGE:
+            out["slippage"] = resolve("slippage", self.slippage)
+        return out
 
     def check(self) -> None:
         if not (self.cash > 0):
@@ -55,8 +121,22 @@ class BacktestConfig:
             raise InvalidInputError(f"fill-at: must be next_open or close, got {self.fill_at!r}")
         if self.mode not in ("event", "vectorized", "auto"):
             raise InvalidInputError(f"mode: must be event, vectorized or auto, got {self.mode!r}")
+        if self.account not in ("cash", "margin"):
+            raise InvalidInputError(f"account: must be cash or margin, got {self.account!r}")
+        self.models()  # unknown models and bad parameters fail here, naming the model
         if not (0 <= self.size_precision <= 9):
             raise InvalidInputError(f"size-precision: must be within 0..9, got {self.size_precision}")
+
+
+def venue_kwargs(cfg: BacktestConfig) -> dict[str, Any]:
+    """Keyword arguments for the venue's ``create`` beyond the basic ones: the account options
+    that differ from the defaults, and ``models`` when fill models were chosen by name (so venues
+    that know neither keep working with the defaults)."""
+    kw = cfg.account_options()
+    models = cfg.models()
+    if models:
+        kw["models"] = models
+    return kw
 
 
 class Clock:
@@ -91,6 +171,25 @@ class Cache:
 
     def __init__(self, symbols: list[str]) -> None:
         self.symbols = list(symbols)
+
+
+def funding_series(funding: Any) -> list[tuple[int, float]]:
+    """``[(ts_ns, rate), ...]`` from pairs, a ``(ts, rate)`` pair of arrays or a dict with ``ts``
+    and ``rate`` (timestamps as int ns or numpy datetime64)."""
+    if isinstance(funding, dict):
+        funding = (funding["ts"], funding["rate"])
+    if isinstance(funding, tuple) and len(funding) == 2 and np.ndim(funding[0]) == 1:
+        ts = np.asarray(funding[0])
+        if np.issubdtype(ts.dtype, np.datetime64):
+            ts = ts.astype("datetime64[ns]").astype(np.int64)
+        rate = np.asarray(funding[1], dtype=np.float64)
+        if len(ts) != len(rate):
+            raise InvalidInputError(f"funding: {len(ts)} times but {len(rate)} rates")
+        return [(int(t), float(r)) for t, r in zip(ts, rate)]
+    try:
+        return [(int(t), float(r)) for t, r in funding]
+    except (TypeError, ValueError) as e:
+        raise InvalidInputError(f"funding: expected (ts_ns, rate) pairs, got {funding!r:.80}") from e
 
 
 def infer_price_precision(*arrays: np.ndarray, max_dp: int = 9) -> int:
@@ -190,7 +289,7 @@ class BacktestKernel:
         if cfg.venue not in known:
             raise InvalidInputError(f"venue: unknown venue {cfg.venue!r} (known: {', '.join(sorted(known)) or 'none'})")
         engine = known[cfg.venue].create(symbols, [dp] * n, [cfg.size_precision] * n, cash=cfg.cash, fee_bps=cfg.fee_bps,
-                                         slippage_bps=cfg.slippage_bps, fill_at=cfg.fill_at)
+                                         slippage_bps=cfg.slippage_bps, fill_at=cfg.fill_at, **venue_kwargs(cfg))
         ctx = _core.Context(symbols, [dp] * n, [cfg.size_precision] * n)
         strat._attach(ctx, symbols)
 
@@ -267,6 +366,11 @@ class BacktestKernel:
         gaps = [dict(g, path=f.meta.get("path")) for f in self.feeds if (g := (getattr(f, "meta", None) or {}).get("gaps")) and g.get("count")]
         if gaps:
             meta["gaps"] = gaps
+        account: dict[str, Any] = _core.account_state(engine) if isinstance(engine, _core.Backtest) else {}
+        funding = account.pop("funding", {})
+        if account.get("account") == "margin":
+            stats["funding_paid"] = account["funding_paid"]
+            stats["liquidations"] = account["liquidations"]
         return BacktestResult(
             strategy=self.strategy.name,
             params=self.strategy.param_values(),
@@ -282,5 +386,7 @@ class BacktestKernel:
             orders=int(engine.orders),
             elapsed_s=elapsed,
             meta=meta,
+            account=account,
+            funding=funding,
             _engine=engine,
         )

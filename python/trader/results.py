@@ -92,6 +92,11 @@ class BacktestResult:
     orders: int
     elapsed_s: float
     meta: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: The account at the end (``trader._core.account_state``): account type, wallet, margin_used,
+    #: free_margin, funding_paid, liquidations, liquidation_price per instrument.
+    account: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: Funding settlements as columns: ts, instrument, qty, mark, rate, amount (> 0 paid).
+    funding: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     _engine: Any = dataclasses.field(default=None, repr=False, compare=False)
     _fills_exact: list[tuple] | None = dataclasses.field(default=None, repr=False, compare=False)
 
@@ -137,7 +142,7 @@ class BacktestResult:
         f = self.fills
         sign = np.where(f["side"] > 0, 1.0, -1.0)
         arrival = f.get("arrival_price", np.full(len(f["ts"]), np.nan))
-        slip = (f["price"] - arrival) * sign
+        slip = (f["price"] - arrival) * sign + 0.0  # + 0.0: no negative zeros
         with np.errstate(invalid="ignore", divide="ignore"):
             slip_bps = slip / arrival * 1e4
         return pa.table(
@@ -162,7 +167,7 @@ class BacktestResult:
         final status and its reason, contingent list and parent, first and last event time."""
         import pyarrow as pa
 
-        cols = self._engine.orders() if self._engine is not None else {}
+        cols = self._engine.orders_columns() if self._engine is not None else {}
         if not cols:
             return pa.table({"order_id": pa.array([], pa.uint64())})
         out: dict[str, Any] = {}

@@ -117,6 +117,44 @@ impl Bps {
     }
 }
 
+/// A signed rate (maker fees that may be rebates, funding rates), at the scale of [`Bps`]: a
+/// count of 1e-10 (1e-6 bp), so `Rate(Bps::ONE as i64)` is 100%.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, PartialOrd, Ord)]
+pub struct Rate(pub i64);
+
+impl Rate {
+    /// From basis points (may be negative). `None` if not finite or beyond ±1e9 bp.
+    pub fn from_bps(bps: f64) -> Option<Rate> {
+        let v = (bps * 1e6).round();
+        if v.is_finite() && v.abs() < 1e15 {
+            Some(Rate(v as i64))
+        } else {
+            None
+        }
+    }
+
+    /// From a fraction (0.0001 = 1 bp).
+    pub fn from_fraction(x: f64) -> Option<Rate> {
+        Self::from_bps(x * 1e4)
+    }
+
+    pub fn as_bps(self) -> f64 {
+        self.0 as f64 / 1e6
+    }
+
+    /// `amount × rate`, rounded up (a charge rounds up, a credit rounds toward zero).
+    #[inline]
+    pub fn charge(self, amount: i128) -> i128 {
+        div_ceil(amount * self.0 as i128, Bps::ONE)
+    }
+}
+
+impl From<Bps> for Rate {
+    fn from(b: Bps) -> Rate {
+        Rate(b.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -440,6 +440,8 @@ pub struct Fill {
     /// Fee in money units (>= 0 a charge, < 0 a maker rebate; charges round up, rebates down).
     pub fee: i128,
     pub liquidity: Liquidity,
+    /// Forced close by the margin account's liquidation engine (then `order_id` is 0: no order).
+    pub liquidation: bool,
 }
 
 /// Why an order was denied, rejected, canceled or expired, or a modify/cancel refused.

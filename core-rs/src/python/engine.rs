@@ -500,6 +500,17 @@ pub struct PyBacktest {
     inner: Backtest,
 }
 
+// accounts: `configure_account` / `account_state` (python/accounts.rs) reach the engine here.
+impl PyBacktest {
+    pub(super) fn inner(&self) -> &Backtest {
+        &self.inner
+    }
+
+    pub(super) fn inner_mut(&mut self) -> &mut Backtest {
+        &mut self.inner
+    }
+}
+
 macro_rules! columns {
     ($ts:expr, $o:expr, $h:expr, $l:expr, $c:expr, $v:expr, $inst:expr) => {
         BarColumns {
@@ -709,7 +720,7 @@ impl PyBacktest {
     }
 
     /// The fills so far as numpy columns: ts, instrument, side (+1/-1), price, qty, fee, order_id,
-    /// maker (bool).
+    /// maker (bool), liquidation (bool).
     fn fills<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let bt = &self.inner;
         let f = &bt.fills;
@@ -768,6 +779,84 @@ impl PyBacktest {
                 .collect::<Vec<_>>()
                 .into_pyarray(py),
         )?;
+        // accounts: forced closes by the margin account's liquidation engine.
+        d.set_item(
+            "liquidation",
+            f.iter()
+                .map(|x| x.liquidation)
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        let arrival = |x: &crate::model::Fill| {
+            let px = bt.venue.orders.get(x.order_id).and_then(|o| o.arrival_px);
+            px.map_or(f64::NAN, |p| from_raw(p, dp(x.instrument).price_dp))
+        };
+        d.set_item("arrival_price", f.iter().map(arrival).collect::<Vec<_>>().into_pyarray(py))?;
+        Ok(d)
+    }
+
+    /// Every order of the run as columns (numpy arrays, or lists of str): order_id, instrument,
+    /// side, type, time_in_force, post_only, reduce_only, display_qty, qty, filled, leaves,
+    /// avg_price, price, trigger, status, contingency, list_id, parent_id, arrival_price,
+    /// ts_init, ts_last. Prices/quantities in units; NaN / None where not applicable.
+    fn orders_columns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let bt = &self.inner;
+        let all: Vec<&crate::model::Order> = bt.venue.orders.all().collect();
+        let inst = |o: &crate::model::Order| &bt.instruments[o.spec.instrument as usize];
+        let px = |o: &crate::model::Order, v: Option<i64>| v.map_or(f64::NAN, |p| from_raw(p, inst(o).price_dp));
+        let qty = |o: &crate::model::Order, v: i64| from_raw(v, inst(o).size_dp);
+        let d = PyDict::new(py);
+        macro_rules! col {
+            ($name:expr, $f:expr) => {
+                d.set_item($name, all.iter().map(|o| $f(*o)).collect::<Vec<_>>().into_pyarray(py))?
+            };
+        }
+        macro_rules! list {
+            ($name:expr, $f:expr) => {
+                d.set_item($name, all.iter().map(|o| $f(*o)).collect::<Vec<_>>())?
+            };
+        }
+        col!("order_id", |o: &crate::model::Order| o.id());
+        col!("instrument", |o: &crate::model::Order| o.spec.instrument);
+        list!("side", |o: &crate::model::Order| o.spec.side.as_str());
+        list!("type", |o: &crate::model::Order| o.spec.kind.as_str());
+        list!("time_in_force", |o: &crate::model::Order| o.spec.tif.as_str());
+        col!("post_only", |o: &crate::model::Order| o.spec.post_only);
+        col!("reduce_only", |o: &crate::model::Order| o.spec.reduce_only);
+        col!("display_qty", |o: &crate::model::Order| o.spec.display_qty.map_or(f64::NAN, |q| qty(o, q)));
+        col!("qty", |o: &crate::model::Order| qty(o, o.spec.qty));
+        col!("filled", |o: &crate::model::Order| qty(o, o.filled));
+        col!("leaves", |o: &crate::model::Order| qty(o, o.spec.qty - o.filled));
+        col!("avg_price", |o: &crate::model::Order| o.avg_px().map_or(f64::NAN, |p| p / 10f64.powi(inst(o).price_dp as i32)));
+        col!("price", |o: &crate::model::Order| px(o, o.limit_price()));
+        col!("trigger", |o: &crate::model::Order| px(o, o.trigger_price()));
+        list!("status", |o: &crate::model::Order| o.status.as_str());
+        let contingency = |o: &crate::model::Order| {
+            let l = o.list.and_then(|l| bt.venue.orders.list(l))?;
+            Some(match l.kind {
+                crate::model::ListKind::Oco => "OCO",
+                crate::model::ListKind::Oto => {
+                    if o.parent.is_some() {
+                        "OTO_CHILD"
+                    } else {
+                        "OTO"
+                    }
+                }
+                crate::model::ListKind::Bracket => {
+                    if o.parent.is_some() {
+                        "OCO"
+                    } else {
+                        "OTO"
+                    }
+                }
+            })
+        };
+        list!("contingency", contingency);
+        list!("list_id", |o: &crate::model::Order| o.list);
+        list!("parent_id", |o: &crate::model::Order| o.parent);
+        col!("arrival_price", |o: &crate::model::Order| px(o, o.arrival_px));
+        col!("ts_init", |o: &crate::model::Order| o.ts_init);
+        col!("ts_last", |o: &crate::model::Order| o.ts_last);
         Ok(d)
     }
 

@@ -1,6 +1,7 @@
 //! PyO3 bindings: thin wrappers over the domain modules, the error mapping and the numpy
 //! crossing. Nothing here computes anything a Rust caller would need.
 
+mod accounts;
 mod arrays;
 mod book;
 mod buffers;
@@ -12,6 +13,7 @@ mod l2;
 mod orders;
 mod ring;
 mod simd;
+mod venue;
 
 use pyo3::prelude::*;
 
@@ -28,5 +30,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     engine::register(m)?;
     book::register(m)?;
     l2::register(m)?;
+    accounts::register(m)?;
+    venue::register(m)?;
     Ok(())
 }

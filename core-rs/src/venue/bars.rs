@@ -177,7 +177,7 @@ impl<'a> Matcher<'a> {
         if q <= 0 {
             return;
         }
-        let fee = self.venue.fee(self.inst, px, q, liq);
+        let fee = self.venue.fee(self.inst, px, q, liq, self.bar.ts);
         self.venue
             .orders
             .apply_fill(id, px, q, liq, fee, ts, fills, events);

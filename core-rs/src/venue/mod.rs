@@ -14,15 +14,19 @@
 //! start of the first bar (of any instrument) at or after their arrival time, before matching, in
 //! arrival order. A cancel in flight cannot stop a fill that happens before it arrives.
 //!
-//! **Fees**: [`SimVenue::fee`], `fee_bps × notional` rounded up to the money unit, on every fill.
-//! **Slippage**: [`SimVenue::taker_px`], taker fills move against the trader by `slippage_bps`
-//! and round to the tick against them (buys up, sells down); maker fills have none.
+//! **Fees**: [`SimVenue::fee`], by the fee model ([`fees`]: flat `fee_bps × notional` by
+//! default, maker/taker rates, volume tiers), charges rounded up to the money unit, on every fill.
+//! **Slippage**: [`SimVenue::taker_px`], by the slippage model ([`slippage`]: fixed bps by
+//! default, spread-based, square-root impact); taker fills move against the trader and round to
+//! the tick against them (buys up, sells down); maker fills have none.
 
 pub mod bars;
+pub mod fees;
 pub mod l2;
 pub mod latency;
 pub mod orders;
 pub mod queue;
+pub mod slippage;
 
 pub use bars::IntrabarPath;
 pub use latency::{Latency, LatencyConfig, LatencyModel, Leg};
@@ -100,6 +104,10 @@ pub struct SimVenue {
     /// Per instrument: (bar index, quantity the volume cap still allows in that bar).
     budget: Vec<(u64, i64)>,
     pub orders_submitted: u64,
+    /// The fee model (flat `config.fee` unless replaced: maker/taker rates, tiers).
+    pub fee_model: fees::FeeModel,
+    /// The slippage model (fixed `config.slippage` unless replaced).
+    pub slip_model: slippage::Slippage,
 }
 
 impl SimVenue {
@@ -110,6 +118,8 @@ impl SimVenue {
             latency: LatencyModel::new(config.latency),
             last_px: vec![None; instruments.len()],
             budget: vec![(u64::MAX, 0); instruments.len()],
+            fee_model: fees::FeeModel::flat(config.fee, config.fee),
+            slip_model: slippage::Slippage::FixedBps(config.slippage),
             ..Self::default()
         }
     }
@@ -167,23 +177,21 @@ impl SimVenue {
     }
 
     /// The one slippage hook: the price a taker fill of `qty` gets when the market is at `px`
-    /// during `bar`. Today the flat rate of [`SimVenue::slipped`]; `qty` and `bar` are there for
-    /// size- and spread-aware models.
+    /// during `bar`, by the slippage model (flat `slippage_bps` by default).
     #[inline]
     pub fn taker_px(&self, inst: &Instrument, side: Side, px: i64, qty: i64, bar: &Bar) -> i64 {
-        let _ = (qty, bar);
-        self.slipped(inst, side, px)
+        if self.slip_model == slippage::Slippage::FixedBps(self.config.slippage) {
+            return self.slipped(inst, side, px);
+        }
+        let ctx = if self.slip_model.needs_ctx() { slippage::SlipCtx::from_bar(bar) } else { slippage::SlipCtx::default() };
+        self.slip_model.price(inst, side, px, qty, &ctx)
     }
 
-    /// The one fee hook: the fee of a fill (money units; charges round up). Today a flat rate for
-    /// both sides; `liquidity` is there for maker/taker schedules.
+    /// The one fee hook: the fee of a fill at `ts` (money units; charges round up, rebates toward
+    /// zero) by the fee model, which records the traded volume for its tiers.
     #[inline]
-    pub fn fee(&self, inst: &Instrument, px: i64, qty: i64, liquidity: Liquidity) -> i128 {
-        let _ = liquidity;
-        if self.config.fee.0 == 0 {
-            return 0;
-        }
-        div_ceil(inst.notional(px, qty) * self.config.fee.0 as i128, Bps::ONE)
+    pub fn fee(&mut self, inst: &Instrument, px: i64, qty: i64, liquidity: Liquidity, ts: i64) -> i128 {
+        self.fee_model.fee(inst, px, qty, liquidity, ts)
     }
 
     /// Handle a command sent at `ts` while bar `bar` (index `bar_index`) is handled, or between
@@ -203,18 +211,24 @@ impl SimVenue {
             Command::Submit(spec) => {
                 self.orders_submitted += 1;
                 let id = spec.id;
+                let arrival = self.last_px(spec.instrument);
                 if !self.orders.register(spec, ts, bar_index, events) {
                     return;
                 }
+                self.orders.set_arrival(id, arrival);
                 (Leg::Submit, Pending::Accept(id))
             }
             Command::SubmitList { list, kind, orders } => {
                 self.orders_submitted += orders.len() as u64;
+                let arrivals: Vec<(OrderId, Option<i64>)> = orders.iter().map(|o| (o.id, self.last_px(o.instrument))).collect();
                 if !self
                     .orders
                     .register_list(list, kind, orders, ts, bar_index, events)
                 {
                     return;
+                }
+                for (id, px) in arrivals {
+                    self.orders.set_arrival(id, px);
                 }
                 (Leg::Submit, Pending::AcceptList(list))
             }

@@ -242,6 +242,13 @@ impl Orders {
         self.all.get(&id)
     }
 
+    /// Record the market price when order `id` was sent (reports measure slippage against it).
+    pub fn set_arrival(&mut self, id: OrderId, px: Option<i64>) {
+        if let Some(o) = self.all.get_mut(&id) {
+            o.arrival_px = px;
+        }
+    }
+
     /// The working orders of `instrument` (accepted, triggered or partly filled), arrival order.
     pub fn working(&self, instrument: InstrumentId) -> impl Iterator<Item = &Order> {
         self.working_ids(instrument)
@@ -715,6 +722,7 @@ impl Orders {
             qty,
             fee,
             liquidity,
+            liquidation: false,
         });
         let fill_index = fills.len() - 1;
         if done {
