@@ -32,12 +32,13 @@ use crate::data::binance_ws::{WsMessage, decode_line, levels};
 use crate::data::decimal::{decimals_of, parse_fixed};
 use crate::data::replay::open_recording;
 use crate::error::{CoreError, CoreResult};
-use crate::model::fixed::{Bps, div_ceil, div_floor};
+use crate::model::fixed::Rate;
 use crate::model::order::{
     Command, Fill, Liquidity, OrderEvent, OrderId, OrderKind, OrderSpec, OrderStatus, Side,
 };
 use crate::model::{AggressorSide, Instrument};
 use crate::venue::Orders;
+use crate::venue::fees::FeeModel;
 use crate::venue::l2::{Arrival, L2Matcher, MatchFill, Working};
 use crate::venue::queue::QueueModel;
 
@@ -54,6 +55,8 @@ pub struct L2Config {
     /// Fee rates in basis points (a negative maker rate is a rebate).
     pub maker_fee_bps: f64,
     pub taker_fee_bps: f64,
+    /// A full fee model (volume tiers); when set it replaces the two flat rates above.
+    pub fee_model: Option<FeeModel>,
     /// Decode depth diffs in Binance's exact layout with a one-pass scanner (falls back to the
     /// general JSON decoder for any other shape). Off: always the general decoder.
     pub fast_decode: bool,
@@ -69,6 +72,7 @@ impl L2Config {
             elapse_ns: 100_000_000,
             maker_fee_bps: 0.0,
             taker_fee_bps: 0.0,
+            fee_model: None,
             fast_decode: true,
         }
     }
@@ -187,17 +191,12 @@ pub trait L2Strategy {
     ) -> CoreResult<()>;
 }
 
-/// Signed basis points as an exact rate (count of 1e-6 bp).
-fn signed_bps(bps: f64, name: &'static str) -> CoreResult<i64> {
-    let v = (bps * 1e6).round();
-    if v.is_finite() && v.abs() < 1e15 {
-        Ok(v as i64)
-    } else {
-        Err(CoreError::InvalidArgument {
-            name,
-            reason: format!("must be a finite number of basis points, got {bps}"),
-        })
-    }
+/// Signed basis points as an exact rate.
+fn signed_bps(bps: f64, name: &'static str) -> CoreResult<Rate> {
+    Rate::from_bps(bps).ok_or_else(|| CoreError::InvalidArgument {
+        name,
+        reason: format!("must be a finite number of basis points, got {bps}"),
+    })
 }
 
 fn book_of<'a>(sync: &'a Option<BookSync>, quotes: &'a Option<L2Book>) -> Option<&'a L2Book> {
@@ -304,8 +303,7 @@ pub struct L2Report {
 /// One L2 backtest in progress (feed lines, then [`finish`](Self::finish)).
 pub struct L2Backtest<S: L2Strategy> {
     cfg: L2Config,
-    maker_rate: i64,
-    taker_rate: i64,
+    fees: FeeModel,
     strategy: S,
     sync: Option<BookSync>,
     /// Quote mode: the one-level book of the latest top-of-book quote (no depth stream).
@@ -338,13 +336,17 @@ impl<S: L2Strategy> L2Backtest<S> {
                 reason: format!("must be > 0 ns, got {}", cfg.elapse_ns),
             });
         }
-        let maker_rate = signed_bps(cfg.maker_fee_bps, "maker_fee_bps")?;
-        let taker_rate = signed_bps(cfg.taker_fee_bps, "taker_fee_bps")?;
+        let fees = match &cfg.fee_model {
+            Some(f) => f.clone(),
+            None => FeeModel::flat_signed(
+                signed_bps(cfg.maker_fee_bps, "maker_fee_bps")?,
+                signed_bps(cfg.taker_fee_bps, "taker_fee_bps")?,
+            ),
+        };
         let model = cfg.queue;
         Ok(Self {
             cfg,
-            maker_rate,
-            taker_rate,
+            fees,
             strategy,
             sync: None,
             quote_book: None,
@@ -638,17 +640,8 @@ impl<S: L2Strategy> L2Backtest<S> {
             self.reconcile(ts)?;
             return Ok(());
         }
-        let rate = match f.liquidity {
-            Liquidity::Maker => self.maker_rate,
-            Liquidity::Taker => self.taker_rate,
-        } as i128;
-        let raw_fee = inst.notional(f.px, qty) * rate;
-        let denom = Bps::ONE * 1_000_000;
-        let fee = if raw_fee >= 0 {
-            div_ceil(raw_fee, denom)
-        } else {
-            div_floor(raw_fee, denom)
-        };
+        // Fees by the shared model: charges round up, rebates toward zero (never for the trader).
+        let fee = self.fees.fee(inst, f.px, qty, f.liquidity, ts);
         self.orders.apply_fill(
             f.id,
             f.px,
