@@ -62,6 +62,7 @@ __all__ = [
     "L2Context",
     "run_l2_backtest",
     "run_tick_backtest",
+    "configure_venue",
     "Context",
     "Bar",
     "OrderEvent",
