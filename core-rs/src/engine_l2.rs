@@ -960,11 +960,11 @@ impl<S: L2Strategy> L2Backtest<S> {
         if let Some(s) = &self.sync {
             self.report.sync = s.stats();
         }
-        if let Some(b) = book_of(&self.sync, &self.quote_book) {
-            if let (Some(bb), Some(ba)) = (b.best_bid(), b.best_ask()) {
-                let scale = 10f64.powi(self.report.price_dp as i32);
-                self.report.last_mid = Some((bb.px + ba.px) as f64 / 2.0 / scale);
-            }
+        if let Some(b) = book_of(&self.sync, &self.quote_book)
+            && let (Some(bb), Some(ba)) = (b.best_bid(), b.best_ask())
+        {
+            let scale = 10f64.powi(self.report.price_dp as i32);
+            self.report.last_mid = Some((bb.px + ba.px) as f64 / 2.0 / scale);
         }
         self.report.position = self.orders.position(0);
         self.report.cash = self.cash;
