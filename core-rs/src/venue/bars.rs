@@ -368,6 +368,9 @@ impl<'a> Matcher<'a> {
 
     /// Let the trailing stops that take part in this bar see price `px`.
     fn trail_point(&mut self, px: i64) {
+        if !self.venue.orders.any_trailing() {
+            return;
+        }
         let k = self.bar.instrument;
         let n = self.venue.orders.working_ids(k).len();
         for j in 0..n {
@@ -385,6 +388,9 @@ impl<'a> Matcher<'a> {
 
     /// Cancel what is left of IOC / FOK orders that had their one chance in this bar.
     fn end_immediate(&mut self, events: &mut Vec<OrderEvent>) {
+        if !self.venue.orders.any_immediate() {
+            return;
+        }
         let k = self.bar.instrument;
         let ids: Vec<OrderId> = self
             .venue
@@ -409,6 +415,9 @@ impl<'a> Matcher<'a> {
 
     /// Expire the GTD / DAY orders whose time is up by this bar.
     fn expire_due(&mut self, events: &mut Vec<OrderEvent>) {
+        if !self.venue.orders.any_expiring() {
+            return;
+        }
         let k = self.bar.instrument;
         let ts = self.bar.ts;
         let due: Vec<OrderId> = self
@@ -431,6 +440,9 @@ impl<'a> Matcher<'a> {
         self.trail_point(bar.open);
         self.run(bar.open, bar.open, true, events, fills);
         self.end_immediate(events);
+        if self.venue.orders.working_ids(bar.instrument).is_empty() {
+            return;
+        }
         let pts = self.venue.config.path.points(&bar);
         let mut a = bar.open;
         for &b in &pts[1..] {

@@ -49,8 +49,6 @@ pub const DAY_NS: i64 = 86_400_000_000_000;
 
 /// Hashes an order id so that consecutive ids land in consecutive buckets (the usual case:
 /// increasing ids) while the tag bits still vary.
-// NB: with SipHash and the orders inside the map, 1M orders cost 3.6 s in the every-bar bench
-// (0.73 s before the manager); this store and hasher bring it back near the old venue.
 #[derive(Default, Clone, Copy)]
 struct IdHasher(u64);
 
@@ -71,29 +69,73 @@ impl std::hash::Hasher for IdHasher {
 
 type IdBuild = std::hash::BuildHasherDefault<IdHasher>;
 
-/// Every order in registration order, found by id.
+/// Every order in registration order, found by id. Ids that continue a run of consecutive ids
+/// from the first one (the usual case: the engine and the Python context count up from 1) are
+/// found by position with no hashing; any other id goes through the index.
+// NB: with SipHash and the orders inside a HashMap, 1M orders took 3.6 s in the every-bar bench
+// (0.73 s before the manager); this store keeps consecutive ids out of the hash table.
+// NB: in chunks, not one Vec: regrowing one Vec of 1M orders (272 bytes each) spent ~35% of
+// the every-bar venue bench in memmove and page faults.
+const CHUNK_BITS: u32 = 10;
+const CHUNK: usize = 1 << CHUNK_BITS;
+
 #[derive(Debug, Default)]
 struct OrderStore {
-    store: Vec<Order>,
+    /// Chunks of `CHUNK` orders (the last one partly filled); never moved once written.
+    chunks: Vec<Vec<Order>>,
+    len: usize,
+    /// Id of the first order; the `dense` first orders sit at position `id - base`.
+    base: OrderId,
+    /// How many leading orders have id `base + position`.
+    dense: usize,
     index: HashMap<OrderId, u32, IdBuild>,
 }
 
 impl OrderStore {
     #[inline]
+    fn pos(&self, id: OrderId) -> Option<usize> {
+        let k = id.wrapping_sub(self.base);
+        if k < self.dense as u64 {
+            return Some(k as usize);
+        }
+        if self.index.is_empty() {
+            return None;
+        }
+        self.index.get(&id).map(|&i| i as usize)
+    }
+    #[inline]
     fn get(&self, id: &OrderId) -> Option<&Order> {
-        self.index.get(id).map(|&i| &self.store[i as usize])
+        self.pos(*id)
+            .map(|i| &self.chunks[i >> CHUNK_BITS][i & (CHUNK - 1)])
     }
     #[inline]
     fn get_mut(&mut self, id: &OrderId) -> Option<&mut Order> {
-        self.index.get(id).map(|&i| &mut self.store[i as usize])
+        self.pos(*id)
+            .map(|i| &mut self.chunks[i >> CHUNK_BITS][i & (CHUNK - 1)])
+    }
+    fn iter(&self) -> impl Iterator<Item = &Order> {
+        self.chunks.iter().flatten()
     }
     #[inline]
     fn contains_key(&self, id: &OrderId) -> bool {
-        self.index.contains_key(id)
+        self.pos(*id).is_some()
     }
     fn insert(&mut self, o: Order) {
-        self.index.insert(o.id(), self.store.len() as u32);
-        self.store.push(o);
+        let id = o.id();
+        let n = self.len;
+        if n == 0 {
+            self.base = id;
+        }
+        if self.dense == n && id.wrapping_sub(self.base) == n as u64 {
+            self.dense += 1;
+        } else {
+            self.index.insert(id, n as u32);
+        }
+        if n & (CHUNK - 1) == 0 {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        self.chunks.last_mut().expect("a chunk").push(o);
+        self.len += 1;
     }
 }
 
@@ -132,6 +174,11 @@ pub struct Orders {
     insts: Vec<InstSpec>,
     last_id: OrderId,
     n_working: usize,
+    /// Working orders that are trailing stops / IOC-FOK / GTD-DAY (so venues can skip the
+    /// per-point work when there are none).
+    n_trailing: usize,
+    n_immediate: usize,
+    n_expiring: usize,
     /// The bar index from which orders accepted or released now may trade (set by bar venues;
     /// other venues leave it at 0).
     pub release_from: u64,
@@ -263,9 +310,48 @@ impl Orders {
         self.n_working
     }
 
+    /// Whether any working order is a trailing stop.
+    #[inline]
+    pub fn any_trailing(&self) -> bool {
+        self.n_trailing > 0
+    }
+
+    /// Whether any working order is IOC or FOK.
+    #[inline]
+    pub fn any_immediate(&self) -> bool {
+        self.n_immediate > 0
+    }
+
+    /// Whether any working order has an expiry time (GTD / DAY).
+    #[inline]
+    pub fn any_expiring(&self) -> bool {
+        self.n_expiring > 0
+    }
+
+    fn count(&mut self, id: OrderId, add: bool) {
+        let o = &self.all[&id];
+        let t = matches!(
+            o.spec.kind,
+            OrderKind::TrailingStopMarket { .. } | OrderKind::TrailingStopLimit { .. }
+        ) as usize;
+        let i = matches!(o.spec.tif, TimeInForce::Ioc | TimeInForce::Fok) as usize;
+        let e = o.expire_ts.is_some() as usize;
+        if add {
+            self.n_working += 1;
+            self.n_trailing += t;
+            self.n_immediate += i;
+            self.n_expiring += e;
+        } else {
+            self.n_working -= 1;
+            self.n_trailing -= t;
+            self.n_immediate -= i;
+            self.n_expiring -= e;
+        }
+    }
+
     /// Every order ever registered, in registration order.
     pub fn all(&self) -> impl Iterator<Item = &Order> {
-        self.all.store.iter()
+        self.all.iter()
     }
 
     pub fn list(&self, list: ListId) -> Option<&OrderList> {
@@ -601,7 +687,7 @@ impl Orders {
         let inst = o.spec.instrument;
         ev(events, id, ts, OrderEventKind::Accepted);
         self.working[inst as usize].push(id);
-        self.n_working += 1;
+        self.count(id, true);
         if let Some(m) = mark {
             let tick = self.insts[inst as usize].tick;
             Self::update_trail_of(self.all.get_mut(&id).expect("known order"), m, tick);
@@ -968,7 +1054,7 @@ impl Orders {
         let inst = self.all[&id].spec.instrument as usize;
         if let Some(k) = self.working[inst].iter().position(|&x| x == id) {
             self.working[inst].remove(k);
-            self.n_working -= 1;
+            self.count(id, false);
         }
     }
 
