@@ -20,7 +20,9 @@ fn series() -> (Vec<i64>, Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
     let (mut ts, mut o, mut h, mut l, mut c, mut v) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
     for i in 0..N {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let r = ((s >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 20.0;
         let open = (x * 100.0).round() / 100.0;
         x = (x + r).max(100.0);
@@ -62,16 +64,24 @@ fn bench(c: &mut Criterion) {
     let d = series();
     let every: Vec<f64> = (0..N).map(|i| (i % 2) as f64).collect();
     let sparse: Vec<f64> = (0..N)
-        .map(|i| if i % 27 == 0 { ((i / 27) % 2) as f64 } else { f64::NAN })
+        .map(|i| {
+            if i % 27 == 0 {
+                ((i / 27) % 2) as f64
+            } else {
+                f64::NAN
+            }
+        })
         .collect();
     let mut g = c.benchmark_group("venue_every_bar_orders");
     g.throughput(Throughput::Elements(N as u64));
-    g.sample_size(10).measurement_time(std::time::Duration::from_secs(3));
+    g.sample_size(10)
+        .measurement_time(std::time::Duration::from_secs(3));
     g.bench_function("trader", |b| b.iter(|| black_box(run(&every, &d))));
     g.finish();
     let mut g = c.benchmark_group("venue_sparse_signals");
     g.throughput(Throughput::Elements(N as u64));
-    g.sample_size(10).measurement_time(std::time::Duration::from_secs(3));
+    g.sample_size(10)
+        .measurement_time(std::time::Duration::from_secs(3));
     g.bench_function("trader", |b| b.iter(|| black_box(run(&sparse, &d))));
     g.finish();
 }

@@ -739,4 +739,3 @@ fn a_cancel_arriving_before_its_order_cancels_it_in_flight() {
     assert_eq!(s.take(), ["1 submitted", "1 canceled Requested"]);
     assert!(s.fills.is_empty() && s.v.is_idle());
 }
-

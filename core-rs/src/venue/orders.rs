@@ -75,7 +75,9 @@ type IdBuild = std::hash::BuildHasherDefault<IdHasher>;
 // NB: with SipHash and the orders inside a HashMap, 1M orders took 3.6 s in the every-bar bench
 // (0.73 s before the manager); this store keeps consecutive ids out of the hash table.
 // NB: in chunks, not one Vec: regrowing one Vec of 1M orders (272 bytes each) spent ~35% of
-// the every-bar venue bench in memmove and page faults.
+// the every-bar venue bench in memmove and page faults. What is left of that cost is the first
+// write of each order (the store keeps every order for the reports): a smaller `Order` is the
+// lever (most of its 272 bytes are `Option<i64>` fields and the i128 notional).
 const CHUNK_BITS: u32 = 10;
 const CHUNK: usize = 1 << CHUNK_BITS;
 
@@ -478,15 +480,15 @@ impl Orders {
         if spec.post_only && !has_limit {
             return Err(Reason::InvalidOrder);
         }
-        if let Some(d) = spec.display_qty {
-            if !has_limit || d <= 0 || d > spec.qty || d % inst.lot != 0 {
-                return Err(Reason::InvalidOrder);
-            }
+        if let Some(d) = spec.display_qty
+            && (!has_limit || d <= 0 || d > spec.qty || d % inst.lot != 0)
+        {
+            return Err(Reason::InvalidOrder);
         }
-        if let TimeInForce::Gtd { expire_ts } = spec.tif {
-            if expire_ts <= ts {
-                return Err(Reason::InvalidOrder);
-            }
+        if let TimeInForce::Gtd { expire_ts } = spec.tif
+            && expire_ts <= ts
+        {
+            return Err(Reason::InvalidOrder);
         }
         Ok(())
     }
@@ -654,15 +656,15 @@ impl Orders {
         if o.spec.reduce_only && self.fill_cap(o) == 0 {
             return Err(Reason::ReduceOnlyWouldIncrease);
         }
-        if o.spec.post_only {
-            if let (OrderKind::Limit { px }, Some(m)) = (o.spec.kind, mark) {
-                let takes = match o.spec.side {
-                    Side::Buy => px >= m,
-                    Side::Sell => px <= m,
-                };
-                if takes {
-                    return Err(Reason::PostOnlyWouldTake);
-                }
+        if o.spec.post_only
+            && let (OrderKind::Limit { px }, Some(m)) = (o.spec.kind, mark)
+        {
+            let takes = match o.spec.side {
+                Side::Buy => px >= m,
+                Side::Sell => px <= m,
+            };
+            if takes {
+                return Err(Reason::PostOnlyWouldTake);
             }
         }
         Ok(())
@@ -1076,18 +1078,19 @@ impl Orders {
         if was_working {
             self.unwork(id);
         }
-        if unfilled && !self.children.is_empty() {
-            if let Some(children) = self.children.get(&id).cloned() {
-                for c in children {
-                    if !self.all[&c].status.is_closed() {
-                        self.close(
-                            c,
-                            OrderStatus::Canceled,
-                            OrderEventKind::Canceled(Reason::ParentClosed),
-                            ts,
-                            events,
-                        );
-                    }
+        if unfilled
+            && !self.children.is_empty()
+            && let Some(children) = self.children.get(&id).cloned()
+        {
+            for c in children {
+                if !self.all[&c].status.is_closed() {
+                    self.close(
+                        c,
+                        OrderStatus::Canceled,
+                        OrderEventKind::Canceled(Reason::ParentClosed),
+                        ts,
+                        events,
+                    );
                 }
             }
         }
@@ -1173,15 +1176,16 @@ impl Orders {
         if let Some(p) = px {
             o.spec.kind.limit_px().ok_or(Reason::InvalidOrder)?;
             check_px(p, inst.tick)?;
-            if o.spec.post_only && matches!(o.spec.kind, OrderKind::Limit { .. }) {
-                if let Some(m) = mark {
-                    let takes = match o.spec.side {
-                        Side::Buy => p >= m,
-                        Side::Sell => p <= m,
-                    };
-                    if takes {
-                        return Err(Reason::PostOnlyWouldTake);
-                    }
+            if o.spec.post_only
+                && matches!(o.spec.kind, OrderKind::Limit { .. })
+                && let Some(m) = mark
+            {
+                let takes = match o.spec.side {
+                    Side::Buy => p >= m,
+                    Side::Sell => p <= m,
+                };
+                if takes {
+                    return Err(Reason::PostOnlyWouldTake);
                 }
             }
         }
