@@ -192,9 +192,10 @@ impl<'a> Matcher<'a> {
         }
     }
 
-    /// Where on `a → b` order `id` acts next: (price, is a trigger).
-    fn evaluate(&self, id: OrderId, a: i64, b: i64, at_open: bool) -> Option<(i64, bool)> {
-        let o = self.venue.orders.get(id)?;
+    /// Where on `a → b` the `j`-th working order acts next: (price, is a trigger).
+    fn evaluate(&self, j: usize, a: i64, b: i64, at_open: bool) -> Option<(i64, bool)> {
+        let o = self.venue.orders.working_at(self.bar.instrument, j);
+        let id = o.id();
         if o.first_bar > self.bar_index {
             return None;
         }
@@ -264,8 +265,8 @@ impl<'a> Matcher<'a> {
             let mut best: Option<(i64, OrderId, i64, bool)> = None;
             let n = self.venue.orders.working_ids(k).len();
             for j in 0..n {
-                let id = self.venue.orders.working_ids(k)[j];
-                if let Some((lvl, trig)) = self.evaluate(id, cur, b, at_open) {
+                if let Some((lvl, trig)) = self.evaluate(j, cur, b, at_open) {
+                    let id = self.venue.orders.working_ids(k)[j];
                     let d = (lvl - cur).abs();
                     if best.is_none_or(|x| d < x.0) {
                         best = Some((d, id, lvl, trig));
@@ -374,14 +375,8 @@ impl<'a> Matcher<'a> {
         let k = self.bar.instrument;
         let n = self.venue.orders.working_ids(k).len();
         for j in 0..n {
-            let id = self.venue.orders.working_ids(k)[j];
-            let takes_part = self
-                .venue
-                .orders
-                .get(id)
-                .is_some_and(|o| o.first_bar <= self.bar_index);
-            if takes_part {
-                self.venue.orders.update_trail(id, px);
+            if self.venue.orders.working_at(k, j).first_bar <= self.bar_index {
+                self.venue.orders.update_trail_at(k, j, px);
             }
         }
     }

@@ -115,6 +115,16 @@ impl OrderStore {
         self.pos(*id)
             .map(|i| &mut self.chunks[i >> CHUNK_BITS][i & (CHUNK - 1)])
     }
+    #[inline]
+    fn at(&self, p: u32) -> &Order {
+        let i = p as usize;
+        &self.chunks[i >> CHUNK_BITS][i & (CHUNK - 1)]
+    }
+    #[inline]
+    fn at_mut(&mut self, p: u32) -> &mut Order {
+        let i = p as usize;
+        &mut self.chunks[i >> CHUNK_BITS][i & (CHUNK - 1)]
+    }
     fn iter(&self) -> impl Iterator<Item = &Order> {
         self.chunks.iter().flatten()
     }
@@ -170,6 +180,8 @@ pub struct Orders {
     all: OrderStore,
     /// Per instrument: the orders at the venue able to trade or trigger, in arrival order.
     working: Vec<Vec<OrderId>>,
+    /// Their positions in the store, in step with `working` (scans need no id lookup).
+    working_pos: Vec<Vec<u32>>,
     lists: HashMap<ListId, OrderList, IdBuild>,
     children: HashMap<OrderId, Vec<OrderId>, IdBuild>,
     positions: Vec<i64>,
@@ -222,11 +234,23 @@ pub fn offset_amount(offset: TrailingOffset, reference: i64, tick: i64) -> i64 {
     match offset {
         TrailingOffset::Price(p) => p,
         TrailingOffset::Ticks(n) => n.saturating_mul(tick),
-        TrailingOffset::Bps(Bps(b)) => to_tick(
-            div_ceil(reference as i128 * b as i128, Bps::ONE),
-            tick,
-            true,
-        ),
+        TrailingOffset::Bps(Bps(b)) => {
+            // NB: the trail moves at every path point; in 64 bits (when the product fits) the
+            // division by the constant becomes a multiply: the 128-bit one was ~60% of the
+            // brackets-with-trailing-stops bench.
+            match (reference as u64).checked_mul(b as u64) {
+                Some(p) if reference >= 0 && b >= 0 && tick > 0 => {
+                    let off = p.div_ceil(Bps::ONE as u64);
+                    let t = tick as u64;
+                    off.div_ceil(t).saturating_mul(t).min(i64::MAX as u64) as i64
+                }
+                _ => to_tick(
+                    div_ceil(reference as i128 * b as i128, Bps::ONE),
+                    tick,
+                    true,
+                ),
+            }
+        }
     }
 }
 
@@ -271,6 +295,7 @@ impl Orders {
     pub fn new(instruments: &[Instrument]) -> Self {
         Self {
             working: vec![Vec::new(); instruments.len()],
+            working_pos: vec![Vec::new(); instruments.len()],
             positions: vec![0; instruments.len()],
             insts: instruments
                 .iter()
@@ -293,9 +318,25 @@ impl Orders {
 
     /// The working orders of `instrument` (accepted, triggered or partly filled), arrival order.
     pub fn working(&self, instrument: InstrumentId) -> impl Iterator<Item = &Order> {
-        self.working_ids(instrument)
+        self.working_pos
+            .get(instrument as usize)
+            .map_or(&[][..], |v| v.as_slice())
             .iter()
-            .map(move |id| &self.all[id])
+            .map(move |&p| self.all.at(p))
+    }
+
+    /// The `j`-th working order of `instrument` (arrival order), without an id lookup.
+    #[inline]
+    pub fn working_at(&self, instrument: InstrumentId, j: usize) -> &Order {
+        self.all.at(self.working_pos[instrument as usize][j])
+    }
+
+    /// Let the `j`-th working order of `instrument` see price `px` (see [`Orders::update_trail`]).
+    #[inline]
+    pub fn update_trail_at(&mut self, instrument: InstrumentId, j: usize, px: i64) {
+        let tick = self.insts[instrument as usize].tick;
+        let p = self.working_pos[instrument as usize][j];
+        Self::update_trail_of(self.all.at_mut(p), px, tick);
     }
 
     /// Ids of the working orders of `instrument`, in arrival order.
@@ -689,6 +730,8 @@ impl Orders {
         let inst = o.spec.instrument;
         ev(events, id, ts, OrderEventKind::Accepted);
         self.working[inst as usize].push(id);
+        let pos = self.all.pos(id).expect("known order") as u32;
+        self.working_pos[inst as usize].push(pos);
         self.count(id, true);
         if let Some(m) = mark {
             let tick = self.insts[inst as usize].tick;
@@ -951,6 +994,15 @@ impl Orders {
                 }
             }
             Some(t) => {
+                // the candidate sits strictly beyond `px` (offsets are > 0): only a price past
+                // the trigger can move it
+                let beyond = match side {
+                    Side::Sell => px <= t,
+                    Side::Buy => px >= t,
+                };
+                if beyond {
+                    return;
+                }
                 let cand = trail_trigger(side, offset, px, tick);
                 o.trail_trigger = Some(match side {
                     Side::Sell => t.max(cand),
@@ -1056,6 +1108,7 @@ impl Orders {
         let inst = self.all[&id].spec.instrument as usize;
         if let Some(k) = self.working[inst].iter().position(|&x| x == id) {
             self.working[inst].remove(k);
+            self.working_pos[inst].remove(k);
             self.count(id, false);
         }
     }
@@ -1197,5 +1250,64 @@ impl Orders {
             check_px(t, inst.tick)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bps_offsets_round_up_to_the_tick_in_both_widths() {
+        // 1% of 100.50 (raw 10_050, tick 1) = 100.5 raw → 101
+        let b = TrailingOffset::Bps(Bps(100_000_000));
+        assert_eq!(offset_amount(b, 10_050, 1), 101);
+        assert_eq!(offset_amount(b, 10_000, 1), 100);
+        assert_eq!(offset_amount(b, 10_000, 7), 105);
+        // a product past u64 takes the 128-bit path and agrees with it
+        let huge = i64::MAX / 2;
+        let want = to_tick(div_ceil(huge as i128 * 100_000_000, Bps::ONE), 5, true);
+        assert_eq!(offset_amount(b, huge, 5), want);
+        for r in [1i64, 99, 12_345, 2_000_000, 987_654_321] {
+            for bps in [1i64, 3_000_000, 100_000_000, 5_000_000_000] {
+                for tick in [1i64, 5, 100] {
+                    let w = to_tick(div_ceil(r as i128 * bps as i128, Bps::ONE), tick, true);
+                    assert_eq!(offset_amount(TrailingOffset::Bps(Bps(bps)), r, tick), w);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn trailing_triggers_only_move_in_favour() {
+        let insts = [Instrument::new("X", 0, 0).unwrap()];
+        let mut m = Orders::new(&insts);
+        let mut ev = Vec::new();
+        let spec = OrderSpec::new(
+            1,
+            0,
+            Side::Sell,
+            OrderKind::TrailingStopMarket {
+                offset: TrailingOffset::Ticks(2),
+                activation: Some(105),
+            },
+            1,
+        );
+        assert!(m.register(spec, 0, 0, &mut ev));
+        assert!(m.accept(1, 0, Some(100), &mut ev));
+        assert_eq!(
+            m.get(1).unwrap().trail_trigger,
+            None,
+            "not active below 105"
+        );
+        for (px, want) in [
+            (104, None),
+            (106, Some(104)),
+            (103, Some(104)),
+            (110, Some(108)),
+        ] {
+            m.update_trail(1, px);
+            assert_eq!(m.get(1).unwrap().trail_trigger, want, "at {px}");
+        }
     }
 }
