@@ -84,11 +84,7 @@ impl Handler for Brackets {
         }
         let qty = 1_000; // 1 unit at size_dp 3
         let tp = bar.close + bar.close / 200;
-        let (e, t, s) = (
-            bt.next_order_id(),
-            bt.next_order_id() + 1,
-            bt.next_order_id() + 2,
-        );
+        let (e, t, s) = (bt.next_order_id(), bt.next_order_id(), bt.next_order_id());
         self.list += 1;
         bt.submit(Command::SubmitList {
             list: self.list,
