@@ -2,8 +2,9 @@
 //!
 //! One [`Backtest`] runs bars of one or many instruments, merged by timestamp upstream, in
 //! batches (call [`Backtest::run`] once per batch, then [`Backtest::finish`]). For each bar:
-//! 1. the venue matches the orders resting from earlier bars against it (next-open market
-//!    orders, limit orders) and the fills go to the portfolio;
+//! 1. the venue delivers the commands that arrived by the bar's time (latency), then matches the
+//!    working orders of the bar's instrument along the intrabar path (see [`crate::venue::bars`])
+//!    and the fills go to the portfolio;
 //! 2. the instrument is marked at the bar's close;
 //! 3. order events are handed to the handler, then the handler sees the bar (the Python
 //!    strategy, or a vectorized decision array: both go through the same [`Handler`] trait, so

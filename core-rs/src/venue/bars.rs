@@ -192,9 +192,10 @@ impl<'a> Matcher<'a> {
         }
     }
 
-    /// Where on `a → b` order `id` acts next: (price, is a trigger).
-    fn evaluate(&self, id: OrderId, a: i64, b: i64, at_open: bool) -> Option<(i64, bool)> {
-        let o = self.venue.orders.get(id)?;
+    /// Where on `a → b` the `j`-th working order acts next: (price, is a trigger).
+    fn evaluate(&self, j: usize, a: i64, b: i64, at_open: bool) -> Option<(i64, bool)> {
+        let o = self.venue.orders.working_at(self.bar.instrument, j);
+        let id = o.id();
         if o.first_bar > self.bar_index {
             return None;
         }
@@ -264,8 +265,8 @@ impl<'a> Matcher<'a> {
             let mut best: Option<(i64, OrderId, i64, bool)> = None;
             let n = self.venue.orders.working_ids(k).len();
             for j in 0..n {
-                let id = self.venue.orders.working_ids(k)[j];
-                if let Some((lvl, trig)) = self.evaluate(id, cur, b, at_open) {
+                if let Some((lvl, trig)) = self.evaluate(j, cur, b, at_open) {
+                    let id = self.venue.orders.working_ids(k)[j];
                     let d = (lvl - cur).abs();
                     if best.is_none_or(|x| d < x.0) {
                         best = Some((d, id, lvl, trig));
@@ -368,23 +369,23 @@ impl<'a> Matcher<'a> {
 
     /// Let the trailing stops that take part in this bar see price `px`.
     fn trail_point(&mut self, px: i64) {
+        if !self.venue.orders.any_trailing() {
+            return;
+        }
         let k = self.bar.instrument;
         let n = self.venue.orders.working_ids(k).len();
         for j in 0..n {
-            let id = self.venue.orders.working_ids(k)[j];
-            let takes_part = self
-                .venue
-                .orders
-                .get(id)
-                .is_some_and(|o| o.first_bar <= self.bar_index);
-            if takes_part {
-                self.venue.orders.update_trail(id, px);
+            if self.venue.orders.working_at(k, j).first_bar <= self.bar_index {
+                self.venue.orders.update_trail_at(k, j, px);
             }
         }
     }
 
     /// Cancel what is left of IOC / FOK orders that had their one chance in this bar.
     fn end_immediate(&mut self, events: &mut Vec<OrderEvent>) {
+        if !self.venue.orders.any_immediate() {
+            return;
+        }
         let k = self.bar.instrument;
         let ids: Vec<OrderId> = self
             .venue
@@ -409,6 +410,9 @@ impl<'a> Matcher<'a> {
 
     /// Expire the GTD / DAY orders whose time is up by this bar.
     fn expire_due(&mut self, events: &mut Vec<OrderEvent>) {
+        if !self.venue.orders.any_expiring() {
+            return;
+        }
         let k = self.bar.instrument;
         let ts = self.bar.ts;
         let due: Vec<OrderId> = self
@@ -431,6 +435,9 @@ impl<'a> Matcher<'a> {
         self.trail_point(bar.open);
         self.run(bar.open, bar.open, true, events, fills);
         self.end_immediate(events);
+        if self.venue.orders.working_ids(bar.instrument).is_empty() {
+            return;
+        }
         let pts = self.venue.config.path.points(&bar);
         let mut a = bar.open;
         for &b in &pts[1..] {

@@ -64,13 +64,13 @@ pub struct VenueConfig {
 
 impl VenueConfig {
     pub fn validate(&self) -> CoreResult<()> {
-        if let Some(c) = self.volume_cap {
-            if !(c > 0.0 && c <= 1.0) {
-                return Err(CoreError::InvalidArgument {
-                    name: "volume_cap",
-                    reason: format!("must be in (0, 1], got {c}"),
-                });
-            }
+        if let Some(c) = self.volume_cap
+            && !(c > 0.0 && c <= 1.0)
+        {
+            return Err(CoreError::InvalidArgument {
+                name: "volume_cap",
+                reason: format!("must be in (0, 1], got {c}"),
+            });
         }
         self.latency.validate()
     }
@@ -349,19 +349,17 @@ impl SimVenue {
         let px = m.venue.taker_px(inst, side, bar.close, leaves, bar);
         m.fill(id, px, Liquidity::Taker, ts, events, fills);
         m.finish();
-        if let Some(o) = self.orders.get(id) {
-            if o.status.is_working() {
-                match o.spec.tif {
-                    TimeInForce::Ioc => {
-                        self.orders
-                            .cancel_with(id, Reason::IocRemainder, ts, events)
-                    }
-                    TimeInForce::Fok => {
-                        self.orders
-                            .cancel_with(id, Reason::FokCannotFill, ts, events)
-                    }
-                    _ => {}
-                }
+        if let Some(o) = self.orders.get(id)
+            && o.status.is_working()
+        {
+            match o.spec.tif {
+                TimeInForce::Ioc => self
+                    .orders
+                    .cancel_with(id, Reason::IocRemainder, ts, events),
+                TimeInForce::Fok => self
+                    .orders
+                    .cancel_with(id, Reason::FokCannotFill, ts, events),
+                _ => {}
             }
         }
     }

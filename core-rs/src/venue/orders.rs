@@ -49,8 +49,6 @@ pub const DAY_NS: i64 = 86_400_000_000_000;
 
 /// Hashes an order id so that consecutive ids land in consecutive buckets (the usual case:
 /// increasing ids) while the tag bits still vary.
-// NB: with SipHash and the orders inside the map, 1M orders cost 3.6 s in the every-bar bench
-// (0.73 s before the manager); this store and hasher bring it back near the old venue.
 #[derive(Default, Clone, Copy)]
 struct IdHasher(u64);
 
@@ -71,29 +69,85 @@ impl std::hash::Hasher for IdHasher {
 
 type IdBuild = std::hash::BuildHasherDefault<IdHasher>;
 
-/// Every order in registration order, found by id.
+/// Every order in registration order, found by id. Ids that continue a run of consecutive ids
+/// from the first one (the usual case: the engine and the Python context count up from 1) are
+/// found by position with no hashing; any other id goes through the index.
+// NB: with SipHash and the orders inside a HashMap, 1M orders took 3.6 s in the every-bar bench
+// (0.73 s before the manager); this store keeps consecutive ids out of the hash table.
+// NB: in chunks, not one Vec: regrowing one Vec of 1M orders (272 bytes each) spent ~35% of
+// the every-bar venue bench in memmove and page faults. What is left of that cost is the first
+// write of each order (the store keeps every order for the reports): a smaller `Order` is the
+// lever (most of its 272 bytes are `Option<i64>` fields and the i128 notional).
+const CHUNK_BITS: u32 = 10;
+const CHUNK: usize = 1 << CHUNK_BITS;
+
 #[derive(Debug, Default)]
 struct OrderStore {
-    store: Vec<Order>,
+    /// Chunks of `CHUNK` orders (the last one partly filled); never moved once written.
+    chunks: Vec<Vec<Order>>,
+    len: usize,
+    /// Id of the first order; the `dense` first orders sit at position `id - base`.
+    base: OrderId,
+    /// How many leading orders have id `base + position`.
+    dense: usize,
     index: HashMap<OrderId, u32, IdBuild>,
 }
 
 impl OrderStore {
     #[inline]
+    fn pos(&self, id: OrderId) -> Option<usize> {
+        let k = id.wrapping_sub(self.base);
+        if k < self.dense as u64 {
+            return Some(k as usize);
+        }
+        if self.index.is_empty() {
+            return None;
+        }
+        self.index.get(&id).map(|&i| i as usize)
+    }
+    #[inline]
     fn get(&self, id: &OrderId) -> Option<&Order> {
-        self.index.get(id).map(|&i| &self.store[i as usize])
+        self.pos(*id)
+            .map(|i| &self.chunks[i >> CHUNK_BITS][i & (CHUNK - 1)])
     }
     #[inline]
     fn get_mut(&mut self, id: &OrderId) -> Option<&mut Order> {
-        self.index.get(id).map(|&i| &mut self.store[i as usize])
+        self.pos(*id)
+            .map(|i| &mut self.chunks[i >> CHUNK_BITS][i & (CHUNK - 1)])
+    }
+    #[inline]
+    fn at(&self, p: u32) -> &Order {
+        let i = p as usize;
+        &self.chunks[i >> CHUNK_BITS][i & (CHUNK - 1)]
+    }
+    #[inline]
+    fn at_mut(&mut self, p: u32) -> &mut Order {
+        let i = p as usize;
+        &mut self.chunks[i >> CHUNK_BITS][i & (CHUNK - 1)]
+    }
+    fn iter(&self) -> impl Iterator<Item = &Order> {
+        self.chunks.iter().flatten()
     }
     #[inline]
     fn contains_key(&self, id: &OrderId) -> bool {
-        self.index.contains_key(id)
+        self.pos(*id).is_some()
     }
     fn insert(&mut self, o: Order) {
-        self.index.insert(o.id(), self.store.len() as u32);
-        self.store.push(o);
+        let id = o.id();
+        let n = self.len;
+        if n == 0 {
+            self.base = id;
+        }
+        if self.dense == n && id.wrapping_sub(self.base) == n as u64 {
+            self.dense += 1;
+        } else {
+            self.index.insert(id, n as u32);
+        }
+        if n & (CHUNK - 1) == 0 {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        self.chunks.last_mut().expect("a chunk").push(o);
+        self.len += 1;
     }
 }
 
@@ -126,12 +180,19 @@ pub struct Orders {
     all: OrderStore,
     /// Per instrument: the orders at the venue able to trade or trigger, in arrival order.
     working: Vec<Vec<OrderId>>,
+    /// Their positions in the store, in step with `working` (scans need no id lookup).
+    working_pos: Vec<Vec<u32>>,
     lists: HashMap<ListId, OrderList, IdBuild>,
     children: HashMap<OrderId, Vec<OrderId>, IdBuild>,
     positions: Vec<i64>,
     insts: Vec<InstSpec>,
     last_id: OrderId,
     n_working: usize,
+    /// Working orders that are trailing stops / IOC-FOK / GTD-DAY (so venues can skip the
+    /// per-point work when there are none).
+    n_trailing: usize,
+    n_immediate: usize,
+    n_expiring: usize,
     /// The bar index from which orders accepted or released now may trade (set by bar venues;
     /// other venues leave it at 0).
     pub release_from: u64,
@@ -173,11 +234,23 @@ pub fn offset_amount(offset: TrailingOffset, reference: i64, tick: i64) -> i64 {
     match offset {
         TrailingOffset::Price(p) => p,
         TrailingOffset::Ticks(n) => n.saturating_mul(tick),
-        TrailingOffset::Bps(Bps(b)) => to_tick(
-            div_ceil(reference as i128 * b as i128, Bps::ONE),
-            tick,
-            true,
-        ),
+        TrailingOffset::Bps(Bps(b)) => {
+            // NB: the trail moves at every path point; in 64 bits (when the product fits) the
+            // division by the constant becomes a multiply: the 128-bit one was ~60% of the
+            // brackets-with-trailing-stops bench.
+            match (reference as u64).checked_mul(b as u64) {
+                Some(p) if reference >= 0 && b >= 0 && tick > 0 => {
+                    let off = p.div_ceil(Bps::ONE as u64);
+                    let t = tick as u64;
+                    off.div_ceil(t).saturating_mul(t).min(i64::MAX as u64) as i64
+                }
+                _ => to_tick(
+                    div_ceil(reference as i128 * b as i128, Bps::ONE),
+                    tick,
+                    true,
+                ),
+            }
+        }
     }
 }
 
@@ -222,6 +295,7 @@ impl Orders {
     pub fn new(instruments: &[Instrument]) -> Self {
         Self {
             working: vec![Vec::new(); instruments.len()],
+            working_pos: vec![Vec::new(); instruments.len()],
             positions: vec![0; instruments.len()],
             insts: instruments
                 .iter()
@@ -251,9 +325,25 @@ impl Orders {
 
     /// The working orders of `instrument` (accepted, triggered or partly filled), arrival order.
     pub fn working(&self, instrument: InstrumentId) -> impl Iterator<Item = &Order> {
-        self.working_ids(instrument)
+        self.working_pos
+            .get(instrument as usize)
+            .map_or(&[][..], |v| v.as_slice())
             .iter()
-            .map(move |id| &self.all[id])
+            .map(move |&p| self.all.at(p))
+    }
+
+    /// The `j`-th working order of `instrument` (arrival order), without an id lookup.
+    #[inline]
+    pub fn working_at(&self, instrument: InstrumentId, j: usize) -> &Order {
+        self.all.at(self.working_pos[instrument as usize][j])
+    }
+
+    /// Let the `j`-th working order of `instrument` see price `px` (see [`Orders::update_trail`]).
+    #[inline]
+    pub fn update_trail_at(&mut self, instrument: InstrumentId, j: usize, px: i64) {
+        let tick = self.insts[instrument as usize].tick;
+        let p = self.working_pos[instrument as usize][j];
+        Self::update_trail_of(self.all.at_mut(p), px, tick);
     }
 
     /// Ids of the working orders of `instrument`, in arrival order.
@@ -270,9 +360,48 @@ impl Orders {
         self.n_working
     }
 
+    /// Whether any working order is a trailing stop.
+    #[inline]
+    pub fn any_trailing(&self) -> bool {
+        self.n_trailing > 0
+    }
+
+    /// Whether any working order is IOC or FOK.
+    #[inline]
+    pub fn any_immediate(&self) -> bool {
+        self.n_immediate > 0
+    }
+
+    /// Whether any working order has an expiry time (GTD / DAY).
+    #[inline]
+    pub fn any_expiring(&self) -> bool {
+        self.n_expiring > 0
+    }
+
+    fn count(&mut self, id: OrderId, add: bool) {
+        let o = &self.all[&id];
+        let t = matches!(
+            o.spec.kind,
+            OrderKind::TrailingStopMarket { .. } | OrderKind::TrailingStopLimit { .. }
+        ) as usize;
+        let i = matches!(o.spec.tif, TimeInForce::Ioc | TimeInForce::Fok) as usize;
+        let e = o.expire_ts.is_some() as usize;
+        if add {
+            self.n_working += 1;
+            self.n_trailing += t;
+            self.n_immediate += i;
+            self.n_expiring += e;
+        } else {
+            self.n_working -= 1;
+            self.n_trailing -= t;
+            self.n_immediate -= i;
+            self.n_expiring -= e;
+        }
+    }
+
     /// Every order ever registered, in registration order.
     pub fn all(&self) -> impl Iterator<Item = &Order> {
-        self.all.store.iter()
+        self.all.iter()
     }
 
     pub fn list(&self, list: ListId) -> Option<&OrderList> {
@@ -399,15 +528,15 @@ impl Orders {
         if spec.post_only && !has_limit {
             return Err(Reason::InvalidOrder);
         }
-        if let Some(d) = spec.display_qty {
-            if !has_limit || d <= 0 || d > spec.qty || d % inst.lot != 0 {
-                return Err(Reason::InvalidOrder);
-            }
+        if let Some(d) = spec.display_qty
+            && (!has_limit || d <= 0 || d > spec.qty || d % inst.lot != 0)
+        {
+            return Err(Reason::InvalidOrder);
         }
-        if let TimeInForce::Gtd { expire_ts } = spec.tif {
-            if expire_ts <= ts {
-                return Err(Reason::InvalidOrder);
-            }
+        if let TimeInForce::Gtd { expire_ts } = spec.tif
+            && expire_ts <= ts
+        {
+            return Err(Reason::InvalidOrder);
         }
         Ok(())
     }
@@ -575,15 +704,15 @@ impl Orders {
         if o.spec.reduce_only && self.fill_cap(o) == 0 {
             return Err(Reason::ReduceOnlyWouldIncrease);
         }
-        if o.spec.post_only {
-            if let (OrderKind::Limit { px }, Some(m)) = (o.spec.kind, mark) {
-                let takes = match o.spec.side {
-                    Side::Buy => px >= m,
-                    Side::Sell => px <= m,
-                };
-                if takes {
-                    return Err(Reason::PostOnlyWouldTake);
-                }
+        if o.spec.post_only
+            && let (OrderKind::Limit { px }, Some(m)) = (o.spec.kind, mark)
+        {
+            let takes = match o.spec.side {
+                Side::Buy => px >= m,
+                Side::Sell => px <= m,
+            };
+            if takes {
+                return Err(Reason::PostOnlyWouldTake);
             }
         }
         Ok(())
@@ -608,7 +737,9 @@ impl Orders {
         let inst = o.spec.instrument;
         ev(events, id, ts, OrderEventKind::Accepted);
         self.working[inst as usize].push(id);
-        self.n_working += 1;
+        let pos = self.all.pos(id).expect("known order") as u32;
+        self.working_pos[inst as usize].push(pos);
+        self.count(id, true);
         if let Some(m) = mark {
             let tick = self.insts[inst as usize].tick;
             Self::update_trail_of(self.all.get_mut(&id).expect("known order"), m, tick);
@@ -871,6 +1002,15 @@ impl Orders {
                 }
             }
             Some(t) => {
+                // the candidate sits strictly beyond `px` (offsets are > 0): only a price past
+                // the trigger can move it
+                let beyond = match side {
+                    Side::Sell => px <= t,
+                    Side::Buy => px >= t,
+                };
+                if beyond {
+                    return;
+                }
                 let cand = trail_trigger(side, offset, px, tick);
                 o.trail_trigger = Some(match side {
                     Side::Sell => t.max(cand),
@@ -976,7 +1116,8 @@ impl Orders {
         let inst = self.all[&id].spec.instrument as usize;
         if let Some(k) = self.working[inst].iter().position(|&x| x == id) {
             self.working[inst].remove(k);
-            self.n_working -= 1;
+            self.working_pos[inst].remove(k);
+            self.count(id, false);
         }
     }
 
@@ -998,18 +1139,19 @@ impl Orders {
         if was_working {
             self.unwork(id);
         }
-        if unfilled && !self.children.is_empty() {
-            if let Some(children) = self.children.get(&id).cloned() {
-                for c in children {
-                    if !self.all[&c].status.is_closed() {
-                        self.close(
-                            c,
-                            OrderStatus::Canceled,
-                            OrderEventKind::Canceled(Reason::ParentClosed),
-                            ts,
-                            events,
-                        );
-                    }
+        if unfilled
+            && !self.children.is_empty()
+            && let Some(children) = self.children.get(&id).cloned()
+        {
+            for c in children {
+                if !self.all[&c].status.is_closed() {
+                    self.close(
+                        c,
+                        OrderStatus::Canceled,
+                        OrderEventKind::Canceled(Reason::ParentClosed),
+                        ts,
+                        events,
+                    );
                 }
             }
         }
@@ -1095,15 +1237,16 @@ impl Orders {
         if let Some(p) = px {
             o.spec.kind.limit_px().ok_or(Reason::InvalidOrder)?;
             check_px(p, inst.tick)?;
-            if o.spec.post_only && matches!(o.spec.kind, OrderKind::Limit { .. }) {
-                if let Some(m) = mark {
-                    let takes = match o.spec.side {
-                        Side::Buy => p >= m,
-                        Side::Sell => p <= m,
-                    };
-                    if takes {
-                        return Err(Reason::PostOnlyWouldTake);
-                    }
+            if o.spec.post_only
+                && matches!(o.spec.kind, OrderKind::Limit { .. })
+                && let Some(m) = mark
+            {
+                let takes = match o.spec.side {
+                    Side::Buy => p >= m,
+                    Side::Sell => p <= m,
+                };
+                if takes {
+                    return Err(Reason::PostOnlyWouldTake);
                 }
             }
         }
@@ -1115,5 +1258,64 @@ impl Orders {
             check_px(t, inst.tick)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bps_offsets_round_up_to_the_tick_in_both_widths() {
+        // 1% of 100.50 (raw 10_050, tick 1) = 100.5 raw → 101
+        let b = TrailingOffset::Bps(Bps(100_000_000));
+        assert_eq!(offset_amount(b, 10_050, 1), 101);
+        assert_eq!(offset_amount(b, 10_000, 1), 100);
+        assert_eq!(offset_amount(b, 10_000, 7), 105);
+        // a product past u64 takes the 128-bit path and agrees with it
+        let huge = i64::MAX / 2;
+        let want = to_tick(div_ceil(huge as i128 * 100_000_000, Bps::ONE), 5, true);
+        assert_eq!(offset_amount(b, huge, 5), want);
+        for r in [1i64, 99, 12_345, 2_000_000, 987_654_321] {
+            for bps in [1i64, 3_000_000, 100_000_000, 5_000_000_000] {
+                for tick in [1i64, 5, 100] {
+                    let w = to_tick(div_ceil(r as i128 * bps as i128, Bps::ONE), tick, true);
+                    assert_eq!(offset_amount(TrailingOffset::Bps(Bps(bps)), r, tick), w);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn trailing_triggers_only_move_in_favour() {
+        let insts = [Instrument::new("X", 0, 0).unwrap()];
+        let mut m = Orders::new(&insts);
+        let mut ev = Vec::new();
+        let spec = OrderSpec::new(
+            1,
+            0,
+            Side::Sell,
+            OrderKind::TrailingStopMarket {
+                offset: TrailingOffset::Ticks(2),
+                activation: Some(105),
+            },
+            1,
+        );
+        assert!(m.register(spec, 0, 0, &mut ev));
+        assert!(m.accept(1, 0, Some(100), &mut ev));
+        assert_eq!(
+            m.get(1).unwrap().trail_trigger,
+            None,
+            "not active below 105"
+        );
+        for (px, want) in [
+            (104, None),
+            (106, Some(104)),
+            (103, Some(104)),
+            (110, Some(108)),
+        ] {
+            m.update_trail(1, px);
+            assert_eq!(m.get(1).unwrap().trail_trigger, want, "at {px}");
+        }
     }
 }
