@@ -8,7 +8,7 @@ Invariants, checked on every run:
 - cash, positions and fees reconcile exactly (decimal arithmetic on the exact fills): the final
   cash is the initial cash minus the signed notional of every fill minus every fee, and each
   position is the signed sum of its fills;
-- an OCO (and a bracket's two exits) never fills both legs;
+- an OCO never fills both legs, and a bracket's exits never close more than its entry filled;
 - a reduce-only fill never grows a position nor flips it;
 - a post-only order never takes liquidity (all its fills are MAKER);
 - nothing fills after its cancel (no fill event for an order after its ``canceled`` event).
@@ -161,12 +161,19 @@ def check(r, strat):
     assert Decimal(account["cash"]) == cash
     assert Decimal(account["positions"][0]) == pos
     assert Decimal(account["fees"]) == sum((Decimal(f[5]) for f in r.fills_exact), Decimal(0))
-    # OCO legs and bracket exits: at most one leg of a list's exits trades.
+    # OCO legs never both trade; a bracket's exits (one-updates-other) never close more than the
+    # entry filled.
     legs: dict[int, int] = {}
+    exits: dict[int, Decimal] = {}
     for k in range(n):
-        if o["list_id"][k] is not None and o["contingency"][k] == "OCO" and o["filled"][k] > 0:
-            legs[o["list_id"][k]] = legs.get(o["list_id"][k], 0) + 1
+        lid = o["list_id"][k]
+        if lid is not None and o["contingency"][k] == "OCO" and o["filled"][k] > 0:
+            legs[lid] = legs.get(lid, 0) + 1
+        if lid is not None and o["contingency"][k] == "OUO":
+            exits[o["parent_id"][k]] = exits.get(o["parent_id"][k], Decimal(0)) + Decimal(str(o["filled"][k]))
     assert all(v == 1 for v in legs.values()), legs
+    for parent, closed in exits.items():
+        assert closed <= Decimal(str(o["filled"][by_id[parent]])), (parent, closed)
     # Reduce-only and post-only, replaying the fills in order.
     position = Decimal(0)
     for ts, inst, side, px, q, fee, oid in r.fills_exact:

@@ -6,8 +6,8 @@
 //!   `filled + leaves = qty` for every open order;
 //! - cash, position and fees reconcile exactly (i128) with the fills, and equity - initial =
 //!   realized + unrealized - fees;
-//! - the legs of an OCO (or a bracket's two children) never both fill in full, and together
-//!   fill no more than one leg's quantity (a bracket's children: no more than the entry filled);
+//! - the legs of an OCO never both trade (any fill cancels the others); a bracket's two exits
+//!   (one-updates-other) never both fill in full and together close no more than the entry filled;
 //! - a reduce-only fill never grows or flips the position; post-only fills are all maker;
 //! - nothing happens to an order after it closed (no fill after its cancel arrived);
 //! - every status change in the event stream follows `OrderStatus::can_become`, and the
@@ -262,6 +262,10 @@ impl Checker {
                 .filter(|o| o.status == OrderStatus::Filled)
                 .count();
             prop_assert!(full <= 1, "two OCO legs filled: {:?}", ids);
+            if kind == ListKind::Oco {
+                let traded = got.iter().filter(|o| o.filled > 0).count();
+                prop_assert!(traded <= 1, "two OCO legs traded: {:?}", ids);
+            }
             if legs.iter().any(|&k| self.modified.contains(&ids[k])) {
                 continue; // a modify may raise a leg again: only "never both filled" holds
             }

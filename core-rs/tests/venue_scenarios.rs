@@ -431,7 +431,7 @@ fn day_orders_expire_at_the_end_of_the_utc_day() {
 // ---- contingent lists -------------------------------------------------------------------
 
 #[test]
-fn oco_one_fill_cancels_the_other_and_partials_reduce_it() {
+fn oco_any_fill_even_partial_cancels_the_other_leg() {
     let mut s = Sim::new(VenueConfig {
         volume_cap: Some(0.5),
         ..VenueConfig::default()
@@ -447,9 +447,9 @@ fn oco_one_fill_cancels_the_other_and_partials_reduce_it() {
             spec(2, Sell, OrderKind::StopMarket { trigger: 95 }, 10),
         ],
     });
-    // room for 4: the limit fills 4 at 110, the stop's leaves go down to 6
+    // room for 4: the limit fills 4 at 110 and the stop is canceled at once
     s.bar(2 * MIN, 105, 111, 104, 106, 8.0);
-    // room for 10: the stop fills its 6, the limit is canceled
+    // the stop would have triggered here; the limit's rest (6 at 110) keeps working
     s.bar(3 * MIN, 96, 96, 90, 92, 20.0);
     assert_eq!(
         s.take()[3..],
@@ -459,14 +459,41 @@ fn oco_one_fill_cancels_the_other_and_partials_reduce_it() {
             "1 accepted",
             "2 accepted",
             "1 partially_filled 4@110 M",
-            "2 updated",
-            "2 triggered",
-            "2 filled 6@95 T",
-            "1 canceled OcoSibling"
+            "2 canceled OcoSibling",
         ]
     );
     let (a, b) = (s.v.orders.get(1).unwrap(), s.v.orders.get(2).unwrap());
-    assert_eq!((a.filled, b.filled, b.spec.qty), (4, 6, 6));
+    assert_eq!((a.filled, a.leaves(), b.filled), (4, 6, 0));
+    assert_eq!(s.pos(), 6);
+}
+
+#[test]
+fn bracket_exits_are_one_updates_other_partials_reduce_the_other_exit() {
+    let mut s = Sim::new(VenueConfig {
+        volume_cap: Some(0.5),
+        ..VenueConfig::default()
+    });
+    s.bar(0, 100, 100, 100, 100, 1e9);
+    s.send(Command::SubmitList {
+        list: 1,
+        kind: ListKind::Bracket,
+        orders: vec![
+            spec(1, Buy, OrderKind::Market, 10),
+            spec(2, Sell, lim(110), 10),
+            spec(3, Sell, OrderKind::StopMarket { trigger: 95 }, 10),
+        ],
+    });
+    // the entry fills 10 at the open; the exits are released for 10
+    s.bar(MIN, 100, 100, 100, 100, 1e9);
+    // room for 4: the take-profit fills 4 at 110, the stop-loss goes down to 6
+    s.bar(2 * MIN, 105, 111, 104, 106, 8.0);
+    // room for 10: the stop fills its 6, the take-profit is canceled
+    s.bar(3 * MIN, 96, 96, 90, 92, 20.0);
+    let ev = s.take();
+    let tail: Vec<&str> = ev.iter().map(String::as_str).skip_while(|e| *e != "2 partially_filled 4@110 M").collect();
+    assert_eq!(tail, ["2 partially_filled 4@110 M", "3 updated", "3 triggered", "3 filled 6@95 T", "2 canceled OcoSibling"]);
+    let (tp, sl) = (s.v.orders.get(2).unwrap(), s.v.orders.get(3).unwrap());
+    assert_eq!((tp.filled, sl.filled, sl.spec.qty), (4, 6, 6));
     assert_eq!(s.pos(), 0);
 }
 

@@ -211,15 +211,17 @@ impl OrderSpec {
 /// Contingent order lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListKind {
-    /// One cancels the other(s): when one leg fills (even partly), the others are canceled; a
-    /// partial fill of one leg reduces the others to its leaves quantity.
+    /// One cancels the other(s): when one leg fills, even partly, the others are canceled (two
+    /// legs never both trade).
     Oco,
     /// One triggers the other(s): `orders[0]` is the parent; the children are held (not at the
     /// venue) until the parent fills, then activate sized to the parent's filled quantity.
     Oto,
     /// Entry + take-profit + stop-loss (`orders` = [entry, take_profit, stop_loss]): an OTO whose
-    /// two children form an OCO. Children activate on the entry's fill, sized to the filled
-    /// quantity (growing with further partial fills), and cancel together.
+    /// two exits are one-updates-other (NautilusTrader's bracket default). The exits activate on
+    /// the entry's fill, sized to the filled quantity (growing with further partial fills); a
+    /// full fill of one cancels the other, a partial one takes its quantity off the other, so
+    /// the exits never close more than the entry filled; canceling one cancels both.
     Bracket,
 }
 

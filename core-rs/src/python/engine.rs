@@ -844,7 +844,7 @@ impl PyBacktest {
                 }
                 crate::model::ListKind::Bracket => {
                     if o.parent.is_some() {
-                        "OCO"
+                        "OUO"
                     } else {
                         "OTO"
                     }

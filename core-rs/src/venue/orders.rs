@@ -878,13 +878,17 @@ impl Orders {
             }
             return;
         }
-        // OCO: a full fill cancels the other legs, a partial one takes its quantity off them.
+        // OCO (NautilusTrader's): any fill, even partial, cancels the other legs, so two legs
+        // never both trade. A bracket's exits are one-updates-other (NautilusTrader's bracket
+        // default, OUO): a full fill cancels the other exit, a partial one takes its quantity
+        // off it, so the exits together never close more than the entry filled.
+        let strict = self.all[&id].list.and_then(|l| self.lists.get(&l)).is_some_and(|l| l.kind == ListKind::Oco);
         for sib in self.oco_siblings(id) {
             let s = &self.all[&sib];
             if s.status.is_closed() {
                 continue;
             }
-            if done || s.leaves() <= qty {
+            if strict || done || s.leaves() <= qty {
                 self.close(
                     sib,
                     OrderStatus::Canceled,
