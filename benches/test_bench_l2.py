@@ -3,7 +3,8 @@
 Group ``l2_mm_backtest_py``: ``ours`` = the passive market maker as a Python Strategy driven by
 the Rust L2 loop (``on_book`` every 100 ms of market time); ``anchor`` = the bare replay of the
 same stream (decode + Binance sync + book, ``trader._core.replay_binance_depth``). Items = the
-recording's events (lines). A second ``ours`` entry runs the native Rust market maker.
+recording's events (lines). A third entry (role ``native``, printed, not gated) runs the native
+Rust market maker; the criterion group ``l2_mm_backtest`` (core-rs/benches/l2.rs) gates that one.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def test_l2_mm_python(benchmark, usdm: str) -> None:
 
 def test_l2_mm_native(benchmark, usdm: str) -> None:
     benchmark.group = "l2_mm_backtest_py"
-    benchmark.extra_info["role"] = "ours"
+    benchmark.extra_info["role"] = "native"
     benchmark.extra_info["items"] = EVENTS
     r = benchmark.pedantic(lambda: trader.run_l2_backtest(usdm, None, qty=0.002, max_position=0.01), rounds=3, iterations=1)
     benchmark.extra_info["correct"] = bool(r["events"] == EVENTS and r["sync_errors"] == 0)

@@ -504,6 +504,20 @@ class Context:
         """Queue an order (+1 buy, -1 sell; a price makes it a limit order); returns its id."""
     def submit_order(self, request: Any) -> int:
         """Queue a ``trader.orders.OrderRequest``; returns its client order id."""
+    def bracket(
+        self,
+        side: int,
+        qty: float,
+        instrument: int = 0,
+        entry_price: float | None = None,
+        take_profit: float | None = None,
+        stop_loss: float | None = None,
+        stop_limit: float | None = None,
+        trailing_offset: float | None = None,
+        offset_type: str = "price",
+        time_in_force: str = "GTC",
+    ) -> list[int]:
+        """Queue an entry with reduce-only exits (bracket, or OTO with one exit); returns the ids."""
     def submit_list(self, kind: str, requests: list[Any]) -> list[int]:
         """Queue a contingent list ("oco", "oto" parent first, "bracket" entry/tp/sl); returns the ids."""
     def modify(self, order_id: int, qty: float | None = None, price: float | None = None, trigger: float | None = None) -> None:
@@ -811,6 +825,20 @@ class L2Context:
         """Queue a market (``price=None``) or limit order; returns its id."""
     def submit_order(self, request: Any) -> int:
         """Queue a ``trader.orders.OrderRequest`` (instructions such as ``post_only`` apply)."""
+    def bracket(
+        self,
+        side: int,
+        qty: float,
+        instrument: int = 0,
+        entry_price: float | None = None,
+        take_profit: float | None = None,
+        stop_loss: float | None = None,
+        stop_limit: float | None = None,
+        trailing_offset: float | None = None,
+        offset_type: str = "price",
+        time_in_force: str = "GTC",
+    ) -> list[int]:
+        """Queue an entry with reduce-only exits (bracket, or OTO with one exit); returns the ids."""
     def submit_list(self, kind: str, requests: list[Any]) -> list[int]:
         """Queue a contingent list (``"oco"``, ``"oto"``, ``"bracket"``); returns the ids in order."""
     def modify(self, order_id: int, qty: float | None = None, price: float | None = None, trigger: float | None = None) -> None:

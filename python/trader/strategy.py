@@ -235,11 +235,15 @@ class Strategy:
         ``instructions``: ``time_in_force``, ``expire_time``, ``post_only``, ``reduce_only``,
         ``display_qty``, ``client_id`` (see :mod:`trader.orders`).
         """
-        return self.order(1, qty, price=price, instrument=instrument, **instructions)
+        if instructions:
+            return self.order(1, qty, price=price, instrument=instrument, **instructions)
+        return self._context().submit(1, qty, instrument, price)
 
     def sell(self, qty: float, *, price: float | None = None, instrument: int = 0, **instructions: Any) -> int:
         """Sell ``qty`` at market (or limit ``price``); returns the order id (see :meth:`buy`)."""
-        return self.order(-1, qty, price=price, instrument=instrument, **instructions)
+        if instructions:
+            return self.order(-1, qty, price=price, instrument=instrument, **instructions)
+        return self._context().submit(-1, qty, instrument, price)
 
     def order(self, side: str | int, qty: float, *, price: float | None = None, instrument: int = 0, **instructions: Any) -> int:
         """Submit a market (or limit, with ``price``) order: ``side`` is "buy"/"sell" (or +1/-1)."""
@@ -290,25 +294,8 @@ class Strategy:
         take-profit and a stop, the exits cancel each other (a bracket); with one exit it is an
         OTO. Returns the ids: [entry, exit, ...] in that order (take-profit first).
         """
-        s = orders._side(side)
-        if stop_loss is not None and trailing_offset is not None:
-            raise InvalidInputError("bracket: give stop_loss or trailing_offset, not both")
-        if take_profit is None and stop_loss is None and trailing_offset is None:
-            raise InvalidInputError("bracket: give at least one exit (take_profit, stop_loss or trailing_offset)")
-        entry = orders.OrderRequest(s, qty, "market" if entry_price is None else "limit", price=entry_price,
-                                    instrument=instrument, time_in_force=time_in_force)
-        exits = []
-        if take_profit is not None:
-            exits.append(orders.limit(-s, qty, take_profit, instrument=instrument, reduce_only=True))
-        if stop_loss is not None:
-            if stop_limit is None:
-                exits.append(orders.stop_market(-s, qty, stop_loss, instrument=instrument, reduce_only=True))
-            else:
-                exits.append(orders.stop_limit(-s, qty, stop_loss, stop_limit, instrument=instrument, reduce_only=True))
-        elif trailing_offset is not None:
-            exits.append(orders.trailing_stop_market(-s, qty, trailing_offset, offset_type=offset_type, instrument=instrument, reduce_only=True))
-        kind = "bracket" if len(exits) == 2 else "oto"
-        return self._context().submit_list(kind, [entry, *exits])
+        return self._context().bracket(orders._side(side), qty, instrument, entry_price, take_profit, stop_loss, stop_limit,
+                                       trailing_offset, offset_type, time_in_force)
 
     def modify(self, order_id: int, *, qty: float | None = None, price: float | None = None, trigger: float | None = None) -> None:
         """Change a working order's total quantity, limit price or trigger (an event confirms)."""

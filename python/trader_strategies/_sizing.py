@@ -22,7 +22,10 @@ class Sized(Strategy):
     @property
     def has_exits(self) -> bool:
         """Entries go in with protective orders (a bracket or an OTO), so only the event path runs it."""
-        return self.stop_loss > 0 or self.take_profit > 0 or self.trailing > 0
+        exits = self.__dict__.get("_has_exits")
+        if exits is None:  # parameters are fixed for the run: read them once
+            exits = self.__dict__["_has_exits"] = self.stop_loss > 0 or self.take_profit > 0 or self.trailing > 0
+        return exits
 
     def entry_qty(self, price: float) -> float:
         """Quantity of a new entry at ``price``."""

@@ -193,7 +193,10 @@ impl PyContext {
                 self.next_id
             }
         };
-        self.order_instrument.entry(id).or_insert(instrument);
+        // One instrument: nothing to remember (modify converts with instrument 0's precision).
+        if self.instruments.len() > 1 {
+            self.order_instrument.entry(id).or_insert(instrument);
+        }
         id
     }
 
@@ -301,6 +304,41 @@ impl PyContext {
         let id = spec.id;
         self.commands.push(Command::Submit(spec));
         Ok(id)
+    }
+
+    /// Queue an entry with protective exits (the fast path of `Strategy.bracket`): a bracket when
+    /// both a take-profit and a stop are given, else an OTO. Returns the ids [entry, exits...].
+    #[pyo3(signature = (side, qty, instrument = 0, entry_price = None, take_profit = None, stop_loss = None,
+        stop_limit = None, trailing_offset = None, offset_type = "price", time_in_force = "GTC"))]
+    #[allow(clippy::too_many_arguments, reason = "mirrors Strategy.bracket's keywords")]
+    fn bracket(
+        &mut self,
+        side: i32,
+        qty: f64,
+        instrument: u32,
+        entry_price: Option<f64>,
+        take_profit: Option<f64>,
+        stop_loss: Option<f64>,
+        stop_limit: Option<f64>,
+        trailing_offset: Option<f64>,
+        offset_type: &str,
+        time_in_force: &str,
+    ) -> PyResult<Vec<u64>> {
+        let side = match side {
+            1 => Side::Buy,
+            -1 => Side::Sell,
+            other => return Err(PyValueError::new_err(format!("side: must be +1 (buy) or -1 (sell), got {other}"))),
+        };
+        let inst = self.inst(instrument)?.clone();
+        let tif = super::orders::tif_from_name(time_in_force, None)?;
+        let (kind, specs) = super::orders::bracket_specs(
+            &inst, instrument, side, qty, entry_price, take_profit, stop_loss, stop_limit, trailing_offset, offset_type, tif,
+            || self.take_id(None, instrument),
+        )?;
+        let ids = specs.iter().map(|s| s.id).collect();
+        self.next_list += 1;
+        self.commands.push(Command::SubmitList { list: self.next_list, kind, orders: specs });
+        Ok(ids)
     }
 
     /// Queue a contingent list: `kind` is "oco", "oto" (first request is the parent) or

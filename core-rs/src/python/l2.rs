@@ -191,6 +191,50 @@ impl PyL2Context {
         Ok(id)
     }
 
+    /// Queue an entry with reduce-only exits (a bracket, or an OTO with one exit); returns the
+    /// ids [entry, exits...] (the fast path of `Strategy.bracket`).
+    #[pyo3(signature = (side, qty, instrument = 0, entry_price = None, take_profit = None, stop_loss = None,
+        stop_limit = None, trailing_offset = None, offset_type = "price", time_in_force = "GTC"))]
+    #[allow(clippy::too_many_arguments, reason = "mirrors Strategy.bracket's keywords")]
+    fn bracket(
+        &mut self,
+        side: i32,
+        qty: f64,
+        instrument: u32,
+        entry_price: Option<f64>,
+        take_profit: Option<f64>,
+        stop_loss: Option<f64>,
+        stop_limit: Option<f64>,
+        trailing_offset: Option<f64>,
+        offset_type: &str,
+        time_in_force: &str,
+    ) -> PyResult<Vec<u64>> {
+        if instrument != 0 {
+            return Err(CoreError::InvalidArgument { name: "instrument", reason: format!("the L2 loop runs one instrument (0), got {instrument}") }.into());
+        }
+        let side = match side {
+            1 => crate::model::Side::Buy,
+            -1 => crate::model::Side::Sell,
+            other => return Err(CoreError::InvalidArgument { name: "side", reason: format!("must be +1 (buy) or -1 (sell), got {other}") }.into()),
+        };
+        let inst = self.inst()?.clone();
+        let tif = super::orders::tif_from_name(time_in_force, None)?;
+        let mut next = self.next_id;
+        let (kind, specs) = super::orders::bracket_specs(
+            &inst, 0, side, qty, entry_price, take_profit, stop_loss, stop_limit, trailing_offset, offset_type, tif,
+            || {
+                let id = next;
+                next += 1;
+                id
+            },
+        )?;
+        self.next_id = next;
+        let ids = specs.iter().map(|s| s.id).collect();
+        self.next_list += 1;
+        self.commands.push(Command::SubmitList { list: self.next_list, kind, orders: specs });
+        Ok(ids)
+    }
+
     /// Queue a contingent list (`"oco"`, `"oto"`, `"bracket"`); returns the ids in order.
     fn submit_list(&mut self, kind: &str, requests: Vec<Bound<'_, PyAny>>) -> PyResult<Vec<u64>> {
         let kind = super::orders::list_kind(kind)?;

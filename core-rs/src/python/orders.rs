@@ -87,6 +87,72 @@ pub(crate) fn spec_from_request(inst: &Instrument, instrument: u32, req: &Bound<
     Ok(OrderSpec { id, instrument, side, kind, qty, tif, post_only: attr(req, "post_only")?, reduce_only: attr(req, "reduce_only")?, display_qty })
 }
 
+/// The legs of an entry with protective exits, built from plain numbers (the fast path of
+/// `Strategy.bracket`): `[entry, take-profit?, stop?]` with ids from `next_id`. The exits are
+/// reduce-only; the stop is a stop-market at `stop_loss` (a stop-limit with `stop_limit`) or a
+/// trailing stop `trailing_offset` away (`offset_type`: price, bps or ticks).
+#[allow(clippy::too_many_arguments, reason = "mirrors Strategy.bracket's keywords")]
+pub(crate) fn bracket_specs(
+    inst: &Instrument,
+    instrument: u32,
+    side: Side,
+    qty: f64,
+    entry_price: Option<f64>,
+    take_profit: Option<f64>,
+    stop_loss: Option<f64>,
+    stop_limit: Option<f64>,
+    trailing_offset: Option<f64>,
+    offset_type: &str,
+    tif: TimeInForce,
+    mut next_id: impl FnMut() -> u64,
+) -> Result<(ListKind, Vec<OrderSpec>), CoreError> {
+    let qty = raw(qty, inst.size_dp, "qty")?;
+    let entry_kind = match entry_price {
+        None => OrderKind::Market,
+        Some(p) => OrderKind::Limit { px: raw(p, inst.price_dp, "entry_price")? },
+    };
+    let mut entry = OrderSpec::new(next_id(), instrument, side, entry_kind, qty);
+    entry.tif = tif;
+    let mut legs = vec![entry];
+    let exit = |id, kind| OrderSpec { reduce_only: true, ..OrderSpec::new(id, instrument, side.opposite(), kind, qty) };
+    if let Some(tp) = take_profit {
+        legs.push(exit(next_id(), OrderKind::Limit { px: raw(tp, inst.price_dp, "take_profit")? }));
+    }
+    let stop = match (stop_loss, trailing_offset) {
+        (Some(_), Some(_)) => return Err(CoreError::InvalidArgument { name: "stop_loss", reason: "give stop_loss or trailing_offset, not both".into() }),
+        (Some(sl), None) => {
+            let trigger = raw(sl, inst.price_dp, "stop_loss")?;
+            Some(match stop_limit {
+                None => OrderKind::StopMarket { trigger },
+                Some(l) => OrderKind::StopLimit { trigger, px: raw(l, inst.price_dp, "stop_limit")? },
+            })
+        }
+        (None, Some(off)) => Some(OrderKind::TrailingStopMarket { offset: offset(inst, Some(off), offset_type, "trailing_offset")?, activation: None }),
+        (None, None) => None,
+    };
+    if let Some(kind) = stop {
+        legs.push(exit(next_id(), kind));
+    }
+    let kind = match legs.len() {
+        3 => ListKind::Bracket,
+        2 => ListKind::Oto,
+        _ => return Err(CoreError::InvalidArgument { name: "take_profit", reason: "give at least one exit (take_profit, stop_loss or trailing_offset)".into() }),
+    };
+    Ok((kind, legs))
+}
+
+pub(crate) fn tif_from_name(name: &str, expire: Option<i64>) -> Result<TimeInForce, CoreError> {
+    Ok(match (name, expire) {
+        ("GTC", None) => TimeInForce::Gtc,
+        ("IOC", None) => TimeInForce::Ioc,
+        ("FOK", None) => TimeInForce::Fok,
+        ("DAY", None) => TimeInForce::Day,
+        ("GTD", Some(expire_ts)) => TimeInForce::Gtd { expire_ts },
+        ("GTD", None) => return Err(CoreError::InvalidArgument { name: "expire_time", reason: "a GTD order needs one (UTC epoch ns)".into() }),
+        (other, _) => return Err(CoreError::InvalidArgument { name: "time_in_force", reason: format!("must be GTC, IOC, FOK, GTD or DAY (expire_time only with GTD), got {other:?}") }),
+    })
+}
+
 pub(crate) fn list_kind(name: &str) -> Result<ListKind, CoreError> {
     match name.to_ascii_lowercase().as_str() {
         "oco" => Ok(ListKind::Oco),
