@@ -124,3 +124,120 @@ def test_several_instruments_are_merged_by_timestamp():
     f = r.fills_exact[0]
     assert (f[1], f[3]) == (1, str(ROWS[1][0] * 2))  # BBB's next bar opens at 201.0
     assert len(r.equity) == 6  # one point per timestamp
+
+
+# -- the order types, instructions and lists through the Strategy API ------------------------------
+# Orders are sent on bar 0 and work from bar 1. Intrabar path "proximity": the extreme nearer the
+# open comes first (bar 1: 100.5 -> 100 -> 102 -> 101; bar 2: 101 -> 101.5 -> 97 -> 98).
+
+
+def _fills(r):
+    return [(int(t // MIN), float(p), float(q), bool(m)) for t, p, q, m in zip(r.fills["ts"], r.fills["price"], r.fills["qty"], r.fills["maker"])]
+
+
+def _run_one(request):
+    from trader import orders as o
+
+    s = Script({0: lambda st: st.submit(request(o))})
+    return run_backtest(s, data=bars(ROWS), price_precision=1), s
+
+
+@pytest.mark.parametrize(
+    "request_, want",
+    [
+        # sell stop at 98.5: bar 2 falls through it after its high -> taker at the trigger
+        (lambda o: o.stop_market("sell", 1.0, trigger=98.5), [(2, 98.5, 1.0, False)]),
+        # buy stop at 101.8: bar 1 goes to its low first, then up through 101.8
+        (lambda o: o.stop_market("buy", 1.0, trigger=101.8), [(1, 101.8, 1.0, False)]),
+        # stop-limit buy 101.8 / limit 101.9: marketable at the trigger -> fills there
+        (lambda o: o.stop_limit("buy", 1.0, trigger=101.8, price=101.9), [(1, 101.8, 1.0, False)]),
+        # buy MIT at 97.5: bar 2's fall touches it -> taker at the trigger
+        (lambda o: o.market_if_touched("buy", 1.0, trigger=97.5), [(2, 97.5, 1.0, False)]),
+        # sell LIT 101.8 / limit 101.9: triggered at 101.8 on bar 1, rests at 101.9 (not reached
+        # on bar 1's way to 102? it is: 102 >= 101.9 -> fills at the limit as a maker)
+        (lambda o: o.limit_if_touched("sell", 1.0, trigger=101.8, price=101.9), [(1, 101.9, 1.0, True)]),
+        # a gap: bar 2 bottoms at 97, bar 3 opens at 96 below the 96.5 stop -> fills at the open (worse)
+        (lambda o: o.stop_market("sell", 1.0, trigger=96.5), [(3, 96.0, 1.0, False)]),
+        # IOC limit buy at 100.0: bar 1 opens at 100.5 -> nothing at the open -> canceled
+        (lambda o: o.limit("buy", 1.0, price=100.0, time_in_force="IOC"), []),
+        # GTC limit buy at 100.0: bar 1's low touches it -> maker at the limit
+        (lambda o: o.limit("buy", 1.0, price=100.0), [(1, 100.0, 1.0, True)]),
+        # reduce-only with no position: nothing to reduce -> no fill
+        (lambda o: o.market("sell", 1.0, reduce_only=True), []),
+    ],
+)
+def test_each_order_type_through_the_strategy_api(request_, want):
+    r, _ = _run_one(request_)
+    assert _fills(r) == want
+
+
+def test_trailing_stop_follows_the_path_and_fills_on_the_way_back():
+    # Sell trailing 1.0 below the best price: armed at bar 0's close 100.5 (trigger 99.5); bar 1
+    # goes 100.5 -> 100 -> 102 (trigger 101) -> 101: hit on the way back to the close.
+    r, _ = _run_one(lambda o: o.trailing_stop_market("sell", 1.0, offset=1.0))
+    assert _fills(r) == [(1, 101.0, 1.0, False)]
+
+
+def test_post_only_that_would_take_is_rejected_with_its_reason():
+    r, s = _run_one(lambda o: o.limit("buy", 1.0, price=101.0, post_only=True))  # above bar 1's open
+    assert _fills(r) == []
+    t = r.orders_table().to_pydict()
+    assert (t["status"], t["reason"]) in ((["REJECTED"], ["post-only order would take liquidity"]), (["CANCELED"], ["post-only order would take liquidity"]))
+
+
+def test_bracket_exits_activate_on_the_entry_fill_and_cancel_together():
+    # Long 1 at bar 1's open 100.5; the exits rest from there, so the take-profit 101.8 is reached
+    # on bar 1's way up (after its low 100, above the 99.0 stop) as a maker -> the stop is canceled.
+    s = Script({0: lambda st: st.bracket("buy", 1.0, take_profit=101.8, stop_loss=99.0)})
+    r = run_backtest(s, data=bars(ROWS), price_precision=1)
+    assert _fills(r) == [(1, 100.5, 1.0, False), (1, 101.8, 1.0, True)]
+    t = r.orders_table().to_pydict()
+    assert t["type"] == ["MARKET", "LIMIT", "STOP_MARKET"]
+    assert t["status"] == ["FILLED", "FILLED", "CANCELED"]
+    assert t["contingency"] == ["OTO", "OUO", "OUO"] and t["parent_id"] == [None, t["order_id"][0], t["order_id"][0]]
+    assert r.positions[0][1] == 0.0
+
+
+def test_oco_first_leg_to_trade_cancels_the_other():
+    from trader import orders as o
+
+    plan = {0: lambda st: st.submit_oco(o.limit("buy", 1.0, price=97.5), o.stop_market("buy", 1.0, trigger=101.8))}
+    s = Script(plan)
+    r = run_backtest(s, data=bars(ROWS), price_precision=1)
+    assert _fills(r) == [(1, 101.8, 1.0, False)]
+    t = r.orders_table().to_pydict()
+    assert t["status"] == ["CANCELED", "FILLED"] and t["reason"][0] == "another leg of the OCO filled"
+
+
+def test_modify_moves_a_working_limit_and_duplicate_client_ids_are_denied():
+    from trader import orders as o
+
+    ids = {}
+
+    def place(st):
+        ids["a"] = st.submit(o.limit("buy", 1.0, price=95.0, client_id=42))
+        ids["dup"] = st.submit(o.limit("buy", 5.0, price=99.0, client_id=42))
+
+    s = Script({0: place, 1: lambda st: st.modify(ids["a"], price=97.5)})
+    r = run_backtest(s, data=bars(ROWS), price_precision=1)
+    assert ids == {"a": 42, "dup": 42}
+    assert ("denied", "duplicate client order id") in {(e[1], e[5]) for e in s.events}
+    assert _fills(r) == [(2, 97.5, 1.0, True)]  # the modified limit, once; the duplicate never trades
+    assert r.orders_table().to_pydict()["qty"] == [1.0]
+
+
+def test_reports_are_arrow_tables_with_liquidity_fees_and_slippage(tmp_path):
+    s = Script({0: lambda st: st.bracket("buy", 1.0, take_profit=101.8, stop_loss=99.0)})
+    r = run_backtest(s, data=bars(ROWS), price_precision=1, fee_bps=10.0, slippage_bps=20.0)
+    f = r.fills_table().to_pydict()
+    assert f["liquidity"] == ["TAKER", "MAKER"]
+    # entry: arrival = bar 0's close 100.5, filled at bar 1's open 100.5 + 20 bps -> 100.8 (ticks of 0.1, up)
+    assert f["arrival_price"][0] == 100.5 and f["price"][0] == 100.8
+    assert f["slippage"][0] == pytest.approx(0.3) and f["slippage_bps"][0] == pytest.approx(0.3 / 100.5 * 1e4)
+    assert f["fee"][0] == pytest.approx(100.8 * 1e-3)
+    for name in ("orders", "fills", "positions"):
+        r.write_table(name, str(tmp_path / f"{name}.parquet"))
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(tmp_path / "orders.parquet").num_rows == 3
+    assert pq.read_table(tmp_path / "fills.parquet").to_pandas()["liquidity"].tolist() == f["liquidity"]

@@ -600,7 +600,9 @@ class Backtest:
     def orders_columns(self) -> dict[str, Any]:
         """Every order of the run as columns: order_id, instrument, side, type, time_in_force,
         post_only, reduce_only, display_qty, qty, filled, leaves, avg_price, price, trigger, status,
-        contingency, list_id, parent_id, arrival_price, ts_init, ts_last."""
+        reason, contingency, list_id, parent_id, arrival_price, ts_init, ts_last."""
+    def fill_arrivals(self) -> npt.NDArray[np.float64]:
+        """Per fill, its order's arrival price (market price when sent; NaN if unknown)."""
     def fills_exact(self) -> list[tuple[int, int, int, str, str, str, int]]:
         """(ts, instrument, side, price, qty, fee, order_id) with exact decimal strings."""
     def equity_curve(self) -> tuple[npt.NDArray[np.int64], _F64Array, npt.NDArray[np.bool_]]: ...

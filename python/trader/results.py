@@ -141,7 +141,7 @@ class BacktestResult:
 
         f = self.fills
         sign = np.where(f["side"] > 0, 1.0, -1.0)
-        arrival = f.get("arrival_price", np.full(len(f["ts"]), np.nan))
+        arrival = self._engine.fill_arrivals() if self._engine is not None else np.full(len(f["ts"]), np.nan)
         slip = (f["price"] - arrival) * sign + 0.0  # + 0.0: no negative zeros
         with np.errstate(invalid="ignore", divide="ignore"):
             slip_bps = slip / arrival * 1e4

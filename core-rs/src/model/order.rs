@@ -326,6 +326,8 @@ pub struct Order {
     pub expire_ts: Option<i64>,
     /// The limit of a triggered trailing stop limit (raw price).
     pub trail_limit: Option<i64>,
+    /// Why the order was closed other than by filling (canceled, expired, rejected).
+    pub reason: Option<Reason>,
 }
 
 impl Order {
@@ -345,6 +347,7 @@ impl Order {
             first_bar: 0,
             expire_ts: None,
             trail_limit: None,
+            reason: None,
         }
     }
 

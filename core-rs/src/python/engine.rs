@@ -825,17 +825,23 @@ impl PyBacktest {
                 .collect::<Vec<_>>()
                 .into_pyarray(py),
         )?;
+        Ok(d)
+    }
+
+    /// Per fill, the arrival price of its order (the market price when it was sent; NaN when
+    /// unknown, e.g. a liquidation), aligned with `fills()`.
+    fn fill_arrivals<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        let bt = &self.inner;
         let arrival = |x: &crate::model::Fill| {
             let px = bt.venue.orders.get(x.order_id).and_then(|o| o.arrival_px);
-            px.map_or(f64::NAN, |p| from_raw(p, dp(x.instrument).price_dp))
+            px.map_or(f64::NAN, |p| from_raw(p, bt.instruments[x.instrument as usize].price_dp))
         };
-        d.set_item("arrival_price", f.iter().map(arrival).collect::<Vec<_>>().into_pyarray(py))?;
-        Ok(d)
+        bt.fills.iter().map(arrival).collect::<Vec<_>>().into_pyarray(py)
     }
 
     /// Every order of the run as columns (numpy arrays, or lists of str): order_id, instrument,
     /// side, type, time_in_force, post_only, reduce_only, display_qty, qty, filled, leaves,
-    /// avg_price, price, trigger, status, contingency, list_id, parent_id, arrival_price,
+    /// avg_price, price, trigger, status, reason, contingency, list_id, parent_id, arrival_price,
     /// ts_init, ts_last. Prices/quantities in units; NaN / None where not applicable.
     fn orders_columns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let bt = &self.inner;
@@ -869,6 +875,7 @@ impl PyBacktest {
         col!("price", |o: &crate::model::Order| px(o, o.limit_price()));
         col!("trigger", |o: &crate::model::Order| px(o, o.trigger_price()));
         list!("status", |o: &crate::model::Order| o.status.as_str());
+        list!("reason", |o: &crate::model::Order| o.reason.map(|r| r.as_str()));
         let contingency = |o: &crate::model::Order| {
             let l = o.list.and_then(|l| bt.venue.orders.list(l))?;
             Some(match l.kind {

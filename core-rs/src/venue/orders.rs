@@ -1138,6 +1138,7 @@ impl Orders {
         let o = self.all.get_mut(&id).expect("known order");
         let was_working = o.status.is_working();
         transition(o, status, ts);
+        o.reason = kind.reason();
         let unfilled = o.filled == 0;
         ev(events, id, ts, kind);
         if was_working {
