@@ -160,6 +160,30 @@ def test_cli_backtest_json_and_fills_out(tmp_path: Path, klines_1m_paths):
     assert "<svg" in (tmp_path / "r.html").read_text()
 
 
+def test_cli_fill_models_and_tables_out(tmp_path: Path):
+    out = tmp_path / "tables"
+    p = run_cli("backtest", "--json", "-o", "bars=3000", "-p", "stop_loss=0.01", "-p", "take_profit=0.02", "--fill-model",
+                "bars:path=ohlc,participation=0.5", "--latency", "constant:submit_ms=30000", "--fees", "tiered",
+                "--slippage", "spread:spread_bps=4", "--tables-out", str(out), "--tables-format", "csv")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["fees_paid"] > 0 and doc["fills"] > 0
+    orders = (out / "orders.csv").read_text().splitlines()
+    assert orders[0].startswith('"order_id","symbol","side","type"') and len(orders) - 1 == doc["orders"]
+    assert len((out / "fills.csv").read_text().splitlines()) - 1 == doc["fills"]
+    assert (out / "positions.csv").is_file()
+
+
+def test_cli_backtest_l2_on_a_recording(shared_data: Path):
+    path = shared_data / "l2_book/hftbacktest_raw_ws/usdm/btcusdt_20240808.gz"
+    p = run_cli("backtest-l2", str(path), "-p", "qty=0.002", "-p", "max_position=0.01", "--json")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["events"] == 93_954 and doc["sync_errors"] == 0 and doc["fills"] == doc["maker_fills"] > 0
+    p = run_cli("backtest-l2", str(path), "-p", "qty=abc")
+    assert p.returncode == 2 and p.stderr.strip() == "error: native market maker: qty must be a number, got 'abc'"
+
+
 def test_cli_default_runs_on_the_synthetic_series():
     p = run_cli("backtest", "--json", "-o", "bars=5000")
     assert p.returncode == 0, p.stderr
@@ -175,6 +199,10 @@ def test_cli_default_runs_on_the_synthetic_series():
     (["--data", "/nonexistent/bars.csv"], "/nonexistent/bars.csv"),
     (["--fee-bps", "-1"], "fee-bps"),
     (["--fills-out", "x.txt"], "must end in .csv or .parquet"),
+    (["--fill-model", "bars:path=sideways"], "path must be one of proximity, ohlc, olhc"),
+    (["--latency", "warp"], "latency model: unknown model 'warp'"),
+    (["--slippage", "sqrt_impact:k=-1"], "k must be >= 0"),
+    (["--fees", "tiered:schedule=nyse"], "schedule must be one of"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(args, needle):
     p = run_cli("backtest", "-o", "bars=2000", *args)

@@ -35,6 +35,17 @@ def queue_spec(fill_model: str | Mapping[str, Any] | None) -> str:
     return str(q)
 
 
+def _native_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The native market maker's parameters, checked: known names, numbers."""
+    unknown = sorted(set(params) - set(NATIVE_PARAMS))
+    if unknown:
+        raise InvalidInputError(f"native market maker: unknown parameter {unknown[0]!r} (known: {', '.join(NATIVE_PARAMS)})")
+    for k, v in params.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise InvalidInputError(f"native market maker: {k} must be a number, got {v!r}")
+    return dict(params)
+
+
 def run_l2_backtest(
     path: str | os.PathLike | Sequence[str | os.PathLike],
     strategy: Strategy | str | None = None,
@@ -59,10 +70,7 @@ def run_l2_backtest(
     queue = queue_spec(fill_model)
     common = dict(market=market, queue=queue, elapse_ns=int(round(elapse_ms * 1e6)), maker_fee_bps=float(maker_fee_bps), taker_fee_bps=float(taker_fee_bps))
     if strategy is None:
-        unknown = sorted(set(params) - set(NATIVE_PARAMS))
-        if unknown:
-            raise InvalidInputError(f"native market maker: unknown parameter {unknown[0]!r} (known: {', '.join(NATIVE_PARAMS)})")
-        return _core.run_l2_backtest(paths, None, **common, **params)
+        return _core.run_l2_backtest(paths, None, **common, **_native_params(params))
     strategy = _strategy(strategy, params)
     return _core.run_l2_backtest(paths, strategy, **common)
 
@@ -129,8 +137,5 @@ def run_tick_backtest(
     )
     t, q = _ticks(trades, "trades"), _ticks(quotes, "quotes")
     if strategy is None:
-        unknown = sorted(set(params) - set(NATIVE_PARAMS))
-        if unknown:
-            raise InvalidInputError(f"native market maker: unknown parameter {unknown[0]!r} (known: {', '.join(NATIVE_PARAMS)})")
-        return _core.run_tick_backtest(t, q, None, **common, **params)
+        return _core.run_tick_backtest(t, q, None, **common, **_native_params(params))
     return _core.run_tick_backtest(t, q, _strategy(strategy, params), **common)
