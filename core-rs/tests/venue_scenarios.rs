@@ -490,8 +490,21 @@ fn bracket_exits_are_one_updates_other_partials_reduce_the_other_exit() {
     // room for 10: the stop fills its 6, the take-profit is canceled
     s.bar(3 * MIN, 96, 96, 90, 92, 20.0);
     let ev = s.take();
-    let tail: Vec<&str> = ev.iter().map(String::as_str).skip_while(|e| *e != "2 partially_filled 4@110 M").collect();
-    assert_eq!(tail, ["2 partially_filled 4@110 M", "3 updated", "3 triggered", "3 filled 6@95 T", "2 canceled OcoSibling"]);
+    let tail: Vec<&str> = ev
+        .iter()
+        .map(String::as_str)
+        .skip_while(|e| *e != "2 partially_filled 4@110 M")
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            "2 partially_filled 4@110 M",
+            "3 updated",
+            "3 triggered",
+            "3 filled 6@95 T",
+            "2 canceled OcoSibling"
+        ]
+    );
     let (tp, sl) = (s.v.orders.get(2).unwrap(), s.v.orders.get(3).unwrap());
     assert_eq!((tp.filled, sl.filled, sl.spec.qty), (4, 6, 6));
     assert_eq!(s.pos(), 0);

@@ -8,4 +8,6 @@ pub mod ticks;
 pub use binance_ws::{BookTicker, DepthDiff, Snapshot, Trade, WsLine, WsMessage, decode_line};
 pub use decimal::{decimals_of, parse_fixed};
 pub use replay::{Replay, ReplayOptions, ReplayReport, replay_files, replay_text};
-pub use ticks::{QuoteTicks, Ticks, TardisKind, TradeTicks, WsTicks, read_binance_ticks_file, read_tardis_file};
+pub use ticks::{
+    QuoteTicks, TardisKind, Ticks, TradeTicks, WsTicks, read_binance_ticks_file, read_tardis_file,
+};

@@ -7,7 +7,6 @@
 //! whose snapshot is refreshed before each call, and commands are drained after it.
 
 use numpy::{IntoPyArray, PyArray1};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -15,10 +14,9 @@ use super::f64_array;
 use super::indicators::{BarInputs, Source, Updater};
 use crate::engine::{Backtest, Decisions, Handler, RunError, VectorHandler};
 use crate::error::CoreError;
-use crate::model::fixed::{MONEY_DP, format_fixed, from_raw, money_to_f64, to_raw};
+use crate::model::fixed::{MONEY_DP, format_fixed, from_raw, money_to_f64};
 use crate::model::{
-    Bar, BarColumns, Bps, Command, Instrument, Liquidity, OrderEvent, OrderEventKind, OrderKind,
-    OrderSpec, Side,
+    Bar, BarColumns, Bps, Command, Instrument, Liquidity, OrderEvent, OrderEventKind, OrderSpec,
 };
 use crate::venue::{FillAt, VenueConfig};
 
@@ -268,28 +266,8 @@ impl PyContext {
         price: Option<f64>,
     ) -> PyResult<u64> {
         let inst = self.inst(instrument)?;
-        let side = match side {
-            1 => Side::Buy,
-            -1 => Side::Sell,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "side: must be +1 (buy) or -1 (sell), got {other}"
-                )));
-            }
-        };
-        let qty_raw = to_raw(qty, inst.size_dp).ok_or_else(|| CoreError::InvalidArgument {
-            name: "qty",
-            reason: format!("must be a finite number, got {qty}"),
-        })?;
-        let kind = match price {
-            None => OrderKind::Market,
-            Some(p) => OrderKind::Limit {
-                px: to_raw(p, inst.price_dp).ok_or_else(|| CoreError::InvalidArgument {
-                    name: "price",
-                    reason: format!("must be a finite number, got {p}"),
-                })?,
-            },
-        };
+        let side = super::orders::side_from_sign(side)?;
+        let (qty_raw, kind) = super::orders::market_or_limit(inst, qty, price)?;
         let id = self.take_id(None, instrument);
         self.commands.push(Command::Submit(OrderSpec::new(
             id, instrument, side, kind, qty_raw,
@@ -310,7 +288,10 @@ impl PyContext {
     /// both a take-profit and a stop are given, else an OTO. Returns the ids [entry, exits...].
     #[pyo3(signature = (side, qty, instrument = 0, entry_price = None, take_profit = None, stop_loss = None,
         stop_limit = None, trailing_offset = None, offset_type = "price", time_in_force = "GTC"))]
-    #[allow(clippy::too_many_arguments, reason = "mirrors Strategy.bracket's keywords")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "mirrors Strategy.bracket's keywords"
+    )]
     fn bracket(
         &mut self,
         side: i32,
@@ -324,20 +305,30 @@ impl PyContext {
         offset_type: &str,
         time_in_force: &str,
     ) -> PyResult<Vec<u64>> {
-        let side = match side {
-            1 => Side::Buy,
-            -1 => Side::Sell,
-            other => return Err(PyValueError::new_err(format!("side: must be +1 (buy) or -1 (sell), got {other}"))),
-        };
+        let side = super::orders::side_from_sign(side)?;
         let inst = self.inst(instrument)?.clone();
         let tif = super::orders::tif_from_name(time_in_force, None)?;
         let (kind, specs) = super::orders::bracket_specs(
-            &inst, instrument, side, qty, entry_price, take_profit, stop_loss, stop_limit, trailing_offset, offset_type, tif,
+            &inst,
+            instrument,
+            side,
+            qty,
+            entry_price,
+            take_profit,
+            stop_loss,
+            stop_limit,
+            trailing_offset,
+            offset_type,
+            tif,
             || self.take_id(None, instrument),
         )?;
         let ids = specs.iter().map(|s| s.id).collect();
         self.next_list += 1;
-        self.commands.push(Command::SubmitList { list: self.next_list, kind, orders: specs });
+        self.commands.push(Command::SubmitList {
+            list: self.next_list,
+            kind,
+            orders: specs,
+        });
         Ok(ids)
     }
 
@@ -345,26 +336,36 @@ impl PyContext {
     /// "bracket" (entry, take-profit, stop-loss). Returns the client ids in the same order.
     fn submit_list(&mut self, kind: &str, requests: Vec<Bound<'_, PyAny>>) -> PyResult<Vec<u64>> {
         let kind = super::orders::list_kind(kind)?;
-        let specs = requests.iter().map(|r| self.spec(r)).collect::<PyResult<Vec<_>>>()?;
+        let specs = requests
+            .iter()
+            .map(|r| self.spec(r))
+            .collect::<PyResult<Vec<_>>>()?;
         let ids = specs.iter().map(|s| s.id).collect();
         self.next_list += 1;
-        self.commands.push(Command::SubmitList { list: self.next_list, kind, orders: specs });
+        self.commands.push(Command::SubmitList {
+            list: self.next_list,
+            kind,
+            orders: specs,
+        });
         Ok(ids)
     }
 
     /// Queue a change of a working order: total quantity, limit price and/or trigger price.
     #[pyo3(signature = (order_id, qty = None, price = None, trigger = None))]
-    fn modify(&mut self, order_id: u64, qty: Option<f64>, price: Option<f64>, trigger: Option<f64>) -> PyResult<()> {
+    fn modify(
+        &mut self,
+        order_id: u64,
+        qty: Option<f64>,
+        price: Option<f64>,
+        trigger: Option<f64>,
+    ) -> PyResult<()> {
         // An id this strategy never used: the venue answers with a ModifyRejected event.
-        let inst = self.order_instrument.get(&order_id).map_or(Ok(&self.instruments[0]), |&i| self.inst(i))?;
-        let conv = |v: Option<f64>, dp: u8, name: &'static str| {
-            v.map(|x| to_raw(x, dp).ok_or_else(|| CoreError::InvalidArgument { name, reason: format!("must be a finite number, got {x}") }))
-                .transpose()
-        };
-        let qty = conv(qty, inst.size_dp, "qty")?;
-        let px = conv(price, inst.price_dp, "price")?;
-        let trigger = conv(trigger, inst.price_dp, "trigger")?;
-        self.commands.push(Command::Modify { id: order_id, qty, px, trigger });
+        let inst = self
+            .order_instrument
+            .get(&order_id)
+            .map_or(Ok(&self.instruments[0]), |&i| self.inst(i))?;
+        let cmd = super::orders::modify_command(inst, order_id, qty, price, trigger)?;
+        self.commands.push(cmd);
         Ok(())
     }
 
@@ -834,9 +835,15 @@ impl PyBacktest {
         let bt = &self.inner;
         let arrival = |x: &crate::model::Fill| {
             let px = bt.venue.orders.get(x.order_id).and_then(|o| o.arrival_px);
-            px.map_or(f64::NAN, |p| from_raw(p, bt.instruments[x.instrument as usize].price_dp))
+            px.map_or(f64::NAN, |p| {
+                from_raw(p, bt.instruments[x.instrument as usize].price_dp)
+            })
         };
-        bt.fills.iter().map(arrival).collect::<Vec<_>>().into_pyarray(py)
+        bt.fills
+            .iter()
+            .map(arrival)
+            .collect::<Vec<_>>()
+            .into_pyarray(py)
     }
 
     /// Every order of the run as columns (numpy arrays, or lists of str): order_id, instrument,
@@ -847,12 +854,20 @@ impl PyBacktest {
         let bt = &self.inner;
         let all: Vec<&crate::model::Order> = bt.venue.orders.all().collect();
         let inst = |o: &crate::model::Order| &bt.instruments[o.spec.instrument as usize];
-        let px = |o: &crate::model::Order, v: Option<i64>| v.map_or(f64::NAN, |p| from_raw(p, inst(o).price_dp));
+        let px = |o: &crate::model::Order, v: Option<i64>| {
+            v.map_or(f64::NAN, |p| from_raw(p, inst(o).price_dp))
+        };
         let qty = |o: &crate::model::Order, v: i64| from_raw(v, inst(o).size_dp);
         let d = PyDict::new(py);
         macro_rules! col {
             ($name:expr, $f:expr) => {
-                d.set_item($name, all.iter().map(|o| $f(*o)).collect::<Vec<_>>().into_pyarray(py))?
+                d.set_item(
+                    $name,
+                    all.iter()
+                        .map(|o| $f(*o))
+                        .collect::<Vec<_>>()
+                        .into_pyarray(py),
+                )?
             };
         }
         macro_rules! list {
@@ -864,18 +879,35 @@ impl PyBacktest {
         col!("instrument", |o: &crate::model::Order| o.spec.instrument);
         list!("side", |o: &crate::model::Order| o.spec.side.as_str());
         list!("type", |o: &crate::model::Order| o.spec.kind.as_str());
-        list!("time_in_force", |o: &crate::model::Order| o.spec.tif.as_str());
+        list!("time_in_force", |o: &crate::model::Order| o
+            .spec
+            .tif
+            .as_str());
         col!("post_only", |o: &crate::model::Order| o.spec.post_only);
         col!("reduce_only", |o: &crate::model::Order| o.spec.reduce_only);
-        col!("display_qty", |o: &crate::model::Order| o.spec.display_qty.map_or(f64::NAN, |q| qty(o, q)));
+        col!("display_qty", |o: &crate::model::Order| o
+            .spec
+            .display_qty
+            .map_or(f64::NAN, |q| qty(o, q)));
         col!("qty", |o: &crate::model::Order| qty(o, o.spec.qty));
         col!("filled", |o: &crate::model::Order| qty(o, o.filled));
-        col!("leaves", |o: &crate::model::Order| qty(o, o.spec.qty - o.filled));
-        col!("avg_price", |o: &crate::model::Order| o.avg_px().map_or(f64::NAN, |p| p / 10f64.powi(inst(o).price_dp as i32)));
+        col!("leaves", |o: &crate::model::Order| qty(
+            o,
+            o.spec.qty - o.filled
+        ));
+        col!("avg_price", |o: &crate::model::Order| o
+            .avg_px()
+            .map_or(f64::NAN, |p| p / 10f64
+                .powi(inst(o).price_dp as i32)));
         col!("price", |o: &crate::model::Order| px(o, o.limit_price()));
-        col!("trigger", |o: &crate::model::Order| px(o, o.trigger_price()));
+        col!("trigger", |o: &crate::model::Order| px(
+            o,
+            o.trigger_price()
+        ));
         list!("status", |o: &crate::model::Order| o.status.as_str());
-        list!("reason", |o: &crate::model::Order| o.reason.map(|r| r.as_str()));
+        list!("reason", |o: &crate::model::Order| o
+            .reason
+            .map(|r| r.as_str()));
         let contingency = |o: &crate::model::Order| {
             let l = o.list.and_then(|l| bt.venue.orders.list(l))?;
             Some(match l.kind {
@@ -899,7 +931,10 @@ impl PyBacktest {
         list!("contingency", contingency);
         list!("list_id", |o: &crate::model::Order| o.list);
         list!("parent_id", |o: &crate::model::Order| o.parent);
-        col!("arrival_price", |o: &crate::model::Order| px(o, o.arrival_px));
+        col!("arrival_price", |o: &crate::model::Order| px(
+            o,
+            o.arrival_px
+        ));
         col!("ts_init", |o: &crate::model::Order| o.ts_init);
         col!("ts_last", |o: &crate::model::Order| o.ts_last);
         Ok(d)
@@ -1072,7 +1107,12 @@ impl PyBacktest {
         d.set_item("initial_cash", format_fixed(p.initial_cash, MONEY_DP))?;
         d.set_item("cash", format_fixed(p.cash, MONEY_DP))?;
         d.set_item("fees", format_fixed(p.fees, MONEY_DP))?;
-        let positions: Vec<String> = p.positions.iter().zip(&bt.instruments).map(|(pos, inst)| format_fixed(pos.qty as i128, inst.size_dp as u32)).collect();
+        let positions: Vec<String> = p
+            .positions
+            .iter()
+            .zip(&bt.instruments)
+            .map(|(pos, inst)| format_fixed(pos.qty as i128, inst.size_dp as u32))
+            .collect();
         d.set_item("positions", positions)?;
         Ok(d)
     }

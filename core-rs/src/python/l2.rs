@@ -9,13 +9,17 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::book::MarketKind;
-use crate::data::ticks::{QuoteTicks, Ticks, TradeTicks, read_binance_ticks_file, read_tardis_file};
 use crate::data::ticks::QuoteTicks as Qt;
-use crate::engine_l2::{L2Config, L2Report, L2Run, L2Strategy, L2View, PassiveMarketMaker, run_l2_files, run_ticks};
+use crate::data::ticks::{
+    QuoteTicks, Ticks, TradeTicks, read_binance_ticks_file, read_tardis_file,
+};
+use crate::engine_l2::{
+    L2Config, L2Report, L2Run, L2Strategy, L2View, PassiveMarketMaker, run_l2_files, run_ticks,
+};
 use crate::error::{CoreError, CoreResult};
 use crate::model::Instrument;
 use crate::model::fixed::{from_raw, money_to_f64, to_raw};
-use crate::model::order::{Command, Fill, OrderKind, OrderSpec, Side};
+use crate::model::order::{Command, Fill, OrderSpec};
 use crate::venue::queue::QueueModel;
 
 fn trades_dict<'py>(py: Python<'py>, t: TradeTicks) -> PyResult<Bound<'py, PyDict>> {
@@ -54,7 +58,10 @@ fn read_tardis<'py>(py: Python<'py>, path: PathBuf) -> PyResult<(String, Bound<'
 /// Decode the trade and bookTicker streams of a raw Binance WebSocket recording:
 /// `(trades, quotes)` numpy column dicts.
 #[pyfunction]
-fn read_binance_ticks<'py>(py: Python<'py>, path: PathBuf) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyDict>)> {
+fn read_binance_ticks<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyDict>)> {
     let w = py.detach(|| read_binance_ticks_file(&path))?;
     Ok((trades_dict(py, w.trades)?, quotes_dict(py, w.quotes)?))
 }
@@ -149,36 +156,21 @@ impl PyL2Context {
 
     /// Queue a market (price None) or limit order; returns its id.
     #[pyo3(signature = (side, qty, instrument = 0, price = None))]
-    fn submit(&mut self, side: i32, qty: f64, instrument: u32, price: Option<f64>) -> PyResult<u64> {
+    fn submit(
+        &mut self,
+        side: i32,
+        qty: f64,
+        instrument: u32,
+        price: Option<f64>,
+    ) -> PyResult<u64> {
         let _ = instrument;
         let inst = self.inst()?;
-        let side = match side {
-            1 => Side::Buy,
-            -1 => Side::Sell,
-            other => {
-                return Err(CoreError::InvalidArgument {
-                    name: "side",
-                    reason: format!("must be +1 (buy) or -1 (sell), got {other}"),
-                }
-                .into());
-            }
-        };
-        let conv = |v: f64, dp: u8, name: &'static str| {
-            to_raw(v, dp).ok_or_else(|| CoreError::InvalidArgument {
-                name,
-                reason: format!("must be a finite number, got {v}"),
-            })
-        };
-        let q = conv(qty, inst.size_dp, "qty")?;
-        let kind = match price {
-            None => OrderKind::Market,
-            Some(p) => OrderKind::Limit {
-                px: conv(p, inst.price_dp, "price")?,
-            },
-        };
+        let side = super::orders::side_from_sign(side)?;
+        let (q, kind) = super::orders::market_or_limit(inst, qty, price)?;
         let id = self.next_id;
         self.next_id += 1;
-        self.commands.push(Command::Submit(OrderSpec::new(id, 0, side, kind, q)));
+        self.commands
+            .push(Command::Submit(OrderSpec::new(id, 0, side, kind, q)));
         Ok(id)
     }
 
@@ -195,7 +187,10 @@ impl PyL2Context {
     /// ids [entry, exits...] (the fast path of `Strategy.bracket`).
     #[pyo3(signature = (side, qty, instrument = 0, entry_price = None, take_profit = None, stop_loss = None,
         stop_limit = None, trailing_offset = None, offset_type = "price", time_in_force = "GTC"))]
-    #[allow(clippy::too_many_arguments, reason = "mirrors Strategy.bracket's keywords")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "mirrors Strategy.bracket's keywords"
+    )]
     fn bracket(
         &mut self,
         side: i32,
@@ -210,18 +205,28 @@ impl PyL2Context {
         time_in_force: &str,
     ) -> PyResult<Vec<u64>> {
         if instrument != 0 {
-            return Err(CoreError::InvalidArgument { name: "instrument", reason: format!("the L2 loop runs one instrument (0), got {instrument}") }.into());
+            return Err(CoreError::InvalidArgument {
+                name: "instrument",
+                reason: format!("the L2 loop runs one instrument (0), got {instrument}"),
+            }
+            .into());
         }
-        let side = match side {
-            1 => crate::model::Side::Buy,
-            -1 => crate::model::Side::Sell,
-            other => return Err(CoreError::InvalidArgument { name: "side", reason: format!("must be +1 (buy) or -1 (sell), got {other}") }.into()),
-        };
+        let side = super::orders::side_from_sign(side)?;
         let inst = self.inst()?.clone();
         let tif = super::orders::tif_from_name(time_in_force, None)?;
         let mut next = self.next_id;
         let (kind, specs) = super::orders::bracket_specs(
-            &inst, 0, side, qty, entry_price, take_profit, stop_loss, stop_limit, trailing_offset, offset_type, tif,
+            &inst,
+            0,
+            side,
+            qty,
+            entry_price,
+            take_profit,
+            stop_loss,
+            stop_limit,
+            trailing_offset,
+            offset_type,
+            tif,
             || {
                 let id = next;
                 next += 1;
@@ -231,7 +236,11 @@ impl PyL2Context {
         self.next_id = next;
         let ids = specs.iter().map(|s| s.id).collect();
         self.next_list += 1;
-        self.commands.push(Command::SubmitList { list: self.next_list, kind, orders: specs });
+        self.commands.push(Command::SubmitList {
+            list: self.next_list,
+            kind,
+            orders: specs,
+        });
         Ok(ids)
     }
 
@@ -256,26 +265,15 @@ impl PyL2Context {
 
     /// Queue a change of a working order (a new price loses the queue position).
     #[pyo3(signature = (order_id, qty = None, price = None, trigger = None))]
-    fn modify(&mut self, order_id: u64, qty: Option<f64>, price: Option<f64>, trigger: Option<f64>) -> PyResult<()> {
-        let inst = self.inst()?;
-        let conv = |v: Option<f64>, dp: u8, name: &'static str| {
-            v.map(|x| {
-                to_raw(x, dp).ok_or_else(|| CoreError::InvalidArgument {
-                    name,
-                    reason: format!("must be a finite number, got {x}"),
-                })
-            })
-            .transpose()
-        };
-        let qty = conv(qty, inst.size_dp, "qty")?;
-        let px = conv(price, inst.price_dp, "price")?;
-        let trigger = conv(trigger, inst.price_dp, "trigger")?;
-        self.commands.push(Command::Modify {
-            id: order_id,
-            qty,
-            px,
-            trigger,
-        });
+    fn modify(
+        &mut self,
+        order_id: u64,
+        qty: Option<f64>,
+        price: Option<f64>,
+        trigger: Option<f64>,
+    ) -> PyResult<()> {
+        let cmd = super::orders::modify_command(self.inst()?, order_id, qty, price, trigger)?;
+        self.commands.push(cmd);
         Ok(())
     }
 
@@ -307,18 +305,28 @@ struct PyStrategy {
 }
 
 impl PyStrategy {
-    fn call(&mut self, view: &L2View<'_>, fill: Option<&Fill>, cmds: &mut Vec<Command>) -> CoreResult<()> {
+    fn call(
+        &mut self,
+        view: &L2View<'_>,
+        fill: Option<&Fill>,
+        cmds: &mut Vec<Command>,
+    ) -> CoreResult<()> {
         Python::attach(|py| -> PyResult<()> {
             self.ctx.borrow_mut(py).update(view);
             match fill {
                 None => {
-                    self.obj.bind(py).call_method1("on_book", (self.ctx.bind(py),))?;
+                    self.obj
+                        .bind(py)
+                        .call_method1("on_book", (self.ctx.bind(py),))?;
                 }
                 Some(f) => {
                     if let Some(h) = &self.on_fill {
                         let (pdp, sdp) = (view.instrument.price_dp, view.instrument.size_dp);
                         let d = PyDict::new(py);
-                        let full = view.orders.get(f.order_id).is_some_and(|o| o.filled == o.spec.qty);
+                        let full = view
+                            .orders
+                            .get(f.order_id)
+                            .is_some_and(|o| o.filled == o.spec.qty);
                         d.set_item("kind", if full { "filled" } else { "partially_filled" })?;
                         d.set_item("order_id", f.order_id)?;
                         d.set_item("ts", f.ts)?;
@@ -350,7 +358,12 @@ impl L2Strategy for PyStrategy {
         self.call(view, None, cmds)
     }
 
-    fn on_fill(&mut self, view: &L2View<'_>, fill: &Fill, cmds: &mut Vec<Command>) -> CoreResult<()> {
+    fn on_fill(
+        &mut self,
+        view: &L2View<'_>,
+        fill: &Fill,
+        cmds: &mut Vec<Command>,
+    ) -> CoreResult<()> {
         if self.on_fill.is_none() {
             return Ok(());
         }
@@ -375,7 +388,8 @@ impl L2Strategy for NativeMm {
                 reason: format!("must be a finite number, got {v}"),
             };
             let q = to_raw(self.qty, sdp).ok_or_else(|| bad("qty", self.qty))?;
-            let m = to_raw(self.max_position, sdp).ok_or_else(|| bad("max_position", self.max_position))?;
+            let m = to_raw(self.max_position, sdp)
+                .ok_or_else(|| bad("max_position", self.max_position))?;
             self.inner = Some(PassiveMarketMaker::new(q, m, self.offset_ticks)?);
         }
         match self.inner.as_mut() {
@@ -384,7 +398,12 @@ impl L2Strategy for NativeMm {
         }
     }
 
-    fn on_fill(&mut self, view: &L2View<'_>, fill: &Fill, cmds: &mut Vec<Command>) -> CoreResult<()> {
+    fn on_fill(
+        &mut self,
+        view: &L2View<'_>,
+        fill: &Fill,
+        cmds: &mut Vec<Command>,
+    ) -> CoreResult<()> {
         match self.inner.as_mut() {
             Some(mm) => mm.on_fill(view, fill, cmds),
             None => Ok(()),
@@ -419,12 +438,45 @@ fn report_dict<'py>(py: Python<'py>, r: &L2Report, run: &L2Run) -> PyResult<Boun
     d.set_item("seconds", r.elapsed_s)?;
     let f = &run.fills;
     let fills = PyDict::new(py);
-    fills.set_item("ts", f.iter().map(|x| x.ts).collect::<Vec<_>>().into_pyarray(py))?;
-    fills.set_item("order_id", f.iter().map(|x| x.order_id).collect::<Vec<_>>().into_pyarray(py))?;
-    fills.set_item("side", f.iter().map(|x| x.side.sign() as i8).collect::<Vec<_>>().into_pyarray(py))?;
-    fills.set_item("price", f.iter().map(|x| from_raw(x.px, pdp)).collect::<Vec<_>>().into_pyarray(py))?;
-    fills.set_item("qty", f.iter().map(|x| from_raw(x.qty, sdp)).collect::<Vec<_>>().into_pyarray(py))?;
-    fills.set_item("fee", f.iter().map(|x| money_to_f64(x.fee)).collect::<Vec<_>>().into_pyarray(py))?;
+    fills.set_item(
+        "ts",
+        f.iter().map(|x| x.ts).collect::<Vec<_>>().into_pyarray(py),
+    )?;
+    fills.set_item(
+        "order_id",
+        f.iter()
+            .map(|x| x.order_id)
+            .collect::<Vec<_>>()
+            .into_pyarray(py),
+    )?;
+    fills.set_item(
+        "side",
+        f.iter()
+            .map(|x| x.side.sign() as i8)
+            .collect::<Vec<_>>()
+            .into_pyarray(py),
+    )?;
+    fills.set_item(
+        "price",
+        f.iter()
+            .map(|x| from_raw(x.px, pdp))
+            .collect::<Vec<_>>()
+            .into_pyarray(py),
+    )?;
+    fills.set_item(
+        "qty",
+        f.iter()
+            .map(|x| from_raw(x.qty, sdp))
+            .collect::<Vec<_>>()
+            .into_pyarray(py),
+    )?;
+    fills.set_item(
+        "fee",
+        f.iter()
+            .map(|x| money_to_f64(x.fee))
+            .collect::<Vec<_>>()
+            .into_pyarray(py),
+    )?;
     fills.set_item(
         "maker",
         f.iter()
@@ -494,14 +546,20 @@ fn run_l2_backtest<'py>(
 }
 
 fn col<T: numpy::Element + Copy>(d: &Bound<'_, PyDict>, name: &'static str) -> PyResult<Vec<T>> {
-    let v = d.get_item(name)?.ok_or_else(|| CoreError::InvalidArgument {
-        name,
-        reason: "column missing".into(),
-    })?;
-    let a: numpy::PyReadonlyArray1<'_, T> = v.extract().map_err(|e| CoreError::InvalidArgument {
-        name,
-        reason: format!("expected a 1-d numpy array of {}: {e}", std::any::type_name::<T>()),
-    })?;
+    let v = d
+        .get_item(name)?
+        .ok_or_else(|| CoreError::InvalidArgument {
+            name,
+            reason: "column missing".into(),
+        })?;
+    let a: numpy::PyReadonlyArray1<'_, T> =
+        v.extract().map_err(|e| CoreError::InvalidArgument {
+            name,
+            reason: format!(
+                "expected a 1-d numpy array of {}: {e}",
+                std::any::type_name::<T>()
+            ),
+        })?;
     Ok(a.as_slice()?.to_vec())
 }
 
@@ -546,7 +604,11 @@ fn run_tick_backtest<'py>(
         side: col(trades, "side")?,
         id: Vec::new(),
     };
-    same_len("trades", t.ts_event.len(), &[t.price.len(), t.size.len(), t.side.len()])?;
+    same_len(
+        "trades",
+        t.ts_event.len(),
+        &[t.price.len(), t.size.len(), t.side.len()],
+    )?;
     let q = Qt {
         ts_event: col(quotes, "ts_event")?,
         ts_local: Vec::new(),
@@ -555,7 +617,16 @@ fn run_tick_backtest<'py>(
         ask_price: col(quotes, "ask_price")?,
         ask_size: col(quotes, "ask_size")?,
     };
-    same_len("quotes", q.ts_event.len(), &[q.bid_price.len(), q.bid_size.len(), q.ask_price.len(), q.ask_size.len()])?;
+    same_len(
+        "quotes",
+        q.ts_event.len(),
+        &[
+            q.bid_price.len(),
+            q.bid_size.len(),
+            q.ask_price.len(),
+            q.ask_size.len(),
+        ],
+    )?;
     let mut cfg = L2Config::new(MarketKind::UsdM);
     cfg.queue = QueueModel::parse(queue)?;
     cfg.elapse_ns = elapse_ns;
@@ -569,7 +640,8 @@ fn run_tick_backtest<'py>(
                 offset_ticks,
                 inner: None,
             };
-            let (r, _, run) = py.detach(|| run_ticks(&t, &q, cfg, price_precision, size_precision, mm))?;
+            let (r, _, run) =
+                py.detach(|| run_ticks(&t, &q, cfg, price_precision, size_precision, mm))?;
             report_dict(py, &r, &run)
         }
         Some(obj) => {
@@ -585,7 +657,11 @@ type ErrSlot = std::rc::Rc<std::cell::RefCell<Option<PyErr>>>;
 fn py_strategy(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<(PyStrategy, ErrSlot)> {
     let ctx = Py::new(py, PyL2Context::new())?;
     let handler = obj.call_method0("_event_handler")?;
-    let on_fill = if handler.is_none() { None } else { Some(handler.unbind()) };
+    let on_fill = if handler.is_none() {
+        None
+    } else {
+        Some(handler.unbind())
+    };
     obj.call_method1("_attach", (ctx.bind(py), vec!["L2"]))?;
     obj.call_method0("on_start")?;
     let error: ErrSlot = std::rc::Rc::new(std::cell::RefCell::new(None));

@@ -13,7 +13,10 @@ fn bad(name: &'static str, reason: String) -> PyErr {
 
 fn ms_to_ns(name: &'static str, ms: f64) -> PyResult<i64> {
     if !(ms.is_finite() && (0.0..1e9).contains(&ms)) {
-        return Err(bad(name, format!("must be a finite number of milliseconds >= 0, got {ms}")));
+        return Err(bad(
+            name,
+            format!("must be a finite number of milliseconds >= 0, got {ms}"),
+        ));
     }
     Ok((ms * 1e6).round() as i64)
 }
@@ -30,7 +33,10 @@ fn ms_to_ns(name: &'static str, ms: f64) -> PyResult<i64> {
 #[pyfunction]
 #[pyo3(signature = (backtest, *, path = "proximity", volume_cap = None, latency = "none", submit_ms = 0.0,
     cancel_ms = None, modify_ms = None, sigma = 0.5, seed = 0))]
-#[allow(clippy::too_many_arguments, reason = "mirrors the Python keyword arguments")]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "mirrors the Python keyword arguments"
+)]
 fn configure_venue(
     backtest: &Bound<'_, PyBacktest>,
     path: &str,
@@ -52,7 +58,12 @@ fn configure_venue(
         "proximity" => IntrabarPath::Proximity,
         "ohlc" => IntrabarPath::HighFirst,
         "olhc" => IntrabarPath::LowFirst,
-        other => return Err(bad("path", format!("must be proximity, ohlc or olhc, got {other:?}"))),
+        other => {
+            return Err(bad(
+                "path",
+                format!("must be proximity, ohlc or olhc, got {other:?}"),
+            ));
+        }
     };
     cfg.volume_cap = volume_cap;
     let submit = ms_to_ns("submit_ms", submit_ms)?;
@@ -63,9 +74,19 @@ fn configure_venue(
         "constant" => LatencyConfig::constant(submit, cancel, modify),
         "lognormal" => {
             let leg = |median_ns| Latency::LogNormal { median_ns, sigma };
-            LatencyConfig { submit: leg(submit), cancel: leg(cancel), modify: leg(modify), seed }
+            LatencyConfig {
+                submit: leg(submit),
+                cancel: leg(cancel),
+                modify: leg(modify),
+                seed,
+            }
         }
-        other => return Err(bad("latency", format!("must be none, constant or lognormal, got {other:?}"))),
+        other => {
+            return Err(bad(
+                "latency",
+                format!("must be none, constant or lognormal, got {other:?}"),
+            ));
+        }
     };
     cfg.validate()?;
     // Rebuild the venue on the new config; the fee and slippage models carry over.

@@ -183,14 +183,25 @@ impl SimVenue {
         if self.slip_model == slippage::Slippage::FixedBps(self.config.slippage) {
             return self.slipped(inst, side, px);
         }
-        let ctx = if self.slip_model.needs_ctx() { slippage::SlipCtx::from_bar(bar) } else { slippage::SlipCtx::default() };
+        let ctx = if self.slip_model.needs_ctx() {
+            slippage::SlipCtx::from_bar(bar)
+        } else {
+            slippage::SlipCtx::default()
+        };
         self.slip_model.price(inst, side, px, qty, &ctx)
     }
 
     /// The one fee hook: the fee of a fill at `ts` (money units; charges round up, rebates toward
     /// zero) by the fee model, which records the traded volume for its tiers.
     #[inline]
-    pub fn fee(&mut self, inst: &Instrument, px: i64, qty: i64, liquidity: Liquidity, ts: i64) -> i128 {
+    pub fn fee(
+        &mut self,
+        inst: &Instrument,
+        px: i64,
+        qty: i64,
+        liquidity: Liquidity,
+        ts: i64,
+    ) -> i128 {
         self.fee_model.fee(inst, px, qty, liquidity, ts)
     }
 
@@ -220,7 +231,10 @@ impl SimVenue {
             }
             Command::SubmitList { list, kind, orders } => {
                 self.orders_submitted += orders.len() as u64;
-                let arrivals: Vec<(OrderId, Option<i64>)> = orders.iter().map(|o| (o.id, self.last_px(o.instrument))).collect();
+                let arrivals: Vec<(OrderId, Option<i64>)> = orders
+                    .iter()
+                    .map(|o| (o.id, self.last_px(o.instrument)))
+                    .collect();
                 if !self
                     .orders
                     .register_list(list, kind, orders, ts, bar_index, events)

@@ -882,7 +882,10 @@ impl Orders {
         // never both trade. A bracket's exits are one-updates-other (NautilusTrader's bracket
         // default, OUO): a full fill cancels the other exit, a partial one takes its quantity
         // off it, so the exits together never close more than the entry filled.
-        let strict = self.all[&id].list.and_then(|l| self.lists.get(&l)).is_some_and(|l| l.kind == ListKind::Oco);
+        let strict = self.all[&id]
+            .list
+            .and_then(|l| self.lists.get(&l))
+            .is_some_and(|l| l.kind == ListKind::Oco);
         for sib in self.oco_siblings(id) {
             let s = &self.all[&sib];
             if s.status.is_closed() {
