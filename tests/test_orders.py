@@ -240,4 +240,4 @@ def test_reports_are_arrow_tables_with_liquidity_fees_and_slippage(tmp_path):
     import pyarrow.parquet as pq
 
     assert pq.read_table(tmp_path / "orders.parquet").num_rows == 3
-    assert pq.read_table(tmp_path / "fills.parquet").to_pandas()["liquidity"].tolist() == f["liquidity"]
+    assert pq.read_table(tmp_path / "fills.parquet").column("liquidity").to_pylist() == f["liquidity"]
