@@ -166,6 +166,55 @@ impl Backtest {
         self.apply_fills();
     }
 
+    /// accounts: the part of `bar` the venue may trade before the path reaches the liquidation
+    /// price of the bar's instrument's margin position: a bar that ends there (open → first
+    /// extreme → liquidation price, or open → liquidation price, or just the open on a gap), with
+    /// the venue's path fixed to the original order for it (the original path is returned, to be
+    /// restored). None when the bar does not reach it.
+    #[inline]
+    fn liquidation_cut(&mut self, bar: &Bar) -> Option<(Bar, crate::venue::IntrabarPath)> {
+        if !self.portfolio.needs_every_bar() {
+            return None;
+        }
+        let inst = &self.instruments[bar.instrument as usize];
+        let lp = self.portfolio.liquidation_price(inst, bar.instrument)?;
+        let long = self.portfolio.positions[bar.instrument as usize].qty > 0;
+        let reached = if long { bar.low <= lp } else { bar.high >= lp };
+        if !reached {
+            return None;
+        }
+        let original = self.venue.config.path;
+        let [open, first, ..] = original.points(bar);
+        let adverse_first = if long {
+            first == bar.low
+        } else {
+            first == bar.high
+        };
+        let gapped = if long { open <= lp } else { open >= lp };
+        let mut cut = *bar;
+        cut.close = if gapped { open } else { lp };
+        if gapped || adverse_first {
+            // open → liquidation price (nothing on the other side of the open is visited)
+            cut.high = if long { open } else { cut.close };
+            cut.low = if long { cut.close } else { open };
+            self.venue.config.path = if long {
+                crate::venue::IntrabarPath::HighFirst
+            } else {
+                crate::venue::IntrabarPath::LowFirst
+            };
+        } else {
+            // open → the favourable extreme → liquidation price
+            if long {
+                cut.low = lp;
+                self.venue.config.path = crate::venue::IntrabarPath::HighFirst;
+            } else {
+                cut.high = lp;
+                self.venue.config.path = crate::venue::IntrabarPath::LowFirst;
+            }
+        }
+        Some((cut, original))
+    }
+
     /// accounts: initial margin for `spec` at its limit/trigger price, or the last mark.
     #[inline]
     fn margin_check(&self, spec: &OrderSpec) -> Result<(), Reason> {
@@ -411,13 +460,21 @@ impl Backtest {
         // accounts: funding due at this bar's open (margin accounts).
         self.portfolio
             .on_bar_open(&self.instruments[bar.instrument as usize], bar);
+        // accounts: when the bar reaches a margin position's liquidation price, the venue only
+        // sees the bar up to that point of the intrabar path (orders the path reaches first, e.g.
+        // a protective stop above a long's liquidation price, trade first), then the position is
+        // liquidated.
+        let cut = self.liquidation_cut(bar);
         self.venue.on_bar(
             &self.instruments,
-            bar,
+            cut.as_ref().map_or(bar, |(b, _)| b),
             self.bar_index,
             &mut self.events,
             &mut self.fills,
         );
+        if let Some((_, path)) = cut {
+            self.venue.config.path = path;
+        }
         self.apply_fills();
         // accounts: liquidation when the bar's adverse extreme reaches the liquidation price.
         if self

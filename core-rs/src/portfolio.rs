@@ -46,9 +46,11 @@ pub enum Account {
 ///   - long:  `LP = (C − M) / (q (1 − MMR))`, rounded down to the tick; with `M = IMR·C` this is
 ///     `E (1 − IMR) / (1 − MMR)`;
 ///   - short: `LP = (C + M) / (q (1 + MMR))`, rounded up to the tick = `E (1 + IMR) / (1 + MMR)`.
-/// - The liquidation check is made once a bar, after the venue settled it: a long is liquidated
-///   when the bar's low reaches `LP`, a short when its high does; the position closes at `LP`, or
-///   at the open if the bar opened through it. The fill (`liquidation = true`, `order_id` 0, taker) pays the
+/// - Liquidation takes its place on the bar's intrabar path: a long is liquidated when the bar's
+///   low reaches `LP`, a short when its high does; the venue first trades the bar only up to the
+///   point where the path reaches `LP` (a stop above a long's `LP`, or a take-profit on an
+///   extreme the path visits first, fills before; what the path would reach after does not), then
+///   the position closes at `LP`, or at the open if the bar opened through it. The fill (`liquidation = true`, `order_id` 0, taker) pays the
 ///   liquidation fee `ceil(liq_fee × notional)` instead of a trading fee, and every open order of
 ///   the instrument is canceled with `Reason::Liquidation`. A loss beyond the posted margin (a
 ///   gap through `LP`) is taken from the wallet: there is no insurance fund.
@@ -429,7 +431,8 @@ impl Portfolio {
         self.cash_f = money_to_f64(self.cash);
     }
 
-    /// Liquidation check of `bar`'s instrument after the venue settled the bar (margin accounts).
+    /// Liquidation check of `bar`'s instrument once the venue traded the bar up to the liquidation
+    /// point of its path (margin accounts; see the engine's `liquidation_cut`).
     /// On a hit, pushes the liquidation fill to `fills` (not yet applied) and returns true; the
     /// caller applies it and cancels the instrument's open orders with `Reason::Liquidation`.
     #[inline]

@@ -213,3 +213,56 @@ mod reconcile {
         }
     }
 }
+
+/// Liquidation takes its place on the intrabar path: what the path reaches first trades first.
+/// Long 2 from 100.00 at 10x (LP 90.45), with a take-profit at 104 and/or a stop at 92.
+fn path_case(bar: (i64, f64, f64, f64, f64), take_profit: bool, stop: bool) -> Backtest {
+    let acct = Account::Margin(MarginConfig::new(10.0, 0.005, 0.0, Funding::None).unwrap());
+    let bars = [
+        (1, 99.0, 99.0, 99.0, 99.0),
+        (2, 100.0, 100.5, 99.5, 100.0),
+        bar,
+    ];
+    let mut orders = vec![(0, Side::Buy, OrderKind::Market, 2_000)];
+    if take_profit {
+        orders.push((1, Side::Sell, OrderKind::Limit { px: 10_400 }, 2_000));
+    }
+    if stop {
+        orders.push((
+            1,
+            Side::Sell,
+            OrderKind::StopMarket { trigger: 9_200 },
+            2_000,
+        ));
+    }
+    run(acct, &bars, orders).0
+}
+
+#[test]
+fn liquidation_comes_before_a_take_profit_the_path_reaches_later() {
+    // Low first (100 → 90 is nearer than 100 → 111): liquidated at 90.45; the take-profit at 104
+    // (reached later, on the way up) never trades.
+    let bt = path_case((3, 100.0, 111.0, 90.0, 101.0), true, false);
+    assert_eq!(bt.fills.len(), 2, "{:?}", bt.fills);
+    assert!(bt.fills[1].liquidation && bt.fills[1].px == 9_045);
+    assert!(bt.venue.working_orders().next().is_none());
+    // High first (100 → 104.5 is nearer than 100 → 90): the take-profit closes the long first and
+    // there is nothing left to liquidate.
+    let bt = path_case((3, 100.0, 104.5, 90.0, 95.0), true, false);
+    assert_eq!(bt.fills.len(), 2, "{:?}", bt.fills);
+    assert!(!bt.fills[1].liquidation && bt.fills[1].px == 10_400);
+    assert_eq!(bt.portfolio.positions[0].qty, 0);
+}
+
+#[test]
+fn a_protective_stop_above_the_liquidation_price_fills_first() {
+    // Low first: the path passes the stop at 92 before the liquidation price 90.45.
+    let bt = path_case((3, 100.0, 111.0, 90.0, 101.0), false, true);
+    assert_eq!(bt.fills.len(), 2, "{:?}", bt.fills);
+    assert!(!bt.fills[1].liquidation && bt.fills[1].px == 9_200);
+    assert_eq!(bt.portfolio.positions[0].qty, 0);
+    // A gap through both: the stop fills at the open, nothing is left to liquidate.
+    let bt = path_case((3, 89.0, 90.0, 88.0, 89.5), false, true);
+    assert_eq!(bt.fills.len(), 2, "{:?}", bt.fills);
+    assert!(!bt.fills[1].liquidation && bt.fills[1].px == 8_900);
+}
