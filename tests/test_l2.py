@@ -86,3 +86,13 @@ def test_tick_backtest_on_binance_recording(usdm: str, shared_data: Path) -> Non
     tardis_trades = shared_data / "trades/nautilus/tardis_trades.csv.gz"
     with pytest.raises(InvalidInputError, match="quotes: .* holds trades"):
         trader.run_tick_backtest(usdm, tardis_trades, price_precision=2, size_precision=3)
+
+
+def test_latency_in_the_l2_loop_is_deterministic_and_changes_the_fills(usdm: str) -> None:
+    base = trader.run_l2_backtest(usdm, None, qty=0.002, max_position=0.01)
+    slow = [trader.run_l2_backtest(usdm, None, qty=0.002, max_position=0.01, latency="lognormal:submit_ms=20,sigma=0.5,seed=3")
+            for _ in range(2)]
+    assert slow[0]["fills"] == slow[1]["fills"] and slow[0]["cash"] == slow[1]["cash"]
+    assert slow[0]["fills"] != base["fills"] and slow[0]["sync_errors"] == 0
+    with pytest.raises(InvalidInputError, match="submit_ms must be >= 0"):
+        trader.run_l2_backtest(usdm, None, latency="constant:submit_ms=-1")

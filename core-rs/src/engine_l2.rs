@@ -21,6 +21,7 @@
 //! orders leave it, resized ones follow, newly working ones — OTO/bracket children — arrive).
 //! Money is exact: cash moves by `Instrument::notional` and fees round against the trader.
 
+use std::collections::VecDeque;
 use std::io::BufRead;
 use std::path::Path;
 use std::time::Instant;
@@ -41,6 +42,7 @@ use crate::venue::Orders;
 use crate::venue::fees::FeeModel;
 use crate::venue::l2::{Arrival, L2Matcher, MatchFill, Working};
 use crate::venue::queue::QueueModel;
+use crate::venue::{LatencyConfig, LatencyModel, Leg};
 
 /// How to run an L2 backtest.
 #[derive(Debug, Clone)]
@@ -60,6 +62,10 @@ pub struct L2Config {
     /// Decode depth diffs in Binance's exact layout with a one-pass scanner (falls back to the
     /// general JSON decoder for any other shape). Off: always the general decoder.
     pub fast_decode: bool,
+    /// Submit / cancel / modify latency: a command sent at `t` reaches the matcher at the first
+    /// event at or after `t + latency` (until then the order is `Submitted`, or keeps working
+    /// while its cancel is in flight). Zero by default.
+    pub latency: LatencyConfig,
 }
 
 impl L2Config {
@@ -70,6 +76,7 @@ impl L2Config {
             size_dp: None,
             queue: QueueModel::RiskAverse,
             elapse_ns: 100_000_000,
+            latency: LatencyConfig::default(),
             maker_fee_bps: 0.0,
             taker_fee_bps: 0.0,
             fee_model: None,
@@ -326,6 +333,20 @@ pub struct L2Backtest<S: L2Strategy> {
     cmds: Vec<Command>,
     early: Vec<DiffIds>,
     report: L2Report,
+    latency: LatencyModel,
+    /// Commands sent but not yet at the matcher: (arrival ns, send sequence, what arrives), sorted.
+    in_flight: VecDeque<(i64, u64, InFlight)>,
+    sent: u64,
+}
+
+/// What reaches the matcher when a delayed command arrives.
+#[derive(Debug)]
+enum InFlight {
+    /// A registered (`Submitted`) order to accept and match.
+    Accept(OrderId),
+    AcceptList(crate::model::ListId),
+    /// A cancel, cancel-all or modify.
+    Other(Command),
 }
 
 impl<S: L2Strategy> L2Backtest<S> {
@@ -344,6 +365,8 @@ impl<S: L2Strategy> L2Backtest<S> {
             ),
         };
         let model = cfg.queue;
+        cfg.latency.validate()?;
+        let latency = cfg.latency;
         Ok(Self {
             cfg,
             fees,
@@ -366,6 +389,9 @@ impl<S: L2Strategy> L2Backtest<S> {
             cmds: Vec::with_capacity(16),
             early: Vec::new(),
             report: L2Report::default(),
+            latency: LatencyModel::new(latency),
+            in_flight: VecDeque::new(),
+            sent: 0,
         })
     }
 
@@ -444,6 +470,7 @@ impl<S: L2Strategy> L2Backtest<S> {
             if self.report.first_ts == 0 {
                 self.report.first_ts = self.clock;
             }
+            self.arrivals_due()?;
             return self.after_event();
         }
         if self.cfg.fast_decode
@@ -464,6 +491,7 @@ impl<S: L2Strategy> L2Backtest<S> {
                 self.report.depth_messages += 1;
                 self.report.fast_depth += 1;
                 self.clock = self.clock.max(recv);
+                self.arrivals_due()?;
                 self.apply_depth(ids)?;
                 return self.after_event();
             }
@@ -476,6 +504,7 @@ impl<S: L2Strategy> L2Backtest<S> {
         if self.report.first_ts == 0 {
             self.report.first_ts = self.clock;
         }
+        self.arrivals_due()?;
         match l.msg {
             WsMessage::Depth(d) => {
                 self.report.depth_messages += 1;
@@ -817,6 +846,82 @@ impl<S: L2Strategy> L2Backtest<S> {
         }
         let mut pending = std::mem::take(cmds);
         for c in pending.drain(..) {
+            if self.latency.is_zero() {
+                self.execute(c, ts)?;
+            } else {
+                self.send(c, ts);
+            }
+        }
+        *cmds = pending;
+        Ok(())
+    }
+
+    /// A command leaves the strategy at `ts` with latency: orders are registered now
+    /// (`Submitted`), everything reaches the matcher after the drawn delay.
+    fn send(&mut self, c: Command, ts: i64) {
+        let (leg, what) = match c {
+            Command::Submit(spec) => {
+                let id = spec.id;
+                if !self.orders.register(spec, ts, 0, &mut self.events) {
+                    return;
+                }
+                self.report.orders += 1;
+                (Leg::Submit, InFlight::Accept(id))
+            }
+            Command::SubmitList { list, kind, orders } => {
+                let n = orders.len() as u64;
+                if !self
+                    .orders
+                    .register_list(list, kind, orders, ts, 0, &mut self.events)
+                {
+                    return;
+                }
+                self.report.orders += n;
+                (Leg::Submit, InFlight::AcceptList(list))
+            }
+            c @ Command::Modify { .. } => (Leg::Modify, InFlight::Other(c)),
+            c => (Leg::Cancel, InFlight::Other(c)),
+        };
+        let at = ts.saturating_add(self.latency.draw(leg));
+        self.sent += 1;
+        let key = (at, self.sent);
+        let pos = self.in_flight.partition_point(|p| (p.0, p.1) <= key);
+        self.in_flight.insert(pos, (at, self.sent, what));
+    }
+
+    /// Hand the commands whose arrival time has come (at or before the event now being handled)
+    /// to the matcher, in arrival order, each at its own arrival time.
+    #[inline]
+    fn arrivals_due(&mut self) -> CoreResult<()> {
+        while let Some(&(at, _, _)) = self.in_flight.front() {
+            if at > self.clock {
+                break;
+            }
+            let (at, _, what) = self.in_flight.pop_front().expect("front exists");
+            match what {
+                InFlight::Accept(id) => {
+                    let mark = self.orders.get(id).and_then(|o| self.mark(o.spec.side));
+                    if self.orders.accept(id, at, mark, &mut self.events) {
+                        self.arrive(id, at)?;
+                    }
+                }
+                InFlight::AcceptList(list) => {
+                    let first = self.orders.list(list).map(|l| l.ids[0]);
+                    let mark = first
+                        .and_then(|id| self.orders.get(id))
+                        .and_then(|o| self.mark(o.spec.side));
+                    self.orders.accept_list(list, at, mark, &mut self.events);
+                    self.reconcile(at)?;
+                }
+                InFlight::Other(c) => self.execute(c, at)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Carry out one command at once (no latency, or on its arrival).
+    fn execute(&mut self, c: Command, ts: i64) -> CoreResult<()> {
+        {
             match c {
                 Command::Submit(spec) => self.submit(spec, ts)?,
                 Command::SubmitList { list, kind, orders } => {
@@ -856,7 +961,6 @@ impl<S: L2Strategy> L2Backtest<S> {
                 }
             }
         }
-        *cmds = pending;
         Ok(())
     }
 
@@ -927,6 +1031,7 @@ impl<S: L2Strategy> L2Backtest<S> {
             }
         }
         self.tick_clock(ts);
+        self.arrivals_due()?;
         self.report.ticker_messages += 1;
         let Some(book) = self.quote_book.as_mut() else {
             unreachable!("checked above")
@@ -947,6 +1052,7 @@ impl<S: L2Strategy> L2Backtest<S> {
         aggressor: AggressorSide,
     ) -> CoreResult<()> {
         self.tick_clock(ts);
+        self.arrivals_due()?;
         self.report.trade_messages += 1;
         self.matcher.on_trade(px, qty, aggressor, &mut self.mfills);
         if !self.untriggered.is_empty() {

@@ -538,6 +538,35 @@ mod quotes {
     }
 
     #[test]
+    fn latency_delays_arrival_to_the_book_of_its_arrival_time() {
+        // The same script with a 3 ns submit latency: sent at t=1 (the first quote, ask 101.0 x1),
+        // the orders arrive at t=4, before that instant's quote is applied: the market order
+        // takes 3 from the book of t=3 (ask 101.0 x5), not 1 at t=1 and the rest later.
+        let mut cfg = L2Config::new(MarketKind::UsdM);
+        cfg.elapse_ns = 1_000_000_000_000;
+        cfg.latency = _core::venue::LatencyConfig::constant(3, 0, 0);
+        let mut bt = L2Backtest::new_quotes(cfg, 1, 0, Script(false)).unwrap();
+        bt.feed_quote(1, lv(990, 2), lv(1010, 1)).unwrap();
+        bt.feed_quote(2, lv(990, 2), lv(1010, 5)).unwrap();
+        bt.feed_quote(3, lv(990, 2), lv(1010, 5)).unwrap();
+        // still in flight at t=3: Submitted, nothing traded
+        assert_eq!(bt.orders().get(1).unwrap().status, OrderStatus::Submitted);
+        bt.feed_quote(4, lv(990, 2), lv(1008, 3)).unwrap();
+        let (_, _, run) = bt.finish();
+        let fills: Vec<(u64, i64, i64, Liquidity, i64)> = run
+            .fills
+            .iter()
+            .map(|f| (f.order_id, f.px, f.qty, f.liquidity, f.ts))
+            .collect();
+        assert_eq!(fills, vec![(1, 1010, 3, Liquidity::Taker, 4)]);
+        let resting = run.orders.get(2).unwrap();
+        assert_eq!(
+            (resting.status, resting.ts_init, resting.ts_last),
+            (OrderStatus::Accepted, 1, 4)
+        );
+    }
+
+    #[test]
     fn market_maker_on_tardis_ticks() {
         let Some(d) = super::data_dir() else { return };
         let Ticks::Trades(t) =

@@ -863,6 +863,7 @@ def run_l2_backtest(
     offset_ticks: int = 0,
     price_precision: int | None = None,
     size_precision: int | None = None,
+    latency: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run an L2 backtest over raw Binance recordings (see :func:`trader.run_l2_backtest`).
 
@@ -890,6 +891,7 @@ def run_tick_backtest(
     qty: float = 0.001,
     max_position: float = 0.01,
     offset_ticks: int = 0,
+    latency: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A quote-mode backtest over tick columns (``ts_event``, ``price``, ``size``, ``side`` for
     trades; ``ts_event``, ``bid_price``, ``bid_size``, ``ask_price``, ``ask_size`` for quotes, as

@@ -275,10 +275,11 @@ def strategies(as_json: bool) -> None:
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="Strategy parameter, repeatable.")
 @click.option("--fill-model", metavar="MODEL", help="l2[:queue=power,power=2] or l2:queue=risk_averse (see `trader plugins`).")
 @click.option("--elapse-ms", type=float, default=100.0, show_default=True, help="The strategy is called every this many ms of market time (and on its fills).")
+@click.option("--latency", metavar="MODEL", help="Latency model NAME[:k=v,...], e.g. constant:submit_ms=5 or lognormal:submit_ms=2,sigma=0.5.")
 @click.option("--maker-fee-bps", type=float, default=0.0, show_default=True, help="Maker fee (negative: rebate).")
 @click.option("--taker-fee-bps", type=float, default=0.0, show_default=True, help="Taker fee.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
-def backtest_l2(paths, market, strategy_name, params, fill_model, elapse_ms, maker_fee_bps, taker_fee_bps, as_json) -> None:
+def backtest_l2(paths, market, strategy_name, params, fill_model, elapse_ms, latency, maker_fee_bps, taker_fee_bps, as_json) -> None:
     """Backtest on raw Binance WebSocket recordings (depth diffs + REST snapshot, trades): the
     book is rebuilt in Rust, market orders walk it, resting limits keep a queue position."""
     import os
@@ -293,7 +294,7 @@ def backtest_l2(paths, market, strategy_name, params, fill_model, elapse_ms, mak
     if strategy is None:  # the native maker takes numbers; a Strategy converts its own Params
         kw = {k: _option_value(v) for k, v in kw.items()}
     report = run_l2_backtest(list(paths), strategy, market=market, fill_model=fill_model, elapse_ms=elapse_ms,
-                             maker_fee_bps=maker_fee_bps, taker_fee_bps=taker_fee_bps, **kw)
+                             maker_fee_bps=maker_fee_bps, taker_fee_bps=taker_fee_bps, latency=latency, **kw)
     report.pop("fill_columns", None)
     if as_json:
         click.echo(json.dumps(report, default=str))

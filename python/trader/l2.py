@@ -35,6 +35,15 @@ def queue_spec(fill_model: str | Mapping[str, Any] | None) -> str:
     return str(q)
 
 
+def _latency(spec: str | Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A latency fill model (``trader.fill_models``) resolved to its config, or None (zero)."""
+    if spec is None:
+        return None
+    from trader.fill_models import resolve
+
+    return resolve("latency", spec)
+
+
 def _native_params(params: Mapping[str, Any]) -> dict[str, Any]:
     """The native market maker's parameters, checked: known names, numbers."""
     unknown = sorted(set(params) - set(NATIVE_PARAMS))
@@ -55,6 +64,7 @@ def run_l2_backtest(
     elapse_ms: float = 100.0,
     maker_fee_bps: float = 0.0,
     taker_fee_bps: float = 0.0,
+    latency: str | Mapping[str, Any] | None = None,
     **params: Any,
 ) -> dict:
     """Run an L2 backtest; returns the report dict (events, fills, position, cash, fees, ...,
@@ -62,13 +72,16 @@ def run_l2_backtest(
 
     ``strategy``: a :class:`Strategy` instance, the name of a registered strategy (``params``
     are its parameters), or None for the native Rust market maker (``params``: ``qty``,
-    ``max_position`` in units, ``offset_ticks``).
+    ``max_position`` in units, ``offset_ticks``). ``latency``: a latency fill model
+    (``"constant:submit_ms=5"``, ``"lognormal:submit_ms=2,sigma=0.5"``): orders are ``submitted``
+    when sent and reach the matcher (cancels and modifies too) after the drawn delay.
     """
     paths = [os.fspath(path)] if isinstance(path, (str, os.PathLike)) else [os.fspath(p) for p in path]
     if not (elapse_ms > 0):
         raise InvalidInputError(f"elapse_ms: must be > 0, got {elapse_ms!r}")
     queue = queue_spec(fill_model)
-    common = dict(market=market, queue=queue, elapse_ns=int(round(elapse_ms * 1e6)), maker_fee_bps=float(maker_fee_bps), taker_fee_bps=float(taker_fee_bps))
+    common = dict(market=market, queue=queue, elapse_ns=int(round(elapse_ms * 1e6)), maker_fee_bps=float(maker_fee_bps),
+                  taker_fee_bps=float(taker_fee_bps), latency=_latency(latency))
     if strategy is None:
         return _core.run_l2_backtest(paths, None, **common, **_native_params(params))
     strategy = _strategy(strategy, params)
@@ -118,6 +131,7 @@ def run_tick_backtest(
     elapse_ms: float = 100.0,
     maker_fee_bps: float = 0.0,
     taker_fee_bps: float = 0.0,
+    latency: str | Mapping[str, Any] | None = None,
     **params: Any,
 ) -> dict:
     """A backtest on trade ticks and top-of-book quotes (the ``quotes`` fill model): market
@@ -134,6 +148,7 @@ def run_tick_backtest(
     common = dict(
         price_precision=price_precision, size_precision=size_precision, queue=queue_spec(fill_model),
         elapse_ns=int(round(elapse_ms * 1e6)), maker_fee_bps=float(maker_fee_bps), taker_fee_bps=float(taker_fee_bps),
+        latency=_latency(latency),
     )
     t, q = _ticks(trades, "trades"), _ticks(quotes, "quotes")
     if strategy is None:

@@ -488,13 +488,49 @@ fn report_dict<'py>(py: Python<'py>, r: &L2Report, run: &L2Run) -> PyResult<Boun
     Ok(d)
 }
 
+/// The latency legs from a `trader.fill_models` latency config (`{"model": ..., ...}`; None: zero).
+fn latency_from(cfg: Option<&Bound<'_, PyDict>>) -> PyResult<crate::venue::LatencyConfig> {
+    let Some(d) = cfg else {
+        return Ok(crate::venue::LatencyConfig::default());
+    };
+    let get = |k: &str| d.get_item(k);
+    let model: String = get("model")?.map_or(Ok("none".to_string()), |v| v.extract())?;
+    let model = if model == "no_latency" {
+        "none".to_string()
+    } else {
+        model
+    };
+    let f = |k: &str, default: f64| -> PyResult<f64> {
+        get(k)?
+            .filter(|v| !v.is_none())
+            .map_or(Ok(default), |v| v.extract())
+    };
+    let opt = |k: &str| -> PyResult<Option<f64>> {
+        get(k)?
+            .filter(|v| !v.is_none())
+            .map(|v| v.extract())
+            .transpose()
+    };
+    let seed: u64 = get("seed")?
+        .filter(|v| !v.is_none())
+        .map_or(Ok(0), |v| v.extract())?;
+    super::venue::latency_config(
+        &model,
+        f("submit_ms", 0.0)?,
+        opt("cancel_ms")?,
+        opt("modify_ms")?,
+        f("sigma", 0.5)?,
+        seed,
+    )
+}
+
 /// Run an L2 backtest over raw Binance recordings. `strategy=None` runs the native passive
 /// market maker (`qty`, `max_position` in units, `offset_ticks`); otherwise `strategy` is a
 /// Python Strategy whose `on_book(ctx)` is called every `elapse_ns` of market time.
 #[pyfunction]
 #[pyo3(signature = (paths, strategy = None, *, market = "usdm", queue = "risk_averse", elapse_ns = 100_000_000,
     maker_fee_bps = 0.0, taker_fee_bps = 0.0, qty = 0.001, max_position = 0.01, offset_ticks = 0,
-    price_precision = None, size_precision = None))]
+    price_precision = None, size_precision = None, latency = None))]
 #[allow(clippy::too_many_arguments)] // reason: keyword arguments of one Python entry point
 fn run_l2_backtest<'py>(
     py: Python<'py>,
@@ -510,6 +546,7 @@ fn run_l2_backtest<'py>(
     offset_ticks: i64,
     price_precision: Option<u8>,
     size_precision: Option<u8>,
+    latency: Option<Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     for p in &paths {
         if !p.is_file() {
@@ -520,6 +557,7 @@ fn run_l2_backtest<'py>(
         }
     }
     let mut cfg = L2Config::new(MarketKind::parse(market)?);
+    cfg.latency = latency_from(latency.as_ref())?;
     cfg.queue = QueueModel::parse(queue)?;
     cfg.elapse_ns = elapse_ns;
     cfg.maker_fee_bps = maker_fee_bps;
@@ -579,7 +617,7 @@ fn same_len(name: &'static str, n: usize, cols: &[usize]) -> PyResult<()> {
 #[pyfunction]
 #[pyo3(signature = (trades, quotes, strategy = None, *, price_precision, size_precision, queue = "risk_averse",
     elapse_ns = 100_000_000, maker_fee_bps = 0.0, taker_fee_bps = 0.0, qty = 0.001, max_position = 0.01,
-    offset_ticks = 0))]
+    offset_ticks = 0, latency = None))]
 #[allow(clippy::too_many_arguments)] // reason: keyword arguments of one Python entry point
 fn run_tick_backtest<'py>(
     py: Python<'py>,
@@ -595,6 +633,7 @@ fn run_tick_backtest<'py>(
     qty: f64,
     max_position: f64,
     offset_ticks: i64,
+    latency: Option<Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let t = TradeTicks {
         ts_event: col(trades, "ts_event")?,
@@ -628,6 +667,7 @@ fn run_tick_backtest<'py>(
         ],
     )?;
     let mut cfg = L2Config::new(MarketKind::UsdM);
+    cfg.latency = latency_from(latency.as_ref())?;
     cfg.queue = QueueModel::parse(queue)?;
     cfg.elapse_ns = elapse_ns;
     cfg.maker_fee_bps = maker_fee_bps;

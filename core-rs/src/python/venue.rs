@@ -66,10 +66,31 @@ fn configure_venue(
         }
     };
     cfg.volume_cap = volume_cap;
+    cfg.latency = latency_config(latency, submit_ms, cancel_ms, modify_ms, sigma, seed)?;
+    cfg.validate()?;
+    // Rebuild the venue on the new config; the fee and slippage models carry over.
+    let fresh = SimVenue::new(cfg, &bt.instruments);
+    let old = std::mem::replace(&mut bt.venue, fresh);
+    bt.venue.fee_model = old.fee_model;
+    bt.venue.slip_model = old.slip_model;
+    Ok(())
+}
+
+/// The latency legs from the Python keywords (shared by `configure_venue` and the L2/tick
+/// loops): `latency` is "none", "constant" or "lognormal"; `cancel_ms` / `modify_ms` default to
+/// `submit_ms`.
+pub(super) fn latency_config(
+    latency: &str,
+    submit_ms: f64,
+    cancel_ms: Option<f64>,
+    modify_ms: Option<f64>,
+    sigma: f64,
+    seed: u64,
+) -> PyResult<LatencyConfig> {
     let submit = ms_to_ns("submit_ms", submit_ms)?;
     let cancel = ms_to_ns("cancel_ms", cancel_ms.unwrap_or(submit_ms))?;
     let modify = ms_to_ns("modify_ms", modify_ms.unwrap_or(submit_ms))?;
-    cfg.latency = match latency {
+    let cfg = match latency {
         "none" => LatencyConfig::default(),
         "constant" => LatencyConfig::constant(submit, cancel, modify),
         "lognormal" => {
@@ -89,12 +110,7 @@ fn configure_venue(
         }
     };
     cfg.validate()?;
-    // Rebuild the venue on the new config; the fee and slippage models carry over.
-    let fresh = SimVenue::new(cfg, &bt.instruments);
-    let old = std::mem::replace(&mut bt.venue, fresh);
-    bt.venue.fee_model = old.fee_model;
-    bt.venue.slip_model = old.slip_model;
-    Ok(())
+    Ok(cfg)
 }
 
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
