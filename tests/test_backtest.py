@@ -174,6 +174,11 @@ def test_cli_fill_models_and_tables_out(tmp_path: Path):
     assert (out / "positions.csv").is_file()
 
 
+def test_cli_backtest_on_tick_data_says_so(shared_data: Path):
+    p = run_cli("backtest", "--data", str(shared_data / "trades/nautilus/tardis_trades.csv.gz"))
+    assert p.returncode == 2 and "holds tick data (trades), not bars" in p.stderr and "Traceback" not in p.stderr
+
+
 def test_cli_backtest_l2_on_a_recording(shared_data: Path):
     path = shared_data / "l2_book/hftbacktest_raw_ws/usdm/btcusdt_20240808.gz"
     p = run_cli("backtest-l2", str(path), "-p", "qty=0.002", "-p", "max_position=0.01", "--json")

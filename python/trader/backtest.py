@@ -99,6 +99,14 @@ def run_backtest(
         feeds.append(
             src.open(path, symbol=symbol, start=start, end=end, batch_size=batch_size, gap_policy=gap_policy, **(options or {}))
         )
+    from trader.data.ticks import TickFeed
+
+    for feed in feeds:
+        if isinstance(feed, TickFeed):
+            raise InvalidInputError(
+                f"data: {feed.where} holds tick data ({feed.kind}), not bars: run it with trader.run_tick_backtest "
+                "(or `trader backtest-l2` for Binance recordings)"
+            )
     config = BacktestConfig(cash=cash, fee_bps=fee_bps, slippage_bps=slippage_bps, fill_at=fill_at, mode=mode,
                             price_precision=price_precision, size_precision=size_precision, account=account,
                             leverage=leverage, maintenance_margin=maintenance_margin, liquidation_fee=liquidation_fee,
