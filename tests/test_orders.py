@@ -54,7 +54,7 @@ ROWS = [
 def test_limit_buy_fills_at_the_limit_when_the_low_reaches_it():
     s = Script({1: lambda st: st.buy(2.0, price=98.5)})
     r = run_backtest(s, data=bars(ROWS), price_precision=1)
-    assert [(k, kind) for k, kind, *_ in s.events] == [(1, "accepted"), (2, "filled")]
+    assert [(k, kind) for k, kind, *_ in s.events] == [(1, "submitted"), (1, "accepted"), (2, "filled")]
     assert r.fills_exact[0][3:5] == ("98.5", "2.000000") and r.fills["maker"][0]
 
 
@@ -85,9 +85,11 @@ def test_cancel_and_rejections_reach_the_strategy_as_events():
     r = run_backtest(s, data=bars(ROWS), price_precision=1)
     kinds = [(k, kind, reason) for k, kind, _id, _px, _q, reason in s.events]
     assert kinds == [
+        (0, "submitted", None),
         (0, "accepted", None),
         (2, "canceled", "canceled on request"),
         (3, "cancel_rejected", "order is no longer open"),
+        (4, "submitted", None),
         (4, "rejected", "quantity must be positive"),  # rounds to 0 at 6 decimals
     ]
     assert len(r.fills["ts"]) == 0 and r.open_orders == []

@@ -26,6 +26,35 @@ fn ret(e: f64, prev: f64) -> f64 {
     if prev > 0.0 { e / prev - 1.0 } else { 0.0 }
 }
 
+/// Sums of `f(r)` (two values each) over the returns of `equity` against the previous point
+/// (the first against `initial`), in `L` independent lanes: one running sum is bound by the add
+/// latency (4 cycles a point); eight lanes let the divisions and adds pipeline and vectorise.
+/// The lanes are added up at the end, so sums differ from one running sum in the last bits.
+#[inline(always)]
+fn lane_sums(equity: &[f64], initial: f64, f: impl Fn(f64) -> [f64; 2]) -> (f64, f64) {
+    const L: usize = 8;
+    let n = equity.len();
+    let (cur, prev) = (&equity[1..], &equity[..n - 1]);
+    let (mut a, mut b) = ([0.0f64; L], [0.0f64; L]);
+    let [a0, b0] = f(ret(equity[0], initial));
+    a[0] += a0;
+    b[0] += b0;
+    let (mut cc, mut pc) = (cur.chunks_exact(L), prev.chunks_exact(L));
+    for (c, p) in (&mut cc).zip(&mut pc) {
+        for k in 0..L {
+            let [x, y] = f(ret(c[k], p[k]));
+            a[k] += x;
+            b[k] += y;
+        }
+    }
+    for (&c, &p) in cc.remainder().iter().zip(pc.remainder()) {
+        let [x, y] = f(ret(c, p));
+        a[0] += x;
+        b[0] += y;
+    }
+    (a.iter().sum(), b.iter().sum())
+}
+
 /// Statistics of `equity` (one value per point) starting from `initial`; `exposed[i]` says
 /// whether a position was open at point `i`.
 ///
@@ -46,23 +75,14 @@ pub fn curve_stats(equity: &[f64], exposed: &[bool], initial: f64) -> CurveStats
             exposure: 0.0,
         };
     }
-    let pairs = || {
-        std::iter::once((equity[0], initial)).chain(
-            equity[1..]
-                .iter()
-                .copied()
-                .zip(equity[..n - 1].iter().copied()),
-        )
-    };
-    let (sum, down2) = pairs().fold((0.0, 0.0), |(s, d), (e, p)| {
-        let r = ret(e, p);
+    let (sum, down2) = lane_sums(equity, initial, |r| {
         let neg = r.min(0.0);
-        (s + r, d + neg * neg)
+        [r, neg * neg]
     });
     let mean = sum / n as f64;
-    let m2 = pairs().fold(0.0, |acc, (e, p)| {
-        let d = ret(e, p) - mean;
-        acc + d * d
+    let (m2, _) = lane_sums(equity, initial, |r| {
+        let d = r - mean;
+        [d * d, 0.0]
     });
     let (mut peak, mut low_ratio) = (initial, 1.0f64);
     let (mut run, mut longest) = (0usize, 0usize);

@@ -15,9 +15,7 @@ use super::indicators::{BarInputs, Source, Updater};
 use crate::engine::{Backtest, Decisions, Handler, RunError, VectorHandler};
 use crate::error::CoreError;
 use crate::model::fixed::{MONEY_DP, format_fixed, from_raw, money_to_f64};
-use crate::model::{
-    Bar, BarColumns, Bps, Command, Instrument, Liquidity, OrderEvent, OrderEventKind, OrderSpec,
-};
+use crate::model::{Bar, BarColumns, Bps, Command, Instrument, Liquidity, OrderEvent, OrderSpec};
 use crate::venue::{FillAt, VenueConfig};
 
 /// One bar, as a strategy sees it in `on_bar`.
@@ -463,12 +461,10 @@ impl Handler for PyHandler<'_> {
         let Some(cb) = &self.on_event else {
             return Ok(());
         };
-        // NB: `submitted` events are not passed on yet (the Python order API comes later; until
-        // then a strategy sees the events it always saw).
+        // Every event of the order's life, `submitted` included (in send order).
         let events: Vec<PyOrderEvent> = bt
             .events()
             .iter()
-            .filter(|e| e.kind != OrderEventKind::Submitted)
             .map(|e| PyOrderEvent::from_event(e, bt))
             .collect();
         self.ctx.borrow_mut().refresh(bt);
