@@ -15,6 +15,7 @@ pub mod indicators;
 pub mod model;
 pub mod pool;
 pub mod portfolio;
+pub mod risk;
 pub mod ring;
 pub mod signals;
 pub mod simd;

@@ -1,0 +1,270 @@
+//! The risk engine: every command a strategy sends — backtest or live — passes here before any
+//! venue sees it. Order of work for a command:
+//!
+//! 1. the trading state ([`TradingState`]) — may deny at once;
+//! 2. the pre-trade checks ([`checks`], configured by [`checks::RiskLimits`]);
+//! 3. the risk layers ([`layers`], in their configured order): each may pass, veto or resize the
+//!    order, and may ask for a trading state; a resized order is checked again by step 2;
+//! 4. the venue.
+//!
+//! Denials carry a [`RiskReason`] (`Reason::Risk(code)` in the order event the strategy gets).
+//! Every change of trading state is an [`audit`] entry, hash-chained. Nothing bypasses the engine
+//! except [`RiskConfig::bypass`], which is itself written to the audit log when the engine starts.
+//!
+//! Rust domain code: no PyO3 here (bindings in `python/risk.rs`).
+
+pub mod audit;
+pub mod bucket;
+pub mod checks;
+pub mod layers;
+pub mod state;
+
+use crate::model::bar::Bar;
+use crate::model::instrument::Instrument;
+use crate::model::order::{Fill, OrderEvent, OrderSpec};
+use crate::portfolio::Portfolio;
+use crate::venue::orders::Orders;
+
+pub use state::TradingState;
+
+/// Why the risk engine denied (or a layer vetoed) a command. `code()` is the stable snake_case
+/// name used in reports, events and configuration; `as_str()` the sentence for humans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RiskReason {
+    // -- instrument and precision (pre-trade checks)
+    UnknownInstrument,
+    PricePrecision,
+    QuantityPrecision,
+    QuantityBelowMin,
+    QuantityAboveMax,
+    PriceBelowMin,
+    PriceAboveMax,
+    NotionalBelowMin,
+    // -- limits (pre-trade checks)
+    PriceBand,
+    MaxNotional,
+    MaxPosition,
+    Concentration,
+    GrossExposure,
+    NetExposure,
+    Leverage,
+    InsufficientBalance,
+    SubmitRate,
+    ModifyRate,
+    ReduceOnly,
+    // -- trading state
+    StateReducing,
+    StatePaused,
+    StateHalted,
+    StateEmergency,
+    // -- layers
+    Drawdown,
+    DailyLoss,
+    VolatilityTarget,
+    Kelly,
+    Confidence,
+    StaleData,
+    WideSpread,
+    Slippage,
+    ConsecutiveRejects,
+    CircuitOpen,
+    /// A user (plugin) layer vetoed the order; the layer's name is in the risk report.
+    LayerVeto,
+}
+
+impl RiskReason {
+    /// Every reason, in declaration order (reports list denials in this order).
+    pub const ALL: [RiskReason; 34] = [
+        Self::UnknownInstrument,
+        Self::PricePrecision,
+        Self::QuantityPrecision,
+        Self::QuantityBelowMin,
+        Self::QuantityAboveMax,
+        Self::PriceBelowMin,
+        Self::PriceAboveMax,
+        Self::NotionalBelowMin,
+        Self::PriceBand,
+        Self::MaxNotional,
+        Self::MaxPosition,
+        Self::Concentration,
+        Self::GrossExposure,
+        Self::NetExposure,
+        Self::Leverage,
+        Self::InsufficientBalance,
+        Self::SubmitRate,
+        Self::ModifyRate,
+        Self::ReduceOnly,
+        Self::StateReducing,
+        Self::StatePaused,
+        Self::StateHalted,
+        Self::StateEmergency,
+        Self::Drawdown,
+        Self::DailyLoss,
+        Self::VolatilityTarget,
+        Self::Kelly,
+        Self::Confidence,
+        Self::StaleData,
+        Self::WideSpread,
+        Self::Slippage,
+        Self::ConsecutiveRejects,
+        Self::CircuitOpen,
+        Self::LayerVeto,
+    ];
+
+    /// Stable snake_case code (reports, events, config).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::UnknownInstrument => "unknown_instrument",
+            Self::PricePrecision => "price_precision",
+            Self::QuantityPrecision => "quantity_precision",
+            Self::QuantityBelowMin => "quantity_below_min",
+            Self::QuantityAboveMax => "quantity_above_max",
+            Self::PriceBelowMin => "price_below_min",
+            Self::PriceAboveMax => "price_above_max",
+            Self::NotionalBelowMin => "notional_below_min",
+            Self::PriceBand => "price_band",
+            Self::MaxNotional => "max_notional",
+            Self::MaxPosition => "max_position",
+            Self::Concentration => "concentration",
+            Self::GrossExposure => "gross_exposure",
+            Self::NetExposure => "net_exposure",
+            Self::Leverage => "leverage",
+            Self::InsufficientBalance => "insufficient_balance",
+            Self::SubmitRate => "submit_rate",
+            Self::ModifyRate => "modify_rate",
+            Self::ReduceOnly => "reduce_only",
+            Self::StateReducing => "state_reducing",
+            Self::StatePaused => "state_paused",
+            Self::StateHalted => "state_halted",
+            Self::StateEmergency => "state_emergency",
+            Self::Drawdown => "drawdown",
+            Self::DailyLoss => "daily_loss",
+            Self::VolatilityTarget => "volatility_target",
+            Self::Kelly => "kelly",
+            Self::Confidence => "confidence",
+            Self::StaleData => "stale_data",
+            Self::WideSpread => "wide_spread",
+            Self::Slippage => "slippage",
+            Self::ConsecutiveRejects => "consecutive_rejects",
+            Self::CircuitOpen => "circuit_open",
+            Self::LayerVeto => "layer_veto",
+        }
+    }
+
+    /// A sentence for humans.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UnknownInstrument => "risk: unknown instrument",
+            Self::PricePrecision => "risk: price not on the instrument's tick grid",
+            Self::QuantityPrecision => "risk: quantity not on the instrument's lot grid",
+            Self::QuantityBelowMin => "risk: quantity below the instrument's minimum",
+            Self::QuantityAboveMax => "risk: quantity above the instrument's maximum",
+            Self::PriceBelowMin => "risk: price below the instrument's minimum",
+            Self::PriceAboveMax => "risk: price above the instrument's maximum",
+            Self::NotionalBelowMin => "risk: notional below the instrument's minimum",
+            Self::PriceBand => "risk: price outside the band around the last price",
+            Self::MaxNotional => "risk: order notional above the limit",
+            Self::MaxPosition => "risk: position would exceed its limit",
+            Self::Concentration => "risk: position would exceed its share of equity",
+            Self::GrossExposure => "risk: gross exposure would exceed its limit",
+            Self::NetExposure => "risk: net exposure would exceed its limit",
+            Self::Leverage => "risk: leverage would exceed the venue's cap",
+            Self::InsufficientBalance => "risk: free balance (after open orders) too small",
+            Self::SubmitRate => "risk: submit rate limit",
+            Self::ModifyRate => "risk: modify rate limit",
+            Self::ReduceOnly => "risk: reduce-only order would increase the position",
+            Self::StateReducing => "risk: trading state REDUCING allows only reducing orders",
+            Self::StatePaused => "risk: trading state PAUSED allows no new orders",
+            Self::StateHalted => "risk: trading state HALTED lets nothing out",
+            Self::StateEmergency => "risk: trading state EMERGENCY (flattening)",
+            Self::Drawdown => "risk: drawdown limit",
+            Self::DailyLoss => "risk: daily loss limit",
+            Self::VolatilityTarget => "risk: volatility targeting sized the order to nothing",
+            Self::Kelly => "risk: Kelly sizing sized the order to nothing",
+            Self::Confidence => "risk: confidence too low",
+            Self::StaleData => "risk: market data is stale",
+            Self::WideSpread => "risk: spread too wide",
+            Self::Slippage => "risk: slippage beyond its bound",
+            Self::ConsecutiveRejects => "risk: too many consecutive rejects",
+            Self::CircuitOpen => "risk: circuit breaker open",
+            Self::LayerVeto => "risk: vetoed by a risk layer",
+        }
+    }
+
+    /// The reason a command is refused in `state` (None for ACTIVE).
+    pub fn for_state(state: TradingState) -> Option<Self> {
+        match state {
+            TradingState::Active => None,
+            TradingState::Reducing => Some(Self::StateReducing),
+            TradingState::Paused => Some(Self::StatePaused),
+            TradingState::Halted => Some(Self::StateHalted),
+            TradingState::Emergency => Some(Self::StateEmergency),
+        }
+    }
+}
+
+/// What the risk engine and its layers may read: the account, the open orders, the clock.
+/// Built by the engine for each command and each bar (borrows only: free to build).
+#[derive(Clone, Copy)]
+pub struct RiskView<'a> {
+    /// Engine clock, UTC epoch ns.
+    pub ts: i64,
+    pub instruments: &'a [Instrument],
+    pub portfolio: &'a Portfolio,
+    /// The venue's order manager (working orders, their leaves, reduce-only bookkeeping).
+    pub orders: &'a Orders,
+    /// Latest composite confidence per instrument in [0, 1] (NaN: none given), fed by the
+    /// strategy from the decision kernel (`RiskEngine::set_confidence`).
+    pub confidence: &'a [f64],
+    /// UTC epoch ns of the latest market data per instrument (i64::MIN: none yet).
+    pub last_data_ts: &'a [i64],
+}
+
+/// A layer's answer about one order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Let it through unchanged.
+    Pass,
+    /// Change the quantity (raw units, > 0; the engine rounds down to the lot and checks it again).
+    Resize(i64),
+    /// Refuse it.
+    Veto(RiskReason),
+}
+
+/// A layer's wish about the trading state: the engine's state is the most severe of the manual
+/// state and every layer's wish (a layer with no objection wishes [`TradingState::Active`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateWish {
+    pub state: TradingState,
+    pub reason: RiskReason,
+}
+
+/// A risk layer: composed in the configured order. Built-in layers are Rust ([`layers`]); a
+/// Python plugin layer is wrapped by the bindings in the same trait.
+pub trait RiskLayer: Send {
+    /// The layer's name (as configured; unique in one engine).
+    fn name(&self) -> &str;
+    /// Pre-trade: pass, resize or veto a new order (`spec.qty` is what the strategy asked for, or
+    /// what earlier layers resized it to).
+    fn check(&mut self, spec: &OrderSpec, view: &RiskView<'_>) -> Verdict;
+    /// After the venue settled a bar and the marks moved.
+    fn on_bar(&mut self, _bar: &Bar, _view: &RiskView<'_>) {}
+    /// A quote (best bid/ask, raw prices) from a tick or L2 feed; bar backtests never call it.
+    fn on_quote(&mut self, _instrument: u32, _ts: i64, _bid: i64, _ask: i64) {}
+    /// A fill reached the portfolio.
+    fn on_fill(&mut self, _fill: &Fill, _view: &RiskView<'_>) {}
+    /// Any order event (rejects, cancels, ...), after the engine handled it.
+    fn on_event(&mut self, _event: &OrderEvent, _view: &RiskView<'_>) {}
+    /// The layer's current state wish (read after `on_bar`/`on_fill`/`on_event`).
+    fn wish(&self) -> StateWish {
+        StateWish {
+            state: TradingState::Active,
+            reason: RiskReason::LayerVeto,
+        }
+    }
+    /// Whether the layer must see every bar even when no order is open (e.g. a drawdown guard).
+    /// Layers that return false let the engine keep its quiet-span fast path.
+    fn needs_every_bar(&self) -> bool {
+        false
+    }
+}
