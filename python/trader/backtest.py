@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from collections.abc import Sequence
 from typing import Any
 
@@ -68,6 +70,7 @@ def run_backtest(
     fill_model: str | None = None,
     latency: str | None = None,
     fees: str | None = None,
+    risk: Any = None,
 ) -> BacktestResult:
     """Run ``strategy`` over ``data`` and return the result.
 
@@ -84,6 +87,9 @@ def run_backtest(
     ``"NAME[:k=v,...]"``: ``fill_model`` (bars: intrabar path, volume participation),
     ``latency`` (constant, lognormal), ``fees`` (flat, tiered), and ``slippage`` (also a model name:
     fixed_bps, no_slippage, spread, sqrt_impact).
+
+    ``risk``: a :class:`trader.risk.RiskSettings` (limits and layers; ``load_risk_config(path)``
+    reads one from TOML), or a path to such a TOML file. None: the structural checks only.
     """
     from trader.data import Bars, MemoryFeed
     from trader.plugins import find_data_source
@@ -107,13 +113,18 @@ def run_backtest(
                 f"data: {feed.where} holds tick data ({feed.kind}), not bars: run it with trader.run_tick_backtest "
                 "(or `trader backtest-l2` for Binance recordings)"
             )
+    if isinstance(risk, (str, os.PathLike)):
+        from trader.risk import load_risk_config
+
+        risk = load_risk_config(risk)
     config = BacktestConfig(cash=cash, fee_bps=fee_bps, slippage_bps=slippage_bps, fill_at=fill_at, mode=mode,
                             price_precision=price_precision, size_precision=size_precision, account=account,
                             leverage=leverage, maintenance_margin=maintenance_margin, liquidation_fee=liquidation_fee,
                             funding_rate=funding_rate, funding=funding, funding_interval_h=funding_interval_h,
                             maker_fee_bps=maker_fee_bps, taker_fee_bps=taker_fee_bps, fee_tiers=fee_tiers,
                             fee_tier=fee_tier, slippage=slippage, spread_bps=spread_bps, impact_k=impact_k,
-                            impact_max_bps=impact_max_bps, fill_model=fill_model, latency=latency, fees=fees)
+                            impact_max_bps=impact_max_bps, fill_model=fill_model, latency=latency, fees=fees,
+                            risk=risk)
     kernel = BacktestKernel(strat, feeds, config)
     if not progress:
         return kernel.run()

@@ -33,6 +33,54 @@ def _console():
     return Console() if sys.stdout.isatty() else Console(width=160)
 
 
+def _risk_settings(path, limits, layer_specs, bypass):
+    """The run's RiskSettings from --risk-config and the --risk-* flags (None: no risk options)."""
+    from trader.risk import RiskSettings, _scalar, load_risk_config
+
+    if not (path or limits or layer_specs or bypass):
+        return None
+    base = load_risk_config(path) if path else RiskSettings(layers=[], source="risk")
+    lim = {}
+    for item in limits:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--risk-limit")
+        lim[key.strip()] = _scalar(value.strip())
+    layers = None
+    if layer_specs:
+        specs = list(layer_specs)
+        if specs == ["none"]:
+            layers = []
+        else:
+            from trader.risk import DEFAULT_LAYERS
+
+            layers = [d for s in specs for d in (DEFAULT_LAYERS if s == "default" else [s])]
+    return base.merged(limits=lim, layers=layers, bypass=True if bypass else None)
+
+
+@cli.group()
+def audit() -> None:
+    """The risk engine's audit log."""
+
+
+@audit.command("verify")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--key-env", metavar="VAR", help="Environment variable holding the HMAC key the log was written with.")
+def audit_verify(path, key_env) -> None:
+    """Check an audit log: an edited, reordered or removed entry is reported (exit 2)."""
+    import os
+
+    from trader.risk import verify_audit_file
+
+    key = None
+    if key_env:
+        if key_env not in os.environ:
+            raise click.BadParameter(f"environment variable {key_env} is not set", param_hint="--key-env")
+        key = os.environ[key_env].encode()
+    n = verify_audit_file(path, key)
+    click.echo(f"{path}: {n} entries, chain intact and sealed")
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
 def plugins(as_json: bool) -> None:
@@ -190,12 +238,20 @@ def _parse_params(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--tables-out", type=click.Path(file_okay=False), help="Write orders, fills and positions tables (Arrow) into DIR.")
 @click.option("--tables-format", type=click.Choice(["parquet", "csv", "feather"]), default="parquet", show_default=True, help="Format of --tables-out.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write an HTML report to PATH.")
+@click.option("--risk-config", type=click.Path(dir_okay=False), help="Risk limits and layers from a TOML file (see trader.risk); without it only the structural checks run.")
+@click.option("--risk-limit", "risk_limits", multiple=True, metavar="KEY=VALUE", help="A risk limit, repeatable, over the file's: max_leverage=3, max_position=0.5 (every instrument), instruments.BTCUSDT.max_position=1, submit_rate=20/1s.")
+@click.option("--risk-layer", "risk_layer_specs", multiple=True, metavar="LAYER", help="A risk layer NAME[:k=v,...] in order, repeatable (replaces the file's); 'default' for the default set, 'none' for none.")
+@click.option("--risk-bypass", is_flag=True, help="Skip every risk check and layer (explicit, written to the audit log).")
+@click.option("--audit-log", type=click.Path(dir_okay=False), help="Write the risk engine's hash-chained audit log (JSON lines) to PATH.")
 def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_policy, options, cash, fee_bps, slippage_bps, fill_at, mode,
              account, leverage, maintenance_margin, liquidation_fee, funding_rate, maker_fee_bps, taker_fee_bps, slippage_model,
              fill_model, latency, fee_model,
-             spread_bps, impact_k, price_precision, size_precision, batch_size, as_json, fills_out, tables_out, tables_format, report_path) -> None:
+             spread_bps, impact_k, price_precision, size_precision, batch_size, as_json, fills_out, tables_out, tables_format, report_path,
+             risk_config, risk_limits, risk_layer_specs, risk_bypass, audit_log) -> None:
     """Backtest a strategy on bar data (the seeded synthetic series when no --data is given)."""
     from trader.backtest import run_backtest
+
+    risk = _risk_settings(risk_config, risk_limits, risk_layer_specs, risk_bypass)
 
     if fills_out and not fills_out.endswith((".csv", ".parquet")):
         raise click.BadParameter(f"{fills_out}: must end in .csv or .parquet", param_hint="--fills-out")
@@ -215,8 +271,12 @@ def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_
         account=account, leverage=leverage, maintenance_margin=maintenance_margin, liquidation_fee=liquidation_fee,
         funding_rate=funding_rate, maker_fee_bps=maker_fee_bps, taker_fee_bps=taker_fee_bps, slippage=slippage_model,
         fill_model=fill_model, latency=latency, fees=fee_model,
-        spread_bps=spread_bps, impact_k=impact_k,
+        spread_bps=spread_bps, impact_k=impact_k, risk=risk,
     )
+    if audit_log:
+        from trader.risk import write_audit_log
+
+        write_audit_log(result.audit, audit_log)
     if fills_out:
         result.write_fills(fills_out)
     if tables_out:

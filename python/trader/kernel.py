@@ -6,8 +6,9 @@ Shape after NautilusTrader's kernel, sized to what a bar backtest needs:
   ``on_order_event`` and any other subscriber (reports, risk layers) receive them;
 - **cache**: instruments by id and symbol, and the last bar per instrument;
 - **data engine**: feeds from data-source plugins, merged by timestamp into batches;
-- **execution / risk / portfolio**: the Rust engine (`trader._core.Backtest`): venue, account,
-  positions, equity curve. Risk layers plug in between the strategy and the venue in issue 5.
+- **execution / risk / portfolio**: the Rust engine (`trader._core.Backtest`): risk engine, venue,
+  account, positions, equity curve. Every order passes the risk engine (trading state, pre-trade
+  checks, then the risk layers of ``BacktestConfig.risk``) before the venue; see ``trader.risk``.
 """
 
 from __future__ import annotations
@@ -81,6 +82,9 @@ class BacktestConfig:
     spread_bps: float = 0.0
     impact_k: float = 1.0
     impact_max_bps: float = 500.0
+    #: Risk limits and layers (``trader.risk.RiskSettings``, e.g. from ``load_risk_config``); None:
+    #: the structural pre-trade checks only, no layer.
+    risk: Any = None
 
     def account_options(self) -> dict[str, Any]:
         """The account/fee/slippage knobs that differ from the defaults (passed to the venue)."""
@@ -124,6 +128,12 @@ class BacktestConfig:
         if self.account not in ("cash", "margin"):
             raise InvalidInputError(f"account: must be cash or margin, got {self.account!r}")
         self.models()  # unknown models and bad parameters fail here, naming the model
+        if self.risk is not None:
+            from trader.risk import RiskSettings
+
+            if not isinstance(self.risk, RiskSettings):
+                raise InvalidInputError(f"risk: expected trader.risk.RiskSettings, got {type(self.risk).__name__}")
+            self.risk.layer_configs()  # unknown layers and bad parameters fail before the run
         if not (0 <= self.size_precision <= 9):
             raise InvalidInputError(f"size-precision: must be within 0..9, got {self.size_precision}")
 
@@ -290,6 +300,8 @@ class BacktestKernel:
             raise InvalidInputError(f"venue: unknown venue {cfg.venue!r} (known: {', '.join(sorted(known)) or 'none'})")
         engine = known[cfg.venue].create(symbols, [dp] * n, [cfg.size_precision] * n, cash=cfg.cash, fee_bps=cfg.fee_bps,
                                          slippage_bps=cfg.slippage_bps, fill_at=cfg.fill_at, **venue_kwargs(cfg))
+        if cfg.risk is not None:
+            self._configure_risk(engine, symbols)
         ctx = _core.Context(symbols, [dp] * n, [cfg.size_precision] * n)
         strat._attach(ctx, symbols)
 
@@ -357,10 +369,24 @@ class BacktestKernel:
         _call(strat.on_stop)
         return self._result(engine, elapsed)
 
+    def _bar_interval_ns(self) -> int:
+        return min((getattr(f, "interval_ns", 0) or 0) for f in self.feeds) or 60_000_000_000
+
+    def _configure_risk(self, engine: Any, symbols: list[str]) -> None:
+        """Hand the risk settings to the engine (bars per year filled in from the bar interval)."""
+        core = self.config.risk.to_core(symbols)
+        per_year = 365.25 * 86_400e9 / self._bar_interval_ns()
+        for layer in core["layers"]:
+            if layer["kind"] == "vol_target" and layer.get("periods_per_year") is None:
+                layer["periods_per_year"] = per_year
+        if not hasattr(engine, "configure_risk"):
+            raise InvalidInputError(f"venue {self.config.venue}: has no risk engine, so risk settings cannot apply")
+        engine.configure_risk(core)
+
     def _result(self, engine: Any, elapsed: float) -> BacktestResult:
         ts, equity, exposed = engine.take_equity_curve()
         trades = engine.trades()
-        interval = min((getattr(f, "interval_ns", 0) or 0) for f in self.feeds) or 60_000_000_000
+        interval = self._bar_interval_ns()
         stats = statistics(equity, ts, exposed, trades["pnl"], self.config.cash, interval, engine.fees)
         meta: dict[str, Any] = {}
         gaps = [dict(g, path=f.meta.get("path")) for f in self.feeds if (g := (getattr(f, "meta", None) or {}).get("gaps")) and g.get("count")]
@@ -371,7 +397,11 @@ class BacktestKernel:
         if account.get("account") == "margin":
             stats["funding_paid"] = account["funding_paid"]
             stats["liquidations"] = account["liquidations"]
+        risk = engine.risk_report() if hasattr(engine, "risk_report") else {}
+        audit = engine.audit_entries() if hasattr(engine, "audit_entries") else []
         return BacktestResult(
+            risk=risk,
+            audit=audit,
             strategy=self.strategy.name,
             params=self.strategy.param_values(),
             symbols=self.cache.symbols,

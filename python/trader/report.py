@@ -60,6 +60,33 @@ def print_summary(result: BacktestResult) -> None:
         con.print(f"[yellow]gaps in {gap.get('path', 'data')}: {gap.get('count')} ({gap.get('missing_bars')} missing bars; policy {gap.get('policy')})")
     if result.open_orders:
         con.print(f"{len(result.open_orders)} order(s) still open at the end (not filled).")
+    if result.risk:
+        for line in risk_lines(result.risk):
+            con.print(line, markup=False, highlight=False)
+
+
+def risk_lines(risk: dict) -> list[str]:
+    """The risk report as text lines: state, denials by reason, state changes, time per state."""
+    out = [f"risk: final state {risk.get('state', '?').upper()}"]
+    denials = {k: v for k, v in risk.get("denials", {}).items() if v}
+    if denials:
+        out.append("  denied: " + ", ".join(f"{k} {v}" for k, v in sorted(denials.items(), key=lambda kv: -kv[1])))
+    vetoes = {k: v for k, v in risk.get("vetoes_by_layer", {}).items() if v}
+    if vetoes:
+        out.append("  vetoed by layer: " + ", ".join(f"{k} {v}" for k, v in vetoes.items()))
+    if risk.get("resized"):
+        out.append(f"  resized by layers: {risk['resized']}")
+    changes = risk.get("changes", [])
+    for c in changes[:20]:
+        when = np.datetime64(int(c["ts"]), "ns").astype("datetime64[s]")
+        out.append(f"  {when} {c['from'].upper()} -> {c['to'].upper()} ({c['source']}: {c['reason']})")
+    if len(changes) > 20:
+        out.append(f"  ... and {len(changes) - 20} more state changes")
+    spent = {k: v for k, v in risk.get("time_in_state", {}).items() if v}
+    if spent:
+        total = sum(spent.values()) or 1.0
+        out.append("  time in state: " + ", ".join(f"{k} {v / total:.1%}" for k, v in spent.items()))
+    return out
 
 
 def _svg_curve(ts: np.ndarray, eq: np.ndarray, width: int = 900, height: int = 260) -> str:
@@ -88,12 +115,13 @@ def write_html(result: BacktestResult, path: str) -> None:
         for r in f[:500]
     )
     more = f"<p>… and {len(f) - 500} more fills (use --fills-out for all).</p>" if len(f) > 500 else ""
+    risk_html = f"<h2>Risk</h2><pre>{html.escape(chr(10).join(risk_lines(result.risk)))}</pre>" if result.risk else ""
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>trader report: {html.escape(result.strategy)}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2em}}table{{border-collapse:collapse;margin-bottom:1.5em}}td,th{{border:1px solid #ddd;padding:3px 8px;text-align:right}}td:first-child{{text-align:left}}</style></head>
 <body><h1>{html.escape(result.strategy)} on {html.escape(', '.join(result.symbols))}</h1>
 <h2>Parameters</h2><table>{params}</table>
 <h2>Statistics</h2><table>{rows}</table>
-<h2>Equity</h2>{_svg_curve(result.equity_ts, result.equity)}
+{risk_html}<h2>Equity</h2>{_svg_curve(result.equity_ts, result.equity)}
 <h2>Fills</h2><table><tr><th>ts</th><th>side</th><th>price</th><th>qty</th><th>fee</th><th>order id</th></tr>{fills}</table>{more}
 </body></html>"""
     with open(path, "w", encoding="utf-8") as fh:

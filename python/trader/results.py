@@ -97,6 +97,12 @@ class BacktestResult:
     account: dict[str, Any] = dataclasses.field(default_factory=dict)
     #: Funding settlements as columns: ts, instrument, qty, mark, rate, amount (> 0 paid).
     funding: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    #: The risk report: ``denials`` {reason code: count}, ``vetoes_by_layer``, ``resized``,
+    #: ``changes`` (trading-state changes: ts, from, to, source, reason), ``time_in_state``
+    #: {state: seconds}, ``state`` (at the end).
+    risk: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: The audit log's entries (hash-chained; ``trader.risk.write_audit_log`` writes them).
+    audit: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     _engine: Any = dataclasses.field(default=None, repr=False, compare=False)
     _fills_exact: list[tuple] | None = dataclasses.field(default=None, repr=False, compare=False)
 
@@ -124,6 +130,8 @@ class BacktestResult:
         )
         if "gaps" in self.meta:
             s["gaps"] = self.meta["gaps"]
+        if self.risk:
+            s["risk"] = self.risk
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in s.items()}
 
     def account_exact(self) -> dict[str, Any]:
