@@ -72,6 +72,9 @@ LINES: list[Line] = [
     # the same JSON alone (~5.9M/s here: 2M/5.9M = 0.34); the passive market maker over the usdm
     # recording >= 1M events/s, against the bare replay of that recording (the general decoder,
     # sync and book, ~0.81M events/s here: 1M/0.81M = 1.23).
+    # benches/test_bench_risk.py: the default layers (and every limit) vs no risk configuration on
+    # the trade-every-bar run; "cost <= 15% of throughput".
+    Line("risk_layers_every_bar", "pytest", "default risk layers + every limit on the trade-every-bar run vs none (cost <= 15%)", 0.85),
     Line("book_replay", "criterion", "decode + apply the recorded depth stream >= 2M deltas/s (vs JSON decode alone)", 0.34, anchor="decode_only"),
     Line("l2_mm_backtest", "criterion", "L2 market-making backtest >= 1M events/s (vs the bare replay)", 1.2, anchor="replay"),
     Line("l2_mm_backtest_py", "pytest", "L2 market maker as a Python strategy vs the bare replay from Python", 0.9),
