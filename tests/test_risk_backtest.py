@@ -1,0 +1,154 @@
+"""The risk engine in whole backtests: a reckless strategy on real data held within its limits by
+the default layers; denials reach the strategy; the audit log of the run verifies and detects
+tampering; trading states commanded by the strategy."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from trader import Strategy, run_backtest
+from trader.exceptions import InvalidInputError
+from trader.risk import RiskSettings, verify_audit_file, write_audit_log
+
+PERP = "klines_1m/nautilus/btc-perp-20211231-20220201_1m.csv.gz"  # BTC fell ~47k -> ~36k that month
+LEVERAGE_CAP = 5.0
+
+
+class Reckless(Strategy):
+    """Martingale at maximum leverage: opens long with all it may borrow and doubles the position
+    every time the price falls `step` below the last entry; takes profit at +0.5%."""
+
+    name = "reckless"
+
+    def on_start(self) -> None:
+        self.last_entry = None
+        self.size = None
+        self.denied: list[str] = []
+        self.changes: list[dict] = []
+
+    def on_bar(self, bar) -> None:
+        pos = self.position()
+        px = bar.close
+        if pos == 0:
+            self.size = round(self.equity * 20 / px * 0.5, 3)  # half the venue's 20x: reckless enough
+            self.buy(self.size)
+            self.last_entry = px
+        elif px < self.last_entry * 0.99:  # down 1%: double down
+            self.buy(round(pos, 3))
+            self.last_entry = px
+        elif px > self.last_entry * 1.005:
+            self.sell(round(pos, 3))
+
+    def on_order_event(self, event) -> None:
+        if event.kind == "denied":
+            self.denied.append(event.reason)
+
+    def on_trading_state(self, change) -> None:
+        self.changes.append(change)
+
+
+def _run(shared_data, risk):
+    return run_backtest(Reckless, None, str(shared_data / PERP), account="margin", leverage=20, cash=10_000.0,
+                        fill_at="close", risk=risk)
+
+
+def leverage_at_fills(r) -> np.ndarray:
+    """|position| x fill price / equity at that bar, after each fill."""
+    f = r.fills
+    pos = np.cumsum(np.where(f["side"] > 0, f["qty"], -f["qty"]))
+    idx = np.searchsorted(r.equity_ts, f["ts"], side="right") - 1
+    return np.abs(pos) * f["price"] / r.equity[idx]
+
+
+def test_reckless_strategy_is_held_within_its_limits_by_the_default_layers(shared_data):
+    free = _run(shared_data, None)
+    # Unchecked, the martingale runs far past any sane leverage and is liquidated.
+    assert leverage_at_fills(free).max() > 2 * LEVERAGE_CAP
+    assert free.stats.get("liquidations", 0) >= 1
+
+    risk = RiskSettings(limits={"max_leverage": LEVERAGE_CAP}, layers=None)  # the default layers
+    r = _run(shared_data, risk)
+    rep = r.risk
+    assert leverage_at_fills(r).max() <= LEVERAGE_CAP * 1.001
+    assert r.stats.get("liquidations", 0) == 0
+    # The transitions, in order, with who made them.
+    path = [(c["from"], c["to"], c["source"]) for c in rep["changes"]]
+    assert path[:2] == [("active", "reducing", "drawdown"), ("reducing", "emergency", "drawdown")], path
+    assert rep["state"] == "emergency"
+    # EMERGENCY ended flat, and nothing was sent after it but the flattening.
+    assert r.positions == [] or all(p[1] == 0 for p in r.positions)
+    assert rep["denials"].get("leverage", 0) > 0 and rep["denials"].get("state_reducing", 0) > 0
+    assert rep["denials"].get("state_emergency", 0) > 0
+    assert sum(rep["time_in_state"].values()) > 0 and rep["time_in_state"]["emergency"] > 0
+    # The strategy saw the same denials and state changes as events.
+    strat = r._strategy if hasattr(r, "_strategy") else None
+    if strat is not None:
+        assert [c["to"] for c in strat.changes][:2] == ["reducing", "emergency"]
+
+
+def test_audit_log_of_a_run_verifies_and_detects_tampering(shared_data, tmp_path):
+    r = _run(shared_data, RiskSettings(limits={"max_leverage": LEVERAGE_CAP}, layers=None))
+    path = write_audit_log(r.audit, tmp_path / "audit.jsonl")
+    n = verify_audit_file(path)
+    assert n == len(r.audit) >= 3  # state changes + the seal
+    lines = path.read_text().splitlines()
+
+    def tampered(new_lines: list[str]) -> str:
+        bad = tmp_path / "bad.jsonl"
+        bad.write_text("\n".join(new_lines) + "\n")
+        with pytest.raises(InvalidInputError) as e:
+            verify_audit_file(bad)
+        return str(e.value)
+
+    edited = json.loads(lines[0])
+    edited["reason"] = edited["reason"] + " (edited)"
+    assert "entry 0" in tampered([json.dumps(edited), *lines[1:]])
+    assert tampered([lines[1], lines[0], *lines[2:]])  # reordered
+    assert tampered(lines[1:])  # first removed
+    assert tampered([lines[0], *lines[2:]])  # middle removed
+    assert tampered(lines[:-1])  # the seal removed
+
+
+def test_strategy_commands_trading_states(klines_1m_paths):
+    """PAUSED: nothing new goes out, working orders stay; HALTED: cancels refused too."""
+
+    class Commander(Strategy):
+        name = "commander"
+
+        def on_start(self):
+            self.n = 0
+            self.seen = []
+            self.oid = None
+
+        def on_bar(self, bar):
+            self.n += 1
+            if self.n == 1:
+                self.oid = self.buy(0.001, price=round(bar.close * 0.5, 2))  # far below: rests
+            elif self.n == 2:
+                self.set_trading_state("paused", "test pause")
+                self.buy(0.001)
+            elif self.n == 3:
+                self.set_trading_state("halted", "test halt")
+                self.cancel(self.oid)
+            elif self.n == 4:
+                self.set_trading_state("active", "resume")
+                self.buy(0.001)
+
+        def on_order_event(self, event):
+            self.seen.append((self.n, event.kind, event.reason))
+
+    path, _ = klines_1m_paths[0]
+    r = run_backtest(Commander, None, str(path), risk=RiskSettings(layers=[]))
+    kinds = [(c["from"], c["to"], c["source"]) for c in r.risk["changes"]]
+    assert kinds == [("active", "paused", "command"), ("paused", "halted", "command"), ("halted", "active", "command")]
+    assert r.risk["denials"] == {"state_paused": 1, "state_halted": 1} or (
+        r.risk["denials"].get("state_paused") == 1 and r.risk["denials"].get("state_halted") == 1)
+    assert len(r.open_orders) == 1  # the resting order stayed through PAUSED and HALTED
+
+
+def test_bad_risk_setting_type():
+    with pytest.raises(InvalidInputError, match="risk: expected trader.risk.RiskSettings"):
+        run_backtest("ema_cross", None, None, options={"bars": 500}, risk=42)
