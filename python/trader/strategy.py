@@ -206,6 +206,10 @@ class Strategy:
         while the book is synced. ``book`` is the engine context: ``best_bid``, ``best_ask``,
         ``bid_size``, ``ask_size``, ``tick``, ``ts``, ``is_working(order_id)``."""
 
+    def on_trading_state(self, change: dict[str, Any]) -> None:
+        """Called when the risk engine's trading state changes: ``change`` = ``{ts, from, to,
+        source, reason}`` (``source``: the layer that asked, ``"command"`` or ``"config"``)."""
+
     def on_stop(self) -> None:
         """Called once after the last event."""
 
@@ -341,6 +345,22 @@ class Strategy:
     def clock(self) -> int:
         """Time of the current event, UTC epoch nanoseconds (backtest: the bar's time)."""
         return self._context().ts
+
+    # -- risk ---------------------------------------------------------------------------------
+    @property
+    def trading_state(self) -> str:
+        """The risk engine's trading state: active, reducing, paused, halted or emergency."""
+        return self._context().trading_state
+
+    def set_trading_state(self, state: str, reason: str = "") -> None:
+        """Command a trading state (an audit entry and an ``on_trading_state`` event). The engine's
+        state is the most severe of this and the risk layers' wishes."""
+        self._context().set_trading_state(state, reason)
+
+    def set_confidence(self, value: float, instrument: int = 0) -> None:
+        """Feed the composite confidence in [0, 1] (e.g. the decision kernel's) to the risk
+        engine: the ``confidence`` layer sizes orders and caps leverage from it."""
+        self._context().set_confidence(value, instrument)
 
     def lot(self, instrument: int = 0) -> float:
         """The instrument's quantity step, in units: order quantities are multiples of it."""
