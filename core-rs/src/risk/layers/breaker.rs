@@ -1,0 +1,160 @@
+//! Circuit breaker (see [`BreakerConfig`]).
+
+use super::{BreakerConfig, increases_exposure};
+use crate::error::CoreResult;
+use crate::model::bar::Bar;
+use crate::model::order::{Fill, OrderEvent, OrderEventKind, OrderSpec};
+use crate::risk::{RiskLayer, RiskReason, RiskView, Verdict};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerState {
+    Closed,
+    Open,
+    HalfOpen,
+}
+
+impl BreakerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::Open => "open",
+            Self::HalfOpen => "half_open",
+        }
+    }
+}
+
+/// Circuit breaker.
+///
+/// Failures: venue rejects (`Rejected` events; the risk engine's denials are not failures) and
+/// closed trades with pnl < 0. Successes: `Accepted` events and closed trades with pnl > 0.
+/// - CLOSED: `failure_threshold` failures in a row → OPEN (a success resets the count);
+/// - OPEN (since t): exposure-increasing orders are vetoed with `CircuitOpen`, reducing ones
+///   pass; failures while open change nothing; at t + `cooldown_ns` exactly → HALF-OPEN;
+/// - HALF-OPEN: the next `half_open_trials` exposure-increasing orders pass, later ones are
+///   vetoed until an outcome: a success → CLOSED, a failure → OPEN again (from its time).
+///
+/// The cool-down is evaluated lazily on every call (engine clock), so the layer needs no bars.
+pub struct CircuitBreaker {
+    name: String,
+    cfg: BreakerConfig,
+    state: BreakerState,
+    failures: u32,
+    opened_at: i64,
+    trials_left: u32,
+    trades_seen: usize,
+}
+
+impl CircuitBreaker {
+    pub fn new(cfg: BreakerConfig, name: String) -> CoreResult<Self> {
+        cfg.validate()?;
+        Ok(Self {
+            name,
+            cfg,
+            state: BreakerState::Closed,
+            failures: 0,
+            opened_at: i64::MIN,
+            trials_left: 0,
+            trades_seen: 0,
+        })
+    }
+
+    /// The breaker's state as of the latest call it saw.
+    pub fn breaker_state(&self) -> BreakerState {
+        self.state
+    }
+
+    /// Consecutive failures counted while closed.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// Let the clock reach `ts` (OPEN → HALF-OPEN once the cool-down is over).
+    pub fn advance(&mut self, ts: i64) {
+        if self.state == BreakerState::Open
+            && ts >= self.opened_at.saturating_add(self.cfg.cooldown_ns)
+        {
+            self.state = BreakerState::HalfOpen;
+            self.trials_left = self.cfg.half_open_trials;
+        }
+    }
+
+    fn open(&mut self, ts: i64) {
+        self.state = BreakerState::Open;
+        self.opened_at = ts;
+        self.failures = 0;
+    }
+
+    /// Record a failure at `ts`.
+    pub fn failure(&mut self, ts: i64) {
+        self.advance(ts);
+        match self.state {
+            BreakerState::Closed => {
+                self.failures += 1;
+                if self.failures >= self.cfg.failure_threshold {
+                    self.open(ts);
+                }
+            }
+            BreakerState::HalfOpen => self.open(ts),
+            BreakerState::Open => {}
+        }
+    }
+
+    /// Record a success at `ts`.
+    pub fn success(&mut self, ts: i64) {
+        self.advance(ts);
+        match self.state {
+            BreakerState::Closed => self.failures = 0,
+            BreakerState::HalfOpen => {
+                self.state = BreakerState::Closed;
+                self.failures = 0;
+            }
+            BreakerState::Open => {}
+        }
+    }
+}
+
+impl RiskLayer for CircuitBreaker {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn check(&mut self, spec: &OrderSpec, view: &RiskView<'_>) -> Verdict {
+        self.advance(view.ts);
+        if self.state == BreakerState::Closed || !increases_exposure(spec, view) {
+            return Verdict::Pass;
+        }
+        if self.state == BreakerState::HalfOpen && self.trials_left > 0 {
+            self.trials_left -= 1;
+            return Verdict::Pass;
+        }
+        Verdict::Veto(RiskReason::CircuitOpen)
+    }
+
+    fn on_bar(&mut self, _bar: &Bar, view: &RiskView<'_>) {
+        self.advance(view.ts);
+    }
+
+    fn on_fill(&mut self, fill: &Fill, view: &RiskView<'_>) {
+        let trades = &view.portfolio.trades;
+        if trades.len() < self.trades_seen {
+            self.trades_seen = 0;
+        }
+        for t in &trades[self.trades_seen..] {
+            let pnl = t.pnl;
+            if pnl < 0 {
+                self.failure(fill.ts);
+            } else if pnl > 0 {
+                self.success(fill.ts);
+            }
+        }
+        self.trades_seen = trades.len();
+    }
+
+    fn on_event(&mut self, event: &OrderEvent, _view: &RiskView<'_>) {
+        match event.kind {
+            OrderEventKind::Rejected(_) => self.failure(event.ts),
+            OrderEventKind::Accepted => self.success(event.ts),
+            _ => self.advance(event.ts),
+        }
+    }
+}

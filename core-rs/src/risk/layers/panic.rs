@@ -1,0 +1,239 @@
+//! Panic conditions (see [`PanicConfig`]).
+
+use super::PanicConfig;
+use crate::error::CoreResult;
+use crate::model::bar::Bar;
+use crate::model::order::{Fill, OrderEvent, OrderEventKind, OrderKind, OrderSpec, Reason};
+use crate::risk::{RiskLayer, RiskReason, RiskView, StateWish, TradingState, Verdict};
+
+const STALE: usize = 0;
+const SPREAD: usize = 1;
+const SLIPPAGE: usize = 2;
+const REJECTS: usize = 3;
+const REASONS: [RiskReason; 4] = [
+    RiskReason::StaleData,
+    RiskReason::WideSpread,
+    RiskReason::Slippage,
+    RiskReason::ConsecutiveRejects,
+];
+
+/// Panic conditions; each one, when it holds at time t, makes the layer wish `state` for
+/// t < t_last_held + `cooldown_ns` (released at exactly that time, engine clock; the clock is
+/// the latest time the layer saw in any call).
+///
+/// - stale data: at order time, `view.ts − view.last_data_ts[instrument] > stale_ns` → veto
+///   `StaleData` (any order) and wish. `i64::MIN` (no data yet) counts as stale; an instrument
+///   with no entry in `last_data_ts` is not watched.
+/// - wide spread: a quote whose spread (ask − bid) > `spread_k` × the median of the previous
+///   `spread_window` spreads of that instrument (judged once the window is full and its median
+///   is > 0; crossed or one-sided quotes are ignored). O(window) per quote (sorted window).
+/// - slippage: a fill whose |fill px − reference| > `slippage_k` × `expected_slippage_bps` ×
+///   reference, where the reference is the order's arrival price for market orders and its
+///   trigger for stop-market / market-if-touched / trailing stop-market orders. Limit-type
+///   orders never fill beyond their limit and are not judged; liquidations neither.
+/// - consecutive rejects: venue rejects and denials (except the risk engine's own denials,
+///   which would otherwise prolong the pause they cause) in a row, reset by an acceptance or a
+///   fill; ≥ `max_consecutive_rejects` → wish.
+pub struct PanicConditions {
+    name: String,
+    cfg: PanicConfig,
+    now: i64,
+    last_held: [i64; 4],
+    rejects: u32,
+    /// Per instrument, `spread_window` slots each: spreads in arrival order (a ring) and the
+    /// same spreads sorted.
+    ring: Vec<i64>,
+    sorted: Vec<i64>,
+    head: Vec<usize>,
+    count: Vec<usize>,
+}
+
+impl PanicConditions {
+    pub fn new(cfg: PanicConfig, name: String, n_instruments: usize) -> CoreResult<Self> {
+        cfg.validate()?;
+        let slots = if cfg.spread_k.is_some() {
+            cfg.spread_window * n_instruments
+        } else {
+            0
+        };
+        Ok(Self {
+            name,
+            now: i64::MIN,
+            last_held: [i64::MIN; 4],
+            rejects: 0,
+            ring: vec![0; slots],
+            sorted: vec![0; slots],
+            head: vec![0; n_instruments],
+            count: vec![0; n_instruments],
+            cfg,
+        })
+    }
+
+    fn tick(&mut self, ts: i64) {
+        self.now = self.now.max(ts);
+    }
+
+    fn hold(&mut self, cond: usize, ts: i64) {
+        self.tick(ts);
+        self.last_held[cond] = self.last_held[cond].max(ts);
+    }
+
+    fn active(&self, cond: usize) -> bool {
+        self.last_held[cond] != i64::MIN
+            && self.now < self.last_held[cond].saturating_add(self.cfg.cooldown_ns)
+    }
+
+    /// Consecutive rejects counted so far.
+    pub fn consecutive_rejects(&self) -> u32 {
+        self.rejects
+    }
+
+    /// The median of the spread window of `instrument` (None until the window is full).
+    pub fn spread_median(&self, instrument: usize) -> Option<f64> {
+        let w = self.cfg.spread_window;
+        if self.cfg.spread_k.is_none() || *self.count.get(instrument)? < w {
+            return None;
+        }
+        let s = &self.sorted[instrument * w..(instrument + 1) * w];
+        Some(if w % 2 == 1 {
+            s[w / 2] as f64
+        } else {
+            (s[w / 2 - 1] as f64 + s[w / 2] as f64) / 2.0
+        })
+    }
+
+    fn push_spread(&mut self, i: usize, spread: i64) {
+        let w = self.cfg.spread_window;
+        let n = self.count[i];
+        let ring = &mut self.ring[i * w..(i + 1) * w];
+        let sorted = &mut self.sorted[i * w..(i + 1) * w];
+        let len = if n == w {
+            // Take the oldest out of the sorted window.
+            let old = ring[self.head[i]];
+            let at = sorted[..w].partition_point(|&x| x < old);
+            sorted.copy_within(at + 1..w, at);
+            w - 1
+        } else {
+            self.count[i] += 1;
+            n
+        };
+        let at = sorted[..len].partition_point(|&x| x < spread);
+        sorted.copy_within(at..len, at + 1);
+        sorted[at] = spread;
+        ring[self.head[i]] = spread;
+        self.head[i] = (self.head[i] + 1) % w;
+    }
+}
+
+impl RiskLayer for PanicConditions {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn check(&mut self, spec: &OrderSpec, view: &RiskView<'_>) -> Verdict {
+        self.tick(view.ts);
+        if let Some(stale) = self.cfg.stale_ns
+            && let Some(&last) = view.last_data_ts.get(spec.instrument as usize)
+            && view.ts.saturating_sub(last) > stale
+        {
+            self.hold(STALE, view.ts);
+            return Verdict::Veto(RiskReason::StaleData);
+        }
+        Verdict::Pass
+    }
+
+    fn on_bar(&mut self, _bar: &Bar, view: &RiskView<'_>) {
+        self.tick(view.ts);
+    }
+
+    fn on_quote(&mut self, instrument: u32, ts: i64, bid: i64, ask: i64) {
+        self.tick(ts);
+        let Some(k) = self.cfg.spread_k else {
+            return;
+        };
+        let i = instrument as usize;
+        if i >= self.count.len() || bid <= 0 || ask < bid {
+            return;
+        }
+        let spread = ask - bid;
+        if let Some(m) = self.spread_median(i)
+            && m > 0.0
+            && spread as f64 > k * m
+        {
+            self.hold(SPREAD, ts);
+        }
+        self.push_spread(i, spread);
+    }
+
+    fn on_fill(&mut self, fill: &Fill, view: &RiskView<'_>) {
+        self.tick(fill.ts.max(view.ts));
+        let Some(k) = self.cfg.slippage_k else {
+            return;
+        };
+        if fill.liquidation {
+            return;
+        }
+        let Some(o) = view.orders.get(fill.order_id) else {
+            return;
+        };
+        let reference = match o.spec.kind {
+            OrderKind::Market => o.arrival_px,
+            OrderKind::StopMarket { .. }
+            | OrderKind::MarketIfTouched { .. }
+            | OrderKind::TrailingStopMarket { .. } => o.trigger_price(),
+            _ => None,
+        };
+        let Some(reference) = reference.filter(|&r| r > 0) else {
+            return;
+        };
+        let bound = k * self.cfg.expected_slippage_bps * 1e-4 * reference as f64;
+        if (fill.px - reference).abs() as f64 > bound {
+            self.hold(SLIPPAGE, fill.ts);
+        }
+    }
+
+    fn on_event(&mut self, event: &OrderEvent, _view: &RiskView<'_>) {
+        self.tick(event.ts);
+        match event.kind {
+            OrderEventKind::Rejected(_) => self.rejects += 1,
+            OrderEventKind::Denied(r) if r != Reason::Risk => self.rejects += 1,
+            OrderEventKind::Accepted
+            | OrderEventKind::PartiallyFilled { .. }
+            | OrderEventKind::Filled { .. } => {
+                self.rejects = 0;
+                return;
+            }
+            _ => return,
+        }
+        if let Some(max) = self.cfg.max_consecutive_rejects
+            && self.rejects >= max
+        {
+            self.hold(REJECTS, event.ts);
+        }
+    }
+
+    fn wish(&self) -> StateWish {
+        // The condition that held last names the wish.
+        let mut best: Option<usize> = None;
+        for c in 0..4 {
+            if self.active(c) && best.is_none_or(|b| self.last_held[c] > self.last_held[b]) {
+                best = Some(c);
+            }
+        }
+        match best {
+            Some(c) => StateWish {
+                state: self.cfg.state,
+                reason: REASONS[c],
+            },
+            None => StateWish {
+                state: TradingState::Active,
+                reason: RiskReason::StaleData,
+            },
+        }
+    }
+
+    /// True while a wish is held: the layer must see the clock move to release it.
+    fn needs_every_bar(&self) -> bool {
+        (0..4).any(|c| self.active(c))
+    }
+}
