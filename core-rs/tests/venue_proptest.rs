@@ -296,7 +296,12 @@ impl Checker {
                     px_qty: scan.px_qty + c.px_qty,
                 };
             }
-            prop_assert_eq!(s.v.orders.working_totals(0, side), scan, "{:?} totals", side);
+            prop_assert_eq!(
+                s.v.orders.working_totals(0, side),
+                scan,
+                "{:?} totals",
+                side
+            );
         }
         Ok(())
     }

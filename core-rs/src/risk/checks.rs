@@ -266,62 +266,38 @@ fn check_spec(
         return Err(RiskReason::MaxNotional);
     }
 
-    let reducing = reduces(pos.qty, sign, same.leaves, open_qty);
-
-    // -- max position (working same-side orders counted)
-    if !reducing && let Some(max) = limits.instruments.get(i).and_then(|l| l.max_position) {
-        let after = pos.qty as i128 + sign as i128 * (same.leaves as i128 + open_qty as i128);
-        if after.abs() > max as i128 {
-            return Err(RiskReason::MaxPosition);
-        }
-    }
-
-    // -- exposure limits (money)
-    let any_exposure = limits.max_concentration.is_some()
-        || limits.max_gross_exposure.is_some()
-        || limits.max_net_exposure.is_some()
-        || limits.max_leverage.is_some();
-    if !reducing && any_exposure {
-        let mut equity = view.portfolio.cash;
-        let mut gross_others: i128 = 0;
-        let mut net_others: i128 = 0;
-        for (j, (p, ins)) in view
-            .portfolio
-            .positions
-            .iter()
-            .zip(view.instruments)
-            .enumerate()
-        {
-            if p.qty != 0 {
-                let v = p.qty as i128 * p.mark as i128 * scale(ins);
-                equity += v;
-                if j != i {
-                    gross_others += v.abs();
-                    net_others += v;
-                }
+    // Max position and exposure: two scenarios, since the working same-side orders may fill or
+    // not: (B) the position plus this order, (A) the position plus the working orders plus this
+    // order. A limit is broken when, in either scenario, the order makes the measured quantity
+    // grow and ends above the limit (so an order never pushes a limit further past, and a
+    // reducing order never trips one).
+    if reduces(pos.qty, sign, same.leaves, open_qty) {
+        // fast path: shrinks the position in both scenarios
+    } else {
+        let s = sign as i128;
+        let (p0, w, q) = (pos.qty as i128, same.leaves as i128, open_qty as i128);
+        if let Some(max) = limits.instruments.get(i).and_then(|l| l.max_position) {
+            let max = max as i128;
+            let over = |before: i128, after: i128| after.abs() > before.abs() && after.abs() > max;
+            if over(p0, p0 + s * q) || over(p0 + s * w, p0 + s * (w + q)) {
+                return Err(RiskReason::MaxPosition);
             }
         }
-        let order_px_qty = same.px_qty_at(mark) + px as i128 * open_qty as i128;
-        let exposure = (pos.qty as i128 * mark as i128 + sign as i128 * order_px_qty) * sc;
-        let gross = gross_others + exposure.abs();
-        if let Some(c) = limits.max_concentration
-            && exceeds(exposure.abs(), equity, fixed(c))
-        {
-            return Err(RiskReason::Concentration);
-        }
-        if limits.max_gross_exposure.is_some_and(|m| gross > m) {
-            return Err(RiskReason::GrossExposure);
-        }
-        if limits
-            .max_net_exposure
-            .is_some_and(|m| (net_others + exposure).abs() > m)
-        {
-            return Err(RiskReason::NetExposure);
-        }
-        if let Some(l) = limits.max_leverage
-            && exceeds(gross, equity, fixed(l))
-        {
-            return Err(RiskReason::Leverage);
+        let any_exposure = limits.max_concentration.is_some()
+            || limits.max_gross_exposure.is_some()
+            || limits.max_net_exposure.is_some()
+            || limits.max_leverage.is_some();
+        if any_exposure && px > 0 {
+            check_exposure(
+                limits,
+                view,
+                i,
+                sc,
+                mark,
+                p0,
+                s * same.px_qty_at(mark),
+                s * px as i128 * q,
+            )?;
         }
     }
 
@@ -347,6 +323,83 @@ fn check_spec(
         }
         if need > view.portfolio.cash - reserved {
             return Err(RiskReason::InsufficientBalance);
+        }
+    }
+    Ok(())
+}
+
+/// The money limits of [`check_spec`] for the order's instrument `i`: `p0` its position, `wpq`
+/// and `opq` the signed `price × qty` (raw) of the working same-side orders and of the order.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "internal: the pieces check_spec already has"
+)]
+#[inline]
+fn check_exposure(
+    limits: &RiskLimits,
+    view: &RiskView<'_>,
+    i: usize,
+    sc: i128,
+    mark: i64,
+    p0: i128,
+    wpq: i128,
+    opq: i128,
+) -> Result<(), RiskReason> {
+    let mut equity = view.portfolio.cash;
+    let mut gross_others: i128 = 0;
+    let mut net_others: i128 = 0;
+    for (j, (p, ins)) in view
+        .portfolio
+        .positions
+        .iter()
+        .zip(view.instruments)
+        .enumerate()
+    {
+        if p.qty != 0 {
+            let v = p.qty as i128 * p.mark as i128 * scale(ins);
+            equity += v;
+            if j != i {
+                gross_others += v.abs();
+                net_others += v;
+            }
+        }
+    }
+    let vpos = p0 * mark as i128 * sc;
+    let (vw, vo) = (wpq * sc, opq * sc);
+    // (before, after) of the instrument's exposure, without and with the working orders
+    let scen = [(vpos, vpos + vo), (vpos + vw, vpos + vw + vo)];
+    let grows = |(b, a): (i128, i128)| a.abs() > b.abs();
+    if let Some(c) = limits.max_concentration {
+        let c = fixed(c);
+        if scen
+            .iter()
+            .any(|&x| grows(x) && exceeds(x.1.abs(), equity, c))
+        {
+            return Err(RiskReason::Concentration);
+        }
+    }
+    if let Some(m) = limits.max_gross_exposure
+        && scen
+            .iter()
+            .any(|&x| grows(x) && gross_others + x.1.abs() > m)
+    {
+        return Err(RiskReason::GrossExposure);
+    }
+    if let Some(m) = limits.max_net_exposure
+        && scen.iter().any(|&(b, a)| {
+            let after = (net_others + a).abs();
+            after > (net_others + b).abs() && after > m
+        })
+    {
+        return Err(RiskReason::NetExposure);
+    }
+    if let Some(l) = limits.max_leverage {
+        let l = fixed(l);
+        if scen
+            .iter()
+            .any(|&x| grows(x) && exceeds(gross_others + x.1.abs(), equity, l))
+        {
+            return Err(RiskReason::Leverage);
         }
     }
     Ok(())
