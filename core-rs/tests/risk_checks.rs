@@ -578,6 +578,32 @@ fn partial_fills_release_what_they_reserved() {
     );
 }
 
+#[test]
+fn absurd_quantities_are_denied_not_wrapped() {
+    let mut w = World::new(1_000);
+    w.mark(0, i64::MAX / 5 * 5);
+    let huge = i64::MAX - 1; // a multiple of the lot (2)
+    let l = RiskLimits {
+        max_notional: Some(m(1_000_000)),
+        ..open_limits()
+    };
+    assert_eq!(w.check(&l, &o(Buy, MKT, huge)), Err(R::MaxNotional));
+    let l = RiskLimits {
+        max_leverage: Some(1.0),
+        ..open_limits()
+    };
+    assert_eq!(w.check(&l, &o(Sell, MKT, huge)), Err(R::Leverage));
+    let l = RiskLimits {
+        max_net_exposure: Some(m(1)),
+        ..open_limits()
+    };
+    assert_eq!(w.check(&l, &o(Sell, MKT, huge)), Err(R::NetExposure));
+    assert_eq!(
+        w.check(&RiskLimits::default(), &o(Buy, MKT, huge)),
+        Err(R::InsufficientBalance)
+    );
+}
+
 // ---- the order of the checks -------------------------------------------------------------
 
 #[test]

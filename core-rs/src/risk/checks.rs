@@ -118,6 +118,23 @@ fn scale(inst: &Instrument) -> i128 {
     POW10[(MONEY_DP - inst.price_dp as u32 - inst.size_dp as u32) as usize]
 }
 
+/// Money amounts saturate at ±2^120, so sums of a few of them cannot overflow i128.
+const SAT: i128 = 1 << 120;
+
+/// `pq` (raw price × raw qty, |pq| < 2^126) in money units (`sc`: the instrument's scale),
+/// saturating at ±[`SAT`]: an absurd quantity is denied by the money limits, never a panic or a
+/// wrap.
+#[inline]
+fn money(pq: i128, sc: i128) -> i128 {
+    if bits(pq.unsigned_abs()) + bits(sc as u128) <= 120 {
+        pq * sc
+    } else if pq < 0 {
+        -SAT
+    } else {
+        SAT
+    }
+}
+
 /// A fraction (or a multiple, e.g. leverage) at 1e-10, rounded to nearest. Within ±9e8 (far
 /// beyond any sane limit); beyond, it saturates; NaN gives the most negative value (so a NaN
 /// limit denies everything it guards).
@@ -251,7 +268,7 @@ fn check_spec(
         }
         if px > 0
             && let Some(m) = il.min_notional
-            && px as i128 * spec.qty as i128 * sc < m
+            && money(px as i128 * spec.qty as i128, sc) < m
         {
             return Err(RiskReason::NotionalBelowMin);
         }
@@ -293,7 +310,7 @@ fn check_spec(
     // -- max notional of one order
     if let Some(m) = limits.max_notional
         && px > 0
-        && px as i128 * spec.qty as i128 * sc > m
+        && money(px as i128 * spec.qty as i128, sc) > m
     {
         return Err(RiskReason::MaxNotional);
     }
@@ -335,7 +352,7 @@ fn check_spec(
 
     // -- free balance of a cash account (working buys counted)
     if limits.check_balance && side == Side::Buy && px > 0 && !view.portfolio.is_margin() {
-        let need = px as i128 * open_qty as i128 * sc;
+        let need = money(px as i128 * open_qty as i128, sc);
         let mut reserved: i128 = 0;
         for (j, (p, ins)) in view
             .portfolio
@@ -350,7 +367,7 @@ fn check_spec(
                 view.orders.working_totals(j as u32, Side::Buy)
             };
             if t.leaves != 0 {
-                reserved += t.px_qty_at(p.mark.max(0)) * scale(ins);
+                reserved += money(t.px_qty_at(p.mark.max(0)), scale(ins));
             }
         }
         if need > view.portfolio.cash - reserved {
@@ -388,7 +405,7 @@ fn check_exposure(
         .enumerate()
     {
         if p.qty != 0 {
-            let v = p.qty as i128 * p.mark as i128 * scale(ins);
+            let v = money(p.qty as i128 * p.mark as i128, scale(ins));
             equity += v;
             if j != i {
                 gross_others += v.abs();
@@ -396,8 +413,8 @@ fn check_exposure(
             }
         }
     }
-    let vpos = p0 * mark as i128 * sc;
-    let (vw, vo) = (wpq * sc, opq * sc);
+    let vpos = money(p0 * mark as i128, sc);
+    let (vw, vo) = (money(wpq, sc), money(opq, sc));
     // (before, after) of the instrument's exposure, without and with the working orders
     let scen = [(vpos, vpos + vo), (vpos + vw, vpos + vw + vo)];
     // concentration, gross and leverage all grow with |exposure|: the largest |after| among
