@@ -11,7 +11,8 @@
 //! - a reduce-only fill never grows or flips the position; post-only fills are all maker;
 //! - nothing happens to an order after it closed (no fill after its cancel arrived);
 //! - every status change in the event stream follows `OrderStatus::can_become`, and the
-//!   replayed status equals the order's.
+//!   replayed status equals the order's;
+//! - the order manager's running totals of working orders per side equal a scan of the book.
 
 #![allow(
     clippy::manual_is_multiple_of,
@@ -27,7 +28,7 @@ use _core::model::{
     OrderStatus, Reason, Side, TimeInForce, TrailingOffset,
 };
 use _core::portfolio::Portfolio;
-use _core::venue::{FillAt, IntrabarPath, Latency, LatencyConfig, VenueConfig};
+use _core::venue::{FillAt, IntrabarPath, Latency, LatencyConfig, VenueConfig, WorkingTotals};
 use common::{MIN, Sim};
 use proptest::prelude::*;
 
@@ -281,6 +282,25 @@ impl Checker {
                     .filter(|e| ids.contains(&e.id))
                     .map(|e| common::render(e, &s.fills))
                     .collect::<Vec<_>>()
+            );
+        }
+        // the running totals of working orders (read by the risk checks) equal a scan
+        for side in [Side::Buy, Side::Sell] {
+            let mut scan = WorkingTotals::default();
+            for o in s.v.orders.working(0).filter(|o| o.spec.side == side) {
+                let c = WorkingTotals::of(o);
+                scan = WorkingTotals {
+                    leaves: scan.leaves + c.leaves,
+                    reduce_only: scan.reduce_only + c.reduce_only,
+                    unpriced: scan.unpriced + c.unpriced,
+                    px_qty: scan.px_qty + c.px_qty,
+                };
+            }
+            prop_assert_eq!(
+                s.v.orders.working_totals(0, side),
+                scan,
+                "{:?} totals",
+                side
             );
         }
         Ok(())

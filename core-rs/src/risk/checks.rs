@@ -2,8 +2,44 @@
 //!
 //! Money is in the portfolio's money units (i128 at `MONEY_DP`), prices and quantities raw (i64
 //! at the instrument's precision), fractions as f64.
+//!
+//! # What the checks count
+//! - **Position** of an instrument: the portfolio's (`view.portfolio.positions[i].qty`), its
+//!   **mark** the last mark there (0: none yet).
+//! - **Working orders**: the venue's order manager's running totals per instrument and side
+//!   ([`WorkingTotals`], O(1) per read: no scan of the book). Only orders working at the venue
+//!   count; an order still in flight (latency) is not yet working.
+//! - **Price of an order** (notional, exposure, balance): its limit price, else its trigger, else
+//!   the mark (market orders and trailing stops, whose trigger moves). An order that has no price
+//!   at all (a market-type order before its instrument's first mark) cannot be valued: the money
+//!   checks (min/max notional, concentration, gross/net, leverage, balance) skip it; the
+//!   quantity checks (max position, reduce-only) still apply.
+//! - **Exposure after the order** of its instrument, in money: the position at the mark plus, on
+//!   the order's side, the working orders at their prices and the order at its price:
+//!   `pos·mark + sign·(Σ working same side + qty·px)`. Other instruments count their positions at
+//!   their marks. Gross = Σ |exposure|, net = |Σ exposure|, equity = cash + Σ positions at marks
+//!   (exactly [`Portfolio::equity`](crate::portfolio::Portfolio::equity)). Concentration =
+//!   |exposure of the instrument| / equity, leverage = gross / equity; both are compared exactly
+//!   in fixed point at 1e-10 (the limit is rounded to it), and any exposure is too much when
+//!   equity is not positive.
+//! - **Reducing orders** ([`reduces_exposure`]: opposite side to the position and, with the
+//!   working orders already on that side, no more than the position) skip the max-position and
+//!   exposure limits; every other order is checked against them. A reducing order is never
+//!   denied for a position above a limit that was lowered after it was taken.
+//! - **Free balance** (cash accounts, `check_balance`): a buy's notional must be covered by the
+//!   cash minus the notional of every working buy order (all instruments). The fee is not part of
+//!   the check: the view does not carry the venue's fee model (keep a margin in the limit if
+//!   fees matter). Sells are not checked (a cash account may sell short, see
+//!   [`crate::portfolio`]); margin accounts are checked by the venue's margin check instead.
+//! - **Price band**: a limit or trigger price further than `price_band_bps` from the mark
+//!   (`|px − mark| · 10⁴ > bps · mark`, exact at 1e-6 bp) is denied; no mark yet: no band.
 
 use super::bucket::RateLimit;
+use super::{RiskReason, RiskView};
+use crate::model::fixed::{MONEY_DP, round_i64};
+use crate::model::instrument::Instrument;
+use crate::model::order::{Order, OrderKind, OrderSpec, Side, TrailingOffset};
+use crate::venue::orders::WorkingTotals;
 
 /// Per-instrument limits, beyond the instrument's own tick/lot/min_qty.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -62,17 +98,421 @@ impl Default for RiskLimits {
     }
 }
 
-// Implemented by the checks work (signatures fixed; the engine calls them):
-//
-// /// Everything about one new order except the rate limits and the trading state, in this
-// /// order: instrument known, precision (tick/lot), instrument min/max (qty, price, notional),
-// /// reduce-only, price band, max notional, max position (working same-side orders counted),
-// /// concentration, gross/net exposure, leverage, free balance (working buys counted).
-// pub fn check_order(limits: &RiskLimits, spec: &OrderSpec, view: &RiskView<'_>) -> Result<(), RiskReason>;
-// /// A modify: the order as it would become, checked like a new order (its own working
-// /// quantity not counted twice).
-// pub fn check_modify(limits: &RiskLimits, order: &Order, qty: Option<i64>, px: Option<i64>,
-//                     trigger: Option<i64>, view: &RiskView<'_>) -> Result<(), RiskReason>;
-// /// Whether `spec` only reduces exposure: opposite side to the position and qty ≤ |position|
-// /// minus the working reducing orders already on that side.
-// pub fn reduces_exposure(spec: &OrderSpec, view: &RiskView<'_>) -> bool;
+/// Fixed-point scale of fractions (concentration, leverage, the band): 1 = 10^10.
+const FRAC_ONE: i128 = 10_000_000_000;
+
+/// 10^k for k = 0..=18 (notional scales), without `pow10`'s loop on the check path.
+const POW10: [i128; 19] = {
+    let mut t = [1i128; 19];
+    let mut k = 1;
+    while k < 19 {
+        t[k] = t[k - 1] * 10;
+        k += 1;
+    }
+    t
+};
+
+/// Money units per (raw price × raw qty) of `inst` (= `Instrument::notional_scale`).
+#[inline]
+fn scale(inst: &Instrument) -> i128 {
+    POW10[(MONEY_DP - inst.price_dp as u32 - inst.size_dp as u32) as usize]
+}
+
+/// Money amounts saturate at ±2^120, so sums of a few of them cannot overflow i128.
+const SAT: i128 = 1 << 120;
+
+/// `pq` (raw price × raw qty, |pq| < 2^126) in money units (`sc`: the instrument's scale),
+/// saturating at ±[`SAT`]: an absurd quantity is denied by the money limits, never a panic or a
+/// wrap.
+#[inline]
+fn money(pq: i128, sc: i128) -> i128 {
+    if bits(pq.unsigned_abs()) + bits(sc as u128) <= 120 {
+        pq * sc
+    } else if pq < 0 {
+        -SAT
+    } else {
+        SAT
+    }
+}
+
+/// A fraction (or a multiple, e.g. leverage) at 1e-10, rounded to nearest. Within ±9e8 (far
+/// beyond any sane limit); beyond, it saturates; NaN gives the most negative value (so a NaN
+/// limit denies everything it guards).
+// NB: no `f64::round` / f64 -> i128 here: both are library calls (~5 ns each) on baseline
+// x86-64, and were ~25% of the check before (perf on benches/risk.rs).
+#[inline]
+fn fixed(x: f64) -> i128 {
+    scaled(x * 1e10)
+}
+
+/// `v` (already scaled) rounded to an integer, as [`fixed`].
+#[inline]
+fn scaled(v: f64) -> i128 {
+    if v.abs() < 9e18 {
+        round_i64(v) as i128
+    } else if v > 0.0 {
+        i64::MAX as i128
+    } else {
+        i64::MIN as i128
+    }
+}
+
+/// Bit length of a non-negative value.
+#[inline]
+fn bits(x: u128) -> u32 {
+    128 - x.leading_zeros()
+}
+
+/// Whether `amount / equity > limit` (`limit` at 1e-10, within i64); `amount` ≥ 0. Exact in
+/// i128 unless a product could overflow (amounts beyond ~10^10 quote units at 1e-18), then f64.
+// NB: plain i128 products behind a bit-length guard: `checked_mul` on i128 is a library call.
+#[inline]
+fn exceeds(amount: i128, equity: i128, limit: i128) -> bool {
+    if equity <= 0 {
+        return amount > 0;
+    }
+    if bits(amount as u128) + 34 <= 126 && bits(limit.unsigned_abs()) + bits(equity as u128) <= 126
+    {
+        amount * FRAC_ONE > limit * equity
+    } else {
+        exceeds_wide(amount, equity, limit)
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn exceeds_wide(amount: i128, equity: i128, limit: i128) -> bool {
+    amount as f64 * 1e10 > limit as f64 * equity as f64
+}
+
+/// The fixed prices an order states (limit, trigger, trailing activation).
+#[inline]
+fn stated_prices(kind: &OrderKind) -> [Option<i64>; 3] {
+    let activation = match *kind {
+        OrderKind::TrailingStopMarket { activation, .. }
+        | OrderKind::TrailingStopLimit { activation, .. } => activation,
+        _ => None,
+    };
+    [kind.limit_px(), kind.trigger_px(), activation]
+}
+
+/// Whether an order of `qty` on side `sign` only reduces `pos`, given `same` (the working leaves
+/// already on that side).
+#[inline]
+fn reduces(pos: i64, sign: i64, same: i64, qty: i64) -> bool {
+    pos.signum() == -sign && (same as i128 + qty as i128) <= pos.unsigned_abs() as i128
+}
+
+/// The checks proper. `spec.qty` is the order's total quantity (precision, min/max quantity and
+/// notional); `open_qty` what it may still trade (exposure, balance); `own`: the order's own
+/// contribution to the working totals (a modify), taken out of them.
+fn check_spec(
+    limits: &RiskLimits,
+    spec: &OrderSpec,
+    open_qty: i64,
+    own: Option<&WorkingTotals>,
+    view: &RiskView<'_>,
+) -> Result<(), RiskReason> {
+    let i = spec.instrument as usize;
+    let (Some(inst), Some(pos)) = (view.instruments.get(i), view.portfolio.positions.get(i)) else {
+        return Err(RiskReason::UnknownInstrument);
+    };
+
+    // -- precision
+    let prices = stated_prices(&spec.kind);
+    for p in prices.into_iter().flatten() {
+        if p <= 0 {
+            return Err(RiskReason::PriceBelowMin);
+        }
+        if inst.tick != 1 && p % inst.tick != 0 {
+            return Err(RiskReason::PricePrecision);
+        }
+    }
+    if let OrderKind::TrailingStopMarket { offset, .. }
+    | OrderKind::TrailingStopLimit { offset, .. } = spec.kind
+    {
+        let limit_offset = match spec.kind {
+            OrderKind::TrailingStopLimit { limit_offset, .. } => Some(limit_offset),
+            _ => None,
+        };
+        for o in [Some(offset), limit_offset].into_iter().flatten() {
+            if let TrailingOffset::Price(p) = o
+                && p % inst.tick != 0
+            {
+                return Err(RiskReason::PricePrecision);
+            }
+        }
+    }
+    if inst.lot != 1 && spec.qty % inst.lot != 0 {
+        return Err(RiskReason::QuantityPrecision);
+    }
+    if spec.qty < inst.min_qty {
+        return Err(RiskReason::QuantityBelowMin);
+    }
+
+    // -- the instrument's own limits
+    let mark = pos.mark;
+    let px = prices[0].or(prices[1]).unwrap_or(mark.max(0));
+    let sc = scale(inst);
+    if let Some(il) = limits.instruments.get(i) {
+        if il.max_qty.is_some_and(|m| spec.qty > m) {
+            return Err(RiskReason::QuantityAboveMax);
+        }
+        for p in prices.into_iter().flatten() {
+            if il.min_price.is_some_and(|m| p < m) {
+                return Err(RiskReason::PriceBelowMin);
+            }
+            if il.max_price.is_some_and(|m| p > m) {
+                return Err(RiskReason::PriceAboveMax);
+            }
+        }
+        if px > 0
+            && let Some(m) = il.min_notional
+            && money(px as i128 * spec.qty as i128, sc) < m
+        {
+            return Err(RiskReason::NotionalBelowMin);
+        }
+    }
+
+    // -- reduce-only
+    let side = spec.side;
+    let sign = side.sign();
+    let mut same = view.orders.working_totals(spec.instrument, side);
+    if let Some(o) = own {
+        same = same.without(o);
+    }
+    if spec.reduce_only {
+        let cap = if pos.qty.signum() == -sign {
+            pos.qty.unsigned_abs() as i128
+        } else {
+            0
+        };
+        if same.reduce_only as i128 + open_qty as i128 > cap {
+            return Err(RiskReason::ReduceOnly);
+        }
+    }
+
+    // -- fat-finger band around the mark
+    if let Some(bps) = limits.price_band_bps
+        && mark > 0
+    {
+        // bps at 1e-6 bp = fraction at 1e-10; |dev| < 2^64, band < 2^63, mark < 2^63: the
+        // products fit
+        let band = scaled(bps * 1e6);
+        for p in [prices[0], prices[1]].into_iter().flatten() {
+            let dev = (p as i128 - mark as i128).abs();
+            if dev * FRAC_ONE > band * mark as i128 {
+                return Err(RiskReason::PriceBand);
+            }
+        }
+    }
+
+    // -- max notional of one order
+    if let Some(m) = limits.max_notional
+        && px > 0
+        && money(px as i128 * spec.qty as i128, sc) > m
+    {
+        return Err(RiskReason::MaxNotional);
+    }
+
+    // Max position and exposure: two scenarios, since the working same-side orders may fill or
+    // not: (B) the position plus this order, (A) the position plus the working orders plus this
+    // order. A limit is broken when, in either scenario, the order makes the measured quantity
+    // grow and ends above the limit (so an order never pushes a limit further past, and a
+    // reducing order never trips one).
+    if reduces(pos.qty, sign, same.leaves, open_qty) {
+        // fast path: shrinks the position in both scenarios
+    } else {
+        let s = sign as i128;
+        let (p0, w, q) = (pos.qty as i128, same.leaves as i128, open_qty as i128);
+        if let Some(max) = limits.instruments.get(i).and_then(|l| l.max_position) {
+            let max = max as i128;
+            let over = |before: i128, after: i128| after.abs() > before.abs() && after.abs() > max;
+            if over(p0, p0 + s * q) || over(p0 + s * w, p0 + s * (w + q)) {
+                return Err(RiskReason::MaxPosition);
+            }
+        }
+        let any_exposure = limits.max_concentration.is_some()
+            || limits.max_gross_exposure.is_some()
+            || limits.max_net_exposure.is_some()
+            || limits.max_leverage.is_some();
+        if any_exposure && px > 0 {
+            check_exposure(
+                limits,
+                view,
+                i,
+                sc,
+                mark,
+                p0,
+                s * same.px_qty_at(mark),
+                s * px as i128 * q,
+            )?;
+        }
+    }
+
+    // -- free balance of a cash account (working buys counted)
+    if limits.check_balance && side == Side::Buy && px > 0 && !view.portfolio.is_margin() {
+        let need = money(px as i128 * open_qty as i128, sc);
+        let mut reserved: i128 = 0;
+        for (j, (p, ins)) in view
+            .portfolio
+            .positions
+            .iter()
+            .zip(view.instruments)
+            .enumerate()
+        {
+            let t = if j == i {
+                same
+            } else {
+                view.orders.working_totals(j as u32, Side::Buy)
+            };
+            if t.leaves != 0 {
+                reserved += money(t.px_qty_at(p.mark.max(0)), scale(ins));
+            }
+        }
+        if need > view.portfolio.cash - reserved {
+            return Err(RiskReason::InsufficientBalance);
+        }
+    }
+    Ok(())
+}
+
+/// The money limits of [`check_spec`] for the order's instrument `i`: `p0` its position, `wpq`
+/// and `opq` the signed `price × qty` (raw) of the working same-side orders and of the order.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "internal: the pieces check_spec already has"
+)]
+#[inline]
+fn check_exposure(
+    limits: &RiskLimits,
+    view: &RiskView<'_>,
+    i: usize,
+    sc: i128,
+    mark: i64,
+    p0: i128,
+    wpq: i128,
+    opq: i128,
+) -> Result<(), RiskReason> {
+    let mut equity = view.portfolio.cash;
+    let mut gross_others: i128 = 0;
+    let mut net_others: i128 = 0;
+    for (j, (p, ins)) in view
+        .portfolio
+        .positions
+        .iter()
+        .zip(view.instruments)
+        .enumerate()
+    {
+        if p.qty != 0 {
+            let v = money(p.qty as i128 * p.mark as i128, scale(ins));
+            equity += v;
+            if j != i {
+                gross_others += v.abs();
+                net_others += v;
+            }
+        }
+    }
+    let vpos = money(p0 * mark as i128, sc);
+    let (vw, vo) = (money(wpq, sc), money(opq, sc));
+    // (before, after) of the instrument's exposure, without and with the working orders
+    let scen = [(vpos, vpos + vo), (vpos + vw, vpos + vw + vo)];
+    // concentration, gross and leverage all grow with |exposure|: the largest |after| among
+    // the scenarios where it grows decides them (0: it grows in none)
+    let mut e: i128 = 0;
+    for (b, a) in scen {
+        if a.abs() > b.abs() {
+            e = e.max(a.abs());
+        }
+    }
+    if e > 0 {
+        if let Some(c) = limits.max_concentration
+            && exceeds(e, equity, fixed(c))
+        {
+            return Err(RiskReason::Concentration);
+        }
+        if limits
+            .max_gross_exposure
+            .is_some_and(|m| gross_others + e > m)
+        {
+            return Err(RiskReason::GrossExposure);
+        }
+    }
+    if let Some(m) = limits.max_net_exposure
+        && scen.iter().any(|&(b, a)| {
+            let after = (net_others + a).abs();
+            after > (net_others + b).abs() && after > m
+        })
+    {
+        return Err(RiskReason::NetExposure);
+    }
+    if e > 0
+        && let Some(l) = limits.max_leverage
+        && exceeds(gross_others + e, equity, fixed(l))
+    {
+        return Err(RiskReason::Leverage);
+    }
+    Ok(())
+}
+
+/// Everything about one new order except the rate limits and the trading state, in this
+/// order: instrument known, precision (tick/lot), instrument min/max (qty, price, notional),
+/// reduce-only, price band, max notional, max position (working same-side orders counted),
+/// concentration, gross/net exposure, leverage, free balance (working buys counted). See the
+/// module docs for what each one counts. No allocation; O(number of instruments) at most.
+#[inline]
+pub fn check_order(
+    limits: &RiskLimits,
+    spec: &OrderSpec,
+    view: &RiskView<'_>,
+) -> Result<(), RiskReason> {
+    check_spec(limits, spec, spec.qty, None, view)
+}
+
+/// A modify: the order as it would become, checked like a new order (its own working
+/// quantity not counted twice). `qty` is the new total quantity (what already filled stays
+/// filled: exposure and balance count `qty − filled`); `px` replaces the limit price, `trigger`
+/// the trigger (fields the order's kind does not have are left to the venue, which refuses them).
+pub fn check_modify(
+    limits: &RiskLimits,
+    order: &Order,
+    qty: Option<i64>,
+    px: Option<i64>,
+    trigger: Option<i64>,
+    view: &RiskView<'_>,
+) -> Result<(), RiskReason> {
+    let mut spec = order.spec.clone();
+    if let Some(q) = qty {
+        spec.qty = q;
+    }
+    if let Some(p) = px {
+        match &mut spec.kind {
+            OrderKind::Limit { px }
+            | OrderKind::StopLimit { px, .. }
+            | OrderKind::LimitIfTouched { px, .. } => *px = p,
+            _ => {}
+        }
+    }
+    if let Some(t) = trigger {
+        match &mut spec.kind {
+            OrderKind::StopMarket { trigger }
+            | OrderKind::MarketIfTouched { trigger }
+            | OrderKind::StopLimit { trigger, .. }
+            | OrderKind::LimitIfTouched { trigger, .. } => *trigger = t,
+            _ => {}
+        }
+    }
+    let open_qty = (spec.qty - order.filled).max(0);
+    let own = order.status.is_working().then(|| WorkingTotals::of(order));
+    check_spec(limits, &spec, open_qty, own.as_ref(), view)
+}
+
+/// Whether `spec` only reduces exposure: opposite side to the position and qty ≤ |position|
+/// minus the working reducing orders already on that side.
+pub fn reduces_exposure(spec: &OrderSpec, view: &RiskView<'_>) -> bool {
+    let Some(pos) = view.portfolio.positions.get(spec.instrument as usize) else {
+        return false;
+    };
+    let same = view.orders.working_totals(spec.instrument, spec.side);
+    reduces(pos.qty, spec.side.sign(), same.leaves, spec.qty)
+}

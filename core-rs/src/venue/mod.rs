@@ -30,7 +30,7 @@ pub mod slippage;
 
 pub use bars::IntrabarPath;
 pub use latency::{Latency, LatencyConfig, LatencyModel, Leg};
-pub use orders::{OrderList, Orders};
+pub use orders::{OrderList, Orders, WorkingTotals};
 
 use crate::error::{CoreError, CoreResult};
 use crate::model::fixed::{div_ceil, div_floor};

@@ -195,6 +195,73 @@ struct InstSpec {
     min_qty: i64,
 }
 
+/// Running totals of the working orders of one instrument on one side, kept in step with every
+/// change of a working order (acceptance, fill, cancel, expiry, modify, contingent updates), so
+/// that the pre-trade risk checks read them in O(1) instead of scanning the book.
+///
+/// Valuation: an order with a fixed price counts at its limit price, else at its trigger
+/// ([`WorkingTotals::px_qty`]); market orders and trailing stops (whose trigger moves) have no
+/// fixed price and are counted in [`WorkingTotals::unpriced`], to be valued at the mark.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WorkingTotals {
+    /// Sum of the leaves quantities (raw).
+    pub leaves: i64,
+    /// Sum of the leaves of the reduce-only orders (raw).
+    pub reduce_only: i64,
+    /// Sum of the leaves of the orders without a fixed price (raw).
+    pub unpriced: i64,
+    /// Sum of `price x leaves` (raw price x raw quantity) of the orders with a fixed price.
+    pub px_qty: i128,
+}
+
+impl WorkingTotals {
+    /// The contribution of one order (its quantity not yet filled, whatever its status).
+    #[inline]
+    pub fn of(o: &Order) -> Self {
+        let leaves = o.spec.qty - o.filled;
+        let fixed = o.spec.kind.limit_px().or(o.spec.kind.trigger_px());
+        Self {
+            leaves,
+            reduce_only: if o.spec.reduce_only { leaves } else { 0 },
+            unpriced: if fixed.is_none() { leaves } else { 0 },
+            px_qty: fixed.map_or(0, |p| p as i128 * leaves as i128),
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, o: &Self) {
+        self.leaves += o.leaves;
+        self.reduce_only += o.reduce_only;
+        self.unpriced += o.unpriced;
+        self.px_qty += o.px_qty;
+    }
+
+    /// These totals without `o`'s contribution (e.g. an order about to be modified).
+    #[inline]
+    pub fn without(mut self, o: &Self) -> Self {
+        self.leaves -= o.leaves;
+        self.reduce_only -= o.reduce_only;
+        self.unpriced -= o.unpriced;
+        self.px_qty -= o.px_qty;
+        self
+    }
+
+    /// `price x quantity` (raw units) of the whole side, the unpriced orders at `mark`.
+    #[inline]
+    pub fn px_qty_at(&self, mark: i64) -> i128 {
+        self.px_qty + self.unpriced as i128 * mark as i128
+    }
+}
+
+/// Index of a side in per-side tables.
+#[inline]
+fn side_ix(side: Side) -> usize {
+    match side {
+        Side::Buy => 0,
+        Side::Sell => 1,
+    }
+}
+
 /// A contingent list as the manager keeps it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderList {
@@ -211,6 +278,8 @@ pub struct Orders {
     working: Vec<Vec<OrderId>>,
     /// Their positions in the store, in step with `working` (scans need no id lookup).
     working_pos: Vec<Vec<u32>>,
+    /// Per instrument, per side (buy, sell): totals of the working orders.
+    totals: Vec<[WorkingTotals; 2]>,
     lists: HashMap<ListId, OrderList, IdBuild>,
     children: HashMap<OrderId, Vec<OrderId>, IdBuild>,
     positions: Vec<i64>,
@@ -325,6 +394,7 @@ impl Orders {
         Self {
             working: vec![Vec::new(); instruments.len()],
             working_pos: vec![Vec::new(); instruments.len()],
+            totals: vec![[WorkingTotals::default(); 2]; instruments.len()],
             positions: vec![0; instruments.len()],
             insts: instruments
                 .iter()
@@ -407,7 +477,30 @@ impl Orders {
         self.n_expiring > 0
     }
 
+    /// Totals of the working orders of `instrument` on `side` (zero for an unknown instrument).
+    #[inline]
+    pub fn working_totals(&self, instrument: InstrumentId, side: Side) -> WorkingTotals {
+        self.totals
+            .get(instrument as usize)
+            .map_or(WorkingTotals::default(), |t| t[side_ix(side)])
+    }
+
+    /// Add (or take away) working order `id`'s contribution to its side's totals. Every change of
+    /// a working order's quantity, fill or price is bracketed by a take-away and an add.
+    #[inline]
+    fn tally(&mut self, id: OrderId, add: bool) {
+        let o = &self.all[&id];
+        let c = WorkingTotals::of(o);
+        let t = &mut self.totals[o.spec.instrument as usize][side_ix(o.spec.side)];
+        if add {
+            t.add(&c);
+        } else {
+            *t = t.without(&c);
+        }
+    }
+
     fn count(&mut self, id: OrderId, add: bool) {
+        self.tally(id, add);
         let o = &self.all[&id];
         let t = matches!(
             o.spec.kind,
@@ -857,6 +950,7 @@ impl Orders {
         fills: &mut Vec<Fill>,
         events: &mut Vec<OrderEvent>,
     ) {
+        self.tally(id, false);
         let o = self.all.get_mut(&id).expect("fill of a known order");
         debug_assert!(
             o.status.is_working(),
@@ -897,6 +991,7 @@ impl Orders {
                 OrderEventKind::PartiallyFilled { fill_index },
             );
         }
+        self.tally(id, true);
         self.positions[inst as usize] += side.sign() * qty;
         if done {
             self.unwork(id);
@@ -929,12 +1024,19 @@ impl Orders {
                     events,
                 );
             } else {
+                let working = s.status.is_working();
+                if working {
+                    self.tally(sib, false);
+                }
                 let s = self.all.get_mut(&sib).expect("known");
                 s.spec.qty -= qty;
                 if let Some(d) = s.spec.display_qty {
                     s.spec.display_qty = Some(d.min(s.spec.qty));
                 }
                 s.ts_last = ts;
+                if working {
+                    self.tally(sib, true);
+                }
                 ev(events, sib, ts, OrderEventKind::Updated);
             }
         }
@@ -964,9 +1066,16 @@ impl Orders {
                         ),
                     }
                 } else if st != OrderStatus::Submitted || !first_fill {
+                    let working = st.is_working();
+                    if working {
+                        self.tally(c, false);
+                    }
                     let o = self.all.get_mut(&c).expect("known");
                     o.spec.qty += qty;
                     o.ts_last = ts;
+                    if working {
+                        self.tally(c, true);
+                    }
                     ev(events, c, ts, OrderEventKind::Updated);
                 }
             }
@@ -1216,6 +1325,10 @@ impl Orders {
             ev(events, id, ts, OrderEventKind::ModifyRejected(r));
             return;
         }
+        let working = self.all[&id].status.is_working();
+        if working {
+            self.tally(id, false);
+        }
         let o = self.all.get_mut(&id).expect("checked");
         if let Some(q) = qty {
             o.spec.qty = q;
@@ -1241,6 +1354,9 @@ impl Orders {
             }
         }
         o.ts_last = ts;
+        if working {
+            self.tally(id, true);
+        }
         ev(events, id, ts, OrderEventKind::Updated);
     }
 
