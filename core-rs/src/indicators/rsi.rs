@@ -112,7 +112,14 @@ impl Block {
     /// A block starting after averages `(c_gain, c_loss)` (the seed, or a block end).
     #[inline(always)]
     pub fn new(c_gain: f64, c_loss: f64) -> Self {
-        Self { gain: 0.0, loss: 0.0, pw: 1.0, pos: 0, c_gain, c_loss }
+        Self {
+            gain: 0.0,
+            loss: 0.0,
+            pw: 1.0,
+            pos: 0,
+            c_gain,
+            c_loss,
+        }
     }
 
     /// One value of the change `d`: returns the averages `(gain, loss)` after it. The batch
@@ -227,13 +234,21 @@ fn group_scalar(
             out[j * BLOCK + i] = rsi_value(yg, yl);
         }
     }
-    (at(lg[LANES - 1], k.pw[BLOCK - 1], cg[LANES - 1]), at(ll[LANES - 1], k.pw[BLOCK - 1], cl[LANES - 1]))
+    (
+        at(lg[LANES - 1], k.pw[BLOCK - 1], cg[LANES - 1]),
+        at(ll[LANES - 1], k.pw[BLOCK - 1], cl[LANES - 1]),
+    )
 }
 
 /// The averages carried into each block of a group (`c` into the first; block `j`'s end,
 /// `local + a^BLOCK * C`, into block `j + 1`).
 #[inline(always)]
-fn carried(lg: &[f64; LANES], ll: &[f64; LANES], c: (f64, f64), k: &Coef) -> ([f64; LANES], [f64; LANES]) {
+fn carried(
+    lg: &[f64; LANES],
+    ll: &[f64; LANES],
+    c: (f64, f64),
+    k: &Coef,
+) -> ([f64; LANES], [f64; LANES]) {
     let (mut g, mut l) = c;
     let mut cg = [0.0; LANES];
     let mut cl = [0.0; LANES];
@@ -254,7 +269,13 @@ fn blocked(
     x: &[f64],
     period: usize,
     out: &mut [f64],
-    mut group: impl FnMut(&[f64; GROUP + 1], (f64, f64), &Coef, &mut Scratch, &mut [f64; GROUP]) -> (f64, f64),
+    mut group: impl FnMut(
+        &[f64; GROUP + 1],
+        (f64, f64),
+        &Coef,
+        &mut Scratch,
+        &mut [f64; GROUP],
+    ) -> (f64, f64),
 ) -> bool {
     debug_assert_eq!(x.len(), out.len());
     let n = x.len();
@@ -320,7 +341,7 @@ mod x86 {
         scratch: &mut Scratch,
         out: &mut [f64; GROUP],
     ) -> (f64, f64) {
-        const { assert!(LANES % 4 == 0 && BLOCK % 4 == 0) };
+        const { assert!(LANES.is_multiple_of(4) && BLOCK.is_multiple_of(4)) };
         let (va, vb) = (_mm256_set1_pd(k.a), _mm256_set1_pd(k.b));
         let zero = _mm256_setzero_pd();
         let [sg, sl] = scratch;
@@ -340,7 +361,8 @@ mod x86 {
                     }
                     // SAFETY: t + 4 <= (LANES - 1) * BLOCK + BLOCK = GROUP, so both loads read
                     // inside `xe` (GROUP + 1 values).
-                    let (hi, lo) = unsafe { (_mm256_loadu_pd(xp.add(t + 1)), _mm256_loadu_pd(xp.add(t))) };
+                    let (hi, lo) =
+                        unsafe { (_mm256_loadu_pd(xp.add(t + 1)), _mm256_loadu_pd(xp.add(t))) };
                     *d = _mm256_sub_pd(hi, lo);
                 }
                 for (s, d) in transpose(d).into_iter().enumerate() {
@@ -366,9 +388,11 @@ mod x86 {
         }
         let (cg, cl) = carried(&eg, &el, c, k);
         // SAFETY: 4 * q + 4 <= LANES.
-        let cgv: [__m256d; Q] = std::array::from_fn(|q| unsafe { _mm256_loadu_pd(cg.as_ptr().add(4 * q)) });
+        let cgv: [__m256d; Q] =
+            std::array::from_fn(|q| unsafe { _mm256_loadu_pd(cg.as_ptr().add(4 * q)) });
         // SAFETY: as above.
-        let clv: [__m256d; Q] = std::array::from_fn(|q| unsafe { _mm256_loadu_pd(cl.as_ptr().add(4 * q)) });
+        let clv: [__m256d; Q] =
+            std::array::from_fn(|q| unsafe { _mm256_loadu_pd(cl.as_ptr().add(4 * q)) });
         let hundred = _mm256_set1_pd(100.0);
         let op = out.as_mut_ptr();
         for i in (0..BLOCK).step_by(4) {
@@ -378,7 +402,10 @@ mod x86 {
                     let pw = _mm256_set1_pd(k.pw[i + s]);
                     // SAFETY: i + s < BLOCK and 4 * q + 4 <= LANES: inside the rows.
                     let (g, l) = unsafe {
-                        (_mm256_loadu_pd(sg[i + s].as_ptr().add(4 * q)), _mm256_loadu_pd(sl[i + s].as_ptr().add(4 * q)))
+                        (
+                            _mm256_loadu_pd(sg[i + s].as_ptr().add(4 * q)),
+                            _mm256_loadu_pd(sl[i + s].as_ptr().add(4 * q)),
+                        )
                     };
                     let yg = _mm256_add_pd(g, _mm256_mul_pd(pw, cgv[q]));
                     let yl = _mm256_add_pd(l, _mm256_mul_pd(pw, clv[q]));
@@ -392,7 +419,9 @@ mod x86 {
                 }
             }
         }
-        let end = |l: &[f64; LANES], c: &[f64; LANES]| super::at(l[LANES - 1], k.pw[BLOCK - 1], c[LANES - 1]);
+        let end = |l: &[f64; LANES], c: &[f64; LANES]| {
+            super::at(l[LANES - 1], k.pw[BLOCK - 1], c[LANES - 1])
+        };
         (end(&eg, &cg), end(&el, &cl))
     }
 }
@@ -545,13 +574,17 @@ mod tests {
     use super::*;
 
     fn walk(n: usize, seed: u64, flat_every: u64) -> Vec<f64> {
-        let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let mut s = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let mut v = 100.0;
         (0..n)
             .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let u = (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-                if flat_every == 0 || (s >> 7) % flat_every != 0 {
+                if flat_every == 0 || !(s >> 7).is_multiple_of(flat_every) {
                     v *= 1.0 + u * 0.01;
                 }
                 v
@@ -586,7 +619,17 @@ mod tests {
     #[test]
     fn backends_are_bit_identical_to_scalar() {
         let mut ran = vec![];
-        for n in [0, 1, 15, 16, 17, GROUP, GROUP + 15, GROUP + 16, 5 * GROUP + 333] {
+        for n in [
+            0,
+            1,
+            15,
+            16,
+            17,
+            GROUP,
+            GROUP + 15,
+            GROUP + 16,
+            5 * GROUP + 333,
+        ] {
             let x = walk(n, n as u64, 3);
             for p in [2i64, 14, 15, 200] {
                 let mut want = vec![0.0; n];
@@ -594,14 +637,20 @@ mod tests {
                 for be in crate::simd::available() {
                     let mut got = vec![0.0; n];
                     assert_eq!(rsi_kernel_with(be, &x, p, &mut got).unwrap(), t);
-                    let same = got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits());
+                    let same = got
+                        .iter()
+                        .zip(&want)
+                        .all(|(a, b)| a.to_bits() == b.to_bits());
                     assert!(same, "{} n={n} p={p}", be.name());
                     ran.push(be.name());
                 }
             }
         }
         ran.dedup();
-        eprintln!("rsi blocked kernel: backends compared with scalar: {:?}", crate::simd::available());
+        eprintln!(
+            "rsi blocked kernel: backends compared with scalar: {:?}",
+            crate::simd::available()
+        );
     }
 
     #[test]
@@ -639,7 +688,10 @@ mod tests {
         rsi_kernel(&y, 14, &mut seq);
         for (i, (&o, &s)) in ours.iter().zip(&seq).enumerate() {
             assert_eq!(o.is_nan(), s.is_nan(), "i={i}");
-            assert!(o.is_nan() || o == s || rel(o, s) < 1e-12, "i={i}: {o} vs {s}");
+            assert!(
+                o.is_nan() || o == s || rel(o, s) < 1e-12,
+                "i={i}: {o} vs {s}"
+            );
         }
     }
 
