@@ -25,29 +25,34 @@
 //!
 //! Every term is `>= 0` (gains, losses, `a`, `b`, `pw`, `C`), so no rounding error is amplified by
 //! cancellation; the blocked and TA-Lib's sequential averages differ by a few ulps times
-//! `min(p, BLOCK) / (1 - a^BLOCK)` at worst, and the RSI by about as much relative. Measured: at
-//! most ~1e-13 relative on the recorded 1-minute bars and random walks for periods 2..5000 (tests
-//! check 1e-9). Zeros are exact: an average is `0` in both exactly when all its terms are `0`, so
-//! `rsi == 0` (no gains, or a flat window) and `rsi == 100` (no losses) where TA-Lib has them.
+//! `min(p, BLOCK) / (1 - a^BLOCK)` at worst, and the RSI by about as much relative. Measured
+//! against `talib.RSI`: at most 5e-15 relative on the recorded 1-minute bars (periods 2..1000),
+//! 3e-14 on 400k-value random walks for periods up to 100000 (tests check 1e-9). Zeros are exact:
+//! an average is `0` in both exactly when all its terms are `0`, so `rsi == 0` (no gains, or a
+//! flat window) and `rsi == 100` (no losses) where TA-Lib has them. NaN positions are the same.
 //!
 //! NB, the underflow corner: after a run of roughly `745 / -ln(a)` values without gains (losses) —
 //! ~1000 bars for `p = 2`, ~9500 for `p = 14`, e.g. a long flat or one-way run — that average
 //! decays into the subnormal range, where both kernels lose precision (TA-Lib's sequential decay
-//! even stalls at a few units of 2^-1074, ours reaches 0 in steps of `a^BLOCK`), so the RSI there
-//! (≈ 0 or ≈ 100, or meaningless when both averages are subnormal) can differ from TA-Lib's beyond
-//! 1e-9 relative. The recorded data has no run longer than 20 bars. Likewise, averages near
-//! `f64::MAX` can overflow in TA-Lib's `avg*(p-1)` and not here.
+//! stalls at a few units of 2^-1074, ours reaches 0 at a block end, where `C * a^BLOCK`
+//! underflows), so the RSI there (≈ 0 or ≈ 100, or meaningless when both averages are subnormal:
+//! after a long flat run TA-Lib says 50 from two stalled subnormals, we say 0 or another ratio)
+//! differs from TA-Lib's beyond 1e-9. Measured on a random walk then a flat run: the first such
+//! output comes ~1040 flat bars in for p = 2, ~1790 for p = 3, ~9770 for p = 14. The recorded
+//! 1-minute data has no flat run longer than 8 bars nor a one-way run longer than 19. Likewise,
+//! averages near `f64::MAX` can overflow in TA-Lib's `avg*(p-1)` and not here.
 
 use crate::error::{CoreResult, check_len, check_period};
 use crate::simd::Backend;
 
 /// Values per block of the blocked recurrence (positions counted from the seed).
 ///
-/// NB: the AVX2 kernel alone on 1M values (p = 14, Zen 3 VM, best of 60, TA-Lib's sequential
-/// order 3.1 ms): 8 lanes of 64 → 2.2-2.4 ms, 128 → 1.8-2.1 ms, 256 → 1.4-1.5 ms; 4 lanes of 512
-/// → 1.2-1.4 ms (with the prefetch; 256 without it: 1.9-2.0 ms). Each lane streams through its
-/// own block of `x`, so longer blocks read memory better; but they contract rounding errors more
-/// slowly (`a^BLOCK`) and the step-major scratch (`2 * BLOCK * LANES` values) must stay in L1.
+/// NB: the AVX2 kernel alone on 1M values (p = 14, Zen 3 VM, best of 60; TA-Lib's sequential
+/// order: 3.1 ms). Without the prefetch, 8 lanes of 64 → 2.2-2.4 ms, 128 → 2.0-2.7 ms, 256 →
+/// 1.7-2.0 ms; with it, 128 → 1.8-2.1 ms, 256 → 1.4-1.5 ms, 4 lanes of 512 → 1.2-1.4 ms. Each
+/// lane streams through its own block of `x`, so longer blocks read memory better; but they
+/// contract rounding errors more slowly (`a^BLOCK`), and the step-major scratch
+/// (`2 * BLOCK * LANES` values, 32 KiB) should stay in L1.
 pub const BLOCK: usize = 256;
 
 /// Blocks computed side by side by the batch kernel (independent chains / SIMD lanes).
@@ -197,7 +202,8 @@ impl Coef {
     }
 }
 
-/// The locals of a group, step-major: `[gain|loss][i][lane]` (16 KiB, on the stack, in L1).
+/// The locals of a group, step-major: `[gain|loss][i][lane]` (32 KiB on the stack, reused by
+/// every group of a call: no allocation).
 type Scratch = [[[f64; LANES]; BLOCK]; 2];
 
 /// One group of [`LANES`] whole blocks, scalar: `xe` is the value before the group then its
