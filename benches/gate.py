@@ -44,7 +44,7 @@ LINES: list[Line] = [
     # recurrence (sub + fma, 7 cycles a value): equal speed is the physical bound, measured
     # medians land at 0.98-1.02, so that line allows 5% noise. RSI is not bound so: it runs
     # Wilder's recurrence in blocks (independent SIMD chains + a fix-up pass, within 1e-9 of
-    # TA-Lib) instead of TA-Lib's mul-add-mul chain; measured medians 1.8-2.6 on the shared VM.
+    # TA-Lib) instead of TA-Lib's mul-add-mul chain; measured medians 1.7-2.5, median 2.05.
     Line("batch_ema", "pytest", "batch EMA per value vs talib.EMA (parity bound)", 0.95),
     Line("batch_rsi", "pytest", "batch RSI per value vs talib.RSI (no slower, issue 2)", 1.0),
     Line("batch_macd", "pytest", "batch MACD per value vs talib.MACD", 1.0),

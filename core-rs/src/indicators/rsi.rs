@@ -26,7 +26,7 @@
 //! Every term is `>= 0` (gains, losses, `a`, `b`, `pw`, `C`), so no rounding error is amplified by
 //! cancellation; the blocked and TA-Lib's sequential averages differ by a few ulps times
 //! `min(p, BLOCK) / (1 - a^BLOCK)` at worst, and the RSI by about as much relative. Measured
-//! against `talib.RSI`: at most 5e-15 relative on the recorded 1-minute bars (periods 2..1000),
+//! against `talib.RSI`: at most 6e-15 relative on the recorded 1-minute bars (periods 2..1000),
 //! 3e-14 on 400k-value random walks for periods up to 100000 (tests check 1e-9). Zeros are exact:
 //! an average is `0` in both exactly when all its terms are `0`, so `rsi == 0` (no gains, or a
 //! flat window) and `rsi == 100` (no losses) where TA-Lib has them. NaN positions are the same.
@@ -49,14 +49,15 @@ use crate::simd::Backend;
 ///
 /// NB: the AVX2 kernel alone on 1M values (p = 14, Zen 3 VM, best of 60; TA-Lib's sequential
 /// order: 3.1 ms). Without the prefetch, 8 lanes of 64 → 2.2-2.4 ms, 128 → 2.0-2.7 ms, 256 →
-/// 1.7-2.0 ms; with it, 128 → 1.8-2.1 ms, 256 → 1.4-1.5 ms, 4 lanes of 512 → 1.2-1.4 ms. Each
-/// lane streams through its own block of `x`, so longer blocks read memory better; but they
-/// contract rounding errors more slowly (`a^BLOCK`), and the step-major scratch
+/// 1.7-2.0 ms; with it, 128 → 1.8-2.1 ms, 256 → 1.4-1.6 ms, and 4 lanes of 512 → 1.2-1.45 ms
+/// (kept; 5-10% ahead of 8 x 256 run for run, 2.05 vs 1.85 median ratio to talib.RSI in the
+/// pytest bench). Each lane streams through its own block of `x`, so longer blocks read memory
+/// better; but they contract rounding errors more slowly (`a^BLOCK`), and the step-major scratch
 /// (`2 * BLOCK * LANES` values, 32 KiB) should stay in L1.
-pub const BLOCK: usize = 256;
+pub const BLOCK: usize = 512;
 
 /// Blocks computed side by side by the batch kernel (independent chains / SIMD lanes).
-pub const LANES: usize = 8;
+pub const LANES: usize = 4;
 
 const GROUP: usize = BLOCK * LANES;
 
