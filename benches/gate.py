@@ -40,11 +40,13 @@ class Line:
 
 # Each acceptance line of the benchmark section, with the anchor it is measured against.
 LINES: list[Line] = [
-    # NB: EMA and RSI are bit-identical to TA-Lib 0.8.1, whose kernels already run the same
-    # latency-bound recurrence (sub + fma, 7 cycles a value; mul-add-mul, 9 for RSI): equal speed
-    # is the physical bound, measured medians land at 0.98-1.02, so these lines allow 5% noise.
+    # NB: EMA is bit-identical to TA-Lib 0.8.1, whose kernel already runs the same latency-bound
+    # recurrence (sub + fma, 7 cycles a value): equal speed is the physical bound, measured
+    # medians land at 0.98-1.02, so that line allows 5% noise. RSI is not bound so: it runs
+    # Wilder's recurrence in blocks (independent SIMD chains + a fix-up pass, within 1e-9 of
+    # TA-Lib) instead of TA-Lib's mul-add-mul chain; measured medians 1.7-2.5, median 2.05.
     Line("batch_ema", "pytest", "batch EMA per value vs talib.EMA (parity bound)", 0.95),
-    Line("batch_rsi", "pytest", "batch RSI per value vs talib.RSI (parity bound)", 0.95),
+    Line("batch_rsi", "pytest", "batch RSI per value vs talib.RSI (no slower, issue 2)", 1.0),
     Line("batch_macd", "pytest", "batch MACD per value vs talib.MACD", 1.0),
     Line("ema_multi_8x1M", "pytest", "ema_multi, 8 periods x 1M values vs 8 talib.EMA calls", 6.0),
     Line("stream_ema_py", "pytest", "EMA.update from Python vs nautilus 1.221 update_raw", 1.0),

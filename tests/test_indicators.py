@@ -50,7 +50,9 @@ def check_all(close, high, low, volume, p: int, what: str) -> None:
     assert_bits(ind.sma(close, p), talib.SMA(close, p), f"sma {what}")
     assert_bits(ind.ema(close, p), talib.EMA(close, p), f"ema {what}")
     assert_bits(ind.wma(close, p), talib.WMA(close, p), f"wma {what}")
-    assert_bits(ind.rsi(close, p), talib.RSI(close, p), f"rsi {what}")
+    # RSI runs a blocked form of Wilder's recurrence (faster than TA-Lib's sequential chain):
+    # within 1e-9 relative, zeros exact (see core-rs/src/indicators/rsi.rs).
+    assert_close(ind.rsi(close, p), talib.RSI(close, p), 1e-9, f"rsi {what}")
     assert_bits(ind.stddev(close, p, 1.5), talib.STDDEV(close, p, 1.5), f"stddev {what}")
     assert_bits(ind.atr(high, low, close, p), talib.ATR(high, low, close, p), f"atr {what}")
     for up, dn in ((2.0, 2.0), (1.0, 2.5)):
@@ -106,7 +108,7 @@ def test_parity_on_generated_series(x, p, seed):
         assert_close(ind.vwap(h, l, c, v, vp), _vwap_ref(h, l, c, v, vp), 1e-9, f"vwap({vp})")
     if p < 2:
         return
-    assert_bits(ind.rsi(c, p), talib.RSI(c, p), "rsi")
+    assert_close(ind.rsi(c, p), talib.RSI(c, p), 1e-9, "rsi")
     assert_bits(ind.stddev(c, p), talib.STDDEV(c, p), "stddev")
     for o, r in zip(ind.bbands(c, p, 2.0, 2.0), talib.BBANDS(c, p, 2.0, 2.0)):
         assert_bits(o, r, "bbands")
@@ -122,11 +124,27 @@ def test_parity_on_generated_series(x, p, seed):
     assert np.isnan(z[np.isnan(sd)]).all()
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(x=price_series(max_len=9000), p=st.sampled_from([2, 3, 14, 511, 512, 513, 1000, 3000]))
+def test_rsi_blocked_kernel_on_long_generated_series(x, p):
+    # Long enough for the SIMD groups of the blocked kernel (2048 values after the seed: 4 blocks of 512).
+    assert_close(ind.rsi(x, p), talib.RSI(x, p), 1e-9, f"rsi p={p}")
+
+
+@pytest.mark.parametrize("p", [2, 3, 7, 14, 30, 100, 500, 1000, 2000, 5000])
+def test_rsi_periods_on_long_walk(p):
+    rng = np.random.default_rng(p)
+    steps = rng.normal(0, 1e-3, 200_000)
+    steps[rng.random(len(steps)) < 0.3] = 0.0  # flat steps
+    x = 100.0 * np.exp(np.cumsum(steps))
+    assert_close(ind.rsi(x, p), talib.RSI(x, p), 1e-9, f"rsi p={p}")
+
+
 def test_tiny_prices_follow_talib():
     # TA-Lib 0.8.1 dropped the absolute 1e-8 TA_IS_ZERO rule in RSI/STDDEV: tiny prices get real values.
     rng = np.random.default_rng(1)
     x = 1e-8 * np.exp(np.cumsum(rng.normal(0, 0.01, 500)))
-    assert_bits(ind.rsi(x, 14), talib.RSI(x, 14))
+    assert_close(ind.rsi(x, 14), talib.RSI(x, 14), 1e-9)
     assert_bits(ind.stddev(x, 10), talib.STDDEV(x, 10))
     assert np.nanmax(ind.stddev(x, 10)) > 0
 

@@ -1,11 +1,18 @@
 //! Indicator benchmarks. `ema_update`: the streaming EMA step per value (`trader`) next to the
 //! batch recurrence over the same data (`batch_kernel`, the anchor: the streaming step must stay
-//! close to it). `batch_*`: whole-series kernels per value.
+//! close to it). `batch_*`: whole-series kernels per value. `rsi_kernel`: the blocked RSI into a
+//! reused buffer (`trader`) next to TA-Lib's sequential recurrence (`talib_sequence`, our
+//! bit-identical port), without the output allocation.
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use _core::indicators::{Ema, ema::ema_kernel, macd::macd, rsi::rsi};
+use _core::indicators::{
+    Ema,
+    ema::ema_kernel,
+    macd::macd,
+    rsi::{rsi, rsi_into, rsi_kernel},
+};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn series(n: usize) -> Vec<f64> {
@@ -49,6 +56,29 @@ fn ema_update(c: &mut Criterion) {
     g.finish();
 }
 
+fn rsi_kernels(c: &mut Criterion) {
+    let x = series(1_000_000);
+    let mut out = vec![0.0; x.len()];
+    let mut g = c.benchmark_group("rsi_kernel");
+    g.measurement_time(Duration::from_secs(2))
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500));
+    g.throughput(Throughput::Elements(x.len() as u64));
+    g.bench_function("trader", |b| {
+        b.iter(|| {
+            rsi_into(black_box(&x), 14, &mut out).expect("valid input");
+            black_box(out[out.len() - 1])
+        })
+    });
+    g.bench_function("talib_sequence", |b| {
+        b.iter(|| {
+            rsi_kernel(black_box(&x), 14, &mut out);
+            black_box(out[out.len() - 1])
+        })
+    });
+    g.finish();
+}
+
 fn batch(c: &mut Criterion) {
     let x = series(1_000_000);
     for (name, f) in [
@@ -78,5 +108,5 @@ fn batch(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, ema_update, batch);
+criterion_group!(benches, ema_update, rsi_kernels, batch);
 criterion_main!(benches);

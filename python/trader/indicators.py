@@ -3,12 +3,14 @@
 Batch functions take 1-D contiguous float64 numpy arrays (borrowed, not copied) and return new
 arrays (tuples where TA-Lib returns several), NaN for the lookback; the GIL is released while
 they run. Argument names, order and defaults are TA-Lib's. Values are bit-identical to TA-Lib
-0.8 (the 0.8.2 wheel) for ``sma, ema, wma, rsi, macd, bbands, atr, stddev, obv``.
+0.8 (the 0.8.2 wheel) for ``sma, ema, wma, macd, bbands, atr, stddev, obv``; ``rsi`` is within
+1e-9 relative (NaNs and exact zeros identical): it computes Wilder's smoothing in blocks.
 
 Multi-lane functions (``ema_multi``, ``sma_multi``, ``rsi_multi``) compute many periods in one
 pass over the series on the SIMD backend (8 lanes with AVX-512, 4 with AVX2) and return a
 ``(len(periods), len(real))`` array whose row ``j`` equals the single-period function for
-``periods[j]`` bit for bit: the engine of parameter sweeps.
+``periods[j]`` bit for bit (``rsi_multi``: equals ``talib.RSI`` bit for bit, ``rsi`` within
+1e-9): the engine of parameter sweeps.
 
 Streaming classes (``SMA``, ``EMA``, ...) take one value (or bar) per ``update`` call, in O(1)
 without allocating, and return bit for bit what the batch function returns at that index.

@@ -118,7 +118,7 @@ batch1!(
     wma, 30, ind::wma::wma_into
 );
 batch1!(
-    /// Relative strength index with Wilder's smoothing (TA-Lib `RSI`).
+    /// Relative strength index with Wilder's smoothing (TA-Lib `RSI` within 1e-9 relative).
     rsi, 14, ind::rsi::rsi_into
 );
 

@@ -15,7 +15,7 @@
 //!
 //! | kernel | scalar reference | AVX2 / AVX-512 vs scalar |
 //! |---|---|---|
-//! | [`ema_multi`], [`sma_multi`], [`rsi_multi`] | one single-period `indicators::*_kernel` per row | bit-identical (same per-lane operations; the EMA step is fused exactly where [`crate::indicators::fused`] says) |
+//! | [`ema_multi`], [`sma_multi`], [`rsi_multi`] | one single-period `indicators::*_kernel` per row (RSI: TA-Lib's sequential `rsi_kernel`, not the blocked `rsi`) | bit-identical (same per-lane operations; the EMA step is fused exactly where [`crate::indicators::fused`] says) |
 //! | [`rolling_sum`], [`rolling_mean`], [`rolling_std`] | chunks of [`rolling_chunk`] outputs, each re-seeded with the exact window sum | bit-identical (lanes = chunks, same per-chunk operations) |
 //! | [`sum`], [`mean`], [`std`], [`corr`] | [`ACC`] accumulators `acc[i % ACC]`, combined pairwise, tail added in order | bit-identical (same accumulation order) |
 //! | [`decision::DecisionKernel`] | [`DECISION_ACC`] accumulators `acc[i % 8]` | bit-identical |
@@ -331,7 +331,8 @@ pub fn sma_multi_with(b: Backend, x: &[f64], periods: &[i64]) -> CoreResult<Rows
     multi(b, Multi::Sma, x, periods)
 }
 
-/// RSI of `x` for every period at once; rows bit-identical to `indicators::rsi::rsi`.
+/// RSI of `x` for every period at once; rows bit-identical to `indicators::rsi::rsi_kernel`
+/// (TA-Lib's sequential recurrence), so within 1e-9 of the blocked `indicators::rsi::rsi`.
 pub fn rsi_multi(x: &[f64], periods: &[i64]) -> CoreResult<Rows> {
     rsi_multi_with(backend()?, x, periods)
 }
