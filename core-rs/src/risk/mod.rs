@@ -21,11 +21,14 @@ pub mod state;
 
 use crate::model::bar::Bar;
 use crate::model::instrument::Instrument;
-use crate::model::order::{Fill, OrderEvent, OrderSpec};
+use crate::model::order::{Command, Fill, ListKind, OrderEvent, OrderSpec};
 use crate::portfolio::Portfolio;
 use crate::venue::orders::Orders;
 
 pub use state::TradingState;
+
+mod engine;
+pub use engine::{RiskConfig, RiskEngine, RiskReport, StateChange};
 
 /// Why the risk engine denied (or a layer vetoed) a command. `code()` is the stable snake_case
 /// name used in reports, events and configuration; `as_str()` the sentence for humans.
@@ -266,5 +269,10 @@ pub trait RiskLayer: Send {
     /// Layers that return false let the engine keep its quiet-span fast path.
     fn needs_every_bar(&self) -> bool {
         false
+    }
+    /// The reason reported when this layer's [`Verdict::Resize`] rounds the order down to
+    /// nothing (e.g. `Kelly`, `VolatilityTarget`). (Added by the engine work.)
+    fn resize_reason(&self) -> RiskReason {
+        RiskReason::LayerVeto
     }
 }

@@ -1,0 +1,655 @@
+//! The [`RiskEngine`]: the trading state, the rate limits, the pre-trade checks and the layers,
+//! in that order, for every command; the layers' state wishes after every bar, fill and event;
+//! the state changes, their time accounting and their audit log.
+
+use std::collections::BTreeMap;
+
+use super::audit::AuditLog;
+use super::bucket::TokenBucket;
+use super::checks::{self, RiskLimits};
+use super::{
+    Command, Fill, ListKind, OrderEvent, OrderSpec, RiskLayer, RiskReason, RiskView, StateWish,
+    TradingState, Verdict,
+};
+use crate::error::{CoreError, CoreResult};
+use crate::model::bar::Bar;
+
+/// The risk engine's configuration (layers are given separately to [`RiskEngine::new`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RiskConfig {
+    pub limits: RiskLimits,
+    /// Turn every check, state gate and layer off. Written to the audit log when the engine is
+    /// built (a "bypass" entry), so a run without checks is never silent.
+    pub bypass: bool,
+    /// The manual trading state at the start (a change from ACTIVE is recorded, source "config").
+    pub initial_state: TradingState,
+    /// HMAC-SHA256 key of the audit chain (None: plain SHA-256); see [`super::audit`].
+    /// (Added by the engine work: the config dict's optional `"audit_key"`.)
+    pub audit_key: Option<Vec<u8>>,
+}
+
+/// One change of the engine's trading state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateChange {
+    pub ts: i64,
+    pub from: TradingState,
+    pub to: TradingState,
+    /// "command", "config", or the name of the layer that asked for it (or whose condition
+    /// cleared).
+    pub source: String,
+    pub reason: String,
+}
+
+/// What the risk engine did during a run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RiskReport {
+    /// Denied commands by reason (a list counts once).
+    pub denials: BTreeMap<RiskReason, u64>,
+    /// Vetoes (and resizes to nothing) by layer name.
+    pub vetoes_by_layer: BTreeMap<String, u64>,
+    /// Orders whose quantity a layer changed (and that went out).
+    pub resized: u64,
+    pub changes: Vec<StateChange>,
+    /// Engine-clock time spent in each state (indexed by [`TradingState::index`]), from the
+    /// first market data to the last state change (to the end after [`RiskEngine::finish`]).
+    pub time_in_state_ns: [i64; 5],
+}
+
+/// Market data the layers read through the [`RiskView`]: per instrument the latest confidence
+/// and the time of the latest data. Owned by the engine; a caller building a view moves it out
+/// ([`RiskEngine::take_market`]) and back ([`RiskEngine::put_market`]), which costs nothing.
+#[derive(Debug, Clone, Default)]
+pub struct RiskMarket {
+    pub confidence: Vec<f64>,
+    pub last_data_ts: Vec<i64>,
+}
+
+/// See the [module docs](super).
+pub struct RiskEngine {
+    limits: RiskLimits,
+    bypass: bool,
+    layers: Vec<Box<dyn RiskLayer>>,
+    /// Each layer's wish as last read.
+    wishes: Vec<StateWish>,
+    manual: TradingState,
+    manual_reason: String,
+    state: TradingState,
+    /// Engine clock of the time accounting (None before the first data).
+    since: Option<i64>,
+    report: RiskReport,
+    audit: AuditLog,
+    pending: Vec<StateChange>,
+    submit_bucket: Option<TokenBucket>,
+    modify_bucket: Option<TokenBucket>,
+    market: RiskMarket,
+    every_bar: bool,
+}
+
+impl std::fmt::Debug for RiskEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RiskEngine")
+            .field("state", &self.state)
+            .field("bypass", &self.bypass)
+            .field("layers", &self.layers.iter().map(|l| l.name()).collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for RiskEngine {
+    /// The default engine: structural checks only, no layers, ACTIVE (no instrument limits;
+    /// market data vectors grow on first use).
+    fn default() -> Self {
+        Self::build(RiskConfig::default(), Vec::new(), 0)
+    }
+}
+
+fn invalid(name: &'static str, reason: String) -> CoreError {
+    CoreError::InvalidArgument { name, reason }
+}
+
+fn check_fraction(name: &'static str, v: Option<f64>) -> CoreResult<()> {
+    match v {
+        Some(x) if !(x.is_finite() && x > 0.0) => Err(invalid(
+            name,
+            format!("must be a finite number > 0, got {x}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn validate(limits: &RiskLimits, n_instruments: usize) -> CoreResult<()> {
+    if limits.instruments.len() > n_instruments {
+        return Err(invalid(
+            "instruments",
+            format!(
+                "limits for {} instruments, the engine has {n_instruments}",
+                limits.instruments.len()
+            ),
+        ));
+    }
+    check_fraction("price_band_bps", limits.price_band_bps)?;
+    check_fraction("max_concentration", limits.max_concentration)?;
+    check_fraction("max_leverage", limits.max_leverage)?;
+    for (name, v) in [
+        ("max_notional", limits.max_notional),
+        ("max_gross_exposure", limits.max_gross_exposure),
+        ("max_net_exposure", limits.max_net_exposure),
+    ] {
+        if v.is_some_and(|x| x <= 0) {
+            return Err(invalid(name, "must be > 0".into()));
+        }
+    }
+    for (name, r) in [
+        ("submit_rate", limits.submit_rate),
+        ("modify_rate", limits.modify_rate),
+    ] {
+        if let Some(r) = r
+            && (r.capacity == 0 || r.interval_ns <= 0)
+        {
+            return Err(invalid(
+                name,
+                format!(
+                    "capacity and interval_ns must be > 0, got {} per {} ns",
+                    r.capacity, r.interval_ns
+                ),
+            ));
+        }
+    }
+    for (i, l) in limits.instruments.iter().enumerate() {
+        for (name, v) in [
+            ("max_position", l.max_position),
+            ("max_qty", l.max_qty),
+            ("min_price", l.min_price),
+            ("max_price", l.max_price),
+        ] {
+            if v.is_some_and(|x| x <= 0) {
+                return Err(invalid(name, format!("instrument {i}: must be > 0")));
+            }
+        }
+        if let (Some(lo), Some(hi)) = (l.min_price, l.max_price)
+            && lo > hi
+        {
+            return Err(invalid(
+                "min_price",
+                format!("instrument {i}: min_price above max_price"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl RiskEngine {
+    /// An engine over `n_instruments` instruments with `layers` in their order. Errors name the
+    /// bad setting (a limit out of range, two layers with one name).
+    pub fn new(
+        config: RiskConfig,
+        layers: Vec<Box<dyn RiskLayer>>,
+        n_instruments: usize,
+    ) -> CoreResult<Self> {
+        validate(&config.limits, n_instruments)?;
+        for (i, l) in layers.iter().enumerate() {
+            if l.name().is_empty() {
+                return Err(invalid("layers", format!("layer {i} has an empty name")));
+            }
+            if layers[..i].iter().any(|m| m.name() == l.name()) {
+                return Err(invalid(
+                    "layers",
+                    format!("two layers are named {:?}", l.name()),
+                ));
+            }
+        }
+        Ok(Self::build(config, layers, n_instruments))
+    }
+
+    fn build(config: RiskConfig, layers: Vec<Box<dyn RiskLayer>>, n: usize) -> Self {
+        let wishes = layers.iter().map(|l| l.wish()).collect();
+        let every_bar = layers.iter().any(|l| l.needs_every_bar());
+        let mut e = Self {
+            submit_bucket: config.limits.submit_rate.map(TokenBucket::new),
+            modify_bucket: config.limits.modify_rate.map(TokenBucket::new),
+            limits: config.limits,
+            bypass: config.bypass,
+            layers,
+            wishes,
+            manual: config.initial_state,
+            manual_reason: "initial state from the configuration".into(),
+            state: TradingState::Active,
+            since: None,
+            report: RiskReport::default(),
+            audit: AuditLog::new(config.audit_key),
+            pending: Vec::new(),
+            market: RiskMarket {
+                confidence: vec![f64::NAN; n],
+                last_data_ts: vec![i64::MIN; n],
+            },
+            every_bar,
+        };
+        // ts 0: written when the engine is built, before any market time.
+        if e.bypass {
+            let s = e.state.as_str();
+            e.audit.append(
+                0,
+                "bypass",
+                s,
+                s,
+                "config",
+                "risk checks, trading states and layers bypassed by configuration",
+            );
+        }
+        if e.manual != TradingState::Active {
+            e.set_to(0, e.manual, "config", "initial state from the configuration");
+        }
+        e
+    }
+
+    // ---- read side ---------------------------------------------------------------------
+
+    #[inline]
+    pub fn state(&self) -> TradingState {
+        self.state
+    }
+
+    /// The state last set by command (or the configuration).
+    pub fn manual_state(&self) -> TradingState {
+        self.manual
+    }
+
+    #[inline]
+    pub fn bypass(&self) -> bool {
+        self.bypass
+    }
+
+    pub fn limits(&self) -> &RiskLimits {
+        &self.limits
+    }
+
+    /// Whether any layer is configured (the engine skips the per-bar and per-fill hooks if not).
+    #[inline]
+    pub fn has_layers(&self) -> bool {
+        !self.layers.is_empty()
+    }
+
+    pub fn layer_names(&self) -> Vec<&str> {
+        self.layers.iter().map(|l| l.name()).collect()
+    }
+
+    /// Whether the engine must step through every bar (a layer that must see them, or
+    /// EMERGENCY, which works until flat).
+    #[inline]
+    pub fn needs_every_bar(&self) -> bool {
+        self.every_bar || self.state == TradingState::Emergency
+    }
+
+    pub fn report(&self) -> &RiskReport {
+        &self.report
+    }
+
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// State changes not yet handed to the strategy.
+    pub fn take_changes(&mut self) -> Vec<StateChange> {
+        std::mem::take(&mut self.pending)
+    }
+
+    #[inline]
+    pub fn has_pending_changes(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Move the market data out to build a [`RiskView`] next to `&mut self` (give it back with
+    /// [`Self::put_market`]; no allocation either way).
+    #[inline]
+    pub fn take_market(&mut self) -> RiskMarket {
+        std::mem::take(&mut self.market)
+    }
+
+    #[inline]
+    pub fn put_market(&mut self, m: RiskMarket) {
+        self.market = m;
+    }
+
+    pub fn market(&self) -> &RiskMarket {
+        &self.market
+    }
+
+    // ---- commands ------------------------------------------------------------------------
+
+    #[inline]
+    fn deny(&mut self, r: RiskReason) -> Result<(), RiskReason> {
+        *self.report.denials.entry(r).or_insert(0) += 1;
+        Err(r)
+    }
+
+    /// Check a strategy's command (may resize a new order's quantity). `Err` carries the reason
+    /// of the first check that refused it; the command must then not reach the venue.
+    pub fn check(&mut self, cmd: &mut Command, view: &RiskView<'_>) -> Result<(), RiskReason> {
+        if self.bypass {
+            return Ok(());
+        }
+        let r = match cmd {
+            Command::Submit(spec) => self.check_submit(spec, view),
+            Command::SubmitList { kind, orders, .. } => self.check_list(*kind, orders, view),
+            Command::Modify {
+                id,
+                qty,
+                px,
+                trigger,
+            } => self.check_modify(*id, *qty, *px, *trigger, view),
+            Command::Cancel { .. } | Command::CancelAll { .. } => match self.state {
+                TradingState::Halted | TradingState::Emergency => {
+                    Err(RiskReason::for_state(self.state).unwrap_or(RiskReason::StateHalted))
+                }
+                _ => Ok(()),
+            },
+        };
+        match r {
+            Ok(()) => Ok(()),
+            Err(reason) => self.deny(reason),
+        }
+    }
+
+    #[inline]
+    fn gate(&self, spec: &OrderSpec, view: &RiskView<'_>) -> Result<(), RiskReason> {
+        match self.state {
+            TradingState::Active => Ok(()),
+            TradingState::Reducing if checks::reduces_exposure(spec, view) => Ok(()),
+            s => Err(RiskReason::for_state(s).unwrap_or(RiskReason::StateHalted)),
+        }
+    }
+
+    #[inline]
+    fn take_submit_token(&mut self, ts: i64) -> Result<(), RiskReason> {
+        match &mut self.submit_bucket {
+            Some(b) => {
+                if b.try_take(ts) {
+                    Ok(())
+                } else {
+                    Err(RiskReason::SubmitRate)
+                }
+            }
+            None => Ok(()),
+        }
+    }
+
+    #[inline]
+    fn check_submit(&mut self, spec: &mut OrderSpec, view: &RiskView<'_>) -> Result<(), RiskReason> {
+        self.gate(spec, view)?;
+        self.take_submit_token(view.ts)?;
+        checks::check_order(&self.limits, spec, view)?;
+        if self.layers.is_empty() {
+            return Ok(());
+        }
+        self.run_layers(spec, view)
+    }
+
+    /// Lists: every leg that can add exposure is checked like an order; a denial of any leg
+    /// denies the list. OCO: every leg (only one of them ever trades). OTO / bracket: the parent
+    /// (`orders[0]`) through everything; the children activate sized to the parent's fill, so an
+    /// exit on the other side never adds exposure, while an OTO child on the parent's side is
+    /// checked as the parent with its quantity multiplied accordingly (parent + children filled
+    /// at most the parent's quantity each).
+    fn check_list(
+        &mut self,
+        kind: ListKind,
+        orders: &mut [OrderSpec],
+        view: &RiskView<'_>,
+    ) -> Result<(), RiskReason> {
+        let Some(first) = orders.first() else {
+            return Ok(()); // the venue rejects an empty list
+        };
+        match kind {
+            ListKind::Oco => {
+                for spec in orders.iter() {
+                    self.gate(spec, view)?;
+                }
+                for _ in 0..orders.len() {
+                    self.take_submit_token(view.ts)?;
+                }
+                for spec in orders.iter_mut() {
+                    checks::check_order(&self.limits, spec, view)?;
+                    if !self.layers.is_empty() {
+                        self.run_layers(spec, view)?;
+                    }
+                }
+                Ok(())
+            }
+            ListKind::Oto | ListKind::Bracket => {
+                self.gate(first, view)?;
+                for _ in 0..orders.len() {
+                    self.take_submit_token(view.ts)?;
+                }
+                let same_side = orders[1..]
+                    .iter()
+                    .filter(|c| c.side == first.side && !c.reduce_only)
+                    .count() as i64;
+                checks::check_order(&self.limits, &orders[0], view)?;
+                if !self.layers.is_empty() {
+                    self.run_layers(&mut orders[0], view)?;
+                }
+                if same_side > 0 {
+                    let mut combined = orders[0].clone();
+                    combined.qty = combined.qty.saturating_mul(1 + same_side);
+                    checks::check_order(&self.limits, &combined, view)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn check_modify(
+        &mut self,
+        id: u64,
+        qty: Option<i64>,
+        px: Option<i64>,
+        trigger: Option<i64>,
+        view: &RiskView<'_>,
+    ) -> Result<(), RiskReason> {
+        let order = view.orders.get(id);
+        match self.state {
+            TradingState::Active => {}
+            TradingState::Reducing => {
+                if let (Some(q), Some(o)) = (qty, order)
+                    && q > o.spec.qty
+                {
+                    return Err(RiskReason::StateReducing);
+                }
+            }
+            s => return Err(RiskReason::for_state(s).unwrap_or(RiskReason::StateHalted)),
+        }
+        if let Some(b) = &mut self.modify_bucket
+            && !b.try_take(view.ts)
+        {
+            return Err(RiskReason::ModifyRate);
+        }
+        match order {
+            // Unknown or closed orders: the venue answers (UnknownOrder / OrderClosed).
+            Some(o) if !o.status.is_closed() => {
+                checks::check_modify(&self.limits, o, qty, px, trigger, view)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The layers in order; a resize is rounded down to the lot and checked again.
+    fn run_layers(&mut self, spec: &mut OrderSpec, view: &RiskView<'_>) -> Result<(), RiskReason> {
+        let Self {
+            layers,
+            limits,
+            report,
+            ..
+        } = self;
+        let asked = spec.qty;
+        let inst = view
+            .instruments
+            .get(spec.instrument as usize)
+            .ok_or(RiskReason::UnknownInstrument)?;
+        for layer in layers.iter_mut() {
+            let veto = match layer.check(spec, view) {
+                Verdict::Pass => None,
+                Verdict::Veto(r) => Some(r),
+                Verdict::Resize(q) => {
+                    let q = if q > 0 { q - q % inst.lot } else { 0 };
+                    if q <= 0 || q < inst.min_qty {
+                        Some(layer.resize_reason())
+                    } else {
+                        if q != spec.qty {
+                            spec.qty = q;
+                            checks::check_order(limits, spec, view)?;
+                        }
+                        None
+                    }
+                }
+            };
+            if let Some(r) = veto {
+                match report.vetoes_by_layer.get_mut(layer.name()) {
+                    Some(n) => *n += 1,
+                    None => {
+                        report.vetoes_by_layer.insert(layer.name().to_string(), 1);
+                    }
+                }
+                return Err(r);
+            }
+        }
+        if spec.qty != asked {
+            report.resized += 1;
+        }
+        Ok(())
+    }
+
+    // ---- events ------------------------------------------------------------------------
+
+    /// A bar was settled and marked (call after the fills and events of the bar).
+    pub fn on_bar(&mut self, bar: &Bar, view: &RiskView<'_>) {
+        for l in &mut self.layers {
+            l.on_bar(bar, view);
+        }
+        self.recompute(view.ts);
+    }
+
+    pub fn on_fill(&mut self, fill: &Fill, view: &RiskView<'_>) {
+        for l in &mut self.layers {
+            l.on_fill(fill, view);
+        }
+        self.recompute(view.ts);
+    }
+
+    pub fn on_event(&mut self, ev: &OrderEvent, view: &RiskView<'_>) {
+        for l in &mut self.layers {
+            l.on_event(ev, view);
+        }
+        self.recompute(view.ts);
+    }
+
+    /// A quote (tick / L2 feeds): the instrument's latest data time, then the layers.
+    pub fn on_quote(&mut self, instrument: u32, ts: i64, bid: i64, ask: i64) {
+        self.note_data(instrument, ts);
+        for l in &mut self.layers {
+            l.on_quote(instrument, ts, bid, ask);
+        }
+        self.recompute(ts);
+    }
+
+    /// Record that market data of `instrument` arrived at `ts` (the first call also starts the
+    /// time accounting).
+    #[inline]
+    pub fn note_data(&mut self, instrument: u32, ts: i64) {
+        let m = &mut self.market.last_data_ts;
+        if m.len() <= instrument as usize {
+            m.resize(instrument as usize + 1, i64::MIN);
+        }
+        m[instrument as usize] = ts;
+        if self.since.is_none() {
+            self.since = Some(ts);
+        }
+    }
+
+    /// A manual state command (the strategy, an operator).
+    pub fn set_state(&mut self, state: TradingState, reason: &str, ts: i64) {
+        self.manual = state;
+        self.manual_reason = reason.to_string();
+        self.recompute(ts);
+    }
+
+    /// The latest composite confidence of `instrument` (clamped to [0, 1]; NaN: none).
+    pub fn set_confidence(&mut self, instrument: u32, c: f64) {
+        let m = &mut self.market.confidence;
+        if m.len() <= instrument as usize {
+            m.resize(instrument as usize + 1, f64::NAN);
+        }
+        m[instrument as usize] = if c.is_nan() { c } else { c.clamp(0.0, 1.0) };
+    }
+
+    /// The effective state = max(manual, every layer's wish); record a change if there is one.
+    fn recompute(&mut self, ts: i64) {
+        let mut best = self.manual;
+        let mut by: Option<usize> = None;
+        let mut released: Option<usize> = None;
+        for (k, l) in self.layers.iter().enumerate() {
+            let w = l.wish();
+            if w.state > best {
+                best = w.state;
+                by = Some(k);
+            }
+            let before = self.wishes[k];
+            if released.is_none() && before.state == self.state && w.state < before.state {
+                released = Some(k);
+            }
+            self.wishes[k] = w;
+        }
+        if best == self.state {
+            return;
+        }
+        let (source, reason) = match by {
+            Some(k) => (
+                self.layers[k].name().to_string(),
+                self.wishes[k].reason.as_str().to_string(),
+            ),
+            None => match released {
+                Some(k) if best < self.state && self.manual < self.state => {
+                    (self.layers[k].name().to_string(), "condition cleared".to_string())
+                }
+                _ => ("command".to_string(), self.manual_reason.clone()),
+            },
+        };
+        self.set_to(ts, best, &source, &reason);
+    }
+
+    fn advance(&mut self, ts: i64) {
+        match self.since {
+            Some(s) if ts > s => {
+                self.report.time_in_state_ns[self.state.index()] += ts - s;
+                self.since = Some(ts);
+            }
+            Some(_) => {}
+            None => self.since = Some(ts),
+        }
+    }
+
+    fn set_to(&mut self, ts: i64, to: TradingState, source: &str, reason: &str) {
+        if self.since.is_some() {
+            self.advance(ts);
+        }
+        let from = self.state;
+        self.state = to;
+        self.audit
+            .append(ts, "state", from.as_str(), to.as_str(), source, reason);
+        let change = StateChange {
+            ts,
+            from,
+            to,
+            source: source.to_string(),
+            reason: reason.to_string(),
+        };
+        self.report.changes.push(change.clone());
+        self.pending.push(change);
+    }
+
+    /// End of the run at `ts`: close the time accounting and seal the audit log (idempotent; no
+    /// entry is written after it).
+    pub fn finish(&mut self, ts: i64) {
+        self.advance(ts);
+        self.audit.seal(ts, self.state.as_str());
+    }
+}
