@@ -273,11 +273,19 @@ impl RiskEngine {
         self.layers.iter().map(|l| l.name()).collect()
     }
 
-    /// Whether the engine must step through every bar (a layer that must see them, or
-    /// EMERGENCY, which works until flat).
+    /// Whether a layer must see every bar (EMERGENCY also needs every bar while a position is
+    /// open: the bar engine checks that itself).
     #[inline]
     pub fn needs_every_bar(&self) -> bool {
-        self.every_bar || self.state == TradingState::Emergency
+        self.every_bar
+    }
+
+    /// Start the time accounting at the first market data `ts` (later calls do nothing).
+    #[inline]
+    pub fn start(&mut self, ts: i64) {
+        if self.since.is_none() {
+            self.since = Some(ts);
+        }
     }
 
     pub fn report(&self) -> &RiskReport {
