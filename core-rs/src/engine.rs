@@ -359,11 +359,17 @@ impl Backtest {
             .filter(|o| o.id() < ENGINE_ORDER_ID_BASE)
             .map(|o| o.id())
             .collect();
+        let from = self.events.len();
         for id in victims {
             let (bi, events, fills) = (self.bar_index, &mut self.events, &mut self.fills);
             let cancel = Command::Cancel { id };
             self.venue
                 .command(&self.instruments, cancel, bar.as_ref(), bi, ts, events, fills);
+        }
+        for e in &mut self.events[from..] {
+            if let OrderEventKind::Canceled(r) = &mut e.kind {
+                *r = Reason::Risk(RiskReason::StateEmergency);
+            }
         }
         for i in 0..self.instruments.len() {
             let pos = self.portfolio.positions[i].qty;

@@ -174,11 +174,12 @@ fn check_inner(
         return Err(RiskReason::MaxNotional);
     }
     // Limits on exposure apply to what the order may add: same-side working orders counted, and
-    // an order that only reduces the position (within it) is always allowed.
-    if reducing && spec.qty <= pos.qty.abs() {
+    // an order that only reduces the position (with the working ones on its side) is always
+    // allowed.
+    let (wq, wn) = working_same_side(view, spec.instrument, spec.side, pos.mark, skip);
+    if reducing && spec.qty as i128 + wq as i128 <= pos.qty.unsigned_abs() as i128 {
         return Ok(());
     }
-    let (wq, wn) = working_same_side(view, spec.instrument, spec.side, pos.mark, skip);
     let projected = pos.qty as i128 + s as i128 * (wq as i128 + spec.qty as i128);
     if let Some(max) = il.and_then(|l| l.max_position)
         && projected.abs() > max as i128
