@@ -29,6 +29,7 @@ use crate::model::{
     OrderSpec, Reason, Side,
 };
 use crate::portfolio::Portfolio;
+use crate::risk::checks::RiskLimits;
 use crate::risk::{RiskConfig, RiskEngine, RiskReason, RiskView, StateChange, TradingState};
 use crate::venue::{SimVenue, VenueConfig};
 
@@ -142,7 +143,20 @@ impl Backtest {
             portfolio: Portfolio::new(cash, n),
             fills: Vec::new(),
             curve: EquityCurve::default(),
-            risk: RiskEngine::new(RiskConfig::default(), Vec::new(), n)?,
+            // Without a risk configuration: the structural checks only. The free-balance check
+            // is off here (the simulated cash account lets cash go negative, and results of runs
+            // without a risk config must not change); `configure_risk` turns it on by default.
+            risk: RiskEngine::new(
+                RiskConfig {
+                    limits: RiskLimits {
+                        check_balance: false,
+                        ..RiskLimits::default()
+                    },
+                    ..RiskConfig::default()
+                },
+                Vec::new(),
+                n,
+            )?,
             events: Vec::new(),
             risk_fills: 0,
             risk_events: 0,

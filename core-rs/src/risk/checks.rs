@@ -123,7 +123,7 @@ fn check_inner(
     let i = spec.instrument as usize;
     let inst = view.instruments.get(i).ok_or(RiskReason::UnknownInstrument)?;
     let pos = view.portfolio.positions.get(i).ok_or(RiskReason::UnknownInstrument)?;
-    if spec.qty <= 0 || spec.qty % inst.lot != 0 {
+    if spec.qty > 0 && spec.qty % inst.lot != 0 {
         return Err(RiskReason::QuantityPrecision);
     }
     if spec.qty < inst.min_qty {

@@ -202,6 +202,10 @@ impl RiskEngine {
     }
 
     fn build(config: RiskConfig, layers: Vec<Box<dyn RiskLayer>>, n: usize) -> Self {
+        let mut layers = layers;
+        for l in &mut layers {
+            l.on_state(TradingState::Active);
+        }
         let wishes = layers.iter().map(|l| l.wish()).collect();
         let every_bar = layers.iter().any(|l| l.needs_every_bar());
         let mut e = Self {
@@ -641,6 +645,9 @@ impl RiskEngine {
         }
         let from = self.state;
         self.state = to;
+        for l in &mut self.layers {
+            l.on_state(to);
+        }
         self.audit
             .append(ts, "state", from.as_str(), to.as_str(), source, reason);
         let change = StateChange {

@@ -244,7 +244,7 @@ pub struct StateWish {
 
 /// A risk layer: composed in the configured order. Built-in layers are Rust ([`layers`]); a
 /// Python plugin layer is wrapped by the bindings in the same trait.
-pub trait RiskLayer: Send {
+pub trait RiskLayer: Send + Sync {
     /// The layer's name (as configured; unique in one engine).
     fn name(&self) -> &str;
     /// Pre-trade: pass, resize or veto a new order (`spec.qty` is what the strategy asked for, or
@@ -275,4 +275,7 @@ pub trait RiskLayer: Send {
     fn resize_reason(&self) -> RiskReason {
         RiskReason::LayerVeto
     }
+    /// The engine's trading state changed to `state` (also called once when the engine is
+    /// built). (Added by the engine work: Python layers show it in their `account` dict.)
+    fn on_state(&mut self, _state: TradingState) {}
 }
