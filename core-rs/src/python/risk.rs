@@ -230,7 +230,7 @@ fn rate(s: &mut Section<'_, '_>, key: &'static str) -> PyResult<Option<RateLimit
 }
 
 fn parse_limits(d: &Bound<'_, PyDict>, instruments: &[Instrument]) -> PyResult<RiskLimits> {
-    let mut s = Section::new(d, "limits", "limits".into());
+    let mut s = Section::new(d, "risk_config", "limits".into());
     let mut l = RiskLimits {
         price_band_bps: s.opt_pos("price_band_bps")?,
         max_concentration: s.opt_pos("max_concentration")?,
@@ -253,18 +253,18 @@ fn parse_limits(d: &Bound<'_, PyDict>, instruments: &[Instrument]) -> PyResult<R
             let Some(i) = instruments.iter().position(|x| x.symbol == sym) else {
                 let known: Vec<&str> = instruments.iter().map(|x| x.symbol.as_str()).collect();
                 return Err(bad(
-                    "limits",
+                    "risk_config",
                     format!("limits.instruments: unknown symbol {sym:?} (the run trades {known:?})"),
                 ));
             };
             let inst = &instruments[i];
             let d = v.cast_into::<PyDict>().map_err(|e| {
                 bad(
-                    "limits",
+                    "risk_config",
                     format!("limits.instruments.{sym}: must be a dict, got {}", e.into_inner()),
                 )
             })?;
-            let mut t = Section::new(&d, "limits", format!("limits.instruments.{sym}"));
+            let mut t = Section::new(&d, "risk_config", format!("limits.instruments.{sym}"));
             let il = &mut l.instruments[i];
             let v = t.opt_f64("max_position")?;
             il.max_position = raw(&t, "max_position", v, inst.size_dp)?;
@@ -717,7 +717,7 @@ fn audit_key(v: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(s) = v.cast::<PyString>() {
         return Ok(s.to_str()?.as_bytes().to_vec());
     }
-    Err(bad("audit_key", format!("must be bytes or str, got {v}")))
+    Err(bad("risk_config", format!("audit_key: must be bytes or str, got {v}")))
 }
 
 /// Build the risk engine of `cfg` (the HELPERS.md dict) for a run over `instruments`.
@@ -738,12 +738,12 @@ pub(crate) fn configure(
     if let Some(list) = top.get("layers")? {
         let list = list
             .cast_into::<PyList>()
-            .map_err(|e| bad("layers", format!("must be a list, got {}", e.into_inner())))?;
+            .map_err(|e| bad("risk_config", format!("layers: must be a list, got {}", e.into_inner())))?;
         for (i, item) in list.iter().enumerate() {
             let d = item
                 .cast_into::<PyDict>()
-                .map_err(|e| bad("layers", format!("layers[{i}]: must be a dict, got {}", e.into_inner())))?;
-            let mut s = Section::new(&d, "layers", format!("layers[{i}]"));
+                .map_err(|e| bad("risk_config", format!("layers[{i}]: must be a dict, got {}", e.into_inner())))?;
+            let mut s = Section::new(&d, "risk_config", format!("layers[{i}]"));
             let kind = s
                 .string("kind")?
                 .ok_or_else(|| s.err("kind", "is required".into()))?;
@@ -774,7 +774,7 @@ pub(crate) fn configure(
 }
 
 fn s_err(i: usize, kind: &str, m: String) -> PyErr {
-    bad("layers", format!("layers[{i}] ({kind}): {m}"))
+    bad("risk_config", format!("layers[{i}] ({kind}): {m}"))
 }
 
 /// The report as the dict `PyBacktest.risk_report()` returns.

@@ -668,3 +668,228 @@ impl RiskEngine {
         self.audit.seal(ts, self.state.as_str());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Instrument, OrderKind, Side};
+    use crate::portfolio::Portfolio;
+    use crate::venue::orders::Orders;
+
+    /// A scripted layer: a fixed verdict, and a wish it can be told.
+    struct Mock {
+        name: &'static str,
+        verdict: Verdict,
+        wish: TradingState,
+        seen_state: TradingState,
+    }
+
+    impl RiskLayer for Mock {
+        fn name(&self) -> &str {
+            self.name
+        }
+        fn check(&mut self, _spec: &OrderSpec, _view: &RiskView<'_>) -> Verdict {
+            self.verdict
+        }
+        fn on_bar(&mut self, bar: &Bar, _view: &RiskView<'_>) {
+            // the bar's close (raw) picks the wish: 1 → REDUCING, 2 → HALTED, else ACTIVE
+            self.wish = match bar.close {
+                1 => TradingState::Reducing,
+                2 => TradingState::Halted,
+                _ => TradingState::Active,
+            };
+        }
+        fn wish(&self) -> StateWish {
+            StateWish {
+                state: self.wish,
+                reason: RiskReason::Drawdown,
+            }
+        }
+        fn resize_reason(&self) -> RiskReason {
+            RiskReason::Kelly
+        }
+        fn on_state(&mut self, state: TradingState) {
+            self.seen_state = state;
+        }
+    }
+
+    fn mock(name: &'static str, verdict: Verdict) -> Box<dyn RiskLayer> {
+        Box::new(Mock {
+            name,
+            verdict,
+            wish: TradingState::Active,
+            seen_state: TradingState::Emergency,
+        })
+    }
+
+    struct World {
+        inst: Vec<Instrument>,
+        pf: Portfolio,
+        orders: Orders,
+    }
+
+    impl World {
+        fn new() -> Self {
+            let inst = vec![Instrument::new_checked("X", 2, 3, 1, 10, 10).unwrap()];
+            let mut pf = Portfolio::new(1_000_000 * crate::model::fixed::pow10(18), 1);
+            pf.mark(0, 10_000, 100.0);
+            let orders = Orders::new(&inst);
+            Self { inst, pf, orders }
+        }
+        fn view(&self, ts: i64) -> RiskView<'_> {
+            RiskView {
+                ts,
+                instruments: &self.inst,
+                portfolio: &self.pf,
+                orders: &self.orders,
+                confidence: &[],
+                last_data_ts: &[],
+            }
+        }
+    }
+
+    fn buy(qty: i64) -> Command {
+        Command::Submit(OrderSpec::new(1, 0, Side::Buy, OrderKind::Market, qty))
+    }
+
+    fn bar(close: i64, ts: i64) -> Bar {
+        Bar {
+            instrument: 0,
+            ts,
+            open: close,
+            high: close,
+            low: close,
+            close,
+            volume: 1.0,
+        }
+    }
+
+    #[test]
+    fn resize_rounds_down_to_the_lot_and_nothing_left_is_the_layers_reason() {
+        let w = World::new();
+        let layers = vec![mock("a", Verdict::Resize(257)), mock("b", Verdict::Pass)];
+        let mut e = RiskEngine::new(RiskConfig::default(), layers, 1).unwrap();
+        let mut c = buy(1_000);
+        e.check(&mut c, &w.view(0)).unwrap();
+        let Command::Submit(s) = &c else { unreachable!() };
+        assert_eq!(s.qty, 250, "rounded down to the lot of 10");
+        assert_eq!(e.report().resized, 1);
+        // below the minimum quantity after rounding: denied with the layer's reason
+        let mut e =
+            RiskEngine::new(RiskConfig::default(), vec![mock("k", Verdict::Resize(9))], 1).unwrap();
+        assert_eq!(e.check(&mut buy(1_000), &w.view(0)), Err(RiskReason::Kelly));
+        assert_eq!(e.report().vetoes_by_layer["k"], 1);
+        assert_eq!(e.report().denials[&RiskReason::Kelly], 1);
+        assert_eq!(e.report().resized, 0);
+    }
+
+    #[test]
+    fn a_veto_stops_the_layers_that_follow() {
+        let w = World::new();
+        let layers = vec![
+            mock("v", Verdict::Veto(RiskReason::CircuitOpen)),
+            mock("never", Verdict::Resize(10)),
+        ];
+        let mut e = RiskEngine::new(RiskConfig::default(), layers, 1).unwrap();
+        let mut c = buy(1_000);
+        assert_eq!(e.check(&mut c, &w.view(0)), Err(RiskReason::CircuitOpen));
+        assert_eq!(c, buy(1_000), "a vetoed order is not resized");
+        assert_eq!(e.report().vetoes_by_layer.len(), 1);
+    }
+
+    #[test]
+    fn wishes_set_the_state_with_their_source_and_clearing_releases_it() {
+        let w = World::new();
+        let mut e = RiskEngine::new(
+            RiskConfig::default(),
+            vec![mock("guard", Verdict::Pass)],
+            1,
+        )
+        .unwrap();
+        e.start(0);
+        e.on_bar(&bar(1, 10), &w.view(10));
+        assert_eq!(e.state(), TradingState::Reducing);
+        e.on_bar(&bar(2, 20), &w.view(20));
+        // a manual PAUSED under a layer's HALTED changes nothing
+        e.set_state(TradingState::Paused, "op", 25);
+        assert_eq!(e.state(), TradingState::Halted);
+        // the layer clears: the manual PAUSED remains (the change is the layer's release)
+        e.on_bar(&bar(3, 30), &w.view(30));
+        assert_eq!(e.state(), TradingState::Paused);
+        e.set_state(TradingState::Active, "resume", 40);
+        e.finish(50);
+        let ch: Vec<(TradingState, TradingState, &str)> = e
+            .report()
+            .changes
+            .iter()
+            .map(|c| (c.from, c.to, c.source.as_str()))
+            .collect();
+        use TradingState::*;
+        assert_eq!(
+            ch,
+            vec![
+                (Active, Reducing, "guard"),
+                (Reducing, Halted, "guard"),
+                (Halted, Paused, "guard"),
+                (Paused, Active, "command"),
+            ]
+        );
+        assert_eq!(e.report().changes[0].reason, RiskReason::Drawdown.as_str());
+        assert_eq!(e.report().time_in_state_ns, [10 + 10, 10, 10, 10, 0]);
+        assert_eq!(e.take_changes().len(), 4);
+        assert!(e.take_changes().is_empty());
+        let audit = e.audit().entries();
+        assert_eq!(audit.len(), 5);
+        AuditLog::verify(audit, None).unwrap();
+    }
+
+    #[test]
+    fn a_layer_releasing_its_own_state_is_the_source() {
+        let w = World::new();
+        let mut e =
+            RiskEngine::new(RiskConfig::default(), vec![mock("guard", Verdict::Pass)], 1).unwrap();
+        e.on_bar(&bar(2, 10), &w.view(10));
+        e.on_bar(&bar(3, 20), &w.view(20));
+        let c = &e.report().changes[1];
+        assert_eq!((c.from, c.to), (TradingState::Halted, TradingState::Active));
+        assert_eq!((c.source.as_str(), c.reason.as_str()), ("guard", "condition cleared"));
+    }
+
+    #[test]
+    fn bad_configurations_are_errors_naming_the_setting() {
+        let dup = vec![mock("x", Verdict::Pass), mock("x", Verdict::Pass)];
+        assert!(matches!(
+            RiskEngine::new(RiskConfig::default(), dup, 1),
+            Err(CoreError::InvalidArgument { name: "layers", .. })
+        ));
+        let mut cfg = RiskConfig::default();
+        cfg.limits.max_leverage = Some(f64::NAN);
+        assert!(matches!(
+            RiskEngine::new(cfg, Vec::new(), 1),
+            Err(CoreError::InvalidArgument { name: "max_leverage", .. })
+        ));
+        let mut cfg = RiskConfig::default();
+        cfg.limits.submit_rate = Some(super::super::bucket::RateLimit {
+            capacity: 0,
+            interval_ns: 1,
+        });
+        assert!(RiskEngine::new(cfg, Vec::new(), 1).is_err());
+    }
+
+    #[test]
+    fn submit_rate_limits_on_the_engine_clock() {
+        let w = World::new();
+        let mut cfg = RiskConfig::default();
+        cfg.limits.submit_rate = Some(super::super::bucket::RateLimit {
+            capacity: 2,
+            interval_ns: 100,
+        });
+        let mut e = RiskEngine::new(cfg, Vec::new(), 1).unwrap();
+        assert!(e.check(&mut buy(10), &w.view(0)).is_ok());
+        assert!(e.check(&mut buy(10), &w.view(0)).is_ok());
+        assert_eq!(e.check(&mut buy(10), &w.view(0)), Err(RiskReason::SubmitRate));
+        assert!(e.check(&mut buy(10), &w.view(50)).is_ok());
+        // cancels are not rate limited
+        assert!(e.check(&mut Command::Cancel { id: 1 }, &w.view(50)).is_ok());
+    }
+}
