@@ -63,6 +63,7 @@ __all__ = [
     "run_l2_backtest",
     "run_tick_backtest",
     "configure_venue",
+    "verify_audit",
     "Context",
     "Bar",
     "OrderEvent",
