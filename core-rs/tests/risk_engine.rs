@@ -637,3 +637,109 @@ fn active_lets_everything_through_and_bypass_is_audited() {
     assert_eq!(e.state(), TradingState::Paused);
     assert_eq!(e.report().changes[0].source, "config");
 }
+
+// ---- layers in the bar loop ------------------------------------------------------------------
+
+/// Counts what it sees; optionally needs every bar; wishes HALTED once it saw `halt_after` bars.
+struct Counter {
+    every_bar: bool,
+    bars: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    halt_after: usize,
+}
+
+impl _core::risk::RiskLayer for Counter {
+    fn name(&self) -> &str {
+        "counter"
+    }
+    fn check(&mut self, _: &OrderSpec, _: &_core::risk::RiskView<'_>) -> _core::risk::Verdict {
+        _core::risk::Verdict::Pass
+    }
+    fn on_bar(&mut self, _: &Bar, _: &_core::risk::RiskView<'_>) {
+        self.bars.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn wish(&self) -> _core::risk::StateWish {
+        let n = self.bars.load(std::sync::atomic::Ordering::Relaxed);
+        _core::risk::StateWish {
+            state: if n >= self.halt_after { TradingState::Halted } else { TradingState::Active },
+            reason: RiskReason::Drawdown,
+        }
+    }
+    fn needs_every_bar(&self) -> bool {
+        self.every_bar
+    }
+}
+
+/// Does nothing and says so (the quiet-span fast path may skip every bar).
+struct Quiet {
+    seen: usize,
+    changes: Vec<(TradingState, String)>,
+}
+
+impl Handler for Quiet {
+    type Error = CoreError;
+    fn on_events(&mut self, _: &mut Backtest) -> Result<(), CoreError> {
+        Ok(())
+    }
+    fn on_bar(&mut self, _: &mut Backtest, _: &Bar, _: usize) -> Result<(), CoreError> {
+        self.seen += 1;
+        Ok(())
+    }
+    fn quiet_until(&self, _i: usize, n: usize) -> usize {
+        n
+    }
+    fn on_trading_state(
+        &mut self,
+        _: &mut Backtest,
+        c: &_core::risk::StateChange,
+    ) -> Result<(), CoreError> {
+        self.changes.push((c.to, c.source.clone()));
+        Ok(())
+    }
+}
+
+#[test]
+fn the_quiet_span_fast_path_stays_unless_a_layer_needs_every_bar() {
+    for (every_bar, halt_after) in [(false, 1_000), (true, 1_000), (true, 40)] {
+        let inst = Instrument::new("X", 2, 3).unwrap();
+        let mut bt = Backtest::new(vec![inst], VenueConfig::default(), 1_000.0).unwrap();
+        let bars = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let layer = Counter {
+            every_bar,
+            bars: bars.clone(),
+            halt_after,
+        };
+        bt.set_risk(RiskEngine::new(RiskConfig::default(), vec![Box::new(layer)], 1).unwrap());
+        let ts: Vec<i64> = (1..=100).collect();
+        let px = vec![100.0; 100];
+        let cols = BarColumns {
+            ts: &ts,
+            open: &px,
+            high: &px,
+            low: &px,
+            close: &px,
+            volume: &px,
+            instrument: None,
+        };
+        let mut h = Quiet {
+            seen: 0,
+            changes: Vec::new(),
+        };
+        bt.run(&cols, &mut h).unwrap();
+        bt.finish();
+        let n = bars.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(bt.curve.equity.len(), 100);
+        if every_bar {
+            assert_eq!((n, h.seen), (100, 100), "every bar stepped");
+        } else {
+            assert_eq!((n, h.seen), (0, 0), "the fast path skipped every bar");
+        }
+        if halt_after == 40 {
+            assert_eq!(h.changes, vec![(TradingState::Halted, "counter".to_string())]);
+            assert_eq!(bt.risk.report().changes[0].ts, 40);
+            let t = bt.risk.report().time_in_state_ns;
+            assert_eq!((t[0], t[3]), (39, 60));
+        } else {
+            assert!(h.changes.is_empty());
+        }
+    }
+}

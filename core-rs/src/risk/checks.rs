@@ -176,6 +176,16 @@ fn check_inner(
     // Limits on exposure apply to what the order may add: same-side working orders counted, and
     // an order that only reduces the position (with the working ones on its side) is always
     // allowed.
+    let needs_balance = limits.check_balance && !view.portfolio.is_margin() && spec.side == Side::Buy;
+    if il.is_none_or(|l| l.max_position.is_none())
+        && limits.max_concentration.is_none()
+        && limits.max_gross_exposure.is_none()
+        && limits.max_net_exposure.is_none()
+        && limits.max_leverage.is_none()
+        && !needs_balance
+    {
+        return Ok(()); // no exposure limit configured: skip the account scan
+    }
     let (wq, wn) = working_same_side(view, spec.instrument, spec.side, pos.mark, skip);
     if reducing && spec.qty as i128 + wq as i128 <= pos.qty.unsigned_abs() as i128 {
         return Ok(());
@@ -216,7 +226,7 @@ fn check_inner(
     {
         return Err(RiskReason::Leverage);
     }
-    if limits.check_balance && !view.portfolio.is_margin() && spec.side == Side::Buy {
+    if needs_balance {
         // Only what the buy adds beyond covering a short needs cash.
         let cover = if pos.qty < 0 { (-pos.qty).min(spec.qty) } else { 0 };
         let need = inst.notional(px.unwrap_or(0), spec.qty - cover) + wn;
