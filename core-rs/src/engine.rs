@@ -11,6 +11,16 @@
 //!    they share the venue and the portfolio, and give the same fills for the same decisions);
 //! 4. commands the handler issued go to the venue at once (close-mode market orders fill here);
 //! 5. when the timestamp advances, one equity point is recorded.
+//!
+//! **Risk** ([`crate::risk`]): every command of the handler passes [`Backtest::risk`] first
+//! ([`Backtest::submit`]); a denial is an order event (`Denied` / `ModifyRejected` /
+//! `CancelRejected` with `Reason::Risk(code)`) and nothing reaches the venue. With layers
+//! configured, after the venue settled a bar and the marks moved, the layers see the new fills
+//! (`on_fill`), the new events (`on_event`), then the bar (`on_bar`); a change of trading state
+//! reaches the handler ([`Handler::on_trading_state`]) before the bar's events. In EMERGENCY
+//! the engine itself cancels every working order and sends reduce-only market orders that
+//! flatten every position (ids from [`ENGINE_ORDER_ID_BASE`] up, never blocked by the state),
+//! again each bar until flat.
 
 use crate::error::{CoreError, CoreResult};
 use crate::model::fixed::{money_to_f64, pow10};
@@ -19,7 +29,13 @@ use crate::model::{
     OrderSpec, Reason, Side,
 };
 use crate::portfolio::Portfolio;
+use crate::risk::checks::RiskLimits;
+use crate::risk::{RiskConfig, RiskEngine, RiskReason, RiskView, StateChange, TradingState};
 use crate::venue::{SimVenue, VenueConfig};
+
+/// Ids of the orders the engine sends itself (EMERGENCY flattening) start here, far above any
+/// strategy's ids.
+pub const ENGINE_ORDER_ID_BASE: OrderId = 1 << 63;
 
 /// The strategy side of the loop.
 pub trait Handler {
@@ -40,6 +56,16 @@ pub trait Handler {
     #[inline]
     fn quiet_until(&self, i: usize, _n: usize) -> usize {
         i
+    }
+
+    /// A change of the risk engine's trading state (read `bt.risk` for more). Default: ignored.
+    #[inline]
+    fn on_trading_state(
+        &mut self,
+        _bt: &mut Backtest,
+        _change: &StateChange,
+    ) -> Result<(), Self::Error> {
+        Ok(())
     }
 }
 
@@ -70,7 +96,17 @@ pub struct Backtest {
     pub portfolio: Portfolio,
     pub fills: Vec<Fill>,
     pub curve: EquityCurve,
+    /// The risk engine every command passes (default: structural checks, no layers).
+    pub risk: RiskEngine,
     events: Vec<OrderEvent>,
+    /// Fills and events already shown to the risk layers.
+    risk_fills: usize,
+    risk_events: usize,
+    /// Per instrument: the engine's latest flattening order (EMERGENCY).
+    flatten: Vec<Option<OrderId>>,
+    engine_ids: OrderId,
+    /// Highest id a handler used (engine ids excluded).
+    user_max_id: OrderId,
     applied: usize,
     current: Option<Bar>,
     bar_index: u64,
@@ -107,7 +143,26 @@ impl Backtest {
             portfolio: Portfolio::new(cash, n),
             fills: Vec::new(),
             curve: EquityCurve::default(),
+            // Without a risk configuration: the structural checks only. The free-balance check
+            // is off here (the simulated cash account lets cash go negative, and results of runs
+            // without a risk config must not change); `configure_risk` turns it on by default.
+            risk: RiskEngine::new(
+                RiskConfig {
+                    limits: RiskLimits {
+                        check_balance: false,
+                        ..RiskLimits::default()
+                    },
+                    ..RiskConfig::default()
+                },
+                Vec::new(),
+                n,
+            )?,
             events: Vec::new(),
+            risk_fills: 0,
+            risk_events: 0,
+            flatten: vec![None; n],
+            engine_ids: ENGINE_ORDER_ID_BASE,
+            user_max_id: 0,
             applied: 0,
             current: None,
             bar_index: 0,
@@ -133,13 +188,74 @@ impl Backtest {
 
     /// A fresh order id for handlers that do not bring their own (ids only need to increase).
     pub fn next_order_id(&mut self) -> OrderId {
-        self.next_id = self.next_id.max(self.venue.last_id()) + 1;
+        self.next_id = self.next_id.max(self.user_max_id) + 1;
         self.next_id
     }
 
-    /// Send a command to the venue now; fills it produces reach the portfolio at once.
-    pub fn submit(&mut self, cmd: Command) {
-        let ts = self.current.map_or(self.last_ts.unwrap_or(0), |b| b.ts);
+    /// Replace the risk engine (before the run; the old one's report and audit log are dropped).
+    pub fn set_risk(&mut self, risk: RiskEngine) {
+        self.risk = risk;
+        self.risk_fills = self.fills.len();
+        self.risk_events = self.events.len();
+    }
+
+    /// The engine clock: the bar being handled, else the last bar's time.
+    #[inline]
+    fn now(&self) -> i64 {
+        self.current.map_or(self.last_ts.unwrap_or(0), |b| b.ts)
+    }
+
+    /// A manual trading-state command (strategy or operator); EMERGENCY acts at once.
+    pub fn set_trading_state(&mut self, state: TradingState, reason: &str) {
+        let ts = self.now();
+        self.risk.set_state(state, reason, ts);
+        if self.risk.state() == TradingState::Emergency {
+            self.emergency(ts);
+        }
+    }
+
+    /// Run `f` with the risk engine and a view of the account (no allocation).
+    #[inline]
+    pub fn with_risk_view<R>(
+        &mut self,
+        ts: i64,
+        f: impl FnOnce(&mut RiskEngine, &RiskView<'_>) -> R,
+    ) -> R {
+        let m = self.risk.take_market();
+        let view = RiskView {
+            ts,
+            instruments: &self.instruments,
+            portfolio: &self.portfolio,
+            orders: &self.venue.orders,
+            confidence: &m.confidence,
+            last_data_ts: &m.last_data_ts,
+        };
+        let r = f(&mut self.risk, &view);
+        self.risk.put_market(m);
+        r
+    }
+
+    /// Send a command to the venue now; fills it produces reach the portfolio at once. The risk
+    /// engine checks it first (it may shrink a new order's quantity, or deny the command: an
+    /// order event says why and nothing reaches the venue).
+    pub fn submit(&mut self, mut cmd: Command) {
+        let ts = self.now();
+        match &cmd {
+            Command::Submit(spec) => self.user_max_id = self.user_max_id.max(spec.id),
+            Command::SubmitList { orders, .. } => {
+                for o in orders {
+                    self.user_max_id = self.user_max_id.max(o.id);
+                }
+            }
+            _ => {}
+        }
+        if !self.risk.bypass()
+            && let Err(r) = self.with_risk_view(ts, |risk, view| risk.check(&mut cmd, view))
+        {
+            self.risk_denied(&cmd, r, ts);
+            self.risk_sync(ts);
+            return;
+        }
         // accounts: the margin account's pre-trade check (a no-op on a cash account): the order
         // is denied before it reaches the venue, as a risk check would.
         if let Command::Submit(spec) = &cmd
@@ -151,6 +267,7 @@ impl Backtest {
                 ts,
                 kind,
             });
+            self.risk_sync(ts);
             return;
         }
         let bar = self.current;
@@ -164,6 +281,140 @@ impl Backtest {
             &mut self.fills,
         );
         self.apply_fills();
+        self.risk_sync(ts);
+    }
+
+    /// The events of a command the risk engine refused.
+    #[inline(never)]
+    fn risk_denied(&mut self, cmd: &Command, r: RiskReason, ts: i64) {
+        let reason = Reason::Risk(r);
+        let mut push = |id, kind| self.events.push(OrderEvent { id, ts, kind });
+        match cmd {
+            Command::Submit(spec) => push(spec.id, OrderEventKind::Denied(reason)),
+            Command::SubmitList { orders, .. } => {
+                for o in orders {
+                    push(o.id, OrderEventKind::Denied(reason));
+                }
+            }
+            Command::Modify { id, .. } => push(*id, OrderEventKind::ModifyRejected(reason)),
+            Command::Cancel { id } => push(*id, OrderEventKind::CancelRejected(reason)),
+            Command::CancelAll { instrument } => {
+                let ids: Vec<OrderId> = self
+                    .venue
+                    .working_orders()
+                    .filter(|o| instrument.is_none_or(|i| o.spec.instrument == i))
+                    .map(|o| o.id())
+                    .collect();
+                for id in ids {
+                    self.events.push(OrderEvent {
+                        id,
+                        ts,
+                        kind: OrderEventKind::CancelRejected(reason),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Show the risk layers the fills and events they have not seen (a no-op without layers);
+    /// EMERGENCY entered on the way acts at once.
+    #[inline(always)]
+    fn risk_sync(&mut self, ts: i64) {
+        if self.risk.has_layers()
+            && (self.risk_fills < self.fills.len() || self.risk_events < self.events.len())
+        {
+            self.risk_sync_slow(ts);
+        }
+    }
+
+    #[inline(never)]
+    fn risk_sync_slow(&mut self, ts: i64) {
+        let before = self.risk.state();
+        let m = self.risk.take_market();
+        let view = RiskView {
+            ts,
+            instruments: &self.instruments,
+            portfolio: &self.portfolio,
+            orders: &self.venue.orders,
+            confidence: &m.confidence,
+            last_data_ts: &m.last_data_ts,
+        };
+        for f in &self.fills[self.risk_fills..] {
+            self.risk.on_fill(f, &view);
+        }
+        for e in &self.events[self.risk_events..] {
+            self.risk.on_event(e, &view);
+        }
+        self.risk.put_market(m);
+        self.risk_fills = self.fills.len();
+        self.risk_events = self.events.len();
+        if before != TradingState::Emergency && self.risk.state() == TradingState::Emergency {
+            self.emergency(ts);
+        }
+    }
+
+    /// The bar's turn of the risk layers: its fills and events, then the bar itself.
+    #[inline(never)]
+    fn risk_bar(&mut self, bar: &Bar) {
+        self.risk.note_data(bar.instrument, bar.ts);
+        self.risk_sync(bar.ts);
+        self.with_risk_view(bar.ts, |risk, view| risk.on_bar(bar, view));
+    }
+
+    /// EMERGENCY: cancel every working order the engine did not send, and flatten every open
+    /// position with a reduce-only market order (a new one when the last one closed without
+    /// flattening). Runs each bar until flat; sends nothing once flat.
+    #[inline(never)]
+    fn emergency(&mut self, ts: i64) {
+        let bar = self.current;
+        let victims: Vec<OrderId> = self
+            .venue
+            .working_orders()
+            .filter(|o| o.id() < ENGINE_ORDER_ID_BASE)
+            .map(|o| o.id())
+            .collect();
+        let from = self.events.len();
+        for id in victims {
+            let (bi, events, fills) = (self.bar_index, &mut self.events, &mut self.fills);
+            let cancel = Command::Cancel { id };
+            self.venue
+                .command(&self.instruments, cancel, bar.as_ref(), bi, ts, events, fills);
+        }
+        for e in &mut self.events[from..] {
+            if let OrderEventKind::Canceled(r) = &mut e.kind {
+                *r = Reason::Risk(RiskReason::StateEmergency);
+            }
+        }
+        for i in 0..self.instruments.len() {
+            let pos = self.portfolio.positions[i].qty;
+            if pos == 0 {
+                continue;
+            }
+            if let Some(id) = self.flatten[i]
+                && self.venue.orders.get(id).is_some_and(|o| !o.status.is_closed())
+            {
+                continue; // ours is still working (or in flight)
+            }
+            self.engine_ids += 1;
+            let id = self.engine_ids;
+            let side = if pos > 0 { Side::Sell } else { Side::Buy };
+            let spec = OrderSpec {
+                reduce_only: true,
+                ..OrderSpec::new(id, i as u32, side, OrderKind::Market, pos.abs())
+            };
+            self.flatten[i] = Some(id);
+            let (bi, events, fills) = (self.bar_index, &mut self.events, &mut self.fills);
+            self.venue.command(
+                &self.instruments,
+                Command::Submit(spec),
+                bar.as_ref(),
+                bi,
+                ts,
+                events,
+                fills,
+            );
+            self.apply_fills();
+        }
     }
 
     /// accounts: the part of `bar` the venue may trade before the path reaches the liquidation
@@ -311,7 +562,7 @@ impl Backtest {
     /// event with a command that yields more events; 64 rounds is far beyond any sane strategy).
     #[inline(always)]
     fn deliver<H: Handler>(&mut self, h: &mut H) -> Result<(), RunError<H::Error>> {
-        if self.events.is_empty() {
+        if self.events.is_empty() && !self.risk.has_pending_changes() {
             return Ok(());
         }
         self.deliver_slow(h)
@@ -320,7 +571,7 @@ impl Backtest {
     #[inline(never)]
     fn deliver_slow<H: Handler>(&mut self, h: &mut H) -> Result<(), RunError<H::Error>> {
         let mut rounds = 0;
-        while !self.events.is_empty() {
+        while !self.events.is_empty() || self.risk.has_pending_changes() {
             rounds += 1;
             if rounds > 64 {
                 return Err(RunError::Core(CoreError::InvalidArgument {
@@ -329,8 +580,18 @@ impl Backtest {
                         .into(),
                 }));
             }
+            for change in self.risk.take_changes() {
+                h.on_trading_state(self, &change)
+                    .map_err(RunError::Handler)?;
+            }
+            if self.events.is_empty() {
+                continue;
+            }
+            let ts = self.now();
+            self.risk_sync(ts);
             h.on_events(self).map_err(RunError::Handler)?;
             self.events.clear();
+            self.risk_events = 0;
         }
         Ok(())
     }
@@ -349,9 +610,17 @@ impl Backtest {
         self.curve.equity.reserve(n);
         self.curve.exposed.reserve(n);
         let single = cols.instrument.is_none();
+        if n > 0 {
+            self.risk.start(cols.ts[0]);
+        }
         let mut i = 0;
         while i < n {
-            if single && self.venue.is_idle() && !self.portfolio.needs_every_bar() {
+            if single
+                && self.venue.is_idle()
+                && !self.portfolio.needs_every_bar()
+                && !self.risk.needs_every_bar()
+                && !(self.risk.state() == TradingState::Emergency && self.portfolio.exposed())
+            {
                 let j = h.quiet_until(i, n).min(n);
                 if j > i {
                     self.quiet_span(cols, i, j)?;
@@ -444,6 +713,9 @@ impl Backtest {
         let px = crate::model::fixed::round_i64(c * inst.price_scale);
         self.portfolio.mark(0, px, c);
         self.venue.set_last_px(0, px);
+        if self.risk.has_layers() {
+            self.risk.note_data(0, ts[ts.len() - 1]);
+        }
         self.bar_index += (j - i) as u64;
         Ok(())
     }
@@ -485,6 +757,12 @@ impl Backtest {
         }
         self.portfolio.mark(bar.instrument, bar.close, close_f);
         self.current = Some(*bar);
+        if self.risk.has_layers() {
+            self.risk_bar(bar);
+        }
+        if self.risk.state() == TradingState::Emergency {
+            self.emergency(bar.ts);
+        }
         self.deliver(h)?;
         h.on_bar(self, bar, i).map_err(RunError::Handler)?;
         self.deliver(h)?;
@@ -493,10 +771,13 @@ impl Backtest {
     }
 
     /// Close the run: record the last equity point. Open orders and positions stay as they are.
+    /// Also closes the risk engine's time accounting and seals its audit log.
     pub fn finish(&mut self) {
+        let ts = self.last_ts.unwrap_or(0);
         if let Some(last) = self.last_ts.take() {
             self.record_point(last);
         }
+        self.risk.finish(ts);
     }
 
     /// Quantity (raw, a multiple of the lot) worth `fraction` of the current equity at price `px`,

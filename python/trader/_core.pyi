@@ -63,6 +63,7 @@ __all__ = [
     "run_l2_backtest",
     "run_tick_backtest",
     "configure_venue",
+    "verify_audit",
     "Context",
     "Bar",
     "OrderEvent",
@@ -484,6 +485,10 @@ class OrderEvent:
     @property
     def reason(self) -> str | None: ...
     @property
+    def code(self) -> str | None:
+        """The risk engine's reason code when it refused the command ("max_position",
+        "state_halted", ...), else None."""
+    @property
     def instrument(self) -> int | None: ...
     @property
     def side(self) -> str | None: ...
@@ -542,6 +547,15 @@ class Context:
         """The instrument's quantity step in units."""
     def qty_for_fraction(self, fraction: float, price: float, instrument: int = 0) -> float:
         """Quantity worth ``fraction`` of equity at ``price``, rounded down to the lot."""
+    @property
+    def trading_state(self) -> str:
+        """The risk engine's trading state when the callback started ("active", "reducing",
+        "paused", "halted", "emergency")."""
+    def set_trading_state(self, state: str, reason: str = "") -> None:
+        """Queue a manual trading-state command (the engine's state is the most severe of it and
+        the risk layers' wishes); applied in order with the queued orders."""
+    def set_confidence(self, value: float, instrument: int | None = None) -> None:
+        """Feed a composite confidence in [0, 1] to the risk layers (one instrument, or all)."""
 
 @final
 class Backtest:
@@ -578,8 +592,11 @@ class Backtest:
         volume: _F64Array,
         instrument: npt.NDArray[np.uint32] | None = None,
         indicators: list[tuple[int, str, object]] = ...,
+        on_state: object | None = None,
     ) -> None:
-        """Run one batch of bars through a Python strategy (``StrategyError`` if it raises)."""
+        """Run one batch of bars through a Python strategy (``StrategyError`` if it raises).
+
+        ``on_state(change: dict)`` gets each change of the risk engine's trading state."""
     def run_vectorized(
         self,
         ts: npt.NDArray[np.int64],
@@ -597,7 +614,28 @@ class Backtest:
         allow_short: bool = False,
     ) -> None:
         """Run one batch from decision arrays, in Rust with the GIL released."""
-    def finish(self) -> None: ...
+    def finish(self) -> None:
+        """End the run: last equity point; the risk engine's time in state closes and its audit
+        log is sealed."""
+    def configure_risk(self, cfg: dict[str, Any]) -> None:
+        """Configure the risk engine before the run from the ``trader.risk`` config dict:
+        ``bypass``, ``initial_state``, ``limits``, ``layers`` (built-in kinds and
+        ``{"kind": "python", "name", "layer": obj}``), optional ``audit_key`` (bytes/str: the audit
+        chain is HMAC-SHA256 keyed by it). ``InvalidInputError`` names the bad key. A Python
+        layer that raises in ``check`` vetoes the order (``layer_veto``); its message is in the
+        report's ``layer_messages``."""
+    def risk_report(self) -> dict[str, Any]:
+        """``{"denials": {code: n}, "vetoes_by_layer": {name: n}, "resized": n, "changes":
+        [{ts, from, to, source, reason}], "time_in_state": {state: seconds}, "state": name,
+        "layer_messages": [str]}``."""
+    def audit_entries(self) -> list[dict[str, Any]]:
+        """The hash-chained audit log: dicts of seq, ts, kind ("state", "bypass", "seal"), from,
+        to, source, reason, prev_hash, hash. Check with :func:`verify_audit`."""
+    @property
+    def trading_state(self) -> str:
+        """The risk engine's trading state."""
+    def set_trading_state(self, state: str, reason: str = "") -> None:
+        """A manual trading-state command from outside the strategy (EMERGENCY acts at once)."""
     def fills(self) -> dict[str, npt.NDArray[np.generic]]: ...
     def account_exact(self) -> dict[str, Any]:
         """The account as exact decimal strings: initial_cash, cash, fees, positions (list)."""
@@ -901,3 +939,9 @@ def run_tick_backtest(
     trades; ``ts_event``, ``bid_price``, ``bid_size``, ``ask_price``, ``ask_size`` for quotes, as
     :func:`read_tardis` returns them), merged by time; each quote is a one-level book (see
     :func:`trader.run_tick_backtest`). Same report as :func:`run_l2_backtest`."""
+
+def verify_audit(entries: list[dict[str, Any]], key: bytes | str | None = None) -> None:
+    """Check a sealed audit log (``Backtest.audit_entries()``, or read back from JSON lines):
+    every hash (SHA-256, or HMAC-SHA256 with ``key``), the chain of ``prev_hash``, the sequence and
+    the final seal with its count. Raises ValueError naming the first bad entry's index and the
+    problem (edited, reordered, removed, or entries missing at the end)."""

@@ -360,7 +360,7 @@ class BacktestKernel:
 
             for cols, inst in chunks():
                 t0 = time.perf_counter()
-                engine.run(strat.on_bar, on_event, ctx, cols["ts"], cols["open"], cols["high"], cols["low"], cols["close"], cols["volume"], inst, indicators)
+                engine.run(strat.on_bar, on_event, ctx, cols["ts"], cols["open"], cols["high"], cols["low"], cols["close"], cols["volume"], inst, indicators, strat._state_handler())
                 elapsed += time.perf_counter() - t0
                 self.clock.now_ns = int(cols["ts"][-1])
                 if on_batch:

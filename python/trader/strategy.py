@@ -201,6 +201,15 @@ class Strategy:
     def on_order_event(self, event: Any) -> None:
         """Called for each order event (accepted, rejected, filled, canceled, ...)."""
 
+    def on_trading_state(self, change: dict[str, Any]) -> None:
+        """Called when the risk engine's trading state changes (before the bar's order events).
+
+        ``change`` is ``{"ts", "from", "to", "source", "reason"}``: states by name ("active",
+        "reducing", "paused", "halted", "emergency"); ``source`` is "command", "config" or the
+        name of the risk layer that asked for (or released) the state. The default does nothing;
+        ``self._context().trading_state`` always holds the current state.
+        """
+
     def on_book(self, book: Any) -> None:
         """Called by the L2 engine (:func:`trader.run_l2_backtest`) every ``elapse`` of market time
         while the book is synced. ``book`` is the engine context: ``best_bid``, ``best_ask``,
@@ -381,3 +390,6 @@ class Strategy:
 
     def _event_handler(self) -> Callable[[Any], None] | None:
         return self.on_order_event if self._overrides("on_order_event") else None
+
+    def _state_handler(self) -> Callable[[dict[str, Any]], None] | None:
+        return self.on_trading_state if self._overrides("on_trading_state") else None

@@ -486,8 +486,8 @@ pub enum Reason {
     Liquidation,
     /// A market order found nothing to trade against (empty book side).
     NoLiquidity,
-    /// A risk check refused it (the risk engine fills in the detail).
-    Risk,
+    /// The risk engine refused it, for this reason (its code is `RiskReason::code`).
+    Risk(crate::risk::RiskReason),
 }
 
 impl Reason {
@@ -515,7 +515,7 @@ impl Reason {
             Self::InsufficientMargin => "insufficient margin",
             Self::Liquidation => "liquidated",
             Self::NoLiquidity => "no liquidity to trade against",
-            Self::Risk => "refused by a risk check",
+            Self::Risk(r) => r.as_str(),
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::engine::{Backtest, Decisions, Handler, RunError, VectorHandler};
 use crate::error::CoreError;
 use crate::model::fixed::{MONEY_DP, format_fixed, from_raw, money_to_f64};
 use crate::model::{Bar, BarColumns, Bps, Command, Instrument, Liquidity, OrderEvent, OrderSpec};
+use crate::risk::TradingState;
 use crate::venue::{FillAt, VenueConfig};
 
 /// One bar, as a strategy sees it in `on_bar`.
@@ -90,6 +91,10 @@ pub struct PyOrderEvent {
     ts: i64,
     #[pyo3(get)]
     reason: Option<&'static str>,
+    /// The risk engine's reason code when the risk engine refused the command (e.g.
+    /// "max_position", "state_halted"), else None.
+    #[pyo3(get)]
+    code: Option<&'static str>,
     #[pyo3(get)]
     instrument: Option<u32>,
     #[pyo3(get)]
@@ -123,11 +128,16 @@ impl PyOrderEvent {
 
 impl PyOrderEvent {
     fn from_event(ev: &OrderEvent, bt: &Backtest) -> Self {
+        let code = match ev.kind.reason() {
+            Some(crate::model::Reason::Risk(r)) => Some(r.code()),
+            _ => None,
+        };
         let base = |kind, order_id, ts, reason| Self {
             kind,
             order_id,
             ts,
             reason,
+            code,
             instrument: None,
             side: None,
             price: None,
@@ -159,13 +169,22 @@ impl PyOrderEvent {
     }
 }
 
+/// What a strategy queued during a callback, applied in order after it returns.
+enum CtxOp {
+    Command(Command),
+    State(TradingState, String),
+    /// Confidence of one instrument (None: all).
+    Confidence(Option<u32>, f64),
+}
+
 /// The strategy's handle on the engine during a run: order entry and a snapshot of the account.
 ///
 /// Commands are queued and reach the venue right after the callback returns, in order.
 #[pyclass(module = "trader._core", name = "Context")]
 pub struct PyContext {
     instruments: Vec<Instrument>,
-    commands: Vec<Command>,
+    commands: Vec<CtxOp>,
+    trading_state: TradingState,
     next_id: u64,
     next_list: u64,
     /// Instrument of every order id handed out, for `modify` (prices convert per instrument).
@@ -226,6 +245,7 @@ impl PyContext {
         if let Some(b) = bt.current_bar() {
             self.ts = b.ts;
         }
+        self.trading_state = bt.risk.state();
     }
 }
 
@@ -242,6 +262,7 @@ impl PyContext {
         Ok(Self {
             instruments,
             commands: Vec::new(),
+            trading_state: TradingState::Active,
             next_id: 0,
             next_list: 0,
             order_instrument: std::collections::HashMap::new(),
@@ -267,9 +288,9 @@ impl PyContext {
         let side = super::orders::side_from_sign(side)?;
         let (qty_raw, kind) = super::orders::market_or_limit(inst, qty, price)?;
         let id = self.take_id(None, instrument);
-        self.commands.push(Command::Submit(OrderSpec::new(
+        self.commands.push(CtxOp::Command(Command::Submit(OrderSpec::new(
             id, instrument, side, kind, qty_raw,
-        )));
+        ))));
         Ok(id)
     }
 
@@ -278,7 +299,7 @@ impl PyContext {
     fn submit_order(&mut self, request: &Bound<'_, PyAny>) -> PyResult<u64> {
         let spec = self.spec(request)?;
         let id = spec.id;
-        self.commands.push(Command::Submit(spec));
+        self.commands.push(CtxOp::Command(Command::Submit(spec)));
         Ok(id)
     }
 
@@ -322,11 +343,11 @@ impl PyContext {
         )?;
         let ids = specs.iter().map(|s| s.id).collect();
         self.next_list += 1;
-        self.commands.push(Command::SubmitList {
+        self.commands.push(CtxOp::Command(Command::SubmitList {
             list: self.next_list,
             kind,
             orders: specs,
-        });
+        }));
         Ok(ids)
     }
 
@@ -340,11 +361,11 @@ impl PyContext {
             .collect::<PyResult<Vec<_>>>()?;
         let ids = specs.iter().map(|s| s.id).collect();
         self.next_list += 1;
-        self.commands.push(Command::SubmitList {
+        self.commands.push(CtxOp::Command(Command::SubmitList {
             list: self.next_list,
             kind,
             orders: specs,
-        });
+        }));
         Ok(ids)
     }
 
@@ -363,19 +384,53 @@ impl PyContext {
             .get(&order_id)
             .map_or(Ok(&self.instruments[0]), |&i| self.inst(i))?;
         let cmd = super::orders::modify_command(inst, order_id, qty, price, trigger)?;
-        self.commands.push(cmd);
+        self.commands.push(CtxOp::Command(cmd));
         Ok(())
     }
 
     /// Queue a cancel of order `order_id`.
     fn cancel(&mut self, order_id: u64) {
-        self.commands.push(Command::Cancel { id: order_id });
+        self.commands.push(CtxOp::Command(Command::Cancel { id: order_id }));
     }
 
     /// Queue a cancel of every open order (of one instrument, or all).
     #[pyo3(signature = (instrument = None))]
     fn cancel_all(&mut self, instrument: Option<u32>) {
-        self.commands.push(Command::CancelAll { instrument });
+        self.commands.push(CtxOp::Command(Command::CancelAll { instrument }));
+    }
+
+    /// The risk engine's trading state ("active", "reducing", "paused", "halted",
+    /// "emergency") when the callback started.
+    #[getter]
+    fn trading_state(&self) -> &'static str {
+        self.trading_state.as_str()
+    }
+
+    /// Ask for a trading state (the strategy's manual state; the engine's state is the most
+    /// severe of it and the risk layers' wishes). Applied in order with the queued commands.
+    #[pyo3(signature = (state, reason = ""))]
+    fn set_trading_state(&mut self, state: &str, reason: &str) -> PyResult<()> {
+        let s = TradingState::parse("state", state)?;
+        self.commands.push(CtxOp::State(s, reason.to_string()));
+        Ok(())
+    }
+
+    /// Feed the decision kernel's composite confidence in [0, 1] to the risk layers (one
+    /// instrument, or all when `instrument` is None).
+    #[pyo3(signature = (value, instrument = None))]
+    fn set_confidence(&mut self, value: f64, instrument: Option<u32>) -> PyResult<()> {
+        if !(0.0..=1.0).contains(&value) {
+            return Err(CoreError::InvalidArgument {
+                name: "value",
+                reason: format!("confidence must be in [0, 1], got {value}"),
+            }
+            .into());
+        }
+        if let Some(i) = instrument {
+            self.inst(i)?;
+        }
+        self.commands.push(CtxOp::Confidence(instrument, value));
+        Ok(())
     }
 
     /// Signed position of `instrument` in units (long > 0).
@@ -422,6 +477,7 @@ impl PyContext {
 struct PyHandler<'py> {
     on_bar: Bound<'py, PyAny>,
     on_event: Option<Bound<'py, PyAny>>,
+    on_state: Option<Bound<'py, PyAny>>,
     ctx: Bound<'py, PyContext>,
     bars: Vec<Bound<'py, PyBar>>,
     indicators: Vec<(u32, Source, Updater<'py>)>,
@@ -431,9 +487,7 @@ struct PyHandler<'py> {
 impl PyHandler<'_> {
     fn drain(&self, bt: &mut Backtest) {
         let cmds = std::mem::take(&mut self.ctx.borrow_mut().commands);
-        for cmd in cmds {
-            bt.submit(cmd);
-        }
+        drain_ops(bt, cmds);
     }
 
     fn update_indicators(&self, inst: u32, i: usize) -> PyResult<()> {
@@ -454,8 +508,44 @@ impl PyHandler<'_> {
     }
 }
 
+fn drain_ops(bt: &mut Backtest, ops: Vec<CtxOp>) {
+    for op in ops {
+        match op {
+            CtxOp::Command(cmd) => bt.submit(cmd),
+            CtxOp::State(s, reason) => bt.set_trading_state(s, &reason),
+            CtxOp::Confidence(Some(i), c) => bt.risk.set_confidence(i, c),
+            CtxOp::Confidence(None, c) => {
+                for i in 0..bt.instruments.len() as u32 {
+                    bt.risk.set_confidence(i, c);
+                }
+            }
+        }
+    }
+}
+
 impl Handler for PyHandler<'_> {
     type Error = PyErr;
+
+    fn on_trading_state(
+        &mut self,
+        bt: &mut Backtest,
+        change: &crate::risk::StateChange,
+    ) -> PyResult<()> {
+        let Some(cb) = &self.on_state else {
+            return Ok(());
+        };
+        let py = cb.py();
+        let d = PyDict::new(py);
+        d.set_item("ts", change.ts)?;
+        d.set_item("from", change.from.as_str())?;
+        d.set_item("to", change.to.as_str())?;
+        d.set_item("source", &change.source)?;
+        d.set_item("reason", &change.reason)?;
+        self.ctx.borrow_mut().refresh(bt);
+        cb.call1((d,))?;
+        self.drain(bt);
+        Ok(())
+    }
 
     fn on_events(&mut self, bt: &mut Backtest) -> PyResult<()> {
         let Some(cb) = &self.on_event else {
@@ -533,6 +623,8 @@ fn bps(name: &'static str, v: f64) -> PyResult<Bps> {
 #[pyclass(module = "trader._core", name = "Backtest")]
 pub struct PyBacktest {
     inner: Backtest,
+    /// Messages of the Python risk layers (exceptions, veto details).
+    risk_log: super::risk::LayerLog,
 }
 
 // accounts: `configure_account` / `account_state` (python/accounts.rs) reach the engine here.
@@ -593,13 +685,14 @@ impl PyBacktest {
         };
         Ok(Self {
             inner: Backtest::new(instruments, cfg, cash)?,
+            risk_log: Default::default(),
         })
     }
 
     /// Run one batch of bars through a Python strategy. `indicators` is a list of
     /// `(instrument, source, indicator)` updated before each `on_bar` of that instrument.
     #[allow(clippy::too_many_arguments, reason = "mirrors the Python signature")]
-    #[pyo3(signature = (on_bar, on_event, context, ts, open, high, low, close, volume, instrument = None, indicators = Vec::new()))]
+    #[pyo3(signature = (on_bar, on_event, context, ts, open, high, low, close, volume, instrument = None, indicators = Vec::new(), on_state = None))]
     fn run<'py>(
         &mut self,
         py: Python<'py>,
@@ -614,6 +707,7 @@ impl PyBacktest {
         volume: &Bound<'py, PyAny>,
         instrument: Option<numpy::PyReadonlyArray1<'py, u32>>,
         indicators: Vec<(u32, String, Bound<'py, PyAny>)>,
+        on_state: Option<Bound<'py, PyAny>>,
     ) -> PyResult<()> {
         let (o, h, l, c, v) = (
             f64_array(open, "open")?,
@@ -655,6 +749,7 @@ impl PyBacktest {
         let mut h = PyHandler {
             on_bar,
             on_event,
+            on_state,
             ctx: context,
             bars,
             indicators,
@@ -749,9 +844,59 @@ impl PyBacktest {
         })
     }
 
-    /// End the run: record the last equity point. Open orders and positions stay.
+    /// End the run: record the last equity point, close the risk engine's time accounting and
+    /// seal its audit log. Open orders and positions stay.
     fn finish(&mut self) {
         self.inner.finish();
+    }
+
+    /// Configure the risk engine (before the run) from the config dict `trader.risk` builds:
+    /// `bypass`, `initial_state`, `limits`, `layers`, optional `audit_key` (bytes or str: the
+    /// audit chain is then HMAC-SHA256 keyed by it). Errors name the key.
+    fn configure_risk(&mut self, cfg: &Bound<'_, PyDict>) -> PyResult<()> {
+        if !self.inner.fills.is_empty() || self.inner.bars() > 0 {
+            return Err(CoreError::InvalidArgument {
+                name: "backtest",
+                reason: "configure the risk engine before the run".into(),
+            }
+            .into());
+        }
+        let log: super::risk::LayerLog = Default::default();
+        let engine = super::risk::configure(cfg, &self.inner.instruments, &log)?;
+        self.inner.set_risk(engine);
+        self.risk_log = log;
+        Ok(())
+    }
+
+    /// The risk report: denials by reason code, vetoes by layer, resized orders, state changes,
+    /// seconds in each state, the current state, and the Python layers' messages.
+    fn risk_report<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        super::risk::report(py, self.inner.risk.report(), self.inner.risk.state(), &self.risk_log)
+    }
+
+    /// The audit log's entries (dicts: seq, ts, kind, from, to, source, reason, prev_hash, hash).
+    fn audit_entries<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        self.inner
+            .risk
+            .audit()
+            .entries()
+            .iter()
+            .map(|e| super::risk::entry_dict(py, e))
+            .collect()
+    }
+
+    /// The risk engine's trading state.
+    #[getter]
+    fn trading_state(&self) -> &'static str {
+        self.inner.risk.state().as_str()
+    }
+
+    /// A manual trading-state command from outside the strategy (an operator).
+    #[pyo3(signature = (state, reason = ""))]
+    fn set_trading_state(&mut self, state: &str, reason: &str) -> PyResult<()> {
+        let s = TradingState::parse("state", state)?;
+        self.inner.set_trading_state(s, reason);
+        Ok(())
     }
 
     /// The fills so far as numpy columns: ts, instrument, side (+1/-1), price, qty, fee, order_id,

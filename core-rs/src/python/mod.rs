@@ -12,6 +12,7 @@ mod indicators;
 mod l2;
 mod orders;
 mod ring;
+mod risk;
 mod simd;
 mod venue;
 
@@ -32,5 +33,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     l2::register(m)?;
     accounts::register(m)?;
     venue::register(m)?;
+    risk::register(m)?;
     Ok(())
 }

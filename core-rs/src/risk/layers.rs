@@ -463,8 +463,9 @@ pub(crate) fn position_of(spec: &OrderSpec, view: &RiskView<'_>) -> i64 {
 /// Whether `spec` may grow exposure: anything but a reduce-only order or an order on the
 /// opposite side of the position with qty ≤ |position|.
 ///
-/// NB (merge): a simplified twin of `checks::reduces_exposure`, which also counts the working
-/// reducing orders already on that side; switch to it once both branches are in.
+/// NB: unlike `checks::reduces_exposure` (the REDUCING state's test) it does not count the working
+/// reducing orders already on that side: a sizing layer only needs to know whether this order
+/// alone can grow the position; the pre-trade checks bound what the working orders add.
 #[inline]
 pub fn increases_exposure(spec: &OrderSpec, view: &RiskView<'_>) -> bool {
     if spec.reduce_only {

@@ -21,11 +21,14 @@ pub mod state;
 
 use crate::model::bar::Bar;
 use crate::model::instrument::Instrument;
-use crate::model::order::{Fill, OrderEvent, OrderSpec};
+use crate::model::order::{Command, Fill, ListKind, OrderEvent, OrderSpec};
 use crate::portfolio::Portfolio;
 use crate::venue::orders::Orders;
 
 pub use state::TradingState;
+
+mod engine;
+pub use engine::{RiskConfig, RiskEngine, RiskReport, StateChange};
 
 /// Why the risk engine denied (or a layer vetoed) a command. `code()` is the stable snake_case
 /// name used in reports, events and configuration; `as_str()` the sentence for humans.
@@ -241,7 +244,7 @@ pub struct StateWish {
 
 /// A risk layer: composed in the configured order. Built-in layers are Rust ([`layers`]); a
 /// Python plugin layer is wrapped by the bindings in the same trait.
-pub trait RiskLayer: Send {
+pub trait RiskLayer: Send + Sync {
     /// The layer's name (as configured; unique in one engine).
     fn name(&self) -> &str;
     /// Pre-trade: pass, resize or veto a new order (`spec.qty` is what the strategy asked for, or
@@ -267,4 +270,12 @@ pub trait RiskLayer: Send {
     fn needs_every_bar(&self) -> bool {
         false
     }
+    /// The reason reported when this layer's [`Verdict::Resize`] rounds the order down to
+    /// nothing (e.g. `Kelly`, `VolatilityTarget`). (Added by the engine work.)
+    fn resize_reason(&self) -> RiskReason {
+        RiskReason::LayerVeto
+    }
+    /// The engine's trading state changed to `state` (also called once when the engine is
+    /// built). (Added by the engine work: Python layers show it in their `account` dict.)
+    fn on_state(&mut self, _state: TradingState) {}
 }

@@ -196,7 +196,7 @@ impl RiskLayer for PanicConditions {
         self.tick(event.ts);
         match event.kind {
             OrderEventKind::Rejected(_) => self.rejects += 1,
-            OrderEventKind::Denied(r) if r != Reason::Risk => self.rejects += 1,
+            OrderEventKind::Denied(r) if !matches!(r, Reason::Risk(_)) => self.rejects += 1,
             OrderEventKind::Accepted
             | OrderEventKind::PartiallyFilled { .. }
             | OrderEventKind::Filled { .. } => {

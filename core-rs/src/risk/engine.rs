@@ -1,0 +1,895 @@
+//! The [`RiskEngine`]: the trading state, the rate limits, the pre-trade checks and the layers,
+//! in that order, for every command; the layers' state wishes after every bar, fill and event;
+//! the state changes, their time accounting and their audit log.
+
+use std::collections::BTreeMap;
+
+use super::audit::AuditLog;
+use super::bucket::TokenBucket;
+use super::checks::{self, RiskLimits};
+use super::{
+    Command, Fill, ListKind, OrderEvent, OrderSpec, RiskLayer, RiskReason, RiskView, StateWish,
+    TradingState, Verdict,
+};
+use crate::error::{CoreError, CoreResult};
+use crate::model::bar::Bar;
+
+/// The risk engine's configuration (layers are given separately to [`RiskEngine::new`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RiskConfig {
+    pub limits: RiskLimits,
+    /// Turn every check, state gate and layer off. Written to the audit log when the engine is
+    /// built (a "bypass" entry), so a run without checks is never silent.
+    pub bypass: bool,
+    /// The manual trading state at the start (a change from ACTIVE is recorded, source "config").
+    pub initial_state: TradingState,
+    /// HMAC-SHA256 key of the audit chain (None: plain SHA-256); see [`super::audit`].
+    /// (Added by the engine work: the config dict's optional `"audit_key"`.)
+    pub audit_key: Option<Vec<u8>>,
+}
+
+/// One change of the engine's trading state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateChange {
+    pub ts: i64,
+    pub from: TradingState,
+    pub to: TradingState,
+    /// "command", "config", or the name of the layer that asked for it (or whose condition
+    /// cleared).
+    pub source: String,
+    pub reason: String,
+}
+
+/// What the risk engine did during a run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RiskReport {
+    /// Denied commands by reason (a list counts once).
+    pub denials: BTreeMap<RiskReason, u64>,
+    /// Vetoes (and resizes to nothing) by layer name.
+    pub vetoes_by_layer: BTreeMap<String, u64>,
+    /// Orders whose quantity a layer changed (and that went out).
+    pub resized: u64,
+    pub changes: Vec<StateChange>,
+    /// Engine-clock time spent in each state (indexed by [`TradingState::index`]), from the
+    /// first market data to the last state change (to the end after [`RiskEngine::finish`]).
+    pub time_in_state_ns: [i64; 5],
+}
+
+/// Market data the layers read through the [`RiskView`]: per instrument the latest confidence
+/// and the time of the latest data. Owned by the engine; a caller building a view moves it out
+/// ([`RiskEngine::take_market`]) and back ([`RiskEngine::put_market`]), which costs nothing.
+#[derive(Debug, Clone, Default)]
+pub struct RiskMarket {
+    pub confidence: Vec<f64>,
+    pub last_data_ts: Vec<i64>,
+}
+
+/// See the [module docs](super).
+pub struct RiskEngine {
+    limits: RiskLimits,
+    bypass: bool,
+    layers: Vec<Box<dyn RiskLayer>>,
+    /// Each layer's wish as last read.
+    wishes: Vec<StateWish>,
+    manual: TradingState,
+    manual_reason: String,
+    state: TradingState,
+    /// Engine clock of the time accounting (None before the first data).
+    since: Option<i64>,
+    report: RiskReport,
+    audit: AuditLog,
+    pending: Vec<StateChange>,
+    submit_bucket: Option<TokenBucket>,
+    modify_bucket: Option<TokenBucket>,
+    market: RiskMarket,
+    every_bar: bool,
+}
+
+impl std::fmt::Debug for RiskEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RiskEngine")
+            .field("state", &self.state)
+            .field("bypass", &self.bypass)
+            .field("layers", &self.layers.iter().map(|l| l.name()).collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for RiskEngine {
+    /// The default engine: structural checks only, no layers, ACTIVE (no instrument limits;
+    /// market data vectors grow on first use).
+    fn default() -> Self {
+        Self::build(RiskConfig::default(), Vec::new(), 0)
+    }
+}
+
+fn invalid(name: &'static str, reason: String) -> CoreError {
+    CoreError::InvalidArgument { name, reason }
+}
+
+fn check_fraction(name: &'static str, v: Option<f64>) -> CoreResult<()> {
+    match v {
+        Some(x) if !(x.is_finite() && x > 0.0) => Err(invalid(
+            name,
+            format!("must be a finite number > 0, got {x}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn validate(limits: &RiskLimits, n_instruments: usize) -> CoreResult<()> {
+    if limits.instruments.len() > n_instruments {
+        return Err(invalid(
+            "instruments",
+            format!(
+                "limits for {} instruments, the engine has {n_instruments}",
+                limits.instruments.len()
+            ),
+        ));
+    }
+    check_fraction("price_band_bps", limits.price_band_bps)?;
+    check_fraction("max_concentration", limits.max_concentration)?;
+    check_fraction("max_leverage", limits.max_leverage)?;
+    for (name, v) in [
+        ("max_notional", limits.max_notional),
+        ("max_gross_exposure", limits.max_gross_exposure),
+        ("max_net_exposure", limits.max_net_exposure),
+    ] {
+        if v.is_some_and(|x| x <= 0) {
+            return Err(invalid(name, "must be > 0".into()));
+        }
+    }
+    for (name, r) in [
+        ("submit_rate", limits.submit_rate),
+        ("modify_rate", limits.modify_rate),
+    ] {
+        if let Some(r) = r
+            && (r.capacity == 0 || r.interval_ns <= 0)
+        {
+            return Err(invalid(
+                name,
+                format!(
+                    "capacity and interval_ns must be > 0, got {} per {} ns",
+                    r.capacity, r.interval_ns
+                ),
+            ));
+        }
+    }
+    for (i, l) in limits.instruments.iter().enumerate() {
+        for (name, v) in [
+            ("max_position", l.max_position),
+            ("max_qty", l.max_qty),
+            ("min_price", l.min_price),
+            ("max_price", l.max_price),
+        ] {
+            if v.is_some_and(|x| x <= 0) {
+                return Err(invalid(name, format!("instrument {i}: must be > 0")));
+            }
+        }
+        if let (Some(lo), Some(hi)) = (l.min_price, l.max_price)
+            && lo > hi
+        {
+            return Err(invalid(
+                "min_price",
+                format!("instrument {i}: min_price above max_price"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl RiskEngine {
+    /// An engine over `n_instruments` instruments with `layers` in their order. Errors name the
+    /// bad setting (a limit out of range, two layers with one name).
+    pub fn new(
+        config: RiskConfig,
+        layers: Vec<Box<dyn RiskLayer>>,
+        n_instruments: usize,
+    ) -> CoreResult<Self> {
+        validate(&config.limits, n_instruments)?;
+        for (i, l) in layers.iter().enumerate() {
+            if l.name().is_empty() {
+                return Err(invalid("layers", format!("layer {i} has an empty name")));
+            }
+            if layers[..i].iter().any(|m| m.name() == l.name()) {
+                return Err(invalid(
+                    "layers",
+                    format!("two layers are named {:?}", l.name()),
+                ));
+            }
+        }
+        Ok(Self::build(config, layers, n_instruments))
+    }
+
+    fn build(config: RiskConfig, layers: Vec<Box<dyn RiskLayer>>, n: usize) -> Self {
+        let mut layers = layers;
+        for l in &mut layers {
+            l.on_state(TradingState::Active);
+        }
+        let wishes = layers.iter().map(|l| l.wish()).collect();
+        let every_bar = layers.iter().any(|l| l.needs_every_bar());
+        let mut e = Self {
+            submit_bucket: config.limits.submit_rate.map(TokenBucket::new),
+            modify_bucket: config.limits.modify_rate.map(TokenBucket::new),
+            limits: config.limits,
+            bypass: config.bypass,
+            layers,
+            wishes,
+            manual: config.initial_state,
+            manual_reason: "initial state from the configuration".into(),
+            state: TradingState::Active,
+            since: None,
+            report: RiskReport::default(),
+            audit: AuditLog::new(config.audit_key),
+            pending: Vec::new(),
+            market: RiskMarket {
+                confidence: vec![f64::NAN; n],
+                last_data_ts: vec![i64::MIN; n],
+            },
+            every_bar,
+        };
+        // ts 0: written when the engine is built, before any market time.
+        if e.bypass {
+            let s = e.state.as_str();
+            e.audit.append(
+                0,
+                "bypass",
+                s,
+                s,
+                "config",
+                "risk checks, trading states and layers bypassed by configuration",
+            );
+        }
+        if e.manual != TradingState::Active {
+            e.set_to(0, e.manual, "config", "initial state from the configuration");
+        }
+        e
+    }
+
+    // ---- read side ---------------------------------------------------------------------
+
+    #[inline]
+    pub fn state(&self) -> TradingState {
+        self.state
+    }
+
+    /// The state last set by command (or the configuration).
+    pub fn manual_state(&self) -> TradingState {
+        self.manual
+    }
+
+    #[inline]
+    pub fn bypass(&self) -> bool {
+        self.bypass
+    }
+
+    pub fn limits(&self) -> &RiskLimits {
+        &self.limits
+    }
+
+    /// Whether any layer is configured (the engine skips the per-bar and per-fill hooks if not).
+    #[inline]
+    pub fn has_layers(&self) -> bool {
+        !self.layers.is_empty()
+    }
+
+    pub fn layer_names(&self) -> Vec<&str> {
+        self.layers.iter().map(|l| l.name()).collect()
+    }
+
+    /// Whether a layer must see every bar (EMERGENCY also needs every bar while a position is
+    /// open: the bar engine checks that itself).
+    #[inline]
+    pub fn needs_every_bar(&self) -> bool {
+        self.every_bar
+    }
+
+    /// Start the time accounting at the first market data `ts` (later calls do nothing).
+    #[inline]
+    pub fn start(&mut self, ts: i64) {
+        if self.since.is_none() {
+            self.since = Some(ts);
+        }
+    }
+
+    pub fn report(&self) -> &RiskReport {
+        &self.report
+    }
+
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// State changes not yet handed to the strategy.
+    pub fn take_changes(&mut self) -> Vec<StateChange> {
+        std::mem::take(&mut self.pending)
+    }
+
+    #[inline]
+    pub fn has_pending_changes(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Move the market data out to build a [`RiskView`] next to `&mut self` (give it back with
+    /// [`Self::put_market`]; no allocation either way).
+    #[inline]
+    pub fn take_market(&mut self) -> RiskMarket {
+        std::mem::take(&mut self.market)
+    }
+
+    #[inline]
+    pub fn put_market(&mut self, m: RiskMarket) {
+        self.market = m;
+    }
+
+    pub fn market(&self) -> &RiskMarket {
+        &self.market
+    }
+
+    // ---- commands ------------------------------------------------------------------------
+
+    #[inline]
+    fn deny(&mut self, r: RiskReason) -> Result<(), RiskReason> {
+        *self.report.denials.entry(r).or_insert(0) += 1;
+        Err(r)
+    }
+
+    /// Check a strategy's command (may resize a new order's quantity). `Err` carries the reason
+    /// of the first check that refused it; the command must then not reach the venue.
+    pub fn check(&mut self, cmd: &mut Command, view: &RiskView<'_>) -> Result<(), RiskReason> {
+        if self.bypass {
+            return Ok(());
+        }
+        let r = match cmd {
+            Command::Submit(spec) => self.check_submit(spec, view),
+            Command::SubmitList { kind, orders, .. } => self.check_list(*kind, orders, view),
+            Command::Modify {
+                id,
+                qty,
+                px,
+                trigger,
+            } => self.check_modify(*id, *qty, *px, *trigger, view),
+            Command::Cancel { .. } | Command::CancelAll { .. } => match self.state {
+                TradingState::Halted | TradingState::Emergency => {
+                    Err(RiskReason::for_state(self.state).unwrap_or(RiskReason::StateHalted))
+                }
+                _ => Ok(()),
+            },
+        };
+        match r {
+            Ok(()) => Ok(()),
+            Err(reason) => self.deny(reason),
+        }
+    }
+
+    #[inline]
+    fn gate(&self, spec: &OrderSpec, view: &RiskView<'_>) -> Result<(), RiskReason> {
+        match self.state {
+            TradingState::Active => Ok(()),
+            TradingState::Reducing if checks::reduces_exposure(spec, view) => Ok(()),
+            s => Err(RiskReason::for_state(s).unwrap_or(RiskReason::StateHalted)),
+        }
+    }
+
+    #[inline]
+    fn take_submit_token(&mut self, ts: i64) -> Result<(), RiskReason> {
+        match &mut self.submit_bucket {
+            Some(b) => {
+                if b.try_take(ts) {
+                    Ok(())
+                } else {
+                    Err(RiskReason::SubmitRate)
+                }
+            }
+            None => Ok(()),
+        }
+    }
+
+    #[inline]
+    fn check_submit(&mut self, spec: &mut OrderSpec, view: &RiskView<'_>) -> Result<(), RiskReason> {
+        self.gate(spec, view)?;
+        self.take_submit_token(view.ts)?;
+        checks::check_order(&self.limits, spec, view)?;
+        if self.layers.is_empty() {
+            return Ok(());
+        }
+        self.run_layers(spec, view)
+    }
+
+    /// Lists: every leg that can add exposure is checked like an order; a denial of any leg
+    /// denies the list. OCO: every leg (only one of them ever trades). OTO / bracket: the parent
+    /// (`orders[0]`) through everything; the children activate sized to the parent's fill, so an
+    /// exit on the other side never adds exposure, while an OTO child on the parent's side is
+    /// checked as the parent with its quantity multiplied accordingly (parent + children filled
+    /// at most the parent's quantity each).
+    fn check_list(
+        &mut self,
+        kind: ListKind,
+        orders: &mut [OrderSpec],
+        view: &RiskView<'_>,
+    ) -> Result<(), RiskReason> {
+        let Some(first) = orders.first() else {
+            return Ok(()); // the venue rejects an empty list
+        };
+        match kind {
+            ListKind::Oco => {
+                for spec in orders.iter() {
+                    self.gate(spec, view)?;
+                }
+                for _ in 0..orders.len() {
+                    self.take_submit_token(view.ts)?;
+                }
+                for spec in orders.iter_mut() {
+                    checks::check_order(&self.limits, spec, view)?;
+                    if !self.layers.is_empty() {
+                        self.run_layers(spec, view)?;
+                    }
+                }
+                Ok(())
+            }
+            ListKind::Oto | ListKind::Bracket => {
+                self.gate(first, view)?;
+                for _ in 0..orders.len() {
+                    self.take_submit_token(view.ts)?;
+                }
+                let same_side = orders[1..]
+                    .iter()
+                    .filter(|c| c.side == first.side && !c.reduce_only)
+                    .count() as i64;
+                checks::check_order(&self.limits, &orders[0], view)?;
+                if !self.layers.is_empty() {
+                    self.run_layers(&mut orders[0], view)?;
+                }
+                if same_side > 0 {
+                    let mut combined = orders[0].clone();
+                    combined.qty = combined.qty.saturating_mul(1 + same_side);
+                    checks::check_order(&self.limits, &combined, view)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn check_modify(
+        &mut self,
+        id: u64,
+        qty: Option<i64>,
+        px: Option<i64>,
+        trigger: Option<i64>,
+        view: &RiskView<'_>,
+    ) -> Result<(), RiskReason> {
+        let order = view.orders.get(id);
+        match self.state {
+            TradingState::Active => {}
+            TradingState::Reducing => {
+                if let (Some(q), Some(o)) = (qty, order)
+                    && q > o.spec.qty
+                {
+                    return Err(RiskReason::StateReducing);
+                }
+            }
+            s => return Err(RiskReason::for_state(s).unwrap_or(RiskReason::StateHalted)),
+        }
+        if let Some(b) = &mut self.modify_bucket
+            && !b.try_take(view.ts)
+        {
+            return Err(RiskReason::ModifyRate);
+        }
+        match order {
+            // Unknown or closed orders: the venue answers (UnknownOrder / OrderClosed).
+            Some(o) if !o.status.is_closed() => {
+                checks::check_modify(&self.limits, o, qty, px, trigger, view)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The layers in order; a resize is rounded down to the lot and checked again.
+    fn run_layers(&mut self, spec: &mut OrderSpec, view: &RiskView<'_>) -> Result<(), RiskReason> {
+        let Self {
+            layers,
+            limits,
+            report,
+            ..
+        } = self;
+        let asked = spec.qty;
+        let inst = view
+            .instruments
+            .get(spec.instrument as usize)
+            .ok_or(RiskReason::UnknownInstrument)?;
+        for layer in layers.iter_mut() {
+            let veto = match layer.check(spec, view) {
+                Verdict::Pass => None,
+                Verdict::Veto(r) => Some(r),
+                Verdict::Resize(q) => {
+                    let q = if q > 0 { q - q % inst.lot } else { 0 };
+                    if q <= 0 || q < inst.min_qty {
+                        Some(layer.resize_reason())
+                    } else {
+                        if q != spec.qty {
+                            spec.qty = q;
+                            checks::check_order(limits, spec, view)?;
+                        }
+                        None
+                    }
+                }
+            };
+            if let Some(r) = veto {
+                match report.vetoes_by_layer.get_mut(layer.name()) {
+                    Some(n) => *n += 1,
+                    None => {
+                        report.vetoes_by_layer.insert(layer.name().to_string(), 1);
+                    }
+                }
+                return Err(r);
+            }
+        }
+        if spec.qty != asked {
+            report.resized += 1;
+        }
+        Ok(())
+    }
+
+    // ---- events ------------------------------------------------------------------------
+
+    /// A bar was settled and marked (call after the fills and events of the bar).
+    pub fn on_bar(&mut self, bar: &Bar, view: &RiskView<'_>) {
+        for l in &mut self.layers {
+            l.on_bar(bar, view);
+        }
+        self.recompute(view.ts);
+    }
+
+    pub fn on_fill(&mut self, fill: &Fill, view: &RiskView<'_>) {
+        for l in &mut self.layers {
+            l.on_fill(fill, view);
+        }
+        self.recompute(view.ts);
+    }
+
+    pub fn on_event(&mut self, ev: &OrderEvent, view: &RiskView<'_>) {
+        for l in &mut self.layers {
+            l.on_event(ev, view);
+        }
+        self.recompute(view.ts);
+    }
+
+    /// A quote (tick / L2 feeds): the instrument's latest data time, then the layers.
+    pub fn on_quote(&mut self, instrument: u32, ts: i64, bid: i64, ask: i64) {
+        self.note_data(instrument, ts);
+        for l in &mut self.layers {
+            l.on_quote(instrument, ts, bid, ask);
+        }
+        self.recompute(ts);
+    }
+
+    /// Record that market data of `instrument` arrived at `ts` (the first call also starts the
+    /// time accounting).
+    #[inline]
+    pub fn note_data(&mut self, instrument: u32, ts: i64) {
+        let m = &mut self.market.last_data_ts;
+        if m.len() <= instrument as usize {
+            m.resize(instrument as usize + 1, i64::MIN);
+        }
+        m[instrument as usize] = ts;
+        if self.since.is_none() {
+            self.since = Some(ts);
+        }
+    }
+
+    /// A manual state command (the strategy, an operator).
+    pub fn set_state(&mut self, state: TradingState, reason: &str, ts: i64) {
+        self.manual = state;
+        self.manual_reason = reason.to_string();
+        self.recompute(ts);
+    }
+
+    /// The latest composite confidence of `instrument` (clamped to [0, 1]; NaN: none).
+    pub fn set_confidence(&mut self, instrument: u32, c: f64) {
+        let m = &mut self.market.confidence;
+        if m.len() <= instrument as usize {
+            m.resize(instrument as usize + 1, f64::NAN);
+        }
+        m[instrument as usize] = if c.is_nan() { c } else { c.clamp(0.0, 1.0) };
+    }
+
+    /// The effective state = max(manual, every layer's wish); record a change if there is one.
+    fn recompute(&mut self, ts: i64) {
+        let mut best = self.manual;
+        let mut by: Option<usize> = None;
+        let mut released: Option<usize> = None;
+        for (k, l) in self.layers.iter().enumerate() {
+            let w = l.wish();
+            if w.state > best {
+                best = w.state;
+                by = Some(k);
+            }
+            let before = self.wishes[k];
+            if released.is_none() && before.state == self.state && w.state < before.state {
+                released = Some(k);
+            }
+            self.wishes[k] = w;
+        }
+        if best == self.state {
+            return;
+        }
+        let (source, reason) = match by {
+            Some(k) => (
+                self.layers[k].name().to_string(),
+                self.wishes[k].reason.as_str().to_string(),
+            ),
+            None => match released {
+                Some(k) if best < self.state && self.manual < self.state => {
+                    (self.layers[k].name().to_string(), "condition cleared".to_string())
+                }
+                _ => ("command".to_string(), self.manual_reason.clone()),
+            },
+        };
+        self.set_to(ts, best, &source, &reason);
+    }
+
+    fn advance(&mut self, ts: i64) {
+        match self.since {
+            Some(s) if ts > s => {
+                self.report.time_in_state_ns[self.state.index()] += ts - s;
+                self.since = Some(ts);
+            }
+            Some(_) => {}
+            None => self.since = Some(ts),
+        }
+    }
+
+    fn set_to(&mut self, ts: i64, to: TradingState, source: &str, reason: &str) {
+        if self.since.is_some() {
+            self.advance(ts);
+        }
+        let from = self.state;
+        self.state = to;
+        for l in &mut self.layers {
+            l.on_state(to);
+        }
+        self.audit
+            .append(ts, "state", from.as_str(), to.as_str(), source, reason);
+        let change = StateChange {
+            ts,
+            from,
+            to,
+            source: source.to_string(),
+            reason: reason.to_string(),
+        };
+        self.report.changes.push(change.clone());
+        self.pending.push(change);
+    }
+
+    /// End of the run at `ts`: close the time accounting and seal the audit log (idempotent; no
+    /// entry is written after it).
+    pub fn finish(&mut self, ts: i64) {
+        self.advance(ts);
+        self.audit.seal(ts, self.state.as_str());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Instrument, OrderKind, Side};
+    use crate::portfolio::Portfolio;
+    use crate::venue::orders::Orders;
+
+    /// A scripted layer: a fixed verdict, and a wish it can be told.
+    struct Mock {
+        name: &'static str,
+        verdict: Verdict,
+        wish: TradingState,
+        seen_state: TradingState,
+    }
+
+    impl RiskLayer for Mock {
+        fn name(&self) -> &str {
+            self.name
+        }
+        fn check(&mut self, _spec: &OrderSpec, _view: &RiskView<'_>) -> Verdict {
+            self.verdict
+        }
+        fn on_bar(&mut self, bar: &Bar, _view: &RiskView<'_>) {
+            // the bar's close (raw) picks the wish: 1 → REDUCING, 2 → HALTED, else ACTIVE
+            self.wish = match bar.close {
+                1 => TradingState::Reducing,
+                2 => TradingState::Halted,
+                _ => TradingState::Active,
+            };
+        }
+        fn wish(&self) -> StateWish {
+            StateWish {
+                state: self.wish,
+                reason: RiskReason::Drawdown,
+            }
+        }
+        fn resize_reason(&self) -> RiskReason {
+            RiskReason::Kelly
+        }
+        fn on_state(&mut self, state: TradingState) {
+            self.seen_state = state;
+        }
+    }
+
+    fn mock(name: &'static str, verdict: Verdict) -> Box<dyn RiskLayer> {
+        Box::new(Mock {
+            name,
+            verdict,
+            wish: TradingState::Active,
+            seen_state: TradingState::Emergency,
+        })
+    }
+
+    struct World {
+        inst: Vec<Instrument>,
+        pf: Portfolio,
+        orders: Orders,
+    }
+
+    impl World {
+        fn new() -> Self {
+            let inst = vec![Instrument::new_checked("X", 2, 3, 1, 10, 10).unwrap()];
+            let mut pf = Portfolio::new(1_000_000 * crate::model::fixed::pow10(18), 1);
+            pf.mark(0, 10_000, 100.0);
+            let orders = Orders::new(&inst);
+            Self { inst, pf, orders }
+        }
+        fn view(&self, ts: i64) -> RiskView<'_> {
+            RiskView {
+                ts,
+                instruments: &self.inst,
+                portfolio: &self.pf,
+                orders: &self.orders,
+                confidence: &[],
+                last_data_ts: &[],
+            }
+        }
+    }
+
+    fn buy(qty: i64) -> Command {
+        Command::Submit(OrderSpec::new(1, 0, Side::Buy, OrderKind::Market, qty))
+    }
+
+    fn bar(close: i64, ts: i64) -> Bar {
+        Bar {
+            instrument: 0,
+            ts,
+            open: close,
+            high: close,
+            low: close,
+            close,
+            volume: 1.0,
+        }
+    }
+
+    #[test]
+    fn resize_rounds_down_to_the_lot_and_nothing_left_is_the_layers_reason() {
+        let w = World::new();
+        let layers = vec![mock("a", Verdict::Resize(257)), mock("b", Verdict::Pass)];
+        let mut e = RiskEngine::new(RiskConfig::default(), layers, 1).unwrap();
+        let mut c = buy(1_000);
+        e.check(&mut c, &w.view(0)).unwrap();
+        let Command::Submit(s) = &c else { unreachable!() };
+        assert_eq!(s.qty, 250, "rounded down to the lot of 10");
+        assert_eq!(e.report().resized, 1);
+        // below the minimum quantity after rounding: denied with the layer's reason
+        let mut e =
+            RiskEngine::new(RiskConfig::default(), vec![mock("k", Verdict::Resize(9))], 1).unwrap();
+        assert_eq!(e.check(&mut buy(1_000), &w.view(0)), Err(RiskReason::Kelly));
+        assert_eq!(e.report().vetoes_by_layer["k"], 1);
+        assert_eq!(e.report().denials[&RiskReason::Kelly], 1);
+        assert_eq!(e.report().resized, 0);
+    }
+
+    #[test]
+    fn a_veto_stops_the_layers_that_follow() {
+        let w = World::new();
+        let layers = vec![
+            mock("v", Verdict::Veto(RiskReason::CircuitOpen)),
+            mock("never", Verdict::Resize(10)),
+        ];
+        let mut e = RiskEngine::new(RiskConfig::default(), layers, 1).unwrap();
+        let mut c = buy(1_000);
+        assert_eq!(e.check(&mut c, &w.view(0)), Err(RiskReason::CircuitOpen));
+        assert_eq!(c, buy(1_000), "a vetoed order is not resized");
+        assert_eq!(e.report().vetoes_by_layer.len(), 1);
+    }
+
+    #[test]
+    fn wishes_set_the_state_with_their_source_and_clearing_releases_it() {
+        let w = World::new();
+        let mut e = RiskEngine::new(
+            RiskConfig::default(),
+            vec![mock("guard", Verdict::Pass)],
+            1,
+        )
+        .unwrap();
+        e.start(0);
+        e.on_bar(&bar(1, 10), &w.view(10));
+        assert_eq!(e.state(), TradingState::Reducing);
+        e.on_bar(&bar(2, 20), &w.view(20));
+        // a manual PAUSED under a layer's HALTED changes nothing
+        e.set_state(TradingState::Paused, "op", 25);
+        assert_eq!(e.state(), TradingState::Halted);
+        // the layer clears: the manual PAUSED remains (the change is the layer's release)
+        e.on_bar(&bar(3, 30), &w.view(30));
+        assert_eq!(e.state(), TradingState::Paused);
+        e.set_state(TradingState::Active, "resume", 40);
+        e.finish(50);
+        let ch: Vec<(TradingState, TradingState, &str)> = e
+            .report()
+            .changes
+            .iter()
+            .map(|c| (c.from, c.to, c.source.as_str()))
+            .collect();
+        use TradingState::*;
+        assert_eq!(
+            ch,
+            vec![
+                (Active, Reducing, "guard"),
+                (Reducing, Halted, "guard"),
+                (Halted, Paused, "guard"),
+                (Paused, Active, "command"),
+            ]
+        );
+        assert_eq!(e.report().changes[0].reason, RiskReason::Drawdown.as_str());
+        assert_eq!(e.report().time_in_state_ns, [10 + 10, 10, 10, 10, 0]);
+        assert_eq!(e.take_changes().len(), 4);
+        assert!(e.take_changes().is_empty());
+        let audit = e.audit().entries();
+        assert_eq!(audit.len(), 5);
+        AuditLog::verify(audit, None).unwrap();
+    }
+
+    #[test]
+    fn a_layer_releasing_its_own_state_is_the_source() {
+        let w = World::new();
+        let mut e =
+            RiskEngine::new(RiskConfig::default(), vec![mock("guard", Verdict::Pass)], 1).unwrap();
+        e.on_bar(&bar(2, 10), &w.view(10));
+        e.on_bar(&bar(3, 20), &w.view(20));
+        let c = &e.report().changes[1];
+        assert_eq!((c.from, c.to), (TradingState::Halted, TradingState::Active));
+        assert_eq!((c.source.as_str(), c.reason.as_str()), ("guard", "condition cleared"));
+    }
+
+    #[test]
+    fn bad_configurations_are_errors_naming_the_setting() {
+        let dup = vec![mock("x", Verdict::Pass), mock("x", Verdict::Pass)];
+        assert!(matches!(
+            RiskEngine::new(RiskConfig::default(), dup, 1),
+            Err(CoreError::InvalidArgument { name: "layers", .. })
+        ));
+        let mut cfg = RiskConfig::default();
+        cfg.limits.max_leverage = Some(f64::NAN);
+        assert!(matches!(
+            RiskEngine::new(cfg, Vec::new(), 1),
+            Err(CoreError::InvalidArgument { name: "max_leverage", .. })
+        ));
+        let mut cfg = RiskConfig::default();
+        cfg.limits.submit_rate = Some(super::super::bucket::RateLimit {
+            capacity: 0,
+            interval_ns: 1,
+        });
+        assert!(RiskEngine::new(cfg, Vec::new(), 1).is_err());
+    }
+
+    #[test]
+    fn submit_rate_limits_on_the_engine_clock() {
+        let w = World::new();
+        let mut cfg = RiskConfig::default();
+        cfg.limits.submit_rate = Some(super::super::bucket::RateLimit {
+            capacity: 2,
+            interval_ns: 100,
+        });
+        let mut e = RiskEngine::new(cfg, Vec::new(), 1).unwrap();
+        assert!(e.check(&mut buy(10), &w.view(0)).is_ok());
+        assert!(e.check(&mut buy(10), &w.view(0)).is_ok());
+        assert_eq!(e.check(&mut buy(10), &w.view(0)), Err(RiskReason::SubmitRate));
+        assert!(e.check(&mut buy(10), &w.view(50)).is_ok());
+        // cancels are not rate limited
+        assert!(e.check(&mut Command::Cancel { id: 1 }, &w.view(50)).is_ok());
+    }
+}
