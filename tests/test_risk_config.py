@@ -152,9 +152,10 @@ def test_cli_missing_risk_config_exit_2(tmp_path, capsys):
     assert "no such file" in err and "Traceback" not in err
 
 
-def test_json_summary_has_no_risk_without_config(capsys):
+def test_json_summary_without_risk_config_has_the_structural_checks_only(capsys):
     assert cli_exit(["backtest", "-o", "bars=2000", "--json"]) == 0
-    assert "risk" not in json.loads(capsys.readouterr().out)
+    risk = json.loads(capsys.readouterr().out)["risk"]
+    assert risk["state"] == "active" and risk["changes"] == [] and not any(risk["denials"].values())
 
 
 def cli_exit(argv: list[str]) -> int:
