@@ -340,11 +340,12 @@ impl Backtest {
             last_data_ts: &m.last_data_ts,
         };
         for f in &self.fills[self.risk_fills..] {
-            self.risk.on_fill(f, &view);
+            self.risk.observe_fill(f, &view);
         }
         for e in &self.events[self.risk_events..] {
-            self.risk.on_event(e, &view);
+            self.risk.observe_event(e, &view);
         }
+        self.risk.settle(ts);
         self.risk.put_market(m);
         self.risk_fills = self.fills.len();
         self.risk_events = self.events.len();
@@ -353,12 +354,31 @@ impl Backtest {
         }
     }
 
-    /// The bar's turn of the risk layers: its fills and events, then the bar itself.
+    /// The bar's turn of the risk layers: its fills and events, then the bar itself, then one
+    /// reading of the layers' wishes (a state change is stamped with the bar's time).
     #[inline(never)]
     fn risk_bar(&mut self, bar: &Bar) {
         self.risk.note_data(bar.instrument, bar.ts);
-        self.risk_sync(bar.ts);
-        self.with_risk_view(bar.ts, |risk, view| risk.on_bar(bar, view));
+        let m = self.risk.take_market();
+        let view = RiskView {
+            ts: bar.ts,
+            instruments: &self.instruments,
+            portfolio: &self.portfolio,
+            orders: &self.venue.orders,
+            confidence: &m.confidence,
+            last_data_ts: &m.last_data_ts,
+        };
+        for f in &self.fills[self.risk_fills..] {
+            self.risk.observe_fill(f, &view);
+        }
+        for e in &self.events[self.risk_events..] {
+            self.risk.observe_event(e, &view);
+        }
+        self.risk.observe_bar(bar, &view);
+        self.risk.settle(bar.ts);
+        self.risk.put_market(m);
+        self.risk_fills = self.fills.len();
+        self.risk_events = self.events.len();
     }
 
     /// EMERGENCY: cancel every working order the engine did not send, and flatten every open

@@ -534,24 +534,51 @@ impl RiskEngine {
 
     /// A bar was settled and marked (call after the fills and events of the bar).
     pub fn on_bar(&mut self, bar: &Bar, view: &RiskView<'_>) {
+        self.observe_bar(bar, view);
+        self.settle(view.ts);
+    }
+
+    /// [`on_bar`](Self::on_bar) without reading the layers' wishes (see `observe_fill`).
+    #[inline]
+    pub fn observe_bar(&mut self, bar: &Bar, view: &RiskView<'_>) {
         for l in &mut self.layers {
             l.on_bar(bar, view);
         }
-        self.recompute(view.ts);
     }
 
     pub fn on_fill(&mut self, fill: &Fill, view: &RiskView<'_>) {
-        for l in &mut self.layers {
-            l.on_fill(fill, view);
-        }
-        self.recompute(view.ts);
+        self.observe_fill(fill, view);
+        self.settle(view.ts);
     }
 
     pub fn on_event(&mut self, ev: &OrderEvent, view: &RiskView<'_>) {
+        self.observe_event(ev, view);
+        self.settle(view.ts);
+    }
+
+    /// [`on_fill`](Self::on_fill) without reading the layers' wishes: for a batch of fills and
+    /// events followed by one [`settle`](Self::settle) (the engine's per-step sync).
+    #[inline]
+    pub fn observe_fill(&mut self, fill: &Fill, view: &RiskView<'_>) {
+        for l in &mut self.layers {
+            l.on_fill(fill, view);
+        }
+    }
+
+    /// [`on_event`](Self::on_event) without reading the layers' wishes (see `observe_fill`).
+    #[inline]
+    pub fn observe_event(&mut self, ev: &OrderEvent, view: &RiskView<'_>) {
         for l in &mut self.layers {
             l.on_event(ev, view);
         }
-        self.recompute(view.ts);
+    }
+
+    /// Read every layer's wish and change the trading state if the most severe one moved.
+    #[inline]
+    pub fn settle(&mut self, ts: i64) {
+        if !self.layers.is_empty() {
+            self.recompute(ts);
+        }
     }
 
     /// A quote (tick / L2 feeds): the instrument's latest data time, then the layers.
