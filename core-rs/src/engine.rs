@@ -330,6 +330,23 @@ impl Backtest {
     #[inline(never)]
     fn risk_sync_slow(&mut self, ts: i64) {
         let before = self.risk.state();
+        self.risk_observe(ts, None);
+        if before != TradingState::Emergency && self.risk.state() == TradingState::Emergency {
+            self.emergency(ts);
+        }
+    }
+
+    /// The bar's turn of the risk layers: its fills and events, then the bar itself, then one
+    /// reading of the layers' wishes (a state change is stamped with the bar's time).
+    #[inline(never)]
+    fn risk_bar(&mut self, bar: &Bar) {
+        self.risk.note_data(bar.instrument, bar.ts);
+        self.risk_observe(bar.ts, Some(bar));
+    }
+
+    /// Hand the layers the fills and events they have not seen (and `bar`), then read their
+    /// wishes once.
+    fn risk_observe(&mut self, ts: i64, bar: Option<&Bar>) {
         let m = self.risk.take_market();
         let view = RiskView {
             ts,
@@ -345,37 +362,10 @@ impl Backtest {
         for e in &self.events[self.risk_events..] {
             self.risk.observe_event(e, &view);
         }
+        if let Some(bar) = bar {
+            self.risk.observe_bar(bar, &view);
+        }
         self.risk.settle(ts);
-        self.risk.put_market(m);
-        self.risk_fills = self.fills.len();
-        self.risk_events = self.events.len();
-        if before != TradingState::Emergency && self.risk.state() == TradingState::Emergency {
-            self.emergency(ts);
-        }
-    }
-
-    /// The bar's turn of the risk layers: its fills and events, then the bar itself, then one
-    /// reading of the layers' wishes (a state change is stamped with the bar's time).
-    #[inline(never)]
-    fn risk_bar(&mut self, bar: &Bar) {
-        self.risk.note_data(bar.instrument, bar.ts);
-        let m = self.risk.take_market();
-        let view = RiskView {
-            ts: bar.ts,
-            instruments: &self.instruments,
-            portfolio: &self.portfolio,
-            orders: &self.venue.orders,
-            confidence: &m.confidence,
-            last_data_ts: &m.last_data_ts,
-        };
-        for f in &self.fills[self.risk_fills..] {
-            self.risk.observe_fill(f, &view);
-        }
-        for e in &self.events[self.risk_events..] {
-            self.risk.observe_event(e, &view);
-        }
-        self.risk.observe_bar(bar, &view);
-        self.risk.settle(bar.ts);
         self.risk.put_market(m);
         self.risk_fills = self.fills.len();
         self.risk_events = self.events.len();
