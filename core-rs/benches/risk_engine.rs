@@ -78,7 +78,11 @@ fn every_bar(c: &mut Criterion) {
     let d = series();
     let target: Vec<f64> = (0..N).map(|i| (i % 2) as f64).collect();
     let fills = run(&target, &d, false);
-    assert_eq!(fills, run(&target, &d, true), "same fills with and without the checks");
+    assert_eq!(
+        fills,
+        run(&target, &d, true),
+        "same fills with and without the checks"
+    );
     let mut g = c.benchmark_group("risk_every_bar_orders");
     g.sample_size(10)
         .measurement_time(std::time::Duration::from_secs(2));

@@ -387,8 +387,15 @@ impl Backtest {
         for id in victims {
             let (bi, events, fills) = (self.bar_index, &mut self.events, &mut self.fills);
             let cancel = Command::Cancel { id };
-            self.venue
-                .command(&self.instruments, cancel, bar.as_ref(), bi, ts, events, fills);
+            self.venue.command(
+                &self.instruments,
+                cancel,
+                bar.as_ref(),
+                bi,
+                ts,
+                events,
+                fills,
+            );
         }
         for e in &mut self.events[from..] {
             if let OrderEventKind::Canceled(r) = &mut e.kind {
@@ -401,7 +408,11 @@ impl Backtest {
                 continue;
             }
             if let Some(id) = self.flatten[i]
-                && self.venue.orders.get(id).is_some_and(|o| !o.status.is_closed())
+                && self
+                    .venue
+                    .orders
+                    .get(id)
+                    .is_some_and(|o| !o.status.is_closed())
             {
                 continue; // ours is still working (or in flight)
             }

@@ -126,8 +126,10 @@ impl Fuzz {
             && i >= f
             && p != 0
         {
-            self.violations
-                .push(format!("bar {i} {when}: EMERGENCY since bar {}, position {p}", f));
+            self.violations.push(format!(
+                "bar {i} {when}: EMERGENCY since bar {}, position {p}",
+                f
+            ));
         }
     }
 
@@ -152,9 +154,7 @@ impl Fuzz {
                 let side = if buy { Side::Buy } else { Side::Sell };
                 let kind = match if self.market_only { 0 } else { kind } {
                     0 => OrderKind::Market,
-                    1 => OrderKind::Limit {
-                        px: px_at(off_bps),
-                    },
+                    1 => OrderKind::Limit { px: px_at(off_bps) },
                     2 => OrderKind::StopMarket {
                         trigger: px_at(off_bps.abs() * side.sign()),
                     },
@@ -181,9 +181,7 @@ impl Fuzz {
                     bt.next_order_id(),
                     0,
                     side.opposite(),
-                    OrderKind::Limit {
-                        px: px_at(200 * s),
-                    },
+                    OrderKind::Limit { px: px_at(200 * s) },
                     qty,
                 );
                 let mut sl = OrderSpec::new(
@@ -455,7 +453,13 @@ impl Handler for Gate {
     fn on_bar(&mut self, bt: &mut Backtest, _bar: &Bar, i: usize) -> Result<(), CoreError> {
         match i {
             0 => {
-                bt.submit(Command::Submit(OrderSpec::new(1, 0, Side::Buy, OrderKind::Market, 10_000)));
+                bt.submit(Command::Submit(OrderSpec::new(
+                    1,
+                    0,
+                    Side::Buy,
+                    OrderKind::Market,
+                    10_000,
+                )));
                 // a working buy limit far below the market, to modify / cancel later
                 bt.submit(Command::Submit(OrderSpec::new(
                     2,
@@ -531,13 +535,29 @@ fn reducing_allows_exactly_the_position_and_not_one_lot_more() {
     assert_eq!(bt.position_raw(0), 0);
     // working reducing orders count: two sells of 6 against a long of 10 → the second is refused
     let lim = |id| {
-        Command::Submit(OrderSpec::new(id, 0, Side::Sell, OrderKind::Limit { px: 20_000 }, 6_000))
+        Command::Submit(OrderSpec::new(
+            id,
+            0,
+            Side::Sell,
+            OrderKind::Limit { px: 20_000 },
+            6_000,
+        ))
     };
     let (_, g) = gate(TradingState::Reducing, vec![lim(13), lim(14)]);
     assert_eq!(g.seen.last(), Some(&denied(RiskReason::StateReducing)));
     // a modify may not grow an order; shrinking it passes
-    let grow = Command::Modify { id: 2, qty: Some(1_001), px: None, trigger: None };
-    let shrink = Command::Modify { id: 2, qty: Some(999), px: None, trigger: None };
+    let grow = Command::Modify {
+        id: 2,
+        qty: Some(1_001),
+        px: None,
+        trigger: None,
+    };
+    let shrink = Command::Modify {
+        id: 2,
+        qty: Some(999),
+        px: None,
+        trigger: None,
+    };
     let (_, g) = gate(TradingState::Reducing, vec![grow, shrink]);
     assert_eq!(
         g.seen,
@@ -550,7 +570,12 @@ fn reducing_allows_exactly_the_position_and_not_one_lot_more() {
 
 #[test]
 fn paused_refuses_orders_and_modifies_but_lets_cancels_through() {
-    let modify = Command::Modify { id: 2, qty: Some(500), px: None, trigger: None };
+    let modify = Command::Modify {
+        id: 2,
+        qty: Some(500),
+        px: None,
+        trigger: None,
+    };
     let (bt, g) = gate(
         TradingState::Paused,
         vec![sell(10, 1_000), modify, Command::Cancel { id: 2 }],
@@ -564,14 +589,22 @@ fn paused_refuses_orders_and_modifies_but_lets_cancels_through() {
         ]
     );
     assert_eq!(g.sent_before, g.sent_after);
-    assert_eq!(bt.position_raw(0), 10_000, "working orders stay, nothing new");
+    assert_eq!(
+        bt.position_raw(0),
+        10_000,
+        "working orders stay, nothing new"
+    );
 }
 
 #[test]
 fn halted_refuses_everything_including_cancels() {
     let (bt, g) = gate(
         TradingState::Halted,
-        vec![sell(10, 1_000), Command::Cancel { id: 2 }, Command::CancelAll { instrument: None }],
+        vec![
+            sell(10, 1_000),
+            Command::Cancel { id: 2 },
+            Command::CancelAll { instrument: None },
+        ],
     );
     assert_eq!(
         g.seen,
@@ -587,7 +620,10 @@ fn halted_refuses_everything_including_cancels() {
 
 #[test]
 fn emergency_cancels_flattens_and_refuses_strategy_commands() {
-    let (bt, g) = gate(TradingState::Emergency, vec![sell(10, 1_000), Command::Cancel { id: 2 }]);
+    let (bt, g) = gate(
+        TradingState::Emergency,
+        vec![sell(10, 1_000), Command::Cancel { id: 2 }],
+    );
     // the engine's own work first: the working buy canceled, the flattening sell filled
     let emergency = OrderEventKind::Canceled(Reason::Risk(RiskReason::StateEmergency));
     assert_eq!(
@@ -609,13 +645,19 @@ fn emergency_cancels_flattens_and_refuses_strategy_commands() {
     // the change is reported, timed and audited
     let r = bt.risk.report();
     assert_eq!(r.changes.len(), 1);
-    assert_eq!((r.changes[0].from, r.changes[0].to), (TradingState::Active, TradingState::Emergency));
+    assert_eq!(
+        (r.changes[0].from, r.changes[0].to),
+        (TradingState::Active, TradingState::Emergency)
+    );
     assert_eq!(r.changes[0].source, "command");
     assert_eq!(r.time_in_state_ns[TradingState::Active.index()], 1);
     assert_eq!(r.time_in_state_ns[TradingState::Emergency.index()], 1);
     let audit = bt.risk.audit().entries();
     assert_eq!(audit.len(), 2);
-    assert_eq!((audit[0].kind.as_str(), audit[1].kind.as_str()), ("state", "seal"));
+    assert_eq!(
+        (audit[0].kind.as_str(), audit[1].kind.as_str()),
+        ("state", "seal")
+    );
     _core::risk::audit::AuditLog::verify(audit, None).unwrap();
 }
 
@@ -624,12 +666,22 @@ fn active_lets_everything_through_and_bypass_is_audited() {
     let (bt, g) = gate(TradingState::Active, vec![sell(10, 1_000)]);
     assert!(g.seen.contains(&OrderEventKind::Filled { fill_index: 1 }));
     assert_eq!(bt.position_raw(0), 9_000);
-    let e = RiskEngine::new(RiskConfig { bypass: true, ..RiskConfig::default() }, Vec::new(), 1)
-        .unwrap();
+    let e = RiskEngine::new(
+        RiskConfig {
+            bypass: true,
+            ..RiskConfig::default()
+        },
+        Vec::new(),
+        1,
+    )
+    .unwrap();
     assert_eq!(e.audit().entries()[0].kind, "bypass");
     // a configured initial state is a change with source "config"
     let e = RiskEngine::new(
-        RiskConfig { initial_state: TradingState::Paused, ..RiskConfig::default() },
+        RiskConfig {
+            initial_state: TradingState::Paused,
+            ..RiskConfig::default()
+        },
         Vec::new(),
         1,
     )
@@ -660,7 +712,11 @@ impl _core::risk::RiskLayer for Counter {
     fn wish(&self) -> _core::risk::StateWish {
         let n = self.bars.load(std::sync::atomic::Ordering::Relaxed);
         _core::risk::StateWish {
-            state: if n >= self.halt_after { TradingState::Halted } else { TradingState::Active },
+            state: if n >= self.halt_after {
+                TradingState::Halted
+            } else {
+                TradingState::Active
+            },
             reason: RiskReason::Drawdown,
         }
     }
@@ -734,7 +790,10 @@ fn the_quiet_span_fast_path_stays_unless_a_layer_needs_every_bar() {
             assert_eq!((n, h.seen), (0, 0), "the fast path skipped every bar");
         }
         if halt_after == 40 {
-            assert_eq!(h.changes, vec![(TradingState::Halted, "counter".to_string())]);
+            assert_eq!(
+                h.changes,
+                vec![(TradingState::Halted, "counter".to_string())]
+            );
             assert_eq!(bt.risk.report().changes[0].ts, 40);
             let t = bt.risk.report().time_in_state_ns;
             assert_eq!((t[0], t[3]), (39, 60));

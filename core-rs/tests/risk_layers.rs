@@ -777,7 +777,13 @@ fn panic_consecutive_rejects() {
     p.on_event(&e(3, OrderEventKind::Accepted), &w.view()); // resets
     p.on_event(&e(4, rej), &w.view());
     p.on_event(&e(5, rej), &w.view());
-    p.on_event(&e(6, OrderEventKind::Denied(Reason::Risk(_core::risk::RiskReason::StatePaused))), &w.view()); // not counted
+    p.on_event(
+        &e(
+            6,
+            OrderEventKind::Denied(Reason::Risk(_core::risk::RiskReason::StatePaused)),
+        ),
+        &w.view(),
+    ); // not counted
     assert_eq!(p.consecutive_rejects(), 2);
     assert_eq!(p.wish().state, TradingState::Active);
     p.on_event(&e(7, rej), &w.view());

@@ -288,9 +288,10 @@ impl PyContext {
         let side = super::orders::side_from_sign(side)?;
         let (qty_raw, kind) = super::orders::market_or_limit(inst, qty, price)?;
         let id = self.take_id(None, instrument);
-        self.commands.push(CtxOp::Command(Command::Submit(OrderSpec::new(
-            id, instrument, side, kind, qty_raw,
-        ))));
+        self.commands
+            .push(CtxOp::Command(Command::Submit(OrderSpec::new(
+                id, instrument, side, kind, qty_raw,
+            ))));
         Ok(id)
     }
 
@@ -390,13 +391,15 @@ impl PyContext {
 
     /// Queue a cancel of order `order_id`.
     fn cancel(&mut self, order_id: u64) {
-        self.commands.push(CtxOp::Command(Command::Cancel { id: order_id }));
+        self.commands
+            .push(CtxOp::Command(Command::Cancel { id: order_id }));
     }
 
     /// Queue a cancel of every open order (of one instrument, or all).
     #[pyo3(signature = (instrument = None))]
     fn cancel_all(&mut self, instrument: Option<u32>) {
-        self.commands.push(CtxOp::Command(Command::CancelAll { instrument }));
+        self.commands
+            .push(CtxOp::Command(Command::CancelAll { instrument }));
     }
 
     /// The risk engine's trading state ("active", "reducing", "paused", "halted",
@@ -871,7 +874,12 @@ impl PyBacktest {
     /// The risk report: denials by reason code, vetoes by layer, resized orders, state changes,
     /// seconds in each state, the current state, and the Python layers' messages.
     fn risk_report<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        super::risk::report(py, self.inner.risk.report(), self.inner.risk.state(), &self.risk_log)
+        super::risk::report(
+            py,
+            self.inner.risk.report(),
+            self.inner.risk.state(),
+            &self.risk_log,
+        )
     }
 
     /// The audit log's entries (dicts: seq, ts, kind, from, to, source, reason, prev_hash, hash).

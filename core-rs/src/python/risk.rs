@@ -118,7 +118,10 @@ impl<'a, 'py> Section<'a, 'py> {
         Ok(v)
     }
 
-    fn opt_int<T: for<'b> FromPyObject<'b, 'py>>(&mut self, key: &'static str) -> PyResult<Option<T>> {
+    fn opt_int<T: for<'b> FromPyObject<'b, 'py>>(
+        &mut self,
+        key: &'static str,
+    ) -> PyResult<Option<T>> {
         match self.get(key)? {
             None => Ok(None),
             Some(v) => {
@@ -126,7 +129,10 @@ impl<'a, 'py> Section<'a, 'py> {
                     return Err(self.err(key, format!("must be an integer, got {v}")));
                 }
                 v.extract::<T>().map(Some).map_err(|_| {
-                    self.err(key, format!("must be a non-negative integer in range, got {v}"))
+                    self.err(
+                        key,
+                        format!("must be a non-negative integer in range, got {v}"),
+                    )
                 })
             }
         }
@@ -254,14 +260,19 @@ fn parse_limits(d: &Bound<'_, PyDict>, instruments: &[Instrument]) -> PyResult<R
                 let known: Vec<&str> = instruments.iter().map(|x| x.symbol.as_str()).collect();
                 return Err(bad(
                     "risk_config",
-                    format!("limits.instruments: unknown symbol {sym:?} (the run trades {known:?})"),
+                    format!(
+                        "limits.instruments: unknown symbol {sym:?} (the run trades {known:?})"
+                    ),
                 ));
             };
             let inst = &instruments[i];
             let d = v.cast_into::<PyDict>().map_err(|e| {
                 bad(
                     "risk_config",
-                    format!("limits.instruments.{sym}: must be a dict, got {}", e.into_inner()),
+                    format!(
+                        "limits.instruments.{sym}: must be a dict, got {}",
+                        e.into_inner()
+                    ),
                 )
             })?;
             let mut t = Section::new(&d, "risk_config", format!("limits.instruments.{sym}"));
@@ -326,7 +337,9 @@ fn parse_layer(s: &mut Section<'_, '_>, kind: &str) -> PyResult<LayerConfig> {
                     if alpha < 0.0 || beta < 0.0 || alpha + beta >= 1.0 {
                         return Err(e.err(
                             "alpha",
-                            format!("need alpha, beta >= 0 and alpha + beta < 1, got {alpha}, {beta}"),
+                            format!(
+                                "need alpha, beta >= 0 and alpha + beta < 1, got {alpha}, {beta}"
+                            ),
                         ));
                     }
                     if warmup < 2 {
@@ -340,7 +353,10 @@ fn parse_layer(s: &mut Section<'_, '_>, kind: &str) -> PyResult<LayerConfig> {
                     }
                 }
                 other => {
-                    return Err(e.err("kind", format!("must be \"rolling\" or \"garch\", got {other:?}")));
+                    return Err(e.err(
+                        "kind",
+                        format!("must be \"rolling\" or \"garch\", got {other:?}"),
+                    ));
                 }
             };
             e.finish()?;
@@ -366,7 +382,10 @@ fn parse_layer(s: &mut Section<'_, '_>, kind: &str) -> PyResult<LayerConfig> {
                 min_trades: s.opt_int("min_trades")?.unwrap_or(20),
             };
             if !(c.fraction > 0.0 && c.fraction <= 0.25) {
-                return Err(s.err("fraction", format!("must be in (0, 0.25], got {}", c.fraction)));
+                return Err(s.err(
+                    "fraction",
+                    format!("must be in (0, 0.25], got {}", c.fraction),
+                ));
             }
             if c.window == 0 {
                 return Err(s.err("window", "must be >= 1".into()));
@@ -388,7 +407,10 @@ fn parse_layer(s: &mut Section<'_, '_>, kind: &str) -> PyResult<LayerConfig> {
                 return Err(s.err("min_scale", "need 0 <= min_scale <= max_scale".into()));
             }
             if !(c.min_leverage > 0.0 && c.min_leverage <= c.max_leverage) {
-                return Err(s.err("min_leverage", "need 0 < min_leverage <= max_leverage".into()));
+                return Err(s.err(
+                    "min_leverage",
+                    "need 0 < min_leverage <= max_leverage".into(),
+                ));
             }
             LayerConfig::Confidence(c)
         }
@@ -407,7 +429,10 @@ fn parse_layer(s: &mut Section<'_, '_>, kind: &str) -> PyResult<LayerConfig> {
                 return Err(s.err("state", "must be \"paused\" or \"halted\"".into()));
             }
             if c.stale_ns.is_some_and(|x| x <= 0) || c.cooldown_ns < 0 {
-                return Err(s.err("stale_ns", "stale_ns must be > 0 and cooldown_ns >= 0".into()));
+                return Err(s.err(
+                    "stale_ns",
+                    "stale_ns must be > 0 and cooldown_ns >= 0".into(),
+                ));
             }
             if c.spread_window < 2 || !(c.expected_slippage_bps >= 0.0) {
                 return Err(s.err(
@@ -459,10 +484,17 @@ struct PyLayer {
     log: LayerLog,
 }
 
-fn account<'py>(py: Python<'py>, view: &RiskView<'_>, state: TradingState) -> PyResult<Bound<'py, PyDict>> {
+fn account<'py>(
+    py: Python<'py>,
+    view: &RiskView<'_>,
+    state: TradingState,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("ts", view.ts)?;
-    d.set_item("equity", money_to_f64(view.portfolio.equity(view.instruments)))?;
+    d.set_item(
+        "equity",
+        money_to_f64(view.portfolio.equity(view.instruments)),
+    )?;
     d.set_item("cash", money_to_f64(view.portfolio.cash))?;
     let pos = PyDict::new(py);
     for (p, inst) in view.portfolio.positions.iter().zip(view.instruments) {
@@ -475,9 +507,8 @@ fn account<'py>(py: Python<'py>, view: &RiskView<'_>, state: TradingState) -> Py
 
 impl PyLayer {
     fn new(name: String, obj: Bound<'_, PyAny>, log: LayerLog) -> PyResult<Self> {
-        let has = |m: &str| -> PyResult<bool> {
-            Ok(obj.hasattr(m)? && obj.getattr(m)?.is_callable())
-        };
+        let has =
+            |m: &str| -> PyResult<bool> { Ok(obj.hasattr(m)? && obj.getattr(m)?.is_callable()) };
         Ok(Self {
             has_check: has("check")?,
             has_on_bar: has("on_bar")?,
@@ -515,7 +546,12 @@ impl PyLayer {
         }
     }
 
-    fn call(&mut self, method: &str, arg: impl FnOnce(Python<'_>) -> PyResult<Bound<'_, PyDict>>, view: &RiskView<'_>) {
+    fn call(
+        &mut self,
+        method: &str,
+        arg: impl FnOnce(Python<'_>) -> PyResult<Bound<'_, PyDict>>,
+        view: &RiskView<'_>,
+    ) {
         Python::attach(|py| {
             let r = arg(py).and_then(|a| {
                 let acct = account(py, view, self.state)?;
@@ -549,8 +585,14 @@ impl RiskLayer for PyLayer {
                 o.set_item("side", spec.side.as_str())?;
                 o.set_item("type", spec.kind.as_str())?;
                 o.set_item("qty", from_raw(spec.qty, inst.size_dp))?;
-                o.set_item("price", spec.kind.limit_px().map(|p| from_raw(p, inst.price_dp)))?;
-                o.set_item("trigger", spec.kind.trigger_px().map(|p| from_raw(p, inst.price_dp)))?;
+                o.set_item(
+                    "price",
+                    spec.kind.limit_px().map(|p| from_raw(p, inst.price_dp)),
+                )?;
+                o.set_item(
+                    "trigger",
+                    spec.kind.trigger_px().map(|p| from_raw(p, inst.price_dp)),
+                )?;
                 o.set_item("reduce_only", spec.reduce_only)?;
                 let acct = account(py, view, self.state)?;
                 let v = self.obj.bind(py).call_method1("check", (o, acct))?;
@@ -659,7 +701,10 @@ fn audit_key(v: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(s) = v.cast::<PyString>() {
         return Ok(s.to_str()?.as_bytes().to_vec());
     }
-    Err(bad("risk_config", format!("audit_key: must be bytes or str, got {v}")))
+    Err(bad(
+        "risk_config",
+        format!("audit_key: must be bytes or str, got {v}"),
+    ))
 }
 
 /// Build the risk engine of `cfg` (the HELPERS.md dict) for a run over `instruments`.
@@ -678,13 +723,19 @@ pub(crate) fn configure(
     let audit_key = top.get("audit_key")?.map(|v| audit_key(&v)).transpose()?;
     let mut layers: Vec<Box<dyn RiskLayer>> = Vec::new();
     if let Some(list) = top.get("layers")? {
-        let list = list
-            .cast_into::<PyList>()
-            .map_err(|e| bad("risk_config", format!("layers: must be a list, got {}", e.into_inner())))?;
+        let list = list.cast_into::<PyList>().map_err(|e| {
+            bad(
+                "risk_config",
+                format!("layers: must be a list, got {}", e.into_inner()),
+            )
+        })?;
         for (i, item) in list.iter().enumerate() {
-            let d = item
-                .cast_into::<PyDict>()
-                .map_err(|e| bad("risk_config", format!("layers[{i}]: must be a dict, got {}", e.into_inner())))?;
+            let d = item.cast_into::<PyDict>().map_err(|e| {
+                bad(
+                    "risk_config",
+                    format!("layers[{i}]: must be a dict, got {}", e.into_inner()),
+                )
+            })?;
             let mut s = Section::new(&d, "risk_config", format!("layers[{i}]"));
             let kind = s
                 .string("kind")?
@@ -776,8 +827,11 @@ pub(crate) fn entry_dict<'py>(py: Python<'py>, e: &AuditEntry) -> PyResult<Bound
 }
 
 fn entry_from(i: usize, v: &Bound<'_, PyAny>) -> PyResult<AuditEntry> {
-    let err = |what: String| pyo3::exceptions::PyValueError::new_err(format!("audit entry {i}: {what}"));
-    let d = v.cast::<PyDict>().map_err(|_| err(format!("must be a dict, got {v}")))?;
+    let err =
+        |what: String| pyo3::exceptions::PyValueError::new_err(format!("audit entry {i}: {what}"));
+    let d = v
+        .cast::<PyDict>()
+        .map_err(|_| err(format!("must be a dict, got {v}")))?;
     let s = |k: &str| -> PyResult<String> {
         d.get_item(k)?
             .ok_or_else(|| err(format!("missing key {k:?}")))?

@@ -145,7 +145,15 @@ impl AuditLog {
     }
 
     /// Append an entry (ignored once sealed: the seal is the last entry).
-    pub fn append(&mut self, ts: i64, kind: &str, from: &str, to: &str, source: &str, reason: &str) {
+    pub fn append(
+        &mut self,
+        ts: i64,
+        kind: &str,
+        from: &str,
+        to: &str,
+        source: &str,
+        reason: &str,
+    ) {
         if self.sealed {
             return;
         }
@@ -281,7 +289,14 @@ mod tests {
     fn log(key: Option<&[u8]>) -> Vec<AuditEntry> {
         let mut l = AuditLog::new(key.map(|k| k.to_vec()));
         l.append(0, "bypass", "active", "active", "config", "checks off");
-        l.append(10, "state", "active", "reducing", "drawdown", "risk: drawdown limit");
+        l.append(
+            10,
+            "state",
+            "active",
+            "reducing",
+            "drawdown",
+            "risk: drawdown limit",
+        );
         l.append(20, "state", "reducing", "halted", "command", "operator");
         l.append(30, "state", "halted", "active", "command", "resume");
         l.seal(40, "active");

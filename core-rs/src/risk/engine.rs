@@ -90,7 +90,10 @@ impl std::fmt::Debug for RiskEngine {
         f.debug_struct("RiskEngine")
             .field("state", &self.state)
             .field("bypass", &self.bypass)
-            .field("layers", &self.layers.iter().map(|l| l.name()).collect::<Vec<_>>())
+            .field(
+                "layers",
+                &self.layers.iter().map(|l| l.name()).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -241,7 +244,12 @@ impl RiskEngine {
             );
         }
         if e.manual != TradingState::Active {
-            e.set_to(0, e.manual, "config", "initial state from the configuration");
+            e.set_to(
+                0,
+                e.manual,
+                "config",
+                "initial state from the configuration",
+            );
         }
         e
     }
@@ -386,7 +394,11 @@ impl RiskEngine {
     }
 
     #[inline]
-    fn check_submit(&mut self, spec: &mut OrderSpec, view: &RiskView<'_>) -> Result<(), RiskReason> {
+    fn check_submit(
+        &mut self,
+        spec: &mut OrderSpec,
+        view: &RiskView<'_>,
+    ) -> Result<(), RiskReason> {
         self.gate(spec, view)?;
         self.take_submit_token(view.ts)?;
         checks::check_order(&self.limits, spec, view)?;
@@ -646,9 +658,10 @@ impl RiskEngine {
                 self.wishes[k].reason.as_str().to_string(),
             ),
             None => match released {
-                Some(k) if best < self.state && self.manual < self.state => {
-                    (self.layers[k].name().to_string(), "condition cleared".to_string())
-                }
+                Some(k) if best < self.state && self.manual < self.state => (
+                    self.layers[k].name().to_string(),
+                    "condition cleared".to_string(),
+                ),
                 _ => ("command".to_string(), self.manual_reason.clone()),
             },
         };
@@ -798,12 +811,18 @@ mod tests {
         let mut e = RiskEngine::new(RiskConfig::default(), layers, 1).unwrap();
         let mut c = buy(1_000);
         e.check(&mut c, &w.view(0)).unwrap();
-        let Command::Submit(s) = &c else { unreachable!() };
+        let Command::Submit(s) = &c else {
+            unreachable!()
+        };
         assert_eq!(s.qty, 250, "rounded down to the lot of 10");
         assert_eq!(e.report().resized, 1);
         // below the minimum quantity after rounding: denied with the layer's reason
-        let mut e =
-            RiskEngine::new(RiskConfig::default(), vec![mock("k", Verdict::Resize(9))], 1).unwrap();
+        let mut e = RiskEngine::new(
+            RiskConfig::default(),
+            vec![mock("k", Verdict::Resize(9))],
+            1,
+        )
+        .unwrap();
         assert_eq!(e.check(&mut buy(1_000), &w.view(0)), Err(RiskReason::Kelly));
         assert_eq!(e.report().vetoes_by_layer["k"], 1);
         assert_eq!(e.report().denials[&RiskReason::Kelly], 1);
@@ -827,12 +846,8 @@ mod tests {
     #[test]
     fn wishes_set_the_state_with_their_source_and_clearing_releases_it() {
         let w = World::new();
-        let mut e = RiskEngine::new(
-            RiskConfig::default(),
-            vec![mock("guard", Verdict::Pass)],
-            1,
-        )
-        .unwrap();
+        let mut e =
+            RiskEngine::new(RiskConfig::default(), vec![mock("guard", Verdict::Pass)], 1).unwrap();
         e.start(0);
         e.on_bar(&bar(1, 10), &w.view(10));
         assert_eq!(e.state(), TradingState::Reducing);
@@ -879,7 +894,10 @@ mod tests {
         e.on_bar(&bar(3, 20), &w.view(20));
         let c = &e.report().changes[1];
         assert_eq!((c.from, c.to), (TradingState::Halted, TradingState::Active));
-        assert_eq!((c.source.as_str(), c.reason.as_str()), ("guard", "condition cleared"));
+        assert_eq!(
+            (c.source.as_str(), c.reason.as_str()),
+            ("guard", "condition cleared")
+        );
     }
 
     #[test]
@@ -893,7 +911,10 @@ mod tests {
         cfg.limits.max_leverage = Some(f64::NAN);
         assert!(matches!(
             RiskEngine::new(cfg, Vec::new(), 1),
-            Err(CoreError::InvalidArgument { name: "max_leverage", .. })
+            Err(CoreError::InvalidArgument {
+                name: "max_leverage",
+                ..
+            })
         ));
         let mut cfg = RiskConfig::default();
         cfg.limits.submit_rate = Some(super::super::bucket::RateLimit {
@@ -914,7 +935,10 @@ mod tests {
         let mut e = RiskEngine::new(cfg, Vec::new(), 1).unwrap();
         assert!(e.check(&mut buy(10), &w.view(0)).is_ok());
         assert!(e.check(&mut buy(10), &w.view(0)).is_ok());
-        assert_eq!(e.check(&mut buy(10), &w.view(0)), Err(RiskReason::SubmitRate));
+        assert_eq!(
+            e.check(&mut buy(10), &w.view(0)),
+            Err(RiskReason::SubmitRate)
+        );
         assert!(e.check(&mut buy(10), &w.view(50)).is_ok());
         // cancels are not rate limited
         assert!(e.check(&mut Command::Cancel { id: 1 }, &w.view(50)).is_ok());

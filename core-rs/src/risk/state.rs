@@ -72,7 +72,10 @@ mod tests {
         assert!(TradingState::Paused < TradingState::Halted);
         assert!(TradingState::Halted < TradingState::Emergency);
         for s in TradingState::ALL {
-            assert_eq!(TradingState::parse("state", &s.as_str().to_uppercase()).unwrap(), s);
+            assert_eq!(
+                TradingState::parse("state", &s.as_str().to_uppercase()).unwrap(),
+                s
+            );
             assert_eq!(TradingState::ALL[s.index()], s);
         }
         assert!(TradingState::parse("state", "sleeping").is_err());
