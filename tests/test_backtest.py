@@ -238,10 +238,10 @@ def test_cli_bad_data_names_file_and_row(tmp_path: Path, content, needle):
 def test_cli_strategy_error_prints_its_traceback_and_exits_1(tmp_path: Path):
     script = tmp_path / "run.py"
     script.write_text(
-        "import sys\nfrom trader import Strategy\nfrom trader.cli import main\nimport trader.plugins as pl\n"
+        "import sys\nfrom trader import Strategy\nfrom trader.cli import run\nimport trader.plugins as pl\n"
         "class Boom(Strategy):\n    name = 'boom'\n    def on_bar(self, bar):\n        raise KeyError('strategy bug')\n"
         "orig = pl.strategies\npl.strategies = lambda pm=None: {**orig(pm), 'boom': Boom}\n"
-        "main(['backtest', '--strategy', 'boom', '-o', 'bars=100', '--json'])\n"
+        "run(['backtest', '--strategy', 'boom', '-o', 'bars=100', '--json'])\n"
     )
     p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert p.returncode == 1

@@ -1,5 +1,5 @@
 """``python -m trader``: the same as the ``trader`` command."""
 
-from trader.cli import main
+from trader.cli import run
 
-main()
+run()

@@ -369,6 +369,35 @@ def backtest_l2(paths, market, strategy_name, params, fill_model, elapse_ms, lat
     _console().print(table)
 
 
+def run(argv: list[str] | None = None) -> None:
+    """The process entry point (the ``trader`` command, ``python -m trader``): :func:`main`, then
+    the exit code is handed to the OS without interpreter finalization.
+
+    NB: pyarrow's C++ runtime sometimes aborts while the interpreter tears down ("terminate called
+    without an active exception", ~1 run in 30-40 here, seen in CI), turning exit code 2 or 0 into
+    a SIGABRT. Everything the CLI writes is closed before this point (files through context
+    managers), so after flushing stdout/stderr nothing is lost by skipping the teardown.
+    :func:`main` itself keeps raising ``SystemExit`` for in-process callers (tests)."""
+    import os
+
+    code = 0
+    try:
+        main(argv)
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        if e.code is not None and not isinstance(e.code, int):
+            print(e.code, file=sys.stderr)
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass  # a closed pipe: nothing more can be delivered
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: bad usage or bad input exits 2 with one line on stderr, no traceback."""
     try:

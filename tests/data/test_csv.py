@@ -141,6 +141,6 @@ def test_bad_input_cli_exit_2_one_line(tmp_path, write, capsys, name, lines, mes
 
 def test_cli_subprocess_bad_file(write):
     path = write("hilo.csv", [HEADER, "1700000000000,101.8,101.5,102.0,101.9,1"])
-    proc = subprocess.run([sys.executable, "-c", "import sys; from trader.cli import main; main(sys.argv[1:])", "data", "inspect", str(path)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", "import sys; from trader.cli import run; run(sys.argv[1:])", "data", "inspect", str(path)], capture_output=True, text=True)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines() == [f"error: {path}: row 1: high 101.5 < low 102"]
