@@ -102,6 +102,9 @@ pub struct Backtest {
     /// Fills and events already shown to the risk layers.
     risk_fills: usize,
     risk_events: usize,
+    /// Events handed to the strategy (and dropped from `events`) before the layers saw them:
+    /// only a command's `Submitted`/`Accepted`, which wait for the next sync (see `risk_sync`).
+    risk_backlog: Vec<OrderEvent>,
     /// Per instrument: the engine's latest flattening order (EMERGENCY).
     flatten: Vec<Option<OrderId>>,
     engine_ids: OrderId,
@@ -160,6 +163,7 @@ impl Backtest {
             events: Vec::new(),
             risk_fills: 0,
             risk_events: 0,
+            risk_backlog: Vec::new(),
             flatten: vec![None; n],
             engine_ids: ENGINE_ORDER_ID_BASE,
             user_max_id: 0,
@@ -197,6 +201,7 @@ impl Backtest {
         self.risk = risk;
         self.risk_fills = self.fills.len();
         self.risk_events = self.events.len();
+        self.risk_backlog.clear();
     }
 
     /// The engine clock: the bar being handled, else the last bar's time.
@@ -249,6 +254,7 @@ impl Backtest {
             }
             _ => {}
         }
+        self.risk_catch_up(ts);
         if !self.risk.bypass()
             && let Err(r) = self.with_risk_view(ts, |risk, view| risk.check(&mut cmd, view))
         {
@@ -316,12 +322,32 @@ impl Backtest {
         }
     }
 
-    /// Show the risk layers the fills and events they have not seen (a no-op without layers);
-    /// EMERGENCY entered on the way acts at once.
+    /// After a command: show the risk layers the fills and events they have not seen (a no-op
+    /// without layers); EMERGENCY entered on the way acts at once. A command that only produced
+    /// `Submitted`/`Accepted` events moved no account and cannot raise a wish: the layers see
+    /// those at the next sync instead (before the next check, at the bar's turn: `risk_catch_up`,
+    /// `risk_bar`), which is one reading of the wishes a bar instead of two on a strategy that
+    /// trades every bar. Every check still runs on layers that have seen everything before it.
+    // NB: callgrind, the trade-every-bar run (100k bars) with the three default layers against
+    // none: ~1,090 extra instructions a bar with a sync after each command, ~970 with this;
+    // ~1,350 before the layers' hook lists (`Hooks`) and the O(1) wishes, ~890 with all of it.
     #[inline(always)]
     fn risk_sync(&mut self, ts: i64) {
         if self.risk.has_layers()
-            && (self.risk_fills < self.fills.len() || self.risk_events < self.events.len())
+            && (self.risk_fills < self.fills.len()
+                || self.events[self.risk_events..].iter().any(|e| {
+                    !matches!(e.kind, OrderEventKind::Submitted | OrderEventKind::Accepted)
+                }))
+        {
+            self.risk_sync_slow(ts);
+        }
+    }
+
+    /// Before a check: show the layers what `risk_sync` left for later.
+    #[inline(always)]
+    fn risk_catch_up(&mut self, ts: i64) {
+        if self.risk.has_layers()
+            && (self.risk_events < self.events.len() || !self.risk_backlog.is_empty())
         {
             self.risk_sync_slow(ts);
         }
@@ -347,26 +373,24 @@ impl Backtest {
     /// Hand the layers the fills and events they have not seen (and `bar`), then read their
     /// wishes once.
     fn risk_observe(&mut self, ts: i64, bar: Option<&Bar>) {
-        let m = self.risk.take_market();
-        let view = RiskView {
-            ts,
-            instruments: &self.instruments,
-            portfolio: &self.portfolio,
-            orders: &self.venue.orders,
-            confidence: &m.confidence,
-            last_data_ts: &m.last_data_ts,
+        let events = &self.events[self.risk_events..];
+        let events = if self.risk_backlog.is_empty() {
+            events
+        } else {
+            // One pass: the older events first.
+            self.risk_backlog.extend_from_slice(events);
+            &self.risk_backlog[..]
         };
-        for f in &self.fills[self.risk_fills..] {
-            self.risk.observe_fill(f, &view);
-        }
-        for e in &self.events[self.risk_events..] {
-            self.risk.observe_event(e, &view);
-        }
-        if let Some(bar) = bar {
-            self.risk.observe_bar(bar, &view);
-        }
-        self.risk.settle(ts);
-        self.risk.put_market(m);
+        self.risk.sync(
+            ts,
+            &self.instruments,
+            &self.portfolio,
+            &self.venue.orders,
+            &self.fills[self.risk_fills..],
+            events,
+            bar,
+        );
+        self.risk_backlog.clear();
         self.risk_fills = self.fills.len();
         self.risk_events = self.events.len();
     }
@@ -611,6 +635,10 @@ impl Backtest {
             let ts = self.now();
             self.risk_sync(ts);
             h.on_events(self).map_err(RunError::Handler)?;
+            if self.risk_events < self.events.len() && self.risk.has_layers() {
+                self.risk_backlog
+                    .extend_from_slice(&self.events[self.risk_events..]);
+            }
             self.events.clear();
             self.risk_events = 0;
         }
@@ -797,6 +825,11 @@ impl Backtest {
         let ts = self.last_ts.unwrap_or(0);
         if let Some(last) = self.last_ts.take() {
             self.record_point(last);
+        }
+        if self.risk.has_layers()
+            && (self.risk_events < self.events.len() || !self.risk_backlog.is_empty())
+        {
+            self.risk_observe(ts, None); // the last events, for the report; nothing is sent
         }
         self.risk.finish(ts);
     }

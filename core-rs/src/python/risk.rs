@@ -21,8 +21,8 @@ use crate::risk::layers::{
     VolEstimator, VolTargetConfig,
 };
 use crate::risk::{
-    RiskConfig, RiskEngine, RiskLayer, RiskReason, RiskReport, RiskView, StateWish, TradingState,
-    Verdict,
+    Hooks, RiskConfig, RiskEngine, RiskLayer, RiskReason, RiskReport, RiskView, StateWish,
+    TradingState, Verdict,
 };
 
 /// Messages of the Python layers (exceptions, veto details), shared between the layers inside
@@ -679,6 +679,17 @@ impl RiskLayer for PyLayer {
             },
             view,
         );
+    }
+
+    /// Only the methods the class defines (a `wish` alone is read once a bar); no Python call
+    /// for order events or quotes.
+    fn hooks(&self) -> Hooks {
+        Hooks {
+            check: self.has_check,
+            bar: self.has_on_bar || self.has_wish,
+            fill: self.has_on_fill,
+            ..Hooks::NONE
+        }
     }
 
     fn wish(&self) -> StateWish {

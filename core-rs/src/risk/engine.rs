@@ -8,11 +8,14 @@ use super::audit::AuditLog;
 use super::bucket::TokenBucket;
 use super::checks::{self, RiskLimits};
 use super::{
-    Command, Fill, ListKind, OrderEvent, OrderSpec, RiskLayer, RiskReason, RiskView, StateWish,
-    TradingState, Verdict,
+    Command, Fill, Hooks, ListKind, OrderEvent, OrderSpec, RiskLayer, RiskReason, RiskView,
+    StateWish, TradingState, Verdict,
 };
 use crate::error::{CoreError, CoreResult};
+use crate::model::Instrument;
 use crate::model::bar::Bar;
+use crate::portfolio::Portfolio;
+use crate::venue::orders::Orders;
 
 /// The risk engine's configuration (layers are given separately to [`RiskEngine::new`]).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -83,6 +86,60 @@ pub struct RiskEngine {
     modify_bucket: Option<TokenBucket>,
     market: RiskMarket,
     every_bar: bool,
+    hooks: HookLists,
+}
+
+/// The layers (indices into `layers`, in order) that asked for each hook ([`Hooks`]).
+#[derive(Debug, Default)]
+struct HookLists {
+    check: Vec<usize>,
+    bar: Vec<usize>,
+    quote: Vec<usize>,
+    fill: Vec<usize>,
+    event: Vec<usize>,
+}
+
+impl HookLists {
+    fn of(layers: &[Box<dyn RiskLayer>]) -> Self {
+        let hooks: Vec<Hooks> = layers.iter().map(|l| l.hooks()).collect();
+        let wanting = |f: fn(&Hooks) -> bool| -> Vec<usize> {
+            (0..hooks.len()).filter(|&k| f(&hooks[k])).collect()
+        };
+        Self {
+            check: wanting(|h| h.check),
+            bar: wanting(|h| h.bar),
+            quote: wanting(|h| h.quote),
+            fill: wanting(|h| h.fill),
+            event: wanting(|h| h.event),
+        }
+    }
+
+    /// Hand `layers` the fills, events and bar their hooks asked for.
+    #[inline(always)]
+    fn run(
+        &self,
+        layers: &mut [Box<dyn RiskLayer>],
+        fills: &[Fill],
+        events: &[OrderEvent],
+        bar: Option<&Bar>,
+        view: &RiskView<'_>,
+    ) {
+        if !fills.is_empty() {
+            for &k in &self.fill {
+                layers[k].on_fills(fills, view);
+            }
+        }
+        if !events.is_empty() {
+            for &k in &self.event {
+                layers[k].on_events(events, view);
+            }
+        }
+        if let Some(bar) = bar {
+            for &k in &self.bar {
+                layers[k].on_bar(bar, view);
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for RiskEngine {
@@ -211,6 +268,7 @@ impl RiskEngine {
         }
         let wishes = layers.iter().map(|l| l.wish()).collect();
         let every_bar = layers.iter().any(|l| l.needs_every_bar());
+        let hooks = HookLists::of(&layers);
         let mut e = Self {
             submit_bucket: config.limits.submit_rate.map(TokenBucket::new),
             modify_bucket: config.limits.modify_rate.map(TokenBucket::new),
@@ -230,6 +288,7 @@ impl RiskEngine {
                 last_data_ts: vec![i64::MIN; n],
             },
             every_bar,
+            hooks,
         };
         // ts 0: written when the engine is built, before any market time.
         if e.bypass {
@@ -402,7 +461,7 @@ impl RiskEngine {
         self.gate(spec, view)?;
         self.take_submit_token(view.ts)?;
         checks::check_order(&self.limits, spec, view)?;
-        if self.layers.is_empty() {
+        if self.hooks.check.is_empty() {
             return Ok(());
         }
         self.run_layers(spec, view)
@@ -433,7 +492,7 @@ impl RiskEngine {
                 }
                 for spec in orders.iter_mut() {
                     checks::check_order(&self.limits, spec, view)?;
-                    if !self.layers.is_empty() {
+                    if !self.hooks.check.is_empty() {
                         self.run_layers(spec, view)?;
                     }
                 }
@@ -449,7 +508,7 @@ impl RiskEngine {
                     .filter(|c| c.side == first.side && !c.reduce_only)
                     .count() as i64;
                 checks::check_order(&self.limits, &orders[0], view)?;
-                if !self.layers.is_empty() {
+                if !self.hooks.check.is_empty() {
                     self.run_layers(&mut orders[0], view)?;
                 }
                 if same_side > 0 {
@@ -500,6 +559,7 @@ impl RiskEngine {
     fn run_layers(&mut self, spec: &mut OrderSpec, view: &RiskView<'_>) -> Result<(), RiskReason> {
         let Self {
             layers,
+            hooks,
             limits,
             report,
             ..
@@ -509,7 +569,8 @@ impl RiskEngine {
             .instruments
             .get(spec.instrument as usize)
             .ok_or(RiskReason::UnknownInstrument)?;
-        for layer in layers.iter_mut() {
+        for &k in &hooks.check {
+            let layer = &mut layers[k];
             let veto = match layer.check(spec, view) {
                 Verdict::Pass => None,
                 Verdict::Veto(r) => Some(r),
@@ -553,9 +614,7 @@ impl RiskEngine {
     /// [`on_bar`](Self::on_bar) without reading the layers' wishes (see `observe_fill`).
     #[inline]
     pub fn observe_bar(&mut self, bar: &Bar, view: &RiskView<'_>) {
-        for l in &mut self.layers {
-            l.on_bar(bar, view);
-        }
+        self.hooks.run(&mut self.layers, &[], &[], Some(bar), view);
     }
 
     pub fn on_fill(&mut self, fill: &Fill, view: &RiskView<'_>) {
@@ -572,17 +631,62 @@ impl RiskEngine {
     /// events followed by one [`settle`](Self::settle) (the engine's per-step sync).
     #[inline]
     pub fn observe_fill(&mut self, fill: &Fill, view: &RiskView<'_>) {
-        for l in &mut self.layers {
-            l.on_fill(fill, view);
-        }
+        self.hooks.run(
+            &mut self.layers,
+            std::slice::from_ref(fill),
+            &[],
+            None,
+            view,
+        );
+    }
+
+    /// [`observe_fill`](Self::observe_fill) and [`observe_event`](Self::observe_event) for a
+    /// batch (a no-op for what no layer asked for), then `bar` if given; no wish is read.
+    #[inline]
+    pub fn observe(
+        &mut self,
+        fills: &[Fill],
+        events: &[OrderEvent],
+        bar: Option<&Bar>,
+        view: &RiskView<'_>,
+    ) {
+        self.hooks.run(&mut self.layers, fills, events, bar, view);
+    }
+
+    /// [`observe`](Self::observe) then [`settle`](Self::settle), with the view built over the
+    /// engine's own market data (`confidence`, `last_data_ts`): what a backtest loop calls.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the view's borrowed parts, kept apart from the engine's own"
+    )]
+    #[inline]
+    pub fn sync(
+        &mut self,
+        ts: i64,
+        instruments: &[Instrument],
+        portfolio: &Portfolio,
+        orders: &Orders,
+        fills: &[Fill],
+        events: &[OrderEvent],
+        bar: Option<&Bar>,
+    ) {
+        let view = RiskView {
+            ts,
+            instruments,
+            portfolio,
+            orders,
+            confidence: &self.market.confidence,
+            last_data_ts: &self.market.last_data_ts,
+        };
+        self.hooks.run(&mut self.layers, fills, events, bar, &view);
+        self.settle(ts);
     }
 
     /// [`on_event`](Self::on_event) without reading the layers' wishes (see `observe_fill`).
     #[inline]
     pub fn observe_event(&mut self, ev: &OrderEvent, view: &RiskView<'_>) {
-        for l in &mut self.layers {
-            l.on_event(ev, view);
-        }
+        self.hooks
+            .run(&mut self.layers, &[], std::slice::from_ref(ev), None, view);
     }
 
     /// Read every layer's wish and change the trading state if the most severe one moved.
@@ -596,10 +700,10 @@ impl RiskEngine {
     /// A quote (tick / L2 feeds): the instrument's latest data time, then the layers.
     pub fn on_quote(&mut self, instrument: u32, ts: i64, bid: i64, ask: i64) {
         self.note_data(instrument, ts);
-        for l in &mut self.layers {
-            l.on_quote(instrument, ts, bid, ask);
+        for &k in &self.hooks.quote {
+            self.layers[k].on_quote(instrument, ts, bid, ask);
         }
-        self.recompute(ts);
+        self.settle(ts);
     }
 
     /// Record that market data of `instrument` arrived at `ts` (the first call also starts the
@@ -633,7 +737,24 @@ impl RiskEngine {
     }
 
     /// The effective state = max(manual, every layer's wish); record a change if there is one.
+    #[inline]
     fn recompute(&mut self, ts: i64) {
+        // The common case: no wish moved since the last reading, or none that moves the state.
+        let mut best = self.manual;
+        let mut moved = false;
+        for (l, w) in self.layers.iter().zip(&self.wishes) {
+            let now = l.wish();
+            best = best.max(now.state);
+            moved |= now != *w;
+        }
+        if !moved && best == self.state {
+            return;
+        }
+        self.recompute_slow(ts);
+    }
+
+    #[inline(never)]
+    fn recompute_slow(&mut self, ts: i64) {
         let mut best = self.manual;
         let mut by: Option<usize> = None;
         let mut released: Option<usize> = None;

@@ -525,8 +525,11 @@ pub(crate) fn resize_verdict(qty: i64, new: i64, reason: super::RiskReason) -> s
     }
 }
 
+/// Nanoseconds in a day.
+pub(crate) const DAY_NS: i64 = 86_400_000_000_000;
+
 /// The clock's UTC day number.
 #[inline]
 pub(crate) fn utc_day(ts: i64) -> i64 {
-    ts.div_euclid(86_400_000_000_000)
+    ts.div_euclid(DAY_NS)
 }

@@ -4,7 +4,7 @@ use super::{BreakerConfig, increases_exposure};
 use crate::error::CoreResult;
 use crate::model::bar::Bar;
 use crate::model::order::{Fill, OrderEvent, OrderEventKind, OrderSpec};
-use crate::risk::{RiskLayer, RiskReason, RiskView, Verdict};
+use crate::risk::{Hooks, RiskLayer, RiskReason, RiskView, Verdict};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BreakerState {
@@ -130,6 +130,17 @@ impl RiskLayer for CircuitBreaker {
         Verdict::Veto(RiskReason::CircuitOpen)
     }
 
+    /// No bar hook: the breaker wishes no state, and `check` moves an open breaker to half-open
+    /// on the clock before judging an order (`on_bar` stays for direct callers).
+    fn hooks(&self) -> Hooks {
+        Hooks {
+            check: true,
+            fill: true,
+            event: true,
+            ..Hooks::NONE
+        }
+    }
+
     fn on_bar(&mut self, _bar: &Bar, view: &RiskView<'_>) {
         self.advance(view.ts);
     }
@@ -148,6 +159,13 @@ impl RiskLayer for CircuitBreaker {
             }
         }
         self.trades_seen = trades.len();
+    }
+
+    /// The view shows the trades the whole batch closed: the first fill's call sees them all.
+    fn on_fills(&mut self, fills: &[Fill], view: &RiskView<'_>) {
+        if let Some(f) = fills.first() {
+            self.on_fill(f, view);
+        }
     }
 
     fn on_event(&mut self, event: &OrderEvent, _view: &RiskView<'_>) {

@@ -5,7 +5,7 @@ use super::{
 };
 use crate::error::CoreResult;
 use crate::model::order::OrderSpec;
-use crate::risk::{RiskLayer, RiskReason, RiskView, Verdict};
+use crate::risk::{Hooks, RiskLayer, RiskReason, RiskView, Verdict};
 
 #[inline]
 fn lerp(a: f64, b: f64, t: f64) -> f64 {
@@ -74,5 +74,13 @@ impl RiskLayer for ConfidenceSizing {
             q = q.min(qmax);
         }
         resize_verdict(spec.qty, q, RiskReason::Confidence)
+    }
+
+    /// Reads only the view at order time.
+    fn hooks(&self) -> Hooks {
+        Hooks {
+            check: true,
+            ..Hooks::NONE
+        }
     }
 }

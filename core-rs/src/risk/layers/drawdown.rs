@@ -1,10 +1,10 @@
 //! Drawdown guard (see [`DrawdownConfig`]).
 
-use super::{DrawdownConfig, increases_exposure, utc_day};
+use super::{DAY_NS, DrawdownConfig, increases_exposure, utc_day};
 use crate::error::CoreResult;
 use crate::model::bar::Bar;
 use crate::model::order::{Fill, OrderSpec};
-use crate::risk::{RiskLayer, RiskReason, RiskView, StateWish, TradingState, Verdict};
+use crate::risk::{Hooks, RiskLayer, RiskReason, RiskView, StateWish, TradingState, Verdict};
 
 /// Watches equity (`Portfolio::equity_f64`, positions at their marks) on every bar and fill.
 ///
@@ -22,6 +22,9 @@ pub struct DrawdownGuard {
     cfg: DrawdownConfig,
     hwm: f64,
     day: i64,
+    /// The current day's span on the engine clock, [start, end) ns: the day is recomputed (a
+    /// 64-bit division) only when the clock leaves it.
+    day_span: (i64, i64),
     day_start: f64,
     soft_hit: bool,
     hard_latched: bool,
@@ -37,6 +40,7 @@ impl DrawdownGuard {
             cfg,
             hwm: f64::NEG_INFINITY,
             day: i64::MIN,
+            day_span: (i64::MAX, i64::MIN),
             day_start: f64::NAN,
             soft_hit: false,
             hard_latched: false,
@@ -60,13 +64,24 @@ impl DrawdownGuard {
         self.day_start
     }
 
-    /// Take one equity observation at engine time `ts`.
-    pub fn observe(&mut self, ts: i64, equity: f64) {
+    #[inline(never)]
+    fn enter_day(&mut self, ts: i64, equity: f64) {
         let day = utc_day(ts);
+        self.day_span = (
+            day.saturating_mul(DAY_NS),
+            day.saturating_add(1).saturating_mul(DAY_NS),
+        );
         if day != self.day {
             self.day = day;
             self.day_start = equity;
             self.daily_hit = false;
+        }
+    }
+
+    /// Take one equity observation at engine time `ts`.
+    pub fn observe(&mut self, ts: i64, equity: f64) {
+        if !(self.day_span.0 <= ts && ts < self.day_span.1) {
+            self.enter_day(ts, equity);
         }
         if equity > self.hwm {
             self.hwm = equity;
@@ -103,12 +118,32 @@ impl RiskLayer for DrawdownGuard {
         }
     }
 
+    /// No `check` hook for the engine: the guard's veto (a wish above ACTIVE and an order that
+    /// adds exposure) can never decide, because its wish already set the engine's state and the
+    /// state gate, which runs before the layers, refuses every such order (REDUCING lets only
+    /// orders through that reduce exposure, counting working orders too). `check` stays for
+    /// direct callers.
+    fn hooks(&self) -> Hooks {
+        Hooks {
+            bar: true,
+            fill: true,
+            ..Hooks::NONE
+        }
+    }
+
     fn on_bar(&mut self, _bar: &Bar, view: &RiskView<'_>) {
         self.observe(view.ts, view.portfolio.equity_f64());
     }
 
     fn on_fill(&mut self, _fill: &Fill, view: &RiskView<'_>) {
         self.observe(view.ts, view.portfolio.equity_f64());
+    }
+
+    /// The view shows the account after the whole batch: one observation stands for all.
+    fn on_fills(&mut self, fills: &[Fill], view: &RiskView<'_>) {
+        if !fills.is_empty() {
+            self.observe(view.ts, view.portfolio.equity_f64());
+        }
     }
 
     fn wish(&self) -> StateWish {

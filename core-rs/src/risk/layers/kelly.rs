@@ -4,7 +4,7 @@ use super::{KellyConfig, floor_raw, increases_exposure, order_price, position_of
 use crate::error::CoreResult;
 use crate::model::order::{Fill, OrderSpec};
 use crate::portfolio::Trade;
-use crate::risk::{RiskLayer, RiskReason, RiskView, Verdict};
+use crate::risk::{Hooks, RiskLayer, RiskReason, RiskView, Verdict};
 
 /// Fractional Kelly over the last `window` closed trades (`Portfolio::trades`, net pnl).
 ///
@@ -140,6 +140,14 @@ impl RiskLayer for KellySizing {
             Verdict::Veto(RiskReason::Kelly)
         } else {
             Verdict::Resize(qmax)
+        }
+    }
+
+    fn hooks(&self) -> Hooks {
+        Hooks {
+            check: true,
+            fill: true,
+            ..Hooks::NONE
         }
     }
 

@@ -4,7 +4,7 @@ use super::PanicConfig;
 use crate::error::CoreResult;
 use crate::model::bar::Bar;
 use crate::model::order::{Fill, OrderEvent, OrderEventKind, OrderKind, OrderSpec, Reason};
-use crate::risk::{RiskLayer, RiskReason, RiskView, StateWish, TradingState, Verdict};
+use crate::risk::{Hooks, RiskLayer, RiskReason, RiskView, StateWish, TradingState, Verdict};
 
 const STALE: usize = 0;
 const SPREAD: usize = 1;
@@ -38,7 +38,10 @@ pub struct PanicConditions {
     name: String,
     cfg: PanicConfig,
     now: i64,
-    last_held: [i64; 4],
+    /// The latest time any condition held, and which one (the lowest index on a tie): the one
+    /// that names the wish, since every condition has the same cool-down.
+    latest: i64,
+    latest_cond: usize,
     rejects: u32,
     /// Per instrument, `spread_window` slots each: spreads in arrival order (a ring) and the
     /// same spreads sorted.
@@ -59,7 +62,8 @@ impl PanicConditions {
         Ok(Self {
             name,
             now: i64::MIN,
-            last_held: [i64::MIN; 4],
+            latest: i64::MIN,
+            latest_cond: 0,
             rejects: 0,
             ring: vec![0; slots],
             sorted: vec![0; slots],
@@ -75,12 +79,16 @@ impl PanicConditions {
 
     fn hold(&mut self, cond: usize, ts: i64) {
         self.tick(ts);
-        self.last_held[cond] = self.last_held[cond].max(ts);
+        if ts > self.latest || (ts == self.latest && cond < self.latest_cond) {
+            self.latest = ts;
+            self.latest_cond = cond;
+        }
     }
 
-    fn active(&self, cond: usize) -> bool {
-        self.last_held[cond] != i64::MIN
-            && self.now < self.last_held[cond].saturating_add(self.cfg.cooldown_ns)
+    /// Whether a condition still holds (the one that held last is within its cool-down; the
+    /// others held earlier, so they are released no later).
+    fn held(&self) -> bool {
+        self.latest != i64::MIN && self.now < self.latest.saturating_add(self.cfg.cooldown_ns)
     }
 
     /// Consecutive rejects counted so far.
@@ -140,6 +148,18 @@ impl RiskLayer for PanicConditions {
             return Verdict::Veto(RiskReason::StaleData);
         }
         Verdict::Pass
+    }
+
+    /// The bar hook moves the clock (a held wish is released by time); the others only for
+    /// the conditions configured.
+    fn hooks(&self) -> Hooks {
+        Hooks {
+            check: self.cfg.stale_ns.is_some(),
+            bar: true,
+            quote: self.cfg.spread_k.is_some(),
+            fill: self.cfg.slippage_k.is_some(),
+            event: self.cfg.max_consecutive_rejects.is_some(),
+        }
     }
 
     fn on_bar(&mut self, _bar: &Bar, view: &RiskView<'_>) {
@@ -214,26 +234,21 @@ impl RiskLayer for PanicConditions {
 
     fn wish(&self) -> StateWish {
         // The condition that held last names the wish.
-        let mut best: Option<usize> = None;
-        for c in 0..4 {
-            if self.active(c) && best.is_none_or(|b| self.last_held[c] > self.last_held[b]) {
-                best = Some(c);
-            }
-        }
-        match best {
-            Some(c) => StateWish {
+        if self.held() {
+            StateWish {
                 state: self.cfg.state,
-                reason: REASONS[c],
-            },
-            None => StateWish {
+                reason: REASONS[self.latest_cond],
+            }
+        } else {
+            StateWish {
                 state: TradingState::Active,
                 reason: RiskReason::StaleData,
-            },
+            }
         }
     }
 
     /// True while a wish is held: the layer must see the clock move to release it.
     fn needs_every_bar(&self) -> bool {
-        (0..4).any(|c| self.active(c))
+        self.held()
     }
 }

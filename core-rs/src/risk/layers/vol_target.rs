@@ -4,7 +4,7 @@ use super::{VolEstimator, VolTargetConfig, floor_raw, increases_exposure, resize
 use crate::error::CoreResult;
 use crate::model::bar::Bar;
 use crate::model::order::OrderSpec;
-use crate::risk::{RiskLayer, RiskReason, RiskView, Verdict};
+use crate::risk::{Hooks, RiskLayer, RiskReason, RiskView, Verdict};
 
 /// Rolling sample variance over a ring of the last `window` returns: Welford while filling, the
 /// sliding-window update once full, and an exact two-pass recomputation each time the ring wraps
@@ -227,6 +227,14 @@ impl RiskLayer for VolTarget {
         };
         let new = floor_raw(spec.qty as f64 * scale);
         resize_verdict(spec.qty, new, RiskReason::VolatilityTarget)
+    }
+
+    fn hooks(&self) -> Hooks {
+        Hooks {
+            check: true,
+            bar: true,
+            ..Hooks::NONE
+        }
     }
 
     fn on_bar(&mut self, bar: &Bar, _view: &RiskView<'_>) {
