@@ -23,7 +23,7 @@ use _core::model::{
     Side, TimeInForce,
 };
 use _core::risk::checks::{InstrumentLimits, RiskLimits};
-use _core::risk::{RiskConfig, RiskEngine, RiskReason, TradingState};
+use _core::risk::{Hooks, RiskConfig, RiskEngine, RiskReason, TradingState};
 use _core::venue::{FillAt, VenueConfig};
 use proptest::prelude::*;
 
@@ -801,4 +801,174 @@ fn the_quiet_span_fast_path_stays_unless_a_layer_needs_every_bar() {
             assert!(h.changes.is_empty());
         }
     }
+}
+
+// ---- what the layers are shown, and when ----------------------------------------------------
+
+type Log = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// Logs every hook call; wishes HALTED once it has seen `halt_after` `Accepted` events.
+struct Recorder {
+    name: &'static str,
+    hooks: _core::risk::Hooks,
+    log: Log,
+    accepted: usize,
+    halt_after: usize,
+}
+
+impl _core::risk::RiskLayer for Recorder {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn hooks(&self) -> _core::risk::Hooks {
+        self.hooks
+    }
+    fn check(&mut self, s: &OrderSpec, _: &_core::risk::RiskView<'_>) -> _core::risk::Verdict {
+        self.log.lock().unwrap().push(format!("check {}", s.id));
+        _core::risk::Verdict::Pass
+    }
+    fn on_bar(&mut self, b: &Bar, _: &_core::risk::RiskView<'_>) {
+        self.log.lock().unwrap().push(format!("bar {}", b.ts));
+    }
+    fn on_fill(&mut self, f: &_core::model::Fill, _: &_core::risk::RiskView<'_>) {
+        self.log.lock().unwrap().push(format!("fill {}", f.order_id));
+    }
+    fn on_event(&mut self, e: &_core::model::OrderEvent, _: &_core::risk::RiskView<'_>) {
+        if e.kind == OrderEventKind::Accepted {
+            self.accepted += 1;
+        }
+        self.log.lock().unwrap().push(format!("{} {:?}", e.id, e.kind));
+    }
+    fn wish(&self) -> _core::risk::StateWish {
+        _core::risk::StateWish {
+            state: if self.accepted >= self.halt_after {
+                TradingState::Halted
+            } else {
+                TradingState::Active
+            },
+            reason: RiskReason::ConsecutiveRejects,
+        }
+    }
+}
+
+/// Bar 0: a market buy (fills at bar 1's open) and three far limit buys, the third's id a
+/// duplicate (a venue denial); bar 1: `n` more far limit buys.
+struct Orders4 {
+    n: u64,
+    delivered: Vec<String>,
+}
+
+impl Handler for Orders4 {
+    type Error = CoreError;
+    fn on_events(&mut self, bt: &mut Backtest) -> Result<(), CoreError> {
+        self.delivered
+            .extend(bt.events().iter().map(|e| format!("{} {:?}", e.id, e.kind)));
+        Ok(())
+    }
+    fn on_bar(&mut self, bt: &mut Backtest, _bar: &Bar, i: usize) -> Result<(), CoreError> {
+        let limit = |id| {
+            Command::Submit(OrderSpec::new(
+                id,
+                0,
+                Side::Buy,
+                OrderKind::Limit { px: 5_000 },
+                1_000,
+            ))
+        };
+        match i {
+            0 => {
+                bt.submit(Command::Submit(OrderSpec::new(
+                    1,
+                    0,
+                    Side::Buy,
+                    OrderKind::Market,
+                    1_000,
+                )));
+                bt.submit(limit(2));
+                bt.submit(limit(2));
+            }
+            1 => {
+                for id in 10..10 + self.n {
+                    bt.submit(limit(id));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn recorded(hooks: _core::risk::Hooks, halt_after: usize, n: u64) -> (Backtest, Orders4, Log) {
+    let inst = Instrument::new("X", 2, 3).unwrap();
+    let mut bt = Backtest::new(vec![inst], VenueConfig::default(), 100_000.0).unwrap();
+    let log = Log::default();
+    let layer = Recorder {
+        name: "rec",
+        hooks,
+        log: log.clone(),
+        accepted: 0,
+        halt_after,
+    };
+    bt.set_risk(RiskEngine::new(RiskConfig::default(), vec![Box::new(layer)], 1).unwrap());
+    let ts = [1, 2, 3];
+    let px = [100.0; 3];
+    let cols = BarColumns {
+        ts: &ts,
+        open: &px,
+        high: &px,
+        low: &px,
+        close: &px,
+        volume: &[1e9; 3],
+        instrument: None,
+    };
+    let mut h = Orders4 {
+        n,
+        delivered: Vec::new(),
+    };
+    bt.run(&cols, &mut h).unwrap();
+    bt.finish();
+    (bt, h, log)
+}
+
+#[test]
+fn layers_see_every_event_once_in_order_and_before_the_next_check() {
+    let (bt, h, log) = recorded(_core::risk::Hooks::ALL, usize::MAX, 3);
+    let log = log.lock().unwrap().clone();
+    let events: Vec<String> = log
+        .iter()
+        .filter(|l| !l.starts_with("check") && !l.starts_with("bar") && !l.starts_with("fill"))
+        .cloned()
+        .collect();
+    assert_eq!(events, h.delivered, "the events the strategy got, each once, in order");
+    assert!(h.delivered.iter().any(|e| e.starts_with("2 Denied")));
+    // Each check comes after every event of the commands before it (Submitted/Accepted are
+    // shown late, but never after a later check), and the fill before the bar it came with.
+    let at = |s: &str| log.iter().position(|l| l == s).unwrap_or_else(|| panic!("{s}"));
+    assert!(at("1 Accepted") < at("check 2"));
+    assert!(at("2 Accepted") < at("check 10"));
+    assert!(at("10 Accepted") < at("check 11"));
+    assert!(at("fill 1") < at("bar 2"));
+    assert_eq!(bt.risk.state(), TradingState::Active);
+}
+
+#[test]
+fn a_wish_raised_by_deferred_events_holds_the_next_order() {
+    // 2 acceptances at bar 0 (ids 1, 2); HALTED after the 4th: ids 10 and 11 pass, 12 does not
+    let (bt, h, _) = recorded(_core::risk::Hooks::ALL, 4, 3);
+    let denied_12 = format!("12 {:?}", denied(RiskReason::StateHalted));
+    assert!(h.delivered.contains(&denied_12), "{:?}", h.delivered);
+    assert!(h.delivered.contains(&"11 Accepted".to_string()));
+    let c = &bt.risk.report().changes[0];
+    assert_eq!((c.to, c.ts), (TradingState::Halted, 2), "at the check of id 12, bar 1");
+}
+
+#[test]
+fn hooks_a_layer_leaves_out_are_never_called() {
+    let only_bars = _core::risk::Hooks {
+        bar: true,
+        ..Hooks::NONE
+    };
+    let (_, _, log) = recorded(only_bars, usize::MAX, 2);
+    let log = log.lock().unwrap().clone();
+    assert_eq!(log, vec!["bar 1", "bar 2", "bar 3"]);
 }
