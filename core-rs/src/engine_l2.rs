@@ -709,13 +709,13 @@ impl<S: L2Strategy> L2Backtest<S> {
             self.mfills = mfills;
             self.mfills.clear();
         }
-        if self.risk.has_layers() {
-            self.risk_step(ts)?;
-        }
         let synced = match &self.quote_book {
             Some(b) => !b.is_empty(),
             None => self.sync.as_ref().is_some_and(|s| s.is_synced()),
         };
+        if self.risk.has_layers() {
+            self.risk_step(ts, synced)?;
+        }
         if !synced {
             return Ok(());
         }
@@ -1126,13 +1126,16 @@ impl<S: L2Strategy> L2Backtest<S> {
     }
 
     /// The layers' turn after each event (only with layers): the data time, the best bid/ask
-    /// when it changed ([`RiskEngine::on_quote`]), the new fills and events; then EMERGENCY
-    /// entered on the way acts, and state changes and risk events reach the strategy.
+    /// of a synced book when it changed ([`RiskEngine::on_quote`]), the new fills and events;
+    /// then EMERGENCY entered on the way acts, and state changes and risk events reach the
+    /// strategy.
     #[inline(never)]
-    fn risk_step(&mut self, ts: i64) -> CoreResult<()> {
+    fn risk_step(&mut self, ts: i64, synced: bool) -> CoreResult<()> {
         let before = self.risk.state();
         self.risk.note_data(0, ts);
-        let top = book_of(&self.sync, &self.quote_book).map(|b| (b.best_bid(), b.best_ask()));
+        let top = book_of(&self.sync, &self.quote_book)
+            .filter(|_| synced)
+            .map(|b| (b.best_bid(), b.best_ask()));
         if let Some((Some(b), Some(a))) = top
             && (b.px, a.px) != self.risk_quote
         {
