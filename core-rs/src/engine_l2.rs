@@ -19,7 +19,20 @@
 //! trail the trade price); once triggered they arrive at the matcher as market or limit orders.
 //! After every call that can change orders, the matcher is reconciled with the manager (closed
 //! orders leave it, resized ones follow, newly working ones — OTO/bracket children — arrive).
-//! Money is exact: cash moves by `Instrument::notional` and fees round against the trader.
+//! Money is exact: the account is a [`Portfolio`] (fills applied with [`Portfolio::apply`]: cash
+//! moves by `Instrument::notional`, fees round against the trader); it is marked at the mid when
+//! the risk engine reads it and at the strategy's wake-ups.
+//!
+//! **Risk** ([`crate::risk`]): every command of the strategy passes the same [`RiskEngine`] as in
+//! the bar engine ([`crate::engine::Backtest`]) before it reaches latency or the matcher; a denial
+//! is an order event (`Denied` / `ModifyRejected` / `CancelRejected` with `Reason::Risk(code)`),
+//! handed to [`L2Strategy::on_event`], and nothing reaches the matcher. With layers configured,
+//! the layers see every fill and order event (`observe_*` then `settle`), every change of the
+//! best bid/ask ([`RiskEngine::on_quote`]: the panic layer's spread condition) and the data
+//! time; a change of trading state reaches [`L2Strategy::on_trading_state`]. In EMERGENCY the
+//! loop cancels the strategy's working orders and flattens the position with a reduce-only market
+//! order (ids from [`ENGINE_ORDER_ID_BASE`] up), again at each wake-up until flat. Without layers
+//! none of the per-event work runs (the default engine has the structural checks only).
 
 use std::collections::VecDeque;
 use std::io::BufRead;
@@ -32,12 +45,17 @@ use crate::book::{
 use crate::data::binance_ws::{WsMessage, decode_line, levels};
 use crate::data::decimal::{decimals_of, parse_fixed};
 use crate::data::replay::open_recording;
+use crate::engine::ENGINE_ORDER_ID_BASE;
 use crate::error::{CoreError, CoreResult};
 use crate::model::fixed::Rate;
 use crate::model::order::{
-    Command, Fill, Liquidity, OrderEvent, OrderId, OrderKind, OrderSpec, OrderStatus, Side,
+    Command, Fill, Liquidity, OrderEvent, OrderEventKind, OrderId, OrderKind, OrderSpec,
+    OrderStatus, Reason, Side,
 };
 use crate::model::{AggressorSide, Instrument};
+use crate::portfolio::Portfolio;
+use crate::risk::checks::RiskLimits;
+use crate::risk::{RiskConfig, RiskEngine, RiskReason, RiskView, StateChange, TradingState};
 use crate::venue::Orders;
 use crate::venue::fees::FeeModel;
 use crate::venue::l2::{Arrival, L2Matcher, MatchFill, Working};
@@ -66,6 +84,9 @@ pub struct L2Config {
     /// event at or after `t + latency` (until then the order is `Submitted`, or keeps working
     /// while its cancel is in flight). Zero by default.
     pub latency: LatencyConfig,
+    /// Cash at the start, money units (1e-18 of the quote currency). Zero by default: the
+    /// reported cash is then the cash flow of the run.
+    pub initial_cash: i128,
 }
 
 impl L2Config {
@@ -81,6 +102,7 @@ impl L2Config {
             taker_fee_bps: 0.0,
             fee_model: None,
             fast_decode: true,
+            initial_cash: 0,
         }
     }
 }
@@ -183,6 +205,8 @@ pub struct L2View<'a> {
     pub orders: &'a Orders,
     /// The orders working at the venue (resting limits), with their queue positions.
     pub working: &'a [Working],
+    /// The risk engine's trading state.
+    pub trading_state: TradingState,
 }
 
 /// A strategy driven by the L2 loop: it pushes [`Command`]s (Submit, Cancel, CancelAll).
@@ -196,6 +220,26 @@ pub trait L2Strategy {
         fill: &Fill,
         cmds: &mut Vec<Command>,
     ) -> CoreResult<()>;
+    /// An order event of the risk engine: a denial of one of its commands (`Denied`,
+    /// `ModifyRejected`, `CancelRejected`) or an EMERGENCY cancel, all with `Reason::Risk(code)`.
+    /// Default: ignored.
+    fn on_event(
+        &mut self,
+        _view: &L2View<'_>,
+        _event: &OrderEvent,
+        _cmds: &mut Vec<Command>,
+    ) -> CoreResult<()> {
+        Ok(())
+    }
+    /// A change of the risk engine's trading state. Default: ignored.
+    fn on_trading_state(
+        &mut self,
+        _view: &L2View<'_>,
+        _change: &StateChange,
+        _cmds: &mut Vec<Command>,
+    ) -> CoreResult<()> {
+        Ok(())
+    }
 }
 
 /// Signed basis points as an exact rate.
@@ -224,9 +268,26 @@ pub fn run_ticks<S: L2Strategy>(
     size_dp: u8,
     strategy: S,
 ) -> CoreResult<(L2Report, S, L2Run)> {
+    run_ticks_with(trades, quotes, cfg, price_dp, size_dp, strategy, None)
+}
+
+/// [`run_ticks`] with a risk engine (None: the default one, structural checks only), built for
+/// the one instrument of the run ([`L2Backtest::new_quotes`]: `TICKS` at the given precision).
+pub fn run_ticks_with<S: L2Strategy>(
+    trades: &crate::data::ticks::TradeTicks,
+    quotes: &crate::data::ticks::QuoteTicks,
+    cfg: L2Config,
+    price_dp: u8,
+    size_dp: u8,
+    strategy: S,
+    risk: Option<RiskEngine>,
+) -> CoreResult<(L2Report, S, L2Run)> {
     use crate::model::fixed::to_raw;
     let t0 = Instant::now();
     let mut bt = L2Backtest::new_quotes(cfg, price_dp, size_dp, strategy)?;
+    if let Some(r) = risk {
+        bt.set_risk(r);
+    }
     let raw = |v: f64, dp: u8, name: &'static str, i: usize| {
         to_raw(v, dp).ok_or_else(|| CoreError::InvalidArgument {
             name,
@@ -267,12 +328,16 @@ pub fn run_ticks<S: L2Strategy>(
     Ok(out)
 }
 
-/// The orders, fills and events of a finished run.
+/// The orders, fills, events, account and risk engine of a finished run.
 #[derive(Debug)]
 pub struct L2Run {
     pub orders: Orders,
     pub fills: Vec<Fill>,
     pub events: Vec<OrderEvent>,
+    /// The account (cash, position, fees, round trips), marked at the last mid.
+    pub portfolio: Portfolio,
+    /// The risk engine: its report, audit log (sealed) and final state.
+    pub risk: RiskEngine,
 }
 
 /// Counts and results of one L2 backtest.
@@ -324,7 +389,22 @@ pub struct L2Backtest<S: L2Strategy> {
     untriggered: Vec<OrderId>,
     /// Orders being matched on arrival right now (not to be re-sent by `reconcile`).
     arriving: Vec<OrderId>,
-    cash: i128,
+    /// The account: cash, the position, fees (fills applied in order).
+    portfolio: Portfolio,
+    /// The risk engine every command passes (default: structural checks, no layers).
+    risk: RiskEngine,
+    /// Fills and events already shown to the risk layers.
+    risk_fills: usize,
+    risk_events: usize,
+    /// The best bid/ask last shown to the layers (raw; `i64::MIN`: none yet).
+    risk_quote: (i64, i64),
+    /// Risk events (denials, EMERGENCY cancels) not yet handed to the strategy.
+    notes: Vec<OrderEvent>,
+    /// Inside the delivery loop (nested calls leave the work to it).
+    delivering: bool,
+    /// The engine's latest flattening order (EMERGENCY) and its id counter.
+    flatten: Option<OrderId>,
+    engine_ids: OrderId,
     clock: i64,
     next_wake: Option<i64>,
     scratch: Vec<Delta>,
@@ -367,6 +447,7 @@ impl<S: L2Strategy> L2Backtest<S> {
         let model = cfg.queue;
         cfg.latency.validate()?;
         let latency = cfg.latency;
+        let initial_cash = cfg.initial_cash;
         Ok(Self {
             cfg,
             fees,
@@ -380,7 +461,15 @@ impl<S: L2Strategy> L2Backtest<S> {
             events: Vec::new(),
             untriggered: Vec::new(),
             arriving: Vec::new(),
-            cash: 0,
+            portfolio: Portfolio::new(initial_cash, 1),
+            risk: default_risk()?,
+            risk_fills: 0,
+            risk_events: 0,
+            risk_quote: (i64::MIN, i64::MIN),
+            notes: Vec::new(),
+            delivering: false,
+            flatten: None,
+            engine_ids: ENGINE_ORDER_ID_BASE,
             clock: i64::MIN,
             next_wake: None,
             scratch: Vec::with_capacity(512),
@@ -407,6 +496,24 @@ impl<S: L2Strategy> L2Backtest<S> {
         &self.orders
     }
 
+    /// The account.
+    pub fn portfolio(&self) -> &Portfolio {
+        &self.portfolio
+    }
+
+    /// The risk engine.
+    pub fn risk(&self) -> &RiskEngine {
+        &self.risk
+    }
+
+    /// Replace the risk engine (before the run; built for one instrument, the run's). Its
+    /// initial state reaches the strategy at the first wake-up.
+    pub fn set_risk(&mut self, risk: RiskEngine) {
+        self.risk = risk;
+        self.risk_fills = self.fills.len();
+        self.risk_events = self.events.len();
+    }
+
     fn ensure(&mut self, px: &str, qty: &str) -> CoreResult<()> {
         if self.sync.is_some() {
             return Ok(());
@@ -424,7 +531,7 @@ impl<S: L2Strategy> L2Backtest<S> {
             sync.on_diff(ids, &[])?;
         }
         self.sync = Some(sync);
-        let inst = Instrument::new("L2", pdp, sdp)?;
+        let inst = l2_instrument(pdp, sdp)?;
         self.orders = Orders::new(std::slice::from_ref(&inst));
         self.inst = Some(inst);
         self.report.price_dp = pdp;
@@ -469,6 +576,7 @@ impl<S: L2Strategy> L2Backtest<S> {
             self.clock = self.clock.max(recv);
             if self.report.first_ts == 0 {
                 self.report.first_ts = self.clock;
+                self.risk.start(self.clock);
             }
             self.arrivals_due()?;
             return self.after_event();
@@ -503,6 +611,7 @@ impl<S: L2Strategy> L2Backtest<S> {
         }
         if self.report.first_ts == 0 {
             self.report.first_ts = self.clock;
+            self.risk.start(self.clock);
         }
         self.arrivals_due()?;
         match l.msg {
@@ -604,6 +713,9 @@ impl<S: L2Strategy> L2Backtest<S> {
             Some(b) => !b.is_empty(),
             None => self.sync.as_ref().is_some_and(|s| s.is_synced()),
         };
+        if self.risk.has_layers() {
+            self.risk_step(ts, synced)?;
+        }
         if !synced {
             return Ok(());
         }
@@ -619,6 +731,13 @@ impl<S: L2Strategy> L2Backtest<S> {
                 Some(w) => w.saturating_add(((ts - w) / e + 1).saturating_mul(e)),
             });
             self.report.strategy_calls += 1;
+            if self.risk.state() == TradingState::Emergency {
+                self.emergency(ts)?;
+            }
+            if self.risk.has_pending_changes() || !self.notes.is_empty() {
+                self.deliver(ts)?;
+            }
+            self.mark_mid();
             let mut cmds = std::mem::take(&mut self.cmds);
             {
                 let (Some(book), Some(inst)) =
@@ -631,9 +750,10 @@ impl<S: L2Strategy> L2Backtest<S> {
                     book,
                     instrument: inst,
                     position: self.orders.position(0),
-                    cash: self.cash,
+                    cash: self.portfolio.cash,
                     orders: &self.orders,
                     working: self.matcher.working(),
+                    trading_state: self.risk.state(),
                 };
                 self.strategy.on_elapse(&view, &mut cmds)?;
             }
@@ -684,8 +804,7 @@ impl<S: L2Strategy> L2Backtest<S> {
         let Some(fill) = self.fills.last().cloned() else {
             return Ok(());
         };
-        let sign = fill.side.sign();
-        self.cash -= sign as i128 * inst.notional(fill.px, fill.qty) + fill.fee;
+        self.portfolio.apply(inst, &fill);
         self.report.fees += fill.fee;
         self.report.fills += 1;
         self.report.volume += fill.qty;
@@ -703,9 +822,10 @@ impl<S: L2Strategy> L2Backtest<S> {
                 book,
                 instrument: inst,
                 position: self.orders.position(0),
-                cash: self.cash,
+                cash: self.portfolio.cash,
                 orders: &self.orders,
                 working: self.matcher.working(),
+                trading_state: self.risk.state(),
             };
             self.strategy.on_fill(&view, &fill, &mut cmds)?;
         }
@@ -846,13 +966,298 @@ impl<S: L2Strategy> L2Backtest<S> {
         }
         let mut pending = std::mem::take(cmds);
         for c in pending.drain(..) {
-            if self.latency.is_zero() {
-                self.execute(c, ts)?;
-            } else {
-                self.send(c, ts);
-            }
+            self.route(c, ts)?;
         }
         *cmds = pending;
+        if !self.notes.is_empty() || self.risk.has_pending_changes() {
+            self.deliver(ts)?;
+        }
+        Ok(())
+    }
+
+    /// A command of the strategy: the risk engine first (a denial is an event, and nothing goes
+    /// further), then latency or the matcher.
+    #[inline]
+    fn route(&mut self, mut c: Command, ts: i64) -> CoreResult<()> {
+        if !self.risk.bypass()
+            && let Err(r) = self.risk_check(&mut c, ts)
+        {
+            self.risk_denied(&c, r, ts);
+        } else {
+            self.route_unchecked(c, ts)?;
+        }
+        self.risk_sync(ts)
+    }
+
+    /// A command past the risk engine (or the engine's own, in EMERGENCY).
+    #[inline]
+    fn route_unchecked(&mut self, c: Command, ts: i64) -> CoreResult<()> {
+        if self.latency.is_zero() {
+            self.execute(c, ts)
+        } else {
+            self.send(c, ts);
+            Ok(())
+        }
+    }
+
+    /// Mark the account at the book's mid (or its one side).
+    #[inline]
+    fn mark_mid(&mut self) {
+        let (Some(book), Some(inst)) = (book_of(&self.sync, &self.quote_book), self.inst.as_ref())
+        else {
+            return;
+        };
+        let px = match (book.best_bid(), book.best_ask()) {
+            (Some(b), Some(a)) => b.px + (a.px - b.px) / 2,
+            (Some(l), None) | (None, Some(l)) => l.px,
+            (None, None) => return,
+        };
+        let px_f = px as f64 / inst.price_scale;
+        self.portfolio.mark(0, px, px_f);
+    }
+
+    /// The risk engine's pre-trade check of `c` against the account marked at the mid.
+    #[inline]
+    fn risk_check(&mut self, c: &mut Command, ts: i64) -> Result<(), RiskReason> {
+        self.mark_mid();
+        let Some(inst) = self.inst.as_ref() else {
+            return Ok(()); // the strategy is only called once the instrument is known
+        };
+        let m = self.risk.take_market();
+        let view = RiskView {
+            ts,
+            instruments: std::slice::from_ref(inst),
+            portfolio: &self.portfolio,
+            orders: &self.orders,
+            confidence: &m.confidence,
+            last_data_ts: &m.last_data_ts,
+        };
+        let r = self.risk.check(c, &view);
+        self.risk.put_market(m);
+        r
+    }
+
+    /// The events of a command the risk engine refused (in the run's events, and for the
+    /// strategy).
+    #[inline(never)]
+    fn risk_denied(&mut self, cmd: &Command, r: RiskReason, ts: i64) {
+        let reason = Reason::Risk(r);
+        let from = self.events.len();
+        let push = |events: &mut Vec<OrderEvent>, id, kind| {
+            events.push(OrderEvent { id, ts, kind });
+        };
+        match cmd {
+            Command::Submit(spec) => {
+                push(&mut self.events, spec.id, OrderEventKind::Denied(reason))
+            }
+            Command::SubmitList { orders, .. } => {
+                for o in orders {
+                    push(&mut self.events, o.id, OrderEventKind::Denied(reason));
+                }
+            }
+            Command::Modify { id, .. } => push(
+                &mut self.events,
+                *id,
+                OrderEventKind::ModifyRejected(reason),
+            ),
+            Command::Cancel { id } => push(
+                &mut self.events,
+                *id,
+                OrderEventKind::CancelRejected(reason),
+            ),
+            Command::CancelAll { instrument } => {
+                if instrument.is_none_or(|i| i == 0) {
+                    for &id in self.orders.working_ids(0) {
+                        push(&mut self.events, id, OrderEventKind::CancelRejected(reason));
+                    }
+                }
+            }
+        }
+        self.notes.extend_from_slice(&self.events[from..]);
+    }
+
+    /// Show the risk layers the fills and events they have not seen (a no-op without layers);
+    /// EMERGENCY entered on the way acts at once.
+    #[inline(always)]
+    fn risk_sync(&mut self, ts: i64) -> CoreResult<()> {
+        if self.risk.has_layers()
+            && (self.risk_fills < self.fills.len() || self.risk_events < self.events.len())
+        {
+            return self.risk_sync_slow(ts);
+        }
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn risk_sync_slow(&mut self, ts: i64) -> CoreResult<()> {
+        let before = self.risk.state();
+        self.risk_observe(ts);
+        if before != TradingState::Emergency && self.risk.state() == TradingState::Emergency {
+            self.emergency(ts)?;
+        }
+        Ok(())
+    }
+
+    /// Hand the layers the fills and events they have not seen, then read their wishes once.
+    fn risk_observe(&mut self, ts: i64) {
+        self.mark_mid();
+        let Some(inst) = self.inst.as_ref() else {
+            return;
+        };
+        let m = self.risk.take_market();
+        let view = RiskView {
+            ts,
+            instruments: std::slice::from_ref(inst),
+            portfolio: &self.portfolio,
+            orders: &self.orders,
+            confidence: &m.confidence,
+            last_data_ts: &m.last_data_ts,
+        };
+        for f in &self.fills[self.risk_fills..] {
+            self.risk.observe_fill(f, &view);
+        }
+        for e in &self.events[self.risk_events..] {
+            self.risk.observe_event(e, &view);
+        }
+        self.risk.settle(ts);
+        self.risk.put_market(m);
+        self.risk_fills = self.fills.len();
+        self.risk_events = self.events.len();
+    }
+
+    /// The layers' turn after each event (only with layers): the data time, the best bid/ask
+    /// of a synced book when it changed ([`RiskEngine::on_quote`]), the new fills and events;
+    /// then EMERGENCY entered on the way acts, and state changes and risk events reach the
+    /// strategy.
+    #[inline(never)]
+    fn risk_step(&mut self, ts: i64, synced: bool) -> CoreResult<()> {
+        let before = self.risk.state();
+        self.risk.note_data(0, ts);
+        let top = book_of(&self.sync, &self.quote_book)
+            .filter(|_| synced)
+            .map(|b| (b.best_bid(), b.best_ask()));
+        if let Some((Some(b), Some(a))) = top
+            && (b.px, a.px) != self.risk_quote
+        {
+            self.risk_quote = (b.px, a.px);
+            self.mark_mid();
+            self.risk.on_quote(0, ts, b.px, a.px);
+        }
+        if self.risk_fills < self.fills.len() || self.risk_events < self.events.len() {
+            self.risk_observe(ts);
+        }
+        if before != TradingState::Emergency && self.risk.state() == TradingState::Emergency {
+            self.emergency(ts)?;
+        }
+        if self.risk.has_pending_changes() || !self.notes.is_empty() {
+            self.deliver(ts)?;
+        }
+        Ok(())
+    }
+
+    /// EMERGENCY: cancel every working order the engine did not send, and flatten the position
+    /// with a reduce-only market order (a new one when the last one closed without flattening).
+    /// Sends nothing once flat.
+    #[inline(never)]
+    fn emergency(&mut self, ts: i64) -> CoreResult<()> {
+        let victims: Vec<OrderId> = self
+            .orders
+            .working_ids(0)
+            .iter()
+            .copied()
+            .filter(|&id| id < ENGINE_ORDER_ID_BASE)
+            .collect();
+        let from = self.events.len();
+        for id in victims {
+            self.route_unchecked(Command::Cancel { id }, ts)?;
+        }
+        let upto = self.events.len();
+        for e in &mut self.events[from..upto] {
+            if e.id < ENGINE_ORDER_ID_BASE
+                && let OrderEventKind::Canceled(r) = &mut e.kind
+            {
+                *r = Reason::Risk(RiskReason::StateEmergency);
+                self.notes.push(*e);
+            }
+        }
+        let pos = self.portfolio.positions[0].qty;
+        if pos == 0 {
+            return Ok(());
+        }
+        if let Some(id) = self.flatten
+            && self.orders.get(id).is_some_and(|o| !o.status.is_closed())
+        {
+            return Ok(()); // ours is still working (or in flight)
+        }
+        self.engine_ids += 1;
+        let id = self.engine_ids;
+        let side = if pos > 0 { Side::Sell } else { Side::Buy };
+        let spec = OrderSpec {
+            reduce_only: true,
+            ..OrderSpec::new(id, 0, side, OrderKind::Market, pos.abs())
+        };
+        self.flatten = Some(id);
+        self.route_unchecked(Command::Submit(spec), ts)
+    }
+
+    /// Hand the strategy the risk events and state changes it has not seen; commands it sends
+    /// from there pass the risk engine like any other. Nested calls leave the work to the
+    /// outermost one.
+    #[inline(never)]
+    fn deliver(&mut self, ts: i64) -> CoreResult<()> {
+        if self.delivering {
+            return Ok(());
+        }
+        self.delivering = true;
+        let r = self.deliver_loop(ts);
+        self.delivering = false;
+        r
+    }
+
+    fn deliver_loop(&mut self, ts: i64) -> CoreResult<()> {
+        let mut rounds = 0;
+        while !self.notes.is_empty() || self.risk.has_pending_changes() {
+            rounds += 1;
+            if rounds > 64 {
+                return Err(CoreError::InvalidArgument {
+                    name: "strategy",
+                    reason: "risk events kept triggering new commands (64 rounds at one event)"
+                        .into(),
+                });
+            }
+            if book_of(&self.sync, &self.quote_book).is_none() || self.inst.is_none() {
+                return Ok(()); // nothing to show the strategy before the book is known
+            }
+            let changes = self.risk.take_changes();
+            let notes = std::mem::take(&mut self.notes);
+            let mut cmds = Vec::new();
+            {
+                let (Some(book), Some(inst)) =
+                    (book_of(&self.sync, &self.quote_book), self.inst.as_ref())
+                else {
+                    unreachable!("checked above")
+                };
+                let view = L2View {
+                    ts,
+                    book,
+                    instrument: inst,
+                    position: self.orders.position(0),
+                    cash: self.portfolio.cash,
+                    orders: &self.orders,
+                    working: self.matcher.working(),
+                    trading_state: self.risk.state(),
+                };
+                for c in &changes {
+                    self.strategy.on_trading_state(&view, c, &mut cmds)?;
+                }
+                for e in &notes {
+                    self.strategy.on_event(&view, e, &mut cmds)?;
+                }
+            }
+            for c in cmds {
+                self.route(c, ts)?;
+            }
+        }
         Ok(())
     }
 
@@ -990,7 +1395,7 @@ impl<S: L2Strategy> L2Backtest<S> {
         cfg.price_dp = Some(price_dp);
         cfg.size_dp = Some(size_dp);
         let mut bt = Self::new(cfg, strategy)?;
-        let inst = Instrument::new("TICKS", price_dp, size_dp)?;
+        let inst = ticks_instrument(price_dp, size_dp)?;
         bt.orders = Orders::new(std::slice::from_ref(&inst));
         bt.inst = Some(inst);
         bt.quote_book = Some(L2Book::new(price_dp, size_dp)?);
@@ -1004,6 +1409,7 @@ impl<S: L2Strategy> L2Backtest<S> {
         self.clock = self.clock.max(ts);
         if self.report.first_ts == 0 {
             self.report.first_ts = self.clock;
+            self.risk.start(self.clock);
         }
     }
 
@@ -1072,13 +1478,22 @@ impl<S: L2Strategy> L2Backtest<S> {
             let scale = 10f64.powi(self.report.price_dp as i32);
             self.report.last_mid = Some((bb.px + ba.px) as f64 / 2.0 / scale);
         }
+        self.mark_mid();
+        debug_assert_eq!(self.portfolio.positions[0].qty, self.orders.position(0));
         self.report.position = self.orders.position(0);
-        self.report.cash = self.cash;
+        self.report.cash = self.portfolio.cash;
         self.report.last_ts = self.clock;
+        self.risk.finish(if self.clock == i64::MIN {
+            0
+        } else {
+            self.clock
+        });
         let run = L2Run {
             orders: self.orders,
             fills: self.fills,
             events: self.events,
+            portfolio: self.portfolio,
+            risk: self.risk,
         };
         (self.report, self.strategy, run)
     }
@@ -1109,6 +1524,18 @@ pub fn run_l2_files<S: L2Strategy, P: AsRef<Path>>(
     cfg: L2Config,
     strategy: S,
 ) -> CoreResult<(L2Report, S, L2Run)> {
+    run_l2_files_with(paths, cfg, strategy, None)
+}
+
+/// [`run_l2_files`] with a risk engine (None: the default one, structural checks only) built
+/// for the run's one instrument: `L2` at the precision the run uses (`cfg.price_dp` /
+/// `cfg.size_dp`, else [`probe_precision`]).
+pub fn run_l2_files_with<S: L2Strategy, P: AsRef<Path>>(
+    paths: &[P],
+    cfg: L2Config,
+    strategy: S,
+    risk: Option<RiskEngine>,
+) -> CoreResult<(L2Report, S, L2Run)> {
     if paths.is_empty() {
         return Err(CoreError::InvalidArgument {
             name: "path",
@@ -1117,6 +1544,22 @@ pub fn run_l2_files<S: L2Strategy, P: AsRef<Path>>(
     }
     let t0 = Instant::now();
     let mut bt = L2Backtest::new(cfg, strategy)?;
+    if let Some(r) = risk {
+        bt.set_risk(r);
+    }
+    feed_files(&mut bt, paths, false)?;
+    let mut out = bt.finish();
+    out.0.elapsed_s = t0.elapsed().as_secs_f64();
+    Ok(out)
+}
+
+/// Feed every line of `paths` (errors name the file and line); with `until_known`, stop once
+/// the instrument's precision is known.
+fn feed_files<S: L2Strategy, P: AsRef<Path>>(
+    bt: &mut L2Backtest<S>,
+    paths: &[P],
+    until_known: bool,
+) -> CoreResult<()> {
     let mut line = String::with_capacity(1 << 16);
     for p in paths {
         let p = p.as_ref();
@@ -1139,11 +1582,74 @@ pub fn run_l2_files<S: L2Strategy, P: AsRef<Path>>(
                     name: "path",
                     reason: format!("{}:{n}: {e}", p.display()),
                 })?;
+            if until_known && bt.inst.is_some() {
+                return Ok(());
+            }
         }
     }
-    let mut out = bt.finish();
-    out.0.elapsed_s = t0.elapsed().as_secs_f64();
-    Ok(out)
+    Ok(())
+}
+
+/// A strategy that sends nothing (precision probing).
+struct Idle;
+
+impl L2Strategy for Idle {
+    fn on_elapse(&mut self, _view: &L2View<'_>, _cmds: &mut Vec<Command>) -> CoreResult<()> {
+        Ok(())
+    }
+    fn on_fill(
+        &mut self,
+        _view: &L2View<'_>,
+        _fill: &Fill,
+        _cmds: &mut Vec<Command>,
+    ) -> CoreResult<()> {
+        Ok(())
+    }
+}
+
+/// The `(price_dp, size_dp)` a run of `cfg` over `paths` uses: the configured ones, else what
+/// the loop infers from the first price/size string (read up to that line only). For building
+/// the run's instrument (and its risk limits) before the run.
+pub fn probe_precision<P: AsRef<Path>>(paths: &[P], cfg: &L2Config) -> CoreResult<(u8, u8)> {
+    if let (Some(p), Some(s)) = (cfg.price_dp, cfg.size_dp) {
+        return Ok((p, s));
+    }
+    let mut bt = L2Backtest::new(cfg.clone(), Idle)?;
+    feed_files(&mut bt, paths, true)?;
+    match &bt.inst {
+        Some(i) => Ok((i.price_dp, i.size_dp)),
+        None => Err(CoreError::InvalidArgument {
+            name: "path",
+            reason: "no price in the recording: cannot infer the precision".into(),
+        }),
+    }
+}
+
+/// The instrument of an L2 run at `(price_dp, size_dp)` (what its risk engine is built for).
+pub fn l2_instrument(price_dp: u8, size_dp: u8) -> CoreResult<Instrument> {
+    Instrument::new("L2", price_dp, size_dp)
+}
+
+/// The instrument of a quote-mode run ([`run_ticks`]).
+pub fn ticks_instrument(price_dp: u8, size_dp: u8) -> CoreResult<Instrument> {
+    Instrument::new("TICKS", price_dp, size_dp)
+}
+
+/// Without a risk configuration: the structural checks only, the free-balance check off (the
+/// L2 account starts at zero cash unless told otherwise; results without a risk configuration
+/// must not change), as the bar engine's default.
+fn default_risk() -> CoreResult<RiskEngine> {
+    RiskEngine::new(
+        RiskConfig {
+            limits: RiskLimits {
+                check_balance: false,
+                ..RiskLimits::default()
+            },
+            ..RiskConfig::default()
+        },
+        Vec::new(),
+        1,
+    )
 }
 
 /// A passive market maker: every wake-up it quotes `qty` post-only at the touch (`offset` ticks

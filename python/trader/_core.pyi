@@ -861,6 +861,10 @@ class L2Context:
     def tick(self) -> float: ...
     @property
     def cash(self) -> float: ...
+    @property
+    def trading_state(self) -> str:
+        """The risk engine's trading state (``"active"``, ``"reducing"``, ``"paused"``,
+        ``"halted"``, ``"emergency"``)."""
     def position(self, instrument: int = 0) -> float:
         """Signed position in units."""
     def is_working(self, order_id: int) -> bool:
@@ -906,6 +910,8 @@ def run_l2_backtest(
     price_precision: int | None = None,
     size_precision: int | None = None,
     latency: dict[str, Any] | None = None,
+    risk: dict[str, Any] | None = None,
+    cash: float = 0.0,
 ) -> dict[str, Any]:
     """Run an L2 backtest over raw Binance recordings (see :func:`trader.run_l2_backtest`).
 
@@ -915,8 +921,13 @@ def run_l2_backtest(
     ``power:N`` or ``log``. The report: ``events``, message counts, ``deltas``,
     ``sync_errors``, ``strategy_calls``, ``orders``, ``fills``, ``maker_fills``,
     ``taker_fills``, ``position``, ``cash``, ``fees``, ``volume``, ``last_mid``, precisions,
-    ``first_ts``, ``last_ts``, ``seconds`` and ``fill_columns`` (numpy: ``ts``, ``order_id``,
-    ``side``, ``price``, ``qty``, ``fee``, ``maker``).
+    ``first_ts``, ``last_ts``, ``seconds``, ``fill_columns`` (numpy: ``ts``, ``order_id``,
+    ``side``, ``price``, ``qty``, ``fee``, ``maker``), ``risk`` (the risk report, as
+    ``Backtest.risk_report()``) and ``audit`` (the audit entries, as ``Backtest.audit_entries()``).
+
+    ``risk``: the config dict of ``trader.risk.RiskSettings.to_core(["L2"])`` (the run's one
+    instrument is ``L2``); every command passes that risk engine (None: the structural checks
+    only). ``cash``: the account's cash at the start (0: the reported cash is the run's cash flow).
     """
 
 def run_tick_backtest(
@@ -934,11 +945,14 @@ def run_tick_backtest(
     max_position: float = 0.01,
     offset_ticks: int = 0,
     latency: dict[str, Any] | None = None,
+    risk: dict[str, Any] | None = None,
+    cash: float = 0.0,
 ) -> dict[str, Any]:
     """A quote-mode backtest over tick columns (``ts_event``, ``price``, ``size``, ``side`` for
     trades; ``ts_event``, ``bid_price``, ``bid_size``, ``ask_price``, ``ask_size`` for quotes, as
     :func:`read_tardis` returns them), merged by time; each quote is a one-level book (see
-    :func:`trader.run_tick_backtest`). Same report as :func:`run_l2_backtest`."""
+    :func:`trader.run_tick_backtest`). Same report, ``risk`` and ``cash`` as
+    :func:`run_l2_backtest` (the instrument is ``TICKS``)."""
 
 def verify_audit(entries: list[dict[str, Any]], key: bytes | str | None = None) -> None:
     """Check a sealed audit log (``Backtest.audit_entries()``, or read back from JSON lines):

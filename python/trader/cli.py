@@ -33,6 +33,22 @@ def _console():
     return Console() if sys.stdout.isatty() else Console(width=160)
 
 
+_RISK_OPTIONS = [
+    click.option("--risk-config", type=click.Path(dir_okay=False), help="Risk limits and layers from a TOML file (see trader.risk); without it only the structural checks run."),
+    click.option("--risk-limit", "risk_limits", multiple=True, metavar="KEY=VALUE", help="A risk limit, repeatable, over the file's: max_leverage=3, max_position=0.5 (every instrument), instruments.BTCUSDT.max_position=1, submit_rate=20/1s."),
+    click.option("--risk-layer", "risk_layer_specs", multiple=True, metavar="LAYER", help="A risk layer NAME[:k=v,...] in order, repeatable (replaces the file's); 'default' for the default set, 'none' for none."),
+    click.option("--risk-bypass", is_flag=True, help="Skip every risk check and layer (explicit, written to the audit log)."),
+    click.option("--audit-log", type=click.Path(dir_okay=False), help="Write the risk engine's hash-chained audit log (JSON lines) to PATH."),
+]
+
+
+def _risk_options(f):
+    """The risk options every backtest command shares (see :func:`_risk_settings`)."""
+    for option in reversed(_RISK_OPTIONS):
+        f = option(f)
+    return f
+
+
 def _risk_settings(path, limits, layer_specs, bypass):
     """The run's RiskSettings from --risk-config and the --risk-* flags (None: no risk options)."""
     from trader.risk import RiskSettings, _scalar, load_risk_config
@@ -238,11 +254,7 @@ def _parse_params(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--tables-out", type=click.Path(file_okay=False), help="Write orders, fills and positions tables (Arrow) into DIR.")
 @click.option("--tables-format", type=click.Choice(["parquet", "csv", "feather"]), default="parquet", show_default=True, help="Format of --tables-out.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write an HTML report to PATH.")
-@click.option("--risk-config", type=click.Path(dir_okay=False), help="Risk limits and layers from a TOML file (see trader.risk); without it only the structural checks run.")
-@click.option("--risk-limit", "risk_limits", multiple=True, metavar="KEY=VALUE", help="A risk limit, repeatable, over the file's: max_leverage=3, max_position=0.5 (every instrument), instruments.BTCUSDT.max_position=1, submit_rate=20/1s.")
-@click.option("--risk-layer", "risk_layer_specs", multiple=True, metavar="LAYER", help="A risk layer NAME[:k=v,...] in order, repeatable (replaces the file's); 'default' for the default set, 'none' for none.")
-@click.option("--risk-bypass", is_flag=True, help="Skip every risk check and layer (explicit, written to the audit log).")
-@click.option("--audit-log", type=click.Path(dir_okay=False), help="Write the risk engine's hash-chained audit log (JSON lines) to PATH.")
+@_risk_options
 def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_policy, options, cash, fee_bps, slippage_bps, fill_at, mode,
              account, leverage, maintenance_margin, liquidation_fee, funding_rate, maker_fee_bps, taker_fee_bps, slippage_model,
              fill_model, latency, fee_model,
@@ -338,14 +350,19 @@ def strategies(as_json: bool) -> None:
 @click.option("--latency", metavar="MODEL", help="Latency model NAME[:k=v,...], e.g. constant:submit_ms=5 or lognormal:submit_ms=2,sigma=0.5.")
 @click.option("--maker-fee-bps", type=float, default=0.0, show_default=True, help="Maker fee (negative: rebate).")
 @click.option("--taker-fee-bps", type=float, default=0.0, show_default=True, help="Taker fee.")
+@click.option("--cash", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Cash at the start (0: the reported cash is the run's cash flow).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
-def backtest_l2(paths, market, strategy_name, params, fill_model, elapse_ms, latency, maker_fee_bps, taker_fee_bps, as_json) -> None:
+@_risk_options
+def backtest_l2(paths, market, strategy_name, params, fill_model, elapse_ms, latency, maker_fee_bps, taker_fee_bps, cash, as_json,
+                risk_config, risk_limits, risk_layer_specs, risk_bypass, audit_log) -> None:
     """Backtest on raw Binance WebSocket recordings (depth diffs + REST snapshot, trades): the
-    book is rebuilt in Rust, market orders walk it, resting limits keep a queue position."""
+    book is rebuilt in Rust, market orders walk it, resting limits keep a queue position. Every
+    order passes the risk engine first (--risk-*; the run's instrument is named L2)."""
     import os
 
     from trader.l2 import run_l2_backtest
 
+    risk = _risk_settings(risk_config, risk_limits, risk_layer_specs, risk_bypass)
     for path in paths:
         if not os.path.isfile(path):
             raise click.BadParameter(f"{path}: no such file", param_hint="RECORDING")
@@ -354,18 +371,29 @@ def backtest_l2(paths, market, strategy_name, params, fill_model, elapse_ms, lat
     if strategy is None:  # the native maker takes numbers; a Strategy converts its own Params
         kw = {k: _option_value(v) for k, v in kw.items()}
     report = run_l2_backtest(list(paths), strategy, market=market, fill_model=fill_model, elapse_ms=elapse_ms,
-                             maker_fee_bps=maker_fee_bps, taker_fee_bps=taker_fee_bps, latency=latency, **kw)
+                             maker_fee_bps=maker_fee_bps, taker_fee_bps=taker_fee_bps, latency=latency, risk=risk,
+                             cash=cash, **kw)
     report.pop("fill_columns", None)
+    audit = report.pop("audit", [])
+    if audit_log:
+        from trader.risk import write_audit_log
+
+        write_audit_log(audit, audit_log)
     if as_json:
         click.echo(json.dumps(report, default=str))
         return
     from rich.table import Table
 
+    risk_report = report.pop("risk", {})
     table = Table(title="L2 backtest")
     table.add_column("metric", style="bold")
     table.add_column("value", justify="right")
     for k, v in report.items():
         table.add_row(k, f"{v:,.6g}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v))
+    table.add_row("risk state", str(risk_report.get("state", "")))
+    denials = risk_report.get("denials") or {}
+    table.add_row("risk denials", ", ".join(f"{k}: {n:,}" for k, n in denials.items()) or "none")
+    table.add_row("risk state changes", f"{len(risk_report.get('changes') or []):,}")
     _console().print(table)
 
 

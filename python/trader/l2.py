@@ -6,6 +6,13 @@ into the Rust L2 matcher — market orders walk the book, resting limits keep a 
 of market time (``elapse_ms``, as hftbacktest's ``elapse``) through :meth:`Strategy.on_book`,
 and on its own fills through :meth:`Strategy.on_order_event`. With ``strategy=None`` the native
 Rust passive market maker runs instead (no Python call per wake-up).
+
+Every order passes the same Rust risk engine as in :func:`trader.run_backtest` before it reaches
+the matcher (``risk=``: a :class:`trader.risk.RiskSettings` or a TOML path; None: the structural
+checks only). A denial reaches :meth:`Strategy.on_order_event` as ``{"kind": "denied", ...,
+"code": "max_position"}``, a change of trading state :meth:`Strategy.on_trading_state`; the
+layers see every fill, event and change of the best bid/ask. The report carries ``risk`` (the
+risk report) and ``audit`` (the audit log's entries).
 """
 
 from __future__ import annotations
@@ -21,6 +28,35 @@ from trader.strategy import Strategy
 __all__ = ["run_l2_backtest", "run_tick_backtest", "queue_spec"]
 
 NATIVE_PARAMS = ("qty", "max_position", "offset_ticks")
+
+#: The symbol of the one instrument of a run (what ``RiskSettings.instruments`` may name).
+L2_SYMBOL = "L2"
+TICKS_SYMBOL = "TICKS"
+
+
+def _risk(risk: Any, symbol: str, cash: float) -> dict[str, Any] | None:
+    """The engine's risk config dict for a run over ``symbol`` (None: no risk settings).
+
+    The L2 account starts at ``cash`` (0 by default), so the free-balance check is on only with
+    some cash, unless the settings say otherwise (``check_balance``)."""
+    if risk is None:
+        return None
+    from trader.risk import RiskSettings, load_risk_config
+
+    if isinstance(risk, (str, os.PathLike)):
+        risk = load_risk_config(risk)
+    if not isinstance(risk, RiskSettings):
+        raise InvalidInputError(f"risk: expected trader.risk.RiskSettings or a TOML path, got {type(risk).__name__}")
+    core = risk.to_core([symbol])
+    if risk.limits.get("check_balance") is None:
+        core["limits"]["check_balance"] = cash > 0
+    return core
+
+
+def _cash(cash: Any) -> float:
+    if isinstance(cash, bool) or not isinstance(cash, (int, float)) or not (cash >= 0) or cash == float("inf"):
+        raise InvalidInputError(f"cash: must be a finite number >= 0, got {cash!r}")
+    return float(cash)
 
 
 def queue_spec(fill_model: str | Mapping[str, Any] | None) -> str:
@@ -65,23 +101,32 @@ def run_l2_backtest(
     maker_fee_bps: float = 0.0,
     taker_fee_bps: float = 0.0,
     latency: str | Mapping[str, Any] | None = None,
+    risk: Any = None,
+    cash: float = 0.0,
     **params: Any,
 ) -> dict:
     """Run an L2 backtest; returns the report dict (events, fills, position, cash, fees, ...,
-    ``fill_columns``: numpy columns of every fill).
+    ``fill_columns``: numpy columns of every fill, ``risk``: the risk report, ``audit``: the
+    audit log's entries).
 
     ``strategy``: a :class:`Strategy` instance, the name of a registered strategy (``params``
     are its parameters), or None for the native Rust market maker (``params``: ``qty``,
     ``max_position`` in units, ``offset_ticks``). ``latency``: a latency fill model
     (``"constant:submit_ms=5"``, ``"lognormal:submit_ms=2,sigma=0.5"``): orders are ``submitted``
     when sent and reach the matcher (cancels and modifies too) after the drawn delay.
+    ``risk``: a :class:`trader.risk.RiskSettings` or a path to its TOML file (the run's instrument
+    is named ``L2``; limits for every instrument apply to it). ``cash``: the account's cash at
+    the start (0: the reported cash is the run's cash flow, and the free-balance check is off
+    unless the settings turn it on).
     """
     paths = [os.fspath(path)] if isinstance(path, (str, os.PathLike)) else [os.fspath(p) for p in path]
     if not (elapse_ms > 0):
         raise InvalidInputError(f"elapse_ms: must be > 0, got {elapse_ms!r}")
     queue = queue_spec(fill_model)
+    cash = _cash(cash)
     common = dict(market=market, queue=queue, elapse_ns=int(round(elapse_ms * 1e6)), maker_fee_bps=float(maker_fee_bps),
-                  taker_fee_bps=float(taker_fee_bps), latency=_latency(latency))
+                  taker_fee_bps=float(taker_fee_bps), latency=_latency(latency), risk=_risk(risk, L2_SYMBOL, cash),
+                  cash=cash)
     if strategy is None:
         return _core.run_l2_backtest(paths, None, **common, **_native_params(params))
     strategy = _strategy(strategy, params)
@@ -132,6 +177,8 @@ def run_tick_backtest(
     maker_fee_bps: float = 0.0,
     taker_fee_bps: float = 0.0,
     latency: str | Mapping[str, Any] | None = None,
+    risk: Any = None,
+    cash: float = 0.0,
     **params: Any,
 ) -> dict:
     """A backtest on trade ticks and top-of-book quotes (the ``quotes`` fill model): market
@@ -139,16 +186,17 @@ def run_tick_backtest(
     through them, the opposite quote crosses them, or (queue model) enough trades print at
     their price. ``trades`` / ``quotes``: paths (read by their data source; one Binance
     recording gives both when ``quotes`` is None) or :class:`trader.data.Ticks`. Prices and
-    sizes are converted at ``price_precision`` / ``size_precision``. Same report as
-    :func:`run_l2_backtest`."""
+    sizes are converted at ``price_precision`` / ``size_precision``. Same report, ``risk`` and
+    ``cash`` as :func:`run_l2_backtest` (the instrument is named ``TICKS``)."""
     if quotes is None:
         quotes = trades
     if not (elapse_ms > 0):
         raise InvalidInputError(f"elapse_ms: must be > 0, got {elapse_ms!r}")
+    cash = _cash(cash)
     common = dict(
         price_precision=price_precision, size_precision=size_precision, queue=queue_spec(fill_model),
         elapse_ns=int(round(elapse_ms * 1e6)), maker_fee_bps=float(maker_fee_bps), taker_fee_bps=float(taker_fee_bps),
-        latency=_latency(latency),
+        latency=_latency(latency), risk=_risk(risk, TICKS_SYMBOL, cash), cash=cash,
     )
     t, q = _ticks(trades, "trades"), _ticks(quotes, "quotes")
     if strategy is None:

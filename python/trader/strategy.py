@@ -207,17 +207,16 @@ class Strategy:
         ``change`` is ``{"ts", "from", "to", "source", "reason"}``: states by name ("active",
         "reducing", "paused", "halted", "emergency"); ``source`` is "command", "config" or the
         name of the risk layer that asked for (or released) the state. The default does nothing;
-        ``self._context().trading_state`` always holds the current state.
+        ``self._context().trading_state`` always holds the current state. L2 and tick runs
+        (:func:`trader.run_l2_backtest`) call it too.
         """
 
     def on_book(self, book: Any) -> None:
         """Called by the L2 engine (:func:`trader.run_l2_backtest`) every ``elapse`` of market time
         while the book is synced. ``book`` is the engine context: ``best_bid``, ``best_ask``,
-        ``bid_size``, ``ask_size``, ``tick``, ``ts``, ``is_working(order_id)``."""
-
-    def on_trading_state(self, change: dict[str, Any]) -> None:
-        """Called when the risk engine's trading state changes: ``change`` = ``{ts, from, to,
-        source, reason}`` (``source``: the layer that asked, ``"command"`` or ``"config"``)."""
+        ``bid_size``, ``ask_size``, ``tick``, ``ts``, ``trading_state``, ``is_working(order_id)``.
+        Orders pass the risk engine: a denial comes back through :meth:`on_order_event` as
+        ``{"kind": "denied", "order_id", "ts", "reason", "code"}``."""
 
     def on_stop(self) -> None:
         """Called once after the last event."""

@@ -1,6 +1,7 @@
 //! Bindings of tick decoding (`read_tardis`, `read_binance_ticks`: numpy columns) and of the L2
 //! backtest loop (`run_l2_backtest`: the native passive market maker, or a Python strategy called
-//! on the throttle through an `L2Context`).
+//! on the throttle through an `L2Context`). Both runs take the risk config dict of
+//! `trader.risk.RiskSettings.to_core` (parsed by `python/risk.rs`, as `Backtest.configure_risk`).
 
 use std::path::PathBuf;
 
@@ -14,12 +15,14 @@ use crate::data::ticks::{
     QuoteTicks, Ticks, TradeTicks, read_binance_ticks_file, read_tardis_file,
 };
 use crate::engine_l2::{
-    L2Config, L2Report, L2Run, L2Strategy, L2View, PassiveMarketMaker, run_l2_files, run_ticks,
+    L2Config, L2Report, L2Run, L2Strategy, L2View, PassiveMarketMaker, l2_instrument,
+    probe_precision, run_l2_files_with, run_ticks_with, ticks_instrument,
 };
 use crate::error::{CoreError, CoreResult};
 use crate::model::Instrument;
-use crate::model::fixed::{from_raw, money_to_f64, to_raw};
-use crate::model::order::{Command, Fill, OrderSpec};
+use crate::model::fixed::{MONEY_DP, from_raw, money_to_f64, pow10, to_raw};
+use crate::model::order::{Command, Fill, OrderEvent, OrderSpec};
+use crate::risk::{RiskEngine, StateChange};
 use crate::venue::queue::QueueModel;
 
 fn trades_dict<'py>(py: Python<'py>, t: TradeTicks) -> PyResult<Bound<'py, PyDict>> {
@@ -84,6 +87,9 @@ pub struct PyL2Context {
     tick: f64,
     #[pyo3(get)]
     cash: f64,
+    /// The risk engine's trading state ("active", "reducing", "paused", "halted", "emergency").
+    #[pyo3(get)]
+    trading_state: &'static str,
     pos: f64,
     working: Vec<u64>,
     inst: Option<Instrument>,
@@ -102,6 +108,7 @@ impl PyL2Context {
             ask_size: 0.0,
             tick: 0.0,
             cash: 0.0,
+            trading_state: "active",
             pos: 0.0,
             working: Vec::new(),
             inst: None,
@@ -135,6 +142,7 @@ impl PyL2Context {
         self.ask_size = a.map_or(0.0, |l| from_raw(l.qty, sdp));
         self.pos = from_raw(view.position, sdp);
         self.cash = money_to_f64(view.cash);
+        self.trading_state = view.trading_state.as_str();
         self.working.clear();
         self.working.extend(view.working.iter().map(|w| w.id));
     }
@@ -295,31 +303,68 @@ impl PyL2Context {
 }
 
 /// A Python `Strategy` driven by the L2 loop: `on_book(ctx)` on the throttle,
-/// `on_order_event(dict)` after each of its fills (when it overrides it).
+/// `on_order_event(dict)` after each of its fills and for each risk event (when it overrides
+/// it), `on_trading_state(dict)` on a change of the risk engine's state (when it overrides it).
 struct PyStrategy {
     obj: Py<PyAny>,
     ctx: Py<PyL2Context>,
     on_fill: Option<Py<PyAny>>,
+    on_state: Option<Py<PyAny>>,
     /// The Python exception that stopped the run (re-raised by `run_l2_backtest`).
     error: std::rc::Rc<std::cell::RefCell<Option<PyErr>>>,
+}
+
+/// What the Python strategy is called for.
+enum Call<'a> {
+    Book,
+    Fill(&'a Fill),
+    Event(&'a OrderEvent),
+    State(&'a StateChange),
 }
 
 impl PyStrategy {
     fn call(
         &mut self,
         view: &L2View<'_>,
-        fill: Option<&Fill>,
+        what: Call<'_>,
         cmds: &mut Vec<Command>,
     ) -> CoreResult<()> {
         Python::attach(|py| -> PyResult<()> {
             self.ctx.borrow_mut(py).update(view);
-            match fill {
-                None => {
+            match what {
+                Call::Book => {
                     self.obj
                         .bind(py)
                         .call_method1("on_book", (self.ctx.bind(py),))?;
                 }
-                Some(f) => {
+                Call::Event(e) => {
+                    if let Some(h) = &self.on_fill {
+                        let d = PyDict::new(py);
+                        d.set_item("kind", e.kind.as_str())?;
+                        d.set_item("order_id", e.id)?;
+                        d.set_item("ts", e.ts)?;
+                        let reason = e.kind.reason();
+                        d.set_item("reason", reason.map(|r| r.as_str()))?;
+                        let code = match reason {
+                            Some(crate::model::Reason::Risk(r)) => Some(r.code()),
+                            _ => None,
+                        };
+                        d.set_item("code", code)?;
+                        h.bind(py).call1((d,))?;
+                    }
+                }
+                Call::State(c) => {
+                    if let Some(h) = &self.on_state {
+                        let d = PyDict::new(py);
+                        d.set_item("ts", c.ts)?;
+                        d.set_item("from", c.from.as_str())?;
+                        d.set_item("to", c.to.as_str())?;
+                        d.set_item("source", &c.source)?;
+                        d.set_item("reason", &c.reason)?;
+                        h.bind(py).call1((d,))?;
+                    }
+                }
+                Call::Fill(f) => {
                     if let Some(h) = &self.on_fill {
                         let (pdp, sdp) = (view.instrument.price_dp, view.instrument.size_dp);
                         let d = PyDict::new(py);
@@ -355,7 +400,7 @@ impl PyStrategy {
 
 impl L2Strategy for PyStrategy {
     fn on_elapse(&mut self, view: &L2View<'_>, cmds: &mut Vec<Command>) -> CoreResult<()> {
-        self.call(view, None, cmds)
+        self.call(view, Call::Book, cmds)
     }
 
     fn on_fill(
@@ -367,7 +412,31 @@ impl L2Strategy for PyStrategy {
         if self.on_fill.is_none() {
             return Ok(());
         }
-        self.call(view, Some(fill), cmds)
+        self.call(view, Call::Fill(fill), cmds)
+    }
+
+    fn on_event(
+        &mut self,
+        view: &L2View<'_>,
+        event: &OrderEvent,
+        cmds: &mut Vec<Command>,
+    ) -> CoreResult<()> {
+        if self.on_fill.is_none() {
+            return Ok(());
+        }
+        self.call(view, Call::Event(event), cmds)
+    }
+
+    fn on_trading_state(
+        &mut self,
+        view: &L2View<'_>,
+        change: &StateChange,
+        cmds: &mut Vec<Command>,
+    ) -> CoreResult<()> {
+        if self.on_state.is_none() {
+            return Ok(());
+        }
+        self.call(view, Call::State(change), cmds)
     }
 }
 
@@ -411,7 +480,12 @@ impl L2Strategy for NativeMm {
     }
 }
 
-fn report_dict<'py>(py: Python<'py>, r: &L2Report, run: &L2Run) -> PyResult<Bound<'py, PyDict>> {
+fn report_dict<'py>(
+    py: Python<'py>,
+    r: &L2Report,
+    run: &L2Run,
+    log: &super::risk::LayerLog,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     let (pdp, sdp) = (r.price_dp, r.size_dp);
     d.set_item("events", r.events)?;
@@ -485,7 +559,43 @@ fn report_dict<'py>(py: Python<'py>, r: &L2Report, run: &L2Run) -> PyResult<Boun
             .into_pyarray(py),
     )?;
     d.set_item("fill_columns", fills)?;
+    d.set_item(
+        "risk",
+        super::risk::report(py, run.risk.report(), run.risk.state(), log)?,
+    )?;
+    let audit = run
+        .risk
+        .audit()
+        .entries()
+        .iter()
+        .map(|e| super::risk::entry_dict(py, e))
+        .collect::<PyResult<Vec<_>>>()?;
+    d.set_item("audit", audit)?;
     Ok(d)
+}
+
+/// Initial cash in currency units as money units (exact to 1e-8, as `Backtest`'s).
+fn cash_money(cash: f64) -> PyResult<i128> {
+    if !(cash.is_finite() && cash >= 0.0) {
+        return Err(CoreError::InvalidArgument {
+            name: "cash",
+            reason: format!("must be a finite number >= 0, got {cash}"),
+        }
+        .into());
+    }
+    Ok((cash * 1e8).round() as i128 * pow10(MONEY_DP - 8))
+}
+
+/// The risk engine of a run over `inst` from the config dict (None: the loop's default).
+fn risk_engine(
+    cfg: Option<&Bound<'_, PyDict>>,
+    inst: impl FnOnce() -> CoreResult<Instrument>,
+    log: &super::risk::LayerLog,
+) -> PyResult<Option<RiskEngine>> {
+    match cfg {
+        None => Ok(None),
+        Some(d) => Ok(Some(super::risk::configure(d, &[inst()?], log)?)),
+    }
 }
 
 /// The latency legs from a `trader.fill_models` latency config (`{"model": ..., ...}`; None: zero).
@@ -530,7 +640,7 @@ fn latency_from(cfg: Option<&Bound<'_, PyDict>>) -> PyResult<crate::venue::Laten
 #[pyfunction]
 #[pyo3(signature = (paths, strategy = None, *, market = "usdm", queue = "risk_averse", elapse_ns = 100_000_000,
     maker_fee_bps = 0.0, taker_fee_bps = 0.0, qty = 0.001, max_position = 0.01, offset_ticks = 0,
-    price_precision = None, size_precision = None, latency = None))]
+    price_precision = None, size_precision = None, latency = None, risk = None, cash = 0.0))]
 #[allow(clippy::too_many_arguments)] // reason: keyword arguments of one Python entry point
 fn run_l2_backtest<'py>(
     py: Python<'py>,
@@ -547,6 +657,8 @@ fn run_l2_backtest<'py>(
     price_precision: Option<u8>,
     size_precision: Option<u8>,
     latency: Option<Bound<'py, PyDict>>,
+    risk: Option<Bound<'py, PyDict>>,
+    cash: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
     for p in &paths {
         if !p.is_file() {
@@ -564,6 +676,19 @@ fn run_l2_backtest<'py>(
     cfg.taker_fee_bps = taker_fee_bps;
     cfg.price_dp = price_precision;
     cfg.size_dp = size_precision;
+    cfg.initial_cash = cash_money(cash)?;
+    let log: super::risk::LayerLog = Default::default();
+    // The limits are in units of the run's instrument: its precision is needed first.
+    let engine = risk_engine(
+        risk.as_ref(),
+        || {
+            let (pdp, sdp) = probe_precision(&paths, &cfg)?;
+            cfg.price_dp = Some(pdp);
+            cfg.size_dp = Some(sdp);
+            l2_instrument(pdp, sdp)
+        },
+        &log,
+    )?;
     match strategy {
         None => {
             let mm = NativeMm {
@@ -572,13 +697,13 @@ fn run_l2_backtest<'py>(
                 offset_ticks,
                 inner: None,
             };
-            let (r, _, orders) = py.detach(|| run_l2_files(&paths, cfg, mm))?;
-            report_dict(py, &r, &orders)
+            let (r, _, run) = py.detach(|| run_l2_files_with(&paths, cfg, mm, engine))?;
+            report_dict(py, &r, &run, &log)
         }
         Some(obj) => {
             let (s, error) = py_strategy(py, &obj)?;
-            let out = run_l2_files(&paths, cfg, s);
-            finish_py(py, &obj, out, &error)
+            let out = run_l2_files_with(&paths, cfg, s, engine);
+            finish_py(py, &obj, out, &error, &log)
         }
     }
 }
@@ -617,7 +742,7 @@ fn same_len(name: &'static str, n: usize, cols: &[usize]) -> PyResult<()> {
 #[pyfunction]
 #[pyo3(signature = (trades, quotes, strategy = None, *, price_precision, size_precision, queue = "risk_averse",
     elapse_ns = 100_000_000, maker_fee_bps = 0.0, taker_fee_bps = 0.0, qty = 0.001, max_position = 0.01,
-    offset_ticks = 0, latency = None))]
+    offset_ticks = 0, latency = None, risk = None, cash = 0.0))]
 #[allow(clippy::too_many_arguments)] // reason: keyword arguments of one Python entry point
 fn run_tick_backtest<'py>(
     py: Python<'py>,
@@ -634,6 +759,8 @@ fn run_tick_backtest<'py>(
     max_position: f64,
     offset_ticks: i64,
     latency: Option<Bound<'py, PyDict>>,
+    risk: Option<Bound<'py, PyDict>>,
+    cash: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
     let t = TradeTicks {
         ts_event: col(trades, "ts_event")?,
@@ -672,6 +799,14 @@ fn run_tick_backtest<'py>(
     cfg.elapse_ns = elapse_ns;
     cfg.maker_fee_bps = maker_fee_bps;
     cfg.taker_fee_bps = taker_fee_bps;
+    cfg.initial_cash = cash_money(cash)?;
+    let log: super::risk::LayerLog = Default::default();
+    let engine = risk_engine(
+        risk.as_ref(),
+        || ticks_instrument(price_precision, size_precision),
+        &log,
+    )?;
+    let (pdp, sdp) = (price_precision, size_precision);
     match strategy {
         None => {
             let mm = NativeMm {
@@ -680,14 +815,13 @@ fn run_tick_backtest<'py>(
                 offset_ticks,
                 inner: None,
             };
-            let (r, _, run) =
-                py.detach(|| run_ticks(&t, &q, cfg, price_precision, size_precision, mm))?;
-            report_dict(py, &r, &run)
+            let (r, _, run) = py.detach(|| run_ticks_with(&t, &q, cfg, pdp, sdp, mm, engine))?;
+            report_dict(py, &r, &run, &log)
         }
         Some(obj) => {
             let (s, error) = py_strategy(py, &obj)?;
-            let out = run_ticks(&t, &q, cfg, price_precision, size_precision, s);
-            finish_py(py, &obj, out, &error)
+            let out = run_ticks_with(&t, &q, cfg, pdp, sdp, s, engine);
+            finish_py(py, &obj, out, &error, &log)
         }
     }
 }
@@ -702,6 +836,12 @@ fn py_strategy(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<(PyStrategy, 
     } else {
         Some(handler.unbind())
     };
+    let state = obj.call_method0("_state_handler")?;
+    let on_state = if state.is_none() {
+        None
+    } else {
+        Some(state.unbind())
+    };
     obj.call_method1("_attach", (ctx.bind(py), vec!["L2"]))?;
     obj.call_method0("on_start")?;
     let error: ErrSlot = std::rc::Rc::new(std::cell::RefCell::new(None));
@@ -710,6 +850,7 @@ fn py_strategy(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<(PyStrategy, 
             obj: obj.clone().unbind(),
             ctx,
             on_fill,
+            on_state,
             error: error.clone(),
         },
         error,
@@ -721,6 +862,7 @@ fn finish_py<'py>(
     obj: &Bound<'py, PyAny>,
     out: CoreResult<(L2Report, PyStrategy, L2Run)>,
     error: &ErrSlot,
+    log: &super::risk::LayerLog,
 ) -> PyResult<Bound<'py, PyDict>> {
     let (r, _, run) = match out {
         Ok(x) => x,
@@ -732,7 +874,7 @@ fn finish_py<'py>(
         }
     };
     obj.call_method0("on_stop")?;
-    report_dict(py, &r, &run)
+    report_dict(py, &r, &run, log)
 }
 
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
