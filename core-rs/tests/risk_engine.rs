@@ -831,13 +831,19 @@ impl _core::risk::RiskLayer for Recorder {
         self.log.lock().unwrap().push(format!("bar {}", b.ts));
     }
     fn on_fill(&mut self, f: &_core::model::Fill, _: &_core::risk::RiskView<'_>) {
-        self.log.lock().unwrap().push(format!("fill {}", f.order_id));
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("fill {}", f.order_id));
     }
     fn on_event(&mut self, e: &_core::model::OrderEvent, _: &_core::risk::RiskView<'_>) {
         if e.kind == OrderEventKind::Accepted {
             self.accepted += 1;
         }
-        self.log.lock().unwrap().push(format!("{} {:?}", e.id, e.kind));
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("{} {:?}", e.id, e.kind));
     }
     fn wish(&self) -> _core::risk::StateWish {
         _core::risk::StateWish {
@@ -939,11 +945,18 @@ fn layers_see_every_event_once_in_order_and_before_the_next_check() {
         .filter(|l| !l.starts_with("check") && !l.starts_with("bar") && !l.starts_with("fill"))
         .cloned()
         .collect();
-    assert_eq!(events, h.delivered, "the events the strategy got, each once, in order");
+    assert_eq!(
+        events, h.delivered,
+        "the events the strategy got, each once, in order"
+    );
     assert!(h.delivered.iter().any(|e| e.starts_with("2 Denied")));
     // Each check comes after every event of the commands before it (Submitted/Accepted are
     // shown late, but never after a later check), and the fill before the bar it came with.
-    let at = |s: &str| log.iter().position(|l| l == s).unwrap_or_else(|| panic!("{s}"));
+    let at = |s: &str| {
+        log.iter()
+            .position(|l| l == s)
+            .unwrap_or_else(|| panic!("{s}"))
+    };
     assert!(at("1 Accepted") < at("check 2"));
     assert!(at("2 Accepted") < at("check 10"));
     assert!(at("10 Accepted") < at("check 11"));
@@ -959,7 +972,11 @@ fn a_wish_raised_by_deferred_events_holds_the_next_order() {
     assert!(h.delivered.contains(&denied_12), "{:?}", h.delivered);
     assert!(h.delivered.contains(&"11 Accepted".to_string()));
     let c = &bt.risk.report().changes[0];
-    assert_eq!((c.to, c.ts), (TradingState::Halted, 2), "at the check of id 12, bar 1");
+    assert_eq!(
+        (c.to, c.ts),
+        (TradingState::Halted, 2),
+        "at the check of id 12, bar 1"
+    );
 }
 
 #[test]
