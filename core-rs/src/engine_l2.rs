@@ -1104,23 +1104,15 @@ impl<S: L2Strategy> L2Backtest<S> {
         let Some(inst) = self.inst.as_ref() else {
             return;
         };
-        let m = self.risk.take_market();
-        let view = RiskView {
+        self.risk.sync(
             ts,
-            instruments: std::slice::from_ref(inst),
-            portfolio: &self.portfolio,
-            orders: &self.orders,
-            confidence: &m.confidence,
-            last_data_ts: &m.last_data_ts,
-        };
-        for f in &self.fills[self.risk_fills..] {
-            self.risk.observe_fill(f, &view);
-        }
-        for e in &self.events[self.risk_events..] {
-            self.risk.observe_event(e, &view);
-        }
-        self.risk.settle(ts);
-        self.risk.put_market(m);
+            std::slice::from_ref(inst),
+            &self.portfolio,
+            &self.orders,
+            &self.fills[self.risk_fills..],
+            &self.events[self.risk_events..],
+            None,
+        );
         self.risk_fills = self.fills.len();
         self.risk_events = self.events.len();
     }
