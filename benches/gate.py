@@ -136,6 +136,10 @@ def pytest_rates(path: Path) -> dict[str, dict[str, tuple[float, dict]]]:
         # benches/test_bench_risk.py): its median wall time and items.
         if role == "ours" and "anchor_median_s" in info:
             anchor = (info.get("anchor_items", 1) / info["anchor_median_s"], {})
+            # With the rounds paired (same items on both sides), the line is the median of the
+            # per-round ratios: the anchor's rate is stated so that ours / anchor equals it.
+            if "paired_ratio" in info and info.get("anchor_items") == info.get("items"):
+                anchor = (rate / info["paired_ratio"], {})
             out[b["group"]].setdefault("anchor", anchor)
     return out
 
