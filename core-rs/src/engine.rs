@@ -15,9 +15,11 @@
 //! **Risk** ([`crate::risk`]): every command of the handler passes [`Backtest::risk`] first
 //! ([`Backtest::submit`]); a denial is an order event (`Denied` / `ModifyRejected` /
 //! `CancelRejected` with `Reason::Risk(code)`) and nothing reaches the venue. With layers
-//! configured, after the venue settled a bar and the marks moved, the layers see the new fills
-//! (`on_fill`), the new events (`on_event`), then the bar (`on_bar`); a change of trading state
-//! reaches the handler ([`Handler::on_trading_state`]) before the bar's events. In EMERGENCY
+//! configured, after the venue settled a bar and the marks moved, the layers see the new fills,
+//! the new events, then the bar (one [`RiskEngine::sync`]); after a command, its fills and any
+//! event but `Submitted`/`Accepted` at once, those two at the next sync (before the next check at
+//! the latest: every check runs on layers that saw everything before it). A change of trading
+//! state reaches the handler ([`Handler::on_trading_state`]) before the bar's events. In EMERGENCY
 //! the engine itself cancels every working order and sends reduce-only market orders that
 //! flatten every position (ids from [`ENGINE_ORDER_ID_BASE`] up, never blocked by the state),
 //! again each bar until flat.
@@ -29,8 +31,7 @@ use crate::model::{
     OrderSpec, Reason, Side,
 };
 use crate::portfolio::Portfolio;
-use crate::risk::checks::RiskLimits;
-use crate::risk::{RiskConfig, RiskEngine, RiskReason, RiskView, StateChange, TradingState};
+use crate::risk::{RiskEngine, RiskReason, RiskView, StateChange, TradingState};
 use crate::venue::{SimVenue, VenueConfig};
 
 /// Ids of the orders the engine sends itself (EMERGENCY flattening) start here, far above any
@@ -146,20 +147,7 @@ impl Backtest {
             portfolio: Portfolio::new(cash, n),
             fills: Vec::new(),
             curve: EquityCurve::default(),
-            // Without a risk configuration: the structural checks only. The free-balance check
-            // is off here (the simulated cash account lets cash go negative, and results of runs
-            // without a risk config must not change); `configure_risk` turns it on by default.
-            risk: RiskEngine::new(
-                RiskConfig {
-                    limits: RiskLimits {
-                        check_balance: false,
-                        ..RiskLimits::default()
-                    },
-                    ..RiskConfig::default()
-                },
-                Vec::new(),
-                n,
-            )?,
+            risk: RiskEngine::structural(n),
             events: Vec::new(),
             risk_fills: 0,
             risk_events: 0,

@@ -54,8 +54,7 @@ use crate::model::order::{
 };
 use crate::model::{AggressorSide, Instrument};
 use crate::portfolio::Portfolio;
-use crate::risk::checks::RiskLimits;
-use crate::risk::{RiskConfig, RiskEngine, RiskReason, RiskView, StateChange, TradingState};
+use crate::risk::{RiskEngine, RiskReason, RiskView, StateChange, TradingState};
 use crate::venue::Orders;
 use crate::venue::fees::FeeModel;
 use crate::venue::l2::{Arrival, L2Matcher, MatchFill, Working};
@@ -462,7 +461,7 @@ impl<S: L2Strategy> L2Backtest<S> {
             untriggered: Vec::new(),
             arriving: Vec::new(),
             portfolio: Portfolio::new(initial_cash, 1),
-            risk: default_risk()?,
+            risk: RiskEngine::structural(1),
             risk_fills: 0,
             risk_events: 0,
             risk_quote: (i64::MIN, i64::MIN),
@@ -1625,23 +1624,6 @@ pub fn l2_instrument(price_dp: u8, size_dp: u8) -> CoreResult<Instrument> {
 /// The instrument of a quote-mode run ([`run_ticks`]).
 pub fn ticks_instrument(price_dp: u8, size_dp: u8) -> CoreResult<Instrument> {
     Instrument::new("TICKS", price_dp, size_dp)
-}
-
-/// Without a risk configuration: the structural checks only, the free-balance check off (the
-/// L2 account starts at zero cash unless told otherwise; results without a risk configuration
-/// must not change), as the bar engine's default.
-fn default_risk() -> CoreResult<RiskEngine> {
-    RiskEngine::new(
-        RiskConfig {
-            limits: RiskLimits {
-                check_balance: false,
-                ..RiskLimits::default()
-            },
-            ..RiskConfig::default()
-        },
-        Vec::new(),
-        1,
-    )
 }
 
 /// A passive market maker: every wake-up it quotes `qty` post-only at the touch (`offset` ticks

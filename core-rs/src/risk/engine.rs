@@ -1,6 +1,11 @@
 //! The [`RiskEngine`]: the trading state, the rate limits, the pre-trade checks and the layers,
-//! in that order, for every command; the layers' state wishes after every bar, fill and event;
-//! the state changes, their time accounting and their audit log.
+//! in that order, for every command; the layers' state wishes, read once per sync (a batch of
+//! fills, events and possibly a bar: [`RiskEngine::sync`]); the state changes, their time
+//! accounting and their audit log.
+//!
+//! Per sync each layer is called once ([`RiskLayer::on_step`]) with what its [`Hooks`] asked
+//! for, and only if there is any; a layer's wish is O(1) to read, and a reading that finds no
+//! wish moved changes nothing.
 
 use std::collections::BTreeMap;
 
@@ -93,10 +98,9 @@ pub struct RiskEngine {
 #[derive(Debug, Default)]
 struct HookLists {
     check: Vec<usize>,
-    bar: Vec<usize>,
     quote: Vec<usize>,
-    fill: Vec<usize>,
-    event: Vec<usize>,
+    /// The layers that take any of fills, events and bars, with their hooks.
+    step: Vec<(usize, Hooks)>,
 }
 
 impl HookLists {
@@ -107,14 +111,19 @@ impl HookLists {
         };
         Self {
             check: wanting(|h| h.check),
-            bar: wanting(|h| h.bar),
             quote: wanting(|h| h.quote),
-            fill: wanting(|h| h.fill),
-            event: wanting(|h| h.event),
+            step: wanting(|h| h.fill || h.event || h.bar)
+                .into_iter()
+                .map(|k| (k, hooks[k]))
+                .collect(),
         }
     }
 
-    /// Hand `layers` the fills, events and bar their hooks asked for.
+    /// Hand `layers` the fills, events and bar their hooks asked for: one call per layer
+    /// ([`RiskLayer::on_step`]) that has anything to see.
+    // NB: one dynamic call per layer and sync instead of one per hook (up to three): with the
+    // guard's single equity reading per step, ~100 fewer instructions a bar on the
+    // trade-every-bar run (callgrind).
     #[inline(always)]
     fn run(
         &self,
@@ -124,19 +133,12 @@ impl HookLists {
         bar: Option<&Bar>,
         view: &RiskView<'_>,
     ) {
-        if !fills.is_empty() {
-            for &k in &self.fill {
-                layers[k].on_fills(fills, view);
-            }
-        }
-        if !events.is_empty() {
-            for &k in &self.event {
-                layers[k].on_events(events, view);
-            }
-        }
-        if let Some(bar) = bar {
-            for &k in &self.bar {
-                layers[k].on_bar(bar, view);
+        for &(k, h) in &self.step {
+            let f: &[Fill] = if h.fill { fills } else { &[] };
+            let e: &[OrderEvent] = if h.event { events } else { &[] };
+            let b = if h.bar { bar } else { None };
+            if !f.is_empty() || !e.is_empty() || b.is_some() {
+                layers[k].on_step(f, e, b, view);
             }
         }
     }
@@ -259,6 +261,21 @@ impl RiskEngine {
             }
         }
         Ok(Self::build(config, layers, n_instruments))
+    }
+
+    /// The engine of a run without a risk configuration: the structural checks only (instrument,
+    /// precision, min/max, reduce-only), no layers, and the free-balance check off, so that runs
+    /// without a risk configuration keep their results (a simulated cash account lets cash go
+    /// negative; an L2 account starts at zero cash); a risk configuration turns it on by default.
+    pub fn structural(n_instruments: usize) -> Self {
+        let config = RiskConfig {
+            limits: RiskLimits {
+                check_balance: false,
+                ..RiskLimits::default()
+            },
+            ..RiskConfig::default()
+        };
+        Self::build(config, Vec::new(), n_instruments)
     }
 
     fn build(config: RiskConfig, layers: Vec<Box<dyn RiskLayer>>, n: usize) -> Self {

@@ -302,6 +302,27 @@ pub trait RiskLayer: Send + Sync {
             self.on_event(e, view);
         }
     }
+    /// What the engine calls once per sync: the new fills, then the new events, then the bar
+    /// (each empty or None where nothing came or the layer's [`hooks`](Self::hooks) left it
+    /// out; never all three). The view shows the account after all of them. Default: the three
+    /// hooks above in that order; a layer that only reads the account may look once.
+    fn on_step(
+        &mut self,
+        fills: &[Fill],
+        events: &[OrderEvent],
+        bar: Option<&Bar>,
+        view: &RiskView<'_>,
+    ) {
+        if !fills.is_empty() {
+            self.on_fills(fills, view);
+        }
+        if !events.is_empty() {
+            self.on_events(events, view);
+        }
+        if let Some(bar) = bar {
+            self.on_bar(bar, view);
+        }
+    }
     /// The hooks below the engine must call (default: all of them). A layer whose hook does
     /// nothing for its configuration leaves it out: the engine then skips the call.
     // NB: the trade-every-bar bench calls the hooks ~5 times a bar per layer; skipping the

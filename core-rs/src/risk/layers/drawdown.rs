@@ -3,7 +3,7 @@
 use super::{DAY_NS, DrawdownConfig, increases_exposure, utc_day};
 use crate::error::CoreResult;
 use crate::model::bar::Bar;
-use crate::model::order::{Fill, OrderSpec};
+use crate::model::order::{Fill, OrderEvent, OrderSpec};
 use crate::risk::{Hooks, RiskLayer, RiskReason, RiskView, StateWish, TradingState, Verdict};
 
 /// Watches equity (`Portfolio::equity_f64`, positions at their marks) on every bar and fill.
@@ -144,6 +144,11 @@ impl RiskLayer for DrawdownGuard {
         if !fills.is_empty() {
             self.observe(view.ts, view.portfolio.equity_f64());
         }
+    }
+
+    /// Fills and a bar of one step: one observation of the account they left.
+    fn on_step(&mut self, _: &[Fill], _: &[OrderEvent], _: Option<&Bar>, view: &RiskView<'_>) {
+        self.observe(view.ts, view.portfolio.equity_f64());
     }
 
     fn wish(&self) -> StateWish {
