@@ -30,7 +30,7 @@ from benches import peers
 from trader import run_backtest
 from trader.risk import RiskSettings
 
-ROUNDS = 9
+ROUNDS = 15
 
 RISK = RiskSettings(
     layers=["drawdown", "panic", "circuit_breaker:failure_threshold=1000000000"],
