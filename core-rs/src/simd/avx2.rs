@@ -168,6 +168,7 @@ macro_rules! for_groups {
 /// The CPU must support AVX2 and FMA. `out + r * stride + t` must be valid for writes for
 /// `r < periods.len()` and `t < x.len()`; all of them are written exactly once. Periods >= 1.
 #[target_feature(enable = "avx2,fma")]
+#[inline(never)] // kept out of the AVX-512 caller that delegates to it: VEX code, not EVEX
 pub unsafe fn ema_multi(x: &[f64], periods: &[usize], out: *mut f64, stride: usize) {
     debug_assert!(crate::indicators::fused(), "the AVX2 backend requires FMA");
     for_groups!(
