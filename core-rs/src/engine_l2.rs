@@ -1131,7 +1131,6 @@ impl<S: L2Strategy> L2Backtest<S> {
             && (b.px, a.px) != self.risk_quote
         {
             self.risk_quote = (b.px, a.px);
-            self.mark_mid();
             self.risk.on_quote(0, ts, b.px, a.px);
         }
         if self.risk_fills < self.fills.len() || self.risk_events < self.events.len() {
