@@ -203,11 +203,12 @@ def funding_series(funding: Any) -> list[tuple[int, float]]:
 
 
 def infer_price_precision(*arrays: np.ndarray, max_dp: int = 9) -> int:
-    """Smallest number of decimals that represents every price exactly (within float noise)."""
-    vals = np.concatenate([a[np.isfinite(a)][:200_000] for a in arrays])
+    """Smallest number of decimals that represents every price exactly (within float noise: a
+    relative 1e-12, as the engine's grid check), looking at every value given."""
+    vals = np.concatenate([a[np.isfinite(a)] for a in arrays])
     for dp in range(max_dp + 1):
         scaled = vals * 10.0**dp
-        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-6 * np.maximum(1.0, np.abs(scaled)) * 1e-3 + 1e-6):
+        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-12 * np.abs(scaled) + 1e-9):
             return dp
     return max_dp
 
@@ -288,21 +289,33 @@ class BacktestKernel:
         first = next(batches, None)
         if first is None:
             raise InvalidInputError("data: no bars to run on")
-        cols0, _ = first
-        dp = cfg.price_precision
-        if dp is None:
-            dp = infer_price_precision(cols0["open"], cols0["high"], cols0["low"], cols0["close"])
+        cols0, inst0 = first
         n = len(symbols)
+        if cfg.price_precision is not None:
+            dps = [cfg.price_precision] * n
+        else:
+            # One precision per instrument, from its own bars (the first batch of each; a later
+            # price with more decimals stops the run with an error naming it, never rounded).
+            dps = []
+            for k in range(n):
+                rows = slice(None) if inst0 is None else (inst0 == k)
+                cols = [cols0[c][rows] for c in ("open", "high", "low", "close")]
+                dps.append(infer_price_precision(*cols) if len(cols[0]) else 2)
         from trader.plugins import venues
 
         known = venues()
         if cfg.venue not in known:
             raise InvalidInputError(f"venue: unknown venue {cfg.venue!r} (known: {', '.join(sorted(known)) or 'none'})")
-        engine = known[cfg.venue].create(symbols, [dp] * n, [cfg.size_precision] * n, cash=cfg.cash, fee_bps=cfg.fee_bps,
+        engine = known[cfg.venue].create(symbols, dps, [cfg.size_precision] * n, cash=cfg.cash, fee_bps=cfg.fee_bps,
                                          slippage_bps=cfg.slippage_bps, fill_at=cfg.fill_at, **venue_kwargs(cfg))
+        if hasattr(engine, "set_bar_intervals"):
+            engine.set_bar_intervals([int(getattr(f, "interval_ns", 0) or 0) for f in self.feeds])
+        if cfg.account == "cash" and strat.requires_shorting():
+            raise InvalidInputError(f"strategy {strat.name or type(strat).__name__}: sells short (allow_short), which a cash "
+                                    "account cannot do: run it with --account margin (account=\"margin\")")
         if cfg.risk is not None:
             self._configure_risk(engine, symbols)
-        ctx = _core.Context(symbols, [dp] * n, [cfg.size_precision] * n)
+        ctx = _core.Context(symbols, dps, [cfg.size_precision] * n)
         strat._attach(ctx, symbols)
 
         vector = cfg.mode in ("vectorized", "auto")
@@ -370,15 +383,22 @@ class BacktestKernel:
         return self._result(engine, elapsed)
 
     def _bar_interval_ns(self) -> int:
-        return min((getattr(f, "interval_ns", 0) or 0) for f in self.feeds) or 60_000_000_000
+        """The shortest bar interval of the feeds (0: unknown; statistics then take it from the
+        equity curve's timestamps)."""
+        known = [int(getattr(f, "interval_ns", 0) or 0) for f in self.feeds]
+        known = [k for k in known if k > 0]
+        return min(known) if known else 0
 
     def _configure_risk(self, engine: Any, symbols: list[str]) -> None:
         """Hand the risk settings to the engine (bars per year filled in from the bar interval)."""
         core = self.config.risk.to_core(symbols)
-        per_year = 365.25 * 86_400e9 / self._bar_interval_ns()
+        interval = self._bar_interval_ns()
         for layer in core["layers"]:
             if layer["kind"] == "vol_target" and layer.get("periods_per_year") is None:
-                layer["periods_per_year"] = per_year
+                if not interval:
+                    raise InvalidInputError("risk layer vol_target: the bar interval of the data is unknown (fewer than two "
+                                            "bars): give the layer periods_per_year")
+                layer["periods_per_year"] = 365.25 * 86_400e9 / interval
         if not hasattr(engine, "configure_risk"):
             raise InvalidInputError(f"venue {self.config.venue}: has no risk engine, so risk settings cannot apply")
         engine.configure_risk(core)
@@ -387,7 +407,8 @@ class BacktestKernel:
         ts, equity, exposed = engine.take_equity_curve()
         trades = engine.trades()
         interval = self._bar_interval_ns()
-        stats = statistics(equity, ts, exposed, trades["pnl"], self.config.cash, interval, engine.fees)
+        stats = statistics(equity, ts, exposed, trades["pnl"], self.config.cash, interval, engine.fees,
+                           final_equity=float(engine.equity))
         meta: dict[str, Any] = {}
         gaps = [dict(g, path=f.meta.get("path")) for f in self.feeds if (g := (getattr(f, "meta", None) or {}).get("gaps")) and g.get("count")]
         if gaps:

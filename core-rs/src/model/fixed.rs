@@ -74,13 +74,31 @@ pub fn from_raw(raw: i64, dp: u8) -> f64 {
     raw as f64 / pow10(dp as u32) as f64
 }
 
-/// A money amount as a float in currency units (for reports; the books stay exact).
-/// NB: one i128→f64 conversion and one division by the exactly representable 1e18 (≤ 2 roundings,
-/// ~1e-16 relative): an exact split
-/// through i128 division costs two `__divti3` calls, ~100 ns a bar on the vectorized path.
-#[inline]
+/// `v` as the nearest f64 (correctly rounded). For |v| < 2^106 (money below ~8e13 currency
+/// units) the value splits into `hi·2^53 + lo` with both halves exact in f64, so the one rounding
+/// is the final addition; beyond, the library conversion.
+// NB: `i128 as f64` is a library call (`__floattidf`) on x86-64; the split is six instructions and
+// vectorises, which the exact equity curve needs once a bar.
+#[inline(always)]
+pub fn i128_to_f64(v: i128) -> f64 {
+    if v.unsigned_abs() < (1u128 << 106) {
+        let hi = v >> 53; // floor: lo below is in [0, 2^53)
+        let lo = (v - (hi << 53)) as i64;
+        (hi as i64) as f64 * 9_007_199_254_740_992.0 + lo as f64
+    } else {
+        v as f64
+    }
+}
+
+/// A money amount as a float in currency units (for reports; the books stay exact): the exact
+/// amount correctly rounded to f64, divided by the exactly representable 1e18 (two roundings,
+/// ≤ 1 ulp). The same exact amount always gives the same float, and an amount that is a whole
+/// number of cents below 2^53 cents comes out as the nearest float to its decimal value.
+/// NB: an exact split through i128 division costs two `__divti3` calls, ~100 ns a bar on the
+/// vectorized path.
+#[inline(always)]
 pub fn money_to_f64(m: i128) -> f64 {
-    m as f64 / 1e18
+    i128_to_f64(m) / 1e18
 }
 
 /// Exact decimal text of a fixed-point value (for reports and CSV).
@@ -183,6 +201,21 @@ mod tests {
         assert_eq!(format_fixed(-12345, 3), "-12.345");
         assert_eq!(format_fixed(5, 3), "0.005");
         assert_eq!(money_to_f64(pow10(MONEY_DP) * 3 / 2), 1.5);
+        assert_eq!(money_to_f64(10_000 * pow10(MONEY_DP)), 10_000.0);
+        for v in [
+            0i128,
+            1,
+            -1,
+            (1 << 53) + 1,
+            -(1 << 60) - 12_345,
+            123_456_789_012_345_678_901_234_567,
+            -98_765_432_109_876_543_210_987,
+            (1 << 105) + 3,
+            -(1 << 105) - 5,
+            (1 << 110) + 7,
+        ] {
+            assert_eq!(i128_to_f64(v), v as f64, "{v}");
+        }
         assert_eq!(Bps::from_f64(2.5), Some(Bps(2_500_000)));
         assert_eq!(Bps::from_f64(-1.0), None);
     }

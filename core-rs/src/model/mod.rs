@@ -13,4 +13,5 @@ pub use instrument::{Instrument, InstrumentId};
 pub use order::{
     Command, Fill, Liquidity, ListId, ListKind, Order, OrderEvent, OrderEventKind, OrderId,
     OrderKind, OrderSpec, OrderStatus, Reason, RejectReason, Side, TimeInForce, TrailingOffset,
+    WorkingOrders, WorkingTotals,
 };

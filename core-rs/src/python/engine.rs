@@ -26,8 +26,12 @@ use crate::venue::{FillAt, VenueConfig};
 #[pyclass(module = "trader._core", name = "Bar")]
 #[derive(Clone, Debug, Default)]
 pub struct PyBar {
+    /// Open time of the bar (UTC epoch ns), as in the data.
     #[pyo3(get)]
     ts: i64,
+    /// Close time (`ts` + the bar interval): the engine's clock while `on_bar` runs.
+    #[pyo3(get)]
+    ts_close: i64,
     #[pyo3(get)]
     open: f64,
     #[pyo3(get)]
@@ -45,7 +49,8 @@ pub struct PyBar {
 #[pymethods]
 impl PyBar {
     #[new]
-    #[pyo3(signature = (ts, open, high, low, close, volume, instrument = 0))]
+    #[pyo3(signature = (ts, open, high, low, close, volume, instrument = 0, ts_close = None))]
+    #[allow(clippy::too_many_arguments, reason = "one argument per field")]
     fn new(
         ts: i64,
         open: f64,
@@ -54,9 +59,11 @@ impl PyBar {
         close: f64,
         volume: f64,
         instrument: u32,
+        ts_close: Option<i64>,
     ) -> Self {
         Self {
             ts,
+            ts_close: ts_close.unwrap_or(ts),
             open,
             high,
             low,
@@ -193,6 +200,9 @@ pub struct PyContext {
     cash: i128,
     equity: i128,
     positions: Vec<i64>,
+    /// Per instrument, `Backtest::cost_factor`: sizing folds the fees and the slippage into the
+    /// price.
+    cost_factor: Vec<f64>,
 }
 
 impl PyContext {
@@ -242,10 +252,13 @@ impl PyContext {
         for (dst, p) in self.positions.iter_mut().zip(&bt.portfolio.positions) {
             *dst = p.qty;
         }
-        if let Some(b) = bt.current_bar() {
-            self.ts = b.ts;
+        if bt.current_bar().is_some() {
+            self.ts = bt.now();
         }
         self.trading_state = bt.risk.state();
+        for (k, f) in self.cost_factor.iter_mut().enumerate() {
+            *f = bt.cost_factor(k as u32);
+        }
     }
 }
 
@@ -270,6 +283,7 @@ impl PyContext {
             cash: 0,
             equity: 0,
             positions: vec![0; n],
+            cost_factor: vec![1.0; n],
         })
     }
 
@@ -468,11 +482,17 @@ impl PyContext {
         Ok(from_raw(inst.lot, inst.size_dp))
     }
 
-    /// Quantity worth `fraction` of equity at `price`, rounded down to the lot.
+    /// Quantity whose cost at `price` (fees and flat slippage included) is `fraction` of equity,
+    /// rounded down to the lot.
     #[pyo3(signature = (fraction, price, instrument = 0))]
     fn qty_for_fraction(&self, fraction: f64, price: f64, instrument: u32) -> PyResult<f64> {
         let inst = self.inst(instrument)?;
-        let raw = crate::engine::qty_for_fraction(inst, fraction, money_to_f64(self.equity), price);
+        let raw = crate::engine::qty_for_fraction(
+            inst,
+            fraction,
+            money_to_f64(self.equity),
+            price * self.cost_factor[instrument as usize],
+        );
         Ok(from_raw(raw, inst.size_dp))
     }
 }
@@ -578,6 +598,7 @@ impl Handler for PyHandler<'_> {
             let c = &self.cols;
             let mut b = obj.borrow_mut();
             b.ts = bar.ts;
+            b.ts_close = bt.close_ts(bar);
             b.open = c.open[i];
             b.high = c.high[i];
             b.low = c.low[i];
@@ -845,6 +866,13 @@ impl PyBacktest {
         .map_err(|e| match e {
             RunError::Core(e) | RunError::Handler(e) => PyErr::from(e),
         })
+    }
+
+    /// Each instrument's bar interval in ns (0: unknown), before the run: while `on_bar` runs the
+    /// clock is the bar's close time (`ts + interval`), so orders, their events and the latency
+    /// count from the close.
+    fn set_bar_intervals(&mut self, intervals: Vec<i64>) -> PyResult<()> {
+        Ok(self.inner_mut().set_bar_intervals(intervals)?)
     }
 
     /// End the run: record the last equity point, close the risk engine's time accounting and
@@ -1277,22 +1305,29 @@ impl PyBacktest {
     }
 }
 
-/// One-pass statistics of an equity curve: mean and sample std of the simple returns (the first
-/// against `initial`), downside deviation, max drawdown (fraction), the longest run of points
-/// below a peak, and the exposure fraction. A dict.
+/// One-pass statistics of an equity curve at times `ts`: mean and sample std of the simple
+/// returns (the first against `initial`; they stop at the ruin point, the first equity at or
+/// below zero, whose return is -100 %), downside deviation, max drawdown (fraction), the longest
+/// run of points and the longest time (ns) below a peak, the exposure fraction, `ruin` (the
+/// index of the ruin point or None) and `n_returns`. A dict.
 #[pyfunction]
 fn curve_stats<'py>(
     py: Python<'py>,
     equity: &Bound<'py, PyAny>,
+    ts: numpy::PyReadonlyArray1<'py, i64>,
     exposed: numpy::PyReadonlyArray1<'py, bool>,
     initial: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
     let eq = f64_array(equity, "equity")?;
-    let (eq, ex) = (eq.as_slice()?, exposed.as_slice()?);
+    let (eq, t, ex) = (eq.as_slice()?, ts.as_slice()?, exposed.as_slice()?);
     crate::error::check_len("exposed", eq.len(), ex.len())?;
-    let s = py.detach(|| crate::stats::curve_stats(eq, ex, initial));
+    crate::error::check_len("ts", eq.len(), t.len())?;
+    let s = py.detach(|| crate::stats::curve_stats(eq, t, ex, initial));
     let d = PyDict::new(py);
     d.set_item("n", s.n)?;
+    d.set_item("n_returns", s.n_returns)?;
+    d.set_item("ruin", s.ruin)?;
+    d.set_item("max_drawdown_ns", s.max_drawdown_ns)?;
     d.set_item("mean_return", s.mean_return)?;
     d.set_item("std_return", s.std_return)?;
     d.set_item("downside_dev", s.downside_dev)?;
