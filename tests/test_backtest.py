@@ -45,9 +45,10 @@ def reconcile(result, bars: dict) -> None:
 ])
 def test_books_reconcile_with_fills_at_every_bar(klines_1m_paths, strategy, params):
     path, bars = max(klines_1m_paths, key=lambda pb: len(pb[1]["ts"]))
-    # the strategies that sell short need a margin account (a cash account refuses short sales)
-    account = "margin" if params.get("allow_short") else "cash"
-    result = run_backtest(strategy, params, str(path), cash=CASH, fee_bps=5, slippage_bps=3, account=account)
+    # the strategies that sell short need a margin account (a cash account refuses short sales);
+    # at 2x an all-in reversal (closing fee + opening margin) fits the wallet
+    account = dict(account="margin", leverage=2.0) if params.get("allow_short") else {}
+    result = run_backtest(strategy, params, str(path), cash=CASH, fee_bps=5, slippage_bps=3, **account)
     assert result.stats["trades"] > 0
     reconcile(result, bars)
 

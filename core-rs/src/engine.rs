@@ -1143,13 +1143,13 @@ impl Handler for VectorHandler<'_> {
                     return Ok(());
                 }
                 let inst = &bt.instruments[inst_id as usize];
-                let want = crate::model::fixed::to_raw(t, inst.size_dp).ok_or_else(|| {
-                    CoreError::InvalidArgument {
+                // on the lot grid, toward zero (a target is never exceeded)
+                let (want, _) = inst
+                    .qty_on_grid(t)
+                    .ok_or_else(|| CoreError::InvalidArgument {
                         name: "target",
                         reason: format!("bar {i}: target {t} is not a finite position"),
-                    }
-                })?;
-                let want = want - want % inst.lot;
+                    })?;
                 let delta = want - bt.position_raw(inst_id);
                 if delta != 0 {
                     let id = bt.next_order_id();
@@ -1188,8 +1188,7 @@ pub fn signal_order(
     let inst = &bt.instruments[inst_id as usize];
     let open_qty = || {
         if qty > 0.0 {
-            let raw = crate::model::fixed::to_raw(qty, inst.size_dp).unwrap_or(0);
-            raw - raw % inst.lot
+            inst.qty_on_grid(qty).map_or(0, |(raw, _)| raw)
         } else {
             bt.qty_for_fraction(inst_id, size, px)
         }

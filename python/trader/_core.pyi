@@ -494,8 +494,13 @@ class OrderEvent:
     def reason(self) -> str | None: ...
     @property
     def code(self) -> str | None:
-        """The risk engine's reason code when it refused the command ("max_position",
-        "state_halted", ...), else None."""
+        """The reason's stable code: the risk engine's ("max_position", "state_halted", ...), the
+        account's ("insufficient_balance", "insufficient_holdings", "insufficient_margin") or the
+        venue's ("post_only_would_take", "requested", ...); None without a reason."""
+    @property
+    def detail(self) -> str | None:
+        """A denial's numbers, one sentence ("buy 1.000000 BTCUSDT at 86000.00 costs 86064.50 with
+        fees; free balance 10000.00 (cash 10000.00)"); None for other events."""
     @property
     def instrument(self) -> int | None: ...
     @property
@@ -516,7 +521,17 @@ class Context:
     Commands are queued and reach the venue right after the callback returns, in order.
     """
 
-    def __new__(cls, symbols: list[str], price_precision: list[int], size_precision: list[int]) -> Self: ...
+    def __new__(
+        cls, symbols: list[str], price_precision: list[int], size_precision: list[int], off_tick: str = "round",
+        off_lot: str = "round",
+    ) -> Self:
+        """``off_tick`` / ``off_lot``: "round" (a price between two ticks rounds toward the order's
+        conservative side: a buy limit down, a sell limit up, a stop so that it triggers no
+        earlier; a quantity between two lots rounds down; both counted in :meth:`grid_report`) or
+        "reject" (an error naming the value)."""
+    def grid_report(self) -> dict[str, Any]:
+        """What the grid rounded: ``prices_rounded``, ``qtys_rounded``, ``first_price`` and
+        ``first_qty`` as ``(asked, became)`` or None."""
     def submit(self, side: int, qty: float, instrument: int = 0, price: float | None = None) -> int:
         """Queue an order (+1 buy, -1 sell; a price makes it a limit order); returns its id."""
     def submit_order(self, request: Any) -> int:

@@ -85,6 +85,11 @@ class BacktestConfig:
     #: Risk limits and layers (``trader.risk.RiskSettings``, e.g. from ``load_risk_config``); None:
     #: the structural pre-trade checks only, no layer.
     risk: Any = None
+    #: A strategy's price between two ticks: "round" toward the order's conservative side (a buy
+    #: limit down, a sell limit up, stops so they trigger no earlier) or "reject" (an error).
+    off_tick: str = "round"
+    #: A strategy's quantity between two lots: "round" down (counted and reported) or "reject".
+    off_lot: str = "round"
 
     def account_options(self) -> dict[str, Any]:
         """The account/fee/slippage knobs that differ from the defaults (passed to the venue)."""
@@ -136,6 +141,9 @@ class BacktestConfig:
             self.risk.layer_configs()  # unknown layers and bad parameters fail before the run
         if not (0 <= self.size_precision <= 9):
             raise InvalidInputError(f"size-precision: must be within 0..9, got {self.size_precision}")
+        for name in ("off_tick", "off_lot"):
+            if getattr(self, name) not in ("round", "reject"):
+                raise InvalidInputError(f"{name.replace('_', '-')}: must be round or reject, got {getattr(self, name)!r}")
 
 
 def venue_kwargs(cfg: BacktestConfig) -> dict[str, Any]:
@@ -211,6 +219,21 @@ def infer_price_precision(*arrays: np.ndarray, max_dp: int = 9) -> int:
         if np.all(np.abs(scaled - np.round(scaled)) <= 1e-12 * np.abs(scaled) + 1e-9):
             return dp
     return max_dp
+
+
+def grid_warnings(report: dict[str, Any]) -> list[str]:
+    """What the strategy's prices and quantities lost to the grid, as warning lines (never silent)."""
+    out = []
+    if report["qtys_rounded"]:
+        asked, got = report["first_qty"]
+        out.append(f"{report['qtys_rounded']:,} order quantit{'y was' if report['qtys_rounded'] == 1 else 'ies were'} "
+                   f"rounded down to the lot (the first: {asked!r} -> {got!r}); --off-lot reject refuses them instead")
+    if report["prices_rounded"]:
+        asked, got = report["first_price"]
+        out.append(f"{report['prices_rounded']:,} order price{' was' if report['prices_rounded'] == 1 else 's were'} off the "
+                   f"tick and rounded toward the order's conservative side (the first: {asked!r} -> {got!r}); "
+                   "--off-tick reject refuses them instead")
+    return out
 
 
 def merge_batches(feeds: list[Any]) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray | None]]:
@@ -315,7 +338,7 @@ class BacktestKernel:
                                     "account cannot do: run it with --account margin (account=\"margin\")")
         if cfg.risk is not None:
             self._configure_risk(engine, symbols)
-        ctx = _core.Context(symbols, dps, [cfg.size_precision] * n)
+        ctx = _core.Context(symbols, dps, [cfg.size_precision] * n, off_tick=cfg.off_tick, off_lot=cfg.off_lot)
         strat._attach(ctx, symbols)
 
         vector = cfg.mode in ("vectorized", "auto")
@@ -380,7 +403,14 @@ class BacktestKernel:
                     on_batch(engine.bars)
         engine.finish()
         _call(strat.on_stop)
-        return self._result(engine, elapsed)
+        result = self._result(engine, elapsed)
+        result.warnings.extend(grid_warnings(ctx.grid_report()))
+        if decisions is not None and decisions.qty > 0:
+            lot = 10.0 ** -cfg.size_precision
+            if abs(decisions.qty / lot - round(decisions.qty / lot)) > 1e-9:
+                result.warnings.append(f"the fixed quantity {decisions.qty} is not a multiple of the lot {lot:g}: "
+                                       "every order was rounded down to the lot")
+        return result
 
     def _bar_interval_ns(self) -> int:
         """The shortest bar interval of the feeds (0: unknown; statistics then take it from the

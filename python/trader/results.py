@@ -146,6 +146,9 @@ class BacktestResult:
     risk: dict[str, Any] = dataclasses.field(default_factory=dict)
     #: The audit log's entries (hash-chained; ``trader.risk.write_audit_log`` writes them).
     audit: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    #: What the user should know about the run, one sentence each (a strategy that could not
+    #: trade and why, quantities rounded to the lot, ...): printed by the CLI, in ``--json``.
+    warnings: list[str] = dataclasses.field(default_factory=list)
     _engine: Any = dataclasses.field(default=None, repr=False, compare=False)
     _fills_exact: list[tuple] | None = dataclasses.field(default=None, repr=False, compare=False)
 
@@ -175,6 +178,8 @@ class BacktestResult:
             s["gaps"] = self.meta["gaps"]
         if self.risk:
             s["risk"] = self.risk
+        if self.warnings:
+            s["warnings"] = list(self.warnings)
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in s.items()}
 
     def account_exact(self) -> dict[str, Any]:

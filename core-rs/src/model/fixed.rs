@@ -113,7 +113,21 @@ pub fn format_fixed(raw: i128, dp: u32) -> String {
     format!("{sign}{}.{:0width$}", a / s, a % s, width = dp as usize)
 }
 
-/// A rate (fees, slippage) in basis points, held exactly as a count of 1e-6 bp.
+/// `x` (a count of rate units, 1e-10) as a whole count, rounded up unless within float noise of
+/// one: a rate with more than ten decimals of a fraction is never cut in the trader's favour.
+#[inline]
+fn rate_units_up(x: f64) -> f64 {
+    let n = x.round();
+    if (x - n).abs() <= 1e-9 * x.abs().max(1.0) {
+        n
+    } else {
+        x.ceil()
+    }
+}
+
+/// A rate (fees, slippage) in basis points, held exactly as a count of 1e-6 bp (a fraction at
+/// 1e-10). A rate finer than that is rounded up: fees, slippage, margin rates never round in the
+/// trader's favour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Bps(pub i64);
 
@@ -122,7 +136,7 @@ impl Bps {
     pub const ONE: i128 = 10_000_000_000;
 
     pub fn from_f64(bps: f64) -> Option<Bps> {
-        let v = (bps * 1e6).round();
+        let v = rate_units_up(bps * 1e6);
         if v.is_finite() && v >= 0.0 && v < 1e15 {
             Some(Bps(v as i64))
         } else {
@@ -141,9 +155,10 @@ impl Bps {
 pub struct Rate(pub i64);
 
 impl Rate {
-    /// From basis points (may be negative). `None` if not finite or beyond ±1e9 bp.
+    /// From basis points (may be negative: a rebate), rounded up to the unit (a charge up, a
+    /// rebate toward zero). `None` if not finite or beyond ±1e9 bp.
     pub fn from_bps(bps: f64) -> Option<Rate> {
-        let v = (bps * 1e6).round();
+        let v = rate_units_up(bps * 1e6);
         if v.is_finite() && v.abs() < 1e15 {
             Some(Rate(v as i64))
         } else {
@@ -151,9 +166,21 @@ impl Rate {
         }
     }
 
-    /// From a fraction (0.0001 = 1 bp).
+    /// From a fraction (0.0001 = 1 bp), rounded up as [`Rate::from_bps`].
     pub fn from_fraction(x: f64) -> Option<Rate> {
         Self::from_bps(x * 1e4)
+    }
+
+    /// From a fraction that must sit on the 1e-10 grid (within float noise): a funding rate, paid
+    /// by one side and received by the other, has no side to round toward. `None` otherwise.
+    pub fn from_fraction_exact(x: f64) -> Option<Rate> {
+        let v = x * 1e10;
+        let n = v.round();
+        if v.is_finite() && n.abs() < 1e15 && (v - n).abs() <= 1e-9 * v.abs().max(1.0) {
+            Some(Rate(n as i64))
+        } else {
+            None
+        }
     }
 
     pub fn as_bps(self) -> f64 {
@@ -218,5 +245,13 @@ mod tests {
         }
         assert_eq!(Bps::from_f64(2.5), Some(Bps(2_500_000)));
         assert_eq!(Bps::from_f64(-1.0), None);
+        // finer than 1e-6 bp: up (a fee of 1/3 bp is 333_334 units, not 333_333)
+        assert_eq!(Bps::from_f64(1.0 / 3.0), Some(Bps(333_334)));
+        assert_eq!(Rate::from_bps(1.0 / 3.0), Some(Rate(333_334)));
+        assert_eq!(Rate::from_bps(-1.0 / 3.0), Some(Rate(-333_333)));
+        assert_eq!(Rate::from_fraction(0.00012345), Some(Rate(1_234_500)));
+        assert_eq!(Rate::from_fraction_exact(0.00012345), Some(Rate(1_234_500)));
+        assert_eq!(Rate::from_fraction_exact(-0.0000251), Some(Rate(-251_000)));
+        assert_eq!(Rate::from_fraction_exact(1.0 / 3e4), None);
     }
 }
