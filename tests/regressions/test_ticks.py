@@ -63,10 +63,19 @@ def registered(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_on_trade_on_quote_receive_0_calls_in_run_tick_backtest(shared_data: Path) -> None:
     """A strategy written with `on_trade` / `on_quote` as the README documents receives **0 calls**
     in `run_tick_backtest`."""
+    from trader.data.ticks import TardisSource
+
     d = shared_data / "trades/nautilus"
+    trades = dict(TardisSource().open(d / "tardis_trades.csv.gz").load().columns)
+    quotes = dict(TardisSource().open(d / "tardis_quotes.csv.gz").load().columns)
+    # The engine entry point (same signature before and after): 9,999 trades and 9,999 quotes;
+    # callbacks start at the first quote (the book).
+    s = TradesAndQuotes()
+    trader._core.run_tick_backtest(trades, quotes, s, price_precision=2, size_precision=3)
+    assert 9_900 < s.calls["trade"] <= 9_999 and s.calls["quote"] == 9_999
+    # And through trader.run_tick_backtest.
     s = TradesAndQuotes()
     r = trader.run_tick_backtest(s, data=d / "tardis_trades.csv.gz", quotes=d / "tardis_quotes.csv.gz")
-    # Tardis: 9,999 trades and 9,999 quotes; callbacks start at the first quote (the book).
     assert 9_900 < s.calls["trade"] <= 9_999 and s.calls["quote"] == 9_999
     assert (r["trade_calls"], r["quote_calls"]) == (s.calls["trade"], s.calls["quote"])
 
