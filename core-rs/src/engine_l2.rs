@@ -47,7 +47,6 @@
 //! none of the per-event work runs (the default engine has the structural checks only).
 
 use std::collections::VecDeque;
-use std::io::BufRead;
 use std::path::Path;
 use std::time::Instant;
 
@@ -57,7 +56,7 @@ use crate::book::{
 use crate::data::aggregate::BarAggregator;
 use crate::data::binance_ws::{WsMessage, decode_line, levels, stream_name};
 use crate::data::decimal::{decimals_of, parse_fixed};
-use crate::data::replay::open_recording;
+use crate::data::replay::each_line;
 use crate::engine::ENGINE_ORDER_ID_BASE;
 use crate::error::{CoreError, CoreResult};
 use crate::model::fixed::Rate;
@@ -1920,31 +1919,7 @@ fn feed_files<S: L2Strategy, P: AsRef<Path>>(
     bt: &mut L2Backtest<S>,
     paths: &[P],
 ) -> CoreResult<()> {
-    let mut line = String::with_capacity(1 << 16);
-    for p in paths {
-        let p = p.as_ref();
-        let mut rd = open_recording(p)?;
-        let mut n = 0usize;
-        loop {
-            line.clear();
-            let got = rd
-                .read_line(&mut line)
-                .map_err(|e| CoreError::InvalidArgument {
-                    name: "path",
-                    reason: format!("{}:{}: {e}", p.display(), n + 1),
-                })?;
-            if got == 0 {
-                break;
-            }
-            n += 1;
-            bt.feed_line(&line)
-                .map_err(|e| CoreError::InvalidArgument {
-                    name: "path",
-                    reason: format!("{}:{n}: {e}", p.display()),
-                })?;
-        }
-    }
-    Ok(())
+    each_line(paths, |line| bt.feed_line(line).map(|_| true))
 }
 
 /// What a recording says about itself, read from its first lines: the market its depth diffs
@@ -1979,62 +1954,39 @@ pub fn market_of(d: &crate::data::binance_ws::DepthDiff<'_>) -> MarketKind {
 /// stays `None`. Errors name the file and line.
 pub fn probe_recording<P: AsRef<Path>>(paths: &[P]) -> CoreResult<RecordingInfo> {
     let mut info = RecordingInfo::default();
-    let mut line = String::with_capacity(1 << 16);
     let mut total = 0usize;
-    for p in paths {
-        let p = p.as_ref();
-        let at = |n: usize, e: CoreError| CoreError::InvalidArgument {
-            name: "path",
-            reason: format!("{}:{n}: {e}", p.display()),
-        };
-        let mut rd = open_recording(p)?;
-        let mut n = 0usize;
-        loop {
-            line.clear();
-            let got = rd
-                .read_line(&mut line)
-                .map_err(|e| CoreError::InvalidArgument {
-                    name: "path",
-                    reason: format!("{}:{}: {e}", p.display(), n + 1),
-                })?;
-            if got == 0 {
-                break;
-            }
-            n += 1;
-            total += 1;
-            let text = line.trim();
-            if text.is_empty() {
-                continue;
-            }
-            let l = decode_line(text).map_err(|e| at(n, e))?;
-            if info.symbol.is_none()
-                && let Some(stream) = text.split_once(' ').and_then(|(_, j)| stream_name(j))
-                && let Some(sym) = stream.split('@').next().filter(|s| !s.is_empty())
-            {
-                info.symbol = Some(sym.to_ascii_uppercase());
-            }
-            let first = match &l.msg {
-                WsMessage::Depth(d) => {
-                    info.market.get_or_insert(market_of(d));
-                    levels(d.bids).chain(levels(d.asks)).next()
-                }
-                WsMessage::Trade(t) => Some(Ok((t.px, t.qty))),
-                WsMessage::Snapshot(s) => levels(s.bids).chain(levels(s.asks)).next(),
-                _ => None,
-            };
-            if info.price_dp.is_none()
-                && let Some(r) = first
-            {
-                let (px, qty) = r.map_err(|e| at(n, e))?;
-                info.price_dp = Some(decimals_of(px, "price_precision").map_err(|e| at(n, e))?);
-                info.size_dp = Some(decimals_of(qty, "size_precision").map_err(|e| at(n, e))?);
-            }
-            let done = info.market.is_some() && info.price_dp.is_some() && info.symbol.is_some();
-            if done || total >= PROBE_LINES {
-                return Ok(info);
-            }
+    each_line(paths, |line| {
+        total += 1;
+        let text = line.trim();
+        if text.is_empty() {
+            return Ok(true);
         }
-    }
+        let l = decode_line(text)?;
+        if info.symbol.is_none()
+            && let Some(stream) = text.split_once(' ').and_then(|(_, j)| stream_name(j))
+            && let Some(sym) = stream.split('@').next().filter(|s| !s.is_empty())
+        {
+            info.symbol = Some(sym.to_ascii_uppercase());
+        }
+        let first = match &l.msg {
+            WsMessage::Depth(d) => {
+                info.market.get_or_insert(market_of(d));
+                levels(d.bids).chain(levels(d.asks)).next()
+            }
+            WsMessage::Trade(t) => Some(Ok((t.px, t.qty))),
+            WsMessage::Snapshot(s) => levels(s.bids).chain(levels(s.asks)).next(),
+            _ => None,
+        };
+        if info.price_dp.is_none()
+            && let Some(r) = first
+        {
+            let (px, qty) = r?;
+            info.price_dp = Some(decimals_of(px, "price_precision")?);
+            info.size_dp = Some(decimals_of(qty, "size_precision")?);
+        }
+        let done = info.market.is_some() && info.price_dp.is_some() && info.symbol.is_some();
+        Ok(!done && total < PROBE_LINES)
+    })?;
     Ok(info)
 }
 
