@@ -332,8 +332,10 @@ def test_coin_m_defaults_trade_and_money_is_in_the_coin(shared_data: Path) -> No
     assert r["pnl"] == pytest.approx(r["realized_pnl"] + r["unrealized_pnl"] - r["fees"], abs=1e-15)
     with pytest.raises(InvalidInputError, match="whole contracts"):
         trader.run_l2_backtest(cm, qty=0.5)
-    with pytest.raises(InvalidInputError, match="rounds to 0"):
+    with pytest.raises(InvalidInputError, match="qty 0.001 rounds to 0 at the data's size precision"):
         trader.run_l2_backtest(cm, market="usdm", qty=0.001)
+    with pytest.raises(InvalidInputError, match="rounds to 0 at the instrument's quantity step 1"):
+        trader._core.run_l2_backtest([cm], None, market="cm", qty=0.001)
 
 
 def test_coin_m_inverse_pnl_by_hand() -> None:

@@ -9,7 +9,8 @@ size, resting limits when a trade prints through them, the opposite quote crosse
 model) enough trades print at their price.
 
 **Callbacks**, in event order (the run's clock: the recorder's receive time in an L2 run, the
-ticks' ``ts_event`` — ``ts_local`` for a Binance recording — in a tick run; ties in file order):
+ticks' ``ts_event`` — ``ts_local`` for a Binance recording — in a tick run; ties in file order,
+and between a trades file and a quotes file the quote first):
 
 - ``on_trade(trade)`` for every trade print (a reused :class:`trader._core.TradeTick`: ``ts``,
   ``price``, ``size``, ``side`` of the aggressor, ``id``), after the print filled what it reached;
@@ -49,6 +50,12 @@ The report (a dict): events and message counts, ``strategy_calls`` (``on_book``)
 ``realized_pnl`` (before fees), ``unrealized_pnl`` and ``equity`` at ``last_mid``, ``pnl``
 (equity minus the initial cash), ``first_ts``/``last_ts`` (ns) and ``first_time``/``last_time``
 (ISO 8601, UTC), ``fill_columns`` (numpy columns of every fill), ``risk`` and ``audit``.
+
+Coin-M (inverse) runs: quantities are contracts (the native maker's defaults: 1 contract a quote,
+10 at most); the report's money figures (PnL, fees, equity, cash) are in the settlement coin,
+recomputed from the fills (``pnl_currency``, ``contract_usd``). The engine's own account, and so
+the risk engine's notional and balance checks, still price a contract linearly (price ×
+contracts).
 """
 
 from __future__ import annotations
@@ -166,9 +173,9 @@ def _latency(spec: str | Mapping[str, Any] | None) -> dict[str, Any] | None:
     return resolve("latency", spec)
 
 
-def _native_params(params: Mapping[str, Any], market: str) -> dict[str, Any]:
-    """The native market maker's parameters, checked (known names, numbers), over the market's
-    defaults."""
+def _native_params(params: Mapping[str, Any], market: str, size_dp: int | None = None) -> dict[str, Any]:
+    """The native market maker's parameters, checked (known names, numbers, a quantity the size
+    precision ``size_dp`` can hold), over the market's defaults."""
     unknown = sorted(set(params) - set(NATIVE_PARAMS))
     if unknown:
         raise InvalidInputError(f"native market maker: unknown parameter {unknown[0]!r} (known: {', '.join(NATIVE_PARAMS)})")
@@ -178,6 +185,9 @@ def _native_params(params: Mapping[str, Any], market: str) -> dict[str, Any]:
     out = {**NATIVE_DEFAULTS[market], **params}
     if market == "cm" and float(out["qty"]) != int(out["qty"]):
         raise InvalidInputError(f"native market maker: qty {out['qty']!r}: coin-M quantities are whole contracts (qty=1 is one contract)")
+    if size_dp is not None and not round(float(out["qty"]) * 10**size_dp) > 0:
+        raise InvalidInputError(f"native market maker: qty {out['qty']!r} rounds to 0 at the data's size precision "
+                                f"({size_dp} decimals: the smallest quantity is {10.0**-size_dp:g})")
     return out
 
 
@@ -302,7 +312,8 @@ def run_l2_backtest(
     if strategy is None:
         if bar_ns is not None:
             raise InvalidInputError("bar: the native market maker has no on_bar (give a Strategy with on_bar)")
-        report = _core.run_l2_backtest(paths, None, **common, **_native_params(params, chosen))
+        sdp = size_precision if size_precision is not None else info["size_precision"]
+        report = _core.run_l2_backtest(paths, None, **common, **_native_params(params, chosen, sdp))
     else:
         report = _core.run_l2_backtest(paths, _strategy(strategy, params, bar_ns, "an L2"), **common)
     report["market"] = chosen
