@@ -194,14 +194,23 @@ class Strategy:
     def on_bar(self, bar: Any) -> None:
         """Called for every bar, after the engine updated the registered indicators.
 
-        The ``bar`` object is reused for the next bar: use ``bar.copy()`` to keep it.
+        The ``bar`` object is reused for the next bar: use ``bar.copy()`` to keep it. Tick and L2
+        runs call it with a bar interval (``bar="1m"``, ``--bar 1m``): time bars built from the
+        trades, labelled by their open time, handed out when the first event of a later bucket
+        arrives (see :mod:`trader.l2`).
         """
 
     def on_trade(self, trade: Any) -> None:
-        """Called for every trade tick."""
+        """Called for every trade print in tick and L2 runs (while the book is synced), after the
+        print filled the orders it reached. ``trade`` (:class:`trader._core.TradeTick`, reused:
+        ``trade.copy()`` to keep it): ``ts``, ``price``, ``size``, ``side`` (the aggressor,
+        "BUY"/"SELL"/None), ``id``."""
 
     def on_quote(self, quote: Any) -> None:
-        """Called for every top-of-book quote."""
+        """Called for every new top of book in tick and L2 runs: each quote tick, each
+        ``bookTicker`` line of a recording (without them, each change of the rebuilt book's best
+        bid/ask). ``quote`` (:class:`trader._core.QuoteTick`, reused): ``ts``, ``bid``, ``ask``,
+        ``bid_size``, ``ask_size`` (a missing side: price None)."""
 
     def on_order_event(self, event: Any) -> None:
         """Called for each order event (accepted, rejected, filled, canceled, ...)."""
@@ -217,11 +226,12 @@ class Strategy:
         """
 
     def on_book(self, book: Any) -> None:
-        """Called by the L2 engine (:func:`trader.run_l2_backtest`) every ``elapse`` of market time
-        while the book is synced. ``book`` is the engine context: ``best_bid``, ``best_ask``,
-        ``bid_size``, ``ask_size``, ``tick``, ``ts``, ``trading_state``, ``is_working(order_id)``.
-        Orders pass the risk engine: a denial comes back through :meth:`on_order_event` as
-        ``{"kind": "denied", "order_id", "ts", "reason", "code"}``."""
+        """Called by the tick and L2 engines (:func:`trader.run_l2_backtest`,
+        :func:`trader.run_tick_backtest`) every ``elapse_ms`` of market time (``--elapse-ms``,
+        100 ms by default) while the book is synced. ``book`` is the engine context:
+        ``best_bid``, ``best_ask``, ``bid_size``, ``ask_size``, ``tick``, ``ts``,
+        ``trading_state``, ``is_working(order_id)``. Orders pass the risk engine: a denial comes
+        back through :meth:`on_order_event` (kind ``"denied"``, with ``reason`` and ``code``)."""
 
     def on_stop(self) -> None:
         """Called once after the last event."""
@@ -356,7 +366,8 @@ class Strategy:
 
     @property
     def clock(self) -> int:
-        """Time of the current event, UTC epoch nanoseconds (backtest: the bar's time)."""
+        """Time of the current event, UTC epoch nanoseconds (bar runs: the bar's time; tick and L2
+        runs: the run's clock at the callback)."""
         return self._context().ts
 
     # -- risk ---------------------------------------------------------------------------------
