@@ -246,4 +246,6 @@ def find_data_source(path: str | os.PathLike | None, source_name: str | None = N
             continue
     if path is not None and not os.path.exists(path):
         raise DataError(f"{path}: no such file")
+    if path is not None and os.path.isdir(path):
+        raise DataError(f"{path}: is a directory, not a data file")
     raise DataError(f"no data source can read {path} (known: {known})")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from trader.data._errors import printable
 from trader.data._time import iso
 from trader.exceptions import DataError
 
@@ -123,5 +124,5 @@ def find_column(where: str, names: list[str], candidates: tuple[str, ...], what:
         if c in lower:
             return lower[c]
     raise DataError(
-        f"{where}: missing {what} column (expected one of: {', '.join(candidates)}; found: {', '.join(names) or 'nothing'})"
+        f"{where}: missing {what} column (expected one of: {', '.join(candidates)}; found: {printable(', '.join(names), 160) or 'nothing'})"
     )
