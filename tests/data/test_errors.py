@@ -17,7 +17,7 @@ import pytest
 
 from tests.data.conftest import HEADER, good_rows
 from trader.data import open_bars
-from trader.data._errors import printable
+from trader.inputs import printable
 from trader.exceptions import DataError
 
 #: Enough rows that the compressed files span several blocks of every decoder.

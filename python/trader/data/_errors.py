@@ -24,23 +24,13 @@ from typing import IO, TypeVar
 import pyarrow as pa
 
 from trader.exceptions import DataError
+from trader.inputs import printable
 
 T = TypeVar("T")
 
-#: Longest text of a message built from a file's content (characters, after escaping).
-MAX_TEXT = 300
 #: What decoders raise on a broken file (KeyboardInterrupt, MemoryError and bugs are not here).
 DECODE_ERRORS: tuple[type[BaseException], ...] = (EOFError, zlib.error, OSError, zipfile.BadZipFile, pa.ArrowException,
                                                   UnicodeDecodeError)
-
-
-def printable(text: object, limit: int = MAX_TEXT) -> str:
-    """``text`` on one line: every non-printable character escaped as ``repr`` does (``\\x00``,
-    ``\\n``, ``\\ufeff``), at most ``limit`` characters (cut with ``...``)."""
-    s = str(text)
-    if not s.isprintable():
-        s = "".join(c if c.isprintable() else repr(c)[1:-1] for c in s)
-    return s if len(s) <= limit else s[: max(0, limit - 3)] + "..."
 
 
 def shown(value: object, limit: int = 80) -> str:

@@ -22,9 +22,9 @@ import os
 from pathlib import Path
 
 from trader.data.csv import CSV_SUFFIXES, CsvFileSource, CsvLayout, first_line, is_number, sniff_delimiter, split_fields
-from trader.data._errors import printable
 from trader.data.feed import suffixes
 from trader.exceptions import DataError
+from trader.inputs import printable
 
 FIELDS = (
     "open_time", "open", "high", "low", "close", "volume", "close_time",

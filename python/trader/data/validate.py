@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from trader.data._errors import printable
 from trader.data._time import iso
 from trader.exceptions import DataError
+from trader.inputs import printable
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
 COLUMNS = ("open", "high", "low", "close", "volume")
