@@ -101,7 +101,7 @@ def test_bad_config_names_the_key(tmp_path, text, message):
 
 def test_instrument_not_in_run(tmp_path):
     p = write(tmp_path, "[risk.limits.instruments.DOGE]\nmax_position = 1")
-    with pytest.raises(InvalidInputError, match=r"'DOGE' is not an instrument of this run \(instruments: BTC\)"):
+    with pytest.raises(InvalidInputError, match=r"'DOGE' is not traded in this run \(instruments: BTC\)"):
         load_risk_config(p).to_core(["BTC"], KNOWN)
 
 

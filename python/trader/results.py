@@ -103,6 +103,9 @@ class BacktestResult:
     risk: dict[str, Any] = dataclasses.field(default_factory=dict)
     #: The audit log's entries (hash-chained; ``trader.risk.write_audit_log`` writes them).
     audit: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    #: Why the run could not trade, when it completed anyway (warm-up longer than the data, a lot
+    #: step that rounds every order to 0; see ``trader.backtest.run_warnings``).
+    warnings: list[str] = dataclasses.field(default_factory=list)
     _engine: Any = dataclasses.field(default=None, repr=False, compare=False)
     _fills_exact: list[tuple] | None = dataclasses.field(default=None, repr=False, compare=False)
 
@@ -132,6 +135,8 @@ class BacktestResult:
             s["gaps"] = self.meta["gaps"]
         if self.risk:
             s["risk"] = self.risk
+        if self.warnings:
+            s["warnings"] = list(self.warnings)
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in s.items()}
 
     def account_exact(self) -> dict[str, Any]:

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from trader.exceptions import InvalidInputError
-from trader.instruments import canonical_symbol, resolve_symbol
+from trader.instruments import canonical_symbol
 
 __all__ = [
     "RiskLayer",
@@ -447,8 +447,13 @@ class RiskSettings:
         instrument of the run is an error listing the run's instruments."""
         own: dict[str, dict[str, Any]] = {}
         for name, lim in self.instruments.items():
-            if name != "*":
-                own[symbols[resolve_symbol(name, symbols, f"{self.source}: instruments")]] = lim
+            if name == "*":
+                continue
+            match = next((s for s in symbols if canonical_symbol(s) == canonical_symbol(name)), None)
+            if match is None:
+                raise InvalidInputError(f"{self.source}: instruments: {name!r} is not traded in this run "
+                                        f"(instruments: {', '.join(symbols) or 'none'})")
+            own[match] = lim
         every = self.instruments.get("*", {})
         instruments = {s: {k: {**every, **own.get(s, {})}.get(k) for k in INSTRUMENT_LIMIT_KEYS}
                        for s in symbols if every or s in own}
