@@ -248,3 +248,17 @@ def test_cli_runs_a_strategy_file(tmp_path, capsys):
     main(["backtest", "-s", f"{path}:BuyOnce", "-p", "at=2", "-o", "bars=40", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert out["strategy"] == "BuyOnce" and out["params"]["at"] == 2 and out["fills"] == 1
+
+
+def test_a_file_strategy_that_raises_during_the_run_keeps_its_traceback(tmp_path):
+    """Import errors are one line (exit 2); an error *in the run* is the strategy's own bug: its
+    traceback, pointing into the file, and exit 1, as for any strategy."""
+    import subprocess
+    import sys
+
+    path = _write_strategy(tmp_path, "from trader import Strategy\n\nclass Boom(Strategy):\n    def on_bar(self, bar):\n"
+                                     "        raise KeyError('strategy bug')\n")
+    p = subprocess.run([sys.executable, "-m", "trader", "backtest", "-s", f"{path}:Boom", "-o", "bars=100"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 1 and p.stdout == ""
+    assert "Traceback" in p.stderr and f'File "{path}", line 5, in on_bar' in p.stderr and "KeyError: 'strategy bug'" in p.stderr
