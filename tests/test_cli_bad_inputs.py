@@ -79,8 +79,9 @@ def _defines_other_class(folder: Path) -> str:
 
 good_csv = _file("BTC_USDT-1m.csv", _csv)
 
-#: name → (arguments built from the inputs folder and the shared data, a text the one line must hold)
-CASES: dict[str, tuple[Callable[[Path, Path], list[str]], str]] = {
+#: name → (arguments built from the inputs folder and a getter of the shared data folder, a text the
+#: one line must hold)
+CASES: dict[str, tuple[Callable[[Path, Callable[[], Path]], list[str]], str]] = {
     "report_into_missing_directory": (lambda d, s: ["backtest", "-o", "bars=500", "--report", "out/report.html"], "--report: out/report.html: the directory out does not exist"),
     "fills_out_into_missing_directory": (lambda d, s: ["backtest", "-o", "bars=500", "--fills-out", "out/fills.csv"], "--fills-out: out/fills.csv: the directory out does not exist"),
     "tables_out_into_missing_directory": (lambda d, s: ["backtest", "-o", "bars=500", "--tables-out", "out/tables"], "--tables-out: out/tables: the directory out does not exist"),
@@ -111,8 +112,8 @@ CASES: dict[str, tuple[Callable[[Path, Path], list[str]], str]] = {
     "risk_limit_for_an_instrument_not_in_the_run": (lambda d, s: ["backtest", "--data", good_csv(d), "--risk-limit", "instruments.ETH/USDT.max_position=1"], "'ETH/USDT' is not traded in this run (instruments: BTC_USDT)"),
     "inspect_truncated_csv_gz": (lambda d, s: ["data", "inspect", _file("bars.csv.gz", lambda: gzip.compress(_csv(60_000))[:40_000])(d)], "bars.csv.gz: truncated"),
     "inspect_binary_csv": (lambda d, s: ["data", "inspect", _file("bars.csv", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)(d)], "bars.csv: not a text file"),
-    "inspect_truncated_tardis_csv_gz": (lambda d, s: ["data", "inspect", _file("tardis_trades.csv.gz", lambda: (s / "trades/nautilus/tardis_trades.csv.gz").read_bytes()[:30_000])(d)], "tardis_trades.csv.gz"),
-    "inspect_corrupt_binance_recording": (lambda d, s: ["data", "inspect", _file("btcusdt.gz", lambda: (s / "l2_book/hftbacktest_raw_ws/usdm/btcusdt_20240808.gz").read_bytes()[:50_000])(d)], "btcusdt.gz"),
+    "inspect_truncated_tardis_csv_gz": (lambda d, s: ["data", "inspect", _file("tardis_trades.csv.gz", lambda: (s() / "trades/nautilus/tardis_trades.csv.gz").read_bytes()[:30_000])(d)], "tardis_trades.csv.gz"),
+    "inspect_corrupt_binance_recording": (lambda d, s: ["data", "inspect", _file("btcusdt.gz", lambda: (s() / "l2_book/hftbacktest_raw_ws/usdm/btcusdt_20240808.gz").read_bytes()[:50_000])(d)], "btcusdt.gz"),
 }
 
 
@@ -126,12 +127,12 @@ def _trader(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_bad_input_is_exit_2_one_line_and_writes_nothing(case: str, tmp_path: Path, shared_data: Path):
+def test_bad_input_is_exit_2_one_line_and_writes_nothing(case: str, tmp_path: Path, request: pytest.FixtureRequest):
     inputs, work = tmp_path / "inputs", tmp_path / "work"
     inputs.mkdir()
     work.mkdir()
     build, needle = CASES[case]
-    args = build(inputs, shared_data)
+    args = build(inputs, lambda: request.getfixturevalue("shared_data"))  # only the recordings' cases need it
     before = _snapshot(inputs)
     p = _trader(args, work)
     lines = p.stderr.splitlines()
