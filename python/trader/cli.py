@@ -11,6 +11,7 @@ import click
 
 import trader
 from trader.exceptions import StrategyError, TraderError
+from trader.inputs import printable
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -72,6 +73,34 @@ def _risk_settings(path, limits, layer_specs, bypass):
 
             layers = [d for s in specs for d in (DEFAULT_LAYERS if s == "default" else [s])]
     return base.merged(limits=lim, layers=layers, bypass=True if bypass else None)
+
+
+def _check_outputs(*, inputs: tuple[str, ...] = (), fills_out: str | None = None, tables_out: str | None = None,
+                   report: str | None = None, audit_log: str | None = None) -> None:
+    """The files a command will write, checked before it starts (a missing or unwritable folder, a
+    folder where a file is wanted, a file that is one of the command's ``inputs``): an error then
+    costs no work and leaves nothing behind (``trader.paths``)."""
+    import os
+
+    from trader.exceptions import InvalidInputError
+    from trader.paths import check_output_dir, check_output_file
+
+    wanted = []
+    for option, path, suffixes in (("--fills-out", fills_out, (".csv", ".parquet")), ("--report", report, ()),
+                                   ("--audit-log", audit_log, ())):
+        if path:
+            wanted.append((option, check_output_file(path, option, suffixes)))
+    if tables_out:
+        check_output_dir(tables_out, "--tables-out")
+    read = {os.path.realpath(p) for p in inputs if p and os.path.exists(p)}
+    seen: dict[str, str] = {}
+    for option, path in wanted:
+        real = os.path.realpath(path)
+        if real in read:
+            raise InvalidInputError(f"{option}: {path}: is an input of this run; writing it would destroy it")
+        if real in seen:
+            raise InvalidInputError(f"{option}: {path}: also given to {seen[real]}")
+        seen[real] = option
 
 
 @cli.group()
@@ -219,7 +248,7 @@ def _parse_params(items: tuple[str, ...]) -> dict[str, str]:
 
 
 @cli.command()
-@click.option("--strategy", "-s", "strategy_name", default="ema_cross", show_default=True, help="Strategy name (see `trader strategies`).")
+@click.option("--strategy", "-s", "strategy_name", default="ema_cross", show_default=True, help="Strategy name (see `trader strategies`), or path/to/file.py:ClassName, or package.module:ClassName.")
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="Strategy parameter, repeatable.")
 @click.option("--data", "paths", multiple=True, metavar="PATH", help="Bar file(s); several = several instruments. Default: the synthetic series.")
 @click.option("--source", "source_name", help="Data source by name (default: the first that can open PATH).")
@@ -263,10 +292,9 @@ def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_
     """Backtest a strategy on bar data (the seeded synthetic series when no --data is given)."""
     from trader.backtest import run_backtest
 
+    _check_outputs(inputs=(*paths, risk_config or ""), fills_out=fills_out, tables_out=tables_out, report=report_path,
+                   audit_log=audit_log)
     risk = _risk_settings(risk_config, risk_limits, risk_layer_specs, risk_bypass)
-
-    if fills_out and not fills_out.endswith((".csv", ".parquet")):
-        raise click.BadParameter(f"{fills_out}: must end in .csv or .parquet", param_hint="--fills-out")
     if symbol and len(paths) > 1:
         raise click.BadParameter("--symbol works with one --data only", param_hint="--symbol")
     opts = {}
@@ -285,6 +313,8 @@ def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_
         fill_model=fill_model, latency=latency, fees=fee_model,
         spread_bps=spread_bps, impact_k=impact_k, risk=risk,
     )
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if audit_log:
         from trader.risk import write_audit_log
 
@@ -473,7 +503,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as e:
         # Usage and bad-value errors: one line, no usage block, exit 2 (the contract of every
         # bad-input path; `trader CMD --help` has the usage).
-        click.echo(f"error: {e.format_message()}", err=True)
+        click.echo(f"error: {printable(e.format_message())}", err=True)
         sys.exit(2)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
@@ -481,8 +511,8 @@ def main(argv: list[str] | None = None) -> None:
     except StrategyError as e:
         cause = e.__cause__ or e
         traceback.print_exception(type(cause), cause, cause.__traceback__)
-        click.echo(f"error: {e}; the run was stopped and no result was produced", err=True)
+        click.echo(f"error: {printable(e)}; the run was stopped and no result was produced", err=True)
         sys.exit(1)
     except TraderError as e:
-        click.echo(f"error: {e}", err=True)
+        click.echo(f"error: {printable(e)}", err=True)
         sys.exit(2)
