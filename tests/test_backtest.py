@@ -277,8 +277,12 @@ def test_a_lot_step_that_rounds_every_order_to_zero_is_warned_about():
     # direct orders below the lot are denied by the engine: the same warning, from the denials
     result = run_backtest("ema_cross", {"qty": 0.4}, options={"bars": 5_000}, size_precision=0)
     assert result.orders == 0 and result.risk["denials"]["quantity_below_min"] > 0
-    assert result.warnings == [f"lot step too coarse: all {result.risk['denials']['quantity_below_min']:,} orders were denied as below "
-                               "the minimum quantity (lot step 1, size precision 0), so no order was placed (give a finer size precision)"]
+    n = result.risk["denials"]["quantity_below_min"]
+    assert result.warnings == [
+        f"{n} order quantities were rounded down to the lot (the first: 0.4 -> 0.0); --off-lot reject refuses them instead",
+        f"lot step too coarse: all {n:,} orders were denied as below the minimum quantity (lot step 1, size precision 0), so no "
+        "order was placed (give a finer size precision)",
+    ]
     assert run_backtest("ema_cross", options={"bars": 5_000}, size_precision=2).warnings == []
 
 

@@ -33,8 +33,8 @@ def test_python_strategy_matches_native(usdm: str, fill_model: str) -> None:
     assert abs(native["position"]) <= 0.01 + 1e-12
     f = native["fill_columns"]
     assert bool(np.all(f["maker"])) and bool(np.all(f["fee"] <= 0))
-    cash = -np.sum(f["side"] * f["price"] * f["qty"]) - np.sum(f["fee"])
-    assert cash == pytest.approx(native["cash"], rel=1e-9)
+    cash = native["initial_cash"] - np.sum(f["side"] * f["price"] * f["qty"]) - np.sum(f["fee"])
+    assert native["initial_cash"] == 10_000 and cash == pytest.approx(native["cash"], rel=1e-9)
 
 
 def test_strategy_by_name_and_fill_events(usdm: str) -> None:

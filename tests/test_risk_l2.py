@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import trader
@@ -93,7 +94,7 @@ def test_max_position_boundary(usdm: str) -> None:
 def test_halted_from_the_start_sends_nothing(usdm: str) -> None:
     s = Recorder(qty=0.002, max_position=0.01)
     r = trader.run_l2_backtest(usdm, s, risk=RiskSettings(layers=[], initial_state="halted"))
-    assert (r["orders"], r["fills"], r["position"], r["cash"]) == (0, 0, 0.0, 0.0)
+    assert (r["orders"], r["fills"], r["position"], r["cash"]) == (0, 0, 0.0, 10_000.0)
     assert r["strategy_calls"] > 3000
     assert [(c["from"], c["to"], c["source"]) for c in s.changes] == [("active", "halted", "config")]
     assert s.states == {"halted"}
@@ -142,25 +143,37 @@ def test_no_risk_config_and_structural_only_give_the_same_run(usdm: str) -> None
     assert [e["kind"] for e in bypass["audit"]] == ["bypass", "seal"]
 
 
-def test_cash_and_the_balance_check(usdm: str) -> None:
-    plain = trader.run_l2_backtest(usdm, None, qty=0.002, max_position=0.01)
-    funded = trader.run_l2_backtest(usdm, None, qty=0.002, max_position=0.01, cash=10_000)
+def test_the_account_rule_holds_in_l2_runs(usdm: str) -> None:
+    """The account's rule in an L2 run as in a bar run: a margin account (the default on a futures
+    recording) with no cash opens nothing; a cash account never sells what it does not hold and
+    never buys beyond its cash; cash and equity never go below zero."""
+    plain = trader.run_l2_backtest(usdm, None, qty=0.002, max_position=0.01)  # margin, 10,000
+    assert plain["account"] == "margin" and plain["fills"] > 0 and plain["risk"]["denials"] == {}
+    funded = trader.run_l2_backtest(usdm, None, qty=0.002, max_position=0.01, cash=20_000)
     assert funded["cash"] == pytest.approx(plain["cash"] + 10_000, abs=1e-9)
     assert {k: funded[k] for k in ("orders", "fills", "position")} == {k: plain[k] for k in ("orders", "fills", "position")}
-    # With the free-balance check on and no cash, a buy needs the proceeds of earlier sales.
-    broke = trader.run_l2_backtest(usdm, None, qty=0.002, max_position=0.01,
-                                   risk=RiskSettings(limits={"check_balance": True}, layers=[]))
-    assert broke["risk"]["denials"].get("insufficient_balance", 0) > 0
-    assert broke["fill_columns"]["side"][0] < 0 and plain["fill_columns"]["side"][0] > 0
-    rich = trader.run_l2_backtest(usdm, None, qty=0.002, max_position=0.01, cash=10_000,
-                                  risk=RiskSettings(layers=[]))  # the balance check is on with cash
-    assert rich["risk"]["denials"] == {} and rich["fills"] == plain["fills"]
+    # No cash at all: every opening order is denied for its margin, nothing fills.
+    broke = trader.run_l2_backtest(usdm, None, qty=0.002, max_position=0.01, cash=0)
+    assert broke["fills"] == 0 and broke["risk"]["denials"].get("insufficient_margin", 0) > 0
+    # A cash account: the market maker's asks from flat are refused (no shorting on spot), its bids
+    # fill, and every sell sells what was bought before.
+    spot = trader.run_l2_backtest(usdm, None, qty=0.002, max_position=0.01, account="cash")
+    assert spot["risk"]["denials"].get("insufficient_holdings", 0) > 0
+    f = spot["fill_columns"]
+    held = np.cumsum(np.where(f["side"] > 0, f["qty"], -f["qty"]))
+    assert f["side"][0] > 0 and held.min() >= -1e-12
+    # A cash account with 100 of cash: one 0.002 bid (about 115) is refused for its balance.
+    poor = trader.run_l2_backtest(usdm, None, qty=0.002, max_position=0.01, account="cash", cash=100)
+    assert poor["fills"] == 0 and poor["risk"]["denials"].get("insufficient_balance", 0) > 0
     with pytest.raises(InvalidInputError, match="cash"):
         trader.run_l2_backtest(usdm, None, cash=-1)
+    with pytest.raises(InvalidInputError, match="leverage"):
+        trader.run_l2_backtest(usdm, None, account="cash", leverage=3)
 
 
 def test_tick_backtest_goes_through_the_risk_engine(usdm: str) -> None:
-    kw = dict(data=usdm, price_precision=2, size_precision=3, qty=0.002)
+    # a margin account: the market maker quotes both sides from flat
+    kw = dict(data=usdm, price_precision=2, size_precision=3, qty=0.002, account="margin")
     plain = trader.run_tick_backtest(None, **kw)
     halted = trader.run_tick_backtest(None, risk=RiskSettings(layers=[], initial_state="halted"), **kw)
     assert plain["fills"] > 0 and plain["risk"]["denials"] == {}

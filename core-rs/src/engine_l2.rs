@@ -95,9 +95,12 @@ pub struct L2Config {
     /// event at or after `t + latency` (until then the order is `Submitted`, or keeps working
     /// while its cancel is in flight). Zero by default.
     pub latency: LatencyConfig,
-    /// Cash at the start, money units (1e-18 of the quote currency). Zero by default: the
-    /// reported cash is then the cash flow of the run.
+    /// Cash at the start, money units (1e-18 of the quote currency). Default: 10,000.
     pub initial_cash: i128,
+    /// The account: cash (spot: it pays for what it buys and holds what it sells) or margin. Its
+    /// rule applies to every order and fill as in bar runs (see [`crate::portfolio`]). Default:
+    /// the market's, a cash account on spot and a 1x margin account on futures.
+    pub account: crate::portfolio::Account,
     /// Bars of this many ns built from the trades for [`L2Strategy::on_bar`] (None: no bars).
     pub bar_ns: Option<i64>,
     /// The symbol of the run's one instrument (None: `L2`, or `TICKS` in a tick run).
@@ -120,7 +123,19 @@ impl L2Config {
             taker_fee_bps: 0.0,
             fee_model: None,
             fast_decode: true,
-            initial_cash: 0,
+            initial_cash: 10_000 * crate::model::fixed::pow10(crate::model::MONEY_DP),
+            account: match market {
+                MarketKind::Spot => crate::portfolio::Account::Cash,
+                _ => crate::portfolio::Account::Margin(
+                    crate::portfolio::MarginConfig::new(
+                        1.0,
+                        0.005,
+                        0.0,
+                        crate::portfolio::Funding::None,
+                    )
+                    .expect("a valid 1x margin account"),
+                ),
+            },
             bar_ns: None,
             symbol: None,
             by_receive_time: false,
@@ -234,6 +249,8 @@ pub struct L2View<'a> {
     /// Every order event and fill of the run so far (an event's `fill_index` indexes `fills`).
     pub events: &'a [OrderEvent],
     pub fills: &'a [Fill],
+    /// Every denial so far with its numbers (an event's detail, by order id).
+    pub denials: &'a crate::engine::Denials,
 }
 
 /// What a strategy asks the loop for, read once when the run starts. The loop does the work of
@@ -575,6 +592,8 @@ pub struct L2Backtest<S: L2Strategy> {
     arriving: Vec<OrderId>,
     /// The account: cash, the position, fees (fills applied in order).
     portfolio: Portfolio,
+    /// Every denial (risk engine or account) with its numbers.
+    denials: crate::engine::Denials,
     /// The risk engine every command passes (default: structural checks, no layers).
     risk: RiskEngine,
     /// Fills and events already shown to the risk layers.
@@ -648,6 +667,8 @@ impl<S: L2Strategy> L2Backtest<S> {
         cfg.latency.validate()?;
         let latency = cfg.latency;
         let initial_cash = cfg.initial_cash;
+        let mut portfolio = Portfolio::new(initial_cash, 1);
+        portfolio.set_account(cfg.account.clone());
         if let Some(n) = cfg.bar_ns
             && n <= 0
         {
@@ -671,7 +692,8 @@ impl<S: L2Strategy> L2Backtest<S> {
             events: Vec::new(),
             untriggered: Vec::new(),
             arriving: Vec::new(),
-            portfolio: Portfolio::new(initial_cash, 1),
+            portfolio,
+            denials: crate::engine::Denials::default(),
             risk: RiskEngine::structural(1),
             risk_fills: 0,
             risk_events: 0,
@@ -1114,6 +1136,7 @@ impl<S: L2Strategy> L2Backtest<S> {
                 trading_state: self.risk.state(),
                 events: &self.events,
                 fills: &self.fills,
+                denials: &self.denials,
             };
             f(&mut self.strategy, &view, &mut out)?;
         }
@@ -1148,6 +1171,19 @@ impl<S: L2Strategy> L2Backtest<S> {
             self.reconcile(ts)?;
             return Ok(());
         }
+        // The account's rule at the fill: what it cannot carry is not filled, and the rest of the
+        // order is canceled with the account's reason.
+        let side = o.spec.side;
+        let (qty, short) =
+            self.portfolio
+                .fill_capacity(inst, 0, side, f.px, qty, self.fees.max_rate(f.liquidity));
+        if qty <= 0 {
+            if let Some(why) = short {
+                self.orders.cancel_with(f.id, why, ts, &mut self.events);
+            }
+            self.reconcile(ts)?;
+            return Ok(());
+        }
         // Fees by the shared model: charges round up, rebates toward zero (never for the trader).
         let fee = self.fees.fee(inst, f.px, qty, f.liquidity, ts);
         self.orders.apply_fill(
@@ -1164,6 +1200,9 @@ impl<S: L2Strategy> L2Backtest<S> {
             return Ok(());
         };
         self.portfolio.apply(inst, &fill);
+        if let Some(why) = short {
+            self.orders.cancel_with(f.id, why, ts, &mut self.events);
+        }
         self.report.fees += fill.fee;
         self.report.fills += 1;
         self.report.volume += fill.qty;
@@ -1342,10 +1381,72 @@ impl<S: L2Strategy> L2Backtest<S> {
             && let Err(r) = self.risk_check(&mut c, ts)
         {
             self.risk_denied(&c, r, ts);
+        } else if let Err(d) = self.account_check(&c) {
+            // the account's own rule, after the risk engine and never bypassed
+            self.risk.note_account_denial(d.reason.code());
+            self.denials
+                .deny(&c, d.reason, &d.detail, ts, &mut self.events);
         } else {
             self.route_unchecked(c, ts)?;
         }
         self.risk_sync(ts)
+    }
+
+    /// The account's rule for `c` ([`crate::engine::check_account`]), at the prices orders can
+    /// fill at on this book: a limit at its limit; a market order at the touch it takes (the best
+    /// ask for a buy, the best bid for a sell; the mid when that side is empty); a stop at its
+    /// trigger or the touch, whichever is worse; a market-if-touched at the better.
+    fn account_check(&mut self, c: &Command) -> Result<(), crate::portfolio::AccountDenial> {
+        let Some(inst) = self.inst.as_ref() else {
+            return Ok(());
+        };
+        let book = book_of(&self.sync, &self.quote_book);
+        let touch = |side: Side| -> Option<i64> {
+            let b = book?;
+            match side {
+                Side::Buy => b.best_ask(),
+                Side::Sell => b.best_bid(),
+            }
+            .map(|l| l.px)
+        };
+        let mark = self.portfolio.positions[0].mark;
+        let estimate = |spec: &OrderSpec, _qty: i64| -> Option<i64> {
+            use crate::model::order::OrderKind as K;
+            if let Some(l) = spec.kind.limit_px() {
+                return Some(l);
+            }
+            let here = touch(spec.side).or((mark > 0).then_some(mark))?;
+            let buy = spec.side == Side::Buy;
+            Some(match spec.kind {
+                K::StopMarket { trigger } => {
+                    if buy {
+                        trigger.max(here)
+                    } else {
+                        trigger.min(here)
+                    }
+                }
+                K::MarketIfTouched { trigger } => {
+                    if buy {
+                        trigger.min(here)
+                    } else {
+                        trigger.max(here)
+                    }
+                }
+                _ => here,
+            })
+        };
+        let rate = self
+            .fees
+            .max_rate(Liquidity::Maker)
+            .max(self.fees.max_rate(Liquidity::Taker));
+        crate::engine::check_account(
+            &self.portfolio,
+            std::slice::from_ref(inst),
+            &self.orders,
+            c,
+            rate,
+            &estimate,
+        )
     }
 
     /// A command past the risk engine (or the engine's own, in EMERGENCY).
@@ -1925,13 +2026,15 @@ fn feed_files<S: L2Strategy, P: AsRef<Path>>(
 /// What a recording says about itself, read from its first lines: the market its depth diffs
 /// follow, the symbol of its streams, and the precision the loop infers (the first price and
 /// size strings: Binance pads every number of a symbol to its precision).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RecordingInfo {
     pub market: Option<MarketKind>,
     /// The stream's symbol in upper case (`BTCUSDT`, `BTCUSD_PERP`).
     pub symbol: Option<String>,
     pub price_dp: Option<u8>,
     pub size_dp: Option<u8>,
+    /// The first price the recording shows (a book level or a trade).
+    pub first_price: Option<f64>,
 }
 
 /// The most lines [`probe_recording`] reads looking for what it has not found yet.
@@ -1983,6 +2086,7 @@ pub fn probe_recording<P: AsRef<Path>>(paths: &[P]) -> CoreResult<RecordingInfo>
             let (px, qty) = r?;
             info.price_dp = Some(decimals_of(px, "price_precision")?);
             info.size_dp = Some(decimals_of(qty, "size_precision")?);
+            info.first_price = px.parse().ok();
         }
         let done = info.market.is_some() && info.price_dp.is_some() && info.symbol.is_some();
         Ok(!done && total < PROBE_LINES)

@@ -49,9 +49,9 @@ fn mm_backtest_on_usdm_recording() {
             "post-only quotes only make: {r:?}"
         );
         assert!(r.position.abs() <= 10);
-        // Exact money: cash = -sum(sign * px * qty * scale) - fees, from the fill list.
+        // Exact money: cash = initial - sum(sign * px * qty * scale) - fees, from the fill list.
         let scale: i128 = 10i128.pow(18 - 5);
-        let mut cash = 0i128;
+        let mut cash = r.initial_cash;
         let mut pos = 0i64;
         let mut per_order: HashMap<u64, i64> = HashMap::new();
         for f in &run.fills {
@@ -720,7 +720,8 @@ mod quotes {
             .fills
             .iter()
             .map(|f| -(f.side.sign() as i128 * f.px as i128 * f.qty as i128 * scale) - f.fee)
-            .sum();
+            .sum::<i128>()
+            + r.initial_cash;
         assert_eq!(cash, r.cash);
         eprintln!("tardis quotes: {} fills, position {}", r.fills, r.position);
     }
@@ -842,6 +843,8 @@ fn probe_detects_market_symbol_and_precision() {
         ),
     ] {
         let info = probe_recording(&[dir.join(file)]).unwrap();
+        let first = info.first_price.expect("a first price");
+        assert!(first > 0.0, "{file}: first price {first}");
         assert_eq!(
             info,
             RecordingInfo {
@@ -849,6 +852,7 @@ fn probe_detects_market_symbol_and_precision() {
                 symbol: Some(symbol.to_string()),
                 price_dp: Some(pdp),
                 size_dp: Some(sdp),
+                first_price: Some(first),
             },
             "{file}"
         );

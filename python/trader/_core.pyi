@@ -1013,6 +1013,9 @@ def run_l2_backtest(
     cash: float = 0.0,
     symbol: str | None = None,
     bar_ns: int | None = None,
+    account: str = "cash",
+    leverage: float = 1.0,
+    maintenance_margin: float = 0.005,
 ) -> dict[str, Any]:
     """Run an L2 backtest over raw Binance recordings (see :func:`trader.run_l2_backtest`).
 
@@ -1054,6 +1057,9 @@ def run_tick_backtest(
     symbol: str | None = None,
     bar_ns: int | None = None,
     by_receive_time: bool = False,
+    account: str = "cash",
+    leverage: float = 1.0,
+    maintenance_margin: float = 0.005,
 ) -> dict[str, Any]:
     """A quote-mode backtest over tick columns (``ts_event``, ``price``, ``size``, ``side`` and
     optionally ``id`` for trades; ``ts_event``, ``bid_price``, ``bid_size``, ``ask_price``,

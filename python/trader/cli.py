@@ -381,11 +381,13 @@ def strategies(as_json: bool) -> None:
 @click.option("--latency", metavar="MODEL", help="Latency model NAME[:k=v,...], e.g. constant:submit_ms=5 or lognormal:submit_ms=2,sigma=0.5.")
 @click.option("--maker-fee-bps", type=float, default=0.0, show_default=True, help="Maker fee (negative: rebate).")
 @click.option("--taker-fee-bps", type=float, default=0.0, show_default=True, help="Taker fee.")
-@click.option("--cash", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Cash at the start (0: the reported cash is the run's cash flow).")
+@click.option("--cash", type=click.FloatRange(min=0), default=None, help="Cash at the start, quote currency (default 10,000; 1 coin on coin-M).")
+@click.option("--account", type=click.Choice(["cash", "margin"]), default=None, help="Account (default: the market's: cash on spot, margin on futures).")
+@click.option("--leverage", type=float, default=1.0, show_default=True, help="Margin account: leverage.")
 @click.option("--fills-out", type=click.Path(dir_okay=False), help="Write the fills to PATH.csv or PATH.parquet.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @_risk_options
-def backtest_l2(paths, market, strategy_name, params, bar, fill_model, elapse_ms, latency, maker_fee_bps, taker_fee_bps, cash,
+def backtest_l2(paths, market, strategy_name, params, bar, fill_model, elapse_ms, latency, maker_fee_bps, taker_fee_bps, cash, account, leverage,
                 fills_out, as_json, risk_config, risk_limits, risk_layer_specs, risk_bypass, audit_log) -> None:
     """Backtest on raw Binance WebSocket recordings (depth diffs + REST snapshot, trades,
     bookTicker): the book is rebuilt in Rust, market orders walk it, resting limits keep a queue
@@ -411,7 +413,7 @@ def backtest_l2(paths, market, strategy_name, params, bar, fill_model, elapse_ms
         kw = {k: _option_value(v) for k, v in kw.items()}
     report = run_l2_backtest(list(paths), strategy, market=market, bar=bar, fill_model=fill_model, elapse_ms=elapse_ms,
                              maker_fee_bps=maker_fee_bps, taker_fee_bps=taker_fee_bps, latency=latency, risk=risk,
-                             cash=cash, **kw)
+                             cash=cash, account=account, leverage=leverage, **kw)
     if fills_out:
         write_fills(report, fills_out)
     report.pop("fill_columns", None)

@@ -98,9 +98,7 @@ def _risk(risk: Any, symbol: str, alias: str, cash: float) -> dict[str, Any] | N
     """The engine's risk config dict for a run over ``symbol`` (None: no risk settings).
 
     Instruments named in the settings match ``symbol`` by canonical id (``BTC_USDT`` = ``BTCUSDT``)
-    or as ``alias`` (``L2`` / ``TICKS``). The account starts at ``cash`` (0 by default), so the
-    free-balance check is on only with some cash, unless the settings say otherwise
-    (``check_balance``)."""
+    or as ``alias`` (``L2`` / ``TICKS``). (The balance is the account's rule, not a risk setting.)"""
     if risk is None:
         return None
     from trader.instruments import canonical_symbol
@@ -267,7 +265,9 @@ def run_l2_backtest(
     taker_fee_bps: float = 0.0,
     latency: str | Mapping[str, Any] | None = None,
     risk: Any = None,
-    cash: float = 0.0,
+    cash: float | None = None,
+    account: str | None = None,
+    leverage: float = 1.0,
     price_precision: int | None = None,
     size_precision: int | None = None,
     **params: Any,
@@ -283,10 +283,16 @@ def run_l2_backtest(
     ``pu`` spot). ``bar``: a bar interval (``"1m"``) for ``on_bar``. ``latency``: a latency fill
     model (``"constant:submit_ms=5"``): orders are ``submitted`` when sent and reach the matcher
     (cancels and modifies too) after the drawn delay. ``risk``: a
-    :class:`trader.risk.RiskSettings` or a TOML path. ``cash``: the account's cash at the start
-    (0: the reported cash is the run's cash flow, and the free-balance check is off unless the
-    settings turn it on). Precisions: from the recording (Binance pads every number to the
-    symbol's precision) unless given.
+    :class:`trader.risk.RiskSettings` or a TOML path. ``cash``: the account's cash at the start, in
+    the quote currency (the settlement coin on coin-M; default 10,000, 1 coin on coin-M).
+    ``account``: "cash" or "margin" (with ``leverage``); default the market's: a cash account for
+    spot, a margin account for futures. The account's rule holds as in bar runs: a cash account
+    never buys beyond its cash nor sells what it does not hold, a margin account never opens beyond
+    its margin (see ``trader.portfolio``); refusals are ``denied`` events with their numbers.
+    Coin-M contracts are accounted linearly by the engine (price × contracts): the coin cash is
+    converted at the recording's first price for the account's checks, and the report's money is
+    recomputed in the coin from the fills. Precisions: from the recording (Binance pads every
+    number to the symbol's precision) unless given.
     """
     paths = [os.fspath(path)] if isinstance(path, (str, os.PathLike)) else [os.fspath(p) for p in path]
     if not paths:
@@ -297,15 +303,23 @@ def run_l2_backtest(
     elapse_ns = _elapse_ns(elapse_ms)
     bar_ns = _bar_ns(bar)
     queue = queue_spec(fill_model)
-    cash = _cash(cash)
     info = _core.probe_recording(paths)
     detected = info["market"]
     chosen = _market(market) if market is not None else (detected or "usdm")
+    cash = _cash((1.0 if chosen == "cm" else 10_000.0) if cash is None else cash)
+    account = _account(account, chosen, leverage)
     symbol = info["symbol"]
+    engine_cash = cash
+    if chosen == "cm" and info.get("first_price"):
+        # the engine's linear units of the coin cash at the first price: N contracts are worth
+        # N·usd/p coin, and N·p to the engine
+        base = (symbol or "").upper().split("USD")[0] or "COIN"
+        p0 = float(info["first_price"])
+        engine_cash = cash * p0 * p0 / COIN_M_CONTRACT_USD.get(base, 10.0)
     common = dict(market=chosen, queue=queue, elapse_ns=elapse_ns, maker_fee_bps=float(maker_fee_bps),
                   taker_fee_bps=float(taker_fee_bps), latency=_latency(latency),
-                  risk=_risk(risk, symbol or L2_SYMBOL, L2_SYMBOL, cash), cash=cash, symbol=symbol, bar_ns=bar_ns,
-                  price_precision=price_precision, size_precision=size_precision)
+                  risk=_risk(risk, symbol or L2_SYMBOL, L2_SYMBOL, cash), cash=engine_cash, symbol=symbol, bar_ns=bar_ns,
+                  price_precision=price_precision, size_precision=size_precision, **account)
     if strategy is None:
         if bar_ns is not None:
             raise InvalidInputError("bar: the native market maker has no on_bar (give a Strategy with on_bar)")
@@ -315,9 +329,24 @@ def run_l2_backtest(
         report = _core.run_l2_backtest(paths, _strategy(strategy, params, bar_ns, "an L2"), **common)
     report["market"] = chosen
     report["market_detected"] = detected
+    report["account"] = account["account"]
     if chosen == "cm":
+        report["initial_cash"] = cash
         _coin_m(report)
     return _finish(report)
+
+
+def _account(account: str | None, market: str, leverage: float) -> dict[str, Any]:
+    """The account keywords of a run: the market's default (cash on spot, margin on futures)."""
+    if account is None:
+        account = "cash" if market == "spot" else "margin"
+    if account not in ("cash", "margin"):
+        raise InvalidInputError(f"account: must be cash or margin, got {account!r}")
+    if isinstance(leverage, bool) or not isinstance(leverage, (int, float)) or not (1.0 <= leverage <= 1000.0):
+        raise InvalidInputError(f"leverage: must be within 1..1000, got {leverage!r}")
+    if account == "cash" and leverage != 1.0:
+        raise InvalidInputError("leverage: needs account=\"margin\" (a cash account has no leverage)")
+    return {"account": account, "leverage": float(leverage)}
 
 
 def _is_data(x: Any) -> bool:
@@ -363,7 +392,9 @@ def run_tick_backtest(
     taker_fee_bps: float = 0.0,
     latency: str | Mapping[str, Any] | None = None,
     risk: Any = None,
-    cash: float = 0.0,
+    cash: float = 10_000.0,
+    account: str = "cash",
+    leverage: float = 1.0,
     **kwargs: Any,
 ) -> dict:
     """A backtest on trade ticks and top-of-book quotes, called as :func:`trader.run_backtest`:
@@ -376,7 +407,8 @@ def run_tick_backtest(
     ``bookTicker`` quotes (merged by receive time). ``quotes``: the quotes when ``data`` holds
     trades only. ``symbol``: the instrument's symbol (default: the data's). Precisions: inferred
     from every price and size of the data (one per instrument, all of its data) unless given.
-    ``bar``, ``risk``, ``cash`` and the report as :func:`run_l2_backtest`.
+    ``bar``, ``risk``, ``cash``, ``account`` ("cash" by default, or "margin" with ``leverage``) and
+    the report as :func:`run_l2_backtest`.
     """
     if _is_data(strategy):
         raise InvalidInputError("strategy: got data where the strategy goes: run_tick_backtest takes the strategy "
@@ -402,7 +434,7 @@ def run_tick_backtest(
         price_precision=price_precision, size_precision=size_precision, queue=queue_spec(fill_model),
         elapse_ns=elapse_ns, maker_fee_bps=float(maker_fee_bps), taker_fee_bps=float(taker_fee_bps),
         latency=_latency(latency), risk=_risk(risk, symbol, TICKS_SYMBOL, cash), cash=cash, symbol=symbol,
-        bar_ns=bar_ns, by_receive_time=by_receive_time,
+        bar_ns=bar_ns, by_receive_time=by_receive_time, **_account(account, "spot", leverage),
     )
     if strategy is None:
         if bar_ns is not None:

@@ -585,7 +585,12 @@ impl PyStrategy {
                             .fill_index()
                             .and_then(|i| view.fills.get(i))
                             .map(|f| (f, view.instrument));
-                        h.call1((super::engine::PyOrderEvent::new(e, fill, None),))?;
+                        let detail = view
+                            .denials
+                            .of(e.id)
+                            .filter(|d| d.ts == e.ts)
+                            .map(|d| d.detail.clone());
+                        h.call1((super::engine::PyOrderEvent::new(e, fill, detail),))?;
                     }
                 }
                 Call::State(c) => {
@@ -891,6 +896,7 @@ fn probe_recording<'py>(py: Python<'py>, paths: Vec<PathBuf>) -> PyResult<Bound<
     d.set_item("symbol", info.symbol)?;
     d.set_item("price_precision", info.price_dp)?;
     d.set_item("size_precision", info.size_dp)?;
+    d.set_item("first_price", info.first_price)?;
     Ok(d)
 }
 
@@ -901,7 +907,7 @@ fn probe_recording<'py>(py: Python<'py>, paths: Vec<PathBuf>) -> PyResult<Bound<
 #[pyo3(signature = (paths, strategy = None, *, market = "usdm", queue = "risk_averse", elapse_ns = 100_000_000,
     maker_fee_bps = 0.0, taker_fee_bps = 0.0, qty = 0.001, max_position = 0.01, offset_ticks = 0,
     price_precision = None, size_precision = None, latency = None, risk = None, cash = 0.0, symbol = None,
-    bar_ns = None))]
+    bar_ns = None, account = "cash", leverage = 1.0, maintenance_margin = 0.005))]
 #[allow(clippy::too_many_arguments)] // reason: keyword arguments of one Python entry point
 fn run_l2_backtest<'py>(
     py: Python<'py>,
@@ -922,6 +928,9 @@ fn run_l2_backtest<'py>(
     cash: f64,
     symbol: Option<String>,
     bar_ns: Option<i64>,
+    account: &str,
+    leverage: f64,
+    maintenance_margin: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
     for p in &paths {
         if !p.is_file() {
@@ -938,6 +947,8 @@ fn run_l2_backtest<'py>(
     cfg.maker_fee_bps = maker_fee_bps;
     cfg.taker_fee_bps = taker_fee_bps;
     cfg.initial_cash = cash_money(cash)?;
+    cfg.account =
+        super::accounts::account_from(account, leverage, maintenance_margin, 0.0, None, None, 8.0)?;
     cfg.symbol = symbol;
     cfg.bar_ns = bar_ns;
     // The instrument (its risk limits, the strategy's context) is known before the run.
@@ -1044,7 +1055,7 @@ fn tick_precision(t: &TradeTicks, q: &Qt) -> CoreResult<(u8, u8)> {
 #[pyo3(signature = (trades, quotes, strategy = None, *, price_precision = None, size_precision = None,
     queue = "risk_averse", elapse_ns = 100_000_000, maker_fee_bps = 0.0, taker_fee_bps = 0.0, qty = 0.001,
     max_position = 0.01, offset_ticks = 0, latency = None, risk = None, cash = 0.0, symbol = None, bar_ns = None,
-    by_receive_time = false))]
+    by_receive_time = false, account = "cash", leverage = 1.0, maintenance_margin = 0.005))]
 #[allow(clippy::too_many_arguments)] // reason: keyword arguments of one Python entry point
 fn run_tick_backtest<'py>(
     py: Python<'py>,
@@ -1066,7 +1077,12 @@ fn run_tick_backtest<'py>(
     symbol: Option<String>,
     bar_ns: Option<i64>,
     by_receive_time: bool,
+    account: &str,
+    leverage: f64,
+    maintenance_margin: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let account =
+        super::accounts::account_from(account, leverage, maintenance_margin, 0.0, None, None, 8.0)?;
     let time = |d: &Bound<'py, PyDict>| -> PyResult<(Vec<i64>, Vec<i64>)> {
         let local = if by_receive_time {
             col(d, "ts_local")?
@@ -1122,6 +1138,7 @@ fn run_tick_backtest<'py>(
     cfg.maker_fee_bps = maker_fee_bps;
     cfg.taker_fee_bps = taker_fee_bps;
     cfg.initial_cash = cash_money(cash)?;
+    cfg.account = account;
     cfg.symbol = symbol;
     cfg.bar_ns = bar_ns;
     cfg.by_receive_time = by_receive_time;
