@@ -143,6 +143,33 @@ impl Denials {
     }
 }
 
+/// Why a trade ended, from the order whose fill closed it: "signal" (the strategy's market or
+/// limit order), "stop" (a stop-market or stop-limit), "trailing" (a trailing stop),
+/// "take_profit" (a limit exit of a bracket/OTO, an if-touched order), "liquidation", "risk" (the
+/// engine's EMERGENCY flattening), or "end_of_data" (still open at the end, marked there).
+pub fn exit_reason(orders: &crate::venue::Orders, t: &crate::portfolio::Trade) -> &'static str {
+    use crate::model::OrderKind as K;
+    if !t.closed {
+        return "end_of_data";
+    }
+    if t.liquidation {
+        return "liquidation";
+    }
+    if t.exit_order >= ENGINE_ORDER_ID_BASE {
+        return "risk";
+    }
+    match orders.get(t.exit_order) {
+        Some(o) => match o.spec.kind {
+            K::StopMarket { .. } | K::StopLimit { .. } => "stop",
+            K::TrailingStopMarket { .. } | K::TrailingStopLimit { .. } => "trailing",
+            K::MarketIfTouched { .. } | K::LimitIfTouched { .. } => "take_profit",
+            K::Limit { .. } if o.parent.is_some() => "take_profit",
+            _ => "signal",
+        },
+        None => "signal",
+    }
+}
+
 /// The account's rule for a command, in every mode (see [`Portfolio::check_order`]): a new order,
 /// each leg of a list that can trade on its own (every OCO leg, an OTO/bracket's parent; the
 /// children activate later, sized to the parent's fill, and meet the fill-time check), and a
@@ -962,6 +989,23 @@ impl Backtest {
             }
         }
         let inst = &self.instruments[0];
+        if k != 0 {
+            // the open trade's excursions over the span: its lowest low and highest high
+            let (lo, hi) = cols.low[i..j]
+                .iter()
+                .zip(&cols.high[i..j])
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (&l, &h)| {
+                    (lo.min(l), hi.max(h))
+                });
+            if lo.is_finite() && hi.is_finite() {
+                let s = inst.price_scale;
+                let (lo, hi) = (
+                    crate::model::fixed::round_i64(lo * s),
+                    crate::model::fixed::round_i64(hi * s),
+                );
+                self.portfolio.excursion(inst, 0, lo, hi);
+            }
+        }
         let c = close[close.len() - 1];
         let px = crate::model::fixed::round_i64(c * inst.price_scale);
         self.portfolio.mark(0, px, c);
@@ -1010,6 +1054,11 @@ impl Backtest {
             self.on_liquidation(bar);
         }
         self.portfolio.mark(bar.instrument, bar.close, close_f);
+        if self.portfolio.positions[bar.instrument as usize].qty != 0 {
+            let inst = &self.instruments[bar.instrument as usize];
+            self.portfolio
+                .excursion(inst, bar.instrument, bar.low, bar.high);
+        }
         self.current = Some(*bar);
         if self.risk.has_layers() {
             self.risk_bar(bar);

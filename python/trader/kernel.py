@@ -437,7 +437,8 @@ class BacktestKernel:
         ts, equity, exposed = engine.take_equity_curve()
         trades = engine.trades()
         interval = self._bar_interval_ns()
-        stats = statistics(equity, ts, exposed, trades["pnl"], self.config.cash, interval, engine.fees,
+        closed = trades["pnl"][trades["closed"]] if "closed" in trades else trades["pnl"]
+        stats = statistics(equity, ts, exposed, closed, self.config.cash, interval, engine.fees,
                            final_equity=float(engine.equity))
         meta: dict[str, Any] = {}
         gaps = [dict(g, path=f.meta.get("path")) for f in self.feeds if (g := (getattr(f, "meta", None) or {}).get("gaps")) and g.get("count")]
