@@ -317,13 +317,7 @@ class BacktestKernel:
         if cfg.price_precision is not None:
             dps = [cfg.price_precision] * n
         else:
-            # One precision per instrument, from its own bars (the first batch of each; a later
-            # price with more decimals stops the run with an error naming it, never rounded).
-            dps = []
-            for k in range(n):
-                rows = slice(None) if inst0 is None else (inst0 == k)
-                cols = [cols0[c][rows] for c in ("open", "high", "low", "close")]
-                dps.append(infer_price_precision(*cols) if len(cols[0]) else 2)
+            dps = [self._price_precision(k, cols0, inst0) for k in range(n)]
         from trader.plugins import venues
 
         known = venues()
@@ -411,6 +405,28 @@ class BacktestKernel:
                 result.warnings.append(f"the fixed quantity {decisions.qty} is not a multiple of the lot {lot:g}: "
                                        "every order was rounded down to the lot")
         return result
+
+    def _price_precision(self, k: int, cols0: dict[str, np.ndarray], inst0: np.ndarray | None) -> int:
+        """One price precision for instrument ``k``, from all of its data: what its feed declares
+        (the synthetic series), else its first batch when that is all of it, else a pass over every
+        batch of the feed (a second read of a file larger than one batch). A price of a later batch
+        with more decimals is never rounded: the engine stops with an error naming it."""
+        feed = self.feeds[k]
+        declared = (getattr(feed, "meta", None) or {}).get("price_precision")
+        if declared is not None:
+            return int(declared)
+        if len(self.feeds) == 1 and len(cols0["ts"]) < self.config_batch_size(feed):
+            cols = [cols0[c] for c in ("open", "high", "low", "close")]
+            return infer_price_precision(*cols) if len(cols[0]) else 2
+        dp = 0
+        for b in feed.batches():
+            if len(b):
+                dp = max(dp, infer_price_precision(b.open, b.high, b.low, b.close))
+        return dp
+
+    @staticmethod
+    def config_batch_size(feed: Any) -> int:
+        return int(getattr(feed, "batch_size", 0) or (getattr(feed, "meta", None) or {}).get("batch_size") or 1_000_000)
 
     def _bar_interval_ns(self) -> int:
         """The shortest bar interval of the feeds (0: unknown; statistics then take it from the
