@@ -517,14 +517,16 @@ impl Portfolio {
                     self.margin_need(instruments, book, imr, fee_rate, i, side, t)
                 };
                 let (before, after) = (need(&same), need(&with));
-                let wallet = self.wallet();
+                // What the account can stand on: the wallet less the losses its positions carry
+                // at their marks (a reversal realizes its closing part's loss; gains not counted).
+                let wallet = self.wallet() + self.unrealized_losses(instruments);
                 if after > before && after > wallet {
                     let (n_i, f_i) =
                         self.margin_need_of(inst, pos, imr, fee_rate, side, &with, book, i);
                     return Err(AccountDenial {
                         reason: Reason::InsufficientMargin,
                         detail: format!(
-                            "{} {} {} at {}: the positions and working orders would need {} of initial margin and fees in the worst case ({} + {} fees for {}), the wallet holds {}",
+                            "{} {} {} at {}: the positions and working orders would need {} of initial margin and fees in the worst case ({} + {} fees for {}), the wallet holds {} after the losses of the open positions",
                             side.as_str().to_lowercase(),
                             fmt_qty(inst, open_qty),
                             inst.symbol,
@@ -540,6 +542,16 @@ impl Portfolio {
                 Ok(())
             }
         }
+    }
+
+    /// The unrealized losses of the open positions at their marks (≤ 0; gains not counted).
+    fn unrealized_losses(&self, instruments: &[Instrument]) -> i128 {
+        self.positions
+            .iter()
+            .zip(instruments)
+            .filter(|(p, _)| p.qty != 0 && p.mark > 0)
+            .map(|(p, inst)| (inst.notional(p.mark, p.qty) - p.cost).min(0))
+            .sum()
     }
 
     /// Margin and fees a margin account needs for its positions and working orders in the worst
@@ -665,14 +677,23 @@ impl Portfolio {
                 let imr = Rate::from(cfg.imr);
                 let opposite = pos.qty.signum() == -side.sign();
                 let closing = if opposite { qty.min(pos.qty.abs()) } else { 0 };
-                let released = if closing == 0 {
-                    0
+                let (released, removed) = if closing == 0 {
+                    (0, 0)
                 } else if closing == pos.qty.abs() {
-                    pos.margin
+                    (pos.margin, pos.cost)
                 } else {
-                    pos.margin * closing as i128 / pos.qty.abs() as i128
+                    let k = closing as i128;
+                    let q = pos.qty.abs() as i128;
+                    (pos.margin * k / q, pos.cost * k / q)
                 };
-                let free = self.free_margin() + released;
+                // the closing part's PnL at this price is realized by the fill: a loss comes out of
+                // what the opening part may use
+                let closing_pnl = if closing == 0 {
+                    0
+                } else {
+                    pos.qty.signum() as i128 * inst.notional(px, closing) - removed
+                };
+                let free = self.free_margin() + released + closing_pnl;
                 let fits = |q: i64| {
                     let opening = (q - closing).max(0);
                     charge_up(imr, inst.notional(px, opening))
