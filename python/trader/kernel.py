@@ -210,15 +210,10 @@ def funding_series(funding: Any) -> list[tuple[int, float]]:
         raise InvalidInputError(f"funding: expected (ts_ns, rate) pairs, got {funding!r:.80}") from e
 
 
-def infer_price_precision(*arrays: np.ndarray, max_dp: int = 9) -> int:
-    """Smallest number of decimals that represents every price exactly (within float noise: a
-    relative 1e-12, as the engine's grid check), looking at every value given."""
-    vals = np.concatenate([a[np.isfinite(a)] for a in arrays])
-    for dp in range(max_dp + 1):
-        scaled = vals * 10.0**dp
-        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-12 * np.abs(scaled) + 1e-9):
-            return dp
-    return max_dp
+def infer_price_precision(*arrays: np.ndarray) -> int:
+    """Smallest number of decimals (0..9) that represents every price exactly, by the engine's own
+    grid check (float noise 1e-12 relative), looking at every value given."""
+    return int(_core.price_decimals([np.ascontiguousarray(a, dtype=np.float64) for a in arrays]))
 
 
 def grid_warnings(report: dict[str, Any]) -> list[str]:
@@ -415,7 +410,9 @@ class BacktestKernel:
         declared = (getattr(feed, "meta", None) or {}).get("price_precision")
         if declared is not None:
             return int(declared)
-        if len(self.feeds) == 1 and len(cols0["ts"]) < self.config_batch_size(feed):
+        rows = (getattr(feed, "meta", None) or {}).get("rows")
+        whole = len(cols0["ts"]) < self.config_batch_size(feed) or (rows is not None and len(cols0["ts"]) >= rows)
+        if len(self.feeds) == 1 and whole:
             cols = [cols0[c] for c in ("open", "high", "low", "close")]
             return infer_price_precision(*cols) if len(cols[0]) else 2
         dp = 0

@@ -1440,8 +1440,20 @@ fn curve_stats<'py>(
     Ok(d)
 }
 
+/// The smallest number of decimals (0..=9) at which every finite value of the arrays sits on the
+/// price grid, by the engine's own check (float noise 1e-12 relative); 9 when none does.
+#[pyfunction]
+fn price_decimals(py: Python<'_>, arrays: Vec<numpy::PyReadonlyArray1<'_, f64>>) -> PyResult<u8> {
+    let cols: Vec<&[f64]> = arrays
+        .iter()
+        .map(|a| a.as_slice())
+        .collect::<Result<_, _>>()?;
+    Ok(py.detach(|| crate::model::bar::price_decimals(&cols, crate::model::fixed::MAX_DP)))
+}
+
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(curve_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(price_decimals, m)?)?;
     m.add_class::<PyBacktest>()?;
     m.add_class::<PyContext>()?;
     m.add_class::<PyBar>()?;
