@@ -45,7 +45,10 @@ def reconcile(result, bars: dict) -> None:
 ])
 def test_books_reconcile_with_fills_at_every_bar(klines_1m_paths, strategy, params):
     path, bars = max(klines_1m_paths, key=lambda pb: len(pb[1]["ts"]))
-    result = run_backtest(strategy, params, str(path), cash=CASH, fee_bps=5, slippage_bps=3)
+    # the strategies that sell short need a margin account (a cash account refuses short sales);
+    # at 2x an all-in reversal (closing fee + opening margin) fits the wallet
+    account = dict(account="margin", leverage=2.0) if params.get("allow_short") else {}
+    result = run_backtest(strategy, params, str(path), cash=CASH, fee_bps=5, slippage_bps=3, **account)
     assert result.stats["trades"] > 0
     reconcile(result, bars)
 
@@ -71,9 +74,11 @@ def test_vectorized_and_event_paths_give_the_same_fills_for_target_decisions():
             phase = (i // self.period) % 3
             return Signals(target=np.where(phase == 0, 0.5, np.where(phase == 1, -0.25, 0.0)))
 
+    # targets long and short: a margin account (5x) carries them
+    kw = dict(data=None, options={"bars": 20_000, "seed": 3}, fee_bps=2, slippage_bps=1, account="margin", leverage=5)
     for fill_at in ("next_open", "close"):
-        ev = run_backtest(Wave(), data=None, options={"bars": 20_000, "seed": 3}, fill_at=fill_at, fee_bps=2, slippage_bps=1)
-        vec = run_backtest(Wave(), data=None, options={"bars": 20_000, "seed": 3}, fill_at=fill_at, fee_bps=2, slippage_bps=1, mode="vectorized")
+        ev = run_backtest(Wave(), fill_at=fill_at, **kw)
+        vec = run_backtest(Wave(), fill_at=fill_at, mode="vectorized", **kw)
         assert ev.fills_exact == vec.fills_exact and len(ev.fills_exact) > 100
         assert np.array_equal(ev.equity, vec.equity)
         assert ev.stats == vec.stats
@@ -110,7 +115,7 @@ def test_a_signal_on_the_last_bar_leaves_an_unfilled_order_and_open_positions_st
             if self.n in (10, 500):
                 self.buy(1.0)
 
-    r = run_backtest(LastBar(), options={"bars": 500})
+    r = run_backtest(LastBar(), options={"bars": 500}, cash=1_000_000)  # 1 unit of the synthetic series
     assert len(r.fills["ts"]) == 1 and len(r.open_orders) == 1
     assert r.positions[0][1] == 1.0
 

@@ -70,9 +70,10 @@ def test_participation_cap_splits_a_market_order_into_partial_fills():
 
 
 def test_constant_latency_delays_the_fill_to_the_first_bar_after_arrival():
-    # Sent at t=0 with 150 s latency: arrives at 2.5 min, trades at the open of bar 3 (t=3 min).
+    # Sent at bar 0's close (t=1 min) with 150 s latency: arrives at 3.5 min, trades at the open of
+    # bar 4 (t=4 min).
     r = run_backtest(BuyOnce(1.0), data=bars(ROWS), price_precision=1, latency="constant:submit_ms=150000")
-    assert r.fills["ts"].tolist() == [3 * MIN]
+    assert r.fills["ts"].tolist() == [4 * MIN]
 
 
 class BuyEveryBar(Strategy):

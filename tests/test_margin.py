@@ -58,11 +58,15 @@ def test_20x_long_is_liquidated_in_the_jan_2022_crash_at_the_hand_computed_price
     path, b = ftx
     i0 = 28714  # 2022-01-20 21:35 UTC: the decision bar; the buy fills at the next open.
     assert b.open[i0 + 1] == 42347.0
-    s = Script({i0: lambda st: (st.buy(4.0), st.sell(4.0, price=50_000.0))})
+    # The entry with a take-profit that activates on its fill (an OTO): a resting sell sent beside
+    # a market buy from flat would be a 20x short of its own in the worst case, which the account
+    # (10,000 at 20x) cannot carry on top of the long.
+    s = Script({i0: lambda st: st.bracket("buy", 4.0, take_profit=50_000.0)})
+    # Three decimals: a few FTX closes have them (43613.875), and a price is never rounded.
     r = run_backtest(
         s,
         data=path,
-        price_precision=2,
+        price_precision=3,
         cash=10_000.0,
         fee_bps=4.0,
         account="margin",
@@ -71,41 +75,42 @@ def test_20x_long_is_liquidated_in_the_jan_2022_crash_at_the_hand_computed_price
         liquidation_fee=0.001,
     )
     # Hand calculation (exact fractions):
-    #   entry E = 42347.00 (bar i0+1 open), q = 4 BTC, C = q E = 169388.00
+    #   entry E = 42347.000 (bar i0+1 open), q = 4 BTC, C = q E = 169388.000
     #   IMR = 1/20, M = C / 20 = 8469.40; MMR = 0.005
-    #   LP = (C - M) / (q (1 - MMR)) = 160918.6 / 3.98 = 40431.8090... -> 40431.80 (down to the cent)
+    #   LP = (C - M) / (q (1 - MMR)) = 160918.6 / 3.98 = 40431.8090... -> 40431.809 (down to the tick)
     E, q = F(42347), F(4)
     C = q * E
     M = C / 20
     lp_exact = (C - M) / (q * (1 - F(5, 1000)))
-    LP = F(math.floor(lp_exact * 100), 100)
-    assert (C, M, LP) == (F(169388), F("8469.4"), F("40431.80"))
-    assert LP == F(math.floor(E * F(95, 100) / F(995, 1000) * 100), 100)  # = E (1 - IMR) / (1 - MMR)
+    LP = F(math.floor(lp_exact * 1000), 1000)
+    assert (C, M, LP) == (F(169388), F("8469.4"), F("40431.809"))
+    assert LP == F(math.floor(E * F(95, 100) / F(995, 1000) * 1000), 1000)  # = E (1 - IMR) / (1 - MMR)
     #   first bar whose low reaches LP: 2022-01-21 00:04 UTC (bar i0+149), open 40553 > LP, low 40362,
     #   so the position closes at LP itself; the bar before it bottomed at 40530 > LP.
     k = i0 + 1 + int(np.argmax(b.low[i0 + 1:] <= float(LP)))
     assert k == i0 + 149 and b.ts[k] == 1642723440000000000
     assert (b.open[k], b.low[k], b.low[k - 1]) == (40553.0, 40362.0, 40530.0)
     assert b.low[i0 + 1:k].min() > float(LP)
-    #   fees: entry 4 bp of 169388 = 67.7552; liquidation fee 0.1% of 4 x 40431.80 = 161.7272
-    #   cash = 10000 - 67.7552 + 4 x (40431.80 - 42347) - 161.7272 = 10000 - 67.7552 - 7660.80 - 161.7272
+    #   fees: entry 4 bp of 169388 = 67.7552; liquidation fee 0.1% of 4 x 40431.809 = 161.727236
+    #   cash = 10000 - 67.7552 + 4 x (40431.809 - 42347) - 161.727236
+    #        = 10000 - 67.7552 - 7660.764 - 161.727236
     entry_fee, liq_fee = C * F(4, 10_000), q * LP / 1000
     final = 10_000 - entry_fee + q * (LP - E) - liq_fee
-    assert final == F("2109.7176")
+    assert final == F("2109.753564")
 
     fills = r.fills_exact
     assert len(fills) == 2
-    assert fills[0][2:6] == (1, "42347.00", "4.000000", "67.755200000000000000")
+    assert fills[0][2:6] == (1, "42347.000", "4.000000", "67.755200000000000000")
     liq = fills[1]
     assert liq[0] == b.ts[k] and liq[6] == 0  # order id 0: the liquidation engine
-    assert liq[2:6] == (-1, "40431.80", "4.000000", "161.727200000000000000")
+    assert liq[2:6] == (-1, "40431.809", "4.000000", "161.727236000000000000")
     assert list(r.fills["liquidation"]) == [False, True]
     assert r.account["liquidations"] == 1 and r.stats["liquidations"] == 1
     assert r.account["wallet"] == pytest.approx(float(final), rel=1e-15)
     assert r.account["margin_used"] == 0.0 and r.account["liquidation_price"] == [None]
     assert r.stats["final_equity"] == pytest.approx(float(final), rel=1e-15)
     # The resting take-profit was canceled by the liquidation; the strategy saw the forced fill.
-    assert s.events[-2:] == [("filled", 0, None, 40431.8), ("canceled", 2, "liquidated", None)]
+    assert s.events[-2:] == [("filled", 0, None, 40431.809), ("canceled", 2, "liquidated", None)]
     assert r.positions[0][1] == 0.0 and r.open_orders == []
 
 
@@ -116,7 +121,7 @@ def test_funding_is_qty_times_mark_times_rate_at_each_funding_time(ftx):
     r = run_backtest(
         Script({i0: lambda st: st.buy(0.2), j: lambda st: st.close()}),
         data=path,
-        price_precision=2,
+        price_precision=3,
         account="margin",
         leverage=1.0,
         funding_rate=0.0001,
@@ -207,7 +212,7 @@ def test_cli_margin_account_flags(ftx, capsys):
     from trader.cli import main
 
     path, _ = ftx
-    args = ["backtest", "--data", path, "--price-precision", "2", "--account", "margin", "--leverage", "20",
+    args = ["backtest", "--data", path, "--price-precision", "3", "--account", "margin", "--leverage", "20",
             "--funding-rate", "0.0001", "--mode", "vectorized", "-p", "fast=10", "-p", "slow=30", "--json"]
     main(args)
     summary = json.loads(capsys.readouterr().out)

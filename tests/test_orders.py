@@ -37,7 +37,8 @@ class Script(Strategy):
             self.plan[self.i](self)
 
     def on_order_event(self, event):
-        # Keyed by the bar the event happened on (fills arrive before that bar's on_bar).
+        # Keyed by the minute of the event: fills carry their bar's (open) time; what on_bar sends
+        # on bar i carries bar i's close time, minute i + 1.
         self.events.append((event.ts // MIN, event.kind, event.order_id, event.price, event.qty, event.reason))
 
 
@@ -54,7 +55,8 @@ ROWS = [
 def test_limit_buy_fills_at_the_limit_when_the_low_reaches_it():
     s = Script({1: lambda st: st.buy(2.0, price=98.5)})
     r = run_backtest(s, data=bars(ROWS), price_precision=1)
-    assert [(k, kind) for k, kind, *_ in s.events] == [(1, "submitted"), (1, "accepted"), (2, "filled")]
+    # sent at bar 1's close (minute 2), filled on bar 2's way down
+    assert [(k, kind) for k, kind, *_ in s.events] == [(2, "submitted"), (2, "accepted"), (2, "filled")]
     assert r.fills_exact[0][3:5] == ("98.5", "2.000000") and r.fills["maker"][0]
 
 
@@ -84,13 +86,13 @@ def test_cancel_and_rejections_reach_the_strategy_as_events():
     s = Script(plan)
     r = run_backtest(s, data=bars(ROWS), price_precision=1)
     kinds = [(k, kind, reason) for k, kind, _id, _px, _q, reason in s.events]
-    assert kinds == [
-        (0, "submitted", None),
-        (0, "accepted", None),
-        (2, "canceled", "canceled on request"),
-        (3, "cancel_rejected", "order is no longer open"),
+    assert kinds == [  # at each bar's close: bar i closes at minute i + 1
+        (1, "submitted", None),
+        (1, "accepted", None),
+        (3, "canceled", "canceled on request"),
+        (4, "cancel_rejected", "order is no longer open"),
         # rounds to 0 at 6 decimals: the risk engine's structural checks deny it before the venue
-        (4, "denied", "risk: quantity below the instrument's minimum"),
+        (5, "denied", "risk: quantity below the instrument's minimum"),
     ]
     assert len(r.fills["ts"]) == 0 and r.open_orders == []
 
@@ -138,10 +140,12 @@ def _fills(r):
 
 
 def _run_one(request):
+    """One order sent on bar 0, on a margin account (sells from flat open shorts: the order
+    types are the subject here, not the account; a cash account refuses short sales)."""
     from trader import orders as o
 
     s = Script({0: lambda st: st.submit(request(o))})
-    return run_backtest(s, data=bars(ROWS), price_precision=1), s
+    return run_backtest(s, data=bars(ROWS), price_precision=1, account="margin"), s
 
 
 @pytest.mark.parametrize(

@@ -162,7 +162,6 @@ fn limits() -> RiskLimits {
             interval_ns: 1,
         }),
         modify_rate: None,
-        check_balance: true,
     }
 }
 

@@ -114,7 +114,6 @@ fn check(c: &mut Criterion) {
             interval_ns: 1,
         }),
         modify_rate: None,
-        check_balance: true,
     };
     let mut engine = RiskEngine::new(
         RiskConfig {

@@ -30,7 +30,7 @@ use crate::model::{
     Bar, BarColumns, Command, Fill, Instrument, OrderEvent, OrderEventKind, OrderId, OrderKind,
     OrderSpec, Reason, Side,
 };
-use crate::portfolio::Portfolio;
+use crate::portfolio::{AccountDenial, Portfolio};
 use crate::risk::{RiskEngine, RiskReason, RiskView, StateChange, TradingState};
 use crate::venue::{SimVenue, VenueConfig};
 
@@ -82,6 +82,17 @@ impl<E> From<CoreError> for RunError<E> {
     }
 }
 
+/// A denied command with its numbers: the risk engine's or the account's reason, and one
+/// sentence of detail ("buy 1.000000 BTCUSDT at 86000.00 costs 86064.50 with fees; free balance
+/// 10000.00 (cash 10000.00)").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    pub ts: i64,
+    pub order_id: OrderId,
+    pub reason: Reason,
+    pub detail: String,
+}
+
 /// The equity curve: one point per distinct timestamp, after every bar of that timestamp.
 #[derive(Debug, Default, Clone)]
 pub struct EquityCurve {
@@ -108,10 +119,15 @@ pub struct Backtest {
     risk_backlog: Vec<OrderEvent>,
     /// Per instrument: the engine's latest flattening order (EMERGENCY).
     flatten: Vec<Option<OrderId>>,
+    /// Per instrument: the bar interval (ns; 0 unknown): a bar closes at `ts + interval`.
+    bar_interval: Vec<i64>,
     engine_ids: OrderId,
     /// Highest id a handler used (engine ids excluded).
     user_max_id: OrderId,
-    applied: usize,
+    /// Every denial (risk engine or account) with its numbers, in order; `denial_of` finds an
+    /// order's by id.
+    pub denials: Vec<Denial>,
+    denial_of: std::collections::HashMap<OrderId, usize>,
     current: Option<Bar>,
     bar_index: u64,
     last_ts: Option<i64>,
@@ -153,9 +169,11 @@ impl Backtest {
             risk_events: 0,
             risk_backlog: Vec::new(),
             flatten: vec![None; n],
+            bar_interval: vec![0; n],
             engine_ids: ENGINE_ORDER_ID_BASE,
             user_max_id: 0,
-            applied: 0,
+            denials: Vec::new(),
+            denial_of: std::collections::HashMap::new(),
             current: None,
             bar_index: 0,
             last_ts: None,
@@ -192,10 +210,47 @@ impl Backtest {
         self.risk_backlog.clear();
     }
 
-    /// The engine clock: the bar being handled, else the last bar's time.
+    /// The engine clock: while a bar is handled, its close time (`ts` + its instrument's bar
+    /// interval: the strategy decides on the closed bar, so its orders, their events and the
+    /// latency count from there); between bars, the last bar's time.
     #[inline]
-    fn now(&self) -> i64 {
-        self.current.map_or(self.last_ts.unwrap_or(0), |b| b.ts)
+    pub fn now(&self) -> i64 {
+        self.current
+            .map_or(self.last_ts.unwrap_or(0), |b| self.close_ts(&b))
+    }
+
+    /// The time bar `bar` closes: its open time plus its instrument's interval.
+    #[inline]
+    pub fn close_ts(&self, bar: &Bar) -> i64 {
+        bar.ts.saturating_add(
+            self.bar_interval
+                .get(bar.instrument as usize)
+                .copied()
+                .unwrap_or(0),
+        )
+    }
+
+    /// Set each instrument's bar interval (ns, >= 0; 0: unknown, the close time is then the open
+    /// time). Before the run.
+    pub fn set_bar_intervals(&mut self, intervals: Vec<i64>) -> CoreResult<()> {
+        if intervals.len() != self.instruments.len() {
+            return Err(CoreError::InvalidArgument {
+                name: "bar_intervals",
+                reason: format!(
+                    "{} intervals for {} instruments",
+                    intervals.len(),
+                    self.instruments.len()
+                ),
+            });
+        }
+        if let Some(bad) = intervals.iter().find(|&&v| v < 0) {
+            return Err(CoreError::InvalidArgument {
+                name: "bar_intervals",
+                reason: format!("must be >= 0 ns, got {bad}"),
+            });
+        }
+        self.bar_interval = intervals;
+        Ok(())
     }
 
     /// A manual trading-state command (strategy or operator); EMERGENCY acts at once.
@@ -250,22 +305,17 @@ impl Backtest {
             self.risk_sync(ts);
             return;
         }
-        // accounts: the margin account's pre-trade check (a no-op on a cash account): the order
-        // is denied before it reaches the venue, as a risk check would.
-        if let Command::Submit(spec) = &cmd
-            && let Err(reason) = self.margin_check(spec)
-        {
-            let kind = OrderEventKind::Denied(reason);
-            self.events.push(OrderEvent {
-                id: spec.id,
-                ts,
-                kind,
-            });
+        // accounts: the account's own rule (never bypassed: a venue would refuse the order too):
+        // a cash account pays for buys and holds what it sells, a margin account carries the
+        // initial margin, working orders and fees counted.
+        if let Err(d) = self.account_check(&cmd) {
+            self.account_denied(&cmd, d, ts);
             self.risk_sync(ts);
             return;
         }
         let bar = self.current;
         self.venue.command(
+            &mut self.portfolio,
             &self.instruments,
             cmd,
             bar.as_ref(),
@@ -274,7 +324,6 @@ impl Backtest {
             &mut self.events,
             &mut self.fills,
         );
-        self.apply_fills();
         self.risk_sync(ts);
     }
 
@@ -354,8 +403,9 @@ impl Backtest {
     /// reading of the layers' wishes (a state change is stamped with the bar's time).
     #[inline(never)]
     fn risk_bar(&mut self, bar: &Bar) {
-        self.risk.note_data(bar.instrument, bar.ts);
-        self.risk_observe(bar.ts, Some(bar));
+        let ts = self.close_ts(bar);
+        self.risk.note_data(bar.instrument, ts);
+        self.risk_observe(ts, Some(bar));
     }
 
     /// Hand the layers the fills and events they have not seen (and `bar`), then read their
@@ -400,6 +450,7 @@ impl Backtest {
             let (bi, events, fills) = (self.bar_index, &mut self.events, &mut self.fills);
             let cancel = Command::Cancel { id };
             self.venue.command(
+                &mut self.portfolio,
                 &self.instruments,
                 cancel,
                 bar.as_ref(),
@@ -438,6 +489,7 @@ impl Backtest {
             self.flatten[i] = Some(id);
             let (bi, events, fills) = (self.bar_index, &mut self.events, &mut self.fills);
             self.venue.command(
+                &mut self.portfolio,
                 &self.instruments,
                 Command::Submit(spec),
                 bar.as_ref(),
@@ -446,7 +498,6 @@ impl Backtest {
                 events,
                 fills,
             );
-            self.apply_fills();
         }
     }
 
@@ -499,25 +550,152 @@ impl Backtest {
         Some((cut, original))
     }
 
-    /// accounts: initial margin for `spec` at its limit/trigger price, or the last mark.
-    #[inline]
-    fn margin_check(&self, spec: &OrderSpec) -> Result<(), Reason> {
-        if !self.portfolio.is_margin() {
-            return Ok(());
+    /// accounts: the account's rule for a command (see [`Portfolio::check_order`]): a new order,
+    /// each leg of a list that can trade on its own (every OCO leg, an OTO/bracket's parent; the
+    /// children activate later, sized to the parent's fill, and meet the fill-time check), and a
+    /// modify as the order would become.
+    fn account_check(&self, cmd: &Command) -> Result<(), AccountDenial> {
+        let rate = self.check_fee_rate();
+        match cmd {
+            Command::Submit(spec) => self.account_check_spec(spec, spec.qty, None, rate),
+            Command::SubmitList { kind, orders, .. } => {
+                let legs = match kind {
+                    crate::model::ListKind::Oco => &orders[..],
+                    _ => &orders[..orders.len().min(1)],
+                };
+                for spec in legs {
+                    self.account_check_spec(spec, spec.qty, None, rate)?;
+                }
+                Ok(())
+            }
+            Command::Modify {
+                id,
+                qty,
+                px,
+                trigger,
+            } => {
+                let Some(o) = self.venue.orders.get(*id) else {
+                    return Ok(()); // the venue answers an unknown id
+                };
+                if o.status.is_closed() {
+                    return Ok(());
+                }
+                let mut spec = o.spec.clone();
+                crate::risk::checks::apply_modify(&mut spec, *qty, *px, *trigger);
+                let open_qty = (spec.qty - o.filled).max(0);
+                let own = o
+                    .status
+                    .is_working()
+                    .then(|| crate::model::WorkingTotals::of(o));
+                self.account_check_spec(&spec, open_qty, own.as_ref(), rate)
+            }
+            Command::Cancel { .. } | Command::CancelAll { .. } => Ok(()),
         }
-        let (Some(inst), Some(pos)) = (
-            self.instruments.get(spec.instrument as usize),
-            self.portfolio.positions.get(spec.instrument as usize),
-        ) else {
-            return Ok(());
+    }
+
+    fn account_check_spec(
+        &self,
+        spec: &OrderSpec,
+        open_qty: i64,
+        own: Option<&crate::model::WorkingTotals>,
+        rate: crate::model::fixed::Rate,
+    ) -> Result<(), AccountDenial> {
+        let px = self.fill_estimate(spec, open_qty);
+        self.portfolio.check_order(
+            &self.instruments,
+            spec,
+            open_qty,
+            px,
+            rate,
+            &self.venue.orders,
+            own,
+        )
+    }
+
+    /// The highest fee rate an order may pay (maker or taker, the schedule's highest tier).
+    #[inline]
+    fn check_fee_rate(&self) -> crate::model::fixed::Rate {
+        let f = &self.venue.fee_model;
+        f.max_rate(crate::model::Liquidity::Maker)
+            .max(f.max_rate(crate::model::Liquidity::Taker))
+    }
+
+    /// The price `spec` can fill at if the market stays where it is: its limit; a stop at its
+    /// trigger or the mark, whichever is worse, a market-if-touched at the better, moved by the
+    /// slippage; a market order (or a trailing stop) at the mark moved by the slippage. None before
+    /// the instrument's first price.
+    fn fill_estimate(&self, spec: &OrderSpec, qty: i64) -> Option<i64> {
+        use crate::model::OrderKind as K;
+        let i = spec.instrument as usize;
+        let inst = self.instruments.get(i)?;
+        let mark = self.portfolio.positions.get(i).map_or(0, |p| p.mark);
+        if let Some(l) = spec.kind.limit_px() {
+            return Some(l);
+        }
+        let buy = spec.side == Side::Buy;
+        let base = match spec.kind {
+            K::StopMarket { trigger } if mark > 0 => {
+                if buy {
+                    trigger.max(mark)
+                } else {
+                    trigger.min(mark)
+                }
+            }
+            K::StopMarket { trigger } => trigger,
+            K::MarketIfTouched { trigger } if mark > 0 => {
+                if buy {
+                    trigger.min(mark)
+                } else {
+                    trigger.max(mark)
+                }
+            }
+            K::MarketIfTouched { trigger } => trigger,
+            _ => mark,
         };
-        let px = spec
-            .kind
-            .limit_px()
-            .or(spec.kind.trigger_px())
-            .unwrap_or(pos.mark);
-        self.portfolio
-            .check_margin(inst, spec.instrument, spec.side, spec.qty, px)
+        if base <= 0 {
+            return None;
+        }
+        let bar = self.current.filter(|b| b.instrument == spec.instrument);
+        Some(
+            self.venue
+                .estimate_taker_px(inst, spec.side, base, qty, bar.as_ref()),
+        )
+    }
+
+    /// The events of a command the account refused, and its record.
+    #[inline(never)]
+    fn account_denied(&mut self, cmd: &Command, d: AccountDenial, ts: i64) {
+        let ids: Vec<OrderId> = match cmd {
+            Command::Submit(spec) => vec![spec.id],
+            Command::SubmitList { orders, .. } => orders.iter().map(|o| o.id).collect(),
+            Command::Modify { id, .. } => vec![*id],
+            _ => Vec::new(),
+        };
+        self.risk.note_account_denial(d.reason.code());
+        for id in ids {
+            let kind = match cmd {
+                Command::Modify { .. } => OrderEventKind::ModifyRejected(d.reason),
+                _ => OrderEventKind::Denied(d.reason),
+            };
+            self.events.push(OrderEvent { id, ts, kind });
+            self.record_denial(id, ts, d.reason, d.detail.clone());
+        }
+    }
+
+    /// Keep a denial's numbers (order events carry the reason code; the detail is looked up by id).
+    fn record_denial(&mut self, id: OrderId, ts: i64, reason: Reason, detail: String) {
+        self.denial_of.insert(id, self.denials.len());
+        self.denials.push(Denial {
+            ts,
+            order_id: id,
+            reason,
+            detail,
+        });
+    }
+
+    /// The latest denial of order `id` (its numbers), if it was denied.
+    pub fn denial(&self, id: OrderId) -> Option<&Denial> {
+        self.denial_of.get(&id).map(|&k| &self.denials[k])
     }
 
     /// accounts: apply the liquidation fill the portfolio pushed, tell the handler (an order event
@@ -525,7 +703,6 @@ impl Backtest {
     #[inline(never)]
     fn on_liquidation(&mut self, bar: &Bar) {
         let fill_index = self.fills.len() - 1;
-        self.apply_fills();
         // The order manager tracks positions for reduce-only orders: the forced close moved one.
         let qty = self.portfolio.positions[bar.instrument as usize].qty;
         self.venue.orders.set_position(bar.instrument, qty);
@@ -541,8 +718,16 @@ impl Backtest {
         };
         let (bi, ts) = (self.bar_index, bar.ts);
         let (events, fills) = (&mut self.events, &mut self.fills);
-        self.venue
-            .command(&self.instruments, cancel, Some(bar), bi, ts, events, fills);
+        self.venue.command(
+            &mut self.portfolio,
+            &self.instruments,
+            cancel,
+            Some(bar),
+            bi,
+            ts,
+            events,
+            fills,
+        );
         for e in &mut self.events[from..] {
             if let OrderEventKind::Canceled(r) = &mut e.kind {
                 *r = Reason::Liquidation;
@@ -550,27 +735,14 @@ impl Backtest {
         }
     }
 
-    #[inline(always)]
-    fn apply_fills(&mut self) {
-        if self.applied < self.fills.len() {
-            self.apply_fills_slow();
-        }
-    }
-
-    #[inline(never)]
-    fn apply_fills_slow(&mut self) {
-        while self.applied < self.fills.len() {
-            let f = &self.fills[self.applied];
-            self.portfolio
-                .apply(&self.instruments[f.instrument as usize], f);
-            self.applied += 1;
-        }
-    }
-
+    /// One equity point: the exact equity (cash plus positions at their marks, fixed point) as
+    /// a float, so a flat account gives the same float at every point and returns of exactly 0.
     #[inline]
     fn record_point(&mut self, ts: i64) {
         self.curve.ts.push(ts);
-        self.curve.equity.push(self.portfolio.equity_f64());
+        self.curve
+            .equity
+            .push(money_to_f64(self.portfolio.equity(&self.instruments)));
         self.curve.exposed.push(self.portfolio.exposed());
     }
 
@@ -692,8 +864,19 @@ impl Backtest {
     /// decision): mark each close and record the equity points, in one tight loop. Gives the same
     /// curve as stepping through them one by one.
     fn quiet_span(&mut self, cols: &BarColumns<'_>, i: usize, j: usize) -> CoreResult<()> {
-        let cash = self.portfolio.cash_f64();
-        let qty = self.portfolio.positions[0].qty_f64();
+        // The exact equity at a close `c`: cash + q·px(c)·scale, in fixed point, as a float.
+        let inst = &self.instruments[0];
+        let cash = self.portfolio.cash;
+        let k = self.portfolio.positions[0].qty as i128 * inst.notional_scale();
+        let scale = inst.price_scale;
+        let flat = money_to_f64(cash);
+        let value = move |c: f64| {
+            if k == 0 {
+                flat
+            } else {
+                money_to_f64(cash + k * crate::model::fixed::round_i64(c * scale) as i128)
+            }
+        };
         let exposed = self.portfolio.exposed();
         let mark = self.portfolio.positions[0].mark_f64();
         let (ts, close) = (&cols.ts[i..j], &cols.close[i..j]);
@@ -712,14 +895,18 @@ impl Backtest {
                 // per bar of the span but the last (its point comes when time moves on).
                 if let Some(l) = last {
                     curve.ts.push(l);
-                    curve.equity.push(cash + qty * mark);
+                    curve.equity.push(value(mark));
                     curve.exposed.push(exposed);
                 }
                 curve.ts.extend_from_slice(&ts[..m - 1]);
                 let base = curve.equity.len();
                 curve.equity.resize(base + m - 1, 0.0);
-                for (dst, &c) in curve.equity[base..].iter_mut().zip(&close[..m - 1]) {
-                    *dst = cash + qty * c;
+                if k == 0 {
+                    curve.equity[base..].fill(flat);
+                } else {
+                    for (dst, &c) in curve.equity[base..].iter_mut().zip(&close[..m - 1]) {
+                        *dst = value(c);
+                    }
                 }
                 let len = curve.exposed.len();
                 curve.exposed.resize(len + m - 1, exposed);
@@ -735,7 +922,7 @@ impl Backtest {
                         }
                         if t > l {
                             curve.ts.push(l);
-                            curve.equity.push(cash + qty * mark);
+                            curve.equity.push(value(mark));
                             curve.exposed.push(exposed);
                         }
                     }
@@ -751,7 +938,8 @@ impl Backtest {
         self.portfolio.mark(0, px, c);
         self.venue.set_last_px(0, px);
         if self.risk.has_layers() {
-            self.risk.note_data(0, ts[ts.len() - 1]);
+            let last = ts[ts.len() - 1].saturating_add(self.bar_interval[0]);
+            self.risk.note_data(0, last);
         }
         self.bar_index += (j - i) as u64;
         Ok(())
@@ -775,6 +963,7 @@ impl Backtest {
         // liquidated.
         let cut = self.liquidation_cut(bar);
         self.venue.on_bar(
+            &mut self.portfolio,
             &self.instruments,
             cut.as_ref().map_or(bar, |(b, _)| b),
             self.bar_index,
@@ -784,7 +973,6 @@ impl Backtest {
         if let Some((_, path)) = cut {
             self.venue.config.path = path;
         }
-        self.apply_fills();
         // accounts: liquidation when the bar's adverse extreme reaches the liquidation price.
         if self
             .portfolio
@@ -798,7 +986,7 @@ impl Backtest {
             self.risk_bar(bar);
         }
         if self.risk.state() == TradingState::Emergency {
-            self.emergency(bar.ts);
+            self.emergency(self.close_ts(bar));
         }
         self.deliver(h)?;
         h.on_bar(self, bar, i).map_err(RunError::Handler)?;
@@ -822,11 +1010,39 @@ impl Backtest {
         self.risk.finish(ts);
     }
 
-    /// Quantity (raw, a multiple of the lot) worth `fraction` of the current equity at price `px`,
-    /// rounded down. The one sizing rule shared by the Python API and the vectorized path.
+    /// Quantity (raw, a multiple of the lot) whose cost at price `px`, fees and the flat slippage
+    /// included, is `fraction` of the current equity, rounded down. The one sizing rule shared by
+    /// the Python API and the vectorized path: `fraction = 1` on a cash account buys what the cash
+    /// pays for at `px`.
     pub fn qty_for_fraction(&self, instrument: u32, fraction: f64, px: f64) -> i64 {
         let inst = &self.instruments[instrument as usize];
-        qty_for_fraction(inst, fraction, self.equity(), px)
+        qty_for_fraction(
+            inst,
+            fraction,
+            self.equity(),
+            px * self.cost_factor(instrument),
+        )
+    }
+
+    /// What one unit of notional of `instrument` costs a buyer, for sizing: the venue's highest fee
+    /// rate and its slippage at the instrument's mark (`(1 + fee) × slipped / mark`; the flat
+    /// slippage before the first mark).
+    pub fn cost_factor(&self, instrument: u32) -> f64 {
+        let fee = 1.0 + self.check_fee_rate().0.max(0) as f64 / crate::model::Bps::ONE as f64;
+        let i = instrument as usize;
+        let (Some(inst), Some(pos)) = (self.instruments.get(i), self.portfolio.positions.get(i))
+        else {
+            return fee;
+        };
+        if pos.mark <= 0 {
+            let slip = self.venue.config.slippage.0.max(0) as f64 / crate::model::Bps::ONE as f64;
+            return fee * (1.0 + slip);
+        }
+        let bar = self.current.filter(|b| b.instrument == instrument);
+        let slipped =
+            self.venue
+                .estimate_taker_px(inst, Side::Buy, pos.mark, inst.lot, bar.as_ref());
+        fee * (slipped as f64 / pos.mark as f64).max(1.0)
     }
 }
 
@@ -837,7 +1053,8 @@ fn unsorted(i: usize, ts: i64, last: i64) -> CoreError {
     }
 }
 
-/// `floor(fraction * equity / px)` in raw units of `inst`, rounded down to its lot.
+/// `floor(fraction * equity / px)` in raw units of `inst`, rounded down to its lot (`px`: the
+/// price with the costs of buying folded in, see [`Backtest::cost_factor`]).
 pub fn qty_for_fraction(inst: &Instrument, fraction: f64, equity: f64, px: f64) -> i64 {
     if !(fraction > 0.0 && equity > 0.0 && px > 0.0) {
         return 0;
@@ -926,13 +1143,13 @@ impl Handler for VectorHandler<'_> {
                     return Ok(());
                 }
                 let inst = &bt.instruments[inst_id as usize];
-                let want = crate::model::fixed::to_raw(t, inst.size_dp).ok_or_else(|| {
-                    CoreError::InvalidArgument {
+                // on the lot grid, toward zero (a target is never exceeded)
+                let (want, _) = inst
+                    .qty_on_grid(t)
+                    .ok_or_else(|| CoreError::InvalidArgument {
                         name: "target",
                         reason: format!("bar {i}: target {t} is not a finite position"),
-                    }
-                })?;
-                let want = want - want % inst.lot;
+                    })?;
                 let delta = want - bt.position_raw(inst_id);
                 if delta != 0 {
                     let id = bt.next_order_id();
@@ -971,8 +1188,7 @@ pub fn signal_order(
     let inst = &bt.instruments[inst_id as usize];
     let open_qty = || {
         if qty > 0.0 {
-            let raw = crate::model::fixed::to_raw(qty, inst.size_dp).unwrap_or(0);
-            raw - raw % inst.lot
+            inst.qty_on_grid(qty).map_or(0, |(raw, _)| raw)
         } else {
             bt.qty_for_fraction(inst_id, size, px)
         }

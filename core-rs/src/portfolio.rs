@@ -16,7 +16,10 @@
 
 use crate::error::{CoreError, CoreResult};
 use crate::model::fixed::{Rate, div_ceil, div_floor, money_to_f64};
-use crate::model::{Bar, Bps, Fill, Instrument, InstrumentId, Liquidity, Reason, Side};
+use crate::model::{
+    Bar, Bps, Fill, Instrument, InstrumentId, Liquidity, OrderSpec, Reason, Side, WorkingOrders,
+    WorkingTotals,
+};
 
 /// The kind of account.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -321,43 +324,286 @@ impl Portfolio {
         liq_price(inst, pos, cfg.mmr).filter(|&p| p > 0)
     }
 
-    /// Pre-trade margin check of an order of `qty` (raw) at `px` (raw) on a margin account
-    /// (always Ok on a cash account). See [`MarginConfig`].
-    pub fn check_margin(
+    /// The account's own rule for a new order (or a modify: `open_qty` is what it may still
+    /// trade, `own` its current contribution to the working totals, taken out of them): see
+    /// [the module docs](self#the-accounts-rule). `px`: the price the order can fill at (its limit,
+    /// its trigger, or the mark moved by the venue's slippage; None: no price yet, the money part
+    /// is left to the fill-time check); `fee_rate`: the highest fee rate that may apply to it.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the order, its price and fee, and the book it joins"
+    )]
+    pub fn check_order(
+        &self,
+        instruments: &[Instrument],
+        spec: &OrderSpec,
+        open_qty: i64,
+        px: Option<i64>,
+        fee_rate: Rate,
+        book: &dyn WorkingOrders,
+        own: Option<&WorkingTotals>,
+    ) -> Result<(), AccountDenial> {
+        let i = spec.instrument as usize;
+        let (Some(inst), Some(pos)) = (instruments.get(i), self.positions.get(i)) else {
+            return Ok(()); // the venue rejects unknown instruments
+        };
+        if open_qty <= 0 {
+            return Ok(());
+        }
+        let side = spec.side;
+        let mut same = book.working_totals(spec.instrument, side);
+        if let Some(o) = own {
+            same = same.without(o);
+        }
+        match &self.account {
+            Account::Cash => match side {
+                Side::Sell => {
+                    let held = pos.qty.max(0);
+                    let reserved = same.reserved_leaves();
+                    if open_qty as i128 > held as i128 - reserved as i128 {
+                        return Err(AccountDenial {
+                            reason: Reason::InsufficientHoldings,
+                            detail: format!(
+                                "sell {} {} but the account holds {}{} (a cash account cannot sell short)",
+                                fmt_qty(inst, open_qty),
+                                inst.symbol,
+                                fmt_qty(inst, held),
+                                if reserved > 0 {
+                                    format!(", {} of it in working sells", fmt_qty(inst, reserved))
+                                } else {
+                                    String::new()
+                                }
+                            ),
+                        });
+                    }
+                    Ok(())
+                }
+                Side::Buy => {
+                    let Some(px) = px.filter(|&p| p > 0) else {
+                        return Ok(());
+                    };
+                    let notional = inst.notional(px, open_qty);
+                    let need = notional + charge_up(fee_rate, notional);
+                    let mut reserved: i128 = 0;
+                    for (j, (p, ins)) in self.positions.iter().zip(instruments).enumerate() {
+                        let t = if j == i {
+                            same
+                        } else {
+                            book.working_totals(j as InstrumentId, Side::Buy)
+                        };
+                        if t.reserved_leaves() != 0 {
+                            let v = t.reserved_px_qty_at(p.mark.max(0)) * ins.notional_scale();
+                            reserved += v + charge_up(fee_rate, v);
+                        }
+                    }
+                    let free = self.cash - reserved;
+                    if need > free {
+                        return Err(AccountDenial {
+                            reason: Reason::InsufficientBalance,
+                            detail: format!(
+                                "buy {} {} at {} costs {} with fees; free balance {} (cash {}{})",
+                                fmt_qty(inst, open_qty),
+                                inst.symbol,
+                                fmt_px(inst, px),
+                                fmt_money(need),
+                                fmt_money(free),
+                                fmt_money(self.cash),
+                                if reserved != 0 {
+                                    format!(", {} reserved by working buys", fmt_money(reserved))
+                                } else {
+                                    String::new()
+                                }
+                            ),
+                        });
+                    }
+                    Ok(())
+                }
+            },
+            Account::Margin(cfg) => {
+                let Some(px) = px.filter(|&p| p > 0) else {
+                    return Ok(());
+                };
+                let imr = Rate::from(cfg.imr);
+                let order = WorkingTotals {
+                    leaves: open_qty,
+                    px_qty: px as i128 * open_qty as i128,
+                    ..WorkingTotals::default()
+                };
+                let mut with = same;
+                with.add(&order);
+                let need = |t: &WorkingTotals| {
+                    self.margin_need(instruments, book, imr, fee_rate, i, side, t)
+                };
+                let (before, after) = (need(&same), need(&with));
+                let wallet = self.wallet();
+                if after > before && after > wallet {
+                    let (n_i, f_i) =
+                        self.margin_need_of(inst, pos, imr, fee_rate, side, &with, book, i);
+                    return Err(AccountDenial {
+                        reason: Reason::InsufficientMargin,
+                        detail: format!(
+                            "{} {} {} at {}: the positions and working orders would need {} of initial margin and fees in the worst case ({} + {} fees for {}), the wallet holds {}",
+                            side.as_str().to_lowercase(),
+                            fmt_qty(inst, open_qty),
+                            inst.symbol,
+                            fmt_px(inst, px),
+                            fmt_money(after),
+                            fmt_money(n_i),
+                            fmt_money(f_i),
+                            inst.symbol,
+                            fmt_money(wallet),
+                        ),
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Margin and fees a margin account needs for its positions and working orders in the worst
+    /// case (see [the module docs](self#the-accounts-rule)): per instrument, the larger of the
+    /// initial margins of the position it would hold if every working buy filled and if every
+    /// working sell filled (the position's posted margin for what stays of it), plus the fees of
+    /// every working order. `t` replaces the totals of instrument `i`, side `side`.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "internal: the pieces check_order has"
+    )]
+    fn margin_need(
+        &self,
+        instruments: &[Instrument],
+        book: &dyn WorkingOrders,
+        imr: Rate,
+        fee_rate: Rate,
+        i: usize,
+        side: Side,
+        t: &WorkingTotals,
+    ) -> i128 {
+        let mut need: i128 = 0;
+        for (j, (p, ins)) in self.positions.iter().zip(instruments).enumerate() {
+            let (n, fees) = if j == i {
+                self.margin_need_of(ins, p, imr, fee_rate, side, t, book, j)
+            } else {
+                let b = book.working_totals(j as InstrumentId, Side::Buy);
+                self.margin_need_of(ins, p, imr, fee_rate, Side::Buy, &b, book, j)
+            };
+            need += n + fees;
+        }
+        need
+    }
+
+    /// One instrument's worst-case margin and its working orders' fees: `(margin, fees)`. `t`
+    /// replaces the totals of side `side`.
+    #[allow(clippy::too_many_arguments, reason = "internal")]
+    fn margin_need_of(
+        &self,
+        ins: &Instrument,
+        p: &Position,
+        imr: Rate,
+        fee_rate: Rate,
+        side: Side,
+        t: &WorkingTotals,
+        book: &dyn WorkingOrders,
+        j: usize,
+    ) -> (i128, i128) {
+        let (b, s) = match side {
+            Side::Buy => (*t, book.working_totals(j as InstrumentId, Side::Sell)),
+            Side::Sell => (book.working_totals(j as InstrumentId, Side::Buy), *t),
+        };
+        let mark = p.mark.max(0);
+        let value = |w: &WorkingTotals| w.reserved_px_qty_at(mark) * ins.notional_scale();
+        let (vb, vs) = (value(&b), value(&s));
+        let (qb, qs) = (b.reserved_leaves() as i128, s.reserved_leaves() as i128);
+        let pos = p.qty as i128;
+        // The margin of the position that results from `q` more on side `sign`, `v` their value.
+        let scenario = |sign: i128, q: i128, v: i128| -> i128 {
+            if q == 0 {
+                return p.margin;
+            }
+            let after = pos + sign * q;
+            if pos == 0 || pos.signum() == sign {
+                p.margin + charge_up(imr, v) // adds to the position
+            } else if after.signum() == sign {
+                charge_up(imr, v * after.abs() / q) // closes it and opens the rest
+            } else {
+                p.margin * after.abs() / pos.abs() // closes part of it; the rest keeps its margin
+            }
+        };
+        let worst = scenario(1, qb, vb).max(scenario(-1, qs, vs));
+        (worst, charge_up(fee_rate, vb) + charge_up(fee_rate, vs))
+    }
+
+    /// The largest part of a fill of `qty` at `px` (raw; `qty` a multiple of `inst.lot`) that the
+    /// account can carry now, at fee rate `fee_rate`, rounded down to the lot (0 below
+    /// `inst.min_qty`), with the reason when it is less than `qty`. What reduces a position is
+    /// never cut (a margin account's closing part, a cash account's sale of what it holds).
+    /// The simulated venue calls it before every fill: see [the module docs](self#the-accounts-rule).
+    pub fn fill_capacity(
         &self,
         inst: &Instrument,
         id: InstrumentId,
         side: Side,
-        qty: i64,
         px: i64,
-    ) -> Result<(), Reason> {
-        let Account::Margin(cfg) = &self.account else {
-            return Ok(());
-        };
+        qty: i64,
+        fee_rate: Rate,
+    ) -> (i64, Option<Reason>) {
         let Some(pos) = self.positions.get(id as usize) else {
-            return Ok(()); // the venue rejects unknown instruments
+            return (qty, None);
         };
-        if qty <= 0 || px <= 0 {
-            return Ok(()); // the venue rejects these with their own reasons
-        }
-        let opposite = pos.qty != 0 && (pos.qty > 0) != (side == Side::Buy);
-        let closing = if opposite { qty.min(pos.qty.abs()) } else { 0 };
-        let opening = qty - closing;
-        if opening == 0 {
-            return Ok(());
-        }
-        let required = Rate::from(cfg.imr).charge(inst.notional(px, opening));
-        let released = if closing == 0 {
-            0
-        } else if closing == pos.qty.abs() {
-            pos.margin
-        } else {
-            pos.margin * closing as i128 / pos.qty.abs() as i128
+        let lot = inst.lot.max(1);
+        let floor_lot = |q: i64| {
+            let q = q - q % lot;
+            if q < inst.min_qty { 0 } else { q }
         };
-        if required > self.free_margin() + released {
-            Err(Reason::InsufficientMargin)
-        } else {
-            Ok(())
+        match &self.account {
+            Account::Cash => match side {
+                Side::Sell => {
+                    let held = pos.qty.max(0);
+                    if qty <= held {
+                        (qty, None)
+                    } else {
+                        (floor_lot(held), Some(Reason::InsufficientHoldings))
+                    }
+                }
+                Side::Buy => {
+                    let fits = |q: i64| {
+                        let n = inst.notional(px, q);
+                        n + charge_up(fee_rate, n) <= self.cash
+                    };
+                    if fits(qty) {
+                        return (qty, None);
+                    }
+                    (
+                        floor_lot(largest(qty, lot, fits)),
+                        Some(Reason::InsufficientBalance),
+                    )
+                }
+            },
+            Account::Margin(cfg) => {
+                let imr = Rate::from(cfg.imr);
+                let opposite = pos.qty.signum() == -side.sign();
+                let closing = if opposite { qty.min(pos.qty.abs()) } else { 0 };
+                let released = if closing == 0 {
+                    0
+                } else if closing == pos.qty.abs() {
+                    pos.margin
+                } else {
+                    pos.margin * closing as i128 / pos.qty.abs() as i128
+                };
+                let free = self.free_margin() + released;
+                let fits = |q: i64| {
+                    let opening = (q - closing).max(0);
+                    charge_up(imr, inst.notional(px, opening))
+                        + charge_up(fee_rate, inst.notional(px, q))
+                        <= free
+                };
+                if qty <= closing || fits(qty) {
+                    return (qty, None);
+                }
+                // the closing part always goes through; the opening part as far as it fits
+                let q = largest(qty, lot, fits).max(closing);
+                (floor_lot(q), Some(Reason::InsufficientMargin))
+            }
         }
     }
 
@@ -433,8 +679,8 @@ impl Portfolio {
 
     /// Liquidation check of `bar`'s instrument once the venue traded the bar up to the liquidation
     /// point of its path (margin accounts; see the engine's `liquidation_cut`).
-    /// On a hit, pushes the liquidation fill to `fills` (not yet applied) and returns true; the
-    /// caller applies it and cancels the instrument's open orders with `Reason::Liquidation`.
+    /// On a hit, applies the liquidation fill, pushes it to `fills` and returns true; the caller
+    /// cancels the instrument's open orders with `Reason::Liquidation`.
     #[inline]
     pub fn liquidate(
         &mut self,
@@ -467,7 +713,7 @@ impl Portfolio {
         } else {
             Rate::from(cfg.liq_fee).charge(inst.notional(px, qty))
         };
-        fills.push(Fill {
+        let fill = Fill {
             ts: bar.ts,
             order_id: 0,
             instrument: bar.instrument,
@@ -477,7 +723,9 @@ impl Portfolio {
             fee,
             liquidity: Liquidity::Taker,
             liquidation: true,
-        });
+        };
+        self.apply(inst, &fill);
+        fills.push(fill);
         true
     }
 
@@ -621,6 +869,63 @@ impl Portfolio {
     }
 }
 
+/// Why the account refused an order (or cut a fill), with the numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountDenial {
+    pub reason: Reason,
+    /// One sentence with the amounts, e.g. "buy 1.000000 BTCUSDT at 86000.00 costs 86064.50
+    /// with fees; free balance 10000.00 (cash 10000.00)".
+    pub detail: String,
+}
+
+/// `amount × rate` rounded up, for a rate that may be a rebate (then 0: a reservation never
+/// counts on a rebate).
+#[inline]
+fn charge_up(rate: Rate, amount: i128) -> i128 {
+    if rate.0 <= 0 || amount <= 0 {
+        0
+    } else {
+        rate.charge(amount)
+    }
+}
+
+/// The largest multiple of `lot` in `0..=qty` for which `fits` holds (`fits` is monotone: true up
+/// to some quantity, false beyond). Binary search over lots: on the rare path where a fill is cut.
+fn largest(qty: i64, lot: i64, fits: impl Fn(i64) -> bool) -> i64 {
+    let (mut lo, mut hi) = (0i64, qty / lot);
+    while lo < hi {
+        let mid = lo + (hi - lo + 1) / 2;
+        if fits(mid * lot) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    lo * lot
+}
+
+/// A raw quantity as decimal text at the instrument's precision.
+pub fn fmt_qty(inst: &Instrument, raw: i64) -> String {
+    crate::model::fixed::format_fixed(raw as i128, inst.size_dp as u32)
+}
+
+/// A raw price as decimal text at the instrument's precision.
+pub fn fmt_px(inst: &Instrument, raw: i64) -> String {
+    crate::model::fixed::format_fixed(raw as i128, inst.price_dp as u32)
+}
+
+/// Money as decimal text with two decimals (rounded half away from zero), for messages.
+pub fn fmt_money(m: i128) -> String {
+    let cents = crate::model::fixed::pow10(crate::model::MONEY_DP - 2);
+    let half = cents / 2;
+    let r = if m >= 0 {
+        (m + half) / cents
+    } else {
+        (m - half) / cents
+    };
+    crate::model::fixed::format_fixed(r, 2)
+}
+
 /// Liquidation price of a position (raw, on the tick), see [`MarginConfig`]. None when flat or the
 /// 128-bit products overflow (positions beyond ~10^10 quote units at money precision).
 fn liq_price(inst: &Instrument, pos: &Position, mmr: Bps) -> Option<i64> {
@@ -651,6 +956,13 @@ fn liq_price(inst: &Instrument, pos: &Position, mmr: Bps) -> Option<i64> {
 mod tests {
     use super::*;
     use crate::model::fixed::pow10;
+
+    struct NoOrders;
+    impl WorkingOrders for NoOrders {
+        fn working_totals(&self, _: InstrumentId, _: Side) -> WorkingTotals {
+            WorkingTotals::default()
+        }
+    }
 
     fn fill(side: Side, px: i64, qty: i64, fee: i128, ts: i64) -> Fill {
         Fill {
@@ -726,30 +1038,42 @@ mod tests {
             p.wallet(),
             p.initial_cash + p.positions[0].realized - p.fees
         );
-        // Free 999.9: an order needing 1000.00 of margin (100 units @ 100 at 10x) is refused;
-        // 99 units (990.00) pass; a sell of 101 closes 1 (releases 10.00) and opens 100 (1000.00).
+        // Wallet 1009.9, long 1 with 10.00 posted. Worst-case need of a buy of 100 @ 100 at 10x:
+        // 10.00 + 1000.00 = 1010.00 > 1009.9: refused; 99 units: 10 + 990 = 1000: pass. A sell of
+        // 101 closes 1 and opens 100 short: 1000.00; 102: 1010.00, refused. Reducing needs none.
         let free = p.free_margin();
         assert_eq!(free, 1000 * M - M / 10);
+        let insts = std::slice::from_ref(&inst);
+        let check = |p: &Portfolio, side, qty| {
+            let spec = OrderSpec::new(1, 0, side, crate::model::OrderKind::Market, qty);
+            p.check_order(insts, &spec, qty, Some(10_000), Rate(0), &NoOrders, None)
+                .map_err(|d| d.reason)
+        };
         assert_eq!(
-            p.check_margin(&inst, 0, Side::Buy, 100_000, 10_000),
+            check(&p, Side::Buy, 100_000),
             Err(Reason::InsufficientMargin)
         );
-        assert_eq!(p.check_margin(&inst, 0, Side::Buy, 99_000, 10_000), Ok(()));
+        assert_eq!(check(&p, Side::Buy, 99_000), Ok(()));
+        assert_eq!(check(&p, Side::Sell, 101_000), Ok(()));
         assert_eq!(
-            p.check_margin(&inst, 0, Side::Sell, 101_000, 10_000),
-            Ok(())
-        );
-        assert_eq!(
-            p.check_margin(&inst, 0, Side::Sell, 102_000, 10_000),
+            check(&p, Side::Sell, 102_000),
             Err(Reason::InsufficientMargin)
         );
-        // Reducing never needs margin.
-        assert_eq!(p.check_margin(&inst, 0, Side::Sell, 1_000, 10_000), Ok(()));
-        // A cash account never refuses.
+        assert_eq!(check(&p, Side::Sell, 1_000), Ok(()));
+        // A cash account pays for what it buys and holds what it sells.
         let cash = Portfolio::new(M, 1);
         assert_eq!(
-            cash.check_margin(&inst, 0, Side::Buy, 1_000_000, 10_000),
-            Ok(())
+            check(&cash, Side::Buy, 1_000_000),
+            Err(Reason::InsufficientBalance)
+        );
+        assert_eq!(check(&cash, Side::Buy, 10), Ok(())); // 0.01 @ 100 = 1.00
+        assert_eq!(
+            check(&cash, Side::Buy, 11),
+            Err(Reason::InsufficientBalance)
+        );
+        assert_eq!(
+            check(&cash, Side::Sell, 1),
+            Err(Reason::InsufficientHoldings)
         );
         assert!(MarginConfig::new(0.5, 0.0, 0.0, Funding::None).is_err());
         assert!(
@@ -802,7 +1126,7 @@ mod tests {
         );
         // Liquidation fee 0.1% of 180.90 = 0.1809.
         assert_eq!(f.fee, 1809 * M / 10_000);
-        p.apply(&inst, &f);
+        // (liquidate applied the fill itself)
         // Cash: 1000 - 200 + 180.90 - 0.1809 = 980.7191; flat, no margin left.
         assert_eq!(p.cash, 9_807_191 * M / 10_000);
         assert_eq!(p.wallet(), p.cash);

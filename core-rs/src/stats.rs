@@ -6,24 +6,38 @@
 pub struct CurveStats {
     /// Points in the curve.
     pub n: usize,
+    /// Returns that count: one per point up to the ruin point (included), or every point.
+    pub n_returns: usize,
     /// Mean simple return per point (the first return is against the initial cash).
     pub mean_return: f64,
-    /// Sample standard deviation of the returns (ddof = 1; 0 for fewer than two points).
+    /// Sample standard deviation of the returns (ddof = 1; 0 for fewer than two).
     pub std_return: f64,
     /// Downside deviation `sqrt(mean(min(r, 0)^2))`.
     pub downside_dev: f64,
-    /// Largest fall from a running peak (the initial cash counts as a peak), as a fraction.
+    /// Largest fall from a running peak (the initial cash counts as a peak), as a fraction of
+    /// the peak (above 1 when equity fell below zero).
     pub max_drawdown: f64,
     /// Longest run of consecutive points below a running peak.
     pub max_drawdown_points: usize,
+    /// Longest time spent below a running peak (ns): from the point that set the peak (the first
+    /// point for the initial cash) to the first point back at or above it, or to the last point.
+    pub max_drawdown_ns: i64,
     /// Fraction of points with an open position.
     pub exposure: f64,
+    /// The first point whose equity is at or below zero: the account is ruined there, its
+    /// return is -100 %, and the returns stop (nothing after ruin is a return on capital).
+    pub ruin: Option<usize>,
 }
 
-/// Simple return of point `e` against the previous value `prev` (0 when `prev` is not positive).
+/// Simple return of point `e` against the previous value `prev` (0 when `prev` is not
+/// positive), never below -100 %.
 #[inline(always)]
 fn ret(e: f64, prev: f64) -> f64 {
-    if prev > 0.0 { e / prev - 1.0 } else { 0.0 }
+    if prev > 0.0 {
+        (e / prev - 1.0).max(-1.0)
+    } else {
+        0.0
+    }
 }
 
 /// Sums of `f(r)` (two values each) over the returns of `equity` against the previous point
@@ -55,44 +69,57 @@ fn lane_sums(equity: &[f64], initial: f64, f: impl Fn(f64) -> [f64; 2]) -> (f64,
     (a.iter().sum(), b.iter().sum())
 }
 
-/// Statistics of `equity` (one value per point) starting from `initial`; `exposed[i]` says
-/// whether a position was open at point `i`.
+/// Statistics of `equity` (one value per point, at times `ts`) starting from `initial`;
+/// `exposed[i]` says whether a position was open at point `i`.
 ///
 /// NB: written for throughput on long curves (a 1M-point report took 9 ms with one running
 /// pass of three divisions a point): the returns are summed in two vectorisable passes (mean,
 /// then squared deviations: accurate like numpy's two-pass std), and the drawdown pass tracks the
 /// lowest `equity / peak` ratio with a multiplication, dividing only when a new low is found.
-pub fn curve_stats(equity: &[f64], exposed: &[bool], initial: f64) -> CurveStats {
+pub fn curve_stats(equity: &[f64], ts: &[i64], exposed: &[bool], initial: f64) -> CurveStats {
     let n = equity.len();
+    let ruin = equity.iter().position(|&e| e <= 0.0);
+    let m = ruin.map_or(n, |r| r + 1);
     if n == 0 {
         return CurveStats {
             n,
+            n_returns: 0,
             mean_return: 0.0,
             std_return: 0.0,
             downside_dev: 0.0,
             max_drawdown: 0.0,
             max_drawdown_points: 0,
+            max_drawdown_ns: 0,
             exposure: 0.0,
+            ruin,
         };
     }
-    let (sum, down2) = lane_sums(equity, initial, |r| {
+    let counted = &equity[..m];
+    let (sum, down2) = lane_sums(counted, initial, |r| {
         let neg = r.min(0.0);
         [r, neg * neg]
     });
-    let mean = sum / n as f64;
-    let (m2, _) = lane_sums(equity, initial, |r| {
+    let mean = sum / m as f64;
+    let (m2, _) = lane_sums(counted, initial, |r| {
         let d = r - mean;
         [d * d, 0.0]
     });
     let (mut peak, mut low_ratio) = (initial, 1.0f64);
     let (mut run, mut longest) = (0usize, 0usize);
-    for &e in equity {
+    let t = |k: usize| ts.get(k).copied().unwrap_or(0);
+    let (mut peak_ts, mut longest_ns) = (t(0), 0i64);
+    for (k, &e) in equity.iter().enumerate() {
         if e >= peak {
+            if run > 0 {
+                longest_ns = longest_ns.max(t(k) - peak_ts);
+            }
             peak = peak.max(e);
+            peak_ts = t(k);
             run = 0;
         } else {
             run += 1;
             longest = longest.max(run);
+            longest_ns = longest_ns.max(t(k) - peak_ts);
             if e < low_ratio * peak && peak > 0.0 {
                 low_ratio = e / peak;
             }
@@ -101,16 +128,19 @@ pub fn curve_stats(equity: &[f64], exposed: &[bool], initial: f64) -> CurveStats
     let exposed_points = exposed.iter().map(|&x| usize::from(x)).sum::<usize>();
     CurveStats {
         n,
+        n_returns: m,
         mean_return: mean,
-        std_return: if n > 1 {
-            (m2 / (n - 1) as f64).sqrt()
+        std_return: if m > 1 {
+            (m2 / (m - 1) as f64).sqrt()
         } else {
             0.0
         },
-        downside_dev: (down2 / n as f64).sqrt(),
+        downside_dev: (down2 / m as f64).sqrt(),
         max_drawdown: 1.0 - low_ratio,
         max_drawdown_points: longest,
+        max_drawdown_ns: longest_ns,
         exposure: exposed_points as f64 / n as f64,
+        ruin,
     }
 }
 
@@ -121,7 +151,8 @@ mod tests {
     #[test]
     fn matches_a_direct_computation() {
         let eq = [100.0, 110.0, 99.0, 99.0, 120.0, 90.0];
-        let s = curve_stats(&eq, &[false, true, true, true, false, true], 100.0);
+        let ts = [0, 60, 120, 180, 240, 300];
+        let s = curve_stats(&eq, &ts, &[false, true, true, true, false, true], 100.0);
         let rets: Vec<f64> = std::iter::once(100.0)
             .chain(eq)
             .collect::<Vec<_>>()
@@ -131,12 +162,29 @@ mod tests {
         let mean = rets.iter().sum::<f64>() / 6.0;
         let var = rets.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / 5.0;
         assert!((s.mean_return - mean).abs() < 1e-15 && (s.std_return - var.sqrt()).abs() < 1e-15);
-        assert!((curve_stats(&[100.0, 100.0], &[false, false], 100.0).max_drawdown).abs() < 1e-15);
+        assert!(
+            (curve_stats(&[100.0, 100.0], &[0, 1], &[false, false], 100.0).max_drawdown).abs()
+                < 1e-15
+        );
         let down = (rets.iter().map(|r| r.min(0.0).powi(2)).sum::<f64>() / 6.0).sqrt();
         assert!((s.downside_dev - down).abs() < 1e-15);
         assert!((s.max_drawdown - 0.25).abs() < 1e-15); // 120 -> 90
         assert_eq!(s.max_drawdown_points, 2); // 99, 99 below the 110 peak
+        // below the 110 peak (set at t=60) until 120 at t=240: 180; below 120 from t=240 to 300: 60
+        assert_eq!(s.max_drawdown_ns, 180);
         assert!((s.exposure - 4.0 / 6.0).abs() < 1e-15);
-        assert_eq!(curve_stats(&[], &[], 1.0).n, 0);
+        assert_eq!(s.ruin, None);
+        assert_eq!(curve_stats(&[], &[], &[], 1.0).n, 0);
+    }
+
+    #[test]
+    fn ruin_stops_the_returns_at_minus_100_percent() {
+        // 100 -> 50 -> -20 (ruined) -> 10: the returns are -50 %, -100 % (not -140 %), and the
+        // climb from -20 to 10 is no return at all.
+        let s = curve_stats(&[50.0, -20.0, 10.0], &[1, 2, 3], &[true; 3], 100.0);
+        assert_eq!(s.ruin, Some(1));
+        assert_eq!(s.n_returns, 2);
+        assert!((s.mean_return - (-0.75)).abs() < 1e-15);
+        assert!((s.max_drawdown - 1.2).abs() < 1e-12);
     }
 }

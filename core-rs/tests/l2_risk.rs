@@ -47,7 +47,6 @@ fn cfg() -> L2Config {
 /// The structural checks and no free-balance check (the L2 account starts at zero cash).
 fn no_balance() -> RiskLimits {
     RiskLimits {
-        check_balance: false,
         ..RiskLimits::default()
     }
 }
@@ -149,7 +148,6 @@ fn max_position(raw: i64) -> RiskLimits {
             max_position: Some(raw),
             ..InstrumentLimits::default()
         }],
-        check_balance: false,
         ..RiskLimits::default()
     }
 }
@@ -333,7 +331,6 @@ fn emergency_cancels_working_orders_and_flattens() {
     }
     let config = RiskConfig {
         limits: RiskLimits {
-            check_balance: false,
             ..RiskLimits::default()
         },
         ..RiskConfig::default()

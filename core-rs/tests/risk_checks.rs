@@ -148,12 +148,10 @@ fn lim(px: i64) -> OrderKind {
 
 const MKT: OrderKind = OrderKind::Market;
 
-/// No numeric limit and no balance check: only the structural checks.
+/// No numeric limit: only the structural checks. (The balance is the account's rule, tested in
+/// `accounting.rs`.)
 fn open_limits() -> RiskLimits {
-    RiskLimits {
-        check_balance: false,
-        ..RiskLimits::default()
-    }
+    RiskLimits::default()
 }
 
 fn with_inst(l: InstrumentLimits) -> RiskLimits {
@@ -513,71 +511,6 @@ fn reducing_orders_skip_the_exposure_limits() {
     assert_eq!(w.check(&l, &o(Buy, MKT, 4)), Err(R::Concentration));
 }
 
-// ---- free balance ------------------------------------------------------------------------
-
-#[test]
-fn free_balance_counts_working_buys_of_every_instrument() {
-    let mut w = World::new(10_000);
-    let l = RiskLimits::default(); // check_balance: true
-    assert_eq!(w.check(&l, &o(Buy, MKT, 10)), Ok(())); // exactly 10_000
-    assert_eq!(w.check(&l, &o(Buy, MKT, 12)), Err(R::InsufficientBalance));
-    assert_eq!(w.check(&l, &o(Buy, lim(500), 20)), Ok(()));
-    assert_eq!(
-        w.check(&l, &o(Buy, lim(505), 20)),
-        Err(R::InsufficientBalance)
-    );
-    w.work(on(1, Buy, lim(90), 20)); // 1_800 reserved on Y
-    w.work(o(Buy, lim(800), 4)); // 3_200 reserved on X
-    w.work(o(Sell, lim(1200), 4)); // sells reserve nothing
-    assert_eq!(w.check(&l, &o(Buy, lim(1000), 4)), Ok(())); // 5_000 left: 4_000
-    assert_eq!(w.check(&l, &o(Buy, lim(1250), 4)), Ok(())); // 5_000
-    assert_eq!(
-        w.check(&l, &o(Buy, lim(1255), 4)),
-        Err(R::InsufficientBalance)
-    );
-    // a working market buy is reserved at the mark
-    w.work(on(1, Buy, MKT, 10)); // 1_000 at Y's mark
-    assert_eq!(w.check(&l, &o(Buy, lim(1000), 4)), Ok(()));
-    assert_eq!(
-        w.check(&l, &o(Buy, lim(1005), 4)),
-        Err(R::InsufficientBalance)
-    );
-    // sells are not checked; a margin account or check_balance = false skip it
-    assert_eq!(w.check(&l, &o(Sell, MKT, 100)), Ok(()));
-    let off = RiskLimits {
-        check_balance: false,
-        ..RiskLimits::default()
-    };
-    assert_eq!(w.check(&off, &o(Buy, MKT, 100)), Ok(()));
-    let w = World::new(10_000).margin(3.0);
-    assert_eq!(w.check(&l, &o(Buy, MKT, 100)), Ok(()));
-}
-
-#[test]
-fn partial_fills_release_what_they_reserved() {
-    let mut w = World::new(10_000);
-    let l = RiskLimits::default();
-    let id = w.work(o(Buy, lim(1000), 8)); // 8_000 reserved
-    assert_eq!(w.check(&l, &o(Buy, lim(500), 4)), Ok(()));
-    assert_eq!(
-        w.check(&l, &o(Buy, lim(505), 4)),
-        Err(R::InsufficientBalance)
-    );
-    w.fill(id, 4, 1000); // cash 6_000, reserved 4_000
-    assert_eq!(w.check(&l, &o(Buy, lim(500), 4)), Ok(()));
-    assert_eq!(
-        w.check(&l, &o(Buy, lim(505), 4)),
-        Err(R::InsufficientBalance)
-    );
-    let mut events = Vec::new();
-    w.orders.cancel(id, 0, &mut events); // cash 6_000, nothing reserved
-    assert_eq!(w.check(&l, &o(Buy, lim(1500), 4)), Ok(()));
-    assert_eq!(
-        w.check(&l, &o(Buy, lim(1505), 4)),
-        Err(R::InsufficientBalance)
-    );
-}
-
 #[test]
 fn absurd_quantities_are_denied_not_wrapped() {
     let mut w = World::new(1_000);
@@ -598,10 +531,6 @@ fn absurd_quantities_are_denied_not_wrapped() {
         ..open_limits()
     };
     assert_eq!(w.check(&l, &o(Sell, MKT, huge)), Err(R::NetExposure));
-    assert_eq!(
-        w.check(&RiskLimits::default(), &o(Buy, MKT, huge)),
-        Err(R::InsufficientBalance)
-    );
 }
 
 // ---- the order of the checks -------------------------------------------------------------
@@ -631,10 +560,6 @@ fn the_first_failing_check_names_the_denial() {
     );
     assert_eq!(w.check(&l, &o(Buy, lim(2000), 10)), Err(R::PriceBand));
     assert_eq!(w.check(&l, &o(Buy, lim(1010), 10)), Err(R::MaxNotional));
-    assert_eq!(
-        w.check(&l, &o(Buy, lim(1010), 4)),
-        Err(R::InsufficientBalance)
-    );
     assert_eq!(w.check(&l, &o(Buy, lim(1010), 6)), Err(R::MaxPosition));
 }
 
@@ -668,11 +593,6 @@ fn modify_checks_the_order_as_it_would_become_counted_once() {
     let c = |w: &World, q| check_modify(&l, &ord, q, None, None, &w.view());
     assert_eq!(c(&w, Some(16)), Ok(())); // 4 + 4 + (16 − 4)
     assert_eq!(c(&w, Some(18)), Err(R::MaxPosition));
-    // balance: cash 96_000, other working buy 3_960: the order may reserve 92_040 → 92 more
-    let l2 = RiskLimits::default();
-    let c2 = |q| check_modify(&l2, &ord, Some(q), None, None, &w.view());
-    assert_eq!(c2(4 + 92), Ok(()));
-    assert_eq!(c2(4 + 94), Err(R::InsufficientBalance));
     // a trigger modify is checked like a price
     let sid = w.work(o(Sell, OrderKind::StopMarket { trigger: 990 }, 4));
     let st = w.orders.get(sid).unwrap().clone();
@@ -802,7 +722,6 @@ fn within(gross: i128, equity: i128, cap: f64) -> bool {
 fn run_steps(
     max_lots: i64,
     lev_tenths: u8,
-    balance: bool,
     margin: bool,
     steps: Vec<Step>,
 ) -> Result<(), TestCaseError> {
@@ -822,7 +741,6 @@ fn run_steps(
             },
         ],
         max_leverage: Some(cap),
-        check_balance: balance,
         ..RiskLimits::default()
     };
     for (kind, buy, lots, off, mv) in steps {
@@ -926,11 +844,10 @@ proptest! {
     fn limits_hold_over_random_strategies(
         max_lots in 1i64..40,
         lev_tenths in 5u8..50,
-        balance in any::<bool>(),
         margin in any::<bool>(),
         steps in prop::collection::vec(
             (any::<u8>(), any::<bool>(), any::<u8>(), -20i8..20, -30i8..30), 1..80),
     ) {
-        run_steps(max_lots, lev_tenths, balance, margin, steps)?;
+        run_steps(max_lots, lev_tenths, margin, steps)?;
     }
 }

@@ -292,7 +292,7 @@ impl Handler for Fuzz {
     }
 }
 
-fn config(check_balance: bool) -> RiskConfig {
+fn config() -> RiskConfig {
     RiskConfig {
         limits: RiskLimits {
             instruments: vec![InstrumentLimits {
@@ -300,7 +300,6 @@ fn config(check_balance: bool) -> RiskConfig {
                 ..InstrumentLimits::default()
             }],
             max_leverage: Some(CAP),
-            check_balance,
             ..RiskLimits::default()
         },
         ..RiskConfig::default()
@@ -320,7 +319,7 @@ fn play(
         ..VenueConfig::default()
     };
     let mut bt = Backtest::new(vec![inst], venue, 10_000.0).unwrap();
-    bt.set_risk(RiskEngine::new(config(false), Vec::new(), 1).unwrap());
+    bt.set_risk(RiskEngine::new(config(), Vec::new(), 1).unwrap());
     let n = bars.len();
     let ts: Vec<i64> = (0..n as i64).map(|k| (k + 1) * 60_000_000_000).collect();
     let o: Vec<f64> = bars.iter().map(|b| b.0).collect();

@@ -293,12 +293,20 @@ impl Checker {
         for side in [Side::Buy, Side::Sell] {
             let mut scan = WorkingTotals::default();
             for o in s.v.orders.working(0).filter(|o| o.spec.side == side) {
-                let c = WorkingTotals::of(o);
+                // each order's share, computed here from its fields (not `WorkingTotals::of`)
+                let leaves = o.spec.qty - o.filled;
+                let fixed = o.spec.kind.limit_px().or(o.spec.kind.trigger_px());
+                let unpriced = if fixed.is_none() { leaves } else { 0 };
+                let px_qty = fixed.map_or(0, |p| p as i128 * leaves as i128);
+                let sh = o.shares_reserve;
                 scan = WorkingTotals {
-                    leaves: scan.leaves + c.leaves,
-                    reduce_only: scan.reduce_only + c.reduce_only,
-                    unpriced: scan.unpriced + c.unpriced,
-                    px_qty: scan.px_qty + c.px_qty,
+                    leaves: scan.leaves + leaves,
+                    reduce_only: scan.reduce_only + if o.spec.reduce_only { leaves } else { 0 },
+                    unpriced: scan.unpriced + unpriced,
+                    px_qty: scan.px_qty + px_qty,
+                    shared_leaves: scan.shared_leaves + if sh { leaves } else { 0 },
+                    shared_unpriced: scan.shared_unpriced + if sh { unpriced } else { 0 },
+                    shared_px_qty: scan.shared_px_qty + if sh { px_qty } else { 0 },
                 };
             }
             prop_assert_eq!(

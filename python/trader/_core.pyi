@@ -452,7 +452,12 @@ class Bar:
     """
 
     @property
-    def ts(self) -> int: ...
+    def ts(self) -> int:
+        """Open time (UTC epoch ns), as in the data."""
+    @property
+    def ts_close(self) -> int:
+        """Close time (``ts`` + the bar interval): the engine's clock while ``on_bar`` runs, so
+        orders sent there, their events and the latency count from the close."""
     @property
     def open(self) -> float: ...
     @property
@@ -465,7 +470,10 @@ class Bar:
     def volume(self) -> float: ...
     @property
     def instrument(self) -> int: ...
-    def __new__(cls, ts: int, open: float, high: float, low: float, close: float, volume: float, instrument: int = 0) -> Self: ...
+    def __new__(
+        cls, ts: int, open: float, high: float, low: float, close: float, volume: float, instrument: int = 0,
+        ts_close: int | None = None,
+    ) -> Self: ...
     def copy(self) -> Bar: ...
 
 @final
@@ -486,8 +494,13 @@ class OrderEvent:
     def reason(self) -> str | None: ...
     @property
     def code(self) -> str | None:
-        """The risk engine's reason code when it refused the command ("max_position",
-        "state_halted", ...), else None."""
+        """The reason's stable code: the risk engine's ("max_position", "state_halted", ...), the
+        account's ("insufficient_balance", "insufficient_holdings", "insufficient_margin") or the
+        venue's ("post_only_would_take", "requested", ...); None without a reason."""
+    @property
+    def detail(self) -> str | None:
+        """A denial's numbers, one sentence ("buy 1.000000 BTCUSDT at 86000.00 costs 86064.50 with
+        fees; free balance 10000.00 (cash 10000.00)"); None for other events."""
     @property
     def instrument(self) -> int | None: ...
     @property
@@ -508,7 +521,17 @@ class Context:
     Commands are queued and reach the venue right after the callback returns, in order.
     """
 
-    def __new__(cls, symbols: list[str], price_precision: list[int], size_precision: list[int]) -> Self: ...
+    def __new__(
+        cls, symbols: list[str], price_precision: list[int], size_precision: list[int], off_tick: str = "round",
+        off_lot: str = "round",
+    ) -> Self:
+        """``off_tick`` / ``off_lot``: "round" (a price between two ticks rounds toward the order's
+        conservative side: a buy limit down, a sell limit up, a stop so that it triggers no
+        earlier; a quantity between two lots rounds down; both counted in :meth:`grid_report`) or
+        "reject" (an error naming the value)."""
+    def grid_report(self) -> dict[str, Any]:
+        """What the grid rounded: ``prices_rounded``, ``qtys_rounded``, ``first_price`` and
+        ``first_qty`` as ``(asked, became)`` or None."""
     def submit(self, side: int, qty: float, instrument: int = 0, price: float | None = None) -> int:
         """Queue an order (+1 buy, -1 sell; a price makes it a limit order); returns its id."""
     def submit_order(self, request: Any) -> int:
@@ -614,6 +637,9 @@ class Backtest:
         allow_short: bool = False,
     ) -> None:
         """Run one batch from decision arrays, in Rust with the GIL released."""
+    def set_bar_intervals(self, intervals: list[int]) -> None:
+        """Each instrument's bar interval in ns (0: unknown), before the run: while ``on_bar``
+        runs the clock is the bar's close time, so orders, their events and latency count from it."""
     def finish(self) -> None:
         """End the run: last equity point; the risk engine's time in state closes and its audit
         log is sealed."""
@@ -739,11 +765,16 @@ def account_state(backtest: Backtest) -> dict[str, Any]:
     (per instrument, None when flat) and ``funding`` (numpy columns ts, instrument, qty, mark,
     rate, amount)."""
 
-def curve_stats(equity: _F64Array, exposed: npt.NDArray[np.bool_], initial: float) -> dict[str, float | int]:
-    """One-pass statistics of an equity curve: ``n``, ``mean_return`` and ``std_return`` (ddof=1)
-    of the simple returns (the first against ``initial``), ``downside_dev``, ``max_drawdown`` (a
-    fraction of the running peak, the initial cash counting as one), ``max_drawdown_points`` (the
-    longest run below a peak) and ``exposure`` (fraction of points with a position)."""
+def curve_stats(
+    equity: _F64Array, ts: npt.NDArray[np.int64], exposed: npt.NDArray[np.bool_], initial: float
+) -> dict[str, Any]:
+    """One-pass statistics of an equity curve at times ``ts``: ``n``, ``mean_return`` and
+    ``std_return`` (ddof=1) of the simple returns (the first against ``initial``; they stop at the
+    ruin point, the first equity at or below zero, whose return is -100 %: ``ruin`` is its index or
+    None, ``n_returns`` how many returns count), ``downside_dev``, ``max_drawdown`` (a fraction of
+    the running peak, the initial cash counting as one), ``max_drawdown_points`` (the longest run
+    below a peak), ``max_drawdown_ns`` (the longest time below a peak) and ``exposure`` (fraction
+    of points with a position)."""
 
 def crossings(a: _F64Array, b: _F64Array) -> npt.NDArray[np.int8]:
     """Where ``a`` crosses ``b``: +1 on bar i when ``a[i-1] <= b[i-1]`` and ``a[i] > b[i]``, -1 for

@@ -71,6 +71,8 @@ def run_backtest(
     latency: str | None = None,
     fees: str | None = None,
     risk: Any = None,
+    off_tick: str = "round",
+    off_lot: str = "round",
 ) -> BacktestResult:
     """Run ``strategy`` over ``data`` and return the result.
 
@@ -90,6 +92,10 @@ def run_backtest(
 
     ``risk``: a :class:`trader.risk.RiskSettings` (limits and layers; ``load_risk_config(path)``
     reads one from TOML), or a path to such a TOML file. None: the structural checks only.
+
+    ``off_tick`` / ``off_lot``: what happens to a strategy's price between two ticks ("round":
+    toward the order's conservative side; "reject": an error) and quantity between two lots
+    ("round": down, reported in ``result.warnings``; "reject").
     """
     from trader.data import Bars, MemoryFeed
     from trader.plugins import find_data_source
@@ -124,7 +130,7 @@ def run_backtest(
                             maker_fee_bps=maker_fee_bps, taker_fee_bps=taker_fee_bps, fee_tiers=fee_tiers,
                             fee_tier=fee_tier, slippage=slippage, spread_bps=spread_bps, impact_k=impact_k,
                             impact_max_bps=impact_max_bps, fill_model=fill_model, latency=latency, fees=fees,
-                            risk=risk)
+                            risk=risk, off_tick=off_tick, off_lot=off_lot)
     kernel = BacktestKernel(strat, feeds, config)
     if not progress:
         return kernel.run()

@@ -85,6 +85,11 @@ class BacktestConfig:
     #: Risk limits and layers (``trader.risk.RiskSettings``, e.g. from ``load_risk_config``); None:
     #: the structural pre-trade checks only, no layer.
     risk: Any = None
+    #: A strategy's price between two ticks: "round" toward the order's conservative side (a buy
+    #: limit down, a sell limit up, stops so they trigger no earlier) or "reject" (an error).
+    off_tick: str = "round"
+    #: A strategy's quantity between two lots: "round" down (counted and reported) or "reject".
+    off_lot: str = "round"
 
     def account_options(self) -> dict[str, Any]:
         """The account/fee/slippage knobs that differ from the defaults (passed to the venue)."""
@@ -136,6 +141,9 @@ class BacktestConfig:
             self.risk.layer_configs()  # unknown layers and bad parameters fail before the run
         if not (0 <= self.size_precision <= 9):
             raise InvalidInputError(f"size-precision: must be within 0..9, got {self.size_precision}")
+        for name in ("off_tick", "off_lot"):
+            if getattr(self, name) not in ("round", "reject"):
+                raise InvalidInputError(f"{name.replace('_', '-')}: must be round or reject, got {getattr(self, name)!r}")
 
 
 def venue_kwargs(cfg: BacktestConfig) -> dict[str, Any]:
@@ -203,13 +211,29 @@ def funding_series(funding: Any) -> list[tuple[int, float]]:
 
 
 def infer_price_precision(*arrays: np.ndarray, max_dp: int = 9) -> int:
-    """Smallest number of decimals that represents every price exactly (within float noise)."""
-    vals = np.concatenate([a[np.isfinite(a)][:200_000] for a in arrays])
+    """Smallest number of decimals that represents every price exactly (within float noise: a
+    relative 1e-12, as the engine's grid check), looking at every value given."""
+    vals = np.concatenate([a[np.isfinite(a)] for a in arrays])
     for dp in range(max_dp + 1):
         scaled = vals * 10.0**dp
-        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-6 * np.maximum(1.0, np.abs(scaled)) * 1e-3 + 1e-6):
+        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-12 * np.abs(scaled) + 1e-9):
             return dp
     return max_dp
+
+
+def grid_warnings(report: dict[str, Any]) -> list[str]:
+    """What the strategy's prices and quantities lost to the grid, as warning lines (never silent)."""
+    out = []
+    if report["qtys_rounded"]:
+        asked, got = report["first_qty"]
+        out.append(f"{report['qtys_rounded']:,} order quantit{'y was' if report['qtys_rounded'] == 1 else 'ies were'} "
+                   f"rounded down to the lot (the first: {asked!r} -> {got!r}); --off-lot reject refuses them instead")
+    if report["prices_rounded"]:
+        asked, got = report["first_price"]
+        out.append(f"{report['prices_rounded']:,} order price{' was' if report['prices_rounded'] == 1 else 's were'} off the "
+                   f"tick and rounded toward the order's conservative side (the first: {asked!r} -> {got!r}); "
+                   "--off-tick reject refuses them instead")
+    return out
 
 
 def merge_batches(feeds: list[Any]) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray | None]]:
@@ -288,21 +312,33 @@ class BacktestKernel:
         first = next(batches, None)
         if first is None:
             raise InvalidInputError("data: no bars to run on")
-        cols0, _ = first
-        dp = cfg.price_precision
-        if dp is None:
-            dp = infer_price_precision(cols0["open"], cols0["high"], cols0["low"], cols0["close"])
+        cols0, inst0 = first
         n = len(symbols)
+        if cfg.price_precision is not None:
+            dps = [cfg.price_precision] * n
+        else:
+            # One precision per instrument, from its own bars (the first batch of each; a later
+            # price with more decimals stops the run with an error naming it, never rounded).
+            dps = []
+            for k in range(n):
+                rows = slice(None) if inst0 is None else (inst0 == k)
+                cols = [cols0[c][rows] for c in ("open", "high", "low", "close")]
+                dps.append(infer_price_precision(*cols) if len(cols[0]) else 2)
         from trader.plugins import venues
 
         known = venues()
         if cfg.venue not in known:
             raise InvalidInputError(f"venue: unknown venue {cfg.venue!r} (known: {', '.join(sorted(known)) or 'none'})")
-        engine = known[cfg.venue].create(symbols, [dp] * n, [cfg.size_precision] * n, cash=cfg.cash, fee_bps=cfg.fee_bps,
+        engine = known[cfg.venue].create(symbols, dps, [cfg.size_precision] * n, cash=cfg.cash, fee_bps=cfg.fee_bps,
                                          slippage_bps=cfg.slippage_bps, fill_at=cfg.fill_at, **venue_kwargs(cfg))
+        if hasattr(engine, "set_bar_intervals"):
+            engine.set_bar_intervals([int(getattr(f, "interval_ns", 0) or 0) for f in self.feeds])
+        if cfg.account == "cash" and strat.requires_shorting():
+            raise InvalidInputError(f"strategy {strat.name or type(strat).__name__}: sells short (allow_short), which a cash "
+                                    "account cannot do: run it with --account margin (account=\"margin\")")
         if cfg.risk is not None:
             self._configure_risk(engine, symbols)
-        ctx = _core.Context(symbols, [dp] * n, [cfg.size_precision] * n)
+        ctx = _core.Context(symbols, dps, [cfg.size_precision] * n, off_tick=cfg.off_tick, off_lot=cfg.off_lot)
         strat._attach(ctx, symbols)
 
         vector = cfg.mode in ("vectorized", "auto")
@@ -367,18 +403,32 @@ class BacktestKernel:
                     on_batch(engine.bars)
         engine.finish()
         _call(strat.on_stop)
-        return self._result(engine, elapsed)
+        result = self._result(engine, elapsed)
+        result.warnings.extend(grid_warnings(ctx.grid_report()))
+        if decisions is not None and decisions.qty > 0:
+            lot = 10.0 ** -cfg.size_precision
+            if abs(decisions.qty / lot - round(decisions.qty / lot)) > 1e-9:
+                result.warnings.append(f"the fixed quantity {decisions.qty} is not a multiple of the lot {lot:g}: "
+                                       "every order was rounded down to the lot")
+        return result
 
     def _bar_interval_ns(self) -> int:
-        return min((getattr(f, "interval_ns", 0) or 0) for f in self.feeds) or 60_000_000_000
+        """The shortest bar interval of the feeds (0: unknown; statistics then take it from the
+        equity curve's timestamps)."""
+        known = [int(getattr(f, "interval_ns", 0) or 0) for f in self.feeds]
+        known = [k for k in known if k > 0]
+        return min(known) if known else 0
 
     def _configure_risk(self, engine: Any, symbols: list[str]) -> None:
         """Hand the risk settings to the engine (bars per year filled in from the bar interval)."""
         core = self.config.risk.to_core(symbols)
-        per_year = 365.25 * 86_400e9 / self._bar_interval_ns()
+        interval = self._bar_interval_ns()
         for layer in core["layers"]:
             if layer["kind"] == "vol_target" and layer.get("periods_per_year") is None:
-                layer["periods_per_year"] = per_year
+                if not interval:
+                    raise InvalidInputError("risk layer vol_target: the bar interval of the data is unknown (fewer than two "
+                                            "bars): give the layer periods_per_year")
+                layer["periods_per_year"] = 365.25 * 86_400e9 / interval
         if not hasattr(engine, "configure_risk"):
             raise InvalidInputError(f"venue {self.config.venue}: has no risk engine, so risk settings cannot apply")
         engine.configure_risk(core)
@@ -387,7 +437,8 @@ class BacktestKernel:
         ts, equity, exposed = engine.take_equity_curve()
         trades = engine.trades()
         interval = self._bar_interval_ns()
-        stats = statistics(equity, ts, exposed, trades["pnl"], self.config.cash, interval, engine.fees)
+        stats = statistics(equity, ts, exposed, trades["pnl"], self.config.cash, interval, engine.fees,
+                           final_equity=float(engine.equity))
         meta: dict[str, Any] = {}
         gaps = [dict(g, path=f.meta.get("path")) for f in self.feeds if (g := (getattr(f, "meta", None) or {}).get("gaps")) and g.get("count")]
         if gaps:

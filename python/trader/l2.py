@@ -47,10 +47,7 @@ def _risk(risk: Any, symbol: str, cash: float) -> dict[str, Any] | None:
         risk = load_risk_config(risk)
     if not isinstance(risk, RiskSettings):
         raise InvalidInputError(f"risk: expected trader.risk.RiskSettings or a TOML path, got {type(risk).__name__}")
-    core = risk.to_core([symbol])
-    if risk.limits.get("check_balance") is None:
-        core["limits"]["check_balance"] = cash > 0
-    return core
+    return risk.to_core([symbol])
 
 
 def _cash(cash: Any) -> float:

@@ -40,7 +40,29 @@ def _fmt(key: str, v: Any) -> str:
 
 
 def format_stats(summary: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(k, _fmt(k, summary.get(k))) for k in _ORDER if k in summary]
+    """The statistics as (name, text) rows. Annualized figures over a span under a year say so;
+    a ruined run says when; a CAGR too large for a float gives its annual log return."""
+    rows = []
+    span = summary.get("annualized_from_days")
+    for k in _ORDER:
+        if k not in summary:
+            continue
+        text = _fmt(k, summary.get(k))
+        if k in ("cagr", "sharpe", "sortino", "calmar") and span is not None and summary.get(k) is not None:
+            text += f" (annualized from {_span(span)})"
+        if k == "cagr" and summary.get(k) is None and summary.get("cagr_log") is not None:
+            text = f"too large for a float: e^{summary['cagr_log']:,.0f} a year (from {_span(span or summary.get('span_days') or 0)})"
+        rows.append((k, text))
+    if summary.get("ruined"):
+        when = summary.get("ruin_ts")
+        at = f" at {np.datetime64(int(when), 'ns').astype('datetime64[s]')} UTC" if when is not None else ""
+        rows.insert(2, ("ruined", f"yes: equity reached zero{at}; returns stop there"))
+    return rows
+
+
+def _span(days: float) -> str:
+    """A span for people: hours under two days, else days."""
+    return f"{days * 24:.1f} h" if days < 2 else f"{days:.1f} d"
 
 
 def print_summary(result: BacktestResult) -> None:

@@ -1,14 +1,26 @@
 """Backtest results and the statistics computed from them.
 
 Conventions (documented because users compare them with other tools):
+- The equity curve is the exact fixed-point equity (cash plus positions at their marks) at each
+  point, converted to float once: a flat account gives identical points and returns of exactly 0.
 - Returns are simple returns of the equity curve, one per point (one point per bar timestamp),
   the first against the initial cash; the per-point pass runs in Rust (``_core.curve_stats``).
+- **Ruin**: equity at or below zero ruins the run (``ruined``, ``ruin_ts``). The return of that
+  point is -100 % and the returns stop there: nothing after ruin is a return on capital, so no
+  ratio changes sign because equity crossed zero. CAGR is -100 %.
 - Annualization uses the bar interval: ``periods_per_year = 365.25 days / interval`` (crypto
-  trades every day). Sharpe = mean / std (ddof=1) × sqrt(periods_per_year), risk-free rate 0;
-  Sortino uses the downside deviation sqrt(mean(min(r, 0)^2)).
-- CAGR = (final / initial) ^ (1 / years) - 1 with years = (last ts - first ts + interval) / year.
-- Max drawdown is the largest peak-to-trough fall of equity, as a fraction of the peak; its
-  duration is the longest time spent below a previous peak (nanoseconds and bars).
+  trades every day); an unknown interval is taken as the most common step of the curve's
+  timestamps, and with fewer than two points nothing is annualized (None). Sharpe = mean /
+  std (ddof=1) × sqrt(periods_per_year), risk-free rate 0; Sortino uses the downside deviation
+  sqrt(mean(min(r, 0)^2)).
+- CAGR is computed in log space: ``exp(log(final / initial) / years) - 1`` with years = (last ts
+  - first ts + interval) / 365.25 days; when that exponential does not fit a float (a +20 % run of
+  two hours annualizes to ~e^800) CAGR is None and ``cagr_log`` (the annual log return, always
+  finite) says how large it is. A span under a year is stated: ``annualized_from_days``.
+- Max drawdown is the largest peak-to-trough fall of equity, as a fraction of the peak (above 1
+  when equity fell below zero); its duration is the longest TIME spent below a previous peak
+  (from the point that set the peak to the first point back at or above it, or the end), in
+  seconds: gaps in the data count as the time they span. ``max_drawdown_bars`` counts points.
 - Calmar = CAGR / max drawdown. Trades are closed round trips (flat → flat, or a reversal), with
   PnL net of fees; win rate, profit factor (gross profit / gross loss) and expectancy (mean PnL per
   trade) come from them. Exposure is the fraction of points with an open position.
@@ -27,6 +39,20 @@ from trader import _core
 __all__ = ["BacktestResult", "statistics"]
 
 YEAR_NS = int(365.25 * 24 * 3600 * 1e9)
+DAY_NS = 86_400 * 10**9
+
+
+def curve_interval(ts: np.ndarray, interval_ns: int) -> int:
+    """``interval_ns``, or when it is unknown (0) the most common step of ``ts`` (0: fewer than two
+    distinct timestamps)."""
+    if interval_ns > 0:
+        return int(interval_ns)
+    steps = np.diff(np.asarray(ts, dtype=np.int64))
+    steps = steps[steps > 0]
+    if steps.size == 0:
+        return 0
+    values, counts = np.unique(steps, return_counts=True)
+    return int(values[np.argmax(counts)])
 
 
 def statistics(
@@ -37,31 +63,48 @@ def statistics(
     initial_cash: float,
     interval_ns: int,
     fees: float,
-) -> dict[str, float | int | None]:
-    """Every statistic of the report, from the equity curve and the closed trades."""
+    final_equity: float | None = None,
+) -> dict[str, Any]:
+    """Every statistic of the report, from the equity curve and the closed trades.
+
+    ``final_equity``: the account's exact final equity (default: the curve's last point).
+    ``interval_ns``: the bar interval (0: unknown, taken from the curve's timestamps)."""
     n = len(equity)
-    final = float(equity[-1]) if n else initial_cash
+    ts = np.ascontiguousarray(ts, dtype=np.int64)
+    final = float(final_equity) if final_equity is not None else (float(equity[-1]) if n else initial_cash)
     out: dict[str, Any] = {"initial_cash": initial_cash, "final_equity": final}
     out["total_return"] = final / initial_cash - 1.0
-    span_ns = (int(ts[-1]) - int(ts[0]) + interval_ns) if n else 0
-    years = span_ns / YEAR_NS if span_ns > 0 else 0.0
-    if years > 0 and final > 0:
-        out["cagr"] = (final / initial_cash) ** (1.0 / years) - 1.0
+    c = _core.curve_stats(np.ascontiguousarray(equity, dtype=np.float64), ts, np.ascontiguousarray(exposed, dtype=bool),
+                          float(initial_cash))
+    ruin = c["ruin"]
+    out["ruined"] = ruin is not None or final <= 0
+    out["ruin_ts"] = int(ts[ruin]) if ruin is not None else None
+    interval = curve_interval(ts, interval_ns)
+    span_ns = (int(ts[-1]) - int(ts[0]) + interval) if n and interval > 0 else 0
+    years = span_ns / YEAR_NS
+    out["span_days"] = span_ns / DAY_NS
+    out["annualized_from_days"] = span_ns / DAY_NS if 0 < span_ns < YEAR_NS else None
+    if out["ruined"]:
+        out["cagr"], out["cagr_log"] = -1.0, None
+    elif years > 0:
+        lr = math.log(final / initial_cash) / years
+        out["cagr_log"] = lr
+        out["cagr"] = math.expm1(lr) if lr < 700.0 else None
     else:
-        out["cagr"] = -1.0 if final <= 0 and years > 0 else 0.0
-    c = _core.curve_stats(np.ascontiguousarray(equity, dtype=np.float64), np.ascontiguousarray(exposed, dtype=bool), float(initial_cash))
-    ppy = YEAR_NS / interval_ns if interval_ns > 0 else 0.0
-    if n > 1 and ppy > 0:
+        out["cagr"] = out["cagr_log"] = None
+    ppy = YEAR_NS / interval if interval > 0 else 0.0
+    if c["n_returns"] > 1 and ppy > 0:
         sd, mean, dd = c["std_return"], c["mean_return"], c["downside_dev"]
         out["sharpe"] = mean / sd * math.sqrt(ppy) if sd > 0 else 0.0
         out["sortino"] = mean / dd * math.sqrt(ppy) if dd > 0 else 0.0
     else:
-        out["sharpe"] = out["sortino"] = 0.0
+        out["sharpe"] = out["sortino"] = None
     out["max_drawdown"] = c["max_drawdown"]
     out["max_drawdown_bars"] = c["max_drawdown_points"]
-    out["max_drawdown_duration_s"] = c["max_drawdown_points"] * interval_ns / 1e9
+    out["max_drawdown_duration_s"] = c["max_drawdown_ns"] / 1e9
     out["exposure"] = c["exposure"]
-    out["calmar"] = out["cagr"] / out["max_drawdown"] if out["max_drawdown"] > 0 else 0.0
+    cagr = out["cagr"]
+    out["calmar"] = (cagr / out["max_drawdown"] if out["max_drawdown"] > 0 else 0.0) if cagr is not None else None
     k = len(trade_pnl)
     wins = trade_pnl[trade_pnl > 0]
     losses = trade_pnl[trade_pnl < 0]
@@ -103,6 +146,9 @@ class BacktestResult:
     risk: dict[str, Any] = dataclasses.field(default_factory=dict)
     #: The audit log's entries (hash-chained; ``trader.risk.write_audit_log`` writes them).
     audit: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    #: What the user should know about the run, one sentence each (a strategy that could not
+    #: trade and why, quantities rounded to the lot, ...): printed by the CLI, in ``--json``.
+    warnings: list[str] = dataclasses.field(default_factory=list)
     _engine: Any = dataclasses.field(default=None, repr=False, compare=False)
     _fills_exact: list[tuple] | None = dataclasses.field(default=None, repr=False, compare=False)
 
@@ -132,6 +178,8 @@ class BacktestResult:
             s["gaps"] = self.meta["gaps"]
         if self.risk:
             s["risk"] = self.risk
+        if self.warnings:
+            s["warnings"] = list(self.warnings)
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in s.items()}
 
     def account_exact(self) -> dict[str, Any]:

@@ -182,6 +182,11 @@ class Strategy:
     def validate(self) -> None:
         """Check constraints between parameters; raise ValueError with a clear message."""
 
+    def requires_shorting(self) -> bool:
+        """Whether this configuration sells short. A cash (spot) account cannot: the run is then
+        refused before it starts (use a margin account). Default: False."""
+        return False
+
     # -- callbacks ------------------------------------------------------------------------------
     def on_start(self) -> None:
         """Called once before the first event: register indicators here."""

@@ -19,6 +19,9 @@ class Sized(Strategy):
         if self.stop_loss > 0 and self.trailing > 0:
             raise ValueError("give stop_loss or trailing, not both")
 
+    def requires_shorting(self) -> bool:
+        return self.allow_short
+
     @property
     def has_exits(self) -> bool:
         """Entries go in with protective orders (a bracket or an OTO), so only the event path runs it."""

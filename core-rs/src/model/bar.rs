@@ -29,6 +29,28 @@ pub struct BarColumns<'a> {
     pub instrument: Option<&'a [u32]>,
 }
 
+/// Whether `x` (a price times its instrument's scale) is a whole number of ticks, within float
+/// noise (1e-12 relative): `86000.01 × 100` is `8600001.000000001`.
+#[inline(always)]
+fn on_grid(x: f64) -> bool {
+    // NB: adding and removing 1.5·2^52 rounds to the nearest integer without a libm call (and
+    // vectorises); beyond 2^51 every float is an integer already.
+    const MAGIC: f64 = 6_755_399_441_055_744.0;
+    let r = (x + MAGIC) - MAGIC;
+    x.abs() >= 2_251_799_813_685_248.0 || (x - r).abs() <= x.abs() * 1e-12 + 1e-9
+}
+
+#[cold]
+fn off_grid(name: &'static str, i: usize, v: f64, inst: &Instrument) -> CoreError {
+    CoreError::InvalidArgument {
+        name,
+        reason: format!(
+            "bar {i}: price {v} of {} has more decimals than its price precision {} (give a larger price precision)",
+            inst.symbol, inst.price_dp
+        ),
+    }
+}
+
 impl<'a> BarColumns<'a> {
     pub fn len(&self) -> usize {
         self.ts.len()
@@ -95,6 +117,33 @@ impl<'a> BarColumns<'a> {
                 });
             }
         }
+        // Every close on its instrument's price grid: a price with more decimals than the
+        // instrument's precision is an error, never silently rounded.
+        match self.instrument {
+            None if instruments.len() == 1 => {
+                let s = instruments[0].price_scale;
+                let mut chunks = self.close.chunks_exact(16);
+                let off = |c: &[f64]| c.iter().fold(false, |acc, &v| acc | !on_grid(v * s));
+                if chunks.by_ref().any(off) || off(chunks.remainder()) {
+                    let i = self
+                        .close
+                        .iter()
+                        .position(|&v| !on_grid(v * s))
+                        .unwrap_or(0);
+                    return Err(off_grid("close", i, self.close[i], &instruments[0]));
+                }
+            }
+            _ => {
+                for (i, &v) in self.close.iter().enumerate() {
+                    let Some(inst) = instruments.get(self.instrument_at(i) as usize) else {
+                        continue; // reported below
+                    };
+                    if !on_grid(v * inst.price_scale) {
+                        return Err(off_grid("close", i, v, inst));
+                    }
+                }
+            }
+        }
         if let Some(ids) = self.instrument {
             if let Some(i) = ids.iter().position(|&id| id as usize >= instruments.len()) {
                 return Err(CoreError::InvalidArgument {
@@ -130,6 +179,11 @@ impl<'a> BarColumns<'a> {
                 name,
                 reason: format!("bar {i}: price {v} is not a positive finite number in range"),
             });
+        }
+        for (name, v) in [("open", o), ("high", h), ("low", l)] {
+            if !on_grid(v * s) {
+                return Err(off_grid(name, i, v, inst));
+            }
         }
         Ok(Bar {
             instrument: id,

@@ -74,13 +74,31 @@ pub fn from_raw(raw: i64, dp: u8) -> f64 {
     raw as f64 / pow10(dp as u32) as f64
 }
 
-/// A money amount as a float in currency units (for reports; the books stay exact).
-/// NB: one i128→f64 conversion and one division by the exactly representable 1e18 (≤ 2 roundings,
-/// ~1e-16 relative): an exact split
-/// through i128 division costs two `__divti3` calls, ~100 ns a bar on the vectorized path.
-#[inline]
+/// `v` as the nearest f64 (correctly rounded). For |v| < 2^106 (money below ~8e13 currency
+/// units) the value splits into `hi·2^53 + lo` with both halves exact in f64, so the one rounding
+/// is the final addition; beyond, the library conversion.
+// NB: `i128 as f64` is a library call (`__floattidf`) on x86-64; the split is six instructions and
+// vectorises, which the exact equity curve needs once a bar.
+#[inline(always)]
+pub fn i128_to_f64(v: i128) -> f64 {
+    if v.unsigned_abs() < (1u128 << 106) {
+        let hi = v >> 53; // floor: lo below is in [0, 2^53)
+        let lo = (v - (hi << 53)) as i64;
+        (hi as i64) as f64 * 9_007_199_254_740_992.0 + lo as f64
+    } else {
+        v as f64
+    }
+}
+
+/// A money amount as a float in currency units (for reports; the books stay exact): the exact
+/// amount correctly rounded to f64, divided by the exactly representable 1e18 (two roundings,
+/// ≤ 1 ulp). The same exact amount always gives the same float, and an amount that is a whole
+/// number of cents below 2^53 cents comes out as the nearest float to its decimal value.
+/// NB: an exact split through i128 division costs two `__divti3` calls, ~100 ns a bar on the
+/// vectorized path.
+#[inline(always)]
 pub fn money_to_f64(m: i128) -> f64 {
-    m as f64 / 1e18
+    i128_to_f64(m) / 1e18
 }
 
 /// Exact decimal text of a fixed-point value (for reports and CSV).
@@ -95,7 +113,21 @@ pub fn format_fixed(raw: i128, dp: u32) -> String {
     format!("{sign}{}.{:0width$}", a / s, a % s, width = dp as usize)
 }
 
-/// A rate (fees, slippage) in basis points, held exactly as a count of 1e-6 bp.
+/// `x` (a count of rate units, 1e-10) as a whole count, rounded up unless within float noise of
+/// one: a rate with more than ten decimals of a fraction is never cut in the trader's favour.
+#[inline]
+fn rate_units_up(x: f64) -> f64 {
+    let n = x.round();
+    if (x - n).abs() <= 1e-9 * x.abs().max(1.0) {
+        n
+    } else {
+        x.ceil()
+    }
+}
+
+/// A rate (fees, slippage) in basis points, held exactly as a count of 1e-6 bp (a fraction at
+/// 1e-10). A rate finer than that is rounded up: fees, slippage, margin rates never round in the
+/// trader's favour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Bps(pub i64);
 
@@ -104,7 +136,7 @@ impl Bps {
     pub const ONE: i128 = 10_000_000_000;
 
     pub fn from_f64(bps: f64) -> Option<Bps> {
-        let v = (bps * 1e6).round();
+        let v = rate_units_up(bps * 1e6);
         if v.is_finite() && v >= 0.0 && v < 1e15 {
             Some(Bps(v as i64))
         } else {
@@ -123,9 +155,10 @@ impl Bps {
 pub struct Rate(pub i64);
 
 impl Rate {
-    /// From basis points (may be negative). `None` if not finite or beyond ±1e9 bp.
+    /// From basis points (may be negative: a rebate), rounded up to the unit (a charge up, a
+    /// rebate toward zero). `None` if not finite or beyond ±1e9 bp.
     pub fn from_bps(bps: f64) -> Option<Rate> {
-        let v = (bps * 1e6).round();
+        let v = rate_units_up(bps * 1e6);
         if v.is_finite() && v.abs() < 1e15 {
             Some(Rate(v as i64))
         } else {
@@ -133,9 +166,21 @@ impl Rate {
         }
     }
 
-    /// From a fraction (0.0001 = 1 bp).
+    /// From a fraction (0.0001 = 1 bp), rounded up as [`Rate::from_bps`].
     pub fn from_fraction(x: f64) -> Option<Rate> {
         Self::from_bps(x * 1e4)
+    }
+
+    /// From a fraction that must sit on the 1e-10 grid (within float noise): a funding rate, paid
+    /// by one side and received by the other, has no side to round toward. `None` otherwise.
+    pub fn from_fraction_exact(x: f64) -> Option<Rate> {
+        let v = x * 1e10;
+        let n = v.round();
+        if v.is_finite() && n.abs() < 1e15 && (v - n).abs() <= 1e-9 * v.abs().max(1.0) {
+            Some(Rate(n as i64))
+        } else {
+            None
+        }
     }
 
     pub fn as_bps(self) -> f64 {
@@ -183,7 +228,30 @@ mod tests {
         assert_eq!(format_fixed(-12345, 3), "-12.345");
         assert_eq!(format_fixed(5, 3), "0.005");
         assert_eq!(money_to_f64(pow10(MONEY_DP) * 3 / 2), 1.5);
+        assert_eq!(money_to_f64(10_000 * pow10(MONEY_DP)), 10_000.0);
+        for v in [
+            0i128,
+            1,
+            -1,
+            (1 << 53) + 1,
+            -(1 << 60) - 12_345,
+            123_456_789_012_345_678_901_234_567,
+            -98_765_432_109_876_543_210_987,
+            (1 << 105) + 3,
+            -(1 << 105) - 5,
+            (1 << 110) + 7,
+        ] {
+            assert_eq!(i128_to_f64(v), v as f64, "{v}");
+        }
         assert_eq!(Bps::from_f64(2.5), Some(Bps(2_500_000)));
         assert_eq!(Bps::from_f64(-1.0), None);
+        // finer than 1e-6 bp: up (a fee of 1/3 bp is 333_334 units, not 333_333)
+        assert_eq!(Bps::from_f64(1.0 / 3.0), Some(Bps(333_334)));
+        assert_eq!(Rate::from_bps(1.0 / 3.0), Some(Rate(333_334)));
+        assert_eq!(Rate::from_bps(-1.0 / 3.0), Some(Rate(-333_333)));
+        assert_eq!(Rate::from_fraction(0.00012345), Some(Rate(1_234_500)));
+        assert_eq!(Rate::from_fraction_exact(0.00012345), Some(Rate(1_234_500)));
+        assert_eq!(Rate::from_fraction_exact(-0.0000251), Some(Rate(-251_000)));
+        assert_eq!(Rate::from_fraction_exact(1.0 / 3e4), None);
     }
 }

@@ -3,6 +3,39 @@
 use super::fixed::{MAX_DP, pow10};
 use crate::error::{CoreError, CoreResult};
 
+/// The way a value between two grid points rounds (prices: the order's conservative side, see
+/// the order model; quantities: down).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Toward {
+    Down,
+    Up,
+}
+
+/// `x` (raw units, a float) as a multiple of `step`: `(raw, on_grid)`; see
+/// [`Instrument::price_on_grid`].
+fn on_grid(x: f64, step: i64, toward: Toward) -> Option<(i64, bool)> {
+    if !(x.abs() < 9.0e18) {
+        return None; // NaN fails the comparison too
+    }
+    let n = crate::model::fixed::round_i64(x);
+    if (x - n as f64).abs() <= x.abs() * 1e-12 + 1e-9 && n % step == 0 {
+        return Some((n, true));
+    }
+    let q = x / step as f64;
+    let k = match toward {
+        Toward::Down => q.floor(),
+        Toward::Up => q.ceil(),
+    };
+    // a value within noise of a multiple of the step is that multiple
+    let near = crate::model::fixed::round_i64(q);
+    let k = if (q - near as f64).abs() <= q.abs() * 1e-12 + 1e-9 {
+        near
+    } else {
+        k as i64
+    };
+    Some((k.checked_mul(step)?, false))
+}
+
 /// Index of an instrument inside one engine (its position in the engine's instrument list).
 pub type InstrumentId = u32;
 
@@ -71,6 +104,24 @@ impl Instrument {
             price_scale: pow10(price_dp as u32) as f64,
             size_scale: pow10(size_dp as u32) as f64,
         })
+    }
+
+    /// `value` (a float in currency units) on this instrument's tick grid: `(raw, on_grid)`. A value
+    /// within float noise of a tick (1e-12 relative) is that tick; one between two ticks rounds
+    /// `toward` the order's conservative side and `on_grid` is false. None: not finite, or out of
+    /// the fixed-point range.
+    pub fn price_on_grid(&self, value: f64, toward: Toward) -> Option<(i64, bool)> {
+        on_grid(value * self.price_scale, self.tick, toward)
+    }
+
+    /// `value` (a float in units) on this instrument's lot grid, rounded down: `(raw, on_grid)`.
+    pub fn qty_on_grid(&self, value: f64) -> Option<(i64, bool)> {
+        let toward = if value < 0.0 {
+            Toward::Up
+        } else {
+            Toward::Down
+        };
+        on_grid(value * self.size_scale, self.lot, toward)
     }
 
     /// Money units per (raw price x raw qty): notional = px * qty * this.

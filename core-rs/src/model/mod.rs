@@ -9,8 +9,9 @@ pub mod order;
 pub use bar::{Bar, BarColumns};
 pub use event::{AggressorSide, EventKind, MarketEvent};
 pub use fixed::{Bps, MONEY_DP};
-pub use instrument::{Instrument, InstrumentId};
+pub use instrument::{Instrument, InstrumentId, Toward};
 pub use order::{
     Command, Fill, Liquidity, ListId, ListKind, Order, OrderEvent, OrderEventKind, OrderId,
     OrderKind, OrderSpec, OrderStatus, Reason, RejectReason, Side, TimeInForce, TrailingOffset,
+    WorkingOrders, WorkingTotals,
 };

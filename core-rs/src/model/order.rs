@@ -328,6 +328,10 @@ pub struct Order {
     pub trail_limit: Option<i64>,
     /// Why the order was closed other than by filling (canceled, expired, rejected).
     pub reason: Option<Reason>,
+    /// A leg of a one-cancels-other group other than its first (an OCO's later legs, a bracket's
+    /// stop-loss): only one leg of a group can trade, so the group reserves the account's funds
+    /// once, through its first leg.
+    pub shares_reserve: bool,
 }
 
 impl Order {
@@ -348,6 +352,7 @@ impl Order {
             expire_ts: None,
             trail_limit: None,
             reason: None,
+            shares_reserve: false,
         }
     }
 
@@ -390,6 +395,104 @@ impl Order {
     pub fn avg_px(&self) -> Option<f64> {
         (self.filled > 0).then(|| self.filled_notional as f64 / self.filled as f64)
     }
+}
+
+/// Running totals of the working orders of one instrument on one side, kept in step with every
+/// change of a working order (acceptance, fill, cancel, expiry, modify, contingent updates), so
+/// that the pre-trade risk checks read them in O(1) instead of scanning the book.
+///
+/// Valuation: an order with a fixed price counts at its limit price, else at its trigger
+/// ([`WorkingTotals::px_qty`]); market orders and trailing stops (whose trigger moves) have no
+/// fixed price and are counted in [`WorkingTotals::unpriced`], to be valued at the mark.
+/// The `shared_*` fields hold the part of those sums that belongs to legs sharing their group's
+/// reservation ([`Order::shares_reserve`]): what the account reserves for the side is the totals
+/// without them ([`WorkingTotals::reserved_leaves`], [`WorkingTotals::reserved_px_qty_at`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WorkingTotals {
+    /// Sum of the leaves quantities (raw).
+    pub leaves: i64,
+    /// Sum of the leaves of the reduce-only orders (raw).
+    pub reduce_only: i64,
+    /// Sum of the leaves of the orders without a fixed price (raw).
+    pub unpriced: i64,
+    /// Sum of `price x leaves` (raw price x raw quantity) of the orders with a fixed price.
+    pub px_qty: i128,
+    /// The part of `leaves`, `unpriced` and `px_qty` held by legs that share a reservation.
+    pub shared_leaves: i64,
+    pub shared_unpriced: i64,
+    pub shared_px_qty: i128,
+}
+
+impl WorkingTotals {
+    /// The contribution of one order (its quantity not yet filled, whatever its status).
+    #[inline]
+    pub fn of(o: &Order) -> Self {
+        let leaves = o.spec.qty - o.filled;
+        let fixed = o.spec.kind.limit_px().or(o.spec.kind.trigger_px());
+        let unpriced = if fixed.is_none() { leaves } else { 0 };
+        let px_qty = fixed.map_or(0, |p| p as i128 * leaves as i128);
+        let shared = o.shares_reserve;
+        Self {
+            leaves,
+            reduce_only: if o.spec.reduce_only { leaves } else { 0 },
+            unpriced,
+            px_qty,
+            shared_leaves: if shared { leaves } else { 0 },
+            shared_unpriced: if shared { unpriced } else { 0 },
+            shared_px_qty: if shared { px_qty } else { 0 },
+        }
+    }
+
+    #[inline]
+    pub fn add(&mut self, o: &Self) {
+        self.leaves += o.leaves;
+        self.reduce_only += o.reduce_only;
+        self.unpriced += o.unpriced;
+        self.px_qty += o.px_qty;
+        self.shared_leaves += o.shared_leaves;
+        self.shared_unpriced += o.shared_unpriced;
+        self.shared_px_qty += o.shared_px_qty;
+    }
+
+    /// These totals without `o`'s contribution (e.g. an order about to be modified).
+    #[inline]
+    pub fn without(mut self, o: &Self) -> Self {
+        self.leaves -= o.leaves;
+        self.reduce_only -= o.reduce_only;
+        self.unpriced -= o.unpriced;
+        self.px_qty -= o.px_qty;
+        self.shared_leaves -= o.shared_leaves;
+        self.shared_unpriced -= o.shared_unpriced;
+        self.shared_px_qty -= o.shared_px_qty;
+        self
+    }
+
+    /// `price x quantity` (raw units) of the whole side, the unpriced orders at `mark`.
+    #[inline]
+    pub fn px_qty_at(&self, mark: i64) -> i128 {
+        self.px_qty + self.unpriced as i128 * mark as i128
+    }
+
+    /// The quantity the account reserves for the side: one leg per one-cancels-other group.
+    #[inline]
+    pub fn reserved_leaves(&self) -> i64 {
+        self.leaves - self.shared_leaves
+    }
+
+    /// `price x quantity` (raw units) the account reserves for the side, the unpriced orders at
+    /// `mark`: one leg per one-cancels-other group.
+    #[inline]
+    pub fn reserved_px_qty_at(&self, mark: i64) -> i128 {
+        (self.px_qty - self.shared_px_qty)
+            + (self.unpriced - self.shared_unpriced) as i128 * mark as i128
+    }
+}
+
+/// Read access to the working orders' running totals (the venue's order manager implements it;
+/// the account and the risk checks read through it).
+pub trait WorkingOrders {
+    /// Totals of the working orders of `instrument` on `side` (zero for an unknown instrument).
+    fn working_totals(&self, instrument: InstrumentId, side: Side) -> WorkingTotals;
 }
 
 /// A strategy's request, as it crosses into the engine.
@@ -480,8 +583,15 @@ pub enum Reason {
     ParentClosed,
     /// GTD date reached / end of the DAY.
     Expired,
-    /// The account could not carry the order (margin / cash).
+    /// A margin account's free margin (working orders counted) cannot carry the order's initial
+    /// margin and fees.
     InsufficientMargin,
+    /// A cash (spot) account's free quote balance (working buys counted) cannot pay the order's
+    /// cost and fees.
+    InsufficientBalance,
+    /// A cash (spot) account sells more of the base asset than it holds (working sells
+    /// counted): no shorting on spot.
+    InsufficientHoldings,
     /// Closed by the venue's liquidation engine.
     Liquidation,
     /// A market order found nothing to trade against (empty book side).
@@ -513,9 +623,46 @@ impl Reason {
             Self::ParentClosed => "parent order closed without a fill",
             Self::Expired => "time in force expired",
             Self::InsufficientMargin => "insufficient margin",
+            Self::InsufficientBalance => "insufficient balance",
+            Self::InsufficientHoldings => {
+                "sells more than the account holds (no shorting on a cash account)"
+            }
             Self::Liquidation => "liquidated",
             Self::NoLiquidity => "no liquidity to trade against",
             Self::Risk(r) => r.as_str(),
+        }
+    }
+}
+
+impl Reason {
+    /// Stable snake_case code (order events, reports); a risk denial has its risk code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::UnknownInstrument => "unknown_instrument",
+            Self::NonPositiveQuantity => "non_positive_quantity",
+            Self::QuantityNotMultipleOfLot => "quantity_not_multiple_of_lot",
+            Self::QuantityBelowMinimum => "quantity_below_minimum",
+            Self::PriceNotMultipleOfTick => "price_not_multiple_of_tick",
+            Self::NonPositivePrice => "non_positive_price",
+            Self::InvalidOrder => "invalid_order",
+            Self::DuplicateOrderId => "duplicate_order_id",
+            Self::UnknownOrder => "unknown_order",
+            Self::OrderClosed => "order_closed",
+            Self::ModifyBelowFilled => "modify_below_filled",
+            Self::PostOnlyWouldTake => "post_only_would_take",
+            Self::ReduceOnlyWouldIncrease => "reduce_only_would_increase",
+            Self::FokCannotFill => "fok_cannot_fill",
+            Self::IocRemainder => "ioc_remainder",
+            Self::Requested => "requested",
+            Self::OcoSibling => "oco_sibling",
+            Self::ParentClosed => "parent_closed",
+            Self::Expired => "expired",
+            Self::InsufficientMargin => "insufficient_margin",
+            Self::InsufficientBalance => "insufficient_balance",
+            Self::InsufficientHoldings => "insufficient_holdings",
+            Self::Liquidation => "liquidation",
+            Self::NoLiquidity => "no_liquidity",
+            Self::Risk(r) => r.code(),
         }
     }
 }

@@ -114,8 +114,11 @@ fn configure_account(
                         (funding_interval_h * 3600e9).round() as i64
                     };
                     Funding::Constant {
-                        rate: Rate::from_fraction(r).ok_or_else(|| {
-                            bad("funding_rate", format!("must be a finite number, got {r}"))
+                        rate: Rate::from_fraction_exact(r).ok_or_else(|| {
+                            bad(
+                                "funding_rate",
+                                format!("must be a finite number with at most 10 decimals (rates are exact at 1e-10, and a funding rate has no side to round toward), got {r}"),
+                            )
                         })?,
                         interval_ns,
                     }
@@ -124,8 +127,11 @@ fn configure_account(
                     series
                         .into_iter()
                         .map(|(ts, r)| {
-                            Rate::from_fraction(r).map(|r| (ts, r)).ok_or_else(|| {
-                                bad("funding", format!("rate at {ts} is not finite: {r}"))
+                            Rate::from_fraction_exact(r).map(|r| (ts, r)).ok_or_else(|| {
+                                bad(
+                                    "funding",
+                                    format!("rate at {ts} must be a finite number with at most 10 decimals, got {r}"),
+                                )
                             })
                         })
                         .collect::<PyResult<_>>()?,

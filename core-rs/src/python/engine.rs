@@ -15,7 +15,9 @@ use super::indicators::{BarInputs, Source, Updater};
 use crate::engine::{Backtest, Decisions, Handler, RunError, VectorHandler};
 use crate::error::CoreError;
 use crate::model::fixed::{MONEY_DP, format_fixed, from_raw, money_to_f64};
-use crate::model::{Bar, BarColumns, Bps, Command, Instrument, Liquidity, OrderEvent, OrderSpec};
+use crate::model::{
+    Bar, BarColumns, Bps, Command, Instrument, Liquidity, OrderEvent, OrderEventKind, OrderSpec,
+};
 use crate::risk::TradingState;
 use crate::venue::{FillAt, VenueConfig};
 
@@ -26,8 +28,12 @@ use crate::venue::{FillAt, VenueConfig};
 #[pyclass(module = "trader._core", name = "Bar")]
 #[derive(Clone, Debug, Default)]
 pub struct PyBar {
+    /// Open time of the bar (UTC epoch ns), as in the data.
     #[pyo3(get)]
     ts: i64,
+    /// Close time (`ts` + the bar interval): the engine's clock while `on_bar` runs.
+    #[pyo3(get)]
+    ts_close: i64,
     #[pyo3(get)]
     open: f64,
     #[pyo3(get)]
@@ -45,7 +51,8 @@ pub struct PyBar {
 #[pymethods]
 impl PyBar {
     #[new]
-    #[pyo3(signature = (ts, open, high, low, close, volume, instrument = 0))]
+    #[pyo3(signature = (ts, open, high, low, close, volume, instrument = 0, ts_close = None))]
+    #[allow(clippy::too_many_arguments, reason = "one argument per field")]
     fn new(
         ts: i64,
         open: f64,
@@ -54,9 +61,11 @@ impl PyBar {
         close: f64,
         volume: f64,
         instrument: u32,
+        ts_close: Option<i64>,
     ) -> Self {
         Self {
             ts,
+            ts_close: ts_close.unwrap_or(ts),
             open,
             high,
             low,
@@ -91,10 +100,15 @@ pub struct PyOrderEvent {
     ts: i64,
     #[pyo3(get)]
     reason: Option<&'static str>,
-    /// The risk engine's reason code when the risk engine refused the command (e.g.
-    /// "max_position", "state_halted"), else None.
+    /// The reason's stable code: the risk engine's (e.g. "max_position", "state_halted"), the
+    /// account's ("insufficient_balance", "insufficient_holdings", "insufficient_margin") or the
+    /// venue's ("post_only_would_take", "requested", ...); None without a reason.
     #[pyo3(get)]
     code: Option<&'static str>,
+    /// A denial's numbers, one sentence ("buy 1.000000 BTCUSDT at 86000.00 costs 86064.50 with
+    /// fees; free balance 10000.00 (cash 10000.00)"); None for other events.
+    #[pyo3(get)]
+    detail: Option<String>,
     #[pyo3(get)]
     instrument: Option<u32>,
     #[pyo3(get)]
@@ -119,6 +133,9 @@ impl PyOrderEvent {
         if let Some(r) = self.reason {
             s += &format!(", reason={r:?}");
         }
+        if let Some(d) = &self.detail {
+            s += &format!(", detail={d:?}");
+        }
         if let (Some(side), Some(px), Some(q)) = (self.side, self.price, self.qty) {
             s += &format!(", {side} {q} @ {px}");
         }
@@ -128,8 +145,12 @@ impl PyOrderEvent {
 
 impl PyOrderEvent {
     fn from_event(ev: &OrderEvent, bt: &Backtest) -> Self {
-        let code = match ev.kind.reason() {
-            Some(crate::model::Reason::Risk(r)) => Some(r.code()),
+        let code = ev.kind.reason().map(|r| r.code());
+        let detail = match ev.kind {
+            OrderEventKind::Denied(_) | OrderEventKind::ModifyRejected(_) => bt
+                .denial(ev.id)
+                .filter(|d| d.ts == ev.ts)
+                .map(|d| d.detail.clone()),
             _ => None,
         };
         let base = |kind, order_id, ts, reason| Self {
@@ -138,6 +159,7 @@ impl PyOrderEvent {
             ts,
             reason,
             code,
+            detail: detail.clone(),
             instrument: None,
             side: None,
             price: None,
@@ -172,6 +194,14 @@ impl PyOrderEvent {
 /// What a strategy queued during a callback, applied in order after it returns.
 enum CtxOp {
     Command(Command),
+    /// A modify in the strategy's floats: put on the grid when applied, by the order's side and
+    /// kind (which the engine knows).
+    Modify {
+        id: u64,
+        qty: Option<f64>,
+        price: Option<f64>,
+        trigger: Option<f64>,
+    },
     State(TradingState, String),
     /// Confidence of one instrument (None: all).
     Confidence(Option<u32>, f64),
@@ -187,18 +217,32 @@ pub struct PyContext {
     trading_state: TradingState,
     next_id: u64,
     next_list: u64,
-    /// Instrument of every order id handed out, for `modify` (prices convert per instrument).
-    order_instrument: std::collections::HashMap<u64, u32>,
+    /// How prices and quantities go on the grid, and what was rounded (shared with the handler,
+    /// which converts modifies).
+    grid: std::sync::Arc<super::orders::Grid>,
     ts: i64,
     cash: i128,
     equity: i128,
     positions: Vec<i64>,
+    /// Per instrument, `Backtest::cost_factor`: sizing folds the fees and the slippage into the
+    /// price.
+    cost_factor: Vec<f64>,
 }
 
 impl PyContext {
-    /// The request's client id, or the next free one; ids handed out only grow.
-    fn take_id(&mut self, client: Option<u64>, instrument: u32) -> u64 {
-        let id = match client {
+    /// The request's client id, or the next free one; ids handed out only grow. A client id must
+    /// stay below the engine's own ids (2^63, its EMERGENCY flattening orders).
+    fn take_id(&mut self, client: Option<u64>) -> PyResult<u64> {
+        Ok(match client {
+            Some(c) if c == 0 || c >= crate::engine::ENGINE_ORDER_ID_BASE => {
+                return Err(CoreError::InvalidArgument {
+                    name: "client_id",
+                    reason: format!(
+                        "must be within 1..2^63 (the engine's own orders use 2^63 and up), got {c}"
+                    ),
+                }
+                .into());
+            }
             Some(c) => {
                 self.next_id = self.next_id.max(c);
                 c
@@ -207,20 +251,15 @@ impl PyContext {
                 self.next_id += 1;
                 self.next_id
             }
-        };
-        // One instrument: nothing to remember (modify converts with instrument 0's precision).
-        if self.instruments.len() > 1 {
-            self.order_instrument.entry(id).or_insert(instrument);
-        }
-        id
+        })
     }
 
     fn spec(&mut self, request: &Bound<'_, PyAny>) -> PyResult<crate::model::OrderSpec> {
         let instrument: u32 = request.getattr("instrument")?.extract()?;
         let client: Option<u64> = request.getattr("client_id")?.extract()?;
         let inst = self.inst(instrument)?.clone();
-        let id = self.take_id(client, instrument);
-        super::orders::spec_from_request(&inst, instrument, request, id)
+        let id = self.take_id(client)?;
+        super::orders::spec_from_request(&self.grid, &inst, instrument, request, id)
     }
 
     fn inst(&self, instrument: u32) -> PyResult<&Instrument> {
@@ -242,20 +281,29 @@ impl PyContext {
         for (dst, p) in self.positions.iter_mut().zip(&bt.portfolio.positions) {
             *dst = p.qty;
         }
-        if let Some(b) = bt.current_bar() {
-            self.ts = b.ts;
+        if bt.current_bar().is_some() {
+            self.ts = bt.now();
         }
         self.trading_state = bt.risk.state();
+        for (k, f) in self.cost_factor.iter_mut().enumerate() {
+            *f = bt.cost_factor(k as u32);
+        }
     }
 }
 
 #[pymethods]
 impl PyContext {
+    /// `off_tick` / `off_lot`: "round" (a price between two ticks rounds toward the order's
+    /// conservative side, a quantity between two lots down; counted in `grid_report()`) or
+    /// "reject" (an error naming the value).
     #[new]
+    #[pyo3(signature = (symbols, price_precision, size_precision, off_tick = "round", off_lot = "round"))]
     fn new(
         symbols: Vec<String>,
         price_precision: Vec<u8>,
         size_precision: Vec<u8>,
+        off_tick: &str,
+        off_lot: &str,
     ) -> PyResult<Self> {
         let instruments = make_instruments(symbols, price_precision, size_precision)?;
         let n = instruments.len();
@@ -265,11 +313,12 @@ impl PyContext {
             trading_state: TradingState::Active,
             next_id: 0,
             next_list: 0,
-            order_instrument: std::collections::HashMap::new(),
+            grid: std::sync::Arc::new(super::orders::Grid::new(off_tick, off_lot)?),
             ts: 0,
             cash: 0,
             equity: 0,
             positions: vec![0; n],
+            cost_factor: vec![1.0; n],
         })
     }
 
@@ -286,8 +335,8 @@ impl PyContext {
     ) -> PyResult<u64> {
         let inst = self.inst(instrument)?;
         let side = super::orders::side_from_sign(side)?;
-        let (qty_raw, kind) = super::orders::market_or_limit(inst, qty, price)?;
-        let id = self.take_id(None, instrument);
+        let (qty_raw, kind) = super::orders::market_or_limit(&self.grid, inst, side, qty, price)?;
+        let id = self.take_id(None)?;
         self.commands
             .push(CtxOp::Command(Command::Submit(OrderSpec::new(
                 id, instrument, side, kind, qty_raw,
@@ -328,7 +377,14 @@ impl PyContext {
         let side = super::orders::side_from_sign(side)?;
         let inst = self.inst(instrument)?.clone();
         let tif = super::orders::tif_from_name(time_in_force, None)?;
+        let grid = self.grid.clone();
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            ids.push(self.take_id(None)?);
+        }
+        let mut next = ids.into_iter();
         let (kind, specs) = super::orders::bracket_specs(
+            &grid,
             &inst,
             instrument,
             side,
@@ -340,8 +396,10 @@ impl PyContext {
             trailing_offset,
             offset_type,
             tif,
-            || self.take_id(None, instrument),
+            || next.next().unwrap_or(0),
         )?;
+        // ids drawn for legs the bracket did not need are not handed out
+        self.next_id = specs.iter().map(|s| s.id).max().unwrap_or(self.next_id);
         let ids = specs.iter().map(|s| s.id).collect();
         self.next_list += 1;
         self.commands.push(CtxOp::Command(Command::SubmitList {
@@ -379,13 +437,14 @@ impl PyContext {
         price: Option<f64>,
         trigger: Option<f64>,
     ) -> PyResult<()> {
-        // An id this strategy never used: the venue answers with a ModifyRejected event.
-        let inst = self
-            .order_instrument
-            .get(&order_id)
-            .map_or(Ok(&self.instruments[0]), |&i| self.inst(i))?;
-        let cmd = super::orders::modify_command(inst, order_id, qty, price, trigger)?;
-        self.commands.push(CtxOp::Command(cmd));
+        // Put on the grid when applied: the engine knows the order's instrument, side and kind (an
+        // id this strategy never used: the venue answers with a ModifyRejected event).
+        self.commands.push(CtxOp::Modify {
+            id: order_id,
+            qty,
+            price,
+            trigger,
+        });
         Ok(())
     }
 
@@ -461,6 +520,18 @@ impl PyContext {
         self.ts
     }
 
+    /// What was put on the grid by rounding (never silent): `prices_rounded`, `qtys_rounded`, and
+    /// the first of each as `(asked, became)` or None.
+    fn grid_report<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let (prices, qtys, first_price, first_qty) = self.grid.report();
+        let d = PyDict::new(py);
+        d.set_item("prices_rounded", prices)?;
+        d.set_item("qtys_rounded", qtys)?;
+        d.set_item("first_price", first_price)?;
+        d.set_item("first_qty", first_qty)?;
+        Ok(d)
+    }
+
     /// The quantity step of `instrument`, in units.
     #[pyo3(signature = (instrument = 0))]
     fn lot(&self, instrument: u32) -> PyResult<f64> {
@@ -468,11 +539,17 @@ impl PyContext {
         Ok(from_raw(inst.lot, inst.size_dp))
     }
 
-    /// Quantity worth `fraction` of equity at `price`, rounded down to the lot.
+    /// Quantity whose cost at `price` (fees and flat slippage included) is `fraction` of equity,
+    /// rounded down to the lot.
     #[pyo3(signature = (fraction, price, instrument = 0))]
     fn qty_for_fraction(&self, fraction: f64, price: f64, instrument: u32) -> PyResult<f64> {
         let inst = self.inst(instrument)?;
-        let raw = crate::engine::qty_for_fraction(inst, fraction, money_to_f64(self.equity), price);
+        let raw = crate::engine::qty_for_fraction(
+            inst,
+            fraction,
+            money_to_f64(self.equity),
+            price * self.cost_factor[instrument as usize],
+        );
         Ok(from_raw(raw, inst.size_dp))
     }
 }
@@ -488,9 +565,12 @@ struct PyHandler<'py> {
 }
 
 impl PyHandler<'_> {
-    fn drain(&self, bt: &mut Backtest) {
-        let cmds = std::mem::take(&mut self.ctx.borrow_mut().commands);
-        drain_ops(bt, cmds);
+    fn drain(&self, bt: &mut Backtest) -> PyResult<()> {
+        let (cmds, grid) = {
+            let mut c = self.ctx.borrow_mut();
+            (std::mem::take(&mut c.commands), c.grid.clone())
+        };
+        drain_ops(bt, cmds, &grid)
     }
 
     fn update_indicators(&self, inst: u32, i: usize) -> PyResult<()> {
@@ -511,10 +591,33 @@ impl PyHandler<'_> {
     }
 }
 
-fn drain_ops(bt: &mut Backtest, ops: Vec<CtxOp>) {
+fn drain_ops(bt: &mut Backtest, ops: Vec<CtxOp>, grid: &super::orders::Grid) -> PyResult<()> {
     for op in ops {
         match op {
             CtxOp::Command(cmd) => bt.submit(cmd),
+            CtxOp::Modify {
+                id,
+                qty,
+                price,
+                trigger,
+            } => {
+                let order = bt
+                    .venue
+                    .orders
+                    .get(id)
+                    .map(|o| (o.spec.instrument, o.spec.side, o.spec.kind));
+                let inst = &bt.instruments[order.map_or(0, |o| o.0) as usize];
+                let cmd = super::orders::modify_command(
+                    grid,
+                    inst,
+                    id,
+                    order.as_ref().map(|o| (o.1, &o.2)),
+                    qty,
+                    price,
+                    trigger,
+                )?;
+                bt.submit(cmd);
+            }
             CtxOp::State(s, reason) => bt.set_trading_state(s, &reason),
             CtxOp::Confidence(Some(i), c) => bt.risk.set_confidence(i, c),
             CtxOp::Confidence(None, c) => {
@@ -524,6 +627,7 @@ fn drain_ops(bt: &mut Backtest, ops: Vec<CtxOp>) {
             }
         }
     }
+    Ok(())
 }
 
 impl Handler for PyHandler<'_> {
@@ -546,8 +650,7 @@ impl Handler for PyHandler<'_> {
         d.set_item("reason", &change.reason)?;
         self.ctx.borrow_mut().refresh(bt);
         cb.call1((d,))?;
-        self.drain(bt);
-        Ok(())
+        self.drain(bt)
     }
 
     fn on_events(&mut self, bt: &mut Backtest) -> PyResult<()> {
@@ -564,8 +667,7 @@ impl Handler for PyHandler<'_> {
         for ev in events {
             cb.call1((ev,))?;
         }
-        self.drain(bt);
-        Ok(())
+        self.drain(bt)
     }
 
     fn on_bar(&mut self, bt: &mut Backtest, bar: &Bar, i: usize) -> PyResult<()> {
@@ -578,6 +680,7 @@ impl Handler for PyHandler<'_> {
             let c = &self.cols;
             let mut b = obj.borrow_mut();
             b.ts = bar.ts;
+            b.ts_close = bt.close_ts(bar);
             b.open = c.open[i];
             b.high = c.high[i];
             b.low = c.low[i];
@@ -586,8 +689,7 @@ impl Handler for PyHandler<'_> {
             b.instrument = bar.instrument;
         }
         self.on_bar.call1((obj,))?;
-        self.drain(bt);
-        Ok(())
+        self.drain(bt)
     }
 }
 
@@ -847,6 +949,13 @@ impl PyBacktest {
         })
     }
 
+    /// Each instrument's bar interval in ns (0: unknown), before the run: while `on_bar` runs the
+    /// clock is the bar's close time (`ts + interval`), so orders, their events and the latency
+    /// count from the close.
+    fn set_bar_intervals(&mut self, intervals: Vec<i64>) -> PyResult<()> {
+        Ok(self.inner_mut().set_bar_intervals(intervals)?)
+    }
+
     /// End the run: record the last equity point, close the risk engine's time accounting and
     /// seal its audit log. Open orders and positions stay.
     fn finish(&mut self) {
@@ -1040,10 +1149,12 @@ impl PyBacktest {
             .map_or(f64::NAN, |q| qty(o, q)));
         col!("qty", |o: &crate::model::Order| qty(o, o.spec.qty));
         col!("filled", |o: &crate::model::Order| qty(o, o.filled));
-        col!("leaves", |o: &crate::model::Order| qty(
-            o,
-            o.spec.qty - o.filled
-        ));
+        // what the order may still trade: nothing once it is closed (a partly filled then canceled
+        // order leaves nothing working)
+        col!("leaves", |o: &crate::model::Order| qty(o, o.leaves()));
+        list!("reason_code", |o: &crate::model::Order| o
+            .reason
+            .map(|r| r.code()));
         col!("avg_price", |o: &crate::model::Order| o
             .avg_px()
             .map_or(f64::NAN, |p| p / 10f64
@@ -1277,22 +1388,29 @@ impl PyBacktest {
     }
 }
 
-/// One-pass statistics of an equity curve: mean and sample std of the simple returns (the first
-/// against `initial`), downside deviation, max drawdown (fraction), the longest run of points
-/// below a peak, and the exposure fraction. A dict.
+/// One-pass statistics of an equity curve at times `ts`: mean and sample std of the simple
+/// returns (the first against `initial`; they stop at the ruin point, the first equity at or
+/// below zero, whose return is -100 %), downside deviation, max drawdown (fraction), the longest
+/// run of points and the longest time (ns) below a peak, the exposure fraction, `ruin` (the
+/// index of the ruin point or None) and `n_returns`. A dict.
 #[pyfunction]
 fn curve_stats<'py>(
     py: Python<'py>,
     equity: &Bound<'py, PyAny>,
+    ts: numpy::PyReadonlyArray1<'py, i64>,
     exposed: numpy::PyReadonlyArray1<'py, bool>,
     initial: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
     let eq = f64_array(equity, "equity")?;
-    let (eq, ex) = (eq.as_slice()?, exposed.as_slice()?);
+    let (eq, t, ex) = (eq.as_slice()?, ts.as_slice()?, exposed.as_slice()?);
     crate::error::check_len("exposed", eq.len(), ex.len())?;
-    let s = py.detach(|| crate::stats::curve_stats(eq, ex, initial));
+    crate::error::check_len("ts", eq.len(), t.len())?;
+    let s = py.detach(|| crate::stats::curve_stats(eq, t, ex, initial));
     let d = PyDict::new(py);
     d.set_item("n", s.n)?;
+    d.set_item("n_returns", s.n_returns)?;
+    d.set_item("ruin", s.ruin)?;
+    d.set_item("max_drawdown_ns", s.max_drawdown_ns)?;
     d.set_item("mean_return", s.mean_return)?;
     d.set_item("std_return", s.std_return)?;
     d.set_item("downside_dev", s.downside_dev)?;

@@ -96,6 +96,8 @@ pub struct PyL2Context {
     commands: Vec<Command>,
     next_id: u64,
     next_list: u64,
+    /// Prices and quantities on the grid (rounded toward the order's conservative side).
+    grid: super::orders::Grid,
 }
 
 impl PyL2Context {
@@ -115,6 +117,7 @@ impl PyL2Context {
             commands: Vec::new(),
             next_id: 1,
             next_list: 0,
+            grid: super::orders::Grid::default(),
         }
     }
 
@@ -174,7 +177,7 @@ impl PyL2Context {
         let _ = instrument;
         let inst = self.inst()?;
         let side = super::orders::side_from_sign(side)?;
-        let (q, kind) = super::orders::market_or_limit(inst, qty, price)?;
+        let (q, kind) = super::orders::market_or_limit(&self.grid, inst, side, qty, price)?;
         let id = self.next_id;
         self.next_id += 1;
         self.commands
@@ -185,7 +188,7 @@ impl PyL2Context {
     /// Queue an order built with `trader.orders` (instructions such as post_only apply).
     fn submit_order(&mut self, request: &Bound<'_, PyAny>) -> PyResult<u64> {
         let id = self.next_id;
-        let spec = super::orders::spec_from_request(self.inst()?, 0, request, id)?;
+        let spec = super::orders::spec_from_request(&self.grid, self.inst()?, 0, request, id)?;
         self.next_id += 1;
         self.commands.push(Command::Submit(spec));
         Ok(id)
@@ -224,6 +227,7 @@ impl PyL2Context {
         let tif = super::orders::tif_from_name(time_in_force, None)?;
         let mut next = self.next_id;
         let (kind, specs) = super::orders::bracket_specs(
+            &self.grid,
             &inst,
             0,
             side,
@@ -258,7 +262,13 @@ impl PyL2Context {
         let mut specs = Vec::with_capacity(requests.len());
         for r in &requests {
             let id = self.next_id;
-            specs.push(super::orders::spec_from_request(self.inst()?, 0, r, id)?);
+            specs.push(super::orders::spec_from_request(
+                &self.grid,
+                self.inst()?,
+                0,
+                r,
+                id,
+            )?);
             self.next_id += 1;
         }
         let ids = specs.iter().map(|s| s.id).collect();
@@ -280,7 +290,15 @@ impl PyL2Context {
         price: Option<f64>,
         trigger: Option<f64>,
     ) -> PyResult<()> {
-        let cmd = super::orders::modify_command(self.inst()?, order_id, qty, price, trigger)?;
+        let cmd = super::orders::modify_command(
+            &self.grid,
+            self.inst()?,
+            order_id,
+            None,
+            qty,
+            price,
+            trigger,
+        )?;
         self.commands.push(cmd);
         Ok(())
     }

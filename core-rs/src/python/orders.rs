@@ -1,15 +1,151 @@
 //! Python order requests (`trader.orders.OrderRequest`) → the Rust [`OrderSpec`].
 //!
 //! The Python class validates shapes (which fields an order type needs, positive numbers); this
-//! side converts floats to the instrument's raw units and names the field when one cannot be.
+//! side puts floats on the instrument's grid ([`Grid`]) and names the field when one cannot be.
+//!
+//! **Off the grid** (a strategy's `close × 1.02`, an equity fraction): a price between two ticks
+//! rounds toward the order's conservative side, never beyond what was asked — a buy limit down, a
+//! sell limit up; a stop so that it triggers no earlier (buy up, sell down); a market-if-touched
+//! likewise (buy down, sell up); a trailing offset up (wider); a trailing activation so that it
+//! activates no earlier — or is refused when the run says so (`off_tick = "reject"`). A quantity
+//! between two lots rounds down, or is refused (`off_lot = "reject"`); the run counts what it
+//! rounded and reports it (never silent).
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use pyo3::prelude::*;
 
 use crate::error::CoreError;
-use crate::model::fixed::to_raw;
 use crate::model::{
-    Bps, Command, Instrument, ListKind, OrderKind, OrderSpec, Side, TimeInForce, TrailingOffset,
+    Bps, Command, Instrument, ListKind, OrderKind, OrderSpec, Side, TimeInForce, Toward,
+    TrailingOffset,
 };
+
+/// How a context puts a strategy's prices and quantities on the grid, and what it rounded.
+#[derive(Debug, Default)]
+pub(crate) struct Grid {
+    /// Refuse (an error naming the value) instead of rounding.
+    pub reject_price: bool,
+    pub reject_qty: bool,
+    pub prices_rounded: AtomicU64,
+    pub qtys_rounded: AtomicU64,
+    /// The first of each: (asked, became).
+    pub first_price: Mutex<Option<(f64, f64)>>,
+    pub first_qty: Mutex<Option<(f64, f64)>>,
+}
+
+impl Grid {
+    /// `(prices_rounded, qtys_rounded, first_price, first_qty)`.
+    pub fn report(&self) -> (u64, u64, Option<(f64, f64)>, Option<(f64, f64)>) {
+        (
+            self.prices_rounded.load(Ordering::Relaxed),
+            self.qtys_rounded.load(Ordering::Relaxed),
+            self.first_price.lock().ok().and_then(|g| *g),
+            self.first_qty.lock().ok().and_then(|g| *g),
+        )
+    }
+
+    pub fn new(off_tick: &str, off_lot: &str) -> Result<Self, CoreError> {
+        let reject = |name: &'static str, v: &str| match v {
+            "round" => Ok(false),
+            "reject" => Ok(true),
+            other => Err(CoreError::InvalidArgument {
+                name,
+                reason: format!("must be round or reject, got {other:?}"),
+            }),
+        };
+        Ok(Self {
+            reject_price: reject("off_tick", off_tick)?,
+            reject_qty: reject("off_lot", off_lot)?,
+            ..Self::default()
+        })
+    }
+
+    /// A price on `inst`'s tick grid, rounded `toward` when between two ticks.
+    pub fn price(
+        &self,
+        inst: &Instrument,
+        value: f64,
+        toward: Toward,
+        name: &'static str,
+    ) -> Result<i64, CoreError> {
+        let (raw, exact) =
+            inst.price_on_grid(value, toward)
+                .ok_or_else(|| CoreError::InvalidArgument {
+                    name,
+                    reason: format!("must be a finite number, got {value}"),
+                })?;
+        if !exact {
+            let tick = crate::model::fixed::from_raw(inst.tick, inst.price_dp);
+            if self.reject_price {
+                return Err(CoreError::InvalidArgument {
+                    name,
+                    reason: format!(
+                        "{value} is not a multiple of {}'s tick {tick} (off_tick=\"reject\"; \"round\" rounds it toward the order's conservative side)",
+                        inst.symbol
+                    ),
+                });
+            }
+            if self.prices_rounded.fetch_add(1, Ordering::Relaxed) == 0
+                && let Ok(mut first) = self.first_price.lock()
+            {
+                *first = Some((value, crate::model::fixed::from_raw(raw, inst.price_dp)));
+            }
+        }
+        Ok(raw)
+    }
+
+    /// A quantity on `inst`'s lot grid, rounded down when between two lots.
+    pub fn qty(&self, inst: &Instrument, value: f64, name: &'static str) -> Result<i64, CoreError> {
+        let (raw, exact) = inst
+            .qty_on_grid(value)
+            .ok_or_else(|| CoreError::InvalidArgument {
+                name,
+                reason: format!("must be a finite number, got {value}"),
+            })?;
+        if !exact {
+            let lot = crate::model::fixed::from_raw(inst.lot, inst.size_dp);
+            if self.reject_qty {
+                return Err(CoreError::InvalidArgument {
+                    name,
+                    reason: format!(
+                        "{value} is not a multiple of {}'s lot {lot} (off_lot=\"reject\"; \"round\" rounds it down)",
+                        inst.symbol
+                    ),
+                });
+            }
+            if self.qtys_rounded.fetch_add(1, Ordering::Relaxed) == 0
+                && let Ok(mut first) = self.first_qty.lock()
+            {
+                *first = Some((value, crate::model::fixed::from_raw(raw, inst.size_dp)));
+            }
+        }
+        Ok(raw)
+    }
+}
+
+/// A limit price never worse than asked: a buy's down, a sell's up.
+fn limit_toward(side: Side) -> Toward {
+    match side {
+        Side::Buy => Toward::Down,
+        Side::Sell => Toward::Up,
+    }
+}
+
+/// A stop's trigger no earlier than asked: a buy stop (price rising to it) up, a sell's down.
+fn stop_toward(side: Side) -> Toward {
+    match side {
+        Side::Buy => Toward::Up,
+        Side::Sell => Toward::Down,
+    }
+}
+
+/// An if-touched trigger (and a trailing activation) no earlier than asked: a buy's (price falling
+/// to it) down, a sell's up.
+fn touched_toward(side: Side) -> Toward {
+    limit_toward(side)
+}
 
 fn attr<'py, T>(req: &Bound<'py, PyAny>, name: &'static str) -> PyResult<T>
 where
@@ -27,22 +163,22 @@ where
     out
 }
 
-fn raw(value: f64, dp: u8, name: &'static str) -> Result<i64, CoreError> {
-    to_raw(value, dp).ok_or_else(|| CoreError::InvalidArgument {
-        name,
-        reason: format!("must be a finite number, got {value}"),
-    })
-}
-
-fn price(inst: &Instrument, value: Option<f64>, name: &'static str) -> Result<i64, CoreError> {
+fn price(
+    grid: &Grid,
+    inst: &Instrument,
+    value: Option<f64>,
+    toward: Toward,
+    name: &'static str,
+) -> Result<i64, CoreError> {
     let v = value.ok_or_else(|| CoreError::InvalidArgument {
         name,
         reason: "this order type needs one".into(),
     })?;
-    raw(v, inst.price_dp, name)
+    grid.price(inst, v, toward, name)
 }
 
 fn offset(
+    grid: &Grid,
     inst: &Instrument,
     value: Option<f64>,
     kind: &str,
@@ -53,7 +189,13 @@ fn offset(
         reason: "a trailing stop needs one".into(),
     })?;
     match kind {
-        "price" => Ok(TrailingOffset::Price(raw(v, inst.price_dp, name)?)),
+        // wider, never tighter than asked: the stop triggers no earlier
+        "price" => Ok(TrailingOffset::Price(grid.price(
+            inst,
+            v,
+            Toward::Up,
+            name,
+        )?)),
         "bps" => {
             Bps::from_f64(v)
                 .map(TrailingOffset::Bps)
@@ -76,6 +218,7 @@ fn offset(
 
 /// Convert one `OrderRequest` for `inst` (index `instrument`) into a spec with id `id`.
 pub(crate) fn spec_from_request(
+    grid: &Grid,
     inst: &Instrument,
     instrument: u32,
     req: &Bound<'_, PyAny>,
@@ -92,40 +235,47 @@ pub(crate) fn spec_from_request(
             .into());
         }
     };
-    let qty = raw(attr(req, "qty")?, inst.size_dp, "qty")?;
+    let qty = grid.qty(inst, attr(req, "qty")?, "qty")?;
     let ty: String = attr(req, "type")?;
     let p: Option<f64> = attr(req, "price")?;
     let t: Option<f64> = attr(req, "trigger")?;
     let off_kind: String = attr(req, "offset_type")?;
     let activation = attr::<Option<f64>>(req, "activation")?
-        .map(|a| raw(a, inst.price_dp, "activation"))
+        .map(|a| grid.price(inst, a, touched_toward(side), "activation"))
         .transpose()?;
+    let (lim, stop, touch) = (limit_toward(side), stop_toward(side), touched_toward(side));
     let kind = match ty.as_str() {
         "market" => OrderKind::Market,
         "limit" => OrderKind::Limit {
-            px: price(inst, p, "price")?,
+            px: price(grid, inst, p, lim, "price")?,
         },
         "stop_market" => OrderKind::StopMarket {
-            trigger: price(inst, t, "trigger")?,
+            trigger: price(grid, inst, t, stop, "trigger")?,
         },
         "stop_limit" => OrderKind::StopLimit {
-            trigger: price(inst, t, "trigger")?,
-            px: price(inst, p, "price")?,
+            trigger: price(grid, inst, t, stop, "trigger")?,
+            px: price(grid, inst, p, lim, "price")?,
         },
         "market_if_touched" => OrderKind::MarketIfTouched {
-            trigger: price(inst, t, "trigger")?,
+            trigger: price(grid, inst, t, touch, "trigger")?,
         },
         "limit_if_touched" => OrderKind::LimitIfTouched {
-            trigger: price(inst, t, "trigger")?,
-            px: price(inst, p, "price")?,
+            trigger: price(grid, inst, t, touch, "trigger")?,
+            px: price(grid, inst, p, lim, "price")?,
         },
         "trailing_stop_market" => OrderKind::TrailingStopMarket {
-            offset: offset(inst, attr(req, "offset")?, &off_kind, "offset")?,
+            offset: offset(grid, inst, attr(req, "offset")?, &off_kind, "offset")?,
             activation,
         },
         "trailing_stop_limit" => OrderKind::TrailingStopLimit {
-            offset: offset(inst, attr(req, "offset")?, &off_kind, "offset")?,
-            limit_offset: offset(inst, attr(req, "limit_offset")?, &off_kind, "limit_offset")?,
+            offset: offset(grid, inst, attr(req, "offset")?, &off_kind, "offset")?,
+            limit_offset: offset(
+                grid,
+                inst,
+                attr(req, "limit_offset")?,
+                &off_kind,
+                "limit_offset",
+            )?,
             activation,
         },
         other => {
@@ -160,7 +310,7 @@ pub(crate) fn spec_from_request(
         }
     };
     let display_qty = attr::<Option<f64>>(req, "display_qty")?
-        .map(|d| raw(d, inst.size_dp, "display_qty"))
+        .map(|d| grid.qty(inst, d, "display_qty"))
         .transpose()?;
     Ok(OrderSpec {
         id,
@@ -189,34 +339,49 @@ pub(crate) fn side_from_sign(side: i32) -> Result<Side, CoreError> {
 
 /// A market order, or a limit order at `price`: (raw qty, kind) for `inst`.
 pub(crate) fn market_or_limit(
+    grid: &Grid,
     inst: &Instrument,
+    side: Side,
     qty: f64,
     price: Option<f64>,
 ) -> Result<(i64, OrderKind), CoreError> {
-    let qty = raw(qty, inst.size_dp, "qty")?;
+    let qty = grid.qty(inst, qty, "qty")?;
     let kind = match price {
         None => OrderKind::Market,
         Some(p) => OrderKind::Limit {
-            px: raw(p, inst.price_dp, "price")?,
+            px: grid.price(inst, p, limit_toward(side), "price")?,
         },
     };
     Ok((qty, kind))
 }
 
-/// A modify command for order `id` of `inst` (only the given fields change).
+/// A modify command for order `id` of `inst` (only the given fields change), its prices rounded
+/// by the order's side and kind when known (`order`: the order's side and kind; None for an id the
+/// venue does not know, which it refuses anyway).
 pub(crate) fn modify_command(
+    grid: &Grid,
     inst: &Instrument,
     id: u64,
+    order: Option<(Side, &OrderKind)>,
     qty: Option<f64>,
     price: Option<f64>,
     trigger: Option<f64>,
 ) -> Result<Command, CoreError> {
+    let (side, kind) = order.unwrap_or((Side::Buy, &OrderKind::Market));
+    let trigger_toward = match kind {
+        OrderKind::MarketIfTouched { .. } | OrderKind::LimitIfTouched { .. } => {
+            touched_toward(side)
+        }
+        _ => stop_toward(side),
+    };
     Ok(Command::Modify {
         id,
-        qty: qty.map(|q| raw(q, inst.size_dp, "qty")).transpose()?,
-        px: price.map(|p| raw(p, inst.price_dp, "price")).transpose()?,
+        qty: qty.map(|q| grid.qty(inst, q, "qty")).transpose()?,
+        px: price
+            .map(|p| grid.price(inst, p, limit_toward(side), "price"))
+            .transpose()?,
         trigger: trigger
-            .map(|t| raw(t, inst.price_dp, "trigger"))
+            .map(|t| grid.price(inst, t, trigger_toward, "trigger"))
             .transpose()?,
     })
 }
@@ -230,6 +395,7 @@ pub(crate) fn modify_command(
     reason = "mirrors Strategy.bracket's keywords"
 )]
 pub(crate) fn bracket_specs(
+    grid: &Grid,
     inst: &Instrument,
     instrument: u32,
     side: Side,
@@ -243,11 +409,12 @@ pub(crate) fn bracket_specs(
     tif: TimeInForce,
     mut next_id: impl FnMut() -> u64,
 ) -> Result<(ListKind, Vec<OrderSpec>), CoreError> {
-    let qty = raw(qty, inst.size_dp, "qty")?;
+    let qty = grid.qty(inst, qty, "qty")?;
+    let exit_side = side.opposite();
     let entry_kind = match entry_price {
         None => OrderKind::Market,
         Some(p) => OrderKind::Limit {
-            px: raw(p, inst.price_dp, "entry_price")?,
+            px: grid.price(inst, p, limit_toward(side), "entry_price")?,
         },
     };
     let mut entry = OrderSpec::new(next_id(), instrument, side, entry_kind, qty);
@@ -261,7 +428,7 @@ pub(crate) fn bracket_specs(
         legs.push(exit(
             next_id(),
             OrderKind::Limit {
-                px: raw(tp, inst.price_dp, "take_profit")?,
+                px: grid.price(inst, tp, limit_toward(exit_side), "take_profit")?,
             },
         ));
     }
@@ -273,17 +440,17 @@ pub(crate) fn bracket_specs(
             });
         }
         (Some(sl), None) => {
-            let trigger = raw(sl, inst.price_dp, "stop_loss")?;
+            let trigger = grid.price(inst, sl, stop_toward(exit_side), "stop_loss")?;
             Some(match stop_limit {
                 None => OrderKind::StopMarket { trigger },
                 Some(l) => OrderKind::StopLimit {
                     trigger,
-                    px: raw(l, inst.price_dp, "stop_limit")?,
+                    px: grid.price(inst, l, limit_toward(exit_side), "stop_limit")?,
                 },
             })
         }
         (None, Some(off)) => Some(OrderKind::TrailingStopMarket {
-            offset: offset(inst, Some(off), offset_type, "trailing_offset")?,
+            offset: offset(grid, inst, Some(off), offset_type, "trailing_offset")?,
             activation: None,
         }),
         (None, None) => None,

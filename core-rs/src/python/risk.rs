@@ -241,9 +241,16 @@ fn parse_limits(d: &Bound<'_, PyDict>, instruments: &[Instrument]) -> PyResult<R
         price_band_bps: s.opt_pos("price_band_bps")?,
         max_concentration: s.opt_pos("max_concentration")?,
         max_leverage: s.opt_pos("max_leverage")?,
-        check_balance: s.bool_or("check_balance", true)?,
         ..RiskLimits::default()
     };
+    // Old configuration files may still say `check_balance = true`: the account checks its
+    // balance itself now, always; turning it off is refused rather than ignored.
+    if !s.bool_or("check_balance", true)? {
+        return Err(s.err(
+            "check_balance",
+            "cannot be turned off: a cash account never spends what it does not have (the account's own rule, not a risk check)".into(),
+        ));
+    }
     let v = s.opt_f64("max_notional")?;
     l.max_notional = money(&s, "max_notional", v)?;
     let v = s.opt_f64("max_gross_exposure")?;
@@ -793,6 +800,10 @@ pub(crate) fn report<'py>(
     let den = PyDict::new(py);
     for (k, v) in &r.denials {
         den.set_item(k.code(), v)?;
+    }
+    // The account's refusals (balance, holdings, margin) are reported with the risk engine's.
+    for (k, v) in &r.account_denials {
+        den.set_item(*k, v)?;
     }
     d.set_item("denials", den)?;
     let vet = PyDict::new(py);

@@ -26,11 +26,9 @@
 //!   working orders already on that side, no more than the position) skip the max-position and
 //!   exposure limits; every other order is checked against them. A reducing order is never
 //!   denied for a position above a limit that was lowered after it was taken.
-//! - **Free balance** (cash accounts, `check_balance`): a buy's notional must be covered by the
-//!   cash minus the notional of every working buy order (all instruments). The fee is not part of
-//!   the check: the view does not carry the venue's fee model (keep a margin in the limit if
-//!   fees matter). Sells are not checked (a cash account may sell short, see
-//!   [`crate::portfolio`]); margin accounts are checked by the venue's margin check instead.
+//! - **Balance and margin** are not a risk check: they are the account's own rule, applied to every
+//!   order in every mode after the risk engine ([`crate::portfolio`], "The account's rule"), and
+//!   never bypassed.
 //! - **Price band**: a limit or trigger price further than `price_band_bps` from the mark
 //!   (`|px − mark| · 10⁴ > bps · mark`, exact at 1e-6 bp) is denied; no mark yet: no band.
 
@@ -38,7 +36,7 @@ use super::bucket::RateLimit;
 use super::{RiskReason, RiskView};
 use crate::model::fixed::{MONEY_DP, round_i64};
 use crate::model::instrument::Instrument;
-use crate::model::order::{Order, OrderKind, OrderSpec, Side, TrailingOffset};
+use crate::model::order::{Order, OrderKind, OrderSpec, TrailingOffset};
 use crate::venue::orders::WorkingTotals;
 
 /// Per-instrument limits, beyond the instrument's own tick/lot/min_qty.
@@ -55,9 +53,8 @@ pub struct InstrumentLimits {
 }
 
 /// Limits of the pre-trade checks. `Default` = the structural checks only (instrument known,
-/// precision, min/max of the instrument, reduce-only, free balance on a cash account) and no
-/// numeric limit.
-#[derive(Debug, Clone, PartialEq)]
+/// precision, min/max of the instrument, reduce-only) and no numeric limit.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RiskLimits {
     /// Indexed by instrument id; shorter than the instrument list = no limits for the rest.
     pub instruments: Vec<InstrumentLimits>,
@@ -77,25 +74,6 @@ pub struct RiskLimits {
     pub max_leverage: Option<f64>,
     pub submit_rate: Option<RateLimit>,
     pub modify_rate: Option<RateLimit>,
-    /// Deny buys a cash account cannot pay for after its working buy orders (default true).
-    pub check_balance: bool,
-}
-
-impl Default for RiskLimits {
-    fn default() -> Self {
-        Self {
-            instruments: Vec::new(),
-            price_band_bps: None,
-            max_notional: None,
-            max_concentration: None,
-            max_gross_exposure: None,
-            max_net_exposure: None,
-            max_leverage: None,
-            submit_rate: None,
-            modify_rate: None,
-            check_balance: true,
-        }
-    }
 }
 
 /// Fixed-point scale of fractions (concentration, leverage, the band): 1 = 10^10.
@@ -350,30 +328,6 @@ fn check_spec(
         }
     }
 
-    // -- free balance of a cash account (working buys counted)
-    if limits.check_balance && side == Side::Buy && px > 0 && !view.portfolio.is_margin() {
-        let need = money(px as i128 * open_qty as i128, sc);
-        let mut reserved: i128 = 0;
-        for (j, (p, ins)) in view
-            .portfolio
-            .positions
-            .iter()
-            .zip(view.instruments)
-            .enumerate()
-        {
-            let t = if j == i {
-                same
-            } else {
-                view.orders.working_totals(j as u32, Side::Buy)
-            };
-            if t.leaves != 0 {
-                reserved += money(t.px_qty_at(p.mark.max(0)), scale(ins));
-            }
-        }
-        if need > view.portfolio.cash - reserved {
-            return Err(RiskReason::InsufficientBalance);
-        }
-    }
     Ok(())
 }
 
@@ -482,6 +436,15 @@ pub fn check_modify(
     view: &RiskView<'_>,
 ) -> Result<(), RiskReason> {
     let mut spec = order.spec.clone();
+    apply_modify(&mut spec, qty, px, trigger);
+    let open_qty = (spec.qty - order.filled).max(0);
+    let own = order.status.is_working().then(|| WorkingTotals::of(order));
+    check_spec(limits, &spec, open_qty, own.as_ref(), view)
+}
+
+/// `spec` as a modify would leave it: the given quantity, limit price and trigger (fields the
+/// order's kind does not have are left alone: the venue refuses them).
+pub fn apply_modify(spec: &mut OrderSpec, qty: Option<i64>, px: Option<i64>, trigger: Option<i64>) {
     if let Some(q) = qty {
         spec.qty = q;
     }
@@ -502,9 +465,6 @@ pub fn check_modify(
             _ => {}
         }
     }
-    let open_qty = (spec.qty - order.filled).max(0);
-    let own = order.status.is_working().then(|| WorkingTotals::of(order));
-    check_spec(limits, &spec, open_qty, own.as_ref(), view)
 }
 
 /// Whether `spec` only reduces exposure: opposite side to the position and qty ≤ |position|

@@ -58,6 +58,9 @@ pub struct RiskReport {
     /// Orders whose quantity a layer changed (and that went out).
     pub resized: u64,
     pub changes: Vec<StateChange>,
+    /// Orders the account refused (its balance, holdings or margin), by reason code: not the risk
+    /// engine's decisions, reported beside them.
+    pub account_denials: BTreeMap<&'static str, u64>,
     /// Engine-clock time spent in each state (indexed by [`TradingState::index`]), from the
     /// first market data to the last state change (to the end after [`RiskEngine::finish`]).
     pub time_in_state_ns: [i64; 5],
@@ -264,18 +267,10 @@ impl RiskEngine {
     }
 
     /// The engine of a run without a risk configuration: the structural checks only (instrument,
-    /// precision, min/max, reduce-only), no layers, and the free-balance check off, so that runs
-    /// without a risk configuration keep their results (a simulated cash account lets cash go
-    /// negative; an L2 account starts at zero cash); a risk configuration turns it on by default.
+    /// precision, min/max, reduce-only), no layers. (The account's balance and margin are not the
+    /// risk engine's: the account checks them in every mode, see [`crate::portfolio`].)
     pub fn structural(n_instruments: usize) -> Self {
-        let config = RiskConfig {
-            limits: RiskLimits {
-                check_balance: false,
-                ..RiskLimits::default()
-            },
-            ..RiskConfig::default()
-        };
-        Self::build(config, Vec::new(), n_instruments)
+        Self::build(RiskConfig::default(), Vec::new(), n_instruments)
     }
 
     fn build(config: RiskConfig, layers: Vec<Box<dyn RiskLayer>>, n: usize) -> Self {
@@ -411,6 +406,11 @@ impl RiskEngine {
     }
 
     // ---- commands ------------------------------------------------------------------------
+
+    /// Count an order the account refused (reported beside the risk engine's denials).
+    pub fn note_account_denial(&mut self, code: &'static str) {
+        *self.report.account_denials.entry(code).or_insert(0) += 1;
+    }
 
     #[inline]
     fn deny(&mut self, r: RiskReason) -> Result<(), RiskReason> {

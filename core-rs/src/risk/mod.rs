@@ -51,7 +51,6 @@ pub enum RiskReason {
     GrossExposure,
     NetExposure,
     Leverage,
-    InsufficientBalance,
     SubmitRate,
     ModifyRate,
     ReduceOnly,
@@ -77,7 +76,7 @@ pub enum RiskReason {
 
 impl RiskReason {
     /// Every reason, in declaration order (reports list denials in this order).
-    pub const ALL: [RiskReason; 34] = [
+    pub const ALL: [RiskReason; 33] = [
         Self::UnknownInstrument,
         Self::PricePrecision,
         Self::QuantityPrecision,
@@ -93,7 +92,6 @@ impl RiskReason {
         Self::GrossExposure,
         Self::NetExposure,
         Self::Leverage,
-        Self::InsufficientBalance,
         Self::SubmitRate,
         Self::ModifyRate,
         Self::ReduceOnly,
@@ -132,7 +130,6 @@ impl RiskReason {
             Self::GrossExposure => "gross_exposure",
             Self::NetExposure => "net_exposure",
             Self::Leverage => "leverage",
-            Self::InsufficientBalance => "insufficient_balance",
             Self::SubmitRate => "submit_rate",
             Self::ModifyRate => "modify_rate",
             Self::ReduceOnly => "reduce_only",
@@ -172,7 +169,6 @@ impl RiskReason {
             Self::GrossExposure => "risk: gross exposure would exceed its limit",
             Self::NetExposure => "risk: net exposure would exceed its limit",
             Self::Leverage => "risk: leverage would exceed the venue's cap",
-            Self::InsufficientBalance => "risk: free balance (after open orders) too small",
             Self::SubmitRate => "risk: submit rate limit",
             Self::ModifyRate => "risk: modify rate limit",
             Self::ReduceOnly => "risk: reduce-only order would increase the position",

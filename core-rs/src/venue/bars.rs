@@ -19,9 +19,17 @@
 //!   limit is marketable at the trigger price it fills there as a taker (never beyond the limit),
 //!   else it rests as a limit order.
 //! - **Limit** orders resting before the bar fill at the limit when the path reaches it, or at
-//!   the open when the bar gaps through it (better), as makers, without slippage. A limit that
-//!   becomes working in the middle of a bar already marketable (a released bracket leg, a modify)
-//!   fills at once at the path price as a taker (a post-only one is canceled instead).
+//!   the open when the bar gaps through it (better), as makers, without slippage. A limit that is
+//!   **marketable when it reaches the market** takes liquidity: one arriving at this bar's open
+//!   through its limit (a buy limit 105 arriving with the open at 100), or one that becomes
+//!   working in the middle of a bar already marketable (a released bracket leg, a modify), fills
+//!   at once as a taker: taker fee, slippage on the market price, capped at its limit (a
+//!   post-only one is canceled instead, as the venue rejects a post-only order that would take).
+//! - **The account** (see [`crate::portfolio`]): before every fill the venue asks the account what
+//!   it can carry ([`crate::portfolio::Portfolio::fill_capacity`]); a fill the account cannot pay
+//!   for (a cash buy beyond the cash, a spot sale beyond the holdings, a margin opening beyond the
+//!   free margin, fees included) fills what fits and the rest of the order is canceled with the
+//!   account's reason. Every fill is applied to the account at once.
 //! - **Volume cap** (`volume_cap`): at most that fraction of the bar's volume (rounded down to the
 //!   lot) fills per bar over all the orders of the instrument, in path order; what is left stays
 //!   working (`PartiallyFilled`) and continues in the next bar.
@@ -40,6 +48,7 @@ use crate::model::{
     Bar, Fill, Instrument, Liquidity, OrderEvent, OrderId, OrderKind, OrderStatus, Reason, Side,
     TimeInForce,
 };
+use crate::portfolio::Portfolio;
 
 /// The order in which a bar visits its extremes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -90,6 +99,9 @@ fn touch(a: i64, b: i64, c: Cross) -> Option<i64> {
 /// Matching state for one bar of one instrument.
 pub(super) struct Matcher<'a> {
     pub venue: &'a mut SimVenue,
+    /// The account: every fill is checked against it first (what it can carry) and applied to it
+    /// at once, so the next fill of the same bar sees the balance it left.
+    acct: &'a mut Portfolio,
     inst: &'a Instrument,
     bar: &'a Bar,
     bar_index: u64,
@@ -102,6 +114,7 @@ pub(super) struct Matcher<'a> {
 impl<'a> Matcher<'a> {
     pub fn new(
         venue: &'a mut SimVenue,
+        acct: &'a mut Portfolio,
         inst: &'a Instrument,
         bar: &'a Bar,
         bar_index: u64,
@@ -122,6 +135,7 @@ impl<'a> Matcher<'a> {
         };
         Self {
             venue,
+            acct,
             inst,
             bar,
             bar_index,
@@ -148,8 +162,10 @@ impl<'a> Matcher<'a> {
         r
     }
 
-    /// Fill as much of `id` as the bar and the order allow at `px`. Reduce-only with nothing to
-    /// reduce: canceled. FOK that cannot fill in full: canceled.
+    /// Fill as much of `id` as the bar, the order and the account allow at `px`. Reduce-only
+    /// with nothing to reduce: canceled. FOK that cannot fill in full: canceled. What the account
+    /// cannot carry ([`Portfolio::fill_capacity`]) is not filled: the order fills what it can and
+    /// the rest is canceled with the account's reason.
     pub fn fill(
         &mut self,
         id: OrderId,
@@ -162,7 +178,8 @@ impl<'a> Matcher<'a> {
         let orders = &mut self.venue.orders;
         let Some(o) = orders.get(id) else { return };
         let cap = orders.fill_cap(o);
-        let (leaves, tif, display) = (o.leaves(), o.spec.tif, o.spec.display_qty);
+        let (leaves, tif, display, side) =
+            (o.leaves(), o.spec.tif, o.spec.display_qty, o.spec.side);
         if cap == 0 {
             orders.cancel_with(id, Reason::ReduceOnlyWouldIncrease, ts, events);
             return;
@@ -177,10 +194,23 @@ impl<'a> Matcher<'a> {
         if q <= 0 {
             return;
         }
+        let rate = self.venue.fee_model.max_rate(liq);
+        let (q, short) = self
+            .acct
+            .fill_capacity(self.inst, self.bar.instrument, side, px, q, rate);
+        if let Some(why) = short
+            && (q == 0 || tif == TimeInForce::Fok)
+        {
+            self.venue.orders.cancel_with(id, why, ts, events);
+            return;
+        }
         let fee = self.venue.fee(self.inst, px, q, liq, self.bar.ts);
         self.venue
             .orders
             .apply_fill(id, px, q, liq, fee, ts, fills, events);
+        if let Some(f) = fills.last() {
+            self.acct.apply(self.inst, f);
+        }
         if self.budget != i64::MAX {
             self.budget -= q;
         }
@@ -189,6 +219,9 @@ impl<'a> Matcher<'a> {
                 Some(x) => x.1 += q,
                 None => self.shown.push((id, q)),
             }
+        }
+        if let Some(why) = short {
+            self.venue.orders.cancel_with(id, why, ts, events);
         }
     }
 
@@ -346,11 +379,12 @@ impl<'a> Matcher<'a> {
                 let px = self.venue.taker_px(self.inst, side, lvl, leaves, self.bar);
                 self.fill(id, px, Liquidity::Taker, ts, events, fills);
             }
-            Some(l) if at_open || lvl == l => {
+            Some(l) if (at_open && !self.arrives_now(id)) || lvl == l => {
                 self.fill(id, lvl, Liquidity::Maker, ts, events, fills)
             }
             Some(l) => {
-                // Became working mid-bar already marketable: it takes.
+                // Marketable when it reached the market (at this bar's open, or mid-bar: a
+                // released bracket leg, a modify): it takes, its slippage capped at its limit.
                 if post_only {
                     self.venue
                         .orders
@@ -365,6 +399,16 @@ impl<'a> Matcher<'a> {
                 self.fill(id, px, Liquidity::Taker, ts, events, fills);
             }
         }
+    }
+
+    /// Whether order `id` reaches the market at this bar (it was not resting on the book before
+    /// the bar's open): a limit marketable then takes liquidity.
+    #[inline]
+    fn arrives_now(&self, id: OrderId) -> bool {
+        self.venue
+            .orders
+            .get(id)
+            .is_some_and(|o| o.first_bar == self.bar_index)
     }
 
     /// Let the trailing stops that take part in this bar see price `px`.
@@ -457,13 +501,14 @@ impl SimVenue {
     #[inline(never)]
     pub(super) fn match_bar(
         &mut self,
+        acct: &mut Portfolio,
         inst: &Instrument,
         bar: &Bar,
         bar_index: u64,
         events: &mut Vec<OrderEvent>,
         fills: &mut Vec<Fill>,
     ) {
-        let mut m = Matcher::new(self, inst, bar, bar_index);
+        let mut m = Matcher::new(self, acct, inst, bar, bar_index);
         m.run_bar(events, fills);
         m.finish();
     }

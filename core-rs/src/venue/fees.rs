@@ -161,6 +161,20 @@ impl FeeModel {
         self.volume
     }
 
+    /// The highest rate a fill of `liquidity` can be charged under this schedule (the fixed
+    /// tier's, or the highest over the table for a rolling basis): what the account reserves
+    /// for fees before a fill ([`crate::portfolio::Portfolio::fill_capacity`]).
+    pub fn max_rate(&self, liquidity: Liquidity) -> Rate {
+        let pick = |t: &FeeTier| match liquidity {
+            Liquidity::Maker => t.maker,
+            Liquidity::Taker => t.taker,
+        };
+        match self.basis {
+            TierBasis::Fixed(k) => pick(&self.tiers[k]),
+            TierBasis::Rolling { .. } => self.tiers.iter().map(pick).max().unwrap_or_default(),
+        }
+    }
+
     /// Fee of one fill (money units; negative = rebate), recording its notional for the tiers.
     #[inline]
     pub fn fee(

@@ -38,6 +38,7 @@ use crate::model::{
     Bar, Bps, Command, Fill, Instrument, InstrumentId, Liquidity, ListId, Order, OrderEvent,
     OrderId, OrderKind, Reason, Side, TimeInForce,
 };
+use crate::portfolio::Portfolio;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FillAt {
@@ -191,6 +192,28 @@ impl SimVenue {
         self.slip_model.price(inst, side, px, qty, &ctx)
     }
 
+    /// The price a taker fill of `qty` would get with the market at `px` (the slippage model; a
+    /// model that needs the bar uses `bar` when given, else none): the account's pre-trade
+    /// estimate of a market order's price.
+    pub fn estimate_taker_px(
+        &self,
+        inst: &Instrument,
+        side: Side,
+        px: i64,
+        qty: i64,
+        bar: Option<&Bar>,
+    ) -> i64 {
+        match bar {
+            Some(b) => self.taker_px(inst, side, px, qty, b),
+            None if self.slip_model == slippage::Slippage::FixedBps(self.config.slippage) => {
+                self.slipped(inst, side, px)
+            }
+            None => self
+                .slip_model
+                .price(inst, side, px, qty, &slippage::SlipCtx::default()),
+        }
+    }
+
     /// The one fee hook: the fee of a fill at `ts` (money units; charges round up, rebates toward
     /// zero) by the fee model, which records the traded volume for its tiers.
     #[inline]
@@ -206,10 +229,11 @@ impl SimVenue {
     }
 
     /// Handle a command sent at `ts` while bar `bar` (index `bar_index`) is handled, or between
-    /// bars (`bar` None; `bar_index` = bars seen so far).
+    /// bars (`bar` None; `bar_index` = bars seen so far). Fills go to `acct` at once.
     #[allow(clippy::too_many_arguments, reason = "the engine's one entry point")]
     pub fn command(
         &mut self,
+        acct: &mut Portfolio,
         instruments: &[Instrument],
         cmd: Command,
         bar: Option<&Bar>,
@@ -266,7 +290,16 @@ impl SimVenue {
         let lat = self.latency.draw(leg);
         if lat == 0 {
             self.orders.release_from = bar_index + 1;
-            self.arrive(instruments, pending, bar, bar_index, ts, events, fills);
+            self.arrive(
+                acct,
+                instruments,
+                pending,
+                bar,
+                bar_index,
+                ts,
+                events,
+                fills,
+            );
         } else {
             let at = ts.saturating_add(lat);
             self.sent += 1;
@@ -281,6 +314,7 @@ impl SimVenue {
     #[allow(clippy::too_many_arguments, reason = "internal")]
     fn arrive(
         &mut self,
+        acct: &mut Portfolio,
         instruments: &[Instrument],
         cmd: Pending,
         bar: Option<&Bar>,
@@ -296,7 +330,7 @@ impl SimVenue {
                 };
                 let mark = self.last_px(inst);
                 if self.orders.accept(id, ts, mark, events) {
-                    self.close_fill(instruments, id, bar, bar_index, ts, events, fills);
+                    self.close_fill(acct, instruments, id, bar, bar_index, ts, events, fills);
                 }
             }
             Pending::AcceptList(list) => {
@@ -311,7 +345,7 @@ impl SimVenue {
                 self.orders.accept_list(list, ts, mark, events);
                 if let Some(l) = self.orders.list(list) {
                     for id in l.ids.clone() {
-                        self.close_fill(instruments, id, bar, bar_index, ts, events, fills);
+                        self.close_fill(acct, instruments, id, bar, bar_index, ts, events, fills);
                     }
                 }
             }
@@ -333,10 +367,12 @@ impl SimVenue {
     }
 
     /// Close mode: a market order accepted while a bar of its instrument is handled fills at
-    /// that bar's close (within what the volume cap still allows in that bar).
+    /// that bar's close (within what the volume cap still allows in that bar), and so does a limit
+    /// that is marketable at the close, as a taker with its slippage capped at its limit.
     #[allow(clippy::too_many_arguments, reason = "internal")]
     fn close_fill(
         &mut self,
+        acct: &mut Portfolio,
         instruments: &[Instrument],
         id: OrderId,
         bar: Option<&Bar>,
@@ -351,16 +387,30 @@ impl SimVenue {
         let (Some(bar), Some(o)) = (bar, self.orders.get(id)) else {
             return;
         };
-        if o.spec.instrument != bar.instrument
-            || o.spec.kind != OrderKind::Market
-            || !o.status.is_working()
-        {
+        if o.spec.instrument != bar.instrument || !o.status.is_working() {
             return;
         }
+        let limit = match o.spec.kind {
+            OrderKind::Market => None,
+            OrderKind::Limit { px } if !o.spec.post_only => Some(px),
+            _ => return,
+        };
         let (side, leaves) = (o.spec.side, o.leaves());
+        let marketable = limit.is_none_or(|l| match side {
+            Side::Buy => bar.close <= l,
+            Side::Sell => bar.close >= l,
+        });
+        if !marketable {
+            return;
+        }
         let inst = &instruments[bar.instrument as usize];
-        let mut m = bars::Matcher::new(self, inst, bar, bar_index);
+        let mut m = bars::Matcher::new(self, acct, inst, bar, bar_index);
         let px = m.venue.taker_px(inst, side, bar.close, leaves, bar);
+        let px = match (limit, side) {
+            (Some(l), Side::Buy) => px.min(l),
+            (Some(l), Side::Sell) => px.max(l),
+            (None, _) => px,
+        };
         m.fill(id, px, Liquidity::Taker, ts, events, fills);
         m.finish();
         if let Some(o) = self.orders.get(id)
@@ -382,6 +432,7 @@ impl SimVenue {
     #[inline(never)]
     fn arrivals(
         &mut self,
+        acct: &mut Portfolio,
         instruments: &[Instrument],
         ts: i64,
         bar_index: u64,
@@ -395,15 +446,17 @@ impl SimVenue {
         let due: Vec<(i64, u64, Pending)> = self.pending.drain(..n).collect();
         self.orders.release_from = bar_index;
         for (at, _, cmd) in due {
-            self.arrive(instruments, cmd, None, bar_index, at, events, fills);
+            self.arrive(acct, instruments, cmd, None, bar_index, at, events, fills);
         }
     }
 
     /// Settle bar `bar` (index `bar_index` in the stream): deliver the commands that arrived by
     /// its time, expire orders, then match the working orders of its instrument that take part.
+    /// Fills go to `acct` at once.
     #[inline(always)]
     pub fn on_bar(
         &mut self,
+        acct: &mut Portfolio,
         instruments: &[Instrument],
         bar: &Bar,
         bar_index: u64,
@@ -411,11 +464,11 @@ impl SimVenue {
         fills: &mut Vec<Fill>,
     ) {
         if !self.pending.is_empty() {
-            self.arrivals(instruments, bar.ts, bar_index, events, fills);
+            self.arrivals(acct, instruments, bar.ts, bar_index, events, fills);
         }
         if !self.orders.working_ids(bar.instrument).is_empty() {
             let inst = &instruments[bar.instrument as usize];
-            self.match_bar(inst, bar, bar_index, events, fills);
+            self.match_bar(acct, inst, bar, bar_index, events, fills);
         }
         self.last_px[bar.instrument as usize] = Some(bar.close);
     }

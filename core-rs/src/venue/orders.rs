@@ -38,6 +38,7 @@
 use std::collections::HashMap;
 
 use crate::model::fixed::{div_ceil, div_floor};
+pub use crate::model::order::{WorkingOrders, WorkingTotals};
 use crate::model::{
     Bps, Fill, Instrument, InstrumentId, Liquidity, ListId, ListKind, Order, OrderEvent,
     OrderEventKind, OrderId, OrderKind, OrderSpec, OrderStatus, Reason, Side, TimeInForce,
@@ -195,64 +196,6 @@ struct InstSpec {
     min_qty: i64,
 }
 
-/// Running totals of the working orders of one instrument on one side, kept in step with every
-/// change of a working order (acceptance, fill, cancel, expiry, modify, contingent updates), so
-/// that the pre-trade risk checks read them in O(1) instead of scanning the book.
-///
-/// Valuation: an order with a fixed price counts at its limit price, else at its trigger
-/// ([`WorkingTotals::px_qty`]); market orders and trailing stops (whose trigger moves) have no
-/// fixed price and are counted in [`WorkingTotals::unpriced`], to be valued at the mark.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct WorkingTotals {
-    /// Sum of the leaves quantities (raw).
-    pub leaves: i64,
-    /// Sum of the leaves of the reduce-only orders (raw).
-    pub reduce_only: i64,
-    /// Sum of the leaves of the orders without a fixed price (raw).
-    pub unpriced: i64,
-    /// Sum of `price x leaves` (raw price x raw quantity) of the orders with a fixed price.
-    pub px_qty: i128,
-}
-
-impl WorkingTotals {
-    /// The contribution of one order (its quantity not yet filled, whatever its status).
-    #[inline]
-    pub fn of(o: &Order) -> Self {
-        let leaves = o.spec.qty - o.filled;
-        let fixed = o.spec.kind.limit_px().or(o.spec.kind.trigger_px());
-        Self {
-            leaves,
-            reduce_only: if o.spec.reduce_only { leaves } else { 0 },
-            unpriced: if fixed.is_none() { leaves } else { 0 },
-            px_qty: fixed.map_or(0, |p| p as i128 * leaves as i128),
-        }
-    }
-
-    #[inline]
-    fn add(&mut self, o: &Self) {
-        self.leaves += o.leaves;
-        self.reduce_only += o.reduce_only;
-        self.unpriced += o.unpriced;
-        self.px_qty += o.px_qty;
-    }
-
-    /// These totals without `o`'s contribution (e.g. an order about to be modified).
-    #[inline]
-    pub fn without(mut self, o: &Self) -> Self {
-        self.leaves -= o.leaves;
-        self.reduce_only -= o.reduce_only;
-        self.unpriced -= o.unpriced;
-        self.px_qty -= o.px_qty;
-        self
-    }
-
-    /// `price x quantity` (raw units) of the whole side, the unpriced orders at `mark`.
-    #[inline]
-    pub fn px_qty_at(&self, mark: i64) -> i128 {
-        self.px_qty + self.unpriced as i128 * mark as i128
-    }
-}
-
 /// Index of a side in per-side tables.
 #[inline]
 fn side_ix(side: Side) -> usize {
@@ -294,6 +237,13 @@ pub struct Orders {
     /// The bar index from which orders accepted or released now may trade (set by bar venues;
     /// other venues leave it at 0).
     pub release_from: u64,
+}
+
+impl WorkingOrders for Orders {
+    #[inline]
+    fn working_totals(&self, instrument: InstrumentId, side: Side) -> WorkingTotals {
+        Orders::working_totals(self, instrument, side)
+    }
 }
 
 #[inline]
@@ -737,12 +687,20 @@ impl Orders {
         }
         let ids: Vec<OrderId> = specs.iter().map(|s| s.id).collect();
         let parent = ids[0];
+        let first_side = specs[0].side;
         for (k, s) in specs.into_iter().enumerate() {
             let mut o = Order::new(s, ts, bar_index);
             o.list = Some(list);
             if k > 0 && kind != ListKind::Oco {
                 o.parent = Some(parent);
             }
+            // One reservation per one-cancels-other group: an OCO's first leg (legs on its
+            // side), a bracket's take-profit (its stop-loss is the same quantity, same side).
+            o.shares_reserve = match kind {
+                ListKind::Oco => k > 0 && o.spec.side == first_side,
+                ListKind::Bracket => k == 2,
+                ListKind::Oto => false,
+            };
             transition(&mut o, OrderStatus::Submitted, ts);
             ev(events, o.id(), ts, OrderEventKind::Submitted);
             self.insert(o);

@@ -7,12 +7,16 @@ use _core::model::{
     Bar, Command, Fill, Instrument, Liquidity, OrderEvent, OrderEventKind, OrderKind, OrderSpec,
     Side,
 };
+use _core::portfolio::{Account, Funding, MarginConfig, Portfolio};
 use _core::venue::{SimVenue, VenueConfig};
 
 pub const MIN: i64 = 60_000_000_000;
 
 pub struct Sim {
     pub v: SimVenue,
+    /// The account behind the venue: a margin account deep enough never to limit a fill (these
+    /// tests are about matching; the account's rule has its own tests in `accounting.rs`).
+    pub acct: Portfolio,
     pub insts: Vec<Instrument>,
     pub events: Vec<OrderEvent>,
     pub fills: Vec<Fill>,
@@ -27,8 +31,13 @@ impl Sim {
     /// One instrument with integer prices and quantities (tick = lot = 1).
     pub fn new(cfg: VenueConfig) -> Self {
         let insts = vec![Instrument::new("X", 0, 0).unwrap()];
+        let mut acct = Portfolio::new(1_000_000_000_000 * 1_000_000_000_000_000_000, insts.len());
+        acct.set_account(Account::Margin(
+            MarginConfig::new(100.0, 0.0, 0.0, Funding::None).unwrap(),
+        ));
         Self {
             v: SimVenue::new(cfg, &insts),
+            acct,
             insts,
             events: Vec::new(),
             fills: Vec::new(),
@@ -44,6 +53,7 @@ impl Sim {
         let ts = self.cur.map_or(self.ts, |b| b.ts);
         let cur = self.cur;
         self.v.command(
+            &mut self.acct,
             &self.insts,
             cmd,
             cur.as_ref(),
@@ -67,8 +77,14 @@ impl Sim {
             close: c,
             volume,
         };
-        self.v
-            .on_bar(&self.insts, &b, self.idx, &mut self.events, &mut self.fills);
+        self.v.on_bar(
+            &mut self.acct,
+            &self.insts,
+            &b,
+            self.idx,
+            &mut self.events,
+            &mut self.fills,
+        );
         self.cur = Some(b);
         self.ts = ts;
     }

@@ -18,6 +18,9 @@ Model, per bar of length ``dt`` (all vectorised with numpy, generated in fixed i
   ``high >= max(open, close)``, ``low <= min(open, close)`` and ``low > 0`` by construction.
 - **Volume**: a per-interval base scaled by the regime and by ``0.4 + 0.6·|shock|`` (so it
   correlates with the absolute return), with lognormal noise.
+- **Ticks**: prices sit on a tick grid, as exchange prices do: seven significant digits of the
+  starting price (30,000 → 0.01; :func:`price_decimals`), the open being the previous close, the
+  high and low rounded outward of them and never below one tick.
 
 Options (``open(None | "synthetic", seed=42, bars=100_000, start="2024-01-01T00:00Z",
 interval="1m", price=30_000.0, symbol="SYNTH-USDT")``): here ``start`` is where the series
@@ -78,6 +81,12 @@ def affine_scan(a: np.ndarray, b: np.ndarray, x0: float, block: int = 64) -> np.
     return (P * starts[:, None] + Y).ravel()[:n]
 
 
+def price_decimals(price: float) -> int:
+    """Decimals of the synthetic tick grid for a series starting at ``price``: seven significant
+    digits of it (30,000 → 2), between 0 and 8."""
+    return int(min(8, max(0, 6 - math.floor(math.log10(price)))))
+
+
 class SyntheticGenerator:
     """The generator's state; :meth:`chunks` yields raw bars, deterministically for a seed."""
 
@@ -100,6 +109,9 @@ class SyntheticGenerator:
         regime, remaining = 1, int(rng.geometric(1.0 / stays[1]))
         h_prev, z_prev = 1.0, 0.0
         last_close = float(self.price)
+        dp = price_decimals(self.price)
+        tick = 10.0**-dp
+        last_close_r = round(last_close, dp)
         total = self.bars if limit is None else min(self.bars, limit)
         done = 0
         while done < total:
@@ -133,14 +145,20 @@ class SyntheticGenerator:
             two_var = 2.0 * s * s
             hi = 0.5 * (r + np.sqrt(r * r + two_var * e[0]))
             lo = 0.5 * (r - np.sqrt(r * r + two_var * e[1]))
-            c = last_close * np.exp(np.cumsum(r))
+            c_exact = last_close * np.exp(np.cumsum(r))
+            o_exact = np.empty(n)
+            o_exact[0] = last_close
+            o_exact[1:] = c_exact[:-1]
+            last_close = float(c_exact[-1])
+            # On the tick grid: the close rounded (never below a tick), the open the previous
+            # close, high >= max(o, c) and low <= min(o, c) after rounding.
+            c = np.maximum(np.round(c_exact, dp), tick)
             o = np.empty(n)
-            o[0] = last_close
+            o[0] = last_close_r
             o[1:] = c[:-1]
-            last_close = float(c[-1])
-            # high >= max(o, c) and low <= min(o, c) in exact arithmetic; clamp away rounding.
-            high = np.maximum(o * np.exp(hi), np.maximum(o, c))
-            low = np.minimum(o * np.exp(lo), np.minimum(o, c))
+            last_close_r = float(c[-1])
+            high = np.maximum(np.round(o_exact * np.exp(hi), dp), np.maximum(o, c))
+            low = np.maximum(np.minimum(np.round(o_exact * np.exp(lo), dp), np.minimum(o, c)), tick)
             shock = np.abs(r) / (sig * mult)
             volume = vol_base * (1.0 + (reg == 2)) * (0.4 + 0.6 * shock) * np.exp(0.35 * rng.standard_normal(n))
             ts = self.start_ns + (done + np.arange(n, dtype=np.int64)) * iv
