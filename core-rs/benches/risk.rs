@@ -122,6 +122,7 @@ fn world() -> World {
     for (k, &(i, side, px, qty)) in work.iter().enumerate() {
         let spec = OrderSpec::new(k as u64 + 1, i, side, OrderKind::Limit { px }, qty);
         venue.command(
+            &mut pf,
             &insts,
             Command::Submit(spec),
             None,
@@ -209,7 +210,11 @@ fn bench(c: &mut Criterion) {
         .iter()
         .filter(|s| check_order(&lim, s, &view).is_err())
         .count();
-    let mut v = world().venue;
+    let World {
+        venue: mut v,
+        pf: mut acct,
+        ..
+    } = world();
     let (mut events, mut fills) = (Vec::new(), Vec::new());
     let mut venue_ok = true;
     for (j, s) in specs.iter().enumerate() {
@@ -217,6 +222,7 @@ fn bench(c: &mut Criterion) {
         spec.id = 500 + j as u64;
         events.clear();
         v.command(
+            &mut acct,
             &w.insts,
             Command::Submit(spec),
             None,
@@ -226,6 +232,7 @@ fn bench(c: &mut Criterion) {
             &mut fills,
         );
         v.command(
+            &mut acct,
             &w.insts,
             Command::Cancel { id: 500 + j as u64 },
             None,
@@ -288,8 +295,11 @@ fn bench(c: &mut Criterion) {
             while left > 0 {
                 let n = left.min(50_000);
                 left -= n;
-                let mut v = world().venue;
-                let insts = instruments();
+                let World {
+                    venue: mut v,
+                    pf: mut acct,
+                    insts,
+                } = world();
                 let mut id = 1_000u64;
                 let t = Instant::now();
                 for j in 0..n {
@@ -297,6 +307,7 @@ fn bench(c: &mut Criterion) {
                     let mut spec = specs[(j & 7) as usize].clone();
                     spec.id = id;
                     v.command(
+                        &mut acct,
                         &insts,
                         Command::Submit(spec),
                         None,
@@ -306,6 +317,7 @@ fn bench(c: &mut Criterion) {
                         &mut fills,
                     );
                     v.command(
+                        &mut acct,
                         &insts,
                         Command::Cancel { id },
                         None,
