@@ -252,3 +252,42 @@ def test_cli_strategy_error_prints_its_traceback_and_exits_1(tmp_path: Path):
     assert p.returncode == 1
     assert "Traceback" in p.stderr and "KeyError: 'strategy bug'" in p.stderr
     assert p.stdout == ""  # no partial result reported
+
+
+# ---- runs that cannot trade warn and say why (trader.backtest.run_warnings) ----------------------
+
+
+def test_a_warm_up_longer_than_the_data_is_warned_about():
+    result = run_backtest("ema_cross", {"slow": 5_000}, options={"bars": 3_000})
+    assert result.orders == 0
+    assert result.warnings == [
+        "warm-up longer than the data: EMA was still warming up after all 3,000 bars of SYNTH-USDT, so it never gave a value "
+        "and no order was placed (shorten its period or give more data)"
+    ]
+    assert result.summary()["warnings"] == result.warnings
+    ok = run_backtest("ema_cross", {"slow": 2_999}, options={"bars": 3_000})
+    assert ok.warnings == [] and "warnings" not in ok.summary()
+
+
+def test_a_lot_step_that_rounds_every_order_to_zero_is_warned_about():
+    # 1 unit of a 30,000 instrument with 10,000 of cash: qty_for(1.0) rounds 0.33 down to 0
+    result = run_backtest("ema_cross", options={"bars": 5_000}, size_precision=0)
+    assert result.orders == 0 and len(result.warnings) == 1
+    assert result.warnings[0].startswith("lot step too coarse: qty_for rounded all ") and "lot step 1 (size precision 0)" in result.warnings[0]
+    # direct orders below the lot are denied by the engine: the same warning, from the denials
+    result = run_backtest("ema_cross", {"qty": 0.4}, options={"bars": 5_000}, size_precision=0)
+    assert result.orders == 0 and result.risk["denials"]["quantity_below_min"] > 0
+    n = result.risk["denials"]["quantity_below_min"]
+    assert result.warnings == [
+        f"{n} order quantities were rounded down to the lot (the first: 0.4 -> 0.0); --off-lot reject refuses them instead",
+        f"lot step too coarse: all {n:,} orders were denied as below the minimum quantity (lot step 1, size precision 0), so no "
+        "order was placed (give a finer size precision)",
+    ]
+    assert run_backtest("ema_cross", options={"bars": 5_000}, size_precision=2).warnings == []
+
+
+def test_cli_warns_on_stderr_and_in_json():
+    p = run_cli("backtest", "-o", "bars=3000", "-p", "slow=1000000000", "--json")
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.startswith("warning: warm-up longer than the data: EMA") and len(p.stderr.splitlines()) == 1
+    assert json.loads(p.stdout)["warnings"] == [p.stderr.strip()[len("warning: "):]]

@@ -154,3 +154,111 @@ def test_cli_inspect_json(shared_data, capsys):
     main(["data", "inspect", "synthetic", "-o", "bars=500", "-o", "seed=3", "--json"])
     meta = json.loads(capsys.readouterr().out)
     assert meta["bars"] == 500 and meta["seed"] == 3
+
+
+# ---- strategies from files and modules (trader.plugins.load_strategy) --------------------------
+
+STRATEGY_FILE = '''
+from trader import Param, Strategy
+
+
+class Helper:
+    pass
+
+
+class BuyOnce(Strategy):
+    """Buys ``qty`` on bar ``at`` (a parameter, so -p works)."""
+
+    qty = Param(0.01, float, gt=0)
+    at = Param(3, int, ge=0)
+
+    def on_start(self):
+        self.n = 0
+
+    def on_bar(self, bar):
+        if self.n == self.at:
+            self.buy(self.qty)
+        self.n += 1
+
+
+def helper():
+    pass
+'''
+
+
+def _write_strategy(tmp_path, text=STRATEGY_FILE, name="mine.py"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_a_strategy_from_a_file_runs_with_its_params(tmp_path):
+    path = _write_strategy(tmp_path)
+    cls = plugins.load_strategy(f"{path}:BuyOnce")
+    assert cls.__name__ == "BuyOnce" and plugins.load_strategy(str(path)) is not None  # the one subclass
+    result = trader.run_backtest(f"{path}:BuyOnce", {"qty": "0.02", "at": "5"}, options={"bars": 50})
+    assert result.strategy == "BuyOnce" and result.params == {"qty": 0.02, "at": 5}
+    assert list(result.fills["qty"]) == pytest.approx([0.02])
+    assert result.fills["ts"][0] == result.equity_ts[6]  # decided on bar 5, filled at the next open
+
+
+def test_a_strategy_from_a_module(tmp_path, monkeypatch):
+    _write_strategy(tmp_path, name="my_strats.py")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert plugins.load_strategy("my_strats:BuyOnce").__name__ == "BuyOnce"
+    assert plugins.load_strategy("trader_strategies.ema_cross:EmaCross").name == "ema_cross"
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("{dir}/nope.py:X", r"strategy {dir}/nope.py:X: {dir}/nope.py: no such file$"),
+        ("{dir}:X", r"{dir}: is a directory, not a Python file$"),
+        ("{dir}/mine.py:Nope", r"has no 'Nope' \(Strategy subclasses it defines: BuyOnce\)$"),
+        ("{dir}/mine.py:Helper", r"Helper in {dir}/mine.py is a class, not a trader.Strategy subclass \(Strategy subclasses it defines: BuyOnce\)$"),
+        ("{dir}/mine.py:helper", r"helper in {dir}/mine.py is a function, not a trader.Strategy subclass"),
+        ("{dir}/raises.py:X", r"importing {dir}/raises.py raised RuntimeError: boom at import \(line 3\)$"),
+        ("{dir}/syntax.py:X", r"importing {dir}/syntax.py raised SyntaxError: .* \(line 2\)$"),
+        ("{dir}/two.py", r"two.py defines 2 Strategy subclasses \(A, B\): name one as {dir}/two.py:ClassName$"),
+        ("no_such_package.mod:X", r"no module named 'no_such_package'$"),
+        ("trader_strategies.ema_cross:Nope", r"module trader_strategies.ema_cross has no 'Nope' \(Strategy subclasses it defines: EmaCross\)$"),
+        ("trader_strategies.ema_cross", None),  # no colon, no .py: a registry name, unknown
+    ],
+)
+def test_strategy_location_errors_are_one_line(tmp_path, spec, message):
+    _write_strategy(tmp_path)
+    _write_strategy(tmp_path, "import trader\nx = 1\nraise RuntimeError('boom at import')\n", "raises.py")
+    _write_strategy(tmp_path, "import trader\ndef f(:\n", "syntax.py")
+    _write_strategy(tmp_path, "from trader import Strategy\nclass A(Strategy): pass\nclass B(Strategy): pass\n", "two.py")
+    spec = spec.format(dir=tmp_path)
+    with pytest.raises(trader.exceptions.InvalidInputError) as e:
+        trader.backtest.make_strategy(spec)
+    text = str(e.value)
+    assert "\n" not in text
+    if message is None:
+        assert f"unknown strategy {spec!r}" in text
+    else:
+        import re
+
+        assert re.search(message.format(dir=re.escape(str(tmp_path))), text), text
+
+
+def test_cli_runs_a_strategy_file(tmp_path, capsys):
+    path = _write_strategy(tmp_path)
+    main(["backtest", "-s", f"{path}:BuyOnce", "-p", "at=2", "-o", "bars=40", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert out["strategy"] == "BuyOnce" and out["params"]["at"] == 2 and out["fills"] == 1
+
+
+def test_a_file_strategy_that_raises_during_the_run_keeps_its_traceback(tmp_path):
+    """Import errors are one line (exit 2); an error *in the run* is the strategy's own bug: its
+    traceback, pointing into the file, and exit 1, as for any strategy."""
+    import subprocess
+    import sys
+
+    path = _write_strategy(tmp_path, "from trader import Strategy\n\nclass Boom(Strategy):\n    def on_bar(self, bar):\n"
+                                     "        raise KeyError('strategy bug')\n")
+    p = subprocess.run([sys.executable, "-m", "trader", "backtest", "-s", f"{path}:Boom", "-o", "bars=100"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 1 and p.stdout == ""
+    assert "Traceback" in p.stderr and f'File "{path}", line 5, in on_bar' in p.stderr and "KeyError: 'strategy bug'" in p.stderr

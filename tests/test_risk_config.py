@@ -101,7 +101,7 @@ def test_bad_config_names_the_key(tmp_path, text, message):
 
 def test_instrument_not_in_run(tmp_path):
     p = write(tmp_path, "[risk.limits.instruments.DOGE]\nmax_position = 1")
-    with pytest.raises(InvalidInputError, match="'DOGE' is not traded in this run"):
+    with pytest.raises(InvalidInputError, match=r"'DOGE' is not traded in this run \(instruments: BTC\)"):
         load_risk_config(p).to_core(["BTC"], KNOWN)
 
 
@@ -165,3 +165,15 @@ def cli_exit(argv: list[str]) -> int:
     except SystemExit as e:
         return int(e.code or 0)
     return 0
+
+
+def test_merged_settings_keep_their_parsed_limits():
+    """merged() validates again: every parsed limit (a rate above all) must pass its own check."""
+    s = RiskSettings(limits={"submit_rate": "20/1s", "modify_rate": {"count": 5, "interval": "1m"}, "max_leverage": 3})
+    m = s.merged(limits={"max_leverage": 2})
+    assert m.limits["submit_rate"] == {"capacity": 20, "interval_ns": 1_000_000_000}
+    assert m.limits["modify_rate"] == {"capacity": 5, "interval_ns": 60_000_000_000}
+    assert m.merged().limits == m.limits
+    for bad in ({"capacity": 0, "interval_ns": 1}, {"capacity": 2, "interval_ns": -1}, {"capacity": 1.5, "interval_ns": 1}):
+        with pytest.raises(InvalidInputError, match="^r: "):
+            parse_rate("r", bad)

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import trader
@@ -35,7 +36,7 @@ class TwoBuys(Strategy):
 
     def on_start(self) -> None:
         self.ids: list[int] = []
-        self.events: list[dict[str, Any]] = []
+        self.events: list[Any] = []
         self.positions: list[float] = []
 
     def on_book(self, book: Any) -> None:
@@ -43,14 +44,14 @@ class TwoBuys(Strategy):
         if not self.ids:
             self.ids = [self.buy(self.first), self.buy(self.second)]
 
-    def on_order_event(self, event: dict[str, Any]) -> None:
+    def on_order_event(self, event: Any) -> None:
         self.events.append(event)
 
 
 class Recorder(L2MarketMaker):
     def on_start(self) -> None:
         super().on_start()
-        self.events: list[dict[str, Any]] = []
+        self.events: list[Any] = []
         self.changes: list[dict[str, Any]] = []
         self.states: set[str] = set()
 
@@ -58,8 +59,9 @@ class Recorder(L2MarketMaker):
         self.states.add(book.trading_state)
         super().on_book(book)
 
-    def on_order_event(self, event: dict[str, Any]) -> None:
-        self.events.append(event)
+    def on_order_event(self, event: Any) -> None:
+        if event.code is not None:  # what the risk engine said
+            self.events.append(event)
 
     def on_trading_state(self, change: dict[str, Any]) -> None:
         self.changes.append(change)
@@ -71,15 +73,17 @@ def test_max_position_boundary(usdm: str) -> None:
     s = TwoBuys(first=0.004, second=0.001)
     r = trader.run_l2_backtest(usdm, s, risk=risk)
     assert r["position"] == pytest.approx(0.005) and r["orders"] == 2
-    assert s.events and all(e["kind"] in ("filled", "partially_filled") for e in s.events)
+    kinds = [e.kind for e in s.events]
+    assert {"submitted", "accepted", "filled"} <= set(kinds) <= {"submitted", "accepted", "partially_filled", "filled"}
+    assert kinds.count("filled") == 2 and kinds.count("submitted") == 2
     assert r["risk"]["denials"] == {}
     # 0.005 is the limit: it passes; one lot (0.001) beyond is denied and reaches nothing.
     s = TwoBuys(first=0.005, second=0.001)
     r = trader.run_l2_backtest(usdm, s, risk=risk)
     assert r["position"] == pytest.approx(0.005) and r["orders"] == 1
-    denied = [e for e in s.events if e["kind"] == "denied"]
-    assert denied == [{"kind": "denied", "order_id": s.ids[1], "ts": denied[0]["ts"],
-                       "reason": "risk: position would exceed its limit", "code": "max_position"}]
+    denied = [e for e in s.events if e.kind == "denied"]
+    assert [(e.order_id, e.reason, e.code) for e in denied] == [
+        (s.ids[1], "risk: position would exceed its limit", "max_position")]
     assert set(r["fill_columns"]["order_id"].tolist()) == {s.ids[0]}
     assert r["risk"]["denials"] == {"max_position": 1}
     # Without the limit the same two orders both fill.
@@ -90,11 +94,11 @@ def test_max_position_boundary(usdm: str) -> None:
 def test_halted_from_the_start_sends_nothing(usdm: str) -> None:
     s = Recorder(qty=0.002, max_position=0.01)
     r = trader.run_l2_backtest(usdm, s, risk=RiskSettings(layers=[], initial_state="halted"))
-    assert (r["orders"], r["fills"], r["position"], r["cash"]) == (0, 0, 0.0, 0.0)
+    assert (r["orders"], r["fills"], r["position"], r["cash"]) == (0, 0, 0.0, 10_000.0)
     assert r["strategy_calls"] > 3000
     assert [(c["from"], c["to"], c["source"]) for c in s.changes] == [("active", "halted", "config")]
     assert s.states == {"halted"}
-    assert s.events and all(e["kind"] == "denied" and e["code"] == "state_halted" for e in s.events)
+    assert s.events and all(e.kind == "denied" and e.code == "state_halted" for e in s.events)
     assert r["risk"]["denials"] == {"state_halted": len(s.events)}
     assert r["risk"]["state"] == "halted"
     assert r["risk"]["time_in_state"]["halted"] == pytest.approx((r["last_ts"] - r["first_ts"]) / 1e9)
@@ -113,7 +117,7 @@ def test_panic_layer_pauses_on_a_wide_spread_of_real_quotes(usdm: str) -> None:
     assert any(c["reason"] == "condition cleared" for c in changes)
     assert s.changes == changes
     assert r["risk"]["denials"].get("state_paused", 0) > 0
-    assert any(e.get("code") == "state_paused" for e in s.events)
+    assert any(e.code == "state_paused" for e in s.events)
     assert r["risk"]["time_in_state"]["paused"] > 0
     assert {"active", "paused"} <= s.states
     # The audit log records every change and verifies.
@@ -139,39 +143,53 @@ def test_no_risk_config_and_structural_only_give_the_same_run(usdm: str) -> None
     assert [e["kind"] for e in bypass["audit"]] == ["bypass", "seal"]
 
 
-def test_cash_and_the_balance_check(usdm: str) -> None:
-    plain = trader.run_l2_backtest(usdm, None, qty=0.002, max_position=0.01)
-    funded = trader.run_l2_backtest(usdm, None, qty=0.002, max_position=0.01, cash=10_000)
+def test_the_account_rule_holds_in_l2_runs(usdm: str) -> None:
+    """The account's rule in an L2 run as in a bar run: a margin account (the default on a futures
+    recording) with no cash opens nothing; a cash account never sells what it does not hold and
+    never buys beyond its cash; cash and equity never go below zero."""
+    plain = trader.run_l2_backtest(usdm, None, qty=0.002, max_position=0.01)  # margin, 10,000
+    assert plain["account"] == "margin" and plain["fills"] > 0 and plain["risk"]["denials"] == {}
+    funded = trader.run_l2_backtest(usdm, None, qty=0.002, max_position=0.01, cash=20_000)
     assert funded["cash"] == pytest.approx(plain["cash"] + 10_000, abs=1e-9)
     assert {k: funded[k] for k in ("orders", "fills", "position")} == {k: plain[k] for k in ("orders", "fills", "position")}
-    # With the free-balance check on and no cash, a buy needs the proceeds of earlier sales.
-    broke = trader.run_l2_backtest(usdm, None, qty=0.002, max_position=0.01,
-                                   risk=RiskSettings(limits={"check_balance": True}, layers=[]))
-    assert broke["risk"]["denials"].get("insufficient_balance", 0) > 0
-    assert broke["fill_columns"]["side"][0] < 0 and plain["fill_columns"]["side"][0] > 0
-    rich = trader.run_l2_backtest(usdm, None, qty=0.002, max_position=0.01, cash=10_000,
-                                  risk=RiskSettings(layers=[]))  # the balance check is on with cash
-    assert rich["risk"]["denials"] == {} and rich["fills"] == plain["fills"]
+    # No cash at all: every opening order is denied for its margin, nothing fills.
+    broke = trader.run_l2_backtest(usdm, None, qty=0.002, max_position=0.01, cash=0)
+    assert broke["fills"] == 0 and broke["risk"]["denials"].get("insufficient_margin", 0) > 0
+    # A cash account: the market maker's asks from flat are refused (no shorting on spot), its bids
+    # fill, and every sell sells what was bought before.
+    spot = trader.run_l2_backtest(usdm, None, qty=0.002, max_position=0.01, account="cash")
+    assert spot["risk"]["denials"].get("insufficient_holdings", 0) > 0
+    f = spot["fill_columns"]
+    held = np.cumsum(np.where(f["side"] > 0, f["qty"], -f["qty"]))
+    assert f["side"][0] > 0 and held.min() >= -1e-12
+    # A cash account with 100 of cash: one 0.002 bid (about 115) is refused for its balance.
+    poor = trader.run_l2_backtest(usdm, None, qty=0.002, max_position=0.01, account="cash", cash=100)
+    assert poor["fills"] == 0 and poor["risk"]["denials"].get("insufficient_balance", 0) > 0
     with pytest.raises(InvalidInputError, match="cash"):
         trader.run_l2_backtest(usdm, None, cash=-1)
+    with pytest.raises(InvalidInputError, match="leverage"):
+        trader.run_l2_backtest(usdm, None, account="cash", leverage=3)
 
 
 def test_tick_backtest_goes_through_the_risk_engine(usdm: str) -> None:
-    kw = dict(price_precision=2, size_precision=3, qty=0.002)
-    plain = trader.run_tick_backtest(usdm, None, None, **kw)
-    halted = trader.run_tick_backtest(usdm, None, None, risk=RiskSettings(layers=[], initial_state="halted"), **kw)
+    # a margin account: the market maker quotes both sides from flat
+    kw = dict(data=usdm, price_precision=2, size_precision=3, qty=0.002, account="margin")
+    plain = trader.run_tick_backtest(None, **kw)
+    halted = trader.run_tick_backtest(None, risk=RiskSettings(layers=[], initial_state="halted"), **kw)
     assert plain["fills"] > 0 and plain["risk"]["denials"] == {}
     assert (halted["orders"], halted["fills"]) == (0, 0) and halted["risk"]["denials"]["state_halted"] > 0
-    capped = trader.run_tick_backtest(usdm, None, None, risk=RiskSettings(instruments={"TICKS": {"max_position": 0.002}}, layers=[]), **kw)
-    assert capped["risk"]["denials"].get("max_position", 0) > 0
-    assert abs(capped["position"]) <= 0.002 + 1e-12
-    with pytest.raises(InvalidInputError, match="'L2' is not traded"):
-        trader.run_tick_backtest(usdm, None, None, risk=RiskSettings(instruments={"L2": {"max_position": 1}}, layers=[]), **kw)
+    # The run's instrument is the recording's BTCUSDT: any spelling of it, or the alias TICKS.
+    for name in ("TICKS", "BTCUSDT", "BTC_USDT", "BTC/USDT"):
+        capped = trader.run_tick_backtest(None, risk=RiskSettings(instruments={name: {"max_position": 0.002}}, layers=[]), **kw)
+        assert capped["risk"]["denials"].get("max_position", 0) > 0, name
+        assert abs(capped["position"]) <= 0.002 + 1e-12
+    with pytest.raises(InvalidInputError, match="'L2' is not traded in this run .*BTCUSDT"):
+        trader.run_tick_backtest(None, risk=RiskSettings(instruments={"L2": {"max_position": 1}}, layers=[]), **kw)
 
 
 def test_bad_risk_settings(usdm: str, tmp_path: Path) -> None:
-    with pytest.raises(InvalidInputError, match="BTCUSDT"):
-        trader.run_l2_backtest(usdm, None, risk=RiskSettings(instruments={"BTCUSDT": {"max_position": 1}}, layers=[]))
+    with pytest.raises(InvalidInputError, match="'ETHUSDT' is not traded in this run .*BTCUSDT"):
+        trader.run_l2_backtest(usdm, None, risk=RiskSettings(instruments={"ETHUSDT": {"max_position": 1}}, layers=[]))
     with pytest.raises(InvalidInputError, match="risk"):
         trader.run_l2_backtest(usdm, None, risk={"limits": {}})
     toml = tmp_path / "risk.toml"
@@ -190,7 +208,7 @@ def test_cli_risk_options(usdm: str, tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "audit" not in out and "fill_columns" not in out
     assert verify_audit_file(log) == len(out["risk"]["changes"]) + 1
     for bad, msg in [(["--risk-limit", "nonsense"], "--risk-limit"), (["--risk-layer", "nosuch"], "nosuch"),
-                     (["--risk-limit", "instruments.BTCUSDT.max_position=1"], "BTCUSDT"), (["--cash", "-5"], "--cash")]:
+                     (["--risk-limit", "instruments.ETHUSDT.max_position=1"], "ETHUSDT"), (["--cash", "-5"], "--cash")]:
         with pytest.raises(SystemExit) as e:
             main(["backtest-l2", usdm, *bad])
         assert e.value.code == 2, bad

@@ -323,6 +323,18 @@ impl MarketKind {
     }
 }
 
+/// A futures diff without `pu`: the recording is most likely spot (whose diffs carry none).
+fn missing_pu(kind: MarketKind, first: u64, last: u64) -> CoreError {
+    CoreError::InvalidArgument {
+        name: "pu",
+        reason: format!(
+            "a {} diff must carry `pu` (event U={first} u={last}); spot diffs have none: is this a \
+             spot recording? Use market spot (--market spot), or leave the market to be detected",
+            kind.name()
+        ),
+    }
+}
+
 /// Update ids of one diff event: `U` (first), `u` (final), `pu` (futures: previous event's `u`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DiffIds {
@@ -458,15 +470,7 @@ impl BookSync {
         if self.kind.is_futures() {
             match next.prev {
                 Some(pu) => Ok(pu == last),
-                None => Err(CoreError::InvalidArgument {
-                    name: "pu",
-                    reason: format!(
-                        "a {} diff must carry `pu` (event U={} u={})",
-                        self.kind.name(),
-                        next.first,
-                        next.last
-                    ),
-                }),
+                None => Err(missing_pu(self.kind, next.first, next.last)),
             }
         } else {
             Ok(last.checked_add(1) == Some(next.first))
@@ -494,15 +498,7 @@ impl BookSync {
 
     fn check_ids(&self, ids: &DiffIds) -> CoreResult<()> {
         if self.kind.is_futures() && ids.prev.is_none() {
-            return Err(CoreError::InvalidArgument {
-                name: "pu",
-                reason: format!(
-                    "a {} diff must carry `pu` (event U={} u={})",
-                    self.kind.name(),
-                    ids.first,
-                    ids.last
-                ),
-            });
+            return Err(missing_pu(self.kind, ids.first, ids.last));
         }
         if ids.first > ids.last {
             return Err(CoreError::InvalidArgument {

@@ -93,6 +93,110 @@ pub struct Denial {
     pub detail: String,
 }
 
+/// Every denial of a run with its numbers, in order, found by order id.
+#[derive(Debug, Default, Clone)]
+pub struct Denials {
+    list: Vec<Denial>,
+    by_id: std::collections::HashMap<OrderId, usize>,
+}
+
+impl Denials {
+    /// The events of `cmd` refused for `reason` (a `Denied` per order, `ModifyRejected` for a
+    /// modify), each recorded with `detail`.
+    pub fn deny(
+        &mut self,
+        cmd: &Command,
+        reason: Reason,
+        detail: &str,
+        ts: i64,
+        events: &mut Vec<OrderEvent>,
+    ) {
+        let mut one = |id: OrderId, kind| {
+            events.push(OrderEvent { id, ts, kind });
+            self.by_id.insert(id, self.list.len());
+            self.list.push(Denial {
+                ts,
+                order_id: id,
+                reason,
+                detail: detail.to_string(),
+            });
+        };
+        match cmd {
+            Command::Submit(spec) => one(spec.id, OrderEventKind::Denied(reason)),
+            Command::SubmitList { orders, .. } => {
+                for o in orders {
+                    one(o.id, OrderEventKind::Denied(reason));
+                }
+            }
+            Command::Modify { id, .. } => one(*id, OrderEventKind::ModifyRejected(reason)),
+            Command::Cancel { .. } | Command::CancelAll { .. } => {}
+        }
+    }
+
+    /// The latest denial of order `id`.
+    pub fn of(&self, id: OrderId) -> Option<&Denial> {
+        self.by_id.get(&id).map(|&k| &self.list[k])
+    }
+
+    pub fn all(&self) -> &[Denial] {
+        &self.list
+    }
+}
+
+/// The account's rule for a command, in every mode (see [`Portfolio::check_order`]): a new order,
+/// each leg of a list that can trade on its own (every OCO leg, an OTO/bracket's parent; the
+/// children activate later, sized to the parent's fill, and meet the fill-time check), and a
+/// modify as the order would become. `estimate(spec, qty)`: the price the order can fill at in
+/// this mode (None: no price yet); `fee_rate`: the highest fee rate it may pay.
+pub fn check_account(
+    portfolio: &Portfolio,
+    instruments: &[Instrument],
+    orders: &crate::venue::Orders,
+    cmd: &Command,
+    fee_rate: crate::model::fixed::Rate,
+    estimate: &dyn Fn(&OrderSpec, i64) -> Option<i64>,
+) -> Result<(), AccountDenial> {
+    let one = |spec: &OrderSpec, open_qty: i64, own: Option<&crate::model::WorkingTotals>| {
+        let px = estimate(spec, open_qty);
+        portfolio.check_order(instruments, spec, open_qty, px, fee_rate, orders, own)
+    };
+    match cmd {
+        Command::Submit(spec) => one(spec, spec.qty, None),
+        Command::SubmitList { kind, orders, .. } => {
+            let legs = match kind {
+                crate::model::ListKind::Oco => &orders[..],
+                _ => &orders[..orders.len().min(1)],
+            };
+            for spec in legs {
+                one(spec, spec.qty, None)?;
+            }
+            Ok(())
+        }
+        Command::Modify {
+            id,
+            qty,
+            px,
+            trigger,
+        } => {
+            let Some(o) = orders.get(*id) else {
+                return Ok(()); // the venue answers an unknown id
+            };
+            if o.status.is_closed() {
+                return Ok(());
+            }
+            let mut spec = o.spec.clone();
+            crate::risk::checks::apply_modify(&mut spec, *qty, *px, *trigger);
+            let open_qty = (spec.qty - o.filled).max(0);
+            let own = o
+                .status
+                .is_working()
+                .then(|| crate::model::WorkingTotals::of(o));
+            one(&spec, open_qty, own.as_ref())
+        }
+        Command::Cancel { .. } | Command::CancelAll { .. } => Ok(()),
+    }
+}
+
 /// The equity curve: one point per distinct timestamp, after every bar of that timestamp.
 #[derive(Debug, Default, Clone)]
 pub struct EquityCurve {
@@ -124,10 +228,8 @@ pub struct Backtest {
     engine_ids: OrderId,
     /// Highest id a handler used (engine ids excluded).
     user_max_id: OrderId,
-    /// Every denial (risk engine or account) with its numbers, in order; `denial_of` finds an
-    /// order's by id.
-    pub denials: Vec<Denial>,
-    denial_of: std::collections::HashMap<OrderId, usize>,
+    /// Every denial (risk engine or account) with its numbers, in order.
+    pub denials: Denials,
     current: Option<Bar>,
     bar_index: u64,
     last_ts: Option<i64>,
@@ -172,8 +274,7 @@ impl Backtest {
             bar_interval: vec![0; n],
             engine_ids: ENGINE_ORDER_ID_BASE,
             user_max_id: 0,
-            denials: Vec::new(),
-            denial_of: std::collections::HashMap::new(),
+            denials: Denials::default(),
             current: None,
             bar_index: 0,
             last_ts: None,
@@ -550,65 +651,16 @@ impl Backtest {
         Some((cut, original))
     }
 
-    /// accounts: the account's rule for a command (see [`Portfolio::check_order`]): a new order,
-    /// each leg of a list that can trade on its own (every OCO leg, an OTO/bracket's parent; the
-    /// children activate later, sized to the parent's fill, and meet the fill-time check), and a
-    /// modify as the order would become.
+    /// accounts: the account's rule for a command ([`check_account`]), at the prices orders can
+    /// fill at here ([`Backtest::fill_estimate`]).
     fn account_check(&self, cmd: &Command) -> Result<(), AccountDenial> {
-        let rate = self.check_fee_rate();
-        match cmd {
-            Command::Submit(spec) => self.account_check_spec(spec, spec.qty, None, rate),
-            Command::SubmitList { kind, orders, .. } => {
-                let legs = match kind {
-                    crate::model::ListKind::Oco => &orders[..],
-                    _ => &orders[..orders.len().min(1)],
-                };
-                for spec in legs {
-                    self.account_check_spec(spec, spec.qty, None, rate)?;
-                }
-                Ok(())
-            }
-            Command::Modify {
-                id,
-                qty,
-                px,
-                trigger,
-            } => {
-                let Some(o) = self.venue.orders.get(*id) else {
-                    return Ok(()); // the venue answers an unknown id
-                };
-                if o.status.is_closed() {
-                    return Ok(());
-                }
-                let mut spec = o.spec.clone();
-                crate::risk::checks::apply_modify(&mut spec, *qty, *px, *trigger);
-                let open_qty = (spec.qty - o.filled).max(0);
-                let own = o
-                    .status
-                    .is_working()
-                    .then(|| crate::model::WorkingTotals::of(o));
-                self.account_check_spec(&spec, open_qty, own.as_ref(), rate)
-            }
-            Command::Cancel { .. } | Command::CancelAll { .. } => Ok(()),
-        }
-    }
-
-    fn account_check_spec(
-        &self,
-        spec: &OrderSpec,
-        open_qty: i64,
-        own: Option<&crate::model::WorkingTotals>,
-        rate: crate::model::fixed::Rate,
-    ) -> Result<(), AccountDenial> {
-        let px = self.fill_estimate(spec, open_qty);
-        self.portfolio.check_order(
+        check_account(
+            &self.portfolio,
             &self.instruments,
-            spec,
-            open_qty,
-            px,
-            rate,
             &self.venue.orders,
-            own,
+            cmd,
+            self.check_fee_rate(),
+            &|spec: &OrderSpec, qty: i64| self.fill_estimate(spec, qty),
         )
     }
 
@@ -665,37 +717,14 @@ impl Backtest {
     /// The events of a command the account refused, and its record.
     #[inline(never)]
     fn account_denied(&mut self, cmd: &Command, d: AccountDenial, ts: i64) {
-        let ids: Vec<OrderId> = match cmd {
-            Command::Submit(spec) => vec![spec.id],
-            Command::SubmitList { orders, .. } => orders.iter().map(|o| o.id).collect(),
-            Command::Modify { id, .. } => vec![*id],
-            _ => Vec::new(),
-        };
         self.risk.note_account_denial(d.reason.code());
-        for id in ids {
-            let kind = match cmd {
-                Command::Modify { .. } => OrderEventKind::ModifyRejected(d.reason),
-                _ => OrderEventKind::Denied(d.reason),
-            };
-            self.events.push(OrderEvent { id, ts, kind });
-            self.record_denial(id, ts, d.reason, d.detail.clone());
-        }
-    }
-
-    /// Keep a denial's numbers (order events carry the reason code; the detail is looked up by id).
-    fn record_denial(&mut self, id: OrderId, ts: i64, reason: Reason, detail: String) {
-        self.denial_of.insert(id, self.denials.len());
-        self.denials.push(Denial {
-            ts,
-            order_id: id,
-            reason,
-            detail,
-        });
+        self.denials
+            .deny(cmd, d.reason, &d.detail, ts, &mut self.events);
     }
 
     /// The latest denial of order `id` (its numbers), if it was denied.
     pub fn denial(&self, id: OrderId) -> Option<&Denial> {
-        self.denial_of.get(&id).map(|&k| &self.denials[k])
+        self.denials.of(id)
     }
 
     /// accounts: apply the liquidation fill the portfolio pushed, tell the handler (an order event

@@ -1,16 +1,28 @@
-//! The L2 backtest loop: a raw Binance WebSocket recording drives an [`L2Matcher`] event by
-//! event, and a strategy is called on a throttle of market time (hftbacktest's `elapse`) and on
-//! its own fills. Everything per event stays in Rust; the strategy runs only at those moments.
+//! The L2 backtest loop: a raw Binance WebSocket recording (or, in quote mode, trade and quote
+//! ticks) drives an [`L2Matcher`] event by event, and a strategy is called for the data it asks
+//! for ([`L2Strategy::wants`]). Everything per event stays in Rust; a callback the strategy does
+//! not want costs nothing (a `bookTicker` line is then only counted, a trade is parsed only when
+//! an order rests or bars are built).
 //!
 //! Per recorded line (in file order; the clock is the recorder's receive time, never going back):
+//! - first, delayed commands whose arrival time came reach the matcher, and a bar whose bucket
+//!   ended is handed out ([`L2Strategy::on_bar`], with [`L2Config::bar_ns`]: a
+//!   [`BarAggregator`] over the trades, on the run's clock);
 //! - depth diff: Binance's sync procedure ([`BookSync`]); once applied, the queue positions at
 //!   the changed levels move ([`L2Matcher::on_level`]) and crossed resting orders fill;
 //! - trade: resting orders at or through its price fill by their queue ([`L2Matcher::on_trade`]);
-//! - snapshot: (re)initialises an unsynced book; `bookTicker` lines are counted, not used (the
-//!   book is the depth stream's);
-//! - then, if the book is synced and market time reached the next wake-up, the strategy's
-//!   [`L2Strategy::on_elapse`]; after every fill, [`L2Strategy::on_fill`]. The commands they
-//!   return reach the venue at once (no latency in this loop).
+//! - snapshot: (re)initialises an unsynced book; `bookTicker`: a quote for the strategy;
+//! - then the fills of the event, the order events and state changes the strategy has not seen
+//!   ([`L2Strategy::on_trading_state`], then [`L2Strategy::on_event`]), and, while the book is
+//!   synced, the event's data callback ([`L2Strategy::on_trade`] for a trade;
+//!   [`L2Strategy::on_quote`] for a `bookTicker` line, or for a change of the synced book's best
+//!   bid/ask while the recording has shown no `bookTicker` line), and, when market time reached
+//!   the next wake-up, the throttled [`L2Strategy::on_elapse`]; after every fill,
+//!   [`L2Strategy::on_fill`]. What they send ([`Outbox`]: commands, and the bar engine's state
+//!   and confidence controls, [`Op`]) is carried out in order when they return.
+//!
+//! Quote mode ([`L2Backtest::new_quotes`], [`run_ticks`]): each quote tick is a one-level book
+//! and the strategy's quote; the book is "synced" once a quote has a side.
 //!
 //! Order lifecycle: the one order manager, [`crate::venue::Orders`], owns every status change and
 //! event (duplicate ids, validation, post-only/reduce-only, IOC/FOK, OCO/OTO/bracket,
@@ -35,16 +47,16 @@
 //! none of the per-event work runs (the default engine has the structural checks only).
 
 use std::collections::VecDeque;
-use std::io::BufRead;
 use std::path::Path;
 use std::time::Instant;
 
 use crate::book::{
     BookSide, BookSync, Delta, DiffIds, DiffOutcome, L2Book, Level, MarketKind, SyncStats,
 };
-use crate::data::binance_ws::{WsMessage, decode_line, levels};
+use crate::data::aggregate::BarAggregator;
+use crate::data::binance_ws::{WsMessage, decode_line, levels, stream_name};
 use crate::data::decimal::{decimals_of, parse_fixed};
-use crate::data::replay::open_recording;
+use crate::data::replay::each_line;
 use crate::engine::ENGINE_ORDER_ID_BASE;
 use crate::error::{CoreError, CoreResult};
 use crate::model::fixed::Rate;
@@ -52,7 +64,7 @@ use crate::model::order::{
     Command, Fill, Liquidity, OrderEvent, OrderEventKind, OrderId, OrderKind, OrderSpec,
     OrderStatus, Reason, Side,
 };
-use crate::model::{AggressorSide, Instrument};
+use crate::model::{AggressorSide, Bar, Instrument};
 use crate::portfolio::Portfolio;
 use crate::risk::{RiskEngine, RiskReason, RiskView, StateChange, TradingState};
 use crate::venue::Orders;
@@ -83,9 +95,19 @@ pub struct L2Config {
     /// event at or after `t + latency` (until then the order is `Submitted`, or keeps working
     /// while its cancel is in flight). Zero by default.
     pub latency: LatencyConfig,
-    /// Cash at the start, money units (1e-18 of the quote currency). Zero by default: the
-    /// reported cash is then the cash flow of the run.
+    /// Cash at the start, money units (1e-18 of the quote currency). Default: 10,000.
     pub initial_cash: i128,
+    /// The account: cash (spot: it pays for what it buys and holds what it sells) or margin. Its
+    /// rule applies to every order and fill as in bar runs (see [`crate::portfolio`]). Default:
+    /// the market's, a cash account on spot and a 1x margin account on futures.
+    pub account: crate::portfolio::Account,
+    /// Bars of this many ns built from the trades for [`L2Strategy::on_bar`] (None: no bars).
+    pub bar_ns: Option<i64>,
+    /// The symbol of the run's one instrument (None: `L2`, or `TICKS` in a tick run).
+    pub symbol: Option<String>,
+    /// Tick runs: merge and stamp the ticks by `ts_local` (the recorder's receive time: the
+    /// order of a Binance recording's lines) instead of `ts_event`.
+    pub by_receive_time: bool,
 }
 
 impl L2Config {
@@ -101,7 +123,22 @@ impl L2Config {
             taker_fee_bps: 0.0,
             fee_model: None,
             fast_decode: true,
-            initial_cash: 0,
+            initial_cash: 10_000 * crate::model::fixed::pow10(crate::model::MONEY_DP),
+            account: match market {
+                MarketKind::Spot => crate::portfolio::Account::Cash,
+                _ => crate::portfolio::Account::Margin(
+                    crate::portfolio::MarginConfig::new(
+                        1.0,
+                        0.005,
+                        0.0,
+                        crate::portfolio::Funding::None,
+                    )
+                    .expect("a valid 1x margin account"),
+                ),
+            },
+            bar_ns: None,
+            symbol: None,
+            by_receive_time: false,
         }
     }
 }
@@ -194,6 +231,7 @@ fn fast_depth(json: &str, pdp: u8, sdp: u8, out: &mut Vec<Delta>) -> Option<Core
 /// What the strategy sees when it is called (raw prices and sizes at the instrument's precision).
 #[derive(Debug)]
 pub struct L2View<'a> {
+    /// The run's clock (the recorder's receive time in an L2 run, the merge clock in a tick run).
     pub ts: i64,
     pub book: &'a L2Book,
     pub instrument: &'a Instrument,
@@ -201,32 +239,166 @@ pub struct L2View<'a> {
     pub position: i64,
     /// Cash in money units (1e-18 of the quote currency), fees included.
     pub cash: i128,
+    /// Cash plus the position at the book's mid (money units).
+    pub equity: i128,
     pub orders: &'a Orders,
     /// The orders working at the venue (resting limits), with their queue positions.
     pub working: &'a [Working],
     /// The risk engine's trading state.
     pub trading_state: TradingState,
+    /// Every order event and fill of the run so far (an event's `fill_index` indexes `fills`).
+    pub events: &'a [OrderEvent],
+    pub fills: &'a [Fill],
+    /// Every denial so far with its numbers (an event's detail, by order id).
+    pub denials: &'a crate::engine::Denials,
 }
 
-/// A strategy driven by the L2 loop: it pushes [`Command`]s (Submit, Cancel, CancelAll).
+/// What a strategy asks the loop for, read once when the run starts. The loop does the work of
+/// a callback (decoding `bookTicker` lines, parsing trades while no order rests, delivering
+/// events) only for the ones asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wants {
+    /// [`L2Strategy::on_elapse`] on the throttle.
+    pub book: bool,
+    /// [`L2Strategy::on_trade`] for every trade print.
+    pub trades: bool,
+    /// [`L2Strategy::on_quote`] for every change of the top of book.
+    pub quotes: bool,
+    /// [`L2Strategy::on_bar`] for every completed bar (with [`L2Config::bar_ns`]).
+    pub bars: bool,
+    /// [`L2Strategy::on_event`] for every order event.
+    pub events: bool,
+}
+
+impl Wants {
+    /// The throttle only (the default of a strategy).
+    pub const BOOK: Wants = Wants {
+        book: true,
+        trades: false,
+        quotes: false,
+        bars: false,
+        events: false,
+    };
+}
+
+/// A trade print as the strategy sees it: raw price and size, the aggressor's side, the
+/// exchange's trade id (-1 when the source has none), at the run's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TradePrint {
+    pub ts: i64,
+    pub px: i64,
+    pub qty: i64,
+    pub aggressor: AggressorSide,
+    pub id: i64,
+}
+
+/// A top of book as the strategy sees it (a side with no level is `None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopOfBook {
+    pub ts: i64,
+    pub bid: Option<Level>,
+    pub ask: Option<Level>,
+}
+
+/// One request of a strategy: an order command, or one of the risk controls the bar engine's
+/// context offers (a commanded trading state, a confidence).
+#[derive(Debug, Clone)]
+pub enum Op {
+    Command(Command),
+    /// The strategy's manual trading state (the engine's is the most severe of it and the
+    /// layers' wishes); EMERGENCY acts at once.
+    State(TradingState, String),
+    /// The composite confidence in [0, 1] of the run's instrument (for the risk layers).
+    Confidence(f64),
+}
+
+/// What a strategy sends during one call, carried out in order right after it returns.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    ops: Vec<Op>,
+}
+
+impl Outbox {
+    /// Queue an order command.
+    #[inline]
+    pub fn push(&mut self, c: Command) {
+        self.ops.push(Op::Command(c));
+    }
+
+    /// Queue any request.
+    #[inline]
+    pub fn op(&mut self, op: Op) {
+        self.ops.push(op);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// The queued requests, in order.
+    pub fn ops(&self) -> &[Op] {
+        &self.ops
+    }
+}
+
+impl Extend<Op> for Outbox {
+    fn extend<T: IntoIterator<Item = Op>>(&mut self, iter: T) {
+        self.ops.extend(iter);
+    }
+}
+
+/// A strategy driven by the L2 (or tick) loop: it queues [`Command`]s and [`Op`]s in the
+/// [`Outbox`]. Which data callbacks run is what [`L2Strategy::wants`] says; every callback but
+/// `on_elapse` does nothing by default.
 pub trait L2Strategy {
-    /// Called every `elapse_ns` of market time while the book is synced.
-    fn on_elapse(&mut self, view: &L2View<'_>, cmds: &mut Vec<Command>) -> CoreResult<()>;
-    /// Called after each fill of one of its orders.
-    fn on_fill(
+    /// What the loop calls this strategy for. Default: [`Wants::BOOK`] (the throttle).
+    fn wants(&self) -> Wants {
+        Wants::BOOK
+    }
+    /// Called every `elapse_ns` of market time while the book is synced (the book callback).
+    fn on_elapse(&mut self, view: &L2View<'_>, out: &mut Outbox) -> CoreResult<()>;
+    /// Called for every trade print while the book is synced, after the print filled what it
+    /// reached (ours included) and those fills' events were delivered.
+    fn on_trade(
         &mut self,
-        view: &L2View<'_>,
-        fill: &Fill,
-        cmds: &mut Vec<Command>,
-    ) -> CoreResult<()>;
-    /// An order event of the risk engine: a denial of one of its commands (`Denied`,
-    /// `ModifyRejected`, `CancelRejected`) or an EMERGENCY cancel, all with `Reason::Risk(code)`.
-    /// Default: ignored.
+        _view: &L2View<'_>,
+        _trade: &TradePrint,
+        _out: &mut Outbox,
+    ) -> CoreResult<()> {
+        Ok(())
+    }
+    /// Called for every new top of book while the book is synced: each `bookTicker` line of a
+    /// recording (a change of the synced book's best bid/ask while the recording has shown
+    /// none), each quote tick of a tick run.
+    fn on_quote(
+        &mut self,
+        _view: &L2View<'_>,
+        _quote: &TopOfBook,
+        _out: &mut Outbox,
+    ) -> CoreResult<()> {
+        Ok(())
+    }
+    /// Called for every completed bar of [`L2Config::bar_ns`] (built from the trades by a
+    /// [`BarAggregator`]), when the first event of a later bucket arrives, before that event.
+    fn on_bar(&mut self, _view: &L2View<'_>, _bar: &Bar, _out: &mut Outbox) -> CoreResult<()> {
+        Ok(())
+    }
+    /// Called after each fill of one of its orders (at once, inside the matching).
+    fn on_fill(&mut self, _view: &L2View<'_>, _fill: &Fill, _out: &mut Outbox) -> CoreResult<()> {
+        Ok(())
+    }
+    /// Every order event of its orders, in order (submitted, accepted, denied, rejected,
+    /// triggered, updated, partially filled, filled, canceled, expired, modify/cancel rejected;
+    /// risk refusals carry `Reason::Risk(code)`), when [`Wants::events`] is set.
     fn on_event(
         &mut self,
         _view: &L2View<'_>,
         _event: &OrderEvent,
-        _cmds: &mut Vec<Command>,
+        _out: &mut Outbox,
     ) -> CoreResult<()> {
         Ok(())
     }
@@ -235,7 +407,7 @@ pub trait L2Strategy {
         &mut self,
         _view: &L2View<'_>,
         _change: &StateChange,
-        _cmds: &mut Vec<Command>,
+        _out: &mut Outbox,
     ) -> CoreResult<()> {
         Ok(())
     }
@@ -257,8 +429,9 @@ fn book_of<'a>(sync: &'a Option<BookSync>, quotes: &'a Option<L2Book>) -> Option
 }
 
 /// Run a quote-mode backtest over decoded tick columns (see [`L2Backtest::new_quotes`]): quotes
-/// and trades merged by `ts_event` (a quote before a trade at the same time), prices and sizes
-/// converted to raw integers at `price_dp` / `size_dp` (rounded to nearest; NaN sides are empty).
+/// and trades merged by `ts_event` (or `ts_local` with [`L2Config::by_receive_time`]; a quote
+/// before a trade at the same time, each kind in its own order), prices and sizes converted to
+/// raw integers at `price_dp` / `size_dp` (rounded to nearest; NaN sides are empty).
 pub fn run_ticks<S: L2Strategy>(
     trades: &crate::data::ticks::TradeTicks,
     quotes: &crate::data::ticks::QuoteTicks,
@@ -271,7 +444,7 @@ pub fn run_ticks<S: L2Strategy>(
 }
 
 /// [`run_ticks`] with a risk engine (None: the default one, structural checks only), built for
-/// the one instrument of the run ([`L2Backtest::new_quotes`]: `TICKS` at the given precision).
+/// the one instrument of the run ([`ticks_instrument`] of `cfg.symbol` at the given precision).
 pub fn run_ticks_with<S: L2Strategy>(
     trades: &crate::data::ticks::TradeTicks,
     quotes: &crate::data::ticks::QuoteTicks,
@@ -302,22 +475,36 @@ pub fn run_ticks_with<S: L2Strategy>(
             qty: raw(qty, size_dp, "quote size", i)?,
         }))
     };
+    let (qts, tts) = if bt.cfg.by_receive_time {
+        (&quotes.ts_local, &trades.ts_local)
+    } else {
+        (&quotes.ts_event, &trades.ts_event)
+    };
+    for (name, col, n) in [("quotes", qts, quotes.len()), ("trades", tts, trades.len())] {
+        if col.len() != n {
+            return Err(CoreError::InvalidArgument {
+                name,
+                reason: format!("the time column has {} rows, the prices {n}", col.len()),
+            });
+        }
+    }
+    let ids = (trades.id.len() == trades.len()).then_some(&trades.id);
     let (mut i, mut j) = (0usize, 0usize);
     while i < quotes.len() || j < trades.len() {
-        let quote_next =
-            j >= trades.len() || (i < quotes.len() && quotes.ts_event[i] <= trades.ts_event[j]);
+        let quote_next = j >= trades.len() || (i < quotes.len() && qts[i] <= tts[j]);
         if quote_next {
             let bid = level(quotes.bid_price[i], quotes.bid_size[i], i)?;
             let ask = level(quotes.ask_price[i], quotes.ask_size[i], i)?;
-            bt.feed_quote(quotes.ts_event[i], bid, ask)?;
+            bt.feed_quote(qts[i], bid, ask)?;
             i += 1;
         } else {
             let side = AggressorSide::from_code(trades.side[j]).unwrap_or_default();
-            bt.feed_trade(
-                trades.ts_event[j],
+            bt.feed_trade_id(
+                tts[j],
                 raw(trades.price[j], price_dp, "trade price", j)?,
                 raw(trades.size[j], size_dp, "trade size", j)?,
                 side,
+                ids.map_or(-1, |v| v[j]),
             )?;
             j += 1;
         }
@@ -337,6 +524,8 @@ pub struct L2Run {
     pub portfolio: Portfolio,
     /// The risk engine: its report, audit log (sealed) and final state.
     pub risk: RiskEngine,
+    /// The run's one instrument (None when the data never showed a price).
+    pub instrument: Option<Instrument>,
 }
 
 /// Counts and results of one L2 backtest.
@@ -354,7 +543,12 @@ pub struct L2Report {
     /// Depth messages decoded by the one-pass decoder (the rest went through serde).
     pub fast_depth: u64,
     pub sync: SyncStats,
+    /// Calls of the book callback (the throttle).
     pub strategy_calls: u64,
+    /// Calls of the trade, quote and bar callbacks, and bars completed.
+    pub trade_calls: u64,
+    pub quote_calls: u64,
+    pub bars: u64,
     pub orders: u64,
     pub fills: u64,
     pub maker_fills: u64,
@@ -363,6 +557,14 @@ pub struct L2Report {
     pub position: i64,
     pub cash: i128,
     pub fees: i128,
+    /// Cash at the start, money units.
+    pub initial_cash: i128,
+    /// Realized PnL before fees, unrealized PnL of the open position at the last mid, and
+    /// equity (cash + position at the last mid), money units: equity - initial cash =
+    /// realized + unrealized - fees.
+    pub realized: i128,
+    pub unrealized: i128,
+    pub equity: i128,
     /// Traded volume of our fills (raw size units).
     pub volume: i64,
     pub last_mid: Option<f64>,
@@ -390,6 +592,8 @@ pub struct L2Backtest<S: L2Strategy> {
     arriving: Vec<OrderId>,
     /// The account: cash, the position, fees (fills applied in order).
     portfolio: Portfolio,
+    /// Every denial (risk engine or account) with its numbers.
+    denials: crate::engine::Denials,
     /// The risk engine every command passes (default: structural checks, no layers).
     risk: RiskEngine,
     /// Fills and events already shown to the risk layers.
@@ -397,8 +601,16 @@ pub struct L2Backtest<S: L2Strategy> {
     risk_events: usize,
     /// The best bid/ask last shown to the layers (raw; `i64::MIN`: none yet).
     risk_quote: (i64, i64),
-    /// Risk events (denials, EMERGENCY cancels) not yet handed to the strategy.
-    notes: Vec<OrderEvent>,
+    /// What the strategy is called for.
+    wants: Wants,
+    /// Order events already handed to the strategy (with `wants.events`).
+    seen_events: usize,
+    /// Bars from the trades (with `cfg.bar_ns`).
+    bars: Option<BarAggregator>,
+    /// The recording has shown a `bookTicker` line: quotes come from those lines from then on.
+    ticker_seen: bool,
+    /// The last top of book handed to `on_quote` when quotes come from the depth book.
+    last_top: (Option<Level>, Option<Level>),
     /// Inside the delivery loop (nested calls leave the work to it).
     delivering: bool,
     /// The engine's latest flattening order (EMERGENCY) and its id counter.
@@ -409,13 +621,21 @@ pub struct L2Backtest<S: L2Strategy> {
     scratch: Vec<Delta>,
     snap: (Vec<Level>, Vec<Level>),
     mfills: Vec<MatchFill>,
-    cmds: Vec<Command>,
+    out: Outbox,
     early: Vec<DiffIds>,
     report: L2Report,
     latency: LatencyModel,
     /// Commands sent but not yet at the matcher: (arrival ns, send sequence, what arrives), sorted.
     in_flight: VecDeque<(i64, u64, InFlight)>,
     sent: u64,
+}
+
+/// The data event a recorded line or tick carried, for the strategy's callback.
+#[derive(Debug, Clone, Copy)]
+enum Data {
+    None,
+    Trade(TradePrint),
+    Quote(TopOfBook),
 }
 
 /// What reaches the matcher when a delayed command arrives.
@@ -447,6 +667,18 @@ impl<S: L2Strategy> L2Backtest<S> {
         cfg.latency.validate()?;
         let latency = cfg.latency;
         let initial_cash = cfg.initial_cash;
+        let mut portfolio = Portfolio::new(initial_cash, 1);
+        portfolio.set_account(cfg.account.clone());
+        if let Some(n) = cfg.bar_ns
+            && n <= 0
+        {
+            return Err(CoreError::InvalidArgument {
+                name: "bar",
+                reason: format!("the bar interval must be > 0 ns, got {n}"),
+            });
+        }
+        let mut wants = strategy.wants();
+        wants.bars &= cfg.bar_ns.is_some();
         Ok(Self {
             cfg,
             fees,
@@ -460,12 +692,17 @@ impl<S: L2Strategy> L2Backtest<S> {
             events: Vec::new(),
             untriggered: Vec::new(),
             arriving: Vec::new(),
-            portfolio: Portfolio::new(initial_cash, 1),
+            portfolio,
+            denials: crate::engine::Denials::default(),
             risk: RiskEngine::structural(1),
             risk_fills: 0,
             risk_events: 0,
             risk_quote: (i64::MIN, i64::MIN),
-            notes: Vec::new(),
+            wants,
+            seen_events: 0,
+            bars: None,
+            ticker_seen: false,
+            last_top: (None, None),
             delivering: false,
             flatten: None,
             engine_ids: ENGINE_ORDER_ID_BASE,
@@ -474,7 +711,7 @@ impl<S: L2Strategy> L2Backtest<S> {
             scratch: Vec::with_capacity(512),
             snap: (Vec::new(), Vec::new()),
             mfills: Vec::with_capacity(16),
-            cmds: Vec::with_capacity(16),
+            out: Outbox::default(),
             early: Vec::new(),
             report: L2Report::default(),
             latency: LatencyModel::new(latency),
@@ -530,27 +767,137 @@ impl<S: L2Strategy> L2Backtest<S> {
             sync.on_diff(ids, &[])?;
         }
         self.sync = Some(sync);
-        let inst = l2_instrument(pdp, sdp)?;
+        self.set_instrument(pdp, sdp, L2_SYMBOL)
+    }
+
+    /// The run's one instrument is known: its order manager, its bar aggregator, the precision.
+    fn set_instrument(&mut self, pdp: u8, sdp: u8, default_symbol: &str) -> CoreResult<()> {
+        let symbol = self.cfg.symbol.as_deref().unwrap_or(default_symbol);
+        let inst = Instrument::new(symbol, pdp, sdp)?;
         self.orders = Orders::new(std::slice::from_ref(&inst));
         self.inst = Some(inst);
+        if let Some(n) = self.cfg.bar_ns {
+            self.bars = Some(BarAggregator::new(n, 0, sdp)?);
+        }
         self.report.price_dp = pdp;
         self.report.size_dp = sdp;
         Ok(())
     }
 
     /// Apply the decoded diff in `self.scratch`: Binance sync, queue positions, crossed orders.
-    fn apply_depth(&mut self, ids: DiffIds) -> CoreResult<()> {
+    /// True when the diff changed the synced book.
+    fn apply_depth(&mut self, ids: DiffIds) -> CoreResult<bool> {
         self.report.deltas += self.scratch.len() as u64;
         let Some(sync) = self.sync.as_mut() else {
-            return Ok(());
+            return Ok(false);
         };
-        if sync.on_diff(ids, &self.scratch)? == DiffOutcome::Applied && !self.matcher.is_idle() {
+        let applied = sync.on_diff(ids, &self.scratch)? == DiffOutcome::Applied;
+        if applied && !self.matcher.is_idle() {
             for d in &self.scratch {
                 self.matcher.on_level(d.side, d.px, d.qty);
             }
             self.matcher.sweep_crossed(sync.book(), &mut self.mfills);
         }
+        Ok(applied)
+    }
+
+    /// The clock reaches `ts` (never going back) for one recorded event: delayed commands
+    /// arrive, and the bar whose bucket ended is handed out, before the event itself.
+    #[inline]
+    fn advance(&mut self, ts: i64) -> CoreResult<()> {
+        self.report.events += 1;
+        self.clock = self.clock.max(ts);
+        if self.report.first_ts == 0 {
+            self.report.first_ts = self.clock;
+            self.risk.start(self.clock);
+        }
+        self.arrivals_due()?;
+        if let Some(b) = &self.bars
+            && self.clock >= b.next_close()
+        {
+            let ts = self.clock;
+            if let Some(bar) = self.bars.as_mut().and_then(|b| b.on_time(ts)) {
+                self.emit_bar(bar, ts)?;
+            }
+        }
         Ok(())
+    }
+
+    /// A completed bar: counted, and handed to the strategy (indicators first, in Python).
+    #[inline(never)]
+    fn emit_bar(&mut self, bar: Bar, ts: i64) -> CoreResult<()> {
+        self.report.bars += 1;
+        if !self.wants.bars {
+            return Ok(());
+        }
+        self.deliver_pending(ts)?;
+        self.call(ts, |s, v, o| s.on_bar(v, &bar, o))
+    }
+
+    /// A trade print at the clock: bars, then what the strategy sees of it.
+    #[inline]
+    fn trade_data(
+        &mut self,
+        px: i64,
+        qty: i64,
+        aggressor: AggressorSide,
+        id: i64,
+    ) -> CoreResult<Data> {
+        let ts = self.clock;
+        if let Some(bar) = self.bars.as_mut().and_then(|b| b.on_trade(ts, px, qty)) {
+            self.emit_bar(bar, ts)?;
+        }
+        Ok(if self.wants.trades {
+            Data::Trade(TradePrint {
+                ts,
+                px,
+                qty,
+                aggressor,
+                id,
+            })
+        } else {
+            Data::None
+        })
+    }
+
+    /// A new top of the depth book, for a strategy that wants quotes while the recording has
+    /// shown no `bookTicker` line (from the first one on, those lines are the quotes).
+    #[inline]
+    fn book_quote(&mut self) -> Data {
+        if !self.wants.quotes || self.ticker_seen {
+            return Data::None;
+        }
+        let Some(sync) = self.sync.as_ref().filter(|s| s.is_synced()) else {
+            return Data::None;
+        };
+        let top = (sync.book().best_bid(), sync.book().best_ask());
+        if top == self.last_top {
+            return Data::None;
+        }
+        self.last_top = top;
+        Data::Quote(TopOfBook {
+            ts: self.clock,
+            bid: top.0,
+            ask: top.1,
+        })
+    }
+
+    /// A decoded `bookTicker` as a quote (raw at the run's precision; a side at price 0 is empty).
+    fn ticker_quote(&self, t: &crate::data::binance_ws::BookTicker<'_>) -> CoreResult<Data> {
+        if !self.wants.quotes || self.inst.is_none() {
+            return Ok(Data::None);
+        }
+        let (pdp, sdp) = (self.report.price_dp, self.report.size_dp);
+        let level = |px: &str, qty: &str| -> CoreResult<Option<Level>> {
+            let px = parse_fixed(px, pdp, "bookTicker price")?;
+            let qty = parse_fixed(qty, sdp, "bookTicker qty")?;
+            Ok((px > 0).then_some(Level { px, qty }))
+        };
+        Ok(Data::Quote(TopOfBook {
+            ts: self.clock,
+            bid: level(t.bid_px, t.bid_qty)?,
+            ask: level(t.ask_px, t.ask_qty)?,
+        }))
     }
 
     /// Feed one recorded line.
@@ -558,27 +905,24 @@ impl<S: L2Strategy> L2Backtest<S> {
         if line.trim().is_empty() {
             return Ok(());
         }
-        // bookTicker lines (70% of a futures recording) are not used by this loop: recognise them
-        // from the envelope's stream name and skip the JSON decoding.
+        // bookTicker lines (70% of a futures recording) are only counted unless the strategy
+        // wants quotes: recognise them from the envelope's stream name and skip the decoding.
         if let Some((ts, rest)) = line.split_once(' ')
             && {
                 let h = &rest.as_bytes()[..rest.len().min(80)];
                 h.starts_with(b"{\"stream\":\"") && h.windows(12).any(|w| w == b"@bookTicker\"")
             }
         {
-            let recv: i64 = ts.parse().map_err(|_| CoreError::InvalidArgument {
-                name: "line",
-                reason: format!("bad receive timestamp {ts:?}"),
-            })?;
-            self.report.events += 1;
-            self.report.ticker_messages += 1;
-            self.clock = self.clock.max(recv);
-            if self.report.first_ts == 0 {
-                self.report.first_ts = self.clock;
-                self.risk.start(self.clock);
+            self.ticker_seen = true;
+            if !self.wants.quotes {
+                let recv: i64 = ts.parse().map_err(|_| CoreError::InvalidArgument {
+                    name: "line",
+                    reason: format!("bad receive timestamp {ts:?}"),
+                })?;
+                self.report.ticker_messages += 1;
+                self.advance(recv)?;
+                return self.after_event(Data::None);
             }
-            self.arrivals_due()?;
-            return self.after_event();
         }
         if self.cfg.fast_decode
             && self.sync.is_some()
@@ -594,26 +938,20 @@ impl<S: L2Strategy> L2Backtest<S> {
                     name: "line",
                     reason: format!("bad receive timestamp {ts:?}"),
                 })?;
-                self.report.events += 1;
                 self.report.depth_messages += 1;
                 self.report.fast_depth += 1;
-                self.clock = self.clock.max(recv);
-                self.arrivals_due()?;
-                self.apply_depth(ids)?;
-                return self.after_event();
+                self.advance(recv)?;
+                let data = if self.apply_depth(ids)? {
+                    self.book_quote()
+                } else {
+                    Data::None
+                };
+                return self.after_event(data);
             }
         }
         let l = decode_line(line)?;
-        self.report.events += 1;
-        if l.recv_ns > self.clock {
-            self.clock = l.recv_ns;
-        }
-        if self.report.first_ts == 0 {
-            self.report.first_ts = self.clock;
-            self.risk.start(self.clock);
-        }
-        self.arrivals_due()?;
-        match l.msg {
+        self.advance(l.recv_ns)?;
+        let data = match l.msg {
             WsMessage::Depth(d) => {
                 self.report.depth_messages += 1;
                 let ids = DiffIds {
@@ -645,12 +983,17 @@ impl<S: L2Strategy> L2Backtest<S> {
                         });
                     }
                 }
-                self.apply_depth(ids)?;
+                if self.apply_depth(ids)? {
+                    self.book_quote()
+                } else {
+                    Data::None
+                }
             }
             WsMessage::Trade(t) => {
                 self.report.trade_messages += 1;
                 self.ensure(t.px, t.qty)?;
-                if !self.matcher.is_idle() || !self.untriggered.is_empty() {
+                let matching = !self.matcher.is_idle() || !self.untriggered.is_empty();
+                if matching || self.wants.trades || self.bars.is_some() {
                     let px = parse_fixed(t.px, self.report.price_dp, "trade price")?;
                     let qty = parse_fixed(t.qty, self.report.size_dp, "trade qty")?;
                     let side = if t.buyer_is_maker {
@@ -658,10 +1001,15 @@ impl<S: L2Strategy> L2Backtest<S> {
                     } else {
                         AggressorSide::Buyer
                     };
-                    self.matcher.on_trade(px, qty, side, &mut self.mfills);
-                    if !self.untriggered.is_empty() {
-                        self.check_triggers(px)?;
+                    if matching {
+                        self.matcher.on_trade(px, qty, side, &mut self.mfills);
+                        if !self.untriggered.is_empty() {
+                            self.check_triggers(px)?;
+                        }
                     }
+                    self.trade_data(px, qty, side, t.id.unwrap_or(-1))?
+                } else {
+                    Data::None
                 }
             }
             WsMessage::Snapshot(s) => {
@@ -691,14 +1039,21 @@ impl<S: L2Strategy> L2Backtest<S> {
                 if let Some(sync) = self.sync.as_mut() {
                     sync.on_snapshot(s.last_update_id, &self.snap.0, &self.snap.1)?;
                 }
+                self.book_quote()
             }
-            WsMessage::BookTicker(_) => self.report.ticker_messages += 1,
-            WsMessage::Other { .. } => {}
-        }
-        self.after_event()
+            WsMessage::BookTicker(t) => {
+                self.report.ticker_messages += 1;
+                self.ticker_seen = true;
+                self.ticker_quote(&t)?
+            }
+            WsMessage::Other { .. } => Data::None,
+        };
+        self.after_event(data)
     }
 
-    fn after_event(&mut self) -> CoreResult<()> {
+    /// After each event: its fills, the risk layers' turn, pending events and state changes,
+    /// then (book synced) the strategy's data callback and, when due, its throttled wake-up.
+    fn after_event(&mut self, data: Data) -> CoreResult<()> {
         let ts = self.clock;
         if !self.mfills.is_empty() {
             let mfills = std::mem::take(&mut self.mfills);
@@ -715,8 +1070,20 @@ impl<S: L2Strategy> L2Backtest<S> {
         if self.risk.has_layers() {
             self.risk_step(ts, synced)?;
         }
+        self.deliver_pending(ts)?;
         if !synced {
             return Ok(());
+        }
+        match data {
+            Data::None => {}
+            Data::Trade(t) => {
+                self.report.trade_calls += 1;
+                self.call(ts, |s, v, o| s.on_trade(v, &t, o))?;
+            }
+            Data::Quote(q) => {
+                self.report.quote_calls += 1;
+                self.call(ts, |s, v, o| s.on_quote(v, &q, o))?;
+            }
         }
         let due = match self.next_wake {
             None => true,
@@ -729,36 +1096,52 @@ impl<S: L2Strategy> L2Backtest<S> {
                 None => ts.saturating_add(e),
                 Some(w) => w.saturating_add(((ts - w) / e + 1).saturating_mul(e)),
             });
-            self.report.strategy_calls += 1;
             if self.risk.state() == TradingState::Emergency {
                 self.emergency(ts)?;
             }
-            if self.risk.has_pending_changes() || !self.notes.is_empty() {
-                self.deliver(ts)?;
+            self.deliver_pending(ts)?;
+            if self.wants.book {
+                self.report.strategy_calls += 1;
+                self.call(ts, |s, v, o| s.on_elapse(v, o))?;
             }
-            self.mark_mid();
-            let mut cmds = std::mem::take(&mut self.cmds);
-            {
-                let (Some(book), Some(inst)) =
-                    (book_of(&self.sync, &self.quote_book), self.inst.as_ref())
-                else {
-                    return Ok(());
-                };
-                let view = L2View {
-                    ts,
-                    book,
-                    instrument: inst,
-                    position: self.orders.position(0),
-                    cash: self.portfolio.cash,
-                    orders: &self.orders,
-                    working: self.matcher.working(),
-                    trading_state: self.risk.state(),
-                };
-                self.strategy.on_elapse(&view, &mut cmds)?;
-            }
-            self.run_commands(&mut cmds, ts)?;
-            self.cmds = cmds;
         }
+        Ok(())
+    }
+
+    /// Call the strategy with a view of the run at `ts` (the account marked at the mid), then
+    /// carry out what it sent, in order.
+    #[inline]
+    fn call<F>(&mut self, ts: i64, f: F) -> CoreResult<()>
+    where
+        F: FnOnce(&mut S, &L2View<'_>, &mut Outbox) -> CoreResult<()>,
+    {
+        self.mark_mid();
+        let mut out = std::mem::take(&mut self.out);
+        {
+            let (Some(book), Some(inst)) =
+                (book_of(&self.sync, &self.quote_book), self.inst.as_ref())
+            else {
+                self.out = out;
+                return Ok(());
+            };
+            let view = L2View {
+                ts,
+                book,
+                instrument: inst,
+                position: self.orders.position(0),
+                cash: self.portfolio.cash,
+                equity: self.portfolio.equity(std::slice::from_ref(inst)),
+                orders: &self.orders,
+                working: self.matcher.working(),
+                trading_state: self.risk.state(),
+                events: &self.events,
+                fills: &self.fills,
+                denials: &self.denials,
+            };
+            f(&mut self.strategy, &view, &mut out)?;
+        }
+        self.run_commands(&mut out, ts)?;
+        self.out = out;
         Ok(())
     }
 
@@ -788,6 +1171,19 @@ impl<S: L2Strategy> L2Backtest<S> {
             self.reconcile(ts)?;
             return Ok(());
         }
+        // The account's rule at the fill: what it cannot carry is not filled, and the rest of the
+        // order is canceled with the account's reason.
+        let side = o.spec.side;
+        let (qty, short) =
+            self.portfolio
+                .fill_capacity(inst, 0, side, f.px, qty, self.fees.max_rate(f.liquidity));
+        if qty <= 0 {
+            if let Some(why) = short {
+                self.orders.cancel_with(f.id, why, ts, &mut self.events);
+            }
+            self.reconcile(ts)?;
+            return Ok(());
+        }
         // Fees by the shared model: charges round up, rebates toward zero (never for the trader).
         let fee = self.fees.fee(inst, f.px, qty, f.liquidity, ts);
         self.orders.apply_fill(
@@ -804,6 +1200,9 @@ impl<S: L2Strategy> L2Backtest<S> {
             return Ok(());
         };
         self.portfolio.apply(inst, &fill);
+        if let Some(why) = short {
+            self.orders.cancel_with(f.id, why, ts, &mut self.events);
+        }
         self.report.fees += fill.fee;
         self.report.fills += 1;
         self.report.volume += fill.qty;
@@ -812,25 +1211,7 @@ impl<S: L2Strategy> L2Backtest<S> {
             Liquidity::Taker => self.report.taker_fills += 1,
         }
         self.reconcile(ts)?;
-        let mut cmds = std::mem::take(&mut self.cmds);
-        if let (Some(book), Some(inst)) =
-            (book_of(&self.sync, &self.quote_book), self.inst.as_ref())
-        {
-            let view = L2View {
-                ts,
-                book,
-                instrument: inst,
-                position: self.orders.position(0),
-                cash: self.portfolio.cash,
-                orders: &self.orders,
-                working: self.matcher.working(),
-                trading_state: self.risk.state(),
-            };
-            self.strategy.on_fill(&view, &fill, &mut cmds)?;
-        }
-        self.run_commands(&mut cmds, ts)?;
-        self.cmds = cmds;
-        Ok(())
+        self.call(ts, |s, v, o| s.on_fill(v, &fill, o))
     }
 
     /// Bring the matcher in line with the order manager after any change: closed orders leave
@@ -959,17 +1340,35 @@ impl<S: L2Strategy> L2Backtest<S> {
         Ok(())
     }
 
-    fn run_commands(&mut self, cmds: &mut Vec<Command>, ts: i64) -> CoreResult<()> {
-        if cmds.is_empty() {
+    /// Carry out what the strategy sent, in order: commands through the risk engine, state
+    /// commands and confidence into it; then the events and state changes they caused.
+    fn run_commands(&mut self, out: &mut Outbox, ts: i64) -> CoreResult<()> {
+        if out.ops.is_empty() {
             return Ok(());
         }
-        let mut pending = std::mem::take(cmds);
-        for c in pending.drain(..) {
-            self.route(c, ts)?;
+        let mut pending = std::mem::take(&mut out.ops);
+        for op in pending.drain(..) {
+            match op {
+                Op::Command(c) => self.route(c, ts)?,
+                Op::State(state, reason) => self.set_trading_state(state, &reason, ts)?,
+                Op::Confidence(c) => self.risk.set_confidence(0, c),
+            }
         }
-        *cmds = pending;
-        if !self.notes.is_empty() || self.risk.has_pending_changes() {
-            self.deliver(ts)?;
+        out.ops = pending;
+        self.deliver_pending(ts)
+    }
+
+    /// A commanded trading state (the strategy's or an operator's manual state, as
+    /// [`crate::engine::Backtest::set_trading_state`]); EMERGENCY acts at once.
+    pub fn set_trading_state(
+        &mut self,
+        state: TradingState,
+        reason: &str,
+        ts: i64,
+    ) -> CoreResult<()> {
+        self.risk.set_state(state, reason, ts);
+        if self.risk.state() == TradingState::Emergency {
+            self.emergency(ts)?;
         }
         Ok(())
     }
@@ -982,10 +1381,72 @@ impl<S: L2Strategy> L2Backtest<S> {
             && let Err(r) = self.risk_check(&mut c, ts)
         {
             self.risk_denied(&c, r, ts);
+        } else if let Err(d) = self.account_check(&c) {
+            // the account's own rule, after the risk engine and never bypassed
+            self.risk.note_account_denial(d.reason.code());
+            self.denials
+                .deny(&c, d.reason, &d.detail, ts, &mut self.events);
         } else {
             self.route_unchecked(c, ts)?;
         }
         self.risk_sync(ts)
+    }
+
+    /// The account's rule for `c` ([`crate::engine::check_account`]), at the prices orders can
+    /// fill at on this book: a limit at its limit; a market order at the touch it takes (the best
+    /// ask for a buy, the best bid for a sell; the mid when that side is empty); a stop at its
+    /// trigger or the touch, whichever is worse; a market-if-touched at the better.
+    fn account_check(&mut self, c: &Command) -> Result<(), crate::portfolio::AccountDenial> {
+        let Some(inst) = self.inst.as_ref() else {
+            return Ok(());
+        };
+        let book = book_of(&self.sync, &self.quote_book);
+        let touch = |side: Side| -> Option<i64> {
+            let b = book?;
+            match side {
+                Side::Buy => b.best_ask(),
+                Side::Sell => b.best_bid(),
+            }
+            .map(|l| l.px)
+        };
+        let mark = self.portfolio.positions[0].mark;
+        let estimate = |spec: &OrderSpec, _qty: i64| -> Option<i64> {
+            use crate::model::order::OrderKind as K;
+            if let Some(l) = spec.kind.limit_px() {
+                return Some(l);
+            }
+            let here = touch(spec.side).or((mark > 0).then_some(mark))?;
+            let buy = spec.side == Side::Buy;
+            Some(match spec.kind {
+                K::StopMarket { trigger } => {
+                    if buy {
+                        trigger.max(here)
+                    } else {
+                        trigger.min(here)
+                    }
+                }
+                K::MarketIfTouched { trigger } => {
+                    if buy {
+                        trigger.min(here)
+                    } else {
+                        trigger.max(here)
+                    }
+                }
+                _ => here,
+            })
+        };
+        let rate = self
+            .fees
+            .max_rate(Liquidity::Maker)
+            .max(self.fees.max_rate(Liquidity::Taker));
+        crate::engine::check_account(
+            &self.portfolio,
+            std::slice::from_ref(inst),
+            &self.orders,
+            c,
+            rate,
+            &estimate,
+        )
     }
 
     /// A command past the risk engine (or the engine's own, in EMERGENCY).
@@ -1036,12 +1497,10 @@ impl<S: L2Strategy> L2Backtest<S> {
         r
     }
 
-    /// The events of a command the risk engine refused (in the run's events, and for the
-    /// strategy).
+    /// The events of a command the risk engine refused (in the run's events).
     #[inline(never)]
     fn risk_denied(&mut self, cmd: &Command, r: RiskReason, ts: i64) {
         let reason = Reason::Risk(r);
-        let from = self.events.len();
         let push = |events: &mut Vec<OrderEvent>, id, kind| {
             events.push(OrderEvent { id, ts, kind });
         };
@@ -1072,7 +1531,6 @@ impl<S: L2Strategy> L2Backtest<S> {
                 }
             }
         }
-        self.notes.extend_from_slice(&self.events[from..]);
     }
 
     /// Show the risk layers the fills and events they have not seen (a no-op without layers);
@@ -1139,10 +1597,7 @@ impl<S: L2Strategy> L2Backtest<S> {
         if before != TradingState::Emergency && self.risk.state() == TradingState::Emergency {
             self.emergency(ts)?;
         }
-        if self.risk.has_pending_changes() || !self.notes.is_empty() {
-            self.deliver(ts)?;
-        }
-        Ok(())
+        self.deliver_pending(ts)
     }
 
     /// EMERGENCY: cancel every working order the engine did not send, and flatten the position
@@ -1167,7 +1622,6 @@ impl<S: L2Strategy> L2Backtest<S> {
                 && let OrderEventKind::Canceled(r) = &mut e.kind
             {
                 *r = Reason::Risk(RiskReason::StateEmergency);
-                self.notes.push(*e);
             }
         }
         let pos = self.portfolio.positions[0].qty;
@@ -1190,9 +1644,21 @@ impl<S: L2Strategy> L2Backtest<S> {
         self.route_unchecked(Command::Submit(spec), ts)
     }
 
-    /// Hand the strategy the risk events and state changes it has not seen; commands it sends
-    /// from there pass the risk engine like any other. Nested calls leave the work to the
-    /// outermost one.
+    /// Are there order events (for a strategy that wants them) or state changes the strategy
+    /// has not seen? Then hand them over.
+    #[inline(always)]
+    fn deliver_pending(&mut self, ts: i64) -> CoreResult<()> {
+        if self.risk.has_pending_changes()
+            || (self.wants.events && self.seen_events < self.events.len())
+        {
+            return self.deliver(ts);
+        }
+        Ok(())
+    }
+
+    /// Hand the strategy the state changes and order events it has not seen, in order; commands
+    /// it sends from there pass the risk engine like any other. Nested calls leave the work to
+    /// the outermost one.
     #[inline(never)]
     fn deliver(&mut self, ts: i64) -> CoreResult<()> {
         if self.delivering {
@@ -1206,12 +1672,13 @@ impl<S: L2Strategy> L2Backtest<S> {
 
     fn deliver_loop(&mut self, ts: i64) -> CoreResult<()> {
         let mut rounds = 0;
-        while !self.notes.is_empty() || self.risk.has_pending_changes() {
+        let events = self.wants.events;
+        while self.risk.has_pending_changes() || (events && self.seen_events < self.events.len()) {
             rounds += 1;
             if rounds > 64 {
                 return Err(CoreError::InvalidArgument {
                     name: "strategy",
-                    reason: "risk events kept triggering new commands (64 rounds at one event)"
+                    reason: "order events kept triggering new commands (64 rounds at one event)"
                         .into(),
                 });
             }
@@ -1219,34 +1686,21 @@ impl<S: L2Strategy> L2Backtest<S> {
                 return Ok(()); // nothing to show the strategy before the book is known
             }
             let changes = self.risk.take_changes();
-            let notes = std::mem::take(&mut self.notes);
-            let mut cmds = Vec::new();
-            {
-                let (Some(book), Some(inst)) =
-                    (book_of(&self.sync, &self.quote_book), self.inst.as_ref())
-                else {
-                    unreachable!("checked above")
-                };
-                let view = L2View {
-                    ts,
-                    book,
-                    instrument: inst,
-                    position: self.orders.position(0),
-                    cash: self.portfolio.cash,
-                    orders: &self.orders,
-                    working: self.matcher.working(),
-                    trading_state: self.risk.state(),
-                };
+            let (from, upto) = (self.seen_events, self.events.len());
+            if events {
+                self.seen_events = upto;
+            }
+            self.call(ts, |s, v, o| {
                 for c in &changes {
-                    self.strategy.on_trading_state(&view, c, &mut cmds)?;
+                    s.on_trading_state(v, c, o)?;
                 }
-                for e in &notes {
-                    self.strategy.on_event(&view, e, &mut cmds)?;
+                if events {
+                    for e in &v.events[from..upto] {
+                        s.on_event(v, e, o)?;
+                    }
                 }
-            }
-            for c in cmds {
-                self.route(c, ts)?;
-            }
+                Ok(())
+            })?;
         }
         Ok(())
     }
@@ -1385,22 +1839,9 @@ impl<S: L2Strategy> L2Backtest<S> {
         cfg.price_dp = Some(price_dp);
         cfg.size_dp = Some(size_dp);
         let mut bt = Self::new(cfg, strategy)?;
-        let inst = ticks_instrument(price_dp, size_dp)?;
-        bt.orders = Orders::new(std::slice::from_ref(&inst));
-        bt.inst = Some(inst);
+        bt.set_instrument(price_dp, size_dp, TICKS_SYMBOL)?;
         bt.quote_book = Some(L2Book::new(price_dp, size_dp)?);
-        bt.report.price_dp = price_dp;
-        bt.report.size_dp = size_dp;
         Ok(bt)
-    }
-
-    fn tick_clock(&mut self, ts: i64) {
-        self.report.events += 1;
-        self.clock = self.clock.max(ts);
-        if self.report.first_ts == 0 {
-            self.report.first_ts = self.clock;
-            self.risk.start(self.clock);
-        }
     }
 
     /// Quote mode: a new top of book (a side with no level or size 0 is empty).
@@ -1426,8 +1867,7 @@ impl<S: L2Strategy> L2Backtest<S> {
                 });
             }
         }
-        self.tick_clock(ts);
-        self.arrivals_due()?;
+        self.advance(ts)?;
         self.report.ticker_messages += 1;
         let Some(book) = self.quote_book.as_mut() else {
             unreachable!("checked above")
@@ -1436,7 +1876,16 @@ impl<S: L2Strategy> L2Backtest<S> {
         if !self.matcher.is_idle() {
             self.matcher.sweep_crossed(book, &mut self.mfills);
         }
-        self.after_event()
+        let data = if self.wants.quotes {
+            Data::Quote(TopOfBook {
+                ts: self.clock,
+                bid: bid.filter(|l| l.qty > 0),
+                ask: ask.filter(|l| l.qty > 0),
+            })
+        } else {
+            Data::None
+        };
+        self.after_event(data)
     }
 
     /// Quote mode (or any mode): a trade print of `qty` at `px`, `aggressor` the taker's side.
@@ -1447,14 +1896,26 @@ impl<S: L2Strategy> L2Backtest<S> {
         qty: i64,
         aggressor: AggressorSide,
     ) -> CoreResult<()> {
-        self.tick_clock(ts);
-        self.arrivals_due()?;
+        self.feed_trade_id(ts, px, qty, aggressor, -1)
+    }
+
+    /// [`feed_trade`](Self::feed_trade) with the exchange's trade id (-1: none).
+    pub fn feed_trade_id(
+        &mut self,
+        ts: i64,
+        px: i64,
+        qty: i64,
+        aggressor: AggressorSide,
+        id: i64,
+    ) -> CoreResult<()> {
+        self.advance(ts)?;
         self.report.trade_messages += 1;
         self.matcher.on_trade(px, qty, aggressor, &mut self.mfills);
         if !self.untriggered.is_empty() {
             self.check_triggers(px)?;
         }
-        self.after_event()
+        let data = self.trade_data(px, qty, aggressor, id)?;
+        self.after_event(data)
     }
 
     /// End the run and return the report.
@@ -1472,6 +1933,16 @@ impl<S: L2Strategy> L2Backtest<S> {
         debug_assert_eq!(self.portfolio.positions[0].qty, self.orders.position(0));
         self.report.position = self.orders.position(0);
         self.report.cash = self.portfolio.cash;
+        self.report.initial_cash = self.portfolio.initial_cash;
+        let p = &self.portfolio.positions[0];
+        self.report.realized = p.realized;
+        (self.report.unrealized, self.report.equity) = match &self.inst {
+            Some(inst) if p.qty != 0 => (
+                p.unrealized(inst),
+                self.portfolio.equity(std::slice::from_ref(inst)),
+            ),
+            _ => (0, self.portfolio.cash),
+        };
         self.report.last_ts = self.clock;
         self.risk.finish(if self.clock == i64::MIN {
             0
@@ -1484,6 +1955,7 @@ impl<S: L2Strategy> L2Backtest<S> {
             events: self.events,
             portfolio: self.portfolio,
             risk: self.risk,
+            instrument: self.inst,
         };
         (self.report, self.strategy, run)
     }
@@ -1518,8 +1990,8 @@ pub fn run_l2_files<S: L2Strategy, P: AsRef<Path>>(
 }
 
 /// [`run_l2_files`] with a risk engine (None: the default one, structural checks only) built
-/// for the run's one instrument: `L2` at the precision the run uses (`cfg.price_dp` /
-/// `cfg.size_dp`, else [`probe_precision`]).
+/// for the run's one instrument ([`l2_instrument`] of `cfg.symbol` at the precision the run
+/// uses: `cfg.price_dp` / `cfg.size_dp`, else [`probe_recording`]'s).
 pub fn run_l2_files_with<S: L2Strategy, P: AsRef<Path>>(
     paths: &[P],
     cfg: L2Config,
@@ -1537,92 +2009,105 @@ pub fn run_l2_files_with<S: L2Strategy, P: AsRef<Path>>(
     if let Some(r) = risk {
         bt.set_risk(r);
     }
-    feed_files(&mut bt, paths, false)?;
+    feed_files(&mut bt, paths)?;
     let mut out = bt.finish();
     out.0.elapsed_s = t0.elapsed().as_secs_f64();
     Ok(out)
 }
 
-/// Feed every line of `paths` (errors name the file and line); with `until_known`, stop once
-/// the instrument's precision is known.
+/// Feed every line of `paths` (errors name the file and line).
 fn feed_files<S: L2Strategy, P: AsRef<Path>>(
     bt: &mut L2Backtest<S>,
     paths: &[P],
-    until_known: bool,
 ) -> CoreResult<()> {
-    let mut line = String::with_capacity(1 << 16);
-    for p in paths {
-        let p = p.as_ref();
-        let mut rd = open_recording(p)?;
-        let mut n = 0usize;
-        loop {
-            line.clear();
-            let got = rd
-                .read_line(&mut line)
-                .map_err(|e| CoreError::InvalidArgument {
-                    name: "path",
-                    reason: format!("{}:{}: {e}", p.display(), n + 1),
-                })?;
-            if got == 0 {
-                break;
-            }
-            n += 1;
-            bt.feed_line(&line)
-                .map_err(|e| CoreError::InvalidArgument {
-                    name: "path",
-                    reason: format!("{}:{n}: {e}", p.display()),
-                })?;
-            if until_known && bt.inst.is_some() {
-                return Ok(());
-            }
+    each_line(paths, |line| bt.feed_line(line).map(|_| true))
+}
+
+/// What a recording says about itself, read from its first lines: the market its depth diffs
+/// follow, the symbol of its streams, and the precision the loop infers (the first price and
+/// size strings: Binance pads every number of a symbol to its precision).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordingInfo {
+    pub market: Option<MarketKind>,
+    /// The stream's symbol in upper case (`BTCUSDT`, `BTCUSD_PERP`).
+    pub symbol: Option<String>,
+    pub price_dp: Option<u8>,
+    pub size_dp: Option<u8>,
+    /// The first price the recording shows (a book level or a trade).
+    pub first_price: Option<f64>,
+}
+
+/// The most lines [`probe_recording`] reads looking for what it has not found yet.
+pub const PROBE_LINES: usize = 100_000;
+
+/// The market of a depth diff: one with `pu` is futures, one without spot; a futures diff that
+/// carries `ps` (the pair) or whose symbol ends in `_PERP` is coin-M, else USD-M.
+pub fn market_of(d: &crate::data::binance_ws::DepthDiff<'_>) -> MarketKind {
+    if d.prev_final_update_id.is_none() {
+        MarketKind::Spot
+    } else if d.pair.is_some() || d.symbol.is_some_and(|s| s.ends_with("_PERP")) {
+        MarketKind::CoinM
+    } else {
+        MarketKind::UsdM
+    }
+}
+
+/// Read the first lines of `paths` (in order, at most [`PROBE_LINES`]) until the market, the
+/// symbol and the precision are known (see [`RecordingInfo`], [`market_of`]). What is not found
+/// stays `None`. Errors name the file and line.
+pub fn probe_recording<P: AsRef<Path>>(paths: &[P]) -> CoreResult<RecordingInfo> {
+    let mut info = RecordingInfo::default();
+    let mut total = 0usize;
+    each_line(paths, |line| {
+        total += 1;
+        let text = line.trim();
+        if text.is_empty() {
+            return Ok(true);
         }
-    }
-    Ok(())
+        let l = decode_line(text)?;
+        if info.symbol.is_none()
+            && let Some(stream) = text.split_once(' ').and_then(|(_, j)| stream_name(j))
+            && let Some(sym) = stream.split('@').next().filter(|s| !s.is_empty())
+        {
+            info.symbol = Some(sym.to_ascii_uppercase());
+        }
+        let first = match &l.msg {
+            WsMessage::Depth(d) => {
+                info.market.get_or_insert(market_of(d));
+                levels(d.bids).chain(levels(d.asks)).next()
+            }
+            WsMessage::Trade(t) => Some(Ok((t.px, t.qty))),
+            WsMessage::Snapshot(s) => levels(s.bids).chain(levels(s.asks)).next(),
+            _ => None,
+        };
+        if info.price_dp.is_none()
+            && let Some(r) = first
+        {
+            let (px, qty) = r?;
+            info.price_dp = Some(decimals_of(px, "price_precision")?);
+            info.size_dp = Some(decimals_of(qty, "size_precision")?);
+            info.first_price = px.parse().ok();
+        }
+        let done = info.market.is_some() && info.price_dp.is_some() && info.symbol.is_some();
+        Ok(!done && total < PROBE_LINES)
+    })?;
+    Ok(info)
 }
 
-/// A strategy that sends nothing (precision probing).
-struct Idle;
+/// The symbol of an L2 run's instrument when the recording names none.
+pub const L2_SYMBOL: &str = "L2";
+/// The symbol of a tick run's instrument when none is given.
+pub const TICKS_SYMBOL: &str = "TICKS";
 
-impl L2Strategy for Idle {
-    fn on_elapse(&mut self, _view: &L2View<'_>, _cmds: &mut Vec<Command>) -> CoreResult<()> {
-        Ok(())
-    }
-    fn on_fill(
-        &mut self,
-        _view: &L2View<'_>,
-        _fill: &Fill,
-        _cmds: &mut Vec<Command>,
-    ) -> CoreResult<()> {
-        Ok(())
-    }
+/// The instrument of an L2 run at `(price_dp, size_dp)` (what its risk engine is built for):
+/// `symbol`, or [`L2_SYMBOL`].
+pub fn l2_instrument(symbol: Option<&str>, price_dp: u8, size_dp: u8) -> CoreResult<Instrument> {
+    Instrument::new(symbol.unwrap_or(L2_SYMBOL), price_dp, size_dp)
 }
 
-/// The `(price_dp, size_dp)` a run of `cfg` over `paths` uses: the configured ones, else what
-/// the loop infers from the first price/size string (read up to that line only). For building
-/// the run's instrument (and its risk limits) before the run.
-pub fn probe_precision<P: AsRef<Path>>(paths: &[P], cfg: &L2Config) -> CoreResult<(u8, u8)> {
-    if let (Some(p), Some(s)) = (cfg.price_dp, cfg.size_dp) {
-        return Ok((p, s));
-    }
-    let mut bt = L2Backtest::new(cfg.clone(), Idle)?;
-    feed_files(&mut bt, paths, true)?;
-    match &bt.inst {
-        Some(i) => Ok((i.price_dp, i.size_dp)),
-        None => Err(CoreError::InvalidArgument {
-            name: "path",
-            reason: "no price in the recording: cannot infer the precision".into(),
-        }),
-    }
-}
-
-/// The instrument of an L2 run at `(price_dp, size_dp)` (what its risk engine is built for).
-pub fn l2_instrument(price_dp: u8, size_dp: u8) -> CoreResult<Instrument> {
-    Instrument::new("L2", price_dp, size_dp)
-}
-
-/// The instrument of a quote-mode run ([`run_ticks`]).
-pub fn ticks_instrument(price_dp: u8, size_dp: u8) -> CoreResult<Instrument> {
-    Instrument::new("TICKS", price_dp, size_dp)
+/// The instrument of a quote-mode run ([`run_ticks`]): `symbol`, or [`TICKS_SYMBOL`].
+pub fn ticks_instrument(symbol: Option<&str>, price_dp: u8, size_dp: u8) -> CoreResult<Instrument> {
+    Instrument::new(symbol.unwrap_or(TICKS_SYMBOL), price_dp, size_dp)
 }
 
 /// A passive market maker: every wake-up it quotes `qty` post-only at the touch (`offset` ticks
@@ -1658,7 +2143,7 @@ impl PassiveMarketMaker {
         })
     }
 
-    fn quote(&mut self, view: &L2View<'_>, side: Side, want: Option<i64>, cmds: &mut Vec<Command>) {
+    fn quote(&mut self, view: &L2View<'_>, side: Side, want: Option<i64>, cmds: &mut Outbox) {
         let slot = match side {
             Side::Buy => self.bid,
             Side::Sell => self.ask,
@@ -1691,7 +2176,7 @@ impl PassiveMarketMaker {
 }
 
 impl L2Strategy for PassiveMarketMaker {
-    fn on_elapse(&mut self, view: &L2View<'_>, cmds: &mut Vec<Command>) -> CoreResult<()> {
+    fn on_elapse(&mut self, view: &L2View<'_>, cmds: &mut Outbox) -> CoreResult<()> {
         let (Some(b), Some(a)) = (view.book.best_bid(), view.book.best_ask()) else {
             return Ok(());
         };
@@ -1702,15 +2187,6 @@ impl L2Strategy for PassiveMarketMaker {
             .then_some(a.px + self.offset_ticks * tick);
         self.quote(view, Side::Buy, bid, cmds);
         self.quote(view, Side::Sell, ask, cmds);
-        Ok(())
-    }
-
-    fn on_fill(
-        &mut self,
-        _view: &L2View<'_>,
-        _fill: &Fill,
-        _cmds: &mut Vec<Command>,
-    ) -> CoreResult<()> {
         Ok(())
     }
 }

@@ -49,9 +49,9 @@ fn mm_backtest_on_usdm_recording() {
             "post-only quotes only make: {r:?}"
         );
         assert!(r.position.abs() <= 10);
-        // Exact money: cash = -sum(sign * px * qty * scale) - fees, from the fill list.
+        // Exact money: cash = initial - sum(sign * px * qty * scale) - fees, from the fill list.
         let scale: i128 = 10i128.pow(18 - 5);
-        let mut cash = 0i128;
+        let mut cash = r.initial_cash;
         let mut pos = 0i64;
         let mut per_order: HashMap<u64, i64> = HashMap::new();
         for f in &run.fills {
@@ -279,7 +279,7 @@ proptest! {
 
 mod scripted {
     use _core::book::MarketKind;
-    use _core::engine_l2::{L2Config, L2Strategy, L2View, run_l2_text};
+    use _core::engine_l2::{L2Config, L2Strategy, L2View, Outbox, run_l2_text};
     use _core::error::CoreResult;
     use _core::model::OrderEventKind;
     use _core::model::order::{
@@ -305,7 +305,7 @@ mod scripted {
     }
 
     impl L2Strategy for Script {
-        fn on_elapse(&mut self, _v: &L2View<'_>, cmds: &mut Vec<Command>) -> CoreResult<()> {
+        fn on_elapse(&mut self, _v: &L2View<'_>, cmds: &mut Outbox) -> CoreResult<()> {
             if self.sent {
                 return Ok(());
             }
@@ -349,7 +349,7 @@ mod scripted {
             cmds.push(Command::Submit(spec(1, Side::Buy, Market, 1, Ioc, false))); // duplicate id
             Ok(())
         }
-        fn on_fill(&mut self, _v: &L2View<'_>, _f: &Fill, _c: &mut Vec<Command>) -> CoreResult<()> {
+        fn on_fill(&mut self, _v: &L2View<'_>, _f: &Fill, _c: &mut Outbox) -> CoreResult<()> {
             Ok(())
         }
     }
@@ -461,16 +461,20 @@ mod quotes {
     use _core::book::{Level, MarketKind};
     use _core::data::ticks::{Ticks, read_tardis_file};
     use _core::engine_l2::{
-        L2Backtest, L2Config, L2Strategy, L2View, PassiveMarketMaker, run_ticks,
+        L2Backtest, L2Config, L2Strategy, L2View, Op, Outbox, PassiveMarketMaker, TopOfBook,
+        TradePrint, Wants, run_ticks,
     };
     use _core::error::CoreResult;
-    use _core::model::AggressorSide;
-    use _core::model::order::{Command, Fill, Liquidity, OrderKind, OrderSpec, OrderStatus, Side};
+    use _core::model::order::{
+        Command, Fill, Liquidity, OrderEvent, OrderKind, OrderSpec, OrderStatus, Side,
+    };
+    use _core::model::{AggressorSide, Bar};
+    use _core::risk::{StateChange, TradingState};
 
     struct Script(bool);
 
     impl L2Strategy for Script {
-        fn on_elapse(&mut self, _v: &L2View<'_>, cmds: &mut Vec<Command>) -> CoreResult<()> {
+        fn on_elapse(&mut self, _v: &L2View<'_>, cmds: &mut Outbox) -> CoreResult<()> {
             if !std::mem::replace(&mut self.0, true) {
                 cmds.push(Command::Submit(OrderSpec::new(
                     1,
@@ -496,7 +500,7 @@ mod quotes {
             }
             Ok(())
         }
-        fn on_fill(&mut self, _v: &L2View<'_>, _f: &Fill, _c: &mut Vec<Command>) -> CoreResult<()> {
+        fn on_fill(&mut self, _v: &L2View<'_>, _f: &Fill, _c: &mut Outbox) -> CoreResult<()> {
             Ok(())
         }
     }
@@ -566,6 +570,131 @@ mod quotes {
         );
     }
 
+    /// Records every callback in order; at its first bar it buys 1 at market, asks for HALTED and
+    /// sets a confidence, at its second bar it buys again (denied: halted).
+    #[derive(Default)]
+    struct Log {
+        calls: Vec<String>,
+        bars: u32,
+    }
+
+    impl L2Strategy for Log {
+        fn wants(&self) -> Wants {
+            Wants {
+                book: true,
+                trades: true,
+                quotes: true,
+                bars: true,
+                events: true,
+            }
+        }
+        fn on_elapse(&mut self, v: &L2View<'_>, _o: &mut Outbox) -> CoreResult<()> {
+            self.calls.push(format!("book@{}", v.ts));
+            Ok(())
+        }
+        fn on_trade(&mut self, v: &L2View<'_>, t: &TradePrint, _o: &mut Outbox) -> CoreResult<()> {
+            assert_eq!(v.ts, t.ts);
+            self.calls
+                .push(format!("trade {}x{} #{}@{}", t.px, t.qty, t.id, t.ts));
+            Ok(())
+        }
+        fn on_quote(&mut self, _v: &L2View<'_>, q: &TopOfBook, _o: &mut Outbox) -> CoreResult<()> {
+            let px = |l: Option<Level>| l.map_or(0, |l| l.px);
+            self.calls
+                .push(format!("quote {}/{}@{}", px(q.bid), px(q.ask), q.ts));
+            Ok(())
+        }
+        fn on_bar(&mut self, v: &L2View<'_>, b: &Bar, o: &mut Outbox) -> CoreResult<()> {
+            self.bars += 1;
+            self.calls.push(format!(
+                "bar {} {}/{}/{}/{} {}@{}",
+                b.ts, b.open, b.high, b.low, b.close, b.volume, v.ts
+            ));
+            let id = self.bars as u64;
+            o.push(Command::Submit(OrderSpec::new(
+                id,
+                0,
+                Side::Buy,
+                OrderKind::Market,
+                1,
+            )));
+            if self.bars == 1 {
+                o.op(Op::State(TradingState::Halted, "test".into()));
+                o.op(Op::Confidence(0.25));
+            }
+            Ok(())
+        }
+        fn on_event(&mut self, _v: &L2View<'_>, e: &OrderEvent, _o: &mut Outbox) -> CoreResult<()> {
+            self.calls.push(format!("{} {}", e.kind.as_str(), e.id));
+            Ok(())
+        }
+        fn on_trading_state(
+            &mut self,
+            v: &L2View<'_>,
+            c: &StateChange,
+            _o: &mut Outbox,
+        ) -> CoreResult<()> {
+            assert_eq!(v.trading_state, c.to);
+            self.calls.push(format!("state {}", c.to.as_str()));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn callbacks_in_event_order_bars_from_trades_and_state_commands() {
+        // Bars of 10 ns; one book wake-up per 100 ns. Prices raw at 1 decimal, sizes whole.
+        let mut cfg = L2Config::new(MarketKind::UsdM);
+        cfg.elapse_ns = 100;
+        cfg.bar_ns = Some(10);
+        let mut bt = L2Backtest::new_quotes(cfg, 1, 0, Log::default()).unwrap();
+        bt.feed_trade_id(1, 1000, 1, AggressorSide::Buyer, 7)
+            .unwrap(); // before any quote: bars only
+        bt.feed_quote(2, lv(990, 5), lv(1010, 5)).unwrap();
+        bt.feed_trade_id(5, 1005, 2, AggressorSide::Seller, 8)
+            .unwrap();
+        bt.feed_trade_id(9, 995, 3, AggressorSide::Buyer, 9)
+            .unwrap();
+        // t=12 opens [10, 20): the bar [0, 10) = 100.0/100.5/99.5/99.5, volume 6, comes first.
+        bt.feed_quote(12, lv(995, 5), lv(1000, 5)).unwrap();
+        bt.feed_trade_id(15, 1000, 1, AggressorSide::Buyer, 10)
+            .unwrap();
+        // t=25: the bar [10, 20) = one trade at 100.0; the second buy is denied (halted).
+        bt.feed_quote(25, lv(996, 5), lv(1001, 5)).unwrap();
+        let (r, s, run) = bt.finish();
+        let want = [
+            "quote 990/1010@2",
+            "book@2",
+            "trade 1005x2 #8@5",
+            "trade 995x3 #9@9",
+            "bar 0 1000/1005/995/995 6@12",
+            "state halted", // state changes first, then the order events (as the bar engine)
+            "submitted 1",
+            "accepted 1",
+            "filled 1",
+            "quote 995/1000@12",
+            "trade 1000x1 #10@15",
+            "bar 10 1000/1000/1000/1000 1@25",
+            "denied 2",
+            "quote 996/1001@25",
+        ];
+        assert_eq!(s.calls, want);
+        assert_eq!(
+            (r.bars, r.trade_calls, r.quote_calls, r.strategy_calls),
+            (2, 3, 3, 1)
+        );
+        // The market buy took 1 at the ask of t=2's quote (101.0): at the touch of that moment.
+        assert_eq!(run.fills.len(), 1);
+        assert_eq!((run.fills[0].px, run.fills[0].qty), (1010, 1));
+        assert_eq!(run.risk.state(), TradingState::Halted);
+        assert_eq!(r.position, 1);
+        // Marked at the last mid 99.85 (raw 998, rounded down): unrealized 99.8 - 101.0 = -1.2.
+        assert_eq!(r.unrealized, -12 * 10i128.pow(17));
+        assert_eq!(
+            r.equity - r.initial_cash,
+            r.realized + r.unrealized - r.fees
+        );
+    }
+
     #[test]
     fn market_maker_on_tardis_ticks() {
         let Some(d) = super::data_dir() else { return };
@@ -591,7 +720,8 @@ mod quotes {
             .fills
             .iter()
             .map(|f| -(f.side.sign() as i128 * f.px as i128 * f.qty as i128 * scale) - f.fee)
-            .sum();
+            .sum::<i128>()
+            + r.initial_cash;
         assert_eq!(cash, r.cash);
         eprintln!("tardis quotes: {} fills, position {}", r.fills, r.position);
     }
@@ -652,6 +782,79 @@ fn fast_and_general_depth_decoders_agree() {
             "{file}: {} of {}",
             a.fast_depth,
             a.depth_messages
+        );
+    }
+}
+
+/// The market, symbol and precision read from the first lines of each recording; and from
+/// hand-written lines (a spot diff has no `pu`, a coin-M diff carries `ps`).
+#[test]
+fn probe_detects_market_symbol_and_precision() {
+    use _core::data::binance_ws::{WsMessage, decode_json};
+    use _core::engine_l2::{RecordingInfo, market_of, probe_recording};
+
+    let diff = |symbol: &str, extra: &str| {
+        format!(
+            r#"{{"stream":"x@depth","data":{{"e":"depthUpdate","E":1,"s":"{symbol}","U":1,"u":2{extra},"b":[],"a":[]}}}}"#
+        )
+    };
+    for (symbol, extra, want) in [
+        ("BTCUSDT", "", MarketKind::Spot),
+        ("BTCUSDT", r#","pu":0"#, MarketKind::UsdM),
+        ("BTCUSD_PERP", r#","pu":0,"ps":"BTCUSD""#, MarketKind::CoinM),
+        ("BTCUSD_PERP", r#","pu":0"#, MarketKind::CoinM), // a _PERP symbol, even without ps
+    ] {
+        let text = diff(symbol, extra);
+        let WsMessage::Depth(d) = decode_json(&text).unwrap() else {
+            panic!()
+        };
+        assert_eq!(market_of(&d), want, "{text}");
+    }
+    let Some(d) = data_dir() else { return };
+    let dir = d.join("l2_book/hftbacktest_raw_ws");
+    for (file, market, symbol, pdp, sdp) in [
+        (
+            "usdm/btcusdt_20240808.gz",
+            MarketKind::UsdM,
+            "BTCUSDT",
+            2,
+            3,
+        ),
+        (
+            "usdm/ethusdt_20240808.gz",
+            MarketKind::UsdM,
+            "ETHUSDT",
+            2,
+            3,
+        ),
+        (
+            "spot/btcusdt_20240808.gz",
+            MarketKind::Spot,
+            "BTCUSDT",
+            8,
+            8,
+        ),
+        (
+            "cm/btcusd_perp_20240808.gz",
+            MarketKind::CoinM,
+            "BTCUSD_PERP",
+            1,
+            0,
+        ),
+    ] {
+        let info = probe_recording(&[dir.join(file)]).unwrap();
+        let first = info.first_price.expect("a first price");
+        assert!(first > 0.0, "{file}: first price {first}");
+        assert_eq!(
+            info,
+            RecordingInfo {
+                market: Some(market),
+                symbol: Some(symbol.to_string()),
+                price_dp: Some(pdp),
+                size_dp: Some(sdp),
+                first_price: Some(first),
+            },
+            "{file}"
         );
     }
 }

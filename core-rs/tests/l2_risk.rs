@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use _core::book::MarketKind;
 use _core::engine::ENGINE_ORDER_ID_BASE;
 use _core::engine_l2::{
-    L2Config, L2Run, L2Strategy, L2View, PassiveMarketMaker, run_l2_files, run_l2_files_with,
+    L2Config, L2Run, L2Strategy, L2View, Outbox, PassiveMarketMaker, Wants, run_l2_files,
+    run_l2_files_with,
 };
 use _core::error::CoreResult;
 use _core::model::order::{
@@ -64,10 +65,12 @@ fn engine(limits: RiskLimits, state: TradingState, layers: Vec<LayerConfig>) -> 
     RiskEngine::new(config, layers, 1).unwrap()
 }
 
-/// Wraps a strategy and records what the risk engine told it.
+/// Wraps a strategy and records what the risk engine told it (`events`: the events with a risk
+/// reason; `all`: every order event it was handed).
 struct Recorder<S> {
     inner: S,
     events: Vec<OrderEvent>,
+    all: Vec<OrderEvent>,
     changes: Vec<StateChange>,
 }
 
@@ -76,37 +79,42 @@ impl<S> Recorder<S> {
         Self {
             inner,
             events: Vec::new(),
+            all: Vec::new(),
             changes: Vec::new(),
         }
     }
 }
 
 impl<S: L2Strategy> L2Strategy for Recorder<S> {
-    fn on_elapse(&mut self, view: &L2View<'_>, cmds: &mut Vec<Command>) -> CoreResult<()> {
+    fn wants(&self) -> Wants {
+        Wants {
+            events: true,
+            ..self.inner.wants()
+        }
+    }
+    fn on_elapse(&mut self, view: &L2View<'_>, cmds: &mut Outbox) -> CoreResult<()> {
         self.inner.on_elapse(view, cmds)
     }
-    fn on_fill(
-        &mut self,
-        view: &L2View<'_>,
-        fill: &Fill,
-        cmds: &mut Vec<Command>,
-    ) -> CoreResult<()> {
+    fn on_fill(&mut self, view: &L2View<'_>, fill: &Fill, cmds: &mut Outbox) -> CoreResult<()> {
         self.inner.on_fill(view, fill, cmds)
     }
     fn on_event(
         &mut self,
         _view: &L2View<'_>,
         event: &OrderEvent,
-        _cmds: &mut Vec<Command>,
+        _cmds: &mut Outbox,
     ) -> CoreResult<()> {
-        self.events.push(*event);
+        self.all.push(*event);
+        if matches!(event.kind.reason(), Some(Reason::Risk(_))) {
+            self.events.push(*event);
+        }
         Ok(())
     }
     fn on_trading_state(
         &mut self,
         view: &L2View<'_>,
         change: &StateChange,
-        _cmds: &mut Vec<Command>,
+        _cmds: &mut Outbox,
     ) -> CoreResult<()> {
         assert_eq!(view.trading_state, change.to);
         self.changes.push(change.clone());
@@ -122,7 +130,7 @@ struct TwoBuys {
 }
 
 impl L2Strategy for TwoBuys {
-    fn on_elapse(&mut self, _view: &L2View<'_>, cmds: &mut Vec<Command>) -> CoreResult<()> {
+    fn on_elapse(&mut self, _view: &L2View<'_>, cmds: &mut Outbox) -> CoreResult<()> {
         if !self.done {
             self.done = true;
             for (id, qty) in [(1, self.first), (2, self.second)] {
@@ -137,7 +145,7 @@ impl L2Strategy for TwoBuys {
         }
         Ok(())
     }
-    fn on_fill(&mut self, _: &L2View<'_>, _: &Fill, _: &mut Vec<Command>) -> CoreResult<()> {
+    fn on_fill(&mut self, _: &L2View<'_>, _: &Fill, _: &mut Outbox) -> CoreResult<()> {
         Ok(())
     }
 }
@@ -197,6 +205,9 @@ fn max_position_boundary_passes_at_the_limit_and_denies_one_lot_beyond() {
     );
     assert!(run.fills.iter().all(|f| f.order_id == 1));
     assert!(run.events.contains(&e));
+    // Every order event of the run reached the strategy, in order.
+    assert_eq!(s.all, run.events);
+    assert!(s.all.iter().any(|e| e.kind == OrderEventKind::Accepted));
     assert_eq!(denials(&run, RiskReason::MaxPosition), 1);
 }
 
@@ -207,7 +218,8 @@ fn halted_from_the_start_sends_nothing_and_the_strategy_hears_why() {
     let risk = engine(no_balance(), TradingState::Halted, vec![]);
     let (r, s, run) = run_l2_files_with(&[&path], cfg(), mm, Some(risk)).unwrap();
     assert!(r.strategy_calls > 3000);
-    assert_eq!((r.orders, r.fills, r.position, r.cash), (0, 0, 0, 0));
+    assert_eq!((r.orders, r.fills, r.position), (0, 0, 0));
+    assert_eq!(r.cash, r.initial_cash);
     assert!(run.orders.get(1).is_none());
     assert_eq!(s.changes.len(), 1);
     assert_eq!(s.changes[0].to, TradingState::Halted);
@@ -313,7 +325,7 @@ fn emergency_cancels_working_orders_and_flattens() {
     // whose fill makes the layer ask for EMERGENCY.
     struct RestThenBuy(bool);
     impl L2Strategy for RestThenBuy {
-        fn on_elapse(&mut self, view: &L2View<'_>, cmds: &mut Vec<Command>) -> CoreResult<()> {
+        fn on_elapse(&mut self, view: &L2View<'_>, cmds: &mut Outbox) -> CoreResult<()> {
             if !self.0 {
                 self.0 = true;
                 let bid = view.book.best_bid().unwrap().px;
@@ -325,7 +337,7 @@ fn emergency_cancels_working_orders_and_flattens() {
             }
             Ok(())
         }
-        fn on_fill(&mut self, _: &L2View<'_>, _: &Fill, _: &mut Vec<Command>) -> CoreResult<()> {
+        fn on_fill(&mut self, _: &L2View<'_>, _: &Fill, _: &mut Outbox) -> CoreResult<()> {
             Ok(())
         }
     }

@@ -60,6 +60,9 @@ __all__ = [
     "read_tardis",
     "read_binance_ticks",
     "L2Context",
+    "TradeTick",
+    "QuoteTick",
+    "probe_recording",
     "run_l2_backtest",
     "run_tick_backtest",
     "configure_venue",
@@ -874,12 +877,57 @@ def read_binance_ticks(
     the trade/transaction time, or the receive time for spot tickers that carry none)."""
 
 @final
-class L2Context:
-    """The strategy's view of the L2 engine during :func:`run_l2_backtest` (``Strategy._ctx``,
-    passed to ``Strategy.on_book``). Prices and sizes are floats in instrument units."""
+class TradeTick:
+    """A trade print as a strategy sees it in ``on_trade`` (tick and L2 runs).
+
+    The engine reuses one object for every trade of a run: read it inside the callback, call
+    ``copy()`` to keep one."""
+    def __new__(cls, ts: int, price: float, size: float, side: str | None = None, id: int | None = None) -> Self: ...
     @property
     def ts(self) -> int:
-        """Market time of the wake-up (recorder receive time, epoch ns)."""
+        """The run's clock at the print, UTC epoch ns (an L2 run: the recorder's receive time)."""
+    @property
+    def price(self) -> float: ...
+    @property
+    def size(self) -> float: ...
+    @property
+    def side(self) -> str | None:
+        """The aggressor: ``"BUY"`` (the buyer lifted the offer), ``"SELL"``, or None when unknown."""
+    @property
+    def id(self) -> int | None:
+        """The exchange's trade id, None when the source has none."""
+    def copy(self) -> TradeTick:
+        """An independent copy (the object passed to ``on_trade`` is reused)."""
+
+@final
+class QuoteTick:
+    """A top of book as a strategy sees it in ``on_quote`` (tick and L2 runs): a side with no
+    level has price None and size 0. Reused for every quote of a run, as :class:`TradeTick`."""
+    def __new__(cls, ts: int, bid: float | None, ask: float | None, bid_size: float = 0.0, ask_size: float = 0.0) -> Self: ...
+    @property
+    def ts(self) -> int:
+        """The run's clock at the quote, UTC epoch ns."""
+    @property
+    def bid(self) -> float | None: ...
+    @property
+    def ask(self) -> float | None: ...
+    @property
+    def bid_size(self) -> float: ...
+    @property
+    def ask_size(self) -> float: ...
+    def copy(self) -> QuoteTick:
+        """An independent copy (the object passed to ``on_quote`` is reused)."""
+
+@final
+class L2Context:
+    """The strategy's view of the tick/L2 engine during :func:`run_l2_backtest` and
+    :func:`run_tick_backtest` (``Strategy._ctx``, passed to ``Strategy.on_book``). Prices and sizes
+    are floats in instrument units; the account is a snapshot taken before each callback, marked
+    at the book's mid. Orders and state commands are queued and carried out in order when the
+    callback returns."""
+    @property
+    def ts(self) -> int:
+        """The run's clock at the callback (epoch ns; the recorder's receive time in an L2 run)."""
     @property
     def best_bid(self) -> float | None: ...
     @property
@@ -892,6 +940,9 @@ class L2Context:
     def tick(self) -> float: ...
     @property
     def cash(self) -> float: ...
+    @property
+    def equity(self) -> float:
+        """Cash plus the position at the book's mid."""
     @property
     def trading_state(self) -> str:
         """The risk engine's trading state (``"active"``, ``"reducing"``, ``"paused"``,
@@ -922,9 +973,26 @@ class L2Context:
         """Queue a contingent list (``"oco"``, ``"oto"``, ``"bracket"``); returns the ids in order."""
     def modify(self, order_id: int, qty: float | None = None, price: float | None = None, trigger: float | None = None) -> None:
         """Queue a change of a working order (a new price loses the queue position)."""
-    def cancel(self, order_id: int) -> None: ...
-    def cancel_all(self, instrument: int | None = None) -> None: ...
-    def lot(self, instrument: int = 0) -> float: ...
+    def cancel(self, order_id: int) -> None:
+        """Queue a cancel of order ``order_id``."""
+    def cancel_all(self, instrument: int | None = None) -> None:
+        """Queue a cancel of every open order."""
+    def set_trading_state(self, state: str, reason: str = "") -> None:
+        """Ask for a trading state (the strategy's manual state; the engine's is the most severe of
+        it and the risk layers' wishes)."""
+    def set_confidence(self, value: float, instrument: int | None = None) -> None:
+        """Feed a composite confidence in [0, 1] to the risk layers."""
+    def lot(self, instrument: int = 0) -> float:
+        """The instrument's quantity step, in units."""
+    def qty_for_fraction(self, fraction: float, price: float, instrument: int = 0) -> float:
+        """Quantity worth ``fraction`` of equity at ``price``, rounded down to the lot."""
+
+def probe_recording(paths: Sequence[str | os.PathLike[str]]) -> dict[str, Any]:
+    """What a raw Binance recording says about itself, from its first lines: ``market``
+    (``"usdm"``, ``"spot"``, ``"cm"``, or None without a depth diff: diffs with ``pu`` are
+    futures, with ``ps`` or a ``_PERP`` symbol coin-M, without ``pu`` spot), ``symbol`` (the
+    streams' symbol in upper case), ``price_precision`` and ``size_precision`` (of the first price
+    and size strings)."""
 
 def run_l2_backtest(
     paths: Sequence[str | os.PathLike[str]],
@@ -943,22 +1011,30 @@ def run_l2_backtest(
     latency: dict[str, Any] | None = None,
     risk: dict[str, Any] | None = None,
     cash: float = 0.0,
+    symbol: str | None = None,
+    bar_ns: int | None = None,
+    account: str = "cash",
+    leverage: float = 1.0,
+    maintenance_margin: float = 0.005,
 ) -> dict[str, Any]:
     """Run an L2 backtest over raw Binance recordings (see :func:`trader.run_l2_backtest`).
 
     ``strategy=None`` runs the native passive market maker (``qty``, ``max_position`` in units,
-    ``offset_ticks``) with the GIL released; otherwise a Python ``Strategy`` whose ``on_book`` is
-    called every ``elapse_ns`` of market time. ``queue``: ``risk_averse``, ``power``,
-    ``power:N`` or ``log``. The report: ``events``, message counts, ``deltas``,
-    ``sync_errors``, ``strategy_calls``, ``orders``, ``fills``, ``maker_fills``,
-    ``taker_fills``, ``position``, ``cash``, ``fees``, ``volume``, ``last_mid``, precisions,
-    ``first_ts``, ``last_ts``, ``seconds``, ``fill_columns`` (numpy: ``ts``, ``order_id``,
-    ``side``, ``price``, ``qty``, ``fee``, ``maker``), ``risk`` (the risk report, as
-    ``Backtest.risk_report()``) and ``audit`` (the audit entries, as ``Backtest.audit_entries()``).
+    ``offset_ticks``) with the GIL released; otherwise a Python ``Strategy``, called for the
+    data callbacks it overrides (``on_book`` every ``elapse_ns`` of market time, ``on_trade``,
+    ``on_quote``, ``on_bar`` with ``bar_ns``) and for ``on_order_event`` / ``on_trading_state``.
+    ``queue``: ``risk_averse``, ``power``, ``power:N`` or ``log``. ``symbol``: the instrument's
+    symbol (None: ``L2``). The report: ``events``, message counts, ``deltas``, ``sync_errors``,
+    ``strategy_calls``, ``trade_calls``, ``quote_calls``, ``bars``, ``orders``, ``fills``,
+    ``maker_fills``, ``taker_fills``, ``position``, ``cash``, ``fees``, ``initial_cash``,
+    ``realized_pnl``, ``unrealized_pnl``, ``equity``, ``pnl``, ``volume``, ``last_mid``,
+    ``symbol``, precisions, ``first_ts``, ``last_ts``, ``seconds``, ``fill_columns`` (numpy:
+    ``ts``, ``order_id``, ``side``, ``price``, ``qty``, ``fee``, ``maker``), ``risk`` (the risk
+    report, as ``Backtest.risk_report()``) and ``audit`` (the audit entries).
 
-    ``risk``: the config dict of ``trader.risk.RiskSettings.to_core(["L2"])`` (the run's one
-    instrument is ``L2``); every command passes that risk engine (None: the structural checks
-    only). ``cash``: the account's cash at the start (0: the reported cash is the run's cash flow).
+    ``risk``: the config dict of ``trader.risk.RiskSettings.to_core([symbol])``; every command
+    passes that risk engine (None: the structural checks only). ``cash``: the account's cash at
+    the start (0: the reported cash is the run's cash flow).
     """
 
 def run_tick_backtest(
@@ -966,8 +1042,8 @@ def run_tick_backtest(
     quotes: dict[str, npt.NDArray[Any]],
     strategy: Any = None,
     *,
-    price_precision: int,
-    size_precision: int,
+    price_precision: int | None = None,
+    size_precision: int | None = None,
     queue: str = "risk_averse",
     elapse_ns: int = 100_000_000,
     maker_fee_bps: float = 0.0,
@@ -978,12 +1054,20 @@ def run_tick_backtest(
     latency: dict[str, Any] | None = None,
     risk: dict[str, Any] | None = None,
     cash: float = 0.0,
+    symbol: str | None = None,
+    bar_ns: int | None = None,
+    by_receive_time: bool = False,
+    account: str = "cash",
+    leverage: float = 1.0,
+    maintenance_margin: float = 0.005,
 ) -> dict[str, Any]:
-    """A quote-mode backtest over tick columns (``ts_event``, ``price``, ``size``, ``side`` for
-    trades; ``ts_event``, ``bid_price``, ``bid_size``, ``ask_price``, ``ask_size`` for quotes, as
-    :func:`read_tardis` returns them), merged by time; each quote is a one-level book (see
-    :func:`trader.run_tick_backtest`). Same report, ``risk`` and ``cash`` as
-    :func:`run_l2_backtest` (the instrument is ``TICKS``)."""
+    """A quote-mode backtest over tick columns (``ts_event``, ``price``, ``size``, ``side`` and
+    optionally ``id`` for trades; ``ts_event``, ``bid_price``, ``bid_size``, ``ask_price``,
+    ``ask_size`` for quotes, as :func:`read_tardis` returns them; ``ts_local`` too with
+    ``by_receive_time``), merged by that time; each quote is a one-level book (see
+    :func:`trader.run_tick_backtest`). A precision not given is inferred from every price (size)
+    of the data. Same report, ``risk`` and ``cash`` as :func:`run_l2_backtest` (the instrument
+    is ``symbol``, or ``TICKS``)."""
 
 def verify_audit(entries: list[dict[str, Any]], key: bytes | str | None = None) -> None:
     """Check a sealed audit log (``Backtest.audit_entries()``, or read back from JSON lines):

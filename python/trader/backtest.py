@@ -8,23 +8,29 @@ from collections.abc import Sequence
 from typing import Any
 
 from trader.exceptions import InvalidInputError
+from trader.inputs import check_run_numbers
+from trader.instruments import canonical_symbol
 from trader.kernel import BacktestConfig, BacktestKernel
 from trader.results import BacktestResult
 from trader.strategy import Strategy
 
-__all__ = ["run_backtest", "make_strategy"]
+__all__ = ["run_backtest", "make_strategy", "run_warnings"]
 
 
 def make_strategy(name: str | type[Strategy] | Strategy, params: dict[str, Any] | None = None) -> Strategy:
-    """A strategy instance from a registered name, a class, or an instance (params validated)."""
+    """A strategy instance (params validated) from a registered name, a location
+    (``path/to/file.py:ClassName`` or ``package.module:ClassName``, see
+    :func:`trader.plugins.load_strategy`), a class, or an instance."""
     if isinstance(name, Strategy):
         if params:
             raise InvalidInputError("params: give them to the strategy's constructor, not with an instance")
         return name
     if isinstance(name, type) and issubclass(name, Strategy):
         return name(**(params or {}))
-    from trader.plugins import strategies
+    from trader.plugins import is_strategy_spec, load_strategy, strategies
 
+    if isinstance(name, str) and is_strategy_spec(name):
+        return load_strategy(name)(**(params or {}))
     found = strategies()
     cls = found.get(str(name))
     if cls is None:
@@ -100,6 +106,12 @@ def run_backtest(
     from trader.data import Bars, MemoryFeed
     from trader.plugins import find_data_source
 
+    check_run_numbers(cash=cash, fee_bps=fee_bps, slippage_bps=slippage_bps, maker_fee_bps=maker_fee_bps,
+                      taker_fee_bps=taker_fee_bps, spread_bps=spread_bps, impact_k=impact_k, impact_max_bps=impact_max_bps,
+                      leverage=leverage, maintenance_margin=maintenance_margin, liquidation_fee=liquidation_fee,
+                      funding_rate=funding_rate, funding_interval_h=funding_interval_h)
+    if symbol is not None and not canonical_symbol(symbol):
+        raise InvalidInputError(f"symbol: expected an instrument symbol such as BTCUSDT or BTC/USDT, got {symbol!r}")
     strat = make_strategy(strategy, params)
     paths = list(data) if isinstance(data, (list, tuple)) else [data]
     feeds = []
@@ -119,6 +131,7 @@ def run_backtest(
                 f"data: {feed.where} holds tick data ({feed.kind}), not bars: run it with trader.run_tick_backtest "
                 "(or `trader backtest-l2` for Binance recordings)"
             )
+    _check_one_id_per_instrument(feeds)
     if isinstance(risk, (str, os.PathLike)):
         from trader.risk import load_risk_config
 
@@ -133,10 +146,49 @@ def run_backtest(
                             risk=risk, off_tick=off_tick, off_lot=off_lot)
     kernel = BacktestKernel(strat, feeds, config)
     if not progress:
-        return kernel.run()
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+        result = kernel.run()
+    else:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    total = sum(int(f.meta.get("rows") or 0) for f in feeds) or None
-    with Progress(TextColumn("[bold]backtest"), BarColumn(), TextColumn("{task.completed:,} bars"), TimeElapsedColumn(), transient=True) as bar:
-        task = bar.add_task("run", total=total)
-        return kernel.run(on_batch=lambda done: bar.update(task, completed=done))
+        total = sum(int(f.meta.get("rows") or 0) for f in feeds) or None
+        with Progress(TextColumn("[bold]backtest"), BarColumn(), TextColumn("{task.completed:,} bars"), TimeElapsedColumn(), transient=True) as bar:
+            task = bar.add_task("run", total=total)
+            result = kernel.run(on_batch=lambda done: bar.update(task, completed=done))
+    if not result.strategy:  # a class without a registry name (e.g. from a file)
+        result.strategy = type(strat).__name__
+    result.warnings.extend(run_warnings(strat, result, size_precision))
+    return result
+
+
+def _check_one_id_per_instrument(feeds: Sequence[Any]) -> None:
+    """Two feeds whose symbols name one instrument (``BTC_USDT`` and ``BTCUSDT``) are refused."""
+    seen: dict[str, Any] = {}
+    for feed in feeds:
+        key = canonical_symbol(feed.symbol)
+        if key in seen:
+            other = seen[key]
+            raise InvalidInputError(f"data: {other.symbol} ({other.where}) and {feed.symbol} ({feed.where}) are the same instrument "
+                                    f"{key}: give each instrument once (or name them apart with trader.data.open_bars(..., symbol=))")
+        seen[key] = feed
+
+
+def run_warnings(strat: Strategy, result: BacktestResult, size_precision: int) -> list[str]:
+    """Why a run could not trade, for runs that still complete (exit 0): the warm-up of a registered
+    indicator longer than the data it was given, and orders the lot step rounded to 0."""
+    out = []
+    traded = result.orders > 0
+    for instrument, _source, ind in strat._indicators:
+        count = getattr(ind, "count", 0)
+        if count and getattr(ind, "initialized", True) is False:
+            sym = result.symbols[instrument] if 0 <= instrument < len(result.symbols) else f"instrument {instrument}"
+            out.append(f"warm-up longer than the data: {type(ind).__name__} was still warming up after all {count:,} bars of {sym}, "
+                       f"so it never gave a value{'' if traded else ' and no order was placed'} (shorten its period or give more data)")
+    lot = f"{10.0 ** -size_precision:g}"
+    if strat._lot_roundings and not traded:
+        out.append(f"lot step too coarse: qty_for rounded all {strat._lot_roundings:,} order sizes down to 0 at the lot step {lot} "
+                   f"(size precision {size_precision}), so no order was placed (give a finer size precision)")
+    below = int((result.risk.get("denials") or {}).get("quantity_below_min", 0))
+    if below and not traded:
+        out.append(f"lot step too coarse: all {below:,} orders were denied as below the minimum quantity (lot step {lot}, size "
+                   f"precision {size_precision}), so no order was placed (give a finer size precision)")
+    return out

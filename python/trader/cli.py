@@ -11,6 +11,7 @@ import click
 
 import trader
 from trader.exceptions import StrategyError, TraderError
+from trader.inputs import printable
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -72,6 +73,34 @@ def _risk_settings(path, limits, layer_specs, bypass):
 
             layers = [d for s in specs for d in (DEFAULT_LAYERS if s == "default" else [s])]
     return base.merged(limits=lim, layers=layers, bypass=True if bypass else None)
+
+
+def _check_outputs(*, inputs: tuple[str, ...] = (), fills_out: str | None = None, tables_out: str | None = None,
+                   report: str | None = None, audit_log: str | None = None) -> None:
+    """The files a command will write, checked before it starts (a missing or unwritable folder, a
+    folder where a file is wanted, a file that is one of the command's ``inputs``): an error then
+    costs no work and leaves nothing behind (``trader.paths``)."""
+    import os
+
+    from trader.exceptions import InvalidInputError
+    from trader.paths import check_output_dir, check_output_file
+
+    wanted = []
+    for option, path, suffixes in (("--fills-out", fills_out, (".csv", ".parquet")), ("--report", report, ()),
+                                   ("--audit-log", audit_log, ())):
+        if path:
+            wanted.append((option, check_output_file(path, option, suffixes)))
+    if tables_out:
+        check_output_dir(tables_out, "--tables-out")
+    read = {os.path.realpath(p) for p in inputs if p and os.path.exists(p)}
+    seen: dict[str, str] = {}
+    for option, path in wanted:
+        real = os.path.realpath(path)
+        if real in read:
+            raise InvalidInputError(f"{option}: {path}: is an input of this run; writing it would destroy it")
+        if real in seen:
+            raise InvalidInputError(f"{option}: {path}: also given to {seen[real]}")
+        seen[real] = option
 
 
 @cli.group()
@@ -219,7 +248,7 @@ def _parse_params(items: tuple[str, ...]) -> dict[str, str]:
 
 
 @cli.command()
-@click.option("--strategy", "-s", "strategy_name", default="ema_cross", show_default=True, help="Strategy name (see `trader strategies`).")
+@click.option("--strategy", "-s", "strategy_name", default="ema_cross", show_default=True, help="Strategy name (see `trader strategies`), or path/to/file.py:ClassName, or package.module:ClassName.")
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="Strategy parameter, repeatable.")
 @click.option("--data", "paths", multiple=True, metavar="PATH", help="Bar file(s); several = several instruments. Default: the synthetic series.")
 @click.option("--source", "source_name", help="Data source by name (default: the first that can open PATH).")
@@ -263,10 +292,9 @@ def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_
     """Backtest a strategy on bar data (the seeded synthetic series when no --data is given)."""
     from trader.backtest import run_backtest
 
+    _check_outputs(inputs=(*paths, risk_config or ""), fills_out=fills_out, tables_out=tables_out, report=report_path,
+                   audit_log=audit_log)
     risk = _risk_settings(risk_config, risk_limits, risk_layer_specs, risk_bypass)
-
-    if fills_out and not fills_out.endswith((".csv", ".parquet")):
-        raise click.BadParameter(f"{fills_out}: must end in .csv or .parquet", param_hint="--fills-out")
     if symbol and len(paths) > 1:
         raise click.BadParameter("--symbol works with one --data only", param_hint="--symbol")
     opts = {}
@@ -285,6 +313,8 @@ def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_
         fill_model=fill_model, latency=latency, fees=fee_model,
         spread_bps=spread_bps, impact_k=impact_k, risk=risk,
     )
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if audit_log:
         from trader.risk import write_audit_log
 
@@ -342,37 +372,50 @@ def strategies(as_json: bool) -> None:
 
 @cli.command("backtest-l2")
 @click.argument("paths", nargs=-1, required=True, metavar="RECORDING...")
-@click.option("--market", type=click.Choice(["usdm", "spot", "cm"]), default="usdm", show_default=True, help="Binance market of the recording.")
+@click.option("--market", type=click.Choice(["usdm", "spot", "cm"]), default=None, help="Binance market of the recording (default: detected from it: diffs with pu are futures, with ps coin-M).")
 @click.option("--strategy", "-s", "strategy_name", default="native", show_default=True, help="Strategy name, or 'native' for the Rust passive market maker.")
-@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="Strategy parameter, repeatable.")
+@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="Strategy parameter, repeatable (native: qty, max_position in units, contracts on cm; offset_ticks).")
+@click.option("--bar", metavar="INTERVAL", help="Build bars of INTERVAL (1m, 5s, 1h) from the trades for a strategy's on_bar.")
 @click.option("--fill-model", metavar="MODEL", help="l2[:queue=power,power=2] or l2:queue=risk_averse (see `trader plugins`).")
-@click.option("--elapse-ms", type=float, default=100.0, show_default=True, help="The strategy is called every this many ms of market time (and on its fills).")
+@click.option("--elapse-ms", type=float, default=100.0, show_default=True, help="on_book is called every this many ms of market time.")
 @click.option("--latency", metavar="MODEL", help="Latency model NAME[:k=v,...], e.g. constant:submit_ms=5 or lognormal:submit_ms=2,sigma=0.5.")
 @click.option("--maker-fee-bps", type=float, default=0.0, show_default=True, help="Maker fee (negative: rebate).")
 @click.option("--taker-fee-bps", type=float, default=0.0, show_default=True, help="Taker fee.")
-@click.option("--cash", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Cash at the start (0: the reported cash is the run's cash flow).")
+@click.option("--cash", type=click.FloatRange(min=0), default=None, help="Cash at the start, quote currency (default 10,000; 1 coin on coin-M).")
+@click.option("--account", type=click.Choice(["cash", "margin"]), default=None, help="Account (default: the market's: cash on spot, margin on futures).")
+@click.option("--leverage", type=float, default=1.0, show_default=True, help="Margin account: leverage.")
+@click.option("--fills-out", type=click.Path(dir_okay=False), help="Write the fills to PATH.csv or PATH.parquet.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @_risk_options
-def backtest_l2(paths, market, strategy_name, params, fill_model, elapse_ms, latency, maker_fee_bps, taker_fee_bps, cash, as_json,
-                risk_config, risk_limits, risk_layer_specs, risk_bypass, audit_log) -> None:
-    """Backtest on raw Binance WebSocket recordings (depth diffs + REST snapshot, trades): the
-    book is rebuilt in Rust, market orders walk it, resting limits keep a queue position. Every
-    order passes the risk engine first (--risk-*; the run's instrument is named L2)."""
+def backtest_l2(paths, market, strategy_name, params, bar, fill_model, elapse_ms, latency, maker_fee_bps, taker_fee_bps, cash, account, leverage,
+                fills_out, as_json, risk_config, risk_limits, risk_layer_specs, risk_bypass, audit_log) -> None:
+    """Backtest on raw Binance WebSocket recordings (depth diffs + REST snapshot, trades,
+    bookTicker): the book is rebuilt in Rust, market orders walk it, resting limits keep a queue
+    position. A strategy gets on_trade, on_quote, on_book (every --elapse-ms) and, with --bar,
+    on_bar. Every order passes the risk engine first (--risk-*; the run's instrument is the
+    recording's symbol, e.g. BTCUSDT)."""
     import os
 
-    from trader.l2 import run_l2_backtest
+    from trader.l2 import run_l2_backtest, write_fills
+    from trader.paths import check_output_file
 
-    risk = _risk_settings(risk_config, risk_limits, risk_layer_specs, risk_bypass)
     for path in paths:
         if not os.path.isfile(path):
             raise click.BadParameter(f"{path}: no such file", param_hint="RECORDING")
+    if fills_out:
+        check_output_file(fills_out, "--fills-out", (".csv", ".parquet"))
+    if audit_log:
+        check_output_file(audit_log, "--audit-log")
+    risk = _risk_settings(risk_config, risk_limits, risk_layer_specs, risk_bypass)
     strategy = None if strategy_name == "native" else strategy_name
     kw = _parse_params(params)
     if strategy is None:  # the native maker takes numbers; a Strategy converts its own Params
         kw = {k: _option_value(v) for k, v in kw.items()}
-    report = run_l2_backtest(list(paths), strategy, market=market, fill_model=fill_model, elapse_ms=elapse_ms,
+    report = run_l2_backtest(list(paths), strategy, market=market, bar=bar, fill_model=fill_model, elapse_ms=elapse_ms,
                              maker_fee_bps=maker_fee_bps, taker_fee_bps=taker_fee_bps, latency=latency, risk=risk,
-                             cash=cash, **kw)
+                             cash=cash, account=account, leverage=leverage, **kw)
+    if fills_out:
+        write_fills(report, fills_out)
     report.pop("fill_columns", None)
     audit = report.pop("audit", [])
     if audit_log:
@@ -382,18 +425,45 @@ def backtest_l2(paths, market, strategy_name, params, fill_model, elapse_ms, lat
     if as_json:
         click.echo(json.dumps(report, default=str))
         return
+    _print_l2_report(report)
+
+
+def _print_l2_report(report: dict) -> None:
+    """The L2 report as a table: what was run, the account (PnL, equity at the last mid), then the
+    counts; times in ISO 8601 UTC."""
     from rich.table import Table
 
-    risk_report = report.pop("risk", {})
+    unit = report.get("pnl_currency") or ""
+
+    def money(v):
+        return "" if v is None else f"{v:,.10g} {unit}".rstrip()
+
+    risk_report = report.get("risk", {})
+    market = report["market"] + ("" if report.get("market_detected") in (None, report["market"]) else
+                                 f" (the recording looks like {report['market_detected']})")
+    rows = [
+        ("symbol", str(report.get("symbol") or "")), ("market", market),
+        ("first event", str(report.get("first_time"))), ("last event", str(report.get("last_time"))),
+        ("realized PnL", money(report["realized_pnl"])), ("unrealized PnL", money(report["unrealized_pnl"])),
+        ("fees", money(report["fees"])), ("net PnL", money(report["pnl"])),
+        ("equity at last mid", money(report["equity"])), ("last mid", f"{report['last_mid']:,}" if report.get("last_mid") else "none"),
+        ("position", f"{report['position']:g}"), ("cash", money(report["cash"])),
+        ("orders", f"{report['orders']:,}"), ("fills", f"{report['fills']:,} ({report['maker_fills']:,} maker)"),
+        ("volume", f"{report['volume']:g}"),
+        ("events", f"{report['events']:,} ({report['depth_messages']:,} depth, {report['trade_messages']:,} trades, "
+                   f"{report['ticker_messages']:,} tickers)"),
+        ("strategy calls", f"on_book {report['strategy_calls']:,}, on_trade {report['trade_calls']:,}, "
+                           f"on_quote {report['quote_calls']:,}, bars {report['bars']:,}"),
+        ("sync errors", f"{report['sync_errors']:,}"), ("run time", f"{report['seconds']:.3f} s"),
+        ("risk state", str(risk_report.get("state", ""))),
+        ("risk denials", ", ".join(f"{k}: {n:,}" for k, n in (risk_report.get("denials") or {}).items()) or "none"),
+        ("risk state changes", f"{len(risk_report.get('changes') or []):,}"),
+    ]
     table = Table(title="L2 backtest")
     table.add_column("metric", style="bold")
     table.add_column("value", justify="right")
-    for k, v in report.items():
-        table.add_row(k, f"{v:,.6g}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v))
-    table.add_row("risk state", str(risk_report.get("state", "")))
-    denials = risk_report.get("denials") or {}
-    table.add_row("risk denials", ", ".join(f"{k}: {n:,}" for k, n in denials.items()) or "none")
-    table.add_row("risk state changes", f"{len(risk_report.get('changes') or []):,}")
+    for k, v in rows:
+        table.add_row(k, v)
     _console().print(table)
 
 
@@ -435,7 +505,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as e:
         # Usage and bad-value errors: one line, no usage block, exit 2 (the contract of every
         # bad-input path; `trader CMD --help` has the usage).
-        click.echo(f"error: {e.format_message()}", err=True)
+        click.echo(f"error: {printable(e.format_message())}", err=True)
         sys.exit(2)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
@@ -443,8 +513,8 @@ def main(argv: list[str] | None = None) -> None:
     except StrategyError as e:
         cause = e.__cause__ or e
         traceback.print_exception(type(cause), cause, cause.__traceback__)
-        click.echo(f"error: {e}; the run was stopped and no result was produced", err=True)
+        click.echo(f"error: {printable(e)}; the run was stopped and no result was produced", err=True)
         sys.exit(1)
     except TraderError as e:
-        click.echo(f"error: {e}", err=True)
+        click.echo(f"error: {printable(e)}", err=True)
         sys.exit(2)

@@ -246,4 +246,110 @@ def find_data_source(path: str | os.PathLike | None, source_name: str | None = N
             continue
     if path is not None and not os.path.exists(path):
         raise DataError(f"{path}: no such file")
+    if path is not None and os.path.isdir(path):
+        raise DataError(f"{path}: is a directory, not a data file")
     raise DataError(f"no data source can read {path} (known: {known})")
+
+
+# ---- strategies from files and modules ---------------------------------------------------------
+
+
+def is_strategy_spec(spec: str) -> bool:
+    """Whether ``spec`` names a strategy by location (``path/to/file.py[:Class]`` or
+    ``package.module:Class``) rather than by its registered name."""
+    return ":" in spec or spec.lower().endswith(".py")
+
+
+def load_strategy(spec: str) -> type:
+    """The Strategy class named by ``spec``, without packaging it as a plugin:
+
+    - ``path/to/file.py:ClassName`` — the file is imported as a module of its own (not put on
+      ``sys.path``); ``path/to/file.py`` alone takes the one Strategy subclass the file defines;
+    - ``package.module:ClassName`` — imported with :func:`importlib.import_module`.
+
+    Every failure is one :class:`InvalidInputError` line (the CLI exits 2): a missing file or
+    module; a file that raises while imported (named with the exception, and the line of the file
+    where it was raised: run ``python FILE`` for the whole traceback); a class that is not there
+    (the message lists the Strategy subclasses the file defines); an object that is not a Strategy
+    subclass. A strategy that raises *during the run* is not an import error: it stops the run
+    with its own traceback (``StrategyError``, exit 1).
+    """
+    import importlib
+    import importlib.util
+    import inspect
+
+    from trader.exceptions import InvalidInputError
+    from trader.strategy import Strategy
+
+    target, sep, name = spec.rpartition(":")
+    if not sep or (len(target) == 1 and target.isalpha() and "\\" in name):  # "file.py", or "C:\\x.py"
+        target, name = spec, ""
+    target, name = target.strip(), name.strip()
+    where = f"strategy {spec}"
+    if target.lower().endswith(".py") or os.sep in target or "/" in target:
+        path = os.path.abspath(target)
+        if not os.path.exists(path):
+            raise InvalidInputError(f"{where}: {target}: no such file")
+        if not os.path.isfile(path):
+            raise InvalidInputError(f"{where}: {target}: is a directory, not a Python file")
+        import hashlib
+
+        module_name = f"trader_user_strategy_{hashlib.sha1(path.encode()).hexdigest()[:12]}"
+        loader_spec = importlib.util.spec_from_file_location(module_name, path)
+        if loader_spec is None or loader_spec.loader is None:
+            raise InvalidInputError(f"{where}: {target}: not a Python file")
+        module = importlib.util.module_from_spec(loader_spec)
+        sys.modules[module_name] = module  # dataclasses, pickling and typing look the module up here
+        try:
+            loader_spec.loader.exec_module(module)
+        except Exception as e:
+            sys.modules.pop(module_name, None)
+            raise InvalidInputError(f"{where}: importing {target} raised {_import_failure(e, path)}") from None
+        origin = target
+    else:
+        if not name:
+            raise InvalidInputError(f"{where}: expected path/to/file.py:ClassName or package.module:ClassName")
+        try:
+            module = importlib.import_module(target)
+        except ModuleNotFoundError as e:
+            if e.name and target.startswith(e.name):
+                raise InvalidInputError(f"{where}: no module named {e.name!r}") from None
+            raise InvalidInputError(f"{where}: importing {target} raised {_import_failure(e, None)}") from None
+        except Exception as e:
+            raise InvalidInputError(f"{where}: importing {target} raised {_import_failure(e, getattr(e, 'filename', None))}") from None
+        origin = f"module {target}"
+    defined = sorted(n for n, obj in vars(module).items()
+                     if inspect.isclass(obj) and issubclass(obj, Strategy) and obj is not Strategy and obj.__module__ == module.__name__)
+    if not name:
+        if len(defined) != 1:
+            raise InvalidInputError(f"{where}: {origin} defines {len(defined)} Strategy subclasses ({', '.join(defined) or 'none'}): "
+                                    f"name one as {target}:ClassName")
+        name = defined[0]
+    obj = getattr(module, name, None)
+    if obj is None:
+        raise InvalidInputError(f"{where}: {origin} has no {name!r} (Strategy subclasses it defines: {', '.join(defined) or 'none'})")
+    if not (inspect.isclass(obj) and issubclass(obj, Strategy)):
+        kind = "a class" if inspect.isclass(obj) else "a function" if inspect.isroutine(obj) else f"a {type(obj).__name__} object"
+        raise InvalidInputError(f"{where}: {name} in {origin} is {kind}, not a trader.Strategy subclass "
+                                f"(Strategy subclasses it defines: {', '.join(defined) or 'none'})")
+    return obj
+
+
+def _import_failure(e: BaseException, path: str | None) -> str:
+    """``SyntaxError: invalid syntax (line 3)``: the exception and, when known, the line of ``path``
+    where it was raised (one line; the whole traceback is what ``python FILE`` prints)."""
+    from trader.inputs import printable
+
+    line = None
+    if isinstance(e, SyntaxError):
+        line = e.lineno
+        text = e.msg
+    else:
+        text = str(e)
+        if path is not None:
+            import traceback
+
+            frames = [f for f in traceback.extract_tb(e.__traceback__) if os.path.abspath(f.filename) == path]
+            line = frames[-1].lineno if frames else None
+    where = f" (line {line})" if line else ""
+    return printable(f"{type(e).__name__}: {text}{where}", 200)

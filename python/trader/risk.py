@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from trader.exceptions import InvalidInputError
+from trader.instruments import canonical_symbol
 
 __all__ = [
     "RiskLayer",
@@ -117,6 +118,14 @@ def parse_rate(name: str, value: Any) -> dict[str, int] | None:
     or a ``{count, interval}`` table; None for None."""
     if value is None:
         return None
+    if isinstance(value, Mapping) and set(value) == {"capacity", "interval_ns"}:
+        # Already parsed (a RiskSettings being copied by merged()): validating is idempotent.
+        count, interval_ns = value["capacity"], value["interval_ns"]
+        if isinstance(count, bool) or not isinstance(count, int) or not (1 <= count < 2**32):
+            raise InvalidInputError(f"{name}: the count must be a whole number >= 1, got {count!r}")
+        if isinstance(interval_ns, bool) or not isinstance(interval_ns, int) or not (0 < interval_ns < 9e18):
+            raise InvalidInputError(f"{name}: the interval must be a positive number of ns, got {interval_ns!r}")
+        return {"capacity": count, "interval_ns": interval_ns}
     if isinstance(value, Mapping):
         count, interval = value.get("count"), value.get("interval", "1s")
     elif isinstance(value, str) and "/" in value:
@@ -394,6 +403,14 @@ class RiskSettings:
         _unknown(f"{where}: limits", list(self.limits), list(LIMIT_KEYS))
         for k, v in list(self.limits.items()):
             self.limits[k] = _number(f"{where}: {k}", v, LIMIT_KEYS[k][0])
+        seen: dict[str, str] = {}
+        for sym in self.instruments:
+            if not isinstance(sym, str) or not sym.strip() or (sym != "*" and not canonical_symbol(sym)):
+                raise InvalidInputError(f"{where}: instruments: expected a symbol such as BTCUSDT, got {sym!r}")
+            key = sym if sym == "*" else canonical_symbol(sym)
+            if key in seen:
+                raise InvalidInputError(f"{where}: instruments: {seen[key]!r} and {sym!r} name the same instrument {key}")
+            seen[key] = sym
         for sym, lim in self.instruments.items():
             if not isinstance(lim, Mapping):
                 raise InvalidInputError(f"{where}: instruments.{sym}: expected a table of limits, got {lim!r}")
@@ -423,14 +440,23 @@ class RiskSettings:
         return out
 
     def to_core(self, symbols: Sequence[str], known: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """The dict ``trader._core.Backtest.configure_risk`` takes."""
-        unknown = [s for s in self.instruments if s not in symbols and s != "*"]
-        if unknown:
-            raise InvalidInputError(f"{self.source}: instruments: {unknown[0]!r} is not traded in this run "
-                                    f"(symbols: {', '.join(symbols)})")
+        """The dict ``trader._core.Backtest.configure_risk`` takes.
+
+        Instruments are matched by their canonical id (:func:`trader.instruments.canonical_symbol`):
+        limits written for ``BTCUSDT`` apply to the run's ``BTC_USDT``; a name that matches no
+        instrument of the run is an error listing the run's instruments."""
+        own: dict[str, dict[str, Any]] = {}
+        for name, lim in self.instruments.items():
+            if name == "*":
+                continue
+            match = next((s for s in symbols if canonical_symbol(s) == canonical_symbol(name)), None)
+            if match is None:
+                raise InvalidInputError(f"{self.source}: instruments: {name!r} is not traded in this run "
+                                        f"(instruments: {', '.join(symbols) or 'none'})")
+            own[match] = lim
         every = self.instruments.get("*", {})
-        instruments = {s: {k: {**every, **self.instruments.get(s, {})}.get(k) for k in INSTRUMENT_LIMIT_KEYS}
-                       for s in symbols if every or s in self.instruments}
+        instruments = {s: {k: {**every, **own.get(s, {})}.get(k) for k in INSTRUMENT_LIMIT_KEYS}
+                       for s in symbols if every or s in own}
         limits = {k: self.limits.get(k) for k in LIMIT_KEYS}
         if limits["check_balance"] is None:
             limits["check_balance"] = True
@@ -448,10 +474,12 @@ class RiskSettings:
             if key in INSTRUMENT_LIMIT_KEYS:
                 inst.setdefault("*", {})[key] = v
             elif key.startswith("instruments."):
-                parts = key.split(".")
-                if len(parts) != 3:
+                sym, _, name = key[len("instruments."):].rpartition(".")
+                if not sym or not name:
                     raise InvalidInputError(f"risk-limit: expected instruments.SYMBOL.KEY, got {key!r}")
-                inst.setdefault(parts[1], {})[parts[2]] = v
+                # The same instrument however it is written: BTC/USDT here overrides the file's BTCUSDT.
+                same = next((s for s in inst if s != "*" and canonical_symbol(s) == canonical_symbol(sym)), sym)
+                inst.setdefault(same, {})[name] = v
             else:
                 lim[key] = v
         return RiskSettings(limits=lim, instruments=inst, layers=self.layers if layers is None else layers,

@@ -37,6 +37,12 @@ pub struct DepthDiff<'a> {
     /// `pu`: final update id of the previous event (futures only).
     #[serde(rename = "pu", default)]
     pub prev_final_update_id: Option<u64>,
+    /// `s`: the symbol (`BTCUSDT`, `BTCUSD_PERP`).
+    #[serde(rename = "s", borrow, default)]
+    pub symbol: Option<&'a str>,
+    /// `ps`: the pair of a coin-M contract (`BTCUSD`); USD-M and spot diffs have none.
+    #[serde(rename = "ps", borrow, default)]
+    pub pair: Option<&'a str>,
     #[serde(rename = "b", borrow)]
     pub bids: &'a RawValue,
     #[serde(rename = "a", borrow)]
@@ -160,6 +166,13 @@ struct Envelope<'a> {
     data: Option<&'a RawValue>,
     #[serde(rename = "lastUpdateId", default)]
     last_update_id: Option<u64>,
+}
+
+/// The stream name of a combined-stream line's JSON (`"btcusdt@depth@0ms"`), read from the
+/// envelope's first key without decoding; `None` for a snapshot or another layout.
+pub fn stream_name(json: &str) -> Option<&str> {
+    let rest = json.trim_start().strip_prefix("{\"stream\":\"")?;
+    rest.find('"').map(|q| &rest[..q])
 }
 
 /// Decode the JSON part of a line.
@@ -352,6 +365,14 @@ mod tests {
         let b: Vec<_> = levels(x.bids).collect::<CoreResult<_>>().unwrap();
         assert_eq!(b, vec![("58710.20", "0.014"), ("61510.90", "0.000")]);
         assert_eq!(levels(x.asks).count(), 0);
+        assert_eq!((x.symbol, x.pair), (Some("BTCUSDT"), None));
+        let cm = r#"{"stream":"btcusd_perp@depth@0ms","data":{"e":"depthUpdate","E":1,"T":1,"s":"BTCUSD_PERP","ps":"BTCUSD","U":1,"u":2,"pu":0,"b":[],"a":[]}}"#;
+        let WsMessage::Depth(x) = decode_json(cm).unwrap() else {
+            panic!()
+        };
+        assert_eq!((x.symbol, x.pair), (Some("BTCUSD_PERP"), Some("BTCUSD")));
+        assert_eq!(stream_name(cm), Some("btcusd_perp@depth@0ms"));
+        assert_eq!(stream_name(r#"{"lastUpdateId":1}"#), None);
 
         let l = r#"1 {"stream":"btcusdt@bookTicker","data":{"u":50093239212,"s":"BTCUSDT","b":"61837.63000000","B":"3.78826000","a":"61837.64000000","A":"1.54698000"}}"#;
         let WsMessage::BookTicker(t) = decode_line(l).unwrap().msg else {

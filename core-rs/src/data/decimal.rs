@@ -1,7 +1,7 @@
 //! Decimal strings straight to fixed-point integers (no float on the way).
 
 use crate::error::{CoreError, CoreResult};
-use crate::model::fixed::MAX_DP;
+use crate::model::fixed::{MAX_DP, pow10};
 
 /// Why a decimal string was refused.
 fn bad(name: &'static str, s: &str, why: &str) -> CoreError {
@@ -92,6 +92,33 @@ pub fn decimals_of(s: &str, name: &'static str) -> CoreResult<u8> {
     Ok(n as u8)
 }
 
+/// The fewest decimals (at most `MAX_DP`) that write every finite value of `values` exactly as
+/// its shortest round-trip decimal (`61800.2` has 1, `0.006` has 3; NaN and infinities are
+/// skipped): the precision of float columns decoded from decimal text. One pass over all the
+/// values, not a first batch. A value that needs more than `MAX_DP` decimals is an error naming
+/// `name` and the value.
+pub fn decimals_of_floats(values: &[f64], name: &'static str) -> CoreResult<u8> {
+    let mut dp: u8 = 0;
+    let mut scale = 1.0f64;
+    for &v in values {
+        if !v.is_finite() {
+            continue;
+        }
+        // Fast path: `v` already prints with at most `dp` decimals when scaling, rounding and
+        // scaling back gives `v` again (exact for the magnitudes of prices and sizes).
+        if ((v * scale).round() / scale) == v {
+            continue;
+        }
+        let text = format!("{v}"); // shortest round-trip representation, never exponent form
+        let n = decimals_of(&text, name)?;
+        if n > dp {
+            dp = n;
+            scale = pow10(dp as u32) as f64;
+        }
+    }
+    Ok(dp)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +149,22 @@ mod tests {
         assert_eq!(decimals_of("61837.63000000", "px").unwrap(), 8);
         assert_eq!(decimals_of("1001", "q").unwrap(), 0);
         assert!(decimals_of("0.0000000001", "q").is_err());
+    }
+
+    #[test]
+    fn float_precision_from_every_value() {
+        let f = |v: &[f64]| decimals_of_floats(v, "price").unwrap();
+        assert_eq!(f(&[]), 0);
+        assert_eq!(f(&[61800.0, 3.0]), 0);
+        assert_eq!(f(&[61800.2, 61800.0]), 1);
+        // The one value with more decimals far down the column decides (not a first batch).
+        let mut v = vec![100.5; 10_000];
+        v.push(100.125);
+        assert_eq!(f(&v), 3);
+        assert_eq!(f(&[0.006, f64::NAN, 0.1]), 3);
+        assert_eq!(f(&[0.00011, 1.5]), 5);
+        assert_eq!(f(&[1e-9]), 9);
+        let err = decimals_of_floats(&[0.1, 1.0 / 3.0], "price").unwrap_err();
+        assert!(err.to_string().contains("price"), "{err}");
     }
 }

@@ -1,10 +1,12 @@
 //! Decoders of recorded and streamed market data (no PyO3 here).
 
+pub mod aggregate;
 pub mod binance_ws;
 pub mod decimal;
 pub mod replay;
 pub mod ticks;
 
+pub use aggregate::BarAggregator;
 pub use binance_ws::{BookTicker, DepthDiff, Snapshot, Trade, WsLine, WsMessage, decode_line};
 pub use decimal::{decimals_of, parse_fixed};
 pub use replay::{Replay, ReplayOptions, ReplayReport, replay_files, replay_text};

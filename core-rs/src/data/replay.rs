@@ -602,6 +602,38 @@ pub fn open_recording(path: &Path) -> CoreResult<Box<dyn BufRead>> {
     })
 }
 
+/// Hand `f` every line of `paths` in order (gzip or plain, one line buffer reused), until it
+/// returns `Ok(false)` or the files end. Errors, read or `f`'s, name the file and line.
+pub fn each_line<P: AsRef<Path>>(
+    paths: &[P],
+    mut f: impl FnMut(&str) -> CoreResult<bool>,
+) -> CoreResult<()> {
+    let mut line = String::with_capacity(1 << 16);
+    for p in paths {
+        let p = p.as_ref();
+        let mut rd = open_recording(p)?;
+        let source = p.display().to_string();
+        let mut n = 0usize;
+        loop {
+            line.clear();
+            let got = rd
+                .read_line(&mut line)
+                .map_err(|e| CoreError::InvalidArgument {
+                    name: "path",
+                    reason: format!("{source}:{}: {e}", n + 1),
+                })?;
+            if got == 0 {
+                break;
+            }
+            n += 1;
+            if !f(&line).map_err(|e| at_line(e, &source, n))? {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Read a whole recording into memory (decompressed).
 pub fn read_recording(path: &Path) -> CoreResult<String> {
     let mut s = String::new();
@@ -634,27 +666,7 @@ pub fn replay_files_with_book<P: AsRef<Path>>(
     }
     let t0 = Instant::now();
     let mut r = Replay::new(opts);
-    let mut line = String::with_capacity(1 << 16);
-    for p in paths {
-        let p = p.as_ref();
-        let mut rd = open_recording(p)?;
-        let source = p.display().to_string();
-        let mut n = 0usize;
-        loop {
-            line.clear();
-            let got = rd
-                .read_line(&mut line)
-                .map_err(|e| CoreError::InvalidArgument {
-                    name: "path",
-                    reason: format!("{source}:{}: {e}", n + 1),
-                })?;
-            if got == 0 {
-                break;
-            }
-            n += 1;
-            r.feed_line(&line).map_err(|e| at_line(e, &source, n))?;
-        }
-    }
+    each_line(paths, |line| r.feed_line(line).map(|_| true))?;
     let (mut rep, book) = r.finish_with_book();
     rep.elapsed_s = t0.elapsed().as_secs_f64();
     Ok((rep, book))

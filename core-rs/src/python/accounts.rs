@@ -33,30 +33,14 @@ fn money(name: &'static str, v: f64) -> PyResult<i128> {
     Ok((v * 1e8).round() as i128 * pow10(MONEY_DP - 8))
 }
 
-/// Set the account type, the fee model and the slippage model of `backtest` (before its run).
-///
-/// - `account`: "cash" (spot, the default) or "margin" (perpetuals: isolated margin at
-///   `leverage`, `maintenance_margin` and `liquidation_fee` as fractions, funding from
-///   `funding_rate` (a constant fraction every `funding_interval_h` hours at multiples of it since
-///   the epoch) or `funding` (a list of `(ts_ns, rate)`), never both).
-/// - fees: `maker_fee_bps` / `taker_fee_bps` (signed maker = rebate); or `fee_tiers`, a list of
-///   `(min_30d_volume, maker_bps, taker_bps)` with the tier picked by the rolling 30-day traded
-///   notional, or fixed by `fee_tier`.
-/// - `slippage`: "fixed" (`slippage_bps`, the default), "none", "spread" (half of `spread_bps`
-///   on bars) or "sqrt" (`impact_k` × bar sigma × sqrt(qty / bar volume), at most
-///   `impact_max_bps`).
-#[pyfunction]
-#[pyo3(signature = (backtest, *, account = "cash", leverage = 1.0, maintenance_margin = 0.005,
-    liquidation_fee = 0.0, funding_rate = None, funding = None, funding_interval_h = 8.0,
-    maker_fee_bps = None, taker_fee_bps = None, fee_tiers = None, fee_tier = None,
-    slippage = "fixed", slippage_bps = None, spread_bps = 0.0, impact_k = 1.0,
-    impact_max_bps = 500.0))]
+/// The account of a run: "cash" (spot) or "margin" (isolated margin at `leverage`,
+/// `maintenance_margin` and `liquidation_fee` as fractions, funding from `funding_rate` or
+/// `funding`); errors name the argument.
 #[allow(
     clippy::too_many_arguments,
-    reason = "mirrors the Python keyword arguments"
+    reason = "the Python keyword arguments of an account"
 )]
-fn configure_account(
-    backtest: &Bound<'_, PyBacktest>,
+pub(super) fn account_from(
     account: &str,
     leverage: f64,
     maintenance_margin: f64,
@@ -64,26 +48,8 @@ fn configure_account(
     funding_rate: Option<f64>,
     funding: Option<Vec<(i64, f64)>>,
     funding_interval_h: f64,
-    maker_fee_bps: Option<f64>,
-    taker_fee_bps: Option<f64>,
-    fee_tiers: Option<Vec<(f64, f64, f64)>>,
-    fee_tier: Option<usize>,
-    slippage: &str,
-    slippage_bps: Option<f64>,
-    spread_bps: f64,
-    impact_k: f64,
-    impact_max_bps: f64,
-) -> PyResult<()> {
-    let mut bt = backtest.borrow_mut();
-    let bt = bt.inner_mut();
-    if !bt.fills.is_empty() || bt.bars() > 0 {
-        return Err(bad(
-            "backtest",
-            "configure the account before the run".into(),
-        ));
-    }
-    // Account.
-    let acct = match account {
+) -> PyResult<Account> {
+    Ok(match account {
         "cash" => {
             if leverage != 1.0 || funding_rate.is_some() || funding.is_some() {
                 return Err(bad(
@@ -151,7 +117,67 @@ fn configure_account(
                 format!("must be \"cash\" or \"margin\", got {other:?}"),
             ));
         }
-    };
+    })
+}
+
+/// Set the account type, the fee model and the slippage model of `backtest` (before its run).
+///
+/// - `account`: "cash" (spot, the default) or "margin" (perpetuals: isolated margin at
+///   `leverage`, `maintenance_margin` and `liquidation_fee` as fractions, funding from
+///   `funding_rate` (a constant fraction every `funding_interval_h` hours at multiples of it since
+///   the epoch) or `funding` (a list of `(ts_ns, rate)`), never both).
+/// - fees: `maker_fee_bps` / `taker_fee_bps` (signed maker = rebate); or `fee_tiers`, a list of
+///   `(min_30d_volume, maker_bps, taker_bps)` with the tier picked by the rolling 30-day traded
+///   notional, or fixed by `fee_tier`.
+/// - `slippage`: "fixed" (`slippage_bps`, the default), "none", "spread" (half of `spread_bps`
+///   on bars) or "sqrt" (`impact_k` × bar sigma × sqrt(qty / bar volume), at most
+///   `impact_max_bps`).
+#[pyfunction]
+#[pyo3(signature = (backtest, *, account = "cash", leverage = 1.0, maintenance_margin = 0.005,
+    liquidation_fee = 0.0, funding_rate = None, funding = None, funding_interval_h = 8.0,
+    maker_fee_bps = None, taker_fee_bps = None, fee_tiers = None, fee_tier = None,
+    slippage = "fixed", slippage_bps = None, spread_bps = 0.0, impact_k = 1.0,
+    impact_max_bps = 500.0))]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "mirrors the Python keyword arguments"
+)]
+fn configure_account(
+    backtest: &Bound<'_, PyBacktest>,
+    account: &str,
+    leverage: f64,
+    maintenance_margin: f64,
+    liquidation_fee: f64,
+    funding_rate: Option<f64>,
+    funding: Option<Vec<(i64, f64)>>,
+    funding_interval_h: f64,
+    maker_fee_bps: Option<f64>,
+    taker_fee_bps: Option<f64>,
+    fee_tiers: Option<Vec<(f64, f64, f64)>>,
+    fee_tier: Option<usize>,
+    slippage: &str,
+    slippage_bps: Option<f64>,
+    spread_bps: f64,
+    impact_k: f64,
+    impact_max_bps: f64,
+) -> PyResult<()> {
+    let mut bt = backtest.borrow_mut();
+    let bt = bt.inner_mut();
+    if !bt.fills.is_empty() || bt.bars() > 0 {
+        return Err(bad(
+            "backtest",
+            "configure the account before the run".into(),
+        ));
+    }
+    let acct = account_from(
+        account,
+        leverage,
+        maintenance_margin,
+        liquidation_fee,
+        funding_rate,
+        funding,
+        funding_interval_h,
+    )?;
     // Fees: tiers, or maker/taker overrides of the flat fee_bps the engine was built with.
     let flat = bt.venue.config.fee;
     let fees = match fee_tiers {

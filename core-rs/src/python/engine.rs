@@ -145,7 +145,10 @@ impl PyOrderEvent {
 
 impl PyOrderEvent {
     fn from_event(ev: &OrderEvent, bt: &Backtest) -> Self {
-        let code = ev.kind.reason().map(|r| r.code());
+        let fill = ev.kind.fill_index().map(|i| {
+            let f = &bt.fills[i];
+            (f, &bt.instruments[f.instrument as usize])
+        });
         let detail = match ev.kind {
             OrderEventKind::Denied(_) | OrderEventKind::ModifyRejected(_) => bt
                 .denial(ev.id)
@@ -153,6 +156,17 @@ impl PyOrderEvent {
                 .map(|d| d.detail.clone()),
             _ => None,
         };
+        Self::new(ev, fill, detail)
+    }
+
+    /// The event as a strategy sees it; a fill event carries its fill and instrument, a denial
+    /// its numbers (every engine builds its events here, so they are the same in every mode).
+    pub(super) fn new(
+        ev: &OrderEvent,
+        fill: Option<(&crate::model::Fill, &Instrument)>,
+        detail: Option<String>,
+    ) -> Self {
+        let code = ev.kind.reason().map(|r| r.code());
         let base = |kind, order_id, ts, reason| Self {
             kind,
             order_id,
@@ -169,24 +183,20 @@ impl PyOrderEvent {
         };
         let (id, ts) = (ev.id, ev.ts);
         let kind = ev.kind.as_str();
-        match ev.kind.fill_index() {
+        match fill {
             None => base(kind, id, ts, ev.kind.reason().map(|r| r.as_str())),
-            Some(fill_index) => {
-                let f = &bt.fills[fill_index];
-                let inst = &bt.instruments[f.instrument as usize];
-                Self {
-                    instrument: Some(f.instrument),
-                    side: Some(f.side.as_str()),
-                    price: Some(from_raw(f.px, inst.price_dp)),
-                    qty: Some(from_raw(f.qty, inst.size_dp)),
-                    fee: Some(money_to_f64(f.fee)),
-                    liquidity: Some(match f.liquidity {
-                        Liquidity::Maker => "maker",
-                        Liquidity::Taker => "taker",
-                    }),
-                    ..base(kind, id, ts, None)
-                }
-            }
+            Some((f, inst)) => Self {
+                instrument: Some(f.instrument),
+                side: Some(f.side.as_str()),
+                price: Some(from_raw(f.px, inst.price_dp)),
+                qty: Some(from_raw(f.qty, inst.size_dp)),
+                fee: Some(money_to_f64(f.fee)),
+                liquidity: Some(match f.liquidity {
+                    Liquidity::Maker => "maker",
+                    Liquidity::Taker => "taker",
+                }),
+                ..base(kind, id, ts, None)
+            },
         }
     }
 }

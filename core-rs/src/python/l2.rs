@@ -9,20 +9,22 @@ use numpy::IntoPyArray;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use super::indicators::{BarInputs, Source, Updater};
 use crate::book::MarketKind;
+use crate::data::decimal::decimals_of_floats;
 use crate::data::ticks::QuoteTicks as Qt;
 use crate::data::ticks::{
     QuoteTicks, Ticks, TradeTicks, read_binance_ticks_file, read_tardis_file,
 };
 use crate::engine_l2::{
-    L2Config, L2Report, L2Run, L2Strategy, L2View, PassiveMarketMaker, l2_instrument,
-    probe_precision, run_l2_files_with, run_ticks_with, ticks_instrument,
+    self, L2Config, L2Report, L2Run, L2Strategy, L2View, Op, Outbox, PassiveMarketMaker, TopOfBook,
+    TradePrint, Wants, l2_instrument, run_l2_files_with, run_ticks_with, ticks_instrument,
 };
 use crate::error::{CoreError, CoreResult};
-use crate::model::Instrument;
 use crate::model::fixed::{MONEY_DP, from_raw, money_to_f64, pow10, to_raw};
 use crate::model::order::{Command, Fill, OrderEvent, OrderSpec};
-use crate::risk::{RiskEngine, StateChange};
+use crate::model::{AggressorSide, Instrument};
+use crate::risk::{RiskEngine, StateChange, TradingState};
 use crate::venue::queue::QueueModel;
 
 fn trades_dict<'py>(py: Python<'py>, t: TradeTicks) -> PyResult<Bound<'py, PyDict>> {
@@ -69,8 +71,134 @@ fn read_binance_ticks<'py>(
     Ok((trades_dict(py, w.trades)?, quotes_dict(py, w.quotes)?))
 }
 
-/// The strategy's window on the L2 engine (``Strategy._ctx`` during an L2 run). Prices and sizes
-/// are floats in instrument units.
+/// A trade print as a strategy sees it in `on_trade` (tick and L2 runs).
+///
+/// NB: the engine reuses one object for every trade of a run (no Python object per trade):
+/// read it inside the callback, `copy()` to keep one.
+#[pyclass(module = "trader._core", name = "TradeTick")]
+#[derive(Clone, Debug, Default)]
+pub struct PyTradeTick {
+    /// The run's clock at the print, UTC epoch ns (an L2 run: the recorder's receive time).
+    #[pyo3(get)]
+    ts: i64,
+    #[pyo3(get)]
+    price: f64,
+    #[pyo3(get)]
+    size: f64,
+    /// The aggressor: "BUY" (the buyer lifted the offer), "SELL", or None when unknown.
+    #[pyo3(get)]
+    side: Option<&'static str>,
+    /// The exchange's trade id, None when the source has none.
+    #[pyo3(get)]
+    id: Option<i64>,
+}
+
+fn aggressor_name(a: AggressorSide) -> Option<&'static str> {
+    match a {
+        AggressorSide::Buyer => Some("BUY"),
+        AggressorSide::Seller => Some("SELL"),
+        AggressorSide::NoAggressor => None,
+    }
+}
+
+#[pymethods]
+impl PyTradeTick {
+    #[new]
+    #[pyo3(signature = (ts, price, size, side = None, id = None))]
+    fn new(ts: i64, price: f64, size: f64, side: Option<&str>, id: Option<i64>) -> PyResult<Self> {
+        let side = match side.map(|s| s.to_ascii_uppercase()) {
+            None => None,
+            Some(s) if s == "BUY" => Some("BUY"),
+            Some(s) if s == "SELL" => Some("SELL"),
+            Some(s) => {
+                return Err(CoreError::InvalidArgument {
+                    name: "side",
+                    reason: format!("must be 'BUY', 'SELL' or None, got {s:?}"),
+                }
+                .into());
+            }
+        };
+        Ok(Self {
+            ts,
+            price,
+            size,
+            side,
+            id,
+        })
+    }
+
+    /// An independent copy (the object passed to `on_trade` is reused for the next trade).
+    fn copy(&self) -> Self {
+        self.clone()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "TradeTick(ts={}, price={}, size={}, side={}, id={})",
+            self.ts,
+            self.price,
+            self.size,
+            self.side.unwrap_or("None"),
+            self.id.map_or("None".to_string(), |i| i.to_string())
+        )
+    }
+}
+
+/// A top of book as a strategy sees it in `on_quote` (tick and L2 runs). A side with no level
+/// has price None and size 0.
+///
+/// NB: reused for every quote of a run, as `TradeTick`: `copy()` to keep one.
+#[pyclass(module = "trader._core", name = "QuoteTick")]
+#[derive(Clone, Debug, Default)]
+pub struct PyQuoteTick {
+    /// The run's clock at the quote, UTC epoch ns.
+    #[pyo3(get)]
+    ts: i64,
+    #[pyo3(get)]
+    bid: Option<f64>,
+    #[pyo3(get)]
+    ask: Option<f64>,
+    #[pyo3(get)]
+    bid_size: f64,
+    #[pyo3(get)]
+    ask_size: f64,
+}
+
+#[pymethods]
+impl PyQuoteTick {
+    #[new]
+    #[pyo3(signature = (ts, bid, ask, bid_size = 0.0, ask_size = 0.0))]
+    fn new(ts: i64, bid: Option<f64>, ask: Option<f64>, bid_size: f64, ask_size: f64) -> Self {
+        Self {
+            ts,
+            bid,
+            ask,
+            bid_size,
+            ask_size,
+        }
+    }
+
+    /// An independent copy (the object passed to `on_quote` is reused for the next quote).
+    fn copy(&self) -> Self {
+        self.clone()
+    }
+
+    fn __repr__(&self) -> String {
+        let px = |p: Option<f64>| p.map_or("None".to_string(), |v| v.to_string());
+        format!(
+            "QuoteTick(ts={}, bid={} x {}, ask={} x {})",
+            self.ts,
+            px(self.bid),
+            self.bid_size,
+            px(self.ask),
+            self.ask_size
+        )
+    }
+}
+
+/// The strategy's window on the tick/L2 engine (``Strategy._ctx`` during a tick or L2 run, the
+/// object `on_book` receives). Prices and sizes are floats in instrument units; the account is
+/// a snapshot taken before each callback, marked at the book's mid.
 #[pyclass(module = "trader._core", name = "L2Context", unsendable)]
 pub struct PyL2Context {
     #[pyo3(get)]
@@ -87,13 +215,16 @@ pub struct PyL2Context {
     tick: f64,
     #[pyo3(get)]
     cash: f64,
+    /// Cash plus the position at the book's mid.
+    #[pyo3(get)]
+    equity: f64,
     /// The risk engine's trading state ("active", "reducing", "paused", "halted", "emergency").
     #[pyo3(get)]
     trading_state: &'static str,
     pos: f64,
     working: Vec<u64>,
-    inst: Option<Instrument>,
-    commands: Vec<Command>,
+    inst: Instrument,
+    ops: Vec<Op>,
     next_id: u64,
     next_list: u64,
     /// Prices and quantities on the grid (rounded toward the order's conservative side).
@@ -101,42 +232,44 @@ pub struct PyL2Context {
 }
 
 impl PyL2Context {
-    fn new() -> Self {
+    fn new(inst: Instrument, cash: i128) -> Self {
         Self {
             ts: 0,
             best_bid: None,
             best_ask: None,
             bid_size: 0.0,
             ask_size: 0.0,
-            tick: 0.0,
-            cash: 0.0,
+            tick: from_raw(inst.tick, inst.price_dp),
+            cash: money_to_f64(cash),
+            equity: money_to_f64(cash),
             trading_state: "active",
             pos: 0.0,
             working: Vec::new(),
-            inst: None,
-            commands: Vec::new(),
+            inst,
+            ops: Vec::new(),
             next_id: 1,
             next_list: 0,
             grid: super::orders::Grid::default(),
         }
     }
 
-    fn inst(&self) -> PyResult<&Instrument> {
-        self.inst.as_ref().ok_or_else(|| {
-            CoreError::InvalidArgument {
+    /// The run has one instrument: index 0.
+    fn inst(&self, instrument: u32) -> PyResult<&Instrument> {
+        if instrument != 0 {
+            return Err(CoreError::InvalidArgument {
                 name: "instrument",
-                reason: "the book is not known yet".into(),
+                reason: format!(
+                    "a tick or L2 run trades one instrument ({}, index 0), got {instrument}",
+                    self.inst.symbol
+                ),
             }
-            .into()
-        })
+            .into());
+        }
+        Ok(&self.inst)
     }
 
     fn update(&mut self, view: &L2View<'_>) {
         let (pdp, sdp) = (view.instrument.price_dp, view.instrument.size_dp);
-        if self.inst.is_none() {
-            self.inst = Some(view.instrument.clone());
-            self.tick = from_raw(view.instrument.tick, pdp);
-        }
         self.ts = view.ts;
         let (b, a) = (view.book.best_bid(), view.book.best_ask());
         self.best_bid = b.map(|l| from_raw(l.px, pdp));
@@ -145,9 +278,14 @@ impl PyL2Context {
         self.ask_size = a.map_or(0.0, |l| from_raw(l.qty, sdp));
         self.pos = from_raw(view.position, sdp);
         self.cash = money_to_f64(view.cash);
+        self.equity = money_to_f64(view.equity);
         self.trading_state = view.trading_state.as_str();
         self.working.clear();
         self.working.extend(view.working.iter().map(|w| w.id));
+    }
+
+    fn command(&mut self, c: Command) {
+        self.ops.push(Op::Command(c));
     }
 }
 
@@ -155,9 +293,9 @@ impl PyL2Context {
 impl PyL2Context {
     /// Signed position in units.
     #[pyo3(signature = (instrument = 0))]
-    fn position(&self, instrument: u32) -> f64 {
-        let _ = instrument;
-        self.pos
+    fn position(&self, instrument: u32) -> PyResult<f64> {
+        self.inst(instrument)?;
+        Ok(self.pos)
     }
 
     /// Is the order working at the venue (resting, not filled or canceled)?
@@ -174,23 +312,23 @@ impl PyL2Context {
         instrument: u32,
         price: Option<f64>,
     ) -> PyResult<u64> {
-        let _ = instrument;
-        let inst = self.inst()?;
+        let inst = self.inst(instrument)?;
         let side = super::orders::side_from_sign(side)?;
         let (q, kind) = super::orders::market_or_limit(&self.grid, inst, side, qty, price)?;
         let id = self.next_id;
         self.next_id += 1;
-        self.commands
-            .push(Command::Submit(OrderSpec::new(id, 0, side, kind, q)));
+        self.command(Command::Submit(OrderSpec::new(id, 0, side, kind, q)));
         Ok(id)
     }
 
     /// Queue an order built with `trader.orders` (instructions such as post_only apply).
     fn submit_order(&mut self, request: &Bound<'_, PyAny>) -> PyResult<u64> {
         let id = self.next_id;
-        let spec = super::orders::spec_from_request(&self.grid, self.inst()?, 0, request, id)?;
+        let instrument: u32 = request.getattr("instrument")?.extract()?;
+        let spec =
+            super::orders::spec_from_request(&self.grid, self.inst(instrument)?, 0, request, id)?;
         self.next_id += 1;
-        self.commands.push(Command::Submit(spec));
+        self.command(Command::Submit(spec));
         Ok(id)
     }
 
@@ -215,15 +353,8 @@ impl PyL2Context {
         offset_type: &str,
         time_in_force: &str,
     ) -> PyResult<Vec<u64>> {
-        if instrument != 0 {
-            return Err(CoreError::InvalidArgument {
-                name: "instrument",
-                reason: format!("the L2 loop runs one instrument (0), got {instrument}"),
-            }
-            .into());
-        }
+        let inst = self.inst(instrument)?.clone();
         let side = super::orders::side_from_sign(side)?;
-        let inst = self.inst()?.clone();
         let tif = super::orders::tif_from_name(time_in_force, None)?;
         let mut next = self.next_id;
         let (kind, specs) = super::orders::bracket_specs(
@@ -248,7 +379,7 @@ impl PyL2Context {
         self.next_id = next;
         let ids = specs.iter().map(|s| s.id).collect();
         self.next_list += 1;
-        self.commands.push(Command::SubmitList {
+        self.command(Command::SubmitList {
             list: self.next_list,
             kind,
             orders: specs,
@@ -262,9 +393,10 @@ impl PyL2Context {
         let mut specs = Vec::with_capacity(requests.len());
         for r in &requests {
             let id = self.next_id;
+            let instrument: u32 = r.getattr("instrument")?.extract()?;
             specs.push(super::orders::spec_from_request(
                 &self.grid,
-                self.inst()?,
+                self.inst(instrument)?,
                 0,
                 r,
                 id,
@@ -273,7 +405,7 @@ impl PyL2Context {
         }
         let ids = specs.iter().map(|s| s.id).collect();
         self.next_list += 1;
-        self.commands.push(Command::SubmitList {
+        self.command(Command::SubmitList {
             list: self.next_list,
             kind,
             orders: specs,
@@ -291,118 +423,189 @@ impl PyL2Context {
         trigger: Option<f64>,
     ) -> PyResult<()> {
         let cmd = super::orders::modify_command(
-            &self.grid,
-            self.inst()?,
-            order_id,
-            None,
-            qty,
-            price,
-            trigger,
+            &self.grid, &self.inst, order_id, None, qty, price, trigger,
         )?;
-        self.commands.push(cmd);
+        self.command(cmd);
         Ok(())
     }
 
+    /// Queue a cancel of order `order_id`.
     fn cancel(&mut self, order_id: u64) {
-        self.commands.push(Command::Cancel { id: order_id });
+        self.command(Command::Cancel { id: order_id });
     }
 
+    /// Queue a cancel of every open order.
     #[pyo3(signature = (instrument = None))]
-    fn cancel_all(&mut self, instrument: Option<u32>) {
-        self.commands.push(Command::CancelAll { instrument });
+    fn cancel_all(&mut self, instrument: Option<u32>) -> PyResult<()> {
+        if let Some(i) = instrument {
+            self.inst(i)?;
+        }
+        self.command(Command::CancelAll { instrument });
+        Ok(())
     }
 
+    /// Ask for a trading state (the strategy's manual state; the engine's state is the most
+    /// severe of it and the risk layers' wishes). Applied in order with the queued commands.
+    #[pyo3(signature = (state, reason = ""))]
+    fn set_trading_state(&mut self, state: &str, reason: &str) -> PyResult<()> {
+        let s = TradingState::parse("state", state)?;
+        self.ops.push(Op::State(s, reason.to_string()));
+        Ok(())
+    }
+
+    /// Feed the decision kernel's composite confidence in [0, 1] to the risk layers.
+    #[pyo3(signature = (value, instrument = None))]
+    fn set_confidence(&mut self, value: f64, instrument: Option<u32>) -> PyResult<()> {
+        if !(0.0..=1.0).contains(&value) {
+            return Err(CoreError::InvalidArgument {
+                name: "value",
+                reason: format!("confidence must be in [0, 1], got {value}"),
+            }
+            .into());
+        }
+        if let Some(i) = instrument {
+            self.inst(i)?;
+        }
+        self.ops.push(Op::Confidence(value));
+        Ok(())
+    }
+
+    /// The quantity step of the instrument, in units.
     #[pyo3(signature = (instrument = 0))]
     fn lot(&self, instrument: u32) -> PyResult<f64> {
-        let _ = instrument;
-        let i = self.inst()?;
+        let i = self.inst(instrument)?;
         Ok(from_raw(i.lot, i.size_dp))
+    }
+
+    /// Quantity worth `fraction` of equity at `price`, rounded down to the lot.
+    #[pyo3(signature = (fraction, price, instrument = 0))]
+    fn qty_for_fraction(&self, fraction: f64, price: f64, instrument: u32) -> PyResult<f64> {
+        let inst = self.inst(instrument)?;
+        let raw = crate::engine::qty_for_fraction(inst, fraction, self.equity, price);
+        Ok(from_raw(raw, inst.size_dp))
     }
 }
 
-/// A Python `Strategy` driven by the L2 loop: `on_book(ctx)` on the throttle,
-/// `on_order_event(dict)` after each of its fills and for each risk event (when it overrides
-/// it), `on_trading_state(dict)` on a change of the risk engine's state (when it overrides it).
+/// A Python `Strategy` driven by the tick/L2 loop: each data callback it overrides (`on_book`
+/// on the throttle, `on_trade`, `on_quote`, `on_bar` with bars) and nothing else per event;
+/// `on_order_event` for every order event and `on_trading_state` for every change of the risk
+/// engine's state when it overrides them.
 struct PyStrategy {
-    obj: Py<PyAny>,
     ctx: Py<PyL2Context>,
-    on_fill: Option<Py<PyAny>>,
-    on_state: Option<Py<PyAny>>,
-    /// The Python exception that stopped the run (re-raised by `run_l2_backtest`).
-    error: std::rc::Rc<std::cell::RefCell<Option<PyErr>>>,
+    book: Option<Py<PyAny>>,
+    trade: Option<Py<PyAny>>,
+    quote: Option<Py<PyAny>>,
+    bar: Option<Py<PyAny>>,
+    event: Option<Py<PyAny>>,
+    state: Option<Py<PyAny>>,
+    trade_obj: Py<PyTradeTick>,
+    quote_obj: Py<PyQuoteTick>,
+    /// The indicators registered in `on_start`, updated before each `on_bar`.
+    indicators: Vec<(Source, Py<PyAny>)>,
+    /// The Python exception that stopped the run (re-raised by the run function).
+    error: ErrSlot,
 }
 
 /// What the Python strategy is called for.
 enum Call<'a> {
     Book,
-    Fill(&'a Fill),
+    Trade(&'a TradePrint),
+    Quote(&'a TopOfBook),
+    Bar(&'a crate::model::Bar),
     Event(&'a OrderEvent),
     State(&'a StateChange),
 }
 
 impl PyStrategy {
-    fn call(
-        &mut self,
-        view: &L2View<'_>,
-        what: Call<'_>,
-        cmds: &mut Vec<Command>,
-    ) -> CoreResult<()> {
+    fn call(&mut self, view: &L2View<'_>, what: Call<'_>, out: &mut Outbox) -> CoreResult<()> {
         Python::attach(|py| -> PyResult<()> {
             self.ctx.borrow_mut(py).update(view);
+            let (pdp, sdp) = (view.instrument.price_dp, view.instrument.size_dp);
+            let handler = |h: &Option<Py<PyAny>>| h.as_ref().map(|h| h.bind(py).clone());
             match what {
                 Call::Book => {
-                    self.obj
-                        .bind(py)
-                        .call_method1("on_book", (self.ctx.bind(py),))?;
+                    if let Some(h) = handler(&self.book) {
+                        h.call1((self.ctx.bind(py),))?;
+                    }
+                }
+                Call::Trade(t) => {
+                    if let Some(h) = handler(&self.trade) {
+                        {
+                            let mut o = self.trade_obj.borrow_mut(py);
+                            o.ts = t.ts;
+                            o.price = from_raw(t.px, pdp);
+                            o.size = from_raw(t.qty, sdp);
+                            o.side = aggressor_name(t.aggressor);
+                            o.id = (t.id >= 0).then_some(t.id);
+                        }
+                        h.call1((self.trade_obj.bind(py),))?;
+                    }
+                }
+                Call::Quote(q) => {
+                    if let Some(h) = handler(&self.quote) {
+                        {
+                            let mut o = self.quote_obj.borrow_mut(py);
+                            o.ts = q.ts;
+                            o.bid = q.bid.map(|l| from_raw(l.px, pdp));
+                            o.ask = q.ask.map(|l| from_raw(l.px, pdp));
+                            o.bid_size = q.bid.map_or(0.0, |l| from_raw(l.qty, sdp));
+                            o.ask_size = q.ask.map_or(0.0, |l| from_raw(l.qty, sdp));
+                        }
+                        h.call1((self.quote_obj.bind(py),))?;
+                    }
+                }
+                Call::Bar(b) => {
+                    if let Some(h) = handler(&self.bar) {
+                        let inputs = BarInputs {
+                            open: from_raw(b.open, pdp),
+                            high: from_raw(b.high, pdp),
+                            low: from_raw(b.low, pdp),
+                            close: from_raw(b.close, pdp),
+                            volume: b.volume,
+                        };
+                        for (src, ind) in &self.indicators {
+                            Updater::new(ind.bind(py).clone(), *src)?.update(*src, &inputs)?;
+                        }
+                        let bar = py.get_type::<super::engine::PyBar>().call1((
+                            b.ts,
+                            inputs.open,
+                            inputs.high,
+                            inputs.low,
+                            inputs.close,
+                            inputs.volume,
+                            0u32,
+                        ))?;
+                        h.call1((bar,))?;
+                    }
                 }
                 Call::Event(e) => {
-                    if let Some(h) = &self.on_fill {
-                        let d = PyDict::new(py);
-                        d.set_item("kind", e.kind.as_str())?;
-                        d.set_item("order_id", e.id)?;
-                        d.set_item("ts", e.ts)?;
-                        let reason = e.kind.reason();
-                        d.set_item("reason", reason.map(|r| r.as_str()))?;
-                        let code = match reason {
-                            Some(crate::model::Reason::Risk(r)) => Some(r.code()),
-                            _ => None,
-                        };
-                        d.set_item("code", code)?;
-                        h.bind(py).call1((d,))?;
+                    if let Some(h) = handler(&self.event) {
+                        let fill = e
+                            .kind
+                            .fill_index()
+                            .and_then(|i| view.fills.get(i))
+                            .map(|f| (f, view.instrument));
+                        let detail = view
+                            .denials
+                            .of(e.id)
+                            .filter(|d| d.ts == e.ts)
+                            .map(|d| d.detail.clone());
+                        h.call1((super::engine::PyOrderEvent::new(e, fill, detail),))?;
                     }
                 }
                 Call::State(c) => {
-                    if let Some(h) = &self.on_state {
+                    if let Some(h) = handler(&self.state) {
                         let d = PyDict::new(py);
                         d.set_item("ts", c.ts)?;
                         d.set_item("from", c.from.as_str())?;
                         d.set_item("to", c.to.as_str())?;
                         d.set_item("source", &c.source)?;
                         d.set_item("reason", &c.reason)?;
-                        h.bind(py).call1((d,))?;
-                    }
-                }
-                Call::Fill(f) => {
-                    if let Some(h) = &self.on_fill {
-                        let (pdp, sdp) = (view.instrument.price_dp, view.instrument.size_dp);
-                        let d = PyDict::new(py);
-                        let full = view
-                            .orders
-                            .get(f.order_id)
-                            .is_some_and(|o| o.filled == o.spec.qty);
-                        d.set_item("kind", if full { "filled" } else { "partially_filled" })?;
-                        d.set_item("order_id", f.order_id)?;
-                        d.set_item("ts", f.ts)?;
-                        d.set_item("side", f.side.as_str())?;
-                        d.set_item("price", from_raw(f.px, pdp))?;
-                        d.set_item("qty", from_raw(f.qty, sdp))?;
-                        d.set_item("fee", money_to_f64(f.fee))?;
-                        d.set_item("liquidity", f.liquidity.as_str())?;
-                        h.bind(py).call1((d,))?;
+                        h.call1((d,))?;
                     }
                 }
             }
-            cmds.append(&mut self.ctx.borrow_mut(py).commands);
+            out.extend(self.ctx.borrow_mut(py).ops.drain(..));
             Ok(())
         })
         .map_err(|e| {
@@ -417,44 +620,56 @@ impl PyStrategy {
 }
 
 impl L2Strategy for PyStrategy {
-    fn on_elapse(&mut self, view: &L2View<'_>, cmds: &mut Vec<Command>) -> CoreResult<()> {
-        self.call(view, Call::Book, cmds)
+    fn wants(&self) -> Wants {
+        Wants {
+            book: self.book.is_some(),
+            trades: self.trade.is_some(),
+            quotes: self.quote.is_some(),
+            bars: self.bar.is_some(),
+            events: self.event.is_some(),
+        }
     }
 
-    fn on_fill(
+    fn on_elapse(&mut self, view: &L2View<'_>, out: &mut Outbox) -> CoreResult<()> {
+        self.call(view, Call::Book, out)
+    }
+
+    fn on_trade(&mut self, view: &L2View<'_>, t: &TradePrint, out: &mut Outbox) -> CoreResult<()> {
+        self.call(view, Call::Trade(t), out)
+    }
+
+    fn on_quote(&mut self, view: &L2View<'_>, q: &TopOfBook, out: &mut Outbox) -> CoreResult<()> {
+        self.call(view, Call::Quote(q), out)
+    }
+
+    fn on_bar(
         &mut self,
         view: &L2View<'_>,
-        fill: &Fill,
-        cmds: &mut Vec<Command>,
+        bar: &crate::model::Bar,
+        out: &mut Outbox,
     ) -> CoreResult<()> {
-        if self.on_fill.is_none() {
-            return Ok(());
-        }
-        self.call(view, Call::Fill(fill), cmds)
+        self.call(view, Call::Bar(bar), out)
     }
 
     fn on_event(
         &mut self,
         view: &L2View<'_>,
         event: &OrderEvent,
-        cmds: &mut Vec<Command>,
+        out: &mut Outbox,
     ) -> CoreResult<()> {
-        if self.on_fill.is_none() {
-            return Ok(());
-        }
-        self.call(view, Call::Event(event), cmds)
+        self.call(view, Call::Event(event), out)
     }
 
     fn on_trading_state(
         &mut self,
         view: &L2View<'_>,
         change: &StateChange,
-        cmds: &mut Vec<Command>,
+        out: &mut Outbox,
     ) -> CoreResult<()> {
-        if self.on_state.is_none() {
+        if self.state.is_none() {
             return Ok(());
         }
-        self.call(view, Call::State(change), cmds)
+        self.call(view, Call::State(change), out)
     }
 }
 
@@ -467,32 +682,38 @@ struct NativeMm {
 }
 
 impl L2Strategy for NativeMm {
-    fn on_elapse(&mut self, view: &L2View<'_>, cmds: &mut Vec<Command>) -> CoreResult<()> {
+    fn on_elapse(&mut self, view: &L2View<'_>, out: &mut Outbox) -> CoreResult<()> {
         if self.inner.is_none() {
             let sdp = view.instrument.size_dp;
-            let bad = |name: &'static str, v: f64| CoreError::InvalidArgument {
-                name,
-                reason: format!("must be a finite number, got {v}"),
+            let raw = |name: &'static str, v: f64| {
+                to_raw(v, sdp).ok_or_else(|| CoreError::InvalidArgument {
+                    name,
+                    reason: format!("must be a finite number, got {v}"),
+                })
             };
-            let q = to_raw(self.qty, sdp).ok_or_else(|| bad("qty", self.qty))?;
-            let m = to_raw(self.max_position, sdp)
-                .ok_or_else(|| bad("max_position", self.max_position))?;
+            let q = raw("qty", self.qty)?;
+            if q <= 0 {
+                let step = from_raw(view.instrument.lot, sdp);
+                return Err(CoreError::InvalidArgument {
+                    name: "qty",
+                    reason: format!(
+                        "{} rounds to 0 at the instrument's quantity step {step}: give a multiple of it",
+                        self.qty
+                    ),
+                });
+            }
+            let m = raw("max_position", self.max_position)?;
             self.inner = Some(PassiveMarketMaker::new(q, m, self.offset_ticks)?);
         }
         match self.inner.as_mut() {
-            Some(mm) => mm.on_elapse(view, cmds),
+            Some(mm) => mm.on_elapse(view, out),
             None => Ok(()),
         }
     }
 
-    fn on_fill(
-        &mut self,
-        view: &L2View<'_>,
-        fill: &Fill,
-        cmds: &mut Vec<Command>,
-    ) -> CoreResult<()> {
+    fn on_fill(&mut self, view: &L2View<'_>, fill: &Fill, out: &mut Outbox) -> CoreResult<()> {
         match self.inner.as_mut() {
-            Some(mm) => mm.on_fill(view, fill, cmds),
+            Some(mm) => mm.on_fill(view, fill, out),
             None => Ok(()),
         }
     }
@@ -514,6 +735,9 @@ fn report_dict<'py>(
     d.set_item("deltas", r.deltas)?;
     d.set_item("sync_errors", r.sync.sync_errors)?;
     d.set_item("strategy_calls", r.strategy_calls)?;
+    d.set_item("trade_calls", r.trade_calls)?;
+    d.set_item("quote_calls", r.quote_calls)?;
+    d.set_item("bars", r.bars)?;
     d.set_item("orders", r.orders)?;
     d.set_item("fills", r.fills)?;
     d.set_item("maker_fills", r.maker_fills)?;
@@ -521,8 +745,14 @@ fn report_dict<'py>(
     d.set_item("position", from_raw(r.position, sdp))?;
     d.set_item("cash", money_to_f64(r.cash))?;
     d.set_item("fees", money_to_f64(r.fees))?;
+    d.set_item("initial_cash", money_to_f64(r.initial_cash))?;
+    d.set_item("realized_pnl", money_to_f64(r.realized))?;
+    d.set_item("unrealized_pnl", money_to_f64(r.unrealized))?;
+    d.set_item("equity", money_to_f64(r.equity))?;
+    d.set_item("pnl", money_to_f64(r.equity - r.initial_cash))?;
     d.set_item("volume", from_raw(r.volume, sdp))?;
     d.set_item("last_mid", r.last_mid)?;
+    d.set_item("symbol", run.instrument.as_ref().map(|i| i.symbol.as_str()))?;
     d.set_item("price_precision", pdp)?;
     d.set_item("size_precision", sdp)?;
     d.set_item("first_ts", r.first_ts)?;
@@ -607,12 +837,16 @@ fn cash_money(cash: f64) -> PyResult<i128> {
 /// The risk engine of a run over `inst` from the config dict (None: the loop's default).
 fn risk_engine(
     cfg: Option<&Bound<'_, PyDict>>,
-    inst: impl FnOnce() -> CoreResult<Instrument>,
+    inst: &Instrument,
     log: &super::risk::LayerLog,
 ) -> PyResult<Option<RiskEngine>> {
     match cfg {
         None => Ok(None),
-        Some(d) => Ok(Some(super::risk::configure(d, &[inst()?], log)?)),
+        Some(d) => Ok(Some(super::risk::configure(
+            d,
+            std::slice::from_ref(inst),
+            log,
+        )?)),
     }
 }
 
@@ -652,13 +886,28 @@ fn latency_from(cfg: Option<&Bound<'_, PyDict>>) -> PyResult<crate::venue::Laten
     )
 }
 
+/// What a recording says about itself (see `engine_l2::probe_recording`): a dict with
+/// `market` ("usdm", "spot", "cm" or None), `symbol`, `price_precision`, `size_precision`.
+#[pyfunction]
+fn probe_recording<'py>(py: Python<'py>, paths: Vec<PathBuf>) -> PyResult<Bound<'py, PyDict>> {
+    let info = py.detach(|| engine_l2::probe_recording(&paths))?;
+    let d = PyDict::new(py);
+    d.set_item("market", info.market.map(|m| m.name()))?;
+    d.set_item("symbol", info.symbol)?;
+    d.set_item("price_precision", info.price_dp)?;
+    d.set_item("size_precision", info.size_dp)?;
+    d.set_item("first_price", info.first_price)?;
+    Ok(d)
+}
+
 /// Run an L2 backtest over raw Binance recordings. `strategy=None` runs the native passive
 /// market maker (`qty`, `max_position` in units, `offset_ticks`); otherwise `strategy` is a
-/// Python Strategy whose `on_book(ctx)` is called every `elapse_ns` of market time.
+/// Python Strategy, called for the data callbacks it overrides.
 #[pyfunction]
 #[pyo3(signature = (paths, strategy = None, *, market = "usdm", queue = "risk_averse", elapse_ns = 100_000_000,
     maker_fee_bps = 0.0, taker_fee_bps = 0.0, qty = 0.001, max_position = 0.01, offset_ticks = 0,
-    price_precision = None, size_precision = None, latency = None, risk = None, cash = 0.0))]
+    price_precision = None, size_precision = None, latency = None, risk = None, cash = 0.0, symbol = None,
+    bar_ns = None, account = "cash", leverage = 1.0, maintenance_margin = 0.005))]
 #[allow(clippy::too_many_arguments)] // reason: keyword arguments of one Python entry point
 fn run_l2_backtest<'py>(
     py: Python<'py>,
@@ -677,6 +926,11 @@ fn run_l2_backtest<'py>(
     latency: Option<Bound<'py, PyDict>>,
     risk: Option<Bound<'py, PyDict>>,
     cash: f64,
+    symbol: Option<String>,
+    bar_ns: Option<i64>,
+    account: &str,
+    leverage: f64,
+    maintenance_margin: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
     for p in &paths {
         if !p.is_file() {
@@ -692,21 +946,35 @@ fn run_l2_backtest<'py>(
     cfg.elapse_ns = elapse_ns;
     cfg.maker_fee_bps = maker_fee_bps;
     cfg.taker_fee_bps = taker_fee_bps;
-    cfg.price_dp = price_precision;
-    cfg.size_dp = size_precision;
     cfg.initial_cash = cash_money(cash)?;
+    cfg.account =
+        super::accounts::account_from(account, leverage, maintenance_margin, 0.0, None, None, 8.0)?;
+    cfg.symbol = symbol;
+    cfg.bar_ns = bar_ns;
+    // The instrument (its risk limits, the strategy's context) is known before the run.
+    let info = if price_precision.is_some() && size_precision.is_some() {
+        engine_l2::RecordingInfo::default()
+    } else {
+        py.detach(|| engine_l2::probe_recording(&paths))?
+    };
+    let (Some(pdp), Some(sdp)) = (
+        price_precision.or(info.price_dp),
+        size_precision.or(info.size_dp),
+    ) else {
+        return Err(CoreError::InvalidArgument {
+            name: "path",
+            reason: format!(
+                "no price or size in the first {} lines of the recording: cannot infer the precision",
+                engine_l2::PROBE_LINES
+            ),
+        }
+        .into());
+    };
+    cfg.price_dp = Some(pdp);
+    cfg.size_dp = Some(sdp);
+    let inst = l2_instrument(cfg.symbol.as_deref(), pdp, sdp)?;
     let log: super::risk::LayerLog = Default::default();
-    // The limits are in units of the run's instrument: its precision is needed first.
-    let engine = risk_engine(
-        risk.as_ref(),
-        || {
-            let (pdp, sdp) = probe_precision(&paths, &cfg)?;
-            cfg.price_dp = Some(pdp);
-            cfg.size_dp = Some(sdp);
-            l2_instrument(pdp, sdp)
-        },
-        &log,
-    )?;
+    let engine = risk_engine(risk.as_ref(), &inst, &log)?;
     match strategy {
         None => {
             let mm = NativeMm {
@@ -719,7 +987,7 @@ fn run_l2_backtest<'py>(
             report_dict(py, &r, &run, &log)
         }
         Some(obj) => {
-            let (s, error) = py_strategy(py, &obj)?;
+            let (s, error) = py_strategy(py, &obj, &inst, cfg.initial_cash)?;
             let out = run_l2_files_with(&paths, cfg, s, engine);
             finish_py(py, &obj, out, &error, &log)
         }
@@ -744,6 +1012,18 @@ fn col<T: numpy::Element + Copy>(d: &Bound<'_, PyDict>, name: &'static str) -> P
     Ok(a.as_slice()?.to_vec())
 }
 
+/// An optional column (empty when absent).
+fn col_or_empty<T: numpy::Element + Copy>(
+    d: &Bound<'_, PyDict>,
+    name: &'static str,
+) -> PyResult<Vec<T>> {
+    if d.contains(name)? {
+        col(d, name)
+    } else {
+        Ok(Vec::new())
+    }
+}
+
 fn same_len(name: &'static str, n: usize, cols: &[usize]) -> PyResult<()> {
     if cols.iter().any(|&k| k != n) {
         return Err(CoreError::InvalidArgument {
@@ -755,20 +1035,35 @@ fn same_len(name: &'static str, n: usize, cols: &[usize]) -> PyResult<()> {
     Ok(())
 }
 
+/// The precision of tick columns: from every price (trades, bids, asks) and every size.
+fn tick_precision(t: &TradeTicks, q: &Qt) -> CoreResult<(u8, u8)> {
+    let px = [&t.price, &q.bid_price, &q.ask_price]
+        .iter()
+        .map(|c| decimals_of_floats(c, "price_precision"))
+        .try_fold(0u8, |m, d| d.map(|d| m.max(d)))?;
+    let sz = [&t.size, &q.bid_size, &q.ask_size]
+        .iter()
+        .map(|c| decimals_of_floats(c, "size_precision"))
+        .try_fold(0u8, |m, d| d.map(|d| m.max(d)))?;
+    Ok((px, sz))
+}
+
 /// Quote-mode backtest over tick columns (dicts of numpy arrays as `read_tardis` /
-/// `read_binance_ticks` return them). `strategy=None` runs the native market maker.
+/// `read_binance_ticks` return them). `strategy=None` runs the native market maker. A precision
+/// not given is inferred from every price (size) of the data.
 #[pyfunction]
-#[pyo3(signature = (trades, quotes, strategy = None, *, price_precision, size_precision, queue = "risk_averse",
-    elapse_ns = 100_000_000, maker_fee_bps = 0.0, taker_fee_bps = 0.0, qty = 0.001, max_position = 0.01,
-    offset_ticks = 0, latency = None, risk = None, cash = 0.0))]
+#[pyo3(signature = (trades, quotes, strategy = None, *, price_precision = None, size_precision = None,
+    queue = "risk_averse", elapse_ns = 100_000_000, maker_fee_bps = 0.0, taker_fee_bps = 0.0, qty = 0.001,
+    max_position = 0.01, offset_ticks = 0, latency = None, risk = None, cash = 0.0, symbol = None, bar_ns = None,
+    by_receive_time = false, account = "cash", leverage = 1.0, maintenance_margin = 0.005))]
 #[allow(clippy::too_many_arguments)] // reason: keyword arguments of one Python entry point
 fn run_tick_backtest<'py>(
     py: Python<'py>,
     trades: &Bound<'py, PyDict>,
     quotes: &Bound<'py, PyDict>,
     strategy: Option<Bound<'py, PyAny>>,
-    price_precision: u8,
-    size_precision: u8,
+    price_precision: Option<u8>,
+    size_precision: Option<u8>,
     queue: &str,
     elapse_ns: i64,
     maker_fee_bps: f64,
@@ -779,23 +1074,41 @@ fn run_tick_backtest<'py>(
     latency: Option<Bound<'py, PyDict>>,
     risk: Option<Bound<'py, PyDict>>,
     cash: f64,
+    symbol: Option<String>,
+    bar_ns: Option<i64>,
+    by_receive_time: bool,
+    account: &str,
+    leverage: f64,
+    maintenance_margin: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let account =
+        super::accounts::account_from(account, leverage, maintenance_margin, 0.0, None, None, 8.0)?;
+    let time = |d: &Bound<'py, PyDict>| -> PyResult<(Vec<i64>, Vec<i64>)> {
+        let local = if by_receive_time {
+            col(d, "ts_local")?
+        } else {
+            Vec::new()
+        };
+        Ok((col(d, "ts_event")?, local))
+    };
+    let (ts_event, ts_local) = time(trades)?;
     let t = TradeTicks {
-        ts_event: col(trades, "ts_event")?,
-        ts_local: Vec::new(),
+        ts_event,
+        ts_local,
         price: col(trades, "price")?,
         size: col(trades, "size")?,
         side: col(trades, "side")?,
-        id: Vec::new(),
+        id: col_or_empty(trades, "id")?,
     };
-    same_len(
-        "trades",
-        t.ts_event.len(),
-        &[t.price.len(), t.size.len(), t.side.len()],
-    )?;
+    let n = t.price.len();
+    same_len("trades", n, &[t.ts_event.len(), t.size.len(), t.side.len()])?;
+    if !t.id.is_empty() {
+        same_len("trades", n, &[t.id.len()])?;
+    }
+    let (ts_event, ts_local) = time(quotes)?;
     let q = Qt {
-        ts_event: col(quotes, "ts_event")?,
-        ts_local: Vec::new(),
+        ts_event,
+        ts_local,
         bid_price: col(quotes, "bid_price")?,
         bid_size: col(quotes, "bid_size")?,
         ask_price: col(quotes, "ask_price")?,
@@ -803,14 +1116,21 @@ fn run_tick_backtest<'py>(
     };
     same_len(
         "quotes",
-        q.ts_event.len(),
+        q.bid_price.len(),
         &[
-            q.bid_price.len(),
+            q.ts_event.len(),
             q.bid_size.len(),
             q.ask_price.len(),
             q.ask_size.len(),
         ],
     )?;
+    let (pdp, sdp) = match (price_precision, size_precision) {
+        (Some(p), Some(s)) => (p, s),
+        (p, s) => {
+            let (ip, is) = py.detach(|| tick_precision(&t, &q))?;
+            (p.unwrap_or(ip), s.unwrap_or(is))
+        }
+    };
     let mut cfg = L2Config::new(MarketKind::UsdM);
     cfg.latency = latency_from(latency.as_ref())?;
     cfg.queue = QueueModel::parse(queue)?;
@@ -818,13 +1138,13 @@ fn run_tick_backtest<'py>(
     cfg.maker_fee_bps = maker_fee_bps;
     cfg.taker_fee_bps = taker_fee_bps;
     cfg.initial_cash = cash_money(cash)?;
+    cfg.account = account;
+    cfg.symbol = symbol;
+    cfg.bar_ns = bar_ns;
+    cfg.by_receive_time = by_receive_time;
+    let inst = ticks_instrument(cfg.symbol.as_deref(), pdp, sdp)?;
     let log: super::risk::LayerLog = Default::default();
-    let engine = risk_engine(
-        risk.as_ref(),
-        || ticks_instrument(price_precision, size_precision),
-        &log,
-    )?;
-    let (pdp, sdp) = (price_precision, size_precision);
+    let engine = risk_engine(risk.as_ref(), &inst, &log)?;
     match strategy {
         None => {
             let mm = NativeMm {
@@ -837,7 +1157,7 @@ fn run_tick_backtest<'py>(
             report_dict(py, &r, &run, &log)
         }
         Some(obj) => {
-            let (s, error) = py_strategy(py, &obj)?;
+            let (s, error) = py_strategy(py, &obj, &inst, cfg.initial_cash)?;
             let out = run_ticks_with(&t, &q, cfg, pdp, sdp, s, engine);
             finish_py(py, &obj, out, &error, &log)
         }
@@ -846,29 +1166,61 @@ fn run_tick_backtest<'py>(
 
 type ErrSlot = std::rc::Rc<std::cell::RefCell<Option<PyErr>>>;
 
-fn py_strategy(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<(PyStrategy, ErrSlot)> {
-    let ctx = Py::new(py, PyL2Context::new())?;
-    let handler = obj.call_method0("_event_handler")?;
-    let on_fill = if handler.is_none() {
-        None
-    } else {
-        Some(handler.unbind())
-    };
-    let state = obj.call_method0("_state_handler")?;
-    let on_state = if state.is_none() {
-        None
-    } else {
-        Some(state.unbind())
-    };
-    obj.call_method1("_attach", (ctx.bind(py), vec!["L2"]))?;
+/// Attach the strategy to a context on `inst` and start it (`on_start`: its indicators and
+/// first orders, which go out at its first callback); then read which callbacks it overrides.
+fn py_strategy(
+    py: Python<'_>,
+    obj: &Bound<'_, PyAny>,
+    inst: &Instrument,
+    cash: i128,
+) -> PyResult<(PyStrategy, ErrSlot)> {
+    let ctx = Py::new(py, PyL2Context::new(inst.clone(), cash))?;
+    obj.call_method1("_attach", (ctx.bind(py), vec![inst.symbol.clone()]))?;
     obj.call_method0("on_start")?;
+    let overridden = |name: &str| -> PyResult<Option<Py<PyAny>>> {
+        let yes: bool = obj.call_method1("_overrides", (name,))?.extract()?;
+        Ok(if yes {
+            Some(obj.getattr(name)?.unbind())
+        } else {
+            None
+        })
+    };
+    let handler = |name: &str| -> PyResult<Option<Py<PyAny>>> {
+        let h = obj.call_method0(name)?;
+        Ok((!h.is_none()).then(|| h.unbind()))
+    };
+    let indicators = obj
+        .getattr("_indicators")?
+        .extract::<Vec<(u32, String, Bound<'_, PyAny>)>>()?
+        .into_iter()
+        .map(|(i, s, ind)| {
+            if i != 0 {
+                return Err(CoreError::InvalidArgument {
+                    name: "instrument",
+                    reason: format!(
+                        "an indicator of instrument {i}: a tick or L2 run trades one instrument (0)"
+                    ),
+                }
+                .into());
+            }
+            let src = Source::parse(&s)?;
+            Updater::new(ind.clone(), src)?; // checks the source fits the indicator
+            Ok((src, ind.unbind()))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
     let error: ErrSlot = std::rc::Rc::new(std::cell::RefCell::new(None));
     Ok((
         PyStrategy {
-            obj: obj.clone().unbind(),
             ctx,
-            on_fill,
-            on_state,
+            book: overridden("on_book")?,
+            trade: overridden("on_trade")?,
+            quote: overridden("on_quote")?,
+            bar: overridden("on_bar")?,
+            event: handler("_event_handler")?,
+            state: handler("_state_handler")?,
+            trade_obj: Py::new(py, PyTradeTick::default())?,
+            quote_obj: Py::new(py, PyQuoteTick::default())?,
+            indicators,
             error: error.clone(),
         },
         error,
@@ -900,6 +1252,9 @@ pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_tardis, m)?)?;
     m.add_function(wrap_pyfunction!(read_binance_ticks, m)?)?;
     m.add_function(wrap_pyfunction!(run_l2_backtest, m)?)?;
+    m.add_function(wrap_pyfunction!(probe_recording, m)?)?;
     m.add_class::<PyL2Context>()?;
+    m.add_class::<PyTradeTick>()?;
+    m.add_class::<PyQuoteTick>()?;
     Ok(())
 }

@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from trader.data._errors import shown
 from trader.data._time import NS_PER, epoch_unit, to_ns
 from trader.data.validate import row_error
 from trader.exceptions import DataError
@@ -48,7 +49,7 @@ def timestamps_ns(arr: pa.Array | pa.ChunkedArray, where: str, first_row: int, c
             bad = ~np.isfinite(values) | (values != np.floor(values))
             if bad.any():
                 i = int(np.argmax(bad))
-                raise row_error(where, first_row + i, f"{column} {values[i]!r} is not an integer epoch")
+                raise row_error(where, first_row + i, f"{column} {shown(values[i])} is not an integer epoch")
         values = values.astype(np.int64)
         if values.size == 0:
             return values
@@ -85,7 +86,7 @@ def _strings_ns(arr: pa.Array | pa.ChunkedArray, where: str, first_row: int, col
             else:
                 out[i] = to_ns(_dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
         except (ValueError, OverflowError):
-            raise row_error(where, first_row + i, f"{column} {text!r} is not a date/time or an epoch number") from None
+            raise row_error(where, first_row + i, f"{column} {shown(text)} is not a date/time or an epoch number") from None
     return out
 
 
@@ -103,7 +104,7 @@ def floats(arr: pa.Array | pa.ChunkedArray, where: str, first_row: int, column: 
             try:
                 float(text)
             except ValueError:
-                raise row_error(where, first_row + i, f"{column} {text!r} is not a number") from None
+                raise row_error(where, first_row + i, f"{column} {shown(text)} is not a number") from None
         return np.ascontiguousarray(pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
     if pa.types.is_null(t):
         raise row_error(where, first_row, f"{column} is missing")

@@ -22,6 +22,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from trader.data._convert import floats, timestamps_ns
+from trader.data._errors import DECODE_ERRORS, detail, guarded
 from trader.data._time import parse_interval
 from trader.data.bars import infer_interval
 from trader.data.feed import BarFeed, Chunk, check_file, suffixes, symbol_from_path
@@ -38,9 +39,9 @@ def _columns(where: str, names: list[str]) -> list[str]:
     return [find_column(where, names, TIMESTAMP_NAMES, "timestamp")] + [find_column(where, names, (c,), c) for c in COLUMNS]
 
 
-def _chunks(where: str, batches: Iterator[pa.RecordBatch], cols: list[str], state: dict) -> Iterator[Chunk]:
+def _chunks(where: str, batches: Iterator[pa.RecordBatch], cols: list[str], state: dict, kind: str) -> Iterator[Chunk]:
     row = 1
-    for batch in batches:
+    for batch in guarded(where, batches, kind):  # a corrupt page or record batch: DataError naming the file
         for off in range(0, batch.num_rows, CHUNK_ROWS):
             part = batch.slice(off, CHUNK_ROWS)
             ts = timestamps_ns(part.column(cols[0]), where, row, cols[0], state)
@@ -55,6 +56,8 @@ class _ArrowSource(abc.ABC):
     name = ""
     description = ""
     suffixes: tuple[str, ...] = ()
+    #: What the file holds, for messages ("Parquet data").
+    kind = ""
 
     def can_open(self, path: str | os.PathLike | None) -> bool:
         """By extension."""
@@ -97,14 +100,14 @@ class _ArrowSource(abc.ABC):
         state: dict = {}
         interval_ns = parse_interval(interval)
         if interval_ns is None:
-            first = next(_chunks(where, self._batches(where, cols), cols, state))
+            first = next(_chunks(where, self._batches(where, cols), cols, state, self.kind))
             interval_ns = infer_interval(first.ts)
         feed = BarFeed(
             source=self.name,
             where=where,
             symbol=symbol or symbol_from_path(where),
             interval_ns=interval_ns,
-            chunks=lambda: _chunks(where, self._batches(where, cols), cols, feed.meta),
+            chunks=lambda: _chunks(where, self._batches(where, cols), cols, feed.meta, self.kind),
             batch_size=batch_size,
             gap_policy=gap_policy,
             start=start,
@@ -120,13 +123,14 @@ class ParquetSource(_ArrowSource):
     name = "parquet"
     description = "Parquet: date|timestamp|ts + open/high/low/close/volume columns"
     suffixes = (".parquet", ".pq")
+    kind = "Parquet data"
 
     def _schema_rows(self, where: str) -> tuple[list[str], int]:
         try:
             f = pq.ParquetFile(where)
-        except (pa.ArrowInvalid, OSError) as e:
-            raise DataError(f"{where}: not a Parquet file: {e}") from None
-        return list(f.schema_arrow.names), f.metadata.num_rows
+            return list(f.schema_arrow.names), f.metadata.num_rows
+        except DECODE_ERRORS as e:
+            raise DataError(f"{where}: not a Parquet file ({detail(e)})") from None
 
     def _batches(self, where: str, cols: list[str]) -> Iterator[pa.RecordBatch]:
         with pq.ParquetFile(where) as f:
@@ -139,19 +143,23 @@ class FeatherSource(_ArrowSource):
     name = "feather"
     description = "Feather v2 / Arrow IPC (memory-mapped): date|timestamp|ts + open/high/low/close/volume"
     suffixes = (".feather", ".arrow", ".ipc")
+    kind = "Feather data"
 
     def _open(self, where: str) -> ipc.RecordBatchFileReader:
         try:
             return ipc.open_file(pa.memory_map(where, "r"))
-        except (pa.ArrowInvalid, OSError) as e:
-            raise DataError(f"{where}: not a Feather v2 / Arrow IPC file: {e}") from None
+        except DECODE_ERRORS as e:
+            raise DataError(f"{where}: not a Feather v2 / Arrow IPC file ({detail(e)})") from None
 
     def _schema_rows(self, where: str) -> tuple[list[str], int]:
         reader = self._open(where)
-        if hasattr(reader, "count_rows"):  # pyarrow >= 16: from the footer, without decompressing
-            rows = reader.count_rows()
-        else:
-            rows = sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+        try:
+            if hasattr(reader, "count_rows"):  # pyarrow >= 16: from the footer, without decompressing
+                rows = reader.count_rows()
+            else:
+                rows = sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+        except DECODE_ERRORS as e:
+            raise DataError(f"{where}: not a Feather v2 / Arrow IPC file ({detail(e)})") from None
         return list(reader.schema.names), rows
 
     def _batches(self, where: str, cols: list[str]) -> Iterator[pa.RecordBatch]:

@@ -24,6 +24,7 @@ from pathlib import Path
 from trader.data.csv import CSV_SUFFIXES, CsvFileSource, CsvLayout, first_line, is_number, sniff_delimiter, split_fields
 from trader.data.feed import suffixes
 from trader.exceptions import DataError
+from trader.inputs import printable
 
 FIELDS = (
     "open_time", "open", "high", "low", "close", "volume", "close_time",
@@ -41,7 +42,7 @@ def binance_layout(path: str, line: str) -> CsvLayout:
         raise DataError(f"{path}: row 1: expected the 12 fields of a Binance kline file, got {len(fields)}")
     has_header = not is_number(fields[0])
     if has_header and [f.lower() for f in fields[1:6]] != list(FIELDS[1:6]):
-        raise DataError(f"{path}: header: fields 2-6 must be open, high, low, close, volume (found {', '.join(fields[1:6])})")
+        raise DataError(f"{path}: header: fields 2-6 must be open, high, low, close, volume (found {printable(', '.join(fields[1:6]), 160)})")
     names = tuple(fields) if has_header else FIELDS
     return CsvLayout(delimiter, has_header, len(FIELDS), 0, (1, 2, 3, 4, 5), names)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import abc
 import bz2
+import codecs
 import csv as _csv
 import gzip
 import io
@@ -31,6 +32,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from trader.data._convert import floats, timestamps_ns
+from trader.data._errors import DECODE_ERRORS, GuardedReader, decode_error, shown
 from trader.data._time import parse_interval
 from trader.data.bars import infer_interval
 from trader.data.feed import BarFeed, Chunk, check_file, suffixes, symbol_from_path
@@ -57,36 +59,62 @@ class CsvLayout:
 
 
 def open_text(path: str | os.PathLike) -> IO[str]:
-    """Open a (possibly gz/bz2-compressed or zipped) text file for reading."""
-    return io.TextIOWrapper(open_binary(path), encoding="utf-8", errors="replace", newline="")
+    """Open a (possibly gz/bz2-compressed or zipped) text file for reading; a UTF-8 byte order
+    mark (what Excel writes first) is skipped."""
+    return io.TextIOWrapper(open_binary(path), encoding="utf-8-sig", errors="replace", newline="")
 
 
 def open_binary(path: str | os.PathLike) -> IO[bytes]:
-    """Open a (possibly gz/bz2-compressed or zipped) file as a decompressed binary stream."""
+    """Open a (possibly gz/bz2-compressed or zipped) file as a decompressed binary stream.
+
+    A truncated or corrupt file raises a :class:`DataError` naming it, when opened or while read
+    (:class:`trader.data._errors.GuardedReader`), whatever the compression."""
     name = str(path).lower()
-    if name.endswith(".gz"):
-        return gzip.open(path, "rb")
-    if name.endswith(".bz2"):
-        return bz2.open(path, "rb")
-    if name.endswith(".zip"):
-        archive = zipfile.ZipFile(path)
-        members = [m for m in archive.namelist() if not m.endswith("/")]
-        if len(members) != 1:
-            raise DataError(f"{path}: a zip archive must hold exactly one CSV file, found {len(members)}")
-        return archive.open(members[0])
-    return open(path, "rb")
+    try:
+        if name.endswith(".gz"):
+            raw: IO[bytes] = gzip.open(path, "rb")
+        elif name.endswith(".bz2"):
+            raw = bz2.open(path, "rb")
+        elif name.endswith(".zip"):
+            archive = zipfile.ZipFile(path)
+            members = [m for m in archive.namelist() if not m.endswith("/")]
+            if len(members) != 1:
+                archive.close()
+                raise DataError(f"{path}: a zip archive must hold exactly one CSV file, found {len(members)}")
+            raw = archive.open(members[0])
+        else:
+            raw = open(path, "rb")
+    except DECODE_ERRORS as e:
+        raise decode_error(str(path), e) from None
+    return io.BufferedReader(GuardedReader(raw, str(path)), buffer_size=1 << 16)
 
 
 def first_line(path: str | os.PathLike) -> str:
-    """The first non-empty line of a text file ("" if there is none)."""
-    try:
-        with open_text(path) as fh:
-            for line in fh:
-                if line.strip():
-                    return line.strip("\r\n")
-    except (OSError, EOFError, zipfile.BadZipFile) as e:
-        raise DataError(f"{path}: cannot read: {e}") from None
+    """The first non-empty line of a text file ("" if there is none), without a byte order mark."""
+    with open_text(path) as fh:
+        for line in fh:
+            if line.strip():
+                return line.strip("\r\n")
     return ""
+
+
+#: Bytes of a text file checked for binary content before it is parsed.
+SNIFF_BYTES = 1 << 16
+
+
+def check_text(path: str | os.PathLike) -> None:
+    """A :class:`DataError` if the (decompressed) start of ``path`` is not UTF-8 text: a NUL byte or
+    an invalid UTF-8 sequence in its first :data:`SNIFF_BYTES` bytes (a binary file named .csv is
+    refused here, before its bytes can reach a message)."""
+    with open_binary(path) as fh:
+        head = fh.read(SNIFF_BYTES)
+    nul = head.find(b"\0")
+    if nul >= 0:
+        raise DataError(f"{path}: not a text file (byte {nul} is NUL): expected UTF-8 CSV text")
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < SNIFF_BYTES)
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not a text file (byte {e.start} is not UTF-8): expected UTF-8 CSV text") from None
 
 
 def sniff_delimiter(line: str) -> str:
@@ -189,13 +217,13 @@ def diagnose(path: str, layout: CsvLayout, near_row: int, ts_type: pa.DataType |
             for i in layout.ohlcv_index:
                 text = fields[i].strip()
                 if not is_number(text):
-                    what = "is missing" if not text else f"{text!r} is not a number"
+                    what = "is missing" if not text else f"{shown(text)} is not a number"
                     return row_error(path, n, f"{layout.names[i]} {what}")
             text = fields[layout.ts_index].strip()
             if ts_int and not text.lstrip("-").isdigit():
-                return row_error(path, n, f"{layout.names[layout.ts_index]} {text!r} is not an integer epoch like the rows before it")
+                return row_error(path, n, f"{layout.names[layout.ts_index]} {shown(text)} is not an integer epoch like the rows before it")
             if ts_time and not _is_datetime(text):
-                return row_error(path, n, f"{layout.names[layout.ts_index]} {text!r} is not a date/time like the rows before it")
+                return row_error(path, n, f"{layout.names[layout.ts_index]} {shown(text)} is not a date/time like the rows before it")
     return DataError(f"{path}: near row {near_row}: {str(err).splitlines()[0]}")
 
 
@@ -281,6 +309,7 @@ class CsvFileSource(abc.ABC):
             raise DataError(f"{path}: unknown option(s) for the {self.name} source: {', '.join(options)}")
         where = str(path)
         check_file(where)
+        check_text(where)
         return make_csv_feed(
             self.name, where, self.layout(where, first_line(where)), symbol=symbol, start=start, end=end,
             batch_size=batch_size, gap_policy=gap_policy, interval=interval,

@@ -22,7 +22,7 @@ Model, per bar of length ``dt`` (all vectorised with numpy, generated in fixed i
   starting price (30,000 → 0.01; :func:`price_decimals`), the open being the previous close, the
   high and low rounded outward of them and never below one tick.
 
-Options (``open(None | "synthetic", seed=42, bars=100_000, start="2024-01-01T00:00Z",
+Options (``open(None | "synthetic", seed=42, bars=100_000 (at most :data:`MAX_BARS`), start="2024-01-01T00:00Z",
 interval="1m", price=30_000.0, symbol="SYNTH-USDT")``): here ``start`` is where the series
 begins; ``end``, if given, cuts it (exclusive).
 """
@@ -35,7 +35,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from trader.data._time import parse_interval, to_ns
+from trader.data._time import interval_name, iso, parse_interval, to_ns
 from trader.data.feed import BarFeed, Chunk
 from trader.exceptions import DataError, InvalidInputError
 
@@ -47,6 +47,13 @@ BASE_VOL = 0.60  # annualised
 GARCH_ALPHA, GARCH_BETA = 0.08, 0.90
 JUMPS_PER_DAY, JUMP_MEAN, JUMP_SD = 0.5, -0.001, 0.008
 VOLUME_PER_MINUTE = 50.0
+#: Most bars one synthetic series may have: 1e9 bars are 48 GB as float64 columns in all, but they
+#: stream in batches; the cap keeps a typo (``-o bars=99999999999999999999``) from running for days.
+MAX_BARS = 1_000_000_000
+#: Highest starting price: prices must stay within the engine's fixed point at any precision.
+MAX_PRICE = 1e9
+#: The last bar must be representable: timestamps are int64 nanoseconds (up to 2262-04-11).
+LAST_NS = np.iinfo(np.int64).max
 
 #: (name, annual drift, vol multiplier, mean stay in ns, next-regime probabilities)
 REGIMES = (
@@ -205,10 +212,17 @@ class SyntheticSource:
             raise InvalidInputError(f"synthetic: price must be positive, got {price!r}")
         if bars == 0:
             raise DataError("synthetic: bars must be at least 1")
+        if bars > MAX_BARS:
+            raise InvalidInputError(f"synthetic: bars must be at most {MAX_BARS:,}, got {bars}")
+        if price > MAX_PRICE:
+            raise InvalidInputError(f"synthetic: price must be at most {MAX_PRICE:g}, got {price:g}")
         interval_ns = parse_interval(interval)
         assert interval_ns is not None
         start_ns = to_ns(start if start is not None else "2024-01-01T00:00Z", "start")
         assert start_ns is not None
+        if start_ns + (int(bars) - 1) * interval_ns > LAST_NS:
+            raise InvalidInputError(f"synthetic: {bars:,} bars of {interval_name(interval_ns)} from {iso(start_ns)} would end after "
+                                    f"{iso(LAST_NS)}, the last time nanosecond timestamps hold: give fewer bars or an earlier start")
         gen = SyntheticGenerator(seed=int(seed), bars=int(bars), start_ns=start_ns, interval_ns=interval_ns, price=price)
         end_ns = to_ns(end, "end")
         limit = None if end_ns is None else max(0, -(-(end_ns - start_ns) // interval_ns))

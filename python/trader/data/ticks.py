@@ -116,12 +116,20 @@ class TickFeed:
 
 
 def _first_line(path: str) -> str:
+    return _first_lines(path, 1)[0]
+
+
+def _first_lines(path: str, n: int) -> list[str]:
+    """The first ``n`` lines of a (possibly gzipped) text file; missing ones are ""."""
     opener = gzip.open if _is_gzip(path) else open
+    out: list[str] = []
     try:
         with opener(path, "rt", encoding="utf-8", errors="replace") as f:  # type: ignore[operator]
-            return f.readline()
+            for _ in range(n):
+                out.append(f.readline())
     except (OSError, EOFError):
-        return ""
+        pass
+    return out + [""] * (n - len(out))
 
 
 def _is_gzip(path: str) -> bool:
@@ -151,7 +159,8 @@ class _TickSource:
 
 
 class TardisSource(_TickSource):
-    """Tardis.dev trades / quotes CSV (``.csv``/``.csv.gz``), decoded in Rust."""
+    """Tardis.dev trades / quotes CSV (``.csv``/``.csv.gz``), decoded in Rust. The symbol is the
+    file's ``symbol`` column (its first row), else taken from the file name."""
 
     name = "tardis"
     description = "Tardis.dev CSV trades or quotes (header-sniffed), .csv or .csv.gz; ticks decoded in Rust"
@@ -169,8 +178,13 @@ class TardisSource(_TickSource):
 
         self._no_options(self.name, gap_policy, options)
         where = str(check_file(path))
-        head = {c.strip().lower() for c in _first_line(where).split(",")}
-        kind = "quotes" if {"bid_price", "ask_price"} <= head else "trades"
+        header, row = _first_lines(where, 2)
+        names = [c.strip().lower() for c in header.split(",")]
+        kind = "quotes" if {"bid_price", "ask_price"} <= set(names) else "trades"
+        if symbol is None and "symbol" in names:  # the exchange's symbol, from the first row
+            cells = row.split(",")
+            i = names.index("symbol")
+            symbol = cells[i].strip() if len(cells) == len(names) and cells[i].strip() else None
 
         def load() -> dict:
             got_kind, cols = _core_call(_core.read_tardis, where)

@@ -21,6 +21,7 @@ import numpy as np
 
 from trader.data._time import iso
 from trader.exceptions import DataError
+from trader.inputs import printable
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
 COLUMNS = ("open", "high", "low", "close", "volume")
@@ -123,5 +124,5 @@ def find_column(where: str, names: list[str], candidates: tuple[str, ...], what:
         if c in lower:
             return lower[c]
     raise DataError(
-        f"{where}: missing {what} column (expected one of: {', '.join(candidates)}; found: {', '.join(names) or 'nothing'})"
+        f"{where}: missing {what} column (expected one of: {', '.join(candidates)}; found: {printable(', '.join(names), 160) or 'nothing'})"
     )
