@@ -59,6 +59,14 @@ pub trait Handler {
         i
     }
 
+    /// How many orders this handler will send over bars `0..n` of the batch, at most, if it
+    /// knows (a capacity hint: the engine reserves the fills and round trips for them up front,
+    /// saving the copies and fresh pages of their regrowth). Default: 0 (not known).
+    #[inline]
+    fn orders_hint(&self, _n: usize) -> usize {
+        0
+    }
+
     /// A change of the risk engine's trading state (read `bt.risk` for more). Default: ignored.
     #[inline]
     fn on_trading_state(
@@ -917,6 +925,9 @@ impl Backtest {
         self.curve.ts.reserve(n);
         self.curve.equity.reserve(n);
         self.curve.exposed.reserve(n);
+        let hint = h.orders_hint(n).min(n);
+        self.fills.reserve(hint);
+        self.portfolio.trades.reserve(hint);
         let single = cols.instrument.is_none();
         if n > 0 {
             self.risk.start(cols.ts[0]);
@@ -1248,6 +1259,18 @@ impl Handler for VectorHandler<'_> {
                 .iter()
                 .position(|t| !t.is_nan())
                 .map_or(n, |k| i + k),
+        }
+    }
+
+    fn orders_hint(&self, n: usize) -> usize {
+        // one market order per decision at most (a reversal is one order)
+        match self.decisions {
+            Decisions::Signals { signal, .. } => {
+                signal[..n].iter().map(|&s| usize::from(s != 0)).sum()
+            }
+            Decisions::Targets { target } => {
+                target[..n].iter().map(|t| usize::from(!t.is_nan())).sum()
+            }
         }
     }
 

@@ -1277,48 +1277,46 @@ impl PyBacktest {
         let end = bt.curve.ts.last().copied().unwrap_or(0);
         let open = bt.portfolio.open_trades(&bt.instruments, end);
         let t: Vec<&crate::portfolio::Trade> = bt.portfolio.trades.iter().chain(&open).collect();
-        let inst = |x: &crate::portfolio::Trade| &bt.instruments[x.instrument as usize];
-        let d = PyDict::new(py);
-        macro_rules! col {
-            ($name:expr, $f:expr) => {
-                d.set_item(
-                    $name,
-                    t.iter()
-                        .map(|x| $f(*x))
-                        .collect::<Vec<_>>()
-                        .into_pyarray(py),
-                )?
-            };
-        }
-        col!("instrument", |x: &crate::portfolio::Trade| x.instrument);
-        col!("long", |x: &crate::portfolio::Trade| x.long);
-        col!("entry_ts", |x: &crate::portfolio::Trade| x.entry_ts);
-        col!("exit_ts", |x: &crate::portfolio::Trade| x.exit_ts);
-        col!("qty", |x: &crate::portfolio::Trade| from_raw(
-            x.max_qty,
-            inst(x).size_dp
-        ));
-        col!("entry_price", |x: &crate::portfolio::Trade| x.entry_px()
-            / inst(x).price_scale);
-        col!("exit_price", |x: &crate::portfolio::Trade| x.exit_px()
-            / inst(x).price_scale);
-        col!("pnl", |x: &crate::portfolio::Trade| money_to_f64(x.pnl));
-        col!("fees", |x: &crate::portfolio::Trade| money_to_f64(x.fees));
-        col!(
-            "return",
-            |x: &crate::portfolio::Trade| if x.entry_cost > 0 {
-                money_to_f64(x.pnl) / money_to_f64(x.entry_cost)
-            } else {
-                0.0
-            }
+        // NB: one pass over the trades filling every column (a pass per column read each
+        // ~200-byte trade 13 times: ~1 ms for 18k trades)
+        let n = t.len();
+        let (mut instrument, mut long, mut entry_ts, mut exit_ts) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
         );
-        col!("mae", |x: &crate::portfolio::Trade| money_to_f64(x.mae));
-        col!("mfe", |x: &crate::portfolio::Trade| money_to_f64(x.mfe));
-        col!("closed", |x: &crate::portfolio::Trade| x.closed);
+        let mut f = [(); 8].map(|_| Vec::<f64>::with_capacity(n));
+        let mut closed = Vec::with_capacity(n);
         // one Python string per distinct reason, shared by its trades
         let mut seen: Vec<(&'static str, Bound<'py, PyString>)> = Vec::new();
         let reasons = PyList::empty(py);
         for x in &t {
+            let inst = &bt.instruments[x.instrument as usize];
+            instrument.push(x.instrument);
+            long.push(x.long);
+            entry_ts.push(x.entry_ts);
+            exit_ts.push(x.exit_ts);
+            let pnl = money_to_f64(x.pnl);
+            let ret = if x.entry_cost > 0 {
+                pnl / money_to_f64(x.entry_cost)
+            } else {
+                0.0
+            };
+            let values = [
+                from_raw(x.max_qty, inst.size_dp),
+                x.entry_px() / inst.price_scale,
+                x.exit_px() / inst.price_scale,
+                pnl,
+                money_to_f64(x.fees),
+                ret,
+                money_to_f64(x.mae),
+                money_to_f64(x.mfe),
+            ];
+            for (col, v) in f.iter_mut().zip(values) {
+                col.push(v);
+            }
+            closed.push(x.closed);
             let r = crate::engine::exit_reason(x);
             let s = match seen.iter().find(|(k, _)| *k == r) {
                 Some((_, s)) => s.clone(),
@@ -1330,6 +1328,25 @@ impl PyBacktest {
             };
             reasons.append(s)?;
         }
+        let d = PyDict::new(py);
+        d.set_item("instrument", instrument.into_pyarray(py))?;
+        d.set_item("long", long.into_pyarray(py))?;
+        d.set_item("entry_ts", entry_ts.into_pyarray(py))?;
+        d.set_item("exit_ts", exit_ts.into_pyarray(py))?;
+        let names = [
+            "qty",
+            "entry_price",
+            "exit_price",
+            "pnl",
+            "fees",
+            "return",
+            "mae",
+            "mfe",
+        ];
+        for (name, col) in names.into_iter().zip(f) {
+            d.set_item(name, col.into_pyarray(py))?;
+        }
+        d.set_item("closed", closed.into_pyarray(py))?;
         d.set_item("exit_reason", reasons)?;
         Ok(d)
     }
