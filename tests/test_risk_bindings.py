@@ -182,7 +182,13 @@ def test_strategy_state_commands_emergency_flattens_and_audit_verifies(tmp_path)
     assert rep["time_in_state"] == {"active": 60.0, "reducing": 0.0, "paused": 0.0, "halted": 60.0, "emergency": 60.0}
 
     entries = bt.audit_entries()
-    assert [e["kind"] for e in entries] == ["state", "state", "seal"]
+    assert [e["kind"] for e in entries] == ["state", "denial", "state", "seal"]
+    # the denied order is an entry too: its id, its code and why (the state and who set it)
+    (denied,) = [e for e in events if e.kind == "denied"]
+    d = entries[1]
+    assert (d["code"], d["orders"], d["source"], d["from"], d["to"]) == ("state_halted", [denied.order_id], "risk", "halted", "halted")
+    assert d["reason"] == denied.detail
+    assert d["reason"].startswith("operator says stop: trading state HALTED (since ") and "by command" in d["reason"]
     # JSON lines round trip, then verify with the key
     path = tmp_path / "audit.jsonl"
     path.write_text("".join(json.dumps(e) + "\n" for e in entries))

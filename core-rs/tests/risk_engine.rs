@@ -651,11 +651,26 @@ fn emergency_cancels_flattens_and_refuses_strategy_commands() {
     assert_eq!(r.changes[0].source, "command");
     assert_eq!(r.time_in_state_ns[TradingState::Active.index()], 1);
     assert_eq!(r.time_in_state_ns[TradingState::Emergency.index()], 1);
+    // ... and so is each refused command: the sell and the cancel, with their orders and codes
     let audit = bt.risk.audit().entries();
-    assert_eq!(audit.len(), 2);
+    let kinds: Vec<(&str, &str, &[u64])> = audit
+        .iter()
+        .map(|e| (e.kind.as_str(), e.code.as_str(), e.orders.as_slice()))
+        .collect();
     assert_eq!(
-        (audit[0].kind.as_str(), audit[1].kind.as_str()),
-        ("state", "seal")
+        kinds,
+        vec![
+            ("state", "", &[][..]),
+            ("denial", "state_emergency", &[10][..]),
+            ("denial", "state_emergency", &[2][..]),
+            ("seal", "", &[][..]),
+        ]
+    );
+    assert!(
+        audit[1].reason.contains("trading state EMERGENCY")
+            && audit[1].reason.contains("nothing else goes out"),
+        "{}",
+        audit[1].reason
     );
     _core::risk::audit::AuditLog::verify(audit, None).unwrap();
 }

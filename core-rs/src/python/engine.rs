@@ -150,7 +150,9 @@ impl PyOrderEvent {
             (f, &bt.instruments[f.instrument as usize])
         });
         let detail = match ev.kind {
-            OrderEventKind::Denied(_) | OrderEventKind::ModifyRejected(_) => bt
+            OrderEventKind::Denied(_)
+            | OrderEventKind::ModifyRejected(_)
+            | OrderEventKind::CancelRejected(_) => bt
                 .denial(ev.id)
                 .filter(|d| d.ts == ev.ts)
                 .map(|d| d.detail.clone()),

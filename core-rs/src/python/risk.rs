@@ -476,9 +476,12 @@ fn parse_layer(s: &mut Section<'_, '_>, kind: &str) -> PyResult<LayerConfig> {
 }
 
 /// A Python object following the layer protocol (HELPERS.md): `name`, and optionally
-/// `check(order, account)`, `on_bar(bar, account)`, `on_fill(fill, account)`, `wish()`.
-/// An exception (or a bad return value) in `check` vetoes the order (`layer_veto`); in the
-/// other methods it is ignored; every one is written to the run's layer messages.
+/// `check(order, account)`, `on_bar(bar, account)`, `on_fill(fill, account)`, `wish()`,
+/// `explain()`. An exception (or a bad return value) in `check` vetoes the order (`layer_veto`);
+/// in the other methods it is ignored; every one is written to the run's layer messages.
+/// `explain()` (a str, or None) is called only when the layer's decision needs words: a veto,
+/// a resize, a change of state it asked for; without it, a veto's own str (or the exception that
+/// vetoed) is the explanation.
 struct PyLayer {
     name: String,
     obj: Py<PyAny>,
@@ -486,9 +489,12 @@ struct PyLayer {
     has_on_bar: bool,
     has_on_fill: bool,
     has_wish: bool,
+    has_explain: bool,
     state: TradingState,
     wish: StateWish,
     log: LayerLog,
+    /// Why `check` vetoed its latest order (its str, or the failure), for `explain`.
+    vetoed: Option<String>,
 }
 
 fn account<'py>(
@@ -521,6 +527,8 @@ impl PyLayer {
             has_on_bar: has("on_bar")?,
             has_on_fill: has("on_fill")?,
             has_wish: has("wish")?,
+            has_explain: has("explain")?,
+            vetoed: None,
             name,
             obj: obj.unbind(),
             state: TradingState::Active,
@@ -608,6 +616,7 @@ impl RiskLayer for PyLayer {
                 }
                 if let Ok(s) = v.cast::<PyString>() {
                     self.note(&format!("vetoed order {}", spec.id), s.to_str()?);
+                    self.vetoed = Some(s.to_str()?.to_string());
                     return Ok(Verdict::Veto(RiskReason::LayerVeto));
                 }
                 let q: f64 = v.extract().map_err(|_| {
@@ -629,7 +638,8 @@ impl RiskLayer for PyLayer {
                 })
             })();
             r.unwrap_or_else(|e| {
-                self.note(&format!("check() failed on order {} (vetoed)", spec.id), e);
+                self.note(&format!("check() failed on order {} (vetoed)", spec.id), &e);
+                self.vetoed = Some(format!("check() failed: {e}"));
                 Verdict::Veto(RiskReason::LayerVeto)
             })
         })
@@ -709,6 +719,30 @@ impl RiskLayer for PyLayer {
 
     fn on_state(&mut self, state: TradingState) {
         self.state = state;
+    }
+
+    /// The layer's `explain()` if it has one (None, or a failure, falls back to the veto's
+    /// words), else the words of its latest veto.
+    fn explain(&self) -> Option<String> {
+        if self.has_explain {
+            let said = Python::attach(|py| {
+                let v = self.obj.bind(py).call_method0("explain")?;
+                if v.is_none() {
+                    return Ok(None);
+                }
+                v.extract::<String>().map(Some).map_err(|_| {
+                    pyo3::exceptions::PyTypeError::new_err(format!(
+                        "explain() must return a str or None, got {v}"
+                    ))
+                })
+            });
+            match said {
+                Ok(Some(s)) => return Some(s),
+                Ok(None) => {}
+                Err(e) => self.note("explain() failed", e),
+            }
+        }
+        self.vetoed.clone()
     }
 }
 
@@ -806,6 +840,12 @@ pub(crate) fn report<'py>(
         den.set_item(*k, v)?;
     }
     d.set_item("denials", den)?;
+    // The first sentence of each reason code: what a summary shows beside the count.
+    let ex = PyDict::new(py);
+    for (k, v) in &r.examples {
+        ex.set_item(*k, v)?;
+    }
+    d.set_item("examples", ex)?;
     let vet = PyDict::new(py);
     for (k, v) in &r.vetoes_by_layer {
         vet.set_item(k, v)?;
@@ -843,6 +883,14 @@ pub(crate) fn entry_dict<'py>(py: Python<'py>, e: &AuditEntry) -> PyResult<Bound
     d.set_item("to", &e.to)?;
     d.set_item("source", &e.source)?;
     d.set_item("reason", &e.reason)?;
+    // a denial's reason code and the orders a denial or resize is about (absent for the other
+    // kinds, as in the JSON lines)
+    if !e.code.is_empty() {
+        d.set_item("code", &e.code)?;
+    }
+    if !e.orders.is_empty() {
+        d.set_item("orders", &e.orders)?;
+    }
     d.set_item("prev_hash", &e.prev_hash)?;
     d.set_item("hash", &e.hash)?;
     Ok(d)
@@ -868,6 +916,19 @@ fn entry_from(i: usize, v: &Bound<'_, PyAny>) -> PyResult<AuditEntry> {
     };
     let seq = u64::try_from(n("seq")?).map_err(|_| err("\"seq\" out of range".into()))?;
     let ts = i64::try_from(n("ts")?).map_err(|_| err("\"ts\" out of range".into()))?;
+    // optional: a denial's code, the orders of a denial or resize
+    let code = match d.get_item("code")? {
+        None => String::new(),
+        Some(v) => v
+            .extract::<String>()
+            .map_err(|_| err("\"code\" must be a string".into()))?,
+    };
+    let orders = match d.get_item("orders")? {
+        None => Vec::new(),
+        Some(v) => v
+            .extract::<Vec<u64>>()
+            .map_err(|_| err("\"orders\" must be a list of order ids".into()))?,
+    };
     Ok(AuditEntry {
         seq,
         ts,
@@ -876,6 +937,8 @@ fn entry_from(i: usize, v: &Bound<'_, PyAny>) -> PyResult<AuditEntry> {
         to: s("to")?,
         source: s("source")?,
         reason: s("reason")?,
+        code,
+        orders,
         prev_hash: s("prev_hash")?,
         hash: s("hash")?,
     })
