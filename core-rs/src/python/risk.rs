@@ -545,6 +545,8 @@ impl PyLayer {
     }
 
     fn refresh_wish(&mut self, py: Python<'_>) {
+        // a veto's words explain that veto only, not a state the layer may ask for next
+        self.vetoed = None;
         if !self.has_wish {
             return;
         }
@@ -592,6 +594,7 @@ impl RiskLayer for PyLayer {
         let Some(inst) = view.instruments.get(spec.instrument as usize) else {
             return Verdict::Pass; // the checks deny unknown instruments first
         };
+        self.vetoed = None;
         Python::attach(|py| {
             let r = (|| -> PyResult<Verdict> {
                 let o = PyDict::new(py);

@@ -574,7 +574,7 @@ impl RiskEngine {
             let layer = &self.layers[r.layer];
             let why = layer
                 .explain()
-                .unwrap_or_else(|| layer.resize_reason().as_str().to_string());
+                .unwrap_or_else(|| format!("resized by layer {}", layer.name()));
             let q = |raw| match view.instruments.get(r.instrument as usize) {
                 Some(inst) => fmt_qty(inst, raw),
                 None => raw.to_string(),
