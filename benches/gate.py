@@ -2,17 +2,56 @@
 
 Runs the criterion benches (``core-rs/benches``) and the pytest-benchmark suites (``benches/``),
 then prints, for every acceptance line, ours against its anchor measured in the same run, and
-exits 1 if any ratio falls below its threshold. Ratios only: absolute times are printed for the
-reader, never judged, because the machines are shared and noisy.
+exits 1 if any line fails. Ratios only: absolute rates are printed for the reader, never judged,
+because the machines are shared and noisy.
+
+A line passes only if all of these hold (``judge``):
+
+1. **Measured in this run.** The gate starts by deleting what an earlier run left
+   (``target/criterion/<group>`` of every criterion line it checks, ``benches/.results*.json``)
+   and gives the benches a run id (``TRADER_GATE_RUN``). A criterion estimate older than the
+   gate's start, a check file or a pytest results file without this run's id is refused: the
+   line fails as ``stale``. A bench whose data is missing fails (the benches panic or
+   ``pytest.fail``; the gate fails every line left without a measurement of this run).
+2. **Correct.** Every side records whether its result was right, next to its speed:
+   - pytest-benchmark: ``extra_info["correct"]`` on the ``ours`` entry (ours against the
+     anchor's or a reference result) and on the ``anchor`` entry (the anchor did the work:
+     same values, or traded); an anchor timed inside ours' test (``anchor_median_s``) is covered
+     by ours' ``correct``.
+   - criterion cannot carry extra information, so each gated group computes ours and its anchor's
+     results once before timing and writes ``{"run", "correct", "detail", ...}`` to
+     ``target/criterion/<group>/trader-check.json`` (``core-rs/benches/common/mod.rs``,
+     ``record_check``).
+   ``correct`` false or missing fails the line, whatever its speed.
+3. **At or above its threshold.** The ratio is a throughput ratio, ours / anchor (items per
+   second), from medians; where a bench pairs its rounds (ours and the anchor timed back to back,
+   round after round), the median of the per-round ratios (``paired_ratio``), which a noise
+   phase of the shared host moves far less. Each threshold is the goal the line stands for,
+   expressed against its anchor (see ``LINES``: each line states its goal and how the threshold
+   expresses it). Where an earlier threshold was stricter than the goal's own value, it is kept
+   and both are stated; no threshold is looser than its goal, except where a line says why.
+
+Re-measure: a line that failed on speed alone (measured, correct) is measured once more in a
+fresh process (its whole criterion group or pytest suite). It passes only if that second
+measurement passes, and it is then reported as such: the table marks it ``ok*`` with both ratios,
+and the summary names every line that passed only on a re-measure, with both ratios. A second
+measurement that fails, is missing or is wrong fails the line. ``--no-retry`` turns it off.
+NB: why not judge on the median (the mean) of the two: this machine is a shared 2-core VM, and in
+one full run here a parity line measured 0.36 then 0.99 (batch EMA; its true ratio is 1.0 by
+construction), ema_multi 5.81 then 7.10: a burst of others' builds that hits one measurement
+moves the mean of two by half its size, so the gate would fail on the neighbours' load, not on
+our code, and a gate that is red for noise is soon not read. Two disagreeing measurements mean
+one was disturbed; the gate takes the second, and says so in the table and the summary, where the
+first ratio stays visible: a line that keeps passing only on re-measures is a line to look at. A
+real regression fails both measurements.
 
 Conventions the suites follow (see each bench file):
 - pytest-benchmark: one ``benchmark.group`` per line; ``extra_info["role"]`` is ``"ours"`` or
   ``"anchor"``; ``extra_info["items"]`` is the number of values one call processes.
 - criterion: one ``benchmark_group`` per line, ``Throughput::Elements`` set; our function's id is
   ``trader``, the anchors have their own ids.
-The ratio is always a throughput ratio, ours / anchor (items per second), from medians.
 
-Usage: ``python benches/gate.py [--skip-cargo] [--skip-pytest] [--only GROUP ...]``
+Usage: ``python benches/gate.py [--only GROUP ...] [--no-retry]``
 """
 
 from __future__ import annotations
@@ -20,12 +59,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+import time
+import uuid
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+CHECK_FILE = "trader-check.json"
 
 
 @dataclass(frozen=True)
@@ -34,98 +77,186 @@ class Line:
     source: str  # "criterion" or "pytest"
     what: str
     threshold: float  # minimum throughput ratio ours / anchor
+    goal: str  # the goal the line stands for, and where it was set
     anchor: str = ""  # criterion: the anchor's id; pytest: "" (the role="anchor" entry)
-    note: str = ""
 
 
-# Each acceptance line of the benchmark section, with the anchor it is measured against.
+# Each acceptance line, the goal it stands for, and how its threshold expresses that goal.
 LINES: list[Line] = [
     # NB: EMA is bit-identical to TA-Lib 0.8.1, whose kernel already runs the same latency-bound
-    # recurrence (sub + fma, 7 cycles a value): equal speed is the physical bound, measured
-    # medians land at 0.98-1.02, so that line allows 5% noise. RSI is not bound so: it runs
-    # Wilder's recurrence in blocks (independent SIMD chains + a fix-up pass, within 1e-9 of
+    # recurrence (sub + fma, 7 cycles a value): equal speed is the physical bound, and measured
+    # medians land at 0.98-1.02. BELOW ITS GOAL BY DESIGN: the goal (>= 1.0) cannot be held
+    # reliably by a line whose true ratio is 1.0; 0.95 allows 5% noise. RSI is not bound so: it
+    # runs Wilder's recurrence in blocks (independent SIMD chains + a fix-up pass, within 1e-9 of
     # TA-Lib) instead of TA-Lib's mul-add-mul chain; measured medians 1.7-2.5, median 2.05.
-    Line("batch_ema", "pytest", "batch EMA per value vs talib.EMA (parity bound)", 0.95),
-    Line("batch_rsi", "pytest", "batch RSI per value vs talib.RSI (no slower, issue 2)", 1.0),
-    Line("batch_macd", "pytest", "batch MACD per value vs talib.MACD", 1.0),
-    Line("ema_multi_8x1M", "pytest", "ema_multi, 8 periods x 1M values vs 8 talib.EMA calls", 6.0),
-    Line("stream_ema_py", "pytest", "EMA.update from Python vs nautilus 1.221 update_raw", 1.0),
-    Line("decision_py", "pytest", "decision kernel, 16 signals, one call from Python vs numpy", 1.0),
-    Line("decision_batch_py", "pytest", "decision kernel batched from Python vs numpy", 1.0),
-    # Backtests (issue [2 of 4]); peers measured in the same run on a prefix of the same bars.
+    Line("batch_ema", "pytest", "batch EMA per value vs talib.EMA (parity bound)", 0.95,
+         "no slower than TA-Lib, >= 1.0 (issue 2); 0.95: see the NB"),
+    Line("batch_rsi", "pytest", "batch RSI per value vs talib.RSI", 1.0, "no slower than TA-Lib, >= 1.0 (issue 2)"),
+    Line("batch_macd", "pytest", "batch MACD per value vs talib.MACD", 1.0, "no slower than TA-Lib, >= 1.0 (issue 2)"),
+    Line("ema_multi_8x1M", "pytest", "ema_multi, 8 periods x 1M values vs 8 talib.EMA calls", 6.0, ">= 6x (issue 2)"),
+    Line("stream_ema_py", "pytest", "EMA.update from Python vs nautilus 1.221 update_raw", 1.0,
+         "no slower than nautilus update_raw, >= 1.0 (issue 2)"),
+    # NB: GAP. The goal is a tail latency: "p99 <= 1 us per call from Python". A p99 on a shared
+    # host measures its scheduler, and no same-run anchor expresses it: the p99 and p50 are
+    # recorded (extra_info p99_ns, p50_ns) and printed, not judged. The line gates the median
+    # call against numpy's same decision (>= 1.0; measured 82x).
+    Line("decision_py", "pytest", "decision kernel, 16 signals, one call from Python vs numpy", 1.0,
+         "p99 <= 1 us from Python (issue 2): printed, not gated (see NB); gated: >= numpy"),
+    # Goal ">= 100M signal-values/s": numpy's vectorised decision ran ~109M/s on a quiet run
+    # (our 600M/s at 5.5x), so the goal is 0.92 of numpy; the line keeps its stricter 1.0.
+    Line("decision_batch_py", "pytest", "decision kernel batched from Python vs numpy", 1.0,
+         ">= 100M values/s (issue 2) = 0.92 of numpy at 109M/s; kept at 1.0"),
+    # Backtests (issue 3); peers measured in the same run on a prefix of the same bars.
     # The absolute targets are expressed against NautilusTrader's EMACross rate (~11k bars/s on a
     # quiet reference run): 1M bars/s = 90x, 30M bars/s = 2700x, 500k orders/s = 45x; see
-    # benches/test_bench_backtest.py.
-    Line("ema_cross_vs_nautilus", "pytest", "ema_cross event-driven vs NautilusTrader 1.221 EMACross", 50.0),
-    Line("ema_cross_vs_nautilus", "pytest", "ema_cross event-driven >= 1M bars/s (vs the nautilus yardstick)", 90.0),
-    Line("ema_cross_vs_backtrader", "pytest", "ema_cross event-driven vs backtrader", 100.0),
-    # NB: REGRESSION (issue 3 of 4): every order now goes through the order manager (state
-    # machine, three events, kept for the reports); the whole vectorized call went from ~31 ms to
-    # ~37-44 ms per 1M bars here (36.7k orders), i.e. ~21-27M bars/s, below the 30M target. This
-    # line now guards against further regression at 2000x the yardstick (~22M bars/s at its 11k
-    # reference) until the per-order cost is brought back down.
-    Line("ema_cross_vectorized", "pytest", "ema_cross vectorized (target 30M bars/s; regressed, guarded at ~22M) vs the nautilus yardstick", 2000.0),
-    Line("every_bar_orders", "pytest", "an order every bar >= 500k orders/s (vs the nautilus yardstick)", 45.0),
-    # Orders and fill realism (issue [3 of 4]): protective orders keep the bar loop fast.
-    Line("bracket_exits", "pytest", "ema_cross with bracket exits vs plain ema_cross (>= 50%)", 0.5),
-    Line("trailing_exits", "pytest", "ema_cross with trailing stops vs plain ema_cross (>= 50%)", 0.5),
+    # benches/test_bench_backtest.py (a yardstick that does not move with our code).
+    Line("ema_cross_vs_nautilus", "pytest", "ema_cross event-driven vs NautilusTrader 1.221 EMACross", 50.0,
+         ">= 50x NautilusTrader (issue 3)"),
+    Line("ema_cross_vs_nautilus", "pytest", "ema_cross event-driven >= 1M bars/s (vs the nautilus yardstick)", 90.0,
+         ">= 1M bars/s (issue 3) = 90x the yardstick's 11k bars/s"),
+    Line("ema_cross_vs_backtrader", "pytest", "ema_cross event-driven vs backtrader", 100.0, ">= 100x backtrader (issue 3)"),
+    # NB: at its goal again (it was guarded at 2000x, ~22M bars/s, after issue 4 routed every order
+    # through the order manager: the whole call measured 21-29M bars/s since). If this line
+    # fails, the vectorized path is below the 30M bars/s the README and issue 3 claim.
+    Line("ema_cross_vectorized", "pytest", "ema_cross vectorized >= 30M bars/s (vs the nautilus yardstick)", 2700.0,
+         ">= 30M bars/s (issue 3) = 2700x the yardstick's 11k bars/s"),
+    Line("every_bar_orders", "pytest", "an order every bar >= 500k orders/s (vs the nautilus yardstick)", 45.0,
+         ">= 500k orders/s (issue 3) = 45x the yardstick's 11k bars/s"),
+    # Orders and fill realism (issue 4): protective orders keep the bar loop fast.
+    Line("bracket_exits", "pytest", "ema_cross with bracket exits vs plain ema_cross", 0.5, ">= 50% of ema_cross (issue 4)"),
+    Line("trailing_exits", "pytest", "ema_cross with trailing stops vs plain ema_cross", 0.5, ">= 50% of ema_cross (issue 4)"),
+    # benches/test_bench_risk.py: the default layers vs no risk configuration on the
+    # trade-every-bar run, each round's anchor paired with ours, the median of the per-round
+    # ratios judged. NB: medians of paired rounds measured 0.856-0.91 (issue 5).
+    Line("risk_layers_every_bar", "pytest", "default risk layers on the trade-every-bar run vs none", 0.85,
+         "cost <= 15% (issue 5) = 0.85"),
+    # core-rs/benches/risk.rs: the full pre-trade check per order against a fixed yardstick (76
+    # dependent rounds of splitmix64's finalizer, nothing of ours) that took 194 ns per call on
+    # the quietest run seen here: "<= 200 ns" is "ours / yardstick >= 194 / 200 = 0.97". Until
+    # issue 10 this line was judged against the venue leg (>= 0.9x of accept + cancel), which is
+    # our own code, moves with it, and allowed ~330 ns when the venue took 300.
+    Line("risk_check", "criterion", "full pre-trade check per order <= 200 ns (vs a fixed 194 ns yardstick)", 0.97,
+         "<= 200 ns per order (issue 5) = 0.97 of the yardstick", anchor="yardstick"),
     # L2 (absolute targets as ratios to a yardstick measured in the same run, the absolute rate is
     # printed beside): decoding+applying the usdm depth stream >= 2M deltas/s, against decoding
     # the same JSON alone (~5.9M/s here: 2M/5.9M = 0.34); the passive market maker over the usdm
     # recording >= 1M events/s, against the bare replay of that recording (the general decoder,
-    # sync and book, ~0.81M events/s here: 1M/0.81M = 1.23).
-    # benches/test_bench_risk.py: the default layers vs no risk configuration on the trade-every-bar
-    # run, each round's anchor paired with ours, the median of the per-round ratios judged. Target
-    # "cost <= 15%" (0.85). NB: medians of paired rounds measured here 0.856-0.90 (mean 0.875) after
-    # the layers' hook lists, O(1) wishes, one sync a bar and one call per layer a sync; callgrind
-    # puts the layers' extra at ~870 instructions a bar over ~8,400 (10.4%).
-    Line("risk_layers_every_bar", "pytest", "default risk layers on the trade-every-bar run vs none (cost <= 15%)", 0.85),
-    # core-rs/benches/risk.rs: the full pre-trade check (every limit, a token bucket) per order vs
-    # the simulated venue accepting and canceling the same order ("<= 200 ns per order"; the venue
-    # leg takes ~210-300 ns here; quiet: check 183 ns, venue 212 ns, ratio 1.16; the bound allows
-    # 10% noise).
-    Line("risk_check", "criterion", "full pre-trade check per order (<= 200 ns) vs the venue accepting + canceling it", 0.9, anchor="venue_accept"),
-    Line("book_replay", "criterion", "decode + apply the recorded depth stream >= 2M deltas/s (vs JSON decode alone)", 0.34, anchor="decode_only"),
-    Line("l2_mm_backtest", "criterion", "L2 market-making backtest >= 1M events/s (vs the bare replay)", 1.2, anchor="replay"),
-    Line("l2_mm_backtest_py", "pytest", "L2 market maker as a Python strategy vs the bare replay from Python", 0.9),
-    Line("ema_update", "criterion", "streaming EMA update (Rust) vs the batch recurrence per value", 0.5, anchor="batch_kernel"),
-    Line("decision_tick", "criterion", "decision kernel, 16 signals per tick (Rust) vs naive loop", 1.0, anchor="naive"),
-    Line("decision_batch", "criterion", "decision kernel batched (Rust) vs naive loop", 1.0, anchor="naive"),
-    # NB: two threads ping-ponging cache lines on a 2-core VM: the three queues' ratios move by
-    # ±40% between runs with the scheduler (0.66 to 1.76 against rtrb seen here), so these lines
-    # only catch a real regression; the absolute rate (≥ 50M/s target) is printed beside them.
-    Line("spsc_ring", "criterion", "SPSC ring across two threads vs rtrb", 0.6, anchor="rtrb"),
-    Line("spsc_ring", "criterion", "SPSC ring across two threads vs crossbeam ArrayQueue", 0.8, anchor="crossbeam_arrayqueue"),
-    Line("pool", "criterion", "pool acquire+release vs Box alloc+free", 1.0, anchor="box_alloc"),
+    # sync and book, ~0.81M events/s here: 1M/0.81M = 1.235, was 1.2 until issue 10).
+    Line("book_replay", "criterion", "decode + apply the recorded depth stream >= 2M deltas/s (vs JSON decode alone)", 0.34,
+         ">= 2M deltas/s (issue 4) = 0.34 of decode-only at 5.9M/s", anchor="decode_only"),
+    Line("l2_mm_backtest", "criterion", "L2 market-making backtest >= 1M events/s (vs the bare replay)", 1.24,
+         ">= 1M events/s (issue 4) = 1.24 of the replay at 0.81M/s", anchor="replay"),
+    # No goal of its own: the Python strategy path must stay near the bare replay (regression).
+    Line("l2_mm_backtest_py", "pytest", "L2 market maker as a Python strategy vs the bare replay from Python", 0.9,
+         "none stated; regression guard (>= 0.9 of the replay)"),
+    # Goal "<= 5 ns per update": the anchor is the batch recurrence, latency-bound at 2.2 ns a
+    # value on a quiet run (it cannot get faster: bit-identity fixes its chain), so 5 ns is 0.44;
+    # the line keeps its stricter 0.5 (<= 4.4 ns; measured 3.8 ns).
+    Line("ema_update", "criterion", "streaming EMA update (Rust) vs the batch recurrence per value", 0.5,
+         "<= 5 ns (issue 2) = 0.44 of the batch recurrence at 2.2 ns; kept at 0.5", anchor="batch_kernel"),
+    # Goals "<= 50 ns per tick" and ">= 100M values/s": the naive loop (written in the bench, fixed)
+    # ran ~32 ns a tick / ~500M values/s quiet, so the goals are 0.64 and 0.2 of it; the lines
+    # keep their stricter 1.0 (a SIMD kernel slower than the naive loop is a regression).
+    Line("decision_tick", "criterion", "decision kernel, 16 signals per tick (Rust) vs naive loop", 1.0,
+         "<= 50 ns (issue 2) = 0.64 of the naive loop at 32 ns; kept at 1.0", anchor="naive"),
+    Line("decision_batch", "criterion", "decision kernel batched (Rust) vs naive loop", 1.0,
+         ">= 100M values/s (issue 2) = 0.2 of the naive loop; kept at 1.0", anchor="naive"),
+    # Goal ">= 50M msgs/s side by side with rtrb and crossbeam's ArrayQueue": gated as no slower
+    # than either, judged on the median of 21 paired rounds (core-rs/benches/ring.rs). rtrb ran
+    # ~130M msgs/s on a quiet run (issue 2), so parity with it implies >= 50M/s with a 2.6x margin
+    # whenever the machine lets rtrb reach 50M/s; an absolute rate on two shared cores is not
+    # judged (rtrb itself read 19-35M/s here while others built). Was 0.6 and 0.8 until issue 10.
+    Line("spsc_ring", "criterion", "SPSC ring across two threads vs rtrb (paired rounds)", 1.0,
+         ">= 50M msgs/s side by side with rtrb (issue 2): no slower than rtrb", anchor="rtrb"),
+    Line("spsc_ring", "criterion", "SPSC ring across two threads vs crossbeam ArrayQueue (paired rounds)", 1.0,
+         ">= 50M msgs/s side by side with crossbeam (issue 2): no slower", anchor="crossbeam_arrayqueue"),
+    # No goal of its own (issue 2's table: "—"): a pool slower than the allocator has no reason to
+    # exist. Measured 6.9x.
+    Line("pool", "criterion", "pool acquire+release vs Box alloc+free", 1.0, "none stated; no slower than Box", anchor="box_alloc"),
 ]
 
 
-def run(cmd: list[str], **kw) -> None:
-    print("$", " ".join(cmd), flush=True)
-    subprocess.run(cmd, cwd=ROOT, check=True, **kw)
+@dataclass
+class Row:
+    """One line's judgement. ``verdict``: ok, FAIL (below threshold), WRONG (correct false or
+    missing), STALE (not from this run), MISSING (no measurement)."""
+
+    line: Line
+    ours: float | None = None
+    anchor: float | None = None
+    ratio: float | None = None
+    verdict: str = "MISSING"
+    why: str = ""
+    extra: dict = field(default_factory=dict)
+    ratios: tuple[float, ...] = ()  # every measurement's ratio (two after a re-measure)
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "ok"
+
+    @property
+    def remeasured(self) -> bool:
+        return len(self.ratios) > 1
+
+
+@dataclass(frozen=True)
+class Run:
+    """This gate run: its id (stamped by the benches into what they write) and start time."""
+
+    id: str
+    started: float  # time.time() when the gate started; files older than this are refused
+
+
+# -- criterion ---------------------------------------------------------------------------------
 
 
 def criterion_dir() -> Path:
     return Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "criterion"
 
 
-def criterion_rate(group: str, bench_id: str) -> float | None:
-    """Elements per second from criterion's median estimate, or None if absent."""
+def criterion_rate(group: str, bench_id: str, run: Run) -> tuple[float | None, str]:
+    """(elements per second from criterion's median estimate, "") or (None, why not)."""
     base = criterion_dir() / group / bench_id / "new"
+    est_path = base / "estimates.json"
     try:
-        est = json.loads((base / "estimates.json").read_text())
+        if est_path.stat().st_mtime < run.started:
+            return None, f"stale: {group}/{bench_id} estimate predates this run"
+        est = json.loads(est_path.read_text())
         meta = json.loads((base / "benchmark.json").read_text())
     except FileNotFoundError:
-        return None
+        return None, f"missing: no measurement of {group}/{bench_id} in this run"
     ns = est["median"]["point_estimate"]
     tp = meta.get("throughput") or {}
     elems = tp.get("Elements") or tp.get("Bytes") or 1
-    return elems / (ns * 1e-9)
+    return elems / (ns * 1e-9), ""
 
 
-def pytest_rates(path: Path) -> dict[str, dict[str, tuple[float, dict]]]:
-    """{group: {role: (items per second, extra_info)}} from a pytest-benchmark JSON file."""
-    data = json.loads(path.read_text())
+def criterion_check(group: str, run: Run) -> tuple[dict | None, str]:
+    """The group's check file written this run (``record_check``), or (None, why not)."""
+    path = criterion_dir() / group / CHECK_FILE
+    try:
+        doc = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None, f"missing: {group} wrote no correctness check this run"
+    if doc.get("run") != run.id or path.stat().st_mtime < run.started:
+        return None, f"stale: {group}'s correctness check is from another run ({doc.get('run')})"
+    return doc, ""
+
+
+# -- pytest-benchmark --------------------------------------------------------------------------
+
+
+def pytest_rates(path: Path, run: Run) -> dict[str, dict[str, tuple[float, dict]]]:
+    """{group: {role: (items per second, extra_info)}} from a pytest-benchmark JSON file written
+    in this run (stamped by benches/conftest.py); anything else gives {}."""
+    try:
+        if path.stat().st_mtime < run.started:
+            return {}
+        data = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+    if data.get("trader_gate_run") != run.id:
+        return {}
     out: dict[str, dict[str, tuple[float, dict]]] = {}
     for b in data["benchmarks"]:
         info = b.get("extra_info", {})
@@ -135,119 +266,196 @@ def pytest_rates(path: Path) -> dict[str, dict[str, tuple[float, dict]]]:
         rate = info.get("items", 1) / b["stats"]["median"]
         out.setdefault(b["group"], {})[role] = (rate, info)
         # An anchor timed in the same test, alternating with ours round by round (see
-        # benches/test_bench_risk.py): its median wall time and items.
+        # benches/test_bench_risk.py): its median wall time and items; ours' `correct` covers it.
         if role == "ours" and "anchor_median_s" in info:
-            anchor = (info.get("anchor_items", 1) / info["anchor_median_s"], {})
+            anchor = (info.get("anchor_items", 1) / info["anchor_median_s"], {"correct": info.get("correct"), "inline": True})
             # With the rounds paired (same items on both sides), the line is the median of the
             # per-round ratios: the anchor's rate is stated so that ours / anchor equals it.
             if "paired_ratio" in info and info.get("anchor_items") == info.get("items"):
-                anchor = (rate / info["paired_ratio"], {})
+                anchor = (rate / info["paired_ratio"], anchor[1])
             out[b["group"]].setdefault("anchor", anchor)
     return out
 
 
-def suite_of(group: str) -> Path | None:
-    """The pytest-benchmark suite whose results hold ``group``."""
-    for f in sorted((ROOT / "benches").glob(".results-test_bench_*.json")):
-        if any(b.get("group") == group for b in json.loads(f.read_text())["benchmarks"]):
-            return ROOT / "benches" / (f.name.removeprefix(".results-").removesuffix(".json") + ".py")
-    return None
+# -- judging -----------------------------------------------------------------------------------
 
 
-def evaluate(lines: list[Line], py: dict) -> list[tuple]:
-    """One row per line: (line, ours, anchor, ratio, verdict, extra)."""
-    rows = []
-    for ln in lines:
-        if ln.source == "criterion":
-            ours, anchor = criterion_rate(ln.group, "trader"), criterion_rate(ln.group, ln.anchor)
-            extra = ""
-        else:
-            g = py.get(ln.group, {})
-            ours = g.get("ours", (None, {}))[0]
-            anchor = g.get("anchor", (None, {}))[0]
-            info = g.get("ours", (None, {}))[1]
-            extra = ", ".join(f"{k}={v}" for k, v in info.items() if k not in ("role", "items"))
-        if ours is None or anchor is None:
-            rows.append((ln, None, None, None, "MISSING", extra))
-            continue
-        ratio = ours / anchor
-        rows.append((ln, ours, anchor, ratio, "ok" if ratio >= ln.threshold else "FAIL", extra))
-    return rows
+def judge(ln: Line, py: dict, run: Run) -> Row:
+    """One line's row: measured this run, correct on both sides, ratio >= threshold."""
+    row = Row(ln)
+    if ln.source == "criterion":
+        check, why = criterion_check(ln.group, run)
+        ours, why_o = criterion_rate(ln.group, "trader", run)
+        anchor, why_a = criterion_rate(ln.group, ln.anchor, run)
+        row.ours, row.anchor = ours, anchor
+        if check is not None:
+            row.extra = {"check": check.get("detail", "")}
+        problem = why_o or why_a or why
+        if problem:
+            row.verdict, row.why = problem.split(":")[0].upper(), problem
+            return row
+        paired = (check.get("paired_ratio") or {}).get(ln.anchor)
+        if paired:
+            row.anchor = ours / paired  # stated so that ours / anchor is the judged ratio
+        if check.get("correct") is not True:
+            row.verdict, row.why = "WRONG", f"correct = {check.get('correct')}: {check.get('detail', '')}"
+            return row
+    else:
+        g = py.get(ln.group, {})
+        if "ours" not in g or "anchor" not in g:
+            missing = [r for r in ("ours", "anchor") if r not in g]
+            row.why = f"missing: no {' or '.join(missing)} result for {ln.group} in this run"
+            return row
+        row.ours, info = g["ours"]
+        row.anchor, ainfo = g["anchor"]
+        row.extra = {k: v for k, v in info.items() if k not in ("role", "items", "paired_ratios")}
+        wrong = [f"{side} correct = {i.get('correct')}" for side, i in (("ours", info), ("anchor", ainfo))
+                 if i.get("correct") is not True]
+        if wrong:
+            row.verdict, row.why = "WRONG", "; ".join(wrong)
+            return row
+    row.ratio = row.ours / row.anchor
+    row.ratios = (row.ratio,)
+    row.verdict = "ok" if row.ratio >= ln.threshold else "FAIL"
+    if row.verdict == "FAIL":
+        row.why = f"{row.ratio:.2f} < {ln.threshold:.2f}"
+    return row
 
 
-def fmt_rate(r: float) -> str:
+def combine(first: Row, second: Row) -> Row:
+    """A re-measured line: judged on the second measurement, both ratios kept and shown (see the
+    module docstring). A second measurement that is missing, stale or wrong fails the line."""
+    if second.ratio is None:
+        return replace(second, ratios=first.ratios, why=f"re-measure: {second.why} (first {first.ratio:.2f})")
+    ratios = (*first.ratios, second.ratio)
+    shown = " then ".join(f"{r:.2f}" for r in ratios)
+    verb = "passed only on the re-measure" if second.passed else "failed twice"
+    return replace(second, ratios=ratios, why=f"re-measured: {shown}, {verb}")
+
+
+def evaluate(lines: list[Line], py: dict, run: Run) -> list[Row]:
+    return [judge(ln, py, run) for ln in lines]
+
+
+def fmt_rate(r: float | None) -> str:
+    if not r:
+        return "-"
     for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if r >= scale:
             return f"{r / scale:.2f}{unit}/s"
     return f"{r:.1f}/s"
 
 
+def table(rows: list[Row]) -> str:
+    out = [f"{'line':<22} {'ours':>11} {'anchor':>11} {'ratio':>7} {'min':>7}  verdict  what  [goal]"]
+    for r in rows:
+        ratio = f"{r.ratio:.2f}" if r.ratio is not None else "-"
+        verdict = "ok*" if r.passed and r.remeasured else r.verdict
+        line = (f"{r.line.group:<22} {fmt_rate(r.ours):>11} {fmt_rate(r.anchor):>11} {ratio:>7} {r.line.threshold:>7.2f}  "
+                f"{verdict:<7}  {r.line.what}  [goal: {r.line.goal}]")
+        notes = [r.why] if r.why else []
+        notes += [f"{k}={v}" for k, v in r.extra.items()]
+        out.append(line + (f"\n{'':<24}{'; '.join(notes)}" if notes else ""))
+    return "\n".join(out)
+
+
+def summary(rows: list[Row]) -> str:
+    failed = [r for r in rows if not r.passed]
+    again = [r for r in rows if r.passed and r.remeasured]
+    s = f"gate: {len(rows) - len(failed)} passed, {len(failed)} failed"
+    if again:
+        s += f"; {len(again)} passed only on a re-measure: " + ", ".join(
+            f"{r.line.group} vs {r.line.anchor or 'anchor'} ({' then '.join(f'{x:.2f}' for x in r.ratios)})" for r in again)
+    if failed:
+        s += "\nfailed: " + ", ".join(f"{r.line.group} ({r.verdict}: {r.why})" for r in failed)
+    return s
+
+
+# -- running -----------------------------------------------------------------------------------
+
+
+def run(cmd: list[str], env: dict) -> int:
+    print("$", " ".join(cmd), flush=True)
+    return subprocess.run(cmd, cwd=ROOT, env=env).returncode
+
+
+def measure_criterion(groups: set[str], env: dict) -> None:
+    """Clear the groups' earlier results, then run the benches that measure them."""
+    for g in groups:
+        shutil.rmtree(criterion_dir() / g, ignore_errors=True)
+    pattern = "^(" + "|".join(sorted(groups)) + ")/"
+    rc = run(["cargo", "bench", "-p", "trader-core", "--benches", "--no-fail-fast", "--", "--noplot", pattern], env)
+    if rc:
+        print(f"cargo bench exited {rc}: every line it left without a measurement of this run fails", flush=True)
+
+
+def measure_pytest(suites: list[Path], env: dict, this: Run, tag: str = "") -> dict:
+    """Run each suite in its own process (NB: glibc's dynamic mmap/trim thresholds remember what
+    a process freed before; after the backtest suite's large frees, TA-Lib's 8 MB outputs were
+    recycled warm (its 8-EMA anchor ran 18 ms instead of 27 ms), so a suite's anchors must not
+    inherit another suite's heap; both sides of each line still share one process)."""
+    py: dict = {}
+    for suite in suites:
+        out = ROOT / "benches" / f".results{tag}-{suite.stem}.json"
+        out.unlink(missing_ok=True)
+        rc = run([sys.executable, "-m", "pytest", str(suite), "-q", "-p", "no:cacheprovider", "--benchmark-only",
+                  "--benchmark-disable-gc", f"--benchmark-json={out}"], env)
+        if rc:
+            print(f"{suite.name} exited {rc}: its lines without a result of this run fail", flush=True)
+        for group, roles in pytest_rates(out, this).items():
+            py.setdefault(group, {}).update(roles)
+    return py
+
+
+def suites_of(lines: list[Line]) -> list[Path]:
+    """The pytest suites that measure these lines' groups (by their ``benchmark.group``)."""
+    groups = {ln.group for ln in lines if ln.source == "pytest"}
+    found = []
+    for suite in sorted((ROOT / "benches").glob("test_bench_*.py")):
+        text = suite.read_text()
+        if any(f'"{g}"' in text for g in groups):
+            found.append(suite)
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--skip-cargo", action="store_true", help="reuse criterion results already in target/criterion")
-    ap.add_argument("--skip-pytest", action="store_true", help="reuse benches/.results.json")
     ap.add_argument("--only", nargs="*", default=None, help="check only these groups")
-    ap.add_argument("--no-retry", action="store_true", help="do not re-measure failed lines")
+    ap.add_argument("--no-retry", action="store_true", help="do not re-measure lines that failed on speed")
     args = ap.parse_args(argv)
 
     lines = [ln for ln in LINES if args.only is None or ln.group in args.only]
-    if not args.skip_cargo and any(ln.source == "criterion" for ln in lines):
-        run(["cargo", "bench", "-p", "trader-core", "--benches", "--", "--noplot"])
-    results = ROOT / "benches" / ".results.json"
-    if not args.skip_pytest and any(ln.source == "pytest" for ln in lines):
-        # One process per suite. NB: glibc's dynamic mmap/trim thresholds remember what a process
-        # freed before; after the backtest suite's large frees, TA-Lib's 8 MB outputs were
-        # recycled warm (its 8-EMA anchor ran 18 ms instead of 27 ms), so a suite's anchors must
-        # not inherit another suite's heap. Both sides of each line still share one process.
-        merged: dict = {"benchmarks": []}
-        for suite in sorted((ROOT / "benches").glob("test_bench_*.py")):
-            out = results.with_name(f".results-{suite.stem}.json")
-            run([sys.executable, "-m", "pytest", str(suite), "-q", "-p", "no:cacheprovider", "--benchmark-only",
-                 "--benchmark-disable-gc", f"--benchmark-json={out}"])
-            merged["benchmarks"] += json.loads(out.read_text())["benchmarks"]
-        results.write_text(json.dumps(merged))
-    py = pytest_rates(results) if results.exists() else {}
+    if not lines:
+        ap.error(f"no line in groups {args.only}")
+    started = time.time()
+    this = Run(uuid.uuid4().hex, started)
+    env = dict(os.environ, TRADER_GATE_RUN=this.id, TRADER_GATE_CHECKS=str(criterion_dir()))
+    for stale in (ROOT / "benches").glob(".results*.json"):
+        stale.unlink()
 
-    rows = evaluate(lines, py)
-    # NB: this machine is a shared 2-core VM: a burst of noise has flipped a parity line (RSI
-    # 0.94) and the two-thread ring (0.38 against rtrb) in runs where every other line held. A
-    # failed line is measured again, once, in a fresh process (its whole suite); it fails only if
-    # it fails both times. A real regression fails both; both ratios are printed.
-    retry = [r[0] for r in rows if r[4] == "FAIL"]
+    crit = {ln.group for ln in lines if ln.source == "criterion"}
+    if crit:
+        measure_criterion(crit, env)
+    py = measure_pytest(suites_of(lines), env, this) if any(ln.source == "pytest" for ln in lines) else {}
+    rows = evaluate(lines, py, this)
+
+    retry = [r for r in rows if r.verdict == "FAIL"]
     if retry and not args.no_retry:
-        print(f"\nre-measuring {len(retry)} failed line(s) once: {', '.join(sorted({ln.group for ln in retry}))}", flush=True)
-        for group in sorted({ln.group for ln in retry if ln.source == "criterion"}):
-            run(["cargo", "bench", "-p", "trader-core", "--benches", "--", "--noplot", f"^{group}/"])
-        suites = sorted({suite_of(ln.group) for ln in retry if ln.source == "pytest"} - {None})
-        for suite in suites:
-            out = results.with_name(f".results-retry-{suite.stem}.json")
-            run([sys.executable, "-m", "pytest", str(suite), "-q", "-p", "no:cacheprovider", "--benchmark-only",
-                 "--benchmark-disable-gc", f"--benchmark-json={out}"])
-            py.update(pytest_rates(out))
-        again = {id(r[0]): r for r in evaluate(retry, py)}
-        merged_rows = []
-        for r in rows:
-            second = again.get(id(r[0]))
-            if second is None:
-                merged_rows.append(r)
-                continue
-            first_ratio = f"{r[3]:.2f}" if r[3] else "-"
-            note = f"retried: first {first_ratio}"
-            best = second if second[4] == "ok" else r
-            extra = best[5]
-            merged_rows.append((*best[:5], f"{extra}, {note}" if extra else note))
-        rows = merged_rows
-    failed = sum(r[4] != "ok" for r in rows)
+        print(f"\nre-measuring {len(retry)} line(s) that failed on speed, once: "
+              f"{', '.join(sorted({r.line.group for r in retry}))}", flush=True)
+        again_run = Run(this.id, time.time())
+        crit = {r.line.group for r in retry if r.line.source == "criterion"}
+        if crit:
+            measure_criterion(crit, env)
+        py2 = measure_pytest(suites_of([r.line for r in retry]), env, again_run, tag="-retry")
+        second = {id(r.line): judge(r.line, py2, again_run) for r in retry}
+        rows = [combine(r, second[id(r.line)]) if id(r.line) in second else r for r in rows]
 
     print()
-    print(f"{'line':<18} {'ours':>12} {'anchor':>12} {'ratio':>7} {'min':>5}  verdict  what")
-    for ln, ours, anchor, ratio, verdict, extra in rows:
-        o = fmt_rate(ours) if ours else "-"
-        a = fmt_rate(anchor) if anchor else "-"
-        r = f"{ratio:.2f}" if ratio else "-"
-        print(f"{ln.group:<18} {o:>12} {a:>12} {r:>7} {ln.threshold:>5.2f}  {verdict:<7}  {ln.what}" + (f"  [{extra}]" if extra else ""))
-    print(f"\ngate: {len(rows) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    print(table(rows))
+    print()
+    print(summary(rows))
+    return 0 if all(r.passed for r in rows) else 1
 
 
 if __name__ == "__main__":

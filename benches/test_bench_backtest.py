@@ -49,12 +49,17 @@ relative lines; the absolute ones divided by a reference nautilus EMACross rate 
 ``every_bar_orders``. A yardstick measured on a shared machine moves (3-7k bars/s seen here under
 load): the gate prints the absolute rates beside the ratios.
 
-Correctness (``extra_info``): ours records ``correct`` = event and vectorized ema_cross give
-identical fills (``fills_exact``); the backtrader group's ``correct`` also requires our fills on
-the 100k prefix to equal backtrader's one for one (time, side, price; the two strategies have the
-same crossing and next-open fill rules). Every side records its order and fill counts, and the
-anchors ``trades`` = they placed and filled orders (nautilus's EMACross is always in the market
-and reverses on each cross, so it trades about twice as often as the long-only ours).
+Correctness (``extra_info["correct"]``, enforced by the gate on both sides of every line):
+- ours (ema_cross, event and vectorized): our event-driven fills on the 100k prefix equal the
+  independent plain-Python reference of the ema_cross contract
+  (``tests/strategies/test_ema_cross_reference.py``: TA-Lib EMAs, ``Fraction`` books) one for one,
+  and the vectorized run gives the event run's fills on the whole 1M bars; the backtrader group
+  also requires our fills on the prefix to equal backtrader's (time, side, price; the two
+  strategies have the same crossing and next-open fill rules).
+- ours (every bar): every bar's order filled at the next bar's open, at that bar's time, sides
+  alternating buy/sell, checked against the bars themselves.
+- the anchors: they placed and filled orders (``trades``; nautilus's EMACross is always in the
+  market and reverses on each cross, so it trades about twice as often as the long-only ours).
 """
 
 from __future__ import annotations
@@ -78,10 +83,17 @@ def bars_1m(real_ohlcv: dict[str, np.ndarray]) -> Any:
 
 
 @pytest.fixture(scope="module")
-def ema_correct(bars_1m: Any) -> bool:
-    """Our event-driven and vectorized ema_cross give identical fills on the 1M bars."""
+def ema_correct(bars_1m: Any, real_ohlcv: dict[str, np.ndarray]) -> bool:
+    """Our event-driven ema_cross equals the independent reference on the peers' prefix, and the
+    vectorized run gives the event run's fills on the 1M bars."""
+    from tests.strategies.test_ema_cross_reference import engine_fills, reference
+
+    prefix = {c: real_ohlcv[c][:N_PEER] for c in ("open", "close")}
+    prefix["ts"] = peers.timestamps(N_PEER)
+    ref = reference(prefix, peers.FAST, peers.SLOW, qty=peers.QTY, cash=peers.CASH, pdp=2)
+    mine = [f[:4] for f in engine_fills(peers.ours(peers.make_bars(real_ohlcv, N_PEER), "event"))]
     r1, r2 = peers.ours(bars_1m, "event"), peers.ours(bars_1m, "vectorized")
-    return len(r1.fills_exact) > 0 and r1.fills_exact == r2.fills_exact
+    return len(ref) > 0 and mine == [f[:4] for f in ref] and len(r1.fills_exact) > 0 and r1.fills_exact == r2.fills_exact
 
 
 @pytest.fixture(scope="module")
@@ -136,8 +148,9 @@ def _nautilus(benchmark: Any, group: str, data: tuple[Any, list[Any]]) -> None:
 
     benchmark.group = group
     benchmark.pedantic(lambda engine: engine.run(), setup=setup, teardown=teardown, rounds=1, iterations=1)
+    trades = counts["orders"] > 0 and counts["fills"] > 0
     benchmark.extra_info.update(role="anchor", peer="nautilus_trader 1.221.0 EMACross", items=len(bars), bars=len(bars),
-                                trades=counts["orders"] > 0 and counts["fills"] > 0, **counts)
+                                trades=trades, correct=trades, **counts)
 
 
 @pytest.mark.parametrize("role", ["ours", "anchor"])
@@ -159,10 +172,19 @@ def test_ema_cross_vectorized(benchmark, role, bars_1m, ema_correct, nautilus_da
 @pytest.mark.parametrize("role", ["ours", "anchor"])
 def test_every_bar_orders(benchmark, role, bars_1m, nautilus_data):
     if role == "ours":
-        # Every bar submits one order; all but the last fill (at the next bar's open).
-        _ours(benchmark, "every_bar_orders", lambda: peers.ours_every_bar(bars_1m), items="orders", correct=False)
-        info = benchmark.extra_info
-        info["correct"] = info["orders"] == info["bars"] == len(bars_1m.close) and info["fills"] == info["bars"] - 1
+        # Every bar submits one order; all but the last fill, at the next bar's open and time,
+        # buying and selling in turn: checked against the bars.
+        r = peers.ours_every_bar(bars_1m)
+        f = r.fills
+        n = len(bars_1m.close)
+        filled_as_sent = bool(
+            r.orders == n and len(f["ts"]) == n - 1
+            and np.array_equal(f["ts"], bars_1m.ts[1:])
+            and np.array_equal(f["price"], np.round(bars_1m.open[1:], 2))
+            and (f["side"][0::2] == 1).all() and (f["side"][1::2] == -1).all()
+        )
+        del r
+        _ours(benchmark, "every_bar_orders", lambda: peers.ours_every_bar(bars_1m), items="orders", correct=filled_as_sent)
     else:
         _nautilus(benchmark, "every_bar_orders", nautilus_data)
 
@@ -201,5 +223,6 @@ def test_ema_cross_vs_backtrader(benchmark, role, bars_1m, ema_correct, real_ohl
 
     benchmark.group = "ema_cross_vs_backtrader"
     benchmark.pedantic(run, setup=setup, rounds=1, iterations=1)
+    trades = out["orders"] > 0 and out["fills"] > 0
     benchmark.extra_info.update(role="anchor", peer="backtrader 1.9.78.123", items=N_PEER, bars=N_PEER,
-                                trades=out["orders"] > 0 and out["fills"] > 0, **out)
+                                trades=trades, correct=trades, **out)

@@ -1,7 +1,7 @@
 """Indicator speed, side by side with the anchors in the same run.
 
 Groups: ``batch_ema``, ``batch_rsi``, ``batch_macd`` (ours vs TA-Lib on the same 1M float64
-series: real closes repeated, or a seeded random walk without the shared data; ``correct`` is
+series: real closes repeated; without the shared data the suite fails; ``correct`` is
 bit-identity, except for RSI: within 1e-9 relative, same NaNs, exact zeros, as issue 2 asks) and
 ``stream_ema_py`` (``EMA(20).update`` vs NautilusTrader's ``ExponentialMovingAverage(20).update_raw``,
 100k updates per call from Python; 50 rounds each: a burst of noise on the shared VM once cost one
@@ -10,13 +10,11 @@ side 40% over 10 rounds). ``extra_info``: role, items (values per call), correct
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 import talib
 
+from benches._data import shared_file
 from trader import indicators as ind
 
 N = 1_000_000
@@ -24,15 +22,11 @@ N_STREAM = 100_000
 
 
 def _series() -> np.ndarray:
-    root = Path(os.environ.get("TRADER_SHARED_DATA", Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
-    f = root / "klines_1m" / "0g_trading" / "BTC_USDT-1m.feather"
-    if f.is_file():
-        import pyarrow.feather as feather
+    import pyarrow.feather as feather
 
-        close = feather.read_table(f).column("close").to_numpy().astype(np.float64)
-        return np.ascontiguousarray(np.resize(close, N))
-    rng = np.random.default_rng(42)
-    return np.ascontiguousarray(30_000.0 * np.exp(np.cumsum(rng.normal(0, 1e-3, N))))
+    f = shared_file("klines_1m/0g_trading/BTC_USDT-1m.feather")
+    close = feather.read_table(f).column("close").to_numpy().astype(np.float64)
+    return np.ascontiguousarray(np.resize(close, N))
 
 
 X = _series()

@@ -9,28 +9,19 @@ Rust market maker; the criterion group ``l2_mm_backtest`` (core-rs/benches/l2.rs
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 import trader
+from benches._data import shared_file
 from trader import _core
 from trader_strategies.l2_market_maker import L2MarketMaker
-from tests._data import ROOT
 
 EVENTS = 93_954
 
 
 @pytest.fixture(scope="module")
 def usdm() -> str:
-    data = Path(os.environ.get("TRADER_SHARED_DATA", ROOT.parent / "shared" / "data"))
-    p = data / "l2_book/hftbacktest_raw_ws/usdm/btcusdt_20240808.gz"
-    if not p.is_file():
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"shared data not found at {p}")
-        pytest.skip(f"shared data not found at {p}")
-    return str(p)
+    return str(shared_file("l2_book/hftbacktest_raw_ws/usdm/btcusdt_20240808.gz"))
 
 
 def test_l2_mm_python(benchmark, usdm: str) -> None:

@@ -10,8 +10,11 @@ through the whole ``run_backtest`` call:
   anchor = plain ema_cross on the same bars (items = bars).
 - ``trailing_exits``: ours = ema_cross whose every entry carries a 1% trailing stop (an OTO).
 
-``correct``: the exits really traded: some take-profit or stop fills happened, every exit of a
-bracket that filled canceled its sibling, and the run's fills reconcile with its orders.
+``correct`` (the gate enforces it on both sides): ours: the exits really traded (some take-profit
+or stop fills happened), every exit of a bracket that filled canceled its sibling, and the run's
+fills reconcile with its orders; anchor: it traded, its fills reconcile with its orders, and the
+exits run's entries are the anchor's (the same crossings give the same entry fills until the
+first exit changes the position).
 """
 
 from __future__ import annotations
@@ -37,16 +40,23 @@ def _run(bars: Any, **exits: float) -> Any:
     return run_backtest("ema_cross", params, bars, mode="event", cash=peers.CASH, price_precision=2)
 
 
+def _reconciled(r: Any) -> bool:
+    """The run traded, and each order's filled quantity is the sum of its fills."""
+    orders = r.orders_table().to_pydict()
+    fills_by_order: dict[int, float] = {}
+    for oid, q in zip(r.fills["order_id"], r.fills["qty"]):
+        fills_by_order[int(oid)] = fills_by_order.get(int(oid), 0.0) + float(q)
+    return bool(fills_by_order) and all(
+        abs(fills_by_order.get(o, 0.0) - f) < 1e-9 for o, f in zip(orders["order_id"], orders["filled"]))
+
+
 def _exits_traded(r: Any) -> bool:
     orders = r.orders_table().to_pydict()
     if not orders.get("order_id"):
         return False
     exits = [i for i, p in enumerate(orders["parent_id"]) if p is not None]
     filled_exits = [i for i in exits if orders["filled"][i] > 0]
-    fills_by_order: dict[int, float] = {}
-    for oid, q in zip(r.fills["order_id"], r.fills["qty"]):
-        fills_by_order[int(oid)] = fills_by_order.get(int(oid), 0.0) + float(q)
-    reconciled = all(abs(fills_by_order.get(o, 0.0) - f) < 1e-9 for o, f in zip(orders["order_id"], orders["filled"]))
+    reconciled = _reconciled(r)
     both_legs = {}
     for i in filled_exits:
         both_legs.setdefault(orders["list_id"][i], 0)
@@ -65,8 +75,10 @@ def _bench(benchmark: Any, group: str, role: str, bars: Any, exits: dict[str, fl
 
     def teardown() -> None:
         r = held.pop()
+        check = (_exits_traded if role == "ours" else _reconciled) if not seen else None
         seen.append({"bars": r.bars, "orders": r.orders, "fills": len(r.fills["ts"]), "elapsed_s": r.elapsed_s,
-                     "correct": _exits_traded(r) if role == "ours" and not seen else None})
+                     "correct": check(r) if check else None,
+                     "first_fill": (int(r.fills["ts"][0]), float(r.fills["price"][0])) if len(r.fills["ts"]) else None})
         del r
 
     benchmark.group = group
@@ -75,8 +87,14 @@ def _bench(benchmark: Any, group: str, role: str, bars: Any, exits: dict[str, fl
     rates = sorted(s["bars"] / s["elapsed_s"] for s in seen)
     benchmark.extra_info.update(role=role, items=last["bars"], orders=last["orders"], fills=last["fills"],
                                 engine_items_per_s=round(rates[len(rates) // 2]))
-    if role == "ours":
-        benchmark.extra_info["correct"] = bool(seen[0]["correct"])
+    benchmark.extra_info["correct"] = bool(seen[0]["correct"])
+    _FIRST_FILL.setdefault(role, {})[group] = seen[0]["first_fill"]
+    other = _FIRST_FILL.get("anchor" if role == "ours" else "ours", {}).get(group)
+    if other is not None:  # both ran: the first entry fill (before any exit) is the same
+        benchmark.extra_info["correct"] &= other == seen[0]["first_fill"]
+
+
+_FIRST_FILL: dict[str, dict[str, Any]] = {}
 
 
 @pytest.mark.parametrize("role", ["ours", "anchor"])

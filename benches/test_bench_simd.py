@@ -45,7 +45,9 @@ def test_ema_multi_ours(benchmark, series: np.ndarray) -> None:
 def test_ema_multi_anchor(benchmark, series: np.ndarray) -> None:
     benchmark.group = "ema_multi_8x1M"
     benchmark.extra_info.update(role="anchor", items=len(PERIODS) * N)
-    benchmark.pedantic(_talib_8, args=(series,), rounds=15, iterations=1, warmup_rounds=2)
+    ref = benchmark.pedantic(_talib_8, args=(series,), rounds=15, iterations=1, warmup_rounds=2)
+    ours = _core.ema_multi(series, PERIODS)
+    benchmark.extra_info["correct"] = all(np.array_equal(ours[j], ref[j], equal_nan=True) for j in range(len(PERIODS)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -93,13 +95,7 @@ def test_decision_py_ours(benchmark, decision_setup) -> None:
         samples[i] = clock() - t0
     benchmark.extra_info["p99_ns"] = int(np.percentile(samples, 99))
     benchmark.extra_info["p50_ns"] = int(np.percentile(samples, 50))
-    norm = float(np.abs(w).sum())
-    ok = True
-    for r in rows[:2000]:
-        a, s, z = decide(r)
-        ra, rs, rz = _numpy_decide(w, t, norm, r)
-        ok &= a == ra and abs(s - rs) <= 1e-12 and abs(z - rz) <= 1e-12
-    benchmark.extra_info["correct"] = bool(ok)
+    benchmark.extra_info["correct"] = _decide_agrees(decision_setup)
 
 
 def test_decision_py_anchor(benchmark, decision_setup) -> None:
@@ -109,6 +105,20 @@ def test_decision_py_anchor(benchmark, decision_setup) -> None:
     benchmark.group = "decision_py"
     benchmark.extra_info.update(role="anchor", items=1)
     benchmark.pedantic(_numpy_decide, args=(w, t, norm, row), rounds=200, iterations=20, warmup_rounds=5)
+    benchmark.extra_info["correct"] = _decide_agrees(decision_setup)
+
+
+def _decide_agrees(decision_setup) -> bool:
+    """The kernel's decision equals the numpy one on the first 2000 rows (score, size to 1e-12)."""
+    kernel, w, t, signals = decision_setup
+    norm = float(np.abs(w).sum())
+    ok = True
+    for r in signals[:2000]:
+        r = np.ascontiguousarray(r)
+        a, s, z = kernel.decide(r)
+        ra, rs, rz = _numpy_decide(w, t, norm, r)
+        ok &= a == ra and abs(s - rs) <= 1e-12 and abs(z - rz) <= 1e-12
+    return bool(ok)
 
 
 def test_decision_batch_py_ours(benchmark, decision_setup) -> None:
@@ -123,7 +133,12 @@ def test_decision_batch_py_ours(benchmark, decision_setup) -> None:
 
 
 def test_decision_batch_py_anchor(benchmark, decision_setup) -> None:
-    _, w, t, signals = decision_setup
+    kernel, w, t, signals = decision_setup
     benchmark.group = "decision_batch_py"
     benchmark.extra_info.update(role="anchor", items=BARS * N_SIG)
-    benchmark.pedantic(_numpy_batch, args=(w, t, float(np.abs(w).sum()), signals), rounds=30, iterations=1, warmup_rounds=2)
+    ra, rs, rz = benchmark.pedantic(_numpy_batch, args=(w, t, float(np.abs(w).sum()), signals), rounds=30, iterations=1,
+                                    warmup_rounds=2)
+    a, s, z = kernel.decide_batch(signals)
+    benchmark.extra_info["correct"] = bool(
+        np.array_equal(a, ra) and np.allclose(s, rs, rtol=0, atol=1e-12) and np.allclose(z, rz, rtol=0, atol=1e-12)
+    )

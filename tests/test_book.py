@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -105,9 +106,21 @@ def test_every_binance_recording_is_covered(ws_dir: Path) -> None:
 
 
 def test_hyperliquid_is_another_venue(ws_dir: Path) -> None:
+    """The Hyperliquid recordings (``l2Book`` snapshots, not a Binance diff-depth stream) are
+    refused in every market with an error naming the file, never replayed
+    into a book."""
+    import trader
+
     files = sorted((ws_dir / "hyperliquid").glob("*.gz"))
     assert files
-    pytest.skip(f"{[f.name for f in files]}: Hyperliquid l2Book snapshots, not a Binance diff-depth stream")
+    for f in files:
+        with gzip.open(f, "rt") as fh:
+            assert '"channel":"l2Book"' in fh.readline()  # what the file is: another venue's format
+        for market in ("usdm", "spot", "cm"):
+            with pytest.raises(InvalidInputError, match=re.escape(f.name)):
+                replay_binance_depth(f, market=market)
+        with pytest.raises(InvalidInputError, match=re.escape(f.name)):
+            trader.run_l2_backtest(str(f), None)
 
 
 def test_explicit_precision_is_exact(ws_dir: Path) -> None:

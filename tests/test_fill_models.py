@@ -76,10 +76,25 @@ def test_constant_latency_delays_the_fill_to_the_first_bar_after_arrival():
     assert r.fills["ts"].tolist() == [4 * MIN]
 
 
+class BuyEveryBar(Strategy):
+    name = "buy_every_bar"
+
+    def on_bar(self, bar):
+        self.buy(0.1)
+
+
 def test_lognormal_latency_is_deterministic_for_a_seed():
-    runs = [run_backtest(BuyOnce(1.0), data=bars(ROWS), price_precision=1, latency=f"lognormal:submit_ms=60000,sigma=1.0,seed={s}")
-            for s in (7, 7, 8)]
-    assert runs[0].fills["ts"].tolist() == runs[1].fills["ts"].tolist()
+    # 40 orders, each delayed by a lognormal draw around one bar: the seed fixes every draw, and
+    # another seed draws other delays, so other fill times.
+    rows = [(100.0 + i % 7, 108.0, 92.0, 100.0) for i in range(40)]
+    runs = [run_backtest(BuyEveryBar(), data=bars(rows), price_precision=1, size_precision=1,
+                         latency=f"lognormal:submit_ms=60000,sigma=1.0,seed={s}") for s in (7, 7, 8)]
+    fills = [(r.fills["ts"].tolist(), r.fills["price"].tolist()) for r in runs]
+    assert len(fills[0][0]) > 30
+    assert fills[0] == fills[1]
+    assert fills[0][0] != fills[2][0]
+    no_latency = run_backtest(BuyEveryBar(), data=bars(rows), price_precision=1, size_precision=1)
+    assert fills[0][0] != no_latency.fills["ts"].tolist()
 
 
 def test_flat_maker_taker_fees_and_tiers():

@@ -102,6 +102,9 @@ def test_latency_in_the_l2_loop_is_deterministic_and_changes_the_fills(usdm: str
             for _ in range(2)]
     assert slow[0]["fills"] == slow[1]["fills"] and slow[0]["cash"] == slow[1]["cash"]
     assert slow[0]["fills"] != base["fills"] and slow[0]["sync_errors"] == 0
+    # another seed draws other latencies: another run
+    other = trader.run_l2_backtest(usdm, None, qty=0.002, max_position=0.01, latency="lognormal:submit_ms=20,sigma=0.5,seed=4")
+    assert (other["fills"], other["cash"]) != (slow[0]["fills"], slow[0]["cash"])
     with pytest.raises(InvalidInputError, match="submit_ms must be >= 0"):
         trader.run_l2_backtest(usdm, None, latency="constant:submit_ms=-1")
 

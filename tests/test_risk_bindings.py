@@ -261,8 +261,8 @@ def test_bypass_is_audited_and_lets_everything_through():
 
 
 def test_builtin_layers_are_parsed_before_they_are_built():
-    # The dict of every built-in layer parses (the errors above come from the same parser); the
-    # layers themselves come with the layers work.
+    # The dict of every built-in layer parses and builds, alone and all six together (the errors
+    # above come from the same parser); a field of the wrong type in any of them is refused.
     layers = [
         {"kind": "drawdown", "name": "drawdown", "soft": 0.1, "hard": 0.2, "hard_state": "emergency", "daily_loss": 0.05},
         {"kind": "vol_target", "name": "vol", "target": 0.4, "estimator": {"kind": "garch", "alpha": 0.05, "beta": 0.94, "omega": None, "warmup": 500},
@@ -274,8 +274,11 @@ def test_builtin_layers_are_parsed_before_they_are_built():
         {"kind": "circuit_breaker", "name": "breaker", "failure_threshold": 5, "cooldown_ns": 3_600_000_000_000, "half_open_trials": 1},
     ]
     for layer in layers:
-        try:
-            engine({"layers": [layer]})
-        except InvalidInputError as e:
-            # only the missing build may fail, never the parsing
-            assert "not available in this build" in str(e), e
+        bt, _ = engine({"layers": [layer]})
+        assert bt.risk_report()["state"] == "active"
+        number = next(k for k, v in layer.items() if isinstance(v, (int, float)) and not isinstance(v, bool))
+        broken = {**layer, number: "big"}
+        with pytest.raises(InvalidInputError, match=f"layers\\[0\\] \\({layer['kind']}\\)"):
+            engine({"layers": [broken]})
+    bt, _ = engine({"layers": layers})
+    assert bt.risk_report()["state"] == "active"

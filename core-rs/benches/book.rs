@@ -9,10 +9,14 @@
 //!   pre-decoded deltas to our `L2Book` (`trader`, a `BTreeMap` per side) vs the alternative
 //!   we measured and rejected, sorted parallel vectors with the best level last (`sorted_vec`).
 //!
-//! Data: `$TRADER_SHARED_DATA` or `../shared/data` beside the project.
+//! Data: `$TRADER_SHARED_DATA` or `../shared/data` beside the project; without it the bench
+//! panics (no measurement, so the gate fails the line).
+//!
+//! Gated: `book_replay` (its check, for `benches/gate.py`: the replay syncs with no error,
+//! applies every decoded delta it keeps, its book matches every comparable recorded bookTicker,
+//! and `decode_only` decodes the same number of deltas).
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use _core::book::{BookSide, Delta, L2Book, MarketKind};
@@ -21,12 +25,7 @@ use _core::data::decimal::parse_fixed;
 use _core::data::replay::{ReplayOptions, decode_only, read_recording, replay_text};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-fn data_dir() -> PathBuf {
-    match std::env::var_os("TRADER_SHARED_DATA") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
-    }
-}
+mod common;
 
 /// The rejected alternative: keys ascending (bids px, asks -px), best last, quantities beside.
 #[derive(Default)]
@@ -75,20 +74,29 @@ fn deltas_of(text: &str, pdp: u8, sdp: u8) -> Vec<Delta> {
 }
 
 fn bench(c: &mut Criterion) {
-    let path = data_dir().join("l2_book/hftbacktest_raw_ws/usdm/btcusdt_20240808.gz");
-    let text = match read_recording(&path) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("book bench skipped: {e}");
-            return;
-        }
-    };
+    let path = common::shared_data("l2_book/hftbacktest_raw_ws/usdm/btcusdt_20240808.gz");
+    let text = read_recording(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut opts = ReplayOptions::new(MarketKind::UsdM);
     let first = replay_text(&text, opts).expect("replay");
-    assert_eq!(first.sync.sync_errors, 0);
     opts.price_dp = Some(first.price_dp);
     opts.size_dp = Some(first.size_dp);
     let n = first.deltas_decoded;
+    let again = replay_text(&text, opts).expect("replay");
+    let decoded = decode_only(&text, first.price_dp, first.size_dp).expect("decode");
+    common::record_check(
+        "book_replay",
+        first.sync.sync_errors == 0
+            && first.sync.deltas_applied > 0
+            && first.ticker_compared > 0
+            && first.ticker_matched == first.ticker_compared
+            && again.sync.deltas_applied == first.sync.deltas_applied
+            && decoded == n,
+        &format!(
+            "0 sync errors ({}), {} of {} tickers matched, decode_only {} deltas of {}",
+            first.sync.sync_errors, first.ticker_matched, first.ticker_compared, decoded, n
+        ),
+        serde_json::json!({}),
+    );
     eprintln!(
         "usdm btcusdt: {} lines, {} depth deltas, {} tickers compared, {} matched",
         first.messages, n, first.ticker_compared, first.ticker_matched

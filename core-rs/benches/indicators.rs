@@ -3,6 +3,9 @@
 //! close to it). `batch_*`: whole-series kernels per value. `rsi_kernel`: the blocked RSI into a
 //! reused buffer (`trader`) next to TA-Lib's sequential recurrence (`talib_sequence`, our
 //! bit-identical port), without the output allocation.
+//!
+//! Gated: `ema_update` (its check, for `benches/gate.py`: the streaming values equal the batch
+//! recurrence's, bit for bit, NaN for NaN).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -14,6 +17,8 @@ use _core::indicators::{
     rsi::{rsi, rsi_into, rsi_kernel},
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+mod common;
 
 fn series(n: usize) -> Vec<f64> {
     let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -31,6 +36,19 @@ fn series(n: usize) -> Vec<f64> {
 
 fn ema_update(c: &mut Criterion) {
     let x = series(100_000);
+    let mut batch = vec![0.0; x.len()];
+    ema_kernel(&x, 20, &mut batch);
+    let mut e = Ema::new(20).expect("valid period");
+    let same = x.iter().zip(&batch).all(|(&v, &b)| {
+        let s = e.update(v).expect("finite input");
+        s.to_bits() == b.to_bits() || (s.is_nan() && b.is_nan())
+    });
+    common::record_check(
+        "ema_update",
+        same,
+        "Ema::update over 100k values == the batch recurrence, bit for bit",
+        serde_json::json!({}),
+    );
     let mut g = c.benchmark_group("ema_update");
     g.measurement_time(Duration::from_secs(2))
         .sample_size(20)

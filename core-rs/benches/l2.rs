@@ -6,10 +6,13 @@
 //!   every 100 ms of market time; anchor `replay` = the bare replay of the same stream
 //!   (decode + sync + book, no orders, no strategy). Throughput: recorded events (lines).
 //!
-//! Data: `$TRADER_SHARED_DATA` or `../shared/data` beside the project.
+//! Data: `$TRADER_SHARED_DATA` or `../shared/data` beside the project; without it the bench
+//! panics (no measurement, so the gate fails the line).
+//!
+//! Gated: `l2_mm_backtest` (its check, for `benches/gate.py`: the backtest syncs with no error,
+//! sees every event the bare replay sees, trades, and gives the same result when run again).
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use _core::book::MarketKind;
@@ -18,29 +21,17 @@ use _core::engine_l2::{L2Config, PassiveMarketMaker, run_l2_text};
 use _core::venue::queue::QueueModel;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-fn data_dir() -> PathBuf {
-    match std::env::var_os("TRADER_SHARED_DATA") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
-    }
-}
+mod common;
 
 fn bench(c: &mut Criterion) {
-    let path = data_dir().join("l2_book/hftbacktest_raw_ws/usdm/btcusdt_20240808.gz");
-    let text = match read_recording(&path) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("l2 bench skipped: {e}");
-            return;
-        }
-    };
+    let path = common::shared_data("l2_book/hftbacktest_raw_ws/usdm/btcusdt_20240808.gz");
+    let text = read_recording(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut cfg = L2Config::new(MarketKind::UsdM);
     cfg.queue = QueueModel::Power(2.0);
     cfg.price_dp = Some(2);
     cfg.size_dp = Some(3);
     let mm = || PassiveMarketMaker::new(2, 10, 0).expect("valid params");
     let (first, _, _) = run_l2_text(&text, cfg.clone(), mm()).expect("l2 run");
-    assert_eq!(first.sync.sync_errors, 0);
     eprintln!(
         "usdm btcusdt: {} events, {} strategy calls, {} orders, {} fills",
         first.events, first.strategy_calls, first.orders, first.fills
@@ -48,6 +39,27 @@ fn bench(c: &mut Criterion) {
     let mut ropts = ReplayOptions::new(MarketKind::UsdM);
     ropts.price_dp = Some(2);
     ropts.size_dp = Some(3);
+    let bare = replay_text(&text, ropts).expect("replay");
+    let (second, _, _) = run_l2_text(&text, cfg.clone(), mm()).expect("l2 run");
+    common::record_check(
+        "l2_mm_backtest",
+        first.sync.sync_errors == 0
+            && bare.sync.sync_errors == 0
+            && first.events == bare.messages
+            && first.fills > 0
+            && (second.orders, second.fills, second.cash, second.position)
+                == (first.orders, first.fills, first.cash, first.position),
+        &format!(
+            "{} events (replay {}), {} orders, {} fills, sync errors {} / {}",
+            first.events,
+            bare.messages,
+            first.orders,
+            first.fills,
+            first.sync.sync_errors,
+            bare.sync.sync_errors
+        ),
+        serde_json::json!({}),
+    );
 
     let mut g = c.benchmark_group("l2_mm_backtest");
     g.throughput(Throughput::Elements(first.events));

@@ -1,5 +1,8 @@
 //! SIMD kernels: multi-lane EMA (auto backend vs scalar) and the decision kernel (vs a naive
 //! iterator implementation written here as the anchor). Short runs: 2 s, 10-20 samples.
+//!
+//! Gated: `decision_tick`, `decision_batch` (their check, for `benches/gate.py`: the kernel's
+//! action equals the naive loop's and its score and size are within 1e-12, on every row timed).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -8,6 +11,8 @@ use _core::simd::{self, Backend, DecisionKernel};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+
+mod common;
 
 const PERIODS: [i64; 8] = [5, 10, 20, 30, 50, 100, 150, 200];
 const N: usize = 1_000_000;
@@ -92,8 +97,24 @@ fn setup() -> (DecisionKernel, Naive, Vec<f64>) {
     (k, Naive { w, t, band: 0.1 }, signals)
 }
 
+/// Whether the kernel decides every row as the naive loop does (same action, score and size
+/// within 1e-12: the two sum in different orders).
+fn agrees(k: &DecisionKernel, naive: &Naive, rows: &[f64]) -> bool {
+    rows.chunks_exact(SIGNALS).all(|row| {
+        let d = k.decide(row).expect("valid row");
+        let (a, s, z) = naive.decide(row);
+        d.action == a && (d.score - s).abs() <= 1e-12 && (d.size - z).abs() <= 1e-12
+    })
+}
+
 fn decision_tick(c: &mut Criterion) {
     let (k, naive, signals) = setup();
+    common::record_check(
+        "decision_tick",
+        agrees(&k, &naive, &signals[..1024 * SIGNALS]),
+        "kernel == naive loop on the 1024 timed rows",
+        serde_json::json!({}),
+    );
     let mut g = c.benchmark_group("decision_tick");
     g.throughput(Throughput::Elements(1));
     g.sample_size(20)
@@ -124,6 +145,17 @@ fn decision_batch(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(2))
         .warm_up_time(Duration::from_millis(500));
     let (mut a, mut s, mut z) = (vec![0i8; BARS], vec![0.0; BARS], vec![0.0; BARS]);
+    k.decide_batch(&signals, &mut a, &mut s, &mut z).unwrap();
+    let batch_ok = signals.chunks_exact(SIGNALS).enumerate().all(|(i, row)| {
+        let (ra, rs, rz) = naive.decide(row);
+        a[i] == ra && (s[i] - rs).abs() <= 1e-12 && (z[i] - rz).abs() <= 1e-12
+    });
+    common::record_check(
+        "decision_batch",
+        batch_ok,
+        "decide_batch == the naive loop on every one of the 100k rows",
+        serde_json::json!({}),
+    );
     g.bench_function("trader", |b| {
         b.iter(|| {
             k.decide_batch(black_box(&signals), &mut a, &mut s, &mut z)

@@ -156,6 +156,33 @@ impl Denials {
     }
 }
 
+/// Why a trade ended, from the order whose fill closed it: "signal" (the strategy's market or
+/// limit order), "stop" (a stop-market or stop-limit), "trailing" (a trailing stop),
+/// "take_profit" (a limit exit of a bracket/OTO, an if-touched order), "liquidation", "risk" (the
+/// engine's EMERGENCY flattening), or "end_of_data" (still open at the end, marked there).
+pub fn exit_reason(orders: &crate::venue::Orders, t: &crate::portfolio::Trade) -> &'static str {
+    use crate::model::OrderKind as K;
+    if !t.closed {
+        return "end_of_data";
+    }
+    if t.liquidation {
+        return "liquidation";
+    }
+    if t.exit_order >= ENGINE_ORDER_ID_BASE {
+        return "risk";
+    }
+    match orders.get(t.exit_order) {
+        Some(o) => match o.spec.kind {
+            K::StopMarket { .. } | K::StopLimit { .. } => "stop",
+            K::TrailingStopMarket { .. } | K::TrailingStopLimit { .. } => "trailing",
+            K::MarketIfTouched { .. } | K::LimitIfTouched { .. } => "take_profit",
+            K::Limit { .. } if o.parent.is_some() => "take_profit",
+            _ => "signal",
+        },
+        None => "signal",
+    }
+}
+
 /// The account's rule for a command, in every mode (see [`Portfolio::check_order`]): a new order,
 /// each leg of a list that can trade on its own (every OCO leg, an OTO/bracket's parent; the
 /// children activate later, sized to the parent's fill, and meet the fill-time check), and a
@@ -898,9 +925,29 @@ impl Backtest {
         let k = self.portfolio.positions[0].qty as i128 * inst.notional_scale();
         let scale = inst.price_scale;
         let flat = money_to_f64(cash);
+        // NB: with |k| < 2^52 money units per price unit and |cash| < 2^104 (every sane account)
+        // and prices below 2^51, cash + k·px is a sum of four doubles with no error: cash split
+        // at 2^53, and k·px as a product and its exact remainder (an fma). Their sum, rounded
+        // once at the end after error-free additions, is the nearest double but for ties (faithful:
+        // an equity that is a double, such as exactly 10,000, comes out exactly), with no branch or
+        // 128-bit arithmetic in the loop: it vectorises. The marks round the close by adding and
+        // removing 1.5·2^52 (closes sit on the grid, so this agrees with the stepped bars' marks).
+        let small = k.unsigned_abs() < 1 << 52 && cash.unsigned_abs() < 1 << 104;
+        let kf = k as i64 as f64;
+        let c_lo = (cash & ((1i128 << 53) - 1)) as i64 as f64; // exact
+        let c_hi = (cash - (cash & ((1i128 << 53) - 1))) as f64; // a multiple of 2^53: exact
         let value = move |c: f64| {
             if k == 0 {
                 flat
+            } else if small {
+                const MAGIC: f64 = 6_755_399_441_055_744.0;
+                let px = (c * scale + MAGIC) - MAGIC;
+                let p = kf * px;
+                let p_err = kf.mul_add(px, -p); // kf·px = p + p_err exactly
+                // error-free additions, then the errors added once
+                let (s1, e1) = two_sum(c_hi, p);
+                let (s2, e2) = two_sum(s1, c_lo);
+                (s2 + (e1 + e2 + p_err)) / 1e18
             } else {
                 money_to_f64(cash + k * crate::model::fixed::round_i64(c * scale) as i128)
             }
@@ -961,6 +1008,23 @@ impl Backtest {
             }
         }
         let inst = &self.instruments[0];
+        if k != 0 {
+            // the open trade's excursions over the span: its lowest low and highest high
+            let (lo, hi) = cols.low[i..j]
+                .iter()
+                .zip(&cols.high[i..j])
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (&l, &h)| {
+                    (lo.min(l), hi.max(h))
+                });
+            if lo.is_finite() && hi.is_finite() {
+                let s = inst.price_scale;
+                let (lo, hi) = (
+                    crate::model::fixed::round_i64(lo * s),
+                    crate::model::fixed::round_i64(hi * s),
+                );
+                self.portfolio.excursion(inst, 0, lo, hi);
+            }
+        }
         let c = close[close.len() - 1];
         let px = crate::model::fixed::round_i64(c * inst.price_scale);
         self.portfolio.mark(0, px, c);
@@ -1009,6 +1073,11 @@ impl Backtest {
             self.on_liquidation(bar);
         }
         self.portfolio.mark(bar.instrument, bar.close, close_f);
+        if self.portfolio.positions[bar.instrument as usize].qty != 0 {
+            let inst = &self.instruments[bar.instrument as usize];
+            self.portfolio
+                .excursion(inst, bar.instrument, bar.low, bar.high);
+        }
         self.current = Some(*bar);
         if self.risk.has_layers() {
             self.risk_bar(bar);
@@ -1072,6 +1141,14 @@ impl Backtest {
                 .estimate_taker_px(inst, Side::Buy, pos.mark, inst.lot, bar.as_ref());
         fee * (slipped as f64 / pos.mark as f64).max(1.0)
     }
+}
+
+/// `a + b` and its exact rounding error (Knuth's TwoSum, branch-free).
+#[inline(always)]
+fn two_sum(a: f64, b: f64) -> (f64, f64) {
+    let s = a + b;
+    let bb = s - a;
+    (s, (a - (s - bb)) + (b - bb))
 }
 
 fn unsorted(i: usize, ts: i64, last: i64) -> CoreError {

@@ -4,7 +4,8 @@
 //! [`python`] behind the `python` feature, so `cargo test` and the criterion benches use the
 //! crate as an ordinary `rlib`.
 #![deny(unsafe_op_in_unsafe_fn)]
-#![warn(clippy::undocumented_unsafe_blocks)]
+// `clippy::undocumented_unsafe_blocks` is denied for every target in core-rs/Cargo.toml `[lints]`
+// (a crate attribute here would override it for the library).
 
 pub mod book;
 pub mod data;

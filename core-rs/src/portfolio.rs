@@ -192,9 +192,22 @@ struct OpenTrip {
     max_qty: i64,
     realized: i128,
     fees: i128,
+    /// Σ price × quantity (raw) and Σ quantity of the fills that opened or added, and of those
+    /// that closed: the average entry and exit prices.
+    entry_pq: i128,
+    entry_q: i64,
+    exit_pq: i128,
+    exit_q: i64,
+    /// Money paid for what was opened (the base of the trade's return).
+    entry_cost: i128,
+    /// The lowest and highest PnL of the trip so far (realized plus unrealized at the bars'
+    /// adverse and favourable extremes, before fees).
+    mae: i128,
+    mfe: i128,
 }
 
-/// A closed round trip: from flat (or a flip) back to flat (or the next flip).
+/// A round trip: from flat (or a flip) back to flat (or the next flip); also the open one at the
+/// end of the data ([`Portfolio::open_trades`], marked at the last price).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trade {
     pub instrument: InstrumentId,
@@ -204,6 +217,75 @@ pub struct Trade {
     pub max_qty: i64,
     /// Realized PnL of the round trip, net of every fee paid inside it, in money units.
     pub pnl: i128,
+    /// Every fee (and funding) paid inside the trip, money units.
+    pub fees: i128,
+    /// Σ price × quantity (raw) and Σ quantity of the opening fills and of the closing ones.
+    pub entry_pq: i128,
+    pub entry_q: i64,
+    pub exit_pq: i128,
+    pub exit_q: i64,
+    /// Money paid for what was opened: `pnl / entry_cost` is the trade's return.
+    pub entry_cost: i128,
+    /// Maximum adverse and favourable excursion: the lowest and the highest PnL the trip reached
+    /// (realized plus unrealized at the bars' extremes while it was open, before fees), money.
+    pub mae: i128,
+    pub mfe: i128,
+    /// The order whose fill closed it (0: the liquidation engine, or none for an open trade).
+    pub exit_order: crate::model::OrderId,
+    pub liquidation: bool,
+    /// False for the trip still open at the end of the data (exit at the last mark).
+    pub closed: bool,
+}
+
+impl Trade {
+    /// Average entry price (raw, as a float).
+    pub fn entry_px(&self) -> f64 {
+        if self.entry_q == 0 {
+            0.0
+        } else {
+            self.entry_pq as f64 / self.entry_q as f64
+        }
+    }
+
+    /// Average exit price (raw, as a float).
+    pub fn exit_px(&self) -> f64 {
+        if self.exit_q == 0 {
+            0.0
+        } else {
+            self.exit_pq as f64 / self.exit_q as f64
+        }
+    }
+}
+
+impl OpenTrip {
+    fn close(
+        &self,
+        instrument: InstrumentId,
+        exit_ts: i64,
+        order: crate::model::OrderId,
+        liquidation: bool,
+        closed: bool,
+    ) -> Trade {
+        Trade {
+            instrument,
+            long: self.long,
+            entry_ts: self.entry_ts,
+            exit_ts,
+            max_qty: self.max_qty,
+            pnl: self.realized - self.fees,
+            fees: self.fees,
+            entry_pq: self.entry_pq,
+            entry_q: self.entry_q,
+            exit_pq: self.exit_pq,
+            exit_q: self.exit_q,
+            entry_cost: self.entry_cost,
+            mae: self.mae,
+            mfe: self.mfe,
+            exit_order: order,
+            liquidation,
+            closed,
+        }
+    }
 }
 
 impl Position {
@@ -435,14 +517,16 @@ impl Portfolio {
                     self.margin_need(instruments, book, imr, fee_rate, i, side, t)
                 };
                 let (before, after) = (need(&same), need(&with));
-                let wallet = self.wallet();
+                // What the account can stand on: the wallet less the losses its positions carry
+                // at their marks (a reversal realizes its closing part's loss; gains not counted).
+                let wallet = self.wallet() + self.unrealized_losses(instruments);
                 if after > before && after > wallet {
                     let (n_i, f_i) =
                         self.margin_need_of(inst, pos, imr, fee_rate, side, &with, book, i);
                     return Err(AccountDenial {
                         reason: Reason::InsufficientMargin,
                         detail: format!(
-                            "{} {} {} at {}: the positions and working orders would need {} of initial margin and fees in the worst case ({} + {} fees for {}), the wallet holds {}",
+                            "{} {} {} at {}: the positions and working orders would need {} of initial margin and fees in the worst case ({} + {} fees for {}), the wallet holds {} after the losses of the open positions",
                             side.as_str().to_lowercase(),
                             fmt_qty(inst, open_qty),
                             inst.symbol,
@@ -458,6 +542,16 @@ impl Portfolio {
                 Ok(())
             }
         }
+    }
+
+    /// The unrealized losses of the open positions at their marks (≤ 0; gains not counted).
+    fn unrealized_losses(&self, instruments: &[Instrument]) -> i128 {
+        self.positions
+            .iter()
+            .zip(instruments)
+            .filter(|(p, _)| p.qty != 0 && p.mark > 0)
+            .map(|(p, inst)| (inst.notional(p.mark, p.qty) - p.cost).min(0))
+            .sum()
     }
 
     /// Margin and fees a margin account needs for its positions and working orders in the worst
@@ -583,14 +677,23 @@ impl Portfolio {
                 let imr = Rate::from(cfg.imr);
                 let opposite = pos.qty.signum() == -side.sign();
                 let closing = if opposite { qty.min(pos.qty.abs()) } else { 0 };
-                let released = if closing == 0 {
-                    0
+                let (released, removed) = if closing == 0 {
+                    (0, 0)
                 } else if closing == pos.qty.abs() {
-                    pos.margin
+                    (pos.margin, pos.cost)
                 } else {
-                    pos.margin * closing as i128 / pos.qty.abs() as i128
+                    let k = closing as i128;
+                    let q = pos.qty.abs() as i128;
+                    (pos.margin * k / q, pos.cost * k / q)
                 };
-                let free = self.free_margin() + released;
+                // the closing part's PnL at this price is realized by the fill: a loss comes out of
+                // what the opening part may use
+                let closing_pnl = if closing == 0 {
+                    0
+                } else {
+                    pos.qty.signum() as i128 * inst.notional(px, closing) - removed
+                };
+                let free = self.free_margin() + released + closing_pnl;
                 let fits = |q: i64| {
                     let opening = (q - closing).max(0);
                     charge_up(imr, inst.notional(px, opening))
@@ -781,18 +884,21 @@ impl Portfolio {
             if let Some(trip) = pos.trip.as_mut() {
                 trip.realized += pnl;
                 trip.fees += closing_fee;
+                trip.exit_pq += fill.px as i128 * closing as i128;
+                trip.exit_q += closing;
+                trip.mae = trip.mae.min(trip.realized);
+                trip.mfe = trip.mfe.max(trip.realized);
             }
             if pos.qty == 0 {
                 pos.cost = 0;
                 if let Some(trip) = pos.trip.take() {
-                    self.trades.push(Trade {
-                        instrument: fill.instrument,
-                        long: trip.long,
-                        entry_ts: trip.entry_ts,
-                        exit_ts: fill.ts,
-                        max_qty: trip.max_qty,
-                        pnl: trip.realized - trip.fees,
-                    });
+                    self.trades.push(trip.close(
+                        fill.instrument,
+                        fill.ts,
+                        fill.order_id,
+                        fill.liquidation,
+                        true,
+                    ));
                 }
             }
         }
@@ -810,9 +916,19 @@ impl Portfolio {
                 max_qty: 0,
                 realized: 0,
                 fees: 0,
+                entry_pq: 0,
+                entry_q: 0,
+                exit_pq: 0,
+                exit_q: 0,
+                entry_cost: 0,
+                mae: 0,
+                mfe: 0,
             });
             trip.max_qty = trip.max_qty.max(pos.qty.abs());
             trip.fees += fee_left;
+            trip.entry_pq += fill.px as i128 * remaining.abs() as i128;
+            trip.entry_q += remaining.abs();
+            trip.entry_cost += opened;
         }
         pos.qty_f = pos.qty as f64 / inst.size_scale;
         match (was_open, pos.qty != 0) {
@@ -820,6 +936,38 @@ impl Portfolio {
             (true, false) => self.open_positions -= 1,
             _ => {}
         }
+    }
+
+    /// The open trip of instrument `id` sees the price range `lo..=hi` (raw; a bar's low and
+    /// high, or a span's): its maximum adverse and favourable excursions follow.
+    #[inline]
+    pub fn excursion(&mut self, inst: &Instrument, id: InstrumentId, lo: i64, hi: i64) {
+        let pos = &mut self.positions[id as usize];
+        let Some(trip) = pos.trip.as_mut() else {
+            return;
+        };
+        let at = |px: i64| trip.realized + inst.notional(px, pos.qty) - pos.cost;
+        let (a, b) = (at(lo), at(hi));
+        trip.mae = trip.mae.min(a.min(b));
+        trip.mfe = trip.mfe.max(a.max(b));
+    }
+
+    /// The trips still open, as trades closed at their marks (`closed = false`; PnL realized plus
+    /// unrealized, net of fees): what `result.trades` lists after the closed ones ("end of data").
+    pub fn open_trades(&self, instruments: &[Instrument], ts: i64) -> Vec<Trade> {
+        let mut out = Vec::new();
+        for (i, (pos, inst)) in self.positions.iter().zip(instruments).enumerate() {
+            let Some(trip) = &pos.trip else { continue };
+            let mut t = trip.clone();
+            let unrealized = inst.notional(pos.mark, pos.qty) - pos.cost;
+            t.realized += unrealized;
+            t.exit_pq += pos.mark as i128 * pos.qty.unsigned_abs() as i128;
+            t.exit_q += pos.qty.abs();
+            t.mae = t.mae.min(t.realized);
+            t.mfe = t.mfe.max(t.realized);
+            out.push(t.close(i as InstrumentId, ts, 0, false, false));
+        }
+        out
     }
 
     /// Mark instrument `id` at raw price `px` (`px_f` is the same price as a float).

@@ -1,22 +1,33 @@
-//! Replays of the recorded Binance streams (skipped with a message when the data is absent; the
-//! Python suite is the one that fails under CI without the data).
+//! Replays of the recorded Binance streams. Without the recordings the tests are skipped with a
+//! printed reason, and fail under `CI=true` (`common/data.rs`, the Python suite's policy).
 
 use std::path::PathBuf;
 
 use _core::book::MarketKind;
 use _core::data::replay::{ReplayOptions, replay_files};
 
+#[path = "common/data.rs"]
+mod data;
+
 fn ws_dir() -> Option<PathBuf> {
-    let base = match std::env::var_os("TRADER_SHARED_DATA") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
-    };
-    let d = base.join("l2_book/hftbacktest_raw_ws");
-    if d.is_dir() {
-        Some(d)
-    } else {
-        eprintln!("recordings not found at {}: skipped", d.display());
-        None
+    data::shared_data("l2_book/hftbacktest_raw_ws")
+}
+
+/// Issue 10: "`core-rs/tests/book_recordings.rs` returns silently when its data is missing,
+/// even in CI".
+#[test]
+fn missing_recordings_fail_under_ci_and_are_skipped_with_a_reason_otherwise() {
+    let nowhere = Some(std::ffi::OsString::from("/nonexistent/trader-shared-data"));
+    let rel = "l2_book/hftbacktest_raw_ws";
+    for ci in ["true", "1", "YES"] {
+        let r = std::panic::catch_unwind(|| data::locate(nowhere.clone(), Some(ci.into()), rel));
+        assert!(r.is_err(), "CI={ci}: missing data must fail the test");
+    }
+    for ci in [None, Some("false".to_string()), Some(String::new())] {
+        assert_eq!(data::locate(nowhere.clone(), ci, rel), None);
+    }
+    if let Some(d) = ws_dir() {
+        assert!(d.join("usdm").is_dir());
     }
 }
 

@@ -54,6 +54,7 @@ __all__ = [
     "configure_account",
     "account_state",
     "curve_stats",
+    "price_decimals",
     "crossings",
     "replay_binance_depth",
     "L2Book",
@@ -777,6 +778,10 @@ def account_state(backtest: Backtest) -> dict[str, Any]:
     ``free_margin``, ``funding_paid`` (net, > 0 paid), ``liquidations``, ``liquidation_price``
     (per instrument, None when flat) and ``funding`` (numpy columns ts, instrument, qty, mark,
     rate, amount)."""
+
+def price_decimals(arrays: list[_F64Array]) -> int:
+    """The smallest number of decimals (0..9) at which every finite value of the arrays sits on the
+    price grid, by the engine's own check (float noise 1e-12 relative); 9 when none does."""
 
 def curve_stats(
     equity: _F64Array, ts: npt.NDArray[np.int64], exposed: npt.NDArray[np.bool_], initial: float

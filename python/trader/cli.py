@@ -76,7 +76,7 @@ def _risk_settings(path, limits, layer_specs, bypass):
 
 
 def _check_outputs(*, inputs: tuple[str, ...] = (), fills_out: str | None = None, tables_out: str | None = None,
-                   report: str | None = None, audit_log: str | None = None) -> None:
+                   report: str | None = None, audit_log: str | None = None, trades_out: str | None = None) -> None:
     """The files a command will write, checked before it starts (a missing or unwritable folder, a
     folder where a file is wanted, a file that is one of the command's ``inputs``): an error then
     costs no work and leaves nothing behind (``trader.paths``)."""
@@ -87,7 +87,8 @@ def _check_outputs(*, inputs: tuple[str, ...] = (), fills_out: str | None = None
 
     wanted = []
     for option, path, suffixes in (("--fills-out", fills_out, (".csv", ".parquet")), ("--report", report, ()),
-                                   ("--audit-log", audit_log, ())):
+                                   ("--audit-log", audit_log, ()),
+                                   ("--trades-out", trades_out, (".csv", ".parquet", ".feather", ".arrow"))):
         if path:
             wanted.append((option, check_output_file(path, option, suffixes)))
     if tables_out:
@@ -277,23 +278,26 @@ def _parse_params(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--impact-k", type=float, default=1.0, show_default=True, help="Coefficient of --slippage sqrt.")
 @click.option("--price-precision", type=click.IntRange(0, 9), default=None, help="Price decimals (default: inferred from the data).")
 @click.option("--size-precision", type=click.IntRange(0, 9), default=6, show_default=True, help="Quantity decimals.")
+@click.option("--off-tick", type=click.Choice(["round", "reject"]), default="round", show_default=True, help="A strategy's price between two ticks: round toward the order's conservative side (a buy limit down, a sell limit up, stops so they trigger no earlier), or reject it.")
+@click.option("--off-lot", type=click.Choice(["round", "reject"]), default="round", show_default=True, help="A strategy's quantity between two lots: round down (reported as a warning), or reject it.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1_000_000, show_default=True, help="Bars per batch streamed into the engine.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every statistic on stdout.")
 @click.option("--fills-out", type=click.Path(dir_okay=False), help="Write the fills to PATH.csv or PATH.parquet.")
-@click.option("--tables-out", type=click.Path(file_okay=False), help="Write orders, fills and positions tables (Arrow) into DIR.")
+@click.option("--trades-out", type=click.Path(dir_okay=False), help="Write the round trips (entry/exit, PnL, return, fees, holding time, exit reason, MAE/MFE) to PATH.csv, .parquet or .feather.")
+@click.option("--tables-out", type=click.Path(file_okay=False), help="Write orders, fills, trades and positions tables (Arrow) into DIR.")
 @click.option("--tables-format", type=click.Choice(["parquet", "csv", "feather"]), default="parquet", show_default=True, help="Format of --tables-out.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write an HTML report to PATH.")
 @_risk_options
 def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_policy, options, cash, fee_bps, slippage_bps, fill_at, mode,
              account, leverage, maintenance_margin, liquidation_fee, funding_rate, maker_fee_bps, taker_fee_bps, slippage_model,
              fill_model, latency, fee_model,
-             spread_bps, impact_k, price_precision, size_precision, batch_size, as_json, fills_out, tables_out, tables_format, report_path,
-             risk_config, risk_limits, risk_layer_specs, risk_bypass, audit_log) -> None:
+             spread_bps, impact_k, price_precision, size_precision, off_tick, off_lot, batch_size, as_json, fills_out, trades_out,
+             tables_out, tables_format, report_path, risk_config, risk_limits, risk_layer_specs, risk_bypass, audit_log) -> None:
     """Backtest a strategy on bar data (the seeded synthetic series when no --data is given)."""
     from trader.backtest import run_backtest
 
     _check_outputs(inputs=(*paths, risk_config or ""), fills_out=fills_out, tables_out=tables_out, report=report_path,
-                   audit_log=audit_log)
+                   audit_log=audit_log, trades_out=trades_out)
     risk = _risk_settings(risk_config, risk_limits, risk_layer_specs, risk_bypass)
     if symbol and len(paths) > 1:
         raise click.BadParameter("--symbol works with one --data only", param_hint="--symbol")
@@ -311,7 +315,7 @@ def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_
         account=account, leverage=leverage, maintenance_margin=maintenance_margin, liquidation_fee=liquidation_fee,
         funding_rate=funding_rate, maker_fee_bps=maker_fee_bps, taker_fee_bps=taker_fee_bps, slippage=slippage_model,
         fill_model=fill_model, latency=latency, fees=fee_model,
-        spread_bps=spread_bps, impact_k=impact_k, risk=risk,
+        spread_bps=spread_bps, impact_k=impact_k, risk=risk, off_tick=off_tick, off_lot=off_lot,
     )
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -321,11 +325,13 @@ def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_
         write_audit_log(result.audit, audit_log)
     if fills_out:
         result.write_fills(fills_out)
+    if trades_out:
+        result.write_table("trades", trades_out)
     if tables_out:
         import os
 
         os.makedirs(tables_out, exist_ok=True)
-        for name in ("orders", "fills", "positions"):
+        for name in ("orders", "fills", "trades", "positions"):
             result.write_table(name, os.path.join(tables_out, f"{name}.{tables_format}"))
     if report_path:
         from trader.report import write_html

@@ -210,15 +210,10 @@ def funding_series(funding: Any) -> list[tuple[int, float]]:
         raise InvalidInputError(f"funding: expected (ts_ns, rate) pairs, got {funding!r:.80}") from e
 
 
-def infer_price_precision(*arrays: np.ndarray, max_dp: int = 9) -> int:
-    """Smallest number of decimals that represents every price exactly (within float noise: a
-    relative 1e-12, as the engine's grid check), looking at every value given."""
-    vals = np.concatenate([a[np.isfinite(a)] for a in arrays])
-    for dp in range(max_dp + 1):
-        scaled = vals * 10.0**dp
-        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-12 * np.abs(scaled) + 1e-9):
-            return dp
-    return max_dp
+def infer_price_precision(*arrays: np.ndarray) -> int:
+    """Smallest number of decimals (0..9) that represents every price exactly, by the engine's own
+    grid check (float noise 1e-12 relative), looking at every value given."""
+    return int(_core.price_decimals([np.ascontiguousarray(a, dtype=np.float64) for a in arrays]))
 
 
 def grid_warnings(report: dict[str, Any]) -> list[str]:
@@ -317,13 +312,7 @@ class BacktestKernel:
         if cfg.price_precision is not None:
             dps = [cfg.price_precision] * n
         else:
-            # One precision per instrument, from its own bars (the first batch of each; a later
-            # price with more decimals stops the run with an error naming it, never rounded).
-            dps = []
-            for k in range(n):
-                rows = slice(None) if inst0 is None else (inst0 == k)
-                cols = [cols0[c][rows] for c in ("open", "high", "low", "close")]
-                dps.append(infer_price_precision(*cols) if len(cols[0]) else 2)
+            dps = [self._price_precision(k, cols0, inst0) for k in range(n)]
         from trader.plugins import venues
 
         known = venues()
@@ -412,6 +401,30 @@ class BacktestKernel:
                                        "every order was rounded down to the lot")
         return result
 
+    def _price_precision(self, k: int, cols0: dict[str, np.ndarray], inst0: np.ndarray | None) -> int:
+        """One price precision for instrument ``k``, from all of its data: what its feed declares
+        (the synthetic series), else its first batch when that is all of it, else a pass over every
+        batch of the feed (a second read of a file larger than one batch). A price of a later batch
+        with more decimals is never rounded: the engine stops with an error naming it."""
+        feed = self.feeds[k]
+        declared = (getattr(feed, "meta", None) or {}).get("price_precision")
+        if declared is not None:
+            return int(declared)
+        rows = (getattr(feed, "meta", None) or {}).get("rows")
+        whole = len(cols0["ts"]) < self.config_batch_size(feed) or (rows is not None and len(cols0["ts"]) >= rows)
+        if len(self.feeds) == 1 and whole:
+            cols = [cols0[c] for c in ("open", "high", "low", "close")]
+            return infer_price_precision(*cols) if len(cols[0]) else 2
+        dp = 0
+        for b in feed.batches():
+            if len(b):
+                dp = max(dp, infer_price_precision(b.open, b.high, b.low, b.close))
+        return dp
+
+    @staticmethod
+    def config_batch_size(feed: Any) -> int:
+        return int(getattr(feed, "batch_size", 0) or (getattr(feed, "meta", None) or {}).get("batch_size") or 1_000_000)
+
     def _bar_interval_ns(self) -> int:
         """The shortest bar interval of the feeds (0: unknown; statistics then take it from the
         equity curve's timestamps)."""
@@ -437,7 +450,8 @@ class BacktestKernel:
         ts, equity, exposed = engine.take_equity_curve()
         trades = engine.trades()
         interval = self._bar_interval_ns()
-        stats = statistics(equity, ts, exposed, trades["pnl"], self.config.cash, interval, engine.fees,
+        closed = trades["pnl"][trades["closed"]] if "closed" in trades else trades["pnl"]
+        stats = statistics(equity, ts, exposed, closed, self.config.cash, interval, engine.fees,
                            final_equity=float(engine.equity))
         meta: dict[str, Any] = {}
         gaps = [dict(g, path=f.meta.get("path")) for f in self.feeds if (g := (getattr(f, "meta", None) or {}).get("gaps")) and g.get("count")]

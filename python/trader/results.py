@@ -217,6 +217,40 @@ class BacktestResult:
             }
         )
 
+    def trades_table(self) -> Any:
+        """One row per round trip (``pyarrow.Table``): symbol, side (LONG/SHORT), entry and exit time
+        (UTC) and average price, quantity (the largest size reached), PnL (net of fees and funding),
+        return (PnL over the money paid to open), fees, holding time (seconds), exit reason (signal,
+        stop, take_profit, trailing, liquidation, risk, end_of_data), MAE and MFE (the lowest and
+        highest PnL the trade reached at the bars' extremes, before fees), and ``closed`` (False for
+        the trade still open at the end, marked at the last price). The statistics count the closed
+        trades."""
+        import pyarrow as pa
+
+        t = self.trades
+        n = len(t["pnl"])
+        if "entry_price" not in t:  # a venue that reports only the basic columns
+            return pa.table({k: pa.array(v) for k, v in t.items()})
+        return pa.table(
+            {
+                "symbol": pa.array([self.symbols[i] for i in t["instrument"]], pa.string()) if n else pa.array([], pa.string()),
+                "side": pa.array(np.where(t["long"], "LONG", "SHORT").astype(object), pa.string()),
+                "entry_time": pa.array(t["entry_ts"], pa.timestamp("ns", tz="UTC")),
+                "exit_time": pa.array(t["exit_ts"], pa.timestamp("ns", tz="UTC")),
+                "entry_price": pa.array(t["entry_price"], pa.float64()),
+                "exit_price": pa.array(t["exit_price"], pa.float64()),
+                "qty": pa.array(t["qty"], pa.float64()),
+                "pnl": pa.array(t["pnl"], pa.float64()),
+                "return": pa.array(t["return"], pa.float64()),
+                "fees": pa.array(t["fees"], pa.float64()),
+                "holding_s": pa.array((np.asarray(t["exit_ts"]) - np.asarray(t["entry_ts"])) / 1e9, pa.float64()),
+                "exit_reason": pa.array(list(t["exit_reason"]), pa.string()),
+                "mae": pa.array(t["mae"], pa.float64()),
+                "mfe": pa.array(t["mfe"], pa.float64()),
+                "closed": pa.array(t["closed"], pa.bool_()),
+            }
+        )
+
     def orders_table(self) -> Any:
         """One row per order the strategy submitted (``pyarrow.Table``): id, symbol, side, type,
         time in force, instructions, quantity, filled, average fill price, limit/trigger prices,
@@ -255,9 +289,10 @@ class BacktestResult:
         )
 
     def write_table(self, name: str, path: str) -> None:
-        """Write the ``orders``, ``fills`` or ``positions`` table to ``path`` (.csv, .parquet,
-        .feather/.arrow)."""
-        tables = {"orders": self.orders_table, "fills": self.fills_table, "positions": self.positions_table}
+        """Write the ``orders``, ``fills``, ``trades`` or ``positions`` table to ``path`` (.csv,
+        .parquet, .feather/.arrow)."""
+        tables = {"orders": self.orders_table, "fills": self.fills_table, "trades": self.trades_table,
+                  "positions": self.positions_table}
         if name not in tables:
             raise ValueError(f"table: must be one of {', '.join(tables)}, got {name!r}")
         write_arrow(tables[name](), path)

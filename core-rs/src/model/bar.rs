@@ -32,12 +32,37 @@ pub struct BarColumns<'a> {
 /// Whether `x` (a price times its instrument's scale) is a whole number of ticks, within float
 /// noise (1e-12 relative): `86000.01 × 100` is `8600001.000000001`.
 #[inline(always)]
-fn on_grid(x: f64) -> bool {
+pub fn on_grid(x: f64) -> bool {
     // NB: adding and removing 1.5·2^52 rounds to the nearest integer without a libm call (and
     // vectorises); beyond 2^51 every float is an integer already.
     const MAGIC: f64 = 6_755_399_441_055_744.0;
     let r = (x + MAGIC) - MAGIC;
-    x.abs() >= 2_251_799_813_685_248.0 || (x - r).abs() <= x.abs() * 1e-12 + 1e-9
+    let a = x.abs();
+    // `|` not `||`: no branch, so the scans over a column vectorise
+    (a >= 2_251_799_813_685_248.0) | ((x - r).abs() <= a * 1e-12 + 1e-9)
+}
+
+/// The smallest number of decimals (0..=`max_dp`) at which every finite value of `columns` sits
+/// on the grid ([`on_grid`]: the engine's own check, so a precision from here never fails it);
+/// `max_dp` when none does. NaNs are ignored.
+// NB: one branch-free pass per candidate, stopping at the first failing block of 16: a 2-decimal
+// series costs two early exits and one full pass (~1 ns a value), a fifth of numpy's.
+pub fn price_decimals(columns: &[&[f64]], max_dp: u8) -> u8 {
+    'dp: for dp in 0..max_dp {
+        let s = crate::model::fixed::pow10(dp as u32) as f64;
+        for col in columns {
+            let mut chunks = col.chunks_exact(16);
+            let off = |c: &[f64]| {
+                c.iter()
+                    .fold(false, |acc, &v| acc | (v.is_finite() & !on_grid(v * s)))
+            };
+            if chunks.by_ref().any(off) || off(chunks.remainder()) {
+                continue 'dp;
+            }
+        }
+        return dp;
+    }
+    max_dp
 }
 
 #[cold]

@@ -1266,52 +1266,62 @@ impl PyBacktest {
         )
     }
 
-    /// Closed round trips as numpy columns: instrument, long, entry_ts, exit_ts, qty, pnl.
+    /// The round trips as columns: every closed one in order, then the ones still open at the
+    /// end of the data (`closed` False, marked at the last price, `exit_reason` "end_of_data").
+    /// `instrument`, `long`, `entry_ts`, `exit_ts`, `qty` (the largest size reached),
+    /// `entry_price` / `exit_price` (average of the opening / closing fills), `pnl` (net of fees
+    /// and funding), `fees`, `return` (pnl over the money paid to open), `mae` / `mfe` (the
+    /// lowest / highest PnL the trip reached, at the bars' extremes, before fees),
+    /// `exit_reason` (signal, stop, take_profit, trailing, liquidation, risk, end_of_data),
+    /// `closed`.
     fn trades<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let bt = &self.inner;
-        let t = &bt.portfolio.trades;
+        let end = bt.curve.ts.last().copied().unwrap_or(0);
+        let open = bt.portfolio.open_trades(&bt.instruments, end);
+        let t: Vec<&crate::portfolio::Trade> = bt.portfolio.trades.iter().chain(&open).collect();
+        let inst = |x: &crate::portfolio::Trade| &bt.instruments[x.instrument as usize];
         let d = PyDict::new(py);
+        macro_rules! col {
+            ($name:expr, $f:expr) => {
+                d.set_item(
+                    $name,
+                    t.iter()
+                        .map(|x| $f(*x))
+                        .collect::<Vec<_>>()
+                        .into_pyarray(py),
+                )?
+            };
+        }
+        col!("instrument", |x: &crate::portfolio::Trade| x.instrument);
+        col!("long", |x: &crate::portfolio::Trade| x.long);
+        col!("entry_ts", |x: &crate::portfolio::Trade| x.entry_ts);
+        col!("exit_ts", |x: &crate::portfolio::Trade| x.exit_ts);
+        col!("qty", |x: &crate::portfolio::Trade| from_raw(
+            x.max_qty,
+            inst(x).size_dp
+        ));
+        col!("entry_price", |x: &crate::portfolio::Trade| x.entry_px()
+            / inst(x).price_scale);
+        col!("exit_price", |x: &crate::portfolio::Trade| x.exit_px()
+            / inst(x).price_scale);
+        col!("pnl", |x: &crate::portfolio::Trade| money_to_f64(x.pnl));
+        col!("fees", |x: &crate::portfolio::Trade| money_to_f64(x.fees));
+        col!(
+            "return",
+            |x: &crate::portfolio::Trade| if x.entry_cost > 0 {
+                money_to_f64(x.pnl) / money_to_f64(x.entry_cost)
+            } else {
+                0.0
+            }
+        );
+        col!("mae", |x: &crate::portfolio::Trade| money_to_f64(x.mae));
+        col!("mfe", |x: &crate::portfolio::Trade| money_to_f64(x.mfe));
+        col!("closed", |x: &crate::portfolio::Trade| x.closed);
         d.set_item(
-            "instrument",
+            "exit_reason",
             t.iter()
-                .map(|x| x.instrument)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        d.set_item(
-            "long",
-            t.iter()
-                .map(|x| x.long)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        d.set_item(
-            "entry_ts",
-            t.iter()
-                .map(|x| x.entry_ts)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        d.set_item(
-            "exit_ts",
-            t.iter()
-                .map(|x| x.exit_ts)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        d.set_item(
-            "qty",
-            t.iter()
-                .map(|x| from_raw(x.max_qty, bt.instruments[x.instrument as usize].size_dp))
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        d.set_item(
-            "pnl",
-            t.iter()
-                .map(|x| money_to_f64(x.pnl))
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
+                .map(|x| crate::engine::exit_reason(&bt.venue.orders, x))
+                .collect::<Vec<_>>(),
         )?;
         Ok(d)
     }
@@ -1432,8 +1442,20 @@ fn curve_stats<'py>(
     Ok(d)
 }
 
+/// The smallest number of decimals (0..=9) at which every finite value of the arrays sits on the
+/// price grid, by the engine's own check (float noise 1e-12 relative); 9 when none does.
+#[pyfunction]
+fn price_decimals(py: Python<'_>, arrays: Vec<numpy::PyReadonlyArray1<'_, f64>>) -> PyResult<u8> {
+    let cols: Vec<&[f64]> = arrays
+        .iter()
+        .map(|a| a.as_slice())
+        .collect::<Result<_, _>>()?;
+    Ok(py.detach(|| crate::model::bar::price_decimals(&cols, crate::model::fixed::MAX_DP)))
+}
+
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(curve_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(price_decimals, m)?)?;
     m.add_class::<PyBacktest>()?;
     m.add_class::<PyContext>()?;
     m.add_class::<PyBar>()?;

@@ -175,8 +175,17 @@ pub unsafe fn ema_multi(x: &[f64], periods: &[usize], out: *mut f64, stride: usi
         periods,
         out,
         stride,
-        |chunk, o| unsafe { ema_group::<1>(x, chunk, o, stride) },
-        unsafe { ema_group::<2>(x, chunk, o, stride) }
+        |chunk, o| {
+            // SAFETY: this fn's own contract: the CPU has AVX2 and FMA, checked by
+            // `ensure_available` when the backend was chosen. `o` is row g * 8 of the
+            // caller's block, whose rows (`stride` apart) take x.len() values each, and
+            // this chunk has at most 4 rows (R = 1).
+            unsafe { ema_group::<1>(x, chunk, o, stride) }
+        },
+        {
+            // SAFETY: as above; this chunk has at most 8 rows (R = 2).
+            unsafe { ema_group::<2>(x, chunk, o, stride) }
+        }
     );
 }
 
@@ -280,8 +289,17 @@ pub unsafe fn sma_multi(x: &[f64], periods: &[usize], out: *mut f64, stride: usi
         periods,
         out,
         stride,
-        |chunk, o| unsafe { sma_group::<1>(x, chunk, o, stride) },
-        unsafe { sma_group::<2>(x, chunk, o, stride) }
+        |chunk, o| {
+            // SAFETY: this fn's own contract: the CPU has AVX2 and FMA, checked by
+            // `ensure_available` when the backend was chosen. `o` is row g * 8 of the
+            // caller's block, whose rows (`stride` apart) take x.len() values each, and
+            // this chunk has at most 4 rows (R = 1).
+            unsafe { sma_group::<1>(x, chunk, o, stride) }
+        },
+        {
+            // SAFETY: as above; this chunk has at most 8 rows (R = 2).
+            unsafe { sma_group::<2>(x, chunk, o, stride) }
+        }
     );
 }
 
@@ -365,8 +383,17 @@ pub unsafe fn rsi_multi(x: &[f64], periods: &[usize], out: *mut f64, stride: usi
         periods,
         out,
         stride,
-        |chunk, o| unsafe { rsi_group::<1>(x, chunk, o, stride) },
-        unsafe { rsi_group::<2>(x, chunk, o, stride) }
+        |chunk, o| {
+            // SAFETY: this fn's own contract: the CPU has AVX2 and FMA, checked by
+            // `ensure_available` when the backend was chosen. `o` is row g * 8 of the
+            // caller's block, whose rows (`stride` apart) take x.len() values each, and
+            // this chunk has at most 4 rows (R = 1).
+            unsafe { rsi_group::<1>(x, chunk, o, stride) }
+        },
+        {
+            // SAFETY: as above; this chunk has at most 8 rows (R = 2).
+            unsafe { rsi_group::<2>(x, chunk, o, stride) }
+        }
     );
 }
 

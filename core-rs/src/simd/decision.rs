@@ -155,15 +155,16 @@ impl DecisionKernel {
         #[cfg(target_arch = "x86_64")]
         if self.n >= 4 {
             match self.backend {
-                // SAFETY: the backend was checked at construction; the padded weights and
-                // thresholds hold `n.next_multiple_of(8)` values and `signals.len() == n`.
                 Backend::Avx2 => {
+                    // SAFETY: the backend's CPU features were checked at construction; the
+                    // padded weights and thresholds hold `n.next_multiple_of(8)` values and
+                    // `signals.len() == n` (checked by the callers).
                     return unsafe {
                         super::avx2::decision_dot(&self.weights, &self.thresholds, signals)
                     };
                 }
-                // SAFETY: as above.
                 Backend::Avx512 => {
+                    // SAFETY: as for AVX2 above (AVX-512F/DQ/VL checked at construction).
                     return unsafe {
                         super::avx512::decision_dot(&self.weights, &self.thresholds, signals)
                     };

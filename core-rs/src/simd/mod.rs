@@ -430,17 +430,32 @@ enum Red<'a> {
 fn reduce(b: Backend, r: Red<'_>) -> f64 {
     #[cfg(target_arch = "x86_64")]
     {
-        // SAFETY (all arms): `b` was checked by `ensure_available` in the public callers and the
-        // kernels only read inside the given slices.
+        // Every arm: `b` was checked by `ensure_available` in the public callers (the CPU has the
+        // backend's features, the kernels' only precondition), and the kernels read only inside
+        // the given slices (`sum_cross_dev`: x and y of equal length, checked by its callers).
         match (b, r) {
-            (Backend::Avx2, Red::Sum(x)) => return unsafe { avx2::sum(x) },
-            (Backend::Avx2, Red::SqDev(x, m)) => return unsafe { avx2::sum_sq_dev(x, m) },
+            (Backend::Avx2, Red::Sum(x)) => {
+                // SAFETY: AVX2 + FMA checked (see above); reads stay inside `x`.
+                return unsafe { avx2::sum(x) };
+            }
+            (Backend::Avx2, Red::SqDev(x, m)) => {
+                // SAFETY: AVX2 + FMA checked (see above); reads stay inside `x`.
+                return unsafe { avx2::sum_sq_dev(x, m) };
+            }
             (Backend::Avx2, Red::CrossDev(x, y, mx, my)) => {
+                // SAFETY: AVX2 + FMA checked (see above); x.len() == y.len() (callers).
                 return unsafe { avx2::sum_cross_dev(x, y, mx, my) };
             }
-            (Backend::Avx512, Red::Sum(x)) => return unsafe { avx512::sum(x) },
-            (Backend::Avx512, Red::SqDev(x, m)) => return unsafe { avx512::sum_sq_dev(x, m) },
+            (Backend::Avx512, Red::Sum(x)) => {
+                // SAFETY: AVX-512F/DQ/VL checked (see above); reads stay inside `x`.
+                return unsafe { avx512::sum(x) };
+            }
+            (Backend::Avx512, Red::SqDev(x, m)) => {
+                // SAFETY: AVX-512F/DQ/VL checked (see above); reads stay inside `x`.
+                return unsafe { avx512::sum_sq_dev(x, m) };
+            }
             (Backend::Avx512, Red::CrossDev(x, y, mx, my)) => {
+                // SAFETY: AVX-512F/DQ/VL checked (see above); x.len() == y.len() (callers).
                 return unsafe { avx512::sum_cross_dev(x, y, mx, my) };
             }
             _ => {}

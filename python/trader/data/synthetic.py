@@ -236,5 +236,6 @@ class SyntheticSource:
             gap_policy=gap_policy,
             start=None,
             end=end_ns,
-            meta={"rows": int(bars) if limit is None else min(int(bars), limit), "seed": int(seed), "model": "regime-switching GBM + GARCH(1,1) + Poisson jumps"},
+            meta={"rows": int(bars) if limit is None else min(int(bars), limit), "seed": int(seed), "model": "regime-switching GBM + GARCH(1,1) + Poisson jumps",
+                  "price_precision": price_decimals(price)},
         )
