@@ -208,7 +208,7 @@ struct OpenTrip {
 
 /// A round trip: from flat (or a flip) back to flat (or the next flip); also the open one at the
 /// end of the data ([`Portfolio::open_trades`], marked at the last price).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Trade {
     pub instrument: InstrumentId,
     pub long: bool,

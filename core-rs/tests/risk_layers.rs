@@ -92,6 +92,8 @@ impl World {
             exit_ts: 0,
             max_qty: 1,
             pnl: pnl * M,
+            closed: true,
+            ..Trade::default()
         });
     }
 }
