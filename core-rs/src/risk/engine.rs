@@ -56,7 +56,8 @@ pub struct RiskReport {
     pub denials: BTreeMap<RiskReason, u64>,
     /// Vetoes (and resizes to nothing) by layer name.
     pub vetoes_by_layer: BTreeMap<String, u64>,
-    /// Orders whose quantity a layer changed (and that went out).
+    /// Orders whose quantity a layer changed (and that passed the risk engine; each resize is an
+    /// audit entry).
     pub resized: u64,
     pub changes: Vec<StateChange>,
     /// Orders the account refused (its balance, holdings or margin), by reason code: not the risk

@@ -61,9 +61,20 @@ pub fn money_f64(x: f64) -> String {
     format!("{x:.2}")
 }
 
-/// A duration in seconds: 1_000_000_000 → "1 s", 250_000_000 → "0.25 s".
+/// A duration in its largest unit (s, ms, µs, ns), up to 3 decimals: 1_000_000_000 → "1 s",
+/// 250_000_000 → "250 ms", 1_500 → "1.5 µs".
 pub fn secs(ns: i64) -> String {
-    format!("{} s", trim(format!("{:.3}", ns as f64 / 1e9)))
+    let a = ns.unsigned_abs();
+    let (div, unit) = if a >= 1_000_000_000 {
+        (1e9, "s")
+    } else if a >= 1_000_000 {
+        (1e6, "ms")
+    } else if a >= 1_000 {
+        (1e3, "µs")
+    } else {
+        (1.0, "ns")
+    };
+    format!("{} {unit}", trim(format!("{:.3}", ns as f64 / div)))
 }
 
 /// The engine clock (UTC epoch ns) as `YYYY-MM-DD HH:MM:SS UTC` (with milliseconds when it has
@@ -113,7 +124,10 @@ mod tests {
         assert_eq!(sig3(12.345), "12.3");
         assert_eq!(sig3(1234.5), "1234");
         assert_eq!(secs(1_000_000_000), "1 s");
-        assert_eq!(secs(250_000_000), "0.25 s");
+        assert_eq!(secs(250_000_000), "250 ms");
+        assert_eq!(secs(1_500), "1.5 µs");
+        assert_eq!(secs(101), "101 ns");
+        assert_eq!(secs(90_500_000_000), "90.5 s");
         assert_eq!(secs(60_000_000_000), "60 s");
     }
 

@@ -168,7 +168,7 @@ impl RiskLayer for KellySizing {
         };
         let w = self.wins as f64 / n as f64;
         let stats = if self.wins == 0 {
-            format!("no winning trade among the last {n} trades: f* = -inf")
+            format!("no winning trade among the last {n} trades (f* = -inf)")
         } else if self.losses == 0 {
             format!(
                 "f* = {f:.3} over the last {n} trades (win rate {} %, no losing trade)",
