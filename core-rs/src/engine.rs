@@ -442,7 +442,7 @@ impl Backtest {
         if !self.risk.bypass()
             && let Err(r) = self.with_risk_view(ts, |risk, view| risk.check(&mut cmd, view))
         {
-            self.risk_denied(&cmd, r, ts);
+            self.risk_denied(&cmd, r);
             self.risk_sync(ts);
             return;
         }
@@ -471,7 +471,7 @@ impl Backtest {
     /// The events of a command the risk engine refused (recorded, with its sentence and its
     /// audit entry, by the engine: [`RiskEngine::last_denial`]).
     #[inline(never)]
-    fn risk_denied(&mut self, cmd: &Command, r: RiskReason, _ts: i64) {
+    fn risk_denied(&mut self, cmd: &Command, r: RiskReason) {
         self.deny_noted(cmd, Reason::Risk(r));
     }
 
@@ -480,8 +480,7 @@ impl Backtest {
     fn deny_noted(&mut self, cmd: &Command, reason: Reason) {
         debug_assert!(self.risk.last_denial().is_some(), "a denial is noted first");
         if let Some(n) = self.risk.last_denial() {
-            self.denials
-                .deny_noted(cmd, n, reason, &mut self.events);
+            self.denials.deny_noted(cmd, n, reason, &mut self.events);
         }
     }
 

@@ -1380,7 +1380,7 @@ impl<S: L2Strategy> L2Backtest<S> {
         if !self.risk.bypass()
             && let Err(r) = self.risk_check(&mut c, ts)
         {
-            self.risk_denied(&c, r, ts);
+            self.risk_denied(&c, r);
         } else if let Err(d) = self.account_check(&c) {
             // the account's own rule, after the risk engine and never bypassed
             self.account_denied(&c, d, ts);
@@ -1509,7 +1509,7 @@ impl<S: L2Strategy> L2Backtest<S> {
     /// The events of a command the risk engine refused (in the run's events; recorded, with
     /// its sentence and its audit entry, by the engine: [`RiskEngine::last_denial`]).
     #[inline(never)]
-    fn risk_denied(&mut self, cmd: &Command, r: RiskReason, _ts: i64) {
+    fn risk_denied(&mut self, cmd: &Command, r: RiskReason) {
         self.deny_noted(cmd, Reason::Risk(r));
     }
 
@@ -1532,8 +1532,7 @@ impl<S: L2Strategy> L2Backtest<S> {
     /// account's).
     fn deny_noted(&mut self, cmd: &Command, reason: Reason) {
         if let Some(n) = self.risk.last_denial() {
-            self.denials
-                .deny_noted(cmd, n, reason, &mut self.events);
+            self.denials.deny_noted(cmd, n, reason, &mut self.events);
         }
     }
 

@@ -1116,7 +1116,11 @@ fn a_drawdown_state_and_its_denials_name_the_drawdown_and_the_limit() {
     assert_eq!(kinds, ["state", "denial", "seal"]);
     assert_eq!(audit[0].reason, why);
     assert_eq!(
-        (audit[1].code.as_str(), audit[1].orders.as_slice(), audit[1].reason.as_str()),
+        (
+            audit[1].code.as_str(),
+            audit[1].orders.as_slice(),
+            audit[1].reason.as_str()
+        ),
         ("state_reducing", &[2][..], want.as_str())
     );
     _core::risk::audit::AuditLog::verify(audit, None).unwrap();
@@ -1237,7 +1241,8 @@ fn a_refused_cancel_carries_its_sentence_like_a_refused_order() {
     for d in all {
         assert!(
             d.detail.starts_with("test: trading state HALTED (since ")
-                && d.detail.ends_with(", by command) lets nothing out, cancels included"),
+                && d.detail
+                    .ends_with(", by command) lets nothing out, cancels included"),
             "{}",
             d.detail
         );

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from trader import Strategy, run_backtest
-from trader.cli import main
 from trader.risk import RiskSettings, verify_audit_file
+
+from tests.regressions.test_ticks import _cli  # run the CLI in-process: (exit code, stdout, stderr)
 
 PERP = "klines_1m/nautilus/btc-perp-20211231-20220201_1m.csv.gz"  # BTC fell ~47k -> ~36k that month
 # The drawdown guard alone, its soft limit only: REDUCING once equity is 10 % below its high.
@@ -44,16 +45,6 @@ class DipBuyer(Strategy):
 
     def on_trading_state(self, change: dict[str, Any]) -> None:
         self.changes.append(change)
-
-
-def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_risk_denials_say_risk_drawdown_limit_without_the_threshold_or_the_value(shared_data: Path) -> None:

@@ -127,8 +127,9 @@ fn unhex(s: &str) -> Option<[u8; 32]> {
 fn canonical(e: &AuditEntry) -> Option<Vec<u8>> {
     let prev = unhex(&e.prev_hash)?;
     let v2 = !e.code.is_empty() || !e.orders.is_empty();
-    let mut buf =
-        Vec::with_capacity(100 + e.reason.len() + e.source.len() + e.code.len() + 8 * e.orders.len());
+    let mut buf = Vec::with_capacity(
+        100 + e.reason.len() + e.source.len() + e.code.len() + 8 * e.orders.len(),
+    );
     buf.extend_from_slice(if v2 {
         b"trader-audit-v2"
     } else {
@@ -190,25 +191,13 @@ impl AuditLog {
         self.sealed
     }
 
-    /// Append an entry (ignored once sealed: the seal is the last entry).
-    pub fn append(
-        &mut self,
-        ts: i64,
-        kind: &str,
-        from: &str,
-        to: &str,
-        source: &str,
-        reason: &str,
-    ) {
-        self.append_about(ts, kind, from, to, source, reason, About::NONE);
-    }
-
-    /// [`append`](Self::append) an entry about a reason code and orders (a denial, a resize).
+    /// Append an entry (ignored once sealed: the seal is the last entry); `about`: the reason
+    /// code and orders of a denial or a resize ([`About::NONE`] for the other kinds).
     #[allow(
         clippy::too_many_arguments,
-        reason = "the entry's fields, as `append` plus what it is about"
+        reason = "the entry's fields, one argument each"
     )]
-    pub fn append_about(
+    pub fn append(
         &mut self,
         ts: i64,
         kind: &str,
@@ -249,7 +238,15 @@ impl AuditLog {
             return;
         }
         let n = self.entries.len();
-        self.append(ts, "seal", state, state, "engine", &format!("entries={n}"));
+        self.append(
+            ts,
+            "seal",
+            state,
+            state,
+            "engine",
+            &format!("entries={n}"),
+            About::NONE,
+        );
         self.sealed = true;
     }
 
@@ -354,7 +351,15 @@ mod tests {
 
     fn log(key: Option<&[u8]>) -> Vec<AuditEntry> {
         let mut l = AuditLog::new(key.map(|k| k.to_vec()));
-        l.append(0, "bypass", "active", "active", "config", "checks off");
+        l.append(
+            0,
+            "bypass",
+            "active",
+            "active",
+            "config",
+            "checks off",
+            About::NONE,
+        );
         l.append(
             10,
             "state",
@@ -362,8 +367,9 @@ mod tests {
             "reducing",
             "drawdown",
             "risk: drawdown limit",
+            About::NONE,
         );
-        l.append_about(
+        l.append(
             15,
             "denial",
             "reducing",
@@ -375,7 +381,7 @@ mod tests {
                 orders: &[7],
             },
         );
-        l.append_about(
+        l.append(
             16,
             "resize",
             "2.000",
@@ -387,8 +393,24 @@ mod tests {
                 orders: &[8],
             },
         );
-        l.append(20, "state", "reducing", "halted", "command", "operator");
-        l.append(30, "state", "halted", "active", "command", "resume");
+        l.append(
+            20,
+            "state",
+            "reducing",
+            "halted",
+            "command",
+            "operator",
+            About::NONE,
+        );
+        l.append(
+            30,
+            "state",
+            "halted",
+            "active",
+            "command",
+            "resume",
+            About::NONE,
+        );
         l.seal(40, "active");
         assert!(l.is_sealed());
         l.entries().to_vec()
@@ -404,7 +426,10 @@ mod tests {
             let e = log(key);
             assert_eq!(e.len(), 7);
             assert_eq!(e[6].reason, "entries=6");
-            assert_eq!((e[2].code.as_str(), e[2].orders.as_slice()), ("state_reducing", &[7][..]));
+            assert_eq!(
+                (e[2].code.as_str(), e[2].orders.as_slice()),
+                ("state_reducing", &[7][..])
+            );
             AuditLog::verify(&e, key).unwrap();
             let back = AuditLog::from_jsonl(&AuditLog::to_jsonl(&e)).unwrap();
             assert_eq!(back, e);
@@ -463,7 +488,13 @@ mod tests {
         let mut b = b"trader-audit-v1".to_vec();
         b.extend_from_slice(&1u64.to_le_bytes());
         b.extend_from_slice(&10i64.to_le_bytes());
-        for s in ["state", "active", "reducing", "drawdown", "risk: drawdown limit"] {
+        for s in [
+            "state",
+            "active",
+            "reducing",
+            "drawdown",
+            "risk: drawdown limit",
+        ] {
             b.extend_from_slice(&(s.len() as u32).to_le_bytes());
             b.extend_from_slice(s.as_bytes());
         }

@@ -35,9 +35,9 @@
 use super::bucket::RateLimit;
 use super::{RiskReason, RiskView, explain};
 use crate::model::fixed::{MONEY_DP, format_fixed, round_i64};
-use crate::portfolio::{fmt_money, fmt_px, fmt_qty};
 use crate::model::instrument::Instrument;
 use crate::model::order::{Order, OrderKind, OrderSpec, TrailingOffset};
+use crate::portfolio::{fmt_money, fmt_px, fmt_qty};
 use crate::venue::orders::WorkingTotals;
 
 /// Per-instrument limits, beyond the instrument's own tick/lot/min_qty.
@@ -542,20 +542,15 @@ pub fn explain_modify(
 
 /// The sentence of a rate limit's denial: "submit rate: more than 20 orders in 1 s".
 pub fn explain_rate(limits: &RiskLimits, reason: RiskReason) -> String {
-    let (what, limit) = match reason {
-        RiskReason::SubmitRate => ("submit rate: more than", limits.submit_rate),
-        RiskReason::ModifyRate => ("modify rate: more than", limits.modify_rate),
+    let (what, unit, limit) = match reason {
+        RiskReason::SubmitRate => ("submit", "orders", limits.submit_rate),
+        RiskReason::ModifyRate => ("modify", "modifies", limits.modify_rate),
         r => return r.as_str().to_string(),
     };
     match limit {
         Some(r) => format!(
-            "{what} {} {} in {}",
+            "{what} rate: more than {} {unit} in {}",
             r.capacity,
-            if reason == RiskReason::SubmitRate {
-                "orders"
-            } else {
-                "modifies"
-            },
             explain::secs(r.interval_ns)
         ),
         None => reason.as_str().to_string(),
@@ -621,6 +616,16 @@ fn explain_spec(
     if let Some(o) = own {
         same = same.without(o);
     }
+    let plain = || reason.as_str().to_string();
+    // "notional of buy 4 X at 995 = 3980.00 < min_notional 4000.00"
+    let notional = |op: &str, name: &str, limit: i128| {
+        format!(
+            "notional of {side_s} {} {sym} {at} = {} {op} {name} {}",
+            q(spec.qty),
+            fmt_money(money(px as i128 * spec.qty as i128, sc)),
+            fmt_money(limit)
+        )
+    };
     match reason {
         R::PricePrecision => {
             if let Some(x) = prices
@@ -652,7 +657,7 @@ fn explain_spec(
                     p(x),
                     p(inst.tick)
                 ),
-                None => reason.as_str().to_string(),
+                None => plain(),
             }
         }
         R::QuantityPrecision => format!(
@@ -667,7 +672,7 @@ fn explain_spec(
         ),
         R::QuantityAboveMax => match il.and_then(|l| l.max_qty) {
             Some(m) => format!("quantity {} > max_qty {} of {sym}", q(spec.qty), q(m)),
-            None => reason.as_str().to_string(),
+            None => plain(),
         },
         R::PriceBelowMin => {
             if let Some(x) = prices.into_iter().flatten().find(|&x| x <= 0) {
@@ -676,27 +681,21 @@ fn explain_spec(
             match il.and_then(|l| l.min_price) {
                 Some(m) => match prices.into_iter().flatten().find(|&x| x < m) {
                     Some(x) => format!("price {} < min_price {} of {sym}", p(x), p(m)),
-                    None => reason.as_str().to_string(),
+                    None => plain(),
                 },
-                None => reason.as_str().to_string(),
+                None => plain(),
             }
         }
         R::PriceAboveMax => match il.and_then(|l| l.max_price) {
             Some(m) => match prices.into_iter().flatten().find(|&x| x > m) {
                 Some(x) => format!("price {} > max_price {} of {sym}", p(x), p(m)),
-                None => reason.as_str().to_string(),
+                None => plain(),
             },
-            None => reason.as_str().to_string(),
+            None => plain(),
         },
-        R::NotionalBelowMin => match il.and_then(|l| l.min_notional) {
-            Some(m) => format!(
-                "notional of {side_s} {} {sym} {at} = {} < min_notional {}",
-                q(spec.qty),
-                fmt_money(money(px as i128 * spec.qty as i128, sc)),
-                fmt_money(m)
-            ),
-            None => reason.as_str().to_string(),
-        },
+        R::NotionalBelowMin => il
+            .and_then(|l| l.min_notional)
+            .map_or_else(plain, |m| notional("<", "min_notional", m)),
         R::ReduceOnly => {
             let cap: i64 = if pos.qty.signum() == -sign {
                 pos.qty.abs()
@@ -723,12 +722,14 @@ fn explain_spec(
         }
         R::PriceBand => {
             let Some(bps) = limits.price_band_bps.filter(|_| mark > 0) else {
-                return reason.as_str().to_string();
+                return plain();
             };
             let band = scaled(bps * 1e6);
-            match [prices[0], prices[1]].into_iter().flatten().find(|&x| {
-                (x as i128 - mark as i128).abs() * FRAC_ONE > band * mark as i128
-            }) {
+            match [prices[0], prices[1]]
+                .into_iter()
+                .flatten()
+                .find(|&x| (x as i128 - mark as i128).abs() * FRAC_ONE > band * mark as i128)
+            {
                 Some(x) => {
                     let dev = (x as f64 - mark as f64).abs() / mark as f64 * 1e4;
                     format!(
@@ -739,21 +740,15 @@ fn explain_spec(
                         explain::figure(bps)
                     )
                 }
-                None => reason.as_str().to_string(),
+                None => plain(),
             }
         }
-        R::MaxNotional => match limits.max_notional {
-            Some(m) => format!(
-                "notional of {side_s} {} {sym} {at} = {} > max_notional {}",
-                q(spec.qty),
-                fmt_money(money(px as i128 * spec.qty as i128, sc)),
-                fmt_money(m)
-            ),
-            None => reason.as_str().to_string(),
-        },
+        R::MaxNotional => limits
+            .max_notional
+            .map_or_else(plain, |m| notional(">", "max_notional", m)),
         R::MaxPosition => {
             let Some(max) = il.and_then(|l| l.max_position) else {
-                return reason.as_str().to_string();
+                return plain();
             };
             let s = sign as i128;
             let (p0, w, qq) = (pos.qty as i128, same.leaves as i128, open_qty as i128);
@@ -788,14 +783,25 @@ fn explain_spec(
                 s * px as i128 * open_qty as i128,
             );
             let eq = fmt_money(equity);
+            // "gross exposure would be 52000.00 (X 42000.00 + other instruments 10000.00) > ..."
+            let total = |what: &str, after: i128, this: i128, others: i128, limit: Option<i128>| {
+                format!(
+                    "{what} exposure would be {} ({sym} {} + other instruments {}) > max_{what}_exposure {}",
+                    fmt_money(after),
+                    fmt_money(this),
+                    fmt_money(others),
+                    fmt_money(limit.unwrap_or(0))
+                )
+            };
+            // any exposure is too much without a positive equity
+            let not_positive = |what: String| {
+                format!("equity {eq} is not positive: no exposure may be added ({what})")
+            };
             match reason {
                 R::Concentration => {
                     let c = limits.max_concentration.unwrap_or(f64::NAN);
                     if equity <= 0 {
-                        format!(
-                            "exposure of {sym} would be {} on an equity of {eq}: no exposure may be added while equity is not positive",
-                            fmt_money(e)
-                        )
+                        not_positive(format!("{sym} would be {}", fmt_money(e)))
                     } else {
                         let share = e as f64 / equity as f64;
                         format!(
@@ -806,12 +812,12 @@ fn explain_spec(
                         )
                     }
                 }
-                R::GrossExposure => format!(
-                    "gross exposure would be {} ({sym} {} + other instruments {}) > max_gross_exposure {}",
-                    fmt_money(gross_others + e),
-                    fmt_money(e),
-                    fmt_money(gross_others),
-                    fmt_money(limits.max_gross_exposure.unwrap_or(0))
+                R::GrossExposure => total(
+                    "gross",
+                    gross_others + e,
+                    e,
+                    gross_others,
+                    limits.max_gross_exposure,
                 ),
                 R::NetExposure => {
                     let m = limits.max_net_exposure.unwrap_or(0);
@@ -823,22 +829,19 @@ fn explain_spec(
                             after > (net_others + b).abs() && after > m
                         })
                         .map_or(scen[1].1, |&(_, a)| a);
-                    format!(
-                        "net exposure would be {} ({sym} {} + other instruments {}) > max_net_exposure {}",
-                        fmt_money((net_others + a).abs()),
-                        fmt_money(a),
-                        fmt_money(net_others),
-                        fmt_money(m)
+                    total(
+                        "net",
+                        (net_others + a).abs(),
+                        a,
+                        net_others,
+                        limits.max_net_exposure,
                     )
                 }
                 _ => {
                     let l = limits.max_leverage.unwrap_or(f64::NAN);
                     let gross = gross_others + e;
                     if equity <= 0 {
-                        format!(
-                            "equity {eq} is not positive: no exposure may be added (gross would be {})",
-                            fmt_money(gross)
-                        )
+                        not_positive(format!("gross would be {}", fmt_money(gross)))
                     } else {
                         let lev = gross as f64 / equity as f64;
                         format!(
@@ -852,6 +855,6 @@ fn explain_spec(
             }
         }
         R::SubmitRate | R::ModifyRate => explain_rate(limits, reason),
-        _ => reason.as_str().to_string(),
+        _ => plain(),
     }
 }

@@ -362,6 +362,7 @@ impl RiskEngine {
                 s,
                 "config",
                 "risk checks, trading states and layers bypassed by configuration",
+                About::NONE,
             );
         }
         if e.manual != TradingState::Active {
@@ -495,7 +496,7 @@ impl RiskEngine {
             self.report.examples.insert(code, sentence.clone());
         }
         let s = self.state.as_str();
-        self.audit.append_about(
+        self.audit.append(
             view.ts,
             "denial",
             s,
@@ -580,7 +581,7 @@ impl RiskEngine {
                 Some(inst) => fmt_qty(inst, raw),
                 None => raw.to_string(),
             };
-            self.audit.append_about(
+            self.audit.append(
                 view.ts,
                 "resize",
                 &q(r.from),
@@ -593,6 +594,7 @@ impl RiskEngine {
                 },
             );
         }
+        // give the buffer back, empty (its allocation serves the next resize)
         self.resizes = resizes;
         self.resizes.clear();
     }
@@ -610,9 +612,7 @@ impl RiskEngine {
         };
         if let Some(v) = self.veto.take() {
             let layer = &self.layers[v.layer];
-            let why = layer
-                .explain()
-                .unwrap_or_else(|| r.as_str().to_string());
+            let why = layer.explain().unwrap_or_else(|| r.as_str().to_string());
             let name = layer.name().to_string();
             let sentence = match (v.to_nothing, cmd) {
                 (true, Command::Submit(spec)) => format!(
@@ -736,9 +736,9 @@ impl RiskEngine {
     fn not_reducing(&self, cmd: &Command, view: &RiskView<'_>) -> Option<String> {
         let spec = match cmd {
             Command::Submit(spec) => spec,
-            Command::SubmitList { orders, .. } => orders
-                .iter()
-                .find(|o| !checks::reduces_exposure(o, view))?,
+            Command::SubmitList { orders, .. } => {
+                orders.iter().find(|o| !checks::reduces_exposure(o, view))?
+            }
             Command::Modify { id, qty, .. } => {
                 let o = view.orders.get(*id)?;
                 let inst = view.instruments.get(o.spec.instrument as usize)?;
@@ -1174,8 +1174,15 @@ impl RiskEngine {
         for l in &mut self.layers {
             l.on_state(to);
         }
-        self.audit
-            .append(ts, "state", from.as_str(), to.as_str(), source, reason);
+        self.audit.append(
+            ts,
+            "state",
+            from.as_str(),
+            to.as_str(),
+            source,
+            reason,
+            About::NONE,
+        );
         let change = StateChange {
             ts,
             from,
