@@ -877,26 +877,49 @@ pub(crate) fn report<'py>(
     Ok(d)
 }
 
-pub(crate) fn entry_dict<'py>(py: Python<'py>, e: &AuditEntry) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("seq", e.seq)?;
-    d.set_item("ts", e.ts)?;
-    d.set_item("kind", &e.kind)?;
-    d.set_item("from", &e.from)?;
-    d.set_item("to", &e.to)?;
-    d.set_item("source", &e.source)?;
-    d.set_item("reason", &e.reason)?;
-    // a denial's reason code and the orders a denial or resize is about (absent for the other
-    // kinds, as in the JSON lines)
-    if !e.code.is_empty() {
-        d.set_item("code", &e.code)?;
+/// The audit log's entries as dicts. The keys and the short values (kind, states, source,
+/// code) are interned Python strings, and an entry's `prev_hash` is the previous entry's `hash`
+/// object: a run may have an entry per denied order.
+// NB: 300k denials (a strategy buying on every bar what the account cannot pay for): 4.5 µs an
+// entry with fresh strings for every key and value, more than the run itself; 2.2 µs with the
+// keys and short values interned (cProfile). Sharing the hash object saves ~110 MB per million
+// entries (max RSS), not time.
+pub(crate) fn entry_dicts<'py>(
+    py: Python<'py>,
+    entries: &[AuditEntry],
+) -> PyResult<Vec<Bound<'py, PyDict>>> {
+    use pyo3::intern;
+    let short = |s: &str| PyString::intern(py, s);
+    let mut prev: Option<Bound<'py, PyString>> = None;
+    let mut out = Vec::with_capacity(entries.len());
+    for e in entries {
+        let d = PyDict::new(py);
+        d.set_item(intern!(py, "seq"), e.seq)?;
+        d.set_item(intern!(py, "ts"), e.ts)?;
+        d.set_item(intern!(py, "kind"), short(&e.kind))?;
+        d.set_item(intern!(py, "from"), short(&e.from))?;
+        d.set_item(intern!(py, "to"), short(&e.to))?;
+        d.set_item(intern!(py, "source"), short(&e.source))?;
+        d.set_item(intern!(py, "reason"), &e.reason)?;
+        // a denial's reason code and the orders a denial or resize is about (absent for the
+        // other kinds, as in the JSON lines)
+        if !e.code.is_empty() {
+            d.set_item(intern!(py, "code"), short(&e.code))?;
+        }
+        if !e.orders.is_empty() {
+            d.set_item(intern!(py, "orders"), &e.orders)?;
+        }
+        let prev_hash = match prev.take() {
+            Some(p) if p.to_str()? == e.prev_hash => p,
+            _ => PyString::new(py, &e.prev_hash),
+        };
+        d.set_item(intern!(py, "prev_hash"), prev_hash)?;
+        let hash = PyString::new(py, &e.hash);
+        d.set_item(intern!(py, "hash"), &hash)?;
+        prev = Some(hash);
+        out.push(d);
     }
-    if !e.orders.is_empty() {
-        d.set_item("orders", &e.orders)?;
-    }
-    d.set_item("prev_hash", &e.prev_hash)?;
-    d.set_item("hash", &e.hash)?;
-    Ok(d)
+    Ok(out)
 }
 
 fn entry_from(i: usize, v: &Bound<'_, PyAny>) -> PyResult<AuditEntry> {
