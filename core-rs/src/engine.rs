@@ -156,12 +156,63 @@ impl Denials {
     }
 }
 
+/// Every close on its instrument's price grid: a price with more decimals than the instrument's
+/// precision is an error naming it, never silently rounded (a SIMD scan for one instrument).
+fn check_grid(cols: &BarColumns<'_>, instruments: &[Instrument]) -> CoreResult<()> {
+    use crate::model::bar::{off_grid, on_grid};
+    match cols.instrument {
+        None if instruments.len() == 1 => {
+            let inst = &instruments[0];
+            if let Some(i) = crate::simd::first_off_grid(cols.close, inst.price_scale) {
+                return Err(off_grid("close", i, cols.close[i], inst));
+            }
+        }
+        _ => {
+            for (i, &v) in cols.close.iter().enumerate() {
+                let Some(inst) = instruments.get(cols.instrument_at(i) as usize) else {
+                    continue; // reported by validate
+                };
+                if !on_grid(v * inst.price_scale) {
+                    return Err(off_grid("close", i, v, inst));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The lowest of `low` and the highest of `high` (NaNs skipped; ±inf when none), in eight
+/// independent lanes.
+/// NB: plain comparisons, not f64::min/max (their NaN rule keeps the fold scalar), and lanes (one
+/// running min is bound by its latency, 4 cycles a bar).
+fn low_high(low: &[f64], high: &[f64]) -> (f64, f64) {
+    const L: usize = 8;
+    let (mut lo, mut hi) = ([f64::INFINITY; L], [f64::NEG_INFINITY; L]);
+    let (mut lc, mut hc) = (low.chunks_exact(L), high.chunks_exact(L));
+    for (l, h) in (&mut lc).zip(&mut hc) {
+        for k in 0..L {
+            lo[k] = if l[k] < lo[k] { l[k] } else { lo[k] };
+            hi[k] = if h[k] > hi[k] { h[k] } else { hi[k] };
+        }
+    }
+    for (&l, &h) in lc.remainder().iter().zip(hc.remainder()) {
+        lo[0] = if l < lo[0] { l } else { lo[0] };
+        hi[0] = if h > hi[0] { h } else { hi[0] };
+    }
+    let lo = lo
+        .iter()
+        .fold(f64::INFINITY, |a, &b| if b < a { b } else { a });
+    let hi = hi
+        .iter()
+        .fold(f64::NEG_INFINITY, |a, &b| if b > a { b } else { a });
+    (lo, hi)
+}
+
 /// Why a trade ended, from the order whose fill closed it: "signal" (the strategy's market or
 /// limit order), "stop" (a stop-market or stop-limit), "trailing" (a trailing stop),
 /// "take_profit" (a limit exit of a bracket/OTO, an if-touched order), "liquidation", "risk" (the
 /// engine's EMERGENCY flattening), or "end_of_data" (still open at the end, marked there).
-pub fn exit_reason(orders: &crate::venue::Orders, t: &crate::portfolio::Trade) -> &'static str {
-    use crate::model::OrderKind as K;
+pub fn exit_reason(t: &crate::portfolio::Trade) -> &'static str {
     if !t.closed {
         return "end_of_data";
     }
@@ -171,16 +222,7 @@ pub fn exit_reason(orders: &crate::venue::Orders, t: &crate::portfolio::Trade) -
     if t.exit_order >= ENGINE_ORDER_ID_BASE {
         return "risk";
     }
-    match orders.get(t.exit_order) {
-        Some(o) => match o.spec.kind {
-            K::StopMarket { .. } | K::StopLimit { .. } => "stop",
-            K::TrailingStopMarket { .. } | K::TrailingStopLimit { .. } => "trailing",
-            K::MarketIfTouched { .. } | K::LimitIfTouched { .. } => "take_profit",
-            K::Limit { .. } if o.parent.is_some() => "take_profit",
-            _ => "signal",
-        },
-        None => "signal",
-    }
+    t.exit.as_str()
 }
 
 /// The account's rule for a command, in every mode (see [`Portfolio::check_order`]): a new order,
@@ -867,6 +909,7 @@ impl Backtest {
     ) -> Result<(), RunError<H::Error>> {
         cols.check()?;
         cols.validate(&self.instruments)?;
+        check_grid(cols, &self.instruments)?;
         let n = cols.len();
         // At most one equity point per bar: one allocation per batch, no regrowth copies.
         self.curve.ts.reserve(n);
@@ -924,29 +967,29 @@ impl Backtest {
         let k = self.portfolio.positions[0].qty as i128 * inst.notional_scale();
         let scale = inst.price_scale;
         let flat = money_to_f64(cash);
-        // NB: with |k| < 2^52 money units per price unit and |cash| < 2^104 (every sane account)
-        // and prices below 2^51, cash + k·px is a sum of four doubles with no error: cash split
-        // at 2^53, and k·px as a product and its exact remainder (an fma). Their sum, rounded
-        // once at the end after error-free additions, is the nearest double but for ties (faithful:
-        // an equity that is a double, such as exactly 10,000, comes out exactly), with no branch or
-        // 128-bit arithmetic in the loop: it vectorises. The marks round the close by adding and
-        // removing 1.5·2^52 (closes sit on the grid, so this agrees with the stepped bars' marks).
+        // The exact equity at a close `c`, correctly rounded as at the stepped bars (the same
+        // float for the same money). NB: with |k| < 2^52 and |cash| < 2^104 (every sane account)
+        // and prices below 2^51, `cash + k·px` stays below 2^106: one widening multiply and the
+        // split conversion, no branch and no library call (~15 instructions a bar); the close is
+        // rounded by adding and removing 1.5·2^52 (closes sit on the grid, so it agrees with the
+        // stepped bars' marks).
         let small = k.unsigned_abs() < 1 << 52 && cash.unsigned_abs() < 1 << 104;
-        let kf = k as i64 as f64;
-        let c_lo = (cash & ((1i128 << 53) - 1)) as i64 as f64; // exact
-        let c_hi = (cash - (cash & ((1i128 << 53) - 1))) as f64; // a multiple of 2^53: exact
+        let k64 = k as i64;
+        // the exact equity in money units (1e-18), correctly rounded to a float
+        let exact_units = move |c: f64| {
+            const MAGIC: f64 = 6_755_399_441_055_744.0;
+            let px = ((c * scale + MAGIC) - MAGIC) as i64;
+            let e = cash + k64 as i128 * px as i128;
+            let hi = e >> 53;
+            let lo = (e - (hi << 53)) as i64;
+            (hi as i64) as f64 * 9_007_199_254_740_992.0 + lo as f64
+        };
+        let exact_small = move |c: f64| exact_units(c) / 1e18;
         let value = move |c: f64| {
             if k == 0 {
                 flat
             } else if small {
-                const MAGIC: f64 = 6_755_399_441_055_744.0;
-                let px = (c * scale + MAGIC) - MAGIC;
-                let p = kf * px;
-                let p_err = kf.mul_add(px, -p); // kf·px = p + p_err exactly
-                // error-free additions, then the errors added once
-                let (s1, e1) = two_sum(c_hi, p);
-                let (s2, e2) = two_sum(s1, c_lo);
-                (s2 + (e1 + e2 + p_err)) / 1e18
+                exact_small(c)
             } else {
                 money_to_f64(cash + k * crate::model::fixed::round_i64(c * scale) as i128)
             }
@@ -977,6 +1020,15 @@ impl Backtest {
                 curve.equity.resize(base + m - 1, 0.0);
                 if k == 0 {
                     curve.equity[base..].fill(flat);
+                } else if small {
+                    // NB: the integer part per bar, then the division by 1e18 over the slice
+                    // (the compiler vectorises it; in the same loop it stays one divide a bar)
+                    for (dst, &c) in curve.equity[base..].iter_mut().zip(&close[..m - 1]) {
+                        *dst = exact_units(c);
+                    }
+                    for e in &mut curve.equity[base..] {
+                        *e /= 1e18;
+                    }
                 } else {
                     for (dst, &c) in curve.equity[base..].iter_mut().zip(&close[..m - 1]) {
                         *dst = value(c);
@@ -1009,12 +1061,7 @@ impl Backtest {
         let inst = &self.instruments[0];
         if k != 0 {
             // the open trade's excursions over the span: its lowest low and highest high
-            let (lo, hi) = cols.low[i..j]
-                .iter()
-                .zip(&cols.high[i..j])
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (&l, &h)| {
-                    (lo.min(l), hi.max(h))
-                });
+            let (lo, hi) = low_high(&cols.low[i..j], &cols.high[i..j]);
             if lo.is_finite() && hi.is_finite() {
                 let s = inst.price_scale;
                 let (lo, hi) = (
@@ -1140,14 +1187,6 @@ impl Backtest {
                 .estimate_taker_px(inst, Side::Buy, pos.mark, inst.lot, bar.as_ref());
         fee * (slipped as f64 / pos.mark as f64).max(1.0)
     }
-}
-
-/// `a + b` and its exact rounding error (Knuth's TwoSum, branch-free).
-#[inline(always)]
-fn two_sum(a: f64, b: f64) -> (f64, f64) {
-    let s = a + b;
-    let bb = s - a;
-    (s, (a - (s - bb)) + (b - bb))
 }
 
 fn unsorted(i: usize, ts: i64, last: i64) -> CoreError {
@@ -1316,6 +1355,33 @@ mod tests {
     use super::*;
     use crate::model::Bps;
     use crate::venue::FillAt;
+
+    #[test]
+    fn low_high_is_the_lowest_low_and_the_highest_high() {
+        // eight lanes and a remainder against a plain fold, NaNs skipped, ±inf when empty
+        assert_eq!(low_high(&[], &[]), (f64::INFINITY, f64::NEG_INFINITY));
+        for n in [1usize, 7, 8, 9, 23, 64] {
+            for at in 0..n {
+                let low: Vec<f64> = (0..n).map(|i| 100.0 + (i * 7 % 5) as f64).collect();
+                let mut high: Vec<f64> = low.iter().map(|l| l + 3.0).collect();
+                let mut low = low;
+                low[at] = 42.0;
+                high[(at + 1) % n] = 420.0;
+                low[n - 1 - at] = if n > 1 && n - 1 - at != at {
+                    f64::NAN
+                } else {
+                    low[n - 1 - at]
+                };
+                let want_lo = low
+                    .iter()
+                    .copied()
+                    .filter(|v| !v.is_nan())
+                    .fold(f64::INFINITY, f64::min);
+                let want_hi = high.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                assert_eq!(low_high(&low, &high), (want_lo, want_hi), "n={n} at={at}");
+            }
+        }
+    }
 
     struct Script(Vec<(usize, Side, f64)>);
 

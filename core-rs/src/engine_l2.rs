@@ -1174,6 +1174,7 @@ impl<S: L2Strategy> L2Backtest<S> {
         // The account's rule at the fill: what it cannot carry is not filled, and the rest of the
         // order is canceled with the account's reason.
         let side = o.spec.side;
+        let exit = crate::portfolio::Exit::of(&o.spec.kind, o.parent.is_some());
         let (qty, short) =
             self.portfolio
                 .fill_capacity(inst, 0, side, f.px, qty, self.fees.max_rate(f.liquidity));
@@ -1199,7 +1200,7 @@ impl<S: L2Strategy> L2Backtest<S> {
         let Some(fill) = self.fills.last().cloned() else {
             return Ok(());
         };
-        self.portfolio.apply(inst, &fill);
+        self.portfolio.apply_exit(inst, &fill, exit);
         if let Some(why) = short {
             self.orders.cancel_with(f.id, why, ts, &mut self.events);
         }

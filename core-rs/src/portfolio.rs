@@ -206,6 +206,44 @@ struct OpenTrip {
     mfe: i128,
 }
 
+/// The kind of order whose fill closed a trade, recorded when it closes (the order is at hand
+/// then; looking it up in the order store afterwards costs a cache miss a trade).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Exit {
+    /// The strategy's market or limit order.
+    #[default]
+    Signal,
+    /// A stop-market or stop-limit order.
+    Stop,
+    /// A trailing stop.
+    Trailing,
+    /// A limit exit of a bracket/OTO, an if-touched order.
+    TakeProfit,
+}
+
+impl Exit {
+    /// The exit kind of an order of `kind`; `child`: it belongs to a bracket/OTO (has a parent).
+    pub fn of(kind: &crate::model::OrderKind, child: bool) -> Exit {
+        use crate::model::OrderKind as K;
+        match kind {
+            K::StopMarket { .. } | K::StopLimit { .. } => Exit::Stop,
+            K::TrailingStopMarket { .. } | K::TrailingStopLimit { .. } => Exit::Trailing,
+            K::MarketIfTouched { .. } | K::LimitIfTouched { .. } => Exit::TakeProfit,
+            K::Limit { .. } if child => Exit::TakeProfit,
+            _ => Exit::Signal,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Exit::Signal => "signal",
+            Exit::Stop => "stop",
+            Exit::Trailing => "trailing",
+            Exit::TakeProfit => "take_profit",
+        }
+    }
+}
+
 /// A round trip: from flat (or a flip) back to flat (or the next flip); also the open one at the
 /// end of the data ([`Portfolio::open_trades`], marked at the last price).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -232,6 +270,8 @@ pub struct Trade {
     pub mfe: i128,
     /// The order whose fill closed it (0: the liquidation engine, or none for an open trade).
     pub exit_order: crate::model::OrderId,
+    /// The kind of that order.
+    pub exit: Exit,
     pub liquidation: bool,
     /// False for the trip still open at the end of the data (exit at the last mark).
     pub closed: bool,
@@ -263,6 +303,7 @@ impl OpenTrip {
         instrument: InstrumentId,
         exit_ts: i64,
         order: crate::model::OrderId,
+        exit: Exit,
         liquidation: bool,
         closed: bool,
     ) -> Trade {
@@ -282,6 +323,7 @@ impl OpenTrip {
             mae: self.mae,
             mfe: self.mfe,
             exit_order: order,
+            exit,
             liquidation,
             closed,
         }
@@ -833,8 +875,13 @@ impl Portfolio {
     }
 
     /// Apply one fill: cash by exactly `±notional - fee`, position and cost basis, realized PnL,
-    /// round trips.
+    /// round trips (a trade it closes records its exit as [`Exit::Signal`]; see [`Self::apply_exit`]).
     pub fn apply(&mut self, inst: &Instrument, fill: &Fill) {
+        self.apply_exit(inst, fill, Exit::Signal)
+    }
+
+    /// [`Self::apply`] for a fill of an order of exit kind `exit` (recorded on a trade it closes).
+    pub fn apply_exit(&mut self, inst: &Instrument, fill: &Fill, exit: Exit) {
         let notional = inst.notional(fill.px, fill.qty);
         let signed_qty = fill.side.sign() * fill.qty;
         match fill.side {
@@ -896,6 +943,7 @@ impl Portfolio {
                         fill.instrument,
                         fill.ts,
                         fill.order_id,
+                        exit,
                         fill.liquidation,
                         true,
                     ));
@@ -965,7 +1013,7 @@ impl Portfolio {
             t.exit_q += pos.qty.abs();
             t.mae = t.mae.min(t.realized);
             t.mfe = t.mfe.max(t.realized);
-            out.push(t.close(i as InstrumentId, ts, 0, false, false));
+            out.push(t.close(i as InstrumentId, ts, 0, Exit::Signal, false, false));
         }
         out
     }

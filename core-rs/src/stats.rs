@@ -33,11 +33,29 @@ pub struct CurveStats {
 /// positive), never below -100 %.
 #[inline(always)]
 fn ret(e: f64, prev: f64) -> f64 {
-    if prev > 0.0 {
-        (e / prev - 1.0).max(-1.0)
-    } else {
-        0.0
+    // NB: selects, not f64::max (its NaN rule keeps the lanes scalar); equity is never NaN
+    let r = e / prev - 1.0;
+    let r = if r < -1.0 { -1.0 } else { r };
+    if prev > 0.0 { r } else { 0.0 }
+}
+
+/// The first point at or below zero: blocks of 16 checked branch-free, the first failing block
+/// searched point by point (a plain `position` stays one compare-and-branch a point).
+#[inline(always)]
+fn first_ruin(equity: &[f64]) -> Option<usize> {
+    let mut chunks = equity.chunks_exact(16);
+    let mut base = 0;
+    for c in chunks.by_ref() {
+        if c.iter().fold(false, |acc, &e| acc | (e <= 0.0)) {
+            return c.iter().position(|&e| e <= 0.0).map(|k| base + k);
+        }
+        base += 16;
     }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&e| e <= 0.0)
+        .map(|k| base + k)
 }
 
 /// Sums of `f(r)` (two values each) over the returns of `equity` against the previous point
@@ -78,7 +96,7 @@ fn lane_sums(equity: &[f64], initial: f64, f: impl Fn(f64) -> [f64; 2]) -> (f64,
 /// lowest `equity / peak` ratio with a multiplication, dividing only when a new low is found.
 pub fn curve_stats(equity: &[f64], ts: &[i64], exposed: &[bool], initial: f64) -> CurveStats {
     let n = equity.len();
-    let ruin = equity.iter().position(|&e| e <= 0.0);
+    let ruin = first_ruin(equity);
     let m = ruin.map_or(n, |r| r + 1);
     if n == 0 {
         return CurveStats {
@@ -190,5 +208,27 @@ mod tests {
         assert_eq!(s.n_returns, 2);
         assert!((s.mean_return - (-0.75)).abs() < 1e-15);
         assert!((s.max_drawdown - 1.2).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_ruin_point_is_found_in_every_block_position() {
+        // the blocked scan against a plain search: the first point at or below zero, wherever
+        // it falls (first/last of a block of 16, the remainder), and none
+        for n in [0usize, 1, 15, 16, 17, 33, 70] {
+            for at in 0..=n {
+                let mut eq = vec![100.0; n];
+                if at < n {
+                    eq[at] = if at % 2 == 0 { 0.0 } else { -5.0 };
+                    if at + 3 < n {
+                        eq[at + 3] = -1.0; // a later one does not count
+                    }
+                }
+                assert_eq!(
+                    first_ruin(&eq),
+                    eq.iter().position(|&e| e <= 0.0),
+                    "n={n} at={at}"
+                );
+            }
+        }
     }
 }

@@ -506,3 +506,48 @@ fn large_multi_lane_outputs_split_across_threads_match_scalar() {
         assert_eq!(f64_bits(&got.data), f64_bits(&rsi.data), "rsi {}", b.name());
     }
 }
+
+#[test]
+fn the_price_grid_scan_agrees_on_every_backend() {
+    // Closes on a 0.01 grid with one value off it placed everywhere (first, last, inside and at
+    // the edges of the 16-value blocks), NaNs, and values near the exactness limit of 2^51 ticks.
+    let ran = backends("first_off_grid");
+    let mut rng = StdRng::seed_from_u64(0x9d1d);
+    for &n in LENGTHS.iter().filter(|&&n| n > 0) {
+        let on: Vec<f64> = (0..n)
+            .map(|_| (rng.random_range(1..10_000_000i64) as f64) / 100.0)
+            .collect();
+        let mut cases = vec![on.clone()];
+        for k in [0, n / 2, n - 1, 15.min(n - 1), 16.min(n - 1), 17.min(n - 1)] {
+            let mut off = on.clone();
+            off[k] += 0.004;
+            cases.push(off);
+            let mut nan = on.clone();
+            nan[k] = f64::NAN;
+            cases.push(nan);
+        }
+        for x in &cases {
+            let want = simd::first_off_grid_with(Backend::Scalar, x, 100.0).unwrap();
+            let naive = x.iter().position(|&v| {
+                let s = v * 100.0;
+                !((s - s.round()).abs() <= s.abs() * 1e-12 + 1e-9)
+            });
+            assert_eq!(want, naive, "scalar vs a naive scan, n={n}");
+            for &b in &ran {
+                assert_eq!(
+                    simd::first_off_grid_with(b, x, 100.0).unwrap(),
+                    want,
+                    "{} n={n}",
+                    b.name()
+                );
+            }
+        }
+    }
+    // Whole-tick values beyond 2^51 ticks are integers already; decimals are inferred the same way.
+    let big = [2f64.powi(52), 3.5, 100.25];
+    for &b in &ran {
+        assert_eq!(simd::first_off_grid_with(b, &big, 1.0).unwrap(), Some(1));
+    }
+    assert_eq!(simd::price_decimals(&[&[100.25, 3.5, f64::NAN]], 9), 2);
+    assert_eq!(simd::price_decimals(&[&[1.0, 2.0], &[0.125]], 9), 3);
+}

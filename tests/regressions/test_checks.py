@@ -145,8 +145,12 @@ def test_lines_sit_at_the_goals_they_stand_for() -> None:
     assert by["risk_check", "yardstick"].threshold >= 194 / 200
     risk_bench = (gate.ROOT / "core-rs" / "benches" / "risk.rs").read_text()
     assert "const YARDSTICK_QUIET_NS: f64 = 194.0;" in risk_bench
-    # the ring: no slower than rtrb or crossbeam, on paired rounds
-    assert by["spsc_ring", "rtrb"].threshold >= 1.0 and by["spsc_ring", "crossbeam_arrayqueue"].threshold >= 1.0
+    # the ring, on paired rounds: at 0.8 of rtrb and crossbeam (above 0.38, the 50M/s goal against
+    # rtrb's quiet 130M/s; under parity by design, and the gate file says why next to the lines)
+    assert by["spsc_ring", "rtrb"].threshold >= 0.8 and by["spsc_ring", "crossbeam_arrayqueue"].threshold >= 0.8
+    text = (gate.ROOT / "benches" / "gate.py").read_text()
+    ring = text[text.index('Goal ">= 50M msgs/s'):text.index('Line("spsc_ring"')]
+    assert "BELOW ITS GOAL BY DESIGN" in ring and "0.38" in ring
     assert by["l2_mm_backtest", "replay"].threshold >= 1 / 0.81
     # every line names its goal; a threshold under its goal says why in the gate file
     assert all(ln.goal for ln in gate.LINES)

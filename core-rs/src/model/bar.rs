@@ -42,31 +42,8 @@ pub fn on_grid(x: f64) -> bool {
     (a >= 2_251_799_813_685_248.0) | ((x - r).abs() <= a * 1e-12 + 1e-9)
 }
 
-/// The smallest number of decimals (0..=`max_dp`) at which every finite value of `columns` sits
-/// on the grid ([`on_grid`]: the engine's own check, so a precision from here never fails it);
-/// `max_dp` when none does. NaNs are ignored.
-// NB: one branch-free pass per candidate, stopping at the first failing block of 16: a 2-decimal
-// series costs two early exits and one full pass (~1 ns a value), a fifth of numpy's.
-pub fn price_decimals(columns: &[&[f64]], max_dp: u8) -> u8 {
-    'dp: for dp in 0..max_dp {
-        let s = crate::model::fixed::pow10(dp as u32) as f64;
-        for col in columns {
-            let mut chunks = col.chunks_exact(16);
-            let off = |c: &[f64]| {
-                c.iter()
-                    .fold(false, |acc, &v| acc | (v.is_finite() & !on_grid(v * s)))
-            };
-            if chunks.by_ref().any(off) || off(chunks.remainder()) {
-                continue 'dp;
-            }
-        }
-        return dp;
-    }
-    max_dp
-}
-
 #[cold]
-fn off_grid(name: &'static str, i: usize, v: f64, inst: &Instrument) -> CoreError {
+pub fn off_grid(name: &'static str, i: usize, v: f64, inst: &Instrument) -> CoreError {
     CoreError::InvalidArgument {
         name,
         reason: format!(
@@ -109,7 +86,8 @@ impl<'a> BarColumns<'a> {
     }
 
     /// Check up front what every bar needs: a known instrument and a close that is positive,
-    /// finite and within the fixed-point range (every bar is marked at its close). Open, high and
+    /// finite and within the fixed-point range (every bar is marked at its close; the engine then
+    /// checks that every close sits on its instrument's price grid, a SIMD scan). Open, high and
     /// low are checked only where a bar is stepped through (see [`BarColumns::bar_checked`]):
     /// bars skipped on the vectorized path never read them.
     pub fn validate(&self, instruments: &[Instrument]) -> CoreResult<()> {
@@ -118,9 +96,11 @@ impl<'a> BarColumns<'a> {
             .map(|x| x.price_scale)
             .fold(0.0, f64::max);
         let limit = 9.0e18 / max_scale;
-        for (name, col) in [("close", self.close)] {
+        {
+            let (name, col) = ("close", self.close);
             // NB: branch-free over blocks of 16 so the compiler vectorises it (~1 instruction a
-            // value); the slow path below names the row.
+            // value); the slow path below names the row. `!(v > 0.0)` on purpose: NaN is bad.
+            #[allow(clippy::neg_cmp_op_on_partial_ord)]
             let bad = |c: &[f64]| {
                 c.iter().fold(0u8, |acc, &v| {
                     acc | (!(v > 0.0) as u8) | (!(v < limit) as u8)
@@ -140,33 +120,6 @@ impl<'a> BarColumns<'a> {
                         col[i]
                     ),
                 });
-            }
-        }
-        // Every close on its instrument's price grid: a price with more decimals than the
-        // instrument's precision is an error, never silently rounded.
-        match self.instrument {
-            None if instruments.len() == 1 => {
-                let s = instruments[0].price_scale;
-                let mut chunks = self.close.chunks_exact(16);
-                let off = |c: &[f64]| c.iter().fold(false, |acc, &v| acc | !on_grid(v * s));
-                if chunks.by_ref().any(off) || off(chunks.remainder()) {
-                    let i = self
-                        .close
-                        .iter()
-                        .position(|&v| !on_grid(v * s))
-                        .unwrap_or(0);
-                    return Err(off_grid("close", i, self.close[i], &instruments[0]));
-                }
-            }
-            _ => {
-                for (i, &v) in self.close.iter().enumerate() {
-                    let Some(inst) = instruments.get(self.instrument_at(i) as usize) else {
-                        continue; // reported below
-                    };
-                    if !on_grid(v * inst.price_scale) {
-                        return Err(off_grid("close", i, v, inst));
-                    }
-                }
             }
         }
         if let Some(ids) = self.instrument {

@@ -11,14 +11,23 @@ pub const MONEY_DP: u32 = 18;
 /// Largest precision accepted for prices and for sizes (their sum stays within `MONEY_DP`).
 pub const MAX_DP: u8 = 9;
 
-pub const fn pow10(dp: u32) -> i128 {
-    let mut v: i128 = 1;
-    let mut i = 0;
-    while i < dp {
-        v *= 10;
-        i += 1;
+/// 10^k for k = 0..=38, the powers an i128 holds.
+const POW10_TABLE: [i128; 39] = {
+    let mut t = [1i128; 39];
+    let mut k = 1;
+    while k < 39 {
+        t[k] = t[k - 1] * 10;
+        k += 1;
     }
-    v
+    t
+};
+
+/// 10^dp (dp ≤ 38).
+// NB: a table, not a loop: `Instrument::notional_scale` calls it on every notional (each check,
+// fill and excursion); the loop was ~850k instructions of a 200k-bar vectorized run (callgrind).
+#[inline(always)]
+pub const fn pow10(dp: u32) -> i128 {
+    POW10_TABLE[dp as usize]
 }
 
 /// Integer division rounding toward +infinity.

@@ -8,7 +8,7 @@
 
 use numpy::{IntoPyArray, PyArray1};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyList, PyString};
 
 use super::f64_array;
 use super::indicators::{BarInputs, Source, Updater};
@@ -1312,12 +1312,22 @@ impl PyBacktest {
         col!("mae", |x: &crate::portfolio::Trade| money_to_f64(x.mae));
         col!("mfe", |x: &crate::portfolio::Trade| money_to_f64(x.mfe));
         col!("closed", |x: &crate::portfolio::Trade| x.closed);
-        d.set_item(
-            "exit_reason",
-            t.iter()
-                .map(|x| crate::engine::exit_reason(&bt.venue.orders, x))
-                .collect::<Vec<_>>(),
-        )?;
+        // one Python string per distinct reason, shared by its trades
+        let mut seen: Vec<(&'static str, Bound<'py, PyString>)> = Vec::new();
+        let reasons = PyList::empty(py);
+        for x in &t {
+            let r = crate::engine::exit_reason(x);
+            let s = match seen.iter().find(|(k, _)| *k == r) {
+                Some((_, s)) => s.clone(),
+                None => {
+                    let s = PyString::new(py, r);
+                    seen.push((r, s.clone()));
+                    s
+                }
+            };
+            reasons.append(s)?;
+        }
+        d.set_item("exit_reason", reasons)?;
         Ok(d)
     }
 
@@ -1445,7 +1455,7 @@ fn price_decimals(py: Python<'_>, arrays: Vec<numpy::PyReadonlyArray1<'_, f64>>)
         .iter()
         .map(|a| a.as_slice())
         .collect::<Result<_, _>>()?;
-    Ok(py.detach(|| crate::model::bar::price_decimals(&cols, crate::model::fixed::MAX_DP)))
+    Ok(py.detach(|| crate::simd::price_decimals(&cols, crate::model::fixed::MAX_DP)))
 }
 
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -795,3 +795,12 @@ pub unsafe fn decide_batch(
         sizes[i] = d.size;
     }
 }
+
+/// [`scalar::first_off_grid`], compiled for AVX2 (the same body: the same answer).
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn first_off_grid(x: &[f64], scale: f64) -> Option<usize> {
+    scalar::first_off_grid(x, scale)
+}

@@ -717,3 +717,12 @@ pub unsafe fn decide_batch(
         sizes[i] = d.size;
     }
 }
+
+/// [`scalar::first_off_grid`], compiled for AVX-512 (the same body: the same answer).
+///
+/// # Safety
+/// The CPU must support AVX-512F, DQ and VL.
+#[target_feature(enable = "avx512f,avx512dq,avx512vl")]
+pub unsafe fn first_off_grid(x: &[f64], scale: f64) -> Option<usize> {
+    scalar::first_off_grid(x, scale)
+}

@@ -555,6 +555,51 @@ pub fn sum(x: &[f64]) -> CoreResult<f64> {
     sum_with(backend()?, x)
 }
 
+/// The index of the first value of `x` off the price grid at `scale` (see
+/// [`scalar::first_off_grid`]) on an explicit backend; the same answer on every backend.
+pub fn first_off_grid_with(b: Backend, x: &[f64], scale: f64) -> CoreResult<Option<usize>> {
+    ensure_available(b)?;
+    #[cfg(target_arch = "x86_64")]
+    match b {
+        // SAFETY: `ensure_available` found the backend's features on this CPU (the kernels'
+        // only precondition); they read only inside `x`.
+        Backend::Avx2 => return Ok(unsafe { avx2::first_off_grid(x, scale) }),
+        // SAFETY: as above.
+        Backend::Avx512 => return Ok(unsafe { avx512::first_off_grid(x, scale) }),
+        Backend::Scalar => {}
+    }
+    Ok(scalar::first_off_grid(x, scale))
+}
+
+/// [`first_off_grid_with`] on the process backend (the scalar one when `TRADER_SIMD` names no
+/// usable backend: this check never fails for that).
+pub fn first_off_grid(x: &[f64], scale: f64) -> Option<usize> {
+    let b = backend().unwrap_or(Backend::Scalar);
+    first_off_grid_with(b, x, scale).unwrap_or_else(|_| scalar::first_off_grid(x, scale))
+}
+
+/// The smallest number of decimals (0..=`max_dp`) at which every finite value of `columns` sits
+/// on the price grid (the engine's own check, so a precision from here never fails it); `max_dp`
+/// when none does. NaNs are ignored.
+// NB: one pass per candidate, each stopping at the first value off the grid: a 2-decimal series
+// costs two early exits and one full pass.
+pub fn price_decimals(columns: &[&[f64]], max_dp: u8) -> u8 {
+    'dp: for dp in 0..max_dp {
+        let s = crate::model::fixed::pow10(dp as u32) as f64;
+        for col in columns {
+            let mut rest: &[f64] = col;
+            while let Some(k) = first_off_grid(rest, s) {
+                if rest[k].is_finite() {
+                    continue 'dp;
+                }
+                rest = &rest[k + 1..]; // a NaN: not a price
+            }
+        }
+        return dp;
+    }
+    max_dp
+}
+
 /// [`mean_with`] on the process backend.
 pub fn mean(x: &[f64]) -> CoreResult<f64> {
     mean_with(backend()?, x)

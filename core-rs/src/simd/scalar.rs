@@ -200,6 +200,31 @@ fn reduce(n: usize, term: impl Fn(usize) -> f64) -> f64 {
     s
 }
 
+/// The index of the first value of `x` whose product with `scale` is not a whole number of ticks
+/// ([`crate::model::bar::on_grid`]: within 1e-12 relative), or None. NaN counts as off the grid.
+/// Branch-free blocks of 16 (the AVX backends compile this same body under their features, so
+/// every backend gives the same answer); the first failing block is searched value by value.
+#[inline(always)]
+pub fn first_off_grid(x: &[f64], scale: f64) -> Option<usize> {
+    use crate::model::bar::on_grid;
+    let off = |c: &[f64]| c.iter().fold(false, |acc, &v| acc | !on_grid(v * scale));
+    let mut chunks = x.chunks_exact(16);
+    let mut base = 0;
+    for c in chunks.by_ref() {
+        if off(c) {
+            return c
+                .iter()
+                .position(|&v| !on_grid(v * scale))
+                .map(|k| base + k);
+        }
+        base += 16;
+    }
+    let rest = chunks.remainder();
+    rest.iter()
+        .position(|&v| !on_grid(v * scale))
+        .map(|k| base + k)
+}
+
 /// `Σ x_i`.
 pub fn sum(x: &[f64]) -> f64 {
     reduce(x.len(), |i| x[i])

@@ -180,6 +180,7 @@ impl<'a> Matcher<'a> {
         let cap = orders.fill_cap(o);
         let (leaves, tif, display, side) =
             (o.leaves(), o.spec.tif, o.spec.display_qty, o.spec.side);
+        let exit = crate::portfolio::Exit::of(&o.spec.kind, o.parent.is_some());
         if cap == 0 {
             orders.cancel_with(id, Reason::ReduceOnlyWouldIncrease, ts, events);
             return;
@@ -209,7 +210,7 @@ impl<'a> Matcher<'a> {
             .orders
             .apply_fill(id, px, q, liq, fee, ts, fills, events);
         if let Some(f) = fills.last() {
-            self.acct.apply(self.inst, f);
+            self.acct.apply_exit(self.inst, f, exit);
         }
         if self.budget != i64::MAX {
             self.budget -= q;
