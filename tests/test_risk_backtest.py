@@ -5,6 +5,7 @@ tampering; trading states commanded by the strategy."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -80,13 +81,21 @@ def test_reckless_strategy_is_held_within_its_limits_by_the_default_layers(share
     # The transitions, in order, with who made them: the daily loss limit halts the first bad day,
     # the next UTC day trades again, the second bad day halts, and the drawdown (> 10% soft) keeps
     # it REDUCING from then on: no more doubling down.
-    path = [(c["from"], c["to"], c["source"], c["reason"]) for c in rep["changes"]]
+    # Each reason is the guard's own sentence, with its numbers.
+    path = [(c["from"], c["to"], c["source"]) for c in rep["changes"]]
     assert path == [
-        ("active", "halted", "drawdown", "risk: daily loss limit"),
-        ("halted", "active", "drawdown", "condition cleared"),
-        ("active", "halted", "drawdown", "risk: daily loss limit"),
-        ("halted", "reducing", "drawdown", "risk: drawdown limit"),
+        ("active", "halted", "drawdown"),
+        ("halted", "active", "drawdown"),
+        ("active", "halted", "drawdown"),
+        ("halted", "reducing", "drawdown"),
     ], path
+    reasons = [c["reason"] for c in rep["changes"]]
+    day_loss = r"day loss (\d+\.\d) % ≥ daily_loss limit 5 % \(equity [\d.]+ against [\d.]+ at the day's start\)"
+    assert re.fullmatch(day_loss, reasons[0]) and re.fullmatch(day_loss, reasons[2]), reasons
+    assert reasons[1].startswith("condition cleared: drawdown "), reasons[1]
+    m = re.fullmatch(r"drawdown (\d+\.\d) % ≥ soft limit 10 % \(high-water mark ([\d.]+), equity ([\d.]+)\)", reasons[3])
+    assert m and float(m[1]) >= 10.0, reasons[3]
+    assert float(m[1]) == pytest.approx((1 - float(m[3]) / float(m[2])) * 100, abs=0.05)
     assert rep["state"] == "reducing"
     assert rep["denials"]["leverage"] >= 1 and rep["denials"]["state_reducing"] > 0 and rep["denials"]["state_halted"] > 0
     assert all(p[1] == 0 for p in r.positions)  # its take-profit sells were allowed: it ended flat

@@ -134,6 +134,46 @@ def test_a_python_layer_resizes_vetoes_and_changes_the_state():
     assert set(acct) == {"ts", "equity", "cash", "positions", "state"} and acct["positions"] == {"BTCUSDT": 0.0}
 
 
+class Explained(Halving):
+    """Halving, with its own words."""
+
+    def explain(self):
+        return f"{self.fills} fills so far, at most 2 before REDUCING"
+
+
+def test_a_python_layer_explains_its_vetoes_resizes_and_state():
+    for layer in (Halving(), Explained()):
+        bt, ctx = engine({"layers": [{"kind": "python", "name": "halving", "layer": layer}]}, cash=1e6)
+        events, changes = [], []
+        i = iter(range(100))
+
+        def on_bar(bar):
+            ctx.submit(1 if next(i) != 1 else -1, 1.0)
+
+        run(bt, ctx, [100.0] * 6, on_bar, events.append, changes.append)
+        denied = [e for e in events if e.kind == "denied"]
+        audit = bt.audit_entries()
+        resizes = [e for e in audit if e["kind"] == "resize"]
+        assert [(e["from"], e["to"], e["source"]) for e in resizes] == [("1.000", "0.500", "halving")] * 3
+        ids = [e["orders"] for e in resizes]  # the buys of bars 0, 2 and 3, one entry each
+        assert all(len(x) == 1 for x in ids) and ids == sorted(ids) and len({x[0] for x in ids}) == 3
+        if isinstance(layer, Explained):
+            # its explain() is the words of the veto, the resizes and the state it asked for
+            assert denied[0].detail == "vetoed by layer halving: 1 fills so far, at most 2 before REDUCING"
+            assert [e["reason"] for e in resizes] == [f"{n} fills so far, at most 2 before REDUCING" for n in (0, 1, 2)]
+            assert changes[0]["reason"] == "3 fills so far, at most 2 before REDUCING"
+        else:
+            # without one: the veto's own str; a resize says who did it
+            assert denied[0].detail == "vetoed by layer halving: no selling today"
+            assert {e["reason"] for e in resizes} == {"resized by layer halving"}
+            assert changes[0]["reason"] == "risk: vetoed by a risk layer"
+        assert denied[0].code == "layer_veto"
+        d = [e for e in audit if e["kind"] == "denial"]
+        assert [(e["code"], e["source"]) for e in d] == [("layer_veto", "halving"), ("state_reducing", "risk"), ("state_reducing", "risk")]
+        assert d[0]["reason"] == denied[0].detail and d[0]["orders"] == [denied[0].order_id]
+        _core.verify_audit(audit)
+
+
 class Broken:
     name = "broken"
 
@@ -146,6 +186,7 @@ def test_an_exception_in_a_python_layer_denies_the_order_and_is_reported():
     events = []
     run(bt, ctx, [100.0] * 2, lambda bar: ctx.submit(1, 0.01), events.append)
     assert [e.code for e in events if e.kind == "denied"] == ["layer_veto", "layer_veto"]
+    assert [e.detail for e in events if e.kind == "denied"] == ["vetoed by layer broken: check() failed: RuntimeError: layer bug"] * 2
     assert bt.positions()[0][1] == 0.0
     rep = bt.risk_report()
     assert rep["vetoes_by_layer"] == {"broken": 2}
@@ -182,7 +223,13 @@ def test_strategy_state_commands_emergency_flattens_and_audit_verifies(tmp_path)
     assert rep["time_in_state"] == {"active": 60.0, "reducing": 0.0, "paused": 0.0, "halted": 60.0, "emergency": 60.0}
 
     entries = bt.audit_entries()
-    assert [e["kind"] for e in entries] == ["state", "state", "seal"]
+    assert [e["kind"] for e in entries] == ["state", "denial", "state", "seal"]
+    # the denied order is an entry too: its id, its code and why (the state and who set it)
+    (denied,) = [e for e in events if e.kind == "denied"]
+    d = entries[1]
+    assert (d["code"], d["orders"], d["source"], d["from"], d["to"]) == ("state_halted", [denied.order_id], "risk", "halted", "halted")
+    assert d["reason"] == denied.detail
+    assert d["reason"].startswith("operator says stop: trading state HALTED (since ") and "by command" in d["reason"]
     # JSON lines round trip, then verify with the key
     path = tmp_path / "audit.jsonl"
     path.write_text("".join(json.dumps(e) + "\n" for e in entries))

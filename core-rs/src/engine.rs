@@ -31,7 +31,7 @@ use crate::model::{
     OrderSpec, Reason, Side,
 };
 use crate::portfolio::{AccountDenial, Portfolio};
-use crate::risk::{RiskEngine, RiskReason, RiskView, StateChange, TradingState};
+use crate::risk::{DenialNote, RiskEngine, RiskReason, RiskView, StateChange, TradingState};
 use crate::venue::{SimVenue, VenueConfig};
 
 /// Ids of the orders the engine sends itself (EMERGENCY flattening) start here, far above any
@@ -109,17 +109,27 @@ pub struct Denials {
 }
 
 impl Denials {
-    /// The events of `cmd` refused for `reason` (a `Denied` per order, `ModifyRejected` for a
-    /// modify), each recorded with `detail`.
+    /// The events of `cmd` refused for `reason`, one per order it is about (`orders`: see
+    /// [`crate::risk::command_orders`]; a cancel-all's are the working orders it would have
+    /// canceled): `Denied` for a new order or a list's leg, `ModifyRejected` for a modify,
+    /// `CancelRejected` for a cancel; each recorded with `detail`.
     pub fn deny(
         &mut self,
         cmd: &Command,
+        orders: &[OrderId],
         reason: Reason,
         detail: &str,
         ts: i64,
         events: &mut Vec<OrderEvent>,
     ) {
-        let mut one = |id: OrderId, kind| {
+        let kind = match cmd {
+            Command::Submit(_) | Command::SubmitList { .. } => OrderEventKind::Denied(reason),
+            Command::Modify { .. } => OrderEventKind::ModifyRejected(reason),
+            Command::Cancel { .. } | Command::CancelAll { .. } => {
+                OrderEventKind::CancelRejected(reason)
+            }
+        };
+        for &id in orders {
             events.push(OrderEvent { id, ts, kind });
             self.by_id.insert(id, self.list.len());
             self.list.push(Denial {
@@ -128,17 +138,20 @@ impl Denials {
                 reason,
                 detail: detail.to_string(),
             });
-        };
-        match cmd {
-            Command::Submit(spec) => one(spec.id, OrderEventKind::Denied(reason)),
-            Command::SubmitList { orders, .. } => {
-                for o in orders {
-                    one(o.id, OrderEventKind::Denied(reason));
-                }
-            }
-            Command::Modify { id, .. } => one(*id, OrderEventKind::ModifyRejected(reason)),
-            Command::Cancel { .. } | Command::CancelAll { .. } => {}
         }
+    }
+
+    /// [`deny`](Self::deny) the command the risk engine just recorded as denied (`note`, its
+    /// [`RiskEngine::last_denial`]: the engine's own denial or the account's): the orders and the
+    /// sentence of its audit entry.
+    pub fn deny_noted(
+        &mut self,
+        cmd: &Command,
+        note: &DenialNote,
+        reason: Reason,
+        events: &mut Vec<OrderEvent>,
+    ) {
+        self.deny(cmd, &note.orders, reason, &note.sentence, note.ts, events);
     }
 
     /// The latest denial of order `id`.
@@ -479,7 +492,7 @@ impl Backtest {
         if !self.risk.bypass()
             && let Err(r) = self.with_risk_view(ts, |risk, view| risk.check(&mut cmd, view))
         {
-            self.risk_denied(&cmd, r, ts);
+            self.risk_denied(&cmd, r);
             self.risk_sync(ts);
             return;
         }
@@ -505,35 +518,19 @@ impl Backtest {
         self.risk_sync(ts);
     }
 
-    /// The events of a command the risk engine refused.
+    /// The events of a command the risk engine refused (recorded, with its sentence and its
+    /// audit entry, by the engine: [`RiskEngine::last_denial`]).
     #[inline(never)]
-    fn risk_denied(&mut self, cmd: &Command, r: RiskReason, ts: i64) {
-        let reason = Reason::Risk(r);
-        let mut push = |id, kind| self.events.push(OrderEvent { id, ts, kind });
-        match cmd {
-            Command::Submit(spec) => push(spec.id, OrderEventKind::Denied(reason)),
-            Command::SubmitList { orders, .. } => {
-                for o in orders {
-                    push(o.id, OrderEventKind::Denied(reason));
-                }
-            }
-            Command::Modify { id, .. } => push(*id, OrderEventKind::ModifyRejected(reason)),
-            Command::Cancel { id } => push(*id, OrderEventKind::CancelRejected(reason)),
-            Command::CancelAll { instrument } => {
-                let ids: Vec<OrderId> = self
-                    .venue
-                    .working_orders()
-                    .filter(|o| instrument.is_none_or(|i| o.spec.instrument == i))
-                    .map(|o| o.id())
-                    .collect();
-                for id in ids {
-                    self.events.push(OrderEvent {
-                        id,
-                        ts,
-                        kind: OrderEventKind::CancelRejected(reason),
-                    });
-                }
-            }
+    fn risk_denied(&mut self, cmd: &Command, r: RiskReason) {
+        self.deny_noted(cmd, Reason::Risk(r));
+    }
+
+    /// The events and records of the denial the risk engine just noted (its own or the
+    /// account's: both land the same way).
+    fn deny_noted(&mut self, cmd: &Command, reason: Reason) {
+        debug_assert!(self.risk.last_denial().is_some(), "a denial is noted first");
+        if let Some(n) = self.risk.last_denial() {
+            self.denials.deny_noted(cmd, n, reason, &mut self.events);
         }
     }
 
@@ -794,9 +791,10 @@ impl Backtest {
     /// The events of a command the account refused, and its record.
     #[inline(never)]
     fn account_denied(&mut self, cmd: &Command, d: AccountDenial, ts: i64) {
-        self.risk.note_account_denial(d.reason.code());
-        self.denials
-            .deny(cmd, d.reason, &d.detail, ts, &mut self.events);
+        self.with_risk_view(ts, |risk, view| {
+            risk.note_account_denial(cmd, d.reason.code(), &d.detail, view)
+        });
+        self.deny_noted(cmd, d.reason);
     }
 
     /// The latest denial of order `id` (its numbers), if it was denied.

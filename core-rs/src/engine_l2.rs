@@ -1381,12 +1381,10 @@ impl<S: L2Strategy> L2Backtest<S> {
         if !self.risk.bypass()
             && let Err(r) = self.risk_check(&mut c, ts)
         {
-            self.risk_denied(&c, r, ts);
+            self.risk_denied(&c, r);
         } else if let Err(d) = self.account_check(&c) {
             // the account's own rule, after the risk engine and never bypassed
-            self.risk.note_account_denial(d.reason.code());
-            self.denials
-                .deny(&c, d.reason, &d.detail, ts, &mut self.events);
+            self.account_denied(&c, d, ts);
         } else {
             self.route_unchecked(c, ts)?;
         }
@@ -1481,9 +1479,20 @@ impl<S: L2Strategy> L2Backtest<S> {
     #[inline]
     fn risk_check(&mut self, c: &mut Command, ts: i64) -> Result<(), RiskReason> {
         self.mark_mid();
-        let Some(inst) = self.inst.as_ref() else {
-            return Ok(()); // the strategy is only called once the instrument is known
-        };
+        // the strategy is only called once the instrument is known
+        self.with_risk_view(ts, |risk, view| risk.check(c, view))
+            .unwrap_or(Ok(()))
+    }
+
+    /// `f` with the risk engine and a view of the account (None before the instrument is
+    /// known).
+    #[inline(always)]
+    fn with_risk_view<R>(
+        &mut self,
+        ts: i64,
+        f: impl FnOnce(&mut RiskEngine, &RiskView<'_>) -> R,
+    ) -> Option<R> {
+        let inst = self.inst.as_ref()?;
         let m = self.risk.take_market();
         let view = RiskView {
             ts,
@@ -1493,44 +1502,38 @@ impl<S: L2Strategy> L2Backtest<S> {
             confidence: &m.confidence,
             last_data_ts: &m.last_data_ts,
         };
-        let r = self.risk.check(c, &view);
+        let r = f(&mut self.risk, &view);
         self.risk.put_market(m);
-        r
+        Some(r)
     }
 
-    /// The events of a command the risk engine refused (in the run's events).
+    /// The events of a command the risk engine refused (in the run's events; recorded, with
+    /// its sentence and its audit entry, by the engine: [`RiskEngine::last_denial`]).
     #[inline(never)]
-    fn risk_denied(&mut self, cmd: &Command, r: RiskReason, ts: i64) {
-        let reason = Reason::Risk(r);
-        let push = |events: &mut Vec<OrderEvent>, id, kind| {
-            events.push(OrderEvent { id, ts, kind });
-        };
-        match cmd {
-            Command::Submit(spec) => {
-                push(&mut self.events, spec.id, OrderEventKind::Denied(reason))
-            }
-            Command::SubmitList { orders, .. } => {
-                for o in orders {
-                    push(&mut self.events, o.id, OrderEventKind::Denied(reason));
-                }
-            }
-            Command::Modify { id, .. } => push(
-                &mut self.events,
-                *id,
-                OrderEventKind::ModifyRejected(reason),
-            ),
-            Command::Cancel { id } => push(
-                &mut self.events,
-                *id,
-                OrderEventKind::CancelRejected(reason),
-            ),
-            Command::CancelAll { instrument } => {
-                if instrument.is_none_or(|i| i == 0) {
-                    for &id in self.orders.working_ids(0) {
-                        push(&mut self.events, id, OrderEventKind::CancelRejected(reason));
-                    }
-                }
-            }
+    fn risk_denied(&mut self, cmd: &Command, r: RiskReason) {
+        self.deny_noted(cmd, Reason::Risk(r));
+    }
+
+    /// A command the account refused: noted by the risk engine (counted, audited) like its own
+    /// denials, then its events.
+    #[inline(never)]
+    fn account_denied(&mut self, cmd: &Command, d: crate::portfolio::AccountDenial, ts: i64) {
+        // the account refuses nothing before the instrument is known (`account_check`)
+        if self
+            .with_risk_view(ts, |risk, view| {
+                risk.note_account_denial(cmd, d.reason.code(), &d.detail, view)
+            })
+            .is_some()
+        {
+            self.deny_noted(cmd, d.reason);
+        }
+    }
+
+    /// The events and records of the denial the risk engine just noted (its own or the
+    /// account's).
+    fn deny_noted(&mut self, cmd: &Command, reason: Reason) {
+        if let Some(n) = self.risk.last_denial() {
+            self.denials.deny_noted(cmd, n, reason, &mut self.events);
         }
     }
 

@@ -12,7 +12,8 @@ use _core::model::{
 use _core::portfolio::{Account, Funding, MarginConfig, Portfolio};
 use _core::risk::bucket::{RateLimit, TokenBucket};
 use _core::risk::checks::{
-    InstrumentLimits, RiskLimits, check_modify, check_order, reduces_exposure,
+    InstrumentLimits, RiskLimits, check_modify, check_order, explain_modify, explain_order,
+    explain_rate, reduces_exposure,
 };
 use _core::risk::{RiskReason, RiskView};
 use _core::venue::Orders;
@@ -131,6 +132,12 @@ impl World {
 
     fn check(&self, l: &RiskLimits, spec: &OrderSpec) -> Result<(), RiskReason> {
         check_order(l, spec, &self.view())
+    }
+
+    /// The order is denied for `want`; its sentence.
+    fn why(&self, l: &RiskLimits, spec: &OrderSpec, want: RiskReason) -> String {
+        assert_eq!(self.check(l, spec), Err(want), "{spec:?}");
+        explain_order(l, spec, &self.view(), want)
     }
 }
 
@@ -695,6 +702,254 @@ fn token_bucket_has_no_drift_over_many_uneven_steps() {
         taken += b.try_take(t.min(1_000_000)) as u64;
     }
     assert_eq!(taken, 3_000);
+}
+
+// ---- the sentences of denials ---------------------------------------------------------------
+//
+// Each denial at a boundary built by hand, its sentence with the numbers written out (X: integer
+// prices and quantities, money with two decimals).
+
+#[test]
+fn sentences_of_instrument_and_precision_denials() {
+    let w = World::new(1_000_000);
+    let l = open_limits();
+    assert_eq!(
+        w.why(&l, &on(2, Buy, MKT, 1), R::UnknownInstrument),
+        "instrument 2 is not one of the run's 2 instruments"
+    );
+    assert_eq!(
+        w.why(&l, &o(Buy, lim(1006), 4), R::PricePrecision),
+        "price 1006 is not on the tick 5 of X"
+    );
+    let trail = OrderKind::TrailingStopMarket {
+        offset: TrailingOffset::Price(12),
+        activation: None,
+    };
+    assert_eq!(
+        w.why(&l, &o(Buy, trail, 4), R::PricePrecision),
+        "trailing offset 12 is not a multiple of the tick 5 of X"
+    );
+    assert_eq!(
+        w.why(&l, &o(Buy, MKT, 7), R::QuantityPrecision),
+        "quantity 7 is not a multiple of the lot 2 of X"
+    );
+    assert_eq!(
+        w.why(&l, &o(Buy, MKT, 2), R::QuantityBelowMin),
+        "quantity 2 < the minimum 4 of X"
+    );
+    assert_eq!(
+        w.why(&l, &o(Buy, lim(0), 4), R::PriceBelowMin),
+        "price 0 is not positive"
+    );
+    let l = with_inst(InstrumentLimits {
+        max_qty: Some(10),
+        min_price: Some(900),
+        max_price: Some(1100),
+        min_notional: Some(m(4_000)),
+        ..Default::default()
+    });
+    assert_eq!(
+        w.why(&l, &o(Sell, MKT, 12), R::QuantityAboveMax),
+        "quantity 12 > max_qty 10 of X"
+    );
+    assert_eq!(
+        w.why(&l, &o(Buy, lim(895), 6), R::PriceBelowMin),
+        "price 895 < min_price 900 of X"
+    );
+    assert_eq!(
+        w.why(
+            &l,
+            &o(Buy, OrderKind::StopMarket { trigger: 1105 }, 4),
+            R::PriceAboveMax
+        ),
+        "price 1105 > max_price 1100 of X"
+    );
+    assert_eq!(
+        w.why(&l, &o(Buy, lim(995), 4), R::NotionalBelowMin),
+        "notional of buy 4 X at 995 = 3980.00 < min_notional 4000.00"
+    );
+    let mut w = w;
+    w.mark(0, 995);
+    assert_eq!(
+        w.why(&l, &o(Sell, MKT, 4), R::NotionalBelowMin),
+        "notional of sell 4 X at the last price 995 = 3980.00 < min_notional 4000.00"
+    );
+}
+
+#[test]
+fn sentences_of_reduce_only_band_and_notional_denials() {
+    let mut w = World::new(1_000_000);
+    let l = open_limits();
+    let ro = |side, qty| OrderSpec {
+        reduce_only: true,
+        ..o(side, MKT, qty)
+    };
+    assert_eq!(
+        w.why(&l, &ro(Sell, 4), R::ReduceOnly),
+        "reduce-only sell 4 X: the position is flat: nothing to reduce"
+    );
+    w.trade(0, Buy, 10, 1000);
+    assert_eq!(
+        w.why(&l, &ro(Buy, 4), R::ReduceOnly),
+        "reduce-only buy 4 X: a buy would grow the position 10"
+    );
+    w.work(OrderSpec {
+        reduce_only: true,
+        ..o(Sell, lim(1100), 6)
+    });
+    assert_eq!(
+        w.why(&l, &ro(Sell, 6), R::ReduceOnly),
+        "reduce-only sell 6 + working reduce-only 6 = 12 > the position 10 it can reduce"
+    );
+    // the band: 55 from 1000 is 550 bps; 2.5 bp of 100_000 is 25, and 30 is 3 bps
+    let band = |bps| RiskLimits {
+        price_band_bps: Some(bps),
+        ..open_limits()
+    };
+    assert_eq!(
+        w.why(&band(500.0), &o(Buy, lim(1055), 4), R::PriceBand),
+        "price 1055 is 550.0 bps from the last price 1000, beyond the band of 500 bps"
+    );
+    w.mark(0, 100_000);
+    assert_eq!(
+        w.why(&band(2.5), &o(Sell, lim(100_030), 4), R::PriceBand),
+        "price 100030 is 3.0 bps from the last price 100000, beyond the band of 2.5 bps"
+    );
+    w.mark(0, 1000);
+    let l = RiskLimits {
+        max_notional: Some(m(10_000)),
+        ..open_limits()
+    };
+    assert_eq!(
+        w.why(&l, &o(Buy, MKT, 12), R::MaxNotional),
+        "notional of buy 12 X at the last price 1000 = 12000.00 > max_notional 10000.00"
+    );
+    assert_eq!(
+        w.why(&l, &o(Sell, lim(1255), 8), R::MaxNotional),
+        "notional of sell 8 X at 1255 = 10040.00 > max_notional 10000.00"
+    );
+}
+
+#[test]
+fn sentences_of_position_and_exposure_denials() {
+    let mut w = World::new(1_000_000);
+    let l = max_pos(20);
+    w.trade(0, Buy, 8, 1000);
+    assert_eq!(
+        w.why(&l, &o(Buy, MKT, 14), R::MaxPosition),
+        "position 8 + order 14 = 22 > max_position 20"
+    );
+    w.work(o(Buy, lim(900), 4));
+    assert_eq!(
+        w.why(&l, &o(Buy, MKT, 10), R::MaxPosition),
+        "position 8 + working 4 + order 10 = 22 > max_position 20"
+    );
+    assert_eq!(
+        w.why(&l, &o(Sell, MKT, 30), R::MaxPosition),
+        "position 8 - order 30 = -22, |-22| > max_position 20"
+    );
+
+    let mut w = World::new(100_000);
+    let l = RiskLimits {
+        max_concentration: Some(0.3),
+        ..open_limits()
+    };
+    assert_eq!(
+        w.why(&l, &o(Buy, MKT, 32), R::Concentration),
+        "exposure of X would be 32000.00 = 32.0 % of equity 100000.00 > max_concentration 30 %"
+    );
+    w.trade(1, Sell, 100, 100); // Y short 10_000
+    let l = RiskLimits {
+        max_gross_exposure: Some(m(50_000)),
+        ..open_limits()
+    };
+    assert_eq!(
+        w.why(&l, &o(Buy, MKT, 42), R::GrossExposure),
+        "gross exposure would be 52000.00 (X 42000.00 + other instruments 10000.00) > \
+         max_gross_exposure 50000.00"
+    );
+    let l = RiskLimits {
+        max_net_exposure: Some(m(20_000)),
+        ..open_limits()
+    };
+    assert_eq!(
+        w.why(&l, &o(Buy, MKT, 32), R::NetExposure),
+        "net exposure would be 22000.00 (X 32000.00 + other instruments -10000.00) > \
+         max_net_exposure 20000.00"
+    );
+    assert_eq!(
+        w.why(&l, &o(Sell, MKT, 12), R::NetExposure),
+        "net exposure would be 22000.00 (X -12000.00 + other instruments -10000.00) > \
+         max_net_exposure 20000.00"
+    );
+
+    let mut w = World::new(10_000).margin(5.0);
+    let l = RiskLimits {
+        max_leverage: Some(2.5),
+        ..RiskLimits::default()
+    };
+    assert_eq!(
+        w.why(&l, &o(Buy, MKT, 26), R::Leverage),
+        "leverage would be 2.60x > max_leverage 2.5x (gross 26000.00 on equity 10000.00)"
+    );
+    // 25_002 on 10_000 is 2.5002x: shown with the decimals that keep it above the cap
+    w.trade(1, Buy, 2, 1);
+    w.mark(1, 1);
+    let l = RiskLimits {
+        max_leverage: Some(2.5),
+        ..RiskLimits::default()
+    };
+    w.pf.cash = m(10_000) - m(2);
+    assert_eq!(
+        w.why(&l, &on(1, Buy, MKT, 25_000), R::Leverage),
+        "leverage would be 2.5002x > max_leverage 2.5x (gross 25002.00 on equity 10000.00)"
+    );
+    w.pf.cash = -m(1);
+    w.mark(1, 0);
+    assert_eq!(
+        w.why(&l, &o(Buy, MKT, 4), R::Leverage),
+        "equity -1.00 is not positive: no exposure may be added (gross would be 4000.00)"
+    );
+}
+
+#[test]
+fn sentences_of_modifies_and_rate_limits() {
+    let mut w = World::new(100_000);
+    let l = RiskLimits {
+        instruments: vec![InstrumentLimits {
+            max_position: Some(20),
+            ..Default::default()
+        }],
+        submit_rate: Some(RateLimit {
+            capacity: 20,
+            interval_ns: 1_000_000_000,
+        }),
+        modify_rate: Some(RateLimit {
+            capacity: 5,
+            interval_ns: 500_000_000,
+        }),
+        ..RiskLimits::default()
+    };
+    let id = w.work(o(Buy, lim(1000), 12));
+    w.work(o(Buy, lim(990), 4));
+    let ord = w.orders.get(id).unwrap().clone();
+    // its own 12 are not counted twice: 4 working + 18 = 22
+    assert_eq!(
+        check_modify(&l, &ord, Some(18), None, None, &w.view()),
+        Err(R::MaxPosition)
+    );
+    assert_eq!(
+        explain_modify(&l, &ord, Some(18), None, None, &w.view(), R::MaxPosition),
+        "position 0 + working 4 + order 18 = 22 > max_position 20"
+    );
+    assert_eq!(
+        explain_rate(&l, R::SubmitRate),
+        "submit rate: more than 20 orders in 1 s"
+    );
+    assert_eq!(
+        explain_rate(&l, R::ModifyRate),
+        "modify rate: more than 5 modifies in 500 ms"
+    );
 }
 
 // ---- properties --------------------------------------------------------------------------

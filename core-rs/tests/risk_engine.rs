@@ -651,11 +651,26 @@ fn emergency_cancels_flattens_and_refuses_strategy_commands() {
     assert_eq!(r.changes[0].source, "command");
     assert_eq!(r.time_in_state_ns[TradingState::Active.index()], 1);
     assert_eq!(r.time_in_state_ns[TradingState::Emergency.index()], 1);
+    // ... and so is each refused command: the sell and the cancel, with their orders and codes
     let audit = bt.risk.audit().entries();
-    assert_eq!(audit.len(), 2);
+    let kinds: Vec<(&str, &str, &[u64])> = audit
+        .iter()
+        .map(|e| (e.kind.as_str(), e.code.as_str(), e.orders.as_slice()))
+        .collect();
     assert_eq!(
-        (audit[0].kind.as_str(), audit[1].kind.as_str()),
-        ("state", "seal")
+        kinds,
+        vec![
+            ("state", "", &[][..]),
+            ("denial", "state_emergency", &[10][..]),
+            ("denial", "state_emergency", &[2][..]),
+            ("seal", "", &[][..]),
+        ]
+    );
+    assert!(
+        audit[1].reason.contains("trading state EMERGENCY")
+            && audit[1].reason.contains("nothing else goes out"),
+        "{}",
+        audit[1].reason
     );
     _core::risk::audit::AuditLog::verify(audit, None).unwrap();
 }
@@ -987,4 +1002,258 @@ fn hooks_a_layer_leaves_out_are_never_called() {
     let (_, _, log) = recorded(only_bars, usize::MAX, 2);
     let log = log.lock().unwrap().clone();
     assert_eq!(log, vec!["bar 1", "bar 2", "bar 3"]);
+}
+
+// ---- denials that explain themselves, and the audit chain -----------------------------------
+
+/// Sends `plan[i]` at bar i; records the state changes it is told of.
+struct Script {
+    plan: Vec<Vec<Command>>,
+    changes: Vec<_core::risk::StateChange>,
+}
+
+impl Handler for Script {
+    type Error = CoreError;
+    fn on_events(&mut self, _: &mut Backtest) -> Result<(), CoreError> {
+        Ok(())
+    }
+    fn on_bar(&mut self, bt: &mut Backtest, _bar: &Bar, i: usize) -> Result<(), CoreError> {
+        for c in self.plan.get(i).cloned().unwrap_or_default() {
+            bt.submit(c);
+        }
+        Ok(())
+    }
+    fn on_trading_state(
+        &mut self,
+        _: &mut Backtest,
+        c: &_core::risk::StateChange,
+    ) -> Result<(), CoreError> {
+        self.changes.push(c.clone());
+        Ok(())
+    }
+}
+
+/// A run of `closes` (one a minute) on "X" (2 price decimals, 3 size decimals), filled at the
+/// close without fees, on 100,000 of cash, with `risk`.
+fn scripted(closes: &[f64], risk: RiskEngine, plan: Vec<Vec<Command>>) -> (Backtest, Script) {
+    let inst = Instrument::new("X", 2, 3).unwrap();
+    let venue = VenueConfig {
+        fill_at: FillAt::Close,
+        ..VenueConfig::default()
+    };
+    let mut bt = Backtest::new(vec![inst], venue, 100_000.0).unwrap();
+    bt.set_risk(risk);
+    let ts: Vec<i64> = (0..closes.len() as i64)
+        .map(|k| 1_641_387_600_000_000_000 + k * 60_000_000_000)
+        .collect();
+    let cols = BarColumns {
+        ts: &ts,
+        open: closes,
+        high: closes,
+        low: closes,
+        close: closes,
+        volume: &vec![1e9; closes.len()],
+        instrument: None,
+    };
+    let mut h = Script {
+        plan,
+        changes: Vec::new(),
+    };
+    bt.run(&cols, &mut h).unwrap();
+    bt.finish();
+    (bt, h)
+}
+
+fn mkt(id: u64, side: Side, qty: i64) -> Command {
+    Command::Submit(OrderSpec::new(id, 0, side, OrderKind::Market, qty))
+}
+
+#[test]
+fn a_drawdown_state_and_its_denials_name_the_drawdown_and_the_limit() {
+    use _core::risk::layers::{DrawdownConfig, DrawdownGuard};
+    let guard = DrawdownGuard::new(
+        DrawdownConfig {
+            soft: Some(0.1),
+            hard: None,
+            hard_state: TradingState::Halted,
+            daily_loss: None,
+        },
+        "dd".into(),
+    )
+    .unwrap();
+    let risk = RiskEngine::new(RiskConfig::default(), vec![Box::new(guard)], 1).unwrap();
+    // 500 bought at 100.00 with all of the 100,000 minus 50,000; at 76.00 the equity is
+    // 50,000 + 38,000 = 88,000: 12 % below its high-water mark 100,000.
+    let plan = vec![
+        vec![mkt(1, Side::Buy, 500_000)],
+        vec![],
+        vec![mkt(2, Side::Buy, 1_000)],
+    ];
+    let (bt, h) = scripted(&[100.0, 76.0, 76.0], risk, plan);
+    let why = "drawdown 12.0 % ≥ soft limit 10 % (high-water mark 100000.00, equity 88000.00)";
+    assert_eq!(h.changes.len(), 1);
+    let c = &h.changes[0];
+    assert_eq!(
+        (c.from, c.to, c.source.as_str(), c.reason.as_str()),
+        (TradingState::Active, TradingState::Reducing, "dd", why)
+    );
+    assert_eq!(bt.risk.report().changes[0].reason, why);
+    let since = _core::risk::explain::utc(c.ts);
+    let want = format!(
+        "{why}: trading state REDUCING (since {since}, by layer dd) lets only reducing orders out: \
+         buy 1.000 X would grow the position 500.000"
+    );
+    let d = bt.denial(2).expect("order 2 was denied");
+    assert_eq!(d.reason, Reason::Risk(RiskReason::StateReducing));
+    assert_eq!(d.detail, want);
+    assert_eq!(
+        bt.risk.report().examples[RiskReason::StateReducing.code()],
+        want
+    );
+    // the change and the denial are audited, in order, and the chain verifies
+    let audit = bt.risk.audit().entries();
+    let kinds: Vec<&str> = audit.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["state", "denial", "seal"]);
+    assert_eq!(audit[0].reason, why);
+    assert_eq!(
+        (
+            audit[1].code.as_str(),
+            audit[1].orders.as_slice(),
+            audit[1].reason.as_str()
+        ),
+        ("state_reducing", &[2][..], want.as_str())
+    );
+    _core::risk::audit::AuditLog::verify(audit, None).unwrap();
+}
+
+/// Halves every order and says so.
+struct Halver;
+
+impl _core::risk::RiskLayer for Halver {
+    fn name(&self) -> &str {
+        "halver"
+    }
+    fn check(&mut self, spec: &OrderSpec, _: &_core::risk::RiskView<'_>) -> _core::risk::Verdict {
+        _core::risk::Verdict::Resize(spec.qty / 2)
+    }
+    fn hooks(&self) -> Hooks {
+        Hooks {
+            check: true,
+            ..Hooks::NONE
+        }
+    }
+    fn explain(&self) -> Option<String> {
+        Some("half of what was asked".into())
+    }
+}
+
+#[test]
+fn denials_and_resizes_are_audit_entries_and_tampering_with_them_is_detected() {
+    let mut cfg = RiskConfig::default();
+    cfg.limits.instruments = vec![InstrumentLimits {
+        min_notional: Some(200 * _core::model::fixed::pow10(_core::model::MONEY_DP)),
+        ..Default::default()
+    }];
+    let risk = RiskEngine::new(cfg, vec![Box::new(Halver)], 1).unwrap();
+    // order 1: 4.000 (400.00) halved to 2.000 (200.00), goes out; order 2: 3.000 (300.00)
+    // halved to 1.500 (150.00 < 200.00): denied after the resize; order 3: 10.000 halved to
+    // 5.000, which a cash account holding 2.000 cannot sell (the account's own denial).
+    let plan = vec![
+        vec![mkt(1, Side::Buy, 4_000)],
+        vec![mkt(2, Side::Buy, 3_000), mkt(3, Side::Sell, 10_000)],
+    ];
+    let (bt, _) = scripted(&[100.0, 100.0, 100.0], risk, plan);
+    assert_eq!(bt.position_raw(0), 2_000);
+    let audit = bt.risk.audit().entries();
+    let rows: Vec<(&str, &str, &str, &str, &[u64])> = audit
+        .iter()
+        .map(|e| {
+            (
+                e.kind.as_str(),
+                e.from.as_str(),
+                e.to.as_str(),
+                e.source.as_str(),
+                e.orders.as_slice(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("resize", "4.000", "2.000", "halver", &[1][..]),
+            ("denial", "active", "active", "risk", &[2][..]),
+            ("resize", "10.000", "5.000", "halver", &[3][..]),
+            ("denial", "active", "active", "account", &[3][..]),
+            ("seal", "active", "active", "engine", &[][..]),
+        ]
+    );
+    assert_eq!(audit[0].reason, "half of what was asked");
+    assert_eq!(audit[1].code, "notional_below_min");
+    assert_eq!(
+        audit[1].reason,
+        "layer halver resized order 2 from 3.000 to 1.500, then: \
+         notional of buy 1.500 X at the last price 100.00 = 150.00 < min_notional 200.00"
+    );
+    assert_eq!(audit[3].code, "insufficient_holdings");
+    assert_eq!(audit[3].reason, bt.denial(3).unwrap().detail);
+    assert_eq!(bt.risk.report().resized, 2);
+    let r = bt.risk.report();
+    assert_eq!(r.examples["notional_below_min"], audit[1].reason);
+    assert_eq!(r.examples["insufficient_holdings"], audit[3].reason);
+
+    use _core::risk::audit::AuditLog;
+    AuditLog::verify(audit, None).unwrap();
+    // an edited denial, a denial naming another order, a denial with another code, a resize
+    // with another size: each is caught at its entry
+    let mut e = audit.to_vec();
+    e[1].reason = "nothing to see".into();
+    assert_eq!(AuditLog::verify(&e, None).unwrap_err().index, 1);
+    let mut e = audit.to_vec();
+    e[1].orders = vec![7];
+    assert_eq!(AuditLog::verify(&e, None).unwrap_err().index, 1);
+    let mut e = audit.to_vec();
+    e[3].code = "state_halted".into();
+    assert_eq!(AuditLog::verify(&e, None).unwrap_err().index, 3);
+    let mut e = audit.to_vec();
+    e[0].to = "4.000".into();
+    assert_eq!(AuditLog::verify(&e, None).unwrap_err().index, 0);
+    // a denial taken out of the chain
+    let mut e = audit.to_vec();
+    e.remove(1);
+    assert!(AuditLog::verify(&e, None).is_err());
+}
+
+#[test]
+fn a_refused_cancel_carries_its_sentence_like_a_refused_order() {
+    let (bt, _) = gate(
+        TradingState::Halted,
+        vec![
+            sell(10, 1_000),
+            Command::Cancel { id: 2 },
+            Command::CancelAll { instrument: None },
+        ],
+    );
+    let all = bt.denials.all();
+    assert_eq!(
+        all.iter().map(|d| d.order_id).collect::<Vec<_>>(),
+        vec![10, 2, 2]
+    );
+    for d in all {
+        assert!(
+            d.detail.starts_with("test: trading state HALTED (since ")
+                && d.detail
+                    .ends_with(", by command) lets nothing out, cancels included"),
+            "{}",
+            d.detail
+        );
+    }
+    let audit = bt.risk.audit().entries();
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|e| e.kind == "denial")
+            .map(|e| e.orders.clone())
+            .collect::<Vec<_>>(),
+        vec![vec![10], vec![2], vec![2]]
+    );
 }

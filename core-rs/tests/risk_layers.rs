@@ -147,12 +147,20 @@ fn drawdown_soft_exactly_reduces_and_recovers() {
     w.mark(901);
     g.on_bar(&w.bar(901), &w.view());
     assert_eq!(g.wish().state, TradingState::Active);
+    assert_eq!(
+        g.explain().unwrap(),
+        "drawdown 9.9 % < soft limit 10 % (high-water mark 1000.00, equity 901.00)"
+    );
     assert_eq!(g.check(&buy(1), &w.view()), Verdict::Pass);
     // 90.0 → drawdown exactly 0.1: REDUCING.
     w.mark(900);
     g.on_bar(&w.bar(900), &w.view());
     assert_eq!(g.drawdown(), 0.1);
     assert_eq!(g.wish(), wish(TradingState::Reducing, RiskReason::Drawdown));
+    assert_eq!(
+        g.explain().unwrap(),
+        "drawdown 10.0 % ≥ soft limit 10 % (high-water mark 1000.00, equity 900.00)"
+    );
     assert_eq!(
         g.check(&buy(1), &w.view()),
         Verdict::Veto(RiskReason::Drawdown)
@@ -179,14 +187,19 @@ fn drawdown_hard_exactly_latches_hard_state() {
     g.on_bar(&w.bar(801), &w.view());
     assert_eq!(g.wish(), wish(TradingState::Reducing, RiskReason::Drawdown));
     w.mark(800); // exactly 0.2
+    w.ts = 1_641_387_660_000_000_000;
     g.on_bar(&w.bar(800), &w.view());
     assert_eq!(g.wish(), wish(TradingState::Halted, RiskReason::Drawdown));
-    // Latched: a full recovery (and a fill) changes nothing.
+    let latched = "drawdown 20.0 % ≥ hard limit 20 % (high-water mark 1000.00, equity 800.00) \
+                   at 2022-01-05 13:01:00 UTC: HALTED for the rest of the run";
+    assert_eq!(g.explain().unwrap(), latched);
+    // Latched: a full recovery (and a fill) changes nothing, nor the numbers it latched on.
     w.mark(1200);
     g.on_bar(&w.bar(1200), &w.view());
     let f = w.trade(Side::Sell, 1200, 10);
     g.on_fill(&f, &w.view());
     assert_eq!(g.wish(), wish(TradingState::Halted, RiskReason::Drawdown));
+    assert_eq!(g.explain().unwrap(), latched);
     assert!(g.needs_every_bar());
 
     let mut e = DrawdownGuard::new(
@@ -234,6 +247,10 @@ fn daily_loss_halts_until_the_next_utc_day() {
     w.mark(950); // exactly 5%
     g.on_bar(&w.bar(950), &w.view());
     assert_eq!(g.wish(), wish(TradingState::Halted, RiskReason::DailyLoss));
+    assert_eq!(
+        g.explain().unwrap(),
+        "day loss 5.0 % ≥ daily_loss limit 5 % (equity 950.00 against 1000.00 at the day's start)"
+    );
     // Held for the rest of the day even after a recovery, to the last nanosecond.
     w.mark(1000);
     w.ts = 20_001 * DAY - 1;
@@ -331,6 +348,16 @@ fn vol_rolling_matches_a_direct_std_and_scales() {
     let want = (100.0 * scale).floor() as i64;
     assert!(want > 0 && want != 100);
     assert_eq!(v.check(&buy(100), &w.view()), Verdict::Resize(want));
+    use _core::risk::explain::pct;
+    assert_eq!(
+        v.explain().unwrap(),
+        format!(
+            "annualized volatility {} % (σ {} % per bar, rolling 20) against the target 40 %: \
+             size × {scale:.3} (clamped to [0, 2])",
+            pct(sa),
+            pct(v.sigma(0).unwrap())
+        )
+    );
     // Reducing orders pass.
     w.trade(Side::Buy, *c.last().unwrap(), 50);
     assert_eq!(v.check(&sell(50), &w.view()), Verdict::Pass);
@@ -456,6 +483,10 @@ fn kelly_fraction_on_a_known_trade_list_and_sizing_boundary() {
         k.check(&limit(Side::Buy, 100, 1_000_000), &w.view()),
         Verdict::Pass
     );
+    assert_eq!(
+        k.explain().unwrap(),
+        "9 closed trades, fewer than min_trades 10: no sizing yet"
+    );
     w.push_trade(-1);
     // W = 0.6, R = 2 / 1 → f* = 0.6 − 0.4 / 2 = 0.4; cap = 0.25 × 0.4 × 1000 = 100 → 10 at 10.0.
     let order = limit(Side::Buy, 100, 10);
@@ -464,6 +495,11 @@ fn kelly_fraction_on_a_known_trade_list_and_sizing_boundary() {
     assert_eq!(
         k.check(&limit(Side::Buy, 100, 11), &w.view()),
         Verdict::Resize(10)
+    );
+    assert_eq!(
+        k.explain().unwrap(),
+        "f* = 0.400 over the last 10 trades (win rate 60 %, mean win / mean loss 2.00): \
+         a position is capped at fraction 0.25 × f* × equity"
     );
     // With a long of 4 (bought at 10.0: equity unchanged) only 6 more fit; a sell may flip to
     // a short of 10 (14) but not beyond.
@@ -507,6 +543,11 @@ fn kelly_non_positive_edge_vetoes_and_the_window_slides() {
         Verdict::Veto(RiskReason::Kelly)
     );
     assert_eq!(k.kelly_fraction(), Some(0.0));
+    assert_eq!(
+        k.explain().unwrap(),
+        "f* = 0.000 over the last 4 trades (win rate 50 %, mean win / mean loss 1.00): \
+         no edge, no order that adds exposure"
+    );
     // One more win: the window drops the first win → [−1, 1, −1, 3]: W = 0.5, R = 2 / 1 →
     // f* = 0.25 > 0.
     w.push_trade(3);
@@ -521,6 +562,10 @@ fn kelly_non_positive_edge_vetoes_and_the_window_slides() {
         Verdict::Veto(RiskReason::Kelly)
     );
     assert_eq!(k.kelly_fraction(), Some(f64::NEG_INFINITY));
+    assert_eq!(
+        k.explain().unwrap(),
+        "no winning trade among the last 4 trades (f* = -inf): no edge, no order that adds exposure"
+    );
     // All wins: f* = W = 1 → cap 0.25 × equity.
     for _ in 0..4 {
         w.push_trade(5);
@@ -576,14 +621,24 @@ fn confidence_threshold_and_lerp_bounds() {
     // No confidence given: pass.
     assert_eq!(c.check(&buy(1000), &w.view()), Verdict::Pass);
     // Just below min_confidence: veto; at it: scale lerp(0.25, 1, 0.2) = 0.4.
+    assert_eq!(c.explain(), None, "nothing judged yet");
     w.conf[0] = 0.2 - 1e-9;
     assert_eq!(
         c.check(&buy(100), &w.view()),
         Verdict::Veto(RiskReason::Confidence)
     );
+    // shown with as many decimals as it takes to stay below the threshold
+    assert_eq!(
+        c.explain().unwrap(),
+        "confidence 0.199999999 < min_confidence 0.2"
+    );
     w.conf[0] = 0.2;
     assert_eq!(c.bounds(0.2), (0.4, 1.4));
     assert_eq!(c.check(&buy(100), &w.view()), Verdict::Resize(40));
+    assert_eq!(
+        c.explain().unwrap(),
+        "confidence 0.20: size × 0.40, leverage after the order capped at 1.40x"
+    );
     // c = 1: scale 1, leverage 3 → 300 at 10.0 fits exactly, 301 is cut to 300.
     w.conf[0] = 1.0;
     assert_eq!(c.bounds(1.0), (1.0, 3.0));
@@ -657,12 +712,18 @@ fn panic_stale_data_at_its_threshold_and_cooldown() {
     w.ts = 1100; // exactly stale_ns old: fine
     assert_eq!(p.check(&buy(1), &w.view()), Verdict::Pass);
     assert_eq!(p.wish().state, TradingState::Active);
+    assert_eq!(p.explain(), None, "no condition held yet");
     w.ts = 1101;
     assert_eq!(
         p.check(&sell(1), &w.view()),
         Verdict::Veto(RiskReason::StaleData)
     );
     assert_eq!(p.wish(), wish(TradingState::Paused, RiskReason::StaleData));
+    assert_eq!(
+        p.explain().unwrap(),
+        "market data of instrument 0 is 101 ns old > stale limit 100 ns: \
+         PAUSED until 1970-01-01 00:00:00 UTC (cool-down 50 ns)"
+    );
     assert!(p.needs_every_bar());
     // Held until 1101 + 50 exclusive.
     w.last[0] = 1140;
@@ -672,6 +733,11 @@ fn panic_stale_data_at_its_threshold_and_cooldown() {
     w.ts = 1151;
     p.on_bar(&w.bar(100), &w.view());
     assert_eq!(p.wish().state, TradingState::Active);
+    assert_eq!(
+        p.explain().unwrap(),
+        "market data of instrument 0 is 101 ns old > stale limit 100 ns \
+         at 1970-01-01 00:00:00 UTC, over after its cool-down of 50 ns"
+    );
     assert!(!p.needs_every_bar());
     // No data yet is stale; an instrument not tracked is not watched.
     w.last[0] = i64::MIN;
@@ -701,6 +767,12 @@ fn panic_wide_spread_against_the_rolling_median() {
     assert_eq!(p.spread_median(0), Some(11.0));
     q(&mut p, 6, 23); // > 22
     assert_eq!(p.wish(), wish(TradingState::Paused, RiskReason::WideSpread));
+    // 23 and 11 raw on a mid of 10_011: 22.97 and 10.99 bps; 23 / 11 = 2.09
+    assert_eq!(
+        p.explain().unwrap(),
+        "instrument 0: spread 23.0 bps is 2.1 × its median 11.0 bps over the last 4 quotes \
+         > spread_k 2: PAUSED until 1970-01-01 00:00:00 UTC (cool-down 50 ns)"
+    );
     q(&mut p, 55, 10);
     assert_eq!(p.wish().state, TradingState::Paused);
     q(&mut p, 56, 10); // 6 + 50
@@ -755,6 +827,14 @@ fn panic_slippage_at_k_times_expected() {
     assert_eq!(p.wish().state, TradingState::Active);
     p.on_fill(&fill(7, 10_011, 20), &w.view());
     assert_eq!(p.wish(), wish(TradingState::Paused, RiskReason::Slippage));
+    assert!(
+        p.explain().unwrap().starts_with(
+            "fill of order 7 slipped 11.0 bps from its reference price > slippage_k 5 × \
+             expected 2 bps = 10 bps: PAUSED until "
+        ),
+        "{:?}",
+        p.explain()
+    );
     p.on_fill(&fill(7, 10_000, 69), &w.view());
     assert_eq!(p.wish().state, TradingState::Paused);
     p.on_fill(&fill(7, 10_000, 70), &w.view());
@@ -793,6 +873,13 @@ fn panic_consecutive_rejects() {
         p.wish(),
         wish(TradingState::Halted, RiskReason::ConsecutiveRejects)
     );
+    assert!(
+        p.explain()
+            .unwrap()
+            .starts_with("3 venue rejects in a row ≥ max_consecutive_rejects 3: HALTED until "),
+        "{:?}",
+        p.explain()
+    );
     p.on_event(&e(8, OrderEventKind::Filled { fill_index: 0 }), &w.view());
     p.on_event(&e(56, OrderEventKind::Submitted), &w.view());
     assert_eq!(p.wish().state, TradingState::Halted, "until 7 + 50");
@@ -825,8 +912,18 @@ fn breaker_closed_open_half_open_closed() {
     b.on_event(&e(2, rej), &w.view());
     assert_eq!(b.breaker_state(), BreakerState::Closed);
     assert_eq!(b.check(&buy(1), &w.view()), Verdict::Pass);
+    assert_eq!(
+        b.explain().unwrap(),
+        "circuit breaker closed: 2 failures in a row (failure_threshold 3)"
+    );
     b.on_event(&e(3, rej), &w.view()); // the threshold
     assert_eq!(b.breaker_state(), BreakerState::Open);
+    assert_eq!(
+        b.explain().unwrap(),
+        "circuit breaker open since 1970-01-01 00:00:00 UTC after 3 failures in a row (venue \
+         rejects, losing trades; failure_threshold 3): orders that add exposure are vetoed until \
+         1970-01-01 00:00:00 UTC (cool-down 1 µs)"
+    );
     w.ts = 1002;
     assert_eq!(
         b.check(&buy(1), &w.view()),
@@ -841,6 +938,10 @@ fn breaker_closed_open_half_open_closed() {
         b.check(&buy(1), &w.view()),
         Verdict::Veto(RiskReason::CircuitOpen),
         "trials used up"
+    );
+    assert_eq!(
+        b.explain().unwrap(),
+        "circuit breaker half-open: its 1 trial order(s) are out, the next outcome closes or opens it"
     );
     b.on_event(&e(1010, OrderEventKind::Accepted), &w.view());
     assert_eq!(b.breaker_state(), BreakerState::Closed);
@@ -880,6 +981,13 @@ fn breaker_success_resets_and_half_open_failure_reopens() {
     );
     b.on_event(&e(1006, rej), &w.view());
     assert_eq!(b.breaker_state(), BreakerState::Open);
+    assert!(
+        b.explain()
+            .unwrap()
+            .contains("after its half-open trial failed"),
+        "{:?}",
+        b.explain()
+    );
     w.ts = 2005;
     assert_eq!(
         b.check(&buy(1), &w.view()),

@@ -655,12 +655,22 @@ class Backtest:
         layer that raises in ``check`` vetoes the order (``layer_veto``); its message is in the
         report's ``layer_messages``."""
     def risk_report(self) -> dict[str, Any]:
-        """``{"denials": {code: n}, "vetoes_by_layer": {name: n}, "resized": n, "changes":
-        [{ts, from, to, source, reason}], "time_in_state": {state: seconds}, "state": name,
-        "layer_messages": [str]}``."""
+        """``{"denials": {code: n}, "examples": {code: sentence}, "vetoes_by_layer": {name: n},
+        "resized": n, "changes": [{ts, from, to, source, reason}], "time_in_state": {state:
+        seconds}, "state": name, "layer_messages": [str]}``. ``denials`` counts the risk engine's
+        and the account's refusals by reason code; ``examples`` holds the first denial's sentence
+        of each code, with its numbers (``"insufficient_balance": "buy 1.000000 BTCUSDT at
+        86000.00 costs 86064.50 with fees; free balance 10000.00 (cash 10000.00)"``). A change's
+        ``reason`` is the layer's own explanation when a layer asked for it ("drawdown 12.3 % ≥
+        soft limit 10 % (high-water mark 11200.00, equity 9822.40)")."""
     def audit_entries(self) -> list[dict[str, Any]]:
-        """The hash-chained audit log: dicts of seq, ts, kind ("state", "bypass", "seal"), from,
-        to, source, reason, prev_hash, hash. Check with :func:`verify_audit`."""
+        """The hash-chained audit log: dicts of seq, ts, kind, from, to, source, reason,
+        prev_hash, hash, and for denials and resizes ``code`` and ``orders``. Kinds: "state" (a
+        change of trading state), "denial" (a refused command: ``orders`` its order ids, ``code``
+        its reason code, ``source`` "risk", a layer's name or "account", ``reason`` the sentence
+        with the numbers, ``from`` = ``to`` the trading state), "resize" (a layer changed an
+        order's quantity: ``from``/``to`` the quantities, ``source`` the layer), "bypass", "seal".
+        Check with :func:`verify_audit`."""
     @property
     def trading_state(self) -> str:
         """The risk engine's trading state."""

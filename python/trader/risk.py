@@ -303,7 +303,11 @@ class RiskLayer:
       (instrument units; the engine rounds it down to the lot and checks it again), or a str to
       veto it (the text is the detail; the denial's code is ``layer_veto``);
     - ``on_bar(bar, account)`` and ``on_fill(fill, account)`` observe the run;
-    - ``wish()`` returns None (no objection) or a trading state name the layer asks for.
+    - ``wish()`` returns None (no objection) or a trading state name the layer asks for;
+    - ``explain()`` returns the layer's own words, with its numbers, for what it decided last (a
+      str, or None): called only when they are needed — a veto or resize of an order, a trading
+      state it asked for — and written into the denial's detail, the change's reason and the
+      audit log. Without it, a veto's str (or the exception that vetoed) is the explanation.
 
     ``order`` = ``{id, instrument, side, type, qty, price, trigger, reduce_only}``;
     ``account`` = ``{ts, equity, cash, positions: {symbol: qty}, state}``. An exception in a layer
@@ -323,6 +327,9 @@ class RiskLayer:
         return None
 
     def wish(self) -> str | None:
+        return None
+
+    def explain(self) -> str | None:
         return None
 
 

@@ -150,7 +150,9 @@ impl PyOrderEvent {
             (f, &bt.instruments[f.instrument as usize])
         });
         let detail = match ev.kind {
-            OrderEventKind::Denied(_) | OrderEventKind::ModifyRejected(_) => bt
+            OrderEventKind::Denied(_)
+            | OrderEventKind::ModifyRejected(_)
+            | OrderEventKind::CancelRejected(_) => bt
                 .denial(ev.id)
                 .filter(|d| d.ts == ev.ts)
                 .map(|d| d.detail.clone()),
@@ -1001,15 +1003,10 @@ impl PyBacktest {
         )
     }
 
-    /// The audit log's entries (dicts: seq, ts, kind, from, to, source, reason, prev_hash, hash).
+    /// The audit log's entries (dicts: seq, ts, kind, from, to, source, reason, prev_hash, hash;
+    /// code and orders for denials and resizes).
     fn audit_entries<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
-        self.inner
-            .risk
-            .audit()
-            .entries()
-            .iter()
-            .map(|e| super::risk::entry_dict(py, e))
-            .collect()
+        super::risk::entry_dicts(py, self.inner.risk.audit().entries())
     }
 
     /// The risk engine's trading state.

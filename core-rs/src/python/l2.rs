@@ -811,13 +811,7 @@ fn report_dict<'py>(
         "risk",
         super::risk::report(py, run.risk.report(), run.risk.state(), log)?,
     )?;
-    let audit = run
-        .risk
-        .audit()
-        .entries()
-        .iter()
-        .map(|e| super::risk::entry_dict(py, e))
-        .collect::<PyResult<Vec<_>>>()?;
+    let audit = super::risk::entry_dicts(py, run.risk.audit().entries())?;
     d.set_item("audit", audit)?;
     Ok(d)
 }

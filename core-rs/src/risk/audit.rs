@@ -1,12 +1,25 @@
-//! The audit log of the risk engine: every change of trading state (and the bypass flag, and the
-//! end of the run) is an entry, hash-chained so that an edited, reordered, removed or appended
-//! entry is detected by [`AuditLog::verify`].
+//! The audit log of the risk engine: every decision that changes what goes out is an entry —
+//! a change of trading state, a denied command (the risk engine's or the account's), an order a
+//! layer resized, the bypass flag — and the end of the run; hash-chained so that an edited,
+//! reordered, removed or appended entry is detected by [`AuditLog::verify`].
+//!
+//! **Kinds.** `"state"` (`from`/`to`: the trading states; `source`: who asked; `reason`: why),
+//! `"denial"` (a refused command: `orders` its order ids, `code` the reason code, `source` the
+//! deciding part — `"risk"` for the checks and the trading state, a layer's name for its veto,
+//! `"account"` for the account's balance/holdings/margin — `reason` the sentence with the numbers,
+//! `from` = `to` the trading state it was decided in), `"resize"` (`orders` the order, `from`/`to`
+//! the quantities before and after, `source` the layer, `reason` the layer's explanation),
+//! `"bypass"`, `"seal"`.
 //!
 //! **Chain.** Entry `i` stores `prev_hash` = entry `i - 1`'s `hash` (64 zeros for the first) and
 //! `hash` = H(canonical bytes of `seq, ts, kind, from, to, source, reason, prev_hash`), hex. The
 //! canonical bytes are a version tag `trader-audit-v1`, `seq` as u64 LE, `ts` as i64 LE, then each
 //! text field as a u32 LE byte length followed by its UTF-8 bytes, then the 32 bytes of
 //! `prev_hash` (so no two different entries encode to the same bytes). `seq` is the entry's index.
+//! An entry with a `code` or `orders` (denials, resizes) is tagged `trader-audit-v2` instead and
+//! its bytes go on with `code` (length and bytes), the number of orders as u32 LE and each id as
+//! u64 LE: dropping or editing either is detected like any other edit, and a log of v1 entries
+//! verifies as before.
 //!
 //! **Seal.** [`AuditLog::seal`] appends a last entry of kind `"seal"` whose `reason` is
 //! `"entries=N"` (N = number of entries before it); `verify` requires it, so removing the last
@@ -26,8 +39,7 @@ use crate::error::{CoreError, CoreResult};
 /// The `prev_hash` of the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// One audit entry. `kind`: "state" (a change of trading state), "bypass" (the engine runs with
-/// its checks off), "seal" (the end of the log). `from`/`to`: state names.
+/// One audit entry (see the [module docs](self) for the kinds and what each field holds).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
     pub seq: u64,
@@ -37,8 +49,29 @@ pub struct AuditEntry {
     pub to: String,
     pub source: String,
     pub reason: String,
+    /// The reason code of a denial (empty for other kinds).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub code: String,
+    /// The orders a denial or a resize is about (empty for other kinds).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub orders: Vec<u64>,
     pub prev_hash: String,
     pub hash: String,
+}
+
+/// What an entry is about beyond its kind and states: a reason code and order ids (denials,
+/// resizes); [`About::NONE`] for state changes, the bypass flag and the seal.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct About<'a> {
+    pub code: &'a str,
+    pub orders: &'a [u64],
+}
+
+impl About<'_> {
+    pub const NONE: About<'static> = About {
+        code: "",
+        orders: &[],
+    };
 }
 
 /// Where and why verification failed: `index` is the position of the first bad entry in the
@@ -93,14 +126,28 @@ fn unhex(s: &str) -> Option<[u8; 32]> {
 /// not 64 lower-case hex digits.
 fn canonical(e: &AuditEntry) -> Option<Vec<u8>> {
     let prev = unhex(&e.prev_hash)?;
-    let mut buf = Vec::with_capacity(96 + e.reason.len() + e.source.len());
-    buf.extend_from_slice(b"trader-audit-v1");
+    let v2 = !e.code.is_empty() || !e.orders.is_empty();
+    let mut buf = Vec::with_capacity(
+        100 + e.reason.len() + e.source.len() + e.code.len() + 8 * e.orders.len(),
+    );
+    buf.extend_from_slice(if v2 {
+        b"trader-audit-v2"
+    } else {
+        b"trader-audit-v1"
+    });
     buf.extend_from_slice(&e.seq.to_le_bytes());
     buf.extend_from_slice(&e.ts.to_le_bytes());
     for s in [&e.kind, &e.from, &e.to, &e.source, &e.reason] {
         push_str(&mut buf, s);
     }
     buf.extend_from_slice(&prev);
+    if v2 {
+        push_str(&mut buf, &e.code);
+        buf.extend_from_slice(&(e.orders.len() as u32).to_le_bytes());
+        for id in &e.orders {
+            buf.extend_from_slice(&id.to_le_bytes());
+        }
+    }
     Some(buf)
 }
 
@@ -144,7 +191,12 @@ impl AuditLog {
         self.sealed
     }
 
-    /// Append an entry (ignored once sealed: the seal is the last entry).
+    /// Append an entry (ignored once sealed: the seal is the last entry); `about`: the reason
+    /// code and orders of a denial or a resize ([`About::NONE`] for the other kinds).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the entry's fields, one argument each"
+    )]
     pub fn append(
         &mut self,
         ts: i64,
@@ -153,6 +205,7 @@ impl AuditLog {
         to: &str,
         source: &str,
         reason: &str,
+        about: About<'_>,
     ) {
         if self.sealed {
             return;
@@ -169,6 +222,8 @@ impl AuditLog {
             to: to.to_string(),
             source: source.to_string(),
             reason: reason.to_string(),
+            code: about.code.to_string(),
+            orders: about.orders.to_vec(),
             prev_hash,
             hash: String::new(),
         };
@@ -183,7 +238,15 @@ impl AuditLog {
             return;
         }
         let n = self.entries.len();
-        self.append(ts, "seal", state, state, "engine", &format!("entries={n}"));
+        self.append(
+            ts,
+            "seal",
+            state,
+            state,
+            "engine",
+            &format!("entries={n}"),
+            About::NONE,
+        );
         self.sealed = true;
     }
 
@@ -288,7 +351,15 @@ mod tests {
 
     fn log(key: Option<&[u8]>) -> Vec<AuditEntry> {
         let mut l = AuditLog::new(key.map(|k| k.to_vec()));
-        l.append(0, "bypass", "active", "active", "config", "checks off");
+        l.append(
+            0,
+            "bypass",
+            "active",
+            "active",
+            "config",
+            "checks off",
+            About::NONE,
+        );
         l.append(
             10,
             "state",
@@ -296,9 +367,50 @@ mod tests {
             "reducing",
             "drawdown",
             "risk: drawdown limit",
+            About::NONE,
         );
-        l.append(20, "state", "reducing", "halted", "command", "operator");
-        l.append(30, "state", "halted", "active", "command", "resume");
+        l.append(
+            15,
+            "denial",
+            "reducing",
+            "reducing",
+            "risk",
+            "buy 1 X would not reduce the position",
+            About {
+                code: "state_reducing",
+                orders: &[7],
+            },
+        );
+        l.append(
+            16,
+            "resize",
+            "2.000",
+            "1.000",
+            "kelly",
+            "f* = 0.10 over the last 20 trades",
+            About {
+                code: "",
+                orders: &[8],
+            },
+        );
+        l.append(
+            20,
+            "state",
+            "reducing",
+            "halted",
+            "command",
+            "operator",
+            About::NONE,
+        );
+        l.append(
+            30,
+            "state",
+            "halted",
+            "active",
+            "command",
+            "resume",
+            About::NONE,
+        );
         l.seal(40, "active");
         assert!(l.is_sealed());
         l.entries().to_vec()
@@ -312,8 +424,12 @@ mod tests {
     fn a_clean_log_verifies_and_round_trips_through_jsonl() {
         for key in [None, Some(&b"secret"[..])] {
             let e = log(key);
-            assert_eq!(e.len(), 5);
-            assert_eq!(e[4].reason, "entries=4");
+            assert_eq!(e.len(), 7);
+            assert_eq!(e[6].reason, "entries=6");
+            assert_eq!(
+                (e[2].code.as_str(), e[2].orders.as_slice()),
+                ("state_reducing", &[7][..])
+            );
             AuditLog::verify(&e, key).unwrap();
             let back = AuditLog::from_jsonl(&AuditLog::to_jsonl(&e)).unwrap();
             assert_eq!(back, e);
@@ -326,7 +442,7 @@ mod tests {
         for key in [None, Some(&b"k"[..])] {
             let clean = log(key);
             for i in 0..clean.len() {
-                for field in 0..9 {
+                for field in 0..11 {
                     let mut e = clean.clone();
                     let x = &mut e[i];
                     match field {
@@ -338,13 +454,55 @@ mod tests {
                         5 => x.source.push('x'),
                         6 => x.reason.push('x'),
                         7 => x.prev_hash = x.hash.clone(),
-                        _ => x.hash = GENESIS.into(),
+                        8 => x.hash = GENESIS.into(),
+                        9 => x.code.push('x'),
+                        _ if x.orders.is_empty() => x.orders.push(1),
+                        _ => x.orders[0] += 1,
                     }
                     let err = fails(&e, key);
                     assert!(err.index <= i + 1, "entry {i} field {field}: {err}");
                 }
             }
         }
+    }
+
+    #[test]
+    fn dropping_what_a_denial_is_about_is_detected() {
+        let clean = log(None);
+        let mut e = clean.clone();
+        e[2].orders.clear();
+        assert_eq!(fails(&e, None).index, 2);
+        let mut e = clean.clone();
+        e[2].code.clear();
+        assert_eq!(fails(&e, None).index, 2);
+        let mut e = clean;
+        e[3].orders.clear();
+        assert_eq!(fails(&e, None).index, 3);
+    }
+
+    /// Entries without a code or orders hash exactly as before them (the v1 bytes, rebuilt here
+    /// by hand): logs written before denials were audited still verify.
+    #[test]
+    fn entries_without_code_or_orders_keep_the_v1_bytes() {
+        let e = &log(None)[1];
+        let mut b = b"trader-audit-v1".to_vec();
+        b.extend_from_slice(&1u64.to_le_bytes());
+        b.extend_from_slice(&10i64.to_le_bytes());
+        for s in [
+            "state",
+            "active",
+            "reducing",
+            "drawdown",
+            "risk: drawdown limit",
+        ] {
+            b.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            b.extend_from_slice(s.as_bytes());
+        }
+        b.extend_from_slice(&unhex(&e.prev_hash).unwrap());
+        assert_eq!(e.hash, hex(&Sha256::digest(&b)));
+        // and the JSON of such an entry has no `code` / `orders` keys
+        let j = AuditLog::to_jsonl(std::slice::from_ref(e));
+        assert!(!j.contains("code") && !j.contains("orders"), "{j}");
     }
 
     #[test]
@@ -415,7 +573,7 @@ mod tests {
     #[test]
     fn a_forged_seal_count_is_detected() {
         let mut e = log(None);
-        e.remove(3);
+        e.remove(5);
         // renumber and rechain, then a seal lying about the count
         let mut prev = GENESIS.to_string();
         for (i, x) in e.iter_mut().enumerate() {

@@ -33,10 +33,11 @@
 //!   (`|px − mark| · 10⁴ > bps · mark`, exact at 1e-6 bp) is denied; no mark yet: no band.
 
 use super::bucket::RateLimit;
-use super::{RiskReason, RiskView};
-use crate::model::fixed::{MONEY_DP, round_i64};
+use super::{RiskReason, RiskView, explain};
+use crate::model::fixed::{MONEY_DP, format_fixed, round_i64};
 use crate::model::instrument::Instrument;
 use crate::model::order::{Order, OrderKind, OrderSpec, TrailingOffset};
+use crate::portfolio::{fmt_money, fmt_px, fmt_qty};
 use crate::venue::orders::WorkingTotals;
 
 /// Per-instrument limits, beyond the instrument's own tick/lot/min_qty.
@@ -348,37 +349,8 @@ fn check_exposure(
     wpq: i128,
     opq: i128,
 ) -> Result<(), RiskReason> {
-    let mut equity = view.portfolio.cash;
-    let mut gross_others: i128 = 0;
-    let mut net_others: i128 = 0;
-    for (j, (p, ins)) in view
-        .portfolio
-        .positions
-        .iter()
-        .zip(view.instruments)
-        .enumerate()
-    {
-        if p.qty != 0 {
-            let v = money(p.qty as i128 * p.mark as i128, scale(ins));
-            equity += v;
-            if j != i {
-                gross_others += v.abs();
-                net_others += v;
-            }
-        }
-    }
-    let vpos = money(p0 * mark as i128, sc);
-    let (vw, vo) = (money(wpq, sc), money(opq, sc));
-    // (before, after) of the instrument's exposure, without and with the working orders
-    let scen = [(vpos, vpos + vo), (vpos + vw, vpos + vw + vo)];
-    // concentration, gross and leverage all grow with |exposure|: the largest |after| among
-    // the scenarios where it grows decides them (0: it grows in none)
-    let mut e: i128 = 0;
-    for (b, a) in scen {
-        if a.abs() > b.abs() {
-            e = e.max(a.abs());
-        }
-    }
+    let (equity, gross_others, net_others) = account_exposure(view, i);
+    let (scen, e) = scenarios(sc, mark, p0, wpq, opq);
     if e > 0 {
         if let Some(c) = limits.max_concentration
             && exceeds(e, equity, fixed(c))
@@ -409,6 +381,51 @@ fn check_exposure(
     Ok(())
 }
 
+/// Equity (cash + every position at its mark), and the gross and net exposure of every
+/// instrument but `i`, in money units.
+#[inline(always)]
+fn account_exposure(view: &RiskView<'_>, i: usize) -> (i128, i128, i128) {
+    let mut equity = view.portfolio.cash;
+    let mut gross_others: i128 = 0;
+    let mut net_others: i128 = 0;
+    for (j, (p, ins)) in view
+        .portfolio
+        .positions
+        .iter()
+        .zip(view.instruments)
+        .enumerate()
+    {
+        if p.qty != 0 {
+            let v = money(p.qty as i128 * p.mark as i128, scale(ins));
+            equity += v;
+            if j != i {
+                gross_others += v.abs();
+                net_others += v;
+            }
+        }
+    }
+    (equity, gross_others, net_others)
+}
+
+/// The order's instrument's exposure (money units) before and after the order, without and with
+/// the working same-side orders (`p0` position, `wpq` / `opq` signed raw `price × qty` of the
+/// working orders and of the order), and the largest |after| among the scenarios where it grows
+/// (0: it grows in none) — what concentration, gross exposure and leverage are judged on.
+#[inline(always)]
+fn scenarios(sc: i128, mark: i64, p0: i128, wpq: i128, opq: i128) -> ([(i128, i128); 2], i128) {
+    let vpos = money(p0 * mark as i128, sc);
+    let (vw, vo) = (money(wpq, sc), money(opq, sc));
+    // (before, after) of the instrument's exposure, without and with the working orders
+    let scen = [(vpos, vpos + vo), (vpos + vw, vpos + vw + vo)];
+    let mut e: i128 = 0;
+    for (b, a) in scen {
+        if a.abs() > b.abs() {
+            e = e.max(a.abs());
+        }
+    }
+    (scen, e)
+}
+
 /// Everything about one new order except the rate limits and the trading state, in this
 /// order: instrument known, precision (tick/lot), instrument min/max (qty, price, notional),
 /// reduce-only, price band, max notional, max position (working same-side orders counted),
@@ -435,11 +452,23 @@ pub fn check_modify(
     trigger: Option<i64>,
     view: &RiskView<'_>,
 ) -> Result<(), RiskReason> {
+    let (spec, open_qty, own) = modified(order, qty, px, trigger);
+    check_spec(limits, &spec, open_qty, own.as_ref(), view)
+}
+
+/// The order as a modify would leave it, what it may still trade, and its own contribution to
+/// the working totals (while it works).
+fn modified(
+    order: &Order,
+    qty: Option<i64>,
+    px: Option<i64>,
+    trigger: Option<i64>,
+) -> (OrderSpec, i64, Option<WorkingTotals>) {
     let mut spec = order.spec.clone();
     apply_modify(&mut spec, qty, px, trigger);
     let open_qty = (spec.qty - order.filled).max(0);
     let own = order.status.is_working().then(|| WorkingTotals::of(order));
-    check_spec(limits, &spec, open_qty, own.as_ref(), view)
+    (spec, open_qty, own)
 }
 
 /// `spec` as a modify would leave it: the given quantity, limit price and trigger (fields the
@@ -475,4 +504,357 @@ pub fn reduces_exposure(spec: &OrderSpec, view: &RiskView<'_>) -> bool {
     };
     let same = view.orders.working_totals(spec.instrument, spec.side);
     reduces(pos.qty, spec.side.sign(), same.leaves, spec.qty)
+}
+
+// ---- the sentences of denials (never on a passing order) ------------------------------------
+
+/// The sentence of a denial of a new order for `reason` by [`check_order`]: the numbers behind
+/// it, re-derived with the check's own arithmetic (money with two decimals, prices and
+/// quantities at the instrument's precision), e.g. "position 2.500 + working 0.500 + order
+/// 1.000 = 4.000 > max_position 3.000". A reason no pre-trade check gives falls back to its
+/// [`RiskReason::as_str`].
+#[cold]
+#[inline(never)]
+pub fn explain_order(
+    limits: &RiskLimits,
+    spec: &OrderSpec,
+    view: &RiskView<'_>,
+    reason: RiskReason,
+) -> String {
+    explain_spec(limits, spec, spec.qty, None, view, reason)
+}
+
+/// [`explain_order`] for a modify refused by [`check_modify`].
+#[cold]
+#[inline(never)]
+pub fn explain_modify(
+    limits: &RiskLimits,
+    order: &Order,
+    qty: Option<i64>,
+    px: Option<i64>,
+    trigger: Option<i64>,
+    view: &RiskView<'_>,
+    reason: RiskReason,
+) -> String {
+    let (spec, open_qty, own) = modified(order, qty, px, trigger);
+    explain_spec(limits, &spec, open_qty, own.as_ref(), view, reason)
+}
+
+/// The sentence of a rate limit's denial: "submit rate: more than 20 orders in 1 s".
+pub fn explain_rate(limits: &RiskLimits, reason: RiskReason) -> String {
+    let (what, unit, limit) = match reason {
+        RiskReason::SubmitRate => ("submit", "orders", limits.submit_rate),
+        RiskReason::ModifyRate => ("modify", "modifies", limits.modify_rate),
+        r => return r.as_str().to_string(),
+    };
+    match limit {
+        Some(r) => format!(
+            "{what} rate: more than {} {unit} in {}",
+            r.capacity,
+            explain::secs(r.interval_ns)
+        ),
+        None => reason.as_str().to_string(),
+    }
+}
+
+/// A signed term of a sum, named: "+ order 1.000" / "- working 0.500".
+fn term(label: &str, x: i128, dp: u32) -> String {
+    let sign = if x < 0 { "-" } else { "+" };
+    format!("{sign} {label} {}", format_fixed(x.abs(), dp))
+}
+
+/// `after` compared with the limit `max` on its magnitude: "= 4.000 > max" / "= -4.000, |-4.000|
+/// > max".
+fn beyond(after: i128, dp: u32, name: &str, max: &str) -> String {
+    let a = format_fixed(after, dp);
+    if after < 0 {
+        format!("= {a}, |{a}| > {name} {max}")
+    } else {
+        format!("= {a} > {name} {max}")
+    }
+}
+
+#[allow(
+    clippy::too_many_lines,
+    reason = "one sentence per reason, side by side with the checks' order"
+)]
+fn explain_spec(
+    limits: &RiskLimits,
+    spec: &OrderSpec,
+    open_qty: i64,
+    own: Option<&WorkingTotals>,
+    view: &RiskView<'_>,
+    reason: RiskReason,
+) -> String {
+    use RiskReason as R;
+    let i = spec.instrument as usize;
+    let (Some(inst), Some(pos)) = (view.instruments.get(i), view.portfolio.positions.get(i)) else {
+        return format!(
+            "instrument {} is not one of the run's {} instruments",
+            spec.instrument,
+            view.instruments.len()
+        );
+    };
+    let sym = &inst.symbol;
+    let q = |raw: i64| fmt_qty(inst, raw);
+    let p = |raw: i64| fmt_px(inst, raw);
+    let sdp = inst.size_dp as u32;
+    let prices = stated_prices(&spec.kind);
+    let il = limits.instruments.get(i);
+    let mark = pos.mark;
+    let px = prices[0].or(prices[1]).unwrap_or(mark.max(0));
+    let at = if prices[0].or(prices[1]).is_some() {
+        format!("at {}", p(px))
+    } else {
+        format!("at the last price {}", p(px))
+    };
+    let sc = scale(inst);
+    let side = spec.side;
+    let sign = side.sign();
+    let side_s = side.as_str().to_lowercase();
+    let mut same = view.orders.working_totals(spec.instrument, side);
+    if let Some(o) = own {
+        same = same.without(o);
+    }
+    let plain = || reason.as_str().to_string();
+    // "notional of buy 4 X at 995 = 3980.00 < min_notional 4000.00"
+    let notional = |op: &str, name: &str, limit: i128| {
+        format!(
+            "notional of {side_s} {} {sym} {at} = {} {op} {name} {}",
+            q(spec.qty),
+            fmt_money(money(px as i128 * spec.qty as i128, sc)),
+            fmt_money(limit)
+        )
+    };
+    match reason {
+        R::PricePrecision => {
+            if let Some(x) = prices
+                .into_iter()
+                .flatten()
+                .find(|&x| inst.tick != 1 && x % inst.tick != 0)
+            {
+                return format!(
+                    "price {} is not on the tick {} of {sym}",
+                    p(x),
+                    p(inst.tick)
+                );
+            }
+            let offsets = match spec.kind {
+                OrderKind::TrailingStopMarket { offset, .. } => [Some(offset), None],
+                OrderKind::TrailingStopLimit {
+                    offset,
+                    limit_offset,
+                    ..
+                } => [Some(offset), Some(limit_offset)],
+                _ => [None, None],
+            };
+            match offsets.into_iter().flatten().find_map(|o| match o {
+                TrailingOffset::Price(x) if x % inst.tick != 0 => Some(x),
+                _ => None,
+            }) {
+                Some(x) => format!(
+                    "trailing offset {} is not a multiple of the tick {} of {sym}",
+                    p(x),
+                    p(inst.tick)
+                ),
+                None => plain(),
+            }
+        }
+        R::QuantityPrecision => format!(
+            "quantity {} is not a multiple of the lot {} of {sym}",
+            q(spec.qty),
+            q(inst.lot)
+        ),
+        R::QuantityBelowMin => format!(
+            "quantity {} < the minimum {} of {sym}",
+            q(spec.qty),
+            q(inst.min_qty)
+        ),
+        R::QuantityAboveMax => match il.and_then(|l| l.max_qty) {
+            Some(m) => format!("quantity {} > max_qty {} of {sym}", q(spec.qty), q(m)),
+            None => plain(),
+        },
+        R::PriceBelowMin => {
+            if let Some(x) = prices.into_iter().flatten().find(|&x| x <= 0) {
+                return format!("price {} is not positive", p(x));
+            }
+            match il.and_then(|l| l.min_price) {
+                Some(m) => match prices.into_iter().flatten().find(|&x| x < m) {
+                    Some(x) => format!("price {} < min_price {} of {sym}", p(x), p(m)),
+                    None => plain(),
+                },
+                None => plain(),
+            }
+        }
+        R::PriceAboveMax => match il.and_then(|l| l.max_price) {
+            Some(m) => match prices.into_iter().flatten().find(|&x| x > m) {
+                Some(x) => format!("price {} > max_price {} of {sym}", p(x), p(m)),
+                None => plain(),
+            },
+            None => plain(),
+        },
+        R::NotionalBelowMin => il
+            .and_then(|l| l.min_notional)
+            .map_or_else(plain, |m| notional("<", "min_notional", m)),
+        R::ReduceOnly => {
+            let cap: i64 = if pos.qty.signum() == -sign {
+                pos.qty.abs()
+            } else {
+                0
+            };
+            if cap == 0 {
+                let why = if pos.qty == 0 {
+                    "the position is flat: nothing to reduce".to_string()
+                } else {
+                    format!("a {side_s} would grow the position {}", q(pos.qty))
+                };
+                format!("reduce-only {side_s} {} {sym}: {why}", q(open_qty))
+            } else {
+                let w = same.reduce_only;
+                format!(
+                    "reduce-only {side_s} {} + working reduce-only {} = {} > the position {} it can reduce",
+                    q(open_qty),
+                    q(w),
+                    format_fixed(open_qty as i128 + w as i128, sdp),
+                    q(cap)
+                )
+            }
+        }
+        R::PriceBand => {
+            let Some(bps) = limits.price_band_bps.filter(|_| mark > 0) else {
+                return plain();
+            };
+            let band = scaled(bps * 1e6);
+            match [prices[0], prices[1]]
+                .into_iter()
+                .flatten()
+                .find(|&x| (x as i128 - mark as i128).abs() * FRAC_ONE > band * mark as i128)
+            {
+                Some(x) => {
+                    let dev = (x as f64 - mark as f64).abs() / mark as f64 * 1e4;
+                    format!(
+                        "price {} is {} bps from the last price {}, beyond the band of {} bps",
+                        p(x),
+                        explain::shown_vs(dev, bps, 1),
+                        p(mark),
+                        explain::figure(bps)
+                    )
+                }
+                None => plain(),
+            }
+        }
+        R::MaxNotional => limits
+            .max_notional
+            .map_or_else(plain, |m| notional(">", "max_notional", m)),
+        R::MaxPosition => {
+            let Some(max) = il.and_then(|l| l.max_position) else {
+                return plain();
+            };
+            let s = sign as i128;
+            let (p0, w, qq) = (pos.qty as i128, same.leaves as i128, open_qty as i128);
+            let m = max as i128;
+            let over = |before: i128, after: i128| after.abs() > before.abs() && after.abs() > m;
+            let maxs = q(max);
+            if over(p0, p0 + s * qq) {
+                format!(
+                    "position {} {} {}",
+                    format_fixed(p0, sdp),
+                    term("order", s * qq, sdp),
+                    beyond(p0 + s * qq, sdp, "max_position", &maxs)
+                )
+            } else {
+                format!(
+                    "position {} {} {} {}",
+                    format_fixed(p0, sdp),
+                    term("working", s * w, sdp),
+                    term("order", s * qq, sdp),
+                    beyond(p0 + s * (w + qq), sdp, "max_position", &maxs)
+                )
+            }
+        }
+        R::Concentration | R::GrossExposure | R::NetExposure | R::Leverage => {
+            let (equity, gross_others, net_others) = account_exposure(view, i);
+            let s = sign as i128;
+            let (scen, e) = scenarios(
+                sc,
+                mark,
+                pos.qty as i128,
+                s * same.px_qty_at(mark),
+                s * px as i128 * open_qty as i128,
+            );
+            let eq = fmt_money(equity);
+            // "gross exposure would be 52000.00 (X 42000.00 + other instruments 10000.00) > ..."
+            let total = |what: &str, after: i128, this: i128, others: i128, limit: Option<i128>| {
+                format!(
+                    "{what} exposure would be {} ({sym} {} + other instruments {}) > max_{what}_exposure {}",
+                    fmt_money(after),
+                    fmt_money(this),
+                    fmt_money(others),
+                    fmt_money(limit.unwrap_or(0))
+                )
+            };
+            // any exposure is too much without a positive equity
+            let not_positive = |what: String| {
+                format!("equity {eq} is not positive: no exposure may be added ({what})")
+            };
+            match reason {
+                R::Concentration => {
+                    let c = limits.max_concentration.unwrap_or(f64::NAN);
+                    if equity <= 0 {
+                        not_positive(format!("{sym} would be {}", fmt_money(e)))
+                    } else {
+                        let share = e as f64 / equity as f64;
+                        format!(
+                            "exposure of {sym} would be {} = {} % of equity {eq} > max_concentration {} %",
+                            fmt_money(e),
+                            explain::pct_vs(share, c),
+                            explain::pct(c)
+                        )
+                    }
+                }
+                R::GrossExposure => total(
+                    "gross",
+                    gross_others + e,
+                    e,
+                    gross_others,
+                    limits.max_gross_exposure,
+                ),
+                R::NetExposure => {
+                    let m = limits.max_net_exposure.unwrap_or(0);
+                    // the scenario that breaks it, as the check finds it
+                    let a = scen
+                        .iter()
+                        .find(|&&(b, a)| {
+                            let after = (net_others + a).abs();
+                            after > (net_others + b).abs() && after > m
+                        })
+                        .map_or(scen[1].1, |&(_, a)| a);
+                    total(
+                        "net",
+                        (net_others + a).abs(),
+                        a,
+                        net_others,
+                        limits.max_net_exposure,
+                    )
+                }
+                _ => {
+                    let l = limits.max_leverage.unwrap_or(f64::NAN);
+                    let gross = gross_others + e;
+                    if equity <= 0 {
+                        not_positive(format!("gross would be {}", fmt_money(gross)))
+                    } else {
+                        let lev = gross as f64 / equity as f64;
+                        format!(
+                            "leverage would be {}x > max_leverage {}x (gross {} on equity {eq})",
+                            explain::shown_vs(lev, l, 2),
+                            explain::figure(l),
+                            fmt_money(gross)
+                        )
+                    }
+                }
+            }
+        }
+        R::SubmitRate | R::ModifyRate => explain_rate(limits, reason),
+        _ => plain(),
+    }
 }

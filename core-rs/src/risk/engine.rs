@@ -9,17 +9,18 @@
 
 use std::collections::BTreeMap;
 
-use super::audit::AuditLog;
+use super::audit::{About, AuditLog};
 use super::bucket::TokenBucket;
 use super::checks::{self, RiskLimits};
+use super::explain;
 use super::{
-    Command, Fill, Hooks, ListKind, OrderEvent, OrderSpec, RiskLayer, RiskReason, RiskView,
-    StateWish, TradingState, Verdict,
+    Command, Fill, Hooks, ListKind, OrderEvent, OrderId, OrderSpec, RiskLayer, RiskReason,
+    RiskView, StateWish, TradingState, Verdict,
 };
 use crate::error::{CoreError, CoreResult};
 use crate::model::Instrument;
 use crate::model::bar::Bar;
-use crate::portfolio::Portfolio;
+use crate::portfolio::{Portfolio, fmt_qty};
 use crate::venue::orders::Orders;
 
 /// The risk engine's configuration (layers are given separately to [`RiskEngine::new`]).
@@ -55,15 +56,56 @@ pub struct RiskReport {
     pub denials: BTreeMap<RiskReason, u64>,
     /// Vetoes (and resizes to nothing) by layer name.
     pub vetoes_by_layer: BTreeMap<String, u64>,
-    /// Orders whose quantity a layer changed (and that went out).
+    /// Orders whose quantity a layer changed (and that passed the risk engine; each resize is an
+    /// audit entry).
     pub resized: u64,
     pub changes: Vec<StateChange>,
     /// Orders the account refused (its balance, holdings or margin), by reason code: not the risk
     /// engine's decisions, reported beside them.
     pub account_denials: BTreeMap<&'static str, u64>,
+    /// The first denial's sentence of each reason code (the engine's and the account's), e.g.
+    /// `"insufficient_balance"` → "buy 1.000000 BTCUSDT at 86000.00 costs 86064.50 with fees;
+    /// free balance 10000.00 (cash 10000.00)".
+    pub examples: BTreeMap<&'static str, String>,
     /// Engine-clock time spent in each state (indexed by [`TradingState::index`]), from the
     /// first market data to the last state change (to the end after [`RiskEngine::finish`]).
     pub time_in_state_ns: [i64; 5],
+}
+
+/// The latest denied command ([`RiskEngine::last_denial`]): what the order events of the denial
+/// carry, and what its audit entry holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DenialNote {
+    pub ts: i64,
+    /// The orders the command was about ([`super::command_orders`]).
+    pub orders: Vec<OrderId>,
+    /// The reason code (a [`RiskReason::code`], or the account's reason code).
+    pub code: &'static str,
+    /// Who decided: "risk" (a pre-trade check, a rate limit, the trading state), a layer's name
+    /// (its veto), "account" (the account's balance, holdings or margin).
+    pub source: String,
+    /// One sentence with the numbers behind the decision.
+    pub sentence: String,
+}
+
+/// A layer's veto in the command being checked (read and cleared by the denial path).
+#[derive(Debug, Clone, Copy)]
+struct Veto {
+    layer: usize,
+    /// The order's quantity before it, and whether the layer resized it to nothing (rather than
+    /// vetoing it).
+    from: i64,
+    to_nothing: bool,
+}
+
+/// A layer's resize of an order in the command being checked (audited once the command passes).
+#[derive(Debug, Clone, Copy)]
+struct Resize {
+    order: OrderId,
+    instrument: u32,
+    layer: usize,
+    from: i64,
+    to: i64,
 }
 
 /// Market data the layers read through the [`RiskView`]: per instrument the latest confidence
@@ -95,6 +137,11 @@ pub struct RiskEngine {
     market: RiskMarket,
     every_bar: bool,
     hooks: HookLists,
+    /// The latest denial (the engine's or the account's).
+    last: Option<DenialNote>,
+    veto: Option<Veto>,
+    /// Resizes of the command being checked (empty between commands).
+    resizes: Vec<Resize>,
 }
 
 /// The layers (indices into `layers`, in order) that asked for each hook ([`Hooks`]).
@@ -301,6 +348,9 @@ impl RiskEngine {
             },
             every_bar,
             hooks,
+            last: None,
+            veto: None,
+            resizes: Vec::new(),
         };
         // ts 0: written when the engine is built, before any market time.
         if e.bypass {
@@ -312,6 +362,7 @@ impl RiskEngine {
                 s,
                 "config",
                 "risk checks, trading states and layers bypassed by configuration",
+                About::NONE,
             );
         }
         if e.manual != TradingState::Active {
@@ -405,17 +456,76 @@ impl RiskEngine {
         &self.market
     }
 
-    // ---- commands ------------------------------------------------------------------------
-
-    /// Count an order the account refused (reported beside the risk engine's denials).
-    pub fn note_account_denial(&mut self, code: &'static str) {
-        *self.report.account_denials.entry(code).or_insert(0) += 1;
+    /// The latest denied command with its sentence (the engine's own, or one the account
+    /// refused: [`note_account_denial`](Self::note_account_denial)); read it right after the
+    /// denial (a later one replaces it).
+    pub fn last_denial(&self) -> Option<&DenialNote> {
+        self.last.as_ref()
     }
 
-    #[inline]
-    fn deny(&mut self, r: RiskReason) -> Result<(), RiskReason> {
+    // ---- commands ------------------------------------------------------------------------
+
+    /// Record a command the account refused (its balance, holdings or margin: `code` and
+    /// `detail`, its sentence): counted beside the risk engine's denials, written to the audit
+    /// log (source "account") and kept as the [`last_denial`](Self::last_denial), exactly as
+    /// the engine's own denials are.
+    #[cold]
+    #[inline(never)]
+    pub fn note_account_denial(
+        &mut self,
+        cmd: &Command,
+        code: &'static str,
+        detail: &str,
+        view: &RiskView<'_>,
+    ) {
+        *self.report.account_denials.entry(code).or_insert(0) += 1;
+        self.record_denial(cmd, code, "account".into(), detail.to_string(), view);
+    }
+
+    /// The one way a denial lands: its example sentence, its audit entry, the last denial.
+    fn record_denial(
+        &mut self,
+        cmd: &Command,
+        code: &'static str,
+        source: String,
+        sentence: String,
+        view: &RiskView<'_>,
+    ) {
+        let orders = super::command_orders(cmd, view.orders, view.instruments.len());
+        if !self.report.examples.contains_key(code) {
+            self.report.examples.insert(code, sentence.clone());
+        }
+        let s = self.state.as_str();
+        self.audit.append(
+            view.ts,
+            "denial",
+            s,
+            s,
+            &source,
+            &sentence,
+            About {
+                code,
+                orders: &orders,
+            },
+        );
+        self.last = Some(DenialNote {
+            ts: view.ts,
+            orders,
+            code,
+            source,
+            sentence,
+        });
+    }
+
+    /// The engine refused `cmd` for `r`: count it, explain it, record it.
+    #[cold]
+    #[inline(never)]
+    fn deny(&mut self, cmd: &Command, r: RiskReason, view: &RiskView<'_>) -> RiskReason {
         *self.report.denials.entry(r).or_insert(0) += 1;
-        Err(r)
+        let (source, sentence) = self.explain_denial(cmd, r, view);
+        self.resizes.clear();
+        self.record_denial(cmd, r.code(), source, sentence, view);
+        r
     }
 
     /// Check a strategy's command (may resize a new order's quantity). `Err` carries the reason
@@ -441,9 +551,229 @@ impl RiskEngine {
             },
         };
         match r {
-            Ok(()) => Ok(()),
-            Err(reason) => self.deny(reason),
+            Ok(()) => {
+                if !self.resizes.is_empty() {
+                    self.note_resizes(view);
+                }
+                Ok(())
+            }
+            Err(reason) => Err(self.deny(cmd, reason, view)),
         }
+    }
+
+    /// The command passed with orders a layer resized: count them and audit each resize
+    /// (from, to, the layer and its explanation).
+    #[cold]
+    #[inline(never)]
+    fn note_resizes(&mut self, view: &RiskView<'_>) {
+        let resizes = std::mem::take(&mut self.resizes);
+        let mut last_order = None;
+        for r in &resizes {
+            if last_order != Some(r.order) {
+                self.report.resized += 1;
+                last_order = Some(r.order);
+            }
+            let layer = &self.layers[r.layer];
+            let why = layer
+                .explain()
+                .unwrap_or_else(|| format!("resized by layer {}", layer.name()));
+            let q = |raw| match view.instruments.get(r.instrument as usize) {
+                Some(inst) => fmt_qty(inst, raw),
+                None => raw.to_string(),
+            };
+            self.audit.append(
+                view.ts,
+                "resize",
+                &q(r.from),
+                &q(r.to),
+                layer.name(),
+                &why,
+                About {
+                    code: "",
+                    orders: &[r.order],
+                },
+            );
+        }
+        // give the buffer back, empty (its allocation serves the next resize)
+        self.resizes = resizes;
+        self.resizes.clear();
+    }
+
+    /// Who refused `cmd` for `r` and the sentence saying why, with the numbers.
+    fn explain_denial(
+        &mut self,
+        cmd: &Command,
+        r: RiskReason,
+        view: &RiskView<'_>,
+    ) -> (String, String) {
+        let qty = |inst: u32, raw: i64| match view.instruments.get(inst as usize) {
+            Some(i) => fmt_qty(i, raw),
+            None => raw.to_string(),
+        };
+        if let Some(v) = self.veto.take() {
+            let layer = &self.layers[v.layer];
+            let why = layer.explain().unwrap_or_else(|| r.as_str().to_string());
+            let name = layer.name().to_string();
+            let sentence = match (v.to_nothing, cmd) {
+                (true, Command::Submit(spec)) => format!(
+                    "layer {name} sized the order from {} to nothing: {why}",
+                    qty(spec.instrument, v.from)
+                ),
+                (true, _) => format!("layer {name} sized an order to nothing: {why}"),
+                (false, _) => format!("vetoed by layer {name}: {why}"),
+            };
+            return (name, sentence);
+        }
+        let sentence = match r {
+            RiskReason::StateReducing
+            | RiskReason::StatePaused
+            | RiskReason::StateHalted
+            | RiskReason::StateEmergency => self.explain_state(cmd, r, view),
+            RiskReason::SubmitRate | RiskReason::ModifyRate => {
+                checks::explain_rate(&self.limits, r)
+            }
+            _ => self.explain_checks(cmd, r, view),
+        };
+        let sentence = match self.resizes.first() {
+            Some(z) => format!(
+                "layer {} resized order {} from {} to {}, then: {sentence}",
+                self.layers[z.layer].name(),
+                z.order,
+                qty(z.instrument, z.from),
+                qty(z.instrument, z.to)
+            ),
+            None => sentence,
+        };
+        ("risk".into(), sentence)
+    }
+
+    /// A pre-trade check's sentence: the leg of a list that failed, named.
+    fn explain_checks(&self, cmd: &Command, r: RiskReason, view: &RiskView<'_>) -> String {
+        let l = &self.limits;
+        match cmd {
+            Command::Submit(spec) => checks::explain_order(l, spec, view, r),
+            Command::SubmitList { kind, orders, .. } => {
+                if let Some(leg) = orders
+                    .iter()
+                    .find(|o| checks::check_order(l, o, view) == Err(r))
+                {
+                    return format!(
+                        "order {} of the list: {}",
+                        leg.id,
+                        checks::explain_order(l, leg, view, r)
+                    );
+                }
+                // OTO / bracket: the parent with its same-side children (see `check_list`)
+                let n = orders
+                    .iter()
+                    .skip(1)
+                    .filter(|c| c.side == orders[0].side && !c.reduce_only)
+                    .count() as i64;
+                match (kind, orders.first()) {
+                    (ListKind::Oto | ListKind::Bracket, Some(first)) if n > 0 => {
+                        let mut combined = first.clone();
+                        combined.qty = combined.qty.saturating_mul(1 + n);
+                        format!(
+                            "order {} with its {n} same-side child order(s), counted as one: {}",
+                            first.id,
+                            checks::explain_order(l, &combined, view, r)
+                        )
+                    }
+                    _ => r.as_str().to_string(),
+                }
+            }
+            Command::Modify {
+                id,
+                qty,
+                px,
+                trigger,
+            } => match view.orders.get(*id) {
+                Some(o) => format!(
+                    "modify of order {id}: {}",
+                    checks::explain_modify(l, o, *qty, *px, *trigger, view, r)
+                ),
+                None => r.as_str().to_string(),
+            },
+            Command::Cancel { .. } | Command::CancelAll { .. } => r.as_str().to_string(),
+        }
+    }
+
+    /// A trading state's denial: why the state is what it is (the reason of the change that
+    /// set it), since when and by whom, what it lets out, and what this command would have done.
+    fn explain_state(&self, cmd: &Command, r: RiskReason, view: &RiskView<'_>) -> String {
+        let state = self.state;
+        let rule = match state {
+            TradingState::Reducing => "lets only reducing orders out",
+            TradingState::Paused => "lets no new order or modify out (cancels only)",
+            TradingState::Halted => "lets nothing out, cancels included",
+            TradingState::Emergency => "is flattening every position: nothing else goes out",
+            TradingState::Active => "lets everything out",
+        };
+        let name = state.as_str().to_uppercase();
+        let head = match self.report.changes.iter().rev().find(|c| c.to == state) {
+            Some(c) => {
+                let by = match c.source.as_str() {
+                    "config" => "set by the configuration".to_string(),
+                    "command" => format!("since {}, by command", explain::utc(c.ts)),
+                    layer => format!("since {}, by layer {layer}", explain::utc(c.ts)),
+                };
+                format!("{}: trading state {name} ({by}) {rule}", c.reason)
+            }
+            None => format!("trading state {name} {rule}"),
+        };
+        let what = if r == RiskReason::StateReducing {
+            self.not_reducing(cmd, view)
+        } else {
+            None
+        };
+        match what {
+            Some(w) => format!("{head}: {w}"),
+            None => head,
+        }
+    }
+
+    /// Why `cmd` does not reduce exposure (REDUCING's denials).
+    fn not_reducing(&self, cmd: &Command, view: &RiskView<'_>) -> Option<String> {
+        let spec = match cmd {
+            Command::Submit(spec) => spec,
+            Command::SubmitList { orders, .. } => {
+                orders.iter().find(|o| !checks::reduces_exposure(o, view))?
+            }
+            Command::Modify { id, qty, .. } => {
+                let o = view.orders.get(*id)?;
+                let inst = view.instruments.get(o.spec.instrument as usize)?;
+                return Some(format!(
+                    "the modify of order {id} would grow it from {} to {}",
+                    fmt_qty(inst, o.spec.qty),
+                    fmt_qty(inst, (*qty)?)
+                ));
+            }
+            Command::Cancel { .. } | Command::CancelAll { .. } => return None,
+        };
+        let inst = view.instruments.get(spec.instrument as usize)?;
+        let pos = view.portfolio.positions.get(spec.instrument as usize)?.qty;
+        let q = |raw| fmt_qty(inst, raw);
+        let side = spec.side.as_str().to_lowercase();
+        let order = format!("{side} {} {}", q(spec.qty), inst.symbol);
+        Some(if pos == 0 {
+            format!("{order}: the position is flat, nothing to reduce")
+        } else if pos.signum() == spec.side.sign() {
+            format!("{order} would grow the position {}", q(pos))
+        } else {
+            let w = view
+                .orders
+                .working_totals(spec.instrument, spec.side)
+                .leaves;
+            format!(
+                "{order} + working {side}s {} = {} > the position {}: it would flip it",
+                q(w),
+                crate::model::fixed::format_fixed(
+                    spec.qty as i128 + w as i128,
+                    inst.size_dp as u32
+                ),
+                q(pos.abs())
+            )
+        })
     }
 
     #[inline]
@@ -573,30 +903,40 @@ impl RiskEngine {
     }
 
     /// The layers in order; a resize is rounded down to the lot and checked again.
+    /// The layers in order; a resize is rounded down to the lot and checked again (and noted:
+    /// audited once the command passes, see `note_resizes`).
     fn run_layers(&mut self, spec: &mut OrderSpec, view: &RiskView<'_>) -> Result<(), RiskReason> {
         let Self {
             layers,
             hooks,
             limits,
             report,
+            veto,
+            resizes,
             ..
         } = self;
-        let asked = spec.qty;
         let inst = view
             .instruments
             .get(spec.instrument as usize)
             .ok_or(RiskReason::UnknownInstrument)?;
         for &k in &hooks.check {
             let layer = &mut layers[k];
-            let veto = match layer.check(spec, view) {
+            let vetoed = match layer.check(spec, view) {
                 Verdict::Pass => None,
-                Verdict::Veto(r) => Some(r),
+                Verdict::Veto(r) => Some((r, false)),
                 Verdict::Resize(q) => {
                     let q = if q > 0 { q - q % inst.lot } else { 0 };
                     if q <= 0 || q < inst.min_qty {
-                        Some(layer.resize_reason())
+                        Some((layer.resize_reason(), true))
                     } else {
                         if q != spec.qty {
+                            resizes.push(Resize {
+                                order: spec.id,
+                                instrument: spec.instrument,
+                                layer: k,
+                                from: spec.qty,
+                                to: q,
+                            });
                             spec.qty = q;
                             checks::check_order(limits, spec, view)?;
                         }
@@ -604,18 +944,20 @@ impl RiskEngine {
                     }
                 }
             };
-            if let Some(r) = veto {
+            if let Some((r, to_nothing)) = vetoed {
                 match report.vetoes_by_layer.get_mut(layer.name()) {
                     Some(n) => *n += 1,
                     None => {
                         report.vetoes_by_layer.insert(layer.name().to_string(), 1);
                     }
                 }
+                *veto = Some(Veto {
+                    layer: k,
+                    from: spec.qty,
+                    to_nothing,
+                });
                 return Err(r);
             }
-        }
-        if spec.qty != asked {
-            report.resized += 1;
         }
         Ok(())
     }
@@ -790,15 +1132,21 @@ impl RiskEngine {
         if best == self.state {
             return;
         }
+        // The layer's own words where it has them ("drawdown 12.3 % ≥ soft limit 10 % ...").
         let (source, reason) = match by {
             Some(k) => (
                 self.layers[k].name().to_string(),
-                self.wishes[k].reason.as_str().to_string(),
+                self.layers[k]
+                    .explain()
+                    .unwrap_or_else(|| self.wishes[k].reason.as_str().to_string()),
             ),
             None => match released {
                 Some(k) if best < self.state && self.manual < self.state => (
                     self.layers[k].name().to_string(),
-                    "condition cleared".to_string(),
+                    match self.layers[k].explain() {
+                        Some(why) => format!("condition cleared: {why}"),
+                        None => "condition cleared".to_string(),
+                    },
                 ),
                 _ => ("command".to_string(), self.manual_reason.clone()),
             },
@@ -826,8 +1174,15 @@ impl RiskEngine {
         for l in &mut self.layers {
             l.on_state(to);
         }
-        self.audit
-            .append(ts, "state", from.as_str(), to.as_str(), source, reason);
+        self.audit.append(
+            ts,
+            "state",
+            from.as_str(),
+            to.as_str(),
+            source,
+            reason,
+            About::NONE,
+        );
         let change = StateChange {
             ts,
             from,

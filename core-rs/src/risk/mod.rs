@@ -7,28 +7,33 @@
 //!    order, and may ask for a trading state; a resized order is checked again by step 2;
 //! 4. the venue.
 //!
-//! Denials carry a [`RiskReason`] (`Reason::Risk(code)` in the order event the strategy gets).
-//! Every change of trading state is an [`audit`] entry, hash-chained. Nothing bypasses the engine
-//! except [`RiskConfig::bypass`], which is itself written to the audit log when the engine starts.
+//! Denials carry a [`RiskReason`] (`Reason::Risk(code)` in the order event the strategy gets) and
+//! one sentence with the numbers behind it ([`RiskEngine::last_denial`]: "position 2.500 + working
+//! 0.500 + order 1.000 = 4.000 > max_position 3.000"), built only on the denial path. Every
+//! decision that changes what goes out — a denial (the engine's, or the account's reported
+//! through [`RiskEngine::note_account_denial`]), a layer's resize, a change of trading state —
+//! is an [`audit`] entry, hash-chained. Nothing bypasses the engine except
+//! [`RiskConfig::bypass`], which is itself written to the audit log when the engine starts.
 //!
 //! Rust domain code: no PyO3 here (bindings in `python/risk.rs`).
 
 pub mod audit;
 pub mod bucket;
 pub mod checks;
+pub mod explain;
 pub mod layers;
 pub mod state;
 
 use crate::model::bar::Bar;
 use crate::model::instrument::Instrument;
-use crate::model::order::{Command, Fill, ListKind, OrderEvent, OrderSpec};
+use crate::model::order::{Command, Fill, ListKind, OrderEvent, OrderId, OrderSpec};
 use crate::portfolio::Portfolio;
 use crate::venue::orders::Orders;
 
 pub use state::TradingState;
 
 mod engine;
-pub use engine::{RiskConfig, RiskEngine, RiskReport, StateChange};
+pub use engine::{DenialNote, RiskConfig, RiskEngine, RiskReport, StateChange};
 
 /// Why the risk engine denied (or a layer vetoed) a command. `code()` is the stable snake_case
 /// name used in reports, events and configuration; `as_str()` the sentence for humans.
@@ -347,4 +352,29 @@ pub trait RiskLayer: Send + Sync {
     /// The engine's trading state changed to `state` (also called once when the engine is
     /// built). (Added by the engine work: Python layers show it in their `account` dict.)
     fn on_state(&mut self, _state: TradingState) {}
+    /// The layer's own words for what it decided last, with its numbers: why it wishes its
+    /// state ("drawdown 12.3 % ≥ soft limit 10 % (high-water mark 11200.00, equity 9822.40)"),
+    /// why it vetoed or resized the order it was just asked about ("f* = -0.12 over the last 50
+    /// trades"). The engine calls it only on those paths (a state change, a veto, a resize),
+    /// never for a passing order. None: the reason's [`RiskReason::as_str`] stands.
+    fn explain(&self) -> Option<String> {
+        None
+    }
+}
+
+/// The orders `cmd` is about: a new order's id, every leg of a list, the order a modify or a
+/// cancel names, and for a cancel-all the working orders it would cancel (of its instrument, or
+/// of all `n_instruments`). Used on denial paths (events, audit entries), never on a passing one.
+pub fn command_orders(cmd: &Command, orders: &Orders, n_instruments: usize) -> Vec<OrderId> {
+    match cmd {
+        Command::Submit(spec) => vec![spec.id],
+        Command::SubmitList { orders: legs, .. } => legs.iter().map(|o| o.id).collect(),
+        Command::Modify { id, .. } | Command::Cancel { id } => vec![*id],
+        Command::CancelAll { instrument } => match instrument {
+            Some(i) => orders.working_ids(*i).to_vec(),
+            None => (0..n_instruments as u32)
+                .flat_map(|i| orders.working_ids(i).iter().copied())
+                .collect(),
+        },
+    }
 }

@@ -4,6 +4,7 @@ use super::{BreakerConfig, increases_exposure};
 use crate::error::CoreResult;
 use crate::model::bar::Bar;
 use crate::model::order::{Fill, OrderEvent, OrderEventKind, OrderSpec};
+use crate::risk::explain::{secs, utc};
 use crate::risk::{Hooks, RiskLayer, RiskReason, RiskView, Verdict};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +41,8 @@ pub struct CircuitBreaker {
     state: BreakerState,
     failures: u32,
     opened_at: i64,
+    /// The failures in a row that opened it last (0: its half-open trial failed).
+    opened_after: u32,
     trials_left: u32,
     trades_seen: usize,
 }
@@ -53,6 +56,7 @@ impl CircuitBreaker {
             state: BreakerState::Closed,
             failures: 0,
             opened_at: i64::MIN,
+            opened_after: 0,
             trials_left: 0,
             trades_seen: 0,
         })
@@ -81,6 +85,7 @@ impl CircuitBreaker {
     fn open(&mut self, ts: i64) {
         self.state = BreakerState::Open;
         self.opened_at = ts;
+        self.opened_after = self.failures;
         self.failures = 0;
     }
 
@@ -94,6 +99,7 @@ impl CircuitBreaker {
                     self.open(ts);
                 }
             }
+            // (no failure is counted while open or half-open: `opened_after` is 0)
             BreakerState::HalfOpen => self.open(ts),
             BreakerState::Open => {}
         }
@@ -174,5 +180,37 @@ impl RiskLayer for CircuitBreaker {
             OrderEventKind::Accepted => self.success(event.ts),
             _ => self.advance(event.ts),
         }
+    }
+
+    /// The breaker's state and why: "circuit breaker open since ... after 5 failures in a row
+    /// (failure_threshold 5): orders that add exposure are vetoed until ...".
+    fn explain(&self) -> Option<String> {
+        let c = &self.cfg;
+        Some(match self.state {
+            BreakerState::Closed => format!(
+                "circuit breaker closed: {} failures in a row (failure_threshold {})",
+                self.failures, c.failure_threshold
+            ),
+            BreakerState::Open => {
+                let why = if self.opened_after == 0 {
+                    "its half-open trial failed".to_string()
+                } else {
+                    format!(
+                        "{} failures in a row (venue rejects, losing trades; failure_threshold {})",
+                        self.opened_after, c.failure_threshold
+                    )
+                };
+                format!(
+                    "circuit breaker open since {} after {why}: orders that add exposure are vetoed until {} (cool-down {})",
+                    utc(self.opened_at),
+                    utc(self.opened_at.saturating_add(c.cooldown_ns)),
+                    secs(c.cooldown_ns)
+                )
+            }
+            BreakerState::HalfOpen => format!(
+                "circuit breaker half-open: its {} trial order(s) are out, the next outcome closes or opens it",
+                c.half_open_trials
+            ),
+        })
     }
 }

@@ -5,6 +5,7 @@ use super::{
 };
 use crate::error::CoreResult;
 use crate::model::order::OrderSpec;
+use crate::risk::explain::{figure, shown_vs};
 use crate::risk::{Hooks, RiskLayer, RiskReason, RiskView, Verdict};
 
 #[inline]
@@ -23,12 +24,18 @@ fn lerp(a: f64, b: f64, t: f64) -> f64 {
 pub struct ConfidenceSizing {
     name: String,
     cfg: ConfidenceConfig,
+    /// The confidence of the latest order it judged (for [`RiskLayer::explain`]).
+    judged: f64,
 }
 
 impl ConfidenceSizing {
     pub fn new(cfg: ConfidenceConfig, name: String) -> CoreResult<Self> {
         cfg.validate()?;
-        Ok(Self { name, cfg })
+        Ok(Self {
+            name,
+            cfg,
+            judged: f64::NAN,
+        })
     }
 
     /// (size scale, leverage cap) at confidence `c`.
@@ -55,6 +62,7 @@ impl RiskLayer for ConfidenceSizing {
         if c.is_nan() {
             return Verdict::Pass;
         }
+        self.judged = c;
         if c < self.cfg.min_confidence {
             return Verdict::Veto(RiskReason::Confidence);
         }
@@ -82,5 +90,28 @@ impl RiskLayer for ConfidenceSizing {
             check: true,
             ..Hooks::NONE
         }
+    }
+
+    /// The confidence of the latest order it judged and what it allowed: "confidence 0.32 <
+    /// min_confidence 0.5", or "confidence 0.70: size × 0.70, leverage after the order capped
+    /// at 2.40x".
+    fn explain(&self) -> Option<String> {
+        let c = self.judged;
+        if c.is_nan() {
+            return None;
+        }
+        let min = self.cfg.min_confidence;
+        Some(if c < min {
+            format!(
+                "confidence {} < min_confidence {}",
+                shown_vs(c, min, 2),
+                figure(min)
+            )
+        } else {
+            let (scale, lev) = self.bounds(c);
+            format!(
+                "confidence {c:.2}: size × {scale:.2}, leverage after the order capped at {lev:.2}x"
+            )
+        })
     }
 }

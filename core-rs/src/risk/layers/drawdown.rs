@@ -4,6 +4,7 @@ use super::{DAY_NS, DrawdownConfig, increases_exposure, utc_day};
 use crate::error::CoreResult;
 use crate::model::bar::Bar;
 use crate::model::order::{Fill, OrderEvent, OrderSpec};
+use crate::risk::explain::{money_f64, pct, pct_vs, utc};
 use crate::risk::{Hooks, RiskLayer, RiskReason, RiskView, StateWish, TradingState, Verdict};
 
 /// Watches equity (`Portfolio::equity_f64`, positions at their marks) on every bar and fill.
@@ -30,6 +31,10 @@ pub struct DrawdownGuard {
     hard_latched: bool,
     daily_hit: bool,
     drawdown: f64,
+    /// The latest equity observed.
+    equity: f64,
+    /// When the hard limit latched: (ts, drawdown, high-water mark, equity) then.
+    latched: Option<(i64, f64, f64, f64)>,
 }
 
 impl DrawdownGuard {
@@ -46,6 +51,8 @@ impl DrawdownGuard {
             hard_latched: false,
             daily_hit: false,
             drawdown: 0.0,
+            equity: f64::NAN,
+            latched: None,
         })
     }
 
@@ -78,6 +85,31 @@ impl DrawdownGuard {
         }
     }
 
+    #[cold]
+    #[inline(never)]
+    fn latch(&mut self, ts: i64, equity: f64) {
+        self.hard_latched = true;
+        self.latched = Some((ts, self.drawdown, self.hwm, equity));
+    }
+
+    /// The day's loss so far (fraction of the day's first equity; 0 before any).
+    fn day_loss(&self) -> f64 {
+        if self.day_start > 0.0 {
+            (self.day_start - self.equity) / self.day_start
+        } else {
+            0.0
+        }
+    }
+
+    /// "(high-water mark 11200.00, equity 9822.40)".
+    fn marks(hwm: f64, equity: f64) -> String {
+        format!(
+            "(high-water mark {}, equity {})",
+            money_f64(hwm),
+            money_f64(equity)
+        )
+    }
+
     /// Take one equity observation at engine time `ts`.
     pub fn observe(&mut self, ts: i64, equity: f64) {
         if !(self.day_span.0 <= ts && ts < self.day_span.1) {
@@ -92,8 +124,9 @@ impl DrawdownGuard {
             0.0
         };
         self.soft_hit = self.cfg.soft.is_some_and(|s| self.drawdown >= s);
-        if self.cfg.hard.is_some_and(|h| self.drawdown >= h) {
-            self.hard_latched = true;
+        self.equity = equity;
+        if !self.hard_latched && self.cfg.hard.is_some_and(|h| self.drawdown >= h) {
+            self.latch(ts, equity);
         }
         if let Some(d) = self.cfg.daily_loss
             && self.day_start > 0.0
@@ -166,5 +199,65 @@ impl RiskLayer for DrawdownGuard {
 
     fn needs_every_bar(&self) -> bool {
         true
+    }
+
+    /// The wish's condition with its numbers: "drawdown 12.3 % ≥ soft limit 10 % (high-water
+    /// mark 11200.00, equity 9822.40)"; the hard limit as it was when it latched; the day's loss;
+    /// with no wish, where the drawdown and the day's loss stand against their limits.
+    fn explain(&self) -> Option<String> {
+        if self.equity.is_nan() {
+            return None; // nothing observed yet
+        }
+        let c = &self.cfg;
+        if let (Some((ts, dd, hwm, eq)), Some(h)) = (self.latched, c.hard) {
+            return Some(format!(
+                "drawdown {} % ≥ hard limit {} % {} at {}: {} for the rest of the run",
+                pct_vs(dd, h),
+                pct(h),
+                Self::marks(hwm, eq),
+                utc(ts),
+                c.hard_state.as_str().to_uppercase()
+            ));
+        }
+        let dd = |lim: f64, op: &str, name: &str| {
+            format!(
+                "drawdown {} % {op} {name} {} % {}",
+                pct_vs(self.drawdown, lim),
+                pct(lim),
+                Self::marks(self.hwm, self.equity)
+            )
+        };
+        let day = |lim: f64, op: &str| {
+            format!(
+                "day loss {} % {op} daily_loss limit {} % (equity {} against {} at the day's start)",
+                pct_vs(self.day_loss(), lim),
+                pct(lim),
+                money_f64(self.equity),
+                money_f64(self.day_start)
+            )
+        };
+        if self.daily_hit
+            && let Some(d) = c.daily_loss
+        {
+            return Some(day(d, "≥"));
+        }
+        if self.soft_hit
+            && let Some(s) = c.soft
+        {
+            return Some(dd(s, "≥", "soft limit"));
+        }
+        let mut parts = Vec::new();
+        if let Some(s) = c.soft.or(c.hard) {
+            let name = if c.soft.is_some() {
+                "soft limit"
+            } else {
+                "hard limit"
+            };
+            parts.push(dd(s, "<", name));
+        }
+        if let Some(d) = c.daily_loss {
+            parts.push(day(d, "<"));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
     }
 }

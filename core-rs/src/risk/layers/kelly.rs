@@ -4,6 +4,7 @@ use super::{KellyConfig, floor_raw, increases_exposure, order_price, position_of
 use crate::error::CoreResult;
 use crate::model::order::{Fill, OrderSpec};
 use crate::portfolio::Trade;
+use crate::risk::explain::{figure, pct};
 use crate::risk::{Hooks, RiskLayer, RiskReason, RiskView, Verdict};
 
 /// Fractional Kelly over the last `window` closed trades (`Portfolio::trades`, net pnl).
@@ -153,5 +154,41 @@ impl RiskLayer for KellySizing {
 
     fn on_fill(&mut self, _fill: &Fill, view: &RiskView<'_>) {
         self.sync(&view.portfolio.trades);
+    }
+
+    /// f* and what it is made of: "f* = -0.120 over the last 50 trades (win rate 40.0 %, mean
+    /// win / mean loss 0.80)", and the cap it sets.
+    fn explain(&self) -> Option<String> {
+        let n = self.n;
+        let Some(f) = self.kelly_fraction() else {
+            return Some(format!(
+                "{n} closed trades, fewer than min_trades {}: no sizing yet",
+                self.cfg.min_trades
+            ));
+        };
+        let w = self.wins as f64 / n as f64;
+        let stats = if self.wins == 0 {
+            format!("no winning trade among the last {n} trades (f* = -inf)")
+        } else if self.losses == 0 {
+            format!(
+                "f* = {f:.3} over the last {n} trades (win rate {} %, no losing trade)",
+                pct(w)
+            )
+        } else {
+            let r = (self.sum_win as f64 / self.wins as f64)
+                / (self.sum_loss as f64 / self.losses as f64);
+            format!(
+                "f* = {f:.3} over the last {n} trades (win rate {} %, mean win / mean loss {r:.2})",
+                pct(w)
+            )
+        };
+        Some(if f > 0.0 {
+            format!(
+                "{stats}: a position is capped at fraction {} × f* × equity",
+                figure(self.cfg.fraction)
+            )
+        } else {
+            format!("{stats}: no edge, no order that adds exposure")
+        })
     }
 }

@@ -4,6 +4,7 @@ use super::PanicConfig;
 use crate::error::CoreResult;
 use crate::model::bar::Bar;
 use crate::model::order::{Fill, OrderEvent, OrderEventKind, OrderKind, OrderSpec, Reason};
+use crate::risk::explain::{figure, secs, shown_vs, sig3, utc};
 use crate::risk::{Hooks, RiskLayer, RiskReason, RiskView, StateWish, TradingState, Verdict};
 
 const STALE: usize = 0;
@@ -16,6 +17,18 @@ const REASONS: [RiskReason; 4] = [
     RiskReason::Slippage,
     RiskReason::ConsecutiveRejects,
 ];
+
+/// What each condition measured when it last held.
+#[derive(Debug, Clone, Copy, Default)]
+struct Seen {
+    /// Instrument and age of its data (ns).
+    stale: (u32, i64),
+    /// Instrument, spread and median (raw price units), mid (raw).
+    spread: (u32, i64, f64, i64),
+    /// Order id and |fill − reference| in bps of the reference.
+    slippage: (u64, f64),
+    rejects: u32,
+}
 
 /// Panic conditions; each one, when it holds at time t, makes the layer wish `state` for
 /// t < t_last_held + `cooldown_ns` (released at exactly that time, engine clock; the clock is
@@ -43,6 +56,8 @@ pub struct PanicConditions {
     latest: i64,
     latest_cond: usize,
     rejects: u32,
+    /// The numbers of each condition when it last held (for [`RiskLayer::explain`]).
+    seen: Seen,
     /// Per instrument, `spread_window` slots each: spreads in arrival order (a ring) and the
     /// same spreads sorted.
     ring: Vec<i64>,
@@ -65,6 +80,7 @@ impl PanicConditions {
             latest: i64::MIN,
             latest_cond: 0,
             rejects: 0,
+            seen: Seen::default(),
             ring: vec![0; slots],
             sorted: vec![0; slots],
             head: vec![0; n_instruments],
@@ -144,6 +160,7 @@ impl RiskLayer for PanicConditions {
             && let Some(&last) = view.last_data_ts.get(spec.instrument as usize)
             && view.ts.saturating_sub(last) > stale
         {
+            self.seen.stale = (spec.instrument, view.ts.saturating_sub(last));
             self.hold(STALE, view.ts);
             return Verdict::Veto(RiskReason::StaleData);
         }
@@ -180,6 +197,7 @@ impl RiskLayer for PanicConditions {
             && m > 0.0
             && spread as f64 > k * m
         {
+            self.seen.spread = (instrument, spread, m, bid + (ask - bid) / 2);
             self.hold(SPREAD, ts);
         }
         self.push_spread(i, spread);
@@ -208,6 +226,8 @@ impl RiskLayer for PanicConditions {
         };
         let bound = k * self.cfg.expected_slippage_bps * 1e-4 * reference as f64;
         if (fill.px - reference).abs() as f64 > bound {
+            let bps = (fill.px - reference).abs() as f64 / reference as f64 * 1e4;
+            self.seen.slippage = (fill.order_id, bps);
             self.hold(SLIPPAGE, fill.ts);
         }
     }
@@ -228,6 +248,7 @@ impl RiskLayer for PanicConditions {
         if let Some(max) = self.cfg.max_consecutive_rejects
             && self.rejects >= max
         {
+            self.seen.rejects = self.rejects;
             self.hold(REJECTS, event.ts);
         }
     }
@@ -250,5 +271,69 @@ impl RiskLayer for PanicConditions {
     /// True while a wish is held: the layer must see the clock move to release it.
     fn needs_every_bar(&self) -> bool {
         self.held()
+    }
+
+    /// The condition that held last, with its numbers ("market data of instrument 0 is 125 s
+    /// old > stale limit 60 s"), and how long it holds the state; None if none ever held.
+    fn explain(&self) -> Option<String> {
+        if self.latest == i64::MIN {
+            return None;
+        }
+        let c = &self.cfg;
+        let what = match self.latest_cond {
+            STALE => {
+                let (i, age) = self.seen.stale;
+                format!(
+                    "market data of instrument {i} is {} old > stale limit {}",
+                    secs(age),
+                    secs(c.stale_ns.unwrap_or(0))
+                )
+            }
+            SPREAD => {
+                let (i, spread, median, mid) = self.seen.spread;
+                let k = c.spread_k.unwrap_or(f64::NAN);
+                let bps = |x: f64| sig3(x / mid.max(1) as f64 * 1e4);
+                format!(
+                    "instrument {i}: spread {} bps is {} × its median {} bps over the last {} quotes > spread_k {}",
+                    bps(spread as f64),
+                    shown_vs(spread as f64 / median, k, 1),
+                    bps(median),
+                    c.spread_window,
+                    figure(k)
+                )
+            }
+            SLIPPAGE => {
+                let (id, bps) = self.seen.slippage;
+                let k = c.slippage_k.unwrap_or(f64::NAN);
+                let bound = k * c.expected_slippage_bps;
+                format!(
+                    "fill of order {id} slipped {} bps from its reference price > slippage_k {} × expected {} bps = {} bps",
+                    shown_vs(bps, bound, 1),
+                    figure(k),
+                    figure(c.expected_slippage_bps),
+                    figure(bound)
+                )
+            }
+            _ => format!(
+                "{} venue rejects in a row ≥ max_consecutive_rejects {}",
+                self.seen.rejects,
+                c.max_consecutive_rejects.unwrap_or(0)
+            ),
+        };
+        let until = self.latest.saturating_add(c.cooldown_ns);
+        Some(if self.held() {
+            format!(
+                "{what}: {} until {} (cool-down {})",
+                c.state.as_str().to_uppercase(),
+                utc(until),
+                secs(c.cooldown_ns)
+            )
+        } else {
+            format!(
+                "{what} at {}, over after its cool-down of {}",
+                utc(self.latest),
+                secs(c.cooldown_ns)
+            )
+        })
     }
 }

@@ -4,6 +4,7 @@ use super::{VolEstimator, VolTargetConfig, floor_raw, increases_exposure, resize
 use crate::error::CoreResult;
 use crate::model::bar::Bar;
 use crate::model::order::OrderSpec;
+use crate::risk::explain::{figure, pct};
 use crate::risk::{Hooks, RiskLayer, RiskReason, RiskView, Verdict};
 
 /// Rolling sample variance over a ring of the last `window` returns: Welford while filling, the
@@ -64,6 +65,8 @@ pub struct VolTarget {
     sqrt_ppy: f64,
     last_close: Vec<i64>,
     est: Est,
+    /// The instrument of the latest order it sized (for [`RiskLayer::explain`]).
+    sized: usize,
 }
 
 impl VolTarget {
@@ -112,6 +115,7 @@ impl VolTarget {
             cfg,
             last_close: vec![0; n_instruments],
             est,
+            sized: 0,
         })
     }
 
@@ -225,6 +229,7 @@ impl RiskLayer for VolTarget {
         let Some(scale) = self.scale(spec.instrument as usize) else {
             return Verdict::Pass;
         };
+        self.sized = spec.instrument as usize;
         let new = floor_raw(spec.qty as f64 * scale);
         resize_verdict(spec.qty, new, RiskReason::VolatilityTarget)
     }
@@ -243,5 +248,26 @@ impl RiskLayer for VolTarget {
 
     fn needs_every_bar(&self) -> bool {
         true
+    }
+
+    /// σ and the scale it gives for the instrument of the latest order it sized: "annualized
+    /// volatility 56.2 % (σ 0.0775 % per bar, rolling 20) against the target 20 %: size × 0.356".
+    fn explain(&self) -> Option<String> {
+        let i = self.sized;
+        let (sigma, sa, scale) = (self.sigma(i)?, self.sigma_annual(i)?, self.scale(i)?);
+        let est = match self.cfg.estimator {
+            VolEstimator::Rolling { window } => format!("rolling {window}"),
+            VolEstimator::Garch { alpha, beta, .. } => {
+                format!("GARCH(1,1) α {} β {}", figure(alpha), figure(beta))
+            }
+        };
+        Some(format!(
+            "annualized volatility {} % (σ {} % per bar, {est}) against the target {} %: size × {scale:.3} (clamped to [{}, {}])",
+            pct(sa),
+            pct(sigma),
+            pct(self.cfg.target),
+            figure(self.cfg.min_scale),
+            figure(self.cfg.max_scale)
+        ))
     }
 }
