@@ -137,9 +137,14 @@ def test_lines_sit_at_the_goals_they_stand_for() -> None:
     """Several lines sit below the goals they stand for (vectorized 2000× where 2700× is claimed,
     the risk check judged as 0.9× of the venue leg instead of ≤ 200 ns, the ring at 0.6× rtrb)."""
     by = {(ln.group, ln.anchor): ln for ln in gate.LINES}
-    assert by["ema_cross_vectorized", ""].threshold >= 2700  # 30M bars/s / 11k bars/s
+    # the absolute backtest goals against the yardstick's quiet rate on the prefix the bench times
+    ref = gate.NAUTILUS_QUIET_BARS_S
+    assert 13_000 <= ref <= 14_000  # measured 13.1-13.7k bars/s on the 100k-bar prefix, quiet
+    assert by["ema_cross_vectorized", ""].threshold * ref >= 30e6
+    assert by["every_bar_orders", ""].threshold * ref >= 5e5
     assert by["ema_cross_vs_nautilus", ""].threshold >= 50
-    assert {ln.threshold for ln in gate.LINES if ln.group == "ema_cross_vs_nautilus"} == {50.0, 90.0}
+    assert {round(ln.threshold * (1 if ln.threshold == 50 else ref)) for ln in gate.LINES
+            if ln.group == "ema_cross_vs_nautilus"} == {50, 1_000_000}
     # the risk check against a fixed yardstick (194 ns quiet): <= 200 ns, not against the venue
     assert ("risk_check", "venue_accept") not in by
     assert by["risk_check", "yardstick"].threshold >= 194 / 200
