@@ -52,7 +52,8 @@ def format_stats(summary: dict[str, Any]) -> list[tuple[str, str]]:
             text += f" (annualized from {_span(span)})"
         if k == "cagr" and summary.get(k) is None and summary.get("cagr_log") is not None:
             text = f"too large for a float: e^{summary['cagr_log']:,.0f} a year (from {_span(span or summary.get('span_days') or 0)})"
-        rows.append((k, text))
+        # the JSON key says its unit (seconds); the row shows days, so its name drops the unit
+        rows.append(("max_drawdown_duration" if k == "max_drawdown_duration_s" else k, text))
     if summary.get("ruined"):
         when = summary.get("ruin_ts")
         at = f" at {np.datetime64(int(when), 'ns').astype('datetime64[s]')} UTC" if when is not None else ""
