@@ -94,6 +94,10 @@ def risk_lines(risk: dict) -> list[str]:
     denials = {k: v for k, v in risk.get("denials", {}).items() if v}
     if denials:
         out.append("  denied: " + ", ".join(f"{k} {v}" for k, v in sorted(denials.items(), key=lambda kv: -kv[1])))
+        # the first denial of each reason, in its own words (with its numbers)
+        for k, example in risk.get("examples", {}).items():
+            if k in denials:
+                out.append(f"    first {k}: {example}")
     vetoes = {k: v for k, v in risk.get("vetoes_by_layer", {}).items() if v}
     if vetoes:
         out.append("  vetoed by layer: " + ", ".join(f"{k} {v}" for k, v in vetoes.items()))
