@@ -441,8 +441,12 @@ def _print_l2_report(report: dict) -> None:
 
     unit = report.get("pnl_currency") or ""
 
+    # a fixed number of decimals per currency, as the bar summary prints money: 4 in the quote
+    # currency, 8 in a coin-M run's base coin (its PnL is in BTC)
+    dp = 8 if unit else 4
+
     def money(v):
-        return "" if v is None else f"{v:,.10g} {unit}".rstrip()
+        return "" if v is None else f"{v:,.{dp}f} {unit}".rstrip()
 
     risk_report = report.get("risk", {})
     market = report["market"] + ("" if report.get("market_detected") in (None, report["market"]) else
