@@ -183,3 +183,72 @@ def test_strategy_commands_trading_states(klines_1m_paths):
 def test_bad_risk_setting_type():
     with pytest.raises(InvalidInputError, match="risk: expected trader.risk.RiskSettings"):
         run_backtest("ema_cross", None, None, options={"bars": 500}, risk=42)
+
+
+def _greedy_run(n: int, cash: float = 1000.0):
+    """`n` synthetic minute bars around 30,000 (moving every bar) and a strategy that buys 1 X on
+    every bar with `cash`: the account refuses every order (insufficient_balance). Returns the
+    result and the ids of the refused orders, as the strategy saw them."""
+    from trader.data import Bars
+
+    rng = np.random.default_rng(7)
+    c = np.round(30_000 * np.exp(np.cumsum(rng.normal(0, 0.001, n))), 2)
+    o = np.concatenate([[c[0]], c[:-1]])
+    bars = Bars("X", np.arange(n, dtype=np.int64) * 60_000_000_000, o, np.maximum(o, c) + 1, np.minimum(o, c) - 1, c,
+                np.ones(n))
+
+    class Greedy(Strategy):
+        name = "greedy"
+
+        def on_start(self) -> None:
+            self.refused: list[int] = []
+
+        def on_bar(self, bar) -> None:
+            self.buy(1.0)
+
+        def on_order_event(self, event) -> None:
+            if event.kind == "denied":
+                self.refused.append(event.order_id)
+
+    s = Greedy()
+    r = run_backtest(s, None, bars, mode="event", cash=cash, price_precision=2)
+    return r, s.refused
+
+
+def test_audit_verify_checks_folded_denials(tmp_path, capsys):
+    """A run of the same denial is one entry (count, last_ts, last_reason, every order id);
+    `trader audit verify` accepts the log, and catches an edit of any of those fields."""
+    from tests.regressions.test_ticks import _cli
+
+    r, refused = _greedy_run(300)
+    denials = [e for e in r.audit if e["kind"] == "denial"]
+    assert len(denials) == 1 and r.risk["denials"]["insufficient_balance"] == len(refused) == 300
+    (d,) = denials
+    assert (d["count"], d["orders"], d["source"], d["code"]) == (300, refused, "account", "insufficient_balance")
+    assert d["last_ts"] > d["ts"] and d["reason"] != d["last_reason"]  # the price moved: both sentences kept
+    path = write_audit_log(r.audit, tmp_path / "audit.jsonl")
+    assert verify_audit_file(path) == 2
+    code, out, err = _cli(capsys, "audit", "verify", str(path))
+    assert code == 0 and "2 entries, chain intact and sealed" in out, err
+    lines = path.read_text().splitlines()
+    edits = {
+        "count": lambda e: e.update(count=e["count"] - 1),
+        "last_ts": lambda e: e.update(last_ts=e["last_ts"] + 1),
+        "last_reason": lambda e: e.update(last_reason=e["reason"]),
+        "an order id": lambda e: e["orders"].__setitem__(150, 999_999),
+        "an order id dropped": lambda e: e["orders"].pop(),
+        "the fold undone": lambda e: [e.pop(k) for k in ("count", "last_ts", "last_reason")],
+    }
+    for what, edit in edits.items():
+        e = json.loads(lines[0])
+        edit(e)
+        bad = tmp_path / "bad.jsonl"
+        bad.write_text("\n".join([json.dumps(e), *lines[1:]]) + "\n")
+        code, out, err = _cli(capsys, "audit", "verify", str(bad))
+        assert code == 2 and err.count("\n") == 1 and "audit entry 0: hash mismatch" in err, (what, err)
+    # a count that is not an integer is named
+    e = json.loads(lines[0])
+    e["count"] = "many"
+    bad.write_text("\n".join([json.dumps(e), *lines[1:]]) + "\n")
+    code, _, err = _cli(capsys, "audit", "verify", str(bad))
+    assert code == 2 and 'audit entry 0: "count" must be an integer' in err, err

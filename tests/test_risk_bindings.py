@@ -169,7 +169,9 @@ def test_a_python_layer_explains_its_vetoes_resizes_and_state():
             assert changes[0]["reason"] == "risk: vetoed by a risk layer"
         assert denied[0].code == "layer_veto"
         d = [e for e in audit if e["kind"] == "denial"]
-        assert [(e["code"], e["source"]) for e in d] == [("layer_veto", "halving"), ("state_reducing", "risk"), ("state_reducing", "risk")]
+        # the two REDUCING denials in a row: one folded entry (count 2, both orders)
+        assert [(e["code"], e["source"], e.get("count", 1)) for e in d] == [("layer_veto", "halving", 1), ("state_reducing", "risk", 2)]
+        assert len(d[1]["orders"]) == 2 and d[1]["last_ts"] >= d[1]["ts"] and "last_reason" in d[1]
         assert d[0]["reason"] == denied[0].detail and d[0]["orders"] == [denied[0].order_id]
         _core.verify_audit(audit)
 

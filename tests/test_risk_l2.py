@@ -210,9 +210,12 @@ def test_cli_risk_options(usdm: str, tmp_path: Path, capsys: pytest.CaptureFixtu
     assert out["risk"]["denials"]["max_position"] > 0
     assert any(c["reason"].startswith("instrument 0: spread ") for c in out["risk"]["changes"])
     assert "audit" not in out and "fill_columns" not in out
-    # every change and every denial is an entry, then the seal
+    # every change and every denial is in an entry (runs of the same denial folded into one), then the seal
     n_denied = sum(out["risk"]["denials"].values())
-    assert verify_audit_file(log) == len(out["risk"]["changes"]) + n_denied + 1
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert verify_audit_file(log) == len(entries)
+    assert sum(e["kind"] == "state" for e in entries) == len(out["risk"]["changes"])
+    assert sum(e.get("count", 1) for e in entries if e["kind"] == "denial") == n_denied
     for bad, msg in [(["--risk-limit", "nonsense"], "--risk-limit"), (["--risk-layer", "nosuch"], "nosuch"),
                      (["--risk-limit", "instruments.ETHUSDT.max_position=1"], "ETHUSDT"), (["--cash", "-5"], "--cash")]:
         with pytest.raises(SystemExit) as e:

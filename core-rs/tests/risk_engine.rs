@@ -652,26 +652,23 @@ fn emergency_cancels_flattens_and_refuses_strategy_commands() {
     assert_eq!(r.time_in_state_ns[TradingState::Active.index()], 1);
     assert_eq!(r.time_in_state_ns[TradingState::Emergency.index()], 1);
     // ... and so is each refused command: the sell and the cancel, with their orders and codes
+    // (one entry: two denials in a row with one code, source and state fold into it)
     let audit = bt.risk.audit().entries();
-    let kinds: Vec<(&str, &str, &[u64])> = audit
-        .iter()
-        .map(|e| (e.kind.as_str(), e.code.as_str(), e.orders.as_slice()))
-        .collect();
     assert_eq!(
-        kinds,
+        audit_rows(&bt),
         vec![
-            ("state", "", &[][..]),
-            ("denial", "state_emergency", &[10][..]),
-            ("denial", "state_emergency", &[2][..]),
-            ("seal", "", &[][..]),
+            ("state", "emergency", "", 1, &[][..]),
+            ("denial", "emergency", "state_emergency", 2, &[10, 2][..]),
+            ("seal", "emergency", "", 1, &[][..]),
         ]
     );
-    assert!(
-        audit[1].reason.contains("trading state EMERGENCY")
-            && audit[1].reason.contains("nothing else goes out"),
-        "{}",
-        audit[1].reason
-    );
+    for sentence in [&audit[1].reason, audit[1].last_reason.as_ref().unwrap()] {
+        assert!(
+            sentence.contains("trading state EMERGENCY")
+                && sentence.contains("nothing else goes out"),
+            "{sentence}"
+        );
+    }
     _core::risk::audit::AuditLog::verify(audit, None).unwrap();
 }
 
@@ -1036,6 +1033,20 @@ impl Handler for Script {
 /// A run of `closes` (one a minute) on "X" (2 price decimals, 3 size decimals), filled at the
 /// close without fees, on 100,000 of cash, with `risk`.
 fn scripted(closes: &[f64], risk: RiskEngine, plan: Vec<Vec<Command>>) -> (Backtest, Script) {
+    let mut h = Script {
+        plan,
+        changes: Vec::new(),
+    };
+    let bt = run_with(closes, risk, &mut h);
+    (bt, h)
+}
+
+/// [`scripted`]'s run with any handler `h`.
+fn run_with<H: Handler<Error = CoreError>>(
+    closes: &[f64],
+    risk: RiskEngine,
+    h: &mut H,
+) -> Backtest {
     let inst = Instrument::new("X", 2, 3).unwrap();
     let venue = VenueConfig {
         fill_at: FillAt::Close,
@@ -1055,13 +1066,9 @@ fn scripted(closes: &[f64], risk: RiskEngine, plan: Vec<Vec<Command>>) -> (Backt
         volume: &vec![1e9; closes.len()],
         instrument: None,
     };
-    let mut h = Script {
-        plan,
-        changes: Vec::new(),
-    };
-    bt.run(&cols, &mut h).unwrap();
+    bt.run(&cols, h).unwrap();
     bt.finish();
-    (bt, h)
+    bt
 }
 
 fn mkt(id: u64, side: Side, qty: i64) -> Command {
@@ -1247,13 +1254,143 @@ fn a_refused_cancel_carries_its_sentence_like_a_refused_order() {
             d.detail
         );
     }
+    // the three refusals in a row: one folded audit entry naming every order of each
     let audit = bt.risk.audit().entries();
     assert_eq!(
         audit
             .iter()
             .filter(|e| e.kind == "denial")
-            .map(|e| e.orders.clone())
+            .map(|e| (e.count, e.orders.clone()))
             .collect::<Vec<_>>(),
-        vec![vec![10], vec![2], vec![2]]
+        vec![(3, vec![10, 2, 2])]
     );
+}
+
+// ---- folded runs of denials in the audit chain ----------------------------------------------
+
+/// A strategy that buys 10,000 X (1,000,000 at 100.00, ten times its cash) on every bar, in a
+/// run that starts HALTED and is resumed by command at bar `resume`.
+struct Greedy {
+    resume: usize,
+}
+
+impl Handler for Greedy {
+    type Error = CoreError;
+    fn on_events(&mut self, _: &mut Backtest) -> Result<(), CoreError> {
+        Ok(())
+    }
+    fn on_bar(&mut self, bt: &mut Backtest, _bar: &Bar, i: usize) -> Result<(), CoreError> {
+        if i == self.resume {
+            bt.set_trading_state(TradingState::Active, "operator resumes");
+        }
+        bt.submit(mkt(i as u64 + 1, Side::Buy, 10_000_000));
+        Ok(())
+    }
+}
+
+fn greedy(n: usize, resume: usize) -> Backtest {
+    let cfg = RiskConfig {
+        initial_state: TradingState::Halted,
+        ..RiskConfig::default()
+    };
+    let risk = RiskEngine::new(cfg, Vec::new(), 1).unwrap();
+    // the price moves every bar: each balance denial's sentence is another one
+    let closes: Vec<f64> = (0..n).map(|k| 100.0 + k as f64).collect();
+    run_with(&closes, risk, &mut Greedy { resume })
+}
+
+/// The audit entries' kind, state (`to`), code, count and orders.
+fn audit_rows(bt: &Backtest) -> Vec<(&str, &str, &str, u64, &[u64])> {
+    bt.risk
+        .audit()
+        .entries()
+        .iter()
+        .map(|e| {
+            (
+                e.kind.as_str(),
+                e.to.as_str(),
+                e.code.as_str(),
+                e.count,
+                e.orders.as_slice(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_run_of_denials_is_one_audit_entry_and_a_state_change_breaks_it() {
+    use _core::risk::audit::AuditLog;
+    let bt = greedy(7, 3);
+    // bars 0-2: refused by HALTED; bars 3-6: by the account (the state change between them)
+    let audit = bt.risk.audit().entries();
+    assert_eq!(
+        audit_rows(&bt),
+        vec![
+            ("state", "halted", "", 1, &[][..]),
+            ("denial", "halted", "state_halted", 3, &[1, 2, 3][..]),
+            ("state", "active", "", 1, &[][..]),
+            (
+                "denial",
+                "active",
+                "insufficient_balance",
+                4,
+                &[4, 5, 6, 7][..]
+            ),
+            ("seal", "active", "", 1, &[][..]),
+        ]
+    );
+    AuditLog::verify(audit, None).unwrap();
+    // the counts stay exact per order, and every order keeps its own sentence
+    let r = bt.risk.report();
+    assert_eq!(r.denials[&RiskReason::StateHalted], 3);
+    assert_eq!(r.account_denials["insufficient_balance"], 4);
+    let detail = |id: u64| bt.denial(id).unwrap().detail.clone();
+    let account = &audit[3];
+    assert_eq!(account.source, "account");
+    assert_eq!(account.reason, detail(4));
+    assert_eq!(account.last_reason.as_deref(), Some(detail(7).as_str()));
+    assert_ne!(detail(4), detail(7), "the price moved: another sentence");
+    assert_eq!(
+        (account.ts, account.last_ts),
+        (bt.denial(4).unwrap().ts, Some(bt.denial(7).unwrap().ts))
+    );
+    let halted = &audit[1];
+    assert_eq!(halted.reason, detail(1));
+    assert_eq!(halted.last_reason.as_deref(), Some(detail(3).as_str()));
+}
+
+#[test]
+fn a_denial_alone_is_the_entry_it_was_and_a_long_run_is_bounded() {
+    use _core::risk::audit::{AuditLog, FOLD_CAP};
+    // resumed at bar 1: one HALTED denial, alone: no fold fields
+    let bt = greedy(3, 1);
+    let one = &bt.risk.audit().entries()[1];
+    assert_eq!(
+        (one.count, one.last_ts, one.last_reason.as_ref()),
+        (1, None, None)
+    );
+    assert_eq!(one.orders, [1]);
+    // FOLD_CAP + 10 account denials in a row: two entries, every order id once, in order
+    let n = FOLD_CAP + 10;
+    let bt = greedy(n, 0);
+    let audit = bt.risk.audit().entries();
+    let denials: Vec<_> = audit.iter().filter(|e| e.kind == "denial").collect();
+    assert_eq!(
+        denials.iter().map(|e| e.count).collect::<Vec<_>>(),
+        [FOLD_CAP as u64, 10]
+    );
+    let ids: Vec<u64> = denials.iter().flat_map(|e| e.orders.clone()).collect();
+    assert_eq!(ids, (1..=n as u64).collect::<Vec<_>>());
+    AuditLog::verify(audit, None).unwrap();
+    // a folded entry edited (its count, its last sentence, one of its ids) is caught
+    for edit in 0..3 {
+        let mut e = audit.to_vec();
+        let k = e.iter().position(|x| x.count == 10).unwrap();
+        match edit {
+            0 => e[k].count = 9,
+            1 => e[k].last_reason = Some("nothing to see".into()),
+            _ => e[k].orders[4] += 1,
+        }
+        assert_eq!(AuditLog::verify(&e, None).unwrap_err().index, k);
+    }
 }

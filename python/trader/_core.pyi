@@ -670,7 +670,12 @@ class Backtest:
         its reason code, ``source`` "risk", a layer's name or "account", ``reason`` the sentence
         with the numbers, ``from`` = ``to`` the trading state), "resize" (a layer changed an
         order's quantity: ``from``/``to`` the quantities, ``source`` the layer), "bypass", "seal".
-        Check with :func:`verify_audit`."""
+        Consecutive denials with one ``code``, ``source`` and state are folded into one entry
+        (at most 4096 denials each): ``count`` the number of denials, ``orders`` every order id of
+        each, ``ts``/``reason`` the first one's time and sentence, ``last_ts``/``last_reason`` the
+        last one's (the three keys are absent for a single denial, which reads as it always did).
+        Any other entry closes the run; before the end of the run the open one is the last dict,
+        as it stands. Check with :func:`verify_audit`."""
     @property
     def trading_state(self) -> str:
         """The risk engine's trading state."""
@@ -1087,5 +1092,6 @@ def run_tick_backtest(
 def verify_audit(entries: list[dict[str, Any]], key: bytes | str | None = None) -> None:
     """Check a sealed audit log (``Backtest.audit_entries()``, or read back from JSON lines):
     every hash (SHA-256, or HMAC-SHA256 with ``key``), the chain of ``prev_hash``, the sequence and
-    the final seal with its count. Raises ValueError naming the first bad entry's index and the
+    the final seal with its count. A folded run of denials' ``count``, ``last_ts``, ``last_reason``
+    and every one of its ``orders`` are in its hash; older logs without those keys verify as before. Raises ValueError naming the first bad entry's index and the
     problem (edited, reordered, removed, or entries missing at the end)."""

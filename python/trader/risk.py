@@ -527,7 +527,8 @@ def load_risk_config(path: str | Path) -> RiskSettings:
 
 
 def write_audit_log(entries: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
-    """Write the audit entries as JSON lines (one entry per line, keys as the engine gives them)."""
+    """Write the audit entries as JSON lines (one entry per line, keys as the engine gives them: a
+    folded run of denials is one line with ``count``, ``last_ts`` and ``last_reason``)."""
     import json
 
     p = Path(path)

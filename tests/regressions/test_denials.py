@@ -90,9 +90,10 @@ def test_the_audit_log_records_state_changes_but_no_denial(shared_data: Path, tm
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     """Bullet: 'the audit log records state changes but no denial.'
 
-    `trader backtest --audit-log`: every refused order is an entry of the chain (its order id, its
-    reason code and the sentence), the account's refusals as well as the risk engine's, and
-    `trader audit verify` still checks the chain (and catches an edited denial)."""
+    `trader backtest --audit-log`: every refused order is in an entry of the chain (its order id,
+    its reason code and the sentence), the account's refusals as well as the risk engine's (a run
+    of the same denial in a row is one entry: its `count`, every order id, the first and the last
+    sentence), and `trader audit verify` still checks the chain (and catches an edited denial)."""
     log = tmp_path / "audit.jsonl"
     code, stdout, err = _cli(capsys, "backtest", "-s", f"{__file__}:DipBuyer", "--data", str(shared_data / PERP),
                              "--fill-at", "close", "--risk-layer", GUARD, "--audit-log", str(log), "--json")
@@ -105,17 +106,19 @@ def test_the_audit_log_records_state_changes_but_no_denial(shared_data: Path, tm
     kinds = [e["kind"] for e in entries]
     assert kinds.count("state") == len(out["risk"]["changes"]) > 0 and kinds[-1] == "seal"
     denied = [e for e in entries if e["kind"] == "denial"]
-    # one entry per refused order, each naming it (ids grow with the run), with its code
-    assert {c: sum(e["code"] == c for e in denied) for c in denials} == denials
-    ids = [e["orders"] for e in denied]
-    assert all(len(i) == 1 for i in ids) and [i[0] for i in ids] == sorted({i[0] for i in ids})
+    # every refused order in one entry, named once (ids grow with the run), with its code
+    assert {c: sum(e.get("count", 1) for e in denied if e["code"] == c) for c in denials} == denials
+    ids = [i for e in denied for i in e["orders"]]
+    assert len(ids) == sum(denials.values()) and ids == sorted(set(ids))
     first = next(e for e in denied if e["code"] == "state_reducing")
     assert (first["source"], first["from"], first["to"]) == ("risk", "reducing", "reducing")
     assert DRAWDOWN.match(first["reason"]) and "would grow the position" in first["reason"], first["reason"]
     account = next(e for e in denied if e["code"] == "insufficient_balance")
     assert account["source"] == "account"
-    assert re.fullmatch(r"buy 0\.001000 \S+ at \d+\.\d+ costs \d+\.\d\d with fees; free balance \d+\.\d\d \(cash \d+\.\d\d\)",
-                        account["reason"]), account["reason"]
+    balance = r"buy 0\.001000 \S+ at \d+\.\d+ costs \d+\.\d\d with fees; free balance \d+\.\d\d \(cash \d+\.\d\d\)"
+    assert re.fullmatch(balance, account["reason"]), account["reason"]
+    folded = [e for e in denied if e.get("count", 1) > 1]
+    assert folded and all(re.fullmatch(balance, e["last_reason"]) for e in folded if e["source"] == "account")
 
     # the chain verifies, and a denial edited to name another order is caught
     assert verify_audit_file(log) == len(entries)
@@ -126,3 +129,26 @@ def test_the_audit_log_records_state_changes_but_no_denial(shared_data: Path, tm
     bad.write_text("".join(json.dumps(e) + "\n" for e in [*entries[:k], edited, *entries[k + 1:]]))
     code, _, err = _cli(capsys, "audit", "verify", str(bad))
     assert code == 2 and f"audit entry {k}: hash mismatch" in err, err
+
+
+def test_a_strategy_refused_every_bar_keeps_its_audit_small() -> None:
+    """Problem: 'Since the audit chain records every denial (one AuditEntry per refused command ...),
+    a strategy that keeps submitting orders its account cannot pay for got 7x slower and 4x
+    heavier ... A user's buggy strategy must not blow up memory like this.'
+
+    200k bars, every order refused: the audit folds each run of the same denial into one entry, so
+    it has far fewer entries than denials, and every refused order id is in it exactly once."""
+    from collections import Counter
+
+    from trader import _core
+
+    from tests.test_risk_backtest import _greedy_run
+
+    n = 200_000
+    r, refused = _greedy_run(n)
+    assert len(refused) == n == r.risk["denials"]["insufficient_balance"]
+    assert len(r.audit) < n / 100, len(r.audit)
+    ids = Counter(i for e in r.audit if e["kind"] == "denial" for i in e["orders"])
+    assert ids == Counter(refused) and set(ids.values()) == {1}
+    assert sum(e.get("count", 1) for e in r.audit if e["kind"] == "denial") == n
+    _core.verify_audit(r.audit)

@@ -1004,9 +1004,11 @@ impl PyBacktest {
     }
 
     /// The audit log's entries (dicts: seq, ts, kind, from, to, source, reason, prev_hash, hash;
-    /// code and orders for denials and resizes).
+    /// code and orders for denials and resizes; count, last_ts, last_reason for a folded run of
+    /// denials). Before the end of the run, the open run of denials is the last dict, as it
+    /// stands.
     fn audit_entries<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
-        super::risk::entry_dicts(py, self.inner.risk.audit().entries())
+        super::risk::entry_dicts(py, self.inner.risk.audit())
     }
 
     /// The risk engine's trading state.

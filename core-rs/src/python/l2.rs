@@ -811,7 +811,7 @@ fn report_dict<'py>(
         "risk",
         super::risk::report(py, run.risk.report(), run.risk.state(), log)?,
     )?;
-    let audit = super::risk::entry_dicts(py, run.risk.audit().entries())?;
+    let audit = super::risk::entry_dicts(py, run.risk.audit())?;
     d.set_item("audit", audit)?;
     Ok(d)
 }

@@ -884,15 +884,21 @@ pub(crate) fn report<'py>(
 // entry with fresh strings for every key and value, more than the run itself; 2.2 µs with the
 // keys and short values interned (cProfile). Sharing the hash object saves ~110 MB per million
 // entries (max RSS), not time.
+// Since runs of the same denial are folded into one entry (`AuditLog::deny`), that run is
+// ~250 entries for 1M denials; the interning still serves logs with many short runs.
+/// The log's entries, the open run of denials included as it stands (`AuditLog::snapshot`): a
+/// folded run is one dict with `count`, `last_ts`, `last_reason` beside the first denial's
+/// `ts` and `reason`.
 pub(crate) fn entry_dicts<'py>(
     py: Python<'py>,
-    entries: &[AuditEntry],
+    log: &AuditLog,
 ) -> PyResult<Vec<Bound<'py, PyDict>>> {
     use pyo3::intern;
     let short = |s: &str| PyString::intern(py, s);
     let mut prev: Option<Bound<'py, PyString>> = None;
-    let mut out = Vec::with_capacity(entries.len());
-    for e in entries {
+    let open = log.open_run();
+    let mut out = Vec::with_capacity(log.entries().len() + usize::from(open.is_some()));
+    for e in log.entries().iter().chain(open.as_ref()) {
         let d = PyDict::new(py);
         d.set_item(intern!(py, "seq"), e.seq)?;
         d.set_item(intern!(py, "ts"), e.ts)?;
@@ -908,6 +914,16 @@ pub(crate) fn entry_dicts<'py>(
         }
         if !e.orders.is_empty() {
             d.set_item(intern!(py, "orders"), &e.orders)?;
+        }
+        // a folded run of denials (absent for a single entry, as in the JSON lines)
+        if e.count != 1 {
+            d.set_item(intern!(py, "count"), e.count)?;
+        }
+        if let Some(t) = e.last_ts {
+            d.set_item(intern!(py, "last_ts"), t)?;
+        }
+        if let Some(r) = &e.last_reason {
+            d.set_item(intern!(py, "last_reason"), r)?;
         }
         let prev_hash = match prev.take() {
             Some(p) if p.to_str()? == e.prev_hash => p,
@@ -955,6 +971,27 @@ fn entry_from(i: usize, v: &Bound<'_, PyAny>) -> PyResult<AuditEntry> {
             .extract::<Vec<u64>>()
             .map_err(|_| err("\"orders\" must be a list of order ids".into()))?,
     };
+    // optional: a folded run's count, last time and last sentence
+    let count = match d.get_item("count")? {
+        None => 1,
+        Some(v) => v
+            .extract::<u64>()
+            .map_err(|_| err("\"count\" must be an integer >= 0".into()))?,
+    };
+    let last_ts = match d.get_item("last_ts")? {
+        None => None,
+        Some(v) => Some(
+            v.extract::<i64>()
+                .map_err(|_| err("\"last_ts\" must be an integer (ns)".into()))?,
+        ),
+    };
+    let last_reason = match d.get_item("last_reason")? {
+        None => None,
+        Some(v) => Some(
+            v.extract::<String>()
+                .map_err(|_| err("\"last_reason\" must be a string".into()))?,
+        ),
+    };
     Ok(AuditEntry {
         seq,
         ts,
@@ -965,6 +1002,9 @@ fn entry_from(i: usize, v: &Bound<'_, PyAny>) -> PyResult<AuditEntry> {
         reason: s("reason")?,
         code,
         orders,
+        count,
+        last_ts,
+        last_reason,
         prev_hash: s("prev_hash")?,
         hash: s("hash")?,
     })

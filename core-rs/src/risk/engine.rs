@@ -482,7 +482,8 @@ impl RiskEngine {
         self.record_denial(cmd, code, "account".into(), detail.to_string(), view);
     }
 
-    /// The one way a denial lands: its example sentence, its audit entry, the last denial.
+    /// The one way a denial lands: its example sentence, its audit entry (folded with a run of
+    /// the same denials: [`AuditLog::deny`]), the last denial.
     fn record_denial(
         &mut self,
         cmd: &Command,
@@ -495,18 +496,15 @@ impl RiskEngine {
         if !self.report.examples.contains_key(code) {
             self.report.examples.insert(code, sentence.clone());
         }
-        let s = self.state.as_str();
-        self.audit.append(
+        // folded with the denials just before it when they share its code, source and state
+        // (one entry for a strategy refused on every bar: see `audit`)
+        self.audit.deny(
             view.ts,
-            "denial",
-            s,
-            s,
+            self.state.as_str(),
             &source,
             &sentence,
-            About {
-                code,
-                orders: &orders,
-            },
+            code,
+            &orders,
         );
         self.last = Some(DenialNote {
             ts: view.ts,
