@@ -216,21 +216,25 @@ def _greedy_run(n: int, cash: float = 1000.0):
 
 
 def test_audit_verify_checks_folded_denials(tmp_path, capsys):
-    """A run of the same denial is one entry (count, last_ts, last_reason, every order id);
-    `trader audit verify` accepts the log, and catches an edit of any of those fields."""
+    """A streak of the same denial: its first 1000 are entries of their own, the rest one folded
+    entry (count, last_ts, last_reason, every order id); `trader audit verify` accepts the log,
+    and catches an edit of any of those fields."""
     from tests.regressions.test_ticks import _cli
 
-    r, refused = _greedy_run(300)
+    r, refused = _greedy_run(1300)
     denials = [e for e in r.audit if e["kind"] == "denial"]
-    assert len(denials) == 1 and r.risk["denials"]["insufficient_balance"] == len(refused) == 300
-    (d,) = denials
-    assert (d["count"], d["orders"], d["source"], d["code"]) == (300, refused, "account", "insufficient_balance")
+    assert len(denials) == 1001 and r.risk["denials"]["insufficient_balance"] == len(refused) == 1300
+    assert all("count" not in e and len(e["orders"]) == 1 for e in denials[:1000])
+    d = denials[1000]
+    assert (d["count"], d["orders"], d["source"], d["code"]) == (300, refused[1000:], "account", "insufficient_balance")
+    assert [e["orders"][0] for e in denials[:1000]] == refused[:1000]
     assert d["last_ts"] > d["ts"] and d["reason"] != d["last_reason"]  # the price moved: both sentences kept
     path = write_audit_log(r.audit, tmp_path / "audit.jsonl")
-    assert verify_audit_file(path) == 2
+    assert verify_audit_file(path) == 1002
     code, out, err = _cli(capsys, "audit", "verify", str(path))
-    assert code == 0 and "2 entries, chain intact and sealed" in out, err
+    assert code == 0 and "1002 entries, chain intact and sealed" in out, err
     lines = path.read_text().splitlines()
+    k = 1000  # the folded entry's line
     edits = {
         "count": lambda e: e.update(count=e["count"] - 1),
         "last_ts": lambda e: e.update(last_ts=e["last_ts"] + 1),
@@ -240,15 +244,15 @@ def test_audit_verify_checks_folded_denials(tmp_path, capsys):
         "the fold undone": lambda e: [e.pop(k) for k in ("count", "last_ts", "last_reason")],
     }
     for what, edit in edits.items():
-        e = json.loads(lines[0])
+        e = json.loads(lines[k])
         edit(e)
         bad = tmp_path / "bad.jsonl"
-        bad.write_text("\n".join([json.dumps(e), *lines[1:]]) + "\n")
+        bad.write_text("\n".join([*lines[:k], json.dumps(e), *lines[k + 1:]]) + "\n")
         code, out, err = _cli(capsys, "audit", "verify", str(bad))
-        assert code == 2 and err.count("\n") == 1 and "audit entry 0: hash mismatch" in err, (what, err)
+        assert code == 2 and err.count("\n") == 1 and f"audit entry {k}: hash mismatch" in err, (what, err)
     # a count that is not an integer is named
-    e = json.loads(lines[0])
+    e = json.loads(lines[k])
     e["count"] = "many"
-    bad.write_text("\n".join([json.dumps(e), *lines[1:]]) + "\n")
+    bad.write_text("\n".join([*lines[:k], json.dumps(e), *lines[k + 1:]]) + "\n")
     code, _, err = _cli(capsys, "audit", "verify", str(bad))
-    assert code == 2 and 'audit entry 0: "count" must be an integer' in err, err
+    assert code == 2 and f'audit entry {k}: "count" must be an integer' in err, err

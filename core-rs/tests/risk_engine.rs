@@ -652,17 +652,18 @@ fn emergency_cancels_flattens_and_refuses_strategy_commands() {
     assert_eq!(r.time_in_state_ns[TradingState::Active.index()], 1);
     assert_eq!(r.time_in_state_ns[TradingState::Emergency.index()], 1);
     // ... and so is each refused command: the sell and the cancel, with their orders and codes
-    // (one entry: two denials in a row with one code, source and state fold into it)
+    // (an entry each: the head of a streak is never folded)
     let audit = bt.risk.audit().entries();
     assert_eq!(
         audit_rows(&bt),
         vec![
             ("state", "emergency", "", 1, &[][..]),
-            ("denial", "emergency", "state_emergency", 2, &[10, 2][..]),
+            ("denial", "emergency", "state_emergency", 1, &[10][..]),
+            ("denial", "emergency", "state_emergency", 1, &[2][..]),
             ("seal", "emergency", "", 1, &[][..]),
         ]
     );
-    for sentence in [&audit[1].reason, audit[1].last_reason.as_ref().unwrap()] {
+    for sentence in [&audit[1].reason, &audit[2].reason] {
         assert!(
             sentence.contains("trading state EMERGENCY")
                 && sentence.contains("nothing else goes out"),
@@ -1254,7 +1255,7 @@ fn a_refused_cancel_carries_its_sentence_like_a_refused_order() {
             d.detail
         );
     }
-    // the three refusals in a row: one folded audit entry naming every order of each
+    // the three refusals in a row: an audit entry each, naming its orders
     let audit = bt.risk.audit().entries();
     assert_eq!(
         audit
@@ -1262,7 +1263,7 @@ fn a_refused_cancel_carries_its_sentence_like_a_refused_order() {
             .filter(|e| e.kind == "denial")
             .map(|e| (e.count, e.orders.clone()))
             .collect::<Vec<_>>(),
-        vec![(3, vec![10, 2, 2])]
+        vec![(1, vec![10]), (1, vec![2]), (1, vec![2])]
     );
 }
 
@@ -1288,12 +1289,13 @@ impl Handler for Greedy {
     }
 }
 
-fn greedy(n: usize, resume: usize) -> Backtest {
+fn greedy(n: usize, resume: usize, unfolded: u64) -> Backtest {
     let cfg = RiskConfig {
         initial_state: TradingState::Halted,
         ..RiskConfig::default()
     };
-    let risk = RiskEngine::new(cfg, Vec::new(), 1).unwrap();
+    let mut risk = RiskEngine::new(cfg, Vec::new(), 1).unwrap();
+    risk.set_audit_unfolded(unfolded);
     // the price moves every bar: each balance denial's sentence is another one
     let closes: Vec<f64> = (0..n).map(|k| 100.0 + k as f64).collect();
     run_with(&closes, risk, &mut Greedy { resume })
@@ -1320,7 +1322,8 @@ fn audit_rows(bt: &Backtest) -> Vec<(&str, &str, &str, u64, &[u64])> {
 #[test]
 fn a_run_of_denials_is_one_audit_entry_and_a_state_change_breaks_it() {
     use _core::risk::audit::AuditLog;
-    let bt = greedy(7, 3);
+    // folding from the first denial of a streak (the default keeps the first 1000 apart)
+    let bt = greedy(7, 3, 0);
     // bars 0-2: refused by HALTED; bars 3-6: by the account (the state change between them)
     let audit = bt.risk.audit().entries();
     assert_eq!(
@@ -1363,7 +1366,7 @@ fn a_run_of_denials_is_one_audit_entry_and_a_state_change_breaks_it() {
 fn a_denial_alone_is_the_entry_it_was_and_a_long_run_is_bounded() {
     use _core::risk::audit::{AuditLog, FOLD_CAP};
     // resumed at bar 1: one HALTED denial, alone: no fold fields
-    let bt = greedy(3, 1);
+    let bt = greedy(3, 1, 0);
     let one = &bt.risk.audit().entries()[1];
     assert_eq!(
         (one.count, one.last_ts, one.last_reason.as_ref()),
@@ -1372,7 +1375,7 @@ fn a_denial_alone_is_the_entry_it_was_and_a_long_run_is_bounded() {
     assert_eq!(one.orders, [1]);
     // FOLD_CAP + 10 account denials in a row: two entries, every order id once, in order
     let n = FOLD_CAP + 10;
-    let bt = greedy(n, 0);
+    let bt = greedy(n, 0, 0);
     let audit = bt.risk.audit().entries();
     let denials: Vec<_> = audit.iter().filter(|e| e.kind == "denial").collect();
     assert_eq!(
@@ -1393,4 +1396,22 @@ fn a_denial_alone_is_the_entry_it_was_and_a_long_run_is_bounded() {
         }
         assert_eq!(AuditLog::verify(&e, None).unwrap_err().index, k);
     }
+}
+
+#[test]
+fn the_first_denials_of_a_streak_are_entries_of_their_own_by_default() {
+    use _core::risk::audit::{AuditLog, FOLD_CAP, UNFOLDED};
+    // UNFOLDED + FOLD_CAP + 5 account denials in a row: UNFOLDED single entries, then a full
+    // run and a run of 5; every order id once, in order
+    let n = UNFOLDED as usize + FOLD_CAP + 5;
+    let bt = greedy(n, 0, UNFOLDED);
+    let audit = bt.risk.audit().entries();
+    let denials: Vec<_> = audit.iter().filter(|e| e.kind == "denial").collect();
+    let counts: Vec<u64> = denials.iter().map(|e| e.count).collect();
+    assert_eq!(counts.len(), UNFOLDED as usize + 2);
+    assert!(counts[..UNFOLDED as usize].iter().all(|&c| c == 1));
+    assert_eq!(counts[UNFOLDED as usize..], [FOLD_CAP as u64, 5]);
+    let ids: Vec<u64> = denials.iter().flat_map(|e| e.orders.clone()).collect();
+    assert_eq!(ids, (1..=n as u64).collect::<Vec<_>>());
+    AuditLog::verify(audit, None).unwrap();
 }

@@ -670,8 +670,8 @@ class Backtest:
         its reason code, ``source`` "risk", a layer's name or "account", ``reason`` the sentence
         with the numbers, ``from`` = ``to`` the trading state), "resize" (a layer changed an
         order's quantity: ``from``/``to`` the quantities, ``source`` the layer), "bypass", "seal".
-        Consecutive denials with one ``code``, ``source`` and state are folded into one entry
-        (at most 4096 denials each): ``count`` the number of denials, ``orders`` every order id of
+        A streak of consecutive denials with one ``code``, ``source`` and state keeps its first
+        1000 as entries of their own; the rest folds into entries of at most 4096 denials each: ``count`` the number of denials, ``orders`` every order id of
         each, ``ts``/``reason`` the first one's time and sentence, ``last_ts``/``last_reason`` the
         last one's (the three keys are absent for a single denial, which reads as it always did).
         Any other entry closes the run; before the end of the run the open one is the last dict,

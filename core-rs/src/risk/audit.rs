@@ -25,7 +25,8 @@
 //! or REDUCING state refuses) is denied on every bar; one entry per denial made the log grow with
 //! the run (1M bars: 1M entries, 1.3 GB more memory, 7x slower). [`AuditLog::deny`] folds a run
 //! of *consecutive* denials with the same key — the same reason `code`, the same `source`, the
-//! same trading state (`from` = `to`) — into one entry: `ts` and `reason` are the first denial's,
+//! same trading state (`from` = `to`) — into one entry, past the first [`UNFOLDED`] denials of
+//! the streak (those stay entries of their own: an ordinary run has one entry per denial): `ts` and `reason` are the first denial's,
 //! `last_ts` and `last_reason` the last one's (a balance denial's sentence changes with the price),
 //! `count` the number of denials and `orders` every order id of every one of them, in order. Any
 //! other entry (a state change, a resize, a denial with another key, the bypass flag, the seal)
@@ -69,6 +70,11 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// one open run, large enough that the per-entry cost (the strings, the hash, a Python dict)
 /// disappears next to the per-denial cost (the sentence every refused order gets).
 pub const FOLD_CAP: usize = 4096;
+
+/// The first this many denials of a streak (consecutive denials with the same key) are entries
+/// of their own; only the rest of the streak folds (see the [module docs](self)). An ordinary run
+/// keeps one entry per denial; only a strategy refused again and again gets folded entries.
+pub const UNFOLDED: u64 = 1000;
 
 /// One audit entry (see the [module docs](self) for the kinds and what each field holds).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -252,6 +258,11 @@ pub struct AuditLog {
     /// The open run of folded denials (its `seq` and `prev_hash` set, its `hash` not yet):
     /// pushed to `entries` by [`Self::close_run`].
     open: Option<AuditEntry>,
+    /// The current streak of denials with one key (code, source, state) and its length so far;
+    /// any other entry ends it.
+    streak: Option<(String, String, String, u64)>,
+    /// How many denials of a streak stay entries of their own ([`UNFOLDED`] by default).
+    unfolded: u64,
 }
 
 impl AuditLog {
@@ -262,7 +273,16 @@ impl AuditLog {
             key,
             sealed: false,
             open: None,
+            streak: None,
+            unfolded: UNFOLDED,
         }
+    }
+
+    /// The same log with the first `n` denials of a streak kept as entries of their own (the
+    /// default is [`UNFOLDED`]; 0 folds from the first denial).
+    pub fn with_unfolded(mut self, n: u64) -> Self {
+        self.unfolded = n;
+        self
     }
 
     /// The closed entries: all of them once sealed; before that, without the open run of
@@ -329,6 +349,20 @@ impl AuditLog {
         if self.sealed {
             return;
         }
+        let n = match &mut self.streak {
+            Some((c, s, st, n)) if c == code && s == source && st == state => {
+                *n += 1;
+                *n
+            }
+            _ => {
+                self.streak = Some((code.to_string(), source.to_string(), state.to_string(), 1));
+                1
+            }
+        };
+        if n <= self.unfolded {
+            // the head of a streak: an entry of its own (a run of one, the v2 bytes)
+            self.close_run();
+        }
         match &mut self.open {
             Some(run) if run.code == code && run.source == source && run.from == state => {
                 run.count += 1;
@@ -364,7 +398,9 @@ impl AuditLog {
             }
         }
         if let Some(run) = &self.open
-            && (run.count as usize >= FOLD_CAP || run.orders.len() >= FOLD_CAP)
+            && (n <= self.unfolded
+                || run.count as usize >= FOLD_CAP
+                || run.orders.len() >= FOLD_CAP)
         {
             self.close_run();
         }
@@ -396,6 +432,7 @@ impl AuditLog {
             return;
         }
         self.close_run();
+        self.streak = None;
         let prev_hash = self.last_hash();
         let mut e = AuditEntry {
             seq: self.entries.len() as u64,
@@ -537,7 +574,7 @@ mod tests {
     use super::*;
 
     fn log(key: Option<&[u8]>) -> Vec<AuditEntry> {
-        let mut l = AuditLog::new(key.map(|k| k.to_vec()));
+        let mut l = AuditLog::new(key.map(|k| k.to_vec())).with_unfolded(0);
         l.append(
             0,
             "bypass",
@@ -804,8 +841,8 @@ mod tests {
     #[test]
     fn a_run_of_one_denial_is_the_single_denial_entry_it_always_was() {
         for key in [None, Some(&b"k"[..])] {
-            let mut folded = AuditLog::new(key.map(<[u8]>::to_vec));
-            let mut single = AuditLog::new(key.map(<[u8]>::to_vec));
+            let mut folded = AuditLog::new(key.map(<[u8]>::to_vec)).with_unfolded(0);
+            let mut single = AuditLog::new(key.map(<[u8]>::to_vec)).with_unfolded(0);
             for l in [&mut folded, &mut single] {
                 l.append(5, "state", "active", "halted", "command", "op", About::NONE);
             }
@@ -837,7 +874,7 @@ mod tests {
 
     #[test]
     fn consecutive_denials_with_one_key_fold_into_one_entry() {
-        let mut l = AuditLog::new(None);
+        let mut l = AuditLog::new(None).with_unfolded(0);
         // a list's denial (two ids) in the middle of the run
         l.deny(
             1,
@@ -886,7 +923,7 @@ mod tests {
     /// The v3 bytes of a folded entry, rebuilt by hand from the module docs.
     #[test]
     fn a_folded_entry_hashes_the_v3_bytes() {
-        let mut l = AuditLog::new(None);
+        let mut l = AuditLog::new(None).with_unfolded(0);
         denied(&mut l, 1..=2);
         l.seal(200, "halted");
         let e = &l.entries()[0];
@@ -917,7 +954,7 @@ mod tests {
 
     #[test]
     fn any_other_entry_or_another_key_closes_the_run_in_event_order() {
-        let mut l = AuditLog::new(None);
+        let mut l = AuditLog::new(None).with_unfolded(0);
         denied(&mut l, 1..=2);
         l.append(
             110,
@@ -988,7 +1025,7 @@ mod tests {
     #[test]
     fn a_run_closes_at_the_cap_and_flush_closes_it_at_once() {
         let cap = FOLD_CAP as u64;
-        let mut l = AuditLog::new(None);
+        let mut l = AuditLog::new(None).with_unfolded(0);
         denied(&mut l, 1..=cap);
         assert_eq!(
             l.entries().len(),
@@ -1021,7 +1058,7 @@ mod tests {
     #[test]
     fn tampering_with_a_folded_entry_is_detected() {
         for key in [None, Some(&b"k"[..])] {
-            let mut l = AuditLog::new(key.map(<[u8]>::to_vec));
+            let mut l = AuditLog::new(key.map(<[u8]>::to_vec)).with_unfolded(0);
             l.append(5, "state", "active", "halted", "command", "op", About::NONE);
             denied(&mut l, 1..=5);
             l.seal(200, "halted");
@@ -1064,5 +1101,90 @@ mod tests {
         let back = AuditLog::from_jsonl(&j).unwrap();
         assert_eq!((back[0].count, back[0].last_ts), (1, None));
         assert_eq!(&back[0], e);
+    }
+
+    #[test]
+    fn the_head_of_a_streak_stays_one_entry_per_denial() {
+        // unfolded 3: five denials with one key are three entries of their own, then one run of
+        // two; a resize ends the streak, so the next denial is an entry of its own again
+        let mut l = AuditLog::new(None).with_unfolded(3);
+        for i in 0..5 {
+            l.deny(
+                i,
+                "active",
+                "account",
+                "no cash",
+                "insufficient_balance",
+                &[i as u64 + 1],
+            );
+        }
+        l.append(
+            10,
+            "resize",
+            "active",
+            "active",
+            "kelly",
+            "10 -> 5",
+            About::NONE,
+        );
+        l.deny(
+            11,
+            "active",
+            "account",
+            "no cash",
+            "insufficient_balance",
+            &[7],
+        );
+        l.deny(
+            12,
+            "active",
+            "account",
+            "no cash",
+            "insufficient_balance",
+            &[8],
+        );
+        l.seal(20, "active");
+        let e = l.entries();
+        let counts: Vec<(String, u64, Vec<u64>)> = e
+            .iter()
+            .map(|x| (x.kind.clone(), x.count, x.orders.clone()))
+            .collect();
+        let d = |c: u64, o: &[u64]| ("denial".to_string(), c, o.to_vec());
+        assert_eq!(
+            counts,
+            vec![
+                d(1, &[1]),
+                d(1, &[2]),
+                d(1, &[3]),
+                d(2, &[4, 5]),
+                ("resize".to_string(), 1, vec![]),
+                d(1, &[7]),
+                d(1, &[8]),
+                ("seal".to_string(), 1, vec![]),
+            ]
+        );
+        // the heads hash as single entries (no v3 fields), the folded run carries them
+        assert!(
+            e[..3]
+                .iter()
+                .all(|x| x.last_ts.is_none() && x.last_reason.is_none())
+        );
+        assert_eq!(e[3].last_ts, Some(4));
+        assert!(AuditLog::verify(e, None).is_ok());
+        // the default keeps the first UNFOLDED of a streak unfolded
+        let mut l = AuditLog::new(None);
+        for i in 0..UNFOLDED + 10 {
+            l.deny(
+                i as i64,
+                "active",
+                "account",
+                "no cash",
+                "insufficient_balance",
+                &[i + 1],
+            );
+        }
+        l.seal(1 << 40, "active");
+        assert_eq!(l.entries().len() as u64, UNFOLDED + 1 + 1);
+        assert_eq!(l.entries()[UNFOLDED as usize].count, 10);
     }
 }

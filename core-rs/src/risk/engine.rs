@@ -430,6 +430,13 @@ impl RiskEngine {
         &self.audit
     }
 
+    /// How many denials of a streak (consecutive denials with one code, source and state) stay
+    /// audit entries of their own before the rest folds (default [`super::audit::UNFOLDED`]; 0
+    /// folds from the first, `u64::MAX` never folds). Before the run.
+    pub fn set_audit_unfolded(&mut self, n: u64) {
+        self.audit = std::mem::replace(&mut self.audit, AuditLog::new(None)).with_unfolded(n);
+    }
+
     /// State changes not yet handed to the strategy.
     pub fn take_changes(&mut self) -> Vec<StateChange> {
         std::mem::take(&mut self.pending)
