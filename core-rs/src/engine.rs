@@ -321,6 +321,8 @@ pub struct Backtest {
     /// Every denial (risk engine or account) with its numbers, in order.
     pub denials: Denials,
     current: Option<Bar>,
+    /// The latest close time of a bar run so far (`ts` + its interval): the run's end.
+    end_ts: i64,
     bar_index: u64,
     last_ts: Option<i64>,
     next_id: OrderId,
@@ -366,6 +368,7 @@ impl Backtest {
             user_max_id: 0,
             denials: Denials::default(),
             current: None,
+            end_ts: i64::MIN,
             bar_index: 0,
             last_ts: None,
             next_id: 0,
@@ -1086,8 +1089,9 @@ impl Backtest {
         let px = crate::model::fixed::round_i64(c * inst.price_scale);
         self.portfolio.mark(0, px, c);
         self.venue.set_last_px(0, px);
+        let last = ts[ts.len() - 1].saturating_add(self.bar_interval[0]);
+        self.end_ts = self.end_ts.max(last);
         if self.risk.has_layers() {
-            let last = ts[ts.len() - 1].saturating_add(self.bar_interval[0]);
             self.risk.note_data(0, last);
         }
         self.bar_index += (j - i) as u64;
@@ -1136,6 +1140,7 @@ impl Backtest {
                 .excursion(inst, bar.instrument, bar.low, bar.high);
         }
         self.current = Some(*bar);
+        self.end_ts = self.end_ts.max(self.close_ts(bar));
         if self.risk.has_layers() {
             self.risk_bar(bar);
         }
@@ -1152,7 +1157,8 @@ impl Backtest {
     /// Close the run: record the last equity point. Open orders and positions stay as they are.
     /// Also closes the risk engine's time accounting and seals its audit log.
     pub fn finish(&mut self) {
-        let ts = self.last_ts.unwrap_or(0);
+        // the run ends when its last bar closes (the clock of its last decisions), not at its open
+        let ts = self.end_ts.max(self.last_ts.unwrap_or(0));
         if let Some(last) = self.last_ts.take() {
             self.record_point(last);
         }

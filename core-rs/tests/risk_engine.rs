@@ -1055,6 +1055,7 @@ fn run_with<H: Handler<Error = CoreError>>(
     };
     let mut bt = Backtest::new(vec![inst], venue, 100_000.0).unwrap();
     bt.set_risk(risk);
+    bt.set_bar_intervals(vec![60_000_000_000]).unwrap(); // 1-minute bars: decisions at the close
     let ts: Vec<i64> = (0..closes.len() as i64)
         .map(|k| 1_641_387_600_000_000_000 + k * 60_000_000_000)
         .collect();
@@ -1343,6 +1344,15 @@ fn a_run_of_denials_is_one_audit_entry_and_a_state_change_breaks_it() {
         ]
     );
     AuditLog::verify(audit, None).unwrap();
+    // the seal closes the log when the run ends, the last bar's close: after every denial (the
+    // last bar's refusal is timed at that close)
+    let seal = audit.last().unwrap();
+    assert!(
+        audit
+            .iter()
+            .all(|e| e.ts <= seal.ts && e.last_ts.unwrap_or(e.ts) <= seal.ts)
+    );
+    assert_eq!(seal.ts, audit[3].last_ts.unwrap());
     // the counts stay exact per order, and every order keeps its own sentence
     let r = bt.risk.report();
     assert_eq!(r.denials[&RiskReason::StateHalted], 3);
