@@ -1609,6 +1609,13 @@ impl<S: L2Strategy> L2Backtest<S> {
     /// Sends nothing once flat.
     #[inline(never)]
     fn emergency(&mut self, ts: i64) -> CoreResult<()> {
+        self.cancel_strategy_orders(ts, Some(Reason::Risk(RiskReason::StateEmergency)))?;
+        self.flatten_position(ts).map(|_| ())
+    }
+
+    /// Cancel every working order the engine did not send (their `Canceled` events carry
+    /// `reason` when given); returns their ids.
+    fn cancel_strategy_orders(&mut self, ts: i64, reason: Option<Reason>) -> CoreResult<Vec<OrderId>> {
         let victims: Vec<OrderId> = self
             .orders
             .working_ids(0)
@@ -1617,25 +1624,33 @@ impl<S: L2Strategy> L2Backtest<S> {
             .filter(|&id| id < ENGINE_ORDER_ID_BASE)
             .collect();
         let from = self.events.len();
-        for id in victims {
+        for &id in &victims {
             self.route_unchecked(Command::Cancel { id }, ts)?;
         }
-        let upto = self.events.len();
-        for e in &mut self.events[from..upto] {
-            if e.id < ENGINE_ORDER_ID_BASE
-                && let OrderEventKind::Canceled(r) = &mut e.kind
-            {
-                *r = Reason::Risk(RiskReason::StateEmergency);
+        if let Some(reason) = reason {
+            let upto = self.events.len();
+            for e in &mut self.events[from..upto] {
+                if e.id < ENGINE_ORDER_ID_BASE
+                    && let OrderEventKind::Canceled(r) = &mut e.kind
+                {
+                    *r = reason;
+                }
             }
         }
+        Ok(victims)
+    }
+
+    /// Flatten the position with a reduce-only market order sent by the engine (ids from
+    /// [`ENGINE_ORDER_ID_BASE`] up); nothing when flat or while the last one still works.
+    fn flatten_position(&mut self, ts: i64) -> CoreResult<Option<OrderId>> {
         let pos = self.portfolio.positions[0].qty;
         if pos == 0 {
-            return Ok(());
+            return Ok(None);
         }
         if let Some(id) = self.flatten
             && self.orders.get(id).is_some_and(|o| !o.status.is_closed())
         {
-            return Ok(()); // ours is still working (or in flight)
+            return Ok(None); // ours is still working (or in flight)
         }
         self.engine_ids += 1;
         let id = self.engine_ids;
@@ -1645,7 +1660,71 @@ impl<S: L2Strategy> L2Backtest<S> {
             ..OrderSpec::new(id, 0, side, OrderKind::Market, pos.abs())
         };
         self.flatten = Some(id);
-        self.route_unchecked(Command::Submit(spec), ts)
+        self.route_unchecked(Command::Submit(spec), ts)?;
+        Ok(Some(id))
+    }
+
+    /// The run's clock (the latest event time; 0 before the first event).
+    pub fn clock(&self) -> i64 {
+        if self.clock == i64::MIN { 0 } else { self.clock }
+    }
+
+    /// The counts so far (final figures come with [`finish`](Self::finish)).
+    pub fn report(&self) -> &L2Report {
+        &self.report
+    }
+
+    /// Every order event and fill so far.
+    pub fn events(&self) -> &[OrderEvent] {
+        &self.events
+    }
+
+    pub fn fills(&self) -> &[Fill] {
+        &self.fills
+    }
+
+    /// The best bid and ask of the book (raw), when known.
+    pub fn top(&self) -> (Option<Level>, Option<Level>) {
+        match book_of(&self.sync, &self.quote_book) {
+            Some(b) => (b.best_bid(), b.best_ask()),
+            None => (None, None),
+        }
+    }
+
+    /// An operator's trading state (the live node's controls): as the strategy's manual state,
+    /// audited with source "operator"; EMERGENCY acts at once. The strategy hears of the change.
+    pub fn operator_state(&mut self, state: TradingState, reason: &str) -> CoreResult<()> {
+        let ts = self.clock();
+        self.risk.set_state_by(state, reason, "operator", ts);
+        if self.risk.state() == TradingState::Emergency {
+            self.emergency(ts)?;
+        }
+        self.risk_sync(ts)?;
+        self.deliver_pending(ts)
+    }
+
+    /// An operator's cancel-all: every working order of the strategy is canceled (audited as
+    /// "cancel_all" with the ids); returns them.
+    pub fn operator_cancel_all(&mut self, reason: &str) -> CoreResult<Vec<OrderId>> {
+        let ts = self.clock();
+        let ids = self.cancel_strategy_orders(ts, None)?;
+        self.risk.record_action(ts, "cancel_all", "operator", reason, &ids);
+        self.risk_sync(ts)?;
+        self.deliver_pending(ts)?;
+        Ok(ids)
+    }
+
+    /// An operator's flatten: cancel-all, then a reduce-only market order closing the position
+    /// (audited as "flatten"); returns (canceled ids, the flattening order's id when one went).
+    pub fn operator_flatten(&mut self, reason: &str) -> CoreResult<(Vec<OrderId>, Option<OrderId>)> {
+        let ts = self.clock();
+        let ids = self.cancel_strategy_orders(ts, None)?;
+        let order = self.flatten_position(ts)?;
+        let touched: Vec<u64> = ids.iter().copied().chain(order).collect();
+        self.risk.record_action(ts, "flatten", "operator", reason, &touched);
+        self.risk_sync(ts)?;
+        self.deliver_pending(ts)?;
+        Ok((ids, order))
     }
 
     /// Are there order events (for a strategy that wants them) or state changes the strategy

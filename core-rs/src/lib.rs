@@ -13,6 +13,7 @@ pub mod engine;
 pub mod engine_l2;
 pub mod error;
 pub mod indicators;
+pub mod live;
 pub mod model;
 pub mod pool;
 pub mod portfolio;

@@ -490,7 +490,7 @@ impl PyL2Context {
 /// on the throttle, `on_trade`, `on_quote`, `on_bar` with bars) and nothing else per event;
 /// `on_order_event` for every order event and `on_trading_state` for every change of the risk
 /// engine's state when it overrides them.
-struct PyStrategy {
+pub(super) struct PyStrategy {
     ctx: Py<PyL2Context>,
     book: Option<Py<PyAny>>,
     trade: Option<Py<PyAny>>,
@@ -674,11 +674,11 @@ impl L2Strategy for PyStrategy {
 }
 
 /// The native market maker with its parameters in units, converted once the precision is known.
-struct NativeMm {
-    qty: f64,
-    max_position: f64,
-    offset_ticks: i64,
-    inner: Option<PassiveMarketMaker>,
+pub(super) struct NativeMm {
+    pub(super) qty: f64,
+    pub(super) max_position: f64,
+    pub(super) offset_ticks: i64,
+    pub(super) inner: Option<PassiveMarketMaker>,
 }
 
 impl L2Strategy for NativeMm {
@@ -719,7 +719,7 @@ impl L2Strategy for NativeMm {
     }
 }
 
-fn report_dict<'py>(
+pub(super) fn report_dict<'py>(
     py: Python<'py>,
     r: &L2Report,
     run: &L2Run,
@@ -817,7 +817,7 @@ fn report_dict<'py>(
 }
 
 /// Initial cash in currency units as money units (exact to 1e-8, as `Backtest`'s).
-fn cash_money(cash: f64) -> PyResult<i128> {
+pub(super) fn cash_money(cash: f64) -> PyResult<i128> {
     if !(cash.is_finite() && cash >= 0.0) {
         return Err(CoreError::InvalidArgument {
             name: "cash",
@@ -829,7 +829,7 @@ fn cash_money(cash: f64) -> PyResult<i128> {
 }
 
 /// The risk engine of a run over `inst` from the config dict (None: the loop's default).
-fn risk_engine(
+pub(super) fn risk_engine(
     cfg: Option<&Bound<'_, PyDict>>,
     inst: &Instrument,
     log: &super::risk::LayerLog,
@@ -845,7 +845,7 @@ fn risk_engine(
 }
 
 /// The latency legs from a `trader.fill_models` latency config (`{"model": ..., ...}`; None: zero).
-fn latency_from(cfg: Option<&Bound<'_, PyDict>>) -> PyResult<crate::venue::LatencyConfig> {
+pub(super) fn latency_from(cfg: Option<&Bound<'_, PyDict>>) -> PyResult<crate::venue::LatencyConfig> {
     let Some(d) = cfg else {
         return Ok(crate::venue::LatencyConfig::default());
     };
@@ -1158,11 +1158,11 @@ fn run_tick_backtest<'py>(
     }
 }
 
-type ErrSlot = std::rc::Rc<std::cell::RefCell<Option<PyErr>>>;
+pub(super) type ErrSlot = std::rc::Rc<std::cell::RefCell<Option<PyErr>>>;
 
 /// Attach the strategy to a context on `inst` and start it (`on_start`: its indicators and
 /// first orders, which go out at its first callback); then read which callbacks it overrides.
-fn py_strategy(
+pub(super) fn py_strategy(
     py: Python<'_>,
     obj: &Bound<'_, PyAny>,
     inst: &Instrument,
@@ -1221,7 +1221,7 @@ fn py_strategy(
     ))
 }
 
-fn finish_py<'py>(
+pub(super) fn finish_py<'py>(
     py: Python<'py>,
     obj: &Bound<'py, PyAny>,
     out: CoreResult<(L2Report, PyStrategy, L2Run)>,

@@ -10,6 +10,7 @@ mod errors;
 mod fastcall;
 mod indicators;
 mod l2;
+mod live;
 mod orders;
 mod ring;
 mod risk;
@@ -31,6 +32,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     engine::register(m)?;
     book::register(m)?;
     l2::register(m)?;
+    live::register(m)?;
     accounts::register(m)?;
     venue::register(m)?;
     risk::register(m)?;

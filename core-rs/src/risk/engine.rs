@@ -126,6 +126,9 @@ pub struct RiskEngine {
     wishes: Vec<StateWish>,
     manual: TradingState,
     manual_reason: String,
+    /// Who commanded the manual state: "command" (the strategy, the configuration) or
+    /// "operator" (the live node's controls).
+    manual_source: String,
     state: TradingState,
     /// Engine clock of the time accounting (None before the first data).
     since: Option<i64>,
@@ -337,6 +340,7 @@ impl RiskEngine {
             wishes,
             manual: config.initial_state,
             manual_reason: "initial state from the configuration".into(),
+            manual_source: "command".into(),
             state: TradingState::Active,
             since: None,
             report: RiskReport::default(),
@@ -1084,11 +1088,33 @@ impl RiskEngine {
         }
     }
 
-    /// A manual state command (the strategy, an operator).
+    /// A manual state command of the strategy (audited with source "command").
     pub fn set_state(&mut self, state: TradingState, reason: &str, ts: i64) {
+        self.set_state_by(state, reason, "command", ts);
+    }
+
+    /// A manual state command from `source` ("command": the strategy; "operator": the live
+    /// node's controls), audited with that source when it changes the state.
+    pub fn set_state_by(&mut self, state: TradingState, reason: &str, source: &str, ts: i64) {
         self.manual = state;
         self.manual_reason = reason.to_string();
+        self.manual_source = source.to_string();
         self.recompute(ts);
+    }
+
+    /// An operator's action that is not a state (cancel-all, flatten) in the audit log: `kind`
+    /// names it, `orders` the order ids it touched.
+    pub fn record_action(&mut self, ts: i64, kind: &str, source: &str, reason: &str, orders: &[u64]) {
+        let state = self.state.as_str();
+        self.audit.append(
+            ts,
+            kind,
+            state,
+            state,
+            source,
+            reason,
+            About { code: "", orders },
+        );
     }
 
     /// The latest composite confidence of `instrument` (clamped to [0, 1]; NaN: none).
@@ -1153,7 +1179,7 @@ impl RiskEngine {
                         None => "condition cleared".to_string(),
                     },
                 ),
-                _ => ("command".to_string(), self.manual_reason.clone()),
+                _ => (self.manual_source.clone(), self.manual_reason.clone()),
             },
         };
         self.set_to(ts, best, &source, &reason);

@@ -1,0 +1,549 @@
+//! Binding of the live session (`trader._core.LiveSession`): the live node's engine. The node's
+//! feed pushes decoded events into the session's ring (`push_line` for a recorded Binance line,
+//! `push_trade` / `push_quote` for ticks); `pump` hands them to the same loop the tick/L2
+//! backtests run ([`crate::live::LiveEngine`] over [`crate::engine_l2::L2Backtest`]), which calls
+//! the strategy and routes its orders through the risk engine to the paper venue (the Rust
+//! matcher). The operator's controls (`set_state`, `cancel_all`, `flatten`) act on that engine;
+//! `finish` ends the run and returns the report of `run_l2_backtest`.
+
+use numpy::IntoPyArray;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use super::l2::{
+    ErrSlot, NativeMm, PyStrategy, cash_money, latency_from, py_strategy, report_dict, risk_engine,
+};
+use crate::book::{Level, MarketKind};
+use crate::engine_l2::{
+    L2Backtest, L2Config, L2Strategy, L2View, Outbox, TopOfBook, TradePrint, Wants,
+    l2_instrument, ticks_instrument,
+};
+use crate::error::{CoreError, CoreResult};
+use crate::live::{FeedEvent, LiveEngine, Stream};
+use crate::model::fixed::{from_raw, money_to_f64, to_raw};
+use crate::model::order::{Fill, OrderEvent};
+use crate::model::{AggressorSide, Bar, Instrument};
+use crate::risk::{StateChange, TradingState};
+use crate::venue::queue::QueueModel;
+
+/// The strategy a live session runs: a Python strategy or the native market maker.
+enum LiveStrategy {
+    Py(PyStrategy),
+    Native(NativeMm),
+}
+
+impl L2Strategy for LiveStrategy {
+    fn wants(&self) -> Wants {
+        match self {
+            Self::Py(s) => s.wants(),
+            Self::Native(s) => s.wants(),
+        }
+    }
+    fn on_elapse(&mut self, v: &L2View<'_>, o: &mut Outbox) -> CoreResult<()> {
+        match self {
+            Self::Py(s) => s.on_elapse(v, o),
+            Self::Native(s) => s.on_elapse(v, o),
+        }
+    }
+    fn on_trade(&mut self, v: &L2View<'_>, t: &TradePrint, o: &mut Outbox) -> CoreResult<()> {
+        match self {
+            Self::Py(s) => s.on_trade(v, t, o),
+            Self::Native(s) => s.on_trade(v, t, o),
+        }
+    }
+    fn on_quote(&mut self, v: &L2View<'_>, q: &TopOfBook, o: &mut Outbox) -> CoreResult<()> {
+        match self {
+            Self::Py(s) => s.on_quote(v, q, o),
+            Self::Native(s) => s.on_quote(v, q, o),
+        }
+    }
+    fn on_bar(&mut self, v: &L2View<'_>, b: &Bar, o: &mut Outbox) -> CoreResult<()> {
+        match self {
+            Self::Py(s) => s.on_bar(v, b, o),
+            Self::Native(s) => s.on_bar(v, b, o),
+        }
+    }
+    fn on_fill(&mut self, v: &L2View<'_>, f: &Fill, o: &mut Outbox) -> CoreResult<()> {
+        match self {
+            Self::Py(s) => s.on_fill(v, f, o),
+            Self::Native(s) => s.on_fill(v, f, o),
+        }
+    }
+    fn on_event(&mut self, v: &L2View<'_>, e: &OrderEvent, o: &mut Outbox) -> CoreResult<()> {
+        match self {
+            Self::Py(s) => s.on_event(v, e, o),
+            Self::Native(s) => s.on_event(v, e, o),
+        }
+    }
+    fn on_trading_state(
+        &mut self,
+        v: &L2View<'_>,
+        c: &StateChange,
+        o: &mut Outbox,
+    ) -> CoreResult<()> {
+        match self {
+            Self::Py(s) => s.on_trading_state(v, c, o),
+            Self::Native(s) => s.on_trading_state(v, c, o),
+        }
+    }
+}
+
+/// One live session: the ring and the engine of a node's strategy.
+#[pyclass(module = "trader._core", name = "LiveSession", unsendable)]
+pub struct PyLiveSession {
+    inner: Option<LiveEngine<LiveStrategy>>,
+    /// The Python strategy (None: the native market maker) and the slot of its exception.
+    strategy: Option<Py<PyAny>>,
+    error: Option<ErrSlot>,
+    log: super::risk::LayerLog,
+    inst: Instrument,
+    /// "l2" (recorded lines: the depth book) or "quotes" (trade and quote ticks).
+    mode: &'static str,
+    /// Order events already counted by `take_order_events`.
+    events_seen: usize,
+}
+
+impl PyLiveSession {
+    fn live(&mut self) -> PyResult<&mut LiveEngine<LiveStrategy>> {
+        self.inner.as_mut().ok_or_else(|| {
+            CoreError::InvalidArgument {
+                name: "session",
+                reason: "the session has finished".into(),
+            }
+            .into()
+        })
+    }
+
+    fn live_ref(&self) -> PyResult<&LiveEngine<LiveStrategy>> {
+        self.inner.as_ref().ok_or_else(|| {
+            CoreError::InvalidArgument {
+                name: "session",
+                reason: "the session has finished".into(),
+            }
+            .into()
+        })
+    }
+
+    /// A core error, or the strategy's own exception when it raised.
+    fn error(&self, py: Python<'_>, e: CoreError) -> PyErr {
+        match self.error.as_ref().and_then(|s| s.borrow_mut().take()) {
+            Some(pe) => crate::python::strategy_error(py, pe),
+            None => e.into(),
+        }
+    }
+
+    fn raw(&self, v: f64, dp: u8, name: &'static str) -> PyResult<i64> {
+        to_raw(v, dp).filter(|&r| r >= 0).ok_or_else(|| {
+            CoreError::InvalidArgument {
+                name,
+                reason: format!("must be a finite number >= 0, got {v}"),
+            }
+            .into()
+        })
+    }
+
+    fn push(&mut self, ev: FeedEvent) -> PyResult<bool> {
+        Ok(self.live()?.push(ev).is_ok())
+    }
+}
+
+fn aggressor(side: Option<&str>) -> PyResult<AggressorSide> {
+    Ok(match side.map(|s| s.to_ascii_lowercase()) {
+        None => AggressorSide::NoAggressor,
+        Some(s) if s == "buy" || s == "buyer" => AggressorSide::Buyer,
+        Some(s) if s == "sell" || s == "seller" => AggressorSide::Seller,
+        Some(s) => {
+            return Err(CoreError::InvalidArgument {
+                name: "side",
+                reason: format!("the aggressor side must be buy, sell or None, got {s:?}"),
+            }
+            .into());
+        }
+    })
+}
+
+#[pymethods]
+impl PyLiveSession {
+    /// A session. `mode="l2"`: recorded Binance lines (`push_line`), the depth book rebuilt as
+    /// in `run_l2_backtest`; `mode="quotes"`: trade and quote ticks (`push_trade`,
+    /// `push_quote`), as in `run_tick_backtest`. The other keywords are those runs' own.
+    /// `strategy=None` runs the native market maker (`qty`, `max_position`, `offset_ticks`).
+    #[new]
+    #[pyo3(signature = (strategy = None, *, mode = "quotes", market = "usdm", queue = "risk_averse",
+        elapse_ns = 100_000_000, maker_fee_bps = 0.0, taker_fee_bps = 0.0, qty = 0.001, max_position = 0.01,
+        offset_ticks = 0, price_precision = 2, size_precision = 3, latency = None, risk = None, cash = 0.0,
+        symbol = None, bar_ns = None, account = "cash", leverage = 1.0, maintenance_margin = 0.005,
+        capacity = 65_536))]
+    #[allow(clippy::too_many_arguments)] // reason: keyword arguments of one Python entry point
+    fn new(
+        py: Python<'_>,
+        strategy: Option<Bound<'_, PyAny>>,
+        mode: &str,
+        market: &str,
+        queue: &str,
+        elapse_ns: i64,
+        maker_fee_bps: f64,
+        taker_fee_bps: f64,
+        qty: f64,
+        max_position: f64,
+        offset_ticks: i64,
+        price_precision: u8,
+        size_precision: u8,
+        latency: Option<Bound<'_, PyDict>>,
+        risk: Option<Bound<'_, PyDict>>,
+        cash: f64,
+        symbol: Option<String>,
+        bar_ns: Option<i64>,
+        account: &str,
+        leverage: f64,
+        maintenance_margin: f64,
+        capacity: i64,
+    ) -> PyResult<Self> {
+        let quotes = match mode {
+            "quotes" => true,
+            "l2" => false,
+            other => {
+                return Err(CoreError::InvalidArgument {
+                    name: "mode",
+                    reason: format!("must be l2 or quotes, got {other:?}"),
+                }
+                .into());
+            }
+        };
+        if !(1..=(1 << 24)).contains(&capacity) {
+            return Err(CoreError::InvalidArgument {
+                name: "capacity",
+                reason: format!("must be within 1..16777216 events, got {capacity}"),
+            }
+            .into());
+        }
+        let (pdp, sdp) = (price_precision, size_precision);
+        let mut cfg = L2Config::new(if quotes {
+            MarketKind::UsdM
+        } else {
+            MarketKind::parse(market)?
+        });
+        cfg.latency = latency_from(latency.as_ref())?;
+        cfg.queue = QueueModel::parse(queue)?;
+        cfg.elapse_ns = elapse_ns;
+        cfg.maker_fee_bps = maker_fee_bps;
+        cfg.taker_fee_bps = taker_fee_bps;
+        cfg.initial_cash = cash_money(cash)?;
+        cfg.account = super::accounts::account_from(
+            account,
+            leverage,
+            maintenance_margin,
+            0.0,
+            None,
+            None,
+            8.0,
+        )?;
+        cfg.symbol = symbol;
+        cfg.bar_ns = bar_ns;
+        cfg.price_dp = Some(pdp);
+        cfg.size_dp = Some(sdp);
+        let inst = if quotes {
+            ticks_instrument(cfg.symbol.as_deref(), pdp, sdp)?
+        } else {
+            l2_instrument(cfg.symbol.as_deref(), pdp, sdp)?
+        };
+        let log: super::risk::LayerLog = Default::default();
+        let engine = risk_engine(risk.as_ref(), &inst, &log)?;
+        let (strat, obj, error) = match strategy {
+            None => (
+                LiveStrategy::Native(NativeMm {
+                    qty,
+                    max_position,
+                    offset_ticks,
+                    inner: None,
+                }),
+                None,
+                None,
+            ),
+            Some(obj) => {
+                let (s, error) = py_strategy(py, &obj, &inst, cfg.initial_cash)?;
+                (LiveStrategy::Py(s), Some(obj.unbind()), Some(error))
+            }
+        };
+        let mut bt = if quotes {
+            L2Backtest::new_quotes(cfg, pdp, sdp, strat)?
+        } else {
+            L2Backtest::new(cfg, strat)?
+        };
+        if let Some(r) = engine {
+            bt.set_risk(r);
+        }
+        Ok(Self {
+            inner: Some(LiveEngine::new(bt, capacity as usize)?),
+            strategy: obj,
+            error,
+            log,
+            inst,
+            mode: if quotes { "quotes" } else { "l2" },
+            events_seen: 0,
+        })
+    }
+
+    /// Push one recorded line (`"<receive ns> <json>"`); False when the ring is full (push it
+    /// again after `pump`).
+    fn push_line(&mut self, line: &str) -> PyResult<bool> {
+        if self.mode != "l2" {
+            return Err(CoreError::InvalidArgument {
+                name: "line",
+                reason: "a quotes session takes trades and quotes, not recorded lines".into(),
+            }
+            .into());
+        }
+        self.push(FeedEvent::Line(line.into()))
+    }
+
+    /// Push lines in order until the ring is full; returns how many went in.
+    fn push_lines(&mut self, lines: Vec<String>) -> PyResult<usize> {
+        let mut n = 0;
+        for l in lines {
+            if !self.push_line(&l)? {
+                break;
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Push a trade print (`side`: the aggressor, "buy"/"sell" or None); False when full.
+    #[pyo3(signature = (ts, price, size, side = None, id = None))]
+    fn push_trade(
+        &mut self,
+        ts: i64,
+        price: f64,
+        size: f64,
+        side: Option<&str>,
+        id: Option<i64>,
+    ) -> PyResult<bool> {
+        let (pdp, sdp) = (self.inst.price_dp, self.inst.size_dp);
+        let ev = FeedEvent::Trade {
+            ts,
+            px: self.raw(price, pdp, "price")?,
+            qty: self.raw(size, sdp, "size")?,
+            aggressor: aggressor(side)?,
+            id: id.unwrap_or(-1),
+        };
+        self.push(ev)
+    }
+
+    /// Push a top of book (quote mode; a side None or of size 0 is empty); False when full.
+    #[pyo3(signature = (ts, bid, ask, bid_size = 0.0, ask_size = 0.0))]
+    fn push_quote(
+        &mut self,
+        ts: i64,
+        bid: Option<f64>,
+        ask: Option<f64>,
+        bid_size: f64,
+        ask_size: f64,
+    ) -> PyResult<bool> {
+        if self.mode != "quotes" {
+            return Err(CoreError::InvalidArgument {
+                name: "quote",
+                reason: "an l2 session reads the depth stream's lines, not quotes".into(),
+            }
+            .into());
+        }
+        let (pdp, sdp) = (self.inst.price_dp, self.inst.size_dp);
+        let level = |px: Option<f64>, qty: f64, name| -> PyResult<Option<Level>> {
+            match px {
+                None => Ok(None),
+                Some(p) => Ok(Some(Level {
+                    px: self.raw(p, pdp, name)?,
+                    qty: self.raw(qty, sdp, "size")?,
+                })),
+            }
+        };
+        let ev = FeedEvent::Quote {
+            ts,
+            bid: level(bid, bid_size, "bid")?,
+            ask: level(ask, ask_size, "ask")?,
+        };
+        self.push(ev)
+    }
+
+    /// Process up to `max` waiting events (the strategy is called as in a backtest); returns
+    /// how many. The strategy's exception is raised as `StrategyError`.
+    #[pyo3(signature = (max = 4096))]
+    fn pump(&mut self, py: Python<'_>, max: usize) -> PyResult<usize> {
+        let r = self.live()?.pump(max);
+        r.map_err(|e| self.error(py, e))
+    }
+
+    /// Events waiting in the ring.
+    #[getter]
+    fn backlog(&self) -> PyResult<usize> {
+        Ok(self.live_ref()?.backlog())
+    }
+
+    /// Free slots of the ring.
+    #[getter]
+    fn free(&self) -> PyResult<usize> {
+        Ok(self.live_ref()?.free())
+    }
+
+    /// "l2" or "quotes".
+    #[getter]
+    fn mode(&self) -> &'static str {
+        self.mode
+    }
+
+    /// The run's clock (ns; 0 before the first event).
+    #[getter]
+    fn clock(&self) -> PyResult<i64> {
+        Ok(self.live_ref()?.engine().clock())
+    }
+
+    /// The ring's counters: `pushed` and `processed` by stream, `full` (pushes refused and
+    /// retried), `max_backlog`.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.live_ref()?.stats();
+        let d = PyDict::new(py);
+        let pushed = PyDict::new(py);
+        let processed = PyDict::new(py);
+        for st in Stream::ALL {
+            pushed.set_item(st.name(), s.pushed[st as usize])?;
+            processed.set_item(st.name(), s.processed[st as usize])?;
+        }
+        d.set_item("pushed", pushed)?;
+        d.set_item("processed", processed)?;
+        d.set_item("full", s.full)?;
+        d.set_item("max_backlog", s.max_backlog)?;
+        Ok(d)
+    }
+
+    /// The tick-to-order latencies (ns, uint64) recorded since the last call.
+    fn take_latencies<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(self.live()?.take_latencies().into_pyarray(py).into_any())
+    }
+
+    /// The order events since the last call, counted: ({kind: n}, {denial code: n}) — kinds
+    /// "submitted", "accepted", "filled", "canceled", ...; denials (risk and account) by code.
+    fn take_order_events<'py>(
+        &mut self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyDict>)> {
+        let from = self.events_seen;
+        let events = self.live_ref()?.engine().events();
+        let (kinds, codes) = (PyDict::new(py), PyDict::new(py));
+        let bump = |d: &Bound<'py, PyDict>, k: &str| -> PyResult<()> {
+            let n: u64 = d.get_item(k)?.map_or(Ok(0), |v| v.extract())?;
+            d.set_item(k, n + 1)
+        };
+        for e in &events[from.min(events.len())..] {
+            bump(&kinds, e.kind.as_str())?;
+            if let crate::model::order::OrderEventKind::Denied(r) = e.kind {
+                bump(&codes, r.code())?;
+            }
+        }
+        self.events_seen = events.len();
+        Ok((kinds, codes))
+    }
+
+    /// The account, the book's top, the orders and the trading state now.
+    fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let bt = self.live_ref()?.engine();
+        let inst = &self.inst;
+        let (pdp, sdp) = (inst.price_dp, inst.size_dp);
+        let p = bt.portfolio();
+        let pos = &p.positions[0];
+        let (bid, ask) = bt.top();
+        // the position marked at the book's mid (its last mark while the book is one-sided)
+        let mark = match (bid, ask) {
+            (Some(b), Some(a)) => (b.px + a.px) / 2,
+            _ => pos.mark,
+        };
+        let value = if pos.qty != 0 { inst.notional(mark, pos.qty) } else { 0 };
+        let unrealized = money_to_f64(value - if pos.qty != 0 { pos.cost } else { 0 });
+        let cash = money_to_f64(p.cash);
+        let equity = money_to_f64(p.cash + value);
+        let initial = money_to_f64(p.initial_cash);
+        let d = PyDict::new(py);
+        d.set_item("ts", bt.clock())?;
+        d.set_item("symbol", inst.symbol.as_str())?;
+        d.set_item("trading_state", bt.risk().state().as_str())?;
+        d.set_item("position", from_raw(pos.qty, sdp))?;
+        d.set_item("cash", cash)?;
+        d.set_item("equity", equity)?;
+        d.set_item("pnl", equity - initial)?;
+        d.set_item("realized_pnl", money_to_f64(pos.realized))?;
+        d.set_item("unrealized_pnl", unrealized)?;
+        d.set_item("fees", money_to_f64(p.fees))?;
+        d.set_item("initial_cash", initial)?;
+        d.set_item("best_bid", bid.map(|l| from_raw(l.px, pdp)))?;
+        d.set_item("best_ask", ask.map(|l| from_raw(l.px, pdp)))?;
+        let r = bt.report();
+        d.set_item("events", r.events)?;
+        d.set_item("orders", r.orders)?;
+        d.set_item("fills", r.fills)?;
+        let open = PyList::empty(py);
+        for &id in bt.orders().working_ids(0) {
+            if let Some(o) = bt.orders().get(id) {
+                let od = PyDict::new(py);
+                od.set_item("id", id)?;
+                od.set_item("side", o.spec.side.as_str())?;
+                od.set_item("kind", o.spec.kind.as_str())?;
+                od.set_item("price", o.spec.kind.limit_px().map(|x| from_raw(x, pdp)))?;
+                od.set_item("qty", from_raw(o.spec.qty, sdp))?;
+                od.set_item("filled", from_raw(o.filled, sdp))?;
+                od.set_item("status", o.status.as_str())?;
+                open.append(od)?;
+            }
+        }
+        d.set_item("open_orders", open)?;
+        Ok(d)
+    }
+
+    /// The operator's trading state (audited with source "operator"; EMERGENCY cancels and
+    /// flattens at once).
+    fn set_state(&mut self, py: Python<'_>, state: &str, reason: &str) -> PyResult<()> {
+        let s = TradingState::parse("state", state)?;
+        if reason.trim().is_empty() {
+            return Err(CoreError::InvalidArgument {
+                name: "reason",
+                reason: "a state change needs a reason".into(),
+            }
+            .into());
+        }
+        let r = self.live()?.engine_mut().operator_state(s, reason);
+        r.map_err(|e| self.error(py, e))
+    }
+
+    /// The operator's cancel-all: the ids canceled.
+    fn cancel_all(&mut self, py: Python<'_>, reason: &str) -> PyResult<Vec<u64>> {
+        let r = self.live()?.engine_mut().operator_cancel_all(reason);
+        r.map_err(|e| self.error(py, e))
+    }
+
+    /// The operator's flatten: {"canceled": [ids], "order": id or None}.
+    fn flatten<'py>(&mut self, py: Python<'py>, reason: &str) -> PyResult<Bound<'py, PyDict>> {
+        let r = self.live()?.engine_mut().operator_flatten(reason);
+        let (canceled, order) = r.map_err(|e| self.error(py, e))?;
+        let d = PyDict::new(py);
+        d.set_item("canceled", canceled)?;
+        d.set_item("order", order)?;
+        Ok(d)
+    }
+
+    /// Process what is left in the ring, end the run (the strategy's `on_stop`) and return the
+    /// report of `run_l2_backtest` / `run_tick_backtest`.
+    fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let live = self.inner.take().ok_or_else(|| CoreError::InvalidArgument {
+            name: "session",
+            reason: "the session has finished".into(),
+        })?;
+        let (r, _, run) = live.finish().map_err(|e| self.error(py, e))?;
+        if let Some(obj) = &self.strategy {
+            obj.bind(py).call_method0("on_stop")?;
+        }
+        report_dict(py, &r, &run, &self.log)
+    }
+}
+
+pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyLiveSession>()?;
+    Ok(())
+}
