@@ -69,7 +69,8 @@ from trader import _core
 from trader.exceptions import InvalidInputError
 from trader.strategy import Strategy
 
-__all__ = ["run_l2_backtest", "run_tick_backtest", "queue_spec", "write_fills", "DATA_CALLBACKS"]
+__all__ = ["run_l2_backtest", "run_tick_backtest", "queue_spec", "write_fills", "DATA_CALLBACKS", "l2_settings",
+           "recording_paths", "finish_l2_report"]
 
 NATIVE_PARAMS = ("qty", "max_position", "offset_ticks")
 #: The native market maker's defaults by market, in the instrument's units: base currency on
@@ -294,20 +295,49 @@ def run_l2_backtest(
     recomputed in the coin from the fills. Precisions: from the recording (Binance pads every
     number to the symbol's precision) unless given.
     """
+    paths = recording_paths(path)
+    bar_ns = _bar_ns(bar)
+    common, info, cash = l2_settings(paths, market=market, bar_ns=bar_ns, fill_model=fill_model, elapse_ms=elapse_ms,
+                                     maker_fee_bps=maker_fee_bps, taker_fee_bps=taker_fee_bps, latency=latency,
+                                     risk=risk, cash=cash, account=account, leverage=leverage,
+                                     price_precision=price_precision, size_precision=size_precision)
+    chosen = common["market"]
+    if strategy is None:
+        if bar_ns is not None:
+            raise InvalidInputError("bar: the native market maker has no on_bar (give a Strategy with on_bar)")
+        sdp = size_precision if size_precision is not None else info["size_precision"]
+        report = _core.run_l2_backtest(paths, None, **common, **_native_params(params, chosen, sdp))
+    else:
+        report = _core.run_l2_backtest(paths, _strategy(strategy, params, bar_ns, "an L2"), **common)
+    return finish_l2_report(report, info, common, cash)
+
+
+def recording_paths(path: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:
+    """The recording files of a run (one or several, in order), each checked to exist."""
     paths = [os.fspath(path)] if isinstance(path, (str, os.PathLike)) else [os.fspath(p) for p in path]
     if not paths:
         raise InvalidInputError("path: no recording given")
     for p in paths:
         if not os.path.isfile(p):
             raise FileNotFoundError(f"path: no such recording: {p}")
+    return paths
+
+
+def l2_settings(paths: list[str], *, market: str | None, bar_ns: int | None, fill_model: Any, elapse_ms: float,
+                maker_fee_bps: float, taker_fee_bps: float, latency: Any, risk: Any, cash: float | None,
+                account: str | None, leverage: float, price_precision: int | None,
+                size_precision: int | None) -> tuple[dict[str, Any], dict[str, Any], float]:
+    """The engine keywords of a run over the recordings ``paths`` — the L2 backtest's and the live
+    node's replay (one mechanism: the same recording gives the same engine in both) — with what
+    the recording says about itself (:func:`trader._core.probe_recording`) and the account's cash
+    (in the settlement coin on coin-M)."""
     elapse_ns = _elapse_ns(elapse_ms)
-    bar_ns = _bar_ns(bar)
     queue = queue_spec(fill_model)
     info = _core.probe_recording(paths)
     detected = info["market"]
     chosen = _market(market) if market is not None else (detected or "usdm")
     cash = _cash((1.0 if chosen == "cm" else 10_000.0) if cash is None else cash)
-    account = _account(account, chosen, leverage)
+    acct = _account(account, chosen, leverage)
     symbol = info["symbol"]
     engine_cash = cash
     if chosen == "cm" and info.get("first_price"):
@@ -319,17 +349,17 @@ def run_l2_backtest(
     common = dict(market=chosen, queue=queue, elapse_ns=elapse_ns, maker_fee_bps=float(maker_fee_bps),
                   taker_fee_bps=float(taker_fee_bps), latency=_latency(latency),
                   risk=_risk(risk, symbol or L2_SYMBOL, L2_SYMBOL, cash), cash=engine_cash, symbol=symbol, bar_ns=bar_ns,
-                  price_precision=price_precision, size_precision=size_precision, **account)
-    if strategy is None:
-        if bar_ns is not None:
-            raise InvalidInputError("bar: the native market maker has no on_bar (give a Strategy with on_bar)")
-        sdp = size_precision if size_precision is not None else info["size_precision"]
-        report = _core.run_l2_backtest(paths, None, **common, **_native_params(params, chosen, sdp))
-    else:
-        report = _core.run_l2_backtest(paths, _strategy(strategy, params, bar_ns, "an L2"), **common)
+                  price_precision=price_precision, size_precision=size_precision, **acct)
+    return common, info, cash
+
+
+def finish_l2_report(report: dict, info: Mapping[str, Any], common: Mapping[str, Any], cash: float) -> dict:
+    """The report of a run over a recording (:func:`l2_settings`): the market, the account, the
+    coin-M money in the coin, human-readable times."""
+    chosen = common["market"]
     report["market"] = chosen
-    report["market_detected"] = detected
-    report["account"] = account["account"]
+    report["market_detected"] = info["market"]
+    report["account"] = common["account"]
     if chosen == "cm":
         report["initial_cash"] = cash
         _coin_m(report)
@@ -445,17 +475,15 @@ def run_tick_backtest(
     return _finish(report)
 
 
-def write_fills(report: Mapping[str, Any], path: str) -> None:
-    """Write the fills of a tick/L2 report as CSV or Parquet (by the suffix), with the columns of
-    ``trader backtest --fills-out``: ts, side, price, qty, fee, order_id, symbol."""
+def fills_table(report: Mapping[str, Any]) -> Any:
+    """The fills of a tick/L2 report as a pyarrow table with the columns of ``trader backtest
+    --fills-out``: ts, side, price, qty, fee, order_id, symbol."""
     import numpy as np
     import pyarrow as pa
 
-    from trader.results import write_arrow
-
     f = report["fill_columns"]
     n = len(f["ts"])
-    table = pa.table({
+    return pa.table({
         "ts": pa.array(np.asarray(f["ts"], dtype=np.int64), pa.timestamp("ns", tz="UTC")),
         "side": pa.array(np.where(np.asarray(f["side"]) > 0, "BUY", "SELL").astype(object), pa.string()),
         "price": pa.array(f["price"], pa.float64()),
@@ -464,4 +492,10 @@ def write_fills(report: Mapping[str, Any], path: str) -> None:
         "order_id": pa.array(f["order_id"], pa.uint64()),
         "symbol": pa.array([report.get("symbol") or ""] * n, pa.string()),
     })
-    write_arrow(table, path)
+
+
+def write_fills(report: Mapping[str, Any], path: str) -> None:
+    """Write the fills of a tick/L2 report (:func:`fills_table`) as CSV or Parquet (by the suffix)."""
+    from trader.results import write_arrow
+
+    write_arrow(fills_table(report), path)
