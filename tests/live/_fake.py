@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from typing import Any
 
@@ -12,6 +13,13 @@ from trader.live.metrics import NodeMetrics
 from trader.risk import STATES
 
 TOKEN = "test-token-0123456789abcdef"
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 free a moment ago (for a process that must be given a port)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 class FakeNode:

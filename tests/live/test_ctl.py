@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live._fake import TOKEN, FakeNode, ServerThread
+from tests.live._fake import TOKEN, FakeNode, ServerThread, free_port
 from trader.cli import main
 from trader.live.control import TOKEN_ENV, TOKEN_FILE, write_endpoint
 
@@ -56,12 +56,6 @@ def _token(tmp_path: Path) -> Path:
     f = tmp_path / "t.token"
     f.write_text(TOKEN)
     return f
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_status(capsys: pytest.CaptureFixture[str], state: Path, node: FakeNode) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.parse
@@ -19,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.live._fake import TOKEN, FakeNode, ServerThread
+from tests.live._fake import TOKEN, FakeNode, ServerThread, free_port
 
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -32,12 +31,6 @@ def _prometheus() -> str:
             pytest.fail(msg)
         pytest.skip(msg)
     return path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _query(port: int, query: str) -> list[dict[str, Any]]:
@@ -62,7 +55,7 @@ def test_prometheus_scrapes_the_node(tmp_path: Path) -> None:
     token_file.chmod(0o600)
     wrong_file = tmp_path / "wrong.token"
     wrong_file.write_text("not-the-token\n")
-    web_port = _free_port()
+    web_port = free_port()
     with ServerThread(node) as server:
         target = f"127.0.0.1:{server.port}"
         config = tmp_path / "prometheus.yml"
