@@ -12,12 +12,16 @@ import click
 import trader
 from trader.exceptions import StrategyError, TraderError
 from trader.inputs import printable
+from trader.live.ctl import ctl  # click and the stdlib only: aiohttp is imported by the node
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(trader.__version__, prog_name="trader")
 def cli() -> None:
     """trader: backtest and run trading strategies on a Rust core."""
+
+
+cli.add_command(ctl)
 
 
 @cli.command()
