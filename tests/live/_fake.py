@@ -54,16 +54,16 @@ class FakeNode:
         self.metrics.set_state(self.state)
         return {"state": self.state, "previous": previous}
 
-    def cancel_all(self) -> dict[str, Any]:
+    def cancel_all(self, reason: str) -> dict[str, Any]:
         n = len(self.orders)
         self.orders.clear()
-        self.calls.append(("cancel_all",))
+        self.calls.append(("cancel_all", reason))
         return {"canceled": n}
 
-    def flatten(self) -> dict[str, Any]:
+    def flatten(self, reason: str) -> dict[str, Any]:
         ids = [f"flat-{symbol}" for symbol, qty in self.positions.items() if qty]
         self.positions = {symbol: 0.0 for symbol in self.positions}
-        self.calls.append(("flatten",))
+        self.calls.append(("flatten", reason))
         return {"orders": ids}
 
 

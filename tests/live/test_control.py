@@ -108,13 +108,15 @@ def test_every_state_reaches_the_node(server: ServerThread, node: FakeNode) -> N
 @pytest.mark.parametrize("body", [None, {}, {"reason": "end of day"}])
 def test_cancel_all(server: ServerThread, node: FakeNode, body: Any) -> None:
     assert call_json(server.url, "POST", "/cancel-all", body=body) == (200, {"canceled": 3})
-    assert node.orders == [] and node.calls == [("cancel_all",)]
+    reason = (body or {}).get("reason", "operator cancel-all (control API)")
+    assert node.orders == [] and node.calls == [("cancel_all", reason)]
 
 
 @pytest.mark.parametrize("body", [None, {"reason": "risk off"}])
 def test_flatten(server: ServerThread, node: FakeNode, body: Any) -> None:
     assert call_json(server.url, "POST", "/flatten", body=body) == (200, {"orders": ["flat-BTCUSDT"]})
-    assert node.positions == {"BTCUSDT": 0.0, "ETHUSDT": 0.0} and node.calls == [("flatten",)]
+    reason = (body or {}).get("reason", "operator flatten (control API)")
+    assert node.positions == {"BTCUSDT": 0.0, "ETHUSDT": 0.0} and node.calls == [("flatten", reason)]
 
 
 # --- authentication ---

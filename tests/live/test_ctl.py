@@ -102,14 +102,14 @@ def test_state_commands_need_a_reason(capsys: pytest.CaptureFixture[str], state:
 
 def test_cancel_all(capsys: pytest.CaptureFixture[str], state: Path, node: FakeNode) -> None:
     assert ctl(capsys, "--state", str(state), "cancel-all", "--reason", "eod") == (0, "canceled 3 order(s)\n", "")
-    assert node.orders == [] and node.calls == [("cancel_all",)]
+    assert node.orders == [] and node.calls == [("cancel_all", "eod")]
     code, out, _ = ctl(capsys, "--state", str(state), "--json", "cancel-all")
     assert code == 0 and json.loads(out) == {"canceled": 0}
 
 
 def test_flatten(capsys: pytest.CaptureFixture[str], state: Path, node: FakeNode) -> None:
     assert ctl(capsys, "--state", str(state), "flatten") == (0, "flatten: 1 order(s) sent: flat-BTCUSDT\n", "")
-    assert node.positions["BTCUSDT"] == 0 and node.calls == [("flatten",)]
+    assert node.positions["BTCUSDT"] == 0 and node.calls == [("flatten", "operator flatten (control API)")]
     assert ctl(capsys, "--state", str(state), "flatten", "--reason", "again") == (0, "flatten: 0 order(s) sent (already flat)\n", "")
 
 

@@ -99,12 +99,12 @@ class NodeControl(Protocol):
         empty reason."""
         ...
 
-    def cancel_all(self) -> dict[str, Any]:
-        """Cancel every working order, e.g. ``{"canceled": 3}``."""
+    def cancel_all(self, reason: str) -> dict[str, Any]:
+        """Cancel every working order (audited with ``reason``), e.g. ``{"canceled": 3}``."""
         ...
 
-    def flatten(self) -> dict[str, Any]:
-        """Close every position, e.g. ``{"orders": [ids]}``."""
+    def flatten(self, reason: str) -> dict[str, Any]:
+        """Close every position (audited with ``reason``), e.g. ``{"orders": [ids]}``."""
         ...
 
 
@@ -405,9 +405,9 @@ class ControlServer:
     async def _cancel_all(self, request: web.Request) -> web.StreamResponse:
         reason = _reason(_fields(await _body(request, optional=True), (), ("reason",)), required=False)
         log.info("control API: cancel-all requested (reason: %s)", reason or "none given")
-        return _json(200, self.node.cancel_all())
+        return _json(200, self.node.cancel_all(reason or "operator cancel-all (control API)"))
 
     async def _flatten(self, request: web.Request) -> web.StreamResponse:
         reason = _reason(_fields(await _body(request, optional=True), (), ("reason",)), required=False)
         log.info("control API: flatten requested (reason: %s)", reason or "none given")
-        return _json(200, self.node.flatten())
+        return _json(200, self.node.flatten(reason or "operator flatten (control API)"))
