@@ -1,0 +1,1 @@
+"""The live node (`trader live`): configuration, feeds, the node and its controls."""
