@@ -1,1 +1,1 @@
-"""The live node: real-time feeds, paper and live trading, its control API and metrics."""
+"""The live node (``trader live``): configuration, feeds, the node, its control API and metrics."""
