@@ -310,6 +310,16 @@ pub enum Op {
     State(TradingState, String),
     /// The composite confidence in [0, 1] of the run's instrument (for the risk layers).
     Confidence(f64),
+    /// A timer `name` firing every `interval_ns` of the run's clock, first at `start` (None: one
+    /// interval from now); `interval_ns == 0`: an alert firing once at `start`. A timer of the
+    /// same name is replaced.
+    Timer {
+        name: String,
+        interval_ns: i64,
+        start: Option<i64>,
+    },
+    /// Cancel the timer or alert `name` (nothing when there is none).
+    CancelTimer(String),
 }
 
 /// What a strategy sends during one call, carried out in order right after it returns.
@@ -398,6 +408,18 @@ pub trait L2Strategy {
         &mut self,
         _view: &L2View<'_>,
         _event: &OrderEvent,
+        _out: &mut Outbox,
+    ) -> CoreResult<()> {
+        Ok(())
+    }
+    /// A timer or alert set through [`Op::Timer`] came due: `ts` is its time (the run's clock
+    /// during the call). Timers fire on the run's clock — event time in a backtest and a replay
+    /// alike — before the first event at or after their time.
+    fn on_timer(
+        &mut self,
+        _view: &L2View<'_>,
+        _name: &str,
+        _ts: i64,
         _out: &mut Outbox,
     ) -> CoreResult<()> {
         Ok(())
@@ -549,6 +571,8 @@ pub struct L2Report {
     pub trade_calls: u64,
     pub quote_calls: u64,
     pub bars: u64,
+    /// Timer and alert firings.
+    pub timer_calls: u64,
     pub orders: u64,
     pub fills: u64,
     pub maker_fills: u64,
@@ -628,6 +652,19 @@ pub struct L2Backtest<S: L2Strategy> {
     /// Commands sent but not yet at the matcher: (arrival ns, send sequence, what arrives), sorted.
     in_flight: VecDeque<(i64, u64, InFlight)>,
     sent: u64,
+    /// The strategy's timers and alerts (few: a linear scan finds the next).
+    timers: Vec<Timer>,
+    timer_seq: u64,
+}
+
+/// A timer (`interval > 0`) or an alert (`interval == 0`) of the strategy.
+#[derive(Debug, Clone)]
+struct Timer {
+    name: String,
+    next: i64,
+    interval: i64,
+    /// Order of setting: ties at one time fire in it.
+    seq: u64,
 }
 
 /// The data event a recorded line or tick carried, for the strategy's callback.
@@ -717,6 +754,8 @@ impl<S: L2Strategy> L2Backtest<S> {
             latency: LatencyModel::new(latency),
             in_flight: VecDeque::new(),
             sent: 0,
+            timers: Vec::new(),
+            timer_seq: 0,
         })
     }
 
@@ -806,6 +845,9 @@ impl<S: L2Strategy> L2Backtest<S> {
     #[inline]
     fn advance(&mut self, ts: i64) -> CoreResult<()> {
         self.report.events += 1;
+        if !self.timers.is_empty() {
+            self.fire_timers(ts)?;
+        }
         self.clock = self.clock.max(ts);
         if self.report.first_ts == 0 {
             self.report.first_ts = self.clock;
@@ -1353,6 +1395,12 @@ impl<S: L2Strategy> L2Backtest<S> {
                 Op::Command(c) => self.route(c, ts)?,
                 Op::State(state, reason) => self.set_trading_state(state, &reason, ts)?,
                 Op::Confidence(c) => self.risk.set_confidence(0, c),
+                Op::Timer {
+                    name,
+                    interval_ns,
+                    start,
+                } => self.set_timer(name, interval_ns, start, ts)?,
+                Op::CancelTimer(name) => self.timers.retain(|t| t.name != name),
             }
         }
         out.ops = pending;
@@ -1662,6 +1710,72 @@ impl<S: L2Strategy> L2Backtest<S> {
         self.flatten = Some(id);
         self.route_unchecked(Command::Submit(spec), ts)?;
         Ok(Some(id))
+    }
+
+    fn set_timer(&mut self, name: String, interval: i64, start: Option<i64>, ts: i64) -> CoreResult<()> {
+        if interval < 0 || (interval == 0 && start.is_none()) {
+            return Err(CoreError::InvalidArgument {
+                name: "timer",
+                reason: format!("{name}: the interval must be > 0 (an alert needs its time), got {interval} ns"),
+            });
+        }
+        let next = match start {
+            Some(t) => t,
+            None => ts.checked_add(interval).ok_or_else(|| CoreError::InvalidArgument {
+                name: "timer",
+                reason: format!("{name}: the interval {interval} ns overflows the clock"),
+            })?,
+        };
+        self.timers.retain(|t| t.name != name);
+        self.timer_seq += 1;
+        self.timers.push(Timer {
+            name,
+            next,
+            interval,
+            seq: self.timer_seq,
+        });
+        Ok(())
+    }
+
+    /// Fire every timer and alert due at or before `upto`, in time order (ties in the order they
+    /// were set), each at its own time: the clock moves to it for the call.
+    #[inline(never)]
+    fn fire_timers(&mut self, upto: i64) -> CoreResult<()> {
+        loop {
+            let Some(k) = (0..self.timers.len())
+                .filter(|&k| self.timers[k].next <= upto)
+                .min_by_key(|&k| (self.timers[k].next, self.timers[k].seq))
+            else {
+                return Ok(());
+            };
+            let t = &mut self.timers[k];
+            let at = t.next;
+            let name = if t.interval > 0 {
+                t.next = t.next.saturating_add(t.interval);
+                t.name.clone()
+            } else {
+                self.timers.remove(k).name
+            };
+            self.clock = self.clock.max(at);
+            self.arrivals_due()?;
+            self.report.timer_calls += 1;
+            self.call(at, |s, v, o| s.on_timer(v, &name, at, o))?;
+        }
+    }
+
+    /// The real-time clock of a live node reached `ts` with no event: delayed commands arrive
+    /// and timers fire (a replay, on event time, never calls this).
+    pub fn advance_time(&mut self, ts: i64) -> CoreResult<()> {
+        if ts <= self.clock || self.clock == i64::MIN {
+            return Ok(());
+        }
+        if !self.timers.is_empty() {
+            self.fire_timers(ts)?;
+        }
+        self.clock = ts;
+        self.arrivals_due()?;
+        self.risk_sync(ts)?;
+        self.deliver_pending(ts)
     }
 
     /// The run's clock (the latest event time; 0 before the first event).

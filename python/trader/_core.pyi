@@ -13,6 +13,8 @@ _F64Array = npt.NDArray[np.float64]
 
 __all__ = [
     "__version__",
+    "LiveSession",
+    "TimerEvent",
     "simd_backend",
     "simd_backends_available",
     "ema_multi",
@@ -1002,10 +1004,95 @@ class L2Context:
         it and the risk layers' wishes)."""
     def set_confidence(self, value: float, instrument: int | None = None) -> None:
         """Feed a composite confidence in [0, 1] to the risk layers."""
+    def set_timer(self, name: str, interval_ns: int, start_ns: int | None = None) -> None:
+        """A timer firing ``on_timer`` every ``interval_ns`` of the run's clock, first at
+        ``start_ns`` (None: one interval from now); replaces a timer of the same name."""
+    def set_alert(self, name: str, at_ns: int) -> None:
+        """An alert firing ``on_timer`` once at ``at_ns``."""
+    def cancel_timer(self, name: str) -> None:
+        """Cancel the timer or alert ``name``."""
     def lot(self, instrument: int = 0) -> float:
         """The instrument's quantity step, in units."""
     def qty_for_fraction(self, fraction: float, price: float, instrument: int = 0) -> float:
         """Quantity worth ``fraction`` of equity at ``price``, rounded down to the lot."""
+
+@final
+class TimerEvent:
+    """A timer or alert that came due (``Strategy.on_timer``)."""
+    @property
+    def name(self) -> str: ...
+    @property
+    def ts(self) -> int:
+        """Its time, UTC epoch ns (the run's clock during the call)."""
+
+@final
+class LiveSession:
+    """The engine of one strategy of the live node: feed events pushed into its SPSC ring are
+    consumed by the tick/L2 backtest loop (``pump``), which calls the strategy and routes its
+    orders through the risk engine to the paper venue. ``mode="l2"``: recorded Binance lines
+    (``push_line``); ``mode="quotes"``: trade and quote ticks (``push_trade``, ``push_quote``).
+    The keywords are those of :func:`run_l2_backtest` / :func:`run_tick_backtest`."""
+    def __new__(
+        cls,
+        strategy: Any = None,
+        *,
+        mode: str = "quotes",
+        market: str = "usdm",
+        queue: str = "risk_averse",
+        elapse_ns: int = 100_000_000,
+        maker_fee_bps: float = 0.0,
+        taker_fee_bps: float = 0.0,
+        qty: float = 0.001,
+        max_position: float = 0.01,
+        offset_ticks: int = 0,
+        price_precision: int = 2,
+        size_precision: int = 3,
+        latency: dict[str, Any] | None = None,
+        risk: dict[str, Any] | None = None,
+        cash: float = 0.0,
+        symbol: str | None = None,
+        bar_ns: int | None = None,
+        account: str = "cash",
+        leverage: float = 1.0,
+        maintenance_margin: float = 0.005,
+        capacity: int = 65_536,
+    ) -> Self: ...
+    def push_line(self, line: str) -> bool:
+        """Push one recorded line; False when the ring is full (push it again after ``pump``)."""
+    def push_lines(self, lines: Sequence[str]) -> int:
+        """Push lines in order until the ring is full; how many went in."""
+    def push_trade(self, ts: int, price: float, size: float, side: str | None = None, id: int | None = None) -> bool:
+        """Push a trade print (``side``: the aggressor, buy/sell); False when the ring is full."""
+    def push_quote(self, ts: int, bid: float | None, ask: float | None, bid_size: float = 0.0, ask_size: float = 0.0) -> bool:
+        """Push a top of book; False when the ring is full."""
+    def pump(self, max: int = 4096) -> int:
+        """Process up to ``max`` waiting events; how many."""
+    def advance_time(self, ts: int) -> None:
+        """The real-time clock reached ``ts`` with no event: delayed commands arrive, timers fire."""
+    @property
+    def backlog(self) -> int: ...
+    @property
+    def free(self) -> int: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def clock(self) -> int: ...
+    def stats(self) -> dict[str, Any]:
+        """The ring's counters: pushed and processed by stream, full (refused and retried), max_backlog."""
+    def take_latencies(self) -> npt.NDArray[np.uint64]:
+        """Tick-to-order latencies (ns) recorded since the last call."""
+    def take_order_events(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Order events since the last call: by kind, and denials by code."""
+    def status(self) -> dict[str, Any]:
+        """The account, the book's top, the open orders and the trading state now."""
+    def set_state(self, state: str, reason: str) -> None:
+        """The operator's trading state (audited, source operator)."""
+    def cancel_all(self, reason: str) -> list[int]:
+        """The operator's cancel-all; the ids canceled."""
+    def flatten(self, reason: str) -> dict[str, Any]:
+        """The operator's flatten: {"canceled": [ids], "order": id or None}."""
+    def finish(self) -> dict[str, Any]:
+        """End the run; the report of :func:`run_l2_backtest`."""
 
 def probe_recording(paths: Sequence[str | os.PathLike[str]]) -> dict[str, Any]:
     """What a raw Binance recording says about itself, from its first lines: ``market``

@@ -438,6 +438,99 @@ def backtest_l2(paths, market, strategy_name, params, bar, fill_model, elapse_ms
     _print_l2_report(report)
 
 
+@cli.command("live")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="A TOML file: a [live] table with these options (and an optional [risk] table); flags win over it.")
+@click.option("--strategy", "-s", "strategy_name", default=None, help="Strategy name, or path/to/file.py:ClassName (default l2_market_maker).")
+@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="Strategy parameter, repeatable.")
+@click.option("--paper/--real", "paper", default=None, help="Paper trading on the simulated venue (the default; real venues come with the exchange adapters).")
+@click.option("--venue", default=None, help="Execution client (default sim: the simulated venue; see `trader plugins`).")
+@click.option("--feed", default=None, metavar="SPEC", help="Market data: synthetic[:seed=7,rate=20,price=50000,symbol=X] (the default) or replay:PATH[,PATH...] (a recorded Binance WebSocket file).")
+@click.option("--speed", default=None, metavar="X|max", help="Replay pace: X times the recorded pace, or max (as fast as the node goes). Default 1.")
+@click.option("--state", "state_dir", default=None, metavar="DIR", help="The node's folder: control token and endpoint, logs, audit logs, final status (default .trader-live).")
+@click.option("--control", default=None, metavar="HOST:PORT", help="Address of the control API (default 127.0.0.1:0, a free port; printed at start).")
+@click.option("--token-file", default=None, type=click.Path(dir_okay=False), help="File holding the control API's token (default: TRADER_CONTROL_TOKEN, else one is generated into the state folder).")
+@click.option("--duration", default=None, metavar="SECONDS", help="Stop by itself after this long (90, 90s, 5m, 1h). Default: until stopped (a replay: its end).")
+@click.option("--json", "as_json", is_flag=True, default=None, help="Print the final status as one JSON object on stdout.")
+@click.option("--fills-out", default=None, type=click.Path(dir_okay=False), help="Write the fills to PATH.csv or PATH.parquet at the end.")
+@click.option("--cash", type=float, default=None, help="Paper account's cash at the start, quote currency (default 10,000).")
+@click.option("--market", type=click.Choice(["usdm", "spot", "cm"]), default=None, help="Market (default: the feed's; a recording's is detected).")
+@click.option("--account", type=click.Choice(["cash", "margin"]), default=None, help="Paper account (default: the market's: cash on spot, margin on futures).")
+@click.option("--leverage", type=float, default=None, help="Margin account: leverage (default 1).")
+@click.option("--maker-fee-bps", type=float, default=None, help="Paper venue's maker fee (negative: rebate). Default 0.")
+@click.option("--taker-fee-bps", type=float, default=None, help="Paper venue's taker fee. Default 0.")
+@click.option("--latency", default=None, metavar="MODEL", help="Paper venue's latency model, e.g. constant:submit_ms=5.")
+@click.option("--risk-config", default=None, type=click.Path(dir_okay=False), help="Risk limits and layers (TOML with a [risk] table).")
+@click.option("--bar", default=None, metavar="INTERVAL", help="Build bars of INTERVAL (1m, 5s) from the trades for a strategy's on_bar.")
+@click.option("--elapse-ms", type=float, default=None, help="on_book is called every this many ms of event time (default 100).")
+@click.option("--stop-timeout", default=None, metavar="SECONDS", help="Longest a graceful stop may take (default 30).")
+@click.option("--cancel-on-stop/--leave-orders", "cancel_on_stop", default=None, help="On stop, cancel the working orders (the default) or leave them.")
+@click.option("--watchdog", default=None, metavar="SECONDS", help="HALT when a strategy callback or the loop stalls this long (default 5).")
+@click.option("--log-level", default=None, type=click.Choice(["debug", "info", "warning", "error"]), help="JSON log level (stderr and STATE/node.log, 10 MB x 3). Default info.")
+@click.option("--log-file", default=None, type=click.Path(dir_okay=False), help="Log file (default STATE/node.log).")
+def live(config_path, strategy_name, params, paper, venue, feed, speed, state_dir, control, token_file, duration, as_json,
+         fills_out, cash, market, account, leverage, maker_fee_bps, taker_fee_bps, latency, risk_config, bar, elapse_ms,
+         stop_timeout, cancel_on_stop, watchdog, log_level, log_file) -> None:
+    """Run strategies live: paper trading on a real-time feed (with no arguments: the bundled
+    market maker on a synthetic feed, until Ctrl-C). The engine is the backtests' own: a replay at
+    --speed max gives the fills of `trader backtest-l2` on the same recording. Stop with Ctrl-C or
+    SIGTERM (graceful: working orders canceled, final status printed; a second Ctrl-C exits at
+    once); control it meanwhile with `trader ctl` (status, pause, resume, halt, flatten...)."""
+    import asyncio
+
+    from trader.live.config import load_live_config
+    from trader.live.node import LiveNode, write_live_fills
+
+    flags = {"strategy": strategy_name, "params": _parse_params(params) if params else None, "paper": paper,
+             "venue": venue, "feed": feed, "speed": speed, "state": state_dir, "control": control,
+             "token_file": token_file, "duration": duration, "json": as_json, "fills_out": fills_out, "cash": cash,
+             "market": market, "account": account, "leverage": leverage, "maker_fee_bps": maker_fee_bps,
+             "taker_fee_bps": taker_fee_bps, "latency": latency, "risk_config": risk_config, "bar": bar,
+             "elapse_ms": elapse_ms, "stop_timeout": stop_timeout, "cancel_on_stop": cancel_on_stop,
+             "watchdog": watchdog, "log_level": log_level, "log_file": log_file}
+    cfg = load_live_config(config_path, flags)
+    node = LiveNode(cfg, log_to_stderr=cfg.log_level == "debug")
+    summary = asyncio.run(node.run())
+    if cfg.fills_out:
+        write_live_fills(node.slots, cfg.fills_out)
+    if cfg.json:
+        click.echo(json.dumps(summary, default=str))
+        return
+    _print_live_summary(summary)
+
+
+def _print_live_summary(summary: dict) -> None:
+    """The final status as a table: one column per strategy."""
+    from rich.table import Table
+
+    node = summary["node"]
+    rows = summary["strategies"]
+    table = Table(title=f"trader live ({'paper' if node['paper'] else 'real'}): stopped, {node['stop_reason']}")
+    table.add_column("", style="bold")
+    for r in rows:
+        table.add_column(f"{r['id']} ({r['strategy']})", justify="right")
+
+    def fmt(v, spec=",.4f"):
+        return "" if v is None else (format(v, spec) if isinstance(v, (int, float)) else str(v))
+
+    lines = [
+        ("feed", lambda r: node["feed"]), ("symbol", lambda r: str(node.get("symbol") or "")),
+        ("events", lambda r: fmt(r["events"], ",")), ("orders", lambda r: fmt(r["orders"], ",")),
+        ("fills", lambda r: fmt(r["fills"], ",")), ("position", lambda r: fmt(r["position"], "g")),
+        ("cash", lambda r: fmt(r["cash"])), ("equity", lambda r: fmt(r["equity"])), ("net PnL", lambda r: fmt(r["pnl"])),
+        ("fees", lambda r: fmt(r["fees"])), ("max drawdown", lambda r: fmt(100 * r["max_drawdown"], ".2f") + " %"),
+        ("win rate", lambda r: "none" if r["win_rate"] is None else f"{100 * r['win_rate']:.1f} % of {r['closing_fills']}"),
+        ("tick-to-order p50 / p99", lambda r: "none" if r["latency_p50_us"] is None else
+         f"{r['latency_p50_us']:.1f} / {r['latency_p99_us']:.1f} us"),
+        ("trading state", lambda r: str(r["trading_state"])),
+        ("risk denials", lambda r: ", ".join(f"{k}: {n:,}" for k, n in r["risk_denials"].items()) or "none"),
+    ]
+    for name, get in lines:
+        table.add_row(name, *[get(r) for r in rows])
+    _console().print(table)
+    if "comparison" in summary:
+        _console().print(f"best PnL: {summary['comparison']['best_pnl']}")
+
+
 def _print_l2_report(report: dict) -> None:
     """The L2 report as a table: what was run, the account (PnL, equity at the last mid), then the
     counts; times in ISO 8601 UTC."""

@@ -58,3 +58,35 @@ def trader_risk_layers() -> list:  # type: ignore[empty-body]
 
     :return: a list of risk layer objects or classes, each with a ``name`` unique across all plugins.
     """
+
+
+@hookspec
+def trader_data_clients() -> list:  # type: ignore[empty-body]
+    """Live market-data clients this plugin provides (``trader live --feed NAME[:k=v,...]``).
+
+    A data client has ``name: str``, ``description: str`` and ``open(paths: list[str], options:
+    dict, *, speed: float)`` (the parts of ``--feed NAME:...``: files, ``k=v`` options; the replay
+    pace, ``math.inf`` for ``--speed max``) returning a feed: an object with ``mode`` (``"quotes"``: trades and top-of-book quotes;
+    ``"l2"``: raw recorded Binance lines), ``symbol``, ``market``, ``price_precision``,
+    ``size_precision`` (None: read from the data), ``describe() -> str`` and ``batches()``, an
+    async iterator of event batches (see :mod:`trader.live.feeds` for the events). The feed waits
+    for its own events (network, a recording's pace); the node pushes every batch into the
+    engine's ring. Raise ``trader.exceptions.InvalidInputError`` for a bad spec, before any I/O.
+
+    :return: a list of data clients, each with a ``name`` unique across all plugins.
+    """
+
+
+@hookspec
+def trader_execution_clients() -> list:  # type: ignore[empty-body]
+    """Live execution clients this plugin provides (``trader live --venue NAME``): where the
+    node's orders go after the risk engine.
+
+    An execution client has ``name: str``, ``description: str``, ``paper: bool`` (True: the
+    simulated venue behind a live feed) and ``session(strategy, feed, settings: dict)`` returning
+    the engine session of one strategy (a ``trader._core.LiveSession`` or an object with its
+    methods: ``push_*``, ``pump``, ``status``, ``set_state``, ``cancel_all``, ``flatten``,
+    ``finish``).
+
+    :return: a list of execution clients, each with a ``name`` unique across all plugins.
+    """

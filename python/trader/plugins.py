@@ -38,6 +38,8 @@ KINDS = {
     "venue": "trader_venues",
     "fill model": "trader_fill_models",
     "risk layer": "trader_risk_layers",
+    "data client": "trader_data_clients",
+    "execution client": "trader_execution_clients",
 }
 
 
@@ -221,6 +223,16 @@ def fill_models(pm: TraderPluginManager | None = None) -> dict[str, Any]:
 def risk_layers(pm: TraderPluginManager | None = None) -> dict[str, Any]:
     """``{name: risk layer}`` of every plugin."""
     return _by_name("risk layer", KINDS["risk layer"], pm)
+
+
+def data_clients(pm: TraderPluginManager | None = None) -> dict[str, Any]:
+    """``{name: live data client}`` of every plugin (``trader live --feed``)."""
+    return _by_name("data client", KINDS["data client"], pm)
+
+
+def execution_clients(pm: TraderPluginManager | None = None) -> dict[str, Any]:
+    """``{name: live execution client}`` of every plugin (``trader live --venue``)."""
+    return _by_name("execution client", KINDS["execution client"], pm)
 
 
 def find_data_source(path: str | os.PathLike | None, source_name: str | None = None, pm: TraderPluginManager | None = None) -> Any:

@@ -37,7 +37,7 @@ from trader import orders
 from trader.exceptions import InvalidInputError
 from trader.instruments import resolve_symbol
 
-__all__ = ["Param", "Strategy", "Signals", "ParameterError"]
+__all__ = ["Param", "Strategy", "StrategyClock", "Signals", "ParameterError"]
 
 _MISSING = object()
 
@@ -141,6 +141,63 @@ class Signals:
             raise InvalidInputError("Signals: give exactly one of signal= or target=")
 
 
+def _ns(name: str, value: Any) -> int:
+    """Nanoseconds from a duration: ``"1s"``, ``"250ms"``, ``"1m"``, a ``datetime.timedelta``, or
+    an int of ns."""
+    import datetime
+
+    if isinstance(value, datetime.timedelta):
+        return int(round(value.total_seconds() * 1e9))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        from trader.risk import parse_duration
+
+        return parse_duration(name, value)
+    raise InvalidInputError(f"{name}: expected a duration (\"1s\", \"250ms\", a timedelta or ns), got {value!r}")
+
+
+class StrategyClock(int):
+    """The run's clock at the current callback (an ``int``: UTC epoch ns) and the strategy's
+    timers. Timers and alerts fire through :meth:`Strategy.on_timer` on the run's clock: event
+    time in tick/L2 backtests and replays (the same firings in both), the wall clock live."""
+
+    _ctx: Any
+
+    def __new__(cls, ts: int, ctx: Any) -> StrategyClock:
+        obj = int.__new__(cls, ts)
+        obj._ctx = ctx
+        return obj
+
+    @property
+    def timestamp_ns(self) -> int:
+        return int(self)
+
+    def _timers(self) -> Any:
+        if not hasattr(self._ctx, "set_timer"):
+            raise InvalidInputError("timers run in tick and L2 backtests and in trader live; a bar backtest has none "
+                                    "(its clock moves by whole bars: act in on_bar)")
+        return self._ctx
+
+    def set_timer(self, name: str, interval: Any, start: Any = None) -> None:
+        """Fire ``on_timer`` every ``interval`` (``"1s"``, ``"250ms"``, a timedelta, or ns), first
+        at ``start`` (epoch ns; default one interval from now). A timer of the same name is
+        replaced."""
+        ctx = self._timers()
+        ns = _ns("interval", interval)
+        if ns <= 0:
+            raise InvalidInputError(f"timer {name}: the interval must be > 0, got {interval!r}")
+        ctx.set_timer(str(name), ns, None if start is None else int(start))
+
+    def set_alert(self, name: str, at: int) -> None:
+        """Fire ``on_timer`` once at ``at`` (epoch ns; at the next event when it has passed)."""
+        self._timers().set_alert(str(name), int(at))
+
+    def cancel_timer(self, name: str) -> None:
+        """Cancel the timer or alert ``name``."""
+        self._timers().cancel_timer(str(name))
+
+
 class Strategy:
     """Base class of every strategy. Subclass it, declare ``Param``s, override the callbacks."""
 
@@ -150,6 +207,14 @@ class Strategy:
     description: ClassVar[str] = ""
     #: Calls of :meth:`qty_for` in this run that the lot step rounded down to 0.
     _lot_roundings: int = 0
+    #: Set by the live node (``trader live``) before ``on_start``; see :attr:`is_live`.
+    _live: bool = False
+
+    @property
+    def is_live(self) -> bool:
+        """True when the live node runs this strategy (``trader live``: paper or real venue),
+        False in a backtest. The engine is the same in both; this is the only way to tell."""
+        return self._live
 
     def __init__(self, **params: Any) -> None:
         known = self.params()
@@ -217,6 +282,12 @@ class Strategy:
 
     def on_order_event(self, event: Any) -> None:
         """Called for each order event (accepted, rejected, filled, canceled, ...)."""
+
+    def on_timer(self, event: Any) -> None:
+        """Called when a timer or alert set through :attr:`clock` comes due. ``event``
+        (:class:`trader._core.TimerEvent`): ``name``, ``ts`` (its time, ns; the clock during the
+        call). Timers run on the run's clock: event time in tick/L2 backtests and in a replay (the
+        same firings in both), the wall clock in ``trader live`` on a real-time feed."""
 
     def on_trading_state(self, change: dict[str, Any]) -> None:
         """Called when the risk engine's trading state changes (before the bar's order events).
@@ -384,10 +455,13 @@ class Strategy:
         return self._context().equity
 
     @property
-    def clock(self) -> int:
+    def clock(self) -> StrategyClock:
         """Time of the current event, UTC epoch nanoseconds (bar runs: the bar's time; tick and L2
-        runs: the run's clock at the callback)."""
-        return self._context().ts
+        runs and ``trader live``: the run's clock at the callback) — an ``int`` that also sets
+        timers: ``self.clock.set_timer(name, interval, start=None)``, ``set_alert(name, at)``,
+        ``cancel_timer(name)`` (see :class:`StrategyClock`)."""
+        ctx = self._context()
+        return StrategyClock(ctx.ts, ctx)
 
     # -- risk ---------------------------------------------------------------------------------
     @property

@@ -196,6 +196,22 @@ impl PyQuoteTick {
     }
 }
 
+/// A timer or alert that came due (`Strategy.on_timer`): its `name` and time `ts` (ns).
+#[pyclass(module = "trader._core", name = "TimerEvent", frozen)]
+pub struct PyTimerEvent {
+    #[pyo3(get)]
+    name: String,
+    #[pyo3(get)]
+    ts: i64,
+}
+
+#[pymethods]
+impl PyTimerEvent {
+    fn __repr__(&self) -> String {
+        format!("TimerEvent(name={:?}, ts={})", self.name, self.ts)
+    }
+}
+
 /// The strategy's window on the tick/L2 engine (``Strategy._ctx`` during a tick or L2 run, the
 /// object `on_book` receives). Prices and sizes are floats in instrument units; the account is
 /// a snapshot taken before each callback, marked at the book's mid.
@@ -453,6 +469,40 @@ impl PyL2Context {
         Ok(())
     }
 
+    /// A timer `name` firing every `interval_ns` of the run's clock (event time in a backtest and
+    /// a replay, the wall clock live), first at `start_ns` (None: one interval from now); a
+    /// timer of the same name is replaced. The strategy's `on_timer(event)` is called.
+    #[pyo3(signature = (name, interval_ns, start_ns = None))]
+    fn set_timer(&mut self, name: String, interval_ns: i64, start_ns: Option<i64>) -> PyResult<()> {
+        if interval_ns <= 0 {
+            return Err(CoreError::InvalidArgument {
+                name: "interval",
+                reason: format!("timer {name}: must be > 0, got {interval_ns} ns"),
+            }
+            .into());
+        }
+        self.ops.push(Op::Timer {
+            name,
+            interval_ns,
+            start: start_ns,
+        });
+        Ok(())
+    }
+
+    /// An alert `name` firing once at `at_ns` (at the next event when that time has passed).
+    fn set_alert(&mut self, name: String, at_ns: i64) {
+        self.ops.push(Op::Timer {
+            name,
+            interval_ns: 0,
+            start: Some(at_ns),
+        });
+    }
+
+    /// Cancel the timer or alert `name`.
+    fn cancel_timer(&mut self, name: String) {
+        self.ops.push(Op::CancelTimer(name));
+    }
+
     /// Feed the decision kernel's composite confidence in [0, 1] to the risk layers.
     #[pyo3(signature = (value, instrument = None))]
     fn set_confidence(&mut self, value: f64, instrument: Option<u32>) -> PyResult<()> {
@@ -498,6 +548,7 @@ pub(super) struct PyStrategy {
     bar: Option<Py<PyAny>>,
     event: Option<Py<PyAny>>,
     state: Option<Py<PyAny>>,
+    timer: Option<Py<PyAny>>,
     trade_obj: Py<PyTradeTick>,
     quote_obj: Py<PyQuoteTick>,
     /// The indicators registered in `on_start`, updated before each `on_bar`.
@@ -514,6 +565,7 @@ enum Call<'a> {
     Bar(&'a crate::model::Bar),
     Event(&'a OrderEvent),
     State(&'a StateChange),
+    Timer(&'a str, i64),
 }
 
 impl PyStrategy {
@@ -593,6 +645,14 @@ impl PyStrategy {
                         h.call1((super::engine::PyOrderEvent::new(e, fill, detail),))?;
                     }
                 }
+                Call::Timer(name, ts) => {
+                    if let Some(h) = handler(&self.timer) {
+                        h.call1((PyTimerEvent {
+                            name: name.to_string(),
+                            ts,
+                        },))?;
+                    }
+                }
                 Call::State(c) => {
                     if let Some(h) = handler(&self.state) {
                         let d = PyDict::new(py);
@@ -620,6 +680,13 @@ impl PyStrategy {
 }
 
 impl L2Strategy for PyStrategy {
+    fn on_timer(&mut self, view: &L2View<'_>, name: &str, ts: i64, out: &mut Outbox) -> CoreResult<()> {
+        if self.timer.is_none() {
+            return Ok(());
+        }
+        self.call(view, Call::Timer(name, ts), out)
+    }
+
     fn wants(&self) -> Wants {
         Wants {
             book: self.book.is_some(),
@@ -738,6 +805,7 @@ pub(super) fn report_dict<'py>(
     d.set_item("trade_calls", r.trade_calls)?;
     d.set_item("quote_calls", r.quote_calls)?;
     d.set_item("bars", r.bars)?;
+    d.set_item("timer_calls", r.timer_calls)?;
     d.set_item("orders", r.orders)?;
     d.set_item("fills", r.fills)?;
     d.set_item("maker_fills", r.maker_fills)?;
@@ -1212,6 +1280,7 @@ pub(super) fn py_strategy(
             bar: overridden("on_bar")?,
             event: handler("_event_handler")?,
             state: handler("_state_handler")?,
+            timer: overridden("on_timer")?,
             trade_obj: Py::new(py, PyTradeTick::default())?,
             quote_obj: Py::new(py, PyQuoteTick::default())?,
             indicators,
@@ -1250,5 +1319,6 @@ pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyL2Context>()?;
     m.add_class::<PyTradeTick>()?;
     m.add_class::<PyQuoteTick>()?;
+    m.add_class::<PyTimerEvent>()?;
     Ok(())
 }

@@ -75,6 +75,12 @@ impl L2Strategy for LiveStrategy {
             Self::Native(s) => s.on_event(v, e, o),
         }
     }
+    fn on_timer(&mut self, v: &L2View<'_>, n: &str, ts: i64, o: &mut Outbox) -> CoreResult<()> {
+        match self {
+            Self::Py(s) => s.on_timer(v, n, ts, o),
+            Self::Native(s) => s.on_timer(v, n, ts, o),
+        }
+    }
     fn on_trading_state(
         &mut self,
         v: &L2View<'_>,
@@ -370,6 +376,13 @@ impl PyLiveSession {
     #[pyo3(signature = (max = 4096))]
     fn pump(&mut self, py: Python<'_>, max: usize) -> PyResult<usize> {
         let r = self.live()?.pump(max);
+        r.map_err(|e| self.error(py, e))
+    }
+
+    /// The node's real-time clock reached `ts` (ns) with no event: delayed commands arrive and
+    /// timers fire. Only for a feed on the wall clock; a replay runs on event time.
+    fn advance_time(&mut self, py: Python<'_>, ts: i64) -> PyResult<()> {
+        let r = self.live()?.engine_mut().advance_time(ts);
         r.map_err(|e| self.error(py, e))
     }
 

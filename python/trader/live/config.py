@@ -227,8 +227,9 @@ class LiveConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_onl
     json: bool = False
     #: Write the fills to this .csv or .parquet file.
     fills_out: str | None = None
-    #: Paper account: cash at the start, quote currency.
-    cash: Annotated[float, Meta(ge=0)] = 10000.0
+    #: Paper account: cash at the start, quote currency (None: the market's default, as in
+    #: ``trader backtest-l2``: 10,000; 1 coin on coin-M).
+    cash: Annotated[float, Meta(ge=0)] | None = None
     #: Binance market (usdm, spot, cm); None: detected from the feed.
     market: str | None = None
     #: Paper account kind; None: the market's (cash on spot, margin on futures).
