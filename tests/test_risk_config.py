@@ -67,6 +67,16 @@ max_position = 2.5
     assert vol["target"] == 0.3 and vol["estimator"] == {"kind": "rolling", "window": 60}
 
 
+def test_states_are_case_insensitive_and_messages_one_line(tmp_path):
+    p = write(tmp_path, '[risk]\ninitial_state = "HALTED"\nlayers = ["drawdown:hard_state=Halted", "panic:state=PAUSED"]\n')
+    core = load_risk_config(p).to_core(["BTC"], KNOWN)
+    assert core["initial_state"] == "halted"
+    assert core["layers"][0]["hard_state"] == "halted" and core["layers"][1]["state"] == "paused"
+    with pytest.raises(InvalidInputError) as e:
+        load_risk_config(write(tmp_path, "[risk.limits]\nmax_concentration = 0\n"))
+    assert "\n" not in str(e.value) and str(e.value).endswith("max_concentration: expected a number > 0 and <= 1, got 0")
+
+
 def test_defaults_and_none():
     assert [c["name"] for c in RiskSettings().layer_configs(KNOWN)] == list(DEFAULT_LAYERS)
     assert RiskSettings(layers=[]).layer_configs(KNOWN) == []
@@ -77,19 +87,30 @@ def test_defaults_and_none():
     [
         ("[risk]\nbypas = true", r"unknown key 'bypas'"),
         ("[risk.limits]\nmax_levrage = 3", r"unknown key 'max_levrage'"),
-        ("[risk.limits]\nmax_leverage = -3", r"max_leverage: must be a number > 0"),
-        ("[risk.limits]\nmax_concentration = 1.5", r"max_concentration: must be a fraction"),
+        ("[risk.limits]\nmax_leverage = -3", r"max_leverage: expected a number > 0"),
+        ("[risk.limits]\nmax_concentration = 1.5", r"max_concentration: expected a number > 0 and <= 1"),
         ("[risk.limits]\nsubmit_rate = \"fast\"", r"submit_rate: expected COUNT/INTERVAL"),
         ("[risk.limits.instruments.BTC]\nmax_posn = 1", r"instruments.BTC: unknown key 'max_posn'"),
-        ("[risk]\ninitial_state = \"asleep\"", r"initial_state: must be one of"),
+        ("[risk]\ninitial_state = \"asleep\"", r"initial_state: expected one of"),
         ("[risk]\nlayers = [\"drawdwn\"]", r"layers\[0\]: unknown risk layer 'drawdwn'"),
-        ("[risk]\nlayers = [{ use = \"drawdown\", soft = 2 }]", r"risk layer drawdown: soft: must be a fraction"),
-        ("[risk]\nlayers = [{ use = \"drawdown\", hard_state = \"paused\" }]", r"hard_state: must be one of halted, emergency"),
+        ("[risk]\nlayers = [{ use = \"drawdown\", soft = 2 }]", r"risk layer drawdown: soft: expected a number > 0 and <= 1"),
+        ("[risk]\nlayers = [{ use = \"drawdown\", hard_state = \"paused\" }]", r"hard_state: expected one of emergency, halted"),
         ("[risk]\nlayers = [{ use = \"kelly\", frac = 0.1 }]", r"risk layer kelly: unknown key 'frac'"),
         ("[risk]\nlayers = [{ soft = 0.1 }]", r"needs `use"),
         ("[risk]\nlayers = [\"drawdown\", \"drawdown\"]", r"'drawdown' is used twice"),
         ("[risk]\nlayers = [\"vol_target:estimator=garch,alpha=0.5,beta=0.6\"]", r"alpha \+ beta < 1"),
         ("[risk\n", r"not valid TOML"),
+        ("[risk]\nbypass = \"yes\"", r"bypass: expected true or false, got \"yes\""),
+        ("[risk.limits]\nmax_notional = inf", r"max_notional: expected a finite number, got inf"),
+        ("[risk.limits]\nmodify_rate = { count = 5, intervl = \"1m\" }", r"modify_rate: unknown key 'intervl' \(known: count, interval\)"),
+        ("[risk.limits.instruments]\nBTC = 5", r"instruments.BTC: expected a table, got 5"),
+        ("[risk.limits.instruments.BTC]\nmax_qty = -1", r"instruments.BTC.max_qty: expected a number > 0, got -1"),
+        ("[risk]\nlayers = [\"vol_target:estimator=ewma\"]", r"estimator.kind: expected one of rolling, garch, got \"ewma\""),
+        ("[risk]\nlayers = [{ use = \"vol_target\", estimator = { kind = \"garch\", window = 3 } }]",
+         r"estimator: unknown key 'window' \(known: alpha, beta, omega, warmup\)"),
+        ("[risk]\nlayers = [\"vol_target:estimator=rolling,window=1\"]", r"estimator.window: expected a whole number >= 2, got 1"),
+        ("[risk]\nlayers = [\"kelly:window=1.5\"]", r"risk layer kelly: window: expected a whole number >= 0, got 1.5"),
+        ("[risk]\nlayers = [\"panic:cooldown=soon\"]", r"risk layer panic: cooldown: expected a duration like 5s"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path, text, message):
@@ -134,9 +155,9 @@ def test_python_layer_plugin():
     "args, message",
     [
         (["--risk-limit", "max_leverage"], "expected KEY=VALUE"),
-        (["--risk-limit", "max_leverage=-1"], "max_leverage: must be a number > 0"),
+        (["--risk-limit", "max_leverage=-1"], "max_leverage: expected a number > 0"),
         (["--risk-layer", "nope"], "unknown risk layer 'nope'"),
-        (["--risk-layer", "drawdown:soft=0.5,hard=2"], "hard: must be a fraction"),
+        (["--risk-layer", "drawdown:soft=0.5,hard=2"], "hard: expected a number > 0 and <= 1"),
     ],
 )
 def test_cli_bad_risk_flags_exit_2(args, message, capsys):

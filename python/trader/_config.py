@@ -12,9 +12,10 @@ key the way its source spells it (``config live.toml: live.speed``, ``--speed``)
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,7 +24,8 @@ import msgspec.inspect as mi
 
 from trader.exceptions import InvalidInputError
 
-__all__ = ["ConfigError", "Label", "convert", "describe", "expected", "read_toml", "show", "subpath"]
+__all__ = ["ConfigError", "Label", "Table", "check_finite", "convert", "describe", "expected", "prefixed", "read_toml", "show",
+           "subpath"]
 
 T = TypeVar("T")
 
@@ -58,6 +60,11 @@ def show(value: Any) -> str:
 def expected(what: str, value: Any) -> str:
     """``expected WHAT, got VALUE``."""
     return f"expected {what}, got {show(value)}"
+
+
+def prefixed(top: str, sep: str = ": ", bare: str | None = None) -> Label:
+    """The :data:`Label` ``top`` + ``sep`` + path (``bare``, default ``top``, for the value itself)."""
+    return lambda path: f"{top}{sep}{path}" if path else top if bare is None else bare
 
 
 def subpath(path: str, key: str) -> str:
@@ -115,14 +122,15 @@ def _translate(err: msgspec.ValidationError, data: Any, type: Any, label: Label)
     in_values = "[...]" in path  # a mapping's value: msgspec does not say which key
     if in_values:
         path = path[: path.index("[...]")]
-    info = _type_at(mi.type_info(type), path)
+    info = _type_at(mi.type_info(type), data, path)
+    value = _value_at(data, path)
     if u := re.match(r"Object contains unknown field `(.*)`$", text):
-        known = [f.encode_name for f in info.fields] if isinstance(info, mi.StructType) else []
+        struct = _member(info, value)
+        known = [f.encode_name for f in struct.fields] if isinstance(struct, mi.StructType) else []
         return InvalidInputError(f"{label(path)}: unknown key {u.group(1)!r}"
                                  + (f" (known: {', '.join(known)})" if known else ""))
     if r := re.match(r"Object missing required field `(.*)`$", text):
         return InvalidInputError(f"{label(subpath(path, r.group(1)))}: missing (required)")
-    value = _value_at(data, path)
     if info is None or value is _MISSING:
         return InvalidInputError(f"{label(path)}: {text[:1].lower()}{text[1:]}")
     what = f"a table whose values are each {describe(info.value_type)}" if in_values and isinstance(info, mi.DictType) \
@@ -134,10 +142,14 @@ def _segments(path: str) -> list[str | int]:
     return [m.group(1) if m.group(1) is not None else int(m.group(2)) for m in _SEGMENT.finditer("." + path if path else "")]
 
 
-def _type_at(info: Any, path: str) -> Any:
+def _type_at(info: Any, data: Any, path: str) -> Any:
+    """The msgspec type at ``path`` inside ``info``, the unions on the way resolved by ``data``."""
     for seg in _segments(path):
-        if isinstance(info, mi.UnionType):
-            info = next((t for t in info.types if not isinstance(t, (mi.NoneType, mi.LiteralType))), None)
+        tagged = _tagged(info)
+        if tagged and seg == tagged[0].tag_field:  # the tag itself: msgspec says only "Invalid value"
+            return mi.LiteralType(values=tuple(t.tag for t in tagged))
+        info = _member(info, data)
+        data = _step(data, seg)
         if isinstance(seg, str) and isinstance(info, mi.StructType):
             info = next((f.type for f in info.fields if f.encode_name == seg), None)
         elif isinstance(seg, int) and isinstance(info, (mi.ListType, mi.VarTupleType, mi.SetType, mi.FrozenSetType)):
@@ -149,14 +161,34 @@ def _type_at(info: Any, path: str) -> Any:
     return info
 
 
+def _tagged(info: Any) -> list[Any]:
+    """The tagged Structs of a union (``kind = "garch"`` picks one)."""
+    types = info.types if isinstance(info, mi.UnionType) else ()
+    return [t for t in types if isinstance(t, mi.StructType) and t.tag_field]
+
+
+def _member(info: Any, data: Any) -> Any:
+    """The member of a union that ``data`` is meant as: a tagged Struct by its tag, else the one
+    container or Struct; a non-union type as it is."""
+    if not isinstance(info, mi.UnionType):
+        return info
+    if tagged := _tagged(info):
+        tag = data.get(tagged[0].tag_field) if isinstance(data, Mapping) else None
+        return next((t for t in tagged if t.tag == tag), info)
+    return next((t for t in info.types if not isinstance(t, (mi.NoneType, mi.LiteralType))), None)
+
+
+def _step(data: Any, seg: str | int) -> Any:
+    if isinstance(seg, int):
+        return data[seg] if isinstance(data, (list, tuple)) and seg < len(data) else _MISSING
+    if isinstance(data, Mapping):
+        return data.get(seg, _MISSING)
+    return getattr(data, seg, _MISSING)
+
+
 def _value_at(data: Any, path: str) -> Any:
     for seg in _segments(path):
-        if isinstance(seg, int):
-            data = data[seg] if isinstance(data, (list, tuple)) and seg < len(data) else _MISSING
-        elif isinstance(data, Mapping):
-            data = data.get(seg, _MISSING)
-        else:
-            data = getattr(data, seg, _MISSING)
+        data = _step(data, seg)
         if data is _MISSING:
             break
     return data
@@ -194,3 +226,20 @@ def describe(info: Any) -> str:
     if isinstance(info, (mi.DictType, mi.StructType, mi.TypedDictType, mi.DataclassType)):
         return "a table"
     return "a value"
+
+
+def check_finite(obj: msgspec.Struct, skip: Collection[str] = ()) -> None:
+    """Refuse a float field of ``obj`` that is inf or nan (TOML writes both; bounds in ``Meta``
+    refuse nan but let inf through): :class:`ConfigError` naming the field."""
+    for name in obj.__struct_fields__:
+        value = getattr(obj, name)
+        if isinstance(value, float) and not math.isfinite(value) and name not in skip:
+            raise ConfigError(name, expected("a finite number", value))
+
+
+class Table(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base of a configuration table: unknown keys are refused, numbers are finite. A subclass
+    with a ``__post_init__`` of its own calls ``super().__post_init__()``."""
+
+    def __post_init__(self) -> None:
+        check_finite(self)

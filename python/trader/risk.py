@@ -31,6 +31,8 @@ Configuration (``trader backtest --risk-config risk.toml``)::
     [risk.limits.instruments.BTCUSDT]
     max_position = 2.5
 
+The tables are decoded into msgspec Structs (``trader._config``, as the live node's configuration):
+a bad key or value is one line naming the file, the key, the value and what was expected.
 A file without ``layers`` gets :data:`DEFAULT_LAYERS`; ``layers = []`` means none. Without any risk
 configuration a backtest runs the structural checks only (instrument, precision, reduce-only, free
 balance of a cash account) and no layer.
@@ -41,11 +43,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
+import msgspec
+from msgspec import Meta
+
+from trader._config import ConfigError, Table, convert, prefixed, read_toml
 from trader.exceptions import InvalidInputError
 from trader.instruments import canonical_symbol
 
@@ -113,6 +118,20 @@ def parse_duration(name: str, value: Any) -> int:
     return int(round(ns))
 
 
+class _Rate(Table):
+    """A parsed rate: a token bucket of ``capacity`` tokens, refilled every ``interval_ns``."""
+
+    capacity: Annotated[int, Meta(ge=1, lt=2**32)]
+    interval_ns: Annotated[int, Meta(gt=0, lt=9 * 10**18)]
+
+
+class _RateTable(Table):
+    """A rate as written: ``{count, interval}`` (``"COUNT/INTERVAL"`` becomes one)."""
+
+    count: Annotated[int, Meta(ge=1, lt=2**32)]
+    interval: Any = "1s"
+
+
 def parse_rate(name: str, value: Any) -> dict[str, int] | None:
     """``{"capacity": n, "interval_ns": ns}`` from ``"COUNT/INTERVAL"`` (``"20/1s"``, ``"100/m"``)
     or a ``{count, interval}`` table; None for None."""
@@ -120,57 +139,80 @@ def parse_rate(name: str, value: Any) -> dict[str, int] | None:
         return None
     if isinstance(value, Mapping) and set(value) == {"capacity", "interval_ns"}:
         # Already parsed (a RiskSettings being copied by merged()): validating is idempotent.
-        count, interval_ns = value["capacity"], value["interval_ns"]
-        if isinstance(count, bool) or not isinstance(count, int) or not (1 <= count < 2**32):
-            raise InvalidInputError(f"{name}: the count must be a whole number >= 1, got {count!r}")
-        if isinstance(interval_ns, bool) or not isinstance(interval_ns, int) or not (0 < interval_ns < 9e18):
-            raise InvalidInputError(f"{name}: the interval must be a positive number of ns, got {interval_ns!r}")
-        return {"capacity": count, "interval_ns": interval_ns}
-    if isinstance(value, Mapping):
-        count, interval = value.get("count"), value.get("interval", "1s")
-    elif isinstance(value, str) and "/" in value:
-        count, interval = value.split("/", 1)
-        interval = interval.strip()
-        if interval and interval[0].isalpha():
-            interval = "1" + interval
-    else:
+        return msgspec.structs.asdict(convert(value, _Rate, prefixed(name)))
+    if isinstance(value, str) and "/" in value:
+        count, interval = (part.strip() for part in value.split("/", 1))
+        value = {"count": count, "interval": "1" + interval if interval[:1].isalpha() else interval}
+    if not isinstance(value, Mapping):
         raise InvalidInputError(f"{name}: expected COUNT/INTERVAL such as 20/1s, got {value!r}")
-    try:
-        n = int(str(count).strip())
-    except ValueError:
-        raise InvalidInputError(f"{name}: the count must be a whole number, got {count!r}") from None
-    if not (1 <= n < 2**32):
-        raise InvalidInputError(f"{name}: the count must be >= 1, got {n}")
-    return {"capacity": n, "interval_ns": parse_duration(name, interval)}
+    rate = convert(value, _RateTable, prefixed(name), strict=False)
+    return {"capacity": rate.count, "interval_ns": parse_duration(name, rate.interval)}
 
 
-def _number(name: str, value: Any, kind: str) -> Any:
-    """Validate one limit value of ``kind`` (positive, fraction, rate, bool); None passes."""
-    if value is None:
-        return None
-    if kind == "rate":
-        return parse_rate(name, value)
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise InvalidInputError(f"{name}: expected true or false, got {value!r}")
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise InvalidInputError(f"{name}: expected a number, got {value!r}") from None
-    v = float(value)
-    if not math.isfinite(v) or v <= 0:
-        raise InvalidInputError(f"{name}: must be a number > 0, got {value!r}")
-    if kind == "fraction" and v > 1:
-        raise InvalidInputError(f"{name}: must be a fraction within (0, 1], got {value!r}")
-    return v
+# ---- configuration types (decoded with msgspec; trader._config words the errors) ---------------
 
 
-def _unknown(where: str, keys: Sequence[str], known: Sequence[str]) -> None:
-    bad = [k for k in keys if k not in known]
-    if bad:
-        raise InvalidInputError(f"{where}: unknown key {bad[0]!r} (known: {', '.join(known)})")
+class RollingEstimator(Table, tag_field="kind", tag="rolling"):
+    """Volatility as the sample standard deviation of log returns over ``window`` bars."""
+
+    window: Annotated[int, Meta(ge=2)] = 1440
+
+
+class GarchEstimator(Table, tag_field="kind", tag="garch"):
+    """GARCH(1,1) volatility (``omega`` None: from the sample variance), after ``warmup`` bars."""
+
+    alpha: Annotated[float, Meta(ge=0)] = 0.05
+    beta: Annotated[float, Meta(ge=0)] = 0.94
+    omega: Annotated[float, Meta(gt=0)] | None = None
+    warmup: Annotated[int, Meta(ge=2)] = 500
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.alpha + self.beta >= 1:
+            raise ConfigError("beta", f"GARCH needs alpha + beta < 1, got {self.alpha:g} + {self.beta:g}")
+
+
+#: The msgspec type of each kind of limit or layer parameter. Rates and durations are text parsed
+#: afterwards (:func:`parse_rate`, :func:`parse_duration`); ``state`` is a Literal of the choices.
+_KIND_TYPES: dict[str, Any] = {
+    "positive": Annotated[float, Meta(gt=0)],
+    "fraction": Annotated[float, Meta(gt=0, le=1)],
+    "non_negative": Annotated[float, Meta(ge=0)],
+    "unit": Annotated[float, Meta(ge=0, le=1)],
+    "int": Annotated[int, Meta(ge=0)],
+    "bool": bool,
+    "rate": Any,
+    "duration": Any,
+    "estimator": RollingEstimator | GarchEstimator,
+}
+
+
+def _limit_type(kind: str, choices: Sequence[str] = ()) -> Any:
+    """The type of a value of ``kind``, None allowed (not set, off); a kind this module does not
+    know takes any finite number."""
+    return (Literal[tuple(choices)] if kind == "state" else _KIND_TYPES.get(kind, float)) | None
+
+
+def _table_type(name: str, kinds: Mapping[str, tuple[str, str]]) -> Any:
+    """A Struct of optional keys, one per entry of ``kinds`` (key → (kind, help))."""
+    return msgspec.defstruct(name, [(key, _limit_type(kind), None) for key, (kind, _) in kinds.items()], bases=(Table,))
+
+
+_LIMITS = _table_type("Limits", LIMIT_KEYS)
+_INSTRUMENT_LIMITS = _table_type("InstrumentLimits", INSTRUMENT_LIMIT_KEYS)
+
+
+class _RiskTable(Table):
+    """The ``[risk]`` table (``limits`` is checked by :class:`RiskSettings`)."""
+
+    bypass: bool = False
+    initial_state: Literal[STATES] = "active"  # type: ignore[valid-type]
+    layers: list[Any] | None = None
+    limits: dict[str, Any] = {}
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 # ---- layers ------------------------------------------------------------------------------------
@@ -178,8 +220,9 @@ def _unknown(where: str, keys: Sequence[str], known: Sequence[str]) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class Param:
-    """One layer parameter: default, kind (float, int, fraction, state, duration, estimator, ...),
-    help, and an optional extra check returning an error text."""
+    """One layer parameter: default, kind (fraction, positive, non_negative, unit, int, state,
+    duration, estimator; another kind: any finite number), help, and for ``kind="state"`` the
+    states allowed."""
 
     default: Any
     kind: str
@@ -210,87 +253,27 @@ class LayerType:
     def config(self, name: str | None = None, **values: Any) -> dict[str, Any]:
         """The validated engine configuration ``{"kind", "name", **params}`` (durations in ns)."""
         label = f"risk layer {name or self.name}"
-        values = dict(values)
-        for key, p in self.params.items():  # estimator parameters may sit beside it: estimator=garch,alpha=0.05
-            if p.kind == "estimator":
-                extra = {k: values.pop(k) for k in ("window", "alpha", "beta", "omega", "warmup") if k in values}
-                if extra:
-                    base = values.get(key, self.fixed.get(key, p.default))
-                    table = dict(base) if isinstance(base, Mapping) else {"kind": base}
-                    values[key] = {**table, **extra}
-        _unknown(label, list(values), list(self.params))
+        given = {key: self.fixed.get(key, p.default) for key, p in self.params.items()}
+        given.update(values)
+        for key, p in self.params.items():
+            if p.kind == "state":
+                given[key] = _lower(given[key])
+            if p.kind == "estimator":  # "garch", a table, and its parameters beside it: estimator=garch,alpha=0.05
+                base = given[key]
+                table = dict(base) if isinstance(base, Mapping) else {"kind": _lower(base).strip()} if isinstance(base, str) else base
+                extra = {k: given.pop(k) for k in ("window", "alpha", "beta", "omega", "warmup") if k in given}
+                given[key] = {**table, **extra} if extra else table
+        fields = [(key, _limit_type(p.kind, p.choices)) for key, p in self.params.items()]
+        checked = convert(given, msgspec.defstruct(self.kind, fields, bases=(Table,)),
+                          prefixed(label), strict=False)
         out: dict[str, Any] = {"kind": self.kind, "name": name or self.name}
         for key, p in self.params.items():
-            v = values.get(key, self.fixed.get(key, p.default))
-            out_key, v = _layer_value(f"{label}: {key}", key, p, v)
-            out[out_key] = v
+            v = getattr(checked, key)
+            if p.kind == "duration":
+                out[key + "_ns"] = None if v is None else parse_duration(f"{label}: {key}", v)
+            else:
+                out[key] = msgspec.to_builtins(v) if isinstance(v, msgspec.Struct) else v
         return out
-
-
-def _layer_value(where: str, key: str, p: Param, v: Any) -> tuple[str, Any]:
-    if p.kind == "duration":
-        return key + "_ns", None if v is None else parse_duration(where, v)
-    if v is None:
-        return key, None
-    if p.kind == "state":
-        if not isinstance(v, str) or v.lower() not in p.choices:
-            raise InvalidInputError(f"{where}: must be one of {', '.join(p.choices)}, got {v!r}")
-        return key, v.lower()
-    if p.kind == "estimator":
-        return key, _estimator(where, v)
-    if p.kind == "int":
-        if isinstance(v, bool) or not isinstance(v, int) and not (isinstance(v, float) and v.is_integer()):
-            raise InvalidInputError(f"{where}: expected a whole number, got {v!r}")
-        if int(v) < 0:
-            raise InvalidInputError(f"{where}: must be >= 0, got {v!r}")
-        return key, int(v)
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
-        raise InvalidInputError(f"{where}: expected a number, got {v!r}")
-    v = float(v)
-    if p.kind == "fraction" and not (0 < v <= 1):
-        raise InvalidInputError(f"{where}: must be a fraction within (0, 1], got {v!r}")
-    if p.kind == "non_negative" and v < 0:
-        raise InvalidInputError(f"{where}: must be >= 0, got {v!r}")
-    if p.kind == "positive" and v <= 0:
-        raise InvalidInputError(f"{where}: must be > 0, got {v!r}")
-    if p.kind == "unit" and not (0 <= v <= 1):
-        raise InvalidInputError(f"{where}: must be within [0, 1], got {v!r}")
-    return key, v
-
-
-def _estimator(where: str, v: Any) -> dict[str, Any]:
-    """``"rolling"``, ``"garch"`` or a table ``{kind, window | alpha, beta, omega, warmup}`` (the
-    parameters may also be given beside ``estimator`` in the layer's settings)."""
-    if isinstance(v, str):
-        v = {"kind": v.strip()}
-    if not isinstance(v, Mapping):
-        raise InvalidInputError(f"{where}: expected rolling or garch (or a table with kind), got {v!r}")
-    kind = v.get("kind")
-    if kind == "rolling":
-        _unknown(where, [k for k in v if k != "kind"], ["window"])
-        try:
-            window = int(v.get("window", 1440))
-        except (TypeError, ValueError):
-            raise InvalidInputError(f"{where}: window must be a whole number, got {v.get('window')!r}") from None
-        if window < 2:
-            raise InvalidInputError(f"{where}: window must be >= 2, got {window}")
-        return {"kind": "rolling", "window": window}
-    if kind == "garch":
-        _unknown(where, [k for k in v if k != "kind"], ["alpha", "beta", "omega", "warmup"])
-        try:
-            alpha, beta = float(v.get("alpha", 0.05)), float(v.get("beta", 0.94))
-            omega = None if v.get("omega") is None else float(v["omega"])
-            warmup = int(v.get("warmup", 500))
-        except (TypeError, ValueError) as e:
-            raise InvalidInputError(f"{where}: {e}") from None
-        if not (alpha >= 0 and beta >= 0 and alpha + beta < 1):
-            raise InvalidInputError(f"{where}: GARCH needs alpha, beta >= 0 and alpha + beta < 1, got {alpha}, {beta}")
-        if omega is not None and not omega > 0:
-            raise InvalidInputError(f"{where}: omega must be > 0, got {omega}")
-        if warmup < 2:
-            raise InvalidInputError(f"{where}: warmup must be >= 2, got {warmup}")
-        return {"kind": "garch", "alpha": alpha, "beta": beta, "omega": omega, "warmup": warmup}
-    raise InvalidInputError(f"{where}: estimator kind must be rolling or garch, got {kind!r}")
 
 
 class RiskLayer:
@@ -406,10 +389,15 @@ class RiskSettings:
         self.validate()
 
     def validate(self) -> None:
+        """Check every value (the limits' types and bounds, symbols, state, layers' form) and
+        normalize it: numbers as floats, rates parsed, the state in lower case."""
         where = self.source
-        _unknown(f"{where}: limits", list(self.limits), list(LIMIT_KEYS))
-        for k, v in list(self.limits.items()):
-            self.limits[k] = _number(f"{where}: {k}", v, LIMIT_KEYS[k][0])
+        top = convert({"bypass": self.bypass, "initial_state": _lower(self.initial_state), "layers": self.layers}, _RiskTable,
+                      prefixed(where))
+        self.initial_state = top.initial_state
+        limits = convert(self.limits, _LIMITS, prefixed(where, bare=f"{where}: limits"), strict=False)
+        self.limits = {k: parse_rate(f"{where}: {k}", getattr(limits, k)) if LIMIT_KEYS[k][0] == "rate" else getattr(limits, k)
+                       for k in self.limits}
         seen: dict[str, str] = {}
         for sym in self.instruments:
             if not isinstance(sym, str) or not sym.strip() or (sym != "*" and not canonical_symbol(sym)):
@@ -419,18 +407,8 @@ class RiskSettings:
                 raise InvalidInputError(f"{where}: instruments: {seen[key]!r} and {sym!r} name the same instrument {key}")
             seen[key] = sym
         for sym, lim in self.instruments.items():
-            if not isinstance(lim, Mapping):
-                raise InvalidInputError(f"{where}: instruments.{sym}: expected a table of limits, got {lim!r}")
-            _unknown(f"{where}: instruments.{sym}", list(lim), list(INSTRUMENT_LIMIT_KEYS))
-            self.instruments[sym] = {k: _number(f"{where}: instruments.{sym}.{k}", v, INSTRUMENT_LIMIT_KEYS[k][0])
-                                     for k, v in lim.items()}
-        if not isinstance(self.bypass, bool):
-            raise InvalidInputError(f"{where}: bypass: expected true or false, got {self.bypass!r}")
-        if not isinstance(self.initial_state, str) or self.initial_state.lower() not in STATES:
-            raise InvalidInputError(f"{where}: initial_state: must be one of {', '.join(STATES)}, got {self.initial_state!r}")
-        self.initial_state = self.initial_state.lower()
-        if self.layers is not None and (isinstance(self.layers, (str, bytes)) or not isinstance(self.layers, Sequence)):
-            raise InvalidInputError(f"{where}: layers: expected a list of layer names or tables, got {self.layers!r}")
+            checked = convert(lim, _INSTRUMENT_LIMITS, prefixed(f"{where}: instruments.{sym}", "."), strict=False)
+            self.instruments[sym] = {k: getattr(checked, k) for k in lim}
 
     def layer_configs(self, known: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """The engine dicts of the layers, in order (unknown names and bad parameters fail here)."""
@@ -498,29 +476,18 @@ def load_risk_config(path: str | Path) -> RiskSettings:
     """Read a TOML risk configuration (the ``[risk]`` table, or the whole file when it has none).
 
     :raise InvalidInputError: naming the file and the bad key or value."""
-    p = Path(path)
-    where = f"risk-config {p}"
-    try:
-        with p.open("rb") as f:
-            doc = tomllib.load(f)
-    except FileNotFoundError:
-        raise InvalidInputError(f"{where}: no such file") from None
-    except IsADirectoryError:
-        raise InvalidInputError(f"{where}: is a directory") from None
-    except tomllib.TOMLDecodeError as e:
-        raise InvalidInputError(f"{where}: not valid TOML: {e}") from None
-    except UnicodeDecodeError:
-        raise InvalidInputError(f"{where}: not a UTF-8 text file") from None
+    where = f"risk-config {Path(path)}"
+    doc = read_toml(path, where)
     risk = doc.get("risk", doc)
     if not isinstance(risk, Mapping):
         raise InvalidInputError(f"{where}: [risk] must be a table")
-    _unknown(where, list(risk), ["bypass", "initial_state", "layers", "limits"])
-    limits = dict(risk.get("limits", {}))
+    table = convert({**risk, "initial_state": _lower(risk.get("initial_state", "active"))}, _RiskTable, prefixed(where))
+    limits = dict(table.limits)
     instruments = limits.pop("instruments", {})
     if not isinstance(instruments, Mapping):
         raise InvalidInputError(f"{where}: limits.instruments must be a table of tables")
-    return RiskSettings(limits=limits, instruments=dict(instruments), layers=risk.get("layers"),
-                        bypass=risk.get("bypass", False), initial_state=risk.get("initial_state", "active"), source=where)
+    return RiskSettings(limits=limits, instruments=dict(instruments), layers=table.layers, bypass=table.bypass,
+                        initial_state=table.initial_state, source=where)
 
 
 # ---- audit log ---------------------------------------------------------------------------------

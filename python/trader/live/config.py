@@ -40,8 +40,9 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-from trader._config import ConfigError, Label, convert, expected, read_toml, show
+from trader._config import ConfigError, Label, check_finite, convert, expected, prefixed, read_toml, show
 from trader.exceptions import InvalidInputError
+from trader.inputs import MAX_CASH, MAX_LEVERAGE
 
 __all__ = ["FeedSpec", "LiveConfig", "StrategyEntry", "SyntheticOptions", "load_live_config", "parse_control", "parse_feed"]
 
@@ -138,7 +139,7 @@ def parse_feed(spec: str) -> FeedSpec:
             raise ConfigError("feed", f"expected key=value, got {show(item)} (in {show(spec)})")
         given[k.strip()] = v.strip()
     try:
-        options = convert(given, SyntheticOptions, lambda p: f"synthetic option {p}" if p else "synthetic options", strict=False)
+        options = convert(given, SyntheticOptions, prefixed("synthetic option", " ", "synthetic options"), strict=False)
     except InvalidInputError as e:
         raise ConfigError("feed", f"{e} (in {show(spec)})") from None
     return FeedSpec(kind="synthetic", options={k: getattr(options, k) for k in given})
@@ -229,12 +230,12 @@ class LiveConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_onl
     fills_out: str | None = None
     #: Paper account: cash at the start, quote currency (None: the market's default, as in
     #: ``trader backtest-l2``: 10,000; 1 coin on coin-M).
-    cash: Annotated[float, Meta(ge=0)] | None = None
+    cash: Annotated[float, Meta(ge=0, le=MAX_CASH)] | None = None
     #: Binance market (usdm, spot, cm); None: detected from the feed.
     market: str | None = None
     #: Paper account kind; None: the market's (cash on spot, margin on futures).
     account: Literal["cash", "margin"] | None = None
-    leverage: Annotated[float, Meta(ge=1, le=1000)] = 1.0
+    leverage: Annotated[float, Meta(ge=1, le=MAX_LEVERAGE)] = 1.0
     maker_fee_bps: Annotated[float, Meta(ge=-100, le=1000)] = 0.0
     taker_fee_bps: Annotated[float, Meta(ge=-100, le=1000)] = 0.0
     #: A latency fill model, NAME[:k=v,...] (``trader plugins``).
@@ -274,10 +275,7 @@ class LiveConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_onl
                 raise ConfigError("strategies", f"expected unique ids, {show(dup)} is used twice")
         parse_feed(self.feed)
         parse_control(self.control)
-        for key in ("cash", "duration"):
-            value = getattr(self, key)
-            if value is not None and not math.isfinite(value):
-                raise ConfigError(key, expected("a finite number", value))
+        check_finite(self, skip=("speed",))  # speed: inf is "max"
         if os.path.exists(self.state) and not os.path.isdir(self.state):
             raise ConfigError("state", f"{show(self.state)} is a file, expected a folder (it is created when missing)")
         if self.token_file is not None and not os.path.isfile(self.token_file):
@@ -401,8 +399,8 @@ def load_live_config(path: str | os.PathLike[str] | None = None, flags: Mapping[
     file_label: Label = _flag
     if path is not None:
         where = f"config {os.fspath(path)}"
-        doc = convert(read_toml(path, where), _Document, lambda p: f"{where}: {p}" if p else where)
-        file_label = lambda p: f"{where}: live.{p}" if p else f"{where}: live"  # noqa: E731
+        doc = convert(read_toml(path, where), _Document, prefixed(where))
+        file_label = prefixed(f"{where}: live", ".")
         from_file = {k: _parsed_text(k, v, file_label) for k, v in doc.live.items()}
         if doc.risk is not None and "risk_config" not in from_file:
             from_file["risk_config"] = os.fspath(path)
