@@ -276,3 +276,44 @@ def test_live_help_documents_every_flag():
         for name in opt.opts:
             assert name in out
         assert opt.help, f"{opt.name} has no help"
+
+
+def _argv(flags: dict) -> list[str]:
+    out: list[str] = []
+    for k, v in flags.items():
+        if k == "params":
+            out += [a for kv in v.items() for a in ("-p", f"{kv[0]}={kv[1]}")]
+        else:
+            out += [f"--{k.replace('_', '-')}", str(v)]
+    return out
+
+
+def _bad_cli_cases() -> list[Any]:
+    from tests.live.test_config import BAD_CONFIGS
+
+    # --json is an on/off flag on the command line: a value for it cannot be written there
+    return [pytest.param(*c, id=c[0]) for c in BAD_CONFIGS if "json" not in c[2]]
+
+
+@pytest.mark.parametrize("name,toml,flags,fragment", _bad_cli_cases())
+def test_a_bad_configuration_is_exit_2_one_line(tmp_path, monkeypatch, capsys, name, toml, flags, fragment):
+    """Every named bad configuration, from the file or the flags: `trader live` exits 2 with one
+    line naming the key, before it starts anything (no state folder, no control API)."""
+    from trader.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    argv = ["live"]
+    if toml:
+        (tmp_path / "live.toml").write_text(toml)
+        argv += ["--config", "live.toml"]
+    argv += _argv(flags)
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    key = next(iter(flags), None)
+    # click checks its typed options itself (--market's choices): then the flag is named
+    assert fragment in lines[0] or (key is not None and f"--{key.replace('_', '-')}" in lines[0]), lines[0]
+    assert not (tmp_path / ".trader-live").exists(), "nothing started"

@@ -103,10 +103,11 @@ class SyntheticOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True, 
 
 
 class FeedSpec(msgspec.Struct, frozen=True, kw_only=True):
-    """A parsed ``feed``: ``kind`` synthetic (``options``: the :class:`SyntheticOptions` given, typed)
-    or replay (``paths``: the recordings, in order)."""
+    """A parsed ``feed``: ``kind`` synthetic (``options``: the :class:`SyntheticOptions` given, typed),
+    replay (``paths``: the recordings, in order), or the name of a data client a plugin provides
+    (``options``: its ``k=v`` pairs as strings, checked by the client)."""
 
-    kind: Literal["synthetic", "replay"]
+    kind: str
     paths: tuple[str, ...] = ()
     options: dict[str, int | float | str] = {}
 
@@ -131,13 +132,19 @@ def parse_feed(spec: str) -> FeedSpec:
                                   + f" (in {show(spec)})")
         return FeedSpec(kind="replay", paths=paths)
     if kind != "synthetic":
-        raise ConfigError("feed", expected(_FEED_SYNTAX, spec))
+        from trader.plugins import data_clients
+
+        if not kind or kind not in (found := data_clients()):
+            others = sorted(set(found) - {"synthetic", "replay"})
+            raise ConfigError("feed", expected(_FEED_SYNTAX + "".join(f" or {o}[:k=v,...]" for o in others), spec))
     given: dict[str, str] = {}
     for item in filter(None, (s.strip() for s in rest.split(","))):
         k, eq, v = item.partition("=")
         if not eq or not k.strip():
             raise ConfigError("feed", f"expected key=value, got {show(item)} (in {show(spec)})")
         given[k.strip()] = v.strip()
+    if kind != "synthetic":
+        return FeedSpec(kind=kind, options=dict(given))
     try:
         options = convert(given, SyntheticOptions, prefixed("synthetic option", " ", "synthetic options"), strict=False)
     except InvalidInputError as e:
