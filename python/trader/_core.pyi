@@ -1070,6 +1070,9 @@ class LiveSession:
     def advance_time(self, ts: int) -> None:
         """The real-time clock reached ``ts`` with no event: delayed commands arrive, timers fire."""
     @property
+    def equity(self) -> float:
+        """Cash plus the position at the book's mid, quote currency."""
+    @property
     def backlog(self) -> int: ...
     @property
     def free(self) -> int: ...

@@ -317,3 +317,49 @@ def test_a_bad_configuration_is_exit_2_one_line(tmp_path, monkeypatch, capsys, n
     # click checks its typed options itself (--market's choices): then the flag is named
     assert fragment in lines[0] or (key is not None and f"--{key.replace('_', '-')}" in lines[0]), lines[0]
     assert not (tmp_path / ".trader-live").exists(), "nothing started"
+
+
+class TimerProbe(Strategy):
+    """A timer every 250 ms and an alert: records each firing and buys on every fourth."""
+
+    name = "timer_probe"
+
+    def on_start(self) -> None:
+        self.fired: list[tuple[str, int, int]] = []
+        self.clock.set_timer("beat", "250ms")
+
+    def on_book(self, book: Any) -> None:
+        if not self.fired and not getattr(self, "_alert", False):
+            self._alert = True
+            self.clock.set_alert("once", int(self.clock) + 1_500_000_000)
+
+    def on_timer(self, event: Any) -> None:
+        self.fired.append((event.name, event.ts, int(self.clock)))
+        if event.name == "beat" and len(self.fired) % 4 == 0:
+            self.order(1 if len(self.fired) % 8 == 0 else -1, 0.001)
+
+
+def test_timers_fire_at_the_same_event_times_in_a_backtest_and_a_replay(tmp_path, recording):
+    from trader.l2 import run_l2_backtest
+
+    path = recording(RECORDINGS[0])
+    s = TimerProbe()
+    want = run_l2_backtest(path, s)
+    node, _ = run_node(tmp_path, feed=f"replay:{path}", speed="max", strategy=f"{__file__}:TimerProbe")
+    got = node.slots[0].strategy.fired
+    assert len(s.fired) > 100  # the recording lasts minutes
+    assert got == s.fired
+    beats = [ts for name, ts, _ in s.fired if name == "beat"]
+    assert all(b - a == 250_000_000 for a, b in zip(beats, beats[1:])), "every 250 ms of event time"
+    assert [f for f in s.fired if f[0] == "once"] and all(ts == clock for _, ts, clock in s.fired)
+    assert want["timer_calls"] == len(s.fired) == node.slots[0].report["timer_calls"]
+    np.testing.assert_array_equal(node.slots[0].report["fill_columns"]["ts"], want["fill_columns"]["ts"])
+
+
+def test_live_timers_follow_the_wall_clock_between_events(tmp_path):
+    """On a real-time feed a timer fires on time even when no event arrives (1 event a second,
+    a 250 ms timer)."""
+    node, _ = run_node(tmp_path, feed="synthetic:rate=1", strategy=f"{__file__}:TimerProbe", duration="2.2")
+    beats = [ts for name, ts, _ in node.slots[0].strategy.fired if name == "beat"]
+    assert len(beats) >= 5, beats
+    assert all(b - a == 250_000_000 for a, b in zip(beats, beats[1:]))

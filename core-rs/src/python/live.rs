@@ -386,6 +386,23 @@ impl PyLiveSession {
         r.map_err(|e| self.error(py, e))
     }
 
+    /// Cash plus the position at the book's mid (its last mark while the book is one-sided), in
+    /// the quote currency: the figure a drawdown is measured on.
+    #[getter]
+    fn equity(&self) -> PyResult<f64> {
+        let bt = self.live_ref()?.engine();
+        let p = bt.portfolio();
+        let pos = &p.positions[0];
+        if pos.qty == 0 {
+            return Ok(money_to_f64(p.cash));
+        }
+        let mark = match bt.top() {
+            (Some(b), Some(a)) => (b.px + a.px) / 2,
+            _ => pos.mark,
+        };
+        Ok(money_to_f64(p.cash + self.inst.notional(mark, pos.qty)))
+    }
+
     /// Events waiting in the ring.
     #[getter]
     fn backlog(&self) -> PyResult<usize> {

@@ -45,6 +45,9 @@ class SyntheticFeed:
 
     mode = "quotes"
     kind = "synthetic"
+    #: Events carry the wall clock's time: the node moves the engine's clock with it between
+    #: events (timers fire on time).
+    realtime = True
 
     def __init__(self, *, seed: int = 7, rate: float = 20.0, price: float = 50_000.0, symbol: str = "SYNTHUSDT",
                  price_precision: int = 2, size_precision: int = 3) -> None:
@@ -119,6 +122,8 @@ class ReplayFeed:
 
     mode = "l2"
     kind = "replay"
+    #: Events carry their recorded times: the engine runs on event time, as a backtest.
+    realtime = False
 
     def __init__(self, paths: list[str], *, speed: float = 1.0) -> None:
         from trader.l2 import recording_paths

@@ -53,6 +53,9 @@ log = logging.getLogger("trader.live")
 #: intervals of a synthetic feed, when longer).
 STALE_AFTER_S = 10.0
 
+#: How often the engine's clock follows the wall clock between the events of a real-time feed.
+CLOCK_TICK_S = 0.005
+
 
 class JsonFormatter(logging.Formatter):
     """One JSON object a line: ts (ISO 8601, UTC), level, logger, msg, and the record's extras."""
@@ -373,6 +376,7 @@ class LiveNode:
         engine = asyncio.create_task(self._engine_loop(), name="engine")
         stopper = asyncio.create_task(self._stop_event.wait(), name="stop")
         metrics = asyncio.create_task(self._metrics_loop(), name="metrics")
+        clock = asyncio.create_task(self._clock_loop(), name="clock") if getattr(self.feed, "realtime", False) else None
         try:
             await asyncio.wait({engine, stopper}, return_when=asyncio.FIRST_COMPLETED)
             if not engine.done():
@@ -389,6 +393,8 @@ class LiveNode:
         finally:
             metrics.cancel()
             stopper.cancel()
+            if clock is not None:
+                clock.cancel()
             self._watch_stop = True
             for sig in installed:
                 loop.remove_signal_handler(sig)
@@ -438,6 +444,7 @@ class LiveNode:
                         self._pump(slot)
                         pushed = s.push_trade(*e[1:]) if e[0] == "trade" else s.push_quote(*e[1:])
             self._pump(slot)
+            slot.observe_equity(s.equity)
         now = time.monotonic()
         kind = batch[-1][0]
         self._last_event_wall[kind] = now
@@ -477,6 +484,27 @@ class LiveNode:
                 self._stall = f"the engine loop stalled for more than {limit:g} s (a strategy callback?)"
                 log.error("watchdog", extra={"stall": self._stall})
 
+    async def _clock_loop(self) -> None:
+        """A feed on the wall clock: between its events the engine's clock follows the wall
+        clock every :data:`CLOCK_TICK_S`, so timers fire on time and delayed commands arrive
+        (a replay runs on event time instead and never takes this path)."""
+        while True:
+            await asyncio.sleep(CLOCK_TICK_S)
+            if self.stop_reason is not None:
+                return
+            now = time.time_ns()
+            self._busy_since = time.monotonic()
+            try:
+                for slot in self._running():
+                    slot.session.advance_time(now)
+            except StrategyError as e:
+                self.fatal = e
+                self.request_stop(f"the strategy raised: {e}")
+                return
+            finally:
+                self._busy_since = None
+            self._heartbeat = time.monotonic()
+
     async def _metrics_loop(self) -> None:
         """Refresh the gauges and counters from the sessions four times a second."""
         while True:
@@ -510,7 +538,6 @@ class LiveNode:
                 slot.latencies.append(lat)
                 for v in lat:
                     m.tick_to_order(float(v) / 1e9)
-            slot.observe_equity(float(st["equity"]))
             m.set_state(st["trading_state"])
             m.set_account(cash=st["cash"], equity=st["equity"], pnl=st["pnl"])
             m.set_position(st["symbol"], st["position"])
@@ -550,7 +577,7 @@ class LiveNode:
         lat = slot.session.take_latencies()
         if len(lat):
             slot.latencies.append(lat)
-        slot.observe_equity(float(slot.session.status()["equity"]))
+        slot.observe_equity(slot.session.equity)
 
     def _write_audit(self, slot: StrategySlot) -> None:
         from trader.risk import write_audit_log
