@@ -363,3 +363,23 @@ def test_live_timers_follow_the_wall_clock_between_events(tmp_path):
     beats = [ts for name, ts, _ in node.slots[0].strategy.fired if name == "beat"]
     assert len(beats) >= 5, beats
     assert all(b - a == 250_000_000 for a, b in zip(beats, beats[1:]))
+
+
+def test_the_metrics_count_what_the_engine_did(tmp_path, recording):
+    """After a replay the node's metrics hold the engine's own counts: events by stream, order
+    events by kind, fills, the trading state, the account."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    node, summary = run_node(tmp_path, feed=f"replay:{recording(RECORDINGS[0])}", speed="max")
+    report = node.slots[0].report
+    body, _ = node.metrics.render()
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for fam in text_string_to_metric_families(body.decode()) for s in fam.samples}
+    assert samples[("trader_events_total", (("stream", "line"),))] == report["events"]
+    assert samples[("trader_fills_total", ())] == report["fills"] > 0
+    filled = sum(v for (name, labels), v in samples.items() if name == "trader_orders_total" and ("status", "filled") in labels)
+    partial = sum(v for (name, labels), v in samples.items()
+                  if name == "trader_orders_total" and ("status", "partially_filled") in labels)
+    assert filled + partial == report["fills"]
+    assert samples[("trader_trading_state", (("trader_trading_state", "active"),))] == 1.0
+    assert samples[("trader_tick_to_order_seconds_count", ())] > 0

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -18,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.live._fake import TOKEN, FakeNode, ServerThread, free_port
+from tests.live._fake import TOKEN, free_port
 
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -45,19 +47,36 @@ def _query(port: int, query: str) -> list[dict[str, Any]]:
     return list(data["data"]["result"])
 
 
-def test_prometheus_scrapes_the_node(tmp_path: Path) -> None:
+def _start_node(tmp_path: Path, token_file: Path) -> tuple[subprocess.Popen, str]:
+    """A running ``trader live`` (paper, synthetic feed) and its control API's host:port."""
+    state = tmp_path / "state"
+    env = {k: v for k, v in os.environ.items() if k != "TRADER_CONTROL_TOKEN"}
+    err = tmp_path / "node.err"
+    with err.open("wb") as f:
+        node = subprocess.Popen([sys.executable, "-m", "trader", "live", "--state", str(state), "--token-file",
+                                 str(token_file), "--feed", "synthetic:rate=200", "--duration", "90"],
+                                stdout=subprocess.DEVNULL, stderr=f, env=env)
+    endpoint = state / "control.json"
+    deadline = time.monotonic() + 30
+    while not endpoint.exists():
+        assert node.poll() is None and time.monotonic() < deadline, err.read_text()
+        time.sleep(0.1)
+    url = json.loads(endpoint.read_text())["url"]
+    return node, url.removeprefix("http://")
+
+
+def test_prometheus_scrapes_a_running_node(tmp_path: Path) -> None:
+    """A real Prometheus scrapes a running ``trader live`` with the bearer token; a trader metric
+    is read back through Prometheus's HTTP API (and a scrape with a wrong token is refused)."""
     binary = _prometheus()
-    node = FakeNode()
-    node.metrics.event("BTCUSDT.trades", 42)
-    node.metrics.set_state("reducing")
     token_file = tmp_path / "control.token"
     token_file.write_text(TOKEN + "\n")
     token_file.chmod(0o600)
     wrong_file = tmp_path / "wrong.token"
     wrong_file.write_text("not-the-token\n")
     web_port = free_port()
-    with ServerThread(node) as server:
-        target = f"127.0.0.1:{server.port}"
+    node, target = _start_node(tmp_path, token_file)
+    try:
         config = tmp_path / "prometheus.yml"
         config.write_text(f"""\
 global:
@@ -83,19 +102,18 @@ scrape_configs:
             events: list[dict[str, Any]] = []
             wrong: list[dict[str, Any]] = []
             while time.monotonic() < deadline and proc.poll() is None:
-                events = _query(web_port, "trader_events_total")
+                events = _query(web_port, 'trader_events_total{stream="trade"}')
                 wrong = _query(web_port, 'up{job="wrong-token"}')
-                if events and wrong:
+                if events and wrong and float(events[0]["value"][1]) > 0:
                     break
                 time.sleep(0.25)
             assert events, f"Prometheus never reported trader_events_total (exit {proc.poll()}):\n{log.read_text()[-3000:]}"
-            assert len(events) == 1
-            assert events[0]["metric"]["stream"] == "BTCUSDT.trades"
             assert events[0]["metric"]["job"] == "trader" and events[0]["metric"]["instance"] == target
-            assert float(events[0]["value"][1]) == 42
-            state = _query(web_port, 'trader_trading_state{trader_trading_state="reducing"}')
+            assert float(events[0]["value"][1]) > 0, events
+            state = _query(web_port, 'trader_trading_state{trader_trading_state="active"}')
             assert [float(s["value"][1]) for s in state] == [1.0]
-            # the same target with a wrong token is down: the server answered 401
+            assert _query(web_port, "process_resident_memory_bytes"), "process metrics are exported"
+            # the same target with a wrong token is down: the node answered 401
             assert [float(s["value"][1]) for s in wrong] == [0.0]
             with _NO_PROXY.open(f"http://127.0.0.1:{web_port}/api/v1/targets", timeout=5) as resp:
                 targets = {t["labels"]["job"]: t for t in json.loads(resp.read())["data"]["activeTargets"]}
@@ -108,3 +126,11 @@ scrape_configs:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(10)
+    finally:
+        node.send_signal(signal.SIGINT)
+        try:
+            node.wait(40)
+        except subprocess.TimeoutExpired:
+            node.kill()
+            node.wait(10)
+    assert node.returncode == 0

@@ -104,9 +104,11 @@ class NodeMetrics:
             raise InvalidInputError(f"n: expected an event count >= 0, got {n}")
         self._events.labels(stream=stream).inc(n)
 
-    def order_event(self, status: str) -> None:
-        """Count one order event of ``status`` ("submitted", "accepted", "denied", "filled", ...)."""
-        self._orders.labels(status=status).inc()
+    def order_event(self, status: str, n: int = 1) -> None:
+        """Count ``n`` order events of ``status`` ("submitted", "accepted", "denied", "filled", ...)."""
+        if n < 0:
+            raise InvalidInputError(f"n: expected an order event count >= 0, got {n}")
+        self._orders.labels(status=status).inc(n)
 
     def fill(self, n: int = 1) -> None:
         """Count ``n`` fills."""
@@ -114,9 +116,11 @@ class NodeMetrics:
             raise InvalidInputError(f"n: expected a fill count >= 0, got {n}")
         self._fills.inc(n)
 
-    def denial(self, code: str) -> None:
-        """Count one order denied by the risk engine with reason ``code``."""
-        self._denials.labels(code=code).inc()
+    def denial(self, code: str, n: int = 1) -> None:
+        """Count ``n`` orders denied (risk engine or account) with reason ``code``."""
+        if n < 0:
+            raise InvalidInputError(f"n: expected a denial count >= 0, got {n}")
+        self._denials.labels(code=code).inc(n)
 
     def set_state(self, state: str) -> None:
         """The current trading state (one of :data:`trader.risk.STATES`, case-insensitive)."""

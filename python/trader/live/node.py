@@ -508,7 +508,14 @@ class LiveNode:
     async def _metrics_loop(self) -> None:
         """Refresh the gauges and counters from the sessions four times a second."""
         while True:
-            self._refresh_metrics()
+            try:
+                self._refresh_metrics()
+            except StrategyError as e:  # a strategy's exception surfaced here: stop as the engine loop does
+                self.fatal = self.fatal or e
+                self.request_stop(f"the strategy raised: {e}")
+                return
+            except Exception:  # a metrics bug must not stop trading; it is logged once a refresh
+                log.exception("metrics refresh failed")
             await asyncio.sleep(0.25)
 
     def _refresh_metrics(self) -> None:
@@ -557,7 +564,8 @@ class LiveNode:
                     slot.session.cancel_all(f"node stopping: {self.stop_reason}")
             except StrategyError as e:
                 self.fatal = self.fatal or e
-            self._refresh_metrics_slot(slot)
+        self._refresh_metrics()  # the final counts
+        for slot in self._running():
             report = slot.session.finish()
             if self.feed.mode == "l2":
                 report = finish_l2_report(report, self._info, self.settings, self._cash)
@@ -572,12 +580,6 @@ class LiveNode:
         summary = self.summary()
         (self.state_dir / "final_status.json").write_text(json.dumps(summary, default=str, indent=1) + "\n")
         return summary
-
-    def _refresh_metrics_slot(self, slot: StrategySlot) -> None:
-        lat = slot.session.take_latencies()
-        if len(lat):
-            slot.latencies.append(lat)
-        slot.observe_equity(slot.session.equity)
 
     def _write_audit(self, slot: StrategySlot) -> None:
         from trader.risk import write_audit_log
