@@ -11,19 +11,23 @@
 //! orders (the command handed to the venue), the time from the push is recorded once per event
 //! ([`LiveEngine::take_latencies`]).
 
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::book::Level;
 use crate::engine_l2::{L2Backtest, L2Report, L2Run, L2Strategy};
-use crate::error::CoreResult;
+use crate::error::{CoreError, CoreResult};
 use crate::model::AggressorSide;
 use crate::ring::{Consumer, Producer, RingBuffer};
 
 /// One decoded feed event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FeedEvent {
-    /// A raw recorded line, `"<receive ns> <json>"` (Binance's WebSocket envelope).
-    Line(Box<str>),
+    /// A raw recorded line, `"<receive ns> <json>"` (Binance's WebSocket envelope): one line of a
+    /// batch read from a recording, shared by every session it is pushed to.
+    Line(LineRef),
     /// A trade print (raw price and size at the instrument's precision).
     Trade {
         ts: i64,
@@ -48,6 +52,68 @@ impl FeedEvent {
             FeedEvent::Trade { .. } => Stream::Trade,
             FeedEvent::Quote { .. } => Stream::Quote,
         }
+    }
+}
+
+/// Lines read together: one text buffer and each line's receive time and span (a batch costs one
+/// allocation, not one a line).
+#[derive(Debug, Default, PartialEq)]
+pub struct LineBuf {
+    text: String,
+    spans: Vec<(i64, u32, u32)>,
+}
+
+impl LineBuf {
+    /// A batch of one line (its receive time is read by the engine from the line itself).
+    pub fn single(line: &str) -> Self {
+        Self {
+            text: line.to_string(),
+            spans: vec![(0, 0, line.len() as u32)],
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Line `i`'s text.
+    pub fn line(&self, i: usize) -> &str {
+        let (_, a, b) = self.spans[i];
+        &self.text[a as usize..b as usize]
+    }
+
+    /// Line `i`'s receive time (ns).
+    pub fn ts(&self, i: usize) -> i64 {
+        self.spans[i].0
+    }
+
+    fn push(&mut self, ts: i64, line: &str) {
+        let a = self.text.len() as u32;
+        self.text.push_str(line);
+        self.spans.push((ts, a, self.text.len() as u32));
+    }
+}
+
+/// One line of a shared [`LineBuf`].
+#[derive(Debug, Clone)]
+pub struct LineRef {
+    pub buf: Arc<LineBuf>,
+    pub index: u32,
+}
+
+impl LineRef {
+    pub fn as_str(&self) -> &str {
+        self.buf.line(self.index as usize)
+    }
+}
+
+impl PartialEq for LineRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
     }
 }
 
@@ -151,7 +217,7 @@ impl<S: L2Strategy> LiveEngine<S> {
             let stream = ev.stream() as usize;
             let orders = self.bt.report().orders;
             let r = match ev {
-                FeedEvent::Line(l) => self.bt.feed_line(&l),
+                FeedEvent::Line(l) => self.bt.feed_line(l.as_str()),
                 FeedEvent::Trade {
                     ts,
                     px,
@@ -202,6 +268,207 @@ impl<S: L2Strategy> LiveEngine<S> {
     pub fn finish(mut self) -> CoreResult<(L2Report, S, L2Run)> {
         while self.pump(4096)? > 0 {}
         Ok(self.bt.finish())
+    }
+}
+
+/// The lines of recorded Binance WebSocket files (`"<receive ns> <json>"`, gzip or plain), read in
+/// order in batches, optionally only up to a receive time (a paced replay): the live node's replay
+/// feed reads here, in Rust, what `trader backtest-l2` reads.
+pub struct RecordingLines {
+    paths: Vec<PathBuf>,
+    next_path: usize,
+    reader: Option<Box<dyn BufRead + Send>>,
+    /// The file being read and its line number (errors name both).
+    source: String,
+    line_no: usize,
+    /// The last line read (trimmed to `len`), with its receive time while not handed out yet.
+    buf: String,
+    len: usize,
+    held: Option<i64>,
+    /// Lines handed out so far.
+    pub lines: u64,
+}
+
+impl RecordingLines {
+    pub fn new(paths: Vec<PathBuf>) -> CoreResult<Self> {
+        if paths.is_empty() {
+            return Err(CoreError::InvalidArgument {
+                name: "path",
+                reason: "no recording given".into(),
+            });
+        }
+        for p in &paths {
+            if !p.is_file() {
+                return Err(CoreError::InvalidArgument {
+                    name: "path",
+                    reason: format!("no such recording: {}", p.display()),
+                });
+            }
+        }
+        Ok(Self {
+            paths,
+            next_path: 0,
+            reader: None,
+            source: String::new(),
+            line_no: 0,
+            buf: String::with_capacity(1 << 16),
+            len: 0,
+            held: None,
+            lines: 0,
+        })
+    }
+
+    /// Read the next non-blank line into `buf`; its receive time, None at the end of the last file.
+    fn read(&mut self) -> CoreResult<Option<i64>> {
+        loop {
+            if self.reader.is_none() {
+                let Some(p) = self.paths.get(self.next_path) else {
+                    return Ok(None);
+                };
+                self.reader = Some(crate::data::replay::open_recording(p)?);
+                self.source = p.display().to_string();
+                self.line_no = 0;
+                self.next_path += 1;
+            }
+            let Some(rd) = self.reader.as_mut() else {
+                unreachable!("opened above")
+            };
+            self.buf.clear();
+            let got = rd.read_line(&mut self.buf).map_err(|e| CoreError::InvalidArgument {
+                name: "path",
+                reason: format!("{}:{}: {e}", self.source, self.line_no + 1),
+            })?;
+            if got == 0 {
+                self.reader = None;
+                continue;
+            }
+            self.line_no += 1;
+            let line = self.buf.trim_end_matches(['\n', '\r']);
+            if line.trim().is_empty() {
+                continue;
+            }
+            self.len = line.len();
+            let head = line.split_once(' ').map_or(line, |(h, _)| h);
+            let ts: i64 = head.parse().map_err(|_| CoreError::InvalidArgument {
+                name: "line",
+                reason: format!(
+                    "{}:{}: bad receive timestamp {:?}",
+                    self.source,
+                    self.line_no,
+                    &head[..head.len().min(40)]
+                ),
+            })?;
+            return Ok(Some(ts));
+        }
+    }
+
+    /// The receive time of the next line, None at the end.
+    pub fn peek_ts(&mut self) -> CoreResult<Option<i64>> {
+        if self.held.is_none() {
+            self.held = self.read()?;
+        }
+        Ok(self.held)
+    }
+
+    /// Up to `max` lines, in order, only those received at or before `until` (None: any); empty
+    /// when none is due yet or at the end (see [`Self::peek_ts`]).
+    pub fn next_batch(&mut self, max: usize, until: Option<i64>) -> CoreResult<LineBuf> {
+        let mut out = LineBuf {
+            text: String::with_capacity(max.min(4096) * 400),
+            spans: Vec::with_capacity(max.min(4096)),
+        };
+        while out.len() < max {
+            let Some(ts) = self.peek_ts()? else { break };
+            if until.is_some_and(|u| ts > u) {
+                break;
+            }
+            out.push(ts, &self.buf[..self.len]);
+            self.held = None;
+        }
+        self.lines += out.len() as u64;
+        Ok(out)
+    }
+}
+
+/// Lines a [`Prefetch`] reader's thread reads ahead of the engine, per batch.
+pub const PREFETCH_LINES: usize = 1024;
+/// Batches read ahead at most (the thread waits when the engine is that far behind).
+pub const PREFETCH_DEPTH: usize = 8;
+
+/// A [`RecordingLines`] read on a thread of its own, [`PREFETCH_DEPTH`] batches ahead: decompressing
+/// and splitting the recording overlaps the engine's work, as a live feed's network I/O does.
+pub struct Prefetch {
+    rx: std::sync::mpsc::Receiver<CoreResult<LineBuf>>,
+    /// The batch being handed out, and the next line of it.
+    cur: Option<(Arc<LineBuf>, usize)>,
+    done: bool,
+    /// Lines handed out so far.
+    pub lines: u64,
+}
+
+impl Prefetch {
+    pub fn new(mut lines: RecordingLines) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel(PREFETCH_DEPTH);
+        std::thread::Builder::new()
+            .name("trader-replay-read".into())
+            .spawn(move || {
+                loop {
+                    let b = lines.next_batch(PREFETCH_LINES, None);
+                    let end = matches!(&b, Ok(b) if b.is_empty()) || b.is_err();
+                    // the receiver is gone: the node stopped reading
+                    if tx.send(b).is_err() || end {
+                        return;
+                    }
+                }
+            })
+            .expect("spawning the recording reader's thread");
+        Self {
+            rx,
+            cur: None,
+            done: false,
+            lines: 0,
+        }
+    }
+
+    /// A batch with lines left, waiting for the thread if needed; None at the end.
+    fn current(&mut self) -> CoreResult<Option<&(Arc<LineBuf>, usize)>> {
+        let exhausted = self.cur.as_ref().is_none_or(|(b, i)| *i >= b.len());
+        if exhausted && !self.done {
+            self.cur = None;
+            match self.rx.recv() {
+                Ok(Ok(b)) if !b.is_empty() => self.cur = Some((Arc::new(b), 0)),
+                Ok(Ok(_)) | Err(_) => self.done = true,
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(self.cur.as_ref().filter(|(b, i)| *i < b.len()))
+    }
+
+    /// The receive time of the next line, None at the end.
+    pub fn peek_ts(&mut self) -> CoreResult<Option<i64>> {
+        Ok(self.current()?.map(|(b, i)| b.ts(*i)))
+    }
+
+    /// The next lines, at most `max`, received at or before `until` (None: any), as a range of
+    /// one read-ahead batch: (batch, first, end). None at the end; an empty range when nothing
+    /// is due yet.
+    pub fn next(&mut self, max: usize, until: Option<i64>) -> CoreResult<Option<(Arc<LineBuf>, usize, usize)>> {
+        let Some((b, start)) = self.current()?.cloned() else {
+            return Ok(None);
+        };
+        let mut end = start;
+        let stop = (start + max).min(b.len());
+        while end < stop && until.is_none_or(|u| b.ts(end) <= u) {
+            end += 1;
+        }
+        if let Some(c) = self.cur.as_mut() {
+            c.1 = end;
+        }
+        self.lines += (end - start) as u64;
+        Ok(Some((b, start, end)))
     }
 }
 

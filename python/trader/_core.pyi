@@ -13,7 +13,9 @@ _F64Array = npt.NDArray[np.float64]
 
 __all__ = [
     "__version__",
+    "LineBatch",
     "LiveSession",
+    "RecordingReader",
     "TimerEvent",
     "simd_backend",
     "simd_backends_available",
@@ -1059,6 +1061,8 @@ class LiveSession:
     ) -> Self: ...
     def push_line(self, line: str) -> bool:
         """Push one recorded line; False when the ring is full (push it again after ``pump``)."""
+    def push_batch(self, batch: LineBatch, start: int = 0) -> int:
+        """Push the lines of ``batch`` from ``start`` on until the ring is full; how many went in."""
     def push_lines(self, lines: Sequence[str]) -> int:
         """Push lines in order until the ring is full; how many went in."""
     def push_trade(self, ts: int, price: float, size: float, side: str | None = None, id: int | None = None) -> bool:
@@ -1096,6 +1100,28 @@ class LiveSession:
         """The operator's flatten: {"canceled": [ids], "order": id or None}."""
     def finish(self) -> dict[str, Any]:
         """End the run; the report of :func:`run_l2_backtest`."""
+
+@final
+class LineBatch:
+    """Lines of a recording read by :class:`RecordingReader` (handed to sessions by ``push_batch``)."""
+    def __len__(self) -> int: ...
+    @property
+    def first_ts(self) -> int | None: ...
+    @property
+    def last_ts(self) -> int | None: ...
+    def texts(self) -> list[str]:
+        """The lines as strings."""
+
+@final
+class RecordingReader:
+    """Recorded Binance WebSocket files (gzip or plain) read in order, in batches."""
+    def __new__(cls, paths: Sequence[str | os.PathLike[str]]) -> Self: ...
+    def next_batch(self, max: int = 4096, until_ns: int | None = None) -> LineBatch | None:
+        """Up to ``max`` lines received at or before ``until_ns``; empty when none is due, None at the end."""
+    def peek_ts(self) -> int | None:
+        """The receive time of the next line, None at the end."""
+    @property
+    def lines(self) -> int: ...
 
 def probe_recording(paths: Sequence[str | os.PathLike[str]]) -> dict[str, Any]:
     """What a raw Binance recording says about itself, from its first lines: ``market``

@@ -585,7 +585,7 @@ pub fn replay_text(text: &str, opts: ReplayOptions) -> CoreResult<ReplayReport> 
 }
 
 /// Open a recording, gunzipping it if it starts with the gzip magic bytes.
-pub fn open_recording(path: &Path) -> CoreResult<Box<dyn BufRead>> {
+pub fn open_recording(path: &Path) -> CoreResult<Box<dyn BufRead + Send>> {
     let io = |e: std::io::Error| CoreError::InvalidArgument {
         name: "path",
         reason: format!("{}: {e}", path.display()),

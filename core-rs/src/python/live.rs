@@ -6,6 +6,8 @@
 //! matcher). The operator's controls (`set_state`, `cancel_all`, `flatten`) act on that engine;
 //! `finish` ends the run and returns the report of `run_l2_backtest`.
 
+use std::sync::Arc;
+
 use numpy::IntoPyArray;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -19,7 +21,7 @@ use crate::engine_l2::{
     l2_instrument, ticks_instrument,
 };
 use crate::error::{CoreError, CoreResult};
-use crate::live::{FeedEvent, LiveEngine, Stream};
+use crate::live::{FeedEvent, LineBuf, LineRef, LiveEngine, Prefetch, RecordingLines, Stream};
 use crate::model::fixed::{from_raw, money_to_f64, to_raw};
 use crate::model::order::{Fill, OrderEvent};
 use crate::model::{AggressorSide, Bar, Instrument};
@@ -300,7 +302,36 @@ impl PyLiveSession {
             }
             .into());
         }
-        self.push(FeedEvent::Line(line.into()))
+        self.push(FeedEvent::Line(LineRef {
+            buf: Arc::new(LineBuf::single(line)),
+            index: 0,
+        }))
+    }
+
+    /// Push the lines of `batch` from index `start` on, in order, until the ring is full;
+    /// returns how many went in (the lines stay in the batch: every session gets its own copy).
+    #[pyo3(signature = (batch, start = 0))]
+    fn push_batch(&mut self, batch: PyRef<'_, PyLineBatch>, start: usize) -> PyResult<usize> {
+        if self.mode != "l2" {
+            return Err(CoreError::InvalidArgument {
+                name: "batch",
+                reason: "a quotes session takes trades and quotes, not recorded lines".into(),
+            }
+            .into());
+        }
+        let live = self.live()?;
+        let mut n = 0;
+        for i in batch.start + start..batch.end {
+            let line = LineRef {
+                buf: Arc::clone(&batch.lines),
+                index: i as u32,
+            };
+            if live.push(FeedEvent::Line(line)).is_err() {
+                break;
+            }
+            n += 1;
+        }
+        Ok(n)
     }
 
     /// Push lines in order until the ring is full; returns how many went in.
@@ -573,7 +604,95 @@ impl PyLiveSession {
     }
 }
 
+/// Lines of a recording read by a [`PyRecordingReader`], handed to sessions by `push_batch`
+/// without becoming Python strings.
+#[pyclass(module = "trader._core", name = "LineBatch", frozen)]
+pub struct PyLineBatch {
+    lines: Arc<LineBuf>,
+    /// The batch's lines are `lines[start..end]`.
+    start: usize,
+    end: usize,
+}
+
+#[pymethods]
+impl PyLineBatch {
+    fn __len__(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// The receive time (ns) of the first line, None when empty.
+    #[getter]
+    fn first_ts(&self) -> Option<i64> {
+        (self.end > self.start).then(|| self.lines.ts(self.start))
+    }
+
+    /// The receive time (ns) of the last line, None when empty.
+    #[getter]
+    fn last_ts(&self) -> Option<i64> {
+        (self.end > self.start).then(|| self.lines.ts(self.end - 1))
+    }
+
+    /// The lines as strings (for inspection; the feed path never builds them).
+    fn texts(&self) -> Vec<String> {
+        (self.start..self.end).map(|i| self.lines.line(i).to_string()).collect()
+    }
+}
+
+/// A reader of recorded Binance WebSocket files (gzip or plain), in order: the live node's replay
+/// feed. A thread of its own reads and decompresses ahead of the engine (a few batches), so the
+/// reading overlaps the engine's work; `next_batch(max, until_ns)` hands out up to `max` lines
+/// received at or before `until_ns` (None: any), None at the end of the last file.
+#[pyclass(module = "trader._core", name = "RecordingReader")]
+pub struct PyRecordingReader {
+    // NB: a pyclass must be `Sync`: the reader sits behind a Mutex (one caller at a time).
+    inner: std::sync::Mutex<Prefetch>,
+}
+
+impl PyRecordingReader {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Prefetch> {
+        // a panic while reading leaves the reader as it was: keep using it
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[pymethods]
+impl PyRecordingReader {
+    #[new]
+    fn new(paths: Vec<std::path::PathBuf>) -> PyResult<Self> {
+        Ok(Self {
+            inner: std::sync::Mutex::new(Prefetch::new(RecordingLines::new(paths)?)),
+        })
+    }
+
+    /// Up to `max` lines received at or before `until_ns` (None: any): an empty batch when none
+    /// is due yet, None at the end of the data.
+    #[pyo3(signature = (max = 4096, until_ns = None))]
+    fn next_batch(
+        &self,
+        py: Python<'_>,
+        max: usize,
+        until_ns: Option<i64>,
+    ) -> PyResult<Option<PyLineBatch>> {
+        // waits for the reading thread only when the engine caught up with it
+        let got = py.detach(|| self.lock().next(max, until_ns))?;
+        Ok(got.map(|(lines, start, end)| PyLineBatch { lines, start, end }))
+    }
+
+    /// The receive time (ns) of the next line, None at the end.
+    fn peek_ts(&self, py: Python<'_>) -> PyResult<Option<i64>> {
+        Ok(py.detach(|| self.lock().peek_ts())?)
+    }
+
+    /// Lines handed out so far.
+    #[getter]
+    fn lines(&self) -> u64 {
+        self.lock().lines
+    }
+}
+
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyLiveSession>()?;
+    m.add_class::<PyLineBatch>()?;
+    m.add_class::<PyRecordingReader>()?;
     Ok(())
 }

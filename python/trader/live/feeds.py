@@ -12,14 +12,14 @@ The node pushes each batch into every session's ring, then lets the engine consu
   the recorded pace × ``speed`` (``math.inf``: as fast as the node goes). The events keep their
   recorded times: the engine runs on event time, so a replay gives the backtest's fills.
 
-Events: ``("line", text)`` for a recorded line; ``("trade", ts, price, size, side, id)`` and
+Events: ``("batch", LineBatch)`` for recorded lines read in Rust (:class:`trader._core.LineBatch`),
+``("line", text)`` for a recorded line from Python, ``("trade", ts, price, size, side, id)`` and
 ``("quote", ts, bid, ask, bid_size, ask_size)`` for ticks.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gzip
 import math
 import os
 import time
@@ -30,10 +30,10 @@ import numpy as np
 
 from trader.exceptions import InvalidInputError
 
-__all__ = ["SyntheticFeed", "ReplayFeed", "open_recording"]
+__all__ = ["SyntheticFeed", "ReplayFeed"]
 
 #: Lines read per batch at ``--speed max`` (the node yields to its control API between batches).
-MAX_BATCH = 2048
+MAX_BATCH = 1024
 
 
 class SyntheticFeed:
@@ -107,18 +107,11 @@ class SyntheticFeed:
             n += k
 
 
-def open_recording(path: str) -> Any:
-    """A text reader of a recording, gzip or plain (by its first bytes)."""
-    with open(path, "rb") as f:
-        magic = f.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt", encoding="utf-8", newline="\n")
-    return open(path, encoding="utf-8", newline="\n")
-
-
 class ReplayFeed:
     """The lines of recorded Binance WebSocket files, in order, at the recorded pace × ``speed``
-    (``math.inf``: no waiting). Ends at the end of the last file."""
+    (``math.inf``: no waiting). Ends at the end of the last file. The files are read in Rust
+    (:class:`trader._core.RecordingReader`, as ``trader backtest-l2`` reads them) and each batch
+    goes to the sessions without becoming Python strings."""
 
     mode = "l2"
     kind = "replay"
@@ -139,33 +132,29 @@ class ReplayFeed:
         return f"replay of {', '.join(os.path.basename(p) for p in self.paths)} ({pace})"
 
     async def batches(self) -> AsyncIterator[list[tuple[Any, ...]]]:
-        paced = not math.isinf(self.speed)
-        t0_wall: float | None = None
-        t0_rec = 0
-        batch: list[tuple[Any, ...]] = []
-        for path in self.paths:
-            with open_recording(path) as f:
-                for n, line in enumerate(f, 1):
-                    if not line.strip():
-                        continue
-                    self.lines += 1
-                    if paced:
-                        head = line.split(" ", 1)[0]
-                        try:
-                            recv = int(head)
-                        except ValueError:
-                            raise InvalidInputError(f"{path}:{n}: bad receive timestamp {head[:40]!r}") from None
-                        if t0_wall is None:
-                            t0_wall, t0_rec = time.monotonic(), recv
-                        wait = t0_wall + (recv - t0_rec) / 1e9 / self.speed - time.monotonic()
-                        if wait > 0.001:
-                            if batch:
-                                yield batch
-                                batch = []
-                            await asyncio.sleep(wait)
-                    batch.append(("line", line))
-                    if len(batch) >= MAX_BATCH:
-                        yield batch
-                        batch = []
-        if batch:
-            yield batch
+        from trader import _core
+
+        reader = _core.RecordingReader(self.paths)
+        if math.isinf(self.speed):
+            # the reader's own thread reads and decompresses ahead while the engine runs
+            while (batch := reader.next_batch(MAX_BATCH)) is not None:
+                self.lines = reader.lines
+                yield [("batch", batch)]
+            return
+        first = reader.peek_ts()
+        if first is None:
+            return
+        t0_wall = time.monotonic()
+        while True:
+            due = first + int((time.monotonic() - t0_wall) * self.speed * 1e9)
+            batch = reader.next_batch(MAX_BATCH, due)
+            if batch is None:
+                return
+            if len(batch):
+                self.lines = reader.lines
+                yield [("batch", batch)]
+                continue
+            nxt = reader.peek_ts()
+            if nxt is None:
+                return
+            await asyncio.sleep(max(0.0, t0_wall + (nxt - first) / 1e9 / self.speed - time.monotonic()))

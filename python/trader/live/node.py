@@ -427,15 +427,22 @@ class LiveNode:
         """Push a batch into every session's ring and run the engines until the rings are empty."""
         t0 = time.monotonic()
         self._busy_since = t0
+        kind = batch[0][0]
         for slot in self._running():
             s = slot.session
-            if batch[0][0] == "line":
-                lines = [e[1] for e in batch]
+            if kind == "batch":  # recorded lines, read in Rust (a replay)
+                for _, lines in batch:
+                    i = 0
+                    while i < len(lines):
+                        i += s.push_batch(lines, i)
+                        if i < len(lines):
+                            self._pump(slot)
+            elif kind == "line":
+                texts = [e[1] for e in batch]
                 i = 0
-                while i < len(lines):
-                    n = s.push_lines(lines[i:i + max(1, s.free)])
-                    i += n
-                    if i < len(lines):
+                while i < len(texts):
+                    i += s.push_lines(texts[i:i + max(1, s.free)])
+                    if i < len(texts):
                         self._pump(slot)
             else:
                 for e in batch:
@@ -446,13 +453,17 @@ class LiveNode:
             self._pump(slot)
             slot.observe_equity(s.equity)
         now = time.monotonic()
-        kind = batch[-1][0]
-        self._last_event_wall[kind] = now
-        if kind != "line":
-            self._last_event_ts[kind] = int(batch[-1][1])
-        else:
+        if kind == "batch":
+            self._last_event_wall["line"] = now
+            self._last_event_ts["line"] = int(batch[-1][1].last_ts)
+        elif kind == "line":
+            self._last_event_wall["line"] = now
             head = batch[-1][1].split(" ", 1)[0]
-            self._last_event_ts[kind] = int(head) if head.isdigit() else 0
+            self._last_event_ts["line"] = int(head) if head.isdigit() else 0
+        else:
+            for e in batch[-2:]:
+                self._last_event_wall[e[0]] = now
+                self._last_event_ts[e[0]] = int(e[1])
         self._lag_s = now - t0
         self._busy_since = None
         self._heartbeat = now
