@@ -39,15 +39,18 @@ MAX_BATCH = 1024
 class SyntheticFeed:
     """A seeded random walk of quotes and trades in real time (the embedded default).
 
-    Every event is a quote (the book's top moves by 0-2 ticks, the spread is 1-3 ticks, the
-    sizes 0.001-2.000) or, one time in three, a trade at the bid or the ask (size 0.001-0.500).
-    ``duration`` (seconds, None: until stopped) bounds it."""
+    Every event is a quote (the mid moves by -2..2 ticks, the spread is 1-3 ticks, each side's
+    size 0.001-2.000) or, one time in three, a trade at the last quote's ask (a buyer) or bid (a
+    seller), of 0.001-0.500. The draws come from numpy's generator seeded with ``seed``, in
+    blocks of :data:`BLOCK` events: the same seed gives the same sequence of events whatever
+    the pace; only the time stamps (the wall clock) differ from run to run."""
 
     mode = "quotes"
     kind = "synthetic"
     #: Events carry the wall clock's time: the node moves the engine's clock with it between
     #: events (timers fire on time).
     realtime = True
+    BLOCK = 4096
 
     def __init__(self, *, seed: int = 7, rate: float = 20.0, price: float = 50_000.0, symbol: str = "SYNTHUSDT",
                  price_precision: int = 2, size_precision: int = 3) -> None:
@@ -64,31 +67,53 @@ class SyntheticFeed:
         self.market = "usdm"
         self._rng = np.random.default_rng(self.seed)
         self._tick = 10.0 ** -price_precision
-        self._mid_ticks = int(round(self.price / self._tick))
+        self._lot = 10.0 ** -size_precision
+        mid = int(round(self.price / self._tick))
+        self._bid, self._ask = mid - 1, mid + 1  # in ticks
+        self._mid = mid
         self._id = 0
+        self._block: list[tuple[Any, ...]] = []
+        self._at = 0
 
     def describe(self) -> str:
         return f"synthetic (seed {self.seed}, {self.rate:g} events/s, {self.symbol})"
 
-    def _event(self, ts: int) -> tuple[Any, ...]:
-        r = self._rng
-        lot = 10.0 ** -self.size_precision
-        if r.random() < 1 / 3:
-            self._id += 1
-            buy = bool(r.random() < 0.5)
-            spread = 1 + int(r.integers(0, 3))
-            px = (self._mid_ticks + (spread if buy else -spread) // 2 + (1 if buy else 0)) * self._tick
-            size = int(r.integers(1, 501)) * lot
-            return ("trade", ts, round(px, self.price_precision), round(size, self.size_precision),
-                    "buy" if buy else "sell", self._id)
-        self._mid_ticks += int(r.integers(-2, 3))
-        self._mid_ticks = max(self._mid_ticks, 10)
-        spread = 1 + int(r.integers(0, 3))
-        bid = (self._mid_ticks - spread // 2) * self._tick
-        ask = bid + spread * self._tick
-        return ("quote", ts, round(bid, self.price_precision), round(ask, self.price_precision),
-                round(int(r.integers(1, 2001)) * lot, self.size_precision),
-                round(int(r.integers(1, 2001)) * lot, self.size_precision))
+    def _fill_block(self) -> None:
+        """The next :data:`BLOCK` events' draws, turned into events (time stamp 0: set when due)."""
+        r, n = self._rng, self.BLOCK
+        trade = (r.random(n) < 1 / 3).tolist()
+        buy = (r.random(n) < 0.5).tolist()
+        step = r.integers(-2, 3, n).tolist()
+        spread = r.integers(1, 4, n).tolist()
+        tsize = r.integers(1, 501, n).tolist()
+        bsize = r.integers(1, 2001, n).tolist()
+        asize = r.integers(1, 2001, n).tolist()
+        tick, lot, pdp, sdp = self._tick, self._lot, self.price_precision, self.size_precision
+        out: list[tuple[Any, ...]] = []
+        for k in range(n):
+            if trade[k]:
+                self._id += 1
+                px = self._ask if buy[k] else self._bid
+                out.append(("trade", round(px * tick, pdp), round(tsize[k] * lot, sdp), "buy" if buy[k] else "sell",
+                            self._id))
+            else:
+                self._mid = max(self._mid + step[k], 10)
+                self._bid = self._mid - spread[k] // 2
+                self._ask = self._bid + spread[k]
+                out.append(("quote", round(self._bid * tick, pdp), round(self._ask * tick, pdp),
+                            round(bsize[k] * lot, sdp), round(asize[k] * lot, sdp)))
+        self._block, self._at = out, 0
+
+    def take(self, k: int, ts: int) -> list[tuple[Any, ...]]:
+        """The next ``k`` events, stamped ``ts``."""
+        out: list[tuple[Any, ...]] = []
+        while len(out) < k:
+            if self._at >= len(self._block):
+                self._fill_block()
+            take = self._block[self._at:self._at + k - len(out)]
+            self._at += len(take)
+            out.extend((e[0], ts, *e[1:]) for e in take)
+        return out
 
     async def batches(self) -> AsyncIterator[list[tuple[Any, ...]]]:
         """Events at ``rate`` a second, time-stamped with the wall clock, until cancelled."""
@@ -102,8 +127,7 @@ class SyntheticFeed:
                 await asyncio.sleep(wait)
             # every event due by now (a late loop catches up in one batch)
             k = max(1, min(MAX_BATCH, int((time.monotonic() - start) / interval) - n + 1))
-            now = time.time_ns()
-            yield [self._event(now) for _ in range(k)]
+            yield self.take(k, time.time_ns())
             n += k
 
 

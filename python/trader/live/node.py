@@ -111,6 +111,8 @@ class StrategySlot:
     report: dict[str, Any] | None = None
     seen_events: dict[str, int] = field(default_factory=dict)
     fills_seen: int = 0
+    #: The ring's counters at the end (pushed/processed by stream, full, max_backlog).
+    ring: dict[str, Any] = field(default_factory=dict)
 
     def observe_equity(self, equity: float) -> None:
         self.peak_equity = max(self.peak_equity, equity)
@@ -577,6 +579,7 @@ class LiveNode:
                 self.fatal = self.fatal or e
         self._refresh_metrics()  # the final counts
         for slot in self._running():
+            slot.ring = dict(slot.session.stats())
             report = slot.session.finish()
             if self.feed.mode == "l2":
                 report = finish_l2_report(report, self._info, self.settings, self._cash)
@@ -613,6 +616,7 @@ class LiveNode:
                 "trading_state": (r.get("risk") or {}).get("state"), "events": r.get("events"),
                 "first_time": r.get("first_time"), "last_time": r.get("last_time"),
                 "risk_denials": (r.get("risk") or {}).get("denials") or {},
+                "ring": slot.ring,
             })
         out: dict[str, Any] = {
             "node": {"paper": bool(self.cfg.paper), "venue": self.cfg.venue, "feed": self.feed.describe(),
