@@ -117,7 +117,9 @@ def test_two_strategies_side_by_side_each_with_its_own_account(tmp_path, recordi
         assert by_id[sid]["pnl"] == want["pnl"]
     assert by_id["tight"]["fills"] != by_id["wide"]["fills"]
     assert summary["comparison"]["best_pnl"] in ("tight", "wide")
-    assert set(summary["comparison"]["pnl"]) == {"tight", "wide"}
+    for k in ("pnl", "max_drawdown", "win_rate", "orders", "latency_p99_us"):
+        assert set(summary["comparison"][k]) == {"tight", "wide"}, k
+    assert summary["comparison"]["orders"] == {r["id"]: r["orders"] for r in summary["strategies"]}
 
 
 class Sleeper(Strategy):

@@ -604,7 +604,7 @@ class LiveNode:
     def summary(self) -> dict[str, Any]:
         """The final status: the node, and per strategy its orders, fills, position, cash,
         equity, PnL, drawdown, win rate, latency and state (and a comparison of several)."""
-        rows = []
+        rows: list[dict[str, Any]] = []
         for slot in self.slots:
             r = slot.report or {}
             closes, wr = win_rate(r["fill_columns"]) if r else (0, None)
@@ -627,8 +627,9 @@ class LiveNode:
         if len(rows) > 1:
             best = max(rows, key=lambda x: x["pnl"] if x["pnl"] is not None else -math.inf)
             out["comparison"] = {"best_pnl": best["id"],
-                                 "pnl": {x["id"]: x["pnl"] for x in rows},
-                                 "max_drawdown": {x["id"]: x["max_drawdown"] for x in rows}}
+                                 **{k: {x["id"]: x[k] for x in rows}
+                                    for k in ("pnl", "max_drawdown", "win_rate", "orders", "fills", "latency_p50_us",
+                                              "latency_p99_us")}}
         return out
 
 
@@ -636,7 +637,7 @@ def write_live_fills(slots: list[StrategySlot], path: str) -> None:
     """The fills of the node's strategies as CSV or Parquet (by the suffix), with the columns of
     ``trader backtest-l2 --fills-out`` (ts, side, price, qty, fee, order_id, symbol); with several
     strategies, a ``strategy`` column names each fill's."""
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     from trader.l2 import fills_table
     from trader.results import write_arrow
