@@ -31,6 +31,16 @@ name                                   type       labels     meaning
 ``process_resident_memory_bytes``      gauge                 resident memory of the node's process
 =====================================  =========  =========  ===============================================
 
+With several strategies in one node (each with its own paper account), the series are the
+node's: order events, denials, fills and latencies of every strategy added up, the account
+gauges summed over the accounts, positions summed by symbol, the most severe trading state;
+events are counted once, as the feed delivers them. Each strategy's own figures are in
+``GET /status``. The node's rings never drop (a full ring holds the feed back), so
+``trader_ring_dropped_total`` stays 0 for the node's streams; how far the engine is behind shows
+in ``trader_feed_lag_seconds`` (the time the engine took on the last batch) and the rings'
+backlog in ``/status``. ``trader_strategy_callback_seconds`` times each engine call of the loop
+(the strategy's callbacks during it included).
+
 The process collector adds its usual siblings (``process_open_fds``, ``process_start_time_seconds``,
 ...), and prometheus-client adds a ``*_created`` series to each counter and histogram.
 """

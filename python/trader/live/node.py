@@ -109,7 +109,6 @@ class StrategySlot:
     latencies: list[np.ndarray] = field(default_factory=list)
     processed: int = 0
     report: dict[str, Any] | None = None
-    seen_events: dict[str, int] = field(default_factory=dict)
     fills_seen: int = 0
     #: The ring's counters at the end (pushed/processed by stream, full, max_backlog).
     ring: dict[str, Any] = field(default_factory=dict)
@@ -456,6 +455,16 @@ class LiveNode:
             slot.observe_equity(s.equity)
         now = time.monotonic()
         if kind == "batch":
+            self.metrics.event("line", sum(len(b) for _, b in batch))
+        elif kind == "line":
+            self.metrics.event("line", len(batch))
+        else:
+            trades = sum(1 for e in batch if e[0] == "trade")
+            if trades:
+                self.metrics.event("trade", trades)
+            if len(batch) > trades:
+                self.metrics.event("quote", len(batch) - trades)
+        if kind == "batch":
             self._last_event_wall["line"] = now
             self._last_event_ts["line"] = int(batch[-1][1].last_ts)
         elif kind == "line":
@@ -537,17 +546,20 @@ class LiveNode:
         m.set_ready(ready)
         for stream, t in self._last_event_wall.items():
             m.feed_lag(stream, self._lag_s if time.monotonic() - t < STALE_AFTER_S else time.monotonic() - t)
-        for slot in self._running():
+        # The node's series: order events, denials, fills and latencies of every strategy added
+        # up; the account summed over the strategies' paper accounts, positions summed by
+        # symbol, the most severe trading state (each strategy's own figures: GET /status).
+        from trader.risk import STATES
+
+        running = self._running()
+        if not running:
+            return
+        cash = equity = pnl = 0.0
+        positions: dict[str, float] = {}
+        state = "active"
+        for slot in running:
             s = slot.session
             st = s.status()
-            stats = s.stats()
-            for stream, n in stats["processed"].items():
-                before = slot.seen_events.get(stream, 0)
-                if n > before:
-                    m.event(stream, n - before)
-                    slot.seen_events[stream] = n
-            for stream in stats["pushed"]:
-                m.ring_dropped(stream, 0)  # the rings never drop: back-pressure instead (see above)
             statuses, denials = s.take_order_events()
             for status, n in statuses.items():
                 m.order_event(status, n)
@@ -558,13 +570,19 @@ class LiveNode:
                 slot.latencies.append(lat)
                 for v in lat:
                     m.tick_to_order(float(v) / 1e9)
-            m.set_state(st["trading_state"])
-            m.set_account(cash=st["cash"], equity=st["equity"], pnl=st["pnl"])
-            m.set_position(st["symbol"], st["position"])
             fills = int(st["fills"])
             if fills > slot.fills_seen:
                 m.fill(fills - slot.fills_seen)
                 slot.fills_seen = fills
+            cash, equity, pnl = cash + st["cash"], equity + st["equity"], pnl + st["pnl"]
+            positions[st["symbol"]] = positions.get(st["symbol"], 0.0) + st["position"]
+            state = max(state, st["trading_state"], key=STATES.index)
+        for stream in ("line", "trade", "quote"):
+            m.ring_dropped(stream, 0)  # the rings never drop: back-pressure instead (module docs)
+        m.set_state(state)
+        m.set_account(cash=cash, equity=equity, pnl=pnl)
+        for symbol, qty in positions.items():
+            m.set_position(symbol, qty)
 
     # -- stopping ---------------------------------------------------------------------------------
     def _finish(self) -> dict[str, Any]:
