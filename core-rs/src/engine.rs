@@ -241,7 +241,7 @@ pub fn exit_reason(t: &crate::portfolio::Trade) -> &'static str {
 pub fn check_account(
     portfolio: &Portfolio,
     instruments: &[Instrument],
-    orders: &crate::venue::Orders,
+    orders: &crate::model::Orders,
     cmd: &Command,
     fee_rate: crate::model::fixed::Rate,
     estimate: &dyn Fn(&OrderSpec, i64) -> Option<i64>,

@@ -24,7 +24,7 @@
 //! Quote mode ([`L2Backtest::new_quotes`], [`run_ticks`]): each quote tick is a one-level book
 //! and the strategy's quote; the book is "synced" once a quote has a side.
 //!
-//! Order lifecycle: the one order manager, [`crate::venue::Orders`], owns every status change and
+//! Order lifecycle: the one order manager, [`crate::model::Orders`], owns every status change and
 //! event (duplicate ids, validation, post-only/reduce-only, IOC/FOK, OCO/OTO/bracket,
 //! modify/cancel); this loop only decides fills ([`L2Matcher`]) and triggers. Conditional orders
 //! (stop, if-touched, trailing) wait off the book and trigger on trade prints (trailing stops
@@ -59,6 +59,7 @@ use crate::data::decimal::{decimals_of, parse_fixed};
 use crate::data::replay::each_line;
 use crate::engine::ENGINE_ORDER_ID_BASE;
 use crate::error::{CoreError, CoreResult};
+use crate::model::Orders;
 use crate::model::fixed::Rate;
 use crate::model::order::{
     Command, Fill, Liquidity, OrderEvent, OrderEventKind, OrderId, OrderKind, OrderSpec,
@@ -67,7 +68,6 @@ use crate::model::order::{
 use crate::model::{AggressorSide, Bar, Instrument};
 use crate::portfolio::Portfolio;
 use crate::risk::{RiskEngine, RiskReason, RiskView, StateChange, TradingState};
-use crate::venue::Orders;
 use crate::venue::fees::FeeModel;
 use crate::venue::l2::{Arrival, L2Matcher, MatchFill, Working};
 use crate::venue::queue::QueueModel;
