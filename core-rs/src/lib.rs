@@ -12,6 +12,7 @@ pub mod data;
 pub mod engine;
 pub mod engine_l2;
 pub mod error;
+pub mod exec;
 pub mod indicators;
 pub mod live;
 pub mod model;
