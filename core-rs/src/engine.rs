@@ -1,4 +1,4 @@
-//! The event loop: data → venue (settle) → strategy → venue (new orders) → portfolio.
+//! The bar loop: data → venue (settle) → strategy → venue (new orders) → portfolio.
 //!
 //! One [`Backtest`] runs bars of one or many instruments, merged by timestamp upstream, in
 //! batches (call [`Backtest::run`] once per batch, then [`Backtest::finish`]). For each bar:
@@ -12,17 +12,22 @@
 //! 4. commands the handler issued go to the venue at once (close-mode market orders fill here);
 //! 5. when the timestamp advances, one equity point is recorded.
 //!
-//! **Risk** ([`crate::risk`]): every command of the handler passes [`Backtest::risk`] first
-//! ([`Backtest::submit`]); a denial is an order event (`Denied` / `ModifyRejected` /
-//! `CancelRejected` with `Reason::Risk(code)`) and nothing reaches the venue. With layers
+//! **Commands** take the path every mode shares ([`crate::exec`]: this loop is an
+//! [`exec::Host`] whose venue is the simulated bar venue, [`crate::venue`]): every command of
+//! the handler passes [`Backtest::risk`] first ([`Backtest::submit`], [`exec::route`]), then the
+//! account's rule; a denial is an order event (`Denied` / `ModifyRejected` / `CancelRejected`
+//! with `Reason::Risk(code)` or the account's reason) and nothing reaches the venue. With layers
 //! configured, after the venue settled a bar and the marks moved, the layers see the new fills,
 //! the new events, then the bar (one [`RiskEngine::sync`]); after a command, its fills and any
 //! event but `Submitted`/`Accepted` at once, those two at the next sync (before the next check at
 //! the latest: every check runs on layers that saw everything before it). A change of trading
-//! state reaches the handler ([`Handler::on_trading_state`]) before the bar's events. In EMERGENCY
-//! the engine itself cancels every working order and sends reduce-only market orders that
-//! flatten every position (ids from [`ENGINE_ORDER_ID_BASE`] up, never blocked by the state),
-//! again each bar until flat.
+//! state reaches the handler ([`Handler::on_trading_state`]) before the bar's events
+//! ([`exec::deliver`]). In EMERGENCY the engine itself cancels every working order and sends
+//! reduce-only market orders that flatten every position (ids from [`ENGINE_ORDER_ID_BASE`] up,
+//! never blocked by the state; [`exec::emergency`]), again each bar until flat.
+//!
+//! The orders themselves are the trader's own order state ([`crate::model::Orders`], driven by
+//! the venue); the risk engine reads them from there, never from the venue.
 
 use std::convert::Infallible;
 
@@ -847,7 +852,7 @@ impl Host for Backtest {
     }
 
     /// accounts: the account's rule for a command ([`check_account`]), at the prices orders can
-    /// fill at here ([`Backtest::fill_estimate`]).
+    /// fill at here (`Backtest::fill_estimate`).
     fn account_check(&self, cmd: &Command) -> Result<(), AccountDenial> {
         check_account(
             &self.portfolio,

@@ -1,6 +1,7 @@
-//! The L2 backtest loop: a raw Binance WebSocket recording (or, in quote mode, trade and quote
+//! The tick/L2 loop: a raw Binance WebSocket recording (or, in quote mode, trade and quote
 //! ticks) drives an [`L2Matcher`] event by event, and a strategy is called for the data it asks
-//! for ([`L2Strategy::wants`]). Everything per event stays in Rust; a callback the strategy does
+//! for ([`L2Strategy::wants`]). A live session ([`crate::live`]) runs this same loop on events
+//! from its feeds. Everything per event stays in Rust; a callback the strategy does
 //! not want costs nothing (a `bookTicker` line is then only counted, a trade is parsed only when
 //! an order rests or bars are built).
 //!
@@ -35,16 +36,22 @@
 //! moves by `Instrument::notional`, fees round against the trader); it is marked at the mid when
 //! the risk engine reads it and at the strategy's wake-ups.
 //!
-//! **Risk** ([`crate::risk`]): every command of the strategy passes the same [`RiskEngine`] as in
-//! the bar engine ([`crate::engine::Backtest`]) before it reaches latency or the matcher; a denial
-//! is an order event (`Denied` / `ModifyRejected` / `CancelRejected` with `Reason::Risk(code)`),
-//! handed to [`L2Strategy::on_event`], and nothing reaches the matcher. With layers configured,
-//! the layers see every fill and order event (`observe_*` then `settle`), every change of the
-//! best bid/ask ([`RiskEngine::on_quote`]: the panic layer's spread condition) and the data
-//! time; a change of trading state reaches [`L2Strategy::on_trading_state`]. In EMERGENCY the
+//! **Commands** take the path every mode shares ([`crate::exec`]: this loop is an
+//! [`exec::Host`] whose venue is latency then the matcher): every command of the strategy passes
+//! the same [`RiskEngine`] as in the bar engine ([`crate::engine::Backtest`]), then the account's
+//! rule, before it reaches latency or the matcher; a denial is an order event (`Denied` /
+//! `ModifyRejected` / `CancelRejected` with `Reason::Risk(code)` or the account's reason), handed
+//! to [`L2Strategy::on_event`], and nothing reaches the matcher. With layers configured, the
+//! layers see every fill and order event after each command and each recorded event (one
+//! [`RiskEngine::sync`]: observe, then settle), every change of the best bid/ask
+//! ([`RiskEngine::on_quote`]: the panic layer's spread condition) and the data time; a change of
+//! trading state reaches [`L2Strategy::on_trading_state`] ([`exec::deliver`]). In EMERGENCY the
 //! loop cancels the strategy's working orders and flattens the position with a reduce-only market
-//! order (ids from [`ENGINE_ORDER_ID_BASE`] up), again at each wake-up until flat. Without layers
-//! none of the per-event work runs (the default engine has the structural checks only).
+//! order (ids from [`crate::exec::ENGINE_ORDER_ID_BASE`] up; [`exec::emergency`]), again at each
+//! wake-up until flat; an operator's controls ([`L2Backtest::operator_state`],
+//! [`L2Backtest::operator_cancel_all`], [`L2Backtest::operator_flatten`]) take the same path.
+//! Without layers none of the per-event work runs (the default engine has the structural checks
+//! only).
 
 use std::collections::VecDeque;
 use std::path::Path;

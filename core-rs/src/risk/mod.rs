@@ -15,6 +15,12 @@
 //! is an [`audit`] entry, hash-chained. Nothing bypasses the engine except
 //! [`RiskConfig::bypass`], which is itself written to the audit log when the engine starts.
 //!
+//! Where it sits: above the model ([`crate::model`]: orders, the order manager whose working
+//! orders and totals the checks read, the denial codes [`RiskReason`], re-exported here) and the
+//! portfolio, and below the command path ([`crate::exec`]) that every loop — bars, ticks/L2,
+//! live — runs a command through. It reads nothing from any venue: working orders are the
+//! trader's own order state, whichever venue holds them.
+//!
 //! Rust domain code: no PyO3 here (bindings in `python/risk.rs`).
 
 pub mod audit;
