@@ -1897,6 +1897,12 @@ impl<S: L2Strategy> Host for L2Backtest<S> {
         }
     }
 
+    /// The instrument is known once the recording (or the first quote) showed its precision.
+    #[inline(always)]
+    fn ready(&self) -> bool {
+        self.inst.is_some()
+    }
+
     #[inline(always)]
     fn mark_account(&mut self) {
         self.mark_mid();

@@ -226,8 +226,8 @@ impl Exec {
 }
 
 /// The parts of a loop the command path works on, borrowed at once. `instruments` is empty while
-/// the loop does not know its instrument yet (an L2 recording before its first price): nothing
-/// is checked nor shown to the layers then, and there is nothing to cancel or flatten.
+/// the loop does not know its instrument yet (see [`Host::ready`]): there is nothing to cancel
+/// or flatten then.
 pub struct Desk<'a> {
     pub exec: &'a mut Exec,
     pub risk: &'a mut RiskEngine,
@@ -262,12 +262,9 @@ impl Desk<'_> {
         r
     }
 
-    /// The risk engine's pre-trade check of `cmd` (passes while the instrument is unknown).
+    /// The risk engine's pre-trade check of `cmd`.
     #[inline(always)]
     fn check(&mut self, cmd: &mut Command, ts: i64) -> Result<(), RiskReason> {
-        if self.instruments.is_empty() {
-            return Ok(());
-        }
         self.with_view(ts, |risk, view| risk.check(cmd, view))
     }
 
@@ -353,6 +350,14 @@ pub trait Host {
     /// The loop's parts, borrowed at once.
     fn desk(&mut self) -> Desk<'_>;
 
+    /// Whether the loop knows its instruments: until then (an L2 recording before its first
+    /// price) commands pass unchecked and nothing is shown to the layers. The bar loop always
+    /// does (a constant: no test on its path).
+    #[inline(always)]
+    fn ready(&self) -> bool {
+        true
+    }
+
     /// Mark the account before the risk engine reads it (the L2 loop at the book's mid; bars
     /// are marked at each close: nothing to do).
     #[inline(always)]
@@ -376,7 +381,7 @@ pub fn route<H: Host>(h: &mut H, mut cmd: Command, ts: i64) -> Result<(), H::Err
     if H::LAZY_ACKS {
         catch_up(h, ts)?;
     }
-    let checked = if h.desk().risk.bypass() {
+    let checked = if h.desk().risk.bypass() || !h.ready() {
         Ok(())
     } else {
         h.mark_account();
@@ -425,10 +430,10 @@ fn risk_sync_slow<H: Host>(h: &mut H, ts: i64) -> Result<(), H::Error> {
 /// then read their wishes once (a state change is stamped `ts`).
 pub fn observe<H: Host>(h: &mut H, ts: i64, bar: Option<&Bar>) {
     h.mark_account();
-    let d = h.desk();
-    if d.instruments.is_empty() {
+    if !h.ready() {
         return;
     }
+    let d = h.desk();
     let exec = d.exec;
     let events = &d.events[exec.seen_events..];
     let events = if exec.backlog.is_empty() {
