@@ -1,4 +1,4 @@
-//! The event loop: data → venue (settle) → strategy → venue (new orders) → portfolio.
+//! The bar loop: data → venue (settle) → strategy → venue (new orders) → portfolio.
 //!
 //! One [`Backtest`] runs bars of one or many instruments, merged by timestamp upstream, in
 //! batches (call [`Backtest::run`] once per batch, then [`Backtest::finish`]). For each bar:
@@ -12,31 +12,37 @@
 //! 4. commands the handler issued go to the venue at once (close-mode market orders fill here);
 //! 5. when the timestamp advances, one equity point is recorded.
 //!
-//! **Risk** ([`crate::risk`]): every command of the handler passes [`Backtest::risk`] first
-//! ([`Backtest::submit`]); a denial is an order event (`Denied` / `ModifyRejected` /
-//! `CancelRejected` with `Reason::Risk(code)`) and nothing reaches the venue. With layers
+//! **Commands** take the path every mode shares ([`crate::exec`]: this loop is an
+//! [`exec::Host`] whose venue is the simulated bar venue, [`crate::venue`]): every command of
+//! the handler passes [`Backtest::risk`] first ([`Backtest::submit`], [`exec::route`]), then the
+//! account's rule; a denial is an order event (`Denied` / `ModifyRejected` / `CancelRejected`
+//! with `Reason::Risk(code)` or the account's reason) and nothing reaches the venue. With layers
 //! configured, after the venue settled a bar and the marks moved, the layers see the new fills,
 //! the new events, then the bar (one [`RiskEngine::sync`]); after a command, its fills and any
 //! event but `Submitted`/`Accepted` at once, those two at the next sync (before the next check at
 //! the latest: every check runs on layers that saw everything before it). A change of trading
-//! state reaches the handler ([`Handler::on_trading_state`]) before the bar's events. In EMERGENCY
-//! the engine itself cancels every working order and sends reduce-only market orders that
-//! flatten every position (ids from [`ENGINE_ORDER_ID_BASE`] up, never blocked by the state),
-//! again each bar until flat.
+//! state reaches the handler ([`Handler::on_trading_state`]) before the bar's events
+//! ([`exec::deliver`]). In EMERGENCY the engine itself cancels every working order and sends
+//! reduce-only market orders that flatten every position (ids from [`ENGINE_ORDER_ID_BASE`] up,
+//! never blocked by the state; [`exec::emergency`]), again each bar until flat.
+//!
+//! The orders themselves are the trader's own order state ([`crate::model::Orders`], driven by
+//! the venue); the risk engine reads them from there, never from the venue.
+
+use std::convert::Infallible;
 
 use crate::error::{CoreError, CoreResult};
+use crate::exec::{self, Desk, Exec, Host};
 use crate::model::fixed::{money_to_f64, pow10};
 use crate::model::{
     Bar, BarColumns, Command, Fill, Instrument, OrderEvent, OrderEventKind, OrderId, OrderKind,
     OrderSpec, Reason, Side,
 };
 use crate::portfolio::{AccountDenial, Portfolio};
-use crate::risk::{DenialNote, RiskEngine, RiskReason, RiskView, StateChange, TradingState};
+use crate::risk::{RiskEngine, RiskView, StateChange, TradingState};
 use crate::venue::{SimVenue, VenueConfig};
 
-/// Ids of the orders the engine sends itself (EMERGENCY flattening) start here, far above any
-/// strategy's ids.
-pub const ENGINE_ORDER_ID_BASE: OrderId = 1 << 63;
+pub use crate::exec::{Denial, Denials, ENGINE_ORDER_ID_BASE, check_account};
 
 /// The strategy side of the loop.
 pub trait Handler {
@@ -87,80 +93,6 @@ pub enum RunError<E> {
 impl<E> From<CoreError> for RunError<E> {
     fn from(e: CoreError) -> Self {
         RunError::Core(e)
-    }
-}
-
-/// A denied command with its numbers: the risk engine's or the account's reason, and one
-/// sentence of detail ("buy 1.000000 BTCUSDT at 86000.00 costs 86064.50 with fees; free balance
-/// 10000.00 (cash 10000.00)").
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Denial {
-    pub ts: i64,
-    pub order_id: OrderId,
-    pub reason: Reason,
-    pub detail: String,
-}
-
-/// Every denial of a run with its numbers, in order, found by order id.
-#[derive(Debug, Default, Clone)]
-pub struct Denials {
-    list: Vec<Denial>,
-    by_id: std::collections::HashMap<OrderId, usize>,
-}
-
-impl Denials {
-    /// The events of `cmd` refused for `reason`, one per order it is about (`orders`: see
-    /// [`crate::risk::command_orders`]; a cancel-all's are the working orders it would have
-    /// canceled): `Denied` for a new order or a list's leg, `ModifyRejected` for a modify,
-    /// `CancelRejected` for a cancel; each recorded with `detail`.
-    pub fn deny(
-        &mut self,
-        cmd: &Command,
-        orders: &[OrderId],
-        reason: Reason,
-        detail: &str,
-        ts: i64,
-        events: &mut Vec<OrderEvent>,
-    ) {
-        let kind = match cmd {
-            Command::Submit(_) | Command::SubmitList { .. } => OrderEventKind::Denied(reason),
-            Command::Modify { .. } => OrderEventKind::ModifyRejected(reason),
-            Command::Cancel { .. } | Command::CancelAll { .. } => {
-                OrderEventKind::CancelRejected(reason)
-            }
-        };
-        for &id in orders {
-            events.push(OrderEvent { id, ts, kind });
-            self.by_id.insert(id, self.list.len());
-            self.list.push(Denial {
-                ts,
-                order_id: id,
-                reason,
-                detail: detail.to_string(),
-            });
-        }
-    }
-
-    /// [`deny`](Self::deny) the command the risk engine just recorded as denied (`note`, its
-    /// [`RiskEngine::last_denial`]: the engine's own denial or the account's): the orders and the
-    /// sentence of its audit entry.
-    pub fn deny_noted(
-        &mut self,
-        cmd: &Command,
-        note: &DenialNote,
-        reason: Reason,
-        events: &mut Vec<OrderEvent>,
-    ) {
-        self.deny(cmd, &note.orders, reason, &note.sentence, note.ts, events);
-    }
-
-    /// The latest denial of order `id`.
-    pub fn of(&self, id: OrderId) -> Option<&Denial> {
-        self.by_id.get(&id).map(|&k| &self.list[k])
-    }
-
-    pub fn all(&self) -> &[Denial] {
-        &self.list
     }
 }
 
@@ -233,60 +165,6 @@ pub fn exit_reason(t: &crate::portfolio::Trade) -> &'static str {
     t.exit.as_str()
 }
 
-/// The account's rule for a command, in every mode (see [`Portfolio::check_order`]): a new order,
-/// each leg of a list that can trade on its own (every OCO leg, an OTO/bracket's parent; the
-/// children activate later, sized to the parent's fill, and meet the fill-time check), and a
-/// modify as the order would become. `estimate(spec, qty)`: the price the order can fill at in
-/// this mode (None: no price yet); `fee_rate`: the highest fee rate it may pay.
-pub fn check_account(
-    portfolio: &Portfolio,
-    instruments: &[Instrument],
-    orders: &crate::venue::Orders,
-    cmd: &Command,
-    fee_rate: crate::model::fixed::Rate,
-    estimate: &dyn Fn(&OrderSpec, i64) -> Option<i64>,
-) -> Result<(), AccountDenial> {
-    let one = |spec: &OrderSpec, open_qty: i64, own: Option<&crate::model::WorkingTotals>| {
-        let px = estimate(spec, open_qty);
-        portfolio.check_order(instruments, spec, open_qty, px, fee_rate, orders, own)
-    };
-    match cmd {
-        Command::Submit(spec) => one(spec, spec.qty, None),
-        Command::SubmitList { kind, orders, .. } => {
-            let legs = match kind {
-                crate::model::ListKind::Oco => &orders[..],
-                _ => &orders[..orders.len().min(1)],
-            };
-            for spec in legs {
-                one(spec, spec.qty, None)?;
-            }
-            Ok(())
-        }
-        Command::Modify {
-            id,
-            qty,
-            px,
-            trigger,
-        } => {
-            let Some(o) = orders.get(*id) else {
-                return Ok(()); // the venue answers an unknown id
-            };
-            if o.status.is_closed() {
-                return Ok(());
-            }
-            let mut spec = o.spec.clone();
-            crate::risk::checks::apply_modify(&mut spec, *qty, *px, *trigger);
-            let open_qty = (spec.qty - o.filled).max(0);
-            let own = o
-                .status
-                .is_working()
-                .then(|| crate::model::WorkingTotals::of(o));
-            one(&spec, open_qty, own.as_ref())
-        }
-        Command::Cancel { .. } | Command::CancelAll { .. } => Ok(()),
-    }
-}
-
 /// The equity curve: one point per distinct timestamp, after every bar of that timestamp.
 #[derive(Debug, Default, Clone)]
 pub struct EquityCurve {
@@ -305,17 +183,10 @@ pub struct Backtest {
     /// The risk engine every command passes (default: structural checks, no layers).
     pub risk: RiskEngine,
     events: Vec<OrderEvent>,
-    /// Fills and events already shown to the risk layers.
-    risk_fills: usize,
-    risk_events: usize,
-    /// Events handed to the strategy (and dropped from `events`) before the layers saw them:
-    /// only a command's `Submitted`/`Accepted`, which wait for the next sync (see `risk_sync`).
-    risk_backlog: Vec<OrderEvent>,
-    /// Per instrument: the engine's latest flattening order (EMERGENCY).
-    flatten: Vec<Option<OrderId>>,
+    /// The command path's state: what the risk layers saw, the engine's own orders.
+    exec: Exec,
     /// Per instrument: the bar interval (ns; 0 unknown): a bar closes at `ts + interval`.
     bar_interval: Vec<i64>,
-    engine_ids: OrderId,
     /// Highest id a handler used (engine ids excluded).
     user_max_id: OrderId,
     /// Every denial (risk engine or account) with its numbers, in order.
@@ -359,12 +230,8 @@ impl Backtest {
             curve: EquityCurve::default(),
             risk: RiskEngine::structural(n),
             events: Vec::new(),
-            risk_fills: 0,
-            risk_events: 0,
-            risk_backlog: Vec::new(),
-            flatten: vec![None; n],
+            exec: Exec::new(n),
             bar_interval: vec![0; n],
-            engine_ids: ENGINE_ORDER_ID_BASE,
             user_max_id: 0,
             denials: Denials::default(),
             current: None,
@@ -399,9 +266,7 @@ impl Backtest {
     /// Replace the risk engine (before the run; the old one's report and audit log are dropped).
     pub fn set_risk(&mut self, risk: RiskEngine) {
         self.risk = risk;
-        self.risk_fills = self.fills.len();
-        self.risk_events = self.events.len();
-        self.risk_backlog.clear();
+        self.exec.reset_seen(self.fills.len(), self.events.len());
     }
 
     /// The engine clock: while a bar is handled, its close time (`ts` + its instrument's bar
@@ -450,10 +315,7 @@ impl Backtest {
     /// A manual trading-state command (strategy or operator); EMERGENCY acts at once.
     pub fn set_trading_state(&mut self, state: TradingState, reason: &str) {
         let ts = self.now();
-        self.risk.set_state(state, reason, ts);
-        if self.risk.state() == TradingState::Emergency {
-            self.emergency(ts);
-        }
+        let Ok(()) = exec::set_state(self, state, reason, "command", ts);
     }
 
     /// Run `f` with the risk engine and a view of the account (no allocation).
@@ -463,24 +325,14 @@ impl Backtest {
         ts: i64,
         f: impl FnOnce(&mut RiskEngine, &RiskView<'_>) -> R,
     ) -> R {
-        let m = self.risk.take_market();
-        let view = RiskView {
-            ts,
-            instruments: &self.instruments,
-            portfolio: &self.portfolio,
-            orders: &self.venue.orders,
-            confidence: &m.confidence,
-            last_data_ts: &m.last_data_ts,
-        };
-        let r = f(&mut self.risk, &view);
-        self.risk.put_market(m);
-        r
+        self.desk().with_view(ts, f)
     }
 
     /// Send a command to the venue now; fills it produces reach the portfolio at once. The risk
     /// engine checks it first (it may shrink a new order's quantity, or deny the command: an
-    /// order event says why and nothing reaches the venue).
-    pub fn submit(&mut self, mut cmd: Command) {
+    /// order event says why and nothing reaches the venue), then the account's rule
+    /// ([`exec::route`]).
+    pub fn submit(&mut self, cmd: Command) {
         let ts = self.now();
         match &cmd {
             Command::Submit(spec) => self.user_max_id = self.user_max_id.max(spec.id),
@@ -491,90 +343,7 @@ impl Backtest {
             }
             _ => {}
         }
-        self.risk_catch_up(ts);
-        if !self.risk.bypass()
-            && let Err(r) = self.with_risk_view(ts, |risk, view| risk.check(&mut cmd, view))
-        {
-            self.risk_denied(&cmd, r);
-            self.risk_sync(ts);
-            return;
-        }
-        // accounts: the account's own rule (never bypassed: a venue would refuse the order too):
-        // a cash account pays for buys and holds what it sells, a margin account carries the
-        // initial margin, working orders and fees counted.
-        if let Err(d) = self.account_check(&cmd) {
-            self.account_denied(&cmd, d, ts);
-            self.risk_sync(ts);
-            return;
-        }
-        let bar = self.current;
-        self.venue.command(
-            &mut self.portfolio,
-            &self.instruments,
-            cmd,
-            bar.as_ref(),
-            self.bar_index,
-            ts,
-            &mut self.events,
-            &mut self.fills,
-        );
-        self.risk_sync(ts);
-    }
-
-    /// The events of a command the risk engine refused (recorded, with its sentence and its
-    /// audit entry, by the engine: [`RiskEngine::last_denial`]).
-    #[inline(never)]
-    fn risk_denied(&mut self, cmd: &Command, r: RiskReason) {
-        self.deny_noted(cmd, Reason::Risk(r));
-    }
-
-    /// The events and records of the denial the risk engine just noted (its own or the
-    /// account's: both land the same way).
-    fn deny_noted(&mut self, cmd: &Command, reason: Reason) {
-        debug_assert!(self.risk.last_denial().is_some(), "a denial is noted first");
-        if let Some(n) = self.risk.last_denial() {
-            self.denials.deny_noted(cmd, n, reason, &mut self.events);
-        }
-    }
-
-    /// After a command: show the risk layers the fills and events they have not seen (a no-op
-    /// without layers); EMERGENCY entered on the way acts at once. A command that only produced
-    /// `Submitted`/`Accepted` events moved no account and cannot raise a wish: the layers see
-    /// those at the next sync instead (before the next check, at the bar's turn: `risk_catch_up`,
-    /// `risk_bar`), which is one reading of the wishes a bar instead of two on a strategy that
-    /// trades every bar. Every check still runs on layers that have seen everything before it.
-    // NB: callgrind, the trade-every-bar run (100k bars) with the three default layers against
-    // none: ~1,090 extra instructions a bar with a sync after each command, ~970 with this;
-    // ~1,350 before the layers' hook lists (`Hooks`) and the O(1) wishes, ~890 with all of it.
-    #[inline(always)]
-    fn risk_sync(&mut self, ts: i64) {
-        if self.risk.has_layers()
-            && (self.risk_fills < self.fills.len()
-                || self.events[self.risk_events..].iter().any(|e| {
-                    !matches!(e.kind, OrderEventKind::Submitted | OrderEventKind::Accepted)
-                }))
-        {
-            self.risk_sync_slow(ts);
-        }
-    }
-
-    /// Before a check: show the layers what `risk_sync` left for later.
-    #[inline(always)]
-    fn risk_catch_up(&mut self, ts: i64) {
-        if self.risk.has_layers()
-            && (self.risk_events < self.events.len() || !self.risk_backlog.is_empty())
-        {
-            self.risk_sync_slow(ts);
-        }
-    }
-
-    #[inline(never)]
-    fn risk_sync_slow(&mut self, ts: i64) {
-        let before = self.risk.state();
-        self.risk_observe(ts, None);
-        if before != TradingState::Emergency && self.risk.state() == TradingState::Emergency {
-            self.emergency(ts);
-        }
+        let Ok(()) = exec::route(self, cmd, ts);
     }
 
     /// The bar's turn of the risk layers: its fills and events, then the bar itself, then one
@@ -583,100 +352,7 @@ impl Backtest {
     fn risk_bar(&mut self, bar: &Bar) {
         let ts = self.close_ts(bar);
         self.risk.note_data(bar.instrument, ts);
-        self.risk_observe(ts, Some(bar));
-    }
-
-    /// Hand the layers the fills and events they have not seen (and `bar`), then read their
-    /// wishes once.
-    fn risk_observe(&mut self, ts: i64, bar: Option<&Bar>) {
-        let events = &self.events[self.risk_events..];
-        let events = if self.risk_backlog.is_empty() {
-            events
-        } else {
-            // One pass: the older events first.
-            self.risk_backlog.extend_from_slice(events);
-            &self.risk_backlog[..]
-        };
-        self.risk.sync(
-            ts,
-            &self.instruments,
-            &self.portfolio,
-            &self.venue.orders,
-            &self.fills[self.risk_fills..],
-            events,
-            bar,
-        );
-        self.risk_backlog.clear();
-        self.risk_fills = self.fills.len();
-        self.risk_events = self.events.len();
-    }
-
-    /// EMERGENCY: cancel every working order the engine did not send, and flatten every open
-    /// position with a reduce-only market order (a new one when the last one closed without
-    /// flattening). Runs each bar until flat; sends nothing once flat.
-    #[inline(never)]
-    fn emergency(&mut self, ts: i64) {
-        let bar = self.current;
-        let victims: Vec<OrderId> = self
-            .venue
-            .working_orders()
-            .filter(|o| o.id() < ENGINE_ORDER_ID_BASE)
-            .map(|o| o.id())
-            .collect();
-        let from = self.events.len();
-        for id in victims {
-            let (bi, events, fills) = (self.bar_index, &mut self.events, &mut self.fills);
-            let cancel = Command::Cancel { id };
-            self.venue.command(
-                &mut self.portfolio,
-                &self.instruments,
-                cancel,
-                bar.as_ref(),
-                bi,
-                ts,
-                events,
-                fills,
-            );
-        }
-        for e in &mut self.events[from..] {
-            if let OrderEventKind::Canceled(r) = &mut e.kind {
-                *r = Reason::Risk(RiskReason::StateEmergency);
-            }
-        }
-        for i in 0..self.instruments.len() {
-            let pos = self.portfolio.positions[i].qty;
-            if pos == 0 {
-                continue;
-            }
-            if let Some(id) = self.flatten[i]
-                && self
-                    .venue
-                    .orders
-                    .get(id)
-                    .is_some_and(|o| !o.status.is_closed())
-            {
-                continue; // ours is still working (or in flight)
-            }
-            self.engine_ids += 1;
-            let id = self.engine_ids;
-            let side = if pos > 0 { Side::Sell } else { Side::Buy };
-            let spec = OrderSpec {
-                reduce_only: true,
-                ..OrderSpec::new(id, i as u32, side, OrderKind::Market, pos.abs())
-            };
-            self.flatten[i] = Some(id);
-            let (bi, events, fills) = (self.bar_index, &mut self.events, &mut self.fills);
-            self.venue.command(
-                &mut self.portfolio,
-                &self.instruments,
-                Command::Submit(spec),
-                bar.as_ref(),
-                bi,
-                ts,
-                events,
-                fills,
-            );
-        }
+        exec::observe(self, ts, Some(bar));
     }
 
     /// accounts: the part of `bar` the venue may trade before the path reaches the liquidation
@@ -728,19 +404,6 @@ impl Backtest {
         Some((cut, original))
     }
 
-    /// accounts: the account's rule for a command ([`check_account`]), at the prices orders can
-    /// fill at here ([`Backtest::fill_estimate`]).
-    fn account_check(&self, cmd: &Command) -> Result<(), AccountDenial> {
-        check_account(
-            &self.portfolio,
-            &self.instruments,
-            &self.venue.orders,
-            cmd,
-            self.check_fee_rate(),
-            &|spec: &OrderSpec, qty: i64| self.fill_estimate(spec, qty),
-        )
-    }
-
     /// The highest fee rate an order may pay (maker or taker, the schedule's highest tier).
     #[inline]
     fn check_fee_rate(&self) -> crate::model::fixed::Rate {
@@ -789,15 +452,6 @@ impl Backtest {
             self.venue
                 .estimate_taker_px(inst, spec.side, base, qty, bar.as_ref()),
         )
-    }
-
-    /// The events of a command the account refused, and its record.
-    #[inline(never)]
-    fn account_denied(&mut self, cmd: &Command, d: AccountDenial, ts: i64) {
-        self.with_risk_view(ts, |risk, view| {
-            risk.note_account_denial(cmd, d.reason.code(), &d.detail, view)
-        });
-        self.deny_noted(cmd, d.reason);
     }
 
     /// The latest denial of order `id` (its numbers), if it was denied.
@@ -882,34 +536,7 @@ impl Backtest {
 
     #[inline(never)]
     fn deliver_slow<H: Handler>(&mut self, h: &mut H) -> Result<(), RunError<H::Error>> {
-        let mut rounds = 0;
-        while !self.events.is_empty() || self.risk.has_pending_changes() {
-            rounds += 1;
-            if rounds > 64 {
-                return Err(RunError::Core(CoreError::InvalidArgument {
-                    name: "strategy",
-                    reason: "order events kept triggering new orders within one bar (64 rounds)"
-                        .into(),
-                }));
-            }
-            for change in self.risk.take_changes() {
-                h.on_trading_state(self, &change)
-                    .map_err(RunError::Handler)?;
-            }
-            if self.events.is_empty() {
-                continue;
-            }
-            let ts = self.now();
-            self.risk_sync(ts);
-            h.on_events(self).map_err(RunError::Handler)?;
-            if self.risk_events < self.events.len() && self.risk.has_layers() {
-                self.risk_backlog
-                    .extend_from_slice(&self.events[self.risk_events..]);
-            }
-            self.events.clear();
-            self.risk_events = 0;
-        }
-        Ok(())
+        exec::deliver(&mut Delivery { bt: self, h })
     }
 
     /// Run one batch of bars through the handler.
@@ -1145,7 +772,7 @@ impl Backtest {
             self.risk_bar(bar);
         }
         if self.risk.state() == TradingState::Emergency {
-            self.emergency(self.close_ts(bar));
+            let Ok(()) = exec::emergency(self, self.close_ts(bar));
         }
         self.deliver(h)?;
         h.on_bar(self, bar, i).map_err(RunError::Handler)?;
@@ -1162,10 +789,8 @@ impl Backtest {
         if let Some(last) = self.last_ts.take() {
             self.record_point(last);
         }
-        if self.risk.has_layers()
-            && (self.risk_events < self.events.len() || !self.risk_backlog.is_empty())
-        {
-            self.risk_observe(ts, None); // the last events, for the report; nothing is sent
+        if self.desk().lagging() {
+            exec::observe(self, ts, None); // the last events, for the report; nothing is sent
         }
         self.risk.finish(ts);
     }
@@ -1203,6 +828,101 @@ impl Backtest {
             self.venue
                 .estimate_taker_px(inst, Side::Buy, pos.mark, inst.lot, bar.as_ref());
         fee * (slipped as f64 / pos.mark as f64).max(1.0)
+    }
+}
+
+/// The bar loop in the command path: the simulated bar venue takes the commands at once (its
+/// latency model delays their arrival), in the bar being handled.
+impl Host for Backtest {
+    type Error = Infallible;
+    const LAZY_ACKS: bool = true;
+
+    #[inline(always)]
+    fn desk(&mut self) -> Desk<'_> {
+        Desk {
+            exec: &mut self.exec,
+            risk: &mut self.risk,
+            denials: &mut self.denials,
+            instruments: &self.instruments,
+            portfolio: &self.portfolio,
+            orders: &self.venue.orders,
+            fills: &self.fills,
+            events: &mut self.events,
+        }
+    }
+
+    /// accounts: the account's rule for a command ([`check_account`]), at the prices orders can
+    /// fill at here (`Backtest::fill_estimate`).
+    fn account_check(&self, cmd: &Command) -> Result<(), AccountDenial> {
+        check_account(
+            &self.portfolio,
+            &self.instruments,
+            &self.venue.orders,
+            cmd,
+            self.check_fee_rate(),
+            &|spec: &OrderSpec, qty: i64| self.fill_estimate(spec, qty),
+        )
+    }
+
+    #[inline]
+    fn send(&mut self, cmd: Command, ts: i64) -> Result<(), Infallible> {
+        let bar = self.current;
+        self.venue.command(
+            &mut self.portfolio,
+            &self.instruments,
+            cmd,
+            bar.as_ref(),
+            self.bar_index,
+            ts,
+            &mut self.events,
+            &mut self.fills,
+        );
+        Ok(())
+    }
+}
+
+/// The bar loop's delivery: the handler gets the state changes one by one, then the batch of
+/// events (read from `bt.events()`), which the loop then drops.
+struct Delivery<'a, H> {
+    bt: &'a mut Backtest,
+    h: &'a mut H,
+}
+
+impl<H: Handler> exec::Deliver for Delivery<'_, H> {
+    type Error = RunError<H::Error>;
+
+    #[inline]
+    fn risk(&mut self) -> &mut RiskEngine {
+        &mut self.bt.risk
+    }
+
+    #[inline]
+    fn unseen_events(&self) -> bool {
+        !self.bt.events.is_empty()
+    }
+
+    fn hand_over(&mut self, changes: Vec<StateChange>) -> Result<(), Self::Error> {
+        let bt = &mut *self.bt;
+        for change in changes {
+            self.h
+                .on_trading_state(bt, &change)
+                .map_err(RunError::Handler)?;
+        }
+        if bt.events.is_empty() {
+            return Ok(());
+        }
+        let ts = bt.now();
+        let Ok(()) = exec::risk_sync(bt, ts);
+        self.h.on_events(bt).map_err(RunError::Handler)?;
+        bt.desk().forget_events();
+        Ok(())
+    }
+
+    fn runaway(&self) -> Self::Error {
+        RunError::Core(CoreError::InvalidArgument {
+            name: "strategy",
+            reason: "order events kept triggering new orders within one bar (64 rounds)".into(),
+        })
     }
 }
 

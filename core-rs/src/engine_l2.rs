@@ -1,6 +1,7 @@
-//! The L2 backtest loop: a raw Binance WebSocket recording (or, in quote mode, trade and quote
+//! The tick/L2 loop: a raw Binance WebSocket recording (or, in quote mode, trade and quote
 //! ticks) drives an [`L2Matcher`] event by event, and a strategy is called for the data it asks
-//! for ([`L2Strategy::wants`]). Everything per event stays in Rust; a callback the strategy does
+//! for ([`L2Strategy::wants`]). A live session ([`crate::live`]) runs this same loop on events
+//! from its feeds. Everything per event stays in Rust; a callback the strategy does
 //! not want costs nothing (a `bookTicker` line is then only counted, a trade is parsed only when
 //! an order rests or bars are built).
 //!
@@ -24,7 +25,7 @@
 //! Quote mode ([`L2Backtest::new_quotes`], [`run_ticks`]): each quote tick is a one-level book
 //! and the strategy's quote; the book is "synced" once a quote has a side.
 //!
-//! Order lifecycle: the one order manager, [`crate::venue::Orders`], owns every status change and
+//! Order lifecycle: the one order manager, [`crate::model::Orders`], owns every status change and
 //! event (duplicate ids, validation, post-only/reduce-only, IOC/FOK, OCO/OTO/bracket,
 //! modify/cancel); this loop only decides fills ([`L2Matcher`]) and triggers. Conditional orders
 //! (stop, if-touched, trailing) wait off the book and trigger on trade prints (trailing stops
@@ -35,16 +36,22 @@
 //! moves by `Instrument::notional`, fees round against the trader); it is marked at the mid when
 //! the risk engine reads it and at the strategy's wake-ups.
 //!
-//! **Risk** ([`crate::risk`]): every command of the strategy passes the same [`RiskEngine`] as in
-//! the bar engine ([`crate::engine::Backtest`]) before it reaches latency or the matcher; a denial
-//! is an order event (`Denied` / `ModifyRejected` / `CancelRejected` with `Reason::Risk(code)`),
-//! handed to [`L2Strategy::on_event`], and nothing reaches the matcher. With layers configured,
-//! the layers see every fill and order event (`observe_*` then `settle`), every change of the
-//! best bid/ask ([`RiskEngine::on_quote`]: the panic layer's spread condition) and the data
-//! time; a change of trading state reaches [`L2Strategy::on_trading_state`]. In EMERGENCY the
+//! **Commands** take the path every mode shares ([`crate::exec`]: this loop is an
+//! [`exec::Host`] whose venue is latency then the matcher): every command of the strategy passes
+//! the same [`RiskEngine`] as in the bar engine ([`crate::engine::Backtest`]), then the account's
+//! rule, before it reaches latency or the matcher; a denial is an order event (`Denied` /
+//! `ModifyRejected` / `CancelRejected` with `Reason::Risk(code)` or the account's reason), handed
+//! to [`L2Strategy::on_event`], and nothing reaches the matcher. With layers configured, the
+//! layers see every fill and order event after each command and each recorded event (one
+//! [`RiskEngine::sync`]: observe, then settle), every change of the best bid/ask
+//! ([`RiskEngine::on_quote`]: the panic layer's spread condition) and the data time; a change of
+//! trading state reaches [`L2Strategy::on_trading_state`] ([`exec::deliver`]). In EMERGENCY the
 //! loop cancels the strategy's working orders and flattens the position with a reduce-only market
-//! order (ids from [`ENGINE_ORDER_ID_BASE`] up), again at each wake-up until flat. Without layers
-//! none of the per-event work runs (the default engine has the structural checks only).
+//! order (ids from [`crate::exec::ENGINE_ORDER_ID_BASE`] up; [`exec::emergency`]), again at each
+//! wake-up until flat; an operator's controls ([`L2Backtest::operator_state`],
+//! [`L2Backtest::operator_cancel_all`], [`L2Backtest::operator_flatten`]) take the same path.
+//! Without layers none of the per-event work runs (the default engine has the structural checks
+//! only).
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -57,17 +64,16 @@ use crate::data::aggregate::BarAggregator;
 use crate::data::binance_ws::{WsMessage, decode_line, levels, stream_name};
 use crate::data::decimal::{decimals_of, parse_fixed};
 use crate::data::replay::each_line;
-use crate::engine::ENGINE_ORDER_ID_BASE;
 use crate::error::{CoreError, CoreResult};
+use crate::exec::{self, Denials, Desk, Exec, Host};
+use crate::model::Orders;
 use crate::model::fixed::Rate;
 use crate::model::order::{
-    Command, Fill, Liquidity, OrderEvent, OrderEventKind, OrderId, OrderKind, OrderSpec,
-    OrderStatus, Reason, Side,
+    Command, Fill, Liquidity, OrderEvent, OrderId, OrderKind, OrderSpec, OrderStatus, Side,
 };
 use crate::model::{AggressorSide, Bar, Instrument};
 use crate::portfolio::Portfolio;
-use crate::risk::{RiskEngine, RiskReason, RiskView, StateChange, TradingState};
-use crate::venue::Orders;
+use crate::risk::{RiskEngine, StateChange, TradingState};
 use crate::venue::fees::FeeModel;
 use crate::venue::l2::{Arrival, L2Matcher, MatchFill, Working};
 use crate::venue::queue::QueueModel;
@@ -250,7 +256,7 @@ pub struct L2View<'a> {
     pub events: &'a [OrderEvent],
     pub fills: &'a [Fill],
     /// Every denial so far with its numbers (an event's detail, by order id).
-    pub denials: &'a crate::engine::Denials,
+    pub denials: &'a Denials,
 }
 
 /// What a strategy asks the loop for, read once when the run starts. The loop does the work of
@@ -617,12 +623,11 @@ pub struct L2Backtest<S: L2Strategy> {
     /// The account: cash, the position, fees (fills applied in order).
     portfolio: Portfolio,
     /// Every denial (risk engine or account) with its numbers.
-    denials: crate::engine::Denials,
+    denials: Denials,
     /// The risk engine every command passes (default: structural checks, no layers).
     risk: RiskEngine,
-    /// Fills and events already shown to the risk layers.
-    risk_fills: usize,
-    risk_events: usize,
+    /// The command path's state: what the risk layers saw, the engine's own orders.
+    exec: Exec,
     /// The best bid/ask last shown to the layers (raw; `i64::MIN`: none yet).
     risk_quote: (i64, i64),
     /// What the strategy is called for.
@@ -637,9 +642,6 @@ pub struct L2Backtest<S: L2Strategy> {
     last_top: (Option<Level>, Option<Level>),
     /// Inside the delivery loop (nested calls leave the work to it).
     delivering: bool,
-    /// The engine's latest flattening order (EMERGENCY) and its id counter.
-    flatten: Option<OrderId>,
-    engine_ids: OrderId,
     clock: i64,
     next_wake: Option<i64>,
     scratch: Vec<Delta>,
@@ -730,10 +732,9 @@ impl<S: L2Strategy> L2Backtest<S> {
             untriggered: Vec::new(),
             arriving: Vec::new(),
             portfolio,
-            denials: crate::engine::Denials::default(),
+            denials: Denials::default(),
             risk: RiskEngine::structural(1),
-            risk_fills: 0,
-            risk_events: 0,
+            exec: Exec::new(1),
             risk_quote: (i64::MIN, i64::MIN),
             wants,
             seen_events: 0,
@@ -741,8 +742,6 @@ impl<S: L2Strategy> L2Backtest<S> {
             ticker_seen: false,
             last_top: (None, None),
             delivering: false,
-            flatten: None,
-            engine_ids: ENGINE_ORDER_ID_BASE,
             clock: i64::MIN,
             next_wake: None,
             scratch: Vec::with_capacity(512),
@@ -785,8 +784,7 @@ impl<S: L2Strategy> L2Backtest<S> {
     /// initial state reaches the strategy at the first wake-up.
     pub fn set_risk(&mut self, risk: RiskEngine) {
         self.risk = risk;
-        self.risk_fills = self.fills.len();
-        self.risk_events = self.events.len();
+        self.exec.reset_seen(self.fills.len(), self.events.len());
     }
 
     fn ensure(&mut self, px: &str, qty: &str) -> CoreResult<()> {
@@ -1139,7 +1137,7 @@ impl<S: L2Strategy> L2Backtest<S> {
                 Some(w) => w.saturating_add(((ts - w) / e + 1).saturating_mul(e)),
             });
             if self.risk.state() == TradingState::Emergency {
-                self.emergency(ts)?;
+                exec::emergency(self, ts)?;
             }
             self.deliver_pending(ts)?;
             if self.wants.book {
@@ -1392,7 +1390,7 @@ impl<S: L2Strategy> L2Backtest<S> {
         let mut pending = std::mem::take(&mut out.ops);
         for op in pending.drain(..) {
             match op {
-                Op::Command(c) => self.route(c, ts)?,
+                Op::Command(c) => exec::route(self, c, ts)?,
                 Op::State(state, reason) => self.set_trading_state(state, &reason, ts)?,
                 Op::Confidence(c) => self.risk.set_confidence(0, c),
                 Op::Timer {
@@ -1407,96 +1405,19 @@ impl<S: L2Strategy> L2Backtest<S> {
         self.deliver_pending(ts)
     }
 
-    /// A commanded trading state (the strategy's or an operator's manual state, as
-    /// [`crate::engine::Backtest::set_trading_state`]); EMERGENCY acts at once.
+    /// The strategy's commanded trading state (as [`crate::engine::Backtest::set_trading_state`]);
+    /// EMERGENCY acts at once.
     pub fn set_trading_state(
         &mut self,
         state: TradingState,
         reason: &str,
         ts: i64,
     ) -> CoreResult<()> {
-        self.risk.set_state(state, reason, ts);
-        if self.risk.state() == TradingState::Emergency {
-            self.emergency(ts)?;
-        }
-        Ok(())
+        exec::set_state(self, state, reason, "command", ts)
     }
 
-    /// A command of the strategy: the risk engine first (a denial is an event, and nothing goes
-    /// further), then latency or the matcher.
-    #[inline]
-    fn route(&mut self, mut c: Command, ts: i64) -> CoreResult<()> {
-        if !self.risk.bypass()
-            && let Err(r) = self.risk_check(&mut c, ts)
-        {
-            self.risk_denied(&c, r);
-        } else if let Err(d) = self.account_check(&c) {
-            // the account's own rule, after the risk engine and never bypassed
-            self.account_denied(&c, d, ts);
-        } else {
-            self.route_unchecked(c, ts)?;
-        }
-        self.risk_sync(ts)
-    }
-
-    /// The account's rule for `c` ([`crate::engine::check_account`]), at the prices orders can
-    /// fill at on this book: a limit at its limit; a market order at the touch it takes (the best
-    /// ask for a buy, the best bid for a sell; the mid when that side is empty); a stop at its
-    /// trigger or the touch, whichever is worse; a market-if-touched at the better.
-    fn account_check(&mut self, c: &Command) -> Result<(), crate::portfolio::AccountDenial> {
-        let Some(inst) = self.inst.as_ref() else {
-            return Ok(());
-        };
-        let book = book_of(&self.sync, &self.quote_book);
-        let touch = |side: Side| -> Option<i64> {
-            let b = book?;
-            match side {
-                Side::Buy => b.best_ask(),
-                Side::Sell => b.best_bid(),
-            }
-            .map(|l| l.px)
-        };
-        let mark = self.portfolio.positions[0].mark;
-        let estimate = |spec: &OrderSpec, _qty: i64| -> Option<i64> {
-            use crate::model::order::OrderKind as K;
-            if let Some(l) = spec.kind.limit_px() {
-                return Some(l);
-            }
-            let here = touch(spec.side).or((mark > 0).then_some(mark))?;
-            let buy = spec.side == Side::Buy;
-            Some(match spec.kind {
-                K::StopMarket { trigger } => {
-                    if buy {
-                        trigger.max(here)
-                    } else {
-                        trigger.min(here)
-                    }
-                }
-                K::MarketIfTouched { trigger } => {
-                    if buy {
-                        trigger.min(here)
-                    } else {
-                        trigger.max(here)
-                    }
-                }
-                _ => here,
-            })
-        };
-        let rate = self
-            .fees
-            .max_rate(Liquidity::Maker)
-            .max(self.fees.max_rate(Liquidity::Taker));
-        crate::engine::check_account(
-            &self.portfolio,
-            std::slice::from_ref(inst),
-            &self.orders,
-            c,
-            rate,
-            &estimate,
-        )
-    }
-
-    /// A command past the risk engine (or the engine's own, in EMERGENCY).
+    /// A command past the risk engine (or the engine's own, in EMERGENCY): latency, or the
+    /// matcher at once.
     #[inline]
     fn route_unchecked(&mut self, c: Command, ts: i64) -> CoreResult<()> {
         if self.latency.is_zero() {
@@ -1523,109 +1444,6 @@ impl<S: L2Strategy> L2Backtest<S> {
         self.portfolio.mark(0, px, px_f);
     }
 
-    /// The risk engine's pre-trade check of `c` against the account marked at the mid.
-    #[inline]
-    fn risk_check(&mut self, c: &mut Command, ts: i64) -> Result<(), RiskReason> {
-        self.mark_mid();
-        // the strategy is only called once the instrument is known
-        self.with_risk_view(ts, |risk, view| risk.check(c, view))
-            .unwrap_or(Ok(()))
-    }
-
-    /// `f` with the risk engine and a view of the account (None before the instrument is
-    /// known).
-    #[inline(always)]
-    fn with_risk_view<R>(
-        &mut self,
-        ts: i64,
-        f: impl FnOnce(&mut RiskEngine, &RiskView<'_>) -> R,
-    ) -> Option<R> {
-        let inst = self.inst.as_ref()?;
-        let m = self.risk.take_market();
-        let view = RiskView {
-            ts,
-            instruments: std::slice::from_ref(inst),
-            portfolio: &self.portfolio,
-            orders: &self.orders,
-            confidence: &m.confidence,
-            last_data_ts: &m.last_data_ts,
-        };
-        let r = f(&mut self.risk, &view);
-        self.risk.put_market(m);
-        Some(r)
-    }
-
-    /// The events of a command the risk engine refused (in the run's events; recorded, with
-    /// its sentence and its audit entry, by the engine: [`RiskEngine::last_denial`]).
-    #[inline(never)]
-    fn risk_denied(&mut self, cmd: &Command, r: RiskReason) {
-        self.deny_noted(cmd, Reason::Risk(r));
-    }
-
-    /// A command the account refused: noted by the risk engine (counted, audited) like its own
-    /// denials, then its events.
-    #[inline(never)]
-    fn account_denied(&mut self, cmd: &Command, d: crate::portfolio::AccountDenial, ts: i64) {
-        // the account refuses nothing before the instrument is known (`account_check`)
-        if self
-            .with_risk_view(ts, |risk, view| {
-                risk.note_account_denial(cmd, d.reason.code(), &d.detail, view)
-            })
-            .is_some()
-        {
-            self.deny_noted(cmd, d.reason);
-        }
-    }
-
-    /// The events and records of the denial the risk engine just noted (its own or the
-    /// account's).
-    fn deny_noted(&mut self, cmd: &Command, reason: Reason) {
-        if let Some(n) = self.risk.last_denial() {
-            self.denials.deny_noted(cmd, n, reason, &mut self.events);
-        }
-    }
-
-    /// Show the risk layers the fills and events they have not seen (a no-op without layers);
-    /// EMERGENCY entered on the way acts at once.
-    #[inline(always)]
-    fn risk_sync(&mut self, ts: i64) -> CoreResult<()> {
-        if self.risk.has_layers()
-            && (self.risk_fills < self.fills.len() || self.risk_events < self.events.len())
-        {
-            return self.risk_sync_slow(ts);
-        }
-        Ok(())
-    }
-
-    #[inline(never)]
-    fn risk_sync_slow(&mut self, ts: i64) -> CoreResult<()> {
-        let before = self.risk.state();
-        self.risk_observe(ts);
-        if before != TradingState::Emergency && self.risk.state() == TradingState::Emergency {
-            self.emergency(ts)?;
-        }
-        Ok(())
-    }
-
-    /// Hand the layers the fills and events they have not seen, then read their wishes once.
-    fn risk_observe(&mut self, ts: i64) {
-        self.mark_mid();
-        let Some(inst) = self.inst.as_ref() else {
-            return;
-        };
-        self.risk.sync(
-            ts,
-            std::slice::from_ref(inst),
-            &self.portfolio,
-            &self.orders,
-            &self.fills[self.risk_fills..],
-            &self.events[self.risk_events..],
-            None,
-        );
-        self.risk_fills = self.fills.len();
-        self.risk_events = self.events.len();
-    }
-
     /// The layers' turn after each event (only with layers): the data time, the best bid/ask
     /// of a synced book when it changed ([`RiskEngine::on_quote`]), the new fills and events;
     /// then EMERGENCY entered on the way acts, and state changes and risk events reach the
@@ -1643,73 +1461,11 @@ impl<S: L2Strategy> L2Backtest<S> {
             self.risk_quote = (b.px, a.px);
             self.risk.on_quote(0, ts, b.px, a.px);
         }
-        if self.risk_fills < self.fills.len() || self.risk_events < self.events.len() {
-            self.risk_observe(ts);
+        if self.desk().unseen(Self::LAZY_ACKS) {
+            exec::observe(self, ts, None);
         }
-        if before != TradingState::Emergency && self.risk.state() == TradingState::Emergency {
-            self.emergency(ts)?;
-        }
+        exec::emergency_if_entered(self, before, ts)?;
         self.deliver_pending(ts)
-    }
-
-    /// EMERGENCY: cancel every working order the engine did not send, and flatten the position
-    /// with a reduce-only market order (a new one when the last one closed without flattening).
-    /// Sends nothing once flat.
-    #[inline(never)]
-    fn emergency(&mut self, ts: i64) -> CoreResult<()> {
-        self.cancel_strategy_orders(ts, Some(Reason::Risk(RiskReason::StateEmergency)))?;
-        self.flatten_position(ts).map(|_| ())
-    }
-
-    /// Cancel every working order the engine did not send (their `Canceled` events carry
-    /// `reason` when given); returns their ids.
-    fn cancel_strategy_orders(&mut self, ts: i64, reason: Option<Reason>) -> CoreResult<Vec<OrderId>> {
-        let victims: Vec<OrderId> = self
-            .orders
-            .working_ids(0)
-            .iter()
-            .copied()
-            .filter(|&id| id < ENGINE_ORDER_ID_BASE)
-            .collect();
-        let from = self.events.len();
-        for &id in &victims {
-            self.route_unchecked(Command::Cancel { id }, ts)?;
-        }
-        if let Some(reason) = reason {
-            let upto = self.events.len();
-            for e in &mut self.events[from..upto] {
-                if e.id < ENGINE_ORDER_ID_BASE
-                    && let OrderEventKind::Canceled(r) = &mut e.kind
-                {
-                    *r = reason;
-                }
-            }
-        }
-        Ok(victims)
-    }
-
-    /// Flatten the position with a reduce-only market order sent by the engine (ids from
-    /// [`ENGINE_ORDER_ID_BASE`] up); nothing when flat or while the last one still works.
-    fn flatten_position(&mut self, ts: i64) -> CoreResult<Option<OrderId>> {
-        let pos = self.portfolio.positions[0].qty;
-        if pos == 0 {
-            return Ok(None);
-        }
-        if let Some(id) = self.flatten
-            && self.orders.get(id).is_some_and(|o| !o.status.is_closed())
-        {
-            return Ok(None); // ours is still working (or in flight)
-        }
-        self.engine_ids += 1;
-        let id = self.engine_ids;
-        let side = if pos > 0 { Side::Sell } else { Side::Buy };
-        let spec = OrderSpec {
-            reduce_only: true,
-            ..OrderSpec::new(id, 0, side, OrderKind::Market, pos.abs())
-        };
-        self.flatten = Some(id);
-        self.route_unchecked(Command::Submit(spec), ts)?;
-        Ok(Some(id))
     }
 
     fn set_timer(&mut self, name: String, interval: i64, start: Option<i64>, ts: i64) -> CoreResult<()> {
@@ -1774,7 +1530,7 @@ impl<S: L2Strategy> L2Backtest<S> {
         }
         self.clock = ts;
         self.arrivals_due()?;
-        self.risk_sync(ts)?;
+        exec::risk_sync(self, ts)?;
         self.deliver_pending(ts)
     }
 
@@ -1809,11 +1565,8 @@ impl<S: L2Strategy> L2Backtest<S> {
     /// audited with source "operator"; EMERGENCY acts at once. The strategy hears of the change.
     pub fn operator_state(&mut self, state: TradingState, reason: &str) -> CoreResult<()> {
         let ts = self.clock();
-        self.risk.set_state_by(state, reason, "operator", ts);
-        if self.risk.state() == TradingState::Emergency {
-            self.emergency(ts)?;
-        }
-        self.risk_sync(ts)?;
+        exec::set_state(self, state, reason, "operator", ts)?;
+        exec::risk_sync(self, ts)?;
         self.deliver_pending(ts)
     }
 
@@ -1821,9 +1574,9 @@ impl<S: L2Strategy> L2Backtest<S> {
     /// "cancel_all" with the ids); returns them.
     pub fn operator_cancel_all(&mut self, reason: &str) -> CoreResult<Vec<OrderId>> {
         let ts = self.clock();
-        let ids = self.cancel_strategy_orders(ts, None)?;
+        let ids = exec::cancel_strategy_orders(self, ts, None)?;
         self.risk.record_action(ts, "cancel_all", "operator", reason, &ids);
-        self.risk_sync(ts)?;
+        exec::risk_sync(self, ts)?;
         self.deliver_pending(ts)?;
         Ok(ids)
     }
@@ -1832,11 +1585,11 @@ impl<S: L2Strategy> L2Backtest<S> {
     /// (audited as "flatten"); returns (canceled ids, the flattening order's id when one went).
     pub fn operator_flatten(&mut self, reason: &str) -> CoreResult<(Vec<OrderId>, Option<OrderId>)> {
         let ts = self.clock();
-        let ids = self.cancel_strategy_orders(ts, None)?;
-        let order = self.flatten_position(ts)?;
+        let ids = exec::cancel_strategy_orders(self, ts, None)?;
+        let order = exec::flatten(self, ts)?.first().copied();
         let touched: Vec<u64> = ids.iter().copied().chain(order).collect();
         self.risk.record_action(ts, "flatten", "operator", reason, &touched);
-        self.risk_sync(ts)?;
+        exec::risk_sync(self, ts)?;
         self.deliver_pending(ts)?;
         Ok((ids, order))
     }
@@ -1862,44 +1615,9 @@ impl<S: L2Strategy> L2Backtest<S> {
             return Ok(());
         }
         self.delivering = true;
-        let r = self.deliver_loop(ts);
+        let r = exec::deliver(&mut Delivery { bt: self, ts });
         self.delivering = false;
         r
-    }
-
-    fn deliver_loop(&mut self, ts: i64) -> CoreResult<()> {
-        let mut rounds = 0;
-        let events = self.wants.events;
-        while self.risk.has_pending_changes() || (events && self.seen_events < self.events.len()) {
-            rounds += 1;
-            if rounds > 64 {
-                return Err(CoreError::InvalidArgument {
-                    name: "strategy",
-                    reason: "order events kept triggering new commands (64 rounds at one event)"
-                        .into(),
-                });
-            }
-            if book_of(&self.sync, &self.quote_book).is_none() || self.inst.is_none() {
-                return Ok(()); // nothing to show the strategy before the book is known
-            }
-            let changes = self.risk.take_changes();
-            let (from, upto) = (self.seen_events, self.events.len());
-            if events {
-                self.seen_events = upto;
-            }
-            self.call(ts, |s, v, o| {
-                for c in &changes {
-                    s.on_trading_state(v, c, o)?;
-                }
-                if events {
-                    for e in &v.events[from..upto] {
-                        s.on_event(v, e, o)?;
-                    }
-                }
-                Ok(())
-            })?;
-        }
-        Ok(())
     }
 
     /// A command leaves the strategy at `ts` with latency: orders are registered now
@@ -2155,6 +1873,154 @@ impl<S: L2Strategy> L2Backtest<S> {
             instrument: self.inst,
         };
         (self.report, self.strategy, run)
+    }
+}
+
+/// The tick/L2 loop (and the live session) in the command path: the commands reach the matcher
+/// after their latency, or at once; the account is marked at the book's mid before the risk
+/// engine reads it.
+impl<S: L2Strategy> Host for L2Backtest<S> {
+    type Error = CoreError;
+    const LAZY_ACKS: bool = false;
+
+    #[inline(always)]
+    fn desk(&mut self) -> Desk<'_> {
+        Desk {
+            exec: &mut self.exec,
+            risk: &mut self.risk,
+            denials: &mut self.denials,
+            instruments: self.inst.as_slice(),
+            portfolio: &self.portfolio,
+            orders: &self.orders,
+            fills: &self.fills,
+            events: &mut self.events,
+        }
+    }
+
+    /// The instrument is known once the recording (or the first quote) showed its precision.
+    #[inline(always)]
+    fn ready(&self) -> bool {
+        self.inst.is_some()
+    }
+
+    #[inline(always)]
+    fn mark_account(&mut self) {
+        self.mark_mid();
+    }
+
+    /// The account's rule for `c` ([`exec::check_account`]), at the prices orders can fill at
+    /// on this book: a limit at its limit; a market order at the touch it takes (the best ask for
+    /// a buy, the best bid for a sell; the mid when that side is empty); a stop at its trigger or
+    /// the touch, whichever is worse; a market-if-touched at the better.
+    fn account_check(&self, c: &Command) -> Result<(), crate::portfolio::AccountDenial> {
+        let Some(inst) = self.inst.as_ref() else {
+            return Ok(());
+        };
+        let book = book_of(&self.sync, &self.quote_book);
+        let touch = |side: Side| -> Option<i64> {
+            let b = book?;
+            match side {
+                Side::Buy => b.best_ask(),
+                Side::Sell => b.best_bid(),
+            }
+            .map(|l| l.px)
+        };
+        let mark = self.portfolio.positions[0].mark;
+        let estimate = |spec: &OrderSpec, _qty: i64| -> Option<i64> {
+            use crate::model::order::OrderKind as K;
+            if let Some(l) = spec.kind.limit_px() {
+                return Some(l);
+            }
+            let here = touch(spec.side).or((mark > 0).then_some(mark))?;
+            let buy = spec.side == Side::Buy;
+            Some(match spec.kind {
+                K::StopMarket { trigger } => {
+                    if buy {
+                        trigger.max(here)
+                    } else {
+                        trigger.min(here)
+                    }
+                }
+                K::MarketIfTouched { trigger } => {
+                    if buy {
+                        trigger.min(here)
+                    } else {
+                        trigger.max(here)
+                    }
+                }
+                _ => here,
+            })
+        };
+        let rate = self
+            .fees
+            .max_rate(Liquidity::Maker)
+            .max(self.fees.max_rate(Liquidity::Taker));
+        exec::check_account(
+            &self.portfolio,
+            std::slice::from_ref(inst),
+            &self.orders,
+            c,
+            rate,
+            &estimate,
+        )
+    }
+
+    #[inline]
+    fn send(&mut self, cmd: Command, ts: i64) -> CoreResult<()> {
+        self.route_unchecked(cmd, ts)
+    }
+}
+
+/// The tick/L2 loop's delivery at `ts`: one strategy call a round, with the state changes, then
+/// (with [`Wants::events`]) each event it has not seen; the run keeps its events.
+struct Delivery<'a, S: L2Strategy> {
+    bt: &'a mut L2Backtest<S>,
+    ts: i64,
+}
+
+impl<S: L2Strategy> exec::Deliver for Delivery<'_, S> {
+    type Error = CoreError;
+
+    #[inline]
+    fn risk(&mut self) -> &mut RiskEngine {
+        &mut self.bt.risk
+    }
+
+    #[inline]
+    fn unseen_events(&self) -> bool {
+        self.bt.wants.events && self.bt.seen_events < self.bt.events.len()
+    }
+
+    #[inline]
+    fn ready(&self) -> bool {
+        book_of(&self.bt.sync, &self.bt.quote_book).is_some() && self.bt.inst.is_some()
+    }
+
+    fn hand_over(&mut self, changes: Vec<StateChange>) -> CoreResult<()> {
+        let bt = &mut *self.bt;
+        let events = bt.wants.events;
+        let (from, upto) = (bt.seen_events, bt.events.len());
+        if events {
+            bt.seen_events = upto;
+        }
+        bt.call(self.ts, |s, v, o| {
+            for c in &changes {
+                s.on_trading_state(v, c, o)?;
+            }
+            if events {
+                for e in &v.events[from..upto] {
+                    s.on_event(v, e, o)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn runaway(&self) -> CoreError {
+        CoreError::InvalidArgument {
+            name: "strategy",
+            reason: "order events kept triggering new commands (64 rounds at one event)".into(),
+        }
     }
 }
 

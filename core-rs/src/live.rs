@@ -1,7 +1,8 @@
 //! The live node's engine side: decoded feed events enter the engine through the SPSC ring
 //! ([`crate::ring`]), and the same loop as the tick/L2 backtests ([`L2Backtest`]) consumes them:
 //! a recorded line, a trade or a quote is handed to exactly the method a backtest calls for it,
-//! so a replay through the live path gives the backtest's orders and fills.
+//! so a replay through the live path gives the backtest's orders and fills. Commands take the
+//! path every mode shares ([`crate::exec`]: risk engine, account, venue, EMERGENCY, delivery).
 //!
 //! Back-pressure, not loss: the ring never drops. When the engine falls behind, [`LiveEngine::push`]
 //! hands the event back (counted in [`LiveStats::full`]) and the feed waits before pushing it again;

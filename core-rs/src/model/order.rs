@@ -597,7 +597,7 @@ pub enum Reason {
     /// A market order found nothing to trade against (empty book side).
     NoLiquidity,
     /// The risk engine refused it, for this reason (its code is `RiskReason::code`).
-    Risk(crate::risk::RiskReason),
+    Risk(super::reason::RiskReason),
 }
 
 impl Reason {

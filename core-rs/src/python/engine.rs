@@ -15,10 +15,11 @@ use super::indicators::{BarInputs, Source, Updater};
 use crate::engine::{Backtest, Decisions, Handler, RunError, VectorHandler};
 use crate::error::CoreError;
 use crate::model::fixed::{MONEY_DP, format_fixed, from_raw, money_to_f64};
+use crate::exec::Denials;
 use crate::model::{
-    Bar, BarColumns, Bps, Command, Instrument, Liquidity, OrderEvent, OrderEventKind, OrderSpec,
+    Bar, BarColumns, Bps, Command, Fill, Instrument, Liquidity, OrderEvent, OrderSpec,
 };
-use crate::risk::TradingState;
+use crate::risk::{StateChange, TradingState};
 use crate::venue::{FillAt, VenueConfig};
 
 /// One bar, as a strategy sees it in `on_bar`.
@@ -144,26 +145,26 @@ impl PyOrderEvent {
 }
 
 impl PyOrderEvent {
-    fn from_event(ev: &OrderEvent, bt: &Backtest) -> Self {
-        let fill = ev.kind.fill_index().map(|i| {
-            let f = &bt.fills[i];
-            (f, &bt.instruments[f.instrument as usize])
-        });
-        let detail = match ev.kind {
-            OrderEventKind::Denied(_)
-            | OrderEventKind::ModifyRejected(_)
-            | OrderEventKind::CancelRejected(_) => bt
-                .denial(ev.id)
-                .filter(|d| d.ts == ev.ts)
-                .map(|d| d.detail.clone()),
-            _ => None,
-        };
-        Self::new(ev, fill, detail)
+    /// The event as a strategy sees it, in every mode (bars, ticks, L2, live): a fill event with
+    /// its fill (`fills[fill_index]`) and instrument (`instruments[fill.instrument]`), a denial
+    /// with its numbers (from `denials`, [`Denials::detail`]).
+    pub(super) fn of(
+        ev: &OrderEvent,
+        fills: &[Fill],
+        instruments: &[Instrument],
+        denials: &Denials,
+    ) -> Self {
+        let fill = ev
+            .kind
+            .fill_index()
+            .and_then(|i| fills.get(i))
+            .and_then(|f| Some((f, instruments.get(f.instrument as usize)?)));
+        Self::new(ev, fill, denials.detail(ev).map(str::to_owned))
     }
 
     /// The event as a strategy sees it; a fill event carries its fill and instrument, a denial
     /// its numbers (every engine builds its events here, so they are the same in every mode).
-    pub(super) fn new(
+    fn new(
         ev: &OrderEvent,
         fill: Option<(&crate::model::Fill, &Instrument)>,
         detail: Option<String>,
@@ -648,18 +649,12 @@ impl Handler for PyHandler<'_> {
     fn on_trading_state(
         &mut self,
         bt: &mut Backtest,
-        change: &crate::risk::StateChange,
+        change: &StateChange,
     ) -> PyResult<()> {
         let Some(cb) = &self.on_state else {
             return Ok(());
         };
-        let py = cb.py();
-        let d = PyDict::new(py);
-        d.set_item("ts", change.ts)?;
-        d.set_item("from", change.from.as_str())?;
-        d.set_item("to", change.to.as_str())?;
-        d.set_item("source", &change.source)?;
-        d.set_item("reason", &change.reason)?;
+        let d = super::risk::state_change_dict(cb.py(), change)?;
         self.ctx.borrow_mut().refresh(bt);
         cb.call1((d,))?;
         self.drain(bt)
@@ -673,7 +668,7 @@ impl Handler for PyHandler<'_> {
         let events: Vec<PyOrderEvent> = bt
             .events()
             .iter()
-            .map(|e| PyOrderEvent::from_event(e, bt))
+            .map(|e| PyOrderEvent::of(e, &bt.fills, &bt.instruments, &bt.denials))
             .collect();
         self.ctx.borrow_mut().refresh(bt);
         for ev in events {

@@ -632,17 +632,13 @@ impl PyStrategy {
                 }
                 Call::Event(e) => {
                     if let Some(h) = handler(&self.event) {
-                        let fill = e
-                            .kind
-                            .fill_index()
-                            .and_then(|i| view.fills.get(i))
-                            .map(|f| (f, view.instrument));
-                        let detail = view
-                            .denials
-                            .of(e.id)
-                            .filter(|d| d.ts == e.ts)
-                            .map(|d| d.detail.clone());
-                        h.call1((super::engine::PyOrderEvent::new(e, fill, detail),))?;
+                        let ev = super::engine::PyOrderEvent::of(
+                            e,
+                            view.fills,
+                            std::slice::from_ref(view.instrument),
+                            view.denials,
+                        );
+                        h.call1((ev,))?;
                     }
                 }
                 Call::Timer(name, ts) => {
@@ -655,13 +651,7 @@ impl PyStrategy {
                 }
                 Call::State(c) => {
                     if let Some(h) = handler(&self.state) {
-                        let d = PyDict::new(py);
-                        d.set_item("ts", c.ts)?;
-                        d.set_item("from", c.from.as_str())?;
-                        d.set_item("to", c.to.as_str())?;
-                        d.set_item("source", &c.source)?;
-                        d.set_item("reason", &c.reason)?;
-                        h.call1((d,))?;
+                        h.call1((super::risk::state_change_dict(py, c)?,))?;
                     }
                 }
             }

@@ -21,8 +21,8 @@ use crate::risk::layers::{
     VolEstimator, VolTargetConfig,
 };
 use crate::risk::{
-    Hooks, RiskConfig, RiskEngine, RiskLayer, RiskReason, RiskReport, RiskView, StateWish,
-    TradingState, Verdict,
+    Hooks, RiskConfig, RiskEngine, RiskLayer, RiskReason, RiskReport, RiskView, StateChange,
+    StateWish, TradingState, Verdict,
 };
 
 /// Messages of the Python layers (exceptions, veto details), shared between the layers inside
@@ -31,6 +31,21 @@ pub(crate) type LayerLog = Arc<Mutex<Vec<String>>>;
 
 /// At most this many layer messages are kept (the rest are counted).
 const LOG_MAX: usize = 1000;
+
+/// A change of the risk engine's trading state as a strategy's `on_trading_state` gets it in
+/// every mode, and as the risk report lists it: `{"ts", "from", "to", "source", "reason"}`.
+pub(super) fn state_change_dict<'py>(
+    py: Python<'py>,
+    change: &StateChange,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("ts", change.ts)?;
+    d.set_item("from", change.from.as_str())?;
+    d.set_item("to", change.to.as_str())?;
+    d.set_item("source", &change.source)?;
+    d.set_item("reason", &change.reason)?;
+    Ok(d)
+}
 
 fn log(log: &LayerLog, msg: String) {
     if let Ok(mut l) = log.lock() {
@@ -857,13 +872,7 @@ pub(crate) fn report<'py>(
     d.set_item("resized", r.resized)?;
     let changes = PyList::empty(py);
     for c in &r.changes {
-        let x = PyDict::new(py);
-        x.set_item("ts", c.ts)?;
-        x.set_item("from", c.from.as_str())?;
-        x.set_item("to", c.to.as_str())?;
-        x.set_item("source", &c.source)?;
-        x.set_item("reason", &c.reason)?;
-        changes.append(x)?;
+        changes.append(state_change_dict(py, c)?)?;
     }
     d.set_item("changes", changes)?;
     let t = PyDict::new(py);

@@ -6,8 +6,8 @@
 //! # What the checks count
 //! - **Position** of an instrument: the portfolio's (`view.portfolio.positions[i].qty`), its
 //!   **mark** the last mark there (0: none yet).
-//! - **Working orders**: the venue's order manager's running totals per instrument and side
-//!   ([`WorkingTotals`], O(1) per read: no scan of the book). Only orders working at the venue
+//! - **Working orders**: the order manager's ([`crate::model::orders`]) running totals per
+//!   instrument and side ([`WorkingTotals`], O(1) per read: no scan of the book). Only orders working at the venue
 //!   count; an order still in flight (latency) is not yet working.
 //! - **Price of an order** (notional, exposure, balance): its limit price, else its trigger, else
 //!   the mark (market orders and trailing stops, whose trigger moves). An order that has no price
@@ -34,11 +34,11 @@
 
 use super::bucket::RateLimit;
 use super::{RiskReason, RiskView, explain};
+use crate::model::WorkingTotals;
 use crate::model::fixed::{MONEY_DP, format_fixed, round_i64};
 use crate::model::instrument::Instrument;
 use crate::model::order::{Order, OrderKind, OrderSpec, TrailingOffset};
 use crate::portfolio::{fmt_money, fmt_px, fmt_qty};
-use crate::venue::orders::WorkingTotals;
 
 /// Per-instrument limits, beyond the instrument's own tick/lot/min_qty.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -21,7 +21,7 @@ use crate::error::{CoreError, CoreResult};
 use crate::model::Instrument;
 use crate::model::bar::Bar;
 use crate::portfolio::{Portfolio, fmt_qty};
-use crate::venue::orders::Orders;
+use crate::model::orders::Orders;
 
 /// The risk engine's configuration (layers are given separately to [`RiskEngine::new`]).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1238,7 +1238,7 @@ mod tests {
     use super::*;
     use crate::model::{Instrument, OrderKind, Side};
     use crate::portfolio::Portfolio;
-    use crate::venue::orders::Orders;
+    use crate::model::orders::Orders;
 
     /// A scripted layer: a fixed verdict, and a wish it can be told.
     struct Mock {

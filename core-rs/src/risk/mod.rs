@@ -15,6 +15,12 @@
 //! is an [`audit`] entry, hash-chained. Nothing bypasses the engine except
 //! [`RiskConfig::bypass`], which is itself written to the audit log when the engine starts.
 //!
+//! Where it sits: above the model ([`crate::model`]: orders, the order manager whose working
+//! orders and totals the checks read, the denial codes [`RiskReason`], re-exported here) and the
+//! portfolio, and below the command path ([`crate::exec`]) that every loop — bars, ticks/L2,
+//! live — runs a command through. It reads nothing from any venue: working orders are the
+//! trader's own order state, whichever venue holds them.
+//!
 //! Rust domain code: no PyO3 here (bindings in `python/risk.rs`).
 
 pub mod audit;
@@ -28,173 +34,17 @@ use crate::model::bar::Bar;
 use crate::model::instrument::Instrument;
 use crate::model::order::{Command, Fill, ListKind, OrderEvent, OrderId, OrderSpec};
 use crate::portfolio::Portfolio;
-use crate::venue::orders::Orders;
+use crate::model::orders::Orders;
 
 pub use state::TradingState;
 
 mod engine;
 pub use engine::{DenialNote, RiskConfig, RiskEngine, RiskReport, StateChange};
 
-/// Why the risk engine denied (or a layer vetoed) a command. `code()` is the stable snake_case
-/// name used in reports, events and configuration; `as_str()` the sentence for humans.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RiskReason {
-    // -- instrument and precision (pre-trade checks)
-    UnknownInstrument,
-    PricePrecision,
-    QuantityPrecision,
-    QuantityBelowMin,
-    QuantityAboveMax,
-    PriceBelowMin,
-    PriceAboveMax,
-    NotionalBelowMin,
-    // -- limits (pre-trade checks)
-    PriceBand,
-    MaxNotional,
-    MaxPosition,
-    Concentration,
-    GrossExposure,
-    NetExposure,
-    Leverage,
-    SubmitRate,
-    ModifyRate,
-    ReduceOnly,
-    // -- trading state
-    StateReducing,
-    StatePaused,
-    StateHalted,
-    StateEmergency,
-    // -- layers
-    Drawdown,
-    DailyLoss,
-    VolatilityTarget,
-    Kelly,
-    Confidence,
-    StaleData,
-    WideSpread,
-    Slippage,
-    ConsecutiveRejects,
-    CircuitOpen,
-    /// A user (plugin) layer vetoed the order; the layer's name is in the risk report.
-    LayerVeto,
-}
+pub use crate::model::reason::RiskReason;
 
+/// The trading state's side of a [`RiskReason`].
 impl RiskReason {
-    /// Every reason, in declaration order (reports list denials in this order).
-    pub const ALL: [RiskReason; 33] = [
-        Self::UnknownInstrument,
-        Self::PricePrecision,
-        Self::QuantityPrecision,
-        Self::QuantityBelowMin,
-        Self::QuantityAboveMax,
-        Self::PriceBelowMin,
-        Self::PriceAboveMax,
-        Self::NotionalBelowMin,
-        Self::PriceBand,
-        Self::MaxNotional,
-        Self::MaxPosition,
-        Self::Concentration,
-        Self::GrossExposure,
-        Self::NetExposure,
-        Self::Leverage,
-        Self::SubmitRate,
-        Self::ModifyRate,
-        Self::ReduceOnly,
-        Self::StateReducing,
-        Self::StatePaused,
-        Self::StateHalted,
-        Self::StateEmergency,
-        Self::Drawdown,
-        Self::DailyLoss,
-        Self::VolatilityTarget,
-        Self::Kelly,
-        Self::Confidence,
-        Self::StaleData,
-        Self::WideSpread,
-        Self::Slippage,
-        Self::ConsecutiveRejects,
-        Self::CircuitOpen,
-        Self::LayerVeto,
-    ];
-
-    /// Stable snake_case code (reports, events, config).
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::UnknownInstrument => "unknown_instrument",
-            Self::PricePrecision => "price_precision",
-            Self::QuantityPrecision => "quantity_precision",
-            Self::QuantityBelowMin => "quantity_below_min",
-            Self::QuantityAboveMax => "quantity_above_max",
-            Self::PriceBelowMin => "price_below_min",
-            Self::PriceAboveMax => "price_above_max",
-            Self::NotionalBelowMin => "notional_below_min",
-            Self::PriceBand => "price_band",
-            Self::MaxNotional => "max_notional",
-            Self::MaxPosition => "max_position",
-            Self::Concentration => "concentration",
-            Self::GrossExposure => "gross_exposure",
-            Self::NetExposure => "net_exposure",
-            Self::Leverage => "leverage",
-            Self::SubmitRate => "submit_rate",
-            Self::ModifyRate => "modify_rate",
-            Self::ReduceOnly => "reduce_only",
-            Self::StateReducing => "state_reducing",
-            Self::StatePaused => "state_paused",
-            Self::StateHalted => "state_halted",
-            Self::StateEmergency => "state_emergency",
-            Self::Drawdown => "drawdown",
-            Self::DailyLoss => "daily_loss",
-            Self::VolatilityTarget => "volatility_target",
-            Self::Kelly => "kelly",
-            Self::Confidence => "confidence",
-            Self::StaleData => "stale_data",
-            Self::WideSpread => "wide_spread",
-            Self::Slippage => "slippage",
-            Self::ConsecutiveRejects => "consecutive_rejects",
-            Self::CircuitOpen => "circuit_open",
-            Self::LayerVeto => "layer_veto",
-        }
-    }
-
-    /// A sentence for humans.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::UnknownInstrument => "risk: unknown instrument",
-            Self::PricePrecision => "risk: price not on the instrument's tick grid",
-            Self::QuantityPrecision => "risk: quantity not on the instrument's lot grid",
-            Self::QuantityBelowMin => "risk: quantity below the instrument's minimum",
-            Self::QuantityAboveMax => "risk: quantity above the instrument's maximum",
-            Self::PriceBelowMin => "risk: price below the instrument's minimum",
-            Self::PriceAboveMax => "risk: price above the instrument's maximum",
-            Self::NotionalBelowMin => "risk: notional below the instrument's minimum",
-            Self::PriceBand => "risk: price outside the band around the last price",
-            Self::MaxNotional => "risk: order notional above the limit",
-            Self::MaxPosition => "risk: position would exceed its limit",
-            Self::Concentration => "risk: position would exceed its share of equity",
-            Self::GrossExposure => "risk: gross exposure would exceed its limit",
-            Self::NetExposure => "risk: net exposure would exceed its limit",
-            Self::Leverage => "risk: leverage would exceed the venue's cap",
-            Self::SubmitRate => "risk: submit rate limit",
-            Self::ModifyRate => "risk: modify rate limit",
-            Self::ReduceOnly => "risk: reduce-only order would increase the position",
-            Self::StateReducing => "risk: trading state REDUCING allows only reducing orders",
-            Self::StatePaused => "risk: trading state PAUSED allows no new orders",
-            Self::StateHalted => "risk: trading state HALTED lets nothing out",
-            Self::StateEmergency => "risk: trading state EMERGENCY (flattening)",
-            Self::Drawdown => "risk: drawdown limit",
-            Self::DailyLoss => "risk: daily loss limit",
-            Self::VolatilityTarget => "risk: volatility targeting sized the order to nothing",
-            Self::Kelly => "risk: Kelly sizing sized the order to nothing",
-            Self::Confidence => "risk: confidence too low",
-            Self::StaleData => "risk: market data is stale",
-            Self::WideSpread => "risk: spread too wide",
-            Self::Slippage => "risk: slippage beyond its bound",
-            Self::ConsecutiveRejects => "risk: too many consecutive rejects",
-            Self::CircuitOpen => "risk: circuit breaker open",
-            Self::LayerVeto => "risk: vetoed by a risk layer",
-        }
-    }
-
     /// The reason a command is refused in `state` (None for ACTIVE).
     pub fn for_state(state: TradingState) -> Option<Self> {
         match state {
@@ -215,7 +65,8 @@ pub struct RiskView<'a> {
     pub ts: i64,
     pub instruments: &'a [Instrument],
     pub portfolio: &'a Portfolio,
-    /// The venue's order manager (working orders, their leaves, reduce-only bookkeeping).
+    /// The trader's order manager ([`crate::model::orders`]: working orders, their leaves,
+    /// reduce-only bookkeeping), whichever venue they are at.
     pub orders: &'a Orders,
     /// Latest composite confidence per instrument in [0, 1] (NaN: none given), fed by the
     /// strategy from the decision kernel (`RiskEngine::set_confidence`).

@@ -1,8 +1,9 @@
-//! The simulated exchange: order entry (with latency), the order manager, the bar fill model,
-//! fees and slippage.
+//! The simulated exchange: order entry (with latency), the bar fill model, fees and slippage —
+//! one sink of the trader's commands among others (a live node's remote venue is another).
 //!
 //! - [`orders`]: the order manager every venue kind shares (state machine, contingent lists,
-//!   time in force, instructions).
+//!   time in force, instructions). It is the trader's own order state and lives in the model
+//!   ([`crate::model::orders`]); re-exported here for the venue code that drives it.
 //! - [`bars`]: the bar fill model (intrabar path, triggers, gap rule, volume cap); its module
 //!   docs state what it assumes.
 //! - [`latency`]: submit / cancel / modify latency legs.
@@ -24,13 +25,13 @@ pub mod bars;
 pub mod fees;
 pub mod l2;
 pub mod latency;
-pub mod orders;
 pub mod queue;
 pub mod slippage;
 
 pub use bars::IntrabarPath;
 pub use latency::{Latency, LatencyConfig, LatencyModel, Leg};
-pub use orders::{OrderList, Orders, WorkingTotals};
+pub use crate::model::orders;
+pub use crate::model::orders::{OrderList, Orders, WorkingTotals};
 
 use crate::error::{CoreError, CoreResult};
 use crate::model::fixed::{div_ceil, div_floor};

@@ -1,7 +1,9 @@
-//! The order manager shared by every venue kind (bars here; ticks and L2 books call the same
-//! API): it owns every order by client id (closed ones are kept for the reports), the working
-//! orders per instrument in arrival order, and the contingent lists, and it is the only place an
-//! [`OrderStatus`] changes.
+//! The order manager: the trader's own order state, for every mode and every venue (the bar
+//! venue, the tick/L2 matcher and a live node's remote venue drive the same API). It owns every
+//! order by client id (closed ones are kept for the reports), the working orders per instrument
+//! in arrival order, and the contingent lists, and it is the only place an [`OrderStatus`]
+//! changes. It lives in the model, below the risk engine (which reads working orders and their
+//! totals from it) and the venues (which drive it); `crate::venue::orders` re-exports it.
 //!
 //! What it guarantees:
 //! - **Idempotent ids**: a second submission with an id already seen is `Denied(DuplicateOrderId)`
@@ -37,9 +39,9 @@
 
 use std::collections::HashMap;
 
-use crate::model::fixed::{div_ceil, div_floor};
-pub use crate::model::order::{WorkingOrders, WorkingTotals};
-use crate::model::{
+use super::fixed::{div_ceil, div_floor};
+pub use super::order::{WorkingOrders, WorkingTotals};
+use super::{
     Bps, Fill, Instrument, InstrumentId, Liquidity, ListId, ListKind, Order, OrderEvent,
     OrderEventKind, OrderId, OrderKind, OrderSpec, OrderStatus, Reason, Side, TimeInForce,
     TrailingOffset,
