@@ -465,7 +465,7 @@ def backtest_l2(paths, market, strategy_name, params, bar, fill_model, elapse_ms
 @click.option("--stop-timeout", default=None, metavar="SECONDS", help="Longest a graceful stop may take (default 30).")
 @click.option("--cancel-on-stop/--leave-orders", "cancel_on_stop", default=None, help="On stop, cancel the working orders (the default) or leave them.")
 @click.option("--watchdog", default=None, metavar="SECONDS", help="HALT when a strategy callback or the loop stalls this long (default 5).")
-@click.option("--log-level", default=None, type=click.Choice(["debug", "info", "warning", "error"]), help="JSON log level (stderr and STATE/node.log, 10 MB x 3). Default info.")
+@click.option("--log-level", default=None, type=click.Choice(["debug", "info", "warning", "error"]), help="Log level of the JSON logs (stderr and STATE/node.log, 10 MB x 3; no line per event at info). Default info.")
 @click.option("--log-file", default=None, type=click.Path(dir_okay=False), help="Log file (default STATE/node.log).")
 def live(config_path, strategy_name, params, paper, venue, feed, speed, state_dir, control, token_file, duration, as_json,
          fills_out, cash, market, account, leverage, maker_fee_bps, taker_fee_bps, latency, risk_config, bar, elapse_ms,
@@ -488,7 +488,7 @@ def live(config_path, strategy_name, params, paper, venue, feed, speed, state_di
              "elapse_ms": elapse_ms, "stop_timeout": stop_timeout, "cancel_on_stop": cancel_on_stop,
              "watchdog": watchdog, "log_level": log_level, "log_file": log_file}
     cfg = load_live_config(config_path, flags)
-    node = LiveNode(cfg, log_to_stderr=cfg.log_level == "debug")
+    node = LiveNode(cfg)
     summary = asyncio.run(node.run())
     if cfg.fills_out:
         write_live_fills(node.slots, cfg.fills_out)
