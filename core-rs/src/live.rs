@@ -335,10 +335,12 @@ impl RecordingLines {
                 unreachable!("opened above")
             };
             self.buf.clear();
-            let got = rd.read_line(&mut self.buf).map_err(|e| CoreError::InvalidArgument {
-                name: "path",
-                reason: format!("{}:{}: {e}", self.source, self.line_no + 1),
-            })?;
+            let got = rd
+                .read_line(&mut self.buf)
+                .map_err(|e| CoreError::InvalidArgument {
+                    name: "path",
+                    reason: format!("{}:{}: {e}", self.source, self.line_no + 1),
+                })?;
             if got == 0 {
                 self.reader = None;
                 continue;
@@ -456,7 +458,11 @@ impl Prefetch {
     /// The next lines, at most `max`, received at or before `until` (None: any), as a range of
     /// one read-ahead batch: (batch, first, end). None at the end; an empty range when nothing
     /// is due yet.
-    pub fn next(&mut self, max: usize, until: Option<i64>) -> CoreResult<Option<(Arc<LineBuf>, usize, usize)>> {
+    pub fn next(
+        &mut self,
+        max: usize,
+        until: Option<i64>,
+    ) -> CoreResult<Option<(Arc<LineBuf>, usize, usize)>> {
         let Some((b, start)) = self.current()?.cloned() else {
             return Ok(None);
         };
@@ -477,13 +483,10 @@ impl Prefetch {
 mod tests {
     use super::*;
     use crate::book::MarketKind;
-    use crate::engine_l2::{L2Config, Outbox, L2View, PassiveMarketMaker, run_ticks};
     use crate::data::ticks::{QuoteTicks, TradeTicks};
+    use crate::engine_l2::{L2Config, L2View, Outbox, PassiveMarketMaker, run_ticks};
 
-    fn quotes_engine(
-        mm: PassiveMarketMaker,
-        capacity: usize,
-    ) -> LiveEngine<PassiveMarketMaker> {
+    fn quotes_engine(mm: PassiveMarketMaker, capacity: usize) -> LiveEngine<PassiveMarketMaker> {
         let cfg = L2Config::new(MarketKind::UsdM);
         let bt = L2Backtest::new_quotes(cfg, 2, 3, mm).unwrap();
         LiveEngine::new(bt, capacity).unwrap()
@@ -502,15 +505,25 @@ mod tests {
             let ts = 1_700_000_000_000_000_000 + i as i64 * 50_000_000;
             out.push(FeedEvent::Quote {
                 ts,
-                bid: Some(Level { px: px - 1, qty: 1_000 }),
-                ask: Some(Level { px: px + 1, qty: 1_000 }),
+                bid: Some(Level {
+                    px: px - 1,
+                    qty: 1_000,
+                }),
+                ask: Some(Level {
+                    px: px + 1,
+                    qty: 1_000,
+                }),
             });
             let buy = x & 8 == 0;
             out.push(FeedEvent::Trade {
                 ts: ts + 1,
                 px: if buy { px + 1 } else { px - 1 },
                 qty: 1 + (x % 50) as i64,
-                aggressor: if buy { AggressorSide::Buyer } else { AggressorSide::Seller },
+                aggressor: if buy {
+                    AggressorSide::Buyer
+                } else {
+                    AggressorSide::Seller
+                },
                 id: i as i64,
             });
         }
@@ -548,7 +561,13 @@ mod tests {
         let mut quotes = QuoteTicks::default();
         for e in &events {
             match *e {
-                FeedEvent::Trade { ts, px, qty, aggressor, id } => {
+                FeedEvent::Trade {
+                    ts,
+                    px,
+                    qty,
+                    aggressor,
+                    id,
+                } => {
                     trades.ts_event.push(ts);
                     trades.price.push(px as f64 / 100.0);
                     trades.size.push(qty as f64 / 1000.0);
@@ -591,13 +610,15 @@ mod tests {
             if !self.0 {
                 self.0 = true;
                 let px = view.book.best_bid().unwrap().px;
-                out.push(crate::model::order::Command::Submit(crate::model::order::OrderSpec::new(
-                    1,
-                    0,
-                    crate::model::order::Side::Buy,
-                    crate::model::order::OrderKind::Limit { px },
-                    1,
-                )));
+                out.push(crate::model::order::Command::Submit(
+                    crate::model::order::OrderSpec::new(
+                        1,
+                        0,
+                        crate::model::order::Side::Buy,
+                        crate::model::order::OrderKind::Limit { px },
+                        1,
+                    ),
+                ));
             }
             Ok(())
         }

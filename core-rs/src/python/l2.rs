@@ -886,6 +886,59 @@ pub(super) fn cash_money(cash: f64) -> PyResult<i128> {
     Ok((cash * 1e8).round() as i128 * pow10(MONEY_DP - 8))
 }
 
+/// The keywords every tick/L2 run and the live session share, as the loop's config (one place:
+/// `run_l2_backtest`, `run_tick_backtest` and `LiveSession` build their engines alike).
+pub(super) struct RunKw<'a, 'py> {
+    pub market: MarketKind,
+    pub latency: Option<&'a Bound<'py, PyDict>>,
+    pub queue: &'a str,
+    pub elapse_ns: i64,
+    pub maker_fee_bps: f64,
+    pub taker_fee_bps: f64,
+    pub cash: f64,
+    pub account: &'a str,
+    pub leverage: f64,
+    pub maintenance_margin: f64,
+    pub symbol: Option<String>,
+    pub bar_ns: Option<i64>,
+}
+
+impl RunKw<'_, '_> {
+    pub(super) fn config(self) -> PyResult<L2Config> {
+        let mut cfg = L2Config::new(self.market);
+        cfg.latency = latency_from(self.latency)?;
+        cfg.queue = QueueModel::parse(self.queue)?;
+        cfg.elapse_ns = self.elapse_ns;
+        cfg.maker_fee_bps = self.maker_fee_bps;
+        cfg.taker_fee_bps = self.taker_fee_bps;
+        cfg.initial_cash = cash_money(self.cash)?;
+        cfg.account = super::accounts::account_from(
+            self.account,
+            self.leverage,
+            self.maintenance_margin,
+            0.0,
+            None,
+            None,
+            8.0,
+        )?;
+        cfg.symbol = self.symbol;
+        cfg.bar_ns = self.bar_ns;
+        Ok(cfg)
+    }
+}
+
+impl NativeMm {
+    /// The native market maker with its parameters in units.
+    pub(super) fn new(qty: f64, max_position: f64, offset_ticks: i64) -> Self {
+        Self {
+            qty,
+            max_position,
+            offset_ticks,
+            inner: None,
+        }
+    }
+}
+
 /// The risk engine of a run over `inst` from the config dict (None: the loop's default).
 pub(super) fn risk_engine(
     cfg: Option<&Bound<'_, PyDict>>,
@@ -992,17 +1045,21 @@ fn run_l2_backtest<'py>(
             )));
         }
     }
-    let mut cfg = L2Config::new(MarketKind::parse(market)?);
-    cfg.latency = latency_from(latency.as_ref())?;
-    cfg.queue = QueueModel::parse(queue)?;
-    cfg.elapse_ns = elapse_ns;
-    cfg.maker_fee_bps = maker_fee_bps;
-    cfg.taker_fee_bps = taker_fee_bps;
-    cfg.initial_cash = cash_money(cash)?;
-    cfg.account =
-        super::accounts::account_from(account, leverage, maintenance_margin, 0.0, None, None, 8.0)?;
-    cfg.symbol = symbol;
-    cfg.bar_ns = bar_ns;
+    let mut cfg = RunKw {
+        market: MarketKind::parse(market)?,
+        latency: latency.as_ref(),
+        queue,
+        elapse_ns,
+        maker_fee_bps,
+        taker_fee_bps,
+        cash,
+        account,
+        leverage,
+        maintenance_margin,
+        symbol,
+        bar_ns,
+    }
+    .config()?;
     // The instrument (its risk limits, the strategy's context) is known before the run.
     let info = if price_precision.is_some() && size_precision.is_some() {
         engine_l2::RecordingInfo::default()
@@ -1029,12 +1086,7 @@ fn run_l2_backtest<'py>(
     let engine = risk_engine(risk.as_ref(), &inst, &log)?;
     match strategy {
         None => {
-            let mm = NativeMm {
-                qty,
-                max_position,
-                offset_ticks,
-                inner: None,
-            };
+            let mm = NativeMm::new(qty, max_position, offset_ticks);
             let (r, _, run) = py.detach(|| run_l2_files_with(&paths, cfg, mm, engine))?;
             report_dict(py, &r, &run, &log)
         }
@@ -1133,8 +1185,22 @@ fn run_tick_backtest<'py>(
     leverage: f64,
     maintenance_margin: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let account =
-        super::accounts::account_from(account, leverage, maintenance_margin, 0.0, None, None, 8.0)?;
+    // every keyword checked before the columns are read
+    let mut cfg = RunKw {
+        market: MarketKind::UsdM,
+        latency: latency.as_ref(),
+        queue,
+        elapse_ns,
+        maker_fee_bps,
+        taker_fee_bps,
+        cash,
+        account,
+        leverage,
+        maintenance_margin,
+        symbol,
+        bar_ns,
+    }
+    .config()?;
     let time = |d: &Bound<'py, PyDict>| -> PyResult<(Vec<i64>, Vec<i64>)> {
         let local = if by_receive_time {
             col(d, "ts_local")?
@@ -1183,28 +1249,13 @@ fn run_tick_backtest<'py>(
             (p.unwrap_or(ip), s.unwrap_or(is))
         }
     };
-    let mut cfg = L2Config::new(MarketKind::UsdM);
-    cfg.latency = latency_from(latency.as_ref())?;
-    cfg.queue = QueueModel::parse(queue)?;
-    cfg.elapse_ns = elapse_ns;
-    cfg.maker_fee_bps = maker_fee_bps;
-    cfg.taker_fee_bps = taker_fee_bps;
-    cfg.initial_cash = cash_money(cash)?;
-    cfg.account = account;
-    cfg.symbol = symbol;
-    cfg.bar_ns = bar_ns;
     cfg.by_receive_time = by_receive_time;
     let inst = ticks_instrument(cfg.symbol.as_deref(), pdp, sdp)?;
     let log: super::risk::LayerLog = Default::default();
     let engine = risk_engine(risk.as_ref(), &inst, &log)?;
     match strategy {
         None => {
-            let mm = NativeMm {
-                qty,
-                max_position,
-                offset_ticks,
-                inner: None,
-            };
+            let mm = NativeMm::new(qty, max_position, offset_ticks);
             let (r, _, run) = py.detach(|| run_ticks_with(&t, &q, cfg, pdp, sdp, mm, engine))?;
             report_dict(py, &r, &run, &log)
         }

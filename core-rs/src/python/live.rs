@@ -12,13 +12,11 @@ use numpy::IntoPyArray;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
-use super::l2::{
-    ErrSlot, NativeMm, PyStrategy, cash_money, latency_from, py_strategy, report_dict, risk_engine,
-};
+use super::l2::{ErrSlot, NativeMm, PyStrategy, RunKw, py_strategy, report_dict, risk_engine};
 use crate::book::{Level, MarketKind};
 use crate::engine_l2::{
-    L2Backtest, L2Config, L2Strategy, L2View, Outbox, TopOfBook, TradePrint, Wants,
-    l2_instrument, ticks_instrument,
+    L2Backtest, L2Strategy, L2View, Outbox, TopOfBook, TradePrint, Wants, l2_instrument,
+    ticks_instrument,
 };
 use crate::error::{CoreError, CoreResult};
 use crate::live::{FeedEvent, LineBuf, LineRef, LiveEngine, Prefetch, RecordingLines, Stream};
@@ -26,7 +24,6 @@ use crate::model::fixed::{from_raw, money_to_f64, to_raw};
 use crate::model::order::{Fill, OrderEvent};
 use crate::model::{AggressorSide, Bar, Instrument};
 use crate::risk::{StateChange, TradingState};
-use crate::venue::queue::QueueModel;
 
 /// The strategy a live session runs: a Python strategy or the native market maker.
 enum LiveStrategy {
@@ -226,28 +223,25 @@ impl PyLiveSession {
             .into());
         }
         let (pdp, sdp) = (price_precision, size_precision);
-        let mut cfg = L2Config::new(if quotes {
-            MarketKind::UsdM
-        } else {
-            MarketKind::parse(market)?
-        });
-        cfg.latency = latency_from(latency.as_ref())?;
-        cfg.queue = QueueModel::parse(queue)?;
-        cfg.elapse_ns = elapse_ns;
-        cfg.maker_fee_bps = maker_fee_bps;
-        cfg.taker_fee_bps = taker_fee_bps;
-        cfg.initial_cash = cash_money(cash)?;
-        cfg.account = super::accounts::account_from(
+        let mut cfg = RunKw {
+            market: if quotes {
+                MarketKind::UsdM
+            } else {
+                MarketKind::parse(market)?
+            },
+            latency: latency.as_ref(),
+            queue,
+            elapse_ns,
+            maker_fee_bps,
+            taker_fee_bps,
+            cash,
             account,
             leverage,
             maintenance_margin,
-            0.0,
-            None,
-            None,
-            8.0,
-        )?;
-        cfg.symbol = symbol;
-        cfg.bar_ns = bar_ns;
+            symbol,
+            bar_ns,
+        }
+        .config()?;
         cfg.price_dp = Some(pdp);
         cfg.size_dp = Some(sdp);
         let inst = if quotes {
@@ -259,12 +253,7 @@ impl PyLiveSession {
         let engine = risk_engine(risk.as_ref(), &inst, &log)?;
         let (strat, obj, error) = match strategy {
             None => (
-                LiveStrategy::Native(NativeMm {
-                    qty,
-                    max_position,
-                    offset_ticks,
-                    inner: None,
-                }),
+                LiveStrategy::Native(NativeMm::new(qty, max_position, offset_ticks)),
                 None,
                 None,
             ),
@@ -517,7 +506,11 @@ impl PyLiveSession {
             (Some(b), Some(a)) => (b.px + a.px) / 2,
             _ => pos.mark,
         };
-        let value = if pos.qty != 0 { inst.notional(mark, pos.qty) } else { 0 };
+        let value = if pos.qty != 0 {
+            inst.notional(mark, pos.qty)
+        } else {
+            0
+        };
         let unrealized = money_to_f64(value - if pos.qty != 0 { pos.cost } else { 0 });
         let cash = money_to_f64(p.cash);
         let equity = money_to_f64(p.cash + value);
@@ -592,10 +585,13 @@ impl PyLiveSession {
     /// Process what is left in the ring, end the run (the strategy's `on_stop`) and return the
     /// report of `run_l2_backtest` / `run_tick_backtest`.
     fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let live = self.inner.take().ok_or_else(|| CoreError::InvalidArgument {
-            name: "session",
-            reason: "the session has finished".into(),
-        })?;
+        let live = self
+            .inner
+            .take()
+            .ok_or_else(|| CoreError::InvalidArgument {
+                name: "session",
+                reason: "the session has finished".into(),
+            })?;
         let (r, _, run) = live.finish().map_err(|e| self.error(py, e))?;
         if let Some(obj) = &self.strategy {
             obj.bind(py).call_method0("on_stop")?;
@@ -634,7 +630,9 @@ impl PyLineBatch {
 
     /// The lines as strings (for inspection; the feed path never builds them).
     fn texts(&self) -> Vec<String> {
-        (self.start..self.end).map(|i| self.lines.line(i).to_string()).collect()
+        (self.start..self.end)
+            .map(|i| self.lines.line(i).to_string())
+            .collect()
     }
 }
 
