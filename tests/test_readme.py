@@ -142,6 +142,8 @@ def test_readme_block_runs(block: Block, folder: Path):
     script.write_text(runnable_text(block), encoding="utf-8")
     env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     env.pop("TRADER_SHARED_DATA", None)  # the README's ../shared/data paths must resolve on their own
+    env.pop("TRADER_STATE_DIR", None)
+    env["XDG_DATA_HOME"] = str(folder.parent / "home-data")  # the user's data directory: `trader live`'s default state
     cmd = ["bash", "-e", "-o", "pipefail", str(script)] if block.lang == "bash" else [sys.executable, str(script)]
     p = subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
     if p.returncode != 0:

@@ -1205,7 +1205,7 @@ def run_tick_backtest(
     of the data. Same report, ``risk`` and ``cash`` as :func:`run_l2_backtest` (the instrument
     is ``symbol``, or ``TICKS``)."""
 
-def verify_audit(entries: list[dict[str, Any]], key: bytes | str | None = None) -> None:
+def verify_audit(entries: list[dict[str, Any]], key: bytes | str | None = None, sealed: bool = True) -> None:
     """Check a sealed audit log (``Backtest.audit_entries()``, or read back from JSON lines):
     every hash (SHA-256, or HMAC-SHA256 with ``key``), the chain of ``prev_hash``, the sequence and
     the final seal with its count. A folded run of denials' ``count``, ``last_ts``, ``last_reason``

@@ -114,21 +114,134 @@ def audit() -> None:
 
 
 @audit.command("verify")
-@click.argument("path", type=click.Path(dir_okay=False))
+@click.argument("path")
 @click.option("--key-env", metavar="VAR", help="Environment variable holding the HMAC key the log was written with.")
-def audit_verify(path, key_env) -> None:
-    """Check an audit log: an edited, reordered or removed entry is reported (exit 2)."""
+@click.option("--strategy", default=None, metavar="ID", help="A store: check only this strategy's chain (default: every one).")
+def audit_verify(path, key_env, strategy) -> None:
+    """Check an audit log: an edited, reordered or removed entry is reported (exit 2). PATH is a
+    JSON-lines log (sealed), or a live node's store: its state folder or postgresql:// URL (each
+    strategy's open chain, checked against its last checkpoint's count)."""
     import os
-
-    from trader.risk import verify_audit_file
 
     key = None
     if key_env:
         if key_env not in os.environ:
             raise click.BadParameter(f"environment variable {key_env} is not set", param_hint="--key-env")
         key = os.environ[key_env].encode()
+    if os.path.isdir(path) or path.startswith(("postgresql://", "postgres://")):
+        from trader.live.inspect import open_for_reading, verify_store_audit
+
+        store = open_for_reading(path)
+        try:
+            counts = verify_store_audit(store, key, strategy)
+        finally:
+            store.close()
+        for sid, n in counts.items():
+            click.echo(f"{store.location}: strategy {sid}: {n} entries, chain intact (open: a live chain has no seal)")
+        return
+    if strategy is not None:
+        raise click.BadParameter("only with a store (a state folder or a postgresql:// URL)", param_hint="--strategy")
+    from trader.risk import verify_audit_file
+
     n = verify_audit_file(path, key)
     click.echo(f"{path}: {n} entries, chain intact and sealed")
+
+
+@cli.group()
+def state() -> None:
+    """A live node's store: what it holds, as tables."""
+
+
+@state.command("show")
+@click.argument("target", metavar="DIR|URL")
+@click.option("--last", type=click.IntRange(min=0), default=10, show_default=True, help="Order events and fills to list per strategy.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+def state_show(target, last, as_json) -> None:
+    """Orders, positions, balances, trading state, last events and fills, unresolved commands,
+    feed positions and restarts of the store in DIR (a state folder) or at URL (PostgreSQL)."""
+    from trader.live.inspect import open_for_reading, show
+
+    store = open_for_reading(target)
+    try:
+        data = show(store, last=last)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(data, default=str))
+        return
+    _print_state(data)
+
+
+@state.command("export")
+@click.argument("target", metavar="DIR|URL")
+@click.option("--to", "fmt", type=click.Choice(["parquet"]), required=True, help="Format (Arrow tables as Parquet files).")
+@click.argument("out", metavar="OUT_DIR")
+def state_export(target, fmt, out) -> None:
+    """Every table of the store (commands, orders, order events, fills, positions, balances,
+    state changes, risk and strategy state, audit chain, feed positions, restarts) as
+    OUT_DIR/<table>.parquet."""
+    from trader.live.inspect import export, open_for_reading
+
+    store = open_for_reading(target)
+    try:
+        done = export(store, out)
+    finally:
+        store.close()
+    for name, rows in done:
+        click.echo(f"{out}/{name}.parquet: {rows:,} rows")
+
+
+def _print_state(data: dict) -> None:
+    from rich.table import Table
+
+    con = _console()
+    con.print(f"store {data['store']} ({data['backend']}, schema {data['schema']})")
+    for stream, f in data["feeds"].items():
+        con.print(f"feed {stream}: {f['position']:,} events processed")
+    for sid, st in data["strategies"].items():
+        pos = ", ".join(f"{p['instrument']} {p['qty']} @ {p['avg_price']}" for p in st["positions"]) or "flat"
+        bal = ", ".join(f"{k} {v}" for k, v in st["balances"].items()) or "none"
+        con.print(f"\n[bold]{sid}[/bold]: {st['trading_state']}; position {pos}; balances {bal}; "
+                  f"{st['orders']:,} orders, {st['fills']:,} fills, {st['order_events']:,} order events"
+                  + (f"; {len(st['unresolved_commands'])} command(s) UNRESOLVED" if st["unresolved_commands"] else "")
+                  + (f"; {st['void_commands']} void command(s)" if st["void_commands"] else ""))
+        if st["open_orders"]:
+            t = Table(title="open orders")
+            for c in ("order_id", "client_id", "side", "kind", "price", "qty", "filled", "status"):
+                t.add_column(c)
+            for o in st["open_orders"]:
+                t.add_row(*[str(o[c]) for c in ("order_id", "client_id", "side", "kind", "price", "qty", "filled", "status")])
+            con.print(t)
+        if st["last_fills"]:
+            t = Table(title=f"last {len(st['last_fills'])} fills")
+            for c in ("trade_id", "ts", "order_id", "side", "price", "qty", "fee"):
+                t.add_column(c)
+            for f in st["last_fills"]:
+                t.add_row(*[_iso(f[c]) if c == "ts" else str(f[c]) for c in ("trade_id", "ts", "order_id", "side", "price", "qty", "fee")])
+            con.print(t)
+        if st["last_events"]:
+            t = Table(title=f"last {len(st['last_events'])} order events")
+            for c in ("seq", "ts", "order_id", "kind", "status"):
+                t.add_column(c)
+            for e in st["last_events"]:
+                t.add_row(*[_iso(e[c]) if c == "ts" else str(e[c]) for c in ("seq", "ts", "order_id", "kind", "status")])
+            con.print(t)
+    for r in data["restarts"]:
+        rep = r["report"]
+        recon = rep.get("reconciliation") or []
+        con.print(f"restart {r['seq']} at {_iso(r['wall_ts'])}: "
+                  + "; ".join(f"{x['strategy']}: {len(x['adjustments'])} adjustment(s)" + (" HALTED" if x["halted"] else "")
+                              for x in recon))
+
+
+def _iso(ns) -> str:
+    """Nanoseconds since the epoch as ISO 8601 UTC (ms)."""
+    import datetime as dt
+
+    try:
+        return dt.datetime.fromtimestamp(int(ns) / 1e9, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+    except (TypeError, ValueError, OverflowError, OSError):
+        return str(ns)
 
 
 @cli.command()
@@ -446,7 +559,13 @@ def backtest_l2(paths, market, strategy_name, params, bar, fill_model, elapse_ms
 @click.option("--venue", default=None, help="Execution client (default sim: the simulated venue; see `trader plugins`).")
 @click.option("--feed", default=None, metavar="SPEC", help="Market data: synthetic[:seed=7,rate=20,price=50000,symbol=X] (the default) or replay:PATH[,PATH...] (a recorded Binance WebSocket file).")
 @click.option("--speed", default=None, metavar="X|max", help="Replay pace: X times the recorded pace, or max (as fast as the node goes). Default 1.")
-@click.option("--state", "state_dir", default=None, metavar="DIR", help="The node's folder: control token and endpoint, logs, audit logs, final status (default .trader-live).")
+@click.option("--state", "state_dir", default=None, metavar="DIR", help="The node's folder: the store (SQLite), control token and endpoint, logs, audit logs, final status. An existing one is resumed (rebuilt, reconciled, the feed continued). Default: $TRADER_STATE_DIR, else trader/live under the user's data directory.")
+@click.option("--store", default=None, metavar="URL", help="Persist to PostgreSQL (postgresql://user@host/db) instead of SQLite in the state folder.")
+@click.option("--persist/--no-persist", "persist", default=None, help="Write-ahead commands and persist state so a crash loses nothing (default on).")
+@click.option("--store-sync", type=click.Choice(["normal", "full"]), default=None, help="SQLite durability: normal survives a killed process, full also a power cut (fsync per commit). Default normal.")
+@click.option("--flush-ms", type=float, default=None, help="Write a batch (events, fills, state, checkpoint) at most every this many ms (default 200; 0: after every feed batch).")
+@click.option("--adopt-position", is_flag=True, default=None, help="On restart, take the venue's position when it still differs after reconciliation (default: halt with a report).")
+@click.option("--inflight-timeout", default=None, metavar="SECONDS", help="Query the venue for orders stuck submitted/pending this long (default 5).")
 @click.option("--control", default=None, metavar="HOST:PORT", help="Address of the control API (default 127.0.0.1:0, a free port; printed at start).")
 @click.option("--token-file", default=None, type=click.Path(dir_okay=False), help="File holding the control API's token (default: TRADER_CONTROL_TOKEN, else one is generated into the state folder).")
 @click.option("--duration", default=None, metavar="SECONDS", help="Stop by itself after this long (90, 90s, 5m, 1h). Default: until stopped (a replay: its end).")
@@ -467,7 +586,8 @@ def backtest_l2(paths, market, strategy_name, params, bar, fill_model, elapse_ms
 @click.option("--watchdog", default=None, metavar="SECONDS", help="HALT when a strategy callback or the loop stalls this long (default 5).")
 @click.option("--log-level", default=None, type=click.Choice(["debug", "info", "warning", "error"]), help="Log level of the JSON logs (stderr and STATE/node.log, 10 MB x 3; no line per event at info). Default info.")
 @click.option("--log-file", default=None, type=click.Path(dir_okay=False), help="Log file (default STATE/node.log).")
-def live(config_path, strategy_name, params, paper, venue, feed, speed, state_dir, control, token_file, duration, as_json,
+def live(config_path, strategy_name, params, paper, venue, feed, speed, state_dir, store, persist, store_sync, flush_ms,
+         adopt_position, inflight_timeout, control, token_file, duration, as_json,
          fills_out, cash, market, account, leverage, maker_fee_bps, taker_fee_bps, latency, risk_config, bar, elapse_ms,
          stop_timeout, cancel_on_stop, watchdog, log_level, log_file) -> None:
     """Run strategies live: paper trading on a real-time feed (with no arguments: the bundled
@@ -481,7 +601,9 @@ def live(config_path, strategy_name, params, paper, venue, feed, speed, state_di
     from trader.live.node import LiveNode, write_live_fills
 
     flags = {"strategy": strategy_name, "params": _parse_params(params) if params else None, "paper": paper,
-             "venue": venue, "feed": feed, "speed": speed, "state": state_dir, "control": control,
+             "venue": venue, "feed": feed, "speed": speed, "state": state_dir, "store": store, "persist": persist,
+             "store_sync": store_sync, "flush_ms": flush_ms, "adopt_position": adopt_position,
+             "inflight_timeout": inflight_timeout, "control": control,
              "token_file": token_file, "duration": duration, "json": as_json, "fills_out": fills_out, "cash": cash,
              "market": market, "account": account, "leverage": leverage, "maker_fee_bps": maker_fee_bps,
              "taker_fee_bps": taker_fee_bps, "latency": latency, "risk_config": risk_config, "bar": bar,

@@ -232,6 +232,11 @@ class Strategy:
         self._ctx: Any = None
         self._indicators: list[tuple[int, str, Any]] = []
         self.symbols: list[str] = []
+        #: The strategy's own state that survives a restart of ``trader live``: a dict of plain
+        #: values (str, int, float, bool, None, lists and dicts of them) the strategy may fill.
+        #: The node stores it with every checkpoint (after :meth:`on_save`) and hands it back on
+        #: restart (then calls :meth:`on_load`) before any event. Unused in backtests.
+        self.state: dict[str, Any] = {}
 
     # -- declaration ----------------------------------------------------------------------------
     @classmethod
@@ -309,6 +314,14 @@ class Strategy:
 
     def on_stop(self) -> None:
         """Called once after the last event."""
+
+    def on_save(self) -> None:
+        """Live only: called before the node stores :attr:`state` (at each checkpoint, a few times
+        a second): copy into ``self.state`` what a restart must give back."""
+
+    def on_load(self, state: dict[str, Any]) -> None:
+        """Live only: called once on restart, after :attr:`state` was restored (``state`` is the
+        same dict) and before any event: rebuild what :meth:`on_save` left out."""
 
     def vectorized(self, bars: Any) -> Signals | None:
         """Optionally return decisions for the whole series (the vectorized path)."""

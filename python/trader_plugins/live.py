@@ -58,6 +58,70 @@ class PaperClient:
     def session(self, strategy: Any, feed: Any, settings: dict[str, Any]) -> Any:
         return _core.LiveSession(strategy, mode=feed.mode, **settings)
 
+    def reconciling_venue(self, session: Any, strategy_id: str) -> Any:
+        """What reconciliation asks the venue (:class:`trader.live.reconcile.ReconcilingVenue`):
+        the paper venue is the session's own simulated venue, restored from the store."""
+        return PaperVenue(session, strategy_id)
+
+
+class PaperVenue:
+    """The paper venue's answers to reconciliation: its open orders, fills and position, and one
+    order by client order id, read from the session's simulated venue."""
+
+    def __init__(self, session: Any, strategy_id: str) -> None:
+        self.session = session
+        self.strategy_id = strategy_id
+
+    def _order(self, o: dict[str, Any]) -> Any:
+        from trader.live.persist import client_order_id
+        from trader.live.reconcile import VenueOrder
+
+        return VenueOrder(client_id=client_order_id(self.strategy_id, int(o["id"])), venue_order_id=str(o["id"]),
+                          side=int(o["side"]), kind=str(o["kind"]),
+                          price=None if o.get("price") is None else str(o["price"]), qty=str(o["qty"]),
+                          filled=str(o.get("filled") or "0"),
+                          avg_price=None if o.get("avg_price") is None else str(o["avg_price"]),
+                          status=_VENUE_STATUS.get(str(o["status"]), str(o["status"])), ts=int(o.get("ts") or 0))
+
+    def _fill(self, f: dict[str, Any]) -> Any:
+        from trader.live.persist import client_order_id
+        from trader.live.reconcile import VenueFill
+
+        return VenueFill(trade_id=str(f["trade_id"]), client_id=client_order_id(self.strategy_id, int(f["order_id"])),
+                         venue_order_id=str(f["order_id"]), side=int(f["side"]), price=str(f["price"]), qty=str(f["qty"]),
+                         fee=str(f["fee"]), fee_asset=str(f.get("fee_asset") or ""),
+                         liquidity=str(f.get("liquidity") or ""), ts=int(f["ts"]))
+
+    def mass_status(self, since_ts: int) -> Any:
+        from trader.live.reconcile import MassStatus, VenuePosition
+
+        pos = self.session.position()
+        return MassStatus(open_orders=[self._order(o) for o in self.session.open_orders()],
+                          fills=[self._fill(f) for f in self.session.fills_since(0) if int(f["ts"]) >= since_ts],
+                          positions=[VenuePosition(instrument=str(pos["instrument"]), qty=str(pos["qty"]))],
+                          balances={str(k): str(v) for k, v in self.session.balances().items()},
+                          ts=int(self.session.clock))
+
+    def query_order(self, client_id: str) -> Any:
+        from trader.live.persist import _order_id
+
+        oid = _order_id(client_id, self.strategy_id)
+        o = None if oid is None else self.session.order(oid)
+        return None if o is None else self._order(o)
+
+    def order_fills(self, client_id: str) -> list[Any]:
+        from trader.live.persist import _order_id
+
+        oid = _order_id(client_id, self.strategy_id)
+        return [self._fill(f) for f in self.session.fills_since(0) if int(f["order_id"]) == oid]
+
+
+#: The engine's order statuses as reconciliation names a venue's.
+_VENUE_STATUS = {"accepted": "open", "working": "open", "submitted": "open", "pending_cancel": "open",
+                 "pending_modify": "open", "partially_filled": "partially_filled", "filled": "filled",
+                 "canceled": "canceled", "cancelled": "canceled", "rejected": "rejected", "expired": "expired",
+                 "denied": "rejected"}
+
 
 @hookimpl
 def trader_data_clients() -> list:

@@ -211,10 +211,16 @@ def test_the_controls_act_on_a_running_node_and_are_audited(tmp_path):
     assert any(k == "flatten" and r == "test flatten" for k, _, r in ops)
 
 
-def _trader(*args: str, cwd: Path, **kw: Any) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def _env(cwd: Path) -> dict[str, str]:
+    """The environment of a `trader` subprocess whose default state folder is under ``cwd/data``."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "XDG_DATA_HOME": str(cwd / "data")}
     env.pop("TRADER_CONTROL_TOKEN", None)
-    return subprocess.Popen([sys.executable, "-m", "trader", *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
+    env.pop("TRADER_STATE_DIR", None)
+    return env
+
+
+def _trader(*args: str, cwd: Path, **kw: Any) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "trader", *args], cwd=cwd, env=_env(cwd), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **kw)
 
 
@@ -223,7 +229,7 @@ def test_trader_live_with_no_arguments_trades_on_paper_and_stops_on_sigint(tmp_p
     its summary and exits 0. `trader ctl` drives it meanwhile."""
     p = _trader("live", cwd=tmp_path)
     try:
-        endpoint = tmp_path / ".trader-live" / "control.json"
+        endpoint = tmp_path / "data" / "trader" / "live" / "control.json"  # the default: the user's data directory
         deadline = time.monotonic() + 60
         fills = 0
         while time.monotonic() < deadline:
@@ -232,14 +238,14 @@ def test_trader_live_with_no_arguments_trades_on_paper_and_stops_on_sigint(tmp_p
             if not endpoint.exists():
                 continue
             ctl = subprocess.run([sys.executable, "-m", "trader", "ctl", "--json", "status"], cwd=tmp_path,
-                                 capture_output=True, text=True, timeout=30)
+                                 env=_env(tmp_path), capture_output=True, text=True, timeout=30)
             if ctl.returncode == 0:
                 fills = json.loads(ctl.stdout)["strategies"][0]["fills"]
                 if fills > 0:
                     break
         assert fills > 0, "the default node must trade on paper within a minute"
         ctl = subprocess.run([sys.executable, "-m", "trader", "ctl", "pause", "--reason", "from the shell"],
-                             cwd=tmp_path, capture_output=True, text=True, timeout=30)
+                             cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=30)
         assert ctl.returncode == 0, ctl.stderr
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=40)
@@ -304,6 +310,8 @@ def test_a_bad_configuration_is_exit_2_one_line(tmp_path, monkeypatch, capsys, n
     from trader.cli import main
 
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("TRADER_STATE_DIR", raising=False)
     argv = ["live"]
     if toml:
         (tmp_path / "live.toml").write_text(toml)
@@ -318,7 +326,7 @@ def test_a_bad_configuration_is_exit_2_one_line(tmp_path, monkeypatch, capsys, n
     key = next(iter(flags), None)
     # click checks its typed options itself (--market's choices): then the flag is named
     assert fragment in lines[0] or (key is not None and f"--{key.replace('_', '-')}" in lines[0]), lines[0]
-    assert not (tmp_path / ".trader-live").exists(), "nothing started"
+    assert not (tmp_path / "data").exists(), "nothing started"
 
 
 class TimerProbe(Strategy):

@@ -1022,18 +1022,27 @@ fn entry_from(i: usize, v: &Bound<'_, PyAny>) -> PyResult<AuditEntry> {
 /// Check an audit log (the dicts of `Backtest.audit_entries()`, e.g. read back from a JSON-lines
 /// file): every hash, the chain, the sequence and the final seal. `key`: the HMAC key the log
 /// was written with (None: plain SHA-256). Raises ValueError naming the first bad entry's index
-/// and the problem.
+/// and the problem. `sealed=False` checks a log that is still open (a live node's store): the
+/// chain and the sequence, no seal required.
 #[pyfunction]
-#[pyo3(signature = (entries, key = None))]
-fn verify_audit(entries: Vec<Bound<'_, PyAny>>, key: Option<Bound<'_, PyAny>>) -> PyResult<()> {
+#[pyo3(signature = (entries, key = None, sealed = true))]
+fn verify_audit(
+    entries: Vec<Bound<'_, PyAny>>,
+    key: Option<Bound<'_, PyAny>>,
+    sealed: bool,
+) -> PyResult<()> {
     let es = entries
         .iter()
         .enumerate()
         .map(|(i, v)| entry_from(i, v))
         .collect::<PyResult<Vec<_>>>()?;
     let key = key.map(|k| audit_key(&k)).transpose()?;
-    AuditLog::verify(&es, key.as_deref())
-        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
+    let checked = if sealed {
+        AuditLog::verify(&es, key.as_deref())
+    } else {
+        AuditLog::verify_chain(&es, key.as_deref())
+    };
+    checked.map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
 }
 
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -42,6 +42,7 @@ from msgspec import Meta
 
 from trader._config import ConfigError, Label, check_finite, convert, expected, prefixed, read_toml, show
 from trader.exceptions import InvalidInputError
+from trader.live.control import default_state_dir
 from trader.inputs import MAX_CASH, MAX_LEVERAGE
 
 __all__ = ["FeedSpec", "LiveConfig", "StrategyEntry", "SyntheticOptions", "load_live_config", "parse_control", "parse_feed"]
@@ -190,6 +191,7 @@ _TEXT: dict[str, Callable[[str], float]] = {
     "duration": _seconds("duration"),
     "stop_timeout": _seconds("stop_timeout"),
     "watchdog": _seconds("watchdog"),
+    "inflight_timeout": _seconds("inflight_timeout"),
 }
 
 
@@ -223,8 +225,27 @@ class LiveConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_onl
     feed: str = "synthetic"
     #: A replay's pace: the recorded pace x speed; ``math.inf`` = as fast as the node goes.
     speed: Annotated[float, Meta(gt=0)] = 1.0
-    #: The node's folder (control token, logs); created by the node.
-    state: Annotated[str, Meta(min_length=1)] = ".trader-live"
+    #: The node's folder (control token, logs, the SQLite store); created by the node. An existing
+    #: one is resumed: its store is rebuilt, reconciled and the feed resumes after its last event.
+    #: Default: ``$TRADER_STATE_DIR``, else ``trader/live`` under the user's data directory
+    #: (:func:`trader.live.control.default_state_dir`).
+    state: Annotated[str, Meta(min_length=1)] = msgspec.field(default_factory=lambda: default_state_dir())
+    #: Where orders, fills, positions, risk and strategy state persist: None = SQLite in the state
+    #: folder (``store.sqlite3``, ``journal.sqlite3``); or a ``postgresql://`` URL.
+    store: str | None = None
+    #: Persist (write-ahead of commands, batches, checkpoints). Off: nothing survives a crash.
+    persist: bool = True
+    #: SQLite durability: ``normal`` survives a killed process (WAL, no fsync per commit); ``full``
+    #: also a power cut (fsync at every commit).
+    store_sync: Literal["normal", "full"] = "normal"
+    #: A batch (events, fills, positions, state, checkpoint) is written at most this often, ms.
+    flush_ms: Annotated[float, Meta(ge=0, le=60_000)] = 200.0
+    #: On restart, a position that still differs from the venue's after reconciliation: halt
+    #: (false) or take the venue's (true), audited either way.
+    adopt_position: bool = False
+    #: Orders stuck submitted / pending cancel / pending modify this long (seconds) are queried
+    #: at the venue and resolved (the in-flight check).
+    inflight_timeout: Annotated[float, Meta(gt=0, le=3600)] = 5.0
     #: HOST:PORT of the control API (:attr:`control_address`); port 0: a free one.
     control: str = "127.0.0.1:0"
     #: The control API's token; None: TRADER_CONTROL_TOKEN, or one written to the state folder.
@@ -283,6 +304,9 @@ class LiveConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_onl
         parse_feed(self.feed)
         parse_control(self.control)
         check_finite(self, skip=("speed",))  # speed: inf is "max"
+        if self.store is not None and not self.store.startswith(("postgresql://", "postgres://")):
+            raise ConfigError("store", expected("a postgresql:// URL (the default store is SQLite in the state folder)",
+                                                re.sub(r"://([^:/@]*):[^@/]*@", r"://\1:***@", self.store)))
         if os.path.exists(self.state) and not os.path.isdir(self.state):
             raise ConfigError("state", f"{show(self.state)} is a file, expected a folder (it is created when missing)")
         if self.token_file is not None and not os.path.isfile(self.token_file):

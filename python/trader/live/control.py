@@ -50,7 +50,8 @@ if TYPE_CHECKING:
     from trader.live.metrics import NodeMetrics
 
 __all__ = [
-    "DEFAULT_STATE_DIR",
+    "default_state_dir",
+    "STATE_ENV",
     "TOKEN_ENV",
     "TOKEN_FILE",
     "ENDPOINT_FILE",
@@ -65,8 +66,19 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: The node's state folder when none is given, relative to the working directory.
-DEFAULT_STATE_DIR = ".trader-live"
+#: The environment variable that may name the default state folder.
+STATE_ENV = "TRADER_STATE_DIR"
+
+
+def default_state_dir() -> str:
+    """The node's state folder when none is given: ``$TRADER_STATE_DIR``, else ``trader/live``
+    under the user's data directory (``$XDG_DATA_HOME``, else ``~/.local/share``)."""
+    if os.environ.get(STATE_ENV):
+        return os.environ[STATE_ENV]
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "trader", "live")
+
+
 #: The environment variable that may hold the control token.
 TOKEN_ENV = "TRADER_CONTROL_TOKEN"
 #: The generated token's file name in the state folder.
@@ -161,7 +173,7 @@ def _write_private(path: Path, text: str) -> None:
         raise
 
 
-def find_token(state_dir: str | os.PathLike[str] = DEFAULT_STATE_DIR, token_file: str | os.PathLike[str] | None = None) -> str:
+def find_token(state_dir: str | os.PathLike[str] | None = None, token_file: str | os.PathLike[str] | None = None) -> str:
     """The control token of an existing node, without creating one: ``token_file`` if given, else
     the environment variable ``TRADER_CONTROL_TOKEN``, else ``<state_dir>/control.token``. Raises
     :class:`~trader.exceptions.InvalidInputError` naming the file (or variable) that is missing,
@@ -170,6 +182,7 @@ def find_token(state_dir: str | os.PathLike[str] = DEFAULT_STATE_DIR, token_file
         return _read_token_file(token_file)
     if TOKEN_ENV in os.environ:
         return _check_token(os.environ[TOKEN_ENV], TOKEN_ENV)
+    state_dir = default_state_dir() if state_dir is None else state_dir
     path = Path(state_dir) / TOKEN_FILE
     if not path.exists():
         raise InvalidInputError(f"{os.fspath(path)}: control token file not found "
@@ -205,8 +218,10 @@ def write_endpoint(state_dir: str | os.PathLike[str], host: str, port: int, pid:
     return path
 
 
-def read_endpoint(state_dir: str | os.PathLike[str] = DEFAULT_STATE_DIR) -> str:
-    """The control URL of the node running with ``state_dir``, from its ``control.json``."""
+def read_endpoint(state_dir: str | os.PathLike[str] | None = None) -> str:
+    """The control URL of the node running with ``state_dir`` (default: :func:`default_state_dir`),
+    from its ``control.json``."""
+    state_dir = default_state_dir() if state_dir is None else state_dir
     path = Path(state_dir) / ENDPOINT_FILE
     try:
         text = path.read_text(encoding="utf-8")

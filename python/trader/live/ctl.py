@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 import click
 
-from trader.live.control import DEFAULT_STATE_DIR, TOKEN_ENV, find_token, read_endpoint
+from trader.live.control import TOKEN_ENV, default_state_dir, find_token, read_endpoint
 
 __all__ = ["ctl"]
 
@@ -161,8 +161,9 @@ def _lines(data: Any, indent: str = "") -> list[str]:
 
 
 @click.group()
-@click.option("--state", "state_dir", default=DEFAULT_STATE_DIR, show_default=True, metavar="DIR",
-              help="The node's state folder: its URL is read from DIR/control.json, its token from DIR/control.token.")
+@click.option("--state", "state_dir", default=None, metavar="DIR",
+              help="The node's state folder: its URL is read from DIR/control.json, its token from DIR/control.token "
+                   "(default: $TRADER_STATE_DIR, else trader/live under the user's data directory).")
 @click.option("--url", metavar="URL", help="The node's control URL (overrides DIR/control.json), e.g. http://127.0.0.1:8765.")
 @click.option("--token-file", type=click.Path(dir_okay=False), metavar="PATH",
               help=f"Read the control token from PATH (before ${TOKEN_ENV}, then DIR/control.token).")

@@ -12,6 +12,12 @@ The node pushes each batch into every session's ring, then lets the engine consu
   the recorded pace × ``speed`` (``math.inf``: as fast as the node goes). The events keep their
   recorded times: the engine runs on event time, so a replay gives the backtest's fills.
 
+Resuming (``trader live`` on an existing state folder): a feed counts the events it handed out
+(``position``; the node stores it with each checkpoint, after the engines processed them) and
+``resume(position)`` — called before :meth:`batches` — starts after them: a replay skips that many
+recorded lines, the synthetic feed draws and drops that many events (its sequence stays the seed's).
+A feed without ``resume`` starts where the market is (the node logs the gap).
+
 Events: ``("batch", LineBatch)`` for recorded lines read in Rust (:class:`trader._core.LineBatch`),
 ``("line", text)`` for a recorded line from Python, ``("trade", ts, price, size, side, id)`` and
 ``("quote", ts, bid, ask, bid_size, ask_size)`` for ticks.
@@ -74,6 +80,15 @@ class SyntheticFeed:
         self._id = 0
         self._block: list[tuple[Any, ...]] = []
         self._at = 0
+        #: Events handed out (a resumed feed counts the skipped ones too).
+        self.position = 0
+
+    def resume(self, position: int) -> None:
+        """Start after the first ``position`` events of the seed's sequence."""
+        if position < 0:
+            raise InvalidInputError(f"feed synthetic: resume position must be >= 0, got {position}")
+        while self.position < position:
+            self.take(min(self.BLOCK, position - self.position), 0)
 
     def describe(self) -> str:
         return f"synthetic (seed {self.seed}, {self.rate:g} events/s, {self.symbol})"
@@ -113,6 +128,7 @@ class SyntheticFeed:
             take = self._block[self._at:self._at + k - len(out)]
             self._at += len(take)
             out.extend((e[0], ts, *e[1:]) for e in take)
+        self.position += len(out)
         return out
 
     async def batches(self) -> AsyncIterator[list[tuple[Any, ...]]]:
@@ -150,6 +166,18 @@ class ReplayFeed:
             raise InvalidInputError(f"speed: must be > 0 or max, got {speed!r}")
         self.speed = float(speed)
         self.lines = 0
+        self._skip = 0
+
+    @property
+    def position(self) -> int:
+        """Recorded lines handed out (the skipped ones of a resumed replay included)."""
+        return self.lines
+
+    def resume(self, position: int) -> None:
+        """Start after the first ``position`` lines of the (merged) recording."""
+        if position < 0:
+            raise InvalidInputError(f"feed replay: resume position must be >= 0, got {position}")
+        self._skip = self.lines = int(position)
 
     def describe(self) -> str:
         pace = "as fast as possible" if math.isinf(self.speed) else f"{self.speed:g}x the recorded pace"
@@ -158,7 +186,7 @@ class ReplayFeed:
     async def batches(self) -> AsyncIterator[list[tuple[Any, ...]]]:
         from trader import _core
 
-        reader = _core.RecordingReader(self.paths)
+        reader = _core.RecordingReader(self.paths, skip=self._skip)
         if math.isinf(self.speed):
             # the reader's own thread reads and decompresses ahead while the engine runs
             while (batch := reader.next_batch(MAX_BATCH)) is not None:

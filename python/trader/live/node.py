@@ -174,6 +174,9 @@ class LiveNode:
         self.feed = clients[spec.kind].open(list(spec.paths), dict(spec.options), speed=cfg.speed)
         self.settings = self._settings()
         self.slots = [self._slot(e) for e in cfg.entries()]
+        self.persistence: Any = None
+        if cfg.persist:
+            self.persistence = self._persist()
         self.metrics = NodeMetrics()
         self.log_to_stderr = log_to_stderr
         self.started_wall: float | None = None
@@ -221,6 +224,33 @@ class LiveNode:
             latency=l2._latency(cfg.latency), risk=l2._risk(cfg.risk_config, symbol, l2.TICKS_SYMBOL, cash),
             cash=cash, symbol=symbol, bar_ns=bar_ns, price_precision=self.feed.price_precision,
             size_precision=self.feed.size_precision, **l2._account(cfg.account, market, cfg.leverage))
+
+    def _persist(self) -> Any:
+        """Open the store (its checks first: a foreign, damaged or newer store, an unreachable
+        database stop here with one line), restore each session from its last checkpoint and
+        move the feed after the stored position (see :mod:`trader.live.persist`)."""
+        from trader.live.persist import Persistence
+
+        if not hasattr(self.venue, "reconciling_venue"):
+            raise InvalidInputError(f"venue: {self.cfg.venue} cannot reconcile after a restart (no reconciling_venue); "
+                                    "run with --no-persist")
+        p = Persistence(self.cfg, self.state_dir)
+        try:
+            p.check_identity()
+            position = p.feed_position(self.feed.kind)
+            for slot in self.slots:
+                p.attach(slot)
+            if position:
+                if hasattr(self.feed, "resume"):
+                    self.feed.resume(position)
+                    p.feed_resumed_at = position
+                else:
+                    log.warning("feed cannot resume", extra={"feed": self.feed.describe(), "stored_position": position})
+        except BaseException:
+            p.writer.close()
+            p.store.close()
+            raise
+        return p
 
     def _slot(self, entry: Any) -> StrategySlot:
         from trader import l2
@@ -362,6 +392,16 @@ class LiveNode:
               "Ctrl-C stops", file=sys.stderr, flush=True)
         log.info("started", extra={"control": self.control_url, "feed": self.feed.describe(),
                                    "strategies": [s.id for s in self.slots]})
+        if self.persistence is not None and self.persistence.restored:
+            p = self.persistence
+            reports = p.reconcile(lambda slot: self.venue.reconciling_venue(slot.session, slot.id), time.time_ns())
+            adjusted = sum(len(r["adjustments"]) for r in reports)
+            print(f"trader live: resumed from {p.store.location}: "
+                  + ", ".join(f"{k} after {n:,} order events" for k, n in p.restored.items())
+                  + (f"; the feed continues after event {p.feed_resumed_at:,}" if p.feed_resumed_at else "")
+                  + f"; reconciliation: {adjusted} adjustment(s)"
+                  + "".join(f"; {r['strategy']} HALTED: position differs from the venue's" for r in reports if r["halted"]),
+                  file=sys.stderr, flush=True)
         installed = []
         for sig, handler in ((signal.SIGINT, self._on_sigint),
                              (signal.SIGTERM, lambda: self.request_stop("terminated (SIGTERM)"))):
@@ -401,6 +441,8 @@ class LiveNode:
                 loop.remove_signal_handler(sig)
             await self._server.stop()
             remove_endpoint(self.state_dir)
+            if self.persistence is not None:
+                self.persistence.abandon()  # after a failure before the last batch: stop the writer
             log.info("stopped", extra={"reason": self.stop_reason})
             for h in handlers:
                 logging.getLogger("trader").removeHandler(h)
@@ -475,6 +517,8 @@ class LiveNode:
             for e in batch[-2:]:
                 self._last_event_wall[e[0]] = now
                 self._last_event_ts[e[0]] = int(e[1])
+        if self.persistence is not None:
+            self.persistence.after_batch(self.feed)
         self._lag_s = now - t0
         self._busy_since = None
         self._heartbeat = now
@@ -532,6 +576,7 @@ class LiveNode:
         while True:
             try:
                 self._refresh_metrics()
+                self._inflight_check()
             except StrategyError as e:  # a strategy's exception surfaced here: stop as the engine loop does
                 self.fatal = self.fatal or e
                 self.request_stop(f"the strategy raised: {e}")
@@ -539,6 +584,34 @@ class LiveNode:
             except Exception:  # a metrics bug must not stop trading; it is logged once a refresh
                 log.exception("metrics refresh failed")
             await asyncio.sleep(0.25)
+
+    #: Order statuses that wait for the venue's answer (the in-flight check's subjects).
+    IN_FLIGHT = frozenset({"submitted", "pending_cancel", "pending_modify"})
+
+    def _inflight_check(self) -> None:
+        """Orders waiting for the venue's answer longer than ``inflight_timeout`` (engine time)
+        are asked for at the venue by client order id (NautilusTrader's in-flight check): an
+        answer that differs from the node's view is logged and audited (source ``inflight``)."""
+        if not hasattr(self.venue, "reconciling_venue"):
+            return
+        limit = int(float(self.cfg.inflight_timeout) * 1e9)
+        from trader.live.persist import client_order_id
+
+        for slot in self._running():
+            s = slot.session
+            now = int(s.clock)
+            stuck = [o for o in s.open_orders() if str(o["status"]) in self.IN_FLIGHT and now - int(o.get("ts") or now) > limit]
+            if not stuck:
+                continue
+            venue = self.venue.reconciling_venue(s, slot.id)
+            for o in stuck:
+                answer = venue.query_order(client_order_id(slot.id, int(o["id"])))
+                seen = "unknown at the venue" if answer is None else f"{answer.status} at the venue"
+                if answer is not None and answer.status == "open" and answer.filled == str(o.get("filled") or "0"):
+                    continue  # the venue agrees: still on its way
+                reason = f"order {o['id']} {o['status']} for {(now - int(o['ts'])) / 1e9:.1f} s: {seen}"
+                log.warning("in-flight order", extra={"strategy": slot.id, "order": int(o["id"]), "reason": reason})
+                s.record_action("inflight", "inflight", reason, [int(o["id"])])
 
     def _refresh_metrics(self) -> None:
         m = self.metrics
@@ -595,6 +668,8 @@ class LiveNode:
                     slot.session.cancel_all(f"node stopping: {self.stop_reason}")
             except StrategyError as e:
                 self.fatal = self.fatal or e
+        if self.persistence is not None:
+            self.persistence.close(self.feed)  # the last batch: the state at the stop, committed
         self._refresh_metrics()  # the final counts
         for slot in self._running():
             slot.ring = dict(slot.session.stats())
@@ -639,7 +714,8 @@ class LiveNode:
         out: dict[str, Any] = {
             "node": {"paper": bool(self.cfg.paper), "venue": self.cfg.venue, "feed": self.feed.describe(),
                      "stop_reason": self.stop_reason, "started": self.started_wall, "stopped": time.time(),
-                     "symbol": self._info.get("symbol"), "market": self.settings.get("market")},
+                     "symbol": self._info.get("symbol"), "market": self.settings.get("market"),
+                     "store": None if self.persistence is None else self.persistence.stats()},
             "strategies": rows,
         }
         if len(rows) > 1:

@@ -1,0 +1,135 @@
+"""The cost of persistence (issue 12).
+
+* ``live_replay_persist``: the replay at ``--speed max`` through the whole live node with the store
+  on (SQLite in the state folder: the write-ahead of every command, a batch with the events,
+  fills, positions, state and the engine's checkpoint every 200 ms, the default) against the same
+  node with ``--no-persist``, same recording and strategy. Rounds are paired (the anchor then ours,
+  round after round; each round on a fresh state folder) and the line is the median of the
+  per-round ratios. Correct: the same fills both ways, and the store holds every one of them.
+* ``live_write_ahead``: tick-to-order latency as the engine measures it, with the SQLite
+  write-ahead of every command (the node's journal, :class:`trader.live.persist.SlotLink`) and
+  without, two sessions fed the same 20k events one after the other in one loop (a strategy that
+  orders or cancels on every trade: every event sends a command). Batches are written meanwhile
+  as the node writes them (every 1,000 events, on the store's writer thread), so the write-ahead
+  competes with them. ``latency_ns`` holds the journaled session's p50/p99, ``anchor_latency_ns``
+  the plain one's; the gate line is "p99 with <= p99 without + 20 us".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from benches._data import shared_file
+from benches.test_bench_live import OrderEveryTrade
+from trader import _core
+
+RECORDING = "l2_book/hftbacktest_raw_ws/usdm/btcusdt_20240808.gz"
+ROUNDS = 5
+N_EVENTS = 20_000
+
+
+def _node(path: str, state: Path, persist: bool) -> tuple[dict, Any]:
+    from trader.live.config import load_live_config
+    from trader.live.node import LiveNode
+
+    cfg = load_live_config(None, {"feed": f"replay:{path}", "speed": "max", "state": str(state), "persist": persist,
+                                  "strategy": f"{__file__.replace('test_bench_persist', 'test_bench_live')}:TradeFollower"})
+    node = LiveNode(cfg, log_to_stderr=False)
+    asyncio.run(node.run())
+    return node.slots[0].report, node
+
+
+def test_live_replay_persist(benchmark, tmp_path) -> None:
+    path = str(shared_file(RECORDING))
+    anchor_s: list[float] = []
+    anchors: list[dict] = []
+    reports: list[dict] = []
+
+    def setup() -> None:
+        t0 = time.perf_counter()
+        anchors.append(_node(path, tmp_path / f"off{len(anchor_s)}", False)[0])
+        anchor_s.append(time.perf_counter() - t0)
+
+    def call() -> None:
+        reports.append(_node(path, tmp_path / f"on{len(reports)}", True)[0])
+
+    benchmark.group = "live_replay_persist"
+    benchmark.pedantic(call, setup=setup, rounds=ROUNDS, iterations=1, warmup_rounds=1)
+    got, want = reports[-1], anchors[-1]
+    from trader.live.inspect import open_for_reading
+
+    store = open_for_reading(str(tmp_path / f"on{len(reports) - 1}"))
+    try:
+        stored = len(store.fills("main"))
+    finally:
+        store.close()
+    same = bool(got["fills"] > 0 and got["fills"] == want["fills"] == stored
+                and all(np.array_equal(got["fill_columns"][c], want["fill_columns"][c])
+                        for c in ("ts", "price", "qty", "side", "order_id")))
+    ours_s = list(benchmark.stats.stats.data)
+    pairs = sorted(a / o for a, o in zip(anchor_s[1:], ours_s, strict=True))
+    events = want["events"]
+    benchmark.extra_info.update(role="ours", items=events, anchor_items=events,
+                                anchor_median_s=sorted(anchor_s[1:])[len(pairs) // 2],
+                                paired_ratio=round(pairs[len(pairs) // 2], 4), paired_ratios=[round(p, 3) for p in pairs],
+                                correct=same, fills=got["fills"], stored_fills=stored)
+
+
+def test_live_write_ahead(benchmark, tmp_path) -> None:
+    from trader.live.persist import SlotLink
+    from trader.live.store import Batch, BatchWriter, open_store
+
+    def session() -> Any:
+        return _core.LiveSession(OrderEveryTrade(), mode="quotes", price_precision=2, size_precision=3, cash=1e6,
+                                 account="margin")
+
+    store = open_store(str(tmp_path / "state"))
+    writer = BatchWriter(store)
+    plain, journaled = session(), session()
+    link = SlotLink(store=store, slot=SimpleNamespace(id="main", session=journaled, strategy=journaled_strategy(journaled)))
+    journaled.set_journal(link.journal)
+    ts = 1_700_000_000_000_000_000
+    for s in (plain, journaled):
+        s.push_quote(ts, 50_000.0, 50_000.01, 5.0, 5.0)
+        s.pump()
+        s.take_latencies()
+
+    def run() -> None:
+        nonlocal ts
+        for i in range(N_EVENTS):
+            ts += 1_000
+            for s in (plain, journaled):
+                s.push_trade(ts, 50_000.0 + (i % 2) * 0.01, 0.001, "buy" if i % 2 else "sell", i)
+                s.pump()
+            if i % 1000 == 999:
+                batch = Batch()
+                link.rows(batch, time.time_ns())
+                writer.submit(batch)
+
+    benchmark.group = "live_write_ahead"
+    benchmark.pedantic(run, rounds=1, iterations=1)
+    writer.flush()
+    ours = np.asarray(journaled.take_latencies(), dtype=np.float64)
+    base = np.asarray(plain.take_latencies(), dtype=np.float64)
+    commands = len(store.commands("main"))
+    sent = journaled.status()["orders"]
+    writer.close()
+    store.close()
+    correct = bool(len(ours) >= N_EVENTS // 2 and len(base) == len(ours) and commands >= N_EVENTS
+                   and sent == plain.status()["orders"])
+    q = {"p50": float(np.percentile(ours, 50)), "p99": float(np.percentile(ours, 99))}
+    a = {"p50": float(np.percentile(base, 50)), "p99": float(np.percentile(base, 99))}
+    benchmark.extra_info.update(role="ours", items=N_EVENTS, latency_ns=q, anchor_latency_ns=a, samples=len(ours),
+                                commands_written=commands, correct=correct,
+                                added_p99_us=round((q["p99"] - a["p99"]) / 1e3, 2))
+
+
+def journaled_strategy(session: Any) -> Any:
+    """The strategy object the link saves ``state`` of (the session's own is inside it)."""
+    return SimpleNamespace(state={}, on_save=None)

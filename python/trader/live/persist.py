@@ -1,0 +1,364 @@
+"""The node's side of persistence: what each strategy's session writes to the store, when, and
+how a restart rebuilds, reconciles and resumes (``trader live`` on an existing state folder).
+
+**While running.** Every command that passed the risk engine and the account is written ahead
+(:meth:`SlotLink.journal`, called by the engine before the command reaches the venue: the one
+synchronous write on the order path; a failure stops the command). Everything else is written in
+*batches* at event boundaries (:meth:`Persistence.after_batch`, at most every ``flush_ms``): the
+order events, fills, audit entries and trading-state changes since the last batch, the current
+orders, position, balances, risk state and strategy state (after ``on_save``), the engine's
+checkpoint (the paper venue included: working orders, queue positions, account) and the feed's
+position. One batch is one transaction, committed by the store's writer thread: the store always
+holds a consistent cut — the state after event N and the feed position N.
+
+**Restart** (:meth:`Persistence.restore`, then :meth:`Persistence.reconcile`, before any event
+reaches a strategy): each session restores its engine from the last checkpoint, each strategy its
+``state`` (then ``on_load``); the feed resumes after the stored position. Then reconciliation with
+the venue (:mod:`trader.live.reconcile`): commands written ahead after the last cut are resolved by
+asking the venue for their client order id — a submit the venue never saw is void (the engine,
+replaying the events after the cut, decides again); nothing is sent twice. Adjustments are audit
+entries (kind ``reconcile``) and go to the store in one batch with the restart's record.
+
+**Crash points** (:func:`trader.live.store.crash.point`, for the kill -9 tests): ``node.fill`` (a
+feed batch produced fills that are not written yet), ``node.batch`` (a batch handed to the writer,
+not committed yet), ``node.restored`` (engines restored, not reconciled), ``node.reconcile``
+(adjustments made in the engine, not yet written).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from trader.exceptions import InvalidInputError
+
+__all__ = ["Persistence", "SlotLink", "client_order_id"]
+
+log = logging.getLogger("trader.live")
+
+
+def client_order_id(strategy: str, order_id: int) -> str:
+    """The client order id a venue sees for an order of a strategy: unique in the node."""
+    return f"{strategy}-{order_id}"
+
+
+def _order_id(client_id: str, strategy: str) -> int | None:
+    prefix = strategy + "-"
+    if client_id.startswith(prefix) and client_id[len(prefix):].isdigit():
+        return int(client_id[len(prefix):])
+    return None
+
+
+def _plain(value: Any, where: str) -> str:
+    """``value`` as JSON text, refusing what JSON cannot hold (a strategy's ``state``)."""
+    try:
+        return json.dumps(value, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as e:
+        raise InvalidInputError(f"{where}: must hold plain values (str, int, float, bool, None, lists, dicts): {e}") from None
+
+
+@dataclass
+class SlotLink:
+    """One strategy's link to the store: its write-ahead journal and how much of its session's
+    history has been written."""
+
+    store: Any
+    slot: Any
+    fills: int = 0
+    events: int = 0
+    audit: int = 0
+    next_seq: int = 0
+    #: Command seqs written ahead since the last batch (that batch marks them acked).
+    pending: list[int] = field(default_factory=list)
+    crash: Any = None
+
+    @property
+    def id(self) -> str:
+        return str(self.slot.id)
+
+    def journal(self, kind: str, order_id: int, request: str, ts: int) -> None:
+        """The write-ahead: called by the engine before a command leaves; committed on return."""
+        from trader.live.store import Command
+
+        seq = self.next_seq
+        self.store.write_ahead(Command(strategy=self.id, seq=seq, order_id=int(order_id),
+                                       client_id=client_order_id(self.id, int(order_id)), kind=kind,
+                                       request=request, ts=int(ts), status="pending", note=""))
+        self.next_seq = seq + 1
+        self.pending.append(seq)
+
+    def rows(self, batch: Any, now_ts: int) -> int:
+        """Add this strategy's rows since the last batch to ``batch``; returns the new fills."""
+        from trader.live import store as st
+
+        s, sid = self.slot.session, self.id
+        fills = s.fills_since(self.fills)
+        events = s.events_since(self.events)
+        audit = s.audit_since(self.audit)
+        for f in fills:
+            batch.fills.append(st.Fill(strategy=sid, trade_id=str(f["trade_id"]), order_id=int(f["order_id"]),
+                                       ts=int(f["ts"]), side=int(f["side"]), price=str(f["price"]), qty=str(f["qty"]),
+                                       fee=str(f["fee"]), liquidity=str(f.get("liquidity") or ""),
+                                       detail=json.dumps(f, default=str)))
+        touched = {int(e["order_id"]) for e in events} | {int(f["order_id"]) for f in fills}
+        for e in events:
+            batch.order_events.append(st.OrderEvent(strategy=sid, seq=int(e["seq"]), order_id=int(e["order_id"]),
+                                                    kind=str(e["kind"]), status=str(e.get("status") or ""),
+                                                    ts=int(e["ts"]), detail=json.dumps(e, default=str)))
+        for a in audit:
+            batch.audit.append(st.AuditEntry(strategy=sid, seq=int(a["seq"]), ts=int(a["ts"]), kind=str(a["kind"]),
+                                             hash=str(a["hash"]), prev_hash=str(a["prev_hash"]),
+                                             entry=json.dumps(a, default=str)))
+            if a["kind"] == "state":
+                batch.state_changes.append(st.StateChange(strategy=sid, seq=int(a["seq"]), ts=int(a["ts"]),
+                                                          from_state=str(a.get("from") or ""), to_state=str(a.get("to") or ""),
+                                                          source=str(a.get("source") or ""),
+                                                          reason=str(a.get("reason") or "")))
+        if touched:
+            for o in s.orders(sorted(touched)):
+                batch.orders.append(_order_row(sid, o))
+        pos = s.position()
+        batch.positions.append(st.Position(strategy=sid, instrument=str(pos["instrument"]), qty=str(pos["qty"]),
+                                           avg_price=str(pos.get("avg_price") or "0"),
+                                           realized=str(pos.get("realized") or "0"), ts=now_ts))
+        for asset, total in s.balances().items():
+            batch.balances.append(st.Balance(strategy=sid, asset=str(asset), total=str(total), ts=now_ts))
+        risk = s.risk_state()
+        batch.risk_states.append(st.RiskState(strategy=sid, state=str(risk.get("state")),
+                                              detail=json.dumps(risk, default=str), ts=now_ts))
+        strategy = self.slot.strategy
+        if getattr(strategy, "on_save", None) is not None:
+            strategy.on_save()
+        batch.strategy_states.append(st.StrategyState(strategy=sid, state=_plain(getattr(strategy, "state", {}) or {},
+                                                                                  f"strategy {sid}: self.state"),
+                                                      ts=now_ts))
+        self.fills += len(fills)
+        self.events += len(events)
+        self.audit += len(audit)
+        batch.checkpoints.append(st.Checkpoint(strategy=sid, blob=bytes(s.checkpoint()), events=self.events,
+                                               fills=self.fills, audit=self.audit, ts=now_ts))
+        batch.command_updates.extend(st.CommandUpdate(strategy=sid, seq=q, status="acked", note="") for q in self.pending)
+        self.pending = []
+        return len(fills)
+
+
+def _order_row(sid: str, o: dict[str, Any]) -> Any:
+    from trader.live.store import Order
+
+    return Order(strategy=sid, order_id=int(o["id"]), client_id=client_order_id(sid, int(o["id"])), side=int(o["side"]),
+                 kind=str(o["kind"]), price=None if o.get("price") is None else str(o["price"]), qty=str(o["qty"]),
+                 filled=str(o.get("filled") or "0"), status=str(o["status"]), ts=int(o.get("ts") or 0),
+                 external=bool(o.get("external", False)), detail=json.dumps(o, default=str))
+
+
+#: The configuration keys a resumed node must share with the one that wrote the store: what it
+#: trades, on what, with which account and rules. (Logging, the control API, the pace of a replay,
+#: durations and the store's own settings may change between runs.)
+RESUME_KEYS = ("paper", "venue", "feed", "market", "account", "leverage", "cash", "maker_fee_bps", "taker_fee_bps",
+               "latency", "bar", "elapse_ms")
+
+
+def node_identity(cfg: Any) -> dict[str, Any]:
+    """What must not change across a restart (:data:`RESUME_KEYS`, the strategies with their
+    parameters, and the risk configuration's text), as plain values."""
+    out: dict[str, Any] = {k: getattr(cfg, k) for k in RESUME_KEYS}
+    out["strategies"] = [{"id": e.id, "strategy": e.strategy, "params": dict(e.params)} for e in cfg.entries()]
+    risk = getattr(cfg, "risk_config", None)
+    out["risk"] = Path(risk).read_text(encoding="utf-8") if risk else None
+    return json.loads(json.dumps(out, default=str))
+
+
+def identity_difference(stored: dict[str, Any], now: dict[str, Any]) -> str | None:
+    """The first difference between two :func:`node_identity` values, as "key: was X, now Y"."""
+    for k in sorted(set(stored) | set(now)):
+        if stored.get(k) != now.get(k):
+            a, b = json.dumps(stored.get(k)), json.dumps(now.get(k))
+            short = (lambda t: t if len(t) <= 60 else t[:57] + "...")
+            return f"{k}: was {short(a)}, now {short(b)}"
+    return None
+
+
+class Persistence:
+    """The node's store, its writer and one :class:`SlotLink` per strategy."""
+
+    def __init__(self, cfg: Any, state_dir: Path) -> None:
+        from trader.live.store import BatchWriter, open_store
+
+        self.cfg = cfg
+        target = cfg.store if cfg.store is not None else os.fspath(state_dir)
+        self.store = open_store(target, sync=cfg.store_sync)
+        self.writer = BatchWriter(self.store)
+        self.links: dict[str, SlotLink] = {}
+        self.flush_s = float(cfg.flush_ms) / 1e3
+        self._last = time.monotonic()
+        self.restored: dict[str, int] = {}
+        self.feed_resumed_at: int | None = None
+        self.reconciliations: list[dict[str, Any]] = []
+        self.batches = 0
+        self._closed = False
+
+    # -- start ------------------------------------------------------------------------------------
+    def feed_position(self, stream: str) -> int | None:
+        """The stored position of the feed ``stream`` (None: never written)."""
+        pos = self.store.feed_positions().get(stream)
+        return None if pos is None else int(pos.position)
+
+    def check_identity(self) -> None:
+        """A store written by a node of another configuration (another feed, strategy, account...)
+        cannot be resumed by this one: refuse it, naming the difference, before anything is
+        touched. A new store records this node's identity."""
+        now = node_identity(self.cfg)
+        stored = self.store.meta().get("node")
+        if stored is None or not self.store.checkpoint_strategies():  # nothing to resume yet
+            if stored is None or json.loads(stored) != now:
+                self.store.set_meta("node", json.dumps(now))
+            return
+        diff = identity_difference(json.loads(stored), now)
+        if diff is not None:
+            raise InvalidInputError(f"store {self.store.location}: written by a node of another configuration ({diff}); "
+                                    "resume with the same configuration, or give another --state (or --store)")
+
+    def attach(self, slot: Any) -> None:
+        """Link a strategy's session to the store: restore its engine and state from the last
+        checkpoint when there is one, then write every command ahead from now on."""
+        from trader.live.store import crash
+
+        link = SlotLink(store=self.store, slot=slot, next_seq=self.store.next_command_seq(str(slot.id)))
+        cp = self.store.checkpoint(str(slot.id))
+        if cp is not None:
+            try:
+                slot.session.restore(cp.blob)
+            except InvalidInputError as e:
+                raise InvalidInputError(f"store {self.store.location}: strategy {slot.id}: {e}") from None
+            link.fills, link.events, link.audit = int(cp.fills), int(cp.events), int(cp.audit)
+            states = self.store.strategy_states()
+            if slot.id in states:
+                state = json.loads(states[slot.id].state)
+                slot.strategy.state = state
+                if getattr(slot.strategy, "on_load", None) is not None:
+                    slot.strategy.on_load(state)
+            self.restored[str(slot.id)] = link.events
+        slot.session.set_journal(link.journal)
+        self.links[str(slot.id)] = link
+        if cp is not None:
+            crash.point("node.restored")
+
+    def reconcile(self, venue_of: Any, ts: int) -> list[dict[str, Any]]:
+        """Reconcile every restored strategy with its venue (``venue_of(slot)``: a
+        :class:`trader.live.reconcile.ReconcilingVenue`), apply the adjustments, and write them
+        with the restart's record in one batch (committed before returning). Returns one report
+        per strategy; a strategy whose position still differs is halted with its report."""
+        from trader.live import reconcile as rc
+        from trader.live import store as st
+        from trader.live.store import crash
+
+        if not self.restored:
+            return []
+        batch = st.Batch()
+        reports: list[dict[str, Any]] = []
+        for sid, link in self.links.items():
+            if sid not in self.restored:
+                continue
+            slot = link.slot
+            records = rc.NodeRecords(
+                strategy=sid, instrument=str(slot.session.position()["instrument"]),
+                open_orders=[rc.StoredOrder(order_id=o.order_id, client_id=o.client_id, side=o.side, kind=o.kind,
+                                            price=o.price, qty=o.qty, filled=o.filled, status=o.status, ts=o.ts)
+                             for o in self.store.orders(sid, open_only=True)],
+                pending_commands=[rc.PendingCommand(seq=c.seq, kind=c.kind, order_id=c.order_id, client_id=c.client_id,
+                                                    request=c.request, ts=c.ts)
+                                  for c in self.store.commands(sid, status="pending")],
+                known_trade_ids={f.trade_id for f in self.store.fills(sid)},
+                position=str(slot.session.position()["qty"]), last_ts=int(slot.session.clock))
+            result = rc.reconcile(records, venue_of(slot), adopt_position=bool(self.cfg.adopt_position), ts=ts)
+            for adj in result.adjustments:
+                self._apply(link, adj, batch)
+            if result.halted:
+                slot.session.set_state("halted", "reconcile: the position differs from the venue's")
+            reports.append({"strategy": sid, "adjustments": [a.kind for a in result.adjustments],
+                            "halted": result.halted, "report": result.report()})
+            if result.adjustments or result.halted:
+                log.warning("reconciled", extra={"strategy": sid, "report": result.report()})
+            crash.point("node.reconcile")
+        self.reconciliations = reports
+        batch.restarts.append(st.Restart(seq=0, wall_ts=time.time_ns(), kind="restart",
+                                         report=json.dumps({"restored_events": self.restored,
+                                                            "feed_position": self.feed_resumed_at,
+                                                            "reconciliation": reports})))
+        self._fill(batch)
+        self.writer.submit(batch)
+        self.writer.flush()
+        return reports
+
+    def _apply(self, link: SlotLink, adj: Any, batch: Any) -> None:
+        """One reconciliation adjustment: the command's resolution in the store, its audit entry
+        in the engine's chain. The paper venue restores with the node's own state, so the venue can
+        only differ by commands written ahead after the last cut; anything else means the store
+        and its checkpoint disagree."""
+        from trader.live import store as st
+
+        sid, session = link.id, link.slot.session
+        if adj.kind in ("command_void", "command_resolved", "command_acked"):
+            status = {"command_void": "void", "command_resolved": "resolved", "command_acked": "acked"}[adj.kind]
+            batch.command_updates.append(st.CommandUpdate(strategy=sid, seq=int(adj.seq), status=status,
+                                                          note=adj.audit_reason))
+        else:
+            raise InvalidInputError(f"store {self.store.location}: strategy {sid}: the stored state disagrees with its "
+                                    f"paper venue's checkpoint ({adj.kind}: {adj.audit_reason}); the store is damaged")
+        session.record_action("reconcile", "reconcile", adj.audit_reason, [int(i) for i in adj.audit_orders])
+
+    # -- running ----------------------------------------------------------------------------------
+    def due(self) -> bool:
+        return time.monotonic() - self._last >= self.flush_s
+
+    def after_batch(self, feed: Any, *, force: bool = False) -> None:
+        """At an event boundary (every session drained its ring): write a batch when due."""
+        if not force and not self.due():
+            return
+        from trader.live import store as st
+        from trader.live.store import crash
+
+        self._last = time.monotonic()
+        batch = st.Batch()
+        now_ts = time.time_ns()
+        fills = 0
+        for link in self.links.values():
+            if link.slot.report is None:
+                fills += link.rows(batch, now_ts)
+        if fills:
+            crash.point("node.fill")
+        pos = getattr(feed, "position", None)
+        if pos is not None:
+            batch.feed_positions.append(st.FeedPosition(stream=str(feed.kind), position=int(pos),
+                                                        last_ts=now_ts, detail=json.dumps({"feed": feed.describe()})))
+        self.writer.submit(batch)
+        self.batches += 1
+        crash.point("node.batch")
+
+    def close(self, feed: Any) -> None:
+        """The last batch (everything up to the stop), committed before returning."""
+        try:
+            self.after_batch(feed, force=True)
+            self.writer.flush()
+        finally:
+            self.abandon()
+
+    def abandon(self) -> None:
+        """Stop the writer and close the store without a last batch (after :meth:`close`, or a
+        failure before it): what was committed stays; nothing half-written is left."""
+        if not self._closed:
+            self._closed = True
+            try:
+                self.writer.close()
+            finally:
+                self.store.close()
+
+    def stats(self) -> dict[str, Any]:
+        return {"store": self.store.location, "backend": self.store.backend, "batches": self.batches,
+                "restored": dict(self.restored), "feed_resumed_at": self.feed_resumed_at,
+                "reconciliation": self.reconciliations, **dict(getattr(self.writer, "stats", lambda: {})())}
