@@ -61,9 +61,12 @@ Quantities, prices and money are exact decimal strings, computed with :class:`de
    ``filled``), deduplicated by trade id: a trade id the node already has
    (:attr:`NodeRecords.known_trade_ids`) or reported twice is applied once; a report that no
    longer fits in the missing quantity (an earlier inferred fill covered it) is not applied and is
-   noted. Still short (a partial window of fills): an ``inferred_fill`` for the difference at the
-   venue's average price (its limit price without one), marked ``"inferred": True``, fee 0 (not
-   reported). Then the venue's final status: ``canceled``/``expired``/``rejected`` events; a
+   noted. Still short (a partial window of fills): an ``inferred_fill`` for the difference, marked
+   ``"inferred": True``, fee 0 (not reported), at the price that makes the order's average the
+   venue's average price when the node knows what its own fills of the order add up to
+   (:attr:`StoredOrder.notional`, or no fills), rounded half to even at the finest decimals
+   of the prices involved; else at the venue's average price; else at the order's limit price (neither: a
+   mismatch). Then the venue's final status: ``canceled``/``expired``/``rejected`` events; a
    node order the venue shows as less filled than the node is a mismatch (halts).
 
 4. *Position*: node position + every fill applied above (signed by side) is compared with the
@@ -286,6 +289,10 @@ class StoredOrder(msgspec.Struct, frozen=True):
     filled: str
     status: str
     ts: int
+    #: The sum of price x quantity of the order's fills the node has applied (a decimal string;
+    #: None: not known). With it, an inferred fill gets the price that makes the order's average
+    #: the venue's; without it (and with fills), the venue's average price.
+    notional: str | None = None
 
     def __post_init__(self) -> None:
         where = f"stored order {self.order_id} ({self.client_id!r})"
@@ -298,6 +305,8 @@ class StoredOrder(msgspec.Struct, frozen=True):
             raise InvalidInputError(f"{where}: filled: {self.filled} exceeds the quantity {self.qty}")
         if self.price is not None:
             _dec(f"{where}: price", self.price, positive=True)
+        if self.notional is not None:
+            _dec(f"{where}: notional", self.notional, non_negative=True)
 
     @property
     def working(self) -> bool:
@@ -434,6 +443,24 @@ def _of(v: VenueOrder) -> str:
     return f"filled {_fmt(Decimal(v.filled))} of {_fmt(Decimal(v.qty))}"
 
 
+def _inferred_price(v: VenueOrder, filled: Decimal, notional: Decimal | None, missing: Decimal,
+                    places: list[str | None]) -> tuple[Decimal | None, str]:
+    """The price of an inferred fill of ``missing`` on the venue's order ``v`` and how it was
+    chosen: the one that makes the order's average the venue's (``notional``: what the node's
+    fills of the order add up to, when known), else the venue's average, else the limit price."""
+    if v.avg_price is not None:
+        avg = Decimal(v.avg_price)
+        if notional is not None:
+            exp = min(Decimal(p).as_tuple().exponent for p in places if p is not None)
+            price = ((avg * filled - notional) / missing).quantize(Decimal(1).scaleb(min(int(exp), 0)))
+            if price > 0:
+                return price, f"the price that makes the order's average the venue's {v.avg_price}"
+        return avg, "the venue's average price"
+    if v.price is not None:
+        return Decimal(v.price), "the order's limit price"
+    return None, ""
+
+
 class _Run:
     """One reconciliation: the venue's answers, the node's orders as they change, the output."""
 
@@ -445,10 +472,6 @@ class _Run:
         if not isinstance(self.status, MassStatus):
             raise InvalidInputError(f"venue: mass_status returned {type(self.status).__name__}, not a MassStatus")
         self.venue_open = {o.client_id: o for o in self.status.open_orders if self._mine(o.instrument)}
-        self.reports: dict[str, VenueFill] = {}  # trade id -> the first report of it (deduplicated)
-        for f in self.status.fills:
-            if self._mine(f.instrument):
-                self._report(f)
         self.queried: dict[str, VenueOrder | None] = {}
         self.fetched: set[str] = set()
         self.orders: dict[str, StoredOrder] = {o.client_id: o for o in records.open_orders}
@@ -459,6 +482,10 @@ class _Run:
         self.adjustments: list[Adjustment] = []
         self.mismatches: list[str] = []
         self.notes: list[str] = []
+        self.reports: dict[str, VenueFill] = {}  # trade id -> the first report of it (deduplicated)
+        for f in self.status.fills:
+            if self._mine(f.instrument):
+                self._report(f)
 
     def _mine(self, instrument: str | None) -> bool:
         return instrument is None or instrument == self.records.instrument
@@ -569,9 +596,14 @@ class _Run:
             self.mismatches.append(f"{name}: the node has {_fmt(node_filled)} filled, the venue only {_fmt(venue_filled)}")
             return o
 
-        def fill(after_filled: Decimal) -> StoredOrder:
-            status = "filled" if after_filled == qty else "partially_filled"
-            return msgspec.structs.replace(o, filled=_fmt(after_filled), status=status if o.working else o.status)
+        notional = ZERO if node_filled == 0 else (Decimal(o.notional) if o.notional is not None else None)
+        places = [v.avg_price, v.price]  # the inferred price is rounded to the finest of these and the fills' prices
+
+        def fill(add: Decimal, price: Decimal) -> StoredOrder:
+            filled = Decimal(o.filled) + add
+            status = "filled" if filled == qty else "partially_filled"
+            total = None if notional is None else _fmt(notional + add * price)
+            return msgspec.structs.replace(o, filled=_fmt(filled), status=status if o.working else o.status, notional=total)
 
         for f in self.fills_of(v, missing):
             fq = Decimal(f.qty)
@@ -582,7 +614,9 @@ class _Run:
                                   f"{_fmt(venue_filled)} but {_fmt(missing)} (an earlier inferred fill)")
                 continue
             missing -= fq
-            after = fill(Decimal(o.filled) + fq)
+            after = fill(fq, Decimal(f.price))
+            notional = None if notional is None else notional + fq * Decimal(f.price)
+            places.append(f.price)
             self.known.add(f.trade_id)
             self.applied += _signed(f.side, fq)
             self.emit("order_event", o, after,
@@ -593,21 +627,20 @@ class _Run:
             o = after
         if missing == 0:
             return o
-        price = v.avg_price if v.avg_price is not None else v.price
-        covered = _fmt(venue_filled - missing)
+        reported = _fmt(venue_filled - missing - node_filled)
+        price, how = _inferred_price(v, venue_filled, notional, missing, places)
         if price is None:
-            self.mismatches.append(f"{name}: the venue has {_fmt(venue_filled)} filled, the fill reports cover {covered} "
-                                   f"beyond the node's {_fmt(node_filled)}, and the venue gives no price for the other "
+            self.mismatches.append(f"{name}: the venue has {_fmt(venue_filled)} filled, the node {_fmt(node_filled)} and the "
+                                   f"fill reports {reported} more, and the venue gives no price for the other "
                                    f"{_fmt(missing)}: no fill can be inferred")
             return o
-        after = fill(Decimal(o.filled) + missing)
+        after = fill(missing, price)
         self.applied += _signed(o.side, missing)
         self.emit("inferred_fill", o, after,
-                  {"kind": after.status, "trade_id": None, "side": o.side, "price": price, "qty": _fmt(missing),
+                  {"kind": after.status, "trade_id": None, "side": o.side, "price": _fmt(price), "qty": _fmt(missing),
                    "fee": "0", "fee_asset": "", "liquidity": None, "inferred": True},
                   f"{name}: the venue has {_fmt(venue_filled)} filled, the node {_fmt(node_filled)} and the fill reports "
-                  f"{_fmt(venue_filled - missing - node_filled)} more; inferred fill {o.side} {_fmt(missing)} @ {price} "
-                  f"(the venue's {'average' if v.avg_price is not None else 'limit'} price; fee not reported)",
+                  f"{reported} more; inferred fill {o.side} {_fmt(missing)} @ {_fmt(price)} ({how}; fee not reported)",
                   v.venue_order_id)
         return after
 
