@@ -272,6 +272,20 @@ def test_an_unanswered_cancel_is_resolved_from_the_venue_or_the_orders_own_state
                                           "pending_cancel with 0 filled: it is not working anywhere, canceled")
 
 
+def test_a_submit_and_its_cancel_both_unanswered() -> None:
+    pending = [submit(1, 13, "c-13"), PendingCommand(2, "cancel", 13, "c-13", "{}", 410)]
+    venue = ScriptedVenue([vorder("c-13", "buy", "1", "0.25", "canceled", price="99", avg="99")],
+                          [vfill("T13", "c-13", "0.25", "99", ts=600)], {SYM: "0.25"})
+    rec = check(records(pending=pending), venue)
+    assert kinds(rec) == [("command_resolved", "accepted"), ("order_event", "partially_filled"), ("command_acked", "canceled")]
+    assert rec.adjustments[-1].reason == "cancel 2 of order 13 (c-13): the venue has it canceled as V-c-13"
+    assert rec.adjustments[-1].audit["code"] == "command_acked" and rec.position == "0.25" and rec.after.open_orders == []
+    # neither reached the venue: the submit is void, the cancel has nothing left to do
+    gone = check(records(pending=pending), ScriptedVenue([], [], {SYM: "0"}))
+    assert kinds(gone) == [("command_void", "rejected"), ("command_resolved", "cancel_rejected")]
+    assert gone.adjustments[1].reason == "cancel 2 of order 13 (c-13): the order is rejected at the node; nothing to do"
+
+
 def test_an_unanswered_modify_is_acked_when_the_venue_shows_it() -> None:
     modify = PendingCommand(8, "modify", 4, "c-4", json.dumps({"price": "101"}), 450)
     node = records([sorder(4, "c-4", status="pending_modify")], [modify])
@@ -344,12 +358,16 @@ def test_bad_input_is_refused_with_a_clear_error() -> None:
         vorder("c-1", status="working")
     with pytest.raises(InvalidInputError, match=r"open_orders: order 1 \('c-1'\) is filled, not working"):
         records([sorder(1, "c-1", filled="1", status="filled")])
-    bad = PendingCommand(3, "submit", 1, "c-1", "{not json", 0)
-    with pytest.raises(InvalidInputError, match=r"pending command 3: request: not JSON"):
-        reconcile(records(pending=[bad]), ScriptedVenue(), adopt_position=False, ts=TS)
-    with pytest.raises(InvalidInputError, match=r"pending command 4: request: qty: must be a decimal string"):
-        reconcile(records(pending=[PendingCommand(4, "submit", 1, "c-1", '{"side": "buy"}', 0)]), ScriptedVenue(),
-                  adopt_position=False, ts=TS)
+    venue = ScriptedVenue()
+    for request, message in [("{not json", r"pending command 3: request: not JSON"),
+                             ('{"side": "buy"}', r"pending command 3: request: qty: missing"),
+                             ('{"side": "buy", "qty": "-1"}', r"pending command 3: request: qty: must be positive, got '-1'"),
+                             ('{"side": "hold", "qty": 1}', r"pending command 3: request: side: must be 'buy' or 'sell', got 'hold'")]:
+        with pytest.raises(InvalidInputError, match=message):
+            reconcile(records(pending=[PendingCommand(3, "submit", 1, "c-1", request, 0)]), venue, adopt_position=False, ts=TS)
+    with pytest.raises(InvalidInputError, match=r"pending command 4: request: a modify needs a new price or qty"):
+        reconcile(records(pending=[PendingCommand(4, "modify", 1, "c-1", '{"tif": "GTC"}', 0)]), venue, adopt_position=False, ts=TS)
+    assert not venue.calls  # checked before the venue is asked anything
     with pytest.raises(InvalidInputError, match=r"pending command 5: kind: must be one of submit, cancel, modify"):
         PendingCommand(5, "replace", 1, "c-1", "{}", 0)
 

@@ -161,8 +161,7 @@ def _fmt(d: Decimal) -> str:
     """A Decimal as plain text, no exponent, no trailing zeros (``0.70`` -> ``0.7``, ``-0`` -> ``0``)."""
     if d == 0:
         return "0"
-    text = format(d.normalize(), "f")
-    return text
+    return format(d.normalize(), "f")
 
 
 def _signed(side: str, qty: Decimal) -> Decimal:
@@ -332,14 +331,32 @@ class PendingCommand(msgspec.Struct, frozen=True):
             raise InvalidInputError(f"pending command {self.seq}: kind: must be one of {', '.join(COMMAND_KINDS)}, got {self.kind!r}")
 
     def fields(self) -> dict[str, Any]:
-        """The request as a dict; InvalidInputError when it is not a JSON object."""
+        """The request, checked: a submit's ``side``, ``kind`` (default ``"limit"``), ``qty`` and
+        ``price`` (None: none), a modify's ``price`` and/or ``qty`` (decimal strings), a cancel's
+        nothing; InvalidInputError naming the command and the field otherwise."""
+        where = f"pending command {self.seq}: request"
+        if self.kind == "cancel":
+            return {}
         try:
-            value = json.loads(self.request)
+            req = json.loads(self.request)
         except ValueError as e:
-            raise InvalidInputError(f"pending command {self.seq}: request: not JSON ({e})") from None
-        if not isinstance(value, dict):
-            raise InvalidInputError(f"pending command {self.seq}: request: must be a JSON object, got {self.request!r}")
-        return value
+            raise InvalidInputError(f"{where}: not JSON ({e})") from None
+        if not isinstance(req, dict):
+            raise InvalidInputError(f"{where}: must be a JSON object, got {self.request!r}")
+
+        def number(key: str) -> str | None:
+            value = req.get(key)
+            return None if value is None else _fmt(_dec(f"{where}: {key}", str(value), positive=True))
+        if self.kind == "modify":
+            out = {k: v for k in ("price", "qty") if (v := number(k)) is not None}
+            if not out:
+                raise InvalidInputError(f"{where}: a modify needs a new price or qty, got {self.request!r}")
+            return out
+        if req.get("side") not in ("buy", "sell"):
+            raise InvalidInputError(f"{where}: side: must be 'buy' or 'sell', got {req.get('side')!r}")
+        if req.get("qty") is None:
+            raise InvalidInputError(f"{where}: qty: missing")
+        return {"side": req["side"], "kind": str(req.get("kind") or "limit"), "qty": number("qty"), "price": number("price")}
 
 
 class NodeRecords(msgspec.Struct):
@@ -466,6 +483,7 @@ class _Run:
 
     def __init__(self, records: NodeRecords, venue: ReconcilingVenue, ts: int) -> None:
         self.records = records
+        self.requests = {c.seq: c.fields() for c in records.pending_commands}  # checked before the venue is asked
         self.venue = venue
         self.ts = ts
         self.status = venue.mass_status(records.last_ts)
@@ -654,6 +672,8 @@ class _Run:
             return
         verb = c.kind
         rejected = "cancel_rejected" if verb == "cancel" else "modify_rejected"
+        if o is not None and o.status in ("canceled", "expired") and verb == "cancel" and self.claim(c, o):
+            return
         if o is None or not o.working:
             state = "unknown to the node" if o is None else f"{o.status} at the node"
             self.adjust("command_resolved", c.order_id, c.client_id, None, {"kind": rejected, "code": "order_closed"},
@@ -678,9 +698,7 @@ class _Run:
                    else f"the venue still has it {v.status}: the cancel did not reach it; not sent again")
         else:
             o = self.catch_up(o, v)
-            req = c.fields()
-            want = {k: _dec(f"pending command {c.seq}: request: {k}", str(req[k]), positive=True)
-                    for k in ("price", "qty") if req.get(k) is not None}
+            want = {k: Decimal(x) for k, x in self.requests[c.seq].items()}
             have = {"price": Decimal(v.price) if v.price is not None else None, "qty": Decimal(v.qty)}
             asked = ", ".join(f"{k} {_fmt(x)}" for k, x in want.items())
             if o.working and want and all(have[k] == x for k, x in want.items()):
@@ -696,23 +714,31 @@ class _Run:
         self.emit("command_resolved", o, after, {"kind": rejected, "code": "not_applied" if o.working else "order_closed"},
                   f"{verb} {c.seq} of {name}: {why}", v.venue_order_id)
 
+    def claim(self, c: PendingCommand, o: StoredOrder) -> bool:
+        """A cancel of an order this reconciliation closed as canceled/expired at the venue's word
+        (its submit was pending too): that event is the cancel's ack — relabel it, emit nothing."""
+        for i in range(len(self.adjustments) - 1, -1, -1):
+            a = self.adjustments[i]
+            if a.client_id == o.client_id:
+                if a.kind != "order_event" or a.event["kind"] != o.status:
+                    return False
+                reason = f"cancel {c.seq} of {_order_name(o)}: the venue has it {o.status} as {a.venue_order_id}"
+                self.adjustments[i] = msgspec.structs.replace(
+                    a, kind="command_acked", event={**a.event, "reason": reason},
+                    audit={**a.audit, "code": "command_acked", "reason": reason})
+                return True
+        return False
+
     def pending_submit(self, c: PendingCommand, o: StoredOrder | None) -> None:
         """Rule 1 for a submit: the venue's order (acked or resolved), or void."""
         if o is None:
-            req = c.fields()
-            where = f"pending command {c.seq}: request"
-            side = req.get("side")
-            if side not in ("buy", "sell"):
-                raise InvalidInputError(f"{where}: side: must be 'buy' or 'sell', got {side!r}")
-            qty = _fmt(_dec(f"{where}: qty", str(req.get("qty")), positive=True))
-            price = None if req.get("price") is None else _fmt(_dec(f"{where}: price", str(req["price"]), positive=True))
-            o = StoredOrder(c.order_id, c.client_id, side, str(req.get("kind") or "limit"), price, qty, "0", "submitted", c.ts)
-        v = self.venue_order(c.client_id)
+            req = self.requests[c.seq]
+            o = StoredOrder(c.order_id, c.client_id, req["side"], req["kind"], req["price"], req["qty"], "0", "submitted", c.ts)
         if o.status != "submitted":  # the store already holds its ack: the command is done
             self.notes.append(f"submit {c.seq} of {_order_name(o)}: the node already has the order {o.status}")
-            if o.working:
-                self.working(o)
+            self.working(o)
             return
+        v = self.venue_order(c.client_id)
         if v is None:
             after = msgspec.structs.replace(o, status="rejected")
             self.emit("command_void", o, after, {"kind": "rejected", "code": "void"},
