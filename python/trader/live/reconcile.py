@@ -164,6 +164,24 @@ def _fmt(d: Decimal) -> str:
     return format(d.normalize(), "f")
 
 
+def _side(where: str, side: Any) -> None:
+    if side not in ("buy", "sell"):
+        raise InvalidInputError(f"{where}: side: must be 'buy' or 'sell', got {side!r}")
+
+
+def _check_order(where: str, side: str, status: str, statuses: tuple[str, ...], qty: str, filled: str,
+                 **prices: str | None) -> None:
+    """An order's fields, or InvalidInputError naming ``where`` and the field."""
+    _side(where, side)
+    if status not in statuses:
+        raise InvalidInputError(f"{where}: status: must be one of {', '.join(statuses)}, got {status!r}")
+    if _dec(f"{where}: filled", filled, non_negative=True) > _dec(f"{where}: qty", qty, positive=True):
+        raise InvalidInputError(f"{where}: filled: {filled} exceeds the quantity {qty}")
+    for name, value in prices.items():
+        if value is not None:
+            _dec(f"{where}: {name}", value, positive=True)
+
+
 def _signed(side: str, qty: Decimal) -> Decimal:
     return qty if side == "buy" else -qty
 
@@ -189,18 +207,8 @@ class VenueOrder(msgspec.Struct, frozen=True):
     instrument: str | None = None
 
     def __post_init__(self) -> None:
-        where = f"venue order {self.client_id!r}"
-        if self.side not in ("buy", "sell"):
-            raise InvalidInputError(f"{where}: side: must be 'buy' or 'sell', got {self.side!r}")
-        if self.status not in VENUE_WORKING + VENUE_DONE:
-            raise InvalidInputError(f"{where}: status: must be one of {', '.join(VENUE_WORKING + VENUE_DONE)}, got {self.status!r}")
-        qty = _dec(f"{where}: qty", self.qty, positive=True)
-        filled = _dec(f"{where}: filled", self.filled, non_negative=True)
-        if filled > qty:
-            raise InvalidInputError(f"{where}: filled: {self.filled} exceeds the quantity {self.qty}")
-        for name in ("price", "avg_price"):
-            if getattr(self, name) is not None:
-                _dec(f"{where}: {name}", getattr(self, name), positive=True)
+        _check_order(f"venue order {self.client_id!r}", self.side, self.status, VENUE_WORKING + VENUE_DONE,
+                     self.qty, self.filled, price=self.price, avg_price=self.avg_price)
 
 
 class VenueFill(msgspec.Struct, frozen=True):
@@ -223,8 +231,7 @@ class VenueFill(msgspec.Struct, frozen=True):
         where = f"venue fill {self.trade_id!r}"
         if not self.trade_id:
             raise InvalidInputError(f"venue fill of order {self.client_id!r}: trade_id: must not be empty")
-        if self.side not in ("buy", "sell"):
-            raise InvalidInputError(f"{where}: side: must be 'buy' or 'sell', got {self.side!r}")
+        _side(where, self.side)
         _dec(f"{where}: price", self.price, positive=True)
         _dec(f"{where}: qty", self.qty, positive=True)
         _dec(f"{where}: fee", self.fee)
@@ -295,15 +302,7 @@ class StoredOrder(msgspec.Struct, frozen=True):
 
     def __post_init__(self) -> None:
         where = f"stored order {self.order_id} ({self.client_id!r})"
-        if self.side not in ("buy", "sell"):
-            raise InvalidInputError(f"{where}: side: must be 'buy' or 'sell', got {self.side!r}")
-        if self.status not in NODE_WORKING + NODE_DONE:
-            raise InvalidInputError(f"{where}: status: must be one of {', '.join(NODE_WORKING + NODE_DONE)}, got {self.status!r}")
-        qty = _dec(f"{where}: qty", self.qty, positive=True)
-        if _dec(f"{where}: filled", self.filled, non_negative=True) > qty:
-            raise InvalidInputError(f"{where}: filled: {self.filled} exceeds the quantity {self.qty}")
-        if self.price is not None:
-            _dec(f"{where}: price", self.price, positive=True)
+        _check_order(where, self.side, self.status, NODE_WORKING + NODE_DONE, self.qty, self.filled, price=self.price)
         if self.notional is not None:
             _dec(f"{where}: notional", self.notional, non_negative=True)
 
@@ -352,8 +351,7 @@ class PendingCommand(msgspec.Struct, frozen=True):
             if not out:
                 raise InvalidInputError(f"{where}: a modify needs a new price or qty, got {self.request!r}")
             return out
-        if req.get("side") not in ("buy", "sell"):
-            raise InvalidInputError(f"{where}: side: must be 'buy' or 'sell', got {req.get('side')!r}")
+        _side(where, req.get("side"))
         if req.get("qty") is None:
             raise InvalidInputError(f"{where}: qty: missing")
         return {"side": req["side"], "kind": str(req.get("kind") or "limit"), "qty": number("qty"), "price": number("price")}
@@ -683,11 +681,8 @@ class _Run:
         name = _order_name(o)
         v = self.venue_order(c.client_id)
         if v is None:
-            status, code = ("rejected", "void") if o.status == "submitted" else ("canceled", "not_at_venue")
-            after = msgspec.structs.replace(o, status=status)
-            self.emit("command_resolved", o, after, {"kind": status, "code": code},
-                      f"{verb} {c.seq} of {name}: the venue has no order {o.client_id}; the node held it "
-                      f"{o.status} with {_fmt(Decimal(o.filled))} filled: it is not working anywhere, {status}")
+            self.absent("command_resolved", o, f"{verb} {c.seq} of {name}: the venue has no order {o.client_id}; "
+                                               f"the node held it {o.status} with {_fmt(Decimal(o.filled))} filled")
             return
         if verb == "cancel":
             close = ("command_acked", f"cancel {c.seq} of {name}: the venue has it {v.status} as {v.venue_order_id}, {_of(v)}")
@@ -760,15 +755,19 @@ class _Run:
                   f"venue and unknown to the node: adopted", v.venue_order_id)
         self.catch_up(o, v)
 
+    def absent(self, kind: str, o: StoredOrder, why: str) -> None:
+        """Close ``o``, a working order the venue does not have: ``rejected`` (code ``void``) if
+        never acknowledged, else ``canceled`` (code ``not_at_venue``)."""
+        status, code = ("rejected", "void") if o.status == "submitted" else ("canceled", "not_at_venue")
+        self.emit(kind, o, msgspec.structs.replace(o, status=status), {"kind": status, "code": code},
+                  f"{why}: it is not working anywhere, {status}")
+
     def working(self, o: StoredOrder) -> None:
         """Rule 3: one order the node holds as working, against the venue's."""
         v = self.venue_order(o.client_id)
         if v is None:
-            status, code = ("rejected", "void") if o.status == "submitted" else ("canceled", "not_at_venue")
-            after = msgspec.structs.replace(o, status=status)
-            self.emit("order_event", o, after, {"kind": status, "code": code},
-                      f"{_order_name(o)} ({o.status}, {_fmt(Decimal(o.filled))} of {o.qty} filled) is unknown to the "
-                      f"venue: it is not working anywhere, {status}")
+            self.absent("order_event", o, f"{_order_name(o)} ({o.status}, {_fmt(Decimal(o.filled))} of {o.qty} filled) "
+                                          f"is unknown to the venue")
             return
         pending = o.status if o.status in ("pending_cancel", "pending_modify") else None
         o = self.catch_up(o, v)
