@@ -23,7 +23,7 @@ class ScriptedVenue:
     def __init__(self, orders: list[VenueOrder] = (), fills: list[VenueFill] = (),  # type: ignore[assignment]
                  positions: dict[str, str] | None = None, balances: dict[str, str] | None = None, *,
                  window_from: int | None = None, order_fills_limit: int | None = None, ts: int = 10_000) -> None:
-        self.orders = {o.client_id: o for o in orders}
+        self.orders = {o.client_id or o.venue_order_id: o for o in orders}
         self.fills = list(fills)
         self.positions = dict(positions or {})
         self.balances = dict(balances or {})

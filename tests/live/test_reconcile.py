@@ -122,6 +122,16 @@ def test_an_unknown_venue_order_is_adopted_as_external_with_its_fills() -> None:
     assert venue.calls["query_order"] == 0 and venue.calls["order_fills"] == 0
 
 
+def test_external_orders_without_a_client_id_go_by_their_venue_order_id() -> None:
+    hand = [VenueOrder("", f"V-{i}", "sell", "limit", "120", "1", "0", None, "open", 900) for i in (1, 2)]
+    venue = ScriptedVenue(hand, [], {SYM: "0"})
+    rec = check(records(), venue)
+    assert [(a.kind, a.client_id, a.venue_order_id) for a in rec.adjustments] == [
+        ("external_order", "V-1", "V-1"), ("external_order", "V-2", "V-2")]
+    assert rec.adjustments[1].reason == ("external order V-2 (venue order V-2: sell 1 @ 120, open, filled 0 of 1) is open "
+                                         "at the venue and unknown to the node: adopted")
+
+
 def test_an_order_filled_while_the_node_was_down_gets_its_fills() -> None:
     node = records([sorder(7, "c-7", "buy", "2")])
     venue = ScriptedVenue([vorder("c-7", "buy", "2", "2", "filled", avg="100")],

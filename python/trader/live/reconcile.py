@@ -47,7 +47,8 @@ Quantities, prices and money are exact decimal strings, computed with :class:`de
 
 2. *External orders*: an order open at the venue whose client id the node does not know is adopted
    (``external_order``, event ``accepted``, ``order_id`` None until the node gives it one) with the
-   fills it already has (below); reported, never silently ignored.
+   fills it already has (below); reported, never silently ignored. One without a client id (placed
+   by hand at some venues) goes by its venue order id.
 
 3. *Working orders*: each order the node holds as working and no pending command touched is
    compared with the venue's (from the open-order list, else :meth:`~ReconcilingVenue.query_order`):
@@ -487,7 +488,8 @@ class _Run:
         self.status = venue.mass_status(records.last_ts)
         if not isinstance(self.status, MassStatus):
             raise InvalidInputError(f"venue: mass_status returned {type(self.status).__name__}, not a MassStatus")
-        self.venue_open = {o.client_id: o for o in self.status.open_orders if self._mine(o.instrument)}
+        # an order without a client id (placed by hand at some venues) goes by its venue order id
+        self.venue_open = {o.client_id or o.venue_order_id: o for o in self.status.open_orders if self._mine(o.instrument)}
         self.queried: dict[str, VenueOrder | None] = {}
         self.fetched: set[str] = set()
         self.orders: dict[str, StoredOrder] = {o.client_id: o for o in records.open_orders}
@@ -535,7 +537,8 @@ class _Run:
         window does not cover ``missing``."""
         def fresh() -> list[VenueFill]:
             mine = (f for f in self.reports.values() if f.trade_id not in self.known and f.trade_id not in self.noted
-                    and (f.client_id == v.client_id or f.venue_order_id == v.venue_order_id))
+                    and ((v.client_id and f.client_id == v.client_id)
+                         or (v.venue_order_id and f.venue_order_id == v.venue_order_id)))
             return sorted(mine, key=lambda f: (f.ts, f.trade_id))
         have = fresh()
         if sum((Decimal(f.qty) for f in have), ZERO) < missing and v.client_id not in self.fetched:
@@ -747,10 +750,10 @@ class _Run:
 
     def external(self, v: VenueOrder) -> None:
         """Rule 2: adopt an open venue order the node does not know, with its fills."""
-        o = StoredOrder(None, v.client_id, v.side, v.kind, v.price, v.qty, "0", "open", v.ts)
+        o = StoredOrder(None, v.client_id or v.venue_order_id, v.side, v.kind, v.price, v.qty, "0", "open", v.ts)
         self.emit("external_order", None, o,
                   {"kind": "accepted", "external": True, "side": v.side, "price": v.price, "qty": v.qty, "ts": v.ts},
-                  f"external order {v.client_id} (venue order {v.venue_order_id}: {v.side} {v.qty}"
+                  f"external order {o.client_id} (venue order {v.venue_order_id}: {v.side} {v.qty}"
                   f"{' @ ' + v.price if v.price else ''}, {v.status}, {_of(v)}) is open at the "
                   f"venue and unknown to the node: adopted", v.venue_order_id)
         self.catch_up(o, v)
