@@ -88,5 +88,15 @@ def trader_execution_clients() -> list:  # type: ignore[empty-body]
     methods: ``push_*``, ``pump``, ``status``, ``set_state``, ``cancel_all``, ``flatten``,
     ``finish``).
 
+    Reconciliation (restart, and the in-flight check of orders stuck in submitted / pending
+    states): a client of a real venue also offers :class:`trader.live.reconcile.ReconcilingVenue`
+    — ``mass_status(since_ts) -> MassStatus`` (the venue's open orders, its fills since
+    ``since_ts`` ns, positions and balances), ``query_order(client_id) -> VenueOrder | None`` (the
+    venue's order with that client order id in any status; None only when the venue has none, once
+    its acceptance window has passed) and ``order_fills(client_id) -> list[VenueFill]``. Quantities,
+    prices and money are exact decimal strings. Reconciliation only reads through these: an
+    unacknowledged command is resolved by asking, never by sending it again (see
+    :mod:`trader.live.reconcile` for the rules).
+
     :return: a list of execution clients, each with a ``name`` unique across all plugins.
     """
