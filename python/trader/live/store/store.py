@@ -145,7 +145,7 @@ def _node_info() -> str:
                        "python": platform.python_version()})
 
 
-def _check_meta(label: str, names: set[str], meta: dict[str, str] | None) -> int:
+def _check_meta(label: str, names: set[str], meta: dict[str, str] | None, known: int = SCHEMA_VERSION) -> int:
     """The schema version of a database holding tables ``names`` and ``meta``; 0 when empty."""
     if not names:
         return 0
@@ -158,19 +158,23 @@ def _check_meta(label: str, names: set[str], meta: dict[str, str] | None) -> int
     except ValueError:
         raise InvalidInputError(f"{label}: a damaged trader meta table: schema_version "
                                 f"{meta.get('schema_version')!r} is not a number") from None
-    if version > SCHEMA_VERSION:
-        raise InvalidInputError(f"{label}: made by a newer trader: schema {version}, this one knows up to {SCHEMA_VERSION}")
+    if version > known:
+        raise InvalidInputError(f"{label}: made by a newer trader: schema {version}, this one knows up to {known}")
     return version
 
 
-def _inspect_sqlite(path: Path, label: str) -> int | None:
+def _inspect_sqlite(path: Path, label: str, known: int) -> int | None:
     """Check one SQLite file without writing to it: None when it does not exist, else its schema
     version (0: an empty database)."""
     if not path.exists():
         return None
     if not path.is_file():
         raise InvalidInputError(f"{label}: is not a file")
-    uri = "file:" + urllib.parse.quote(str(path.resolve())) + "?mode=ro"
+    # A WAL database in use (or left by a crash) has its -wal and -shm files: read-only. Without
+    # them nothing has it open, and ``immutable`` reads the file without creating them, so the
+    # check leaves the folder exactly as it found it.
+    idle = not any(Path(f"{path}{sfx}").exists() for sfx in ("-wal", "-shm"))
+    uri = "file:" + urllib.parse.quote(str(path.resolve())) + ("?immutable=1" if idle else "?mode=ro")
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=10)
     except sqlite3.Error as e:
@@ -190,7 +194,7 @@ def _inspect_sqlite(path: Path, label: str) -> int | None:
                 meta = {str(k): str(v) for k, v in conn.execute('SELECT "key", "value" FROM "meta"')}
             except sqlite3.DatabaseError:
                 raise InvalidInputError(f"{label}: a foreign database: its meta table is not trader's") from None
-        return _check_meta(label, names, meta)
+        return _check_meta(label, names, meta, known)
     finally:
         conn.close()
 
@@ -521,8 +525,9 @@ def _open_sqlite(folder: Path, readonly: bool, sync: str, migrations: Sequence[M
     if folder.exists() and not folder.is_dir():
         raise InvalidInputError(f"{label}: is a file, not a state folder")
     main_path, journal_path = folder / STORE_FILE, folder / JOURNAL_FILE
-    v_main = _inspect_sqlite(main_path, str(main_path))
-    v_journal = _inspect_sqlite(journal_path, str(journal_path))
+    known = migrations[-1].version
+    v_main = _inspect_sqlite(main_path, str(main_path), known)
+    v_journal = _inspect_sqlite(journal_path, str(journal_path), known)
     if readonly:
         if v_main is None or v_main == 0:
             raise InvalidInputError(f"{label}: no trader store here ({STORE_FILE} missing or empty)")
@@ -530,7 +535,6 @@ def _open_sqlite(folder: Path, readonly: bool, sync: str, migrations: Sequence[M
             raise InvalidInputError(f"{label}: {JOURNAL_FILE} is missing")
     elif v_main and v_journal is None:
         raise InvalidInputError(f"{label}: {JOURNAL_FILE} is missing: the store's write-ahead of commands is lost")
-    known = migrations[-1].version
     if readonly and (v_main, v_journal) != (known, known):
         raise InvalidInputError(f"{label}: schema {min(v_main or 0, v_journal or 0)} is older than this trader's "
                                 f"{known}: open it once read-write to migrate it")
@@ -542,23 +546,31 @@ def _open_sqlite(folder: Path, readonly: bool, sync: str, migrations: Sequence[M
         if not os.access(folder, os.W_OK | os.X_OK):
             raise InvalidInputError(f"{label}: the state folder is not writable")
     conns: dict[str, sqlite3.Connection] = {}
-    roles: tuple[tuple[str, Path, tuple[Home, ...]], ...] = (
-        ("journal", journal_path, ("journal",)), ("write", main_path, ("main",)))
     try:
-        # The journal first: a main file with a schema always has its journal beside it.
-        for role, path, homes in roles if not readonly else ():
-            conn = conns[role] = _sqlite_connect(path, sync, readonly)
-            conn.execute("BEGIN IMMEDIATE")
+        if not readonly:
+            # Both files migrate together: each in its own transaction, committed only once both
+            # succeeded (an error rolls both back). Each file records its own version, so a crash
+            # between the two COMMITs leaves a store the next open finishes migrating. The journal
+            # is created first: a main file with a schema always has its journal beside it.
+            roles: tuple[tuple[str, Path, Home], ...] = (("journal", journal_path, "journal"), ("write", main_path, "main"))
+            for role, path, _ in roles:
+                conns[role] = _sqlite_connect(path, sync, readonly)
+            began = []
             try:
-                meta = _sqlite_meta(conn)
-                version = _check_meta(str(path), {"meta"} if meta is not None else set(), meta)
-                if version < known:
-                    cur = conn.cursor()
-                    _migrate(cur, "sqlite", version, homes, migrations, lambda c=conn: _sqlite_meta(c))
-                conn.execute("COMMIT")
+                for role, path, home in roles:
+                    conn = conns[role]
+                    conn.execute("BEGIN IMMEDIATE")
+                    began.append(conn)
+                    meta = _sqlite_meta(conn)
+                    version = _check_meta(str(path), {"meta"} if meta is not None else set(), meta, known)
+                    if version < known:
+                        _migrate(conn.cursor(), "sqlite", version, (home,), migrations, lambda c=conn: _sqlite_meta(c))
             except BaseException:
-                conn.execute("ROLLBACK")
+                for conn in began:
+                    conn.execute("ROLLBACK")
                 raise
+            for conn in began:
+                conn.execute("COMMIT")
         read = _sqlite_connect(main_path, sync, readonly)
         conns["read"] = read
         # A read-only connection was opened by URI, so ATTACH reads a URI too.
@@ -621,8 +633,8 @@ def _open_postgresql(url: str, readonly: bool, migrations: Sequence[Migration]) 
         check = connect()
         conns["write"] = check
         names, meta = read_meta(check.cursor())
-        version = _check_meta(location, names, meta)
         known = migrations[-1].version
+        version = _check_meta(location, names, meta, known)
         if readonly and version != known:
             what = "no trader store here" if version == 0 else f"schema {version} is older than this trader's {known}"
             raise InvalidInputError(f"{location}: {what}")
@@ -633,7 +645,7 @@ def _open_postgresql(url: str, readonly: bool, migrations: Sequence[Migration]) 
                     # One migrator at a time; re-read under the lock (another node may have migrated).
                     cur.execute("SELECT pg_advisory_xact_lock(7263011201)")
                     names, meta = read_meta(cur)
-                    version = _check_meta(location, names, meta)
+                    version = _check_meta(location, names, meta, known)
                     if version < known:
                         _migrate(cur, "postgresql", version, ("main", "journal"), migrations, lambda: read_meta(cur)[1])
             except psycopg.Error as e:
