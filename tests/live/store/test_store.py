@@ -4,7 +4,7 @@ migrations, refused targets (nothing changed), read-only opening and ``table()``
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,7 @@ from .conftest import PG_PASSWORD, PgServer
 
 
 @pytest.fixture
-def store(target: str) -> Store:
+def store(target: str) -> Iterator[Store]:
     s = open_store(target)
     yield s
     s.close()
@@ -251,10 +251,10 @@ def _make_store(target: str) -> None:
 
 def _set_meta(target: str, backend: str, key: str, value: str) -> None:
     if backend == "sqlite":
-        conn = sqlite3.connect(Path(target) / STORE_FILE)
-        conn.execute('UPDATE "meta" SET "value" = ? WHERE "key" = ?', (value, key))
-        conn.commit()
-        conn.close()
+        db = sqlite3.connect(Path(target) / STORE_FILE)
+        db.execute('UPDATE "meta" SET "value" = ? WHERE "key" = ?', (value, key))
+        db.commit()
+        db.close()
     else:
         import psycopg
 
@@ -265,11 +265,11 @@ def _set_meta(target: str, backend: str, key: str, value: str) -> None:
 def _foreign_tables(target: str, backend: str) -> None:
     if backend == "sqlite":
         Path(target).mkdir()
-        conn = sqlite3.connect(Path(target) / STORE_FILE)
-        conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
-        conn.execute("INSERT INTO users VALUES (1, 'ann')")
-        conn.commit()
-        conn.close()
+        db = sqlite3.connect(Path(target) / STORE_FILE)
+        db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+        db.execute("INSERT INTO users VALUES (1, 'ann')")
+        db.commit()
+        db.close()
     else:
         import psycopg
 
@@ -406,3 +406,20 @@ def test_sync_full_is_fsync_per_commit(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     with open_store(tmp_path / "b") as s:
         assert s._conns["write"].execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
+
+
+def test_the_journal_is_checkpointed_by_the_batch_writer_not_the_write_ahead(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import trader.live.store.store as store_mod
+
+    monkeypatch.setattr(store_mod, "JOURNAL_CHECKPOINT_EVERY", 20)
+    with open_store(tmp_path) as s:
+        assert s._conns["journal"].execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+        assert s._conns["journal"].execute("PRAGMA page_size").fetchone() == (1024,)
+        size0 = (tmp_path / JOURNAL_FILE).stat().st_size
+        for i in range(1, 51):
+            s.write_ahead(command(i))
+        assert (tmp_path / JOURNAL_FILE).stat().st_size == size0  # all in the WAL
+        s.commit(Batch())
+        assert (tmp_path / JOURNAL_FILE).stat().st_size > size0
+        assert len(s.commands()) == 50

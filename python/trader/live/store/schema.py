@@ -148,7 +148,6 @@ MIGRATIONS: tuple[Migration, ...] = (
                 ("request", "json"), _TS, ("status", "text"), ("note", "text"),
                 home="journal",
             )),
-            CreateIndex(Index("commands_client_id", "commands", ("strategy", "client_id"))),
             CreateTable(_t(
                 "command_updates", "upsert", ("strategy", "seq"),
                 _S, ("seq", "int"), ("status", "text"), ("note", "text"), _TS,
