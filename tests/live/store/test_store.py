@@ -16,7 +16,6 @@ from trader.live.store import (
     STORE_FILE,
     Batch,
     CommandUpdate,
-    Order,
     Position,
     Store,
     open_store,

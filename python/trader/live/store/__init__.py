@@ -11,48 +11,17 @@ written, :mod:`trader.live.store.schema` for the tables, :mod:`trader.live.store
 background writer and :mod:`trader.live.store.crash` for the crash points of the tests.
 """
 
-from trader.live.store.records import (
-    COMMAND_STATUSES,
-    AuditEntry,
-    Balance,
-    Batch,
-    Checkpoint,
-    Command,
-    CommandUpdate,
-    FeedPosition,
-    Fill,
-    Order,
-    OrderEvent,
-    Position,
-    Restart,
-    RiskState,
-    StateChange,
-    StrategyState,
-)
+from trader.live.store import records
+from trader.live.store.records import *  # noqa: F403 - the records are the package's API
 from trader.live.store.schema import SCHEMA_VERSION
 from trader.live.store.store import JOURNAL_FILE, STORE_FILE, TERMINAL_STATUSES, Store, mask_url, open_store
 from trader.live.store.writer import BatchWriter
 
 __all__ = [
+    *records.__all__,
     "open_store",
     "Store",
     "BatchWriter",
-    "Batch",
-    "Command",
-    "CommandUpdate",
-    "OrderEvent",
-    "Fill",
-    "Order",
-    "Position",
-    "Balance",
-    "StateChange",
-    "RiskState",
-    "AuditEntry",
-    "StrategyState",
-    "FeedPosition",
-    "Checkpoint",
-    "Restart",
-    "COMMAND_STATUSES",
     "SCHEMA_VERSION",
     "STORE_FILE",
     "JOURNAL_FILE",

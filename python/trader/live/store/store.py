@@ -51,24 +51,8 @@ import msgspec
 
 from trader.exceptions import InvalidInputError, StoreError
 from trader.live.store import crash
-from trader.live.store.records import (
-    RECORDS,
-    AuditEntry,
-    Balance,
-    Batch,
-    Checkpoint,
-    Command,
-    CommandUpdate,
-    FeedPosition,
-    Fill,
-    Order,
-    OrderEvent,
-    Position,
-    Restart,
-    RiskState,
-    StateChange,
-    StrategyState,
-)
+from trader.live.store import records as rec
+from trader.live.store.records import RECORDS, Batch, Command, CommandUpdate
 from trader.live.store.schema import (
     APP,
     MIGRATIONS,
@@ -377,18 +361,18 @@ class Store:
         (row,) = self._select('SELECT MAX("seq") FROM "commands" WHERE "strategy" = ?', (strategy,))
         return 1 if row[0] is None else int(row[0]) + 1
 
-    def order_events(self, strategy: str) -> list[OrderEvent]:
+    def order_events(self, strategy: str) -> list[rec.OrderEvent]:
         """``strategy``'s order events in sequence."""
         return self._records("order_events", '"strategy" = ?', (strategy,))
 
-    def fills(self, strategy: str | None = None) -> list[Fill]:
+    def fills(self, strategy: str | None = None) -> list[rec.Fill]:
         """Fills by strategy, time, order and trade id."""
         order = '"strategy", "ts", "order_id", "trade_id"'
         if strategy is None:
             return self._records("fills", order=order)
         return self._records("fills", '"strategy" = ?', (strategy,), order=order)
 
-    def orders(self, strategy: str | None = None, open_only: bool = False) -> list[Order]:
+    def orders(self, strategy: str | None = None, open_only: bool = False) -> list[rec.Order]:
         """Orders' latest states; ``open_only`` skips those in a terminal status."""
         where, params = [], []
         if strategy is not None:
@@ -399,40 +383,40 @@ class Store:
             params.extend(TERMINAL_STATUSES)
         return self._records("orders", " AND ".join(where), params)
 
-    def positions(self) -> list[Position]:
+    def positions(self) -> list[rec.Position]:
         """Every position, by strategy and instrument."""
         return self._records("positions")
 
-    def balances(self) -> list[Balance]:
+    def balances(self) -> list[rec.Balance]:
         """Every balance, by strategy and asset."""
         return self._records("balances")
 
-    def state_changes(self, strategy: str) -> list[StateChange]:
+    def state_changes(self, strategy: str) -> list[rec.StateChange]:
         """``strategy``'s trading-state changes in sequence."""
         return self._records("state_changes", '"strategy" = ?', (strategy,))
 
-    def risk_states(self) -> list[RiskState]:
+    def risk_states(self) -> list[rec.RiskState]:
         """Each strategy's risk state."""
         return self._records("risk_state")
 
-    def audit(self, strategy: str) -> list[AuditEntry]:
+    def audit(self, strategy: str) -> list[rec.AuditEntry]:
         """``strategy``'s audit chain in sequence."""
         return self._records("audit", '"strategy" = ?', (strategy,))
 
-    def strategy_states(self) -> list[StrategyState]:
+    def strategy_states(self) -> list[rec.StrategyState]:
         """Each strategy's own state."""
         return self._records("strategy_state")
 
-    def feed_positions(self) -> list[FeedPosition]:
+    def feed_positions(self) -> list[rec.FeedPosition]:
         """The feed position of each stream."""
         return self._records("feed_positions")
 
-    def checkpoint(self, strategy: str) -> Checkpoint | None:
+    def checkpoint(self, strategy: str) -> rec.Checkpoint | None:
         """``strategy``'s latest engine checkpoint, or None."""
         found = self._records("checkpoints", '"strategy" = ?', (strategy,))
         return found[0] if found else None
 
-    def restarts(self) -> list[Restart]:
+    def restarts(self) -> list[rec.Restart]:
         """The node's starts on this store, in order."""
         return self._records("restarts")
 

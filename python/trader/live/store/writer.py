@@ -119,9 +119,11 @@ class BatchWriter:
                     break
                 taken.append(more)
             if self._error is None:
-                merged = Batch()
-                for b in taken:
-                    merged.extend(b)
+                merged = taken[0]
+                if len(taken) > 1:
+                    merged = Batch()
+                    for b in taken:
+                        merged.extend(b)
                 t0 = time.perf_counter()
                 try:
                     rows = self.store.commit(merged)
