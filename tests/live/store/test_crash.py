@@ -62,7 +62,7 @@ def test_a_batch_killed_mid_transaction_leaves_nothing_of_it(target: str) -> Non
 
 def test_the_first_batch_killed(target: str) -> None:
     r = _run(target, "batch", "store.batch:1")
-    assert r.returncode == -signal.SIGKILL and r.stdout == ""
+    assert r.returncode == -signal.SIGKILL and r.stdout == "", r.stderr
     with open_store(target) as s:
         assert [c.seq for c in s.commands()] == [1] and s.fills() == []
 

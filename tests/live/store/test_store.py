@@ -115,6 +115,10 @@ def test_command_status_updates_and_resolutions(store: Store) -> None:
     with pytest.raises(StoreError, match="s1/9: not written ahead"):
         store.resolve([CommandUpdate("s1", 1, "resolved"), CommandUpdate("s1", 9, "resolved")])
     assert [c.status for c in store.commands()] == ["acked", "void", "resolved"]
+    with pytest.raises(InvalidInputError, match="s1/1: status 'done'"):
+        store.resolve([CommandUpdate("s1", 1, "done")])
+    with pytest.raises(InvalidInputError, match="s1/2: status 'ACKED'"):
+        store.commit(Batch(command_updates=[CommandUpdate("s1", 2, "ACKED")]))
 
 
 def test_a_command_written_ahead_twice_is_refused(store: Store) -> None:

@@ -291,6 +291,7 @@ class Store:
         """Set the status (and note) of written-ahead commands, synchronously, in one transaction
         (restart's resolutions: a resolved status is final). An unknown command is a
         :class:`StoreError` and nothing is changed."""
+        _check_statuses(updates)
         sql = 'UPDATE "commands" SET "status" = ?, "note" = ? WHERE "strategy" = ? AND "seq" = ?'.replace("?", self._ph)
         try:
             with self._tx("journal") as cur:
@@ -304,6 +305,7 @@ class Store:
     def commit(self, batch: Batch) -> int:
         """Write ``batch`` in one transaction: appends (a key already stored is ignored), then
         upserts (the last record of a key wins); how many records it held."""
+        _check_statuses(batch.command_updates)
         try:
             with self._tx("write") as cur:
                 for f in _APPENDS:
@@ -461,6 +463,13 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({self.kind}, {self.location!r}{', readonly' if self.readonly else ''})"
+
+
+def _check_statuses(updates: Sequence[CommandUpdate]) -> None:
+    for u in updates:
+        if u.status not in rec.COMMAND_STATUSES:
+            raise InvalidInputError(f"command {u.strategy}/{u.seq}: status {u.status!r}: expected one of "
+                                    f"{', '.join(rec.COMMAND_STATUSES)}")
 
 
 def _pg_error() -> type[BaseException]:
