@@ -426,3 +426,38 @@ def test_the_journal_is_checkpointed_by_the_batch_writer_not_the_write_ahead(tmp
         s.commit(Batch())
         assert (tmp_path / JOURNAL_FILE).stat().st_size > size0
         assert len(s.commands()) == 50
+
+
+def test_write_ahead_never_waits_behind_a_batch(tmp_path: Path) -> None:
+    import time
+
+    with open_store(tmp_path) as s:
+        other = sqlite3.connect(tmp_path / STORE_FILE, isolation_level=None, timeout=0)
+        other.execute("BEGIN IMMEDIATE")  # a batch commit holding the main file's write lock
+        try:
+            t0 = time.perf_counter()
+            s.write_ahead(command(1))
+            assert time.perf_counter() - t0 < 1.0  # the journal is another file: no busy wait
+            assert [c.seq for c in s.commands()] == [1]
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+
+
+def test_postgresql_uses_the_search_path(pg_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA trading")
+    url = pg_url + "?options=-csearch_path%3Dtrading"
+    with open_store(url) as s:
+        s.write_ahead(command(1))
+        s.commit(full_batch())
+    with psycopg.connect(pg_url) as conn:
+        where = {r[0] for r in conn.execute("SELECT DISTINCT table_schema FROM information_schema.tables "
+                                            "WHERE table_name IN ('fills', 'commands', 'meta')")}
+    assert where == {"trading"}
+    with open_store(url, readonly=True) as s:
+        assert len(s.fills()) == 1 and len(s.commands()) == 1
+    with pytest.raises(InvalidInputError, match="no schema of the search_path exists"):
+        open_store(pg_url + "?options=-csearch_path%3Dnowhere")
