@@ -27,11 +27,11 @@ def command(seq: int, strategy: str = "s1") -> Command:
 
 
 def fill(trade_id: str, strategy: str = "s1", order_id: int = 101, ts: int = 1_700_000_000_000_000_500) -> Fill:
-    return Fill(strategy, trade_id, order_id, ts, "buy", "27000.10", "0.001", "0.0108004", "maker", '{"venue":"paper"}')
+    return Fill(strategy, trade_id, order_id, ts, 1, "27000.10", "0.001", "0.0108004", "maker", '{"venue":"paper"}')
 
 
 def order(order_id: int = 101, status: str = "ACCEPTED", filled: str = "0", strategy: str = "s1") -> Order:
-    return Order(strategy, order_id, f"{strategy}-c1", "buy", "limit", "27000.10", "0.001", filled, status,
+    return Order(strategy, order_id, f"{strategy}-c1", 1, "limit", "27000.10", "0.001", filled, status,
                  1_700_000_000_000_000_100, False, '{"tif":"GTC"}')
 
 
@@ -45,7 +45,7 @@ def full_batch(strategy: str = "s1") -> Batch:
         state_changes=[StateChange(strategy, 1, 30, "ACTIVE", "REDUCING", "drawdown", "drawdown 5.1% > 5%")],
         audit=[AuditEntry(strategy, 1, 40, "order", "h1", "h0", '{"order":101}')],
         restarts=[Restart(1, 1_765_000_000_000_000_000, "fresh", '{"adjustments":[]}')],
-        orders=[Order(strategy, 101, f"{strategy}-c1", "buy", "market", None, "0.001", "0.001", "FILLED", 20, True)],
+        orders=[Order(strategy, 101, f"{strategy}-c1", -1, "market", None, "0.001", "0.001", "FILLED", 20, True)],
         positions=[Position(strategy, "BTCUSDT", "0.001", "27000.10", "-0.0108004", 20)],
         balances=[Balance(strategy, "USDT", "9999.98919960", 20)],
         risk_states=[RiskState(strategy, "REDUCING", '{"hwm":"10000","breaker":"closed","bucket":3}', 30)],

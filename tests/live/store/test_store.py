@@ -23,7 +23,7 @@ from trader.live.store import (
 from trader.live.store.schema import MIGRATIONS, AddColumn, Column, CreateTable, Migration, Table
 
 from ._samples import command, fill, full_batch, order
-from .conftest import PG_PASSWORD, PgServer
+from .._postgres import PG_PASSWORD, PgServer
 
 
 @pytest.fixture
@@ -53,15 +53,37 @@ def test_round_trip_of_every_record(store: Store) -> None:
     assert store.state_changes("s1") == b.state_changes
     assert store.risk_states() == b.risk_states
     assert store.audit("s1") == b.audit
-    assert store.strategy_states() == b.strategy_states
-    assert store.feed_positions() == b.feed_positions
+    assert store.strategy_states() == {"s1": b.strategy_states[0]}
+    assert store.feed_positions() == {b.feed_positions[0].stream: b.feed_positions[0]}
     assert store.checkpoint("s1") == b.checkpoints[0]
     assert store.checkpoint("nobody") is None
+    assert store.checkpoint_strategies() == ["s1"]
     assert store.restarts() == b.restarts
+    assert store.orders()[0].side == -1 and store.fills()[0].side == 1
     # Exact decimal strings, never floats.
     assert store.balances()[0].total == "9999.98919960"
     meta = store.meta()
     assert meta["app"] == "trader" and meta["schema_version"] == str(SCHEMA_VERSION) and meta["created"]
+    assert "host" in meta["created_by"] and "node" not in meta
+
+
+def test_meta_entries_of_the_node(target: str) -> None:
+    with open_store(target) as s:
+        s.set_meta("node", '{"feed": "replay"}')
+        s.set_meta("node", '{"feed": "binance"}')
+        with pytest.raises(InvalidInputError, match="meta 'schema_version' belongs to the store"):
+            s.set_meta("schema_version", "7")
+    with open_store(target, readonly=True) as s:
+        assert s.meta()["node"] == '{"feed": "binance"}' and s.meta()["schema_version"] == str(SCHEMA_VERSION)
+
+
+def test_restarts_are_numbered_by_the_store(store: Store) -> None:
+    from trader.live.store import Restart
+
+    store.commit(Batch(restarts=[Restart(0, 1, "fresh", "{}")]))
+    store.commit(Batch(restarts=[Restart(0, 2, "restart", "{}"), Restart(0, 3, "restart", "{}")]))
+    store.commit(Batch(restarts=[Restart(2, 9, "replayed", "{}")]))  # an explicit seq stays idempotent
+    assert [(r.seq, r.wall_ts, r.kind) for r in store.restarts()] == [(1, 1, "fresh"), (2, 2, "restart"), (3, 3, "restart")]
 
 
 def test_appends_are_idempotent(store: Store) -> None:
@@ -391,7 +413,7 @@ def test_refusing_postgresql(how: str, pg_server: PgServer, pg_url: str, snapsho
 def test_the_password_is_masked_in_location(pg_url: str) -> None:
     with open_store(pg_url) as s:
         assert PG_PASSWORD not in s.location and PG_PASSWORD not in repr(s)
-        assert s.location == pg_url.replace(PG_PASSWORD, "***") and s.kind == "postgresql"
+        assert s.location == pg_url.replace(PG_PASSWORD, "***") and s.backend == "postgresql"
 
 
 def test_bad_arguments(tmp_path: Path) -> None:

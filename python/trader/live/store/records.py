@@ -1,7 +1,7 @@
 """The store's records: one ``msgspec.Struct`` per table, fields in the table's column order.
 
 Prices, quantities and money are exact decimal strings (``"27000.10"``); timestamps are integer
-nanoseconds (UTC); JSON columns hold the JSON text as given (``msgspec.json.encode(...).decode()``
+nanoseconds (UTC); a side is the engine's sign (+1 buy, -1 sell); JSON columns hold the JSON text as given (``msgspec.json.encode(...).decode()``
 or ``json.dumps``). A :class:`Batch` gathers what the node writes at one event boundary.
 """
 
@@ -85,7 +85,7 @@ class Fill(msgspec.Struct, frozen=True):
     trade_id: str
     order_id: int
     ts: int
-    side: str
+    side: int
     price: str
     qty: str
     fee: str
@@ -101,7 +101,7 @@ class Order(msgspec.Struct, frozen=True):
     strategy: str
     order_id: int
     client_id: str
-    side: str
+    side: int
     kind: str
     price: str | None
     qty: str
@@ -202,7 +202,8 @@ class Checkpoint(msgspec.Struct, frozen=True):
 
 
 class Restart(msgspec.Struct, frozen=True):
-    """One start of a node on the store (``kind``: fresh, resume, ...) and its report (JSON)."""
+    """One start of a node on the store (``kind``: fresh, restart, ...) and its report (JSON).
+    ``seq`` 0 (or less): the store numbers it, one after the last, in the batch's transaction."""
 
     table: ClassVar[str] = "restarts"
     seq: int

@@ -160,13 +160,13 @@ MIGRATIONS: tuple[Migration, ...] = (
             CreateIndex(Index("order_events_order", "order_events", ("strategy", "order_id"))),
             CreateTable(_t(
                 "fills", "append", ("strategy", "trade_id"),
-                _S, ("trade_id", "text"), ("order_id", "int"), _TS, ("side", "text"), ("price", "decimal"),
+                _S, ("trade_id", "text"), ("order_id", "int"), _TS, ("side", "int"), ("price", "decimal"),
                 ("qty", "decimal"), ("fee", "decimal"), ("liquidity", "text"), ("detail", "json"),
             )),
             CreateIndex(Index("fills_ts", "fills", ("strategy", "ts"))),
             CreateTable(_t(
                 "orders", "upsert", ("strategy", "order_id"),
-                _S, ("order_id", "int"), ("client_id", "text"), ("side", "text"), ("kind", "text"),
+                _S, ("order_id", "int"), ("client_id", "text"), ("side", "int"), ("kind", "text"),
                 Column("price", "decimal", nullable=True), ("qty", "decimal"), ("filled", "decimal"),
                 ("status", "text"), _TS, ("external", "bool"), ("detail", "json"),
             )),

@@ -194,7 +194,8 @@ class Store:
 
     def __init__(self, dialect: Dialect, location: str, readonly: bool, conns: dict[str, Any],
                  migrations: Sequence[Migration] = MIGRATIONS) -> None:
-        self.kind: Literal["sqlite", "postgresql"] = dialect
+        #: ``"sqlite"`` or ``"postgresql"``.
+        self.backend: Literal["sqlite", "postgresql"] = dialect
         #: Where the store is: the folder, or the URL with its password masked.
         self.location = location
         self.readonly = readonly
@@ -230,7 +231,7 @@ class Store:
             raise StoreError(f"{self.location}: the store is open read-only")
         conn = self._conns[role]
         with self._locks[role]:
-            if self.kind == "sqlite":
+            if self.backend == "sqlite":
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     yield conn.cursor()
@@ -310,6 +311,8 @@ class Store:
             with self._tx("write") as cur:
                 for f in _APPENDS:
                     recs = getattr(batch, f)
+                    if f == "restarts" and any(r.seq <= 0 for r in recs):
+                        recs = self._number_restarts(cur, recs)
                     if recs:
                         cur.executemany(self._sql[_BATCH_TABLE[f]], [msgspec.structs.astuple(r) for r in recs])
                 crash.point("store.batch")
@@ -325,7 +328,7 @@ class Store:
                         cur.executemany(self._sql[t.name], list(last.values()))
         except (sqlite3.Error, _pg_error()) as e:
             raise StoreError(f"{self.location}: batch commit failed: {_one_line(str(e))}") from e
-        if self.kind == "sqlite" and self._unchecked >= JOURNAL_CHECKPOINT_EVERY:
+        if self.backend == "sqlite" and self._unchecked >= JOURNAL_CHECKPOINT_EVERY:
             # The journal connection never checkpoints (no checkpoint, with its fsyncs, in an
             # order's path); the writer's thread copies the journal's WAL into its file instead.
             self._unchecked = 0
@@ -333,10 +336,35 @@ class Store:
                 self._conns["read"].execute("PRAGMA journal.wal_checkpoint(PASSIVE)")
         return batch.rows()
 
+    def _number_restarts(self, cur: Any, recs: list[rec.Restart]) -> list[rec.Restart]:
+        cur.execute('SELECT MAX("seq") FROM "restarts"')
+        last = cur.fetchone()[0] or 0
+        out = []
+        for r in recs:
+            if r.seq <= 0:
+                last += 1
+                r = msgspec.structs.replace(r, seq=last)
+            last = max(last, r.seq)
+            out.append(r)
+        return out
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a ``meta`` entry of the node's own (e.g. ``node``: the configuration a resumed node
+        must share); ``app``, ``schema_version`` and ``created`` belong to the store."""
+        if key in ("app", "schema_version", "created"):
+            raise InvalidInputError(f"{self.location}: meta {key!r} belongs to the store")
+        sql = f'INSERT INTO "meta" ("key", "value") VALUES ({self._ph}, {self._ph}) ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value"'
+        try:
+            with self._tx("write") as cur:
+                cur.execute(sql, (key, str(value)))
+        except (sqlite3.Error, _pg_error()) as e:
+            raise StoreError(f"{self.location}: writing meta {key!r} failed: {_one_line(str(e))}") from e
+
     # --- readers ---------------------------------------------------------------------------------
 
     def meta(self) -> dict[str, str]:
-        """The ``meta`` table: app, schema_version, created, node (JSON)."""
+        """The ``meta`` table: app, schema_version, created, created_by (JSON: host, pid,
+        versions), and the node's own entries (:meth:`set_meta`)."""
         return {str(k): str(v) for k, v in self._select('SELECT "key", "value" FROM "meta"')}
 
     def commands(self, strategy: str | None = None, status: str | None = None) -> list[Command]:
@@ -405,13 +433,17 @@ class Store:
         """``strategy``'s audit chain in sequence."""
         return self._records("audit", '"strategy" = ?', (strategy,))
 
-    def strategy_states(self) -> list[rec.StrategyState]:
-        """Each strategy's own state."""
-        return self._records("strategy_state")
+    def strategy_states(self) -> dict[str, rec.StrategyState]:
+        """Each strategy's own state, by strategy."""
+        return {r.strategy: r for r in self._records("strategy_state")}
 
-    def feed_positions(self) -> list[rec.FeedPosition]:
-        """The feed position of each stream."""
-        return self._records("feed_positions")
+    def feed_positions(self) -> dict[str, rec.FeedPosition]:
+        """The feed position of each stream, by stream."""
+        return {r.stream: r for r in self._records("feed_positions")}
+
+    def checkpoint_strategies(self) -> list[str]:
+        """The strategies that have a checkpoint, sorted."""
+        return [str(r[0]) for r in self._select('SELECT "strategy" FROM "checkpoints" ORDER BY "strategy"')]
 
     def checkpoint(self, strategy: str) -> rec.Checkpoint | None:
         """``strategy``'s latest engine checkpoint, or None."""
@@ -462,7 +494,7 @@ class Store:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Store({self.kind}, {self.location!r}{', readonly' if self.readonly else ''})"
+        return f"Store({self.backend}, {self.location!r}{', readonly' if self.readonly else ''})"
 
 
 def _check_statuses(updates: Sequence[CommandUpdate]) -> None:
@@ -496,7 +528,7 @@ def _migrate(cur: Any, dialect: Dialect, version: int, homes_here: Sequence[Home
     if version == 0 and read_meta() is None:
         cur.execute(meta_ddl())
         now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-        for k, v in (("app", APP), ("schema_version", "0"), ("created", now), ("node", _node_info())):
+        for k, v in (("app", APP), ("schema_version", "0"), ("created", now), ("created_by", _node_info())):
             cur.execute(f'INSERT INTO "meta" ("key", "value") VALUES ({ph}, {ph})', (k, v))
     homes = _homes(migrations)
     for m in migrations:
