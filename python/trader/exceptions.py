@@ -17,6 +17,7 @@ __all__ = [
     "CapacityError",
     "StrategyError",
     "DataError",
+    "StoreError",
 ]
 
 
@@ -70,3 +71,8 @@ class StrategyError(TraderError):
     The run stops at once and no result is produced: partial results are never reported as a
     success. The CLI prints the strategy's traceback and exits 1.
     """
+
+
+class StoreError(TraderError):
+    """The live store failed to write or read (a database error, a closed or read-only store, a
+    command written ahead twice). The node stops on it: nothing is dropped silently."""

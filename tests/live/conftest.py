@@ -1,9 +1,11 @@
-"""The live tests never see the developer's own control token."""
+"""The live tests never see the developer's own control token; a throw-away PostgreSQL cluster
+serves those that ask for it (``tests/live/_postgres.py``)."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.live._postgres import pg_server, pg_url, postgresql_url_factory  # noqa: F401 - fixtures
 from trader.live.control import TOKEN_ENV
 
 
