@@ -54,6 +54,12 @@ def _order_id(client_id: str, strategy: str) -> int | None:
     return None
 
 
+#: The engine's order statuses as reconciliation names the node's (:data:`trader.live.reconcile.NODE_WORKING`).
+NODE_STATUS = {"initialized": "submitted", "submitted": "submitted", "accepted": "open", "triggered": "open",
+               "partially_filled": "partially_filled", "filled": "filled", "canceled": "canceled",
+               "expired": "expired", "rejected": "rejected", "denied": "rejected"}
+
+
 def _plain(value: Any, where: str) -> str:
     """``value`` as JSON text, refusing what JSON cannot hold (a strategy's ``state``)."""
     try:
@@ -268,7 +274,8 @@ class Persistence:
             records = rc.NodeRecords(
                 strategy=sid, instrument=str(slot.session.position()["instrument"]),
                 open_orders=[rc.StoredOrder(order_id=o.order_id, client_id=o.client_id, side=o.side, kind=o.kind,
-                                            price=o.price, qty=o.qty, filled=o.filled, status=o.status, ts=o.ts)
+                                            price=o.price, qty=o.qty, filled=o.filled,
+                                            status=NODE_STATUS.get(o.status.lower(), o.status.lower()), ts=o.ts)
                              for o in self.store.orders(sid, open_only=True)],
                 pending_commands=[rc.PendingCommand(seq=c.seq, kind=c.kind, order_id=c.order_id, client_id=c.client_id,
                                                     request=c.request, ts=c.ts)
@@ -276,8 +283,9 @@ class Persistence:
                 known_trade_ids={f.trade_id for f in self.store.fills(sid)},
                 position=str(slot.session.position()["qty"]), last_ts=int(slot.session.clock))
             result = rc.reconcile(records, venue_of(slot), adopt_position=bool(self.cfg.adopt_position), ts=ts)
+            pending = list(records.pending_commands)
             for adj in result.adjustments:
-                self._apply(link, adj, batch)
+                self._apply(link, adj, batch, pending)
             if result.halted:
                 slot.session.set_state("halted", "reconcile: the position differs from the venue's")
             reports.append({"strategy": sid, "adjustments": [a.kind for a in result.adjustments],
@@ -295,22 +303,25 @@ class Persistence:
         self.writer.flush()
         return reports
 
-    def _apply(self, link: SlotLink, adj: Any, batch: Any) -> None:
-        """One reconciliation adjustment: the command's resolution in the store, its audit entry
-        in the engine's chain. The paper venue restores with the node's own state, so the venue can
-        only differ by commands written ahead after the last cut; anything else means the store
-        and its checkpoint disagree."""
+    def _apply(self, link: SlotLink, adj: Any, batch: Any, pending: list[Any]) -> None:
+        """One reconciliation adjustment: the command's resolution in the store (the first
+        pending command of its client order id), its audit entry in the engine's chain. The paper
+        venue restores with the node's own state, so it can only differ by commands written ahead
+        after the last cut, which it never saw (void: the engine decides again on the events after
+        the cut); anything else means the store and its checkpoint disagree."""
         from trader.live import store as st
 
         sid, session = link.id, link.slot.session
-        if adj.kind in ("command_void", "command_resolved", "command_acked"):
-            status = {"command_void": "void", "command_resolved": "resolved", "command_acked": "acked"}[adj.kind]
-            batch.command_updates.append(st.CommandUpdate(strategy=sid, seq=int(adj.seq), status=status,
-                                                          note=adj.audit_reason))
-        else:
+        status = {"command_void": "void", "command_resolved": "resolved", "command_acked": "acked"}.get(adj.kind)
+        if status is None:
             raise InvalidInputError(f"store {self.store.location}: strategy {sid}: the stored state disagrees with its "
-                                    f"paper venue's checkpoint ({adj.kind}: {adj.audit_reason}); the store is damaged")
-        session.record_action("reconcile", "reconcile", adj.audit_reason, [int(i) for i in adj.audit_orders])
+                                    f"paper venue's checkpoint ({adj.kind}: {adj.reason}); the store is damaged")
+        cmd = next((c for c in pending if c.client_id == adj.client_id), None)
+        if cmd is not None:
+            pending.remove(cmd)
+            batch.command_updates.append(st.CommandUpdate(strategy=sid, seq=int(cmd.seq), status=status, note=adj.reason))
+        orders = [int(i) for i in adj.audit.get("orders") or []]
+        session.record_action("reconcile", "reconcile", adj.reason, orders)
 
     # -- running ----------------------------------------------------------------------------------
     def due(self) -> bool:
