@@ -265,6 +265,29 @@ impl<S: L2Strategy> LiveEngine<S> {
         &mut self.bt
     }
 
+    /// The engine's checkpoint ([`L2Backtest::checkpoint`]); the ring must be empty (pump it
+    /// first): an event waiting in it would be in neither the checkpoint nor the feed position.
+    pub fn checkpoint(&self) -> CoreResult<Vec<u8>> {
+        self.ring_empty()?;
+        self.bt.checkpoint()
+    }
+
+    /// Take back a checkpoint ([`L2Backtest::restore`]) before any event of this session (the
+    /// ring must be empty).
+    pub fn restore(&mut self, blob: &[u8]) -> CoreResult<()> {
+        self.ring_empty()?;
+        self.bt.restore(blob)
+    }
+
+    fn ring_empty(&self) -> CoreResult<()> {
+        match self.rx.len() {
+            0 => Ok(()),
+            n => Err(crate::engine_l2::checkpoint_error(format!(
+                "{n} events wait in the ring: pump them first"
+            ))),
+        }
+    }
+
     /// Process what is left in the ring, then end the run (as a backtest ends).
     pub fn finish(mut self) -> CoreResult<(L2Report, S, L2Run)> {
         while self.pump(4096)? > 0 {}

@@ -15,8 +15,8 @@ use pyo3::types::{PyDict, PyList};
 use super::l2::{ErrSlot, NativeMm, PyStrategy, RunKw, py_strategy, report_dict, risk_engine};
 use crate::book::{Level, MarketKind};
 use crate::engine_l2::{
-    L2Backtest, L2Strategy, L2View, Outbox, TopOfBook, TradePrint, Wants, l2_instrument,
-    ticks_instrument,
+    L2Backtest, L2Strategy, L2View, Outbox, TopOfBook, TradePrint, Wants, checkpoint_error,
+    l2_instrument, ticks_instrument,
 };
 use crate::error::{CoreError, CoreResult};
 use crate::live::{FeedEvent, LineBuf, LineRef, LiveEngine, Prefetch, RecordingLines, Stream};
@@ -89,6 +89,28 @@ impl L2Strategy for LiveStrategy {
         match self {
             Self::Py(s) => s.on_trading_state(v, c, o),
             Self::Native(s) => s.on_trading_state(v, c, o),
+        }
+    }
+    /// A tag byte (0: Python, 1: native) and the strategy's own state.
+    fn save(&self) -> CoreResult<Option<Vec<u8>>> {
+        let (tag, st) = match self {
+            Self::Py(s) => (0u8, s.save()?),
+            Self::Native(s) => (1u8, s.save()?),
+        };
+        Ok(st.map(|b| {
+            let mut out = Vec::with_capacity(b.len() + 1);
+            out.push(tag);
+            out.extend_from_slice(&b);
+            out
+        }))
+    }
+    fn load(&mut self, state: &[u8]) -> CoreResult<()> {
+        match (self, state.split_first()) {
+            (Self::Py(s), Some((0, b))) => s.load(b),
+            (Self::Native(s), Some((1, b))) => s.load(b),
+            _ => Err(checkpoint_error(
+                "the checkpoint holds another kind of strategy (Python or native)".into(),
+            )),
         }
     }
 }
