@@ -308,7 +308,7 @@ pub struct TopOfBook {
 
 /// One request of a strategy: an order command, or one of the risk controls the bar engine's
 /// context offers (a commanded trading state, a confidence).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Op {
     Command(Command),
     /// The strategy's manual trading state (the engine's is the most severe of it and the
@@ -1788,6 +1788,18 @@ impl<S: L2Strategy> L2Backtest<S> {
 
     pub fn fills(&self) -> &[Fill] {
         &self.fills
+    }
+
+    /// Every denial so far with its numbers (an event's detail, by order id).
+    pub fn denials(&self) -> &Denials {
+        &self.denials
+    }
+
+    /// An action that is not a command in the audit log at the run's clock (the live node's
+    /// reconciliation): `kind` names it, `orders` the order ids it touched.
+    pub fn record_action(&mut self, kind: &str, source: &str, reason: &str, orders: &[OrderId]) {
+        let ts = self.clock();
+        self.risk.record_action(ts, kind, source, reason, orders);
     }
 
     /// The best bid and ask of the book (raw), when known.

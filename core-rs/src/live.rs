@@ -388,6 +388,22 @@ impl RecordingLines {
         }
     }
 
+    /// Pass over the next `n` lines without handing them out (a replay resuming after the last
+    /// line it processed); they count in [`Self::lines`]. Returns how many there were (fewer
+    /// at the end of the data).
+    pub fn skip(&mut self, n: u64) -> CoreResult<u64> {
+        let mut done = 0;
+        while done < n {
+            if self.peek_ts()?.is_none() {
+                break;
+            }
+            self.held = None;
+            done += 1;
+        }
+        self.lines += done;
+        Ok(done)
+    }
+
     /// The receive time of the next line, None at the end.
     pub fn peek_ts(&mut self) -> CoreResult<Option<i64>> {
         if self.held.is_none() {
@@ -433,7 +449,10 @@ pub struct Prefetch {
 }
 
 impl Prefetch {
+    /// Read `lines` ahead on a thread of its own; [`Self::lines`] goes on from the lines it
+    /// already passed ([`RecordingLines::skip`]).
     pub fn new(mut lines: RecordingLines) -> Self {
+        let start = lines.lines;
         let (tx, rx) = std::sync::mpsc::sync_channel(PREFETCH_DEPTH);
         std::thread::Builder::new()
             .name("trader-replay-read".into())
@@ -452,7 +471,7 @@ impl Prefetch {
             rx,
             cur: None,
             done: false,
-            lines: 0,
+            lines: start,
         }
     }
 

@@ -670,25 +670,28 @@ impl PyStrategy {
 }
 
 impl L2Strategy for PyStrategy {
-    /// The Rust side of a Python strategy: its context's next order and list ids (the
-    /// strategy's own `state` is the node's, in Python).
+    /// The Rust side of a Python strategy: its context's next order and list ids, and what it
+    /// queued that has not gone out yet (`on_start`'s orders and timers before the first
+    /// callback). The strategy's own `state` is the node's, in Python.
     fn save(&self) -> CoreResult<Option<Vec<u8>>> {
-        let ids = Python::attach(|py| {
+        let st = Python::attach(|py| {
             let c = self.ctx.borrow(py);
-            (c.next_id, c.next_list)
+            bincode::serialize(&(c.next_id, c.next_list, &c.ops))
         });
-        bincode::serialize(&ids)
-            .map(Some)
-            .map_err(|e| checkpoint_error(format!("cannot encode the strategy's ids: {e}")))
+        st.map(Some)
+            .map_err(|e| checkpoint_error(format!("cannot encode the strategy's context: {e}")))
     }
 
+    /// Replaces what the re-created strategy's `on_start` queued by what the saved one had
+    /// queued (the rest of its effects are in the checkpoint already).
     fn load(&mut self, state: &[u8]) -> CoreResult<()> {
-        let (next_id, next_list): (u64, u64) = bincode::deserialize(state)
+        let (next_id, next_list, ops): (u64, u64, Vec<Op>) = bincode::deserialize(state)
             .map_err(|e| checkpoint_error(format!("not a Python strategy's state ({e})")))?;
         Python::attach(|py| {
             let mut c = self.ctx.borrow_mut(py);
             c.next_id = next_id;
             c.next_list = next_list;
+            c.ops = ops;
         });
         Ok(())
     }
