@@ -23,21 +23,21 @@ use std::collections::{BTreeMap, VecDeque};
 use crate::error::{CoreError, CoreResult};
 
 /// Which side of the book a level is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum BookSide {
     Bid,
     Ask,
 }
 
 /// One price level: fixed-point price and quantity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Level {
     pub px: i64,
     pub qty: i64,
 }
 
 /// One level update: set the quantity at `px` on `side` (0 deletes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Delta {
     pub side: BookSide,
     pub px: i64,
@@ -45,7 +45,7 @@ pub struct Delta {
 }
 
 /// One side of a book: keys ascending with the best level last (see the module docs).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Ladder {
     levels: BTreeMap<i64, i64>,
 }
@@ -91,7 +91,7 @@ impl Ladder {
 }
 
 /// An L2 book for one instrument at fixed precisions.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct L2Book {
     bids: Ladder,
     /// Keyed by `-price` (best ask = highest key = last).
@@ -287,7 +287,7 @@ impl L2Book {
 }
 
 /// Which Binance market a diff stream comes from: the sync rules differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum MarketKind {
     /// Spot `depth@100ms`: `U`, `u`; continuity is `U == previous u + 1`.
     Spot,
@@ -336,7 +336,7 @@ fn missing_pu(kind: MarketKind, first: u64, last: u64) -> CoreError {
 }
 
 /// Update ids of one diff event: `U` (first), `u` (final), `pu` (futures: previous event's `u`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DiffIds {
     pub first: u64,
     pub last: u64,
@@ -344,7 +344,7 @@ pub struct DiffIds {
 }
 
 /// Where the state machine stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SyncState {
     /// No snapshot yet: diffs are buffered.
     AwaitingSnapshot,
@@ -371,7 +371,7 @@ pub enum DiffOutcome {
 }
 
 /// Counters of a [`BookSync`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SyncStats {
     /// Diff events applied to the book.
     pub applied: u64,
@@ -394,14 +394,14 @@ pub struct SyncStats {
     pub buffer_overflows: u64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Buffered {
     ids: DiffIds,
     deltas: Vec<Delta>,
 }
 
 /// An [`L2Book`] kept in sync with a Binance diff-depth stream (see the module docs).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct BookSync {
     kind: MarketKind,
     book: L2Book,

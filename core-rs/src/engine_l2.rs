@@ -308,7 +308,7 @@ pub struct TopOfBook {
 
 /// One request of a strategy: an order command, or one of the risk controls the bar engine's
 /// context offers (a commanded trading state, a confidence).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Op {
     Command(Command),
     /// The strategy's manual trading state (the engine's is the most severe of it and the
@@ -439,6 +439,97 @@ pub trait L2Strategy {
     ) -> CoreResult<()> {
         Ok(())
     }
+    /// The strategy's own state for a checkpoint ([`L2Backtest::checkpoint`]); None: it keeps
+    /// none in Rust (the default).
+    fn save(&self) -> CoreResult<Option<Vec<u8>>> {
+        Ok(None)
+    }
+    /// Take back what [`save`](Self::save) gave, on a strategy built with the same parameters.
+    /// Default: a strategy that saves nothing refuses any state.
+    fn load(&mut self, _state: &[u8]) -> CoreResult<()> {
+        Err(checkpoint_error(
+            "the checkpoint holds a strategy state this strategy does not keep".into(),
+        ))
+    }
+}
+
+/// The sender of every command that leaves the engine ([`L2Backtest::set_journal`]): called in
+/// [`Host::send`] once the command passed the risk engine and the account, before latency or the
+/// matcher see it — the strategy's commands, the engine's own (EMERGENCY flattening) and the
+/// operator's alike. An error stops the command (it never leaves) and ends the call that sent
+/// it with that error: the write-ahead of a crash-safe store.
+pub trait Journal {
+    /// Write `cmd`, sent at `ts`, ahead of sending it.
+    fn write_ahead(&mut self, cmd: &Command, ts: i64) -> CoreResult<()>;
+}
+
+/// A checkpoint's error: `CoreError::InvalidArgument` named "checkpoint".
+pub fn checkpoint_error(reason: String) -> CoreError {
+    CoreError::InvalidArgument {
+        name: "checkpoint",
+        reason: format!("checkpoint: {reason}"),
+    }
+}
+
+/// The first bytes of every checkpoint blob, and its layout's version (a blob of another
+/// version is refused).
+const CHECKPOINT_MAGIC: [u8; 8] = *b"TRDRCKPT";
+pub const CHECKPOINT_VERSION: u32 = 1;
+
+/// What precedes the engine's state in a blob: the magic, the version, and a fingerprint of the
+/// configuration (the engine's config, the risk engine's limits and layers, the strategy's type).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CheckpointHeader {
+    magic: [u8; 8],
+    version: u32,
+    fingerprint: [u8; 32],
+}
+
+/// The dynamic state of an [`L2Backtest`] in one struct twice: borrowed to write it, owned to
+/// read it (the same fields in the same order: one layout).
+macro_rules! engine_state {
+    ($($field:ident : $ty:ty),* $(,)?) => {
+        #[derive(serde::Serialize)]
+        struct StateRef<'a> {
+            $($field: &'a $ty,)*
+        }
+        #[derive(serde::Deserialize)]
+        struct StateOwned {
+            $($field: $ty,)*
+        }
+    };
+}
+
+engine_state! {
+    fees: FeeModel,
+    sync: Option<BookSync>,
+    quote_book: Option<L2Book>,
+    inst: Option<Instrument>,
+    matcher: L2Matcher,
+    orders: Orders,
+    fills: Vec<Fill>,
+    events: Vec<OrderEvent>,
+    untriggered: Vec<OrderId>,
+    arriving: Vec<OrderId>,
+    portfolio: Portfolio,
+    denials: Denials,
+    risk: crate::risk::RiskState,
+    exec: Exec,
+    risk_quote: (i64, i64),
+    seen_events: usize,
+    bars: Option<BarAggregator>,
+    ticker_seen: bool,
+    last_top: (Option<Level>, Option<Level>),
+    clock: i64,
+    next_wake: Option<i64>,
+    early: Vec<DiffIds>,
+    report: L2Report,
+    latency: LatencyModel,
+    in_flight: VecDeque<(i64, u64, InFlight)>,
+    sent: u64,
+    timers: Vec<Timer>,
+    timer_seq: u64,
+    strategy: Option<Vec<u8>>,
 }
 
 /// Signed basis points as an exact rate.
@@ -557,7 +648,7 @@ pub struct L2Run {
 }
 
 /// Counts and results of one L2 backtest.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct L2Report {
     pub price_dp: u8,
     pub size_dp: u8,
@@ -657,10 +748,12 @@ pub struct L2Backtest<S: L2Strategy> {
     /// The strategy's timers and alerts (few: a linear scan finds the next).
     timers: Vec<Timer>,
     timer_seq: u64,
+    /// Where every command is written before it leaves (None: nowhere, one branch).
+    journal: Option<Box<dyn Journal>>,
 }
 
 /// A timer (`interval > 0`) or an alert (`interval == 0`) of the strategy.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Timer {
     name: String,
     next: i64,
@@ -678,7 +771,7 @@ enum Data {
 }
 
 /// What reaches the matcher when a delayed command arrives.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 enum InFlight {
     /// A registered (`Submitted`) order to accept and match.
     Accept(OrderId),
@@ -755,6 +848,7 @@ impl<S: L2Strategy> L2Backtest<S> {
             sent: 0,
             timers: Vec::new(),
             timer_seq: 0,
+            journal: None,
         })
     }
 
@@ -785,6 +879,149 @@ impl<S: L2Strategy> L2Backtest<S> {
     pub fn set_risk(&mut self, risk: RiskEngine) {
         self.risk = risk;
         self.exec.reset_seen(self.fills.len(), self.events.len());
+    }
+
+    /// Write every command ahead of sending it ([`Journal`]); None: no journal.
+    pub fn set_journal(&mut self, journal: Option<Box<dyn Journal>>) {
+        self.journal = journal;
+    }
+
+    /// The fingerprint of what a checkpoint must be restored into: this engine's configuration,
+    /// its risk engine's limits and layers, and the strategy's type.
+    fn fingerprint(&self) -> [u8; 32] {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(format!("{:?}", self.cfg).as_bytes());
+        h.update(format!("{:?}", self.risk.limits()).as_bytes());
+        h.update(format!("{:?}{}", self.risk.layer_names(), self.risk.bypass()).as_bytes());
+        h.update(std::any::type_name::<S>().as_bytes());
+        h.finalize().into()
+    }
+
+    /// The engine's whole dynamic state as one blob, at an event boundary (between two fed
+    /// events or calls): book and its sync, the matcher's queue positions, orders, fills, events,
+    /// the account, the risk engine (state, buckets, report, audit log, each layer's own state),
+    /// commands in flight, timers, the latency model's generator, the fee tiers' volume, the bar
+    /// being built, the counters and the strategy's own state ([`L2Strategy::save`]). Restore it
+    /// with [`restore`](Self::restore) on an engine built from the same configuration.
+    pub fn checkpoint(&self) -> CoreResult<Vec<u8>> {
+        if self.delivering || !self.out.is_empty() {
+            return Err(checkpoint_error("not at an event boundary".into()));
+        }
+        let risk = self.risk.save();
+        let strategy = self.strategy.save()?;
+        let state = StateRef {
+            fees: &self.fees,
+            sync: &self.sync,
+            quote_book: &self.quote_book,
+            inst: &self.inst,
+            matcher: &self.matcher,
+            orders: &self.orders,
+            fills: &self.fills,
+            events: &self.events,
+            untriggered: &self.untriggered,
+            arriving: &self.arriving,
+            portfolio: &self.portfolio,
+            denials: &self.denials,
+            risk: &risk,
+            exec: &self.exec,
+            risk_quote: &self.risk_quote,
+            seen_events: &self.seen_events,
+            bars: &self.bars,
+            ticker_seen: &self.ticker_seen,
+            last_top: &self.last_top,
+            clock: &self.clock,
+            next_wake: &self.next_wake,
+            early: &self.early,
+            report: &self.report,
+            latency: &self.latency,
+            in_flight: &self.in_flight,
+            sent: &self.sent,
+            timers: &self.timers,
+            timer_seq: &self.timer_seq,
+            strategy: &strategy,
+        };
+        let header = CheckpointHeader {
+            magic: CHECKPOINT_MAGIC,
+            version: CHECKPOINT_VERSION,
+            fingerprint: self.fingerprint(),
+        };
+        let mut blob = bincode::serialize(&header)
+            .map_err(|e| checkpoint_error(format!("cannot encode: {e}")))?;
+        bincode::serialize_into(&mut blob, &state)
+            .map_err(|e| checkpoint_error(format!("cannot encode: {e}")))?;
+        Ok(blob)
+    }
+
+    /// Take back a [`checkpoint`](Self::checkpoint) on an engine built from the same
+    /// configuration and strategy type (the journal stays this engine's). A blob of another
+    /// version or configuration, or a damaged one, is an error naming the difference; the
+    /// blob is decoded whole before anything changes.
+    pub fn restore(&mut self, blob: &[u8]) -> CoreResult<()> {
+        let mut r = blob;
+        let header: CheckpointHeader = bincode::deserialize_from(&mut r)
+            .map_err(|e| checkpoint_error(format!("not a checkpoint ({e})")))?;
+        if header.magic != CHECKPOINT_MAGIC {
+            return Err(checkpoint_error("not a checkpoint (bad magic bytes)".into()));
+        }
+        if header.version != CHECKPOINT_VERSION {
+            return Err(checkpoint_error(format!(
+                "written by layout version {}, this engine reads version {CHECKPOINT_VERSION}",
+                header.version
+            )));
+        }
+        if header.fingerprint != self.fingerprint() {
+            return Err(checkpoint_error(
+                "written by an engine of another configuration (engine, risk or strategy)".into(),
+            ));
+        }
+        let st: StateOwned = bincode::deserialize_from(&mut r)
+            .map_err(|e| checkpoint_error(format!("damaged ({e})")))?;
+        if !r.is_empty() {
+            return Err(checkpoint_error(format!("damaged ({} bytes too many)", r.len())));
+        }
+        self.risk.load(st.risk)?;
+        match &st.strategy {
+            Some(b) => self.strategy.load(b)?,
+            None => {
+                if self.strategy.save()?.is_some() {
+                    return Err(checkpoint_error(
+                        "the checkpoint holds no strategy state, this strategy keeps one".into(),
+                    ));
+                }
+            }
+        }
+        self.fees = st.fees;
+        self.sync = st.sync;
+        self.quote_book = st.quote_book;
+        self.inst = st.inst;
+        self.matcher = st.matcher;
+        self.orders = st.orders;
+        self.fills = st.fills;
+        self.events = st.events;
+        self.untriggered = st.untriggered;
+        self.arriving = st.arriving;
+        self.portfolio = st.portfolio;
+        self.denials = st.denials;
+        self.exec = st.exec;
+        self.risk_quote = st.risk_quote;
+        self.seen_events = st.seen_events;
+        self.bars = st.bars;
+        self.ticker_seen = st.ticker_seen;
+        self.last_top = st.last_top;
+        self.clock = st.clock;
+        self.next_wake = st.next_wake;
+        self.early = st.early;
+        self.report = st.report;
+        self.latency = st.latency;
+        self.in_flight = st.in_flight;
+        self.sent = st.sent;
+        self.timers = st.timers;
+        self.timer_seq = st.timer_seq;
+        self.delivering = false;
+        self.out = Outbox::default();
+        self.mfills.clear();
+        Ok(())
     }
 
     fn ensure(&mut self, px: &str, qty: &str) -> CoreResult<()> {
@@ -1553,6 +1790,18 @@ impl<S: L2Strategy> L2Backtest<S> {
         &self.fills
     }
 
+    /// Every denial so far with its numbers (an event's detail, by order id).
+    pub fn denials(&self) -> &Denials {
+        &self.denials
+    }
+
+    /// An action that is not a command in the audit log at the run's clock (the live node's
+    /// reconciliation): `kind` names it, `orders` the order ids it touched.
+    pub fn record_action(&mut self, kind: &str, source: &str, reason: &str, orders: &[OrderId]) {
+        let ts = self.clock();
+        self.risk.record_action(ts, kind, source, reason, orders);
+    }
+
     /// The best bid and ask of the book (raw), when known.
     pub fn top(&self) -> (Option<Level>, Option<Level>) {
         match book_of(&self.sync, &self.quote_book) {
@@ -1967,6 +2216,9 @@ impl<S: L2Strategy> Host for L2Backtest<S> {
 
     #[inline]
     fn send(&mut self, cmd: Command, ts: i64) -> CoreResult<()> {
+        if let Some(j) = self.journal.as_mut() {
+            j.write_ahead(&cmd, ts)?;
+        }
         self.route_unchecked(cmd, ts)
     }
 }
@@ -2176,7 +2428,7 @@ pub fn ticks_instrument(symbol: Option<&str>, price_dp: u8, size_dp: u8) -> Core
 /// A passive market maker: every wake-up it quotes `qty` post-only at the touch (`offset` ticks
 /// behind it), one order a side, re-quoting a side whose price moved; it stops quoting the side
 /// that would take its position beyond `max_position` (raw units).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PassiveMarketMaker {
     pub qty: i64,
     pub max_position: i64,
@@ -2239,6 +2491,28 @@ impl PassiveMarketMaker {
 }
 
 impl L2Strategy for PassiveMarketMaker {
+    /// Its next order id and the order it quotes on each side (with its parameters, checked
+    /// when loading).
+    fn save(&self) -> CoreResult<Option<Vec<u8>>> {
+        bincode::serialize(self)
+            .map(Some)
+            .map_err(|e| checkpoint_error(format!("cannot encode the market maker: {e}")))
+    }
+
+    fn load(&mut self, state: &[u8]) -> CoreResult<()> {
+        let mm: PassiveMarketMaker = bincode::deserialize(state)
+            .map_err(|e| checkpoint_error(format!("not a market maker's state ({e})")))?;
+        if (mm.qty, mm.max_position, mm.offset_ticks)
+            != (self.qty, self.max_position, self.offset_ticks)
+        {
+            return Err(checkpoint_error(
+                "the market maker was saved with other parameters".into(),
+            ));
+        }
+        *self = mm;
+        Ok(())
+    }
+
     fn on_elapse(&mut self, view: &L2View<'_>, cmds: &mut Outbox) -> CoreResult<()> {
         let (Some(b), Some(a)) = (view.book.best_bid(), view.book.best_ask()) else {
             return Ok(());

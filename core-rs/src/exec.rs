@@ -51,7 +51,7 @@ pub const MAX_DELIVERY_ROUNDS: u32 = 64;
 /// A denied command with its numbers: the risk engine's or the account's reason, and one
 /// sentence of detail ("buy 1.000000 BTCUSDT at 86000.00 costs 86064.50 with fees; free balance
 /// 10000.00 (cash 10000.00)").
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Denial {
     pub ts: i64,
     pub order_id: OrderId,
@@ -60,10 +60,25 @@ pub struct Denial {
 }
 
 /// Every denial of a run with its numbers, in order, found by order id.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(from = "Vec<Denial>", into = "Vec<Denial>")]
 pub struct Denials {
     list: Vec<Denial>,
     by_id: std::collections::HashMap<OrderId, usize>,
+}
+
+/// A checkpoint holds the list; the index by order id is rebuilt (the latest denial of an id).
+impl From<Vec<Denial>> for Denials {
+    fn from(list: Vec<Denial>) -> Self {
+        let by_id = list.iter().enumerate().map(|(k, d)| (d.order_id, k)).collect();
+        Self { list, by_id }
+    }
+}
+
+impl From<Denials> for Vec<Denial> {
+    fn from(d: Denials) -> Self {
+        d.list
+    }
 }
 
 impl Denials {
@@ -190,7 +205,7 @@ pub fn check_account(
 
 /// The command path's own state in a loop: what the risk layers have seen, and the engine's own
 /// orders (EMERGENCY flattening).
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Exec {
     /// Fills and events (of the loop's lists) already shown to the risk layers.
     seen_fills: usize,

@@ -265,6 +265,29 @@ impl<S: L2Strategy> LiveEngine<S> {
         &mut self.bt
     }
 
+    /// The engine's checkpoint ([`L2Backtest::checkpoint`]); the ring must be empty (pump it
+    /// first): an event waiting in it would be in neither the checkpoint nor the feed position.
+    pub fn checkpoint(&self) -> CoreResult<Vec<u8>> {
+        self.ring_empty()?;
+        self.bt.checkpoint()
+    }
+
+    /// Take back a checkpoint ([`L2Backtest::restore`]) before any event of this session (the
+    /// ring must be empty).
+    pub fn restore(&mut self, blob: &[u8]) -> CoreResult<()> {
+        self.ring_empty()?;
+        self.bt.restore(blob)
+    }
+
+    fn ring_empty(&self) -> CoreResult<()> {
+        match self.rx.len() {
+            0 => Ok(()),
+            n => Err(crate::engine_l2::checkpoint_error(format!(
+                "{n} events wait in the ring: pump them first"
+            ))),
+        }
+    }
+
     /// Process what is left in the ring, then end the run (as a backtest ends).
     pub fn finish(mut self) -> CoreResult<(L2Report, S, L2Run)> {
         while self.pump(4096)? > 0 {}
@@ -365,6 +388,22 @@ impl RecordingLines {
         }
     }
 
+    /// Pass over the next `n` lines without handing them out (a replay resuming after the last
+    /// line it processed); they count in [`Self::lines`]. Returns how many there were (fewer
+    /// at the end of the data).
+    pub fn skip(&mut self, n: u64) -> CoreResult<u64> {
+        let mut done = 0;
+        while done < n {
+            if self.peek_ts()?.is_none() {
+                break;
+            }
+            self.held = None;
+            done += 1;
+        }
+        self.lines += done;
+        Ok(done)
+    }
+
     /// The receive time of the next line, None at the end.
     pub fn peek_ts(&mut self) -> CoreResult<Option<i64>> {
         if self.held.is_none() {
@@ -410,7 +449,10 @@ pub struct Prefetch {
 }
 
 impl Prefetch {
+    /// Read `lines` ahead on a thread of its own; [`Self::lines`] goes on from the lines it
+    /// already passed ([`RecordingLines::skip`]).
     pub fn new(mut lines: RecordingLines) -> Self {
+        let start = lines.lines;
         let (tx, rx) = std::sync::mpsc::sync_channel(PREFETCH_DEPTH);
         std::thread::Builder::new()
             .name("trader-replay-read".into())
@@ -429,7 +471,7 @@ impl Prefetch {
             rx,
             cur: None,
             done: false,
-            lines: 0,
+            lines: start,
         }
     }
 

@@ -22,7 +22,7 @@ use crate::model::{
 };
 
 /// The kind of account.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Account {
     #[default]
     Cash,
@@ -64,7 +64,7 @@ pub enum Account {
 ///   rounds up, a receipt toward zero). Funding times skipped by a data gap are each settled on
 ///   the first bar after them. Funding moves `cash`, is reported in [`Portfolio::funding`], and
 ///   counts in the round trip's PnL like a fee.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MarginConfig {
     /// Initial margin rate (1 / leverage).
     pub imr: Bps,
@@ -76,7 +76,7 @@ pub struct MarginConfig {
 }
 
 /// When funding is paid and at which rate. The same schedule applies to every instrument.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Funding {
     #[default]
     None,
@@ -152,7 +152,7 @@ impl MarginConfig {
 }
 
 /// One funding settlement of one position.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FundingPayment {
     /// The funding time.
     pub ts: i64,
@@ -166,7 +166,7 @@ pub struct FundingPayment {
     pub amount: i128,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Position {
     /// Signed raw quantity (long > 0).
     pub qty: i64,
@@ -185,7 +185,7 @@ pub struct Position {
     pub margin: i128,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct OpenTrip {
     entry_ts: i64,
     long: bool,
@@ -208,7 +208,7 @@ struct OpenTrip {
 
 /// The kind of order whose fill closed a trade, recorded when it closes (the order is at hand
 /// then; looking it up in the order store afterwards costs a cache miss a trade).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Exit {
     /// The strategy's market or limit order.
     #[default]
@@ -246,7 +246,7 @@ impl Exit {
 
 /// A round trip: from flat (or a flip) back to flat (or the next flip); also the open one at the
 /// end of the data ([`Portfolio::open_trades`], marked at the last price).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Trade {
     pub instrument: InstrumentId,
     pub long: bool,
@@ -358,7 +358,7 @@ impl Position {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Portfolio {
     pub initial_cash: i128,
     pub cash: i128,

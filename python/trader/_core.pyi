@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Self, final
 
 import numpy as np
@@ -1098,6 +1098,41 @@ class LiveSession:
         """The operator's cancel-all; the ids canceled."""
     def flatten(self, reason: str) -> dict[str, Any]:
         """The operator's flatten: {"canceled": [ids], "order": id or None}."""
+    def checkpoint(self) -> bytes:
+        """The engine's whole state at an event boundary (the ring pumped empty): book, paper
+        venue (queue positions, commands in flight), orders, fills, events, account, risk engine
+        (state, buckets, layers' own state, audit log), timers, counters, the strategy's order-id
+        counters. A Python strategy's own ``state`` is not in it."""
+    def restore(self, blob: bytes) -> None:
+        """Take back a ``checkpoint`` into a session built with the same arguments; a blob of
+        another configuration or version, or a damaged one, raises ``InvalidInputError``
+        ("checkpoint: ...")."""
+    def set_journal(self, cb: Callable[[str, int, str, int], Any] | None) -> None:
+        """Write-ahead: ``cb(kind, order_id, request_json, ts)`` for every command that passed
+        the risk engine and the account, before it leaves; its exception stops the command and
+        propagates out of the call that sent it. None: no journal."""
+    def fills_since(self, start: int = 0) -> list[dict[str, Any]]:
+        """Fills from index ``start`` on: trade_id ("F" + index), order_id, ts, side, and price,
+        qty, fee as exact decimal strings, liquidity."""
+    def events_since(self, start: int = 0) -> list[dict[str, Any]]:
+        """Order events from index ``start`` on: seq, order_id, kind, status, ts, reason, detail,
+        trade_id."""
+    def audit_since(self, start: int = 0) -> list[dict[str, Any]]:
+        """Closed audit entries from index ``start`` on, as the audit file writes them."""
+    def orders(self, ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
+        """Current order records (all, or those of ``ids``)."""
+    def order(self, order_id: int) -> dict[str, Any] | None:
+        """The record of order ``order_id``, None when the venue does not know it."""
+    def open_orders(self) -> list[dict[str, Any]]:
+        """The orders working at the venue."""
+    def position(self) -> dict[str, Any]:
+        """symbol, qty, cost, realized, mark (exact decimal strings)."""
+    def balances(self) -> dict[str, Any]:
+        """cash, initial_cash, fees, funding_paid (exact decimal strings)."""
+    def risk_state(self) -> dict[str, Any]:
+        """trading_state, manual_state, manual_source, manual_reason, layers (state by name)."""
+    def record_action(self, kind: str, source: str, reason: str, orders: Sequence[int] = ...) -> None:
+        """Append an audit entry (reconciliation's adjustments)."""
     def finish(self) -> dict[str, Any]:
         """End the run; the report of :func:`run_l2_backtest`."""
 
@@ -1115,7 +1150,8 @@ class LineBatch:
 @final
 class RecordingReader:
     """Recorded Binance WebSocket files (gzip or plain) read in order, in batches."""
-    def __new__(cls, paths: Sequence[str | os.PathLike[str]]) -> Self: ...
+    def __new__(cls, paths: Sequence[str | os.PathLike[str]], skip: int = 0) -> Self:
+        """``skip``: pass over the first ``skip`` lines (counted in ``lines``)."""
     def next_batch(self, max: int = 4096, until_ns: int | None = None) -> LineBatch | None:
         """Up to ``max`` lines received at or before ``until_ns``; empty when none is due, None at the end."""
     def peek_ts(self) -> int | None:

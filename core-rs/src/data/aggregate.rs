@@ -20,7 +20,7 @@ use crate::model::fixed::pow10;
 use crate::model::{Bar, InstrumentId};
 
 /// The bar being built.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct Building {
     start: i64,
     open: i64,
@@ -42,7 +42,7 @@ struct Building {
 /// assert_eq!((bar.ts, bar.open, bar.high, bar.low, bar.close), (0, 100, 103, 100, 103));
 /// assert_eq!(bar.volume, 0.003);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct BarAggregator {
     interval: i64,
     instrument: InstrumentId,

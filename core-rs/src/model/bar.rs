@@ -4,7 +4,7 @@ use super::fixed::round_i64;
 use super::instrument::{Instrument, InstrumentId};
 use crate::error::{CoreError, CoreResult};
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Bar {
     pub instrument: InstrumentId,
     /// UTC epoch nanoseconds of the bar's open time.

@@ -137,7 +137,7 @@ fn rate_units_up(x: f64) -> f64 {
 /// A rate (fees, slippage) in basis points, held exactly as a count of 1e-6 bp (a fraction at
 /// 1e-10). A rate finer than that is rounded up: fees, slippage, margin rates never round in the
 /// trader's favour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Bps(pub i64);
 
 impl Bps {
@@ -160,7 +160,7 @@ impl Bps {
 
 /// A signed rate (maker fees that may be rebates, funding rates), at the scale of [`Bps`]: a
 /// count of 1e-10 (1e-6 bp), so `Rate(Bps::ONE as i64)` is 100%.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Rate(pub i64);
 
 impl Rate {

@@ -39,7 +39,7 @@ fn on_grid(x: f64, step: i64, toward: Toward) -> Option<(i64, bool)> {
 /// Index of an instrument inside one engine (its position in the engine's instrument list).
 pub type InstrumentId = u32;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Instrument {
     pub symbol: String,
     /// Decimal places of prices.

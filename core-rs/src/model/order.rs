@@ -13,7 +13,7 @@ pub type OrderId = u64;
 /// The id of a contingent order list (OCO / OTO / bracket).
 pub type ListId = u64;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Side {
     Buy,
     Sell,
@@ -45,7 +45,7 @@ impl Side {
 }
 
 /// How far a trailing stop sits from the best price seen since it was (re)armed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TrailingOffset {
     /// An absolute distance in raw price units (a multiple of the tick).
     Price(i64),
@@ -56,7 +56,7 @@ pub enum TrailingOffset {
 }
 
 /// The order type. Prices and triggers are raw price units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum OrderKind {
     Market,
     Limit {
@@ -139,7 +139,7 @@ impl OrderKind {
 }
 
 /// Time in force.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum TimeInForce {
     /// Good till canceled.
     #[default]
@@ -167,7 +167,7 @@ impl TimeInForce {
 }
 
 /// Everything a strategy states about one order.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrderSpec {
     pub id: OrderId,
     pub instrument: InstrumentId,
@@ -209,7 +209,7 @@ impl OrderSpec {
 }
 
 /// Contingent order lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ListKind {
     /// One cancels the other(s): when one leg fills, even partly, the others are canceled (two
     /// legs never both trade).
@@ -238,7 +238,7 @@ impl ListKind {
 /// Order lifecycle, as NautilusTrader's: `Initialized → Submitted → Accepted → (Triggered) →
 /// PartiallyFilled → Filled`, or a terminal `Denied` (refused before the venue), `Rejected` (by
 /// the venue), `Canceled`, `Expired`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum OrderStatus {
     Initialized,
     /// Sent, in flight to the venue (latency).
@@ -301,7 +301,7 @@ impl OrderStatus {
 }
 
 /// An order as the venue keeps it: the spec plus its state.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Order {
     pub spec: OrderSpec,
     pub status: OrderStatus,
@@ -407,7 +407,7 @@ impl Order {
 /// The `shared_*` fields hold the part of those sums that belongs to legs sharing their group's
 /// reservation ([`Order::shares_reserve`]): what the account reserves for the side is the totals
 /// without them ([`WorkingTotals::reserved_leaves`], [`WorkingTotals::reserved_px_qty_at`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WorkingTotals {
     /// Sum of the leaves quantities (raw).
     pub leaves: i64,
@@ -496,7 +496,7 @@ pub trait WorkingOrders {
 }
 
 /// A strategy's request, as it crosses into the engine.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Command {
     Submit(OrderSpec),
     /// A contingent list; see [`ListKind`] for the order of `orders`.
@@ -521,7 +521,7 @@ pub enum Command {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Liquidity {
     Maker,
     Taker,
@@ -536,7 +536,7 @@ impl Liquidity {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Fill {
     pub ts: i64,
     pub order_id: OrderId,
@@ -553,7 +553,7 @@ pub struct Fill {
 }
 
 /// Why an order was denied, rejected, canceled or expired, or a modify/cancel refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Reason {
     UnknownInstrument,
     NonPositiveQuantity,
@@ -667,10 +667,49 @@ impl Reason {
     }
 }
 
+impl Reason {
+    /// Every reason but `Risk(_)` (those are [`super::reason::RiskReason::ALL`]).
+    pub const PLAIN: [Reason; 24] = [
+        Self::UnknownInstrument,
+        Self::NonPositiveQuantity,
+        Self::QuantityNotMultipleOfLot,
+        Self::QuantityBelowMinimum,
+        Self::PriceNotMultipleOfTick,
+        Self::NonPositivePrice,
+        Self::InvalidOrder,
+        Self::DuplicateOrderId,
+        Self::UnknownOrder,
+        Self::OrderClosed,
+        Self::ModifyBelowFilled,
+        Self::PostOnlyWouldTake,
+        Self::ReduceOnlyWouldIncrease,
+        Self::FokCannotFill,
+        Self::IocRemainder,
+        Self::Requested,
+        Self::OcoSibling,
+        Self::ParentClosed,
+        Self::Expired,
+        Self::InsufficientMargin,
+        Self::InsufficientBalance,
+        Self::InsufficientHoldings,
+        Self::Liquidation,
+        Self::NoLiquidity,
+    ];
+
+    /// The static code equal to `code` (a [`Reason::code`] or a risk code), None if none is.
+    pub fn static_code(code: &str) -> Option<&'static str> {
+        Self::PLAIN
+            .iter()
+            .map(|r| r.code())
+            .chain(super::reason::RiskReason::ALL.iter().map(|r| r.code()))
+            .find(|c| *c == code)
+    }
+}
+
 /// Kept for the existing call sites: a rejection reason is a [`Reason`].
 pub type RejectReason = Reason;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum OrderEventKind {
     /// Refused before reaching the venue (duplicate id, invalid fields, risk).
     Denied(Reason),
@@ -733,7 +772,7 @@ impl OrderEventKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OrderEvent {
     pub id: OrderId,
     pub ts: i64,

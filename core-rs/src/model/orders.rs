@@ -183,6 +183,30 @@ impl Drop for OrderStore {
     }
 }
 
+/// A checkpoint holds the orders in registration order; restoring inserts them again (the
+/// dense run and the index come back as they were).
+impl serde::Serialize for OrderStore {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.len))?;
+        for o in self.iter() {
+            seq.serialize_element(o)?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrderStore {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let orders = Vec::<Order>::deserialize(d)?;
+        let mut store = OrderStore::default();
+        for o in orders {
+            store.insert(o);
+        }
+        Ok(store)
+    }
+}
+
 impl std::ops::Index<&OrderId> for OrderStore {
     type Output = Order;
     #[inline]
@@ -191,7 +215,7 @@ impl std::ops::Index<&OrderId> for OrderStore {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct InstSpec {
     tick: i64,
     lot: i64,
@@ -208,7 +232,7 @@ fn side_ix(side: Side) -> usize {
 }
 
 /// A contingent list as the manager keeps it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrderList {
     pub kind: ListKind,
     /// The legs in the order given ([entry, take-profit, stop-loss] for a bracket).
@@ -216,7 +240,7 @@ pub struct OrderList {
 }
 
 /// Every order of a run, by id, and the working ones per instrument.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Orders {
     all: OrderStore,
     /// Per instrument: the orders at the venue able to trade or trigger, in arrival order.

@@ -18,7 +18,7 @@ use crate::data::ticks::{
 };
 use crate::engine_l2::{
     self, L2Config, L2Report, L2Run, L2Strategy, L2View, Op, Outbox, PassiveMarketMaker, TopOfBook,
-    TradePrint, Wants, l2_instrument, run_l2_files_with, run_ticks_with, ticks_instrument,
+    TradePrint, Wants, checkpoint_error, l2_instrument, run_l2_files_with, run_ticks_with, ticks_instrument,
 };
 use crate::error::{CoreError, CoreResult};
 use crate::model::fixed::{MONEY_DP, from_raw, money_to_f64, pow10, to_raw};
@@ -670,6 +670,32 @@ impl PyStrategy {
 }
 
 impl L2Strategy for PyStrategy {
+    /// The Rust side of a Python strategy: its context's next order and list ids, and what it
+    /// queued that has not gone out yet (`on_start`'s orders and timers before the first
+    /// callback). The strategy's own `state` is the node's, in Python.
+    fn save(&self) -> CoreResult<Option<Vec<u8>>> {
+        let st = Python::attach(|py| {
+            let c = self.ctx.borrow(py);
+            bincode::serialize(&(c.next_id, c.next_list, &c.ops))
+        });
+        st.map(Some)
+            .map_err(|e| checkpoint_error(format!("cannot encode the strategy's context: {e}")))
+    }
+
+    /// Replaces what the re-created strategy's `on_start` queued by what the saved one had
+    /// queued (the rest of its effects are in the checkpoint already).
+    fn load(&mut self, state: &[u8]) -> CoreResult<()> {
+        let (next_id, next_list, ops): (u64, u64, Vec<Op>) = bincode::deserialize(state)
+            .map_err(|e| checkpoint_error(format!("not a Python strategy's state ({e})")))?;
+        Python::attach(|py| {
+            let mut c = self.ctx.borrow_mut(py);
+            c.next_id = next_id;
+            c.next_list = next_list;
+            c.ops = ops;
+        });
+        Ok(())
+    }
+
     fn on_timer(&mut self, view: &L2View<'_>, name: &str, ts: i64, out: &mut Outbox) -> CoreResult<()> {
         if self.timer.is_none() {
             return Ok(());
@@ -773,6 +799,27 @@ impl L2Strategy for NativeMm {
             Some(mm) => mm.on_fill(view, fill, out),
             None => Ok(()),
         }
+    }
+
+    /// Its parameters (checked when loading) and the market maker, once built.
+    fn save(&self) -> CoreResult<Option<Vec<u8>>> {
+        let st = (self.qty, self.max_position, self.offset_ticks, &self.inner);
+        bincode::serialize(&st)
+            .map(Some)
+            .map_err(|e| checkpoint_error(format!("cannot encode the market maker: {e}")))
+    }
+
+    fn load(&mut self, state: &[u8]) -> CoreResult<()> {
+        let (qty, max_position, offset_ticks, inner): (f64, f64, i64, Option<PassiveMarketMaker>) =
+            bincode::deserialize(state)
+                .map_err(|e| checkpoint_error(format!("not a market maker's state ({e})")))?;
+        if (qty, max_position, offset_ticks) != (self.qty, self.max_position, self.offset_ticks) {
+            return Err(checkpoint_error(
+                "the market maker was saved with other parameters".into(),
+            ));
+        }
+        self.inner = inner;
+        Ok(())
     }
 }
 

@@ -10,18 +10,19 @@ use std::sync::Arc;
 
 use numpy::IntoPyArray;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyBytes, PyDict, PyList};
 
 use super::l2::{ErrSlot, NativeMm, PyStrategy, RunKw, py_strategy, report_dict, risk_engine};
 use crate::book::{Level, MarketKind};
 use crate::engine_l2::{
-    L2Backtest, L2Strategy, L2View, Outbox, TopOfBook, TradePrint, Wants, l2_instrument,
-    ticks_instrument,
+    Journal, L2Backtest, L2Strategy, L2View, Outbox, TopOfBook, TradePrint, Wants,
+    checkpoint_error, l2_instrument, ticks_instrument,
 };
 use crate::error::{CoreError, CoreResult};
 use crate::live::{FeedEvent, LineBuf, LineRef, LiveEngine, Prefetch, RecordingLines, Stream};
-use crate::model::fixed::{from_raw, money_to_f64, to_raw};
-use crate::model::order::{Fill, OrderEvent};
+use crate::model::MONEY_DP;
+use crate::model::fixed::{format_fixed, from_raw, money_to_f64, to_raw};
+use crate::model::order::{Command, Fill, Order, OrderEvent, OrderEventKind};
 use crate::model::{AggressorSide, Bar, Instrument};
 use crate::risk::{StateChange, TradingState};
 
@@ -91,6 +92,105 @@ impl L2Strategy for LiveStrategy {
             Self::Native(s) => s.on_trading_state(v, c, o),
         }
     }
+    /// A tag byte (0: Python, 1: native) and the strategy's own state.
+    fn save(&self) -> CoreResult<Option<Vec<u8>>> {
+        let (tag, st) = match self {
+            Self::Py(s) => (0u8, s.save()?),
+            Self::Native(s) => (1u8, s.save()?),
+        };
+        Ok(st.map(|b| {
+            let mut out = Vec::with_capacity(b.len() + 1);
+            out.push(tag);
+            out.extend_from_slice(&b);
+            out
+        }))
+    }
+    fn load(&mut self, state: &[u8]) -> CoreResult<()> {
+        match (self, state.split_first()) {
+            (Self::Py(s), Some((0, b))) => s.load(b),
+            (Self::Native(s), Some((1, b))) => s.load(b),
+            _ => Err(checkpoint_error(
+                "the checkpoint holds another kind of strategy (Python or native)".into(),
+            )),
+        }
+    }
+}
+
+/// The write-ahead journal of a session: the node's callback
+/// `cb(kind, order_id, request_json, ts)`, called for every command before it leaves. Its
+/// exception stops the command and is kept to be raised by the call that sent it.
+struct PyJournal {
+    cb: Py<PyAny>,
+    error: ErrSlot,
+}
+
+/// A command's kind ("submit", "submit_list", "modify", "cancel", "cancel_all") and the order
+/// it is about (a list's first leg; 0 for a cancel-all).
+fn command_kind(cmd: &Command) -> (&'static str, u64) {
+    match cmd {
+        Command::Submit(spec) => ("submit", spec.id),
+        Command::SubmitList { orders, .. } => ("submit_list", orders.first().map_or(0, |o| o.id)),
+        Command::Modify { id, .. } => ("modify", *id),
+        Command::Cancel { id } => ("cancel", *id),
+        Command::CancelAll { .. } => ("cancel_all", 0),
+    }
+}
+
+impl Journal for PyJournal {
+    fn write_ahead(&mut self, cmd: &Command, ts: i64) -> CoreResult<()> {
+        let (kind, id) = command_kind(cmd);
+        let json = serde_json::to_string(cmd).map_err(|e| CoreError::InvalidArgument {
+            name: "journal",
+            reason: format!("cannot encode the command: {e}"),
+        })?;
+        Python::attach(|py| self.cb.bind(py).call1((kind, id, json, ts)).map(|_| ())).map_err(
+            |e| {
+                let msg = e.to_string();
+                *self.error.borrow_mut() = Some(e);
+                CoreError::InvalidArgument {
+                    name: "journal",
+                    reason: msg,
+                }
+            },
+        )
+    }
+}
+
+/// Exact decimal text of a raw value at `dp` decimals.
+fn dec(raw: i128, dp: u8) -> String {
+    format_fixed(raw, dp as u32)
+}
+
+/// Money (1e-18 of the quote currency) as exact decimal text.
+fn money(m: i128) -> String {
+    format_fixed(m, MONEY_DP)
+}
+
+/// The status an event leaves its order in (None: the event does not change it).
+fn event_status(kind: &OrderEventKind) -> Option<&'static str> {
+    use crate::model::order::OrderStatus as S;
+    Some(
+        match kind {
+            OrderEventKind::Denied(_) => S::Denied,
+            OrderEventKind::Submitted => S::Submitted,
+            OrderEventKind::Accepted => S::Accepted,
+            OrderEventKind::Rejected(_) => S::Rejected,
+            OrderEventKind::Triggered => S::Triggered,
+            OrderEventKind::PartiallyFilled { .. } => S::PartiallyFilled,
+            OrderEventKind::Filled { .. } => S::Filled,
+            OrderEventKind::Canceled(_) => S::Canceled,
+            OrderEventKind::Expired => S::Expired,
+            OrderEventKind::Updated
+            | OrderEventKind::ModifyRejected(_)
+            | OrderEventKind::CancelRejected(_) => return None,
+        }
+        .as_str(),
+    )
+}
+
+/// A fill's trade id: unique in the session, the same after a checkpoint and restore.
+fn trade_id(index: usize) -> String {
+    format!("F{index}")
 }
 
 /// One live session: the ring and the engine of a node's strategy.
@@ -106,6 +206,8 @@ pub struct PyLiveSession {
     mode: &'static str,
     /// Order events already counted by `take_order_events`.
     events_seen: usize,
+    /// The journal callback's exception, when it raised.
+    journal_error: Option<ErrSlot>,
 }
 
 impl PyLiveSession {
@@ -129,8 +231,12 @@ impl PyLiveSession {
         })
     }
 
-    /// A core error, or the strategy's own exception when it raised.
+    /// A core error, the journal's own exception (as raised), or the strategy's own exception
+    /// when it raised.
     fn error(&self, py: Python<'_>, e: CoreError) -> PyErr {
+        if let Some(je) = self.journal_error.as_ref().and_then(|s| s.borrow_mut().take()) {
+            return je;
+        }
         match self.error.as_ref().and_then(|s| s.borrow_mut().take()) {
             Some(pe) => crate::python::strategy_error(py, pe),
             None => e.into(),
@@ -149,6 +255,27 @@ impl PyLiveSession {
 
     fn push(&mut self, ev: FeedEvent) -> PyResult<bool> {
         Ok(self.live()?.push(ev).is_ok())
+    }
+
+    /// An order as the store keeps it (prices and quantities exact at the instrument's precision).
+    fn order_dict<'py>(&self, py: Python<'py>, o: &Order) -> PyResult<Bound<'py, PyDict>> {
+        let (pdp, sdp) = (self.inst.price_dp, self.inst.size_dp);
+        let d = PyDict::new(py);
+        d.set_item("id", o.spec.id)?;
+        d.set_item("side", o.spec.side.as_str())?;
+        d.set_item("kind", o.spec.kind.as_str())?;
+        d.set_item("price", o.spec.kind.limit_px().map(|p| dec(p as i128, pdp)))?;
+        d.set_item("trigger", o.spec.kind.trigger_px().map(|p| dec(p as i128, pdp)))?;
+        d.set_item("qty", dec(o.spec.qty as i128, sdp))?;
+        d.set_item("filled", dec(o.filled as i128, sdp))?;
+        d.set_item("status", o.status.as_str())?;
+        d.set_item("tif", o.spec.tif.as_str())?;
+        d.set_item("reduce_only", o.spec.reduce_only)?;
+        d.set_item("post_only", o.spec.post_only)?;
+        d.set_item("reason", o.reason.map(|r| r.code()))?;
+        d.set_item("ts_init", o.ts_init)?;
+        d.set_item("ts", o.ts_last)?;
+        Ok(d)
     }
 }
 
@@ -278,6 +405,7 @@ impl PyLiveSession {
             inst,
             mode: if quotes { "quotes" } else { "l2" },
             events_seen: 0,
+            journal_error: None,
         })
     }
 
@@ -582,6 +710,196 @@ impl PyLiveSession {
         Ok(d)
     }
 
+    /// The engine's whole state as bytes, at an event boundary (the ring pumped empty): restore
+    /// it with `restore` into a session built with the same arguments. A Python strategy's own
+    /// `state` is not in it (the node keeps it); its order-id counters are.
+    fn checkpoint<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let engine = self.live_ref()?.checkpoint()?;
+        // the Python layers' messages of the report go along with the engine
+        let log: Vec<String> = self.log.lock().map(|l| l.clone()).unwrap_or_default();
+        let blob = bincode::serialize(&(engine, log))
+            .map_err(|e| checkpoint_error(format!("cannot encode: {e}")))?;
+        Ok(PyBytes::new(py, &blob))
+    }
+
+    /// Take back a `checkpoint` (before any event of this session). A blob of another
+    /// configuration or version, or a damaged one, raises `InvalidInputError` ("checkpoint: ...").
+    fn restore(&mut self, py: Python<'_>, blob: &[u8]) -> PyResult<()> {
+        let (engine, log): (Vec<u8>, Vec<String>) = bincode::deserialize(blob)
+            .map_err(|e| checkpoint_error(format!("not a session checkpoint ({e})")))?;
+        let r = self.live()?.restore(&engine);
+        r.map_err(|e| self.error(py, e))?;
+        if let Ok(mut l) = self.log.lock() {
+            *l = log;
+        }
+        self.events_seen = self.live_ref()?.engine().events().len();
+        Ok(())
+    }
+
+    /// The write-ahead journal: `cb(kind, order_id, request_json, ts)` for every command that
+    /// passed the risk engine and the account, before it leaves (kind "submit", "submit_list",
+    /// "modify", "cancel", "cancel_all"; order_id the order it is about, 0 for a cancel-all).
+    /// An exception in `cb` stops the command and propagates out of the call that sent it
+    /// (`pump`, `advance_time`, the operator's controls). None: no journal.
+    fn set_journal(&mut self, cb: Option<Py<PyAny>>) -> PyResult<()> {
+        let journal = cb.map(|cb| {
+            let error: ErrSlot = std::rc::Rc::new(std::cell::RefCell::new(None));
+            self.journal_error = Some(error.clone());
+            Box::new(PyJournal { cb, error }) as Box<dyn Journal>
+        });
+        if journal.is_none() {
+            self.journal_error = None;
+        }
+        self.live()?.engine_mut().set_journal(journal);
+        Ok(())
+    }
+
+    /// The fills from index `start` on (indices count over the session's life): each with its
+    /// `trade_id` ("F" + index, unique and stable across restarts), `order_id`, `ts`, `side`,
+    /// `price`, `qty`, `fee` (exact decimal strings), `liquidity` ("MAKER"/"TAKER").
+    #[pyo3(signature = (start = 0))]
+    fn fills_since<'py>(&self, py: Python<'py>, start: usize) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let (pdp, sdp) = (self.inst.price_dp, self.inst.size_dp);
+        let fills = self.live_ref()?.engine().fills();
+        let mut out = Vec::with_capacity(fills.len().saturating_sub(start));
+        for (i, f) in fills.iter().enumerate().skip(start) {
+            let d = PyDict::new(py);
+            d.set_item("index", i)?;
+            d.set_item("trade_id", trade_id(i))?;
+            d.set_item("order_id", f.order_id)?;
+            d.set_item("ts", f.ts)?;
+            d.set_item("side", f.side.as_str())?;
+            d.set_item("price", dec(f.px as i128, pdp))?;
+            d.set_item("qty", dec(f.qty as i128, sdp))?;
+            d.set_item("fee", money(f.fee))?;
+            d.set_item("liquidity", f.liquidity.as_str())?;
+            d.set_item("liquidation", f.liquidation)?;
+            out.push(d);
+        }
+        Ok(out)
+    }
+
+    /// The order events from index `start` on: `seq` (the index), `order_id`, `kind`,
+    /// `status` (what the event leaves the order in; None for updated / modify_rejected /
+    /// cancel_rejected), `ts`, `reason` (a code or None), `detail` (a denial's sentence or None),
+    /// `trade_id` of a fill event.
+    #[pyo3(signature = (start = 0))]
+    fn events_since<'py>(&self, py: Python<'py>, start: usize) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let bt = self.live_ref()?.engine();
+        let events = bt.events();
+        let mut out = Vec::with_capacity(events.len().saturating_sub(start));
+        for (i, e) in events.iter().enumerate().skip(start) {
+            let d = PyDict::new(py);
+            d.set_item("seq", i)?;
+            d.set_item("order_id", e.order_id())?;
+            d.set_item("kind", e.kind.as_str())?;
+            d.set_item("status", event_status(&e.kind))?;
+            d.set_item("ts", e.ts)?;
+            d.set_item("reason", e.kind.reason().map(|r| r.code()))?;
+            d.set_item("detail", bt.denials().detail(e))?;
+            d.set_item("trade_id", e.kind.fill_index().map(trade_id))?;
+            out.push(d);
+        }
+        Ok(out)
+    }
+
+    /// The closed audit entries from index `start` on, as the audit file writes them (`seq`,
+    /// `ts`, `kind`, ..., `prev_hash`, `hash`); an open run of folded denials comes once closed.
+    #[pyo3(signature = (start = 0))]
+    fn audit_since<'py>(&self, py: Python<'py>, start: usize) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let entries = self.live_ref()?.engine().risk().audit().entries();
+        super::risk::entries_as_dicts(py, entries.iter().skip(start))
+    }
+
+    /// The current records of the orders `ids` (None: every order of the session), in
+    /// registration order: id, side, kind, price, trigger, qty, filled, status, tif,
+    /// reduce_only, post_only, reason, ts_init, ts (the last change). Unknown ids are left out.
+    #[pyo3(signature = (ids = None))]
+    fn orders<'py>(&self, py: Python<'py>, ids: Option<Vec<u64>>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let orders = self.live_ref()?.engine().orders();
+        match ids {
+            None => orders.all().map(|o| self.order_dict(py, o)).collect(),
+            Some(ids) => ids
+                .iter()
+                .filter_map(|&id| orders.get(id))
+                .map(|o| self.order_dict(py, o))
+                .collect(),
+        }
+    }
+
+    /// The paper venue's answer to "do you have this client order id?": the order's record, or
+    /// None.
+    fn order<'py>(&self, py: Python<'py>, order_id: u64) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let orders = self.live_ref()?.engine().orders();
+        orders.get(order_id).map(|o| self.order_dict(py, o)).transpose()
+    }
+
+    /// The orders working at the venue now (records as `orders` gives them).
+    fn open_orders<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let orders = self.live_ref()?.engine().orders();
+        orders.working(0).map(|o| self.order_dict(py, o)).collect()
+    }
+
+    /// The position: symbol, qty, cost (money), realized (money, before fees), mark (price),
+    /// exact decimal strings.
+    fn position<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let p = &self.live_ref()?.engine().portfolio().positions[0];
+        let d = PyDict::new(py);
+        d.set_item("symbol", self.inst.symbol.as_str())?;
+        d.set_item("qty", dec(p.qty as i128, self.inst.size_dp))?;
+        d.set_item("cost", money(p.cost))?;
+        d.set_item("realized", money(p.realized))?;
+        d.set_item("mark", dec(p.mark as i128, self.inst.price_dp))?;
+        Ok(d)
+    }
+
+    /// The account: cash, initial_cash, fees, funding_paid (money, exact decimal strings).
+    fn balances<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let p = self.live_ref()?.engine().portfolio();
+        let d = PyDict::new(py);
+        d.set_item("cash", money(p.cash))?;
+        d.set_item("initial_cash", money(p.initial_cash))?;
+        d.set_item("fees", money(p.fees))?;
+        d.set_item("funding_paid", money(p.funding_paid))?;
+        Ok(d)
+    }
+
+    /// The risk engine's state: `trading_state`, `manual_state`, `manual_source`,
+    /// `manual_reason`, and `layers`: each layer's own saved state by name (plain values).
+    fn risk_state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let risk = self.live_ref()?.engine().risk();
+        let d = PyDict::new(py);
+        d.set_item("trading_state", risk.state().as_str())?;
+        d.set_item("manual_state", risk.manual_state().as_str())?;
+        let (source, reason) = risk.manual_source();
+        d.set_item("manual_source", source)?;
+        d.set_item("manual_reason", reason)?;
+        let layers = PyDict::new(py);
+        let json = py.import("json")?;
+        for (name, v) in risk.layer_states() {
+            layers.set_item(name, json.call_method1("loads", (v.to_string(),))?)?;
+        }
+        d.set_item("layers", layers)?;
+        Ok(d)
+    }
+
+    /// Append an audit entry of `kind` (e.g. "reconcile") by `source` at the session's clock,
+    /// about `orders` (reconciliation writes its adjustments with it).
+    #[pyo3(signature = (kind, source, reason, orders = Vec::new()))]
+    fn record_action(&mut self, kind: &str, source: &str, reason: &str, orders: Vec<u64>) -> PyResult<()> {
+        for (name, v) in [("kind", kind), ("source", source), ("reason", reason)] {
+            if v.trim().is_empty() {
+                return Err(CoreError::InvalidArgument {
+                    name,
+                    reason: "must not be empty".into(),
+                }
+                .into());
+            }
+        }
+        self.live()?.engine_mut().record_action(kind, source, reason, &orders);
+        Ok(())
+    }
+
     /// Process what is left in the ring, end the run (the strategy's `on_stop`) and return the
     /// report of `run_l2_backtest` / `run_tick_backtest`.
     fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -655,10 +973,15 @@ impl PyRecordingReader {
 
 #[pymethods]
 impl PyRecordingReader {
+    /// `skip`: pass over the first `skip` lines of the stream (a replay resuming after the
+    /// last line it processed); `lines` counts them.
     #[new]
-    fn new(paths: Vec<std::path::PathBuf>) -> PyResult<Self> {
+    #[pyo3(signature = (paths, skip = 0))]
+    fn new(py: Python<'_>, paths: Vec<std::path::PathBuf>, skip: u64) -> PyResult<Self> {
+        let mut lines = RecordingLines::new(paths)?;
+        py.detach(|| lines.skip(skip))?;
         Ok(Self {
-            inner: std::sync::Mutex::new(Prefetch::new(RecordingLines::new(paths)?)),
+            inner: std::sync::Mutex::new(Prefetch::new(lines)),
         })
     }
 

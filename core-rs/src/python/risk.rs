@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
-use crate::error::CoreError;
+use crate::error::{CoreError, CoreResult};
 use crate::model::fixed::{MONEY_DP, from_raw, money_to_f64, pow10};
 use crate::model::{Bar, Fill, Instrument, OrderSpec};
 use crate::risk::audit::{AuditEntry, AuditLog};
@@ -602,6 +602,72 @@ impl RiskLayer for PyLayer {
         &self.name
     }
 
+    /// `{"state": the engine's state it was told, "wish": its wish, "layer": its own state}`:
+    /// the object's `state()` (a JSON-able dict) when it defines one, else null. A `state()`
+    /// that raises or returns what JSON cannot hold is written to the layer messages and saved
+    /// as null (the layer then restarts from its own initial state).
+    fn save(&self) -> serde_json::Value {
+        let own = Python::attach(|py| -> PyResult<serde_json::Value> {
+            let obj = self.obj.bind(py);
+            if !(obj.hasattr("state")? && obj.getattr("state")?.is_callable()) {
+                return Ok(serde_json::Value::Null);
+            }
+            let st = obj.call_method0("state")?;
+            let text: String = py
+                .import("json")?
+                .call_method1("dumps", (st,))?
+                .extract()?;
+            serde_json::from_str(&text).map_err(|e| {
+                CoreError::InvalidArgument {
+                    name: "state",
+                    reason: e.to_string(),
+                }
+                .into()
+            })
+        });
+        let own = own.unwrap_or_else(|e| {
+            self.note("state() failed (saved as null)", e);
+            serde_json::Value::Null
+        });
+        serde_json::json!({
+            "state": self.state.as_str(),
+            "wish": self.wish.state.as_str(),
+            "layer": own,
+        })
+    }
+
+    /// Takes back [`save`](Self::save)'s value: the engine's state and the wish, then the
+    /// object's `load_state(dict)` with its own state (when it was saved and the object defines
+    /// `load_state`; an exception is an error of the restore).
+    fn load(&mut self, v: &serde_json::Value) -> CoreResult<()> {
+        let bad = |what: &str| CoreError::InvalidArgument {
+            name: "checkpoint",
+            reason: format!("checkpoint: layer {:?}: {what}", self.name),
+        };
+        let state_of = |k: &str| -> CoreResult<TradingState> {
+            let s = v.get(k).and_then(|x| x.as_str()).ok_or_else(|| bad(&format!("no {k:?}")))?;
+            TradingState::parse("checkpoint", s)
+        };
+        let (state, wish) = (state_of("state")?, state_of("wish")?);
+        let own = v.get("layer").cloned().unwrap_or(serde_json::Value::Null);
+        if !own.is_null() {
+            Python::attach(|py| -> PyResult<()> {
+                let obj = self.obj.bind(py);
+                if !(obj.hasattr("load_state")? && obj.getattr("load_state")?.is_callable()) {
+                    return Err(bad("the checkpoint holds its state() but it has no load_state()").into());
+                }
+                let d = py.import("json")?.call_method1("loads", (own.to_string(),))?;
+                obj.call_method1("load_state", (d,))?;
+                Ok(())
+            })
+            .map_err(|e| bad(&format!("load_state() failed: {e}")))?;
+        }
+        self.state = state;
+        self.wish.state = wish;
+        self.vetoed = None;
+        Ok(())
+    }
+
     fn check(&mut self, spec: &OrderSpec, view: &RiskView<'_>) -> Verdict {
         if !self.has_check {
             return Verdict::Pass;
@@ -902,12 +968,21 @@ pub(crate) fn entry_dicts<'py>(
     py: Python<'py>,
     log: &AuditLog,
 ) -> PyResult<Vec<Bound<'py, PyDict>>> {
+    let open = log.open_run();
+    entries_as_dicts(py, log.entries().iter().chain(open.as_ref()))
+}
+
+/// Audit entries as the dicts of the audit file's lines (a hash string shared with the next
+/// entry's `prev_hash`).
+pub(crate) fn entries_as_dicts<'a, 'py>(
+    py: Python<'py>,
+    entries: impl Iterator<Item = &'a AuditEntry>,
+) -> PyResult<Vec<Bound<'py, PyDict>>> {
     use pyo3::intern;
     let short = |s: &str| PyString::intern(py, s);
     let mut prev: Option<Bound<'py, PyString>> = None;
-    let open = log.open_run();
-    let mut out = Vec::with_capacity(log.entries().len() + usize::from(open.is_some()));
-    for e in log.entries().iter().chain(open.as_ref()) {
+    let mut out = Vec::with_capacity(entries.size_hint().0);
+    for e in entries {
         let d = PyDict::new(py);
         d.set_item(intern!(py, "seq"), e.seq)?;
         d.set_item(intern!(py, "ts"), e.ts)?;

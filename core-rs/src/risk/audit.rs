@@ -265,7 +265,101 @@ pub struct AuditLog {
     unfolded: u64,
 }
 
+/// One entry as a checkpoint holds it: every field, always (the JSON form of [`AuditEntry`]
+/// leaves empty fields out, which a positional binary format cannot).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct EntryRow(
+    u64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Vec<u64>,
+    u64,
+    Option<i64>,
+    Option<String>,
+    String,
+    String,
+);
+
+impl From<&AuditEntry> for EntryRow {
+    fn from(e: &AuditEntry) -> Self {
+        EntryRow(
+            e.seq,
+            e.ts,
+            e.kind.clone(),
+            e.from.clone(),
+            e.to.clone(),
+            e.source.clone(),
+            e.reason.clone(),
+            e.code.clone(),
+            e.orders.clone(),
+            e.count,
+            e.last_ts,
+            e.last_reason.clone(),
+            e.prev_hash.clone(),
+            e.hash.clone(),
+        )
+    }
+}
+
+impl From<EntryRow> for AuditEntry {
+    fn from(r: EntryRow) -> Self {
+        let EntryRow(seq, ts, kind, from, to, source, reason, code, orders, count, last_ts, last_reason, prev_hash, hash) = r;
+        AuditEntry {
+            seq,
+            ts,
+            kind,
+            from,
+            to,
+            source,
+            reason,
+            code,
+            orders,
+            count,
+            last_ts,
+            last_reason,
+            prev_hash,
+            hash,
+        }
+    }
+}
+
+/// The dynamic state of an [`AuditLog`] (a checkpoint): the entries, the open folded run and
+/// its streak. The key is the configuration's, never saved.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditState {
+    entries: Vec<EntryRow>,
+    sealed: bool,
+    open: Option<EntryRow>,
+    streak: Option<(String, String, String, u64)>,
+    unfolded: u64,
+}
+
 impl AuditLog {
+    /// The log's state for a checkpoint (see [`AuditState`]).
+    pub fn save(&self) -> AuditState {
+        AuditState {
+            entries: self.entries.iter().map(EntryRow::from).collect(),
+            sealed: self.sealed,
+            open: self.open.as_ref().map(EntryRow::from),
+            streak: self.streak.clone(),
+            unfolded: self.unfolded,
+        }
+    }
+
+    /// Take back a saved state (the key stays this log's).
+    pub fn load(&mut self, st: AuditState) {
+        self.entries = st.entries.into_iter().map(AuditEntry::from).collect();
+        self.sealed = st.sealed;
+        self.open = st.open.map(AuditEntry::from);
+        self.streak = st.streak;
+        self.unfolded = st.unfolded;
+    }
+
     /// An empty log; `key`: HMAC key (None: plain SHA-256).
     pub fn new(key: Option<Vec<u8>>) -> Self {
         Self {

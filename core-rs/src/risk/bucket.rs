@@ -4,7 +4,7 @@ use crate::error::{CoreError, CoreResult};
 
 /// `capacity` commands per `interval_ns`, refilled continuously; a full bucket allows a burst of
 /// `capacity`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RateLimit {
     pub capacity: u32,
     pub interval_ns: i64,
@@ -51,7 +51,7 @@ impl RateLimit {
 /// assert!(!b.try_take(499));
 /// assert!(b.try_take(500)); // one token per 500 ns
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TokenBucket {
     /// Units per token (= interval_ns).
     per_token: i128,

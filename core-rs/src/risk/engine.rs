@@ -38,7 +38,7 @@ pub struct RiskConfig {
 }
 
 /// One change of the engine's trading state.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StateChange {
     pub ts: i64,
     pub from: TradingState,
@@ -111,10 +111,49 @@ struct Resize {
 /// Market data the layers read through the [`RiskView`]: per instrument the latest confidence
 /// and the time of the latest data. Owned by the engine; a caller building a view moves it out
 /// ([`RiskEngine::take_market`]) and back ([`RiskEngine::put_market`]), which costs nothing.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RiskMarket {
     pub confidence: Vec<f64>,
     pub last_data_ts: Vec<i64>,
+}
+
+/// The dynamic state of a [`RiskEngine`] (a checkpoint): the trading state and who set it, the
+/// layers' wishes and own state ([`RiskLayer::save`], JSON text by layer name), the rate
+/// buckets, the report, the audit log (with its open folded run), the market data. The limits,
+/// the layers' configuration and the audit key are the configuration's.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct RiskState {
+    wishes: Vec<StateWish>,
+    manual: TradingState,
+    manual_reason: String,
+    manual_source: String,
+    state: TradingState,
+    since: Option<i64>,
+    denials: BTreeMap<RiskReason, u64>,
+    vetoes_by_layer: BTreeMap<String, u64>,
+    resized: u64,
+    changes: Vec<StateChange>,
+    account_denials: Vec<(String, u64)>,
+    examples: Vec<(String, String)>,
+    time_in_state_ns: [i64; 5],
+    audit: super::audit::AuditState,
+    pending: Vec<StateChange>,
+    submit_bucket: Option<TokenBucket>,
+    modify_bucket: Option<TokenBucket>,
+    market: RiskMarket,
+    /// The latest denial: (ts, orders, code, source, sentence).
+    last: Option<(i64, Vec<OrderId>, String, String, String)>,
+    /// Each layer's name and its state as JSON text.
+    layers: Vec<(String, String)>,
+}
+
+fn static_code(code: &str) -> CoreResult<&'static str> {
+    crate::model::order::Reason::static_code(code).ok_or_else(|| {
+        invalid(
+            "checkpoint",
+            format!("checkpoint: unknown denial code {code:?}"),
+        )
+    })
 }
 
 /// See the [module docs](super).
@@ -378,6 +417,122 @@ impl RiskEngine {
             );
         }
         e
+    }
+
+    // ---- checkpoints -------------------------------------------------------------------
+
+    /// The engine's dynamic state (see [`RiskState`]).
+    pub fn save(&self) -> RiskState {
+        let r = &self.report;
+        RiskState {
+            wishes: self.wishes.clone(),
+            manual: self.manual,
+            manual_reason: self.manual_reason.clone(),
+            manual_source: self.manual_source.clone(),
+            state: self.state,
+            since: self.since,
+            denials: r.denials.clone(),
+            vetoes_by_layer: r.vetoes_by_layer.clone(),
+            resized: r.resized,
+            changes: r.changes.clone(),
+            account_denials: r.account_denials.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            examples: r.examples.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            time_in_state_ns: r.time_in_state_ns,
+            audit: self.audit.save(),
+            pending: self.pending.clone(),
+            submit_bucket: self.submit_bucket.clone(),
+            modify_bucket: self.modify_bucket.clone(),
+            market: self.market.clone(),
+            last: self.last.as_ref().map(|d| {
+                (d.ts, d.orders.clone(), d.code.to_string(), d.source.clone(), d.sentence.clone())
+            }),
+            layers: self
+                .layers
+                .iter()
+                .map(|l| (l.name().to_string(), l.save().to_string()))
+                .collect(),
+        }
+    }
+
+    /// Take back a saved state on an engine built from the same configuration: the layers by
+    /// name, in order (another set of layers, or a layer's refusal, is an error and changes
+    /// nothing of the engine).
+    pub fn load(&mut self, st: RiskState) -> CoreResult<()> {
+        let names: Vec<&str> = st.layers.iter().map(|(n, _)| n.as_str()).collect();
+        if names != self.layer_names() || st.wishes.len() != self.layers.len() {
+            return Err(invalid(
+                "checkpoint",
+                format!(
+                    "checkpoint: saved with the risk layers {names:?}, this engine has {:?}",
+                    self.layer_names()
+                ),
+            ));
+        }
+        let mut values = Vec::with_capacity(st.layers.len());
+        for (name, text) in &st.layers {
+            let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+                invalid("checkpoint", format!("checkpoint: layer {name:?}: {e}"))
+            })?;
+            values.push(v);
+        }
+        let account_denials = st
+            .account_denials
+            .iter()
+            .map(|(k, v)| Ok((static_code(k)?, *v)))
+            .collect::<CoreResult<BTreeMap<_, _>>>()?;
+        let examples = st
+            .examples
+            .into_iter()
+            .map(|(k, v)| Ok((static_code(&k)?, v)))
+            .collect::<CoreResult<BTreeMap<_, _>>>()?;
+        let last = match st.last {
+            Some((ts, orders, code, source, sentence)) => Some(DenialNote {
+                ts,
+                orders,
+                code: static_code(&code)?,
+                source,
+                sentence,
+            }),
+            None => None,
+        };
+        // a layer's refusal stops here: a failed restore leaves an engine to throw away
+        for (l, v) in self.layers.iter_mut().zip(&values) {
+            l.load(v)?;
+        }
+        self.wishes = st.wishes;
+        self.manual = st.manual;
+        self.manual_reason = st.manual_reason;
+        self.manual_source = st.manual_source;
+        self.state = st.state;
+        self.since = st.since;
+        self.report = RiskReport {
+            denials: st.denials,
+            vetoes_by_layer: st.vetoes_by_layer,
+            resized: st.resized,
+            changes: st.changes,
+            account_denials,
+            examples,
+            time_in_state_ns: st.time_in_state_ns,
+        };
+        self.audit.load(st.audit);
+        self.pending = st.pending;
+        self.submit_bucket = st.submit_bucket;
+        self.modify_bucket = st.modify_bucket;
+        self.market = st.market;
+        self.last = last;
+        self.veto = None;
+        self.resizes.clear();
+        Ok(())
+    }
+
+    /// Each layer's own state by name ([`RiskLayer::save`]).
+    pub fn layer_states(&self) -> Vec<(&str, serde_json::Value)> {
+        self.layers.iter().map(|l| (l.name(), l.save())).collect()
+    }
+
+    /// Who set the manual state ("command", "operator", "config") and why.
+    pub fn manual_source(&self) -> (&str, &str) {
+        (&self.manual_source, &self.manual_reason)
     }
 
     // ---- read side ---------------------------------------------------------------------

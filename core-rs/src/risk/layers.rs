@@ -33,7 +33,7 @@ use crate::model::order::OrderSpec;
 /// Drawdown guard: drawdown from the equity high-water mark ≥ `soft` → REDUCING, ≥ `hard` →
 /// `hard_state` (HALTED or EMERGENCY, latched); the day's loss (from the equity at the day's
 /// first bar, UTC days) ≥ `daily_loss` → HALTED until the next day. Fractions of equity.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DrawdownConfig {
     pub soft: Option<f64>,
     pub hard: Option<f64>,
@@ -42,7 +42,7 @@ pub struct DrawdownConfig {
 }
 
 /// Where volatility targeting reads its volatility estimate (log returns of bar closes).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum VolEstimator {
     /// Sample standard deviation over the last `window` returns.
     Rolling { window: usize },
@@ -58,7 +58,7 @@ pub enum VolEstimator {
 
 /// Volatility targeting: new exposure-increasing orders are scaled so the position's annualized
 /// volatility is `target` (size × clamp(target / σ_annual, min_scale, max_scale)).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VolTargetConfig {
     pub target: f64,
     pub estimator: VolEstimator,
@@ -71,7 +71,7 @@ pub struct VolTargetConfig {
 /// (W win rate, R mean win / mean loss); exposure-increasing orders are sized to
 /// `fraction` × f* × equity (fraction ≤ 0.25); f* ≤ 0 vetoes; fewer than `min_trades` trades:
 /// orders pass unchanged.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KellyConfig {
     pub fraction: f64,
     pub window: usize,
@@ -81,7 +81,7 @@ pub struct KellyConfig {
 /// Confidence sizing: the latest composite confidence c ∈ [0, 1] of the instrument (decision
 /// kernel): c < `min_confidence` vetoes; otherwise size × lerp(min_scale, max_scale, c) and the
 /// leverage after the order ≤ lerp(min_leverage, max_leverage, c). No confidence given: pass.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ConfidenceConfig {
     pub min_confidence: f64,
     pub min_scale: f64,
@@ -92,7 +92,7 @@ pub struct ConfidenceConfig {
 
 /// Panic conditions → `state` (PAUSED or HALTED) while they hold (rejects: until `cooldown_ns`
 /// after the last one).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PanicConfig {
     /// Data older than this (engine clock minus the instrument's latest data) at order time.
     pub stale_ns: Option<i64>,
@@ -111,7 +111,7 @@ pub struct PanicConfig {
 /// Circuit breaker: closed → open after `failure_threshold` consecutive failures (venue rejects
 /// and losing closed trades); open vetoes new orders for `cooldown_ns`; then half-open lets
 /// `half_open_trials` orders through: a success closes it, a failure opens it again.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BreakerConfig {
     pub failure_threshold: u32,
     pub cooldown_ns: i64,
@@ -127,6 +127,77 @@ pub enum LayerConfig {
     Confidence(ConfidenceConfig),
     Panic(PanicConfig),
     CircuitBreaker(BreakerConfig),
+}
+
+// ---- state (checkpoints) -----------------------------------------------------------------------
+
+/// A layer's state as JSON: every field, its configuration and name included (restoring checks
+/// they are the same). serde_json writes NaN and infinities as `null`; the float fields that can
+/// hold them go through this module instead: a finite number as a JSON number (exact: the crate's
+/// `float_roundtrip`), anything else as the string "NaN", "inf" or "-inf".
+pub(crate) mod jf64 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else if v.is_nan() {
+            s.serialize_str("NaN")
+        } else if *v > 0.0 {
+            s.serialize_str("inf")
+        } else {
+            s.serialize_str("-inf")
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Num {
+        F(f64),
+        S(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        match Num::deserialize(d)? {
+            Num::F(x) => Ok(x),
+            Num::S(s) => match s.as_str() {
+                "NaN" => Ok(f64::NAN),
+                "inf" => Ok(f64::INFINITY),
+                "-inf" => Ok(f64::NEG_INFINITY),
+                other => Err(serde::de::Error::custom(format!("not a number: {other:?}"))),
+            },
+        }
+    }
+}
+
+/// A built-in layer's [`RiskLayer::save`]: the whole layer as JSON.
+pub(crate) fn save_layer<T: serde::Serialize>(layer: &T) -> serde_json::Value {
+    serde_json::to_value(layer).expect("a layer's state is plain data")
+}
+
+/// A built-in layer's [`RiskLayer::load`]: the layer saved by [`save_layer`].
+pub(crate) fn load_layer<T: serde::de::DeserializeOwned>(
+    name: &str,
+    v: &serde_json::Value,
+) -> CoreResult<T> {
+    T::deserialize(v).map_err(|e| {
+        invalid(
+            "checkpoint",
+            format!("checkpoint: layer {name:?}: not this layer's state: {e}"),
+        )
+    })
+}
+
+/// The saved layer had this layer's name and configuration (else a clear error).
+pub(crate) fn same_layer(name: &str, same: bool) -> CoreResult<()> {
+    if same {
+        Ok(())
+    } else {
+        Err(invalid(
+            "checkpoint",
+            format!("checkpoint: layer {name:?} was saved with another name or configuration"),
+        ))
+    }
 }
 
 // ---- validation ------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ use crate::model::orders::Orders;
 pub use state::TradingState;
 
 mod engine;
-pub use engine::{DenialNote, RiskConfig, RiskEngine, RiskReport, StateChange};
+pub use engine::{DenialNote, RiskConfig, RiskEngine, RiskReport, RiskState, StateChange};
 
 pub use crate::model::reason::RiskReason;
 
@@ -88,7 +88,7 @@ pub enum Verdict {
 
 /// A layer's wish about the trading state: the engine's state is the most severe of the manual
 /// state and every layer's wish (a layer with no objection wishes [`TradingState::Active`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StateWish {
     pub state: TradingState,
     pub reason: RiskReason,
@@ -203,6 +203,26 @@ pub trait RiskLayer: Send + Sync {
     /// The engine's trading state changed to `state` (also called once when the engine is
     /// built). (Added by the engine work: Python layers show it in their `account` dict.)
     fn on_state(&mut self, _state: TradingState) {}
+    /// The layer's own state (a checkpoint of the engine: drawdown high-water mark, breaker
+    /// state, ...), as JSON. Default: a layer with no state of its own (`null`).
+    fn save(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+    /// Take back the state [`save`](Self::save) gave, on a layer built from the same
+    /// configuration. Default: a layer with no state accepts only `null`.
+    fn load(&mut self, v: &serde_json::Value) -> crate::error::CoreResult<()> {
+        if v.is_null() {
+            Ok(())
+        } else {
+            Err(crate::error::CoreError::InvalidArgument {
+                name: "checkpoint",
+                reason: format!(
+                    "checkpoint: layer {:?} keeps no state but the checkpoint holds some",
+                    self.name()
+                ),
+            })
+        }
+    }
     /// The layer's own words for what it decided last, with its numbers: why it wishes its
     /// state ("drawdown 12.3 % ≥ soft limit 10 % (high-water mark 11200.00, equity 9822.40)"),
     /// why it vetoed or resized the order it was just asked about ("f* = -0.12 over the last 50

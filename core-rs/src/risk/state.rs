@@ -12,7 +12,7 @@
 
 use crate::error::{CoreError, CoreResult};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, serde::Serialize, serde::Deserialize)]
 pub enum TradingState {
     #[default]
     Active,

@@ -27,7 +27,7 @@ use crate::model::{Bps, Instrument, Liquidity};
 pub const WINDOW_30D_NS: i64 = 30 * 24 * 3600 * 1_000_000_000;
 
 /// One row of the tier table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FeeTier {
     /// Traded notional (money units) from which this tier applies; the first tier's is 0.
     pub min_volume: i128,
@@ -37,7 +37,7 @@ pub struct FeeTier {
 }
 
 /// How the tier is chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TierBasis {
     /// Always tier `k` (an index into the table).
     Fixed(usize),
@@ -45,7 +45,7 @@ pub enum TierBasis {
     Rolling { window_ns: i64 },
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FeeModel {
     tiers: Vec<FeeTier>,
     basis: TierBasis,

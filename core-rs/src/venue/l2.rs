@@ -59,7 +59,7 @@ pub enum Arrival {
 }
 
 /// The matcher's own record of an order it is working.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Working {
     pub id: OrderId,
     pub side: Side,
@@ -97,7 +97,7 @@ pub fn crosses(book: &L2Book, side: Side, px: i64) -> bool {
 
 /// The L2 (and quote) matcher: the queue state of our working orders. The book is the
 /// caller's (e.g. the one [`crate::book::BookSync`] keeps), passed to each call.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct L2Matcher {
     model: QueueModel,
     working: Vec<Working>,

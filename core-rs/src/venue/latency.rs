@@ -8,7 +8,7 @@
 use crate::error::{CoreError, CoreResult};
 
 /// One leg's latency in nanoseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Latency {
     #[default]
     Zero,
@@ -45,7 +45,7 @@ impl Latency {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct LatencyConfig {
     pub submit: Latency,
     pub cancel: Latency,
@@ -79,7 +79,7 @@ pub enum Leg {
 }
 
 /// Draws latencies for the legs of a [`LatencyConfig`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LatencyModel {
     pub config: LatencyConfig,
     state: u64,

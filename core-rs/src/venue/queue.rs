@@ -27,7 +27,7 @@
 //! (conservative: we never advance by a fraction we did not earn).
 
 /// How cancellations at our price move our queue position (see the module docs).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub enum QueueModel {
     /// Cancellations are always behind us.
     #[default]
@@ -87,7 +87,7 @@ impl QueueModel {
 }
 
 /// Where one resting order stands in the queue of its price.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct QueuePos {
     /// Visible quantity estimated ahead of us.
     pub ahead: i64,

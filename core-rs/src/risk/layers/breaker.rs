@@ -7,7 +7,7 @@ use crate::model::order::{Fill, OrderEvent, OrderEventKind, OrderSpec};
 use crate::risk::explain::{secs, utc};
 use crate::risk::{Hooks, RiskLayer, RiskReason, RiskView, Verdict};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BreakerState {
     Closed,
     Open,
@@ -35,6 +35,7 @@ impl BreakerState {
 ///   vetoed until an outcome: a success → CLOSED, a failure → OPEN again (from its time).
 ///
 /// The cool-down is evaluated lazily on every call (engine clock), so the layer needs no bars.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct CircuitBreaker {
     name: String,
     cfg: BreakerConfig,
@@ -122,6 +123,17 @@ impl CircuitBreaker {
 impl RiskLayer for CircuitBreaker {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn save(&self) -> serde_json::Value {
+        super::save_layer(self)
+    }
+
+    fn load(&mut self, v: &serde_json::Value) -> CoreResult<()> {
+        let new: Self = super::load_layer(&self.name, v)?;
+        super::same_layer(&self.name, &self.cfg == &new.cfg && self.name == new.name)?;
+        *self = new;
+        Ok(())
     }
 
     fn check(&mut self, spec: &OrderSpec, view: &RiskView<'_>) -> Verdict {

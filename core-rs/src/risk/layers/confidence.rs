@@ -21,10 +21,12 @@ fn lerp(a: f64, b: f64, t: f64) -> f64 {
 /// its mark, this instrument's position after the order at the order price) / equity — is ≤
 /// lerp(min_leverage, max_leverage, c); nothing left → veto `Confidence`. Working orders are not
 /// counted (the pre-trade leverage check counts them). Reducing orders pass. O(instruments).
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct ConfidenceSizing {
     name: String,
     cfg: ConfidenceConfig,
     /// The confidence of the latest order it judged (for [`RiskLayer::explain`]).
+    #[serde(with = "super::jf64")]
     judged: f64,
 }
 
@@ -51,6 +53,17 @@ impl ConfidenceSizing {
 impl RiskLayer for ConfidenceSizing {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn save(&self) -> serde_json::Value {
+        super::save_layer(self)
+    }
+
+    fn load(&mut self, v: &serde_json::Value) -> CoreResult<()> {
+        let new: Self = super::load_layer(&self.name, v)?;
+        super::same_layer(&self.name, &self.cfg == &new.cfg && self.name == new.name)?;
+        *self = new;
+        Ok(())
     }
 
     fn check(&mut self, spec: &OrderSpec, view: &RiskView<'_>) -> Verdict {

@@ -18,20 +18,25 @@ use crate::risk::{Hooks, RiskLayer, RiskReason, RiskView, StateWish, TradingStat
 /// Thresholds are inclusive (a drawdown of exactly `soft` triggers). The layer also vetoes
 /// exposure-increasing orders while it wishes anything but ACTIVE (the engine's state denies
 /// them first; this keeps the layer safe on its own).
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct DrawdownGuard {
     name: String,
     cfg: DrawdownConfig,
+    #[serde(with = "super::jf64")]
     hwm: f64,
     day: i64,
     /// The current day's span on the engine clock, [start, end) ns: the day is recomputed (a
     /// 64-bit division) only when the clock leaves it.
     day_span: (i64, i64),
+    #[serde(with = "super::jf64")]
     day_start: f64,
     soft_hit: bool,
     hard_latched: bool,
     daily_hit: bool,
+    #[serde(with = "super::jf64")]
     drawdown: f64,
     /// The latest equity observed.
+    #[serde(with = "super::jf64")]
     equity: f64,
     /// When the hard limit latched: (ts, drawdown, high-water mark, equity) then.
     latched: Option<(i64, f64, f64, f64)>,
@@ -140,6 +145,17 @@ impl DrawdownGuard {
 impl RiskLayer for DrawdownGuard {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn save(&self) -> serde_json::Value {
+        super::save_layer(self)
+    }
+
+    fn load(&mut self, v: &serde_json::Value) -> CoreResult<()> {
+        let new: Self = super::load_layer(&self.name, v)?;
+        super::same_layer(&self.name, &self.cfg == &new.cfg && self.name == new.name)?;
+        *self = new;
+        Ok(())
     }
 
     fn check(&mut self, spec: &OrderSpec, view: &RiskView<'_>) -> Verdict {

@@ -18,6 +18,7 @@ use crate::risk::{Hooks, RiskLayer, RiskReason, RiskView, Verdict};
 ///
 /// The window is kept incrementally (a ring of pnl with exact i128 sums, fed lazily from the
 /// trades appended since the last look), so `check` is O(1) amortized and allocation-free.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct KellySizing {
     name: String,
     cfg: KellyConfig,
@@ -112,6 +113,17 @@ impl KellySizing {
 impl RiskLayer for KellySizing {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn save(&self) -> serde_json::Value {
+        super::save_layer(self)
+    }
+
+    fn load(&mut self, v: &serde_json::Value) -> CoreResult<()> {
+        let new: Self = super::load_layer(&self.name, v)?;
+        super::same_layer(&self.name, &self.cfg == &new.cfg && self.name == new.name)?;
+        *self = new;
+        Ok(())
     }
 
     fn check(&mut self, spec: &OrderSpec, view: &RiskView<'_>) -> Verdict {

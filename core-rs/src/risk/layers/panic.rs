@@ -19,7 +19,7 @@ const REASONS: [RiskReason; 4] = [
 ];
 
 /// What each condition measured when it last held.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 struct Seen {
     /// Instrument and age of its data (ns).
     stale: (u32, i64),
@@ -47,6 +47,7 @@ struct Seen {
 /// - consecutive rejects: venue rejects and denials (except the risk engine's own denials,
 ///   which would otherwise prolong the pause they cause) in a row, reset by an acceptance or a
 ///   fill; ≥ `max_consecutive_rejects` → wish.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct PanicConditions {
     name: String,
     cfg: PanicConfig,
@@ -152,6 +153,17 @@ impl PanicConditions {
 impl RiskLayer for PanicConditions {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn save(&self) -> serde_json::Value {
+        super::save_layer(self)
+    }
+
+    fn load(&mut self, v: &serde_json::Value) -> CoreResult<()> {
+        let new: Self = super::load_layer(&self.name, v)?;
+        super::same_layer(&self.name, &self.cfg == &new.cfg && self.name == new.name)?;
+        *self = new;
+        Ok(())
     }
 
     fn check(&mut self, spec: &OrderSpec, view: &RiskView<'_>) -> Verdict {

@@ -10,26 +10,33 @@ use crate::risk::{Hooks, RiskLayer, RiskReason, RiskView, Verdict};
 /// Rolling sample variance over a ring of the last `window` returns: Welford while filling, the
 /// sliding-window update once full, and an exact two-pass recomputation each time the ring wraps
 /// (so float drift never outlives one window; amortized O(1)).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct Rolling {
     head: usize,
     n: usize,
+    #[serde(with = "super::jf64")]
     mean: f64,
+    #[serde(with = "super::jf64")]
     m2: f64,
     since_exact: usize,
 }
 
 /// GARCH(1,1) state: Welford over the warm-up returns, then the recursion.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct Garch {
     n: usize,
+    #[serde(with = "super::jf64")]
     mean: f64,
+    #[serde(with = "super::jf64")]
     m2: f64,
+    #[serde(with = "super::jf64")]
     omega: f64,
     /// Variance forecast of the next return (NaN during the warm-up).
+    #[serde(with = "super::jf64")]
     h: f64,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 enum Est {
     /// `buf` holds `window` returns per instrument, instrument i at `i * window`.
     Rolling {
@@ -38,7 +45,9 @@ enum Est {
         st: Vec<Rolling>,
     },
     Garch {
+        #[serde(with = "super::jf64")]
         alpha: f64,
+        #[serde(with = "super::jf64")]
         beta: f64,
         omega: Option<f64>,
         warmup: usize,
@@ -59,9 +68,11 @@ enum Est {
 /// σ_annual, min_scale, max_scale) (rounded down; may grow the order up to max_scale; σ = 0 →
 /// max_scale); a result of 0 vetoes with `VolatilityTarget`. During the warm-up, and for
 /// reducing orders, orders pass unchanged. The estimator must see every bar (`needs_every_bar`).
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct VolTarget {
     name: String,
     cfg: VolTargetConfig,
+    #[serde(with = "super::jf64")]
     sqrt_ppy: f64,
     last_close: Vec<i64>,
     est: Est,
@@ -220,6 +231,17 @@ impl VolTarget {
 impl RiskLayer for VolTarget {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn save(&self) -> serde_json::Value {
+        super::save_layer(self)
+    }
+
+    fn load(&mut self, v: &serde_json::Value) -> CoreResult<()> {
+        let new: Self = super::load_layer(&self.name, v)?;
+        super::same_layer(&self.name, &self.cfg == &new.cfg && self.name == new.name)?;
+        *self = new;
+        Ok(())
     }
 
     fn check(&mut self, spec: &OrderSpec, view: &RiskView<'_>) -> Verdict {
