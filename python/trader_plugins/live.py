@@ -77,18 +77,19 @@ class PaperVenue:
         from trader.live.reconcile import VenueOrder
 
         return VenueOrder(client_id=client_order_id(self.strategy_id, int(o["id"])), venue_order_id=str(o["id"]),
-                          side=int(o["side"]), kind=str(o["kind"]),
+                          side=str(o["side"]).lower(), kind=str(o["kind"]).lower(),
                           price=None if o.get("price") is None else str(o["price"]), qty=str(o["qty"]),
                           filled=str(o.get("filled") or "0"),
                           avg_price=None if o.get("avg_price") is None else str(o["avg_price"]),
-                          status=_VENUE_STATUS.get(str(o["status"]), str(o["status"])), ts=int(o.get("ts") or 0))
+                          status=_VENUE_STATUS.get(str(o["status"]).lower(), str(o["status"]).lower()),
+                          ts=int(o.get("ts") or 0))
 
     def _fill(self, f: dict[str, Any]) -> Any:
         from trader.live.persist import client_order_id
         from trader.live.reconcile import VenueFill
 
         return VenueFill(trade_id=str(f["trade_id"]), client_id=client_order_id(self.strategy_id, int(f["order_id"])),
-                         venue_order_id=str(f["order_id"]), side=int(f["side"]), price=str(f["price"]), qty=str(f["qty"]),
+                         venue_order_id=str(f["order_id"]), side=str(f["side"]).lower(), price=str(f["price"]), qty=str(f["qty"]),
                          fee=str(f["fee"]), fee_asset=str(f.get("fee_asset") or ""),
                          liquidity=str(f.get("liquidity") or ""), ts=int(f["ts"]))
 
@@ -98,7 +99,7 @@ class PaperVenue:
         pos = self.session.position()
         return MassStatus(open_orders=[self._order(o) for o in self.session.open_orders()],
                           fills=[self._fill(f) for f in self.session.fills_since(0) if int(f["ts"]) >= since_ts],
-                          positions=[VenuePosition(instrument=str(pos["instrument"]), qty=str(pos["qty"]))],
+                          positions=[VenuePosition(instrument=str(pos["symbol"]), qty=str(pos["qty"]))],
                           balances={str(k): str(v) for k, v in self.session.balances().items()},
                           ts=int(self.session.clock))
 
@@ -117,8 +118,8 @@ class PaperVenue:
 
 
 #: The engine's order statuses as reconciliation names a venue's.
-_VENUE_STATUS = {"accepted": "open", "working": "open", "submitted": "open", "pending_cancel": "open",
-                 "pending_modify": "open", "partially_filled": "partially_filled", "filled": "filled",
+_VENUE_STATUS = {"accepted": "open", "triggered": "open", "submitted": "open", "initialized": "open",
+                 "partially_filled": "partially_filled", "filled": "filled",
                  "canceled": "canceled", "cancelled": "canceled", "rejected": "rejected", "expired": "expired",
                  "denied": "rejected"}
 

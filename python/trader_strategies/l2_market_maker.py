@@ -3,6 +3,10 @@
 Every wake-up (``on_book``, every ``elapse`` of market time) it quotes ``qty`` post-only at the
 touch (``offset_ticks`` behind it), one order a side, re-quoting a side whose price moved, and
 stops quoting the side that would take its position beyond ``max_position``.
+
+Live, its quotes (order id and price of each side) are its restart state: ``on_save`` keeps them in
+``self.state`` and ``on_load`` takes them back, so a restarted node goes on managing the same
+orders (the engine restores them at the venue).
 """
 
 from __future__ import annotations
@@ -23,6 +27,15 @@ class L2MarketMaker(Strategy):
     def on_start(self) -> None:
         self._bid: tuple[int, float] | None = None
         self._ask: tuple[int, float] | None = None
+
+    def on_save(self) -> None:
+        self.state["bid"] = list(self._bid) if self._bid is not None else None
+        self.state["ask"] = list(self._ask) if self._ask is not None else None
+
+    def on_load(self, state: dict[str, Any]) -> None:
+        bid, ask = state.get("bid"), state.get("ask")
+        self._bid = (int(bid[0]), float(bid[1])) if bid else None
+        self._ask = (int(ask[0]), float(ask[1])) if ask else None
 
     def _quote(self, book: Any, side: int, want: float | None) -> tuple[int, float] | None:
         slot = self._bid if side > 0 else self._ask

@@ -392,9 +392,12 @@ class LiveNode:
               "Ctrl-C stops", file=sys.stderr, flush=True)
         log.info("started", extra={"control": self.control_url, "feed": self.feed.describe(),
                                    "strategies": [s.id for s in self.slots]})
-        if self.persistence is not None and self.persistence.restored:
+        reports: list[dict[str, Any]] = []
+        if self.persistence is not None:
             p = self.persistence
-            reports = p.reconcile(lambda slot: self.venue.reconciling_venue(slot.session, slot.id), time.time_ns())
+            reports = p.reconcile(lambda slot: self.venue.reconciling_venue(slot.session, slot.id), time.time_ns(),
+                                  (int(self.settings["price_precision"]), int(self.settings["size_precision"])))
+        if self.persistence is not None and (self.persistence.restored or reports):
             adjusted = sum(len(r["adjustments"]) for r in reports)
             print(f"trader live: resumed from {p.store.location}: "
                   + ", ".join(f"{k} after {n:,} order events" for k, n in p.restored.items())
@@ -600,7 +603,7 @@ class LiveNode:
         for slot in self._running():
             s = slot.session
             now = int(s.clock)
-            stuck = [o for o in s.open_orders() if str(o["status"]) in self.IN_FLIGHT and now - int(o.get("ts") or now) > limit]
+            stuck = [o for o in s.open_orders() if str(o["status"]).lower() in self.IN_FLIGHT and now - int(o.get("ts") or now) > limit]
             if not stuck:
                 continue
             venue = self.venue.reconciling_venue(s, slot.id)
@@ -609,7 +612,7 @@ class LiveNode:
                 seen = "unknown at the venue" if answer is None else f"{answer.status} at the venue"
                 if answer is not None and answer.status == "open" and answer.filled == str(o.get("filled") or "0"):
                     continue  # the venue agrees: still on its way
-                reason = f"order {o['id']} {o['status']} for {(now - int(o['ts'])) / 1e9:.1f} s: {seen}"
+                reason = f"order {o['id']} {str(o['status']).lower()} for {(now - int(o['ts'])) / 1e9:.1f} s: {seen}"
                 log.warning("in-flight order", extra={"strategy": slot.id, "order": int(o["id"]), "reason": reason})
                 s.record_action("inflight", "inflight", reason, [int(o["id"])])
 

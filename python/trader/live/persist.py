@@ -60,6 +60,56 @@ NODE_STATUS = {"initialized": "submitted", "submitted": "submitted", "accepted":
                "expired": "expired", "rejected": "rejected", "denied": "rejected"}
 
 
+def side_of(side: Any) -> int:
+    """+1 (buy) or -1 (sell) from the session's "BUY"/"SELL" (or a signed number)."""
+    if isinstance(side, str):
+        return 1 if side.strip().upper() == "BUY" else -1
+    return 1 if int(side) > 0 else -1
+
+
+def avg_price(pos: dict[str, Any]) -> str:
+    """The position's average entry price (cost / quantity), exact to 18 places; "0" when flat."""
+    from decimal import Decimal, localcontext
+
+    qty = Decimal(str(pos["qty"]))
+    if qty == 0:
+        return "0"
+    with localcontext() as ctx:
+        ctx.prec = 60
+        return str((Decimal(str(pos["cost"])) / abs(qty)).quantize(Decimal("1e-18")))
+
+
+def plain_commands(c: Any, price_dp: int, size_dp: int) -> list[tuple[str, int, str, str]]:
+    """A written-ahead command (the engine's request, raw integers at the instrument's precision)
+    as reconciliation reads it: ``(kind, order_id, client_id, request JSON)`` with decimal
+    strings — a list submits one entry per order; a cancel-all none (its orders' states at the
+    venue decide)."""
+    from decimal import Decimal
+
+    req = json.loads(c.request)
+    px = (lambda raw: None if raw is None else str(Decimal(int(raw)).scaleb(-price_dp)))
+    qty = (lambda raw: None if raw is None else str(Decimal(int(raw)).scaleb(-size_dp)))
+
+    def spec(o: dict[str, Any]) -> tuple[str, int, str, str]:
+        kind = o["kind"] if isinstance(o["kind"], str) else next(iter(o["kind"]))
+        body = {} if isinstance(o["kind"], str) else (o["kind"][kind] or {})
+        plain = {"side": str(o["side"]).lower(), "kind": kind.lower(), "qty": qty(o["qty"]), "price": px(body.get("px"))}
+        return ("submit", int(o["id"]), client_order_id(c.strategy, int(o["id"])), json.dumps(plain))
+
+    if "Submit" in req:
+        return [spec(req["Submit"])]
+    if "SubmitList" in req:
+        return [spec(o) for o in req["SubmitList"]["orders"]]
+    if "Modify" in req:
+        m = req["Modify"]
+        plain = {k: v for k, v in (("price", px(m.get("px"))), ("qty", qty(m.get("qty")))) if v is not None}
+        return [("modify", int(m["id"]), client_order_id(c.strategy, int(m["id"])), json.dumps(plain))]
+    if "Cancel" in req:
+        oid = int(req["Cancel"]["id"])
+        return [("cancel", oid, client_order_id(c.strategy, oid), "{}")]
+    return []
+
+
 def _plain(value: Any, where: str) -> str:
     """``value`` as JSON text, refusing what JSON cannot hold (a strategy's ``state``)."""
     try:
@@ -108,13 +158,13 @@ class SlotLink:
         audit = s.audit_since(self.audit)
         for f in fills:
             batch.fills.append(st.Fill(strategy=sid, trade_id=str(f["trade_id"]), order_id=int(f["order_id"]),
-                                       ts=int(f["ts"]), side=int(f["side"]), price=str(f["price"]), qty=str(f["qty"]),
+                                       ts=int(f["ts"]), side=side_of(f["side"]), price=str(f["price"]), qty=str(f["qty"]),
                                        fee=str(f["fee"]), liquidity=str(f.get("liquidity") or ""),
                                        detail=json.dumps(f, default=str)))
         touched = {int(e["order_id"]) for e in events} | {int(f["order_id"]) for f in fills}
         for e in events:
             batch.order_events.append(st.OrderEvent(strategy=sid, seq=int(e["seq"]), order_id=int(e["order_id"]),
-                                                    kind=str(e["kind"]), status=str(e.get("status") or ""),
+                                                    kind=str(e["kind"]), status=str(e.get("status") or "").lower(),
                                                     ts=int(e["ts"]), detail=json.dumps(e, default=str)))
         for a in audit:
             batch.audit.append(st.AuditEntry(strategy=sid, seq=int(a["seq"]), ts=int(a["ts"]), kind=str(a["kind"]),
@@ -129,13 +179,12 @@ class SlotLink:
             for o in s.orders(sorted(touched)):
                 batch.orders.append(_order_row(sid, o))
         pos = s.position()
-        batch.positions.append(st.Position(strategy=sid, instrument=str(pos["instrument"]), qty=str(pos["qty"]),
-                                           avg_price=str(pos.get("avg_price") or "0"),
-                                           realized=str(pos.get("realized") or "0"), ts=now_ts))
+        batch.positions.append(st.Position(strategy=sid, instrument=str(pos["symbol"]), qty=str(pos["qty"]),
+                                           avg_price=avg_price(pos), realized=str(pos.get("realized") or "0"), ts=now_ts))
         for asset, total in s.balances().items():
             batch.balances.append(st.Balance(strategy=sid, asset=str(asset), total=str(total), ts=now_ts))
         risk = s.risk_state()
-        batch.risk_states.append(st.RiskState(strategy=sid, state=str(risk.get("state")),
+        batch.risk_states.append(st.RiskState(strategy=sid, state=str(risk.get("trading_state")),
                                               detail=json.dumps(risk, default=str), ts=now_ts))
         strategy = self.slot.strategy
         if getattr(strategy, "on_save", None) is not None:
@@ -156,9 +205,9 @@ class SlotLink:
 def _order_row(sid: str, o: dict[str, Any]) -> Any:
     from trader.live.store import Order
 
-    return Order(strategy=sid, order_id=int(o["id"]), client_id=client_order_id(sid, int(o["id"])), side=int(o["side"]),
-                 kind=str(o["kind"]), price=None if o.get("price") is None else str(o["price"]), qty=str(o["qty"]),
-                 filled=str(o.get("filled") or "0"), status=str(o["status"]), ts=int(o.get("ts") or 0),
+    return Order(strategy=sid, order_id=int(o["id"]), client_id=client_order_id(sid, int(o["id"])), side=side_of(o["side"]),
+                 kind=str(o["kind"]).lower(), price=None if o.get("price") is None else str(o["price"]), qty=str(o["qty"]),
+                 filled=str(o.get("filled") or "0"), status=str(o["status"]).lower(), ts=int(o.get("ts") or 0),
                  external=bool(o.get("external", False)), detail=json.dumps(o, default=str))
 
 
@@ -254,7 +303,7 @@ class Persistence:
         if cp is not None:
             crash.point("node.restored")
 
-    def reconcile(self, venue_of: Any, ts: int) -> list[dict[str, Any]]:
+    def reconcile(self, venue_of: Any, ts: int, precision: tuple[int, int]) -> list[dict[str, Any]]:
         """Reconcile every restored strategy with its venue (``venue_of(slot)``: a
         :class:`trader.live.reconcile.ReconcilingVenue`), apply the adjustments, and write them
         with the restart's record in one batch (committed before returning). Returns one report
@@ -263,29 +312,39 @@ class Persistence:
         from trader.live import store as st
         from trader.live.store import crash
 
-        if not self.restored:
+        unresolved = {sid for sid in self.links if self.store.commands(sid, status="pending")}
+        if not self.restored and not unresolved:
             return []
         batch = st.Batch()
         reports: list[dict[str, Any]] = []
         for sid, link in self.links.items():
-            if sid not in self.restored:
+            if sid not in self.restored and sid not in unresolved:
                 continue
             slot = link.slot
+            stored = self.store.commands(sid, status="pending")
             records = rc.NodeRecords(
-                strategy=sid, instrument=str(slot.session.position()["instrument"]),
-                open_orders=[rc.StoredOrder(order_id=o.order_id, client_id=o.client_id, side=o.side, kind=o.kind,
+                strategy=sid, instrument=str(slot.session.position()["symbol"]),
+                open_orders=[rc.StoredOrder(order_id=o.order_id, client_id=o.client_id, side="buy" if o.side > 0 else "sell",
+                                            kind=o.kind,
                                             price=o.price, qty=o.qty, filled=o.filled,
                                             status=NODE_STATUS.get(o.status.lower(), o.status.lower()), ts=o.ts)
                              for o in self.store.orders(sid, open_only=True)],
-                pending_commands=[rc.PendingCommand(seq=c.seq, kind=c.kind, order_id=c.order_id, client_id=c.client_id,
-                                                    request=c.request, ts=c.ts)
-                                  for c in self.store.commands(sid, status="pending")],
+                pending_commands=[rc.PendingCommand(seq=c.seq, kind=kind, order_id=oid, client_id=cid, request=req, ts=c.ts)
+                                  for c in stored for kind, oid, cid, req in plain_commands(c, *precision)],
                 known_trade_ids={f.trade_id for f in self.store.fills(sid)},
                 position=str(slot.session.position()["qty"]), last_ts=int(slot.session.clock))
             result = rc.reconcile(records, venue_of(slot), adopt_position=bool(self.cfg.adopt_position), ts=ts)
             pending = list(records.pending_commands)
             for adj in result.adjustments:
                 self._apply(link, adj, batch, pending)
+            resolved = {u.seq for u in batch.command_updates if u.strategy == sid}
+            for c in stored:  # a cancel-all: the venue's open orders (reconciled above) tell what it did
+                if c.seq not in resolved:
+                    reason = (f"{c.kind} {c.seq} of {sid}: written ahead, no answer; resolved by the venue's "
+                              "open orders and fills (reconciled order by order)")
+                    batch.command_updates.append(st.CommandUpdate(strategy=sid, seq=int(c.seq), status="resolved",
+                                                                  note=reason))
+                    slot.session.record_action("reconcile", "reconcile", reason, [])
             if result.halted:
                 slot.session.set_state("halted", "reconcile: the position differs from the venue's")
             reports.append({"strategy": sid, "adjustments": [a.kind for a in result.adjustments],
@@ -298,7 +357,9 @@ class Persistence:
                                          report=json.dumps({"restored_events": self.restored,
                                                             "feed_position": self.feed_resumed_at,
                                                             "reconciliation": reports})))
-        self._fill(batch)
+        now_ts = time.time_ns()
+        for sid in set(self.restored) | unresolved:  # the engines after the adjustments: the next cut, with their audit entries
+            self.links[sid].rows(batch, now_ts)
         self.writer.submit(batch)
         self.writer.flush()
         return reports
