@@ -40,9 +40,10 @@ use crate::model::{
 use crate::portfolio::{AccountDenial, Portfolio};
 use crate::risk::{DenialNote, RiskEngine, RiskView, StateChange, TradingState};
 
-/// Ids of the orders the engine sends itself (EMERGENCY flattening) start here, far above any
-/// strategy's ids.
-pub const ENGINE_ORDER_ID_BASE: OrderId = 1 << 63;
+/// Ids of the orders the engine sends itself (EMERGENCY flattening, an operator's flatten) start
+/// here, far above any strategy's ids, and below 2^63: every id fits a signed 64-bit integer (the
+/// store's SQLite and PostgreSQL columns).
+pub const ENGINE_ORDER_ID_BASE: OrderId = 1 << 62;
 
 /// Rounds of delivery at one point of the run, at most (a strategy whose answers to events keep
 /// making events past this is stopped with an error).

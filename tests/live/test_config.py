@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import math
 
 import msgspec
@@ -101,10 +102,12 @@ def test_defaults(here):
     assert cfg.entries() == [StrategyEntry(id="main", strategy="l2_market_maker")]
     assert cfg.feed_spec == FeedSpec(kind="synthetic")
     assert cfg.control_address == ("127.0.0.1", 0)
-    assert cfg.log_path == ".trader-live/node.log"
+    from trader.live.control import default_state_dir
+
+    assert cfg.state == default_state_dir() and cfg.log_path == os.path.join(default_state_dir(), "node.log")
     assert (cfg.stop_timeout, cfg.watchdog, cfg.cancel_on_stop, cfg.log_level) == (30.0, 5.0, True, "info")
     out = cfg.to_dict()
-    assert json.loads(json.dumps(out)) == out and out["speed"] == 1.0 and out["log_file"] == ".trader-live/node.log"
+    assert json.loads(json.dumps(out)) == out and out["speed"] == 1.0 and out["log_file"] == cfg.log_path
 
 
 def test_flags_win_over_the_file(here):

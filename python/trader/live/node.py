@@ -455,10 +455,13 @@ class LiveNode:
         return summary
 
     _stop_event: asyncio.Event | None = None
+    #: Seconds from the first feed batch to the last one processed (the run's throughput time).
+    feed_seconds: float | None = None
     _watch_stop = False
     _stop_started: float | None = None
 
     async def _engine_loop(self) -> None:
+        t0 = time.perf_counter()
         try:
             async for batch in self.feed.batches():
                 self._process(batch)
@@ -468,6 +471,7 @@ class LiveNode:
             self.request_stop("end of the recording" if self.feed.kind == "replay" else "the feed ended")
         finally:
             self._busy_since = None
+            self.feed_seconds = time.perf_counter() - t0
 
     def _process(self, batch: list[tuple[Any, ...]]) -> None:
         """Push a batch into every session's ring and run the engines until the rings are empty."""

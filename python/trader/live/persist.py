@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import json
 import logging
+
+import msgspec
 import os
 import time
 from dataclasses import dataclass, field
@@ -58,6 +60,14 @@ def _order_id(client_id: str, strategy: str) -> int | None:
 NODE_STATUS = {"initialized": "submitted", "submitted": "submitted", "accepted": "open", "triggered": "open",
                "partially_filled": "partially_filled", "filled": "filled", "canceled": "canceled",
                "expired": "expired", "rejected": "rejected", "denied": "rejected"}
+
+
+_ENCODER = msgspec.json.Encoder()
+
+
+def _encode(row: dict[str, Any]) -> str:
+    """A session's row (plain values) as JSON text, for the store's detail columns."""
+    return _ENCODER.encode(row).decode()
 
 
 def side_of(side: Any) -> int:
@@ -160,16 +170,16 @@ class SlotLink:
             batch.fills.append(st.Fill(strategy=sid, trade_id=str(f["trade_id"]), order_id=int(f["order_id"]),
                                        ts=int(f["ts"]), side=side_of(f["side"]), price=str(f["price"]), qty=str(f["qty"]),
                                        fee=str(f["fee"]), liquidity=str(f.get("liquidity") or ""),
-                                       detail=json.dumps(f, default=str)))
+                                       detail=_encode(f)))
         touched = {int(e["order_id"]) for e in events} | {int(f["order_id"]) for f in fills}
         for e in events:
             batch.order_events.append(st.OrderEvent(strategy=sid, seq=int(e["seq"]), order_id=int(e["order_id"]),
                                                     kind=str(e["kind"]), status=str(e.get("status") or "").lower(),
-                                                    ts=int(e["ts"]), detail=json.dumps(e, default=str)))
+                                                    ts=int(e["ts"]), detail=_encode(e)))
         for a in audit:
             batch.audit.append(st.AuditEntry(strategy=sid, seq=int(a["seq"]), ts=int(a["ts"]), kind=str(a["kind"]),
                                              hash=str(a["hash"]), prev_hash=str(a["prev_hash"]),
-                                             entry=json.dumps(a, default=str)))
+                                             entry=_encode(a)))
             if a["kind"] == "state":
                 batch.state_changes.append(st.StateChange(strategy=sid, seq=int(a["seq"]), ts=int(a["ts"]),
                                                           from_state=str(a.get("from") or ""), to_state=str(a.get("to") or ""),
@@ -208,7 +218,7 @@ def _order_row(sid: str, o: dict[str, Any]) -> Any:
     return Order(strategy=sid, order_id=int(o["id"]), client_id=client_order_id(sid, int(o["id"])), side=side_of(o["side"]),
                  kind=str(o["kind"]).lower(), price=None if o.get("price") is None else str(o["price"]), qty=str(o["qty"]),
                  filled=str(o.get("filled") or "0"), status=str(o["status"]).lower(), ts=int(o.get("ts") or 0),
-                 external=bool(o.get("external", False)), detail=json.dumps(o, default=str))
+                 external=bool(o.get("external", False)), detail=_encode(o))
 
 
 #: The configuration keys a resumed node must share with the one that wrote the store: what it
