@@ -463,11 +463,12 @@ pub trait Journal {
     fn write_ahead(&mut self, cmd: &Command, ts: i64) -> CoreResult<()>;
 }
 
-/// A checkpoint's error: `CoreError::InvalidArgument` named "checkpoint".
+/// A checkpoint's error: `CoreError::InvalidArgument` named "checkpoint" (it reads
+/// "checkpoint: {reason}").
 pub fn checkpoint_error(reason: String) -> CoreError {
     CoreError::InvalidArgument {
         name: "checkpoint",
-        reason: format!("checkpoint: {reason}"),
+        reason,
     }
 }
 

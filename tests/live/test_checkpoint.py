@@ -72,7 +72,7 @@ class Quoter(Strategy):
     ``self.state`` (plain values: the node hands them over on a restart)."""
 
     def on_start(self) -> None:
-        self.state = {"books": 0, "timers": 0, "events": 0, "bid": None, "ask": None}
+        self.state: dict[str, Any] = {"books": 0, "timers": 0, "events": 0, "bid": None, "ask": None}
         self.clock.set_timer("flush", 900_000_000)
 
     def on_book(self, ctx: Any) -> None:
@@ -309,7 +309,7 @@ def test_the_native_maker_restores_too(lines):
 
 def test_a_reader_with_skip_yields_exactly_the_lines_after_it(shared_data: Path):
     path = str(shared_data / RECORDING)
-    everything = []
+    everything: list[str] = []
     r = RecordingReader([path])
     while (b := r.next_batch(5000)) is not None and len(everything) < 20_000:
         everything.extend(b.texts())
@@ -324,3 +324,23 @@ def test_a_reader_with_skip_yields_exactly_the_lines_after_it(shared_data: Path)
     # past the end: nothing, not an error
     r = RecordingReader([path], skip=10**9)
     assert r.next_batch(10) is None
+
+
+def test_the_journal_sees_the_operators_and_the_engines_commands(lines):
+    s = session()
+    journaled: list[tuple[str, int]] = []
+    s.set_journal(lambda kind, oid, request, ts: journaled.append((kind, oid)))
+    for stop in range(6_000, 30_000, 2_000):  # until the quoter holds a position
+        feed(s, lines[stop - 2_000 if stop > 6_000 else 0 : stop])
+        if float(s.position()["qty"]) != 0 and s.open_orders():
+            break
+    working = [o["id"] for o in s.open_orders()]
+    assert working and float(s.position()["qty"]) != 0
+    journaled.clear()
+    canceled = s.cancel_all("operator test")
+    assert sorted(canceled) == sorted(working)
+    assert sorted(oid for kind, oid in journaled if kind == "cancel") == sorted(working)
+    journaled.clear()
+    out = s.flatten("operator test")
+    assert out["order"] is not None
+    assert ("submit", out["order"]) in journaled, "the engine's flattening order is journaled"
