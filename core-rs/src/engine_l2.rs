@@ -52,6 +52,15 @@
 //! [`L2Backtest::operator_cancel_all`], [`L2Backtest::operator_flatten`]) take the same path.
 //! Without layers none of the per-event work runs (the default engine has the structural checks
 //! only).
+//!
+//! **Persistence** (the live node's store): every command that passed the risk engine and the
+//! account is handed to a [`Journal`] ([`L2Backtest::set_journal`]) in [`Host::send`], before
+//! latency or the matcher see it; its error stops the command. At an event boundary the whole
+//! dynamic state serializes to one blob ([`L2Backtest::checkpoint`]: bincode, a version tag and
+//! a fingerprint of the configuration) that an engine built from the same configuration takes
+//! back exactly ([`L2Backtest::restore`]); the rest of the feed then ends where an
+//! uninterrupted run ends. The blob holds the histories (orders, fills, events, audit entries),
+//! so it grows with the session.
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -956,8 +965,10 @@ impl<S: L2Strategy> L2Backtest<S> {
 
     /// Take back a [`checkpoint`](Self::checkpoint) on an engine built from the same
     /// configuration and strategy type (the journal stays this engine's). A blob of another
-    /// version or configuration, or a damaged one, is an error naming the difference; the
-    /// blob is decoded whole before anything changes.
+    /// version or configuration, or a damaged one, is an error naming the difference, and the
+    /// engine is unchanged (the blob is decoded whole first); a risk layer or the strategy
+    /// refusing its own state is an error too, after which the engine is partly restored:
+    /// build a new one.
     pub fn restore(&mut self, blob: &[u8]) -> CoreResult<()> {
         let mut r = blob;
         let header: CheckpointHeader = bincode::deserialize_from(&mut r)
