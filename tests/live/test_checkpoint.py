@@ -344,3 +344,48 @@ def test_the_journal_sees_the_operators_and_the_engines_commands(lines):
     out = s.flatten("operator test")
     assert out["order"] is not None
     assert ("submit", out["order"]) in journaled, "the engine's flattening order is journaled"
+
+
+def test_a_bar_strategys_indicators_come_back_with_the_checkpoint(lines):
+    """ema_cross on 1 s bars: its EMAs (registered with ``self.indicator``, updated by the engine
+    before each bar) are in the checkpoint; its own ``_prev`` is handed over as the node hands
+    over a strategy's state."""
+    from trader_strategies.ema_cross import EmaCross
+
+    def make() -> tuple[Any, LiveSession]:
+        st = EmaCross(fast=3, slow=8, qty=0.01, allow_short=True)
+        return st, LiveSession(st, **kw(bar_ns=1_000_000_000, risk=None))
+
+    st, whole = make()
+    feed(whole, lines)
+    want_emas = (st.fast_ema.value, st.slow_ema.value)
+    want = outcome(whole)
+    assert want["report"]["bars"] > 50 and len(want["fills"]) > 2
+
+    st, s = make()
+    start = 0
+    for cut in (1_000, 9_000, 17_000, 26_000):
+        feed(s, lines[start:cut])
+        start = cut
+        blob, prev = s.checkpoint(), st._prev
+        st, s = make()
+        s.restore(blob)
+        st._prev = prev
+    feed(s, lines[start:])
+    assert (st.fast_ema.value, st.slow_ema.value) == want_emas
+    assert outcome(s) == want
+
+
+def test_a_streaming_indicator_pickles_with_its_state():
+    import pickle
+
+    from trader.indicators import EMA, RSI
+
+    for ind in (EMA(5), RSI(4)):
+        for x in (1.0, 2.0, 1.5, 3.0, 2.5, 2.0, 4.0):
+            ind.update(x)
+        back = pickle.loads(pickle.dumps(ind))
+        assert (back.value, back.count) == (ind.value, ind.count)
+        assert back.update(3.3) == ind.update(3.3)
+    with pytest.raises(InvalidInputError, match="not this indicator's state"):
+        EMA(5).__setstate__(b"\x01")
