@@ -278,6 +278,12 @@ def test_a_blob_of_another_configuration_is_refused(lines):
     native = LiveSession(None, **kw())
     with pytest.raises(InvalidInputError, match="checkpoint: "):
         native.restore(blob)
+
+    class OtherQuoter(Quoter):
+        pass
+
+    with pytest.raises(InvalidInputError, match="checkpoint: .*saved by the strategy .*Quoter, this session runs .*OtherQuoter"):
+        LiveSession(OtherQuoter(), **kw()).restore(blob)
     with pytest.raises(InvalidInputError, match="checkpoint: "):
         session().restore(blob[:100])
 

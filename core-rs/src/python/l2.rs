@@ -555,6 +555,8 @@ pub(super) struct PyStrategy {
     indicators: Vec<(Source, Py<PyAny>)>,
     /// The Python exception that stopped the run (re-raised by the run function).
     error: ErrSlot,
+    /// The strategy's class (`module.QualName`): a checkpoint restores into the same class.
+    class: String,
 }
 
 /// What the Python strategy is called for.
@@ -683,7 +685,7 @@ impl L2Strategy for PyStrategy {
                 inds.push(pickle.call_method1("dumps", (st,))?.extract()?);
             }
             let c = self.ctx.borrow(py);
-            bincode::serialize(&(c.next_id, c.next_list, &c.ops, inds)).map_err(|e| {
+            bincode::serialize(&(&self.class, c.next_id, c.next_list, &c.ops, inds)).map_err(|e| {
                 checkpoint_error(format!("cannot encode the strategy's context: {e}")).into()
             })
         });
@@ -695,9 +697,15 @@ impl L2Strategy for PyStrategy {
     /// indicators (registered in the same order) its saved state: `__setstate__`, or for a
     /// plain Python object its `__dict__` updated.
     fn load(&mut self, state: &[u8]) -> CoreResult<()> {
-        type Saved = (u64, u64, Vec<Op>, Vec<Vec<u8>>);
-        let (next_id, next_list, ops, inds): Saved = bincode::deserialize(state)
+        type Saved = (String, u64, u64, Vec<Op>, Vec<Vec<u8>>);
+        let (class, next_id, next_list, ops, inds): Saved = bincode::deserialize(state)
             .map_err(|e| checkpoint_error(format!("not a Python strategy's state ({e})")))?;
+        if class != self.class {
+            return Err(checkpoint_error(format!(
+                "saved by the strategy {class}, this session runs {}",
+                self.class
+            )));
+        }
         if inds.len() != self.indicators.len() {
             return Err(checkpoint_error(format!(
                 "the strategy registered {} indicators, the checkpoint holds {}",
@@ -1388,8 +1396,10 @@ pub(super) fn py_strategy(
         })
         .collect::<PyResult<Vec<_>>>()?;
     let error: ErrSlot = std::rc::Rc::new(std::cell::RefCell::new(None));
+    let class = obj.get_type().fully_qualified_name()?.to_string();
     Ok((
         PyStrategy {
+            class,
             ctx,
             book: overridden("on_book")?,
             trade: overridden("on_trade")?,
