@@ -482,7 +482,9 @@ pub fn checkpoint_error(reason: String) -> CoreError {
 }
 
 /// The first bytes of every checkpoint blob, and its layout's version (a blob of another
-/// version is refused).
+/// version is refused). The layout is the serde derives of every type in [`StateRef`]: bump the
+/// version with any change to them (a blob of an older layout would otherwise fail to decode,
+/// "damaged", at best).
 const CHECKPOINT_MAGIC: [u8; 8] = *b"TRDRCKPT";
 pub const CHECKPOINT_VERSION: u32 = 1;
 

@@ -744,7 +744,8 @@ impl PyLiveSession {
     /// "modify", "cancel", "cancel_all"; order_id the order it is about, 0 for a cancel-all).
     /// An exception in `cb` stops the command and propagates out of the call that sent it
     /// (`pump`, `advance_time`, the operator's controls); the event being processed stopped
-    /// half-way, so the session is then to be rebuilt from the store. None: no journal.
+    /// half-way, so the session is then to be rebuilt from the store. `cb` must not call the
+    /// session (it runs inside it). None: no journal.
     fn set_journal(&mut self, cb: Option<Py<PyAny>>) -> PyResult<()> {
         let journal = cb.map(|cb| {
             let error: ErrSlot = std::rc::Rc::new(std::cell::RefCell::new(None));
