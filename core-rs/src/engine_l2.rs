@@ -52,6 +52,15 @@
 //! [`L2Backtest::operator_cancel_all`], [`L2Backtest::operator_flatten`]) take the same path.
 //! Without layers none of the per-event work runs (the default engine has the structural checks
 //! only).
+//!
+//! **Persistence** (the live node's store): every command that passed the risk engine and the
+//! account is handed to a [`Journal`] ([`L2Backtest::set_journal`]) in [`Host::send`], before
+//! latency or the matcher see it; its error stops the command. At an event boundary the whole
+//! dynamic state serializes to one blob ([`L2Backtest::checkpoint`]: bincode, a version tag and
+//! a fingerprint of the configuration) that an engine built from the same configuration takes
+//! back exactly ([`L2Backtest::restore`]); the rest of the feed then ends where an
+//! uninterrupted run ends. The blob holds the histories (orders, fills, events, audit entries),
+//! so it grows with the session.
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -463,16 +472,19 @@ pub trait Journal {
     fn write_ahead(&mut self, cmd: &Command, ts: i64) -> CoreResult<()>;
 }
 
-/// A checkpoint's error: `CoreError::InvalidArgument` named "checkpoint".
+/// A checkpoint's error: `CoreError::InvalidArgument` named "checkpoint" (it reads
+/// "checkpoint: {reason}").
 pub fn checkpoint_error(reason: String) -> CoreError {
     CoreError::InvalidArgument {
         name: "checkpoint",
-        reason: format!("checkpoint: {reason}"),
+        reason,
     }
 }
 
 /// The first bytes of every checkpoint blob, and its layout's version (a blob of another
-/// version is refused).
+/// version is refused). The layout is the serde derives of every type in [`StateRef`]: bump the
+/// version with any change to them (a blob of an older layout would otherwise fail to decode,
+/// "damaged", at best).
 const CHECKPOINT_MAGIC: [u8; 8] = *b"TRDRCKPT";
 pub const CHECKPOINT_VERSION: u32 = 1;
 
@@ -955,8 +967,10 @@ impl<S: L2Strategy> L2Backtest<S> {
 
     /// Take back a [`checkpoint`](Self::checkpoint) on an engine built from the same
     /// configuration and strategy type (the journal stays this engine's). A blob of another
-    /// version or configuration, or a damaged one, is an error naming the difference; the
-    /// blob is decoded whole before anything changes.
+    /// version or configuration, or a damaged one, is an error naming the difference, and the
+    /// engine is unchanged (the blob is decoded whole first); a risk layer or the strategy
+    /// refusing its own state is an error too, after which the engine is partly restored:
+    /// build a new one.
     pub fn restore(&mut self, blob: &[u8]) -> CoreResult<()> {
         let mut r = blob;
         let header: CheckpointHeader = bincode::deserialize_from(&mut r)

@@ -165,7 +165,7 @@ impl L2Strategy for Probe {
         out: &mut Outbox,
     ) -> CoreResult<()> {
         self.timers += 1;
-        if self.timers % 3 == 0 {
+        if self.timers.is_multiple_of(3) {
             out.push(Command::CancelAll { instrument: None });
         }
         Ok(())

@@ -1334,3 +1334,83 @@ fn config_errors_name_the_field() {
         "name"
     );
 }
+
+// ---- state (checkpoints) -------------------------------------------------------------------
+
+/// A layer's saved state loads into a fresh layer of the same configuration, which then saves
+/// the same and decides the same; another configuration is refused.
+#[test]
+fn every_layer_saves_and_loads_its_state() {
+    // drawdown in REDUCING with its high-water mark
+    let mut w = World::new(1000);
+    let mut g = drawdown(0.1, 0.2, None);
+    w.trade(Side::Buy, 1000, 10);
+    g.on_bar(&w.bar(1000), &w.view());
+    w.mark(900);
+    g.on_bar(&w.bar(900), &w.view());
+    let saved = g.save();
+    assert_eq!(saved["hwm"], 1000.0);
+    let mut h = drawdown(0.1, 0.2, None);
+    h.load(&saved).unwrap();
+    assert_eq!(h.save(), saved);
+    assert_eq!(h.wish(), wish(TradingState::Reducing, RiskReason::Drawdown));
+    assert_eq!(h.check(&buy(1), &w.view()), Verdict::Veto(RiskReason::Drawdown));
+    let e = drawdown(0.1, 0.3, None).load(&saved).unwrap_err().to_string();
+    assert!(e.contains("checkpoint: layer \"dd\"") && e.contains("configuration"), "{e}");
+
+    // the panic layer's spread window, and a confidence layer that judged nothing yet (NaN)
+    let mut p = panic_layer(PanicConfig {
+        spread_k: Some(2.0),
+        ..panic_cfg()
+    });
+    for (t, s) in [(1, 10), (2, 10), (3, 12), (4, 8), (6, 23)] {
+        p.on_quote(0, t, 10_000, 10_000 + s);
+    }
+    let mut q = panic_layer(PanicConfig {
+        spread_k: Some(2.0),
+        ..panic_cfg()
+    });
+    q.load(&p.save()).unwrap();
+    assert_eq!(q.wish(), p.wish());
+    assert_eq!(q.spread_median(0), p.spread_median(0));
+    let c = confidence(0.5);
+    let text = c.save().to_string();
+    assert!(text.contains("\"NaN\""), "a NaN is written as a string: {text}");
+    let mut d = confidence(0.5);
+    d.load(&serde_json::from_str(&text).unwrap()).unwrap();
+    assert_eq!(d.save(), c.save());
+
+    // kelly, vol target (rolling and GARCH), breaker: a round trip
+    let mut layers: Vec<(Box<dyn RiskLayer>, Box<dyn RiskLayer>)> = vec![
+        (Box::new(kelly(0.25, 10, 10)), Box::new(kelly(0.25, 10, 10))),
+        (
+            Box::new(vol(VolEstimator::Rolling { window: 5 }, 0.5, 0.0, 2.0)),
+            Box::new(vol(VolEstimator::Rolling { window: 5 }, 0.5, 0.0, 2.0)),
+        ),
+    ];
+    let breaker = || {
+        CircuitBreaker::new(
+            BreakerConfig {
+                failure_threshold: 2,
+                cooldown_ns: 10,
+                half_open_trials: 1,
+            },
+            "cb".into(),
+        )
+        .unwrap()
+    };
+    layers.push((Box::new(breaker()), Box::new(breaker())));
+    for (a, b) in &mut layers {
+        for px in [1000, 1010, 990, 1005, 1020, 980, 1000] {
+            w.mark(px);
+            a.on_bar(&w.bar(px), &w.view());
+        }
+        let s = a.save();
+        b.load(&s).unwrap();
+        assert_eq!(b.save(), s, "{}", a.name());
+        assert_eq!(b.wish(), a.wish());
+    }
+    let breaker_state = layers[2].0.save();
+    let e = layers[0].1.load(&breaker_state).unwrap_err().to_string();
+    assert!(e.contains("checkpoint: layer \"kelly\""), "{e}");
+}

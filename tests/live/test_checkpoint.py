@@ -72,7 +72,7 @@ class Quoter(Strategy):
     ``self.state`` (plain values: the node hands them over on a restart)."""
 
     def on_start(self) -> None:
-        self.state = {"books": 0, "timers": 0, "events": 0, "bid": None, "ask": None}
+        self.state: dict[str, Any] = {"books": 0, "timers": 0, "events": 0, "bid": None, "ask": None}
         self.clock.set_timer("flush", 900_000_000)
 
     def on_book(self, ctx: Any) -> None:
@@ -278,6 +278,12 @@ def test_a_blob_of_another_configuration_is_refused(lines):
     native = LiveSession(None, **kw())
     with pytest.raises(InvalidInputError, match="checkpoint: "):
         native.restore(blob)
+
+    class OtherQuoter(Quoter):
+        pass
+
+    with pytest.raises(InvalidInputError, match="checkpoint: .*saved by the strategy .*Quoter, this session runs .*OtherQuoter"):
+        LiveSession(OtherQuoter(), **kw()).restore(blob)
     with pytest.raises(InvalidInputError, match="checkpoint: "):
         session().restore(blob[:100])
 
@@ -309,7 +315,7 @@ def test_the_native_maker_restores_too(lines):
 
 def test_a_reader_with_skip_yields_exactly_the_lines_after_it(shared_data: Path):
     path = str(shared_data / RECORDING)
-    everything = []
+    everything: list[str] = []
     r = RecordingReader([path])
     while (b := r.next_batch(5000)) is not None and len(everything) < 20_000:
         everything.extend(b.texts())
@@ -324,3 +330,68 @@ def test_a_reader_with_skip_yields_exactly_the_lines_after_it(shared_data: Path)
     # past the end: nothing, not an error
     r = RecordingReader([path], skip=10**9)
     assert r.next_batch(10) is None
+
+
+def test_the_journal_sees_the_operators_and_the_engines_commands(lines):
+    s = session()
+    journaled: list[tuple[str, int]] = []
+    s.set_journal(lambda kind, oid, request, ts: journaled.append((kind, oid)))
+    for stop in range(6_000, 30_000, 2_000):  # until the quoter holds a position
+        feed(s, lines[stop - 2_000 if stop > 6_000 else 0 : stop])
+        if float(s.position()["qty"]) != 0 and s.open_orders():
+            break
+    working = [o["id"] for o in s.open_orders()]
+    assert working and float(s.position()["qty"]) != 0
+    journaled.clear()
+    canceled = s.cancel_all("operator test")
+    assert sorted(canceled) == sorted(working)
+    assert sorted(oid for kind, oid in journaled if kind == "cancel") == sorted(working)
+    journaled.clear()
+    out = s.flatten("operator test")
+    assert out["order"] is not None
+    assert ("submit", out["order"]) in journaled, "the engine's flattening order is journaled"
+
+
+def test_a_bar_strategys_indicators_come_back_with_the_checkpoint(lines):
+    """ema_cross on 1 s bars: its EMAs (registered with ``self.indicator``, updated by the engine
+    before each bar) are in the checkpoint; its own ``_prev`` is handed over as the node hands
+    over a strategy's state."""
+    from trader_strategies.ema_cross import EmaCross
+
+    def make() -> tuple[Any, LiveSession]:
+        st = EmaCross(fast=3, slow=8, qty=0.01, allow_short=True)
+        return st, LiveSession(st, **kw(bar_ns=1_000_000_000, risk=None))
+
+    st, whole = make()
+    feed(whole, lines)
+    want_emas = (st.fast_ema.value, st.slow_ema.value)
+    want = outcome(whole)
+    assert want["report"]["bars"] > 50 and len(want["fills"]) > 2
+
+    st, s = make()
+    start = 0
+    for cut in (1_000, 9_000, 17_000, 26_000):
+        feed(s, lines[start:cut])
+        start = cut
+        blob, prev = s.checkpoint(), st._prev
+        st, s = make()
+        s.restore(blob)
+        st._prev = prev
+    feed(s, lines[start:])
+    assert (st.fast_ema.value, st.slow_ema.value) == want_emas
+    assert outcome(s) == want
+
+
+def test_a_streaming_indicator_pickles_with_its_state():
+    import pickle
+
+    from trader.indicators import EMA, RSI
+
+    for ind in (EMA(5), RSI(4)):
+        for x in (1.0, 2.0, 1.5, 3.0, 2.5, 2.0, 4.0):
+            ind.update(x)
+        back = pickle.loads(pickle.dumps(ind))
+        assert (back.value, back.count) == (ind.value, ind.count)
+        assert back.update(3.3) == ind.update(3.3)
+    with pytest.raises(InvalidInputError, match="not this indicator's state"):
+        EMA(5).__setstate__(b"\x01")

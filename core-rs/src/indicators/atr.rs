@@ -23,7 +23,7 @@ pub fn true_range(high: f64, low: f64, prev_close: f64) -> f64 {
     g
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct Coef {
     a: f64,
     b: f64,
@@ -149,7 +149,7 @@ pub(crate) fn gate_bar(
 }
 
 /// Streaming ATR: bit-for-bit [`atr`]. O(1), no allocation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Atr {
     period: usize,
     co: Coef,

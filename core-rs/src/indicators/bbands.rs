@@ -11,7 +11,7 @@ use super::stddev::{VarCore, check_finite};
 use crate::error::{CoreError, CoreResult, check_period};
 
 /// Validated BBANDS parameters.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct BbandsParams {
     pub period: usize,
     pub up: f64,
@@ -127,7 +127,7 @@ pub fn bbands_into(
 }
 
 /// Streaming BBANDS: bit-for-bit [`bbands`]. Amortised O(1); the window allocated once.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Bbands {
     p: BbandsParams,
     core: VarCore,

@@ -112,7 +112,7 @@ pub fn ema_into(x: &[f64], period: i64, out: &mut [f64]) -> CoreResult<()> {
 }
 
 /// Streaming EMA: bit-for-bit [`ema`] (same seed sum, same fused step). O(1), no allocation.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct Ema {
     k: f64,
     value: f64,

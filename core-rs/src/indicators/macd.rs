@@ -12,7 +12,7 @@ use super::ema::{ema_k, ema_step};
 use crate::error::{CoreResult, check_period};
 
 /// Validated MACD periods, `fast <= slow` after TA-Lib's swap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MacdPeriods {
     pub fast: usize,
     pub slow: usize,
@@ -36,7 +36,7 @@ impl MacdPeriods {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct Ks {
     fast: f64,
     slow: f64,
@@ -179,7 +179,7 @@ pub fn macd_into(
 }
 
 /// Streaming MACD: bit-for-bit [`macd`]. O(1), no allocation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Macd {
     p: MacdPeriods,
     k: Ks,

@@ -41,7 +41,7 @@ pub fn obv(x: &[f64], volume: &[f64]) -> CoreResult<Vec<f64>> {
 }
 
 /// Streaming OBV: bit-for-bit [`obv`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Obv {
     obv: f64,
     prev: f64,

@@ -2,7 +2,7 @@
 
 /// A ring of exactly `cap` slots (allocated at construction, never again). `push` overwrites
 /// the oldest value once full and returns it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Window {
     buf: Box<[f64]>,
     head: usize,

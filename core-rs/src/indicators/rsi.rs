@@ -104,7 +104,7 @@ pub fn at(local: f64, pw: f64, c: f64) -> f64 {
 
 /// The state of the blocked recurrence for both averages: the running block's locals, its
 /// power `a^i`, position `i`, and the carried averages `C` at the end of the previous block.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct Block {
     gain: f64,
     loss: f64,
@@ -485,7 +485,7 @@ pub fn rsi_into(x: &[f64], period: i64, out: &mut [f64]) -> CoreResult<()> {
 
 /// Streaming RSI: bit-for-bit [`rsi`] (it runs [`Block::step`], the batch kernel's operations).
 /// O(1), no allocation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Rsi {
     period: usize,
     inv: f64,

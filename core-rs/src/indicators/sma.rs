@@ -39,7 +39,7 @@ pub fn sma_into(x: &[f64], period: i64, out: &mut [f64]) -> CoreResult<()> {
 
 /// Streaming SMA: bit-for-bit [`sma`] over the values pushed so far (same running total, same
 /// order of additions and subtractions). O(1), no allocation after construction.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Sma {
     period: usize,
     total: f64,

@@ -17,7 +17,7 @@ use super::ring::Window;
 use crate::error::{CoreError, CoreResult, check_period};
 
 /// The shifted running sums of TA-Lib 0.8.1's rolling variance.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct VarCore {
     p: usize,
     inv: f64,
@@ -180,7 +180,7 @@ pub fn var(x: &[f64], period: i64) -> CoreResult<Vec<f64>> {
 
 /// A [`VarCore`] fed one value at a time, with its window: the streaming side of every
 /// rolling-variance indicator.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RollingVar {
     core: VarCore,
     window: Window,
@@ -226,7 +226,7 @@ impl RollingVar {
 }
 
 /// Streaming STDDEV: bit-for-bit [`stddev`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct StdDev {
     rv: RollingVar,
     period: usize,

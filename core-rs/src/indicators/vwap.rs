@@ -17,7 +17,7 @@ use super::ring::Window;
 use crate::error::{CoreResult, check_period};
 
 /// The shared state of batch and streaming VWAP.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Core {
     period: usize,
     pv: f64,
@@ -119,7 +119,7 @@ pub fn vwap(
 }
 
 /// Streaming VWAP: bit-for-bit [`vwap`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Vwap {
     core: Core,
     value: f64,

@@ -10,7 +10,7 @@ use crate::error::{CoreResult, check_period};
 
 /// TA-Lib's running sums: `sum` = Σ w_i x_i, `sub` = Σ x_i, `trailing` = value leaving next,
 /// `counter` = outputs left before the next rebuild.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct Sums {
     sum: f64,
     sub: f64,
@@ -112,7 +112,7 @@ pub fn wma_into(x: &[f64], period: i64, out: &mut [f64]) -> CoreResult<()> {
 }
 
 /// Streaming WMA: bit-for-bit [`wma`]. O(1), the window allocated once.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Wma {
     period: usize,
     div: f64,

@@ -56,7 +56,7 @@ pub fn zscore_into(x: &[f64], period: i64, out: &mut [f64]) -> CoreResult<()> {
 }
 
 /// Streaming z-score: bit-for-bit [`zscore`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ZScore {
     period: usize,
     core: VarCore,

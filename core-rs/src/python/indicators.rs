@@ -4,9 +4,10 @@
 
 use numpy::{IntoPyArray, PyArray1, PyArrayMethods};
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 
 use super::f64_array;
-use crate::error::CoreResult;
+use crate::error::{CoreError, CoreResult};
 use crate::indicators as ind;
 
 type Arr<'py> = Bound<'py, PyArray1<f64>>;
@@ -264,8 +265,34 @@ macro_rules! stream_class {
             fn reset(&mut self) {
                 self.0.reset()
             }
+            /// The whole state as bytes (pickling; a live node's checkpoint).
+            fn __getstate__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+                state_bytes(py, &self.0)
+            }
+            /// Take back what `__getstate__` gave.
+            fn __setstate__(&mut self, state: &[u8]) -> PyResult<()> {
+                self.0 = state_of(state)?;
+                Ok(())
+            }
         }
     };
+}
+
+/// A streaming indicator's state as bytes (bincode).
+fn state_bytes<'py, T: serde::Serialize>(py: Python<'py>, t: &T) -> PyResult<Bound<'py, PyBytes>> {
+    let b = bincode::serialize(t).map_err(|e| CoreError::InvalidArgument {
+        name: "state",
+        reason: format!("cannot encode the indicator: {e}"),
+    })?;
+    Ok(PyBytes::new(py, &b))
+}
+
+/// A streaming indicator's state from `state_bytes`' bytes.
+fn state_of<T: serde::de::DeserializeOwned>(state: &[u8]) -> PyResult<T> {
+    Ok(bincode::deserialize(state).map_err(|e| CoreError::InvalidArgument {
+        name: "state",
+        reason: format!("not this indicator's state ({e})"),
+    })?)
 }
 
 stream_class!(
@@ -343,6 +370,17 @@ impl PyEma {
     /// Back to the state right after construction.
     fn reset(&self, py: Python<'_>) {
         self.0.with(py, |e| e.reset())
+    }
+    /// The whole state as bytes (pickling; a live node's checkpoint).
+    fn __getstate__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let e = self.0.with(py, |e| *e);
+        state_bytes(py, &e)
+    }
+    /// Take back what `__getstate__` gave.
+    fn __setstate__(&self, py: Python<'_>, state: &[u8]) -> PyResult<()> {
+        let new: ind::Ema = state_of(state)?;
+        self.0.with(py, |e| *e = new);
+        Ok(())
     }
 }
 

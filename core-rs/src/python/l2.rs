@@ -555,6 +555,8 @@ pub(super) struct PyStrategy {
     indicators: Vec<(Source, Py<PyAny>)>,
     /// The Python exception that stopped the run (re-raised by the run function).
     error: ErrSlot,
+    /// The strategy's class (`module.QualName`): a checkpoint restores into the same class.
+    class: String,
 }
 
 /// What the Python strategy is called for.
@@ -670,30 +672,65 @@ impl PyStrategy {
 }
 
 impl L2Strategy for PyStrategy {
-    /// The Rust side of a Python strategy: its context's next order and list ids, and what it
+    /// The Rust side of a Python strategy: its context's next order and list ids, what it
     /// queued that has not gone out yet (`on_start`'s orders and timers before the first
-    /// callback). The strategy's own `state` is the node's, in Python.
+    /// callback), and the state of each indicator it registered (updated here before each
+    /// `on_bar`: `__getstate__()`, pickled). The strategy's own `state` is the node's, in Python.
     fn save(&self) -> CoreResult<Option<Vec<u8>>> {
-        let st = Python::attach(|py| {
+        let saved = Python::attach(|py| -> PyResult<Vec<u8>> {
+            let pickle = py.import("pickle")?;
+            let mut inds: Vec<Vec<u8>> = Vec::with_capacity(self.indicators.len());
+            for (_, ind) in &self.indicators {
+                let st = ind.bind(py).call_method0("__getstate__")?;
+                inds.push(pickle.call_method1("dumps", (st,))?.extract()?);
+            }
             let c = self.ctx.borrow(py);
-            bincode::serialize(&(c.next_id, c.next_list, &c.ops))
+            bincode::serialize(&(&self.class, c.next_id, c.next_list, &c.ops, inds)).map_err(|e| {
+                checkpoint_error(format!("cannot encode the strategy's context: {e}")).into()
+            })
         });
-        st.map(Some)
-            .map_err(|e| checkpoint_error(format!("cannot encode the strategy's context: {e}")))
+        saved.map(Some).map_err(|e| checkpoint_error(format!("strategy: {e}")))
     }
 
     /// Replaces what the re-created strategy's `on_start` queued by what the saved one had
-    /// queued (the rest of its effects are in the checkpoint already).
+    /// queued (the rest of its effects are in the checkpoint already), and hands each of its
+    /// indicators (registered in the same order) its saved state: `__setstate__`, or for a
+    /// plain Python object its `__dict__` updated.
     fn load(&mut self, state: &[u8]) -> CoreResult<()> {
-        let (next_id, next_list, ops): (u64, u64, Vec<Op>) = bincode::deserialize(state)
+        type Saved = (String, u64, u64, Vec<Op>, Vec<Vec<u8>>);
+        let (class, next_id, next_list, ops, inds): Saved = bincode::deserialize(state)
             .map_err(|e| checkpoint_error(format!("not a Python strategy's state ({e})")))?;
-        Python::attach(|py| {
+        if class != self.class {
+            return Err(checkpoint_error(format!(
+                "saved by the strategy {class}, this session runs {}",
+                self.class
+            )));
+        }
+        if inds.len() != self.indicators.len() {
+            return Err(checkpoint_error(format!(
+                "the strategy registered {} indicators, the checkpoint holds {}",
+                self.indicators.len(),
+                inds.len()
+            )));
+        }
+        Python::attach(|py| -> PyResult<()> {
+            let pickle = py.import("pickle")?;
+            for ((_, ind), b) in self.indicators.iter().zip(&inds) {
+                let st = pickle.call_method1("loads", (pyo3::types::PyBytes::new(py, b),))?;
+                let ind = ind.bind(py);
+                if ind.hasattr("__setstate__")? {
+                    ind.call_method1("__setstate__", (st,))?;
+                } else if !st.is_none() {
+                    ind.getattr("__dict__")?.call_method1("update", (st,))?;
+                }
+            }
             let mut c = self.ctx.borrow_mut(py);
             c.next_id = next_id;
             c.next_list = next_list;
             c.ops = ops;
-        });
-        Ok(())
+            Ok(())
+        })
+        .map_err(|e| checkpoint_error(format!("strategy: {e}")))
     }
 
     fn on_timer(&mut self, view: &L2View<'_>, name: &str, ts: i64, out: &mut Outbox) -> CoreResult<()> {
@@ -1359,8 +1396,10 @@ pub(super) fn py_strategy(
         })
         .collect::<PyResult<Vec<_>>>()?;
     let error: ErrSlot = std::rc::Rc::new(std::cell::RefCell::new(None));
+    let class = obj.get_type().fully_qualified_name()?.to_string();
     Ok((
         PyStrategy {
+            class,
             ctx,
             book: overridden("on_book")?,
             trade: overridden("on_trade")?,

@@ -4,7 +4,10 @@
 //! backtests run ([`crate::live::LiveEngine`] over [`crate::engine_l2::L2Backtest`]), which calls
 //! the strategy and routes its orders through the risk engine to the paper venue (the Rust
 //! matcher). The operator's controls (`set_state`, `cancel_all`, `flatten`) act on that engine;
-//! `finish` ends the run and returns the report of `run_l2_backtest`.
+//! `finish` ends the run and returns the report of `run_l2_backtest`. For the store:
+//! `set_journal` (the write-ahead of every command), `checkpoint` / `restore` (the engine's
+//! state as bytes), and the incremental readers (`fills_since`, `events_since`, `audit_since`,
+//! `orders`, `order`, `open_orders`, `position`, `balances`, `risk_state`).
 
 use std::sync::Arc;
 
@@ -740,7 +743,9 @@ impl PyLiveSession {
     /// passed the risk engine and the account, before it leaves (kind "submit", "submit_list",
     /// "modify", "cancel", "cancel_all"; order_id the order it is about, 0 for a cancel-all).
     /// An exception in `cb` stops the command and propagates out of the call that sent it
-    /// (`pump`, `advance_time`, the operator's controls). None: no journal.
+    /// (`pump`, `advance_time`, the operator's controls); the event being processed stopped
+    /// half-way, so the session is then to be rebuilt from the store. `cb` must not call the
+    /// session (it runs inside it). None: no journal.
     fn set_journal(&mut self, cb: Option<Py<PyAny>>) -> PyResult<()> {
         let journal = cb.map(|cb| {
             let error: ErrSlot = std::rc::Rc::new(std::cell::RefCell::new(None));

@@ -642,7 +642,7 @@ impl RiskLayer for PyLayer {
     fn load(&mut self, v: &serde_json::Value) -> CoreResult<()> {
         let bad = |what: &str| CoreError::InvalidArgument {
             name: "checkpoint",
-            reason: format!("checkpoint: layer {:?}: {what}", self.name),
+            reason: format!("layer {:?}: {what}", self.name),
         };
         let state_of = |k: &str| -> CoreResult<TradingState> {
             let s = v.get(k).and_then(|x| x.as_str()).ok_or_else(|| bad(&format!("no {k:?}")))?;

@@ -151,7 +151,7 @@ fn static_code(code: &str) -> CoreResult<&'static str> {
     crate::model::order::Reason::static_code(code).ok_or_else(|| {
         invalid(
             "checkpoint",
-            format!("checkpoint: unknown denial code {code:?}"),
+            format!("unknown denial code {code:?}"),
         )
     })
 }
@@ -463,7 +463,7 @@ impl RiskEngine {
             return Err(invalid(
                 "checkpoint",
                 format!(
-                    "checkpoint: saved with the risk layers {names:?}, this engine has {:?}",
+                    "saved with the risk layers {names:?}, this engine has {:?}",
                     self.layer_names()
                 ),
             ));
@@ -471,7 +471,7 @@ impl RiskEngine {
         let mut values = Vec::with_capacity(st.layers.len());
         for (name, text) in &st.layers {
             let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-                invalid("checkpoint", format!("checkpoint: layer {name:?}: {e}"))
+                invalid("checkpoint", format!("layer {name:?}: {e}"))
             })?;
             values.push(v);
         }

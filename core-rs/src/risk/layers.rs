@@ -183,7 +183,7 @@ pub(crate) fn load_layer<T: serde::de::DeserializeOwned>(
     T::deserialize(v).map_err(|e| {
         invalid(
             "checkpoint",
-            format!("checkpoint: layer {name:?}: not this layer's state: {e}"),
+            format!("layer {name:?}: not this layer's state: {e}"),
         )
     })
 }
@@ -195,7 +195,7 @@ pub(crate) fn same_layer(name: &str, same: bool) -> CoreResult<()> {
     } else {
         Err(invalid(
             "checkpoint",
-            format!("checkpoint: layer {name:?} was saved with another name or configuration"),
+            format!("layer {name:?} was saved with another name or configuration"),
         ))
     }
 }

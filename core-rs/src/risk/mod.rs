@@ -217,7 +217,7 @@ pub trait RiskLayer: Send + Sync {
             Err(crate::error::CoreError::InvalidArgument {
                 name: "checkpoint",
                 reason: format!(
-                    "checkpoint: layer {:?} keeps no state but the checkpoint holds some",
+                    "layer {:?} keeps no state but the checkpoint holds some",
                     self.name()
                 ),
             })

@@ -101,8 +101,11 @@ pub fn crosses(book: &L2Book, side: Side, px: i64) -> bool {
 pub struct L2Matcher {
     model: QueueModel,
     working: Vec<Working>,
+    #[serde(skip)]
     scratch: Vec<Level>,
-    /// (price, quantity already handed out) of the trade print being distributed.
+    /// (price, quantity already handed out) of the trade print being distributed (empty
+    /// between events: not in a checkpoint).
+    #[serde(skip)]
     used: Vec<(i64, i64)>,
     /// Quote mode (set by [`set_top`](Self::set_top)): market rests keep taking.
     quote_mode: bool,

@@ -131,7 +131,7 @@ impl RiskLayer for CircuitBreaker {
 
     fn load(&mut self, v: &serde_json::Value) -> CoreResult<()> {
         let new: Self = super::load_layer(&self.name, v)?;
-        super::same_layer(&self.name, &self.cfg == &new.cfg && self.name == new.name)?;
+        super::same_layer(&self.name, self.cfg == new.cfg && self.name == new.name)?;
         *self = new;
         Ok(())
     }

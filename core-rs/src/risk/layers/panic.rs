@@ -161,7 +161,7 @@ impl RiskLayer for PanicConditions {
 
     fn load(&mut self, v: &serde_json::Value) -> CoreResult<()> {
         let new: Self = super::load_layer(&self.name, v)?;
-        super::same_layer(&self.name, &self.cfg == &new.cfg && self.name == new.name)?;
+        super::same_layer(&self.name, self.cfg == new.cfg && self.name == new.name)?;
         *self = new;
         Ok(())
     }
