@@ -607,7 +607,8 @@ class LiveNode:
         for slot in self._running():
             s = slot.session
             now = int(s.clock)
-            stuck = [o for o in s.open_orders() if str(o["status"]).lower() in self.IN_FLIGHT and now - int(o.get("ts") or now) > limit]
+            stuck = [o for o in s.open_orders()
+                     if str(o["status"]).lower() in self.IN_FLIGHT and o.get("ts") is not None and now - int(o["ts"]) > limit]
             if not stuck:
                 continue
             venue = self.venue.reconciling_venue(s, slot.id)
