@@ -86,7 +86,7 @@ def avg_price(pos: dict[str, Any]) -> str:
         return "0"
     with localcontext() as ctx:
         ctx.prec = 60
-        return str((Decimal(str(pos["cost"])) / abs(qty)).quantize(Decimal("1e-18")))
+        return str((abs(Decimal(str(pos["cost"]))) / abs(qty)).quantize(Decimal("1e-18")))
 
 
 def plain_commands(c: Any, price_dp: int, size_dp: int) -> list[tuple[str, int, str, str]]:
