@@ -12,6 +12,7 @@ on the entry's fill and cancel together; a crossing the other way cancels them a
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,13 @@ class EmaCross(Sized):
         self.fast_ema = self.indicator(EMA(self.fast))
         self.slow_ema = self.indicator(EMA(self.slow))
         self._prev = (float("nan"), float("nan"))
+
+    def on_save(self) -> None:  # live: the last bar's EMAs survive a restart (None: not yet seeded)
+        self.state["prev"] = [None if math.isnan(v) else v for v in self._prev]
+
+    def on_load(self, state: dict[str, Any]) -> None:
+        pf, ps = state.get("prev") or (None, None)
+        self._prev = (math.nan if pf is None else float(pf), math.nan if ps is None else float(ps))
 
     def on_bar(self, bar: Any) -> None:
         f = self.fast_ema.value

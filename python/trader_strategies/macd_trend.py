@@ -6,6 +6,7 @@ close (or, with ``allow_short``, reverse) when it crosses below (and is below 0 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from trader.indicators import MACD
@@ -30,6 +31,13 @@ class MacdTrend(Sized):
     def on_start(self) -> None:
         self.macd = self.indicator(MACD(self.fast, self.slow, self.signal))
         self._prev = float("nan")
+
+    def on_save(self) -> None:  # live: the last bar's histogram survives a restart (None: not yet seeded)
+        self.state["prev"] = None if math.isnan(self._prev) else self._prev
+
+    def on_load(self, state: dict[str, Any]) -> None:
+        prev = state.get("prev")
+        self._prev = math.nan if prev is None else float(prev)
 
     def on_bar(self, bar: Any) -> None:
         line, sig, hist = self.macd.value

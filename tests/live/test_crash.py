@@ -48,7 +48,7 @@ KILLS: list[tuple[str, int]] = [
 ]
 
 
-def _node(state: Path, store: str | None, crash: str | None, rec: str, risk: Path) -> subprocess.CompletedProcess:
+def _node(state: Path, store: str | None, crash: str | None, rec: str, risk: Path, *extra: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "TRADER_CRASH_AT"}
     if crash:
         env["TRADER_CRASH_AT"] = crash
@@ -57,6 +57,7 @@ def _node(state: Path, store: str | None, crash: str | None, rec: str, risk: Pat
            "--log-level", "warning"]
     if store:
         cmd += ["--store", store]
+    cmd += list(extra)
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
 
 
@@ -72,6 +73,7 @@ def _final(target: str) -> dict[str, Any]:
         out["fills"] = sorted((f.strategy, f.trade_id, f.order_id, f.ts, f.side, f.price, f.qty, f.fee, f.liquidity)
                               for f in s.fills())
         out["events"] = [(e.seq, e.order_id, e.kind, e.status, e.ts) for e in s.order_events("main")]
+        out["state"] = s.strategy_states()["main"].state
         out["positions"] = sorted((p.strategy, p.instrument, p.qty, p.avg_price, p.realized) for p in s.positions())
         out["balances"] = sorted((b.strategy, b.asset, b.total) for b in s.balances())
         cmds = s.commands("main")
@@ -138,3 +140,34 @@ def test_killed_at_30_points_and_restarted_ends_equal_to_an_uninterrupted_run(tm
     summary_last = json.loads(last.stdout)["strategies"][0]
     for k in ("orders", "fills", "position", "cash", "equity", "fees"):
         assert summary_last[k] == summary_whole[k], k
+
+
+#: A bar strategy (ema_cross on 5 s bars of the trades): its indicators are in the engine's
+#: checkpoint, its last crossing in ``self.state``. Few commands: the kills stay early.
+BAR_KILLS = [("node.fill", 1), ("store.write_ahead", 1), ("node.reconcile", 1), ("store.batch", 2), ("node.batch", 2),
+             ("store.write_ahead", 2), ("node.fill", 2), ("store.batch", 1)]
+
+
+def test_a_bar_strategy_killed_and_restarted_ends_equal(tmp_path, shared_data):
+    rec = str(shared_data / RECORDING)
+    risk = tmp_path / "risk.toml"
+    risk.write_text(RISK)
+    extra = ("--strategy", "ema_cross", "-p", "fast=3", "-p", "slow=8", "--bar", "5s")
+    whole = _node(tmp_path / "whole", None, None, rec, risk, *extra)
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    want = _final(str(tmp_path / "whole"))
+    assert want["fills"], "the uninterrupted run traded"
+    state = tmp_path / "crashy"
+    kills = 0
+    for point, n in BAR_KILLS:
+        r = _node(state, None, f"{point}:{n}", rec, risk, *extra)
+        if r.returncode == 0:
+            break
+        assert r.returncode == -signal.SIGKILL, f"{point}:{n}: exit {r.returncode}\n{r.stderr[-2000:]}"
+        kills += 1
+    assert kills >= 5
+    last = _node(state, None, None, rec, risk, *extra)
+    assert last.returncode == 0, last.stderr[-2000:]
+    got = _final(str(state))
+    for key in ("orders", "fills", "events", "positions", "balances", "sent", "audit", "state"):
+        assert got[key] == want[key], f"{key} differ from the uninterrupted run"
