@@ -1111,6 +1111,15 @@ class LiveSession:
         """Write-ahead: ``cb(kind, order_id, request_json, ts)`` for every command that passed
         the risk engine and the account, before it leaves; its exception stops the command and
         propagates out of the call that sent it. None: no journal."""
+    def set_sqlite_journal(self, path: str | os.PathLike[str], strategy: str, next_seq: int, full: bool = False,
+                           after: Callable[[], Any] | None = None) -> None:
+        """Write-ahead into the store's SQLite journal at ``path`` (its ``commands`` table) as
+        ``strategy`` from seq ``next_seq`` on, inserted by the session itself before a command
+        leaves (no Python call on the order path). ``full``: fsync per insert. ``after``: called
+        after each insert (the tests' crash point). An error stops the command and propagates."""
+    @property
+    def journal_next_seq(self) -> int | None:
+        """The seq the SQLite journal gives its next command (None without one)."""
     def fills_since(self, start: int = 0) -> list[dict[str, Any]]:
         """Fills from index ``start`` on: trade_id ("F" + index), order_id, ts, side, and price,
         qty, fee as exact decimal strings, liquidity."""

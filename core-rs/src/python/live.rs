@@ -129,7 +129,7 @@ struct PyJournal {
 
 /// A command's kind ("submit", "submit_list", "modify", "cancel", "cancel_all") and the order
 /// it is about (a list's first leg; 0 for a cancel-all).
-fn command_kind(cmd: &Command) -> (&'static str, u64) {
+pub(super) fn command_kind(cmd: &Command) -> (&'static str, u64) {
     match cmd {
         Command::Submit(spec) => ("submit", spec.id),
         Command::SubmitList { orders, .. } => ("submit_list", orders.first().map_or(0, |o| o.id)),
@@ -211,6 +211,8 @@ pub struct PyLiveSession {
     events_seen: usize,
     /// The journal callback's exception, when it raised.
     journal_error: Option<ErrSlot>,
+    /// The SQLite journal's next seq (with `set_sqlite_journal`).
+    journal_seq: Option<std::rc::Rc<std::cell::Cell<i64>>>,
 }
 
 impl PyLiveSession {
@@ -409,6 +411,7 @@ impl PyLiveSession {
             mode: if quotes { "quotes" } else { "l2" },
             events_seen: 0,
             journal_error: None,
+            journal_seq: None,
         })
     }
 
@@ -755,8 +758,52 @@ impl PyLiveSession {
         if journal.is_none() {
             self.journal_error = None;
         }
+        self.journal_seq = None;
         self.live()?.engine_mut().set_journal(journal);
         Ok(())
+    }
+
+    /// Journal every command into the store's SQLite journal at `path` (the `commands` table the
+    /// Python store created), as `strategy`, from seq `next_seq` on, before it leaves — the
+    /// SQLite store's write-ahead, written here without a Python call. `full`: fsync at each
+    /// insert. `after`: called after each insert (the tests' crash point), or None. An error (the
+    /// insert's, or `after`'s exception) stops the command and propagates as with `set_journal`.
+    #[pyo3(signature = (path, strategy, next_seq, full = false, after = None))]
+    fn set_sqlite_journal(
+        &mut self,
+        path: std::path::PathBuf,
+        strategy: String,
+        next_seq: i64,
+        full: bool,
+        after: Option<Py<PyAny>>,
+    ) -> PyResult<()> {
+        let error: ErrSlot = std::rc::Rc::new(std::cell::RefCell::new(None));
+        let hook = after.map(|cb| {
+            let slot = error.clone();
+            Box::new(move || -> CoreResult<()> {
+                Python::attach(|py| cb.bind(py).call0().map(|_| ())).map_err(|e| {
+                    let msg = e.to_string();
+                    *slot.borrow_mut() = Some(e);
+                    CoreError::InvalidArgument {
+                        name: "journal",
+                        reason: msg,
+                    }
+                })
+            }) as Box<dyn FnMut() -> CoreResult<()>>
+        });
+        let seq = std::rc::Rc::new(std::cell::Cell::new(next_seq));
+        let journal = super::journal::SqliteJournal::open(&path, strategy, seq.clone(), full, hook)
+            .map_err(PyErr::from)?;
+        self.journal_error = Some(error);
+        self.journal_seq = Some(seq);
+        self.live()?.engine_mut().set_journal(Some(Box::new(journal)));
+        Ok(())
+    }
+
+    /// The seq the SQLite journal gives its next command (None without one).
+    #[getter]
+    fn journal_next_seq(&self) -> Option<i64> {
+        self.journal_seq.as_ref().map(|s| s.get())
     }
 
     /// The fills from index `start` on (indices count over the session's life): each with its

@@ -9,6 +9,7 @@ mod engine;
 mod errors;
 mod fastcall;
 mod indicators;
+mod journal;
 mod l2;
 mod live;
 mod orders;

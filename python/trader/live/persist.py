@@ -70,6 +70,17 @@ def _encode(row: dict[str, Any]) -> str:
     return _ENCODER.encode(row).decode()
 
 
+#: A fill's detail when its columns say everything (not a liquidation).
+_FILL_DETAIL = "{}"
+
+
+def _event_detail(e: dict[str, Any]) -> str:
+    """An order event's detail beyond its columns: the reason, the denial's sentence, the fill's
+    trade id (``{}`` when none, most events)."""
+    extra = {k: e[k] for k in ("reason", "detail", "trade_id") if e.get(k) is not None}
+    return _encode(extra) if extra else "{}"
+
+
 def side_of(side: Any) -> int:
     """+1 (buy) or -1 (sell) from the session's "BUY"/"SELL" (or a signed number)."""
     if isinstance(side, str):
@@ -141,11 +152,28 @@ class SlotLink:
     next_seq: int = 0
     #: Command seqs written ahead since the last batch (that batch marks them acked).
     pending: list[int] = field(default_factory=list)
-    crash: Any = None
+    #: The session writes the SQLite journal itself (:meth:`attach_journal`): the seqs it wrote
+    #: since the last batch run from here to its ``journal_next_seq``.
+    native_from: int | None = None
 
     @property
     def id(self) -> str:
         return str(self.slot.id)
+
+    def attach_journal(self, sync: str) -> None:
+        """Write every command of the session ahead: on SQLite the session inserts into the
+        store's journal itself (no Python call on the order path); on PostgreSQL through
+        :meth:`journal`."""
+        from trader.live.store import JOURNAL_FILE, crash
+
+        session = self.slot.session
+        if self.store.backend == "sqlite":
+            after = (lambda: crash.point("store.write_ahead")) if crash.armed("store.write_ahead") else None
+            session.set_sqlite_journal(os.path.join(self.store.location, JOURNAL_FILE), self.id, self.next_seq,
+                                       full=sync == "full", after=after)
+            self.native_from = self.next_seq
+        else:
+            session.set_journal(self.journal)
 
     def journal(self, kind: str, order_id: int, request: str, ts: int) -> None:
         """The write-ahead: called by the engine before a command leaves; committed on return."""
@@ -170,12 +198,12 @@ class SlotLink:
             batch.fills.append(st.Fill(strategy=sid, trade_id=str(f["trade_id"]), order_id=int(f["order_id"]),
                                        ts=int(f["ts"]), side=side_of(f["side"]), price=str(f["price"]), qty=str(f["qty"]),
                                        fee=str(f["fee"]), liquidity=str(f.get("liquidity") or ""),
-                                       detail=_encode(f)))
+                                       detail=_FILL_DETAIL if not f.get("liquidation") else '{"liquidation":true}'))
         touched = {int(e["order_id"]) for e in events} | {int(f["order_id"]) for f in fills}
         for e in events:
             batch.order_events.append(st.OrderEvent(strategy=sid, seq=int(e["seq"]), order_id=int(e["order_id"]),
                                                     kind=str(e["kind"]), status=str(e.get("status") or "").lower(),
-                                                    ts=int(e["ts"]), detail=_encode(e)))
+                                                    ts=int(e["ts"]), detail=_event_detail(e)))
         for a in audit:
             batch.audit.append(st.AuditEntry(strategy=sid, seq=int(a["seq"]), ts=int(a["ts"]), kind=str(a["kind"]),
                                              hash=str(a["hash"]), prev_hash=str(a["prev_hash"]),
@@ -207,6 +235,11 @@ class SlotLink:
         self.audit += len(audit)
         batch.checkpoints.append(st.Checkpoint(strategy=sid, blob=bytes(s.checkpoint()), events=self.events,
                                                fills=self.fills, audit=self.audit, ts=now_ts))
+        if self.native_from is not None:
+            upto = int(s.journal_next_seq)
+            self.pending = list(range(self.native_from, upto))
+            self.store.journal_written(len(self.pending))
+            self.native_from = upto
         batch.command_updates.extend(st.CommandUpdate(strategy=sid, seq=q, status="acked", note="") for q in self.pending)
         self.pending = []
         return len(fills)
@@ -308,7 +341,7 @@ class Persistence:
                 if getattr(slot.strategy, "on_load", None) is not None:
                     slot.strategy.on_load(state)
             self.restored[str(slot.id)] = link.events
-        slot.session.set_journal(link.journal)
+        link.attach_journal(self.cfg.store_sync)
         self.links[str(slot.id)] = link
         if cp is not None:
             crash.point("node.restored")

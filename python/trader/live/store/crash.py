@@ -47,6 +47,14 @@ def parse(spec: str) -> dict[str, int]:
     return out
 
 
+def armed(name: str) -> bool:
+    """Whether ``TRADER_CRASH_AT`` arms ``name`` in this process."""
+    global _armed
+    if _armed is None:
+        _armed = parse(os.environ.get(ENV, ""))
+    return name in _armed
+
+
 def point(name: str) -> None:
     """Kill this process with SIGKILL if ``name`` is armed in ``TRADER_CRASH_AT`` and this is its
     N-th call; otherwise return at once."""

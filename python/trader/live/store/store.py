@@ -288,6 +288,12 @@ class Store:
         self._unchecked += 1
         crash.point("store.write_ahead")
 
+    def journal_written(self, n: int) -> None:
+        """``n`` commands were written ahead into the journal by another writer (the session's
+        own SQLite journal, :meth:`trader._core.LiveSession.set_sqlite_journal`): counted for the
+        journal's checkpoints as :meth:`write_ahead`'s are."""
+        self._unchecked += int(n)
+
     def resolve(self, updates: Sequence[CommandUpdate]) -> None:
         """Set the status (and note) of written-ahead commands, synchronously, in one transaction
         (restart's resolutions: a resolved status is final). An unknown command is a
