@@ -113,9 +113,9 @@ def test_emergency_cancels_and_flattens_and_nothing_else_goes_out(shared_data):
     assert r.stats["max_drawdown"] < 0.15
     f = r.fills
     after = f["ts"] >= t_emergency
-    # After EMERGENCY: only the engine's flattening order traded (ids from 2^63), and it left the
+    # After EMERGENCY: only the engine's flattening order traded (ids from 2^62), and it left the
     # position flat; every strategy order since was denied.
-    assert after.sum() >= 1 and np.all(f["order_id"][after] >= 2**63)
+    assert after.sum() >= 1 and np.all(f["order_id"][after] >= 2**62)
     signed = np.where(f["side"] > 0, f["qty"], -f["qty"])
     assert abs(signed.sum()) < 1e-9
     assert rep["denials"]["state_emergency"] > 1000

@@ -330,8 +330,8 @@ def test_an_unknown_interval_does_not_annualize_as_one_minute():
 
 
 def test_client_ids_cannot_reach_the_engines_own_ids():
-    """`client_id` may collide with the engine's own order ids (≥ 2^63) and escape the EMERGENCY
-    cancel."""
-    s = Script({0: lambda st: st.submit(orders.limit("buy", 0.1, price=90.0, client_id=2**63))})
-    with pytest.raises(StrategyError, match=r"client_id: must be within 1..2\^63"):
+    """`client_id` may collide with the engine's own order ids (≥ 2^62, so that every id fits the
+    store's signed 64-bit columns) and escape the EMERGENCY cancel."""
+    s = Script({0: lambda st: st.submit(orders.limit("buy", 0.1, price=90.0, client_id=2**62))})
+    with pytest.raises(StrategyError, match=r"client_id: must be within 1..2\^62"):
         run_backtest(s, data=bars(flat(100.0, 3)), price_precision=2)

@@ -244,14 +244,14 @@ pub struct PyContext {
 
 impl PyContext {
     /// The request's client id, or the next free one; ids handed out only grow. A client id must
-    /// stay below the engine's own ids (2^63, its EMERGENCY flattening orders).
+    /// stay below the engine's own ids (2^62, its EMERGENCY flattening orders).
     fn take_id(&mut self, client: Option<u64>) -> PyResult<u64> {
         Ok(match client {
             Some(c) if c == 0 || c >= crate::engine::ENGINE_ORDER_ID_BASE => {
                 return Err(CoreError::InvalidArgument {
                     name: "client_id",
                     reason: format!(
-                        "must be within 1..2^63 (the engine's own orders use 2^63 and up), got {c}"
+                        "must be within 1..2^62 (the engine's own orders use 2^62 and up), got {c}"
                     ),
                 }
                 .into());
