@@ -6,6 +6,8 @@ with exit 2, one line, and not a byte of the store changed. Also the in-flight c
 from __future__ import annotations
 
 import hashlib
+import signal
+import time
 from contextlib import closing
 import json
 import socket
@@ -144,6 +146,27 @@ def test_an_unreachable_postgresql_is_exit_2_one_line_without_the_password(tmp_p
     assert r.returncode == 2, r.stderr[-2000:]
     lines = [ln for ln in r.stderr.strip().splitlines() if not ln.startswith("{")]
     assert len(lines) == 1 and "hunter2" not in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_a_second_node_on_the_same_state_folder_is_refused(tmp_path):
+    state = tmp_path / "node"
+    first = subprocess.Popen([sys.executable, "-m", "trader", "live", "--feed", "synthetic:rate=50", "--duration", "20",
+                              "--state", str(state), "--log-level", "warning"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (state / "control.json").exists():
+            time.sleep(0.1)
+        assert (state / "control.json").exists(), "the first node started"
+        second = _trader("live", "--feed", "synthetic:rate=50", "--duration", "1", "--state", str(state))
+        assert second.returncode == 2, second.stderr[-2000:]
+        lines = [ln for ln in second.stderr.strip().splitlines() if not ln.startswith("{")]
+        assert len(lines) == 1 and f"in use by a running node (pid {first.pid})" in lines[0], second.stderr
+        assert first.poll() is None, "the first node runs on"
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=60)
+    assert first.returncode == 0
 
 
 def test_state_show_of_a_folder_without_a_store_is_exit_2(tmp_path):

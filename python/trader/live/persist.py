@@ -281,6 +281,33 @@ def identity_difference(stored: dict[str, Any], now: dict[str, Any]) -> str | No
     return None
 
 
+#: The lock file of a state folder: held (flock) by the node that runs on it, with its pid.
+LOCK_FILE = "node.lock"
+
+
+def lock_state(state_dir: Path) -> int:
+    """Take the state folder for this process (an exclusive ``flock`` on ``node.lock``, released
+    when the process ends, however it ends): a second node on the same folder would write the
+    same journal and store. Returns the lock's file descriptor.
+
+    :raise InvalidInputError: the folder is in use by a running node (its pid named)."""
+    import fcntl
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise InvalidInputError(f"state {state_dir}: in use by a running node (pid {holder}): stop it, "
+                                "or give another --state") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
 class Persistence:
     """The node's store, its writer and one :class:`SlotLink` per strategy."""
 
@@ -288,8 +315,13 @@ class Persistence:
         from trader.live.store import BatchWriter, open_store
 
         self.cfg = cfg
+        self._lock = lock_state(state_dir)
         target = cfg.store if cfg.store is not None else os.fspath(state_dir)
-        self.store = open_store(target, sync=cfg.store_sync)
+        try:
+            self.store = open_store(target, sync=cfg.store_sync)
+        except BaseException:
+            os.close(self._lock)
+            raise
         self.writer = BatchWriter(self.store)
         self.links: dict[str, SlotLink] = {}
         self.flush_s = float(cfg.flush_ms) / 1e3
@@ -471,7 +503,10 @@ class Persistence:
             try:
                 self.writer.close()
             finally:
-                self.store.close()
+                try:
+                    self.store.close()
+                finally:
+                    os.close(self._lock)
 
     def stats(self) -> dict[str, Any]:
         return {"store": self.store.location, "backend": self.store.backend, "batches": self.batches,
