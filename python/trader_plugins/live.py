@@ -66,7 +66,15 @@ class PaperClient:
 
 class PaperVenue:
     """The paper venue's answers to reconciliation: its open orders, fills and position, and one
-    order by client order id, read from the session's simulated venue."""
+    order by client order id, read from the session's simulated venue.
+
+    The simulated network is part of the paper venue: an order still on its way to the matcher
+    (``submitted``) was restored with it and arrives as the session resumes, so reconciliation
+    leaves such orders out on both sides (:attr:`restores_in_flight`)."""
+
+    #: Orders in flight are restored with the venue (the node's reconciliation and in-flight
+    #: check leave them alone).
+    restores_in_flight = True
 
     def __init__(self, session: Any, strategy_id: str) -> None:
         self.session = session
@@ -97,7 +105,8 @@ class PaperVenue:
         from trader.live.reconcile import MassStatus, VenuePosition
 
         pos = self.session.position()
-        return MassStatus(open_orders=[self._order(o) for o in self.session.open_orders()],
+        return MassStatus(open_orders=[self._order(o) for o in self.session.open_orders()
+                                       if str(o["status"]).lower() not in _IN_FLIGHT],
                           fills=[self._fill(f) for f in self.session.fills_since(0) if int(f["ts"]) >= since_ts],
                           positions=[VenuePosition(instrument=str(pos["symbol"]), qty=str(pos["qty"]))],
                           balances={str(k): str(v) for k, v in self.session.balances().items()},
@@ -108,7 +117,7 @@ class PaperVenue:
 
         oid = _order_id(client_id, self.strategy_id)
         o = None if oid is None else self.session.order(oid)
-        return None if o is None else self._order(o)
+        return None if o is None or str(o["status"]).lower() in _IN_FLIGHT else self._order(o)
 
     def order_fills(self, client_id: str) -> list[Any]:
         from trader.live.persist import _order_id
@@ -116,6 +125,9 @@ class PaperVenue:
         oid = _order_id(client_id, self.strategy_id)
         return [self._fill(f) for f in self.session.fills_since(0) if int(f["order_id"]) == oid]
 
+
+#: The engine's statuses of an order on its way to the matcher (the simulated network).
+_IN_FLIGHT = frozenset({"submitted", "initialized"})
 
 #: The engine's order statuses as reconciliation names a venue's.
 _VENUE_STATUS = {"accepted": "open", "triggered": "open", "submitted": "open", "initialized": "open",

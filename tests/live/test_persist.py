@@ -211,7 +211,7 @@ def test_the_in_flight_check_asks_the_venue_and_audits_what_differs():
                                   qty="1", filled="0", avg_price=None, status="open", ts=0)
             return None
 
-    node = SimpleNamespace(cfg=SimpleNamespace(inflight_timeout=5.0), IN_FLIGHT=LiveNode.IN_FLIGHT,
+    node = SimpleNamespace(cfg=SimpleNamespace(inflight_timeout=5.0), IN_FLIGHT=LiveNode.IN_FLIGHT, _inflight_seen=set(),
                            venue=SimpleNamespace(reconciling_venue=lambda sess, sid: Venue()),
                            _running=lambda: [SimpleNamespace(id="main", session=session)])
     LiveNode._inflight_check(node)  # type: ignore[arg-type]
@@ -220,3 +220,5 @@ def test_the_in_flight_check_asks_the_venue_and_audits_what_differs():
     kind, source, reason, orders = session.actions[0]
     assert (kind, source, orders) == ("inflight", "inflight", [7])
     assert "order 7 submitted for 10.0 s: unknown at the venue" == reason
+    LiveNode._inflight_check(node)  # type: ignore[arg-type]
+    assert len(session.actions) == 1, "the same answer is reported once, not at every check"

@@ -114,13 +114,13 @@ def verify_store_audit(store: Any, key: bytes | None = None, strategy: str | Non
         raise InvalidInputError(f"store {store.location}: no strategy has written anything yet")
     counts = {}
     for sid in ids:
+        cp = store.checkpoint(sid)  # first: a batch committed meanwhile only adds entries
         entries = [json.loads(a.entry) for a in store.audit(sid)]
         where = f"store {store.location}: strategy {sid}"
         try:
             _core.verify_audit(entries, key, sealed=False)
         except ValueError as e:
             raise InvalidInputError(f"{where}: {e}") from None
-        cp = store.checkpoint(sid)
         if cp is not None and len(entries) < int(cp.audit):
             raise InvalidInputError(f"{where}: {int(cp.audit) - len(entries)} entries missing at the end "
                                     f"(the last checkpoint counts {cp.audit}, the chain has {len(entries)})")

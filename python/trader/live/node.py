@@ -192,6 +192,8 @@ class LiveNode:
         self._sigints = 0
         self._server: Any = None
         self.control_url: str | None = None
+        #: (strategy, order, venue's answer) the in-flight check has reported.
+        self._inflight_seen: set[tuple[Any, ...]] = set()
 
     # -- building ---------------------------------------------------------------------------------
     def _settings(self) -> dict[str, Any]:
@@ -237,6 +239,7 @@ class LiveNode:
         p = Persistence(self.cfg, self.state_dir)
         try:
             p.check_identity()
+            p.claim()
             position = p.feed_position(self.feed.kind)
             for slot in self.slots:
                 p.attach(slot)
@@ -247,8 +250,7 @@ class LiveNode:
                 else:
                     log.warning("feed cannot resume", extra={"feed": self.feed.describe(), "stored_position": position})
         except BaseException:
-            p.writer.close()
-            p.store.close()
+            p.abandon()
             raise
         return p
 
@@ -602,6 +604,7 @@ class LiveNode:
         if not hasattr(self.venue, "reconciling_venue"):
             return
         limit = int(float(self.cfg.inflight_timeout) * 1e9)
+        seen = self._inflight_seen
         from trader.live.persist import client_order_id
 
         for slot in self._running():
@@ -612,12 +615,18 @@ class LiveNode:
             if not stuck:
                 continue
             venue = self.venue.reconciling_venue(s, slot.id)
+            if getattr(venue, "restores_in_flight", False):
+                continue  # the paper venue's network is simulated: its orders arrive as modelled
             for o in stuck:
                 answer = venue.query_order(client_order_id(slot.id, int(o["id"])))
-                seen = "unknown at the venue" if answer is None else f"{answer.status} at the venue"
+                where = "unknown at the venue" if answer is None else f"{answer.status} at the venue"
                 if answer is not None and answer.status == "open" and answer.filled == str(o.get("filled") or "0"):
                     continue  # the venue agrees: still on its way
-                reason = f"order {o['id']} {str(o['status']).lower()} for {(now - int(o['ts'])) / 1e9:.1f} s: {seen}"
+                key = (slot.id, int(o["id"]), None if answer is None else (answer.status, answer.filled))
+                if key in seen:
+                    continue  # reported once per answer; the venue's next answer is news again
+                seen.add(key)
+                reason = f"order {o['id']} {str(o['status']).lower()} for {(now - int(o['ts'])) / 1e9:.1f} s: {where}"
                 log.warning("in-flight order", extra={"strategy": slot.id, "order": int(o["id"]), "reason": reason})
                 s.record_action("inflight", "inflight", reason, [int(o["id"])])
 
@@ -672,12 +681,15 @@ class LiveNode:
         for slot in self._running():
             try:
                 self._pump(slot)
-                if self.cfg.cancel_on_stop:
+                if self.cfg.cancel_on_stop and slot.session.open_orders():  # (nothing to cancel: no entry)
                     slot.session.cancel_all(f"node stopping: {self.stop_reason}")
             except StrategyError as e:
                 self.fatal = self.fatal or e
         if self.persistence is not None:
-            self.persistence.close(self.feed)  # the last batch: the state at the stop, committed
+            if self.fatal is None:
+                self.persistence.close(self.feed)  # the last batch: the state at the stop, committed
+            else:  # a strategy raised mid-batch: the last committed cut stands (nothing half-done is written)
+                self.persistence.abandon()
         self._refresh_metrics()  # the final counts
         for slot in self._running():
             slot.ring = dict(slot.session.stats())

@@ -285,16 +285,18 @@ def identity_difference(stored: dict[str, Any], now: dict[str, Any]) -> str | No
 LOCK_FILE = "node.lock"
 
 
-def lock_state(state_dir: Path) -> int:
+def lock_state(state_dir: Path) -> tuple[int, bool]:
     """Take the state folder for this process (an exclusive ``flock`` on ``node.lock``, released
     when the process ends, however it ends): a second node on the same folder would write the
-    same journal and store. Returns the lock's file descriptor.
+    same journal and store. Returns the lock's file descriptor (:func:`claim_state` then writes
+    the pid) and whether this call created the lock file.
 
     :raise InvalidInputError: the folder is in use by a running node (its pid named)."""
     import fcntl
 
     state_dir.mkdir(parents=True, exist_ok=True)
     path = state_dir / LOCK_FILE
+    created = not path.exists()
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -303,9 +305,14 @@ def lock_state(state_dir: Path) -> int:
         os.close(fd)
         raise InvalidInputError(f"state {state_dir}: in use by a running node (pid {holder}): stop it, "
                                 "or give another --state") from None
+    return fd, created
+
+
+def claim_state(fd: int) -> None:
+    """Write this process's pid into the held lock file (once the store passed its checks: a
+    refused store leaves the folder as it was)."""
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-    return fd
 
 
 class Persistence:
@@ -315,12 +322,13 @@ class Persistence:
         from trader.live.store import BatchWriter, open_store
 
         self.cfg = cfg
-        self._lock = lock_state(state_dir)
+        self._lock, created = lock_state(state_dir)
+        self._lock_path: Path | None = state_dir / LOCK_FILE if created else None  # removed if refused
         target = cfg.store if cfg.store is not None else os.fspath(state_dir)
         try:
             self.store = open_store(target, sync=cfg.store_sync)
         except BaseException:
-            os.close(self._lock)
+            self._release()
             raise
         self.writer = BatchWriter(self.store)
         self.links: dict[str, SlotLink] = {}
@@ -396,6 +404,10 @@ class Persistence:
             if sid not in self.restored and sid not in unresolved:
                 continue
             slot = link.slot
+            venue = venue_of(slot)
+            # a venue that restores its in-flight orders (the paper venue's simulated network)
+            # answers for them as it resumes: they are not reconciled
+            skip = ("submitted",) if getattr(venue, "restores_in_flight", False) else ()
             stored = self.store.commands(sid, status="pending")
             records = rc.NodeRecords(
                 strategy=sid, instrument=str(slot.session.position()["symbol"]),
@@ -403,12 +415,13 @@ class Persistence:
                                             kind=o.kind,
                                             price=o.price, qty=o.qty, filled=o.filled,
                                             status=NODE_STATUS.get(o.status.lower(), o.status.lower()), ts=o.ts)
-                             for o in self.store.orders(sid, open_only=True)],
+                             for o in self.store.orders(sid, open_only=True)
+                             if NODE_STATUS.get(o.status.lower(), o.status.lower()) not in skip],
                 pending_commands=[rc.PendingCommand(seq=c.seq, kind=kind, order_id=oid, client_id=cid, request=req, ts=c.ts)
                                   for c in stored for kind, oid, cid, req in plain_commands(c, *precision)],
                 known_trade_ids={f.trade_id for f in self.store.fills(sid)},
                 position=str(slot.session.position()["qty"]), last_ts=int(slot.session.clock))
-            result = rc.reconcile(records, venue_of(slot), adopt_position=bool(self.cfg.adopt_position), ts=ts)
+            result = rc.reconcile(records, venue, adopt_position=bool(self.cfg.adopt_position), ts=ts)
             pending = list(records.pending_commands)
             for adj in result.adjustments:
                 self._apply(link, adj, batch, pending)
@@ -495,6 +508,18 @@ class Persistence:
         finally:
             self.abandon()
 
+    def claim(self) -> None:
+        """The store passed its checks: the state folder is this node's (its pid in the lock)."""
+        claim_state(self._lock)
+        self._lock_path = None  # the lock file stays with the folder from now on
+
+    def _release(self) -> None:
+        """Let the state folder go; a lock file this node created for a store it then refused
+        goes too (a refused folder is left as it was)."""
+        if self._lock_path is not None:
+            self._lock_path.unlink(missing_ok=True)
+        os.close(self._lock)
+
     def abandon(self) -> None:
         """Stop the writer and close the store without a last batch (after :meth:`close`, or a
         failure before it): what was committed stays; nothing half-written is left."""
@@ -506,7 +531,7 @@ class Persistence:
                 try:
                     self.store.close()
                 finally:
-                    os.close(self._lock)
+                    self._release()
 
     def stats(self) -> dict[str, Any]:
         return {"store": self.store.location, "backend": self.store.backend, "batches": self.batches,
