@@ -61,6 +61,24 @@ def _node(state: Path, store: str | None, crash: str | None, rec: str, risk: Pat
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
 
 
+def _kill_through(points: list[tuple[str, int]], state: Path, store: str | None, rec: str, risk: Path,
+                  *extra: str) -> tuple[list[str], subprocess.CompletedProcess]:
+    """Run the node on ``state`` once per crash point, each run killed there (SIGKILL) and the
+    next one restarting on the same folder, until a run gets to the end of the replay before its
+    point; then (if none did) one run to the end. Returns the points that killed a run and the
+    run that ended."""
+    landed: list[str] = []
+    for point, n in points:
+        r = _node(state, store, f"{point}:{n}", rec, risk, *extra)
+        if r.returncode == 0:
+            return landed, r  # the replay ended before this point was reached: the rest cannot kill
+        assert r.returncode == -signal.SIGKILL, f"{point}:{n}: exit {r.returncode}\n{r.stderr[-2000:]}"
+        landed.append(f"{point}:{n}")
+    last = _node(state, store, None, rec, risk, *extra)
+    assert last.returncode == 0, last.stderr[-2000:]
+    return landed, last
+
+
 def _final(target: str) -> dict[str, Any]:
     """What must not differ, read back from the store."""
     from trader.live.inspect import open_for_reading, verify_store_audit
@@ -108,23 +126,9 @@ def test_killed_at_30_points_and_restarted_ends_equal_to_an_uninterrupted_run(tm
     assert want["fills"] and want["orders"], "the uninterrupted run traded (else the test proves nothing)"
 
     state = tmp_path / "crashy"
-    kills = 0
-    resolved = 0
-    landed = []
-    last = None
-    for point, n in KILLS:
-        r = _node(state, crashy_store, f"{point}:{n}", rec, risk)
-        if r.returncode == 0:
-            last = r  # the replay ended before this point was reached: the rest of the list cannot kill
-            break
-        landed.append(f"{point}:{n}")
-        assert r.returncode == -signal.SIGKILL, f"{point}:{n}: exit {r.returncode}\n{r.stderr[-2000:]}"
-        kills += 1
-        if point == "node.reconcile":
-            resolved += 1
+    landed, last = _kill_through(KILLS, state, crashy_store, rec, risk)
+    kills = len(landed)
     assert kills >= 30, f"only {kills} kills landed before the replay ended ({landed}): choose earlier points"
-    last = last or _node(state, crashy_store, None, rec, risk)
-    assert last.returncode == 0, last.stderr[-2000:]
 
     got = _final(crashy_store or str(state))
     # a restart killed before its batch committed (restored, reconciling) leaves no record: the
@@ -164,20 +168,9 @@ def test_orders_in_flight_at_the_cut_arrive_after_the_restart(tmp_path, shared_d
     whole = _node(tmp_path / "whole", None, None, rec, risk, *extra)
     assert whole.returncode == 0, whole.stderr[-2000:]
     want = _final(str(tmp_path / "whole"))
-    state = tmp_path / "crashy"
-    kills = 0
-    last = None
-    for point, n in SLOW_KILLS:
-        r = _node(state, None, f"{point}:{n}", rec, risk, *extra)
-        if r.returncode == 0:
-            last = r
-            break
-        assert r.returncode == -signal.SIGKILL, f"{point}:{n}: exit {r.returncode}\n{r.stderr[-2000:]}"
-        kills += 1
-    assert kills >= 5, f"only {kills} kills landed"
-    last = last or _node(state, None, None, rec, risk, *extra)
-    assert last.returncode == 0, last.stderr[-2000:]
-    got = _final(str(state))
+    landed, _ = _kill_through(SLOW_KILLS, tmp_path / "crashy", None, rec, risk, *extra)
+    assert len(landed) >= 5, f"only {landed} landed"
+    got = _final(str(tmp_path / "crashy"))
     for key in ("orders", "fills", "events", "positions", "balances", "sent", "audit"):
         assert got[key] == want[key], f"{key} differ from the uninterrupted run"
 
@@ -191,19 +184,8 @@ def test_a_bar_strategy_killed_and_restarted_ends_equal(tmp_path, shared_data):
     assert whole.returncode == 0, whole.stderr[-2000:]
     want = _final(str(tmp_path / "whole"))
     assert want["fills"], "the uninterrupted run traded"
-    state = tmp_path / "crashy"
-    kills = 0
-    last = None
-    for point, n in BAR_KILLS:
-        r = _node(state, None, f"{point}:{n}", rec, risk, *extra)
-        if r.returncode == 0:
-            last = r  # the replay ended: the run that got to the end is the last
-            break
-        assert r.returncode == -signal.SIGKILL, f"{point}:{n}: exit {r.returncode}\n{r.stderr[-2000:]}"
-        kills += 1
-    assert kills >= 5
-    last = last or _node(state, None, None, rec, risk, *extra)
-    assert last.returncode == 0, last.stderr[-2000:]
-    got = _final(str(state))
+    landed, _ = _kill_through(BAR_KILLS, tmp_path / "crashy", None, rec, risk, *extra)
+    assert len(landed) >= 5, f"only {landed} landed"
+    got = _final(str(tmp_path / "crashy"))
     for key in ("orders", "fills", "events", "positions", "balances", "sent", "audit", "state"):
         assert got[key] == want[key], f"{key} differ from the uninterrupted run"

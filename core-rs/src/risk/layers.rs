@@ -12,6 +12,24 @@
 //! order on the opposite side of the position with qty ≤ |position| (working orders not
 //! counted; `checks::reduces_exposure` counts them — see the note there for the merge).
 
+/// The [`RiskLayer::save`]/[`RiskLayer::load`] of a built-in layer (a struct with `name` and
+/// `cfg` fields, serde-derived): its whole state as JSON ([`save_layer`]), taken back only by a
+/// layer of the same name and configuration ([`load_layer`], [`same_layer`]).
+macro_rules! builtin_layer_state {
+    () => {
+        fn save(&self) -> serde_json::Value {
+            super::save_layer(self)
+        }
+
+        fn load(&mut self, v: &serde_json::Value) -> $crate::error::CoreResult<()> {
+            let new: Self = super::load_layer(&self.name, v)?;
+            super::same_layer(&self.name, self.cfg == new.cfg && self.name == new.name)?;
+            *self = new;
+            Ok(())
+        }
+    };
+}
+
 pub mod breaker;
 pub mod confidence;
 pub mod drawdown;

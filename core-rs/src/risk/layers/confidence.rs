@@ -55,16 +55,7 @@ impl RiskLayer for ConfidenceSizing {
         &self.name
     }
 
-    fn save(&self) -> serde_json::Value {
-        super::save_layer(self)
-    }
-
-    fn load(&mut self, v: &serde_json::Value) -> CoreResult<()> {
-        let new: Self = super::load_layer(&self.name, v)?;
-        super::same_layer(&self.name, self.cfg == new.cfg && self.name == new.name)?;
-        *self = new;
-        Ok(())
-    }
+    builtin_layer_state!();
 
     fn check(&mut self, spec: &OrderSpec, view: &RiskView<'_>) -> Verdict {
         if !increases_exposure(spec, view) {
