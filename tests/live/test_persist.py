@@ -148,20 +148,26 @@ def test_an_unreachable_postgresql_is_exit_2_one_line_without_the_password(tmp_p
     assert len(lines) == 1 and "hunter2" not in r.stderr and "Traceback" not in r.stderr, r.stderr
 
 
-def test_a_second_node_on_the_same_state_folder_is_refused(tmp_path):
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_second_node_on_the_same_store_is_refused(tmp_path, backend, request):
+    """SQLite: the same state folder (held by the first node, its pid named). PostgreSQL: another
+    state folder but the same database (the store's advisory lock)."""
+    store = ["--store", request.getfixturevalue("postgresql_url_factory")("shared")] if backend == "postgresql" else []
     state = tmp_path / "node"
     first = subprocess.Popen([sys.executable, "-m", "trader", "live", "--feed", "synthetic:rate=50", "--duration", "20",
-                              "--state", str(state), "--log-level", "warning"],
+                              "--state", str(state), "--log-level", "warning", *store],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not (state / "control.json").exists():
             time.sleep(0.1)
         assert (state / "control.json").exists(), "the first node started"
-        second = _trader("live", "--feed", "synthetic:rate=50", "--duration", "1", "--state", str(state))
+        other = state if backend == "sqlite" else tmp_path / "other"
+        second = _trader("live", "--feed", "synthetic:rate=50", "--duration", "1", "--state", str(other), *store)
         assert second.returncode == 2, second.stderr[-2000:]
         lines = [ln for ln in second.stderr.strip().splitlines() if not ln.startswith("{")]
-        assert len(lines) == 1 and f"in use by a running node (pid {first.pid})" in lines[0], second.stderr
+        want = f"in use by a running node (pid {first.pid})" if backend == "sqlite" else "in use by another running node"
+        assert len(lines) == 1 and want in lines[0], second.stderr
         assert first.poll() is None, "the first node runs on"
     finally:
         first.send_signal(signal.SIGINT)

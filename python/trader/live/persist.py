@@ -330,6 +330,12 @@ class Persistence:
         except BaseException:
             self._release()
             raise
+        try:
+            self.store.hold()  # PostgreSQL: one node per database (the folder lock covers SQLite)
+        except BaseException:
+            self.store.close()
+            self._release()
+            raise
         self.writer = BatchWriter(self.store)
         self.links: dict[str, SlotLink] = {}
         self.flush_s = float(cfg.flush_ms) / 1e3

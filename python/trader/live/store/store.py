@@ -288,6 +288,20 @@ class Store:
         self._unchecked += 1
         crash.point("store.write_ahead")
 
+    def hold(self) -> None:
+        """Take the store for this process until it closes: on PostgreSQL a session advisory lock
+        on its schema (released when the connection ends, a killed process's too), so that two
+        nodes writing one database is refused; on SQLite the node holds its state folder instead.
+
+        :raise InvalidInputError: another process holds it."""
+        if self.backend != "postgresql" or self.readonly:
+            return
+        with self._locks["write"]:
+            row = self._conns["write"].execute(
+                "SELECT pg_try_advisory_lock(726301, hashtext(current_schema()))").fetchone()
+        if not row or not row[0]:
+            raise InvalidInputError(f"{self.location}: in use by another running node (it holds the store's lock)")
+
     def journal_written(self, n: int) -> None:
         """``n`` commands were written ahead into the journal by another writer (the session's
         own SQLite journal, :meth:`trader._core.LiveSession.set_sqlite_journal`): counted for the
