@@ -2,7 +2,7 @@
 
 * ``live_replay``: a replay at ``--speed max`` through the whole live path — the node's feed,
   every strategy's SPSC ring, the engine, a Python strategy called on each trade, the paper venue,
-  the metrics — against ``trader backtest-l2`` (:func:`trader.run_l2_backtest`) on the same
+  the metrics; persistence off (its cost is ``live_replay_persist``'s, benches/test_bench_persist.py) — against ``trader backtest-l2`` (:func:`trader.run_l2_backtest`) on the same
   recording and strategy. Rounds are paired (ours then the anchor, round after round) and the
   line is the median of the per-round ratios. Correct: the same fills, to the last unit.
 * ``live_tick_to_order_py`` / ``live_tick_to_order_rust``: tick-to-order latency, from an event
@@ -57,7 +57,9 @@ def _live(path: str, tmp: Path) -> dict:
     from trader.live.config import load_live_config
     from trader.live.node import LiveNode
 
-    cfg = load_live_config(None, {"feed": f"replay:{path}", "speed": "max", "state": str(tmp),
+    # the live path itself (ring, engine, paper venue, metrics); what persistence adds to it is
+    # benches/test_bench_persist.py's line
+    cfg = load_live_config(None, {"feed": f"replay:{path}", "speed": "max", "state": str(tmp), "persist": False,
                                   "strategy": f"{__file__}:TradeFollower"})
     node = LiveNode(cfg, log_to_stderr=False)
     asyncio.run(node.run())

@@ -249,6 +249,12 @@ def render(op: Op, dialect: Dialect, homes: dict[str, Home]) -> tuple[Home, str]
         t = op.table
         cols = ", ".join(_col(c, dialect) for c in t.columns)
         key = ", ".join(_q(k) for k in t.key)
+        if dialect == "sqlite" and t.home == "journal":
+            # NB: the write-ahead journal keeps no index on SQLite: an insert then writes one page
+            # instead of two (measured: p50 5.3 vs 7.5 us, p99 19 vs 25 us on the CI machine).
+            # Its key stays unique by construction: one writer (the node holding the state
+            # folder) numbers its commands; Store.write_ahead checks it too.
+            return t.home, f"CREATE TABLE {_q(t.name)} ({cols})"
         return t.home, f"CREATE TABLE {_q(t.name)} ({cols}, PRIMARY KEY ({key}))"
     if isinstance(op, AddColumn):
         default = f" DEFAULT {op.default}" if op.default is not None else ""

@@ -207,6 +207,7 @@ class Store:
         self._bools = {name: [i for i, c in enumerate(t.columns) if c.type == "bool"] for name, t in self._tables.items()}
         self._closed = False
         self._unchecked = 0  # write-aheads since the journal's last checkpoint
+        self._journal_last: dict[str, int] = {}  # SQLite: the last seq written ahead, per strategy
 
     # --- SQL -------------------------------------------------------------------------------------
 
@@ -281,7 +282,16 @@ class Store:
         row = msgspec.structs.astuple(cmd)
         try:
             with self._locks["journal"]:
+                if self.backend == "sqlite":  # no index there (schema.render): the key is checked here
+                    last = self._journal_last.get(cmd.strategy)
+                    if last is None:
+                        last = self._journal_last[cmd.strategy] = self.next_command_seq(cmd.strategy) - 1
+                    if cmd.seq <= last:
+                        raise sqlite3.IntegrityError(f"command {cmd.strategy}/{cmd.seq} is already written ahead "
+                                                     f"(the journal is at {last})")
                 self._conns["journal"].execute(self._sql["commands"], row)
+                if self.backend == "sqlite":
+                    self._journal_last[cmd.strategy] = cmd.seq
         except (sqlite3.Error, _pg_error()) as e:
             raise StoreError(f"{self.location}: write-ahead of command {cmd.strategy}/{cmd.seq} "
                              f"({cmd.client_id}) failed: {_one_line(str(e))}") from e
@@ -348,13 +358,18 @@ class Store:
                         cur.executemany(self._sql[t.name], list(last.values()))
         except (sqlite3.Error, _pg_error()) as e:
             raise StoreError(f"{self.location}: batch commit failed: {_one_line(str(e))}") from e
-        if self.backend == "sqlite" and self._unchecked >= JOURNAL_CHECKPOINT_EVERY:
-            # The journal connection never checkpoints (no checkpoint, with its fsyncs, in an
-            # order's path); the writer's thread copies the journal's WAL into its file instead.
+        self.checkpoint_journal()
+        return batch.rows()
+
+    def checkpoint_journal(self) -> None:
+        """SQLite: once :data:`JOURNAL_CHECKPOINT_EVERY` commands were written ahead, copy the
+        journal's WAL into its file (PASSIVE: never waits for, nor blocks, the write-ahead). The
+        journal connection never checkpoints itself (no checkpoint, with its fsyncs, in an
+        order's path): the writer's thread does, after a batch."""
+        if self.backend == "sqlite" and not self.readonly and self._unchecked >= JOURNAL_CHECKPOINT_EVERY:
             self._unchecked = 0
             with self._locks["read"]:
                 self._conns["read"].execute("PRAGMA journal.wal_checkpoint(PASSIVE)")
-        return batch.rows()
 
     def _number_restarts(self, cur: Any, recs: list[rec.Restart]) -> list[rec.Restart]:
         cur.execute('SELECT MAX("seq") FROM "restarts"')
