@@ -79,6 +79,21 @@ def _kill_through(points: list[tuple[str, int]], state: Path, store: str | None,
     return landed, last
 
 
+def _decisions(entries: Any) -> list[tuple[Any, ...]]:
+    """The audit chain's decisions, one per denied order: a run of like denials folds into one
+    entry (trader.risk's audit folding), and a restart's reconcile entry closes the run open at
+    that moment, so the same denials may fold at other boundaries than in an uninterrupted run;
+    what was decided — every state change, resize and denial (which order, why, by whom) — must not
+    differ."""
+    out: list[tuple[Any, ...]] = []
+    for a in entries:
+        if a["kind"] == "denial":
+            out.extend(("denial", a.get("code"), a.get("source"), a.get("from"), o) for o in a.get("orders") or [])
+        else:
+            out.append((a["ts"], a["kind"], a.get("from"), a.get("to"), a.get("source"), a.get("reason"), a.get("orders")))
+    return out
+
+
 def _final(target: str) -> dict[str, Any]:
     """What must not differ, read back from the store."""
     from trader.live.inspect import open_for_reading, verify_store_audit
@@ -101,8 +116,7 @@ def _final(target: str) -> dict[str, Any]:
         out["unresolved"] = [c.seq for c in cmds if c.status == "pending"]
         audit = [json.loads(a.entry) for a in s.audit("main")]
         out["reconcile_entries"] = [a for a in audit if a["kind"] == "reconcile"]
-        out["audit"] = [(a["ts"], a["kind"], a.get("from"), a.get("to"), a.get("source"), a.get("reason"), a.get("orders"))
-                        for a in audit if a["kind"] != "reconcile"]
+        out["audit"] = _decisions(a for a in audit if a["kind"] != "reconcile")
         out["restarts"] = len(s.restarts())
         return out
     finally:
