@@ -191,6 +191,18 @@ def state_export(target, fmt, out) -> None:
         click.echo(f"{out}/{name}.parquet: {rows:,} rows")
 
 
+def _num(text) -> str:
+    """A stored exact decimal for reading: trailing zeros dropped ("9491.285880000000000000" ->
+    "9491.28588"); anything else as it is."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        d = Decimal(str(text))
+    except (InvalidOperation, ValueError):
+        return str(text)
+    return format(d.normalize(), "f") if d.is_finite() else str(text)
+
+
 def _print_state(data: dict) -> None:
     from rich.table import Table
 
@@ -199,8 +211,8 @@ def _print_state(data: dict) -> None:
     for stream, f in data["feeds"].items():
         con.print(f"feed {stream}: {f['position']:,} events processed")
     for sid, st in data["strategies"].items():
-        pos = ", ".join(f"{p['instrument']} {p['qty']} @ {p['avg_price']}" for p in st["positions"]) or "flat"
-        bal = ", ".join(f"{k} {v}" for k, v in st["balances"].items()) or "none"
+        pos = ", ".join(f"{p['instrument']} {_num(p['qty'])} @ {_num(p['avg_price'])}" for p in st["positions"]) or "flat"
+        bal = ", ".join(f"{k} {_num(v)}" for k, v in st["balances"].items()) or "none"
         con.print(f"\n[bold]{sid}[/bold]: {st['trading_state']}; position {pos}; balances {bal}; "
                   f"{st['orders']:,} orders, {st['fills']:,} fills, {st['order_events']:,} order events"
                   + (f"; {len(st['unresolved_commands'])} command(s) UNRESOLVED" if st["unresolved_commands"] else "")
@@ -210,14 +222,16 @@ def _print_state(data: dict) -> None:
             for c in ("order_id", "client_id", "side", "kind", "price", "qty", "filled", "status"):
                 t.add_column(c)
             for o in st["open_orders"]:
-                t.add_row(*[str(o[c]) for c in ("order_id", "client_id", "side", "kind", "price", "qty", "filled", "status")])
+                t.add_row(*[_num(o[c]) if c in ("price", "qty", "filled") and o[c] is not None else str(o[c])
+                            for c in ("order_id", "client_id", "side", "kind", "price", "qty", "filled", "status")])
             con.print(t)
         if st["last_fills"]:
             t = Table(title=f"last {len(st['last_fills'])} fills")
             for c in ("trade_id", "ts", "order_id", "side", "price", "qty", "fee"):
                 t.add_column(c)
             for f in st["last_fills"]:
-                t.add_row(*[_iso(f[c]) if c == "ts" else str(f[c]) for c in ("trade_id", "ts", "order_id", "side", "price", "qty", "fee")])
+                t.add_row(*[_iso(f[c]) if c == "ts" else _num(f[c]) if c in ("price", "qty", "fee") else str(f[c])
+                            for c in ("trade_id", "ts", "order_id", "side", "price", "qty", "fee")])
             con.print(t)
         if st["last_events"]:
             t = Table(title=f"last {len(st['last_events'])} order events")
