@@ -78,11 +78,12 @@ use crate::exec::{self, Denials, Desk, Exec, Host};
 use crate::model::Orders;
 use crate::model::fixed::Rate;
 use crate::model::order::{
-    Command, Fill, Liquidity, OrderEvent, OrderId, OrderKind, OrderSpec, OrderStatus, Side,
+    Command, Fill, Liquidity, OrderEvent, OrderId, OrderKind, OrderSpec, OrderStatus, Reason, Side,
 };
 use crate::model::{AggressorSide, Bar, Instrument};
 use crate::portfolio::Portfolio;
 use crate::risk::{RiskEngine, StateChange, TradingState};
+use crate::venue::external::{ExternalVenue, VenueReport};
 use crate::venue::fees::FeeModel;
 use crate::venue::l2::{Arrival, L2Matcher, MatchFill, Working};
 use crate::venue::queue::QueueModel;
@@ -123,6 +124,10 @@ pub struct L2Config {
     /// Tick runs: merge and stamp the ticks by `ts_local` (the recorder's receive time: the
     /// order of a Binance recording's lines) instead of `ts_event`.
     pub by_receive_time: bool,
+    /// Commands go to a real venue through the live node's execution client (taken with
+    /// [`L2Backtest::take_outbound`]) and the venue's reports come back through
+    /// [`L2Backtest::venue_report`]; the simulated matcher is not used.
+    pub external: bool,
 }
 
 impl L2Config {
@@ -154,6 +159,7 @@ impl L2Config {
             bar_ns: None,
             symbol: None,
             by_receive_time: false,
+            external: false,
         }
     }
 }
@@ -486,7 +492,7 @@ pub fn checkpoint_error(reason: String) -> CoreError {
 /// version with any change to them (a blob of an older layout would otherwise fail to decode,
 /// "damaged", at best).
 const CHECKPOINT_MAGIC: [u8; 8] = *b"TRDRCKPT";
-pub const CHECKPOINT_VERSION: u32 = 1;
+pub const CHECKPOINT_VERSION: u32 = 2;
 
 /// What precedes the engine's state in a blob: the magic, the version, and a fingerprint of the
 /// configuration (the engine's config, the risk engine's limits and layers, the strategy's type).
@@ -542,6 +548,7 @@ engine_state! {
     timers: Vec<Timer>,
     timer_seq: u64,
     strategy: Option<Vec<u8>>,
+    ext: Option<ExternalVenue>,
 }
 
 /// Signed basis points as an exact rate.
@@ -762,6 +769,8 @@ pub struct L2Backtest<S: L2Strategy> {
     timer_seq: u64,
     /// Where every command is written before it leaves (None: nowhere, one branch).
     journal: Option<Box<dyn Journal>>,
+    /// A real venue behind the live node (None: the simulated matcher).
+    ext: Option<ExternalVenue>,
 }
 
 /// A timer (`interval > 0`) or an alert (`interval == 0`) of the strategy.
@@ -861,6 +870,13 @@ impl<S: L2Strategy> L2Backtest<S> {
             timers: Vec::new(),
             timer_seq: 0,
             journal: None,
+            ext: None,
+        })
+        .map(|mut bt: Self| {
+            if bt.cfg.external {
+                bt.ext = Some(ExternalVenue::default());
+            }
+            bt
         })
     }
 
@@ -952,6 +968,7 @@ impl<S: L2Strategy> L2Backtest<S> {
             timers: &self.timers,
             timer_seq: &self.timer_seq,
             strategy: &strategy,
+            ext: &self.ext,
         };
         let header = CheckpointHeader {
             magic: CHECKPOINT_MAGIC,
@@ -976,7 +993,9 @@ impl<S: L2Strategy> L2Backtest<S> {
         let header: CheckpointHeader = bincode::deserialize_from(&mut r)
             .map_err(|e| checkpoint_error(format!("not a checkpoint ({e})")))?;
         if header.magic != CHECKPOINT_MAGIC {
-            return Err(checkpoint_error("not a checkpoint (bad magic bytes)".into()));
+            return Err(checkpoint_error(
+                "not a checkpoint (bad magic bytes)".into(),
+            ));
         }
         if header.version != CHECKPOINT_VERSION {
             return Err(checkpoint_error(format!(
@@ -992,7 +1011,10 @@ impl<S: L2Strategy> L2Backtest<S> {
         let st: StateOwned = bincode::deserialize_from(&mut r)
             .map_err(|e| checkpoint_error(format!("damaged ({e})")))?;
         if !r.is_empty() {
-            return Err(checkpoint_error(format!("damaged ({} bytes too many)", r.len())));
+            return Err(checkpoint_error(format!(
+                "damaged ({} bytes too many)",
+                r.len()
+            )));
         }
         self.risk.load(st.risk)?;
         match &st.strategy {
@@ -1032,6 +1054,7 @@ impl<S: L2Strategy> L2Backtest<S> {
         self.sent = st.sent;
         self.timers = st.timers;
         self.timer_seq = st.timer_seq;
+        self.ext = st.ext;
         self.delivering = false;
         self.out = Outbox::default();
         self.mfills.clear();
@@ -1423,7 +1446,10 @@ impl<S: L2Strategy> L2Backtest<S> {
                 cash: self.portfolio.cash,
                 equity: self.portfolio.equity(std::slice::from_ref(inst)),
                 orders: &self.orders,
-                working: self.matcher.working(),
+                working: match &self.ext {
+                    Some(x) => &x.working,
+                    None => self.matcher.working(),
+                },
                 trading_state: self.risk.state(),
                 events: &self.events,
                 fills: &self.fills,
@@ -1510,6 +1536,10 @@ impl<S: L2Strategy> L2Backtest<S> {
     /// it, resized ones follow, orders newly working at the manager (released OTO/bracket
     /// children, triggered conditionals) arrive, untriggered conditionals wait for a trade.
     fn reconcile(&mut self, ts: i64) -> CoreResult<()> {
+        if self.ext.is_some() {
+            self.sync_external();
+            return Ok(());
+        }
         let mut stale: Vec<(OrderId, i64)> = Vec::new();
         for w in self.matcher.working() {
             let leaves = self
@@ -1671,11 +1701,353 @@ impl<S: L2Strategy> L2Backtest<S> {
     /// matcher at once.
     #[inline]
     fn route_unchecked(&mut self, c: Command, ts: i64) -> CoreResult<()> {
+        if self.ext.is_some() {
+            return self.send_external(c, ts);
+        }
         if self.latency.is_zero() {
             self.execute(c, ts)
         } else {
             self.send(c, ts);
             Ok(())
+        }
+    }
+
+    /// A command past the risk engine, to a real venue: a new order is registered
+    /// (`Submitted`) and leaves; a contingent list is held by the order manager (the emulator),
+    /// which releases its legs as plain orders; a cancel or modify of an order at the venue
+    /// leaves, one of an order only the manager holds is carried out here; a cancel-all becomes
+    /// one cancel per order.
+    fn send_external(&mut self, c: Command, ts: i64) -> CoreResult<()> {
+        let Some(x) = self.ext.as_mut() else {
+            return Ok(());
+        };
+        match c {
+            Command::Submit(spec) => {
+                let id = spec.id;
+                let out = spec.clone();
+                if self.orders.register(spec, ts, 0, &mut self.events) {
+                    self.report.orders += 1;
+                    x.at_venue.insert(id);
+                    x.outbound.push(Command::Submit(out));
+                }
+            }
+            Command::SubmitList { list, kind, orders } => {
+                let n = orders.len() as u64;
+                let mark = orders.first().and_then(|o| self.mark(o.side));
+                if self
+                    .orders
+                    .register_list(list, kind, orders, ts, 0, &mut self.events)
+                {
+                    self.report.orders += n;
+                    self.orders.accept_list(list, ts, mark, &mut self.events);
+                }
+                self.sync_external();
+            }
+            Command::Cancel { id } => {
+                if x.at_venue.contains(&id) {
+                    x.outbound.push(Command::Cancel { id });
+                } else {
+                    self.orders.cancel(id, ts, &mut self.events);
+                    self.sync_external();
+                }
+            }
+            Command::CancelAll { instrument } => {
+                let ids: Vec<OrderId> = match instrument {
+                    Some(i) => self.orders.working_ids(i).to_vec(),
+                    None => self.orders.working_ids(0).to_vec(),
+                };
+                let held: Vec<OrderId> = self
+                    .orders
+                    .all()
+                    .filter(|o| {
+                        o.status == OrderStatus::Submitted && !x.at_venue.contains(&o.spec.id)
+                    })
+                    .map(|o| o.spec.id)
+                    .collect();
+                for id in ids {
+                    if x.at_venue.contains(&id) {
+                        x.outbound.push(Command::Cancel { id });
+                    } else {
+                        self.orders.cancel(id, ts, &mut self.events);
+                    }
+                }
+                for id in held {
+                    self.orders.cancel(id, ts, &mut self.events);
+                }
+                self.sync_external();
+            }
+            Command::Modify {
+                id,
+                qty,
+                px,
+                trigger,
+            } => {
+                if x.at_venue.contains(&id) {
+                    x.outbound.push(Command::Modify {
+                        id,
+                        qty,
+                        px,
+                        trigger,
+                    });
+                } else {
+                    let mark = self.orders.get(id).and_then(|o| self.mark(o.spec.side));
+                    self.orders
+                        .modify(id, qty, px, trigger, ts, mark, &mut self.events);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Bring the venue in line with the order manager (the emulator): legs it released are sent,
+    /// orders it closed while they work at the venue are canceled there; then the strategy's
+    /// view of the working orders.
+    fn sync_external(&mut self) {
+        let Some(x) = self.ext.as_mut() else {
+            return;
+        };
+        for &id in self.orders.working_ids(0) {
+            if !x.at_venue.contains(&id)
+                && let Some(o) = self.orders.get(id)
+            {
+                let mut spec = o.spec.clone();
+                spec.qty = o.leaves();
+                x.at_venue.insert(id);
+                x.outbound.push(Command::Submit(spec));
+            }
+        }
+        let closed: Vec<OrderId> = x
+            .at_venue
+            .iter()
+            .copied()
+            .filter(|id| self.orders.get(*id).is_none_or(|o| o.status.is_closed()))
+            .collect();
+        for id in closed {
+            // still at the venue until it reports the close: a cancel asked once
+            if !x
+                .outbound
+                .iter()
+                .any(|c| matches!(c, Command::Cancel { id: i } if *i == id))
+            {
+                x.outbound.push(Command::Cancel { id });
+            }
+            x.at_venue.remove(&id);
+        }
+        x.working.clear();
+        for &id in self.orders.working_ids(0) {
+            if let Some(o) = self.orders.get(id) {
+                x.working.push(Working {
+                    id,
+                    side: o.spec.side,
+                    px: o.spec.kind.limit_px(),
+                    leaves: o.leaves(),
+                    queue: Default::default(),
+                });
+            }
+        }
+    }
+
+    /// The commands waiting for the execution client (a real venue), oldest first.
+    pub fn take_outbound(&mut self) -> Vec<Command> {
+        self.ext
+            .as_mut()
+            .map(ExternalVenue::take)
+            .unwrap_or_default()
+    }
+
+    /// Carry out `c` at once at the engine's clock, past the risk engine and without latency:
+    /// the venue's own side (the local exchange places its clients' orders on the simulated
+    /// matcher this way). An error with a real venue behind the engine.
+    pub fn execute_now(&mut self, c: Command) -> CoreResult<()> {
+        if self.ext.is_some() {
+            return Err(CoreError::InvalidArgument {
+                name: "place",
+                reason: "this session trades on a real venue".into(),
+            });
+        }
+        let ts = self.clock.max(0);
+        self.execute(c, ts)?;
+        self.deliver_pending(ts)
+    }
+
+    /// The real venue's side of the engine (None: the simulated matcher).
+    pub fn external(&self) -> Option<&ExternalVenue> {
+        self.ext.as_ref()
+    }
+
+    /// Apply what a real venue reported about an order (the live node's execution client), at
+    /// the engine's clock: the order's state, a fill into the account (a repeated trade id is
+    /// ignored), the strategy's `on_fill`, then the emulator's follow-ups (released legs sent,
+    /// closed ones canceled), the risk sync and the delivery of events. Returns false when the
+    /// report changed nothing (repeated, or about an order the engine does not know).
+    pub fn venue_report(&mut self, r: VenueReport) -> CoreResult<bool> {
+        if self.ext.is_none() {
+            return Err(CoreError::InvalidArgument {
+                name: "venue report",
+                reason: "this session trades on the simulated venue".into(),
+            });
+        }
+        let ts = self.clock.max(0);
+        let id = r.id();
+        let known = self.orders.get(id).is_some();
+        let mut fill_done: Option<Fill> = None;
+        let changed = match r {
+            VenueReport::Accepted { .. } => {
+                let mark = self.orders.get(id).and_then(|o| self.mark(o.spec.side));
+                self.orders.accept_at_venue(id, ts, mark, &mut self.events)
+            }
+            VenueReport::Rejected { .. } => {
+                self.close_at_venue(id);
+                self.orders
+                    .reject_at_venue(id, Reason::VenueRejected, ts, &mut self.events)
+            }
+            VenueReport::Canceled { requested, .. } => {
+                self.close_at_venue(id);
+                let open = self.orders.get(id).is_some_and(|o| !o.status.is_closed());
+                if open {
+                    if requested {
+                        self.orders.cancel(id, ts, &mut self.events);
+                    } else {
+                        self.orders
+                            .cancel_with(id, Reason::VenueCanceled, ts, &mut self.events);
+                    }
+                }
+                open
+            }
+            VenueReport::Expired { .. } => {
+                self.close_at_venue(id);
+                let open = self.orders.get(id).is_some_and(|o| o.status.is_working());
+                self.orders.expire(id, ts, &mut self.events);
+                open
+            }
+            VenueReport::Triggered { .. } => {
+                // a conditional (a trigger price, or a trailing stop) not triggered yet
+                let waiting = self.orders.get(id).is_some_and(|o| {
+                    o.status == OrderStatus::Accepted
+                        && !matches!(o.spec.kind, OrderKind::Market | OrderKind::Limit { .. })
+                });
+                if waiting {
+                    self.orders.trigger(id, ts, &mut self.events);
+                }
+                waiting
+            }
+            VenueReport::Amended {
+                qty, px, trigger, ..
+            } => {
+                let mark = self.orders.get(id).and_then(|o| self.mark(o.spec.side));
+                let before = self.events.len();
+                self.orders
+                    .modify(id, qty, px, trigger, ts, mark, &mut self.events);
+                self.events.len() > before
+            }
+            VenueReport::Fill {
+                px,
+                qty,
+                fee,
+                liquidity,
+                trade_id,
+                ..
+            } => {
+                let Some(inst) = self.inst.clone() else {
+                    return Err(CoreError::InvalidArgument {
+                        name: "venue report",
+                        reason: "a fill before the instrument is known (no market data yet)".into(),
+                    });
+                };
+                let x = self.ext.as_mut().expect("external venue");
+                if qty <= 0 || !x.first_time(&trade_id) {
+                    x.ignored += 1;
+                    return Ok(false);
+                }
+                let fill = match self.orders.get(id) {
+                    Some(o) if o.status.is_working() || o.status == OrderStatus::Submitted => {
+                        if o.status == OrderStatus::Submitted {
+                            // the fill outran the acknowledgement
+                            let mark = self.mark(o.spec.side);
+                            self.orders.accept_at_venue(id, ts, mark, &mut self.events);
+                        }
+                        let o = self.orders.get(id).expect("known order");
+                        let exit = crate::portfolio::Exit::of(&o.spec.kind, o.parent.is_some());
+                        let q = qty.min(o.leaves());
+                        self.orders.apply_fill(
+                            id,
+                            px,
+                            q,
+                            liquidity,
+                            fee,
+                            ts,
+                            &mut self.fills,
+                            &mut self.events,
+                        );
+                        let fill = self.fills.last().cloned().expect("the fill just applied");
+                        self.portfolio.apply_exit(&inst, &fill, exit);
+                        fill
+                    }
+                    o => {
+                        // closed here already (an emulated cancel on its way), or unknown to
+                        // the engine: the venue's fill is the truth for the account
+                        let side = match o {
+                            Some(o) => o.spec.side,
+                            None => {
+                                let x = self.ext.as_mut().expect("external venue");
+                                x.ignored += 1;
+                                x.seen.remove(&trade_id);
+                                return Ok(false);
+                            }
+                        };
+                        let fill = Fill {
+                            ts,
+                            order_id: id,
+                            instrument: 0,
+                            side,
+                            px,
+                            qty,
+                            fee,
+                            liquidity,
+                            liquidation: false,
+                        };
+                        self.fills.push(fill.clone());
+                        self.portfolio
+                            .apply_exit(&inst, &fill, crate::portfolio::Exit::Signal);
+                        self.ext.as_mut().expect("external venue").late_fills += 1;
+                        fill
+                    }
+                };
+                let x = self.ext.as_mut().expect("external venue");
+                x.trade_ids.resize(self.fills.len() - 1, String::new());
+                x.trade_ids.push(trade_id);
+                if self.orders.get(id).is_some_and(|o| o.status.is_closed()) {
+                    self.close_at_venue(id);
+                }
+                self.report.fees += fill.fee;
+                self.report.fills += 1;
+                self.report.volume += fill.qty;
+                match fill.liquidity {
+                    Liquidity::Maker => self.report.maker_fills += 1,
+                    Liquidity::Taker => self.report.taker_fills += 1,
+                }
+                fill_done = Some(fill);
+                true
+            }
+        };
+        if !known {
+            self.ext.as_mut().expect("external venue").ignored += 1;
+        }
+        self.sync_external();
+        if let Some(fill) = fill_done {
+            self.call(ts, |s, v, o| s.on_fill(v, &fill, o))?;
+        }
+        exec::risk_sync(self, ts)?;
+        self.deliver_pending(ts)?;
+        Ok(changed)
+    }
+
+    /// The venue closed `id`: it is no longer there (nothing to cancel).
+    fn close_at_venue(&mut self, id: OrderId) {
+        if let Some(x) = self.ext.as_mut() {
+            x.at_venue.remove(&id);
+            x.outbound
+                .retain(|c| !matches!(c, Command::Cancel { id: i } if *i == id));
         }
     }
 
@@ -1719,19 +2091,29 @@ impl<S: L2Strategy> L2Backtest<S> {
         self.deliver_pending(ts)
     }
 
-    fn set_timer(&mut self, name: String, interval: i64, start: Option<i64>, ts: i64) -> CoreResult<()> {
+    fn set_timer(
+        &mut self,
+        name: String,
+        interval: i64,
+        start: Option<i64>,
+        ts: i64,
+    ) -> CoreResult<()> {
         if interval < 0 || (interval == 0 && start.is_none()) {
             return Err(CoreError::InvalidArgument {
                 name: "timer",
-                reason: format!("{name}: the interval must be > 0 (an alert needs its time), got {interval} ns"),
+                reason: format!(
+                    "{name}: the interval must be > 0 (an alert needs its time), got {interval} ns"
+                ),
             });
         }
         let next = match start {
             Some(t) => t,
-            None => ts.checked_add(interval).ok_or_else(|| CoreError::InvalidArgument {
-                name: "timer",
-                reason: format!("{name}: the interval {interval} ns overflows the clock"),
-            })?,
+            None => ts
+                .checked_add(interval)
+                .ok_or_else(|| CoreError::InvalidArgument {
+                    name: "timer",
+                    reason: format!("{name}: the interval {interval} ns overflows the clock"),
+                })?,
         };
         self.timers.retain(|t| t.name != name);
         self.timer_seq += 1;
@@ -1787,7 +2169,11 @@ impl<S: L2Strategy> L2Backtest<S> {
 
     /// The run's clock (the latest event time; 0 before the first event).
     pub fn clock(&self) -> i64 {
-        if self.clock == i64::MIN { 0 } else { self.clock }
+        if self.clock == i64::MIN {
+            0
+        } else {
+            self.clock
+        }
     }
 
     /// The counts so far (final figures come with [`finish`](Self::finish)).
@@ -1838,7 +2224,8 @@ impl<S: L2Strategy> L2Backtest<S> {
     pub fn operator_cancel_all(&mut self, reason: &str) -> CoreResult<Vec<OrderId>> {
         let ts = self.clock();
         let ids = exec::cancel_strategy_orders(self, ts, None)?;
-        self.risk.record_action(ts, "cancel_all", "operator", reason, &ids);
+        self.risk
+            .record_action(ts, "cancel_all", "operator", reason, &ids);
         exec::risk_sync(self, ts)?;
         self.deliver_pending(ts)?;
         Ok(ids)
@@ -1846,12 +2233,16 @@ impl<S: L2Strategy> L2Backtest<S> {
 
     /// An operator's flatten: cancel-all, then a reduce-only market order closing the position
     /// (audited as "flatten"); returns (canceled ids, the flattening order's id when one went).
-    pub fn operator_flatten(&mut self, reason: &str) -> CoreResult<(Vec<OrderId>, Option<OrderId>)> {
+    pub fn operator_flatten(
+        &mut self,
+        reason: &str,
+    ) -> CoreResult<(Vec<OrderId>, Option<OrderId>)> {
         let ts = self.clock();
         let ids = exec::cancel_strategy_orders(self, ts, None)?;
         let order = exec::flatten(self, ts)?.first().copied();
         let touched: Vec<u64> = ids.iter().copied().chain(order).collect();
-        self.risk.record_action(ts, "flatten", "operator", reason, &touched);
+        self.risk
+            .record_action(ts, "flatten", "operator", reason, &touched);
         exec::risk_sync(self, ts)?;
         self.deliver_pending(ts)?;
         Ok((ids, order))

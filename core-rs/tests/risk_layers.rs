@@ -1354,9 +1354,18 @@ fn every_layer_saves_and_loads_its_state() {
     h.load(&saved).unwrap();
     assert_eq!(h.save(), saved);
     assert_eq!(h.wish(), wish(TradingState::Reducing, RiskReason::Drawdown));
-    assert_eq!(h.check(&buy(1), &w.view()), Verdict::Veto(RiskReason::Drawdown));
-    let e = drawdown(0.1, 0.3, None).load(&saved).unwrap_err().to_string();
-    assert!(e.contains("checkpoint: layer \"dd\"") && e.contains("configuration"), "{e}");
+    assert_eq!(
+        h.check(&buy(1), &w.view()),
+        Verdict::Veto(RiskReason::Drawdown)
+    );
+    let e = drawdown(0.1, 0.3, None)
+        .load(&saved)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("checkpoint: layer \"dd\"") && e.contains("configuration"),
+        "{e}"
+    );
 
     // the panic layer's spread window, and a confidence layer that judged nothing yet (NaN)
     let mut p = panic_layer(PanicConfig {
@@ -1375,7 +1384,10 @@ fn every_layer_saves_and_loads_its_state() {
     assert_eq!(q.spread_median(0), p.spread_median(0));
     let c = confidence(0.5);
     let text = c.save().to_string();
-    assert!(text.contains("\"NaN\""), "a NaN is written as a string: {text}");
+    assert!(
+        text.contains("\"NaN\""),
+        "a NaN is written as a string: {text}"
+    );
     let mut d = confidence(0.5);
     d.load(&serde_json::from_str(&text).unwrap()).unwrap();
     assert_eq!(d.save(), c.save());

@@ -1058,7 +1058,13 @@ class LiveSession:
         leverage: float = 1.0,
         maintenance_margin: float = 0.005,
         capacity: int = 65_536,
-    ) -> Self: ...
+        venue: str = "sim",
+        idle: bool = False,
+    ) -> Self:
+        """``venue="external"``: orders go to a real venue through the node's execution client
+        (``take_commands``) and its reports come back through ``report``; ``idle=True``: no
+        strategy (the local exchange's matching sessions, driven by ``place`` / ``cancel``)."""
+
     def push_line(self, line: str) -> bool:
         """Push one recorded line; False when the ring is full (push it again after ``pump``)."""
     def push_batch(self, batch: LineBatch, start: int = 0) -> int:
@@ -1142,6 +1148,26 @@ class LiveSession:
         """trading_state, manual_state, manual_source, manual_reason, layers (state by name)."""
     def record_action(self, kind: str, source: str, reason: str, orders: Sequence[int] = ...) -> None:
         """Append an audit entry (reconciliation's adjustments)."""
+    def take_commands(self) -> list[dict[str, Any]]:
+        """The commands waiting for the execution client (``venue="external"``), oldest first:
+        ``op`` ("submit", "cancel", "modify"), ``order_id``, ``symbol``; a submit's ``side``,
+        ``kind``, ``qty``, ``price``, ``trigger``, ``trail``, ``trail_type``, ``activation``, ``tif``,
+        ``expire_ns``, ``post_only``, ``reduce_only`` (decimals as exact strings). Contingent lists
+        are emulated: each leg leaves when the engine releases it, a leg it closes is canceled."""
+    def report(self, kind: str, order_id: int, *, price: str | None = None, qty: str | None = None,
+               fee: str | None = None, liquidity: str | None = None, trade_id: str | None = None,
+               requested: bool = True, trigger: str | None = None) -> bool:
+        """Apply a real venue's report on ``order_id``: "accepted", "rejected", "canceled",
+        "expired", "triggered", "amended" or "fill" (price, qty, fee in quote, liquidity,
+        the venue's trade_id: a repeated one is ignored). False when nothing changed, or before
+        any market data (hold it and apply it later)."""
+    def venue_stats(self) -> dict[str, Any] | None:
+        """A real venue's counters: at_venue (ids), late_fills, ignored, pending; None on the sim venue."""
+    def place(self, request: Any, order_id: int) -> None:
+        """The venue's side (local exchange): place a ``trader.orders.OrderRequest`` as ``order_id``
+        on the simulated matcher at once (no latency, no risk engine)."""
+    def cancel(self, order_id: int) -> bool:
+        """The venue's side: cancel ``order_id`` at once; True when it was open."""
     def finish(self) -> dict[str, Any]:
         """End the run; the report of :func:`run_l2_backtest`."""
 

@@ -596,6 +596,10 @@ pub enum Reason {
     Liquidation,
     /// A market order found nothing to trade against (empty book side).
     NoLiquidity,
+    /// A real venue (an exchange adapter) refused the order; its message is in the session's log.
+    VenueRejected,
+    /// A real venue canceled the order on its own initiative (not at the trader's request).
+    VenueCanceled,
     /// The risk engine refused it, for this reason (its code is `RiskReason::code`).
     Risk(super::reason::RiskReason),
 }
@@ -629,6 +633,8 @@ impl Reason {
             }
             Self::Liquidation => "liquidated",
             Self::NoLiquidity => "no liquidity to trade against",
+            Self::VenueRejected => "rejected by the venue",
+            Self::VenueCanceled => "canceled by the venue",
             Self::Risk(r) => r.as_str(),
         }
     }
@@ -662,6 +668,8 @@ impl Reason {
             Self::InsufficientHoldings => "insufficient_holdings",
             Self::Liquidation => "liquidation",
             Self::NoLiquidity => "no_liquidity",
+            Self::VenueRejected => "venue_rejected",
+            Self::VenueCanceled => "venue_canceled",
             Self::Risk(r) => r.code(),
         }
     }
@@ -669,7 +677,7 @@ impl Reason {
 
 impl Reason {
     /// Every reason but `Risk(_)` (those are [`super::reason::RiskReason::ALL`]).
-    pub const PLAIN: [Reason; 24] = [
+    pub const PLAIN: [Reason; 26] = [
         Self::UnknownInstrument,
         Self::NonPositiveQuantity,
         Self::QuantityNotMultipleOfLot,
@@ -694,6 +702,8 @@ impl Reason {
         Self::InsufficientHoldings,
         Self::Liquidation,
         Self::NoLiquidity,
+        Self::VenueRejected,
+        Self::VenueCanceled,
     ];
 
     /// The static code equal to `code` (a [`Reason::code`] or a risk code), None if none is.

@@ -1228,6 +1228,45 @@ impl Orders {
         }
     }
 
+    /// A real venue accepted the order (an exchange adapter's report): it is working from now
+    /// on, whatever the local checks would say (the venue decided). False when it is not
+    /// waiting for an acknowledgement (already working or closed: a repeated or late report).
+    pub fn accept_at_venue(
+        &mut self,
+        id: OrderId,
+        ts: i64,
+        mark: Option<i64>,
+        events: &mut Vec<OrderEvent>,
+    ) -> bool {
+        if self.all.get(&id).map(|o| o.status) != Some(OrderStatus::Submitted) {
+            return false;
+        }
+        self.make_working(id, ts, mark, events);
+        true
+    }
+
+    /// A real venue refused the order (sent, never working): `Rejected` with `reason`. False
+    /// when the order is unknown or closed already.
+    pub fn reject_at_venue(
+        &mut self,
+        id: OrderId,
+        reason: Reason,
+        ts: i64,
+        events: &mut Vec<OrderEvent>,
+    ) -> bool {
+        if !self.all.get(&id).is_some_and(|o| !o.status.is_closed()) {
+            return false;
+        }
+        self.close(
+            id,
+            OrderStatus::Rejected,
+            OrderEventKind::Rejected(reason),
+            ts,
+            events,
+        );
+        true
+    }
+
     /// Time in force ran out (GTD / DAY).
     pub fn expire(&mut self, id: OrderId, ts: i64, events: &mut Vec<OrderEvent>) {
         if self.all.get(&id).is_some_and(|o| o.status.is_working()) {

@@ -33,6 +33,8 @@ use crate::risk::{StateChange, TradingState};
 enum LiveStrategy {
     Py(PyStrategy),
     Native(NativeMm),
+    /// No strategy: the session only matches what the venue's side places (the local exchange).
+    Idle,
 }
 
 impl L2Strategy for LiveStrategy {
@@ -40,48 +42,62 @@ impl L2Strategy for LiveStrategy {
         match self {
             Self::Py(s) => s.wants(),
             Self::Native(s) => s.wants(),
+            Self::Idle => Wants {
+                book: false,
+                trades: false,
+                quotes: false,
+                bars: false,
+                events: false,
+            },
         }
     }
     fn on_elapse(&mut self, v: &L2View<'_>, o: &mut Outbox) -> CoreResult<()> {
         match self {
             Self::Py(s) => s.on_elapse(v, o),
             Self::Native(s) => s.on_elapse(v, o),
+            Self::Idle => Ok(()),
         }
     }
     fn on_trade(&mut self, v: &L2View<'_>, t: &TradePrint, o: &mut Outbox) -> CoreResult<()> {
         match self {
             Self::Py(s) => s.on_trade(v, t, o),
             Self::Native(s) => s.on_trade(v, t, o),
+            Self::Idle => Ok(()),
         }
     }
     fn on_quote(&mut self, v: &L2View<'_>, q: &TopOfBook, o: &mut Outbox) -> CoreResult<()> {
         match self {
             Self::Py(s) => s.on_quote(v, q, o),
             Self::Native(s) => s.on_quote(v, q, o),
+            Self::Idle => Ok(()),
         }
     }
     fn on_bar(&mut self, v: &L2View<'_>, b: &Bar, o: &mut Outbox) -> CoreResult<()> {
         match self {
             Self::Py(s) => s.on_bar(v, b, o),
             Self::Native(s) => s.on_bar(v, b, o),
+            Self::Idle => Ok(()),
         }
     }
     fn on_fill(&mut self, v: &L2View<'_>, f: &Fill, o: &mut Outbox) -> CoreResult<()> {
         match self {
             Self::Py(s) => s.on_fill(v, f, o),
             Self::Native(s) => s.on_fill(v, f, o),
+            Self::Idle => Ok(()),
         }
     }
     fn on_event(&mut self, v: &L2View<'_>, e: &OrderEvent, o: &mut Outbox) -> CoreResult<()> {
         match self {
             Self::Py(s) => s.on_event(v, e, o),
             Self::Native(s) => s.on_event(v, e, o),
+            Self::Idle => Ok(()),
         }
     }
     fn on_timer(&mut self, v: &L2View<'_>, n: &str, ts: i64, o: &mut Outbox) -> CoreResult<()> {
         match self {
             Self::Py(s) => s.on_timer(v, n, ts, o),
             Self::Native(s) => s.on_timer(v, n, ts, o),
+            Self::Idle => Ok(()),
         }
     }
     fn on_trading_state(
@@ -93,6 +109,7 @@ impl L2Strategy for LiveStrategy {
         match self {
             Self::Py(s) => s.on_trading_state(v, c, o),
             Self::Native(s) => s.on_trading_state(v, c, o),
+            Self::Idle => Ok(()),
         }
     }
     /// A tag byte (0: Python, 1: native) and the strategy's own state.
@@ -100,6 +117,7 @@ impl L2Strategy for LiveStrategy {
         let (tag, st) = match self {
             Self::Py(s) => (0u8, s.save()?),
             Self::Native(s) => (1u8, s.save()?),
+            Self::Idle => (2u8, None),
         };
         Ok(st.map(|b| {
             let mut out = Vec::with_capacity(b.len() + 1);
@@ -112,6 +130,7 @@ impl L2Strategy for LiveStrategy {
         match (self, state.split_first()) {
             (Self::Py(s), Some((0, b))) => s.load(b),
             (Self::Native(s), Some((1, b))) => s.load(b),
+            (Self::Idle, _) => Ok(()),
             _ => Err(checkpoint_error(
                 "the checkpoint holds another kind of strategy (Python or native)".into(),
             )),
@@ -146,22 +165,68 @@ impl Journal for PyJournal {
             name: "journal",
             reason: format!("cannot encode the command: {e}"),
         })?;
-        Python::attach(|py| self.cb.bind(py).call1((kind, id, json, ts)).map(|_| ())).map_err(
-            |e| {
-                let msg = e.to_string();
-                *self.error.borrow_mut() = Some(e);
-                CoreError::InvalidArgument {
-                    name: "journal",
-                    reason: msg,
-                }
-            },
-        )
+        Python::attach(|py| self.cb.bind(py).call1((kind, id, json, ts)).map(|_| ())).map_err(|e| {
+            let msg = e.to_string();
+            *self.error.borrow_mut() = Some(e);
+            CoreError::InvalidArgument {
+                name: "journal",
+                reason: msg,
+            }
+        })
     }
 }
 
 /// Exact decimal text of a raw value at `dp` decimals.
 fn dec(raw: i128, dp: u8) -> String {
     format_fixed(raw, dp as u32)
+}
+
+/// A decimal string at `dp` decimals as a raw value (exact; more decimals are an error).
+fn parse_dec(text: &str, dp: u8, name: &'static str) -> PyResult<i64> {
+    Ok(crate::data::decimal::parse_fixed(text.trim(), dp, name)?)
+}
+
+/// A decimal string of the quote currency as money (1e-18 units; a sign allowed, up to 18
+/// decimals).
+fn parse_money(text: &str) -> PyResult<i128> {
+    let bad = || -> PyErr {
+        CoreError::InvalidArgument {
+            name: "fee",
+            reason: format!(
+                "must be a decimal number with at most {MONEY_DP} decimals, got {text:?}"
+            ),
+        }
+        .into()
+    };
+    let t = text.trim();
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    if (int.is_empty() && frac.is_empty())
+        || frac.len() > MONEY_DP as usize
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let scale = 10i128.pow(MONEY_DP);
+    let i: i128 = if int.is_empty() {
+        0
+    } else {
+        int.parse().map_err(|_| bad())?
+    };
+    let f: i128 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse::<i128>().map_err(|_| bad())? * 10i128.pow(MONEY_DP - frac.len() as u32)
+    };
+    let v = i
+        .checked_mul(scale)
+        .and_then(|v| v.checked_add(f))
+        .ok_or_else(bad)?;
+    Ok(if neg { -v } else { v })
 }
 
 /// Money (1e-18 of the quote currency) as exact decimal text.
@@ -239,7 +304,11 @@ impl PyLiveSession {
     /// A core error, the journal's own exception (as raised), or the strategy's own exception
     /// when it raised.
     fn error(&self, py: Python<'_>, e: CoreError) -> PyErr {
-        if let Some(je) = self.journal_error.as_ref().and_then(|s| s.borrow_mut().take()) {
+        if let Some(je) = self
+            .journal_error
+            .as_ref()
+            .and_then(|s| s.borrow_mut().take())
+        {
             return je;
         }
         match self.error.as_ref().and_then(|s| s.borrow_mut().take()) {
@@ -258,6 +327,91 @@ impl PyLiveSession {
         })
     }
 
+    /// A fill's trade id: the venue's own behind a real venue, else "F" + its index.
+    fn trade_id_of(&self, index: usize) -> String {
+        self.inner
+            .as_ref()
+            .and_then(|l| l.engine().external())
+            .and_then(|x| x.trade_ids.get(index))
+            .filter(|t| !t.is_empty())
+            .cloned()
+            .unwrap_or_else(|| trade_id(index))
+    }
+
+    /// A command for the execution client, as a dict (decimals as exact strings).
+    fn command_dict<'py>(&self, py: Python<'py>, c: &Command) -> PyResult<Bound<'py, PyDict>> {
+        use crate::model::order::{OrderKind as K, TrailingOffset as T};
+        let (pdp, sdp) = (self.inst.price_dp, self.inst.size_dp);
+        let d = PyDict::new(py);
+        let px = |v: i64| dec(v as i128, pdp);
+        match c {
+            Command::Submit(spec) => {
+                d.set_item("op", "submit")?;
+                d.set_item("order_id", spec.id)?;
+                d.set_item("symbol", self.inst.symbol.as_str())?;
+                d.set_item("side", spec.side.as_str().to_ascii_lowercase())?;
+                d.set_item("kind", spec.kind.as_str().to_ascii_lowercase())?;
+                d.set_item("qty", dec(spec.qty as i128, sdp))?;
+                d.set_item("price", spec.kind.limit_px().map(px))?;
+                d.set_item("trigger", spec.kind.trigger_px().map(px))?;
+                let (trail, trail_type, activation) = match spec.kind {
+                    K::TrailingStopMarket { offset, activation }
+                    | K::TrailingStopLimit {
+                        offset, activation, ..
+                    } => {
+                        let (v, t) = match offset {
+                            T::Price(p) => (px(p), "price"),
+                            T::Bps(b) => (format_fixed(b.0 as i128, 6), "bps"),
+                            T::Ticks(n) => (n.to_string(), "ticks"),
+                        };
+                        (Some(v), Some(t), activation.map(px))
+                    }
+                    _ => (None, None, None),
+                };
+                d.set_item("trail", trail)?;
+                d.set_item("trail_type", trail_type)?;
+                d.set_item("activation", activation)?;
+                d.set_item("tif", spec.tif.as_str())?;
+                d.set_item(
+                    "expire_ns",
+                    match spec.tif {
+                        crate::model::order::TimeInForce::Gtd { expire_ts } => Some(expire_ts),
+                        _ => None,
+                    },
+                )?;
+                d.set_item("post_only", spec.post_only)?;
+                d.set_item("reduce_only", spec.reduce_only)?;
+            }
+            Command::Cancel { id } => {
+                d.set_item("op", "cancel")?;
+                d.set_item("order_id", *id)?;
+                d.set_item("symbol", self.inst.symbol.as_str())?;
+            }
+            Command::Modify {
+                id,
+                qty,
+                px: p,
+                trigger,
+            } => {
+                d.set_item("op", "modify")?;
+                d.set_item("order_id", *id)?;
+                d.set_item("symbol", self.inst.symbol.as_str())?;
+                d.set_item("qty", qty.map(|q| dec(q as i128, sdp)))?;
+                d.set_item("price", p.map(px))?;
+                d.set_item("trigger", trigger.map(px))?;
+            }
+            // the engine sends legs and cancels one by one to a real venue
+            Command::SubmitList { .. } | Command::CancelAll { .. } => {
+                return Err(CoreError::InvalidArgument {
+                    name: "command",
+                    reason: "lists and cancel-alls are emulated, never sent whole".into(),
+                }
+                .into());
+            }
+        }
+        Ok(d)
+    }
+
     fn push(&mut self, ev: FeedEvent) -> PyResult<bool> {
         Ok(self.live()?.push(ev).is_ok())
     }
@@ -270,7 +424,10 @@ impl PyLiveSession {
         d.set_item("side", o.spec.side.as_str())?;
         d.set_item("kind", o.spec.kind.as_str())?;
         d.set_item("price", o.spec.kind.limit_px().map(|p| dec(p as i128, pdp)))?;
-        d.set_item("trigger", o.spec.kind.trigger_px().map(|p| dec(p as i128, pdp)))?;
+        d.set_item(
+            "trigger",
+            o.spec.kind.trigger_px().map(|p| dec(p as i128, pdp)),
+        )?;
         d.set_item("qty", dec(o.spec.qty as i128, sdp))?;
         d.set_item("filled", dec(o.filled as i128, sdp))?;
         d.set_item("status", o.status.as_str())?;
@@ -310,7 +467,7 @@ impl PyLiveSession {
         elapse_ns = 100_000_000, maker_fee_bps = 0.0, taker_fee_bps = 0.0, qty = 0.001, max_position = 0.01,
         offset_ticks = 0, price_precision = 2, size_precision = 3, latency = None, risk = None, cash = 0.0,
         symbol = None, bar_ns = None, account = "cash", leverage = 1.0, maintenance_margin = 0.005,
-        capacity = 65_536))]
+        capacity = 65_536, venue = "sim", idle = false))]
     #[allow(clippy::too_many_arguments)] // reason: keyword arguments of one Python entry point
     fn new(
         py: Python<'_>,
@@ -335,7 +492,20 @@ impl PyLiveSession {
         leverage: f64,
         maintenance_margin: f64,
         capacity: i64,
+        venue: &str,
+        idle: bool,
     ) -> PyResult<Self> {
+        let external = match venue {
+            "sim" => false,
+            "external" => true,
+            other => {
+                return Err(CoreError::InvalidArgument {
+                    name: "venue",
+                    reason: format!("must be sim or external, got {other:?}"),
+                }
+                .into());
+            }
+        };
         let quotes = match mode {
             "quotes" => true,
             "l2" => false,
@@ -376,6 +546,7 @@ impl PyLiveSession {
         .config()?;
         cfg.price_dp = Some(pdp);
         cfg.size_dp = Some(sdp);
+        cfg.external = external;
         let inst = if quotes {
             ticks_instrument(cfg.symbol.as_deref(), pdp, sdp)?
         } else {
@@ -384,6 +555,7 @@ impl PyLiveSession {
         let log: super::risk::LayerLog = Default::default();
         let engine = risk_engine(risk.as_ref(), &inst, &log)?;
         let (strat, obj, error) = match strategy {
+            _ if idle => (LiveStrategy::Idle, None, None),
             None => (
                 LiveStrategy::Native(NativeMm::new(qty, max_position, offset_ticks)),
                 None,
@@ -796,7 +968,9 @@ impl PyLiveSession {
             .map_err(PyErr::from)?;
         self.journal_error = Some(error);
         self.journal_seq = Some(seq);
-        self.live()?.engine_mut().set_journal(Some(Box::new(journal)));
+        self.live()?
+            .engine_mut()
+            .set_journal(Some(Box::new(journal)));
         Ok(())
     }
 
@@ -804,6 +978,163 @@ impl PyLiveSession {
     #[getter]
     fn journal_next_seq(&self) -> Option<i64> {
         self.journal_seq.as_ref().map(|s| s.get())
+    }
+
+    /// The commands waiting for the execution client (a session built with
+    /// `venue="external"`), oldest first: dicts with `op` ("submit", "cancel", "modify"),
+    /// `order_id`, `symbol`, and for a submit `side`, `kind`, `qty`, `price`, `trigger`, `trail`,
+    /// `trail_type`, `activation`, `tif`, `expire_ns`, `post_only`, `reduce_only` (decimals as
+    /// exact strings). Contingent lists never leave whole: the engine holds them and sends each
+    /// leg it releases, and cancels a leg it closes.
+    fn take_commands<'py>(&mut self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let cmds = self.live()?.engine_mut().take_outbound();
+        cmds.iter().map(|c| self.command_dict(py, c)).collect()
+    }
+
+    /// Apply a real venue's report about order `order_id` (a session built with
+    /// `venue="external"`): `kind` "accepted", "rejected", "canceled" (`requested`: on the
+    /// strategy's request, else the venue's own), "expired", "triggered", "amended" (`qty`,
+    /// `price`, `trigger`), or "fill" (`price`, `qty` as decimal strings at the instrument's
+    /// precision, `fee` in the quote currency, `liquidity` "maker"/"taker", `trade_id` the
+    /// venue's: a repeated one is ignored). Runs the strategy's callbacks and the emulator's
+    /// follow-ups. True when it changed something; False for a repeated or unknown report, or
+    /// when the session has seen no market data yet (hold the report and apply it later).
+    #[pyo3(signature = (kind, order_id, *, price = None, qty = None, fee = None, liquidity = None,
+        trade_id = None, requested = true, trigger = None))]
+    #[allow(clippy::too_many_arguments)] // reason: keyword arguments of one Python entry point
+    fn report(
+        &mut self,
+        py: Python<'_>,
+        kind: &str,
+        order_id: u64,
+        price: Option<&str>,
+        qty: Option<&str>,
+        fee: Option<&str>,
+        liquidity: Option<&str>,
+        trade_id: Option<String>,
+        requested: bool,
+        trigger: Option<&str>,
+    ) -> PyResult<bool> {
+        use crate::venue::external::VenueReport as R;
+        let (pdp, sdp) = (self.inst.price_dp, self.inst.size_dp);
+        let need = |v: Option<&str>, name: &'static str| -> PyResult<String> {
+            v.map(str::to_string).ok_or_else(|| {
+                CoreError::InvalidArgument {
+                    name,
+                    reason: format!("a {kind} report needs it"),
+                }
+                .into()
+            })
+        };
+        let r = match kind {
+            "accepted" => R::Accepted { id: order_id },
+            "rejected" => R::Rejected { id: order_id },
+            "canceled" => R::Canceled {
+                id: order_id,
+                requested,
+            },
+            "expired" => R::Expired { id: order_id },
+            "triggered" => R::Triggered { id: order_id },
+            "amended" => R::Amended {
+                id: order_id,
+                qty: qty.map(|q| parse_dec(q, sdp, "qty")).transpose()?,
+                px: price.map(|p| parse_dec(p, pdp, "price")).transpose()?,
+                trigger: trigger.map(|p| parse_dec(p, pdp, "trigger")).transpose()?,
+            },
+            "fill" => R::Fill {
+                id: order_id,
+                px: parse_dec(&need(price, "price")?, pdp, "price")?,
+                qty: parse_dec(&need(qty, "qty")?, sdp, "qty")?,
+                fee: parse_money(fee.unwrap_or("0"))?,
+                liquidity: match liquidity.map(str::to_ascii_lowercase).as_deref() {
+                    Some("maker") => crate::model::order::Liquidity::Maker,
+                    Some("taker") | None => crate::model::order::Liquidity::Taker,
+                    Some(other) => {
+                        return Err(CoreError::InvalidArgument {
+                            name: "liquidity",
+                            reason: format!("must be maker or taker, got {other:?}"),
+                        }
+                        .into());
+                    }
+                },
+                trade_id: trade_id.filter(|t| !t.is_empty()).ok_or_else(|| {
+                    PyErr::from(CoreError::InvalidArgument {
+                        name: "trade_id",
+                        reason: "a fill report needs the venue's trade id".into(),
+                    })
+                })?,
+            },
+            other => {
+                return Err(CoreError::InvalidArgument {
+                    name: "kind",
+                    reason: format!(
+                        "must be accepted, rejected, canceled, expired, triggered, amended or fill, got {other:?}"
+                    ),
+                }
+                .into());
+            }
+        };
+        let res = self.live()?.engine_mut().venue_report(r);
+        match res {
+            Ok(changed) => Ok(changed),
+            Err(CoreError::InvalidArgument {
+                name: "venue report",
+                reason,
+            }) if reason.starts_with("a fill before") => Ok(false),
+            Err(e) => Err(self.error(py, e)),
+        }
+    }
+
+    /// The real venue's counters (a session built with `venue="external"`): `at_venue` (orders
+    /// there now), `late_fills` (fills of orders the engine had closed), `ignored` (repeated or
+    /// unknown reports), `pending` (commands not yet taken). None on the simulated venue.
+    fn venue_stats<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(x) = self.live_ref()?.engine().external() else {
+            return Ok(None);
+        };
+        let d = PyDict::new(py);
+        d.set_item("at_venue", x.at_venue.iter().copied().collect::<Vec<u64>>())?;
+        d.set_item("late_fills", x.late_fills)?;
+        d.set_item("ignored", x.ignored)?;
+        d.set_item("pending", x.outbound.len())?;
+        Ok(Some(d))
+    }
+
+    /// The venue's side (the local exchange): place `request` (a `trader.orders.OrderRequest`)
+    /// as order `order_id` on this session's simulated matcher at once — no latency, no risk
+    /// engine; the account's rule applies at each fill. Its events and fills show in
+    /// `events_since` / `fills_since`.
+    fn place(&mut self, py: Python<'_>, request: &Bound<'_, PyAny>, order_id: u64) -> PyResult<()> {
+        if order_id == 0 {
+            return Err(CoreError::InvalidArgument {
+                name: "order_id",
+                reason: "must be > 0".into(),
+            }
+            .into());
+        }
+        let grid = super::orders::Grid::default();
+        let spec = super::orders::spec_from_request(&grid, &self.inst, 0, request, order_id)?;
+        let r = self.live()?.engine_mut().execute_now(Command::Submit(spec));
+        r.map_err(|e| self.error(py, e))
+    }
+
+    /// The venue's side: cancel order `order_id` at once; True when it was open.
+    fn cancel(&mut self, py: Python<'_>, order_id: u64) -> PyResult<bool> {
+        let open = self
+            .live_ref()?
+            .engine()
+            .orders()
+            .get(order_id)
+            .is_some_and(|o| !o.status.is_closed());
+        if !open {
+            return Ok(false);
+        }
+        let r = self
+            .live()?
+            .engine_mut()
+            .execute_now(Command::Cancel { id: order_id });
+        r.map_err(|e| self.error(py, e))?;
+        Ok(true)
     }
 
     /// The fills from index `start` on (indices count over the session's life): each with its
@@ -817,7 +1148,7 @@ impl PyLiveSession {
         for (i, f) in fills.iter().enumerate().skip(start) {
             let d = PyDict::new(py);
             d.set_item("index", i)?;
-            d.set_item("trade_id", trade_id(i))?;
+            d.set_item("trade_id", self.trade_id_of(i))?;
             d.set_item("order_id", f.order_id)?;
             d.set_item("ts", f.ts)?;
             d.set_item("side", f.side.as_str())?;
@@ -836,7 +1167,11 @@ impl PyLiveSession {
     /// cancel_rejected), `ts`, `reason` (a code or None), `detail` (a denial's sentence or None),
     /// `trade_id` of a fill event.
     #[pyo3(signature = (start = 0))]
-    fn events_since<'py>(&self, py: Python<'py>, start: usize) -> PyResult<Vec<Bound<'py, PyDict>>> {
+    fn events_since<'py>(
+        &self,
+        py: Python<'py>,
+        start: usize,
+    ) -> PyResult<Vec<Bound<'py, PyDict>>> {
         let bt = self.live_ref()?.engine();
         let events = bt.events();
         let mut out = Vec::with_capacity(events.len().saturating_sub(start));
@@ -849,7 +1184,7 @@ impl PyLiveSession {
             d.set_item("ts", e.ts)?;
             d.set_item("reason", e.kind.reason().map(|r| r.code()))?;
             d.set_item("detail", bt.denials().detail(e))?;
-            d.set_item("trade_id", e.kind.fill_index().map(trade_id))?;
+            d.set_item("trade_id", e.kind.fill_index().map(|i| self.trade_id_of(i)))?;
             out.push(d);
         }
         Ok(out)
@@ -867,7 +1202,11 @@ impl PyLiveSession {
     /// registration order: id, side, kind, price, trigger, qty, filled, status, tif,
     /// reduce_only, post_only, reason, ts_init, ts (the last change). Unknown ids are left out.
     #[pyo3(signature = (ids = None))]
-    fn orders<'py>(&self, py: Python<'py>, ids: Option<Vec<u64>>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+    fn orders<'py>(
+        &self,
+        py: Python<'py>,
+        ids: Option<Vec<u64>>,
+    ) -> PyResult<Vec<Bound<'py, PyDict>>> {
         let orders = self.live_ref()?.engine().orders();
         match ids {
             None => orders.all().map(|o| self.order_dict(py, o)).collect(),
@@ -883,7 +1222,10 @@ impl PyLiveSession {
     /// None.
     fn order<'py>(&self, py: Python<'py>, order_id: u64) -> PyResult<Option<Bound<'py, PyDict>>> {
         let orders = self.live_ref()?.engine().orders();
-        orders.get(order_id).map(|o| self.order_dict(py, o)).transpose()
+        orders
+            .get(order_id)
+            .map(|o| self.order_dict(py, o))
+            .transpose()
     }
 
     /// The orders working at the venue now (records as `orders` gives them).
@@ -938,7 +1280,13 @@ impl PyLiveSession {
     /// Append an audit entry of `kind` (e.g. "reconcile") by `source` at the session's clock,
     /// about `orders` (reconciliation writes its adjustments with it).
     #[pyo3(signature = (kind, source, reason, orders = Vec::new()))]
-    fn record_action(&mut self, kind: &str, source: &str, reason: &str, orders: Vec<u64>) -> PyResult<()> {
+    fn record_action(
+        &mut self,
+        kind: &str,
+        source: &str,
+        reason: &str,
+        orders: Vec<u64>,
+    ) -> PyResult<()> {
         for (name, v) in [("kind", kind), ("source", source), ("reason", reason)] {
             if v.trim().is_empty() {
                 return Err(CoreError::InvalidArgument {
@@ -948,7 +1296,9 @@ impl PyLiveSession {
                 .into());
             }
         }
-        self.live()?.engine_mut().record_action(kind, source, reason, &orders);
+        self.live()?
+            .engine_mut()
+            .record_action(kind, source, reason, &orders);
         Ok(())
     }
 

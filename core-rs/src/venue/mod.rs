@@ -22,16 +22,17 @@
 //! the tick against them (buys up, sells down); maker fills have none.
 
 pub mod bars;
+pub mod external;
 pub mod fees;
 pub mod l2;
 pub mod latency;
 pub mod queue;
 pub mod slippage;
 
-pub use bars::IntrabarPath;
-pub use latency::{Latency, LatencyConfig, LatencyModel, Leg};
 pub use crate::model::orders;
 pub use crate::model::orders::{OrderList, Orders, WorkingTotals};
+pub use bars::IntrabarPath;
+pub use latency::{Latency, LatencyConfig, LatencyModel, Leg};
 
 use crate::error::{CoreError, CoreResult};
 use crate::model::fixed::{div_ceil, div_floor};

@@ -1,0 +1,102 @@
+//! The sink of a real venue: commands leave for an exchange adapter (the live node's execution
+//! client) instead of reaching the simulated matcher, and the venue's reports come back as
+//! [`VenueReport`]s that the engine applies to the same order state machine and account.
+//!
+//! The engine stays the one command path (risk, account, write-ahead, then this sink). What a
+//! venue lacks, the engine's order manager emulates, as NautilusTrader's emulator does: the legs
+//! of contingent lists (OCO, OTO, brackets) are held and released by the manager, and each
+//! released leg is sent as a plain order; a leg the manager closes (an OCO sibling filled, a
+//! parent closed without a fill, a GTD/DAY expiry) is canceled at the venue. Conditional orders
+//! are sent as themselves: the venue triggers them.
+//!
+//! The venue is the truth for fills: a fill reported for an order the manager had closed
+//! already (the emulated cancel still on its way) is applied to the account all the same and
+//! counted in [`ExternalVenue::late_fills`].
+
+use std::collections::BTreeSet;
+
+use crate::model::{Command, Liquidity, OrderId};
+use crate::venue::l2::Working;
+
+/// What a real venue reported about an order of the engine (raw prices and quantities at the
+/// instrument's precision; fees in money units).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum VenueReport {
+    /// The venue acknowledged the order: it is working there.
+    Accepted { id: OrderId },
+    /// The venue refused it (never working).
+    Rejected { id: OrderId },
+    /// Canceled at the venue (on request, or on the venue's initiative).
+    Canceled { id: OrderId, requested: bool },
+    /// Its time in force ran out at the venue.
+    Expired { id: OrderId },
+    /// A conditional order's trigger was hit at the venue.
+    Triggered { id: OrderId },
+    /// A fill with the venue's trade id (unique per venue: a repeated report is ignored).
+    Fill {
+        id: OrderId,
+        px: i64,
+        qty: i64,
+        fee: i128,
+        liquidity: Liquidity,
+        trade_id: String,
+    },
+    /// A modify the venue carried out (the fields it changed).
+    Amended {
+        id: OrderId,
+        qty: Option<i64>,
+        px: Option<i64>,
+        trigger: Option<i64>,
+    },
+}
+
+impl VenueReport {
+    /// The order the report is about.
+    pub fn id(&self) -> OrderId {
+        match self {
+            Self::Accepted { id }
+            | Self::Rejected { id }
+            | Self::Canceled { id, .. }
+            | Self::Expired { id }
+            | Self::Triggered { id }
+            | Self::Fill { id, .. }
+            | Self::Amended { id, .. } => *id,
+        }
+    }
+}
+
+/// The engine's side of a real venue: what left, what is there, which trades were applied.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct ExternalVenue {
+    /// Commands for the execution client, oldest first (taken by the node).
+    pub outbound: Vec<Command>,
+    /// Orders sent to the venue and not known closed there.
+    pub at_venue: BTreeSet<OrderId>,
+    /// The venue's trade id of each of the engine's fills (same index).
+    pub trade_ids: Vec<String>,
+    /// Trade ids applied (a repeated fill report is ignored).
+    pub seen: BTreeSet<String>,
+    /// Fills reported for orders the engine had closed already (applied to the account).
+    pub late_fills: u64,
+    /// Reports ignored: repeated fills, reports of unknown orders.
+    pub ignored: u64,
+    /// The orders working at the venue, as the strategy's view shows them (no queue position:
+    /// the venue does not tell).
+    pub working: Vec<Working>,
+}
+
+impl ExternalVenue {
+    /// Take the commands waiting for the execution client.
+    pub fn take(&mut self) -> Vec<Command> {
+        std::mem::take(&mut self.outbound)
+    }
+
+    /// Is this trade id new? (Then it is remembered.)
+    pub fn first_time(&mut self, trade_id: &str) -> bool {
+        if self.seen.contains(trade_id) {
+            return false;
+        }
+        self.seen.insert(trade_id.to_string());
+        true
+    }
+}
