@@ -192,6 +192,11 @@ LINES: list[Line] = [
     # two sessions fed event by event in one loop: "adds <= 20 us p99" is a budget line.
     Line("live_write_ahead", "pytest", "tick-to-order p99 with the SQLite write-ahead <= without + 20 us", 1.0,
          "the write-ahead adds <= 20 us p99 (issue 12)", quantile="p99", added_ns=20_000.0),
+    # Binance market data (issue 13, benches/test_bench_binance.py): the recorded usdm stream
+    # decoded in Rust into typed events (integers at the precision, every depth level parsed) vs
+    # orjson.loads into dicts of strings, same messages, paired rounds: ">= 3x orjson".
+    Line("binance_decode", "pytest", "market-data decode in Rust (typed events) vs orjson.loads (dicts), same messages", 3.0,
+         ">= 3x orjson.loads (issue 13)"),
     # Goal "<= 5 ns per update": the anchor is the batch recurrence, latency-bound at 2.2 ns a
     # value on a quiet run (it cannot get faster: bit-identity fixes its chain), so 5 ns is 0.44;
     # the line keeps its stricter 0.5 (<= 4.4 ns; measured 3.8 ns).

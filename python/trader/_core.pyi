@@ -61,6 +61,7 @@ __all__ = [
     "price_decimals",
     "crossings",
     "replay_binance_depth",
+    "decode_binance_messages",
     "L2Book",
     "read_tardis",
     "read_binance_ticks",
@@ -845,6 +846,14 @@ def replay_binance_depth(
     ``trade_volume``; ``elapsed_s`` and ``deltas_per_s``. Raises ``FileNotFoundError`` for a
     missing file and ``InvalidInputError`` for a malformed line (named ``file:line``).
     """
+
+def decode_binance_messages(lines: Sequence[str], price_precision: int, size_precision: int) -> dict[str, npt.NDArray[Any]]:
+    """Binance market-data messages (``<receive ns> <JSON>`` lines or the JSON alone: depth
+    diffs, book tickers, trades, REST snapshots) decoded in Rust into typed columns at the given
+    precision: per message ``kind`` (0 depth, 1 book ticker, 2 trade, 3 snapshot, 4 other),
+    ``recv_ns``, ``event_ms``, ``first_id``, ``last_id``, ``a``..``d`` (book ticker: bid px, bid
+    size, ask px, ask size; trade: px, size, buyer aggressor); per depth level ``level_row``,
+    ``level_side``, ``level_px``, ``level_qty``. A bad message is an error naming its index."""
 
 @final
 class L2Book:

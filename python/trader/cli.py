@@ -710,6 +710,58 @@ def _print_l2_report(report: dict) -> None:
     _console().print(table)
 
 
+@cli.group()
+def exchange() -> None:
+    """The local exchange: a sandbox that speaks a venue's protocol (no account needed)."""
+
+
+@exchange.command("serve")
+@click.option("--venue", type=click.Choice(["binance"]), default="binance", show_default=True, help="Protocol to speak.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="Port (0: any free port).")
+@click.option("--feed", default="synthetic", show_default=True, metavar="synthetic|replay:PATH", help="Market data driving the books.")
+@click.option("--feed-option", "feed_options", multiple=True, metavar="KEY=VALUE", help="Feed option, repeatable: seed=7 rate=200 symbol=BTCUSDT price=50000 (synthetic), speed=1|max lines=N (replay).")
+@click.option("--accounts", type=click.Path(dir_okay=False), help="Accounts TOML ([[account]] api_key, secret, balances); default: one funded account, its key printed.")
+@click.option("--chaos", help="Chaos spec, e.g. drop=0.01,gap=0.01,skew_ms=1500,disconnect=60s (see trader.exchange.chaos).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the chaos draws.")
+def exchange_serve(venue, host, port, feed, feed_options, accounts, chaos, seed) -> None:
+    """Serve the local exchange until interrupted."""
+    import asyncio
+
+    from trader.exceptions import InvalidInputError
+    from trader.exchange import Exchange
+
+    opts = {}
+    for item in feed_options:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInputError(f"--feed-option: expected KEY=VALUE, got {item!r}")
+        opts[key.strip()] = value.strip()
+    ex = Exchange(venue, feed, opts, accounts, chaos, seed)
+
+    async def serve() -> None:
+        try:
+            bound = await ex.start(host, port)
+        except OSError as e:
+            raise InvalidInputError(f"--port: cannot listen on {host}:{port}: {e.strerror or e}") from None
+        line = (f"trader exchange ({venue}, {ex.feed.describe()}): rest http://{host}:{bound} "
+                f"spot streams ws://{host}:{bound}/spot usdm streams ws://{host}:{bound}/usdm "
+                f"ws-api ws://{host}:{bound}/ws-api/v3")
+        if accounts is None:
+            line += f" api_key {ex.accounts[0].api_key} secret {ex.accounts[0].secret}"
+        click.echo(line)
+        sys.stdout.flush()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await ex.stop()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        pass
+
+
 def run(argv: list[str] | None = None) -> None:
     """The process entry point (the ``trader`` command, ``python -m trader``): :func:`main`, then
     the exit code is handed to the OS without interpreter finalization.

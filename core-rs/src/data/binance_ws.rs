@@ -442,3 +442,140 @@ mod tests {
         }
     }
 }
+
+/// Kinds of a [`Decoded`] event.
+pub mod kind {
+    pub const DEPTH: u8 = 0;
+    pub const BOOK_TICKER: u8 = 1;
+    pub const TRADE: u8 = 2;
+    pub const SNAPSHOT: u8 = 3;
+    pub const OTHER: u8 = 4;
+}
+
+/// Binance market-data messages decoded into typed columns: one row per message (kind,
+/// receive time, exchange time, update ids, for quotes and trades the prices and sizes), and
+/// the depth levels of every diff or snapshot in flat columns (row, side 0 bid / 1 ask, price,
+/// size), prices and sizes as integers at the given precision.
+#[derive(Debug, Default, Clone)]
+pub struct Decoded {
+    pub kind: Vec<u8>,
+    pub recv_ns: Vec<i64>,
+    /// Event/trade time (ms); 0 when the message has none.
+    pub event_ms: Vec<i64>,
+    /// `U` / `u` of a diff; the update id of a book ticker; the last id of a snapshot; a trade's id.
+    pub first_id: Vec<i64>,
+    pub last_id: Vec<i64>,
+    /// Book ticker: bid price, bid size, ask price, ask size; trade: price, size, 1 if the
+    /// buyer was the aggressor (else 0), 0. Zeros for the other kinds.
+    pub a: Vec<i64>,
+    pub b: Vec<i64>,
+    pub c: Vec<i64>,
+    pub d: Vec<i64>,
+    pub level_row: Vec<u32>,
+    pub level_side: Vec<u8>,
+    pub level_px: Vec<i64>,
+    pub level_qty: Vec<i64>,
+}
+
+impl Decoded {
+    fn levels_of(&mut self, row: u32, side: u8, raw: &RawValue, pdp: u8, sdp: u8) -> CoreResult<()> {
+        for lv in levels(raw) {
+            let (p, q) = lv?;
+            self.level_row.push(row);
+            self.level_side.push(side);
+            self.level_px.push(super::decimal::parse_fixed(p, pdp, "price")?);
+            self.level_qty.push(super::decimal::parse_fixed(q, sdp, "size")?);
+        }
+        Ok(())
+    }
+
+    /// Decode one line (`<receive ns> <JSON>`, or the JSON alone with receive time 0) and
+    /// append it.
+    pub fn push_line(&mut self, line: &str, pdp: u8, sdp: u8) -> CoreResult<()> {
+        let line = line.trim_end_matches(['\n', '\r']);
+        let (recv_ns, json) = match line.split_once(' ') {
+            Some((ts, json)) if !ts.starts_with('{') => (
+                ts.parse()
+                    .map_err(|_| err(format!("bad receive timestamp {ts:?}")))?,
+                json.trim_start(),
+            ),
+            _ => (0, line),
+        };
+        let row = self.kind.len() as u32;
+        let px = |s: &str| super::decimal::parse_fixed(s, pdp, "price");
+        let qty = |s: &str| super::decimal::parse_fixed(s, sdp, "size");
+        let (k, ev, first, last, cols) = match decode_json(json)? {
+            WsMessage::Depth(d) => {
+                self.levels_of(row, 0, d.bids, pdp, sdp)?;
+                self.levels_of(row, 1, d.asks, pdp, sdp)?;
+                (
+                    kind::DEPTH,
+                    d.transact_time.unwrap_or(d.event_time),
+                    d.first_update_id as i64,
+                    d.final_update_id as i64,
+                    [0; 4],
+                )
+            }
+            WsMessage::BookTicker(t) => (
+                kind::BOOK_TICKER,
+                t.transact_time.or(t.event_time).unwrap_or(0),
+                t.update_id as i64,
+                t.update_id as i64,
+                [px(t.bid_px)?, qty(t.bid_qty)?, px(t.ask_px)?, qty(t.ask_qty)?],
+            ),
+            WsMessage::Trade(t) => (
+                kind::TRADE,
+                t.trade_time,
+                t.id.unwrap_or(0),
+                t.id.unwrap_or(0),
+                [px(t.px)?, qty(t.qty)?, i64::from(!t.buyer_is_maker), 0],
+            ),
+            WsMessage::Snapshot(s) => {
+                self.levels_of(row, 0, s.bids, pdp, sdp)?;
+                self.levels_of(row, 1, s.asks, pdp, sdp)?;
+                (
+                    kind::SNAPSHOT,
+                    0,
+                    s.last_update_id as i64,
+                    s.last_update_id as i64,
+                    [0; 4],
+                )
+            }
+            WsMessage::Other { .. } => (kind::OTHER, 0, 0, 0, [0; 4]),
+        };
+        self.kind.push(k);
+        self.recv_ns.push(recv_ns);
+        self.event_ms.push(ev);
+        self.first_id.push(first);
+        self.last_id.push(last);
+        self.a.push(cols[0]);
+        self.b.push(cols[1]);
+        self.c.push(cols[2]);
+        self.d.push(cols[3]);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod decoded_tests {
+    use super::*;
+
+    #[test]
+    fn lines_decode_into_typed_columns() {
+        let mut d = Decoded::default();
+        d.push_line(r#"5 {"stream":"btcusdt@bookTicker","data":{"u":7,"b":"100.10","B":"1.500","a":"100.20","A":"0.001"}}"#, 2, 3).unwrap();
+        d.push_line(r#"6 {"stream":"btcusdt@trade","data":{"e":"trade","E":1,"T":2,"s":"BTCUSDT","t":99,"p":"100.15","q":"0.250","m":true}}"#, 2, 3).unwrap();
+        d.push_line(r#"{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":3,"s":"BTCUSDT","U":10,"u":12,"b":[["100.00","1.000"]],"a":[["100.30","0.000"],["100.40","2.000"]]}}"#, 2, 3).unwrap();
+        d.push_line(r#"8 {"lastUpdateId":9,"bids":[["99.00","1.000"]],"asks":[]}"#, 2, 3).unwrap();
+        assert_eq!(d.kind, vec![kind::BOOK_TICKER, kind::TRADE, kind::DEPTH, kind::SNAPSHOT]);
+        assert_eq!(d.recv_ns, vec![5, 6, 0, 8]);
+        assert_eq!((d.a[0], d.b[0], d.c[0], d.d[0]), (10010, 1500, 10020, 1));
+        assert_eq!((d.a[1], d.b[1], d.c[1], d.first_id[1]), (10015, 250, 0, 99));
+        assert_eq!((d.first_id[2], d.last_id[2], d.event_ms[2]), (10, 12, 3));
+        assert_eq!(d.level_row, vec![2, 2, 2, 3]);
+        assert_eq!(d.level_side, vec![0, 1, 1, 0]);
+        assert_eq!(d.level_px, vec![10000, 10030, 10040, 9900]);
+        assert_eq!(d.level_qty, vec![1000, 0, 2000, 1000]);
+        assert!(d.push_line("7 {\"stream\":\"x@trade\",\"data\":{\"p\":\"1.001\",\"q\":\"1\",\"m\":false,\"T\":1}}", 2, 3).is_err());
+    }
+}

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use pyo3::exceptions::PyFileNotFoundError;
 use pyo3::prelude::*;
+use numpy::IntoPyArray;
+use pyo3::pybacked::PyBackedStr;
 use pyo3::types::PyDict;
 
 use crate::book::{BookSide, L2Book, Level, MarketKind};
@@ -295,8 +297,56 @@ impl PyL2Book {
     }
 }
 
+/// Decode Binance market-data messages (lines `<receive ns> <JSON>` or the JSON alone:
+/// combined-stream depth diffs, book tickers, trades, REST depth snapshots) into typed columns
+/// at the given precision, in Rust: a dict of numpy arrays — per message `kind` (0 depth,
+/// 1 book ticker, 2 trade, 3 snapshot, 4 other stream), `recv_ns`, `event_ms`, `first_id`,
+/// `last_id`, `a`..`d` (book ticker: bid px, bid size, ask px, ask size; trade: px, size,
+/// buyer aggressor), and per depth level `level_row`, `level_side`, `level_px`, `level_qty`.
+/// A malformed message, or a price/size finer than the precision, is an error naming it.
+#[pyfunction]
+#[pyo3(signature = (lines, price_precision, size_precision))]
+fn decode_binance_messages<'py>(
+    py: Python<'py>,
+    lines: Vec<PyBackedStr>,
+    price_precision: u8,
+    size_precision: u8,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = py.detach(|| -> crate::error::CoreResult<_> {
+        let mut d = crate::data::binance_ws::Decoded::default();
+        for (i, line) in lines.iter().enumerate() {
+            d.push_line(line, price_precision, size_precision).map_err(|e| match e {
+                crate::error::CoreError::InvalidArgument { name, reason } => {
+                    crate::error::CoreError::InvalidArgument {
+                        name,
+                        reason: format!("message {i}: {reason}"),
+                    }
+                }
+                other => other,
+            })?;
+        }
+        Ok(d)
+    })?;
+    let out = PyDict::new(py);
+    out.set_item("kind", d.kind.into_pyarray(py))?;
+    out.set_item("recv_ns", d.recv_ns.into_pyarray(py))?;
+    out.set_item("event_ms", d.event_ms.into_pyarray(py))?;
+    out.set_item("first_id", d.first_id.into_pyarray(py))?;
+    out.set_item("last_id", d.last_id.into_pyarray(py))?;
+    out.set_item("a", d.a.into_pyarray(py))?;
+    out.set_item("b", d.b.into_pyarray(py))?;
+    out.set_item("c", d.c.into_pyarray(py))?;
+    out.set_item("d", d.d.into_pyarray(py))?;
+    out.set_item("level_row", d.level_row.into_pyarray(py))?;
+    out.set_item("level_side", d.level_side.into_pyarray(py))?;
+    out.set_item("level_px", d.level_px.into_pyarray(py))?;
+    out.set_item("level_qty", d.level_qty.into_pyarray(py))?;
+    Ok(out)
+}
+
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(replay_binance_depth, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_binance_messages, m)?)?;
     m.add_class::<PyL2Book>()?;
     Ok(())
 }

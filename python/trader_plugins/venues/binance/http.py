@@ -1,0 +1,324 @@
+"""Binance's REST API over aiohttp: signing, server time, weights, and typed errors.
+
+- **Signing**: the parameters are encoded once (:func:`.auth.encode`) and the HMAC covers the
+  exact bytes sent: GET/DELETE carry them in the query string, POST/PUT in a form body (as ccxt
+  does); the URL is handed to aiohttp already encoded so nothing re-quotes it.
+- **Server time**: ``offset_ms`` is the median over a few samples of ``serverTime - (t0 + t1) / 2``
+  (the server's clock minus ours, half the round trip corrected), measured at start and again on
+  a -1021, after which the request is signed anew and sent once more; a second -1021 in a row is
+  raised, never retried.
+- **Weights**: the limits of ``exchangeInfo``'s ``rateLimits`` (``REQUEST_WEIGHT`` per request,
+  ``ORDERS`` per new order), counted per window of server time and corrected by every response's
+  ``X-MBX-USED-WEIGHT-*`` / ``X-MBX-ORDER-COUNT-*`` headers; a request that would pass
+  :attr:`BinanceHttp.headroom` of a limit waits for the next window instead of being sent.
+- **429 / 418**: ``Retry-After`` (seconds) blocks every request of the client until it has
+  passed; a 429 (the request was refused, not executed) is sent again after the wait, at most
+  :attr:`BinanceHttp.max_429_retries` times; a 418 is raised (:class:`RateLimited`).
+- **Errors**: a JSON ``{"code", "msg"}`` answer becomes :class:`BinanceError`; a 5xx (except
+  -1008, "server busy, request rejected"), -1007 (timeout waiting for the backend), a timeout or a
+  dropped connection become :class:`OutcomeUnknown`: the request may have been executed — the
+  caller asks (by client order id), never sends it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import statistics
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import aiohttp
+import msgspec
+import yarl
+
+from trader.exceptions import TraderError
+
+from .auth import Credentials, encode, signed_payload
+from .config import BinanceConfig
+
+__all__ = ["BinanceHttp", "BinanceError", "RateLimited", "OutcomeUnknown", "Budget", "WEIGHTS"]
+
+log = logging.getLogger(__name__)
+
+#: Request weights of the endpoints the adapter calls (spot, USDⓈ-M); others count 1.
+WEIGHTS: dict[str, int] = {
+    "/api/v3/exchangeInfo": 20, "/api/v3/depth": 50, "/api/v3/account": 20, "/api/v3/myTrades": 20,
+    "/api/v3/allOrders": 20, "/api/v3/openOrders": 6, "/api/v3/order": 4,
+    "/fapi/v1/exchangeInfo": 1, "/fapi/v1/depth": 20, "/fapi/v2/account": 5, "/fapi/v3/account": 5,
+    "/fapi/v1/userTrades": 5, "/fapi/v1/allOrders": 5, "/fapi/v1/openOrders": 1, "/fapi/v2/positionRisk": 5,
+    "/fapi/v3/positionRisk": 5, "/fapi/v2/balance": 5, "/fapi/v3/balance": 5,
+}
+_LETTER = {"SECOND": "S", "MINUTE": "M", "HOUR": "H", "DAY": "D"}
+_SECONDS = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600, "DAY": 86400}
+#: Order-placing endpoints (counted against the ORDERS limits).
+ORDER_PATHS = frozenset({"/api/v3/order", "/fapi/v1/order", "/fapi/v1/algoOrder", "/fapi/v1/batchOrders"})
+
+
+class BinanceError(TraderError):
+    """An answer of Binance's with an error code (``code`` negative, ``msg`` its text, ``status``
+    the HTTP status). Built from the answer only: no key, secret or signature inside."""
+
+    def __init__(self, code: int, msg: str, status: int, path: str = "") -> None:
+        self.code, self.msg, self.status, self.path = code, msg, status, path
+        super().__init__(f"binance {path}: HTTP {status}, code {code}: {msg}")
+
+
+class RateLimited(BinanceError):
+    """A 429 that stayed a 429, or a 418 (IP ban); ``retry_after_s`` as the server said."""
+
+    def __init__(self, code: int, msg: str, status: int, path: str = "", retry_after_s: float = 0.0) -> None:
+        super().__init__(code, msg, status, path)
+        self.retry_after_s = retry_after_s
+
+
+class OutcomeUnknown(TraderError):
+    """The request may or may not have been executed (5xx, -1007, timeout, dropped connection):
+    ask the venue, never send it again."""
+
+    def __init__(self, reason: str, path: str = "") -> None:
+        self.reason, self.path = reason, path
+        super().__init__(f"binance {path}: outcome unknown: {reason}")
+
+
+class Budget:
+    """One rate limit: ``limit`` units per window of ``interval_s`` seconds of server time,
+    ``header`` the response header reporting the units used (lowercase)."""
+
+    __slots__ = ("kind", "interval_s", "limit", "header", "used", "window")
+
+    def __init__(self, kind: str, interval_s: int, limit: int, header: str) -> None:
+        self.kind, self.interval_s, self.limit, self.header = kind, interval_s, limit, header
+        self.used = 0
+        self.window = -1
+
+    def roll(self, server_s: float) -> None:
+        w = int(server_s // self.interval_s)
+        if w != self.window:
+            self.window, self.used = w, 0
+
+    def wait_s(self, server_s: float, units: int, headroom: float) -> float:
+        """Seconds to wait before ``units`` more fit (0: now)."""
+        self.roll(server_s)
+        if self.used + units <= self.limit * headroom:
+            return 0.0
+        return (self.window + 1) * self.interval_s - server_s + 0.05
+
+    def __repr__(self) -> str:
+        return f"Budget({self.kind}, {self.used}/{self.limit} per {self.interval_s}s)"
+
+
+class BinanceHttp:
+    """REST client of one Binance market (see the module docs).
+
+    :param config: the market, base URL, ``recv_window`` and request timeout.
+    :param credentials: for signed endpoints (None: public endpoints only).
+    :param session: an aiohttp session to use (None: one of its own, closed by :meth:`close`).
+    :param time_fn: the wall clock in seconds (tests move it to skew the clock).
+    :param sleep: the coroutine that waits (tests pass a fake clock's).
+    """
+
+    #: Fraction of a limit the client allows itself.
+    headroom = 0.9
+    #: Times a 429'd request is sent again after its Retry-After.
+    max_429_retries = 3
+    #: Server-time samples per measurement.
+    time_samples = 3
+
+    def __init__(self, config: BinanceConfig, credentials: Credentials | None = None, *,
+                 session: aiohttp.ClientSession | None = None, time_fn: Callable[[], float] = time.time,
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+        self.config = config
+        self.credentials = credentials
+        self._session = session
+        self._own_session = session is None
+        self.time_fn = time_fn
+        self.sleep = sleep
+        self.offset_ms = 0
+        self.budgets: list[Budget] = [Budget("REQUEST_WEIGHT", 60, 6000 if config.market == "spot" else 2400,
+                                             "x-mbx-used-weight-1m")]
+        self._blocked_until = 0.0  # wall seconds
+        self.stats: dict[str, int] = {"requests": 0, "time_syncs": 0, "resigned_1021": 0, "budget_waits": 0,
+                                      "retry_after_waits": 0, "http_429": 0, "http_418": 0, "unknown": 0}
+
+    # ---- lifecycle ------------------------------------------------------------------------------
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.config.request_timeout_s))
+            self._own_session = True
+        return self._session
+
+    async def start(self) -> None:
+        """Measure the server-time offset."""
+        await self.sync_time()
+
+    async def close(self) -> None:
+        if self._own_session and self._session is not None:
+            await self._session.close()
+        self._session = None
+
+    # ---- time -----------------------------------------------------------------------------------
+
+    def server_ms(self) -> int:
+        """The server's clock now, as this client estimates it (ms)."""
+        return int(self.time_fn() * 1000) + self.offset_ms
+
+    async def sync_time(self) -> int:
+        """Measure :attr:`offset_ms` again (median of :attr:`time_samples` round trips)."""
+        path = f"{self.config.api_prefix}/time"
+        samples: list[tuple[float, float]] = []  # (offset, round trip)
+        for _ in range(self.time_samples):
+            t0 = self.time_fn() * 1000
+            doc = await self.request("GET", path, weight=1)
+            t1 = self.time_fn() * 1000
+            samples.append((int(doc["serverTime"]) - (t0 + t1) / 2, t1 - t0))
+        # a sample that waited (a 429's Retry-After, a slow answer) is not a measurement
+        best = min(rtt for _, rtt in samples)
+        self.offset_ms = int(round(statistics.median(o for o, rtt in samples if rtt <= 2 * best + 5)))
+        self.stats["time_syncs"] += 1
+        log.info("binance %s: server time offset %d ms", self.config.market, self.offset_ms)
+        return self.offset_ms
+
+    # ---- limits ---------------------------------------------------------------------------------
+
+    def set_rate_limits(self, rate_limits: list[Mapping[str, Any]]) -> None:
+        """Budgets from ``exchangeInfo``'s ``rateLimits`` (REQUEST_WEIGHT and ORDERS)."""
+        budgets = []
+        for r in rate_limits:
+            kind, interval, num = r.get("rateLimitType"), r.get("interval"), int(r.get("intervalNum", 1))
+            if kind not in ("REQUEST_WEIGHT", "ORDERS") or interval not in _SECONDS:
+                continue
+            name = "used-weight" if kind == "REQUEST_WEIGHT" else "order-count"
+            budgets.append(Budget(kind, _SECONDS[interval] * num, int(r["limit"]),
+                                  f"x-mbx-{name}-{num}{_LETTER[interval]}".lower()))
+        if budgets:
+            self.budgets = budgets
+
+    async def _reserve(self, weight: int, order: bool) -> None:
+        while True:
+            now = self.time_fn()
+            if self._blocked_until > now:
+                self.stats["retry_after_waits"] += 1
+                await self.sleep(self._blocked_until - now)
+                continue
+            server_s = self.server_ms() / 1000
+            wait = 0.0
+            for b in self.budgets:
+                units = weight if b.kind == "REQUEST_WEIGHT" else (1 if order else 0)
+                if units:
+                    wait = max(wait, b.wait_s(server_s, units, self.headroom))
+            if wait <= 0:
+                break
+            self.stats["budget_waits"] += 1
+            log.warning("binance %s: weight budget nearly used (%s): waiting %.2fs", self.config.market,
+                        ", ".join(map(repr, self.budgets)), wait)
+            await self.sleep(wait)
+        for b in self.budgets:
+            b.used += weight if b.kind == "REQUEST_WEIGHT" else (1 if order else 0)
+
+    def _observe(self, headers: Mapping[str, str]) -> None:
+        server_s = self.server_ms() / 1000
+        for b in self.budgets:
+            v = headers.get(b.header)
+            if v is not None and v.isdigit():
+                b.roll(server_s)
+                b.used = int(v)
+
+    # ---- requests -------------------------------------------------------------------------------
+
+    async def request(self, method: str, path: str, params: Mapping[str, Any] | None = None, *,
+                      signed: bool = False, api_key: bool = False, weight: int | None = None,
+                      raw: bool = False) -> Any:
+        """Send one request and return its decoded JSON answer (see the module docs for what is
+        retried and what is raised)."""
+        method = method.upper()
+        weight = WEIGHTS.get(path, 1) if weight is None else weight
+        order = method == "POST" and path in ORDER_PATHS
+        resigned = False
+        tries_429 = 0
+        while True:
+            await self._reserve(weight, order)
+            try:
+                return await self._send(method, path, params or {}, signed, api_key or signed, raw)
+            except RateLimited as e:
+                if e.status == 429 and tries_429 < self.max_429_retries:
+                    tries_429 += 1
+                    continue  # the block set by Retry-After makes _reserve wait
+                raise
+            except BinanceError as e:
+                if e.code == -1021 and signed and not resigned:
+                    resigned = True
+                    self.stats["resigned_1021"] += 1
+                    await self.sync_time()
+                    continue
+                raise
+
+    async def request_raw(self, method: str, path: str, params: Mapping[str, Any] | None = None, *,
+                          signed: bool = False, weight: int | None = None) -> bytes:
+        """As :meth:`request`, the answer's bytes undecoded (a depth snapshot handed on as a line)."""
+        return await self.request(method, path, params, signed=signed, weight=weight, raw=True)  # type: ignore[no-any-return]
+
+    async def _send(self, method: str, path: str, params: Mapping[str, Any], signed: bool, with_key: bool,
+                    want_raw: bool = False) -> Any:
+        items = [(k, v) for k, v in params.items() if v is not None]
+        headers: dict[str, str] = {}
+        if signed:
+            if self.credentials is None:
+                raise BinanceError(0, "signed endpoint needs credentials", 0, path)
+            items += [("recvWindow", self.config.recv_window), ("timestamp", self.server_ms())]
+        encoded = encode(items)
+        in_body = method in ("POST", "PUT")
+        query, body = ("", encoded) if in_body else (encoded, "")
+        if signed:
+            assert self.credentials is not None
+            query, body = signed_payload(self.credentials.secret, query, body)
+        if with_key and self.credentials is not None:
+            headers["X-MBX-APIKEY"] = self.credentials.api_key
+        if body:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        url = yarl.URL(self.config.rest_url + path + (f"?{query}" if query else ""), encoded=True)
+        self.stats["requests"] += 1
+        try:
+            async with self.session.request(method, url, data=body.encode() if body else None,
+                                            headers=headers) as resp:
+                raw = await resp.read()
+                status, rh = resp.status, resp.headers
+        except (asyncio.TimeoutError, aiohttp.ClientError) as e:
+            self.stats["unknown"] += 1
+            raise OutcomeUnknown(f"{type(e).__name__} on {method}", path) from None
+        self._observe({k.lower(): v for k, v in rh.items()})
+        doc: Any = None
+        if raw:
+            try:
+                doc = msgspec.json.decode(raw)
+            except msgspec.DecodeError:
+                doc = None
+        code = int(doc.get("code", 0)) if isinstance(doc, dict) and isinstance(doc.get("code"), int) else 0
+        msg = str(doc.get("msg", "")) if isinstance(doc, dict) else ""
+        if status in (429, 418):
+            retry = _retry_after(rh.get("Retry-After"))
+            self._blocked_until = max(self._blocked_until, self.time_fn() + retry)
+            self.stats["http_429" if status == 429 else "http_418"] += 1
+            log.warning("binance %s %s: HTTP %d, blocking every request for %.1fs", method, path, status, retry)
+            raise RateLimited(code, msg or f"HTTP {status}", status, path, retry)
+        if status >= 500:
+            if code == -1008:
+                raise BinanceError(code, msg, status, path)
+            self.stats["unknown"] += 1
+            raise OutcomeUnknown(f"HTTP {status}" + (f", code {code}: {msg}" if code else ""), path)
+        if code == -1007:
+            self.stats["unknown"] += 1
+            raise OutcomeUnknown(f"code -1007: {msg}", path)
+        if status >= 400 or code < 0:
+            raise BinanceError(code, msg or raw[:200].decode(errors="replace"), status, path)
+        return raw if want_raw else doc
+
+
+def _retry_after(value: str | None) -> float:
+    try:
+        return max(0.0, float(value)) if value is not None else 1.0
+    except ValueError:
+        return 1.0
