@@ -459,6 +459,10 @@ pub trait L2Strategy {
     fn save(&self) -> CoreResult<Option<Vec<u8>>> {
         Ok(None)
     }
+
+    /// Order ids below `next` are taken (orders a restart adopted from the venue): the
+    /// strategy's next order id is at least `next`.
+    fn reserve_ids(&mut self, _next: OrderId) {}
     /// Take back what [`save`](Self::save) gave, on a strategy built with the same parameters.
     /// Default: a strategy that saves nothing refuses any state.
     fn load(&mut self, _state: &[u8]) -> CoreResult<()> {
@@ -1870,6 +1874,39 @@ impl<S: L2Strategy> L2Backtest<S> {
         self.deliver_pending(ts)
     }
 
+    /// Take back an order a real venue has that this engine does not (written ahead and sent
+    /// after the checkpoint it was restored from): `cmd` is the journaled command; its orders are
+    /// registered (`Submitted`, at the venue: its reports apply from now on) and the strategy's
+    /// order ids move past them. Returns the ids taken back (none already known).
+    pub fn adopt(&mut self, cmd: Command) -> CoreResult<Vec<OrderId>> {
+        if self.ext.is_none() {
+            return Err(CoreError::InvalidArgument {
+                name: "adopt",
+                reason: "this session trades on the simulated venue".into(),
+            });
+        }
+        let specs = match cmd {
+            Command::Submit(spec) => vec![spec],
+            Command::SubmitList { orders, .. } => orders,
+            _ => Vec::new(),
+        };
+        let ts = self.clock.max(0);
+        let mut out = Vec::new();
+        for spec in specs {
+            let id = spec.id;
+            self.strategy.reserve_ids(id.saturating_add(1));
+            if self.orders.get(id).is_some() {
+                continue;
+            }
+            if self.orders.register(spec, ts, 0, &mut self.events) {
+                self.report.orders += 1;
+                self.ext.as_mut().expect("external venue").at_venue.insert(id);
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
     /// The real venue's side of the engine (None: the simulated matcher).
     pub fn external(&self) -> Option<&ExternalVenue> {
         self.ext.as_ref()
@@ -2896,6 +2933,10 @@ impl PassiveMarketMaker {
 }
 
 impl L2Strategy for PassiveMarketMaker {
+    fn reserve_ids(&mut self, next: OrderId) {
+        self.next_id = self.next_id.max(next);
+    }
+
     /// Its next order id and the order it quotes on each side (with its parameters, checked
     /// when loading).
     fn save(&self) -> CoreResult<Option<Vec<u8>>> {

@@ -569,9 +569,11 @@ def backtest_l2(paths, market, strategy_name, params, bar, fill_model, elapse_ms
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="A TOML file: a [live] table with these options (and an optional [risk] table); flags win over it.")
 @click.option("--strategy", "-s", "strategy_name", default=None, help="Strategy name, or path/to/file.py:ClassName (default l2_market_maker).")
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="Strategy parameter, repeatable.")
-@click.option("--paper/--real", "paper", default=None, help="Paper trading on the simulated venue (the default; real venues come with the exchange adapters).")
-@click.option("--venue", default=None, help="Execution client (default sim: the simulated venue; see `trader plugins`).")
-@click.option("--feed", default=None, metavar="SPEC", help="Market data: synthetic[:seed=7,rate=20,price=50000,symbol=X] (the default) or replay:PATH[,PATH...] (a recorded Binance WebSocket file).")
+@click.option("--paper/--real", "paper", default=None, help="Paper trading on the simulated venue (the default with --venue sim), or real orders (the default with a real venue).")
+@click.option("--venue", default=None, metavar="NAME[:k=v,...]", help="Execution client: sim (paper, the default) or a real venue, e.g. binance[:market=usdm,symbols=BTCUSDT,rest_url=...] (see `trader plugins`).")
+@click.option("--feed", default=None, metavar="SPEC", help="Market data: synthetic[:seed=7,rate=20,price=50000,symbol=X] (the default), replay:PATH[,PATH...] (a recorded Binance WebSocket file), or a data client's NAME[:k=v,...] (binance:market=usdm,symbols=BTCUSDT). With a real venue: its own market data.")
+@click.option("--credentials", default=None, type=click.Path(dir_okay=False), help="A real venue's API key and secret: a TOML file (api_key, secret) readable only by you. Default: the venue's environment variables (BINANCE_API_KEY, BINANCE_API_SECRET).")
+@click.option("--testnet", is_flag=True, default=None, help="The real venue's test network (Binance's testnet).")
 @click.option("--speed", default=None, metavar="X|max", help="Replay pace: X times the recorded pace, or max (as fast as the node goes). Default 1.")
 @click.option("--state", "state_dir", default=None, metavar="DIR", help="The node's folder: the store (SQLite), control token and endpoint, logs, audit logs, final status. An existing one is resumed (rebuilt, reconciled, the feed continued). Default: $TRADER_STATE_DIR, else trader/live under the user's data directory.")
 @click.option("--store", default=None, metavar="URL", help="Persist to PostgreSQL (postgresql://user@host/db) instead of SQLite in the state folder.")
@@ -600,7 +602,7 @@ def backtest_l2(paths, market, strategy_name, params, bar, fill_model, elapse_ms
 @click.option("--watchdog", default=None, metavar="SECONDS", help="HALT when a strategy callback or the loop stalls this long (default 5).")
 @click.option("--log-level", default=None, type=click.Choice(["debug", "info", "warning", "error"]), help="Log level of the JSON logs (stderr and STATE/node.log, 10 MB x 3; no line per event at info). Default info.")
 @click.option("--log-file", default=None, type=click.Path(dir_okay=False), help="Log file (default STATE/node.log).")
-def live(config_path, strategy_name, params, paper, venue, feed, speed, state_dir, store, persist, store_sync, flush_ms,
+def live(config_path, strategy_name, params, paper, venue, feed, credentials, testnet, speed, state_dir, store, persist, store_sync, flush_ms,
          adopt_position, inflight_timeout, control, token_file, duration, as_json,
          fills_out, cash, market, account, leverage, maker_fee_bps, taker_fee_bps, latency, risk_config, bar, elapse_ms,
          stop_timeout, cancel_on_stop, watchdog, log_level, log_file) -> None:
@@ -615,7 +617,7 @@ def live(config_path, strategy_name, params, paper, venue, feed, speed, state_di
     from trader.live.node import LiveNode, write_live_fills
 
     flags = {"strategy": strategy_name, "params": _parse_params(params) if params else None, "paper": paper,
-             "venue": venue, "feed": feed, "speed": speed, "state": state_dir, "store": store, "persist": persist,
+             "venue": venue, "feed": feed, "credentials": credentials, "testnet": testnet, "speed": speed, "state": state_dir, "store": store, "persist": persist,
              "store_sync": store_sync, "flush_ms": flush_ms, "adopt_position": adopt_position,
              "inflight_timeout": inflight_timeout, "control": control,
              "token_file": token_file, "duration": duration, "json": as_json, "fills_out": fills_out, "cash": cash,

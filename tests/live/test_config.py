@@ -37,7 +37,14 @@ BAD_CONFIGS: list[tuple[str, str, dict, str]] = [
     ("negative_cash", "", {"cash": "-5"}, '--cash: expected a number within 0..1e+15, got "-5"'),
     ("infinite_cash", "[live]\ncash = inf\n", {}, "live.cash: expected a number within 0..1e+15, got inf"),
     ("infinite_duration", "[live]\nduration = inf\n", {}, "live.duration: expected a finite number, got inf"),
-    ("paper_false", "[live]\npaper = false\n", {}, "live.paper: real venues are not available yet; run with --paper"),
+    ("paper_false", "[live]\npaper = false\n", {}, "live.paper: the sim venue is paper trading; give a real venue"),
+    ("paper_on_real_venue", "[live]\nvenue = \"binance\"\npaper = true\n", {},
+     "live.paper: venue binance is a real venue; paper trading uses the sim venue"),
+    ("venue_bad", "", {"venue": "bin ance"}, "venue: expected sim or NAME[:k=v,...]"),
+    ("venue_option", "", {"venue": "binance:market"}, "venue: expected key=value"),
+    ("sim_options", "", {"venue": "sim:x=1"}, "venue: the sim venue takes no options"),
+    ("testnet_sim", "[live]\ntestnet = true\n", {}, "testnet: the sim venue has no test network"),
+    ("credentials_missing", "", {"venue": "binance", "credentials": "/nonexistent/creds.toml"}, "credentials: "),
     ("duplicate_strategy_ids", "[[live.strategies]]\nid = \"a\"\nstrategy = \"x\"\n[[live.strategies]]\nid = \"a\"\nstrategy = \"y\"\n",
      {}, 'live.strategies: expected unique ids, "a" is used twice'),
     ("bad_strategy_id", "[[live.strategies]]\nid = \"a b\"\nstrategy = \"x\"\n", {},
@@ -252,6 +259,10 @@ def test_constructed_directly():
     """Text forms are parsed and the domain checked without a decoder too."""
     cfg = LiveConfig(speed="max", duration="5m")  # type: ignore[arg-type]
     assert cfg.speed == math.inf and cfg.duration == 300.0
-    with pytest.raises(ValueError, match="real venues"):  # ConfigError: a ValueError, as msgspec expects
+    with pytest.raises(ValueError, match="paper trading"):  # ConfigError: a ValueError, as msgspec expects
         LiveConfig(paper=False)
+    real = LiveConfig(venue="binance:market=usdm,rest_url=http://127.0.0.1:1", testnet=True)
+    assert real.paper is False and real.venue_kind == "binance"
+    assert real.feed == "binance:market=usdm,rest_url=http://127.0.0.1:1,testnet=1"  # its own market data
+    assert LiveConfig(venue="binance", feed="synthetic").feed == "synthetic"
     assert msgspec.convert(cfg.to_dict() | {"speed": 2.0, "log_file": None}, LiveConfig) == LiveConfig(speed=2.0, duration=300.0)

@@ -672,6 +672,13 @@ impl PyStrategy {
 }
 
 impl L2Strategy for PyStrategy {
+    fn reserve_ids(&mut self, next: crate::model::order::OrderId) {
+        Python::attach(|py| {
+            let mut c = self.ctx.borrow_mut(py);
+            c.next_id = c.next_id.max(next);
+        });
+    }
+
     /// The Rust side of a Python strategy: its context's next order and list ids, what it
     /// queued that has not gone out yet (`on_start`'s orders and timers before the first
     /// callback), and the state of each indicator it registered (updated here before each
@@ -802,6 +809,12 @@ pub(super) struct NativeMm {
 }
 
 impl L2Strategy for NativeMm {
+    fn reserve_ids(&mut self, next: crate::model::order::OrderId) {
+        if let Some(mm) = self.inner.as_mut() {
+            mm.reserve_ids(next);
+        }
+    }
+
     fn on_elapse(&mut self, view: &L2View<'_>, out: &mut Outbox) -> CoreResult<()> {
         if self.inner.is_none() {
             let sdp = view.instrument.size_dp;

@@ -126,6 +126,13 @@ impl L2Strategy for LiveStrategy {
             out
         }))
     }
+    fn reserve_ids(&mut self, next: crate::model::order::OrderId) {
+        match self {
+            Self::Py(s) => s.reserve_ids(next),
+            Self::Native(s) => s.reserve_ids(next),
+            Self::Idle => {}
+        }
+    }
     fn load(&mut self, state: &[u8]) -> CoreResult<()> {
         match (self, state.split_first()) {
             (Self::Py(s), Some((0, b))) => s.load(b),
@@ -1083,6 +1090,21 @@ impl PyLiveSession {
             }) if reason.starts_with("a fill before") => Ok(false),
             Err(e) => Err(self.error(py, e)),
         }
+    }
+
+    /// A restart on a real venue: take back the orders of a journaled command (its request
+    /// JSON, as the store's write-ahead journal holds it) that this engine does not know — sent
+    /// after the checkpoint it was restored from; the strategy's order ids move past them.
+    /// Returns the ids taken back.
+    fn adopt(&mut self, py: Python<'_>, request: &str) -> PyResult<Vec<u64>> {
+        let cmd: Command = serde_json::from_str(request).map_err(|e| {
+            PyErr::from(CoreError::InvalidArgument {
+                name: "request",
+                reason: format!("not a journaled command ({e})"),
+            })
+        })?;
+        let r = self.live()?.engine_mut().adopt(cmd);
+        r.map_err(|e| self.error(py, e))
     }
 
     /// The real venue's counters (a session built with `venue="external"`): `at_venue` (orders

@@ -153,6 +153,25 @@ def parse_feed(spec: str) -> FeedSpec:
     return FeedSpec(kind="synthetic", options={k: getattr(options, k) for k in given})
 
 
+def parse_venue(spec: str) -> tuple[str, dict[str, str]]:
+    """``sim`` or ``NAME[:k=v,...]`` (a venue plugin's options, checked by its client).
+
+    :raise ConfigError: key ``venue``, naming the value and what was expected."""
+    kind, _, rest = spec.partition(":")
+    kind = kind.strip()
+    if not kind or not kind.replace("_", "").isalnum():
+        raise ConfigError("venue", expected("sim or NAME[:k=v,...]", spec))
+    if kind == "sim" and rest.strip():
+        raise ConfigError("venue", f"the sim venue takes no options, got {show(rest)}")
+    given: dict[str, str] = {}
+    for item in filter(None, (x.strip() for x in rest.split(","))):
+        k, eq, v = item.partition("=")
+        if not eq or not k.strip():
+            raise ConfigError("venue", f"expected key=value, got {show(item)} (in {show(spec)})")
+        given[k.strip()] = v.strip()
+    return kind, given
+
+
 def parse_control(text: str) -> tuple[str, int]:
     """``HOST:PORT`` (``[::1]:8080`` for IPv6) → ``(host, port)``; port 0 = a free port.
 
@@ -217,12 +236,22 @@ class LiveConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_onl
     params: Params = {}
     #: Several strategies in one node; empty: one, ``strategy``/``params`` with id "main".
     strategies: list[StrategyEntry] = []
-    #: Only paper trading exists yet: orders go to the simulated venue.
-    paper: bool = True
-    #: The venue plugin.
+    #: Paper trading (the simulated venue) or a real venue. None: paper with the ``sim`` venue,
+    #: real with any other (``venue = "binance"`` trades on Binance).
+    paper: bool | None = None
+    #: The execution client, ``NAME[:k=v,...]`` (:attr:`venue_spec`): ``sim`` (paper), or a venue
+    #: plugin's (``binance:market=usdm,symbols=BTCUSDT``; URLs such as ``rest_url=`` point it at
+    #: a testnet or the local exchange).
     venue: Annotated[str, Meta(min_length=1)] = "sim"
-    #: ``synthetic[:k=v,...]`` or ``replay:PATH[,PATH...]`` (:attr:`feed_spec`).
-    feed: str = "synthetic"
+    #: ``synthetic[:k=v,...]``, ``replay:PATH[,PATH...]`` or a data client's ``NAME[:k=v,...]``
+    #: (:attr:`feed_spec`). None: the real venue's own market data (its data client, same
+    #: options), else ``synthetic``.
+    feed: str | None = None
+    #: A real venue's API key and secret: a TOML file (``api_key``, ``secret``) only its user can
+    #: read. None: the venue's environment variables (Binance: BINANCE_API_KEY, BINANCE_API_SECRET).
+    credentials: str | None = None
+    #: The real venue's test network (Binance's testnet) instead of production.
+    testnet: bool = False
     #: A replay's pace: the recorded pace x speed; ``math.inf`` = as fast as the node goes.
     speed: Annotated[float, Meta(gt=0)] = 1.0
     #: The node's folder (control token, logs, the SQLite store); created by the node. An existing
@@ -291,8 +320,24 @@ class LiveConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_onl
         for key, parse in _TEXT.items():  # constructed directly with text: parsed as when decoded
             if isinstance(getattr(self, key), str):
                 msgspec.structs.force_setattr(self, key, parse(getattr(self, key)))
-        if not self.paper:
-            raise ConfigError("paper", "real venues are not available yet; run with --paper")
+        kind, options = parse_venue(self.venue)
+        if self.paper is None:
+            msgspec.structs.force_setattr(self, "paper", kind == "sim")
+        if kind == "sim" and not self.paper:
+            raise ConfigError("paper", "the sim venue is paper trading; give a real venue (venue = \"binance\")")
+        if kind != "sim" and self.paper:
+            raise ConfigError("paper", f"venue {kind} is a real venue; paper trading uses the sim venue "
+                                       f"(--paper --feed {kind} trades on {kind}'s market data)")
+        if self.testnet and kind == "sim":
+            raise ConfigError("testnet", "the sim venue has no test network")
+        if self.credentials is not None and not os.path.isfile(self.credentials):
+            raise ConfigError("credentials", f"{show(self.credentials)}: no such file")
+        if self.feed is None:
+            from trader.plugins import data_clients
+
+            feed = f"{kind}:" + ",".join(f"{k}={v}" for k, v in self.venue_options().items()) \
+                if kind != "sim" and kind in data_clients() else "synthetic"
+            msgspec.structs.force_setattr(self, "feed", feed.rstrip(":"))
         _check_strategy("strategy", self.strategy)
         if self.strategies:
             if self.params or self.strategy != "l2_market_maker":
@@ -301,7 +346,7 @@ class LiveConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_onl
             dup = next((i for i in ids if ids.count(i) > 1), None)
             if dup is not None:
                 raise ConfigError("strategies", f"expected unique ids, {show(dup)} is used twice")
-        parse_feed(self.feed)
+        parse_feed(self.feed or "synthetic")
         parse_control(self.control)
         check_finite(self, skip=("speed",))  # speed: inf is "max"
         if self.store is not None and not self.store.startswith(("postgresql://", "postgres://")):
@@ -341,6 +386,21 @@ class LiveConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_onl
                 raise ConfigError("risk_config", f"{show(self.risk_config)}: no such file")
             load_risk_config(self.risk_config)  # its errors name the file and the key
 
+    @property
+    def venue_kind(self) -> str:
+        """The execution client's name (``sim``, ``binance``)."""
+        return parse_venue(self.venue)[0]
+
+    def venue_options(self) -> dict[str, str]:
+        """The real venue's ``k=v`` options, with ``market`` and ``testnet`` from their own keys
+        when the venue text does not give them."""
+        options = dict(parse_venue(self.venue)[1])
+        if self.market is not None and "market" not in options:
+            options["market"] = self.market
+        if self.testnet and "testnet" not in options:
+            options["testnet"] = "1"
+        return options
+
     def entries(self) -> list[StrategyEntry]:
         """The node's strategies: ``strategies``, or the one of ``strategy``/``params`` (id "main")."""
         return list(self.strategies) or [StrategyEntry(id="main", strategy=self.strategy, params=dict(self.params))]
@@ -348,7 +408,7 @@ class LiveConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_onl
     @property
     def feed_spec(self) -> FeedSpec:
         """``feed`` parsed."""
-        return parse_feed(self.feed)
+        return parse_feed(self.feed or "synthetic")
 
     @property
     def control_address(self) -> tuple[str, int]:

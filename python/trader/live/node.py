@@ -112,6 +112,8 @@ class StrategySlot:
     fills_seen: int = 0
     #: The ring's counters at the end (pushed/processed by stream, full, max_backlog).
     ring: dict[str, Any] = field(default_factory=dict)
+    #: A real venue: the commands out, the reports in (:class:`trader.live.venue_link.VenueLink`).
+    link: Any = None
 
     def observe_equity(self, equity: float) -> None:
         self.peak_equity = max(self.peak_equity, equity)
@@ -166,12 +168,28 @@ class LiveNode:
         if spec.kind not in clients:
             raise InvalidInputError(f"feed: unknown data client {spec.kind!r} (known: {', '.join(sorted(clients))})")
         venues = execution_clients()
-        if cfg.venue not in venues:
-            raise InvalidInputError(f"venue: unknown execution client {cfg.venue!r} (known: {', '.join(sorted(venues))})")
-        self.venue = venues[cfg.venue]
+        kind = cfg.venue_kind
+        if kind not in venues:
+            raise InvalidInputError(f"venue: unknown execution client {kind!r} (known: {', '.join(sorted(venues))})")
+        self.venue = venues[kind]
         if cfg.paper and not getattr(self.venue, "paper", False):
-            raise InvalidInputError(f"venue: {cfg.venue} is a real venue; --paper needs a paper venue (sim)")
+            raise InvalidInputError(f"venue: {kind} is a real venue; --paper needs a paper venue (sim)")
+        if not cfg.paper and getattr(self.venue, "paper", False):
+            raise InvalidInputError(f"venue: {kind} is the paper venue; give a real venue to trade for real")
         self.feed = clients[spec.kind].open(list(spec.paths), dict(spec.options), speed=cfg.speed)
+        #: A real venue's execution client (None: paper), shared by the strategies; its reports go
+        #: to the strategy whose client order ids they carry.
+        self.exec_client: Any = None
+        if not cfg.paper:
+            self.exec_client = self.venue.client(cfg.venue_options(), self.venue.credentials(cfg.credentials),
+                                                 self._on_report)
+            # the key, the secret and the URLs are checked before anything starts (a signed read)
+            try:
+                self._venue_status = self.exec_client.mass_status(0)
+            except InvalidInputError:
+                raise
+            except Exception as e:
+                raise InvalidInputError(f"venue {kind}: {type(e).__name__}: {e}") from None
         self.settings = self._settings()
         self.slots = [self._slot(e) for e in cfg.entries()]
         self.persistence: Any = None
@@ -203,6 +221,17 @@ class LiveNode:
         from trader import l2
 
         bar_ns = l2._bar_ns(cfg.bar)
+        if self.feed.mode == "l2" and hasattr(self.feed, "instrument"):  # a venue's live market data
+            inst = self.feed.instrument()
+            market = inst["market"]
+            cash = self._venue_cash(inst) if cfg.cash is None else l2._cash(cfg.cash)
+            self._info, self._cash = {"market": market, "symbol": inst["symbol"], **inst}, cash
+            return dict(
+                market=market, queue=l2.queue_spec(None), elapse_ns=l2._elapse_ns(cfg.elapse_ms),
+                maker_fee_bps=float(cfg.maker_fee_bps), taker_fee_bps=float(cfg.taker_fee_bps),
+                latency=l2._latency(cfg.latency), risk=l2._risk(cfg.risk_config, inst["symbol"], l2.L2_SYMBOL, cash),
+                cash=cash, symbol=inst["symbol"], bar_ns=bar_ns, price_precision=inst["price_precision"],
+                size_precision=inst["size_precision"], **l2._account(cfg.account, market, cfg.leverage))
         if self.feed.mode == "l2":
             common, info, cash = l2.l2_settings(
                 self.feed.paths, market=cfg.market, bar_ns=bar_ns, fill_model=None, elapse_ms=cfg.elapse_ms,
@@ -227,14 +256,57 @@ class LiveNode:
             cash=cash, symbol=symbol, bar_ns=bar_ns, price_precision=self.feed.price_precision,
             size_precision=self.feed.size_precision, **l2._account(cfg.account, market, cfg.leverage))
 
+    def _venue_cash(self, inst: dict[str, Any]) -> float:
+        """The engine's cash on a real venue: the account's quote balance there (paper: 10,000)."""
+        from trader import l2
+
+        if self.exec_client is None:
+            return l2._cash(10_000.0)
+        status = self._venue_status
+        quote = inst.get("quote_asset") or "USDT"
+        try:
+            return l2._cash(float(status.balances.get(quote, "0")))
+        except InvalidInputError:
+            raise InvalidInputError(f"venue {self.cfg.venue_kind}: the account holds no {quote} to trade "
+                                    f"{inst['symbol']} with (give --cash for the engine's budget)") from None
+
+    def _reconciling(self, slot: StrategySlot) -> Any:
+        """What reconciliation and the in-flight check ask about ``slot``'s orders: the paper
+        venue's session, or the real venue's answers narrowed to the strategy's client order ids."""
+        if self.exec_client is None:
+            return self.venue.reconciling_venue(slot.session, slot.id)
+        from trader.live.venue_link import StrategyView
+
+        return StrategyView(self.exec_client, slot.id)
+
+    def _on_report(self, report: Any) -> None:
+        """A real venue's report: to the strategy whose client order id it carries (balances and
+        positions to every one)."""
+        cid = getattr(report, "client_id", None)
+        for slot in self.slots:
+            link = slot.link
+            if link is None:
+                continue
+            if cid is None or cid.startswith(slot.id + "-"):
+                try:
+                    link.on_report(report)
+                except StrategyError as e:
+                    self.fatal = self.fatal or e
+                    self.request_stop(f"the strategy raised: {e}")
+                if cid is not None:
+                    return
+        if cid is not None:
+            log.warning("report of an order no strategy of this node placed", extra={"client_id": cid,
+                                                                                     "report": type(report).__name__})
+
     def _persist(self) -> Any:
         """Open the store (its checks first: a foreign, damaged or newer store, an unreachable
         database stop here with one line), restore each session from its last checkpoint and
         move the feed after the stored position (see :mod:`trader.live.persist`)."""
         from trader.live.persist import Persistence
 
-        if not hasattr(self.venue, "reconciling_venue"):
-            raise InvalidInputError(f"venue: {self.cfg.venue} cannot reconcile after a restart (no reconciling_venue); "
+        if self.exec_client is None and not hasattr(self.venue, "reconciling_venue"):
+            raise InvalidInputError(f"venue: {self.cfg.venue_kind} cannot reconcile after a restart (no reconciling_venue); "
                                     "run with --no-persist")
         p = Persistence(self.cfg, self.state_dir)
         try:
@@ -260,9 +332,17 @@ class LiveNode:
         strategy = l2._strategy(entry.strategy, dict(entry.params), self.settings.get("bar_ns"),
                                 "a live (replay)" if self.feed.mode == "l2" else "a live")
         strategy._live = True
-        session = self.venue.session(strategy, self.feed, dict(self.settings))
+        link = None
+        if self.exec_client is None:
+            session = self.venue.session(strategy, self.feed, dict(self.settings))
+        else:
+            from trader import _core
+            from trader.live.venue_link import VenueLink
+
+            session = _core.LiveSession(strategy, mode=self.feed.mode, venue="external", **self.settings)
+            link = VenueLink(session, entry.id, self.exec_client)
         return StrategySlot(id=entry.id, name=strategy.name or type(strategy).__name__, strategy=strategy,
-                            session=session)
+                            session=session, link=link)
 
     # -- the control API's view (NodeControl) -----------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -273,7 +353,7 @@ class LiveNode:
             "node": {
                 "pid": os.getpid(),
                 "paper": bool(self.cfg.paper),
-                "venue": self.cfg.venue,
+                "venue": self.cfg.venue_kind,
                 "feed": self.feed.describe(),
                 "started": self.started_wall,
                 "uptime_s": (now - self.started_wall) if self.started_wall else 0.0,
@@ -395,9 +475,11 @@ class LiveNode:
         log.info("started", extra={"control": self.control_url, "feed": self.feed.describe(),
                                    "strategies": [s.id for s in self.slots]})
         reports: list[dict[str, Any]] = []
+        if self.exec_client is not None:
+            await self.exec_client.start()
         if self.persistence is not None:
             p = self.persistence
-            reports = p.reconcile(lambda slot: self.venue.reconciling_venue(slot.session, slot.id), time.time_ns(),
+            reports = p.reconcile(self._reconciling, time.time_ns(),
                                   (int(self.settings["price_precision"]), int(self.settings["size_precision"])))
         if self.persistence is not None and (self.persistence.restored or reports):
             adjusted = sum(len(r["adjustments"]) for r in reports)
@@ -435,6 +517,8 @@ class LiveNode:
                 self.fatal = e
                 self.request_stop(f"the strategy raised: {e}")
             self._stop_started = time.monotonic()
+            if self.exec_client is not None:
+                await self._venue_stop()
             summary = self._finish()
         finally:
             metrics.cancel()
@@ -445,6 +529,8 @@ class LiveNode:
             for sig in installed:
                 loop.remove_signal_handler(sig)
             await self._server.stop()
+            if self.exec_client is not None:
+                await self.exec_client.close()
             remove_endpoint(self.state_dir)
             if self.persistence is not None:
                 self.persistence.abandon()  # after a failure before the last batch: stop the writer
@@ -542,6 +628,9 @@ class LiveNode:
             slot.processed += s.pump(4096)
             self.metrics.callback_time(time.perf_counter() - t)
             self._heartbeat = time.monotonic()
+        if slot.link is not None:
+            slot.link.retry_held()
+            slot.link.flush()
 
     def _watch(self) -> None:
         """The watchdog thread: notes a stall of the loop (a callback or the loop busy, or no
@@ -572,6 +661,8 @@ class LiveNode:
             try:
                 for slot in self._running():
                     slot.session.advance_time(now)
+                    if slot.link is not None:
+                        slot.link.flush()
             except StrategyError as e:
                 self.fatal = e
                 self.request_stop(f"the strategy raised: {e}")
@@ -601,7 +692,7 @@ class LiveNode:
         """Orders waiting for the venue's answer longer than ``inflight_timeout`` (engine time)
         are asked for at the venue by client order id (NautilusTrader's in-flight check): an
         answer that differs from the node's view is logged and audited (source ``inflight``)."""
-        if not hasattr(self.venue, "reconciling_venue"):
+        if self.exec_client is None and not hasattr(self.venue, "reconciling_venue"):
             return
         limit = int(float(self.cfg.inflight_timeout) * 1e9)
         seen = self._inflight_seen
@@ -614,7 +705,7 @@ class LiveNode:
                      if str(o["status"]).lower() in self.IN_FLIGHT and o.get("ts") is not None and now - int(o["ts"]) > limit]
             if not stuck:
                 continue
-            venue = self.venue.reconciling_venue(s, slot.id)
+            venue = self._reconciling(slot)
             if getattr(venue, "restores_in_flight", False):
                 continue  # the paper venue's network is simulated: its orders arrive as modelled
             for o in stuck:
@@ -675,6 +766,32 @@ class LiveNode:
             m.set_position(symbol, qty)
 
     # -- stopping ---------------------------------------------------------------------------------
+    async def _venue_stop(self) -> None:
+        """A real venue at the stop: the working orders canceled there (``cancel_on_stop``) and
+        the answers awaited, within half of ``stop_timeout``; what is still open is reported."""
+        deadline = time.monotonic() + float(self.cfg.stop_timeout) / 2
+        for slot in self._running():
+            try:
+                self._pump(slot)
+                if self.cfg.cancel_on_stop and slot.session.open_orders():
+                    slot.session.cancel_all(f"node stopping: {self.stop_reason}")
+                    slot.link.flush()
+            except StrategyError as e:
+                self.fatal = self.fatal or e
+        while time.monotonic() < deadline:
+            waiting = [s for s in self._running() if s.link.counts["sent"] and (s.link._tasks or (
+                self.cfg.cancel_on_stop and s.session.open_orders()))]
+            if not waiting:
+                break
+            await asyncio.sleep(0.02)
+            for slot in waiting:
+                slot.link.flush()
+        for slot in self._running():
+            left = slot.session.open_orders()
+            if left and self.cfg.cancel_on_stop:
+                log.warning("orders still open at the venue after the stop's cancel",
+                            extra={"strategy": slot.id, "orders": [int(o["id"]) for o in left]})
+
     def _finish(self) -> dict[str, Any]:
         from trader.l2 import finish_l2_report
 
@@ -732,7 +849,7 @@ class LiveNode:
                 "ring": slot.ring,
             })
         out: dict[str, Any] = {
-            "node": {"paper": bool(self.cfg.paper), "venue": self.cfg.venue, "feed": self.feed.describe(),
+            "node": {"paper": bool(self.cfg.paper), "venue": self.cfg.venue_kind, "feed": self.feed.describe(),
                      "stop_reason": self.stop_reason, "started": self.started_wall, "stopped": time.time(),
                      "symbol": self._info.get("symbol"), "market": self.settings.get("market"),
                      "store": None if self.persistence is None else self.persistence.stats()},

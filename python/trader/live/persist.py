@@ -414,7 +414,14 @@ class Persistence:
             # a venue that restores its in-flight orders (the paper venue's simulated network)
             # answers for them as it resumes: they are not reconciled
             skip = ("submitted",) if getattr(venue, "restores_in_flight", False) else ()
+            real = not getattr(venue, "restores_in_flight", False)
             stored = self.store.commands(sid, status="pending")
+            if real:
+                # a real venue may hold orders sent after the checkpoint the engine came back from:
+                # the engine takes the journaled orders back (their reports apply from now on) and
+                # its order ids move past them (a client order id is never used twice)
+                for c in stored:
+                    slot.session.adopt(c.request)
             records = rc.NodeRecords(
                 strategy=sid, instrument=str(slot.session.position()["symbol"]),
                 open_orders=[rc.StoredOrder(order_id=o.order_id, client_id=o.client_id, side="buy" if o.side > 0 else "sell",
@@ -430,7 +437,7 @@ class Persistence:
             result = rc.reconcile(records, venue, adopt_position=bool(self.cfg.adopt_position), ts=ts)
             pending = list(records.pending_commands)
             for adj in result.adjustments:
-                self._apply(link, adj, batch, pending)
+                self._apply(link, adj, batch, pending, real=real, precision=precision)
             resolved = {u.seq for u in batch.command_updates if u.strategy == sid}
             for c in stored:  # a cancel-all: the venue's open orders (reconciled above) tell what it did
                 if c.seq not in resolved:
@@ -458,7 +465,8 @@ class Persistence:
         self.writer.flush()
         return reports
 
-    def _apply(self, link: SlotLink, adj: Any, batch: Any, pending: list[Any]) -> None:
+    def _apply(self, link: SlotLink, adj: Any, batch: Any, pending: list[Any], *, real: bool = False,
+               precision: tuple[int, int] = (8, 8)) -> None:
         """One reconciliation adjustment: the command's resolution in the store (the first
         pending command of its client order id), its audit entry in the engine's chain. The paper
         venue restores with the node's own state, so it can only differ by commands written ahead
@@ -468,6 +476,11 @@ class Persistence:
 
         sid, session = link.id, link.slot.session
         status = {"command_void": "void", "command_resolved": "resolved", "command_acked": "acked"}.get(adj.kind)
+        if real:
+            self._apply_to_engine(session, adj, precision)
+        if status is None and real:
+            session.record_action("reconcile", "reconcile", adj.reason, [int(i) for i in adj.audit.get("orders") or []])
+            return
         if status is None:
             raise InvalidInputError(f"store {self.store.location}: strategy {sid}: the stored state disagrees with its "
                                     f"paper venue's checkpoint ({adj.kind}: {adj.reason}); the store is damaged")
@@ -477,6 +490,40 @@ class Persistence:
             batch.command_updates.append(st.CommandUpdate(strategy=sid, seq=int(cmd.seq), status=status, note=adj.reason))
         orders = [int(i) for i in adj.audit.get("orders") or []]
         session.record_action("reconcile", "reconcile", adj.reason, orders)
+
+    @staticmethod
+    def _apply_to_engine(session: Any, adj: Any, precision: tuple[int, int]) -> None:
+        """A real venue's answer as the engine's report (the paper venue restores with the
+        engine and needs none): an order's status, a fill missed while down (an inferred one gets
+        a trade id of its own), a command the venue never saw rejected. Orders no strategy placed
+        and the position are reported, not applied (the node halts on a position that differs)."""
+        from decimal import ROUND_HALF_EVEN, Decimal
+
+        ev, oid = adj.event, adj.order_id
+        if oid is None:
+            return
+        if adj.kind == "command_void":
+            session.report("rejected", int(oid))
+            return
+        kind = str(ev.get("kind") or "")
+        if ev.get("qty") and (ev.get("trade_id") or adj.kind == "inferred_fill"):
+            pdp, sdp = precision
+            price = Decimal(str(ev["price"])).quantize(Decimal(1).scaleb(-pdp), ROUND_HALF_EVEN)
+            qty = Decimal(str(ev["qty"])).quantize(Decimal(1).scaleb(-sdp), ROUND_HALF_EVEN)
+            trade_id = ev.get("trade_id") or f"inferred:{adj.client_id}:{ev['qty']}@{ev['price']}"
+            session.report("fill", int(oid), price=format(price, "f"), qty=format(qty, "f"),
+                           fee=str(ev.get("fee") or "0"), liquidity=str(ev.get("liquidity") or "taker").lower(),
+                           trade_id=str(trade_id))
+        elif kind in ("accepted", "open") or adj.kind == "command_acked":
+            session.report("accepted", int(oid))
+        elif kind == "rejected":
+            session.report("rejected", int(oid))
+        elif kind == "canceled":
+            session.report("canceled", int(oid), requested=False)
+        elif kind == "expired":
+            session.report("expired", int(oid))
+        elif kind == "triggered":
+            session.report("triggered", int(oid))
 
     # -- running ----------------------------------------------------------------------------------
     def due(self) -> bool:

@@ -24,7 +24,7 @@ from typing import Any
 
 from trader.live.persist import _order_id, client_order_id
 
-__all__ = ["VenueLink"]
+__all__ = ["VenueLink", "StrategyView"]
 
 log = logging.getLogger("trader.live.venue")
 
@@ -141,3 +141,33 @@ class VenueLink:
             if oid is not None and not self._apply(type(r).__name__, oid, r):
                 self.held.append(r)
         self.flush()
+
+
+class StrategyView:
+    """A real venue's reconciliation answers (:class:`trader.live.reconcile.ReconcilingVenue`)
+    narrowed to one strategy: its client order ids (``<strategy>-<n>``) only — the other
+    strategies' orders and fills are theirs; orders no strategy of the node placed show in every
+    strategy's view (reconciliation reports them as external). Positions and balances are the
+    account's."""
+
+    def __init__(self, client: Any, strategy_id: str) -> None:
+        self.client = client
+        self.strategy_id = strategy_id
+        self.prefix = strategy_id + "-"
+
+    def _ours(self, client_id: str) -> bool:
+        return client_id.startswith(self.prefix) or "-" not in client_id or not client_id.split("-")[-1].isdigit()
+
+    def mass_status(self, since_ts: int) -> Any:
+        from trader.live.reconcile import MassStatus
+
+        m = self.client.mass_status(since_ts)
+        return MassStatus(open_orders=[o for o in m.open_orders if self._ours(o.client_id)],
+                          fills=[f for f in m.fills if self._ours(f.client_id)], positions=m.positions,
+                          balances=m.balances, ts=m.ts)
+
+    def query_order(self, client_id: str) -> Any:
+        return self.client.query_order(client_id)
+
+    def order_fills(self, client_id: str) -> list[Any]:
+        return self.client.order_fills(client_id)

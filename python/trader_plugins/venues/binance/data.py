@@ -172,6 +172,41 @@ class BinanceDataClient:
         self.position = 0
         self.last_message_ns = 0
 
+    def instrument(self) -> dict[str, Any]:
+        """The first symbol as the engine needs it before anything starts, from ``exchangeInfo``
+        (one blocking request, bounded by ``request_timeout_s``): ``symbol``, ``market``,
+        ``price_precision`` and ``size_precision`` (the decimals of the tick and lot steps),
+        ``base_asset``, ``quote_asset``. Sets :attr:`price_precision` / :attr:`size_precision`.
+
+        :raise InvalidInputError: the venue cannot be reached or does not list the symbol."""
+        import json
+        import urllib.error
+        import urllib.request
+
+        url = f"{self.config.rest_url}{self.config.api_prefix}/exchangeInfo"
+        try:
+            with urllib.request.urlopen(url, timeout=self.config.request_timeout_s) as r:  # noqa: S310 (a configured URL)
+                info = json.loads(r.read())
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            raise InvalidInputError(f"feed binance: cannot read {url}: {getattr(e, 'reason', e)}") from None
+        sym = next((x for x in info.get("symbols", []) if x.get("symbol") == self.symbol), None)
+        if sym is None:
+            raise InvalidInputError(f"feed binance: {self.market} does not list {self.symbol} ({url})")
+        filters = {f.get("filterType"): f for f in sym.get("filters", [])}
+
+        def decimals(step: str) -> int:
+            frac = step.partition(".")[2].rstrip("0")
+            return len(frac)
+
+        try:
+            pdp = decimals(str(filters["PRICE_FILTER"]["tickSize"]))
+            sdp = decimals(str(filters["LOT_SIZE"]["stepSize"]))
+        except KeyError as e:
+            raise InvalidInputError(f"feed binance: {self.symbol} has no {e.args[0]} filter ({url})") from None
+        self.price_precision, self.size_precision = pdp, sdp
+        return {"symbol": self.symbol, "market": self.market, "price_precision": pdp, "size_precision": sdp,
+                "base_asset": str(sym.get("baseAsset", "")), "quote_asset": str(sym.get("quoteAsset", ""))}
+
     # ---- description ----------------------------------------------------------------------------
 
     def stream_names(self) -> list[str]:

@@ -57,6 +57,13 @@ class BinanceVenue:
     description = "Binance spot / USDⓈ-M orders, user data and reconciliation"
     paper = False
 
+    def credentials(self, path: str | None) -> Any:
+        """The API key and secret: from ``path`` (a TOML file only its user can read), else from
+        BINANCE_API_KEY / BINANCE_API_SECRET. Refused, naming the source, when missing."""
+        from .auth import Credentials
+
+        return Credentials.from_file(path) if path else Credentials.from_env()
+
     def client(self, options: dict[str, Any], credentials: Any, on_report: Any) -> Any:
         from .execution import BinanceExecutionClient
 
