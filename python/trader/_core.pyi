@@ -1170,6 +1170,9 @@ class LiveSession:
         "expired", "triggered", "amended" or "fill" (price, qty, fee in quote, liquidity,
         the venue's trade_id: a repeated one is ignored). False when nothing changed, or before
         any market data (hold it and apply it later)."""
+    def adopt(self, request: str) -> list[int]:
+        """A restart on a real venue: take back the orders of a journaled command (its request JSON)
+        this engine does not know; the strategy's order ids move past them. The ids taken back."""
     def venue_stats(self) -> dict[str, Any] | None:
         """A real venue's counters: at_venue (ids), late_fills, ignored, pending; None on the sim venue."""
     def place(self, request: Any, order_id: int) -> None:
