@@ -48,3 +48,15 @@ def klines_1m_paths(shared_data: Path) -> list[tuple[Path, dict]]:
         out.append((p, {"ts": b.ts, "open": b.open, "high": b.high, "low": b.low, "close": b.close, "volume": b.volume}))
     assert out
     return out
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_on_the_main_thread():
+    """After each test, collect its cyclic garbage here, on the main thread: a live session is
+    bound to the thread that made it (``unsendable``), and a cycle left for later may be collected
+    on some other thread of a later test (a control-API client, an exchange's loop), where
+    dropping it raises."""
+    yield
+    import gc
+
+    gc.collect()

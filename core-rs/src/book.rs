@@ -598,19 +598,25 @@ impl BookSync {
         }
     }
 
-    /// Feed a REST depth snapshot. Ignored (and counted) while synced. Otherwise the book is
-    /// replaced by the snapshot and the buffered diffs are replayed by Binance's rules: stale ones
-    /// dropped, the first kept one must straddle `last_update_id`, the rest are continuous by
-    /// construction of the buffer.
+    /// Feed a REST depth snapshot. While synced, one no newer than the book is ignored (and
+    /// counted); a newer one means the feed resynced (a live data client that saw a gap, or a
+    /// reconnect, fetches one and sends the diffs that continue it): the book starts again from
+    /// it (counted as a resync). Otherwise the book is replaced by the snapshot and the buffered
+    /// diffs are replayed by Binance's rules: stale ones dropped, the first kept one must
+    /// straddle `last_update_id`, the rest are continuous by construction of the buffer.
     pub fn on_snapshot(
         &mut self,
         last_update_id: u64,
         bids: &[Level],
         asks: &[Level],
     ) -> CoreResult<SyncState> {
-        if self.is_synced() {
-            self.stats.snapshots_ignored += 1;
-            return Ok(self.state);
+        if let SyncState::Synced { last_update_id: have } = self.state {
+            if last_update_id <= have {
+                self.stats.snapshots_ignored += 1;
+                return Ok(self.state);
+            }
+            self.stats.resyncs += 1;
+            self.state = SyncState::OutOfSync;
         }
         let mut book = L2Book::new(self.book.price_dp, self.book.size_dp)?;
         for l in bids {

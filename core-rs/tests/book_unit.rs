@@ -164,6 +164,20 @@ fn futures_sync_drops_stale_then_follows_pu() {
     s.on_snapshot(79, &[], &[]).unwrap();
     assert_eq!(s.stats().snapshots_ignored, 1);
     assert_eq!(s.book().best_bid(), Some(lv(103, 1)));
+    // A newer one means the feed resynced: the book starts again from it, and the diff that
+    // continues it applies.
+    let st = s.on_snapshot(85, &[lv(95, 2)], &[lv(105, 2)]).unwrap();
+    assert_eq!(st, SyncState::AwaitingFirst { snapshot_id: 85 });
+    assert_eq!(s.stats().resyncs, 2);
+    assert_eq!(
+        s.on_diff(fut(84, 86, 83), &[bid(96, 1)]).unwrap(),
+        DiffOutcome::Applied
+    );
+    assert_eq!(s.book().best_bid(), Some(lv(96, 1)));
+    assert_eq!(s.state(), SyncState::Synced { last_update_id: 86 });
+    // the diffs the old book had applied past it are not needed again
+    s.on_snapshot(86, &[], &[]).unwrap();
+    assert_eq!(s.stats().snapshots_ignored, 2);
     // A futures diff without pu is malformed.
     assert!(s.on_diff(spot(81, 90), &[]).is_err());
     assert!(s.on_diff(fut(91, 90, 80), &[]).is_err());

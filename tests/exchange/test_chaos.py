@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 
 from tests.exchange.conftest import ACCOUNTS, client, run
+from trader.exchange.binance import RETRY_GRACE_S
 from trader.exceptions import InvalidInputError
 from trader.exchange import ExchangeHandle, serve_in_thread
 from trader.exchange.chaos import parse_chaos
@@ -148,6 +149,7 @@ def test_burst429_then_418(cx) -> None:
             cx.set_chaos("burst429=1,burst_len=1,ban_s=0.5")
             st, _ = await c.call("GET", "/api/v3/ping", signed=False)
             assert st == 429 and c.last_headers["Retry-After"] == "1"
+            await asyncio.sleep(RETRY_GRACE_S + 0.05)  # read the 429, then kept going
             st, _ = await c.call("GET", "/api/v3/ping", signed=False)
             assert st == 418  # came back before Retry-After
             cx.set_chaos(None)

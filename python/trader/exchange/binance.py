@@ -7,8 +7,9 @@
   ahead of it (-1021); a bad signature is -1022, a missing or unknown key -2014 / -2015.
 - Weights per endpoint counted per IP in one-minute windows (``X-MBX-USED-WEIGHT-1M``), orders per
   account (``X-MBX-ORDER-COUNT-10S``/``-1D`` spot, ``-10S``/``-1M`` futures). Over a limit: 429 with
-  ``Retry-After`` (seconds to the window's end); a request from that IP before then: 418 (banned
-  for ``ban_s``, default 120 s) with ``Retry-After``.
+  ``Retry-After`` (seconds to the window's end); a request from that IP before then — past the
+  :data:`RETRY_GRACE_S` of requests already in flight — 418 (banned for ``ban_s``, default 120 s)
+  with ``Retry-After``.
 - Filters from exchangeInfo: PRICE_FILTER (tickSize), LOT_SIZE (stepSize, minQty), NOTIONAL
   (spot) / MIN_NOTIONAL (futures, -4164) → ``-1013 Filter failure: NAME``.
 - New orders: ``-2010`` (insufficient balance, LIMIT_MAKER that would take, duplicate client id on
@@ -67,6 +68,12 @@ def sign(secret: str, payload: str) -> str:
     return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
 
 
+
+#: A request arriving within this long of its IP's last 429 was in flight before its client could
+#: read the 429: it gets another 429 (Binance bans whoever *keeps going*, not a request already on
+#: its way). Later ones before the ``Retry-After`` ran out are banned (418).
+RETRY_GRACE_S = 0.25
+
 class BinanceError(Exception):
     """An error answer: HTTP ``status``, Binance ``code`` and ``msg``."""
 
@@ -122,6 +129,8 @@ class _Limits:
         self.retry_until: dict[str, float] = {}
         self.banned_until: dict[str, float] = {}
         self.burst: dict[str, int] = {}
+        #: When each IP was last answered 429 (requests in flight then get 429, not 418).
+        self.last_429: dict[str, float] = {}
 
 
 class BinanceFront:
@@ -191,6 +200,9 @@ class BinanceFront:
             raise BinanceError(-1003, f"Way too many requests; IP(127.0.0.1) banned until {int((time.time() + until - now) * 1000)}. Please use the websocket for live updates to avoid bans.",
                                418, {"Retry-After": str(max(1, int(until - now + 0.999)))})
         if lim.retry_until.get(ip, 0.0) > now:
+            if now - lim.last_429.get(ip, 0.0) <= RETRY_GRACE_S:
+                # sent before its client could have read the 429 (in flight): another 429
+                raise self._too_many(ip, lim.retry_until[ip] - now)
             ban = float(self.ex.chaos["ban_s"] if self.ex.chaos.settings.get("burst429") else self.ex.rate_limits["ban_s"])
             lim.banned_until[ip] = now + ban
             lim.retry_until.pop(ip, None)
@@ -200,6 +212,7 @@ class BinanceFront:
 
     def _too_many(self, ip: str, retry: float) -> BinanceError:
         self.limits.retry_until[ip] = time.monotonic() + retry
+        self.limits.last_429[ip] = time.monotonic()
         self.ex.count("429")
         return BinanceError(-1003, "Too many requests; current limit of IP(127.0.0.1) is %d requests per minute. Please use the websocket for live updates to avoid bans." % self._weight_limit("spot"),
                             429, {"Retry-After": str(max(1, int(retry + 0.999)))})

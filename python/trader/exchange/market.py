@@ -56,6 +56,10 @@ class _Depth:
         self.last_u = last_u
 
 
+#: Updates whose top of book :attr:`Market.tops` keeps.
+TOP_HISTORY = 200_000
+
+
 class Market:
     """Book, trades and 1-minute klines of one symbol on one market (``"spot"`` or ``"usdm"``).
 
@@ -81,6 +85,9 @@ class Market:
         self.klines: dict[int, list[Any]] = {}
         self._kline_dirty = False
         self.last_event_ms = 0
+        #: (update id, best bid, best ask) after each update, the latest :data:`TOP_HISTORY`: what
+        #: a client's book must show once it applied that update (the chaos suite's resync check).
+        self.tops: deque[tuple[int, int | None, int | None]] = deque(maxlen=TOP_HISTORY)
 
     # -- conversions ----------------------------------------------------------------------------
     def px(self, ticks: int) -> str:
@@ -123,6 +130,7 @@ class Market:
             d.bids.update(changed_b)
             d.asks.update(changed_a)
         bid, ask = self.top()
+        self.tops.append((self.update_id, bid, ask))
         bq, aq = self.top_sizes()
         self.emit(self.kind, f"{self.stream_symbol}@bookTicker", self._book_ticker(bid, ask, bq, aq))
 

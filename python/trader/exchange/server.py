@@ -578,6 +578,20 @@ class ExchangeHandle:
         """Best bid and ask of ``market`` ("spot" or "usdm") as strings."""
         return self._call(self._ex.top, market)
 
+    def top_at(self, market: str, update_id: int) -> tuple[str | None, str | None] | None:
+        """Best bid and ask of ``market`` right after update ``update_id`` (None: not kept)."""
+
+        def find(ex: Any) -> Any:
+            m = ex.markets[(market, ex.symbol)]
+            for u, bid, ask in reversed(m.tops):
+                if u == update_id:
+                    return (m.px(bid) if bid is not None else None, m.px(ask) if ask is not None else None)
+                if u < update_id:
+                    return None
+            return None
+
+        return self._call(find, self._ex)
+
     def stats(self) -> dict[str, Any]:
         """Counters: orders placed/canceled, 429s, 418s, errors by code, chaos events by kind, ..."""
         return self._call(self._ex.stats)

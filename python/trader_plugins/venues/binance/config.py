@@ -59,6 +59,13 @@ class BinanceConfig(msgspec.Struct, frozen=True, kw_only=True):
     depth_speed: str = "100ms"
     streams: tuple[str, ...] = ("depth", "bookTicker", "trade")
     request_timeout_s: float = 10.0
+    #: The user-data stream is stale (reconnected, then caught up over REST) after this long
+    #: without a message or a server ping; 0: the market's default (spot's WebSocket API pings
+    #: every 20 s: 60 s; USDⓈ-M's stream every 3 min: 400 s).
+    user_stale_after_s: float = 0.0
+    #: Every this many seconds the venue's open orders are compared with the client's (orders
+    #: whose closing events a lost stream swallowed are asked for); 0: off.
+    open_check_s: float = 10.0
 
     def __post_init__(self) -> None:
         if self.market not in ("spot", "usdm"):
@@ -67,6 +74,10 @@ class BinanceConfig(msgspec.Struct, frozen=True, kw_only=True):
             raise InvalidInputError(f"binance: symbols must be non-empty alphanumeric names, got {self.symbols!r}")
         if not (0 < self.recv_window <= 60000):
             raise InvalidInputError(f"binance: recv_window must be within (0, 60000] ms, got {self.recv_window}")
+        if self.open_check_s < 0:
+            raise InvalidInputError(f"binance: open_check_s must be >= 0, got {self.open_check_s}")
+        if self.user_stale_after_s < 0:
+            raise InvalidInputError(f"binance: user_stale_after_s must be >= 0, got {self.user_stale_after_s}")
         if not self.stale_after_s > 0:
             raise InvalidInputError(f"binance: stale_after_s must be > 0, got {self.stale_after_s}")
         if self.countdown_cancel_s < 0 or (self.countdown_cancel_s and self.market != "usdm"):
@@ -79,6 +90,11 @@ class BinanceConfig(msgspec.Struct, frozen=True, kw_only=True):
         msgspec.structs.force_setattr(self, "rest_url", (self.rest_url or rest).rstrip("/"))
         msgspec.structs.force_setattr(self, "stream_url", (self.stream_url or stream).rstrip("/"))
         msgspec.structs.force_setattr(self, "ws_api_url", self.ws_api_url or ws_api)
+
+    @property
+    def user_stale_s(self) -> float:
+        """:attr:`user_stale_after_s`, or the market's default."""
+        return self.user_stale_after_s or (60.0 if self.market == "spot" else 400.0)
 
     @property
     def api_prefix(self) -> str:

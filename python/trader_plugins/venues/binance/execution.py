@@ -308,11 +308,12 @@ class BinanceExecutionClient:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._buffer: list[str] | None = []  # None: live; a list: events wait while catching up
         self._subscribed = asyncio.Event()
+        self._catching_up = asyncio.Lock()
         self._ws_id = 0
         self.listen_key = ""
         self.stats: dict[str, int] = {"events": 0, "duplicates": 0, "stale_answers": 0, "catch_ups": 0,
                                       "listen_key_renewals": 0, "unknown_outcomes": 0, "resolved": 0,
-                                      "countdown_refreshes": 0, "buffered": 0}
+                                      "countdown_refreshes": 0, "buffered": 0, "open_check_repairs": 0}
         self.redaction = install_redaction(credentials)
 
     # ---- lifecycle ------------------------------------------------------------------------------
@@ -340,17 +341,21 @@ class BinanceExecutionClient:
             raise InvalidInputError(f"binance {self.config.market}: unknown symbol(s) {', '.join(missing)}")
         await self._check_withdrawals()
         if self.config.market == "spot":
-            self.conn = WsConnection(self.config.ws_api_url, self._on_message, stale_after_s=3600.0,
+            self.conn = WsConnection(self.config.ws_api_url, self._on_message, stale_after_s=self.config.user_stale_s,
+                                     pings_alive=True,
                                      backoff=self.config.backoff, name="binance spot user data",
                                      on_connect=self._on_connect_spot, on_disconnect=self._on_disconnect)
         else:
-            self.conn = WsConnection(self._listen_url, self._on_message, stale_after_s=3600.0,
+            self.conn = WsConnection(self._listen_url, self._on_message, stale_after_s=self.config.user_stale_s,
+                                     pings_alive=True,
                                      backoff=self.config.backoff, name="binance usdm user data",
                                      on_connect=self._on_connect_futures, on_disconnect=self._on_disconnect)
             self._spawn(self._keepalive())
             if self.config.countdown_cancel_s > 0:
                 self._spawn(self._countdown())
         self._spawn(self.conn.run())
+        if self.config.open_check_s > 0:
+            self._spawn(self._open_check())
         await asyncio.wait_for(self._subscribed.wait(), subscribe_timeout_s)
 
     async def close(self) -> None:
@@ -388,8 +393,14 @@ class BinanceExecutionClient:
 
     # ---- user data: connection ------------------------------------------------------------------
 
+    def _start_buffering(self) -> None:
+        """Events wait from now on until a catch-up applies them (a buffer already holding some
+        keeps them: a second disconnect during a catch-up loses nothing)."""
+        if self._buffer is None:
+            self._buffer = []
+
     async def _on_connect_spot(self, conn: WsConnection) -> None:
-        self._buffer = []
+        self._start_buffering()
         self._ws_id += 1
         params = {"apiKey": self.credentials.api_key, "recvWindow": self.config.recv_window,
                   "timestamp": self.http.server_ms()}
@@ -399,17 +410,47 @@ class BinanceExecutionClient:
                               "params": params})
 
     async def _listen_url(self) -> str:
-        r = await self.http.request("POST", "/fapi/v1/listenKey", api_key=True)
+        r = await self.http.request("POST", "/fapi/v1/listenKey", api_key=True, priority=True)
         self.listen_key = str(r["listenKey"])
         return f"{self.config.stream_url}/ws/{self.listen_key}"
 
     async def _on_connect_futures(self, conn: WsConnection) -> None:
-        self._buffer = []
+        self._start_buffering()
         self._spawn(self._catch_up())
 
     def _on_disconnect(self) -> None:
         self._subscribed.clear()
-        self._buffer = []
+        self._start_buffering()
+
+    async def _open_check(self) -> None:
+        """Every ``open_check_s``: the venue's open orders against the ones the client believes
+        open (NautilusTrader's open-order check) — one request a symbol; an order the venue no
+        longer lists (its closing events lost with a dropped or stalled stream) is asked for by
+        client id, and its fills fetched."""
+        while True:
+            await asyncio.sleep(self.config.open_check_s)
+            if self._buffer is not None:
+                continue  # catching up already
+            spot = self.config.market == "spot"
+            for sym in self.config.symbols:
+                mine = [o for o in self.orders.values() if o.symbol == sym and not o.done and o.accepted and not o.algo]
+                if not mine:
+                    continue
+                try:
+                    raw = await self.http.request("GET", "/api/v3/openOrders" if spot else "/fapi/v1/openOrders",
+                                                  {"symbol": sym}, signed=True, priority=True)
+                except (BinanceError, OutcomeUnknown) as e:
+                    log.warning("binance: open-order check of %s: %s", sym, e)
+                    continue
+                listed = {str(r.get("clientOrderId", "")) for r in raw}
+                now_ms = self.http.server_ms()
+                for o in mine:
+                    if o.client_id not in listed and not o.done and now_ms - o.sent_ms > 1000:
+                        self.stats["open_check_repairs"] += 1
+                        try:
+                            await self._refresh(o.client_id)
+                        except (BinanceError, OutcomeUnknown) as e:
+                            log.warning("binance: open-order check of %s: %s", o.client_id, e)
 
     async def _keepalive(self) -> None:
         while True:
@@ -417,7 +458,7 @@ class BinanceExecutionClient:
             if not self.listen_key:
                 continue
             try:
-                await self.http.request("PUT", "/fapi/v1/listenKey", api_key=True)
+                await self.http.request("PUT", "/fapi/v1/listenKey", api_key=True, priority=True)
             except BinanceError as e:
                 if e.code == -1125:
                     log.warning("binance usdm: listenKey gone (-1125): new key, reconnecting")
@@ -468,21 +509,41 @@ class BinanceExecutionClient:
         self._event(text)
 
     async def _catch_up(self) -> None:
-        """After a (re)subscription: REST answers for what the stream may have missed, then the
-        buffered events, then live."""
-        try:
-            self.stats["catch_ups"] += 1
-            ids = [cid for cid, o in self.orders.items() if not o.done]
-            for cid in ids:
-                try:
-                    await self._refresh(cid)
-                except (BinanceError, OutcomeUnknown) as e:
-                    log.warning("binance: catch-up of %s failed: %s", cid, e)
-        finally:
-            buffered, self._buffer = self._buffer or [], None
-            for text in buffered:
-                self._event(text)
-            self._subscribed.set()
+        """After a (re)subscription: REST answers for what the stream may have missed — the
+        venue's open orders (one request a symbol), then each order the client believed open
+        that the venue no longer lists (closed meanwhile: its status and fills) — then the
+        buffered events, then live. One catch-up at a time; a later (re)connect's waits for it."""
+        async with self._catching_up:
+            try:
+                self.stats["catch_ups"] += 1
+                spot = self.config.market == "spot"
+                for sym in self.config.symbols:
+                    mine = [o for o in self.orders.values() if o.symbol == sym and not o.done]
+                    if not mine:
+                        continue
+                    try:
+                        raw = await self.http.request("GET", "/api/v3/openOrders" if spot else "/fapi/v1/openOrders",
+                                                      {"symbol": sym}, signed=True, priority=True)
+                    except (BinanceError, OutcomeUnknown) as e:
+                        log.warning("binance: catch-up of %s: %s (asking order by order)", sym, e)
+                        raw = None
+                    listed = {str(r.get("clientOrderId", "")): r for r in raw} if raw is not None else {}
+                    for o in mine:
+                        if o.done:
+                            continue
+                        r = listed.get(o.client_id)
+                        try:
+                            if r is not None and Decimal(str(r.get("executedQty", "0"))) <= o.filled:
+                                self._apply_answer(o, r)  # open, nothing new filled
+                            elif not (o.algo and raw is not None and r is None and not o.actual_id and o.accepted):
+                                await self._refresh(o.client_id)
+                        except (BinanceError, OutcomeUnknown) as e:
+                            log.warning("binance: catch-up of %s failed: %s", o.client_id, e)
+            finally:
+                buffered, self._buffer = self._buffer or [], None
+                for text in buffered:
+                    self._event(text)
+                self._subscribed.set()
 
     # ---- user data: events ----------------------------------------------------------------------
 
@@ -662,13 +723,16 @@ class BinanceExecutionClient:
             if not o.accepted:
                 self._status(o, "open", o.filled, 0, _ns(upd) or self._now_ns(), venue_id=vid)
             if filled > o.filled and self._buffer is None and status in ("filled", "partially_filled"):
-                self._spawn(self._fills_of(o))
+                self._spawn(self._fills_of(o, filled))
             return
         self._status(o, status, filled, upd, _ns(upd) or self._now_ns(), venue_id=vid)
 
-    async def _fills_of(self, o: _Order) -> None:
-        """The order's trades over REST (the stream may still bring them first: deduplicated)."""
+    async def _fills_of(self, o: _Order, filled: Decimal) -> None:
+        """The order's trades over REST when the stream has not brought ``filled`` of it within
+        a moment (it usually does: no request then; deduplicated either way)."""
         await asyncio.sleep(0.5)  # the stream's events usually arrive first
+        if o.filled >= filled:
+            return
         try:
             await self._refresh(o.client_id)
         except (BinanceError, OutcomeUnknown) as e:
@@ -773,7 +837,8 @@ class BinanceExecutionClient:
         if self.config.market == "spot":
             try:
                 r: dict[str, Any] = await self.http.request("GET", "/api/v3/order",
-                                                            {"symbol": symbol, "origClientOrderId": cid}, signed=True)
+                                                            {"symbol": symbol, "origClientOrderId": cid}, signed=True,
+                                                            priority=True)
                 return r
             except BinanceError as e:
                 if e.code == -2013:
@@ -785,9 +850,10 @@ class BinanceExecutionClient:
             try:
                 if kind == "order":
                     r = await self.http.request("GET", "/fapi/v1/order", {"symbol": symbol, "origClientOrderId": cid},
-                                                signed=True)
+                                                signed=True, priority=True)
                 else:
-                    r = await self.http.request("GET", "/fapi/v1/algoOrder", {"clientAlgoId": cid}, signed=True)
+                    r = await self.http.request("GET", "/fapi/v1/algoOrder", {"clientAlgoId": cid}, signed=True,
+                                                priority=True)
                 return r
             except BinanceError as e:
                 if e.code not in (-2013, -2011):
@@ -841,7 +907,7 @@ class BinanceExecutionClient:
         params["limit"] = 1000
         out: list[dict[str, Any]] = []
         while True:
-            rows = await self.http.request("GET", path, params, signed=True)
+            rows = await self.http.request("GET", path, params, signed=True, priority=True)
             for t in rows:
                 buyer = t["isBuyer"] if spot else t.get("side") == "BUY"
                 out.append({"trade_id": str(t["id"]), "order_id": str(t["orderId"]), "side": "buy" if buyer else "sell",

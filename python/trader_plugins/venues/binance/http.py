@@ -23,6 +23,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import urllib.parse
 import logging
 import statistics
 import time
@@ -109,6 +111,33 @@ class Budget:
         return f"Budget({self.kind}, {self.used}/{self.limit} per {self.interval_s}s)"
 
 
+
+class _Host:
+    """What the clients of one host share: the Retry-After block and the weight budgets (limits
+    are counted per IP)."""
+
+    __slots__ = ("blocked_until", "budgets", "gates")
+
+    def __init__(self) -> None:
+        self.blocked_until = 0.0
+        self.budgets: dict[str, list[Budget]] = {}
+        self.gates: dict[int, asyncio.Semaphore] = {}
+
+    def gate(self, limit: int) -> asyncio.Semaphore:
+        """The bound on requests in flight to the host from the running loop."""
+        loop = asyncio.get_running_loop()
+        g = self.gates.get(id(loop))
+        if g is None:
+            g = self.gates[id(loop)] = asyncio.Semaphore(limit)
+        return g
+
+
+#: The gate of a priority request: none.
+_NO_GATE = contextlib.nullcontext()
+
+#: (host, clock) -> its shared state (a test's fake clock gets a state of its own).
+_HOSTS: dict[tuple[str, int], _Host] = {}
+
 class BinanceHttp:
     """REST client of one Binance market (see the module docs).
 
@@ -123,6 +152,9 @@ class BinanceHttp:
     headroom = 0.9
     #: Times a 429'd request is sent again after its Retry-After.
     max_429_retries = 3
+    #: Requests in flight to one host at most (the others wait their turn): a 429 or a ban then
+    #: meets a handful of requests already on their way, not a herd.
+    max_in_flight = 16
     #: Server-time samples per measurement.
     time_samples = 3
 
@@ -136,11 +168,33 @@ class BinanceHttp:
         self.time_fn = time_fn
         self.sleep = sleep
         self.offset_ms = 0
-        self.budgets: list[Budget] = [Budget("REQUEST_WEIGHT", 60, 6000 if config.market == "spot" else 2400,
-                                             "x-mbx-used-weight-1m")]
-        self._blocked_until = 0.0  # wall seconds
+        self._prefix = config.api_prefix
+        # A ban or a Retry-After is the IP's: every client of this process that talks to the same
+        # host (the data client's snapshots, the execution client's orders) waits it out together.
+        self._host = _HOSTS.setdefault((urllib.parse.urlsplit(config.rest_url).netloc, id(time_fn)), _Host())
+        self._host.budgets.setdefault(config.api_prefix, [Budget("REQUEST_WEIGHT", 60, 6000 if config.market == "spot" else 2400,
+                                                                 "x-mbx-used-weight-1m")])
         self.stats: dict[str, int] = {"requests": 0, "time_syncs": 0, "resigned_1021": 0, "budget_waits": 0,
                                       "retry_after_waits": 0, "http_429": 0, "http_418": 0, "unknown": 0}
+
+    @property
+    def budgets(self) -> list[Budget]:
+        """The limits this client counts against — shared with every client of the same host and
+        API (the weight is the IP's)."""
+        return self._host.budgets[self._prefix]
+
+    @budgets.setter
+    def budgets(self, value: list[Budget]) -> None:
+        self._host.budgets[self._prefix] = value
+
+    @property
+    def _blocked_until(self) -> float:
+        """Wall seconds until which no request may leave (a 429's or 418's Retry-After)."""
+        return self._host.blocked_until
+
+    @_blocked_until.setter
+    def _blocked_until(self, value: float) -> None:
+        self._host.blocked_until = value
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -225,36 +279,46 @@ class BinanceHttp:
             v = headers.get(b.header)
             if v is not None and v.isdigit():
                 b.roll(server_s)
-                b.used = int(v)
+                # the header counts what the server had seen: requests still in flight are not in
+                # it yet, so it only ever raises the count
+                b.used = max(b.used, int(v))
 
     # ---- requests -------------------------------------------------------------------------------
 
     async def request(self, method: str, path: str, params: Mapping[str, Any] | None = None, *,
                       signed: bool = False, api_key: bool = False, weight: int | None = None,
-                      raw: bool = False) -> Any:
+                      raw: bool = False, priority: bool = False) -> Any:
         """Send one request and return its decoded JSON answer (see the module docs for what is
-        retried and what is raised)."""
+        retried and what is raised). ``priority``: not queued behind the order flow's requests
+        in flight (a catch-up, a query of an order of unknown outcome, the listenKey); the
+        Retry-After blocks and the weight budget hold all the same."""
         method = method.upper()
-        weight = WEIGHTS.get(path, 1) if weight is None else weight
+        if weight is None:
+            # a USDⓈ-M order costs no IP weight (it counts against the order limits)
+            weight = 0 if method == "POST" and path in ("/fapi/v1/order", "/fapi/v1/algoOrder") else WEIGHTS.get(path, 1)
         order = method == "POST" and path in ORDER_PATHS
         resigned = False
         tries_429 = 0
+        resync = False
         while True:
-            await self._reserve(weight, order)
-            try:
-                return await self._send(method, path, params or {}, signed, api_key or signed, raw)
-            except RateLimited as e:
-                if e.status == 429 and tries_429 < self.max_429_retries:
-                    tries_429 += 1
-                    continue  # the block set by Retry-After makes _reserve wait
-                raise
-            except BinanceError as e:
-                if e.code == -1021 and signed and not resigned:
-                    resigned = True
-                    self.stats["resigned_1021"] += 1
-                    await self.sync_time()
-                    continue
-                raise
+            if resync:  # outside the gate: the clock's own requests take their turn
+                resync = False
+                await self.sync_time()
+            async with (_NO_GATE if priority else self._host.gate(self.max_in_flight)):
+                await self._reserve(weight, order)
+                try:
+                    return await self._send(method, path, params or {}, signed, api_key or signed, raw)
+                except RateLimited as e:
+                    if e.status == 429 and tries_429 < self.max_429_retries:
+                        tries_429 += 1
+                        continue  # the block set by Retry-After makes _reserve wait
+                    raise
+                except BinanceError as e:
+                    if e.code == -1021 and signed and not resigned:
+                        resigned = resync = True
+                        self.stats["resigned_1021"] += 1
+                        continue
+                    raise
 
     async def request_raw(self, method: str, path: str, params: Mapping[str, Any] | None = None, *,
                           signed: bool = False, weight: int | None = None) -> bytes:

@@ -14,7 +14,7 @@ from .config import BinanceConfig
 #: ``--feed binance:k=v`` options and their types.
 OPTIONS: dict[str, Any] = {"market": str, "symbols": str, "symbol": str, "rest_url": str, "stream_url": str,
                            "ws_api_url": str, "testnet": lambda v: str(v).lower() in ("1", "true", "yes"),
-                           "stale_after_s": float, "depth_limit": int, "depth_speed": str, "streams": str,
+                           "stale_after_s": float, "user_stale_after_s": float, "open_check_s": float, "depth_limit": int, "depth_speed": str, "streams": str,
                            "recv_window": int, "countdown_cancel_s": float, "allow_withdraw":
                            lambda v: str(v).lower() in ("1", "true", "yes")}
 

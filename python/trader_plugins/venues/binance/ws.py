@@ -51,7 +51,7 @@ class WsConnection:
     max_age_s = 23 * 3600 + 50 * 60
 
     def __init__(self, url: str | Callable[[], Awaitable[str]], on_message: Callable[[str, int], Any], *,
-                 stale_after_s: float, backoff: Backoff = Backoff(), name: str = "ws",
+                 stale_after_s: float, backoff: Backoff = Backoff(), name: str = "ws", pings_alive: bool = False,
                  on_connect: Callable[[WsConnection], Awaitable[Any]] | None = None,
                  on_disconnect: Callable[[], Any] | None = None, session: aiohttp.ClientSession | None = None,
                  rng: random.Random | None = None, sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
@@ -60,6 +60,8 @@ class WsConnection:
         self.on_connect = on_connect
         self.on_disconnect = on_disconnect
         self.stale_after_s = stale_after_s
+        #: A quiet stream that only pings is alive (a user-data stream: no order, no message).
+        self.pings_alive = pings_alive
         self.backoff = backoff
         self.name = name
         self._session = session
@@ -164,6 +166,8 @@ class WsConnection:
                     await r
             elif msg.type == aiohttp.WSMsgType.PING:
                 self.stats["pings"] += 1
+                if self.pings_alive:
+                    last = time.monotonic()
                 await ws.pong(msg.data)
             elif msg.type == aiohttp.WSMsgType.PONG:
                 pass
