@@ -610,7 +610,10 @@ impl BookSync {
         bids: &[Level],
         asks: &[Level],
     ) -> CoreResult<SyncState> {
-        if let SyncState::Synced { last_update_id: have } = self.state {
+        if let SyncState::Synced {
+            last_update_id: have,
+        } = self.state
+        {
             if last_update_id <= have {
                 self.stats.snapshots_ignored += 1;
                 return Ok(self.state);

@@ -17,6 +17,72 @@ fn bad(name: &'static str, s: &str, why: &str) -> CoreError {
 /// empty parts and values beyond `i64`. `name` names the field in the error.
 #[inline]
 pub fn parse_fixed(s: &str, dp: u8, name: &'static str) -> CoreResult<i64> {
+    parse_fixed_bytes(s.as_bytes(), dp, name)
+}
+
+/// [`parse_fixed`] of the bytes of a text (a decoder's slice of a message, no UTF-8 check on the
+/// way; a malformed value is an error naming it as text).
+#[inline]
+pub fn parse_fixed_bytes(b: &[u8], dp: u8, name: &'static str) -> CoreResult<i64> {
+    if b.len() <= 18
+        && let Some(v) = parse_short(b, dp)
+    {
+        return Ok(v);
+    }
+    parse_checked(&String::from_utf8_lossy(b), dp, name)
+}
+
+/// [`parse_fixed`] of a text of at most 18 bytes: its digits cannot overflow, so no check per
+/// digit (the scaling to `dp` is still checked). `None`: not a well-formed value (the checked
+/// path then says why).
+#[inline(always)]
+fn parse_short(b: &[u8], dp: u8) -> Option<i64> {
+    let mut v: i64 = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let d = b[i].wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        v = v * 10 + d as i64;
+        i += 1;
+    }
+    if i == 0 {
+        return None;
+    }
+    let mut frac = 0u8;
+    if i < b.len() {
+        if b[i] != b'.' {
+            return None;
+        }
+        i += 1;
+        let start = i;
+        while i < b.len() {
+            let d = b[i].wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            if frac < dp {
+                v = v * 10 + d as i64;
+                frac += 1;
+            } else if d != 0 {
+                return None;
+            }
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+    }
+    while frac < dp {
+        v = v.checked_mul(10)?;
+        frac += 1;
+    }
+    Some(v)
+}
+
+#[inline(never)]
+fn parse_checked(s: &str, dp: u8, name: &'static str) -> CoreResult<i64> {
     let b = s.as_bytes();
     let mut i = 0;
     let mut v: i64 = 0;

@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
+use numpy::IntoPyArray;
 use pyo3::exceptions::PyFileNotFoundError;
 use pyo3::prelude::*;
-use numpy::IntoPyArray;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::PyDict;
 
@@ -313,17 +313,20 @@ fn decode_binance_messages<'py>(
     size_precision: u8,
 ) -> PyResult<Bound<'py, PyDict>> {
     let d = py.detach(|| -> crate::error::CoreResult<_> {
-        let mut d = crate::data::binance_ws::Decoded::default();
+        // a depth level is ~20 bytes of text: the levels cannot outnumber a twentieth of it
+        let bytes: usize = lines.iter().map(|l| l.len()).sum();
+        let mut d = crate::data::binance_ws::Decoded::with_capacity(lines.len(), bytes / 20);
         for (i, line) in lines.iter().enumerate() {
-            d.push_line(line, price_precision, size_precision).map_err(|e| match e {
-                crate::error::CoreError::InvalidArgument { name, reason } => {
-                    crate::error::CoreError::InvalidArgument {
-                        name,
-                        reason: format!("message {i}: {reason}"),
+            d.push_line(line, price_precision, size_precision)
+                .map_err(|e| match e {
+                    crate::error::CoreError::InvalidArgument { name, reason } => {
+                        crate::error::CoreError::InvalidArgument {
+                            name,
+                            reason: format!("message {i}: {reason}"),
+                        }
                     }
-                }
-                other => other,
-            })?;
+                    other => other,
+                })?;
         }
         Ok(d)
     })?;

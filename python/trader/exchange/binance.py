@@ -346,6 +346,7 @@ class BinanceFront:
         weights = SPOT_WEIGHTS if market == "spot" else FUT_WEIGHTS
 
         async def handler(request: web.Request) -> web.StreamResponse:
+            t0 = time.perf_counter_ns()
             headers: dict[str, str] = {}
             ip = self._ip(request)
             try:
@@ -368,6 +369,8 @@ class BinanceFront:
                     self._count_order(market, acct, headers)
                 result = fn(acct, params)
                 if is_order:
+                    # the exchange's own time on a new order: checks, signature, matching
+                    self.ex.order_processing_ns.append(time.perf_counter_ns() - t0)
                     return await self._order_chaos(request, result, headers)
             except BinanceError as e:
                 return self._error(e, headers)

@@ -10,6 +10,7 @@ loop, so they see a consistent state.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import threading
 import time
@@ -153,6 +154,9 @@ class Exchange:
                                                        self._emit)
         self.front = BinanceFront(self)
         self.counters: dict[str, int] = {}
+        #: The exchange's own processing time of each new order (ns, request in to answer out, the
+        #: latest 100,000): the round-trip bench prints it beside the client's.
+        self.order_processing_ns: collections.deque[int] = collections.deque(maxlen=100_000)
         self.market_subs: dict[tuple[str, str], set[Connection]] = {}
         self.user_subs: dict[int, tuple[Connection, Account, str]] = {}
         self.connections: set[Connection] = set()
@@ -591,6 +595,10 @@ class ExchangeHandle:
             return None
 
         return self._call(find, self._ex)
+
+    def order_processing_ns(self) -> list[int]:
+        """The exchange's own processing time of each new order (ns, the latest 100,000)."""
+        return self._call(lambda: list(self._ex.order_processing_ns))
 
     def stats(self) -> dict[str, Any]:
         """Counters: orders placed/canceled, 429s, 418s, errors by code, chaos events by kind, ..."""
