@@ -17,7 +17,7 @@ from trader_plugins.venues.binance.execution import (
 
 from .test_local_exchange import _cmd, _config, _until
 
-exchange = pytest.importorskip("trader.exchange")
+from trader import exchange
 FEED = {"seed": 7, "rate": 200, "symbol": "BTCUSDT", "price": 50000}
 
 

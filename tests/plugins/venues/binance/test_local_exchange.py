@@ -17,7 +17,7 @@ from trader_plugins.venues.binance.execution import (
     BalanceUpdate, BinanceExecutionClient, CancelRejected, OrderAccepted, OrderCanceled, OrderFilled, OrderRejected,
     OrderTriggered)
 
-exchange = pytest.importorskip("trader.exchange")
+from trader import exchange
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +132,24 @@ def test_market_data_feed(ex: Any, market: str) -> None:
 
     counts = asyncio.run(asyncio.wait_for(main(), 30))
     assert counts["snapshots"] >= 1 and counts["gaps"] == 0
+
+
+def test_a_key_that_can_withdraw_is_refused_unless_allowed() -> None:
+    from trader.exceptions import InvalidInputError
+
+    key = {"api_key": "w" * 64, "secret": "s" * 64, "balances": {"USDT": 1000},
+           "permissions": ["SPOT", "USDM", "WITHDRAW"]}
+    with exchange.serve_in_thread(feed_options={"seed": 2, "rate": 50, "symbol": "BTCUSDT"}, accounts=[key]) as h:
+        creds = Credentials(key["api_key"], key["secret"])
+
+        async def start(**kw: Any) -> None:
+            client = BinanceExecutionClient(_config(h, "spot", **kw), creds, lambda r: None)
+            try:
+                await client.start()
+            finally:
+                await client.close()
+
+        with pytest.raises(InvalidInputError, match="withdraw") as e:
+            asyncio.run(start())
+        assert key["secret"] not in str(e.value) and key["api_key"] not in str(e.value)
+        asyncio.run(start(allow_withdraw=True))
