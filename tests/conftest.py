@@ -60,3 +60,16 @@ def _collect_garbage_on_the_main_thread():
     import gc
 
     gc.collect()
+
+
+#: Test files that trade against the local exchange (marked ``local_exchange``).
+_LOCAL_EXCHANGE = ("tests/exchange/", "tests/plugins/venues/", "tests/live/test_binance_", "tests/live/test_venue_link")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the suites that run against the local exchange: they exercise no SIMD code, so CI's
+    second pass (``TRADER_SIMD=scalar``) leaves them out with ``-m "not local_exchange"``."""
+    for item in items:
+        path = item.path.relative_to(ROOT).as_posix() if item.path.is_relative_to(ROOT) else ""
+        if path.startswith(_LOCAL_EXCHANGE):
+            item.add_marker(pytest.mark.local_exchange)

@@ -218,8 +218,9 @@ def test_the_in_flight_check_asks_the_venue_and_audits_what_differs():
             return None
 
     node = SimpleNamespace(cfg=SimpleNamespace(inflight_timeout=5.0), IN_FLIGHT=LiveNode.IN_FLIGHT, _inflight_seen=set(),
-                           venue=SimpleNamespace(reconciling_venue=lambda sess, sid: Venue()),
+                           venue=SimpleNamespace(reconciling_venue=lambda sess, sid: Venue()), exec_client=None,
                            _running=lambda: [SimpleNamespace(id="main", session=session)])
+    node._reconciling = lambda slot: LiveNode._reconciling(node, slot)  # type: ignore[arg-type]
     LiveNode._inflight_check(node)  # type: ignore[arg-type]
     assert asked == ["main-7", "main-8"], "only orders waiting past the timeout are asked for"
     assert len(session.actions) == 1

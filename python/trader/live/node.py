@@ -273,7 +273,7 @@ class LiveNode:
     def _reconciling(self, slot: StrategySlot) -> Any:
         """What reconciliation and the in-flight check ask about ``slot``'s orders: the paper
         venue's session, or the real venue's answers narrowed to the strategy's client order ids."""
-        if self.exec_client is None:
+        if getattr(self, "exec_client", None) is None:
             return self.venue.reconciling_venue(slot.session, slot.id)
         from trader.live.venue_link import StrategyView
 
@@ -305,7 +305,7 @@ class LiveNode:
         move the feed after the stored position (see :mod:`trader.live.persist`)."""
         from trader.live.persist import Persistence
 
-        if self.exec_client is None and not hasattr(self.venue, "reconciling_venue"):
+        if getattr(self, "exec_client", None) is None and not hasattr(self.venue, "reconciling_venue"):
             raise InvalidInputError(f"venue: {self.cfg.venue_kind} cannot reconcile after a restart (no reconciling_venue); "
                                     "run with --no-persist")
         p = Persistence(self.cfg, self.state_dir)
@@ -692,7 +692,7 @@ class LiveNode:
         """Orders waiting for the venue's answer longer than ``inflight_timeout`` (engine time)
         are asked for at the venue by client order id (NautilusTrader's in-flight check): an
         answer that differs from the node's view is logged and audited (source ``inflight``)."""
-        if self.exec_client is None and not hasattr(self.venue, "reconciling_venue"):
+        if getattr(self, "exec_client", None) is None and not hasattr(self.venue, "reconciling_venue"):
             return
         limit = int(float(self.cfg.inflight_timeout) * 1e9)
         seen = self._inflight_seen
@@ -768,24 +768,28 @@ class LiveNode:
     # -- stopping ---------------------------------------------------------------------------------
     async def _venue_stop(self) -> None:
         """A real venue at the stop: the working orders canceled there (``cancel_on_stop``) and
-        the answers awaited, within half of ``stop_timeout``; what is still open is reported."""
+        the answers awaited, within half of ``stop_timeout``: an order whose acknowledgement was
+        still on its way is canceled once it comes; what is still open then is reported."""
         deadline = time.monotonic() + float(self.cfg.stop_timeout) / 2
-        for slot in self._running():
-            try:
-                self._pump(slot)
-                if self.cfg.cancel_on_stop and slot.session.open_orders():
-                    slot.session.cancel_all(f"node stopping: {self.stop_reason}")
+        asked: dict[str, set[int]] = {s.id: set() for s in self._running()}
+        while True:
+            waiting = False
+            for slot in self._running():
+                try:
+                    self._pump(slot)
+                    open_ids = {int(o["id"]) for o in slot.session.open_orders()}
+                    if self.cfg.cancel_on_stop and open_ids - asked[slot.id]:
+                        slot.session.cancel_all(f"node stopping: {self.stop_reason}")
+                        asked[slot.id] |= open_ids
                     slot.link.flush()
-            except StrategyError as e:
-                self.fatal = self.fatal or e
-        while time.monotonic() < deadline:
-            waiting = [s for s in self._running() if s.link.counts["sent"] and (s.link._tasks or (
-                self.cfg.cancel_on_stop and s.session.open_orders()))]
-            if not waiting:
+                except StrategyError as e:
+                    self.fatal = self.fatal or e
+                    continue
+                in_flight = [o for o in slot.session.orders() if str(o["status"]).lower() == "submitted"]
+                waiting |= bool(slot.link._tasks or in_flight or (self.cfg.cancel_on_stop and open_ids))
+            if not waiting or time.monotonic() >= deadline:
                 break
             await asyncio.sleep(0.02)
-            for slot in waiting:
-                slot.link.flush()
         for slot in self._running():
             left = slot.session.open_orders()
             if left and self.cfg.cancel_on_stop:
