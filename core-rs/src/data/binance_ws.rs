@@ -882,15 +882,7 @@ impl Decoded {
             }
             WsMessage::Other { .. } => (kind::OTHER, 0, 0, 0, [0; 4]),
         };
-        self.kind.push(k);
-        self.recv_ns.push(recv_ns);
-        self.event_ms.push(ev);
-        self.first_id.push(first);
-        self.last_id.push(last);
-        self.a.push(cols[0]);
-        self.b.push(cols[1]);
-        self.c.push(cols[2]);
-        self.d.push(cols[3]);
+        self.push_row(k, recv_ns, ev, first, last, cols);
         Ok(())
     }
 }
