@@ -1675,15 +1675,15 @@ impl<S: L2Strategy> L2Backtest<S> {
                     Some(i) => self.orders.working_ids(i).to_vec(),
                     None => self.orders.working_ids(0).to_vec(),
                 };
-                let held: Vec<OrderId> = self
+                // not yet acknowledged: held by the manager (canceled here), or on their way to
+                // the venue (canceled there, like the working ones)
+                let (sent, held): (Vec<OrderId>, Vec<OrderId>) = self
                     .orders
                     .all()
-                    .filter(|o| {
-                        o.status == OrderStatus::Submitted && !x.at_venue.contains(&o.spec.id)
-                    })
+                    .filter(|o| o.status == OrderStatus::Submitted)
                     .map(|o| o.spec.id)
-                    .collect();
-                for id in ids {
+                    .partition(|id| x.at_venue.contains(id));
+                for id in ids.into_iter().chain(sent) {
                     if x.at_venue.contains(&id) {
                         x.outbound.push(Command::Cancel { id });
                     } else {
@@ -2516,6 +2516,21 @@ impl<S: L2Strategy> Host for L2Backtest<S> {
     #[inline(always)]
     fn mark_account(&mut self) {
         self.mark_mid();
+    }
+
+    /// A real venue's orders sent and not yet acknowledged, in id order.
+    fn in_flight_ids(&self) -> Vec<OrderId> {
+        self.ext.as_ref().map_or_else(Vec::new, |x| {
+            x.at_venue
+                .iter()
+                .copied()
+                .filter(|&id| {
+                    self.orders
+                        .get(id)
+                        .is_some_and(|o| o.status == OrderStatus::Submitted)
+                })
+                .collect()
+        })
     }
 
     /// The account's rule for `c` ([`exec::check_account`]), at the prices orders can fill at

@@ -386,6 +386,14 @@ pub trait Host {
     /// Hand `cmd` to the venue at `ts`, past the risk engine (the strategy's commands, and the
     /// engine's own in EMERGENCY): its events and fills land in the loop's lists.
     fn send(&mut self, cmd: Command, ts: i64) -> Result<(), Self::Error>;
+
+    /// Orders sent to a real venue that has not acknowledged them yet (not among the working
+    /// orders): a cancel-all cancels them too. None where the venue is simulated: its commands
+    /// travel in order, so an in-flight submit is never overtaken by the cancel-all.
+    #[inline(always)]
+    fn in_flight_ids(&self) -> Vec<OrderId> {
+        Vec::new()
+    }
 }
 
 /// A command of the strategy at `ts`: the risk engine first (it may shrink a new order's
@@ -521,9 +529,11 @@ pub fn cancel_strategy_orders<H: Host>(
     ts: i64,
     reason: Option<Reason>,
 ) -> Result<Vec<OrderId>, H::Error> {
+    let in_flight = h.in_flight_ids();
     let d = h.desk();
     let victims: Vec<OrderId> = (0..d.instruments.len() as u32)
         .flat_map(|i| d.orders.working_ids(i).iter().copied())
+        .chain(in_flight)
         .filter(|&id| id < ENGINE_ORDER_ID_BASE)
         .collect();
     let from = d.events.len();

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
+import subprocess
+import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,6 +53,10 @@ MIXED = ("drop=0.0005,stall=0.0003,gap=0.01,dup=0.01,reorder=0.01,delay_ack=0.01
 #: spend USDⓈ-M's 2,400 weight a minute many times over (the adapter then waits for the next
 #: minute, as it must: tests/plugins/venues/binance covers the budget); the chaos is the subject.
 #: The order limits stay binding (300 a second): the adapter budgets them from exchangeInfo.
+#: How long the end of a run may take to settle: every command answered, the exchange and the
+#: engine agreeing. Under the mixed chaos a request can wait behind several 3 s bans in a row
+#: (Retry-After blocks every request of the client), so a late answer takes tens of seconds.
+QUIET_S = 120
 LIMITS = {"usdm_orders_10s": 3_000, "usdm_orders_1m": 18_000, "usdm_weight": 1_000_000}
 
 
@@ -165,7 +173,7 @@ def run(chaos: str, n: int, seed: int, every: int = 1) -> dict[str, Any]:
                 link.flush()
                 # quiet: every command answered, nothing open on our side, the exchange agrees
                 t0 = time.monotonic()
-                while time.monotonic() - t0 < 30:
+                while time.monotonic() - t0 < QUIET_S:
                     await asyncio.sleep(0.1)
                     link.flush()
                     if link._tasks or session.open_orders() or session.venue_stats()["pending"]:
@@ -226,3 +234,64 @@ def test_all_modes_mixed_over_ten_thousand_orders() -> None:
     judge(r, 10_000)
     assert len(r["books"]["orders"]) >= 9_000
     assert r["checks"]["resyncs"] >= 2 and r["checks"]["checked"] > 0
+
+
+class TimedBuyer(Strategy):
+    """A small limit buy 1% under the best bid every 200 ms (a timer: it keeps ordering while
+    the market data is silent)."""
+
+    name = "timed_buyer"
+
+    def on_start(self) -> None:
+        self.bid: float | None = None
+        self.clock.set_timer("beat", "200ms")
+
+    def on_book(self, book: Any) -> None:
+        self.bid = book.best_bid
+
+    def on_timer(self, event: Any) -> None:
+        if self.bid is not None:
+            self.buy(0.001, price=round(self.bid * 0.99, 1))
+
+
+@pytest.mark.parametrize("state", ["halted", "paused"])
+def test_a_stale_feed_halts_the_node_as_configured(tmp_path: Path, state: str) -> None:
+    """`trader live --venue binance` with the panic layer's stale limit at 1 s: the exchange's
+    streams go silent for good (every connection, the reconnections too); the strategy's next
+    order is vetoed and the node enters the configured state (audited, with the data's age);
+    nothing more reaches the exchange."""
+    (tmp_path / "live.toml").write_text(f'[risk]\nlayers = [{{ use = "panic", stale = "1s", state = "{state}" }}]\n')
+    with serve_in_thread(feed_options={"seed": 5, "rate": 300, "symbol": "BTCUSDT", "price": 50_000}) as ex:
+        acct = ex.accounts[0]
+        venue = (f"binance:market=usdm,symbols=BTCUSDT,rest_url={ex.base_url},stream_url={ex.usdm_stream_url},"
+                 "stale_after_s=0.5")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("BINANCE_", "TRADER_CRASH"))}
+        env["BINANCE_API_KEY"], env["BINANCE_API_SECRET"] = acct["api_key"], acct["secret"]
+        proc = subprocess.Popen([sys.executable, "-m", "trader", "live", "--venue", venue, "--config",
+                                 str(tmp_path / "live.toml"), "--strategy", f"{__file__}:TimedBuyer", "--state",
+                                 str(tmp_path / "state"), "--cash", "5000", "--duration", "8", "--json"],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            t0 = time.monotonic()
+            while len(ex.books(acct["api_key"], "usdm")["orders"]) < 3 and time.monotonic() - t0 < 30:
+                time.sleep(0.05)
+            assert len(ex.books(acct["api_key"], "usdm")["orders"]) >= 3, "the node never traded"
+            ex.set_chaos("stall=1")
+            stalled_at = time.time_ns()
+            out, err = proc.communicate(timeout=90)
+        finally:
+            proc.kill()
+        orders = ex.books(acct["api_key"], "usdm")["orders"]
+        assert ex.stats()["chaos"].get("stall", 0) >= 1
+    assert proc.returncode == 0, err[-3000:]
+    (row,) = json.loads(out)["strategies"]
+    assert row["trading_state"] == state
+    audit = [json.loads(x) for x in (tmp_path / "state" / f"audit-{row['id']}.jsonl").read_text().splitlines()]
+    (change,) = [e for e in audit if e.get("kind") == "state" and e.get("to") == state]
+    assert "stale" in change["reason"] and "> stale limit 1 s" in change["reason"], change
+    # the data went silent, then the state came: within the limit and a timer beat or two
+    went = change["ts"] - stalled_at
+    assert 1_000_000_000 <= went <= 5_000_000_000, went
+    # nothing new reached the exchange after the state changed (the ones sent just before may land)
+    late = [o for o in orders if o["time"] * 1_000_000 > change["ts"] + 500_000_000]
+    assert not late, late[:3]

@@ -127,6 +127,36 @@ def test_cancel_waits_for_the_venue_and_rejections_close() -> None:
     assert s2.order(c["order_id"])["reason"] == "venue_rejected"
 
 
+def test_cancel_all_reaches_orders_still_on_their_way() -> None:
+    """A cancel-all (the strategy's or the operator's) cancels at the venue the orders sent and
+    not yet acknowledged too: they may be working there already."""
+    class CancelsAll(OneShot):
+        def on_quote(self, quote: Any) -> None:
+            self.n += 1
+            if self.n == 1:
+                self.a = self.buy(0.01, price=99.0)
+                self.b = self.buy(0.01, price=98.0)
+            elif self.n == 2:
+                self.cancel_all()
+
+    st = CancelsAll()
+    s = session(st)
+    a, b = (c["order_id"] for c in s.take_commands())
+    s.report("accepted", a)  # b: no answer yet
+    s.push_quote(2_000_000_000, 100.0, 100.5, 1.0, 2.0)
+    s.pump()
+    assert sorted((c["op"], c["order_id"]) for c in s.take_commands()) == [("cancel", a), ("cancel", b)]
+    assert [s.order(i)["status"] for i in (a, b)] == ["ACCEPTED", "SUBMITTED"]  # until the venue says
+    s.report("canceled", b, requested=True)
+    assert s.order(b)["status"] == "CANCELED"
+
+    s2 = session()
+    buy, tp, sl = (c["order_id"] for c in s2.take_commands())
+    assert s2.order(buy)["status"] == "SUBMITTED"
+    assert sorted(s2.cancel_all("operator")) == sorted([buy, tp, sl])
+    assert sorted(c["order_id"] for c in s2.take_commands() if c["op"] == "cancel") == sorted([buy, tp, sl])
+
+
 def test_the_checkpoint_keeps_the_venue_side() -> None:
     s = session()
     buy, tp, sl = (c["order_id"] for c in s.take_commands())

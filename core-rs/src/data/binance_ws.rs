@@ -694,9 +694,9 @@ impl Decoded {
             self.level_row.push(row);
             self.level_side.push(side);
             self.level_px
-                .push(super::decimal::parse_fixed(p, pdp, "price")?);
+                .push(parse_fixed(p, pdp, "price")?);
             self.level_qty
-                .push(super::decimal::parse_fixed(q, sdp, "size")?);
+                .push(parse_fixed(q, sdp, "size")?);
         }
         Ok(())
     }
@@ -836,8 +836,8 @@ impl Decoded {
             return Ok(());
         }
         let row = self.kind.len() as u32;
-        let px = |s: &str| super::decimal::parse_fixed(s, pdp, "price");
-        let qty = |s: &str| super::decimal::parse_fixed(s, sdp, "size");
+        let px = |s: &str| parse_fixed(s, pdp, "price");
+        let qty = |s: &str| parse_fixed(s, sdp, "size");
         let (k, ev, first, last, cols) = match decode_json(json)? {
             WsMessage::Depth(d) => {
                 self.levels_of(row, 0, d.bids, pdp, sdp)?;

@@ -45,7 +45,7 @@ from trader.live.reconcile import MassStatus, VenueFill, VenueOrder, VenuePositi
 
 from .auth import Credentials, encode, install_redaction
 from .config import BinanceConfig
-from .http import BinanceError, BinanceHttp, OutcomeUnknown
+from .http import BinanceError, BinanceHttp, OutcomeUnknown, RateLimited
 from .orders import OrderRefused, SymbolFilters, fmt_decimal, order_request, parse_exchange_info
 from .ws import WsConnection
 
@@ -252,7 +252,8 @@ class _Order:
     """What the client knows of one order (by client id)."""
 
     __slots__ = ("client_id", "symbol", "venue_order_id", "algo", "actual_id", "status", "filled", "update_ms",
-                 "accepted", "triggered", "trades", "sent_ms", "stop")
+                 "accepted", "triggered", "trades", "sent_ms", "stop", "cancel_wanted", "cancel_sending",
+                 "cancel_tries")
 
     def __init__(self, client_id: str, symbol: str, algo: bool = False, stop: bool = False) -> None:
         self.client_id, self.symbol, self.algo, self.stop = client_id, symbol, algo, stop
@@ -265,6 +266,11 @@ class _Order:
         self.triggered = False
         self.trades: set[str] = set()
         self.sent_ms = 0
+        # a cancel is wanted until the order is done: one the venue could not take yet (the order
+        # not there, or the answer lost) is sent again once the order shows open
+        self.cancel_wanted = False
+        self.cancel_sending = False
+        self.cancel_tries = 0
 
     @property
     def done(self) -> bool:
@@ -291,6 +297,8 @@ class BinanceExecutionClient:
     resolve_tries = 30
     resolve_base_s = 0.1
     resolve_max_s = 5.0
+    #: Sends of one order's cancel at most (see :meth:`cancel`).
+    cancel_sends = 5
 
     def __init__(self, config: BinanceConfig, credentials: Credentials, on_report: Callable[[Any], Any], *,
                  http: BinanceHttp | None = None, time_fn: Callable[[], float] = time.time) -> None:
@@ -667,6 +675,8 @@ class BinanceExecutionClient:
             self._emit(OrderExpired(o.client_id, ts))
         elif status == "rejected":
             self._emit(OrderRejected(o.client_id, reason or "rejected", 0, ts))
+        elif o.cancel_wanted and not o.cancel_sending:
+            self._spawn(self._send_cancel(o))
 
     # ---- commands -------------------------------------------------------------------------------
 
@@ -739,12 +749,27 @@ class BinanceExecutionClient:
             log.warning("binance: fills of %s: %s", o.client_id, e)
 
     async def cancel(self, cmd: dict[str, Any]) -> None:
-        """Cancel the order with the command's client id."""
+        """Cancel the order with the command's client id. The cancel stays wanted until the order
+        is done: when the venue does not have the order yet (its submit still on the way) or the
+        cancel's answer is lost, it is sent again once the order shows open (at most
+        :attr:`cancel_sends` times)."""
         cid = str(cmd.get("client_id") or "")
         o = self.orders.get(cid)
         symbol = str(cmd.get("symbol") or (o.symbol if o else self.config.symbols[0])).upper()
         if o is None:
             o = self._track(cid, symbol, algo=self.config.market == "usdm" and cmd.get("kind") not in (None, "market", "limit"))
+        o.cancel_wanted = True
+        await self._send_cancel(o)
+
+    async def _send_cancel(self, o: _Order) -> None:
+        cid, symbol = o.client_id, o.symbol
+        if o.done or o.cancel_sending:
+            return
+        if o.cancel_tries >= self.cancel_sends:
+            log.error("binance: cancel of %s not taken after %d sends", cid, o.cancel_tries)
+            self._emit(CancelRejected(cid, f"cancel not taken after {o.cancel_tries} sends", 0, self._now_ns()))
+            return
+        o.cancel_tries += 1
         if self.config.market == "spot":
             path, params = "/api/v3/order", {"symbol": symbol, "origClientOrderId": cid}
         elif o.algo and not o.actual_id:
@@ -753,20 +778,53 @@ class BinanceExecutionClient:
             path, params = "/fapi/v1/order", {"symbol": symbol, "orderId": o.actual_id}
         else:
             path, params = "/fapi/v1/order", {"symbol": symbol, "origClientOrderId": cid}
+        o.cancel_sending = True
         try:
             resp = await self.http.request("DELETE", path, params, signed=True)
         except OutcomeUnknown as e:
             self._emit(OrderUnknown(cid, f"cancel: {e.reason}"))
-            self._spawn(self._resolve(cid))
+            self._spawn(self._resolve(cid))  # open there: _status sends the cancel again
             return
-        except BinanceError as e:
+        except RateLimited as e:  # refused, not executed: again after the wait
+            if e.status == 429:
+                self._spawn(self._cancel_again(o, max(e.retry_after_s, self.resolve_base_s)))
+                return
             self._emit(CancelRejected(cid, e.msg, e.code, self._now_ns()))
             return
+        except BinanceError as e:
+            if e.code in (-2011, -2013) and o.sent_ms and not o.done:
+                if o.status == "submitted":  # our submit has not reached the venue yet
+                    log.info("binance: cancel of %s before the venue has it: again once it shows open", cid)
+                    return
+                # it showed open while the cancel was on its way (the answer and the stream
+                # race), or it is done there and the stream has yet to say: the venue settles it
+                self._spawn(self._settle_cancel(o))
+                return
+            self._emit(CancelRejected(cid, e.msg, e.code, self._now_ns()))
+            return
+        finally:
+            o.cancel_sending = False
         if isinstance(resp, dict):
             if path.endswith("algoOrder"):
                 self._status(o, "canceled", o.filled, 0, self._now_ns())
             else:
                 self._apply_answer(o, resp)
+
+    async def _cancel_again(self, o: _Order, wait_s: float) -> None:
+        await asyncio.sleep(wait_s)
+        await self._send_cancel(o)
+
+    async def _settle_cancel(self, o: _Order) -> None:
+        """The venue's view of an order its cancel did not find: open there, the cancel goes
+        again (:meth:`_status`); done there, its fills and status are applied."""
+        await asyncio.sleep(self.resolve_base_s)
+        if o.done:
+            return
+        try:
+            await self._refresh(o.client_id)
+        except (BinanceError, OutcomeUnknown) as e:
+            log.warning("binance: settling the cancel of %s: %s", o.client_id, e)
+            self._spawn(self._cancel_again(o, self.resolve_base_s))
 
     async def cancel_all(self, symbol: str | None = None) -> None:
         """Cancel every open order of ``symbol`` (None: every configured symbol); the events
