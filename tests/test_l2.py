@@ -394,3 +394,39 @@ def test_fills_out_has_the_columns_of_backtest(usdm: str, tmp_path: Path) -> Non
     for t in (pcsv.read_csv(tmp_path / "f.csv"), pq.read_table(tmp_path / "f.parquet")):
         assert t.column_names == ["ts", "side", "price", "qty", "fee", "order_id", "symbol"]
         assert t.num_rows == r["fills"] and set(t.column("symbol").to_pylist()) == {"BTCUSDT"}
+
+
+def test_gtd_and_day_orders_expire_on_the_l2_clock() -> None:
+    """A GTD order leaves the book when the clock passes its time, a DAY order at the UTC midnight
+    after it became working; a GTC one stays — on an event, or on the live clock alone."""
+    from trader import Strategy, _core, orders
+
+    day = 86_400_000_000_000
+    t0 = 20_000 * day + 3_600_000_000_000  # 01:00 UTC
+
+    class Three(Strategy):
+        def on_quote(self, quote: object) -> None:
+            if not hasattr(self, "ids"):
+                t = int(self.clock)
+                self.ids = [self.submit(orders.limit("buy", 0.01, 90.0, time_in_force="GTD", expire_time=t + 1_000_000_000)),
+                            self.submit(orders.limit("buy", 0.01, 90.0, time_in_force="DAY")),
+                            self.submit(orders.limit("buy", 0.01, 90.0))]
+
+    st = Three()
+    s = _core.LiveSession(st, mode="quotes", price_precision=2, size_precision=3, account="margin", cash=10_000)
+
+    def statuses() -> list[str]:
+        return [s.order(i)["status"] for i in st.ids]
+
+    s.push_quote(t0, 100.0, 100.5, 1.0, 1.0)
+    s.pump()
+    s.push_quote(t0 + 500_000_000, 100.0, 100.5, 1.0, 1.0)
+    s.pump()
+    assert statuses() == ["ACCEPTED", "ACCEPTED", "ACCEPTED"]
+    s.push_quote(t0 + 1_500_000_000, 100.0, 100.5, 1.0, 1.0)  # an event past the GTD time
+    s.pump()
+    assert statuses() == ["EXPIRED", "ACCEPTED", "ACCEPTED"]
+    s.advance_time(t0 - 3_600_000_000_000 + day + 1)  # no event: the live clock passes midnight
+    assert statuses() == ["EXPIRED", "EXPIRED", "ACCEPTED"]
+    kinds = [e["kind"] for e in s.events_since(0) if e["order_id"] in st.ids[:2]]
+    assert kinds.count("expired") == 2

@@ -78,7 +78,8 @@ use crate::exec::{self, Denials, Desk, Exec, Host};
 use crate::model::Orders;
 use crate::model::fixed::Rate;
 use crate::model::order::{
-    Command, Fill, Liquidity, OrderEvent, OrderId, OrderKind, OrderSpec, OrderStatus, Reason, Side,
+    Command, Fill, Liquidity, OrderEvent, OrderEventKind, OrderId, OrderKind, OrderSpec, OrderStatus,
+    Reason, Side,
 };
 use crate::model::{AggressorSide, Bar, Instrument};
 use crate::portfolio::Portfolio;
@@ -1896,6 +1897,19 @@ impl<S: L2Strategy> L2Backtest<S> {
                     .modify(id, qty, px, trigger, ts, mark, &mut self.events);
                 self.events.len() > before
             }
+            VenueReport::ModifyRejected { .. } | VenueReport::CancelRejected { .. } => {
+                // the strategy learns it (the order is unchanged); a closed order's is moot
+                let open = self.orders.get(id).is_some_and(|o| !o.status.is_closed());
+                if open {
+                    let kind = if matches!(r, VenueReport::ModifyRejected { .. }) {
+                        OrderEventKind::ModifyRejected(Reason::VenueRejected)
+                    } else {
+                        OrderEventKind::CancelRejected(Reason::VenueRejected)
+                    };
+                    self.events.push(OrderEvent { id, ts, kind });
+                }
+                open
+            }
             VenueReport::Fill {
                 px,
                 qty,
@@ -2108,6 +2122,31 @@ impl<S: L2Strategy> L2Backtest<S> {
         }
     }
 
+    /// The GTD and DAY orders whose time is up by the clock expire at the venue (a real venue
+    /// expires its own and reports it: not here).
+    #[inline(never)]
+    fn expire_due(&mut self) -> CoreResult<()> {
+        let ts = self.clock;
+        let due: Vec<OrderId> = self
+            .orders
+            .working_ids(0)
+            .iter()
+            .copied()
+            .filter(|&id| {
+                self.orders
+                    .get(id)
+                    .is_some_and(|o| o.expire_ts.is_some_and(|e| e <= ts))
+            })
+            .collect();
+        if due.is_empty() {
+            return Ok(());
+        }
+        for id in due {
+            self.orders.expire(id, ts, &mut self.events);
+        }
+        self.reconcile(ts)
+    }
+
     /// The real-time clock of a live node reached `ts` with no event: delayed commands arrive
     /// and timers fire (a replay, on event time, never calls this).
     pub fn advance_time(&mut self, ts: i64) -> CoreResult<()> {
@@ -2267,6 +2306,9 @@ impl<S: L2Strategy> L2Backtest<S> {
     /// to the matcher, in arrival order, each at its own arrival time.
     #[inline]
     fn arrivals_due(&mut self) -> CoreResult<()> {
+        if self.orders.any_expiring() && self.ext.is_none() {
+            self.expire_due()?;
+        }
         while let Some(&(at, _, _)) = self.in_flight.front() {
             if at > self.clock {
                 break;

@@ -1167,9 +1167,11 @@ class LiveSession:
                fee: str | None = None, liquidity: str | None = None, trade_id: str | None = None,
                requested: bool = True, trigger: str | None = None) -> bool:
         """Apply a real venue's report on ``order_id``: "accepted", "rejected", "canceled",
-        "expired", "triggered", "amended" or "fill" (price, qty, fee in quote, liquidity,
-        the venue's trade_id: a repeated one is ignored). False when nothing changed, or before
-        any market data (hold it and apply it later)."""
+        "expired", "triggered", "amended" (qty, price, trigger), "modify_rejected" /
+        "cancel_rejected" (the venue refused the strategy's modify or cancel: an event tells it,
+        the order is unchanged) or "fill" (price, qty, fee in quote, liquidity, the venue's
+        trade_id: a repeated one is ignored). False when nothing changed, or before any market
+        data (hold it and apply it later)."""
     def adopt(self, request: str) -> list[int]:
         """A restart on a real venue: take back the orders of a journaled command (its request JSON)
         this engine does not know; the strategy's order ids move past them. The ids taken back."""
@@ -1178,6 +1180,9 @@ class LiveSession:
     def place(self, request: Any, order_id: int) -> None:
         """The venue's side (local exchange): place a ``trader.orders.OrderRequest`` as ``order_id``
         on the simulated matcher at once (no latency, no risk engine)."""
+    def amend(self, order_id: int, *, qty: str | None = None, price: str | None = None) -> bool:
+        """The venue's side: modify open order ``order_id`` at once (decimal strings; None:
+        unchanged; a new price loses the queue position); True when it was open."""
     def cancel(self, order_id: int) -> bool:
         """The venue's side: cancel ``order_id`` at once; True when it was open."""
     def finish(self) -> dict[str, Any]:

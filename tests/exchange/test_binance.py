@@ -288,6 +288,53 @@ def test_futures_algo_orders(ex) -> None:
     run(go())
 
 
+def test_futures_modify_and_cancel_all_algo(ex) -> None:
+    """PUT /fapi/v1/order changes a limit order's quantity and price (a price through the touch
+    trades at once); its refusals; DELETE /fapi/v1/algoOpenOrders leaves plain orders alone."""
+    key = ex.accounts[0]["api_key"]
+
+    async def go():
+        async with aiohttp.ClientSession() as s:
+            c = client(ex, s)
+            price = _below(ex, "usdm")
+            st, lo = await c.call("POST", "/fapi/v1/order", {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT",
+                                                             "timeInForce": "GTC", "quantity": "0.01", "price": price,
+                                                             "newClientOrderId": "fmod-1"})
+            assert lo["status"] == "NEW"
+            lower = str(Decimal(price) - 1)
+            mod = {"symbol": "BTCUSDT", "origClientOrderId": "fmod-1", "side": "BUY", "quantity": "0.02", "price": lower}
+            st, m = await c.call("PUT", "/fapi/v1/order", mod)
+            assert st == 200 and Decimal(m["origQty"]) == Decimal("0.02") and Decimal(m["price"]) == Decimal(lower), m
+            st, q = await c.call("GET", "/fapi/v1/order", {"symbol": "BTCUSDT", "origClientOrderId": "fmod-1"})
+            assert (Decimal(q["origQty"]), Decimal(q["price"]), q["status"]) == (Decimal("0.02"), Decimal(lower), "NEW")
+            assert (await c.call("PUT", "/fapi/v1/order", mod))[1]["code"] == -5027  # nothing to change
+            assert (await c.call("PUT", "/fapi/v1/order", mod | {"origClientOrderId": "nope"}))[1]["code"] == -2013
+            assert (await c.call("PUT", "/fapi/v1/order", mod | {"side": "SELL"}))[1]["code"] == -1130
+            assert (await c.call("PUT", "/fapi/v1/order", mod | {"price": "0.001"}))[1]["code"] == -4014  # tick size
+            # through the touch: it trades at once
+            st, m = await c.call("PUT", "/fapi/v1/order", mod | {"price": _above(ex, "usdm", 100)})
+            assert st == 200
+            st, q = await c.call("GET", "/fapi/v1/order", {"symbol": "BTCUSDT", "origClientOrderId": "fmod-1"})
+            assert Decimal(q["executedQty"]) > 0, q
+            assert [f for f in ex.books(key, "usdm")["fills"] if f["orderId"] == lo["orderId"]]
+            # algo orders only
+            st, keep = await c.call("POST", "/fapi/v1/order", {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT",
+                                                               "timeInForce": "GTC", "quantity": "0.01",
+                                                               "price": _below(ex, "usdm"), "newClientOrderId": "keep-1"})
+            for i in range(2):
+                st, a = await c.call("POST", "/fapi/v1/algoOrder", {"algoType": "CONDITIONAL", "symbol": "BTCUSDT",
+                                                                    "side": "BUY", "type": "STOP_MARKET", "quantity": "0.01",
+                                                                    "triggerPrice": _above(ex, "usdm", 5000 + i)})
+                assert st == 200, a
+            st, r = await c.call("DELETE", "/fapi/v1/algoOpenOrders", {"symbol": "BTCUSDT"})
+            assert st == 200, r
+            assert (await c.call("GET", "/fapi/v1/openAlgoOrders", {"symbol": "BTCUSDT"}))[1] == []
+            st, q = await c.call("GET", "/fapi/v1/order", {"symbol": "BTCUSDT", "origClientOrderId": "keep-1"})
+            assert q["status"] == "NEW"
+            await c.call("DELETE", "/fapi/v1/allOpenOrders", {"symbol": "BTCUSDT"})
+    run(go())
+
+
 def test_countdown_cancel_all(ex) -> None:
     async def go():
         async with aiohttp.ClientSession() as s:

@@ -308,6 +308,12 @@ impl PyLiveSession {
         })
     }
 
+    /// Whether order `order_id` is known and not closed (the venue side's amend and cancel).
+    fn is_open(&self, order_id: u64) -> PyResult<bool> {
+        let orders = self.live_ref()?.engine().orders();
+        Ok(orders.get(order_id).is_some_and(|o| !o.status.is_closed()))
+    }
+
     /// A core error, the journal's own exception (as raised), or the strategy's own exception
     /// when it raised.
     fn error(&self, py: Python<'_>, e: CoreError) -> PyErr {
@@ -1001,7 +1007,8 @@ impl PyLiveSession {
     /// Apply a real venue's report about order `order_id` (a session built with
     /// `venue="external"`): `kind` "accepted", "rejected", "canceled" (`requested`: on the
     /// strategy's request, else the venue's own), "expired", "triggered", "amended" (`qty`,
-    /// `price`, `trigger`), or "fill" (`price`, `qty` as decimal strings at the instrument's
+    /// `price`, `trigger`), "modify_rejected" / "cancel_rejected" (the venue refused the
+    /// strategy's modify or cancel: an event tells it, the order is unchanged), or "fill" (`price`, `qty` as decimal strings at the instrument's
     /// precision, `fee` in the quote currency, `liquidity` "maker"/"taker", `trade_id` the
     /// venue's: a repeated one is ignored). Runs the strategy's callbacks and the emulator's
     /// follow-ups. True when it changed something; False for a repeated or unknown report, or
@@ -1042,6 +1049,8 @@ impl PyLiveSession {
             },
             "expired" => R::Expired { id: order_id },
             "triggered" => R::Triggered { id: order_id },
+            "modify_rejected" => R::ModifyRejected { id: order_id },
+            "cancel_rejected" => R::CancelRejected { id: order_id },
             "amended" => R::Amended {
                 id: order_id,
                 qty: qty.map(|q| parse_dec(q, sdp, "qty")).transpose()?,
@@ -1075,7 +1084,7 @@ impl PyLiveSession {
                 return Err(CoreError::InvalidArgument {
                     name: "kind",
                     reason: format!(
-                        "must be accepted, rejected, canceled, expired, triggered, amended or fill, got {other:?}"
+                        "must be accepted, rejected, canceled, expired, triggered, amended, modify_rejected, cancel_rejected or fill, got {other:?}"
                     ),
                 }
                 .into());
@@ -1140,15 +1149,30 @@ impl PyLiveSession {
         r.map_err(|e| self.error(py, e))
     }
 
+    /// The venue's side: modify open order `order_id` at once (`qty`, `price` as decimal strings
+    /// at the instrument's precision; None: unchanged) — a new price loses the queue position.
+    /// True when it was open.
+    #[pyo3(signature = (order_id, *, qty = None, price = None))]
+    fn amend(&mut self, py: Python<'_>, order_id: u64, qty: Option<&str>, price: Option<&str>) -> PyResult<bool> {
+        if !self.is_open(order_id)? {
+            return Ok(false);
+        }
+        let (pdp, sdp) = (self.inst.price_dp, self.inst.size_dp);
+        let qty = qty.map(|q| parse_dec(q, sdp, "qty")).transpose()?;
+        let px = price.map(|p| parse_dec(p, pdp, "price")).transpose()?;
+        let r = self.live()?.engine_mut().execute_now(Command::Modify {
+            id: order_id,
+            qty,
+            px,
+            trigger: None,
+        });
+        r.map_err(|e| self.error(py, e))?;
+        Ok(true)
+    }
+
     /// The venue's side: cancel order `order_id` at once; True when it was open.
     fn cancel(&mut self, py: Python<'_>, order_id: u64) -> PyResult<bool> {
-        let open = self
-            .live_ref()?
-            .engine()
-            .orders()
-            .get(order_id)
-            .is_some_and(|o| !o.status.is_closed());
-        if !open {
+        if !self.is_open(order_id)? {
             return Ok(false);
         }
         let r = self

@@ -48,6 +48,10 @@ pub enum VenueReport {
         px: Option<i64>,
         trigger: Option<i64>,
     },
+    /// The venue refused a modify: the order stays as it was.
+    ModifyRejected { id: OrderId },
+    /// The venue refused a cancel (the order is done there already, or unknown).
+    CancelRejected { id: OrderId },
 }
 
 impl VenueReport {
@@ -60,7 +64,9 @@ impl VenueReport {
             | Self::Expired { id }
             | Self::Triggered { id }
             | Self::Fill { id, .. }
-            | Self::Amended { id, .. } => *id,
+            | Self::Amended { id, .. }
+            | Self::ModifyRejected { id }
+            | Self::CancelRejected { id } => *id,
         }
     }
 }

@@ -317,6 +317,12 @@ class Matcher:
         self.to_ex[sid] = order_id
         self.to_session[order_id] = sid
 
+    def amend(self, order_id: int, qty: str, price: str) -> bool:
+        """Modify an open order's quantity and price (decimal strings) at once; True when open."""
+        ok = bool(self.session.amend(order_id, qty=qty, price=price))
+        self.session.pump()
+        return ok
+
     def cancel(self, order_id: int) -> bool:
         if self.native:
             ok = bool(self.session.cancel(order_id))  # type: ignore[attr-defined]

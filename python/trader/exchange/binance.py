@@ -15,9 +15,21 @@
 - New orders: ``-2010`` (insufficient balance, LIMIT_MAKER that would take, duplicate client id on
   spot), futures ``-4116`` duplicate client id, ``-5022`` GTX that would take, ``-2019`` margin,
   ``-2022`` reduce-only, ``-4120`` conditional types on ``/fapi/v1/order`` (they go to
-  ``/fapi/v1/algoOrder``). Cancels: ``-2011 Unknown order sent.``; queries: ``-2013``.
+  ``/fapi/v1/algoOrder``), a conditional order whose trigger is reached already (the touch it
+  would execute at, or the last trade): spot ``-2010 Stop price would trigger immediately.``,
+  futures ``-2021 Order would immediately trigger.``. Cancels: ``-2011 Unknown order sent.``;
+  queries: ``-2013``.
+- Conditional orders: spot STOP_LOSS(_LIMIT) / TAKE_PROFIT(_LIMIT) rest not working until their
+  trigger, then an ``executionReport`` NEW with ``w`` true says they work; ``trailingDelta``
+  (10-2000 bps, TRAILING_DELTA filter) on STOP_LOSS and TAKE_PROFIT, ``stopPrice`` then its
+  activation price (the limit variants with a trailing delta are refused, -1130). USDⓈ-M algo
+  orders (STOP, STOP_MARKET, TAKE_PROFIT, TAKE_PROFIT_MARKET, TRAILING_STOP_MARKET with
+  ``callbackRate`` and ``activatePrice``) become an order of the same client id when triggered.
+  GTD (USDⓈ-M): ``goodTillDate`` at least ``gtd_min_s`` ahead (Binance's 600 s by default), the
+  order expires then.
 
-Commission: in the quote asset, maker/taker rates of the exchange (spot 10/10 bps, USDⓈ-M 2/5).
+Commission: in the quote asset, maker/taker rates of the exchange (spot 10/10 bps, USDⓈ-M 2/5),
+rounded to 8 decimals as Binance books it.
 """
 
 from __future__ import annotations
@@ -28,7 +40,7 @@ import hmac
 import re
 import secrets
 import time
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -48,9 +60,14 @@ _dec = msgspec.json.Decoder()
 SPOT_TYPES = ("LIMIT", "MARKET", "LIMIT_MAKER", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT")
 FUT_TYPES = ("LIMIT", "MARKET")
 ALGO_TYPES = ("STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET")
-_NEEDS_PRICE = {"LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT", "STOP", "TAKE_PROFIT"}
+# spot's order types and their mandatory parameters (a spot TAKE_PROFIT is a market order)
+_NEEDS_PRICE = {"LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"}
 _NEEDS_STOP = {"STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"}
-_NEEDS_TIF = {"LIMIT", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT", "STOP", "TAKE_PROFIT"}
+_NEEDS_TIF = {"LIMIT", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"}
+#: Conditional types whose trigger fires as the price rises to it when buying (stops); the
+#: take-profits fire as it falls to it (and the other way round when selling).
+_STOP_TYPES = {"STOP_LOSS", "STOP_LOSS_LIMIT", "STOP", "STOP_MARKET"}
+_TP_TYPES = {"TAKE_PROFIT", "TAKE_PROFIT_LIMIT", "TAKE_PROFIT_MARKET"}
 _CLIENT_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
 
 # weights (spot: the docs' per-endpoint weights; futures: the same for USDⓈ-M)
@@ -173,6 +190,7 @@ class BinanceFront:
             ("GET", "v3/balance"): self.fut_balance, ("GET", "v2/positionRisk"): self.fut_position_risk,
             ("GET", "v3/positionRisk"): self.fut_position_risk, ("POST", "v1/leverage"): self.fut_leverage,
             ("POST", "v1/countdownCancelAll"): self.fut_countdown, ("GET", "v1/leverageBracket"): self.fut_brackets,
+            ("PUT", "v1/order"): self.fut_modify, ("DELETE", "v1/algoOpenOrders"): self.fut_cancel_all_algo,
         }
         for (method, name), fn in fut.items():
             r.add_route(method, f"/fapi/{name}", self._signed("usdm", name.split("/", 1)[1], fn))
@@ -616,6 +634,10 @@ class BinanceFront:
             return orders.market(side, qty, time_in_force="IOC", **kw)
         buy = o.side == "BUY"
         # spot STOP_LOSS sells below / buys above the market (a stop); TAKE_PROFIT the other way
+        if t in ("STOP_LOSS", "TAKE_PROFIT") and o.callback_rate is not None:  # spot trailingDelta
+            if o.activate:
+                kw["activation"] = float(o.activate)
+            return orders.trailing_stop_market(side, qty, float(o.callback_rate * 100), offset_type="bps", **kw)
         if t in ("STOP_LOSS", "STOP_MARKET"):
             return orders.stop_market(side, qty, trigger, **kw)
         if t in ("STOP_LOSS_LIMIT", "STOP"):
@@ -631,6 +653,18 @@ class BinanceFront:
             del buy
             return orders.trailing_stop_market(side, qty, float(o.callback_rate * 100), offset_type="bps", **kw)
         raise BinanceError(-1116, "Invalid orderType.")
+
+    def _would_trigger(self, market: str, symbol: str, side: str, otype: str, stop: Decimal) -> bool:
+        """Whether a conditional order's trigger is reached already (the touch it would execute
+        at, or the last trade): Binance refuses such an order instead of filling it at once."""
+        m = self.ex.markets[(market, symbol)]
+        bid, ask = m.top()
+        touch = ask if side == "BUY" else bid
+        prices = [Decimal(m.px(touch))] if touch is not None else []
+        if m.trades:
+            prices.append(Decimal(m.px(m.trades[-1][1])))
+        rising = (otype in _STOP_TYPES) == (side == "BUY")
+        return any(p >= stop for p in prices) if rising else any(p <= stop for p in prices)
 
     def _next_id(self) -> int:
         self.order_seq += 1
@@ -658,9 +692,14 @@ class BinanceFront:
         price = _dec_param(params, "price", otype in _NEEDS_PRICE)
         if price is not None and otype not in _NEEDS_PRICE:
             raise BinanceError(-1106, "Parameter 'price' sent when not required.")
-        stop = _dec_param(params, "stopPrice", otype in _NEEDS_STOP)
-        if params.get("trailingDelta"):
-            raise BinanceError(-1130, "Invalid data sent for a parameter.")  # trailing stops: not on this exchange
+        delta = _int_param(params, "trailingDelta")
+        if delta is not None:
+            if otype not in ("STOP_LOSS", "TAKE_PROFIT"):
+                # the limit variants keep a fixed limit price under a moving trigger: not matched here
+                raise BinanceError(-1130, "Invalid data sent for a parameter.")
+            if not 10 <= delta <= 2000:
+                raise BinanceError(-1013, "Filter failure: TRAILING_DELTA")
+        stop = _dec_param(params, "stopPrice", otype in _NEEDS_STOP and delta is None)
         qty = _dec_param(params, "quantity")
         quote_qty = _dec_param(params, "quoteOrderQty")
         if otype == "MARKET":
@@ -690,8 +729,13 @@ class BinanceFront:
         o = Order(0, cid, m.symbol, "spot", side, otype, tif or ("GTC" if otype != "MARKET" else "GTC"), qty,
                   price or ZERO, stop or ZERO, now, quote_qty=quote_qty or ZERO, update=now,
                   working=otype not in _NEEDS_STOP)
+        if delta is not None:
+            o.callback_rate = Decimal(delta) / 100  # percent, as futures' callbackRate
+            o.activate = stop
         if otype == "LIMIT_MAKER" and self._would_take("spot", m.symbol, side, o.price):
             raise BinanceError(-2010, "Order would immediately match and take.")
+        if delta is None and stop is not None and self._would_trigger("spot", m.symbol, side, otype, stop):
+            raise BinanceError(-2010, "Stop price would trigger immediately.")
         # balance: what the order locks
         base, quote = m.symbol[:-4], m.symbol[-4:]
         taker = self.ex.fees["spot"][1] / Decimal(10_000)
@@ -746,6 +790,8 @@ class BinanceFront:
                 "selfTradePreventionMode": "NONE"}
         if o.stop:
             out["stopPrice"] = _s8(o.stop)
+        if o.callback_rate is not None:
+            out["trailingDelta"] = int(o.callback_rate * 100)
         if resp_type == "FULL":
             fills = {f.id: f for f in acct.fills["spot"][-200:]}
             out["fills"] = [{"price": _s8(fills[i].price), "qty": _s8(fills[i].qty), "commission": _s8(fills[i].fee),
@@ -901,7 +947,7 @@ class BinanceFront:
         gtd = 0
         if tif == "GTD":
             gtd = _int_param(params, "goodTillDate") or 0
-            if gtd <= self.server_ms() + 600_000:
+            if gtd <= self.server_ms() + int(self.ex.gtd_min_s * 1000):
                 raise BinanceError(-4118 if not gtd else -4119, "goodTillDate is required for GTD order." if not gtd
                                    else "The goodTillDate timestamp must be greater than the current time plus 600 seconds and smaller than 253402300799000.")
         price = _dec_param(params, "price", otype in ("LIMIT", "STOP", "TAKE_PROFIT"))
@@ -923,6 +969,8 @@ class BinanceFront:
         now = self.server_ms()
         o = Order(0, cid, m.symbol, "usdm", side, otype, tif or "GTC", qty, price or ZERO, stop or ZERO, now,
                   reduce_only=reduce_only, update=now, algo=algo, callback_rate=rate, activate=activate, gtd=gtd)
+        if algo and stop is not None and otype != "TRAILING_STOP_MARKET" and self._would_trigger("usdm", m.symbol, side, otype, stop):
+            raise BinanceError(-2021, "Order would immediately trigger.")
         if tif == "GTX" and self._would_take("usdm", m.symbol, side, o.price):
             raise BinanceError(-5022, "Due to the order could not be executed as maker, the Post Only order will be rejected. The order will not be recorded in the order history")
         pos = acct.position(m.symbol)
@@ -993,6 +1041,43 @@ class BinanceFront:
             raise BinanceError(-2011, "Unknown order sent.")
         self._cancel(acct, o)
         return self._fut_order_dict(o)
+
+    def fut_modify(self, acct: Account, params: dict[str, str]) -> dict[str, Any]:
+        """``PUT /fapi/v1/order``: a LIMIT order's quantity and price (both sent); a new price
+        loses the queue position. Binance's refusals: no such order (-2013), nothing to change
+        (-5027), a post-only one that would take (-5022), filters (-1013)."""
+        m = self._market("usdm", params)
+        o = self._find(acct, "usdm", params)
+        if o is None or o.algo or o.symbol != m.symbol or not o.open:
+            raise BinanceError(-2013, "Order does not exist.")
+        if o.type != "LIMIT":
+            raise BinanceError(-1116, "Invalid orderType.")
+        if self._side(params) != o.side:
+            raise BinanceError(-1130, "Invalid data sent for a parameter.")
+        price = _dec_param(params, "price", True)
+        qty = _dec_param(params, "quantity", True)
+        assert price is not None and qty is not None
+        self._check_filters("usdm", m, "LIMIT", price, qty, None, o.reduce_only)
+        if qty <= o.executed:
+            raise BinanceError(-1130, "Invalid data sent for a parameter.")
+        if qty == o.qty and price == o.price:
+            raise BinanceError(-5027, "No need to modify the order.")
+        if o.tif == "GTX" and self._would_take("usdm", m.symbol, o.side, price):
+            raise BinanceError(-5022, "Due to the order could not be executed as maker, the Post Only order will be rejected. The order will not be recorded in the order history")
+        mt = self._matcher(acct, "usdm", o.symbol)
+        o.qty, o.price, o.update = qty, price, self.server_ms()
+        mt.amend(o.id, m.qty(m.lots(str(qty))), m.px(m.ticks(str(price))))
+        self._emit_fut_update(acct, o, "AMENDMENT")
+        self.ex.settle(acct, "usdm", mt)  # a new price through the touch trades at once
+        self.ex.count("orders_modified")
+        return self._fut_order_dict(o)
+
+    def fut_cancel_all_algo(self, acct: Account, params: dict[str, str]) -> dict[str, Any]:
+        """``DELETE /fapi/v1/algoOpenOrders``: every algo order of the symbol not triggered yet."""
+        m = self._market("usdm", params)
+        for o in [o for o in acct.orders["usdm"].values() if o.algo and o.open and o.child is None and o.symbol == m.symbol]:
+            self._cancel(acct, o)
+        return {"code": 200, "msg": "The operation of cancel all open order is done."}
 
     def fut_query(self, acct: Account, params: dict[str, str]) -> dict[str, Any]:
         m = self._market("usdm", params)
@@ -1265,9 +1350,10 @@ class BinanceFront:
 
     def _triggered(self, acct: Account, o: Order) -> None:
         if o.market == "spot":
-            if not o.working:
+            if not o.working:  # the order is working now: an executionReport NEW with w=true
                 o.working = True
                 o.update = self.server_ms()
+                self._emit_spot_report(acct, o, "NEW")
             return
         if o.child is not None:
             return
@@ -1284,7 +1370,10 @@ class BinanceFront:
         self._emit_fut_update(acct, c, "NEW")
 
     def _fill(self, acct: Account, market: str, o: Order, f: dict[str, Any]) -> None:
-        price, qty, fee = _norm(Decimal(f["price"])), _norm(Decimal(f["qty"])), _norm(Decimal(f["fee"]))
+        # the commission as Binance reports and books it: to 8 decimals (the events, the trade
+        # rows and the balances then agree to the unit)
+        fee = _norm(Decimal(f["fee"]).quantize(Decimal("1E-8"), rounding=ROUND_HALF_UP))
+        price, qty = _norm(Decimal(f["price"])), _norm(Decimal(f["qty"]))
         maker = f.get("liquidity") == "MAKER"
         self.trade_seq += 1
         ms = self.server_ms()

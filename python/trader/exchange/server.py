@@ -134,7 +134,7 @@ class Exchange:
     def __init__(self, venue: str = "binance", feed: str = "synthetic", feed_options: dict[str, Any] | None = None,
                  accounts: str | Path | list[dict[str, Any]] | None = None, chaos: str | None = None, seed: int = 0,
                  rate_limits: dict[str, float] | None = None, ping_interval: float = 20.0,
-                 min_notional: dict[str, Decimal] | None = None) -> None:
+                 min_notional: dict[str, Decimal] | None = None, gtd_min_s: float = 600.0) -> None:
         if venue != "binance":
             raise InvalidInputError(f"venue: only 'binance' is served, got {venue!r}")
         self.chaos = Chaos(chaos, seed)
@@ -147,6 +147,10 @@ class Exchange:
         self.ping_interval = float(ping_interval)
         self.fees = {"spot": (Decimal(10), Decimal(10)), "usdm": (Decimal(2), Decimal(5))}
         self.min_notional = {"spot": Decimal(5), "usdm": Decimal(5)} | dict(min_notional or {})
+        if isinstance(gtd_min_s, bool) or not isinstance(gtd_min_s, (int, float)) or not gtd_min_s >= 0:
+            raise InvalidInputError(f"exchange: gtd_min_s must be a number of seconds >= 0, got {gtd_min_s!r}")
+        #: How far ahead a GTD order's goodTillDate must be (Binance: 600 s; less to see expiries soon).
+        self.gtd_min_s = float(gtd_min_s)
         self.feed = self._make_feed(feed, dict(feed_options or {}))
         self.markets: dict[tuple[str, str], Market] = {}
         for kind in ("spot", "usdm"):
@@ -629,7 +633,8 @@ def serve_in_thread(venue: str = "binance", feed: str = "synthetic", feed_option
     """Run the local exchange on its own event loop in a daemon thread, for the ``with`` block.
 
     ``options``: ``rate_limits`` (see :data:`DEFAULT_RATE_LIMITS`), ``ping_interval`` (s),
-    ``min_notional`` ({"spot": Decimal, "usdm": Decimal}). Bad input raises InvalidInputError
+    ``min_notional`` ({"spot": Decimal, "usdm": Decimal}), ``gtd_min_s`` (how far ahead a GTD
+    order's goodTillDate must be; Binance's 600 s by default). Bad input raises InvalidInputError
     before anything starts; the server is stopped and its thread joined on exit."""
     ex = Exchange(venue, feed, feed_options, accounts, chaos, seed, **options)
     loop = asyncio.new_event_loop()

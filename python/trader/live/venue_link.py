@@ -54,6 +54,11 @@ class VenueLink:
         cmds = self.session.take_commands()
         for cmd in cmds:
             cmd["client_id"] = self.client_id(int(cmd["order_id"]))
+            if cmd["op"] == "modify":  # a venue's modify restates the order (Binance: side, qty, price)
+                o = self.session.order(int(cmd["order_id"]))
+                if o is not None:
+                    cmd["side"] = str(o["side"]).lower()
+                    cmd["kind"] = str(o["kind"]).lower()
             self.counts["sent"] += 1
             task = asyncio.ensure_future(self._send(cmd))
             self._tasks.add(task)
@@ -96,9 +101,12 @@ class VenueLink:
             log.warning("outcome unknown", extra={"strategy": self.strategy_id, "client_id": r.client_id,
                                                   "detail": r.reason})
             return
-        if kind in ("CancelRejected", "ModifyRejected"):
-            self.counts["cancel_rejected" if kind == "CancelRejected" else "modify_rejected"] += 1
+        if kind in ("CancelRejected", "ModifyRejected"):  # the order is unchanged; the strategy hears of it
+            what = "cancel_rejected" if kind == "CancelRejected" else "modify_rejected"
+            self.counts[what] += 1
             log.info(kind, extra={"strategy": self.strategy_id, "client_id": r.client_id, "detail": r.reason})
+            self.session.report(what, oid)
+            self.flush()
             return
         if not self._apply(kind, oid, r):
             self.held.append(r)
@@ -123,6 +131,8 @@ class VenueLink:
             s.report("expired", oid)
         elif kind == "OrderTriggered":
             s.report("triggered", oid)
+        elif kind == "OrderAmended":
+            s.report("amended", oid, qty=r.qty, price=r.price)
         else:
             log.warning("unknown report", extra={"strategy": self.strategy_id, "report": kind})
         return True

@@ -24,8 +24,8 @@ refreshed every third of the countdown; switched off on :meth:`close`.
 
 Reports (``on_report``), all decimals as strings, times in ns: :class:`OrderAccepted`,
 :class:`OrderRejected`, :class:`OrderCanceled`, :class:`OrderExpired`, :class:`OrderTriggered`,
-:class:`OrderFilled`, :class:`OrderUnknown`, :class:`CancelRejected`, :class:`ModifyRejected`,
-:class:`BalanceUpdate`, :class:`PositionUpdate`.
+:class:`OrderFilled`, :class:`OrderAmended`, :class:`OrderUnknown`, :class:`CancelRejected`,
+:class:`ModifyRejected`, :class:`BalanceUpdate`, :class:`PositionUpdate`.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ from .orders import OrderRefused, SymbolFilters, fmt_decimal, order_request, par
 from .ws import WsConnection
 
 __all__ = ["BinanceExecutionClient", "OrderAccepted", "OrderRejected", "OrderCanceled", "OrderExpired",
-           "OrderTriggered", "OrderFilled", "OrderUnknown", "CancelRejected", "ModifyRejected", "BalanceUpdate",
+           "OrderTriggered", "OrderFilled", "OrderAmended", "OrderUnknown", "CancelRejected", "ModifyRejected",
+           "BalanceUpdate",
            "PositionUpdate", "Report"]
 
 log = logging.getLogger(__name__)
@@ -119,8 +120,20 @@ class CancelRejected(msgspec.Struct, frozen=True, tag=True):
 
 
 class ModifyRejected(msgspec.Struct, frozen=True, tag=True):
+    """``code``: Binance's error code; 0 when the adapter refused the modify before sending."""
+
     client_id: str
     reason: str
+    ts: int
+    code: int = 0
+
+
+class OrderAmended(msgspec.Struct, frozen=True, tag=True):
+    """The venue changed the order's quantity or price (a modify carried out)."""
+
+    client_id: str
+    qty: str
+    price: str
     ts: int
 
 
@@ -141,7 +154,7 @@ class PositionUpdate(msgspec.Struct, frozen=True, tag=True):
 
 
 Report = (OrderAccepted | OrderRejected | OrderCanceled | OrderExpired | OrderTriggered | OrderFilled | OrderUnknown
-          | CancelRejected | ModifyRejected | BalanceUpdate | PositionUpdate)
+          | OrderAmended | CancelRejected | ModifyRejected | BalanceUpdate | PositionUpdate)
 
 # ---- wire structs -------------------------------------------------------------------------------
 
@@ -253,7 +266,7 @@ class _Order:
 
     __slots__ = ("client_id", "symbol", "venue_order_id", "algo", "actual_id", "status", "filled", "update_ms",
                  "accepted", "triggered", "trades", "sent_ms", "stop", "cancel_wanted", "cancel_sending",
-                 "cancel_tries")
+                 "cancel_tries", "qty", "price")
 
     def __init__(self, client_id: str, symbol: str, algo: bool = False, stop: bool = False) -> None:
         self.client_id, self.symbol, self.algo, self.stop = client_id, symbol, algo, stop
@@ -271,6 +284,8 @@ class _Order:
         self.cancel_wanted = False
         self.cancel_sending = False
         self.cancel_tries = 0
+        self.qty: Decimal | None = None  # as placed or last amended (a modify's base)
+        self.price: Decimal | None = None
 
     @property
     def done(self) -> bool:
@@ -615,6 +630,8 @@ class BinanceExecutionClient:
         if r.x == "REJECTED":
             self._status(o, "rejected", o.filled, r.T or r.E, ts, reason=r.r)
             return
+        if r.x == "AMENDMENT":
+            self._amended(o, r.q, r.p, ts)
         if o.stop and r.w and o.accepted and not o.triggered and r.x == "NEW":
             o.triggered = True
             self._emit(OrderTriggered(cid, ts))
@@ -694,6 +711,8 @@ class BinanceExecutionClient:
             return
         o = self._track(cid, symbol, algo=req.algo)
         o.stop = cmd.get("kind") not in ("market", "limit")
+        o.qty = Decimal(req.params["quantity"])
+        o.price = Decimal(req.params["price"]) if "price" in req.params else None
         o.sent_ms = self.http.server_ms()
         try:
             resp = await self.http.request("POST", req.path, req.params, signed=True)
@@ -842,9 +861,50 @@ class BinanceExecutionClient:
                     log.warning("binance: cancel all %s: %s", s, e)
 
     async def modify(self, cmd: dict[str, Any]) -> None:
-        """Not sent: the engine cancels and replaces instead."""
-        self._emit(ModifyRejected(str(cmd.get("client_id") or ""), "modify is not supported by the Binance adapter: "
-                                  "cancel and replace", self._now_ns()))
+        """Modify a USDⓈ-M limit order in place (``PUT /fapi/v1/order``: quantity and price; a
+        new price loses the queue position, as on any venue). Binance modifies nothing else —
+        spot orders, conditional orders and triggers are refused here (cancel and place anew)."""
+        cid = str(cmd.get("client_id") or "")
+        o = self.orders.get(cid)
+        now = self._now_ns()
+        if self.config.market != "usdm":
+            self._emit(ModifyRejected(cid, "Binance spot modifies no order in place: cancel and place anew", now))
+            return
+        if o is None or o.qty is None:
+            self._emit(ModifyRejected(cid, "the order's quantity and price are not known to this client (placed "
+                                      "before a restart): cancel and place anew", now))
+            return
+        if o.algo or o.stop or cmd.get("trigger") is not None or o.price is None:
+            self._emit(ModifyRejected(cid, "Binance modifies USDⓈ-M limit orders only (quantity, price)", now))
+            return
+        if o.done:
+            self._emit(ModifyRejected(cid, f"the order is {o.status} already", now))
+            return
+        qty = Decimal(str(cmd["qty"])) if cmd.get("qty") is not None else o.qty
+        price = Decimal(str(cmd["price"])) if cmd.get("price") is not None else o.price
+        params = {"symbol": o.symbol, "origClientOrderId": cid, "side": str(cmd.get("side") or "").upper(),
+                  "quantity": fmt_decimal(qty), "price": fmt_decimal(price)}
+        try:
+            resp = await self.http.request("PUT", "/fapi/v1/order", params, signed=True)
+        except OutcomeUnknown as e:
+            self._emit(OrderUnknown(cid, f"modify: {e.reason}"))
+            self._spawn(self._refresh(cid))  # the venue's view shows whether it took
+            return
+        except BinanceError as e:
+            self._emit(ModifyRejected(cid, e.msg, self._now_ns(), e.code))
+            return
+        if isinstance(resp, dict):
+            self._amended(o, str(resp.get("origQty", qty)), str(resp.get("price", price)), self._now_ns())
+            self._apply_answer(o, resp)
+
+    def _amended(self, o: _Order, qty: str, price: str, ts: int) -> None:
+        """The venue's quantity and price of an order: a change from what is known is reported
+        once (the modify's answer and the stream's AMENDMENT both bring it)."""
+        q, p = Decimal(qty), Decimal(price)
+        if o.qty is None or o.price is None or (q == o.qty and p == o.price) or o.stop:
+            return
+        o.qty, o.price = q, p
+        self._emit(OrderAmended(o.client_id, qty, price, ts))
 
     async def handle(self, cmd: dict[str, Any]) -> None:
         """Dispatch an engine command by its ``op``."""
@@ -945,6 +1005,8 @@ class BinanceExecutionClient:
         upd = int(raw.get("updateTime") or raw.get("time") or 0)
         if not o.accepted and not o.algo:
             o.venue_order_id = vid
+        if "origQty" in raw and "price" in raw:  # a modify whose answer was lost shows here
+            self._amended(o, str(raw["origQty"]), str(raw["price"]), _ns(upd) or self._now_ns())
         self._status(o, _STATUS.get(str(raw.get("status")), "open"), filled, upd, _ns(upd) or self._now_ns(),
                      venue_id=vid)
 

@@ -169,6 +169,9 @@ def order_request(cmd: Mapping[str, Any], market: str, filters: SymbolFilters | 
         raise OrderRefused(f"{where}: GTD is not available on Binance spot")
     if market == "spot" and reduce_only:
         raise OrderRefused(f"{where}: reduce_only exists on USDⓈ-M futures only, not on spot")
+    if kind == "trailing_stop_limit":
+        raise OrderRefused(f"{where}: trader's trailing stop-limit moves its limit with the trigger; Binance has none "
+                           "such (USDⓈ-M has no trailing stop-limit, spot's keeps a fixed limit price)")
     if post_only and kind not in ("limit",):
         raise OrderRefused(f"{where}: post_only applies to limit orders only on Binance, not {kind}")
     if post_only and tif != "GTC" and market == "spot":
@@ -238,15 +241,14 @@ def order_request(cmd: Mapping[str, Any], market: str, filters: SymbolFilters | 
         if trigger is not None:
             p["stopPrice"] = fmt_decimal(trigger)
         if trail_bps is not None:
-            if trail_bps != trail_bps.to_integral_value() or not (1 <= trail_bps <= 2000):
-                raise OrderRefused(f"{where}: spot trailingDelta is a whole number of bps in [1, 2000], got {cmd.get('trail')}")
+            if trail_bps != trail_bps.to_integral_value() or not (10 <= trail_bps <= 2000):
+                raise OrderRefused(f"{where}: spot trailingDelta is a whole number of bps in [10, 2000] (the "
+                                   f"TRAILING_DELTA filter), got {cmd.get('trail')}")
             p["trailingDelta"] = int(trail_bps)
         p["newClientOrderId"] = cid
         p["newOrderRespType"] = "RESULT"
         return OrderRequest("/api/v3/order", p)
 
-    if kind == "trailing_stop_limit":
-        raise OrderRefused(f"{where}: USDⓈ-M futures have no trailing stop-limit order")
     if kind in ("market", "limit"):
         p["type"] = "MARKET" if kind == "market" else "LIMIT"
         if kind == "limit":

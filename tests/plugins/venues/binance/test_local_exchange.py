@@ -153,3 +153,30 @@ def test_a_key_that_can_withdraw_is_refused_unless_allowed() -> None:
             asyncio.run(start())
         assert key["secret"] not in str(e.value) and key["api_key"] not in str(e.value)
         asyncio.run(start(allow_withdraw=True))
+
+
+def test_the_countdown_cancels_everything_when_the_client_goes_silent(ex: Any) -> None:
+    """The USDⓈ-M dead-man's switch: while the client lives it refreshes countdownCancelAll and
+    its order stays; once it stops (a frozen or killed process: no refresh, no close), the
+    exchange cancels the symbol's orders when the countdown runs out."""
+    acct = ex.accounts[0]
+    reports: list[Any] = []
+
+    async def main() -> None:
+        client = BinanceExecutionClient(_config(ex, "usdm", countdown_cancel_s=1.0),
+                                        Credentials(acct["api_key"], acct["secret"]), reports.append)
+        await client.start()
+        bid, _ = (Decimal(x) for x in ex.top("usdm"))
+        await client.submit(_cmd("dms-1", "limit", "buy", "0.01", price=str((bid * Decimal("0.9")).quantize(Decimal("0.01")))))
+        await _until(lambda: bool(_of(reports, "dms-1", OrderAccepted)))
+        await asyncio.sleep(2.0)  # twice the countdown: refreshed, still there
+        assert client.stats["countdown_refreshes"] >= 4
+        assert [o["status"] for o in ex.books(acct["api_key"], "usdm")["orders"] if o["clientOrderId"] == "dms-1"] == ["NEW"]
+        for t in list(client._tasks):  # the process freezes: nothing more leaves it
+            t.cancel()
+        await asyncio.sleep(1.6)
+        assert [o["status"] for o in ex.books(acct["api_key"], "usdm")["orders"] if o["clientOrderId"] == "dms-1"] == ["CANCELED"]
+        assert ex.stats()["countdown_cancel"] >= 1
+        await client.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))

@@ -83,6 +83,8 @@ def test_post_only_gtd_and_rounding() -> None:
     ("usdm", {"kind": "trailing_stop_market", "trail": "5", "trail_type": "price"}, "bps only"),
     ("usdm", {"kind": "trailing_stop_market", "trail": "5", "trail_type": "bps"}, "callbackRate"),
     ("usdm", {"kind": "trailing_stop_limit", "trail": "50", "trail_type": "bps"}, "no trailing stop-limit"),
+    ("spot", {"kind": "trailing_stop_limit", "trail": "50", "trail_type": "bps"}, "fixed limit price"),
+    ("spot", {"kind": "trailing_stop_market", "price": None, "trail": "5", "trail_type": "bps"}, "TRAILING_DELTA"),
     ("usdm", {"kind": "oco"}, "emulates"),
     ("usdm", {"kind": "iceberg"}, "not supported"),
     ("usdm", {"list": True}, "emulates"),
