@@ -89,3 +89,27 @@ def check_run_numbers(**values: Any) -> None:
             raise TypeError(f"check_run_numbers: unknown setting {key!r}")
         if value is not None:
             check_number(key.replace("_", "-"), value, **rules[key])
+
+
+def check_float_array(name: str, value: Any, ndim: int | tuple[int, ...] = 1) -> Any:
+    """``value`` as a new float64 numpy array of ``ndim`` dimensions (one of them, given a tuple),
+    non-empty and finite; else :class:`InvalidInputError` naming ``name`` and the problem (the
+    first NaN or infinite value by its index)."""
+    import numpy as np
+
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{name}: expected numbers, got {type(value).__name__}") from None
+    dims = (ndim,) if isinstance(ndim, int) else ndim
+    if arr.ndim not in dims:
+        want = " or ".join(f"{d}-D" for d in dims)
+        raise InvalidInputError(f"{name}: expected a {want} array, got shape {arr.shape}")
+    if arr.size == 0:
+        raise InvalidInputError(f"{name}: is empty")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        what = "NaN" if np.isnan(arr[where]) else "an infinite value"
+        raise InvalidInputError(f"{name}: holds {what} at index {where[0] if len(where) == 1 else where}")
+    return arr
