@@ -80,7 +80,8 @@ def _risk_settings(path, limits, layer_specs, bypass):
 
 
 def _check_outputs(*, inputs: tuple[str, ...] = (), fills_out: str | None = None, tables_out: str | None = None,
-                   report: str | None = None, audit_log: str | None = None, trades_out: str | None = None) -> None:
+                   report: str | None = None, audit_log: str | None = None, trades_out: str | None = None,
+                   out: str | None = None) -> None:
     """The files a command will write, checked before it starts (a missing or unwritable folder, a
     folder where a file is wanted, a file that is one of the command's ``inputs``): an error then
     costs no work and leaves nothing behind (``trader.paths``)."""
@@ -92,7 +93,8 @@ def _check_outputs(*, inputs: tuple[str, ...] = (), fills_out: str | None = None
     wanted = []
     for option, path, suffixes in (("--fills-out", fills_out, (".csv", ".parquet")), ("--report", report, ()),
                                    ("--audit-log", audit_log, ()),
-                                   ("--trades-out", trades_out, (".csv", ".parquet", ".feather", ".arrow"))):
+                                   ("--trades-out", trades_out, (".csv", ".parquet", ".feather", ".arrow")),
+                                   ("--out", out, (".parquet", ".csv", ".feather", ".arrow"))):
         if path:
             wanted.append((option, check_output_file(path, option, suffixes)))
     if tables_out:
@@ -474,6 +476,111 @@ def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_
     from trader.report import print_summary
 
     print_summary(result)
+
+
+@cli.command()
+@click.option("--strategy", "-s", "strategy_name", default="ema_cross", show_default=True, help="Strategy name (see `trader strategies`), or path/to/file.py:ClassName.")
+@click.option("--grid", "-g", "grid", multiple=True, metavar="NAME=VALUES", help="A parameter to sweep: start:stop:step (stop included), a,b,c, or one value. Repeatable.")
+@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="A parameter every run gets. Repeatable.")
+@click.option("--data", "paths", multiple=True, metavar="PATH", help="Bar file (default: the synthetic series).")
+@click.option("--method", type=click.Choice(["grid", "random"]), default="grid", show_default=True, help="Every combination, or --trials of them drawn at random (seeded).")
+@click.option("--trials", type=click.IntRange(min=1), default=None, help="Combinations to run with --method random.")
+@click.option("--objective", default="sharpe", show_default=True, metavar="NAME", help="What ranks the runs: sharpe, sortino, calmar, return, cagr, profit_factor, win_rate, expectancy, final_equity, max_drawdown (lower is better).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of --method random and of the bootstraps.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: the machine's cores).")
+@click.option("--cash", type=float, default=10_000.0, show_default=True, help="Initial cash (quote currency).")
+@click.option("--fee-bps", type=float, default=0.0, show_default=True, help="Fee per fill, basis points of notional.")
+@click.option("--slippage-bps", type=float, default=0.0, show_default=True, help="Market fills move against you by this much.")
+@click.option("--fill-at", type=click.Choice(["next_open", "close"]), default="next_open", show_default=True, help="Where market orders fill.")
+@click.option("--mode", type=click.Choice(["event", "vectorized", "auto"]), default="auto", show_default=True, help="Python callbacks per bar, or the strategy's arrays simulated in Rust (auto: when it has them).")
+@click.option("--account", type=click.Choice(["cash", "margin"]), default="cash", show_default=True, help="Spot cash account, or a perpetuals margin account.")
+@click.option("--leverage", type=float, default=1.0, show_default=True, help="Margin account: leverage.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Write every run (parameters and statistics) to PATH.parquet, .csv or .feather.")
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Rows of the table printed.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (best run, overfitting statistics, every run) on stdout.")
+def optimize(strategy_name, grid, params, paths, method, trials, objective, seed, jobs, cash, fee_bps, slippage_bps, fill_at, mode,
+             account, leverage, out_path, top, as_json) -> None:
+    """Sweep a strategy's parameters: one backtest per combination, ranked by an objective, with
+    the statistics that say whether the best is real (deflated Sharpe ratio, PBO, Reality Check,
+    SPA) printed beside it."""
+    from trader.research.sweep import OBJECTIVES, sweep
+
+    if objective not in OBJECTIVES:
+        raise click.BadParameter(f"unknown objective {objective!r}; one of {', '.join(OBJECTIVES)}", param_hint="--objective")
+    if not grid:
+        raise click.BadParameter("give at least one parameter to sweep, e.g. --grid fast=5:25:2", param_hint="--grid")
+    if len(paths) > 1:
+        raise click.BadParameter("a sweep runs on one bar file", param_hint="--data")
+    if trials is not None and method != "random":
+        raise click.BadParameter("only with --method random", param_hint="--trials")
+    if method == "random" and trials is None:
+        raise click.BadParameter("--method random needs --trials N", param_hint="--trials")
+    _check_outputs(inputs=paths, out=out_path)
+    show_progress = not as_json and sys.stderr.isatty()
+    progress = None
+    if show_progress:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        bar = Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True)
+        bar.start()
+        task = bar.add_task("runs", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+    try:
+        result = sweep(strategy_name, list(grid), paths[0] if paths else None, method=method, trials=trials,
+                       objective=objective, seed=seed, jobs=jobs, fixed=_parse_params(params), progress=progress,
+                       cash=cash, fee_bps=fee_bps, slippage_bps=slippage_bps, fill_at=fill_at, mode=mode, account=account,
+                       leverage=leverage)
+    finally:
+        if show_progress:
+            bar.stop()
+    if out_path:
+        result.write(out_path)
+    if as_json:
+        click.echo(json.dumps(result.summary(), default=str))
+        return
+    _print_sweep(result, top)
+
+
+def _print_sweep(result: Any, top: int) -> None:
+    from rich.table import Table
+
+    key, maximize = result.objective, result.maximize
+    from trader.research.sweep import OBJECTIVES
+
+    stat = OBJECTIVES[key][0]
+
+    def score(row: dict[str, Any]) -> float:
+        v = row.get(stat)
+        if v is None or v != v:
+            return float("-inf")
+        return float(v) if maximize else -float(v)
+
+    rows = sorted(result.rows, key=score, reverse=True)[:top]
+    table = Table(title=f"{result.strategy}: {len(result.rows)} runs by {key}")
+    for p in result.params:
+        table.add_column(p, justify="right")
+    for c in ("sharpe", "total_return", "max_drawdown", "trades"):
+        table.add_column(c, justify="right")
+    for r in rows:
+        cells = [str(r[p]) for p in result.params]
+        cells += [f"{r['sharpe']:.2f}", f"{r['total_return']:+.2%}", f"{r['max_drawdown']:.2%}", str(r["trades"])]
+        table.add_row(*cells)
+    console = _console()
+    console.print(table)
+    best = result.best
+    console.print("best: " + ", ".join(f"{p}={best[p]}" for p in result.params) + f"  ({stat} {best[stat]})")
+    o = result.overfitting
+    if o is None:
+        console.print("overfitting: not computed (fewer than 2 runs, fewer than 8 days of returns, or no run traded)")
+    else:
+        console.print(f"overfitting ({o.n_trials} runs, {o.n_periods} days of returns): best Sharpe {o.sharpe_annual:.2f} a year; "
+                      f"probabilistic Sharpe {o.psr:.3f}; deflated Sharpe {o.dsr:.3f} (the best of {o.n_trials} noise runs "
+                      f"would show {o.sr_star_annual:.2f}); PBO {o.pbo:.2f}; Reality Check p {o.reality_check_pvalue:.3f}; "
+                      f"SPA p {o.spa_pvalue:.3f}")
+    console.print(f"{result.bars:,} bars x {len(result.rows)} runs in {result.elapsed_s:.2f} s on {result.jobs} process(es): "
+                  f"{result.bar_combos_per_s:,.0f} bar-combos/s")
 
 
 @cli.command()
