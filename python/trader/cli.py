@@ -483,9 +483,11 @@ def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_
 @click.option("--grid", "-g", "grid", multiple=True, metavar="NAME=VALUES", help="A parameter to sweep: start:stop:step (stop included), a,b,c, or one value. Repeatable.")
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="A parameter every run gets. Repeatable.")
 @click.option("--data", "paths", multiple=True, metavar="PATH", help="Bar file (default: the synthetic series).")
-@click.option("--method", type=click.Choice(["grid", "random"]), default="grid", show_default=True, help="Every combination, or --trials of them drawn at random (seeded).")
-@click.option("--trials", type=click.IntRange(min=1), default=None, help="Combinations to run with --method random.")
-@click.option("--objective", default="sharpe", show_default=True, metavar="NAME", help="What ranks the runs: sharpe, sortino, calmar, return, cagr, profit_factor, win_rate, expectancy, final_equity, max_drawdown (lower is better).")
+@click.option("--method", type=click.Choice(["grid", "random", "tpe", "cmaes"]), default="grid", show_default=True, help="Every combination; --trials of them drawn at random (seeded); or an Optuna search of --trials runs over the grid's ranges (TPE, or CMA-ES), stored in --storage and resumed from it.")
+@click.option("--trials", type=click.IntRange(min=1), default=None, help="Runs of --method random, tpe or cmaes.")
+@click.option("--objective", default="sharpe", show_default=True, metavar="NAME[,NAME]", help="What ranks the runs: sharpe, sortino, calmar, return, cagr, profit_factor, win_rate, expectancy, final_equity, max_drawdown (lower is better); two or more (e.g. return,max_drawdown) for a multi-objective TPE search.")
+@click.option("--storage", metavar="URL", default=None, help="Optuna storage of the study (default sqlite:///trader-optuna.db here; any database Optuna supports, shared by workers on several machines).")
+@click.option("--study", metavar="NAME", default=None, help="The study's name in --storage (default: the strategy and the grid). The same name resumes it.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of --method random and of the bootstraps.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: the machine's cores).")
 @click.option("--cash", type=float, default=10_000.0, show_default=True, help="Initial cash (quote currency).")
@@ -498,23 +500,27 @@ def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Write every run (parameters and statistics) to PATH.parquet, .csv or .feather.")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Rows of the table printed.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (best run, overfitting statistics, every run) on stdout.")
-def optimize(strategy_name, grid, params, paths, method, trials, objective, seed, jobs, cash, fee_bps, slippage_bps, fill_at, mode,
-             account, leverage, out_path, top, as_json) -> None:
+def optimize(strategy_name, grid, params, paths, method, trials, objective, storage, study, seed, jobs, cash, fee_bps, slippage_bps,
+             fill_at, mode, account, leverage, out_path, top, as_json) -> None:
     """Sweep a strategy's parameters: one backtest per combination, ranked by an objective, with
     the statistics that say whether the best is real (deflated Sharpe ratio, PBO, Reality Check,
     SPA) printed beside it."""
     from trader.research.sweep import OBJECTIVES, sweep
 
-    if objective not in OBJECTIVES:
-        raise click.BadParameter(f"unknown objective {objective!r}; one of {', '.join(OBJECTIVES)}", param_hint="--objective")
+    for name in objective.split(","):
+        if name.strip() not in OBJECTIVES:
+            raise click.BadParameter(f"unknown objective {name.strip()!r}; one of {', '.join(OBJECTIVES)}", param_hint="--objective")
     if not grid:
         raise click.BadParameter("give at least one parameter to sweep, e.g. --grid fast=5:25:2", param_hint="--grid")
     if len(paths) > 1:
         raise click.BadParameter("a sweep runs on one bar file", param_hint="--data")
-    if trials is not None and method != "random":
-        raise click.BadParameter("only with --method random", param_hint="--trials")
-    if method == "random" and trials is None:
-        raise click.BadParameter("--method random needs --trials N", param_hint="--trials")
+    if trials is not None and method == "grid":
+        raise click.BadParameter("a grid runs every combination: --trials goes with --method random, tpe or cmaes",
+                                 param_hint="--trials")
+    if method != "grid" and trials is None:
+        raise click.BadParameter(f"--method {method} needs --trials N", param_hint="--trials")
+    if (storage or study) and method not in ("tpe", "cmaes"):
+        raise click.BadParameter("only with --method tpe or cmaes (an Optuna study)", param_hint="--storage/--study")
     _check_outputs(inputs=paths, out=out_path)
     show_progress = not as_json and sys.stderr.isatty()
     progress = None
@@ -530,6 +536,7 @@ def optimize(strategy_name, grid, params, paths, method, trials, objective, seed
     try:
         result = sweep(strategy_name, list(grid), paths[0] if paths else None, method=method, trials=trials,
                        objective=objective, seed=seed, jobs=jobs, fixed=_parse_params(params), progress=progress,
+                       storage=storage, study=study,
                        cash=cash, fee_bps=fee_bps, slippage_bps=slippage_bps, fill_at=fill_at, mode=mode, account=account,
                        leverage=leverage)
     finally:
@@ -546,9 +553,9 @@ def optimize(strategy_name, grid, params, paths, method, trials, objective, seed
 def _print_sweep(result: Any, top: int) -> None:
     from rich.table import Table
 
-    key, maximize = result.objective, result.maximize
     from trader.research.sweep import OBJECTIVES
 
+    key, maximize = result.objective.split(",")[0], result.maximize
     stat = OBJECTIVES[key][0]
 
     def score(row: dict[str, Any]) -> float:
@@ -571,6 +578,11 @@ def _print_sweep(result: Any, top: int) -> None:
     console.print(table)
     best = result.best
     console.print("best: " + ", ".join(f"{p}={best[p]}" for p in result.params) + f"  ({stat} {best[stat]})")
+    if result.pareto:
+        stats_ = [OBJECTIVES[k][0] for k in result.objective.split(",")]
+        console.print(f"Pareto front ({', '.join(stats_)}): " + "; ".join(
+            ", ".join(f"{p}={result.rows[i][p]}" for p in result.params) + " -> " + ", ".join(
+                f"{result.rows[i][st]:.4g}" for st in stats_) for i in result.pareto))
     o = result.overfitting
     if o is None:
         console.print("overfitting: not computed (fewer than 2 runs, fewer than 8 days of returns, or no run traded)")

@@ -37,7 +37,7 @@ import numpy as np
 
 from trader.exceptions import InvalidInputError
 
-__all__ = ["OBJECTIVES", "parse_grid", "combinations", "sweep", "SweepResult", "daily_returns"]
+__all__ = ["OBJECTIVES", "METHODS", "parse_grid", "combinations", "sweep", "SweepResult", "daily_returns"]
 
 #: Objectives a sweep can rank by: a statistic of the backtest and whether higher is better.
 OBJECTIVES: dict[str, tuple[str, bool]] = {
@@ -211,6 +211,8 @@ class SweepResult:
     bars: int
     elapsed_s: float
     jobs: int
+    #: With several objectives: the rows on the Pareto front (Optuna's best trials).
+    pareto: list[int] = dataclasses.field(default_factory=list)
 
     @property
     def bar_combos_per_s(self) -> float:
@@ -250,7 +252,7 @@ class SweepResult:
             "reality_check_pvalue": o.reality_check_pvalue, "spa_pvalue": o.spa_pvalue,
         }
         return {"strategy": self.strategy, "objective": self.objective, "combinations": len(self.rows),
-                "best": self.best, "overfitting": over, "bars": self.bars, "elapsed_s": round(self.elapsed_s, 3),
+                "best": self.best, "pareto": [self.rows[i] for i in self.pareto], "overfitting": over, "bars": self.bars, "elapsed_s": round(self.elapsed_s, 3),
                 "bar_combos_per_s": self.bar_combos_per_s, "jobs": self.jobs, "rows": self.rows}
 
 
@@ -262,12 +264,38 @@ def _score(value: Any, maximize: bool) -> float:
     return v if maximize else -v
 
 
+METHODS = ("grid", "random", "tpe", "cmaes")
+
+
+def _objectives(objective: str) -> list[tuple[str, str, bool]]:
+    """(name, statistic, maximize) of each objective of "a" or "a,b" (multi-objective: Optuna)."""
+    names = [o.strip() for o in str(objective).split(",")]
+    out = []
+    for n in names:
+        if n not in OBJECTIVES:
+            raise InvalidInputError(f"objective: unknown {n!r}; one of {', '.join(OBJECTIVES)}")
+        out.append((n, *OBJECTIVES[n]))
+    if len({o[1] for o in out}) != len(out):
+        raise InvalidInputError(f"objective: {objective!r} names one statistic twice")
+    return out
+
+
 def sweep(strategy: Any = "ema_cross", grid: Mapping[str, Any] | Sequence[str] | None = None, data: Any = None, *,
           method: str = "grid", trials: int | None = None, objective: str = "sharpe", seed: int = 0,
           jobs: int | None = 1, fixed: Mapping[str, Any] | None = None, progress: Callable[[int, int], None] | None = None,
-          n_splits: int = 16, n_boot: int = 1000, **backtest: Any) -> SweepResult:
-    """Run ``strategy`` once per parameter combination of ``grid`` over ``data`` (see the module
-    docs) and rank the runs by ``objective`` (a key of :data:`OBJECTIVES`).
+          storage: str | None = None, study: str | None = None, n_splits: int = 16, n_boot: int = 1000,
+          **backtest: Any) -> SweepResult:
+    """Run ``strategy`` over ``data`` for parameter combinations of ``grid`` (see the module docs)
+    and rank the runs by ``objective`` (a key of :data:`OBJECTIVES`; with Optuna, several
+    separated by commas for a multi-objective search, e.g. ``"return,max_drawdown"``).
+
+    ``method``: ``grid`` (every combination), ``random`` (``trials`` of them, seeded), or an
+    Optuna search of ``trials`` runs over the grid's ranges — ``tpe`` (Tree-structured Parzen
+    Estimator) or ``cmaes`` (CMA-ES) — stored in ``storage`` (an Optuna storage URL; default
+    ``sqlite:///trader-optuna.db`` in the working folder) under the name ``study`` (default: the
+    strategy and the grid): a study interrupted (killed) is resumed by the same call, which then
+    runs only the trials still missing, and several processes or machines given the same storage
+    share one study (Optuna's own mechanism).
 
     ``fixed``: parameters every run gets. ``backtest``: :func:`trader.run_backtest`'s keyword
     arguments (fees, account, mode, ...), the same for every run. ``jobs``: worker processes
@@ -277,8 +305,14 @@ def sweep(strategy: Any = "ema_cross", grid: Mapping[str, Any] | Sequence[str] |
     from trader.backtest import make_strategy
     from trader.data import Bars
 
-    if objective not in OBJECTIVES:
-        raise InvalidInputError(f"objective: unknown {objective!r}; one of {', '.join(OBJECTIVES)}")
+    if method not in METHODS:
+        raise InvalidInputError(f"method: must be one of {', '.join(METHODS)}, got {method!r}")
+    goals = _objectives(objective)
+    optuna_search = method in ("tpe", "cmaes")
+    if len(goals) > 1 and not optuna_search:
+        raise InvalidInputError(f"objective: several objectives ({objective}) need an Optuna search (method tpe)")
+    if method == "cmaes" and len(goals) > 1:
+        raise InvalidInputError("objective: CMA-ES searches one objective; use method tpe for several")
     if grid is None:
         raise InvalidInputError("grid: empty: give at least one parameter to sweep (e.g. fast=5:25:2)")
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
@@ -290,20 +324,25 @@ def sweep(strategy: Any = "ema_cross", grid: Mapping[str, Any] | Sequence[str] |
     clash = sorted(set(axes) & set(fixed))
     if clash:
         raise InvalidInputError(f"grid: {', '.join(clash)} both swept and fixed")
-    combos = [fixed | c for c in combinations(axes, method=method, trials=trials, seed=seed)]
-    # every combination must make a valid strategy: checked here, before any run
     proto = make_strategy(strategy, fixed)
+    name = getattr(proto, "name", "") or type(proto).__name__
     known = set(type(proto).params())
     unknown = sorted(set(axes) - known) if known else []
     if unknown:
-        raise InvalidInputError(f"grid: strategy {getattr(proto, 'name', '') or type(proto).__name__} has no parameter "
-                                f"{', '.join(unknown)} (it has {', '.join(sorted(known)) or 'none'})")
-    for c in combos:
-        try:
-            make_strategy(strategy, c).validate()
-        except InvalidInputError as e:
-            raise InvalidInputError(f"grid: {c}: {e}") from None
-    key, maximize = OBJECTIVES[objective]
+        raise InvalidInputError(f"grid: strategy {name} has no parameter {', '.join(unknown)} (it has "
+                                f"{', '.join(sorted(known)) or 'none'})")
+    if optuna_search:
+        if trials is None or isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
+            raise InvalidInputError(f"trials: an Optuna search needs a number of trials >= 1, got {trials!r}")
+        combos: list[dict[str, Any]] = []
+    else:
+        combos = [fixed | c for c in combinations(axes, method=method, trials=trials, seed=seed)]
+        # every combination must make a valid strategy: checked here, before any run
+        for c in combos:
+            try:
+                make_strategy(strategy, c).validate()
+            except InvalidInputError as e:
+                raise InvalidInputError(f"grid: {c}: {e}") from None
     # the data once: a file is read here and handed to every run in memory
     if data is not None and not isinstance(data, (Bars, list, tuple)):
         from trader.plugins import find_data_source
@@ -317,44 +356,71 @@ def sweep(strategy: Any = "ema_cross", grid: Mapping[str, Any] | Sequence[str] |
             for k in ("source", "symbol", "start", "end", "options"):
                 backtest.pop(k, None)
     strategy_ref = strategy if isinstance(strategy, str) else (strategy if isinstance(strategy, type) else type(strategy))
-    workers = (os.cpu_count() or 1) if jobs is None else jobs
-    workers = max(1, min(workers, len(combos)))
+    want = (os.cpu_count() or 1) if jobs is None else jobs
     t0 = time.perf_counter()
-    outs: list[tuple[dict[str, Any], np.ndarray, np.ndarray, int] | None] = [None] * len(combos)
+    pareto: list[int] = []
+    if optuna_search:
+        from trader.research.search import optuna_search as run_search
+
+        assert trials is not None
+        params_run, outs, pareto, workers = run_search(
+            strategy_ref, data, backtest, axes, fixed, goals, method=method, trials=trials, seed=seed, jobs=want,
+            storage=storage, study=study or f"{name}:" + ";".join(f"{k}={v[0]}..{v[-1]}" for k, v in axes.items()),
+            progress=progress)
+    else:
+        workers = max(1, min(want, len(combos)))
+        params_run = combos
+        outs = _execute(strategy_ref, data, backtest, combos, workers, progress)
+    elapsed = time.perf_counter() - t0
+    return _assemble(name, axes, params_run, outs, goals, pareto, elapsed, workers, seed, n_splits, n_boot)
+
+
+def _execute(strategy_ref: Any, data: Any, backtest: dict[str, Any], combos: list[dict[str, Any]], workers: int,
+             progress: Callable[[int, int], None] | None) -> list[tuple[dict[str, Any], np.ndarray, np.ndarray, int]]:
+    """Every combination's run: in this process, or in ``workers`` processes that received the
+    bars once."""
+    outs: list[Any] = [None] * len(combos)
     if workers == 1:
         _init_worker(strategy_ref, data, backtest)
         for i, c in enumerate(combos):
             outs[i] = _run_one(c)
             if progress:
                 progress(i + 1, len(combos))
-    else:
-        import multiprocessing
+        return outs
+    import multiprocessing
 
-        ctx = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                                    initargs=(strategy_ref, data, backtest)) as pool:
-            futures = {pool.submit(_run_one, c): i for i, c in enumerate(combos)}
-            done = 0
-            for fut in concurrent.futures.as_completed(futures):
-                outs[futures[fut]] = fut.result()
-                done += 1
-                if progress:
-                    progress(done, len(combos))
-    elapsed = time.perf_counter() - t0
+    ctx = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                                initargs=(strategy_ref, data, backtest)) as pool:
+        futures = {pool.submit(_run_one, c): i for i, c in enumerate(combos)}
+        for done, fut in enumerate(concurrent.futures.as_completed(futures), 1):
+            outs[futures[fut]] = fut.result()
+            if progress:
+                progress(done, len(combos))
+    return outs
+
+
+def _assemble(name: str, axes: Mapping[str, Any], combos: list[dict[str, Any]], outs: list[Any],
+              goals: list[tuple[str, str, bool]], pareto: list[int], elapsed: float, workers: int, seed: int,
+              n_splits: int, n_boot: int) -> SweepResult:
+    """The result of the runs: the table, the best by the first objective (among the Pareto front
+    for several), the daily returns and their overfitting report."""
     rows = []
     bars = 0
     for c, out in zip(combos, outs):
-        assert out is not None
         stats, _, _, n = out
         bars = max(bars, n)
         rows.append({**{k: c[k] for k in axes}, **stats})
-    best_i = max(range(len(rows)), key=lambda i: (_score(rows[i].get(key), maximize), -i))
-    # the combinations' daily returns, aligned on the union of their days (a day a run has no
-    # equity value for is a 0 return)
-    all_days = np.unique(np.concatenate([o[1] for o in outs if o is not None])) if outs else np.empty(0, np.int64)
+    if not rows:
+        raise InvalidInputError("trials: no run completed (every suggested combination was invalid for the strategy)")
+    _, key, maximize = goals[0]
+    pool = pareto or list(range(len(rows)))
+    best_i = max(pool, key=lambda i: (_score(rows[i].get(key), maximize), -i))
+    # the runs' daily returns, aligned on the union of their days (a day a run has no equity
+    # value for is a 0 return)
+    all_days = np.unique(np.concatenate([o[1] for o in outs]))
     matrix = np.zeros((len(all_days), len(rows)))
     for j, out in enumerate(outs):
-        assert out is not None
         matrix[np.searchsorted(all_days, out[1]), j] = out[2]
     report = None
     if len(rows) >= 2 and len(all_days) >= 8:
@@ -364,8 +430,7 @@ def sweep(strategy: Any = "ema_cross", grid: Mapping[str, Any] | Sequence[str] |
         try:
             report = overfitting_report(matrix, 365.0, n_splits=max(2, splits), n_boot=n_boot, seed=seed)
         except InvalidInputError:
-            report = None  # every combination flat (none traded): nothing to test
-    name = getattr(proto, "name", "") or type(proto).__name__
-    return SweepResult(strategy=name, params=list(axes), objective=objective, maximize=maximize, rows=rows,
-                       best=rows[best_i], best_index=best_i, days=all_days, returns=matrix, overfitting=report, bars=bars,
-                       elapsed_s=elapsed, jobs=workers)
+            report = None  # every run flat (none traded): nothing to test
+    return SweepResult(strategy=name, params=list(axes), objective=",".join(g[0] for g in goals), maximize=maximize,
+                       rows=rows, best=rows[best_i], best_index=best_i, days=all_days, returns=matrix, overfitting=report,
+                       bars=bars, elapsed_s=elapsed, jobs=workers, pareto=pareto)
