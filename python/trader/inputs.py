@@ -113,3 +113,19 @@ def check_float_array(name: str, value: Any, ndim: int | tuple[int, ...] = 1) ->
         what = "NaN" if np.isnan(arr[where]) else "an infinite value"
         raise InvalidInputError(f"{name}: holds {what} at index {where[0] if len(where) == 1 else where}")
     return arr
+
+
+def check_int(name: str, value: Any, minimum: int | None = None) -> int:
+    """``value`` as an int (anything ``operator.index`` takes; never a bool) of at least
+    ``minimum``; else :class:`InvalidInputError` naming ``name``."""
+    import operator
+
+    if isinstance(value, bool):
+        raise InvalidInputError(f"{name}: expected an integer, got {value!r}")
+    try:
+        i = operator.index(value)
+    except TypeError:
+        raise InvalidInputError(f"{name}: expected an integer, got {value!r}") from None
+    if minimum is not None and i < minimum:
+        raise InvalidInputError(f"{name}: must be >= {minimum}, got {i}")
+    return i

@@ -1,2 +1,8 @@
-"""Research at scale: parameter sweeps, Optuna search, walk-forward and purged cross-validation,
-overfitting statistics and Monte Carlo paths (see DESIGN.md, ``research/``)."""
+"""Research at scale (see DESIGN.md, ``research/``):
+
+- :mod:`.sweep` — parameter sweeps (grid, random, Optuna through :mod:`.search`), `trader optimize`;
+- :mod:`.walkforward` — walk-forward optimization, the stitched out-of-sample curve;
+- :mod:`.splits` — walk-forward windows, purged k-fold and combinatorial purged CV;
+- :mod:`.stats` — overfitting statistics: PSR, DSR, PBO, Reality Check, SPA, multiple testing;
+- :mod:`.montecarlo` — path generators, runs over paths, distributions, stress scenarios.
+"""

@@ -110,7 +110,7 @@ def _optimize(storage: str, study: str, goals: Sequence[tuple[str, str, bool]], 
     def objective(trial: Any) -> Any:
         params = dict(fixed) | {name: _suggest(trial, name, spec) for name, spec in specs.items()}
         try:
-            make_strategy(strategy_ref, params).validate()
+            make_strategy(strategy_ref, params)  # its constructor validates the parameters
         except InvalidInputError as e:
             trial.set_user_attr("invalid", str(e))
             raise optuna.TrialPruned(str(e)) from None

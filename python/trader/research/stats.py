@@ -54,7 +54,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-import operator
 import statistics
 from collections.abc import Callable
 from typing import Any
@@ -63,7 +62,7 @@ import numpy as np
 import numpy.typing as npt
 
 from trader.exceptions import InvalidInputError
-from trader.inputs import check_float_array
+from trader.inputs import check_float_array, check_int
 
 __all__ = [
     "EULER_GAMMA",
@@ -122,15 +121,7 @@ def _matrix(value: Any, name: str, min_rows: int = 2, min_cols: int = 1) -> Floa
 
 
 def _int(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool):
-        raise InvalidInputError(f"{name}: expected an integer, got {value!r}")
-    try:
-        i = operator.index(value)
-    except TypeError:
-        raise InvalidInputError(f"{name}: expected an integer, got {value!r}") from None
-    if i < minimum:
-        raise InvalidInputError(f"{name}: must be >= {minimum}, got {i}")
-    return i
+    return check_int(name, value, minimum)
 
 
 def _float(value: Any, name: str) -> float:

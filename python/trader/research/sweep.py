@@ -340,7 +340,7 @@ def sweep(strategy: Any = "ema_cross", grid: Mapping[str, Any] | Sequence[str] |
         # every combination must make a valid strategy: checked here, before any run
         for c in combos:
             try:
-                make_strategy(strategy, c).validate()
+                make_strategy(strategy, c)  # its constructor validates the parameters
             except InvalidInputError as e:
                 raise InvalidInputError(f"grid: {c}: {e}") from None
     # the data once: a file is read here and handed to every run in memory
