@@ -577,7 +577,9 @@ def _print_sweep(result: Any, top: int) -> None:
     console = _console()
     console.print(table)
     best = result.best
-    console.print("best: " + ", ".join(f"{p}={best[p]}" for p in result.params) + f"  ({stat} {best[stat]})")
+    value = best[stat]
+    shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+    console.print("best: " + ", ".join(f"{p}={best[p]}" for p in result.params) + f"  ({stat} {shown})")
     if result.pareto:
         stats_ = [OBJECTIVES[k][0] for k in result.objective.split(",")]
         console.print(f"Pareto front ({', '.join(stats_)}): " + "; ".join(

@@ -454,14 +454,12 @@ class BinanceExecutionClient:
             await asyncio.sleep(self.config.open_check_s)
             if self._buffer is not None:
                 continue  # catching up already
-            spot = self.config.market == "spot"
             for sym in self.config.symbols:
                 mine = [o for o in self.orders.values() if o.symbol == sym and not o.done and o.accepted and not o.algo]
                 if not mine:
                     continue
                 try:
-                    raw = await self.http.request("GET", "/api/v3/openOrders" if spot else "/fapi/v1/openOrders",
-                                                  {"symbol": sym}, signed=True, priority=True)
+                    raw = await self._venue_open_orders(sym)
                 except (BinanceError, OutcomeUnknown) as e:
                     log.warning("binance: open-order check of %s: %s", sym, e)
                     continue
@@ -474,6 +472,12 @@ class BinanceExecutionClient:
                             await self._refresh(o.client_id)
                         except (BinanceError, OutcomeUnknown) as e:
                             log.warning("binance: open-order check of %s: %s", o.client_id, e)
+
+    async def _venue_open_orders(self, symbol: str) -> list[dict[str, Any]]:
+        """The venue's open orders of ``symbol``: one request, ahead of the order flow."""
+        path = "/api/v3/openOrders" if self.config.market == "spot" else "/fapi/v1/openOrders"
+        rows: list[dict[str, Any]] = await self.http.request("GET", path, {"symbol": symbol}, signed=True, priority=True)
+        return rows
 
     async def _keepalive(self) -> None:
         while True:
@@ -539,14 +543,12 @@ class BinanceExecutionClient:
         async with self._catching_up:
             try:
                 self.stats["catch_ups"] += 1
-                spot = self.config.market == "spot"
                 for sym in self.config.symbols:
                     mine = [o for o in self.orders.values() if o.symbol == sym and not o.done]
                     if not mine:
                         continue
                     try:
-                        raw = await self.http.request("GET", "/api/v3/openOrders" if spot else "/fapi/v1/openOrders",
-                                                      {"symbol": sym}, signed=True, priority=True)
+                        raw = await self._venue_open_orders(sym)
                     except (BinanceError, OutcomeUnknown) as e:
                         log.warning("binance: catch-up of %s: %s (asking order by order)", sym, e)
                         raw = None
