@@ -55,6 +55,18 @@ def run(coro: Any) -> Any:
     return asyncio.run(asyncio.wait_for(coro, 30))
 
 
+def room_in_window(window_s: int, need_s: float = 5.0) -> None:
+    """Wait for a fresh fixed window when fewer than ``need_s`` seconds are left in this one.
+
+    The exchange counts weight and orders in fixed windows (the minute, ten seconds) as Binance
+    does, and a 429's Retry-After runs to the window's end: a test that fills a window must not
+    straddle its boundary.
+    """
+    left = window_s - time.time() % window_s
+    if left < need_s:
+        time.sleep(left + 0.05)
+
+
 @pytest.fixture(scope="module")
 def ex() -> Iterator[ExchangeHandle]:
     with serve_in_thread(feed_options={"seed": 7, "rate": 200, "symbol": "BTCUSDT", "price": 50000},

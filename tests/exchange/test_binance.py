@@ -9,7 +9,7 @@ from decimal import Decimal
 import aiohttp
 import pytest
 
-from tests.exchange.conftest import ACCOUNTS, Client, client, run
+from tests.exchange.conftest import ACCOUNTS, Client, client, room_in_window, run
 from trader.exchange import serve_in_thread
 from trader.exchange.binance import RETRY_GRACE_S, sign
 
@@ -370,6 +370,8 @@ def test_listen_key_lifecycle(ex) -> None:
 def test_weights_429_then_418() -> None:
     with serve_in_thread(feed_options={"seed": 1, "rate": 50}, accounts=ACCOUNTS[:1],
                          rate_limits={"spot_weight": 10, "ban_s": 30}) as ex:
+        room_in_window(60)
+
         async def go():
             async with aiohttp.ClientSession() as s:
                 c = client(ex, s)
@@ -394,6 +396,8 @@ def test_weights_429_then_418() -> None:
 def test_spot_order_count_limit() -> None:
     with serve_in_thread(feed_options={"seed": 1, "rate": 50}, accounts=ACCOUNTS[:1],
                          rate_limits={"spot_orders_10s": 2}) as ex:
+        room_in_window(10, 5.0)
+
         async def go():
             async with aiohttp.ClientSession() as s:
                 c = client(ex, s)
