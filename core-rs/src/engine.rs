@@ -545,17 +545,44 @@ impl Backtest {
         cols: &BarColumns<'_>,
         h: &mut H,
     ) -> Result<(), RunError<H::Error>> {
+        self.check_batch(cols)?;
+        let n = cols.len();
+        self.reserve(n, h.orders_hint(n).min(n));
+        self.run_checked(cols, h)
+    }
+
+    /// The checks [`Backtest::run`] makes of a batch before running it: the columns' shapes,
+    /// every bar against its instrument, the closes on the price grid. Engines with the same
+    /// instruments (see [`Backtest::same_instruments`]) get the same answer for the same batch.
+    pub fn check_batch(&self, cols: &BarColumns<'_>) -> CoreResult<()> {
         cols.check()?;
         cols.validate(&self.instruments)?;
-        check_grid(cols, &self.instruments)?;
+        check_grid(cols, &self.instruments)
+    }
+
+    /// Whether `other` trades the same instruments on the same grids (then a batch checked for
+    /// one is checked for the other).
+    pub fn same_instruments(&self, other: &Backtest) -> bool {
+        self.instruments == other.instruments
+    }
+
+    /// Room for `bars` more equity points and `orders` more fills and trades: one allocation
+    /// for a whole run, however many batches it is given in.
+    pub fn reserve(&mut self, bars: usize, orders: usize) {
+        self.curve.ts.reserve(bars);
+        self.curve.equity.reserve(bars);
+        self.curve.exposed.reserve(bars);
+        self.fills.reserve(orders);
+        self.portfolio.trades.reserve(orders);
+    }
+
+    /// [`Backtest::run`] of a batch [`Backtest::check_batch`] accepted.
+    pub fn run_checked<H: Handler>(
+        &mut self,
+        cols: &BarColumns<'_>,
+        h: &mut H,
+    ) -> Result<(), RunError<H::Error>> {
         let n = cols.len();
-        // At most one equity point per bar: one allocation per batch, no regrowth copies.
-        self.curve.ts.reserve(n);
-        self.curve.equity.reserve(n);
-        self.curve.exposed.reserve(n);
-        let hint = h.orders_hint(n).min(n);
-        self.fills.reserve(hint);
-        self.portfolio.trades.reserve(hint);
         let single = cols.instrument.is_none();
         if n > 0 {
             self.risk.start(cols.ts[0]);
@@ -957,6 +984,24 @@ pub enum Decisions<'a> {
     Signals { signal: &'a [i8], allow_short: bool },
     /// Per bar: the target signed position in instrument units; NaN keeps the current one.
     Targets { target: &'a [f64] },
+}
+
+impl<'a> Decisions<'a> {
+    /// The decisions of bars `a..b`.
+    pub fn slice(&self, a: usize, b: usize) -> Decisions<'a> {
+        match *self {
+            Decisions::Signals {
+                signal,
+                allow_short,
+            } => Decisions::Signals {
+                signal: &signal[a..b],
+                allow_short,
+            },
+            Decisions::Targets { target } => Decisions::Targets {
+                target: &target[a..b],
+            },
+        }
+    }
 }
 
 /// The vectorized handler: turns decision arrays into market orders.

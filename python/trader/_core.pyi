@@ -58,6 +58,7 @@ __all__ = [
     "configure_account",
     "account_state",
     "curve_stats",
+    "run_vectorized_many",
     "price_decimals",
     "crossings",
     "replay_binance_depth",
@@ -792,6 +793,30 @@ def account_state(backtest: Backtest) -> dict[str, Any]:
 def price_decimals(arrays: list[_F64Array]) -> int:
     """The smallest number of decimals (0..9) at which every finite value of the arrays sits on the
     price grid, by the engine's own check (float noise 1e-12 relative); 9 when none does."""
+
+def run_vectorized_many(
+    engines: list[Backtest],
+    ts: npt.NDArray[np.int64],
+    open: _F64Array,
+    high: _F64Array,
+    low: _F64Array,
+    close: _F64Array,
+    volume: _F64Array,
+    *,
+    signals: list[npt.NDArray[np.int8] | None],
+    targets: list[_F64Array | None],
+    qty: list[float],
+    size: list[float],
+    allow_short: list[bool],
+    threads: int = 0,
+    chunk: int = 8192,
+) -> None:
+    """Many vectorized runs over the same bars, each engine with its own decisions (a sweep's
+    combinations): each engine ends exactly as ``engine.run_vectorized(...)`` with its decisions
+    would leave it. The bars are checked once; the engines are split among ``threads`` threads
+    (0: the machine's cores) with the GIL released, each thread taking the bars ``chunk`` at a
+    time through all of its engines. Engine k's decisions: ``signals[k]`` or ``targets[k]``,
+    ``qty[k]``, ``size[k]``, ``allow_short[k]``, as ``run_vectorized`` takes them."""
 
 def curve_stats(
     equity: _F64Array, ts: npt.NDArray[np.int64], exposed: npt.NDArray[np.bool_], initial: float

@@ -14,7 +14,7 @@ from trader.kernel import BacktestConfig, BacktestKernel
 from trader.results import BacktestResult
 from trader.strategy import Strategy
 
-__all__ = ["run_backtest", "make_strategy", "run_warnings"]
+__all__ = ["run_backtest", "backtest_kernel", "finish_result", "make_strategy", "run_warnings"]
 
 
 def make_strategy(name: str | type[Strategy] | Strategy, params: dict[str, Any] | None = None) -> Strategy:
@@ -103,6 +103,64 @@ def run_backtest(
     toward the order's conservative side; "reject": an error) and quantity between two lots
     ("round": down, reported in ``result.warnings``; "reject").
     """
+    args = dict(locals())
+    progress = args.pop("progress")
+    kernel = backtest_kernel(**args)
+    if not progress:
+        result = kernel.run()
+    else:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        total = sum(int(f.meta.get("rows") or 0) for f in kernel.feeds) or None
+        with Progress(TextColumn("[bold]backtest"), BarColumn(), TextColumn("{task.completed:,} bars"), TimeElapsedColumn(), transient=True) as bar:
+            task = bar.add_task("run", total=total)
+            result = kernel.run(on_batch=lambda done: bar.update(task, completed=done))
+    return finish_result(kernel, result)
+
+
+def backtest_kernel(
+    strategy: str | type[Strategy] | Strategy = "ema_cross",
+    params: dict[str, Any] | None = None,
+    data: Sequence[Any] | str | Any | None = None,
+    *,
+    source: str | None = None,
+    symbol: str | None = None,
+    start: Any = None,
+    end: Any = None,
+    gap_policy: str = "report",
+    options: dict[str, Any] | None = None,
+    cash: float = 10_000.0,
+    fee_bps: float = 0.0,
+    slippage_bps: float = 0.0,
+    fill_at: str = "next_open",
+    mode: str = "event",
+    price_precision: int | None = None,
+    size_precision: int = 6,
+    batch_size: int = 1_000_000,
+    account: str = "cash",
+    leverage: float = 1.0,
+    maintenance_margin: float = 0.005,
+    liquidation_fee: float = 0.0,
+    funding_rate: float | None = None,
+    funding: Any = None,
+    funding_interval_h: float = 8.0,
+    maker_fee_bps: float | None = None,
+    taker_fee_bps: float | None = None,
+    fee_tiers: list[tuple[float, float, float]] | None = None,
+    fee_tier: int | None = None,
+    slippage: str = "fixed",
+    spread_bps: float = 0.0,
+    impact_k: float = 1.0,
+    impact_max_bps: float = 500.0,
+    fill_model: str | None = None,
+    latency: str | None = None,
+    fees: str | None = None,
+    risk: Any = None,
+    off_tick: str = "round",
+    off_lot: str = "round",
+) -> BacktestKernel:
+    """The kernel :func:`run_backtest` runs, with its arguments checked, its data opened and its
+    strategy made — everything but the run (:func:`trader.kernel.run_many` runs several)."""
     from trader.data import Bars, MemoryFeed
     from trader.plugins import find_data_source
 
@@ -144,19 +202,15 @@ def run_backtest(
                             fee_tier=fee_tier, slippage=slippage, spread_bps=spread_bps, impact_k=impact_k,
                             impact_max_bps=impact_max_bps, fill_model=fill_model, latency=latency, fees=fees,
                             risk=risk, off_tick=off_tick, off_lot=off_lot)
-    kernel = BacktestKernel(strat, feeds, config)
-    if not progress:
-        result = kernel.run()
-    else:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    return BacktestKernel(strat, feeds, config)
 
-        total = sum(int(f.meta.get("rows") or 0) for f in feeds) or None
-        with Progress(TextColumn("[bold]backtest"), BarColumn(), TextColumn("{task.completed:,} bars"), TimeElapsedColumn(), transient=True) as bar:
-            task = bar.add_task("run", total=total)
-            result = kernel.run(on_batch=lambda done: bar.update(task, completed=done))
+
+def finish_result(kernel: BacktestKernel, result: BacktestResult) -> BacktestResult:
+    """What :func:`run_backtest` adds to a kernel's result: the strategy's name for a class without
+    a registry name, and the warnings of a run that could not trade."""
     if not result.strategy:  # a class without a registry name (e.g. from a file)
-        result.strategy = type(strat).__name__
-    result.warnings.extend(run_warnings(strat, result, size_precision))
+        result.strategy = type(kernel.strategy).__name__
+    result.warnings.extend(run_warnings(kernel.strategy, result, kernel.config.size_precision))
     return result
 
 

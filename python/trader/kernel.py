@@ -14,6 +14,7 @@ Shape after NautilusTrader's kernel, sized to what a bar backtest needs:
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -26,7 +27,7 @@ from trader.exceptions import InvalidInputError, StrategyError
 from trader.results import BacktestResult, statistics
 from trader.strategy import Signals, Strategy
 
-__all__ = ["BacktestConfig", "BacktestKernel", "Clock", "MessageBus", "Cache", "infer_price_precision"]
+__all__ = ["BacktestConfig", "BacktestKernel", "run_many", "Clock", "MessageBus", "Cache", "infer_price_precision"]
 
 
 #: The short slippage names (the fill models fixed_bps, no_slippage, spread, sqrt_impact with the
@@ -282,6 +283,32 @@ def _call(callback: Callable[[], None]) -> None:
         raise StrategyError(f"the strategy raised {type(e).__name__}: {e}") from e
 
 
+@dataclasses.dataclass
+class _Run:
+    """One run's state between :meth:`BacktestKernel._setup` and :meth:`BacktestKernel._complete`."""
+
+    engine: Any
+    ctx: Any
+    first: tuple[dict[str, np.ndarray], np.ndarray | None]
+    batches: Iterator[tuple[dict[str, np.ndarray], np.ndarray | None]]
+    #: The bars in memory (one instrument, vectorized or auto mode, a feed that can load them).
+    loaded: Any = None
+    bars: dict[str, np.ndarray] | None = None
+    decisions: Signals | None = None
+    on_event: Callable[[Any], None] | None = None
+    elapsed: float = 0.0
+
+
+def _vector_kwargs(decisions: Signals) -> dict[str, Any]:
+    """The engine's vectorized-run arguments of a strategy's decisions."""
+    kw: dict[str, Any] = {"qty": decisions.qty, "size": decisions.size, "allow_short": decisions.allow_short}
+    if decisions.signal is not None:
+        kw["signal"] = np.ascontiguousarray(decisions.signal, dtype=np.int8)
+    else:
+        kw["target"] = np.ascontiguousarray(decisions.target, dtype=np.float64)
+    return kw
+
+
 class BacktestKernel:
     """Runs one strategy over one or more bar feeds and returns a :class:`BacktestResult`."""
 
@@ -300,6 +327,43 @@ class BacktestKernel:
 
     def run(self, on_batch: Callable[[int], None] | None = None) -> BacktestResult:
         """Run to the end of the data. ``on_batch(bars_done)`` reports progress."""
+        run = self._setup()
+        run.decisions = self._decide(run)
+        _call(self.strategy.on_start)
+        if run.decisions is not None:
+            t0 = time.perf_counter()
+            cols = run.bars
+            run.engine.run_vectorized(cols["ts"], cols["open"], cols["high"], cols["low"], cols["close"], cols["volume"],
+                                      None, **_vector_kwargs(run.decisions))
+            run.elapsed += time.perf_counter() - t0
+            if on_batch:
+                on_batch(run.engine.bars)
+        else:
+            self._run_events(run, on_batch)
+        return self._complete(run)
+
+    def _run_events(self, run: _Run, on_batch: Callable[[int], None] | None = None) -> None:
+        """The event path: the strategy's ``on_bar`` for every bar, batch by batch."""
+        strat = self.strategy
+        indicators = list(strat._indicators)
+
+        def chunks() -> Iterator[tuple[dict[str, np.ndarray], np.ndarray | None]]:
+            yield run.first
+            yield from run.batches
+
+        for cols, inst in chunks():
+            t0 = time.perf_counter()
+            run.engine.run(strat.on_bar, run.on_event, run.ctx, cols["ts"], cols["open"], cols["high"], cols["low"],
+                           cols["close"], cols["volume"], inst, indicators, strat._state_handler())
+            run.elapsed += time.perf_counter() - t0
+            self.clock.now_ns = int(cols["ts"][-1])
+            if on_batch:
+                on_batch(run.engine.bars)
+
+    def _setup(self) -> _Run:
+        """Everything before the bars run: the engine (price precisions, venue, account, risk), the
+        strategy attached to its context, its order-event wiring, and — where the vectorized path
+        may run — the bars in memory."""
         cfg = self.config
         strat = self.strategy
         symbols = self.cache.symbols
@@ -307,12 +371,8 @@ class BacktestKernel:
         first = next(batches, None)
         if first is None:
             raise InvalidInputError("data: no bars to run on")
-        cols0, inst0 = first
+        dps = self.price_precisions(first)
         n = len(symbols)
-        if cfg.price_precision is not None:
-            dps = [cfg.price_precision] * n
-        else:
-            dps = [self._price_precision(k, cols0, inst0) for k in range(n)]
         from trader.plugins import venues
 
         known = venues()
@@ -329,27 +389,17 @@ class BacktestKernel:
             self._configure_risk(engine, symbols)
         ctx = _core.Context(symbols, dps, [cfg.size_precision] * n, off_tick=cfg.off_tick, off_lot=cfg.off_lot)
         strat._attach(ctx, symbols)
-
-        vector = cfg.mode in ("vectorized", "auto")
-        decisions: Signals | None = None
-        if vector:
+        run = _Run(engine=engine, ctx=ctx, first=first, batches=batches)
+        if cfg.mode in ("vectorized", "auto"):
             if n != 1:
                 if cfg.mode == "vectorized":
                     raise InvalidInputError("mode vectorized: runs on one instrument; use --mode event for several")
-                vector = False
             else:
                 feed = self.feeds[0]
-                bars = feed.load() if hasattr(feed, "load") else None
-                try:
-                    decisions = strat.vectorized(bars) if bars is not None else None
-                except Exception as e:
-                    raise StrategyError(f"the strategy raised {type(e).__name__}: {e}") from e
-                if decisions is None:
-                    if cfg.mode == "vectorized":
-                        raise InvalidInputError(f"mode vectorized: strategy {strat.name} has no vectorized form")
-                    vector = False
-                else:
-                    all_bars = {c: np.ascontiguousarray(getattr(bars, c)) for c in ("ts", "open", "high", "low", "close", "volume")}
+                run.loaded = feed.load() if hasattr(feed, "load") else None
+                if run.loaded is not None:
+                    run.bars = {c: np.ascontiguousarray(getattr(run.loaded, c))
+                                for c in ("ts", "open", "high", "low", "close", "volume")}
 
         user_handler = strat._event_handler()
 
@@ -360,46 +410,52 @@ class BacktestKernel:
                 user_handler(ev)
 
         # Events cross into Python only when someone listens (the strategy or a bus subscriber).
-        on_event = publish if (user_handler is not None or self.bus.has_subscribers("orders")) else None
+        run.on_event = publish if (user_handler is not None or self.bus.has_subscribers("orders")) else None
+        return run
 
-        elapsed = 0.0
-        _call(strat.on_start)
-        indicators = list(strat._indicators)
-        if vector:
-            t0 = time.perf_counter()
-            sig = decisions.signal if decisions.signal is not None else None
-            tgt = decisions.target if decisions.target is not None else None
-            kw: dict[str, Any] = {"qty": decisions.qty, "size": decisions.size, "allow_short": decisions.allow_short}
-            if sig is not None:
-                kw["signal"] = np.ascontiguousarray(sig, dtype=np.int8)
-            else:
-                kw["target"] = np.ascontiguousarray(tgt, dtype=np.float64)
-            engine.run_vectorized(all_bars["ts"], all_bars["open"], all_bars["high"], all_bars["low"], all_bars["close"], all_bars["volume"], None, **kw)
-            elapsed += time.perf_counter() - t0
-            if on_batch:
-                on_batch(engine.bars)
-        else:
-            def chunks() -> Iterator[tuple[dict[str, np.ndarray], np.ndarray | None]]:
-                yield first
-                yield from batches
+    def _decide(self, run: _Run) -> Signals | None:
+        """The strategy's vectorized decisions when the vectorized path runs (None: the event path)."""
+        if run.loaded is None:
+            return self._accept(None)
+        try:
+            decisions = self.strategy.vectorized(run.loaded)
+        except Exception as e:
+            raise StrategyError(f"the strategy raised {type(e).__name__}: {e}") from e
+        return self._accept(decisions)
 
-            for cols, inst in chunks():
-                t0 = time.perf_counter()
-                engine.run(strat.on_bar, on_event, ctx, cols["ts"], cols["open"], cols["high"], cols["low"], cols["close"], cols["volume"], inst, indicators, strat._state_handler())
-                elapsed += time.perf_counter() - t0
-                self.clock.now_ns = int(cols["ts"][-1])
-                if on_batch:
-                    on_batch(engine.bars)
-        engine.finish()
-        _call(strat.on_stop)
-        result = self._result(engine, elapsed)
-        result.warnings.extend(grid_warnings(ctx.grid_report()))
+    def _accept(self, decisions: Signals | None) -> Signals | None:
+        """``decisions`` to run vectorized, or None for the event path (an error in mode
+        "vectorized", where the event path is not allowed)."""
+        if decisions is None and self.config.mode == "vectorized":
+            raise InvalidInputError(f"mode vectorized: strategy {self.strategy.name} has no vectorized form")
+        return decisions
+
+    def _complete(self, run: _Run) -> BacktestResult:
+        """After the bars: the engine finished, the strategy stopped, the result with its warnings."""
+        run.engine.finish()
+        _call(self.strategy.on_stop)
+        result = self._result(run.engine, run.elapsed)
+        result.warnings.extend(grid_warnings(run.ctx.grid_report()))
+        decisions = run.decisions
         if decisions is not None and decisions.qty > 0:
-            lot = 10.0 ** -cfg.size_precision
+            lot = 10.0 ** -self.config.size_precision
             if abs(decisions.qty / lot - round(decisions.qty / lot)) > 1e-9:
                 result.warnings.append(f"the fixed quantity {decisions.qty} is not a multiple of the lot {lot:g}: "
                                        "every order was rounded down to the lot")
         return result
+
+    def price_precisions(self, first: tuple[dict[str, np.ndarray], np.ndarray | None] | None = None) -> list[int]:
+        """Each instrument's price precision for the run: the configured one, else inferred from
+        its data (see :meth:`_price_precision`). ``first``: the first merged batch, if read."""
+        n = len(self.cache.symbols)
+        if self.config.price_precision is not None:
+            return [self.config.price_precision] * n
+        if first is None:
+            first = next(merge_batches(self.feeds), None)
+            if first is None:
+                raise InvalidInputError("data: no bars to run on")
+        cols0, inst0 = first
+        return [self._price_precision(k, cols0, inst0) for k in range(n)]
 
     def _price_precision(self, k: int, cols0: dict[str, np.ndarray], inst0: np.ndarray | None) -> int:
         """One price precision for instrument ``k``, from all of its data: what its feed declares
@@ -485,3 +541,87 @@ class BacktestKernel:
             funding=funding,
             _engine=engine,
         )
+
+
+def run_many(kernels: list[BacktestKernel], *, threads: int = 0, chunk: int = 8192) -> list[BacktestResult]:
+    """Run several kernels over the same bars — a sweep's combinations of one strategy — and
+    return their results in order, each exactly what ``kernel.run()`` returns.
+
+    The vectorized ones share one pass: their decisions come from the strategy class's
+    :meth:`~trader.strategy.Strategy.vectorized_many` (work shared across the combinations, e.g.
+    every period's indicator in one multi-lane pass), and their engines run together in Rust
+    (``trader._core.run_vectorized_many``): the bars checked once, the engines split among
+    ``threads`` threads (0: the machine's cores) with the GIL released, each thread taking the
+    bars ``chunk`` at a time through all of its engines. A kernel whose strategy has no
+    vectorized form here (or whose bars differ from the first one's) runs on its own, as
+    ``kernel.run()`` would. ``elapsed_s`` of a shared pass's results is the pass's time divided
+    among its runs.
+    """
+    import concurrent.futures
+
+    runs = [k._setup() for k in kernels]
+    ref = next((r.bars for r in runs if r.bars is not None), None)
+    workers = threads or (os.cpu_count() or 1)
+
+    def same_bars(r: _Run) -> bool:
+        if r.bars is None or ref is None:
+            return False
+        return all(r.bars[c] is ref[c] or np.array_equal(r.bars[c], ref[c]) for c in ref)
+
+    shared = [i for i, r in enumerate(runs) if same_bars(r)]
+    by_class: dict[type, list[int]] = defaultdict(list)
+    for i in shared:
+        by_class[type(kernels[i].strategy)].append(i)
+    # each class's strategies in `workers` contiguous groups, decided on as many threads (the
+    # indicator and signal kernels release the GIL)
+    groups = [(cls, part) for cls, idx in by_class.items()
+              for part in (idx[len(idx) * w // workers:len(idx) * (w + 1) // workers] for w in range(workers)) if part]
+
+    def decide(group: tuple[type, list[int]]) -> list[Signals | None]:
+        cls, part = group
+        try:
+            decided = cls.vectorized_many([kernels[i].strategy for i in part], runs[part[0]].loaded)
+        except Exception as e:
+            raise StrategyError(f"the strategy raised {type(e).__name__}: {e}") from e
+        if len(decided) != len(part):
+            raise StrategyError(f"{cls.__name__}.vectorized_many returned {len(decided)} decisions for {len(part)} strategies")
+        return list(decided)
+
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        for (cls, part), decided in zip(groups, pool.map(decide, groups)):
+            for i, d in zip(part, decided):
+                runs[i].decisions = kernels[i]._accept(d)
+    for i, r in enumerate(runs):
+        if i not in by_class.get(type(kernels[i].strategy), ()):
+            r.decisions = kernels[i]._decide(r)
+    for k in kernels:
+        _call(k.strategy.on_start)
+    together = [i for i in shared if runs[i].decisions is not None]
+    if together:
+        t0 = time.perf_counter()
+        kws = [_vector_kwargs(runs[i].decisions) for i in together]  # type: ignore[arg-type]
+        assert ref is not None
+        _core.run_vectorized_many([runs[i].engine for i in together], ref["ts"], ref["open"], ref["high"], ref["low"],
+                                  ref["close"], ref["volume"], signals=[kw.get("signal") for kw in kws],
+                                  targets=[kw.get("target") for kw in kws], qty=[kw["qty"] for kw in kws],
+                                  size=[kw["size"] for kw in kws], allow_short=[kw["allow_short"] for kw in kws],
+                                  threads=threads, chunk=chunk)
+        share = (time.perf_counter() - t0) / len(together)
+        for i in together:
+            runs[i].elapsed += share
+    alone = set(together)
+    for i, (k, r) in enumerate(zip(kernels, runs)):
+        if i in alone:
+            continue
+        if r.decisions is not None:
+            t0 = time.perf_counter()
+            cols = r.bars
+            assert cols is not None
+            r.engine.run_vectorized(cols["ts"], cols["open"], cols["high"], cols["low"], cols["close"], cols["volume"],
+                                    None, **_vector_kwargs(r.decisions))
+            r.elapsed += time.perf_counter() - t0
+        else:
+            k._run_events(r)
+    # the results (statistics in Rust with the GIL released) on as many threads
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(lambda kr: kr[0]._complete(kr[1]), zip(kernels, runs)))

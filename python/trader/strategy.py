@@ -327,6 +327,15 @@ class Strategy:
         """Optionally return decisions for the whole series (the vectorized path)."""
         return None
 
+    @classmethod
+    def vectorized_many(cls, strategies: list[Strategy], bars: Any) -> list[Signals | None]:
+        """The vectorized decisions of several instances of this class on the same bars (a sweep's
+        combinations, run together by :func:`trader.kernel.run_many`). Entry k must equal
+        ``strategies[k].vectorized(bars)`` exactly; the default computes just that. Override it to
+        share work among the combinations — e.g. every period's indicator in one multi-lane pass
+        (``trader.indicators.ema_multi``) instead of one pass per combination."""
+        return [s.vectorized(bars) for s in strategies]
+
     # -- indicators -----------------------------------------------------------------------------
     def indicator(self, indicator: Any, source: str = "close", instrument: int | str = 0) -> Any:
         """Register a streaming indicator; the engine updates it from ``source`` before each bar.

@@ -64,3 +64,17 @@ class EmaCross(Sized):
         both = ema_multi(close, [self.fast, self.slow])  # one SIMD pass; rows == ema(close, p)
         sig = crossings(both[0], both[1])  # +1 / -1 exactly where on_bar sees the crosses
         return Signals(signal=sig, qty=self.qty, size=self.size, allow_short=self.allow_short)
+
+    @classmethod
+    def vectorized_many(cls, strategies: list[Any], bars: Any) -> list[Signals | None]:
+        """A sweep's combinations: every distinct period's EMA in one multi-lane pass (rows ==
+        ema(close, p) whatever the other lanes hold), then each combination's crossings."""
+        plain = [s for s in strategies if not s.has_exits]
+        periods = sorted({p for s in plain for p in (s.fast, s.slow)})
+        rows: dict[int, np.ndarray] = {}
+        if periods:
+            close = np.ascontiguousarray(bars.close, dtype=np.float64)
+            rows = dict(zip(periods, ema_multi(close, periods)))
+        return [None if s.has_exits else
+                Signals(signal=crossings(rows[s.fast], rows[s.slow]), qty=s.qty, size=s.size, allow_short=s.allow_short)
+                for s in strategies]

@@ -54,6 +54,20 @@ pub fn off_grid(name: &'static str, i: usize, v: f64, inst: &Instrument) -> Core
 }
 
 impl<'a> BarColumns<'a> {
+    /// Bars `a..b` (a batch of the batch: runs given the batches of a series one after another
+    /// give the run of the whole series).
+    pub fn slice(&self, a: usize, b: usize) -> BarColumns<'a> {
+        BarColumns {
+            ts: &self.ts[a..b],
+            open: &self.open[a..b],
+            high: &self.high[a..b],
+            low: &self.low[a..b],
+            close: &self.close[a..b],
+            volume: &self.volume[a..b],
+            instrument: self.instrument.map(|i| &i[a..b]),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.ts.len()
     }

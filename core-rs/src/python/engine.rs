@@ -14,8 +14,8 @@ use super::f64_array;
 use super::indicators::{BarInputs, Source, Updater};
 use crate::engine::{Backtest, Decisions, Handler, RunError, VectorHandler};
 use crate::error::CoreError;
-use crate::model::fixed::{MONEY_DP, format_fixed, from_raw, money_to_f64};
 use crate::exec::Denials;
+use crate::model::fixed::{MONEY_DP, format_fixed, from_raw, money_to_f64};
 use crate::model::{
     Bar, BarColumns, Bps, Command, Fill, Instrument, Liquidity, OrderEvent, OrderSpec,
 };
@@ -646,11 +646,7 @@ fn drain_ops(bt: &mut Backtest, ops: Vec<CtxOp>, grid: &super::orders::Grid) -> 
 impl Handler for PyHandler<'_> {
     type Error = PyErr;
 
-    fn on_trading_state(
-        &mut self,
-        bt: &mut Backtest,
-        change: &StateChange,
-    ) -> PyResult<()> {
+    fn on_trading_state(&mut self, bt: &mut Backtest, change: &StateChange) -> PyResult<()> {
         let Some(cb) = &self.on_state else {
             return Ok(());
         };
@@ -750,18 +746,43 @@ impl PyBacktest {
     }
 }
 
-macro_rules! columns {
-    ($ts:expr, $o:expr, $h:expr, $l:expr, $c:expr, $v:expr, $inst:expr) => {
-        BarColumns {
-            ts: $ts,
-            open: $o,
-            high: $h,
-            low: $l,
-            close: $c,
-            volume: $v,
-            instrument: $inst,
-        }
-    };
+/// The float columns of a batch of bars, read from Python (each a contiguous float64 array).
+struct Ohlcv<'py>([numpy::PyReadonlyArray1<'py, f64>; 5]);
+
+impl<'py> Ohlcv<'py> {
+    fn read(
+        open: &Bound<'py, PyAny>,
+        high: &Bound<'py, PyAny>,
+        low: &Bound<'py, PyAny>,
+        close: &Bound<'py, PyAny>,
+        volume: &Bound<'py, PyAny>,
+    ) -> PyResult<Self> {
+        Ok(Self([
+            f64_array(open, "open")?,
+            f64_array(high, "high")?,
+            f64_array(low, "low")?,
+            f64_array(close, "close")?,
+            f64_array(volume, "volume")?,
+        ]))
+    }
+
+    /// The batch with its times and instruments (None: every bar is instrument 0).
+    fn columns<'a>(
+        &'a self,
+        ts: &'a [i64],
+        instrument: Option<&'a [u32]>,
+    ) -> PyResult<BarColumns<'a>> {
+        let [o, h, l, c, v] = &self.0;
+        Ok(BarColumns {
+            ts,
+            open: o.as_slice()?,
+            high: h.as_slice()?,
+            low: l.as_slice()?,
+            close: c.as_slice()?,
+            volume: v.as_slice()?,
+            instrument,
+        })
+    }
 }
 
 #[pymethods]
@@ -821,25 +842,11 @@ impl PyBacktest {
         indicators: Vec<(u32, String, Bound<'py, PyAny>)>,
         on_state: Option<Bound<'py, PyAny>>,
     ) -> PyResult<()> {
-        let (o, h, l, c, v) = (
-            f64_array(open, "open")?,
-            f64_array(high, "high")?,
-            f64_array(low, "low")?,
-            f64_array(close, "close")?,
-            f64_array(volume, "volume")?,
-        );
-        let cols = columns!(
+        let ohlcv = Ohlcv::read(open, high, low, close, volume)?;
+        let cols = ohlcv.columns(
             ts.as_slice()?,
-            o.as_slice()?,
-            h.as_slice()?,
-            l.as_slice()?,
-            c.as_slice()?,
-            v.as_slice()?,
-            match &instrument {
-                Some(a) => Some(a.as_slice()?),
-                None => None,
-            }
-        );
+            instrument.as_ref().map(|a| a.as_slice()).transpose()?,
+        )?;
         let n_inst = self.inner.instruments.len();
         if context.borrow().instruments.len() != n_inst {
             return Err(CoreError::InvalidArgument {
@@ -892,55 +899,20 @@ impl PyBacktest {
         size: f64,
         allow_short: bool,
     ) -> PyResult<()> {
-        let (o, h, l, c, v) = (
-            f64_array(open, "open")?,
-            f64_array(high, "high")?,
-            f64_array(low, "low")?,
-            f64_array(close, "close")?,
-            f64_array(volume, "volume")?,
-        );
+        let ohlcv = Ohlcv::read(open, high, low, close, volume)?;
         let target = target.map(|t| f64_array(t, "target")).transpose()?;
-        let cols = columns!(
+        let cols = ohlcv.columns(
             ts.as_slice()?,
-            o.as_slice()?,
-            h.as_slice()?,
-            l.as_slice()?,
-            c.as_slice()?,
-            v.as_slice()?,
-            match &instrument {
-                Some(a) => Some(a.as_slice()?),
-                None => None,
-            }
-        );
-        let decisions = match (&signal, &target) {
-            (Some(s), None) => {
-                let s = s.as_slice()?;
-                crate::error::check_len("signal", cols.len(), s.len())?;
-                Decisions::Signals {
-                    signal: s,
-                    allow_short,
-                }
-            }
-            (None, Some(t)) => {
-                let t = t.as_slice()?;
-                crate::error::check_len("target", cols.len(), t.len())?;
-                Decisions::Targets { target: t }
-            }
-            _ => {
-                return Err(CoreError::InvalidArgument {
-                    name: "signal",
-                    reason: "give exactly one of signal= or target=".into(),
-                }
-                .into());
-            }
-        };
-        if !(qty >= 0.0 && qty.is_finite()) || !(size > 0.0 && size.is_finite()) {
-            return Err(CoreError::InvalidArgument {
-                name: "qty",
-                reason: format!("qty must be >= 0 and size > 0, got qty={qty}, size={size}"),
-            }
-            .into());
-        }
+            instrument.as_ref().map(|a| a.as_slice()).transpose()?,
+        )?;
+        let decisions = decisions_of(
+            cols.len(),
+            signal.as_ref().map(|s| s.as_slice()).transpose()?,
+            target.as_ref().map(|t| t.as_slice()).transpose()?,
+            qty,
+            size,
+            allow_short,
+        )?;
         let inner = &mut self.inner;
         py.detach(|| {
             let mut h = VectorHandler {
@@ -1472,7 +1444,210 @@ fn price_decimals(py: Python<'_>, arrays: Vec<numpy::PyReadonlyArray1<'_, f64>>)
     Ok(py.detach(|| crate::simd::price_decimals(&cols, crate::model::fixed::MAX_DP)))
 }
 
+/// The decisions of a vectorized run of `n` bars: exactly one of `signal` and `target`, each `n`
+/// long, and a valid order size (`qty` >= 0, `size` > 0). Errors name the argument.
+fn decisions_of<'a>(
+    n: usize,
+    signal: Option<&'a [i8]>,
+    target: Option<&'a [f64]>,
+    qty: f64,
+    size: f64,
+    allow_short: bool,
+) -> PyResult<Decisions<'a>> {
+    let decisions = match (signal, target) {
+        (Some(s), None) => {
+            crate::error::check_len("signal", n, s.len())?;
+            Decisions::Signals {
+                signal: s,
+                allow_short,
+            }
+        }
+        (None, Some(t)) => {
+            crate::error::check_len("target", n, t.len())?;
+            Decisions::Targets { target: t }
+        }
+        _ => {
+            return Err(CoreError::InvalidArgument {
+                name: "signal",
+                reason: "give exactly one of signal= or target=".into(),
+            }
+            .into());
+        }
+    };
+    if !(qty >= 0.0 && qty.is_finite()) || !(size > 0.0 && size.is_finite()) {
+        return Err(CoreError::InvalidArgument {
+            name: "qty",
+            reason: format!("qty must be >= 0 and size > 0, got qty={qty}, size={size}"),
+        }
+        .into());
+    }
+    Ok(decisions)
+}
+
+/// One engine of [`run_vectorized_many`]: its engine, decisions and order size.
+struct VectorRun<'a> {
+    bt: &'a mut Backtest,
+    decisions: Decisions<'a>,
+    qty: f64,
+    size: f64,
+}
+
+/// Run `runs` over `cols`, `chunk` bars at a time: each chunk of bars is read once for all of the
+/// runs (it stays in cache while they go through it). Stops at the first error; returns the
+/// index of the run that raised it.
+fn run_chunked(
+    runs: &mut [VectorRun<'_>],
+    cols: &crate::model::bar::BarColumns<'_>,
+    chunk: usize,
+) -> Result<(), (usize, CoreError)> {
+    let n = cols.len();
+    let mut a = 0;
+    while a < n {
+        let b = (a + chunk).min(n);
+        let part = cols.slice(a, b);
+        for (k, run) in runs.iter_mut().enumerate() {
+            let mut h = VectorHandler {
+                decisions: run.decisions.slice(a, b),
+                close: part.close,
+                qty: run.qty,
+                size: run.size,
+            };
+            run.bt.run_checked(&part, &mut h).map_err(|e| match e {
+                RunError::Core(e) | RunError::Handler(e) => (k, e),
+            })?;
+        }
+        a = b;
+    }
+    Ok(())
+}
+
+/// Many vectorized runs over the same bars, each engine with its own decisions: a sweep's runs
+/// of a strategy's combinations. Each engine ends exactly as `engine.run_vectorized(...)` with
+/// its decisions would leave it (the same bars in consecutive batches give the same run).
+///
+/// The bars are checked once (engines with other instruments than the first are checked on
+/// their own). The engines are split among `threads` OS threads (0: the machine's cores), with
+/// the GIL released; each thread takes the bars `chunk` at a time and runs every one of its
+/// engines over the chunk before the next, so the bars are read from memory once per thread,
+/// not once per engine. `signals[k]` / `targets[k]` (one of the two), `qty[k]`, `size[k]`,
+/// `allow_short[k]`: engine k's decisions, as `run_vectorized` takes them. An error is raised
+/// as the lowest-numbered failing engine's, after every thread has stopped.
+#[pyfunction]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the bars' columns and the runs' decisions"
+)]
+#[pyo3(signature = (engines, ts, open, high, low, close, volume, *, signals, targets, qty, size, allow_short, threads = 0, chunk = 8192))]
+fn run_vectorized_many<'py>(
+    py: Python<'py>,
+    engines: Vec<Bound<'py, PyBacktest>>,
+    ts: numpy::PyReadonlyArray1<'py, i64>,
+    open: &Bound<'py, PyAny>,
+    high: &Bound<'py, PyAny>,
+    low: &Bound<'py, PyAny>,
+    close: &Bound<'py, PyAny>,
+    volume: &Bound<'py, PyAny>,
+    signals: Vec<Option<numpy::PyReadonlyArray1<'py, i8>>>,
+    targets: Vec<Option<Bound<'py, PyAny>>>,
+    qty: Vec<f64>,
+    size: Vec<f64>,
+    allow_short: Vec<bool>,
+    threads: usize,
+    chunk: usize,
+) -> PyResult<()> {
+    let m = engines.len();
+    for (name, len) in [
+        ("signals", signals.len()),
+        ("targets", targets.len()),
+        ("qty", qty.len()),
+        ("size", size.len()),
+        ("allow_short", allow_short.len()),
+    ] {
+        crate::error::check_len(name, m, len)?;
+    }
+    if chunk == 0 {
+        return Err(CoreError::InvalidArgument {
+            name: "chunk",
+            reason: "must be at least 1 bar".into(),
+        }
+        .into());
+    }
+    let ohlcv = Ohlcv::read(open, high, low, close, volume)?;
+    let cols = ohlcv.columns(ts.as_slice()?, None)?;
+    let targets = targets
+        .iter()
+        .map(|t| t.as_ref().map(|t| f64_array(t, "target")).transpose())
+        .collect::<PyResult<Vec<_>>>()?;
+    let mut guards = engines
+        .iter()
+        .map(|e| e.try_borrow_mut())
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut runs = Vec::with_capacity(m);
+    for (k, g) in guards.iter_mut().enumerate() {
+        let decisions = decisions_of(
+            cols.len(),
+            signals[k].as_ref().map(|s| s.as_slice()).transpose()?,
+            targets[k].as_ref().map(|t| t.as_slice()).transpose()?,
+            qty[k],
+            size[k],
+            allow_short[k],
+        )?;
+        runs.push(VectorRun {
+            bt: &mut g.inner,
+            decisions,
+            qty: qty[k],
+            size: size[k],
+        });
+    }
+    for k in 0..runs.len() {
+        if k == 0 || !runs[k].bt.same_instruments(runs[0].bt) {
+            runs[k].bt.check_batch(&cols)?;
+        }
+        let hint = VectorHandler {
+            decisions: runs[k].decisions,
+            close: cols.close,
+            qty: runs[k].qty,
+            size: runs[k].size,
+        }
+        .orders_hint(cols.len())
+        .min(cols.len());
+        runs[k].bt.reserve(cols.len(), hint);
+    }
+    if runs.is_empty() {
+        return Ok(());
+    }
+    let threads = match threads {
+        0 => std::thread::available_parallelism().map_or(1, |t| t.get()),
+        t => t,
+    }
+    .min(runs.len());
+    let per = runs.len().div_ceil(threads);
+    let failed = py.detach(|| {
+        std::thread::scope(|s| {
+            let cols = &cols;
+            let handles: Vec<_> = runs
+                .chunks_mut(per)
+                .enumerate()
+                .map(|(g, group)| {
+                    s.spawn(move || {
+                        run_chunked(group, cols, chunk).map_err(|(k, e)| (g * per + k, e))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .filter_map(|h| h.join().expect("a vectorized run panicked").err())
+                .min_by_key(|(k, _)| *k)
+        })
+    });
+    match failed {
+        Some((_, e)) => Err(e.into()),
+        None => Ok(()),
+    }
+}
+
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(run_vectorized_many, m)?)?;
     m.add_function(wrap_pyfunction!(curve_stats, m)?)?;
     m.add_function(wrap_pyfunction!(price_decimals, m)?)?;
     m.add_class::<PyBacktest>()?;
