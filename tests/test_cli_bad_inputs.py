@@ -79,6 +79,30 @@ def _defines_other_class(folder: Path) -> str:
 
 good_csv = _file("BTC_USDT-1m.csv", _csv)
 
+
+def _returns_csv(rows: int = 20, columns: tuple[str, ...] = ("a", "b"), cell: str | None = None) -> bytes:
+    """Returns for `trader research overfit`: a date column, one column per strategy; ``cell``
+    replaces column b's value in row 3."""
+    lines = ["date," + ",".join(columns)]
+    for i in range(rows):
+        values = [f"{0.001 * ((i * (k + 3)) % 7 - 3):g}" for k in range(len(columns))]
+        if cell is not None and i == 2:
+            values[1] = cell
+        lines.append(f"2024-01-{i + 1:02d}," + ",".join(values))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _returns_parquet_with_nan() -> bytes:
+    buf = io.BytesIO()
+    b = np.linspace(-0.01, 0.01, 20)
+    b[4] = np.nan
+    pq.write_table(pa.table({"a": np.linspace(0.01, -0.01, 20), "b": b}), buf)
+    return buf.getvalue()
+
+
+def _overfit(name: str, data: bytes | Callable[[], bytes], *options: str) -> Callable[[Path, Callable[[], Path]], list[str]]:
+    return lambda d, s: ["research", "overfit", _file(name, data)(d), *options]
+
 #: name → (arguments built from the inputs folder and a getter of the shared data folder, a text the
 #: one line must hold)
 CASES: dict[str, tuple[Callable[[Path, Callable[[], Path]], list[str]], str]] = {
@@ -117,6 +141,35 @@ CASES: dict[str, tuple[Callable[[Path, Callable[[], Path]], list[str]], str]] = 
     "optimize_unknown_parameter": (lambda d, s: ["optimize", "--grid", "speed=1:3:1"], "strategy ema_cross has no parameter speed"),
     "optimize_invalid_combination": (lambda d, s: ["optimize", "--grid", "fast=5:50:45", "--grid", "slow=20"], "grid: {'fast': 50, 'slow': 20}"),
     "optimize_out_into_missing_directory": (lambda d, s: ["optimize", "--grid", "fast=5:10:5", "--out", "out/sweep.parquet"], "--out: out/sweep.parquet: the directory out does not exist"),
+    "optimize_unreachable_scheduler": (lambda d, s: ["optimize", "--grid", "fast=5:10:5", "--scheduler", "tcp://127.0.0.1:1"], "scheduler: tcp://127.0.0.1:1: cannot connect: connection refused"),
+    "optimize_malformed_scheduler": (lambda d, s: ["optimize", "--grid", "fast=5:10:5", "--scheduler", "127.0.0.1:8786"], "scheduler: '127.0.0.1:8786' is not an address tcp://HOST:PORT"),
+    "optimize_plot_into_missing_directory": (lambda d, s: ["optimize", "--grid", "fast=5:10:5", "--plot", "out/sweep.html"], "--plot: out/sweep.html: the directory out does not exist"),
+    "optimize_plot_not_html": (lambda d, s: ["optimize", "--grid", "fast=5:10:5", "--plot", "sweep.png"], "--plot: sweep.png: must end in .html"),
+    "optimize_plot_is_a_directory": (lambda d, s: ["optimize", "--grid", "fast=5:10:5", "--plot", str(_dir(d))], "bars.csv' is a directory"),
+    "optimize_returns_into_missing_directory": (lambda d, s: ["optimize", "--grid", "fast=5:10:5", "--returns", "out/returns.parquet"], "--returns: out/returns.parquet: the directory out does not exist"),
+    "optimize_returns_not_a_table": (lambda d, s: ["optimize", "--grid", "fast=5:10:5", "--returns", "returns.txt"], "--returns: returns.txt: must end in .parquet or .csv"),
+    "optimize_returns_over_out": (lambda d, s: ["optimize", "--grid", "fast=5:10:5", "--out", "r.parquet", "--returns", "r.parquet"], "--returns: r.parquet: also given to --out"),
+    "overfit_missing_file": (lambda d, s: ["research", "overfit", "nope.parquet"], "nope.parquet: no such file"),
+    "overfit_directory": (lambda d, s: ["research", "overfit", _dir(d)], "bars.csv: is a directory"),
+    "overfit_unknown_format": (_overfit("returns.txt", _returns_csv), "returns.txt: expected a .parquet, .feather or .csv file"),
+    "overfit_corrupt_parquet": (_overfit("returns.parquet", b"PAR1 not really PAR1"), "returns.parquet: not a readable Parquet file"),
+    "overfit_corrupt_feather": (_overfit("returns.feather", b"ARROW1 not really"), "returns.feather: not a readable Feather file"),
+    "overfit_binary_csv": (_overfit("returns.csv", bytes(range(256)) * 40), "returns.csv: not a readable CSV file"),
+    "overfit_one_column": (_overfit("returns.csv", lambda: _returns_csv(columns=("a",))), "1 strategy column(s) (a): at least 2 needed"),
+    "overfit_seven_rows": (_overfit("returns.csv", lambda: _returns_csv(rows=7)), "returns.csv: 7 row(s): at least 8 periods"),
+    "overfit_text_column": (_overfit("returns.csv", lambda: _returns_csv(cell="abc")), "column 'b' is not numeric"),
+    "overfit_missing_value": (_overfit("returns.csv", lambda: _returns_csv(cell="")), "column 'b': 1 missing value(s)"),
+    "overfit_nan_in_csv": (_overfit("returns.csv", lambda: _returns_csv(cell="nan")), "column 'b': 1 missing value(s) (empty, NA or NaN), the first at row 3"),
+    "overfit_nan": (_overfit("returns.parquet", _returns_parquet_with_nan), "column 'b': nan at row 5"),
+    "overfit_inf": (_overfit("returns.csv", lambda: _returns_csv(cell="-inf")), "column 'b': -inf at row 3"),
+    "overfit_periods_per_year_zero": (_overfit("returns.csv", _returns_csv, "--periods-per-year", "0"), "--periods-per-year: must be a finite number > 0"),
+    "overfit_periods_per_year_nan": (_overfit("returns.csv", _returns_csv, "--periods-per-year", "nan"), "--periods-per-year: must be a finite number > 0, got nan"),
+    "overfit_alpha_one": (_overfit("returns.csv", _returns_csv, "--alpha", "1"), "--alpha: must be a finite number in (0, 1)"),
+    "overfit_odd_splits": (_overfit("returns.csv", _returns_csv, "--splits", "5"), "--splits: must be even"),
+    "overfit_splits_for_too_few_rows": (_overfit("returns.csv", _returns_csv, "--splits", "22"), "--splits: 22 is too large for 20 periods"),
+    "overfit_no_bootstrap": (_overfit("returns.csv", _returns_csv, "--boot", "0"), "'--boot': 0 is not in the range x>=1"),
+    "overfit_negative_seed": (_overfit("returns.csv", _returns_csv, "--seed", "-1"), "'--seed': -1 is not in the range x>=0"),
+    "overfit_not_a_number": (_overfit("returns.csv", _returns_csv, "--periods-per-year", "daily"), "'daily' is not a valid float"),
     "inspect_truncated_csv_gz": (lambda d, s: ["data", "inspect", _file("bars.csv.gz", lambda: gzip.compress(_csv(60_000))[:40_000])(d)], "bars.csv.gz: truncated"),
     "inspect_binary_csv": (lambda d, s: ["data", "inspect", _file("bars.csv", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)(d)], "bars.csv: not a text file"),
     "inspect_truncated_tardis_csv_gz": (lambda d, s: ["data", "inspect", _file("tardis_trades.csv.gz", lambda: (s() / "trades/nautilus/tardis_trades.csv.gz").read_bytes()[:30_000])(d)], "tardis_trades.csv.gz"),

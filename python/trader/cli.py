@@ -10,6 +10,7 @@ import time
 import click
 
 import trader
+from trader.cli_research import research  # click and the stdlib only: numpy and pyarrow when it runs
 from trader.exceptions import StrategyError, TraderError
 from trader.inputs import printable
 from trader.live.ctl import ctl  # click and the stdlib only: aiohttp is imported by the node
@@ -22,6 +23,7 @@ def cli() -> None:
 
 
 cli.add_command(ctl)
+cli.add_command(research)
 
 
 @cli.command()
@@ -81,7 +83,7 @@ def _risk_settings(path, limits, layer_specs, bypass):
 
 def _check_outputs(*, inputs: tuple[str, ...] = (), fills_out: str | None = None, tables_out: str | None = None,
                    report: str | None = None, audit_log: str | None = None, trades_out: str | None = None,
-                   out: str | None = None) -> None:
+                   out: str | None = None, plot: str | None = None, returns: str | None = None) -> None:
     """The files a command will write, checked before it starts (a missing or unwritable folder, a
     folder where a file is wanted, a file that is one of the command's ``inputs``): an error then
     costs no work and leaves nothing behind (``trader.paths``)."""
@@ -94,7 +96,9 @@ def _check_outputs(*, inputs: tuple[str, ...] = (), fills_out: str | None = None
     for option, path, suffixes in (("--fills-out", fills_out, (".csv", ".parquet")), ("--report", report, ()),
                                    ("--audit-log", audit_log, ()),
                                    ("--trades-out", trades_out, (".csv", ".parquet", ".feather", ".arrow")),
-                                   ("--out", out, (".parquet", ".csv", ".feather", ".arrow"))):
+                                   ("--out", out, (".parquet", ".csv", ".feather", ".arrow")),
+                                   ("--plot", plot, (".html",)),
+                                   ("--returns", returns, (".parquet", ".csv", ".feather", ".arrow"))):
         if path:
             wanted.append((option, check_output_file(path, option, suffixes)))
     if tables_out:
@@ -489,7 +493,8 @@ def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_
 @click.option("--storage", metavar="URL", default=None, help="Optuna storage of the study (default sqlite:///trader-optuna.db here; any database Optuna supports, shared by workers on several machines).")
 @click.option("--study", metavar="NAME", default=None, help="The study's name in --storage (default: the strategy and the grid). The same name resumes it.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of --method random and of the bootstraps.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: the machine's cores).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes of a local Dask cluster (default: the machine's cores; 1: in this process).")
+@click.option("--scheduler", metavar="ADDRESS", default=None, help="a Dask scheduler (tcp://HOST:PORT) to run on; default: a local cluster of --jobs processes")
 @click.option("--cash", type=float, default=10_000.0, show_default=True, help="Initial cash (quote currency).")
 @click.option("--fee-bps", type=float, default=0.0, show_default=True, help="Fee per fill, basis points of notional.")
 @click.option("--slippage-bps", type=float, default=0.0, show_default=True, help="Market fills move against you by this much.")
@@ -498,10 +503,12 @@ def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_
 @click.option("--account", type=click.Choice(["cash", "margin"]), default="cash", show_default=True, help="Spot cash account, or a perpetuals margin account.")
 @click.option("--leverage", type=float, default=1.0, show_default=True, help="Margin account: leverage.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Write every run (parameters and statistics) to PATH.parquet, .csv or .feather.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), metavar="PATH.html", help="Write a plot of the sweep to PATH.html (self-contained, opens offline): a heatmap of the objective over two parameters, a line over one, parallel coordinates over more.")
+@click.option("--returns", "returns_path", type=click.Path(dir_okay=False), help="Write the runs' daily returns (a date column, then one column per run, named by its parameters) to PATH.parquet, .csv or .feather, for `trader research overfit`.")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Rows of the table printed.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (best run, overfitting statistics, every run) on stdout.")
-def optimize(strategy_name, grid, params, paths, method, trials, objective, storage, study, seed, jobs, cash, fee_bps, slippage_bps,
-             fill_at, mode, account, leverage, out_path, top, as_json) -> None:
+def optimize(strategy_name, grid, params, paths, method, trials, objective, storage, study, seed, jobs, scheduler, cash, fee_bps, slippage_bps,
+             fill_at, mode, account, leverage, out_path, plot_path, returns_path, top, as_json) -> None:
     """Sweep a strategy's parameters: one backtest per combination, ranked by an objective, with
     the statistics that say whether the best is real (deflated Sharpe ratio, PBO, Reality Check,
     SPA) printed beside it."""
@@ -521,7 +528,11 @@ def optimize(strategy_name, grid, params, paths, method, trials, objective, stor
         raise click.BadParameter(f"--method {method} needs --trials N", param_hint="--trials")
     if (storage or study) and method not in ("tpe", "cmaes"):
         raise click.BadParameter("only with --method tpe or cmaes (an Optuna study)", param_hint="--storage/--study")
-    _check_outputs(inputs=paths, out=out_path)
+    _check_outputs(inputs=paths, out=out_path, plot=plot_path, returns=returns_path)
+    if plot_path:
+        from trader.research.plots import require_plotly
+
+        require_plotly()
     show_progress = not as_json and sys.stderr.isatty()
     progress = None
     if show_progress:
@@ -536,7 +547,7 @@ def optimize(strategy_name, grid, params, paths, method, trials, objective, stor
     try:
         result = sweep(strategy_name, list(grid), paths[0] if paths else None, method=method, trials=trials,
                        objective=objective, seed=seed, jobs=jobs, fixed=_parse_params(params), progress=progress,
-                       storage=storage, study=study,
+                       storage=storage, study=study, scheduler=scheduler,
                        cash=cash, fee_bps=fee_bps, slippage_bps=slippage_bps, fill_at=fill_at, mode=mode, account=account,
                        leverage=leverage)
     finally:
@@ -544,10 +555,21 @@ def optimize(strategy_name, grid, params, paths, method, trials, objective, stor
             bar.stop()
     if out_path:
         result.write(out_path)
+    if plot_path:
+        result.plot(plot_path)
+    if returns_path:
+        from trader.cli_research import write_sweep_returns
+
+        write_sweep_returns(result, returns_path)
     if as_json:
         click.echo(json.dumps(result.summary(), default=str))
         return
     _print_sweep(result, top)
+    if plot_path:
+        _console().print(f"plot: {plot_path}", markup=False)
+    if returns_path:
+        _console().print(f"returns: {returns_path} ({result.returns.shape[0]} days x {result.returns.shape[1]} runs; "
+                         f"`trader research overfit {returns_path}` tests them)", markup=False)
 
 
 def _print_sweep(result: Any, top: int) -> None:

@@ -47,6 +47,31 @@ def test_every_run_equals_its_backtest_alone(shared_data: Path, strategy: str, m
     assert r.bars == alone.bars
 
 
+@pytest.mark.parametrize("data_kind,jobs", [("file", 1), ("file", 2), ("synthetic", 2)])
+def test_combinations_run_together_equal_their_backtests_alone(shared_data: Path, data_kind: str, jobs: int,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A vectorized strategy's combinations run together (one pass, both cores): every row is
+    still what run_backtest gives alone — long/short on margin, the whole file or the built-in
+    series (its declared price precision), more combinations than one pass holds."""
+    from trader.research import sweep as sweep_module
+
+    def not_together(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the combinations ran one by one, not together")
+
+    monkeypatch.setattr(sweep_module, "_execute", not_together)
+    data = str(shared_data / BTC) if data_kind == "file" else None
+    run = {"fee_bps": 7.5, "account": "margin", "leverage": 2.0}
+    grid = {"fast": "4:12:2", "slow": "20:60:5", "allow_short": "true,false"}
+    r = sweep("ema_cross", grid, data, jobs=jobs, **run)
+    assert len(r.rows) == 5 * 9 * 2 > sweep_module.TOGETHER
+    for row in r.rows[:: 7]:
+        params = {k: row[k] for k in r.params}
+        alone = trader.run_backtest("ema_cross", params, data, mode="auto", **run)
+        assert alone.stats["trades"] > 0, params
+        for k, v in alone.stats.items():
+            assert _same(row[k], v), (params, k, row[k], v)
+
+
 def test_the_best_row_and_its_overfitting_statistics(shared_data: Path) -> None:
     data = str(shared_data / BTC)
     r = sweep("ema_cross", ["fast=5:25:10", "slow=30:90:30"], data, fee_bps=7.5)

@@ -13,8 +13,8 @@ entropy):
    default); with annualised parameters, ``dt`` is the bar length in years
    (:func:`years_per_bar` ``("1m")`` = 1 / 525,960 of a 365.25-day year).
 2. **Bars from paths** (:func:`paths_to_bars`, :func:`bars_from_path`) and :func:`run_paths`, which
-   runs trader's own :func:`trader.run_backtest` once per path and returns a table (a numpy
-   structured array) of per-path statistics.
+   runs trader's own :func:`trader.run_backtest` once per path (here, or on Dask: ``jobs``,
+   ``scheduler``) and returns a table (a numpy structured array) of per-path statistics.
 3. **Distributions** of per-path outcomes from equity curves: :func:`total_returns`,
    :func:`max_drawdowns`, :func:`time_under_water`, :func:`value_at_risk`,
    :func:`conditional_value_at_risk`, :func:`risk_of_ruin` and :func:`summary`.
@@ -627,7 +627,8 @@ RUN_FIELDS: tuple[tuple[str, str], ...] = (
 
 def run_paths(strategy_factory: Callable[[], Strategy] | str, paths: PathSet | np.ndarray | Sequence[Bars], *,
               bar_options: Mapping[str, Any] | None = None,
-              on_result: Callable[[int, BacktestResult], None] | None = None, **backtest_kwargs: Any) -> np.ndarray:
+              on_result: Callable[[int, BacktestResult], None] | None = None, jobs: int | None = 1,
+              scheduler: str | None = None, **backtest_kwargs: Any) -> np.ndarray:
     """Run a strategy over every path with :func:`trader.run_backtest` and return one row of
     statistics per path: a numpy structured array with the fields of :data:`RUN_FIELDS`.
 
@@ -640,11 +641,22 @@ def run_paths(strategy_factory: Callable[[], Strategy] | str, paths: PathSet | n
 
     ``backtest_kwargs`` go to :func:`trader.run_backtest` unchanged (``cash``, ``fee_bps``, ...;
     not ``strategy``, ``params`` or ``data``). ``on_result(i, result)`` is called with each
-    path's full :class:`trader.results.BacktestResult` (to keep equity curves, trades, ...).
-    Paths run one after another, in order; a failing run raises with the path index noted.
+    path's full :class:`trader.results.BacktestResult` (to keep equity curves, trades, ...), in
+    the paths' order.
+
+    ``jobs`` and ``scheduler``: where the paths run (:func:`trader.research.distributed.run_tasks`):
+    one after another in this process (``jobs=1``, the default), on a local Dask cluster of
+    ``jobs`` worker processes (None: the machine's cores), or on the Dask cluster at
+    ``scheduler="tcp://HOST:PORT"``; the table is the same wherever they ran. Off this process the
+    factory must be picklable (a lambda is, by value), and a result given to ``on_result`` was
+    built on a worker: everything the engine would have answered later (exact fills, the exact
+    account, orders, fill arrivals) is computed there and sent with it.
+
+    A failing run raises with the path index noted.
     """
-    from trader.backtest import make_strategy, run_backtest
+    from trader.backtest import run_backtest
     from trader.data import Bars
+    from trader.research.distributed import check_scheduler, run_tasks, runs_here
     from trader.strategy import Strategy
 
     if isinstance(strategy_factory, Strategy):
@@ -659,6 +671,9 @@ def run_paths(strategy_factory: Callable[[], Strategy] | str, paths: PathSet | n
                                 "(strategy, params and data are given by run_paths)")
     if on_result is not None and not callable(on_result):
         raise InvalidInputError(f"on_result: expected a callable, got {type(on_result).__name__}")
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise InvalidInputError(f"jobs: must be an integer >= 1, got {jobs!r}")
+    scheduler = check_scheduler(scheduler)
     if isinstance(paths, (list, tuple)) and paths and all(isinstance(b, Bars) for b in paths):
         if bar_options:
             raise InvalidInputError("bar_options: the paths are already bars")
@@ -668,35 +683,83 @@ def run_paths(strategy_factory: Callable[[], Strategy] | str, paths: PathSet | n
     else:
         bars = paths_to_bars(paths, **dict(bar_options or {}))  # type: ignore[arg-type]
 
-    out = np.zeros(len(bars), dtype=list(RUN_FIELDS))
-    for i, b in enumerate(bars):
-        strat = make_strategy(strategy_factory) if isinstance(strategy_factory, str) else strategy_factory()
-        if not isinstance(strat, Strategy):
-            raise InvalidInputError(f"strategy_factory: returned {type(strat).__name__}, not a trader.Strategy")
-        try:
-            result = run_backtest(strat, data=b, **backtest_kwargs)
-        except Exception as exc:
-            exc.add_note(f"run_paths: while running path {i}")
-            raise
-        s = result.stats
-        row = out[i]
-        row["path"] = i
-        row["bars"] = result.bars
-        for name, kind in RUN_FIELDS:
-            if name in ("path", "bars", "longest_underwater", "total_underwater"):
-                continue
-            value = s.get(name)
-            if kind == "f8":
-                row[name] = math.nan if value is None else float(value)
-            else:
-                row[name] = value
-        if len(result.equity):
-            longest, total = time_under_water(result.equity)
-            row["longest_underwater"] = int(longest[0])
-            row["total_underwater"] = int(total[0])
+    keep = "here" if runs_here(jobs, scheduler, len(bars)) else "detached"
+    shared = (strategy_factory, dict(backtest_kwargs), keep if on_result is not None else None)
+
+    def deliver(i: int, out: tuple[np.ndarray, Any]) -> np.ndarray:
+        row, result = out
         if on_result is not None:
             on_result(i, result)
+        return row
+
+    rows = run_tasks(_run_path, list(enumerate(bars)), jobs=jobs, scheduler=scheduler, shared=shared, on_result=deliver,
+                     name="paths")
+    out = np.zeros(len(bars), dtype=list(RUN_FIELDS))
+    for i, row in enumerate(rows):
+        out[i] = row
     return out
+
+
+class _Finished:
+    """What a :class:`trader.results.BacktestResult` asks of its engine after the run, computed
+    where the run happened: a result sent from a Dask worker (the engine itself stays there)."""
+
+    def __init__(self, engine: Any) -> None:
+        self._fills_exact = engine.fills_exact()
+        self._account_exact = engine.account_exact()
+        self._fill_arrivals = engine.fill_arrivals()
+        self._orders_columns = engine.orders_columns()
+
+    def fills_exact(self) -> Any:
+        return self._fills_exact
+
+    def account_exact(self) -> Any:
+        return self._account_exact
+
+    def fill_arrivals(self) -> Any:
+        return self._fill_arrivals
+
+    def orders_columns(self) -> Any:
+        return self._orders_columns
+
+
+def _run_path(shared: tuple[Any, dict[str, Any], str | None], item: tuple[int, Bars]) -> tuple[np.ndarray, Any]:
+    """Path ``i``'s row of :data:`RUN_FIELDS` (and its result for ``on_result``: as is here,
+    detached from its engine on a worker): a task of :func:`trader.research.distributed.run_tasks`."""
+    from trader.backtest import make_strategy, run_backtest
+    from trader.strategy import Strategy
+
+    factory, kwargs, keep = shared
+    i, b = item
+    strat = make_strategy(factory) if isinstance(factory, str) else factory()
+    if not isinstance(strat, Strategy):
+        raise InvalidInputError(f"strategy_factory: returned {type(strat).__name__}, not a trader.Strategy")
+    try:
+        result = run_backtest(strat, data=b, **kwargs)
+    except Exception as exc:
+        exc.add_note(f"run_paths: while running path {i}")
+        raise
+    s = result.stats
+    row = np.zeros((), dtype=list(RUN_FIELDS))
+    row["path"] = i
+    row["bars"] = result.bars
+    for name, kind in RUN_FIELDS:
+        if name in ("path", "bars", "longest_underwater", "total_underwater"):
+            continue
+        value = s.get(name)
+        if kind == "f8":
+            row[name] = math.nan if value is None else float(value)
+        else:
+            row[name] = value
+    if len(result.equity):
+        longest, total = time_under_water(result.equity)
+        row["longest_underwater"] = int(longest[0])
+        row["total_underwater"] = int(total[0])
+    if keep is None:
+        return row, None
+    if keep == "detached" and result._engine is not None:
+        result = dataclasses.replace(result, _engine=_Finished(result._engine))
+    return row, result
 
 
 # -- distributions ------------------------------------------------------------------------------

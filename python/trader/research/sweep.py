@@ -158,18 +158,26 @@ def combinations(axes: Mapping[str, Sequence[Any]], *, method: str = "grid", tri
     return out
 
 
-def daily_returns(equity_ts: np.ndarray, equity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(UTC day starts in ns, simple returns) of an equity curve from one day's last value to the
-    next's; the first day's return is from the first value."""
-    if len(equity) == 0:
-        return np.empty(0, np.int64), np.empty(0)
+def day_ends(equity_ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(UTC day starts in ns, the index of each day's last point) of an equity curve's times."""
     day = np.asarray(equity_ts, dtype=np.int64) // 86_400_000_000_000
     last = np.flatnonzero(np.r_[day[1:] != day[:-1], True])
+    return day[last] * 86_400_000_000_000, last
+
+
+def daily_returns(equity_ts: np.ndarray, equity: np.ndarray,
+                  ends: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(UTC day starts in ns, simple returns) of an equity curve from one day's last value to the
+    next's; the first day's return is from the first value. ``ends``: :func:`day_ends` of
+    ``equity_ts``, when already known (runs over the same bars share their times)."""
+    if len(equity) == 0:
+        return np.empty(0, np.int64), np.empty(0)
+    days, last = day_ends(equity_ts) if ends is None else ends
     closes = np.asarray(equity, dtype=np.float64)[last]
     prev = np.r_[float(equity[0]), closes[:-1]]
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(prev > 0, closes / prev - 1.0, 0.0)
-    return day[last] * 86_400_000_000_000, r
+    return days, r
 
 
 # -- the workers ----------------------------------------------------------------------------------
@@ -178,13 +186,24 @@ _WORK: dict[str, Any] = {}
 
 
 def _init_worker(strategy: Any, data: Any, kwargs: dict[str, Any]) -> None:
+    """The run's inputs for :func:`_run_one` in this process (the Optuna search's workers)."""
     _WORK.update(strategy=strategy, data=data, kwargs=kwargs)
 
 
 def _run_one(params: dict[str, Any]) -> tuple[dict[str, Any], np.ndarray, np.ndarray, int]:
+    """One combination's run on the inputs given to :func:`_init_worker`."""
+    return _run_combo((_WORK["strategy"], _WORK["data"], _WORK["kwargs"]), params)
+
+
+def _run_combo(shared: tuple[Any, Any, dict[str, Any]], params: dict[str, Any]
+               ) -> tuple[dict[str, Any], np.ndarray, np.ndarray, int]:
+    """One combination's run — (statistics, days, daily returns, bars) — a pure function of the
+    shared (strategy, bars, backtest options) and the parameters: a task of
+    :func:`trader.research.distributed.run_tasks`."""
     from trader.backtest import run_backtest
 
-    r = run_backtest(_WORK["strategy"], dict(params), _WORK["data"], **_WORK["kwargs"])
+    strategy, data, kwargs = shared
+    r = run_backtest(strategy, dict(params), data, **kwargs)
     days, rets = daily_returns(r.equity_ts, r.equity)
     return dict(r.stats), days, rets, int(r.bars)
 
@@ -255,6 +274,14 @@ class SweepResult:
                 "best": self.best, "pareto": [self.rows[i] for i in self.pareto], "overfitting": over, "bars": self.bars, "elapsed_s": round(self.elapsed_s, 3),
                 "bar_combos_per_s": self.bar_combos_per_s, "jobs": self.jobs, "rows": self.rows}
 
+    def plot(self, path: str | os.PathLike[str], *, x: str | None = None, y: str | None = None) -> str:
+        """Write the sweep's plot to PATH.html (see :func:`trader.research.plots.sweep_figure`):
+        a heatmap of the objective over two parameters, a line over one, parallel coordinates
+        over more; plotly.js inline, so the file opens offline."""
+        from trader.research.plots import write_sweep_plot
+
+        return write_sweep_plot(self, path, x=x, y=y)
+
 
 def _score(value: Any, maximize: bool) -> float:
     """A row's objective as a number to maximize (None or NaN: the worst)."""
@@ -280,11 +307,84 @@ def _objectives(objective: str) -> list[tuple[str, str, bool]]:
     return out
 
 
+def check_grid(strategy: Any, grid: Mapping[str, Any] | Sequence[str] | None, fixed: Mapping[str, Any] | None,
+               backtest: Mapping[str, Any], *, jobs: Any, method: str, trials: Any, seed: int, what: str
+               ) -> tuple[dict[str, list[Any]], dict[str, Any], Any, list[dict[str, Any]]]:
+    """A search's arguments, checked before any run (by the sweep, and by the walk-forward and
+    cross-validation that run sweeps): ``(axes, fixed, a strategy made with the fixed parameters,
+    every combination to run)`` — the combinations of a grid or random search, each one checked
+    by the strategy's constructor; none for an Optuna search (``trials`` checked instead).
+    ``what``: whose arguments, named in the errors."""
+    from trader.backtest import make_strategy
+
+    if grid is None:
+        raise InvalidInputError("grid: empty: give at least one parameter to sweep (e.g. fast=5:25:2)")
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise InvalidInputError(f"jobs: must be an integer >= 1, got {jobs!r}")
+    if "params" in backtest or "strategy" in backtest:
+        raise InvalidInputError(f"backtest options: params and strategy are the {what}'s own arguments")
+    axes = parse_grid(grid)
+    fixed = dict(fixed or {})
+    clash = sorted(set(axes) & set(fixed))
+    if clash:
+        raise InvalidInputError(f"grid: {', '.join(clash)} both swept and fixed")
+    proto = make_strategy(strategy, fixed)
+    known = set(type(proto).params())
+    unknown = sorted(set(axes) - known) if known else []
+    if unknown:
+        raise InvalidInputError(f"grid: strategy {getattr(proto, 'name', '') or type(proto).__name__} has no parameter "
+                                f"{', '.join(unknown)} (it has {', '.join(sorted(known)) or 'none'})")
+    if method in ("tpe", "cmaes"):
+        if trials is None or isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
+            raise InvalidInputError(f"trials: an Optuna search needs a number of trials >= 1, got {trials!r}")
+        return axes, fixed, proto, []
+    combos = [fixed | c for c in combinations(axes, method=method, trials=trials, seed=seed)]
+    for c in combos:  # every combination must make a valid strategy: its constructor checks the parameters
+        try:
+            make_strategy(strategy, c)
+        except InvalidInputError as e:
+            raise InvalidInputError(f"grid: {c}: {e}") from None
+    return axes, fixed, proto, combos
+
+
+def load_bars(data: Any, backtest: dict[str, Any], *, what: str, required: bool = True) -> Any:
+    """The bars of ``data`` in memory, read once for every run of a sweep, walk-forward or
+    cross-validation: :class:`trader.data.Bars` as given, else read from its data source (a path;
+    None: the built-in series) with the ``source``/``symbol``/``start``/``end``/``options`` of
+    ``backtest``, which are then taken out of it; the price precision the feed declares goes into
+    ``backtest`` (unless one is given), as a run on the source itself would use it. A source that
+    cannot load its bars: an error (``required``), else ``data`` is returned as it is (each run
+    reads it). Several instruments (a list) are returned as they are."""
+    from trader.data import Bars
+
+    if isinstance(data, (Bars, list, tuple)):
+        bars = data
+    else:
+        from trader.plugins import find_data_source
+
+        feed = find_data_source(data, backtest.get("source")).open(
+            data, symbol=backtest.get("symbol"), start=backtest.get("start"), end=backtest.get("end"),
+            **(backtest.get("options") or {}))
+        if not hasattr(feed, "load"):
+            if required:
+                raise InvalidInputError(f"data: {data}: not a bar source {what} can slice")
+            return data
+        bars = feed.load()
+        for k in ("source", "symbol", "start", "end", "options"):
+            backtest.pop(k, None)
+        declared = (getattr(feed, "meta", None) or {}).get("price_precision")
+        if declared is not None and backtest.get("price_precision") is None:
+            backtest["price_precision"] = int(declared)
+    if isinstance(bars, Bars) and len(bars) == 0:
+        raise InvalidInputError("data: no bars")
+    return bars
+
+
 def sweep(strategy: Any = "ema_cross", grid: Mapping[str, Any] | Sequence[str] | None = None, data: Any = None, *,
           method: str = "grid", trials: int | None = None, objective: str = "sharpe", seed: int = 0,
           jobs: int | None = 1, fixed: Mapping[str, Any] | None = None, progress: Callable[[int, int], None] | None = None,
           storage: str | None = None, study: str | None = None, n_splits: int = 16, n_boot: int = 1000,
-          **backtest: Any) -> SweepResult:
+          scheduler: str | None = None, **backtest: Any) -> SweepResult:
     """Run ``strategy`` over ``data`` for parameter combinations of ``grid`` (see the module docs)
     and rank the runs by ``objective`` (a key of :data:`OBJECTIVES`; with Optuna, several
     separated by commas for a multi-objective search, e.g. ``"return,max_drawdown"``).
@@ -298,13 +398,12 @@ def sweep(strategy: Any = "ema_cross", grid: Mapping[str, Any] | Sequence[str] |
     share one study (Optuna's own mechanism).
 
     ``fixed``: parameters every run gets. ``backtest``: :func:`trader.run_backtest`'s keyword
-    arguments (fees, account, mode, ...), the same for every run. ``jobs``: worker processes
-    (None: the machine's cores; 1: in this process). ``progress(done, total)`` is called as runs
-    finish. ``n_splits`` and ``n_boot`` go to the overfitting report (PBO's blocks, the
+    arguments (fees, account, mode, ...), the same for every run. ``jobs``: worker processes of a
+    local Dask cluster (None: the machine's cores; 1: in this process); ``scheduler``: the address
+    ``tcp://HOST:PORT`` of an existing Dask cluster to run on instead (``jobs`` is then ignored;
+    see :mod:`trader.research.distributed`; not with an Optuna search, whose workers share the
+    study through ``storage``). ``progress(done, total)`` is called as runs finish. ``n_splits`` and ``n_boot`` go to the overfitting report (PBO's blocks, the
     bootstraps' resamples). Bad input is refused before any run."""
-    from trader.backtest import make_strategy
-    from trader.data import Bars
-
     if method not in METHODS:
         raise InvalidInputError(f"method: must be one of {', '.join(METHODS)}, got {method!r}")
     goals = _objectives(objective)
@@ -313,53 +412,19 @@ def sweep(strategy: Any = "ema_cross", grid: Mapping[str, Any] | Sequence[str] |
         raise InvalidInputError(f"objective: several objectives ({objective}) need an Optuna search (method tpe)")
     if method == "cmaes" and len(goals) > 1:
         raise InvalidInputError("objective: CMA-ES searches one objective; use method tpe for several")
-    if grid is None:
-        raise InvalidInputError("grid: empty: give at least one parameter to sweep (e.g. fast=5:25:2)")
-    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
-        raise InvalidInputError(f"jobs: must be an integer >= 1, got {jobs!r}")
-    if "params" in backtest or "strategy" in backtest:
-        raise InvalidInputError("backtest options: params and strategy are the sweep's own arguments")
-    axes = parse_grid(grid)
-    fixed = dict(fixed or {})
-    clash = sorted(set(axes) & set(fixed))
-    if clash:
-        raise InvalidInputError(f"grid: {', '.join(clash)} both swept and fixed")
-    proto = make_strategy(strategy, fixed)
+    axes, fixed, proto, combos = check_grid(strategy, grid, fixed, backtest, jobs=jobs, method=method, trials=trials,
+                                            seed=seed, what="sweep")
     name = getattr(proto, "name", "") or type(proto).__name__
-    known = set(type(proto).params())
-    unknown = sorted(set(axes) - known) if known else []
-    if unknown:
-        raise InvalidInputError(f"grid: strategy {name} has no parameter {', '.join(unknown)} (it has "
-                                f"{', '.join(sorted(known)) or 'none'})")
-    if optuna_search:
-        if trials is None or isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
-            raise InvalidInputError(f"trials: an Optuna search needs a number of trials >= 1, got {trials!r}")
-        combos: list[dict[str, Any]] = []
-    else:
-        combos = [fixed | c for c in combinations(axes, method=method, trials=trials, seed=seed)]
-        # every combination must make a valid strategy: checked here, before any run
-        for c in combos:
-            try:
-                make_strategy(strategy, c)  # its constructor validates the parameters
-            except InvalidInputError as e:
-                raise InvalidInputError(f"grid: {c}: {e}") from None
-    # the data once: a file is read here and handed to every run in memory
-    if data is not None and not isinstance(data, (Bars, list, tuple)):
-        from trader.plugins import find_data_source
-
-        src = find_data_source(data, backtest.get("source"))
-        feed = src.open(data, symbol=backtest.get("symbol"), start=backtest.get("start"), end=backtest.get("end"),
-                        **(backtest.get("options") or {}))
-        loaded = feed.load() if hasattr(feed, "load") else None
-        if loaded is not None:
-            data = loaded
-            for k in ("source", "symbol", "start", "end", "options"):
-                backtest.pop(k, None)
+    backtest.setdefault("mode", "auto")
+    data = load_bars(data, backtest, what="a sweep", required=False)
     strategy_ref = strategy if isinstance(strategy, str) else (strategy if isinstance(strategy, type) else type(strategy))
     want = (os.cpu_count() or 1) if jobs is None else jobs
     t0 = time.perf_counter()
     pareto: list[int] = []
     if optuna_search:
+        if scheduler is not None:
+            raise InvalidInputError(f"scheduler: an Optuna search ({method}) runs its own worker processes, which share "
+                                    "the study through its storage; it does not run on a Dask scheduler")
         from trader.research.search import optuna_search as run_search
 
         assert trials is not None
@@ -370,33 +435,79 @@ def sweep(strategy: Any = "ema_cross", grid: Mapping[str, Any] | Sequence[str] |
     else:
         workers = max(1, min(want, len(combos)))
         params_run = combos
-        outs = _execute(strategy_ref, data, backtest, combos, workers, progress)
+        if scheduler is None and _together(proto, data, backtest):
+            outs = _execute_together(strategy_ref, data, backtest, combos, workers, progress)
+        else:
+            outs = _execute(strategy_ref, data, backtest, combos, workers, progress, scheduler)
     elapsed = time.perf_counter() - t0
     return _assemble(name, axes, params_run, outs, goals, pareto, elapsed, workers, seed, n_splits, n_boot)
 
 
 def _execute(strategy_ref: Any, data: Any, backtest: dict[str, Any], combos: list[dict[str, Any]], workers: int,
-             progress: Callable[[int, int], None] | None) -> list[tuple[dict[str, Any], np.ndarray, np.ndarray, int]]:
-    """Every combination's run: in this process, or in ``workers`` processes that received the
-    bars once."""
-    outs: list[Any] = [None] * len(combos)
-    if workers == 1:
-        _init_worker(strategy_ref, data, backtest)
-        for i, c in enumerate(combos):
-            outs[i] = _run_one(c)
-            if progress:
-                progress(i + 1, len(combos))
-        return outs
-    import multiprocessing
+             progress: Callable[[int, int], None] | None, scheduler: str | None = None
+             ) -> list[tuple[dict[str, Any], np.ndarray, np.ndarray, int]]:
+    """Every combination's run, in the combinations' order, through
+    :func:`trader.research.distributed.run_tasks`: in this process (``workers == 1``, no
+    scheduler), on a local Dask cluster of ``workers`` processes, or on the cluster at
+    ``scheduler``; the bars are sent to each worker once."""
+    from trader.research.distributed import run_tasks
 
-    ctx = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                                initargs=(strategy_ref, data, backtest)) as pool:
-        futures = {pool.submit(_run_one, c): i for i, c in enumerate(combos)}
-        for done, fut in enumerate(concurrent.futures.as_completed(futures), 1):
-            outs[futures[fut]] = fut.result()
-            if progress:
-                progress(done, len(combos))
+    return run_tasks(_run_combo, combos, jobs=workers, scheduler=scheduler, shared=(strategy_ref, data, backtest),
+                     progress=progress, name="sweep")
+
+
+#: Combinations run together in one pass (their engines alive at once): bounds the memory of a
+#: pass (each engine holds its equity curve, ~17 bytes a bar) and sets how often progress moves.
+TOGETHER = 16
+
+
+def _together(proto: Any, data: Any, backtest: Mapping[str, Any]) -> bool:
+    """Whether the combinations run together in this process (:func:`trader.kernel.run_many`):
+    a strategy with a vectorized form, on one instrument's bars in memory, not in event mode."""
+    from trader.data import Bars
+    from trader.strategy import Strategy
+
+    return (isinstance(data, Bars) and backtest.get("mode") != "event"
+            and type(proto).vectorized is not Strategy.vectorized)
+
+
+def _execute_together(strategy_ref: Any, data: Any, backtest: dict[str, Any], combos: list[dict[str, Any]],
+                      threads: int, progress: Callable[[int, int], None] | None
+                      ) -> list[tuple[dict[str, Any], np.ndarray, np.ndarray, int]]:
+    """Every combination's run, :data:`TOGETHER` at a time through :func:`trader.kernel.run_many`:
+    the strategy's decisions for all of them at once (``vectorized_many``), their simulations in
+    one pass over the bars on ``threads`` threads with the GIL released. Each result is exactly
+    :func:`trader.run_backtest`'s for its combination (the same kernel, run the same way); the
+    price precision is inferred once, from the first kernel, for all of them."""
+    from trader.backtest import backtest_kernel, finish_result
+    from trader.kernel import run_many
+
+    kwargs = dict(backtest)
+    outs: list[tuple[dict[str, Any], np.ndarray, np.ndarray, int]] = []
+    known: list[tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]] = []  # equity times -> their day ends
+
+    def ends_of(ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        for seen, ends in known:  # the runs' curves share their times (one point a bar) but for a ruin
+            if len(seen) == len(ts) and np.array_equal(seen, ts):
+                return ends
+        ends = day_ends(ts)
+        known[:] = [*known[-7:], (ts, ends)]
+        return ends
+    for a in range(0, len(combos), TOGETHER):
+        kernels = [backtest_kernel(strategy_ref, dict(c), data, **kwargs) for c in combos[a:a + TOGETHER]]
+        if kwargs.get("price_precision") is None:
+            kwargs["price_precision"] = kernels[0].price_precisions()[0]
+            for k in kernels:
+                k.config.price_precision = kwargs["price_precision"]
+        def out(kr: tuple[Any, Any]) -> tuple[dict[str, Any], np.ndarray, np.ndarray, int]:
+            r = finish_result(*kr)
+            days, rets = daily_returns(r.equity_ts, r.equity, ends_of(r.equity_ts) if len(r.equity) else None)
+            return dict(r.stats), days, rets, int(r.bars)
+
+        with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+            outs.extend(pool.map(out, zip(kernels, run_many(kernels, threads=threads))))
+        if progress:
+            progress(len(outs), len(combos))
     return outs
 
 

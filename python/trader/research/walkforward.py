@@ -7,6 +7,12 @@ runs on the training bars only and picks the best parameters by the objective; t
 with those parameters runs on the test bars only. Nothing of a test window reaches the choice
 made for it: the sweep receives a copy of the training bars and nothing else.
 
+The windows are independent tasks of :func:`trader.research.distributed.run_tasks`: in this
+process (``jobs=1``), on a local Dask cluster (``jobs > 1``) or on an existing one
+(``scheduler="tcp://HOST:PORT"``), each window's in-sample sweep and test run on one worker, the
+bars sent to each worker once. The result does not depend on where the windows ran (nor on a
+worker dying mid-run: Dask runs its windows again elsewhere).
+
 Each out-of-sample run starts flat with the initial cash, on its window's bars alone (its
 indicators warm up inside the window). The stitched curve chains the windows' returns: window
 ``w``'s equity is scaled to start where window ``w - 1`` ended. Reported: the chosen parameters
@@ -19,12 +25,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from trader.exceptions import InvalidInputError
+from trader.research.sweep import load_bars
 
 __all__ = ["WalkForwardWindow", "WalkForwardResult", "walk_forward_optimize"]
 
@@ -105,41 +112,73 @@ def _stability(names: Sequence[str], windows: Sequence[WalkForwardWindow]) -> di
     return out
 
 
+def _window(shared: dict[str, Any], bounds: tuple[int, int, int, int, int]) -> WalkForwardWindow:
+    """One window — the sweep on its training bars, the chosen parameters' run on its test bars —
+    a pure function of the shared inputs and the window's bounds (bar indices): a task of
+    :func:`trader.research.distributed.run_tasks`."""
+    from trader.backtest import run_backtest
+    from trader.research.sweep import sweep
+
+    fold, train_start, train_end, test_start, test_end = bounds
+    bars, axes, fixed, cash, backtest = shared["bars"], shared["axes"], shared["fixed"], shared["cash"], shared["backtest"]
+    strategy = shared["strategy"]
+    ins = bars[train_start:train_end]
+    oos = bars[test_start:test_end]
+    chosen = sweep(strategy, axes, ins, method=shared["method"], trials=shared["trials"], objective=shared["objective"],
+                   seed=shared["seed"], jobs=shared["sweep_jobs"], fixed=fixed, cash=cash, **backtest)
+    params = dict(fixed or {}) | {n: chosen.best[n] for n in axes}
+    r = run_backtest(strategy, params, oos, cash=cash, **backtest)
+    return WalkForwardWindow(
+        window=fold, train_start=int(bars.ts[train_start]), train_end=int(bars.ts[train_end - 1]) + 1,
+        test_start=int(bars.ts[test_start]), test_end=int(bars.ts[test_end - 1]) + 1, params=params,
+        in_sample={k: chosen.best.get(k) for k in chosen.best}, out_of_sample=dict(r.stats),
+        equity_ts=np.asarray(r.equity_ts), equity=np.asarray(r.equity))
+
+
 def walk_forward_optimize(strategy: Any = "ema_cross", grid: Mapping[str, Any] | Sequence[str] | None = None,
                           data: Any = None, *, train: Any, test: Any, step: Any = None, anchored: bool = False,
                           gap: Any = 0, objective: str = "sharpe", method: str = "grid", trials: int | None = None,
-                          seed: int = 0, jobs: int | None = 1, fixed: Mapping[str, Any] | None = None,
-                          cash: float = 10_000.0, **backtest: Any) -> WalkForwardResult:
+                          seed: int = 0, jobs: int | None = 1, scheduler: str | None = None,
+                          fixed: Mapping[str, Any] | None = None, cash: float = 10_000.0,
+                          progress: Callable[[int, int], None] | None = None, **backtest: Any) -> WalkForwardResult:
     """Walk-forward optimization of ``strategy`` over ``grid`` on ``data`` (a bar file, a
     :class:`trader.data.Bars`, or None for the synthetic series); see the module docs.
 
     ``train``, ``test``, ``step``, ``anchored``, ``gap``: the windows, as
     :func:`trader.research.splits.walk_forward` takes them (bar counts, or durations such as
-    ``"30d"``). ``objective``, ``method``, ``trials``, ``seed``, ``jobs``, ``fixed``: the
-    in-sample sweep's (:func:`trader.research.sweep.sweep`); ``cash`` and ``backtest``: every
-    run's. Windows longer than the data and every other bad input are refused before any run."""
-    from trader.backtest import make_strategy, run_backtest
+    ``"30d"``). ``objective``, ``method``, ``trials``, ``seed``, ``fixed``: the in-sample sweep's
+    (:func:`trader.research.sweep.sweep`); ``cash`` and ``backtest``: every run's. ``jobs``:
+    worker processes of a local Dask cluster running the windows (None: the machine's cores; 1:
+    in this process); ``scheduler``: ``tcp://HOST:PORT`` of an existing Dask cluster to run them
+    on instead (see :mod:`trader.research.distributed`). With an Optuna ``method`` (tpe, cmaes),
+    whose trials depend on the ones before, the windows run here one after another and ``jobs``
+    goes to each window's search; ``scheduler`` is refused. ``progress(done, total)`` is called
+    as windows finish. Windows longer than the data and every other bad input are refused before
+    any run."""
+    from trader.backtest import make_strategy
     from trader.data import Bars
+    from trader.research.distributed import check_scheduler, run_tasks
     from trader.research.splits import walk_forward
-    from trader.research.sweep import OBJECTIVES, parse_grid, sweep
+    from trader.research.sweep import METHODS, OBJECTIVES, parse_grid
 
     if objective not in OBJECTIVES:
         raise InvalidInputError(f"objective: unknown {objective!r}; one of {', '.join(OBJECTIVES)}")
+    if method not in METHODS:
+        raise InvalidInputError(f"method: must be one of {', '.join(METHODS)}, got {method!r}")
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise InvalidInputError(f"jobs: must be an integer >= 1, got {jobs!r}")
+    scheduler = check_scheduler(scheduler)
+    if progress is not None and not callable(progress):
+        raise InvalidInputError(f"progress: expected a callable progress(done, total), got {type(progress).__name__}")
+    optuna_search = method in ("tpe", "cmaes")
+    if optuna_search and scheduler is not None:
+        raise InvalidInputError(f"scheduler: a walk-forward with an Optuna search ({method}) runs its windows here, "
+                                "one after another; it does not run on a Dask scheduler")
     axes = parse_grid(grid if grid is not None else [])
     make_strategy(strategy, dict(fixed or {}))
-    if isinstance(data, Bars):
-        bars = data
-    else:
-        from trader.plugins import find_data_source
-
-        feed = find_data_source(data, backtest.pop("source", None)).open(
-            data, symbol=backtest.pop("symbol", None), start=backtest.pop("start", None), end=backtest.pop("end", None),
-            **(backtest.pop("options", None) or {}))
-        if not hasattr(feed, "load"):
-            raise InvalidInputError(f"data: {data}: not a bar source a walk-forward can slice")
-        bars = feed.load()
-    if len(bars) == 0:
-        raise InvalidInputError("data: no bars")
+    bars = load_bars(data, backtest, what="a walk-forward")
+    if not isinstance(bars, Bars):
+        raise InvalidInputError("data: a walk-forward runs on one instrument's bars")
     splits = walk_forward(np.asarray(bars.ts, dtype=np.int64), train=train, test=test, step=step, anchored=anchored, gap=gap)
     for a, b in zip(splits, splits[1:]):
         assert a.test_end is not None and b.test_start is not None
@@ -149,20 +188,23 @@ def walk_forward_optimize(strategy: Any = "ema_cross", grid: Mapping[str, Any] |
     if not splits:
         raise InvalidInputError(f"train/test: no window fits in the data ({len(bars)} bars)")
     key = OBJECTIVES[objective][0]
-    windows: list[WalkForwardWindow] = []
+    bounds: list[tuple[int, int, int, int, int]] = []
     for sp in splits:
         assert sp.train_start is not None and sp.train_end is not None and sp.test_start is not None and sp.test_end is not None
-        ins = bars[sp.train_start:sp.train_end]
-        oos = bars[sp.test_start:sp.test_end]
-        chosen = sweep(strategy, axes, ins, method=method, trials=trials, objective=objective, seed=seed, jobs=jobs,
-                       fixed=fixed, cash=cash, **backtest)
-        params = dict(fixed or {}) | {n: chosen.best[n] for n in axes}
-        r = run_backtest(strategy, params, oos, cash=cash, **backtest)
-        windows.append(WalkForwardWindow(
-            window=sp.fold, train_start=int(bars.ts[sp.train_start]), train_end=int(bars.ts[sp.train_end - 1]) + 1,
-            test_start=int(bars.ts[sp.test_start]), test_end=int(bars.ts[sp.test_end - 1]) + 1, params=params,
-            in_sample={k: chosen.best.get(k) for k in chosen.best}, out_of_sample=dict(r.stats),
-            equity_ts=np.asarray(r.equity_ts), equity=np.asarray(r.equity)))
+        bounds.append((sp.fold, sp.train_start, sp.train_end, sp.test_start, sp.test_end))
+    # What runs in parallel: the windows, each a whole task (its sweep on its training bars, then
+    # its test run). A window's sweep is exactly `sweep(..., jobs=1)`, the same call whatever runs
+    # it, so the result cannot depend on the placement; a task is big (a whole sweep), so Dask's
+    # per-task overhead is negligible, and a worker lost costs the windows it was running. With
+    # fewer windows than workers some stay idle; a sweep's combinations are then the finer unit,
+    # but the windows' choices would have to be rebuilt from loose runs outside `sweep`. An
+    # Optuna search is sequential within a window (each trial learns from the ones before): the
+    # windows run here, and the workers go to each window's search (Optuna's own processes).
+    shared = {"strategy": strategy, "bars": bars, "axes": axes, "fixed": dict(fixed or {}), "cash": cash,
+              "backtest": dict(backtest), "method": method, "trials": trials, "objective": objective, "seed": seed,
+              "sweep_jobs": jobs if optuna_search else 1}
+    windows: list[WalkForwardWindow] = run_tasks(_window, bounds, jobs=1 if optuna_search else jobs, scheduler=scheduler,
+                                                 shared=shared, progress=progress, name="walk-forward")
     ts, eq = _stitch(windows, cash)
     stats = _curve_stats(ts, eq, cash, windows)
     stats[f"mean_in_sample_{key}"] = _mean([w.in_sample.get(key) for w in windows])
