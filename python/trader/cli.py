@@ -592,9 +592,13 @@ def _print_sweep(result: Any, top: int) -> None:
         table.add_column(p, justify="right")
     for c in ("sharpe", "total_return", "max_drawdown", "trades"):
         table.add_column(c, justify="right")
+    def cell(v: Any, fmt: str) -> str:  # a statistic a run could not give (no returns): a dash
+        return "-" if v is None or (isinstance(v, float) and v != v) else format(v, fmt)
+
     for r in rows:
         cells = [str(r[p]) for p in result.params]
-        cells += [f"{r['sharpe']:.2f}", f"{r['total_return']:+.2%}", f"{r['max_drawdown']:.2%}", str(r["trades"])]
+        cells += [cell(r.get("sharpe"), ".2f"), cell(r.get("total_return"), "+.2%"), cell(r.get("max_drawdown"), ".2%"),
+                  str(r.get("trades", "-"))]
         table.add_row(*cells)
     console = _console()
     console.print(table)
@@ -615,7 +619,7 @@ def _print_sweep(result: Any, top: int) -> None:
                       f"probabilistic Sharpe {o.psr:.3f}; deflated Sharpe {o.dsr:.3f} (the best of {o.n_trials} noise runs "
                       f"would show {o.sr_star_annual:.2f}); PBO {o.pbo:.2f}; Reality Check p {o.reality_check_pvalue:.3f}; "
                       f"SPA p {o.spa_pvalue:.3f}")
-    console.print(f"{result.bars:,} bars x {len(result.rows)} runs in {result.elapsed_s:.2f} s on {result.jobs} process(es): "
+    console.print(f"{result.bars:,} bars x {len(result.rows)} runs in {result.elapsed_s:.2f} s ({result.runner}): "
                   f"{result.bar_combos_per_s:,.0f} bar-combos/s")
 
 

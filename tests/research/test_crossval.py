@@ -417,3 +417,11 @@ def test_no_look_ahead_on_recorded_bars(btc_slice: Any, tmp_path: Path) -> None:
              fixed={"record": str(tmp_path)}, fee_bps=7.5)
     assert len(r.paths) == 3
     _check_no_look_ahead(btc_slice, r, recorded(tmp_path), 4, PURGE, EMBARGO, PURGE)
+
+
+def test_a_bad_scheduler_is_refused_before_any_run() -> None:
+    from trader.research.crossval import cpcv, purged_cv
+
+    for fn in (purged_cv, cpcv):
+        with pytest.raises(InvalidInputError, match="scheduler"):
+            fn("ema_cross", {"fast": "3:5:1"}, None, scheduler="localhost:8786")

@@ -82,3 +82,27 @@ def test_bad_windows_are_refused_before_any_run(shared_data: Path) -> None:
         walk_forward_optimize("ema_cross", {}, data, train="4d", test="1d")
     with pytest.raises(InvalidInputError, match="step: .* overlap"):
         walk_forward_optimize("ema_cross", {"fast": "5:10:5"}, data, train="4d", test="2d", step="1d")
+
+
+def test_each_window_searches_with_its_own_optuna_study(tmp_path: Path) -> None:
+    """With Optuna, window k's study is its own (not window 1's resumed): every window runs its
+    own trials, stored under its own name; the same storage given again resumes them all."""
+    import optuna
+
+    from trader.data import open_bars
+
+    bars = open_bars(None).load()[:1400]  # the built-in series' first 1,400 bars: 4 windows
+    storage = f"sqlite:///{tmp_path / 'wf.db'}"
+    kw = dict(train=600, test=200, method="tpe", trials=4, seed=3, storage=storage, study="wf-test")
+    r = walk_forward_optimize("ema_cross", {"fast": "3:9:1", "slow": "20:40:5"}, bars, **kw)
+    names = sorted(s.study_name for s in optuna.study.get_all_study_summaries(storage))
+    assert len(names) == len(r.windows) >= 3 and all(n.startswith("wf-test:window ") for n in names)
+    assert all(s.n_trials == 4 for s in optuna.study.get_all_study_summaries(storage))
+    again = walk_forward_optimize("ema_cross", {"fast": "3:9:1", "slow": "20:40:5"}, bars, **kw)
+    assert [w.params for w in again.windows] == [w.params for w in r.windows]
+    assert all(s.n_trials == 4 for s in optuna.study.get_all_study_summaries(storage))  # resumed, none added
+    # no storage: nothing is left in the working folder
+    before = set(Path.cwd().iterdir())
+    walk_forward_optimize("ema_cross", {"fast": "3:9:1", "slow": "20:40:5"}, bars, train=600, test=200, method="tpe",
+                          trials=2, seed=3)
+    assert set(Path.cwd().iterdir()) == before

@@ -75,6 +75,7 @@ import numpy as np
 
 from trader.exceptions import InvalidInputError
 from trader.inputs import check_int
+from trader.research.distributed import check_scheduler
 from trader.research.sweep import load_bars
 
 __all__ = ["CVBlock", "CVFold", "CVPath", "CVResult", "combine_stats", "cpcv", "purged_cv"]
@@ -546,7 +547,7 @@ def _check_search(strategy: Any, grid: Any, objective: str, method: str, trials:
 
 def _run(label: str, strategy: Any, bars: Any, plan: _Plan, *, method: str, purge: int, embargo: int, warmup: int,
          objective: str, trials: int | None, seed: int, jobs: int | None, fixed: Mapping[str, Any] | None, cash: float,
-         backtest: dict[str, Any], axes: dict[str, list[Any]]) -> CVResult:
+         backtest: dict[str, Any], axes: dict[str, list[Any]], scheduler: str | None = None) -> CVResult:
     import time
 
     from trader.backtest import make_strategy, run_backtest
@@ -566,7 +567,7 @@ def _run(label: str, strategy: Any, bars: Any, plan: _Plan, *, method: str, purg
     def swept(seg: tuple[int, int]) -> Any:
         if seg not in sweeps:
             sweeps[seg] = sweep(strategy, axes, bars[seg[0]:seg[1]], method=method, trials=trials, objective=objective,
-                                seed=seed, jobs=jobs, fixed=fixed, cash=cash, **backtest)
+                                seed=seed, jobs=jobs, fixed=fixed, cash=cash, scheduler=scheduler, **backtest)
         return sweeps[seg]
 
     runs: dict[tuple[int, str], CVBlock] = {}
@@ -630,7 +631,8 @@ def _run(label: str, strategy: Any, bars: Any, plan: _Plan, *, method: str, purg
 def purged_cv(strategy: Any = "ema_cross", grid: Mapping[str, Any] | Sequence[str] | None = None, data: Any = None, *,
               n_splits: int = 5, purge: int = 0, embargo: int = 0, warmup: int | None = None, objective: str = "sharpe",
               method: str = "grid", trials: int | None = None, seed: int = 0, jobs: int | None = 1,
-              fixed: Mapping[str, Any] | None = None, cash: float = 10_000.0, **backtest: Any) -> CVResult:
+              fixed: Mapping[str, Any] | None = None, cash: float = 10_000.0, scheduler: str | None = None,
+              **backtest: Any) -> CVResult:
     """Purged k-fold cross-validation of ``strategy``'s parameter choice over ``grid`` on ``data``
     (a bar file, a :class:`trader.data.Bars`, or None for the synthetic series): see the module
     docs for the definitions.
@@ -647,8 +649,9 @@ def purged_cv(strategy: Any = "ema_cross", grid: Mapping[str, Any] | Sequence[st
         embargo: bars removed after each fold (>= 0).
         warmup: bars the strategy needs before its first decision (its longest indicator lookback),
             given to each test run from before its fold; default ``purge``.
-        objective, method (``grid`` or ``random``), trials, seed, jobs, fixed: the sweeps'
-            (:func:`trader.research.sweep.sweep`); one objective.
+        objective, method (``grid`` or ``random``), trials, seed, jobs, fixed, scheduler: the
+            sweeps' (:func:`trader.research.sweep.sweep`; ``scheduler``: a Dask cluster's
+            ``tcp://HOST:PORT`` to run them on); one objective.
         cash, backtest: every run's (:func:`trader.run_backtest`'s keyword arguments; ``source``,
             ``symbol``, ``start``, ``end``, ``options`` select the data when it is not a Bars).
 
@@ -668,13 +671,15 @@ def purged_cv(strategy: Any = "ema_cross", grid: Mapping[str, Any] | Sequence[st
     p, e, w = _lengths(n, purge, embargo, warmup)
     plan = _plan(n, k, 1, p, e, w, "fold")
     return _run("purged_kfold", strategy, bars, plan, method=method, purge=p, embargo=e, warmup=w, objective=objective,
-                trials=trials, seed=seed, jobs=jobs, fixed=fixed, cash=cash, backtest=backtest, axes=axes)
+                trials=trials, seed=seed, jobs=jobs, fixed=fixed, cash=cash, backtest=backtest, axes=axes,
+                scheduler=check_scheduler(scheduler))
 
 
 def cpcv(strategy: Any = "ema_cross", grid: Mapping[str, Any] | Sequence[str] | None = None, data: Any = None, *,
          n_groups: int = 6, n_test_groups: int = 2, purge: int = 0, embargo: int = 0, warmup: int | None = None,
          objective: str = "sharpe", method: str = "grid", trials: int | None = None, seed: int = 0, jobs: int | None = 1,
-         fixed: Mapping[str, Any] | None = None, cash: float = 10_000.0, **backtest: Any) -> CVResult:
+         fixed: Mapping[str, Any] | None = None, cash: float = 10_000.0, scheduler: str | None = None,
+         **backtest: Any) -> CVResult:
     """Combinatorial purged cross-validation of ``strategy``'s parameter choice (López de Prado
     2018, §12.4): see the module docs for the definitions.
 
@@ -711,4 +716,5 @@ def cpcv(strategy: Any = "ema_cross", grid: Mapping[str, Any] | Sequence[str] | 
     p, e, w = _lengths(n, purge, embargo, warmup)
     plan = _plan(n, groups, k, p, e, w, "group")
     return _run("cpcv", strategy, bars, plan, method=method, purge=p, embargo=e, warmup=w, objective=objective,
-                trials=trials, seed=seed, jobs=jobs, fixed=fixed, cash=cash, backtest=backtest, axes=axes)
+                trials=trials, seed=seed, jobs=jobs, fixed=fixed, cash=cash, backtest=backtest, axes=axes,
+                scheduler=check_scheduler(scheduler))

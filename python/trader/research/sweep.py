@@ -232,6 +232,9 @@ class SweepResult:
     jobs: int
     #: With several objectives: the rows on the Pareto front (Optuna's best trials).
     pareto: list[int] = dataclasses.field(default_factory=list)
+    #: How the runs ran: together in this process on N threads (a vectorized strategy), on a
+    #: local Dask cluster of N processes, on a Dask cluster by address, Optuna's workers.
+    runner: str = ""
 
     @property
     def bar_combos_per_s(self) -> float:
@@ -272,7 +275,7 @@ class SweepResult:
         }
         return {"strategy": self.strategy, "objective": self.objective, "combinations": len(self.rows),
                 "best": self.best, "pareto": [self.rows[i] for i in self.pareto], "overfitting": over, "bars": self.bars, "elapsed_s": round(self.elapsed_s, 3),
-                "bar_combos_per_s": self.bar_combos_per_s, "jobs": self.jobs, "rows": self.rows}
+                "bar_combos_per_s": self.bar_combos_per_s, "jobs": self.jobs, "runner": self.runner, "rows": self.rows}
 
     def plot(self, path: str | os.PathLike[str], *, x: str | None = None, y: str | None = None) -> str:
         """Write the sweep's plot to PATH.html (see :func:`trader.research.plots.sweep_figure`):
@@ -412,6 +415,9 @@ def sweep(strategy: Any = "ema_cross", grid: Mapping[str, Any] | Sequence[str] |
         raise InvalidInputError(f"objective: several objectives ({objective}) need an Optuna search (method tpe)")
     if method == "cmaes" and len(goals) > 1:
         raise InvalidInputError("objective: CMA-ES searches one objective; use method tpe for several")
+    if optuna_search and scheduler is not None:
+        raise InvalidInputError(f"scheduler: an Optuna search ({method}) runs its own worker processes, which share "
+                                "the study through its storage; it does not run on a Dask scheduler")
     axes, fixed, proto, combos = check_grid(strategy, grid, fixed, backtest, jobs=jobs, method=method, trials=trials,
                                             seed=seed, what="sweep")
     name = getattr(proto, "name", "") or type(proto).__name__
@@ -422,9 +428,6 @@ def sweep(strategy: Any = "ema_cross", grid: Mapping[str, Any] | Sequence[str] |
     t0 = time.perf_counter()
     pareto: list[int] = []
     if optuna_search:
-        if scheduler is not None:
-            raise InvalidInputError(f"scheduler: an Optuna search ({method}) runs its own worker processes, which share "
-                                    "the study through its storage; it does not run on a Dask scheduler")
         from trader.research.search import optuna_search as run_search
 
         assert trials is not None
@@ -432,15 +435,19 @@ def sweep(strategy: Any = "ema_cross", grid: Mapping[str, Any] | Sequence[str] |
             strategy_ref, data, backtest, axes, fixed, goals, method=method, trials=trials, seed=seed, jobs=want,
             storage=storage, study=study or f"{name}:" + ";".join(f"{k}={v[0]}..{v[-1]}" for k, v in axes.items()),
             progress=progress)
+        runner = f"Optuna {method}, {workers} worker process{'es' if workers > 1 else ''}"
     else:
         workers = max(1, min(want, len(combos)))
         params_run = combos
         if scheduler is None and _together(proto, data, backtest):
             outs = _execute_together(strategy_ref, data, backtest, combos, workers, progress)
+            runner = f"run together in this process on {workers} thread{'s' if workers > 1 else ''}"
         else:
             outs = _execute(strategy_ref, data, backtest, combos, workers, progress, scheduler)
+            runner = (f"on the Dask cluster at {scheduler}" if scheduler is not None else
+                      f"on a local Dask cluster of {workers} processes" if workers > 1 else "one by one in this process")
     elapsed = time.perf_counter() - t0
-    return _assemble(name, axes, params_run, outs, goals, pareto, elapsed, workers, seed, n_splits, n_boot)
+    return _assemble(name, axes, params_run, outs, goals, pareto, elapsed, workers, seed, n_splits, n_boot, runner)
 
 
 def _execute(strategy_ref: Any, data: Any, backtest: dict[str, Any], combos: list[dict[str, Any]], workers: int,
@@ -513,7 +520,7 @@ def _execute_together(strategy_ref: Any, data: Any, backtest: dict[str, Any], co
 
 def _assemble(name: str, axes: Mapping[str, Any], combos: list[dict[str, Any]], outs: list[Any],
               goals: list[tuple[str, str, bool]], pareto: list[int], elapsed: float, workers: int, seed: int,
-              n_splits: int, n_boot: int) -> SweepResult:
+              n_splits: int, n_boot: int, runner: str = "") -> SweepResult:
     """The result of the runs: the table, the best by the first objective (among the Pareto front
     for several), the daily returns and their overfitting report."""
     rows = []
@@ -544,4 +551,4 @@ def _assemble(name: str, axes: Mapping[str, Any], combos: list[dict[str, Any]], 
             report = None  # every run flat (none traded): nothing to test
     return SweepResult(strategy=name, params=list(axes), objective=",".join(g[0] for g in goals), maximize=maximize,
                        rows=rows, best=rows[best_i], best_index=best_i, days=all_days, returns=matrix, overfitting=report,
-                       bars=bars, elapsed_s=elapsed, jobs=workers, pareto=pareto)
+                       bars=bars, elapsed_s=elapsed, jobs=workers, pareto=pareto, runner=runner)

@@ -23,8 +23,11 @@ the choice changed from one window to the next, and the spread of each parameter
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
+import os
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -124,8 +127,13 @@ def _window(shared: dict[str, Any], bounds: tuple[int, int, int, int, int]) -> W
     strategy = shared["strategy"]
     ins = bars[train_start:train_end]
     oos = bars[test_start:test_end]
+    search: dict[str, Any] = {}
+    if shared["method"] in ("tpe", "cmaes"):
+        # each window its own study (its own trials, resumable), named by the window and its bars
+        search = {"storage": shared["storage"],
+                  "study": f"{shared['study']}:window {fold}:{int(bars.ts[train_start])}-{int(bars.ts[train_end - 1])}"}
     chosen = sweep(strategy, axes, ins, method=shared["method"], trials=shared["trials"], objective=shared["objective"],
-                   seed=shared["seed"], jobs=shared["sweep_jobs"], fixed=fixed, cash=cash, **backtest)
+                   seed=shared["seed"], jobs=shared["sweep_jobs"], fixed=fixed, cash=cash, **search, **backtest)
     params = dict(fixed or {}) | {n: chosen.best[n] for n in axes}
     r = run_backtest(strategy, params, oos, cash=cash, **backtest)
     return WalkForwardWindow(
@@ -140,7 +148,8 @@ def walk_forward_optimize(strategy: Any = "ema_cross", grid: Mapping[str, Any] |
                           gap: Any = 0, objective: str = "sharpe", method: str = "grid", trials: int | None = None,
                           seed: int = 0, jobs: int | None = 1, scheduler: str | None = None,
                           fixed: Mapping[str, Any] | None = None, cash: float = 10_000.0,
-                          progress: Callable[[int, int], None] | None = None, **backtest: Any) -> WalkForwardResult:
+                          progress: Callable[[int, int], None] | None = None, storage: str | None = None,
+                          study: str | None = None, **backtest: Any) -> WalkForwardResult:
     """Walk-forward optimization of ``strategy`` over ``grid`` on ``data`` (a bar file, a
     :class:`trader.data.Bars`, or None for the synthetic series); see the module docs.
 
@@ -152,8 +161,10 @@ def walk_forward_optimize(strategy: Any = "ema_cross", grid: Mapping[str, Any] |
     in this process); ``scheduler``: ``tcp://HOST:PORT`` of an existing Dask cluster to run them
     on instead (see :mod:`trader.research.distributed`). With an Optuna ``method`` (tpe, cmaes),
     whose trials depend on the ones before, the windows run here one after another and ``jobs``
-    goes to each window's search; ``scheduler`` is refused. ``progress(done, total)`` is called
-    as windows finish. Windows longer than the data and every other bad input are refused before
+    goes to each window's search; ``scheduler`` is refused; each window has its own Optuna study
+    (``study``, default from the strategy and the grid, + the window and its training bars) in
+    ``storage`` (an Optuna storage URL; default: a SQLite file of this call, removed after it).
+    ``progress(done, total)`` is called as windows finish. Windows longer than the data and every other bad input are refused before
     any run."""
     from trader.backtest import make_strategy
     from trader.data import Bars
@@ -202,9 +213,17 @@ def walk_forward_optimize(strategy: Any = "ema_cross", grid: Mapping[str, Any] |
     # windows run here, and the workers go to each window's search (Optuna's own processes).
     shared = {"strategy": strategy, "bars": bars, "axes": axes, "fixed": dict(fixed or {}), "cash": cash,
               "backtest": dict(backtest), "method": method, "trials": trials, "objective": objective, "seed": seed,
-              "sweep_jobs": jobs if optuna_search else 1}
-    windows: list[WalkForwardWindow] = run_tasks(_window, bounds, jobs=1 if optuna_search else jobs, scheduler=scheduler,
-                                                 shared=shared, progress=progress, name="walk-forward")
+              "sweep_jobs": jobs if optuna_search else 1, "storage": storage,
+              "study": study or f"walk-forward:{strategy if isinstance(strategy, str) else getattr(strategy, '__name__', strategy)}:"
+                                 + ";".join(f"{k}={v[0]}..{v[-1]}" for k, v in axes.items())}
+    with contextlib.ExitStack() as stack:
+        if optuna_search and storage is None:
+            # no storage given: the windows' studies live in a SQLite file of this call, removed after
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="trader-walk-forward-"))
+            shared["storage"] = f"sqlite:///{os.path.join(folder, 'optuna.db')}"
+        windows: list[WalkForwardWindow] = run_tasks(_window, bounds, jobs=1 if optuna_search else jobs,
+                                                     scheduler=scheduler, shared=shared, progress=progress,
+                                                     name="walk-forward")
     ts, eq = _stitch(windows, cash)
     stats = _curve_stats(ts, eq, cash, windows)
     stats[f"mean_in_sample_{key}"] = _mean([w.in_sample.get(key) for w in windows])
