@@ -492,6 +492,7 @@ def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_
 @click.option("--objective", default="sharpe", show_default=True, metavar="NAME[,NAME]", help="What ranks the runs: sharpe, sortino, calmar, return, cagr, profit_factor, win_rate, expectancy, final_equity, max_drawdown (lower is better); two or more (e.g. return,max_drawdown) for a multi-objective TPE search.")
 @click.option("--storage", metavar="URL", default=None, help="Optuna storage of the study (default sqlite:///trader-optuna.db here; any database Optuna supports, shared by workers on several machines).")
 @click.option("--study", metavar="NAME", default=None, help="The study's name in --storage (default: the strategy and the grid). The same name resumes it.")
+@click.option("--prune", is_flag=True, help="Optuna: stop a trial early when its return so far, at each quarter of the bars, is below the median of the earlier trials' there.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of --method random and of the bootstraps.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes of a local Dask cluster (default: the machine's cores; 1: in this process).")
 @click.option("--scheduler", metavar="ADDRESS", default=None, help="a Dask scheduler (tcp://HOST:PORT) to run on; default: a local cluster of --jobs processes")
@@ -507,7 +508,7 @@ def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_
 @click.option("--returns", "returns_path", type=click.Path(dir_okay=False), help="Write the runs' daily returns (a date column, then one column per run, named by its parameters) to PATH.parquet, .csv or .feather, for `trader research overfit`.")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Rows of the table printed.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (best run, overfitting statistics, every run) on stdout.")
-def optimize(strategy_name, grid, params, paths, method, trials, objective, storage, study, seed, jobs, scheduler, cash, fee_bps, slippage_bps,
+def optimize(strategy_name, grid, params, paths, method, trials, objective, storage, study, prune, seed, jobs, scheduler, cash, fee_bps, slippage_bps,
              fill_at, mode, account, leverage, out_path, plot_path, returns_path, top, as_json) -> None:
     """Sweep a strategy's parameters: one backtest per combination, ranked by an objective, with
     the statistics that say whether the best is real (deflated Sharpe ratio, PBO, Reality Check,
@@ -547,7 +548,7 @@ def optimize(strategy_name, grid, params, paths, method, trials, objective, stor
     try:
         result = sweep(strategy_name, list(grid), paths[0] if paths else None, method=method, trials=trials,
                        objective=objective, seed=seed, jobs=jobs, fixed=_parse_params(params), progress=progress,
-                       storage=storage, study=study, scheduler=scheduler,
+                       storage=storage, study=study, scheduler=scheduler, prune=prune,
                        cash=cash, fee_bps=fee_bps, slippage_bps=slippage_bps, fill_at=fill_at, mode=mode, account=account,
                        leverage=leverage)
     finally:

@@ -321,23 +321,37 @@ class BacktestKernel:
         self.config.check()
         self.clock = Clock()
         self.bus = MessageBus()
+        #: The run's engine, once the run has begun (its equity, its counts, as the bars go by).
+        self.engine: Any = None
         self.cache = Cache([f.symbol for f in self.feeds])
         if len(set(self.cache.symbols)) != len(self.cache.symbols):
             raise InvalidInputError(f"data: the same symbol appears twice ({', '.join(self.cache.symbols)})")
 
     def run(self, on_batch: Callable[[int], None] | None = None) -> BacktestResult:
-        """Run to the end of the data. ``on_batch(bars_done)`` reports progress."""
+        """Run to the end of the data. ``on_batch(bars_done)`` is called after each batch of the
+        feed (progress; :attr:`engine` holds the run's state then; an exception it raises stops the
+        run)."""
         run = self._setup()
         run.decisions = self._decide(run)
         _call(self.strategy.on_start)
         if run.decisions is not None:
-            t0 = time.perf_counter()
             cols = run.bars
-            run.engine.run_vectorized(cols["ts"], cols["open"], cols["high"], cols["low"], cols["close"], cols["volume"],
-                                      None, **_vector_kwargs(run.decisions))
-            run.elapsed += time.perf_counter() - t0
-            if on_batch:
-                on_batch(run.engine.bars)
+            assert cols is not None
+            kw = _vector_kwargs(run.decisions)
+            n = len(cols["ts"])
+            # one call; with a progress callback, one per batch of the feed (batches run as the
+            # whole series does)
+            step = n if on_batch is None else max(1, self.config_batch_size(self.feeds[0]))
+            for a in range(0, n, step):
+                b = min(n, a + step)
+                part = {c: v[a:b] for c, v in cols.items()}
+                t0 = time.perf_counter()
+                run.engine.run_vectorized(part["ts"], part["open"], part["high"], part["low"], part["close"],
+                                          part["volume"], None,
+                                          **{k: (v[a:b] if k in ("signal", "target") else v) for k, v in kw.items()})
+                run.elapsed += time.perf_counter() - t0
+                if on_batch:
+                    on_batch(run.engine.bars)
         else:
             self._run_events(run, on_batch)
         return self._complete(run)
@@ -389,6 +403,7 @@ class BacktestKernel:
             self._configure_risk(engine, symbols)
         ctx = _core.Context(symbols, dps, [cfg.size_precision] * n, off_tick=cfg.off_tick, off_lot=cfg.off_lot)
         strat._attach(ctx, symbols)
+        self.engine = engine
         run = _Run(engine=engine, ctx=ctx, first=first, batches=batches)
         if cfg.mode in ("vectorized", "auto"):
             if n != 1:

@@ -425,3 +425,12 @@ def test_a_bad_scheduler_is_refused_before_any_run() -> None:
     for fn in (purged_cv, cpcv):
         with pytest.raises(InvalidInputError, match="scheduler"):
             fn("ema_cross", {"fast": "3:5:1"}, None, scheduler="localhost:8786")
+
+
+def test_more_folds_than_allowed_are_refused_before_any_work() -> None:
+    from trader.research.crossval import MAX_SPLITS, purged_cv
+
+    with pytest.raises(InvalidInputError, match="n_splits: .* at most"):
+        purged_cv("ema_cross", {"fast": "3:5:1"}, None, n_splits=MAX_SPLITS + 1)
+    with pytest.raises(InvalidInputError, match="n_splits: 5,000 splits of 100,000 bars each"):
+        purged_cv("ema_cross", {"fast": "3:5:1"}, None, n_splits=5_000)

@@ -355,13 +355,32 @@ def test_a_malformed_address_is_refused_without_connecting(address: Any) -> None
     assert check_scheduler("tcp://[::1]:8786") == "tcp://[::1]:8786"
 
 
-def test_an_optuna_search_is_not_sent_to_a_scheduler(tmp_path: Path) -> None:
-    with pytest.raises(InvalidInputError, match="scheduler: an Optuna search"):
-        sweep("ema_cross", {"fast": "5:10:5"}, None, method="tpe", trials=3, scheduler="tcp://127.0.0.1:1",
-              storage=f"sqlite:///{tmp_path / 'o.db'}")
+def test_an_optuna_search_runs_its_workers_on_a_scheduler(tmp_path: Path) -> None:
+    """An Optuna search on a cluster: its workers are tasks there, sharing the study through a
+    storage every worker reaches (one they could not share is refused before any run)."""
+    import optuna
+
+    import trader
+
+    grid = {"fast": "3:12:1", "slow": "20:60:5"}
+    for storage in (None, "sqlite:///relative.db"):
+        with pytest.raises(InvalidInputError, match="storage: an Optuna search on the Dask cluster"):
+            sweep("ema_cross", grid, None, method="tpe", trials=3, scheduler="tcp://127.0.0.1:1", storage=storage)
     with pytest.raises(InvalidInputError, match="scheduler: a walk-forward with an Optuna search"):
         walk_forward_optimize("ema_cross", {"fast": "5:10:5"}, None, train="10d", test="5d", method="tpe", trials=3,
                               scheduler="tcp://127.0.0.1:1")
+    url = f"sqlite:///{tmp_path / 'o.db'}"  # an absolute path: sqlite:////...
+    with _cluster(tmp_path, workers=2) as c:
+        r = sweep("ema_cross", grid, None, method="tpe", trials=8, scheduler=c.address, storage=url, study="d",
+                  jobs=2, fee_bps=7.5, seed=1)
+    assert "Dask cluster" in r.runner
+    st = optuna.load_study(study_name="d", storage=url)
+    complete = [t for t in st.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert 8 <= len(complete) == len(r.rows) <= 9  # each worker finishes the trial it began
+    for row in r.rows[:3]:
+        alone = trader.run_backtest("ema_cross", {"fast": row["fast"], "slow": row["slow"]}, None, fee_bps=7.5,
+                                    mode="auto")
+        assert _same(dict(row), {**{k: row[k] for k in ("fast", "slow")}, **alone.stats})
 
 
 # -- (d) Monte Carlo paths ------------------------------------------------------------------------

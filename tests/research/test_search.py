@@ -101,6 +101,10 @@ def test_a_study_killed_mid_run_resumes_with_the_trials_it_had(tmp_path: Path) -
     ({"method": "tpe", "trials": 3, "objective": "return,return"}, "names one statistic twice"),
     ({"method": "tpe", "trials": 3, "storage": "postgresql://nobody@127.0.0.1:1/none"}, "storage: postgresql://"),
     ({"method": "anneal", "trials": 3}, "method: must be one of"),
+    ({"method": "grid", "prune": True}, "prune: pruning stops Optuna trials"),
+    ({"method": "tpe", "trials": 3, "prune": True, "objective": "return,max_drawdown"}, "prune: Optuna prunes single"),
+    ({"method": "tpe", "trials": 3, "prune": True, "objective": "max_drawdown"}, "prune: a pruned trial is judged"),
+    ({"method": "tpe", "trials": 3, "scheduler": "tcp://127.0.0.1:8786"}, "storage: an Optuna search on the Dask"),
 ])
 def test_bad_input(kw: dict, match: str) -> None:
     with pytest.raises(InvalidInputError, match=match):
@@ -113,3 +117,40 @@ def test_a_study_of_other_objectives_is_not_mixed(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="optimizes"):
         sweep("ema_cross", GRID, None, method="tpe", trials=2, storage=url, study="x", objective="max_drawdown")
     assert "max_drawdown" in OBJECTIVES
+
+
+def test_pruned_trials_stop_early_and_complete_ones_are_their_backtests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--prune: each trial reports its return at every quarter of the bars; Optuna's median rule
+    stops some after the first trials; a trial that runs to the end is exactly its backtest (run
+    in batches), and pruned ones are not in the table."""
+    from trader.research import sweep as sweep_module
+
+    seen: list[tuple[int, float]] = []
+    real = sweep_module._run_steps
+
+    def spy(params: dict, report: object) -> object:
+        def rec(step: int, so_far: float) -> None:
+            seen.append((step, so_far))
+            report(step, so_far)  # type: ignore[operator]
+        return real(params, rec)
+
+    monkeypatch.setattr(sweep_module, "_run_steps", spy)
+    url = f"sqlite:///{tmp_path / 'pruned.db'}"
+    r = sweep("ema_cross", GRID, None, method="tpe", trials=14, storage=url, study="p", objective="return",
+              fee_bps=7.5, seed=5, prune=True, jobs=1)
+    st = optuna.load_study(study_name="p", storage=url)
+    states = [t.state for t in st.trials if "invalid" not in t.user_attrs]
+    pruned = states.count(optuna.trial.TrialState.PRUNED)
+    assert len(r.rows) == 14 and states.count(optuna.trial.TrialState.COMPLETE) == 14
+    assert pruned > 0, "the median rule stopped none"
+    assert {s for s, _ in seen} == {0, 1, 2, 3}
+    for t in st.trials:
+        if t.state == optuna.trial.TrialState.PRUNED and "invalid" not in t.user_attrs:
+            assert max(t.intermediate_values) < 3  # stopped before the last quarter
+    for row in r.rows[:4]:
+        alone = trader.run_backtest("ema_cross", {"fast": row["fast"], "slow": row["slow"]}, None, fee_bps=7.5,
+                                    mode="auto")
+        assert all(_same(row[k], v) for k, v in alone.stats.items()), row
+        # the last checkpoint's return is the run's own
+    finals = [v for s, v in seen if s == 3]
+    assert any(math.isclose(f, row["total_return"], rel_tol=0, abs_tol=1e-12) for row in r.rows for f in finals)

@@ -83,6 +83,8 @@ __all__ = ["CVBlock", "CVFold", "CVPath", "CVResult", "combine_stats", "cpcv", "
 DAY_NS = 86_400_000_000_000
 #: Most splits :func:`cpcv` runs (each is a sweep per training segment and a run per test group).
 MAX_SPLITS = 10_000
+#: Splits × bars at most (each split's training index set is held in memory: 8 bytes a bar).
+MAX_SPLIT_BARS = 100_000_000
 #: Quantiles of the path Sharpe ratios reported.
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 _SUMMED = ("bars", "trades", "fees_paid")
@@ -488,6 +490,10 @@ def _plan(n: int, n_groups: int, n_test: int, purge: int, embargo: int, warmup: 
     from trader.research import splits as sp
 
     count_name = "n_splits" if what == "fold" else "n_groups"
+    count = n_groups if what == "fold" else math.comb(n_groups, n_test)
+    if count * n > MAX_SPLIT_BARS:
+        raise InvalidInputError(f"{count_name}: {count:,} splits of {n:,} bars each: at most {MAX_SPLIT_BARS:,} bars over all "
+                                f"the splits' index sets; use fewer {what}s")
     bounds = sp._blocks(n, n_groups)
     shortest = min(b - a for a, b in bounds)
     if shortest <= warmup:
@@ -668,6 +674,8 @@ def purged_cv(strategy: Any = "ema_cross", grid: Mapping[str, Any] | Sequence[st
     n = len(bars)
     if k > n:
         raise InvalidInputError(f"n_splits: {k} folds for {n} bars: more folds than the data allows")
+    if k > MAX_SPLITS:
+        raise InvalidInputError(f"n_splits: {k:,} folds, at most {MAX_SPLITS:,} are allowed")
     p, e, w = _lengths(n, purge, embargo, warmup)
     plan = _plan(n, k, 1, p, e, w, "fold")
     return _run("purged_kfold", strategy, bars, plan, method=method, purge=p, embargo=e, warmup=w, objective=objective,

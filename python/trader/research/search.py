@@ -13,13 +13,19 @@ worker than asked (each worker finishes the trial it has begun), and every compl
 reported. A suggested combination the strategy refuses (e.g. fast >= slow) is pruned and does
 not count as a trial.
 
-Pruning in Optuna's sense (stopping a trial early on its intermediate values) is not used: a
-backtest is one indivisible run here.
+Pruning (``prune=True``, ``trader optimize --prune``): a trial's backtest runs in
+:data:`trader.research.sweep.PRUNE_STEPS` batches (batches run as the whole series does) and
+reports its return so far after each; Optuna's median rule stops a trial below the median of the
+earlier trials at the same checkpoint. One higher-is-better objective only (the return so far
+stands for it); a trial that runs to the end is exactly its backtest.
+
+Several workers (``jobs``, or a Dask cluster at ``scheduler``) are tasks of
+:func:`trader.research.distributed.run_tasks`, each running trials of the one study in the
+shared storage.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import math
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
@@ -71,13 +77,22 @@ def _sampler(method: str, seed: int) -> Any:
     return optuna.samplers.TPESampler(seed=seed)
 
 
-def _open(storage: str, study: str, goals: Sequence[tuple[str, str, bool]], method: str, seed: int) -> Any:
+def _pruner(prune: bool) -> Any:
+    """The median rule (Optuna's MedianPruner): from the 6th trial on, a trial whose return so far
+    is below the median of the earlier trials' at the same checkpoint is stopped there."""
+    import optuna
+
+    return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0) if prune else optuna.pruners.NopPruner()
+
+
+def _open(storage: str, study: str, goals: Sequence[tuple[str, str, bool]], method: str, seed: int,
+          prune: bool = False) -> Any:
     import optuna
 
     directions = ["maximize" if g[2] else "minimize" for g in goals]
     try:
         s = optuna.create_study(storage=storage, study_name=study, directions=directions,
-                                sampler=_sampler(method, seed), load_if_exists=True)
+                                sampler=_sampler(method, seed), pruner=_pruner(prune), load_if_exists=True)
     except (ValueError, ImportError, RuntimeError) as e:  # a bad URL, a driver missing, a database refused
         raise InvalidInputError(f"storage: {storage}: {e}") from None
     except Exception as e:  # sqlalchemy's errors (an unreachable database server)
@@ -97,15 +112,15 @@ def _complete(s: Any) -> list[Any]:
 
 def _optimize(storage: str, study: str, goals: Sequence[tuple[str, str, bool]], method: str, seed: int, trials: int,
               specs: Mapping[str, tuple[str, Any]], fixed: Mapping[str, Any], strategy_ref: Any,
-              on_trial: Callable[[int], None] | None = None) -> None:
+              on_trial: Callable[[int], None] | None = None, prune: bool = False) -> None:
     """One worker: trials of the shared study until it holds ``trials`` complete ones."""
     import optuna
 
     from trader.backtest import make_strategy
-    from trader.research.sweep import _run_one
+    from trader.research.sweep import _run_one, _run_steps
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    s = _open(storage, study, goals, method, seed)
+    s = _open(storage, study, goals, method, seed, prune)
 
     def objective(trial: Any) -> Any:
         params = dict(fixed) | {name: _suggest(trial, name, spec) for name, spec in specs.items()}
@@ -114,7 +129,15 @@ def _optimize(storage: str, study: str, goals: Sequence[tuple[str, str, bool]], 
         except InvalidInputError as e:
             trial.set_user_attr("invalid", str(e))
             raise optuna.TrialPruned(str(e)) from None
-        stats, days, rets, bars = _run_one(params)
+        if prune:
+            def report(step: int, so_far: float) -> None:
+                trial.report(so_far, step)
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"return {so_far:+.4%} at checkpoint {step + 1}")
+
+            stats, days, rets, bars = _run_steps(params, report)
+        else:
+            stats, days, rets, bars = _run_one(params)
         trial.set_user_attr("params", params)  # as run (a float rounded to the grid's decimals)
         trial.set_user_attr("stats", stats)
         trial.set_user_attr("days", [int(d) for d in days])
@@ -141,14 +164,22 @@ def _optimize(storage: str, study: str, goals: Sequence[tuple[str, str, bool]], 
         s.optimize(objective, n_trials=left * 20, callbacks=[stop_when_done])
 
 
-def _worker(args: tuple[Any, ...]) -> None:
-    _optimize(*args)
+def _worker(shared: tuple[Any, ...], k: int) -> int:
+    """Worker k of a search: the run's inputs in this process, then trials of the shared study (a
+    task of :func:`trader.research.distributed.run_tasks`)."""
+    from trader.research.sweep import _init_worker
+
+    strategy_ref, data, backtest, storage, study, goals, method, seed, trials, specs, fixed, prune = shared
+    _init_worker(strategy_ref, data, backtest)
+    _optimize(storage, study, goals, method, seed + 7919 * k, trials, specs, fixed, strategy_ref, prune=prune)
+    return k
 
 
 def optuna_search(strategy_ref: Any, data: Any, backtest: dict[str, Any], axes: Mapping[str, Sequence[Any]],
                   fixed: Mapping[str, Any], goals: Sequence[tuple[str, str, bool]], *, method: str, trials: int,
                   seed: int, jobs: int, storage: str | None, study: str,
-                  progress: Callable[[int, int], None] | None) -> tuple[list[dict[str, Any]], list[Any], list[int], int]:
+                  progress: Callable[[int, int], None] | None, prune: bool = False,
+                  scheduler: str | None = None) -> tuple[list[dict[str, Any]], list[Any], list[int], int]:
     """Run (or resume) the study; returns its complete trials as the sweep's (parameters, runs),
     the Pareto front's rows for several objectives, and the number of worker processes."""
     try:
@@ -160,26 +191,30 @@ def optuna_search(strategy_ref: Any, data: Any, backtest: dict[str, Any], axes: 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = storage or DEFAULT_STORAGE
     specs = {name: _spec(list(values)) for name, values in axes.items()}
-    s = _open(storage, study, goals, method, seed)  # checked here, before any run
+    if prune and len(goals) > 1:
+        raise InvalidInputError("prune: Optuna prunes single-objective searches only; give one objective")
+    if prune and not goals[0][2]:
+        raise InvalidInputError(f"prune: a pruned trial is judged on its return so far, which cannot stand for "
+                                f"{goals[0][0]} (lower is better): prune a search for a higher-is-better objective")
+    if prune and not hasattr(data, "__len__"):
+        raise InvalidInputError("prune: a pruned search runs on one instrument's bars in memory")
+    s = _open(storage, study, goals, method, seed, prune)  # checked here, before any run
     done = len(_complete(s))
-    workers = max(1, min(jobs, trials - done)) if trials > done else 1
+    workers = 1 if trials <= done else max(1, min(jobs, trials - done)) if scheduler is None else max(1, jobs)
     if trials > done:
-        if workers == 1:
+        if workers == 1 and scheduler is None:
             _init_worker(strategy_ref, data, backtest)
             _optimize(storage, study, goals, method, seed + done, trials, specs, fixed, strategy_ref,
-                      (lambda n: progress(min(n, trials), trials)) if progress else None)
+                      (lambda n: progress(min(n, trials), trials)) if progress else None, prune)
         else:
-            import multiprocessing
+            # the workers share the study through its storage (Optuna's mechanism), each a task on a
+            # local Dask cluster or the one at `scheduler`
+            from trader.research.distributed import run_tasks
 
-            ctx = multiprocessing.get_context("spawn")
-            with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                                        initargs=(strategy_ref, data, backtest)) as pool:
-                jobs_ = [pool.submit(_worker, (storage, study, goals, method, seed + done + 7919 * k, trials, specs, fixed,
-                                               strategy_ref)) for k in range(workers)]
-                for fut in concurrent.futures.as_completed(jobs_):
-                    fut.result()
-                    if progress:
-                        progress(min(len(_complete(s)), trials), trials)
+            run_tasks(_worker, list(range(workers)), jobs=workers, scheduler=scheduler, name="optuna",
+                      shared=(strategy_ref, data, backtest, storage, study, goals, method, seed + done, trials, specs,
+                              fixed, prune),
+                      progress=(lambda _d, _t: progress(min(len(_complete(s)), trials), trials)) if progress else None)
     complete = _complete(s)
     params = [dict(t.user_attrs["params"]) for t in complete]
     outs = [(dict(t.user_attrs["stats"]), np.asarray(t.user_attrs["days"], dtype=np.int64),

@@ -203,9 +203,35 @@ def _run_combo(shared: tuple[Any, Any, dict[str, Any]], params: dict[str, Any]
     from trader.backtest import run_backtest
 
     strategy, data, kwargs = shared
-    r = run_backtest(strategy, dict(params), data, **kwargs)
+    return _outcome(run_backtest(strategy, dict(params), data, **kwargs))
+
+
+def _outcome(r: Any) -> tuple[dict[str, Any], np.ndarray, np.ndarray, int]:
+    """What a sweep keeps of a run: (statistics, days, daily returns, bars)."""
     days, rets = daily_returns(r.equity_ts, r.equity)
     return dict(r.stats), days, rets, int(r.bars)
+
+
+#: A pruned search's checkpoints: each trial reports its return so far after every 1/PRUNE_STEPS of
+#: the bars.
+PRUNE_STEPS = 4
+
+
+def _run_steps(params: dict[str, Any], report: Callable[[int, float], None]
+               ) -> tuple[dict[str, Any], np.ndarray, np.ndarray, int]:
+    """One combination's run on the inputs given to :func:`_init_worker`, in :data:`PRUNE_STEPS`
+    batches, ``report(step, return so far)`` after each (an exception it raises — Optuna's
+    TrialPruned — stops the run). Batches run as the whole series does: a run that goes to the
+    end is exactly :func:`_run_one`'s."""
+    from trader.backtest import backtest_kernel, finish_result
+
+    strategy, data, kwargs = _WORK["strategy"], _WORK["data"], _WORK["kwargs"]
+    size = -(-len(data) // PRUNE_STEPS)
+    kernel = backtest_kernel(strategy, dict(params), data, **(kwargs | {"batch_size": max(1, size)}))
+    cash = kernel.config.cash
+    step = iter(range(PRUNE_STEPS + 1))
+    result = kernel.run(on_batch=lambda done: report(next(step), float(kernel.engine.equity) / cash - 1.0))
+    return _outcome(finish_result(kernel, result))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -387,7 +413,7 @@ def sweep(strategy: Any = "ema_cross", grid: Mapping[str, Any] | Sequence[str] |
           method: str = "grid", trials: int | None = None, objective: str = "sharpe", seed: int = 0,
           jobs: int | None = 1, fixed: Mapping[str, Any] | None = None, progress: Callable[[int, int], None] | None = None,
           storage: str | None = None, study: str | None = None, n_splits: int = 16, n_boot: int = 1000,
-          scheduler: str | None = None, **backtest: Any) -> SweepResult:
+          scheduler: str | None = None, prune: bool = False, **backtest: Any) -> SweepResult:
     """Run ``strategy`` over ``data`` for parameter combinations of ``grid`` (see the module docs)
     and rank the runs by ``objective`` (a key of :data:`OBJECTIVES`; with Optuna, several
     separated by commas for a multi-objective search, e.g. ``"return,max_drawdown"``).
@@ -398,14 +424,18 @@ def sweep(strategy: Any = "ema_cross", grid: Mapping[str, Any] | Sequence[str] |
     ``sqlite:///trader-optuna.db`` in the working folder) under the name ``study`` (default: the
     strategy and the grid): a study interrupted (killed) is resumed by the same call, which then
     runs only the trials still missing, and several processes or machines given the same storage
-    share one study (Optuna's own mechanism).
+    share one study (Optuna's own mechanism). ``prune``: stop unpromising trials early — each
+    trial reports its return so far at every quarter of the bars and Optuna's median rule stops
+    one below the median of the earlier trials there (one higher-is-better objective; pruned
+    trials are not in the table, and do not count toward ``trials``).
 
     ``fixed``: parameters every run gets. ``backtest``: :func:`trader.run_backtest`'s keyword
     arguments (fees, account, mode, ...), the same for every run. ``jobs``: worker processes of a
     local Dask cluster (None: the machine's cores; 1: in this process); ``scheduler``: the address
-    ``tcp://HOST:PORT`` of an existing Dask cluster to run on instead (``jobs`` is then ignored;
-    see :mod:`trader.research.distributed`; not with an Optuna search, whose workers share the
-    study through ``storage``). ``progress(done, total)`` is called as runs finish. ``n_splits`` and ``n_boot`` go to the overfitting report (PBO's blocks, the
+    ``tcp://HOST:PORT`` of an existing Dask cluster to run on instead (``jobs`` is then ignored,
+    but for an Optuna search: its workers, as many tasks on the cluster, sharing the study through
+    ``storage``, which must then be given and reachable from every worker — a database server, or
+    SQLite at an absolute path on a shared filesystem; see :mod:`trader.research.distributed`). ``progress(done, total)`` is called as runs finish. ``n_splits`` and ``n_boot`` go to the overfitting report (PBO's blocks, the
     bootstraps' resamples). Bad input is refused before any run."""
     if method not in METHODS:
         raise InvalidInputError(f"method: must be one of {', '.join(METHODS)}, got {method!r}")
@@ -415,9 +445,14 @@ def sweep(strategy: Any = "ema_cross", grid: Mapping[str, Any] | Sequence[str] |
         raise InvalidInputError(f"objective: several objectives ({objective}) need an Optuna search (method tpe)")
     if method == "cmaes" and len(goals) > 1:
         raise InvalidInputError("objective: CMA-ES searches one objective; use method tpe for several")
-    if optuna_search and scheduler is not None:
-        raise InvalidInputError(f"scheduler: an Optuna search ({method}) runs its own worker processes, which share "
-                                "the study through its storage; it does not run on a Dask scheduler")
+    if optuna_search and scheduler is not None and (storage is None or storage.startswith("sqlite:///")
+                                                    and not storage.startswith("sqlite:////")):
+        raise InvalidInputError(f"storage: an Optuna search on the Dask cluster at {scheduler} shares its study through "
+                                "the storage, which every worker must reach: give --storage (a database server URL, or "
+                                "sqlite:////absolute/path on a shared filesystem)")
+    if prune and not optuna_search:
+        raise InvalidInputError(f"prune: pruning stops Optuna trials early; method {method} runs every combination "
+                                "(use --method tpe or cmaes)")
     axes, fixed, proto, combos = check_grid(strategy, grid, fixed, backtest, jobs=jobs, method=method, trials=trials,
                                             seed=seed, what="sweep")
     name = getattr(proto, "name", "") or type(proto).__name__
@@ -434,8 +469,9 @@ def sweep(strategy: Any = "ema_cross", grid: Mapping[str, Any] | Sequence[str] |
         params_run, outs, pareto, workers = run_search(
             strategy_ref, data, backtest, axes, fixed, goals, method=method, trials=trials, seed=seed, jobs=want,
             storage=storage, study=study or f"{name}:" + ";".join(f"{k}={v[0]}..{v[-1]}" for k, v in axes.items()),
-            progress=progress)
-        runner = f"Optuna {method}, {workers} worker process{'es' if workers > 1 else ''}"
+            progress=progress, prune=prune, scheduler=scheduler)
+        runner = (f"Optuna {method}, {workers} worker{'s' if workers > 1 else ''} on the Dask cluster at {scheduler}"
+                  if scheduler is not None else f"Optuna {method}, {workers} worker process{'es' if workers > 1 else ''}")
     else:
         workers = max(1, min(want, len(combos)))
         params_run = combos
