@@ -71,6 +71,10 @@ def _square(shared: dict[str, Any], x: int) -> tuple[int, int, int, tuple[bool, 
     return shared["k"] * x * x + int(a.sum()), os.getpid(), len(_SEEN), flags
 
 
+def _double(shared: int, x: int) -> int:
+    return shared + 2 * x
+
+
 def _fail_on_three(shared: Any, x: int) -> int:
     if x == 3:
         raise InvalidInputError(f"item {x}: refused")
@@ -408,3 +412,29 @@ def test_run_paths_on_dask_equals_the_serial_run() -> None:
         assert here_i[1:] == there_i[1:], i  # exact fills, account, fills and orders tables: as if run here
     np.testing.assert_equal(mc.run_paths("ema_cross", ps, jobs=2, **options),
                             mc.run_paths("ema_cross", ps, **options))
+
+
+def test_a_session_starts_one_cluster_for_many_calls_and_none_when_all_run_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    from trader.research import distributed
+
+    started: list[int] = []
+    real = distributed._local
+
+    def counting(workers: int) -> Any:
+        started.append(workers)
+        return real(workers)
+
+    monkeypatch.setattr(distributed, "_local", counting)
+    with distributed.session(2):
+        a = distributed.run_tasks(_double, [1, 2, 3], jobs=2, shared=10)
+        b = distributed.run_tasks(_double, [4, 5], jobs=2, shared=10)
+    assert (a, b) == ([12, 14, 16], [18, 20]) and started == [2]
+    with distributed.session(2):  # every call runs here: no cluster at all
+        assert distributed.run_tasks(_double, [1], jobs=1, shared=0) == [2]
+    assert started == [2]
+    # a cross-validation of an event-driven strategy: its sweeps share one cluster
+    from trader.research.crossval import purged_cv
+
+    purged_cv("ema_cross", {"fast": "3:5:1", "slow": "20:30:10"}, None, n_splits=3, jobs=2, mode="event",
+              end="2024-01-20")
+    assert started == [2, 2]

@@ -551,7 +551,16 @@ def _check_search(strategy: Any, grid: Any, objective: str, method: str, trials:
 # The runs
 
 
-def _run(label: str, strategy: Any, bars: Any, plan: _Plan, *, method: str, purge: int, embargo: int, warmup: int,
+def _run(label: str, strategy: Any, bars: Any, plan: _Plan, **kw: Any) -> CVResult:
+    """The folds' runs, their sweeps sharing one Dask session (a local cluster started once, when
+    a sweep first needs one — not at all for a vectorized strategy's sweeps, which run here)."""
+    from trader.research.distributed import session
+
+    with session(kw["jobs"], kw.get("scheduler")):
+        return _run_folds(label, strategy, bars, plan, **kw)
+
+
+def _run_folds(label: str, strategy: Any, bars: Any, plan: _Plan, *, method: str, purge: int, embargo: int, warmup: int,
          objective: str, trials: int | None, seed: int, jobs: int | None, fixed: Mapping[str, Any] | None, cash: float,
          backtest: dict[str, Any], axes: dict[str, list[Any]], scheduler: str | None = None) -> CVResult:
     import time

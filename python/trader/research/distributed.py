@@ -43,6 +43,7 @@ a task stays one), and the tasks not yet run are cancelled.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import os
 import pickle
@@ -54,7 +55,7 @@ from typing import Any, TypeVar
 
 from trader.exceptions import InvalidInputError
 
-__all__ = ["run_tasks", "check_scheduler", "runs_here", "CONNECT_TIMEOUT_S", "WORKERS_TIMEOUT_S"]
+__all__ = ["run_tasks", "session", "check_scheduler", "runs_here", "CONNECT_TIMEOUT_S", "WORKERS_TIMEOUT_S"]
 
 #: Seconds to reach a scheduler given by address before refusing it.
 CONNECT_TIMEOUT_S = 5.0
@@ -230,6 +231,50 @@ def _local(workers: int) -> tuple[Any, Any]:
     return cluster, client
 
 
+#: The innermost :func:`session`: its scheduler (None: a local cluster), its jobs, and its client
+#: once a task needed one.
+_SESSION: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("trader_dask_session", default=None)
+
+
+@contextlib.contextmanager
+def session(jobs: int | None = 1, scheduler: str | None = None) -> Iterator[None]:
+    """One Dask client for every :func:`run_tasks` inside the block (a cross-validation's sweeps,
+    a walk-forward's searches): a local cluster of ``jobs`` processes started once — when a task
+    first needs it, not at all if every call runs here — instead of once per call, or the
+    connection to ``scheduler`` made once. Nothing inside another session. Bad
+    ``jobs``/``scheduler``: an InvalidInputError before anything starts."""
+    scheduler = check_scheduler(scheduler)
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise InvalidInputError(f"jobs: must be an integer >= 1, got {jobs!r}")
+    if _SESSION.get() is not None:
+        yield
+        return
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_quiet())  # its cluster closes quietly, last (the stack unwinds LIFO)
+        token = _SESSION.set({"scheduler": scheduler, "jobs": jobs, "client": None, "stack": stack})
+        try:
+            yield
+        finally:
+            _SESSION.reset(token)
+
+
+def _session_client(scheduler: str | None) -> Any:
+    """The active session's client for ``scheduler`` (made now if none yet), or None."""
+    active = _SESSION.get()
+    if active is None or active["scheduler"] != scheduler:
+        return None
+    if active["client"] is None:
+        stack = active["stack"]
+        if scheduler is not None:
+            client = _connect(scheduler)
+        else:
+            cluster, client = _local((os.cpu_count() or 1) if active["jobs"] is None else active["jobs"])
+            stack.callback(cluster.close)
+        stack.callback(client.close)
+        active["client"] = client
+    return active["client"]
+
+
 def run_tasks(fn: Callable[[Any, T], R], items: Sequence[T], *, jobs: int | None = 1, scheduler: str | None = None,
               shared: Any = None, progress: Callable[[int, int], None] | None = None,
               on_result: Callable[[int, R], Any] | None = None, name: str | None = None) -> list[Any]:
@@ -268,12 +313,15 @@ def run_tasks(fn: Callable[[Any, T], R], items: Sequence[T], *, jobs: int | None
     # ("sweep-shared-<token>"); in one group with it they would all go where it was computed
     label, token = name or getattr(fn, "__name__", "task"), uuid.uuid4().hex[:12]
     with _quiet(), contextlib.ExitStack() as stack:
-        if scheduler is not None:
+        if (client := _session_client(scheduler)) is not None:
+            pass  # the session's: its cluster stays up for the next call
+        elif scheduler is not None:
             client = _connect(scheduler)
+            stack.callback(client.close)
         else:
             cluster, client = _local(workers)
             stack.callback(cluster.close)
-        stack.callback(client.close)
+            stack.callback(client.close)
         if total == 0:
             return results
         # Dask warns of a large graph, which is right for data repeated in many tasks; here the

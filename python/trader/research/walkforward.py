@@ -168,7 +168,7 @@ def walk_forward_optimize(strategy: Any = "ema_cross", grid: Mapping[str, Any] |
     any run."""
     from trader.backtest import make_strategy
     from trader.data import Bars
-    from trader.research.distributed import check_scheduler, run_tasks
+    from trader.research.distributed import check_scheduler, run_tasks, session
     from trader.research.splits import walk_forward
     from trader.research.sweep import METHODS, OBJECTIVES, parse_grid
 
@@ -221,6 +221,8 @@ def walk_forward_optimize(strategy: Any = "ema_cross", grid: Mapping[str, Any] |
             # no storage given: the windows' studies live in a SQLite file of this call, removed after
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="trader-walk-forward-"))
             shared["storage"] = f"sqlite:///{os.path.join(folder, 'optuna.db')}"
+        if optuna_search:  # the windows' searches, one after another, share one cluster of `jobs` workers
+            stack.enter_context(session(jobs, None))
         windows: list[WalkForwardWindow] = run_tasks(_window, bounds, jobs=1 if optuna_search else jobs,
                                                      scheduler=scheduler, shared=shared, progress=progress,
                                                      name="walk-forward")
