@@ -7,9 +7,9 @@
   ahead of it (-1021); a bad signature is -1022, a missing or unknown key -2014 / -2015.
 - Weights per endpoint counted per IP in one-minute windows (``X-MBX-USED-WEIGHT-1M``), orders per
   account (``X-MBX-ORDER-COUNT-10S``/``-1D`` spot, ``-10S``/``-1M`` futures). Over a limit: 429 with
-  ``Retry-After`` (seconds to the window's end); a request from that IP before then — past the
-  :data:`RETRY_GRACE_S` of requests already in flight — 418 (banned for ``ban_s``, default 120 s)
-  with ``Retry-After``.
+  ``Retry-After`` (seconds to the window's end); a request from that IP before then that was not
+  already in flight — signed at or before the 429 (its ``timestamp``), or arriving within
+  :data:`RETRY_GRACE_S` of it — is banned: 418 for ``ban_s`` (default 120 s) with ``Retry-After``.
 - Filters from exchangeInfo: PRICE_FILTER (tickSize), LOT_SIZE (stepSize, minQty), NOTIONAL
   (spot) / MIN_NOTIONAL (futures, -4164) → ``-1013 Filter failure: NAME``.
 - New orders: ``-2010`` (insufficient balance, LIMIT_MAKER that would take, duplicate client id on
@@ -86,9 +86,11 @@ def sign(secret: str, payload: str) -> str:
 
 
 
-#: A request arriving within this long of its IP's last 429 was in flight before its client could
-#: read the 429: it gets another 429 (Binance bans whoever *keeps going*, not a request already on
-#: its way). Later ones before the ``Retry-After`` ran out are banned (418).
+#: A request arriving within this long of its IP's last 429, or signed (``timestamp``) no later than
+#: this after it, was in flight before its client could read the 429: it gets another 429 (Binance
+#: bans whoever *keeps going*, not a request already on its way — on a loaded machine a request
+#: signed before the 429 can arrive well after it). Later ones before the ``Retry-After`` ran out
+#: are banned (418).
 RETRY_GRACE_S = 0.25
 
 class BinanceError(Exception):
@@ -146,8 +148,10 @@ class _Limits:
         self.retry_until: dict[str, float] = {}
         self.banned_until: dict[str, float] = {}
         self.burst: dict[str, int] = {}
-        #: When each IP was last answered 429 (requests in flight then get 429, not 418).
+        #: When each IP was last answered 429 (requests in flight then get 429, not 418):
+        #: monotonic seconds, and the server's clock in ms (against a signed request's timestamp).
         self.last_429: dict[str, float] = {}
+        self.last_429_ms: dict[str, int] = {}
 
 
 class BinanceFront:
@@ -208,8 +212,9 @@ class BinanceFront:
     def _weight_limit(self, market: str) -> int:
         return int(self.ex.rate_limits["spot_weight" if market == "spot" else "usdm_weight"])
 
-    def _check_ip(self, ip: str) -> None:
-        """418 for a banned IP or one back before its Retry-After ran out."""
+    def _check_ip(self, ip: str, params: dict[str, str] | None = None) -> None:
+        """418 for a banned IP or one back before its Retry-After ran out (``params``: the
+        request's, whose ``timestamp`` tells when a signed request was sent)."""
         now = time.monotonic()
         lim = self.limits
         until = lim.banned_until.get(ip, 0.0)
@@ -218,7 +223,9 @@ class BinanceFront:
             raise BinanceError(-1003, f"Way too many requests; IP(127.0.0.1) banned until {int((time.time() + until - now) * 1000)}. Please use the websocket for live updates to avoid bans.",
                                418, {"Retry-After": str(max(1, int(until - now + 0.999)))})
         if lim.retry_until.get(ip, 0.0) > now:
-            if now - lim.last_429.get(ip, 0.0) <= RETRY_GRACE_S:
+            ts = (params or {}).get("timestamp", "")
+            signed_before = ts.isdigit() and int(ts) <= lim.last_429_ms.get(ip, 0) + RETRY_GRACE_S * 1000
+            if now - lim.last_429.get(ip, 0.0) <= RETRY_GRACE_S or signed_before:
                 # sent before its client could have read the 429 (in flight): another 429
                 raise self._too_many(ip, lim.retry_until[ip] - now)
             ban = float(self.ex.chaos["ban_s"] if self.ex.chaos.settings.get("burst429") else self.ex.rate_limits["ban_s"])
@@ -231,6 +238,7 @@ class BinanceFront:
     def _too_many(self, ip: str, retry: float) -> BinanceError:
         self.limits.retry_until[ip] = time.monotonic() + retry
         self.limits.last_429[ip] = time.monotonic()
+        self.limits.last_429_ms[ip] = self.server_ms()
         self.ex.count("429")
         return BinanceError(-1003, "Too many requests; current limit of IP(127.0.0.1) is %d requests per minute. Please use the websocket for live updates to avoid bans." % self._weight_limit("spot"),
                             429, {"Retry-After": str(max(1, int(retry + 0.999)))})
@@ -368,8 +376,8 @@ class BinanceFront:
             headers: dict[str, str] = {}
             ip = self._ip(request)
             try:
-                self._check_ip(ip)
                 params, query, body = await self._params(request)
+                self._check_ip(ip, params)
                 weight = weights.get(name, 1)
                 if name == "openOrders" and market == "spot" and "symbol" not in params:
                     weight = 80
