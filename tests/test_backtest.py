@@ -162,7 +162,8 @@ def test_cli_backtest_json_and_fills_out(tmp_path: Path, klines_1m_paths):
     header = out.read_text().splitlines()[0]
     assert header.startswith('"ts","side","price","qty","fee","order_id"')
     assert len(out.read_text().splitlines()) == doc["fills"] + 1
-    assert "<svg" in (tmp_path / "r.html").read_text()
+    page = (tmp_path / "r.html").read_text()
+    assert '<meta name="trader-figures"' in page and "Equity" in page
 
 
 def test_cli_fill_models_and_tables_out(tmp_path: Path):

@@ -1,8 +1,8 @@
-"""Human-readable reports of a backtest: a rich summary on the terminal and a standalone HTML page."""
+"""Human-readable reports of a run: a rich summary on the terminal (here) and the HTML tearsheet
+(:mod:`trader.report.tearsheet`, drawn from a :class:`trader.report.run.RunRecord`)."""
 
 from __future__ import annotations
 
-import html
 import math
 import sys
 from typing import Any
@@ -11,7 +11,7 @@ import numpy as np
 
 from trader.results import BacktestResult
 
-__all__ = ["print_summary", "write_html", "format_stats"]
+__all__ = ["print_summary", "write_html", "format_stats", "risk_lines", "write_run_report", "write_comparison"]
 
 _PERCENT = {"total_return", "cagr", "max_drawdown", "win_rate", "exposure"}
 _ORDER = [
@@ -116,40 +116,29 @@ def risk_lines(risk: dict) -> list[str]:
     return out
 
 
-def _svg_curve(ts: np.ndarray, eq: np.ndarray, width: int = 900, height: int = 260) -> str:
-    if len(eq) < 2:
-        return ""
-    step = max(1, len(eq) // 2000)
-    x = ts[::step].astype(np.float64)
-    y = eq[::step]
-    x = (x - x[0]) / max(x[-1] - x[0], 1) * (width - 20) + 10
-    lo, hi = float(y.min()), float(y.max())
-    y = height - 10 - (y - lo) / max(hi - lo, 1e-12) * (height - 20)
-    pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x, y))
-    return (f'<svg width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="equity curve">'
-            f'<rect width="100%" height="100%" fill="#fafafa"/><polyline fill="none" stroke="#1f6feb" stroke-width="1.2" points="{pts}"/>'
-            f'<text x="10" y="14" font-size="11">{hi:,.2f}</text><text x="10" y="{height - 2}" font-size="11">{lo:,.2f}</text></svg>')
+def write_html(result: BacktestResult, path: str, bars: dict[str, Any] | None = None,
+               settings: dict[str, Any] | None = None) -> None:
+    """Write the tearsheet of a bar backtest to ``path``: one self-contained HTML page (plotly.js
+    embedded, no network fetch) with the run's settings, headline statistics, equity against
+    buy-and-hold, drawdowns, period returns, rolling statistics, exposure, the price with the
+    trades, the round trips and the risk report. ``bars``: {symbol: ``trader.data.Bars``} of the
+    run (without them: no price chart, buy-and-hold or exposure); ``settings``: labelled values
+    for the settings table (see :func:`trader.report.run.from_backtest`)."""
+    from trader.report.run import from_backtest
+    from trader.report.tearsheet import render, write_page
+
+    write_page(render(from_backtest(result, bars, settings)), path)
 
 
-def write_html(result: BacktestResult, path: str) -> None:
-    """A standalone HTML report: parameters, every statistic, the equity curve, the fills."""
-    s = result.summary()
-    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in format_stats(s))
-    params = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>" for k, v in result.params.items())
-    f = result.fills_exact
-    fills = "".join(
-        f"<tr><td>{np.datetime64(r[0], 'ns')}</td><td>{'BUY' if r[2] > 0 else 'SELL'}</td><td>{r[3]}</td><td>{r[4]}</td><td>{r[5]}</td><td>{r[6]}</td></tr>"
-        for r in f[:500]
-    )
-    more = f"<p>… and {len(f) - 500} more fills (use --fills-out for all).</p>" if len(f) > 500 else ""
-    risk_html = f"<h2>Risk</h2><pre>{html.escape(chr(10).join(risk_lines(result.risk)))}</pre>" if result.risk else ""
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>trader report: {html.escape(result.strategy)}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2em}}table{{border-collapse:collapse;margin-bottom:1.5em}}td,th{{border:1px solid #ddd;padding:3px 8px;text-align:right}}td:first-child{{text-align:left}}</style></head>
-<body><h1>{html.escape(result.strategy)} on {html.escape(', '.join(result.symbols))}</h1>
-<h2>Parameters</h2><table>{params}</table>
-<h2>Statistics</h2><table>{rows}</table>
-{risk_html}<h2>Equity</h2>{_svg_curve(result.equity_ts, result.equity)}
-<h2>Fills</h2><table><tr><th>ts</th><th>side</th><th>price</th><th>qty</th><th>fee</th><th>order id</th></tr>{fills}</table>{more}
-</body></html>"""
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(page)
+def write_run_report(rec: Any, path: str, extra: str = "") -> None:
+    """Write the tearsheet of one :class:`~trader.report.run.RunRecord` (bar or L2) to ``path``."""
+    from trader.report.tearsheet import render, write_page
+
+    write_page(render(rec, extra), path)
+
+
+def write_comparison(recs: list[Any], path: str, title: str = "Comparison") -> None:
+    """Write a comparison page of several :class:`~trader.report.run.RunRecord` to ``path``."""
+    from trader.report.tearsheet import render_comparison, write_page
+
+    write_page(render_comparison(recs, title), path)
