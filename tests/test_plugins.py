@@ -133,7 +133,7 @@ def test_find_data_source():
 def test_find_data_source_unreadable(tmp_path):
     path = tmp_path / "x.bin"
     path.write_text("hello")
-    with pytest.raises(DataError, match=r"no data source can read .*x.bin \(known: binance, tardis, binance_ws, parquet_ticks, csv, parquet, feather, synthetic\)"):
+    with pytest.raises(DataError, match=r"no data source can read .*x.bin \(known: binance, tardis, binance_ws, parquet_ticks, csv, parquet, feather, synthetic, catalog\)"):
         plugins.find_data_source(str(path))
 
 

@@ -190,6 +190,11 @@ def backtest_kernel(
                 "(or `trader backtest-l2` for Binance recordings)"
             )
     _check_one_id_per_instrument(feeds)
+    funding_source = None
+    if account == "margin" and funding is None and funding_rate is None:
+        from trader.data.catalog import feed_funding  # bars from catalog:...: the symbol's funding from there too
+
+        funding, funding_source = feed_funding(feeds, start, end)
     if isinstance(risk, (str, os.PathLike)):
         from trader.risk import load_risk_config
 
@@ -201,7 +206,7 @@ def backtest_kernel(
                             maker_fee_bps=maker_fee_bps, taker_fee_bps=taker_fee_bps, fee_tiers=fee_tiers,
                             fee_tier=fee_tier, slippage=slippage, spread_bps=spread_bps, impact_k=impact_k,
                             impact_max_bps=impact_max_bps, fill_model=fill_model, latency=latency, fees=fees,
-                            risk=risk, off_tick=off_tick, off_lot=off_lot)
+                            risk=risk, off_tick=off_tick, off_lot=off_lot, funding_source=funding_source)
     return BacktestKernel(strat, feeds, config)
 
 
@@ -211,6 +216,8 @@ def finish_result(kernel: BacktestKernel, result: BacktestResult) -> BacktestRes
     if not result.strategy:  # a class without a registry name (e.g. from a file)
         result.strategy = type(kernel.strategy).__name__
     result.warnings.extend(run_warnings(kernel.strategy, result, kernel.config.size_precision))
+    if kernel.config.funding_source:
+        result.meta["funding_source"] = kernel.config.funding_source
     return result
 
 

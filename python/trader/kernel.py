@@ -62,6 +62,9 @@ class BacktestConfig:
     funding_rate: float | None = None
     funding: Any = None
     funding_interval_h: float = 8.0
+    #: Where ``funding`` came from when trader found it rather than the caller (the catalog's
+    #: ``fundingRate`` partition of the bars' symbol): reported in the result's ``meta``.
+    funding_source: str | None = None
     #: Maker/taker fees in bps (None: ``fee_bps``; a negative maker fee is a rebate), or tiers
     #: ``[(min_30d_volume, maker_bps, taker_bps), ...]`` picked by 30-day volume or fixed by
     #: ``fee_tier``.

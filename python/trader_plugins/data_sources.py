@@ -3,7 +3,9 @@ recordings, Parquet ticks), generic OHLCV CSV, Parquet, Feather, synthetic.
 
 Order matters for :func:`trader.plugins.find_data_source` (first ``can_open`` wins): the Binance
 layout is tried before the generic CSV one (a file both can read gives the same bars); the tick
-sources sniff their files' headers/columns and come before the generic CSV and Parquet ones.
+sources sniff their files' headers/columns and come before the generic CSV and Parquet ones. The
+catalog source (``catalog:VENUE/MARKET/SYMBOL/INTERVAL`` specs, :mod:`trader.data.catalog`) claims
+only its own prefix (no other source claims it) and comes last.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from trader.data import (
     SyntheticSource,
     TardisSource,
 )
+from trader.data.catalog import CatalogSource
 
 
 @hookimpl
@@ -33,4 +36,5 @@ def trader_data_sources() -> list:
         ParquetSource(),
         FeatherSource(),
         SyntheticSource(),
+        CatalogSource(),
     ]
