@@ -10,6 +10,8 @@ import time
 import click
 
 import trader
+from trader.cli_new import new_strategy  # click and the stdlib only
+from trader.cli_report import report  # click and the stdlib only: numpy, pyarrow and plotly when it runs
 from trader.cli_research import research  # click and the stdlib only: numpy and pyarrow when it runs
 from trader.exceptions import StrategyError, TraderError
 from trader.inputs import printable
@@ -24,6 +26,8 @@ def cli() -> None:
 
 cli.add_command(ctl)
 cli.add_command(research)
+cli.add_command(report)
+cli.add_command(new_strategy)
 
 
 @cli.command()
@@ -303,6 +307,13 @@ def data() -> None:
     """Inspect market data files."""
 
 
+from trader.cli_data import download as _data_download, list_ as _data_list, resample as _data_resample  # noqa: E402  (click only)
+
+data.add_command(_data_download)
+data.add_command(_data_list)
+data.add_command(_data_resample)
+
+
 def _option_value(text: str) -> object:
     for cast in (int, float):
         try:
@@ -321,12 +332,19 @@ def _option_value(text: str) -> object:
 @click.option("--end", help="Stop before this time (ISO date/time, UTC).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1_000_000, show_default=True)
 @click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE", help="Source option, e.g. -o bars=1000 -o seed=7 -o interval=1h.")
+@click.option("--diagnostics", "diagnostics", metavar="NAME[,NAME...]", help="Run diagnostics on the bars' log returns and print them: adf, jarque_bera, ljung_box, hmm, garch (or any diagnostic plugin's; see `trader plugins`).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
-def inspect(path, source_name, gap_policy, symbol, start, end, batch_size, options, as_json) -> None:
-    """Read PATH (or "synthetic") through its data source and print rows, span, interval and gaps."""
+def inspect(path, source_name, gap_policy, symbol, start, end, batch_size, options, diagnostics, as_json) -> None:
+    """Read PATH (or "synthetic") through its data source and print rows, span, interval and gaps
+    (with --diagnostics, statistics of the bars' log returns too)."""
     from trader.data._time import duration
     from trader.plugins import find_data_source
 
+    diag_names = None
+    if diagnostics is not None:  # checked before any data is read
+        from trader.research.diagnostics import check_diagnostic_names
+
+        diag_names = check_diagnostic_names(diagnostics)
     opts = {}
     for item in options:
         key, sep, value = item.partition("=")
@@ -340,10 +358,27 @@ def inspect(path, source_name, gap_policy, symbol, start, end, batch_size, optio
         symbol=symbol, start=start, end=end, batch_size=batch_size, gap_policy=gap_policy, **opts,
     )
     batches = 0
-    for _ in feed.batches():
+    closes = []
+    for batch in feed.batches():
         batches += 1
+        if diag_names is not None:
+            if not hasattr(batch, "close"):
+                raise click.BadParameter(f"{path} holds ticks, not bars: diagnostics run on bars' log returns", param_hint="--diagnostics")
+            closes.append(batch.close)
     seconds = time.perf_counter() - t0
     meta = dict(feed.meta, batches=batches, seconds=round(seconds, 6))
+    diag = None
+    if diag_names is not None:
+        import numpy as np
+
+        from trader.exceptions import InvalidInputError
+        from trader.research.diagnostics import log_returns, run_diagnostics
+
+        try:
+            diag = run_diagnostics(log_returns(np.concatenate(closes) if closes else np.empty(0)), diag_names)
+        except InvalidInputError as e:  # e.g. too few bars: say which data
+            raise InvalidInputError(f"--diagnostics: log returns of {path}: {e}") from None
+        meta["diagnostics"] = {name: r.as_dict() for name, r in diag.items()}
     if as_json:
         click.echo(json.dumps(meta, indent=2, default=str))
         return
@@ -373,6 +408,23 @@ def inspect(path, source_name, gap_policy, symbol, start, end, batch_size, optio
         click.echo("gaps:     none")
     if meta["bars"]:
         click.echo(f"read:     {seconds:.3f} s ({meta['bars'] / max(seconds, 1e-9):,.0f} bars/s)")
+    if diag is not None:
+        _print_diagnostics(diag)
+
+
+def _print_diagnostics(diag: dict) -> None:
+    """Diagnostics of the log returns as a table: statistic, p-value, one-line conclusion."""
+    from rich.table import Table
+
+    def num(v) -> str:
+        return "-" if v is None else f"{v:.4g}"
+
+    table = Table(title="diagnostics of the log returns")
+    for col, justify in (("diagnostic", "left"), ("statistic", "right"), ("p-value", "right"), ("conclusion", "left")):
+        table.add_column(col, justify=justify)
+    for name, r in diag.items():
+        table.add_row(name, num(r.statistic), num(r.pvalue), r.conclusion)
+    _console().print(table)
 
 
 def _parse_params(items: tuple[str, ...]) -> dict[str, str]:
@@ -421,20 +473,29 @@ def _parse_params(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every statistic on stdout.")
 @click.option("--fills-out", type=click.Path(dir_okay=False), help="Write the fills to PATH.csv or PATH.parquet.")
 @click.option("--trades-out", type=click.Path(dir_okay=False), help="Write the round trips (entry/exit, PnL, return, fees, holding time, exit reason, MAE/MFE) to PATH.csv, .parquet or .feather.")
-@click.option("--tables-out", type=click.Path(file_okay=False), help="Write orders, fills, trades and positions tables (Arrow) into DIR.")
+@click.option("--tables-out", type=click.Path(file_okay=False), help="Write orders, fills, trades and positions tables (Arrow) into DIR, and the saved run (run.json, equity, candles) that `trader report DIR` draws.")
 @click.option("--tables-format", type=click.Choice(["parquet", "csv", "feather"]), default="parquet", show_default=True, help="Format of --tables-out.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write an HTML report to PATH.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), metavar="PATH.html", help="Write the tearsheet to PATH.html (self-contained, opens offline): equity vs buy-and-hold, drawdowns, returns, price with trades, round trips, risk.")
+@click.option("--returns-out", "returns_out", type=click.Path(dir_okay=False), metavar="PATH", help="Write the daily returns (UTC dates, column returns: what quantstats and pyfolio read) to PATH.csv or .parquet.")
 @_risk_options
 def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_policy, options, cash, fee_bps, slippage_bps, fill_at, mode,
              account, leverage, maintenance_margin, liquidation_fee, funding_rate, maker_fee_bps, taker_fee_bps, slippage_model,
              fill_model, latency, fee_model,
              spread_bps, impact_k, price_precision, size_precision, off_tick, off_lot, batch_size, as_json, fills_out, trades_out,
-             tables_out, tables_format, report_path, risk_config, risk_limits, risk_layer_specs, risk_bypass, audit_log) -> None:
+             tables_out, tables_format, report_path, returns_out, risk_config, risk_limits, risk_layer_specs, risk_bypass, audit_log) -> None:
     """Backtest a strategy on bar data (the seeded synthetic series when no --data is given)."""
     from trader.backtest import run_backtest
 
     _check_outputs(inputs=(*paths, risk_config or ""), fills_out=fills_out, tables_out=tables_out, report=report_path,
                    audit_log=audit_log, trades_out=trades_out)
+    if report_path or returns_out:
+        from trader.cli_report import check_report_path, check_returns_path
+
+        if report_path:
+            check_report_path(report_path)
+        if returns_out:
+            check_returns_path(returns_out, {"--fills-out": fills_out, "--trades-out": trades_out, "--audit-log": audit_log},
+                               inputs=(*paths, risk_config or ""))
     risk = _risk_settings(risk_config, risk_limits, risk_layer_specs, risk_bypass)
     if symbol and len(paths) > 1:
         raise click.BadParameter("--symbol works with one --data only", param_hint="--symbol")
@@ -456,6 +517,8 @@ def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_
     )
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
+    if result.meta.get("funding_source"):
+        click.echo(f"funding: the margin account pays the rates of {result.meta['funding_source']} (--funding-rate overrides)", err=True)
     if audit_log:
         from trader.risk import write_audit_log
 
@@ -470,10 +533,20 @@ def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_
         os.makedirs(tables_out, exist_ok=True)
         for name in ("orders", "fills", "trades", "positions"):
             result.write_table(name, os.path.join(tables_out, f"{name}.{tables_format}"))
-    if report_path:
-        from trader.report import write_html
+    if report_path or tables_out:  # the tearsheet, and the saved run `trader report DIR` draws it from
+        from trader.cli_report import backtest_record
+        from trader.report import write_run_report
+        from trader.report.run import save_run
 
-        write_html(result, report_path)
+        record = backtest_record(result, click.get_current_context().params)
+        if tables_out:
+            save_run(record, tables_out)
+        if report_path:
+            write_run_report(record, report_path)
+    if returns_out:
+        from trader.cli_report import write_returns
+
+        write_returns(result, returns_out)
     if as_json:
         click.echo(json.dumps(result.summary(), default=str))
         return
@@ -508,8 +581,10 @@ def backtest(strategy_name, params, paths, source_name, symbol, start, end, gap_
 @click.option("--returns", "returns_path", type=click.Path(dir_okay=False), help="Write the runs' daily returns (a date column, then one column per run, named by its parameters) to PATH.parquet, .csv or .feather, for `trader research overfit`.")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Rows of the table printed.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (best run, overfitting statistics, every run) on stdout.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), metavar="PATH.html", help="Write a comparison of the best --report-top runs (each run again with `trader backtest`) to PATH.html: overlaid equity, one statistics column per run.")
+@click.option("--report-top", type=click.IntRange(min=1, max=20), default=5, show_default=True, help="Runs compared by --report.")
 def optimize(strategy_name, grid, params, paths, method, trials, objective, storage, study, prune, seed, jobs, scheduler, cash, fee_bps, slippage_bps,
-             fill_at, mode, account, leverage, out_path, plot_path, returns_path, top, as_json) -> None:
+             fill_at, mode, account, leverage, out_path, plot_path, returns_path, top, as_json, report_path, report_top) -> None:
     """Sweep a strategy's parameters: one backtest per combination, ranked by an objective, with
     the statistics that say whether the best is real (deflated Sharpe ratio, PBO, Reality Check,
     SPA) printed beside it."""
@@ -529,7 +604,11 @@ def optimize(strategy_name, grid, params, paths, method, trials, objective, stor
         raise click.BadParameter(f"--method {method} needs --trials N", param_hint="--trials")
     if (storage or study) and method not in ("tpe", "cmaes"):
         raise click.BadParameter("only with --method tpe or cmaes (an Optuna study)", param_hint="--storage/--study")
-    _check_outputs(inputs=paths, out=out_path, plot=plot_path, returns=returns_path)
+    _check_outputs(inputs=paths, out=out_path, plot=plot_path, returns=returns_path, report=report_path)
+    if report_path:
+        from trader.cli_report import check_report_path
+
+        check_report_path(report_path)
     if plot_path:
         from trader.research.plots import require_plotly
 
@@ -562,6 +641,12 @@ def optimize(strategy_name, grid, params, paths, method, trials, objective, stor
         from trader.cli_research import write_sweep_returns
 
         write_sweep_returns(result, returns_path)
+    if report_path:
+        from trader.cli_report import optimize_report
+
+        optimize_report(result, report_path, report_top, {
+            "data": paths[0] if paths else None, "params": _parse_params(params), "cash": cash, "fee_bps": fee_bps,
+            "slippage_bps": slippage_bps, "fill_at": fill_at, "mode": mode, "account": account, "leverage": leverage})
     if as_json:
         click.echo(json.dumps(result.summary(), default=str))
         return
@@ -625,11 +710,17 @@ def _print_sweep(result: Any, top: int) -> None:
 
 
 @cli.command()
+@click.option("--show", "show", metavar="NAME", help="One strategy in full: its parameters (type, default, constraints, description), docstring and source file:line.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
-def strategies(as_json: bool) -> None:
+def strategies(show: str | None, as_json: bool) -> None:
     """List the strategies every plugin provides, with their parameters and defaults."""
     from trader.plugins import get_plugin_manager, strategies as all_strategies
 
+    if show is not None:
+        from trader.cli_new import show_strategy
+
+        show_strategy(show, as_json, _console())
+        return
     pm = get_plugin_manager()
     found = all_strategies(pm)
     rows = []
@@ -671,9 +762,10 @@ def strategies(as_json: bool) -> None:
 @click.option("--leverage", type=float, default=1.0, show_default=True, help="Margin account: leverage.")
 @click.option("--fills-out", type=click.Path(dir_okay=False), help="Write the fills to PATH.csv or PATH.parquet.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), metavar="PATH.html", help="Write the run's report to PATH.html (self-contained): PnL and inventory, fills, fees/rebates, risk.")
 @_risk_options
 def backtest_l2(paths, market, strategy_name, params, bar, fill_model, elapse_ms, latency, maker_fee_bps, taker_fee_bps, cash, account, leverage,
-                fills_out, as_json, risk_config, risk_limits, risk_layer_specs, risk_bypass, audit_log) -> None:
+                fills_out, as_json, report_path, risk_config, risk_limits, risk_layer_specs, risk_bypass, audit_log) -> None:
     """Backtest on raw Binance WebSocket recordings (depth diffs + REST snapshot, trades,
     bookTicker): the book is rebuilt in Rust, market orders walk it, resting limits keep a queue
     position. A strategy gets on_trade, on_quote, on_book (every --elapse-ms) and, with --bar,
@@ -691,6 +783,10 @@ def backtest_l2(paths, market, strategy_name, params, bar, fill_model, elapse_ms
         check_output_file(fills_out, "--fills-out", (".csv", ".parquet"))
     if audit_log:
         check_output_file(audit_log, "--audit-log")
+    if report_path:
+        from trader.cli_report import check_report_path
+
+        check_report_path(report_path)
     risk = _risk_settings(risk_config, risk_limits, risk_layer_specs, risk_bypass)
     strategy = None if strategy_name == "native" else strategy_name
     kw = _parse_params(params)
@@ -701,6 +797,10 @@ def backtest_l2(paths, market, strategy_name, params, bar, fill_model, elapse_ms
                              cash=cash, account=account, leverage=leverage, **kw)
     if fills_out:
         write_fills(report, fills_out)
+    if report_path:
+        from trader.cli_report import l2_report
+
+        l2_report(report, report_path, click.get_current_context().params)
     report.pop("fill_columns", None)
     audit = report.pop("audit", [])
     if audit_log:
@@ -750,10 +850,11 @@ def backtest_l2(paths, market, strategy_name, params, bar, fill_model, elapse_ms
 @click.option("--watchdog", default=None, metavar="SECONDS", help="HALT when a strategy callback or the loop stalls this long (default 5).")
 @click.option("--log-level", default=None, type=click.Choice(["debug", "info", "warning", "error"]), help="Log level of the JSON logs (stderr and STATE/node.log, 10 MB x 3; no line per event at info). Default info.")
 @click.option("--log-file", default=None, type=click.Path(dir_okay=False), help="Log file (default STATE/node.log).")
+@click.option("--report", "report_path", default=None, type=click.Path(dir_okay=False), metavar="PATH.html", help="At the end, write the run's report to PATH.html (self-contained): the final status, then each strategy's PnL, inventory, fills, fees and risk.")
 def live(config_path, strategy_name, params, paper, venue, feed, credentials, testnet, speed, state_dir, store, persist, store_sync, flush_ms,
          adopt_position, inflight_timeout, control, token_file, duration, as_json,
          fills_out, cash, market, account, leverage, maker_fee_bps, taker_fee_bps, latency, risk_config, bar, elapse_ms,
-         stop_timeout, cancel_on_stop, watchdog, log_level, log_file) -> None:
+         stop_timeout, cancel_on_stop, watchdog, log_level, log_file, report_path) -> None:
     """Run strategies live: paper trading on a real-time feed (with no arguments: the bundled
     market maker on a synthetic feed, until Ctrl-C). The engine is the backtests' own: a replay at
     --speed max gives the fills of `trader backtest-l2` on the same recording. Stop with Ctrl-C or
@@ -774,10 +875,18 @@ def live(config_path, strategy_name, params, paper, venue, feed, credentials, te
              "elapse_ms": elapse_ms, "stop_timeout": stop_timeout, "cancel_on_stop": cancel_on_stop,
              "watchdog": watchdog, "log_level": log_level, "log_file": log_file}
     cfg = load_live_config(config_path, flags)
+    if report_path:
+        from trader.cli_report import check_report_path
+
+        check_report_path(report_path)
     node = LiveNode(cfg)
     summary = asyncio.run(node.run())
     if cfg.fills_out:
         write_live_fills(node.slots, cfg.fills_out)
+    if report_path:
+        from trader.cli_report import live_report
+
+        live_report(summary, node.slots, report_path, cfg.cash)
     if cfg.json:
         click.echo(json.dumps(summary, default=str))
         return

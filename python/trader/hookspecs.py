@@ -100,3 +100,17 @@ def trader_execution_clients() -> list:  # type: ignore[empty-body]
 
     :return: a list of execution clients, each with a ``name`` unique across all plugins.
     """
+
+
+@hookspec
+def trader_diagnostics() -> list:  # type: ignore[empty-body]
+    """Statistical diagnostics of a series this plugin provides (``trader data inspect PATH
+    --diagnostics NAME,...``, :func:`trader.research.diagnostics.run_diagnostics`).
+
+    A diagnostic has ``name: str``, ``description: str`` and ``run(series: numpy.ndarray) ->
+    trader.research.diagnostics.DiagnosticResult`` (``series``: 1-D float64, finite, the bars' log
+    returns from the CLI). Raise ``trader.exceptions.InvalidInputError`` for a series it cannot
+    take.
+
+    :return: a list of diagnostics, each with a ``name`` unique across all plugins.
+    """

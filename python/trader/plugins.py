@@ -40,6 +40,7 @@ KINDS = {
     "risk layer": "trader_risk_layers",
     "data client": "trader_data_clients",
     "execution client": "trader_execution_clients",
+    "diagnostic": "trader_diagnostics",
 }
 
 
@@ -233,6 +234,11 @@ def data_clients(pm: TraderPluginManager | None = None) -> dict[str, Any]:
 def execution_clients(pm: TraderPluginManager | None = None) -> dict[str, Any]:
     """``{name: live execution client}`` of every plugin (``trader live --venue``)."""
     return _by_name("execution client", KINDS["execution client"], pm)
+
+
+def diagnostics(pm: TraderPluginManager | None = None) -> dict[str, Any]:
+    """``{name: diagnostic}`` of every plugin (``trader data inspect --diagnostics``)."""
+    return _by_name("diagnostic", KINDS["diagnostic"], pm)
 
 
 def find_data_source(path: str | os.PathLike | None, source_name: str | None = None, pm: TraderPluginManager | None = None) -> Any:
