@@ -13,6 +13,11 @@ How a block runs:
   can use it (``--risk-config risk.toml``, ``--strategy my_strategy.py:EmaCross``); a block of
   another language than bash and python is only written, never run.
 
+``trader data download`` in a block fetches from a local copy of Binance's public archive (and its
+REST klines), tests/data/_archive_server.py on 127.0.0.1, serving the USD-M BTCUSDT 1-minute bars
+of May-June 2025 from the shared data and a funding series (``TRADER_BINANCE_ARCHIVE_URL``,
+``TRADER_BINANCE_REST_URL``); the catalog it writes is the block's own (``XDG_DATA_HOME``).
+
 What is not run: ``pip install ... &&`` prefixes are stripped (CI installs the package before the
 tests run), and a command that is the test suite itself (``pytest``) is dropped, since this test
 is part of it. A block preceded by ``<!-- readme-test: skip (reason) -->`` is skipped with that
@@ -129,8 +134,27 @@ def folder(tmp_path: Path, shared_data: Path) -> Path:
     return work
 
 
+@pytest.fixture(scope="module")
+def binance_archive(shared_data: Path):
+    """The local archive the README's downloads read (see the module docs)."""
+    import numpy as np
+
+    from tests.data._archive_server import ArchiveServer
+    from trader.data import open_bars
+    from trader.data._time import to_ns
+
+    bars = open_bars(str(shared_data / "klines_1m/typhonun_DcaTpStrategy/BTC_USDT_USDT-1m-futures.feather")).load()
+    server = ArchiveServer()
+    server.start()
+    server.add_klines("usdm", "BTCUSDT", "1m", 60_000_000_000, bars.ts, bars.open, bars.high, bars.low, bars.close, bars.volume)
+    ts = np.arange(to_ns("2025-05-01"), to_ns("2025-07-01"), 8 * 3_600_000_000_000, dtype=np.int64)
+    server.add_funding("BTCUSDT", ts, np.round(np.sin(np.arange(ts.size)) * 1e-4, 8))
+    yield server
+    server.stop()
+
+
 @pytest.mark.parametrize("block", RUN, ids=[f"line{b.line}-{b.lang}" for b in RUN])
-def test_readme_block_runs(block: Block, folder: Path):
+def test_readme_block_runs(block: Block, folder: Path, binance_archive):
     if block.skip is not None:
         pytest.skip(f"README line {block.line}: {block.skip}")
     for earlier in ALL:
@@ -143,7 +167,9 @@ def test_readme_block_runs(block: Block, folder: Path):
     env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     env.pop("TRADER_SHARED_DATA", None)  # the README's ../shared/data paths must resolve on their own
     env.pop("TRADER_STATE_DIR", None)
-    env["XDG_DATA_HOME"] = str(folder.parent / "home-data")  # the user's data directory: `trader live`'s default state
+    env["XDG_DATA_HOME"] = str(folder.parent / "home-data")  # the user's data directory: `trader live`'s default state, the catalog
+    env.pop("TRADER_CATALOG", None)
+    env["TRADER_BINANCE_ARCHIVE_URL"] = env["TRADER_BINANCE_REST_URL"] = binance_archive.url
     cmd = ["bash", "-e", "-o", "pipefail", str(script)] if block.lang == "bash" else [sys.executable, str(script)]
     p = subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
     if p.returncode != 0:
