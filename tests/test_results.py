@@ -91,3 +91,24 @@ def test_statistics_reject_a_wrong_convention():
     assert ddof0 != pytest.approx(want["sharpe"], rel=1e-6)
     assert down_losers != pytest.approx(want["sortino"], rel=1e-6)
     assert year_365 != pytest.approx(want["cagr"], rel=1e-6)
+
+
+def test_a_trade_open_at_the_end_is_marked_at_the_last_bar():
+    """A position still open when the data ends is a round trip marked at the last bar: its exit
+    time is that bar's, its holding time positive — also after the equity curve was read."""
+    from trader import Strategy
+    from trader.backtest import run_backtest
+
+    class BuyAndHold(Strategy):
+        def on_bar(self, bar) -> None:
+            self.last_ts = bar.ts
+            if not self.position():
+                self.buy(0.1)
+
+    strategy = BuyAndHold()
+    result = run_backtest(strategy, options={"bars": 500}, cash=1_000_000)
+    assert len(result.equity) > 0  # the curve is handed over first
+    t = result.trades_table().to_pydict()
+    assert t["exit_reason"] == ["end_of_data"] and t["closed"] == [False]
+    assert result.trades["exit_ts"][0] == strategy.last_ts
+    assert t["holding_s"][0] > 0

@@ -196,6 +196,9 @@ pub struct Backtest {
     end_ts: i64,
     bar_index: u64,
     last_ts: Option<i64>,
+    /// The last bar's time once the run is finished: where its end is marked (the last equity
+    /// point, the open trades' exit).
+    marked_ts: i64,
     next_id: OrderId,
 }
 
@@ -238,6 +241,7 @@ impl Backtest {
             end_ts: i64::MIN,
             bar_index: 0,
             last_ts: None,
+            marked_ts: 0,
             next_id: 0,
         })
     }
@@ -276,6 +280,12 @@ impl Backtest {
     pub fn now(&self) -> i64 {
         self.current
             .map_or(self.last_ts.unwrap_or(0), |b| self.close_ts(&b))
+    }
+
+    /// The last bar's time after [`Backtest::finish`] (0 before, or when no bar ran): the time
+    /// the run's end is marked at.
+    pub fn marked_ts(&self) -> i64 {
+        self.marked_ts
     }
 
     /// The time bar `bar` closes: its open time plus its instrument's interval.
@@ -815,6 +825,7 @@ impl Backtest {
         let ts = self.end_ts.max(self.last_ts.unwrap_or(0));
         if let Some(last) = self.last_ts.take() {
             self.record_point(last);
+            self.marked_ts = last;
         }
         if self.desk().lagging() {
             exec::observe(self, ts, None); // the last events, for the report; nothing is sent

@@ -1240,7 +1240,8 @@ impl PyBacktest {
     /// `closed`.
     fn trades<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let bt = &self.inner;
-        let end = bt.curve.ts.last().copied().unwrap_or(0);
+        // the curve may have been handed to Python already: the engine keeps where it ended
+        let end = bt.curve.ts.last().copied().unwrap_or(bt.marked_ts());
         let open = bt.portfolio.open_trades(&bt.instruments, end);
         let t: Vec<&crate::portfolio::Trade> = bt.portfolio.trades.iter().chain(&open).collect();
         // NB: one pass over the trades filling every column (a pass per column read each
