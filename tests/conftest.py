@@ -64,12 +64,19 @@ def _collect_garbage_on_the_main_thread():
 
 #: Test files that trade against the local exchange (marked ``local_exchange``).
 _LOCAL_EXCHANGE = ("tests/exchange/", "tests/plugins/venues/", "tests/live/test_binance_", "tests/live/test_venue_link")
+#: Test files whose subject runs no SIMD code (marked ``no_simd``): packaging a strategy with pip,
+#: a report in a browser, downloads, statistics from statsmodels/hmmlearn/arch.
+_NO_SIMD = ("tests/test_new_strategy.py", "tests/report/test_browser.py", "tests/data/test_download.py",
+            "tests/research/test_diagnostics.py")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark the suites that run against the local exchange: they exercise no SIMD code, so CI's
-    second pass (``TRADER_SIMD=scalar``) leaves them out with ``-m "not local_exchange"``."""
+    """Mark the suites that run against the local exchange, and the others that exercise no SIMD
+    code: CI's second pass (``TRADER_SIMD=scalar``) leaves them out with
+    ``-m "not local_exchange and not no_simd"``."""
     for item in items:
         path = item.path.relative_to(ROOT).as_posix() if item.path.is_relative_to(ROOT) else ""
         if path.startswith(_LOCAL_EXCHANGE):
             item.add_marker(pytest.mark.local_exchange)
+        if path.startswith(_NO_SIMD):
+            item.add_marker(pytest.mark.no_simd)
