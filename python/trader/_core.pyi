@@ -52,6 +52,63 @@ __all__ = [
     "ZScore",
     "VWAP",
     "OBV",
+    # --- overlap, volatility, volume, statistics (issue 15) ---
+    "sar",
+    "dema",
+    "tema",
+    "trima",
+    "kama",
+    "t3",
+    "ma",
+    "trange",
+    "natr",
+    "ad",
+    "adosc",
+    "midpoint",
+    "midprice",
+    "linearreg",
+    "linearreg_slope",
+    "linearreg_intercept",
+    "linearreg_angle",
+    "tsf",
+    "var",
+    "sum",
+    "max",
+    "min",
+    "medprice",
+    "typprice",
+    "wclprice",
+    "avgprice",
+    "donchian",
+    "keltner",
+    "SAR",
+    "DEMA",
+    "TEMA",
+    "TRIMA",
+    "KAMA",
+    "T3",
+    "MA",
+    "TRANGE",
+    "NATR",
+    "AD",
+    "ADOSC",
+    "MIDPOINT",
+    "MIDPRICE",
+    "LINEARREG",
+    "LINEARREG_SLOPE",
+    "LINEARREG_INTERCEPT",
+    "LINEARREG_ANGLE",
+    "TSF",
+    "VAR",
+    "SUM",
+    "MAX",
+    "MIN",
+    "MEDPRICE",
+    "TYPPRICE",
+    "WCLPRICE",
+    "AVGPRICE",
+    "DONCHIAN",
+    "KELTNER",
     "EventRing",
     "ObjectPool",
     "Backtest",
@@ -243,6 +300,255 @@ class OBV(_Stream):
 class VWAP(_Stream):
     def __new__(cls, timeperiod: int = 0) -> Self: ...
     def update(self, high: float, low: float, close: float, volume: float) -> float: ...
+
+# --- overlap, volatility, volume, statistics (issue 15) ---
+# Batch functions follow TA-Lib's names, argument order and defaults; all are bit-identical to
+# TA-Lib 0.8 (the 0.8.2 wheel) except ``donchian``/``keltner`` (not in TA-Lib). NaN policy and
+# errors as for ``sma``.
+
+def sar(high: _F64Array, low: _F64Array, acceleration: float = 0.02, maximum: float = 0.2) -> _F64Array:
+    """Parabolic SAR (``talib.SAR``) with TA-Lib's start rules (direction from the first bar's
+    -DM); lookback 1. ``acceleration``/``maximum`` finite and >= 0; an acceleration above the
+    maximum is lowered to it, as TA-Lib does."""
+
+def dema(real: _F64Array, timeperiod: int = 30) -> _F64Array:
+    """Double EMA ``2·EMA - EMA(EMA)`` (``talib.DEMA``); lookback ``2·(timeperiod-1)``."""
+
+def tema(real: _F64Array, timeperiod: int = 30) -> _F64Array:
+    """Triple EMA (``talib.TEMA``); lookback ``3·(timeperiod-1)``."""
+
+def trima(real: _F64Array, timeperiod: int = 30) -> _F64Array:
+    """Triangular moving average, an SMA of an SMA (``talib.TRIMA``); lookback ``timeperiod-1``."""
+
+def kama(real: _F64Array, timeperiod: int = 30) -> _F64Array:
+    """Kaufman adaptive moving average, fast 2 / slow 30 (``talib.KAMA``); lookback ``timeperiod``
+    (0 for ``timeperiod=1``, which copies the input)."""
+
+def t3(real: _F64Array, timeperiod: int = 5, vfactor: float = 0.7) -> _F64Array:
+    """Tillson's T3, six chained EMAs (``talib.T3``); lookback ``6·(timeperiod-1)``;
+    ``0 <= vfactor <= 1``."""
+
+def ma(real: _F64Array, timeperiod: int = 30, matype: int = 0) -> _F64Array:
+    """Moving average of TA-Lib type ``matype`` (``talib.MA``): 0 SMA, 1 EMA, 2 WMA, 3 DEMA, 4 TEMA,
+    5 TRIMA, 6 KAMA, 8 T3 (vfactor 0.7); 7 (MAMA) raises ``InvalidInputError``. ``timeperiod=1``
+    copies the input."""
+
+def trange(high: _F64Array, low: _F64Array, close: _F64Array) -> _F64Array:
+    """True range (``talib.TRANGE``); lookback 1."""
+
+def natr(high: _F64Array, low: _F64Array, close: _F64Array, timeperiod: int = 14) -> _F64Array:
+    """Normalized ATR, ``ATR / close · 100`` (``talib.NATR``); lookback ``timeperiod``. As in
+    TA-Lib, ``timeperiod=1`` returns the true range itself, not normalized."""
+
+def ad(high: _F64Array, low: _F64Array, close: _F64Array, volume: _F64Array) -> _F64Array:
+    """Chaikin accumulation/distribution line (``talib.AD``); no lookback."""
+
+def adosc(
+    high: _F64Array, low: _F64Array, close: _F64Array, volume: _F64Array, fastperiod: int = 3, slowperiod: int = 10
+) -> _F64Array:
+    """Chaikin A/D oscillator, ``EMA(AD, fast) - EMA(AD, slow)`` seeded with the first AD value
+    (``talib.ADOSC``); periods >= 2; lookback ``max(fastperiod, slowperiod) - 1``."""
+
+def midpoint(real: _F64Array, timeperiod: int = 14) -> _F64Array:
+    """``(highest + lowest) / 2`` over ``timeperiod >= 2`` values (``talib.MIDPOINT``)."""
+
+def midprice(high: _F64Array, low: _F64Array, timeperiod: int = 14) -> _F64Array:
+    """``(highest high + lowest low) / 2`` over ``timeperiod >= 2`` bars (``talib.MIDPRICE``)."""
+
+def linearreg(real: _F64Array, timeperiod: int = 14) -> _F64Array:
+    """Least-squares line over ``timeperiod >= 2`` values, its value at the newest point
+    (``talib.LINEARREG``)."""
+
+def linearreg_slope(real: _F64Array, timeperiod: int = 14) -> _F64Array:
+    """Slope of the least-squares line (``talib.LINEARREG_SLOPE``)."""
+
+def linearreg_intercept(real: _F64Array, timeperiod: int = 14) -> _F64Array:
+    """Intercept of the least-squares line at the oldest point (``talib.LINEARREG_INTERCEPT``)."""
+
+def linearreg_angle(real: _F64Array, timeperiod: int = 14) -> _F64Array:
+    """Angle of the slope in degrees (``talib.LINEARREG_ANGLE``)."""
+
+def tsf(real: _F64Array, timeperiod: int = 14) -> _F64Array:
+    """Time series forecast, the least-squares line one step ahead (``talib.TSF``)."""
+
+def var(real: _F64Array, timeperiod: int = 5, nbdev: float = 1.0) -> _F64Array:
+    """Rolling population variance (``talib.VAR``); ``nbdev`` must be finite and, as in TA-Lib,
+    does not scale the result."""
+
+def sum(real: _F64Array, timeperiod: int = 30) -> _F64Array:
+    """Rolling sum over ``timeperiod >= 2`` values (``talib.SUM``)."""
+
+def max(real: _F64Array, timeperiod: int = 30) -> _F64Array:
+    """Rolling highest value over ``timeperiod >= 2`` values (``talib.MAX``)."""
+
+def min(real: _F64Array, timeperiod: int = 30) -> _F64Array:
+    """Rolling lowest value over ``timeperiod >= 2`` values (``talib.MIN``)."""
+
+def medprice(high: _F64Array, low: _F64Array) -> _F64Array:
+    """``(high + low) / 2`` (``talib.MEDPRICE``)."""
+
+def typprice(high: _F64Array, low: _F64Array, close: _F64Array) -> _F64Array:
+    """``(high + low + close) / 3`` (``talib.TYPPRICE``)."""
+
+def wclprice(high: _F64Array, low: _F64Array, close: _F64Array) -> _F64Array:
+    """``(high + low + 2·close) / 4`` (``talib.WCLPRICE``)."""
+
+def avgprice(open: _F64Array, high: _F64Array, low: _F64Array, close: _F64Array) -> _F64Array:
+    """``(open + high + low + close) / 4`` (``talib.AVGPRICE``)."""
+
+def donchian(high: _F64Array, low: _F64Array, timeperiod: int = 20) -> tuple[_F64Array, _F64Array, _F64Array]:
+    """Donchian channel ``(upper, middle, lower)`` (Richard Donchian): highest high and lowest low
+    of the last ``timeperiod`` bars and their mean; lookback ``timeperiod - 1``."""
+
+def keltner(
+    high: _F64Array, low: _F64Array, close: _F64Array, timeperiod: int = 20, atrperiod: int = 10, multiplier: float = 2.0
+) -> tuple[_F64Array, _F64Array, _F64Array]:
+    """Keltner channel ``(upper, middle, lower)`` as StockCharts defines it: ``EMA(close,
+    timeperiod)`` ± ``multiplier · ATR(atrperiod)``; lookback ``max(timeperiod - 1, atrperiod)``."""
+
+@final
+class SAR(_Stream):
+    def __new__(cls, acceleration: float = 0.02, maximum: float = 0.2) -> Self: ...
+    def update(self, high: float, low: float) -> float: ...
+
+@final
+class DEMA(_Stream):
+    def __new__(cls, timeperiod: int = 30) -> Self: ...
+    def update(self, x: float) -> float: ...
+
+@final
+class TEMA(_Stream):
+    def __new__(cls, timeperiod: int = 30) -> Self: ...
+    def update(self, x: float) -> float: ...
+
+@final
+class TRIMA(_Stream):
+    def __new__(cls, timeperiod: int = 30) -> Self: ...
+    def update(self, x: float) -> float: ...
+
+@final
+class KAMA(_Stream):
+    def __new__(cls, timeperiod: int = 30) -> Self: ...
+    def update(self, x: float) -> float: ...
+
+@final
+class T3(_Stream):
+    def __new__(cls, timeperiod: int = 5, vfactor: float = 0.7) -> Self: ...
+    def update(self, x: float) -> float: ...
+
+@final
+class MA(_Stream):
+    def __new__(cls, timeperiod: int = 30, matype: int = 0) -> Self: ...
+    def update(self, x: float) -> float: ...
+
+@final
+class TRANGE(_Stream):
+    def __new__(cls) -> Self: ...
+    def update(self, high: float, low: float, close: float) -> float: ...
+
+@final
+class NATR(_Stream):
+    def __new__(cls, timeperiod: int = 14) -> Self: ...
+    def update(self, high: float, low: float, close: float) -> float: ...
+
+@final
+class AD(_Stream):
+    def __new__(cls) -> Self: ...
+    def update(self, high: float, low: float, close: float, volume: float) -> float: ...
+
+@final
+class ADOSC(_Stream):
+    def __new__(cls, fastperiod: int = 3, slowperiod: int = 10) -> Self: ...
+    def update(self, high: float, low: float, close: float, volume: float) -> float: ...
+
+@final
+class MIDPOINT(_Stream):
+    def __new__(cls, timeperiod: int = 14) -> Self: ...
+    def update(self, x: float) -> float: ...
+
+@final
+class MIDPRICE(_Stream):
+    def __new__(cls, timeperiod: int = 14) -> Self: ...
+    def update(self, high: float, low: float) -> float: ...
+
+@final
+class LINEARREG(_Stream):
+    def __new__(cls, timeperiod: int = 14) -> Self: ...
+    def update(self, x: float) -> float: ...
+
+@final
+class LINEARREG_SLOPE(_Stream):
+    def __new__(cls, timeperiod: int = 14) -> Self: ...
+    def update(self, x: float) -> float: ...
+
+@final
+class LINEARREG_INTERCEPT(_Stream):
+    def __new__(cls, timeperiod: int = 14) -> Self: ...
+    def update(self, x: float) -> float: ...
+
+@final
+class LINEARREG_ANGLE(_Stream):
+    def __new__(cls, timeperiod: int = 14) -> Self: ...
+    def update(self, x: float) -> float: ...
+
+@final
+class TSF(_Stream):
+    def __new__(cls, timeperiod: int = 14) -> Self: ...
+    def update(self, x: float) -> float: ...
+
+@final
+class VAR(_Stream):
+    def __new__(cls, timeperiod: int = 5, nbdev: float = 1.0) -> Self: ...
+    def update(self, x: float) -> float: ...
+
+@final
+class SUM(_Stream):
+    def __new__(cls, timeperiod: int = 30) -> Self: ...
+    def update(self, x: float) -> float: ...
+
+@final
+class MAX(_Stream):
+    def __new__(cls, timeperiod: int = 30) -> Self: ...
+    def update(self, x: float) -> float: ...
+
+@final
+class MIN(_Stream):
+    def __new__(cls, timeperiod: int = 30) -> Self: ...
+    def update(self, x: float) -> float: ...
+
+@final
+class MEDPRICE(_Stream):
+    def __new__(cls) -> Self: ...
+    def update(self, high: float, low: float) -> float: ...
+
+@final
+class TYPPRICE(_Stream):
+    def __new__(cls) -> Self: ...
+    def update(self, high: float, low: float, close: float) -> float: ...
+
+@final
+class WCLPRICE(_Stream):
+    def __new__(cls) -> Self: ...
+    def update(self, high: float, low: float, close: float) -> float: ...
+
+@final
+class AVGPRICE(_Stream):
+    def __new__(cls) -> Self: ...
+    def update(self, open: float, high: float, low: float, close: float) -> float: ...
+
+@final
+class DONCHIAN(_Stream3):
+    def __new__(cls, timeperiod: int = 20) -> Self: ...
+    def update(self, high: float, low: float) -> tuple[float, float, float]:
+        """``(upper, middle, lower)``."""
+
+@final
+class KELTNER(_Stream3):
+    def __new__(cls, timeperiod: int = 20, atrperiod: int = 10, multiplier: float = 2.0) -> Self: ...
+    def update(self, high: float, low: float, close: float) -> tuple[float, float, float]:
+        """``(upper, middle, lower)``."""
+
+# --- end overlap, volatility, volume, statistics (issue 15) ---
 
 # ---------------------------------------------------------------------------------------------
 # SIMD kernels: multi-lane indicators, rolling statistics, reductions, decision kernel

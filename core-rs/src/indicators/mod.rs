@@ -19,13 +19,22 @@
 
 pub mod atr;
 pub mod bbands;
+pub mod channels;
 pub mod ema;
+pub mod extremes;
+pub mod linreg;
+pub mod ma;
 pub mod macd;
 pub mod obv;
+pub mod price;
 pub mod ring;
 pub mod rsi;
+pub mod sar;
 pub mod sma;
+pub mod stats;
 pub mod stddev;
+pub mod volatility;
+pub mod volume;
 pub mod vwap;
 pub mod wma;
 pub mod zscore;

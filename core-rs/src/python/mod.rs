@@ -9,6 +9,7 @@ mod engine;
 mod errors;
 mod fastcall;
 mod indicators;
+mod indicators_overlap;
 mod journal;
 mod l2;
 mod live;
@@ -29,6 +30,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     simd::register(m)?;
     indicators::register(m)?;
+    indicators_overlap::register(m)?;
     ring::register(m)?;
     engine::register(m)?;
     book::register(m)?;
