@@ -550,6 +550,325 @@ class KELTNER(_Stream3):
 
 # --- end overlap, volatility, volume, statistics (issue 15) ---
 
+# --- momentum (issue 15) ---
+# Batch functions and streaming classes as above (same input, NaN and error rules), all
+# bit-identical to TA-Lib 0.8. ``*_matype``: 0 (SMA), 1 (EMA) or 2 (WMA); any other TA-Lib MA
+# type raises InvalidInputError naming the parameter. Periods ``>= 1`` unless noted.
+
+__all__ += [
+    "stoch",
+    "stochf",
+    "stochrsi",
+    "plus_dm",
+    "minus_dm",
+    "plus_di",
+    "minus_di",
+    "dx",
+    "adx",
+    "adxr",
+    "willr",
+    "cci",
+    "mfi",
+    "aroon",
+    "aroonosc",
+    "mom",
+    "roc",
+    "rocp",
+    "rocr",
+    "rocr100",
+    "cmo",
+    "trix",
+    "bop",
+    "apo",
+    "ppo",
+    "ultosc",
+    "STOCH",
+    "STOCHF",
+    "STOCHRSI",
+    "PLUS_DM",
+    "MINUS_DM",
+    "PLUS_DI",
+    "MINUS_DI",
+    "DX",
+    "ADX",
+    "ADXR",
+    "WILLR",
+    "CCI",
+    "MFI",
+    "AROON",
+    "AROONOSC",
+    "MOM",
+    "ROC",
+    "ROCP",
+    "ROCR",
+    "ROCR100",
+    "CMO",
+    "TRIX",
+    "BOP",
+    "APO",
+    "PPO",
+    "ULTOSC",
+]
+
+def stoch(
+    high: _F64Array,
+    low: _F64Array,
+    close: _F64Array,
+    fastk_period: int = 5,
+    slowk_period: int = 3,
+    slowk_matype: int = 0,
+    slowd_period: int = 3,
+    slowd_matype: int = 0,
+) -> tuple[_F64Array, _F64Array]:
+    """Slow stochastic ``(slowk, slowd)`` as ``talib.STOCH``: raw %K over ``fastk_period`` bars
+    smoothed into slow %K, then slow %D. Lookback ``fastk-1 + slowk-1 + slowd-1``."""
+
+def stochf(
+    high: _F64Array, low: _F64Array, close: _F64Array, fastk_period: int = 5, fastd_period: int = 3, fastd_matype: int = 0
+) -> tuple[_F64Array, _F64Array]:
+    """Fast stochastic ``(fastk, fastd)`` as ``talib.STOCHF``. Lookback ``fastk-1 + fastd-1``."""
+
+def stochrsi(
+    real: _F64Array, timeperiod: int = 14, fastk_period: int = 5, fastd_period: int = 3, fastd_matype: int = 0
+) -> tuple[_F64Array, _F64Array]:
+    """Stochastic RSI ``(fastk, fastd)`` as ``talib.STOCHRSI`` (STOCHF over TA-Lib's sequential RSI);
+    ``timeperiod >= 2``. Lookback ``timeperiod + fastk-1 + fastd-1``."""
+
+def plus_dm(high: _F64Array, low: _F64Array, timeperiod: int = 14) -> _F64Array:
+    """Wilder-smoothed +DM (``talib.PLUS_DM``). Lookback ``timeperiod - 1`` (1 for period 1)."""
+
+def minus_dm(high: _F64Array, low: _F64Array, timeperiod: int = 14) -> _F64Array:
+    """Wilder-smoothed -DM (``talib.MINUS_DM``). Lookback ``timeperiod - 1`` (1 for period 1)."""
+
+def plus_di(high: _F64Array, low: _F64Array, close: _F64Array, timeperiod: int = 14) -> _F64Array:
+    """+DI (``talib.PLUS_DI``): ``100 * +DM / TR``, 0 where TR is zero; lookback ``timeperiod``.
+    Period 1 is TA-Lib's unsmoothed ratio ``+DM1 / TR1`` (not times 100)."""
+
+def minus_di(high: _F64Array, low: _F64Array, close: _F64Array, timeperiod: int = 14) -> _F64Array:
+    """-DI (``talib.MINUS_DI``), as ``plus_di`` for the minus direction."""
+
+def dx(high: _F64Array, low: _F64Array, close: _F64Array, timeperiod: int = 14) -> _F64Array:
+    """Directional movement index (``talib.DX``); ``timeperiod >= 2``, lookback ``timeperiod``."""
+
+def adx(high: _F64Array, low: _F64Array, close: _F64Array, timeperiod: int = 14) -> _F64Array:
+    """Average directional movement index (``talib.ADX``); ``timeperiod >= 2``, lookback
+    ``2 * timeperiod - 1``."""
+
+def adxr(high: _F64Array, low: _F64Array, close: _F64Array, timeperiod: int = 14) -> _F64Array:
+    """ADX rating ``(adx[i] + adx[i - timeperiod + 1]) / 2`` (``talib.ADXR``); ``timeperiod >= 2``,
+    lookback ``3 * timeperiod - 2``."""
+
+class _Stream2:
+    @property
+    def value(self) -> tuple[float, float]:
+        """The last output (NaNs during the lookback)."""
+    @property
+    def count(self) -> int:
+        """Valid values (bars) pushed so far."""
+    @property
+    def initialized(self) -> bool:
+        """Whether the lookback is over."""
+    def reset(self) -> None:
+        """Back to the state right after construction."""
+
+@final
+class STOCH(_Stream2):
+    def __new__(
+        cls, fastk_period: int = 5, slowk_period: int = 3, slowk_matype: int = 0, slowd_period: int = 3, slowd_matype: int = 0
+    ) -> Self: ...
+    def update(self, high: float, low: float, close: float) -> tuple[float, float]:
+        """``(slowk, slowd)``."""
+
+@final
+class STOCHF(_Stream2):
+    def __new__(cls, fastk_period: int = 5, fastd_period: int = 3, fastd_matype: int = 0) -> Self: ...
+    def update(self, high: float, low: float, close: float) -> tuple[float, float]:
+        """``(fastk, fastd)``."""
+
+@final
+class STOCHRSI(_Stream2):
+    def __new__(cls, timeperiod: int = 14, fastk_period: int = 5, fastd_period: int = 3, fastd_matype: int = 0) -> Self: ...
+    def update(self, x: float) -> tuple[float, float]:
+        """``(fastk, fastd)``."""
+
+@final
+class PLUS_DM(_Stream):
+    def __new__(cls, timeperiod: int = 14) -> Self: ...
+    def update(self, high: float, low: float) -> float: ...
+
+@final
+class MINUS_DM(_Stream):
+    def __new__(cls, timeperiod: int = 14) -> Self: ...
+    def update(self, high: float, low: float) -> float: ...
+
+@final
+class PLUS_DI(_Stream):
+    def __new__(cls, timeperiod: int = 14) -> Self: ...
+    def update(self, high: float, low: float, close: float) -> float: ...
+
+@final
+class MINUS_DI(_Stream):
+    def __new__(cls, timeperiod: int = 14) -> Self: ...
+    def update(self, high: float, low: float, close: float) -> float: ...
+
+@final
+class DX(_Stream):
+    def __new__(cls, timeperiod: int = 14) -> Self: ...
+    def update(self, high: float, low: float, close: float) -> float: ...
+
+@final
+class ADX(_Stream):
+    def __new__(cls, timeperiod: int = 14) -> Self: ...
+    def update(self, high: float, low: float, close: float) -> float: ...
+
+@final
+class ADXR(_Stream):
+    def __new__(cls, timeperiod: int = 14) -> Self: ...
+    def update(self, high: float, low: float, close: float) -> float: ...
+
+def willr(high: _F64Array, low: _F64Array, close: _F64Array, timeperiod: int = 14) -> _F64Array:
+    """Williams' %R (``talib.WILLR``) in ``[-100, 0]``, 0 over a flat window; ``timeperiod >= 2``,
+    lookback ``timeperiod - 1``."""
+
+def cci(high: _F64Array, low: _F64Array, close: _F64Array, timeperiod: int = 14) -> _F64Array:
+    """Commodity channel index (``talib.CCI``) of the typical price; ``timeperiod >= 2``, lookback
+    ``timeperiod - 1``. The streaming ``CCI.update`` is O(timeperiod) (a mean-deviation pass)."""
+
+def mfi(high: _F64Array, low: _F64Array, close: _F64Array, volume: _F64Array, timeperiod: int = 14) -> _F64Array:
+    """Money flow index (``talib.MFI``) in ``[0, 100]``; ``timeperiod >= 2``, lookback ``timeperiod``.
+    After ``timeperiod`` bars in a row without money flow the sums restart from 0, as TA-Lib's."""
+
+def aroon(high: _F64Array, low: _F64Array, timeperiod: int = 14) -> tuple[_F64Array, _F64Array]:
+    """``(aroondown, aroonup)`` as ``talib.AROON`` (of equal extremes the newest counts);
+    ``timeperiod >= 2``, lookback ``timeperiod``."""
+
+def aroonosc(high: _F64Array, low: _F64Array, timeperiod: int = 14) -> _F64Array:
+    """Aroon oscillator ``aroonup - aroondown`` (``talib.AROONOSC``); ``timeperiod >= 2``, lookback
+    ``timeperiod``."""
+
+def mom(real: _F64Array, timeperiod: int = 10) -> _F64Array:
+    """Momentum ``real - real[i - timeperiod]`` (``talib.MOM``); lookback ``timeperiod``."""
+
+def roc(real: _F64Array, timeperiod: int = 10) -> _F64Array:
+    """Rate of change ``(real / prev - 1) * 100`` (``talib.ROC``), 0 where ``prev == 0``."""
+
+def rocp(real: _F64Array, timeperiod: int = 10) -> _F64Array:
+    """Rate of change ``(real - prev) / prev`` (``talib.ROCP``), 0 where ``prev == 0``."""
+
+def rocr(real: _F64Array, timeperiod: int = 10) -> _F64Array:
+    """Rate of change ratio ``real / prev`` (``talib.ROCR``), 0 where ``prev == 0``."""
+
+def rocr100(real: _F64Array, timeperiod: int = 10) -> _F64Array:
+    """Rate of change ratio ``real / prev * 100`` (``talib.ROCR100``), 0 where ``prev == 0``."""
+
+def cmo(real: _F64Array, timeperiod: int = 14) -> _F64Array:
+    """Chande momentum oscillator (``talib.CMO``); ``timeperiod >= 2``, lookback ``timeperiod``."""
+
+def trix(real: _F64Array, timeperiod: int = 30) -> _F64Array:
+    """One-bar rate of change (percent) of a triple EMA (``talib.TRIX``); lookback
+    ``3 * (timeperiod - 1) + 1``."""
+
+def bop(open: _F64Array, high: _F64Array, low: _F64Array, close: _F64Array) -> _F64Array:
+    """Balance of power ``(close - open) / (high - low)``, 0 for a bar without range (``talib.BOP``)."""
+
+def apo(real: _F64Array, fastperiod: int = 12, slowperiod: int = 26, matype: int = 1) -> _F64Array:
+    """Absolute price oscillator ``MA(fast) - MA(slow)`` (``talib.APO``; default ``matype=1``, EMA,
+    as in TA-Lib 0.8). Periods ``>= 2``, a fast period above the slow one is swapped; lookback
+    ``slow - 1``."""
+
+def ppo(real: _F64Array, fastperiod: int = 12, slowperiod: int = 26, matype: int = 1) -> _F64Array:
+    """Percentage price oscillator ``(MA(fast) - MA(slow)) / MA(slow) * 100`` (``talib.PPO``), 0 where
+    the slow MA is within 1e-14 of 0; otherwise as ``apo``."""
+
+def ultosc(
+    high: _F64Array, low: _F64Array, close: _F64Array, timeperiod1: int = 7, timeperiod2: int = 14, timeperiod3: int = 28
+) -> _F64Array:
+    """Ultimate oscillator (``talib.ULTOSC``); periods ``>= 1`` in any order (the shortest weighs 4,
+    the middle 2, the longest 1); lookback the longest period."""
+
+@final
+class WILLR(_Stream):
+    def __new__(cls, timeperiod: int = 14) -> Self: ...
+    def update(self, high: float, low: float, close: float) -> float: ...
+
+@final
+class CCI(_Stream):
+    def __new__(cls, timeperiod: int = 14) -> Self: ...
+    def update(self, high: float, low: float, close: float) -> float: ...
+
+@final
+class MFI(_Stream):
+    def __new__(cls, timeperiod: int = 14) -> Self: ...
+    def update(self, high: float, low: float, close: float, volume: float) -> float: ...
+
+@final
+class AROON(_Stream2):
+    def __new__(cls, timeperiod: int = 14) -> Self: ...
+    def update(self, high: float, low: float) -> tuple[float, float]:
+        """``(aroondown, aroonup)``."""
+
+@final
+class AROONOSC(_Stream):
+    def __new__(cls, timeperiod: int = 14) -> Self: ...
+    def update(self, high: float, low: float) -> float: ...
+
+@final
+class MOM(_Stream):
+    def __new__(cls, timeperiod: int = 10) -> Self: ...
+    def update(self, x: float) -> float: ...
+
+@final
+class ROC(_Stream):
+    def __new__(cls, timeperiod: int = 10) -> Self: ...
+    def update(self, x: float) -> float: ...
+
+@final
+class ROCP(_Stream):
+    def __new__(cls, timeperiod: int = 10) -> Self: ...
+    def update(self, x: float) -> float: ...
+
+@final
+class ROCR(_Stream):
+    def __new__(cls, timeperiod: int = 10) -> Self: ...
+    def update(self, x: float) -> float: ...
+
+@final
+class ROCR100(_Stream):
+    def __new__(cls, timeperiod: int = 10) -> Self: ...
+    def update(self, x: float) -> float: ...
+
+@final
+class CMO(_Stream):
+    def __new__(cls, timeperiod: int = 14) -> Self: ...
+    def update(self, x: float) -> float: ...
+
+@final
+class TRIX(_Stream):
+    def __new__(cls, timeperiod: int = 30) -> Self: ...
+    def update(self, x: float) -> float: ...
+
+@final
+class BOP(_Stream):
+    def __new__(cls) -> Self: ...
+    def update(self, open: float, high: float, low: float, close: float) -> float: ...
+
+@final
+class APO(_Stream):
+    def __new__(cls, fastperiod: int = 12, slowperiod: int = 26, matype: int = 1) -> Self: ...
+    def update(self, x: float) -> float: ...
+
+@final
+class PPO(_Stream):
+    def __new__(cls, fastperiod: int = 12, slowperiod: int = 26, matype: int = 1) -> Self: ...
+    def update(self, x: float) -> float: ...
+
+@final
+class ULTOSC(_Stream):
+    def __new__(cls, timeperiod1: int = 7, timeperiod2: int = 14, timeperiod3: int = 28) -> Self: ...
+    def update(self, high: float, low: float, close: float) -> float: ...
+
+# --- end momentum (issue 15) ---
+
 # ---------------------------------------------------------------------------------------------
 # SIMD kernels: multi-lane indicators, rolling statistics, reductions, decision kernel
 # ---------------------------------------------------------------------------------------------

@@ -17,22 +17,28 @@
 //! nothing (a leading NaN); after it, it is a [`CoreError::NanInSeries`] error and the state is
 //! left untouched.
 
+pub mod aroon;
 pub mod atr;
 pub mod bbands;
 pub mod channels;
+pub mod dm;
 pub mod ema;
 pub mod extremes;
 pub mod linreg;
 pub mod ma;
 pub mod macd;
+pub mod momentum;
 pub mod obv;
+pub mod osc;
 pub mod price;
 pub mod ring;
+pub mod roc;
 pub mod rsi;
 pub mod sar;
 pub mod sma;
 pub mod stats;
 pub mod stddev;
+pub mod stoch;
 pub mod volatility;
 pub mod volume;
 pub mod vwap;

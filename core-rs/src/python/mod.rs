@@ -9,6 +9,7 @@ mod engine;
 mod errors;
 mod fastcall;
 mod indicators;
+mod indicators_momentum;
 mod indicators_overlap;
 mod journal;
 mod l2;
@@ -31,6 +32,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     simd::register(m)?;
     indicators::register(m)?;
     indicators_overlap::register(m)?;
+    indicators_momentum::register(m)?;
     ring::register(m)?;
     engine::register(m)?;
     book::register(m)?;

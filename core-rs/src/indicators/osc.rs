@@ -1,0 +1,591 @@
+//! Williams' %R (TA-Lib `WILLR`), the commodity channel index (TA-Lib `CCI`) and the money flow
+//! index (TA-Lib `MFI`), bit-identical to TA-Lib 0.8.1.
+//!
+//! Both follow the 0.8.2 wheel's compiled code (read with `objdump -d`), which differs from the
+//! `ta_WILLR.c` / `ta_CCI.c` text of older releases in its zero tests and clamps:
+//!
+//! * `WILLR`: over the last `timeperiod` bars, `r = (highest - close) / (highest - lowest) * -100`,
+//!   clamped to `[-100, 0]` (a NaN passes through); `0.0` when the window is flat,
+//!   `|highest - lowest| <= (|highest| + |lowest|) * 1e-14`. Lookback `timeperiod - 1`.
+//! * `CCI`: the typical price `tp = (high + low + close) / 3` goes into a circular buffer of
+//!   `timeperiod` slots (slot `i % timeperiod` for bar `i`); the mean is the sum of the slots *in
+//!   slot order* (not time order) divided by the period, the mean deviation likewise the sum of
+//!   `|slot - mean|` divided by the period; `cci = (tp - mean) / (mean_dev * 0.015)`, or `0.0`
+//!   when `|tp - mean|` or `mean_dev` is within `|mean| * 1e-14` of zero, or the denominator is
+//!   0. Lookback `timeperiod - 1`. The mean deviation is a pass over the window, so `CCI.update`
+//!   is O(`timeperiod`), as TA-Lib's loop is (no allocation after construction).
+//! * `MFI`: per bar `i >= 1`, `tp = (high + low + close) / 3`; a move is flat when
+//!   `|tp - prev_tp| <= (|tp| + |prev_tp|) * 1e-14`, else its money flow `volume * tp` is positive
+//!   (`tp >= prev_tp`) or negative. The last `timeperiod` flows are summed with running sums
+//!   (subtract the one leaving, then add); after `timeperiod` bars in a row without flow (flat, or
+//!   zero volume) both sums are reset to exactly 0, which TA-Lib 0.8.1 does to stop drift.
+//!   `mfi = min(total, pos) / total * 100` (0 when `pos < 0`, or `total <= 0`), with
+//!   `total = pos + neg`. Lookback `timeperiod`.
+
+use super::atr::gate_bar;
+use super::stoch::Extremes;
+use crate::error::{CoreResult, check_len, check_period};
+
+/// TA-Lib 0.8.1's %R of a window's extremes and the close.
+#[inline(always)]
+pub fn willr_value(highest: f64, lowest: f64, close: f64) -> f64 {
+    let diff = highest - lowest;
+    if (highest.abs() + lowest.abs()) * 1e-14 >= diff.abs() {
+        return 0.0;
+    }
+    let r = (highest - close) / diff * -100.0;
+    // TA-Lib's `r > 0 ? 0 : max(-100, r)`; a NaN passes through, as there.
+    r.clamp(-100.0, 0.0)
+}
+
+/// The step shared by batch and streaming `WILLR`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct WillrCore {
+    period: usize,
+    ext: Extremes,
+}
+
+impl WillrCore {
+    fn new(period: usize) -> Self {
+        Self {
+            period,
+            ext: Extremes::new(period),
+        }
+    }
+    #[inline]
+    fn step(&mut self, high: f64, low: f64, close: f64) -> f64 {
+        let (hh, ll) = self.ext.push(high, low);
+        if self.ext.count() < self.period as u64 {
+            return f64::NAN;
+        }
+        willr_value(hh, ll, close)
+    }
+    fn reset(&mut self) {
+        self.ext.clear();
+    }
+}
+
+/// The step shared by batch and streaming `CCI`: the circular buffer of typical prices.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct CciCore {
+    buf: Box<[f64]>,
+    n: usize,
+}
+
+impl CciCore {
+    fn new(period: usize) -> Self {
+        Self {
+            buf: vec![0.0; period].into_boxed_slice(),
+            n: 0,
+        }
+    }
+    #[inline]
+    fn step(&mut self, high: f64, low: f64, close: f64) -> f64 {
+        let p = self.buf.len();
+        let tp = (high + low + close) / 3.0;
+        self.buf[self.n % p] = tp;
+        self.n += 1;
+        if self.n < p {
+            return f64::NAN;
+        }
+        let pf = p as f64;
+        let mut sum = 0.0;
+        for &v in self.buf.iter() {
+            sum += v;
+        }
+        let mean = sum / pf;
+        let mut dev = 0.0;
+        for &v in self.buf.iter() {
+            dev += (v - mean).abs();
+        }
+        let num = tp - mean;
+        let tol = mean.abs() * 1e-14;
+        if tol >= num.abs() {
+            return 0.0;
+        }
+        let md = dev / pf;
+        if tol >= md.abs() {
+            return 0.0;
+        }
+        let den = md * 0.015;
+        if den == 0.0 { 0.0 } else { num / den }
+    }
+    fn reset(&mut self) {
+        self.buf.fill(0.0);
+        self.n = 0;
+    }
+}
+
+/// TA-Lib 0.8.1's MFI of the running sums.
+#[inline(always)]
+fn mfi_value(pos: f64, neg: f64) -> f64 {
+    let total = pos + neg;
+    let r = if 0.0 > pos {
+        0.0
+    } else if total < pos {
+        total
+    } else {
+        pos
+    };
+    if 0.0 >= total { 0.0 } else { r / total * 100.0 }
+}
+
+/// The step shared by batch and streaming `MFI`: the rings of the last `period` positive and
+/// negative flows, their running sums and the run of bars without flow.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct MfiCore {
+    pos_buf: Box<[f64]>,
+    neg_buf: Box<[f64]>,
+    pos: f64,
+    neg: f64,
+    prev_tp: f64,
+    idle: usize,
+    n: usize,
+}
+
+impl MfiCore {
+    fn new(period: usize) -> Self {
+        Self {
+            pos_buf: vec![0.0; period].into_boxed_slice(),
+            neg_buf: vec![0.0; period].into_boxed_slice(),
+            pos: 0.0,
+            neg: 0.0,
+            prev_tp: 0.0,
+            idle: 0,
+            n: 0,
+        }
+    }
+
+    #[inline]
+    fn step(&mut self, high: f64, low: f64, close: f64, volume: f64) -> f64 {
+        let p = self.pos_buf.len();
+        let i = self.n;
+        self.n += 1;
+        let tp = (high + low + close) / 3.0;
+        let prev = self.prev_tp;
+        self.prev_tp = tp;
+        if i == 0 {
+            return f64::NAN;
+        }
+        let slot = (i - 1) % p;
+        if i > p {
+            self.pos -= self.pos_buf[slot];
+            self.neg -= self.neg_buf[slot];
+        }
+        let diff = tp - prev;
+        let flowing = if (tp.abs() + prev.abs()) * 1e-14 >= diff.abs() {
+            self.pos_buf[slot] = 0.0;
+            self.neg_buf[slot] = 0.0;
+            self.pos += 0.0;
+            self.neg += 0.0;
+            false
+        } else {
+            let mf = volume * tp;
+            let (up, down) = if 0.0 > diff { (0.0, mf) } else { (mf, 0.0) };
+            self.pos_buf[slot] = up;
+            self.neg_buf[slot] = down;
+            self.pos += up;
+            self.neg += down;
+            mf != 0.0
+        };
+        if flowing {
+            self.idle = 0;
+        } else {
+            self.idle += 1;
+            if self.idle >= p {
+                self.pos = 0.0;
+                self.neg = 0.0;
+                self.idle = p;
+            }
+        }
+        if i < p {
+            return f64::NAN;
+        }
+        mfi_value(self.pos, self.neg)
+    }
+
+    fn reset(&mut self) {
+        *self = Self::new(self.pos_buf.len());
+    }
+}
+
+/// TA-Lib 0.8.1's `MFI` on NaN-free, equal-length slices with a checked `period >= 2`: NaN for
+/// the lookback `period`, bit-identical.
+pub fn mfi_kernel(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    volume: &[f64],
+    period: usize,
+    out: &mut [f64],
+) {
+    assert!(
+        high.len() == low.len()
+            && low.len() == close.len()
+            && close.len() == volume.len()
+            && volume.len() == out.len()
+    );
+    let mut core = MfiCore::new(period);
+    for i in 0..high.len() {
+        out[i] = core.step(high[i], low[i], close[i], volume[i]);
+    }
+}
+
+/// Batch MFI (TA-Lib `MFI(high, low, close, volume, timeperiod=14)`) into `out` (every element
+/// written), with the shared NaN policy.
+pub fn mfi_into(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    volume: &[f64],
+    period: i64,
+    out: &mut [f64],
+) -> CoreResult<()> {
+    let period = check_period("timeperiod", period, 2)?;
+    let start = super::first_valid_all(&[
+        ("high", high),
+        ("low", low),
+        ("close", close),
+        ("volume", volume),
+    ])?;
+    check_len("out", high.len(), out.len())?;
+    out[..start].fill(f64::NAN);
+    mfi_kernel(
+        &high[start..],
+        &low[start..],
+        &close[start..],
+        &volume[start..],
+        period,
+        &mut out[start..],
+    );
+    Ok(())
+}
+
+/// Batch MFI as a new vector (see [`mfi_into`]).
+pub fn mfi(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    volume: &[f64],
+    period: i64,
+) -> CoreResult<Vec<f64>> {
+    let mut out = super::output(high.len(), 0);
+    mfi_into(high, low, close, volume, period, &mut out)?;
+    Ok(out)
+}
+
+/// Streaming MFI: bit-for-bit [`mfi`]. O(1), the two rings allocated once.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Mfi {
+    core: MfiCore,
+    period: usize,
+    count: usize,
+    value: f64,
+}
+
+impl Mfi {
+    /// `timeperiod >= 2`.
+    pub fn new(period: i64) -> CoreResult<Self> {
+        let period = check_period("timeperiod", period, 2)?;
+        Ok(Self {
+            core: MfiCore::new(period),
+            period,
+            count: 0,
+            value: f64::NAN,
+        })
+    }
+
+    /// Push one bar; the MFI (NaN for the first `timeperiod` bars).
+    #[inline]
+    pub fn update(&mut self, high: f64, low: f64, close: f64, volume: f64) -> CoreResult<f64> {
+        if !gate_bar(
+            &[
+                ("high", high),
+                ("low", low),
+                ("close", close),
+                ("volume", volume),
+            ],
+            self.count > 0,
+            self.count,
+        )? {
+            return Ok(f64::NAN);
+        }
+        self.count += 1;
+        self.value = self.core.step(high, low, close, volume);
+        Ok(self.value)
+    }
+
+    /// The last output (NaN during the lookback).
+    pub fn value(&self) -> f64 {
+        self.value
+    }
+    /// Bars pushed so far.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+    /// Whether the lookback is over.
+    pub fn initialized(&self) -> bool {
+        self.count > self.period
+    }
+    /// Back to the state right after construction (storage kept).
+    pub fn reset(&mut self) {
+        self.core.reset();
+        self.count = 0;
+        self.value = f64::NAN;
+    }
+}
+
+/// Which of the two a [`OscStream`] computes.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+enum Core {
+    Willr(WillrCore),
+    Cci(CciCore),
+}
+
+impl Core {
+    #[inline]
+    fn step(&mut self, high: f64, low: f64, close: f64) -> f64 {
+        match self {
+            Self::Willr(c) => c.step(high, low, close),
+            Self::Cci(c) => c.step(high, low, close),
+        }
+    }
+    fn reset(&mut self) {
+        match self {
+            Self::Willr(c) => c.reset(),
+            Self::Cci(c) => c.reset(),
+        }
+    }
+}
+
+/// The indicators of this module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OscKind {
+    /// TA-Lib `WILLR`.
+    Willr,
+    /// TA-Lib `CCI`.
+    Cci,
+}
+
+impl OscKind {
+    fn core(self, period: i64) -> CoreResult<Core> {
+        // TA-Lib: 2..=100000 for both.
+        let p = check_period("timeperiod", period, 2)?;
+        Ok(match self {
+            Self::Willr => Core::Willr(WillrCore::new(p)),
+            Self::Cci => Core::Cci(CciCore::new(p)),
+        })
+    }
+}
+
+/// TA-Lib 0.8.1's `kind` on NaN-free, equal-length slices (`timeperiod >= 2`, checked here):
+/// NaN for the lookback `timeperiod - 1`, bit-identical.
+pub fn osc_kernel(
+    kind: OscKind,
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    period: i64,
+    out: &mut [f64],
+) -> CoreResult<()> {
+    assert!(high.len() == low.len() && low.len() == close.len() && close.len() == out.len());
+    let mut core = kind.core(period)?;
+    for i in 0..high.len() {
+        out[i] = core.step(high[i], low[i], close[i]);
+    }
+    Ok(())
+}
+
+/// Batch `kind` (TA-Lib `WILLR(high, low, close, timeperiod=14)` or `CCI(...)`) into `out`
+/// (every element written), with the shared NaN policy. The period is checked first.
+pub fn osc_into(
+    kind: OscKind,
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    period: i64,
+    out: &mut [f64],
+) -> CoreResult<()> {
+    kind.core(period)?;
+    let start = super::first_valid_all(&[("high", high), ("low", low), ("close", close)])?;
+    check_len("out", high.len(), out.len())?;
+    out[..start].fill(f64::NAN);
+    osc_kernel(
+        kind,
+        &high[start..],
+        &low[start..],
+        &close[start..],
+        period,
+        &mut out[start..],
+    )
+}
+
+/// Batch `kind` as a new vector (see [`osc_into`]).
+pub fn osc(
+    kind: OscKind,
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    period: i64,
+) -> CoreResult<Vec<f64>> {
+    let mut out = super::output(high.len(), 0);
+    osc_into(kind, high, low, close, period, &mut out)?;
+    Ok(out)
+}
+
+/// Streaming `WILLR` or `CCI`: bit-for-bit the batch function; no allocation after construction
+/// (`WILLR` amortised O(1), `CCI` O(`timeperiod`) per bar, as TA-Lib).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct OscStream {
+    core: Core,
+    lookback: usize,
+    count: usize,
+    value: f64,
+}
+
+impl OscStream {
+    /// `kind` with `timeperiod >= 2`.
+    pub fn new(kind: OscKind, period: i64) -> CoreResult<Self> {
+        let core = kind.core(period)?;
+        Ok(Self {
+            core,
+            lookback: period as usize - 1,
+            count: 0,
+            value: f64::NAN,
+        })
+    }
+
+    /// Push one bar; the output (NaN during the lookback).
+    #[inline]
+    pub fn update(&mut self, high: f64, low: f64, close: f64) -> CoreResult<f64> {
+        if !gate_bar(
+            &[("high", high), ("low", low), ("close", close)],
+            self.count > 0,
+            self.count,
+        )? {
+            return Ok(f64::NAN);
+        }
+        self.count += 1;
+        self.value = self.core.step(high, low, close);
+        Ok(self.value)
+    }
+
+    /// The last output (NaN during the lookback).
+    pub fn value(&self) -> f64 {
+        self.value
+    }
+    /// Bars pushed so far.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+    /// Whether the lookback is over.
+    pub fn initialized(&self) -> bool {
+        self.count > self.lookback
+    }
+    /// Back to the state right after construction (storage kept).
+    pub fn reset(&mut self) {
+        self.core.reset();
+        self.count = 0;
+        self.value = f64::NAN;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::CoreError;
+
+    fn bars(n: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let c: Vec<f64> = (0..n)
+            .map(|i| {
+                if i % 19 < 4 {
+                    70.0
+                } else {
+                    70.0 + ((i as f64) * 0.37).sin() * 5.0
+                }
+            })
+            .collect();
+        let h = c
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + (i % 3) as f64 * 0.4)
+            .collect();
+        let l = c
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v - (i % 5) as f64 * 0.3)
+            .collect();
+        (h, l, c)
+    }
+
+    #[test]
+    fn streaming_equals_batch() {
+        let (h, l, c) = bars(300);
+        for kind in [OscKind::Willr, OscKind::Cci] {
+            for p in [2, 3, 14, 40] {
+                let b = osc(kind, &h, &l, &c, p).unwrap();
+                assert!(b[..p as usize - 1].iter().all(|v| v.is_nan()));
+                assert!(b[p as usize - 1..].iter().all(|v| v.is_finite()));
+                let mut s = OscStream::new(kind, p).unwrap();
+                for i in 0..h.len() {
+                    let v = s.update(h[i], l[i], c[i]).unwrap();
+                    assert_eq!(v.to_bits(), b[i].to_bits(), "{kind:?} p={p} i={i}");
+                }
+                s.reset();
+                assert_eq!(s.count(), 0);
+            }
+        }
+    }
+
+    #[test]
+    fn mfi_streaming_equals_batch_and_idle_reset() {
+        let (h, l, c) = bars(300);
+        let v: Vec<f64> = (0..300)
+            .map(|i| {
+                if i % 29 < 6 {
+                    0.0
+                } else {
+                    1.0 + (i % 7) as f64
+                }
+            })
+            .collect();
+        for p in [2, 3, 14] {
+            let b = mfi(&h, &l, &c, &v, p).unwrap();
+            assert!(b[..p as usize].iter().all(|x| x.is_nan()));
+            assert!(b[p as usize..].iter().all(|x| (0.0..=100.0).contains(x)));
+            let mut s = Mfi::new(p).unwrap();
+            for i in 0..h.len() {
+                assert_eq!(
+                    s.update(h[i], l[i], c[i], v[i]).unwrap().to_bits(),
+                    b[i].to_bits()
+                );
+            }
+        }
+        // Rising prices: all flow positive, MFI 100; a long flat run resets the sums to 0.
+        let x: Vec<f64> = (0..10)
+            .map(|i| 10.0 + i as f64)
+            .chain(std::iter::repeat_n(20.0, 10))
+            .collect();
+        let one = vec![1.0; x.len()];
+        let m = mfi(&x, &x, &x, &one, 3).unwrap();
+        assert_eq!(m[5], 100.0);
+        assert_eq!(m[19], 0.0);
+    }
+
+    #[test]
+    fn known_values() {
+        // Window highs 10, 12 / lows 8, 9: %R of close 11 = (12 - 11) / 4 * -100.
+        let r = osc(OscKind::Willr, &[10.0, 12.0], &[8.0, 9.0], &[9.0, 11.0], 2).unwrap();
+        assert_eq!(r[1], -25.0);
+        assert_eq!(willr_value(5.0, 5.0, 5.0), 0.0);
+        assert_eq!(willr_value(10.0, 8.0, 7.0), -100.0); // clamped
+        // CCI of typical prices 1, 2, 3: mean 2, mean deviation 2/3, cci = 1 / (2/3 * 0.015).
+        let x = [1.0, 2.0, 3.0];
+        let cci = osc(OscKind::Cci, &x, &x, &x, 3).unwrap();
+        assert_eq!(cci[2], 1.0 / ((2.0 / 3.0) * 0.015));
+        assert!(matches!(
+            osc(OscKind::Cci, &x, &x, &x, 1),
+            Err(CoreError::InvalidPeriod { min: 2, .. })
+        ));
+    }
+}
