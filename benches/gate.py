@@ -107,6 +107,16 @@ LINES: list[Line] = [
     Line("batch_rsi", "pytest", "batch RSI per value vs talib.RSI", 1.0, "no slower than TA-Lib, >= 1.0 (issue 2)"),
     Line("batch_macd", "pytest", "batch MACD per value vs talib.MACD", 1.0, "no slower than TA-Lib, >= 1.0 (issue 2)"),
     Line("ema_multi_8x1M", "pytest", "ema_multi, 8 periods x 1M values vs 8 talib.EMA calls", 6.0, ">= 6x (issue 2)"),
+    # Issue 15's TA-Lib functions (benches/test_bench_talib_suite.py), each on the same 1M bars
+    # as its TA-Lib function, paired rounds. The suite's total time, and its slowest function.
+    # NB: the slowest one's line is BELOW ITS GOAL BY DESIGN, like batch_ema: functions that run
+    # TA-Lib's own latency-bound recurrence (the EMA family: DEMA, TEMA, T3, TRIX, KAMA, ...) have
+    # a true ratio of 1.0, and the minimum over dozens of ratios of 1.0 lands below 1.0 by noise
+    # alone; 0.9 allows it.
+    Line("talib_suite", "pytest", "issue 15's TA-Lib functions, batch, 1M bars each: total time vs TA-Lib 0.8.2", 1.0,
+         "no slower than TA-Lib, >= 1.0 (issue 15)"),
+    Line("talib_suite_each", "pytest", "the slowest of issue 15's functions vs its TA-Lib function", 0.9,
+         "no slower than TA-Lib, >= 1.0 (issue 15); 0.9: see the NB"),
     Line("stream_ema_py", "pytest", "EMA.update from Python vs nautilus 1.221 update_raw", 1.0,
          "no slower than nautilus update_raw, >= 1.0 (issue 2)"),
     # NB: GAP. The goal is a tail latency: "p99 <= 1 us per call from Python". A p99 on a shared
