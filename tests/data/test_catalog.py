@@ -243,11 +243,14 @@ def test_a_margin_backtest_on_catalog_bars_gets_the_catalog_funding(cat: Catalog
     assert series is not None and series["ts"][0] == to_ns("2025-05-10") and series["ts"][-1] < to_ns("2025-05-25")
     np.testing.assert_array_equal(series["rate"], rate[(ts >= to_ns("2025-05-10")) & (ts < to_ns("2025-05-25"))])
     runs = {}
-    for name, funding in (("catalog", series), ("none", None), ("by hand", (ts, rate))):
-        r = run_backtest("ema_cross", {}, spec, options={"catalog": str(cat.root)}, account="margin", funding=funding, **span)
+    kinds = {"catalog": {"funding": series}, "found by itself": {}, "none": {"funding_rate": 0.0}, "by hand": {"funding": (ts, rate)}}
+    for name, kw in kinds.items():
+        r = run_backtest("ema_cross", {}, spec, options={"catalog": str(cat.root)}, account="margin", **kw, **span)
         runs[name] = r.summary()
+        assert r.meta.get("funding_source") == ("catalog:binance/usdm/ETHUSDT/fundingRate" if name == "found by itself" else None)
     assert runs["none"]["funding_paid"] == 0.0 and runs["catalog"]["funding_paid"] != 0.0
-    assert runs["catalog"]["funding_paid"] == runs["by hand"]["funding_paid"]
-    assert runs["catalog"]["final_equity"] == runs["by hand"]["final_equity"]
+    for name in ("by hand", "found by itself"):
+        assert runs["catalog"]["funding_paid"] == runs[name]["funding_paid"]
+        assert runs["catalog"]["final_equity"] == runs[name]["final_equity"]
     # bars that are not from the catalog (or several instruments) take no funding from it
     assert feed_funding([open_bars(spec, catalog=str(cat.root)), feed]) == (None, None)
