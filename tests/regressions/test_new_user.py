@@ -78,7 +78,18 @@ def test_readme_examples_name_files_that_exist(shared_data):
     reads = [(b.line, m.group(1)) for b in ALL if b.lang in ("bash", "python")
              for m in re.finditer(r"""(?:--data\s+|data=["'])([^\s"']+)""", b.text)]
     assert reads
+    # a catalog entry is there once the same block (each runs in its own folder) downloaded it
+    downloads = {(b.line, f"catalog:binance/{m.group(1)}/{sym}/{m.group(3) or '1m'}")
+                 for b in ALL if b.lang == "bash"
+                 for m in re.finditer(r"trader data download --market (\w+) --symbols (\S+)(?: --interval (\w+))?", b.text)
+                 for sym in m.group(2).split(",")}
+    blocks_at = {b.line: b for b in ALL}
     for line, name in reads:
+        if name.startswith("catalog:"):
+            assert any(dl_line == line and spec == name for dl_line, spec in downloads) or any(
+                blocks_at[line].text.find(f"data resample {spec}") >= 0 for _, spec in downloads), \
+                f"README.md line {line}: {name} is not downloaded in its own block"
+            continue
         local = shared_data.parent.parent / name[len("../"):] if name.startswith("../shared/data/") else ROOT / name
         assert name in written or local.exists(), f"README.md line {line}: {name} does not exist"
 
