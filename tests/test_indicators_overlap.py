@@ -485,3 +485,97 @@ def test_constructor_errors(make, name):
 def test_matype_error_lists_the_supported_values():
     with pytest.raises(ValueError, match="supported: 0 SMA, 1 EMA, 2 WMA, 3 DEMA, 4 TEMA, 5 TRIMA, 6 KAMA, 8 T3"):
         ind.ma(X, 5, 7)
+
+
+# The batch functions' NaN contract, input by input: each kernel now folds `isnan` of what it
+# reads into a flag instead of a separate pass, so every position class is checked: inside the
+# first window, past it, the very last value, and between an input's own first valid value and
+# the common start (a later-starting other input).
+BATCH_INPUTS: dict[str, tuple[Callable[..., object], tuple[str, ...]]] = {
+    "SAR": (lambda h, l: ind.sar(h, l), ("high", "low")),
+    "MIDPRICE": (lambda h, l: ind.midprice(h, l, 4), ("high", "low")),
+    "MEDPRICE": (ind.medprice, ("high", "low")),
+    "TRANGE": (ind.trange, ("high", "low", "close")),
+    "NATR": (lambda h, l, c: ind.natr(h, l, c, 4), ("high", "low", "close")),
+    "NATR(1)": (lambda h, l, c: ind.natr(h, l, c, 1), ("high", "low", "close")),
+    "TYPPRICE": (ind.typprice, ("high", "low", "close")),
+    "WCLPRICE": (ind.wclprice, ("high", "low", "close")),
+    "AVGPRICE": (ind.avgprice, ("open", "high", "low", "close")),
+    "AD": (ind.ad, ("high", "low", "close", "volume")),
+    "ADOSC": (lambda h, l, c, v: ind.adosc(h, l, c, v, 3, 5), ("high", "low", "close", "volume")),
+    **{
+        name: (lambda x, f=f, p=p: f(x, p), ("real",))
+        for name, f, p in [
+            ("SUM", ind.sum, 4),
+            ("MAX", ind.max, 4),
+            ("MIN", ind.min, 4),
+            ("MIDPOINT", ind.midpoint, 4),
+            ("LINEARREG", ind.linearreg, 4),
+            ("LINEARREG_SLOPE", ind.linearreg_slope, 4),
+            ("TSF", ind.tsf, 4),
+            ("DEMA", ind.dema, 3),
+            ("TEMA", ind.tema, 3),
+            ("TRIMA", ind.trima, 4),
+            ("TRIMA(1)", ind.trima, 1),
+            ("KAMA", ind.kama, 4),
+            ("KAMA(1)", ind.kama, 1),
+            ("T3", ind.t3, 3),
+            ("T3(1)", ind.t3, 1),
+            ("VAR", ind.var, 4),
+        ]
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(BATCH_INPUTS))
+def test_batch_nan_after_start_names_input_and_index(name):
+    fn, args = BATCH_INPUTS[name]
+    n = 40
+    base = [np.linspace(10.0, 20.0, n) + 0.1 * k + 0.3 * np.sin(np.arange(n) * (k + 1)) for k in range(len(args))]
+    fn(*base)  # NaN-free: no error
+    for k, arg in enumerate(args):
+        for at in (3, 20, n - 1):
+            xs = [b.copy() for b in base]
+            xs[k][at] = np.nan
+            with pytest.raises(exc.NanInSeriesError, match=rf"^{arg}: NaN at index {at} "):
+                fn(*xs)
+        # Leading NaNs only: accepted, NaN up to the common start.
+        xs = [b.copy() for b in base]
+        xs[k][:5] = np.nan
+        assert np.isnan(np.asarray(fn(*xs))[:5]).all()
+        if len(args) > 1:
+            # A NaN in another input before the start this one forces (its own first valid
+            # value is earlier): still an error, naming that input.
+            other = (k + 1) % len(args)
+            xs = [b.copy() for b in base]
+            xs[k][:6] = np.nan
+            xs[other][2] = np.nan
+            with pytest.raises(exc.NanInSeriesError, match=rf"^{args[other]}: NaN at index 2 "):
+                fn(*xs)
+
+
+@pytest.mark.parametrize("with_zero", [False, True])
+def test_extremes_blocks_equal_tracker(with_zero):
+    # MAX/MIN/MIDPOINT/MIDPRICE take a block algorithm on zero-free input and TA-Lib's tracker
+    # (what the streaming classes run) when a zero makes the choice between 0.0 and -0.0
+    # matter: batch must equal streaming bit for bit either way, at every period and length
+    # (whole blocks or a partial last one).
+    rng = np.random.default_rng(7)
+    for n in (2, 7, 30, 61, 200):
+        x = rng.normal(0.0, 1.0, n) + rng.choice([0.0, 5.0], n)
+        y = x - np.abs(rng.normal(0.0, 1.0, n))
+        x[x == 0.0] = 1.5
+        y[y == 0.0] = -1.5
+        if with_zero:
+            x[n // 2] = 0.0
+            y[n // 3] = -0.0
+        for p in range(2, min(n, 33) + 1):
+            for cls, fn, args in [
+                (ind.MAX, ind.max, (x,)),
+                (ind.MIN, ind.min, (x,)),
+                (ind.MIDPOINT, ind.midpoint, (x,)),
+                (ind.MIDPRICE, ind.midprice, (x, y)),
+            ]:
+                s = cls(p)
+                stream = np.array([s.update(*(a[i] for a in args)) for i in range(n)])
+                assert stream.tobytes() == np.asarray(fn(*args, p)).tobytes(), (cls.__name__, n, p)

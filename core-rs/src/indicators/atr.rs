@@ -63,22 +63,48 @@ fn wilder_dispatch(c: Coef, prev: f64, tr: f64, hw: bool) -> f64 {
 
 #[inline(always)]
 fn atr_body(h: &[f64], l: &[f64], c: &[f64], period: usize, out: &mut [f64]) {
+    atr_body_map(h, l, c, period, out, |atr, _| atr);
+}
+
+/// [`atr_body`] writing `map(atr, close)` for each bar past the lookback (NATR divides by the
+/// close in the same pass); returns whether an input held a NaN (always true when there are
+/// too few bars to look at them all). Compile it into an FMA body (see `fma_kernel!`).
+#[inline(always)]
+pub(crate) fn atr_body_map(
+    h: &[f64],
+    l: &[f64],
+    c: &[f64],
+    period: usize,
+    out: &mut [f64],
+    map: impl Fn(f64, f64) -> f64,
+) -> bool {
     let n = h.len();
+    assert!(l.len() == n && c.len() == n && out.len() == n);
     out[..period.min(n)].fill(f64::NAN);
     if n <= period {
-        return;
+        return true;
     }
     let co = Coef::new(period);
+    let mut nan = h[0].is_nan() | l[0].is_nan() | c[n - 1].is_nan();
     let mut sum = 0.0;
     for i in 1..=period {
+        nan |= h[i].is_nan() | l[i].is_nan() | c[i - 1].is_nan();
         sum += true_range(h[i], l[i], c[i - 1]);
     }
     let mut prev = sum / period as f64;
-    out[period] = prev;
-    for i in period + 1..n {
-        prev = wilder(co, prev, true_range(h[i], l[i], c[i - 1]));
-        out[i] = prev;
+    out[period] = map(prev, c[period]);
+    let it = out[period + 1..]
+        .iter_mut()
+        .zip(&h[period + 1..])
+        .zip(&l[period + 1..])
+        .zip(&c[period..])
+        .zip(&c[period + 1..]);
+    for ((((o, &hi), &lo), &pc), &cl) in it {
+        nan |= hi.is_nan() | lo.is_nan() | pc.is_nan();
+        prev = wilder(co, prev, true_range(hi, lo, pc));
+        *o = map(prev, cl);
     }
+    nan
 }
 
 /// # Safety

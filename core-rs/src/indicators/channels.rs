@@ -13,7 +13,7 @@
 
 use super::atr::{Atr, atr_kernel, gate_bar};
 use super::ema::{Ema, ema_kernel};
-use super::extremes::{Extreme, StreamExtreme};
+use super::extremes::{StreamExtreme, Track};
 use super::stddev::check_finite;
 use crate::error::{CoreResult, check_len, check_period};
 
@@ -22,14 +22,26 @@ type Bands = (Vec<f64>, Vec<f64>, Vec<f64>);
 /// Donchian bands on NaN-free, equal-length slices (NaN for the lookback).
 pub fn donchian_kernel(high: &[f64], low: &[f64], period: usize, out: [&mut [f64]; 3]) {
     let [up, mid, lo] = out;
-    let mut hi_ex = Extreme::new(period, true, true);
-    let mut lo_ex = Extreme::new(period, false, true);
-    for t in 0..high.len() {
-        let h = hi_ex.step(t, high[t], |i| high[i]);
-        let l = lo_ex.step(t, low[t], |i| low[i]);
+    let n = high.len();
+    assert!(low.len() == n && up.len() == n && mid.len() == n && lo.len() == n);
+    for o in [&mut *up, &mut *mid, &mut *lo] {
+        o[..(period - 1).min(n)].fill(f64::NAN);
+    }
+    if n < period {
+        return;
+    }
+    let mut hi_t = Track::<true, true>::first(high, period);
+    let mut lo_t = Track::<false, true>::first(low, period);
+    let mut put = |t: usize, h: f64, l: f64| {
         up[t] = h;
         lo[t] = l;
         mid[t] = (h + l) / 2.0;
+    };
+    put(period - 1, hi_t.best(), lo_t.best());
+    for t in period..n {
+        let h = hi_t.step(high, t, period);
+        let l = lo_t.step(low, t, period);
+        put(t, h, l);
     }
 }
 
@@ -43,10 +55,24 @@ fn bands(n: usize) -> Bands {
 
 /// Batch Donchian channel `(upper, middle, lower)` (`timeperiod >= 1`, default 20).
 pub fn donchian(high: &[f64], low: &[f64], period: i64) -> CoreResult<Bands> {
+    let (mut u, mut m, mut l) = bands(high.len());
+    donchian_into(high, low, period, [&mut u, &mut m, &mut l])?;
+    Ok((u, m, l))
+}
+
+/// [`donchian`] into `out` (`[upper, middle, lower]`, each as long as the inputs, every
+/// element written).
+pub fn donchian_into(
+    high: &[f64],
+    low: &[f64],
+    period: i64,
+    out: [&mut [f64]; 3],
+) -> CoreResult<()> {
     let period = check_period("timeperiod", period, 1)?;
     let start = super::first_valid_all(&[("high", high), ("low", low)])?;
-    let (mut u, mut m, mut l) = bands(high.len());
-    for o in [&mut u, &mut m, &mut l] {
+    let [u, m, l] = out;
+    for o in [&mut *u, &mut *m, &mut *l] {
+        check_len("out", high.len(), o.len())?;
         o[..start].fill(f64::NAN);
     }
     donchian_kernel(
@@ -55,7 +81,7 @@ pub fn donchian(high: &[f64], low: &[f64], period: i64) -> CoreResult<Bands> {
         period,
         [&mut u[start..], &mut m[start..], &mut l[start..]],
     );
-    Ok((u, m, l))
+    Ok(())
 }
 
 /// Keltner bands on NaN-free, equal-length slices (NaN for the lookback).
@@ -102,11 +128,36 @@ pub fn keltner(
     atrperiod: i64,
     multiplier: f64,
 ) -> CoreResult<Bands> {
+    let (mut u, mut m, mut l) = bands(high.len());
+    keltner_into(
+        high,
+        low,
+        close,
+        period,
+        atrperiod,
+        multiplier,
+        [&mut u, &mut m, &mut l],
+    )?;
+    Ok((u, m, l))
+}
+
+/// [`keltner`] into `out` (`[upper, middle, lower]`, each as long as the inputs, every element
+/// written).
+pub fn keltner_into(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    period: i64,
+    atrperiod: i64,
+    multiplier: f64,
+    out: [&mut [f64]; 3],
+) -> CoreResult<()> {
     let (p, ap, k) = keltner_args(period, atrperiod, multiplier)?;
     let start = super::first_valid_all(&[("high", high), ("low", low), ("close", close)])?;
     check_len("close", high.len(), close.len())?;
-    let (mut u, mut m, mut l) = bands(high.len());
-    for o in [&mut u, &mut m, &mut l] {
+    let [u, m, l] = out;
+    for o in [&mut *u, &mut *m, &mut *l] {
+        check_len("out", high.len(), o.len())?;
         o[..start].fill(f64::NAN);
     }
     keltner_kernel(
@@ -118,7 +169,7 @@ pub fn keltner(
         k,
         [&mut u[start..], &mut m[start..], &mut l[start..]],
     );
-    Ok((u, m, l))
+    Ok(())
 }
 
 /// Streaming Donchian channel: bit-for-bit [`donchian`]. Amortised O(1).

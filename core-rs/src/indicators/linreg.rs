@@ -93,20 +93,32 @@ impl Sums {
         }
     }
 
+    /// Take a refit's sums field by field.
+    ///
+    /// NB: `*self = Self::refit(..)` made `self` the call's return slot, which kept the sums in
+    /// memory across the whole batch loop (a counter decremented in memory every value).
+    #[inline(always)]
+    fn set(&mut self, r: Self) {
+        self.y = r.y;
+        self.xy = r.xy;
+        self.abs = r.abs;
+        self.counter = r.counter;
+    }
+
     /// Slide the window by one: `old` leaves, `new` enters; `window` as in [`Sums::refit`]
     /// (the new window), read only on a refit.
     #[inline(always)]
     fn slide(&mut self, p: usize, old: f64, new: f64, window: impl Fn(usize) -> f64) {
         self.counter -= 1;
         if self.counter == 0 {
-            *self = Self::refit(p, window);
+            self.set(Self::refit(p, window));
             return;
         }
         self.abs -= old.abs();
         self.abs += new.abs();
         let p_old = p as f64 * old;
         if p_old.abs() > self.abs * 100.0 {
-            *self = Self::refit(p, window);
+            self.set(Self::refit(p, window));
             return;
         }
         self.xy += self.y;
@@ -134,27 +146,76 @@ impl Sums {
 /// TA-Lib's linear-regression output `kind` on a NaN-free slice (NaN for the lookback
 /// `period - 1`). `period >= 2`.
 pub fn linreg_kernel(x: &[f64], period: usize, kind: LinRegKind, out: &mut [f64]) {
+    linreg_checked(x, period, kind, out);
+}
+
+fma_kernel!(
+    /// [`linreg_kernel`], returning whether `x` held a NaN.
+    fn linreg_checked(x: &[f64], period: usize, kind: LinRegKind, out: &mut [f64]) -> bool = linreg_body;
+);
+
+/// [`linreg_loop`] with the kind a constant, so each loop computes only its output.
+/// NB: with the kind a runtime value, SLOPE paid the intercept's division too (a second
+/// `divsd` per value: 2x TA-Lib's time).
+#[inline(always)]
+fn linreg_body(x: &[f64], period: usize, kind: LinRegKind, out: &mut [f64]) -> bool {
+    match kind {
+        LinRegKind::Value => linreg_loop::<0>(x, period, out),
+        LinRegKind::Slope => linreg_loop::<1>(x, period, out),
+        LinRegKind::Intercept => linreg_loop::<2>(x, period, out),
+        LinRegKind::Angle => linreg_loop::<3>(x, period, out),
+        LinRegKind::Tsf => linreg_loop::<4>(x, period, out),
+    }
+}
+
+/// The kind numbered `k` by [`linreg_body`].
+#[inline(always)]
+const fn kind_of(k: u8) -> LinRegKind {
+    match k {
+        0 => LinRegKind::Value,
+        1 => LinRegKind::Slope,
+        2 => LinRegKind::Intercept,
+        3 => LinRegKind::Angle,
+        _ => LinRegKind::Tsf,
+    }
+}
+
+#[inline(always)]
+fn linreg_loop<const K: u8>(x: &[f64], period: usize, out: &mut [f64]) -> bool {
+    let kind = kind_of(K);
+    assert_eq!(x.len(), out.len());
     let c = Consts::new(period);
     out[..(period - 1).min(x.len())].fill(f64::NAN);
     if x.len() < period {
-        return;
+        return true;
     }
+    let mut nan = x[..period].iter().any(|v| v.is_nan());
     let mut s = Sums::refit(period, |k| x[k]);
     out[period - 1] = s.output(c, kind);
-    super::ma::with_fma(|| {
-        for t in period..x.len() {
-            let w = &x[t + 1 - period..=t];
-            s.slide(period, x[t - period], x[t], |k| w[k]);
-            out[t] = s.output(c, kind);
-        }
-    })
+    for t in period..x.len() {
+        let w = &x[t + 1 - period..=t];
+        let v = x[t];
+        nan |= v.is_nan();
+        s.slide(period, x[t - period], v, |k| w[k]);
+        out[t] = s.output(c, kind);
+    }
+    nan
 }
 
 /// Batch linear-regression output `kind` (TA-Lib `LINEARREG*`/`TSF(real, timeperiod=14)`,
 /// `timeperiod >= 2`).
 pub fn linreg(x: &[f64], period: i64, kind: LinRegKind) -> CoreResult<Vec<f64>> {
+    let mut out = super::output(x.len(), 0);
+    linreg_into(x, period, kind, &mut out)?;
+    Ok(out)
+}
+
+/// [`linreg`] into `out` (same length as `x`, every element written).
+pub fn linreg_into(x: &[f64], period: i64, kind: LinRegKind, out: &mut [f64]) -> CoreResult<()> {
     let period = check_period("timeperiod", period, 2)?;
-    super::apply("real", x, |x, out| linreg_kernel(x, period, kind, out))
+    super::apply_into_propagating("real", x, out, |x, out| {
+        linreg_checked(x, period, kind, out)
+    })
 }
 
 /// Streaming linear regression: bit-for-bit [`linreg`]. Amortised O(1), the window allocated

@@ -38,7 +38,9 @@ impl Hist {
     #[inline(always)]
     pub(crate) fn back(&self, age: usize) -> f64 {
         let cap = self.buf.len();
-        self.buf[(self.head + cap - age) % cap]
+        // `head + cap - age` is in `[0, 2·cap)` (`age <= cap`): a subtraction, not a division.
+        let i = self.head + cap - age;
+        self.buf[if i >= cap { i - cap } else { i }]
     }
     /// Forget everything (keeps the storage).
     pub(crate) fn clear(&mut self) {
@@ -47,35 +49,22 @@ impl Hist {
     }
 }
 
-/// Run `f` in a body compiled with the FMA target feature when the CPU has it (see
-/// [`super::fused`]): `f64::mul_add` inlined there is one `vfmadd` instead of a call to libm's
-/// `fma`. The bits are the same either way; only the speed differs.
-#[inline(always)]
-pub(crate) fn with_fma<R>(f: impl FnOnce() -> R) -> R {
-    /// # Safety
-    /// The CPU must support FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "fma")]
-    unsafe fn body<R>(f: impl FnOnce() -> R) -> R {
-        f()
-    }
-    #[cfg(target_arch = "x86_64")]
-    if super::fused() {
-        // SAFETY: `fused()` is true only when the CPU reports FMA.
-        return unsafe { body(f) };
-    }
-    f()
-}
-
-/// Run a streaming state over a NaN-free slice: `push` returns the output (NaN in the lookback).
-#[inline(always)]
-fn run(x: &[f64], out: &mut [f64], mut push: impl FnMut(f64) -> f64) {
-    assert_eq!(x.len(), out.len());
-    with_fma(|| {
+/// Run a streaming state's `push` (an `#[inline(always)]` method returning the output, NaN in
+/// the lookback) over a NaN-free slice. A macro, not a function taking a closure: the loop and
+/// `push` must land in the caller's body, the FMA copy of `fma_kernel!` (a closure was left
+/// out of line there, see that macro's NB).
+/// Evaluates to whether a NaN was among the inputs (see [`super::apply_into_propagating`]).
+macro_rules! run {
+    ($x:expr, $out:expr, $s:ident) => {{
+        let (x, out): (&[f64], &mut [f64]) = ($x, $out);
+        assert_eq!(x.len(), out.len());
+        let mut nan = false;
         for (o, &v) in out.iter_mut().zip(x) {
-            *o = push(v);
+            nan |= v.is_nan();
+            *o = $s.push(v);
         }
-    })
+        nan
+    }};
 }
 
 /// The `value` / `count` / `initialized` accessors shared by the streaming types here (each has
@@ -165,7 +154,7 @@ fn tema_out(e: [f64; 3]) -> f64 {
 }
 
 macro_rules! ema_chain_type {
-    ($(#[$doc:meta])* $ty:ident, $n:literal, $out:ident, $kernel:ident, $batch:ident, $into:ident, $ta:literal) => {
+    ($(#[$doc:meta])* $ty:ident, $n:literal, $out:ident, $kernel:ident, $checked:ident, $body:ident, $batch:ident, $into:ident, $ta:literal) => {
         $(#[$doc])*
         #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
         pub struct $ty {
@@ -211,8 +200,37 @@ macro_rules! ema_chain_type {
 
         #[doc = concat!("TA-Lib's `", $ta, "` on a NaN-free slice (NaN for the lookback).")]
         pub fn $kernel(x: &[f64], period: usize, out: &mut [f64]) {
+            $checked(x, period, out);
+        }
+
+        fma_kernel!(
+            #[doc = concat!("[`", stringify!($kernel), "`], returning whether `x` held a NaN.")]
+            fn $checked(x: &[f64], period: usize, out: &mut [f64]) -> bool = $body;
+        );
+
+        #[inline(always)]
+        fn $body(x: &[f64], period: usize, out: &mut [f64]) -> bool {
+            assert_eq!(x.len(), out.len());
             let mut s = $ty::new(period as i64).expect("period checked");
-            run(x, out, |v| s.push(v));
+            // The lookback and the seeds through the streaming state; then every EMA is past
+            // its seed and each step is `Ema::update`'s hot path, `ema_step` with the same `k`,
+            // run here on locals (NB: 2x faster than `push` per value).
+            let warm = (s.lookback() + 1).min(x.len());
+            let (xw, xr) = x.split_at(warm);
+            let (ow, or) = out.split_at_mut(warm);
+            let mut nan = run!(xw, ow, s);
+            let k = super::ema::ema_k(period);
+            let mut e: [f64; $n] = std::array::from_fn(|j| s.chain.e[j].value());
+            for (o, &v) in or.iter_mut().zip(xr) {
+                nan |= v.is_nan();
+                let mut u = v;
+                for ej in e.iter_mut() {
+                    *ej = super::ema::ema_step::<true>(u, *ej, k);
+                    u = *ej;
+                }
+                *o = $out(e);
+            }
+            nan
         }
 
         #[doc = concat!("Batch `", $ta, "(real, timeperiod=30)`.")]
@@ -225,7 +243,7 @@ macro_rules! ema_chain_type {
         #[doc = concat!("[`", stringify!($batch), "`] into `out` (same length as `x`).")]
         pub fn $into(x: &[f64], period: i64, out: &mut [f64]) -> CoreResult<()> {
             let period = check_period("timeperiod", period, 1)?;
-            super::apply_into("real", x, out, |x, out| $kernel(x, period, out))
+            super::apply_into_propagating("real", x, out, |x, out| $checked(x, period, out))
         }
     };
 }
@@ -233,12 +251,12 @@ macro_rules! ema_chain_type {
 ema_chain_type!(
     /// Double EMA (TA-Lib `DEMA`): `2·EMA - EMA(EMA)`, lookback `2·(timeperiod-1)`.
     /// Bit-identical to TA-Lib 0.8.1 (its fused EMA, then `2·e1 - e2`).
-    Dema, 2, dema_out, dema_kernel, dema, dema_into, "DEMA"
+    Dema, 2, dema_out, dema_kernel, dema_checked, dema_body, dema, dema_into, "DEMA"
 );
 ema_chain_type!(
     /// Triple EMA (TA-Lib `TEMA`): `3·EMA - 3·EMA(EMA) + EMA(EMA(EMA))`, lookback
     /// `3·(timeperiod-1)`. Bit-identical to TA-Lib 0.8.1.
-    Tema, 3, tema_out, tema_kernel, tema, tema_into, "TEMA"
+    Tema, 3, tema_out, tema_kernel, tema_checked, tema_body, tema, tema_into, "TEMA"
 );
 
 // --- TRIMA ---------------------------------------------------------------------------------
@@ -314,6 +332,17 @@ impl Trima {
         } else if self.count > p {
             let trailing = self.hist.back(p);
             let middle = self.at(x, h);
+            self.steady(x, trailing, middle);
+        }
+        self.hist.push(x);
+        self.value
+    }
+    /// A step past the first window: `trailing` (the value `period` before `x`) leaves,
+    /// `middle` (the value `period / 2` before `x`, `x` itself for period 1) crosses the middle.
+    #[inline(always)]
+    fn steady(&mut self, x: f64, trailing: f64, middle: f64) -> f64 {
+        let odd = self.period % 2 == 1;
+        {
             self.num -= self.sub;
             self.sub -= trailing;
             self.sub += middle;
@@ -328,7 +357,6 @@ impl Trima {
             self.num += x;
             self.value = self.num * self.factor;
         }
-        self.hist.push(x);
         self.value
     }
     /// Push one value; the TRIMA (NaN during the lookback).
@@ -352,8 +380,28 @@ impl Trima {
 
 /// TA-Lib's TRIMA on a NaN-free slice (NaN for the lookback `timeperiod - 1`).
 pub fn trima_kernel(x: &[f64], period: usize, out: &mut [f64]) {
+    trima_checked(x, period, out);
+}
+
+fma_kernel!(
+    /// [`trima_kernel`], returning whether `x` held a NaN.
+    fn trima_checked(x: &[f64], period: usize, out: &mut [f64]) -> bool = trima_body;
+);
+
+#[inline(always)]
+fn trima_body(x: &[f64], period: usize, out: &mut [f64]) -> bool {
+    assert_eq!(x.len(), out.len());
     let mut s = Trima::new(period as i64).expect("period checked");
-    run(x, out, |v| s.push(v));
+    // The first window through `push`, then `steady` on values read from the slice (no ring).
+    let warm = period.min(x.len());
+    let mut nan = run!(&x[..warm], &mut out[..warm], s);
+    let h = s.half;
+    for t in warm..x.len() {
+        let v = x[t];
+        nan |= v.is_nan();
+        out[t] = s.steady(v, x[t - period], x[t - h]);
+    }
+    nan
 }
 
 /// Batch TRIMA (TA-Lib `TRIMA(real, timeperiod=30)`).
@@ -366,7 +414,7 @@ pub fn trima(x: &[f64], period: i64) -> CoreResult<Vec<f64>> {
 /// [`trima`] into `out` (same length as `x`).
 pub fn trima_into(x: &[f64], period: i64, out: &mut [f64]) -> CoreResult<()> {
     let period = check_period("timeperiod", period, 1)?;
-    super::apply_into("real", x, out, |x, out| trima_kernel(x, period, out))
+    super::apply_into_propagating("real", x, out, |x, out| trima_checked(x, period, out))
 }
 
 // --- KAMA ----------------------------------------------------------------------------------
@@ -448,10 +496,21 @@ impl Kama {
                 self.smooth(x, x - x0);
             }
         } else if t > p {
-            let x_tp = self.hist.back(p);
-            let trailing = self.hist.back(p + 1);
+            let (x_tp, trailing, x_prev) =
+                (self.hist.back(p), self.hist.back(p + 1), self.hist.back(1));
+            self.steady(x, x_tp, trailing, x_prev);
+        }
+        self.hist.push(x);
+        self.value
+    }
+    /// A step past the first window (period >= 2): `x_tp`, `trailing` and `x_prev` are the
+    /// values `period`, `period + 1` and 1 before `x`.
+    #[inline(always)]
+    fn steady(&mut self, x: f64, x_tp: f64, trailing: f64, x_prev: f64) -> f64 {
+        let p = self.period;
+        {
             let period_roc = x - x_tp;
-            let d = x - self.hist.back(1);
+            let d = x - x_prev;
             self.flat = if d == 0.0 { self.flat + 1 } else { 0 };
             if self.flat >= p {
                 // A flat window: TA-Lib 0.8.1 restarts the sum from an exact 0.
@@ -463,7 +522,6 @@ impl Kama {
             }
             self.smooth(x, period_roc);
         }
-        self.hist.push(x);
         self.value
     }
     /// Push one value; the KAMA (NaN during the lookback).
@@ -487,8 +545,32 @@ impl Kama {
 
 /// TA-Lib's KAMA on a NaN-free slice (NaN for the lookback `timeperiod`; none for period 1).
 pub fn kama_kernel(x: &[f64], period: usize, out: &mut [f64]) {
+    kama_checked(x, period, out);
+}
+
+fma_kernel!(
+    /// [`kama_kernel`], returning whether `x` held a NaN.
+    fn kama_checked(x: &[f64], period: usize, out: &mut [f64]) -> bool = kama_body;
+);
+
+#[inline(always)]
+fn kama_body(x: &[f64], period: usize, out: &mut [f64]) -> bool {
+    assert_eq!(x.len(), out.len());
     let mut s = Kama::new(period as i64).expect("period checked");
-    run(x, out, |v| s.push(v));
+    // Period 1 and the first window through `push`, then `steady` on values read from the
+    // slice (no ring).
+    let warm = if period == 1 {
+        x.len()
+    } else {
+        (period + 1).min(x.len())
+    };
+    let mut nan = run!(&x[..warm], &mut out[..warm], s);
+    for t in warm..x.len() {
+        let v = x[t];
+        nan |= v.is_nan();
+        out[t] = s.steady(v, x[t - period], x[t - period - 1], x[t - 1]);
+    }
+    nan
 }
 
 /// Batch KAMA (TA-Lib `KAMA(real, timeperiod=30)`).
@@ -501,7 +583,7 @@ pub fn kama(x: &[f64], period: i64) -> CoreResult<Vec<f64>> {
 /// [`kama`] into `out` (same length as `x`).
 pub fn kama_into(x: &[f64], period: i64, out: &mut [f64]) -> CoreResult<()> {
     let period = check_period("timeperiod", period, 1)?;
-    super::apply_into("real", x, out, |x, out| kama_kernel(x, period, out))
+    super::apply_into_propagating("real", x, out, |x, out| kama_checked(x, period, out))
 }
 
 // --- T3 ------------------------------------------------------------------------------------
@@ -633,8 +715,31 @@ impl T3 {
 
 /// TA-Lib's T3 on a NaN-free slice (NaN for the lookback). `vfactor` must be in `[0, 1]`.
 pub fn t3_kernel(x: &[f64], period: usize, vfactor: f64, out: &mut [f64]) {
+    t3_checked(x, period, vfactor, out);
+}
+
+fma_kernel!(
+    /// [`t3_kernel`], returning whether `x` held a NaN.
+    fn t3_checked(x: &[f64], period: usize, vfactor: f64, out: &mut [f64]) -> bool = t3_body;
+);
+
+#[inline(always)]
+fn t3_body(x: &[f64], period: usize, vfactor: f64, out: &mut [f64]) -> bool {
+    assert_eq!(x.len(), out.len());
     let mut s = T3::new(period as i64, vfactor).expect("arguments checked");
-    run(x, out, |v| s.push(v));
+    // Period 1, the lookback and the seeds through `push`; then `push`'s last branch alone.
+    let warm = if period == 1 {
+        x.len()
+    } else {
+        (s.lookback() + 1).min(x.len())
+    };
+    let mut nan = run!(&x[..warm], &mut out[..warm], s);
+    for (o, &v) in out[warm..].iter_mut().zip(&x[warm..]) {
+        nan |= v.is_nan();
+        s.chain(v, 6);
+        *o = s.output();
+    }
+    nan
 }
 
 /// Batch T3 (TA-Lib `T3(real, timeperiod=5, vfactor=0.7)`).
@@ -648,7 +753,7 @@ pub fn t3(x: &[f64], period: i64, vfactor: f64) -> CoreResult<Vec<f64>> {
 pub fn t3_into(x: &[f64], period: i64, vfactor: f64, out: &mut [f64]) -> CoreResult<()> {
     let period = check_period("timeperiod", period, 1)?;
     let vfactor = check_vfactor(vfactor)?;
-    super::apply_into("real", x, out, |x, out| t3_kernel(x, period, vfactor, out))
+    super::apply_into_propagating("real", x, out, |x, out| t3_checked(x, period, vfactor, out))
 }
 
 // --- MA dispatcher -------------------------------------------------------------------------

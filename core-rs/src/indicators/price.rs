@@ -1,9 +1,13 @@
 //! Price transforms (TA-Lib `MEDPRICE`, `TYPPRICE`, `WCLPRICE`, `AVGPRICE`): one bar in, one
 //! value out, no lookback. TA-Lib's expressions and order — `(h + l) / 2`, `(h + l + c) / 3`,
 //! `(h + l + c·2) / 4`, `(h + l + c + o) / 4` — so bit-identical.
+//!
+//! The batch loops detect a NaN input from the output alone: sums of the inputs and
+//! divisions by a constant are NaN whenever an input is (a NaN output from `inf - inf` with no
+//! NaN input sends the check to the inputs, which then find none).
 
 use super::atr::gate_bar;
-use super::volatility::apply_multi;
+use super::volatility::apply_multi_checked;
 use crate::error::CoreResult;
 
 #[inline(always)]
@@ -26,62 +30,100 @@ fn avg(o: f64, h: f64, l: f64, c: f64) -> f64 {
 /// Batch MEDPRICE (TA-Lib `MEDPRICE(high, low)`).
 pub fn medprice(high: &[f64], low: &[f64]) -> CoreResult<Vec<f64>> {
     let mut out = super::output(high.len(), 0);
-    apply_multi([("high", high), ("low", low)], &mut out, |[h, l], o| {
-        for i in 0..o.len() {
-            o[i] = med(h[i], l[i]);
-        }
-    })?;
+    medprice_into(high, low, &mut out)?;
     Ok(out)
+}
+
+/// [`medprice`] into `out` (as long as the inputs, every element written).
+pub fn medprice_into(high: &[f64], low: &[f64], out: &mut [f64]) -> CoreResult<()> {
+    apply_multi_checked([("high", high), ("low", low)], out, |[h, l], o| {
+        let mut nan = false;
+        for ((o, &h), &l) in o.iter_mut().zip(h).zip(l) {
+            *o = med(h, l);
+            nan |= o.is_nan();
+        }
+        nan
+    })
 }
 
 /// Batch TYPPRICE (TA-Lib `TYPPRICE(high, low, close)`).
 pub fn typprice(high: &[f64], low: &[f64], close: &[f64]) -> CoreResult<Vec<f64>> {
     let mut out = super::output(high.len(), 0);
-    apply_multi(
-        [("high", high), ("low", low), ("close", close)],
-        &mut out,
-        |[h, l, c], o| {
-            for i in 0..o.len() {
-                o[i] = typ(h[i], l[i], c[i]);
-            }
-        },
-    )?;
+    typprice_into(high, low, close, &mut out)?;
     Ok(out)
+}
+
+/// [`typprice`] into `out` (as long as the inputs, every element written).
+pub fn typprice_into(high: &[f64], low: &[f64], close: &[f64], out: &mut [f64]) -> CoreResult<()> {
+    apply_multi_checked(
+        [("high", high), ("low", low), ("close", close)],
+        out,
+        |[h, l, c], o| {
+            let mut nan = false;
+            for (((o, &h), &l), &c) in o.iter_mut().zip(h).zip(l).zip(c) {
+                *o = typ(h, l, c);
+                nan |= o.is_nan();
+            }
+            nan
+        },
+    )
 }
 
 /// Batch WCLPRICE (TA-Lib `WCLPRICE(high, low, close)`).
 pub fn wclprice(high: &[f64], low: &[f64], close: &[f64]) -> CoreResult<Vec<f64>> {
     let mut out = super::output(high.len(), 0);
-    apply_multi(
-        [("high", high), ("low", low), ("close", close)],
-        &mut out,
-        |[h, l, c], o| {
-            for i in 0..o.len() {
-                o[i] = wcl(h[i], l[i], c[i]);
-            }
-        },
-    )?;
+    wclprice_into(high, low, close, &mut out)?;
     Ok(out)
+}
+
+/// [`wclprice`] into `out` (as long as the inputs, every element written).
+pub fn wclprice_into(high: &[f64], low: &[f64], close: &[f64], out: &mut [f64]) -> CoreResult<()> {
+    apply_multi_checked(
+        [("high", high), ("low", low), ("close", close)],
+        out,
+        |[h, l, c], o| {
+            let mut nan = false;
+            for (((o, &h), &l), &c) in o.iter_mut().zip(h).zip(l).zip(c) {
+                *o = wcl(h, l, c);
+                nan |= o.is_nan();
+            }
+            nan
+        },
+    )
 }
 
 /// Batch AVGPRICE (TA-Lib `AVGPRICE(open, high, low, close)`).
 pub fn avgprice(open: &[f64], high: &[f64], low: &[f64], close: &[f64]) -> CoreResult<Vec<f64>> {
     let mut out = super::output(high.len(), 0);
-    apply_multi(
+    avgprice_into(open, high, low, close, &mut out)?;
+    Ok(out)
+}
+
+/// [`avgprice`] into `out` (as long as the inputs, every element written).
+pub fn avgprice_into(
+    open: &[f64],
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    out: &mut [f64],
+) -> CoreResult<()> {
+    apply_multi_checked(
         [
             ("open", open),
             ("high", high),
             ("low", low),
             ("close", close),
         ],
-        &mut out,
+        out,
         |[op, h, l, c], o| {
-            for i in 0..o.len() {
-                o[i] = avg(op[i], h[i], l[i], c[i]);
+            let mut nan = false;
+            for ((((o, &op), &h), &l), &c) in o.iter_mut().zip(op).zip(h).zip(l).zip(c) {
+                *o = avg(op, h, l, c);
+                nan |= o.is_nan();
             }
+            nan
         },
-    )?;
-    Ok(out)
+    )
 }
 
 /// Which transform a [`PriceTransform`] computes, and from which inputs.

@@ -141,20 +141,39 @@ impl Clamp for f64 {
 /// TA-Lib's SAR on NaN-free, equal-length slices (`out[0]` NaN: lookback 1). `acceleration`
 /// and `maximum` must already be valid (finite, >= 0).
 pub fn sar_kernel(high: &[f64], low: &[f64], acceleration: f64, maximum: f64, out: &mut [f64]) {
+    sar_checked(high, low, acceleration, maximum, out);
+}
+
+fma_kernel!(
+    /// [`sar_kernel`], returning whether an input held a NaN.
+    fn sar_checked(
+        high: &[f64],
+        low: &[f64],
+        acceleration: f64,
+        maximum: f64,
+        out: &mut [f64],
+    ) -> bool = sar_body;
+);
+
+#[inline(always)]
+fn sar_body(high: &[f64], low: &[f64], acceleration: f64, maximum: f64, out: &mut [f64]) -> bool {
     assert!(high.len() == low.len() && low.len() == out.len());
     let n = high.len();
     out[..n.min(1)].fill(f64::NAN);
     if n < 2 {
-        return;
+        return true;
     }
     let p = Params {
         accel: acceleration.min(maximum),
         max: maximum,
     };
     let mut s = start(p, high[0], low[0], high[1], low[1]);
-    for i in 1..n {
-        out[i] = step(&mut s, p, high[i], low[i]);
+    let mut nan = high[0].is_nan() | low[0].is_nan();
+    for ((o, &h), &l) in out[1..].iter_mut().zip(&high[1..]).zip(&low[1..]) {
+        nan |= h.is_nan() | l.is_nan();
+        *o = step(&mut s, p, h, l);
     }
+    nan
 }
 
 /// Batch SAR (TA-Lib `SAR(high, low, acceleration=0.02, maximum=0.2)`).
@@ -173,17 +192,9 @@ pub fn sar_into(
     out: &mut [f64],
 ) -> CoreResult<()> {
     params(acceleration, maximum)?;
-    let start = super::first_valid_all(&[("high", high), ("low", low)])?;
-    crate::error::check_len("out", high.len(), out.len())?;
-    out[..start].fill(f64::NAN);
-    sar_kernel(
-        &high[start..],
-        &low[start..],
-        acceleration,
-        maximum,
-        &mut out[start..],
-    );
-    Ok(())
+    super::volatility::apply_multi_checked([("high", high), ("low", low)], out, |[h, l], o| {
+        sar_checked(h, l, acceleration, maximum, o)
+    })
 }
 
 /// Streaming SAR: bit-for-bit [`sar`]. O(1), no allocation.

@@ -6,32 +6,47 @@
 //! and checked but, as in TA-Lib, does not scale the result; `timeperiod = 1` gives 0.
 
 use super::ring::Window;
-use super::stddev::{RollingVar, check_finite, var_kernel};
+use super::stddev::{RollingVar, check_finite, var_checked, var_kernel};
 use crate::error::{CoreResult, check_period};
 
 /// TA-Lib's SUM on a NaN-free slice (NaN for the lookback `period - 1`).
 pub fn sum_kernel(x: &[f64], period: usize, out: &mut [f64]) {
+    sum_checked(x, period, out);
+}
+
+/// [`sum_kernel`], returning whether `x` may hold a NaN: a NaN poisons the running total for
+/// good, so the last output is NaN (or the slice is shorter than a window and not looked at).
+fn sum_checked(x: &[f64], period: usize, out: &mut [f64]) -> bool {
+    assert_eq!(x.len(), out.len());
     let n = x.len();
     out[..(period - 1).min(n)].fill(f64::NAN);
     if n < period {
-        return;
+        return true;
     }
     let mut total = 0.0;
     for &v in &x[..period - 1] {
         total += v;
     }
-    for i in period - 1..n {
-        total += x[i];
+    for ((o, &v), &old) in out[period - 1..].iter_mut().zip(&x[period - 1..]).zip(x) {
+        total += v;
         let t = total;
-        total -= x[i + 1 - period];
-        out[i] = t;
+        total -= old;
+        *o = t;
     }
+    out[n - 1].is_nan()
 }
 
 /// Batch SUM (TA-Lib `SUM(real, timeperiod=30)`, `timeperiod >= 2`).
 pub fn sum(x: &[f64], period: i64) -> CoreResult<Vec<f64>> {
+    let mut out = super::output(x.len(), 0);
+    sum_into(x, period, &mut out)?;
+    Ok(out)
+}
+
+/// [`sum`] into `out` (same length as `x`, every element written).
+pub fn sum_into(x: &[f64], period: i64, out: &mut [f64]) -> CoreResult<()> {
     let period = check_period("timeperiod", period, 2)?;
-    super::apply("real", x, |x, out| sum_kernel(x, period, out))
+    super::apply_into_propagating("real", x, out, |x, out| sum_checked(x, period, out))
 }
 
 /// Streaming SUM: bit-for-bit [`sum`]. O(1), the window allocated once.
@@ -100,12 +115,29 @@ pub fn variance_kernel(x: &[f64], period: usize, out: &mut [f64]) {
     }
 }
 
+/// [`variance_kernel`], returning whether `x` may hold a NaN.
+fn variance_checked(x: &[f64], period: usize, out: &mut [f64]) -> bool {
+    assert_eq!(x.len(), out.len());
+    if period == 1 {
+        out.fill(0.0);
+        return true; // not looked at: the caller's scan decides
+    }
+    var_checked(x, period, out)
+}
+
 /// Batch VAR (TA-Lib `VAR(real, timeperiod=5, nbdev=1.0)`; population variance, `nbdev`
 /// checked but unused, as in TA-Lib).
 pub fn variance(x: &[f64], period: i64, nbdev: f64) -> CoreResult<Vec<f64>> {
+    let mut out = super::output(x.len(), 0);
+    variance_into(x, period, nbdev, &mut out)?;
+    Ok(out)
+}
+
+/// [`variance`] into `out` (same length as `x`, every element written).
+pub fn variance_into(x: &[f64], period: i64, nbdev: f64, out: &mut [f64]) -> CoreResult<()> {
     let period = check_period("timeperiod", period, 1)?;
     check_finite("nbdev", nbdev)?;
-    super::apply("real", x, |x, out| variance_kernel(x, period, out))
+    super::apply_into_propagating("real", x, out, |x, out| variance_checked(x, period, out))
 }
 
 /// Streaming VAR: bit-for-bit [`variance`].

@@ -81,62 +81,87 @@ impl VarCore {
             self.counter == 0
         } {
             let (a, b) = window();
-            return self.rebuild(a, b);
+            let (core, var) = Self::rebuild(self.p, self.inv, a, b);
+            *self = core;
+            return var;
         }
         self.s1 -= t;
         var
     }
 
+    /// The core rebuilt from the window `a` then `b`, and the window's variance.
+    ///
+    /// NB: returns the new state rather than taking `&mut self`: a `&mut self` passed to this
+    /// out-of-line call kept the sums in memory across the whole loop (a store-to-load
+    /// forwarding on every step's dependency chain; VAR took 5x TA-Lib's time).
     #[cold]
     #[inline(never)]
-    fn rebuild(&mut self, a: &[f64], b: &[f64]) -> f64 {
+    fn rebuild(p: usize, inv: f64, a: &[f64], b: &[f64]) -> (Self, f64) {
         let mut sum = 0.0;
         for &v in a.iter().chain(b) {
             sum += v;
         }
-        self.k = sum * self.inv;
+        let k = sum * inv;
         let (mut s1, mut s2) = (0.0, 0.0);
         for &v in a.iter().chain(b) {
-            let d = v - self.k;
+            let d = v - k;
             s1 += d;
             s2 += d * d;
         }
-        let m1 = self.inv * s1;
-        let m2 = self.inv * s2;
+        let m1 = inv * s1;
+        let m2 = inv * s2;
         let mut var = m2 - m1 * m1;
         if var < m2 * 1e-12 {
             var = 0.0;
         }
         let oldest = a.first().or(b.first()).copied().unwrap_or(0.0);
-        let t = oldest - self.k;
-        self.s1 = s1 - t;
-        self.s2 = s2 - t * t;
-        self.counter = 32 * self.p;
-        var
+        let t = oldest - k;
+        let core = Self {
+            p,
+            inv,
+            k,
+            s1: s1 - t,
+            s2: s2 - t * t,
+            counter: 32 * p,
+        };
+        (core, var)
     }
 }
 
-/// Run `f(i, var)` for every full window of the NaN-free `x` (`i` = index of its last value).
+/// Run `f(i, var)` for every full window of the NaN-free `x` (`i` = index of its last value);
+/// whether `x` held a NaN (always true when it is shorter than a window: not looked at).
 #[inline(always)]
-pub(crate) fn for_each_var(x: &[f64], p: usize, mut f: impl FnMut(usize, f64)) {
+pub(crate) fn for_each_var(x: &[f64], p: usize, mut f: impl FnMut(usize, f64)) -> bool {
     if x.len() < p {
-        return;
+        return true;
     }
     let mut core = VarCore::new(p);
+    let mut nan = false;
     for (j, &v) in x[..p - 1].iter().enumerate() {
+        nan |= v.is_nan();
         core.warm(v, j == 0);
     }
     for i in p - 1..x.len() {
         let w = &x[i + 1 - p..=i];
-        let var = core.step(x[i], w[0], || (w, &[]));
+        let v = x[i];
+        nan |= v.is_nan();
+        let var = core.step(v, w[0], || (w, &[]));
         f(i, var);
     }
+    nan
 }
 
 /// TA-Lib 0.8.1's rolling population variance on a NaN-free slice (NaN for the lookback).
 pub fn var_kernel(x: &[f64], period: usize, out: &mut [f64]) {
     out[..(period - 1).min(x.len())].fill(f64::NAN);
     for_each_var(x, period, |i, v| out[i] = v);
+}
+
+/// [`var_kernel`], returning whether `x` may hold a NaN (a NaN need not poison the sums for
+/// good: a rebuild starts them afresh from the window).
+pub(crate) fn var_checked(x: &[f64], period: usize, out: &mut [f64]) -> bool {
+    out[..(period - 1).min(x.len())].fill(f64::NAN);
+    for_each_var(x, period, |i, v| out[i] = v)
 }
 
 /// TA-Lib 0.8.1's STDDEV on a NaN-free slice: `sqrt(var) * nbdev`.

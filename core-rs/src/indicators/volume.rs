@@ -8,7 +8,7 @@
 //! Same operation order as TA-Lib 0.8.1: bit-identical.
 
 use super::atr::gate_bar;
-use super::volatility::apply_multi;
+use super::volatility::apply_multi_checked;
 use crate::error::{CoreResult, check_period};
 
 /// One bar's addition to the AD line (TA-Lib's expression and order).
@@ -24,28 +24,48 @@ fn ad_step(ad: f64, high: f64, low: f64, close: f64, volume: f64) -> f64 {
 
 /// TA-Lib's AD on NaN-free, equal-length slices (no lookback).
 pub fn ad_kernel(high: &[f64], low: &[f64], close: &[f64], volume: &[f64], out: &mut [f64]) {
+    ad_checked(high, low, close, volume, out);
+}
+
+/// [`ad_kernel`], returning whether an input held a NaN.
+fn ad_checked(high: &[f64], low: &[f64], close: &[f64], volume: &[f64], out: &mut [f64]) -> bool {
     assert!(high.len() == low.len() && low.len() == close.len() && close.len() == volume.len());
+    assert_eq!(high.len(), out.len());
     let mut ad = 0.0;
-    for i in 0..high.len() {
-        ad = ad_step(ad, high[i], low[i], close[i], volume[i]);
-        out[i] = ad;
+    let mut nan = false;
+    for ((((o, &h), &l), &c), &v) in out.iter_mut().zip(high).zip(low).zip(close).zip(volume) {
+        nan |= h.is_nan() | l.is_nan() | c.is_nan() | v.is_nan();
+        ad = ad_step(ad, h, l, c, v);
+        *o = ad;
     }
+    nan
 }
 
 /// Batch AD (TA-Lib `AD(high, low, close, volume)`).
 pub fn ad(high: &[f64], low: &[f64], close: &[f64], volume: &[f64]) -> CoreResult<Vec<f64>> {
     let mut out = super::output(high.len(), 0);
-    apply_multi(
+    ad_into(high, low, close, volume, &mut out)?;
+    Ok(out)
+}
+
+/// [`ad`] into `out` (as long as the inputs, every element written).
+pub fn ad_into(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    volume: &[f64],
+    out: &mut [f64],
+) -> CoreResult<()> {
+    apply_multi_checked(
         [
             ("high", high),
             ("low", low),
             ("close", close),
             ("volume", volume),
         ],
-        &mut out,
-        |[h, l, c, v], o| ad_kernel(h, l, c, v, o),
-    )?;
-    Ok(out)
+        out,
+        |[h, l, c, v], o| ad_checked(h, l, c, v, o),
+    )
 }
 
 /// Streaming AD: bit-for-bit [`ad`]. O(1), no allocation.
@@ -106,6 +126,12 @@ impl Ad {
     }
 }
 
+/// One step of ADOSC's EMAs, as TA-Lib 0.8.1 computes it: `fma(1 - k, ema, k·ad)`.
+#[inline(always)]
+fn ema_step(k: f64, ema: f64, ad: f64) -> f64 {
+    (1.0 - k).mul_add(ema, k * ad)
+}
+
 /// Streaming ADOSC: bit-for-bit [`adosc`]. O(1), no allocation.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct AdOsc {
@@ -143,8 +169,8 @@ impl AdOsc {
             self.fast = self.ad;
             self.slow = self.ad;
         } else {
-            self.fast = (1.0 - self.fast_k).mul_add(self.fast, self.fast_k * self.ad);
-            self.slow = (1.0 - self.slow_k).mul_add(self.slow, self.slow_k * self.ad);
+            self.fast = ema_step(self.fast_k, self.fast, self.ad);
+            self.slow = ema_step(self.slow_k, self.slow, self.ad);
         }
         self.count += 1;
         if self.count > self.lookback {
@@ -200,12 +226,55 @@ pub fn adosc_kernel(
     slowperiod: usize,
     out: &mut [f64],
 ) {
+    adosc_checked(high, low, close, volume, fastperiod, slowperiod, out);
+}
+
+fma_kernel!(
+    /// [`adosc_kernel`], returning whether an input held a NaN.
+    fn adosc_checked(
+        high: &[f64],
+        low: &[f64],
+        close: &[f64],
+        volume: &[f64],
+        fastperiod: usize,
+        slowperiod: usize,
+        out: &mut [f64],
+    ) -> bool = adosc_body;
+);
+
+#[inline(always)]
+fn adosc_body(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    volume: &[f64],
+    fastperiod: usize,
+    slowperiod: usize,
+    out: &mut [f64],
+) -> bool {
+    assert!(high.len() == low.len() && low.len() == close.len() && close.len() == volume.len());
+    assert_eq!(high.len(), out.len());
     let mut s = AdOsc::new(fastperiod as i64, slowperiod as i64).expect("periods checked");
-    super::ma::with_fma(|| {
-        for i in 0..high.len() {
-            out[i] = s.push(high[i], low[i], close[i], volume[i]);
-        }
-    })
+    let mut nan = false;
+    // The lookback through `push`; past it, `push`'s steady branch alone, on locals.
+    let warm = (s.lookback + 1).min(out.len());
+    let (ow, or) = out.split_at_mut(warm);
+    let bars = high.iter().zip(low).zip(close).zip(volume);
+    let (mut bw, br) = (bars.clone().take(warm), bars.skip(warm));
+    for (o, (((&h, &l), &c), &v)) in ow.iter_mut().zip(&mut bw) {
+        nan |= h.is_nan() | l.is_nan() | c.is_nan() | v.is_nan();
+        *o = s.push(h, l, c, v);
+    }
+    let (fk, sk) = (s.fast_k, s.slow_k);
+    let (mut ad, mut fast, mut slow) = (s.ad, s.fast, s.slow);
+    for (o, (((&h, &l), &c), &v)) in or.iter_mut().zip(br) {
+        nan |= h.is_nan() | l.is_nan() | c.is_nan() | v.is_nan();
+        ad = ad_step(ad, h, l, c, v);
+        fast = ema_step(fk, fast, ad);
+        slow = ema_step(sk, slow, ad);
+        *o = fast - slow;
+    }
+    nan
 }
 
 /// Batch ADOSC (TA-Lib `ADOSC(high, low, close, volume, fastperiod=3, slowperiod=10)`).
@@ -217,20 +286,33 @@ pub fn adosc(
     fastperiod: i64,
     slowperiod: i64,
 ) -> CoreResult<Vec<f64>> {
+    let mut out = super::output(high.len(), 0);
+    adosc_into(high, low, close, volume, fastperiod, slowperiod, &mut out)?;
+    Ok(out)
+}
+
+/// [`adosc`] into `out` (as long as the inputs, every element written).
+pub fn adosc_into(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    volume: &[f64],
+    fastperiod: i64,
+    slowperiod: i64,
+    out: &mut [f64],
+) -> CoreResult<()> {
     let f = check_period("fastperiod", fastperiod, 2)?;
     let s = check_period("slowperiod", slowperiod, 2)?;
-    let mut out = super::output(high.len(), 0);
-    apply_multi(
+    apply_multi_checked(
         [
             ("high", high),
             ("low", low),
             ("close", close),
             ("volume", volume),
         ],
-        &mut out,
-        |[h, l, c, v], o| adosc_kernel(h, l, c, v, f, s, o),
-    )?;
-    Ok(out)
+        out,
+        |[h, l, c, v], o| adosc_checked(h, l, c, v, f, s, o),
+    )
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@ use super::f64_array;
 use crate::error::{CoreError, CoreResult};
 use crate::indicators as ind;
 
-type Arr<'py> = Bound<'py, PyArray1<f64>>;
-type Arr3<'py> = (Arr<'py>, Arr<'py>, Arr<'py>);
+pub(super) type Arr<'py> = Bound<'py, PyArray1<f64>>;
+pub(super) type Arr3<'py> = (Arr<'py>, Arr<'py>, Arr<'py>);
 
 /// Allocate the output as a numpy array and let `f` write all of it with the GIL released.
 ///
@@ -25,7 +25,7 @@ type Arr3<'py> = (Arr<'py>, Arr<'py>, Arr<'py>);
 /// fresh zero pages per 1M-value call (~25% of an EMA's time). Every kernel behind `run1`/`run3`
 /// writes each element exactly once (`apply_into`: NaN prefix, then the kernel) before anything
 /// reads it, and on error the buffer is dropped unread, so no uninitialised value is observed.
-enum Out<'py> {
+pub(super) enum Out<'py> {
     /// Small outputs: a numpy array of its own (`PyArray_EMPTY`, like TA-Lib's wrapper).
     Numpy(Bound<'py, PyArray1<f64>>),
     /// Large outputs: a recycled Rust buffer handed to numpy without a copy (see `buffers`).
@@ -33,7 +33,7 @@ enum Out<'py> {
 }
 
 impl<'py> Out<'py> {
-    fn new(py: Python<'py>, n: usize) -> Self {
+    pub(super) fn new(py: Python<'py>, n: usize) -> Self {
         if super::is_large(n) {
             let mut buf = super::recycled(n);
             buf.reserve_exact(n);
@@ -46,7 +46,7 @@ impl<'py> Out<'py> {
         }
     }
 
-    fn finish(self, py: Python<'py>) -> PyResult<Arr<'py>> {
+    pub(super) fn finish(self, py: Python<'py>) -> PyResult<Arr<'py>> {
         match self {
             Out::Numpy(a) => Ok(a),
             Out::Recycled(buf) => super::into_pyarray1(py, buf),
@@ -55,7 +55,7 @@ impl<'py> Out<'py> {
 }
 
 /// Run `f` over one output slice (GIL released) and return it as a numpy array.
-fn run1<'py>(
+pub(super) fn run1<'py>(
     py: Python<'py>,
     n: usize,
     f: impl FnOnce(&mut [f64]) -> CoreResult<()> + Send,
@@ -73,7 +73,7 @@ fn run1<'py>(
 }
 
 /// [`run1`] for three outputs.
-fn run3<'py>(
+pub(super) fn run3<'py>(
     py: Python<'py>,
     n: usize,
     f: impl FnOnce([&mut [f64]; 3]) -> CoreResult<()> + Send,

@@ -2,24 +2,13 @@
 //! functions (numpy in without copying, GIL released around the kernel, numpy out) and their
 //! streaming classes (thin wrappers: `update` does nothing but the Rust step).
 
-use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use super::f64_array;
-use crate::error::{CoreError, CoreResult};
+use super::indicators::{Arr, Arr3, run1, run3};
+use crate::error::CoreError;
 use crate::indicators as ind;
-
-type Arr<'py> = Bound<'py, PyArray1<f64>>;
-
-/// Run `f` with the GIL released and hand its output to numpy without a copy.
-fn out1<'py>(
-    py: Python<'py>,
-    f: impl FnOnce() -> CoreResult<Vec<f64>> + Send,
-) -> PyResult<Arr<'py>> {
-    let v = py.detach(f)?;
-    super::into_pyarray1(py, v)
-}
 
 /// A streaming indicator's state as bytes (bincode).
 fn state_bytes<'py, T: serde::Serialize>(py: Python<'py>, t: &T) -> PyResult<Bound<'py, PyBytes>> {
@@ -49,26 +38,26 @@ macro_rules! batch_period {
         fn $name<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, timeperiod: i64) -> PyResult<Arr<'py>> {
             let x = f64_array(real, "real")?;
             let x = x.as_slice()?;
-            out1(py, || $f(x, timeperiod))
+            run1(py, x.len(), |o| $f(x, timeperiod, o))
         }
     };
 }
 
 batch_period!(
     /// Double exponential moving average (TA-Lib `DEMA`).
-    dema, 30, ind::ma::dema
+    dema, 30, ind::ma::dema_into
 );
 batch_period!(
     /// Triple exponential moving average (TA-Lib `TEMA`).
-    tema, 30, ind::ma::tema
+    tema, 30, ind::ma::tema_into
 );
 batch_period!(
     /// Triangular moving average (TA-Lib `TRIMA`).
-    trima, 30, ind::ma::trima
+    trima, 30, ind::ma::trima_into
 );
 batch_period!(
     /// Kaufman adaptive moving average (TA-Lib `KAMA`).
-    kama, 30, ind::ma::kama
+    kama, 30, ind::ma::kama_into
 );
 
 /// Tillson's T3 (TA-Lib `T3`).
@@ -82,7 +71,7 @@ fn t3<'py>(
 ) -> PyResult<Arr<'py>> {
     let x = f64_array(real, "real")?;
     let x = x.as_slice()?;
-    out1(py, || ind::ma::t3(x, timeperiod, vfactor))
+    run1(py, x.len(), |o| ind::ma::t3_into(x, timeperiod, vfactor, o))
 }
 
 /// Moving average of type `matype` (TA-Lib `MA`).
@@ -96,7 +85,7 @@ fn ma<'py>(
 ) -> PyResult<Arr<'py>> {
     let x = f64_array(real, "real")?;
     let x = x.as_slice()?;
-    out1(py, || ind::ma::ma(x, timeperiod, matype))
+    run1(py, x.len(), |o| ind::ma::ma_into(x, timeperiod, matype, o))
 }
 
 /// Parabolic SAR (TA-Lib `SAR`).
@@ -111,20 +100,22 @@ fn sar<'py>(
 ) -> PyResult<Arr<'py>> {
     let (h, l) = (f64_array(high, "high")?, f64_array(low, "low")?);
     let (h, l) = (h.as_slice()?, l.as_slice()?);
-    out1(py, || ind::sar::sar(h, l, acceleration, maximum))
+    run1(py, h.len(), |o| {
+        ind::sar::sar_into(h, l, acceleration, maximum, o)
+    })
 }
 
 batch_period!(
     /// Highest value over `timeperiod` (TA-Lib `MAX`).
-    max, 30, ind::extremes::max
+    max, 30, ind::extremes::max_into
 );
 batch_period!(
     /// Lowest value over `timeperiod` (TA-Lib `MIN`).
-    min, 30, ind::extremes::min
+    min, 30, ind::extremes::min_into
 );
 batch_period!(
     /// `(highest + lowest) / 2` over `timeperiod` (TA-Lib `MIDPOINT`).
-    midpoint, 14, ind::extremes::midpoint
+    midpoint, 14, ind::extremes::midpoint_into
 );
 
 /// `(highest high + lowest low) / 2` over `timeperiod` (TA-Lib `MIDPRICE`).
@@ -138,7 +129,9 @@ fn midprice<'py>(
 ) -> PyResult<Arr<'py>> {
     let (h, l) = (f64_array(high, "high")?, f64_array(low, "low")?);
     let (h, l) = (h.as_slice()?, l.as_slice()?);
-    out1(py, || ind::extremes::midprice(h, l, timeperiod))
+    run1(py, h.len(), |o| {
+        ind::extremes::midprice_into(h, l, timeperiod, o)
+    })
 }
 
 /// True range (TA-Lib `TRANGE`).
@@ -156,7 +149,7 @@ fn trange<'py>(
         f64_array(close, "close")?,
     );
     let (h, l, c) = (h.as_slice()?, l.as_slice()?, c.as_slice()?);
-    out1(py, || ind::volatility::trange(h, l, c))
+    run1(py, h.len(), |o| ind::volatility::trange_into(h, l, c, o))
 }
 
 /// Normalized average true range, percent of the close (TA-Lib `NATR`).
@@ -175,7 +168,9 @@ fn natr<'py>(
         f64_array(close, "close")?,
     );
     let (h, l, c) = (h.as_slice()?, l.as_slice()?, c.as_slice()?);
-    out1(py, || ind::volatility::natr(h, l, c, timeperiod))
+    run1(py, h.len(), |o| {
+        ind::volatility::natr_into(h, l, c, timeperiod, o)
+    })
 }
 
 /// Chaikin accumulation/distribution line (TA-Lib `AD`).
@@ -191,7 +186,7 @@ fn ad<'py>(
     let (h, l) = (f64_array(high, "high")?, f64_array(low, "low")?);
     let (c, v) = (f64_array(close, "close")?, f64_array(volume, "volume")?);
     let (h, l, c, v) = (h.as_slice()?, l.as_slice()?, c.as_slice()?, v.as_slice()?);
-    out1(py, || ind::volume::ad(h, l, c, v))
+    run1(py, h.len(), |o| ind::volume::ad_into(h, l, c, v, o))
 }
 
 /// Chaikin A/D oscillator (TA-Lib `ADOSC`).
@@ -209,8 +204,8 @@ fn adosc<'py>(
     let (h, l) = (f64_array(high, "high")?, f64_array(low, "low")?);
     let (c, v) = (f64_array(close, "close")?, f64_array(volume, "volume")?);
     let (h, l, c, v) = (h.as_slice()?, l.as_slice()?, c.as_slice()?, v.as_slice()?);
-    out1(py, || {
-        ind::volume::adosc(h, l, c, v, fastperiod, slowperiod)
+    run1(py, h.len(), |o| {
+        ind::volume::adosc_into(h, l, c, v, fastperiod, slowperiod, o)
     })
 }
 
@@ -224,7 +219,7 @@ fn medprice<'py>(
 ) -> PyResult<Arr<'py>> {
     let (h, l) = (f64_array(high, "high")?, f64_array(low, "low")?);
     let (h, l) = (h.as_slice()?, l.as_slice()?);
-    out1(py, || ind::price::medprice(h, l))
+    run1(py, h.len(), |o| ind::price::medprice_into(h, l, o))
 }
 
 /// Typical price `(high + low + close) / 3` (TA-Lib `TYPPRICE`).
@@ -242,7 +237,7 @@ fn typprice<'py>(
         f64_array(close, "close")?,
     );
     let (h, l, c) = (h.as_slice()?, l.as_slice()?, c.as_slice()?);
-    out1(py, || ind::price::typprice(h, l, c))
+    run1(py, h.len(), |o| ind::price::typprice_into(h, l, c, o))
 }
 
 /// Weighted close price `(high + low + 2·close) / 4` (TA-Lib `WCLPRICE`).
@@ -260,7 +255,7 @@ fn wclprice<'py>(
         f64_array(close, "close")?,
     );
     let (h, l, c) = (h.as_slice()?, l.as_slice()?, c.as_slice()?);
-    out1(py, || ind::price::wclprice(h, l, c))
+    run1(py, h.len(), |o| ind::price::wclprice_into(h, l, c, o))
 }
 
 /// Average price `(open + high + low + close) / 4` (TA-Lib `AVGPRICE`).
@@ -276,7 +271,9 @@ fn avgprice<'py>(
     let (o, h) = (f64_array(open, "open")?, f64_array(high, "high")?);
     let (l, c) = (f64_array(low, "low")?, f64_array(close, "close")?);
     let (o, h, l, c) = (o.as_slice()?, h.as_slice()?, l.as_slice()?, c.as_slice()?);
-    out1(py, || ind::price::avgprice(o, h, l, c))
+    run1(py, h.len(), |out| {
+        ind::price::avgprice_into(o, h, l, c, out)
+    })
 }
 
 macro_rules! batch_linreg {
@@ -287,7 +284,7 @@ macro_rules! batch_linreg {
         fn $name<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, timeperiod: i64) -> PyResult<Arr<'py>> {
             let x = f64_array(real, "real")?;
             let x = x.as_slice()?;
-            out1(py, || ind::linreg::linreg(x, timeperiod, ind::linreg::LinRegKind::$kind))
+            run1(py, x.len(), |o| ind::linreg::linreg_into(x, timeperiod, ind::linreg::LinRegKind::$kind, o))
         }
     };
 }
@@ -314,7 +311,7 @@ batch_linreg!(
 );
 batch_period!(
     /// Rolling sum (TA-Lib `SUM`).
-    sum, 30, ind::stats::sum
+    sum, 30, ind::stats::sum_into
 );
 
 /// Rolling population variance (TA-Lib `VAR`; `nbdev` unused, as in TA-Lib).
@@ -328,22 +325,9 @@ fn var<'py>(
 ) -> PyResult<Arr<'py>> {
     let x = f64_array(real, "real")?;
     let x = x.as_slice()?;
-    out1(py, || ind::stats::variance(x, timeperiod, nbdev))
-}
-
-type Arr3<'py> = (Arr<'py>, Arr<'py>, Arr<'py>);
-
-/// Three outputs computed with the GIL released, handed to numpy.
-fn out3<'py>(
-    py: Python<'py>,
-    f: impl FnOnce() -> CoreResult<(Vec<f64>, Vec<f64>, Vec<f64>)> + Send,
-) -> PyResult<Arr3<'py>> {
-    let (a, b, c) = py.detach(f)?;
-    Ok((
-        super::into_pyarray1(py, a)?,
-        super::into_pyarray1(py, b)?,
-        super::into_pyarray1(py, c)?,
-    ))
+    run1(py, x.len(), |o| {
+        ind::stats::variance_into(x, timeperiod, nbdev, o)
+    })
 }
 
 /// Donchian channel `(upper, middle, lower)`: highest high, their mean, lowest low.
@@ -357,7 +341,9 @@ fn donchian<'py>(
 ) -> PyResult<Arr3<'py>> {
     let (h, l) = (f64_array(high, "high")?, f64_array(low, "low")?);
     let (h, l) = (h.as_slice()?, l.as_slice()?);
-    out3(py, || ind::channels::donchian(h, l, timeperiod))
+    run3(py, h.len(), |o| {
+        ind::channels::donchian_into(h, l, timeperiod, o)
+    })
 }
 
 /// Keltner channel `(upper, middle, lower)`: `EMA(close) ± multiplier · ATR`.
@@ -378,8 +364,8 @@ fn keltner<'py>(
         f64_array(close, "close")?,
     );
     let (h, l, c) = (h.as_slice()?, l.as_slice()?, c.as_slice()?);
-    out3(py, || {
-        ind::channels::keltner(h, l, c, timeperiod, atrperiod, multiplier)
+    run3(py, h.len(), |o| {
+        ind::channels::keltner_into(h, l, c, timeperiod, atrperiod, multiplier, o)
     })
 }
 
