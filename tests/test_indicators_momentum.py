@@ -428,3 +428,56 @@ def test_matype_error_lists_the_supported_types_and_leading_nans_are_fine():
         assert_bits(o, r, "stoch leading NaNs")
     assert_bits(ind.adx(h, l, c, 3), talib.ADX(h, l, c, 3), "adx leading NaNs")
     assert_bits(ind.minus_dm(h, l, 3), talib.MINUS_DM(h, l, 3), "minus_dm leading NaNs")
+
+
+# The batch functions whose NaN check rides along in the kernel's pass: a NaN anywhere after the
+# first valid value (inside the lookback, at the very end, or in an input whose leading NaNs are
+# shorter than another's) is the same error, naming the same argument and index, as before.
+_FUSED = {
+    "willr": ("hlc", ()),
+    "plus_dm": ("hl", ()),
+    "minus_dm": ("hl", (1,)),
+    "plus_di": ("hlc", ()),
+    "dx": ("hlc", ()),
+    "adx": ("hlc", ()),
+    "mfi": ("hlcv", ()),
+    "ultosc": ("hlc", ()),
+    "bop": ("ohlc", ()),
+    "mom": ("c", ()),
+    "roc": ("c", (3,)),
+    "rocr100": ("c", ()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_FUSED))
+@pytest.mark.parametrize("where", [0, 2, 12, 49])
+def test_fused_nan_check_names_the_argument_and_index(name, where):
+    kinds, params = _FUSED[name]
+    names = {"o": "open", "h": "high", "l": "low", "c": "close", "v": "volume"}
+    for bad in range(len(kinds)):
+        args = [X.copy() for _ in kinds]
+        args[(bad + 1) % len(kinds)][0] = np.nan  # a leading NaN elsewhere moves the common start
+        args[bad][where] = np.nan
+        if where == 0 and len(kinds) == 1:
+            continue  # a leading NaN: no error
+        arg = "real" if kinds == "c" else names[kinds[bad]]
+        if where == 0:
+            # Only leading NaNs: the start moves, no error, NaN up to it.
+            out = getattr(ind, name)(*args, *params)
+            assert np.isnan(out[0])
+            continue
+        with pytest.raises(exc.NanInSeriesError, match=rf"^{arg}:.*\b{where}\b"):
+            getattr(ind, name)(*args, *params)
+
+
+@pytest.mark.parametrize("name", ["cmo", "trix"])
+@pytest.mark.parametrize("where", [1, 3, 12, 49])
+def test_propagating_nan_check_names_the_index(name, where):
+    x = X.copy()
+    x[where] = np.nan
+    with pytest.raises(exc.NanInSeriesError, match=rf"^real:.*\b{where}\b"):
+        getattr(ind, name)(x, 5)
+    # Infinities poison the state without a NaN input: no error, TA-Lib's values stand.
+    y = X.copy()
+    y[20] = np.inf
+    getattr(ind, name)(y, 5)

@@ -8,7 +8,7 @@
 //! deques ([`super::stoch::Extremes`]), amortised O(1) and allocated once.
 
 use super::atr::gate_bar;
-use super::stoch::Extremes;
+use super::stoch::{Extremes, scan_extremes};
 use crate::error::{CoreResult, check_len, check_period};
 
 /// The step shared by batch and streaming `AROON` / `AROONOSC`.
@@ -38,11 +38,13 @@ impl AroonCore {
         if today < self.period as i64 {
             return (f64::NAN, f64::NAN, f64::NAN);
         }
-        let (hi, lo, p) = (hi as i64, lo as i64, self.period as i64);
-        let down = self.factor * (p - (today - lo)) as f64;
-        let up = self.factor * (p - (today - hi)) as f64;
-        let osc = self.factor * (hi - lo) as f64;
-        (down, up, osc)
+        aroon_values(
+            self.factor,
+            self.period,
+            today as usize,
+            hi as usize,
+            lo as usize,
+        )
     }
 
     fn reset(&mut self) {
@@ -57,11 +59,27 @@ fn run(
     period: i64,
     mut write: impl FnMut(usize, (f64, f64, f64)),
 ) -> CoreResult<()> {
-    let mut core = AroonCore::new(period)?;
-    for i in 0..high.len() {
-        write(i, core.step(high[i], low[i]));
+    let core = AroonCore::new(period)?;
+    // The batch scan of the same extremes over `period + 1` bars (it agrees with the
+    // streaming deques on values and indices), then the core's arithmetic.
+    let (p, factor) = (core.period, core.factor);
+    for i in 0..p.min(high.len()) {
+        write(i, (f64::NAN, f64::NAN, f64::NAN));
     }
+    scan_extremes::<true>(high, low, p + 1, |today, (_, hi), (_, lo)| {
+        write(today, aroon_values(factor, p, today, hi, lo));
+    });
     Ok(())
+}
+
+/// `(aroondown, aroonup, aroonosc)` of bar `today` with the extremes at bars `hi` and `lo`.
+#[inline(always)]
+fn aroon_values(factor: f64, period: usize, today: usize, hi: usize, lo: usize) -> (f64, f64, f64) {
+    let (today, hi, lo, p) = (today as i64, hi as i64, lo as i64, period as i64);
+    let down = factor * (p - (today - lo)) as f64;
+    let up = factor * (p - (today - hi)) as f64;
+    let osc = factor * (hi - lo) as f64;
+    (down, up, osc)
 }
 
 /// TA-Lib 0.8.1's `AROON` on NaN-free, equal-length slices: `(aroondown, aroonup)` into `outs`,

@@ -127,21 +127,22 @@ impl DmSums {
             tr1,
         };
         let p = self.pf;
+        // Branch-free: a bar that is not a -DM (+DM) adds `0.0`, which leaves the sum's bits
+        // as they are (the sums start at `+0.0` and only ever add positive moves, so they are
+        // never `-0.0`, the one value `+ 0.0` changes). The two cases exclude each other.
+        // NB: measured against branches (TA-Lib's form) on 1M real bars: MINUS_DM 0.46 -> 0.83
+        // of TA-Lib's speed, PLUS_DM 0.83 -> 0.90 (the moves' signs are coin flips).
+        let add_m = if bar.is_minus() { diff_m } else { 0.0 };
+        let add_p = if bar.is_plus() { diff_p } else { 0.0 };
         if index < self.period {
-            if bar.is_minus() {
-                self.minus += diff_m;
-            } else if bar.is_plus() {
-                self.plus += diff_p;
-            }
+            self.minus += add_m;
+            self.plus += add_p;
             self.tr += tr1;
         } else {
             self.minus -= self.minus / p;
             self.plus -= self.plus / p;
-            if bar.is_minus() {
-                self.minus += diff_m;
-            } else if bar.is_plus() {
-                self.plus += diff_p;
-            }
+            self.minus += add_m;
+            self.plus += add_p;
             self.tr = self.tr - self.tr / p + tr1;
         }
         bar
@@ -233,7 +234,7 @@ impl DmCore {
     }
 
     /// Push one NaN-free bar; the output (NaN during the lookback).
-    #[inline]
+    #[inline(always)]
     pub fn step(&mut self, high: f64, low: f64, close: f64) -> f64 {
         let bar = self.sums.push(high, low, close);
         let i = bar.index;
@@ -355,11 +356,49 @@ pub fn dm_kernel(
     period: usize,
     out: &mut [f64],
 ) {
+    dm_kernel_nan(kind, high, low, close, period, out);
+}
+
+/// [`dm_kernel`], returning whether an input held a NaN (checked in the same pass).
+fn dm_kernel_nan(
+    kind: DmKind,
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    period: usize,
+    out: &mut [f64],
+) -> bool {
     assert!(high.len() == low.len() && low.len() == close.len() && close.len() == out.len());
-    let mut core = DmCore::new(kind, period);
-    for i in 0..high.len() {
-        out[i] = core.step(high[i], low[i], close[i]);
+    // One loop per member, each with its kind a constant: the per-bar `match` folds away and
+    // so do the running sums that member does not read.
+    match kind {
+        DmKind::Dm(Dir::Plus) => dm_loop(DmKind::Dm(Dir::Plus), high, low, close, period, out),
+        DmKind::Dm(Dir::Minus) => dm_loop(DmKind::Dm(Dir::Minus), high, low, close, period, out),
+        DmKind::Di(Dir::Plus) => dm_loop(DmKind::Di(Dir::Plus), high, low, close, period, out),
+        DmKind::Di(Dir::Minus) => dm_loop(DmKind::Di(Dir::Minus), high, low, close, period, out),
+        DmKind::Dx => dm_loop(DmKind::Dx, high, low, close, period, out),
+        DmKind::Adx => dm_loop(DmKind::Adx, high, low, close, period, out),
+        DmKind::Adxr => dm_loop(DmKind::Adxr, high, low, close, period, out),
     }
+}
+
+/// [`dm_kernel`]'s loop, inlined into each arm with `kind` a constant.
+#[inline(always)]
+fn dm_loop(
+    kind: DmKind,
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    period: usize,
+    out: &mut [f64],
+) -> bool {
+    let mut core = DmCore::new(kind, period);
+    let mut nan = false;
+    for (o, ((&h, &l), &c)) in out.iter_mut().zip(high.iter().zip(low).zip(close)) {
+        *o = core.step(h, l, c);
+        nan |= h.is_nan() | l.is_nan() | c.is_nan();
+    }
+    nan
 }
 
 /// Batch member `kind` over `(high, low, close)` into `out` (every element written), with the
@@ -373,21 +412,27 @@ pub fn dm_into(
     out: &mut [f64],
 ) -> CoreResult<()> {
     let period = checked(kind, period)?;
-    let start = match close {
-        Some(c) => super::first_valid_all(&[("high", high), ("low", low), ("close", c)])?,
-        None => super::first_valid_all(&[("high", high), ("low", low)])?,
+    let c3 = close.map(|c| [("high", high), ("low", low), ("close", c)]);
+    let c2 = [("high", high), ("low", low)];
+    let inputs: &[(&'static str, &[f64])] = match &c3 {
+        Some(c3) => c3,
+        None => &c2,
     };
+    // The NaN check rides along in the kernel's pass (see `leading_all`).
+    let start = super::leading_all(inputs)?;
     check_len("out", high.len(), out.len())?;
     out[..start].fill(f64::NAN);
     let c = close.unwrap_or(high);
-    dm_kernel(
+    if dm_kernel_nan(
         kind,
         &high[start..],
         &low[start..],
         &c[start..],
         period,
         &mut out[start..],
-    );
+    ) {
+        super::first_valid_all(inputs)?;
+    }
     Ok(())
 }
 

@@ -132,7 +132,7 @@ pub fn first_valid(name: &'static str, x: &[f64]) -> CoreResult<usize> {
 /// Whether `x` holds a NaN: branch-free over blocks of 32 (vectorises), so the check costs a
 /// fraction of the indicator's own pass.
 #[inline]
-fn has_nan(x: &[f64]) -> bool {
+pub(crate) fn has_nan(x: &[f64]) -> bool {
     let mut chunks = x.chunks_exact(32);
     for c in &mut chunks {
         let mut any = false;
@@ -195,6 +195,29 @@ pub fn first_valid_all(inputs: &[(&'static str, &[f64])]) -> CoreResult<usize> {
     let mut start = 0;
     for &(name, x) in inputs {
         start = start.max(first_valid(name, x)?);
+    }
+    Ok(start)
+}
+
+/// The common start of [`first_valid_all`] without its pass over the whole inputs: lengths and
+/// the NaNs before `start` are checked here; a kernel run from `start` must report whether an
+/// input held a NaN there, and the caller then calls [`first_valid_all`] for the error.
+/// NB: the separate NaN pass reads every input once more (~0.2 ms per 1M-value input), as
+/// much as a whole MOM or BOP kernel.
+pub(crate) fn leading_all(inputs: &[(&'static str, &[f64])]) -> CoreResult<usize> {
+    let n = inputs.first().map_or(0, |(_, x)| x.len());
+    for &(name, x) in inputs {
+        crate::error::check_len(name, n, x.len())?;
+    }
+    let start = inputs
+        .iter()
+        .map(|(_, x)| leading_nans(x))
+        .max()
+        .unwrap_or(0);
+    for &(_, x) in inputs {
+        if has_nan(&x[leading_nans(x)..start]) {
+            return first_valid_all(inputs);
+        }
     }
     Ok(start)
 }

@@ -23,7 +23,7 @@
 //!   `total = pos + neg`. Lookback `timeperiod`.
 
 use super::atr::gate_bar;
-use super::stoch::Extremes;
+use super::stoch::{Extremes, scan_extremes};
 use crate::error::{CoreResult, check_len, check_period};
 
 /// TA-Lib 0.8.1's %R of a window's extremes and the close.
@@ -65,11 +65,29 @@ impl WillrCore {
     }
 }
 
+/// `WILLR`'s batch loop: the batch scan of the same extremes as [`WillrCore`]'s deques (they
+/// agree exactly), NaN for the lookback; returns whether an input held a NaN.
+fn willr_batch(high: &[f64], low: &[f64], close: &[f64], p: usize, out: &mut [f64]) -> bool {
+    assert!(high.len() == low.len() && low.len() == close.len() && close.len() == out.len());
+    let lb = (p - 1).min(out.len());
+    out[..lb].fill(f64::NAN);
+    let mut nan =
+        super::has_nan(&high[..lb]) | super::has_nan(&low[..lb]) | super::has_nan(&close[..lb]);
+    scan_extremes::<false>(high, low, p, |i, (hh, _), (ll, _)| {
+        let c = close[i];
+        out[i] = willr_value(hh, ll, c);
+        nan |= high[i].is_nan() | low[i].is_nan() | c.is_nan();
+    });
+    nan
+}
+
 /// The step shared by batch and streaming `CCI`: the circular buffer of typical prices.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct CciCore {
     buf: Box<[f64]>,
     n: usize,
+    /// `n % period`, kept incrementally (no integer division a bar).
+    slot: usize,
 }
 
 impl CciCore {
@@ -77,13 +95,16 @@ impl CciCore {
         Self {
             buf: vec![0.0; period].into_boxed_slice(),
             n: 0,
+            slot: 0,
         }
     }
-    #[inline]
+    #[inline(always)]
     fn step(&mut self, high: f64, low: f64, close: f64) -> f64 {
         let p = self.buf.len();
         let tp = (high + low + close) / 3.0;
-        self.buf[self.n % p] = tp;
+        let slot = self.slot;
+        self.slot = if slot + 1 == p { 0 } else { slot + 1 };
+        self.buf[slot] = tp;
         self.n += 1;
         if self.n < p {
             return f64::NAN;
@@ -113,6 +134,7 @@ impl CciCore {
     fn reset(&mut self) {
         self.buf.fill(0.0);
         self.n = 0;
+        self.slot = 0;
     }
 }
 
@@ -141,6 +163,8 @@ struct MfiCore {
     prev_tp: f64,
     idle: usize,
     n: usize,
+    /// `(n - 1) % period` of the next bar, kept incrementally (no integer division a bar).
+    slot: usize,
 }
 
 impl MfiCore {
@@ -153,10 +177,11 @@ impl MfiCore {
             prev_tp: 0.0,
             idle: 0,
             n: 0,
+            slot: 0,
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn step(&mut self, high: f64, low: f64, close: f64, volume: f64) -> f64 {
         let p = self.pos_buf.len();
         let i = self.n;
@@ -167,7 +192,8 @@ impl MfiCore {
         if i == 0 {
             return f64::NAN;
         }
-        let slot = (i - 1) % p;
+        let slot = self.slot; // (i - 1) % p
+        self.slot = if slot + 1 == p { 0 } else { slot + 1 };
         if i > p {
             self.pos -= self.pos_buf[slot];
             self.neg -= self.neg_buf[slot];
@@ -219,6 +245,18 @@ pub fn mfi_kernel(
     period: usize,
     out: &mut [f64],
 ) {
+    mfi_kernel_nan(high, low, close, volume, period, out);
+}
+
+/// [`mfi_kernel`], returning whether an input held a NaN (checked in the same pass).
+fn mfi_kernel_nan(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    volume: &[f64],
+    period: usize,
+    out: &mut [f64],
+) -> bool {
     assert!(
         high.len() == low.len()
             && low.len() == close.len()
@@ -226,9 +264,13 @@ pub fn mfi_kernel(
             && volume.len() == out.len()
     );
     let mut core = MfiCore::new(period);
-    for i in 0..high.len() {
-        out[i] = core.step(high[i], low[i], close[i], volume[i]);
+    let mut nan = false;
+    let ins = high.iter().zip(low).zip(close).zip(volume);
+    for (o, (((&h, &l), &c), &v)) in out.iter_mut().zip(ins) {
+        *o = core.step(h, l, c, v);
+        nan |= h.is_nan() | l.is_nan() | c.is_nan() | v.is_nan();
     }
+    nan
 }
 
 /// Batch MFI (TA-Lib `MFI(high, low, close, volume, timeperiod=14)`) into `out` (every element
@@ -242,22 +284,26 @@ pub fn mfi_into(
     out: &mut [f64],
 ) -> CoreResult<()> {
     let period = check_period("timeperiod", period, 2)?;
-    let start = super::first_valid_all(&[
+    let inputs = [
         ("high", high),
         ("low", low),
         ("close", close),
         ("volume", volume),
-    ])?;
+    ];
+    // The NaN check rides along in the kernel's pass (see `leading_all`).
+    let start = super::leading_all(&inputs)?;
     check_len("out", high.len(), out.len())?;
     out[..start].fill(f64::NAN);
-    mfi_kernel(
+    if mfi_kernel_nan(
         &high[start..],
         &low[start..],
         &close[start..],
         &volume[start..],
         period,
         &mut out[start..],
-    );
+    ) {
+        super::first_valid_all(&inputs)?;
+    }
     Ok(())
 }
 
@@ -390,6 +436,10 @@ pub fn osc_kernel(
 ) -> CoreResult<()> {
     assert!(high.len() == low.len() && low.len() == close.len() && close.len() == out.len());
     let mut core = kind.core(period)?;
+    if let Core::Willr(w) = &core {
+        willr_batch(high, low, close, w.period, out);
+        return Ok(());
+    }
     for i in 0..high.len() {
         out[i] = core.step(high[i], low[i], close[i]);
     }
@@ -406,8 +456,24 @@ pub fn osc_into(
     period: i64,
     out: &mut [f64],
 ) -> CoreResult<()> {
-    kind.core(period)?;
-    let start = super::first_valid_all(&[("high", high), ("low", low), ("close", close)])?;
+    let inputs = [("high", high), ("low", low), ("close", close)];
+    if let Core::Willr(w) = kind.core(period)? {
+        // The NaN check rides along in the kernel's pass (see `leading_all`).
+        let start = super::leading_all(&inputs)?;
+        check_len("out", high.len(), out.len())?;
+        out[..start].fill(f64::NAN);
+        if willr_batch(
+            &high[start..],
+            &low[start..],
+            &close[start..],
+            w.period,
+            &mut out[start..],
+        ) {
+            super::first_valid_all(&inputs)?;
+        }
+        return Ok(());
+    }
+    let start = super::first_valid_all(&inputs)?;
     check_len("out", high.len(), out.len())?;
     out[..start].fill(f64::NAN);
     osc_kernel(

@@ -49,19 +49,48 @@ impl RocKind {
 /// TA-Lib 0.8.1's `kind` on a NaN-free slice with a checked `period >= 1`: NaN for the first
 /// `period` outputs, bit-identical.
 pub fn roc_kernel(kind: RocKind, x: &[f64], period: usize, out: &mut [f64]) {
-    debug_assert_eq!(x.len(), out.len());
-    let n = x.len();
-    out[..period.min(n)].fill(f64::NAN);
-    for i in period..n {
-        out[i] = kind.value(x[i], x[i - period]);
+    roc_kernel_nan(kind, x, period, out);
+}
+
+/// [`roc_kernel`], returning whether `x` holds a NaN (checked in the same pass).
+fn roc_kernel_nan(kind: RocKind, x: &[f64], period: usize, out: &mut [f64]) -> bool {
+    assert_eq!(x.len(), out.len());
+    // One loop per member, with the kind a constant (the per-value `match` folds away and the
+    // loop vectorises).
+    match kind {
+        RocKind::Mom => roc_loop(RocKind::Mom, x, period, out),
+        RocKind::Roc => roc_loop(RocKind::Roc, x, period, out),
+        RocKind::Rocp => roc_loop(RocKind::Rocp, x, period, out),
+        RocKind::Rocr => roc_loop(RocKind::Rocr, x, period, out),
+        RocKind::Rocr100 => roc_loop(RocKind::Rocr100, x, period, out),
     }
+}
+
+#[inline(always)]
+fn roc_loop(kind: RocKind, x: &[f64], period: usize, out: &mut [f64]) -> bool {
+    let n = x.len();
+    let lb = period.min(n);
+    out[..lb].fill(f64::NAN);
+    let mut nan = super::has_nan(&x[..lb]);
+    for ((o, &v), &prev) in out[lb..].iter_mut().zip(&x[lb..]).zip(x) {
+        *o = kind.value(v, prev);
+        nan |= v.is_nan();
+    }
+    nan
 }
 
 /// Batch `kind` of `real` (TA-Lib `MOM(real, timeperiod=10)` etc.) into `out` (every element
 /// written), with the shared NaN policy.
 pub fn roc_into(kind: RocKind, x: &[f64], period: i64, out: &mut [f64]) -> CoreResult<()> {
     let period = check_period("timeperiod", period, 1)?;
-    super::apply_into("real", x, out, |x, out| roc_kernel(kind, x, period, out))
+    // The NaN check rides along in the kernel's pass (see `apply_into_propagating`).
+    crate::error::check_len("out", x.len(), out.len())?;
+    let start = super::leading_nans(x);
+    out[..start].fill(f64::NAN);
+    if roc_kernel_nan(kind, &x[start..], period, &mut out[start..]) {
+        super::nan_error("real", x, start)?;
+    }
+    Ok(())
 }
 
 /// Batch `kind` as a new vector (see [`roc_into`]).

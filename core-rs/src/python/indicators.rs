@@ -11,6 +11,7 @@ use crate::error::{CoreError, CoreResult};
 use crate::indicators as ind;
 
 pub(super) type Arr<'py> = Bound<'py, PyArray1<f64>>;
+pub(super) type Arr2<'py> = (Arr<'py>, Arr<'py>);
 pub(super) type Arr3<'py> = (Arr<'py>, Arr<'py>, Arr<'py>);
 
 /// Allocate the output as a numpy array and let `f` write all of it with the GIL released.
@@ -70,6 +71,25 @@ pub(super) fn run1<'py>(
         Out::Recycled(buf) => py.detach(|| f(buf))?,
     }
     out.finish(py)
+}
+
+/// [`run1`] for two outputs.
+pub(super) fn run2<'py>(
+    py: Python<'py>,
+    n: usize,
+    f: impl FnOnce([&mut [f64]; 2]) -> CoreResult<()> + Send,
+) -> PyResult<Arr2<'py>> {
+    let (mut a, mut b) = (Out::new(py, n), Out::new(py, n));
+    match (&mut a, &mut b) {
+        (Out::Recycled(x), Out::Recycled(y)) => py.detach(|| f([x, y]))?,
+        (Out::Numpy(x), Out::Numpy(y)) => {
+            let (mut rx, mut ry) = (x.readwrite(), y.readwrite());
+            let (sx, sy) = (rx.as_slice_mut()?, ry.as_slice_mut()?);
+            py.detach(|| f([sx, sy]))?;
+        }
+        _ => unreachable!("two outputs of one length take the same path"),
+    }
+    Ok((a.finish(py)?, b.finish(py)?))
 }
 
 /// [`run1`] for three outputs.

@@ -2,21 +2,19 @@
 //! functions (numpy in without copying, numpy out, GIL released around the kernel) and the
 //! streaming classes (thin wrappers, `update` does nothing but the Rust step).
 
-use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use super::f64_array;
-use crate::error::{CoreError, CoreResult};
+use super::indicators::{Arr, Arr2, run1, run2};
+use crate::error::CoreError;
 use crate::indicators::aroon::{Aroon, AroonOsc};
 use crate::indicators::dm::{Dir, DmKind, DmStream};
 use crate::indicators::momentum::{Bop, Cmo, Po, Trix, Ultosc};
 use crate::indicators::osc::{Mfi, OscKind, OscStream};
 use crate::indicators::roc::{RocKind, RocStream};
 use crate::indicators::stoch as st;
-
-type Arr<'py> = Bound<'py, PyArray1<f64>>;
-type Arr2<'py> = (Arr<'py>, Arr<'py>);
 
 /// The three price arrays of a `(high, low, close)` function, as named in TA-Lib.
 fn hlc<'py>(
@@ -29,33 +27,6 @@ fn hlc<'py>(
         f64_array(low, "low")?,
         f64_array(close, "close")?,
     ])
-}
-
-/// Run `f` over one fresh output (GIL released) and hand it to numpy without a copy.
-fn run1<'py>(
-    py: Python<'py>,
-    n: usize,
-    f: impl FnOnce(&mut [f64]) -> CoreResult<()> + Send,
-) -> PyResult<Arr<'py>> {
-    let out = py.detach(|| {
-        let mut o = crate::indicators::output(n, 0);
-        f(&mut o).map(|_| o)
-    })?;
-    Ok(out.into_pyarray(py))
-}
-
-/// [`run1`] for two outputs.
-fn run2<'py>(
-    py: Python<'py>,
-    n: usize,
-    f: impl FnOnce([&mut [f64]; 2]) -> CoreResult<()> + Send,
-) -> PyResult<Arr2<'py>> {
-    let (a, b) = py.detach(|| {
-        let mut a = crate::indicators::output(n, 0);
-        let mut b = crate::indicators::output(n, 0);
-        f([&mut a, &mut b]).map(|_| (a, b))
-    })?;
-    Ok((a.into_pyarray(py), b.into_pyarray(py)))
 }
 
 /// Slow stochastic (TA-Lib `STOCH`): `(slowk, slowd)`. MA types 0 (SMA), 1 (EMA), 2 (WMA).
