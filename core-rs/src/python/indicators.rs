@@ -254,9 +254,13 @@ fn vwap<'py>(
         .into_pyarray(py))
 }
 
-/// A streaming class: the wrapper struct plus `value`, `count`, `initialized`, `reset` around
-/// the given constructor and `update`.
+/// A streaming class: the wrapper struct plus `value`, `count`, `initialized`, `reset` and
+/// pickling around the given constructor and `update` (`$out`: what `value` returns, `f64` when
+/// left out). Shared by every indicator bindings module (`#[macro_use]` in `python/mod.rs`).
 macro_rules! stream_class {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $inner:ty, { $($items:tt)* }) => {
+        stream_class!($(#[$doc])* $ty, $name, $inner, f64, { $($items)* });
+    };
     ($(#[$doc:meta])* $ty:ident, $name:literal, $inner:ty, $out:ty, { $($items:tt)* }) => {
         $(#[$doc])*
         #[pyclass(name = $name, module = "trader._core")]
@@ -287,11 +291,11 @@ macro_rules! stream_class {
             }
             /// The whole state as bytes (pickling; a live node's checkpoint).
             fn __getstate__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-                state_bytes(py, &self.0)
+                $crate::python::indicators::state_bytes(py, &self.0)
             }
             /// Take back what `__getstate__` gave.
             fn __setstate__(&mut self, state: &[u8]) -> PyResult<()> {
-                self.0 = state_of(state)?;
+                self.0 = $crate::python::indicators::state_of(state)?;
                 Ok(())
             }
         }
@@ -299,7 +303,7 @@ macro_rules! stream_class {
 }
 
 /// A streaming indicator's state as bytes (bincode).
-fn state_bytes<'py, T: serde::Serialize>(py: Python<'py>, t: &T) -> PyResult<Bound<'py, PyBytes>> {
+pub(super) fn state_bytes<'py, T: serde::Serialize>(py: Python<'py>, t: &T) -> PyResult<Bound<'py, PyBytes>> {
     let b = bincode::serialize(t).map_err(|e| CoreError::InvalidArgument {
         name: "state",
         reason: format!("cannot encode the indicator: {e}"),
@@ -308,7 +312,7 @@ fn state_bytes<'py, T: serde::Serialize>(py: Python<'py>, t: &T) -> PyResult<Bou
 }
 
 /// A streaming indicator's state from `state_bytes`' bytes.
-fn state_of<T: serde::de::DeserializeOwned>(state: &[u8]) -> PyResult<T> {
+pub(super) fn state_of<T: serde::de::DeserializeOwned>(state: &[u8]) -> PyResult<T> {
     Ok(bincode::deserialize(state).map_err(|e| CoreError::InvalidArgument {
         name: "state",
         reason: format!("not this indicator's state ({e})"),

@@ -8,7 +8,6 @@ use pyo3::types::PyBytes;
 
 use super::f64_array;
 use super::indicators::{Arr, Arr2, run1, run2};
-use crate::error::CoreError;
 use crate::indicators::aroon::{Aroon, AroonOsc};
 use crate::indicators::dm::{Dir, DmKind, DmStream};
 use crate::indicators::momentum::{Bop, Cmo, Po, Trix, Ultosc};
@@ -379,68 +378,7 @@ fn ultosc<'py>(
     })
 }
 
-/// A streaming indicator's state as bytes (bincode).
-fn state_bytes<'py, T: serde::Serialize>(py: Python<'py>, t: &T) -> PyResult<Bound<'py, PyBytes>> {
-    let b = bincode::serialize(t).map_err(|e| CoreError::InvalidArgument {
-        name: "state",
-        reason: format!("cannot encode the indicator: {e}"),
-    })?;
-    Ok(PyBytes::new(py, &b))
-}
 
-/// A streaming indicator's state from `state_bytes`' bytes.
-fn state_of<T: serde::de::DeserializeOwned>(state: &[u8]) -> PyResult<T> {
-    Ok(
-        bincode::deserialize(state).map_err(|e| CoreError::InvalidArgument {
-            name: "state",
-            reason: format!("not this indicator's state ({e})"),
-        })?,
-    )
-}
-
-/// A streaming class: the wrapper struct plus `value`, `count`, `initialized`, `reset` and
-/// pickling around the given constructor and `update`.
-macro_rules! stream_class {
-    ($(#[$doc:meta])* $ty:ident, $name:literal, $inner:ty, $out:ty, { $($items:tt)* }) => {
-        $(#[$doc])*
-        #[pyclass(name = $name, module = "trader._core")]
-        pub(crate) struct $ty($inner);
-
-        #[pymethods]
-        impl $ty {
-            $($items)*
-
-            /// The last output (NaN during the lookback).
-            #[getter]
-            fn value(&self) -> $out {
-                self.0.value()
-            }
-            /// Valid values (bars) pushed so far.
-            #[getter]
-            fn count(&self) -> usize {
-                self.0.count()
-            }
-            /// Whether the lookback is over.
-            #[getter]
-            fn initialized(&self) -> bool {
-                self.0.initialized()
-            }
-            /// Back to the state right after construction (storage kept).
-            fn reset(&mut self) {
-                self.0.reset()
-            }
-            /// The whole state as bytes (pickling; a live node's checkpoint).
-            fn __getstate__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-                state_bytes(py, &self.0)
-            }
-            /// Take back what `__getstate__` gave.
-            fn __setstate__(&mut self, state: &[u8]) -> PyResult<()> {
-                self.0 = state_of(state)?;
-                Ok(())
-            }
-        }
-    };
-}
 
 stream_class!(
     /// Streaming STOCH; `update(high, low, close) -> (slowk, slowd)` equals `stoch` bit for bit.

@@ -8,7 +8,8 @@ mod buffers;
 mod engine;
 mod errors;
 mod fastcall;
-mod indicators;
+#[macro_use]
+mod indicators; // `stream_class!`, used by the two below
 mod indicators_momentum;
 mod indicators_overlap;
 mod journal;
