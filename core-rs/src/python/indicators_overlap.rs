@@ -10,33 +10,20 @@ use super::indicators::{Arr, Arr3, run1, run3};
 use crate::indicators as ind;
 
 
-// `$default:tt`, not `expr`: PyO3 writes a default into `__text_signature__` only for a literal.
-macro_rules! batch_period {
-    ($(#[$doc:meta])* $name:ident, $default:tt, $f:path) => {
-        $(#[$doc])*
-        #[pyfunction]
-        #[pyo3(signature = (real, timeperiod = $default))]
-        fn $name<'py>(py: Python<'py>, real: &Bound<'py, PyAny>, timeperiod: i64) -> PyResult<Arr<'py>> {
-            let x = f64_array(real, "real")?;
-            let x = x.as_slice()?;
-            run1(py, x.len(), |o| $f(x, timeperiod, o))
-        }
-    };
-}
 
-batch_period!(
+batch1!(
     /// Double exponential moving average (TA-Lib `DEMA`).
     dema, 30, ind::ma::dema_into
 );
-batch_period!(
+batch1!(
     /// Triple exponential moving average (TA-Lib `TEMA`).
     tema, 30, ind::ma::tema_into
 );
-batch_period!(
+batch1!(
     /// Triangular moving average (TA-Lib `TRIMA`).
     trima, 30, ind::ma::trima_into
 );
-batch_period!(
+batch1!(
     /// Kaufman adaptive moving average (TA-Lib `KAMA`).
     kama, 30, ind::ma::kama_into
 );
@@ -86,15 +73,15 @@ fn sar<'py>(
     })
 }
 
-batch_period!(
+batch1!(
     /// Highest value over `timeperiod` (TA-Lib `MAX`).
     max, 30, ind::extremes::max_into
 );
-batch_period!(
+batch1!(
     /// Lowest value over `timeperiod` (TA-Lib `MIN`).
     min, 30, ind::extremes::min_into
 );
-batch_period!(
+batch1!(
     /// `(highest + lowest) / 2` over `timeperiod` (TA-Lib `MIDPOINT`).
     midpoint, 14, ind::extremes::midpoint_into
 );
@@ -290,7 +277,7 @@ batch_linreg!(
     /// Time series forecast, the regression one step ahead (TA-Lib `TSF`).
     tsf, Tsf
 );
-batch_period!(
+batch1!(
     /// Rolling sum (TA-Lib `SUM`).
     sum, 30, ind::stats::sum_into
 );
