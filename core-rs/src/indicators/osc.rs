@@ -23,7 +23,7 @@
 //!   `total = pos + neg`. Lookback `timeperiod`.
 
 use super::atr::gate_bar;
-use super::stoch::{Extremes, scan_extremes};
+use super::stoch::Extremes;
 use crate::error::{CoreResult, check_len, check_period};
 
 /// TA-Lib 0.8.1's %R of a window's extremes and the close.
@@ -65,20 +65,113 @@ impl WillrCore {
     }
 }
 
-/// `WILLR`'s batch loop: the batch scan of the same extremes as [`WillrCore`]'s deques (they
-/// agree exactly), NaN for the lookback; returns whether an input held a NaN.
+/// `WILLR`'s batch loop: a van Herk/Gil-Werman block scan dedicated to `WILLR` (no indices, no
+/// closure, no per-bar block tests). Blocks of `p` bars; bar `s + k` of block `s`'s window is the
+/// previous block's suffix from slot `k + 1` and this block's prefix to `k`. The suffixes carry a
+/// `-inf` (`+inf`) sentinel in slot `p`, so the inner loop is branch-free and bounds-check-free
+/// (zipped iterators). Ties (`-0.0 == 0.0` included) go to the newest bar, as [`WillrCore`]'s
+/// deques and `scan_extremes` (a sentinel only wins against an equal infinity, same bits), so
+/// the values are bit-identical. Every select is written `if kept > new { kept } else { new }`
+/// (ties to the newer operand), the form LLVM lowers to one `maxsd`/`minsd`: the running
+/// extremes are loop-carried chains, and a compare-and-blend would lengthen them. They differ
+/// from `>=`-with-newest-wins only for NaNs, which are reported. NaN for the lookback; returns whether an input held a NaN (the
+/// values are then unspecified, the caller reports the error).
 fn willr_batch(high: &[f64], low: &[f64], close: &[f64], p: usize, out: &mut [f64]) -> bool {
     assert!(high.len() == low.len() && low.len() == close.len() && close.len() == out.len());
-    let lb = (p - 1).min(out.len());
+    assert!(p >= 1);
+    let n = out.len();
+    let lb = (p - 1).min(n);
     out[..lb].fill(f64::NAN);
     let mut nan =
         super::has_nan(&high[..lb]) | super::has_nan(&low[..lb]) | super::has_nan(&close[..lb]);
-    scan_extremes::<false>(high, low, p, |i, (hh, _), (ll, _)| {
-        let c = close[i];
-        out[i] = willr_value(hh, ll, c);
-        nan |= high[i].is_nan() | low[i].is_nan() | c.is_nan();
-    });
+    if n < p {
+        return nan;
+    }
+    // Suffix extremes of the previous block (`sh`/`sl`) and of this one (`th`/`tl`, swapped in
+    // after the block); slot `p` is the sentinel in both.
+    let mut sh = vec![f64::NEG_INFINITY; p + 1];
+    let mut sl = vec![f64::INFINITY; p + 1];
+    let (mut th, mut tl) = (sh.clone(), sl.clone());
+    let mut s = 0;
+    while s < n {
+        let e = (s + p).min(n);
+        let (bh, bl, bc) = (&high[s..e], &low[s..e], &close[s..e]);
+        // NaN check of the block while it is in L1 (vectorised, off the per-bar path).
+        nan |= any_nan(bh) | any_nan(bl) | any_nan(bc);
+        let (mut ph, mut pl) = (f64::NEG_INFINITY, f64::INFINITY);
+        let (mut ch, mut cl) = (f64::NEG_INFINITY, f64::INFINITY);
+        let suf = sh[1..].iter().zip(&sl[1..]);
+        let bars = bh.iter().zip(bl).zip(bc).zip(&mut out[s..e]);
+        if s == 0 {
+            // The first window is this block exactly (the bars before are the lookback).
+            let hh = bh
+                .iter()
+                .fold(f64::NEG_INFINITY, |m, &h| if m > h { m } else { h });
+            let ll = bl
+                .iter()
+                .fold(f64::INFINITY, |m, &l| if m < l { m } else { l });
+            out[e - 1] = willr_value(hh, ll, bc[p - 1]);
+        } else if e - s == p {
+            // A full block: the prefix pass (outputs) and this block's suffix pass (newest
+            // first; strict: an older bar wins only if beyond) interleaved, two independent
+            // chains a step.
+            let back = bh.iter().rev().zip(bl.iter().rev());
+            let dst = th[..p].iter_mut().rev().zip(tl[..p].iter_mut().rev());
+            for (((((&h, &l), &c), o), (&shv, &slv)), ((&bhv, &blv), (dh, dl))) in
+                bars.zip(suf).zip(back.zip(dst))
+            {
+                ph = if ph > h { ph } else { h };
+                pl = if pl < l { pl } else { l };
+                let hh = if shv > ph { shv } else { ph };
+                let ll = if slv < pl { slv } else { pl };
+                *o = willr_value(hh, ll, c);
+                ch = if bhv > ch { bhv } else { ch };
+                cl = if blv < cl { blv } else { cl };
+                (*dh, *dl) = (ch, cl);
+            }
+            std::mem::swap(&mut sh, &mut th);
+            std::mem::swap(&mut sl, &mut tl);
+            s = e;
+            continue;
+        } else {
+            // The last, partial block: outputs only.
+            for ((((&h, &l), &c), o), (&shv, &slv)) in bars.zip(suf) {
+                ph = if ph > h { ph } else { h };
+                pl = if pl < l { pl } else { l };
+                let hh = if shv > ph { shv } else { ph };
+                let ll = if slv < pl { slv } else { pl };
+                *o = willr_value(hh, ll, c);
+            }
+        }
+        if e - s == p {
+            // The first block's suffixes.
+            let dst = sh[..p].iter_mut().zip(&mut sl[..p]);
+            for ((&h, &l), (dh, dl)) in bh.iter().zip(bl).zip(dst).rev() {
+                ch = if h > ch { h } else { ch };
+                cl = if l < cl { l } else { cl };
+                (*dh, *dl) = (ch, cl);
+            }
+        }
+        s = e;
+    }
     nan
+}
+
+/// Whether `x` holds a NaN: branch-free over lanes of 4 (vectorised), for short L1-hot blocks.
+#[inline(always)]
+fn any_nan(x: &[f64]) -> bool {
+    let mut chunks = x.chunks_exact(4);
+    let mut any = [false; 4];
+    for c in &mut chunks {
+        for j in 0..4 {
+            any[j] |= c[j].is_nan();
+        }
+    }
+    let mut r = any[0] | any[1] | any[2] | any[3];
+    for v in chunks.remainder() {
+        r |= v.is_nan();
+    }
+    r
 }
 
 /// The step shared by batch and streaming `CCI`: the circular buffer of typical prices.
