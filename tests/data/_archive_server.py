@@ -1,7 +1,7 @@
 """A local stand-in for Binance's public-data archive and its REST klines/funding endpoints, on
 127.0.0.1 (ephemeral port), built from real bars, with switchable faults.
 
-Archive layout as https://data.binance.vision serves it: ``data/{spot|futures/um}/{monthly|daily}/
+Archive layout as Binance's public-data archive serves it (the tests never reach it: every URL is this server's): ``data/{spot|futures/um}/{monthly|daily}/
 {kind}/{SYM}/{interval}/{SYM}-{interval}-{label}.zip`` plus ``.zip.CHECKSUM`` (``<sha256>  <name>``).
 Spot CSVs have no header (µs open times from 2025 on), futures CSVs have one.
 
