@@ -78,8 +78,8 @@ use crate::exec::{self, Denials, Desk, Exec, Host};
 use crate::model::Orders;
 use crate::model::fixed::Rate;
 use crate::model::order::{
-    Command, Fill, Liquidity, OrderEvent, OrderEventKind, OrderId, OrderKind, OrderSpec, OrderStatus,
-    Reason, Side,
+    Command, Fill, Liquidity, OrderEvent, OrderEventKind, OrderId, OrderKind, OrderSpec,
+    OrderStatus, Reason, Side,
 };
 use crate::model::{AggressorSide, Bar, Instrument};
 use crate::portfolio::Portfolio;

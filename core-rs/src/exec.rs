@@ -34,8 +34,8 @@
 
 use crate::model::fixed::Rate;
 use crate::model::{
-    Bar, Command, Fill, Instrument, ListKind, Orders, OrderEvent, OrderEventKind, OrderId,
-    OrderKind, OrderSpec, Reason, RiskReason, Side, WorkingTotals,
+    Bar, Command, Fill, Instrument, ListKind, OrderEvent, OrderEventKind, OrderId, OrderKind,
+    OrderSpec, Orders, Reason, RiskReason, Side, WorkingTotals,
 };
 use crate::portfolio::{AccountDenial, Portfolio};
 use crate::risk::{DenialNote, RiskEngine, RiskView, StateChange, TradingState};
@@ -71,7 +71,11 @@ pub struct Denials {
 /// A checkpoint holds the list; the index by order id is rebuilt (the latest denial of an id).
 impl From<Vec<Denial>> for Denials {
     fn from(list: Vec<Denial>) -> Self {
-        let by_id = list.iter().enumerate().map(|(k, d)| (d.order_id, k)).collect();
+        let by_id = list
+            .iter()
+            .enumerate()
+            .map(|(k, d)| (d.order_id, k))
+            .collect();
         Self { list, by_id }
     }
 }

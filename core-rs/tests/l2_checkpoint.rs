@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use _core::book::MarketKind;
 use _core::engine_l2::{
-    L2Backtest, L2Config, L2Report, L2Run, L2Strategy, L2View, Journal, Op, Outbox,
+    Journal, L2Backtest, L2Config, L2Report, L2Run, L2Strategy, L2View, Op, Outbox,
     PassiveMarketMaker, Wants,
 };
 use _core::error::{CoreError, CoreResult};
@@ -213,7 +213,13 @@ fn outcome(r: L2Report, s: Probe, run: L2Run) -> (String, Vec<u8>, String, Strin
         run.risk.report(),
         run.risk.state()
     );
-    (format!("{r:?}"), orders, rest, risk, format!("{:?}", run.instrument))
+    (
+        format!("{r:?}"),
+        orders,
+        rest,
+        risk,
+        format!("{:?}", run.instrument),
+    )
 }
 
 #[test]
@@ -244,7 +250,8 @@ fn a_run_cut_at_many_points_ends_where_the_uninterrupted_one_ends() {
     );
     assert!(
         !wrun.risk.report().changes.is_empty(),
-        "the drawdown guard must change the state: {wr:?} {:?}", wrun.risk.report()
+        "the drawdown guard must change the state: {wr:?} {:?}",
+        wrun.risk.report()
     );
     let want = outcome(wr, ws, wrun);
 
@@ -299,7 +306,10 @@ fn a_blob_of_another_configuration_or_a_damaged_one_is_refused() {
     let mut b2 = L2Backtest::new(other, Probe::new()).unwrap();
     b2.set_risk(risk());
     let e = err(b2.restore(&blob).unwrap_err());
-    assert!(e.contains("checkpoint: ") && e.contains("another configuration"), "{e}");
+    assert!(
+        e.contains("checkpoint: ") && e.contains("another configuration"),
+        "{e}"
+    );
 
     let mut b3 = L2Backtest::new(cfg(), Probe::new()).unwrap(); // no risk layers
     let e = err(b3.restore(&blob).unwrap_err());
@@ -362,11 +372,19 @@ fn the_journal_sees_every_command_before_it_leaves_and_its_error_stops_it() {
         .filter(|(c, _)| matches!(c, Command::Submit(_)))
         .count() as u64;
     assert!(submits > 5);
-    assert_eq!(submits, bt.report().orders, "every order that left was journaled");
+    assert_eq!(
+        submits,
+        bt.report().orders,
+        "every order that left was journaled"
+    );
     // every journaled submit is an order whose first event is at or after the journal's time
     for (c, ts) in seen.borrow().iter() {
         if let Command::Submit(spec) = c {
-            let first = bt.events().iter().find(|e| e.order_id() == spec.id).unwrap();
+            let first = bt
+                .events()
+                .iter()
+                .find(|e| e.order_id() == spec.id)
+                .unwrap();
             assert!(first.ts >= *ts);
         }
     }
@@ -390,6 +408,7 @@ fn the_journal_sees_every_command_before_it_leaves_and_its_error_stops_it() {
     assert!(bt.matcher().working().is_empty());
     assert!(bt.events().iter().all(|e| !matches!(
         e.kind,
-        _core::model::order::OrderEventKind::Submitted | _core::model::order::OrderEventKind::Accepted
+        _core::model::order::OrderEventKind::Submitted
+            | _core::model::order::OrderEventKind::Accepted
     )));
 }

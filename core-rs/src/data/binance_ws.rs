@@ -693,10 +693,8 @@ impl Decoded {
             let (p, q) = lv?;
             self.level_row.push(row);
             self.level_side.push(side);
-            self.level_px
-                .push(parse_fixed(p, pdp, "price")?);
-            self.level_qty
-                .push(parse_fixed(q, sdp, "size")?);
+            self.level_px.push(parse_fixed(p, pdp, "price")?);
+            self.level_qty.push(parse_fixed(q, sdp, "size")?);
         }
         Ok(())
     }

@@ -27,16 +27,50 @@ pub fn ad_kernel(high: &[f64], low: &[f64], close: &[f64], volume: &[f64], out: 
     ad_checked(high, low, close, volume, out);
 }
 
+/// Bars per block of the batch kernels: their scratch stays in L1.
+const BLOCK: usize = 64;
+
+/// Each bar's money flow, `((c - l) - (h - c)) / (h - l) * v` (0 when `h - l` is not
+/// positive), into `mf` (as long as the bars); returns whether an input held a NaN.
+///
+/// NB: the kernels add the money flow to the AD line in a separate loop over the block: the
+/// flows are independent per bar, so this loop vectorises and its divisions overlap, where a
+/// loop doing both was bound by one division a bar (TA-Lib's own loop). Adding a flow of `+0.0`
+/// for a flat bar instead of skipping it leaves the line's bits alone: the line starts at `+0.0`
+/// and a sum of non-NaN values is `-0.0` only when both terms are, so `ad + 0.0 == ad` always.
+#[inline(always)]
+fn money_flow(h: &[f64], l: &[f64], c: &[f64], v: &[f64], mf: &mut [f64]) -> bool {
+    let mut any = false;
+    for ((((m, &h), &l), &c), &v) in mf.iter_mut().zip(h).zip(l).zip(c).zip(v) {
+        any |= h.is_nan() | l.is_nan() | c.is_nan() | v.is_nan();
+        let tmp = h - l;
+        let flow = ((c - l) - (h - c)) / tmp * v;
+        *m = if tmp > 0.0 { flow } else { 0.0 };
+    }
+    any
+}
+
 /// [`ad_kernel`], returning whether an input held a NaN.
 fn ad_checked(high: &[f64], low: &[f64], close: &[f64], volume: &[f64], out: &mut [f64]) -> bool {
-    assert!(high.len() == low.len() && low.len() == close.len() && close.len() == volume.len());
-    assert_eq!(high.len(), out.len());
+    let n = high.len();
+    assert!(low.len() == n && close.len() == n && volume.len() == n && out.len() == n);
     let mut ad = 0.0;
     let mut nan = false;
-    for ((((o, &h), &l), &c), &v) in out.iter_mut().zip(high).zip(low).zip(close).zip(volume) {
-        nan |= h.is_nan() | l.is_nan() | c.is_nan() | v.is_nan();
-        ad = ad_step(ad, h, l, c, v);
-        *o = ad;
+    let mut mf = [0.0f64; BLOCK];
+    for i in (0..n).step_by(BLOCK) {
+        let m = BLOCK.min(n - i);
+        let r = i..i + m;
+        nan |= money_flow(
+            &high[r.clone()],
+            &low[r.clone()],
+            &close[r.clone()],
+            &volume[r.clone()],
+            &mut mf[..m],
+        );
+        for (o, &f) in out[r].iter_mut().zip(&mf[..m]) {
+            ad += f;
+            *o = ad;
+        }
     }
     nan
 }
@@ -260,19 +294,32 @@ fn adosc_body(
     let warm = (s.lookback + 1).min(out.len());
     let (ow, or) = out.split_at_mut(warm);
     let bars = high.iter().zip(low).zip(close).zip(volume);
-    let (mut bw, br) = (bars.clone().take(warm), bars.skip(warm));
+    let mut bw = bars.take(warm);
     for (o, (((&h, &l), &c), &v)) in ow.iter_mut().zip(&mut bw) {
         nan |= h.is_nan() | l.is_nan() | c.is_nan() | v.is_nan();
         *o = s.push(h, l, c, v);
     }
     let (fk, sk) = (s.fast_k, s.slow_k);
     let (mut ad, mut fast, mut slow) = (s.ad, s.fast, s.slow);
-    for (o, (((&h, &l), &c), &v)) in or.iter_mut().zip(br) {
-        nan |= h.is_nan() | l.is_nan() | c.is_nan() | v.is_nan();
-        ad = ad_step(ad, h, l, c, v);
-        fast = ema_step(fk, fast, ad);
-        slow = ema_step(sk, slow, ad);
-        *o = fast - slow;
+    // In blocks, as the AD line's kernel (see `money_flow`).
+    let mut mf = [0.0f64; BLOCK];
+    let n = high.len();
+    for i in (warm..n).step_by(BLOCK) {
+        let m = BLOCK.min(n - i);
+        let r = i..i + m;
+        nan |= money_flow(
+            &high[r.clone()],
+            &low[r.clone()],
+            &close[r.clone()],
+            &volume[r.clone()],
+            &mut mf[..m],
+        );
+        for (o, &f) in or[i - warm..i - warm + m].iter_mut().zip(&mf[..m]) {
+            ad += f;
+            fast = ema_step(fk, fast, ad);
+            slow = ema_step(sk, slow, ad);
+            *o = fast - slow;
+        }
     }
     nan
 }

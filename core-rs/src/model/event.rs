@@ -53,7 +53,9 @@ impl EventKind {
 
 /// Which side took liquidity in a trade (NautilusTrader's `AggressorSide` codes).
 #[repr(u8)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub enum AggressorSide {
     /// Unknown or not applicable.
     #[default]

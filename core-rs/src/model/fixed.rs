@@ -160,7 +160,18 @@ impl Bps {
 
 /// A signed rate (maker fees that may be rebates, funding rates), at the scale of [`Bps`]: a
 /// count of 1e-10 (1e-6 bp), so `Rate(Bps::ONE as i64)` is 100%.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Rate(pub i64);
 
 impl Rate {

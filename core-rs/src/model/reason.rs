@@ -6,7 +6,9 @@
 
 /// Why the risk engine denied (or a layer vetoed) a command. `code()` is the stable snake_case
 /// name used in reports, events and configuration; `as_str()` the sentence for humans.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum RiskReason {
     // -- instrument and precision (pre-trade checks)
     UnknownInstrument,

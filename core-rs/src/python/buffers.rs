@@ -35,11 +35,13 @@ static CACHE: Mutex<Vec<Vec<f64>>> = Mutex::new(Vec::new());
 pub(crate) fn recycled(len: usize) -> Vec<f64> {
     if len >= MIN_RECYCLED {
         let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+        // The buffer released last is the warmest in the caches (as glibc hands back the chunk
+        // freed last): search from the end.
         if let Some(i) = cache
             .iter()
-            .position(|b| b.capacity() >= len && b.capacity() <= len + len / 2)
+            .rposition(|b| b.capacity() >= len && b.capacity() <= len + len / 2)
         {
-            let mut buf = cache.swap_remove(i);
+            let mut buf = cache.remove(i);
             buf.clear();
             return buf;
         }

@@ -303,7 +303,10 @@ macro_rules! stream_class {
 }
 
 /// A streaming indicator's state as bytes (bincode).
-pub(super) fn state_bytes<'py, T: serde::Serialize>(py: Python<'py>, t: &T) -> PyResult<Bound<'py, PyBytes>> {
+pub(super) fn state_bytes<'py, T: serde::Serialize>(
+    py: Python<'py>,
+    t: &T,
+) -> PyResult<Bound<'py, PyBytes>> {
     let b = bincode::serialize(t).map_err(|e| CoreError::InvalidArgument {
         name: "state",
         reason: format!("cannot encode the indicator: {e}"),
@@ -313,10 +316,12 @@ pub(super) fn state_bytes<'py, T: serde::Serialize>(py: Python<'py>, t: &T) -> P
 
 /// A streaming indicator's state from `state_bytes`' bytes.
 pub(super) fn state_of<T: serde::de::DeserializeOwned>(state: &[u8]) -> PyResult<T> {
-    Ok(bincode::deserialize(state).map_err(|e| CoreError::InvalidArgument {
-        name: "state",
-        reason: format!("not this indicator's state ({e})"),
-    })?)
+    Ok(
+        bincode::deserialize(state).map_err(|e| CoreError::InvalidArgument {
+            name: "state",
+            reason: format!("not this indicator's state ({e})"),
+        })?,
+    )
 }
 
 stream_class!(

@@ -378,8 +378,6 @@ fn ultosc<'py>(
     })
 }
 
-
-
 stream_class!(
     /// Streaming STOCH; `update(high, low, close) -> (slowk, slowd)` equals `stoch` bit for bit.
     PyStoch, "STOCH", st::Stoch, (f64, f64), {

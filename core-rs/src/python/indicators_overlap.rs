@@ -9,8 +9,6 @@ use super::f64_array;
 use super::indicators::{Arr, Arr3, run1, run3};
 use crate::indicators as ind;
 
-
-
 batch1!(
     /// Double exponential moving average (TA-Lib `DEMA`).
     dema, 30, ind::ma::dema_into
@@ -336,7 +334,6 @@ fn keltner<'py>(
         ind::channels::keltner_into(h, l, c, timeperiod, atrperiod, multiplier, o)
     })
 }
-
 
 macro_rules! stream_period {
     ($(#[$doc:meta])* $ty:ident, $name:literal, $inner:ty, $default:tt) => {

@@ -58,7 +58,10 @@ impl SqliteJournal {
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
             .map_err(fail)?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(journal_error(format!("{}: cannot use WAL mode ({mode})", path.display())));
+            return Err(journal_error(format!(
+                "{}: cannot use WAL mode ({mode})",
+                path.display()
+            )));
         }
         conn.execute_batch(if full {
             "PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;"

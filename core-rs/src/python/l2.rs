@@ -18,7 +18,8 @@ use crate::data::ticks::{
 };
 use crate::engine_l2::{
     self, L2Config, L2Report, L2Run, L2Strategy, L2View, Op, Outbox, PassiveMarketMaker, TopOfBook,
-    TradePrint, Wants, checkpoint_error, l2_instrument, run_l2_files_with, run_ticks_with, ticks_instrument,
+    TradePrint, Wants, checkpoint_error, l2_instrument, run_l2_files_with, run_ticks_with,
+    ticks_instrument,
 };
 use crate::error::{CoreError, CoreResult};
 use crate::model::fixed::{MONEY_DP, from_raw, money_to_f64, pow10, to_raw};
@@ -696,7 +697,9 @@ impl L2Strategy for PyStrategy {
                 checkpoint_error(format!("cannot encode the strategy's context: {e}")).into()
             })
         });
-        saved.map(Some).map_err(|e| checkpoint_error(format!("strategy: {e}")))
+        saved
+            .map(Some)
+            .map_err(|e| checkpoint_error(format!("strategy: {e}")))
     }
 
     /// Replaces what the re-created strategy's `on_start` queued by what the saved one had
@@ -740,7 +743,13 @@ impl L2Strategy for PyStrategy {
         .map_err(|e| checkpoint_error(format!("strategy: {e}")))
     }
 
-    fn on_timer(&mut self, view: &L2View<'_>, name: &str, ts: i64, out: &mut Outbox) -> CoreResult<()> {
+    fn on_timer(
+        &mut self,
+        view: &L2View<'_>,
+        name: &str,
+        ts: i64,
+        out: &mut Outbox,
+    ) -> CoreResult<()> {
         if self.timer.is_none() {
             return Ok(());
         }
@@ -1053,7 +1062,9 @@ pub(super) fn risk_engine(
 }
 
 /// The latency legs from a `trader.fill_models` latency config (`{"model": ..., ...}`; None: zero).
-pub(super) fn latency_from(cfg: Option<&Bound<'_, PyDict>>) -> PyResult<crate::venue::LatencyConfig> {
+pub(super) fn latency_from(
+    cfg: Option<&Bound<'_, PyDict>>,
+) -> PyResult<crate::venue::LatencyConfig> {
     let Some(d) = cfg else {
         return Ok(crate::venue::LatencyConfig::default());
     };

@@ -1153,7 +1153,13 @@ impl PyLiveSession {
     /// at the instrument's precision; None: unchanged) — a new price loses the queue position.
     /// True when it was open.
     #[pyo3(signature = (order_id, *, qty = None, price = None))]
-    fn amend(&mut self, py: Python<'_>, order_id: u64, qty: Option<&str>, price: Option<&str>) -> PyResult<bool> {
+    fn amend(
+        &mut self,
+        py: Python<'_>,
+        order_id: u64,
+        qty: Option<&str>,
+        price: Option<&str>,
+    ) -> PyResult<bool> {
         if !self.is_open(order_id)? {
             return Ok(false);
         }

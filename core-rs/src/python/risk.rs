@@ -613,10 +613,7 @@ impl RiskLayer for PyLayer {
                 return Ok(serde_json::Value::Null);
             }
             let st = obj.call_method0("state")?;
-            let text: String = py
-                .import("json")?
-                .call_method1("dumps", (st,))?
-                .extract()?;
+            let text: String = py.import("json")?.call_method1("dumps", (st,))?.extract()?;
             serde_json::from_str(&text).map_err(|e| {
                 CoreError::InvalidArgument {
                     name: "state",
@@ -645,7 +642,10 @@ impl RiskLayer for PyLayer {
             reason: format!("layer {:?}: {what}", self.name),
         };
         let state_of = |k: &str| -> CoreResult<TradingState> {
-            let s = v.get(k).and_then(|x| x.as_str()).ok_or_else(|| bad(&format!("no {k:?}")))?;
+            let s = v
+                .get(k)
+                .and_then(|x| x.as_str())
+                .ok_or_else(|| bad(&format!("no {k:?}")))?;
             TradingState::parse("checkpoint", s)
         };
         let (state, wish) = (state_of("state")?, state_of("wish")?);
@@ -654,9 +654,13 @@ impl RiskLayer for PyLayer {
             Python::attach(|py| -> PyResult<()> {
                 let obj = self.obj.bind(py);
                 if !(obj.hasattr("load_state")? && obj.getattr("load_state")?.is_callable()) {
-                    return Err(bad("the checkpoint holds its state() but it has no load_state()").into());
+                    return Err(
+                        bad("the checkpoint holds its state() but it has no load_state()").into(),
+                    );
                 }
-                let d = py.import("json")?.call_method1("loads", (own.to_string(),))?;
+                let d = py
+                    .import("json")?
+                    .call_method1("loads", (own.to_string(),))?;
                 obj.call_method1("load_state", (d,))?;
                 Ok(())
             })

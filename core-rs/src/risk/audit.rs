@@ -308,7 +308,22 @@ impl From<&AuditEntry> for EntryRow {
 
 impl From<EntryRow> for AuditEntry {
     fn from(r: EntryRow) -> Self {
-        let EntryRow(seq, ts, kind, from, to, source, reason, code, orders, count, last_ts, last_reason, prev_hash, hash) = r;
+        let EntryRow(
+            seq,
+            ts,
+            kind,
+            from,
+            to,
+            source,
+            reason,
+            code,
+            orders,
+            count,
+            last_ts,
+            last_reason,
+            prev_hash,
+            hash,
+        ) = r;
         AuditEntry {
             seq,
             ts,

@@ -20,8 +20,8 @@ use super::{
 use crate::error::{CoreError, CoreResult};
 use crate::model::Instrument;
 use crate::model::bar::Bar;
-use crate::portfolio::{Portfolio, fmt_qty};
 use crate::model::orders::Orders;
+use crate::portfolio::{Portfolio, fmt_qty};
 
 /// The risk engine's configuration (layers are given separately to [`RiskEngine::new`]).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -148,12 +148,8 @@ pub struct RiskState {
 }
 
 fn static_code(code: &str) -> CoreResult<&'static str> {
-    crate::model::order::Reason::static_code(code).ok_or_else(|| {
-        invalid(
-            "checkpoint",
-            format!("unknown denial code {code:?}"),
-        )
-    })
+    crate::model::order::Reason::static_code(code)
+        .ok_or_else(|| invalid("checkpoint", format!("unknown denial code {code:?}")))
 }
 
 /// See the [module docs](super).
@@ -435,8 +431,16 @@ impl RiskEngine {
             vetoes_by_layer: r.vetoes_by_layer.clone(),
             resized: r.resized,
             changes: r.changes.clone(),
-            account_denials: r.account_denials.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
-            examples: r.examples.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            account_denials: r
+                .account_denials
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            examples: r
+                .examples
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
             time_in_state_ns: r.time_in_state_ns,
             audit: self.audit.save(),
             pending: self.pending.clone(),
@@ -444,7 +448,13 @@ impl RiskEngine {
             modify_bucket: self.modify_bucket.clone(),
             market: self.market.clone(),
             last: self.last.as_ref().map(|d| {
-                (d.ts, d.orders.clone(), d.code.to_string(), d.source.clone(), d.sentence.clone())
+                (
+                    d.ts,
+                    d.orders.clone(),
+                    d.code.to_string(),
+                    d.source.clone(),
+                    d.sentence.clone(),
+                )
             }),
             layers: self
                 .layers
@@ -470,9 +480,8 @@ impl RiskEngine {
         }
         let mut values = Vec::with_capacity(st.layers.len());
         for (name, text) in &st.layers {
-            let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-                invalid("checkpoint", format!("layer {name:?}: {e}"))
-            })?;
+            let v: serde_json::Value = serde_json::from_str(text)
+                .map_err(|e| invalid("checkpoint", format!("layer {name:?}: {e}")))?;
             values.push(v);
         }
         let account_denials = st
@@ -1259,7 +1268,14 @@ impl RiskEngine {
 
     /// An operator's action that is not a state (cancel-all, flatten) in the audit log: `kind`
     /// names it, `orders` the order ids it touched.
-    pub fn record_action(&mut self, ts: i64, kind: &str, source: &str, reason: &str, orders: &[u64]) {
+    pub fn record_action(
+        &mut self,
+        ts: i64,
+        kind: &str,
+        source: &str,
+        reason: &str,
+        orders: &[u64],
+    ) {
         let state = self.state.as_str();
         self.audit.append(
             ts,
@@ -1391,9 +1407,9 @@ impl RiskEngine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::orders::Orders;
     use crate::model::{Instrument, OrderKind, Side};
     use crate::portfolio::Portfolio;
-    use crate::model::orders::Orders;
 
     /// A scripted layer: a fixed verdict, and a wish it can be told.
     struct Mock {

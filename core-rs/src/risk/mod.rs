@@ -33,8 +33,8 @@ pub mod state;
 use crate::model::bar::Bar;
 use crate::model::instrument::Instrument;
 use crate::model::order::{Command, Fill, ListKind, OrderEvent, OrderId, OrderSpec};
-use crate::portfolio::Portfolio;
 use crate::model::orders::Orders;
+use crate::portfolio::Portfolio;
 
 pub use state::TradingState;
 
