@@ -110,17 +110,18 @@ LINES: list[Line] = [
     # Issue 15's TA-Lib functions (benches/test_bench_talib_suite.py), each on the same 1M bars
     # as its TA-Lib function, paired rounds: the suite's total time, and its slowest function.
     # NB: GAP on the second line, BELOW ITS GOAL: the goal is every function >= 1.0. Measured
-    # here (two runs, medians of 11 paired rounds): 40 of 52 at or above parity (WILLR 1.05 after
-    # its own block scan, PPO 2.1, AROON 1.9), a dozen at 0.84-0.97: ADOSC, AD, NATR, MOM,
-    # MEDPRICE, TYPPRICE, KAMA, ULTOSC, MFI, CMO, BOP, MINUS_DM. They run TA-Lib's own operations
-    # in its order (a latency-bound recurrence: ADOSC, AD, NATR, KAMA, the DM sums) or one pass
-    # over memory (MOM, the price transforms), so their true ratio is near 1.0, yet the measured
-    # one sits below it: not explained yet. The line guards them against regressing (0.75); the
+    # here (medians of 11 paired rounds, order alternating, 20 more for those below 1.0): 41 of
+    # 51 at or above parity (MFI 2.1 after its block kernel, PPO 2.1, AROON 1.9), ten at
+    # 0.92-0.99: MINUS_DM, ULTOSC, CMO, AD, KAMA, VAR, LINEARREG_ANGLE, NATR and two price
+    # transforms. They run TA-Lib's own operations in its order, so their floor is TA-Lib's: a
+    # latency-bound recurrence (the DM and CMO sums divide inside the chain; AD, KAMA, NATR) or
+    # one pass over memory (the price transforms), and their true ratio is ~1.0. The line guards
+    # them against regressing (0.80; 0.92-0.93 here, also beside a memory-bound neighbour); the
     # suite's total is held to the goal.
     Line("talib_suite", "pytest", "issue 15's TA-Lib functions, batch, 1M bars each: total time vs TA-Lib 0.8.2", 1.0,
          "no slower than TA-Lib, >= 1.0 (issue 15)"),
-    Line("talib_suite_each", "pytest", "the slowest of issue 15's functions vs its TA-Lib function", 0.75,
-         "every function no slower than TA-Lib, >= 1.0 (issue 15): GAP, see the NB; gated: >= 0.75"),
+    Line("talib_suite_each", "pytest", "the slowest of issue 15's functions vs its TA-Lib function", 0.80,
+         "every function no slower than TA-Lib, >= 1.0 (issue 15): GAP, see the NB; gated: >= 0.80"),
     Line("stream_ema_py", "pytest", "EMA.update from Python vs nautilus 1.221 update_raw", 1.0,
          "no slower than nautilus update_raw, >= 1.0 (issue 2)"),
     # NB: GAP. The goal is a tail latency: "p99 <= 1 us per call from Python". A p99 on a shared
