@@ -50,29 +50,46 @@ fn money_flow(h: &[f64], l: &[f64], c: &[f64], v: &[f64], mf: &mut [f64]) -> boo
     any
 }
 
+/// [`money_flow`] over the bars from `from` on, a block at a time: `each(i, flows)` gets the
+/// flows of bars `i..i + flows.len()`, in order. Returns whether an input held a NaN.
+#[inline(always)]
+fn money_flow_blocks(
+    h: &[f64],
+    l: &[f64],
+    c: &[f64],
+    v: &[f64],
+    from: usize,
+    mut each: impl FnMut(usize, &[f64]),
+) -> bool {
+    let n = h.len();
+    let mut nan = false;
+    let mut mf = [0.0f64; BLOCK];
+    for i in (from..n).step_by(BLOCK) {
+        let m = BLOCK.min(n - i);
+        let r = i..i + m;
+        nan |= money_flow(
+            &h[r.clone()],
+            &l[r.clone()],
+            &c[r.clone()],
+            &v[r],
+            &mut mf[..m],
+        );
+        each(i, &mf[..m]);
+    }
+    nan
+}
+
 /// [`ad_kernel`], returning whether an input held a NaN.
 fn ad_checked(high: &[f64], low: &[f64], close: &[f64], volume: &[f64], out: &mut [f64]) -> bool {
     let n = high.len();
     assert!(low.len() == n && close.len() == n && volume.len() == n && out.len() == n);
     let mut ad = 0.0;
-    let mut nan = false;
-    let mut mf = [0.0f64; BLOCK];
-    for i in (0..n).step_by(BLOCK) {
-        let m = BLOCK.min(n - i);
-        let r = i..i + m;
-        nan |= money_flow(
-            &high[r.clone()],
-            &low[r.clone()],
-            &close[r.clone()],
-            &volume[r.clone()],
-            &mut mf[..m],
-        );
-        for (o, &f) in out[r].iter_mut().zip(&mf[..m]) {
+    money_flow_blocks(high, low, close, volume, 0, |i, flows| {
+        for (o, &f) in out[i..].iter_mut().zip(flows) {
             ad += f;
             *o = ad;
         }
-    }
-    nan
+    })
 }
 
 /// Batch AD (TA-Lib `AD(high, low, close, volume)`).
@@ -302,26 +319,14 @@ fn adosc_body(
     let (fk, sk) = (s.fast_k, s.slow_k);
     let (mut ad, mut fast, mut slow) = (s.ad, s.fast, s.slow);
     // In blocks, as the AD line's kernel (see `money_flow`).
-    let mut mf = [0.0f64; BLOCK];
-    let n = high.len();
-    for i in (warm..n).step_by(BLOCK) {
-        let m = BLOCK.min(n - i);
-        let r = i..i + m;
-        nan |= money_flow(
-            &high[r.clone()],
-            &low[r.clone()],
-            &close[r.clone()],
-            &volume[r.clone()],
-            &mut mf[..m],
-        );
-        for (o, &f) in or[i - warm..i - warm + m].iter_mut().zip(&mf[..m]) {
+    nan | money_flow_blocks(high, low, close, volume, warm, |i, flows| {
+        for (o, &f) in or[i - warm..].iter_mut().zip(flows) {
             ad += f;
             fast = ema_step(fk, fast, ad);
             slow = ema_step(sk, slow, ad);
             *o = fast - slow;
         }
-    }
-    nan
+    })
 }
 
 /// Batch ADOSC (TA-Lib `ADOSC(high, low, close, volume, fastperiod=3, slowperiod=10)`).
