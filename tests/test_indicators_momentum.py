@@ -18,6 +18,9 @@ from tests._indicator_refs import assert_bits, ohlcv_from, price_series
 from trader import exceptions as exc
 from trader import indicators as ind
 
+#: TA-Lib's MA types that ``ma()`` and every smoothing stage take (7, MAMA, is refused).
+MA_TYPES = [0, 1, 2, 3, 4, 5, 6, 8]
+
 # name -> (ours, talib's, inputs: "hlc" | "hl" | "c" | "hlcv" | "ohlc", parameter sets)
 BATCH = {
     "stoch": (ind.stoch, talib.STOCH, "hlc", [(5, 3, 0, 3, 0), (14, 3, 1, 3, 1), (9, 4, 2, 5, 2), (1, 1, 0, 1, 0), (5, 3, 1, 3, 0)]),
@@ -93,12 +96,12 @@ def test_defaults_are_talibs(klines_1m):
     seed=st.integers(0, 2**16),
     p=st.sampled_from([1, 2, 3, 5, 14]),
     q=st.sampled_from([1, 2, 3, 4]),
-    ma=st.sampled_from([0, 1, 2]),
+    ma=st.sampled_from(MA_TYPES),
 )
 def test_parity_on_generated_series(x, seed, p, q, ma):
     h, l, c, v = ohlcv_from(x, seed)
     checks = [
-        ("stoch", (p, q, ma, 3, (ma + 1) % 3)),
+        ("stoch", (p, q, ma, 3, MA_TYPES[(MA_TYPES.index(ma) + 1) % len(MA_TYPES)])),
         ("stochf", (p, q, ma)),
         ("stochrsi", (max(p, 2), q, 3, ma)),
         ("plus_dm", (p,)),
@@ -352,13 +355,13 @@ X = np.linspace(1.0, 3.0, 50)
     [
         (lambda: ind.stoch(X, X, X, 0), exc.InvalidInputError, "fastk_period"),
         (lambda: ind.stoch(X, X, X, 5, 0), exc.InvalidInputError, "slowk_period"),
-        (lambda: ind.stoch(X, X, X, 5, 3, 3), exc.InvalidInputError, "slowk_matype"),
+        (lambda: ind.stoch(X, X, X, 5, 3, 7), exc.InvalidInputError, "slowk_matype"),
         (lambda: ind.stoch(X, X, X, 5, 3, 0, -1), exc.InvalidInputError, "slowd_period"),
-        (lambda: ind.stoch(X, X, X, 5, 3, 0, 3, 8), exc.InvalidInputError, "slowd_matype"),
+        (lambda: ind.stoch(X, X, X, 5, 3, 0, 3, 9), exc.InvalidInputError, "slowd_matype"),
         (lambda: ind.stochf(X, X, X, 5, 3, -1), exc.InvalidInputError, "fastd_matype"),
         (lambda: ind.stochf(X, X, X, 5, 0), exc.InvalidInputError, "fastd_period"),
         (lambda: ind.stochrsi(X, 1), exc.InvalidInputError, "timeperiod"),
-        (lambda: ind.stochrsi(X, 14, 5, 3, 4), exc.InvalidInputError, "fastd_matype"),
+        (lambda: ind.stochrsi(X, 14, 5, 3, 7), exc.InvalidInputError, "fastd_matype"),
         (lambda: ind.plus_dm(X, X, 0), exc.InvalidInputError, "timeperiod"),
         (lambda: ind.minus_di(X, X, X, 0), exc.InvalidInputError, "timeperiod"),
         (lambda: ind.dx(X, X, X, 1), exc.InvalidInputError, "timeperiod"),
@@ -392,7 +395,7 @@ X = np.linspace(1.0, 3.0, 50)
         (lambda: ind.TRIX(-2), exc.InvalidInputError, "timeperiod"),
         (lambda: ind.apo(X, 1), exc.InvalidInputError, "fastperiod"),
         (lambda: ind.ppo(X, 12, 1), exc.InvalidInputError, "slowperiod"),
-        (lambda: ind.ppo(X, 12, 26, 5), exc.InvalidInputError, "matype"),
+        (lambda: ind.ppo(X, 12, 26, 7), exc.InvalidInputError, "matype"),
         (lambda: ind.APO(12, 26, -1), exc.InvalidInputError, "matype"),
         (lambda: ind.PPO(0), exc.InvalidInputError, "fastperiod"),
         (lambda: ind.ultosc(X, X, X, 7, 0), exc.InvalidInputError, "timeperiod2"),
@@ -406,9 +409,9 @@ X = np.linspace(1.0, 3.0, 50)
         (lambda: ind.plus_di(X, X, [1.0] * 50), exc.ArrayTypeError, "close"),
         (lambda: ind.stochrsi(np.r_[X, np.nan, X]), exc.NanInSeriesError, "real"),
         (lambda: ind.adxr(X, np.r_[X[:10], np.nan, X[11:]], X), exc.NanInSeriesError, "low"),
-        (lambda: ind.STOCH(5, 3, 5), exc.InvalidInputError, "slowk_matype"),
+        (lambda: ind.STOCH(5, 3, 7), exc.InvalidInputError, "slowk_matype"),
         (lambda: ind.STOCHF(0), exc.InvalidInputError, "fastk_period"),
-        (lambda: ind.STOCHRSI(14, 5, 3, 6), exc.InvalidInputError, "fastd_matype"),
+        (lambda: ind.STOCHRSI(14, 5, 3, 7), exc.InvalidInputError, "fastd_matype"),
         (lambda: ind.ADX(1), exc.InvalidInputError, "timeperiod"),
         (lambda: ind.PLUS_DM(0), exc.InvalidInputError, "timeperiod"),
     ],
@@ -419,8 +422,8 @@ def test_errors_name_the_argument(call, error, name):
 
 
 def test_matype_error_lists_the_supported_types_and_leading_nans_are_fine():
-    with pytest.raises(ValueError, match="supported: 0 = SMA, 1 = EMA, 2 = WMA"):
-        ind.stoch(X, X, X, 5, 3, 4)
+    with pytest.raises(ValueError, match="supported: 0 SMA, 1 EMA, 2 WMA, 3 DEMA, 4 TEMA, 5 TRIMA, 6 KAMA, 8 T3"):
+        ind.stoch(X, X, X, 5, 3, 7)
     h = np.r_[np.nan, X + 1]
     l = np.r_[np.nan, np.nan, X[1:] - 1]
     c = np.r_[np.nan, X]
@@ -481,3 +484,35 @@ def test_propagating_nan_check_names_the_index(name, where):
     y = X.copy()
     y[20] = np.inf
     getattr(ind, name)(y, 5)
+
+
+# Every smoothing stage goes through ``ma()``'s dispatcher: each MA type, batch against TA-Lib and
+# streaming against batch, on a recorded file (KAMA's lookback is its period, DEMA's twice, T3's
+# six times: the outputs' NaN prefixes follow).
+_SMOOTHED = {
+    "STOCH": (lambda m: (5, 3, m, 4, m), "hlc"),
+    "STOCHF": (lambda m: (5, 4, m), "hlc"),
+    "STOCHRSI": (lambda m: (14, 5, 4, m), "c"),
+    "APO": (lambda m: (5, 12, m), "c"),
+    "PPO": (lambda m: (5, 12, m), "c"),
+}
+
+
+@pytest.mark.parametrize("ma", MA_TYPES)
+@pytest.mark.parametrize("name", sorted(_SMOOTHED))
+def test_every_ma_type_batch_is_talib_and_stream_is_batch(klines_1m, name, ma):
+    params, kind = _SMOOTHED[name]
+    k = next(iter(klines_1m.values()))
+    h, l, c = (k[col][:5000] for col in ("high", "low", "close"))
+    args = (h, l, c) if kind == "hlc" else (c,)
+    batch = _outputs(getattr(ind, name.lower())(*args, *params(ma)))
+    for o, r in zip(batch, _outputs(getattr(talib, name)(*args, *params(ma))), strict=True):
+        assert_bits(o, r, f"{name} matype={ma}")
+    obj = getattr(ind, name)(*params(ma))
+    outs = [np.empty(len(c)) for _ in batch]
+    for i in range(len(c)):
+        r = obj.update(*(a[i] for a in args))
+        for j, v in enumerate(r if isinstance(r, tuple) else (r,)):
+            outs[j][i] = v
+    for j, (o, b) in enumerate(zip(outs, batch, strict=True)):
+        assert_bits(o, b, f"{name}[{j}] matype={ma} streaming")

@@ -552,8 +552,9 @@ class KELTNER(_Stream3):
 
 # --- momentum (issue 15) ---
 # Batch functions and streaming classes as above (same input, NaN and error rules), all
-# bit-identical to TA-Lib 0.8. ``*_matype``: 0 (SMA), 1 (EMA) or 2 (WMA); any other TA-Lib MA
-# type raises InvalidInputError naming the parameter. Periods ``>= 1`` unless noted.
+# bit-identical to TA-Lib 0.8. ``*_matype``: TA-Lib's MA types as ``ma()`` takes them (0 SMA,
+# 1 EMA, 2 WMA, 3 DEMA, 4 TEMA, 5 TRIMA, 6 KAMA, 8 T3); 7 (MAMA) raises InvalidInputError
+# naming the parameter. Periods ``>= 1`` unless noted.
 
 __all__ += [
     "stoch",

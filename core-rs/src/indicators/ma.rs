@@ -878,22 +878,31 @@ impl Ma {
     pub fn new(period: i64, matype: i64) -> CoreResult<Self> {
         let p = check_period("timeperiod", period, 1)?;
         let t = MaType::from_code("matype", matype)?;
-        if p == 1 {
-            return Ok(Self::Copy {
+        Ok(Self::of(p, t))
+    }
+
+    /// The average `matype` of a checked `period >= 1` (the smoothing stages of STOCH, APO, ...).
+    pub fn of(period: usize, matype: MaType) -> Self {
+        if period == 1 {
+            return Self::Copy {
                 count: 0,
                 value: f64::NAN,
-            });
+            };
         }
-        Ok(match t {
-            MaType::Sma => Self::Sma(Sma::new(period)?),
-            MaType::Ema => Self::Ema(Ema::new(period)?),
-            MaType::Wma => Self::Wma(Wma::new(period)?),
-            MaType::Dema => Self::Dema(Dema::new(period)?),
-            MaType::Tema => Self::Tema(Tema::new(period)?),
-            MaType::Trima => Self::Trima(Trima::new(period)?),
-            MaType::Kama => Self::Kama(Kama::new(period)?),
-            MaType::T3 => Self::T3(T3::new(period, 0.7)?),
-        })
+        let p = period as i64;
+        // The period was checked (>= 2 here) and T3's volume factor is a valid constant: the
+        // constructors cannot fail.
+        let ok = "period >= 2 checked";
+        match matype {
+            MaType::Sma => Self::Sma(Sma::new(p).expect(ok)),
+            MaType::Ema => Self::Ema(Ema::new(p).expect(ok)),
+            MaType::Wma => Self::Wma(Wma::new(p).expect(ok)),
+            MaType::Dema => Self::Dema(Dema::new(p).expect(ok)),
+            MaType::Tema => Self::Tema(Tema::new(p).expect(ok)),
+            MaType::Trima => Self::Trima(Trima::new(p).expect(ok)),
+            MaType::Kama => Self::Kama(Kama::new(p).expect(ok)),
+            MaType::T3 => Self::T3(T3::new(p, 0.7).expect(ok)),
+        }
     }
     /// Push one value; the average (NaN during the lookback).
     pub fn update(&mut self, x: f64) -> CoreResult<f64> {

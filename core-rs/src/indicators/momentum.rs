@@ -29,7 +29,8 @@
 //!   `+= a3 / b3` (if `b3 > 0`); `ULTOSC = out / 7 * 100`. Lookback: the longest period.
 
 use super::atr::gate_bar;
-use super::stoch::{EmaStage, MaType, Smoother};
+use super::ma::MaType;
+use super::stoch::{EmaStage, Smoother};
 use crate::error::{CoreResult, check_len, check_period};
 
 /// The step shared by batch and streaming `CMO`.
@@ -188,7 +189,7 @@ impl PoCore {
         Self {
             fast: Smoother::new(fast, ma),
             slow: Smoother::new(slow, ma),
-            lookback: slow - 1,
+            lookback: ma.lookback(slow),
             percent,
             n: 0,
         }
@@ -278,7 +279,7 @@ pub struct Po {
 }
 
 impl Po {
-    /// `fastperiod, slowperiod >= 2` (swapped if fast > slow), `matype` 0, 1 or 2; PPO when
+    /// `fastperiod, slowperiod >= 2` (swapped if fast > slow), `matype` 0-6 or 8; PPO when
     /// `percent`, else APO.
     pub fn new(fast: i64, slow: i64, matype: i64, percent: bool) -> CoreResult<Self> {
         let (f, s, ma) = po_params(fast, slow, matype)?;

@@ -13,10 +13,12 @@
 //! no allocation after construction). Both give the exact maximum and minimum, so the values are
 //! the same bits.
 //!
-//! The smoothing stages run TA-Lib's `TA_MA` for the types this crate has: SMA (0), EMA (1, fused
-//! step as in TA-Lib 0.8.1, see [`super::fused`]) and WMA (2), each bit-identical to our batch
-//! [`super::sma`], [`super::ema`], [`super::wma`]; a period of 1 copies its input, as `TA_MA`
-//! does. `STOCHRSI` is `STOCHF` over TA-Lib's sequential RSI ([`super::rsi::rsi_kernel`]'s
+//! The smoothing stages run TA-Lib's `TA_MA` through the one MA dispatcher of
+//! [`super::ma`] (types 0-6 and 8; 7, MAMA, is refused as by `ma()`): batch through
+//! [`super::ma::ma_kernel`], streaming through lean SMA, EMA (fused step as in TA-Lib 0.8.1, see
+//! [`super::fused`]) and WMA stages or the streaming [`Ma`] for the others, each bit-identical to
+//! our batch `ma()`; a period of 1 copies its input, as `TA_MA` does. Lookbacks add the stages'
+//! own ([`MaType::lookback`]: KAMA's is its period, DEMA's twice, ...). `STOCHRSI` is `STOCHF` over TA-Lib's sequential RSI ([`super::rsi::rsi_kernel`]'s
 //! recurrence), not over the blocked [`super::rsi::rsi`]. All three are bit-identical to TA-Lib.
 //!
 //! NB: a NaN reaching a smoothing stage (only from infinite inputs, e.g. `inf / inf`) poisons it:
@@ -24,38 +26,10 @@
 
 use super::atr::gate_bar;
 use super::ema::{ema_k, ema_step_dispatch};
+use super::ma::{Ma, MaType};
 use super::rsi::{rsi_step, rsi_value, split};
 use super::{Sma, Wma};
-use crate::error::{CoreError, CoreResult, check_len, check_period};
-
-/// A moving-average type of TA-Lib's `MAType` that this crate computes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum MaType {
-    /// `0`: simple moving average.
-    Sma,
-    /// `1`: exponential moving average (seeded with the mean of the first `period` values).
-    Ema,
-    /// `2`: linearly weighted moving average.
-    Wma,
-}
-
-impl MaType {
-    /// TA-Lib's integer code (`name` is the argument, for the error): 0, 1 or 2; any other
-    /// value (TA-Lib's DEMA, TEMA, TRIMA, KAMA, MAMA, T3) is an `InvalidArgument`.
-    pub fn from_code(name: &'static str, code: i64) -> CoreResult<Self> {
-        match code {
-            0 => Ok(Self::Sma),
-            1 => Ok(Self::Ema),
-            2 => Ok(Self::Wma),
-            _ => Err(CoreError::InvalidArgument {
-                name,
-                reason: format!(
-                    "unsupported moving-average type {code} (supported: 0 = SMA, 1 = EMA, 2 = WMA)"
-                ),
-            }),
-        }
-    }
-}
+use crate::error::{CoreResult, check_len, check_period};
 
 /// The running state of one EMA stage (the crate's [`super::Ema`] without its NaN gate).
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
@@ -103,8 +77,9 @@ impl EmaStage {
     }
 }
 
-/// One `TA_MA` smoothing stage over a stream of values: NaN for its first `period - 1` inputs
-/// (the lookback of SMA, EMA and WMA alike), then the average. A period of 1 copies the input.
+/// One `TA_MA` smoothing stage over a stream of values: NaN for its lookback
+/// ([`MaType::lookback`]), then the average. A period of 1 copies the input. SMA, EMA and WMA
+/// have their own lean stages; the other types run the streaming [`Ma`] of `ma()`.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum MaStage {
     /// Period 1: `TA_MA` copies its input, whatever the type.
@@ -115,6 +90,8 @@ pub enum MaStage {
     Ema(EmaStage),
     /// WMA (bit-identical to [`super::wma`]).
     Wma(Wma),
+    /// DEMA, TEMA, TRIMA, KAMA, T3 (bit-identical to [`super::ma::ma`]).
+    Other(Box<Ma>),
 }
 
 impl MaStage {
@@ -129,6 +106,7 @@ impl MaStage {
             MaType::Sma => Self::Sma(Sma::new(p).expect("period >= 1 checked")),
             MaType::Ema => Self::Ema(EmaStage::new(period)),
             MaType::Wma => Self::Wma(Wma::new(p).expect("period >= 1 checked")),
+            other => Self::Other(Box::new(Ma::of(period, other))),
         }
     }
 
@@ -143,6 +121,7 @@ impl MaStage {
             Self::Sma(s) => s.update(x).unwrap_or(f64::NAN),
             Self::Ema(e) => e.update(x),
             Self::Wma(w) => w.update(x).unwrap_or(f64::NAN),
+            Self::Other(m) => m.update(x).unwrap_or(f64::NAN),
         }
     }
 }
@@ -360,7 +339,7 @@ fn stochf_params(fastk: i64, fastd: i64, fastd_ma: i64) -> CoreResult<(usize, us
 }
 
 /// The step shared by batch and streaming `STOCHF`: raw %K, then %D = MA(%K). Both outputs are
-/// NaN until %D exists (TA-Lib's lookback `fastk_period - 1 + fastd_period - 1`).
+/// NaN until %D exists (TA-Lib's lookback `fastk_period - 1` + the MA's lookback).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct StochFCore {
     k: FastK,
@@ -376,7 +355,7 @@ impl StochFCore {
             k: FastK::new(fastk),
             d: Smoother::new(fastd, ma),
             lb_k: fastk - 1,
-            lookback: (fastk - 1) + (fastd - 1),
+            lookback: (fastk - 1) + ma.lookback(fastd),
             n: 0,
         }
     }
@@ -403,7 +382,7 @@ impl StochFCore {
 
 /// The step shared by batch and streaming `STOCH`: raw %K, slow %K = MA(raw %K), slow %D =
 /// MA(slow %K). Both outputs NaN until slow %D exists (TA-Lib's lookback
-/// `fastk_period - 1 + slowk_period - 1 + slowd_period - 1`).
+/// `fastk_period - 1` + the two MAs' lookbacks).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct StochCore {
     k: FastK,
@@ -418,14 +397,14 @@ struct StochCore {
 impl StochCore {
     fn new(fastk: usize, slowk: usize, slowk_ma: MaType, slowd: usize, slowd_ma: MaType) -> Self {
         let lb_k = fastk - 1;
-        let lb_sk = lb_k + (slowk - 1);
+        let lb_sk = lb_k + slowk_ma.lookback(slowk);
         Self {
             k: FastK::new(fastk),
             slowk: Smoother::new(slowk, slowk_ma),
             slowd: Smoother::new(slowd, slowd_ma),
             lb_k,
             lb_sk,
-            lookback: lb_sk + (slowd - 1),
+            lookback: lb_sk + slowd_ma.lookback(slowd),
             n: 0,
         }
     }
@@ -509,7 +488,7 @@ impl RsiSeq {
 }
 
 /// The step shared by batch and streaming `STOCHRSI`: `STOCHF` over the RSI (lookback
-/// `timeperiod + fastk_period - 1 + fastd_period - 1`).
+/// `timeperiod + fastk_period - 1` + the MA's lookback).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct StochRsiCore {
     rsi: RsiSeq,
@@ -621,20 +600,20 @@ fn stoch_fast(
 ) -> bool {
     let n = h.len();
     let lb_k = fastk - 1;
-    let lb_sk = lb_k + slowk - 1;
+    let lb_sk = lb_k + slowk_ma.lookback(slowk);
     if fastk_batch(h, l, c, fastk, od) {
         return false;
     }
     if n > lb_k {
-        ma_batch(slowk_ma, slowk, &od[lb_k..], &mut ok[lb_k..]);
+        super::ma::ma_kernel(&od[lb_k..], slowk, slowk_ma, &mut ok[lb_k..]);
     }
     if n > lb_sk {
         if super::has_nan(&ok[lb_sk..]) {
             return false;
         }
-        ma_batch(slowd_ma, slowd, &ok[lb_sk..], &mut od[lb_sk..]);
+        super::ma::ma_kernel(&ok[lb_sk..], slowd, slowd_ma, &mut od[lb_sk..]);
     }
-    let lookback = (lb_sk + slowd - 1).min(n);
+    let lookback = (lb_sk + slowd_ma.lookback(slowd)).min(n);
     ok[..lookback].fill(f64::NAN);
     od[..lookback].fill(f64::NAN);
     true
@@ -700,9 +679,9 @@ pub fn stochrsi_kernel(
             });
             if !k_nan {
                 if r.len() > lb_k {
-                    ma_batch(fastd_ma, fastd, &ok_t[lb_k..], &mut od_t[lb_k..]);
+                    super::ma::ma_kernel(&ok_t[lb_k..], fastd, fastd_ma, &mut od_t[lb_k..]);
                 }
-                let lookback = (period + lb_k + fastd - 1).min(n);
+                let lookback = (period + lb_k + fastd_ma.lookback(fastd)).min(n);
                 ok[..lookback].fill(f64::NAN);
                 od[..lookback].fill(f64::NAN);
                 return;
@@ -834,20 +813,6 @@ fn fastk_batch(high: &[f64], low: &[f64], close: &[f64], period: usize, out: &mu
     nan
 }
 
-/// One `TA_MA` stage over a whole NaN-free slice: the batch kernel that [`MaStage`] matches bit
-/// for bit (NaN for the first `period - 1` outputs; period 1 copies).
-fn ma_batch(ma: MaType, period: usize, x: &[f64], out: &mut [f64]) {
-    if period == 1 {
-        out.copy_from_slice(x);
-        return;
-    }
-    match ma {
-        MaType::Sma => super::sma::sma_kernel(x, period, out),
-        MaType::Ema => super::ema::ema_kernel(x, period, out),
-        MaType::Wma => super::wma::wma_kernel(x, period, out),
-    }
-}
-
 /// `STOCHF`'s batch path without per-bar state machines: raw %K into `ok`, %D = MA(%K) into
 /// `od`. `false` (outputs unspecified) when a NaN would reach a smoothing stage, whose poisoning
 /// only the step path models.
@@ -863,9 +828,9 @@ fn stochf_fast(
         return false;
     }
     if n > lb_k {
-        ma_batch(ma, fastd, &ok[lb_k..], &mut od[lb_k..]);
+        super::ma::ma_kernel(&ok[lb_k..], fastd, ma, &mut od[lb_k..]);
     }
-    let lookback = (lb_k + fastd - 1).min(n);
+    let lookback = (lb_k + ma.lookback(fastd)).min(n);
     ok[..lookback].fill(f64::NAN);
     od[..lookback].fill(f64::NAN);
     true
@@ -1061,7 +1026,7 @@ pub struct Stoch {
 }
 
 impl Stoch {
-    /// Periods `>= 1`, MA types 0 (SMA), 1 (EMA) or 2 (WMA), named as TA-Lib names them.
+    /// Periods `>= 1`, MA types 0-6 or 8 (as `ma()`), named as TA-Lib names them.
     pub fn new(
         fastk: i64,
         slowk: i64,
@@ -1107,7 +1072,7 @@ pub struct StochF {
 }
 
 impl StochF {
-    /// Periods `>= 1`, `fastd_matype` 0 (SMA), 1 (EMA) or 2 (WMA).
+    /// Periods `>= 1`, `fastd_matype` 0-6 or 8 (as `ma()`).
     pub fn new(fastk: i64, fastd: i64, fastd_ma: i64) -> CoreResult<Self> {
         let (fastk, fastd, ma) = stochf_params(fastk, fastd, fastd_ma)?;
         let core = StochFCore::new(fastk, fastd, ma);
@@ -1148,7 +1113,7 @@ pub struct StochRsi {
 }
 
 impl StochRsi {
-    /// `timeperiod >= 2`, `fastk_period, fastd_period >= 1`, `fastd_matype` 0, 1 or 2.
+    /// `timeperiod >= 2`, `fastk_period, fastd_period >= 1`, `fastd_matype` 0-6 or 8.
     pub fn new(period: i64, fastk: i64, fastd: i64, fastd_ma: i64) -> CoreResult<Self> {
         let core = stochrsi_params(period, fastk, fastd, fastd_ma)?;
         Ok(Self {
