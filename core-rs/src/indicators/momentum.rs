@@ -818,11 +818,12 @@ mod tests {
             }
         }
         assert!(Cmo::new(1).is_err() && Trix::new(0).is_err());
-        for ma in [0, 1, 2] {
+        for ma in [0, 1, 2, 3, 4, 5, 6, 8] {
             for (f, sl) in [(2, 3), (12, 26), (26, 12), (5, 5)] {
                 for pct in [false, true] {
                     let b = po(&x, f, sl, ma, pct).unwrap();
-                    let lb = f.max(sl) as usize - 1;
+                    let t = crate::indicators::ma::MaType::from_code("matype", ma).unwrap();
+                    let lb = t.lookback(f.max(sl) as usize);
                     assert!(b[lb - 1].is_nan() && b[lb].is_finite());
                     let mut s = Po::new(f, sl, ma, pct).unwrap();
                     for (i, &v) in x.iter().enumerate() {
@@ -831,7 +832,7 @@ mod tests {
                 }
             }
         }
-        assert!(Po::new(12, 26, 3, false).is_err() && Po::new(1, 26, 0, true).is_err());
+        assert!(Po::new(12, 26, 7, false).is_err() && Po::new(1, 26, 0, true).is_err());
         let (h, l): (Vec<f64>, Vec<f64>) = x.iter().map(|v| (v + 0.3, v - 0.2)).unzip();
         for ps in [[7, 14, 28], [28, 7, 14], [1, 1, 5], [3, 3, 3]] {
             let b = ultosc(&h, &l, &x, ps).unwrap();

@@ -1141,6 +1141,7 @@ impl StochRsi {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::CoreError;
 
     /// The batch scan gives the streaming deques' extremes, values (bits) and indices, with
     /// many ties and both signed zeros; with and without indices.
@@ -1339,10 +1340,10 @@ mod tests {
                 ..
             })
         ));
-        let e = stoch(&h, &l, &c, 5, 3, 3, 3, 0).unwrap_err();
+        let e = stoch(&h, &l, &c, 5, 3, 7, 3, 0).unwrap_err();
         assert!(
             e.to_string()
-                .starts_with("slowk_matype: unsupported moving-average type 3")
+                .starts_with("slowk_matype: unsupported moving average type 7")
         );
         assert!(matches!(
             stochf(&h, &l, &c, 5, 3, -1),
