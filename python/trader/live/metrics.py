@@ -27,6 +27,11 @@ name                                   type       labels     meaning
                                                              read them (quotes, book tops only)
 ``trader_strategy_callback_seconds``   histogram             time spent in one strategy callback
 ``trader_ready``                       gauge                 1 when the node is ready to trade, else 0
+``trader_feed_switches_total``         counter    from, to,  switches of a failover feed from one source to
+                                                  reason     another (reason: stale, down, recovered; see
+                                                             :mod:`trader.live.failover`)
+``trader_feed_source_active``          gauge      source     a failover feed's sources: 1 for the one whose
+                                                             events the node gets, 0 for the others
 ``process_cpu_seconds_total``          counter               CPU time of the node's process (user + system)
 ``process_resident_memory_bytes``      gauge                 resident memory of the node's process
 =====================================  =========  =========  ===============================================
@@ -105,6 +110,10 @@ class NodeMetrics:
         self._callback = Histogram("trader_strategy_callback_seconds", "Time spent in one strategy callback.",
                                    buckets=CALLBACK_BUCKETS, registry=r)
         self._ready = Gauge("trader_ready", "1 when the node is ready to trade, else 0.", registry=r)
+        self._feed_switches = Counter("trader_feed_switches_total", "Switches of a failover feed between its sources.",
+                                      ["from", "to", "reason"], registry=r)
+        self._feed_source = Gauge("trader_feed_source_active", "1 for the failover feed's active source, 0 for the others.",
+                                  ["source"], registry=r)
         ProcessCollector(registry=r)
         self._ring_totals: dict[str, int] = {}
 
@@ -178,6 +187,18 @@ class NodeMetrics:
     def set_ready(self, ready: bool) -> None:
         """Whether the node is ready to trade (``trader_ready`` 1 or 0)."""
         self._ready.set(1 if ready else 0)
+
+    def feed_switch(self, from_source: str, to_source: str, reason: str) -> None:
+        """Count one switch of a failover feed from ``from_source`` to ``to_source`` (``reason``:
+        stale, down, recovered)."""
+        self._feed_switches.labels(from_source, to_source, reason).inc()
+
+    def set_feed_source(self, active: str, sources: list[str]) -> None:
+        """The failover feed's active source: 1 for ``active``, 0 for the other ``sources``."""
+        if active not in sources:
+            raise InvalidInputError(f"active: {active!r} is not one of the sources ({', '.join(sources)})")
+        for name in sources:
+            self._feed_source.labels(source=name).set(1 if name == active else 0)
 
     def render(self) -> tuple[bytes, str]:
         """The Prometheus text exposition of every metric: (body, content type)."""
