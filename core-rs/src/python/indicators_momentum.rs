@@ -28,7 +28,7 @@ fn hlc<'py>(
     ])
 }
 
-/// Slow stochastic (TA-Lib `STOCH`): `(slowk, slowd)`. MA types 0 (SMA), 1 (EMA), 2 (WMA).
+/// Slow stochastic (TA-Lib `STOCH`): `(slowk, slowd)`. MA types as `ma()`: 0 SMA, 1 EMA, 2 WMA, 3 DEMA, 4 TEMA, 5 TRIMA, 6 KAMA, 8 T3.
 #[pyfunction]
 #[pyo3(signature = (high, low, close, fastk_period = 5, slowk_period = 3, slowk_matype = 0, slowd_period = 3, slowd_matype = 0))]
 #[allow(clippy::too_many_arguments)] // TA-Lib's parameter list
@@ -60,7 +60,7 @@ fn stoch<'py>(
     })
 }
 
-/// Fast stochastic (TA-Lib `STOCHF`): `(fastk, fastd)`. MA types 0 (SMA), 1 (EMA), 2 (WMA).
+/// Fast stochastic (TA-Lib `STOCHF`): `(fastk, fastd)`. MA types as `ma()`: 0 SMA, 1 EMA, 2 WMA, 3 DEMA, 4 TEMA, 5 TRIMA, 6 KAMA, 8 T3.
 #[pyfunction]
 #[pyo3(signature = (high, low, close, fastk_period = 5, fastd_period = 3, fastd_matype = 0))]
 fn stochf<'py>(

@@ -28,7 +28,7 @@ from trader.exceptions import InvalidInputError
 
 from ..common import auth as _common
 from ..common.auth import (Credentials, RedactingFilter, credentials_arg, header, int_arg, method_arg,
-                           payload_text, raw_args, same)
+                           raw_args, request_parts, same)
 
 __all__ = ["RECV_WINDOW", "LOGGERS", "SIGNATURES", "prehash", "signed_payload", "verify", "ws_auth_message",
            "verify_ws_auth", "install_redaction", "Credentials"]
@@ -70,12 +70,7 @@ def signed_payload(credentials: Credentials, method: str, *, query: str | Mappin
     clock. A POST's headers also carry ``Content-Type: application/json``."""
     cred = credentials_arg(_VENUE, credentials)
     m = method_arg(_VENUE, method)
-    q = payload_text(_VENUE, "query", query)
-    b = payload_text(_VENUE, "body", body)
-    if m == "GET" and b:
-        raise InvalidInputError(f"{_VENUE}: body: a GET has none (Bybit signs its query string)")
-    if m == "POST" and q:
-        raise InvalidInputError(f"{_VENUE}: query: a POST has none (Bybit signs its JSON body only)")
+    q, b = request_parts(_VENUE, m, query, body)
     ts = _common.now_ms() if timestamp_ms is None else int_arg(f"{_VENUE}: timestamp_ms", timestamp_ms, 1)
     window = int_arg(f"{_VENUE}: recv_window", recv_window, 1)
     headers = {

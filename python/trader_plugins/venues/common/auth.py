@@ -170,6 +170,17 @@ def method_arg(venue: str, method: Any) -> str:
     return method.upper()
 
 
+def request_parts(venue: str, method: str, query: Any, body: Any) -> tuple[str, str]:
+    """The query string and JSON body of a v5 request (:func:`payload_text` each): a GET has no
+    body and a POST no query string (Bybit and OKX sign one or the other)."""
+    q, b = payload_text(venue, "query", query), payload_text(venue, "body", body)
+    if method == "GET" and b:
+        raise InvalidInputError(f"{venue}: body: a GET has none (its parameters go in the query string)")
+    if method == "POST" and q:
+        raise InvalidInputError(f"{venue}: query: a POST has none (its parameters go in the JSON body)")
+    return q, b
+
+
 def raw_args(venue: str, **raw: Any) -> None:
     """The server's raw request parts (query string, path, body) as received: each must be a str."""
     for name, value in raw.items():

@@ -30,7 +30,7 @@ from trader.exceptions import InvalidInputError
 
 from ..common import auth as _common
 from ..common.auth import (Credentials, RedactingFilter, credentials_arg, header, int_arg, method_arg,
-                           payload_text, raw_args, same)
+                           raw_args, request_parts, same)
 
 __all__ = ["MAX_AGE_MS", "LOGGERS", "SIGNATURES", "timestamp_iso", "parse_timestamp_iso", "prehash",
            "signed_payload", "verify", "ws_login_message", "verify_ws_login", "install_redaction", "Credentials"]
@@ -104,12 +104,7 @@ def signed_payload(credentials: Credentials, method: str, request_path: str, *,
     if not isinstance(request_path, str) or not request_path.startswith("/") or "?" in request_path:
         raise InvalidInputError(f"{_VENUE}: request_path: must be a str starting with / and without a query "
                                 f"string (pass query=), got {request_path!r}")
-    q = payload_text(_VENUE, "query", query)
-    b = payload_text(_VENUE, "body", body)
-    if m == "GET" and b:
-        raise InvalidInputError(f"{_VENUE}: body: a GET has none (its parameters go in the query string)")
-    if m == "POST" and q:
-        raise InvalidInputError(f"{_VENUE}: query: a POST has none (its parameters go in the JSON body)")
+    q, b = request_parts(_VENUE, m, query, body)
     ts = timestamp_iso(_common.now_ms() if timestamp_ms is None else int_arg(f"{_VENUE}: timestamp_ms", timestamp_ms))
     path = f"{request_path}?{q}" if q else request_path
     assert cred.passphrase is not None
