@@ -203,9 +203,9 @@ LINES: list[Line] = [
     # the same node with --no-persist, paired rounds: ">= 0.9x its throughput without".
     Line("live_replay_persist", "pytest", "live replay at --speed max, store on (SQLite) vs off", 0.9,
          ">= 0.9x the throughput without persistence (issue 12)"),
-    # The write-ahead on the order path: tick-to-order p99 with the SQLite journal vs without, the
+    # The write-ahead on the order path: tick-to-order p99 with the write-ahead log vs without, the
     # two sessions fed event by event in one loop: "adds <= 20 us p99" is a budget line.
-    Line("live_write_ahead", "pytest", "tick-to-order p99 with the SQLite write-ahead <= without + 20 us", 1.0,
+    Line("live_write_ahead", "pytest", "tick-to-order p99 with the write-ahead log <= without + 20 us", 1.0,
          "the write-ahead adds <= 20 us p99 (issue 12)", quantile="p99", added_ns=20_000.0),
     # Binance market data (issue 13, benches/test_bench_binance.py): the recorded usdm stream
     # decoded in Rust into typed events (integers at the precision, every depth level parsed) vs

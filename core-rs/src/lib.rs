@@ -31,6 +31,7 @@ pub mod engine_l2;
 pub mod error;
 pub mod exec;
 pub mod indicators;
+pub mod journal;
 pub mod live;
 pub mod model;
 pub mod pool;

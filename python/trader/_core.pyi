@@ -15,6 +15,8 @@ __all__ = [
     "__version__",
     "LineBatch",
     "LiveSession",
+    "JournalRelease",
+    "read_journal_log",
     "RecordingReader",
     "TimerEvent",
     "simd_backend",
@@ -1688,6 +1690,20 @@ class TimerEvent:
         """Its time, UTC epoch ns (the run's clock during the call)."""
 
 @final
+class JournalRelease:
+    """The seq up to which the store has committed a session's write-ahead log
+    (:meth:`LiveSession.set_log_journal`'s result); thread-safe."""
+    def release(self, seq: int) -> None:
+        """Records with a seq <= ``seq`` are committed: the log may reuse their bytes."""
+    @property
+    def committed(self) -> int | None:
+        """The last seq released (None before any)."""
+
+def read_journal_log(path: str | os.PathLike[str]) -> tuple[str, list[tuple[int, int, str, str, int]]]:
+    """The strategy a write-ahead log belongs to and its valid records by seq, as ``(seq,
+    order_id, kind, request, ts)``; a file that is not such a log is an InvalidInputError naming it."""
+
+@final
 class LiveSession:
     """The engine of one strategy of the live node: feed events pushed into its SPSC ring are
     consumed by the tick/L2 backtest loop (``pump``), which calls the strategy and routes its
@@ -1777,15 +1793,21 @@ class LiveSession:
         """Write-ahead: ``cb(kind, order_id, request_json, ts)`` for every command that passed
         the risk engine and the account, before it leaves; its exception stops the command and
         propagates out of the call that sent it. None: no journal."""
-    def set_sqlite_journal(self, path: str | os.PathLike[str], strategy: str, next_seq: int, full: bool = False,
-                           after: Callable[[], Any] | None = None) -> None:
-        """Write-ahead into the store's SQLite journal at ``path`` (its ``commands`` table) as
-        ``strategy`` from seq ``next_seq`` on, inserted by the session itself before a command
-        leaves (no Python call on the order path). ``full``: fsync per insert. ``after``: called
-        after each insert (the tests' crash point). An error stops the command and propagates."""
+    def set_log_journal(self, path: str | os.PathLike[str], strategy: str, next_seq: int, capacity: int,
+                        full: bool = False, after: Callable[[], Any] | None = None) -> JournalRelease:
+        """Write-ahead into the write-ahead log at ``path`` (created, or started over; refused
+        while it holds a command from ``next_seq`` on) as ``strategy`` from seq ``next_seq`` on,
+        appended by the session itself before a command leaves (no Python call on the order
+        path): a ring of ``capacity`` bytes in a memory-mapped file. ``full``: ``msync`` each
+        record. ``after``: called after each append (the tests' crash point). An error (a full
+        ring, ``after``'s exception) stops the command and propagates. Returns the handle the
+        store releases committed records through."""
     @property
     def journal_next_seq(self) -> int | None:
-        """The seq the SQLite journal gives its next command (None without one)."""
+        """The seq the write-ahead log gives its next command (None without one)."""
+    def journal_drain(self) -> list[tuple[int, int, str, str, int]]:
+        """The commands appended to the write-ahead log since the last call, oldest first:
+        ``(seq, order_id, kind, request, ts)`` (empty without a log)."""
     def fills_since(self, start: int = 0) -> list[dict[str, Any]]:
         """Fills from index ``start`` on: trade_id ("F" + index), order_id, ts, side, and price,
         qty, fee as exact decimal strings, liquidity."""

@@ -155,19 +155,9 @@ struct PyJournal {
 
 /// A command's kind ("submit", "submit_list", "modify", "cancel", "cancel_all") and the order
 /// it is about (a list's first leg; 0 for a cancel-all).
-pub(super) fn command_kind(cmd: &Command) -> (&'static str, u64) {
-    match cmd {
-        Command::Submit(spec) => ("submit", spec.id),
-        Command::SubmitList { orders, .. } => ("submit_list", orders.first().map_or(0, |o| o.id)),
-        Command::Modify { id, .. } => ("modify", *id),
-        Command::Cancel { id } => ("cancel", *id),
-        Command::CancelAll { .. } => ("cancel_all", 0),
-    }
-}
-
 impl Journal for PyJournal {
     fn write_ahead(&mut self, cmd: &Command, ts: i64) -> CoreResult<()> {
-        let (kind, id) = command_kind(cmd);
+        let (kind, id) = crate::journal::command_kind(cmd);
         let json = serde_json::to_string(cmd).map_err(|e| CoreError::InvalidArgument {
             name: "journal",
             reason: format!("cannot encode the command: {e}"),
@@ -283,8 +273,10 @@ pub struct PyLiveSession {
     events_seen: usize,
     /// The journal callback's exception, when it raised.
     journal_error: Option<ErrSlot>,
-    /// The SQLite journal's next seq (with `set_sqlite_journal`).
+    /// The write-ahead log's next seq (with `set_log_journal`).
     journal_seq: Option<std::rc::Rc<std::cell::Cell<i64>>>,
+    /// The write-ahead log's rows not yet drained (with `set_log_journal`).
+    journal_rows: Option<std::rc::Rc<std::cell::RefCell<Vec<crate::journal::LogRecord>>>>,
 }
 
 impl PyLiveSession {
@@ -597,6 +589,7 @@ impl PyLiveSession {
             events_seen: 0,
             journal_error: None,
             journal_seq: None,
+            journal_rows: None,
         })
     }
 
@@ -944,24 +937,28 @@ impl PyLiveSession {
             self.journal_error = None;
         }
         self.journal_seq = None;
+        self.journal_rows = None;
         self.live()?.engine_mut().set_journal(journal);
         Ok(())
     }
 
-    /// Journal every command into the store's SQLite journal at `path` (the `commands` table the
-    /// Python store created), as `strategy`, from seq `next_seq` on, before it leaves — the
-    /// SQLite store's write-ahead, written here without a Python call. `full`: fsync at each
-    /// insert. `after`: called after each insert (the tests' crash point), or None. An error (the
-    /// insert's, or `after`'s exception) stops the command and propagates as with `set_journal`.
-    #[pyo3(signature = (path, strategy, next_seq, full = false, after = None))]
-    fn set_sqlite_journal(
+    /// Journal every command into the write-ahead log at `path` (created, or started over: see
+    /// `trader.live.store`), as `strategy`, from seq `next_seq` on, before it leaves — the SQLite
+    /// store's write-ahead, appended here without a Python call. `capacity`: the log's ring, in
+    /// bytes. `full`: `msync` each record. `after`: called after each append (the tests' crash
+    /// point), or None. An error (the append's, or `after`'s exception) stops the command and
+    /// propagates as with `set_journal`. Returns the handle the store releases committed records
+    /// through; `journal_drain` hands over the records appended since its last call.
+    #[pyo3(signature = (path, strategy, next_seq, capacity, full = false, after = None))]
+    fn set_log_journal(
         &mut self,
         path: std::path::PathBuf,
         strategy: String,
         next_seq: i64,
+        capacity: usize,
         full: bool,
         after: Option<Py<PyAny>>,
-    ) -> PyResult<()> {
+    ) -> PyResult<super::journal::PyJournalRelease> {
         let error: ErrSlot = std::rc::Rc::new(std::cell::RefCell::new(None));
         let hook = after.map(|cb| {
             let slot = error.clone();
@@ -977,20 +974,34 @@ impl PyLiveSession {
             }) as Box<dyn FnMut() -> CoreResult<()>>
         });
         let seq = std::rc::Rc::new(std::cell::Cell::new(next_seq));
-        let journal = super::journal::SqliteJournal::open(&path, strategy, seq.clone(), full, hook)
+        let journal = crate::journal::LogJournal::open(&path, &strategy, seq.clone(), capacity, full, hook)
             .map_err(PyErr::from)?;
+        let release = journal.release_handle();
+        self.journal_rows = Some(journal.pending_rows());
         self.journal_error = Some(error);
         self.journal_seq = Some(seq);
         self.live()?
             .engine_mut()
             .set_journal(Some(Box::new(journal)));
-        Ok(())
+        Ok(super::journal::PyJournalRelease(release))
     }
 
-    /// The seq the SQLite journal gives its next command (None without one).
+    /// The seq the write-ahead log gives its next command (None without one).
     #[getter]
     fn journal_next_seq(&self) -> Option<i64> {
         self.journal_seq.as_ref().map(|s| s.get())
+    }
+
+    /// The commands appended to the write-ahead log since the last call, oldest first, as
+    /// `(seq, order_id, kind, request, ts)` tuples (empty without a log).
+    fn journal_drain(&self) -> Vec<(i64, i64, String, String, i64)> {
+        let Some(rows) = self.journal_rows.as_ref() else {
+            return Vec::new();
+        };
+        std::mem::take(&mut *rows.borrow_mut())
+            .into_iter()
+            .map(|r| (r.seq, r.order_id, r.kind, r.request, r.ts))
+            .collect()
     }
 
     /// The commands waiting for the execution client (a session built with

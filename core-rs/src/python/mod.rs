@@ -39,6 +39,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     book::register(m)?;
     l2::register(m)?;
     live::register(m)?;
+    journal::register(m)?;
     accounts::register(m)?;
     venue::register(m)?;
     risk::register(m)?;

@@ -152,26 +152,25 @@ class SlotLink:
     next_seq: int = 0
     #: Command seqs written ahead since the last batch (that batch marks them acked).
     pending: list[int] = field(default_factory=list)
-    #: The session writes the SQLite journal itself (:meth:`attach_journal`): the seqs it wrote
-    #: since the last batch run from here to its ``journal_next_seq``.
-    native_from: int | None = None
+    #: The session's write-ahead log (SQLite, :meth:`attach_journal`): the handle that releases
+    #: the records a committed batch holds.
+    log_release: Any = None
 
     @property
     def id(self) -> str:
         return str(self.slot.id)
 
     def attach_journal(self, sync: str) -> None:
-        """Write every command of the session ahead: on SQLite the session inserts into the
-        store's journal itself (no Python call on the order path); on PostgreSQL through
-        :meth:`journal`."""
-        from trader.live.store import JOURNAL_FILE, crash
+        """Write every command of the session ahead: on SQLite into the strategy's write-ahead
+        log, by the session itself (no Python call on the order path; batches carry the records
+        into the store); on PostgreSQL through :meth:`journal`."""
+        from trader.live.store import JOURNAL_LOG_BYTES, crash
 
         session = self.slot.session
         if self.store.backend == "sqlite":
             after = (lambda: crash.point("store.write_ahead")) if crash.armed("store.write_ahead") else None
-            session.set_sqlite_journal(os.path.join(self.store.location, JOURNAL_FILE), self.id, self.next_seq,
-                                       full=sync == "full", after=after)
-            self.native_from = self.next_seq
+            self.log_release = session.set_log_journal(self.store.journal_log_path(self.id), self.id, self.next_seq,
+                                                       JOURNAL_LOG_BYTES, full=sync == "full", after=after)
         else:
             session.set_journal(self.journal)
 
@@ -235,11 +234,14 @@ class SlotLink:
         self.audit += len(audit)
         batch.checkpoints.append(st.Checkpoint(strategy=sid, blob=bytes(s.checkpoint()), events=self.events,
                                                fills=self.fills, audit=self.audit, ts=now_ts))
-        if self.native_from is not None:
-            upto = int(s.journal_next_seq)
-            self.pending = list(range(self.native_from, upto))
-            self.store.journal_written(len(self.pending))
-            self.native_from = upto
+        if self.log_release is not None:
+            logged = s.journal_drain()
+            batch.commands.extend(st.Command(strategy=sid, seq=q, order_id=oid, client_id=client_order_id(sid, oid), kind=kind,
+                                             request=request, ts=ts, status="pending", note="")
+                                  for q, oid, kind, request, ts in logged)
+            if logged:
+                self.pending.extend(q for q, *_ in logged)
+                batch.releases.append((self.log_release, logged[-1][0]))
         batch.command_updates.extend(st.CommandUpdate(strategy=sid, seq=q, status="acked", note="") for q in self.pending)
         self.pending = []
         return len(fills)
@@ -562,9 +564,12 @@ class Persistence:
             self.abandon()
 
     def claim(self) -> None:
-        """The store passed its checks: the state folder is this node's (its pid in the lock)."""
+        """The store passed its checks: the state folder is this node's (its pid in the lock), and
+        what a killed node's write-ahead logs hold beyond the store is taken in (before any
+        session opens its own log)."""
         claim_state(self._lock)
         self._lock_path = None  # the lock file stays with the folder from now on
+        self.store.take_in_logs()
 
     def _release(self) -> None:
         """Let the state folder go; a lock file this node created for a store it then refused

@@ -35,7 +35,9 @@ def test_every_record_has_its_table_column_for_column() -> None:
 
 
 def test_every_batch_list_has_a_table_of_the_right_kind() -> None:
-    assert set(Batch.__struct_fields__) == set(_APPENDS) | set(_UPSERTS)
+    # commands: the write-ahead logs' records, into the journal's table (its own transaction);
+    # releases: not records (the logs' handles, released once the batch is committed).
+    assert set(Batch.__struct_fields__) == set(_APPENDS) | set(_UPSERTS) | {"commands", "releases"}
     for f in _APPENDS:
         assert tables()[_BATCH_TABLE[f]].kind == "append"
     for f in _UPSERTS:

@@ -433,23 +433,6 @@ def test_sync_full_is_fsync_per_commit(tmp_path: Path) -> None:
         assert s._conns["write"].execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
 
 
-def test_the_journal_is_checkpointed_by_the_batch_writer_not_the_write_ahead(tmp_path: Path,
-                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    import trader.live.store.store as store_mod
-
-    monkeypatch.setattr(store_mod, "JOURNAL_CHECKPOINT_EVERY", 20)
-    with open_store(tmp_path) as s:
-        assert s._conns["journal"].execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
-        assert s._conns["journal"].execute("PRAGMA page_size").fetchone() == (1024,)
-        size0 = (tmp_path / JOURNAL_FILE).stat().st_size
-        for i in range(1, 51):
-            s.write_ahead(command(i))
-        assert (tmp_path / JOURNAL_FILE).stat().st_size == size0  # all in the WAL
-        s.commit(Batch())
-        assert (tmp_path / JOURNAL_FILE).stat().st_size > size0
-        assert len(s.commands()) == 50
-
-
 def test_write_ahead_never_waits_behind_a_batch(tmp_path: Path) -> None:
     import time
 

@@ -14,7 +14,16 @@ background writer and :mod:`trader.live.store.crash` for the crash points of the
 from trader.live.store import records
 from trader.live.store.records import *  # noqa: F403 - the records are the package's API
 from trader.live.store.schema import SCHEMA_VERSION
-from trader.live.store.store import JOURNAL_FILE, STORE_FILE, TERMINAL_STATUSES, Store, mask_url, open_store
+from trader.live.store.store import (
+    JOURNAL_FILE,
+    JOURNAL_LOG_BYTES,
+    STORE_FILE,
+    TERMINAL_STATUSES,
+    Store,
+    journal_log_name,
+    mask_url,
+    open_store,
+)
 from trader.live.store.writer import BatchWriter
 
 __all__ = [
@@ -25,6 +34,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "STORE_FILE",
     "JOURNAL_FILE",
+    "JOURNAL_LOG_BYTES",
+    "journal_log_name",
     "TERMINAL_STATUSES",
     "mask_url",
 ]

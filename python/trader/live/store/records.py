@@ -7,7 +7,7 @@ or ``json.dumps``). A :class:`Batch` gathers what the node writes at one event b
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -230,6 +230,9 @@ class Batch(msgspec.Struct):
     strategy state, feed positions, checkpoints, command updates) keep the last write.
     """
 
+    #: Commands the session's write-ahead log holds (``trader._core.LiveSession.journal_drain``),
+    #: taken into the journal's ``commands`` table before the rest of the batch commits.
+    commands: list[Command] = msgspec.field(default_factory=list)
     command_updates: list[CommandUpdate] = msgspec.field(default_factory=list)
     order_events: list[OrderEvent] = msgspec.field(default_factory=list)
     fills: list[Fill] = msgspec.field(default_factory=list)
@@ -243,10 +246,13 @@ class Batch(msgspec.Struct):
     strategy_states: list[StrategyState] = msgspec.field(default_factory=list)
     feed_positions: list[FeedPosition] = msgspec.field(default_factory=list)
     checkpoints: list[Checkpoint] = msgspec.field(default_factory=list)
+    #: Once committed: ``(handle, seq)`` — the write-ahead logs whose records up to ``seq`` the
+    #: batch holds, released then (``trader._core.JournalRelease``). Not records.
+    releases: list[tuple[Any, int]] = msgspec.field(default_factory=list)
 
     def rows(self) -> int:
         """How many records the batch holds."""
-        return sum(len(getattr(self, f)) for f in self.__struct_fields__)
+        return sum(len(getattr(self, f)) for f in self.__struct_fields__ if f != "releases")
 
     def extend(self, other: Batch) -> None:
         """Append ``other``'s records after this batch's (its upserts then win)."""

@@ -4,20 +4,28 @@ Two back ends behind one class, chosen by the target:
 
 **SQLite** (a state folder; the default). ``<folder>/store.sqlite3`` holds every table but the
 write-ahead of commands, which lives in ``<folder>/journal.sqlite3``; readers see both (the journal
-is ATTACHed). Both files are in WAL mode. Durability:
+is ATTACHed). Both files are in WAL mode. A live session writes each command ahead into its own
+*write-ahead log* first, ``<folder>/journal-<hash>.log`` (``trader._core.LiveSession.set_log_journal``:
+a ring in a memory-mapped file, a copy of a few hundred bytes on the order path, no system call);
+each batch carries the records into the journal's ``commands`` table (in the journal's own
+transaction, before the batch that acks them) and then releases their bytes for reuse. A node
+that claims the folder takes in whatever a log holds beyond the table (a killed node's last
+commands, :meth:`Store.take_in_logs`) and removes the logs before its sessions open theirs;
+:meth:`Store.commands` also reads the logs, so a running or killed node's commands not yet
+batched are seen. Durability:
 
-- ``sync="normal"`` (default): ``synchronous=NORMAL``. A committed transaction survives the
-  process being killed (``kill -9``, a crash): its WAL frames are in the operating system's hands
-  before COMMIT returns. A power cut or an OS crash may lose the last transactions (never corrupt
-  the file). This keeps the write-ahead of a command in the microseconds.
-- ``sync="full"``: ``synchronous=FULL``: one fsync per commit, so a commit also survives a power
-  cut, at the cost of a disk flush (milliseconds on most disks) before each order leaves.
+- ``sync="normal"`` (default): ``synchronous=NORMAL``. A committed transaction, and a command in a
+  write-ahead log, survives the process being killed (``kill -9``, a crash): its bytes are in the
+  operating system's hands before the call returns. A power cut or an OS crash may lose the last
+  transactions (never corrupt the file).
+- ``sync="full"``: ``synchronous=FULL`` and an ``msync`` per logged command: a commit and a command
+  also survive a power cut, at the cost of a disk flush (milliseconds on most disks) before each
+  order leaves.
 
-The journal is a second file so that a command's synchronous write-ahead never waits behind a
-batch commit holding the main file's write lock; it is written only by :meth:`Store.write_ahead`
-and :meth:`Store.resolve`. A batch's command updates go to ``command_updates`` in the main file, in
-the batch's transaction, and :meth:`Store.commands` reads a command's status as: the journal's own
-status once a resolution set it, else the latest update, else ``pending``.
+The journal is a second file so that taking in a log's commands never waits behind a batch commit
+holding the main file's write lock. A batch's command updates go to ``command_updates`` in the
+main file, in the batch's transaction, and :meth:`Store.commands` reads a command's status as: the
+journal's own status once a resolution set it, else the latest update, else ``pending``.
 
 **PostgreSQL** (a ``postgresql://`` URL, psycopg 3): the same tables in the URL's database (the
 first schema of its ``search_path``). The write-ahead uses its own autocommit connection, batches
@@ -37,6 +45,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import hashlib
 import json
 import os
 import platform
@@ -66,7 +75,8 @@ from trader.live.store.schema import (
     tables,
 )
 
-__all__ = ["Store", "open_store", "STORE_FILE", "JOURNAL_FILE", "mask_url", "TERMINAL_STATUSES"]
+__all__ = ["Store", "open_store", "STORE_FILE", "JOURNAL_FILE", "JOURNAL_LOG_BYTES", "journal_log_name", "mask_url",
+           "TERMINAL_STATUSES"]
 
 #: The main database file of a SQLite state folder.
 STORE_FILE = "store.sqlite3"
@@ -76,8 +86,16 @@ JOURNAL_FILE = "journal.sqlite3"
 TERMINAL_STATUSES = ("FILLED", "CANCELED", "EXPIRED", "REJECTED", "DENIED")
 
 CONNECT_TIMEOUT_S = 5
-#: The batch writer checkpoints the journal's WAL after this many write-aheads (SQLite).
-JOURNAL_CHECKPOINT_EVERY = 1000
+#: A session's write-ahead log (SQLite folders): ``journal-<16 hex digits of the strategy's
+#: SHA-256>.log``, a ring of this many bytes (plus a 4 KiB header) in a memory-mapped file.
+JOURNAL_LOG_BYTES = 16 << 20
+_LOG_GLOB = "journal-*.log"
+
+
+def journal_log_name(strategy: str) -> str:
+    """The file name of ``strategy``'s write-ahead log in a state folder."""
+    return f"journal-{hashlib.sha256(strategy.encode()).hexdigest()[:16]}.log"
+
 _PG_SCHEMES = ("postgresql://", "postgres://")
 # Batch lists in the order a transaction writes them: appends first, then upserts.
 _APPENDS = ("order_events", "fills", "state_changes", "audit", "restarts")
@@ -206,7 +224,6 @@ class Store:
         self._sql = {name: self._insert_sql(t) for name, t in self._tables.items()}
         self._bools = {name: [i for i, c in enumerate(t.columns) if c.type == "bool"] for name, t in self._tables.items()}
         self._closed = False
-        self._unchecked = 0  # write-aheads since the journal's last checkpoint
         self._journal_last: dict[str, int] = {}  # SQLite: the last seq written ahead, per strategy
 
     # --- SQL -------------------------------------------------------------------------------------
@@ -295,7 +312,6 @@ class Store:
         except (sqlite3.Error, _pg_error()) as e:
             raise StoreError(f"{self.location}: write-ahead of command {cmd.strategy}/{cmd.seq} "
                              f"({cmd.client_id}) failed: {_one_line(str(e))}") from e
-        self._unchecked += 1
         crash.point("store.write_ahead")
 
     def hold(self) -> None:
@@ -311,12 +327,6 @@ class Store:
                 "SELECT pg_try_advisory_lock(726301, hashtext(current_schema()))").fetchone()
         if not row or not row[0]:
             raise InvalidInputError(f"{self.location}: in use by another running node (it holds the store's lock)")
-
-    def journal_written(self, n: int) -> None:
-        """``n`` commands were written ahead into the journal by another writer (the session's
-        own SQLite journal, :meth:`trader._core.LiveSession.set_sqlite_journal`): counted for the
-        journal's checkpoints as :meth:`write_ahead`'s are."""
-        self._unchecked += int(n)
 
     def resolve(self, updates: Sequence[CommandUpdate]) -> None:
         """Set the status (and note) of written-ahead commands, synchronously, in one transaction
@@ -338,6 +348,11 @@ class Store:
         upserts (the last record of a key wins); how many records it held."""
         _check_statuses(batch.command_updates)
         try:
+            if batch.commands:
+                # The write-ahead logs' records first, in the journal's own transaction: a batch
+                # that marks a command acked never commits before the command itself.
+                with self._tx("journal") as cur:
+                    cur.executemany(self._sql["commands"], [msgspec.structs.astuple(c) for c in batch.commands])
             with self._tx("write") as cur:
                 for f in _APPENDS:
                     recs = getattr(batch, f)
@@ -358,18 +373,62 @@ class Store:
                         cur.executemany(self._sql[t.name], list(last.values()))
         except (sqlite3.Error, _pg_error()) as e:
             raise StoreError(f"{self.location}: batch commit failed: {_one_line(str(e))}") from e
-        self.checkpoint_journal()
+        for handle, seq in batch.releases:
+            handle.release(seq)
         return batch.rows()
 
-    def checkpoint_journal(self) -> None:
-        """SQLite: once :data:`JOURNAL_CHECKPOINT_EVERY` commands were written ahead, copy the
-        journal's WAL into its file (PASSIVE: never waits for, nor blocks, the write-ahead). The
-        journal connection never checkpoints itself (no checkpoint, with its fsyncs, in an
-        order's path): the writer's thread does, after a batch."""
-        if self.backend == "sqlite" and not self.readonly and self._unchecked >= JOURNAL_CHECKPOINT_EVERY:
-            self._unchecked = 0
-            with self._locks["read"]:
-                self._conns["read"].execute("PRAGMA journal.wal_checkpoint(PASSIVE)")
+    # --- the write-ahead logs (SQLite) ------------------------------------------------------------
+
+    def journal_log_path(self, strategy: str) -> str:
+        """SQLite: the file of ``strategy``'s write-ahead log in the state folder (the session
+        appends each command there, :meth:`trader._core.LiveSession.set_log_journal`; batches
+        carry the records into the journal's ``commands`` table)."""
+        if self.backend != "sqlite":
+            raise StoreError(f"{self.location}: write-ahead logs belong to SQLite state folders")
+        return os.path.join(self.location, journal_log_name(strategy))
+
+    def _logs(self, last: dict[str, int] | None = None) -> list[tuple[Path, str, list[Command]]]:
+        """Each write-ahead log in the folder: its file, strategy, and the commands it holds
+        after the last one the journal's table has (``last``: that seq by strategy, read in the
+        caller's snapshot; else read here), pending, by seq."""
+        if self.backend != "sqlite":
+            return []
+        from trader import _core
+
+        out = []
+        for path in sorted(Path(self.location).glob(_LOG_GLOB)):
+            strategy, records = _core.read_journal_log(path)
+            held = last.get(strategy) if last is not None else self._last_seq(strategy)
+            nxt = None if held is None else held + 1  # the table holds none: from the log's first
+            cmds = []
+            for seq, oid, kind, request, ts in records:
+                if nxt is None:
+                    nxt = seq
+                if seq < nxt:
+                    continue  # in the table already (an earlier lap of the ring, or taken in)
+                if seq != nxt:
+                    raise StoreError(f"{path}: command {strategy}/{nxt} is missing from the write-ahead log, "
+                                     f"which holds {strategy}/{seq}: the log is damaged")
+                cmds.append(Command(strategy=strategy, seq=seq, order_id=oid, client_id=f"{strategy}-{oid}", kind=kind,
+                                    request=request, ts=ts, status="pending", note=""))
+                nxt += 1
+            out.append((path, strategy, cmds))
+        return out
+
+    def take_in_logs(self) -> None:
+        """Move what the write-ahead logs hold beyond the journal's table into it, then remove
+        the logs. The node does this once it has claimed the store, before any session opens
+        its log (a log a running session writes must not be taken in under it)."""
+        if self.backend != "sqlite":
+            return
+        if self.readonly:
+            raise StoreError(f"{self.location}: the store is open read-only")
+        for path, strategy, cmds in self._logs():
+            if cmds:
+                with self._tx("journal") as cur:
+                    cur.executemany(self._sql["commands"], [msgspec.structs.astuple(c) for c in cmds])
+            self._journal_last.pop(strategy, None)
+            path.unlink()
 
     def _number_restarts(self, cur: Any, recs: list[rec.Restart]) -> list[rec.Restart]:
         cur.execute('SELECT MAX("seq") FROM "restarts"')
@@ -419,12 +478,36 @@ class Store:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += ' ORDER BY x."strategy", x."seq"'
-        return [Command(*row) for row in self._select(sql, params)]
+        if self.backend != "sqlite":
+            return [Command(*row) for row in self._select(sql, params)]
+        # A running (or killed) node's commands not batched yet are in its write-ahead logs: the
+        # table's rows and its last seqs are read in one snapshot, so that a batch committing
+        # meanwhile neither hides nor doubles a command.
+        if self._closed:
+            raise StoreError(f"{self.location}: the store is closed")
+        with self._locks["read"]:
+            conn = self._conns["read"]
+            conn.execute("BEGIN")
+            try:
+                out = [Command(*row) for row in conn.execute(sql, tuple(params)).fetchall()]
+                last = {str(k): int(v) for k, v in conn.execute('SELECT "strategy", MAX("seq") FROM "commands" GROUP BY "strategy"')}
+            finally:
+                conn.execute("COMMIT")
+        if status in (None, "pending"):
+            logged = [c for _, s, cmds in self._logs(last) if strategy in (None, s) for c in cmds]
+            if logged:
+                out = sorted(out + logged, key=lambda c: (c.strategy, c.seq))
+        return out
+
+    def _last_seq(self, strategy: str) -> int | None:
+        (row,) = self._select('SELECT MAX("seq") FROM "commands" WHERE "strategy" = ?', (strategy,))
+        return None if row[0] is None else int(row[0])
 
     def next_command_seq(self, strategy: str) -> int:
-        """The seq of ``strategy``'s next command: one after the last written ahead (1 at first)."""
-        (row,) = self._select('SELECT MAX("seq") FROM "commands" WHERE "strategy" = ?', (strategy,))
-        return 1 if row[0] is None else int(row[0]) + 1
+        """The seq of ``strategy``'s next command: one after the last in the journal's table (1 at
+        first); the logs not taken in (:meth:`take_in_logs`) are not counted."""
+        last = self._last_seq(strategy)
+        return 1 if last is None else last + 1
 
     def order_events(self, strategy: str) -> list[rec.OrderEvent]:
         """``strategy``'s order events in sequence."""
@@ -576,18 +659,12 @@ def _migrate(cur: Any, dialect: Dialect, version: int, homes_here: Sequence[Home
     cur.execute(f'UPDATE "meta" SET "value" = {ph} WHERE "key" = {ph}', (str(migrations[-1].version), "schema_version"))
 
 
-def _sqlite_connect(path: Path, sync: str, readonly: bool, journal: bool = False) -> sqlite3.Connection:
+def _sqlite_connect(path: Path, sync: str, readonly: bool) -> sqlite3.Connection:
     if readonly:
         uri = "file:" + urllib.parse.quote(str(path.resolve())) + "?mode=ro"
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=10)
     else:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
-        if journal:
-            # NB: small pages and no secondary index: a write-ahead commits one 1 KiB WAL frame
-            # (p99 about 16 µs against 24 µs with 4 KiB pages and a client-id index, measured
-            # on the 2-core CI machine). Page size only applies to a new file.
-            conn.execute("PRAGMA page_size=1024")
-            conn.execute("PRAGMA wal_autocheckpoint=0")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={'FULL' if sync == 'full' else 'NORMAL'}")
     conn.execute("PRAGMA busy_timeout=10000")
@@ -634,8 +711,8 @@ def _open_sqlite(folder: Path, readonly: bool, sync: str, migrations: Sequence[M
             # between the two COMMITs leaves a store the next open finishes migrating. The journal
             # is created first: a main file with a schema always has its journal beside it.
             roles: tuple[tuple[str, Path, Home], ...] = (("journal", journal_path, "journal"), ("write", main_path, "main"))
-            for role, path, home in roles:
-                conns[role] = _sqlite_connect(path, sync, readonly, journal=home == "journal")
+            for role, path, _ in roles:
+                conns[role] = _sqlite_connect(path, sync, readonly)
             began = []
             try:
                 for role, path, home in roles:
