@@ -64,10 +64,13 @@ def _collect_garbage_on_the_main_thread():
 
 #: Test files that trade against the local exchange (marked ``local_exchange``).
 _LOCAL_EXCHANGE = ("tests/exchange/", "tests/plugins/venues/", "tests/live/test_binance_", "tests/live/test_venue_link")
-#: Test files whose subject runs no SIMD code (marked ``no_simd``): packaging a strategy with pip,
-#: a report in a browser, downloads, statistics from statsmodels/hmmlearn/arch.
-_NO_SIMD = ("tests/test_new_strategy.py", "tests/report/test_browser.py", "tests/data/test_download.py",
-            "tests/research/test_diagnostics.py")
+#: Test files whose subject runs no SIMD code (marked ``no_simd``): packaging a strategy with pip
+#: (a template, a third-party distribution), reports (plotly, a browser), downloads, statistics
+#: from statsmodels/hmmlearn/arch, and the live node (its sessions are the L2/quote engine: the
+#: store, the write-ahead log, crashes and restarts, control, metrics, failover; no kernel of
+#: ``trader._core``'s SIMD dispatch runs there).
+_NO_SIMD = ("tests/test_new_strategy.py", "tests/test_third_party_plugin.py", "tests/report/",
+            "tests/data/test_download.py", "tests/research/test_diagnostics.py", "tests/live/")
 
 
 def pytest_collection_modifyitems(config, items):
