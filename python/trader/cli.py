@@ -975,7 +975,7 @@ def exchange() -> None:
 
 
 @exchange.command("serve")
-@click.option("--venue", type=click.Choice(["binance"]), default="binance", show_default=True, help="Protocol to speak.")
+@click.option("--venue", type=click.Choice(["binance", "bybit"]), default="binance", show_default=True, help="Protocol to speak (Binance spot + USDⓈ-M, or Bybit v5 spot + linear).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="Port (0: any free port).")
 @click.option("--feed", default="synthetic", show_default=True, metavar="synthetic|replay:PATH", help="Market data driving the books.")
@@ -1003,9 +1003,8 @@ def exchange_serve(venue, host, port, feed, feed_options, accounts, chaos, seed)
             bound = await ex.start(host, port)
         except OSError as e:
             raise InvalidInputError(f"--port: cannot listen on {host}:{port}: {e.strerror or e}") from None
-        line = (f"trader exchange ({venue}, {ex.feed.describe()}): rest http://{host}:{bound} "
-                f"spot streams ws://{host}:{bound}/spot usdm streams ws://{host}:{bound}/usdm "
-                f"ws-api ws://{host}:{bound}/ws-api/v3")
+        urls = " ".join(f"{name} {url}" for name, url in ex.front.stream_urls(host, bound).items())
+        line = f"trader exchange ({venue}, {ex.feed.describe()}): rest http://{host}:{bound} streams: {urls}"
         if accounts is None:
             line += f" api_key {ex.accounts[0].api_key} secret {ex.accounts[0].secret}"
         click.echo(line)

@@ -416,7 +416,7 @@ def test_bad_construction_inputs() -> None:
     from trader.exceptions import InvalidInputError
 
     with pytest.raises(InvalidInputError, match="venue"):
-        with serve_in_thread(venue="bybit"):
+        with serve_in_thread(venue="kraken"):
             pass
     with pytest.raises(InvalidInputError, match="feed"):
         with serve_in_thread(feed="nothing"):

@@ -70,7 +70,7 @@ def test_default_account_is_funded() -> None:
     (["--feed-option", "x"], "--feed-option: expected KEY=VALUE"),
     (["--feed-option", "colour=red"], "feed option: unknown 'colour'"),
     (["--accounts", "/nonexistent/accounts.toml"], "accounts: /nonexistent/accounts.toml"),
-    (["--venue", "bybit"], "--venue"),
+    (["--venue", "kraken"], "--venue"),
 ])
 def test_cli_bad_input_exits_2(capsys, args, text) -> None:
     with pytest.raises(SystemExit) as e:

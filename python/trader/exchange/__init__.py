@@ -1,6 +1,7 @@
-"""The local exchange: trader's own venue behind a protocol front that follows Binance's
-documentation (spot REST + WebSocket API, USDⓈ-M REST + listenKey streams), driven by the
-synthetic feed or a recording, with seeded chaos on request.
+"""The local exchange: trader's own venue behind a protocol front that follows a venue's
+documentation — Binance (spot REST + WebSocket API, USDⓈ-M REST + listenKey streams) or Bybit v5
+(``venue="bybit"``: spot + linear REST, public and private streams) — driven by the synthetic feed
+or a recording, with seeded chaos on request.
 
     from trader.exchange import serve_in_thread
 
@@ -9,7 +10,7 @@ synthetic feed or a recording, with seeded chaos on request.
         ...                             # REST at ex.base_url, streams at ex.spot_stream_url, ...
         ex.books(key["api_key"], "spot")
 
-The same server from the command line: ``trader exchange serve --port 8080``.
+The same server from the command line: ``trader exchange serve --port 8080 [--venue bybit]``.
 """
 
 from trader.exchange.server import DEFAULT_RATE_LIMITS, Exchange, ExchangeHandle, serve_in_thread

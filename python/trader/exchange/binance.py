@@ -40,14 +40,15 @@ import hmac
 import re
 import secrets
 import time
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import msgspec
 from aiohttp import WSMsgType, web
 
-from trader.exchange.accounts import ZERO, Account, Fill, Matcher, Order
+from trader.exchange.accounts import ZERO, Account, Fill, Order
+from trader.exchange.ledger import Ledger
 
 if TYPE_CHECKING:
     from trader.exchange.server import Exchange
@@ -105,12 +106,6 @@ def _missing(name: str) -> BinanceError:
     return BinanceError(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
 
 
-def _norm(d: Decimal) -> Decimal:
-    """``d`` without trailing zeros (never in exponent form)."""
-    n = d.normalize()
-    return n.quantize(Decimal(1)) if n == n.to_integral_value() else n
-
-
 def _s8(d: Decimal) -> str:
     return f"{d:.8f}"
 
@@ -154,15 +149,14 @@ class _Limits:
         self.last_429_ms: dict[str, int] = {}
 
 
-class BinanceFront:
-    """The Binance protocol of one :class:`~trader.exchange.server.Exchange`."""
+class BinanceFront(Ledger):
+    """The Binance protocol of one :class:`~trader.exchange.server.Exchange` (the account
+    bookkeeping of the matcher's events is :class:`~trader.exchange.ledger.Ledger`'s)."""
 
     def __init__(self, ex: Exchange) -> None:
-        self.ex = ex
+        super().__init__(ex)
         self.limits = _Limits()
         self.listen_keys: dict[str, tuple[Account, float]] = {}  # key -> (account, expires monotonic)
-        self.trade_seq = 0
-        self.order_seq = 0
 
     # ------------------------------------------------------------------------------------------
     # app wiring
@@ -202,13 +196,127 @@ class BinanceFront:
             r.add_route(method, "/fapi/v1/listenKey", self._keyed("usdm", "listenKey", self.listen_key))
         r.add_get("/sapi/v1/account/apiRestrictions", self._signed("spot", "account", self.api_restrictions))
         r.add_get("/ws-api/v3", self.ws_api)
+        r.add_get(r"/{market:spot|usdm}/{mode:ws}/{name}", self.stream_handler)
+        r.add_get(r"/{market:spot|usdm}/{mode:ws}", self.stream_handler)
+        r.add_get(r"/{market:spot|usdm}/{mode:stream}", self.stream_handler)
+
+    def stream_urls(self, host: str, port: int) -> dict[str, str]:
+        return {"spot": f"ws://{host}:{port}/spot", "usdm": f"ws://{host}:{port}/usdm",
+                "ws_api": f"ws://{host}:{port}/ws-api/v3"}
+
+    # ------------------------------------------------------------------------------------------
+    # the server's hooks (see trader.exchange.server)
+    # ------------------------------------------------------------------------------------------
+    def on_market(self, market: str, stream: str, payload: dict[str, Any]) -> None:
+        """A market's message to the subscribers of its stream (Binance's names and shapes as is)."""
+        depth = "@depth" in stream
+        for conn in list(self.ex.market_subs.get((market, stream), ())):
+            conn.send(payload, stream, event=True, depth=depth)
+
+    def on_tick(self, n: int) -> None:
+        """Nothing beyond the markets' own diffs and klines (flushed by the server)."""
+
+    def on_closed(self, acct: Account, o: Order, status: str) -> None:
+        """An order the server ended: its executionReport / ORDER_TRADE_UPDATE / ALGO_UPDATE."""
+        if o.market == "spot":
+            self._emit_spot_report(acct, o, "CANCELED" if status == "CANCELED" else status)
+            base, quote = o.symbol[:-4], o.symbol[-4:]
+            self._emit_spot_position(acct, [base, quote])
+        elif o.algo and o.child is None:
+            self._emit_algo_update(acct, o, status)
+        else:
+            self._emit_fut_update(acct, o, status)
+
+    def housekeeping(self, now: float) -> None:
+        """listenKey expiry and the USDⓈ-M countdown-cancel."""
+        for key, (_, exp) in list(self.listen_keys.items()):
+            if exp <= now:
+                del self.listen_keys[key]
+                self.ex.chaos.count("listenkey_expired")
+                self.close_listen_key(key, expired=True)
+        for a in self.ex.accounts:
+            for sym, deadline in list(a.countdown.items()):
+                if deadline <= now:
+                    del a.countdown[sym]
+                    self.ex.count("countdown_cancel")
+                    self.cancel_all_usdm(a, sym)
+
+    def unsubscribe_user(self, conn: Any, sid: int) -> None:
+        entry = self.ex.user_subs.pop(sid, None)
+        if entry is not None and entry[2] == "spot":
+            conn.send({"subscriptionId": sid, "event": {"e": "eventStreamTerminated", "E": self.server_ms()}})
+
+    def push_user(self, acct: Account, market: str, event: dict[str, Any]) -> None:
+        for sid, conn in self.ex.user_connections(acct, market):
+            if conn.kind == "ws-api":
+                conn.send({"subscriptionId": sid, "event": event}, event=True)
+            else:
+                conn.send(event, conn.listen_key, event=True)
+
+    def close_listen_key(self, key: str, expired: bool) -> None:
+        for sid, (conn, _, _) in list(self.ex.user_subs.items()):
+            if conn.listen_key == key:
+                if expired:
+                    conn.send({"e": "listenKeyExpired", "E": self.server_ms(), "listenKey": key}, key)
+                del self.ex.user_subs[sid]
+                conn.close()
+
+    async def stream_handler(self, request: web.Request) -> web.WebSocketResponse:
+        """``/{spot|usdm}/ws[/<stream or listenKey>]`` and ``/{spot|usdm}/stream?streams=a/b``."""
+        ex = self.ex
+        market = request.match_info["market"]
+        combined = request.match_info.get("mode") == "stream"
+        names = request.query.get("streams", "").split("/") if combined else [request.match_info.get("name", "")]
+        names = [n for n in names if n]
+        ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
+        await ws.prepare(request)
+        conn = ex.open_connection(ws, "market", market, combined)
+        try:
+            for n in names:
+                self._subscribe(conn, market, n)
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                try:
+                    req = _dec.decode(msg.data)
+                    method, params, rid = req.get("method"), req.get("params") or [], req.get("id")
+                except (msgspec.DecodeError, AttributeError):
+                    conn.send({"error": {"code": 3, "msg": "Invalid JSON"}})
+                    continue
+                if method == "SUBSCRIBE":
+                    for n in params:
+                        self._subscribe(conn, market, str(n))
+                    conn.send({"result": None, "id": rid})
+                elif method == "UNSUBSCRIBE":
+                    for n in params:
+                        ex.market_subs.get((market, str(n)), set()).discard(conn)
+                        conn.streams.discard(str(n))
+                    conn.send({"result": None, "id": rid})
+                elif method == "LIST_SUBSCRIPTIONS":
+                    conn.send({"result": sorted(conn.streams), "id": rid})
+                else:
+                    conn.send({"error": {"code": 2, "msg": f"Invalid request: unknown method {method!r}"}, "id": rid})
+        finally:
+            ex.close_connection(conn)
+        return ws
+
+    def _subscribe(self, conn: Any, market: str, name: str) -> None:
+        if "@" not in name:
+            entry = self.listen_keys.get(name) if market == "usdm" else None
+            if entry is None or entry[1] <= time.monotonic():
+                conn.send({"error": {"code": 2, "msg": f"Invalid request: unknown stream or listenKey {name[:8]!r}"}})
+                conn.close()
+                return
+            conn.kind = "user"
+            conn.listen_key = name
+            self.ex.subscribe_user(conn, entry[0], "usdm")
+            return
+        conn.streams.add(name)
+        self.ex.market_subs.setdefault((market, name), set()).add(conn)
 
     # ------------------------------------------------------------------------------------------
     # limits, errors, signatures
     # ------------------------------------------------------------------------------------------
-    def server_ms(self) -> int:
-        return time.time_ns() // 1_000_000 + self.ex.chaos.skew_ms
-
     def _weight_limit(self, market: str) -> int:
         return int(self.ex.rate_limits["spot_weight" if market == "spot" else "usdm_weight"])
 
@@ -608,60 +716,6 @@ class BinanceFront:
             return ask is not None and price >= Decimal(m.px(ask))
         return bid is not None and price <= Decimal(m.px(bid))
 
-    def _matcher(self, acct: Account, market: str, symbol: str) -> Matcher:
-        key = (market, symbol)
-        mt = acct.matchers.get(key)
-        if mt is None:
-            m = self.ex.markets[key]
-            maker, taker = self.ex.fees[market]
-            mt = acct.matchers[key] = Matcher(market, symbol, m.pp, m.sp, float(maker), float(taker))
-            bid, ask = m.top()
-            bq, aq = m.top_sizes()
-            mt.quote(float(m.px(bid)) if bid is not None else None, float(m.px(ask)) if ask is not None else None,
-                     float(m.qty(bq)), float(m.qty(aq)))
-        return mt
-
-    def _request(self, o: Order, market: str) -> Any:
-        """The trader OrderRequest of an exchange order."""
-        from trader import orders
-
-        side = o.side.lower()
-        qty = float(o.qty)
-        price = float(o.price)  # validated: set for the types that use it
-        trigger = float(o.stop)
-        tif = {"GTX": "GTC"}.get(o.tif, o.tif) or "GTC"
-        kw: dict[str, Any] = {"reduce_only": o.reduce_only} if market == "usdm" else {}
-        if o.tif == "GTD":
-            kw["expire_time"] = o.gtd * 1_000_000
-        t = o.type
-        if t == "LIMIT":
-            return orders.limit(side, qty, price, time_in_force=tif, post_only=o.tif == "GTX", **kw)
-        if t == "LIMIT_MAKER":
-            return orders.limit(side, qty, price, post_only=True)
-        if t == "MARKET":
-            return orders.market(side, qty, time_in_force="IOC", **kw)
-        buy = o.side == "BUY"
-        # spot STOP_LOSS sells below / buys above the market (a stop); TAKE_PROFIT the other way
-        if t in ("STOP_LOSS", "TAKE_PROFIT") and o.callback_rate is not None:  # spot trailingDelta
-            if o.activate:
-                kw["activation"] = float(o.activate)
-            return orders.trailing_stop_market(side, qty, float(o.callback_rate * 100), offset_type="bps", **kw)
-        if t in ("STOP_LOSS", "STOP_MARKET"):
-            return orders.stop_market(side, qty, trigger, **kw)
-        if t in ("STOP_LOSS_LIMIT", "STOP"):
-            return orders.stop_limit(side, qty, trigger, price, time_in_force=tif, **kw)
-        if t in ("TAKE_PROFIT", "TAKE_PROFIT_MARKET"):
-            return orders.market_if_touched(side, qty, trigger, **kw)
-        if t in ("TAKE_PROFIT_LIMIT", "TAKE_PROFIT"):
-            return orders.limit_if_touched(side, qty, trigger, price, time_in_force=tif, **kw)
-        if t == "TRAILING_STOP_MARKET":
-            assert o.callback_rate is not None
-            if o.activate:
-                kw["activation"] = float(o.activate)
-            del buy
-            return orders.trailing_stop_market(side, qty, float(o.callback_rate * 100), offset_type="bps", **kw)
-        raise BinanceError(-1116, "Invalid orderType.")
-
     def _would_trigger(self, market: str, symbol: str, side: str, otype: str, stop: Decimal) -> bool:
         """Whether a conditional order's trigger is reached already (the touch it would execute
         at, or the last trade): Binance refuses such an order instead of filling it at once."""
@@ -673,10 +727,6 @@ class BinanceFront:
             prices.append(Decimal(m.px(m.trades[-1][1])))
         rising = (otype in _STOP_TYPES) == (side == "BUY")
         return any(p >= stop for p in prices) if rising else any(p <= stop for p in prices)
-
-    def _next_id(self) -> int:
-        self.order_seq += 1
-        return self.order_seq
 
     # ------------------------------------------------------------------------------------------
     # spot orders
@@ -783,10 +833,6 @@ class BinanceFront:
         self.ex.count("orders_placed")
         return self._spot_order_response(acct, o, resp_type, fills_before)
 
-    def _register(self, acct: Account, o: Order) -> None:
-        acct.orders[o.market][o.id] = o
-        acct.by_client[o.market][o.client_id] = o.id
-
     def _spot_order_response(self, acct: Account, o: Order, resp_type: str, fills_from: int = 0) -> dict[str, Any]:
         out: dict[str, Any] = {"symbol": o.symbol, "orderId": o.id, "orderListId": -1, "clientOrderId": o.client_id,
                                "transactTime": o.time}
@@ -835,16 +881,6 @@ class BinanceFront:
                 "price": _s8(o.price), "origQty": _s8(o.qty), "executedQty": _s8(o.executed),
                 "origQuoteOrderQty": _s8(o.quote_qty), "cummulativeQuoteQty": _s8(o.cum_quote), "status": o.status,
                 "timeInForce": o.tif, "type": o.type, "side": o.side, "selfTradePreventionMode": "NONE"}
-
-    def _cancel(self, acct: Account, o: Order, reason: str = "requested") -> None:
-        """Cancel an open order at the matcher and close it here."""
-        mt = self._matcher(acct, o.market, o.symbol)
-        sid = o.child if o.child is not None else o.id
-        mt.cancel(sid)
-        self.ex.settle(acct, o.market, mt)
-        if o.open:  # the matcher did not know it (or it was already done there): close it here
-            self.ex.close_order(acct, o, "CANCELED")
-        self.ex.count("orders_canceled")
 
     def spot_cancel_all(self, acct: Account, params: dict[str, str]) -> list[dict[str, Any]]:
         m = self._market("spot", params)
@@ -986,7 +1022,8 @@ class BinanceFront:
         if reduce_only and (pos.amt == 0 or (pos.amt > 0) == (signed > 0)):
             raise BinanceError(-2022, "ReduceOnly Order is rejected.")
         if not reduce_only:
-            self.ex.margin_check(acct, o)
+            if self.ex.margin_short(acct, o):
+                raise BinanceError(-2019, "Margin is insufficient.")
         return o
 
     def fut_new_order(self, acct: Account, params: dict[str, str]) -> dict[str, Any]:
@@ -1250,7 +1287,7 @@ class BinanceFront:
             self.listen_keys[key or ""] = (acct, time.monotonic() + life)
             return {"listenKey": key}
         del self.listen_keys[key or ""]
-        self.ex.close_listen_key(key or "", expired=False)
+        self.close_listen_key(key or "", expired=False)
         return {}
 
     # ------------------------------------------------------------------------------------------
@@ -1269,11 +1306,11 @@ class BinanceFront:
               "W": o.time, "V": "NONE"}
         if x == "EXPIRED":
             ev["eR"] = "INSUFFICIENT_LIQUIDITY" if o.type == "MARKET" or o.tif in ("IOC", "FOK") else "NONE"
-        self.ex.push_user(acct, "spot", ev)
+        self.push_user(acct, "spot", ev)
 
     def _emit_spot_position(self, acct: Account, assets: list[str]) -> None:
         ms = self.server_ms()
-        self.ex.push_user(acct, "spot", {"e": "outboundAccountPosition", "E": ms, "u": ms, "B": [
+        self.push_user(acct, "spot", {"e": "outboundAccountPosition", "E": ms, "u": ms, "B": [
             {"a": a, "f": _s8(acct.free.get(a, ZERO)), "l": _s8(acct.locked.get(a, ZERO))} for a in assets]})
 
     def _emit_fut_update(self, acct: Account, o: Order, x: str, fill: Fill | None = None) -> None:
@@ -1288,7 +1325,7 @@ class BinanceFront:
             "m": bool(fill and fill.maker), "R": o.reduce_only, "wt": "CONTRACT_PRICE", "ot": o.type, "ps": "BOTH",
             "cp": False, "rp": _s8(fill.realized if fill else ZERO), "pP": False, "si": 0, "ss": 0,
             "V": "EXPIRE_MAKER", "pm": "NONE", "gtd": o.gtd, "W": o.time}}
-        self.ex.push_user(acct, "usdm", ev)
+        self.push_user(acct, "usdm", ev)
 
     def _emit_algo_update(self, acct: Account, o: Order, status: str) -> None:
         m = self.ex.markets[("usdm", o.symbol)]
@@ -1302,13 +1339,13 @@ class BinanceFront:
             "tp": f"{o.stop:.{m.pp}f}", "p": f"{o.price:.{m.pp}f}", "V": "EXPIRE_MAKER", "wt": "CONTRACT_PRICE",
             "pm": "NONE", "cp": False, "pP": False, "R": o.reduce_only, "tt": o.trigger_time, "gtd": o.gtd,
             "rm": ""}}
-        self.ex.push_user(acct, "usdm", ev)
+        self.push_user(acct, "usdm", ev)
 
     def _emit_fut_account(self, acct: Account, symbol: str, reason: str = "ORDER") -> None:
         ms = self.server_ms()
         p = acct.position(symbol)
         mark = self.ex.mark("usdm", symbol)
-        self.ex.push_user(acct, "usdm", {"e": "ACCOUNT_UPDATE", "T": ms, "E": ms, "a": {
+        self.push_user(acct, "usdm", {"e": "ACCOUNT_UPDATE", "T": ms, "E": ms, "a": {
             "m": reason,
             "B": [{"a": a, "wb": _s8(v), "cw": _s8(v), "bc": "0"} for a, v in sorted(acct.wallet.items())],
             "P": [{"s": symbol, "pa": str(p.amt), "ep": str(p.entry), "bep": str(p.entry), "cr": _s8(p.realized),
@@ -1317,123 +1354,6 @@ class BinanceFront:
     # ------------------------------------------------------------------------------------------
     # the matcher's events into the books
     # ------------------------------------------------------------------------------------------
-    def on_event(self, acct: Account, market: str, e: dict[str, Any], fill: dict[str, Any] | None) -> None:
-        """One event of the matcher (with its fill, if it is one) applied to the account."""
-        book = acct.orders[market]
-        o = book.get(e["order_id"])
-        if o is None:
-            return
-        kind = e["kind"]
-        if o.algo and o.child is not None:
-            target = book[o.child]
-        else:
-            target = o
-        if "trigger" in kind:
-            self._triggered(acct, o)
-            return
-        if fill is not None:
-            if o.algo and o.child is None:
-                self._triggered(acct, o)
-                target = book[o.child]  # type: ignore[index]
-            self._fill(acct, market, target, fill)
-            if o is not target:
-                o.status = target.status
-                o.update = target.update
-                if target.status == "FILLED":
-                    self._emit_algo_update(acct, o, "FINISHED")
-            return
-        if kind in ("canceled", "expired", "rejected"):
-            if not target.open:
-                return
-            reason = e.get("reason") or ""
-            status = "EXPIRED" if (kind == "expired" or reason.startswith(("ioc", "fok")) or "remainder" in reason
-                                   or target.type == "MARKET") else ("REJECTED" if kind == "rejected" else "CANCELED")
-            if kind == "rejected" and target.executed:
-                status = "EXPIRED"
-            self.ex.close_order(acct, target, status)
-            if o is not target and o.open:
-                o.status = status
-            if o is not target or o.algo:
-                self._emit_algo_update(acct, o, "CANCELED" if status == "CANCELED" else ("FINISHED" if o.child else status))
-
-    def _triggered(self, acct: Account, o: Order) -> None:
-        if o.market == "spot":
-            if not o.working:  # the order is working now: an executionReport NEW with w=true
-                o.working = True
-                o.update = self.server_ms()
-                self._emit_spot_report(acct, o, "NEW")
-            return
-        if o.child is not None:
-            return
-        o.trigger_time = self.server_ms()
-        child_type = "MARKET" if o.type.endswith("MARKET") else "LIMIT"
-        c = Order(self._next_id(), o.client_id if False else f"{o.client_id}"[:36], o.symbol, "usdm", o.side, o.type,
-                  o.tif, o.qty, o.price, o.stop, o.trigger_time, reduce_only=o.reduce_only, update=o.trigger_time,
-                  parent=o.id)
-        c.client_id = o.client_id
-        del child_type
-        o.child = c.id
-        acct.orders["usdm"][c.id] = c
-        self._emit_algo_update(acct, o, "TRIGGERED")
-        self._emit_fut_update(acct, c, "NEW")
-
-    def _fill(self, acct: Account, market: str, o: Order, f: dict[str, Any]) -> None:
-        # the commission as Binance reports and books it: to 8 decimals (the events, the trade
-        # rows and the balances then agree to the unit)
-        fee = _norm(Decimal(f["fee"]).quantize(Decimal("1E-8"), rounding=ROUND_HALF_UP))
-        price, qty = _norm(Decimal(f["price"])), _norm(Decimal(f["qty"]))
-        maker = f.get("liquidity") == "MAKER"
-        self.trade_seq += 1
-        ms = self.server_ms()
-        quote = o.symbol[-4:]
-        fill = Fill(self.trade_seq, o.id, o.symbol, market, o.side, price, qty, fee, quote, maker, ms)
-        o.executed += qty
-        o.cum_quote += price * qty
-        o.update = ms
-        o.status = "FILLED" if o.executed >= o.qty else "PARTIALLY_FILLED"
-        o.fills.append(fill.id)
-        if market == "spot":
-            base = o.symbol[:-4]
-            if o.side == "BUY":
-                share = o.lock_price * qty * (1 + self.ex.fees["spot"][1] / Decimal(10_000))
-                share = min(share, o.lock_left)
-                o.lock_left -= share
-                acct.locked[quote] -= share
-                acct.free[quote] = acct.free.get(quote, ZERO) + share - price * qty - fee
-                acct.credit(base, qty)
-            else:
-                o.lock_left -= qty
-                acct.locked[base] -= qty
-                acct.credit(quote, price * qty - fee)
-            if not o.open and o.lock_left:
-                acct.unlock(o.lock_asset, o.lock_left)
-                o.lock_left = ZERO
-            acct.fills[market].append(fill)
-            self._emit_spot_report(acct, o, "TRADE", fill)
-            self._emit_spot_position(acct, [base, quote])
-        else:
-            p = acct.position(o.symbol)
-            signed = qty if o.side == "BUY" else -qty
-            realized = ZERO
-            if p.amt == 0 or (p.amt > 0) == (signed > 0):
-                p.entry = (p.entry * abs(p.amt) + price * qty) / (abs(p.amt) + qty)
-                p.amt += signed
-            else:
-                closing = min(qty, abs(p.amt))
-                realized = (price - p.entry) * closing * (1 if p.amt > 0 else -1)
-                p.amt += signed
-                if p.amt == 0:
-                    p.entry = ZERO
-                elif (p.amt > 0) == (signed > 0):  # flipped: the rest opens at the fill price
-                    p.entry = price
-            p.realized += realized
-            p.update = ms
-            fill.realized = realized
-            acct.wallet["USDT"] = acct.wallet.get("USDT", ZERO) + realized - fee
-            acct.fills[market].append(fill)
-            self._emit_fut_update(acct, o, "TRADE", fill)
-            self._emit_fut_account(acct, o.symbol)
-
     # ------------------------------------------------------------------------------------------
     # WebSocket API (spot)
     # ------------------------------------------------------------------------------------------
@@ -1462,7 +1382,7 @@ class BinanceFront:
                     conn.send({"id": rid, "status": e.status, "error": {"code": e.code, "msg": e.msg}})
         finally:
             for sid in list(state["subs"]):
-                self.ex.unsubscribe_user(conn, sid)
+                self.unsubscribe_user(conn, sid)
             self.ex.close_connection(conn)
         return ws
 
@@ -1506,7 +1426,7 @@ class BinanceFront:
         if method == "userDataStream.unsubscribe":
             which = params.get("subscriptionId")
             for s in [s for s in state["subs"] if which is None or s == which]:
-                self.ex.unsubscribe_user(conn, s)
+                self.unsubscribe_user(conn, s)
                 del state["subs"][s]
             return {}
         if method == "session.subscriptions":

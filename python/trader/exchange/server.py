@@ -2,9 +2,23 @@
 
 One asyncio loop runs everything: the feed task (each event moves every market's book and every
 account's matcher), the depth flushers (100 ms and 1000 ms diffs, klines every second), the
-housekeeping (listenKey expiry, the futures countdown-cancel, chaos disconnects) and aiohttp.
-Calls from other threads (:class:`ExchangeHandle`'s ``books``, ``top``, ``stats``) run on that
-loop, so they see a consistent state.
+housekeeping (the front's own: Binance's listenKey expiry and countdown-cancel; chaos disconnects)
+and aiohttp. Calls from other threads (:class:`ExchangeHandle`'s ``books``, ``top``, ``stats``)
+run on that loop, so they see a consistent state.
+
+The venue seam: the server knows markets (``"spot"``, ``"usdm"``: the linear USDT perpetual),
+accounts, the matchers, connections and chaos; everything a venue's clients see is its *front*
+(:data:`FRONTS`, picked by ``Exchange(venue=...)``), an object with:
+
+- ``routes(app)``: its REST paths and its WebSocket endpoints (public and private streams);
+- ``server_ms()``: the venue's clock (chaos ``skew_ms`` applied);
+- ``on_market(market, stream, payload)``: every message of a :class:`~trader.exchange.market.Market`
+  (Binance-named streams: ``btcusdt@trade``, ``btcusdt@depth@100ms``, ...), to re-shape and fan out;
+- ``on_tick(n)``: every 100 ms (n counts them), after the markets flushed their diffs;
+- ``on_event(acct, market, event, fill)``: a matcher event (and its fill) to book and report;
+- ``on_closed(acct, order, status)``: an order ended by the server (its locks already released);
+- ``housekeeping(now)``: every 50 ms (monotonic ``now``);
+- ``stream_urls(host, port)``: the WebSocket endpoints, by name (printed, and on the handle).
 """
 
 from __future__ import annotations
@@ -20,24 +34,35 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from trader.exceptions import InvalidInputError
 from trader.exchange.accounts import ZERO, Account, Matcher, Order, dstr, load_accounts
-from trader.exchange.binance import BinanceError, BinanceFront
 from trader.exchange.chaos import Chaos
 from trader.exchange.market import Market
 
-__all__ = ["Exchange", "ExchangeHandle", "serve_in_thread", "DEFAULT_RATE_LIMITS"]
+__all__ = ["Exchange", "ExchangeHandle", "serve_in_thread", "DEFAULT_RATE_LIMITS", "FRONTS"]
 
 _enc = msgspec.json.Encoder()
-_dec = msgspec.json.Decoder()
 
 DEFAULT_RATE_LIMITS: dict[str, float] = {
     "spot_weight": 6000, "usdm_weight": 2400, "spot_orders_10s": 100, "spot_orders_1d": 200_000,
     "usdm_orders_10s": 300, "usdm_orders_1m": 1200, "ban_s": 120,
+    # Bybit v5: per account and endpoint per second (orders: create/amend/cancel), per IP per 5 s
+    "bybit_orders_s": 10, "bybit_queries_s": 50, "bybit_ip_5s": 600,
 }
 MAX_QUEUE = 20_000
+#: The venues served: name -> the front's class (``module:Class``, imported when picked).
+FRONTS: dict[str, str] = {"binance": "trader.exchange.binance:BinanceFront", "bybit": "trader.exchange.bybit:BybitFront"}
+
+
+def _front_class(venue: Any) -> Any:
+    import importlib
+
+    if not isinstance(venue, str) or venue not in FRONTS:
+        raise InvalidInputError(f"venue: unknown venue {venue!r} (served: {', '.join(FRONTS)})")
+    module, name = FRONTS[venue].split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 class Connection:
@@ -59,15 +84,16 @@ class Connection:
         self.task = asyncio.get_running_loop().create_task(self._sender())
         self.pinger = asyncio.get_running_loop().create_task(self._pings())
 
-    def send(self, payload: dict[str, Any] | list[Any], stream: str | None = None, event: bool = False) -> None:
-        """Queue one message (``event``: a stream message chaos may drop, duplicate, reorder)."""
+    def send(self, payload: dict[str, Any] | list[Any], stream: str | None = None, event: bool = False,
+             depth: bool = False) -> None:
+        """Queue one message (``event``: a stream message chaos may drop, duplicate, reorder;
+        ``depth``: a book diff chaos ``gap`` may leave out)."""
         if self.closed:
             return
         if self.queue.qsize() >= MAX_QUEUE:
             self.ex.count("slow_consumer_closed")
             self.close()
             return
-        depth = stream is not None and "@depth" in stream
         body = {"stream": stream, "data": payload} if (self.wrapped and stream is not None) else payload
         self.queue.put_nowait((_enc.encode(body), event, depth))
 
@@ -135,8 +161,8 @@ class Exchange:
                  accounts: str | Path | list[dict[str, Any]] | None = None, chaos: str | None = None, seed: int = 0,
                  rate_limits: dict[str, float] | None = None, ping_interval: float = 20.0,
                  min_notional: dict[str, Decimal] | None = None, gtd_min_s: float = 600.0) -> None:
-        if venue != "binance":
-            raise InvalidInputError(f"venue: only 'binance' is served, got {venue!r}")
+        front_class = _front_class(venue)
+        self.venue = venue
         self.chaos = Chaos(chaos, seed)
         self.accounts: list[Account] = load_accounts(accounts)
         self.account_by_key = {a.api_key: a for a in self.accounts}
@@ -156,7 +182,7 @@ class Exchange:
         for kind in ("spot", "usdm"):
             self.markets[(kind, self.symbol)] = Market(kind, self.symbol, self.price_precision, self.size_precision,
                                                        self._emit)
-        self.front = BinanceFront(self)
+        self.front = front_class(self)
         self.counters: dict[str, int] = {}
         #: The exchange's own processing time of each new order (ns, request in to answer out, the
         #: latest 100,000): the round-trip bench prints it beside the client's.
@@ -301,17 +327,10 @@ class Exchange:
         """End an open order (canceled, expired, rejected): its lock released, reported."""
         o.status = status
         o.update = self.front.server_ms()
-        if o.market == "spot":
-            if o.lock_left:
-                acct.unlock(o.lock_asset, o.lock_left)
-                o.lock_left = ZERO
-            self.front._emit_spot_report(acct, o, "CANCELED" if status == "CANCELED" else status)
-            base, quote = o.symbol[:-4], o.symbol[-4:]
-            self.front._emit_spot_position(acct, [base, quote])
-        elif o.algo and o.child is None:
-            self.front._emit_algo_update(acct, o, status)
-        else:
-            self.front._emit_fut_update(acct, o, status)
+        if o.market == "spot" and o.lock_left:
+            acct.unlock(o.lock_asset, o.lock_left)
+            o.lock_left = ZERO
+        self.front.on_closed(acct, o, status)
 
     def mark(self, market: str, symbol: str) -> Decimal:
         m = self.markets[(market, symbol)]
@@ -338,15 +357,16 @@ class Exchange:
     def available(self, acct: Account) -> Decimal:
         return acct.wallet.get("USDT", ZERO) + self.upnl(acct) - self.position_margin(acct) - self.order_margin(acct)
 
-    def margin_check(self, acct: Account, o: Order) -> None:
+    def margin_short(self, acct: Account, o: Order) -> bool:
+        """Whether a USDⓈ-M order that adds exposure needs more margin than is available
+        (``notional / leverage`` of what it adds against :meth:`available`)."""
         p = acct.position(o.symbol)
         signed = o.qty if o.side == "BUY" else -o.qty
         adds = o.qty if p.amt == 0 or (p.amt > 0) == (signed > 0) else max(ZERO, o.qty - abs(p.amt))
         if not adds:
-            return
+            return False
         ref = o.price or o.stop or self.mark("usdm", o.symbol)
-        if adds * ref / p.leverage > self.available(acct):
-            raise BinanceError(-2019, "Margin is insufficient.")
+        return bool(adds * ref / p.leverage > self.available(acct))
 
     # -- streams --------------------------------------------------------------------------------------
     def count(self, key: str, n: int = 1) -> None:
@@ -357,8 +377,7 @@ class Exchange:
         return self._event_seq
 
     def _emit(self, market: str, stream: str, payload: dict[str, Any]) -> None:
-        for conn in list(self.market_subs.get((market, stream), ())):
-            conn.send(payload, stream, event=True)
+        self.front.on_market(market, stream, payload)
 
     def open_connection(self, ws: web.WebSocketResponse, kind: str, market: str = "", wrapped: bool = False) -> Connection:
         conn = Connection(self, ws, kind, market, wrapped)
@@ -380,78 +399,11 @@ class Exchange:
         self.user_subs[sid] = (conn, acct, market)
         return sid
 
-    def unsubscribe_user(self, conn: Connection, sid: int) -> None:
-        entry = self.user_subs.pop(sid, None)
-        if entry is not None and entry[2] == "spot":
-            conn.send({"subscriptionId": sid, "event": {"e": "eventStreamTerminated", "E": self.front.server_ms()}})
-
-    def push_user(self, acct: Account, market: str, event: dict[str, Any]) -> None:
+    def user_connections(self, acct: Account, market: str) -> Iterator[tuple[int, Connection]]:
+        """The user-stream subscriptions of ``acct`` on ``market``: (subscription id, connection)."""
         for sid, (conn, a, mk) in list(self.user_subs.items()):
             if a is acct and mk == market:
-                if conn.kind == "ws-api":
-                    conn.send({"subscriptionId": sid, "event": event}, event=True)
-                else:
-                    conn.send(event, conn.listen_key, event=True)
-
-    def close_listen_key(self, key: str, expired: bool) -> None:
-        for sid, (conn, _, _) in list(self.user_subs.items()):
-            if conn.listen_key == key:
-                if expired:
-                    conn.send({"e": "listenKeyExpired", "E": self.front.server_ms(), "listenKey": key}, key)
-                del self.user_subs[sid]
-                conn.close()
-
-    async def stream_handler(self, request: web.Request) -> web.WebSocketResponse:
-        """``/{spot|usdm}/ws[/<stream or listenKey>]`` and ``/{spot|usdm}/stream?streams=a/b``."""
-        market = request.match_info["market"]
-        combined = request.match_info.get("mode") == "stream"
-        names = request.query.get("streams", "").split("/") if combined else [request.match_info.get("name", "")]
-        names = [n for n in names if n]
-        ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
-        await ws.prepare(request)
-        conn = self.open_connection(ws, "market", market, combined)
-        try:
-            for n in names:
-                self._subscribe(conn, market, n)
-            async for msg in ws:
-                if msg.type != WSMsgType.TEXT:
-                    continue
-                try:
-                    req = _dec.decode(msg.data)
-                    method, params, rid = req.get("method"), req.get("params") or [], req.get("id")
-                except (msgspec.DecodeError, AttributeError):
-                    conn.send({"error": {"code": 3, "msg": "Invalid JSON"}})
-                    continue
-                if method == "SUBSCRIBE":
-                    for n in params:
-                        self._subscribe(conn, market, str(n))
-                    conn.send({"result": None, "id": rid})
-                elif method == "UNSUBSCRIBE":
-                    for n in params:
-                        self.market_subs.get((market, str(n)), set()).discard(conn)
-                        conn.streams.discard(str(n))
-                    conn.send({"result": None, "id": rid})
-                elif method == "LIST_SUBSCRIPTIONS":
-                    conn.send({"result": sorted(conn.streams), "id": rid})
-                else:
-                    conn.send({"error": {"code": 2, "msg": f"Invalid request: unknown method {method!r}"}, "id": rid})
-        finally:
-            self.close_connection(conn)
-        return ws
-
-    def _subscribe(self, conn: Connection, market: str, name: str) -> None:
-        if "@" not in name:
-            entry = self.front.listen_keys.get(name) if market == "usdm" else None
-            if entry is None or entry[1] <= time.monotonic():
-                conn.send({"error": {"code": 2, "msg": f"Invalid request: unknown stream or listenKey {name[:8]!r}"}})
-                conn.close()
-                return
-            conn.kind = "user"
-            conn.listen_key = name
-            self.subscribe_user(conn, entry[0], "usdm")
-            return
-        conn.streams.add(name)
-        self.market_subs.setdefault((market, name), set()).add(conn)
+                yield sid, conn
 
     # -- periodic work --------------------------------------------------------------------------------
     async def _flusher(self) -> None:
@@ -464,22 +416,13 @@ class Exchange:
                 if n % 10 == 0:
                     m.flush_depth("1000ms")
                     m.flush_kline()
+            self.front.on_tick(n)
 
     async def _housekeeping(self) -> None:
         while True:
             await asyncio.sleep(0.05)
             now = time.monotonic()
-            for key, (_, exp) in list(self.front.listen_keys.items()):
-                if exp <= now:
-                    del self.front.listen_keys[key]
-                    self.chaos.count("listenkey_expired")
-                    self.close_listen_key(key, expired=True)
-            for a in self.accounts:
-                for sym, deadline in list(a.countdown.items()):
-                    if deadline <= now:
-                        del a.countdown[sym]
-                        self.count("countdown_cancel")
-                        self.front.cancel_all_usdm(a, sym)
+            self.front.housekeeping(now)
             life = self.chaos["disconnect"]
             if life:
                 for conn in list(self.connections):
@@ -491,9 +434,6 @@ class Exchange:
     def app(self) -> web.Application:
         app = web.Application()
         self.front.routes(app)
-        app.router.add_get(r"/{market:spot|usdm}/{mode:ws}/{name}", self.stream_handler)
-        app.router.add_get(r"/{market:spot|usdm}/{mode:ws}", self.stream_handler)
-        app.router.add_get(r"/{market:spot|usdm}/{mode:stream}", self.stream_handler)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
@@ -565,10 +505,14 @@ class ExchangeHandle:
     def __init__(self, ex: Exchange, loop: asyncio.AbstractEventLoop, thread: threading.Thread, host: str) -> None:
         self._ex, self._loop, self._thread = ex, loop, thread
         self.port = ex.port
+        self.venue: str = ex.venue
         self.base_url = f"http://{host}:{ex.port}"
-        self.spot_stream_url = f"ws://{host}:{ex.port}/spot"
-        self.usdm_stream_url = f"ws://{host}:{ex.port}/usdm"
-        self.spot_ws_api_url = f"ws://{host}:{ex.port}/ws-api/v3"
+        #: The front's WebSocket endpoints by name (Binance: spot, usdm, ws_api; Bybit: spot,
+        #: linear, private).
+        self.stream_urls: dict[str, str] = dict(ex.front.stream_urls(host, ex.port))
+        self.spot_stream_url = self.stream_urls.get("spot", "")
+        self.usdm_stream_url = self.stream_urls.get("usdm", "")
+        self.spot_ws_api_url = self.stream_urls.get("ws_api", "")
         self.accounts = [{"api_key": a.api_key, "secret": a.secret} for a in ex.accounts]
         self.symbol = ex.symbol
 
