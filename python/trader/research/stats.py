@@ -414,14 +414,14 @@ class PBOResult:
     n_periods_used: int
 
 
-def _combination_matrix(s: int) -> tuple[IntArray, IntArray, FloatArray]:
-    """The C(S, S/2) training block sets in ``itertools.combinations`` order, their complements
-    (the test sets) and the 0/1 matrix (combinations × S) of the training sets."""
+def _combination_matrix(s: int) -> tuple[IntArray, IntArray]:
+    """The C(S, S/2) training block sets in ``itertools.combinations`` order and their
+    complements (the test sets)."""
     combos = np.array(list(itertools.combinations(range(s), s // 2)), dtype=np.intp)
     train = np.zeros((combos.shape[0], s), dtype=np.float64)
     np.put_along_axis(train, combos, 1.0, axis=1)
     tests = np.nonzero(train == 0.0)[1].reshape(combos.shape[0], s - s // 2).astype(np.intp)
-    return combos, tests, train
+    return combos, tests
 
 
 class _BlockMoments:
@@ -438,11 +438,17 @@ class _BlockMoments:
         self.stacked = np.concatenate([mean, m2, mean * mean, varies], axis=1)
         self.totals = self.stacked.sum(axis=0)
 
-    def sharpe(self, sel: FloatArray, train: IntArray, test: IntArray) -> tuple[FloatArray, FloatArray]:
+    def sharpe(self, train: IntArray, test: IntArray) -> tuple[FloatArray, FloatArray]:
         """Sharpe of every column over the union of the ``train`` blocks (combinations × h) and
-        over the union of the ``test`` blocks, its complement; ``sel`` is ``train`` as 0/1
-        (combinations × S). The test sums are the totals minus the training sums."""
-        tr = sel @ self.stacked
+        over the union of the ``test`` blocks, its complement. The test sums are the totals minus
+        the training sums.
+
+        The training sums add the blocks' rows one after the other, in the combination's order:
+        each sum is the same whatever the batch it is computed in (a matrix product would pick
+        its kernel, and so its order of additions, by the batch's size)."""
+        tr = self.stacked[train[:, 0]].copy()
+        for j in range(1, train.shape[1]):
+            tr += self.stacked[train[:, j]]
         return self._sharpe(tr, train), self._sharpe(self.totals - tr, test)
 
     def _sharpe(self, sums: FloatArray, members: IntArray) -> FloatArray:
@@ -499,7 +505,7 @@ def pbo(
     rows, h = t // s, s // 2
     used = rows * s
     blocks = m[t - used:].reshape(s, rows, n)
-    combos, tests, train = _combination_matrix(s)
+    combos, tests = _combination_matrix(s)
     n_c = combos.shape[0]
     chunk = max(1, min(n_c, _CHUNK_ELEMENTS // (4 * n)))
 
@@ -513,7 +519,7 @@ def pbo(
     for lo in range(0, n_c, chunk):
         hi = min(n_c, lo + chunk)
         if moments is not None:
-            r_is, r_oos = moments.sharpe(train[lo:hi], combos[lo:hi], tests[lo:hi])
+            r_is, r_oos = moments.sharpe(combos[lo:hi], tests[lo:hi])
         else:
             r_is = np.empty((hi - lo, n))
             r_oos = np.empty((hi - lo, n))
