@@ -14,7 +14,6 @@ from trader.exceptions import InvalidInputError
 from trader_plugins.venues.bybit.book import BybitBookSync, parse_book_message
 from trader_plugins.venues.common.book import BookUpdate
 
-pytestmark = pytest.mark.no_simd  # book sync runs no SIMD code
 
 BYBIT = "ws_fixtures/nautilus/crates/adapters/bybit/test_data"
 

@@ -16,7 +16,6 @@ from trader.exceptions import InvalidInputError
 from trader_plugins.venues.common.book import Level
 from trader_plugins.venues.okx.book import OkxBookSync, checksum, checksum_string, parse_book_message
 
-pytestmark = pytest.mark.no_simd  # book sync runs no SIMD code
 
 OKX = "ws_fixtures/nautilus/crates/adapters/okx/test_data"
 

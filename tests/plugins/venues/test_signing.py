@@ -33,7 +33,6 @@ from trader_plugins.venues.common import auth as common
 from trader_plugins.venues.common.auth import Credentials
 from trader_plugins.venues.okx import auth as okx
 
-pytestmark = pytest.mark.no_simd  # signing runs no SIMD code
 
 KEY = "test-key-made-up-0000-not-a-real-key"
 SECRET = "test-secret-made-up-1111-not-a-real-secret"

@@ -2,8 +2,9 @@
 with the documented book sync), :class:`BinanceExecutionClient` (orders, user data,
 reconciliation), their :class:`BinanceConfig`, and :class:`Credentials`."""
 
+from ..common.ws import Backoff
 from .auth import Credentials, sign
-from .config import Backoff, BinanceConfig
+from .config import BinanceConfig
 from .data import BinanceDataClient
 from .execution import BinanceExecutionClient
 from .http import BinanceError, BinanceHttp, OutcomeUnknown, RateLimited

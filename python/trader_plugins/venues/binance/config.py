@@ -9,6 +9,8 @@ import msgspec
 
 from trader.exceptions import InvalidInputError
 
+from ..common.ws import Backoff
+
 __all__ = ["BinanceConfig", "Backoff", "URLS"]
 
 #: (rest_url, stream_url, ws_api_url) per (market, testnet).
@@ -19,15 +21,6 @@ URLS = {
     ("usdm", False): ("https://fapi.binance.com", "wss://fstream.binance.com", ""),
     ("usdm", True): ("https://testnet.binancefuture.com", "wss://stream.binancefuture.com", ""),
 }
-
-
-class Backoff(msgspec.Struct, frozen=True):
-    """Reconnect delays: attempt ``n`` (0-based) waits ``uniform(0, min(max_s, base_s * 2**n))``
-    seconds with ``jitter="full"`` (no two clients in lockstep), exactly that cap with ``"none"``."""
-
-    base_s: float = 0.5
-    max_s: float = 30.0
-    jitter: Literal["full", "none"] = "full"
 
 
 class BinanceConfig(msgspec.Struct, frozen=True, kw_only=True):

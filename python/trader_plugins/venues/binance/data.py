@@ -1,5 +1,6 @@
 """Binance market data for the live node: combined streams (depth diffs, bookTicker, trades,
-klines) handed over as raw lines, with Binance's documented order-book sync run here too.
+klines) handed over as raw lines, with Binance's documented order-book sync run here too (its
+rule, :class:`DepthPolicy`, on the venues' common skeleton :class:`..common.book.BookSync`).
 
 The engine decodes Binance's JSON in Rust (``{"stream", "data"}`` lines and REST snapshot lines
 ``{"lastUpdateId", "bids", "asks"}``); this client only decides *which* lines it gets, so that the
@@ -27,17 +28,19 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
 from trader.exceptions import InvalidInputError
 
+from ..common.book import BookSync, Verdict
+from ..common.ws import backoff_delay
 from .config import BinanceConfig
 from .http import BinanceHttp, OutcomeUnknown, BinanceError
-from .ws import WsConnection, backoff_delay
+from .ws import WsConnection
 
-__all__ = ["BinanceDataClient", "DepthSync"]
+__all__ = ["BinanceDataClient", "DepthSync", "DepthPolicy"]
 
 log = logging.getLogger(__name__)
 
@@ -60,81 +63,50 @@ _env_decoder = msgspec.json.Decoder(_Envelope)
 _diff_decoder = msgspec.json.Decoder(_Diff)
 
 
-class DepthSync:
-    """The book-sync state of one symbol (pure: no I/O). Feed it diffs (:meth:`on_diff`) and
-    snapshots (:meth:`on_snapshot`); each returns the lines to hand on, in order.
-    :attr:`wants_snapshot` says a snapshot is needed now."""
+class _Delta(NamedTuple):
+    U: int
+    u: int
+    pu: int | None
+
+
+class DepthPolicy:
+    """Binance's diff rule (see the module docs) for the common :class:`BookSync`: spot drops
+    ``u <= last`` after a snapshot and wants ``U <= last + 1 <= u`` of the first kept diff, then
+    ``U == prev u + 1``; USDⓈ-M drops ``u < last``, wants ``U <= last <= u``, then ``pu == prev u``."""
+
+    hold = True  # the snapshot comes over REST, after the diffs have started
+
+    def __init__(self, futures: bool) -> None:
+        self.futures = futures
+
+    def classify(self, last: int, d: _Delta, first: bool) -> Verdict:
+        if first:
+            if d.u < last if self.futures else d.u <= last:
+                return "drop"
+            ok = (d.U <= last <= d.u) if self.futures else (d.U <= last + 1 <= d.u)
+        else:
+            if d.u <= last:  # a duplicate or an old diff
+                return "drop"
+            ok = (d.pu == last) if self.futures and d.pu is not None else (d.U == last + 1)
+        return "apply" if ok else "gap"
+
+    def last_id(self, d: _Delta) -> int:
+        return d.u
+
+
+class DepthSync(BookSync[_Delta, str]):
+    """The book-sync state of one symbol (pure: no I/O): the common skeleton with Binance's
+    :class:`DepthPolicy`. Feed it diffs (:meth:`on_diff`) and snapshots (:meth:`on_snapshot`);
+    each returns the lines to hand on, in order. :attr:`wants_snapshot` says a snapshot is
+    needed now."""
 
     def __init__(self, symbol: str, market: str) -> None:
         self.symbol = symbol
         self.futures = market != "spot"
-        self.synced = False
-        self.first = False  # the next diff is the first after a snapshot
-        self.last_u: int | None = None
-        self.held: list[tuple[int, int, int | None, str]] = []
-        self.counts = {"gaps": 0, "resyncs": 0, "snapshots": 0, "stale_snapshots": 0, "dropped": 0}
-
-    @property
-    def wants_snapshot(self) -> bool:
-        return not self.synced and bool(self.held)
-
-    def reset(self) -> None:
-        """Forget the book (a reconnect): the next diffs wait for a new snapshot."""
-        if self.synced:
-            self.counts["resyncs"] += 1
-        self.synced, self.first, self.last_u, self.held = False, False, None, []
+        super().__init__(DepthPolicy(self.futures), f"binance {symbol} depth")
 
     def on_diff(self, U: int, u: int, pu: int | None, line: str) -> list[str]:
-        if not self.synced:
-            self.held.append((U, u, pu, line))
-            return []
-        return self._apply(U, u, pu, line)
-
-    def _apply(self, U: int, u: int, pu: int | None, line: str) -> list[str]:
-        last = self.last_u
-        assert last is not None
-        if self.first:
-            covered = u < last if self.futures else u <= last
-            if covered:
-                self.counts["dropped"] += 1
-                return []
-            ok = (U <= last <= u) if self.futures else (U <= last + 1 <= u)
-        else:
-            if u <= last:  # a duplicate or an old diff
-                self.counts["dropped"] += 1
-                return []
-            ok = (pu == last) if self.futures and pu is not None else (U == last + 1)
-        if not ok:
-            self.counts["gaps"] += 1
-            self.counts["resyncs"] += 1
-            log.warning("binance %s depth: gap (last u %d, next U %d pu %s): resync", self.symbol, last, U, pu)
-            self.synced, self.first, self.last_u = False, False, None
-            self.held = [(U, u, pu, line)]
-            return []
-        self.first = False
-        self.last_u = u
-        return [line]
-
-    def on_snapshot(self, last_update_id: int, line: str) -> list[str] | None:
-        """Apply a snapshot: the lines to hand on (the snapshot's, then the held diffs it leaves),
-        or None when it is older than the held diffs (fetch another)."""
-        self.counts["snapshots"] += 1
-        keep = [h for h in self.held if not (h[1] < last_update_id if self.futures else h[1] <= last_update_id)]
-        self.counts["dropped"] += len(self.held) - len(keep)
-        if keep:
-            U = keep[0][0]
-            if (U > last_update_id) if self.futures else (U > last_update_id + 1):
-                self.counts["stale_snapshots"] += 1
-                self.held = keep
-                return None
-        self.synced, self.first, self.last_u, self.held = True, True, last_update_id, []
-        out = [line]
-        for i, h in enumerate(keep):
-            out += self._apply(*h)
-            if not self.synced:  # a gap inside the held diffs: hold the rest behind it
-                self.held += keep[i + 1:]
-                break
-        return out
+        return self.on_delta(_Delta(U, u, pu), line)
 
 
 class BinanceDataClient:

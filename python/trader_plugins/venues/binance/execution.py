@@ -16,13 +16,15 @@ on -1125 or ``listenKeyExpired``). Events are decoded with msgspec into the repo
 trade id; an order's status only advances (open -> partially filled -> done) and an answer whose
 update time or cumulative filled quantity is older than what was already applied is ignored, so a
 late REST answer never overwrites a newer stream event. After each (re)connect the client
-resubscribes, then catches up over REST (the orders it tracks, the open orders, their fills)
-while the stream's events wait in a buffer; the buffer is applied after, through the same rules.
+resubscribes and reads the venue's open orders while the stream's events wait in a buffer; the
+buffer is applied after, through the same rules, and then the orders the venue no longer lists
+(closed while the stream was away) are asked for one by one while the events flow.
 
 **Dead-man's switch** (USDⓈ-M, ``countdown_cancel_s > 0``): ``countdownCancelAll`` per symbol,
 refreshed every third of the countdown; switched off on :meth:`close`.
 
-Reports (``on_report``), all decimals as strings, times in ns: :class:`OrderAccepted`,
+Reports (``on_report``; defined once for every venue in :mod:`..common.reports`), all decimals as
+strings, times in ns: :class:`OrderAccepted`,
 :class:`OrderRejected`, :class:`OrderCanceled`, :class:`OrderExpired`, :class:`OrderTriggered`,
 :class:`OrderFilled`, :class:`OrderAmended`, :class:`OrderUnknown`, :class:`CancelRejected`,
 :class:`ModifyRejected`, :class:`BalanceUpdate`, :class:`PositionUpdate`.
@@ -43,9 +45,12 @@ import msgspec
 from trader.exceptions import InvalidInputError
 from trader.live.reconcile import MassStatus, VenueFill, VenueOrder, VenuePosition
 
+from ..common.reports import (BalanceUpdate, CancelRejected, ModifyRejected, OrderAccepted, OrderAmended,
+                              OrderCanceled, OrderExpired, OrderFilled, OrderRejected, OrderTriggered, OrderUnknown,
+                              PositionUpdate, Report)
 from .auth import Credentials, encode, install_redaction
 from .config import BinanceConfig
-from .http import BinanceError, BinanceHttp, OutcomeUnknown, RateLimited
+from .http import BinanceError, BinanceHttp, OutcomeUnknown, RateLimited, Withdrawn
 from .orders import OrderRefused, SymbolFilters, fmt_decimal, order_request, parse_exchange_info
 from .ws import WsConnection
 
@@ -56,105 +61,6 @@ __all__ = ["BinanceExecutionClient", "OrderAccepted", "OrderRejected", "OrderCan
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-# ---- reports ------------------------------------------------------------------------------------
-
-
-class OrderAccepted(msgspec.Struct, frozen=True, tag=True):
-    client_id: str
-    venue_order_id: str
-    ts: int
-
-
-class OrderRejected(msgspec.Struct, frozen=True, tag=True):
-    """``code``: Binance's error code; 0 when the adapter refused the order before sending."""
-
-    client_id: str
-    reason: str
-    code: int
-    ts: int
-
-
-class OrderCanceled(msgspec.Struct, frozen=True, tag=True):
-    client_id: str
-    ts: int
-
-
-class OrderExpired(msgspec.Struct, frozen=True, tag=True):
-    client_id: str
-    ts: int
-
-
-class OrderTriggered(msgspec.Struct, frozen=True, tag=True):
-    client_id: str
-    ts: int
-
-
-class OrderFilled(msgspec.Struct, frozen=True, tag=True):
-    """``liquidity``: ``"maker"`` or ``"taker"``."""
-
-    client_id: str
-    venue_order_id: str
-    trade_id: str
-    price: str
-    qty: str
-    fee: str
-    fee_asset: str
-    liquidity: str
-    ts: int
-
-
-class OrderUnknown(msgspec.Struct, frozen=True, tag=True):
-    """The outcome of a submit or cancel is unknown; the client is asking the venue (a later
-    report settles it)."""
-
-    client_id: str
-    reason: str
-
-
-class CancelRejected(msgspec.Struct, frozen=True, tag=True):
-    client_id: str
-    reason: str
-    code: int
-    ts: int
-
-
-class ModifyRejected(msgspec.Struct, frozen=True, tag=True):
-    """``code``: Binance's error code; 0 when the adapter refused the modify before sending."""
-
-    client_id: str
-    reason: str
-    ts: int
-    code: int = 0
-
-
-class OrderAmended(msgspec.Struct, frozen=True, tag=True):
-    """The venue changed the order's quantity or price (a modify carried out)."""
-
-    client_id: str
-    qty: str
-    price: str
-    ts: int
-
-
-class BalanceUpdate(msgspec.Struct, frozen=True, tag=True):
-    """Asset -> total balance (spot: free + locked; USDⓈ-M: wallet balance)."""
-
-    balances: dict[str, str]
-    ts: int = 0
-
-
-class PositionUpdate(msgspec.Struct, frozen=True, tag=True):
-    """USDⓈ-M net position (one-way mode), signed."""
-
-    symbol: str
-    qty: str
-    entry_price: str
-    ts: int = 0
-
-
-Report = (OrderAccepted | OrderRejected | OrderCanceled | OrderExpired | OrderTriggered | OrderFilled | OrderUnknown
-          | OrderAmended | CancelRejected | ModifyRejected | BalanceUpdate | PositionUpdate)
 
 # ---- wire structs -------------------------------------------------------------------------------
 
@@ -332,11 +238,14 @@ class BinanceExecutionClient:
         self._buffer: list[str] | None = []  # None: live; a list: events wait while catching up
         self._subscribed = asyncio.Event()
         self._catching_up = asyncio.Lock()
+        self._catch_up_waiting = False
+        self._asking: set[str] = set()  # client ids a catch-up or the open-order check is asking for
         self._ws_id = 0
         self.listen_key = ""
         self.stats: dict[str, int] = {"events": 0, "duplicates": 0, "stale_answers": 0, "catch_ups": 0,
                                       "listen_key_renewals": 0, "unknown_outcomes": 0, "resolved": 0,
-                                      "countdown_refreshes": 0, "buffered": 0, "open_check_repairs": 0}
+                                      "countdown_refreshes": 0, "buffered": 0, "open_check_repairs": 0,
+                                      "withdrawn": 0}
         self.redaction = install_redaction(credentials)
 
     # ---- lifecycle ------------------------------------------------------------------------------
@@ -452,7 +361,7 @@ class BinanceExecutionClient:
         client id, and its fills fetched."""
         while True:
             await asyncio.sleep(self.config.open_check_s)
-            if self._buffer is not None:
+            if self._buffer is not None or self._catching_up.locked():
                 continue  # catching up already
             for sym in self.config.symbols:
                 mine = [o for o in self.orders.values() if o.symbol == sym and not o.done and o.accepted and not o.algo]
@@ -466,12 +375,10 @@ class BinanceExecutionClient:
                 listed = {str(r.get("clientOrderId", "")) for r in raw}
                 now_ms = self.http.server_ms()
                 for o in mine:
-                    if o.client_id not in listed and not o.done and now_ms - o.sent_ms > 1000:
+                    if (o.client_id not in listed and not o.done and o.client_id not in self._asking
+                            and now_ms - o.sent_ms > 1000):
                         self.stats["open_check_repairs"] += 1
-                        try:
-                            await self._refresh(o.client_id)
-                        except (BinanceError, OutcomeUnknown) as e:
-                            log.warning("binance: open-order check of %s: %s", o.client_id, e)
+                        await self._ask(o, "open-order check")
 
     async def _venue_open_orders(self, symbol: str) -> list[dict[str, Any]]:
         """The venue's open orders of ``symbol``: one request, ahead of the order flow."""
@@ -536,15 +443,28 @@ class BinanceExecutionClient:
         self._event(text)
 
     async def _catch_up(self) -> None:
-        """After a (re)subscription: REST answers for what the stream may have missed — the
-        venue's open orders (one request a symbol), then each order the client believed open
-        that the venue no longer lists (closed meanwhile: its status and fills) — then the
-        buffered events, then live. One catch-up at a time; a later (re)connect's waits for it."""
+        """After a (re)subscription: the venue's open orders (one request a symbol) against the
+        ones the client believes open, with the stream's new events held meanwhile; then the held
+        events, then live — and only then, outside the lock, each order the venue no longer lists
+        (closed while the stream was away: its fills and status), one query at a time while the
+        events flow: a long catch-up (many such orders, a Retry-After) never holds the live view,
+        nor the next reconnect's catch-up, back. A REST
+        answer older than what the stream told is stale and dropped (:meth:`_status`). One
+        catch-up at a time; a later (re)connect's waits for it, and one waiting already stands
+        for every later one (its queries, made after it starts, cover them all)."""
+        if self._catch_up_waiting:
+            return
+        self._catch_up_waiting = True
         async with self._catching_up:
+            self._catch_up_waiting = False
+            self.stats["catch_ups"] += 1
+            ask: list[_Order] = []
             try:
-                self.stats["catch_ups"] += 1
                 for sym in self.config.symbols:
-                    mine = [o for o in self.orders.values() if o.symbol == sym and not o.done]
+                    # an order whose submit is still on its way (or being resolved) is settled by
+                    # its answer (or _resolve): asking for it too would cost two queries each
+                    mine = [o for o in self.orders.values() if o.symbol == sym and not o.done
+                            and not (o.status == "submitted" and o.sent_ms)]
                     if not mine:
                         continue
                     try:
@@ -554,21 +474,31 @@ class BinanceExecutionClient:
                         raw = None
                     listed = {str(r.get("clientOrderId", "")): r for r in raw} if raw is not None else {}
                     for o in mine:
-                        if o.done:
-                            continue
                         r = listed.get(o.client_id)
-                        try:
-                            if r is not None and Decimal(str(r.get("executedQty", "0"))) <= o.filled:
-                                self._apply_answer(o, r)  # open, nothing new filled
-                            elif not (o.algo and raw is not None and r is None and not o.actual_id and o.accepted):
-                                await self._refresh(o.client_id)
-                        except (BinanceError, OutcomeUnknown) as e:
-                            log.warning("binance: catch-up of %s failed: %s", o.client_id, e)
+                        if r is not None and Decimal(str(r.get("executedQty", "0"))) <= o.filled:
+                            self._apply_answer(o, r)  # open, nothing new filled
+                        elif not (o.algo and raw is not None and r is None and not o.actual_id and o.accepted):
+                            ask.append(o)
             finally:
                 buffered, self._buffer = self._buffer or [], None
                 for text in buffered:
                     self._event(text)
                 self._subscribed.set()
+        # outside the lock: a (re)connect meanwhile starts its own catch-up at once
+        for o in ask:
+            if not o.done and o.client_id not in self._asking:  # not settled by the events, nor asked for
+                await self._ask(o, "catch-up")
+
+    async def _ask(self, o: _Order, why: str) -> None:
+        """Ask the venue for ``o`` (its fills, then its status) for the catch-up or the open-order
+        check: one such query an order at a time (:attr:`_asking`)."""
+        self._asking.add(o.client_id)
+        try:
+            await self._refresh(o.client_id)
+        except (BinanceError, OutcomeUnknown) as e:
+            log.warning("binance: %s of %s failed: %s", why, o.client_id, e)
+        finally:
+            self._asking.discard(o.client_id)
 
     # ---- user data: events ----------------------------------------------------------------------
 
@@ -717,7 +647,14 @@ class BinanceExecutionClient:
         o.price = Decimal(req.params["price"]) if "price" in req.params else None
         o.sent_ms = self.http.server_ms()
         try:
-            resp = await self.http.request("POST", req.path, req.params, signed=True)
+            # canceled while it waits for the order limits: given up, never sent
+            resp = await self.http.request("POST", req.path, req.params, signed=True,
+                                           withdrawn=lambda: o.cancel_wanted and o.status == "submitted")
+        except Withdrawn:
+            o.status = "canceled"
+            self.stats["withdrawn"] += 1
+            self._emit(OrderCanceled(cid, self._now_ns()))
+            return
         except OutcomeUnknown as e:
             self.stats["unknown_outcomes"] += 1
             self._emit(OrderUnknown(cid, e.reason))
@@ -753,7 +690,7 @@ class BinanceExecutionClient:
             # fills come from the stream (or the catch-up's trade query): the status waits for them
             if not o.accepted:
                 self._status(o, "open", o.filled, 0, _ns(upd) or self._now_ns(), venue_id=vid)
-            if filled > o.filled and self._buffer is None and status in ("filled", "partially_filled"):
+            if filled > o.filled and status in ("filled", "partially_filled"):
                 self._spawn(self._fills_of(o, filled))
             return
         self._status(o, status, filled, upd, _ns(upd) or self._now_ns(), venue_id=vid)
@@ -762,6 +699,7 @@ class BinanceExecutionClient:
         """The order's trades over REST when the stream has not brought ``filled`` of it within
         a moment (it usually does: no request then; deduplicated either way)."""
         await asyncio.sleep(0.5)  # the stream's events usually arrive first
+        await self._subscribed.wait()  # and a catch-up under way hands on the ones it holds first
         if o.filled >= filled:
             return
         try:
@@ -789,6 +727,10 @@ class BinanceExecutionClient:
         if o.cancel_tries >= self.cancel_sends:
             log.error("binance: cancel of %s not taken after %d sends", cid, o.cancel_tries)
             self._emit(CancelRejected(cid, f"cancel not taken after {o.cancel_tries} sends", 0, self._now_ns()))
+            return
+        if o.status == "submitted" and o.sent_ms:
+            # its submit has not been answered: still waiting for the limits (then it is never
+            # sent), or on its way (then the cancel goes once the order shows open, _status)
             return
         o.cancel_tries += 1
         if self.config.market == "spot":

@@ -10,7 +10,10 @@
 - **Weights**: the limits of ``exchangeInfo``'s ``rateLimits`` (``REQUEST_WEIGHT`` per request,
   ``ORDERS`` per new order), counted per window of server time and corrected by every response's
   ``X-MBX-USED-WEIGHT-*`` / ``X-MBX-ORDER-COUNT-*`` headers; a request that would pass
-  :attr:`BinanceHttp.headroom` of a limit waits for the next window instead of being sent.
+  :attr:`BinanceHttp.headroom` of a limit waits for the next window instead of being sent. New
+  orders wait for the order limits one at a time, before they queue for one of the
+  :attr:`BinanceHttp.max_in_flight` places: a cancel or a query never waits behind submits held
+  by the order limit.
 - **429 / 418**: ``Retry-After`` (seconds) blocks every request of the client until it has
   passed; a 429 (the request was refused, not executed) is sent again after the wait, at most
   :attr:`BinanceHttp.max_429_retries` times; a 418 is raised (:class:`RateLimited`).
@@ -23,7 +26,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import urllib.parse
 import logging
 import statistics
@@ -35,12 +37,12 @@ import aiohttp
 import msgspec
 import yarl
 
-from trader.exceptions import TraderError
-
+from ..common import http as _common
+from ..common.http import NO_GATE, Budget, VenueError, host_state, retry_after_s
 from .auth import Credentials, encode, signed_payload
 from .config import BinanceConfig
 
-__all__ = ["BinanceHttp", "BinanceError", "RateLimited", "OutcomeUnknown", "Budget", "WEIGHTS"]
+__all__ = ["BinanceHttp", "BinanceError", "RateLimited", "OutcomeUnknown", "Withdrawn", "WEIGHTS"]
 
 log = logging.getLogger(__name__)
 
@@ -58,85 +60,29 @@ _SECONDS = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600, "DAY": 86400}
 ORDER_PATHS = frozenset({"/api/v3/order", "/fapi/v1/order", "/fapi/v1/algoOrder", "/fapi/v1/batchOrders"})
 
 
-class BinanceError(TraderError):
+class BinanceError(VenueError):
     """An answer of Binance's with an error code (``code`` negative, ``msg`` its text, ``status``
     the HTTP status). Built from the answer only: no key, secret or signature inside."""
 
-    def __init__(self, code: int, msg: str, status: int, path: str = "") -> None:
-        self.code, self.msg, self.status, self.path = code, msg, status, path
-        super().__init__(f"binance {path}: HTTP {status}, code {code}: {msg}")
+    venue = "binance"
 
 
-class RateLimited(BinanceError):
-    """A 429 that stayed a 429, or a 418 (IP ban); ``retry_after_s`` as the server said."""
-
-    def __init__(self, code: int, msg: str, status: int, path: str = "", retry_after_s: float = 0.0) -> None:
-        super().__init__(code, msg, status, path)
-        self.retry_after_s = retry_after_s
+class RateLimited(BinanceError, _common.RateLimited):
+    """A 429 that stayed a 429, or a 418 (IP ban); ``retry_after_s`` as the server said. A
+    :class:`BinanceError` and a :class:`..common.http.RateLimited`."""
 
 
-class OutcomeUnknown(TraderError):
+class OutcomeUnknown(_common.OutcomeUnknown):
     """The request may or may not have been executed (5xx, -1007, timeout, dropped connection):
     ask the venue, never send it again."""
 
-    def __init__(self, reason: str, path: str = "") -> None:
-        self.reason, self.path = reason, path
-        super().__init__(f"binance {path}: outcome unknown: {reason}")
+    venue = "binance"
 
 
-class Budget:
-    """One rate limit: ``limit`` units per window of ``interval_s`` seconds of server time,
-    ``header`` the response header reporting the units used (lowercase)."""
+class Withdrawn(Exception):
+    """The request was given up before it left (its ``withdrawn`` check said so while it waited
+    for the limits or a place in flight): never sent."""
 
-    __slots__ = ("kind", "interval_s", "limit", "header", "used", "window")
-
-    def __init__(self, kind: str, interval_s: int, limit: int, header: str) -> None:
-        self.kind, self.interval_s, self.limit, self.header = kind, interval_s, limit, header
-        self.used = 0
-        self.window = -1
-
-    def roll(self, server_s: float) -> None:
-        w = int(server_s // self.interval_s)
-        if w != self.window:
-            self.window, self.used = w, 0
-
-    def wait_s(self, server_s: float, units: int, headroom: float) -> float:
-        """Seconds to wait before ``units`` more fit (0: now)."""
-        self.roll(server_s)
-        if self.used + units <= self.limit * headroom:
-            return 0.0
-        return (self.window + 1) * self.interval_s - server_s + 0.05
-
-    def __repr__(self) -> str:
-        return f"Budget({self.kind}, {self.used}/{self.limit} per {self.interval_s}s)"
-
-
-
-class _Host:
-    """What the clients of one host share: the Retry-After block and the weight budgets (limits
-    are counted per IP)."""
-
-    __slots__ = ("blocked_until", "budgets", "gates")
-
-    def __init__(self) -> None:
-        self.blocked_until = 0.0
-        self.budgets: dict[str, list[Budget]] = {}
-        self.gates: dict[int, asyncio.Semaphore] = {}
-
-    def gate(self, limit: int) -> asyncio.Semaphore:
-        """The bound on requests in flight to the host from the running loop."""
-        loop = asyncio.get_running_loop()
-        g = self.gates.get(id(loop))
-        if g is None:
-            g = self.gates[id(loop)] = asyncio.Semaphore(limit)
-        return g
-
-
-#: The gate of a priority request: none.
-_NO_GATE = contextlib.nullcontext()
-
-#: (host, clock) -> its shared state (a test's fake clock gets a state of its own).
-_HOSTS: dict[tuple[str, int], _Host] = {}
 
 class BinanceHttp:
     """REST client of one Binance market (see the module docs).
@@ -168,10 +114,11 @@ class BinanceHttp:
         self.time_fn = time_fn
         self.sleep = sleep
         self.offset_ms = 0
+        self._order_lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         self._prefix = config.api_prefix
         # A ban or a Retry-After is the IP's: every client of this process that talks to the same
         # host (the data client's snapshots, the execution client's orders) waits it out together.
-        self._host = _HOSTS.setdefault((urllib.parse.urlsplit(config.rest_url).netloc, id(time_fn)), _Host())
+        self._host = host_state(urllib.parse.urlsplit(config.rest_url).netloc, id(time_fn))
         self._host.budgets.setdefault(config.api_prefix, [Budget("REQUEST_WEIGHT", 60, 6000 if config.market == "spot" else 2400,
                                                                  "x-mbx-used-weight-1m")])
         self.stats: dict[str, int] = {"requests": 0, "time_syncs": 0, "resigned_1021": 0, "budget_waits": 0,
@@ -251,12 +198,18 @@ class BinanceHttp:
         if budgets:
             self.budgets = budgets
 
-    async def _reserve(self, weight: int, order: bool) -> None:
+    async def _reserve(self, weight: int, order: bool, withdrawn: Callable[[], bool] | None = None) -> None:
+        """Wait until no Retry-After block holds and ``weight`` (and a new order, if ``order``)
+        fits every budget, then count it. ``withdrawn`` is asked at least every quarter second
+        of the wait (True: :class:`Withdrawn`, nothing counted)."""
+        waited = False
         while True:
+            if withdrawn is not None and withdrawn():
+                raise Withdrawn()
             now = self.time_fn()
             if self._blocked_until > now:
                 self.stats["retry_after_waits"] += 1
-                await self.sleep(self._blocked_until - now)
+                await self.sleep(self._blocked_until - now if withdrawn is None else min(0.25, self._blocked_until - now))
                 continue
             server_s = self.server_ms() / 1000
             wait = 0.0
@@ -266,46 +219,61 @@ class BinanceHttp:
                     wait = max(wait, b.wait_s(server_s, units, self.headroom))
             if wait <= 0:
                 break
-            self.stats["budget_waits"] += 1
-            log.warning("binance %s: weight budget nearly used (%s): waiting %.2fs", self.config.market,
-                        ", ".join(map(repr, self.budgets)), wait)
-            await self.sleep(wait)
+            if not waited:  # once a wait (a withdrawable one wakes every quarter second)
+                waited = True
+                self.stats["budget_waits"] += 1
+                log.warning("binance %s: weight budget nearly used (%s): waiting %.2fs", self.config.market,
+                            ", ".join(map(repr, self.budgets)), wait)
+            await self.sleep(wait if withdrawn is None else min(0.25, wait))
         for b in self.budgets:
             b.used += weight if b.kind == "REQUEST_WEIGHT" else (1 if order else 0)
+
+    def _order_turn(self) -> asyncio.Lock:
+        """New orders wait for the order limits one at a time, in order, on this lock (one a loop)."""
+        loop = asyncio.get_running_loop()
+        if self._order_lock is None or self._order_lock[0] is not loop:
+            self._order_lock = (loop, asyncio.Lock())
+        return self._order_lock[1]
 
     def _observe(self, headers: Mapping[str, str]) -> None:
         server_s = self.server_ms() / 1000
         for b in self.budgets:
-            v = headers.get(b.header)
-            if v is not None and v.isdigit():
-                b.roll(server_s)
-                # the header counts what the server had seen: requests still in flight are not in
-                # it yet, so it only ever raises the count
-                b.used = max(b.used, int(v))
+            b.observe(server_s, headers.get(b.header))
 
     # ---- requests -------------------------------------------------------------------------------
 
     async def request(self, method: str, path: str, params: Mapping[str, Any] | None = None, *,
                       signed: bool = False, api_key: bool = False, weight: int | None = None,
-                      raw: bool = False, priority: bool = False) -> Any:
+                      raw: bool = False, priority: bool = False, withdrawn: Callable[[], bool] | None = None) -> Any:
         """Send one request and return its decoded JSON answer (see the module docs for what is
         retried and what is raised). ``priority``: not queued behind the order flow's requests
         in flight (a catch-up, a query of an order of unknown outcome, the listenKey); the
-        Retry-After blocks and the weight budget hold all the same."""
+        Retry-After blocks and the weight budget hold all the same. ``withdrawn``: asked after each
+        wait (the limits, a place in flight); True gives the request up unsent (:class:`Withdrawn`)."""
         method = method.upper()
         if weight is None:
             # a USDⓈ-M order costs no IP weight (it counts against the order limits)
             weight = 0 if method == "POST" and path in ("/fapi/v1/order", "/fapi/v1/algoOrder") else WEIGHTS.get(path, 1)
         order = method == "POST" and path in ORDER_PATHS
         resigned = False
+        counted = False
         tries_429 = 0
         resync = False
         while True:
             if resync:  # outside the gate: the clock's own requests take their turn
                 resync = False
                 await self.sync_time()
-            async with (_NO_GATE if priority else self._host.gate(self.max_in_flight)):
-                await self._reserve(weight, order)
+            if order and not counted:
+                # a new order takes its place in the order limits before it queues for a place in
+                # flight, one at a time: no place in flight waits for the next window, so a
+                # cancel or a query never waits behind submits held by the order limit
+                async with self._order_turn():
+                    await self._reserve(0, True, withdrawn)
+                counted = True  # a 429'd order was refused, not counted by the venue: kept (prudent)
+            async with (NO_GATE if priority else self._host.gate(self.max_in_flight)):
+                await self._reserve(weight, False)
+                if withdrawn is not None and withdrawn():
+                    raise Withdrawn()
                 try:
                     return await self._send(method, path, params or {}, signed, api_key or signed, raw)
                 except RateLimited as e:
@@ -363,7 +331,7 @@ class BinanceHttp:
         code = int(doc.get("code", 0)) if isinstance(doc, dict) and isinstance(doc.get("code"), int) else 0
         msg = str(doc.get("msg", "")) if isinstance(doc, dict) else ""
         if status in (429, 418):
-            retry = _retry_after(rh.get("Retry-After"))
+            retry = retry_after_s(rh.get("Retry-After"))
             self._blocked_until = max(self._blocked_until, self.time_fn() + retry)
             self.stats["http_429" if status == 429 else "http_418"] += 1
             log.warning("binance %s %s: HTTP %d, blocking every request for %.1fs", method, path, status, retry)
@@ -380,9 +348,3 @@ class BinanceHttp:
             raise BinanceError(code, msg or raw[:200].decode(errors="replace"), status, path)
         return raw if want_raw else doc
 
-
-def _retry_after(value: str | None) -> float:
-    try:
-        return max(0.0, float(value)) if value is not None else 1.0
-    except ValueError:
-        return 1.0

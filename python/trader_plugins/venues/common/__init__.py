@@ -1,6 +1,8 @@
 """What every venue adapter shares (issue 16: "shared code lives once; a venue's folder holds only what
-is that venue's"): for now the signing slice in :mod:`.auth` (HMAC-SHA256 in hex and base64,
-:class:`Credentials`, the redacting log filter)."""
+is that venue's"): signing in :mod:`.auth` (HMAC-SHA256 in hex and base64, :class:`Credentials`, the
+redacting log filter); the WebSocket connection with backoff and reconnect in :mod:`.ws`; the REST
+pieces in :mod:`.http` (typed errors, rate budgets, the per-host state); the execution reports in
+:mod:`.reports`; the order-book sync skeleton and an L2 book in :mod:`.book`."""
 
 from .auth import (
     Credentials,

@@ -13,7 +13,7 @@ from trader_plugins.venues.binance.auth import Credentials
 from trader_plugins.venues.binance.config import BinanceConfig
 from trader_plugins.venues.binance.execution import (
     BinanceExecutionClient, CancelRejected, OrderAccepted, OrderCanceled, OrderFilled)
-from trader_plugins.venues.binance.http import BinanceError, OutcomeUnknown, RateLimited
+from trader_plugins.venues.binance.http import BinanceError, OutcomeUnknown, RateLimited, Withdrawn
 
 CID = "s-1"
 UNKNOWN = BinanceError(-2011, "Unknown order sent.", 400, "/api/v3/order")
@@ -81,16 +81,58 @@ async def _settle() -> None:
         await asyncio.sleep(0.01)
 
 
+def test_cancel_of_an_order_whose_submit_is_unanswered_goes_once_it_shows_open() -> None:
+    async def main() -> None:
+        c, reports, http = _client({("DELETE", "/api/v3/order"): [CANCELED]}, accepted=False)
+        await c.cancel({"op": "cancel", "client_id": CID, "symbol": "BTCUSDT"})
+        assert http.count("DELETE", "/api/v3/order") == 0  # the venue may not have it yet: it waits
+        assert not reports  # not refused: the order is on its way
+        c._event(_new_event())  # the submit arrives: the cancel goes
+        await _settle()
+        assert http.count("DELETE", "/api/v3/order") == 1
+        assert _kinds(reports) == ["OrderAccepted", "OrderCanceled"]
+    asyncio.run(main())
+
+
 def test_cancel_before_the_venue_has_the_order_goes_again_once_it_shows_open() -> None:
+    """An order the client did not submit (tracked from a restart): the cancel goes at once; the
+    venue does not have it yet (-2011), and it goes again once the order shows open."""
     async def main() -> None:
         c, reports, http = _client({("DELETE", "/api/v3/order"): [UNKNOWN, CANCELED]}, accepted=False)
+        c.orders[CID].status = "open"  # shown open, then not found by the cancel: the venue settles it
+        c.orders[CID].accepted = True
         await c.cancel({"op": "cancel", "client_id": CID, "symbol": "BTCUSDT"})
         assert http.count("DELETE", "/api/v3/order") == 1
-        assert not reports  # not refused: the order is on its way
-        c._event(_new_event())  # the submit arrives: the cancel goes again
+        assert not reports
+    asyncio.run(main())
+
+
+class HeldHttp(ScriptedHttp):
+    """The submit waits for the order limits until it is withdrawn (as BinanceHttp does)."""
+
+    async def request(self, method: str, path: str, params: Any = None, **kw: Any) -> Any:
+        if method == "POST":
+            while not kw["withdrawn"]():
+                await asyncio.sleep(0.01)
+            raise Withdrawn()
+        return await super().request(method, path, params, **kw)
+
+
+def test_an_order_canceled_while_it_waits_for_the_order_limit_is_never_sent() -> None:
+    async def main() -> None:
+        reports: list[Any] = []
+        http = HeldHttp({("DELETE", "/api/v3/order"): [CANCELED]})
+        c = BinanceExecutionClient(BinanceConfig(market="spot", symbols=("BTCUSDT",)), Credentials("k" * 20, "s" * 20),
+                                   reports.append, http=http)  # type: ignore[arg-type]
+        c._buffer = None
+        c.filters = {}
+        sub = asyncio.ensure_future(c.submit({"op": "submit", "client_id": CID, "symbol": "BTCUSDT", "side": "buy",
+                                              "kind": "limit", "qty": "1", "price": "100"}))
         await _settle()
-        assert http.count("DELETE", "/api/v3/order") == 2
-        assert _kinds(reports) == ["OrderAccepted", "OrderCanceled"]
+        await c.cancel({"op": "cancel", "client_id": CID, "symbol": "BTCUSDT"})
+        await asyncio.wait_for(sub, 2)
+        assert _kinds(reports) == ["OrderCanceled"] and c.orders[CID].done and c.stats["withdrawn"] == 1
+        assert http.calls == []  # neither the order nor a cancel went out
     asyncio.run(main())
 
 

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from trader_plugins.venues.binance.auth import Credentials
 from trader_plugins.venues.binance.config import Backoff, BinanceConfig
-from trader_plugins.venues.binance.http import BinanceError, BinanceHttp, OutcomeUnknown, RateLimited
+from trader_plugins.venues.binance.http import BinanceError, BinanceHttp, OutcomeUnknown, RateLimited, Withdrawn
 from trader_plugins.venues.binance.ws import WsConnection, backoff_delay
 
 from ._server import serve
@@ -121,6 +121,31 @@ def test_weight_budget_waits_for_the_next_window() -> None:
     waited, waits, budgets = _run([("GET", "/api/v3/w", s.handle)], fn)
     assert waits == 1 and budgets[0].header == "x-mbx-used-weight-1s"
     assert s.seen[1] - s.seen[0] > 0 and waited < 1.2
+
+
+def test_orders_held_by_the_order_limit_hold_no_place_in_flight_and_can_be_withdrawn() -> None:
+    """The order limit (2 in 10 s, less the headroom) is spent: the next new order waits for the next window
+    outside the places in flight (one in flight here), so a DELETE sent meanwhile goes at once;
+    the waiting order, withdrawn while it waits, is never sent."""
+    async def fn(http: BinanceHttp) -> Any:
+        http.max_in_flight = 1
+        http.set_rate_limits([{"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 2}])
+        await http.request("POST", "/api/v3/order", {"symbol": "X"}, signed=True)  # spends the window
+        gone = {"flag": False}
+        held = asyncio.ensure_future(http.request("POST", "/api/v3/order", {"symbol": "X"}, signed=True,
+                                                  withdrawn=lambda: gone["flag"]))
+        await asyncio.sleep(0.05)
+        t0 = time.monotonic()
+        await http.request("DELETE", "/api/v3/order", {"symbol": "X"}, signed=True)
+        took = time.monotonic() - t0
+        gone["flag"] = True
+        with pytest.raises(Withdrawn):
+            await held
+        return took
+    posts, deletes = Script((200, {}, {})), Script((200, {}, {}))
+    took = _run([("POST", "/api/v3/order", posts.handle), ("DELETE", "/api/v3/order", deletes.handle)], fn)
+    assert len(posts.seen) == 1 and len(deletes.seen) == 1  # the held order never left
+    assert took < 1.0  # not behind the held order's wait for the next window
 
 
 def test_full_jitter_spreads_reconnects() -> None:
