@@ -975,7 +975,7 @@ def exchange() -> None:
 
 
 @exchange.command("serve")
-@click.option("--venue", type=click.Choice(["binance", "bybit"]), default="binance", show_default=True, help="Protocol to speak (Binance spot + USDⓈ-M, or Bybit v5 spot + linear).")
+@click.option("--venue", type=click.Choice(["binance", "bybit", "okx"]), default="binance", show_default=True, help="Protocol to speak (Binance spot + USDⓈ-M, Bybit v5 spot + linear, or OKX v5 SPOT + SWAP).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="Port (0: any free port).")
 @click.option("--feed", default="synthetic", show_default=True, metavar="synthetic|replay:PATH", help="Market data driving the books.")
@@ -1007,6 +1007,8 @@ def exchange_serve(venue, host, port, feed, feed_options, accounts, chaos, seed)
         line = f"trader exchange ({venue}, {ex.feed.describe()}): rest http://{host}:{bound} streams: {urls}"
         if accounts is None:
             line += f" api_key {ex.accounts[0].api_key} secret {ex.accounts[0].secret}"
+            if venue == "okx":
+                line += f" passphrase {ex.accounts[0].passphrase}"
         click.echo(line)
         sys.stdout.flush()
         try:

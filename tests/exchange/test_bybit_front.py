@@ -24,7 +24,8 @@ import aiohttp
 import ccxt
 import pytest
 
-from tests.exchange.test_fixture_shapes import mismatches
+from tests.exchange._front_client import (FEED, above, below, fixture, fixtures_dir, run, same_shape, serve_front,
+                                          until, wait_books)
 from trader.exceptions import InvalidInputError
 from trader.exchange import ExchangeHandle, serve_in_thread
 from trader_plugins.venues.bybit import auth as bybit_auth
@@ -37,7 +38,6 @@ POOR: dict[str, Any] = {"api_key": "bybitPoorKey0123456789abcdef", "secret": "by
                         "balances": {"USDT": 20, "BTC": 0}}
 CCXT: dict[str, Any] = {"api_key": "bybitCcxtKey0123456789abcdef", "secret": "bybitCcxtSecret0123456789abcdef",
                         "balances": {"USDT": 10000, "BTC": 1}}
-FEED = {"seed": 7, "rate": 200, "symbol": "BTCUSDT", "price": 50000}
 D = Decimal
 
 
@@ -45,32 +45,12 @@ D = Decimal
 def data_dir(shared_data: Path) -> Path:
     """The Bybit fixtures (tests/conftest.py: skipped without the shared data on a developer
     machine, failed under CI=true)."""
-    path = shared_data / FIXTURES
-    assert path.is_dir(), f"Bybit fixtures not found under {path}"
-    return path
-
-
-def fixture(data_dir: Path, name: str) -> Any:
-    return json.loads((data_dir / f"{name}.json").read_text())
-
-
-def same_shape(expected: Any, got: Any) -> None:
-    bad = mismatches(expected, got)
-    assert not bad, "\n".join(bad)
-
-
-def _wait_books(ex: ExchangeHandle) -> None:
-    deadline = time.monotonic() + 10
-    while (None in ex.top("spot") or None in ex.top("usdm")) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert None not in ex.top("spot") and None not in ex.top("usdm"), "the exchange's book never filled"
+    return fixtures_dir(shared_data, FIXTURES, "Bybit")
 
 
 @pytest.fixture(scope="module")
 def ex() -> Iterator[ExchangeHandle]:
-    with serve_in_thread(venue="bybit", feed_options=FEED, accounts=[ACCOUNT, POOR, CCXT], ping_interval=0.5) as h:
-        _wait_books(h)
-        yield h
+    yield from serve_front("bybit", [ACCOUNT, POOR, CCXT])
 
 
 class Client:
@@ -102,30 +82,9 @@ class Client:
             return await r.json()
 
 
-def run(coro: Any) -> Any:
-    return asyncio.run(asyncio.wait_for(coro, 60))
-
-
 def ok(resp: dict[str, Any]) -> Any:
     assert resp["retCode"] == 0, resp
     return resp["result"]
-
-
-def below(ex: ExchangeHandle, market: str, ticks: int = 200) -> str:
-    bid = D(ex.top(market)[0] or "0")
-    return str(bid - D(ticks) / 100)
-
-
-def above(ex: ExchangeHandle, market: str, ticks: int = 200) -> str:
-    ask = D(ex.top(market)[1] or "0")
-    return str(ask + D(ticks) / 100)
-
-
-async def until(pred: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 async def flatten(c: Client) -> None:
@@ -146,7 +105,7 @@ async def flatten(c: Client) -> None:
 # construction and the CLI
 # ------------------------------------------------------------------------------------------------
 def test_unknown_venue_is_refused_by_name() -> None:
-    with pytest.raises(InvalidInputError, match=r"venue: unknown venue 'kraken' \(served: binance, bybit\)"):
+    with pytest.raises(InvalidInputError, match=r"venue: unknown venue 'kraken' \(served: binance, bybit, okx\)"):
         with serve_in_thread(venue="kraken"):
             pass
 
@@ -445,7 +404,7 @@ def test_public_streams_shapes_and_book_rebuild(data_dir: Path) -> None:
     REST book's, the two are the same (a slow feed, so they meet often)."""
     slow = FEED | {"rate": 4}
     with serve_in_thread(venue="bybit", feed_options=slow, accounts=[ACCOUNT]) as ex:
-        _wait_books(ex)
+        wait_books(ex)
 
         async def go() -> None:
             async with aiohttp.ClientSession() as s:
@@ -532,7 +491,7 @@ def test_level1_snapshot_again_after_3s_unchanged(shared_data: Path) -> None:
 
 def test_chaos_gap_skips_book_updates() -> None:
     with serve_in_thread(venue="bybit", feed_options=FEED, accounts=[ACCOUNT], chaos="gap=0.3", seed=3) as ex:
-        _wait_books(ex)
+        wait_books(ex)
 
         async def go() -> list[int]:
             async with aiohttp.ClientSession() as s:

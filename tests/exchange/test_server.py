@@ -40,7 +40,7 @@ def test_accounts_file_and_withdraw_permission(tmp_path) -> None:
     f.write_text('[[account]]\napi_key = "keyAAAAAAAA1"\nsecret = "s1"\nbalances = { USDT = 500, BTC = 0.5 }\n'
                  'permissions = ["SPOT", "USDM", "WITHDRAW"]\n')
     with serve_in_thread(accounts=str(f)) as ex:
-        assert ex.accounts == [{"api_key": "keyAAAAAAAA1", "secret": "s1"}]
+        assert ex.accounts == [{"api_key": "keyAAAAAAAA1", "secret": "s1", "passphrase": None}]
         b = ex.books("keyAAAAAAAA1", "spot")["balances"]
         assert b["USDT"] == {"free": "500", "locked": "0"} and b["BTC"] == {"free": "0.5", "locked": "0"}
 

@@ -21,6 +21,7 @@ Accounts TOML (``--accounts FILE``)::
     secret = "..."
     balances = { USDT = 10000, BTC = 1 }
     permissions = ["SPOT", "USDM"]      # optional; "WITHDRAW" reports enableWithdrawals
+    passphrase = "..."                  # optional; OKX keys have one (the okx front requires and checks it)
 """
 
 from __future__ import annotations
@@ -135,9 +136,11 @@ class Account:
     """One key pair and what it owns."""
 
     def __init__(self, api_key: str, secret: str, balances: dict[str, Decimal],
-                 permissions: tuple[str, ...] = ("SPOT", "USDM")) -> None:
+                 permissions: tuple[str, ...] = ("SPOT", "USDM"), passphrase: str | None = None) -> None:
         self.api_key = api_key
         self.secret = secret
+        #: The key's passphrase (OKX keys have one; the other fronts ignore it).
+        self.passphrase = passphrase
         self.permissions = permissions
         self.free: dict[str, Decimal] = dict(balances)
         self.locked: dict[str, Decimal] = {a: ZERO for a in balances}
@@ -151,7 +154,7 @@ class Account:
         self.leverage: dict[str, int] = {}
         self.countdown: dict[str, float] = {}  # symbol -> monotonic deadline
 
-    def __repr__(self) -> str:  # never the secret
+    def __repr__(self) -> str:  # never the secret (nor the passphrase)
         return f"Account(api_key={self.api_key[:4]}…, secret=<hidden>)"
 
     def position(self, symbol: str) -> Position:
@@ -190,9 +193,12 @@ def _account(i: int, spec: dict[str, Any]) -> Account:
     for key in ("api_key", "secret"):
         if not isinstance(spec.get(key), str) or not spec[key].strip():
             raise InvalidInputError(f"accounts: {where}: {key} must be a non-empty string")
-    unknown = set(spec) - {"api_key", "secret", "balances", "permissions"}
+    unknown = set(spec) - {"api_key", "secret", "balances", "permissions", "passphrase"}
     if unknown:
         raise InvalidInputError(f"accounts: {where}: unknown key {sorted(unknown)[0]!r}")
+    passphrase = spec.get("passphrase")
+    if passphrase is not None and (not isinstance(passphrase, str) or not passphrase.strip()):
+        raise InvalidInputError(f"accounts: {where}: passphrase must be a non-empty string when given")
     balances = spec.get("balances", {})
     if not isinstance(balances, dict):
         raise InvalidInputError(f"accounts: {where}: balances must be a table like {{ USDT = 10000 }}")
@@ -200,7 +206,8 @@ def _account(i: int, spec: dict[str, Any]) -> Account:
     if not isinstance(perms, list) or any(p not in ("SPOT", "USDM", "WITHDRAW") for p in perms):
         raise InvalidInputError(f"accounts: {where}: permissions must be a list of SPOT, USDM, WITHDRAW, got {perms!r}")
     return Account(spec["api_key"], spec["secret"],
-                   {str(a).upper(): _decimal(f"{where}: balances.{a}", v) for a, v in balances.items()}, tuple(perms))
+                   {str(a).upper(): _decimal(f"{where}: balances.{a}", v) for a, v in balances.items()}, tuple(perms),
+                   passphrase)
 
 
 def load_accounts(source: str | Path | list[dict[str, Any]] | None) -> list[Account]:
@@ -229,9 +236,10 @@ def load_accounts(source: str | Path | list[dict[str, Any]] | None) -> list[Acco
 
 
 def default_account() -> Account:
-    """One funded account with a fresh key pair (printed by ``trader exchange serve``)."""
+    """One funded account with a fresh key pair and passphrase (printed by ``trader exchange serve``)."""
     return Account(secrets.token_urlsafe(48)[:64], secrets.token_urlsafe(48)[:64],
-                   {"USDT": Decimal(100_000), "BTC": Decimal(10), "ETH": Decimal(100)})
+                   {"USDT": Decimal(100_000), "BTC": Decimal(10), "ETH": Decimal(100)},
+                   passphrase=secrets.token_urlsafe(18)[:24])
 
 
 # -- the matcher ----------------------------------------------------------------------------------

@@ -43,19 +43,18 @@ clock; ``disconnect`` and ``ping`` as for every connection.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import time
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
 
 import msgspec
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from trader.exceptions import InvalidInputError
 from trader.exchange.accounts import ZERO, Account, Fill, Order, dstr
-from trader.exchange.ledger import Ledger
+from trader.exchange.streams import (BookStream, FrontError, StreamFront, answer, count_in_window, dec_param,
+                                     flat_params, levels, query_params)
 from trader_plugins.venues.bybit import auth as bybit_auth
 from trader_plugins.venues.common.auth import Credentials
 
@@ -64,7 +63,6 @@ if TYPE_CHECKING:
 
 __all__ = ["BybitFront", "BybitError", "CATEGORY_MARKET"]
 
-_enc = msgspec.json.Encoder()
 _dec = msgspec.json.Decoder()
 
 #: Bybit's category -> the server's market.
@@ -83,31 +81,24 @@ _PRIVATE_TOPICS = {"order", "order.spot", "order.linear", "execution", "executio
                    "position", "position.linear", "wallet"}
 
 
-class BybitError(Exception):
+class BybitError(FrontError):
     """An error answer: Bybit's ``retCode`` and ``retMsg`` (HTTP ``status``, 200 as Bybit sends them)."""
 
     def __init__(self, code: int, msg: str, status: int = 200) -> None:
-        super().__init__(f"{code} {msg}")
-        self.code, self.msg, self.status = code, msg, status
+        super().__init__(code, msg, status)
 
 
 def _params_error(msg: str) -> BybitError:
     return BybitError(10001, msg)
 
 
+def _bad_param(name: str, why: str) -> BybitError:
+    """Bybit's 10001 for parameter ``name`` (``why``: "required", or what is wrong)."""
+    return _params_error(f"params error: {name} {'is required' if why == 'required' else why}")
+
+
 def _dec_param(params: dict[str, str], name: str, required: bool = False) -> Decimal | None:
-    v = params.get(name)
-    if v is None or v == "":
-        if required:
-            raise _params_error(f"params error: {name} is required")
-        return None
-    try:
-        d = Decimal(v)
-    except InvalidOperation:
-        raise _params_error(f"params error: {name} must be a number, got {v[:32]!r}") from None
-    if not d.is_finite():
-        raise _params_error(f"params error: {name} must be a finite number, got {v[:32]!r}")
-    return d
+    return dec_param(params, name, required, _bad_param)
 
 
 def _int_param(params: dict[str, str], name: str, default: int) -> int:
@@ -123,43 +114,33 @@ def _s(d: Decimal) -> str:
     return dstr(d)
 
 
-class _Topic:
+class _Topic(BookStream):
     """One order-book topic's stream state: its subscribers, the levels last sent, its ``u``."""
 
-    __slots__ = ("subs", "bids", "asks", "u", "sent_at")
+    __slots__ = ("u", "sent_at")
 
-    def __init__(self) -> None:
-        self.subs: set[Connection] = set()
-        self.bids: dict[int, int] = {}
-        self.asks: dict[int, int] = {}
-        self.u = 0
+    def __init__(self, u: int = 0) -> None:
+        super().__init__()
+        self.u = u
         self.sent_at = time.monotonic()
 
 
-class BybitFront(Ledger):
-    """The Bybit v5 protocol of one :class:`~trader.exchange.server.Exchange`."""
+class BybitFront(StreamFront[_Topic, set[str]]):
+    """The Bybit v5 protocol of one :class:`~trader.exchange.server.Exchange`.
+
+    Its book streams (``book_streams``) are keyed (market, depth); a private session's
+    subscriptions are the topics as sent; ``windows`` counts (api key, path) per second."""
 
     def __init__(self, ex: Exchange) -> None:
         super().__init__(ex)
-        self.book_topics: dict[tuple[str, int], _Topic] = {}  # (market, depth)
-        self.trade_subs: dict[str, set[Connection]] = {"spot": set(), "usdm": set()}
-        self.private: dict[Connection, tuple[Account, set[str]]] = {}
-        self.windows: dict[tuple[str, str], tuple[int, int]] = {}  # (api key, path) -> (second, count)
-        self.bursts: dict[str, int] = {}  # api key -> 10006 answers left of a chaos burst
         self.ip_windows: dict[str, tuple[int, int]] = {}
         self.msg_seq = 0
-        self.usdm_start = {a.api_key: dict(a.wallet) for a in ex.accounts}
         self.created: dict[str, dict[str, int]] = {a.api_key: {} for a in ex.accounts}  # symbol -> created ms
-        self.fill_by_id: dict[int, Fill] = {}
-        self.conn_seq = 0
 
     # ------------------------------------------------------------------------------------------
     # app wiring and the server's hooks
     # ------------------------------------------------------------------------------------------
     def routes(self, app: web.Application) -> None:
-        r = app.router
-        for name in ("time", "instruments-info", "orderbook", "recent-trade", "tickers"):
-            r.add_get(f"/v5/market/{name}", self._public_route(name))
         private = {
             ("POST", "order/create"): self.create, ("POST", "order/amend"): self.amend,
             ("POST", "order/cancel"): self.cancel, ("POST", "order/cancel-all"): self.cancel_all,
@@ -167,57 +148,42 @@ class BybitFront(Ledger):
             ("GET", "execution/list"): self.executions, ("GET", "position/list"): self.positions,
             ("GET", "account/wallet-balance"): self.wallet_balance,
         }
-        for (method, path), fn in private.items():
-            r.add_route(method, f"/v5/{path}", self._private(method, path, fn))
-        r.add_get(r"/v5/public/{category:spot|linear}", self.public_ws)
-        r.add_get("/v5/private", self.private_ws)
+        self._wire(app, "/v5/market/", ("time", "instruments-info", "orderbook", "recent-trade", "tickers"), "/v5/",
+                   private, r"/v5/public/{category:spot|linear}", "/v5/private")
 
     def stream_urls(self, host: str, port: int) -> dict[str, str]:
         return {"spot": f"ws://{host}:{port}/v5/public/spot", "linear": f"ws://{host}:{port}/v5/public/linear",
                 "private": f"ws://{host}:{port}/v5/private"}
 
-    def on_market(self, market: str, stream: str, payload: dict[str, Any]) -> None:
-        """The market's trades as ``publicTrade`` messages (its other messages are Binance's: the
+    def _trade_msg(self, market: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """A trade as a ``publicTrade`` message (the market's other messages are Binance's: the
         book goes out from :meth:`on_tick`)."""
-        subs = self.trade_subs.get(market)
-        if not subs or not stream.endswith("@trade"):
-            return
         ms = int(payload["T"])
         row = {"T": ms, "s": payload["s"], "S": "Sell" if payload["m"] else "Buy", "v": payload["q"],
                "p": payload["p"], "L": "ZeroPlusTick", "i": str(payload["t"]), "BT": False,
                "seq": self.ex.markets[(market, payload["s"])].update_id}
-        msg = {"topic": f"publicTrade.{payload['s']}", "type": "snapshot", "ts": ms, "data": [row]}
-        for conn in list(subs):
-            conn.send(msg, event=True)
+        return {"topic": f"publicTrade.{payload['s']}", "type": "snapshot", "ts": ms, "data": [row]}
 
-    def on_tick(self, n: int) -> None:
-        """Every 100 ms: a ``delta`` to each book topic whose top levels changed; linear level 1
-        unchanged for 3 s: its snapshot again, same ``u`` (Bybit's rule)."""
+    def _book_scope(self, key: Any) -> tuple[str, int]:
+        market, depth = key
+        return market, depth
+
+    def _book_update(self, key: Any, t: _Topic, m: Any, bids: dict[int, int], asks: dict[int, int],
+                     db: dict[int, int], da: dict[int, int]) -> dict[str, Any] | None:
+        """A ``delta`` when the top levels changed (``u`` + 1); linear level 1 unchanged for 3 s:
+        its snapshot again, same ``u`` (Bybit's rule)."""
+        market, depth = key
         now = time.monotonic()
-        for (market, depth), t in list(self.book_topics.items()):
-            if not t.subs:
-                continue
-            m = self.ex.markets[(market, self.ex.symbol)]
-            bids, asks = self._levels(m, depth)
-            db = {p: q for p, q in bids.items() if t.bids.get(p) != q} | {p: 0 for p in t.bids if p not in bids}
-            da = {p: q for p, q in asks.items() if t.asks.get(p) != q} | {p: 0 for p in t.asks if p not in asks}
-            if not db and not da:
-                if market == "usdm" and depth == 1 and now - t.sent_at >= LEVEL1_RESEND_S:
-                    t.sent_at = now
-                    snap = self._book_msg(m, depth, "snapshot", t.bids, t.asks, t.u)
-                    for conn in list(t.subs):
-                        conn.send(snap, event=True)
-                continue
-            t.bids, t.asks, t.sent_at = bids, asks, now
-            t.u += 1
-            msg = self._book_msg(m, depth, "delta", db, da, t.u)
-            for conn in list(t.subs):
-                conn.send(msg, event=True, depth=True)
-
-    def on_closed(self, acct: Account, o: Order, status: str) -> None:
-        self._emit_order(acct, o)
-        if o.market == "spot":
-            self._emit_wallet(acct)
+        if not db and not da:
+            if market == "usdm" and depth == 1 and now - t.sent_at >= LEVEL1_RESEND_S:
+                t.sent_at = now
+                snap = self._book_msg(m, depth, "snapshot", t.bids, t.asks, t.u)
+                for conn in list(t.subs):
+                    conn.send(snap, event=True)
+            return None
+        t.bids, t.asks, t.sent_at = bids, asks, now
+        t.u += 1
+        return self._book_msg(m, depth, "delta", db, da, t.u)
 
     def housekeeping(self, now: float) -> None:
         """Nothing of Bybit's own (no listen keys; disconnects are the server's)."""
@@ -228,44 +194,22 @@ class BybitFront(Ledger):
     def _envelope(self, result: Any, code: int = 0, msg: str = "OK") -> dict[str, Any]:
         return {"retCode": code, "retMsg": msg, "result": result, "retExtInfo": {}, "time": self.server_ms()}
 
-    def _answer(self, body: Any, headers: dict[str, str], status: int = 200) -> web.Response:
-        return web.Response(body=_enc.encode(body), status=status, headers=headers, content_type="application/json")
+    def _ok_body(self, result: Any) -> dict[str, Any]:
+        return self._envelope(result)
 
-    def _fail(self, e: BybitError, headers: dict[str, str]) -> web.Response:
-        self.ex.count(f"error{e.code}")
-        return self._answer(self._envelope({}, e.code, e.msg), headers, e.status)
+    def _error_body(self, e: FrontError) -> dict[str, Any]:
+        return self._envelope({}, e.code, e.msg)
 
-    def _ip_check(self, request: web.Request) -> None:
+    def _check_ip(self, request: web.Request) -> None:
         """Bybit's IP limit (600 requests in 5 s): HTTP 403 past it."""
-        ip = request.remote or "?"
-        window = int(time.monotonic() // 5)
-        w, n = self.ip_windows.get(ip, (window, 0))
-        n = n + 1 if w == window else 1
-        self.ip_windows[ip] = (window, n)
+        n = count_in_window(self.ip_windows, request.remote or "?", int(time.monotonic() // 5))
         if n > int(self.ex.rate_limits["bybit_ip_5s"]):
             self.ex.count("403")
             raise BybitError(10006, "access too frequent", 403)
 
-    def _public_route(self, name: str) -> Any:
-        async def handler(request: web.Request) -> web.Response:
-            try:
-                self._ip_check(request)
-                params = self._query(request.rel_url.raw_query_string)
-                result = self.market_data(name, params)
-            except BybitError as e:
-                return self._fail(e, {})
-            return self._answer(self._envelope(result), {})
-
-        return handler
-
     @staticmethod
     def _query(raw: str) -> dict[str, str]:
-        params: dict[str, str] = {}
-        for k, v in parse_qsl(raw, keep_blank_values=True):
-            if k in params:
-                raise _params_error(f"params error: {k} sent twice")
-            params[k] = v
-        return params
+        return query_params(raw, _bad_param)
 
     @staticmethod
     def _body(raw: str) -> dict[str, str]:
@@ -277,12 +221,7 @@ class BybitFront(Ledger):
             raise _params_error("params error: the body is not valid JSON") from None
         if not isinstance(data, dict):
             raise _params_error("params error: the body must be a JSON object")
-        out: dict[str, str] = {}
-        for k, v in data.items():
-            if isinstance(v, (dict, list)):
-                raise _params_error(f"params error: {k} must be a string, number or boolean")
-            out[str(k)] = str(v).lower() if isinstance(v, bool) else ("" if v is None else str(v))
-        return out
+        return flat_params(data, _bad_param)
 
     def _auth(self, request: web.Request, method: str, raw_query: str, raw_body: str) -> Account:
         h = request.headers
@@ -311,19 +250,11 @@ class BybitFront(Ledger):
 
     def _limit(self, acct: Account, path: str, headers: dict[str, str]) -> None:
         limit = int(self.ex.rate_limits["bybit_orders_s" if path in ORDER_PATHS else "bybit_queries_s"])
-        now = time.time()
-        second = int(now)
-        s, n = self.windows.get((acct.api_key, path), (second, 0))
-        n = n + 1 if s == second else 1
-        self.windows[(acct.api_key, path)] = (second, n)
+        second = int(time.time())
+        n = count_in_window(self.windows, (acct.api_key, path), second)
         headers.update({"X-Bapi-Limit": str(limit), "X-Bapi-Limit-Status": str(max(0, limit - n)),
                         "X-Bapi-Limit-Reset-Timestamp": str((second + 1) * 1000)})
-        burst = self.bursts.get(acct.api_key, 0)
-        if burst:
-            self.bursts[acct.api_key] = burst - 1
-        elif self.ex.chaos.roll("burst429"):
-            self.bursts[acct.api_key] = int(self.ex.chaos["burst_len"]) - 1
-            burst = 1
+        burst = self._bursting(acct.api_key)
         if n > limit or burst:
             self.ex.count("10006")
             raise BybitError(10006, "Too many visits. Exceeded the API Rate Limit.")
@@ -333,7 +264,7 @@ class BybitFront(Ledger):
             t0 = time.perf_counter_ns()
             headers: dict[str, str] = {}
             try:
-                self._ip_check(request)
+                self._check_ip(request)
                 raw_query = request.rel_url.raw_query_string
                 raw_body = (await request.text()) if method == "POST" else ""
                 acct = self._auth(request, method, raw_query, raw_body)
@@ -343,19 +274,10 @@ class BybitFront(Ledger):
             except BybitError as e:
                 return self._fail(e, headers)
             if path == "order/create":
-                self.ex.order_processing_ns.append(time.perf_counter_ns() - t0)
-                chaos = self.ex.chaos
-                if chaos.roll("delay_ack"):
-                    await asyncio.sleep(float(chaos["delay_ms"]))
-                if chaos.roll("ack_5xx"):
-                    return web.Response(text="<html><body>503 Service Temporarily Unavailable</body></html>",
-                                        status=503, headers=headers, content_type="text/html")
-                if chaos.roll("timeout"):
-                    await asyncio.sleep(float(chaos["timeout_s"]))
-                    if request.transport is not None:
-                        request.transport.close()
-                    raise asyncio.CancelledError
-            return self._answer(self._envelope(result), headers)
+                refused = await self._ack_chaos(request, t0, headers)
+                if refused is not None:
+                    return refused
+            return answer(self._envelope(result), headers=headers)
 
         return handler
 
@@ -397,7 +319,7 @@ class BybitFront(Ledger):
             limit = _int_param(params, "limit", 1 if cat == "spot" else 25)
             if not 1 <= limit <= top:
                 raise _params_error(f"params error: limit must be 1..{top}, got {limit}")
-            bids, asks = self._levels(m, limit)
+            bids, asks = levels(m, limit)
             ms = self.server_ms()
             return {"s": m.symbol, "b": [[m.px(p), m.qty(q)] for p, q in sorted(bids.items(), reverse=True)],
                     "a": [[m.px(p), m.qty(q)] for p, q in sorted(asks.items())], "ts": ms, "u": m.update_id,
@@ -418,11 +340,9 @@ class BybitFront(Ledger):
         row: dict[str, Any] = {"symbol": m.symbol, "bid1Price": m.px(bid) if bid is not None else "",
                                "bid1Size": m.qty(bq), "ask1Price": m.px(ask) if ask is not None else "",
                                "ask1Size": m.qty(aq), "lastPrice": last}
-        day = [t for t in m.trades if t[3] >= self.server_ms() - 86_400_000]
+        day, vol, turnover = self._day_volume(m, self.server_ms() - 86_400_000)
         high = m.px(max(t[1] for t in day)) if day else last
         low = m.px(min(t[1] for t in day)) if day else last
-        vol = sum((Decimal(m.qty(t[2])) for t in day), ZERO)
-        turnover = sum((Decimal(m.px(t[1])) * Decimal(m.qty(t[2])) for t in day), ZERO)
         row |= {"prevPrice24h": m.px(day[0][1]) if day else last, "price24hPcnt": "0", "highPrice24h": high,
                 "lowPrice24h": low, "turnover24h": _s(turnover), "volume24h": _s(vol)}
         if cat == "linear":
@@ -452,10 +372,6 @@ class BybitFront(Ledger):
                                   "postOnlyMaxOrderQty": "9000", "maxMktOrderQty": "9000", "minNotionalValue": minimum},
                 "unifiedMarginTrade": True, "fundingInterval": 480, "settleCoin": quote, "copyTrading": "none",
                 "upperFundingRate": "0.005", "lowerFundingRate": "-0.005", "isPreListing": False}
-
-    @staticmethod
-    def _levels(m: Any, depth: int) -> tuple[dict[int, int], dict[int, int]]:
-        return (dict(sorted(m.bids.items(), reverse=True)[:depth]), dict(sorted(m.asks.items())[:depth]))
 
     def _book_msg(self, m: Any, depth: int, kind: str, bids: dict[int, int], asks: dict[int, int],
                   u: int) -> dict[str, Any]:
@@ -548,35 +464,10 @@ class BybitFront(Ledger):
         now = self.server_ms()
         o = Order(0, cid, m.symbol, market, side.upper(), otype.upper(), _TIF[tif_in], qty, price or ZERO, ZERO, now,
                   reduce_only=reduce_only, quote_qty=quote_qty, update=now)
-        if market == "spot":
-            base, quote = m.symbol[:-4], m.symbol[-4:]
-            if o.side == "BUY":
-                o.lock_asset, o.lock_price = quote, ref
-                need = ref * qty * (1 + self.ex.fees["spot"][1] / Decimal(10_000))
-            else:
-                o.lock_asset, need = base, qty
-            if acct.free.get(o.lock_asset, ZERO) < need:
-                raise BybitError(170131, "Insufficient balance.")
-            o.lock_left = need
-        else:
-            p = acct.position(m.symbol)
-            if reduce_only and (p.amt == 0 or (p.amt > 0) == (o.side == "BUY")):
-                raise BybitError(110017, "Reduce-only rule not satisfied")
-            if self.ex.margin_short(acct, o):
-                raise BybitError(110007, "ab not enough for new order")
+        self._hold(acct, o, ref, lambda _asset: BybitError(170131, "Insufficient balance."),
+                   BybitError(110017, "Reduce-only rule not satisfied"), BybitError(110007, "ab not enough for new order"))
         o.id = self._next_id()
-        if not cid:
-            o.client_id = ""
-        if market == "spot":
-            acct.lock(o.lock_asset, o.lock_left)
-        acct.orders[market][o.id] = o
-        if cid:
-            acct.by_client[market][cid] = o.id
-        self._emit_order(acct, o)
-        mt = self._matcher(acct, market, o.symbol)
-        mt.place(self._request(o, market), o.id)
-        self.ex.settle(acct, market, mt)
-        self.ex.count("orders_placed")
+        self._enter(acct, o)
         return {"orderId": str(o.id), "orderLinkId": o.client_id}
 
     def _find_order(self, acct: Account, cat: str, params: dict[str, str]) -> Order:
@@ -585,14 +476,7 @@ class BybitFront(Ledger):
         oid, cid = params.get("orderId"), params.get("orderLinkId")
         if not oid and not cid:
             raise _params_error("params error: orderId or orderLinkId is required")
-        o: Order | None = None
-        if oid:
-            o = acct.orders[market].get(int(oid)) if oid.isdigit() else None
-            if o is not None and cid and o.client_id != cid:
-                o = None
-        elif cid:
-            found = acct.by_client[market].get(cid)
-            o = acct.orders[market].get(found) if found is not None else None
+        o = self._lookup(acct, market, oid or "", cid or "")
         if o is None or o.symbol != m.symbol or not o.open:
             raise self._not_found(cat)
         return o
@@ -629,26 +513,8 @@ class BybitFront(Ledger):
         if new_qty == o.qty and new_price == o.price:
             raise BybitError(10001, "The order remains unchanged as the parameters entered match the existing ones.")
         if market == "spot":
-            left = new_qty - o.executed
-            if o.side == "BUY":
-                need = new_price * left * (1 + self.ex.fees["spot"][1] / Decimal(10_000))
-            else:
-                need = left
-            if need > o.lock_left and acct.free.get(o.lock_asset, ZERO) < need - o.lock_left:
-                raise BybitError(170131, "Insufficient balance.")
-            if need >= o.lock_left:
-                acct.lock(o.lock_asset, need - o.lock_left)
-            else:
-                acct.unlock(o.lock_asset, o.lock_left - need)
-            o.lock_left = need
-            if o.side == "BUY":
-                o.lock_price = new_price
-        mt = self._matcher(acct, market, o.symbol)
-        o.qty, o.price, o.update = new_qty, new_price, self.server_ms()
-        mt.amend(o.id, m.qty(m.lots(str(new_qty))), m.px(m.ticks(str(new_price))))
-        self._emit_order(acct, o)
-        self.ex.settle(acct, market, mt)
-        self.ex.count("orders_modified")
+            self._relock(acct, o, new_qty, new_price, lambda _asset: BybitError(170131, "Insufficient balance."))
+        self._amend(acct, o, m, new_qty, new_price)
         return {"orderId": str(o.id), "orderLinkId": o.client_id}
 
     def _order_row(self, o: Order) -> dict[str, Any]:
@@ -676,9 +542,6 @@ class BybitFront(Ledger):
                 "triggerDirection": 0, "stopOrderType": "", "tpslMode": "", "placeType": "", "smpType": "None",
                 "smpGroup": 0, "smpOrderId": "", "createType": "CreateByUser", "marketUnit": "",
                 "createdTime": str(o.time), "updatedTime": str(o.update)}
-
-    def _fills_of(self, o: Order) -> list[Fill]:
-        return [self.fill_by_id[i] for i in o.fills if i in self.fill_by_id]
 
     def _page(self, params: dict[str, str], default: int, top: int) -> int:
         limit = _int_param(params, "limit", default)
@@ -710,8 +573,7 @@ class BybitFront(Ledger):
     def _exec_row(self, acct: Account, f: Fill) -> dict[str, Any]:
         o = acct.orders[f.market][f.order_id]
         cat = _MARKET_CATEGORY[f.market]
-        maker, taker = self.ex.fees[f.market]
-        rate = (maker if f.maker else taker) / Decimal(10_000)
+        rate = self._fee_rate(f)
         left = o.qty - sum((x.qty for x in self._fills_of(o) if x.id <= f.id), ZERO)
         closed = ZERO if f.market == "spot" or not f.realized else f.qty
         return {"category": cat, "symbol": f.symbol, "orderId": str(f.order_id), "orderLinkId": o.client_id,
@@ -734,11 +596,8 @@ class BybitFront(Ledger):
         return {"category": cat, "list": [self._exec_row(acct, f) for f in rows[:limit]], "nextPageCursor": ""}
 
     def _position_row(self, acct: Account, symbol: str) -> dict[str, Any]:
-        p = acct.position(symbol)
-        mark = self.ex.mark("usdm", symbol)
-        size = abs(p.amt)
+        p, mark, size, im = self._position_at_mark(acct, symbol)
         value = size * p.entry
-        im = size * mark / p.leverage
         created = self.created[acct.api_key].setdefault(symbol, self.server_ms())
         return {"category": "linear", "positionIdx": 0, "tradeMode": 0, "riskId": 1, "riskLimitValue": "2000000",
                 "symbol": symbol, "side": "" if not p.amt else ("Buy" if p.amt > 0 else "Sell"), "size": _s(size),
@@ -762,21 +621,13 @@ class BybitFront(Ledger):
     def _wallet(self, acct: Account, coins: list[str] | None = None) -> dict[str, Any]:
         """The unified wallet: per coin, the spot balance plus (USDT) what the linear wallet
         gained or lost since the start (realized PnL, fees)."""
-        upnl = self.ex.upnl(acct)
-        pos_im = self.ex.position_margin(acct)
-        ord_im = self.ex.order_margin(acct)
-        start = self.usdm_start.get(acct.api_key, {})
+        upnl, pos_im, ord_im = self._margins(acct)
         rows, total_eq, total_wallet = [], ZERO, ZERO
-        for c in sorted(set(acct.free) | set(acct.locked)):
-            if coins and c not in coins:
-                continue
-            free, locked = acct.free.get(c, ZERO), acct.locked.get(c, ZERO)
-            linear = acct.wallet.get(c, ZERO) - start.get(c, ZERO)
+        for c, free, locked, linear in self._coins(acct, coins):
             wallet = free + locked + linear
             is_usdt = c == "USDT"
             equity = wallet + (upnl if is_usdt else ZERO)
-            price = Decimal(1) if c in ("USDT", "USDC") else (
-                self.ex.mark("spot", f"{c}USDT") if ("spot", f"{c}USDT") in self.ex.markets else ZERO)
+            price = self._coin_price(c)
             usd = equity * price
             total_eq += usd
             total_wallet += wallet * price
@@ -819,49 +670,24 @@ class BybitFront(Ledger):
     def _emit_order(self, acct: Account, o: Order) -> None:
         self._push(acct, "order", _MARKET_CATEGORY[o.market], [self._order_row(o)])
 
-    def _emit_fill(self, acct: Account, o: Order, fill: Fill | None) -> None:
-        if fill is not None:
-            self.fill_by_id[fill.id] = fill
+    def _emit_trade(self, acct: Account, o: Order, fill: Fill | None) -> None:
         self._emit_order(acct, o)
         if fill is not None:
             self._push(acct, "execution", _MARKET_CATEGORY[o.market], [self._exec_row(acct, fill)])
 
-    def _emit_wallet(self, acct: Account) -> None:
+    def _emit_balances(self, acct: Account) -> None:
         w = self._wallet(acct)
         # Bybit's docs spell it totalPerpUPL; the documented stream payload (the fixture) totalPerpUpl
         self._push(acct, "wallet", None, [w | {"totalPerpUpl": w["totalPerpUPL"]}])
 
-    def _emit_spot_report(self, acct: Account, o: Order, x: str, fill: Fill | None = None, reason: str = "NONE") -> None:
-        self._emit_fill(acct, o, fill)
-
-    def _emit_spot_position(self, acct: Account, assets: list[str]) -> None:
-        self._emit_wallet(acct)
-
-    def _emit_fut_update(self, acct: Account, o: Order, x: str, fill: Fill | None = None) -> None:
-        self._emit_fill(acct, o, fill)
-
-    def _emit_algo_update(self, acct: Account, o: Order, status: str) -> None:
-        self._emit_order(acct, o)
-
-    def _emit_fut_account(self, acct: Account, symbol: str, reason: str = "ORDER") -> None:
+    def _emit_position(self, acct: Account, symbol: str) -> None:
         self._push(acct, "position", "linear", [self._position_row(acct, symbol)])
-        self._emit_wallet(acct)
 
     # ------------------------------------------------------------------------------------------
     # WebSocket
     # ------------------------------------------------------------------------------------------
-    def _conn_id(self) -> str:
-        self.conn_seq += 1
-        return f"{secrets.token_hex(10)}-{self.conn_seq}"
-
-    def _drop(self, conn: Connection) -> None:
-        for t in self.book_topics.values():
-            t.subs.discard(conn)
-        for subs in self.trade_subs.values():
-            subs.discard(conn)
-        self.private.pop(conn, None)
-        for key in [k for k, t in self.book_topics.items() if not t.subs]:
-            del self.book_topics[key]  # the topic's stream ends: a new subscriber restarts it (u == 1)
+    def _format_conn_id(self, seq: int) -> str:
+        return f"{secrets.token_hex(10)}-{seq}"
 
     def _valid_public(self, cat: str, topic: str) -> bool:
         market = CATEGORY_MARKET[cat]
@@ -880,12 +706,8 @@ class BybitFront(Ledger):
         else:
             depth = int(parts[1])
             m = self.ex.markets[(market, parts[2])]
-            t = self.book_topics.get((market, depth))
-            if t is None:
-                t = self.book_topics[(market, depth)] = _Topic()
-                t.bids, t.asks = self._levels(m, depth)
-                t.u = 1
-            t.subs.add(conn)
+            # a topic whose stream (re)starts begins at u == 1
+            t = self._join_book(conn, (market, depth), m, lambda _m: _Topic(u=1))
             conn.streams.add(topic)
             conn.send(self._book_msg(m, depth, "snapshot", t.bids, t.asks, t.u), event=True)
 
@@ -896,35 +718,15 @@ class BybitFront(Ledger):
         if parts[0] == "publicTrade":
             self.trade_subs[market].discard(conn)
         elif parts[0] == "orderbook" and len(parts) == 3 and parts[1].isdigit():
-            t = self.book_topics.get((market, int(parts[1])))
-            if t is not None:
-                t.subs.discard(conn)
-                if not t.subs:
-                    del self.book_topics[(market, int(parts[1]))]
+            self._leave_book(conn, (market, int(parts[1])))
 
-    async def _ws_loop(self, request: web.Request, private: bool) -> web.WebSocketResponse:
+    def _ws_scope(self, request: web.Request) -> tuple[str, str]:
+        """The category of ``/v5/public/{category}`` ("" for ``/v5/private``) and its market."""
         cat = request.match_info.get("category", "")
-        ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
-        await ws.prepare(request)
-        conn = self.ex.open_connection(ws, "user" if private else "market", CATEGORY_MARKET.get(cat, ""))
-        conn_id = self._conn_id()
-        try:
-            async for msg in ws:
-                if msg.type != WSMsgType.TEXT:
-                    continue
-                try:
-                    req = _dec.decode(msg.data)
-                    if not isinstance(req, dict):
-                        raise ValueError
-                except (msgspec.DecodeError, ValueError):
-                    conn.send({"success": False, "ret_msg": "error:invalid message: not a JSON object",
-                               "conn_id": conn_id, "op": ""})
-                    continue
-                self._ws_op(conn, conn_id, cat, private, req)
-        finally:
-            self._drop(conn)
-            self.ex.close_connection(conn)
-        return ws
+        return cat, CATEGORY_MARKET.get(cat, "")
+
+    def _ws_bad_json(self, conn_id: str, data: str) -> dict[str, Any]:
+        return {"success": False, "ret_msg": "error:invalid message: not a JSON object", "conn_id": conn_id, "op": ""}
 
     def _ws_op(self, conn: Connection, conn_id: str, cat: str, private: bool, req: dict[str, Any]) -> None:
         op, args, rid = req.get("op"), req.get("args") or [], req.get("req_id")
@@ -980,11 +782,3 @@ class BybitFront(Ledger):
                     "retMsg": "Params Error: the auth request expired" if expired else "Invalid sign"}
         self.private[conn] = (acct, set())
         return {"op": "auth", "success": True, "retCode": 0, "retMsg": ""}
-
-    async def public_ws(self, request: web.Request) -> web.WebSocketResponse:
-        """``/v5/public/{spot|linear}``."""
-        return await self._ws_loop(request, private=False)
-
-    async def private_ws(self, request: web.Request) -> web.WebSocketResponse:
-        """``/v5/private``: ``auth``, then the account's topics."""
-        return await self._ws_loop(request, private=True)

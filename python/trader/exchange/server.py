@@ -50,10 +50,13 @@ DEFAULT_RATE_LIMITS: dict[str, float] = {
     "usdm_orders_10s": 300, "usdm_orders_1m": 1200, "ban_s": 120,
     # Bybit v5: per account and endpoint per second (orders: create/amend/cancel), per IP per 5 s
     "bybit_orders_s": 10, "bybit_queries_s": 50, "bybit_ip_5s": 600,
+    # OKX v5: per account, endpoint (and instrument for trade endpoints) per 2 s
+    "okx_orders_2s": 60, "okx_queries_2s": 10,
 }
 MAX_QUEUE = 20_000
 #: The venues served: name -> the front's class (``module:Class``, imported when picked).
-FRONTS: dict[str, str] = {"binance": "trader.exchange.binance:BinanceFront", "bybit": "trader.exchange.bybit:BybitFront"}
+FRONTS: dict[str, str] = {"binance": "trader.exchange.binance:BinanceFront", "bybit": "trader.exchange.bybit:BybitFront",
+                          "okx": "trader.exchange.okx:OkxFront"}
 
 
 def _front_class(venue: Any) -> Any:
@@ -149,7 +152,7 @@ class Connection:
 
 
 class Exchange:
-    """The local exchange: markets driven by a feed, accounts, the Binance front, chaos.
+    """The local exchange: markets driven by a feed, accounts, a venue's front, chaos.
 
     ``feed``: ``"synthetic"`` (options of :class:`trader.live.feeds.SyntheticFeed`: seed, rate,
     symbol, price, price_precision, size_precision) or ``"replay:PATH"`` (option ``speed``, default
@@ -513,7 +516,7 @@ class ExchangeHandle:
         self.spot_stream_url = self.stream_urls.get("spot", "")
         self.usdm_stream_url = self.stream_urls.get("usdm", "")
         self.spot_ws_api_url = self.stream_urls.get("ws_api", "")
-        self.accounts = [{"api_key": a.api_key, "secret": a.secret} for a in ex.accounts]
+        self.accounts = [{"api_key": a.api_key, "secret": a.secret, "passphrase": a.passphrase} for a in ex.accounts]
         self.symbol = ex.symbol
 
     def _call(self, fn: Any, *args: Any) -> Any:
