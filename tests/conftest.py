@@ -64,22 +64,24 @@ def _collect_garbage_on_the_main_thread():
 
 #: Test files that trade against the local exchange (marked ``local_exchange``).
 _LOCAL_EXCHANGE = ("tests/exchange/", "tests/plugins/venues/", "tests/live/test_binance_", "tests/live/test_venue_link")
-#: Test files whose subject runs no SIMD code (marked ``no_simd``): packaging a strategy with pip
-#: (a template, a third-party distribution), reports (plotly, a browser), downloads, statistics
-#: from statsmodels/hmmlearn/arch, and the live node (its sessions are the L2/quote engine: the
-#: store, the write-ahead log, crashes and restarts, control, metrics, failover; no kernel of
-#: ``trader._core``'s SIMD dispatch runs there).
-_NO_SIMD = ("tests/test_new_strategy.py", "tests/test_third_party_plugin.py", "tests/report/",
-            "tests/data/test_download.py", "tests/research/test_diagnostics.py", "tests/live/")
+#: Test files whose subject is code that runs on the process's SIMD backend (marked ``simd``): the
+#: kernels themselves (every backend against scalar, in one process: test_simd.py), the indicators
+#: (RSI's blocked kernel), the decision kernel and the vectorized path, the bar engine (its price
+#: grid check), sweeps and statistics (the multi-period and reduction kernels). CI's second pass runs
+#: them again with ``TRADER_SIMD=scalar`` (``-m simd``): the product on a CPU without AVX. The other
+#: suites (the live node, venues, reports, packaging, data readers) reach SIMD code only through
+#: these, which are bit-identical across backends.
+_SIMD = ("tests/test_simd.py", "tests/test_kernel.py", "tests/test_indicators", "tests/test_backtest.py",
+         "tests/test_margin.py", "tests/strategies/", "tests/research/test_sweep.py", "tests/research/test_stats.py",
+         "tests/research/test_splits.py", "tests/regressions/test_checks.py")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark the suites that run against the local exchange, and the others that exercise no SIMD
-    code: CI's second pass (``TRADER_SIMD=scalar``) leaves them out with
-    ``-m "not local_exchange and not no_simd"``."""
+    """Mark the suites that run against the local exchange (``local_exchange``: network I/O on
+    127.0.0.1) and those whose subject runs on the SIMD backend (``simd``: CI's scalar pass)."""
     for item in items:
         path = item.path.relative_to(ROOT).as_posix() if item.path.is_relative_to(ROOT) else ""
         if path.startswith(_LOCAL_EXCHANGE):
             item.add_marker(pytest.mark.local_exchange)
-        if path.startswith(_NO_SIMD):
-            item.add_marker(pytest.mark.no_simd)
+        if path.startswith(_SIMD):
+            item.add_marker(pytest.mark.simd)
