@@ -1925,7 +1925,7 @@ impl<S: L2Strategy> L2Backtest<S> {
                     });
                 };
                 let x = self.ext.as_mut().expect("external venue");
-                if qty <= 0 || !x.first_time(&trade_id) {
+                if qty <= 0 || !x.first_time(id, &trade_id) {
                     x.ignored += 1;
                     return Ok(false);
                 }
@@ -1961,7 +1961,7 @@ impl<S: L2Strategy> L2Backtest<S> {
                             None => {
                                 let x = self.ext.as_mut().expect("external venue");
                                 x.ignored += 1;
-                                x.seen.remove(&trade_id);
+                                x.forget(id, &trade_id);
                                 return Ok(false);
                             }
                         };

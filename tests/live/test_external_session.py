@@ -72,6 +72,41 @@ def test_fills_apply_once_with_the_venues_trade_id() -> None:
     assert s.venue_stats()["ignored"] == 1
 
 
+class Crossing(Strategy):
+    """A limit buy and a limit sell at the same price on the first quote: a venue without
+    self-trade prevention matches them with each other."""
+
+    def on_start(self) -> None:
+        self.n = 0
+
+    def on_quote(self, quote: Any) -> None:
+        self.n += 1
+        if self.n == 1:
+            self.buy(0.01, price=100.2)
+            self.sell(0.01, price=100.2)
+
+
+def test_a_self_trade_applies_both_sides_of_one_trade_id() -> None:
+    s = session(Crossing())
+    buy, sell = (c["order_id"] for c in s.take_commands())
+    for oid in (buy, sell):
+        assert s.report("accepted", oid)
+    # one trade at the venue, reported once per side with the venue's one trade id
+    assert s.report("fill", buy, price="100.2", qty="0.01", fee="0", liquidity="maker", trade_id="S1")
+    assert s.report("fill", sell, price="100.2", qty="0.01", fee="0", liquidity="taker", trade_id="S1")
+    assert not s.report("fill", sell, price="100.2", qty="0.01", fee="0", liquidity="taker", trade_id="S1")
+    assert [(f["order_id"], f["trade_id"]) for f in s.fills_since(0)] == [(buy, "S1"), (sell, "S1")]
+    assert s.order(buy)["status"] == s.order(sell)["status"] == "FILLED"
+    assert s.position()["qty"] == "0.000"
+    assert s.venue_stats()["ignored"] == 1
+    # and a restored session knows both sides were applied
+    s2 = _core.LiveSession(Crossing(), mode="quotes", price_precision=2, size_precision=3, account="margin",
+                           cash=10_000, venue="external", symbol="BTCUSDT")
+    s2.restore(s.checkpoint())
+    assert not s2.report("fill", buy, price="100.2", qty="0.01", fee="0", trade_id="S1")
+    assert not s2.report("fill", sell, price="100.2", qty="0.01", fee="0", trade_id="S1")
+
+
 def test_an_emulated_oco_cancels_the_other_leg_at_the_venue() -> None:
     s = session()
     buy, tp, sl = (c["order_id"] for c in s.take_commands())

@@ -80,7 +80,10 @@ pub struct ExternalVenue {
     pub at_venue: BTreeSet<OrderId>,
     /// The venue's trade id of each of the engine's fills (same index).
     pub trade_ids: Vec<String>,
-    /// Trade ids applied (a repeated fill report is ignored).
+    /// Fills applied, keyed `"{order id}:{trade id}"` (a repeated fill report is ignored). A
+    /// self-trade gives two of the engine's orders the same trade id, so the order is part of the
+    /// key. Checkpoints written before the key had the order hold bare trade ids: those are still
+    /// honoured (see [`ExternalVenue::first_time`]).
     pub seen: BTreeSet<String>,
     /// Fills reported for orders the engine had closed already (applied to the account).
     pub late_fills: u64,
@@ -97,12 +100,50 @@ impl ExternalVenue {
         std::mem::take(&mut self.outbound)
     }
 
-    /// Is this trade id new? (Then it is remembered.)
-    pub fn first_time(&mut self, trade_id: &str) -> bool {
-        if self.seen.contains(trade_id) {
+    /// Is this fill (order `id`, the venue's `trade_id`) new? (Then it is remembered.) A bare
+    /// `trade_id` in [`ExternalVenue::seen`] (a checkpoint from before the order was part of the
+    /// key) counts as seen for every order.
+    pub fn first_time(&mut self, id: OrderId, trade_id: &str) -> bool {
+        let key = Self::fill_key(id, trade_id);
+        if self.seen.contains(&key) || self.seen.contains(trade_id) {
             return false;
         }
-        self.seen.insert(trade_id.to_string());
+        self.seen.insert(key);
         true
+    }
+
+    /// Forget a fill [`ExternalVenue::first_time`] remembered (it was not applied after all).
+    pub fn forget(&mut self, id: OrderId, trade_id: &str) {
+        self.seen.remove(&Self::fill_key(id, trade_id));
+    }
+
+    fn fill_key(id: OrderId, trade_id: &str) -> String {
+        format!("{id}:{trade_id}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trade_id_is_new_once_per_order() {
+        let mut x = ExternalVenue::default();
+        assert!(x.first_time(1, "77"));
+        assert!(!x.first_time(1, "77"), "the repeated report of one fill");
+        // a self-trade: the other side of trade 77 is the engine's order 2
+        assert!(x.first_time(2, "77"));
+        assert!(!x.first_time(2, "77"));
+        x.forget(2, "77");
+        assert!(x.first_time(2, "77"));
+    }
+
+    #[test]
+    fn bare_trade_ids_of_an_old_checkpoint_still_count_as_seen() {
+        let mut x = ExternalVenue::default();
+        x.seen.insert("77".to_string());
+        assert!(!x.first_time(1, "77"));
+        assert!(!x.first_time(9, "77"));
+        assert!(x.first_time(1, "78"));
     }
 }
