@@ -43,7 +43,7 @@ def sorder(oid: int, cid: str, side: str = "buy", qty: str = "1", filled: str = 
     return StoredOrder(oid, cid, side, "limit", price, qty, filled, status, 100)  # type: ignore[arg-type]
 
 
-def records(open_orders: list[StoredOrder] = [], pending: list[PendingCommand] = [], known: set[str] | None = None,  # noqa: B006
+def records(open_orders: list[StoredOrder] = [], pending: list[PendingCommand] = [], known: set[tuple[str, str]] | None = None,  # noqa: B006
             position: str = "0", last_ts: int = 500) -> NodeRecords:
     return NodeRecords("mm-1", SYM, list(open_orders), list(pending), set(known or ()), position, last_ts)
 
@@ -118,7 +118,7 @@ def test_an_unknown_venue_order_is_adopted_as_external_with_its_fills() -> None:
     assert fill.reason == ("external order ext-1: fill T1 missed while the node was down: buy 0.4 @ 100, fee 0.01 USDT; "
                            "filled 0.4 of 1")
     assert [(o.client_id, o.status, o.filled) for o in rec.after.open_orders] == [("ext-1", "partially_filled", "0.4")]
-    assert rec.position == "0.4" and not rec.halted and rec.after.known_trade_ids == {"T1"}
+    assert rec.position == "0.4" and not rec.halted and rec.after.known_fills == {("ext-1", "T1")}
     assert venue.calls["query_order"] == 0 and venue.calls["order_fills"] == 0
 
 
@@ -149,7 +149,7 @@ def test_an_order_filled_while_the_node_was_down_gets_its_fills() -> None:
 
 
 def test_an_order_canceled_while_the_node_was_down_is_closed() -> None:
-    node = records([sorder(8, "c-8", "sell", "1", "0.25", "partially_filled", price="110")], known={"T0"}, position="-0.25")
+    node = records([sorder(8, "c-8", "sell", "1", "0.25", "partially_filled", price="110")], known={("c-8", "T0")}, position="-0.25")
     venue = ScriptedVenue([vorder("c-8", "sell", "1", "0.25", "canceled", price="110", avg="110")],
                           [vfill("T0", "c-8", "0.25", "110", "sell", ts=600)], {SYM: "-0.25"})
     rec = check(node, venue)
@@ -191,7 +191,7 @@ def test_a_partial_window_of_fills_is_completed_by_an_inferred_fill() -> None:
                                "fee not reported)")
     assert [(o.filled, o.notional) for o in rec.orders] == [("3", "303")]
     assert venue.calls["order_fills"] == 1 and rec.position == "3" and not rec.halted
-    assert rec.after.known_trade_ids == {"T6", "T7"}
+    assert rec.after.known_fills == {("c-9", "T6"), ("c-9", "T7")}
 
 
 @pytest.mark.parametrize(("notional", "avg", "price", "how"), [
@@ -204,7 +204,7 @@ def test_the_price_of_an_inferred_fill(notional: str | None, avg: str, price: st
     order = StoredOrder(9, "c-9", "buy", "limit", "110", "4", "1", "partially_filled", 100, notional)
     filled = "2" if avg == "100.5" else "3"
     venue = ScriptedVenue([vorder("c-9", "buy", "4", filled, "partially_filled", price="110", avg=avg)], [], {SYM: filled})
-    rec = check(records([order], known={"T1"}, position="1"), venue)
+    rec = check(records([order], known={("c-9", "T1")}, position="1"), venue)
     (a,) = rec.adjustments
     assert a.kind == "inferred_fill" and a.event["price"] == price and f"@ {price} ({how}; fee not reported)" in a.reason
 
@@ -218,7 +218,7 @@ def test_without_any_price_no_fill_is_inferred_and_the_node_halts() -> None:
 
 
 def test_a_fill_report_arriving_after_its_inferred_fill_is_not_applied_again() -> None:
-    node = records([sorder(9, "c-9", "buy", "3", "1", "partially_filled")], known={"T1"}, position="1")
+    node = records([sorder(9, "c-9", "buy", "3", "1", "partially_filled")], known={("c-9", "T1")}, position="1")
     venue = ScriptedVenue([vorder("c-9", "buy", "3", "2", "partially_filled", avg="100")], [], {SYM: "2"})
     first = check(node, venue)
     assert kinds(first) == [("inferred_fill", "partially_filled")]
@@ -331,7 +331,7 @@ def test_a_position_mismatch_halts_then_is_adopted_by_configuration() -> None:
 
 
 def test_duplicate_fill_reports_are_applied_once() -> None:
-    node = records([sorder(2, "c-2", "buy", "2", "0.5", "partially_filled")], known={"T0"}, position="0.5")
+    node = records([sorder(2, "c-2", "buy", "2", "0.5", "partially_filled")], known={("c-2", "T0")}, position="0.5")
     fills = [vfill("T0", "c-2", "0.5", ts=600), vfill("T1", "c-2", "0.5", ts=700), vfill("T1", "c-2", "0.5", ts=700),
              vfill("T2", "c-2", "1", ts=800)]
     venue = ScriptedVenue([vorder("c-2", "buy", "2", "2", "filled", avg="100")], fills, {SYM: "2"})
@@ -345,6 +345,18 @@ def test_duplicate_fill_reports_are_applied_once() -> None:
     assert [a.event["trade_id"] for a in odd.adjustments] == ["T1", "T2"]
 
 
+def test_a_self_trade_fills_both_orders_on_one_trade_id() -> None:
+    # the node's buy c-3 and sell c-4 met each other at the venue: one trade T9, a fill for each;
+    # the node had applied c-3's side (done) when it went down, c-4 is still working
+    node = records([sorder(4, "c-4", "sell", "1", price="100")], known={("c-3", "T9")}, position="1")
+    fills = [vfill("T9", "c-3", "1", ts=600), vfill("T9", "c-4", "1", side="sell", ts=600)]
+    venue = ScriptedVenue([vorder("c-4", "sell", "1", "1", "filled", avg="100")], fills, {SYM: "0"})
+    rec = check(node, venue)
+    assert [(a.kind, a.client_id, a.event["trade_id"]) for a in rec.adjustments] == [("order_event", "c-4", "T9")]
+    assert rec.position == "0" and not rec.halted and rec.mismatches == [] and rec.notes == []
+    assert rec.after.known_fills == {("c-3", "T9"), ("c-4", "T9")}
+
+
 def test_a_working_order_the_venue_never_had_is_closed() -> None:
     node = records([sorder(5, "c-5", status="submitted"), sorder(6, "c-6")])
     rec = check(node, ScriptedVenue([], [], {SYM: "0"}))
@@ -354,7 +366,7 @@ def test_a_working_order_the_venue_never_had_is_closed() -> None:
 
 
 def test_an_overfilled_node_order_halts() -> None:
-    node = records([sorder(5, "c-5", "buy", "1", "0.5", "partially_filled")], known={"T0"}, position="0.5")
+    node = records([sorder(5, "c-5", "buy", "1", "0.5", "partially_filled")], known={("c-5", "T0")}, position="0.5")
     rec = check(node, ScriptedVenue([vorder("c-5", filled="0.2", status="partially_filled", avg="100")], [], {SYM: "0.5"}))
     assert rec.halted and rec.mismatches == ["order 5 (c-5): the node has 0.5 filled, the venue only 0.2"]
 

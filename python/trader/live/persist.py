@@ -434,7 +434,7 @@ class Persistence:
                              if NODE_STATUS.get(o.status.lower(), o.status.lower()) not in skip],
                 pending_commands=[rc.PendingCommand(seq=c.seq, kind=kind, order_id=oid, client_id=cid, request=req, ts=c.ts)
                                   for c in stored for kind, oid, cid, req in plain_commands(c, *precision)],
-                known_trade_ids={f.trade_id for f in self.store.fills(sid)},
+                known_fills=self._known_fills(sid),
                 position=str(slot.session.position()["qty"]), last_ts=int(slot.session.clock))
             result = rc.reconcile(records, venue, adopt_position=bool(self.cfg.adopt_position), ts=ts)
             pending = list(records.pending_commands)
@@ -466,6 +466,12 @@ class Persistence:
         self.writer.submit(batch)
         self.writer.flush()
         return reports
+
+    def _known_fills(self, sid: str) -> set[tuple[str, str]]:
+        """The fills strategy ``sid`` has applied, as reconciliation knows a fill: its order's client
+        id and the venue's trade id (:func:`trader.live.reconcile.fill_key`)."""
+        cids = {o.order_id: o.client_id for o in self.store.orders(sid)}
+        return {(cids.get(f.order_id) or client_order_id(sid, f.order_id), f.trade_id) for f in self.store.fills(sid)}
 
     def _apply(self, link: SlotLink, adj: Any, batch: Any, pending: list[Any], *, real: bool = False,
                precision: tuple[int, int] = (8, 8)) -> None:

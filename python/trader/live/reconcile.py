@@ -59,8 +59,9 @@ Quantities, prices and money are exact decimal strings, computed with :class:`de
    missing quantity (venue ``filled`` - node ``filled``) is covered by the venue's fill reports
    for that order — the mass status' fills first, :meth:`~ReconcilingVenue.order_fills` when
    those fall short — oldest first, each applied as an ``order_event`` (``partially_filled`` /
-   ``filled``), deduplicated by trade id: a trade id the node already has
-   (:attr:`NodeRecords.known_trade_ids`) or reported twice is applied once; a report that no
+   ``filled``), deduplicated by fill (the order and the venue's trade id: a self-trade gives
+   two orders one trade id): a fill the node already has (:attr:`NodeRecords.known_fills`) or
+   reported twice is applied once; a report that no
    longer fits in the missing quantity (an earlier inferred fill covered it) is not applied and is
    noted. Still short (a partial window of fills): an ``inferred_fill`` for the difference, marked
    ``"inferred": True``, fee 0 (not reported), at the price that makes the order's average the
@@ -87,7 +88,7 @@ reconciliation's), ``kind="reconcile"``, ``source="reconcile"``, ``code`` the ad
 order id (empty for an external order), and ``reason`` a sentence with the ids and numbers.
 
 **Idempotent.** Reconciling :attr:`Reconciliation.after` (the records once the adjustments are
-applied) against the same venue yields no adjustments: applied trade ids are known, done orders
+applied) against the same venue yields no adjustments: applied fills are known, done orders
 leave the working list, inferred fills count in the node's filled quantity, and pending commands
 are resolved.
 
@@ -110,6 +111,7 @@ from trader.exceptions import InvalidInputError
 __all__ = [
     "VenueOrder",
     "VenueFill",
+    "fill_key",
     "VenuePosition",
     "MassStatus",
     "ReconcilingVenue",
@@ -238,6 +240,12 @@ class VenueFill(msgspec.Struct, frozen=True):
         _dec(f"{where}: fee", self.fee)
 
 
+def fill_key(f: VenueFill) -> tuple[str, str]:
+    """What makes a fill one: its order (the client id, else the venue's order id) and the venue's
+    trade id. A trade id alone is not enough: in a self-trade both orders fill on one trade id."""
+    return (f.client_id or f.venue_order_id, f.trade_id)
+
+
 class VenuePosition(msgspec.Struct, frozen=True):
     """The venue's net position in one instrument (signed: negative is short)."""
 
@@ -360,14 +368,15 @@ class PendingCommand(msgspec.Struct, frozen=True):
 
 class NodeRecords(msgspec.Struct):
     """One strategy's records as the store rebuilt them: its working orders, its unacknowledged
-    commands, every trade id it has applied, its position (signed decimal string) and the time of
-    the last event it processed (ns; the venue is asked for fills since then)."""
+    commands, every fill it has applied (``known_fills``: its order's client id and the venue's
+    trade id, see :func:`fill_key`), its position (signed decimal string) and the time of the last
+    event it processed (ns; the venue is asked for fills since then)."""
 
     strategy: str
     instrument: str
     open_orders: list[StoredOrder]
     pending_commands: list[PendingCommand]
-    known_trade_ids: set[str]
+    known_fills: set[tuple[str, str]]
     position: str
     last_ts: int
 
@@ -494,13 +503,13 @@ class _Run:
         self.fetched: set[str] = set()
         self.orders: dict[str, StoredOrder] = {o.client_id: o for o in records.open_orders}
         self.touched: dict[str, StoredOrder] = {}
-        self.known = set(records.known_trade_ids)
-        self.noted: set[str] = set()  # trade ids reported and deliberately not applied
+        self.known = set(records.known_fills)
+        self.noted: set[tuple[str, str]] = set()  # fills reported and deliberately not applied
         self.applied = ZERO  # signed quantity of the fills applied
         self.adjustments: list[Adjustment] = []
         self.mismatches: list[str] = []
         self.notes: list[str] = []
-        self.reports: dict[str, VenueFill] = {}  # trade id -> the first report of it (deduplicated)
+        self.reports: dict[tuple[str, str], VenueFill] = {}  # fill key -> its first report (deduplicated)
         for f in self.status.fills:
             if self._mine(f.instrument):
                 self._report(f)
@@ -509,10 +518,10 @@ class _Run:
         return instrument is None or instrument == self.records.instrument
 
     def _report(self, f: VenueFill) -> None:
-        """Register a fill report; a second report of a trade id is dropped (a mismatch if it differs)."""
-        first = self.reports.get(f.trade_id)
+        """Register a fill report; a second report of a fill is dropped (a mismatch if it differs)."""
+        first = self.reports.get(fill_key(f))
         if first is None:
-            self.reports[f.trade_id] = f
+            self.reports[fill_key(f)] = f
         elif (first.client_id, first.side, Decimal(first.price), Decimal(first.qty)) != (f.client_id, f.side, Decimal(f.price), Decimal(f.qty)):
             self.mismatches.append(f"trade {f.trade_id} is reported twice with different contents "
                                    f"({first.side} {first.qty} @ {first.price} of {first.client_id}; "
@@ -536,7 +545,7 @@ class _Run:
         client id or venue order id); the order's own fill list is fetched when the mass status'
         window does not cover ``missing``."""
         def fresh() -> list[VenueFill]:
-            mine = (f for f in self.reports.values() if f.trade_id not in self.known and f.trade_id not in self.noted
+            mine = (f for f in self.reports.values() if fill_key(f) not in self.known and fill_key(f) not in self.noted
                     and ((v.client_id and f.client_id == v.client_id)
                          or (v.venue_order_id and f.venue_order_id == v.venue_order_id)))
             return sorted(mine, key=lambda f: (f.ts, f.trade_id))
@@ -627,7 +636,7 @@ class _Run:
         for f in self.fills_of(v, missing):
             fq = Decimal(f.qty)
             if fq > missing:
-                self.noted.add(f.trade_id)
+                self.noted.add(fill_key(f))
                 self.notes.append(f"trade {f.trade_id} of {name} ({f.side} {f.qty} @ {f.price}) is not applied: "
                                   f"the node's filled quantity {_fmt(Decimal(o.filled))} already covers the venue's "
                                   f"{_fmt(venue_filled)} but {_fmt(missing)} (an earlier inferred fill)")
@@ -636,7 +645,7 @@ class _Run:
             after = fill(fq, Decimal(f.price))
             notional = None if notional is None else notional + fq * Decimal(f.price)
             places.append(f.price)
-            self.known.add(f.trade_id)
+            self.known.add(fill_key(f))
             self.applied += _signed(f.side, fq)
             self.emit("order_event", o, after,
                       {"kind": after.status, "ts": f.ts, "trade_id": f.trade_id, "side": f.side, "price": f.price, "qty": f.qty,
@@ -786,7 +795,7 @@ class _Run:
         node = before + self.applied
         venue = sum((Decimal(p.qty) for p in self.status.positions if p.instrument == instrument), ZERO)
         for f in self.reports.values():  # fills of orders neither held nor adopted: explained, not applied
-            if f.trade_id not in self.known and f.trade_id not in self.noted:
+            if fill_key(f) not in self.known and fill_key(f) not in self.noted:
                 self.notes.append(f"trade {f.trade_id} of order {f.client_id or f.venue_order_id} ({f.side} {f.qty} @ "
                                   f"{f.price}) belongs to no order the node holds: not applied")
         if node != venue:

@@ -248,6 +248,27 @@ def test_a_migration_upgrades_in_place(target: str) -> None:
         open_store(target)
 
 
+def test_fills_are_keyed_by_order_and_trade_id_after_migrating_a_first_schema_store(target: str) -> None:
+    """Schema 2 keys fills by (strategy, order id, trade id): a store of schema 1 keeps its rows
+    and its index, and then holds both sides of a self-trade (one trade id, two orders)."""
+    with open_store(target, _migrations=MIGRATIONS[:1]) as s:
+        s.commit(Batch(fills=[fill("T-1", order_id=101), fill("T-2", order_id=101)]))
+        s.commit(Batch(fills=[fill("T-1", order_id=102)]))  # schema 1: taken for a repeat
+        assert [(f.order_id, f.trade_id) for f in s.fills()] == [(101, "T-1"), (101, "T-2")]
+    with open_store(target) as s:
+        assert s.meta()["schema_version"] == str(SCHEMA_VERSION) == "2"
+        assert [(f.order_id, f.trade_id) for f in s.fills()] == [(101, "T-1"), (101, "T-2")]
+        s.commit(Batch(fills=[fill("T-1", order_id=102), fill("T-1", order_id=101)]))  # the other side; a repeat
+        assert sorted((f.order_id, f.trade_id) for f in s.fills()) == [(101, "T-1"), (101, "T-2"), (102, "T-1")]
+    with open_store(target) as s:  # opening again migrates nothing
+        assert len(s.fills()) == 3
+    if not target.startswith("postgresql"):  # the rebuilt SQLite table has its index again
+        conn = sqlite3.connect(Path(target) / STORE_FILE)
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'fills'")}
+        conn.close()
+        assert "fills_ts" in names
+
+
 def test_a_failed_migration_changes_nothing(target: str, snapshot: Callable[[str], object]) -> None:
     with open_store(target) as s:
         s.commit(full_batch())

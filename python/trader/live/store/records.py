@@ -78,7 +78,8 @@ class OrderEvent(msgspec.Struct, frozen=True):
 
 
 class Fill(msgspec.Struct, frozen=True):
-    """One fill; ``trade_id`` (the venue's) is unique per strategy: a replayed fill is stored once."""
+    """One fill; the venue's ``trade_id`` is unique per strategy and order (in a self-trade two of a
+    strategy's orders fill on one trade id): a replayed fill is stored once."""
 
     table: ClassVar[str] = "fills"
     strategy: str

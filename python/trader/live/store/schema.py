@@ -38,6 +38,7 @@ __all__ = [
     "CreateTable",
     "AddColumn",
     "CreateIndex",
+    "ChangeKey",
     "Migration",
     "MIGRATIONS",
     "SCHEMA_VERSION",
@@ -45,6 +46,7 @@ __all__ = [
     "tables",
     "indexes",
     "render",
+    "statements",
     "meta_ddl",
     "SQL_TYPES",
 ]
@@ -117,7 +119,16 @@ class CreateIndex:
     index: Index
 
 
-Op = CreateTable | AddColumn | CreateIndex
+@dataclass(frozen=True)
+class ChangeKey:
+    """Give an existing table a new primary key (its rows kept). SQLite cannot alter a key: the
+    table is rebuilt (a copy under the new key, then renamed) and its indexes made again."""
+
+    table: str
+    key: tuple[str, ...]
+
+
+Op = CreateTable | AddColumn | CreateIndex | ChangeKey
 
 
 @dataclass(frozen=True)
@@ -210,6 +221,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             )),
         ),
     ),
+    Migration(
+        2,
+        "a fill is one per order and trade id: in a self-trade two of a strategy's orders fill on one trade id",
+        (ChangeKey("fills", ("strategy", "order_id", "trade_id")),),
+    ),
 )
 
 #: The newest schema this code knows.
@@ -226,6 +242,9 @@ def tables(migrations: tuple[Migration, ...] = MIGRATIONS) -> dict[str, Table]:
             elif isinstance(op, AddColumn):
                 t = out[op.table]
                 out[op.table] = Table(t.name, t.columns + (op.column,), t.key, t.kind, t.home)
+            elif isinstance(op, ChangeKey):
+                t = out[op.table]
+                out[op.table] = Table(t.name, t.columns, op.key, t.kind, t.home)
     return out
 
 
@@ -242,9 +261,9 @@ def _col(c: Column, dialect: Dialect) -> str:
     return f"{_q(c.name)} {SQL_TYPES[dialect][c.type]}{'' if c.nullable else ' NOT NULL'}"
 
 
-def render(op: Op, dialect: Dialect, homes: dict[str, Home]) -> tuple[Home, str]:
-    """One operation as ``(home, DDL statement)`` for ``dialect``; ``homes`` maps every table
-    known so far to its home (an index or a column goes where its table is)."""
+def render(op: CreateTable | AddColumn | CreateIndex, dialect: Dialect, homes: dict[str, Home]) -> tuple[Home, str]:
+    """One single-statement operation as ``(home, DDL statement)`` for ``dialect``; ``homes`` maps
+    every table known so far to its home (an index or a column goes where its table is)."""
     if isinstance(op, CreateTable):
         t = op.table
         cols = ", ".join(_col(c, dialect) for c in t.columns)
@@ -261,6 +280,36 @@ def render(op: Op, dialect: Dialect, homes: dict[str, Home]) -> tuple[Home, str]
         return homes[op.table], f"ALTER TABLE {_q(op.table)} ADD COLUMN {_col(op.column, dialect)}{default}"
     ix = op.index
     return homes[ix.table], f"CREATE INDEX {_q(ix.name)} ON {_q(ix.table)} ({', '.join(_q(c) for c in ix.columns)})"
+
+
+def statements(migrations: tuple[Migration, ...], version: int, dialect: Dialect) -> list[tuple[Home, str]]:
+    """The DDL of migration ``version`` (of ``migrations``) as ``(home, statement)`` in order: each
+    operation rendered against the tables the migrations before it built."""
+    done = tuple(m for m in migrations if m.version < version)
+    (m,) = (m for m in migrations if m.version == version)
+    out: list[tuple[Home, str]] = []
+    for i, op in enumerate(m.ops):
+        before = done + (Migration(version, m.description, m.ops[:i]),)
+        known = tables(before)
+        homes = {t.name: t.home for t in known.values()}
+        if not isinstance(op, ChangeKey):
+            out.append(render(op, dialect, homes))
+            continue
+        t = known[op.table]
+        key = ", ".join(_q(k) for k in op.key)
+        if dialect == "postgresql":
+            out.append((t.home, f"ALTER TABLE {_q(t.name)} DROP CONSTRAINT {_q(t.name + '_pkey')}, ADD PRIMARY KEY ({key})"))
+            continue
+        tmp = f"{t.name}__rekey"
+        cols = ", ".join(_q(c) for c in t.column_names)
+        out.append(render(CreateTable(Table(tmp, t.columns, op.key, t.kind, t.home)), dialect, homes))
+        out.append((t.home, f"INSERT INTO {_q(tmp)} ({cols}) SELECT {cols} FROM {_q(t.name)}"))
+        out.append((t.home, f"DROP TABLE {_q(t.name)}"))
+        out.append((t.home, f"ALTER TABLE {_q(tmp)} RENAME TO {_q(t.name)}"))
+        for ix in indexes(before).values():
+            if ix.table == t.name:
+                out.append(render(CreateIndex(ix), dialect, homes))
+    return out
 
 
 def meta_ddl() -> str:

@@ -71,7 +71,7 @@ from trader.live.store.schema import (
     Migration,
     Table,
     meta_ddl,
-    render,
+    statements,
     tables,
 )
 
@@ -633,10 +633,6 @@ def _pg_error() -> type[BaseException]:
 # --- migrations ----------------------------------------------------------------------------------
 
 
-def _homes(migrations: Sequence[Migration]) -> dict[str, Home]:
-    return {t.name: t.home for t in tables(tuple(migrations)).values()}
-
-
 def _migrate(cur: Any, dialect: Dialect, version: int, homes_here: Sequence[Home],
              migrations: Sequence[Migration], read_meta: Any) -> None:
     """Bring one database from ``version`` to the last migration, inside the caller's transaction:
@@ -648,12 +644,10 @@ def _migrate(cur: Any, dialect: Dialect, version: int, homes_here: Sequence[Home
         now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         for k, v in (("app", APP), ("schema_version", "0"), ("created", now), ("created_by", _node_info())):
             cur.execute(f'INSERT INTO "meta" ("key", "value") VALUES ({ph}, {ph})', (k, v))
-    homes = _homes(migrations)
     for m in migrations:
         if m.version <= version:
             continue
-        for op in m.ops:
-            home, ddl = render(op, dialect, homes)
+        for home, ddl in statements(tuple(migrations), m.version, dialect):
             if home in homes_here:
                 cur.execute(ddl)
     cur.execute(f'UPDATE "meta" SET "value" = {ph} WHERE "key" = {ph}', (str(migrations[-1].version), "schema_version"))
