@@ -7,7 +7,8 @@ file itself when it has one)::
     [live]
     strategy = "l2_market_maker"          # a registered name, path/file.py:Class or pkg.mod:Class
     params = { qty = 0.01 }
-    feed = "replay:data/btcusdt.jsonl.gz" # or "synthetic:seed=7,rate=200"
+    feed = "replay:data/btcusdt.jsonl.gz" # or "synthetic:seed=7,rate=200", or
+                                          # "failover:primary=bybit:...;backup=okx:..." (failover_spec)
     speed = "max"                         # the recording's pace x speed, or as fast as it goes
     duration = "5m"
     control = "127.0.0.1:8765"
@@ -111,6 +112,8 @@ class FeedSpec(msgspec.Struct, frozen=True, kw_only=True):
     kind: str
     paths: tuple[str, ...] = ()
     options: dict[str, int | float | str] = {}
+    #: kind ``failover``: the primary, then the backups (:mod:`trader.live.failover_spec`).
+    sources: tuple[FeedSpec, ...] = ()
 
 
 _FEED_SYNTAX = "synthetic[:seed=N,rate=R,price=P,symbol=S] or replay:PATH[,PATH...]"
@@ -123,6 +126,10 @@ def parse_feed(spec: str) -> FeedSpec:
     :raise ConfigError: key ``feed``, naming the value and what was expected."""
     kind, _, rest = spec.partition(":")
     kind = kind.strip()
+    if kind == "failover":  # failover:primary=SPEC;backup=SPEC[;...] (trader.live.failover_spec)
+        from trader.live.failover_spec import parse_failover
+
+        return parse_failover(rest, spec)  # type: ignore[no-any-return]
     if kind == "replay":
         paths = tuple(p.strip() for p in rest.split(","))
         if not rest.strip() or not all(paths):
@@ -137,7 +144,8 @@ def parse_feed(spec: str) -> FeedSpec:
 
         if not kind or kind not in (found := data_clients()):
             others = sorted(set(found) - {"synthetic", "replay"})
-            raise ConfigError("feed", expected(_FEED_SYNTAX + "".join(f" or {o}[:k=v,...]" for o in others), spec))
+            raise ConfigError("feed", expected(_FEED_SYNTAX + "".join(f" or {o}[:k=v,...]" for o in others)
+                                               + " or failover:primary=SPEC;backup=SPEC", spec))
     given: dict[str, str] = {}
     for item in filter(None, (s.strip() for s in rest.split(","))):
         k, eq, v = item.partition("=")

@@ -165,7 +165,7 @@ class LiveNode:
             raise InvalidInputError(f"state: {cfg.state} is a file, not a folder")
         clients = data_clients()
         spec = cfg.feed_spec
-        if spec.kind not in clients:
+        if spec.kind != "failover" and spec.kind not in clients:
             raise InvalidInputError(f"feed: unknown data client {spec.kind!r} (known: {', '.join(sorted(clients))})")
         venues = execution_clients()
         kind = cfg.venue_kind
@@ -176,7 +176,12 @@ class LiveNode:
             raise InvalidInputError(f"venue: {kind} is a real venue; --paper needs a paper venue (sim)")
         if not cfg.paper and getattr(self.venue, "paper", False):
             raise InvalidInputError(f"venue: {kind} is the paper venue; give a real venue to trade for real")
-        self.feed = clients[spec.kind].open(list(spec.paths), dict(spec.options), speed=cfg.speed)
+        if spec.kind == "failover":  # sources opened through their data clients (trader.live.failover_spec)
+            from trader.live.failover_spec import open_failover
+
+            self.feed = open_failover(spec, clients, speed=cfg.speed)
+        else:
+            self.feed = clients[spec.kind].open(list(spec.paths), dict(spec.options), speed=cfg.speed)
         #: A real venue's execution client (None: paper), shared by the strategies; its reports go
         #: to the strategy whose client order ids they carry.
         self.exec_client: Any = None
@@ -196,6 +201,8 @@ class LiveNode:
         if cfg.persist:
             self.persistence = self._persist()
         self.metrics = NodeMetrics()
+        if spec.kind == "failover":
+            self.feed.metrics = self.metrics  # switches counted, the active source shown
         self.log_to_stderr = log_to_stderr
         self.started_wall: float | None = None
         self.stop_reason: str | None = None

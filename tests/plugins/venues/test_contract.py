@@ -14,7 +14,11 @@ same truth whatever protocol the front speaks):
 - an order whose answer is lost (a 5xx after the exchange placed it) is settled by asking the
   venue, never by sending it again: the exchange holds it once;
 - reconciliation (mass status, one order, its fills) answers what the exchange books;
-- the secret (and OKX's passphrase) shows in no report, log line, ``repr`` or error.
+- the secret (and OKX's passphrase) shows in no report, log line, ``repr`` or error;
+- under every chaos mode the fronts share at once (dropped, stalled, duplicated and reordered
+  stream messages, late, lost and 5xx answers, 429 bursts, a skewed clock, forced reconnects),
+  hundreds of orders end as the exchange books them: each at the exchange once at most, each
+  order's final status and fills as the exchange has them.
 
 The venue-specific suites (tests/plugins/venues/<venue>/) cover each protocol's own rules.
 """
@@ -50,6 +54,7 @@ class Kit:
     venue: str
     market: str  # "spot" or "usdm"
     options: Callable[[ExchangeHandle], dict[str, Any]]
+    label: str = ""  # the venue's name for the market (default: ``market``)
     #: extra fields of every submit command (e.g. a venue's instrument naming)
     extra: dict[str, Any] = field(default_factory=dict)
     #: the venue changes a working order's price in place (Binance spot does not: refused, the
@@ -58,7 +63,7 @@ class Kit:
 
     @property
     def name(self) -> str:
-        return f"{self.venue}-{self.market}"
+        return f"{self.venue}-{self.label or self.market}"
 
 
 def _binance(market: str) -> Callable[[ExchangeHandle], dict[str, Any]]:
@@ -71,9 +76,27 @@ def _binance(market: str) -> Callable[[ExchangeHandle], dict[str, Any]]:
     return options
 
 
+def _bybit(category: str) -> Callable[[ExchangeHandle], dict[str, Any]]:
+    def options(h: ExchangeHandle) -> dict[str, Any]:
+        return {"category": category, "symbols": "BTCUSDT", "rest_url": h.base_url,
+                "ws_public_url": h.stream_urls[category], "ws_private_url": h.stream_urls["private"]}
+    return options
+
+
+def _okx(inst_type: str, inst_id: str) -> Callable[[ExchangeHandle], dict[str, Any]]:
+    def options(h: ExchangeHandle) -> dict[str, Any]:
+        return {"inst_type": inst_type, "symbols": inst_id, "rest_url": h.base_url,
+                "ws_public_url": h.stream_urls["public"], "ws_private_url": h.stream_urls["private"]}
+    return options
+
+
 KITS = [
     Kit("binance", "spot", _binance("spot"), modifies=False),
     Kit("binance", "usdm", _binance("usdm")),
+    Kit("bybit", "spot", _bybit("spot")),
+    Kit("bybit", "usdm", _bybit("linear"), label="linear"),
+    Kit("okx", "spot", _okx("SPOT", "BTC-USDT"), label="SPOT"),
+    Kit("okx", "usdm", _okx("SWAP", "BTC-USDT-SWAP"), label="SWAP"),
 ]
 
 
@@ -349,3 +372,79 @@ def test_the_secret_shows_nowhere(kit: Kit, fronts: dict[str, ExchangeHandle], c
     for name, value in (("secret", hs.secret), ("passphrase", hs.passphrase)):
         if value:
             assert value not in seen, f"{kit.name}: the {name} shows"
+
+
+#: Every chaos mode the three fronts share, at once (probabilities per message or request).
+MIXED = ("drop=0.002,stall=0.001,dup=0.03,reorder=0.03,delay_ack=0.05,delay_ms=100,ack_5xx=0.02,timeout=0.01,"
+         "timeout_s=0.5,burst429=0.003,burst_len=3,ban_s=1,skew_ms=700,disconnect=3s")
+CHAOS_ORDERS = 300
+_FINAL = {OrderCanceled: "CANCELED", OrderExpired: "EXPIRED", OrderRejected: "REJECTED"}
+
+
+def _final(hs: Harness, cid: str, qty: Decimal) -> str | None:
+    """The order's final status as the client reported it (None: not final yet)."""
+    if hs.filled(cid) == qty:
+        return "FILLED"
+    for r in reversed(hs.reports):
+        if getattr(r, "client_id", None) == cid and type(r) in _FINAL:
+            return _FINAL[type(r)]
+    return None
+
+
+@pytest.mark.parametrize("kit", _ids())
+def test_mixed_chaos_over_hundreds_of_orders_ends_as_the_exchange_books(kit: Kit, fronts: dict[str, ExchangeHandle]) -> None:
+    h = fronts[kit.venue]
+    sent: dict[str, Decimal] = {}
+
+    async def body(hs: Harness) -> None:
+        resting: list[str] = []
+        h.set_chaos(MIXED)
+        try:
+            for i in range(CHAOS_ORDERS):
+                cid = hs.cid("chaos")
+                if i % 4 == 3:  # a market order, sides alternating: the position stays small
+                    sent[cid] = Decimal("0.001")
+                    cmd = hs.cmd(cid, "market", "buy" if i % 8 == 3 else "sell", "0.001")
+                else:
+                    sent[cid] = Decimal("0.002")
+                    cmd = hs.cmd(cid, "limit", "buy", "0.002", price=hs.below())
+                    resting.append(cid)
+                asyncio.ensure_future(hs.client.handle(cmd))
+                if len(resting) > 3:
+                    asyncio.ensure_future(hs.client.handle(
+                        {"op": "cancel", "order_id": 0, "client_id": resting.pop(0), "symbol": "BTCUSDT"}))
+                await asyncio.sleep(0.01)
+        finally:
+            h.set_chaos(None)
+        for cid in resting:
+            await hs.client.handle({"op": "cancel", "order_id": 0, "client_id": cid, "symbol": "BTCUSDT"})
+        await hs.until(lambda: all(_final(hs, c, q) is not None for c, q in sent.items()), timeout=45)
+
+    hs = _run(kit, fronts, body)
+    books = hs.books()
+    by_cid: dict[str, list[dict[str, Any]]] = {}
+    for o in books["orders"]:
+        by_cid.setdefault(o["clientOrderId"], []).append(o)
+    wrong = []
+    for cid, qty in sent.items():
+        at = by_cid.get(cid, [])
+        ours = _final(hs, cid, qty)
+        if len(at) > 1:
+            wrong.append(f"{cid}: at the exchange {len(at)} times")
+            continue
+        if not at:  # refused before it left, or withdrawn: never working
+            if ours not in ("REJECTED", "CANCELED") or hs.of(cid, OrderFilled):
+                wrong.append(f"{cid}: not at the exchange, reported {ours}")
+            continue
+        theirs = at[0]["status"]
+        if ours != theirs:
+            wrong.append(f"{cid}: the exchange has it {theirs}, the client reported {ours}")
+        booked = sorted((Decimal(f["price"]), Decimal(f["qty"])) for f in books["fills"] if f["orderId"] == at[0]["orderId"])
+        reported = sorted((Decimal(f.price), Decimal(f.qty)) for f in hs.of(cid, OrderFilled))
+        if booked != reported:
+            wrong.append(f"{cid}: fills at the exchange {booked}, reported {reported}")
+    assert not wrong, f"{kit.name}: {len(wrong)} of {len(sent)} orders differ:\n" + "\n".join(wrong[:20])
+    chaos = h.stats()["chaos"]
+    assert sum(chaos.values()) > 0, f"{kit.name}: no chaos happened: {chaos}"
+    stats = h.stats()
+    assert stats.get("418", 0) == stats.get("403", 0) == 0, f"{kit.name}: the client was banned: {stats}"
