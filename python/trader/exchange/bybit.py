@@ -524,7 +524,9 @@ class BybitFront(StreamFront[_Topic, set[str]]):
         if o.status in ("CANCELED", "EXPIRED") and o.executed and cat == "spot":
             status = "PartiallyFilledCanceled"
         fee = sum((f.fee for f in self._fills_of(o)), ZERO)
-        cancel_type = "UNKNOWN"
+        cancel_type, reject_reason = "UNKNOWN", "EC_NoError"
+        if o.tif == "GTX" and o.status in ("REJECTED", "EXPIRED") and not o.executed:
+            reject_reason = "EC_PostOnlyWillTakeLiquidity"  # a PostOnly order that would have taken
         if o.status == "CANCELED":
             cancel_type = "CancelByUser"
         elif o.status == "EXPIRED":
@@ -532,7 +534,7 @@ class BybitFront(StreamFront[_Topic, set[str]]):
         return {"category": cat, "symbol": o.symbol, "orderId": str(o.id), "orderLinkId": o.client_id,
                 "blockTradeId": "", "side": o.side.capitalize(), "orderType": o.type.capitalize(),
                 "price": _s(o.price), "qty": _s(o.qty), "orderIv": "", "timeInForce": _TIF_OUT.get(o.tif, o.tif),
-                "orderStatus": status, "cancelType": cancel_type, "rejectReason": "EC_NoError",
+                "orderStatus": status, "cancelType": cancel_type, "rejectReason": reject_reason,
                 "avgPrice": _s(o.avg_price) if o.executed else ("" if cat == "spot" else "0"),
                 "leavesQty": _s(left), "leavesValue": _s(left * o.price), "cumExecQty": _s(o.executed),
                 "cumExecValue": _s(o.cum_quote), "cumExecFee": _s(fee), "feeCurrency": o.symbol[-4:],
