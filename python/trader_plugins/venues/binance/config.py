@@ -9,6 +9,7 @@ import msgspec
 
 from trader.exceptions import InvalidInputError
 
+from ..common.config import check_backoff, check_non_negative, check_positive, check_recv_window
 from ..common.ws import Backoff
 
 __all__ = ["BinanceConfig", "Backoff", "URLS"]
@@ -65,19 +66,13 @@ class BinanceConfig(msgspec.Struct, frozen=True, kw_only=True):
             raise InvalidInputError(f"binance: market must be 'spot' or 'usdm', got {self.market!r}")
         if not self.symbols or not all(isinstance(s, str) and s.isalnum() for s in self.symbols):
             raise InvalidInputError(f"binance: symbols must be non-empty alphanumeric names, got {self.symbols!r}")
-        if not (0 < self.recv_window <= 60000):
-            raise InvalidInputError(f"binance: recv_window must be within (0, 60000] ms, got {self.recv_window}")
-        if self.open_check_s < 0:
-            raise InvalidInputError(f"binance: open_check_s must be >= 0, got {self.open_check_s}")
-        if self.user_stale_after_s < 0:
-            raise InvalidInputError(f"binance: user_stale_after_s must be >= 0, got {self.user_stale_after_s}")
-        if not self.stale_after_s > 0:
-            raise InvalidInputError(f"binance: stale_after_s must be > 0, got {self.stale_after_s}")
-        if self.countdown_cancel_s < 0 or (self.countdown_cancel_s and self.market != "usdm"):
-            raise InvalidInputError("binance: countdown_cancel_s must be >= 0 and is for market usdm only, got "
-                                    f"{self.countdown_cancel_s}")
-        if not (self.backoff.base_s > 0 and self.backoff.max_s >= self.backoff.base_s):
-            raise InvalidInputError(f"binance: backoff needs 0 < base_s <= max_s, got {self.backoff}")
+        check_recv_window("binance", self.recv_window)
+        check_non_negative("binance", self, "open_check_s", "user_stale_after_s", "countdown_cancel_s")
+        check_positive("binance", self, "stale_after_s")
+        if self.countdown_cancel_s and self.market != "usdm":
+            raise InvalidInputError("binance: countdown_cancel_s is for market usdm only, got "
+                                    f"{self.countdown_cancel_s} on {self.market}")
+        check_backoff("binance", self.backoff)
         rest, stream, ws_api = URLS[(self.market, self.testnet)]
         msgspec.structs.force_setattr(self, "symbols", tuple(s.upper() for s in self.symbols))
         msgspec.structs.force_setattr(self, "rest_url", (self.rest_url or rest).rstrip("/"))

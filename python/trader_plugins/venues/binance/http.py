@@ -26,19 +26,13 @@
 from __future__ import annotations
 
 import asyncio
-import urllib.parse
 import logging
-import statistics
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-import aiohttp
-import msgspec
-import yarl
-
 from ..common import http as _common
-from ..common.http import NO_GATE, Budget, VenueError, host_state, retry_after_s
+from ..common.execution import Withdrawn
+from ..common.http import NO_GATE, Budget, RestClient, VenueError, decode_json, retry_after_s
 from .auth import Credentials, encode, signed_payload
 from .config import BinanceConfig
 
@@ -79,50 +73,23 @@ class OutcomeUnknown(_common.OutcomeUnknown):
     venue = "binance"
 
 
-class Withdrawn(Exception):
-    """The request was given up before it left (its ``withdrawn`` check said so while it waited
-    for the limits or a place in flight): never sent."""
+class BinanceHttp(RestClient[BinanceConfig, Credentials]):
+    """REST client of one Binance market (see the module docs; the session, server-time offset,
+    waits and transport are :class:`~..common.http.RestClient`'s)."""
 
-
-class BinanceHttp:
-    """REST client of one Binance market (see the module docs).
-
-    :param config: the market, base URL, ``recv_window`` and request timeout.
-    :param credentials: for signed endpoints (None: public endpoints only).
-    :param session: an aiohttp session to use (None: one of its own, closed by :meth:`close`).
-    :param time_fn: the wall clock in seconds (tests move it to skew the clock).
-    :param sleep: the coroutine that waits (tests pass a fake clock's).
-    """
-
-    #: Fraction of a limit the client allows itself.
-    headroom = 0.9
+    venue = "binance"
+    outcome_unknown = OutcomeUnknown
+    withdrawn_error = Withdrawn
     #: Times a 429'd request is sent again after its Retry-After.
     max_429_retries = 3
-    #: Requests in flight to one host at most (the others wait their turn): a 429 or a ban then
-    #: meets a handful of requests already on their way, not a herd.
-    max_in_flight = 16
-    #: Server-time samples per measurement.
-    time_samples = 3
 
-    def __init__(self, config: BinanceConfig, credentials: Credentials | None = None, *,
-                 session: aiohttp.ClientSession | None = None, time_fn: Callable[[], float] = time.time,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
-        self.config = config
-        self.credentials = credentials
-        self._session = session
-        self._own_session = session is None
-        self.time_fn = time_fn
-        self.sleep = sleep
-        self.offset_ms = 0
+    stat_names = ("resigned_1021", "http_429", "http_418")
+
+    def setup(self) -> None:
         self._order_lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
-        self._prefix = config.api_prefix
-        # A ban or a Retry-After is the IP's: every client of this process that talks to the same
-        # host (the data client's snapshots, the execution client's orders) waits it out together.
-        self._host = host_state(urllib.parse.urlsplit(config.rest_url).netloc, id(time_fn))
-        self._host.budgets.setdefault(config.api_prefix, [Budget("REQUEST_WEIGHT", 60, 6000 if config.market == "spot" else 2400,
-                                                                 "x-mbx-used-weight-1m")])
-        self.stats: dict[str, int] = {"requests": 0, "time_syncs": 0, "resigned_1021": 0, "budget_waits": 0,
-                                      "retry_after_waits": 0, "http_429": 0, "http_418": 0, "unknown": 0}
+        self._prefix = self.config.api_prefix
+        self._host.budgets.setdefault(self._prefix, [Budget("REQUEST_WEIGHT", 60, 6000 if self.config.market == "spot"
+                                                            else 2400, "x-mbx-used-weight-1m")])
 
     @property
     def budgets(self) -> list[Budget]:
@@ -135,53 +102,11 @@ class BinanceHttp:
         self._host.budgets[self._prefix] = value
 
     @property
-    def _blocked_until(self) -> float:
-        """Wall seconds until which no request may leave (a 429's or 418's Retry-After)."""
-        return self._host.blocked_until
+    def log_name(self) -> str:
+        return f"binance {self.config.market}"
 
-    @_blocked_until.setter
-    def _blocked_until(self, value: float) -> None:
-        self._host.blocked_until = value
-
-    # ---- lifecycle ------------------------------------------------------------------------------
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.config.request_timeout_s))
-            self._own_session = True
-        return self._session
-
-    async def start(self) -> None:
-        """Measure the server-time offset."""
-        await self.sync_time()
-
-    async def close(self) -> None:
-        if self._own_session and self._session is not None:
-            await self._session.close()
-        self._session = None
-
-    # ---- time -----------------------------------------------------------------------------------
-
-    def server_ms(self) -> int:
-        """The server's clock now, as this client estimates it (ms)."""
-        return int(self.time_fn() * 1000) + self.offset_ms
-
-    async def sync_time(self) -> int:
-        """Measure :attr:`offset_ms` again (median of :attr:`time_samples` round trips)."""
-        path = f"{self.config.api_prefix}/time"
-        samples: list[tuple[float, float]] = []  # (offset, round trip)
-        for _ in range(self.time_samples):
-            t0 = self.time_fn() * 1000
-            doc = await self.request("GET", path, weight=1)
-            t1 = self.time_fn() * 1000
-            samples.append((int(doc["serverTime"]) - (t0 + t1) / 2, t1 - t0))
-        # a sample that waited (a 429's Retry-After, a slow answer) is not a measurement
-        best = min(rtt for _, rtt in samples)
-        self.offset_ms = int(round(statistics.median(o for o, rtt in samples if rtt <= 2 * best + 5)))
-        self.stats["time_syncs"] += 1
-        log.info("binance %s: server time offset %d ms", self.config.market, self.offset_ms)
-        return self.offset_ms
+    async def server_time_ms(self) -> float:
+        return int((await self.request("GET", f"{self.config.api_prefix}/time", weight=1))["serverTime"])
 
     # ---- limits ---------------------------------------------------------------------------------
 
@@ -200,33 +125,9 @@ class BinanceHttp:
 
     async def _reserve(self, weight: int, order: bool, withdrawn: Callable[[], bool] | None = None) -> None:
         """Wait until no Retry-After block holds and ``weight`` (and a new order, if ``order``)
-        fits every budget, then count it. ``withdrawn`` is asked at least every quarter second
-        of the wait (True: :class:`Withdrawn`, nothing counted)."""
-        waited = False
-        while True:
-            if withdrawn is not None and withdrawn():
-                raise Withdrawn()
-            now = self.time_fn()
-            if self._blocked_until > now:
-                self.stats["retry_after_waits"] += 1
-                await self.sleep(self._blocked_until - now if withdrawn is None else min(0.25, self._blocked_until - now))
-                continue
-            server_s = self.server_ms() / 1000
-            wait = 0.0
-            for b in self.budgets:
-                units = weight if b.kind == "REQUEST_WEIGHT" else (1 if order else 0)
-                if units:
-                    wait = max(wait, b.wait_s(server_s, units, self.headroom))
-            if wait <= 0:
-                break
-            if not waited:  # once a wait (a withdrawable one wakes every quarter second)
-                waited = True
-                self.stats["budget_waits"] += 1
-                log.warning("binance %s: weight budget nearly used (%s): waiting %.2fs", self.config.market,
-                            ", ".join(map(repr, self.budgets)), wait)
-            await self.sleep(wait if withdrawn is None else min(0.25, wait))
-        for b in self.budgets:
-            b.used += weight if b.kind == "REQUEST_WEIGHT" else (1 if order else 0)
+        fits every budget, then count it (:meth:`~..common.http.RestClient.reserve`)."""
+        await self.reserve([(b, weight if b.kind == "REQUEST_WEIGHT" else (1 if order else 0)) for b in self.budgets],
+                           withdrawn)
 
     def _order_turn(self) -> asyncio.Lock:
         """New orders wait for the order limits one at a time, in order, on this lock (one a loop)."""
@@ -311,28 +212,15 @@ class BinanceHttp:
             headers["X-MBX-APIKEY"] = self.credentials.api_key
         if body:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        url = yarl.URL(self.config.rest_url + path + (f"?{query}" if query else ""), encoded=True)
-        self.stats["requests"] += 1
-        try:
-            async with self.session.request(method, url, data=body.encode() if body else None,
-                                            headers=headers) as resp:
-                raw = await resp.read()
-                status, rh = resp.status, resp.headers
-        except (asyncio.TimeoutError, aiohttp.ClientError) as e:
-            self.stats["unknown"] += 1
-            raise OutcomeUnknown(f"{type(e).__name__} on {method}", path) from None
-        self._observe({k.lower(): v for k, v in rh.items()})
-        doc: Any = None
-        if raw:
-            try:
-                doc = msgspec.json.decode(raw)
-            except msgspec.DecodeError:
-                doc = None
+        status, rh, raw = await self.exchange(method, self.config.rest_url + path + (f"?{query}" if query else ""),
+                                              body, headers, path)
+        self._observe(rh)
+        doc = decode_json(raw)
         code = int(doc.get("code", 0)) if isinstance(doc, dict) and isinstance(doc.get("code"), int) else 0
         msg = str(doc.get("msg", "")) if isinstance(doc, dict) else ""
         if status in (429, 418):
-            retry = retry_after_s(rh.get("Retry-After"))
-            self._blocked_until = max(self._blocked_until, self.time_fn() + retry)
+            retry = retry_after_s(rh.get("retry-after"))
+            self.block_for(retry)
             self.stats["http_429" if status == 429 else "http_418"] += 1
             log.warning("binance %s %s: HTTP %d, blocking every request for %.1fs", method, path, status, retry)
             raise RateLimited(code, msg or f"HTTP {status}", status, path, retry)

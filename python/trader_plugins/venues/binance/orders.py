@@ -28,12 +28,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import msgspec
 
-from trader.exceptions import InvalidInputError
+from ..common import orders as _common
+from ..common.orders import check_submit, fmt_decimal, passive_price, positive, step_qty, trading_symbol
+from ..common.orders import dec as _d
+from ..common.orders import round_step as _round
 
 __all__ = ["SymbolFilters", "OrderRefused", "OrderRequest", "parse_exchange_info", "order_request",
            "fmt_decimal", "CLIENT_ID_RE"]
@@ -44,7 +47,7 @@ KINDS = ("market", "limit", "stop_market", "stop_limit", "market_if_touched", "l
          "trailing_stop_market", "trailing_stop_limit")
 
 
-class OrderRefused(InvalidInputError):
+class OrderRefused(_common.OrderRefused):
     """An order the adapter refuses before sending (Binance would reject it, or cannot express it)."""
 
 
@@ -77,20 +80,6 @@ class OrderRequest(msgspec.Struct, frozen=True):
     algo: bool = False
 
 
-def fmt_decimal(d: Decimal) -> str:
-    """A Decimal as Binance takes it: plain, no exponent, no trailing zeros."""
-    if d == 0:
-        return "0"
-    return format(d.normalize(), "f")
-
-
-def _d(v: Any, default: str = "0") -> Decimal:
-    try:
-        return Decimal(str(v)) if v not in (None, "") else Decimal(default)
-    except InvalidOperation:
-        return Decimal(default)
-
-
 def parse_exchange_info(info: Mapping[str, Any]) -> dict[str, SymbolFilters]:
     """``exchangeInfo`` (spot or USDⓈ-M) as :class:`SymbolFilters` by symbol."""
     out: dict[str, SymbolFilters] = {}
@@ -115,23 +104,6 @@ def parse_exchange_info(info: Mapping[str, Any]) -> dict[str, SymbolFilters]:
     return out
 
 
-def _round(value: Decimal, step: Decimal, mode: str) -> Decimal:
-    if step <= 0:
-        return value
-    return (value / step).to_integral_value(rounding=mode) * step
-
-
-def _num(cmd: Mapping[str, Any], key: str, where: str) -> Decimal:
-    v = cmd.get(key)
-    try:
-        d = Decimal(str(v)) if v is not None else None
-    except InvalidOperation:
-        d = None
-    if d is None or not d.is_finite() or d <= 0:
-        raise OrderRefused(f"{where}: {key}: must be a positive decimal string, got {v!r}")
-    return d
-
-
 def order_request(cmd: Mapping[str, Any], market: str, filters: SymbolFilters | None, *,
                   ref_price: str | None = None) -> OrderRequest:
     """The request placing the engine's submit ``cmd`` on ``market`` (``"spot"``/``"usdm"``),
@@ -142,23 +114,11 @@ def order_request(cmd: Mapping[str, Any], market: str, filters: SymbolFilters | 
     """
     cid = str(cmd.get("client_id") or "")
     where = f"order {cid or '?'}"
-    kind, side = cmd.get("kind"), cmd.get("side")
-    if cmd.get("op", "submit") != "submit":
-        raise OrderRefused(f"{where}: op {cmd.get('op')!r} is not a submit")
-    if kind in ("oco", "bracket", "oto", "otoco") or cmd.get("list"):
-        raise OrderRefused(f"{where}: order lists (OCO, brackets) are not sent to Binance: trader's order manager "
-                           "emulates them")
-    if kind not in KINDS:
-        raise OrderRefused(f"{where}: kind {kind!r} is not supported on Binance (known: {', '.join(KINDS)})")
-    if side not in ("buy", "sell"):
-        raise OrderRefused(f"{where}: side must be 'buy' or 'sell', got {side!r}")
+    kind, side = check_submit(cmd, where, "Binance", KINDS, refused=OrderRefused)
     if not CLIENT_ID_RE.match(cid):
         raise OrderRefused(f"{where}: client_id must match {CLIENT_ID_RE.pattern} (Binance's rule)")
-    symbol = str(cmd.get("symbol") or (filters.symbol if filters else "")).upper()
-    if not symbol:
-        raise OrderRefused(f"{where}: symbol missing")
-    if filters is not None and filters.status != "TRADING":
-        raise OrderRefused(f"{where}: {symbol} is not trading (status {filters.status})")
+    symbol = trading_symbol(cmd, where, filters.symbol if filters else "", filters.status if filters else None,
+                            "TRADING", OrderRefused)
     tif = cmd.get("tif") or "GTC"
     post_only, reduce_only = bool(cmd.get("post_only")), bool(cmd.get("reduce_only"))
     if tif == "DAY":
@@ -179,36 +139,31 @@ def order_request(cmd: Mapping[str, Any], market: str, filters: SymbolFilters | 
     if tif == "GTD" and not cmd.get("expire_ns"):
         raise OrderRefused(f"{where}: GTD needs expire_ns")
 
-    qty = _num(cmd, "qty", where)
+    qty = positive(cmd, "qty", where, OrderRefused)
     is_market_qty = kind in ("market", "stop_market", "market_if_touched", "trailing_stop_market")
     buy = side == "buy"
     price = trigger = None
     if kind in ("limit", "stop_limit", "limit_if_touched", "trailing_stop_limit"):
-        price = _num(cmd, "price", where)
+        price = positive(cmd, "price", where, OrderRefused)
     if kind in ("stop_market", "stop_limit", "market_if_touched", "limit_if_touched"):
-        trigger = _num(cmd, "trigger", where)
+        trigger = positive(cmd, "trigger", where, OrderRefused)
     elif kind.startswith("trailing") and cmd.get("trigger") is not None:
-        trigger = _num(cmd, "trigger", where)  # activation price
+        trigger = positive(cmd, "trigger", where, OrderRefused)  # activation price
     trail_bps: Decimal | None = None
     if kind.startswith("trailing"):
         if cmd.get("trail_type") != "bps":
             raise OrderRefused(f"{where}: Binance trails in bps only (trailingDelta / callbackRate): trail_type "
                                f"{cmd.get('trail_type')!r} (a price or tick offset) cannot be sent")
-        trail_bps = _num(cmd, "trail", where)
+        trail_bps = positive(cmd, "trail", where, OrderRefused)
 
     if filters is not None:
         step = _d(filters.market_step_size if is_market_qty else filters.step_size)
-        qty = _round(qty, step, ROUND_FLOOR)
         min_q = _d(filters.market_min_qty if is_market_qty else filters.min_qty)
         max_q = _d(filters.market_max_qty if is_market_qty else filters.max_qty)
-        if qty <= 0 or qty < min_q:
-            raise OrderRefused(f"{where}: quantity {cmd.get('qty')} rounds to {fmt_decimal(qty)} (step "
-                               f"{fmt_decimal(step)}), below the minimum {fmt_decimal(min_q)} of {symbol}")
-        if max_q > 0 and qty > max_q:
-            raise OrderRefused(f"{where}: quantity {fmt_decimal(qty)} above the maximum {fmt_decimal(max_q)} of {symbol}")
+        qty = step_qty(qty, step, min_q, max_q, where, symbol, cmd.get("qty"), OrderRefused)
         tick = _d(filters.tick_size)
         if price is not None:
-            price = _round(price, tick, ROUND_FLOOR if buy else ROUND_CEILING)
+            price = passive_price(price, tick, buy)
         if trigger is not None:
             trigger = _round(trigger, tick, ROUND_HALF_EVEN)
         for name, pv in (("price", price), ("trigger", trigger)):

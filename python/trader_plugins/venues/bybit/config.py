@@ -15,6 +15,7 @@ from typing import Literal
 
 from trader.exceptions import InvalidInputError
 
+from ..common.config import check_backoff, check_non_negative, check_ping, check_positive, check_recv_window
 from ..common.ws import Backoff
 
 __all__ = ["BybitConfig", "Backoff", "URLS", "DEPTHS"]
@@ -67,25 +68,14 @@ class BybitConfig:
             syms = tuple(s for s in syms.replace("+", ",").split(",") if s)
         if not syms or not all(isinstance(s, str) and s.isalnum() for s in syms):
             raise InvalidInputError(f"bybit: symbols must be non-empty alphanumeric names, got {self.symbols!r}")
-        if isinstance(self.recv_window, bool) or not isinstance(self.recv_window, int) \
-                or not 0 < self.recv_window <= 60000:
-            raise InvalidInputError(f"bybit: recv_window must be an integer within (0, 60000] ms, got "
-                                    f"{self.recv_window!r}")
+        check_recv_window("bybit", self.recv_window)
         if self.depth not in DEPTHS[self.category]:
             raise InvalidInputError(f"bybit: depth must be one of {DEPTHS[self.category]} for category "
                                     f"{self.category}, got {self.depth!r}")
-        for name in ("stale_after_s", "user_stale_after_s", "ping_interval_s", "request_timeout_s"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
-                raise InvalidInputError(f"bybit: {name} must be a number > 0, got {v!r}")
-        if self.ping_interval_s >= self.user_stale_after_s:
-            raise InvalidInputError(f"bybit: ping_interval_s ({self.ping_interval_s}) must be below "
-                                    f"user_stale_after_s ({self.user_stale_after_s}): the pong keeps the stream alive")
-        if isinstance(self.open_check_s, bool) or not isinstance(self.open_check_s, (int, float)) \
-                or self.open_check_s < 0:
-            raise InvalidInputError(f"bybit: open_check_s must be a number >= 0, got {self.open_check_s!r}")
-        if not isinstance(self.backoff, Backoff) or not (0 < self.backoff.base_s <= self.backoff.max_s):
-            raise InvalidInputError(f"bybit: backoff needs 0 < base_s <= max_s, got {self.backoff!r}")
+        check_positive("bybit", self, "stale_after_s", "user_stale_after_s", "ping_interval_s", "request_timeout_s")
+        check_ping("bybit", self, "ping_interval_s", "user_stale_after_s")
+        check_non_negative("bybit", self, "open_check_s")
+        check_backoff("bybit", self.backoff)
         for name in ("rest_url", "ws_public_url", "ws_private_url"):
             v = getattr(self, name)
             if not isinstance(v, str) or (v and not v.startswith(("http://", "https://", "ws://", "wss://"))):

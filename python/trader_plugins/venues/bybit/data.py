@@ -20,7 +20,7 @@ import msgspec
 
 from trader.exceptions import InvalidInputError
 
-from ..common.feed import Routed, StreamBookFeed, decimals, fetch_json
+from ..common.feed import Routed, StreamBookFeed, decimals, fetch_json, one_symbol
 from ..common.ws import WsConnection
 from .book import BybitBookSync
 from .config import BybitConfig
@@ -69,11 +69,9 @@ class BybitDataClient(StreamBookFeed):
 
     def __init__(self, config: BybitConfig, *, end_on_disconnect: bool = False,
                  rng: random.Random | None = None) -> None:
-        if len(config.symbols) != 1:
-            raise InvalidInputError(f"feed bybit: symbols: one symbol per feed (the node's quotes and trades "
-                                    f"carry none), got {', '.join(config.symbols)}")
+        symbol = one_symbol("bybit", config.symbols)
         self.config = config
-        super().__init__(venue="bybit", url=config.public_url, symbol=config.symbols[0],
+        super().__init__(venue="bybit", url=config.public_url, symbol=symbol,
                          market=MARKETS[config.category], stale_after_s=config.stale_after_s,
                          ping_interval_s=config.ping_interval_s, backoff=config.backoff,
                          end_on_disconnect=end_on_disconnect, rng=rng)

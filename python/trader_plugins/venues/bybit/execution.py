@@ -102,7 +102,17 @@ def view_of(row: dict[str, Any]) -> OrderView:
         price=price if price and kind in ("limit", "stop_limit", "limit_if_touched") else None,
         avg_price=_dec(row.get("avgPrice")) or None,
         triggered=trig > 0 and raw_status not in ("Untriggered", "Deactivated", "Rejected"),
-        reason=str(row.get("rejectReason") or row.get("cancelType") or raw_status))
+        reason=_reason(row, raw_status))
+
+
+def _reason(row: dict[str, Any], raw_status: str) -> str:
+    """Why the order ended as it did: the matcher's ``rejectReason`` (``EC_NoError`` says nothing),
+    else the ``cancelType``, else the status."""
+    why = str(row.get("rejectReason") or "")
+    if why and why != "EC_NoError":
+        return why
+    cancel = str(row.get("cancelType") or "")
+    return cancel if cancel and cancel != "UNKNOWN" else raw_status
 
 
 def fill_of(row: dict[str, Any], fee_asset: str) -> FillView:

@@ -23,24 +23,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import statistics
-import time
-import urllib.parse
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-import aiohttp
 import msgspec
-import yarl
 
 from trader.exceptions import InvalidInputError
 
 from ..common import http as _common
 from ..common.auth import encode_query
 from ..common.execution import Withdrawn
-from ..common.http import NO_GATE, Budget, VenueError, host_state
+from ..common.http import NO_GATE, Budget, RestClient, VenueError, decode_json
 from .auth import Credentials, signed_payload
 from .config import BybitConfig
 
@@ -75,86 +69,27 @@ class OutcomeUnknown(_common.OutcomeUnknown):
     venue = "bybit"
 
 
-class BybitHttp:
-    """REST client of one Bybit account (see the module docs).
+class BybitHttp(RestClient[BybitConfig, Credentials]):
+    """REST client of one Bybit account (see the module docs; the session, server-time offset,
+    waits and transport are :class:`~..common.http.RestClient`'s)."""
 
-    :param config: base URL, ``recv_window`` and request timeout.
-    :param credentials: for private endpoints (None: public ones only).
-    :param session: an aiohttp session to use (None: one of its own, closed by :meth:`close`).
-    :param time_fn: the wall clock in seconds (tests move it to skew the clock).
-    :param sleep: the coroutine that waits (tests pass a fake clock's).
-    """
-
-    #: Fraction of a limit the client allows itself.
-    headroom = 0.9
+    venue = "bybit"
+    outcome_unknown = OutcomeUnknown
+    withdrawn_error = Withdrawn
+    blocked_stat = "rate_limit_waits"
     #: Times a request answered 10006 is sent again after the window resets.
     max_10006_retries = 5
-    #: Requests in flight to one host at most.
-    max_in_flight = 16
-    #: Server-time samples per measurement.
-    time_samples = 3
 
-    def __init__(self, config: BybitConfig, credentials: Credentials | None = None, *,
-                 session: aiohttp.ClientSession | None = None, time_fn: Callable[[], float] = time.time,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
-        if credentials is not None and not isinstance(credentials, Credentials):
+    stat_names = ("resigned_10002", "rate_limited_10006")
+
+    def setup(self) -> None:
+        if self.credentials is not None and not isinstance(self.credentials, Credentials):
             raise InvalidInputError("bybit: credentials must be a Credentials (from_env or from_file)")
-        self.config = config
-        self.credentials = credentials
-        self._session = session
-        self._own_session = session is None
-        self.time_fn = time_fn
-        self.sleep = sleep
-        self.offset_ms = 0
-        self._host = host_state(urllib.parse.urlsplit(config.rest_url).netloc, id(time_fn))
-        self._key = f"bybit:{credentials.api_key if credentials else ''}"
-        self.stats: dict[str, int] = {"requests": 0, "time_syncs": 0, "resigned_10002": 0, "budget_waits": 0,
-                                      "rate_limit_waits": 0, "rate_limited_10006": 0, "unknown": 0}
+        self._key = f"bybit:{self.credentials.api_key if self.credentials else ''}"
 
-    # ---- lifecycle ------------------------------------------------------------------------------
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.config.request_timeout_s))
-            self._own_session = True
-        return self._session
-
-    async def start(self) -> None:
-        """Measure the server-time offset."""
-        await self.sync_time()
-
-    async def close(self) -> None:
-        if self._own_session and self._session is not None:
-            await self._session.close()
-        self._session = None
-
-    def fresh(self) -> BybitHttp:
-        """A new client on the same host state and clock offset (for another event loop)."""
-        h = BybitHttp(self.config, self.credentials, time_fn=self.time_fn)
-        h.offset_ms = self.offset_ms
-        return h
-
-    # ---- time -----------------------------------------------------------------------------------
-
-    def server_ms(self) -> int:
-        """The server's clock now, as this client estimates it (ms)."""
-        return int(self.time_fn() * 1000) + self.offset_ms
-
-    async def sync_time(self) -> int:
-        """Measure :attr:`offset_ms` again (median of :attr:`time_samples` round trips)."""
-        samples: list[tuple[float, float]] = []
-        for _ in range(self.time_samples):
-            t0 = self.time_fn() * 1000
-            doc = await self.request("GET", "/v5/market/time")
-            t1 = self.time_fn() * 1000
-            server = int(doc["timeNano"]) / 1e6 if doc.get("timeNano") else int(doc["timeSecond"]) * 1000
-            samples.append((server - (t0 + t1) / 2, t1 - t0))
-        best = min(rtt for _, rtt in samples)
-        self.offset_ms = int(round(statistics.median(o for o, rtt in samples if rtt <= 2 * best + 5)))
-        self.stats["time_syncs"] += 1
-        log.info("bybit: server time offset %d ms", self.offset_ms)
-        return self.offset_ms
+    async def server_time_ms(self) -> float:
+        doc = await self.request("GET", "/v5/market/time")
+        return int(doc["timeNano"]) / 1e6 if doc.get("timeNano") else int(doc["timeSecond"]) * 1000
 
     # ---- limits ---------------------------------------------------------------------------------
 
@@ -166,37 +101,10 @@ class BybitHttp:
             budgets.append(Budget(path, 1, limit, "x-bapi-limit-status"))
         return budgets[0]
 
-    @property
-    def _blocked_until(self) -> float:
-        return self._host.blocked_until
-
-    @_blocked_until.setter
-    def _blocked_until(self, value: float) -> None:
-        self._host.blocked_until = value
-
     async def _reserve(self, path: str, withdrawn: Callable[[], bool] | None) -> None:
-        """Wait until no 10006 block holds and one more request of ``path`` fits its budget, then
-        count it; ``withdrawn`` is asked at least every quarter second of the wait."""
-        b = self.budget(path) if self.credentials is not None else None
-        waited = False
-        while True:
-            if withdrawn is not None and withdrawn():
-                raise Withdrawn()
-            now = self.time_fn()
-            if self._blocked_until > now:
-                self.stats["rate_limit_waits"] += 1
-                await self.sleep(min(0.25, self._blocked_until - now) if withdrawn else self._blocked_until - now)
-                continue
-            wait = b.wait_s(self.server_ms() / 1000, 1, self.headroom) if b is not None else 0.0
-            if wait <= 0:
-                break
-            if not waited:
-                waited = True
-                self.stats["budget_waits"] += 1
-                log.info("bybit: %r nearly used: waiting %.2fs", b, wait)
-            await self.sleep(min(0.25, wait) if withdrawn else wait)
-        if b is not None:
-            b.used += 1
+        """Wait until no 10006 block holds and one more request of ``path`` fits its budget (a
+        private one: public ones have none here), then count it."""
+        await self.reserve([(self.budget(path), 1)] if self.credentials is not None else [], withdrawn)
 
     def _observe(self, path: str, headers: Mapping[str, str]) -> None:
         limit, left = headers.get("x-bapi-limit"), headers.get("x-bapi-limit-status")
@@ -253,24 +161,11 @@ class BybitHttp:
             query, body = (encode_query(items), "") if method == "GET" else ("", msgspec.json.encode(items).decode())
             if method == "POST":
                 headers["Content-Type"] = "application/json"
-        url = yarl.URL(self.config.rest_url + path + (f"?{query}" if query else ""), encoded=True)
-        self.stats["requests"] += 1
-        try:
-            async with self.session.request(method, url, data=body.encode() if body else None,
-                                            headers=headers) as resp:
-                raw = await resp.read()
-                status = resp.status
-                rh = {k.lower(): v for k, v in resp.headers.items()}
-        except (asyncio.TimeoutError, aiohttp.ClientError) as e:
-            self.stats["unknown"] += 1
-            raise OutcomeUnknown(f"{type(e).__name__} on {method}", path) from None
+        status, rh, raw = await self.exchange(method, self.config.rest_url + path + (f"?{query}" if query else ""),
+                                              body, headers, path)
         if signed:
             self._observe(path, rh)
-        doc: Any = None
-        try:
-            doc = msgspec.json.decode(raw) if raw else None
-        except msgspec.DecodeError:
-            doc = None
+        doc = decode_json(raw)
         code = doc.get("retCode") if isinstance(doc, dict) else None
         msg = str(doc.get("retMsg", "")) if isinstance(doc, dict) else ""
         if code == 10006 or (status == 403 and code is None) or status == 429:
@@ -278,7 +173,7 @@ class BybitHttp:
             wait = 1.0
             if reset.isdigit():
                 wait = min(5.0, max(0.05, (int(reset) - self.server_ms()) / 1000 + 0.02))
-            self._blocked_until = max(self._blocked_until, self.time_fn() + wait)
+            self.block_for(wait)
             self.stats["rate_limited_10006"] += 1
             log.warning("bybit %s %s: rate limited (HTTP %d, 10006): every request waits %.2fs", method, path,
                         status, wait)

@@ -29,14 +29,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN
 from typing import Any
 
 import msgspec
 
 from trader.exceptions import InvalidInputError
 
-from ..common.execution import fmt_decimal
+from ..common import orders as _common
+from ..common.orders import (check_submit, check_tif, fmt_decimal, passive_price, positive, step_qty,
+                             trading_symbol)
+from ..common.orders import dec as _d
+from ..common.orders import round_step as _round
 
 __all__ = ["Instrument", "OrderRefused", "parse_instruments", "order_params", "CLIENT_ID_RE", "KINDS",
            "fmt_decimal"]
@@ -44,10 +48,13 @@ __all__ = ["Instrument", "OrderRefused", "parse_instruments", "order_params", "C
 #: Bybit's allowed ``orderLinkId``.
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 KINDS = ("market", "limit", "stop_market", "stop_limit", "market_if_touched", "limit_if_touched")
-_TRAILING = ("trailing_stop_market", "trailing_stop_limit")
+_TRAILING_WHY = ("Bybit has no trailing-stop order (it trails a position's stop only): trader's order manager "
+                 "emulates it")
+_REFUSALS = {"trailing_stop_market": _TRAILING_WHY, "trailing_stop_limit": _TRAILING_WHY}
+_MISSING_TIF = {t: f"time in force {t} does not exist on Bybit (GTC, IOC, FOK, post-only)" for t in ("GTD", "DAY")}
 
 
-class OrderRefused(InvalidInputError):
+class OrderRefused(_common.OrderRefused):
     """An order the adapter refuses before sending (Bybit would reject it, or cannot express it)."""
 
 
@@ -65,13 +72,6 @@ class Instrument(msgspec.Struct, frozen=True):
     status: str = "Trading"
 
 
-def _d(v: Any, default: str = "0") -> Decimal:
-    try:
-        return Decimal(str(v)) if v not in (None, "") else Decimal(default)
-    except InvalidOperation:
-        return Decimal(default)
-
-
 def parse_instruments(result: Mapping[str, Any]) -> dict[str, Instrument]:
     """``instruments-info``'s ``result`` (spot or linear) as :class:`Instrument` by symbol."""
     out: dict[str, Instrument] = {}
@@ -87,23 +87,6 @@ def parse_instruments(result: Mapping[str, Any]) -> dict[str, Instrument]:
     return out
 
 
-def _round(value: Decimal, step: Decimal, mode: str) -> Decimal:
-    if step <= 0:
-        return value
-    return (value / step).to_integral_value(rounding=mode) * step
-
-
-def _num(cmd: Mapping[str, Any], key: str, where: str) -> Decimal:
-    v = cmd.get(key)
-    try:
-        d = Decimal(str(v)) if v is not None else None
-    except InvalidOperation:
-        d = None
-    if d is None or not d.is_finite() or d <= 0:
-        raise OrderRefused(f"{where}: {key}: must be a positive decimal, got {v!r}")
-    return d
-
-
 def order_params(cmd: Mapping[str, Any], category: str, instrument: Instrument | None) -> dict[str, Any]:
     """The ``/v5/order/create`` body placing the engine's submit ``cmd`` in ``category``
     (``"spot"``/``"linear"``), rounded to ``instrument`` (None: sent as given).
@@ -114,32 +97,13 @@ def order_params(cmd: Mapping[str, Any], category: str, instrument: Instrument |
         raise InvalidInputError(f"bybit: category must be 'spot' or 'linear', got {category!r}")
     cid = str(cmd.get("client_id") or "")
     where = f"bybit order {cid or '?'}"
-    kind, side = cmd.get("kind"), cmd.get("side")
-    if cmd.get("op", "submit") != "submit":
-        raise OrderRefused(f"{where}: op {cmd.get('op')!r} is not a submit")
-    if kind in ("oco", "bracket", "oto", "otoco") or cmd.get("list"):
-        raise OrderRefused(f"{where}: order lists (OCO, brackets) are not sent to Bybit: trader's order manager "
-                           "emulates them")
-    if kind in _TRAILING:
-        raise OrderRefused(f"{where}: Bybit has no trailing-stop order (it trails a position's stop only): "
-                           "trader's order manager emulates it")
-    if kind not in KINDS:
-        raise OrderRefused(f"{where}: kind {kind!r} is not supported on Bybit (known: {', '.join(KINDS)})")
-    if side not in ("buy", "sell"):
-        raise OrderRefused(f"{where}: side must be 'buy' or 'sell', got {side!r}")
+    kind, side = check_submit(cmd, where, "Bybit", KINDS, refused=OrderRefused, refusals=_REFUSALS)
     if not CLIENT_ID_RE.match(cid):
         raise OrderRefused(f"{where}: client_id must match {CLIENT_ID_RE.pattern} (Bybit's orderLinkId rule)")
-    symbol = str(cmd.get("symbol") or (instrument.symbol if instrument else "")).upper()
-    if not symbol:
-        raise OrderRefused(f"{where}: symbol missing")
-    if instrument is not None and instrument.status != "Trading":
-        raise OrderRefused(f"{where}: {symbol} is not trading (status {instrument.status})")
-    tif = cmd.get("tif") or "GTC"
+    symbol = trading_symbol(cmd, where, instrument.symbol if instrument else "",
+                            instrument.status if instrument else None, "Trading", OrderRefused)
+    tif = check_tif(cmd, where, ("GTC", "IOC", "FOK"), missing=_MISSING_TIF, refused=OrderRefused)
     post_only, reduce_only = bool(cmd.get("post_only")), bool(cmd.get("reduce_only"))
-    if tif in ("GTD", "DAY"):
-        raise OrderRefused(f"{where}: time in force {tif} does not exist on Bybit (GTC, IOC, FOK, post-only)")
-    if tif not in ("GTC", "IOC", "FOK"):
-        raise OrderRefused(f"{where}: time in force {tif!r} is not one of GTC, IOC, FOK")
     if category == "spot" and reduce_only:
         raise OrderRefused(f"{where}: reduce_only exists on linear contracts only, not on spot")
     if post_only and kind not in ("limit", "stop_limit", "limit_if_touched"):
@@ -147,25 +111,18 @@ def order_params(cmd: Mapping[str, Any], category: str, instrument: Instrument |
     if post_only and tif != "GTC":
         raise OrderRefused(f"{where}: a post-only order takes no other time in force, got {tif}")
 
-    qty = _num(cmd, "qty", where)
+    qty = positive(cmd, "qty", where, OrderRefused)
     buy = side == "buy"
     limit = kind in ("limit", "stop_limit", "limit_if_touched")
-    price = _num(cmd, "price", where) if limit else None
-    trigger = _num(cmd, "trigger", where) if kind not in ("market", "limit") else None
+    price = positive(cmd, "price", where, OrderRefused) if limit else None
+    trigger = positive(cmd, "trigger", where, OrderRefused) if kind not in ("market", "limit") else None
 
     if instrument is not None:
-        step = _d(instrument.qty_step)
-        qty = _round(qty, step, ROUND_FLOOR)
-        min_q, max_q = _d(instrument.min_qty), _d(instrument.max_qty)
-        if qty <= 0 or qty < min_q:
-            raise OrderRefused(f"{where}: quantity {cmd.get('qty')} rounds to {fmt_decimal(qty)} (step "
-                               f"{fmt_decimal(step)}), below the minimum {fmt_decimal(min_q)} of {symbol}")
-        if max_q > 0 and qty > max_q:
-            raise OrderRefused(f"{where}: quantity {fmt_decimal(qty)} above the maximum {fmt_decimal(max_q)} of "
-                               f"{symbol}")
+        qty = step_qty(qty, _d(instrument.qty_step), _d(instrument.min_qty), _d(instrument.max_qty), where, symbol,
+                       cmd.get("qty"), OrderRefused)
         tick = _d(instrument.tick_size)
         if price is not None:
-            price = _round(price, tick, ROUND_FLOOR if buy else ROUND_CEILING)
+            price = passive_price(price, tick, buy)
             if price <= 0:
                 raise OrderRefused(f"{where}: price {cmd.get('price')} rounds to 0 on {symbol}'s tick {tick}")
         if trigger is not None:

@@ -38,6 +38,9 @@ execution client subclasses :class:`ExecutionClientBase` and implements only its
 ``_fresh_http()``                      a new REST client sharing the clock offset and budgets
                                        (reconciliation runs on another loop)
 ``await _start_rest()``                time sync, instruments, key permissions (before the stream)
+``await _query_ready()``               what the queries need, on a client not started (the node
+                                       asks for the mass status before it starts the client);
+                                       default: nothing
 ``await _close_rest()``                anything to switch off, then close the REST client
 ``_prepare(cmd) -> PlaceRequest``      the engine's submit as the venue's request; raises
                                        :class:`~trader.exceptions.InvalidInputError` to refuse
@@ -63,6 +66,13 @@ execution client subclasses :class:`ExecutionClientBase` and implements only its
                                        :meth:`~ExecutionClientBase.emit` calls
 ``_background() -> list[coroutine]``   venue tasks (pings, keepalives) started with the stream
 =====================================  ===========================================================
+
+Optional hooks (defaults suit most venues): ``_cancel_retry(e)`` — whether a cancel refused by a
+:class:`~.http.RateLimited` goes again after its wait (default: always; a venue that bans the IP
+on a retry says no for that case); :attr:`ExecutionClientBase.never_reached` — the reason and
+code of the rejection of an order of unknown outcome the venue never got;
+:attr:`ExecutionClientBase.ws_connection` — the private stream's connection class (a venue's
+subclass of :class:`~.ws.WsConnection`, e.g. one replaced before the venue's age limit).
 
 Errors: the hooks raise :class:`~.http.VenueError` (an answer with an error code; a
 :class:`~.http.RateLimited` one is waited out by a cancel), :class:`~.http.OutcomeUnknown`, or
@@ -236,6 +246,11 @@ class ExecutionClientBase:
     open_check_min_age_ms = 1000
     #: Name of the venue (logs, errors, the reconciliation thread).
     venue: ClassVar[str] = "venue"
+    #: The rejection (reason, code) of an order of unknown outcome the venue never got.
+    never_reached: ClassVar[tuple[str, int]] = ("never reached the venue (unknown there after the outcome was "
+                                                "unknown)", 0)
+    #: The private stream's connection class.
+    ws_connection: ClassVar[type[WsConnection]] = WsConnection
 
     http: Any
 
@@ -278,6 +293,10 @@ class ExecutionClientBase:
     async def _start_rest(self) -> None:
         raise NotImplementedError
 
+    async def _query_ready(self) -> None:
+        """Load what the reconciliation queries need when the client was not started (the node
+        checks the key with a mass status before :meth:`start`)."""
+
     async def _close_rest(self) -> None:
         raise NotImplementedError
 
@@ -292,6 +311,10 @@ class ExecutionClientBase:
 
     def _cancel_not_found(self, e: VenueError) -> bool:
         raise NotImplementedError
+
+    def _cancel_retry(self, e: RateLimited) -> bool:
+        """Whether a cancel refused by ``e`` goes again after its wait (False: refused)."""
+        return True
 
     def _amend_refusal(self, o: TrackedOrder, cmd: dict[str, Any]) -> str | None:
         return None
@@ -352,9 +375,9 @@ class ExecutionClientBase:
         """The REST side (:meth:`_start_rest`), then the private stream (and wait for its
         subscription and first catch-up), the venue's tasks and the open-order check."""
         await self._start_rest()
-        self.conn = WsConnection(self._stream_url, self._on_message, stale_after_s=self.stream_stale_s,
-                                 pings_alive=True, backoff=self.backoff, name=f"{self.venue} private stream",
-                                 on_connect=self._on_connect, on_disconnect=self._on_disconnect)
+        self.conn = self.ws_connection(self._stream_url, self._on_message, stale_after_s=self.stream_stale_s,
+                                       pings_alive=True, backoff=self.backoff, name=f"{self.venue} private stream",
+                                       on_connect=self._on_connect, on_disconnect=self._on_disconnect)
         self._spawn(self.conn.run())
         for coro in self._background():
             self._spawn(coro)
@@ -768,8 +791,8 @@ class ExecutionClientBase:
                     self.stats["resolved"] += 1
                     if o.status == "submitted":
                         o.status = "rejected"
-                        self.emit(OrderRejected(o.client_id, "never reached the venue (unknown there after the "
-                                                "outcome was unknown)", 0, self._now_ns()))
+                        why, code = self.never_reached
+                        self.emit(OrderRejected(o.client_id, why, code, self._now_ns()))
                     return
                 continue
             self.stats["resolved"] += 1
@@ -806,7 +829,10 @@ class ExecutionClientBase:
             self._spawn(self._settle_cancel(o))
             return
         except RateLimited as e:  # refused, not executed: again after the wait
-            self._spawn(self._cancel_again(o, max(e.retry_after_s, self.resolve_base_s)))
+            if self._cancel_retry(e):
+                self._spawn(self._cancel_again(o, max(e.retry_after_s, self.resolve_base_s)))
+            else:
+                self.emit(CancelRejected(cid, e.msg, e.code, self._now_ns()))
             return
         except VenueError as e:
             if self._cancel_not_found(e) and o.sent_ms and not o.done:
@@ -957,6 +983,7 @@ class ExecutionClientBase:
                 shadow.__dict__.update(self.__dict__)
                 shadow.http = http
                 try:
+                    await shadow._query_ready()
                     return await fn(shadow)
                 finally:
                     await http.close()

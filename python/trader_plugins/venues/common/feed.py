@@ -60,7 +60,8 @@ from trader.exceptions import InvalidInputError
 from .book import BookUpdate, L2Book
 from .ws import Backoff, WsConnection
 
-__all__ = ["StreamBookFeed", "BookSyncLike", "FeedDisconnected", "Routed", "trade_id", "decimals", "fetch_json", "MAX_BATCH", "TRADE_WINDOW"]
+__all__ = ["StreamBookFeed", "BookSyncLike", "FeedDisconnected", "Routed", "trade_id", "decimals", "fetch_json", "one_symbol",
+           "MAX_BATCH", "TRADE_WINDOW"]
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,16 @@ def decimals(step: str | Decimal) -> int:
     d = Decimal(str(step)).normalize()
     exp = d.as_tuple().exponent
     return max(0, -exp) if isinstance(exp, int) else 0
+
+
+def one_symbol(venue: str, symbols: tuple[str, ...], noun: str = "symbol") -> str:
+    """The one symbol a feed's config names (the node's quotes and trades carry none).
+
+    :raise InvalidInputError: none, or more than one."""
+    if len(symbols) != 1:
+        raise InvalidInputError(f"feed {venue}: symbols: one {noun} per feed (the node's quotes and trades carry none), "
+                                f"got {', '.join(symbols)}")
+    return symbols[0]
 
 
 def fetch_json(url: str, timeout_s: float, where: str) -> Any:

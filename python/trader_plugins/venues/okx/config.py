@@ -13,6 +13,7 @@ import msgspec
 
 from trader.exceptions import InvalidInputError
 
+from ..common.config import check_backoff, check_non_negative, check_ping, check_positive
 from ..common.ws import Backoff
 
 __all__ = ["OkxConfig", "Backoff", "REST_URL", "WS_PUBLIC_URL", "WS_PRIVATE_URL", "CHANNELS"]
@@ -84,17 +85,10 @@ class OkxConfig(msgspec.Struct, frozen=True, kw_only=True):
                 raise InvalidInputError(f"okx: {name} must start with {' or '.join(schemes)}, got {url!r}")
         if self.channel not in CHANNELS:
             raise InvalidInputError(f"okx: channel must be one of {', '.join(CHANNELS)}, got {self.channel!r}")
-        for name in ("stale_after_s", "user_stale_after_s", "ping_s", "request_timeout_s"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and v > 0):
-                raise InvalidInputError(f"okx: {name} must be > 0, got {v!r}")
-        if self.ping_s >= self.user_stale_after_s:
-            raise InvalidInputError(f"okx: ping_s ({self.ping_s}) must be below user_stale_after_s "
-                                    f"({self.user_stale_after_s}): a pong must be able to arrive in time")
-        if not (isinstance(self.open_check_s, (int, float)) and self.open_check_s >= 0):
-            raise InvalidInputError(f"okx: open_check_s must be >= 0, got {self.open_check_s!r}")
-        if not (self.backoff.base_s > 0 and self.backoff.max_s >= self.backoff.base_s):
-            raise InvalidInputError(f"okx: backoff needs 0 < base_s <= max_s, got {self.backoff}")
+        check_positive("okx", self, "stale_after_s", "user_stale_after_s", "ping_s", "request_timeout_s")
+        check_ping("okx", self, "ping_s", "user_stale_after_s")
+        check_non_negative("okx", self, "open_check_s")
+        check_backoff("okx", self.backoff)
         msgspec.structs.force_setattr(self, "symbols", symbols)
         msgspec.structs.force_setattr(self, "td_mode", td)
         msgspec.structs.force_setattr(self, "rest_url", self.rest_url.rstrip("/"))

@@ -23,10 +23,11 @@ import msgspec
 
 from trader.exceptions import InvalidInputError
 
-from ..common.feed import Routed, StreamBookFeed, decimals, fetch_json
+from ..common.feed import Routed, StreamBookFeed, decimals, fetch_json, one_symbol
 from ..common.ws import WsConnection
 from .book import OkxBookSync
 from .config import OkxConfig
+from .orders import trader_symbol
 
 __all__ = ["OkxDataClient"]
 
@@ -76,21 +77,19 @@ class OkxDataClient(StreamBookFeed):
 
     def __init__(self, config: OkxConfig, *, ct_val: Decimal | None = None, end_on_disconnect: bool = False,
                  rng: random.Random | None = None) -> None:
-        if len(config.symbols) != 1:
-            raise InvalidInputError(f"feed okx: symbols: one instId per feed (the node's quotes and trades "
-                                    f"carry none), got {', '.join(config.symbols)}")
+        symbol = one_symbol("okx", config.symbols, "instId")
         if config.channel != "books":
             raise InvalidInputError(f"feed okx: channel: the data client syncs 'books' (400 levels, checksum), "
                                     f"got {config.channel!r}")
         self.config = config
-        super().__init__(venue="okx", url=config.ws_public_url, symbol=config.symbols[0],
+        super().__init__(venue="okx", url=config.ws_public_url, symbol=symbol,
                          market=MARKETS[config.inst_type], stale_after_s=config.stale_after_s,
                          ping_interval_s=config.ping_s, backoff=config.backoff,
                          size_multiplier=ct_val if (ct_val is not None and config.swap) else Decimal(1),
                          end_on_disconnect=end_on_disconnect, rng=rng)
         self._ct_known = not config.swap or ct_val is not None
         # the node's instrument: BTC-USDT / BTC-USDT-SWAP -> BTCUSDT
-        self.symbol = self.inst_id.removesuffix("-SWAP").replace("-", "")
+        self.symbol = trader_symbol(self.inst_id)
 
     def make_book(self, symbol: str) -> OkxBookSync:
         return OkxBookSync(symbol, "books", verify_checksum=True)

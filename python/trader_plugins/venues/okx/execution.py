@@ -157,12 +157,20 @@ class OkxExecutionClient(ExecutionClientBase):
     async def _start_rest(self) -> None:
         """Server time, the instruments (every configured instId must exist), the key's permissions."""
         await self.http.start()
+        await self._read_instruments()
+        await self._check_permissions()
+
+    async def _query_ready(self) -> None:
+        """The instruments (contract values: SWAP sizes are in contracts), when not read yet."""
+        if not self.instruments:
+            await self._read_instruments()
+
+    async def _read_instruments(self) -> None:
         rows = await self.http.request("GET", "/api/v5/public/instruments", {"instType": self.config.inst_type})
         self.instruments = parse_instruments(rows)
         missing = [s for s in self.config.symbols if s not in self.instruments]
         if missing:
             raise InvalidInputError(f"okx {self.config.inst_type}: unknown instId(s) {', '.join(missing)}")
-        await self._check_permissions()
 
     async def _check_permissions(self) -> None:
         """A key that may withdraw is refused unless ``allow_withdraw`` (``perm`` of

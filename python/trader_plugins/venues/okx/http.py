@@ -24,22 +24,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import statistics
-import time
-import urllib.parse
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-import aiohttp
 import msgspec
-import yarl
 
 from ..common import http as _common
 from ..common.auth import encode_query
 from ..common.execution import Withdrawn
-from ..common.http import NO_GATE, Budget, VenueError, host_state, retry_after_s
+from ..common.http import NO_GATE, Budget, RestClient, VenueError, decode_json, retry_after_s
 from .auth import Credentials, signed_payload, timestamp_iso
 from .config import OkxConfig
 
@@ -114,84 +108,27 @@ def _window_end(server_s: float) -> float:
     return (int(server_s // WINDOW_S) + 1) * WINDOW_S - server_s + 0.02
 
 
-class OkxHttp:
-    """REST client of OKX v5 (see the module docs).
+class OkxHttp(RestClient[OkxConfig, Credentials]):
+    """REST client of OKX v5 (see the module docs; the session, server-time offset, waits and
+    transport are :class:`~..common.http.RestClient`'s)."""
 
-    :param config: base URL, request timeout, ``demo``.
-    :param credentials: key, secret and passphrase for private endpoints (None: public only).
-    :param session: an aiohttp session to use (None: one of its own, closed by :meth:`close`).
-    :param time_fn: the wall clock in seconds (tests move it).
-    :param sleep: the coroutine that waits.
-    """
-
-    #: Fraction of a window's limit the client allows itself.
-    headroom = 0.9
+    venue = "okx"
+    outcome_unknown = OutcomeUnknown
+    withdrawn_error = Withdrawn
     #: Times a 50011'd request is sent again after the wait.
     max_429_retries = 3
-    #: Requests in flight to the host at most (priority requests excepted).
-    max_in_flight = 16
-    #: Server-time samples per measurement.
-    time_samples = 3
 
-    def __init__(self, config: OkxConfig, credentials: Credentials | None = None, *,
-                 session: aiohttp.ClientSession | None = None, time_fn: Callable[[], float] = time.time,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
-        self.config = config
-        self.credentials = credentials
-        self._session = session
-        self._own_session = session is None
-        self.time_fn = time_fn
-        self.sleep = sleep
-        self.offset_ms = 0
-        self._host = host_state(urllib.parse.urlsplit(config.rest_url).netloc, id(time_fn))
-        self.stats: dict[str, int] = {"requests": 0, "time_syncs": 0, "resigned": 0, "budget_waits": 0,
-                                      "retry_after_waits": 0, "rate_limited": 0, "unknown": 0}
+    stat_names = ("resigned", "rate_limited")
 
     def __repr__(self) -> str:
         return f"OkxHttp({self.config.rest_url!r}, credentials={self.credentials!r})"
 
-    # ---- lifecycle ------------------------------------------------------------------------------
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.config.request_timeout_s))
-            self._own_session = True
-        return self._session
-
-    async def start(self) -> None:
-        """Measure the server-time offset."""
-        await self.sync_time()
-
-    async def close(self) -> None:
-        if self._own_session and self._session is not None:
-            await self._session.close()
-        self._session = None
-
-    # ---- time -----------------------------------------------------------------------------------
-
-    def server_ms(self) -> int:
-        """The server's clock now, as this client estimates it (ms)."""
-        return int(self.time_fn() * 1000) + self.offset_ms
-
-    async def sync_time(self) -> int:
-        """Measure :attr:`offset_ms` again (median of the samples whose round trip was short)."""
-        samples: list[tuple[float, float]] = []
-        for _ in range(self.time_samples):
-            t0 = self.time_fn() * 1000
-            data = await self.request("GET", "/api/v5/public/time", priority=True)
-            t1 = self.time_fn() * 1000
-            try:
-                ts = int(data[0]["ts"])
-            except (LookupError, TypeError, ValueError):
-                raise OkxError(0, f"public/time answered no ts: {str(data)[:120]}", 200,
-                               "/api/v5/public/time") from None
-            samples.append((ts - (t0 + t1) / 2, t1 - t0))
-        best = min(rtt for _, rtt in samples)
-        self.offset_ms = int(round(statistics.median(o for o, rtt in samples if rtt <= 2 * best + 5)))
-        self.stats["time_syncs"] += 1
-        log.info("okx: server time offset %d ms", self.offset_ms)
-        return self.offset_ms
+    async def server_time_ms(self) -> float:
+        data = await self.request("GET", "/api/v5/public/time", priority=True)
+        try:
+            return int(data[0]["ts"])
+        except (LookupError, TypeError, ValueError):
+            raise OkxError(0, f"public/time answered no ts: {str(data)[:120]}", 200, "/api/v5/public/time") from None
 
     # ---- limits ---------------------------------------------------------------------------------
 
@@ -204,33 +141,8 @@ class OkxHttp:
             found = self._host.budgets[key] = [Budget(key, WINDOW_S, LIMITS.get(path, 10), "")]
         return found[0]
 
-    @property
-    def _blocked_until(self) -> float:
-        return self._host.blocked_until
-
-    @_blocked_until.setter
-    def _blocked_until(self, value: float) -> None:
-        self._host.blocked_until = value
-
     async def _reserve(self, budget: Budget, withdrawn: Callable[[], bool] | None) -> None:
-        waited = False
-        while True:
-            if withdrawn is not None and withdrawn():
-                raise Withdrawn()
-            now = self.time_fn()
-            if self._blocked_until > now:
-                self.stats["retry_after_waits"] += 1
-                await self.sleep(min(0.25, self._blocked_until - now) if withdrawn else self._blocked_until - now)
-                continue
-            wait = budget.wait_s(self.server_ms() / 1000, 1, self.headroom)
-            if wait <= 0:
-                break
-            if not waited:
-                waited = True
-                self.stats["budget_waits"] += 1
-                log.warning("okx: budget nearly used (%r): waiting %.2fs", budget, wait)
-            await self.sleep(min(0.25, wait) if withdrawn else wait)
-        budget.used += 1
+        await self.reserve([(budget, 1)], withdrawn)
 
     # ---- requests -------------------------------------------------------------------------------
 
@@ -288,26 +200,14 @@ class OkxHttp:
             headers = {"Content-Type": "application/json"}
         if self.config.demo:
             headers["x-simulated-trading"] = "1"
-        url = yarl.URL(self.config.rest_url + full, encoded=True)
-        self.stats["requests"] += 1
-        try:
-            async with self.session.request(method, url, data=body.encode() if body else None, headers=headers) as resp:
-                raw = await resp.read()
-                status, rh = resp.status, resp.headers
-        except (asyncio.TimeoutError, aiohttp.ClientError) as e:
-            self.stats["unknown"] += 1
-            raise OutcomeUnknown(f"{type(e).__name__} on {method}", path) from None
-        doc: Any = None
-        try:
-            doc = msgspec.json.decode(raw) if raw else None
-        except msgspec.DecodeError:
-            doc = None
+        status, rh, raw = await self.exchange(method, self.config.rest_url + full, body, headers, path)
+        doc = decode_json(raw)
         code_text = str(doc.get("code", "")) if isinstance(doc, dict) else ""
         code = int(code_text) if code_text.lstrip("-").isdigit() else 0
         msg = str(doc.get("msg", "")) if isinstance(doc, dict) else ""
         if status == 429 or code == 50011:
-            retry = retry_after_s(rh.get("Retry-After"), default=_window_end(self.server_ms() / 1000))
-            self._blocked_until = max(self._blocked_until, self.time_fn() + retry)
+            retry = retry_after_s(rh.get("retry-after"), default=_window_end(self.server_ms() / 1000))
+            self.block_for(retry)
             self.stats["rate_limited"] += 1
             log.warning("okx %s %s: 50011 rate limit, every request waits %.2fs", method, path, retry)
             raise RateLimited(code or 50011, msg or f"HTTP {status}", status, path, retry)

@@ -31,12 +31,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 
 import msgspec
 
 from trader.exceptions import InvalidInputError
+
+from ..common import orders as _common
+from ..common.orders import check_submit, check_tif, fmt_decimal, passive_price, positive
+from ..common.orders import round_step as _round
 
 __all__ = ["trader_symbol", "to_cl_ord_id", "from_cl_ord_id", "client_id", "Instrument", "OrderRefused",
            "parse_instruments", "order_params", "amend_params", "fmt_decimal",
@@ -48,12 +52,15 @@ CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9]{1,32}$")
 KINDS = ("market", "limit")
 _CONDITIONAL = ("stop_market", "stop_limit", "market_if_touched", "limit_if_touched", "trailing_stop_market",
                 "trailing_stop_limit")
+_REFUSALS = {k: f"kind {k} is a conditional order: OKX keeps those in its algo-order service (/trade/order-algo), "
+                "which this adapter does not drive; trader's order manager emulates them" for k in _CONDITIONAL}
+_MISSING_TIF = {t: f"time in force {t} does not exist on OKX (GTC, IOC, FOK only)" for t in ("GTD", "DAY")}
 #: OKX ordType -> trader kind.
 ORD_TYPE_KIND = {"market": "market", "limit": "limit", "post_only": "limit", "ioc": "limit", "fok": "limit",
                  "optimal_limit_ioc": "market"}
 
 
-class OrderRefused(InvalidInputError):
+class OrderRefused(_common.OrderRefused):
     """An order the adapter refuses before sending (OKX cannot express it, or would reject it)."""
 
 
@@ -75,13 +82,6 @@ class Instrument(msgspec.Struct, frozen=True):
     def contract(self) -> Decimal:
         """Base units per ``sz`` unit: ``ctVal`` for SWAP, 1 for SPOT."""
         return Decimal(self.ct_val) if self.inst_type == "SWAP" and self.ct_val else Decimal(1)
-
-
-def fmt_decimal(d: Decimal) -> str:
-    """A Decimal as OKX takes it: plain, no exponent, no trailing zeros."""
-    if d == 0:
-        return "0"
-    return format(d.normalize(), "f")
 
 
 def _dec(row: Mapping[str, Any], key: str, where: str) -> str:
@@ -119,21 +119,6 @@ def to_sz(qty: Decimal, inst: Instrument) -> Decimal:
 def to_base(sz: str | Decimal, inst: Instrument) -> Decimal:
     """An OKX ``sz`` (contracts for SWAP) as a base quantity."""
     return Decimal(str(sz)) * inst.contract
-
-
-def _num(cmd: Mapping[str, Any], key: str, where: str) -> Decimal:
-    v = cmd.get(key)
-    try:
-        d = Decimal(str(v)) if v is not None else None
-    except InvalidOperation:
-        d = None
-    if d is None or not d.is_finite() or d <= 0:
-        raise OrderRefused(f"{where}: {key}: must be a positive decimal string, got {v!r}")
-    return d
-
-
-def _round(value: Decimal, step: Decimal, mode: str) -> Decimal:
-    return (value / step).to_integral_value(rounding=mode) * step
 
 
 def _size(qty: Decimal, inst: Instrument, where: str, raw: Any) -> Decimal:
@@ -185,32 +170,15 @@ def order_params(cmd: Mapping[str, Any], inst: Instrument, td_mode: str) -> dict
         instrument's rules (see the module docs)."""
     cid = str(cmd.get("client_id") or "")
     where = f"order {cid or '?'}"
-    kind, side = cmd.get("kind"), cmd.get("side")
-    if cmd.get("op", "submit") != "submit":
-        raise OrderRefused(f"{where}: op {cmd.get('op')!r} is not a submit")
-    if kind in ("oco", "bracket", "oto", "otoco") or cmd.get("list"):
-        raise OrderRefused(f"{where}: order lists (OCO, brackets) are not sent to OKX: trader's order manager "
-                           "emulates them")
-    if kind in _CONDITIONAL:
-        raise OrderRefused(f"{where}: kind {kind} is a conditional order: OKX keeps those in its algo-order service "
-                           "(/trade/order-algo), which this adapter does not drive; trader's order manager emulates "
-                           "them")
-    if kind not in KINDS:
-        raise OrderRefused(f"{where}: kind {kind!r} is not supported on OKX (known: {', '.join(KINDS)})")
-    if side not in ("buy", "sell"):
-        raise OrderRefused(f"{where}: side must be 'buy' or 'sell', got {side!r}")
+    kind, side = check_submit(cmd, where, "OKX", KINDS, refusals=_REFUSALS, refused=OrderRefused)
     cl_ord_id = client_id(cmd)
     if inst.state != "live":
         raise OrderRefused(f"{where}: {inst.inst_id} is not live (state {inst.state})")
     symbol = str(cmd.get("symbol") or inst.inst_id).upper()
     if symbol != inst.inst_id:
         raise OrderRefused(f"{where}: symbol {symbol} is not the instrument {inst.inst_id}")
-    tif = cmd.get("tif") or "GTC"
+    tif = check_tif(cmd, where, ("GTC", "IOC", "FOK"), missing=_MISSING_TIF, refused=OrderRefused)
     post_only, reduce_only = bool(cmd.get("post_only")), bool(cmd.get("reduce_only"))
-    if tif in ("GTD", "DAY"):
-        raise OrderRefused(f"{where}: time in force {tif} does not exist on OKX (GTC, IOC, FOK only)")
-    if tif not in ("GTC", "IOC", "FOK"):
-        raise OrderRefused(f"{where}: time in force {tif!r} is not one of GTC, IOC, FOK")
     if reduce_only and inst.inst_type != "SWAP":
         raise OrderRefused(f"{where}: reduce_only exists on SWAP only, not on {inst.inst_type}")
     if post_only and (kind != "limit" or tif != "GTC"):
@@ -218,14 +186,14 @@ def order_params(cmd: Mapping[str, Any], inst: Instrument, td_mode: str) -> dict
     if kind == "market" and tif == "FOK":
         raise OrderRefused(f"{where}: OKX has no fill-or-kill market order (use a fok limit order)")
     buy = side == "buy"
-    sz = _size(_num(cmd, "qty", where), inst, where, cmd.get("qty"))
+    sz = _size(positive(cmd, "qty", where, OrderRefused), inst, where, cmd.get("qty"))
     p: dict[str, Any] = {"instId": inst.inst_id, "tdMode": td_mode, "clOrdId": cl_ord_id, "side": side}
     if kind == "market":
         p["ordType"] = "market"
         if inst.inst_type == "SPOT":
             p["tgtCcy"] = "base_ccy"  # the size is the base quantity (OKX's market buy defaults to quote)
     else:
-        price = _round(_num(cmd, "price", where), Decimal(inst.tick_sz), ROUND_FLOOR if buy else ROUND_CEILING)
+        price = passive_price(positive(cmd, "price", where, OrderRefused), Decimal(inst.tick_sz), buy)
         if price <= 0:
             raise OrderRefused(f"{where}: price {cmd.get('price')} rounds to 0 on tickSz {inst.tick_sz}")
         p["ordType"] = "post_only" if post_only else {"GTC": "limit", "IOC": "ioc", "FOK": "fok"}[tif]
@@ -251,10 +219,10 @@ def amend_params(cmd: Mapping[str, Any], inst: Instrument, venue_order_id: str =
     else:
         p["clOrdId"] = cl_ord_id
     if cmd.get("qty") is not None:
-        p["newSz"] = fmt_decimal(_size(_num(cmd, "qty", where), inst, where, cmd.get("qty")))
+        p["newSz"] = fmt_decimal(_size(positive(cmd, "qty", where, OrderRefused), inst, where, cmd.get("qty")))
     if cmd.get("price") is not None:
         tick = Decimal(inst.tick_sz)
-        price = _num(cmd, "price", where)
+        price = positive(cmd, "price", where, OrderRefused)
         if price % tick:
             raise OrderRefused(f"{where}: price {cmd.get('price')} is not a multiple of tickSz {inst.tick_sz}")
         p["newPx"] = fmt_decimal(price)

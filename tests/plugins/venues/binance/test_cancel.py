@@ -57,7 +57,7 @@ def _client(script: dict[tuple[str, str], list[Any]], *, accepted: bool) -> tupl
                                reports.append, http=http)  # type: ignore[arg-type]
     c._buffer = None  # live
     c.resolve_base_s = 0.01
-    o = c._track(CID, "BTCUSDT")
+    o = c.track(CID, "BTCUSDT")
     o.sent_ms = http.server_ms() - 100  # submitted by this client
     if accepted:
         c._status(o, "open", o.filled, 1000, 1)
@@ -199,4 +199,38 @@ def test_a_cancel_the_venue_refuses_is_reported_at_once() -> None:
         assert http.count("DELETE", "/api/v3/order") == 1
         assert [type(r) for r in reports] == [CancelRejected] and reports[0].code == -1102
         assert not any(isinstance(r, OrderAccepted) for r in reports)
+    asyncio.run(main())
+
+
+def test_a_cancel_refused_by_a_418_is_reported_and_never_sent_into_the_ban() -> None:
+    async def main() -> None:
+        banned = RateLimited(-1003, "Way too many requests; IP banned", 418, "/api/v3/order", retry_after_s=0.01)
+        c, reports, http = _client({("DELETE", "/api/v3/order"): [banned, CANCELED]}, accepted=True)
+        await c.cancel({"op": "cancel", "client_id": CID})
+        await _settle()
+        assert http.count("DELETE", "/api/v3/order") == 1
+        assert [type(r) for r in reports] == [CancelRejected] and reports[0].code == -1003
+        assert not c.orders[CID].done
+    asyncio.run(main())
+
+
+def test_a_submit_of_unknown_outcome_the_venue_never_got_is_rejected_with_2013() -> None:
+    """The answer is lost; the venue still says -2013 once the receive window has passed: the
+    order never reached the book (Binance's code in the rejection)."""
+    async def main() -> None:
+        reports: list[Any] = []
+        http = ScriptedHttp({("POST", "/api/v3/order"): [OutcomeUnknown("timeout", "/api/v3/order")],
+                             ("GET", "/api/v3/order"): [BinanceError(-2013, "Order does not exist.", 400,
+                                                                     "/api/v3/order")]})
+        c = BinanceExecutionClient(BinanceConfig(market="spot", symbols=("BTCUSDT",)), Credentials("k" * 20, "s" * 20),
+                                   reports.append, http=http)  # type: ignore[arg-type]
+        c._buffer = None
+        c.resolve_base_s = 0.01
+        c.unknown_grace_ms = 30
+        await c.submit({"op": "submit", "client_id": CID, "symbol": "BTCUSDT", "side": "buy", "kind": "limit",
+                        "qty": "1", "price": "100"})
+        await _settle()
+        assert _kinds(reports) == ["OrderUnknown", "OrderRejected"]
+        assert reports[1].code == -2013 and "-2013" in reports[1].reason and c.orders[CID].status == "rejected"
+        assert http.count("POST", "/api/v3/order") == 1  # asked for, never sent again
     asyncio.run(main())

@@ -661,7 +661,9 @@ def test_duplicated_reordered_and_stalled_stream(ex: ExchangeHandle) -> None:
                 rest = h.cid("rest")
                 await c.handle({"op": "submit", "client_id": rest, "kind": "limit", "side": "buy", "qty": "0.01",
                                 "price": px(ex, "usdm", "buy", 300)})
-                await h.until(lambda: all(h.filled(x) == D("0.01") for x in cids) and h.of(rest, OrderAccepted))
+                # a market order fills what the top of the book holds; the rest is canceled (IOC)
+                await h.until(lambda: all(h.filled(x) == D("0.01") or h.of(x, OrderCanceled) for x in cids)
+                              and h.of(rest, OrderAccepted))
                 await c.handle({"op": "cancel", "client_id": rest})
                 await h.until(lambda: h.of(rest, OrderCanceled))
             finally:
@@ -669,10 +671,12 @@ def test_duplicated_reordered_and_stalled_stream(ex: ExchangeHandle) -> None:
             assert ex.stats()["chaos"].get("dup", 0) > 0 and ex.stats()["chaos"].get("reorder", 0) > 0
             assert c.stats["duplicates"] > 0
             for x in cids:
-                assert h.kinds(x) == ["OrderAccepted", "OrderFilled"]
+                full = h.filled(x) == D("0.01")
+                assert h.kinds(x) == ["OrderAccepted", "OrderFilled"] + ([] if full else ["OrderCanceled"]), h.kinds(x)
                 h.check_fills(x)
+                assert c.orders[x].status == ("filled" if full else "canceled")
             assert h.kinds(rest) == ["OrderAccepted", "OrderCanceled"]
-            assert all(c.orders[x].status == "filled" for x in cids) and c.orders[rest].status == "canceled"
+            assert c.orders[rest].status == "canceled"
 
             # a silent stall: the next message stalls the connection for good
             reconnects = c.conn.stats["reconnects"] if c.conn else 0
