@@ -43,6 +43,12 @@ def test_budget_waits_for_the_next_window_and_headers_only_raise_the_count() -> 
     b.observe(130.0, "n/a")
     assert b.used == 95
     assert b.wait_s(181.0, 1, 0.9) == 0.0 and b.used == 0  # a new window
+    # a request larger than the headroom (a limit of 1 reported by the venue) goes alone in a
+    # fresh window, and waits while the window has anything in it
+    one = http.Budget("ORDERS", 1, 1, "x-used")
+    assert one.wait_s(10.0, 1, 0.9) == 0.0
+    one.used = 1
+    assert one.wait_s(10.5, 1, 0.9) == pytest.approx(11 - 10.5 + 0.05)
 
 
 def test_host_state_is_shared_per_host_and_clock() -> None:

@@ -485,3 +485,68 @@ def test_cancel_unknown_outcome_and_rejection() -> None:
     cr = next(r for r in v.reports if isinstance(r, CancelRejected))
     assert (cr.code, cr.reason) == (77, "denied")
     assert not [r for r in v.reports if isinstance(r, OrderAccepted) and r.venue_order_id == ""]
+
+
+def test_an_answer_that_cannot_be_applied_does_not_end_the_resolution() -> None:
+    async def main() -> FakeVenue:
+        v = live(FakeVenue())
+        v.place_error = OutcomeUnknown("HTTP 503")  # placed, the answer lost
+        answers = iter([ValueError("unreadable answer"), None])
+        real = v._query_order
+
+        async def flaky(symbol: str, client_id: str) -> OrderView | None:
+            e = next(answers, None)
+            if isinstance(e, Exception):
+                raise e
+            return await real(symbol, client_id)
+
+        v._query_order = flaky  # type: ignore[method-assign]
+        await v.submit(submit("k"))
+        await asyncio.sleep(0.2)
+        return v
+
+    v = run(main())
+    # the first query raised something no hook names: logged, counted, asked again, settled
+    assert v.kinds("k") == ["OrderUnknown", "OrderAccepted"] and v.calls["place"] == 1
+    assert v.stats["resolve_errors"] == 1 and v.stats["resolved"] == 1
+
+
+def test_a_failed_open_order_check_pass_does_not_end_the_check() -> None:
+    async def main() -> FakeVenue:
+        v = live(FakeVenue())
+        v.open_check_s = 0.02
+        fails = [RuntimeError("boom")]
+        real = v._open_orders
+
+        async def flaky(symbol: str) -> list[OrderView]:
+            if fails:
+                raise fails.pop()
+            return await real(symbol)
+
+        v._open_orders = flaky  # type: ignore[method-assign]
+        await v.submit(submit("w"))  # an accepted order: something to check
+        task = asyncio.ensure_future(v._open_check())
+        await asyncio.sleep(0.15)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return v
+
+    v = run(main())
+    assert v.stats["open_check_errors"] == 1 and v.calls["open"] >= 2  # it went on after the failure
+
+
+def test_a_cancel_out_of_sends_is_refused_once() -> None:
+    async def main() -> FakeVenue:
+        v = live(FakeVenue())
+        await v.submit(submit("z"))
+        o = v.orders["z"]
+        o.cancel_tries = v.cancel_sends  # every send used
+        await v.cancel({"op": "cancel", "client_id": "z"})
+        # later updates of the still-open order send nothing and refuse nothing again
+        v.order_update(view("z", "open", "0", upd=o.update_ms + 1))
+        v.order_update(view("z", "open", "0", upd=o.update_ms + 2))
+        await asyncio.sleep(0.02)
+        return v
+
+    v = run(main())
+    assert v.kinds("z") == ["OrderAccepted", "CancelRejected"] and v.calls["cancel"] == 0

@@ -129,6 +129,7 @@ class BybitHttp(RestClient[BybitConfig, Credentials]):
         tries = 0
         while True:
             await self._reserve(path, withdrawn)
+            resync = False
             async with (NO_GATE if priority else self._host.gate(self.max_in_flight)):
                 if withdrawn is not None and withdrawn():
                     raise Withdrawn()
@@ -140,12 +141,14 @@ class BybitHttp(RestClient[BybitConfig, Credentials]):
                         continue  # the block makes _reserve wait for the reset
                     raise
                 except BybitError as e:
-                    if e.code == 10002 and signed and not resigned:
-                        resigned = True
-                        self.stats["resigned_10002"] += 1
-                        await self.sync_time()
-                        continue
-                    raise
+                    if not (e.code == 10002 and signed and not resigned):
+                        raise
+                    resigned = resync = True
+                    self.stats["resigned_10002"] += 1
+            if resync:
+                # outside the place in flight: the time request needs one of its own, and when a
+                # clock step fails every request in flight at once, none may hold one while it waits
+                await self.sync_time()
 
     async def _send(self, method: str, path: str, params: Mapping[str, Any], signed: bool) -> Any:
         items = {k: v for k, v in params.items() if v is not None}

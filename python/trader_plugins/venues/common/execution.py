@@ -279,7 +279,8 @@ class ExecutionClientBase:
         self._refusal = ""
         self.stats: dict[str, int] = {"events": 0, "duplicates": 0, "stale_answers": 0, "catch_ups": 0,
                                       "unknown_outcomes": 0, "resolved": 0, "buffered": 0, "open_check_repairs": 0,
-                                      "withdrawn": 0, "fill_queries": 0, "undecodable": 0}
+                                      "withdrawn": 0, "fill_queries": 0, "undecodable": 0, "open_check_errors": 0,
+                                      "resolve_errors": 0}
 
     # ---- hooks (the venue's protocol) -----------------------------------------------------------
 
@@ -514,7 +515,13 @@ class ExecutionClientBase:
         no longer lists (its closing events lost) is asked for."""
         while True:
             await asyncio.sleep(self.open_check_s)
-            await self.open_check()
+            try:
+                await self.open_check()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - one failed pass must not end the check for the run
+                self.stats["open_check_errors"] += 1
+                log.exception("%s: open-order check failed; next in %s s", self.venue, self.open_check_s)
 
     async def open_check(self) -> int:
         """One open-order check (see :meth:`_open_check`); returns the orders asked for."""
@@ -786,6 +793,12 @@ class ExecutionClientBase:
             except VenueError as e:
                 log.warning("%s: resolving %s: %s", self.venue, o.client_id, e)
                 continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - an answer it cannot read: ask again, the order stays unknown meanwhile
+                self.stats["resolve_errors"] += 1
+                log.exception("%s: resolving %s: the venue's answer could not be applied", self.venue, o.client_id)
+                continue
             if v is None:
                 if self.server_ms() - o.sent_ms > self.unknown_grace_ms:
                     self.stats["resolved"] += 1
@@ -816,6 +829,7 @@ class ExecutionClientBase:
             return
         if o.cancel_tries >= self.cancel_sends:
             log.error("%s: cancel of %s not taken after %d sends", self.venue, cid, o.cancel_tries)
+            o.cancel_wanted = False  # refused once: a later update of the order does not send it again
             self.emit(CancelRejected(cid, f"cancel not taken after {o.cancel_tries} sends", 0, self._now_ns()))
             return
         if o.status == "submitted" and o.sent_ms:

@@ -110,7 +110,8 @@ class Budget:
     def wait_s(self, server_s: float, units: int, headroom: float) -> float:
         """Seconds to wait before ``units`` more fit (0: now)."""
         self.roll(server_s)
-        if self.used + units <= self.limit * headroom:
+        # a request bigger than the headroom still goes alone in a fresh window (else never)
+        if self.used + units <= max(self.limit * headroom, units):
             return 0.0
         return (self.window + 1) * self.interval_s - server_s + 0.05
 

@@ -56,7 +56,7 @@ from ..common.reports import BalanceUpdate, PositionUpdate
 from ..common.ws import WsConnection
 from .auth import Credentials, install_redaction, ws_login_message
 from .config import OkxConfig
-from .http import OkxError, OkxHttp
+from .http import OkxError, OkxHttp, OutcomeUnknown
 from .orders import (ORD_TYPE_KIND, Instrument, OrderRefused, amend_params, from_cl_ord_id, order_params,
                      parse_instruments, to_base, to_cl_ord_id, trader_symbol)
 
@@ -289,14 +289,15 @@ class OkxExecutionClient(ExecutionClientBase):
 
     async def _fills(self, params: dict[str, Any], since_ms: int = 0) -> list[FillView]:
         """``/trade/fills`` pages (newest first; ``after`` the last ``billId``), oldest first."""
-        out: dict[str, FillView] = {}
+        out: dict[tuple[str, str], FillView] = {}  # by order and trade id: a self-trade fills two orders
         while True:
             rows = await self.http.request("GET", "/api/v5/trade/fills", params, signed=True, priority=True)
             fresh = 0
             for r in rows:
                 f = self._fill_view(r)
-                if f.trade_id not in out and f.ts >= since_ms * 1_000_000:
-                    out[f.trade_id] = f
+                key = (f.venue_order_id, f.trade_id)
+                if key not in out and f.ts >= since_ms * 1_000_000:
+                    out[key] = f
                     fresh += 1
             if len(rows) < _PAGE or not fresh:
                 return sorted(out.values(), key=lambda f: (f.ts, f.trade_id))
@@ -319,6 +320,8 @@ class OkxExecutionClient(ExecutionClientBase):
             except OkxError as e:
                 if e.code != 51400:  # closed meanwhile
                     log.warning("okx: cancel all %s: order %s: %s", symbol, v.venue_order_id, e)
+            except OutcomeUnknown as e:  # the next ones still go; the open-order check settles this one
+                log.warning("okx: cancel all %s: order %s: outcome unknown: %s", symbol, v.venue_order_id, e)
 
     async def _balances(self) -> dict[str, str]:
         rows = await self.http.request("GET", "/api/v5/account/balance", signed=True)
