@@ -143,3 +143,47 @@ def test_l2_book_keeps_the_venue_text() -> None:
 def test_parse_levels_names_the_problem(raw: object, problem: str) -> None:
     with pytest.raises(InvalidInputError, match=problem):
         parse_levels(raw, "x")
+
+
+def test_a_refused_connection_backs_off_instead_of_retrying_at_once() -> None:
+    """A venue that answers the login with a refusal (a message, then the close) must not be
+    retried four times a second: a refused connection does not reset the backoff."""
+    from aiohttp import web
+
+    from tests.plugins.venues.binance._server import serve
+
+    async def handler(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_str('{"op":"auth","success":false,"ret_msg":"invalid key"}')
+        await ws.receive(timeout=2)  # the client closes it
+        return ws
+
+    with serve([("GET", "/ws", handler)]) as url:
+        async def main() -> tuple[WsConnection, WsConnection]:
+            out = []
+            for refuse in (True, False):
+                conn: WsConnection
+
+                def on_message(text: str, ns: int) -> None:
+                    if refuse:
+                        conn.refused()
+                    asyncio.ensure_future(conn.ws.close()) if conn.ws is not None else None
+
+                conn = WsConnection(url.replace("http", "ws") + "/ws", on_message, stale_after_s=5,
+                                    backoff=Backoff(base_s=0.02, max_s=10.0), rng=random.Random(1))
+                task = asyncio.ensure_future(conn.run())
+                await asyncio.sleep(0.6)
+                await conn.close()
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                out.append(conn)
+            return out[0], out[1]
+
+        refused, fine = asyncio.run(asyncio.wait_for(main(), 20))
+    # refused: the delays' caps double (0.02, 0.04, 0.08, ...); a healthy connection's stay at the base
+    assert len(refused.delays) >= 3 and len(fine.delays) >= 3
+    assert max(fine.delays) <= 0.02
+    assert fine.stats["connects"] > refused.stats["connects"]
+    caps = [0.02 * 2 ** k for k in range(len(refused.delays))]
+    assert all(d <= c for d, c in zip(refused.delays, caps)) and max(refused.delays) > 0.02

@@ -434,8 +434,10 @@ class ExecutionClientBase:
         log.error("%s private stream: %s", self.venue, why)
         self._refusal = why
         self._refused.set()
-        if self.conn is not None and self.conn.ws is not None:
-            self._spawn(self.conn.ws.close())
+        if self.conn is not None:
+            self.conn.refused()  # backed off, not retried at once (a revoked key must not hammer the venue)
+            if self.conn.ws is not None:
+                self._spawn(self.conn.ws.close())
 
     def _on_message(self, text: str, recv_ns: int) -> None:
         try:

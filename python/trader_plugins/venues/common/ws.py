@@ -96,6 +96,12 @@ class WsConnection:
                                       "pings": 0, "max_age": 0}
         #: Delays waited before reconnecting, in order (tests read them).
         self.delays: list[float] = []
+        self._refused = False  # the venue refused this connection's login or subscription
+
+    def refused(self) -> None:
+        """The venue refused this connection (its login or subscription): it ends, and it does not
+        count as a healthy one, so the next connect backs off instead of retrying at once."""
+        self._refused = True
 
     async def _resolve_url(self) -> str:
         return self._url if isinstance(self._url, str) else await self._url()
@@ -116,13 +122,14 @@ class WsConnection:
                     url = await self._resolve_url()
                     async with self._session.ws_connect(url, autoping=False, max_msg_size=0, heartbeat=None) as ws:
                         self.ws = ws
+                        self._refused = False
                         self.stats["connects"] += 1
                         if self.stats["connects"] > 1:
                             self.stats["reconnects"] += 1
                         if self.on_connect is not None:
                             await self.on_connect(self)
                         self.connected.set()
-                        if await self._read(ws):
+                        if await self._read(ws) and not self._refused:
                             attempt = 0
                 except asyncio.CancelledError:
                     raise
