@@ -550,3 +550,25 @@ def test_a_cancel_out_of_sends_is_refused_once() -> None:
 
     v = run(main())
     assert v.kinds("z") == ["OrderAccepted", "CancelRejected"] and v.calls["cancel"] == 0
+
+
+def test_the_grace_of_an_unknown_outcome_runs_from_the_failure_not_from_the_submit() -> None:
+    async def main() -> FakeVenue:
+        v = live(FakeVenue())
+
+        async def slow_then_lost(o: TrackedOrder, req: PlaceRequest, withdrawn: Any) -> OrderView | None:
+            v.calls["place"] += 1
+            v.clock[0] += 2.0  # 2 s waiting for the limits, then a timeout: the request may be in flight
+            raise OutcomeUnknown("timeout")
+
+        v._place = slow_then_lost  # type: ignore[method-assign]
+        await v.submit(submit("g"))
+        await asyncio.sleep(0.1)
+        # 2 s after the submit but 0 s after the failure: within the grace (500 ms), still asking
+        assert v.kinds("g") == ["OrderUnknown"]
+        v.clock[0] += 1.0
+        await asyncio.sleep(0.3)
+        return v
+
+    v = run(main())
+    assert v.kinds("g") == ["OrderUnknown", "OrderRejected"] and v.calls["place"] == 1

@@ -765,6 +765,10 @@ class ExecutionClientBase:
             return
         except OutcomeUnknown as e:
             self.stats["unknown_outcomes"] += 1
+            # the grace for "never reached" runs from now: the request left after its waits for the
+            # limits and its retries, at the latest now, and may still be taken within the venue's
+            # receive window of its signature
+            o.sent_ms = max(o.sent_ms, self.server_ms())
             # reported even when the stream told first (the answer is lost all the same); the
             # resolution then confirms what the stream said
             self.emit(OrderUnknown(cid, e.reason))
