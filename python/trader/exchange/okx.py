@@ -574,7 +574,11 @@ class OkxFront(StreamFront[_Books, list[dict[str, str]]]):
             raise OrderError("51000", "Parameter newSz error: must be more than the filled size (it includes it)")
         if market == "spot":
             self._relock(acct, o, qty, price, _insufficient)
-        self._amend(acct, o, m, qty, price)
+        self._amending = (o.id, params.get("reqId") or "")  # its push carries amendResult 0 and the reqId
+        try:
+            self._amend(acct, o, m, qty, price)
+        finally:
+            self._amending = None
         return {"ordId": str(o.id), "clOrdId": o.client_id, "reqId": params.get("reqId") or "",
                 "ts": str(self.server_ms()), "sCode": "0", "sMsg": ""}
 
@@ -761,9 +765,15 @@ class OkxFront(StreamFront[_Books, list[dict[str, str]]]):
                         continue
                 conn.send({"arg": arg | {"uid": self.uid[acct.api_key]}, "data": rows}, event=True)
 
+    #: (order id, reqId) of the amendment being pushed (its push says amendResult 0)
+    _amending: tuple[int, str] | None = None
+
     def _emit_order(self, acct: Account, o: Order, fill: Fill | None = None) -> None:
         row = self._order_row(acct, o, fill)
         row["execType"] = ("M" if fill.maker else "T") if fill is not None else ""
+        amended = self._amending is not None and self._amending[0] == o.id
+        row |= {"amendResult": "0" if amended else "", "reqId": self._amending[1] if amended and self._amending else "",
+                "amendSource": "", "code": "0", "msg": ""}
         if fill is None:  # the push's fill fields are this push's trade
             row |= {"fillPx": "", "fillSz": "0", "fillTime": "", "tradeId": ""}
         self._push(acct, "orders", _MARKET_INST_TYPE[o.market], [row])

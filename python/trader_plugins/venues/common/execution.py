@@ -244,6 +244,10 @@ class ExecutionClientBase:
     fills_grace_s = 0.5
     #: The open-order check leaves orders sent less than this long ago alone (ms).
     open_check_min_age_ms = 1000
+    #: The venue's answer to a modify only says it took the request (OKX: the result comes on the
+    #: stream): the amendment is reported when the order shows it, a failure by the subclass
+    #: (:meth:`amend_failed`).
+    amend_result_on_stream: ClassVar[bool] = False
     #: Name of the venue (logs, errors, the reconciliation thread).
     venue: ClassVar[str] = "venue"
     #: The rejection (reason, code) of an order of unknown outcome the venue never got.
@@ -930,10 +934,16 @@ class ExecutionClientBase:
         except VenueError as e:
             self.emit(ModifyRejected(cid, e.msg, self._now_ns(), e.code))
             return
-        if price is not None:
+        if price is not None and not self.amend_result_on_stream:
             self._amended(o, qty, price, self._now_ns())
         if v is not None:
             self._apply_view(o, v)
+
+    def amend_failed(self, client_id: str, reason: str, code: int = 0) -> None:
+        """The venue says a modify it had taken failed: the order is as it was (a
+        :class:`ModifyRejected`)."""
+        if client_id in self.orders:
+            self.emit(ModifyRejected(client_id, reason, self._now_ns(), code))
 
     # ---- reconciliation (trader.live.reconcile.ReconcilingVenue) --------------------------------
 

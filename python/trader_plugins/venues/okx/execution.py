@@ -116,6 +116,9 @@ class OkxExecutionClient(ExecutionClientBase):
     """
 
     venue: ClassVar[str] = "okx"
+    #: an amend's sCode 0 says OKX took the request; ``amendResult`` on the orders channel says
+    #: how it went (-1: failed, the order as it was; 1: failed and the order canceled)
+    amend_result_on_stream: ClassVar[bool] = True
     #: How long the login's answer is waited for (s).
     login_timeout_s = 10.0
 
@@ -460,6 +463,11 @@ class OkxExecutionClient(ExecutionClientBase):
                     continue
                 self._push_fill(r)
                 self.order_update(self._view(r), _ns(r.get("uTime")))
+                if str(r.get("amendResult", "")) in ("-1", "1"):
+                    why = str(r.get("msg") or "the amendment failed at OKX")
+                    if str(r.get("amendResult")) == "1":
+                        why += "; OKX canceled the order"
+                    self.amend_failed(from_cl_ord_id(str(r.get("clOrdId", ""))), why, _int(r.get("code")))
         elif ch == "account":
             for r in p.data:
                 bal = {str(d["ccy"]): fmt_decimal(_dec(d.get("cashBal"))) for d in r.get("details", [])}
@@ -487,3 +495,11 @@ class OkxExecutionClient(ExecutionClientBase):
                     self.stats["pings"] += 1
                 except (ConnectionError, aiohttp.ClientError) as e:
                     log.warning("okx private stream: ping failed: %s", type(e).__name__)
+
+
+def _int(v: Any) -> int:
+    """An OKX code field as an int (0 when absent or not a number)."""
+    try:
+        return int(str(v))
+    except ValueError:
+        return 0

@@ -7,6 +7,7 @@ passphrase in logs, reprs or errors."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Iterator
 from decimal import Decimal
@@ -134,6 +135,9 @@ def test_spot_lifecycle_of_every_order_type(ex: ExchangeHandle) -> None:
             assert acc.venue_order_id == str(h.venue_order("spot-lim")["orderId"])
             new_px = str(D(px) - D("1.5"))
             await h.client.handle({"op": "modify", "client_id": "spot-lim", "qty": "0.02", "price": new_px})
+            # OKX's answer only takes the request: the amendment is reported when the orders
+            # channel shows it (amendResult 0)
+            await until(lambda: h.of("spot-lim", OrderAmended))
             (am,) = h.of("spot-lim", OrderAmended)
             assert (D(am.qty), D(am.price)) == (D("0.02"), D(new_px))
             vo = h.venue_order("spot-lim")
@@ -198,6 +202,27 @@ def test_spot_lifecycle_of_every_order_type(ex: ExchangeHandle) -> None:
             usdt = D(100000) + sum((-D(f["qty"]) * D(f["price"]) if f["side"] == "BUY" else D(f["qty"]) * D(f["price"]))
                                    - D(f["commission"]) for f in fills)
             assert (want["BTC"], want["USDT"]) == (btc, usdt)
+
+    run(go())
+
+
+def test_an_amendment_okx_took_then_failed_is_reported_refused(ex: ExchangeHandle) -> None:
+    """sCode 0 on amend-order says OKX took the request; the orders channel's ``amendResult``
+    -1 says it failed (the order as it was): a ModifyRejected, never an OrderAmended."""
+    async def go() -> None:
+        async with Harness(ex, 0) as h:
+            px = below(ex, "spot", 3000)
+            await h.submit("spot-amf", price=px)
+            await until(lambda: h.of("spot-amf", OrderAccepted))
+            (now,) = await h.client.http.request("GET", "/api/v5/trade/order",
+                                                 {"instId": "BTC-USDT", "clOrdId": to_cl_ord_id("spot-amf")}, signed=True)
+            row = {**now, "amendResult": "-1", "code": "51008", "msg": "Order failed. Insufficient balance"}
+            h.client._apply_event(json.dumps({"arg": {"channel": "orders", "instType": "SPOT"}, "data": [row]}))
+            (rej,) = h.of("spot-amf", ModifyRejected)
+            assert rej.code == 51008 and "Insufficient balance" in rej.reason
+            assert not h.of("spot-amf", OrderAmended)
+            await h.client.handle({"op": "cancel", "client_id": "spot-amf"})
+            await h.done("spot-amf")
 
     run(go())
 
