@@ -131,7 +131,7 @@ def test_binance_round_trip(benchmark) -> None:
     runs in this process (its own thread and loop): the two share the interpreter's lock, which
     is in the round trip. An order on every 10th quote, canceled once accepted (nothing queues).
     No goal is stated (issue 13: printed); the line guards against a round trip of more than
-    the exchange's own p99 + 5 ms."""
+    the exchange's own p99 + 10 ms."""
     import asyncio
 
     from trader.exchange import serve_in_thread
